@@ -1,0 +1,223 @@
+//! A service as the platform runs it: context in, [`Application`] out, run until stopped.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+use tonic_health::ServingStatus;
+
+use crate::auth::TokenVerifier;
+use crate::config::{AuthConfig, Config, RedisConfig, ServerConfig, ServiceConfig, ServiceName};
+use crate::redis::{RedisError, RedisHandle};
+use crate::server::{GrpcServer, set_status};
+use crate::store::{Database, StoreError};
+
+/// How often readiness pings the store.
+const READINESS_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Why a service could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum BootError {
+    /// A configuration value is unusable.
+    #[error("configuration key `{key}`: {reason}")]
+    Config {
+        /// Dotted key.
+        key: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The store could not be opened or migrated.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Redis could not be reached.
+    #[error(transparent)]
+    Redis(#[from] RedisError),
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Reflection could not be built from the descriptors.
+    #[error("reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    /// The server failed while serving.
+    #[error("server: {0}")]
+    Serve(#[source] tonic::transport::Error),
+}
+
+/// Everything a service needs to build itself, taken from the platform's [`Config`].
+#[derive(Debug, Clone)]
+pub struct ServiceContext {
+    /// Which service.
+    pub name: ServiceName,
+    /// Its own section: listen address, database.
+    pub service: ServiceConfig,
+    /// The server stack settings.
+    pub server: ServerConfig,
+    /// The shared Redis settings.
+    pub redis: RedisConfig,
+    /// Verifies bearer tokens.
+    pub verifier: TokenVerifier,
+}
+
+impl ServiceContext {
+    /// The context of `name` under `config`.
+    pub fn from_config(config: &Config, name: ServiceName) -> Result<Self, BootError> {
+        Ok(Self {
+            name,
+            service: config.service(name).clone(),
+            server: config.server.clone(),
+            redis: config.redis.clone(),
+            verifier: verifier_from(&config.auth)?,
+        })
+    }
+
+    /// Opens the service's database and applies its migrations.
+    pub async fn open_database(
+        &self,
+        migrations: &crate::store::Migrations,
+    ) -> Result<Database, BootError> {
+        let database =
+            Database::connect(&self.service.database_url, self.service.max_connections).await?;
+        database.migrate(migrations).await?;
+        tracing::info!(service = %self.name, backend = ?database.backend(), "store ready");
+        Ok(database)
+    }
+
+    /// Connects to Redis when one is configured.
+    pub async fn connect_redis(&self) -> Result<Option<RedisHandle>, BootError> {
+        match &self.redis.url {
+            Some(url) => Ok(Some(
+                RedisHandle::connect(url, &self.redis.key_prefix).await?,
+            )),
+            None => Ok(None),
+        }
+    }
+}
+
+/// The token verifier `auth` describes.
+pub fn verifier_from(auth: &AuthConfig) -> Result<TokenVerifier, BootError> {
+    let jwks = match (&auth.jwks, &auth.jwks_file) {
+        (Some(inline), _) => inline.clone(),
+        (None, Some(path)) => std::fs::read_to_string(path).map_err(|e| BootError::Config {
+            key: "auth.jwks_file",
+            reason: format!("cannot read {}: {e}", path.display()),
+        })?,
+        (None, None) => {
+            return Err(BootError::Config {
+                key: "auth.jwks",
+                reason: "set auth.jwks or auth.jwks_file to the keys that sign access tokens"
+                    .into(),
+            });
+        }
+    };
+    TokenVerifier::new(&jwks, &auth.issuer, &auth.audience, auth.leeway_seconds).map_err(|e| {
+        BootError::Config {
+            key: "auth.jwks",
+            reason: e.to_string(),
+        }
+    })
+}
+
+/// A built service: its server and the dependencies readiness watches.
+#[derive(Debug)]
+pub struct Application {
+    server: GrpcServer,
+    database: Database,
+    redis: Option<RedisHandle>,
+}
+
+impl Application {
+    /// A service serving `server` over `database`.
+    pub fn new(server: GrpcServer, database: Database) -> Self {
+        Self {
+            server,
+            database,
+            redis: None,
+        }
+    }
+
+    /// Adds the Redis connection, so readiness reports on it too.
+    pub fn with_redis(mut self, redis: Option<RedisHandle>) -> Self {
+        self.redis = redis;
+        self
+    }
+
+    /// Which service.
+    pub fn name(&self) -> ServiceName {
+        self.server.name()
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.server.local_addr()
+    }
+
+    /// Fully-qualified names of the gRPC services served.
+    pub fn served(&self) -> &[&'static str] {
+        self.server.served()
+    }
+
+    /// Serves until `shutdown` is cancelled, reporting NOT_SERVING while the store is unreachable.
+    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> Result<(), BootError> {
+        let Application {
+            server,
+            database,
+            redis,
+        } = self;
+        let readiness = tokio::spawn(watch_readiness(
+            server.health(),
+            server.served().to_vec(),
+            database.clone(),
+            redis,
+            shutdown.clone(),
+        ));
+        let result = server.serve(shutdown).await;
+        readiness.abort();
+        database.close().await;
+        result
+    }
+}
+
+async fn watch_readiness(
+    health: tonic_health::server::HealthReporter,
+    served: Vec<&'static str>,
+    database: Database,
+    redis: Option<RedisHandle>,
+    shutdown: CancellationToken,
+) {
+    let mut ready = true;
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(READINESS_INTERVAL) => {}
+        }
+        let store_ok = match database.ping().await {
+            Ok(()) => true,
+            Err(error) => {
+                tracing::warn!(%error, "store unreachable");
+                false
+            }
+        };
+        // Redis is an accelerator, not a dependency: its outage is logged, not a reason to
+        // stop serving.
+        if let Some(redis) = &redis {
+            if let Err(error) = redis.ping().await {
+                tracing::warn!(%error, "redis unreachable");
+            }
+        }
+        if store_ok != ready && !shutdown.is_cancelled() {
+            ready = store_ok;
+            let status = if ready {
+                ServingStatus::Serving
+            } else {
+                ServingStatus::NotServing
+            };
+            set_status(&health, &served, status).await;
+        }
+    }
+}

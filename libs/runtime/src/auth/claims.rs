@@ -1,0 +1,81 @@
+use lms_kernel::{TenantId, UserId};
+use serde::{Deserialize, Serialize};
+
+/// Who a token was issued to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SubjectKind {
+    /// A person signed in to one tenant.
+    User,
+    /// Another service of the platform (service-to-service calls).
+    Service,
+}
+
+/// The claims of an LMS Access token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    /// Issuer.
+    pub iss: String,
+    /// Audience.
+    pub aud: String,
+    /// Subject: a user id, or a service account name.
+    pub sub: String,
+    /// Expiry, seconds since the Unix epoch.
+    pub exp: u64,
+    /// Issued at, seconds since the Unix epoch.
+    pub iat: u64,
+    /// Not before, seconds since the Unix epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<u64>,
+    /// Token id, for revocation and audit.
+    pub jti: String,
+    /// The tenant a user token is for; absent on service tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tid: Option<String>,
+    /// User or service.
+    pub kind: SubjectKind,
+    /// Authentication methods used (`pwd`, `otp`), per RFC 8176.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
+}
+
+/// The verified caller of a request, put into request extensions by the auth layer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    /// A person acting in their tenant.
+    User {
+        /// Their tenant.
+        tenant: TenantId,
+        /// Who they are.
+        user: UserId,
+        /// Whether they proved a second factor at sign-in.
+        mfa: bool,
+        /// The token's id.
+        token_id: String,
+    },
+    /// A platform service.
+    Service {
+        /// The service account's name.
+        name: String,
+        /// The token's id.
+        token_id: String,
+    },
+}
+
+impl Caller {
+    /// The tenant of a user caller.
+    pub fn tenant(&self) -> Option<TenantId> {
+        match self {
+            Caller::User { tenant, .. } => Some(*tenant),
+            Caller::Service { .. } => None,
+        }
+    }
+
+    /// The user id of a user caller.
+    pub fn user(&self) -> Option<UserId> {
+        match self {
+            Caller::User { user, .. } => Some(*user),
+            Caller::Service { .. } => None,
+        }
+    }
+}

@@ -1,0 +1,120 @@
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ed25519_dalek::pkcs8::EncodePrivateKey;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::json;
+
+use super::claims::{Claims, SubjectKind};
+
+/// An Ed25519 key that signs access tokens, with the id (`kid`) verifiers look it up by.
+pub struct SigningKey {
+    kid: String,
+    encoding: EncodingKey,
+    public_x: String,
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SigningKey {
+    /// A fresh key from the operating system's random source.
+    pub fn generate(kid: impl Into<String>) -> Self {
+        let key = ed25519_dalek::SigningKey::generate(&mut rand_core::OsRng);
+        let der = key
+            .to_pkcs8_der()
+            .expect("an Ed25519 key always encodes as PKCS#8");
+        Self {
+            kid: kid.into(),
+            encoding: EncodingKey::from_ed_der(der.as_bytes()),
+            public_x: URL_SAFE_NO_PAD.encode(key.verifying_key().as_bytes()),
+        }
+    }
+
+    /// The key id.
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// The public half as a JWK (RFC 8037, `OKP`/`Ed25519`).
+    pub fn public_jwk(&self) -> serde_json::Value {
+        json!({
+            "kty": "OKP",
+            "crv": "Ed25519",
+            "x": self.public_x,
+            "kid": self.kid,
+            "alg": "EdDSA",
+            "use": "sig",
+        })
+    }
+}
+
+/// A JWKS document holding the public halves of `keys`.
+pub fn jwks_json<'a>(keys: impl IntoIterator<Item = &'a SigningKey>) -> String {
+    let keys: Vec<_> = keys.into_iter().map(SigningKey::public_jwk).collect();
+    json!({ "keys": keys }).to_string()
+}
+
+/// Signs access tokens for one issuer and audience.
+#[derive(Debug)]
+pub struct TokenIssuer {
+    key: SigningKey,
+    issuer: String,
+    audience: String,
+}
+
+impl TokenIssuer {
+    /// An issuer signing with `key`.
+    pub fn new(key: SigningKey, issuer: impl Into<String>, audience: impl Into<String>) -> Self {
+        Self {
+            key,
+            issuer: issuer.into(),
+            audience: audience.into(),
+        }
+    }
+
+    /// The signing key.
+    pub fn key(&self) -> &SigningKey {
+        &self.key
+    }
+
+    /// Claims for a subject, valid from now for `ttl`.
+    pub fn claims(
+        &self,
+        kind: SubjectKind,
+        subject: impl Into<String>,
+        tenant: Option<String>,
+        ttl: Duration,
+    ) -> Claims {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
+        Claims {
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+            sub: subject.into(),
+            exp: now + ttl.as_secs(),
+            iat: now,
+            nbf: None,
+            jti: uuid::Uuid::new_v4().to_string(),
+            tid: tenant,
+            kind,
+            amr: vec!["pwd".into()],
+        }
+    }
+
+    /// Signs claims as a compact JWT.
+    pub fn sign(&self, claims: &Claims) -> String {
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(self.key.kid.clone());
+        jsonwebtoken::encode(&header, claims, &self.key.encoding)
+            .expect("signing with a valid Ed25519 key cannot fail")
+    }
+}

@@ -1,0 +1,15 @@
+//! Bearer-token authentication: who is calling.
+//!
+//! Identity signs short-lived Ed25519 JWTs and publishes the public keys as a JWKS; every service
+//! verifies tokens against those keys in a tower layer ([`AuthLayer`]) and hands handlers a
+//! verified [`Caller`]. Tenant and user come only from the token, never from request fields.
+
+mod claims;
+mod keys;
+mod layer;
+mod verifier;
+
+pub use claims::{Caller, Claims, SubjectKind};
+pub use keys::{SigningKey, TokenIssuer, jwks_json};
+pub use layer::{AuthLayer, AuthService, PUBLIC_INFRASTRUCTURE_PREFIXES, caller};
+pub use verifier::{TokenError, TokenVerifier};

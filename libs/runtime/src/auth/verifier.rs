@@ -1,0 +1,252 @@
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use lms_kernel::{TenantId, UserId};
+
+use super::claims::{Caller, Claims, SubjectKind};
+use crate::error::ApiError;
+
+/// Why a token was refused. Each maps to UNAUTHENTICATED with its own `ErrorInfo` reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    /// No `authorization: Bearer …` header.
+    #[error("missing bearer token")]
+    Missing,
+    /// Not a JWT, or claims of the wrong shape.
+    #[error("malformed bearer token")]
+    Malformed,
+    /// Past its `exp`.
+    #[error("bearer token expired")]
+    Expired,
+    /// Bad signature, unknown key, wrong issuer or audience, not yet valid.
+    #[error("bearer token rejected: {0}")]
+    Invalid(&'static str),
+}
+
+impl TokenError {
+    /// The `ErrorInfo.reason` clients branch on.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            TokenError::Missing => "TOKEN_MISSING",
+            TokenError::Malformed => "TOKEN_MALFORMED",
+            TokenError::Expired => "TOKEN_EXPIRED",
+            TokenError::Invalid(_) => "TOKEN_INVALID",
+        }
+    }
+}
+
+impl From<TokenError> for ApiError {
+    fn from(error: TokenError) -> Self {
+        ApiError::Unauthenticated {
+            reason: error.reason(),
+            message: error.to_string(),
+        }
+    }
+}
+
+/// The configuration a JWKS could not be read from.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid JWKS: {0}")]
+pub struct JwksError(String);
+
+/// Verifies access tokens against a key set. Cheap to clone; key rotation replaces the set in place.
+#[derive(Clone)]
+pub struct TokenVerifier {
+    keys: Arc<RwLock<HashMap<String, DecodingKey>>>,
+    validation: Arc<Validation>,
+}
+
+impl std::fmt::Debug for TokenVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kids: Vec<String> = self
+            .keys
+            .read()
+            .map(|keys| keys.keys().cloned().collect())
+            .unwrap_or_default();
+        f.debug_struct("TokenVerifier")
+            .field("kids", &kids)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenVerifier {
+    /// A verifier for tokens of `issuer` and `audience`, signed by a key of `jwks`.
+    pub fn new(
+        jwks: &str,
+        issuer: &str,
+        audience: &str,
+        leeway_seconds: u64,
+    ) -> Result<Self, JwksError> {
+        let mut validation = Validation::new(Algorithm::EdDSA);
+        validation.set_issuer(&[issuer]);
+        validation.set_audience(&[audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.leeway = leeway_seconds;
+        validation.validate_nbf = true;
+        let verifier = Self {
+            keys: Arc::default(),
+            validation: Arc::new(validation),
+        };
+        verifier.replace_keys(jwks)?;
+        Ok(verifier)
+    }
+
+    /// Replaces the key set (rotation). Tokens signed by a removed key stop verifying.
+    pub fn replace_keys(&self, jwks: &str) -> Result<(), JwksError> {
+        let set: JwkSet = serde_json::from_str(jwks).map_err(|e| JwksError(e.to_string()))?;
+        let mut keys = HashMap::new();
+        for jwk in &set.keys {
+            let kid = jwk
+                .common
+                .key_id
+                .clone()
+                .ok_or_else(|| JwksError("every key needs a kid".into()))?;
+            let key = DecodingKey::from_jwk(jwk).map_err(|e| JwksError(e.to_string()))?;
+            keys.insert(kid, key);
+        }
+        *self
+            .keys
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = keys;
+        Ok(())
+    }
+
+    /// Verifies a compact JWT and answers the caller it names.
+    pub fn verify(&self, token: &str) -> Result<Caller, TokenError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
+        let kid = header
+            .kid
+            .ok_or(TokenError::Invalid("token names no key"))?;
+        let claims = {
+            let keys = self
+                .keys
+                .read()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let key = keys
+                .get(&kid)
+                .ok_or(TokenError::Invalid("unknown signing key"))?;
+            jsonwebtoken::decode::<Claims>(token, key, &self.validation)
+                .map_err(|error| match error.kind() {
+                    ErrorKind::ExpiredSignature => TokenError::Expired,
+                    ErrorKind::InvalidSignature => TokenError::Invalid("bad signature"),
+                    ErrorKind::InvalidIssuer => TokenError::Invalid("wrong issuer"),
+                    ErrorKind::InvalidAudience => TokenError::Invalid("wrong audience"),
+                    ErrorKind::ImmatureSignature => TokenError::Invalid("not yet valid"),
+                    ErrorKind::InvalidAlgorithm => TokenError::Invalid("wrong algorithm"),
+                    _ => TokenError::Malformed,
+                })?
+                .claims
+        };
+        caller_from(claims)
+    }
+}
+
+fn caller_from(claims: Claims) -> Result<Caller, TokenError> {
+    match claims.kind {
+        SubjectKind::User => {
+            let tenant = claims
+                .tid
+                .as_deref()
+                .and_then(|tid| TenantId::parse(tid).ok())
+                .ok_or(TokenError::Malformed)?;
+            let user = UserId::parse(&claims.sub).map_err(|_| TokenError::Malformed)?;
+            Ok(Caller::User {
+                tenant,
+                user,
+                mfa: claims.amr.iter().any(|method| method == "otp"),
+                token_id: claims.jti,
+            })
+        }
+        SubjectKind::Service => Ok(Caller::Service {
+            name: claims.sub,
+            token_id: claims.jti,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::auth::{SigningKey, TokenIssuer, jwks_json};
+
+    fn issuer() -> TokenIssuer {
+        TokenIssuer::new(SigningKey::generate("k1"), "lms-identity", "lms-access")
+    }
+
+    fn verifier_for(issuer: &TokenIssuer) -> TokenVerifier {
+        TokenVerifier::new(&jwks_json([issuer.key()]), "lms-identity", "lms-access", 0).unwrap()
+    }
+
+    #[test]
+    fn a_user_token_verifies_to_its_tenant_and_user() {
+        let issuer = issuer();
+        let (tenant, user) = (TenantId::generate(), UserId::generate());
+        let claims = issuer.claims(
+            SubjectKind::User,
+            user.to_string(),
+            Some(tenant.to_string()),
+            Duration::from_secs(60),
+        );
+        let caller = verifier_for(&issuer).verify(&issuer.sign(&claims)).unwrap();
+        assert_eq!(caller.tenant(), Some(tenant));
+        assert_eq!(caller.user(), Some(user));
+    }
+
+    #[test]
+    fn expired_tokens_are_refused_as_expired() {
+        let issuer = issuer();
+        let mut claims = issuer.claims(SubjectKind::Service, "delegation", None, Duration::ZERO);
+        claims.exp -= 120;
+        let error = verifier_for(&issuer)
+            .verify(&issuer.sign(&claims))
+            .unwrap_err();
+        assert_eq!(error, TokenError::Expired);
+    }
+
+    #[test]
+    fn tokens_from_another_key_are_refused() {
+        let (ours, theirs) = (issuer(), issuer());
+        let claims = theirs.claims(SubjectKind::Service, "x", None, Duration::from_secs(60));
+        // Same kid, different key: the signature does not verify.
+        let error = verifier_for(&ours)
+            .verify(&theirs.sign(&claims))
+            .unwrap_err();
+        assert_eq!(error, TokenError::Invalid("bad signature"));
+    }
+
+    #[test]
+    fn wrong_audience_and_garbage_are_refused() {
+        let issuer = issuer();
+        let mut claims = issuer.claims(SubjectKind::Service, "x", None, Duration::from_secs(60));
+        claims.aud = "someone-else".into();
+        let verifier = verifier_for(&issuer);
+        assert_eq!(
+            verifier.verify(&issuer.sign(&claims)).unwrap_err(),
+            TokenError::Invalid("wrong audience")
+        );
+        assert_eq!(
+            verifier.verify("not.a.jwt").unwrap_err(),
+            TokenError::Malformed
+        );
+    }
+
+    #[test]
+    fn a_user_token_without_tenant_is_malformed() {
+        let issuer = issuer();
+        let claims = issuer.claims(
+            SubjectKind::User,
+            UserId::generate().to_string(),
+            None,
+            Duration::from_secs(60),
+        );
+        let error = verifier_for(&issuer)
+            .verify(&issuer.sign(&claims))
+            .unwrap_err();
+        assert_eq!(error, TokenError::Malformed);
+    }
+}

@@ -1,0 +1,250 @@
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+use std::time::Instant;
+
+use http::{HeaderMap, Request, Response};
+use http_body::Body as HttpBody;
+use http_body::Frame;
+use opentelemetry::KeyValue;
+use opentelemetry::metrics::Histogram;
+use tonic::Code;
+use tonic::body::Body;
+use tower::{Layer, Service};
+use tracing::Instrument;
+use tracing::field::Empty;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+use super::BoxFuture;
+use super::request_id::RequestId;
+use crate::telemetry::propagation;
+
+/// One span per RPC, parented on the caller's W3C trace context, with the attributes of
+/// OpenTelemetry's RPC conventions; and the `rpc.server.call.duration` histogram, recorded
+/// when the response stream ends (so streaming RPCs count their whole life).
+#[derive(Debug, Clone)]
+pub struct TraceLayer {
+    duration: Histogram<f64>,
+}
+
+impl TraceLayer {
+    /// A layer recording into the global meter provider.
+    pub fn new() -> Self {
+        let duration = opentelemetry::global::meter("lms")
+            .f64_histogram("rpc.server.call.duration")
+            .with_unit("s")
+            .with_description("Duration of inbound RPCs")
+            .build();
+        Self { duration }
+    }
+}
+
+impl Default for TraceLayer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<S> Layer<S> for TraceLayer {
+    type Service = TraceService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        TraceService {
+            inner,
+            duration: self.duration.clone(),
+        }
+    }
+}
+
+/// The service made by [`TraceLayer`].
+#[derive(Debug, Clone)]
+pub struct TraceService<S> {
+    inner: S,
+    duration: Histogram<f64>,
+}
+
+/// Splits `/lms.identity.v1.UserService/GetUser` into service and method.
+fn rpc_names(path: &str) -> (String, String) {
+    let trimmed = path.trim_start_matches('/');
+    match trimmed.split_once('/') {
+        Some((service, method)) => (service.to_owned(), method.to_owned()),
+        None => (trimmed.to_owned(), String::new()),
+    }
+}
+
+fn status_from_headers(headers: &HeaderMap) -> Option<Code> {
+    let value = headers.get("grpc-status")?.to_str().ok()?;
+    Some(Code::from_i32(value.parse().ok()?))
+}
+
+/// Records the outcome of one call exactly once: on the trailers, at end of stream, or, if the
+/// client goes away first, on drop as CANCELLED.
+struct CallOutcome {
+    span: tracing::Span,
+    started: Instant,
+    duration: Histogram<f64>,
+    attributes: Vec<KeyValue>,
+}
+
+impl CallOutcome {
+    fn record(mut self, code: Code) {
+        self.span.record("rpc.grpc.status_code", code as i32);
+        if is_server_error(code) {
+            self.span.record("otel.status_code", "ERROR");
+        }
+        self.attributes
+            .push(KeyValue::new("rpc.grpc.status_code", code as i64));
+        self.duration
+            .record(self.started.elapsed().as_secs_f64(), &self.attributes);
+    }
+}
+
+/// The codes OpenTelemetry's gRPC conventions count as server errors.
+fn is_server_error(code: Code) -> bool {
+    matches!(
+        code,
+        Code::Unknown
+            | Code::DeadlineExceeded
+            | Code::Unimplemented
+            | Code::Internal
+            | Code::Unavailable
+            | Code::DataLoss
+    )
+}
+
+impl<S> Service<Request<Body>> for TraceService<S>
+where
+    S: Service<Request<Body>, Response = Response<Body>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response<Body>;
+    type Error = S::Error;
+    type Future = BoxFuture<Result<Response<Body>, S::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
+        let (service, method) = rpc_names(request.uri().path());
+        let request_id = request
+            .extensions()
+            .get::<RequestId>()
+            .map(|id| id.0.clone())
+            .unwrap_or_default();
+        let span = tracing::info_span!(
+            "rpc",
+            otel.name = format!("{service}/{method}"),
+            otel.kind = "server",
+            otel.status_code = Empty,
+            rpc.system = "grpc",
+            rpc.service = %service,
+            rpc.method = %method,
+            rpc.grpc.status_code = Empty,
+            request_id = %request_id,
+            tenant = Empty,
+        );
+        // Without an OpenTelemetry layer there is no parent to set; that is not an error.
+        let _ = span.set_parent(propagation::extract(request.headers()));
+        let outcome = CallOutcome {
+            span: span.clone(),
+            started: Instant::now(),
+            duration: self.duration.clone(),
+            attributes: vec![
+                KeyValue::new("rpc.system", "grpc"),
+                KeyValue::new("rpc.service", service),
+                KeyValue::new("rpc.method", method),
+            ],
+        };
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let call = span.in_scope(|| inner.call(request));
+        Box::pin(
+            async move {
+                let response = call.await?;
+                // A trailers-only response (every error tonic sends) carries the status in its headers.
+                if let Some(code) = status_from_headers(response.headers()) {
+                    outcome.record(code);
+                    return Ok(response);
+                }
+                Ok(response.map(|body| {
+                    Body::new(ObservedBody {
+                        inner: body,
+                        outcome: Some(outcome),
+                    })
+                }))
+            }
+            .instrument(span),
+        )
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A response body that records the call's outcome when its trailers arrive.
+    struct ObservedBody {
+        #[pin]
+        inner: Body,
+        outcome: Option<CallOutcome>,
+    }
+
+    impl PinnedDrop for ObservedBody {
+        fn drop(this: Pin<&mut Self>) {
+            if let Some(outcome) = this.project().outcome.take() {
+                outcome.record(Code::Cancelled);
+            }
+        }
+    }
+}
+
+impl HttpBody for ObservedBody {
+    type Data = <Body as HttpBody>::Data;
+    type Error = <Body as HttpBody>::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let this = self.project();
+        let frame = ready!(this.inner.poll_frame(cx));
+        match &frame {
+            Some(Ok(frame)) => {
+                if let Some(trailers) = frame.trailers_ref() {
+                    if let Some(outcome) = this.outcome.take() {
+                        outcome.record(status_from_headers(trailers).unwrap_or(Code::Unknown));
+                    }
+                }
+            }
+            Some(Err(_)) => {
+                if let Some(outcome) = this.outcome.take() {
+                    outcome.record(Code::Internal);
+                }
+            }
+            None => {
+                if let Some(outcome) = this.outcome.take() {
+                    outcome.record(Code::Unknown);
+                }
+            }
+        }
+        Poll::Ready(frame)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rpc_paths_split_into_service_and_method() {
+        assert_eq!(
+            rpc_names("/lms.identity.v1.UserService/GetUser"),
+            ("lms.identity.v1.UserService".into(), "GetUser".into())
+        );
+    }
+}

@@ -1,0 +1,191 @@
+//! The gRPC server every service runs: its services plus health and reflection, behind the
+//! shared layer stack, with graceful shutdown.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use http::{Request, Response};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tonic::body::Body;
+use tonic::server::NamedService;
+use tonic::service::RoutesBuilder;
+use tonic::transport::Server;
+use tonic::transport::server::TcpIncoming;
+use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
+use tower::{Service, ServiceBuilder};
+
+use crate::app::{BootError, ServiceContext};
+use crate::auth::AuthLayer;
+use crate::config::{ServerConfig, ServiceName};
+use crate::layers::{ConcurrencyLimitLayer, RequestIdLayer, TimeoutLayer, TraceLayer};
+
+/// A bound, not yet serving, gRPC server.
+pub struct GrpcServer {
+    name: ServiceName,
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    routes: RoutesBuilder,
+    served: Vec<&'static str>,
+    health: HealthReporter,
+    auth: AuthLayer,
+    config: ServerConfig,
+}
+
+impl std::fmt::Debug for GrpcServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GrpcServer")
+            .field("name", &self.name)
+            .field("local_addr", &self.local_addr)
+            .field("served", &self.served)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GrpcServer {
+    /// Binds the service's address (port 0 picks a free one). `public_methods` are full gRPC
+    /// paths that need no bearer token.
+    pub async fn bind(
+        context: &ServiceContext,
+        public_methods: &[&str],
+    ) -> Result<Self, BootError> {
+        let listen = context.service.listen;
+        let listener = TcpListener::bind(listen)
+            .await
+            .map_err(|source| BootError::Bind {
+                addr: listen,
+                source,
+            })?;
+        let local_addr = listener.local_addr().map_err(|source| BootError::Bind {
+            addr: listen,
+            source,
+        })?;
+        let (health, health_service) = tonic_health::server::health_reporter();
+        let mut routes = RoutesBuilder::default();
+        routes.add_service(health_service);
+        Ok(Self {
+            name: context.name,
+            listener,
+            local_addr,
+            routes,
+            served: Vec::new(),
+            health,
+            auth: AuthLayer::new(context.verifier.clone(), public_methods),
+            config: context.server.clone(),
+        })
+    }
+
+    /// Adds one gRPC service; it is listed by reflection and reported by health.
+    pub fn add_service<S>(mut self, service: S) -> Self
+    where
+        S: Service<Request<Body>, Response = Response<Body>, Error = Infallible>
+            + NamedService
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+    {
+        self.served.push(S::NAME);
+        self.routes.add_service(service);
+        self
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Which service this server is.
+    pub fn name(&self) -> ServiceName {
+        self.name
+    }
+
+    /// The fully-qualified names of the services added.
+    pub fn served(&self) -> &[&'static str] {
+        &self.served
+    }
+
+    /// The health reporter, to mark the server NOT_SERVING when a dependency fails.
+    pub fn health(&self) -> HealthReporter {
+        self.health.clone()
+    }
+
+    /// Serves until `shutdown` is cancelled: health turns NOT_SERVING, the listener closes,
+    /// in-flight requests get `server.shutdown_grace_ms` to finish.
+    pub async fn serve(self, shutdown: CancellationToken) -> Result<(), BootError> {
+        let GrpcServer {
+            name,
+            listener,
+            local_addr,
+            mut routes,
+            served,
+            health,
+            auth,
+            config,
+        } = self;
+        set_status(&health, &served, ServingStatus::Serving).await;
+        routes.add_service(reflection(&served).build_v1()?);
+        routes.add_service(reflection(&served).build_v1alpha()?);
+
+        let stack = ServiceBuilder::new()
+            .layer(RequestIdLayer)
+            .layer(TraceLayer::new())
+            .layer(TimeoutLayer::new(Duration::from_millis(
+                config.request_timeout_ms,
+            )))
+            .layer(auth)
+            .layer(ConcurrencyLimitLayer::new(config.concurrency_limit))
+            .into_inner();
+        // Nagle off: `Server::tcp_nodelay` is ignored with a custom incoming stream.
+        let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+        let stopping = {
+            let shutdown = shutdown.clone();
+            let health = health.clone();
+            let served = served.clone();
+            async move {
+                shutdown.cancelled().await;
+                set_status(&health, &served, ServingStatus::NotServing).await;
+            }
+        };
+        tracing::info!(service = %name, addr = %local_addr, "serving");
+        let serve = Server::builder()
+            .layer(stack)
+            .add_routes(routes.routes())
+            .serve_with_incoming_shutdown(incoming, stopping);
+        let grace = Duration::from_millis(config.shutdown_grace_ms);
+        tokio::select! {
+            result = serve => result.map_err(BootError::Serve)?,
+            () = async { shutdown.cancelled().await; tokio::time::sleep(grace).await } => {
+                tracing::warn!(service = %name, "shutdown grace expired; dropping open requests");
+            }
+        }
+        tracing::info!(service = %name, "stopped");
+        Ok(())
+    }
+}
+
+/// Sets every served service, and the server as a whole (`""`), to `status`.
+pub(crate) async fn set_status(
+    health: &HealthReporter,
+    served: &[&'static str],
+    status: ServingStatus,
+) {
+    health.set_service_status("", status).await;
+    for name in served {
+        health.set_service_status(*name, status).await;
+    }
+}
+
+/// Reflection lists exactly what this server serves.
+fn reflection(served: &[&'static str]) -> tonic_reflection::server::Builder<'static> {
+    served.iter().fold(
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(lms_api::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .with_service_name("grpc.health.v1.Health"),
+        |builder, name| builder.with_service_name(*name),
+    )
+}

@@ -1,0 +1,151 @@
+//! The relational store: PostgreSQL in production, SQLite embedded. Each service owns its own
+//! database and runs its own migrations; services write runtime-checked queries per backend and
+//! prove them equal with one conformance suite.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use crate::secret::SecretString;
+
+/// Which engine a [`Database`] runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// PostgreSQL.
+    Postgres,
+    /// SQLite.
+    Sqlite,
+}
+
+/// A service's migrations, one set per backend.
+#[derive(Debug)]
+pub struct Migrations {
+    /// For PostgreSQL.
+    pub postgres: Migrator,
+    /// For SQLite.
+    pub sqlite: Migrator,
+}
+
+/// Why the store failed. Messages never include the connection URL.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database could not be reached or opened.
+    #[error("database unreachable: {0}")]
+    Connect(#[source] sqlx::Error),
+    /// A migration failed.
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A query failed.
+    #[error("query failed: {0}")]
+    Query(#[from] sqlx::Error),
+}
+
+/// A pool on one of the two backends.
+#[derive(Debug, Clone)]
+pub enum Database {
+    /// PostgreSQL.
+    Postgres(PgPool),
+    /// SQLite.
+    Sqlite(SqlitePool),
+}
+
+impl Database {
+    /// Opens a pool for `url` (`postgres://…`, `postgresql://…` or `sqlite:…`) and checks it
+    /// answers. SQLite files and their directories are created when missing.
+    pub async fn connect(url: &SecretString, max_connections: u32) -> Result<Self, StoreError> {
+        let url = url.expose();
+        let database = if url.starts_with("sqlite:") {
+            Database::Sqlite(connect_sqlite(url, max_connections).await?)
+        } else {
+            let options = PgConnectOptions::from_str(url).map_err(StoreError::Connect)?;
+            let pool = PgPoolOptions::new()
+                .max_connections(max_connections)
+                .acquire_timeout(Duration::from_secs(5))
+                .connect_with(options)
+                .await
+                .map_err(StoreError::Connect)?;
+            Database::Postgres(pool)
+        };
+        database.ping().await.map_err(|e| match e {
+            StoreError::Query(e) => StoreError::Connect(e),
+            other => other,
+        })?;
+        Ok(database)
+    }
+
+    /// The engine.
+    pub fn backend(&self) -> Backend {
+        match self {
+            Database::Postgres(_) => Backend::Postgres,
+            Database::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+
+    /// Applies the migrations of this backend that have not run yet.
+    pub async fn migrate(&self, migrations: &Migrations) -> Result<(), StoreError> {
+        match self {
+            Database::Postgres(pool) => migrations.postgres.run(pool).await?,
+            Database::Sqlite(pool) => migrations.sqlite.run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// One round trip, for readiness.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        match self {
+            Database::Postgres(pool) => sqlx::query("SELECT 1").execute(pool).await?,
+            Database::Sqlite(pool) => {
+                sqlx::query("SELECT 1").execute(pool).await?;
+                return Ok(());
+            }
+        };
+        Ok(())
+    }
+
+    /// Closes the pool, waiting for connections to be returned.
+    pub async fn close(&self) {
+        match self {
+            Database::Postgres(pool) => pool.close().await,
+            Database::Sqlite(pool) => pool.close().await,
+        }
+    }
+}
+
+async fn connect_sqlite(url: &str, max_connections: u32) -> Result<SqlitePool, StoreError> {
+    let options = SqliteConnectOptions::from_str(url)
+        .map_err(StoreError::Connect)?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(5));
+    let in_memory = options.get_filename().as_os_str() == ":memory:";
+    if !in_memory {
+        if let Some(dir) = options.get_filename().parent() {
+            if !dir.as_os_str().is_empty() {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| StoreError::Connect(sqlx::Error::Io(e)))?;
+            }
+        }
+    }
+    // An in-memory database lives and dies with its one connection: keep exactly one, forever.
+    let pool_options = if in_memory {
+        SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+    } else {
+        SqlitePoolOptions::new().max_connections(max_connections)
+    };
+    pool_options
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_with(options)
+        .await
+        .map_err(StoreError::Connect)
+}

@@ -1,0 +1,78 @@
+//! `lms`: run the LMS Access platform. See `lms --help`.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use lms_runtime::{Config, ServiceName, shutdown, telemetry};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "lms",
+    version,
+    about = "LMS Access: identity, authorization, course delegation and reporting"
+)]
+struct Cli {
+    /// TOML configuration file (see config/lms.example.toml); `LMS_` variables override it.
+    #[arg(long, short, global = true, env = "LMS_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run all four services in one process on SQLite, with a development token.
+    Dev {
+        /// Directory for the SQLite databases.
+        #[arg(long, default_value = ".lms")]
+        data_dir: PathBuf,
+    },
+    /// Run one service (one per container on Kubernetes).
+    Serve {
+        /// identity, authorization, delegation or reporting.
+        service: ServiceName,
+    },
+    /// Apply database migrations, for every service or the ones named.
+    Migrate {
+        /// Services to migrate; all when none is named.
+        services: Vec<ServiceName>,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    // `LMS_CONFIG` names the file; it is not a configuration key.
+    let env = std::env::vars().filter(|(name, _)| name != "LMS_CONFIG");
+    let config = Config::load(cli.config.as_deref(), env)?;
+    match cli.command {
+        Command::Dev { data_dir } => {
+            let _telemetry = telemetry::init(&config.telemetry, "lms-dev")?;
+            let dev = lms_platform::dev::build(config, &data_dir)
+                .await
+                .context("starting the development platform")?;
+            println!("{}", dev.banner());
+            dev.platform
+                .run_until_stopped(shutdown::on_signal())
+                .await?;
+        }
+        Command::Serve { service } => {
+            let _telemetry = telemetry::init(&config.telemetry, &format!("lms-{service}"))?;
+            let platform = lms_platform::Platform::build(&config, &[service])
+                .await
+                .with_context(|| format!("starting {service}"))?;
+            platform.run_until_stopped(shutdown::on_signal()).await?;
+        }
+        Command::Migrate { services } => {
+            let _telemetry = telemetry::init(&config.telemetry, "lms-migrate")?;
+            let services = if services.is_empty() {
+                ServiceName::ALL.to_vec()
+            } else {
+                services
+            };
+            lms_platform::migrate(&config, &services).await?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,6 @@
+//! The runtime's parts, working for real: a server on 127.0.0.1 port 0 with the full layer
+//! stack, called over gRPC.
+
+mod probe;
+mod server_stack;
+mod trace_context;

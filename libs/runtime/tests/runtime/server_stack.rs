@@ -1,0 +1,211 @@
+use lms_api::authorization::v1::Decision;
+use lms_api::authorization::v1::permission_service_client::PermissionServiceClient;
+use lms_kernel::{TenantId, UserId};
+use lms_runtime::auth::SubjectKind;
+use lms_testkit::TestAuth;
+use tonic::Code;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+use tonic_types::StatusExt;
+
+use crate::probe::{check, context, start};
+
+fn error_reason(status: &tonic::Status) -> String {
+    status
+        .get_details_error_info()
+        .map(|info| info.reason)
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_valid_token_reaches_the_handler_as_the_verified_caller() {
+    let auth = TestAuth::new();
+    let service = start(context(&auth)).await;
+    let tenant = TenantId::generate();
+    let token = auth.user_token(tenant, UserId::generate());
+    let response = PermissionServiceClient::new(service.authorized(&token))
+        .check(check("courses.read"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(response.decision(), Decision::Allowed);
+    // The tenant the handler saw is the token's, never a request field's.
+    assert_eq!(response.checked_at.unwrap().token, tenant.to_string());
+}
+
+#[tokio::test]
+async fn a_request_without_a_token_is_unauthenticated() {
+    let service = start(context(&TestAuth::new())).await;
+    let status = PermissionServiceClient::new(service.channel())
+        .check(check("courses.read"))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+    assert_eq!(error_reason(&status), "TOKEN_MISSING");
+}
+
+#[tokio::test]
+async fn an_expired_token_is_unauthenticated() {
+    let auth = TestAuth::new();
+    let service = start(context(&auth)).await;
+    let token = auth.expired_user_token(TenantId::generate(), UserId::generate());
+    let status = PermissionServiceClient::new(service.authorized(&token))
+        .check(check("courses.read"))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+    assert_eq!(error_reason(&status), "TOKEN_EXPIRED");
+}
+
+#[tokio::test]
+async fn a_token_signed_by_an_untrusted_key_is_unauthenticated() {
+    let (trusted, stranger) = (TestAuth::new(), TestAuth::new());
+    let service = start(context(&trusted)).await;
+    let token = stranger.user_token(TenantId::generate(), UserId::generate());
+    let status = PermissionServiceClient::new(service.authorized(&token))
+        .check(check("courses.read"))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+    assert_eq!(error_reason(&status), "TOKEN_INVALID");
+}
+
+#[tokio::test]
+async fn a_garbage_token_is_unauthenticated_without_echoing_it() {
+    let service = start(context(&TestAuth::new())).await;
+    let status = PermissionServiceClient::new(service.authorized("secret-looking-garbage"))
+        .check(check("courses.read"))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+    assert_eq!(error_reason(&status), "TOKEN_MALFORMED");
+    assert!(!status.message().contains("secret-looking-garbage"));
+}
+
+#[tokio::test]
+async fn a_service_token_is_accepted_without_a_tenant() {
+    let auth = TestAuth::new();
+    let service = start(context(&auth)).await;
+    let response =
+        PermissionServiceClient::new(service.authorized(&auth.service_token("delegation")))
+            .check(check("courses.read"))
+            .await
+            .unwrap()
+            .into_inner();
+    assert_eq!(response.checked_at.unwrap().token, "");
+    // A token claiming to be a user must name a tenant.
+    let mut claims = auth.user_claims(TenantId::generate(), UserId::generate());
+    claims.tid = None;
+    claims.kind = SubjectKind::User;
+    let status = PermissionServiceClient::new(service.authorized(&auth.sign(&claims)))
+        .check(check("courses.read"))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+}
+
+#[tokio::test]
+async fn a_domain_error_reaches_the_client_with_its_google_rpc_details() {
+    let auth = TestAuth::new();
+    let service = start(context(&auth)).await;
+    let token = auth.user_token(TenantId::generate(), UserId::generate());
+    let status = PermissionServiceClient::new(service.authorized(&token))
+        .check(check(""))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    let bad_request = status
+        .get_details_bad_request()
+        .expect("a BadRequest detail");
+    assert_eq!(bad_request.field_violations.len(), 1);
+    assert_eq!(bad_request.field_violations[0].field, "permission");
+    assert_eq!(
+        bad_request.field_violations[0].description,
+        "must name a permission"
+    );
+}
+
+#[tokio::test]
+async fn a_request_outliving_the_server_deadline_is_cut_off() {
+    let auth = TestAuth::new();
+    let mut context = context(&auth);
+    context.server.request_timeout_ms = 100;
+    let service = start(context).await;
+    let token = auth.user_token(TenantId::generate(), UserId::generate());
+    let status = PermissionServiceClient::new(service.authorized(&token))
+        .check(check("slow"))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::DeadlineExceeded);
+}
+
+#[tokio::test]
+async fn health_and_reflection_answer_without_a_token() {
+    let service = start(context(&TestAuth::new())).await;
+    let mut health = HealthClient::new(service.channel());
+    for name in ["", "lms.authorization.v1.PermissionService"] {
+        let response = health
+            .check(HealthCheckRequest {
+                service: name.into(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            response.status(),
+            ServingStatus::Serving,
+            "service {name:?}"
+        );
+    }
+    let listed = lms_testkit::reflection_services(service.channel()).await;
+    assert!(
+        listed.contains(&"lms.authorization.v1.PermissionService".to_owned()),
+        "{listed:?}"
+    );
+    assert!(
+        listed.contains(&"grpc.health.v1.Health".to_owned()),
+        "{listed:?}"
+    );
+    // Reflection lists what this server serves, not the whole contract.
+    assert!(
+        !listed.iter().any(|name| name.starts_with("lms.identity")),
+        "{listed:?}"
+    );
+}
+
+#[tokio::test]
+async fn responses_carry_the_request_id() {
+    let auth = TestAuth::new();
+    let service = start(context(&auth)).await;
+    let token = auth.user_token(TenantId::generate(), UserId::generate());
+    let mut request = tonic::Request::new(check("courses.read"));
+    request
+        .metadata_mut()
+        .insert("x-request-id", "client-chosen-42".parse().unwrap());
+    let response = PermissionServiceClient::new(service.authorized(&token))
+        .check(request)
+        .await
+        .unwrap();
+    assert_eq!(
+        response.metadata().get("x-request-id").unwrap(),
+        "client-chosen-42"
+    );
+    // Without one, the server makes one up.
+    let response = PermissionServiceClient::new(service.authorized(&token))
+        .check(check("courses.read"))
+        .await
+        .unwrap();
+    assert!(response.metadata().get("x-request-id").is_some());
+}
+
+#[tokio::test]
+async fn shutdown_stops_the_server_and_frees_the_port() {
+    let service = start(context(&TestAuth::new())).await;
+    let addr = service.addr();
+    service.stop().await.unwrap();
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "nothing listens after shutdown"
+    );
+}

@@ -1,0 +1,76 @@
+use std::time::Duration;
+
+use lms_kernel::{TenantId, UserId};
+use lms_runtime::auth::{Claims, SigningKey, SubjectKind, TokenIssuer, jwks_json};
+use lms_runtime::config::AuthConfig;
+
+/// A signing key of this test's own, and tokens signed with it.
+#[derive(Debug)]
+pub struct TestAuth {
+    issuer: TokenIssuer,
+}
+
+impl Default for TestAuth {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TestAuth {
+    /// A fresh key, for the default issuer and audience.
+    pub fn new() -> Self {
+        let defaults = lms_runtime::Config::default().auth;
+        Self {
+            issuer: TokenIssuer::new(
+                SigningKey::generate(format!("test-{}", uuid::Uuid::new_v4().simple())),
+                defaults.issuer,
+                defaults.audience,
+            ),
+        }
+    }
+
+    /// The auth configuration that trusts this key.
+    pub fn config(&self) -> AuthConfig {
+        AuthConfig {
+            jwks: Some(jwks_json([self.issuer.key()])),
+            ..lms_runtime::Config::default().auth
+        }
+    }
+
+    /// Claims of a user token valid for an hour, to adjust before [`TestAuth::sign`].
+    pub fn user_claims(&self, tenant: TenantId, user: UserId) -> Claims {
+        self.issuer.claims(
+            SubjectKind::User,
+            user.to_string(),
+            Some(tenant.to_string()),
+            Duration::from_secs(3600),
+        )
+    }
+
+    /// A valid token of `user` in `tenant`.
+    pub fn user_token(&self, tenant: TenantId, user: UserId) -> String {
+        self.sign(&self.user_claims(tenant, user))
+    }
+
+    /// A token of `user` that expired ten minutes ago (beyond any leeway).
+    pub fn expired_user_token(&self, tenant: TenantId, user: UserId) -> String {
+        let mut claims = self.user_claims(tenant, user);
+        claims.iat -= 7200;
+        claims.exp = claims.iat + 3600;
+        self.sign(&claims)
+    }
+
+    /// A valid service-account token.
+    pub fn service_token(&self, name: &str) -> String {
+        self.sign(
+            &self
+                .issuer
+                .claims(SubjectKind::Service, name, None, Duration::from_secs(3600)),
+        )
+    }
+
+    /// Signs arbitrary claims with this test's key.
+    pub fn sign(&self, claims: &Claims) -> String {
+        self.issuer.sign(claims)
+    }
+}

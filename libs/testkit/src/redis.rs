@@ -1,0 +1,110 @@
+use std::time::Duration;
+
+use tokio::sync::OnceCell;
+
+const LOCAL_DEFAULT: &str = "redis://127.0.0.1:6379";
+
+/// The URL of the Redis tests use, found once per test process.
+static SERVER: OnceCell<String> = OnceCell::const_new();
+
+/// A key prefix of its own for one test on the test Redis; its keys are deleted on drop.
+#[derive(Debug)]
+pub struct TestRedis {
+    url: String,
+    prefix: String,
+}
+
+impl TestRedis {
+    /// The server URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// This test's key prefix (ends with `:`).
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+}
+
+impl Drop for TestRedis {
+    fn drop(&mut self) {
+        let (url, pattern) = (self.url.clone(), format!("{}*", self.prefix));
+        let cleanup = std::thread::spawn(move || {
+            let Ok(client) = ::redis::Client::open(url) else {
+                return;
+            };
+            let Ok(mut connection) = client.get_connection_with_timeout(Duration::from_secs(1))
+            else {
+                return;
+            };
+            let keys: Vec<String> = ::redis::cmd("KEYS")
+                .arg(&pattern)
+                .query(&mut connection)
+                .unwrap_or_default();
+            if !keys.is_empty() {
+                let _: Result<(), _> = ::redis::cmd("DEL").arg(keys).query(&mut connection);
+            }
+        });
+        let _ = cleanup.join();
+    }
+}
+
+/// The test Redis with a fresh key prefix.
+pub async fn redis() -> TestRedis {
+    let url = SERVER.get_or_init(find_server).await.clone();
+    TestRedis {
+        url,
+        prefix: format!("lms-test:{}:", uuid::Uuid::new_v4().simple()),
+    }
+}
+
+async fn answers(url: &str) -> bool {
+    let Ok(client) = ::redis::Client::open(url) else {
+        return false;
+    };
+    let ping = async {
+        let mut connection = client.get_multiplexed_async_connection().await?;
+        ::redis::cmd("PING")
+            .query_async::<String>(&mut connection)
+            .await
+    };
+    matches!(
+        tokio::time::timeout(Duration::from_secs(3), ping).await,
+        Ok(Ok(_))
+    )
+}
+
+async fn find_server() -> String {
+    if let Ok(url) = std::env::var("LMS_TEST_REDIS_URL") {
+        assert!(
+            answers(&url).await,
+            "LMS_TEST_REDIS_URL is set but that Redis does not answer"
+        );
+        return url;
+    }
+    if answers(LOCAL_DEFAULT).await {
+        return LOCAL_DEFAULT.to_owned();
+    }
+    #[cfg(feature = "containers")]
+    if let Some(url) = containers::redis().await {
+        return url;
+    }
+    panic!(
+        "no Redis for tests: set LMS_TEST_REDIS_URL, or start one on 127.0.0.1:6379 \
+         (`redis-server --daemonize yes`), or run Docker so testcontainers can start one"
+    );
+}
+
+#[cfg(feature = "containers")]
+mod containers {
+    use testcontainers::runners::AsyncRunner;
+    use testcontainers_modules::redis::Redis;
+
+    /// Starts a Redis container that lives as long as the test process.
+    pub(super) async fn redis() -> Option<String> {
+        let container = Redis::default().start().await.ok()?;
+        let port = container.get_host_port_ipv4(6379).await.ok()?;
+        std::mem::forget(container);
+        Some(format!("redis://127.0.0.1:{port}"))
+    }
+}

@@ -1,0 +1,98 @@
+use std::net::SocketAddr;
+use std::path::Path;
+
+use lms_runtime::client::CallCredentials;
+use lms_runtime::{Application, BootError, Config, SecretString, ServiceContext, ServiceName};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+
+use crate::TestAuth;
+
+/// The context of `name` for a test: port 0 on 127.0.0.1, this test's database (and Redis when
+/// given), trusting `auth`'s key.
+pub fn service_context(
+    name: ServiceName,
+    database_url: &str,
+    redis: Option<&crate::TestRedis>,
+    auth: &TestAuth,
+) -> ServiceContext {
+    let mut config = Config {
+        auth: auth.config(),
+        ..Config::default()
+    };
+    let service = config.service_mut(name);
+    service.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+    service.database_url = SecretString::new(database_url);
+    service.max_connections = 5;
+    if let Some(redis) = redis {
+        config.redis.url = Some(SecretString::new(redis.url()));
+        config.redis.key_prefix = redis.prefix().to_owned();
+    }
+    ServiceContext::from_config(&config, name).expect("test configuration is valid")
+}
+
+/// A SQLite URL for a database file in `dir`.
+pub fn sqlite_url(dir: &Path, name: &str) -> String {
+    format!("sqlite://{}/{name}.db", dir.display())
+}
+
+/// A service serving on 127.0.0.1 for one test; stopped when dropped.
+#[derive(Debug)]
+pub struct TestService {
+    addr: SocketAddr,
+    channel: Channel,
+    shutdown: CancellationToken,
+    task: Option<JoinHandle<Result<(), BootError>>>,
+}
+
+impl TestService {
+    /// Serves `application` in the background and connects to it.
+    pub async fn start(application: Application) -> Self {
+        let addr = application.local_addr();
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(application.run_until_stopped(shutdown.clone()));
+        let channel = lms_runtime::client::connect(format!("http://{addr}"))
+            .await
+            .expect("the test service accepts connections");
+        Self {
+            addr,
+            channel,
+            shutdown,
+            task: Some(task),
+        }
+    }
+
+    /// Where it listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// A connected channel without credentials.
+    pub fn channel(&self) -> Channel {
+        self.channel.clone()
+    }
+
+    /// A connected channel whose calls carry `token`; wrap it in any generated client with
+    /// `XClient::new(service.authorized(token))`.
+    pub fn authorized(&self, token: &str) -> InterceptedService<Channel, CallCredentials> {
+        let credentials = CallCredentials::bearer(token).expect("tokens are ASCII");
+        InterceptedService::new(self.channel.clone(), credentials)
+    }
+
+    /// Stops serving and waits for the service to finish.
+    pub async fn stop(mut self) -> Result<(), BootError> {
+        self.shutdown.cancel();
+        match self.task.take() {
+            Some(task) => task.await.expect("the service task does not panic"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for TestService {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}

@@ -205,10 +205,10 @@ async fn watch_readiness(
         };
         // Redis is an accelerator, not a dependency: its outage is logged, not a reason to
         // stop serving.
-        if let Some(redis) = &redis {
-            if let Err(error) = redis.ping().await {
-                tracing::warn!(%error, "redis unreachable");
-            }
+        if let Some(redis) = &redis
+            && let Err(error) = redis.ping().await
+        {
+            tracing::warn!(%error, "redis unreachable");
         }
         if store_ok != ready && !shutdown.is_cancelled() {
             ready = store_ok;

@@ -320,13 +320,13 @@ impl Config {
                 "issuer and audience must not be empty",
             ));
         }
-        if let Some(url) = &self.redis.url {
-            if !(url.expose().starts_with("redis://") || url.expose().starts_with("rediss://")) {
-                return Err(invalid(
-                    "redis.url",
-                    "must start with redis:// or rediss://",
-                ));
-            }
+        if let Some(url) = &self.redis.url
+            && !(url.expose().starts_with("redis://") || url.expose().starts_with("rediss://"))
+        {
+            return Err(invalid(
+                "redis.url",
+                "must start with redis:// or rediss://",
+            ));
         }
         if !(0.0..=1.0).contains(&self.telemetry.trace_sample_ratio) {
             return Err(invalid(
@@ -482,5 +482,18 @@ mod tests {
     fn a_missing_config_file_is_an_error() {
         let error = Config::load(Some(Path::new("/nonexistent/lms.toml")), env(&[])).unwrap_err();
         assert!(error.to_string().contains("does not exist"), "{error}");
+    }
+}
+
+#[cfg(test)]
+mod example_file {
+    use super::*;
+
+    /// The documented file must load and say exactly what the defaults are.
+    #[test]
+    fn the_example_config_file_is_the_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/lms.example.toml");
+        let config = Config::load(Some(&path), Vec::new()).unwrap();
+        assert_eq!(config, Config::default());
     }
 }

@@ -125,13 +125,11 @@ async fn connect_sqlite(url: &str, max_connections: u32) -> Result<SqlitePool, S
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(5));
     let in_memory = options.get_filename().as_os_str() == ":memory:";
-    if !in_memory {
-        if let Some(dir) = options.get_filename().parent() {
-            if !dir.as_os_str().is_empty() {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| StoreError::Connect(sqlx::Error::Io(e)))?;
-            }
-        }
+    if !in_memory
+        && let Some(dir) = options.get_filename().parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::Connect(sqlx::Error::Io(e)))?;
     }
     // An in-memory database lives and dies with its one connection: keep exactly one, forever.
     let pool_options = if in_memory {

@@ -207,10 +207,10 @@ impl HttpBody for ObservedBody {
         let frame = ready!(this.inner.poll_frame(cx));
         match &frame {
             Some(Ok(frame)) => {
-                if let Some(trailers) = frame.trailers_ref() {
-                    if let Some(outcome) = this.outcome.take() {
-                        outcome.record(status_from_headers(trailers).unwrap_or(Code::Unknown));
-                    }
+                if let Some(trailers) = frame.trailers_ref()
+                    && let Some(outcome) = this.outcome.take()
+                {
+                    outcome.record(status_from_headers(trailers).unwrap_or(Code::Unknown));
                 }
             }
             Some(Err(_)) => {

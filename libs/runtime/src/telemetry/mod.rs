@@ -41,15 +41,15 @@ pub struct TelemetryGuard {
 
 impl Drop for TelemetryGuard {
     fn drop(&mut self) {
-        if let Some(provider) = self.tracer_provider.take() {
-            if let Err(error) = provider.shutdown() {
-                tracing::warn!(%error, "trace exporter did not shut down cleanly");
-            }
+        if let Some(provider) = self.tracer_provider.take()
+            && let Err(error) = provider.shutdown()
+        {
+            tracing::warn!(%error, "trace exporter did not shut down cleanly");
         }
-        if let Some(provider) = self.meter_provider.take() {
-            if let Err(error) = provider.shutdown() {
-                tracing::warn!(%error, "metric exporter did not shut down cleanly");
-            }
+        if let Some(provider) = self.meter_provider.take()
+            && let Err(error) = provider.shutdown()
+        {
+            tracing::warn!(%error, "metric exporter did not shut down cleanly");
         }
     }
 }

@@ -1,0 +1,43 @@
+# LMS Access — the commands a developer and CI use.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+CARGO ?= cargo
+BUF_DIR ?= .tools/buf
+BUF := $(BUF_DIR)/node_modules/@bufbuild/buf-linux-x64/bin/buf
+# nextest runs each test in its own process; plain `cargo test` works too.
+TEST_RUNNER := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo "nextest run" || echo test)
+
+.PHONY: help run test verify fmt fmt-check clippy proto-lint bench build
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
+
+run: ## Start all four services on SQLite with a demo token (lms dev)
+	$(CARGO) run -p lms-platform --bin lms -- dev
+
+build: ## Build everything, tests included
+	$(CARGO) build --workspace --all-targets
+
+test: ## Run every test against real PostgreSQL and Redis (see README)
+	$(CARGO) $(TEST_RUNNER) --workspace
+
+fmt: ## Format the code
+	$(CARGO) fmt --all
+
+fmt-check:
+	$(CARGO) fmt --all -- --check
+
+clippy:
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+$(BUF):
+	npm install --silent --no-save --no-audit --no-fund --prefix $(BUF_DIR) @bufbuild/buf@1.75.0 >/dev/null
+
+proto-lint: $(BUF) ## Lint and format-check the API contract with buf
+	cd proto && ../$(BUF) lint && ../$(BUF) format --diff --exit-code
+
+verify: fmt-check clippy proto-lint test ## What CI runs: fmt, clippy -D warnings, buf lint, tests
+
+bench: ## Benchmarks (release build)
+	$(CARGO) bench --workspace

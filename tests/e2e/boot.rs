@@ -1,0 +1,177 @@
+use lms_api::authorization::v1::CheckRequest;
+use lms_api::authorization::v1::permission_service_client::PermissionServiceClient;
+use lms_api::delegation::v1::ListCoursesRequest;
+use lms_api::delegation::v1::course_service_client::CourseServiceClient;
+use lms_api::identity::v1::GetJwksRequest;
+use lms_api::identity::v1::authentication_service_client::AuthenticationServiceClient;
+use lms_api::reporting::v1::ListLearnerProgressRequest;
+use lms_api::reporting::v1::report_service_client::ReportServiceClient;
+use lms_kernel::{TenantId, UserId};
+use lms_runtime::{BootError, ServiceName};
+use lms_testkit::{TestAuth, TestService, postgres_database, redis, service_context};
+use tonic::Code;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+
+/// Checks health of the server and of every `lms.*` service reflection lists, and answers them.
+async fn assert_serving(service: &TestService, package: &str) -> Vec<String> {
+    let listed = lms_testkit::reflection_services(service.channel()).await;
+    let ours: Vec<String> = listed
+        .iter()
+        .filter(|name| name.starts_with("lms."))
+        .cloned()
+        .collect();
+    assert!(
+        !ours.is_empty(),
+        "reflection lists no lms service: {listed:?}"
+    );
+    assert!(
+        ours.iter().all(|name| name.starts_with(package)),
+        "{package} lists another package's services: {ours:?}"
+    );
+    let mut health = HealthClient::new(service.channel());
+    for name in std::iter::once(String::new()).chain(ours.iter().cloned()) {
+        let status = health
+            .check(HealthCheckRequest {
+                service: name.clone(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .status();
+        assert_eq!(status, ServingStatus::Serving, "health of {name:?}");
+    }
+    ours
+}
+
+#[tokio::test]
+async fn every_service_boots_on_postgresql_and_redis_and_serves_health_and_reflection() {
+    lms_testkit::trace_init();
+    let auth = TestAuth::new();
+    let redis = redis().await;
+    let expected = [
+        (ServiceName::Identity, "lms.identity.v1.", 7),
+        (ServiceName::Authorization, "lms.authorization.v1.", 4),
+        (ServiceName::Delegation, "lms.delegation.v1.", 7),
+        (ServiceName::Reporting, "lms.reporting.v1.", 2),
+    ];
+    for (name, package, services) in expected {
+        let database = postgres_database().await;
+        let context = service_context(name, database.url(), Some(&redis), &auth);
+        let application = lms_platform::build_service(context).await.unwrap();
+        let service = TestService::start(application).await;
+        let listed = assert_serving(&service, package).await;
+        assert_eq!(listed.len(), services, "{name}: {listed:?}");
+        service.stop().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn rpcs_not_built_yet_answer_unimplemented_and_only_to_authenticated_callers() {
+    let auth = TestAuth::new();
+    let database = postgres_database().await;
+    let context = service_context(ServiceName::Authorization, database.url(), None, &auth);
+    let service = TestService::start(lms_platform::build_service(context).await.unwrap()).await;
+
+    let status = PermissionServiceClient::new(service.channel())
+        .check(CheckRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated, "no token, no answer");
+
+    let token = auth.user_token(TenantId::generate(), UserId::generate());
+    let status = PermissionServiceClient::new(service.authorized(&token))
+        .check(CheckRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unimplemented);
+}
+
+#[tokio::test]
+async fn each_service_answers_its_own_rpcs() {
+    let auth = TestAuth::new();
+    let token = auth.user_token(TenantId::generate(), UserId::generate());
+    let start = |name| {
+        let auth = &auth;
+        async move {
+            let database = postgres_database().await;
+            let context = service_context(name, database.url(), None, auth);
+            let service =
+                TestService::start(lms_platform::build_service(context).await.unwrap()).await;
+            (database, service)
+        }
+    };
+
+    let (_db, identity) = start(ServiceName::Identity).await;
+    // Public before sign-in: reaches the handler without a token (and is not built yet).
+    let status = AuthenticationServiceClient::new(identity.channel())
+        .get_jwks(GetJwksRequest {})
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unimplemented);
+
+    let (_db, delegation) = start(ServiceName::Delegation).await;
+    let status = CourseServiceClient::new(delegation.authorized(&token))
+        .list_courses(ListCoursesRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unimplemented);
+
+    let (_db, reporting) = start(ServiceName::Reporting).await;
+    let status = ReportServiceClient::new(reporting.authorized(&token))
+        .list_learner_progress(ListLearnerProgressRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unimplemented);
+}
+
+#[tokio::test]
+async fn migrations_apply_once_on_postgresql_and_sqlite() {
+    let auth = TestAuth::new();
+    let dir = tempfile::tempdir().unwrap();
+    for name in ServiceName::ALL {
+        // Each service owns its database: their migration histories are separate.
+        let database = postgres_database().await;
+        for url in [
+            database.url().to_owned(),
+            lms_testkit::sqlite_url(dir.path(), name.as_str()),
+        ] {
+            let mut config = lms_runtime::Config {
+                auth: auth.config(),
+                ..Default::default()
+            };
+            config.service_mut(name).database_url = lms_runtime::SecretString::new(url.as_str());
+            // Twice: the second run finds everything applied and changes nothing.
+            lms_platform::migrate(&config, &[name]).await.unwrap();
+            lms_platform::migrate(&config, &[name]).await.unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_service_whose_store_is_down_refuses_to_start_and_says_why() {
+    let auth = TestAuth::new();
+    // Nothing listens on port 1; the URL's password must not appear in the error.
+    let context = service_context(
+        ServiceName::Identity,
+        "postgres://lms:hunter2@127.0.0.1:1/identity",
+        None,
+        &auth,
+    );
+    let error = lms_platform::build_service(context).await.unwrap_err();
+    assert!(matches!(error, BootError::Store(_)), "{error:?}");
+    let message = error.to_string();
+    assert!(message.contains("database unreachable"), "{message}");
+    assert!(!message.contains("hunter2"), "{message}");
+}
+
+#[tokio::test]
+async fn a_service_whose_redis_is_down_refuses_to_start_and_says_why() {
+    let auth = TestAuth::new();
+    let database = postgres_database().await;
+    let mut context = service_context(ServiceName::Authorization, database.url(), None, &auth);
+    context.redis.url = Some(lms_runtime::SecretString::new("redis://127.0.0.1:1"));
+    let error = lms_platform::build_service(context).await.unwrap_err();
+    assert!(matches!(error, BootError::Redis(_)), "{error:?}");
+}

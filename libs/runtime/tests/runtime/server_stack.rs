@@ -11,6 +11,33 @@ use tonic_types::StatusExt;
 
 use crate::probe::{check, context, start};
 
+/// Calls `Check` for `permission`, with `token` as bearer when given.
+async fn call(
+    service: &lms_testkit::TestService,
+    token: Option<&str>,
+    permission: &str,
+) -> Result<lms_api::authorization::v1::CheckResponse, tonic::Status> {
+    let response = match token {
+        Some(token) => {
+            PermissionServiceClient::new(service.authorized(token))
+                .check(check(permission))
+                .await
+        }
+        None => {
+            PermissionServiceClient::new(service.channel())
+                .check(check(permission))
+                .await
+        }
+    };
+    response.map(tonic::Response::into_inner)
+}
+
+/// The refusal of a `Check` carrying `token`: its code and `ErrorInfo` reason.
+async fn refusal(service: &lms_testkit::TestService, token: Option<&str>) -> (Code, String) {
+    let status = call(service, token, "courses.read").await.unwrap_err();
+    (status.code(), error_reason(&status))
+}
+
 fn error_reason(status: &tonic::Status) -> String {
     status
         .get_details_error_info()
@@ -24,11 +51,7 @@ async fn a_valid_token_reaches_the_handler_as_the_verified_caller() {
     let service = start(context(&auth)).await;
     let tenant = TenantId::generate();
     let token = auth.user_token(tenant, UserId::generate());
-    let response = PermissionServiceClient::new(service.authorized(&token))
-        .check(check("courses.read"))
-        .await
-        .unwrap()
-        .into_inner();
+    let response = call(&service, Some(&token), "courses.read").await.unwrap();
     assert_eq!(response.decision(), Decision::Allowed);
     // The tenant the handler saw is the token's, never a request field's.
     assert_eq!(response.checked_at.unwrap().token, tenant.to_string());
@@ -37,12 +60,10 @@ async fn a_valid_token_reaches_the_handler_as_the_verified_caller() {
 #[tokio::test]
 async fn a_request_without_a_token_is_unauthenticated() {
     let service = start(context(&TestAuth::new())).await;
-    let status = PermissionServiceClient::new(service.channel())
-        .check(check("courses.read"))
-        .await
-        .unwrap_err();
-    assert_eq!(status.code(), Code::Unauthenticated);
-    assert_eq!(error_reason(&status), "TOKEN_MISSING");
+    assert_eq!(
+        refusal(&service, None).await,
+        (Code::Unauthenticated, "TOKEN_MISSING".into())
+    );
 }
 
 #[tokio::test]
@@ -50,12 +71,10 @@ async fn an_expired_token_is_unauthenticated() {
     let auth = TestAuth::new();
     let service = start(context(&auth)).await;
     let token = auth.expired_user_token(TenantId::generate(), UserId::generate());
-    let status = PermissionServiceClient::new(service.authorized(&token))
-        .check(check("courses.read"))
-        .await
-        .unwrap_err();
-    assert_eq!(status.code(), Code::Unauthenticated);
-    assert_eq!(error_reason(&status), "TOKEN_EXPIRED");
+    assert_eq!(
+        refusal(&service, Some(&token)).await,
+        (Code::Unauthenticated, "TOKEN_EXPIRED".into())
+    );
 }
 
 #[tokio::test]
@@ -63,19 +82,16 @@ async fn a_token_signed_by_an_untrusted_key_is_unauthenticated() {
     let (trusted, stranger) = (TestAuth::new(), TestAuth::new());
     let service = start(context(&trusted)).await;
     let token = stranger.user_token(TenantId::generate(), UserId::generate());
-    let status = PermissionServiceClient::new(service.authorized(&token))
-        .check(check("courses.read"))
-        .await
-        .unwrap_err();
-    assert_eq!(status.code(), Code::Unauthenticated);
-    assert_eq!(error_reason(&status), "TOKEN_INVALID");
+    assert_eq!(
+        refusal(&service, Some(&token)).await,
+        (Code::Unauthenticated, "TOKEN_INVALID".into())
+    );
 }
 
 #[tokio::test]
 async fn a_garbage_token_is_unauthenticated_without_echoing_it() {
     let service = start(context(&TestAuth::new())).await;
-    let status = PermissionServiceClient::new(service.authorized("secret-looking-garbage"))
-        .check(check("courses.read"))
+    let status = call(&service, Some("secret-looking-garbage"), "courses.read")
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::Unauthenticated);
@@ -98,11 +114,8 @@ async fn a_service_token_is_accepted_without_a_tenant() {
     let mut claims = auth.user_claims(TenantId::generate(), UserId::generate());
     claims.tid = None;
     claims.kind = SubjectKind::User;
-    let status = PermissionServiceClient::new(service.authorized(&auth.sign(&claims)))
-        .check(check("courses.read"))
-        .await
-        .unwrap_err();
-    assert_eq!(status.code(), Code::Unauthenticated);
+    let (code, _) = refusal(&service, Some(&auth.sign(&claims))).await;
+    assert_eq!(code, Code::Unauthenticated);
 }
 
 #[tokio::test]
@@ -110,10 +123,7 @@ async fn a_domain_error_reaches_the_client_with_its_google_rpc_details() {
     let auth = TestAuth::new();
     let service = start(context(&auth)).await;
     let token = auth.user_token(TenantId::generate(), UserId::generate());
-    let status = PermissionServiceClient::new(service.authorized(&token))
-        .check(check(""))
-        .await
-        .unwrap_err();
+    let status = call(&service, Some(&token), "").await.unwrap_err();
     assert_eq!(status.code(), Code::InvalidArgument);
     let bad_request = status
         .get_details_bad_request()
@@ -133,10 +143,7 @@ async fn a_request_outliving_the_server_deadline_is_cut_off() {
     context.server.request_timeout_ms = 100;
     let service = start(context).await;
     let token = auth.user_token(TenantId::generate(), UserId::generate());
-    let status = PermissionServiceClient::new(service.authorized(&token))
-        .check(check("slow"))
-        .await
-        .unwrap_err();
+    let status = call(&service, Some(&token), "slow").await.unwrap_err();
     assert_eq!(status.code(), Code::DeadlineExceeded);
 }
 

@@ -6,5 +6,9 @@
 #![forbid(unsafe_code)]
 
 pub mod ids;
+pub mod permission;
+pub mod reach;
 
 pub use ids::{IdError, TenantId, UserId};
+pub use permission::{Permission, PermissionSet};
+pub use reach::Reach;

@@ -83,6 +83,42 @@ uuid_id!(
     "user id"
 );
 
+uuid_id!(
+    /// A location, account or account group.
+    UnitId,
+    "unit id"
+);
+uuid_id!(
+    /// A group of users (a team when it is their primary group).
+    GroupId,
+    "group id"
+);
+uuid_id!(
+    /// A course.
+    CourseId,
+    "course id"
+);
+uuid_id!(
+    /// A lesson of a course.
+    LessonId,
+    "lesson id"
+);
+uuid_id!(
+    /// A scheduled event of a course.
+    EventId,
+    "event id"
+);
+uuid_id!(
+    /// A tenant's custom role.
+    CustomRoleId,
+    "role id"
+);
+uuid_id!(
+    /// One role assignment.
+    AssignmentId,
+    "assignment id"
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

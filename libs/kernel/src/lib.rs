@@ -5,10 +5,30 @@
 
 #![forbid(unsafe_code)]
 
+pub mod decision;
+pub mod escalation;
+pub mod facts;
 pub mod ids;
 pub mod permission;
 pub mod reach;
+pub mod responsibility;
+pub mod role;
+pub mod template;
+pub mod tenant;
+pub mod unit;
+pub mod user;
 
-pub use ids::{IdError, TenantId, UserId};
+pub use decision::{Decision, Denial, Grounds, decide};
+pub use escalation::{EscalationError, Target, check_assignment, check_definition};
+pub use facts::{HeldRole, Object, Place, ResourceFacts, SubjectFacts};
+pub use ids::{
+    AssignmentId, CourseId, CustomRoleId, EventId, GroupId, IdError, LessonId, TenantId, UnitId,
+    UserId,
+};
 pub use permission::{Permission, PermissionSet};
 pub use reach::Reach;
+pub use responsibility::{Responsibility, ResponsibilitySet};
+pub use role::{Grant, Grants, Role, RoleId};
+pub use template::Template;
+pub use tenant::{Tenant, TenantSettings};
+pub use user::{Email, UserStatus};

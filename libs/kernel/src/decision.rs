@@ -1,0 +1,240 @@
+//! The decision function: may this subject do this on this resource, and why.
+
+use std::fmt;
+
+use crate::facts::{HeldRole, Object, Place, ResourceFacts, SubjectFacts};
+use crate::permission::Permission;
+use crate::reach::Reach;
+use crate::responsibility::Responsibility;
+use crate::role::RoleId;
+use crate::template::{STUDENT, Template};
+use crate::user::UserStatus;
+
+/// What allowed a decision.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Grounds {
+    /// A role's grant.
+    Role {
+        /// The role.
+        role: RoleId,
+        /// Where it is assigned.
+        place: Place,
+        /// The reach of the grant that matched.
+        reach: Reach,
+    },
+    /// A responsibility on the resource (or its course or group).
+    Responsibility(Responsibility),
+}
+
+/// Why a decision denied.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Denial {
+    /// The subject is not active.
+    SubjectNotActive(UserStatus),
+    /// The resource belongs to another tenant that is not a client reached by the subject.
+    OutsideTenant,
+    /// The learner may not be booked.
+    BookingsRestricted,
+    /// No role grant or responsibility covers the request.
+    NoGrant,
+}
+
+impl Denial {
+    /// A stable reason code for APIs.
+    pub const fn code(self) -> &'static str {
+        match self {
+            Denial::SubjectNotActive(_) => "SUBJECT_NOT_ACTIVE",
+            Denial::OutsideTenant => "OUTSIDE_TENANT",
+            Denial::BookingsRestricted => "BOOKINGS_RESTRICTED",
+            Denial::NoGrant => "NO_GRANT",
+        }
+    }
+}
+
+/// Allow or deny, with the explanation.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Decision {
+    /// Allowed on these grounds.
+    Allowed(Grounds),
+    /// Denied for this reason.
+    Denied(Denial),
+}
+
+impl Decision {
+    /// Whether the decision allows.
+    pub const fn is_allowed(&self) -> bool {
+        matches!(self, Decision::Allowed(_))
+    }
+}
+
+impl fmt::Display for Decision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Decision::Allowed(Grounds::Role { role, reach, .. }) => {
+                write!(f, "allowed by role {role} at reach {reach}")
+            }
+            Decision::Allowed(Grounds::Responsibility(r)) => {
+                write!(f, "allowed by responsibility {r}")
+            }
+            Decision::Denied(Denial::SubjectNotActive(status)) => {
+                write!(f, "denied: the subject is {status:?}")
+            }
+            Decision::Denied(Denial::OutsideTenant) => write!(f, "denied: outside the tenant"),
+            Decision::Denied(Denial::BookingsRestricted) => {
+                write!(f, "denied: the learner is barred from booking")
+            }
+            Decision::Denied(Denial::NoGrant) => write!(f, "denied: no grant covers it"),
+        }
+    }
+}
+
+/// The role every user holds for their own learning, whatever else they hold.
+const IMPLICIT_STUDENT: RoleId = RoleId::BuiltIn(Template::Student);
+
+/// Decides whether `subject` may do `permission` on `resource`.
+///
+/// Only active subjects are allowed anything. A resource of another tenant is reached only by
+/// `tenant_and_clients` grants, and only when it is one of the subject's client tenants and
+/// `clients_enabled` is on. Every user holds Student for their own learning.
+pub fn decide(
+    subject: &SubjectFacts,
+    permission: Permission,
+    resource: &ResourceFacts,
+) -> Decision {
+    if subject.status != UserStatus::Active {
+        return Decision::Denied(Denial::SubjectNotActive(subject.status));
+    }
+    let home = resource.tenant == subject.tenant;
+    let client = subject.settings.clients_enabled && subject.clients.contains(&resource.tenant);
+    if !(home || client) {
+        return Decision::Denied(Denial::OutsideTenant);
+    }
+    if permission == Permission::BookingsCreate && resource.bookings_restricted {
+        return Decision::Denied(Denial::BookingsRestricted);
+    }
+    let implicit = (IMPLICIT_STUDENT, &STUDENT, Place::Tenant);
+    let held = subject.roles.iter().map(
+        |HeldRole {
+             role,
+             grants,
+             place,
+             ..
+         }| (*role, grants, *place),
+    );
+    for (role, grants, place) in std::iter::once(implicit).chain(held) {
+        for reach in Reach::ALL {
+            if grants.at(reach).contains(permission)
+                && (home || reach == Reach::TenantAndClients)
+                && reaches(reach, place, subject, resource)
+            {
+                return Decision::Allowed(Grounds::Role { role, place, reach });
+            }
+        }
+    }
+    // Responsibilities are duties inside the subject's own tenant.
+    if home && let Some(responsibility) = responsibility_allowing(subject, permission, resource) {
+        return Decision::Allowed(Grounds::Responsibility(responsibility));
+    }
+    Decision::Denied(Denial::NoGrant)
+}
+
+/// Whether a grant at `reach`, of a role assigned at `place`, applies to the resource.
+fn reaches(reach: Reach, place: Place, subject: &SubjectFacts, resource: &ResourceFacts) -> bool {
+    let settings = subject.settings;
+    match reach {
+        Reach::Own => match resource.object {
+            Object::User(user) => user == subject.user,
+            Object::Event { event, course } => {
+                subject.booked_events.contains(&event) || subject.enrolled_courses.contains(&course)
+            }
+            Object::Course(course) | Object::Lesson { course } => {
+                subject.enrolled_courses.contains(&course)
+            }
+            _ => false,
+        },
+        Reach::Invitees => {
+            matches!(resource.object, Object::User(_))
+                && resource.invited_by.contains(&subject.user)
+        }
+        Reach::Team => {
+            matches!(resource.object, Object::User(_))
+                && resource
+                    .primary_group
+                    .is_some_and(|group| subject.managed_groups.contains(&group))
+        }
+        Reach::AdministeredGroups => {
+            let overseen = |group: &_| {
+                subject.administered_groups.contains(group)
+                    || subject.managed_groups.contains(group)
+            };
+            match resource.object {
+                Object::Group(group) => overseen(&group),
+                Object::User(_) => {
+                    resource.primary_group.as_ref().is_some_and(overseen)
+                        || resource.groups.iter().any(overseen)
+                }
+                _ => false,
+            }
+        }
+        Reach::TutoredCourses => resource
+            .object
+            .course()
+            .is_some_and(|course| subject.tutored_courses.contains(&course)),
+        Reach::AdministeredCourses => resource.object.course().is_some_and(|course| {
+            subject.tutored_courses.contains(&course)
+                || subject.administered_courses.contains(&course)
+        }),
+        Reach::AdministeredEvents => matches!(
+            resource.object,
+            Object::Event { event, .. } if subject.administered_events.contains(&event)
+        ),
+        Reach::Unit => {
+            settings.locations_enabled
+                && matches!(place, Place::Unit(unit) if resource.units.contains(&unit))
+        }
+        Reach::UnitSubtree => {
+            settings.locations_enabled
+                && matches!(place, Place::Unit(unit) if resource.unit_ancestors.contains(&unit))
+        }
+        Reach::Tenant => resource.tenant == subject.tenant,
+        Reach::TenantAndClients => settings.clients_enabled,
+    }
+}
+
+/// A responsibility of the subject's that covers `permission` on the resource, if the subject's
+/// roles allow that responsibility (the matrix holds at decision time too).
+fn responsibility_allowing(
+    subject: &SubjectFacts,
+    permission: Permission,
+    resource: &ResourceFacts,
+) -> Option<Responsibility> {
+    let allowed = subject.allowed_responsibilities();
+    let course = resource.object.course();
+    let on_course = |courses: &[_]| course.is_some_and(|c| courses.contains(&c));
+    let over_members = |groups: &[_]| match resource.object {
+        Object::Group(group) => groups.contains(&group),
+        Object::User(_) => resource.primary_group.is_some_and(|g| groups.contains(&g)),
+        _ => false,
+    };
+    Responsibility::ALL.into_iter().find(|responsibility| {
+        allowed.contains(*responsibility)
+            && responsibility.duties().contains(permission)
+            && match responsibility {
+                Responsibility::CourseTutor => on_course(&subject.tutored_courses),
+                Responsibility::CourseAdministrator => on_course(&subject.administered_courses),
+                Responsibility::EventAdministrator => matches!(
+                    resource.object,
+                    Object::Event { event, .. } if subject.administered_events.contains(&event)
+                ),
+                Responsibility::GroupAdministrator => {
+                    over_members(&subject.administered_groups)
+                        || matches!(resource.object, Object::User(_))
+                            && resource
+                                .groups
+                                .iter()
+                                .any(|g| subject.administered_groups.contains(g))
+                }
+                Responsibility::GroupManager => over_members(&subject.managed_groups),
+            }
+    })
+}

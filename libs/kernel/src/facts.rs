@@ -1,0 +1,184 @@
+//! The facts a decision reads: what the subject holds and how the resource is placed.
+//! Services compile these from their stores; the kernel only reads them.
+
+use crate::ids::{AssignmentId, CourseId, EventId, GroupId, TenantId, UnitId, UserId};
+use crate::responsibility::ResponsibilitySet;
+use crate::role::{Grants, RoleId};
+use crate::tenant::TenantSettings;
+use crate::user::UserStatus;
+
+/// Where a role is assigned.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Place {
+    /// The whole tenant.
+    Tenant,
+    /// One unit (what `unit` and `unit_subtree` reaches are relative to).
+    Unit(UnitId),
+}
+
+/// A role the subject holds, as the decision needs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeldRole {
+    /// The assignment, for explanations and audits.
+    pub assignment: Option<AssignmentId>,
+    /// The role.
+    pub role: RoleId,
+    /// Its grants.
+    pub grants: Grants,
+    /// The responsibilities it allows.
+    pub responsibilities: ResponsibilitySet,
+    /// Where it is assigned.
+    pub place: Place,
+}
+
+impl HeldRole {
+    /// A held role from its definition.
+    pub fn new(role: &crate::role::Role, place: Place) -> HeldRole {
+        HeldRole {
+            assignment: None,
+            role: role.id(),
+            grants: *role.grants(),
+            responsibilities: role.responsibilities(),
+            place,
+        }
+    }
+}
+
+/// Everything about the subject a decision reads.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SubjectFacts {
+    /// Their tenant.
+    pub tenant: TenantId,
+    /// Who they are.
+    pub user: UserId,
+    /// Only active subjects are allowed anything.
+    pub status: UserStatus,
+    /// Their tenant's switches.
+    pub settings: TenantSettings,
+    /// Their tenant's client tenants (when it is a master).
+    pub clients: Vec<TenantId>,
+    /// Their roles in effect now (validity windows applied when compiling).
+    pub roles: Vec<HeldRole>,
+    /// Groups they manage: primary members of these are their team.
+    pub managed_groups: Vec<GroupId>,
+    /// Groups they administer.
+    pub administered_groups: Vec<GroupId>,
+    /// Courses they are Course Tutor of.
+    pub tutored_courses: Vec<CourseId>,
+    /// Courses they are Course Administrator of.
+    pub administered_courses: Vec<CourseId>,
+    /// Events they administer.
+    pub administered_events: Vec<EventId>,
+    /// Courses they are enrolled on (their own learning).
+    pub enrolled_courses: Vec<CourseId>,
+    /// Events they are booked on.
+    pub booked_events: Vec<EventId>,
+}
+
+impl SubjectFacts {
+    /// An active subject with no role and no relation (a plain Student).
+    pub fn new(tenant: TenantId, user: UserId, settings: TenantSettings) -> SubjectFacts {
+        SubjectFacts {
+            tenant,
+            user,
+            status: UserStatus::Active,
+            settings,
+            clients: Vec::new(),
+            roles: Vec::new(),
+            managed_groups: Vec::new(),
+            administered_groups: Vec::new(),
+            tutored_courses: Vec::new(),
+            administered_courses: Vec::new(),
+            administered_events: Vec::new(),
+            enrolled_courses: Vec::new(),
+            booked_events: Vec::new(),
+        }
+    }
+
+    /// The responsibilities the subject's roles allow together.
+    pub fn allowed_responsibilities(&self) -> ResponsibilitySet {
+        self.roles
+            .iter()
+            .fold(ResponsibilitySet::NONE, |all, held| {
+                all.union(held.responsibilities)
+            })
+    }
+}
+
+/// The object a permission is decided on.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Object {
+    /// A tenant (its settings, clients, configuration).
+    Tenant(TenantId),
+    /// A unit.
+    Unit(UnitId),
+    /// A user (their profile, roles, bookings, reports).
+    User(UserId),
+    /// A group.
+    Group(GroupId),
+    /// A course.
+    Course(CourseId),
+    /// A lesson of a course.
+    Lesson {
+        /// Its course.
+        course: CourseId,
+    },
+    /// An event of a course.
+    Event {
+        /// The event.
+        event: EventId,
+        /// Its course.
+        course: CourseId,
+    },
+    /// Anything else tenant-wide (catalogues, CPD programmes, resources, forms, configuration).
+    TenantWide,
+}
+
+impl Object {
+    /// The course the object belongs to, if any.
+    pub const fn course(self) -> Option<CourseId> {
+        match self {
+            Object::Course(course) | Object::Lesson { course } | Object::Event { course, .. } => {
+                Some(course)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Everything about the resource a decision reads.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResourceFacts {
+    /// The tenant that owns it.
+    pub tenant: TenantId,
+    /// What it is.
+    pub object: Object,
+    /// Units it is placed in directly (a user's employments, a course's owning unit).
+    pub units: Vec<UnitId>,
+    /// Those units and every unit above them.
+    pub unit_ancestors: Vec<UnitId>,
+    /// A user's primary group.
+    pub primary_group: Option<GroupId>,
+    /// A user's groups.
+    pub groups: Vec<GroupId>,
+    /// Purchasers who invited this user.
+    pub invited_by: Vec<UserId>,
+    /// The user may not be booked (`restrict_bookings`).
+    pub bookings_restricted: bool,
+}
+
+impl ResourceFacts {
+    /// An object of `tenant` placed nowhere and related to no one.
+    pub fn new(tenant: TenantId, object: Object) -> ResourceFacts {
+        ResourceFacts {
+            tenant,
+            object,
+            units: Vec::new(),
+            unit_ancestors: Vec::new(),
+            primary_group: None,
+            groups: Vec::new(),
+            invited_by: Vec::new(),
+            bookings_restricted: false,
+        }
+    }
+}

@@ -1,0 +1,641 @@
+use lms_kernel::decision::{Denial, Grounds};
+use lms_kernel::responsibility::{ResponsibilityError, check_responsibility};
+use lms_kernel::user::{DEFAULT_ROLE, purchase_roles};
+use lms_kernel::{
+    Decision, Object, Permission as P, Place, Reach, ResourceFacts, Responsibility, RoleId,
+    Template, UserId, UserStatus, decide,
+};
+
+use crate::world::World;
+
+fn allowed(decision: Decision) -> bool {
+    decision.is_allowed()
+}
+
+#[test]
+fn a_tutor_sees_only_courses_they_tutor_with_their_lessons_and_events() {
+    let w = World::new();
+    let mut tutor = w.subject(&[Template::Tutor], Place::Tenant);
+    tutor.tutored_courses = vec![w.course];
+    assert!(allowed(decide(&tutor, P::CoursesRead, &w.course(w.course))));
+    assert!(allowed(decide(
+        &tutor,
+        P::CoursesUpdate,
+        &w.course(w.course)
+    )));
+    assert!(allowed(decide(
+        &tutor,
+        P::LessonsUpdate,
+        &w.lesson(w.course)
+    )));
+    assert!(allowed(decide(
+        &tutor,
+        P::EventsUpdate,
+        &w.event(w.event, w.course)
+    )));
+    assert!(!allowed(decide(
+        &tutor,
+        P::CoursesRead,
+        &w.course(w.other_course)
+    )));
+    assert!(!allowed(decide(
+        &tutor,
+        P::EventsRead,
+        &w.event(w.other_event, w.other_course)
+    )));
+    // Sees nothing else: no users, no groups, no configuration.
+    assert!(!allowed(decide(
+        &tutor,
+        P::UsersRead,
+        &w.user_at(w.branch, Some(w.team))
+    )));
+    assert!(!allowed(decide(
+        &tutor,
+        P::SystemConfigurationRead,
+        &w.tenant_wide()
+    )));
+}
+
+#[test]
+fn a_tutor_cannot_create_or_delete_courses_or_lessons() {
+    let w = World::new();
+    let mut tutor = w.subject(&[Template::Tutor], Place::Tenant);
+    tutor.tutored_courses = vec![w.course];
+    for permission in [P::CoursesCreate, P::CoursesDelete] {
+        assert!(
+            !allowed(decide(&tutor, permission, &w.course(w.course))),
+            "{permission}"
+        );
+        assert!(
+            !allowed(decide(&tutor, permission, &w.tenant_wide())),
+            "{permission}"
+        );
+    }
+    for permission in [P::LessonsCreate, P::LessonsDelete] {
+        assert!(
+            !allowed(decide(&tutor, permission, &w.lesson(w.course))),
+            "{permission}"
+        );
+    }
+}
+
+#[test]
+fn a_manager_lists_only_their_team_members() {
+    let w = World::new();
+    let mut manager = w.subject(&[Template::Manager], Place::Tenant);
+    manager.managed_groups = vec![w.team];
+    assert!(allowed(decide(
+        &manager,
+        P::UsersRead,
+        &w.user_at(w.branch, Some(w.team))
+    )));
+    assert!(!allowed(decide(
+        &manager,
+        P::UsersRead,
+        &w.user_at(w.branch, Some(w.other_team))
+    )));
+    assert!(!allowed(decide(
+        &manager,
+        P::UsersRead,
+        &w.user_at(w.branch, None)
+    )));
+    assert!(!allowed(decide(
+        &manager,
+        P::UsersUpdate,
+        &w.user_at(w.branch, Some(w.team))
+    )));
+}
+
+#[test]
+fn a_manager_views_all_courses_lessons_and_events_read_only() {
+    let w = World::new();
+    let manager = w.subject(&[Template::Manager], Place::Tenant);
+    assert!(allowed(decide(
+        &manager,
+        P::CoursesRead,
+        &w.course(w.other_course)
+    )));
+    assert!(allowed(decide(
+        &manager,
+        P::LessonsRead,
+        &w.lesson(w.other_course)
+    )));
+    assert!(allowed(decide(
+        &manager,
+        P::EventsRead,
+        &w.event(w.other_event, w.other_course)
+    )));
+    assert!(allowed(decide(
+        &manager,
+        P::CpdProgrammesRead,
+        &w.tenant_wide()
+    )));
+    assert!(!allowed(decide(
+        &manager,
+        P::CoursesUpdate,
+        &w.course(w.other_course)
+    )));
+    assert!(!allowed(decide(
+        &manager,
+        P::CpdProgrammesUpdate,
+        &w.tenant_wide()
+    )));
+}
+
+#[test]
+fn a_manager_books_a_team_member_onto_any_event_but_not_someone_outside_the_team() {
+    let w = World::new();
+    let mut manager = w.subject(&[Template::Manager], Place::Tenant);
+    manager.managed_groups = vec![w.team];
+    // Booking is decided on the learner: the event does not matter.
+    let member = w.user_at(w.branch, Some(w.team));
+    let outsider = w.user_at(w.branch, Some(w.other_team));
+    assert!(allowed(decide(&manager, P::BookingsCreate, &member)));
+    assert!(!allowed(decide(&manager, P::BookingsCreate, &outsider)));
+}
+
+#[test]
+fn a_learner_barred_from_booking_cannot_be_booked_by_anyone() {
+    let w = World::new();
+    let admin = w.subject(&[Template::LmsAdministrator], Place::Tenant);
+    let mut barred = w.user_at(w.branch, Some(w.team));
+    barred.bookings_restricted = true;
+    assert_eq!(
+        decide(&admin, P::BookingsCreate, &barred),
+        Decision::Denied(Denial::BookingsRestricted)
+    );
+    assert!(allowed(decide(&admin, P::UsersRead, &barred)));
+}
+
+#[test]
+fn a_manager_tutor_edits_groups_they_manage_and_a_manager_does_not() {
+    let w = World::new();
+    let mut manager_tutor = w.subject(&[Template::ManagerTutor], Place::Tenant);
+    manager_tutor.managed_groups = vec![w.team];
+    let team = ResourceFacts::new(w.tenant, Object::Group(w.team));
+    let other = ResourceFacts::new(w.tenant, Object::Group(w.other_team));
+    assert!(allowed(decide(&manager_tutor, P::GroupsUpdate, &team)));
+    assert!(!allowed(decide(&manager_tutor, P::GroupsUpdate, &other)));
+    let mut manager = w.subject(&[Template::Manager], Place::Tenant);
+    manager.managed_groups = vec![w.team];
+    assert!(!allowed(decide(&manager, P::GroupsUpdate, &team)));
+}
+
+#[test]
+fn a_manager_who_administers_another_primary_group_sees_its_members_beside_their_team() {
+    let w = World::new();
+    let mut manager = w.subject(&[Template::Manager], Place::Tenant);
+    manager.managed_groups = vec![w.team];
+    manager.administered_groups = vec![w.other_team];
+    assert!(allowed(decide(
+        &manager,
+        P::UsersRead,
+        &w.user_at(w.branch, Some(w.team))
+    )));
+    assert!(allowed(decide(
+        &manager,
+        P::UsersRead,
+        &w.user_at(w.city, Some(w.other_team))
+    )));
+    assert!(allowed(decide(
+        &manager,
+        P::ReportsRead,
+        &w.user_at(w.city, Some(w.other_team))
+    )));
+    // Cover for absence is for seeing, not for booking: bookings stay with the team.
+    assert!(!allowed(decide(
+        &manager,
+        P::BookingsCreate,
+        &w.user_at(w.city, Some(w.other_team))
+    )));
+}
+
+#[test]
+fn a_training_coordinator_can_do_everything_but_system_configuration() {
+    let w = World::new();
+    let coordinator = w.subject(&[Template::TrainingCoordinator], Place::Tenant);
+    let resource = w.tenant_wide();
+    for permission in P::ALL {
+        let expected = !matches!(
+            permission,
+            P::SystemConfigurationRead
+                | P::SystemConfigurationUpdate
+                | P::SecuritySettingsUpdate
+                | P::ClientsRead
+                | P::ClientsCreate
+                | P::ClientsManage
+                | P::ContentGrantsCreate
+                | P::ContentGrantsRevoke
+        );
+        assert_eq!(
+            allowed(decide(&coordinator, *permission, &resource)),
+            expected,
+            "{permission}"
+        );
+    }
+    let admin = w.subject(&[Template::LmsAdministrator], Place::Tenant);
+    assert!(allowed(decide(
+        &admin,
+        P::SystemConfigurationUpdate,
+        &resource
+    )));
+    assert!(allowed(decide(
+        &admin,
+        P::SecuritySettingsUpdate,
+        &resource
+    )));
+}
+
+#[test]
+fn a_local_administrator_reaches_their_location_only_and_needs_locations_enabled() {
+    let mut w = World::new();
+    let admin = w.subject(&[Template::LocalAdministrator], Place::Unit(w.city));
+    assert!(allowed(decide(
+        &admin,
+        P::UsersUpdate,
+        &w.user_at(w.city, None)
+    )));
+    // Not the child location, not elsewhere.
+    assert!(!allowed(decide(
+        &admin,
+        P::UsersUpdate,
+        &w.user_at(w.branch, None)
+    )));
+    assert!(!allowed(decide(
+        &admin,
+        P::UsersUpdate,
+        &w.user_at(w.elsewhere, None)
+    )));
+
+    w.settings.locations_enabled = false;
+    let admin = w.subject(&[Template::LocalAdministrator], Place::Unit(w.city));
+    assert!(!allowed(decide(
+        &admin,
+        P::UsersUpdate,
+        &w.user_at(w.city, None)
+    )));
+}
+
+#[test]
+fn a_multiple_location_administrator_reaches_every_child_location() {
+    let w = World::new();
+    let admin = w.subject(
+        &[Template::MultipleLocationAdministrator],
+        Place::Unit(w.city),
+    );
+    assert!(allowed(decide(
+        &admin,
+        P::UsersUpdate,
+        &w.user_at(w.city, None)
+    )));
+    assert!(allowed(decide(
+        &admin,
+        P::UsersUpdate,
+        &w.user_at(w.branch, None)
+    )));
+    assert!(!allowed(decide(
+        &admin,
+        P::UsersUpdate,
+        &w.user_at(w.region, None)
+    )));
+    assert!(!allowed(decide(
+        &admin,
+        P::UsersUpdate,
+        &w.user_at(w.elsewhere, None)
+    )));
+}
+
+#[test]
+fn a_master_administrator_reaches_client_tenants_and_needs_clients_enabled() {
+    let mut w = World::new();
+    let master = w.subject(&[Template::MasterAdministrator], Place::Tenant);
+    let client_user = ResourceFacts::new(w.client, Object::User(UserId::generate()));
+    let stranger = ResourceFacts::new(
+        lms_kernel::TenantId::generate(),
+        Object::User(UserId::generate()),
+    );
+    assert!(allowed(decide(&master, P::UsersUpdate, &client_user)));
+    assert!(allowed(decide(
+        &master,
+        P::ContentGrantsCreate,
+        &ResourceFacts::new(w.client, Object::Tenant(w.client))
+    )));
+    assert_eq!(
+        decide(&master, P::UsersRead, &stranger),
+        Decision::Denied(Denial::OutsideTenant)
+    );
+
+    w.settings.clients_enabled = false;
+    let master = w.subject(&[Template::MasterAdministrator], Place::Tenant);
+    assert!(!allowed(decide(&master, P::UsersUpdate, &client_user)));
+}
+
+#[test]
+fn an_organization_administrator_does_not_reach_client_tenants() {
+    let w = World::new();
+    let admin = w.subject(&[Template::OrganizationAdministrator], Place::Tenant);
+    let client_user = ResourceFacts::new(w.client, Object::User(UserId::generate()));
+    assert!(allowed(decide(
+        &admin,
+        P::UsersDelete,
+        &w.user_at(w.elsewhere, None)
+    )));
+    assert!(!allowed(decide(&admin, P::UsersRead, &client_user)));
+    assert!(allowed(decide(
+        &admin,
+        P::ContentLibraryManage,
+        &w.tenant_wide()
+    )));
+}
+
+#[test]
+fn reports_only_roles_read_the_same_reports_and_change_nothing() {
+    let w = World::new();
+    let pairs = [
+        (
+            Template::LocalAdministrator,
+            Template::LocalAdministratorReportsOnly,
+        ),
+        (
+            Template::MultipleLocationAdministrator,
+            Template::MultipleLocationAdministratorReportsOnly,
+        ),
+        (
+            Template::OrganizationAdministrator,
+            Template::OrganizationAdministratorReportsOnly,
+        ),
+        (
+            Template::MasterAdministrator,
+            Template::MasterAdministratorReportsOnly,
+        ),
+    ];
+    let resources = [
+        w.user_at(w.city, None),
+        w.user_at(w.branch, Some(w.team)),
+        w.user_at(w.elsewhere, None),
+        w.tenant_wide(),
+        ResourceFacts::new(w.client, Object::User(UserId::generate())),
+    ];
+    for (full, twin) in pairs {
+        let full_subject = w.subject(&[full], Place::Unit(w.city));
+        let twin_subject = w.subject(&[twin], Place::Unit(w.city));
+        for resource in &resources {
+            assert_eq!(
+                allowed(decide(&full_subject, P::ReportsRead, resource)),
+                allowed(decide(&twin_subject, P::ReportsRead, resource)),
+                "{twin:?} reads what {full:?} reads"
+            );
+            for permission in [
+                P::UsersUpdate,
+                P::UsersCreate,
+                P::RoleAssignmentsCreate,
+                P::GroupsUpdate,
+            ] {
+                assert!(
+                    !allowed(decide(&twin_subject, permission, resource)),
+                    "{twin:?} {permission}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_course_administrator_cannot_approve_enrolments_or_sign_off_competencies() {
+    let w = World::new();
+    let mut admin = w.subject(&[Template::Tutor], Place::Tenant);
+    admin.administered_courses = vec![w.course];
+    let course = w.course(w.course);
+    assert!(allowed(decide(&admin, P::CoursesUpdate, &course)));
+    assert!(allowed(decide(&admin, P::LessonsAssign, &course)));
+    assert!(allowed(decide(&admin, P::CoursesDeploy, &course)));
+    assert!(!allowed(decide(&admin, P::EnrolmentsApprove, &course)));
+    assert!(!allowed(decide(&admin, P::CompetenciesSignOff, &course)));
+
+    let mut tutor = w.subject(&[Template::Tutor], Place::Tenant);
+    tutor.tutored_courses = vec![w.course];
+    assert!(allowed(decide(&tutor, P::EnrolmentsApprove, &course)));
+    assert!(allowed(decide(&tutor, P::CompetenciesSignOff, &course)));
+}
+
+#[test]
+fn an_event_administrator_manages_their_event_only() {
+    let w = World::new();
+    let mut tutor = w.subject(&[Template::Tutor], Place::Tenant);
+    tutor.administered_events = vec![w.event];
+    assert!(allowed(decide(
+        &tutor,
+        P::BookingsApprove,
+        &w.event(w.event, w.course)
+    )));
+    assert!(allowed(decide(
+        &tutor,
+        P::AttendanceMark,
+        &w.event(w.event, w.course)
+    )));
+    assert!(!allowed(decide(
+        &tutor,
+        P::BookingsApprove,
+        &w.event(w.other_event, w.course)
+    )));
+    assert!(!allowed(decide(
+        &tutor,
+        P::CoursesUpdate,
+        &w.course(w.course)
+    )));
+}
+
+#[test]
+fn responsibilities_follow_the_matrix_and_a_course_has_one_tutor() {
+    let manager = Template::Manager.responsibilities();
+    let (holder, other) = (UserId::generate(), UserId::generate());
+    assert_eq!(
+        check_responsibility(Responsibility::CourseTutor, manager, holder, None),
+        Err(ResponsibilityError::NotAllowedForRoles(
+            Responsibility::CourseTutor
+        ))
+    );
+    assert!(check_responsibility(Responsibility::GroupManager, manager, holder, None).is_ok());
+    let tutor = Template::Tutor.responsibilities();
+    assert!(check_responsibility(Responsibility::CourseTutor, tutor, holder, None).is_ok());
+    assert!(check_responsibility(Responsibility::GroupAdministrator, tutor, holder, None).is_err());
+    assert_eq!(
+        check_responsibility(Responsibility::CourseTutor, tutor, holder, Some(other)),
+        Err(ResponsibilityError::CourseTutorTaken)
+    );
+    assert!(check_responsibility(Responsibility::CourseTutor, tutor, holder, Some(holder)).is_ok());
+    for template in [
+        Template::ManagerTutor,
+        Template::TrainingCoordinator,
+        Template::LmsAdministrator,
+    ] {
+        for r in Responsibility::ALL {
+            assert!(template.responsibilities().contains(r), "{template:?} {r}");
+        }
+    }
+    for r in Responsibility::ALL {
+        assert!(!Template::Student.responsibilities().contains(r));
+    }
+}
+
+#[test]
+fn a_responsibility_explains_the_decision_it_allows() {
+    let w = World::new();
+    // A custom role copied from Tutor keeps the matrix; its grants here are only Student's.
+    let mut subject = w.subject(&[], Place::Tenant);
+    let copy = lms_kernel::Role::copy_of(
+        &Template::Tutor.role(),
+        lms_kernel::CustomRoleId::generate(),
+        "Visiting tutor",
+        Some(Template::Student.grants()),
+    )
+    .unwrap();
+    subject.roles = vec![lms_kernel::HeldRole::new(&copy, Place::Tenant)];
+    subject.tutored_courses = vec![w.course];
+    assert_eq!(
+        decide(&subject, P::EnrolmentsApprove, &w.course(w.course)),
+        Decision::Allowed(Grounds::Responsibility(Responsibility::CourseTutor))
+    );
+}
+
+#[test]
+fn a_student_is_the_default_and_reaches_only_their_own_learning() {
+    assert_eq!(DEFAULT_ROLE, Template::Student);
+    let w = World::new();
+    let mut student = w.subject(&[], Place::Tenant);
+    student.enrolled_courses = vec![w.course];
+    let own = ResourceFacts::new(w.tenant, Object::User(student.user));
+    assert_eq!(
+        decide(&student, P::ReportsRead, &own),
+        Decision::Allowed(Grounds::Role {
+            role: RoleId::BuiltIn(Template::Student),
+            place: Place::Tenant,
+            reach: Reach::Own,
+        })
+    );
+    assert!(allowed(decide(
+        &student,
+        P::LearningTake,
+        &w.course(w.course)
+    )));
+    assert!(allowed(decide(&student, P::BookingsCreate, &own)));
+    assert!(!allowed(decide(
+        &student,
+        P::LearningTake,
+        &w.course(w.other_course)
+    )));
+    assert!(!allowed(decide(
+        &student,
+        P::UsersRead,
+        &w.user_at(w.branch, Some(w.team))
+    )));
+    assert_eq!(
+        decide(&student, P::UsersRead, &w.user_at(w.branch, None)),
+        Decision::Denied(Denial::NoGrant)
+    );
+}
+
+#[test]
+fn every_role_keeps_student_for_the_holders_own_learning() {
+    let w = World::new();
+    for template in Template::ALL {
+        let mut subject = w.subject(&[template], Place::Unit(w.city));
+        subject.enrolled_courses = vec![w.course];
+        let own = ResourceFacts::new(w.tenant, Object::User(subject.user));
+        assert!(
+            allowed(decide(&subject, P::LearningTake, &w.course(w.course))),
+            "{template:?}"
+        );
+        assert!(
+            allowed(decide(&subject, P::ReportsRead, &own)),
+            "{template:?}"
+        );
+    }
+}
+
+#[test]
+fn inactive_users_are_allowed_nothing() {
+    let w = World::new();
+    for status in [
+        UserStatus::PendingApproval,
+        UserStatus::Suspended,
+        UserStatus::Anonymised,
+    ] {
+        let mut admin = w.subject(&[Template::LmsAdministrator], Place::Tenant);
+        admin.status = status;
+        assert_eq!(
+            decide(&admin, P::CoursesRead, &w.tenant_wide()),
+            Decision::Denied(Denial::SubjectNotActive(status))
+        );
+    }
+}
+
+#[test]
+fn a_purchaser_sees_invitees_and_purchases_make_the_documented_roles() {
+    let w = World::new();
+    let purchaser = w.subject(&[Template::Purchaser], Place::Tenant);
+    let mut invitee = w.user_at(w.branch, None);
+    invitee.invited_by = vec![purchaser.user];
+    assert!(allowed(decide(&purchaser, P::ReportsRead, &invitee)));
+    assert!(!allowed(decide(
+        &purchaser,
+        P::ReportsRead,
+        &w.user_at(w.branch, None)
+    )));
+
+    let single = purchase_roles(1, 0);
+    assert_eq!((single.buyer, single.invitees), (Template::Student, None));
+    let seats = purchase_roles(5, 0);
+    assert_eq!((seats.buyer, seats.invitees), (Template::Purchaser, None));
+    let invited = purchase_roles(1, 2);
+    assert_eq!(
+        (invited.buyer, invited.invitees),
+        (Template::Purchaser, Some(Template::Student))
+    );
+}
+
+#[test]
+fn the_access_coordinator_and_teachers_do_what_the_products_document() {
+    let w = World::new();
+    let coordinator = w.subject(&[Template::AccessCoordinator], Place::Tenant);
+    let pending_tutor = w.user_at(w.branch, None);
+    assert!(allowed(decide(
+        &coordinator,
+        P::TutorApprovalsDecide,
+        &pending_tutor
+    )));
+    assert!(allowed(decide(
+        &coordinator,
+        P::AccountsDeleteUnused,
+        &pending_tutor
+    )));
+    assert!(allowed(decide(
+        &coordinator,
+        P::TeachersPromote,
+        &pending_tutor
+    )));
+    let admin = w.subject(&[Template::OrganizationAdministrator], Place::Tenant);
+    assert!(!allowed(decide(
+        &admin,
+        P::TutorApprovalsDecide,
+        &pending_tutor
+    )));
+
+    let teacher = w.subject(&[Template::Teacher], Place::Tenant);
+    assert!(allowed(decide(
+        &teacher,
+        P::ContentAccessGrant,
+        &w.user_at(w.branch, None)
+    )));
+    assert!(!allowed(decide(
+        &teacher,
+        P::UsersCreate,
+        &w.user_at(w.branch, None)
+    )));
+    let teacher_admin = w.subject(&[Template::TeacherAdministrator], Place::Tenant);
+    assert!(allowed(decide(
+        &teacher_admin,
+        P::UsersCreate,
+        &w.user_at(w.branch, None)
+    )));
+}

@@ -1,0 +1,190 @@
+use lms_kernel::escalation::{EscalationError, Target, check_assignment, check_definition};
+use lms_kernel::{
+    Grant, Grants, HeldRole, Permission as P, PermissionSet, Place, Reach, Template, TenantSettings,
+};
+
+use crate::world::World;
+
+fn held(templates: &[Template], place: Place) -> Vec<HeldRole> {
+    templates
+        .iter()
+        .map(|t| HeldRole::new(&t.role(), place))
+        .collect()
+}
+
+#[test]
+fn a_local_administrator_assigns_student_at_their_location_only() {
+    let w = World::new();
+    let admin = held(&[Template::LocalAdministrator], Place::Unit(w.city));
+    let student = Template::Student.grants();
+    let city = Target::Unit {
+        unit: w.city,
+        ancestors: &w.ancestors(w.city),
+    };
+    let branch = Target::Unit {
+        unit: w.branch,
+        ancestors: &w.ancestors(w.branch),
+    };
+    assert_eq!(
+        check_assignment(&admin, &student, city, &w.settings),
+        Ok(())
+    );
+    // The Local Administrator's reach stops at their own location.
+    let Err(EscalationError::MissingGrants(_)) = check_assignment(
+        &admin,
+        &Template::LocalAdministrator.grants(),
+        branch,
+        &w.settings,
+    ) else {
+        panic!("a child location is outside a Local Administrator's reach");
+    };
+}
+
+#[test]
+fn a_multiple_location_administrator_assigns_local_administrators_below_them() {
+    let w = World::new();
+    let admin = held(
+        &[Template::MultipleLocationAdministrator],
+        Place::Unit(w.city),
+    );
+    let local = Template::LocalAdministrator.grants();
+    let branch = Target::Unit {
+        unit: w.branch,
+        ancestors: &w.ancestors(w.branch),
+    };
+    let elsewhere = Target::Unit {
+        unit: w.elsewhere,
+        ancestors: &w.ancestors(w.elsewhere),
+    };
+    assert_eq!(
+        check_assignment(&admin, &local, branch, &w.settings),
+        Ok(())
+    );
+    assert!(check_assignment(&admin, &local, elsewhere, &w.settings).is_err());
+}
+
+#[test]
+fn nobody_assigns_a_role_that_grants_more_than_they_hold_and_the_refusal_names_the_gap() {
+    let w = World::new();
+    let admin = held(&[Template::LocalAdministrator], Place::Unit(w.city));
+    let city = Target::Unit {
+        unit: w.city,
+        ancestors: &w.ancestors(w.city),
+    };
+    let Err(EscalationError::MissingGrants(missing)) = check_assignment(
+        &admin,
+        &Template::LmsAdministrator.grants(),
+        city,
+        &w.settings,
+    ) else {
+        panic!("a Local Administrator cannot make an LMS Administrator");
+    };
+    assert!(missing.contains(&Grant {
+        permission: P::SystemConfigurationUpdate,
+        reach: Reach::Tenant
+    }));
+    assert!(missing.contains(&Grant {
+        permission: P::UsersDelete,
+        reach: Reach::Tenant
+    }));
+    // Grants the Local Administrator holds are not listed as missing.
+    assert!(!missing.iter().any(|g| g.reach == Reach::Own));
+}
+
+#[test]
+fn an_lms_administrator_assigns_every_single_tenant_template() {
+    let w = World::new();
+    let admin = held(&[Template::LmsAdministrator], Place::Tenant);
+    let city = Target::Unit {
+        unit: w.city,
+        ancestors: &w.ancestors(w.city),
+    };
+    for template in Template::ALL {
+        let grants = template.grants();
+        if grants.required_settings().clients_enabled {
+            continue;
+        }
+        let target = if grants.required_settings().locations_enabled {
+            city
+        } else {
+            Target::Tenant
+        };
+        assert_eq!(
+            check_assignment(&admin, &grants, target, &w.settings),
+            Ok(()),
+            "{template:?}"
+        );
+    }
+    // Master Administrator reaches clients, which an LMS Administrator does not.
+    assert!(
+        check_assignment(
+            &admin,
+            &Template::MasterAdministrator.grants(),
+            Target::Tenant,
+            &w.settings
+        )
+        .is_err()
+    );
+}
+
+#[test]
+fn a_training_coordinator_cannot_define_a_role_with_system_configuration() {
+    let coordinator = held(&[Template::TrainingCoordinator], Place::Tenant);
+    let grants = Grants::EMPTY.with(
+        Reach::Tenant,
+        PermissionSet::of(&[P::CoursesCreate, P::SystemConfigurationUpdate]),
+    );
+    assert_eq!(
+        check_definition(&coordinator, &grants),
+        Err(EscalationError::MissingGrants(vec![Grant {
+            permission: P::SystemConfigurationUpdate,
+            reach: Reach::Tenant
+        }]))
+    );
+    let narrower = Grants::EMPTY.with(
+        Reach::Team,
+        PermissionSet::of(&[P::UsersRead, P::BookingsCreate]),
+    );
+    assert_eq!(check_definition(&coordinator, &narrower), Ok(()));
+}
+
+#[test]
+fn roles_needing_locations_or_clients_need_the_tenant_setting() {
+    let admin = held(&[Template::LmsAdministrator], Place::Tenant);
+    let w = World::new();
+    let city = Target::Unit {
+        unit: w.city,
+        ancestors: &w.ancestors(w.city),
+    };
+    let plain = TenantSettings::default();
+    assert_eq!(
+        check_assignment(&admin, &Template::LocalAdministrator.grants(), city, &plain),
+        Err(EscalationError::TenantPrecondition(vec![
+            "locations_enabled"
+        ]))
+    );
+    assert_eq!(
+        check_assignment(
+            &admin,
+            &Template::MasterAdministrator.grants(),
+            Target::Tenant,
+            &plain
+        ),
+        Err(EscalationError::TenantPrecondition(vec!["clients_enabled"]))
+    );
+}
+
+#[test]
+fn a_unit_role_must_be_assigned_at_a_unit() {
+    let w = World::new();
+    let admin = held(&[Template::LmsAdministrator], Place::Tenant);
+    assert_eq!(
+        check_assignment(
+            &admin,
+            &Template::LocalAdministrator.grants(),
+            Target::Tenant,
+            &w.settings
+        ),
+        Err(EscalationError::NeedsUnit)
+    );
+}

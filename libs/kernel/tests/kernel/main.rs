@@ -1,0 +1,5 @@
+//! Every documented role behaviour, named after the rule it checks.
+
+mod behaviours;
+mod escalation;
+mod world;

@@ -124,6 +124,7 @@ pub fn decide(
     for (role, grants, place) in std::iter::once(implicit).chain(held) {
         for reach in Reach::ALL {
             if grants.at(reach).contains(permission)
+                && reach.in_effect(&subject.settings)
                 && (home || reach == Reach::TenantAndClients)
                 && reaches(reach, place, subject, resource)
             {
@@ -140,7 +141,6 @@ pub fn decide(
 
 /// Whether a grant at `reach`, of a role assigned at `place`, applies to the resource.
 fn reaches(reach: Reach, place: Place, subject: &SubjectFacts, resource: &ResourceFacts) -> bool {
-    let settings = subject.settings;
     match reach {
         Reach::Own => match resource.object {
             Object::User(user) => user == subject.user,
@@ -188,16 +188,13 @@ fn reaches(reach: Reach, place: Place, subject: &SubjectFacts, resource: &Resour
             resource.object,
             Object::Event { event, .. } if subject.administered_events.contains(&event)
         ),
-        Reach::Unit => {
-            settings.locations_enabled
-                && matches!(place, Place::Unit(unit) if resource.units.contains(&unit))
-        }
+        Reach::Unit => matches!(place, Place::Unit(unit) if resource.units.contains(&unit)),
         Reach::UnitSubtree => {
-            settings.locations_enabled
-                && matches!(place, Place::Unit(unit) if resource.unit_ancestors.contains(&unit))
+            matches!(place, Place::Unit(unit) if resource.unit_ancestors.contains(&unit))
         }
         Reach::Tenant => resource.tenant == subject.tenant,
-        Reach::TenantAndClients => settings.clients_enabled,
+        // Home, or a client tenant (checked by the caller).
+        Reach::TenantAndClients => true,
     }
 }
 

@@ -70,7 +70,12 @@ fn covers_at(
     }
 }
 
-fn missing(actor: &[HeldRole], role: &Grants, target: Option<Target<'_>>) -> Vec<Grant> {
+fn missing(
+    actor: &[HeldRole],
+    role: &Grants,
+    target: Option<Target<'_>>,
+    settings: &TenantSettings,
+) -> Vec<Grant> {
     let implicit = (&STUDENT, Place::Tenant);
     let held: Vec<_> = std::iter::once(implicit)
         .chain(actor.iter().map(|h| (&h.grants, h.place)))
@@ -79,7 +84,9 @@ fn missing(actor: &[HeldRole], role: &Grants, target: Option<Target<'_>>) -> Vec
         .filter(|wanted| {
             !held.iter().any(|(grants, place)| {
                 Reach::ALL.into_iter().any(|reach| {
-                    grants.at(reach).contains(wanted.permission)
+                    // A dormant grant (its tenant setting off) cannot be handed on.
+                    reach.in_effect(settings)
+                        && grants.at(reach).contains(wanted.permission)
                         && covers_at(reach, *place, wanted.reach, target)
                 })
             })
@@ -87,9 +94,14 @@ fn missing(actor: &[HeldRole], role: &Grants, target: Option<Target<'_>>) -> Vec
         .collect()
 }
 
-/// May an actor holding `actor` create a role with `grants`, or change a role to them?
-pub fn check_definition(actor: &[HeldRole], grants: &Grants) -> Result<(), EscalationError> {
-    let missing = missing(actor, grants, None);
+/// May an actor holding `actor`, in a tenant with `settings`, create a role with `grants` or
+/// change a role to them?
+pub fn check_definition(
+    actor: &[HeldRole],
+    grants: &Grants,
+    settings: &TenantSettings,
+) -> Result<(), EscalationError> {
+    let missing = missing(actor, grants, None, settings);
     if missing.is_empty() {
         Ok(())
     } else {
@@ -115,7 +127,7 @@ pub fn check_assignment(
     {
         return Err(EscalationError::NeedsUnit);
     }
-    let missing = missing(actor, grants, Some(target));
+    let missing = missing(actor, grants, Some(target), settings);
     if missing.is_empty() {
         Ok(())
     } else {

@@ -2,10 +2,12 @@
 
 use std::fmt;
 
+use crate::tenant::TenantSettings;
+
 /// How a resource must relate to the subject for a grant to apply.
 ///
 /// Reaches are ordered by inclusion, a partial order: `tenant_and_clients` ⊇ `tenant` ⊇ every
-/// other reach; `unit_subtree` ⊇ `unit` ⊇ `own`; `administered_groups` ⊇ `team`;
+/// other reach; `unit_subtree` ⊇ `unit`; `administered_groups` ⊇ `team`;
 /// `administered_courses` ⊇ `tutored_courses`. Relational reaches (team, invitees, courses,
 /// events) and unit reaches are otherwise incomparable.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
@@ -68,8 +70,10 @@ impl Reach {
                     Tenant,
                     AdministeredCourses | AdministeredEvents | Unit | UnitSubtree | Tenant
                 )
-                | (UnitSubtree, Own | Unit | UnitSubtree)
-                | (Unit, Own | Unit)
+                // Not `own`: the subject need not sit in the unit. (Everyone holds Student's `own`
+                // grants anyway, so handing those out needs no unit reach.)
+                | (UnitSubtree, Unit | UnitSubtree)
+                | (Unit, Unit)
                 | (AdministeredGroups, Team | AdministeredGroups)
                 | (AdministeredCourses, TutoredCourses | AdministeredCourses)
                 | (Own, Own)
@@ -100,6 +104,17 @@ impl Reach {
     /// The reach named `name`.
     pub fn parse(name: &str) -> Option<Reach> {
         Reach::ALL.into_iter().find(|r| r.name() == name)
+    }
+
+    /// Whether grants at this reach take effect in a tenant with `settings`: unit reaches need
+    /// `locations_enabled`, the client reach needs `clients_enabled`. A grant that is not in
+    /// effect is dormant: it allows nothing, and it cannot be handed on either.
+    pub const fn in_effect(self, settings: &TenantSettings) -> bool {
+        match self {
+            Reach::Unit | Reach::UnitSubtree => settings.locations_enabled,
+            Reach::TenantAndClients => settings.clients_enabled,
+            _ => true,
+        }
     }
 
     /// Whether the reach is relative to a place in the unit tree (so the role must be assigned at a unit).

@@ -135,7 +135,7 @@ fn a_training_coordinator_cannot_define_a_role_with_system_configuration() {
         PermissionSet::of(&[P::CoursesCreate, P::SystemConfigurationUpdate]),
     );
     assert_eq!(
-        check_definition(&coordinator, &grants),
+        check_definition(&coordinator, &grants, &TenantSettings::default()),
         Err(EscalationError::MissingGrants(vec![Grant {
             permission: P::SystemConfigurationUpdate,
             reach: Reach::Tenant
@@ -145,7 +145,10 @@ fn a_training_coordinator_cannot_define_a_role_with_system_configuration() {
         Reach::Team,
         PermissionSet::of(&[P::UsersRead, P::BookingsCreate]),
     );
-    assert_eq!(check_definition(&coordinator, &narrower), Ok(()));
+    assert_eq!(
+        check_definition(&coordinator, &narrower, &TenantSettings::default()),
+        Ok(())
+    );
 }
 
 #[test]
@@ -186,5 +189,24 @@ fn a_unit_role_must_be_assigned_at_a_unit() {
             &w.settings
         ),
         Err(EscalationError::NeedsUnit)
+    );
+}
+
+#[test]
+fn a_dormant_grant_cannot_be_handed_on() {
+    // A Master Administrator of a tenant whose clients are switched off holds nothing at
+    // tenant_and_clients, so cannot make tenant-wide roles out of those grants.
+    let master = held(&[Template::MasterAdministrator], Place::Tenant);
+    let grants = Grants::EMPTY.with(Reach::Tenant, PermissionSet::of(&[P::ContentLibraryManage]));
+    let off = TenantSettings::default();
+    assert!(check_assignment(&master, &grants, Target::Tenant, &off).is_err());
+    assert!(check_definition(&master, &grants, &off).is_err());
+    let on = TenantSettings {
+        clients_enabled: true,
+        ..off
+    };
+    assert_eq!(
+        check_assignment(&master, &grants, Target::Tenant, &on),
+        Ok(())
     );
 }

@@ -2,4 +2,5 @@
 
 mod behaviours;
 mod escalation;
+mod properties;
 mod world;

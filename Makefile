@@ -39,5 +39,6 @@ proto-lint: $(BUF) ## Lint and format-check the API contract with buf
 
 verify: fmt-check clippy proto-lint test ## What CI runs: fmt, clippy -D warnings, buf lint, tests
 
-bench: ## Benchmarks (release build)
-	$(CARGO) bench --workspace
+bench: ## Benchmarks (release build): the kernel's decide against Cedar on one workload
+	$(CARGO) bench -p lms-kernel-bench --features bench
+	@python3 scripts/criterion_summary.py target/criterion/decide kernel cedar

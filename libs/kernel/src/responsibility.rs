@@ -24,7 +24,8 @@ pub enum Responsibility {
 
 use Permission as P;
 
-const COURSE_ADMINISTRATION: PermissionSet = PermissionSet::of(&[
+/// What Course Administrators (and the Course Tutor) do on a course, its lessons and events.
+pub const COURSE_ADMINISTRATION: PermissionSet = PermissionSet::of(&[
     P::CoursesRead,
     P::CoursesUpdate,
     P::CoursesDeploy,
@@ -50,7 +51,8 @@ const COURSE_ADMINISTRATION: PermissionSet = PermissionSet::of(&[
 pub const COURSE_TUTOR_ONLY: PermissionSet =
     PermissionSet::of(&[P::EnrolmentsApprove, P::CompetenciesSignOff]);
 
-const EVENT_ADMINISTRATION: PermissionSet = PermissionSet::of(&[
+/// What an Event Administrator does on an event.
+pub const EVENT_ADMINISTRATION: PermissionSet = PermissionSet::of(&[
     P::EventsRead,
     P::EventsUpdate,
     P::BookingsRead,

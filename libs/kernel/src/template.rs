@@ -25,7 +25,10 @@
 
 use crate::permission::{Permission as P, PermissionSet};
 use crate::reach::Reach;
-use crate::responsibility::{Responsibility as R, ResponsibilitySet};
+use crate::responsibility::{
+    COURSE_ADMINISTRATION, COURSE_TUTOR_ONLY, EVENT_ADMINISTRATION, Responsibility as R,
+    ResponsibilitySet,
+};
 use crate::role::{Grants, Role};
 
 /// A built-in template.
@@ -90,48 +93,13 @@ pub(crate) const STUDENT: Grants = Grants::EMPTY
     .with(Reach::Own, STUDENT_OWN)
     .with(Reach::Tenant, PermissionSet::of(&[P::CataloguesRead]));
 
+/// The Tutor role mirrors the duties of the responsibilities it may take: administration on
+/// courses it tutors or administers, the tutor-only duties on courses it tutors, and event
+/// administration on events it administers.
 const TUTOR: Grants = STUDENT
-    .with(
-        Reach::AdministeredCourses,
-        PermissionSet::of(&[
-            P::CoursesRead,
-            P::CoursesUpdate,
-            P::CoursesDeploy,
-            P::LessonsRead,
-            P::LessonsUpdate,
-            P::LessonsAssign,
-            P::EventsRead,
-            P::EventsCreate,
-            P::EventsUpdate,
-            P::EventsDelete,
-            P::BookingsRead,
-            P::BookingsCreate,
-            P::BookingsApprove,
-            P::BookingsCancel,
-            P::AttendanceMark,
-            P::EnrolmentsRead,
-            P::EnrolmentsCreate,
-            P::CompetenciesRead,
-            P::ReportsRead,
-        ]),
-    )
-    .with(
-        Reach::TutoredCourses,
-        PermissionSet::of(&[P::EnrolmentsApprove, P::CompetenciesSignOff]),
-    )
-    .with(
-        Reach::AdministeredEvents,
-        PermissionSet::of(&[
-            P::EventsRead,
-            P::EventsUpdate,
-            P::BookingsRead,
-            P::BookingsCreate,
-            P::BookingsApprove,
-            P::BookingsCancel,
-            P::AttendanceMark,
-            P::ReportsRead,
-        ]),
-    );
+    .with(Reach::AdministeredCourses, COURSE_ADMINISTRATION)
+    .with(Reach::TutoredCourses, COURSE_TUTOR_ONLY)
+    .with(Reach::AdministeredEvents, EVENT_ADMINISTRATION);
 
 const MANAGER: Grants = STUDENT
     .with(

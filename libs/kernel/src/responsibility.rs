@@ -134,6 +134,16 @@ impl ResponsibilitySet {
         self.0 & responsibility.bit() != 0
     }
 
+    /// The set as bits, for storage.
+    pub const fn bits(self) -> u8 {
+        self.0
+    }
+
+    /// A set from stored bits; unknown bits are dropped.
+    pub const fn from_bits(bits: u8) -> ResponsibilitySet {
+        ResponsibilitySet(bits & 0b1_1111)
+    }
+
     /// Both sets.
     pub const fn union(self, other: ResponsibilitySet) -> ResponsibilitySet {
         ResponsibilitySet(self.0 | other.0)

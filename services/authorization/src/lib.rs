@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod grpc;
+pub mod store;
 
 use lms_runtime::{Application, BootError, GrpcServer, Migrations, ServiceContext};
 

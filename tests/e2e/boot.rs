@@ -1,4 +1,4 @@
-use lms_api::authorization::v1::CheckRequest;
+use lms_api::authorization::v1::LookupResourcesRequest;
 use lms_api::authorization::v1::permission_service_client::PermissionServiceClient;
 use lms_api::delegation::v1::ListCoursesRequest;
 use lms_api::delegation::v1::course_service_client::CourseServiceClient;
@@ -75,14 +75,14 @@ async fn rpcs_not_built_yet_answer_unimplemented_and_only_to_authenticated_calle
     let service = TestService::start(lms_platform::build_service(context).await.unwrap()).await;
 
     let status = PermissionServiceClient::new(service.channel())
-        .check(CheckRequest::default())
+        .lookup_resources(LookupResourcesRequest::default())
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::Unauthenticated, "no token, no answer");
 
     let token = auth.user_token(TenantId::generate(), UserId::generate());
     let status = PermissionServiceClient::new(service.authorized(&token))
-        .check(CheckRequest::default())
+        .lookup_resources(LookupResourcesRequest::default())
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::Unimplemented);

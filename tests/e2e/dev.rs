@@ -1,6 +1,6 @@
 use std::net::SocketAddr;
 
-use lms_api::authorization::v1::CheckRequest;
+use lms_api::authorization::v1::LookupResourcesRequest;
 use lms_api::authorization::v1::permission_service_client::PermissionServiceClient;
 use lms_runtime::client::{CallCredentials, connect};
 use lms_runtime::{Config, ServiceName};
@@ -66,7 +66,7 @@ async fn lms_dev_serves_all_four_services_on_sqlite_with_a_working_token() {
         channel,
         CallCredentials::bearer(&token).unwrap(),
     ))
-    .check(CheckRequest::default())
+    .lookup_resources(LookupResourcesRequest::default())
     .await
     .unwrap_err();
     assert_eq!(status.code(), Code::Unimplemented);

@@ -69,6 +69,16 @@ impl TestAuth {
         )
     }
 
+    /// A valid service-account token issued for one tenant.
+    pub fn tenant_service_token(&self, name: &str, tenant: TenantId) -> String {
+        self.sign(&self.issuer.claims(
+            SubjectKind::Service,
+            name,
+            Some(tenant.to_string()),
+            Duration::from_secs(3600),
+        ))
+    }
+
     /// Signs arbitrary claims with this test's key.
     pub fn sign(&self, claims: &Claims) -> String {
         self.issuer.sign(claims)

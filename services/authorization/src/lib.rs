@@ -1,14 +1,22 @@
 //! The authorization service of LMS Access.
 //!
 //! What a person may do and over whom: role definitions, role assignments, the relationship
-//! facts decisions read, and every decision (`Check`, `BatchCheck`, `LookupResources`,
-//! `LookupSubjects`, `Explain`), with the decision cache.
+//! facts decisions read, and every decision (`Check`, `BatchCheck`, `Explain`; `LookupResources`
+//! and `LookupSubjects` come with the decision cache).
 
 #![forbid(unsafe_code)]
 
+mod convert;
+mod core;
+mod error;
+mod escalation;
+mod facts;
 pub mod grpc;
 pub mod store;
 
+use std::sync::Arc;
+
+use lms_runtime::store::Database;
 use lms_runtime::{Application, BootError, GrpcServer, Migrations, ServiceContext};
 
 /// The schema of the authorization store, one migration set per backend.
@@ -20,11 +28,25 @@ pub static MIGRATIONS: Migrations = Migrations {
 /// Methods answered without a bearer token. Every call needs a token.
 pub const PUBLIC_METHODS: &[&str] = &[];
 
-/// Opens the store, applies migrations, connects Redis when configured and binds the server; call
-/// [`Application::run_until_stopped`] to serve.
+/// Opens the store, applies migrations, connects Redis when configured and binds the server;
+/// call [`Application::run_until_stopped`] to serve.
 pub async fn build(context: ServiceContext) -> Result<Application, BootError> {
     let database = context.open_database(&MIGRATIONS).await?;
-    let server = grpc::add_services(GrpcServer::bind(&context, PUBLIC_METHODS).await?);
+    let server = GrpcServer::bind(&context, PUBLIC_METHODS).await?;
+    let server = match &database {
+        Database::Postgres(pool) => grpc::add_services(
+            server,
+            Arc::new(core::Core {
+                store: store::PgStore::new(pool.clone()),
+            }),
+        ),
+        Database::Sqlite(pool) => grpc::add_services(
+            server,
+            Arc::new(core::Core {
+                store: store::SqliteStore::new(pool.clone()),
+            }),
+        ),
+    };
     let redis = context.connect_redis().await?;
     Ok(Application::new(server, database).with_redis(redis))
 }

@@ -53,21 +53,23 @@ pub enum Caller {
         /// The token's id.
         token_id: String,
     },
-    /// A platform service.
+    /// A platform service, acting for one tenant when its token names one.
     Service {
         /// The service account's name.
         name: String,
+        /// The tenant the token was issued for; `None` for platform-wide calls.
+        tenant: Option<TenantId>,
         /// The token's id.
         token_id: String,
     },
 }
 
 impl Caller {
-    /// The tenant of a user caller.
+    /// The tenant the caller acts in: a user's, or the one a service token was issued for.
     pub fn tenant(&self) -> Option<TenantId> {
         match self {
             Caller::User { tenant, .. } => Some(*tenant),
-            Caller::Service { .. } => None,
+            Caller::Service { tenant, .. } => *tenant,
         }
     }
 

@@ -161,6 +161,10 @@ fn caller_from(claims: Claims) -> Result<Caller, TokenError> {
             })
         }
         SubjectKind::Service => Ok(Caller::Service {
+            tenant: match claims.tid.as_deref() {
+                Some(tid) => Some(TenantId::parse(tid).map_err(|_| TokenError::Malformed)?),
+                None => None,
+            },
             name: claims.sub,
             token_id: claims.jti,
         }),

@@ -13,7 +13,7 @@ use lms_kernel::{
     AssignmentId, CustomRoleId, Grants, ResponsibilitySet, RoleId, TenantId, TenantSettings,
     UnitId, UserId, UserStatus,
 };
-pub use sql::{PgStore, SqliteStore};
+pub use sql::{PgStore, SqliteStore, grants_to_text as grants_text};
 use uuid::Uuid;
 
 /// A tenant's revision: increases with every write that can change a decision.

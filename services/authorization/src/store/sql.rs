@@ -20,7 +20,8 @@ const CLIENT: i16 = 12;
 /// How deep a unit tree may be before the store calls it corrupt (a cycle guard).
 const MAX_UNIT_DEPTH: usize = 64;
 
-pub(super) fn grants_to_text(grants: &Grants) -> String {
+/// Grants as stored: `permission@reach` names, comma-separated.
+pub fn grants_to_text(grants: &Grants) -> String {
     grants
         .iter()
         .map(|g| g.to_string())

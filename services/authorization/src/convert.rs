@@ -1,0 +1,214 @@
+//! Conversions between the `lms.authorization.v1` messages and kernel and store types. Every
+//! parse names the request field it read, for INVALID_ARGUMENT.
+
+use lms_api::authorization::v1 as pb;
+use lms_api::common::v1 as common;
+use lms_kernel::{Grant, Grants, Permission, Reach, RoleId, TenantId};
+use lms_runtime::ApiError;
+use prost_types::Timestamp;
+
+use crate::store::{AssignmentRecord, Revision, RoleRecord, Stamp};
+
+/// Parses an id of type `T` from `field`.
+pub fn id<T>(
+    field: &str,
+    text: &str,
+    parse: impl Fn(&str) -> Result<T, lms_kernel::IdError>,
+) -> Result<T, ApiError> {
+    if text.is_empty() {
+        return Err(ApiError::invalid_field(field, "is required"));
+    }
+    parse(text).map_err(|error| ApiError::invalid_field(field, error.to_string()))
+}
+
+/// Parses a permission name from `field`.
+pub fn permission(field: &str, name: &str) -> Result<Permission, ApiError> {
+    if name.is_empty() {
+        return Err(ApiError::invalid_field(field, "is required"));
+    }
+    Permission::parse(name).ok_or_else(|| {
+        ApiError::invalid_field(
+            field,
+            format!("{name:?} is not a permission; see ListPermissions"),
+        )
+    })
+}
+
+/// Parses a role id (`builtin:<key>` or a UUID) from `field`.
+pub fn role_id(field: &str, text: &str) -> Result<RoleId, ApiError> {
+    if text.is_empty() {
+        return Err(ApiError::invalid_field(field, "is required"));
+    }
+    RoleId::parse(text)
+        .ok_or_else(|| ApiError::invalid_field(field, "must be builtin:<key> or a role UUID"))
+}
+
+/// The kernel reach of a proto reach.
+pub fn reach(field: &str, value: i32) -> Result<Reach, ApiError> {
+    usize::try_from(value)
+        .ok()
+        .and_then(|n| n.checked_sub(1))
+        .and_then(|index| Reach::ALL.get(index).copied())
+        .ok_or_else(|| ApiError::invalid_field(field, "must be a reach"))
+}
+
+/// The proto number of a reach (same order as `Reach::ALL`, from 1).
+pub fn reach_to_proto(reach: Reach) -> i32 {
+    reach as i32 + 1
+}
+
+/// Parses grants from `field`, naming the index of a bad one.
+pub fn grants(field: &str, grants: &[pb::Grant]) -> Result<Grants, ApiError> {
+    grants
+        .iter()
+        .enumerate()
+        .map(|(i, grant)| {
+            Ok(Grant {
+                permission: permission(&format!("{field}[{i}].permission"), &grant.permission)?,
+                reach: reach(&format!("{field}[{i}].reach"), grant.reach)?,
+            })
+        })
+        .collect()
+}
+
+/// Grants as proto messages.
+pub fn grants_to_proto(grants: &Grants) -> Vec<pb::Grant> {
+    grants
+        .iter()
+        .map(|grant| pb::Grant {
+            permission: grant.permission.name().into(),
+            reach: reach_to_proto(grant.reach),
+        })
+        .collect()
+}
+
+/// Seconds since the Unix epoch as a timestamp.
+pub fn timestamp(seconds: i64) -> Timestamp {
+    Timestamp { seconds, nanos: 0 }
+}
+
+/// An optional timestamp as seconds.
+pub fn seconds(timestamp: &Option<Timestamp>) -> Option<i64> {
+    timestamp.as_ref().map(|t| t.seconds)
+}
+
+fn stamp(stamp: &Stamp) -> common::AuditStamp {
+    common::AuditStamp {
+        actor_id: stamp.actor.clone(),
+        at: Some(timestamp(stamp.at)),
+    }
+}
+
+/// A custom role as a proto message.
+pub fn custom_role(role: &RoleRecord) -> pb::Role {
+    let required = role.grants.required_settings();
+    pb::Role {
+        role_id: RoleId::Custom(role.id).to_string(),
+        name: role.name.clone(),
+        description: role.description.clone(),
+        built_in: false,
+        grants: grants_to_proto(&role.grants),
+        copied_from_role_id: role
+            .copied_from
+            .map(|id| id.to_string())
+            .unwrap_or_default(),
+        required_settings: required_settings(&required),
+        version: role.version,
+        created: Some(stamp(&role.created)),
+        updated: Some(stamp(&role.updated)),
+    }
+}
+
+/// A built-in template as a proto message.
+pub fn template_role(template: lms_kernel::Template) -> pb::Role {
+    let grants = template.grants();
+    pb::Role {
+        role_id: RoleId::BuiltIn(template).to_string(),
+        name: template.display_name().into(),
+        description: format!("Built-in template: {}", template.display_name()),
+        built_in: true,
+        grants: grants_to_proto(&grants),
+        copied_from_role_id: String::new(),
+        required_settings: required_settings(&grants.required_settings()),
+        version: 0,
+        created: None,
+        updated: None,
+    }
+}
+
+fn required_settings(settings: &lms_kernel::TenantSettings) -> Vec<String> {
+    lms_kernel::TenantSettings::default()
+        .missing(settings)
+        .into_iter()
+        .map(String::from)
+        .collect()
+}
+
+/// An assignment as a proto message.
+pub fn assignment(record: &AssignmentRecord) -> pb::RoleAssignment {
+    pb::RoleAssignment {
+        assignment_id: record.id.to_string(),
+        user_id: record.user.to_string(),
+        role_id: record.role.to_string(),
+        unit_id: record.unit.map(|u| u.to_string()).unwrap_or_default(),
+        valid_from: record.valid_from.map(timestamp),
+        valid_until: record.valid_until.map(timestamp),
+        source: i32::from(record.source),
+        main_role: record.main_role,
+        assigned: Some(stamp(&record.assigned)),
+    }
+}
+
+/// The consistency token naming `revision` of `tenant`.
+pub fn token(tenant: TenantId, revision: Revision) -> common::ConsistencyToken {
+    common::ConsistencyToken {
+        token: format!("r{}.{}", revision.0, tenant.as_uuid().simple()),
+    }
+}
+
+/// The revision a token names, checked to belong to `tenant`.
+pub fn revision_of(
+    field: &str,
+    token: &common::ConsistencyToken,
+    tenant: TenantId,
+) -> Result<Revision, ApiError> {
+    let invalid =
+        || ApiError::invalid_field(field, "is not a consistency token this service issued");
+    let (revision, owner) = token
+        .token
+        .strip_prefix('r')
+        .and_then(|rest| rest.split_once('.'))
+        .ok_or_else(invalid)?;
+    let revision: i64 = revision.parse().map_err(|_| invalid())?;
+    let owner = uuid::Uuid::try_parse(owner).map_err(|_| invalid())?;
+    if owner != tenant.as_uuid() {
+        return Err(ApiError::invalid_field(field, "belongs to another tenant"));
+    }
+    Ok(Revision(revision))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_round_trip_and_are_bound_to_their_tenant() {
+        let tenant = TenantId::generate();
+        let issued = token(tenant, Revision(42));
+        assert_eq!(revision_of("t", &issued, tenant).unwrap(), Revision(42));
+        assert!(revision_of("t", &issued, TenantId::generate()).is_err());
+        let forged = common::ConsistencyToken { token: "r9".into() };
+        assert!(revision_of("t", &forged, tenant).is_err());
+    }
+
+    #[test]
+    fn reaches_map_to_the_proto_numbers() {
+        assert_eq!(reach("r", 1).unwrap(), Reach::Own);
+        assert_eq!(reach("r", 11).unwrap(), Reach::TenantAndClients);
+        assert!(reach("r", 0).is_err() && reach("r", 12).is_err());
+        for r in Reach::ALL {
+            assert_eq!(reach("r", reach_to_proto(r)).unwrap(), r);
+        }
+        assert_eq!(pb::Reach::Tenant as i32, reach_to_proto(Reach::Tenant));
+    }
+}

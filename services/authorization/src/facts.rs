@@ -1,0 +1,235 @@
+//! Compiles stored rows into the kernel's decision facts.
+
+use lms_api::authorization::v1::Relation;
+use lms_api::common::v1::{ObjectReference, ObjectType};
+use lms_kernel::{
+    CourseId, EventId, GroupId, HeldRole, Object, Place, ResourceFacts, RoleId, SubjectFacts,
+    TenantId, UnitId, UserId, UserStatus,
+};
+use lms_runtime::ApiError;
+
+use crate::convert;
+use crate::store::{Relationship, RelationshipFilter, Store, SubjectRows};
+
+fn relation(r: Relation) -> i16 {
+    r as i16
+}
+
+fn active(r: &Relationship, now: i64) -> bool {
+    r.valid_from.is_none_or(|from| from <= now) && r.valid_until.is_none_or(|until| now < until)
+}
+
+/// Resources related to the subject by `wanted`, in effect at `now`.
+fn related<T>(rows: &SubjectRows, wanted: Relation, now: i64, make: fn(uuid::Uuid) -> T) -> Vec<T> {
+    rows.relationships
+        .iter()
+        .filter(|r| r.relation == relation(wanted) && active(r, now))
+        .map(|r| make(r.resource_id))
+        .collect()
+}
+
+/// The subject facts of `user`: roles in effect at `now`, responsibilities and own learning.
+pub fn subject_facts(tenant: TenantId, user: UserId, rows: &SubjectRows, now: i64) -> SubjectFacts {
+    let mut facts = SubjectFacts::new(tenant, user, rows.settings);
+    facts.status = rows.status.map_or(UserStatus::Active, |s| s.status);
+    facts.clients = rows.clients.clone();
+    facts.roles = rows
+        .assignments
+        .iter()
+        .filter(|a| a.is_active(now))
+        .filter_map(|a| {
+            let place = a.unit.map_or(Place::Tenant, Place::Unit);
+            let mut held = match a.role {
+                RoleId::BuiltIn(template) => HeldRole::new(&template.role(), place),
+                RoleId::Custom(id) => {
+                    let role = rows.custom_roles.iter().find(|r| r.id == id)?;
+                    HeldRole {
+                        assignment: None,
+                        role: a.role,
+                        grants: role.grants,
+                        responsibilities: role.responsibilities,
+                        place,
+                    }
+                }
+            };
+            held.assignment = Some(a.id);
+            Some(held)
+        })
+        .collect();
+    facts.managed_groups = related(rows, Relation::Manager, now, GroupId::from_uuid);
+    facts.administered_groups = related(rows, Relation::Administrator, now, GroupId::from_uuid);
+    facts.tutored_courses = related(rows, Relation::CourseTutor, now, CourseId::from_uuid);
+    facts.administered_courses = related(
+        rows,
+        Relation::CourseAdministrator,
+        now,
+        CourseId::from_uuid,
+    );
+    facts.administered_events =
+        related(rows, Relation::EventAdministrator, now, EventId::from_uuid);
+    facts.enrolled_courses = related(rows, Relation::Enrolled, now, CourseId::from_uuid);
+    facts.booked_events = related(rows, Relation::Booked, now, EventId::from_uuid);
+    facts
+}
+
+async fn with_ancestors<S: Store>(
+    store: &S,
+    tenant: TenantId,
+    facts: &mut ResourceFacts,
+) -> Result<(), ApiError> {
+    for unit in facts.units.clone() {
+        for ancestor in store.unit_ancestors(tenant, unit).await? {
+            if !facts.unit_ancestors.contains(&ancestor) {
+                facts.unit_ancestors.push(ancestor);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The first resource related to `(kind, id)` by `wanted` (a lesson's course, a course's unit).
+async fn parent<S: Store>(
+    store: &S,
+    tenant: TenantId,
+    kind: ObjectType,
+    id: uuid::Uuid,
+    wanted: Relation,
+) -> Result<Option<uuid::Uuid>, ApiError> {
+    let filter = RelationshipFilter {
+        resource: Some((kind as i16, id)),
+        relation: Some(relation(wanted)),
+        subject: None,
+    };
+    Ok(store
+        .relationships(tenant, filter, None, 1)
+        .await?
+        .first()
+        .map(|r| r.subject_id))
+}
+
+/// The resource facts of `reference`, read from the store. `field` names the reference in errors.
+pub async fn resource_facts<S: Store>(
+    store: &S,
+    caller_tenant: TenantId,
+    field: &str,
+    reference: Option<&ObjectReference>,
+    now: i64,
+) -> Result<ResourceFacts, ApiError> {
+    let reference = reference.ok_or_else(|| ApiError::invalid_field(field, "is required"))?;
+    let tenant = if reference.tenant_id.is_empty() {
+        caller_tenant
+    } else {
+        convert::id(
+            &format!("{field}.tenant_id"),
+            &reference.tenant_id,
+            TenantId::parse,
+        )?
+    };
+    let kind = ObjectType::try_from(reference.r#type).unwrap_or(ObjectType::Unspecified);
+    let id_field = format!("{field}.id");
+    let uuid = |parse_kind: &'static str| -> Result<uuid::Uuid, ApiError> {
+        if reference.id.is_empty() {
+            return Err(ApiError::invalid_field(&id_field, "is required"));
+        }
+        uuid::Uuid::try_parse(&reference.id)
+            .ok()
+            .filter(|u| !u.is_nil())
+            .ok_or_else(|| {
+                ApiError::invalid_field(&id_field, format!("{parse_kind} must be a UUID"))
+            })
+    };
+    let mut facts = match kind {
+        ObjectType::Unspecified => {
+            return Err(ApiError::invalid_field(
+                format!("{field}.type"),
+                "is required",
+            ));
+        }
+        ObjectType::Tenant => ResourceFacts::new(
+            tenant,
+            Object::Tenant(TenantId::from_uuid(uuid("tenant id")?)),
+        ),
+        ObjectType::Unit => {
+            let unit = UnitId::from_uuid(uuid("unit id")?);
+            let mut facts = ResourceFacts::new(tenant, Object::Unit(unit));
+            facts.units = vec![unit];
+            facts
+        }
+        ObjectType::User => {
+            let user = UserId::from_uuid(uuid("user id")?);
+            let (rows, _) = store.subject_rows(tenant, user).await?;
+            let now_rows = |wanted| related(&rows, wanted, now, |u| u);
+            let mut facts = ResourceFacts::new(tenant, Object::User(user));
+            facts.units = now_rows(Relation::Employee)
+                .into_iter()
+                .map(UnitId::from_uuid)
+                .collect();
+            facts.primary_group = now_rows(Relation::PrimaryMember)
+                .first()
+                .map(|g| GroupId::from_uuid(*g));
+            facts.groups = now_rows(Relation::Member)
+                .into_iter()
+                .chain(now_rows(Relation::PrimaryMember))
+                .map(GroupId::from_uuid)
+                .collect();
+            facts.invited_by = now_rows(Relation::Invitee)
+                .into_iter()
+                .map(UserId::from_uuid)
+                .collect();
+            facts.bookings_restricted = rows.status.is_some_and(|s| s.restrict_bookings);
+            facts
+        }
+        ObjectType::Group => {
+            ResourceFacts::new(tenant, Object::Group(GroupId::from_uuid(uuid("group id")?)))
+        }
+        ObjectType::Course => {
+            let course = uuid("course id")?;
+            let mut facts = ResourceFacts::new(tenant, Object::Course(CourseId::from_uuid(course)));
+            facts.units = parent(
+                store,
+                tenant,
+                ObjectType::Course,
+                course,
+                Relation::OwningUnit,
+            )
+            .await?
+            .map(UnitId::from_uuid)
+            .into_iter()
+            .collect();
+            facts
+        }
+        ObjectType::Lesson | ObjectType::Event => {
+            let id = uuid(if kind == ObjectType::Lesson {
+                "lesson id"
+            } else {
+                "event id"
+            })?;
+            match parent(store, tenant, kind, id, Relation::ParentCourse).await? {
+                Some(course) => {
+                    let course = CourseId::from_uuid(course);
+                    let object = if kind == ObjectType::Lesson {
+                        Object::Lesson { course }
+                    } else {
+                        Object::Event {
+                            event: EventId::from_uuid(id),
+                            course,
+                        }
+                    };
+                    ResourceFacts::new(tenant, object)
+                }
+                // Not known to belong to a course: only tenant-wide grants can reach it.
+                None => ResourceFacts::new(tenant, Object::TenantWide),
+            }
+        }
+        ObjectType::Role
+        | ObjectType::Catalogue
+        | ObjectType::CpdProgramme
+        | ObjectType::Report
+        | ObjectType::ContentItem => {
+            uuid("id")?;
+            ResourceFacts::new(tenant, Object::TenantWide)
+        }
+    };
+    with_ancestors(store, tenant, &mut facts).await?;
+    Ok(facts)
+}

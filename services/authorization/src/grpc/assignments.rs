@@ -1,0 +1,419 @@
+//! `RoleAssignmentService`: assigning and revoking roles under the escalation rule and the
+//! tenant's preconditions, with an audit record written in the same transaction.
+
+use std::sync::Arc;
+
+use lms_api::authorization::v1::role_assignment_service_server::RoleAssignmentService;
+use lms_api::authorization::v1::{
+    AssignRoleRequest, AssignRoleResponse, AssignmentSource, AuditRecord as PbAuditRecord,
+    ListAuditRecordsRequest, ListAuditRecordsResponse, ListRoleHoldersRequest,
+    ListRoleHoldersResponse, ListUserRolesRequest, ListUserRolesResponse, RevokeRoleRequest,
+    RevokeRoleResponse, SetMainRoleRequest, SetMainRoleResponse,
+};
+use lms_api::common::v1::{AuditStamp, ObjectReference, ObjectType};
+use lms_kernel::{
+    AssignmentId, Grants, Permission, RoleId, Target, TenantId, UnitId, UserId, check_assignment,
+};
+use lms_runtime::ApiError;
+use lms_runtime::auth::Caller;
+use tonic::{Request, Response, Status};
+
+use super::{caller, page_size};
+use crate::convert;
+use crate::core::{Actor, Core, now, tenant_of};
+use crate::escalation::refusal;
+use crate::store::{AssignmentRecord, AuditEntry, Stamp, Store};
+
+pub struct Assignments<S>(pub Arc<Core<S>>);
+
+const ASSIGNMENT_OBJECT: i16 = ObjectType::Role as i16;
+
+fn assignment_json(a: &AssignmentRecord) -> String {
+    format!(
+        "{{\"assignment_id\":\"{}\",\"user_id\":\"{}\",\"role_id\":\"{}\",\"unit_id\":{},\"valid_from\":{},\"valid_until\":{},\"source\":{},\"main_role\":{}}}",
+        a.id,
+        a.user,
+        a.role,
+        a.unit.map_or("null".into(), |u| format!("\"{u}\"")),
+        a.valid_from.map_or("null".into(), |t| t.to_string()),
+        a.valid_until.map_or("null".into(), |t| t.to_string()),
+        a.source,
+        a.main_role
+    )
+}
+
+/// Who assigns: a person, bound by the escalation rule, or a platform service (identity's
+/// defaults and people-data feed, the shop integration) acting for its token's tenant.
+enum Assigner {
+    Person(Box<Actor>),
+    Service { tenant: TenantId, name: String },
+}
+
+impl Assigner {
+    fn tenant(&self) -> TenantId {
+        match self {
+            Assigner::Person(actor) => actor.tenant,
+            Assigner::Service { tenant, .. } => *tenant,
+        }
+    }
+
+    fn id(&self) -> String {
+        match self {
+            Assigner::Person(actor) => actor.id(),
+            Assigner::Service { name, .. } => format!("service:{name}"),
+        }
+    }
+}
+
+impl<S: Store> Assignments<S> {
+    async fn assigner(&self, caller: &Caller) -> Result<Assigner, ApiError> {
+        match caller {
+            Caller::Service { name, .. } => Ok(Assigner::Service {
+                tenant: tenant_of(caller)?,
+                name: name.clone(),
+            }),
+            Caller::User { .. } => Ok(Assigner::Person(Box::new(self.0.actor(caller).await?))),
+        }
+    }
+
+    /// The grants of a role the tenant knows; NOT_FOUND otherwise.
+    async fn role_grants(&self, tenant: TenantId, role: RoleId) -> Result<Grants, ApiError> {
+        match role {
+            RoleId::BuiltIn(template) => Ok(template.grants()),
+            RoleId::Custom(id) => self
+                .0
+                .store
+                .role(tenant, id)
+                .await?
+                .map(|stored| stored.grants)
+                .ok_or_else(|| ApiError::not_found("role", role.to_string())),
+        }
+    }
+
+    /// May the assigner hand out (or take back) `grants` at `unit` to `user`? Services are
+    /// trusted; people need `role_assignments.create` on the user and must pass the escalation rule.
+    async fn may_assign(
+        &self,
+        assigner: &Assigner,
+        user: UserId,
+        grants: &Grants,
+        unit: Option<UnitId>,
+    ) -> Result<(), ApiError> {
+        let Assigner::Person(actor) = assigner else {
+            return Ok(());
+        };
+        let target_user = self.0.user_resource(actor.tenant, user).await?;
+        self.0
+            .require(actor, Permission::RoleAssignmentsCreate, &target_user)?;
+        let ancestors = match unit {
+            Some(unit) => self.0.store.unit_ancestors(actor.tenant, unit).await?,
+            None => Vec::new(),
+        };
+        let target = match unit {
+            Some(unit) => Target::Unit {
+                unit,
+                ancestors: &ancestors,
+            },
+            None => Target::Tenant,
+        };
+        check_assignment(&actor.facts.roles, grants, target, &actor.facts.settings).map_err(refusal)
+    }
+
+    /// Users may read their own assignments; others need `role_assignments.read` on the user.
+    async fn may_read_user(&self, actor: &Actor, user: UserId) -> Result<(), ApiError> {
+        if actor.facts.user == user {
+            return Ok(());
+        }
+        let target = self.0.user_resource(actor.tenant, user).await?;
+        self.0
+            .require(actor, Permission::RoleAssignmentsRead, &target)
+    }
+}
+
+#[tonic::async_trait]
+impl<S: Store> RoleAssignmentService for Assignments<S> {
+    async fn assign_role(
+        &self,
+        request: Request<AssignRoleRequest>,
+    ) -> Result<Response<AssignRoleResponse>, Status> {
+        let assigner = self.assigner(&caller(&request)?).await?;
+        let tenant = assigner.tenant();
+        let r = request.into_inner();
+        let user = convert::id("user_id", &r.user_id, UserId::parse)?;
+        let role = convert::role_id("role_id", &r.role_id)?;
+        let unit = match r.unit_id.as_str() {
+            "" => None,
+            text => Some(convert::id("unit_id", text, UnitId::parse)?),
+        };
+        let (valid_from, valid_until) = (
+            convert::seconds(&r.valid_from),
+            convert::seconds(&r.valid_until),
+        );
+        if let (Some(from), Some(until)) = (valid_from, valid_until)
+            && until <= from
+        {
+            return Err(ApiError::invalid_field("valid_until", "must be after valid_from").into());
+        }
+        let source = match AssignmentSource::try_from(r.source) {
+            Ok(AssignmentSource::Unspecified) => AssignmentSource::Manual,
+            Ok(source) => source,
+            Err(_) => {
+                return Err(
+                    ApiError::invalid_field("source", "is not an assignment source").into(),
+                );
+            }
+        };
+        // Identity pushes every user it creates; a user it never mentioned does not exist.
+        let (rows, _) = self
+            .0
+            .store
+            .subject_rows(tenant, user)
+            .await
+            .map_err(ApiError::from)?;
+        if rows.status.is_none() {
+            return Err(ApiError::not_found("user", &r.user_id).into());
+        }
+        let grants = self.role_grants(tenant, role).await?;
+        self.may_assign(&assigner, user, &grants, unit).await?;
+        if let Assigner::Service { .. } = assigner {
+            // Services skip the escalation rule, never the tenant's preconditions.
+            let (rows, _) = self
+                .0
+                .store
+                .subject_rows(tenant, user)
+                .await
+                .map_err(ApiError::from)?;
+            let lacking = rows.settings.missing(&grants.required_settings());
+            if !lacking.is_empty() {
+                return Err(
+                    refusal(lms_kernel::EscalationError::TenantPrecondition(lacking)).into(),
+                );
+            }
+        }
+        let stamp = Stamp {
+            actor: assigner.id(),
+            at: now(),
+        };
+        let record = AssignmentRecord {
+            id: AssignmentId::generate(),
+            user,
+            role,
+            unit,
+            valid_from,
+            valid_until,
+            source: source as i16,
+            main_role: r.main_role,
+            assigned: stamp.clone(),
+        };
+        let audit = AuditEntry {
+            stamp,
+            action: "role_assignment.created",
+            object_type: ASSIGNMENT_OBJECT,
+            object_id: record.id.to_string(),
+            before: None,
+            after: Some(assignment_json(&record)),
+        };
+        let revision = self
+            .0
+            .store
+            .insert_assignment(tenant, &record, audit)
+            .await
+            .map_err(ApiError::from)?;
+        tracing::info!(tenant = %tenant, assignment = %record.id, role = %role, "role assigned");
+        Ok(Response::new(AssignRoleResponse {
+            assignment: Some(convert::assignment(&record)),
+            written_at: Some(convert::token(tenant, revision)),
+        }))
+    }
+
+    async fn revoke_role(
+        &self,
+        request: Request<RevokeRoleRequest>,
+    ) -> Result<Response<RevokeRoleResponse>, Status> {
+        let assigner = self.assigner(&caller(&request)?).await?;
+        let tenant = assigner.tenant();
+        let text = &request.get_ref().assignment_id;
+        let id = convert::id("assignment_id", text, AssignmentId::parse)?;
+        let record = self
+            .0
+            .store
+            .assignment(tenant, id)
+            .await
+            .map_err(ApiError::from)?
+            .ok_or_else(|| ApiError::not_found("role assignment", text))?;
+        // Nobody takes back what they could not have handed out.
+        let grants = self.role_grants(tenant, record.role).await?;
+        self.may_assign(&assigner, record.user, &grants, record.unit)
+            .await?;
+        let audit = AuditEntry {
+            stamp: Stamp {
+                actor: assigner.id(),
+                at: now(),
+            },
+            action: "role_assignment.revoked",
+            object_type: ASSIGNMENT_OBJECT,
+            object_id: record.id.to_string(),
+            before: Some(assignment_json(&record)),
+            after: None,
+        };
+        let (_, revision) = self
+            .0
+            .store
+            .delete_assignment(tenant, id, audit)
+            .await
+            .map_err(ApiError::from)?
+            .ok_or_else(|| ApiError::not_found("role assignment", text))?;
+        tracing::info!(tenant = %tenant, assignment = %id, "role revoked");
+        Ok(Response::new(RevokeRoleResponse {
+            written_at: Some(convert::token(tenant, revision)),
+        }))
+    }
+
+    async fn list_user_roles(
+        &self,
+        request: Request<ListUserRolesRequest>,
+    ) -> Result<Response<ListUserRolesResponse>, Status> {
+        let actor = self.0.actor(&caller(&request)?).await?;
+        let r = request.into_inner();
+        let user = convert::id("user_id", &r.user_id, UserId::parse)?;
+        self.may_read_user(&actor, user).await?;
+        let at = now();
+        let assignments = self
+            .0
+            .store
+            .assignments_of(actor.tenant, user)
+            .await
+            .map_err(ApiError::from)?
+            .iter()
+            .filter(|a| r.include_inactive || a.is_active(at))
+            .map(convert::assignment)
+            .collect();
+        Ok(Response::new(ListUserRolesResponse { assignments }))
+    }
+
+    async fn list_role_holders(
+        &self,
+        request: Request<ListRoleHoldersRequest>,
+    ) -> Result<Response<ListRoleHoldersResponse>, Status> {
+        let actor = self.0.actor(&caller(&request)?).await?;
+        self.0
+            .require_tenant_wide(&actor, Permission::RoleAssignmentsRead)?;
+        let r = request.into_inner();
+        let role = convert::role_id("role_id", &r.role_id)?;
+        let after = match r.page_token.as_str() {
+            "" => None,
+            token => Some(convert::id("page_token", token, AssignmentId::parse)?),
+        };
+        let limit = page_size(r.page_size, 100, 1000);
+        let mut holders = self
+            .0
+            .store
+            .holders_of(actor.tenant, role, after, limit + 1)
+            .await
+            .map_err(ApiError::from)?;
+        let next_page_token = if holders.len() as i64 > limit {
+            holders.truncate(limit as usize);
+            holders.last().map(|a| a.id.to_string()).unwrap_or_default()
+        } else {
+            String::new()
+        };
+        Ok(Response::new(ListRoleHoldersResponse {
+            assignments: holders.iter().map(convert::assignment).collect(),
+            next_page_token,
+        }))
+    }
+
+    async fn set_main_role(
+        &self,
+        request: Request<SetMainRoleRequest>,
+    ) -> Result<Response<SetMainRoleResponse>, Status> {
+        let actor = self.0.actor(&caller(&request)?).await?;
+        let r = request.into_inner();
+        let user = convert::id("user_id", &r.user_id, UserId::parse)?;
+        let id = convert::id("assignment_id", &r.assignment_id, AssignmentId::parse)?;
+        if actor.facts.user != user {
+            let target = self.0.user_resource(actor.tenant, user).await?;
+            self.0
+                .require(&actor, Permission::RoleAssignmentsCreate, &target)?;
+        }
+        let audit = AuditEntry {
+            stamp: Stamp {
+                actor: actor.id(),
+                at: now(),
+            },
+            action: "role_assignment.main_role_set",
+            object_type: ASSIGNMENT_OBJECT,
+            object_id: id.to_string(),
+            before: None,
+            after: Some(format!("{{\"main_role\":\"{id}\"}}")),
+        };
+        let record = self
+            .0
+            .store
+            .set_main_role(actor.tenant, user, id, audit)
+            .await
+            .map_err(ApiError::from)?
+            .ok_or_else(|| ApiError::not_found("role assignment of that user", &r.assignment_id))?;
+        Ok(Response::new(SetMainRoleResponse {
+            assignment: Some(convert::assignment(&record)),
+        }))
+    }
+
+    async fn list_audit_records(
+        &self,
+        request: Request<ListAuditRecordsRequest>,
+    ) -> Result<Response<ListAuditRecordsResponse>, Status> {
+        let actor = self.0.actor(&caller(&request)?).await?;
+        self.0.require_tenant_wide(&actor, Permission::AuditRead)?;
+        let r = request.into_inner();
+        let object = r
+            .object
+            .as_ref()
+            .filter(|o| o.r#type != 0)
+            .map(|o| (o.r#type as i16, o.id.clone()));
+        let before = match r.page_token.as_str() {
+            "" => None,
+            token => Some(token.parse::<i64>().map_err(|_| {
+                ApiError::invalid_field("page_token", "is not a token from ListAuditRecords")
+            })?),
+        };
+        let limit = page_size(r.page_size, 100, 1000);
+        let mut records = self
+            .0
+            .store
+            .audit_records(actor.tenant, object, before, limit + 1)
+            .await
+            .map_err(ApiError::from)?;
+        let next_page_token = if records.len() as i64 > limit {
+            records.truncate(limit as usize);
+            records
+                .last()
+                .map(|r| r.sequence.to_string())
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        let records = records
+            .into_iter()
+            .map(|record| PbAuditRecord {
+                sequence: record.sequence,
+                stamp: Some(AuditStamp {
+                    actor_id: record.entry.stamp.actor,
+                    at: Some(convert::timestamp(record.entry.stamp.at)),
+                }),
+                action: record.entry.action.into(),
+                object: Some(ObjectReference {
+                    r#type: i32::from(record.entry.object_type),
+                    id: record.entry.object_id,
+                    tenant_id: String::new(),
+                }),
+                before_json: record.entry.before.unwrap_or_default(),
+                after_json: record.entry.after.unwrap_or_default(),
+            })
+            .collect();
+        Ok(Response::new(ListAuditRecordsResponse {
+            records,
+            next_page_token,
+        }))
+    }
+}

@@ -1,0 +1,265 @@
+//! `PermissionService`: Check, BatchCheck and Explain. Every error on this path denies: a
+//! request that cannot be decided answers an error status, never an allow.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use lms_api::authorization::v1::permission_service_server::PermissionService;
+use lms_api::authorization::v1::{
+    BatchCheckRequest, BatchCheckResponse, BatchCheckResult, CheckRequest, CheckResponse,
+    Decision as PbDecision, ExplainRequest, ExplainResponse, Explanation, Grant,
+};
+use lms_api::common::v1::consistency::Requirement;
+use lms_api::common::v1::{Consistency, ObjectReference};
+use lms_kernel::{Decision, Grounds, Permission, SubjectFacts, TenantId, UserId, decide};
+use lms_runtime::ApiError;
+use lms_runtime::auth::Caller;
+use tonic::{Request, Response, Status};
+
+use super::caller;
+use crate::convert;
+use crate::core::{Core, tenant_of};
+use crate::store::{Revision, Store};
+
+/// Most checks one BatchCheck may carry.
+const MAX_BATCH: usize = 1000;
+
+pub struct Permissions<S>(pub Arc<Core<S>>);
+
+fn to_proto(decision: &Decision) -> i32 {
+    match decision {
+        Decision::Allowed(_) => PbDecision::Allowed as i32,
+        Decision::Denied(_) => PbDecision::Denied as i32,
+    }
+}
+
+impl<S: Store> Permissions<S> {
+    /// Who the decision is about: the caller, or (for services, and for users who may read the
+    /// subject's role assignments) the named subject.
+    async fn subject(
+        &self,
+        caller: &Caller,
+        tenant: TenantId,
+        field: &str,
+        subject_id: &str,
+    ) -> Result<UserId, ApiError> {
+        match (caller, subject_id.is_empty()) {
+            (Caller::User { user, .. }, true) => Ok(*user),
+            (Caller::Service { .. }, true) => Err(ApiError::invalid_field(
+                field,
+                "is required when a service asks",
+            )),
+            (_, false) => {
+                let subject = convert::id(field, subject_id, UserId::parse)?;
+                if let Caller::User { user, .. } = caller
+                    && *user != subject
+                {
+                    let actor = self.0.actor(caller).await?;
+                    let target = self.0.user_resource(tenant, subject).await?;
+                    self.0
+                        .require(&actor, Permission::RoleAssignmentsRead, &target)?;
+                }
+                Ok(subject)
+            }
+        }
+    }
+
+    /// Validates the consistency requirement. Decisions here are read from the store, which is
+    /// always at least as fresh as any token it issued; a token from the future is refused.
+    fn freshness(
+        &self,
+        field: &str,
+        consistency: Option<&Consistency>,
+        tenant: TenantId,
+    ) -> Result<Option<Revision>, ApiError> {
+        match consistency.and_then(|c| c.requirement.as_ref()) {
+            Some(Requirement::AtLeastAsFresh(token)) => {
+                convert::revision_of(&format!("{field}.at_least_as_fresh"), token, tenant).map(Some)
+            }
+            _ => Ok(None),
+        }
+    }
+
+    async fn decide_one(
+        &self,
+        caller: &Caller,
+        subject_id: &str,
+        permission: &str,
+        resource: Option<&ObjectReference>,
+        consistency: Option<&Consistency>,
+    ) -> Result<(Decision, TenantId, Revision, SubjectFacts), ApiError> {
+        let tenant = tenant_of(caller)?;
+        let wanted = self.freshness("consistency", consistency, tenant)?;
+        let permission = convert::permission("permission", permission)?;
+        let subject = self
+            .subject(caller, tenant, "subject_id", subject_id)
+            .await?;
+        let (facts, revision) = self.0.subject(tenant, subject).await?;
+        if wanted.is_some_and(|wanted| wanted > revision) {
+            return Err(ApiError::FailedPrecondition {
+                reason: "TOKEN_AHEAD",
+                message: "the consistency token is newer than this store".into(),
+            });
+        }
+        let resource = self.0.resource(tenant, "resource", resource).await?;
+        Ok((
+            decide(&facts, permission, &resource),
+            tenant,
+            revision,
+            facts,
+        ))
+    }
+}
+
+fn explanation(decision: &Decision, facts: &SubjectFacts) -> Explanation {
+    let mut explanation = Explanation {
+        summary: decision.to_string(),
+        ..Default::default()
+    };
+    match decision {
+        Decision::Allowed(Grounds::Role { role, place, reach }) => {
+            explanation.role_id = role.to_string();
+            explanation.assignment_id = facts
+                .roles
+                .iter()
+                .find(|held| held.role == *role && held.place == *place)
+                .and_then(|held| held.assignment)
+                .map(|id| id.to_string())
+                .unwrap_or_default();
+            explanation.grant = Some(Grant {
+                permission: String::new(),
+                reach: convert::reach_to_proto(*reach),
+            });
+        }
+        Decision::Allowed(Grounds::Responsibility(responsibility)) => {
+            explanation.responsibility = responsibility.name().into();
+        }
+        Decision::Denied(denial) => explanation.denial_reason = denial.code().into(),
+    }
+    explanation
+}
+
+#[tonic::async_trait]
+impl<S: Store> PermissionService for Permissions<S> {
+    async fn check(
+        &self,
+        request: Request<CheckRequest>,
+    ) -> Result<Response<CheckResponse>, Status> {
+        let caller = caller(&request)?;
+        let r = request.into_inner();
+        let (decision, tenant, revision, _) = self
+            .decide_one(
+                &caller,
+                &r.subject_id,
+                &r.permission,
+                r.resource.as_ref(),
+                r.consistency.as_ref(),
+            )
+            .await?;
+        Ok(Response::new(CheckResponse {
+            decision: to_proto(&decision),
+            checked_at: Some(convert::token(tenant, revision)),
+        }))
+    }
+
+    async fn explain(
+        &self,
+        request: Request<ExplainRequest>,
+    ) -> Result<Response<ExplainResponse>, Status> {
+        let caller = caller(&request)?;
+        let r = request.into_inner();
+        let (decision, tenant, revision, facts) = self
+            .decide_one(
+                &caller,
+                &r.subject_id,
+                &r.permission,
+                r.resource.as_ref(),
+                r.consistency.as_ref(),
+            )
+            .await?;
+        let mut explanation = explanation(&decision, &facts);
+        if let Some(grant) = explanation.grant.as_mut() {
+            grant.permission = r.permission;
+        }
+        Ok(Response::new(ExplainResponse {
+            decision: to_proto(&decision),
+            explanation: Some(explanation),
+            checked_at: Some(convert::token(tenant, revision)),
+        }))
+    }
+
+    async fn batch_check(
+        &self,
+        request: Request<BatchCheckRequest>,
+    ) -> Result<Response<BatchCheckResponse>, Status> {
+        let caller = caller(&request)?;
+        let r = request.into_inner();
+        if r.items.len() > MAX_BATCH {
+            return Err(ApiError::invalid_field(
+                "items",
+                format!("at most {MAX_BATCH} checks per batch"),
+            )
+            .into());
+        }
+        let tenant = tenant_of(&caller)?;
+        let wanted = self.freshness("consistency", r.consistency.as_ref(), tenant)?;
+        // Each subject's facts are read once per batch; the batch answers at the oldest revision read.
+        let mut subjects: HashMap<UserId, (SubjectFacts, Revision)> = HashMap::new();
+        let mut results = Vec::with_capacity(r.items.len());
+        let mut checked_at: Option<Revision> = None;
+        for (index, item) in r.items.iter().enumerate() {
+            let outcome: Result<Decision, ApiError> = async {
+                let permission =
+                    convert::permission(&format!("items[{index}].permission"), &item.permission)?;
+                let subject = self
+                    .subject(
+                        &caller,
+                        tenant,
+                        &format!("items[{index}].subject_id"),
+                        &item.subject_id,
+                    )
+                    .await?;
+                if let std::collections::hash_map::Entry::Vacant(slot) = subjects.entry(subject) {
+                    slot.insert(self.0.subject(tenant, subject).await?);
+                }
+                let (facts, revision) = &subjects[&subject];
+                checked_at = Some(checked_at.map_or(*revision, |at| at.min(*revision)));
+                let resource = self
+                    .0
+                    .resource(
+                        tenant,
+                        &format!("items[{index}].resource"),
+                        item.resource.as_ref(),
+                    )
+                    .await?;
+                Ok(decide(facts, permission, &resource))
+            }
+            .await;
+            results.push(match outcome {
+                Ok(decision) => BatchCheckResult {
+                    decision: to_proto(&decision),
+                    error_message: String::new(),
+                },
+                // Bad items are answered DENIED with the reason; an outage fails the whole batch.
+                Err(error @ ApiError::InvalidArgument(_))
+                | Err(error @ ApiError::PermissionDenied { .. }) => BatchCheckResult {
+                    decision: PbDecision::Denied as i32,
+                    error_message: error.to_string(),
+                },
+                Err(other) => return Err(other.into()),
+            });
+        }
+        let checked_at = checked_at.unwrap_or_default();
+        if wanted.is_some_and(|wanted| wanted > checked_at) && !subjects.is_empty() {
+            return Err(ApiError::FailedPrecondition {
+                reason: "TOKEN_AHEAD",
+                message: "the consistency token is newer than this store".into(),
+            }
+            .into());
+        }
+        Ok(Response::new(BatchCheckResponse {
+            results,
+            checked_at: Some(convert::token(tenant, checked_at)),
+        }))
+    }
+}

@@ -1,0 +1,244 @@
+//! `RelationshipService`: the facts identity and delegation own, pushed here in batches that
+//! apply atomically and once per event id. Only services write them, with a token issued for
+//! the tenant the facts belong to.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use lms_api::authorization::v1::relationship_service_server::RelationshipService;
+use lms_api::authorization::v1::{
+    Operation, ReadRelationshipsRequest, ReadRelationshipsResponse, Relation,
+    Relationship as PbRelationship, WriteRelationshipsRequest, WriteRelationshipsResponse,
+};
+use lms_api::common::v1::{ObjectReference, ObjectType, UserStatus as PbStatus};
+use lms_kernel::{TenantId, TenantSettings, UserId, UserStatus};
+use lms_runtime::ApiError;
+use lms_runtime::auth::Caller;
+use tonic::{Request, Response, Status};
+use uuid::Uuid;
+
+use super::{caller, page_size};
+use crate::convert;
+use crate::core::{Core, tenant_of};
+use crate::store::{Change, FactBatch, Relationship, RelationshipFilter, Store, SubjectStatus};
+
+pub struct Relationships<S>(pub Arc<Core<S>>);
+
+/// The tenant of a service caller; users never write facts.
+fn service_tenant(caller: &Caller) -> Result<TenantId, ApiError> {
+    if !matches!(caller, Caller::Service { .. }) {
+        return Err(ApiError::PermissionDenied {
+            reason: "SERVICE_REQUIRED",
+            message: "relationship facts are written by the services that own them".into(),
+            metadata: HashMap::new(),
+        });
+    }
+    tenant_of(caller)
+}
+
+fn object(field: &str, reference: Option<&ObjectReference>) -> Result<(i16, Uuid), ApiError> {
+    let reference = reference.ok_or_else(|| ApiError::invalid_field(field, "is required"))?;
+    let kind = ObjectType::try_from(reference.r#type).unwrap_or(ObjectType::Unspecified);
+    if kind == ObjectType::Unspecified {
+        return Err(ApiError::invalid_field(
+            format!("{field}.type"),
+            "is required",
+        ));
+    }
+    let id = Uuid::try_parse(&reference.id)
+        .ok()
+        .filter(|id| !id.is_nil())
+        .ok_or_else(|| ApiError::invalid_field(format!("{field}.id"), "must be a UUID"))?;
+    Ok((kind as i16, id))
+}
+
+fn relation(field: &str, value: i32) -> Result<i16, ApiError> {
+    match Relation::try_from(value) {
+        Ok(Relation::Unspecified) | Err(_) => {
+            Err(ApiError::invalid_field(field, "must be a relation"))
+        }
+        Ok(relation) => Ok(relation as i16),
+    }
+}
+
+fn relationship(field: &str, r: Option<&PbRelationship>) -> Result<Relationship, ApiError> {
+    let r = r.ok_or_else(|| ApiError::invalid_field(field, "is required"))?;
+    let (resource_type, resource_id) = object(&format!("{field}.resource"), r.resource.as_ref())?;
+    let (subject_type, subject_id) = object(&format!("{field}.subject"), r.subject.as_ref())?;
+    Ok(Relationship {
+        resource_type,
+        resource_id,
+        relation: relation(&format!("{field}.relation"), r.relation)?,
+        subject_type,
+        subject_id,
+        valid_from: convert::seconds(&r.valid_from),
+        valid_until: convert::seconds(&r.valid_until),
+    })
+}
+
+fn status(field: &str, value: i32) -> Result<UserStatus, ApiError> {
+    match PbStatus::try_from(value) {
+        Ok(PbStatus::PendingApproval) => Ok(UserStatus::PendingApproval),
+        Ok(PbStatus::Active) => Ok(UserStatus::Active),
+        Ok(PbStatus::Suspended) => Ok(UserStatus::Suspended),
+        Ok(PbStatus::Anonymised) => Ok(UserStatus::Anonymised),
+        _ => Err(ApiError::invalid_field(field, "must be a user status")),
+    }
+}
+
+fn to_proto(r: &Relationship) -> PbRelationship {
+    let reference = |kind: i16, id: Uuid| ObjectReference {
+        r#type: i32::from(kind),
+        id: id.to_string(),
+        tenant_id: String::new(),
+    };
+    PbRelationship {
+        resource: Some(reference(r.resource_type, r.resource_id)),
+        relation: i32::from(r.relation),
+        subject: Some(reference(r.subject_type, r.subject_id)),
+        valid_from: r.valid_from.map(convert::timestamp),
+        valid_until: r.valid_until.map(convert::timestamp),
+    }
+}
+
+/// Page tokens name the last relationship shown: `type.id.relation.type.id`.
+fn token_of(r: &Relationship) -> String {
+    format!(
+        "{}.{}.{}.{}.{}",
+        r.resource_type,
+        r.resource_id.simple(),
+        r.relation,
+        r.subject_type,
+        r.subject_id.simple()
+    )
+}
+
+fn after_token(token: &str) -> Result<Option<Relationship>, ApiError> {
+    if token.is_empty() {
+        return Ok(None);
+    }
+    let bad = || ApiError::invalid_field("page_token", "is not a token from ReadRelationships");
+    let parts: Vec<_> = token.split('.').collect();
+    let [rt, rid, rel, st, sid] = parts.as_slice() else {
+        return Err(bad());
+    };
+    Ok(Some(Relationship {
+        resource_type: rt.parse().map_err(|_| bad())?,
+        resource_id: Uuid::try_parse(rid).map_err(|_| bad())?,
+        relation: rel.parse().map_err(|_| bad())?,
+        subject_type: st.parse().map_err(|_| bad())?,
+        subject_id: Uuid::try_parse(sid).map_err(|_| bad())?,
+        valid_from: None,
+        valid_until: None,
+    }))
+}
+
+#[tonic::async_trait]
+impl<S: Store> RelationshipService for Relationships<S> {
+    async fn write_relationships(
+        &self,
+        request: Request<WriteRelationshipsRequest>,
+    ) -> Result<Response<WriteRelationshipsResponse>, Status> {
+        let tenant = service_tenant(&caller(&request)?)?;
+        let r = request.into_inner();
+        let event_id = Uuid::try_parse(&r.event_id)
+            .ok()
+            .filter(|id| !id.is_nil())
+            .ok_or_else(|| ApiError::invalid_field("event_id", "must be a UUID"))?;
+        let changes = r
+            .updates
+            .iter()
+            .enumerate()
+            .map(|(i, update)| {
+                let fact = relationship(
+                    &format!("updates[{i}].relationship"),
+                    update.relationship.as_ref(),
+                )?;
+                match Operation::try_from(update.operation) {
+                    Ok(Operation::Touch) => Ok(Change::Touch(fact)),
+                    Ok(Operation::Delete) => Ok(Change::Delete(fact)),
+                    _ => Err(ApiError::invalid_field(
+                        format!("updates[{i}].operation"),
+                        "must be TOUCH or DELETE",
+                    )),
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let statuses = r
+            .statuses
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                Ok(SubjectStatus {
+                    user: convert::id(
+                        &format!("statuses[{i}].user_id"),
+                        &s.user_id,
+                        UserId::parse,
+                    )?,
+                    status: status(&format!("statuses[{i}].status"), s.status)?,
+                    restrict_bookings: s.restrict_bookings,
+                })
+            })
+            .collect::<Result<Vec<_>, ApiError>>()?;
+        let batch = FactBatch {
+            event_id,
+            changes,
+            settings: r.tenant_facts.map(|f| TenantSettings {
+                locations_enabled: f.locations_enabled,
+                clients_enabled: f.clients_enabled,
+                mfa_required_for_admins: f.mfa_required_for_admins,
+            }),
+            statuses,
+        };
+        let (revision, already_applied) = self
+            .0
+            .store
+            .apply_facts(tenant, &batch)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(Response::new(WriteRelationshipsResponse {
+            written_at: Some(convert::token(tenant, revision)),
+            already_applied,
+        }))
+    }
+
+    async fn read_relationships(
+        &self,
+        request: Request<ReadRelationshipsRequest>,
+    ) -> Result<Response<ReadRelationshipsResponse>, Status> {
+        let tenant = service_tenant(&caller(&request)?)?;
+        let r = request.into_inner();
+        let filter = RelationshipFilter {
+            resource: r
+                .resource
+                .as_ref()
+                .map(|o| object("resource", Some(o)))
+                .transpose()?,
+            relation: (r.relation != 0)
+                .then(|| relation("relation", r.relation))
+                .transpose()?,
+            subject: r
+                .subject
+                .as_ref()
+                .map(|o| object("subject", Some(o)))
+                .transpose()?,
+        };
+        let limit = page_size(r.page_size, 100, 1000);
+        let mut found = self
+            .0
+            .store
+            .relationships(tenant, filter, after_token(&r.page_token)?, limit + 1)
+            .await
+            .map_err(ApiError::from)?;
+        let next_page_token = if found.len() as i64 > limit {
+            found.truncate(limit as usize);
+            found.last().map(token_of).unwrap_or_default()
+        } else {
+            String::new()
+        };
+        Ok(Response::new(ReadRelationshipsResponse {
+            relationships: found.iter().map(to_proto).collect(),
+            next_page_token,
+        }))
+    }
+}

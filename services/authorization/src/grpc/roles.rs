@@ -1,0 +1,380 @@
+//! `RoleService`: the permission vocabulary, built-in templates and custom roles. Defining a
+//! role obeys the escalation rule.
+
+use std::sync::Arc;
+
+use lms_api::authorization::v1::role_service_server::RoleService;
+use lms_api::authorization::v1::{
+    CreateRoleRequest, CreateRoleResponse, DeleteRoleRequest, DeleteRoleResponse, GetRoleRequest,
+    GetRoleResponse, ListPermissionsRequest, ListPermissionsResponse, ListRolesRequest,
+    ListRolesResponse, PermissionInfo, Role as PbRole, UpdateRoleRequest, UpdateRoleResponse,
+};
+use lms_kernel::{
+    CustomRoleId, Grants, Permission, ResponsibilitySet, RoleId, Template, check_definition,
+};
+use lms_runtime::ApiError;
+use tonic::{Request, Response, Status};
+
+use super::{caller, page_size};
+use crate::convert;
+use crate::core::{Actor, Core, now};
+use crate::escalation::refusal;
+use crate::store::{AuditEntry, RoleRecord, Stamp, Store};
+
+pub struct Roles<S>(pub Arc<Core<S>>);
+
+const ROLE_OBJECT: i16 = lms_api::common::v1::ObjectType::Role as i16;
+
+fn role_json(role: &RoleRecord) -> String {
+    format!(
+        "{{\"role_id\":\"{}\",\"name\":{:?},\"grants\":{:?},\"version\":{}}}",
+        role.id,
+        role.name,
+        crate::store::grants_text(&role.grants),
+        role.version
+    )
+}
+
+/// A role as the caller named it: a built-in template or one of the tenant's custom roles.
+enum Named {
+    BuiltIn(Template),
+    Custom(Box<RoleRecord>),
+}
+
+impl Named {
+    fn grants(&self) -> Grants {
+        match self {
+            Named::BuiltIn(template) => template.grants(),
+            Named::Custom(role) => role.grants,
+        }
+    }
+
+    fn responsibilities(&self) -> ResponsibilitySet {
+        match self {
+            Named::BuiltIn(template) => template.responsibilities(),
+            Named::Custom(role) => role.responsibilities,
+        }
+    }
+
+    fn to_proto(&self) -> PbRole {
+        match self {
+            Named::BuiltIn(template) => convert::template_role(*template),
+            Named::Custom(role) => convert::custom_role(role),
+        }
+    }
+}
+
+impl<S: Store> Roles<S> {
+    async fn named(&self, actor: &Actor, field: &str, text: &str) -> Result<Named, ApiError> {
+        match convert::role_id(field, text)? {
+            RoleId::BuiltIn(template) => Ok(Named::BuiltIn(template)),
+            RoleId::Custom(id) => self
+                .0
+                .store
+                .role(actor.tenant, id)
+                .await?
+                .map(|role| Named::Custom(Box::new(role)))
+                .ok_or_else(|| ApiError::not_found("role", text)),
+        }
+    }
+
+    /// Reading roles is for those who read or make assignments.
+    fn may_read(&self, actor: &Actor) -> Result<(), ApiError> {
+        self.0
+            .require_tenant_wide(actor, Permission::RolesRead)
+            .or_else(|_| {
+                self.0
+                    .require_tenant_wide(actor, Permission::RoleAssignmentsRead)
+            })
+    }
+
+    fn may_define(&self, actor: &Actor, grants: &Grants) -> Result<(), ApiError> {
+        self.0.require_tenant_wide(actor, Permission::RolesDefine)?;
+        check_definition(&actor.facts.roles, grants, &actor.facts.settings).map_err(refusal)
+    }
+}
+
+fn validate_name(field: &str, name: &str) -> Result<String, ApiError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(ApiError::invalid_field(
+            field,
+            "must be 1 to 100 characters",
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+#[tonic::async_trait]
+impl<S: Store> RoleService for Roles<S> {
+    async fn list_permissions(
+        &self,
+        _: Request<ListPermissionsRequest>,
+    ) -> Result<Response<ListPermissionsResponse>, Status> {
+        let permissions = Permission::ALL
+            .iter()
+            .map(|p| PermissionInfo {
+                name: p.name().into(),
+                description: String::new(),
+                risky: p.is_risky(),
+            })
+            .collect();
+        Ok(Response::new(ListPermissionsResponse { permissions }))
+    }
+
+    async fn list_roles(
+        &self,
+        request: Request<ListRolesRequest>,
+    ) -> Result<Response<ListRolesResponse>, Status> {
+        let actor = self.0.actor(&caller(&request)?).await?;
+        self.may_read(&actor)?;
+        let r = request.into_inner();
+        let limit = page_size(r.page_size, 100, 500);
+        // Pages run through the templates (`t:<index>`), then custom roles by name (`c:<name>`).
+        let mut roles: Vec<PbRole> = Vec::new();
+        let mut after_name: Option<String> = None;
+        let template_start = match r.page_token.as_str() {
+            "" => Some(0),
+            token => match token.split_once(':') {
+                Some(("t", index)) => Some(index.parse::<usize>().map_err(|_| {
+                    ApiError::invalid_field("page_token", "is not a token from ListRoles")
+                })?),
+                Some(("c", name)) => {
+                    after_name = Some(name.to_owned());
+                    None
+                }
+                _ => {
+                    return Err(ApiError::invalid_field(
+                        "page_token",
+                        "is not a token from ListRoles",
+                    )
+                    .into());
+                }
+            },
+        };
+        if let (Some(start), false) = (template_start, r.custom_only) {
+            let end = (start + limit as usize).min(Template::ALL.len());
+            roles.extend(
+                Template::ALL[start.min(end)..end]
+                    .iter()
+                    .map(|t| convert::template_role(*t)),
+            );
+            if end < Template::ALL.len() {
+                return Ok(Response::new(ListRolesResponse {
+                    roles,
+                    next_page_token: format!("t:{end}"),
+                }));
+            }
+        }
+        let room = limit - roles.len() as i64;
+        let custom = self
+            .0
+            .store
+            .roles(actor.tenant, after_name.as_deref(), room + 1)
+            .await
+            .map_err(ApiError::from)?;
+        let more = custom.len() as i64 > room;
+        let shown: Vec<_> = custom.into_iter().take(room.max(0) as usize).collect();
+        let next_page_token = match (more, shown.last()) {
+            (true, Some(last)) => format!("c:{}", last.name.to_lowercase()),
+            (true, None) => format!("c:{}", after_name.unwrap_or_default()),
+            (false, _) => String::new(),
+        };
+        roles.extend(shown.iter().map(convert::custom_role));
+        Ok(Response::new(ListRolesResponse {
+            roles,
+            next_page_token,
+        }))
+    }
+
+    async fn get_role(
+        &self,
+        request: Request<GetRoleRequest>,
+    ) -> Result<Response<GetRoleResponse>, Status> {
+        let actor = self.0.actor(&caller(&request)?).await?;
+        self.may_read(&actor)?;
+        let role = self
+            .named(&actor, "role_id", &request.get_ref().role_id)
+            .await?;
+        Ok(Response::new(GetRoleResponse {
+            role: Some(role.to_proto()),
+        }))
+    }
+
+    async fn create_role(
+        &self,
+        request: Request<CreateRoleRequest>,
+    ) -> Result<Response<CreateRoleResponse>, Status> {
+        let actor = self.0.actor(&caller(&request)?).await?;
+        let r = request.into_inner();
+        let name = validate_name("name", &r.name)?;
+        let source = match r.copy_from_role_id.as_str() {
+            "" => None,
+            id => Some(self.named(&actor, "copy_from_role_id", id).await?),
+        };
+        let grants = match (&source, r.grants.is_empty()) {
+            (_, false) => convert::grants("grants", &r.grants)?,
+            (Some(source), true) => source.grants(),
+            (None, true) => {
+                return Err(
+                    ApiError::invalid_field("grants", "a role needs at least one grant").into(),
+                );
+            }
+        };
+        self.may_define(&actor, &grants)?;
+        let stamp = Stamp {
+            actor: actor.id(),
+            at: now(),
+        };
+        let role = RoleRecord {
+            id: CustomRoleId::generate(),
+            name,
+            description: r.description,
+            grants,
+            // A copy keeps the responsibilities its source allows; a role from scratch allows none.
+            responsibilities: source
+                .as_ref()
+                .map_or(ResponsibilitySet::NONE, Named::responsibilities),
+            copied_from: source.as_ref().map(|s| match s {
+                Named::BuiltIn(t) => RoleId::BuiltIn(*t),
+                Named::Custom(role) => RoleId::Custom(role.id),
+            }),
+            version: 1,
+            created: stamp.clone(),
+            updated: stamp.clone(),
+        };
+        let audit = AuditEntry {
+            stamp,
+            action: "role.created",
+            object_type: ROLE_OBJECT,
+            object_id: role.id.to_string(),
+            before: None,
+            after: Some(role_json(&role)),
+        };
+        let revision = self
+            .0
+            .store
+            .insert_role(actor.tenant, &role, audit)
+            .await
+            .map_err(ApiError::from)?;
+        tracing::info!(tenant = %actor.tenant, role = %role.id, "role created");
+        Ok(Response::new(CreateRoleResponse {
+            role: Some(convert::custom_role(&role)),
+            written_at: Some(convert::token(actor.tenant, revision)),
+        }))
+    }
+
+    async fn update_role(
+        &self,
+        request: Request<UpdateRoleRequest>,
+    ) -> Result<Response<UpdateRoleResponse>, Status> {
+        let actor = self.0.actor(&caller(&request)?).await?;
+        let r = request.into_inner();
+        let Named::Custom(before) = self.named(&actor, "role_id", &r.role_id).await? else {
+            return Err(ApiError::FailedPrecondition {
+                reason: "BUILT_IN_ROLE",
+                message: "built-in templates cannot be edited; copy one instead".into(),
+            }
+            .into());
+        };
+        let paths = r.update_mask.map(|mask| mask.paths).unwrap_or_default();
+        if paths.is_empty() {
+            return Err(ApiError::invalid_field("update_mask", "name the fields to change").into());
+        }
+        let changes = r.role.unwrap_or_default();
+        let mut after = before.clone();
+        for path in &paths {
+            match path.as_str() {
+                "name" => after.name = validate_name("role.name", &changes.name)?,
+                "description" => after.description = changes.description.clone(),
+                "grants" => {
+                    after.grants = convert::grants("role.grants", &changes.grants)?;
+                    if after.grants.is_empty() {
+                        return Err(ApiError::invalid_field(
+                            "role.grants",
+                            "a role needs at least one grant",
+                        )
+                        .into());
+                    }
+                }
+                other => {
+                    return Err(ApiError::invalid_field(
+                        "update_mask",
+                        format!("{other:?} cannot be changed"),
+                    )
+                    .into());
+                }
+            }
+        }
+        self.may_define(&actor, &after.grants)?;
+        after.updated = Stamp {
+            actor: actor.id(),
+            at: now(),
+        };
+        let audit = AuditEntry {
+            stamp: after.updated.clone(),
+            action: "role.updated",
+            object_type: ROLE_OBJECT,
+            object_id: after.id.to_string(),
+            before: Some(role_json(&before)),
+            after: Some(role_json(&after)),
+        };
+        let expected = (r.expected_version != 0).then_some(r.expected_version);
+        let revision = self
+            .0
+            .store
+            .update_role(actor.tenant, &after, expected, audit)
+            .await
+            .map_err(ApiError::from)?
+            .ok_or_else(|| ApiError::not_found("role", &r.role_id))?;
+        let stored = self
+            .0
+            .store
+            .role(actor.tenant, after.id)
+            .await
+            .map_err(ApiError::from)?
+            .unwrap_or(*after);
+        Ok(Response::new(UpdateRoleResponse {
+            role: Some(convert::custom_role(&stored)),
+            written_at: Some(convert::token(actor.tenant, revision)),
+        }))
+    }
+
+    async fn delete_role(
+        &self,
+        request: Request<DeleteRoleRequest>,
+    ) -> Result<Response<DeleteRoleResponse>, Status> {
+        let actor = self.0.actor(&caller(&request)?).await?;
+        let role_id = &request.get_ref().role_id;
+        let Named::Custom(role) = self.named(&actor, "role_id", role_id).await? else {
+            return Err(ApiError::FailedPrecondition {
+                reason: "BUILT_IN_ROLE",
+                message: "built-in templates cannot be deleted".into(),
+            }
+            .into());
+        };
+        self.0
+            .require_tenant_wide(&actor, Permission::RolesDefine)?;
+        let audit = AuditEntry {
+            stamp: Stamp {
+                actor: actor.id(),
+                at: now(),
+            },
+            action: "role.deleted",
+            object_type: ROLE_OBJECT,
+            object_id: role.id.to_string(),
+            before: Some(role_json(&role)),
+            after: None,
+        };
+        let revision = self
+            .0
+            .store
+            .delete_role(actor.tenant, role.id, audit)
+            .await
+            .map_err(ApiError::from)?
+            .ok_or_else(|| ApiError::not_found("role", role_id))?;
+        Ok(Response::new(DeleteRoleResponse {
+            written_at: Some(convert::token(actor.tenant, revision)),
+        }))
+    }
+}

@@ -1,0 +1,186 @@
+//! A tenant in a fresh authorization service, with identity's side played by a service token.
+
+use lms_api::authorization::v1::permission_service_client::PermissionServiceClient;
+use lms_api::authorization::v1::relationship_service_client::RelationshipServiceClient;
+use lms_api::authorization::v1::role_assignment_service_client::RoleAssignmentServiceClient;
+use lms_api::authorization::v1::{
+    AssignRoleRequest, CheckRequest, Decision, Operation, Relation, Relationship,
+    RelationshipUpdate, SubjectStatus, TenantFacts, WriteRelationshipsRequest,
+};
+use lms_api::common::v1::consistency::Requirement;
+use lms_api::common::v1::{Consistency, ConsistencyToken, ObjectReference, ObjectType, UserStatus};
+use lms_kernel::{TenantId, UserId};
+use lms_runtime::ServiceName;
+use lms_testkit::{TestAuth, TestDatabase, TestRedis, TestService};
+
+pub struct Fixture {
+    pub auth: TestAuth,
+    pub tenant: TenantId,
+    pub service: TestService,
+    _database: TestDatabase,
+    _redis: TestRedis,
+}
+
+pub fn reference(kind: ObjectType, id: impl ToString) -> ObjectReference {
+    ObjectReference {
+        r#type: kind as i32,
+        id: id.to_string(),
+        tenant_id: String::new(),
+    }
+}
+
+pub fn touch(
+    resource: ObjectReference,
+    relation: Relation,
+    subject: ObjectReference,
+) -> RelationshipUpdate {
+    RelationshipUpdate {
+        operation: Operation::Touch as i32,
+        relationship: Some(Relationship {
+            resource: Some(resource),
+            relation: relation as i32,
+            subject: Some(subject),
+            valid_from: None,
+            valid_until: None,
+        }),
+    }
+}
+
+pub fn user_ref(user: UserId) -> ObjectReference {
+    reference(ObjectType::User, user)
+}
+
+impl Fixture {
+    pub async fn start() -> Fixture {
+        lms_testkit::trace_init();
+        let auth = TestAuth::new();
+        let database = lms_testkit::postgres_database().await;
+        let redis = lms_testkit::redis().await;
+        let context = lms_testkit::service_context(
+            ServiceName::Authorization,
+            database.url(),
+            Some(&redis),
+            &auth,
+        );
+        let service = TestService::start(lms_authorization::build(context).await.unwrap()).await;
+        Fixture {
+            auth,
+            tenant: TenantId::generate(),
+            service,
+            _database: database,
+            _redis: redis,
+        }
+    }
+
+    /// Identity's service token for this tenant.
+    pub fn identity_token(&self) -> String {
+        self.auth.tenant_service_token("identity", self.tenant)
+    }
+
+    pub fn user_token(&self, user: UserId) -> String {
+        self.auth.user_token(self.tenant, user)
+    }
+
+    /// Pushes facts as identity would; answers the token of the write.
+    pub async fn write(
+        &self,
+        updates: Vec<RelationshipUpdate>,
+        settings: Option<TenantFacts>,
+        statuses: Vec<SubjectStatus>,
+    ) -> ConsistencyToken {
+        RelationshipServiceClient::new(self.service.authorized(&self.identity_token()))
+            .write_relationships(WriteRelationshipsRequest {
+                event_id: uuid_v4(),
+                updates,
+                tenant_facts: settings,
+                statuses,
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .written_at
+            .unwrap()
+    }
+
+    pub async fn settings(
+        &self,
+        locations_enabled: bool,
+        clients_enabled: bool,
+    ) -> ConsistencyToken {
+        self.write(
+            Vec::new(),
+            Some(TenantFacts {
+                locations_enabled,
+                clients_enabled,
+                mfa_required_for_admins: false,
+            }),
+            Vec::new(),
+        )
+        .await
+    }
+
+    /// A new active user, as identity announces users.
+    pub async fn user(&self) -> UserId {
+        let user = UserId::generate();
+        let status = SubjectStatus {
+            user_id: user.to_string(),
+            status: UserStatus::Active as i32,
+            restrict_bookings: false,
+        };
+        self.write(Vec::new(), None, vec![status]).await;
+        user
+    }
+
+    /// Assigns a role as a trusted service (identity's bootstrap and feed path).
+    pub async fn grant(
+        &self,
+        user: UserId,
+        role: &str,
+        unit: Option<String>,
+    ) -> (String, ConsistencyToken) {
+        let response =
+            RoleAssignmentServiceClient::new(self.service.authorized(&self.identity_token()))
+                .assign_role(AssignRoleRequest {
+                    user_id: user.to_string(),
+                    role_id: role.into(),
+                    unit_id: unit.unwrap_or_default(),
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .into_inner();
+        (
+            response.assignment.unwrap().assignment_id,
+            response.written_at.unwrap(),
+        )
+    }
+
+    /// A user holding `role`.
+    pub async fn holder(&self, role: &str, unit: Option<String>) -> UserId {
+        let user = self.user().await;
+        self.grant(user, role, unit).await;
+        user
+    }
+
+    /// May `user` do `permission` on `resource`? Asked by the user, fully consistent.
+    pub async fn may(&self, user: UserId, permission: &str, resource: ObjectReference) -> bool {
+        let response =
+            PermissionServiceClient::new(self.service.authorized(&self.user_token(user)))
+                .check(CheckRequest {
+                    subject_id: String::new(),
+                    permission: permission.into(),
+                    resource: Some(resource),
+                    consistency: Some(Consistency {
+                        requirement: Some(Requirement::FullyConsistent(true)),
+                    }),
+                })
+                .await
+                .unwrap()
+                .into_inner();
+        response.decision() == Decision::Allowed
+    }
+}
+
+pub fn uuid_v4() -> String {
+    uuid::Uuid::new_v4().to_string()
+}

@@ -1,0 +1,315 @@
+//! Bad input, wrong callers, facts applied once, one Course Tutor, and the store going away.
+
+use lms_api::authorization::v1::permission_service_client::PermissionServiceClient;
+use lms_api::authorization::v1::relationship_service_client::RelationshipServiceClient;
+use lms_api::authorization::v1::role_assignment_service_client::RoleAssignmentServiceClient;
+use lms_api::authorization::v1::{
+    AssignRoleRequest, BatchCheckItem, BatchCheckRequest, CheckRequest, Decision, Relation,
+    WriteRelationshipsRequest,
+};
+use lms_api::common::v1::ObjectType;
+use lms_kernel::{CourseId, UserId};
+use tonic::Code;
+use tonic_types::StatusExt;
+
+use crate::fixture::{Fixture, reference, touch, user_ref, uuid_v4};
+
+fn field(status: &tonic::Status) -> String {
+    status
+        .get_details_bad_request()
+        .and_then(|b| b.field_violations.first().map(|v| v.field.clone()))
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn bad_input_names_the_field_and_unknown_things_are_not_found() {
+    let f = Fixture::start().await;
+    let admin = f.holder("builtin:lms_administrator", None).await;
+    let mut checks = PermissionServiceClient::new(f.service.authorized(&f.user_token(admin)));
+    let cases = [
+        (
+            CheckRequest {
+                permission: "users.fly".into(),
+                resource: Some(user_ref(admin)),
+                ..Default::default()
+            },
+            "permission",
+        ),
+        (
+            CheckRequest {
+                permission: "users.read".into(),
+                resource: None,
+                ..Default::default()
+            },
+            "resource",
+        ),
+        (
+            CheckRequest {
+                permission: "users.read".into(),
+                resource: Some(reference(ObjectType::User, "nope")),
+                ..Default::default()
+            },
+            "resource.id",
+        ),
+        (
+            CheckRequest {
+                permission: "users.read".into(),
+                resource: Some(reference(ObjectType::Unspecified, admin)),
+                ..Default::default()
+            },
+            "resource.type",
+        ),
+        (
+            CheckRequest {
+                subject_id: "x".into(),
+                permission: "users.read".into(),
+                resource: Some(user_ref(admin)),
+                ..Default::default()
+            },
+            "subject_id",
+        ),
+    ];
+    for (request, expected) in cases {
+        let status = checks.check(request).await.unwrap_err();
+        assert_eq!(
+            (status.code(), field(&status)),
+            (Code::InvalidArgument, expected.to_owned())
+        );
+    }
+    let mut assignments =
+        RoleAssignmentServiceClient::new(f.service.authorized(&f.user_token(admin)));
+    let unknown_role = assignments
+        .assign_role(AssignRoleRequest {
+            user_id: admin.to_string(),
+            role_id: uuid_v4(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(unknown_role.code(), Code::NotFound);
+    let unknown_user = assignments
+        .assign_role(AssignRoleRequest {
+            user_id: UserId::generate().to_string(),
+            role_id: "builtin:tutor".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(unknown_user.code(), Code::NotFound);
+    let bad_role = assignments
+        .assign_role(AssignRoleRequest {
+            user_id: admin.to_string(),
+            role_id: "builtin:wizard".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(field(&bad_role), "role_id");
+}
+
+#[tokio::test]
+async fn only_services_write_facts_and_each_event_applies_once() {
+    let f = Fixture::start().await;
+    let user = f.user().await;
+    let request = WriteRelationshipsRequest {
+        event_id: uuid_v4(),
+        updates: vec![touch(
+            reference(ObjectType::Group, uuid_v4()),
+            Relation::Manager,
+            user_ref(user),
+        )],
+        tenant_facts: None,
+        statuses: Vec::new(),
+    };
+    let status = RelationshipServiceClient::new(f.service.authorized(&f.user_token(user)))
+        .write_relationships(request.clone())
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied);
+    let status =
+        RelationshipServiceClient::new(f.service.authorized(&f.auth.service_token("identity")))
+            .write_relationships(request.clone())
+            .await
+            .unwrap_err();
+    assert_eq!(
+        status.code(),
+        Code::PermissionDenied,
+        "a service token without a tenant"
+    );
+
+    let mut identity = RelationshipServiceClient::new(f.service.authorized(&f.identity_token()));
+    let first = identity
+        .write_relationships(request.clone())
+        .await
+        .unwrap()
+        .into_inner();
+    let second = identity
+        .write_relationships(request)
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!first.already_applied && second.already_applied);
+    assert_eq!(first.written_at, second.written_at);
+}
+
+#[tokio::test]
+async fn a_course_keeps_one_tutor_and_the_refused_write_answers_failed_precondition() {
+    let f = Fixture::start().await;
+    let course = reference(ObjectType::Course, CourseId::generate());
+    let (first, second) = (f.user().await, f.user().await);
+    f.write(
+        vec![touch(
+            course.clone(),
+            Relation::CourseTutor,
+            user_ref(first),
+        )],
+        None,
+        Vec::new(),
+    )
+    .await;
+    let status = RelationshipServiceClient::new(f.service.authorized(&f.identity_token()))
+        .write_relationships(WriteRelationshipsRequest {
+            event_id: uuid_v4(),
+            updates: vec![touch(course, Relation::CourseTutor, user_ref(second))],
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::FailedPrecondition);
+    assert_eq!(
+        status.get_details_error_info().unwrap().reason,
+        "COURSE_TUTOR_TAKEN"
+    );
+}
+
+#[tokio::test]
+async fn services_check_for_a_named_subject_and_batches_answer_in_order() {
+    let f = Fixture::start().await;
+    let manager = f.holder("builtin:manager", None).await;
+    let student = f.user().await;
+    let course = reference(ObjectType::Course, CourseId::generate());
+    let delegation = f.auth.tenant_service_token("delegation", f.tenant);
+    let mut checks = PermissionServiceClient::new(f.service.authorized(&delegation));
+    let missing_subject = checks
+        .check(CheckRequest {
+            permission: "courses.read".into(),
+            resource: Some(course.clone()),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(field(&missing_subject), "subject_id");
+    let item = |subject: UserId, permission: &str| BatchCheckItem {
+        subject_id: subject.to_string(),
+        permission: permission.into(),
+        resource: Some(course.clone()),
+    };
+    let batch = checks
+        .batch_check(BatchCheckRequest {
+            items: vec![
+                item(manager, "courses.read"),
+                item(student, "courses.read"),
+                item(manager, "courses.fly"),
+            ],
+            consistency: None,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let decisions: Vec<_> = batch.results.iter().map(|r| r.decision()).collect();
+    assert_eq!(
+        decisions,
+        [Decision::Allowed, Decision::Denied, Decision::Denied]
+    );
+    assert!(batch.results[2].error_message.contains("permission"));
+    assert!(batch.checked_at.is_some());
+}
+
+/// A TCP proxy in front of PostgreSQL that the test can cut, to take the store away for real.
+async fn proxy_to(target: &str) -> (String, tokio_util_shim::Cut) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let target = target.to_owned();
+    let (cut, mut cut_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        let mut connections = Vec::new();
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => {
+                    let (mut inbound, _) = accepted.unwrap();
+                    let target = target.clone();
+                    connections.push(tokio::spawn(async move {
+                        if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
+                            let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                        }
+                    }));
+                }
+                _ = cut_rx.changed() => {
+                    for connection in &connections { connection.abort(); }
+                    return;
+                }
+            }
+        }
+    });
+    (addr.to_string(), tokio_util_shim::Cut(cut))
+}
+
+mod tokio_util_shim {
+    /// Cuts the proxy: open connections drop, new ones are refused.
+    pub struct Cut(pub tokio::sync::watch::Sender<bool>);
+    impl Cut {
+        pub fn cut(&self) {
+            let _ = self.0.send(true);
+        }
+    }
+}
+
+#[tokio::test]
+async fn with_the_store_unreachable_decisions_answer_unavailable_and_never_allow() {
+    let auth = lms_testkit::TestAuth::new();
+    let database = lms_testkit::postgres_database().await;
+    let mut url = url_of(database.url());
+    let (proxy, cut) = proxy_to(&format!(
+        "{}:{}",
+        url.host_str().unwrap(),
+        url.port().unwrap_or(5432)
+    ))
+    .await;
+    let (host, port) = proxy.split_once(':').unwrap();
+    url.set_host(Some(host)).unwrap();
+    url.set_port(Some(port.parse().unwrap())).unwrap();
+    let context = lms_testkit::service_context(
+        lms_runtime::ServiceName::Authorization,
+        url.as_str(),
+        None,
+        &auth,
+    );
+    let service =
+        lms_testkit::TestService::start(lms_authorization::build(context).await.unwrap()).await;
+    let tenant = lms_kernel::TenantId::generate();
+    let admin = UserId::generate();
+    let mut checks =
+        PermissionServiceClient::new(service.authorized(&auth.user_token(tenant, admin)));
+    let request = CheckRequest {
+        permission: "reports.read".into(),
+        resource: Some(user_ref(admin)),
+        ..Default::default()
+    };
+    assert_eq!(
+        checks
+            .check(request.clone())
+            .await
+            .unwrap()
+            .into_inner()
+            .decision(),
+        Decision::Allowed
+    );
+
+    cut.cut();
+    let status = checks.check(request).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+}
+
+fn url_of(text: &str) -> url::Url {
+    url::Url::parse(text).unwrap()
+}

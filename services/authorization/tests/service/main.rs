@@ -1,0 +1,6 @@
+//! The authorization service over real gRPC on 127.0.0.1, with real PostgreSQL and Redis.
+
+mod behaviours;
+mod fixture;
+mod guarded;
+mod roles;

@@ -1,5 +1,3 @@
-use lms_api::authorization::v1::LookupResourcesRequest;
-use lms_api::authorization::v1::permission_service_client::PermissionServiceClient;
 use lms_api::delegation::v1::ListCoursesRequest;
 use lms_api::delegation::v1::course_service_client::CourseServiceClient;
 use lms_api::identity::v1::GetJwksRequest;
@@ -71,18 +69,18 @@ async fn every_service_boots_on_postgresql_and_redis_and_serves_health_and_refle
 async fn rpcs_not_built_yet_answer_unimplemented_and_only_to_authenticated_callers() {
     let auth = TestAuth::new();
     let database = postgres_database().await;
-    let context = service_context(ServiceName::Authorization, database.url(), None, &auth);
+    let context = service_context(ServiceName::Delegation, database.url(), None, &auth);
     let service = TestService::start(lms_platform::build_service(context).await.unwrap()).await;
 
-    let status = PermissionServiceClient::new(service.channel())
-        .lookup_resources(LookupResourcesRequest::default())
+    let status = CourseServiceClient::new(service.channel())
+        .list_courses(ListCoursesRequest::default())
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::Unauthenticated, "no token, no answer");
 
     let token = auth.user_token(TenantId::generate(), UserId::generate());
-    let status = PermissionServiceClient::new(service.authorized(&token))
-        .lookup_resources(LookupResourcesRequest::default())
+    let status = CourseServiceClient::new(service.authorized(&token))
+        .list_courses(ListCoursesRequest::default())
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::Unimplemented);

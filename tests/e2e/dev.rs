@@ -1,11 +1,11 @@
 use std::net::SocketAddr;
 
-use lms_api::authorization::v1::LookupResourcesRequest;
 use lms_api::authorization::v1::permission_service_client::PermissionServiceClient;
+use lms_api::authorization::v1::{CheckRequest, Decision};
+use lms_api::common::v1::{ObjectReference, ObjectType};
 use lms_runtime::client::{CallCredentials, connect};
 use lms_runtime::{Config, ServiceName};
 use tokio_util::sync::CancellationToken;
-use tonic::Code;
 use tonic::service::interceptor::InterceptedService;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -56,20 +56,29 @@ async fn lms_dev_serves_all_four_services_on_sqlite_with_a_working_token() {
         );
     }
 
-    // The printed token is accepted: the call gets past authentication to the (unbuilt) RPC.
+    // The printed token works end to end: the demo administrator may read their own reports.
     let (_, authorization) = endpoints
         .iter()
         .find(|(name, _)| *name == ServiceName::Authorization)
         .unwrap();
     let channel = connect(format!("http://{authorization}")).await.unwrap();
-    let status = PermissionServiceClient::new(InterceptedService::new(
+    let response = PermissionServiceClient::new(InterceptedService::new(
         channel,
         CallCredentials::bearer(&token).unwrap(),
     ))
-    .lookup_resources(LookupResourcesRequest::default())
+    .check(CheckRequest {
+        permission: "reports.read".into(),
+        resource: Some(ObjectReference {
+            r#type: ObjectType::User as i32,
+            id: lms_platform::dev::DEMO_ADMIN_USER_ID.into(),
+            tenant_id: String::new(),
+        }),
+        ..Default::default()
+    })
     .await
-    .unwrap_err();
-    assert_eq!(status.code(), Code::Unimplemented);
+    .unwrap()
+    .into_inner();
+    assert_eq!(response.decision(), Decision::Allowed);
 
     shutdown.cancel();
     running.await.unwrap().unwrap();

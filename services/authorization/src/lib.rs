@@ -1,8 +1,8 @@
 //! The authorization service of LMS Access.
 //!
 //! What a person may do and over whom: role definitions, role assignments, the relationship
-//! facts decisions read, and every decision (`Check`, `BatchCheck`, `Explain`; `LookupResources`
-//! and `LookupSubjects` come with the decision cache).
+//! facts decisions read, and every decision (`Check`, `BatchCheck`, `LookupResources`,
+//! `LookupSubjects`, `Explain`).
 
 #![forbid(unsafe_code)]
 
@@ -12,6 +12,7 @@ mod error;
 mod escalation;
 mod facts;
 pub mod grpc;
+mod lookup;
 pub mod store;
 
 use std::sync::Arc;

@@ -8,15 +8,16 @@ use lms_api::authorization::v1::permission_service_server::PermissionService;
 use lms_api::authorization::v1::{
     BatchCheckRequest, BatchCheckResponse, BatchCheckResult, CheckRequest, CheckResponse,
     Decision as PbDecision, ExplainRequest, ExplainResponse, Explanation, Grant,
+    LookupResourcesRequest, LookupResourcesResponse, LookupSubjectsRequest, LookupSubjectsResponse,
 };
 use lms_api::common::v1::consistency::Requirement;
-use lms_api::common::v1::{Consistency, ObjectReference};
+use lms_api::common::v1::{Consistency, ObjectReference, ObjectType};
 use lms_kernel::{Decision, Grounds, Permission, SubjectFacts, TenantId, UserId, decide};
 use lms_runtime::ApiError;
 use lms_runtime::auth::Caller;
 use tonic::{Request, Response, Status};
 
-use super::caller;
+use super::{caller, page_size};
 use crate::convert;
 use crate::core::{Core, tenant_of};
 use crate::store::{Revision, Store};
@@ -111,6 +112,33 @@ impl<S: Store> Permissions<S> {
     }
 }
 
+/// One page of ordered ids after the page token (the last id of the previous page).
+fn page(
+    ids: &std::collections::BTreeSet<uuid::Uuid>,
+    token: &str,
+    size: i32,
+) -> Result<(Vec<String>, String), ApiError> {
+    use std::ops::Bound;
+    let after = match token {
+        "" => Bound::Unbounded,
+        token => Bound::Excluded(uuid::Uuid::try_parse(token).map_err(|_| {
+            ApiError::invalid_field("page_token", "is not a token from this lookup")
+        })?),
+    };
+    let limit = page_size(size, 1000, 10_000) as usize;
+    let mut shown: Vec<_> = ids
+        .range((after, Bound::Unbounded))
+        .take(limit + 1)
+        .collect();
+    let next = if shown.len() > limit {
+        shown.truncate(limit);
+        shown.last().map(|id| id.to_string()).unwrap_or_default()
+    } else {
+        String::new()
+    };
+    Ok((shown.into_iter().map(|id| id.to_string()).collect(), next))
+}
+
 fn explanation(decision: &Decision, facts: &SubjectFacts) -> Explanation {
     let mut explanation = Explanation {
         summary: decision.to_string(),
@@ -184,6 +212,80 @@ impl<S: Store> PermissionService for Permissions<S> {
         Ok(Response::new(ExplainResponse {
             decision: to_proto(&decision),
             explanation: Some(explanation),
+            checked_at: Some(convert::token(tenant, revision)),
+        }))
+    }
+
+    async fn lookup_resources(
+        &self,
+        request: Request<LookupResourcesRequest>,
+    ) -> Result<Response<LookupResourcesResponse>, Status> {
+        let caller = caller(&request)?;
+        let r = request.into_inner();
+        let tenant = tenant_of(&caller)?;
+        let wanted = self.freshness("consistency", r.consistency.as_ref(), tenant)?;
+        let permission = convert::permission("permission", &r.permission)?;
+        let kind = match ObjectType::try_from(r.resource_type) {
+            Ok(ObjectType::Unspecified) | Err(_) => {
+                return Err(ApiError::invalid_field("resource_type", "is required").into());
+            }
+            Ok(kind) => kind,
+        };
+        let subject = self
+            .subject(&caller, tenant, "subject_id", &r.subject_id)
+            .await?;
+        let (facts, revision) = self.0.subject(tenant, subject).await?;
+        if wanted.is_some_and(|wanted| wanted > revision) {
+            return Err(ApiError::FailedPrecondition {
+                reason: "TOKEN_AHEAD",
+                message: "the consistency token is newer than this store".into(),
+            }
+            .into());
+        }
+        let found = self.0.lookup_resources(&facts, permission, kind).await?;
+        let (resource_ids, next_page_token) = page(&found.ids, &r.page_token, r.page_size)?;
+        Ok(Response::new(LookupResourcesResponse {
+            resource_ids,
+            next_page_token,
+            checked_at: Some(convert::token(tenant, revision)),
+            all_of_type: found.all_of_type,
+        }))
+    }
+
+    async fn lookup_subjects(
+        &self,
+        request: Request<LookupSubjectsRequest>,
+    ) -> Result<Response<LookupSubjectsResponse>, Status> {
+        let caller = caller(&request)?;
+        let r = request.into_inner();
+        let tenant = tenant_of(&caller)?;
+        // Who holds access is for services and for those who read role assignments.
+        if let Caller::User { .. } = caller {
+            let actor = self.0.actor(&caller).await?;
+            self.0
+                .require_tenant_wide(&actor, Permission::RoleAssignmentsRead)?;
+        }
+        self.freshness("consistency", r.consistency.as_ref(), tenant)?;
+        let permission = convert::permission("permission", &r.permission)?;
+        // Read first: everything after it is at least this fresh.
+        let revision = self
+            .0
+            .store
+            .revision(tenant)
+            .await
+            .map_err(ApiError::from)?;
+        let resource = self
+            .0
+            .resource(tenant, "resource", r.resource.as_ref())
+            .await?;
+        let subjects = self
+            .0
+            .lookup_subjects(tenant, permission, &resource)
+            .await?;
+        let (subject_ids, next_page_token) = page(&subjects, &r.page_token, r.page_size)?;
+        Ok(Response::new(LookupSubjectsResponse {
+            subject_ids,
+            next_page_token,
             checked_at: Some(convert::token(tenant, revision)),
         }))
     }

@@ -3,4 +3,5 @@
 mod behaviours;
 mod fixture;
 mod guarded;
+mod lookups;
 mod roles;

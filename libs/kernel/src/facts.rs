@@ -9,6 +9,7 @@ use crate::user::UserStatus;
 
 /// Where a role is assigned.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Place {
     /// The whole tenant.
     Tenant,
@@ -18,6 +19,7 @@ pub enum Place {
 
 /// A role the subject holds, as the decision needs it.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct HeldRole {
     /// The assignment, for explanations and audits.
     pub assignment: Option<AssignmentId>,
@@ -46,6 +48,7 @@ impl HeldRole {
 
 /// Everything about the subject a decision reads.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct SubjectFacts {
     /// Their tenant.
     pub tenant: TenantId,
@@ -107,6 +110,7 @@ impl SubjectFacts {
 
 /// The object a permission is decided on.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Object {
     /// A tenant (its settings, clients, configuration).
     Tenant(TenantId),
@@ -148,6 +152,7 @@ impl Object {
 
 /// Everything about the resource a decision reads.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct ResourceFacts {
     /// The tenant that owns it.
     pub tenant: TenantId,

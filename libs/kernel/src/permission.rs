@@ -237,6 +237,7 @@ impl fmt::Display for Permission {
 
 /// A set of permissions.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct PermissionSet(u128);
 
 impl PermissionSet {

@@ -112,6 +112,7 @@ impl fmt::Display for Responsibility {
 
 /// The responsibilities a role allows its holders to take.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct ResponsibilitySet(u8);
 
 impl ResponsibilitySet {

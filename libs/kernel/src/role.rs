@@ -25,6 +25,7 @@ impl fmt::Display for Grant {
 
 /// A set of grants, stored as one permission set per reach.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Grants {
     by_reach: [PermissionSet; Reach::COUNT],
 }
@@ -130,6 +131,7 @@ impl fmt::Debug for Grants {
 
 /// A role's identity: a built-in template or a tenant's custom role.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum RoleId {
     /// A template the platform ships.
     BuiltIn(Template),

@@ -33,6 +33,7 @@ use crate::role::{Grants, Role};
 
 /// A built-in template.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Template {
     /// Own learning (a.k.a. Individual); the default.
     Student,

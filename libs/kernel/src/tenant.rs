@@ -4,6 +4,7 @@ use crate::ids::TenantId;
 
 /// Feature switches of a tenant.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct TenantSettings {
     /// Locations, and with them the Local and Multiple Location Administrator roles.
     pub locations_enabled: bool,

@@ -7,6 +7,7 @@ use crate::template::Template;
 
 /// The lifecycle state of a user.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum UserStatus {
     /// Waiting for the Access Coordinator (tutor and teacher accounts).
     PendingApproval,

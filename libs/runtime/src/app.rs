@@ -7,7 +7,9 @@ use tokio_util::sync::CancellationToken;
 use tonic_health::ServingStatus;
 
 use crate::auth::TokenVerifier;
-use crate::config::{AuthConfig, Config, RedisConfig, ServerConfig, ServiceConfig, ServiceName};
+use crate::config::{
+    AuthConfig, CacheConfig, Config, RedisConfig, ServerConfig, ServiceConfig, ServiceName,
+};
 use crate::redis::{RedisError, RedisHandle};
 use crate::server::{GrpcServer, set_status};
 use crate::store::{Database, StoreError};
@@ -60,6 +62,8 @@ pub struct ServiceContext {
     pub server: ServerConfig,
     /// The shared Redis settings.
     pub redis: RedisConfig,
+    /// The decision cache settings.
+    pub cache: CacheConfig,
     /// Verifies bearer tokens.
     pub verifier: TokenVerifier,
 }
@@ -72,6 +76,7 @@ impl ServiceContext {
             service: config.service(name).clone(),
             server: config.server.clone(),
             redis: config.redis.clone(),
+            cache: config.cache.clone(),
             verifier: verifier_from(&config.auth)?,
         })
     }

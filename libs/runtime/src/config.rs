@@ -94,6 +94,8 @@ pub struct Config {
     pub auth: AuthConfig,
     /// The shared Redis (decision cache and event stream); absent means in-process only.
     pub redis: RedisConfig,
+    /// The decision cache of authorization.
+    pub cache: CacheConfig,
     /// The identity service.
     pub identity: ServiceConfig,
     /// The authorization service.
@@ -154,6 +156,17 @@ pub struct RedisConfig {
     pub key_prefix: String,
 }
 
+/// The decision cache: compiled facts per subject and resource, in process and in Redis.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheConfig {
+    /// The staleness bound of a decision asked without a consistency token: no cached fact is
+    /// older than this. Writes invalidate sooner (across replicas through Redis pub/sub).
+    pub max_staleness_ms: u64,
+    /// Entries kept per replica.
+    pub capacity: u64,
+}
+
 /// Logs, traces and metrics.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -207,6 +220,10 @@ impl Default for Config {
             redis: RedisConfig {
                 url: None,
                 key_prefix: "lms:".into(),
+            },
+            cache: CacheConfig {
+                max_staleness_ms: 1_000,
+                capacity: 100_000,
             },
             identity: service(ServiceName::Identity),
             authorization: service(ServiceName::Authorization),
@@ -326,6 +343,12 @@ impl Config {
             return Err(invalid(
                 "redis.url",
                 "must start with redis:// or rediss://",
+            ));
+        }
+        if self.cache.max_staleness_ms == 0 || self.cache.capacity == 0 {
+            return Err(invalid(
+                "cache.max_staleness_ms",
+                "staleness bound and capacity must be at least 1",
             ));
         }
         if !(0.0..=1.0).contains(&self.telemetry.trace_sample_ratio) {

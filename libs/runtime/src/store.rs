@@ -63,9 +63,10 @@ impl Database {
             Database::Sqlite(connect_sqlite(url, max_connections).await?)
         } else {
             let options = PgConnectOptions::from_str(url).map_err(StoreError::Connect)?;
+            // Two seconds: a decision waiting longer on an unreachable store should deny instead.
             let pool = PgPoolOptions::new()
                 .max_connections(max_connections)
-                .acquire_timeout(Duration::from_secs(5))
+                .acquire_timeout(Duration::from_secs(2))
                 .connect_with(options)
                 .await
                 .map_err(StoreError::Connect)?;

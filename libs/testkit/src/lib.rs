@@ -11,12 +11,14 @@
 mod auth;
 mod postgres;
 mod redis;
+mod redis_server;
 mod reflection;
 mod service;
 
 pub use auth::TestAuth;
 pub use postgres::{TestDatabase, postgres_database};
 pub use redis::{TestRedis, redis};
+pub use redis_server::RedisProcess;
 pub use reflection::reflection_services;
 pub use service::{TestService, service_context, sqlite_url};
 

@@ -15,6 +15,14 @@ pub struct TestRedis {
 }
 
 impl TestRedis {
+    /// A fresh prefix on the Redis at `url` (for example a [`crate::RedisProcess`]).
+    pub fn at(url: &str) -> TestRedis {
+        TestRedis {
+            url: url.to_owned(),
+            prefix: format!("lms-test:{}:", uuid::Uuid::new_v4().simple()),
+        }
+    }
+
     /// The server URL.
     pub fn url(&self) -> &str {
         &self.url

@@ -1,6 +1,7 @@
 //! What every RPC of the service shares: the store, decisions, and checks on the caller.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use lms_api::common::v1::ObjectReference;
@@ -10,6 +11,7 @@ use lms_kernel::{
 use lms_runtime::ApiError;
 use lms_runtime::auth::Caller;
 
+use crate::cache::{Facts, FactsCache, Freshness, Invalidation, resource_key, subject_key};
 use crate::facts;
 use crate::store::{Revision, Store};
 
@@ -25,6 +27,8 @@ pub fn now() -> i64 {
 pub struct Core<S> {
     /// The store.
     pub store: S,
+    /// The decision cache.
+    pub cache: Arc<FactsCache>,
 }
 
 /// The caller as an actor in one tenant: a user, with their compiled facts.
@@ -33,7 +37,7 @@ pub struct Actor {
     /// Their tenant.
     pub tenant: TenantId,
     /// Their facts, compiled at `revision`.
-    pub facts: SubjectFacts,
+    pub facts: Arc<SubjectFacts>,
     /// The revision the facts were read at.
     pub revision: Revision,
 }
@@ -66,17 +70,37 @@ fn denied(permission: Permission, decision: Decision) -> ApiError {
 }
 
 impl<S: Store> Core<S> {
-    /// The compiled facts of `user`, read at one revision.
+    /// The compiled facts of `user`, straight from the store (administration decides on these).
     pub async fn subject(
         &self,
         tenant: TenantId,
         user: UserId,
-    ) -> Result<(SubjectFacts, Revision), ApiError> {
-        let (rows, revision) = self.store.subject_rows(tenant, user).await?;
-        Ok((facts::subject_facts(tenant, user, &rows, now()), revision))
+    ) -> Result<(Arc<SubjectFacts>, Revision), ApiError> {
+        self.subject_at(tenant, user, Freshness::Full).await
     }
 
-    /// The facts of the object `reference` names (in `field` of the request).
+    /// The compiled facts of `user`, from the cache when `freshness` allows.
+    pub async fn subject_at(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        freshness: Freshness,
+    ) -> Result<(Arc<SubjectFacts>, Revision), ApiError> {
+        let key = subject_key(tenant, user);
+        if let Some(entry) = self.cache.get(&key, freshness).await
+            && let Facts::Subject(facts) = &entry.facts
+        {
+            return Ok((facts.clone(), Revision(entry.revision)));
+        }
+        let (rows, revision) = self.store.subject_rows(tenant, user).await?;
+        let compiled = Arc::new(facts::subject_facts(tenant, user, &rows, now()));
+        self.cache
+            .put(key, revision, Facts::Subject(compiled.clone()))
+            .await;
+        Ok((compiled, revision))
+    }
+
+    /// The facts of the object `reference` names (in `field` of the request), straight from the store.
     pub async fn resource(
         &self,
         tenant: TenantId,
@@ -84,6 +108,58 @@ impl<S: Store> Core<S> {
         reference: Option<&ObjectReference>,
     ) -> Result<ResourceFacts, ApiError> {
         facts::resource_facts(&self.store, tenant, field, reference, now()).await
+    }
+
+    /// The facts of the object `reference` names, from the cache when `freshness` allows, with
+    /// the revision they are at least as fresh as.
+    pub async fn resource_at(
+        &self,
+        tenant: TenantId,
+        field: &str,
+        reference: Option<&ObjectReference>,
+        freshness: Freshness,
+    ) -> Result<(Arc<ResourceFacts>, Revision), ApiError> {
+        let key = reference.and_then(|r| {
+            let owner = if r.tenant_id.is_empty() {
+                Some(tenant)
+            } else {
+                TenantId::parse(&r.tenant_id).ok()
+            }?;
+            let id = uuid::Uuid::try_parse(&r.id).ok()?;
+            Some(resource_key(owner, r.r#type as i16, id))
+        });
+        if let Some(key) = &key
+            && let Some(entry) = self.cache.get(key, freshness).await
+            && let Facts::Resource(facts) = &entry.facts
+        {
+            return Ok((facts.clone(), Revision(entry.revision)));
+        }
+        // Read the revision first: the facts read after it are at least that fresh.
+        let revision = self.store.revision(tenant).await?;
+        let facts = Arc::new(self.resource(tenant, field, reference).await?);
+        if let Some(key) = key {
+            self.cache
+                .put(key, revision, Facts::Resource(facts.clone()))
+                .await;
+        }
+        Ok((facts, revision))
+    }
+
+    /// Drops cached facts a write at `revision` changed; `tenant_wide` drops all the tenant's.
+    pub async fn invalidate(
+        &self,
+        tenant: TenantId,
+        keys: Vec<String>,
+        tenant_wide: bool,
+        revision: Revision,
+    ) {
+        self.cache
+            .invalidate(Invalidation {
+                tenant: tenant.as_uuid().simple().to_string(),
+                keys,
+                floor: tenant_wide.then_some(revision.0),
+            })
+            .await;
     }
 
     /// The caller as a user actor; services act through `Check`, not as administrators.

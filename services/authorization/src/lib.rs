@@ -6,6 +6,7 @@
 
 #![forbid(unsafe_code)]
 
+mod cache;
 mod convert;
 mod core;
 mod error;
@@ -33,21 +34,21 @@ pub const PUBLIC_METHODS: &[&str] = &[];
 /// call [`Application::run_until_stopped`] to serve.
 pub async fn build(context: ServiceContext) -> Result<Application, BootError> {
     let database = context.open_database(&MIGRATIONS).await?;
+    let redis = context.connect_redis().await?;
+    let cache = cache::FactsCache::new(&context.cache, redis.clone());
+    if let Some(url) = &context.redis.url {
+        cache::FactsCache::listen(&cache, url.clone());
+    }
     let server = GrpcServer::bind(&context, PUBLIC_METHODS).await?;
     let server = match &database {
-        Database::Postgres(pool) => grpc::add_services(
-            server,
-            Arc::new(core::Core {
-                store: store::PgStore::new(pool.clone()),
-            }),
-        ),
-        Database::Sqlite(pool) => grpc::add_services(
-            server,
-            Arc::new(core::Core {
-                store: store::SqliteStore::new(pool.clone()),
-            }),
-        ),
+        Database::Postgres(pool) => {
+            let store = store::PgStore::new(pool.clone());
+            grpc::add_services(server, Arc::new(core::Core { store, cache }))
+        }
+        Database::Sqlite(pool) => {
+            let store = store::SqliteStore::new(pool.clone());
+            grpc::add_services(server, Arc::new(core::Core { store, cache }))
+        }
     };
-    let redis = context.connect_redis().await?;
     Ok(Application::new(server, database).with_redis(redis))
 }

@@ -19,6 +19,7 @@ use lms_runtime::auth::Caller;
 use tonic::{Request, Response, Status};
 
 use super::{caller, page_size};
+use crate::cache::subject_key;
 use crate::convert;
 use crate::core::{Actor, Core, now, tenant_of};
 use crate::escalation::refusal;
@@ -177,12 +178,6 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
         self.may_assign(&assigner, user, &grants, unit).await?;
         if let Assigner::Service { .. } = assigner {
             // Services skip the escalation rule, never the tenant's preconditions.
-            let (rows, _) = self
-                .0
-                .store
-                .subject_rows(tenant, user)
-                .await
-                .map_err(ApiError::from)?;
             let lacking = rows.settings.missing(&grants.required_settings());
             if !lacking.is_empty() {
                 return Err(
@@ -219,6 +214,9 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
             .insert_assignment(tenant, &record, audit)
             .await
             .map_err(ApiError::from)?;
+        self.0
+            .invalidate(tenant, vec![subject_key(tenant, user)], false, revision)
+            .await;
         tracing::info!(tenant = %tenant, assignment = %record.id, role = %role, "role assigned");
         Ok(Response::new(AssignRoleResponse {
             assignment: Some(convert::assignment(&record)),
@@ -263,6 +261,14 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
             .await
             .map_err(ApiError::from)?
             .ok_or_else(|| ApiError::not_found("role assignment", text))?;
+        self.0
+            .invalidate(
+                tenant,
+                vec![subject_key(tenant, record.user)],
+                false,
+                revision,
+            )
+            .await;
         tracing::info!(tenant = %tenant, assignment = %id, "role revoked");
         Ok(Response::new(RevokeRoleResponse {
             written_at: Some(convert::token(tenant, revision)),
@@ -354,6 +360,20 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
             .await
             .map_err(ApiError::from)?
             .ok_or_else(|| ApiError::not_found("role assignment of that user", &r.assignment_id))?;
+        let revision = self
+            .0
+            .store
+            .revision(actor.tenant)
+            .await
+            .map_err(ApiError::from)?;
+        self.0
+            .invalidate(
+                actor.tenant,
+                vec![subject_key(actor.tenant, user)],
+                false,
+                revision,
+            )
+            .await;
         Ok(Response::new(SetMainRoleResponse {
             assignment: Some(convert::assignment(&record)),
         }))

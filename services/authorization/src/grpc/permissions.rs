@@ -18,6 +18,7 @@ use lms_runtime::auth::Caller;
 use tonic::{Request, Response, Status};
 
 use super::{caller, page_size};
+use crate::cache::Freshness;
 use crate::convert;
 use crate::core::{Core, tenant_of};
 use crate::store::{Revision, Store};
@@ -72,12 +73,14 @@ impl<S: Store> Permissions<S> {
         field: &str,
         consistency: Option<&Consistency>,
         tenant: TenantId,
-    ) -> Result<Option<Revision>, ApiError> {
+    ) -> Result<Freshness, ApiError> {
         match consistency.and_then(|c| c.requirement.as_ref()) {
             Some(Requirement::AtLeastAsFresh(token)) => {
-                convert::revision_of(&format!("{field}.at_least_as_fresh"), token, tenant).map(Some)
+                convert::revision_of(&format!("{field}.at_least_as_fresh"), token, tenant)
+                    .map(Freshness::AtLeast)
             }
-            _ => Ok(None),
+            Some(Requirement::FullyConsistent(true)) => Ok(Freshness::Full),
+            _ => Ok(Freshness::Latency),
         }
     }
 
@@ -88,27 +91,39 @@ impl<S: Store> Permissions<S> {
         permission: &str,
         resource: Option<&ObjectReference>,
         consistency: Option<&Consistency>,
-    ) -> Result<(Decision, TenantId, Revision, SubjectFacts), ApiError> {
+    ) -> Result<(Decision, TenantId, Revision, Arc<SubjectFacts>), ApiError> {
         let tenant = tenant_of(caller)?;
-        let wanted = self.freshness("consistency", consistency, tenant)?;
+        let freshness = self.freshness("consistency", consistency, tenant)?;
         let permission = convert::permission("permission", permission)?;
         let subject = self
             .subject(caller, tenant, "subject_id", subject_id)
             .await?;
-        let (facts, revision) = self.0.subject(tenant, subject).await?;
-        if wanted.is_some_and(|wanted| wanted > revision) {
-            return Err(ApiError::FailedPrecondition {
-                reason: "TOKEN_AHEAD",
-                message: "the consistency token is newer than this store".into(),
-            });
-        }
-        let resource = self.0.resource(tenant, "resource", resource).await?;
+        let (facts, subject_revision) = self.0.subject_at(tenant, subject, freshness).await?;
+        ahead(freshness, subject_revision)?;
+        let (resource, resource_revision) = self
+            .0
+            .resource_at(tenant, "resource", resource, freshness)
+            .await?;
+        ahead(freshness, resource_revision)?;
+        // The decision is at least as fresh as the older of its two inputs.
+        let revision = subject_revision.min(resource_revision);
         Ok((
             decide(&facts, permission, &resource),
             tenant,
             revision,
             facts,
         ))
+    }
+}
+
+/// Refuses a token newer than the store: only a token from another deployment could be.
+fn ahead(freshness: Freshness, revision: Revision) -> Result<(), ApiError> {
+    match freshness {
+        Freshness::AtLeast(wanted) if wanted > revision => Err(ApiError::FailedPrecondition {
+            reason: "TOKEN_AHEAD",
+            message: "the consistency token is newer than this store".into(),
+        }),
+        _ => Ok(()),
     }
 }
 
@@ -223,7 +238,7 @@ impl<S: Store> PermissionService for Permissions<S> {
         let caller = caller(&request)?;
         let r = request.into_inner();
         let tenant = tenant_of(&caller)?;
-        let wanted = self.freshness("consistency", r.consistency.as_ref(), tenant)?;
+        let freshness = self.freshness("consistency", r.consistency.as_ref(), tenant)?;
         let permission = convert::permission("permission", &r.permission)?;
         let kind = match ObjectType::try_from(r.resource_type) {
             Ok(ObjectType::Unspecified) | Err(_) => {
@@ -234,14 +249,9 @@ impl<S: Store> PermissionService for Permissions<S> {
         let subject = self
             .subject(&caller, tenant, "subject_id", &r.subject_id)
             .await?;
-        let (facts, revision) = self.0.subject(tenant, subject).await?;
-        if wanted.is_some_and(|wanted| wanted > revision) {
-            return Err(ApiError::FailedPrecondition {
-                reason: "TOKEN_AHEAD",
-                message: "the consistency token is newer than this store".into(),
-            }
-            .into());
-        }
+        // Candidates are read from the store; the subject's facts may come from the cache.
+        let (facts, revision) = self.0.subject_at(tenant, subject, freshness).await?;
+        ahead(freshness, revision)?;
         let found = self.0.lookup_resources(&facts, permission, kind).await?;
         let (resource_ids, next_page_token) = page(&found.ids, &r.page_token, r.page_size)?;
         Ok(Response::new(LookupResourcesResponse {
@@ -304,9 +314,9 @@ impl<S: Store> PermissionService for Permissions<S> {
             .into());
         }
         let tenant = tenant_of(&caller)?;
-        let wanted = self.freshness("consistency", r.consistency.as_ref(), tenant)?;
+        let freshness = self.freshness("consistency", r.consistency.as_ref(), tenant)?;
         // Each subject's facts are read once per batch; the batch answers at the oldest revision read.
-        let mut subjects: HashMap<UserId, (SubjectFacts, Revision)> = HashMap::new();
+        let mut subjects: HashMap<UserId, (Arc<SubjectFacts>, Revision)> = HashMap::new();
         let mut results = Vec::with_capacity(r.items.len());
         let mut checked_at: Option<Revision> = None;
         for (index, item) in r.items.iter().enumerate() {
@@ -322,18 +332,21 @@ impl<S: Store> PermissionService for Permissions<S> {
                     )
                     .await?;
                 if let std::collections::hash_map::Entry::Vacant(slot) = subjects.entry(subject) {
-                    slot.insert(self.0.subject(tenant, subject).await?);
+                    slot.insert(self.0.subject_at(tenant, subject, freshness).await?);
                 }
-                let (facts, revision) = &subjects[&subject];
-                checked_at = Some(checked_at.map_or(*revision, |at| at.min(*revision)));
-                let resource = self
+                let (facts, subject_revision) = &subjects[&subject];
+                let (resource, resource_revision) = self
                     .0
-                    .resource(
+                    .resource_at(
                         tenant,
                         &format!("items[{index}].resource"),
                         item.resource.as_ref(),
+                        freshness,
                     )
                     .await?;
+                let revision = (*subject_revision).min(resource_revision);
+                ahead(freshness, revision)?;
+                checked_at = Some(checked_at.map_or(revision, |at| at.min(revision)));
                 Ok(decide(facts, permission, &resource))
             }
             .await;
@@ -344,7 +357,8 @@ impl<S: Store> PermissionService for Permissions<S> {
                 },
                 // Bad items are answered DENIED with the reason; an outage fails the whole batch.
                 Err(error @ ApiError::InvalidArgument(_))
-                | Err(error @ ApiError::PermissionDenied { .. }) => BatchCheckResult {
+                | Err(error @ ApiError::PermissionDenied { .. })
+                | Err(error @ ApiError::FailedPrecondition { .. }) => BatchCheckResult {
                     decision: PbDecision::Denied as i32,
                     error_message: error.to_string(),
                 },
@@ -352,13 +366,6 @@ impl<S: Store> PermissionService for Permissions<S> {
             });
         }
         let checked_at = checked_at.unwrap_or_default();
-        if wanted.is_some_and(|wanted| wanted > checked_at) && !subjects.is_empty() {
-            return Err(ApiError::FailedPrecondition {
-                reason: "TOKEN_AHEAD",
-                message: "the consistency token is newer than this store".into(),
-            }
-            .into());
-        }
         Ok(Response::new(BatchCheckResponse {
             results,
             checked_at: Some(convert::token(tenant, checked_at)),

@@ -18,6 +18,7 @@ use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use super::{caller, page_size};
+use crate::cache::{resource_key, subject_key};
 use crate::convert;
 use crate::core::{Core, tenant_of};
 use crate::store::{Change, FactBatch, Relationship, RelationshipFilter, Store, SubjectStatus};
@@ -133,6 +134,37 @@ fn after_token(token: &str) -> Result<Option<Relationship>, ApiError> {
     }))
 }
 
+/// The cached facts a batch changes: both ends of every relationship (a user's subject facts
+/// and resource facts, a lesson's course, a course's unit), each user whose status changed;
+/// tenant-wide for settings, client links and the unit tree (ancestry is read through them).
+fn affected(tenant: TenantId, batch: &FactBatch) -> (Vec<String>, bool) {
+    let user = ObjectType::User as i16;
+    let mut keys = Vec::new();
+    let mut tenant_wide = batch.settings.is_some();
+    for change in &batch.changes {
+        let (Change::Touch(r) | Change::Delete(r)) = change;
+        if r.relation == Relation::ParentUnit as i16 || r.relation == Relation::Client as i16 {
+            tenant_wide = true;
+        }
+        for (kind, id) in [
+            (r.resource_type, r.resource_id),
+            (r.subject_type, r.subject_id),
+        ] {
+            keys.push(resource_key(tenant, kind, id));
+            if kind == user {
+                keys.push(subject_key(tenant, UserId::from_uuid(id)));
+            }
+        }
+    }
+    for status in &batch.statuses {
+        keys.push(subject_key(tenant, status.user));
+        keys.push(resource_key(tenant, user, status.user.as_uuid()));
+    }
+    keys.sort();
+    keys.dedup();
+    (keys, tenant_wide)
+}
+
 #[tonic::async_trait]
 impl<S: Store> RelationshipService for Relationships<S> {
     async fn write_relationships(
@@ -196,6 +228,10 @@ impl<S: Store> RelationshipService for Relationships<S> {
             .apply_facts(tenant, &batch)
             .await
             .map_err(ApiError::from)?;
+        if !already_applied {
+            let (keys, tenant_wide) = affected(tenant, &batch);
+            self.0.invalidate(tenant, keys, tenant_wide, revision).await;
+        }
         Ok(Response::new(WriteRelationshipsResponse {
             written_at: Some(convert::token(tenant, revision)),
             already_applied,

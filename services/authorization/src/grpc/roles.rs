@@ -327,6 +327,10 @@ impl<S: Store> RoleService for Roles<S> {
             .await
             .map_err(ApiError::from)?
             .ok_or_else(|| ApiError::not_found("role", &r.role_id))?;
+        // Every holder's compiled facts change: drop the tenant's.
+        self.0
+            .invalidate(actor.tenant, Vec::new(), true, revision)
+            .await;
         let stored = self
             .0
             .store
@@ -373,6 +377,9 @@ impl<S: Store> RoleService for Roles<S> {
             .await
             .map_err(ApiError::from)?
             .ok_or_else(|| ApiError::not_found("role", role_id))?;
+        self.0
+            .invalidate(actor.tenant, Vec::new(), true, revision)
+            .await;
         Ok(Response::new(DeleteRoleResponse {
             written_at: Some(convert::token(actor.tenant, revision)),
         }))

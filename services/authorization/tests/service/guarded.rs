@@ -269,21 +269,18 @@ async fn with_the_store_unreachable_decisions_answer_unavailable_and_never_allow
     let auth = lms_testkit::TestAuth::new();
     let database = lms_testkit::postgres_database().await;
     let mut url = url_of(database.url());
-    let (proxy, cut) = proxy_to(&format!(
-        "{}:{}",
-        url.host_str().unwrap(),
-        url.port().unwrap_or(5432)
-    ))
-    .await;
+    let target = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(5432));
+    let (proxy, cut) = proxy_to(&target).await;
     let (host, port) = proxy.split_once(':').unwrap();
     url.set_host(Some(host)).unwrap();
     url.set_port(Some(port.parse().unwrap())).unwrap();
-    let context = lms_testkit::service_context(
+    let mut context = lms_testkit::service_context(
         lms_runtime::ServiceName::Authorization,
         url.as_str(),
         None,
         &auth,
     );
+    context.cache.max_staleness_ms = 300;
     let service =
         lms_testkit::TestService::start(lms_authorization::build(context).await.unwrap()).await;
     let tenant = lms_kernel::TenantId::generate();
@@ -295,17 +292,27 @@ async fn with_the_store_unreachable_decisions_answer_unavailable_and_never_allow
         resource: Some(user_ref(admin)),
         ..Default::default()
     };
-    assert_eq!(
-        checks
-            .check(request.clone())
-            .await
-            .unwrap()
-            .into_inner()
-            .decision(),
-        Decision::Allowed
-    );
+    let allowed = checks.check(request.clone()).await.unwrap().into_inner();
+    assert_eq!(allowed.decision(), Decision::Allowed);
 
     cut.cut();
+    // What needs the store fails closed: a fully consistent check, and an uncached subject.
+    let mut fully = request.clone();
+    fully.consistency = Some(lms_api::common::v1::Consistency {
+        requirement: Some(lms_api::common::v1::consistency::Requirement::FullyConsistent(true)),
+    });
+    assert_eq!(
+        checks.check(fully).await.unwrap_err().code(),
+        Code::Unavailable
+    );
+    let stranger = auth.user_token(tenant, UserId::generate());
+    let status = PermissionServiceClient::new(service.authorized(&stranger))
+        .check(request.clone())
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unavailable);
+    // Past the staleness bound nothing cached is used either.
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
     let status = checks.check(request).await.unwrap_err();
     assert_eq!(status.code(), Code::Unavailable, "{status:?}");
 }

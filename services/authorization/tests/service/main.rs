@@ -4,4 +4,5 @@ mod behaviours;
 mod fixture;
 mod guarded;
 mod lookups;
+mod replicas;
 mod roles;

@@ -1,0 +1,338 @@
+//! The decision cache: compiled subject and resource facts, in process (per replica) and in
+//! Redis (shared by replicas), invalidated across replicas through Redis pub/sub.
+//!
+//! Guarantees:
+//! - Every entry carries the tenant revision it was read at. A decision asked at least as fresh
+//!   as a token uses only entries read at or after the token's revision: the new-enemy problem
+//!   cannot occur, whatever happened to invalidations.
+//! - A decision asked without a token may use any live entry. Entries live at most
+//!   `cache.max_staleness_ms` in both tiers, so such a decision is never staler than that bound;
+//!   invalidations (local at once, remote through pub/sub) usually make it far fresher.
+//! - Writes invalidate exactly the keys they change, or the whole tenant (settings, role
+//!   definitions, the unit tree) by raising the tenant's floor revision.
+//! - Redis errors are misses: the store answers, and a short breaker keeps the hot path from
+//!   waiting on a dead Redis.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use lms_kernel::{ResourceFacts, SubjectFacts, TenantId, UserId};
+use lms_runtime::SecretString;
+use lms_runtime::config::CacheConfig;
+use lms_runtime::redis::RedisHandle;
+use opentelemetry::KeyValue;
+use opentelemetry::metrics::Counter;
+use redis::AsyncCommands;
+use serde::{Deserialize, Serialize};
+use tokio_stream::StreamExt;
+
+use crate::store::Revision;
+
+/// How long Redis is skipped after an error.
+const BREAKER: Duration = Duration::from_secs(1);
+
+/// What a decision asks of the cache.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Freshness {
+    /// Any live entry (bounded staleness).
+    Latency,
+    /// Only entries read at or after this revision.
+    AtLeast(Revision),
+    /// No cache.
+    Full,
+}
+
+/// A cached value with the revision it was read at.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Entry {
+    /// The tenant revision the facts were read at.
+    pub revision: i64,
+    /// The facts.
+    pub facts: Facts,
+}
+
+/// Cached facts.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum Facts {
+    /// A subject's compiled facts.
+    Subject(Arc<SubjectFacts>),
+    /// A resource's facts.
+    Resource(Arc<ResourceFacts>),
+}
+
+/// The key of a subject's facts.
+pub fn subject_key(tenant: TenantId, user: UserId) -> String {
+    format!(
+        "s:{}:{}",
+        tenant.as_uuid().simple(),
+        user.as_uuid().simple()
+    )
+}
+
+/// The key of a resource's facts.
+pub fn resource_key(tenant: TenantId, kind: i16, id: uuid::Uuid) -> String {
+    format!("r:{}:{kind}:{}", tenant.as_uuid().simple(), id.simple())
+}
+
+fn tenant_of_key(key: &str) -> &str {
+    key.split(':').nth(1).unwrap_or_default()
+}
+
+/// An invalidation, as published to other replicas.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Invalidation {
+    /// The tenant (simple UUID).
+    pub tenant: String,
+    /// Keys to drop.
+    pub keys: Vec<String>,
+    /// When set, every entry of the tenant read before this revision is dropped.
+    pub floor: Option<i64>,
+}
+
+/// The two-tier cache of one authorization replica.
+pub struct FactsCache {
+    local: moka::sync::Cache<String, Arc<Entry>>,
+    /// Per tenant: entries read before this revision are invalid (tenant-wide invalidations).
+    floors: Mutex<HashMap<String, i64>>,
+    redis: Option<RedisTier>,
+    ttl: Duration,
+    lookups: Counter<u64>,
+}
+
+impl std::fmt::Debug for FactsCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FactsCache")
+            .field("entries", &self.local.entry_count())
+            .field("redis", &self.redis.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+struct RedisTier {
+    handle: RedisHandle,
+    channel: String,
+    /// Milliseconds since the epoch until which Redis is skipped.
+    skip_until: AtomicI64,
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+impl RedisTier {
+    fn available(&self) -> bool {
+        now_ms() >= self.skip_until.load(Ordering::Relaxed)
+    }
+
+    fn failed(&self, error: &redis::RedisError) {
+        tracing::warn!(%error, "redis failed; skipping it for a moment");
+        self.skip_until
+            .store(now_ms() + BREAKER.as_millis() as i64, Ordering::Relaxed);
+    }
+
+    fn floor_key(&self, tenant: &str) -> String {
+        self.handle.key(&format!("authz:floor:{tenant}"))
+    }
+}
+
+impl FactsCache {
+    /// A cache with the configured bound; with `redis`, shared and invalidated across replicas.
+    pub fn new(config: &CacheConfig, redis: Option<RedisHandle>) -> Arc<FactsCache> {
+        let ttl = Duration::from_millis(config.max_staleness_ms);
+        let channel = redis
+            .as_ref()
+            .map(|r| r.key("authz:invalidations"))
+            .unwrap_or_default();
+        Arc::new(FactsCache {
+            local: moka::sync::Cache::builder()
+                .max_capacity(config.capacity)
+                .time_to_live(ttl)
+                .build(),
+            floors: Mutex::default(),
+            redis: redis.map(|handle| RedisTier {
+                handle,
+                channel,
+                skip_until: AtomicI64::new(0),
+            }),
+            ttl,
+            lookups: opentelemetry::global::meter("lms")
+                .u64_counter("lms.authorization.cache.lookups")
+                .with_description("Decision-cache lookups by outcome: local, redis or miss")
+                .build(),
+        })
+    }
+
+    fn floor(&self, tenant: &str) -> i64 {
+        self.floors
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(tenant)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    fn usable(&self, entry: &Entry, key: &str, freshness: Freshness) -> bool {
+        let fresh_enough = match freshness {
+            Freshness::Latency => true,
+            Freshness::AtLeast(revision) => entry.revision >= revision.0,
+            Freshness::Full => false,
+        };
+        fresh_enough && entry.revision >= self.floor(tenant_of_key(key))
+    }
+
+    fn count(&self, outcome: &'static str) {
+        self.lookups.add(1, &[KeyValue::new("outcome", outcome)]);
+    }
+
+    /// A usable entry for `key`, from this replica or Redis.
+    pub async fn get(&self, key: &str, freshness: Freshness) -> Option<Arc<Entry>> {
+        if freshness == Freshness::Full {
+            return None;
+        }
+        if let Some(entry) = self.local.get(key)
+            && self.usable(&entry, key, freshness)
+        {
+            self.count("local");
+            return Some(entry);
+        }
+        if let Some(redis) = self.redis.as_ref().filter(|r| r.available()) {
+            let mut connection = redis.handle.connection();
+            let keys = [redis.handle.key(key), redis.floor_key(tenant_of_key(key))];
+            match connection
+                .mget::<_, (Option<String>, Option<i64>)>(&keys)
+                .await
+            {
+                Ok((Some(json), floor)) => {
+                    if let Ok(entry) = serde_json::from_str::<Entry>(&json)
+                        && floor.is_none_or(|floor| entry.revision >= floor)
+                        && self.usable(&entry, key, freshness)
+                    {
+                        let entry = Arc::new(entry);
+                        self.local.insert(key.to_owned(), entry.clone());
+                        self.count("redis");
+                        return Some(entry);
+                    }
+                }
+                Ok((None, _)) => {}
+                Err(error) => redis.failed(&error),
+            }
+        }
+        self.count("miss");
+        None
+    }
+
+    /// Stores facts read from the store at `revision`, in both tiers.
+    pub async fn put(&self, key: String, revision: Revision, facts: Facts) {
+        let entry = Arc::new(Entry {
+            revision: revision.0,
+            facts,
+        });
+        if let Some(redis) = self.redis.as_ref().filter(|r| r.available())
+            && let Ok(json) = serde_json::to_string(&*entry)
+        {
+            let mut connection = redis.handle.connection();
+            let result: redis::RedisResult<()> = connection
+                .pset_ex(redis.handle.key(&key), json, self.ttl.as_millis() as u64)
+                .await;
+            if let Err(error) = result {
+                redis.failed(&error);
+            }
+        }
+        self.local.insert(key, entry);
+    }
+
+    /// Drops `keys` (and, with `floor`, the whole tenant's older entries) here, in Redis, and on
+    /// every other replica.
+    pub async fn invalidate(&self, invalidation: Invalidation) {
+        self.apply(&invalidation);
+        let Some(redis) = self.redis.as_ref().filter(|r| r.available()) else {
+            return;
+        };
+        let mut connection = redis.handle.connection();
+        let mut pipe = redis::pipe();
+        for key in &invalidation.keys {
+            pipe.del(redis.handle.key(key)).ignore();
+        }
+        if let Some(floor) = invalidation.floor {
+            // The floor only rises: concurrent writers may finish out of order.
+            pipe.cmd("EVAL")
+                .arg("local c = tonumber(redis.call('GET', KEYS[1]) or '0') if tonumber(ARGV[1]) > c then redis.call('SET', KEYS[1], ARGV[1]) end")
+                .arg(1)
+                .arg(redis.floor_key(&invalidation.tenant))
+                .arg(floor)
+                .ignore();
+        }
+        if let Ok(message) = serde_json::to_string(&invalidation) {
+            pipe.publish(&redis.channel, message).ignore();
+        }
+        if let Err(error) = pipe.query_async::<()>(&mut connection).await {
+            redis.failed(&error);
+        }
+    }
+
+    /// Applies an invalidation to this replica.
+    pub fn apply(&self, invalidation: &Invalidation) {
+        for key in &invalidation.keys {
+            self.local.invalidate(key);
+        }
+        if let Some(floor) = invalidation.floor {
+            let mut floors = self.floors.lock().unwrap_or_else(|p| p.into_inner());
+            let current = floors.entry(invalidation.tenant.clone()).or_insert(0);
+            *current = (*current).max(floor);
+        }
+    }
+
+    /// Forgets everything this replica holds (after missing invalidations).
+    pub fn clear(&self) {
+        self.local.invalidate_all();
+    }
+
+    /// Listens for other replicas' invalidations until the cache is dropped. While the
+    /// subscription is down, invalidations may be missed: the replica clears its tier on every
+    /// (re)subscription, and the staleness bound holds meanwhile.
+    pub fn listen(cache: &Arc<FactsCache>, url: SecretString) {
+        let Some(channel) = cache.redis.as_ref().map(|r| r.channel.clone()) else {
+            return;
+        };
+        let weak: Weak<FactsCache> = Arc::downgrade(cache);
+        tokio::spawn(async move {
+            loop {
+                let subscribed = async {
+                    let client = redis::Client::open(url.expose())?;
+                    let mut pubsub = client.get_async_pubsub().await?;
+                    pubsub.subscribe(&channel).await?;
+                    redis::RedisResult::Ok(pubsub)
+                }
+                .await;
+                match subscribed {
+                    Ok(pubsub) => {
+                        let Some(cache) = weak.upgrade() else { return };
+                        cache.clear();
+                        drop(cache);
+                        let mut messages = pubsub.into_on_message();
+                        while let Some(message) = messages.next().await {
+                            let Some(cache) = weak.upgrade() else { return };
+                            if let Ok(invalidation) =
+                                serde_json::from_slice::<Invalidation>(message.get_payload_bytes())
+                            {
+                                cache.apply(&invalidation);
+                            }
+                        }
+                        tracing::warn!("invalidation subscription ended; resubscribing");
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "cannot subscribe to invalidations; retrying")
+                    }
+                }
+                if weak.strong_count() == 0 {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        });
+    }
+}

@@ -53,10 +53,26 @@ impl From<TokenError> for ApiError {
 pub struct JwksError(String);
 
 /// Verifies access tokens against a key set. Cheap to clone; key rotation replaces the set in place.
+///
+/// Verified tokens are remembered (by their exact text) for at most [`VERIFIED_TTL`] and never
+/// past their own expiry, so a caller's repeated requests skip the signature check; rotating the
+/// keys forgets them all.
 #[derive(Clone)]
 pub struct TokenVerifier {
     keys: Arc<RwLock<HashMap<String, DecodingKey>>>,
     validation: Arc<Validation>,
+    verified: moka::sync::Cache<Arc<str>, (Caller, u64, u64)>,
+    /// Bumped on every key rotation; remembered tokens of an older generation are ignored.
+    generation: Arc<std::sync::atomic::AtomicU64>,
+}
+
+/// How long a verified token is remembered.
+pub const VERIFIED_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs())
 }
 
 impl std::fmt::Debug for TokenVerifier {
@@ -89,6 +105,11 @@ impl TokenVerifier {
         let verifier = Self {
             keys: Arc::default(),
             validation: Arc::new(validation),
+            verified: moka::sync::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(VERIFIED_TTL)
+                .build(),
+            generation: Arc::default(),
         };
         verifier.replace_keys(jwks)?;
         Ok(verifier)
@@ -111,11 +132,32 @@ impl TokenVerifier {
             .keys
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = keys;
+        // Tokens verified against the old keys must be verified again.
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.verified.invalidate_all();
         Ok(())
     }
 
     /// Verifies a compact JWT and answers the caller it names.
     pub fn verify(&self, token: &str) -> Result<Caller, TokenError> {
+        let generation = self.generation.load(std::sync::atomic::Ordering::SeqCst);
+        if let Some((caller, expires, remembered)) = self.verified.get(token)
+            && remembered == generation
+        {
+            return if unix_now() < expires + self.validation.leeway {
+                Ok(caller)
+            } else {
+                Err(TokenError::Expired)
+            };
+        }
+        let (caller, expires) = self.verify_signature(token)?;
+        self.verified
+            .insert(token.into(), (caller.clone(), expires, generation));
+        Ok(caller)
+    }
+
+    fn verify_signature(&self, token: &str) -> Result<(Caller, u64), TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
         let kid = header
             .kid
@@ -140,7 +182,8 @@ impl TokenVerifier {
                 })?
                 .claims
         };
-        caller_from(claims)
+        let expires = claims.exp;
+        Ok((caller_from(claims)?, expires))
     }
 }
 
@@ -236,6 +279,20 @@ mod tests {
         assert_eq!(
             verifier.verify("not.a.jwt").unwrap_err(),
             TokenError::Malformed
+        );
+    }
+
+    #[test]
+    fn rotating_the_keys_forgets_tokens_verified_before() {
+        let (old, new) = (issuer(), issuer());
+        let verifier = verifier_for(&old);
+        let token = old.sign(&old.claims(SubjectKind::Service, "x", None, Duration::from_secs(60)));
+        assert!(verifier.verify(&token).is_ok());
+        assert!(verifier.verify(&token).is_ok(), "remembered");
+        verifier.replace_keys(&jwks_json([new.key()])).unwrap();
+        assert_eq!(
+            verifier.verify(&token).unwrap_err(),
+            TokenError::Invalid("bad signature")
         );
     }
 

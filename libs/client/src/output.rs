@@ -1,0 +1,97 @@
+//! Output for people (aligned tables) or programs (JSON).
+
+use serde_json::Value;
+
+/// How `lmsctl` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Aligned columns.
+    Table,
+    /// One JSON document.
+    Json,
+}
+
+/// Rows with named columns, printable either way.
+#[derive(Debug, Default)]
+pub struct Rows {
+    columns: Vec<&'static str>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Rows {
+    /// An empty table with these columns.
+    pub fn new(columns: &[&'static str]) -> Rows {
+        Rows {
+            columns: columns.to_vec(),
+            rows: Vec::new(),
+        }
+    }
+
+    /// Adds a row, one cell per column.
+    pub fn push(&mut self, cells: Vec<String>) {
+        self.rows.push(cells);
+    }
+
+    /// The text to print.
+    pub fn render(&self, format: Format) -> String {
+        match format {
+            Format::Json => {
+                let objects: Vec<Value> = self
+                    .rows
+                    .iter()
+                    .map(|row| {
+                        Value::Object(
+                            self.columns
+                                .iter()
+                                .zip(row)
+                                .map(|(c, v)| ((*c).to_owned(), Value::String(v.clone())))
+                                .collect(),
+                        )
+                    })
+                    .collect();
+                let value = if objects.len() == 1 {
+                    objects[0].clone()
+                } else {
+                    Value::Array(objects)
+                };
+                format!("{value}\n")
+            }
+            Format::Table => {
+                let widths: Vec<usize> = self
+                    .columns
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| {
+                        self.rows
+                            .iter()
+                            .map(|r| r[i].len())
+                            .chain([c.len()])
+                            .max()
+                            .unwrap_or(0)
+                    })
+                    .collect();
+                let line = |cells: Vec<&str>| {
+                    let padded: Vec<String> = cells
+                        .iter()
+                        .zip(&widths)
+                        .map(|(c, w)| format!("{c:<w$}"))
+                        .collect();
+                    format!("{}\n", padded.join("  ").trim_end())
+                };
+                let mut text = line(
+                    self.columns
+                        .iter()
+                        .map(|c| c.to_uppercase())
+                        .collect::<Vec<_>>()
+                        .iter()
+                        .map(String::as_str)
+                        .collect(),
+                );
+                for row in &self.rows {
+                    text.push_str(&line(row.iter().map(String::as_str).collect()));
+                }
+                text
+            }
+        }
+    }
+}

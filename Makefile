@@ -39,6 +39,9 @@ proto-lint: $(BUF) ## Lint and format-check the API contract with buf
 
 verify: fmt-check clippy proto-lint test ## What CI runs: fmt, clippy -D warnings, buf lint, tests
 
-bench: ## Benchmarks (release build): the kernel's decide against Cedar on one workload
+BENCH_USERS ?= 100000
+
+bench: ## Benchmarks (release build): kernel decide vs Cedar; authorization under load (BENCH_USERS=1000000 for 1M)
 	$(CARGO) bench -p lms-kernel-bench --features bench
 	@python3 scripts/criterion_summary.py target/criterion/decide kernel cedar
+	$(CARGO) bench -p lms-authorization --bench load -- --users $(BENCH_USERS) --json bench-results/authorization.json

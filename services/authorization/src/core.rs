@@ -111,13 +111,16 @@ impl<S: Store> Core<S> {
     }
 
     /// The facts of the object `reference` names, from the cache when `freshness` allows, with
-    /// the revision they are at least as fresh as.
+    /// the revision they are at least as fresh as. `read_after` is a revision already read in
+    /// this request (the subject's): facts read from the store now are at least that fresh, which
+    /// saves reading the revision again.
     pub async fn resource_at(
         &self,
         tenant: TenantId,
         field: &str,
         reference: Option<&ObjectReference>,
         freshness: Freshness,
+        read_after: Option<Revision>,
     ) -> Result<(Arc<ResourceFacts>, Revision), ApiError> {
         let key = reference.and_then(|r| {
             let owner = if r.tenant_id.is_empty() {
@@ -134,8 +137,11 @@ impl<S: Store> Core<S> {
         {
             return Ok((facts.clone(), Revision(entry.revision)));
         }
-        // Read the revision first: the facts read after it are at least that fresh.
-        let revision = self.store.revision(tenant).await?;
+        // A revision read before the facts: they are at least that fresh.
+        let revision = match read_after {
+            Some(revision) => revision,
+            None => self.store.revision(tenant).await?,
+        };
         let facts = Arc::new(self.resource(tenant, field, reference).await?);
         if let Some(key) = key {
             self.cache

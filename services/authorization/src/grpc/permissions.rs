@@ -25,6 +25,8 @@ use crate::store::{Revision, Store};
 
 /// Most checks one BatchCheck may carry.
 const MAX_BATCH: usize = 1000;
+/// Subjects a BatchCheck reads at once.
+const PREFETCH: usize = 8;
 
 pub struct Permissions<S>(pub Arc<Core<S>>);
 
@@ -102,7 +104,13 @@ impl<S: Store> Permissions<S> {
         ahead(freshness, subject_revision)?;
         let (resource, resource_revision) = self
             .0
-            .resource_at(tenant, "resource", resource, freshness)
+            .resource_at(
+                tenant,
+                "resource",
+                resource,
+                freshness,
+                Some(subject_revision),
+            )
             .await?;
         ahead(freshness, resource_revision)?;
         // The decision is at least as fresh as the older of its two inputs.
@@ -317,6 +325,29 @@ impl<S: Store> PermissionService for Permissions<S> {
         let freshness = self.freshness("consistency", r.consistency.as_ref(), tenant)?;
         // Each subject's facts are read once per batch; the batch answers at the oldest revision read.
         let mut subjects: HashMap<UserId, (Arc<SubjectFacts>, Revision)> = HashMap::new();
+        // Read the distinct subjects concurrently (a few at a time, within the pool); items then
+        // decide from memory. Subjects that fail here are read again, and reported, per item.
+        let mut distinct: Vec<UserId> = r
+            .items
+            .iter()
+            .filter_map(|item| UserId::parse(&item.subject_id).ok())
+            .collect();
+        distinct.sort();
+        distinct.dedup();
+        for chunk in distinct.chunks(PREFETCH) {
+            let mut reads = tokio::task::JoinSet::new();
+            for subject in chunk {
+                let (core, subject) = (self.0.clone(), *subject);
+                reads.spawn(
+                    async move { (subject, core.subject_at(tenant, subject, freshness).await) },
+                );
+            }
+            while let Some(Ok((subject, read))) = reads.join_next().await {
+                if let Ok(read) = read {
+                    subjects.insert(subject, read);
+                }
+            }
+        }
         let mut results = Vec::with_capacity(r.items.len());
         let mut checked_at: Option<Revision> = None;
         for (index, item) in r.items.iter().enumerate() {
@@ -342,6 +373,7 @@ impl<S: Store> PermissionService for Permissions<S> {
                         &format!("items[{index}].resource"),
                         item.resource.as_ref(),
                         freshness,
+                        Some(*subject_revision),
                     )
                     .await?;
                 let revision = (*subject_revision).min(resource_revision);

@@ -559,7 +559,14 @@ pub(crate) async fn subject_rows_gather_roles_relations_and_clients(store: impl 
     assert_eq!(rows.settings, TenantSettings::default());
     assert_eq!(rows.status, None, "never pushed means active");
     assert_eq!(rows.assignments.len(), 2);
-    assert_eq!(rows.custom_roles, [coach]);
+    assert_eq!(
+        rows.custom_roles,
+        [HeldCustomRole {
+            id: coach.id,
+            grants: coach.grants,
+            responsibilities: coach.responsibilities
+        }]
+    );
     assert_eq!(rows.clients, [client]);
 }
 

@@ -190,10 +190,21 @@ pub struct SubjectRows {
     pub status: Option<SubjectStatus>,
     /// Their assignments, with the custom roles they name.
     pub assignments: Vec<AssignmentRecord>,
-    /// Custom roles named by the assignments.
-    pub custom_roles: Vec<RoleRecord>,
+    /// The grants of the custom roles the assignments name.
+    pub custom_roles: Vec<HeldCustomRole>,
     /// Relationships whose subject is the user.
     pub relationships: Vec<Relationship>,
+}
+
+/// What a decision needs of a custom role someone holds.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct HeldCustomRole {
+    /// The role.
+    pub id: CustomRoleId,
+    /// Its grants.
+    pub grants: Grants,
+    /// The responsibilities it allows.
+    pub responsibilities: ResponsibilitySet,
 }
 
 /// Why a store call failed.

@@ -10,8 +10,9 @@ use sqlx::Row;
 use uuid::Uuid;
 
 use super::{
-    AssignmentRecord, AuditEntry, AuditRecord, Change, FactBatch, ObjectType, Relationship,
-    RelationshipFilter, Revision, RoleRecord, Stamp, Store, StoreError, SubjectRows, SubjectStatus,
+    AssignmentRecord, AuditEntry, AuditRecord, Change, FactBatch, HeldCustomRole, ObjectType,
+    Relationship, RelationshipFilter, Revision, RoleRecord, Stamp, Store, StoreError, SubjectRows,
+    SubjectStatus,
 };
 
 /// `RELATION_PARENT_UNIT` and `RELATION_CLIENT`, the relations the store itself follows.
@@ -94,7 +95,7 @@ fn name_conflict(error: sqlx::Error) -> StoreError {
 }
 
 macro_rules! sql_store {
-    ($(#[$doc:meta])* $store:ident, $db:ty) => {
+    ($(#[$doc:meta])* $store:ident, $db:ty, role_id_text: $role_text:literal) => {
         $(#[$doc])*
         #[derive(Clone, Debug)]
         pub struct $store {
@@ -558,87 +559,92 @@ macro_rules! sql_store {
             }
 
             async fn subject_rows(&self, tenant: TenantId, user: UserId) -> Result<(SubjectRows, Revision), StoreError> {
-                // One transaction, so every read sees the same revision.
-                let mut tx = self.pool.begin().await?;
-                let revision: Option<i64> = sqlx::query_scalar("SELECT revision FROM tenant_revisions WHERE tenant_id = $1")
-                    .bind(tenant.as_uuid())
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                let settings = sqlx::query("SELECT * FROM tenant_facts WHERE tenant_id = $1")
-                    .bind(tenant.as_uuid())
-                    .fetch_optional(&mut *tx)
-                    .await?
-                    .map(|row| -> Result<TenantSettings, sqlx::Error> {
-                        Ok(TenantSettings {
-                            locations_enabled: row.try_get("locations_enabled")?,
-                            clients_enabled: row.try_get("clients_enabled")?,
-                            mfa_required_for_admins: row.try_get("mfa_required_for_admins")?,
-                        })
-                    })
-                    .transpose()?
-                    .unwrap_or_default();
-                let clients: Vec<Uuid> = sqlx::query_scalar(
-                    "SELECT subject_id FROM relationships WHERE tenant_id = $1 AND resource_id = $1 AND relation = $2",
-                )
+                // One statement: one round trip, and one snapshot on both backends (a
+                // multi-statement READ COMMITTED transaction would not be one). Each part of the
+                // union fills the generic columns its own way; `part` says which.
+                let rows = sqlx::query(concat!(
+                    "SELECT CAST(0 AS BIGINT) AS part, CAST(NULL AS UUID) AS u1, CAST(NULL AS UUID) AS u2, revision AS n1, CAST(NULL AS BIGINT) AS n2, \
+                       CAST(NULL AS BIGINT) AS n3, CAST(NULL AS BIGINT) AS n4, CAST(NULL AS BIGINT) AS n5, CAST(NULL AS TEXT) AS t1, CAST(NULL AS TEXT) AS t2 \
+                       FROM tenant_revisions WHERE tenant_id = $1 \
+                     UNION ALL SELECT 1, NULL, NULL, CASE WHEN locations_enabled THEN 1 ELSE 0 END, CASE WHEN clients_enabled THEN 1 ELSE 0 END, \
+                       CASE WHEN mfa_required_for_admins THEN 1 ELSE 0 END, NULL, NULL, NULL, NULL FROM tenant_facts WHERE tenant_id = $1 \
+                     UNION ALL SELECT 2, subject_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL \
+                       FROM relationships WHERE tenant_id = $1 AND resource_id = $1 AND relation = $3 \
+                     UNION ALL SELECT 3, NULL, NULL, status, CASE WHEN restrict_bookings THEN 1 ELSE 0 END, NULL, NULL, NULL, NULL, NULL \
+                       FROM subject_statuses WHERE tenant_id = $1 AND user_id = $2 \
+                     UNION ALL SELECT 4, assignment_id, unit_id, valid_from, valid_until, source, CASE WHEN main_role THEN 1 ELSE 0 END, assigned_at, role_id, assigned_by \
+                       FROM role_assignments WHERE tenant_id = $1 AND user_id = $2 \
+                     UNION ALL SELECT 5, r.role_id, NULL, r.responsibilities, NULL, NULL, NULL, NULL, r.grants, NULL \
+                       FROM roles r WHERE r.tenant_id = $1 AND ",
+                    $role_text,
+                    " IN (SELECT role_id FROM role_assignments WHERE tenant_id = $1 AND user_id = $2) \
+                     UNION ALL SELECT 6, resource_id, NULL, resource_type, relation, valid_from, valid_until, NULL, NULL, NULL \
+                       FROM relationships WHERE tenant_id = $1 AND subject_type = $4 AND subject_id = $2"
+                ))
                 .bind(tenant.as_uuid())
+                .bind(user.as_uuid())
                 .bind(CLIENT)
-                .fetch_all(&mut *tx)
+                .bind(USER_TYPE)
+                .fetch_all(&self.pool)
                 .await?;
-                let status = sqlx::query("SELECT status, restrict_bookings FROM subject_statuses WHERE tenant_id = $1 AND user_id = $2")
-                    .bind(tenant.as_uuid())
-                    .bind(user.as_uuid())
-                    .fetch_optional(&mut *tx)
-                    .await?
-                    .map(|row| -> Result<SubjectStatus, StoreError> {
-                        Ok(SubjectStatus {
-                            user,
-                            status: status_from_i16(row.try_get("status")?)?,
-                            restrict_bookings: row.try_get("restrict_bookings")?,
-                        })
-                    })
-                    .transpose()?;
-                let assignments = sqlx::query("SELECT * FROM role_assignments WHERE tenant_id = $1 AND user_id = $2 ORDER BY assignment_id")
-                    .bind(tenant.as_uuid())
-                    .bind(user.as_uuid())
-                    .fetch_all(&mut *tx)
-                    .await?
-                    .iter()
-                    .map(assignment_from_row)
-                    .collect::<Result<Vec<_>, _>>()?;
-                let mut roles = Vec::new();
-                for assignment in &assignments {
-                    if let RoleId::Custom(id) = assignment.role {
-                        if let Some(row) = sqlx::query("SELECT * FROM roles WHERE tenant_id = $1 AND role_id = $2")
-                            .bind(tenant.as_uuid())
-                            .bind(id.as_uuid())
-                            .fetch_optional(&mut *tx)
-                            .await?
-                        {
-                            roles.push(role_from_row(&row)?);
+                let mut subject = SubjectRows::default();
+                let mut revision = 0;
+                let mut assignments = Vec::new();
+                for row in &rows {
+                    let part: i64 = row.try_get("part")?;
+                    let n = |name: &str| row.try_get::<Option<i64>, _>(name);
+                    let u = |name: &str| row.try_get::<Option<Uuid>, _>(name);
+                    let t = |name: &str| row.try_get::<Option<String>, _>(name);
+                    let required = |value: Option<i64>| value.ok_or_else(|| StoreError::Corrupt(format!("subject rows part {part}")));
+                    let uuid = |value: Option<Uuid>| value.ok_or_else(|| StoreError::Corrupt(format!("subject rows part {part}")));
+                    match part {
+                        0 => revision = required(n("n1")?)?,
+                        1 => {
+                            subject.settings = TenantSettings {
+                                locations_enabled: required(n("n1")?)? == 1,
+                                clients_enabled: required(n("n2")?)? == 1,
+                                mfa_required_for_admins: required(n("n3")?)? == 1,
+                            }
                         }
+                        2 => subject.clients.push(TenantId::from_uuid(uuid(u("u1")?)?)),
+                        3 => {
+                            subject.status = Some(SubjectStatus {
+                                user,
+                                status: status_from_i16(required(n("n1")?)? as i16)?,
+                                restrict_bookings: required(n("n2")?)? == 1,
+                            })
+                        }
+                        4 => assignments.push(AssignmentRecord {
+                            id: AssignmentId::from_uuid(uuid(u("u1")?)?),
+                            user,
+                            role: role_id_from_text(&t("t1")?.unwrap_or_default())?,
+                            unit: u("u2")?.map(UnitId::from_uuid),
+                            valid_from: n("n1")?,
+                            valid_until: n("n2")?,
+                            source: required(n("n3")?)? as i16,
+                            main_role: required(n("n4")?)? == 1,
+                            assigned: Stamp { actor: t("t2")?.unwrap_or_default(), at: required(n("n5")?)? },
+                        }),
+                        5 => subject.custom_roles.push(HeldCustomRole {
+                            id: CustomRoleId::from_uuid(uuid(u("u1")?)?),
+                            grants: grants_from_text(&t("t1")?.unwrap_or_default())?,
+                            responsibilities: ResponsibilitySet::from_bits(required(n("n1")?)? as u8),
+                        }),
+                        6 => subject.relationships.push(Relationship {
+                            resource_type: required(n("n1")?)? as i16,
+                            resource_id: uuid(u("u1")?)?,
+                            relation: required(n("n2")?)? as i16,
+                            subject_type: USER_TYPE,
+                            subject_id: user.as_uuid(),
+                            valid_from: n("n3")?,
+                            valid_until: n("n4")?,
+                        }),
+                        other => return Err(StoreError::Corrupt(format!("subject rows part {other}"))),
                     }
                 }
-                let relationships = sqlx::query("SELECT * FROM relationships WHERE tenant_id = $1 AND subject_type = $2 AND subject_id = $3")
-                    .bind(tenant.as_uuid())
-                    .bind(USER_TYPE)
-                    .bind(user.as_uuid())
-                    .fetch_all(&mut *tx)
-                    .await?
-                    .iter()
-                    .map(relationship_from_row)
-                    .collect::<Result<Vec<_>, _>>()?;
-                tx.commit().await?;
-                Ok((
-                    SubjectRows {
-                        settings,
-                        clients: clients.into_iter().map(TenantId::from_uuid).collect(),
-                        status,
-                        assignments,
-                        custom_roles: roles,
-                        relationships,
-                    },
-                    Revision(revision.unwrap_or(0)),
-                ))
+                assignments.sort_by_key(|a: &AssignmentRecord| a.id);
+                subject.assignments = assignments;
+                Ok((subject, Revision(revision)))
             }
 
             async fn unit_ancestors(&self, tenant: TenantId, unit: UnitId) -> Result<Vec<UnitId>, StoreError> {
@@ -693,7 +699,8 @@ mod postgres {
     sql_store!(
         /// The store on PostgreSQL.
         PgStore,
-        sqlx::Postgres
+        sqlx::Postgres,
+        role_id_text: "CAST(r.role_id AS TEXT)"
     );
 }
 
@@ -702,7 +709,9 @@ mod sqlite {
     sql_store!(
         /// The store on SQLite.
         SqliteStore,
-        sqlx::Sqlite
+        sqlx::Sqlite,
+        // A 16-byte BLOB as the hyphenated lowercase UUID text assignments store.
+        role_id_text: "lower(substr(hex(r.role_id), 1, 8) || '-' || substr(hex(r.role_id), 9, 4) || '-' || substr(hex(r.role_id), 13, 4) || '-' || substr(hex(r.role_id), 17, 4) || '-' || substr(hex(r.role_id), 21, 12))"
     );
 }
 

@@ -526,36 +526,57 @@ macro_rules! sql_store {
             }
 
             async fn relationships(&self, tenant: TenantId, filter: RelationshipFilter, after: Option<Relationship>, limit: i64) -> Result<Vec<Relationship>, StoreError> {
-                let (resource_type, resource_id) = filter.resource.unwrap_or((0, Uuid::nil()));
-                let (subject_type, subject_id) = filter.subject.unwrap_or((0, Uuid::nil()));
-                let after = after.map(|r| (r.resource_type, r.resource_id, r.relation, r.subject_type, r.subject_id))
-                    .unwrap_or((-1, Uuid::nil(), -1, -1, Uuid::nil()));
-                sqlx::query(
-                    "SELECT * FROM relationships WHERE tenant_id = $1 \
-                     AND ($2 = 0 OR (resource_type = $2 AND resource_id = $3)) \
-                     AND ($4 = 0 OR relation = $4) \
-                     AND ($5 = 0 OR (subject_type = $5 AND subject_id = $6)) \
-                     AND (resource_type > $7 OR (resource_type = $7 AND (resource_id > $8 OR (resource_id = $8 AND \
-                          (relation > $9 OR (relation = $9 AND (subject_type > $10 OR (subject_type = $10 AND subject_id > $11)))))))) \
-                     ORDER BY resource_type, resource_id, relation, subject_type, subject_id LIMIT $12",
-                )
-                .bind(tenant.as_uuid())
-                .bind(resource_type)
-                .bind(resource_id)
-                .bind(filter.relation.unwrap_or(0))
-                .bind(subject_type)
-                .bind(subject_id)
-                .bind(after.0)
-                .bind(after.1)
-                .bind(after.2)
-                .bind(after.3)
-                .bind(after.4)
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await?
-                .iter()
-                .map(relationship_from_row)
-                .collect()
+                // Only the conditions present, so that every variant uses an index (a generic
+                // plan for `$n = 0 OR ...` would scan the tenant).
+                let mut sql = String::from("SELECT * FROM relationships WHERE tenant_id = $1");
+                let mut next = 2;
+                let mut condition = |sql: &mut String, text: &str, params: usize| {
+                    let mut text = text.to_owned();
+                    for i in 0..params {
+                        text = text.replace(&format!("${{{i}}}"), &format!("${}", next + i));
+                    }
+                    next += params;
+                    sql.push_str(&text);
+                };
+                if filter.resource.is_some() {
+                    condition(&mut sql, " AND resource_type = ${0} AND resource_id = ${1}", 2);
+                }
+                if filter.relation.is_some() {
+                    condition(&mut sql, " AND relation = ${0}", 1);
+                }
+                if filter.subject.is_some() {
+                    condition(&mut sql, " AND subject_type = ${0} AND subject_id = ${1}", 2);
+                }
+                if after.is_some() {
+                    condition(
+                        &mut sql,
+                        " AND (resource_type > ${0} OR (resource_type = ${0} AND (resource_id > ${1} OR (resource_id = ${1} AND \
+                         (relation > ${2} OR (relation = ${2} AND (subject_type > ${3} OR (subject_type = ${3} AND subject_id > ${4}))))))))",
+                        5,
+                    );
+                }
+                condition(&mut sql, " ORDER BY resource_type, resource_id, relation, subject_type, subject_id LIMIT ${0}", 1);
+                // Built from the fixed fragments above only; every value is bound.
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.as_uuid());
+                if let Some((kind, id)) = filter.resource {
+                    query = query.bind(kind).bind(id);
+                }
+                if let Some(relation) = filter.relation {
+                    query = query.bind(relation);
+                }
+                if let Some((kind, id)) = filter.subject {
+                    query = query.bind(kind).bind(id);
+                }
+                if let Some(r) = after {
+                    query = query.bind(r.resource_type).bind(r.resource_id).bind(r.relation).bind(r.subject_type).bind(r.subject_id);
+                }
+                query
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?
+                    .iter()
+                    .map(relationship_from_row)
+                    .collect()
             }
 
             async fn subject_rows(&self, tenant: TenantId, user: UserId) -> Result<(SubjectRows, Revision), StoreError> {
@@ -569,7 +590,7 @@ macro_rules! sql_store {
                      UNION ALL SELECT 1, NULL, NULL, CASE WHEN locations_enabled THEN 1 ELSE 0 END, CASE WHEN clients_enabled THEN 1 ELSE 0 END, \
                        CASE WHEN mfa_required_for_admins THEN 1 ELSE 0 END, NULL, NULL, NULL, NULL FROM tenant_facts WHERE tenant_id = $1 \
                      UNION ALL SELECT 2, subject_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL \
-                       FROM relationships WHERE tenant_id = $1 AND resource_id = $1 AND relation = $3 \
+                       FROM relationships WHERE tenant_id = $1 AND resource_type = $5 AND resource_id = $1 AND relation = $3 \
                      UNION ALL SELECT 3, NULL, NULL, status, CASE WHEN restrict_bookings THEN 1 ELSE 0 END, NULL, NULL, NULL, NULL, NULL \
                        FROM subject_statuses WHERE tenant_id = $1 AND user_id = $2 \
                      UNION ALL SELECT 4, assignment_id, unit_id, valid_from, valid_until, source, CASE WHEN main_role THEN 1 ELSE 0 END, assigned_at, role_id, assigned_by \
@@ -585,6 +606,7 @@ macro_rules! sql_store {
                 .bind(user.as_uuid())
                 .bind(CLIENT)
                 .bind(USER_TYPE)
+                .bind(TENANT_TYPE)
                 .fetch_all(&self.pool)
                 .await?;
                 let mut subject = SubjectRows::default();
@@ -672,7 +694,8 @@ macro_rules! sql_store {
     };
 }
 
-/// `OBJECT_TYPE_UNIT` and `OBJECT_TYPE_USER`.
+/// `OBJECT_TYPE_TENANT`, `OBJECT_TYPE_UNIT` and `OBJECT_TYPE_USER`.
+const TENANT_TYPE: i16 = 1;
 const UNIT_TYPE: i16 = 2;
 const USER_TYPE: i16 = 3;
 

@@ -407,6 +407,27 @@ async fn main() {
             )
             .await,
         );
+        // The same server's layer stack (request id, tracing, deadline, auth skipped for health,
+        // concurrency limit) around a health check: what the layers cost over the bare echo.
+        let layered = service.channel();
+        outcomes.push(
+            measure(
+                "health check through the service's layers",
+                in_flight,
+                duration,
+                move |_| {
+                    let mut health =
+                        tonic_health::pb::health_client::HealthClient::new(layered.clone());
+                    async move {
+                        health
+                            .check(tonic_health::pb::HealthCheckRequest::default())
+                            .await
+                            .unwrap();
+                    }
+                },
+            )
+            .await,
+        );
         let (c, request) = (manager_client.clone(), warm.clone());
         outcomes.push(
             measure("check, warm cache", in_flight, duration, move |_| {

@@ -102,12 +102,14 @@ async fn each_service_answers_its_own_rpcs() {
     };
 
     let (_db, identity) = start(ServiceName::Identity).await;
-    // Public before sign-in: reaches the handler without a token (and is not built yet).
-    let status = AuthenticationServiceClient::new(identity.channel())
+    // Public before sign-in: reaches the handler without a token and publishes a signing key.
+    let jwks = AuthenticationServiceClient::new(identity.channel())
         .get_jwks(GetJwksRequest {})
         .await
-        .unwrap_err();
-    assert_eq!(status.code(), Code::Unimplemented);
+        .unwrap()
+        .into_inner()
+        .jwks_json;
+    assert!(jwks.contains(r#""kty":"OKP""#), "{jwks}");
 
     let (_db, delegation) = start(ServiceName::Delegation).await;
     let status = CourseServiceClient::new(delegation.authorized(&token))

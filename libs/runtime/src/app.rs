@@ -9,6 +9,7 @@ use tonic_health::ServingStatus;
 use crate::auth::TokenVerifier;
 use crate::config::{
     AuthConfig, CacheConfig, Config, RedisConfig, ServerConfig, ServiceConfig, ServiceName,
+    SignInConfig,
 };
 use crate::redis::{RedisError, RedisHandle};
 use crate::server::{GrpcServer, set_status};
@@ -66,6 +67,12 @@ pub struct ServiceContext {
     pub cache: CacheConfig,
     /// Verifies bearer tokens.
     pub verifier: TokenVerifier,
+    /// Token settings: issuer, audience, where published keys come from.
+    pub auth: AuthConfig,
+    /// Sign-in and token lifetimes (identity).
+    pub sign_in: SignInConfig,
+    /// How to reach each service, in [`ServiceName::ALL`] order.
+    pub endpoints: [String; 4],
 }
 
 impl ServiceContext {
@@ -78,7 +85,26 @@ impl ServiceContext {
             redis: config.redis.clone(),
             cache: config.cache.clone(),
             verifier: verifier_from(&config.auth)?,
+            auth: config.auth.clone(),
+            sign_in: config.sign_in.clone(),
+            endpoints: ServiceName::ALL.map(|peer| config.service(peer).endpoint()),
         })
+    }
+
+    /// The URL `peer` is reached at.
+    pub fn endpoint(&self, peer: ServiceName) -> &str {
+        let index = ServiceName::ALL
+            .iter()
+            .position(|name| *name == peer)
+            .unwrap_or_default();
+        &self.endpoints[index]
+    }
+
+    /// Where this service fetches the signing keys identity publishes: identity itself, unless
+    /// this is identity (which publishes them into its own verifier).
+    pub fn published_keys_source(&self) -> Option<String> {
+        (self.auth.fetch_identity_keys && self.name != ServiceName::Identity)
+            .then(|| self.endpoint(ServiceName::Identity).to_owned())
     }
 
     /// Opens the service's database and applies its migrations.
@@ -104,7 +130,8 @@ impl ServiceContext {
     }
 }
 
-/// The token verifier `auth` describes.
+/// The token verifier `auth` describes: the configured keys (if any); the keys identity
+/// publishes are added as they are fetched.
 pub fn verifier_from(auth: &AuthConfig) -> Result<TokenVerifier, BootError> {
     let jwks = match (&auth.jwks, &auth.jwks_file) {
         (Some(inline), _) => inline.clone(),
@@ -112,13 +139,7 @@ pub fn verifier_from(auth: &AuthConfig) -> Result<TokenVerifier, BootError> {
             key: "auth.jwks_file",
             reason: format!("cannot read {}: {e}", path.display()),
         })?,
-        (None, None) => {
-            return Err(BootError::Config {
-                key: "auth.jwks",
-                reason: "set auth.jwks or auth.jwks_file to the keys that sign access tokens"
-                    .into(),
-            });
-        }
+        (None, None) => r#"{"keys":[]}"#.to_owned(),
     };
     TokenVerifier::new(&jwks, &auth.issuer, &auth.audience, auth.leeway_seconds).map_err(|e| {
         BootError::Config {
@@ -128,12 +149,24 @@ pub fn verifier_from(auth: &AuthConfig) -> Result<TokenVerifier, BootError> {
     })
 }
 
-/// A built service: its server and the dependencies readiness watches.
-#[derive(Debug)]
+/// A background task of a service, started when it serves and stopped with it.
+pub type BackgroundTask = Box<dyn FnOnce(CancellationToken) + Send>;
+
+/// A built service: its server, the dependencies readiness watches and its background tasks.
 pub struct Application {
     server: GrpcServer,
     database: Database,
     redis: Option<RedisHandle>,
+    background: Vec<BackgroundTask>,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application")
+            .field("server", &self.server)
+            .field("background", &self.background.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Application {
@@ -143,7 +176,17 @@ impl Application {
             server,
             database,
             redis: None,
+            background: Vec::new(),
         }
+    }
+
+    /// Adds a task started (with the shutdown token) when the service starts serving.
+    pub fn with_background(
+        mut self,
+        task: impl FnOnce(CancellationToken) + Send + 'static,
+    ) -> Self {
+        self.background.push(Box::new(task));
+        self
     }
 
     /// Adds the Redis connection, so readiness reports on it too.
@@ -173,7 +216,11 @@ impl Application {
             server,
             database,
             redis,
+            background,
         } = self;
+        for task in background {
+            task(shutdown.child_token());
+        }
         let readiness = tokio::spawn(watch_readiness(
             server.health(),
             server.served().to_vec(),

@@ -96,6 +96,8 @@ pub struct Config {
     pub redis: RedisConfig,
     /// The decision cache of authorization.
     pub cache: CacheConfig,
+    /// Sign-in, tokens and signing keys (identity).
+    pub sign_in: SignInConfig,
     /// The identity service.
     pub identity: ServiceConfig,
     /// The authorization service.
@@ -116,6 +118,44 @@ pub struct ServiceConfig {
     pub database_url: SecretString,
     /// Upper bound of the connection pool.
     pub max_connections: u32,
+    /// How the other services reach this one (`http://lms-identity:50051`); absent means
+    /// `http://<listen>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+}
+
+impl ServiceConfig {
+    /// The URL other services call this one at.
+    pub fn endpoint(&self) -> String {
+        self.endpoint
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen))
+    }
+}
+
+/// Sign-in, tokens and the keys that sign them: read by identity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignInConfig {
+    /// Lifetime of access tokens.
+    pub access_token_ttl_seconds: u64,
+    /// Lifetime of a sign-in session: a refresh token older than this is refused.
+    pub refresh_token_ttl_seconds: u64,
+    /// A new signing key is made when the newest is older than this; old keys stay published
+    /// until every token they signed has expired.
+    pub signing_key_rotation_hours: u64,
+    /// Failed sign-ins in a row before the account is locked.
+    pub lockout_threshold: u32,
+    /// The first lockout; each further failure doubles it.
+    pub lockout_base_seconds: u64,
+    /// The longest lockout.
+    pub lockout_max_seconds: u64,
+    /// argon2id memory cost in KiB (OWASP: at least 19456).
+    pub argon2_memory_kib: u32,
+    /// argon2id iterations.
+    pub argon2_iterations: u32,
+    /// How long an MFA challenge from SignIn may be answered.
+    pub mfa_challenge_ttl_seconds: u64,
 }
 
 /// The server stack: deadlines and load limits.
@@ -144,6 +184,12 @@ pub struct AuthConfig {
     pub jwks_file: Option<PathBuf>,
     /// Clock skew tolerated on `exp` and `nbf`, in seconds.
     pub leeway_seconds: u64,
+    /// Trust the keys identity publishes, fetched from `identity.endpoint` (besides any
+    /// configured here). Identity itself always trusts its own.
+    pub fetch_identity_keys: bool,
+    /// How often the keys identity publishes are fetched (and at once when a token names an
+    /// unknown key).
+    pub jwks_refresh_seconds: u64,
 }
 
 /// The shared Redis.
@@ -197,6 +243,7 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], name.default_port())),
             database_url: SecretString::new(format!("sqlite://.lms/{}.db", name.as_str())),
             max_connections: 10,
+            endpoint: None,
         };
         Config {
             telemetry: TelemetryConfig {
@@ -216,6 +263,8 @@ impl Default for Config {
                 jwks: None,
                 jwks_file: None,
                 leeway_seconds: 30,
+                fetch_identity_keys: true,
+                jwks_refresh_seconds: 60,
             },
             redis: RedisConfig {
                 url: None,
@@ -224,6 +273,17 @@ impl Default for Config {
             cache: CacheConfig {
                 max_staleness_ms: 1_000,
                 capacity: 100_000,
+            },
+            sign_in: SignInConfig {
+                access_token_ttl_seconds: 900,
+                refresh_token_ttl_seconds: 30 * 24 * 3600,
+                signing_key_rotation_hours: 24,
+                lockout_threshold: 5,
+                lockout_base_seconds: 30,
+                lockout_max_seconds: 3600,
+                argon2_memory_kib: 19_456,
+                argon2_iterations: 2,
+                mfa_challenge_ttl_seconds: 300,
             },
             identity: service(ServiceName::Identity),
             authorization: service(ServiceName::Authorization),
@@ -350,6 +410,30 @@ impl Config {
                 "cache.max_staleness_ms",
                 "staleness bound and capacity must be at least 1",
             ));
+        }
+        let sign_in = &self.sign_in;
+        if sign_in.access_token_ttl_seconds == 0
+            || sign_in.refresh_token_ttl_seconds < sign_in.access_token_ttl_seconds
+        {
+            return Err(invalid(
+                "sign_in.access_token_ttl_seconds",
+                "access tokens must live at least a second, and no longer than refresh tokens",
+            ));
+        }
+        if sign_in.signing_key_rotation_hours == 0 || sign_in.lockout_threshold == 0 {
+            return Err(invalid(
+                "sign_in.signing_key_rotation_hours",
+                "rotation period and lockout threshold must be at least 1",
+            ));
+        }
+        if sign_in.argon2_memory_kib < 8 * 1024 || sign_in.argon2_iterations == 0 {
+            return Err(invalid(
+                "sign_in.argon2_memory_kib",
+                "argon2id needs at least 8 MiB and one iteration",
+            ));
+        }
+        if self.auth.jwks_refresh_seconds == 0 {
+            return Err(invalid("auth.jwks_refresh_seconds", "must be at least 1"));
         }
         if !(0.0..=1.0).contains(&self.telemetry.trace_sample_ratio) {
             return Err(invalid(

@@ -88,6 +88,9 @@ pub enum ApiError {
         /// What is down, for example `store`.
         dependency: &'static str,
     },
+    /// A peer service's refusal (bad argument, denied, not found), forwarded unchanged.
+    #[error("{}", .0.message())]
+    Forwarded(Box<Status>),
     /// INTERNAL: logged with its source, sent as a bare message.
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -171,6 +174,7 @@ impl From<ApiError> for Status {
                 ErrorDetails::with_error_info(reason, ERROR_DOMAIN, HashMap::new()),
             ),
             ApiError::Aborted(_) => Status::aborted(message),
+            ApiError::Forwarded(status) => *status,
             ApiError::Unavailable { dependency } => Status::with_error_details(
                 Code::Unavailable,
                 message,

@@ -16,6 +16,7 @@ pub mod server;
 pub mod shutdown;
 pub mod store;
 pub mod telemetry;
+pub mod well_known;
 
 pub use app::{Application, BootError, ServiceContext};
 pub use config::{Config, ServiceName};

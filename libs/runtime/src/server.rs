@@ -18,7 +18,7 @@ use tonic_health::server::HealthReporter;
 use tower::{Service, ServiceBuilder};
 
 use crate::app::{BootError, ServiceContext};
-use crate::auth::AuthLayer;
+use crate::auth::{AuthLayer, TokenVerifier};
 use crate::config::{ServerConfig, ServiceName};
 use crate::layers::{ConcurrencyLimitLayer, RequestIdLayer, TimeoutLayer, TraceLayer};
 
@@ -32,6 +32,8 @@ pub struct GrpcServer {
     health: HealthReporter,
     auth: AuthLayer,
     config: ServerConfig,
+    /// Identity's endpoint and the verifier to keep its published keys in, with the period.
+    published_keys: Option<(TokenVerifier, String, Duration)>,
 }
 
 impl std::fmt::Debug for GrpcServer {
@@ -74,6 +76,13 @@ impl GrpcServer {
             health,
             auth: AuthLayer::new(context.verifier.clone(), public_methods),
             config: context.server.clone(),
+            published_keys: context.published_keys_source().map(|endpoint| {
+                (
+                    context.verifier.clone(),
+                    endpoint,
+                    Duration::from_secs(context.auth.jwks_refresh_seconds),
+                )
+            }),
         })
     }
 
@@ -90,6 +99,12 @@ impl GrpcServer {
     {
         self.served.push(S::NAME);
         self.routes.add_service(service);
+        self
+    }
+
+    /// Serves plain HTTP documents under `/.well-known/` on the same port (no token needed).
+    pub fn add_well_known(mut self, documents: crate::well_known::WellKnown) -> Self {
+        self.routes.add_service(documents);
         self
     }
 
@@ -125,7 +140,16 @@ impl GrpcServer {
             health,
             auth,
             config,
+            published_keys,
         } = self;
+        if let Some((verifier, endpoint, every)) = published_keys {
+            tokio::spawn(crate::auth::follow_identity_keys(
+                verifier,
+                endpoint,
+                every,
+                shutdown.child_token(),
+            ));
+        }
         set_status(&health, &served, ServingStatus::Serving).await;
         routes.add_service(reflection(&served).build_v1()?);
         routes.add_service(reflection(&served).build_v1alpha()?);
@@ -151,7 +175,9 @@ impl GrpcServer {
             }
         };
         tracing::info!(service = %name, addr = %local_addr, "serving");
+        // HTTP/1.1 too, for the `/.well-known/` documents; gRPC clients speak HTTP/2 as before.
         let serve = Server::builder()
+            .accept_http1(true)
             .layer(stack)
             .add_routes(routes.routes())
             .serve_with_incoming_shutdown(incoming, stopping);

@@ -26,6 +26,8 @@ pub fn service_context(
     service.listen = SocketAddr::from(([127, 0, 0, 1], 0));
     service.database_url = SecretString::new(database_url);
     service.max_connections = 5;
+    // Tests trust the test key; a test that runs identity wires its keys in explicitly.
+    config.auth.fetch_identity_keys = false;
     if let Some(redis) = redis {
         config.redis.url = Some(SecretString::new(redis.url()));
         config.redis.key_prefix = redis.prefix().to_owned();

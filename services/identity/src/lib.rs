@@ -5,9 +5,25 @@
 
 #![forbid(unsafe_code)]
 
+pub mod authz;
+mod clock;
+pub mod core;
 pub mod grpc;
+pub mod keys;
+pub mod outbox;
+pub mod password;
+pub mod sessions;
+pub mod store;
 
-use lms_runtime::{Application, BootError, GrpcServer, Migrations, ServiceContext};
+use std::sync::Arc;
+
+use lms_runtime::well_known::WellKnown;
+use lms_runtime::{
+    Application, BootError, Database, GrpcServer, Migrations, ServiceContext, ServiceName,
+};
+
+use crate::core::Core;
+use crate::store::Store;
 
 /// The schema of the identity store, one migration set per backend.
 pub static MIGRATIONS: Migrations = Migrations {
@@ -24,10 +40,74 @@ pub const PUBLIC_METHODS: &[&str] = &[
     "/lms.identity.v1.AuthenticationService/IssueServiceToken",
 ];
 
-/// Opens the store, applies migrations and binds the server; call
+/// Opens the store, applies migrations, loads the signing keys and binds the server; call
 /// [`Application::run_until_stopped`] to serve.
 pub async fn build(context: ServiceContext) -> Result<Application, BootError> {
     let database = context.open_database(&MIGRATIONS).await?;
-    let server = grpc::add_services(GrpcServer::bind(&context, PUBLIC_METHODS).await?);
-    Ok(Application::new(server, database))
+    let server = GrpcServer::bind(&context, PUBLIC_METHODS).await?;
+    let application = match &database {
+        Database::Postgres(pool) => {
+            assemble(
+                &context,
+                server,
+                database.clone(),
+                store::PgStore::new(pool.clone()),
+            )
+            .await?
+        }
+        Database::Sqlite(pool) => {
+            assemble(
+                &context,
+                server,
+                database.clone(),
+                store::SqliteStore::new(pool.clone()),
+            )
+            .await?
+        }
+    };
+    Ok(application)
+}
+
+async fn assemble<S: Store + Clone>(
+    context: &ServiceContext,
+    server: GrpcServer,
+    database: Database,
+    store: S,
+) -> Result<Application, BootError> {
+    let keys = keys::KeyRing::load(
+        &store,
+        &context.auth,
+        &context.sign_in,
+        context.verifier.clone(),
+    )
+    .await
+    .map_err(|error| match error {
+        store::StoreError::Database(error) => BootError::Store(error.into()),
+        other => BootError::Config {
+            key: "identity.database_url",
+            reason: format!("signing keys: {other}"),
+        },
+    })?;
+    let authorization =
+        authz::Authorization::new(context.endpoint(ServiceName::Authorization), keys.clone())
+            .map_err(|reason| BootError::Config {
+                key: "authorization.endpoint",
+                reason,
+            })?;
+    let relay = Arc::new(outbox::Relay::new(store.clone(), authorization.clone()));
+    let core = Arc::new(Core {
+        store: store.clone(),
+        keys: keys.clone(),
+        passwords: password::Passwords::new(&context.sign_in),
+        authorization,
+        relay: relay.clone(),
+        sign_in: context.sign_in.clone(),
+    });
+    let published = keys.clone();
+    let server = grpc::add_services(server, core).add_well_known(WellKnown::new(move |name| {
+        (name == "jwks.json").then(|| published.jwks())
+    }));
+    Ok(Application::new(server, database)
+        .with_background(move |shutdown| keys.spawn_refresh(store, shutdown))
+        .with_background(move |shutdown| relay.spawn_retries(shutdown)))
 }

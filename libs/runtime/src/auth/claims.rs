@@ -37,6 +37,9 @@ pub struct Claims {
     /// Authentication methods used (`pwd`, `otp`), per RFC 8176.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub amr: Vec<String>,
+    /// The sign-in session (refresh-token family) a user token belongs to; sign-out ends it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
 }
 
 /// The verified caller of a request, put into request extensions by the auth layer.
@@ -52,6 +55,8 @@ pub enum Caller {
         mfa: bool,
         /// The token's id.
         token_id: String,
+        /// The sign-in session the token belongs to, when it came from a sign-in.
+        session: Option<String>,
     },
     /// A platform service, acting for one tenant when its token names one.
     Service {

@@ -13,6 +13,8 @@ pub struct SigningKey {
     kid: String,
     encoding: EncodingKey,
     public_x: String,
+    /// The private key as PKCS#8 DER, for the key store.
+    pkcs8: Vec<u8>,
 }
 
 impl std::fmt::Debug for SigningKey {
@@ -26,20 +28,47 @@ impl std::fmt::Debug for SigningKey {
 impl SigningKey {
     /// A fresh key from the operating system's random source.
     pub fn generate(kid: impl Into<String>) -> Self {
-        let key = ed25519_dalek::SigningKey::generate(&mut rand_core::OsRng);
+        Self::from_dalek(
+            kid.into(),
+            ed25519_dalek::SigningKey::generate(&mut rand_core::OsRng),
+        )
+    }
+
+    /// A key read back from its PKCS#8 DER form ([`SigningKey::pkcs8_der`]).
+    pub fn from_pkcs8_der(kid: impl Into<String>, der: &[u8]) -> Result<Self, KeyError> {
+        use ed25519_dalek::pkcs8::DecodePrivateKey;
+        let key = ed25519_dalek::SigningKey::from_pkcs8_der(der).map_err(|_| KeyError)?;
+        Ok(Self::from_dalek(kid.into(), key))
+    }
+
+    fn from_dalek(kid: String, key: ed25519_dalek::SigningKey) -> Self {
         let der = key
             .to_pkcs8_der()
             .expect("an Ed25519 key always encodes as PKCS#8");
         Self {
-            kid: kid.into(),
+            kid,
             encoding: EncodingKey::from_ed_der(der.as_bytes()),
             public_x: URL_SAFE_NO_PAD.encode(key.verifying_key().as_bytes()),
+            pkcs8: der.as_bytes().to_vec(),
         }
+    }
+
+    /// The private key as PKCS#8 DER: secret, for the key store only.
+    pub fn pkcs8_der(&self) -> &[u8] {
+        &self.pkcs8
     }
 
     /// The key id.
     pub fn kid(&self) -> &str {
         &self.kid
+    }
+
+    /// Signs claims as a compact JWT naming this key.
+    pub fn sign(&self, claims: &Claims) -> String {
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(self.kid.clone());
+        jsonwebtoken::encode(&header, claims, &self.encoding)
+            .expect("signing with a valid Ed25519 key cannot fail")
     }
 
     /// The public half as a JWK (RFC 8037, `OKP`/`Ed25519`).
@@ -54,6 +83,11 @@ impl SigningKey {
         })
     }
 }
+
+/// Stored bytes that are not an Ed25519 private key.
+#[derive(Debug, thiserror::Error)]
+#[error("not an Ed25519 PKCS#8 private key")]
+pub struct KeyError;
 
 /// A JWKS document holding the public halves of `keys`.
 pub fn jwks_json<'a>(keys: impl IntoIterator<Item = &'a SigningKey>) -> String {
@@ -107,14 +141,12 @@ impl TokenIssuer {
             tid: tenant,
             kind,
             amr: vec!["pwd".into()],
+            sid: None,
         }
     }
 
     /// Signs claims as a compact JWT.
     pub fn sign(&self, claims: &Claims) -> String {
-        let mut header = Header::new(Algorithm::EdDSA);
-        header.kid = Some(self.key.kid.clone());
-        jsonwebtoken::encode(&header, claims, &self.key.encoding)
-            .expect("signing with a valid Ed25519 key cannot fail")
+        self.key.sign(claims)
     }
 }

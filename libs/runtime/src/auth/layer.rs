@@ -11,10 +11,11 @@ use super::verifier::{TokenError, TokenVerifier};
 use crate::error::ApiError;
 use crate::layers::BoxFuture;
 
-/// Paths every server answers without a token: health checks (probes, load balancers) and
-/// reflection (tooling). Neither reveals tenant data.
+/// Paths every server answers without a token: health checks (probes, load balancers),
+/// reflection (tooling) and `/.well-known/` documents (public keys). None reveals tenant data.
 pub const PUBLIC_INFRASTRUCTURE_PREFIXES: &[&str] = &[
     "/grpc.health.v1.Health/",
+    "/.well-known/",
     "/grpc.reflection.v1.ServerReflection/",
     "/grpc.reflection.v1alpha.ServerReflection/",
 ];

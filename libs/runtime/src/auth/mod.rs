@@ -7,9 +7,11 @@
 mod claims;
 mod keys;
 mod layer;
+mod published;
 mod verifier;
 
 pub use claims::{Caller, Claims, SubjectKind};
-pub use keys::{SigningKey, TokenIssuer, jwks_json};
+pub use keys::{KeyError, SigningKey, TokenIssuer, jwks_json};
 pub use layer::{AuthLayer, AuthService, PUBLIC_INFRASTRUCTURE_PREFIXES, caller};
+pub use published::follow_identity_keys;
 pub use verifier::{TokenError, TokenVerifier};

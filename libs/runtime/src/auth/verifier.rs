@@ -59,11 +59,49 @@ pub struct JwksError(String);
 /// keys forgets them all.
 #[derive(Clone)]
 pub struct TokenVerifier {
-    keys: Arc<RwLock<HashMap<String, DecodingKey>>>,
+    keys: Arc<RwLock<KeySets>>,
     validation: Arc<Validation>,
     verified: moka::sync::Cache<Arc<str>, (Caller, u64, u64)>,
     /// Bumped on every key rotation; remembered tokens of an older generation are ignored.
     generation: Arc<std::sync::atomic::AtomicU64>,
+    /// Signalled when a token names a key not in the set, so published keys are fetched early.
+    unknown_key: Arc<tokio::sync::Notify>,
+}
+
+/// The keys a verifier trusts: those configured (`auth.jwks`) and those identity publishes.
+#[derive(Default)]
+struct KeySets {
+    configured: HashMap<String, DecodingKey>,
+    published: HashMap<String, DecodingKey>,
+}
+
+impl KeySets {
+    fn get(&self, kid: &str) -> Option<&DecodingKey> {
+        self.configured.get(kid).or_else(|| self.published.get(kid))
+    }
+
+    fn kids(&self) -> Vec<String> {
+        self.configured
+            .keys()
+            .chain(self.published.keys())
+            .cloned()
+            .collect()
+    }
+}
+
+fn parse_jwks(jwks: &str) -> Result<HashMap<String, DecodingKey>, JwksError> {
+    let set: JwkSet = serde_json::from_str(jwks).map_err(|e| JwksError(e.to_string()))?;
+    let mut keys = HashMap::new();
+    for jwk in &set.keys {
+        let kid = jwk
+            .common
+            .key_id
+            .clone()
+            .ok_or_else(|| JwksError("every key needs a kid".into()))?;
+        let key = DecodingKey::from_jwk(jwk).map_err(|e| JwksError(e.to_string()))?;
+        keys.insert(kid, key);
+    }
+    Ok(keys)
 }
 
 /// How long a verified token is remembered.
@@ -77,11 +115,7 @@ fn unix_now() -> u64 {
 
 impl std::fmt::Debug for TokenVerifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let kids: Vec<String> = self
-            .keys
-            .read()
-            .map(|keys| keys.keys().cloned().collect())
-            .unwrap_or_default();
+        let kids: Vec<String> = self.keys.read().map(|keys| keys.kids()).unwrap_or_default();
         f.debug_struct("TokenVerifier")
             .field("kids", &kids)
             .finish_non_exhaustive()
@@ -110,33 +144,64 @@ impl TokenVerifier {
                 .time_to_live(VERIFIED_TTL)
                 .build(),
             generation: Arc::default(),
+            unknown_key: Arc::default(),
         };
         verifier.replace_keys(jwks)?;
         Ok(verifier)
     }
 
-    /// Replaces the key set (rotation). Tokens signed by a removed key stop verifying.
+    /// Replaces the configured key set (rotation). Tokens signed by a removed key stop verifying.
     pub fn replace_keys(&self, jwks: &str) -> Result<(), JwksError> {
-        let set: JwkSet = serde_json::from_str(jwks).map_err(|e| JwksError(e.to_string()))?;
-        let mut keys = HashMap::new();
-        for jwk in &set.keys {
-            let kid = jwk
-                .common
-                .key_id
-                .clone()
-                .ok_or_else(|| JwksError("every key needs a kid".into()))?;
-            let key = DecodingKey::from_jwk(jwk).map_err(|e| JwksError(e.to_string()))?;
-            keys.insert(kid, key);
+        let keys = parse_jwks(jwks)?;
+        self.update(|sets| sets.configured = keys);
+        Ok(())
+    }
+
+    /// Replaces the keys identity publishes (fetched from it, or set by identity itself).
+    /// Answers whether the set changed; an unchanged set keeps remembered tokens.
+    pub fn replace_published_keys(&self, jwks: &str) -> Result<bool, JwksError> {
+        let keys = parse_jwks(jwks)?;
+        let mut current: Vec<&String> = Vec::new();
+        let unchanged = {
+            let sets = self.keys.read().unwrap_or_else(|p| p.into_inner());
+            current.extend(sets.published.keys());
+            let mut now: Vec<&String> = keys.keys().collect();
+            current.sort();
+            now.sort();
+            current == now
+        };
+        // Key ids are never reused with other material, so equal ids mean an equal set.
+        if unchanged {
+            return Ok(false);
         }
-        *self
-            .keys
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = keys;
+        self.update(|sets| sets.published = keys);
+        Ok(true)
+    }
+
+    fn update(&self, change: impl FnOnce(&mut KeySets)) {
+        change(
+            &mut self
+                .keys
+                .write()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        );
         // Tokens verified against the old keys must be verified again.
         self.generation
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.verified.invalidate_all();
-        Ok(())
+    }
+
+    /// Completes when a token named a key this verifier does not know.
+    pub async fn unknown_key_seen(&self) {
+        self.unknown_key.notified().await;
+    }
+
+    /// Whether the verifier knows the key `kid`.
+    pub fn knows(&self, kid: &str) -> bool {
+        self.keys
+            .read()
+            .map(|keys| keys.get(kid).is_some())
+            .unwrap_or(false)
     }
 
     /// Verifies a compact JWT and answers the caller it names.
@@ -167,9 +232,10 @@ impl TokenVerifier {
                 .keys
                 .read()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
-            let key = keys
-                .get(&kid)
-                .ok_or(TokenError::Invalid("unknown signing key"))?;
+            let Some(key) = keys.get(&kid) else {
+                self.unknown_key.notify_one();
+                return Err(TokenError::Invalid("unknown signing key"));
+            };
             jsonwebtoken::decode::<Claims>(token, key, &self.validation)
                 .map_err(|error| match error.kind() {
                     ErrorKind::ExpiredSignature => TokenError::Expired,
@@ -201,6 +267,7 @@ fn caller_from(claims: Claims) -> Result<Caller, TokenError> {
                 user,
                 mfa: claims.amr.iter().any(|method| method == "otp"),
                 token_id: claims.jti,
+                session: claims.sid,
             })
         }
         SubjectKind::Service => Ok(Caller::Service {

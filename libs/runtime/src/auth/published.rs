@@ -1,0 +1,71 @@
+//! Following the keys identity publishes: every service but identity fetches identity's JWKS
+//! (`AuthenticationService/GetJwks`) periodically, and at once when a token names a key it
+//! does not know (a rotation it has not seen yet).
+
+use std::time::Duration;
+
+use lms_api::identity::v1::GetJwksRequest;
+use lms_api::identity::v1::authentication_service_client::AuthenticationServiceClient;
+use tokio_util::sync::CancellationToken;
+use tonic::transport::Endpoint;
+
+use super::TokenVerifier;
+
+/// The shortest pause between two fetches, so tokens with made-up key ids cannot make a
+/// service hammer identity.
+const MIN_GAP: Duration = Duration::from_secs(1);
+/// The pause after a failed fetch.
+const RETRY: Duration = Duration::from_secs(2);
+
+/// Keeps `verifier`'s published keys equal to identity's JWKS at `endpoint` until `shutdown`.
+pub async fn follow_identity_keys(
+    verifier: TokenVerifier,
+    endpoint: String,
+    every: Duration,
+    shutdown: CancellationToken,
+) {
+    let channel = match Endpoint::from_shared(endpoint.clone()) {
+        Ok(endpoint) => endpoint
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(5))
+            .connect_lazy(),
+        Err(error) => {
+            tracing::error!(%endpoint, %error, "identity endpoint is not a URL; published keys are not followed");
+            return;
+        }
+    };
+    let mut client = AuthenticationServiceClient::new(channel);
+    let mut failing = false;
+    loop {
+        let wait = match client.get_jwks(GetJwksRequest {}).await {
+            Ok(response) => {
+                match verifier.replace_published_keys(&response.into_inner().jwks_json) {
+                    Ok(true) => tracing::info!(%endpoint, "signing keys updated from identity"),
+                    Ok(false) => {}
+                    Err(error) => {
+                        tracing::warn!(%endpoint, %error, "identity published an unusable key set")
+                    }
+                }
+                failing = false;
+                every
+            }
+            Err(status) => {
+                // Logged once per outage, not on every retry.
+                if !failing {
+                    tracing::warn!(%endpoint, error = %status.message(), code = ?status.code(), "cannot fetch signing keys from identity; retrying");
+                }
+                failing = true;
+                RETRY.min(every)
+            }
+        };
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(MIN_GAP) => {}
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(wait.saturating_sub(MIN_GAP)) => {}
+            () = verifier.unknown_key_seen() => {}
+        }
+    }
+}

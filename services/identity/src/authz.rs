@@ -1,0 +1,179 @@
+//! Identity's calls to authorization: decisions on admin actions (asked as the `identity`
+//! service about the calling user), and the delivery of access-relevant changes.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use lms_api::authorization::v1::permission_service_client::PermissionServiceClient;
+use lms_api::authorization::v1::relationship_service_client::RelationshipServiceClient;
+use lms_api::authorization::v1::role_assignment_service_client::RoleAssignmentServiceClient;
+use lms_api::authorization::v1::{
+    AssignRoleRequest, CheckRequest, Decision, ExplainRequest, WriteRelationshipsRequest,
+};
+use lms_api::common::v1::{Consistency, ConsistencyToken, ObjectReference, consistency};
+use lms_kernel::{Permission, TenantId, UserId};
+use lms_runtime::ApiError;
+use lms_runtime::auth::SubjectKind;
+use lms_runtime::client::CallCredentials;
+use tonic::transport::{Channel, Endpoint};
+
+use crate::clock::now;
+use crate::keys::KeyRing;
+
+/// The service account name identity acts as.
+pub const SERVICE_NAME: &str = "identity";
+/// Longest a call to authorization may take.
+const CALL_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// A connection to authorization, with identity's tenant-scoped service tokens.
+#[derive(Clone)]
+pub struct Authorization {
+    channel: Channel,
+    keys: KeyRing,
+    /// Per tenant: a service token and when to stop using it (well before it expires).
+    tokens: Arc<Mutex<HashMap<TenantId, (String, i64)>>>,
+}
+
+impl std::fmt::Debug for Authorization {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authorization").finish_non_exhaustive()
+    }
+}
+
+/// Maps a failed call to authorization: its own refusals pass through, anything else is
+/// UNAVAILABLE, so nothing is allowed and nothing is half-done silently.
+fn unavailable(status: tonic::Status) -> ApiError {
+    match status.code() {
+        tonic::Code::InvalidArgument
+        | tonic::Code::NotFound
+        | tonic::Code::PermissionDenied
+        | tonic::Code::FailedPrecondition
+        | tonic::Code::AlreadyExists => ApiError::Forwarded(Box::new(status)),
+        _ => {
+            tracing::warn!(code = ?status.code(), error = %status.message(), "authorization call failed");
+            ApiError::Unavailable {
+                dependency: "authorization",
+            }
+        }
+    }
+}
+
+impl Authorization {
+    /// Authorization at `endpoint` (connected lazily, so the services may start in any order).
+    pub fn new(endpoint: &str, keys: KeyRing) -> Result<Self, String> {
+        let channel = Endpoint::from_shared(endpoint.to_owned())
+            .map_err(|error| format!("authorization endpoint {endpoint:?}: {error}"))?
+            .tcp_nodelay(true)
+            .connect_timeout(CALL_TIMEOUT)
+            .timeout(CALL_TIMEOUT)
+            .connect_lazy();
+        Ok(Self {
+            channel,
+            keys,
+            tokens: Arc::default(),
+        })
+    }
+
+    fn token(&self, tenant: TenantId) -> String {
+        let now = now();
+        let mut tokens = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((token, until)) = tokens.get(&tenant)
+            && now < *until
+        {
+            return token.clone();
+        }
+        let claims = self.keys.claims(
+            SubjectKind::Service,
+            SERVICE_NAME.into(),
+            Some(tenant.to_string()),
+        );
+        let token = self.keys.sign(&claims);
+        let until = now + (self.keys.access_ttl().as_secs() / 2) as i64;
+        tokens.insert(tenant, (token.clone(), until));
+        token
+    }
+
+    fn credentials(
+        &self,
+        tenant: TenantId,
+    ) -> tonic::service::interceptor::InterceptedService<Channel, CallCredentials> {
+        let credentials =
+            CallCredentials::bearer(&self.token(tenant)).expect("signed tokens are ASCII");
+        tonic::service::interceptor::InterceptedService::new(self.channel.clone(), credentials)
+    }
+
+    /// Fails with PERMISSION_DENIED, naming the permission and authorization's reason, unless
+    /// `user` may do `permission` on `resource`. Asked fully consistent: an admin action must
+    /// not ride on a revoked role.
+    pub async fn require(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        permission: Permission,
+        resource: ObjectReference,
+    ) -> Result<(), ApiError> {
+        let mut client = PermissionServiceClient::new(self.credentials(tenant));
+        let request = CheckRequest {
+            subject_id: user.to_string(),
+            permission: permission.name().into(),
+            resource: Some(resource.clone()),
+            consistency: Some(Consistency {
+                requirement: Some(consistency::Requirement::FullyConsistent(true)),
+            }),
+        };
+        let response = client.check(request).await.map_err(unavailable)?;
+        if response.into_inner().decision() == Decision::Allowed {
+            return Ok(());
+        }
+        // Denied: ask why, so the caller learns what is missing.
+        let reason = client
+            .explain(ExplainRequest {
+                subject_id: user.to_string(),
+                permission: permission.name().into(),
+                resource: Some(resource),
+                consistency: None,
+            })
+            .await
+            .ok()
+            .and_then(|r| r.into_inner().explanation)
+            .map(|e| e.denial_reason)
+            .filter(|reason| !reason.is_empty())
+            .unwrap_or_else(|| "DENIED".into());
+        Err(ApiError::PermissionDenied {
+            reason: "PERMISSION_MISSING",
+            message: format!("requires {} ({reason})", permission.name()),
+            metadata: HashMap::from([
+                ("permission".to_owned(), permission.name().to_owned()),
+                ("denial".to_owned(), reason),
+            ]),
+        })
+    }
+
+    /// Applies a batch of facts (idempotent by its event id) and answers authorization's token.
+    pub async fn write(
+        &self,
+        tenant: TenantId,
+        request: WriteRelationshipsRequest,
+    ) -> Result<ConsistencyToken, ApiError> {
+        let response = RelationshipServiceClient::new(self.credentials(tenant))
+            .write_relationships(request)
+            .await
+            .map_err(unavailable)?;
+        Ok(response.into_inner().written_at.unwrap_or_default())
+    }
+
+    /// Assigns a role as the identity service (trusted: no escalation check, tenant
+    /// preconditions still apply).
+    pub async fn assign(
+        &self,
+        tenant: TenantId,
+        request: AssignRoleRequest,
+    ) -> Result<ConsistencyToken, ApiError> {
+        let response = RoleAssignmentServiceClient::new(self.credentials(tenant))
+            .assign_role(request)
+            .await
+            .map_err(unavailable)?;
+        Ok(response.into_inner().written_at.unwrap_or_default())
+    }
+}

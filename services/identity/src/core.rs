@@ -1,0 +1,84 @@
+//! What every identity handler shares: the store, the keys, password hashing, the connection to
+//! authorization and the outbox relay.
+
+use lms_api::common::v1::{ObjectReference, ObjectType};
+use lms_kernel::{TenantId, UserId};
+use lms_runtime::ApiError;
+use lms_runtime::auth::Caller;
+use lms_runtime::config::SignInConfig;
+
+use crate::authz::Authorization;
+use crate::keys::KeyRing;
+use crate::outbox::Relay;
+use crate::password::Passwords;
+use crate::store::{Store, StoreError};
+
+/// The shared state of the identity handlers.
+#[derive(Debug)]
+pub struct Core<S> {
+    /// The identity store.
+    pub store: S,
+    /// Signing keys.
+    pub keys: KeyRing,
+    /// Password hashing.
+    pub passwords: Passwords,
+    /// Decisions and fact delivery.
+    pub authorization: Authorization,
+    /// The outbox relay.
+    pub relay: std::sync::Arc<Relay<S>>,
+    /// Token lifetimes and lockout.
+    pub sign_in: SignInConfig,
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Duplicate(what) => ApiError::AlreadyExists {
+                resource_type: "user",
+                resource_name: format!("with that {what}"),
+            },
+            StoreError::Database(error) => {
+                tracing::warn!(%error, "identity store failed");
+                ApiError::Unavailable {
+                    dependency: "store",
+                }
+            }
+            error @ StoreError::Corrupt(_) => ApiError::internal(error),
+        }
+    }
+}
+
+/// The tenant and user of a user caller; PERMISSION_DENIED for services.
+pub fn user_caller(caller: &Caller) -> Result<(TenantId, UserId), ApiError> {
+    match caller {
+        Caller::User { tenant, user, .. } => Ok((*tenant, *user)),
+        Caller::Service { .. } => Err(ApiError::PermissionDenied {
+            reason: "USER_REQUIRED",
+            message: "this call is made by a signed-in user".into(),
+            metadata: Default::default(),
+        }),
+    }
+}
+
+/// A reference to an object of the caller's tenant.
+pub fn reference(kind: ObjectType, id: impl ToString) -> ObjectReference {
+    ObjectReference {
+        r#type: kind as i32,
+        id: id.to_string(),
+        tenant_id: String::new(),
+    }
+}
+
+impl<S: Store + Clone> Core<S> {
+    /// Delivers the tenant's pending events; a failure leaves them to the retry loop and the
+    /// answer without a token (the change is saved; decisions see it once delivered).
+    pub async fn deliver(&self, tenant: TenantId) -> Option<lms_api::common::v1::ConsistencyToken> {
+        match self.relay.deliver(tenant).await {
+            Ok(token) => token,
+            Err(error) => {
+                tracing::warn!(%tenant, %error, "change saved; delivery to authorization will be retried");
+                None
+            }
+        }
+    }
+}

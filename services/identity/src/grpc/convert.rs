@@ -1,0 +1,166 @@
+//! Conversions between stored records and proto messages, and request validation.
+
+use lms_api::common::v1::AuditStamp;
+use lms_api::identity::v1::{Employment, NewUser, Tenant, TenantSettings as PbSettings, User};
+use lms_kernel::{Email, TenantSettings};
+use lms_runtime::{ApiError, FieldViolation};
+
+use crate::password::Passwords;
+use crate::store::{EmploymentRecord, TenantRecord, UserRecord, status_number};
+
+/// A timestamp from epoch seconds.
+pub fn timestamp(seconds: i64) -> prost_types::Timestamp {
+    prost_types::Timestamp { seconds, nanos: 0 }
+}
+
+/// Proto settings to kernel settings.
+pub fn settings(settings: Option<&PbSettings>) -> TenantSettings {
+    settings.map_or_else(TenantSettings::default, |s| TenantSettings {
+        locations_enabled: s.locations_enabled,
+        clients_enabled: s.clients_enabled,
+        mfa_required_for_admins: s.mfa_required_for_admins,
+    })
+}
+
+/// A tenant as the API shows it.
+pub fn tenant(record: &TenantRecord) -> Tenant {
+    Tenant {
+        tenant_id: record.id.to_string(),
+        name: record.name.clone(),
+        settings: Some(PbSettings {
+            locations_enabled: record.settings.locations_enabled,
+            clients_enabled: record.settings.clients_enabled,
+            mfa_required_for_admins: record.settings.mfa_required_for_admins,
+        }),
+        master_tenant_id: record.master.map(|t| t.to_string()).unwrap_or_default(),
+        access_coordinator_user_id: record
+            .access_coordinator
+            .map(|u| u.to_string())
+            .unwrap_or_default(),
+        created: Some(AuditStamp {
+            actor_id: record.created_by.clone(),
+            at: Some(timestamp(record.created_at)),
+        }),
+    }
+}
+
+/// An employment as the API shows it.
+pub fn employment(record: &EmploymentRecord) -> Employment {
+    Employment {
+        employment_id: record.id.to_string(),
+        unit_id: record.unit.to_string(),
+        starts_at: Some(timestamp(record.starts_at)),
+        ends_at: record.ends_at.map(timestamp),
+        main_account: record.main_account,
+    }
+}
+
+/// A user as the API shows it: never the credentials.
+pub fn user(record: &UserRecord, employments: &[EmploymentRecord]) -> User {
+    User {
+        user_id: record.id.to_string(),
+        email: record
+            .email
+            .as_ref()
+            .map(|e| e.as_str().to_owned())
+            .unwrap_or_default(),
+        given_name: record.given_name.clone(),
+        family_name: record.family_name.clone(),
+        status: status_number(record.status).into(),
+        account_kind: record.account_kind.into(),
+        primary_group_id: String::new(),
+        restrict_bookings: record.restrict_bookings,
+        custom_fields: serde_json::from_str(&record.custom_fields).unwrap_or_default(),
+        external_id: record.external_id.clone().unwrap_or_default(),
+        employments: employments.iter().map(employment).collect(),
+        last_sign_in_at: record.last_sign_in_at.map(timestamp),
+        created: Some(AuditStamp {
+            actor_id: record.created_by.clone(),
+            at: Some(timestamp(record.created_at)),
+        }),
+    }
+}
+
+/// A validated [`NewUser`].
+#[derive(Debug)]
+pub struct ValidNewUser {
+    pub email: Email,
+    pub given_name: String,
+    pub family_name: String,
+    pub password: Option<String>,
+    pub account_kind: i16,
+    pub custom_fields: String,
+    pub external_id: Option<String>,
+    pub main_unit: Option<lms_kernel::UnitId>,
+}
+
+fn name(violations: &mut Vec<FieldViolation>, field: String, value: &str) -> String {
+    let value = value.trim();
+    if value.is_empty() || value.chars().count() > 200 {
+        violations.push(FieldViolation::new(field, "must be 1 to 200 characters"));
+    }
+    value.to_owned()
+}
+
+/// Validates every field of `user` (under `prefix`), reporting all violations at once.
+pub fn new_user(prefix: &str, user: Option<&NewUser>) -> Result<ValidNewUser, ApiError> {
+    let Some(user) = user else {
+        return Err(ApiError::invalid_field(prefix, "is required"));
+    };
+    let field = |name: &str| format!("{prefix}.{name}");
+    let mut violations = Vec::new();
+    let email = Email::parse(&user.email);
+    if let Err(error) = &email {
+        violations.push(FieldViolation::new(field("email"), error.to_string()));
+    }
+    let given_name = name(&mut violations, field("given_name"), &user.given_name);
+    let family_name = name(&mut violations, field("family_name"), &user.family_name);
+    let password = (!user.password.is_empty()).then(|| user.password.clone());
+    if let Some(password) = &password
+        && let Err(error) = Passwords::validate(password)
+    {
+        violations.push(FieldViolation::new(field("password"), error.to_string()));
+    }
+    let account_kind = match user.account_kind {
+        0 | 1 => 1,
+        2 => 2,
+        3 => 3,
+        _ => {
+            violations.push(FieldViolation::new(
+                field("account_kind"),
+                "must be STANDARD, TUTOR or TEACHER",
+            ));
+            1
+        }
+    };
+    let main_unit = match user.main_unit_id.as_str() {
+        "" => None,
+        id => match lms_kernel::UnitId::parse(id) {
+            Ok(unit) => Some(unit),
+            Err(error) => {
+                violations.push(FieldViolation::new(
+                    field("main_unit_id"),
+                    error.to_string(),
+                ));
+                None
+            }
+        },
+    };
+    let external_id =
+        (!user.external_id.trim().is_empty()).then(|| user.external_id.trim().to_owned());
+    let custom_fields =
+        serde_json::to_string(&user.custom_fields).expect("a string map always serialises");
+    match email {
+        Ok(email) if violations.is_empty() => Ok(ValidNewUser {
+            email,
+            given_name,
+            family_name,
+            password,
+            account_kind,
+            custom_fields,
+            external_id,
+            main_unit,
+        }),
+        _ => Err(ApiError::InvalidArgument(violations)),
+    }
+}

@@ -1,0 +1,65 @@
+//! The gRPC face of the identity service. RPCs not built yet fall back to the generated
+//! defaults, which answer `UNIMPLEMENTED`.
+
+mod authentication;
+mod convert;
+mod tenants;
+mod users;
+
+use std::sync::Arc;
+
+use lms_api::identity::v1::approval_service_server::{ApprovalService, ApprovalServiceServer};
+use lms_api::identity::v1::authentication_service_server::AuthenticationServiceServer;
+use lms_api::identity::v1::group_service_server::{GroupService, GroupServiceServer};
+use lms_api::identity::v1::import_service_server::{ImportService, ImportServiceServer};
+use lms_api::identity::v1::tenant_service_server::TenantServiceServer;
+use lms_api::identity::v1::unit_service_server::{UnitService, UnitServiceServer};
+use lms_api::identity::v1::user_service_server::UserServiceServer;
+
+use crate::core::Core;
+use crate::store::Store;
+
+/// The unit tree (not built yet).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Units;
+
+#[tonic::async_trait]
+impl UnitService for Units {}
+
+/// Groups, primary groups, managers and administrators (not built yet).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Groups;
+
+#[tonic::async_trait]
+impl GroupService for Groups {}
+
+/// The Access Coordinator's queue (not built yet).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Approvals;
+
+#[tonic::async_trait]
+impl ApprovalService for Approvals {}
+
+/// CSV import and the people-data feed (not built yet).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Imports;
+
+#[tonic::async_trait]
+impl ImportService for Imports {}
+
+/// Adds every gRPC service of identity to `server`.
+pub fn add_services<S: Store + Clone>(
+    server: lms_runtime::GrpcServer,
+    core: Arc<Core<S>>,
+) -> lms_runtime::GrpcServer {
+    server
+        .add_service(TenantServiceServer::new(tenants::Tenants(core.clone())))
+        .add_service(UnitServiceServer::new(Units))
+        .add_service(UserServiceServer::new(users::Users(core.clone())))
+        .add_service(GroupServiceServer::new(Groups))
+        .add_service(AuthenticationServiceServer::new(
+            authentication::Authentication(core),
+        ))
+        .add_service(ApprovalServiceServer::new(Approvals))
+        .add_service(ImportServiceServer::new(Imports))
+}

@@ -1,0 +1,142 @@
+//! `TenantService`: tenants, created by platform operators with their Guest account and their
+//! first user, who is the Access Coordinator and the tenant's LMS Administrator.
+
+use std::sync::Arc;
+
+use lms_api::authorization::v1::{AssignRoleRequest, TenantFacts, WriteRelationshipsRequest};
+use lms_api::identity::v1::tenant_service_server::TenantService;
+use lms_api::identity::v1::{
+    CreateTenantRequest, CreateTenantResponse, GetTenantRequest, GetTenantResponse,
+};
+use lms_kernel::{Template, TenantId, UnitId};
+use lms_runtime::ApiError;
+use lms_runtime::auth::{Caller, caller};
+use tonic::{Request, Response, Status};
+
+use super::convert;
+use super::users::{new_user_facts, new_user_records};
+use crate::clock::now;
+use crate::core::Core;
+use crate::outbox::{assign_role_event, facts_event};
+use crate::store::{Store, TenantRecord, UnitRecord, unit_kind};
+
+pub struct Tenants<S>(pub Arc<Core<S>>);
+
+/// The operator creating a tenant: a platform service token that names no tenant.
+fn operator(caller: &Caller) -> Result<String, ApiError> {
+    match caller {
+        Caller::Service {
+            name, tenant: None, ..
+        } => Ok(format!("service:{name}")),
+        _ => Err(ApiError::PermissionDenied {
+            reason: "PLATFORM_OPERATOR_REQUIRED",
+            message: "tenants are created by platform operators (a service token without a tenant)"
+                .into(),
+            metadata: Default::default(),
+        }),
+    }
+}
+
+#[tonic::async_trait]
+impl<S: Store + Clone> TenantService for Tenants<S> {
+    async fn create_tenant(
+        &self,
+        request: Request<CreateTenantRequest>,
+    ) -> Result<Response<CreateTenantResponse>, Status> {
+        let actor = operator(caller(&request)?)?;
+        let r = request.into_inner();
+        let name = r.name.trim().to_owned();
+        if name.is_empty() || name.chars().count() > 200 {
+            return Err(ApiError::invalid_field("name", "must be 1 to 200 characters").into());
+        }
+        let coordinator = convert::new_user("access_coordinator", r.access_coordinator.as_ref())?;
+        if coordinator.account_kind != 1 {
+            return Err(ApiError::invalid_field(
+                "access_coordinator.account_kind",
+                "the Access Coordinator holds a standard account",
+            )
+            .into());
+        }
+        let tenant_id = TenantId::generate();
+        let guest = UnitRecord {
+            id: UnitId::generate(),
+            kind: unit_kind::GUEST_ACCOUNT,
+            name: "Guest".into(),
+            parent: None,
+            external_id: None,
+        };
+        let (user, employment) =
+            new_user_records(&self.0, coordinator, guest.id, actor.clone()).await;
+        let tenant = TenantRecord {
+            id: tenant_id,
+            name,
+            settings: convert::settings(r.settings.as_ref()),
+            master: None,
+            access_coordinator: Some(user.id),
+            created_by: actor,
+            created_at: now(),
+        };
+        let settings = facts_event(WriteRelationshipsRequest {
+            tenant_facts: Some(TenantFacts {
+                locations_enabled: tenant.settings.locations_enabled,
+                clients_enabled: tenant.settings.clients_enabled,
+                mfa_required_for_admins: tenant.settings.mfa_required_for_admins,
+            }),
+            ..Default::default()
+        });
+        let role = |template: Template, main_role: bool| {
+            assign_role_event(&AssignRoleRequest {
+                user_id: user.id.to_string(),
+                role_id: lms_kernel::RoleId::BuiltIn(template).to_string(),
+                main_role,
+                ..Default::default()
+            })
+        };
+        let events = [
+            settings,
+            new_user_facts(&user, &employment),
+            role(Template::LmsAdministrator, true),
+            role(Template::AccessCoordinator, false),
+        ];
+        self.0
+            .store
+            .create_tenant(&tenant, &guest, &user, &employment, &events)
+            .await
+            .map_err(ApiError::from)?;
+        tracing::info!(tenant = %tenant.id, "tenant created");
+        let written_at = self.0.deliver(tenant.id).await;
+        Ok(Response::new(CreateTenantResponse {
+            tenant: Some(convert::tenant(&tenant)),
+            access_coordinator: Some(convert::user(&user, &[employment])),
+            written_at,
+        }))
+    }
+
+    async fn get_tenant(
+        &self,
+        request: Request<GetTenantRequest>,
+    ) -> Result<Response<GetTenantResponse>, Status> {
+        let own = caller(&request)?.tenant();
+        let asked = match request.get_ref().tenant_id.as_str() {
+            "" => own.ok_or_else(|| {
+                ApiError::invalid_field("tenant_id", "is required when the caller has no tenant")
+            })?,
+            id => TenantId::parse(id)
+                .map_err(|e| ApiError::invalid_field("tenant_id", e.to_string()))?,
+        };
+        // Users see their own tenant; operators any. Clients of a master come with clients.
+        if own.is_some() && own != Some(asked) {
+            return Err(ApiError::not_found("tenant", asked.to_string()).into());
+        }
+        let tenant = self
+            .0
+            .store
+            .tenant(asked)
+            .await
+            .map_err(ApiError::from)?
+            .ok_or_else(|| ApiError::not_found("tenant", asked.to_string()))?;
+        Ok(Response::new(GetTenantResponse {
+            tenant: Some(convert::tenant(&tenant)),
+        }))
+    }
+}

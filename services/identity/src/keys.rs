@@ -1,0 +1,144 @@
+//! The signing keys of access tokens: stored in identity's database so that every replica signs
+//! with the same keys, rotated on a schedule, and published (JWKS) until the last token each
+//! one signed has expired.
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use lms_runtime::auth::{Claims, SigningKey, SubjectKind, TokenVerifier, jwks_json};
+use lms_runtime::config::{AuthConfig, SignInConfig};
+
+use crate::clock::now;
+use crate::store::{Store, StoreError};
+
+/// How often replicas look for a key another replica made.
+const RELOAD: Duration = Duration::from_secs(60);
+
+/// The current keys: the newest signs; all are published.
+#[derive(Clone)]
+pub struct KeyRing {
+    keys: Arc<RwLock<Vec<(SigningKey, i64)>>>,
+    issuer: String,
+    audience: String,
+    rotation_seconds: i64,
+    access_ttl: Duration,
+    verifier: TokenVerifier,
+}
+
+impl std::fmt::Debug for KeyRing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyRing")
+            .field("issuer", &self.issuer)
+            .finish_non_exhaustive()
+    }
+}
+
+impl KeyRing {
+    /// Loads the stored keys, making a first or a due one, and publishes them into `verifier`
+    /// (identity's own, so its tokens verify here without a fetch).
+    pub async fn load<S: Store>(
+        store: &S,
+        auth: &AuthConfig,
+        sign_in: &SignInConfig,
+        verifier: TokenVerifier,
+    ) -> Result<Self, StoreError> {
+        let ring = Self {
+            keys: Arc::default(),
+            issuer: auth.issuer.clone(),
+            audience: auth.audience.clone(),
+            rotation_seconds: (sign_in.signing_key_rotation_hours * 3600) as i64,
+            access_ttl: Duration::from_secs(sign_in.access_token_ttl_seconds),
+            verifier,
+        };
+        ring.refresh(store).await?;
+        Ok(ring)
+    }
+
+    /// Re-reads the stored keys and makes a new one when the newest is due for rotation.
+    pub async fn refresh<S: Store>(&self, store: &S) -> Result<(), StoreError> {
+        let now = now();
+        let mut stored = store.signing_keys().await?;
+        let due = stored
+            .last()
+            .is_none_or(|(_, _, created)| now - created >= self.rotation_seconds);
+        if due {
+            let key = SigningKey::generate(format!("k{}", uuid::Uuid::now_v7().simple()));
+            // A key stays while tokens it signed may live: one rotation period plus a token's life.
+            let retire_before = now - self.rotation_seconds - self.access_ttl.as_secs() as i64;
+            store
+                .add_signing_key(key.kid(), key.pkcs8_der(), now, retire_before)
+                .await?;
+            tracing::info!(kid = key.kid(), "signing key rotated");
+            stored = store.signing_keys().await?;
+        }
+        let mut keys = Vec::with_capacity(stored.len());
+        for (kid, der, created) in stored {
+            match SigningKey::from_pkcs8_der(&kid, &der) {
+                Ok(key) => keys.push((key, created)),
+                Err(error) => tracing::error!(%kid, %error, "stored signing key unusable; skipped"),
+            }
+        }
+        let jwks = jwks_json(keys.iter().map(|(key, _)| key));
+        *self.keys.write().unwrap_or_else(|p| p.into_inner()) = keys;
+        if let Err(error) = self.verifier.replace_published_keys(&jwks) {
+            tracing::error!(%error, "own signing keys could not be published");
+        }
+        Ok(())
+    }
+
+    /// Keeps the keys fresh (rotation, keys other replicas made) until `shutdown`.
+    pub fn spawn_refresh<S: Store + Clone>(
+        &self,
+        store: S,
+        shutdown: tokio_util::sync::CancellationToken,
+    ) {
+        let ring = self.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    () = tokio::time::sleep(RELOAD) => {}
+                }
+                if let Err(error) = ring.refresh(&store).await {
+                    tracing::warn!(%error, "signing keys not refreshed");
+                }
+            }
+        });
+    }
+
+    /// The published key set.
+    pub fn jwks(&self) -> String {
+        let keys = self.keys.read().unwrap_or_else(|p| p.into_inner());
+        jwks_json(keys.iter().map(|(key, _)| key))
+    }
+
+    /// How long access tokens live.
+    pub fn access_ttl(&self) -> Duration {
+        self.access_ttl
+    }
+
+    /// Claims for `subject`, valid from now for the access-token lifetime.
+    pub fn claims(&self, kind: SubjectKind, subject: String, tenant: Option<String>) -> Claims {
+        let now = now() as u64;
+        Claims {
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+            sub: subject,
+            exp: now + self.access_ttl.as_secs(),
+            iat: now,
+            nbf: None,
+            jti: uuid::Uuid::new_v4().to_string(),
+            tid: tenant,
+            kind,
+            amr: Vec::new(),
+            sid: None,
+        }
+    }
+
+    /// Signs `claims` with the newest key.
+    pub fn sign(&self, claims: &Claims) -> String {
+        let keys = self.keys.read().unwrap_or_else(|p| p.into_inner());
+        let (key, _) = keys.last().expect("a loaded key ring always holds a key");
+        key.sign(claims)
+    }
+}

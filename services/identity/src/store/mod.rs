@@ -1,0 +1,355 @@
+//! The identity store: tenants, units, users with their credentials, employments, signing keys,
+//! sign-in sessions and the outbox. One port ([`Store`]), one SQL body compiled for PostgreSQL
+//! and SQLite ([`sql`]).
+//!
+//! Every write that decisions depend on commits its outbox row in the same transaction, so a
+//! change is either saved with the event that tells authorization, or not at all.
+
+mod sql;
+
+use std::future::Future;
+
+use lms_kernel::{Email, TenantId, TenantSettings, UnitId, UserId, UserStatus};
+pub use sql::{PgStore, SqliteStore};
+use uuid::Uuid;
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A user with that email (or external id) exists in the tenant.
+    #[error("already exists: {0}")]
+    Duplicate(&'static str),
+    /// Stored data does not parse (a bug or a manual edit).
+    #[error("corrupt stored data: {0}")]
+    Corrupt(String),
+    /// The database failed or is unreachable.
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// A tenant as stored.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct TenantRecord {
+    /// Its id.
+    pub id: TenantId,
+    /// Display name.
+    pub name: String,
+    /// Feature switches.
+    pub settings: TenantSettings,
+    /// The master, when a client.
+    pub master: Option<TenantId>,
+    /// The Access Coordinator.
+    pub access_coordinator: Option<UserId>,
+    /// Who created it.
+    pub created_by: String,
+    /// When.
+    pub created_at: i64,
+}
+
+/// The kinds of unit, numbered as the proto's `UnitKind`.
+pub mod unit_kind {
+    /// A location.
+    pub const LOCATION: i16 = 1;
+    /// A customer account.
+    pub const CUSTOMER_ACCOUNT: i16 = 2;
+    /// The provider's own account.
+    pub const PROVIDER_ACCOUNT: i16 = 3;
+    /// The Guest account.
+    pub const GUEST_ACCOUNT: i16 = 4;
+    /// An account group.
+    pub const ACCOUNT_GROUP: i16 = 5;
+}
+
+/// A unit as stored.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct UnitRecord {
+    /// Its id.
+    pub id: UnitId,
+    /// `unit_kind::*`.
+    pub kind: i16,
+    /// Display name.
+    pub name: String,
+    /// Parent, when not a root.
+    pub parent: Option<UnitId>,
+    /// External id.
+    pub external_id: Option<String>,
+}
+
+/// A user as stored, with credentials.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct UserRecord {
+    /// Its id.
+    pub id: UserId,
+    /// Sign-in address; `None` once anonymised.
+    pub email: Option<Email>,
+    /// Given name.
+    pub given_name: String,
+    /// Family name.
+    pub family_name: String,
+    /// Lifecycle.
+    pub status: UserStatus,
+    /// The proto's `AccountKind` number.
+    pub account_kind: i16,
+    /// May not book.
+    pub restrict_bookings: bool,
+    /// Tenant-defined fields, as a JSON object.
+    pub custom_fields: String,
+    /// External id.
+    pub external_id: Option<String>,
+    /// argon2id PHC string; `None` until a password is set.
+    pub password_hash: Option<String>,
+    /// Failed sign-ins in a row.
+    pub failed_sign_ins: i32,
+    /// Sign-in refused until then.
+    pub locked_until: Option<i64>,
+    /// Last successful sign-in.
+    pub last_sign_in_at: Option<i64>,
+    /// Who created it.
+    pub created_by: String,
+    /// When.
+    pub created_at: i64,
+}
+
+/// An employment as stored.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct EmploymentRecord {
+    /// Its id.
+    pub id: Uuid,
+    /// The employee.
+    pub user: UserId,
+    /// The account.
+    pub unit: UnitId,
+    /// First moment.
+    pub starts_at: i64,
+    /// End, exclusive.
+    pub ends_at: Option<i64>,
+    /// The user's main account.
+    pub main_account: bool,
+}
+
+/// An event for authorization, committed with the change it describes.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct OutboxEvent {
+    /// Position in the outbox (delivery order).
+    pub sequence: i64,
+    /// Idempotency key at the receiver.
+    pub event_id: Uuid,
+    /// The tenant it concerns.
+    pub tenant: TenantId,
+    /// What it is, for example `authorization.facts`.
+    pub topic: String,
+    /// The encoded message.
+    pub payload: Vec<u8>,
+}
+
+/// A new event to commit (the sequence is assigned by the store).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct NewEvent {
+    /// Idempotency key.
+    pub event_id: Uuid,
+    /// Topic.
+    pub topic: &'static str,
+    /// Encoded message.
+    pub payload: Vec<u8>,
+}
+
+/// One refresh token as stored (by hash).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct RefreshRecord {
+    /// The session.
+    pub family: Uuid,
+    /// Its tenant.
+    pub tenant: TenantId,
+    /// Its user.
+    pub user: UserId,
+    /// Authentication methods of the sign-in, comma-separated.
+    pub amr: String,
+    /// Expiry.
+    pub expires_at: i64,
+    /// When it was traded for a new pair.
+    pub used_at: Option<i64>,
+    /// Whether its session was revoked.
+    pub revoked: bool,
+}
+
+/// What happened when a refresh token was traded in.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum Redeemed {
+    /// It was current: retired now, and its successor stored.
+    Rotated(RefreshRecord),
+    /// Unknown token.
+    Unknown,
+    /// Retired or revoked before: the session is revoked now (reuse detection).
+    Reused(RefreshRecord),
+}
+
+/// The identity store.
+pub trait Store: Send + Sync + 'static {
+    /// Creates a tenant, its Guest account and its first user (with a Guest employment).
+    fn create_tenant(
+        &self,
+        tenant: &TenantRecord,
+        guest: &UnitRecord,
+        first_user: &UserRecord,
+        employment: &EmploymentRecord,
+        events: &[NewEvent],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// A tenant.
+    fn tenant(
+        &self,
+        tenant: TenantId,
+    ) -> impl Future<Output = Result<Option<TenantRecord>, StoreError>> + Send;
+
+    /// A unit.
+    fn unit(
+        &self,
+        tenant: TenantId,
+        unit: UnitId,
+    ) -> impl Future<Output = Result<Option<UnitRecord>, StoreError>> + Send;
+
+    /// The tenant's Guest account.
+    fn guest_account(
+        &self,
+        tenant: TenantId,
+    ) -> impl Future<Output = Result<Option<UnitRecord>, StoreError>> + Send;
+
+    /// Creates a user with their first employment.
+    fn create_user(
+        &self,
+        tenant: TenantId,
+        user: &UserRecord,
+        employment: &EmploymentRecord,
+        events: &[NewEvent],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// A user by id.
+    fn user(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+    ) -> impl Future<Output = Result<Option<UserRecord>, StoreError>> + Send;
+
+    /// A user by sign-in address.
+    fn user_by_email(
+        &self,
+        tenant: TenantId,
+        email: &Email,
+    ) -> impl Future<Output = Result<Option<UserRecord>, StoreError>> + Send;
+
+    /// A user's employments.
+    fn employments(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+    ) -> impl Future<Output = Result<Vec<EmploymentRecord>, StoreError>> + Send;
+
+    /// Records a failed sign-in; `locked_until` is set when the count reached the threshold.
+    fn record_failed_sign_in(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        locked_until: Option<i64>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Records a successful sign-in: clears failures and lockout.
+    fn record_sign_in(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        at: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Replaces a user's password hash.
+    fn set_password(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        hash: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Every stored signing key: (kid, PKCS#8 DER, created_at), oldest first.
+    fn signing_keys(
+        &self,
+    ) -> impl Future<Output = Result<Vec<(String, Vec<u8>, i64)>, StoreError>> + Send;
+
+    /// Stores a new signing key and deletes those created before `retire_before`.
+    fn add_signing_key(
+        &self,
+        kid: &str,
+        pkcs8: &[u8],
+        created_at: i64,
+        retire_before: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Stores a new refresh token (by hash).
+    fn add_refresh_token(
+        &self,
+        hash: &[u8],
+        record: &RefreshRecord,
+        issued_at: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Trades a refresh token in: retires it and stores `next` in the same session, atomically;
+    /// a token presented twice revokes its session.
+    fn redeem_refresh_token(
+        &self,
+        hash: &[u8],
+        next_hash: &[u8],
+        now: i64,
+        next_expires_at: i64,
+    ) -> impl Future<Output = Result<Redeemed, StoreError>> + Send;
+
+    /// Revokes a session (sign-out, reuse, password change).
+    fn revoke_session(
+        &self,
+        family: Uuid,
+        now: i64,
+        reason: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Revokes every session of a user.
+    fn revoke_user_sessions(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        now: i64,
+        reason: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Undelivered events of a tenant, in order.
+    fn pending_events(
+        &self,
+        tenant: TenantId,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<OutboxEvent>, StoreError>> + Send;
+
+    /// Tenants with undelivered events.
+    fn tenants_with_pending_events(
+        &self,
+    ) -> impl Future<Output = Result<Vec<TenantId>, StoreError>> + Send;
+
+    /// Marks an event delivered.
+    fn mark_delivered(&self, sequence: i64) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// The proto's `UserStatus` numbers.
+pub fn status_number(status: UserStatus) -> i16 {
+    match status {
+        UserStatus::PendingApproval => 1,
+        UserStatus::Active => 2,
+        UserStatus::Suspended => 3,
+        UserStatus::Anonymised => 4,
+    }
+}
+
+/// The status a stored number names.
+pub fn status_from_number(value: i16) -> Result<UserStatus, StoreError> {
+    match value {
+        1 => Ok(UserStatus::PendingApproval),
+        2 => Ok(UserStatus::Active),
+        3 => Ok(UserStatus::Suspended),
+        4 => Ok(UserStatus::Anonymised),
+        other => Err(StoreError::Corrupt(format!("user status {other}"))),
+    }
+}

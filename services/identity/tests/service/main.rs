@@ -1,0 +1,6 @@
+//! The identity service over real gRPC on 127.0.0.1, with real PostgreSQL and Redis, beside a
+//! real authorization service that trusts identity's published keys.
+
+mod fixture;
+mod sign_in;
+mod tenants_and_users;

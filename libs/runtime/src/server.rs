@@ -34,6 +34,9 @@ pub struct GrpcServer {
     config: ServerConfig,
     /// Identity's endpoint and the verifier to keep its published keys in, with the period.
     published_keys: Option<(TokenVerifier, String, Duration)>,
+    /// Accept HTTP/1.1 besides HTTP/2: only servers with `/.well-known/` documents need it,
+    /// and the decision path keeps the plain HTTP/2 connection handling.
+    accept_http1: bool,
 }
 
 impl std::fmt::Debug for GrpcServer {
@@ -83,6 +86,7 @@ impl GrpcServer {
                     Duration::from_secs(context.auth.jwks_refresh_seconds),
                 )
             }),
+            accept_http1: false,
         })
     }
 
@@ -105,6 +109,7 @@ impl GrpcServer {
     /// Serves plain HTTP documents under `/.well-known/` on the same port (no token needed).
     pub fn add_well_known(mut self, documents: crate::well_known::WellKnown) -> Self {
         self.routes.add_service(documents);
+        self.accept_http1 = true;
         self
     }
 
@@ -141,6 +146,7 @@ impl GrpcServer {
             auth,
             config,
             published_keys,
+            accept_http1,
         } = self;
         if let Some((verifier, endpoint, every)) = published_keys {
             tokio::spawn(crate::auth::follow_identity_keys(
@@ -175,9 +181,8 @@ impl GrpcServer {
             }
         };
         tracing::info!(service = %name, addr = %local_addr, "serving");
-        // HTTP/1.1 too, for the `/.well-known/` documents; gRPC clients speak HTTP/2 as before.
         let serve = Server::builder()
-            .accept_http1(true)
+            .accept_http1(accept_http1)
             .layer(stack)
             .add_routes(routes.routes())
             .serve_with_incoming_shutdown(incoming, stopping);

@@ -19,6 +19,29 @@ pub enum UserStatus {
     Anonymised,
 }
 
+impl UserStatus {
+    /// The status's number, as the API (`lms.common.v1.UserStatus`) and the stores write it.
+    pub const fn code(self) -> i16 {
+        match self {
+            UserStatus::PendingApproval => 1,
+            UserStatus::Active => 2,
+            UserStatus::Suspended => 3,
+            UserStatus::Anonymised => 4,
+        }
+    }
+
+    /// The status a number names, if any.
+    pub const fn from_code(code: i16) -> Option<UserStatus> {
+        match code {
+            1 => Some(UserStatus::PendingApproval),
+            2 => Some(UserStatus::Active),
+            3 => Some(UserStatus::Suspended),
+            4 => Some(UserStatus::Anonymised),
+            _ => None,
+        }
+    }
+}
+
 /// A syntactically valid email address, lower-cased.
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub struct Email(String);

@@ -71,8 +71,8 @@ pub struct ServiceContext {
     pub auth: AuthConfig,
     /// Sign-in and token lifetimes (identity).
     pub sign_in: SignInConfig,
-    /// How to reach each service, in [`ServiceName::ALL`] order.
-    pub endpoints: [String; 4],
+    /// How to reach each service, indexed by [`ServiceName`] (declared in [`ServiceName::ALL`] order).
+    endpoints: [String; 4],
 }
 
 impl ServiceContext {
@@ -93,11 +93,12 @@ impl ServiceContext {
 
     /// The URL `peer` is reached at.
     pub fn endpoint(&self, peer: ServiceName) -> &str {
-        let index = ServiceName::ALL
-            .iter()
-            .position(|name| *name == peer)
-            .unwrap_or_default();
-        &self.endpoints[index]
+        &self.endpoints[peer as usize]
+    }
+
+    /// Points calls to `peer` at `url` (tests bind port 0 and learn addresses late).
+    pub fn set_endpoint(&mut self, peer: ServiceName, url: String) {
+        self.endpoints[peer as usize] = url;
     }
 
     /// Where this service fetches the signing keys identity publishes: identity itself, unless

@@ -17,7 +17,8 @@ use crate::secret::SecretString;
 /// The prefix of environment variables that configure LMS Access.
 pub const ENV_PREFIX: &str = "LMS_";
 
-/// The four services, in the order `lms dev` starts them.
+/// The four services, in the order `lms dev` starts them (declaration order is [`ServiceName::ALL`]'s,
+/// so `name as usize` indexes per-service arrays).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ServiceName {

@@ -9,7 +9,7 @@ use lms_api::authorization::v1::permission_service_client::PermissionServiceClie
 use lms_api::authorization::v1::relationship_service_client::RelationshipServiceClient;
 use lms_api::authorization::v1::role_assignment_service_client::RoleAssignmentServiceClient;
 use lms_api::authorization::v1::{
-    AssignRoleRequest, CheckRequest, Decision, ExplainRequest, WriteRelationshipsRequest,
+    AssignRoleRequest, Decision, ExplainRequest, WriteRelationshipsRequest,
 };
 use lms_api::common::v1::{Consistency, ConsistencyToken, ObjectReference, consistency};
 use lms_kernel::{Permission, TenantId, UserId};
@@ -105,7 +105,7 @@ impl Authorization {
 
     /// Fails with PERMISSION_DENIED, naming the permission and authorization's reason, unless
     /// `user` may do `permission` on `resource`. Asked fully consistent: an admin action must
-    /// not ride on a revoked role.
+    /// not ride on a revoked role. Explain answers the decision and the reason in one call.
     pub async fn require(
         &self,
         tenant: TenantId,
@@ -113,30 +113,23 @@ impl Authorization {
         permission: Permission,
         resource: ObjectReference,
     ) -> Result<(), ApiError> {
-        let mut client = PermissionServiceClient::new(self.credentials(tenant));
-        let request = CheckRequest {
-            subject_id: user.to_string(),
-            permission: permission.name().into(),
-            resource: Some(resource.clone()),
-            consistency: Some(Consistency {
-                requirement: Some(consistency::Requirement::FullyConsistent(true)),
-            }),
-        };
-        let response = client.check(request).await.map_err(unavailable)?;
-        if response.into_inner().decision() == Decision::Allowed {
-            return Ok(());
-        }
-        // Denied: ask why, so the caller learns what is missing.
-        let reason = client
+        let response = PermissionServiceClient::new(self.credentials(tenant))
             .explain(ExplainRequest {
                 subject_id: user.to_string(),
                 permission: permission.name().into(),
                 resource: Some(resource),
-                consistency: None,
+                consistency: Some(Consistency {
+                    requirement: Some(consistency::Requirement::FullyConsistent(true)),
+                }),
             })
             .await
-            .ok()
-            .and_then(|r| r.into_inner().explanation)
+            .map_err(unavailable)?
+            .into_inner();
+        if response.decision() == Decision::Allowed {
+            return Ok(());
+        }
+        let reason = response
+            .explanation
             .map(|e| e.denial_reason)
             .filter(|reason| !reason.is_empty())
             .unwrap_or_else(|| "DENIED".into());

@@ -119,20 +119,14 @@ impl KeyRing {
 
     /// Claims for `subject`, valid from now for the access-token lifetime.
     pub fn claims(&self, kind: SubjectKind, subject: String, tenant: Option<String>) -> Claims {
-        let now = now() as u64;
-        Claims {
-            iss: self.issuer.clone(),
-            aud: self.audience.clone(),
-            sub: subject,
-            exp: now + self.access_ttl.as_secs(),
-            iat: now,
-            nbf: None,
-            jti: uuid::Uuid::new_v4().to_string(),
-            tid: tenant,
+        Claims::new(
+            &self.issuer,
+            &self.audience,
             kind,
-            amr: Vec::new(),
-            sid: None,
-        }
+            subject,
+            tenant,
+            self.access_ttl,
+        )
     }
 
     /// Signs `claims` with the newest key.

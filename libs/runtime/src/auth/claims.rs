@@ -42,6 +42,36 @@ pub struct Claims {
     pub sid: Option<String>,
 }
 
+impl Claims {
+    /// Claims valid from now for `ttl`, with a fresh token id and no authentication methods.
+    pub fn new(
+        issuer: &str,
+        audience: &str,
+        kind: SubjectKind,
+        subject: String,
+        tenant: Option<String>,
+        ttl: std::time::Duration,
+    ) -> Claims {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
+        Claims {
+            iss: issuer.to_owned(),
+            aud: audience.to_owned(),
+            sub: subject,
+            exp: now + ttl.as_secs(),
+            iat: now,
+            nbf: None,
+            jti: uuid::Uuid::new_v4().to_string(),
+            tid: tenant,
+            kind,
+            amr: Vec::new(),
+            sid: None,
+        }
+    }
+}
+
 /// The verified caller of a request, put into request extensions by the auth layer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Caller {

@@ -1,4 +1,4 @@
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -126,22 +126,16 @@ impl TokenIssuer {
         tenant: Option<String>,
         ttl: Duration,
     ) -> Claims {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs();
         Claims {
-            iss: self.issuer.clone(),
-            aud: self.audience.clone(),
-            sub: subject.into(),
-            exp: now + ttl.as_secs(),
-            iat: now,
-            nbf: None,
-            jti: uuid::Uuid::new_v4().to_string(),
-            tid: tenant,
-            kind,
             amr: vec!["pwd".into()],
-            sid: None,
+            ..Claims::new(
+                &self.issuer,
+                &self.audience,
+                kind,
+                subject.into(),
+                tenant,
+                ttl,
+            )
         }
     }
 

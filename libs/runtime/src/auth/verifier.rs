@@ -161,16 +161,15 @@ impl TokenVerifier {
     /// Answers whether the set changed; an unchanged set keeps remembered tokens.
     pub fn replace_published_keys(&self, jwks: &str) -> Result<bool, JwksError> {
         let keys = parse_jwks(jwks)?;
-        let mut current: Vec<&String> = Vec::new();
-        let unchanged = {
-            let sets = self.keys.read().unwrap_or_else(|p| p.into_inner());
-            current.extend(sets.published.keys());
-            let mut now: Vec<&String> = keys.keys().collect();
-            current.sort();
-            now.sort();
-            current == now
-        };
         // Key ids are never reused with other material, so equal ids mean an equal set.
+        let unchanged = {
+            let published = &self
+                .keys
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .published;
+            published.len() == keys.len() && keys.keys().all(|kid| published.contains_key(kid))
+        };
         if unchanged {
             return Ok(false);
         }
@@ -194,14 +193,6 @@ impl TokenVerifier {
     /// Completes when a token named a key this verifier does not know.
     pub async fn unknown_key_seen(&self) {
         self.unknown_key.notified().await;
-    }
-
-    /// Whether the verifier knows the key `kid`.
-    pub fn knows(&self, kid: &str) -> bool {
-        self.keys
-            .read()
-            .map(|keys| keys.get(kid).is_some())
-            .unwrap_or(false)
     }
 
     /// Verifies a compact JWT and answers the caller it names.

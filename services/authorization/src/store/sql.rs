@@ -47,24 +47,8 @@ pub(super) fn grants_from_text(text: &str) -> Result<Grants, StoreError> {
         .collect()
 }
 
-/// The proto's `UserStatus` numbers.
-pub(super) fn status_to_i16(status: UserStatus) -> i16 {
-    match status {
-        UserStatus::PendingApproval => 1,
-        UserStatus::Active => 2,
-        UserStatus::Suspended => 3,
-        UserStatus::Anonymised => 4,
-    }
-}
-
 fn status_from_i16(value: i16) -> Result<UserStatus, StoreError> {
-    match value {
-        1 => Ok(UserStatus::PendingApproval),
-        2 => Ok(UserStatus::Active),
-        3 => Ok(UserStatus::Suspended),
-        4 => Ok(UserStatus::Anonymised),
-        other => Err(StoreError::Corrupt(format!("user status {other}"))),
-    }
+    UserStatus::from_code(value).ok_or_else(|| StoreError::Corrupt(format!("user status {value}")))
 }
 
 fn role_id_from_text(text: &str) -> Result<RoleId, StoreError> {
@@ -516,7 +500,7 @@ macro_rules! sql_store {
                     )
                     .bind(tenant.as_uuid())
                     .bind(status.user.as_uuid())
-                    .bind(status_to_i16(status.status))
+                    .bind(status.status.code())
                     .bind(status.restrict_bookings)
                     .execute(&mut *tx)
                     .await?;

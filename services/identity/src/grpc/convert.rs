@@ -6,7 +6,7 @@ use lms_kernel::{Email, TenantSettings};
 use lms_runtime::{ApiError, FieldViolation};
 
 use crate::password::Passwords;
-use crate::store::{EmploymentRecord, TenantRecord, UserRecord, status_number};
+use crate::store::{EmploymentRecord, TenantRecord, UserRecord};
 
 /// A timestamp from epoch seconds.
 pub fn timestamp(seconds: i64) -> prost_types::Timestamp {
@@ -66,7 +66,7 @@ pub fn user(record: &UserRecord, employments: &[EmploymentRecord]) -> User {
             .unwrap_or_default(),
         given_name: record.given_name.clone(),
         family_name: record.family_name.clone(),
-        status: status_number(record.status).into(),
+        status: record.status.code().into(),
         account_kind: record.account_kind.into(),
         primary_group_id: String::new(),
         restrict_bookings: record.restrict_bookings,

@@ -19,7 +19,7 @@ use super::convert::{self, ValidNewUser};
 use crate::clock::now;
 use crate::core::{Core, reference, user_caller};
 use crate::outbox::facts_event;
-use crate::store::{EmploymentRecord, NewEvent, Store, UserRecord, status_number};
+use crate::store::{EmploymentRecord, NewEvent, Store, UserRecord};
 
 pub struct Users<S>(pub Arc<Core<S>>);
 
@@ -41,7 +41,7 @@ pub fn new_user_facts(user: &UserRecord, employment: &EmploymentRecord) -> NewEv
         tenant_facts: None,
         statuses: vec![SubjectStatus {
             user_id: user.id.to_string(),
-            status: status_number(user.status).into(),
+            status: user.status.code().into(),
             restrict_bookings: user.restrict_bookings,
         }],
     })

@@ -333,23 +333,7 @@ pub trait Store: Send + Sync + 'static {
     fn mark_delivered(&self, sequence: i64) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
-/// The proto's `UserStatus` numbers.
-pub fn status_number(status: UserStatus) -> i16 {
-    match status {
-        UserStatus::PendingApproval => 1,
-        UserStatus::Active => 2,
-        UserStatus::Suspended => 3,
-        UserStatus::Anonymised => 4,
-    }
-}
-
 /// The status a stored number names.
 pub fn status_from_number(value: i16) -> Result<UserStatus, StoreError> {
-    match value {
-        1 => Ok(UserStatus::PendingApproval),
-        2 => Ok(UserStatus::Active),
-        3 => Ok(UserStatus::Suspended),
-        4 => Ok(UserStatus::Anonymised),
-        other => Err(StoreError::Corrupt(format!("user status {other}"))),
-    }
+    UserStatus::from_code(value).ok_or_else(|| StoreError::Corrupt(format!("user status {value}")))
 }

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::{
     EmploymentRecord, NewEvent, OutboxEvent, Redeemed, RefreshRecord, Store, StoreError,
-    TenantRecord, UnitRecord, UserRecord, status_from_number, status_number,
+    TenantRecord, UnitRecord, UserRecord, status_from_number,
 };
 
 /// Maps unique-index violations to what the caller sent twice.
@@ -133,7 +133,7 @@ macro_rules! sql_store {
             .bind(user.email.as_ref().map(|e| e.as_str().to_owned()))
             .bind(&user.given_name)
             .bind(&user.family_name)
-            .bind(status_number(user.status))
+            .bind(user.status.code())
             .bind(user.account_kind)
             .bind(user.restrict_bookings)
             .bind(&user.custom_fields)

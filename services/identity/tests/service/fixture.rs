@@ -53,7 +53,10 @@ impl Platform {
             TestService::start(lms_authorization::build(authz_context).await.unwrap()).await;
         let mut identity_context =
             service_context(ServiceName::Identity, identity_db.url(), None, &auth);
-        identity_context.endpoints[1] = format!("http://{}", authorization.addr());
+        identity_context.set_endpoint(
+            ServiceName::Authorization,
+            format!("http://{}", authorization.addr()),
+        );
         let identity =
             TestService::start(lms_identity::build(identity_context).await.unwrap()).await;
         // Authorization trusts what identity publishes (`lms serve` fetches it; here, at once).

@@ -10,6 +10,7 @@ pub mod client;
 pub mod config;
 pub mod error;
 pub mod layers;
+pub mod paging;
 pub mod redis;
 pub mod secret;
 pub mod server;

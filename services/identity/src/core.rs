@@ -1,7 +1,6 @@
 //! What every identity handler shares: the store, the keys, password hashing, the connection to
 //! authorization and the outbox relay.
 
-use lms_api::common::v1::{ObjectReference, ObjectType};
 use lms_kernel::{TenantId, UserId};
 use lms_runtime::ApiError;
 use lms_runtime::auth::Caller;
@@ -33,10 +32,11 @@ pub struct Core<S> {
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::Duplicate(what) => ApiError::AlreadyExists {
-                resource_type: "user",
-                resource_name: format!("with that {what}"),
+            StoreError::Duplicate { resource, field } => ApiError::AlreadyExists {
+                resource_type: resource,
+                resource_name: format!("with that {field}"),
             },
+            StoreError::Missing(what) => ApiError::not_found(what, "referred to"),
             StoreError::Database(error) => {
                 tracing::warn!(%error, "identity store failed");
                 ApiError::Unavailable {
@@ -57,15 +57,6 @@ pub fn user_caller(caller: &Caller) -> Result<(TenantId, UserId), ApiError> {
             message: "this call is made by a signed-in user".into(),
             metadata: Default::default(),
         }),
-    }
-}
-
-/// A reference to an object of the caller's tenant.
-pub fn reference(kind: ObjectType, id: impl ToString) -> ObjectReference {
-    ObjectReference {
-        r#type: kind as i32,
-        id: id.to_string(),
-        tenant_id: String::new(),
     }
 }
 

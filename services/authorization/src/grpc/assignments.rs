@@ -18,7 +18,9 @@ use lms_runtime::ApiError;
 use lms_runtime::auth::Caller;
 use tonic::{Request, Response, Status};
 
-use super::{caller, page_size};
+use lms_runtime::paging::page_size;
+
+use super::caller;
 use crate::cache::subject_key;
 use crate::convert;
 use crate::core::{Actor, Core, now, tenant_of};

@@ -35,12 +35,3 @@ pub fn add_services<S: Store>(server: GrpcServer, core: Arc<Core<S>>) -> GrpcSer
 fn caller<T>(request: &tonic::Request<T>) -> Result<Caller, Status> {
     lms_runtime::auth::caller(request).cloned()
 }
-
-/// Page sizes: `requested` when positive, else `default`, never above `max`.
-fn page_size(requested: i32, default: i64, max: i64) -> i64 {
-    if requested > 0 {
-        i64::from(requested).min(max)
-    } else {
-        default
-    }
-}

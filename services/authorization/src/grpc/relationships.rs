@@ -17,7 +17,9 @@ use lms_runtime::auth::Caller;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
-use super::{caller, page_size};
+use lms_runtime::paging::page_size;
+
+use super::caller;
 use crate::cache::{resource_key, subject_key};
 use crate::convert;
 use crate::core::{Core, tenant_of};

@@ -15,7 +15,9 @@ use lms_kernel::{
 use lms_runtime::ApiError;
 use tonic::{Request, Response, Status};
 
-use super::{caller, page_size};
+use lms_runtime::paging::page_size;
+
+use super::caller;
 use crate::convert;
 use crate::core::{Actor, Core, now};
 use crate::escalation::refusal;

@@ -68,7 +68,10 @@ pub fn user(record: &UserRecord, employments: &[EmploymentRecord]) -> User {
         family_name: record.family_name.clone(),
         status: record.status.code().into(),
         account_kind: record.account_kind.into(),
-        primary_group_id: String::new(),
+        primary_group_id: record
+            .primary_group
+            .map(|g| g.to_string())
+            .unwrap_or_default(),
         restrict_bookings: record.restrict_bookings,
         custom_fields: serde_json::from_str(&record.custom_fields).unwrap_or_default(),
         external_id: record.external_id.clone().unwrap_or_default(),
@@ -162,5 +165,39 @@ pub fn new_user(prefix: &str, user: Option<&NewUser>) -> Result<ValidNewUser, Ap
             main_unit,
         }),
         _ => Err(ApiError::InvalidArgument(violations)),
+    }
+}
+
+/// A display name: trimmed, 1 to 200 characters.
+pub fn display_name(field: &str, value: &str) -> Result<String, ApiError> {
+    let mut violations = Vec::new();
+    let value = name(&mut violations, field.to_owned(), value);
+    match violations.is_empty() {
+        true => Ok(value),
+        false => Err(ApiError::InvalidArgument(violations)),
+    }
+}
+
+/// An id the request must carry.
+pub fn required_id<T, E: std::fmt::Display>(
+    field: &str,
+    value: &str,
+    parse: impl FnOnce(&str) -> Result<T, E>,
+) -> Result<T, ApiError> {
+    if value.is_empty() {
+        return Err(ApiError::invalid_field(field, "is required"));
+    }
+    parse(value).map_err(|error| ApiError::invalid_field(field, error.to_string()))
+}
+
+/// An id the request may leave empty.
+pub fn optional_id<T, E: std::fmt::Display>(
+    field: &str,
+    value: &str,
+    parse: impl FnOnce(&str) -> Result<T, E>,
+) -> Result<Option<T>, ApiError> {
+    match value {
+        "" => Ok(None),
+        value => required_id(field, value, parse).map(Some),
     }
 }

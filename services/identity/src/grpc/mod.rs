@@ -2,8 +2,9 @@
 //! defaults, which answer `UNIMPLEMENTED`.
 
 mod authentication;
-mod convert;
+pub(crate) mod convert;
 mod tenants;
+mod units;
 mod users;
 
 use std::sync::Arc;
@@ -13,18 +14,11 @@ use lms_api::identity::v1::authentication_service_server::AuthenticationServiceS
 use lms_api::identity::v1::group_service_server::{GroupService, GroupServiceServer};
 use lms_api::identity::v1::import_service_server::{ImportService, ImportServiceServer};
 use lms_api::identity::v1::tenant_service_server::TenantServiceServer;
-use lms_api::identity::v1::unit_service_server::{UnitService, UnitServiceServer};
+use lms_api::identity::v1::unit_service_server::UnitServiceServer;
 use lms_api::identity::v1::user_service_server::UserServiceServer;
 
 use crate::core::Core;
 use crate::store::Store;
-
-/// The unit tree (not built yet).
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Units;
-
-#[tonic::async_trait]
-impl UnitService for Units {}
 
 /// Groups, primary groups, managers and administrators (not built yet).
 #[derive(Debug, Default, Clone, Copy)]
@@ -54,7 +48,7 @@ pub fn add_services<S: Store + Clone>(
 ) -> lms_runtime::GrpcServer {
     server
         .add_service(TenantServiceServer::new(tenants::Tenants(core.clone())))
-        .add_service(UnitServiceServer::new(Units))
+        .add_service(UnitServiceServer::new(units::Units(core.clone())))
         .add_service(UserServiceServer::new(users::Users(core.clone())))
         .add_service(GroupServiceServer::new(Groups))
         .add_service(AuthenticationServiceServer::new(

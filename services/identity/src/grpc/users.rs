@@ -2,9 +2,7 @@
 
 use std::sync::Arc;
 
-use lms_api::authorization::v1::{
-    Operation, Relation, Relationship, RelationshipUpdate, SubjectStatus, WriteRelationshipsRequest,
-};
+use lms_api::authorization::v1::{Relation, RelationshipUpdate};
 use lms_api::common::v1::ObjectType;
 use lms_api::identity::v1::user_service_server::UserService;
 use lms_api::identity::v1::{
@@ -17,34 +15,38 @@ use tonic::{Request, Response, Status};
 
 use super::convert::{self, ValidNewUser};
 use crate::clock::now;
-use crate::core::{Core, reference, user_caller};
-use crate::outbox::facts_event;
+use crate::core::{Core, user_caller};
+use crate::facts::{self, reference};
 use crate::store::{EmploymentRecord, NewEvent, Store, UserRecord};
 
 pub struct Users<S>(pub Arc<Core<S>>);
 
 /// The facts authorization needs about a new user: their status and their main account.
 pub fn new_user_facts(user: &UserRecord, employment: &EmploymentRecord) -> NewEvent {
-    let touch = |relation: Relation| RelationshipUpdate {
-        operation: Operation::Touch as i32,
-        relationship: Some(Relationship {
-            resource: Some(reference(ObjectType::Unit, employment.unit)),
-            relation: relation as i32,
-            subject: Some(reference(ObjectType::User, user.id)),
-            valid_from: Some(convert::timestamp(employment.starts_at)),
-            valid_until: employment.ends_at.map(convert::timestamp),
-        }),
-    };
-    facts_event(WriteRelationshipsRequest {
-        event_id: String::new(),
-        updates: vec![touch(Relation::Employee), touch(Relation::MainAccount)],
-        tenant_facts: None,
-        statuses: vec![SubjectStatus {
-            user_id: user.id.to_string(),
-            status: user.status.code().into(),
-            restrict_bookings: user.restrict_bookings,
-        }],
-    })
+    facts::event(employment_facts(employment), vec![facts::status(user)])
+}
+
+/// An employment as facts: the user is employed at the unit, and it may be their main account.
+pub fn employment_facts(employment: &EmploymentRecord) -> Vec<RelationshipUpdate> {
+    let unit = reference(ObjectType::Unit, employment.unit);
+    let user = reference(ObjectType::User, employment.user);
+    let mut updates = vec![facts::touch_between(
+        unit.clone(),
+        Relation::Employee,
+        user.clone(),
+        employment.starts_at,
+        employment.ends_at,
+    )];
+    if employment.main_account {
+        updates.push(facts::touch_between(
+            unit,
+            Relation::MainAccount,
+            user,
+            employment.starts_at,
+            employment.ends_at,
+        ));
+    }
+    updates
 }
 
 /// The records of a new user employed at `unit` from now on. Tutors and teachers wait for the
@@ -73,6 +75,7 @@ pub async fn new_user_records<S: Store + Clone>(
         status,
         account_kind: user.account_kind,
         restrict_bookings: false,
+        primary_group: None,
         custom_fields: user.custom_fields,
         external_id: user.external_id,
         password_hash,

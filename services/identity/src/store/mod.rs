@@ -9,16 +9,24 @@ mod sql;
 
 use std::future::Future;
 
-use lms_kernel::{Email, TenantId, TenantSettings, UnitId, UserId, UserStatus};
+use lms_kernel::{Email, GroupId, TenantId, TenantSettings, UnitId, UserId, UserStatus};
 pub use sql::{PgStore, SqliteStore};
 use uuid::Uuid;
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// A user with that email (or external id) exists in the tenant.
-    #[error("already exists: {0}")]
-    Duplicate(&'static str),
+    /// A record with that value exists in the tenant (a user's email, a unit's external id).
+    #[error("a {resource} with that {field} exists")]
+    Duplicate {
+        /// What kind of record, for example `user`.
+        resource: &'static str,
+        /// The field whose value is taken.
+        field: &'static str,
+    },
+    /// Something the change refers to is gone (deleted concurrently).
+    #[error("{0} not found")]
+    Missing(&'static str),
     /// Stored data does not parse (a bug or a manual edit).
     #[error("corrupt stored data: {0}")]
     Corrupt(String),
@@ -92,6 +100,8 @@ pub struct UserRecord {
     pub account_kind: i16,
     /// May not book.
     pub restrict_bookings: bool,
+    /// Their team.
+    pub primary_group: Option<GroupId>,
     /// Tenant-defined fields, as a JSON object.
     pub custom_fields: String,
     /// External id.
@@ -183,6 +193,41 @@ pub enum Redeemed {
     Reused(RefreshRecord),
 }
 
+/// What moving a unit found.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum Moved {
+    /// Moved; the unit as it was before.
+    Moved(UnitRecord),
+    /// No such unit, or no such new parent.
+    NotFound(UnitId),
+    /// The new parent is the unit or lies below it.
+    Cycle,
+}
+
+/// What deleting a unit found.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum Deleted {
+    /// Deleted; the unit as it was.
+    Deleted(UnitRecord),
+    /// No such unit.
+    NotFound,
+    /// It has child units.
+    HasChildren,
+    /// People are employed there now.
+    HasEmployees,
+}
+
+/// Which units a listing keeps, and where its page starts.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct UnitFilter {
+    /// Only children of this unit.
+    pub parent: Option<UnitId>,
+    /// Only this kind.
+    pub kind: Option<i16>,
+    /// Only units after this id (the previous page's last).
+    pub after: Option<UnitId>,
+}
+
 /// The identity store.
 pub trait Store: Send + Sync + 'static {
     /// Creates a tenant, its Guest account and its first user (with a Guest employment).
@@ -207,6 +252,54 @@ pub trait Store: Send + Sync + 'static {
         tenant: TenantId,
         unit: UnitId,
     ) -> impl Future<Output = Result<Option<UnitRecord>, StoreError>> + Send;
+
+    /// Creates a unit under its parent (which must exist).
+    fn create_unit(
+        &self,
+        tenant: TenantId,
+        unit: &UnitRecord,
+        events: &[NewEvent],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Units in id order.
+    fn units(
+        &self,
+        tenant: TenantId,
+        filter: UnitFilter,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<UnitRecord>, StoreError>> + Send;
+
+    /// Renames a unit; `None` when there is no such unit.
+    fn rename_unit(
+        &self,
+        tenant: TenantId,
+        unit: UnitId,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<UnitRecord>, StoreError>> + Send;
+
+    /// Moves a unit under `parent` (a root when `None`) unless that would make a cycle, with
+    /// the events `events` builds from the unit as it was, in one transaction that serialises
+    /// the tenant's tree changes.
+    fn move_unit<F>(
+        &self,
+        tenant: TenantId,
+        unit: UnitId,
+        parent: Option<UnitId>,
+        events: F,
+    ) -> impl Future<Output = Result<Moved, StoreError>> + Send
+    where
+        F: FnOnce(&UnitRecord) -> Vec<NewEvent> + Send;
+
+    /// Deletes a unit with no children and nobody employed there at `now`.
+    fn delete_unit<F>(
+        &self,
+        tenant: TenantId,
+        unit: UnitId,
+        now: i64,
+        events: F,
+    ) -> impl Future<Output = Result<Deleted, StoreError>> + Send
+    where
+        F: FnOnce(&UnitRecord) -> Vec<NewEvent> + Send;
 
     /// The tenant's Guest account.
     fn guest_account(
@@ -337,3 +430,6 @@ pub trait Store: Send + Sync + 'static {
 pub fn status_from_number(value: i16) -> Result<UserStatus, StoreError> {
     UserStatus::from_code(value).ok_or_else(|| StoreError::Corrupt(format!("user status {value}")))
 }
+
+#[cfg(test)]
+mod conformance;

@@ -2,26 +2,35 @@
 //! (both accept `$n` placeholders, `ON CONFLICT` and `RETURNING`; sqlx binds UUIDs to `UUID` and
 //! 16-byte `BLOB` columns alike).
 
-use lms_kernel::{Email, TenantId, TenantSettings, UnitId, UserId};
+use lms_kernel::{Email, GroupId, TenantId, TenantSettings, UnitId, UserId};
 use sqlx::Row;
 use uuid::Uuid;
 
 use super::{
-    EmploymentRecord, NewEvent, OutboxEvent, Redeemed, RefreshRecord, Store, StoreError,
-    TenantRecord, UnitRecord, UserRecord, status_from_number,
+    Deleted, EmploymentRecord, Moved, NewEvent, OutboxEvent, Redeemed, RefreshRecord, Store,
+    StoreError, TenantRecord, UnitFilter, UnitRecord, UserRecord, status_from_number,
 };
 
-/// Maps unique-index violations to what the caller sent twice.
+/// Maps unique-index violations to what the caller sent twice. PostgreSQL names the index
+/// (`units_external`), SQLite the columns (`units.tenant_id, units.external_id`).
 fn duplicate(error: sqlx::Error) -> StoreError {
     match &error {
         sqlx::Error::Database(db) if db.is_unique_violation() => {
-            if db.message().contains("email") {
-                StoreError::Duplicate("email")
-            } else if db.message().contains("external") {
-                StoreError::Duplicate("external_id")
+            let message = db.message();
+            let resource = ["units", "groups", "custom_fields", "service_accounts"]
+                .into_iter()
+                .find(|table| message.contains(table))
+                .map_or("user", |table| table.trim_end_matches('s'));
+            let field = if message.contains("email") {
+                "email"
+            } else if message.contains("external") {
+                "external_id"
+            } else if message.contains("key") || message.contains("name") {
+                "name"
             } else {
-                StoreError::Duplicate("id")
-            }
+                "id"
+            };
+            StoreError::Duplicate { resource, field }
         }
         _ => StoreError::Database(error),
     }
@@ -84,6 +93,7 @@ macro_rules! sql_store {
                 status: status_from_number(row.try_get("status")?)?,
                 account_kind: row.try_get("account_kind")?,
                 restrict_bookings: row.try_get("restrict_bookings")?,
+                primary_group: row.try_get::<Option<Uuid>, _>("primary_group_id")?.map(GroupId::from_uuid),
                 custom_fields: row.try_get("custom_fields")?,
                 external_id: row.try_get("external_id")?,
                 password_hash: row.try_get("password_hash")?,
@@ -125,8 +135,8 @@ macro_rules! sql_store {
             sqlx::query(
                 "INSERT INTO users (tenant_id, user_id, email, given_name, family_name, status, \
                  account_kind, restrict_bookings, custom_fields, external_id, password_hash, \
-                 created_by, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                 created_by, created_at, primary_group_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
             )
             .bind(tenant.as_uuid())
             .bind(user.id.as_uuid())
@@ -141,6 +151,7 @@ macro_rules! sql_store {
             .bind(&user.password_hash)
             .bind(&user.created_by)
             .bind(user.created_at)
+            .bind(user.primary_group.map(|g| g.as_uuid()))
             .execute(executor)
             .await
             .map_err(duplicate)?;
@@ -181,6 +192,53 @@ macro_rules! sql_store {
             Ok(())
         }
 
+        /// Serialises the tenant's structural changes (the unit tree, group membership): a
+        /// no-op write takes the tenant row's lock on PostgreSQL and the write lock on SQLite.
+        async fn lock_tenant<'c, E>(executor: E, tenant: TenantId) -> Result<(), StoreError>
+        where
+            E: sqlx::Executor<'c, Database = $db>,
+        {
+            sqlx::query("UPDATE tenants SET name = name WHERE tenant_id = $1")
+                .bind(tenant.as_uuid())
+                .execute(executor)
+                .await?;
+            Ok(())
+        }
+
+        async fn insert_unit<'c, E>(executor: E, tenant: TenantId, unit: &UnitRecord) -> Result<(), StoreError>
+        where
+            E: sqlx::Executor<'c, Database = $db>,
+        {
+            sqlx::query(
+                "INSERT INTO units (tenant_id, unit_id, kind, name, parent_unit_id, external_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(tenant.as_uuid())
+            .bind(unit.id.as_uuid())
+            .bind(unit.kind)
+            .bind(&unit.name)
+            .bind(unit.parent.map(|u| u.as_uuid()))
+            .bind(&unit.external_id)
+            .execute(executor)
+            .await
+            .map_err(duplicate)?;
+            Ok(())
+        }
+
+        async fn unit_in<'c, E>(executor: E, tenant: TenantId, unit: UnitId) -> Result<Option<UnitRecord>, StoreError>
+        where
+            E: sqlx::Executor<'c, Database = $db>,
+        {
+            sqlx::query("SELECT * FROM units WHERE tenant_id = $1 AND unit_id = $2")
+                .bind(tenant.as_uuid())
+                .bind(unit.as_uuid())
+                .fetch_optional(executor)
+                .await?
+                .as_ref()
+                .map(unit_from_row)
+                .transpose()
+        }
+
         impl Store for $store {
             async fn create_tenant(
                 &self,
@@ -207,18 +265,7 @@ macro_rules! sql_store {
                 .bind(tenant.created_at)
                 .execute(&mut *tx)
                 .await?;
-                sqlx::query(
-                    "INSERT INTO units (tenant_id, unit_id, kind, name, parent_unit_id, external_id) \
-                     VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(tenant.id.as_uuid())
-                .bind(guest.id.as_uuid())
-                .bind(guest.kind)
-                .bind(&guest.name)
-                .bind(guest.parent.map(|u| u.as_uuid()))
-                .bind(&guest.external_id)
-                .execute(&mut *tx)
-                .await?;
+                insert_unit(&mut *tx, tenant.id, guest).await?;
                 insert_user(&mut *tx, tenant.id, first_user).await?;
                 insert_employment(&mut *tx, tenant.id, employment).await?;
                 for event in events {
@@ -239,14 +286,141 @@ macro_rules! sql_store {
             }
 
             async fn unit(&self, tenant: TenantId, unit: UnitId) -> Result<Option<UnitRecord>, StoreError> {
-                sqlx::query("SELECT * FROM units WHERE tenant_id = $1 AND unit_id = $2")
+                unit_in(&self.pool, tenant, unit).await
+            }
+
+            async fn create_unit(&self, tenant: TenantId, unit: &UnitRecord, events: &[NewEvent]) -> Result<(), StoreError> {
+                let mut tx = self.pool.begin().await?;
+                lock_tenant(&mut *tx, tenant).await?;
+                if let Some(parent) = unit.parent
+                    && unit_in(&mut *tx, tenant, parent).await?.is_none()
+                {
+                    return Err(StoreError::Missing("parent unit"));
+                }
+                insert_unit(&mut *tx, tenant, unit).await?;
+                for event in events {
+                    insert_event(&mut *tx, tenant, event).await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn units(&self, tenant: TenantId, filter: UnitFilter, limit: i64) -> Result<Vec<UnitRecord>, StoreError> {
+                sqlx::query(
+                    "SELECT * FROM units WHERE tenant_id = $1 \
+                     AND ($2 IS NULL OR parent_unit_id = $2) AND ($3 IS NULL OR kind = $3) \
+                     AND ($4 IS NULL OR unit_id > $4) ORDER BY unit_id LIMIT $5",
+                )
+                .bind(tenant.as_uuid())
+                .bind(filter.parent.map(|u| u.as_uuid()))
+                .bind(filter.kind)
+                .bind(filter.after.map(|u| u.as_uuid()))
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(unit_from_row)
+                .collect()
+            }
+
+            async fn rename_unit(&self, tenant: TenantId, unit: UnitId, name: &str) -> Result<Option<UnitRecord>, StoreError> {
+                sqlx::query("UPDATE units SET name = $3 WHERE tenant_id = $1 AND unit_id = $2 RETURNING *")
                     .bind(tenant.as_uuid())
                     .bind(unit.as_uuid())
+                    .bind(name)
                     .fetch_optional(&self.pool)
                     .await?
                     .as_ref()
                     .map(unit_from_row)
                     .transpose()
+            }
+
+            async fn move_unit<F>(&self, tenant: TenantId, unit: UnitId, parent: Option<UnitId>, events: F) -> Result<Moved, StoreError>
+            where
+                F: FnOnce(&UnitRecord) -> Vec<NewEvent> + Send,
+            {
+                let mut tx = self.pool.begin().await?;
+                lock_tenant(&mut *tx, tenant).await?;
+                let Some(before) = unit_in(&mut *tx, tenant, unit).await? else {
+                    return Ok(Moved::NotFound(unit));
+                };
+                if let Some(parent) = parent {
+                    if unit_in(&mut *tx, tenant, parent).await?.is_none() {
+                        return Ok(Moved::NotFound(parent));
+                    }
+                    // The new parent and its ancestors; the unit among them makes a cycle.
+                    let cycle: i64 = sqlx::query_scalar(
+                        "WITH RECURSIVE chain (unit_id, depth) AS ( \
+                           SELECT unit_id, 0 FROM units WHERE tenant_id = $1 AND unit_id = $2 \
+                           UNION ALL \
+                           SELECT u.parent_unit_id, c.depth + 1 FROM chain c \
+                           JOIN units u ON u.tenant_id = $1 AND u.unit_id = c.unit_id \
+                           WHERE u.parent_unit_id IS NOT NULL AND c.depth < 256) \
+                         SELECT COUNT(*) FROM chain WHERE unit_id = $3",
+                    )
+                    .bind(tenant.as_uuid())
+                    .bind(parent.as_uuid())
+                    .bind(unit.as_uuid())
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    if cycle > 0 {
+                        return Ok(Moved::Cycle);
+                    }
+                }
+                sqlx::query("UPDATE units SET parent_unit_id = $3 WHERE tenant_id = $1 AND unit_id = $2")
+                    .bind(tenant.as_uuid())
+                    .bind(unit.as_uuid())
+                    .bind(parent.map(|u| u.as_uuid()))
+                    .execute(&mut *tx)
+                    .await?;
+                for event in events(&before) {
+                    insert_event(&mut *tx, tenant, &event).await?;
+                }
+                tx.commit().await?;
+                Ok(Moved::Moved(before))
+            }
+
+            async fn delete_unit<F>(&self, tenant: TenantId, unit: UnitId, now: i64, events: F) -> Result<Deleted, StoreError>
+            where
+                F: FnOnce(&UnitRecord) -> Vec<NewEvent> + Send,
+            {
+                let mut tx = self.pool.begin().await?;
+                lock_tenant(&mut *tx, tenant).await?;
+                let Some(before) = unit_in(&mut *tx, tenant, unit).await? else {
+                    return Ok(Deleted::NotFound);
+                };
+                let children: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM units WHERE tenant_id = $1 AND parent_unit_id = $2",
+                )
+                .bind(tenant.as_uuid())
+                .bind(unit.as_uuid())
+                .fetch_one(&mut *tx)
+                .await?;
+                if children > 0 {
+                    return Ok(Deleted::HasChildren);
+                }
+                let employees: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM employments WHERE tenant_id = $1 AND unit_id = $2 \
+                     AND (ends_at IS NULL OR ends_at > $3)",
+                )
+                .bind(tenant.as_uuid())
+                .bind(unit.as_uuid())
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+                if employees > 0 {
+                    return Ok(Deleted::HasEmployees);
+                }
+                sqlx::query("DELETE FROM units WHERE tenant_id = $1 AND unit_id = $2")
+                    .bind(tenant.as_uuid())
+                    .bind(unit.as_uuid())
+                    .execute(&mut *tx)
+                    .await?;
+                for event in events(&before) {
+                    insert_event(&mut *tx, tenant, &event).await?;
+                }
+                tx.commit().await?;
+                Ok(Deleted::Deleted(before))
             }
 
             async fn guest_account(&self, tenant: TenantId) -> Result<Option<UnitRecord>, StoreError> {

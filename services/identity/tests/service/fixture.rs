@@ -1,12 +1,17 @@
 //! Identity and authorization running together for one test, with a created tenant.
 
 use lms_api::authorization::v1::permission_service_client::PermissionServiceClient;
+use lms_api::authorization::v1::role_assignment_service_client::RoleAssignmentServiceClient;
+use lms_api::authorization::v1::{AssignRoleRequest, CheckRequest, Decision};
+use lms_api::common::v1::consistency::Requirement;
+use lms_api::common::v1::{Consistency, ConsistencyToken, ObjectReference, ObjectType};
 use lms_api::identity::v1::authentication_service_client::AuthenticationServiceClient;
 use lms_api::identity::v1::tenant_service_client::TenantServiceClient;
+use lms_api::identity::v1::unit_service_client::UnitServiceClient;
 use lms_api::identity::v1::user_service_client::UserServiceClient;
 use lms_api::identity::v1::{
-    CreateTenantRequest, GetJwksRequest, NewUser, SignInRequest, TenantSettings, TokenPair,
-    sign_in_response,
+    CreateTenantRequest, CreateUserRequest, GetJwksRequest, NewUser, SignInRequest, TenantSettings,
+    TokenPair, sign_in_response,
 };
 use lms_kernel::{TenantId, UserId};
 use lms_runtime::ServiceName;
@@ -19,6 +24,7 @@ use tonic::transport::Channel;
 
 pub const ADMIN_EMAIL: &str = "ada@example.org";
 pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
+pub const USER_PASSWORD: &str = "a person's long password";
 
 pub type Authed = InterceptedService<Channel, CallCredentials>;
 
@@ -35,6 +41,11 @@ pub struct Platform {
 
 impl Platform {
     pub async fn start() -> Platform {
+        Self::start_with(TenantSettings::default()).await
+    }
+
+    /// A platform whose tenant has `settings`.
+    pub async fn start_with(settings: TenantSettings) -> Platform {
         lms_testkit::trace_init();
         let auth = TestAuth::new();
         let (authz_db, identity_db, redis) = (
@@ -72,7 +83,7 @@ impl Platform {
             TenantServiceClient::new(identity.authorized(&auth.service_token("operator")))
                 .create_tenant(CreateTenantRequest {
                     name: "Acme Training".into(),
-                    settings: Some(TenantSettings::default()),
+                    settings: Some(settings),
                     access_coordinator: Some(NewUser {
                         email: ADMIN_EMAIL.into(),
                         given_name: "Ada".into(),
@@ -137,6 +148,73 @@ impl Platform {
     pub fn decisions(&self, token: &str) -> PermissionServiceClient<Authed> {
         PermissionServiceClient::new(self.authorization.authorized(token))
     }
+
+    pub fn units(&self, token: &str) -> UnitServiceClient<Authed> {
+        UnitServiceClient::new(self.identity.authorized(token))
+    }
+
+    /// Creates an active user with a password, employed at `unit` (the Guest account when
+    /// empty), and answers their id.
+    pub async fn create_user(&self, admin: &str, email: &str, unit: &str) -> String {
+        self.users(admin)
+            .create_user(CreateUserRequest {
+                user: Some(NewUser {
+                    email: email.into(),
+                    given_name: "Test".into(),
+                    family_name: "Person".into(),
+                    password: USER_PASSWORD.into(),
+                    main_unit_id: unit.into(),
+                    ..Default::default()
+                }),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .user
+            .unwrap()
+            .user_id
+    }
+
+    /// Assigns a built-in role (by template key) at `unit` (the tenant when empty).
+    pub async fn assign(&self, admin: &str, user: &str, template: &str, unit: &str) {
+        RoleAssignmentServiceClient::new(self.authorization.authorized(admin))
+            .assign_role(AssignRoleRequest {
+                user_id: user.into(),
+                role_id: format!("builtin:{template}"),
+                unit_id: unit.into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    }
+
+    /// Whether `token`'s user may do `permission` on `resource`, at least as fresh as `at`.
+    pub async fn allowed(
+        &self,
+        token: &str,
+        permission: &str,
+        resource: ObjectReference,
+        at: Option<ConsistencyToken>,
+    ) -> bool {
+        let requirement = match at {
+            Some(at) => Requirement::AtLeastAsFresh(at),
+            None => Requirement::FullyConsistent(true),
+        };
+        self.decisions(token)
+            .check(CheckRequest {
+                permission: permission.into(),
+                resource: Some(resource),
+                consistency: Some(Consistency {
+                    requirement: Some(requirement),
+                }),
+                subject_id: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .decision()
+            == Decision::Allowed
+    }
 }
 
 /// The `ErrorInfo.reason` of a status.
@@ -155,4 +233,13 @@ pub fn fields(status: &tonic::Status) -> Vec<String> {
         .get_details_bad_request()
         .map(|bad| bad.field_violations.into_iter().map(|v| v.field).collect())
         .unwrap_or_default()
+}
+
+/// A reference to an object of the test's tenant.
+pub fn object(kind: ObjectType, id: &str) -> ObjectReference {
+    ObjectReference {
+        r#type: kind as i32,
+        id: id.into(),
+        tenant_id: String::new(),
+    }
 }

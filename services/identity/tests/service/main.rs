@@ -4,3 +4,4 @@
 mod fixture;
 mod sign_in;
 mod tenants_and_users;
+mod units;

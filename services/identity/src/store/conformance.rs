@@ -1,0 +1,197 @@
+//! The identity store's behaviours, run against PostgreSQL and SQLite alike: the SQL body is
+//! shared, but the dialects differ in types and locking, so each backend proves it here.
+
+use lms_kernel::{TenantId, TenantSettings, UnitId, UserId};
+use lms_runtime::Database;
+use lms_runtime::secret::SecretString;
+
+use super::{
+    Deleted, EmploymentRecord, Moved, PgStore, SqliteStore, Store, StoreError, TenantRecord,
+    UnitFilter, UnitRecord, UserRecord, unit_kind,
+};
+
+fn unit(kind: i16, name: &str, parent: Option<UnitId>) -> UnitRecord {
+    UnitRecord {
+        id: UnitId::generate(),
+        kind,
+        name: name.into(),
+        parent,
+        external_id: None,
+    }
+}
+
+/// A tenant with its Guest account and one user employed there.
+async fn tenant(store: &impl Store) -> (TenantId, UnitRecord, UserId) {
+    let tenant = TenantRecord {
+        id: TenantId::generate(),
+        name: "T".into(),
+        settings: TenantSettings::default(),
+        master: None,
+        access_coordinator: None,
+        created_by: "test".into(),
+        created_at: 1,
+    };
+    let guest = unit(unit_kind::GUEST_ACCOUNT, "Guest", None);
+    let user = UserRecord {
+        id: UserId::generate(),
+        email: Some(lms_kernel::Email::parse("a@example.org").unwrap()),
+        given_name: "A".into(),
+        family_name: "B".into(),
+        status: lms_kernel::UserStatus::Active,
+        account_kind: 1,
+        restrict_bookings: false,
+        primary_group: None,
+        custom_fields: "{}".into(),
+        external_id: None,
+        password_hash: None,
+        failed_sign_ins: 0,
+        locked_until: None,
+        last_sign_in_at: None,
+        created_by: "test".into(),
+        created_at: 1,
+    };
+    let employment = EmploymentRecord {
+        id: uuid::Uuid::now_v7(),
+        user: user.id,
+        unit: guest.id,
+        starts_at: 1,
+        ends_at: None,
+        main_account: true,
+    };
+    store
+        .create_tenant(&tenant, &guest, &user, &employment, &[])
+        .await
+        .unwrap();
+    (tenant.id, guest, user.id)
+}
+
+async fn unit_tree_refuses_cycles_and_deletes_only_empty_units(store: impl Store) {
+    let (tenant, guest, _) = tenant(&store).await;
+    let top = unit(unit_kind::LOCATION, "Top", None);
+    let mid = unit(unit_kind::LOCATION, "Mid", Some(top.id));
+    let low = unit(unit_kind::LOCATION, "Low", Some(mid.id));
+    for u in [&top, &mid, &low] {
+        store.create_unit(tenant, u, &[]).await.unwrap();
+    }
+    for new_parent in [low.id, top.id] {
+        let outcome = store
+            .move_unit(tenant, top.id, Some(new_parent), |_| Vec::new())
+            .await
+            .unwrap();
+        assert_eq!(outcome, Moved::Cycle);
+    }
+    assert_eq!(
+        store.unit(tenant, top.id).await.unwrap().unwrap().parent,
+        None
+    );
+    let moved = store
+        .move_unit(tenant, low.id, Some(top.id), |_| Vec::new())
+        .await
+        .unwrap();
+    assert_eq!(moved, Moved::Moved(low.clone()));
+    let children = store
+        .units(
+            tenant,
+            UnitFilter {
+                parent: Some(top.id),
+                ..Default::default()
+            },
+            10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(children.len(), 2);
+
+    assert_eq!(
+        store
+            .delete_unit(tenant, top.id, 2, |_| Vec::new())
+            .await
+            .unwrap(),
+        Deleted::HasChildren
+    );
+    assert_eq!(
+        store
+            .delete_unit(tenant, guest.id, 2, |_| Vec::new())
+            .await
+            .unwrap(),
+        Deleted::HasEmployees
+    );
+    assert!(matches!(
+        store
+            .delete_unit(tenant, low.id, 2, |_| Vec::new())
+            .await
+            .unwrap(),
+        Deleted::Deleted(_)
+    ));
+    assert_eq!(store.unit(tenant, low.id).await.unwrap(), None);
+}
+
+async fn a_taken_external_id_names_the_unit(store: impl Store) {
+    let (tenant, _, _) = tenant(&store).await;
+    let mut first = unit(unit_kind::CUSTOMER_ACCOUNT, "A", None);
+    first.external_id = Some("ACME-1".into());
+    store.create_unit(tenant, &first, &[]).await.unwrap();
+    let mut second = unit(unit_kind::CUSTOMER_ACCOUNT, "B", None);
+    second.external_id = Some("ACME-1".into());
+    let error = store.create_unit(tenant, &second, &[]).await.unwrap_err();
+    assert!(
+        matches!(
+            error,
+            StoreError::Duplicate {
+                resource: "unit",
+                field: "external_id"
+            }
+        ),
+        "{error:?}"
+    );
+}
+
+async fn sqlite() -> SqliteStore {
+    let database = Database::connect(&SecretString::new("sqlite::memory:"), 1)
+        .await
+        .unwrap();
+    database.migrate(&crate::MIGRATIONS).await.unwrap();
+    let Database::Sqlite(pool) = database else {
+        unreachable!("a sqlite: URL opens SQLite")
+    };
+    SqliteStore::new(pool)
+}
+
+async fn postgres() -> (PgStore, lms_testkit::TestDatabase) {
+    let test_database = lms_testkit::postgres_database().await;
+    let database = Database::connect(&SecretString::new(test_database.url()), 4)
+        .await
+        .unwrap();
+    database.migrate(&crate::MIGRATIONS).await.unwrap();
+    let Database::Postgres(pool) = database else {
+        unreachable!("a postgres: URL opens PostgreSQL")
+    };
+    (PgStore::new(pool), test_database)
+}
+
+macro_rules! conformance {
+    ($($case:ident),* $(,)?) => {
+        mod on_sqlite {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    super::$case(super::sqlite().await).await;
+                }
+            )*
+        }
+        mod on_postgres {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let (store, _database) = super::postgres().await;
+                    super::$case(store).await;
+                }
+            )*
+        }
+    };
+}
+
+conformance!(
+    unit_tree_refuses_cycles_and_deletes_only_empty_units,
+    a_taken_external_id_names_the_unit,
+);

@@ -36,7 +36,11 @@ impl From<StoreError> for ApiError {
                 resource_type: resource,
                 resource_name: format!("with that {field}"),
             },
-            StoreError::Missing(what) => ApiError::not_found(what, "referred to"),
+            StoreError::Missing { what, id } => ApiError::not_found(what, id),
+            StoreError::NotEmpty(message) => ApiError::FailedPrecondition {
+                reason: "NOT_EMPTY",
+                message: message.into(),
+            },
             StoreError::Database(error) => {
                 tracing::warn!(%error, "identity store failed");
                 ApiError::Unavailable {

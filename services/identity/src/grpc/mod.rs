@@ -3,6 +3,7 @@
 
 mod authentication;
 pub(crate) mod convert;
+mod groups;
 mod tenants;
 mod units;
 mod users;
@@ -11,7 +12,7 @@ use std::sync::Arc;
 
 use lms_api::identity::v1::approval_service_server::{ApprovalService, ApprovalServiceServer};
 use lms_api::identity::v1::authentication_service_server::AuthenticationServiceServer;
-use lms_api::identity::v1::group_service_server::{GroupService, GroupServiceServer};
+use lms_api::identity::v1::group_service_server::GroupServiceServer;
 use lms_api::identity::v1::import_service_server::{ImportService, ImportServiceServer};
 use lms_api::identity::v1::tenant_service_server::TenantServiceServer;
 use lms_api::identity::v1::unit_service_server::UnitServiceServer;
@@ -19,13 +20,6 @@ use lms_api::identity::v1::user_service_server::UserServiceServer;
 
 use crate::core::Core;
 use crate::store::Store;
-
-/// Groups, primary groups, managers and administrators (not built yet).
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Groups;
-
-#[tonic::async_trait]
-impl GroupService for Groups {}
 
 /// The Access Coordinator's queue (not built yet).
 #[derive(Debug, Default, Clone, Copy)]
@@ -50,7 +44,7 @@ pub fn add_services<S: Store + Clone>(
         .add_service(TenantServiceServer::new(tenants::Tenants(core.clone())))
         .add_service(UnitServiceServer::new(units::Units(core.clone())))
         .add_service(UserServiceServer::new(users::Users(core.clone())))
-        .add_service(GroupServiceServer::new(Groups))
+        .add_service(GroupServiceServer::new(groups::Groups(core.clone())))
         .add_service(AuthenticationServiceServer::new(
             authentication::Authentication(core),
         ))

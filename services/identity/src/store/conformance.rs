@@ -1,13 +1,13 @@
 //! The identity store's behaviours, run against PostgreSQL and SQLite alike: the SQL body is
 //! shared, but the dialects differ in types and locking, so each backend proves it here.
 
-use lms_kernel::{TenantId, TenantSettings, UnitId, UserId};
+use lms_kernel::{GroupId, TenantId, TenantSettings, UnitId, UserId};
 use lms_runtime::Database;
 use lms_runtime::secret::SecretString;
 
 use super::{
-    Deleted, EmploymentRecord, Moved, PgStore, SqliteStore, Store, StoreError, TenantRecord,
-    UnitFilter, UnitRecord, UserRecord, unit_kind,
+    Deleted, EmploymentRecord, GroupRecord, Moved, PgStore, SqliteStore, Store, StoreError,
+    TenantRecord, UnitFilter, UnitRecord, UserRecord, unit_kind,
 };
 
 fn unit(kind: i16, name: &str, parent: Option<UnitId>) -> UnitRecord {
@@ -146,6 +146,71 @@ async fn a_taken_external_id_names_the_unit(store: impl Store) {
     );
 }
 
+async fn leaving_a_group_ends_it_being_the_primary_group(store: impl Store) {
+    let (tenant, _, user) = tenant(&store).await;
+    let group = GroupRecord {
+        id: GroupId::generate(),
+        name: "Team".into(),
+        manager: None,
+        administrators: Vec::new(),
+        external_id: None,
+        created_at: 1,
+    };
+    store.create_group(tenant, &group).await.unwrap();
+    let mut previous = Some(Some(group.id));
+    store
+        .set_primary_group(tenant, user, group.id, |before| {
+            previous = Some(before);
+            Vec::new()
+        })
+        .await
+        .unwrap();
+    assert_eq!(previous, Some(None), "no primary group before");
+    assert_eq!(
+        store
+            .user(tenant, user)
+            .await
+            .unwrap()
+            .unwrap()
+            .primary_group,
+        Some(group.id)
+    );
+    assert_eq!(
+        store
+            .group_members(tenant, group.id, None, 10)
+            .await
+            .unwrap(),
+        [user]
+    );
+    assert!(matches!(
+        store.delete_group(tenant, group.id, |_| Vec::new()).await,
+        Err(StoreError::NotEmpty(_))
+    ));
+    let mut lost = Vec::new();
+    store
+        .remove_group_members(tenant, group.id, &[user], |users| {
+            lost = users.to_vec();
+            Vec::new()
+        })
+        .await
+        .unwrap();
+    assert_eq!(lost, [user]);
+    assert_eq!(
+        store
+            .user(tenant, user)
+            .await
+            .unwrap()
+            .unwrap()
+            .primary_group,
+        None
+    );
+    store
+        .delete_group(tenant, group.id, |_| Vec::new())
+        .await
+        .unwrap();
+    assert_eq!(store.group(tenant, group.id).await.unwrap(), None);
+}
+
 async fn sqlite() -> SqliteStore {
     let database = Database::connect(&SecretString::new("sqlite::memory:"), 1)
         .await
@@ -194,4 +259,5 @@ macro_rules! conformance {
 conformance!(
     unit_tree_refuses_cycles_and_deletes_only_empty_units,
     a_taken_external_id_names_the_unit,
+    leaving_a_group_ends_it_being_the_primary_group,
 );

@@ -24,9 +24,17 @@ pub enum StoreError {
         /// The field whose value is taken.
         field: &'static str,
     },
-    /// Something the change refers to is gone (deleted concurrently).
-    #[error("{0} not found")]
-    Missing(&'static str),
+    /// Something the change refers to does not exist (or was deleted concurrently).
+    #[error("{what} {id} not found")]
+    Missing {
+        /// What kind of record, for example `group`.
+        what: &'static str,
+        /// Its id.
+        id: String,
+    },
+    /// The record still holds something, so the change is refused (a group with members).
+    #[error("{0}")]
+    NotEmpty(&'static str),
     /// Stored data does not parse (a bug or a manual edit).
     #[error("corrupt stored data: {0}")]
     Corrupt(String),
@@ -193,6 +201,23 @@ pub enum Redeemed {
     Reused(RefreshRecord),
 }
 
+/// A group as stored.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct GroupRecord {
+    /// Its id.
+    pub id: GroupId,
+    /// Display name.
+    pub name: String,
+    /// The group manager.
+    pub manager: Option<UserId>,
+    /// Group Administrators, in id order.
+    pub administrators: Vec<UserId>,
+    /// External id.
+    pub external_id: Option<String>,
+    /// When it was created.
+    pub created_at: i64,
+}
+
 /// What moving a unit found.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub enum Moved {
@@ -300,6 +325,109 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Deleted, StoreError>> + Send
     where
         F: FnOnce(&UnitRecord) -> Vec<NewEvent> + Send;
+
+    /// Creates a group.
+    fn create_group(
+        &self,
+        tenant: TenantId,
+        group: &GroupRecord,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// A group with its administrators.
+    fn group(
+        &self,
+        tenant: TenantId,
+        group: GroupId,
+    ) -> impl Future<Output = Result<Option<GroupRecord>, StoreError>> + Send;
+
+    /// Groups in id order, after `after`.
+    fn groups(
+        &self,
+        tenant: TenantId,
+        after: Option<GroupId>,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<GroupRecord>, StoreError>> + Send;
+
+    /// Renames a group; `None` when there is no such group.
+    fn rename_group(
+        &self,
+        tenant: TenantId,
+        group: GroupId,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<GroupRecord>, StoreError>> + Send;
+
+    /// Deletes a group without members, with the events `events` builds from it as it was;
+    /// [`StoreError::NotEmpty`] while it has members.
+    fn delete_group<F>(
+        &self,
+        tenant: TenantId,
+        group: GroupId,
+        events: F,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send
+    where
+        F: FnOnce(&GroupRecord) -> Vec<NewEvent> + Send;
+
+    /// Adds members (each an existing user) with `events`.
+    fn add_group_members(
+        &self,
+        tenant: TenantId,
+        group: GroupId,
+        users: &[UserId],
+        events: &[NewEvent],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Removes members; those whose primary group it was lose it. `events` gets those users.
+    fn remove_group_members<F>(
+        &self,
+        tenant: TenantId,
+        group: GroupId,
+        users: &[UserId],
+        events: F,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send
+    where
+        F: FnOnce(&[UserId]) -> Vec<NewEvent> + Send;
+
+    /// Member ids in order, after `after`.
+    fn group_members(
+        &self,
+        tenant: TenantId,
+        group: GroupId,
+        after: Option<UserId>,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<UserId>, StoreError>> + Send;
+
+    /// Makes `group` the user's primary group (and the user a member); `events` gets the
+    /// previous primary group.
+    fn set_primary_group<F>(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        group: GroupId,
+        events: F,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send
+    where
+        F: FnOnce(Option<GroupId>) -> Vec<NewEvent> + Send;
+
+    /// Sets or clears the group manager; `events` gets the previous one.
+    fn set_group_manager<F>(
+        &self,
+        tenant: TenantId,
+        group: GroupId,
+        manager: Option<UserId>,
+        events: F,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send
+    where
+        F: FnOnce(Option<UserId>) -> Vec<NewEvent> + Send;
+
+    /// Adds or removes a Group Administrator.
+    fn set_group_administrator(
+        &self,
+        tenant: TenantId,
+        group: GroupId,
+        user: UserId,
+        administrator: bool,
+        events: &[NewEvent],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// The tenant's Guest account.
     fn guest_account(

@@ -6,6 +6,7 @@ use lms_api::authorization::v1::{AssignRoleRequest, CheckRequest, Decision};
 use lms_api::common::v1::consistency::Requirement;
 use lms_api::common::v1::{Consistency, ConsistencyToken, ObjectReference, ObjectType};
 use lms_api::identity::v1::authentication_service_client::AuthenticationServiceClient;
+use lms_api::identity::v1::group_service_client::GroupServiceClient;
 use lms_api::identity::v1::tenant_service_client::TenantServiceClient;
 use lms_api::identity::v1::unit_service_client::UnitServiceClient;
 use lms_api::identity::v1::user_service_client::UserServiceClient;
@@ -147,6 +148,10 @@ impl Platform {
 
     pub fn decisions(&self, token: &str) -> PermissionServiceClient<Authed> {
         PermissionServiceClient::new(self.authorization.authorized(token))
+    }
+
+    pub fn groups(&self, token: &str) -> GroupServiceClient<Authed> {
+        GroupServiceClient::new(self.identity.authorized(token))
     }
 
     pub fn units(&self, token: &str) -> UnitServiceClient<Authed> {

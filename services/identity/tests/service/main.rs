@@ -2,6 +2,7 @@
 //! real authorization service that trusts identity's published keys.
 
 mod fixture;
+mod groups;
 mod sign_in;
 mod tenants_and_users;
 mod units;

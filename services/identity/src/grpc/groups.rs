@@ -1,0 +1,485 @@
+//! `GroupService`: groups, their members, each user's primary group (their team), group
+//! managers (line managers of primary members) and Group Administrators. Every change that
+//! decisions read reaches authorization as facts before the answer.
+//!
+//! Naming someone manager or administrator is stored as asked; whether it gives them anything
+//! is the decision's business: the kernel honours the relation only for holders of a role that
+//! allows the Group Manager or Group Administrator responsibility (DESIGN.md §1).
+
+use std::sync::Arc;
+
+use lms_api::authorization::v1::{Relation, RelationshipUpdate};
+use lms_api::common::v1::{ObjectReference, ObjectType};
+use lms_api::identity::v1::group_service_server::GroupService;
+use lms_api::identity::v1::{
+    AddGroupMembersRequest, AddGroupMembersResponse, CreateGroupRequest, CreateGroupResponse,
+    DeleteGroupRequest, DeleteGroupResponse, GetGroupRequest, GetGroupResponse, Group,
+    ListGroupMembersRequest, ListGroupMembersResponse, ListGroupsRequest, ListGroupsResponse,
+    RemoveGroupMembersRequest, RemoveGroupMembersResponse, RenameGroupRequest, RenameGroupResponse,
+    SetGroupAdministratorRequest, SetGroupAdministratorResponse, SetGroupManagerRequest,
+    SetGroupManagerResponse, SetPrimaryGroupRequest, SetPrimaryGroupResponse,
+};
+use lms_kernel::{GroupId, Permission, TenantId, UserId};
+use lms_runtime::ApiError;
+use lms_runtime::auth::caller;
+use lms_runtime::paging::page_size;
+use tonic::{Request, Response, Status};
+
+use super::convert::{display_name, optional_id, required_id};
+use crate::clock::now;
+use crate::core::{Core, user_caller};
+use crate::facts::{self, reference};
+use crate::store::{GroupRecord, Store};
+
+/// Most users one membership call changes.
+const MAX_MEMBERS_PER_CALL: usize = 1000;
+
+pub struct Groups<S>(pub Arc<Core<S>>);
+
+/// A group as the API shows it.
+pub fn group(record: &GroupRecord) -> Group {
+    Group {
+        group_id: record.id.to_string(),
+        name: record.name.clone(),
+        manager_user_id: record.manager.map(|m| m.to_string()).unwrap_or_default(),
+        administrator_user_ids: record
+            .administrators
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+        external_id: record.external_id.clone().unwrap_or_default(),
+    }
+}
+
+fn group_ref(group: GroupId) -> ObjectReference {
+    reference(ObjectType::Group, group)
+}
+
+fn user_ref(user: UserId) -> ObjectReference {
+    reference(ObjectType::User, user)
+}
+
+/// The users a membership call names: at least one, each a user id.
+fn user_ids(ids: &[String]) -> Result<Vec<UserId>, ApiError> {
+    if ids.is_empty() || ids.len() > MAX_MEMBERS_PER_CALL {
+        return Err(ApiError::invalid_field(
+            "user_ids",
+            format!("must name 1 to {MAX_MEMBERS_PER_CALL} users"),
+        ));
+    }
+    let mut users = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| required_id(&format!("user_ids[{i}]"), id, UserId::parse))
+        .collect::<Result<Vec<_>, _>>()?;
+    users.sort();
+    users.dedup();
+    Ok(users)
+}
+
+impl<S: Store + Clone> Groups<S> {
+    async fn require(
+        &self,
+        tenant: TenantId,
+        actor: UserId,
+        permission: Permission,
+        resource: ObjectReference,
+    ) -> Result<(), ApiError> {
+        self.0
+            .authorization
+            .require(tenant, actor, permission, resource)
+            .await
+    }
+
+    /// The caller, after authorization allowed them `permission` on the group named in `field`.
+    async fn on_group(
+        &self,
+        request_caller: &lms_runtime::auth::Caller,
+        field: &str,
+        id: &str,
+        permission: Permission,
+    ) -> Result<(TenantId, GroupId), ApiError> {
+        let (tenant, actor) = user_caller(request_caller)?;
+        let group = required_id(field, id, GroupId::parse)?;
+        self.require(tenant, actor, permission, group_ref(group))
+            .await?;
+        Ok((tenant, group))
+    }
+}
+
+#[tonic::async_trait]
+impl<S: Store + Clone> GroupService for Groups<S> {
+    async fn create_group(
+        &self,
+        request: Request<CreateGroupRequest>,
+    ) -> Result<Response<CreateGroupResponse>, Status> {
+        let (tenant, actor) = user_caller(caller(&request)?)?;
+        let r = request.into_inner();
+        let name = display_name("name", &r.name)?;
+        self.require(
+            tenant,
+            actor,
+            Permission::GroupsCreate,
+            reference(ObjectType::Tenant, tenant),
+        )
+        .await?;
+        let record = GroupRecord {
+            id: GroupId::generate(),
+            name,
+            manager: None,
+            administrators: Vec::new(),
+            external_id: (!r.external_id.trim().is_empty()).then(|| r.external_id.trim().into()),
+            created_at: now(),
+        };
+        self.0
+            .store
+            .create_group(tenant, &record)
+            .await
+            .map_err(ApiError::from)?;
+        tracing::info!(%tenant, group = %record.id, "group created");
+        Ok(Response::new(CreateGroupResponse {
+            group: Some(group(&record)),
+        }))
+    }
+
+    async fn get_group(
+        &self,
+        request: Request<GetGroupRequest>,
+    ) -> Result<Response<GetGroupResponse>, Status> {
+        let (tenant, id) = self
+            .on_group(
+                caller(&request)?,
+                "group_id",
+                &request.get_ref().group_id,
+                Permission::GroupsRead,
+            )
+            .await?;
+        let record = self
+            .0
+            .store
+            .group(tenant, id)
+            .await
+            .map_err(ApiError::from)?
+            .ok_or_else(|| ApiError::not_found("group", id.to_string()))?;
+        Ok(Response::new(GetGroupResponse {
+            group: Some(group(&record)),
+        }))
+    }
+
+    async fn list_groups(
+        &self,
+        request: Request<ListGroupsRequest>,
+    ) -> Result<Response<ListGroupsResponse>, Status> {
+        let (tenant, actor) = user_caller(caller(&request)?)?;
+        let r = request.into_inner();
+        let after = optional_id("page_token", &r.page_token, GroupId::parse)?;
+        let limit = page_size(r.page_size, 100, 1000);
+        self.require(
+            tenant,
+            actor,
+            Permission::GroupsRead,
+            reference(ObjectType::Tenant, tenant),
+        )
+        .await?;
+        let groups = self
+            .0
+            .store
+            .groups(tenant, after, limit + 1)
+            .await
+            .map_err(ApiError::from)?;
+        let more = groups.len() as i64 > limit;
+        let page: Vec<Group> = groups.iter().take(limit as usize).map(group).collect();
+        let next_page_token = match (more, page.last()) {
+            (true, Some(last)) => last.group_id.clone(),
+            _ => String::new(),
+        };
+        Ok(Response::new(ListGroupsResponse {
+            groups: page,
+            next_page_token,
+        }))
+    }
+
+    async fn rename_group(
+        &self,
+        request: Request<RenameGroupRequest>,
+    ) -> Result<Response<RenameGroupResponse>, Status> {
+        let name = display_name("name", &request.get_ref().name)?;
+        let (tenant, id) = self
+            .on_group(
+                caller(&request)?,
+                "group_id",
+                &request.get_ref().group_id,
+                Permission::GroupsUpdate,
+            )
+            .await?;
+        let record = self
+            .0
+            .store
+            .rename_group(tenant, id, &name)
+            .await
+            .map_err(ApiError::from)?
+            .ok_or_else(|| ApiError::not_found("group", id.to_string()))?;
+        Ok(Response::new(RenameGroupResponse {
+            group: Some(group(&record)),
+        }))
+    }
+
+    async fn delete_group(
+        &self,
+        request: Request<DeleteGroupRequest>,
+    ) -> Result<Response<DeleteGroupResponse>, Status> {
+        let (tenant, id) = self
+            .on_group(
+                caller(&request)?,
+                "group_id",
+                &request.get_ref().group_id,
+                Permission::GroupsDelete,
+            )
+            .await?;
+        self.0
+            .store
+            .delete_group(tenant, id, |before| {
+                let mut updates: Vec<RelationshipUpdate> = before
+                    .administrators
+                    .iter()
+                    .map(|admin| {
+                        facts::delete(group_ref(id), Relation::Administrator, user_ref(*admin))
+                    })
+                    .collect();
+                if let Some(manager) = before.manager {
+                    updates.push(facts::delete(
+                        group_ref(id),
+                        Relation::Manager,
+                        user_ref(manager),
+                    ));
+                }
+                match updates.is_empty() {
+                    true => Vec::new(),
+                    false => vec![facts::event(updates, vec![])],
+                }
+            })
+            .await
+            .map_err(ApiError::from)?;
+        tracing::info!(%tenant, group = %id, "group deleted");
+        let written_at = self.0.deliver(tenant).await;
+        Ok(Response::new(DeleteGroupResponse { written_at }))
+    }
+
+    async fn add_group_members(
+        &self,
+        request: Request<AddGroupMembersRequest>,
+    ) -> Result<Response<AddGroupMembersResponse>, Status> {
+        let users = user_ids(&request.get_ref().user_ids)?;
+        let (tenant, id) = self
+            .on_group(
+                caller(&request)?,
+                "group_id",
+                &request.get_ref().group_id,
+                Permission::GroupsUpdate,
+            )
+            .await?;
+        let updates = users
+            .iter()
+            .map(|user| facts::touch(group_ref(id), Relation::Member, user_ref(*user)))
+            .collect();
+        self.0
+            .store
+            .add_group_members(tenant, id, &users, &[facts::event(updates, vec![])])
+            .await
+            .map_err(ApiError::from)?;
+        let written_at = self.0.deliver(tenant).await;
+        Ok(Response::new(AddGroupMembersResponse { written_at }))
+    }
+
+    async fn remove_group_members(
+        &self,
+        request: Request<RemoveGroupMembersRequest>,
+    ) -> Result<Response<RemoveGroupMembersResponse>, Status> {
+        let users = user_ids(&request.get_ref().user_ids)?;
+        let (tenant, id) = self
+            .on_group(
+                caller(&request)?,
+                "group_id",
+                &request.get_ref().group_id,
+                Permission::GroupsUpdate,
+            )
+            .await?;
+        self.0
+            .store
+            .remove_group_members(tenant, id, &users, |lost_primary| {
+                let members = users
+                    .iter()
+                    .map(|user| facts::delete(group_ref(id), Relation::Member, user_ref(*user)));
+                let primaries = lost_primary.iter().map(|user| {
+                    facts::delete(group_ref(id), Relation::PrimaryMember, user_ref(*user))
+                });
+                vec![facts::event(members.chain(primaries).collect(), vec![])]
+            })
+            .await
+            .map_err(ApiError::from)?;
+        let written_at = self.0.deliver(tenant).await;
+        Ok(Response::new(RemoveGroupMembersResponse { written_at }))
+    }
+
+    async fn list_group_members(
+        &self,
+        request: Request<ListGroupMembersRequest>,
+    ) -> Result<Response<ListGroupMembersResponse>, Status> {
+        let (tenant, id) = self
+            .on_group(
+                caller(&request)?,
+                "group_id",
+                &request.get_ref().group_id,
+                Permission::GroupsRead,
+            )
+            .await?;
+        let r = request.into_inner();
+        let after = optional_id("page_token", &r.page_token, UserId::parse)?;
+        let limit = page_size(r.page_size, 100, 1000);
+        let members = self
+            .0
+            .store
+            .group_members(tenant, id, after, limit + 1)
+            .await
+            .map_err(ApiError::from)?;
+        let more = members.len() as i64 > limit;
+        let user_ids: Vec<String> = members
+            .iter()
+            .take(limit as usize)
+            .map(ToString::to_string)
+            .collect();
+        let next_page_token = match (more, user_ids.last()) {
+            (true, Some(last)) => last.clone(),
+            _ => String::new(),
+        };
+        Ok(Response::new(ListGroupMembersResponse {
+            user_ids,
+            next_page_token,
+        }))
+    }
+
+    async fn set_primary_group(
+        &self,
+        request: Request<SetPrimaryGroupRequest>,
+    ) -> Result<Response<SetPrimaryGroupResponse>, Status> {
+        let (tenant, actor) = user_caller(caller(&request)?)?;
+        let r = request.into_inner();
+        let user = required_id("user_id", &r.user_id, UserId::parse)?;
+        let id = required_id("group_id", &r.group_id, GroupId::parse)?;
+        // A team change moves the person between line managers: both the person's profile and
+        // the group must be the caller's to change.
+        self.require(tenant, actor, Permission::UsersUpdate, user_ref(user))
+            .await?;
+        self.require(tenant, actor, Permission::GroupsUpdate, group_ref(id))
+            .await?;
+        self.0
+            .store
+            .set_primary_group(tenant, user, id, |before| {
+                let mut updates = Vec::new();
+                if let Some(old) = before.filter(|old| *old != id) {
+                    updates.push(facts::delete(
+                        group_ref(old),
+                        Relation::PrimaryMember,
+                        user_ref(user),
+                    ));
+                }
+                updates.push(facts::touch(
+                    group_ref(id),
+                    Relation::PrimaryMember,
+                    user_ref(user),
+                ));
+                updates.push(facts::touch(
+                    group_ref(id),
+                    Relation::Member,
+                    user_ref(user),
+                ));
+                vec![facts::event(updates, vec![])]
+            })
+            .await
+            .map_err(ApiError::from)?;
+        tracing::info!(%tenant, %user, group = %id, "primary group set");
+        let written_at = self.0.deliver(tenant).await;
+        Ok(Response::new(SetPrimaryGroupResponse { written_at }))
+    }
+
+    async fn set_group_manager(
+        &self,
+        request: Request<SetGroupManagerRequest>,
+    ) -> Result<Response<SetGroupManagerResponse>, Status> {
+        let manager = optional_id(
+            "manager_user_id",
+            &request.get_ref().manager_user_id,
+            UserId::parse,
+        )?;
+        let (tenant, id) = self
+            .on_group(
+                caller(&request)?,
+                "group_id",
+                &request.get_ref().group_id,
+                Permission::GroupsUpdate,
+            )
+            .await?;
+        self.0
+            .store
+            .set_group_manager(tenant, id, manager, |before| {
+                let mut updates = Vec::new();
+                if let Some(old) = before.filter(|old| Some(*old) != manager) {
+                    updates.push(facts::delete(
+                        group_ref(id),
+                        Relation::Manager,
+                        user_ref(old),
+                    ));
+                }
+                if let Some(new) = manager {
+                    updates.push(facts::touch(
+                        group_ref(id),
+                        Relation::Manager,
+                        user_ref(new),
+                    ));
+                }
+                match updates.is_empty() {
+                    true => Vec::new(),
+                    false => vec![facts::event(updates, vec![])],
+                }
+            })
+            .await
+            .map_err(ApiError::from)?;
+        tracing::info!(%tenant, group = %id, "group manager set");
+        let written_at = self.0.deliver(tenant).await;
+        Ok(Response::new(SetGroupManagerResponse { written_at }))
+    }
+
+    async fn set_group_administrator(
+        &self,
+        request: Request<SetGroupAdministratorRequest>,
+    ) -> Result<Response<SetGroupAdministratorResponse>, Status> {
+        let user = required_id("user_id", &request.get_ref().user_id, UserId::parse)?;
+        let administrator = request.get_ref().administrator;
+        let (tenant, id) = self
+            .on_group(
+                caller(&request)?,
+                "group_id",
+                &request.get_ref().group_id,
+                Permission::GroupsUpdate,
+            )
+            .await?;
+        let update = match administrator {
+            true => facts::touch(group_ref(id), Relation::Administrator, user_ref(user)),
+            false => facts::delete(group_ref(id), Relation::Administrator, user_ref(user)),
+        };
+        self.0
+            .store
+            .set_group_administrator(
+                tenant,
+                id,
+                user,
+                administrator,
+                &[facts::event(vec![update], vec![])],
+            )
+            .await
+            .map_err(ApiError::from)?;
+        tracing::info!(%tenant, group = %id, %user, administrator, "group administrator set");
+        let written_at = self.0.deliver(tenant).await;
+        Ok(Response::new(SetGroupAdministratorResponse { written_at }))
+    }
+}

@@ -1,0 +1,271 @@
+//! Groups: a user's primary group is their team and its manager their line manager; Group
+//! Administrators see the members of groups they administer; every change reaches decisions
+//! with its consistency token.
+
+use lms_api::common::v1::ObjectType;
+use lms_api::identity::v1::{
+    AddGroupMembersRequest, CreateGroupRequest, DeleteGroupRequest, GetGroupRequest,
+    ListGroupMembersRequest, RemoveGroupMembersRequest, SetGroupAdministratorRequest,
+    SetGroupManagerRequest, SetPrimaryGroupRequest,
+};
+use tonic::Code;
+
+use crate::fixture::{Platform, USER_PASSWORD, fields, object, reason};
+
+async fn new_group(platform: &Platform, admin: &str, name: &str) -> String {
+    platform
+        .groups(admin)
+        .create_group(CreateGroupRequest {
+            name: name.into(),
+            external_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .group
+        .unwrap()
+        .group_id
+}
+
+async fn members(platform: &Platform, admin: &str, group: &str) -> Vec<String> {
+    platform
+        .groups(admin)
+        .list_group_members(ListGroupMembersRequest {
+            group_id: group.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .user_ids
+}
+
+/// A user holding the Manager role, signed in.
+async fn manager(platform: &Platform, admin: &str, email: &str) -> (String, String) {
+    let id = platform.create_user(admin, email, "").await;
+    platform.assign(admin, &id, "manager", "").await;
+    let token = platform
+        .sign_in(email, USER_PASSWORD)
+        .await
+        .unwrap()
+        .access_token;
+    (id, token)
+}
+
+#[tokio::test]
+async fn a_manager_sees_the_people_whose_primary_group_they_manage_and_loses_them_on_removal() {
+    let platform = Platform::start().await;
+    let admin = platform.admin_token().await;
+    let (mona, mona_token) = manager(&platform, &admin, "mona@example.org").await;
+    let team = new_group(&platform, &admin, "Sales").await;
+    let lee = platform.create_user(&admin, "lee@example.org", "").await;
+    let other = platform.create_user(&admin, "other@example.org", "").await;
+
+    platform
+        .groups(&admin)
+        .set_group_manager(SetGroupManagerRequest {
+            group_id: team.clone(),
+            manager_user_id: mona.clone(),
+        })
+        .await
+        .unwrap();
+    let joined = platform
+        .groups(&admin)
+        .set_primary_group(SetPrimaryGroupRequest {
+            user_id: lee.clone(),
+            group_id: team.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let lee_ref = object(ObjectType::User, &lee);
+    assert!(
+        platform
+            .allowed(
+                &mona_token,
+                "users.read",
+                lee_ref.clone(),
+                joined.written_at
+            )
+            .await,
+        "the line manager sees their team member"
+    );
+    assert!(
+        !platform
+            .allowed(
+                &mona_token,
+                "users.read",
+                object(ObjectType::User, &other),
+                None
+            )
+            .await
+    );
+    assert_eq!(
+        members(&platform, &admin, &team).await,
+        std::slice::from_ref(&lee)
+    );
+
+    let removed = platform
+        .groups(&admin)
+        .remove_group_members(RemoveGroupMembersRequest {
+            group_id: team.clone(),
+            user_ids: vec![lee.clone()],
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        !platform
+            .allowed(&mona_token, "users.read", lee_ref, removed.written_at)
+            .await,
+        "leaving the team ends the manager's view with the removal's token"
+    );
+}
+
+#[tokio::test]
+async fn a_manager_who_administers_another_group_sees_its_members_beside_their_team() {
+    let platform = Platform::start().await;
+    let admin = platform.admin_token().await;
+    let (mona, mona_token) = manager(&platform, &admin, "mona@example.org").await;
+    let support = new_group(&platform, &admin, "Support").await;
+    let sue = platform.create_user(&admin, "sue@example.org", "").await;
+    platform
+        .groups(&admin)
+        .add_group_members(AddGroupMembersRequest {
+            group_id: support.clone(),
+            user_ids: vec![sue.clone()],
+        })
+        .await
+        .unwrap();
+    let sue_ref = object(ObjectType::User, &sue);
+    assert!(
+        !platform
+            .allowed(&mona_token, "users.read", sue_ref.clone(), None)
+            .await
+    );
+    let covering = platform
+        .groups(&admin)
+        .set_group_administrator(SetGroupAdministratorRequest {
+            group_id: support.clone(),
+            user_id: mona.clone(),
+            administrator: true,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        platform
+            .allowed(&mona_token, "users.read", sue_ref, covering.written_at)
+            .await
+    );
+    let group = platform
+        .groups(&admin)
+        .get_group(GetGroupRequest {
+            group_id: support.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .group
+        .unwrap();
+    assert_eq!(group.administrator_user_ids, [mona]);
+}
+
+#[tokio::test]
+async fn a_group_with_members_is_not_deleted() {
+    let platform = Platform::start().await;
+    let admin = platform.admin_token().await;
+    let group = new_group(&platform, &admin, "Temporary").await;
+    let user = platform.create_user(&admin, "tim@example.org", "").await;
+    platform
+        .groups(&admin)
+        .add_group_members(AddGroupMembersRequest {
+            group_id: group.clone(),
+            user_ids: vec![user.clone()],
+        })
+        .await
+        .unwrap();
+    let refused = platform
+        .groups(&admin)
+        .delete_group(DeleteGroupRequest {
+            group_id: group.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+    assert_eq!(reason(&refused), "NOT_EMPTY");
+
+    platform
+        .groups(&admin)
+        .remove_group_members(RemoveGroupMembersRequest {
+            group_id: group.clone(),
+            user_ids: vec![user],
+        })
+        .await
+        .unwrap();
+    platform
+        .groups(&admin)
+        .delete_group(DeleteGroupRequest {
+            group_id: group.clone(),
+        })
+        .await
+        .unwrap();
+    let gone = platform
+        .groups(&admin)
+        .get_group(GetGroupRequest { group_id: group })
+        .await
+        .unwrap_err();
+    assert_eq!(gone.code(), Code::NotFound);
+}
+
+#[tokio::test]
+async fn membership_with_a_bad_or_unknown_user_is_refused_and_adds_nobody() {
+    let platform = Platform::start().await;
+    let admin = platform.admin_token().await;
+    let group = new_group(&platform, &admin, "Careful").await;
+    let real = platform.create_user(&admin, "real@example.org", "").await;
+
+    let malformed = platform
+        .groups(&admin)
+        .add_group_members(AddGroupMembersRequest {
+            group_id: group.clone(),
+            user_ids: vec![real.clone(), "not-a-user".into()],
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(malformed.code(), Code::InvalidArgument);
+    assert_eq!(fields(&malformed), ["user_ids[1]"]);
+
+    let unknown = platform
+        .groups(&admin)
+        .add_group_members(AddGroupMembersRequest {
+            group_id: group.clone(),
+            user_ids: vec![real, "0190a5c4-0000-7000-8000-000000000001".into()],
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.code(), Code::NotFound);
+    assert!(members(&platform, &admin, &group).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_student_may_not_create_groups() {
+    let platform = Platform::start().await;
+    let admin = platform.admin_token().await;
+    platform.create_user(&admin, "stu@example.org", "").await;
+    let student = platform
+        .sign_in("stu@example.org", USER_PASSWORD)
+        .await
+        .unwrap()
+        .access_token;
+    let refused = platform
+        .groups(&student)
+        .create_group(CreateGroupRequest {
+            name: "Mine".into(),
+            external_id: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::PermissionDenied);
+    assert!(refused.message().contains("groups.create"), "{refused:?}");
+}

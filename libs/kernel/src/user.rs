@@ -30,6 +30,16 @@ impl UserStatus {
         }
     }
 
+    /// The status in words, as people read it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            UserStatus::PendingApproval => "pending approval",
+            UserStatus::Active => "active",
+            UserStatus::Suspended => "suspended",
+            UserStatus::Anonymised => "anonymised",
+        }
+    }
+
     /// The status a number names, if any.
     pub const fn from_code(code: i16) -> Option<UserStatus> {
         match code {

@@ -9,9 +9,11 @@ use lms_api::authorization::v1::permission_service_client::PermissionServiceClie
 use lms_api::authorization::v1::relationship_service_client::RelationshipServiceClient;
 use lms_api::authorization::v1::role_assignment_service_client::RoleAssignmentServiceClient;
 use lms_api::authorization::v1::{
-    AssignRoleRequest, Decision, ExplainRequest, WriteRelationshipsRequest,
+    AssignRoleRequest, Decision, ExplainRequest, LookupResourcesRequest, WriteRelationshipsRequest,
 };
-use lms_api::common::v1::{Consistency, ConsistencyToken, ObjectReference, consistency};
+use lms_api::common::v1::{
+    Consistency, ConsistencyToken, ObjectReference, ObjectType, consistency,
+};
 use lms_kernel::{Permission, TenantId, UserId};
 use lms_runtime::ApiError;
 use lms_runtime::auth::SubjectKind;
@@ -25,6 +27,18 @@ use crate::keys::KeyRing;
 pub const SERVICE_NAME: &str = "identity";
 /// Longest a call to authorization may take.
 const CALL_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Most ids a listing filters by when the caller does not see every object of a kind.
+pub const MAX_VISIBLE: usize = 20_000;
+
+/// What a caller may see of one kind of object.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum Visible {
+    /// Every object of the kind in the tenant.
+    All,
+    /// Only these.
+    Only(Vec<uuid::Uuid>),
+}
 
 /// A connection to authorization, with identity's tenant-scoped service tokens.
 #[derive(Clone)]
@@ -141,6 +155,49 @@ impl Authorization {
                 ("denial".to_owned(), reason),
             ]),
         })
+    }
+
+    /// Which objects of `kind` `user` may act on with `permission`: all of them (a tenant-wide
+    /// grant), or the ids authorization lists, at most `MAX_VISIBLE`.
+    pub async fn visible(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        permission: Permission,
+        kind: ObjectType,
+    ) -> Result<Visible, ApiError> {
+        let mut client = PermissionServiceClient::new(self.credentials(tenant));
+        let mut ids = Vec::new();
+        let mut page_token = String::new();
+        loop {
+            let page = client
+                .lookup_resources(LookupResourcesRequest {
+                    subject_id: user.to_string(),
+                    permission: permission.name().into(),
+                    resource_type: kind as i32,
+                    consistency: Some(Consistency {
+                        requirement: Some(consistency::Requirement::FullyConsistent(true)),
+                    }),
+                    page_size: 10_000,
+                    page_token,
+                })
+                .await
+                .map_err(unavailable)?
+                .into_inner();
+            if page.all_of_type {
+                return Ok(Visible::All);
+            }
+            ids.extend(
+                page.resource_ids
+                    .iter()
+                    .filter_map(|id| uuid::Uuid::try_parse(id).ok()),
+            );
+            if page.next_page_token.is_empty() || ids.len() >= MAX_VISIBLE {
+                ids.truncate(MAX_VISIBLE);
+                return Ok(Visible::Only(ids));
+            }
+            page_token = page.next_page_token;
+        }
     }
 
     /// Applies a batch of facts (idempotent by its event id) and answers authorization's token.

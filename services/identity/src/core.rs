@@ -37,6 +37,9 @@ impl From<StoreError> for ApiError {
                 resource_name: format!("with that {field}"),
             },
             StoreError::Missing { what, id } => ApiError::not_found(what, id),
+            StoreError::Refused { reason, message } => {
+                ApiError::FailedPrecondition { reason, message }
+            }
             StoreError::NotEmpty(message) => ApiError::FailedPrecondition {
                 reason: "NOT_EMPTY",
                 message: message.into(),

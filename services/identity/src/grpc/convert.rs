@@ -151,8 +151,14 @@ pub fn new_user(prefix: &str, user: Option<&NewUser>) -> Result<ValidNewUser, Ap
     };
     let external_id =
         (!user.external_id.trim().is_empty()).then(|| user.external_id.trim().to_owned());
-    let custom_fields =
-        serde_json::to_string(&user.custom_fields).expect("a string map always serialises");
+    let custom_fields = match custom_fields(&field("custom_fields"), &user.custom_fields) {
+        Ok(json) => json,
+        Err(ApiError::InvalidArgument(found)) => {
+            violations.extend(found);
+            String::new()
+        }
+        Err(other) => return Err(other),
+    };
     match email {
         Ok(email) if violations.is_empty() => Ok(ValidNewUser {
             email,
@@ -200,4 +206,37 @@ pub fn optional_id<T, E: std::fmt::Display>(
         "" => Ok(None),
         value => required_id(field, value, parse).map(Some),
     }
+}
+
+/// Custom field values as stored (a JSON object): keys lower_snake_case up to 64 characters,
+/// values up to 1,000.
+pub fn custom_fields(
+    field: &str,
+    values: &std::collections::HashMap<String, String>,
+) -> Result<String, ApiError> {
+    let mut violations = Vec::new();
+    for (key, value) in values {
+        let well_formed = !key.is_empty()
+            && key.len() <= 64
+            && key.starts_with(|c: char| c.is_ascii_lowercase())
+            && key
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !well_formed {
+            violations.push(FieldViolation::new(
+                format!("{field}[{key}]"),
+                "keys are lower_snake_case, at most 64 characters",
+            ));
+        } else if value.chars().count() > 1000 {
+            violations.push(FieldViolation::new(
+                format!("{field}[{key}]"),
+                "values are at most 1,000 characters",
+            ));
+        }
+    }
+    if !violations.is_empty() {
+        return Err(ApiError::InvalidArgument(violations));
+    }
+    let sorted: std::collections::BTreeMap<_, _> = values.iter().collect();
+    Ok(serde_json::to_string(&sorted).expect("a string map always serialises"))
 }

@@ -4,20 +4,27 @@ use std::sync::Arc;
 
 use lms_api::authorization::v1::{Relation, RelationshipUpdate};
 use lms_api::common::v1::ObjectType;
+use lms_api::common::v1::UserStatus as PbStatus;
 use lms_api::identity::v1::user_service_server::UserService;
 use lms_api::identity::v1::{
-    CreateUserRequest, CreateUserResponse, GetUserRequest, GetUserResponse,
+    CreateUserRequest, CreateUserResponse, GetUserRequest, GetUserResponse, ListUsersRequest,
+    ListUsersResponse, ReactivateUserRequest, ReactivateUserResponse, SuspendUserRequest,
+    SuspendUserResponse, UpdateUserRequest, UpdateUserResponse,
 };
-use lms_kernel::{Permission, TenantId, UnitId, UserId, UserStatus};
+use lms_kernel::{Email, GroupId, Permission, TenantId, UnitId, UserId, UserStatus};
 use lms_runtime::ApiError;
 use lms_runtime::auth::caller;
+use lms_runtime::paging::page_size;
 use tonic::{Request, Response, Status};
 
-use super::convert::{self, ValidNewUser};
+use super::convert::{self, ValidNewUser, display_name, optional_id, required_id};
+use crate::authz::Visible;
 use crate::clock::now;
 use crate::core::{Core, user_caller};
 use crate::facts::{self, reference};
-use crate::store::{EmploymentRecord, NewEvent, Store, UserRecord};
+use crate::store::{
+    EmploymentRecord, NewEvent, Store, StoreError, UserChange, UserFilter, UserRecord,
+};
 
 pub struct Users<S>(pub Arc<Core<S>>);
 
@@ -96,7 +103,57 @@ pub async fn new_user_records<S: Store + Clone>(
     (record, employment)
 }
 
+/// The fields UpdateUser may change, as `update_mask` names them.
+const UPDATABLE: &[&str] = &[
+    "email",
+    "given_name",
+    "family_name",
+    "custom_fields",
+    "restrict_bookings",
+    "external_id",
+];
+
+/// Fields only an administrator changes, never the person about themselves.
+const ADMINISTERED: &[&str] = &["restrict_bookings", "external_id"];
+
+fn refuse_self(actor: UserId, user: UserId, what: &str) -> Result<(), ApiError> {
+    if actor != user {
+        return Ok(());
+    }
+    Err(ApiError::PermissionDenied {
+        reason: "SELF_ADMINISTRATION",
+        message: format!("nobody may {what} their own account"),
+        metadata: Default::default(),
+    })
+}
+
+/// A status change from `from` to `to`, refused from any other state.
+fn transition(
+    record: &mut UserRecord,
+    from: UserStatus,
+    to: UserStatus,
+    reason: &'static str,
+) -> Result<(), StoreError> {
+    if record.status != from {
+        return Err(StoreError::Refused {
+            reason,
+            message: format!("the account is {}", record.status.name()),
+        });
+    }
+    record.status = to;
+    Ok(())
+}
+
 impl<S: Store + Clone> Users<S> {
+    async fn with_employments(
+        &self,
+        tenant: TenantId,
+        record: &UserRecord,
+    ) -> Result<lms_api::identity::v1::User, ApiError> {
+        let employments = self.0.store.employments(tenant, record.id).await?;
+        Ok(convert::user(record, &employments))
+    }
+
     async fn get(&self, tenant: TenantId, user: UserId) -> Result<GetUserResponse, ApiError> {
         let record = self
             .0
@@ -170,6 +227,281 @@ impl<S: Store + Clone> UserService for Users<S> {
         Ok(Response::new(CreateUserResponse {
             user: Some(convert::user(&user, &[employment])),
             written_at,
+        }))
+    }
+
+    async fn update_user(
+        &self,
+        request: Request<UpdateUserRequest>,
+    ) -> Result<Response<UpdateUserResponse>, Status> {
+        let (tenant, actor) = user_caller(caller(&request)?)?;
+        let r = request.into_inner();
+        let id = required_id("user_id", &r.user_id, UserId::parse)?;
+        let paths = r.update_mask.map(|mask| mask.paths).unwrap_or_default();
+        if paths.is_empty() {
+            return Err(
+                ApiError::invalid_field("update_mask", "must name a field to change").into(),
+            );
+        }
+        if let Some(unknown) = paths.iter().find(|p| !UPDATABLE.contains(&p.as_str())) {
+            return Err(ApiError::invalid_field(
+                "update_mask",
+                format!("{unknown} is not one of {}", UPDATABLE.join(", ")),
+            )
+            .into());
+        }
+        let changes = |field: &str| paths.iter().any(|p| p == field);
+        let new = r.user.unwrap_or_default();
+        let email = changes("email")
+            .then(|| Email::parse(&new.email))
+            .transpose()
+            .map_err(|e| ApiError::invalid_field("user.email", e.to_string()))?;
+        let given_name = changes("given_name")
+            .then(|| display_name("user.given_name", &new.given_name))
+            .transpose()?;
+        let family_name = changes("family_name")
+            .then(|| display_name("user.family_name", &new.family_name))
+            .transpose()?;
+        let custom_fields = changes("custom_fields")
+            .then(|| convert::custom_fields("user.custom_fields", &new.custom_fields))
+            .transpose()?;
+        if ADMINISTERED.iter().any(|field| changes(field)) {
+            refuse_self(
+                actor,
+                id,
+                "change the booking restriction or external id of",
+            )?;
+        }
+        self.0
+            .authorization
+            .require(
+                tenant,
+                actor,
+                Permission::UsersUpdate,
+                reference(ObjectType::User, id),
+            )
+            .await?;
+        let record = self
+            .0
+            .store
+            .update_user(tenant, id, |record| {
+                if record.status == UserStatus::Anonymised {
+                    return Err(StoreError::Refused {
+                        reason: "ANONYMISED",
+                        message: "an anonymised account keeps no personal data".into(),
+                    });
+                }
+                let restricted = record.restrict_bookings;
+                if let Some(email) = email {
+                    record.email = Some(email);
+                }
+                if let Some(given_name) = given_name {
+                    record.given_name = given_name;
+                }
+                if let Some(family_name) = family_name {
+                    record.family_name = family_name;
+                }
+                if let Some(custom_fields) = custom_fields {
+                    record.custom_fields = custom_fields;
+                }
+                if changes("restrict_bookings") {
+                    record.restrict_bookings = new.restrict_bookings;
+                }
+                if changes("external_id") {
+                    let external = new.external_id.trim();
+                    record.external_id = (!external.is_empty()).then(|| external.to_owned());
+                }
+                let mut change = UserChange::default();
+                if record.restrict_bookings != restricted {
+                    change
+                        .events
+                        .push(facts::event(vec![], vec![facts::status(record)]));
+                }
+                Ok(change)
+            })
+            .await
+            .map_err(ApiError::from)?;
+        tracing::info!(%tenant, user = %id, fields = ?paths, "user updated");
+        self.0.deliver(tenant).await;
+        let employments = self
+            .0
+            .store
+            .employments(tenant, id)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(Response::new(UpdateUserResponse {
+            user: Some(convert::user(&record, &employments)),
+        }))
+    }
+
+    async fn suspend_user(
+        &self,
+        request: Request<SuspendUserRequest>,
+    ) -> Result<Response<SuspendUserResponse>, Status> {
+        let (tenant, actor) = user_caller(caller(&request)?)?;
+        let r = request.into_inner();
+        let id = required_id("user_id", &r.user_id, UserId::parse)?;
+        refuse_self(actor, id, "suspend")?;
+        let coordinator = self
+            .0
+            .store
+            .tenant(tenant)
+            .await
+            .map_err(ApiError::from)?
+            .and_then(|t| t.access_coordinator);
+        if coordinator == Some(id) {
+            return Err(ApiError::FailedPrecondition {
+                reason: "ACCESS_COORDINATOR",
+                message: "hand the Access Coordinator duty to someone else first".into(),
+            }
+            .into());
+        }
+        self.0
+            .authorization
+            .require(
+                tenant,
+                actor,
+                Permission::UsersSuspend,
+                reference(ObjectType::User, id),
+            )
+            .await?;
+        let record = self
+            .0
+            .store
+            .update_user(tenant, id, |record| {
+                transition(
+                    record,
+                    UserStatus::Active,
+                    UserStatus::Suspended,
+                    "NOT_ACTIVE",
+                )?;
+                Ok(UserChange {
+                    events: vec![facts::event(vec![], vec![facts::status(record)])],
+                    end_sessions: Some("suspended"),
+                })
+            })
+            .await
+            .map_err(ApiError::from)?;
+        tracing::info!(%tenant, user = %id, by = %actor, reason = %r.reason, "user suspended");
+        let written_at = self.0.deliver(tenant).await;
+        Ok(Response::new(SuspendUserResponse {
+            user: Some(self.with_employments(tenant, &record).await?),
+            written_at,
+        }))
+    }
+
+    async fn reactivate_user(
+        &self,
+        request: Request<ReactivateUserRequest>,
+    ) -> Result<Response<ReactivateUserResponse>, Status> {
+        let (tenant, actor) = user_caller(caller(&request)?)?;
+        let id = required_id("user_id", &request.get_ref().user_id, UserId::parse)?;
+        refuse_self(actor, id, "reactivate")?;
+        self.0
+            .authorization
+            .require(
+                tenant,
+                actor,
+                Permission::UsersSuspend,
+                reference(ObjectType::User, id),
+            )
+            .await?;
+        let record = self
+            .0
+            .store
+            .update_user(tenant, id, |record| {
+                transition(
+                    record,
+                    UserStatus::Suspended,
+                    UserStatus::Active,
+                    "NOT_SUSPENDED",
+                )?;
+                Ok(UserChange {
+                    events: vec![facts::event(vec![], vec![facts::status(record)])],
+                    end_sessions: None,
+                })
+            })
+            .await
+            .map_err(ApiError::from)?;
+        tracing::info!(%tenant, user = %id, by = %actor, "user reactivated");
+        let written_at = self.0.deliver(tenant).await;
+        Ok(Response::new(ReactivateUserResponse {
+            user: Some(self.with_employments(tenant, &record).await?),
+            written_at,
+        }))
+    }
+
+    async fn list_users(
+        &self,
+        request: Request<ListUsersRequest>,
+    ) -> Result<Response<ListUsersResponse>, Status> {
+        let (tenant, actor) = user_caller(caller(&request)?)?;
+        let r = request.into_inner();
+        let status = match PbStatus::try_from(r.status) {
+            Ok(PbStatus::Unspecified) => None,
+            Ok(status) => UserStatus::from_code(status as i16),
+            Err(_) => None,
+        };
+        if r.status != 0 && status.is_none() {
+            return Err(ApiError::invalid_field("status", "must be a user status").into());
+        }
+        let query = r.query.trim().to_lowercase();
+        if query.chars().count() > 200 {
+            return Err(ApiError::invalid_field("query", "must be at most 200 characters").into());
+        }
+        let limit = page_size(r.page_size, 100, 1000);
+        let mut filter = UserFilter {
+            status,
+            unit: optional_id("unit_id", &r.unit_id, UnitId::parse)?,
+            group: optional_id("group_id", &r.group_id, GroupId::parse)?,
+            query: (!query.is_empty()).then_some(query),
+            only: None,
+            after: optional_id("page_token", &r.page_token, UserId::parse)?,
+            now: now(),
+        };
+        // The page holds only people the caller may see.
+        filter.only = match self
+            .0
+            .authorization
+            .visible(tenant, actor, Permission::UsersRead, ObjectType::User)
+            .await?
+        {
+            Visible::All => None,
+            Visible::Only(ids) => Some(ids.into_iter().map(UserId::from_uuid).collect()),
+        };
+        let mut users = self
+            .0
+            .store
+            .users(tenant, &filter, limit + 1)
+            .await
+            .map_err(ApiError::from)?;
+        let more = users.len() as i64 > limit;
+        users.truncate(limit as usize);
+        let ids: Vec<UserId> = users.iter().map(|u| u.id).collect();
+        let employments = self
+            .0
+            .store
+            .employments_of(tenant, &ids)
+            .await
+            .map_err(ApiError::from)?;
+        let page: Vec<_> = users
+            .iter()
+            .map(|user| {
+                let own: Vec<_> = employments
+                    .iter()
+                    .filter(|e| e.user == user.id)
+                    .cloned()
+                    .collect();
+                convert::user(user, &own)
+            })
+            .collect();
+        let next_page_token = match (more, users.last()) {
+            (true, Some(last)) => last.id.to_string(),
+            _ => String::new(),
+        };
+        Ok(Response::new(ListUsersResponse {
+            users: page,
+            next_page_token,
         }))
     }
 

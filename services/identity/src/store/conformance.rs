@@ -7,7 +7,7 @@ use lms_runtime::secret::SecretString;
 
 use super::{
     Deleted, EmploymentRecord, GroupRecord, Moved, PgStore, SqliteStore, Store, StoreError,
-    TenantRecord, UnitFilter, UnitRecord, UserRecord, unit_kind,
+    TenantRecord, UnitFilter, UnitRecord, UserChange, UserFilter, UserRecord, unit_kind,
 };
 
 fn unit(kind: i16, name: &str, parent: Option<UnitId>) -> UnitRecord {
@@ -211,6 +211,58 @@ async fn leaving_a_group_ends_it_being_the_primary_group(store: impl Store) {
     assert_eq!(store.group(tenant, group.id).await.unwrap(), None);
 }
 
+async fn user_lists_filter_by_text_visibility_and_page(store: impl Store) {
+    let (tenant, guest, first) = tenant(&store).await;
+    let filter = |query: Option<&str>, only: Option<Vec<UserId>>| UserFilter {
+        query: query.map(str::to_owned),
+        only,
+        unit: Some(guest.id),
+        now: 2,
+        ..Default::default()
+    };
+    let everyone = store.users(tenant, &filter(None, None), 10).await.unwrap();
+    assert_eq!(everyone.len(), 1);
+    let by_text = store
+        .users(tenant, &filter(Some("a@example"), None), 10)
+        .await
+        .unwrap();
+    assert_eq!(by_text.len(), 1);
+    let none = store
+        .users(tenant, &filter(Some("zzz"), None), 10)
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+    let hidden = store
+        .users(tenant, &filter(None, Some(vec![UserId::generate()])), 10)
+        .await
+        .unwrap();
+    assert!(hidden.is_empty(), "only the visible ids are listed");
+    let visible = store
+        .users(tenant, &filter(None, Some(vec![first])), 10)
+        .await
+        .unwrap();
+    assert_eq!(visible[0].id, first);
+    let suspended = store
+        .update_user(tenant, first, |user| {
+            user.status = lms_kernel::UserStatus::Suspended;
+            Ok(UserChange::default())
+        })
+        .await
+        .unwrap();
+    assert_eq!(suspended.status, lms_kernel::UserStatus::Suspended);
+    let active_only = UserFilter {
+        status: Some(lms_kernel::UserStatus::Active),
+        ..filter(None, None)
+    };
+    assert!(
+        store
+            .users(tenant, &active_only, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
 async fn sqlite() -> SqliteStore {
     let database = Database::connect(&SecretString::new("sqlite::memory:"), 1)
         .await
@@ -260,4 +312,5 @@ conformance!(
     unit_tree_refuses_cycles_and_deletes_only_empty_units,
     a_taken_external_id_names_the_unit,
     leaving_a_group_ends_it_being_the_primary_group,
+    user_lists_filter_by_text_visibility_and_page,
 );

@@ -32,6 +32,14 @@ pub enum StoreError {
         /// Its id.
         id: String,
     },
+    /// The record's state forbids the change (FAILED_PRECONDITION with this reason).
+    #[error("{message}")]
+    Refused {
+        /// Stable reason code, for example `NOT_SUSPENDED`.
+        reason: &'static str,
+        /// Explanation for people.
+        message: String,
+    },
     /// The record still holds something, so the change is refused (a group with members).
     #[error("{0}")]
     NotEmpty(&'static str),
@@ -216,6 +224,34 @@ pub struct GroupRecord {
     pub external_id: Option<String>,
     /// When it was created.
     pub created_at: i64,
+}
+
+/// What a user change commits beside the new record.
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct UserChange {
+    /// Events for authorization.
+    pub events: Vec<NewEvent>,
+    /// Revoke every session of the user, for this reason (suspension, anonymisation).
+    pub end_sessions: Option<&'static str>,
+}
+
+/// Which users a listing keeps, and where its page starts.
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct UserFilter {
+    /// Only this status.
+    pub status: Option<UserStatus>,
+    /// Only people employed at this unit now.
+    pub unit: Option<UnitId>,
+    /// Only members of this group.
+    pub group: Option<GroupId>,
+    /// Lower-case text found in the name or email.
+    pub query: Option<String>,
+    /// Only these users (what the caller may see), when the caller does not see everyone.
+    pub only: Option<Vec<UserId>>,
+    /// Only users after this id (the previous page's last).
+    pub after: Option<UserId>,
+    /// The moment "employed now" means.
+    pub now: i64,
 }
 
 /// What moving a unit found.
@@ -451,6 +487,25 @@ pub trait Store: Send + Sync + 'static {
         user: UserId,
     ) -> impl Future<Output = Result<Option<UserRecord>, StoreError>> + Send;
 
+    /// Changes a user under a row lock: `change` edits the record as stored (or refuses with
+    /// [`StoreError::Refused`]) and answers what to commit with it.
+    fn update_user<F>(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        change: F,
+    ) -> impl Future<Output = Result<UserRecord, StoreError>> + Send
+    where
+        F: FnOnce(&mut UserRecord) -> Result<UserChange, StoreError> + Send;
+
+    /// Users in id order.
+    fn users(
+        &self,
+        tenant: TenantId,
+        filter: &UserFilter,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<UserRecord>, StoreError>> + Send;
+
     /// A user by sign-in address.
     fn user_by_email(
         &self,
@@ -463,6 +518,13 @@ pub trait Store: Send + Sync + 'static {
         &self,
         tenant: TenantId,
         user: UserId,
+    ) -> impl Future<Output = Result<Vec<EmploymentRecord>, StoreError>> + Send;
+
+    /// The employments of several users, by user then start.
+    fn employments_of(
+        &self,
+        tenant: TenantId,
+        users: &[UserId],
     ) -> impl Future<Output = Result<Vec<EmploymentRecord>, StoreError>> + Send;
 
     /// Records a failed sign-in; `locked_until` is set when the count reached the threshold.

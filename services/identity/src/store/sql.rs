@@ -8,7 +8,8 @@ use uuid::Uuid;
 
 use super::{
     Deleted, EmploymentRecord, GroupRecord, Moved, NewEvent, OutboxEvent, Redeemed, RefreshRecord,
-    Store, StoreError, TenantRecord, UnitFilter, UnitRecord, UserRecord, status_from_number,
+    Store, StoreError, TenantRecord, UnitFilter, UnitRecord, UserChange, UserFilter, UserRecord,
+    status_from_number,
 };
 
 /// Maps unique-index violations to what the caller sent twice. PostgreSQL names the index
@@ -784,6 +785,111 @@ macro_rules! sql_store {
                     .transpose()
             }
 
+            async fn update_user<F>(&self, tenant: TenantId, user: UserId, change: F) -> Result<UserRecord, StoreError>
+            where
+                F: FnOnce(&mut UserRecord) -> Result<UserChange, StoreError> + Send,
+            {
+                let mut tx = self.pool.begin().await?;
+                // A no-op write takes the row's lock first, so two changes never interleave.
+                sqlx::query("UPDATE users SET status = status WHERE tenant_id = $1 AND user_id = $2")
+                    .bind(tenant.as_uuid())
+                    .bind(user.as_uuid())
+                    .execute(&mut *tx)
+                    .await?;
+                let mut record = existing_user(&mut tx, tenant, user).await?;
+                let committed = change(&mut record)?;
+                sqlx::query(
+                    "UPDATE users SET email = $3, given_name = $4, family_name = $5, status = $6, \
+                     restrict_bookings = $7, custom_fields = $8, external_id = $9, \
+                     account_kind = $10, password_hash = $11 \
+                     WHERE tenant_id = $1 AND user_id = $2",
+                )
+                .bind(tenant.as_uuid())
+                .bind(user.as_uuid())
+                .bind(record.email.as_ref().map(|e| e.as_str().to_owned()))
+                .bind(&record.given_name)
+                .bind(&record.family_name)
+                .bind(record.status.code())
+                .bind(record.restrict_bookings)
+                .bind(&record.custom_fields)
+                .bind(&record.external_id)
+                .bind(record.account_kind)
+                .bind(&record.password_hash)
+                .execute(&mut *tx)
+                .await
+                .map_err(duplicate)?;
+                if let Some(reason) = committed.end_sessions {
+                    sqlx::query(
+                        "INSERT INTO revoked_sessions (family_id, revoked_at, reason) \
+                         SELECT DISTINCT family_id, $3, $4 FROM refresh_tokens \
+                         WHERE tenant_id = $1 AND user_id = $2 AND expires_at > $3 \
+                         ON CONFLICT (family_id) DO NOTHING",
+                    )
+                    .bind(tenant.as_uuid())
+                    .bind(user.as_uuid())
+                    .bind(crate::clock::now())
+                    .bind(reason)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                insert_events(&mut tx, tenant, &committed.events).await?;
+                tx.commit().await?;
+                Ok(record)
+            }
+
+            async fn users(&self, tenant: TenantId, filter: &UserFilter, limit: i64) -> Result<Vec<UserRecord>, StoreError> {
+                let mut query = sqlx::QueryBuilder::<$db>::new("SELECT u.* FROM users u WHERE u.tenant_id = ");
+                query.push_bind(tenant.as_uuid());
+                if let Some(status) = filter.status {
+                    query.push(" AND u.status = ").push_bind(status.code());
+                }
+                if let Some(unit) = filter.unit {
+                    query
+                        .push(" AND EXISTS (SELECT 1 FROM employments e WHERE e.tenant_id = u.tenant_id \
+                               AND e.user_id = u.user_id AND e.unit_id = ")
+                        .push_bind(unit.as_uuid())
+                        .push(" AND e.starts_at <= ")
+                        .push_bind(filter.now)
+                        .push(" AND (e.ends_at IS NULL OR e.ends_at > ")
+                        .push_bind(filter.now)
+                        .push("))");
+                }
+                if let Some(group) = filter.group {
+                    query
+                        .push(" AND EXISTS (SELECT 1 FROM group_members m WHERE m.tenant_id = u.tenant_id \
+                               AND m.user_id = u.user_id AND m.group_id = ")
+                        .push_bind(group.as_uuid())
+                        .push(")");
+                }
+                if let Some(text) = &filter.query {
+                    query
+                        .push(" AND lower(u.given_name || ' ' || u.family_name || ' ' || COALESCE(u.email, '')) LIKE ")
+                        .push_bind(format!("%{}%", text.replace('%', "").replace('_', "")));
+                }
+                if let Some(only) = &filter.only {
+                    if only.is_empty() {
+                        return Ok(Vec::new());
+                    }
+                    query.push(" AND u.user_id IN (");
+                    let mut ids = query.separated(", ");
+                    for user in only {
+                        ids.push_bind(user.as_uuid());
+                    }
+                    query.push(")");
+                }
+                if let Some(after) = filter.after {
+                    query.push(" AND u.user_id > ").push_bind(after.as_uuid());
+                }
+                query.push(" ORDER BY u.user_id LIMIT ").push_bind(limit);
+                query
+                    .build()
+                    .fetch_all(&self.pool)
+                    .await?
+                    .iter()
+                    .map(user_from_row)
+                    .collect()
+            }
+
             async fn user_by_email(&self, tenant: TenantId, email: &Email) -> Result<Option<UserRecord>, StoreError> {
                 sqlx::query("SELECT * FROM users WHERE tenant_id = $1 AND email = $2")
                     .bind(tenant.as_uuid())
@@ -807,6 +913,26 @@ macro_rules! sql_store {
                 .iter()
                 .map(employment_from_row)
                 .collect()
+            }
+
+            async fn employments_of(&self, tenant: TenantId, users: &[UserId]) -> Result<Vec<EmploymentRecord>, StoreError> {
+                if users.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut query = sqlx::QueryBuilder::<$db>::new("SELECT * FROM employments WHERE tenant_id = ");
+                query.push_bind(tenant.as_uuid()).push(" AND user_id IN (");
+                let mut ids = query.separated(", ");
+                for user in users {
+                    ids.push_bind(user.as_uuid());
+                }
+                query.push(") ORDER BY user_id, starts_at, employment_id");
+                query
+                    .build()
+                    .fetch_all(&self.pool)
+                    .await?
+                    .iter()
+                    .map(employment_from_row)
+                    .collect()
             }
 
             async fn record_failed_sign_in(&self, tenant: TenantId, user: UserId, locked_until: Option<i64>) -> Result<(), StoreError> {

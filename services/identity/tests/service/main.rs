@@ -6,3 +6,4 @@ mod groups;
 mod sign_in;
 mod tenants_and_users;
 mod units;
+mod users;

@@ -8,8 +8,8 @@
 //! | Tutor | Student + administered courses: read/edit/deploy the course, read/edit/assign its lessons, full events, bookings, attendance, enrolments, competency reads, reports (no create/delete of courses or lessons); tutored courses only: approve enrolments, sign off competencies; administered events: the event, its bookings, attendance, reports |
 //! | Manager | Student + administered groups (includes the team): read users, groups, reports, bookings, enrolments; team: book onto any event, cancel, enrol; tenant: read courses, lessons, events, CPD programmes, catalogues |
 //! | Manager/Tutor | Manager + Tutor + administered groups: change groups |
-//! | Training Coordinator | Student + tenant: everything except system configuration, security settings, clients and content grants |
-//! | LMS Administrator | Student + tenant: everything except clients and content grants (those need a master tenant) |
+//! | Training Coordinator | Student + tenant: everything except system configuration, security settings, clients, content grants and the Access Coordinator's duties |
+//! | LMS Administrator | Student + tenant: everything except clients and content grants (those need a master tenant) and the Access Coordinator's duties (approvals, deleting unused accounts, promoting teachers) |
 //! | Local Administrator | Student + unit: users (read, create, update, suspend), groups and units (read), role assignments, reports, bookings, enrolments; tenant: read courses, catalogues. Needs `locations_enabled` |
 //! | Multiple Location Administrator | as Local Administrator at unit subtree (the location and every child) |
 //! | Organization Administrator | Student + tenant: user administration incl. delete, anonymise, import; groups, units, roles, role assignments, reports, audit; content library; LMS (system) configuration; courses and catalogues |
@@ -135,6 +135,14 @@ const CLIENT_ADMINISTRATION: PermissionSet = PermissionSet::of(&[
     P::ClientsManage,
     P::ContentGrantsCreate,
     P::ContentGrantsRevoke,
+]);
+
+/// The Access Coordinator's duties: only the tenant's one Access Coordinator holds them
+/// (DESIGN.md §1), so even "everything" roles leave them out.
+const ACCESS_COORDINATION: PermissionSet = PermissionSet::of(&[
+    P::TutorApprovalsDecide,
+    P::AccountsDeleteUnused,
+    P::TeachersPromote,
 ]);
 
 const SYSTEM_CONFIGURATION: PermissionSet = PermissionSet::of(&[
@@ -319,11 +327,14 @@ impl Template {
                 Reach::Tenant,
                 PermissionSet::ALL
                     .difference(CLIENT_ADMINISTRATION)
-                    .difference(SYSTEM_CONFIGURATION),
+                    .difference(SYSTEM_CONFIGURATION)
+                    .difference(ACCESS_COORDINATION),
             ),
             Template::LmsAdministrator => STUDENT.with(
                 Reach::Tenant,
-                PermissionSet::ALL.difference(CLIENT_ADMINISTRATION),
+                PermissionSet::ALL
+                    .difference(CLIENT_ADMINISTRATION)
+                    .difference(ACCESS_COORDINATION),
             ),
             Template::LocalAdministrator => STUDENT
                 .with(Reach::Unit, LOCATION_ADMINISTRATION)
@@ -340,12 +351,7 @@ impl Template {
             ),
             Template::AccessCoordinator => STUDENT.with(
                 Reach::Tenant,
-                PermissionSet::of(&[
-                    P::TutorApprovalsDecide,
-                    P::AccountsDeleteUnused,
-                    P::TeachersPromote,
-                    P::UsersRead,
-                ]),
+                ACCESS_COORDINATION.union(PermissionSet::of(&[P::UsersRead])),
             ),
             Template::Teacher => TEACHER,
             Template::TeacherAdministrator => TEACHER.with(

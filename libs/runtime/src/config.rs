@@ -157,6 +157,9 @@ pub struct SignInConfig {
     pub argon2_iterations: u32,
     /// How long an MFA challenge from SignIn may be answered.
     pub mfa_challenge_ttl_seconds: u64,
+    /// An account nobody signed in to (or created) for this many days is "no longer in use"
+    /// and the Access Coordinator may delete it.
+    pub unused_account_days: u32,
 }
 
 /// The server stack: deadlines and load limits.
@@ -285,6 +288,7 @@ impl Default for Config {
                 argon2_memory_kib: 19_456,
                 argon2_iterations: 2,
                 mfa_challenge_ttl_seconds: 300,
+                unused_account_days: 180,
             },
             identity: service(ServiceName::Identity),
             authorization: service(ServiceName::Authorization),

@@ -9,7 +9,8 @@ use lms_api::authorization::v1::permission_service_client::PermissionServiceClie
 use lms_api::authorization::v1::relationship_service_client::RelationshipServiceClient;
 use lms_api::authorization::v1::role_assignment_service_client::RoleAssignmentServiceClient;
 use lms_api::authorization::v1::{
-    AssignRoleRequest, Decision, ExplainRequest, LookupResourcesRequest, WriteRelationshipsRequest,
+    AssignRoleRequest, Decision, ExplainRequest, ListUserRolesRequest, LookupResourcesRequest,
+    RevokeRoleRequest, WriteRelationshipsRequest,
 };
 use lms_api::common::v1::{
     Consistency, ConsistencyToken, ObjectReference, ObjectType, consistency,
@@ -155,6 +156,43 @@ impl Authorization {
                 ("denial".to_owned(), reason),
             ]),
         })
+    }
+
+    /// Revokes every assignment of `role_id` that `user_id` holds (the request names both);
+    /// answers the last revocation's token, `None` when there was nothing to revoke.
+    pub async fn revoke_role_of(
+        &self,
+        tenant: TenantId,
+        held: AssignRoleRequest,
+    ) -> Result<Option<ConsistencyToken>, ApiError> {
+        let mut client = RoleAssignmentServiceClient::new(self.credentials(tenant));
+        let assignments = client
+            .list_user_roles(ListUserRolesRequest {
+                user_id: held.user_id,
+                include_inactive: true,
+            })
+            .await
+            .map_err(unavailable)?
+            .into_inner()
+            .assignments;
+        let mut token = None;
+        for assignment in assignments
+            .into_iter()
+            .filter(|a| a.role_id == held.role_id)
+        {
+            match client
+                .revoke_role(RevokeRoleRequest {
+                    assignment_id: assignment.assignment_id,
+                })
+                .await
+            {
+                Ok(response) => token = response.into_inner().written_at,
+                // Revoked meanwhile: what was asked holds.
+                Err(status) if status.code() == tonic::Code::NotFound => {}
+                Err(status) => return Err(unavailable(status)),
+            }
+        }
+        Ok(token)
     }
 
     /// Which objects of `kind` `user` may act on with `permission`: all of them (a tenant-wide

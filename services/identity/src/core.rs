@@ -10,7 +10,7 @@ use crate::authz::Authorization;
 use crate::keys::KeyRing;
 use crate::outbox::Relay;
 use crate::password::Passwords;
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, UserRecord};
 
 /// The shared state of the identity handlers.
 #[derive(Debug)]
@@ -68,6 +68,37 @@ pub fn user_caller(caller: &Caller) -> Result<(TenantId, UserId), ApiError> {
 }
 
 impl<S: Store + Clone> Core<S> {
+    /// A user as the API shows it, with their employments.
+    pub async fn user_view(
+        &self,
+        tenant: TenantId,
+        user: &UserRecord,
+    ) -> Result<lms_api::identity::v1::User, ApiError> {
+        let employments = self.store.employments(tenant, user.id).await?;
+        Ok(crate::grpc::convert::user(user, &employments))
+    }
+
+    /// Users as the API shows them, with their employments read in one query.
+    pub async fn user_views(
+        &self,
+        tenant: TenantId,
+        users: &[UserRecord],
+    ) -> Result<Vec<lms_api::identity::v1::User>, ApiError> {
+        let ids: Vec<UserId> = users.iter().map(|u| u.id).collect();
+        let employments = self.store.employments_of(tenant, &ids).await?;
+        Ok(users
+            .iter()
+            .map(|user| {
+                let own: Vec<_> = employments
+                    .iter()
+                    .filter(|e| e.user == user.id)
+                    .cloned()
+                    .collect();
+                crate::grpc::convert::user(user, &own)
+            })
+            .collect())
+    }
+
     /// Delivers the tenant's pending events; a failure leaves them to the retry loop and the
     /// answer without a token (the change is saved; decisions see it once delivered).
     pub async fn deliver(&self, tenant: TenantId) -> Option<lms_api::common::v1::ConsistencyToken> {

@@ -22,6 +22,9 @@ use crate::store::{NewEvent, OutboxEvent, Store};
 pub const FACTS: &str = "authorization.facts";
 /// A role assignment made by identity: an `AssignRoleRequest`.
 pub const ASSIGN_ROLE: &str = "authorization.assign_role";
+/// Taking a role back: an `AssignRoleRequest` naming the holder and the role; every
+/// assignment of that role the holder has is revoked.
+pub const REVOKE_ROLE: &str = "authorization.revoke_role";
 /// How often pending rows are retried.
 const RETRY_EVERY: Duration = Duration::from_secs(2);
 /// Rows delivered per round.
@@ -44,6 +47,20 @@ pub fn assign_role_event(request: &AssignRoleRequest) -> NewEvent {
         event_id: uuid::Uuid::now_v7(),
         topic: ASSIGN_ROLE,
         payload: request.encode_to_vec(),
+    }
+}
+
+/// An event taking `template` back from `user`.
+pub fn revoke_role_event(user: lms_kernel::UserId, template: lms_kernel::Template) -> NewEvent {
+    NewEvent {
+        event_id: uuid::Uuid::now_v7(),
+        topic: REVOKE_ROLE,
+        payload: AssignRoleRequest {
+            user_id: user.to_string(),
+            role_id: lms_kernel::RoleId::BuiltIn(template).to_string(),
+            ..Default::default()
+        }
+        .encode_to_vec(),
     }
 }
 
@@ -90,7 +107,8 @@ impl<S: Store + Clone> Relay<S> {
             }
             for event in pending {
                 match self.send(&event).await {
-                    Ok(written_at) => token = Some(written_at),
+                    Ok(Some(written_at)) => token = Some(written_at),
+                    Ok(None) => {}
                     Err(ApiError::Forwarded(status)) => {
                         // Authorization refuses it for good; retrying would block every later
                         // change of the tenant.
@@ -109,22 +127,36 @@ impl<S: Store + Clone> Relay<S> {
         }
     }
 
-    async fn send(&self, event: &OutboxEvent) -> Result<ConsistencyToken, ApiError> {
+    /// Delivers one event; answers authorization's token when the event changed something.
+    async fn send(&self, event: &OutboxEvent) -> Result<Option<ConsistencyToken>, ApiError> {
         let corrupt = |error: prost::DecodeError| ApiError::internal(error);
         match event.topic.as_str() {
             FACTS => {
                 let request =
                     WriteRelationshipsRequest::decode(event.payload.as_slice()).map_err(corrupt)?;
-                self.authorization.write(event.tenant, request).await
+                self.authorization
+                    .write(event.tenant, request)
+                    .await
+                    .map(Some)
             }
             ASSIGN_ROLE => {
                 let request =
                     AssignRoleRequest::decode(event.payload.as_slice()).map_err(corrupt)?;
-                self.authorization.assign(event.tenant, request).await
+                self.authorization
+                    .assign(event.tenant, request)
+                    .await
+                    .map(Some)
+            }
+            REVOKE_ROLE => {
+                let request =
+                    AssignRoleRequest::decode(event.payload.as_slice()).map_err(corrupt)?;
+                self.authorization
+                    .revoke_role_of(event.tenant, request)
+                    .await
             }
             other => {
                 tracing::error!(topic = other, "unknown outbox topic; dropped");
-                Ok(ConsistencyToken::default())
+                Ok(None)
             }
         }
     }

@@ -211,7 +211,7 @@ fn a_manager_who_administers_another_primary_group_sees_its_members_beside_their
 }
 
 #[test]
-fn a_training_coordinator_can_do_everything_but_system_configuration() {
+fn a_training_coordinator_can_do_everything_but_system_configuration_and_access_coordination() {
     let w = World::new();
     let coordinator = w.subject(&[Template::TrainingCoordinator], Place::Tenant);
     let resource = w.tenant_wide();
@@ -226,6 +226,9 @@ fn a_training_coordinator_can_do_everything_but_system_configuration() {
                 | P::ClientsManage
                 | P::ContentGrantsCreate
                 | P::ContentGrantsRevoke
+                | P::TutorApprovalsDecide
+                | P::AccountsDeleteUnused
+                | P::TeachersPromote
         );
         assert_eq!(
             allowed(decide(&coordinator, *permission, &resource)),

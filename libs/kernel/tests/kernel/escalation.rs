@@ -92,7 +92,7 @@ fn nobody_assigns_a_role_that_grants_more_than_they_hold_and_the_refusal_names_t
 }
 
 #[test]
-fn an_lms_administrator_assigns_every_single_tenant_template() {
+fn an_lms_administrator_assigns_every_single_tenant_template_but_the_access_coordinators_duties() {
     let w = World::new();
     let admin = held(&[Template::LmsAdministrator], Place::Tenant);
     let city = Target::Unit {
@@ -102,6 +102,15 @@ fn an_lms_administrator_assigns_every_single_tenant_template() {
     for template in Template::ALL {
         let grants = template.grants();
         if grants.required_settings().clients_enabled {
+            continue;
+        }
+        // Exactly one Access Coordinator per tenant: identity hands the duty over, nobody
+        // assigns it (DESIGN.md §1).
+        if template == Template::AccessCoordinator {
+            assert!(
+                check_assignment(&admin, &grants, Target::Tenant, &w.settings).is_err(),
+                "an LMS Administrator cannot make an Access Coordinator"
+            );
             continue;
         }
         let target = if grants.required_settings().locations_enabled {

@@ -1,6 +1,7 @@
 //! The gRPC face of the identity service. RPCs not built yet fall back to the generated
 //! defaults, which answer `UNIMPLEMENTED`.
 
+mod approvals;
 mod authentication;
 pub(crate) mod convert;
 mod groups;
@@ -10,7 +11,7 @@ mod users;
 
 use std::sync::Arc;
 
-use lms_api::identity::v1::approval_service_server::{ApprovalService, ApprovalServiceServer};
+use lms_api::identity::v1::approval_service_server::ApprovalServiceServer;
 use lms_api::identity::v1::authentication_service_server::AuthenticationServiceServer;
 use lms_api::identity::v1::group_service_server::GroupServiceServer;
 use lms_api::identity::v1::import_service_server::{ImportService, ImportServiceServer};
@@ -20,13 +21,6 @@ use lms_api::identity::v1::user_service_server::UserServiceServer;
 
 use crate::core::Core;
 use crate::store::Store;
-
-/// The Access Coordinator's queue (not built yet).
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Approvals;
-
-#[tonic::async_trait]
-impl ApprovalService for Approvals {}
 
 /// CSV import and the people-data feed (not built yet).
 #[derive(Debug, Default, Clone, Copy)]
@@ -46,8 +40,8 @@ pub fn add_services<S: Store + Clone>(
         .add_service(UserServiceServer::new(users::Users(core.clone())))
         .add_service(GroupServiceServer::new(groups::Groups(core.clone())))
         .add_service(AuthenticationServiceServer::new(
-            authentication::Authentication(core),
+            authentication::Authentication(core.clone()),
         ))
-        .add_service(ApprovalServiceServer::new(Approvals))
+        .add_service(ApprovalServiceServer::new(approvals::Approvals(core)))
         .add_service(ImportServiceServer::new(Imports))
 }

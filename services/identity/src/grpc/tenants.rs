@@ -4,20 +4,23 @@
 use std::sync::Arc;
 
 use lms_api::authorization::v1::{AssignRoleRequest, TenantFacts, WriteRelationshipsRequest};
+use lms_api::common::v1::ObjectType;
 use lms_api::identity::v1::tenant_service_server::TenantService;
 use lms_api::identity::v1::{
     CreateTenantRequest, CreateTenantResponse, GetTenantRequest, GetTenantResponse,
+    TransferAccessCoordinatorRequest, TransferAccessCoordinatorResponse,
 };
-use lms_kernel::{Template, TenantId, UnitId};
+use lms_kernel::{Permission, Template, TenantId, UnitId, UserId};
 use lms_runtime::ApiError;
 use lms_runtime::auth::{Caller, caller};
 use tonic::{Request, Response, Status};
 
-use super::convert;
+use super::convert::{self, required_id};
 use super::users::{new_user_facts, new_user_records};
 use crate::clock::now;
-use crate::core::Core;
-use crate::outbox::{assign_role_event, facts_event};
+use crate::core::{Core, user_caller};
+use crate::facts::reference;
+use crate::outbox::{assign_role_event, facts_event, revoke_role_event};
 use crate::store::{Store, TenantRecord, UnitRecord, unit_kind};
 
 pub struct Tenants<S>(pub Arc<Core<S>>);
@@ -137,6 +140,67 @@ impl<S: Store + Clone> TenantService for Tenants<S> {
             .ok_or_else(|| ApiError::not_found("tenant", asked.to_string()))?;
         Ok(Response::new(GetTenantResponse {
             tenant: Some(convert::tenant(&tenant)),
+        }))
+    }
+
+    async fn transfer_access_coordinator(
+        &self,
+        request: Request<TransferAccessCoordinatorRequest>,
+    ) -> Result<Response<TransferAccessCoordinatorResponse>, Status> {
+        let (tenant, actor) = user_caller(caller(&request)?)?;
+        let successor = required_id("new_user_id", &request.get_ref().new_user_id, UserId::parse)?;
+        let current = self
+            .0
+            .store
+            .tenant(tenant)
+            .await
+            .map_err(ApiError::from)?
+            .ok_or_else(|| ApiError::not_found("tenant", tenant.to_string()))?
+            .access_coordinator;
+        // The Access Coordinator hands over; a Super Administrator (security settings) may
+        // reassign the duty when the holder is gone.
+        if current != Some(actor) {
+            self.0
+                .authorization
+                .require(
+                    tenant,
+                    actor,
+                    Permission::SecuritySettingsUpdate,
+                    reference(ObjectType::Tenant, tenant),
+                )
+                .await?;
+        }
+        let Some(current) = current.filter(|current| *current != successor) else {
+            return Err(ApiError::FailedPrecondition {
+                reason: "ALREADY_ACCESS_COORDINATOR",
+                message: "that user is the Access Coordinator already".into(),
+            }
+            .into());
+        };
+        let record = self
+            .0
+            .store
+            .transfer_access_coordinator(
+                tenant,
+                current,
+                successor,
+                &[
+                    revoke_role_event(current, Template::AccessCoordinator),
+                    assign_role_event(&AssignRoleRequest {
+                        user_id: successor.to_string(),
+                        role_id: lms_kernel::RoleId::BuiltIn(Template::AccessCoordinator)
+                            .to_string(),
+                        ..Default::default()
+                    }),
+                ],
+            )
+            .await
+            .map_err(ApiError::from)?;
+        tracing::info!(%tenant, from = %current, to = %successor, by = %actor, "access coordinator handed over");
+        let written_at = self.0.deliver(tenant).await;
+        Ok(Response::new(TransferAccessCoordinatorResponse {
+            tenant: Some(convert::tenant(&record)),
+            written_at,
         }))
     }
 }

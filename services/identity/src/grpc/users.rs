@@ -145,15 +145,6 @@ fn transition(
 }
 
 impl<S: Store + Clone> Users<S> {
-    async fn with_employments(
-        &self,
-        tenant: TenantId,
-        record: &UserRecord,
-    ) -> Result<lms_api::identity::v1::User, ApiError> {
-        let employments = self.0.store.employments(tenant, record.id).await?;
-        Ok(convert::user(record, &employments))
-    }
-
     async fn get(&self, tenant: TenantId, user: UserId) -> Result<GetUserResponse, ApiError> {
         let record = self
             .0
@@ -323,14 +314,8 @@ impl<S: Store + Clone> UserService for Users<S> {
             .map_err(ApiError::from)?;
         tracing::info!(%tenant, user = %id, fields = ?paths, "user updated");
         self.0.deliver(tenant).await;
-        let employments = self
-            .0
-            .store
-            .employments(tenant, id)
-            .await
-            .map_err(ApiError::from)?;
         Ok(Response::new(UpdateUserResponse {
-            user: Some(convert::user(&record, &employments)),
+            user: Some(self.0.user_view(tenant, &record).await?),
         }))
     }
 
@@ -385,7 +370,7 @@ impl<S: Store + Clone> UserService for Users<S> {
         tracing::info!(%tenant, user = %id, by = %actor, reason = %r.reason, "user suspended");
         let written_at = self.0.deliver(tenant).await;
         Ok(Response::new(SuspendUserResponse {
-            user: Some(self.with_employments(tenant, &record).await?),
+            user: Some(self.0.user_view(tenant, &record).await?),
             written_at,
         }))
     }
@@ -426,7 +411,7 @@ impl<S: Store + Clone> UserService for Users<S> {
         tracing::info!(%tenant, user = %id, by = %actor, "user reactivated");
         let written_at = self.0.deliver(tenant).await;
         Ok(Response::new(ReactivateUserResponse {
-            user: Some(self.with_employments(tenant, &record).await?),
+            user: Some(self.0.user_view(tenant, &record).await?),
             written_at,
         }))
     }
@@ -477,24 +462,7 @@ impl<S: Store + Clone> UserService for Users<S> {
             .map_err(ApiError::from)?;
         let more = users.len() as i64 > limit;
         users.truncate(limit as usize);
-        let ids: Vec<UserId> = users.iter().map(|u| u.id).collect();
-        let employments = self
-            .0
-            .store
-            .employments_of(tenant, &ids)
-            .await
-            .map_err(ApiError::from)?;
-        let page: Vec<_> = users
-            .iter()
-            .map(|user| {
-                let own: Vec<_> = employments
-                    .iter()
-                    .filter(|e| e.user == user.id)
-                    .cloned()
-                    .collect();
-                convert::user(user, &own)
-            })
-            .collect();
+        let page = self.0.user_views(tenant, &users).await?;
         let next_page_token = match (more, users.last()) {
             (true, Some(last)) => last.id.to_string(),
             _ => String::new(),

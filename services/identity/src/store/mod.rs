@@ -506,6 +506,34 @@ pub trait Store: Send + Sync + 'static {
         limit: i64,
     ) -> impl Future<Output = Result<Vec<UserRecord>, StoreError>> + Send;
 
+    /// How many users of the tenant have `status`.
+    fn count_users(
+        &self,
+        tenant: TenantId,
+        status: UserStatus,
+    ) -> impl Future<Output = Result<i64, StoreError>> + Send;
+
+    /// Deletes a user and what hangs on them (employments, memberships, sessions) if `check`
+    /// lets it, committing the events `check` answers.
+    fn delete_user<F>(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        check: F,
+    ) -> impl Future<Output = Result<UserRecord, StoreError>> + Send
+    where
+        F: FnOnce(&UserRecord, &[EmploymentRecord]) -> Result<Vec<NewEvent>, StoreError> + Send;
+
+    /// Hands the Access Coordinator duty from `from` to `to` (an active user) if `from` still
+    /// holds it, with `events`, in one transaction.
+    fn transfer_access_coordinator(
+        &self,
+        tenant: TenantId,
+        from: UserId,
+        to: UserId,
+        events: &[NewEvent],
+    ) -> impl Future<Output = Result<TenantRecord, StoreError>> + Send;
+
     /// A user by sign-in address.
     fn user_by_email(
         &self,

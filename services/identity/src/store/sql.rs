@@ -890,6 +890,95 @@ macro_rules! sql_store {
                     .collect()
             }
 
+            async fn count_users(&self, tenant: TenantId, status: lms_kernel::UserStatus) -> Result<i64, StoreError> {
+                Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE tenant_id = $1 AND status = $2")
+                    .bind(tenant.as_uuid())
+                    .bind(status.code())
+                    .fetch_one(&self.pool)
+                    .await?)
+            }
+
+            async fn delete_user<F>(&self, tenant: TenantId, user: UserId, check: F) -> Result<UserRecord, StoreError>
+            where
+                F: FnOnce(&UserRecord, &[EmploymentRecord]) -> Result<Vec<NewEvent>, StoreError> + Send,
+            {
+                let mut tx = self.pool.begin().await?;
+                lock_tenant(&mut *tx, tenant).await?;
+                let record = existing_user(&mut tx, tenant, user).await?;
+                let employments: Vec<EmploymentRecord> = sqlx::query("SELECT * FROM employments WHERE tenant_id = $1 AND user_id = $2")
+                    .bind(tenant.as_uuid())
+                    .bind(user.as_uuid())
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .iter()
+                    .map(employment_from_row)
+                    .collect::<Result<_, _>>()?;
+                let events = check(&record, &employments)?;
+                sqlx::query(
+                    "INSERT INTO revoked_sessions (family_id, revoked_at, reason) \
+                     SELECT DISTINCT family_id, $3, 'account deleted' FROM refresh_tokens \
+                     WHERE tenant_id = $1 AND user_id = $2 AND expires_at > $3 \
+                     ON CONFLICT (family_id) DO NOTHING",
+                )
+                .bind(tenant.as_uuid())
+                .bind(user.as_uuid())
+                .bind(crate::clock::now())
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query("UPDATE user_groups SET manager_user_id = NULL WHERE tenant_id = $1 AND manager_user_id = $2")
+                    .bind(tenant.as_uuid())
+                    .bind(user.as_uuid())
+                    .execute(&mut *tx)
+                    .await?;
+                for table in ["employments", "group_members", "group_administrators", "users"] {
+                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DELETE FROM {table} WHERE tenant_id = $1 AND user_id = $2"
+                    )))
+                    .bind(tenant.as_uuid())
+                    .bind(user.as_uuid())
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                insert_events(&mut tx, tenant, &events).await?;
+                tx.commit().await?;
+                Ok(record)
+            }
+
+            async fn transfer_access_coordinator(&self, tenant: TenantId, from: UserId, to: UserId, events: &[NewEvent]) -> Result<TenantRecord, StoreError> {
+                let mut tx = self.pool.begin().await?;
+                let successor = existing_user(&mut tx, tenant, to).await?;
+                if successor.status != lms_kernel::UserStatus::Active {
+                    return Err(StoreError::Refused {
+                        reason: "NOT_ACTIVE",
+                        message: format!("the new Access Coordinator's account is {}", successor.status.name()),
+                    });
+                }
+                let handed_over = sqlx::query(
+                    "UPDATE tenants SET access_coordinator_user_id = $3 \
+                     WHERE tenant_id = $1 AND access_coordinator_user_id = $2",
+                )
+                .bind(tenant.as_uuid())
+                .bind(from.as_uuid())
+                .bind(to.as_uuid())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if handed_over == 0 {
+                    return Err(StoreError::Refused {
+                        reason: "ACCESS_COORDINATOR_CHANGED",
+                        message: "the Access Coordinator changed meanwhile; read the tenant again".into(),
+                    });
+                }
+                insert_events(&mut tx, tenant, events).await?;
+                let record = sqlx::query("SELECT * FROM tenants WHERE tenant_id = $1")
+                    .bind(tenant.as_uuid())
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let record = tenant_from_row(&record)?;
+                tx.commit().await?;
+                Ok(record)
+            }
+
             async fn user_by_email(&self, tenant: TenantId, email: &Email) -> Result<Option<UserRecord>, StoreError> {
                 sqlx::query("SELECT * FROM users WHERE tenant_id = $1 AND email = $2")
                     .bind(tenant.as_uuid())

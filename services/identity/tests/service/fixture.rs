@@ -5,6 +5,7 @@ use lms_api::authorization::v1::role_assignment_service_client::RoleAssignmentSe
 use lms_api::authorization::v1::{AssignRoleRequest, CheckRequest, Decision};
 use lms_api::common::v1::consistency::Requirement;
 use lms_api::common::v1::{Consistency, ConsistencyToken, ObjectReference, ObjectType};
+use lms_api::identity::v1::approval_service_client::ApprovalServiceClient;
 use lms_api::identity::v1::authentication_service_client::AuthenticationServiceClient;
 use lms_api::identity::v1::group_service_client::GroupServiceClient;
 use lms_api::identity::v1::tenant_service_client::TenantServiceClient;
@@ -47,6 +48,11 @@ impl Platform {
 
     /// A platform whose tenant has `settings`.
     pub async fn start_with(settings: TenantSettings) -> Platform {
+        Self::start_full(settings, 180).await
+    }
+
+    /// A platform where accounts count as unused after `unused_account_days`.
+    pub async fn start_full(settings: TenantSettings, unused_account_days: u32) -> Platform {
         lms_testkit::trace_init();
         let auth = TestAuth::new();
         let (authz_db, identity_db, redis) = (
@@ -65,6 +71,7 @@ impl Platform {
             TestService::start(lms_authorization::build(authz_context).await.unwrap()).await;
         let mut identity_context =
             service_context(ServiceName::Identity, identity_db.url(), None, &auth);
+        identity_context.sign_in.unused_account_days = unused_account_days;
         identity_context.set_endpoint(
             ServiceName::Authorization,
             format!("http://{}", authorization.addr()),
@@ -152,6 +159,14 @@ impl Platform {
 
     pub fn groups(&self, token: &str) -> GroupServiceClient<Authed> {
         GroupServiceClient::new(self.identity.authorized(token))
+    }
+
+    pub fn approvals(&self, token: &str) -> ApprovalServiceClient<Authed> {
+        ApprovalServiceClient::new(self.identity.authorized(token))
+    }
+
+    pub fn roles(&self, token: &str) -> RoleAssignmentServiceClient<Authed> {
+        RoleAssignmentServiceClient::new(self.authorization.authorized(token))
     }
 
     pub fn units(&self, token: &str) -> UnitServiceClient<Authed> {

@@ -1,6 +1,7 @@
 //! The identity service over real gRPC on 127.0.0.1, with real PostgreSQL and Redis, beside a
 //! real authorization service that trusts identity's published keys.
 
+mod approvals;
 mod fixture;
 mod groups;
 mod sign_in;

@@ -1,0 +1,293 @@
+//! `ApprovalService`: the Access Coordinator's duties. Tutor and teacher accounts wait in
+//! `pending_approval` (allowed nothing) until approved, which activates them and gives them the
+//! Tutor or Teacher role; a rejected application is deleted; unused accounts are deleted; a
+//! Teacher is promoted to Teacher Administrator. Each duty is decided by authorization: the
+//! Access Coordinator template holds these permissions, nobody else's does by default.
+
+use std::sync::Arc;
+
+use lms_api::authorization::v1::{AssignRoleRequest, Relation};
+use lms_api::common::v1::ObjectType;
+use lms_api::identity::v1::approval_service_server::ApprovalService;
+use lms_api::identity::v1::{
+    AccountKind, ApproveAccountRequest, ApproveAccountResponse, DeleteUnusedAccountRequest,
+    DeleteUnusedAccountResponse, ListPendingApprovalsRequest, ListPendingApprovalsResponse,
+    PromoteTeacherRequest, PromoteTeacherResponse, RejectAccountRequest, RejectAccountResponse,
+};
+use lms_kernel::{Permission, RoleId, Template, TenantId, UserId, UserStatus};
+use lms_runtime::ApiError;
+use lms_runtime::auth::caller;
+use lms_runtime::paging::page_size;
+use tonic::{Request, Response, Status};
+
+use super::convert::{optional_id, required_id};
+use crate::clock::now;
+use crate::core::{Core, user_caller};
+use crate::facts::{self, reference};
+use crate::outbox::assign_role_event;
+use crate::store::{
+    EmploymentRecord, NewEvent, Store, StoreError, UserChange, UserFilter, UserRecord,
+};
+
+pub struct Approvals<S>(pub Arc<Core<S>>);
+
+/// The role an approved account receives.
+fn approved_role(account_kind: i16) -> Option<Template> {
+    match AccountKind::try_from(i32::from(account_kind)) {
+        Ok(AccountKind::Tutor) => Some(Template::Tutor),
+        Ok(AccountKind::Teacher) => Some(Template::Teacher),
+        _ => None,
+    }
+}
+
+/// What authorization must forget about a deleted account: its employments, and that the id
+/// may do anything at all (its status reads as anonymised from now on).
+fn deletion_facts(user: &UserRecord, employments: &[EmploymentRecord]) -> NewEvent {
+    let subject = reference(ObjectType::User, user.id);
+    let updates = employments
+        .iter()
+        .flat_map(|e| {
+            let unit = reference(ObjectType::Unit, e.unit);
+            [Relation::Employee, Relation::MainAccount]
+                .map(|relation| facts::delete(unit.clone(), relation, subject.clone()))
+        })
+        .collect();
+    let gone = UserRecord {
+        status: UserStatus::Anonymised,
+        ..user.clone()
+    };
+    facts::event(updates, vec![facts::status(&gone)])
+}
+
+fn assign(user: UserId, template: Template) -> AssignRoleRequest {
+    AssignRoleRequest {
+        user_id: user.to_string(),
+        role_id: RoleId::BuiltIn(template).to_string(),
+        ..Default::default()
+    }
+}
+
+impl<S: Store + Clone> Approvals<S> {
+    /// The caller and the user named in `user_id`, once authorization allowed `permission`.
+    async fn duty(
+        &self,
+        request_caller: &lms_runtime::auth::Caller,
+        user_id: &str,
+        permission: Permission,
+    ) -> Result<(TenantId, UserId, UserId), ApiError> {
+        let (tenant, actor) = user_caller(request_caller)?;
+        let user = required_id("user_id", user_id, UserId::parse)?;
+        self.0
+            .authorization
+            .require(tenant, actor, permission, reference(ObjectType::User, user))
+            .await?;
+        Ok((tenant, actor, user))
+    }
+}
+
+#[tonic::async_trait]
+impl<S: Store + Clone> ApprovalService for Approvals<S> {
+    async fn list_pending_approvals(
+        &self,
+        request: Request<ListPendingApprovalsRequest>,
+    ) -> Result<Response<ListPendingApprovalsResponse>, Status> {
+        let (tenant, actor) = user_caller(caller(&request)?)?;
+        let r = request.into_inner();
+        let after = optional_id("page_token", &r.page_token, UserId::parse)?;
+        let limit = page_size(r.page_size, 100, 500);
+        self.0
+            .authorization
+            .require(
+                tenant,
+                actor,
+                Permission::TutorApprovalsDecide,
+                reference(ObjectType::Tenant, tenant),
+            )
+            .await?;
+        let filter = UserFilter {
+            status: Some(UserStatus::PendingApproval),
+            after,
+            now: now(),
+            ..Default::default()
+        };
+        // Ids are time-ordered (UUIDv7): id order is the order people applied in.
+        let mut users = self
+            .0
+            .store
+            .users(tenant, &filter, limit + 1)
+            .await
+            .map_err(ApiError::from)?;
+        let more = users.len() as i64 > limit;
+        users.truncate(limit as usize);
+        let total = self
+            .0
+            .store
+            .count_users(tenant, UserStatus::PendingApproval)
+            .await
+            .map_err(ApiError::from)?;
+        let next_page_token = match (more, users.last()) {
+            (true, Some(last)) => last.id.to_string(),
+            _ => String::new(),
+        };
+        Ok(Response::new(ListPendingApprovalsResponse {
+            users: self.0.user_views(tenant, &users).await?,
+            next_page_token,
+            total: i32::try_from(total).unwrap_or(i32::MAX),
+        }))
+    }
+
+    async fn approve_account(
+        &self,
+        request: Request<ApproveAccountRequest>,
+    ) -> Result<Response<ApproveAccountResponse>, Status> {
+        let (tenant, actor, user) = self
+            .duty(
+                caller(&request)?,
+                &request.get_ref().user_id,
+                Permission::TutorApprovalsDecide,
+            )
+            .await?;
+        let record = self
+            .0
+            .store
+            .update_user(tenant, user, |record| {
+                if record.status != UserStatus::PendingApproval {
+                    return Err(StoreError::Refused {
+                        reason: "NOT_PENDING",
+                        message: format!("the account is {}", record.status.name()),
+                    });
+                }
+                record.status = UserStatus::Active;
+                let mut events = vec![facts::event(vec![], vec![facts::status(record)])];
+                if let Some(role) = approved_role(record.account_kind) {
+                    events.push(assign_role_event(&assign(record.id, role)));
+                }
+                Ok(UserChange {
+                    events,
+                    end_sessions: None,
+                })
+            })
+            .await
+            .map_err(ApiError::from)?;
+        tracing::info!(%tenant, %user, by = %actor, "account approved");
+        let written_at = self.0.deliver(tenant).await;
+        Ok(Response::new(ApproveAccountResponse {
+            user: Some(self.0.user_view(tenant, &record).await?),
+            written_at,
+        }))
+    }
+
+    async fn reject_account(
+        &self,
+        request: Request<RejectAccountRequest>,
+    ) -> Result<Response<RejectAccountResponse>, Status> {
+        let (tenant, actor, user) = self
+            .duty(
+                caller(&request)?,
+                &request.get_ref().user_id,
+                Permission::TutorApprovalsDecide,
+            )
+            .await?;
+        self.0
+            .store
+            .delete_user(tenant, user, |record, employments| {
+                if record.status != UserStatus::PendingApproval {
+                    return Err(StoreError::Refused {
+                        reason: "NOT_PENDING",
+                        message: format!("the account is {}", record.status.name()),
+                    });
+                }
+                Ok(vec![deletion_facts(record, employments)])
+            })
+            .await
+            .map_err(ApiError::from)?;
+        tracing::info!(%tenant, %user, by = %actor, reason = %request.get_ref().reason, "application rejected");
+        self.0.deliver(tenant).await;
+        Ok(Response::new(RejectAccountResponse {}))
+    }
+
+    async fn promote_teacher(
+        &self,
+        request: Request<PromoteTeacherRequest>,
+    ) -> Result<Response<PromoteTeacherResponse>, Status> {
+        let (tenant, actor, user) = self
+            .duty(
+                caller(&request)?,
+                &request.get_ref().user_id,
+                Permission::TeachersPromote,
+            )
+            .await?;
+        let record = self
+            .0
+            .store
+            .user(tenant, user)
+            .await
+            .map_err(ApiError::from)?
+            .ok_or_else(|| ApiError::not_found("user", user.to_string()))?;
+        if record.account_kind != AccountKind::Teacher as i16 || record.status != UserStatus::Active
+        {
+            return Err(ApiError::FailedPrecondition {
+                reason: "NOT_AN_APPROVED_TEACHER",
+                message: "only an approved teacher account is promoted".into(),
+            }
+            .into());
+        }
+        // Nothing of identity's changes: the role lives in authorization alone.
+        let written_at = self
+            .0
+            .authorization
+            .assign(tenant, assign(user, Template::TeacherAdministrator))
+            .await?;
+        tracing::info!(%tenant, %user, by = %actor, "teacher promoted");
+        Ok(Response::new(PromoteTeacherResponse {
+            written_at: Some(written_at),
+        }))
+    }
+
+    async fn delete_unused_account(
+        &self,
+        request: Request<DeleteUnusedAccountRequest>,
+    ) -> Result<Response<DeleteUnusedAccountResponse>, Status> {
+        let (tenant, actor, user) = self
+            .duty(
+                caller(&request)?,
+                &request.get_ref().user_id,
+                Permission::AccountsDeleteUnused,
+            )
+            .await?;
+        let coordinator = self
+            .0
+            .store
+            .tenant(tenant)
+            .await
+            .map_err(ApiError::from)?
+            .and_then(|t| t.access_coordinator);
+        if user == actor || coordinator == Some(user) {
+            return Err(ApiError::FailedPrecondition {
+                reason: "ACCOUNT_IN_USE",
+                message: "the Access Coordinator's own account is in use".into(),
+            }
+            .into());
+        }
+        let idle_since = now() - i64::from(self.0.sign_in.unused_account_days) * 86_400;
+        self.0
+            .store
+            .delete_user(tenant, user, |record, employments| {
+                let last_used = record.last_sign_in_at.unwrap_or(record.created_at);
+                if last_used > idle_since {
+                    return Err(StoreError::Refused {
+                        reason: "ACCOUNT_IN_USE",
+                        message:
+                            "the account was used (or created) too recently to count as unused"
+                                .into(),
+                    });
+                }
+                Ok(vec![deletion_facts(record, employments)])
+            })
+            .await
+            .map_err(ApiError::from)?;
+        tracing::info!(%tenant, %user, by = %actor, "unused account deleted");
+        let written_at = self.0.deliver(tenant).await;
+        Ok(Response::new(DeleteUnusedAccountResponse { written_at }))
+    }
+}

@@ -1,0 +1,262 @@
+//! The Access Coordinator: exactly one per tenant, handed over atomically; tutor and teacher
+//! accounts wait for their approval; only they delete unused accounts and promote teachers.
+
+use lms_api::authorization::v1::ListUserRolesRequest;
+use lms_api::identity::v1::{
+    AccountKind, ApproveAccountRequest, CreateUserRequest, DeleteUnusedAccountRequest,
+    GetTenantRequest, GetUserRequest, ListPendingApprovalsRequest, NewUser, PromoteTeacherRequest,
+    RejectAccountRequest, TenantSettings, TransferAccessCoordinatorRequest,
+};
+use tonic::Code;
+
+use crate::fixture::{ADMIN_EMAIL, ADMIN_PASSWORD, Platform, USER_PASSWORD, reason};
+
+async fn apply(platform: &Platform, admin: &str, email: &str, kind: AccountKind) -> String {
+    platform
+        .users(admin)
+        .create_user(CreateUserRequest {
+            user: Some(NewUser {
+                email: email.into(),
+                given_name: "Tess".into(),
+                family_name: "Tutor".into(),
+                password: USER_PASSWORD.into(),
+                account_kind: kind as i32,
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .user
+        .unwrap()
+        .user_id
+}
+
+async fn roles_of(platform: &Platform, admin: &str, user: &str) -> Vec<String> {
+    platform
+        .roles(admin)
+        .list_user_roles(ListUserRolesRequest {
+            user_id: user.into(),
+            include_inactive: false,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .assignments
+        .into_iter()
+        .map(|a| a.role_id)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_tutor_waits_in_the_queue_until_approved_and_then_holds_the_tutor_role() {
+    let platform = Platform::start().await;
+    let admin = platform.admin_token().await;
+    let tutor = apply(&platform, &admin, "tess@example.org", AccountKind::Tutor).await;
+    let queue = platform
+        .approvals(&admin)
+        .list_pending_approvals(ListPendingApprovalsRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(queue.total, 1);
+    assert_eq!(queue.users[0].user_id, tutor);
+
+    let approved = platform
+        .approvals(&admin)
+        .approve_account(ApproveAccountRequest {
+            user_id: tutor.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(approved.written_at.is_some());
+    assert!(
+        roles_of(&platform, &admin, &tutor)
+            .await
+            .contains(&"builtin:tutor".to_owned())
+    );
+    platform
+        .sign_in("tess@example.org", USER_PASSWORD)
+        .await
+        .expect("an approved tutor signs in");
+    let queue = platform
+        .approvals(&admin)
+        .list_pending_approvals(ListPendingApprovalsRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(queue.total, 0);
+
+    let twice = platform
+        .approvals(&admin)
+        .approve_account(ApproveAccountRequest { user_id: tutor })
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&twice), "NOT_PENDING");
+}
+
+#[tokio::test]
+async fn only_the_access_coordinator_decides_and_a_rejected_application_is_deleted() {
+    let platform = Platform::start().await;
+    let admin = platform.admin_token().await;
+    let other_admin = platform.create_user(&admin, "olga@example.org", "").await;
+    platform
+        .assign(&admin, &other_admin, "lms_administrator", "")
+        .await;
+    let olga = platform
+        .sign_in("olga@example.org", USER_PASSWORD)
+        .await
+        .unwrap()
+        .access_token;
+    let teacher = apply(&platform, &admin, "ted@example.org", AccountKind::Teacher).await;
+
+    let refused = platform
+        .approvals(&olga)
+        .approve_account(ApproveAccountRequest {
+            user_id: teacher.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused.code(),
+        Code::PermissionDenied,
+        "an LMS Administrator is not the Access Coordinator"
+    );
+
+    platform
+        .approvals(&admin)
+        .reject_account(RejectAccountRequest {
+            user_id: teacher.clone(),
+            reason: "not one of ours".into(),
+        })
+        .await
+        .unwrap();
+    let gone = platform
+        .users(&admin)
+        .get_user(GetUserRequest { user_id: teacher })
+        .await
+        .unwrap_err();
+    assert_eq!(gone.code(), Code::NotFound);
+}
+
+#[tokio::test]
+async fn an_approved_teacher_is_promoted_to_teacher_administrator() {
+    let platform = Platform::start().await;
+    let admin = platform.admin_token().await;
+    let teacher = apply(&platform, &admin, "tina@example.org", AccountKind::Teacher).await;
+    let early = platform
+        .approvals(&admin)
+        .promote_teacher(PromoteTeacherRequest {
+            user_id: teacher.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&early), "NOT_AN_APPROVED_TEACHER");
+    platform
+        .approvals(&admin)
+        .approve_account(ApproveAccountRequest {
+            user_id: teacher.clone(),
+        })
+        .await
+        .unwrap();
+    platform
+        .approvals(&admin)
+        .promote_teacher(PromoteTeacherRequest {
+            user_id: teacher.clone(),
+        })
+        .await
+        .unwrap();
+    let roles = roles_of(&platform, &admin, &teacher).await;
+    assert!(roles.contains(&"builtin:teacher".to_owned()), "{roles:?}");
+    assert!(
+        roles.contains(&"builtin:teacher_administrator".to_owned()),
+        "{roles:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_account_in_use_is_not_deleted_as_unused() {
+    let platform = Platform::start().await;
+    let admin = platform.admin_token().await;
+    let user = platform.create_user(&admin, "new@example.org", "").await;
+    let refused = platform
+        .approvals(&admin)
+        .delete_unused_account(DeleteUnusedAccountRequest { user_id: user })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+    assert_eq!(reason(&refused), "ACCOUNT_IN_USE");
+}
+
+#[tokio::test]
+async fn an_idle_account_is_deleted_and_its_access_ends() {
+    let platform = Platform::start_full(TenantSettings::default(), 0).await;
+    let admin = platform.admin_token().await;
+    let user = platform.create_user(&admin, "idle@example.org", "").await;
+    let deleted = platform
+        .approvals(&admin)
+        .delete_unused_account(DeleteUnusedAccountRequest {
+            user_id: user.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(deleted.written_at.is_some());
+    let refused = platform
+        .sign_in("idle@example.org", USER_PASSWORD)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::Unauthenticated);
+}
+
+#[tokio::test]
+async fn the_access_coordinator_hands_over_atomically_with_the_duties() {
+    let platform = Platform::start().await;
+    let admin = platform.admin_token().await;
+    let successor = platform.create_user(&admin, "sam@example.org", "").await;
+    let handed = platform
+        .tenants(&admin)
+        .transfer_access_coordinator(TransferAccessCoordinatorRequest {
+            new_user_id: successor.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(handed.tenant.unwrap().access_coordinator_user_id, successor);
+    assert!(handed.written_at.is_some());
+    let tenant = platform
+        .tenants(&admin)
+        .get_tenant(GetTenantRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .tenant
+        .unwrap();
+    assert_eq!(tenant.access_coordinator_user_id, successor);
+
+    assert!(
+        roles_of(&platform, &admin, &successor)
+            .await
+            .contains(&"builtin:access_coordinator".to_owned())
+    );
+    let former = roles_of(&platform, &admin, &platform.admin.to_string()).await;
+    assert!(
+        !former.contains(&"builtin:access_coordinator".to_owned()),
+        "the former Access Coordinator lost the duty: {former:?}"
+    );
+
+    // The former coordinator keeps LMS Administrator but no longer decides approvals.
+    let tutor = apply(&platform, &admin, "tom@example.org", AccountKind::Tutor).await;
+    let fresh = platform
+        .sign_in(ADMIN_EMAIL, ADMIN_PASSWORD)
+        .await
+        .unwrap()
+        .access_token;
+    let refused = platform
+        .approvals(&fresh)
+        .approve_account(ApproveAccountRequest { user_id: tutor })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::PermissionDenied);
+}

@@ -2,6 +2,7 @@
 //! Services compile these from their stores; the kernel only reads them.
 
 use crate::ids::{AssignmentId, CourseId, EventId, GroupId, TenantId, UnitId, UserId};
+use crate::permission::PermissionSet;
 use crate::responsibility::ResponsibilitySet;
 use crate::role::{Grants, RoleId};
 use crate::tenant::TenantSettings;
@@ -96,6 +97,30 @@ impl SubjectFacts {
             enrolled_courses: Vec::new(),
             booked_events: Vec::new(),
         }
+    }
+
+    /// Whether the tenant asks this subject for a second factor: it requires MFA for admins
+    /// and one of the subject's roles is an administrator's ([`crate::Grants::is_admin`]).
+    pub fn needs_second_factor(&self) -> bool {
+        self.settings.mfa_required_for_admins
+            && self.roles.iter().any(|held| held.grants.is_admin())
+    }
+
+    /// The subject as a session without a second factor acts when [`Self::needs_second_factor`]:
+    /// its administrator roles keep only their harmless grants, so everything risky (personal
+    /// data, configuration, anything that loses data) waits for MFA. The implicit Student role
+    /// (own learning and profile) is untouched.
+    pub fn without_second_factor(&self) -> SubjectFacts {
+        let mut facts = self.clone();
+        if self.needs_second_factor() {
+            let harmless = PermissionSet::ALL.difference(PermissionSet::ALL.risky());
+            for held in &mut facts.roles {
+                if held.grants.is_admin() {
+                    held.grants = held.grants.restricted_to(harmless);
+                }
+            }
+        }
+        facts
     }
 
     /// The responsibilities the subject's roles allow together.

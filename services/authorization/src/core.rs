@@ -69,6 +69,21 @@ fn denied(permission: Permission, decision: Decision) -> ApiError {
     }
 }
 
+/// The facts a decision uses for `subject` on behalf of `caller`: a person asking about
+/// themselves in a password-only session acts without the risky grants of their administrator
+/// roles when the tenant requires MFA for admins (DESIGN.md §1). Services ask about a person's
+/// standing rights; identity forwards the person's own token for their admin actions.
+pub fn as_session(caller: &Caller, subject: UserId, facts: Arc<SubjectFacts>) -> Arc<SubjectFacts> {
+    match caller {
+        Caller::User {
+            user, mfa: false, ..
+        } if *user == subject && facts.needs_second_factor() => {
+            Arc::new(facts.without_second_factor())
+        }
+        _ => facts,
+    }
+}
+
 impl<S: Store> Core<S> {
     /// The compiled facts of `user`, straight from the store (administration decides on these).
     pub async fn subject(
@@ -180,7 +195,7 @@ impl<S: Store> Core<S> {
         let (facts, revision) = self.subject(*tenant, *user).await?;
         Ok(Actor {
             tenant: *tenant,
-            facts,
+            facts: as_session(caller, *user, facts),
             revision,
         })
     }

@@ -15,13 +15,14 @@ use lms_api::authorization::v1::{
 use lms_api::common::v1::{
     Consistency, ConsistencyToken, ObjectReference, ObjectType, consistency,
 };
-use lms_kernel::{Permission, TenantId, UserId};
+use lms_kernel::{Permission, TenantId};
 use lms_runtime::ApiError;
 use lms_runtime::auth::SubjectKind;
 use lms_runtime::client::CallCredentials;
 use tonic::transport::{Channel, Endpoint};
 
 use crate::clock::now;
+use crate::core::Acting;
 use crate::keys::KeyRing;
 
 /// The service account name identity acts as.
@@ -118,19 +119,36 @@ impl Authorization {
         tonic::service::interceptor::InterceptedService::new(self.channel.clone(), credentials)
     }
 
+    /// Calls made with the acting person's own token.
+    fn as_person(
+        &self,
+        acting: &Acting,
+    ) -> Result<tonic::service::interceptor::InterceptedService<Channel, CallCredentials>, ApiError>
+    {
+        let credentials =
+            CallCredentials::bearer(acting.token()).map_err(|_| ApiError::Unauthenticated {
+                reason: "TOKEN_MALFORMED",
+                message: "the bearer token is not ASCII".into(),
+            })?;
+        Ok(tonic::service::interceptor::InterceptedService::new(
+            self.channel.clone(),
+            credentials,
+        ))
+    }
+
     /// Fails with PERMISSION_DENIED, naming the permission and authorization's reason, unless
-    /// `user` may do `permission` on `resource`. Asked fully consistent: an admin action must
-    /// not ride on a revoked role. Explain answers the decision and the reason in one call.
+    /// the acting person may do `permission` on `resource`. Asked with their own token, so the
+    /// decision sees their session; fully consistent, so an admin action never rides on a
+    /// revoked role. Explain answers the decision and the reason in one call.
     pub async fn require(
         &self,
-        tenant: TenantId,
-        user: UserId,
+        acting: &Acting,
         permission: Permission,
         resource: ObjectReference,
     ) -> Result<(), ApiError> {
-        let response = PermissionServiceClient::new(self.credentials(tenant))
+        let response = PermissionServiceClient::new(self.as_person(acting)?)
             .explain(ExplainRequest {
-                subject_id: user.to_string(),
+                subject_id: String::new(),
                 permission: permission.name().into(),
                 resource: Some(resource),
                 consistency: Some(Consistency {
@@ -199,18 +217,17 @@ impl Authorization {
     /// grant), or the ids authorization lists, at most `MAX_VISIBLE`.
     pub async fn visible(
         &self,
-        tenant: TenantId,
-        user: UserId,
+        acting: &Acting,
         permission: Permission,
         kind: ObjectType,
     ) -> Result<Visible, ApiError> {
-        let mut client = PermissionServiceClient::new(self.credentials(tenant));
+        let mut client = PermissionServiceClient::new(self.as_person(acting)?);
         let mut ids = Vec::new();
         let mut page_token = String::new();
         loop {
             let page = client
                 .lookup_resources(LookupResourcesRequest {
-                    subject_id: user.to_string(),
+                    subject_id: String::new(),
                     permission: permission.name().into(),
                     resource_type: kind as i32,
                     consistency: Some(Consistency {

@@ -55,6 +55,56 @@ impl From<StoreError> for ApiError {
     }
 }
 
+/// A signed-in person acting through identity: their tenant and id, and the bearer token they
+/// called with. Identity forwards that token when it asks authorization about the person's own
+/// actions, so the decision sees their session (a password-only session of an administrator
+/// does nothing risky when the tenant requires MFA).
+#[derive(Clone)]
+pub struct Acting {
+    /// Their tenant.
+    pub tenant: TenantId,
+    /// Who they are.
+    pub user: UserId,
+    token: String,
+}
+
+impl std::fmt::Debug for Acting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Acting")
+            .field("tenant", &self.tenant)
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Acting {
+    /// The bearer token the person called with.
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+}
+
+/// The signed-in person behind `request`; PERMISSION_DENIED for services.
+pub fn acting<T>(request: &tonic::Request<T>) -> Result<Acting, tonic::Status> {
+    let (tenant, user) = user_caller(lms_runtime::auth::caller(request)?)?;
+    // The auth layer verified this header before the handler ran.
+    let token = request
+        .metadata()
+        .get("authorization")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .ok_or_else(|| ApiError::Unauthenticated {
+            reason: "TOKEN_MISSING",
+            message: "a bearer token is required".into(),
+        })?
+        .to_owned();
+    Ok(Acting {
+        tenant,
+        user,
+        token,
+    })
+}
+
 /// The tenant and user of a user caller; PERMISSION_DENIED for services.
 pub fn user_caller(caller: &Caller) -> Result<(TenantId, UserId), ApiError> {
     match caller {

@@ -11,6 +11,7 @@ pub mod core;
 pub mod facts;
 pub mod grpc;
 pub mod keys;
+pub mod mfa;
 pub mod outbox;
 pub mod password;
 pub mod sessions;

@@ -642,3 +642,35 @@ fn the_access_coordinator_and_teachers_do_what_the_products_document() {
         &w.user_at(w.branch, None)
     )));
 }
+
+#[test]
+fn an_administrator_without_a_second_factor_does_nothing_risky_when_the_tenant_requires_mfa() {
+    let mut w = World::new();
+    w.settings.mfa_required_for_admins = true;
+    let admin = w.subject(&[Template::LmsAdministrator], Place::Tenant);
+    assert!(admin.needs_second_factor());
+    let password_only = admin.without_second_factor();
+    let someone = w.user_at(w.city, None);
+    assert!(allowed(decide(&admin, P::UsersRead, &someone)));
+    assert!(!allowed(decide(&password_only, P::UsersRead, &someone)));
+    assert!(!allowed(decide(
+        &password_only,
+        P::SecuritySettingsUpdate,
+        &w.tenant_wide()
+    )));
+    // Harmless administration and the person's own learning go on.
+    assert!(allowed(decide(
+        &password_only,
+        P::CoursesRead,
+        &w.tenant_wide()
+    )));
+    let own = ResourceFacts::new(w.tenant, Object::User(admin.user));
+    assert!(allowed(decide(&password_only, P::UsersRead, &own)));
+
+    // A student has nothing to protect: no second factor is asked of them.
+    let student = w.subject(&[Template::Student], Place::Tenant);
+    assert!(!student.needs_second_factor());
+    w.settings.mfa_required_for_admins = false;
+    let relaxed = w.subject(&[Template::LmsAdministrator], Place::Tenant);
+    assert!(!relaxed.needs_second_factor());
+}

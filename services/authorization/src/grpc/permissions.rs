@@ -22,7 +22,7 @@ use lms_runtime::paging::page_size;
 use super::caller;
 use crate::cache::Freshness;
 use crate::convert;
-use crate::core::{Core, tenant_of};
+use crate::core::{Core, as_session, tenant_of};
 use crate::store::{Revision, Store};
 
 /// Most checks one BatchCheck may carry.
@@ -103,6 +103,7 @@ impl<S: Store> Permissions<S> {
             .subject(caller, tenant, "subject_id", subject_id)
             .await?;
         let (facts, subject_revision) = self.0.subject_at(tenant, subject, freshness).await?;
+        let facts = as_session(caller, subject, facts);
         ahead(freshness, subject_revision)?;
         let (resource, resource_revision) = self
             .0
@@ -261,6 +262,7 @@ impl<S: Store> PermissionService for Permissions<S> {
             .await?;
         // Candidates are read from the store; the subject's facts may come from the cache.
         let (facts, revision) = self.0.subject_at(tenant, subject, freshness).await?;
+        let facts = as_session(&caller, subject, facts);
         ahead(freshness, revision)?;
         let found = self.0.lookup_resources(&facts, permission, kind).await?;
         let (resource_ids, next_page_token) = page(&found.ids, &r.page_token, r.page_size)?;
@@ -368,6 +370,7 @@ impl<S: Store> PermissionService for Permissions<S> {
                     slot.insert(self.0.subject_at(tenant, subject, freshness).await?);
                 }
                 let (facts, subject_revision) = &subjects[&subject];
+                let facts = as_session(&caller, subject, facts.clone());
                 let (resource, resource_revision) = self
                     .0
                     .resource_at(
@@ -381,7 +384,7 @@ impl<S: Store> PermissionService for Permissions<S> {
                 let revision = (*subject_revision).min(resource_revision);
                 ahead(freshness, revision)?;
                 checked_at = Some(checked_at.map_or(revision, |at| at.min(revision)));
-                Ok(decide(facts, permission, &resource))
+                Ok(decide(&facts, permission, &resource))
             }
             .await;
             results.push(match outcome {

@@ -16,13 +16,12 @@ use lms_api::identity::v1::{
 };
 use lms_kernel::{Permission, RoleId, Template, TenantId, UserId, UserStatus};
 use lms_runtime::ApiError;
-use lms_runtime::auth::caller;
 use lms_runtime::paging::page_size;
 use tonic::{Request, Response, Status};
 
 use super::convert::{optional_id, required_id};
 use crate::clock::now;
-use crate::core::{Core, user_caller};
+use crate::core::{Core, acting};
 use crate::facts::{self, reference};
 use crate::outbox::assign_role_event;
 use crate::store::{
@@ -69,17 +68,18 @@ fn assign(user: UserId, template: Template) -> AssignRoleRequest {
 
 impl<S: Store + Clone> Approvals<S> {
     /// The caller and the user named in `user_id`, once authorization allowed `permission`.
-    async fn duty(
+    async fn duty<T>(
         &self,
-        request_caller: &lms_runtime::auth::Caller,
+        request: &Request<T>,
         user_id: &str,
         permission: Permission,
-    ) -> Result<(TenantId, UserId, UserId), ApiError> {
-        let (tenant, actor) = user_caller(request_caller)?;
+    ) -> Result<(TenantId, UserId, UserId), Status> {
+        let acting = acting(request)?;
+        let (tenant, actor) = (acting.tenant, acting.user);
         let user = required_id("user_id", user_id, UserId::parse)?;
         self.0
             .authorization
-            .require(tenant, actor, permission, reference(ObjectType::User, user))
+            .require(&acting, permission, reference(ObjectType::User, user))
             .await?;
         Ok((tenant, actor, user))
     }
@@ -91,15 +91,15 @@ impl<S: Store + Clone> ApprovalService for Approvals<S> {
         &self,
         request: Request<ListPendingApprovalsRequest>,
     ) -> Result<Response<ListPendingApprovalsResponse>, Status> {
-        let (tenant, actor) = user_caller(caller(&request)?)?;
+        let acting = acting(&request)?;
+        let tenant = acting.tenant;
         let r = request.into_inner();
         let after = optional_id("page_token", &r.page_token, UserId::parse)?;
         let limit = page_size(r.page_size, 100, 500);
         self.0
             .authorization
             .require(
-                tenant,
-                actor,
+                &acting,
                 Permission::TutorApprovalsDecide,
                 reference(ObjectType::Tenant, tenant),
             )
@@ -142,7 +142,7 @@ impl<S: Store + Clone> ApprovalService for Approvals<S> {
     ) -> Result<Response<ApproveAccountResponse>, Status> {
         let (tenant, actor, user) = self
             .duty(
-                caller(&request)?,
+                &request,
                 &request.get_ref().user_id,
                 Permission::TutorApprovalsDecide,
             )
@@ -183,7 +183,7 @@ impl<S: Store + Clone> ApprovalService for Approvals<S> {
     ) -> Result<Response<RejectAccountResponse>, Status> {
         let (tenant, actor, user) = self
             .duty(
-                caller(&request)?,
+                &request,
                 &request.get_ref().user_id,
                 Permission::TutorApprovalsDecide,
             )
@@ -212,7 +212,7 @@ impl<S: Store + Clone> ApprovalService for Approvals<S> {
     ) -> Result<Response<PromoteTeacherResponse>, Status> {
         let (tenant, actor, user) = self
             .duty(
-                caller(&request)?,
+                &request,
                 &request.get_ref().user_id,
                 Permission::TeachersPromote,
             )
@@ -250,7 +250,7 @@ impl<S: Store + Clone> ApprovalService for Approvals<S> {
     ) -> Result<Response<DeleteUnusedAccountResponse>, Status> {
         let (tenant, actor, user) = self
             .duty(
-                caller(&request)?,
+                &request,
                 &request.get_ref().user_id,
                 Permission::AccountsDeleteUnused,
             )

@@ -1,13 +1,17 @@
 //! `AuthenticationService`: sign-in with lockout, access tokens signed by the key ring,
-//! rotating refresh tokens with reuse detection, sign-out, password change, the JWKS.
+//! rotating refresh tokens with reuse detection, sign-out, password change, the JWKS. The
+//! second factor lives in `second_factor`, service accounts in `service_accounts`.
 
 use std::sync::Arc;
 
 use lms_api::identity::v1::authentication_service_server::AuthenticationService;
 use lms_api::identity::v1::{
-    ChangePasswordRequest, ChangePasswordResponse, GetJwksRequest, GetJwksResponse,
-    RefreshTokenRequest, RefreshTokenResponse, SignInRequest, SignInResponse, SignOutRequest,
-    SignOutResponse, TokenPair, sign_in_response,
+    BeginTotpEnrolmentRequest, BeginTotpEnrolmentResponse, ChangePasswordRequest,
+    ChangePasswordResponse, ConfirmTotpEnrolmentRequest, ConfirmTotpEnrolmentResponse,
+    CreateServiceAccountRequest, CreateServiceAccountResponse, GetJwksRequest, GetJwksResponse,
+    IssueServiceTokenRequest, IssueServiceTokenResponse, RefreshTokenRequest, RefreshTokenResponse,
+    SignInRequest, SignInResponse, SignOutRequest, SignOutResponse, TokenPair, VerifyMfaRequest,
+    VerifyMfaResponse, sign_in_response,
 };
 use lms_kernel::{Email, TenantId, UserId, UserStatus};
 use lms_runtime::ApiError;
@@ -39,7 +43,7 @@ fn refused_refresh(reason: &'static str, message: &str) -> ApiError {
 }
 
 /// Why a user may not sign in now, if they may not.
-fn sign_in_barrier(user: &UserRecord) -> Option<ApiError> {
+pub(super) fn sign_in_barrier(user: &UserRecord) -> Option<ApiError> {
     let (reason, message) = match user.status {
         UserStatus::Active => return None,
         UserStatus::PendingApproval => (
@@ -56,6 +60,24 @@ fn sign_in_barrier(user: &UserRecord) -> Option<ApiError> {
 }
 
 impl<S: Store + Clone> Authentication<S> {
+    /// A new sign-in session: its first access and refresh tokens.
+    pub(super) async fn new_session(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        amr: &str,
+    ) -> Result<TokenPair, ApiError> {
+        self.token_pair(
+            tenant,
+            user,
+            uuid::Uuid::now_v7(),
+            amr,
+            sessions::new_refresh_token(),
+            true,
+        )
+        .await
+    }
+
     /// The lockout after the `failures`-th failure in a row: none below the threshold, then
     /// the base doubling per further failure, capped.
     fn lockout(&self, failures: u32) -> Option<i64> {
@@ -164,16 +186,13 @@ impl<S: Store + Clone> AuthenticationService for Authentication<S> {
             .record_sign_in(tenant, user.id, now)
             .await
             .map_err(ApiError::from)?;
-        let tokens = self
-            .token_pair(
-                tenant,
-                user.id,
-                uuid::Uuid::now_v7(),
-                "pwd",
-                sessions::new_refresh_token(),
-                true,
-            )
-            .await?;
+        if let Some(challenge) = self.challenge_if_enrolled(tenant, user.id).await? {
+            tracing::info!(%tenant, user = %user.id, "password accepted; second factor due");
+            return Ok(Response::new(SignInResponse {
+                outcome: Some(sign_in_response::Outcome::MfaChallenge(challenge)),
+            }));
+        }
+        let tokens = self.new_session(tenant, user.id, "pwd").await?;
         tracing::info!(%tenant, user = %user.id, "signed in");
         Ok(Response::new(SignInResponse {
             outcome: Some(sign_in_response::Outcome::Tokens(tokens)),
@@ -317,6 +336,44 @@ impl<S: Store + Clone> AuthenticationService for Authentication<S> {
             .map_err(ApiError::from)?;
         tracing::info!(%tenant, user = %user_id, "password changed");
         Ok(Response::new(ChangePasswordResponse {}))
+    }
+
+    async fn verify_mfa(
+        &self,
+        request: Request<VerifyMfaRequest>,
+    ) -> Result<Response<VerifyMfaResponse>, Status> {
+        let tokens = self.verify(request.into_inner()).await?;
+        Ok(Response::new(VerifyMfaResponse {
+            tokens: Some(tokens),
+        }))
+    }
+
+    async fn begin_totp_enrolment(
+        &self,
+        request: Request<BeginTotpEnrolmentRequest>,
+    ) -> Result<Response<BeginTotpEnrolmentResponse>, Status> {
+        Ok(Response::new(self.begin_enrolment(request).await?))
+    }
+
+    async fn confirm_totp_enrolment(
+        &self,
+        request: Request<ConfirmTotpEnrolmentRequest>,
+    ) -> Result<Response<ConfirmTotpEnrolmentResponse>, Status> {
+        Ok(Response::new(self.confirm_enrolment(request).await?))
+    }
+
+    async fn create_service_account(
+        &self,
+        request: Request<CreateServiceAccountRequest>,
+    ) -> Result<Response<CreateServiceAccountResponse>, Status> {
+        Ok(Response::new(self.create_account(request).await?))
+    }
+
+    async fn issue_service_token(
+        &self,
+        request: Request<IssueServiceTokenRequest>,
+    ) -> Result<Response<IssueServiceTokenResponse>, Status> {
+        Ok(Response::new(self.issue_token(request.into_inner()).await?))
     }
 
     async fn get_jwks(

@@ -21,13 +21,12 @@ use lms_api::identity::v1::{
 };
 use lms_kernel::{GroupId, Permission, TenantId, UserId};
 use lms_runtime::ApiError;
-use lms_runtime::auth::caller;
 use lms_runtime::paging::page_size;
 use tonic::{Request, Response, Status};
 
 use super::convert::{display_name, optional_id, required_id};
 use crate::clock::now;
-use crate::core::{Core, user_caller};
+use crate::core::{Core, acting};
 use crate::facts::{self, reference};
 use crate::store::{GroupRecord, Store};
 
@@ -78,32 +77,20 @@ fn user_ids(ids: &[String]) -> Result<Vec<UserId>, ApiError> {
 }
 
 impl<S: Store + Clone> Groups<S> {
-    async fn require(
-        &self,
-        tenant: TenantId,
-        actor: UserId,
-        permission: Permission,
-        resource: ObjectReference,
-    ) -> Result<(), ApiError> {
-        self.0
-            .authorization
-            .require(tenant, actor, permission, resource)
-            .await
-    }
-
     /// The caller, after authorization allowed them `permission` on the group named in `field`.
-    async fn on_group(
+    async fn on_group<T>(
         &self,
-        request_caller: &lms_runtime::auth::Caller,
-        field: &str,
+        request: &Request<T>,
         id: &str,
         permission: Permission,
-    ) -> Result<(TenantId, GroupId), ApiError> {
-        let (tenant, actor) = user_caller(request_caller)?;
-        let group = required_id(field, id, GroupId::parse)?;
-        self.require(tenant, actor, permission, group_ref(group))
+    ) -> Result<(TenantId, GroupId), Status> {
+        let acting = acting(request)?;
+        let group = required_id("group_id", id, GroupId::parse)?;
+        self.0
+            .authorization
+            .require(&acting, permission, group_ref(group))
             .await?;
-        Ok((tenant, group))
+        Ok((acting.tenant, group))
     }
 }
 
@@ -113,16 +100,18 @@ impl<S: Store + Clone> GroupService for Groups<S> {
         &self,
         request: Request<CreateGroupRequest>,
     ) -> Result<Response<CreateGroupResponse>, Status> {
-        let (tenant, actor) = user_caller(caller(&request)?)?;
+        let acting = acting(&request)?;
+        let tenant = acting.tenant;
         let r = request.into_inner();
         let name = display_name("name", &r.name)?;
-        self.require(
-            tenant,
-            actor,
-            Permission::GroupsCreate,
-            reference(ObjectType::Tenant, tenant),
-        )
-        .await?;
+        self.0
+            .authorization
+            .require(
+                &acting,
+                Permission::GroupsCreate,
+                reference(ObjectType::Tenant, tenant),
+            )
+            .await?;
         let record = GroupRecord {
             id: GroupId::generate(),
             name,
@@ -148,8 +137,7 @@ impl<S: Store + Clone> GroupService for Groups<S> {
     ) -> Result<Response<GetGroupResponse>, Status> {
         let (tenant, id) = self
             .on_group(
-                caller(&request)?,
-                "group_id",
+                &request,
                 &request.get_ref().group_id,
                 Permission::GroupsRead,
             )
@@ -170,17 +158,19 @@ impl<S: Store + Clone> GroupService for Groups<S> {
         &self,
         request: Request<ListGroupsRequest>,
     ) -> Result<Response<ListGroupsResponse>, Status> {
-        let (tenant, actor) = user_caller(caller(&request)?)?;
+        let acting = acting(&request)?;
+        let tenant = acting.tenant;
         let r = request.into_inner();
         let after = optional_id("page_token", &r.page_token, GroupId::parse)?;
         let limit = page_size(r.page_size, 100, 1000);
-        self.require(
-            tenant,
-            actor,
-            Permission::GroupsRead,
-            reference(ObjectType::Tenant, tenant),
-        )
-        .await?;
+        self.0
+            .authorization
+            .require(
+                &acting,
+                Permission::GroupsRead,
+                reference(ObjectType::Tenant, tenant),
+            )
+            .await?;
         let groups = self
             .0
             .store
@@ -206,8 +196,7 @@ impl<S: Store + Clone> GroupService for Groups<S> {
         let name = display_name("name", &request.get_ref().name)?;
         let (tenant, id) = self
             .on_group(
-                caller(&request)?,
-                "group_id",
+                &request,
                 &request.get_ref().group_id,
                 Permission::GroupsUpdate,
             )
@@ -230,8 +219,7 @@ impl<S: Store + Clone> GroupService for Groups<S> {
     ) -> Result<Response<DeleteGroupResponse>, Status> {
         let (tenant, id) = self
             .on_group(
-                caller(&request)?,
-                "group_id",
+                &request,
                 &request.get_ref().group_id,
                 Permission::GroupsDelete,
             )
@@ -272,8 +260,7 @@ impl<S: Store + Clone> GroupService for Groups<S> {
         let users = user_ids(&request.get_ref().user_ids)?;
         let (tenant, id) = self
             .on_group(
-                caller(&request)?,
-                "group_id",
+                &request,
                 &request.get_ref().group_id,
                 Permission::GroupsUpdate,
             )
@@ -298,8 +285,7 @@ impl<S: Store + Clone> GroupService for Groups<S> {
         let users = user_ids(&request.get_ref().user_ids)?;
         let (tenant, id) = self
             .on_group(
-                caller(&request)?,
-                "group_id",
+                &request,
                 &request.get_ref().group_id,
                 Permission::GroupsUpdate,
             )
@@ -327,8 +313,7 @@ impl<S: Store + Clone> GroupService for Groups<S> {
     ) -> Result<Response<ListGroupMembersResponse>, Status> {
         let (tenant, id) = self
             .on_group(
-                caller(&request)?,
-                "group_id",
+                &request,
                 &request.get_ref().group_id,
                 Permission::GroupsRead,
             )
@@ -362,15 +347,20 @@ impl<S: Store + Clone> GroupService for Groups<S> {
         &self,
         request: Request<SetPrimaryGroupRequest>,
     ) -> Result<Response<SetPrimaryGroupResponse>, Status> {
-        let (tenant, actor) = user_caller(caller(&request)?)?;
+        let acting = acting(&request)?;
+        let tenant = acting.tenant;
         let r = request.into_inner();
         let user = required_id("user_id", &r.user_id, UserId::parse)?;
         let id = required_id("group_id", &r.group_id, GroupId::parse)?;
         // A team change moves the person between line managers: both the person's profile and
         // the group must be the caller's to change.
-        self.require(tenant, actor, Permission::UsersUpdate, user_ref(user))
+        self.0
+            .authorization
+            .require(&acting, Permission::UsersUpdate, user_ref(user))
             .await?;
-        self.require(tenant, actor, Permission::GroupsUpdate, group_ref(id))
+        self.0
+            .authorization
+            .require(&acting, Permission::GroupsUpdate, group_ref(id))
             .await?;
         self.0
             .store
@@ -413,8 +403,7 @@ impl<S: Store + Clone> GroupService for Groups<S> {
         )?;
         let (tenant, id) = self
             .on_group(
-                caller(&request)?,
-                "group_id",
+                &request,
                 &request.get_ref().group_id,
                 Permission::GroupsUpdate,
             )
@@ -457,8 +446,7 @@ impl<S: Store + Clone> GroupService for Groups<S> {
         let administrator = request.get_ref().administrator;
         let (tenant, id) = self
             .on_group(
-                caller(&request)?,
-                "group_id",
+                &request,
                 &request.get_ref().group_id,
                 Permission::GroupsUpdate,
             )

@@ -5,6 +5,8 @@ mod approvals;
 mod authentication;
 pub(crate) mod convert;
 mod groups;
+mod second_factor;
+mod service_accounts;
 mod tenants;
 mod units;
 mod users;

@@ -18,7 +18,7 @@ use tonic::{Request, Response, Status};
 use super::convert::{self, required_id};
 use super::users::{new_user_facts, new_user_records};
 use crate::clock::now;
-use crate::core::{Core, user_caller};
+use crate::core::{Core, acting};
 use crate::facts::reference;
 use crate::outbox::{assign_role_event, facts_event, revoke_role_event};
 use crate::store::{Store, TenantRecord, UnitRecord, unit_kind};
@@ -147,7 +147,8 @@ impl<S: Store + Clone> TenantService for Tenants<S> {
         &self,
         request: Request<TransferAccessCoordinatorRequest>,
     ) -> Result<Response<TransferAccessCoordinatorResponse>, Status> {
-        let (tenant, actor) = user_caller(caller(&request)?)?;
+        let acting = acting(&request)?;
+        let (tenant, actor) = (acting.tenant, acting.user);
         let successor = required_id("new_user_id", &request.get_ref().new_user_id, UserId::parse)?;
         let current = self
             .0
@@ -163,8 +164,7 @@ impl<S: Store + Clone> TenantService for Tenants<S> {
             self.0
                 .authorization
                 .require(
-                    tenant,
-                    actor,
+                    &acting,
                     Permission::SecuritySettingsUpdate,
                     reference(ObjectType::Tenant, tenant),
                 )

@@ -12,15 +12,14 @@ use lms_api::identity::v1::{
     GetUnitResponse, ListUnitsRequest, ListUnitsResponse, MoveUnitRequest, MoveUnitResponse,
     RenameUnitRequest, RenameUnitResponse, Unit, UnitKind,
 };
-use lms_kernel::{Permission, TenantId, UnitId, UserId};
+use lms_kernel::{Permission, TenantId, UnitId};
 use lms_runtime::ApiError;
-use lms_runtime::auth::caller;
 use lms_runtime::paging::page_size;
 use tonic::{Request, Response, Status};
 
 use super::convert::{display_name, optional_id, required_id};
 use crate::clock::now;
-use crate::core::{Core, user_caller};
+use crate::core::{Core, acting};
 use crate::facts::{self, reference};
 use crate::store::{Deleted, Moved, NewEvent, Store, UnitFilter, UnitRecord, unit_kind};
 
@@ -110,19 +109,6 @@ impl<S: Store + Clone> Units<S> {
             ),
         ))
     }
-
-    async fn require(
-        &self,
-        tenant: TenantId,
-        actor: UserId,
-        permission: Permission,
-        place: ObjectReference,
-    ) -> Result<(), ApiError> {
-        self.0
-            .authorization
-            .require(tenant, actor, permission, place)
-            .await
-    }
 }
 
 #[tonic::async_trait]
@@ -131,7 +117,8 @@ impl<S: Store + Clone> UnitService for Units<S> {
         &self,
         request: Request<CreateUnitRequest>,
     ) -> Result<Response<CreateUnitResponse>, Status> {
-        let (tenant, actor) = user_caller(caller(&request)?)?;
+        let acting = acting(&request)?;
+        let tenant = acting.tenant;
         let r = request.into_inner();
         let kind = match UnitKind::try_from(r.kind) {
             Ok(UnitKind::Unspecified) | Err(_) => {
@@ -168,13 +155,14 @@ impl<S: Store + Clone> UnitService for Units<S> {
         }
         self.check_parent(tenant, kind, parent, "parent_unit_id")
             .await?;
-        self.require(
-            tenant,
-            actor,
-            Permission::UnitsCreate,
-            Self::place(tenant, parent),
-        )
-        .await?;
+        self.0
+            .authorization
+            .require(
+                &acting,
+                Permission::UnitsCreate,
+                Self::place(tenant, parent),
+            )
+            .await?;
         let record = UnitRecord {
             id: UnitId::generate(),
             kind,
@@ -206,15 +194,17 @@ impl<S: Store + Clone> UnitService for Units<S> {
         &self,
         request: Request<GetUnitRequest>,
     ) -> Result<Response<GetUnitResponse>, Status> {
-        let (tenant, actor) = user_caller(caller(&request)?)?;
+        let acting = acting(&request)?;
+        let tenant = acting.tenant;
         let id = required_id("unit_id", &request.get_ref().unit_id, UnitId::parse)?;
-        self.require(
-            tenant,
-            actor,
-            Permission::UnitsRead,
-            reference(ObjectType::Unit, id),
-        )
-        .await?;
+        self.0
+            .authorization
+            .require(
+                &acting,
+                Permission::UnitsRead,
+                reference(ObjectType::Unit, id),
+            )
+            .await?;
         let record = self.existing(tenant, id).await?;
         Ok(Response::new(GetUnitResponse {
             unit: Some(unit(&record)),
@@ -225,7 +215,8 @@ impl<S: Store + Clone> UnitService for Units<S> {
         &self,
         request: Request<ListUnitsRequest>,
     ) -> Result<Response<ListUnitsResponse>, Status> {
-        let (tenant, actor) = user_caller(caller(&request)?)?;
+        let acting = acting(&request)?;
+        let tenant = acting.tenant;
         let r = request.into_inner();
         let parent = optional_id("parent_unit_id", &r.parent_unit_id, UnitId::parse)?;
         let kind = match UnitKind::try_from(r.kind) {
@@ -235,13 +226,10 @@ impl<S: Store + Clone> UnitService for Units<S> {
         };
         let after = optional_id("page_token", &r.page_token, UnitId::parse)?;
         let limit = page_size(r.page_size, 100, 1000);
-        self.require(
-            tenant,
-            actor,
-            Permission::UnitsRead,
-            Self::place(tenant, parent),
-        )
-        .await?;
+        self.0
+            .authorization
+            .require(&acting, Permission::UnitsRead, Self::place(tenant, parent))
+            .await?;
         let units = self
             .0
             .store
@@ -272,17 +260,19 @@ impl<S: Store + Clone> UnitService for Units<S> {
         &self,
         request: Request<RenameUnitRequest>,
     ) -> Result<Response<RenameUnitResponse>, Status> {
-        let (tenant, actor) = user_caller(caller(&request)?)?;
+        let acting = acting(&request)?;
+        let tenant = acting.tenant;
         let r = request.into_inner();
         let id = required_id("unit_id", &r.unit_id, UnitId::parse)?;
         let name = display_name("name", &r.name)?;
-        self.require(
-            tenant,
-            actor,
-            Permission::UnitsUpdate,
-            reference(ObjectType::Unit, id),
-        )
-        .await?;
+        self.0
+            .authorization
+            .require(
+                &acting,
+                Permission::UnitsUpdate,
+                reference(ObjectType::Unit, id),
+            )
+            .await?;
         let record = self
             .0
             .store
@@ -299,7 +289,8 @@ impl<S: Store + Clone> UnitService for Units<S> {
         &self,
         request: Request<MoveUnitRequest>,
     ) -> Result<Response<MoveUnitResponse>, Status> {
-        let (tenant, actor) = user_caller(caller(&request)?)?;
+        let acting = acting(&request)?;
+        let tenant = acting.tenant;
         let r = request.into_inner();
         let id = required_id("unit_id", &r.unit_id, UnitId::parse)?;
         let parent = optional_id("new_parent_unit_id", &r.new_parent_unit_id, UnitId::parse)?;
@@ -308,20 +299,22 @@ impl<S: Store + Clone> UnitService for Units<S> {
             .await?;
         // Moving takes the unit from one place and puts it in another: both must be the
         // caller's to change.
-        self.require(
-            tenant,
-            actor,
-            Permission::UnitsUpdate,
-            reference(ObjectType::Unit, id),
-        )
-        .await?;
-        self.require(
-            tenant,
-            actor,
-            Permission::UnitsCreate,
-            Self::place(tenant, parent),
-        )
-        .await?;
+        self.0
+            .authorization
+            .require(
+                &acting,
+                Permission::UnitsUpdate,
+                reference(ObjectType::Unit, id),
+            )
+            .await?;
+        self.0
+            .authorization
+            .require(
+                &acting,
+                Permission::UnitsCreate,
+                Self::place(tenant, parent),
+            )
+            .await?;
         let moved = self
             .0
             .store
@@ -364,7 +357,8 @@ impl<S: Store + Clone> UnitService for Units<S> {
         &self,
         request: Request<DeleteUnitRequest>,
     ) -> Result<Response<DeleteUnitResponse>, Status> {
-        let (tenant, actor) = user_caller(caller(&request)?)?;
+        let acting = acting(&request)?;
+        let tenant = acting.tenant;
         let id = required_id("unit_id", &request.get_ref().unit_id, UnitId::parse)?;
         let current = self.existing(tenant, id).await?;
         if current.kind == unit_kind::GUEST_ACCOUNT {
@@ -374,13 +368,14 @@ impl<S: Store + Clone> UnitService for Units<S> {
             }
             .into());
         }
-        self.require(
-            tenant,
-            actor,
-            Permission::UnitsDelete,
-            reference(ObjectType::Unit, id),
-        )
-        .await?;
+        self.0
+            .authorization
+            .require(
+                &acting,
+                Permission::UnitsDelete,
+                reference(ObjectType::Unit, id),
+            )
+            .await?;
         let deleted = self
             .0
             .store

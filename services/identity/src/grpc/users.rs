@@ -13,14 +13,13 @@ use lms_api::identity::v1::{
 };
 use lms_kernel::{Email, GroupId, Permission, TenantId, UnitId, UserId, UserStatus};
 use lms_runtime::ApiError;
-use lms_runtime::auth::caller;
 use lms_runtime::paging::page_size;
 use tonic::{Request, Response, Status};
 
 use super::convert::{self, ValidNewUser, display_name, optional_id, required_id};
 use crate::authz::Visible;
 use crate::clock::now;
-use crate::core::{Core, user_caller};
+use crate::core::{Core, acting};
 use crate::facts::{self, reference};
 use crate::store::{
     EmploymentRecord, NewEvent, Store, StoreError, UserChange, UserFilter, UserRecord,
@@ -165,7 +164,8 @@ impl<S: Store + Clone> UserService for Users<S> {
         &self,
         request: Request<CreateUserRequest>,
     ) -> Result<Response<CreateUserResponse>, Status> {
-        let (tenant, actor) = user_caller(caller(&request)?)?;
+        let acting = acting(&request)?;
+        let (tenant, actor) = (acting.tenant, acting.user);
         let valid = convert::new_user("user", request.get_ref().user.as_ref())?;
         let unit = match valid.main_unit {
             Some(unit) => self
@@ -186,8 +186,7 @@ impl<S: Store + Clone> UserService for Users<S> {
         self.0
             .authorization
             .require(
-                tenant,
-                actor,
+                &acting,
                 Permission::UsersCreate,
                 reference(ObjectType::Unit, unit.id),
             )
@@ -225,7 +224,8 @@ impl<S: Store + Clone> UserService for Users<S> {
         &self,
         request: Request<UpdateUserRequest>,
     ) -> Result<Response<UpdateUserResponse>, Status> {
-        let (tenant, actor) = user_caller(caller(&request)?)?;
+        let acting = acting(&request)?;
+        let (tenant, actor) = (acting.tenant, acting.user);
         let r = request.into_inner();
         let id = required_id("user_id", &r.user_id, UserId::parse)?;
         let paths = r.update_mask.map(|mask| mask.paths).unwrap_or_default();
@@ -266,8 +266,7 @@ impl<S: Store + Clone> UserService for Users<S> {
         self.0
             .authorization
             .require(
-                tenant,
-                actor,
+                &acting,
                 Permission::UsersUpdate,
                 reference(ObjectType::User, id),
             )
@@ -323,7 +322,8 @@ impl<S: Store + Clone> UserService for Users<S> {
         &self,
         request: Request<SuspendUserRequest>,
     ) -> Result<Response<SuspendUserResponse>, Status> {
-        let (tenant, actor) = user_caller(caller(&request)?)?;
+        let acting = acting(&request)?;
+        let (tenant, actor) = (acting.tenant, acting.user);
         let r = request.into_inner();
         let id = required_id("user_id", &r.user_id, UserId::parse)?;
         refuse_self(actor, id, "suspend")?;
@@ -344,8 +344,7 @@ impl<S: Store + Clone> UserService for Users<S> {
         self.0
             .authorization
             .require(
-                tenant,
-                actor,
+                &acting,
                 Permission::UsersSuspend,
                 reference(ObjectType::User, id),
             )
@@ -379,14 +378,14 @@ impl<S: Store + Clone> UserService for Users<S> {
         &self,
         request: Request<ReactivateUserRequest>,
     ) -> Result<Response<ReactivateUserResponse>, Status> {
-        let (tenant, actor) = user_caller(caller(&request)?)?;
+        let acting = acting(&request)?;
+        let (tenant, actor) = (acting.tenant, acting.user);
         let id = required_id("user_id", &request.get_ref().user_id, UserId::parse)?;
         refuse_self(actor, id, "reactivate")?;
         self.0
             .authorization
             .require(
-                tenant,
-                actor,
+                &acting,
                 Permission::UsersSuspend,
                 reference(ObjectType::User, id),
             )
@@ -420,7 +419,8 @@ impl<S: Store + Clone> UserService for Users<S> {
         &self,
         request: Request<ListUsersRequest>,
     ) -> Result<Response<ListUsersResponse>, Status> {
-        let (tenant, actor) = user_caller(caller(&request)?)?;
+        let acting = acting(&request)?;
+        let tenant = acting.tenant;
         let r = request.into_inner();
         let status = match PbStatus::try_from(r.status) {
             Ok(PbStatus::Unspecified) => None,
@@ -448,7 +448,7 @@ impl<S: Store + Clone> UserService for Users<S> {
         filter.only = match self
             .0
             .authorization
-            .visible(tenant, actor, Permission::UsersRead, ObjectType::User)
+            .visible(&acting, Permission::UsersRead, ObjectType::User)
             .await?
         {
             Visible::All => None,
@@ -477,7 +477,8 @@ impl<S: Store + Clone> UserService for Users<S> {
         &self,
         request: Request<GetUserRequest>,
     ) -> Result<Response<GetUserResponse>, Status> {
-        let (tenant, actor) = user_caller(caller(&request)?)?;
+        let acting = acting(&request)?;
+        let (tenant, actor) = (acting.tenant, acting.user);
         let user = match request.get_ref().user_id.as_str() {
             "" => actor,
             id => {
@@ -488,8 +489,7 @@ impl<S: Store + Clone> UserService for Users<S> {
             self.0
                 .authorization
                 .require(
-                    tenant,
-                    actor,
+                    &acting,
                     Permission::UsersRead,
                     reference(ObjectType::User, user),
                 )

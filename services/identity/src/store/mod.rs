@@ -254,6 +254,55 @@ pub struct UserFilter {
     pub now: i64,
 }
 
+/// A user's TOTP second factor.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct TotpState {
+    /// The confirmed secret: sign-in asks for a code.
+    pub secret: Option<Vec<u8>>,
+    /// An enrolment waiting for its first code.
+    pub pending: Option<Vec<u8>>,
+    /// The last step a code was accepted for.
+    pub last_step: Option<i64>,
+}
+
+impl std::fmt::Debug for TotpState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TotpState")
+            .field("enrolled", &self.secret.is_some())
+            .field("enrolling", &self.pending.is_some())
+            .field("last_step", &self.last_step)
+            .finish()
+    }
+}
+
+/// A sign-in waiting for its second factor.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct MfaChallenge {
+    /// The tenant.
+    pub tenant: TenantId,
+    /// The user who gave the right password.
+    pub user: UserId,
+    /// When it stops being answerable.
+    pub expires_at: i64,
+    /// Wrong codes so far.
+    pub failures: i32,
+}
+
+/// A platform service account (client credentials).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct ServiceAccountRecord {
+    /// Its id.
+    pub id: Uuid,
+    /// Its name, the `sub` of its tokens (for example `delegation`).
+    pub name: String,
+    /// SHA-256 of its client secret.
+    pub secret_hash: Vec<u8>,
+    /// Who created it.
+    pub created_by: String,
+    /// When.
+    pub created_at: i64,
+}
+
 /// What moving a unit found.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub enum Moved {
@@ -578,6 +627,76 @@ pub trait Store: Send + Sync + 'static {
         user: UserId,
         hash: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// A user's TOTP state.
+    fn totp(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+    ) -> impl Future<Output = Result<TotpState, StoreError>> + Send;
+
+    /// Starts (or restarts) TOTP enrolment with `secret`.
+    fn begin_totp(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        secret: &[u8],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Makes the pending secret the confirmed one, with `step` used; false when nothing was
+    /// pending.
+    fn confirm_totp(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        step: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Records `step` as used if it is later than the last one used; false for a replay.
+    fn use_totp_step(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        step: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Stores a sign-in waiting for its second factor.
+    fn add_mfa_challenge(
+        &self,
+        hash: &[u8],
+        challenge: &MfaChallenge,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// A waiting sign-in.
+    fn mfa_challenge(
+        &self,
+        hash: &[u8],
+    ) -> impl Future<Output = Result<Option<MfaChallenge>, StoreError>> + Send;
+
+    /// Counts a wrong code; the challenge is dropped at `max_failures`.
+    fn fail_mfa_challenge(
+        &self,
+        hash: &[u8],
+        max_failures: i32,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Drops a challenge (answered, or expired); false when it was gone already.
+    fn delete_mfa_challenge(
+        &self,
+        hash: &[u8],
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Creates a service account; a taken name is [`StoreError::Duplicate`].
+    fn create_service_account(
+        &self,
+        account: &ServiceAccountRecord,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// A service account.
+    fn service_account(
+        &self,
+        id: Uuid,
+    ) -> impl Future<Output = Result<Option<ServiceAccountRecord>, StoreError>> + Send;
 
     /// Every stored signing key: (kid, PKCS#8 DER, created_at), oldest first.
     fn signing_keys(

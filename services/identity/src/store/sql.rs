@@ -7,9 +7,9 @@ use sqlx::Row;
 use uuid::Uuid;
 
 use super::{
-    Deleted, EmploymentRecord, GroupRecord, Moved, NewEvent, OutboxEvent, Redeemed, RefreshRecord,
-    Store, StoreError, TenantRecord, UnitFilter, UnitRecord, UserChange, UserFilter, UserRecord,
-    status_from_number,
+    Deleted, EmploymentRecord, GroupRecord, MfaChallenge, Moved, NewEvent, OutboxEvent, Redeemed,
+    RefreshRecord, ServiceAccountRecord, Store, StoreError, TenantRecord, TotpState, UnitFilter,
+    UnitRecord, UserChange, UserFilter, UserRecord, status_from_number,
 };
 
 /// Maps unique-index violations to what the caller sent twice. PostgreSQL names the index
@@ -1058,6 +1058,149 @@ macro_rules! sql_store {
                     .execute(&self.pool)
                     .await?;
                 Ok(())
+            }
+
+            async fn totp(&self, tenant: TenantId, user: UserId) -> Result<TotpState, StoreError> {
+                let row = sqlx::query(
+                    "SELECT totp_secret, totp_pending_secret, totp_last_step FROM users \
+                     WHERE tenant_id = $1 AND user_id = $2",
+                )
+                .bind(tenant.as_uuid())
+                .bind(user.as_uuid())
+                .fetch_optional(&self.pool)
+                .await?
+                .ok_or_else(|| StoreError::Missing { what: "user", id: user.to_string() })?;
+                Ok(TotpState {
+                    secret: row.try_get("totp_secret")?,
+                    pending: row.try_get("totp_pending_secret")?,
+                    last_step: row.try_get("totp_last_step")?,
+                })
+            }
+
+            async fn begin_totp(&self, tenant: TenantId, user: UserId, secret: &[u8]) -> Result<(), StoreError> {
+                sqlx::query("UPDATE users SET totp_pending_secret = $3 WHERE tenant_id = $1 AND user_id = $2")
+                    .bind(tenant.as_uuid())
+                    .bind(user.as_uuid())
+                    .bind(secret)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn confirm_totp(&self, tenant: TenantId, user: UserId, step: i64) -> Result<bool, StoreError> {
+                let done = sqlx::query(
+                    "UPDATE users SET totp_secret = totp_pending_secret, totp_pending_secret = NULL, \
+                     totp_last_step = $3 WHERE tenant_id = $1 AND user_id = $2 AND totp_pending_secret IS NOT NULL",
+                )
+                .bind(tenant.as_uuid())
+                .bind(user.as_uuid())
+                .bind(step)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+                Ok(done == 1)
+            }
+
+            async fn use_totp_step(&self, tenant: TenantId, user: UserId, step: i64) -> Result<bool, StoreError> {
+                // One conditional write: of two sign-ins racing with the same code, one wins.
+                let done = sqlx::query(
+                    "UPDATE users SET totp_last_step = $3 WHERE tenant_id = $1 AND user_id = $2 \
+                     AND (totp_last_step IS NULL OR totp_last_step < $3)",
+                )
+                .bind(tenant.as_uuid())
+                .bind(user.as_uuid())
+                .bind(step)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+                Ok(done == 1)
+            }
+
+            async fn add_mfa_challenge(&self, hash: &[u8], challenge: &MfaChallenge) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO mfa_challenges (challenge_hash, tenant_id, user_id, expires_at) \
+                     VALUES ($1, $2, $3, $4)",
+                )
+                .bind(hash)
+                .bind(challenge.tenant.as_uuid())
+                .bind(challenge.user.as_uuid())
+                .bind(challenge.expires_at)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn mfa_challenge(&self, hash: &[u8]) -> Result<Option<MfaChallenge>, StoreError> {
+                let Some(row) = sqlx::query("SELECT * FROM mfa_challenges WHERE challenge_hash = $1")
+                    .bind(hash)
+                    .fetch_optional(&self.pool)
+                    .await?
+                else {
+                    return Ok(None);
+                };
+                Ok(Some(MfaChallenge {
+                    tenant: TenantId::from_uuid(row.try_get("tenant_id")?),
+                    user: UserId::from_uuid(row.try_get("user_id")?),
+                    expires_at: row.try_get("expires_at")?,
+                    failures: row.try_get("failures")?,
+                }))
+            }
+
+            async fn fail_mfa_challenge(&self, hash: &[u8], max_failures: i32) -> Result<(), StoreError> {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("UPDATE mfa_challenges SET failures = failures + 1 WHERE challenge_hash = $1")
+                    .bind(hash)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("DELETE FROM mfa_challenges WHERE challenge_hash = $1 AND failures >= $2")
+                    .bind(hash)
+                    .bind(max_failures)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn delete_mfa_challenge(&self, hash: &[u8]) -> Result<bool, StoreError> {
+                let done = sqlx::query("DELETE FROM mfa_challenges WHERE challenge_hash = $1")
+                    .bind(hash)
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected();
+                Ok(done == 1)
+            }
+
+            async fn create_service_account(&self, account: &ServiceAccountRecord) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO service_accounts (service_account_id, name, secret_hash, created_by, created_at) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(account.id)
+                .bind(&account.name)
+                .bind(&account.secret_hash)
+                .bind(&account.created_by)
+                .bind(account.created_at)
+                .execute(&self.pool)
+                .await
+                .map_err(duplicate)?;
+                Ok(())
+            }
+
+            async fn service_account(&self, id: Uuid) -> Result<Option<ServiceAccountRecord>, StoreError> {
+                let Some(row) = sqlx::query("SELECT * FROM service_accounts WHERE service_account_id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?
+                else {
+                    return Ok(None);
+                };
+                Ok(Some(ServiceAccountRecord {
+                    id: row.try_get("service_account_id")?,
+                    name: row.try_get("name")?,
+                    secret_hash: row.try_get("secret_hash")?,
+                    created_by: row.try_get("created_by")?,
+                    created_at: row.try_get("created_at")?,
+                }))
             }
 
             async fn signing_keys(&self) -> Result<Vec<(String, Vec<u8>, i64)>, StoreError> {

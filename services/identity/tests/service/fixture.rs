@@ -32,7 +32,7 @@ pub type Authed = InterceptedService<Channel, CallCredentials>;
 
 /// Identity and authorization for one test, and a tenant created by an operator.
 pub struct Platform {
-    _auth: TestAuth,
+    auth: TestAuth,
     pub identity: TestService,
     pub authorization: TestService,
     pub tenant: TenantId,
@@ -110,7 +110,7 @@ impl Platform {
         Platform {
             tenant: TenantId::parse(&created.tenant.unwrap().tenant_id).unwrap(),
             admin: UserId::parse(&created.access_coordinator.unwrap().user_id).unwrap(),
-            _auth: auth,
+            auth,
             identity,
             authorization,
             _databases: vec![authz_db, identity_db],
@@ -120,6 +120,15 @@ impl Platform {
 
     pub fn authn(&self) -> AuthenticationServiceClient<Channel> {
         AuthenticationServiceClient::new(self.identity.channel())
+    }
+
+    pub fn authn_as(&self, token: &str) -> AuthenticationServiceClient<Authed> {
+        AuthenticationServiceClient::new(self.identity.authorized(token))
+    }
+
+    /// A platform operator's token (a service token naming no tenant).
+    pub fn operator_token(&self) -> String {
+        self.auth.service_token("operator")
     }
 
     pub async fn sign_in(&self, email: &str, password: &str) -> Result<TokenPair, tonic::Status> {

@@ -4,6 +4,7 @@
 mod approvals;
 mod fixture;
 mod groups;
+mod second_factor;
 mod sign_in;
 mod tenants_and_users;
 mod units;

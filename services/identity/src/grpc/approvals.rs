@@ -165,6 +165,7 @@ impl<S: Store + Clone> ApprovalService for Approvals<S> {
                 Ok(UserChange {
                     events,
                     end_sessions: None,
+                    ..Default::default()
                 })
             })
             .await

@@ -4,6 +4,7 @@
 mod approvals;
 mod authentication;
 pub(crate) mod convert;
+mod employments;
 mod groups;
 mod second_factor;
 mod service_accounts;

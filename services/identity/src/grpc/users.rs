@@ -7,8 +7,10 @@ use lms_api::common::v1::ObjectType;
 use lms_api::common::v1::UserStatus as PbStatus;
 use lms_api::identity::v1::user_service_server::UserService;
 use lms_api::identity::v1::{
-    CreateUserRequest, CreateUserResponse, GetUserRequest, GetUserResponse, ListUsersRequest,
-    ListUsersResponse, ReactivateUserRequest, ReactivateUserResponse, SuspendUserRequest,
+    AddEmploymentRequest, AddEmploymentResponse, AnonymiseUserRequest, AnonymiseUserResponse,
+    CreateUserRequest, CreateUserResponse, EndEmploymentRequest, EndEmploymentResponse,
+    GetUserRequest, GetUserResponse, ListUsersRequest, ListUsersResponse, ReactivateUserRequest,
+    ReactivateUserResponse, SetMainAccountRequest, SetMainAccountResponse, SuspendUserRequest,
     SuspendUserResponse, UpdateUserRequest, UpdateUserResponse,
 };
 use lms_kernel::{Email, GroupId, Permission, TenantId, UnitId, UserId, UserStatus};
@@ -362,6 +364,7 @@ impl<S: Store + Clone> UserService for Users<S> {
                 Ok(UserChange {
                     events: vec![facts::event(vec![], vec![facts::status(record)])],
                     end_sessions: Some("suspended"),
+                    ..Default::default()
                 })
             })
             .await
@@ -403,6 +406,7 @@ impl<S: Store + Clone> UserService for Users<S> {
                 Ok(UserChange {
                     events: vec![facts::event(vec![], vec![facts::status(record)])],
                     end_sessions: None,
+                    ..Default::default()
                 })
             })
             .await
@@ -413,6 +417,93 @@ impl<S: Store + Clone> UserService for Users<S> {
             user: Some(self.0.user_view(tenant, &record).await?),
             written_at,
         }))
+    }
+
+    async fn anonymise_user(
+        &self,
+        request: Request<AnonymiseUserRequest>,
+    ) -> Result<Response<AnonymiseUserResponse>, Status> {
+        let acting = acting(&request)?;
+        let (tenant, actor) = (acting.tenant, acting.user);
+        let id = required_id("user_id", &request.get_ref().user_id, UserId::parse)?;
+        refuse_self(actor, id, "anonymise")?;
+        let coordinator = self
+            .0
+            .store
+            .tenant(tenant)
+            .await
+            .map_err(ApiError::from)?
+            .and_then(|t| t.access_coordinator);
+        if coordinator == Some(id) {
+            return Err(ApiError::FailedPrecondition {
+                reason: "ACCESS_COORDINATOR",
+                message: "hand the Access Coordinator duty to someone else first".into(),
+            }
+            .into());
+        }
+        self.0
+            .authorization
+            .require(
+                &acting,
+                Permission::UsersAnonymise,
+                reference(ObjectType::User, id),
+            )
+            .await?;
+        // Personal data goes; the id, employments, memberships and status history stay, so
+        // reports still count what the person did.
+        let record = self
+            .0
+            .store
+            .update_user(tenant, id, |record| {
+                if record.status == UserStatus::Anonymised {
+                    return Err(StoreError::Refused {
+                        reason: "ANONYMISED",
+                        message: "the account is anonymised already".into(),
+                    });
+                }
+                record.status = UserStatus::Anonymised;
+                record.email = None;
+                record.given_name = String::new();
+                record.family_name = String::new();
+                record.custom_fields = "{}".into();
+                record.external_id = None;
+                record.password_hash = None;
+                record.restrict_bookings = false;
+                Ok(UserChange {
+                    events: vec![facts::event(vec![], vec![facts::status(record)])],
+                    end_sessions: Some("anonymised"),
+                    erase_second_factor: true,
+                })
+            })
+            .await
+            .map_err(ApiError::from)?;
+        tracing::info!(%tenant, user = %id, by = %actor, "user anonymised");
+        let written_at = self.0.deliver(tenant).await;
+        Ok(Response::new(AnonymiseUserResponse {
+            user: Some(self.0.user_view(tenant, &record).await?),
+            written_at,
+        }))
+    }
+
+    async fn add_employment(
+        &self,
+        request: Request<AddEmploymentRequest>,
+    ) -> Result<Response<AddEmploymentResponse>, Status> {
+        Ok(Response::new(self.add(request).await?))
+    }
+
+    async fn end_employment(
+        &self,
+        request: Request<EndEmploymentRequest>,
+    ) -> Result<Response<EndEmploymentResponse>, Status> {
+        Ok(Response::new(self.end(request).await?))
+    }
+
+    async fn set_main_account(
+        &self,
+        request: Request<SetMainAccountRequest>,
+    ) -> Result<Response<SetMainAccountResponse>, Status> {
+        Ok(Response::new(self.make_main(request).await?))
     }
 
     async fn list_users(

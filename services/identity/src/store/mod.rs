@@ -233,6 +233,17 @@ pub struct UserChange {
     pub events: Vec<NewEvent>,
     /// Revoke every session of the user, for this reason (suspension, anonymisation).
     pub end_sessions: Option<&'static str>,
+    /// Erase the second factor and pending sign-ins too (anonymisation).
+    pub erase_second_factor: bool,
+}
+
+/// What an employment change found.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct EmploymentChange {
+    /// The employment as it was (for a new one, as it is).
+    pub before: EmploymentRecord,
+    /// The user's main employment before the change, when another one was main.
+    pub previous_main: Option<EmploymentRecord>,
 }
 
 /// Which users a listing keeps, and where its page starts.
@@ -603,6 +614,46 @@ pub trait Store: Send + Sync + 'static {
         tenant: TenantId,
         users: &[UserId],
     ) -> impl Future<Output = Result<Vec<EmploymentRecord>, StoreError>> + Send;
+
+    /// One employment.
+    fn employment(
+        &self,
+        tenant: TenantId,
+        employment: Uuid,
+    ) -> impl Future<Output = Result<Option<EmploymentRecord>, StoreError>> + Send;
+
+    /// Adds an employment; when it is the main account the previous main one stops being
+    /// main. `events` sees what changed.
+    fn add_employment<F>(
+        &self,
+        tenant: TenantId,
+        employment: &EmploymentRecord,
+        events: F,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send
+    where
+        F: FnOnce(&EmploymentChange) -> Vec<NewEvent> + Send;
+
+    /// Sets an employment's end; `check` may refuse after seeing the user's employments.
+    fn end_employment<F>(
+        &self,
+        tenant: TenantId,
+        employment: Uuid,
+        ends_at: i64,
+        check: F,
+    ) -> impl Future<Output = Result<EmploymentRecord, StoreError>> + Send
+    where
+        F: FnOnce(&EmploymentRecord, &[EmploymentRecord]) -> Result<Vec<NewEvent>, StoreError>
+            + Send;
+
+    /// Makes an employment the user's main account.
+    fn set_main_employment<F>(
+        &self,
+        tenant: TenantId,
+        employment: Uuid,
+        events: F,
+    ) -> impl Future<Output = Result<EmploymentRecord, StoreError>> + Send
+    where
+        F: FnOnce(&EmploymentChange) -> Vec<NewEvent> + Send;
 
     /// Records a failed sign-in; `locked_until` is set when the count reached the threshold.
     fn record_failed_sign_in(

@@ -7,9 +7,9 @@ use sqlx::Row;
 use uuid::Uuid;
 
 use super::{
-    Deleted, EmploymentRecord, GroupRecord, MfaChallenge, Moved, NewEvent, OutboxEvent, Redeemed,
-    RefreshRecord, ServiceAccountRecord, Store, StoreError, TenantRecord, TotpState, UnitFilter,
-    UnitRecord, UserChange, UserFilter, UserRecord, status_from_number,
+    Deleted, EmploymentChange, EmploymentRecord, GroupRecord, MfaChallenge, Moved, NewEvent,
+    OutboxEvent, Redeemed, RefreshRecord, ServiceAccountRecord, Store, StoreError, TenantRecord,
+    TotpState, UnitFilter, UnitRecord, UserChange, UserFilter, UserRecord, status_from_number,
 };
 
 /// Maps unique-index violations to what the caller sent twice. PostgreSQL names the index
@@ -317,6 +317,52 @@ macro_rules! sql_store {
                 insert_event(&mut **tx, tenant, event).await?;
             }
             Ok(())
+        }
+
+        async fn employment_in(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            tenant: TenantId,
+            employment: Uuid,
+        ) -> Result<EmploymentRecord, StoreError> {
+            sqlx::query("SELECT * FROM employments WHERE tenant_id = $1 AND employment_id = $2")
+                .bind(tenant.as_uuid())
+                .bind(employment)
+                .fetch_optional(&mut **tx)
+                .await?
+                .as_ref()
+                .map(employment_from_row)
+                .transpose()?
+                .ok_or_else(|| StoreError::Missing { what: "employment", id: employment.to_string() })
+        }
+
+        /// Makes `employment` the only main one of its user; answers the previous main one.
+        async fn make_main(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            tenant: TenantId,
+            employment: &EmploymentRecord,
+        ) -> Result<Option<EmploymentRecord>, StoreError> {
+            let previous = sqlx::query(
+                "SELECT * FROM employments WHERE tenant_id = $1 AND user_id = $2 AND main_account \
+                 AND employment_id <> $3",
+            )
+            .bind(tenant.as_uuid())
+            .bind(employment.user.as_uuid())
+            .bind(employment.id)
+            .fetch_optional(&mut **tx)
+            .await?
+            .as_ref()
+            .map(employment_from_row)
+            .transpose()?;
+            sqlx::query(
+                "UPDATE employments SET main_account = (employment_id = $3) \
+                 WHERE tenant_id = $1 AND user_id = $2",
+            )
+            .bind(tenant.as_uuid())
+            .bind(employment.user.as_uuid())
+            .bind(employment.id)
+            .execute(&mut **tx)
+            .await?;
+            Ok(previous)
         }
 
         impl Store for $store {
@@ -818,6 +864,21 @@ macro_rules! sql_store {
                 .execute(&mut *tx)
                 .await
                 .map_err(duplicate)?;
+                if committed.erase_second_factor {
+                    sqlx::query(
+                        "UPDATE users SET totp_secret = NULL, totp_pending_secret = NULL \
+                         WHERE tenant_id = $1 AND user_id = $2",
+                    )
+                    .bind(tenant.as_uuid())
+                    .bind(user.as_uuid())
+                    .execute(&mut *tx)
+                    .await?;
+                    sqlx::query("DELETE FROM mfa_challenges WHERE tenant_id = $1 AND user_id = $2")
+                        .bind(tenant.as_uuid())
+                        .bind(user.as_uuid())
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 if let Some(reason) = committed.end_sessions {
                     sqlx::query(
                         "INSERT INTO revoked_sessions (family_id, revoked_at, reason) \
@@ -1022,6 +1083,77 @@ macro_rules! sql_store {
                     .iter()
                     .map(employment_from_row)
                     .collect()
+            }
+
+            async fn employment(&self, tenant: TenantId, employment: Uuid) -> Result<Option<EmploymentRecord>, StoreError> {
+                sqlx::query("SELECT * FROM employments WHERE tenant_id = $1 AND employment_id = $2")
+                    .bind(tenant.as_uuid())
+                    .bind(employment)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .as_ref()
+                    .map(employment_from_row)
+                    .transpose()
+            }
+
+            async fn add_employment<F>(&self, tenant: TenantId, employment: &EmploymentRecord, events: F) -> Result<(), StoreError>
+            where
+                F: FnOnce(&EmploymentChange) -> Vec<NewEvent> + Send,
+            {
+                let mut tx = self.pool.begin().await?;
+                existing_user(&mut tx, tenant, employment.user).await?;
+                if unit_in(&mut *tx, tenant, employment.unit).await?.is_none() {
+                    return Err(StoreError::Missing { what: "unit", id: employment.unit.to_string() });
+                }
+                insert_employment(&mut *tx, tenant, &EmploymentRecord { main_account: false, ..employment.clone() }).await?;
+                let previous_main = if employment.main_account {
+                    make_main(&mut tx, tenant, employment).await?
+                } else {
+                    None
+                };
+                let change = EmploymentChange { before: employment.clone(), previous_main };
+                insert_events(&mut tx, tenant, &events(&change)).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn end_employment<F>(&self, tenant: TenantId, employment: Uuid, ends_at: i64, check: F) -> Result<EmploymentRecord, StoreError>
+            where
+                F: FnOnce(&EmploymentRecord, &[EmploymentRecord]) -> Result<Vec<NewEvent>, StoreError> + Send,
+            {
+                let mut tx = self.pool.begin().await?;
+                let before = employment_in(&mut tx, tenant, employment).await?;
+                let all: Vec<EmploymentRecord> = sqlx::query("SELECT * FROM employments WHERE tenant_id = $1 AND user_id = $2")
+                    .bind(tenant.as_uuid())
+                    .bind(before.user.as_uuid())
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .iter()
+                    .map(employment_from_row)
+                    .collect::<Result<_, _>>()?;
+                let events = check(&before, &all)?;
+                sqlx::query("UPDATE employments SET ends_at = $3 WHERE tenant_id = $1 AND employment_id = $2")
+                    .bind(tenant.as_uuid())
+                    .bind(employment)
+                    .bind(ends_at)
+                    .execute(&mut *tx)
+                    .await?;
+                insert_events(&mut tx, tenant, &events).await?;
+                tx.commit().await?;
+                Ok(EmploymentRecord { ends_at: Some(ends_at), ..before })
+            }
+
+            async fn set_main_employment<F>(&self, tenant: TenantId, employment: Uuid, events: F) -> Result<EmploymentRecord, StoreError>
+            where
+                F: FnOnce(&EmploymentChange) -> Vec<NewEvent> + Send,
+            {
+                let mut tx = self.pool.begin().await?;
+                let before = employment_in(&mut tx, tenant, employment).await?;
+                let previous_main = make_main(&mut tx, tenant, &before).await?;
+                let change = EmploymentChange { before: before.clone(), previous_main };
+                insert_events(&mut tx, tenant, &events(&change)).await?;
+                tx.commit().await?;
+                Ok(EmploymentRecord { main_account: true, ..before })
             }
 
             async fn record_failed_sign_in(&self, tenant: TenantId, user: UserId, locked_until: Option<i64>) -> Result<(), StoreError> {

@@ -2,6 +2,7 @@
 //! real authorization service that trusts identity's published keys.
 
 mod approvals;
+mod employments;
 mod fixture;
 mod groups;
 mod second_factor;

@@ -1,0 +1,218 @@
+//! The employment half of `UserService`: memberships of accounts with start and end dates,
+//! exactly one of them the main account. Each change reaches authorization as EMPLOYEE and
+//! MAIN_ACCOUNT facts carrying the same validity window, so reaches over a unit follow the
+//! dates.
+
+use lms_api::authorization::v1::Relation;
+use lms_api::common::v1::ObjectType;
+use lms_api::identity::v1::{
+    AddEmploymentRequest, AddEmploymentResponse, EndEmploymentRequest, EndEmploymentResponse,
+    SetMainAccountRequest, SetMainAccountResponse,
+};
+use lms_kernel::{Permission, UnitId, UserId};
+use lms_runtime::ApiError;
+use tonic::Request;
+use uuid::Uuid;
+
+use super::convert::{self, required_id};
+use super::users::{Users, employment_facts};
+use crate::clock::now;
+use crate::core::{Acting, acting};
+use crate::facts::{self, reference};
+use crate::store::{EmploymentChange, EmploymentRecord, NewEvent, Store, StoreError, unit_kind};
+
+fn seconds(field: &str, at: Option<&prost_types::Timestamp>) -> Result<Option<i64>, ApiError> {
+    match at {
+        None => Ok(None),
+        Some(at) if at.seconds >= 0 && (0..1_000_000_000).contains(&at.nanos) => {
+            Ok(Some(at.seconds))
+        }
+        Some(_) => Err(ApiError::invalid_field(field, "must be a time after 1970")),
+    }
+}
+
+/// The facts of a change of main account: the old one stops being main, the new one is.
+fn main_moved(change: &EmploymentChange, new_main: &EmploymentRecord) -> Vec<NewEvent> {
+    let mut updates = employment_facts(new_main);
+    if let Some(old) = change
+        .previous_main
+        .as_ref()
+        .filter(|old| old.unit != new_main.unit)
+    {
+        updates.push(facts::delete(
+            reference(ObjectType::Unit, old.unit),
+            Relation::MainAccount,
+            reference(ObjectType::User, old.user),
+        ));
+    }
+    vec![facts::event(updates, vec![])]
+}
+
+impl<S: Store + Clone> Users<S> {
+    /// The acting person, once authorization lets them change `user`'s profile.
+    async fn may_update<T>(&self, request: &Request<T>, user: UserId) -> Result<Acting, ApiError> {
+        let acting = acting(request).map_err(|s| ApiError::Forwarded(Box::new(s)))?;
+        self.0
+            .authorization
+            .require(
+                &acting,
+                Permission::UsersUpdate,
+                reference(ObjectType::User, user),
+            )
+            .await?;
+        Ok(acting)
+    }
+
+    async fn existing_employment(
+        &self,
+        tenant: lms_kernel::TenantId,
+        field: &str,
+        id: &str,
+    ) -> Result<EmploymentRecord, ApiError> {
+        let id = required_id(field, id, Uuid::try_parse)?;
+        self.0
+            .store
+            .employment(tenant, id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("employment", id.to_string()))
+    }
+
+    pub(super) async fn add(
+        &self,
+        request: Request<AddEmploymentRequest>,
+    ) -> Result<AddEmploymentResponse, ApiError> {
+        let r = request.get_ref();
+        let user = required_id("user_id", &r.user_id, UserId::parse)?;
+        let unit = required_id("unit_id", &r.unit_id, UnitId::parse)?;
+        let starts_at = seconds("starts_at", r.starts_at.as_ref())?.unwrap_or_else(now);
+        let ends_at = seconds("ends_at", r.ends_at.as_ref())?;
+        if ends_at.is_some_and(|end| end <= starts_at) {
+            return Err(ApiError::invalid_field(
+                "ends_at",
+                "must be after starts_at",
+            ));
+        }
+        let acting = self.may_update(&request, user).await?;
+        let tenant = acting.tenant;
+        let target = self
+            .0
+            .store
+            .unit(tenant, unit)
+            .await?
+            .ok_or_else(|| ApiError::not_found("unit", unit.to_string()))?;
+        if target.kind == unit_kind::ACCOUNT_GROUP {
+            return Err(ApiError::invalid_field(
+                "unit_id",
+                "people are employed at accounts and locations, not account groups",
+            ));
+        }
+        let employment = EmploymentRecord {
+            id: Uuid::now_v7(),
+            user,
+            unit,
+            starts_at,
+            ends_at,
+            main_account: request.get_ref().main_account,
+        };
+        self.0
+            .store
+            .add_employment(tenant, &employment, |change| {
+                main_moved(change, &employment)
+            })
+            .await?;
+        tracing::info!(%tenant, %user, %unit, "employment added");
+        let written_at = self.0.deliver(tenant).await;
+        Ok(AddEmploymentResponse {
+            employment: Some(convert::employment(&employment)),
+            written_at,
+        })
+    }
+
+    pub(super) async fn end(
+        &self,
+        request: Request<EndEmploymentRequest>,
+    ) -> Result<EndEmploymentResponse, ApiError> {
+        let caller_tenant = acting(&request)
+            .map_err(|s| ApiError::Forwarded(Box::new(s)))?
+            .tenant;
+        let r = request.get_ref();
+        let current = self
+            .existing_employment(caller_tenant, "employment_id", &r.employment_id)
+            .await?;
+        let ends_at = seconds("ends_at", r.ends_at.as_ref())?.unwrap_or_else(now);
+        // Ending an employment the moment it starts leaves it empty, which is allowed.
+        if ends_at < current.starts_at {
+            return Err(ApiError::invalid_field(
+                "ends_at",
+                "must not be before the start",
+            ));
+        }
+        let acting = self.may_update(&request, current.user).await?;
+        let tenant = acting.tenant;
+        let ended = self
+            .0
+            .store
+            .end_employment(tenant, current.id, ends_at, |before, all| {
+                let others = all.iter().filter(|e| e.id != before.id).count();
+                if before.main_account && others > 0 {
+                    return Err(StoreError::Refused {
+                        reason: "MAIN_ACCOUNT",
+                        message: "make another employment the main account first".into(),
+                    });
+                }
+                let ended = EmploymentRecord {
+                    ends_at: Some(ends_at),
+                    ..before.clone()
+                };
+                Ok(vec![facts::event(employment_facts(&ended), vec![])])
+            })
+            .await?;
+        tracing::info!(%tenant, user = %ended.user, unit = %ended.unit, "employment ended");
+        let written_at = self.0.deliver(tenant).await;
+        Ok(EndEmploymentResponse {
+            employment: Some(convert::employment(&ended)),
+            written_at,
+        })
+    }
+
+    pub(super) async fn make_main(
+        &self,
+        request: Request<SetMainAccountRequest>,
+    ) -> Result<SetMainAccountResponse, ApiError> {
+        let caller_tenant = acting(&request)
+            .map_err(|s| ApiError::Forwarded(Box::new(s)))?
+            .tenant;
+        let current = self
+            .existing_employment(
+                caller_tenant,
+                "employment_id",
+                &request.get_ref().employment_id,
+            )
+            .await?;
+        if current.ends_at.is_some_and(|end| end <= now()) {
+            return Err(ApiError::FailedPrecondition {
+                reason: "EMPLOYMENT_ENDED",
+                message: "an ended employment cannot be the main account".into(),
+            });
+        }
+        let acting = self.may_update(&request, current.user).await?;
+        let tenant = acting.tenant;
+        let main = self
+            .0
+            .store
+            .set_main_employment(tenant, current.id, |change| {
+                let now_main = EmploymentRecord {
+                    main_account: true,
+                    ..change.before.clone()
+                };
+                main_moved(change, &now_main)
+            })
+            .await?;
+        tracing::info!(%tenant, user = %main.user, unit = %main.unit, "main account set");
+        let written_at = self.0.deliver(tenant).await;
+        Ok(SetMainAccountResponse {
+            employment: Some(convert::employment(&main)),
+            written_at,
+        })
+    }
+}

@@ -6,6 +6,7 @@ mod authentication;
 pub(crate) mod convert;
 mod employments;
 mod groups;
+mod profile_fields;
 mod second_factor;
 mod service_accounts;
 mod tenants;

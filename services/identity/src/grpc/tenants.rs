@@ -3,23 +3,29 @@
 
 use std::sync::Arc;
 
-use lms_api::authorization::v1::{AssignRoleRequest, TenantFacts, WriteRelationshipsRequest};
+use lms_api::authorization::v1::{
+    AssignRoleRequest, Relation, TenantFacts, WriteRelationshipsRequest,
+};
 use lms_api::common::v1::ObjectType;
 use lms_api::identity::v1::tenant_service_server::TenantService;
 use lms_api::identity::v1::{
     CreateTenantRequest, CreateTenantResponse, GetTenantRequest, GetTenantResponse,
-    TransferAccessCoordinatorRequest, TransferAccessCoordinatorResponse,
+    LinkClientTenantRequest, LinkClientTenantResponse, ListClientTenantsRequest,
+    ListClientTenantsResponse, TransferAccessCoordinatorRequest, TransferAccessCoordinatorResponse,
+    UnlinkClientTenantRequest, UnlinkClientTenantResponse, UpdateTenantSettingsRequest,
+    UpdateTenantSettingsResponse,
 };
 use lms_kernel::{Permission, Template, TenantId, UnitId, UserId};
 use lms_runtime::ApiError;
 use lms_runtime::auth::{Caller, caller};
+use lms_runtime::paging::page_size;
 use tonic::{Request, Response, Status};
 
-use super::convert::{self, required_id};
+use super::convert::{self, optional_id, required_id};
 use super::users::{new_user_facts, new_user_records};
 use crate::clock::now;
 use crate::core::{Core, acting};
-use crate::facts::reference;
+use crate::facts::{self, reference};
 use crate::outbox::{assign_role_event, facts_event, revoke_role_event};
 use crate::store::{Store, TenantRecord, UnitRecord, unit_kind};
 
@@ -79,14 +85,7 @@ impl<S: Store + Clone> TenantService for Tenants<S> {
             created_by: actor,
             created_at: now(),
         };
-        let settings = facts_event(WriteRelationshipsRequest {
-            tenant_facts: Some(TenantFacts {
-                locations_enabled: tenant.settings.locations_enabled,
-                clients_enabled: tenant.settings.clients_enabled,
-                mfa_required_for_admins: tenant.settings.mfa_required_for_admins,
-            }),
-            ..Default::default()
-        });
+        let settings = settings_event(&tenant.settings);
         let role = |template: Template, main_role: bool| {
             assign_role_event(&AssignRoleRequest {
                 user_id: user.id.to_string(),
@@ -127,10 +126,6 @@ impl<S: Store + Clone> TenantService for Tenants<S> {
             id => TenantId::parse(id)
                 .map_err(|e| ApiError::invalid_field("tenant_id", e.to_string()))?,
         };
-        // Users see their own tenant; operators any. Clients of a master come with clients.
-        if own.is_some() && own != Some(asked) {
-            return Err(ApiError::not_found("tenant", asked.to_string()).into());
-        }
         let tenant = self
             .0
             .store
@@ -138,6 +133,10 @@ impl<S: Store + Clone> TenantService for Tenants<S> {
             .await
             .map_err(ApiError::from)?
             .ok_or_else(|| ApiError::not_found("tenant", asked.to_string()))?;
+        // Users see their own tenant and its clients; operators any. Others do not exist.
+        if own.is_some() && own != Some(asked) && tenant.master != own {
+            return Err(ApiError::not_found("tenant", asked.to_string()).into());
+        }
         Ok(Response::new(GetTenantResponse {
             tenant: Some(convert::tenant(&tenant)),
         }))
@@ -202,5 +201,186 @@ impl<S: Store + Clone> TenantService for Tenants<S> {
             tenant: Some(convert::tenant(&record)),
             written_at,
         }))
+    }
+
+    async fn update_tenant_settings(
+        &self,
+        request: Request<UpdateTenantSettingsRequest>,
+    ) -> Result<Response<UpdateTenantSettingsResponse>, Status> {
+        let acting = acting(&request)?;
+        let tenant = acting.tenant;
+        let r = request.into_inner();
+        let paths = r.update_mask.map(|mask| mask.paths).unwrap_or_default();
+        if paths.is_empty() {
+            return Err(ApiError::invalid_field("update_mask", "must name a setting").into());
+        }
+        let wanted = convert::settings(r.settings.as_ref());
+        let mut settings = self
+            .0
+            .store
+            .tenant(tenant)
+            .await
+            .map_err(ApiError::from)?
+            .ok_or_else(|| ApiError::not_found("tenant", tenant.to_string()))?
+            .settings;
+        for path in &paths {
+            // Feature switches are system configuration; the MFA policy is a security setting.
+            let permission = match path.as_str() {
+                "locations_enabled" => {
+                    settings.locations_enabled = wanted.locations_enabled;
+                    Permission::SystemConfigurationUpdate
+                }
+                "clients_enabled" => {
+                    settings.clients_enabled = wanted.clients_enabled;
+                    Permission::SystemConfigurationUpdate
+                }
+                "mfa_required_for_admins" => {
+                    settings.mfa_required_for_admins = wanted.mfa_required_for_admins;
+                    Permission::SecuritySettingsUpdate
+                }
+                other => {
+                    return Err(ApiError::invalid_field(
+                        "update_mask",
+                        format!("{other} is not a tenant setting"),
+                    )
+                    .into());
+                }
+            };
+            self.0
+                .authorization
+                .require(&acting, permission, reference(ObjectType::Tenant, tenant))
+                .await?;
+        }
+        let record = self
+            .0
+            .store
+            .update_tenant_settings(tenant, settings, &[settings_event(&settings)])
+            .await
+            .map_err(ApiError::from)?;
+        tracing::info!(%tenant, by = %acting.user, changed = ?paths, "tenant settings changed");
+        let written_at = self.0.deliver(tenant).await;
+        Ok(Response::new(UpdateTenantSettingsResponse {
+            tenant: Some(convert::tenant(&record)),
+            written_at,
+        }))
+    }
+
+    async fn link_client_tenant(
+        &self,
+        request: Request<LinkClientTenantRequest>,
+    ) -> Result<Response<LinkClientTenantResponse>, Status> {
+        let written_at = self
+            .client_link(&request, &request.get_ref().client_tenant_id, true)
+            .await?;
+        Ok(Response::new(LinkClientTenantResponse { written_at }))
+    }
+
+    async fn unlink_client_tenant(
+        &self,
+        request: Request<UnlinkClientTenantRequest>,
+    ) -> Result<Response<UnlinkClientTenantResponse>, Status> {
+        let written_at = self
+            .client_link(&request, &request.get_ref().client_tenant_id, false)
+            .await?;
+        Ok(Response::new(UnlinkClientTenantResponse { written_at }))
+    }
+
+    async fn list_client_tenants(
+        &self,
+        request: Request<ListClientTenantsRequest>,
+    ) -> Result<Response<ListClientTenantsResponse>, Status> {
+        let acting = acting(&request)?;
+        let r = request.get_ref();
+        let after = optional_id("page_token", &r.page_token, TenantId::parse)?;
+        let limit = page_size(r.page_size, 100, 500);
+        self.0
+            .authorization
+            .require(
+                &acting,
+                Permission::ClientsRead,
+                reference(ObjectType::Tenant, acting.tenant),
+            )
+            .await?;
+        let mut clients = self
+            .0
+            .store
+            .client_tenants(acting.tenant, after, limit + 1)
+            .await
+            .map_err(ApiError::from)?;
+        let more = clients.len() as i64 > limit;
+        clients.truncate(limit as usize);
+        let next_page_token = match (more, clients.last()) {
+            (true, Some(last)) => last.id.to_string(),
+            _ => String::new(),
+        };
+        Ok(Response::new(ListClientTenantsResponse {
+            tenants: clients.iter().map(convert::tenant).collect(),
+            next_page_token,
+        }))
+    }
+}
+
+/// The tenant's switches as authorization reads them.
+fn settings_event(settings: &lms_kernel::TenantSettings) -> crate::store::NewEvent {
+    facts_event(WriteRelationshipsRequest {
+        tenant_facts: Some(TenantFacts {
+            locations_enabled: settings.locations_enabled,
+            clients_enabled: settings.clients_enabled,
+            mfa_required_for_admins: settings.mfa_required_for_admins,
+        }),
+        ..Default::default()
+    })
+}
+
+impl<S: Store + Clone> Tenants<S> {
+    /// Links or unlinks a client of the caller's tenant; the CLIENT fact lives in the master's
+    /// facts, so its Master Administrators reach the client.
+    async fn client_link<T>(
+        &self,
+        request: &Request<T>,
+        client_id: &str,
+        link: bool,
+    ) -> Result<Option<lms_api::common::v1::ConsistencyToken>, Status> {
+        let acting = acting(request)?;
+        let master = acting.tenant;
+        let client = required_id("client_tenant_id", client_id, TenantId::parse)?;
+        let settings = self
+            .0
+            .store
+            .tenant(master)
+            .await
+            .map_err(ApiError::from)?
+            .ok_or_else(|| ApiError::not_found("tenant", master.to_string()))?
+            .settings;
+        if link && !settings.clients_enabled {
+            return Err(ApiError::FailedPrecondition {
+                reason: "CLIENTS_DISABLED",
+                message: "the tenant has client tenants switched off".into(),
+            }
+            .into());
+        }
+        let permission = match link {
+            true => Permission::ClientsCreate,
+            false => Permission::ClientsManage,
+        };
+        self.0
+            .authorization
+            .require(&acting, permission, reference(ObjectType::Tenant, master))
+            .await?;
+        let (resource, subject) = (
+            reference(ObjectType::Tenant, master),
+            reference(ObjectType::Tenant, client),
+        );
+        let update = match link {
+            true => facts::touch(resource, Relation::Client, subject),
+            false => facts::delete(resource, Relation::Client, subject),
+        };
+        self.0
+            .store
+            .link_client(master, client, link, &[facts::event(vec![update], vec![])])
+            .await
+            .map_err(ApiError::from)?;
+        tracing::info!(%master, %client, link, by = %acting.user, "client link changed");
+        Ok(self.0.deliver(master).await)
     }
 }

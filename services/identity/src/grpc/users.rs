@@ -7,11 +7,14 @@ use lms_api::common::v1::ObjectType;
 use lms_api::common::v1::UserStatus as PbStatus;
 use lms_api::identity::v1::user_service_server::UserService;
 use lms_api::identity::v1::{
-    AddEmploymentRequest, AddEmploymentResponse, AnonymiseUserRequest, AnonymiseUserResponse,
-    CreateUserRequest, CreateUserResponse, EndEmploymentRequest, EndEmploymentResponse,
-    GetUserRequest, GetUserResponse, ListUsersRequest, ListUsersResponse, ReactivateUserRequest,
-    ReactivateUserResponse, SetMainAccountRequest, SetMainAccountResponse, SuspendUserRequest,
-    SuspendUserResponse, UpdateUserRequest, UpdateUserResponse,
+    AddEmploymentRequest, AddEmploymentResponse, AddNamedManagerRequest, AddNamedManagerResponse,
+    AnonymiseUserRequest, AnonymiseUserResponse, CreateUserRequest, CreateUserResponse,
+    DefineCustomFieldRequest, DefineCustomFieldResponse, EndEmploymentRequest,
+    EndEmploymentResponse, GetUserRequest, GetUserResponse, ListCustomFieldsRequest,
+    ListCustomFieldsResponse, ListUsersRequest, ListUsersResponse, ReactivateUserRequest,
+    ReactivateUserResponse, RemoveNamedManagerRequest, RemoveNamedManagerResponse,
+    SetMainAccountRequest, SetMainAccountResponse, SuspendUserRequest, SuspendUserResponse,
+    UpdateUserRequest, UpdateUserResponse,
 };
 use lms_kernel::{Email, GroupId, Permission, TenantId, UnitId, UserId, UserStatus};
 use lms_runtime::ApiError;
@@ -19,6 +22,7 @@ use lms_runtime::paging::page_size;
 use tonic::{Request, Response, Status};
 
 use super::convert::{self, ValidNewUser, display_name, optional_id, required_id};
+use super::profile_fields::check_custom_fields;
 use crate::authz::Visible;
 use crate::clock::now;
 use crate::core::{Core, acting};
@@ -169,6 +173,20 @@ impl<S: Store + Clone> UserService for Users<S> {
         let acting = acting(&request)?;
         let (tenant, actor) = (acting.tenant, acting.user);
         let valid = convert::new_user("user", request.get_ref().user.as_ref())?;
+        let defined = self
+            .0
+            .store
+            .custom_fields(tenant)
+            .await
+            .map_err(ApiError::from)?;
+        let values = request
+            .get_ref()
+            .user
+            .as_ref()
+            .map(|u| &u.custom_fields)
+            .cloned()
+            .unwrap_or_default();
+        check_custom_fields(&defined, &values, "user.custom_fields", true)?;
         let unit = match valid.main_unit {
             Some(unit) => self
                 .0
@@ -258,6 +276,15 @@ impl<S: Store + Clone> UserService for Users<S> {
         let custom_fields = changes("custom_fields")
             .then(|| convert::custom_fields("user.custom_fields", &new.custom_fields))
             .transpose()?;
+        if custom_fields.is_some() {
+            let defined = self
+                .0
+                .store
+                .custom_fields(tenant)
+                .await
+                .map_err(ApiError::from)?;
+            check_custom_fields(&defined, &new.custom_fields, "user.custom_fields", true)?;
+        }
         if ADMINISTERED.iter().any(|field| changes(field)) {
             refuse_self(
                 actor,
@@ -504,6 +531,35 @@ impl<S: Store + Clone> UserService for Users<S> {
         request: Request<SetMainAccountRequest>,
     ) -> Result<Response<SetMainAccountResponse>, Status> {
         Ok(Response::new(self.make_main(request).await?))
+    }
+
+    async fn add_named_manager(
+        &self,
+        request: Request<AddNamedManagerRequest>,
+    ) -> Result<Response<AddNamedManagerResponse>, Status> {
+        Ok(Response::new(self.add_named(request).await?))
+    }
+
+    async fn remove_named_manager(
+        &self,
+        request: Request<RemoveNamedManagerRequest>,
+    ) -> Result<Response<RemoveNamedManagerResponse>, Status> {
+        Ok(Response::new(self.remove_named(request).await?))
+    }
+
+    async fn define_custom_field(
+        &self,
+        request: Request<DefineCustomFieldRequest>,
+    ) -> Result<Response<DefineCustomFieldResponse>, Status> {
+        Ok(Response::new(self.define_field(request).await?))
+    }
+
+    async fn list_custom_fields(
+        &self,
+        request: Request<ListCustomFieldsRequest>,
+    ) -> Result<Response<ListCustomFieldsResponse>, Status> {
+        let tenant = acting(&request)?.tenant;
+        Ok(Response::new(self.list_fields(tenant).await?))
     }
 
     async fn list_users(

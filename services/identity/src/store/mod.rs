@@ -314,6 +314,30 @@ pub struct ServiceAccountRecord {
     pub created_at: i64,
 }
 
+/// A tenant-defined user field.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct CustomField {
+    /// Key, lower_snake_case.
+    pub key: String,
+    /// Label shown to people.
+    pub label: String,
+    /// Every user must have a value.
+    pub mandatory: bool,
+}
+
+/// A naming of `user` to manage, or receive updates about, a target.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct NamedManager {
+    /// The person named.
+    pub user: UserId,
+    /// The target's `ObjectType` number (user or unit).
+    pub target_type: i16,
+    /// The target's id.
+    pub target: Uuid,
+    /// The proto's `NamedManagerPurpose` number.
+    pub purpose: i16,
+}
+
 /// What moving a unit found.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub enum Moved {
@@ -524,6 +548,54 @@ pub trait Store: Send + Sync + 'static {
         administrator: bool,
         events: &[NewEvent],
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Defines or redefines a custom field.
+    fn define_custom_field(
+        &self,
+        tenant: TenantId,
+        field: &CustomField,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The tenant's custom fields, by key.
+    fn custom_fields(
+        &self,
+        tenant: TenantId,
+    ) -> impl Future<Output = Result<Vec<CustomField>, StoreError>> + Send;
+
+    /// Names (or, with `named` false, un-names) a manager, with `events`.
+    fn set_named_manager(
+        &self,
+        tenant: TenantId,
+        naming: &NamedManager,
+        named: bool,
+        events: &[NewEvent],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Replaces a tenant's settings, with `events`.
+    fn update_tenant_settings(
+        &self,
+        tenant: TenantId,
+        settings: TenantSettings,
+        events: &[NewEvent],
+    ) -> impl Future<Output = Result<TenantRecord, StoreError>> + Send;
+
+    /// Makes `client` a client of `master` (when it is nobody's client and no master itself),
+    /// or with `link` false ends that link; `events` are committed under `master`.
+    fn link_client(
+        &self,
+        master: TenantId,
+        client: TenantId,
+        link: bool,
+        events: &[NewEvent],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The clients of `master`, in id order after `after`.
+    fn client_tenants(
+        &self,
+        master: TenantId,
+        after: Option<TenantId>,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<TenantRecord>, StoreError>> + Send;
 
     /// The tenant's Guest account.
     fn guest_account(

@@ -7,9 +7,10 @@ use sqlx::Row;
 use uuid::Uuid;
 
 use super::{
-    Deleted, EmploymentChange, EmploymentRecord, GroupRecord, MfaChallenge, Moved, NewEvent,
-    OutboxEvent, Redeemed, RefreshRecord, ServiceAccountRecord, Store, StoreError, TenantRecord,
-    TotpState, UnitFilter, UnitRecord, UserChange, UserFilter, UserRecord, status_from_number,
+    CustomField, Deleted, EmploymentChange, EmploymentRecord, GroupRecord, MfaChallenge, Moved,
+    NamedManager, NewEvent, OutboxEvent, Redeemed, RefreshRecord, ServiceAccountRecord, Store,
+    StoreError, TenantRecord, TotpState, UnitFilter, UnitRecord, UserChange, UserFilter,
+    UserRecord, status_from_number,
 };
 
 /// Maps unique-index violations to what the caller sent twice. PostgreSQL names the index
@@ -790,6 +791,135 @@ macro_rules! sql_store {
                 insert_events(&mut tx, tenant, events).await?;
                 tx.commit().await?;
                 Ok(())
+            }
+
+            async fn define_custom_field(&self, tenant: TenantId, field: &CustomField) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO custom_fields (tenant_id, key, label, mandatory) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (tenant_id, key) DO UPDATE SET label = excluded.label, mandatory = excluded.mandatory",
+                )
+                .bind(tenant.as_uuid())
+                .bind(&field.key)
+                .bind(&field.label)
+                .bind(field.mandatory)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn custom_fields(&self, tenant: TenantId) -> Result<Vec<CustomField>, StoreError> {
+                let rows = sqlx::query("SELECT key, label, mandatory FROM custom_fields WHERE tenant_id = $1 ORDER BY key")
+                    .bind(tenant.as_uuid())
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter()
+                    .map(|row| {
+                        Ok(CustomField {
+                            key: row.try_get("key")?,
+                            label: row.try_get("label")?,
+                            mandatory: row.try_get("mandatory")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn set_named_manager(&self, tenant: TenantId, naming: &NamedManager, named: bool, events: &[NewEvent]) -> Result<(), StoreError> {
+                let mut tx = self.pool.begin().await?;
+                existing_user(&mut tx, tenant, naming.user).await?;
+                let statement = if named {
+                    "INSERT INTO named_managers (tenant_id, user_id, target_type, target_id, purpose) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING"
+                } else {
+                    "DELETE FROM named_managers WHERE tenant_id = $1 AND user_id = $2 \
+                     AND target_type = $3 AND target_id = $4 AND purpose = $5"
+                };
+                sqlx::query(statement)
+                    .bind(tenant.as_uuid())
+                    .bind(naming.user.as_uuid())
+                    .bind(naming.target_type)
+                    .bind(naming.target)
+                    .bind(naming.purpose)
+                    .execute(&mut *tx)
+                    .await?;
+                insert_events(&mut tx, tenant, events).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn update_tenant_settings(&self, tenant: TenantId, settings: TenantSettings, events: &[NewEvent]) -> Result<TenantRecord, StoreError> {
+                let mut tx = self.pool.begin().await?;
+                let row = sqlx::query(
+                    "UPDATE tenants SET locations_enabled = $2, clients_enabled = $3, mfa_required_for_admins = $4 \
+                     WHERE tenant_id = $1 RETURNING *",
+                )
+                .bind(tenant.as_uuid())
+                .bind(settings.locations_enabled)
+                .bind(settings.clients_enabled)
+                .bind(settings.mfa_required_for_admins)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or_else(|| StoreError::Missing { what: "tenant", id: tenant.to_string() })?;
+                let record = tenant_from_row(&row)?;
+                insert_events(&mut tx, tenant, events).await?;
+                tx.commit().await?;
+                Ok(record)
+            }
+
+            async fn link_client(&self, master: TenantId, client: TenantId, link: bool, events: &[NewEvent]) -> Result<(), StoreError> {
+                let mut tx = self.pool.begin().await?;
+                lock_tenant(&mut *tx, master).await?;
+                let changed = if link {
+                    // A client is nobody else's client and has no clients of its own, so the
+                    // master/client relation stays one level deep and never loops.
+                    sqlx::query(
+                        "UPDATE tenants SET master_tenant_id = $1 WHERE tenant_id = $2 \
+                         AND master_tenant_id IS NULL AND tenant_id <> $1 \
+                         AND NOT EXISTS (SELECT 1 FROM tenants c WHERE c.master_tenant_id = $2) \
+                         AND NOT EXISTS (SELECT 1 FROM tenants m WHERE m.tenant_id = $1 AND m.master_tenant_id IS NOT NULL)",
+                    )
+                } else {
+                    sqlx::query("UPDATE tenants SET master_tenant_id = NULL WHERE tenant_id = $2 AND master_tenant_id = $1")
+                }
+                .bind(master.as_uuid())
+                .bind(client.as_uuid())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if changed == 0 {
+                    let exists: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tenants WHERE tenant_id = $1")
+                        .bind(client.as_uuid())
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    if exists == 0 {
+                        return Err(StoreError::Missing { what: "tenant", id: client.to_string() });
+                    }
+                    return Err(StoreError::Refused {
+                        reason: if link { "CLIENT_NOT_LINKABLE" } else { "NOT_A_CLIENT" },
+                        message: if link {
+                            "the tenant is a client or a master already, or it is this tenant".into()
+                        } else {
+                            "the tenant is not a client of this tenant".into()
+                        },
+                    });
+                }
+                insert_events(&mut tx, master, events).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn client_tenants(&self, master: TenantId, after: Option<TenantId>, limit: i64) -> Result<Vec<TenantRecord>, StoreError> {
+                sqlx::query(
+                    "SELECT * FROM tenants WHERE master_tenant_id = $1 AND ($2 IS NULL OR tenant_id > $2) \
+                     ORDER BY tenant_id LIMIT $3",
+                )
+                .bind(master.as_uuid())
+                .bind(after.map(|t| t.as_uuid()))
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(tenant_from_row)
+                .collect()
             }
 
             async fn guest_account(&self, tenant: TenantId) -> Result<Option<UnitRecord>, StoreError> {

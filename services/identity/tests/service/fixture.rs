@@ -217,6 +217,43 @@ impl Platform {
             .unwrap();
     }
 
+    /// Assigns a built-in role as a trusted service of the tenant (roles no person in the
+    /// tenant may hand out, such as Master Administrator).
+    pub async fn assign_as_service(&self, user: &str, template: &str) {
+        let token = self.auth.tenant_service_token("provisioning", self.tenant);
+        RoleAssignmentServiceClient::new(self.authorization.authorized(&token))
+            .assign_role(AssignRoleRequest {
+                user_id: user.into(),
+                role_id: format!("builtin:{template}"),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    }
+
+    /// Creates another tenant, with its own Access Coordinator; answers (tenant, coordinator).
+    pub async fn another_tenant(&self, name: &str, email: &str) -> (String, String) {
+        let created = TenantServiceClient::new(self.identity.authorized(&self.operator_token()))
+            .create_tenant(CreateTenantRequest {
+                name: name.into(),
+                settings: Some(TenantSettings::default()),
+                access_coordinator: Some(NewUser {
+                    email: email.into(),
+                    given_name: "Other".into(),
+                    family_name: "Coordinator".into(),
+                    password: USER_PASSWORD.into(),
+                    ..Default::default()
+                }),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        (
+            created.tenant.unwrap().tenant_id,
+            created.access_coordinator.unwrap().user_id,
+        )
+    }
+
     /// Whether `token`'s user may do `permission` on `resource`, at least as fresh as `at`.
     pub async fn allowed(
         &self,

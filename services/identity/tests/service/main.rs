@@ -7,6 +7,7 @@ mod fixture;
 mod groups;
 mod second_factor;
 mod sign_in;
+mod tenant_settings;
 mod tenants_and_users;
 mod units;
 mod users;

@@ -1,0 +1,265 @@
+//! Custom fields and named managers, the rest of `UserService`. A tenant defines its fields
+//! (a Super Administrator, by `system_configuration.update`) and may make them mandatory;
+//! every user's values are checked against the definitions. A person may be named to manage,
+//! or to receive updates about, a user, an account or an account group.
+
+use std::collections::HashMap;
+
+use lms_api::authorization::v1::Relation;
+use lms_api::common::v1::{ObjectReference, ObjectType};
+use lms_api::identity::v1::{
+    AddNamedManagerRequest, AddNamedManagerResponse, CustomFieldDefinition,
+    DefineCustomFieldRequest, DefineCustomFieldResponse, ListCustomFieldsResponse,
+    NamedManagerPurpose, RemoveNamedManagerRequest, RemoveNamedManagerResponse,
+};
+use lms_kernel::{Permission, TenantId, UserId};
+use lms_runtime::{ApiError, FieldViolation};
+use tonic::Request;
+use uuid::Uuid;
+
+use super::convert::{display_name, required_id};
+use super::users::Users;
+use crate::core::acting;
+use crate::facts::{self, reference};
+use crate::store::{CustomField, NamedManager, Store, unit_kind};
+
+fn definition(field: &CustomField) -> CustomFieldDefinition {
+    CustomFieldDefinition {
+        key: field.key.clone(),
+        label: field.label.clone(),
+        mandatory: field.mandatory,
+    }
+}
+
+/// Refuses values for fields the tenant does not define, and, when `complete`, missing
+/// mandatory ones; every violation at once, under `prefix`.
+pub fn check_custom_fields(
+    defined: &[CustomField],
+    values: &HashMap<String, String>,
+    prefix: &str,
+    complete: bool,
+) -> Result<(), ApiError> {
+    let mut violations: Vec<FieldViolation> = values
+        .keys()
+        .filter(|key| !defined.iter().any(|d| &d.key == *key))
+        .map(|key| {
+            FieldViolation::new(
+                format!("{prefix}[{key}]"),
+                "is not a custom field of this tenant",
+            )
+        })
+        .collect();
+    if complete {
+        violations.extend(
+            defined
+                .iter()
+                .filter(|d| d.mandatory && values.get(&d.key).is_none_or(|v| v.trim().is_empty()))
+                .map(|d| FieldViolation::new(format!("{prefix}[{}]", d.key), "is mandatory")),
+        );
+    }
+    match violations.is_empty() {
+        true => Ok(()),
+        false => Err(ApiError::InvalidArgument(violations)),
+    }
+}
+
+fn purpose(value: i32) -> Result<NamedManagerPurpose, ApiError> {
+    match NamedManagerPurpose::try_from(value) {
+        Ok(NamedManagerPurpose::Unspecified) | Err(_) => Err(ApiError::invalid_field(
+            "purpose",
+            "must be MANAGES or RECEIVES_UPDATES",
+        )),
+        Ok(purpose) => Ok(purpose),
+    }
+}
+
+impl<S: Store + Clone> Users<S> {
+    pub(super) async fn define_field(
+        &self,
+        request: Request<DefineCustomFieldRequest>,
+    ) -> Result<DefineCustomFieldResponse, ApiError> {
+        let acting = acting(&request).map_err(|s| ApiError::Forwarded(Box::new(s)))?;
+        let field = request
+            .get_ref()
+            .field
+            .as_ref()
+            .ok_or_else(|| ApiError::invalid_field("field", "is required"))?;
+        let key = field.key.trim();
+        let well_formed = (1..=64).contains(&key.len())
+            && key.starts_with(|c: char| c.is_ascii_lowercase())
+            && key
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !well_formed {
+            return Err(ApiError::invalid_field(
+                "field.key",
+                "lower_snake_case, at most 64 characters",
+            ));
+        }
+        let record = CustomField {
+            key: key.to_owned(),
+            label: display_name("field.label", &field.label)?,
+            mandatory: field.mandatory,
+        };
+        self.0
+            .authorization
+            .require(
+                &acting,
+                Permission::SystemConfigurationUpdate,
+                reference(ObjectType::Tenant, acting.tenant),
+            )
+            .await?;
+        self.0
+            .store
+            .define_custom_field(acting.tenant, &record)
+            .await?;
+        tracing::info!(tenant = %acting.tenant, key = %record.key, mandatory = record.mandatory, "custom field defined");
+        Ok(DefineCustomFieldResponse {
+            field: Some(definition(&record)),
+        })
+    }
+
+    pub(super) async fn list_fields(
+        &self,
+        tenant: TenantId,
+    ) -> Result<ListCustomFieldsResponse, ApiError> {
+        let fields = self.0.store.custom_fields(tenant).await?;
+        Ok(ListCustomFieldsResponse {
+            fields: fields.iter().map(definition).collect(),
+        })
+    }
+
+    /// Names or un-names a manager. The naming is over the target, so it is decided there:
+    /// `users.update` on a user, `units.update` on an account or account group.
+    pub(super) async fn name_manager(
+        &self,
+        acting_request: &Request<impl Send + Sync>,
+        user_id: &str,
+        target: Option<&ObjectReference>,
+        purpose_value: i32,
+        named: bool,
+    ) -> Result<Option<lms_api::common::v1::ConsistencyToken>, ApiError> {
+        let acting = acting(acting_request).map_err(|s| ApiError::Forwarded(Box::new(s)))?;
+        let tenant = acting.tenant;
+        let user = required_id("user_id", user_id, UserId::parse)?;
+        let purpose = purpose(purpose_value)?;
+        let target = target.ok_or_else(|| ApiError::invalid_field("target", "is required"))?;
+        let target_id = required_id("target.id", &target.id, Uuid::try_parse)?;
+        let (kind, permission) = match ObjectType::try_from(target.r#type) {
+            Ok(ObjectType::User) => (ObjectType::User, Permission::UsersUpdate),
+            Ok(ObjectType::Unit) => {
+                let unit = self
+                    .0
+                    .store
+                    .unit(tenant, lms_kernel::UnitId::from_uuid(target_id))
+                    .await?
+                    .ok_or_else(|| ApiError::not_found("unit", target_id.to_string()))?;
+                if unit.kind == unit_kind::LOCATION {
+                    return Err(ApiError::invalid_field(
+                        "target",
+                        "names an account or an account group, not a location",
+                    ));
+                }
+                (ObjectType::Unit, Permission::UnitsUpdate)
+            }
+            _ => {
+                return Err(ApiError::invalid_field(
+                    "target.type",
+                    "must be a user or a unit",
+                ));
+            }
+        };
+        self.0
+            .authorization
+            .require(&acting, permission, reference(kind, target_id))
+            .await?;
+        // Managing is a relation decisions may read; receiving updates is a notification
+        // preference only.
+        let events = match purpose {
+            NamedManagerPurpose::Manages => {
+                let (resource, subject) = (
+                    reference(kind, target_id),
+                    reference(ObjectType::User, user),
+                );
+                let update = match named {
+                    true => facts::touch(resource, Relation::NamedManager, subject),
+                    false => facts::delete(resource, Relation::NamedManager, subject),
+                };
+                vec![facts::event(vec![update], vec![])]
+            }
+            _ => Vec::new(),
+        };
+        let naming = NamedManager {
+            user,
+            target_type: kind as i16,
+            target: target_id,
+            purpose: purpose as i16,
+        };
+        self.0
+            .store
+            .set_named_manager(tenant, &naming, named, &events)
+            .await?;
+        tracing::info!(%tenant, %user, target = %target_id, named, "named manager changed");
+        Ok(self.0.deliver(tenant).await)
+    }
+
+    pub(super) async fn add_named(
+        &self,
+        request: Request<AddNamedManagerRequest>,
+    ) -> Result<AddNamedManagerResponse, ApiError> {
+        let r = request.get_ref();
+        let written_at = self
+            .name_manager(&request, &r.user_id, r.target.as_ref(), r.purpose, true)
+            .await?;
+        Ok(AddNamedManagerResponse { written_at })
+    }
+
+    pub(super) async fn remove_named(
+        &self,
+        request: Request<RemoveNamedManagerRequest>,
+    ) -> Result<RemoveNamedManagerResponse, ApiError> {
+        let r = request.get_ref();
+        let written_at = self
+            .name_manager(&request, &r.user_id, r.target.as_ref(), r.purpose, false)
+            .await?;
+        Ok(RemoveNamedManagerResponse { written_at })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_fields_and_missing_mandatory_ones_are_named() {
+        let defined = vec![
+            CustomField {
+                key: "employee_number".into(),
+                label: "Employee number".into(),
+                mandatory: true,
+            },
+            CustomField {
+                key: "shoe_size".into(),
+                label: "Shoe size".into(),
+                mandatory: false,
+            },
+        ];
+        let values = HashMap::from([("favourite_colour".to_owned(), "red".to_owned())]);
+        let Err(ApiError::InvalidArgument(violations)) =
+            check_custom_fields(&defined, &values, "user.custom_fields", true)
+        else {
+            panic!("refused");
+        };
+        let fields: Vec<_> = violations.iter().map(|v| v.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "user.custom_fields[favourite_colour]",
+                "user.custom_fields[employee_number]"
+            ]
+        );
+        let good = HashMap::from([("employee_number".to_owned(), "E1".to_owned())]);
+        assert!(check_custom_fields(&defined, &good, "user.custom_fields", true).is_ok());
+        assert!(check_custom_fields(&defined, &HashMap::new(), "p", false).is_ok());
+    }
+}

@@ -10,6 +10,7 @@ mod clock;
 pub mod core;
 pub mod facts;
 pub mod grpc;
+pub mod import;
 pub mod keys;
 pub mod mfa;
 pub mod outbox;

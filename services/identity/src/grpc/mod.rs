@@ -6,6 +6,7 @@ mod authentication;
 pub(crate) mod convert;
 mod employments;
 mod groups;
+mod imports;
 mod profile_fields;
 mod second_factor;
 mod service_accounts;
@@ -18,20 +19,13 @@ use std::sync::Arc;
 use lms_api::identity::v1::approval_service_server::ApprovalServiceServer;
 use lms_api::identity::v1::authentication_service_server::AuthenticationServiceServer;
 use lms_api::identity::v1::group_service_server::GroupServiceServer;
-use lms_api::identity::v1::import_service_server::{ImportService, ImportServiceServer};
+use lms_api::identity::v1::import_service_server::ImportServiceServer;
 use lms_api::identity::v1::tenant_service_server::TenantServiceServer;
 use lms_api::identity::v1::unit_service_server::UnitServiceServer;
 use lms_api::identity::v1::user_service_server::UserServiceServer;
 
 use crate::core::Core;
 use crate::store::Store;
-
-/// CSV import and the people-data feed (not built yet).
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Imports;
-
-#[tonic::async_trait]
-impl ImportService for Imports {}
 
 /// Adds every gRPC service of identity to `server`.
 pub fn add_services<S: Store + Clone>(
@@ -46,6 +40,8 @@ pub fn add_services<S: Store + Clone>(
         .add_service(AuthenticationServiceServer::new(
             authentication::Authentication(core.clone()),
         ))
-        .add_service(ApprovalServiceServer::new(approvals::Approvals(core)))
-        .add_service(ImportServiceServer::new(Imports))
+        .add_service(ApprovalServiceServer::new(approvals::Approvals(
+            core.clone(),
+        )))
+        .add_service(ImportServiceServer::new(imports::Imports(core)))
 }

@@ -5,6 +5,7 @@ mod approvals;
 mod employments;
 mod fixture;
 mod groups;
+mod imports;
 mod second_factor;
 mod sign_in;
 mod tenant_settings;

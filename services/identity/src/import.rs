@@ -1,0 +1,479 @@
+//! CSV import and the people-data feed, as pure steps: read the file, check every row against
+//! the tenant (all errors at once, with their lines), then plan what to create and change.
+//! Rows are matched by external id, so running the same file twice changes nothing the
+//! second time. The gRPC handler streams progress and applies the plan in batches.
+//!
+//! Users: `external_id,email,given_name,family_name` and optionally `account` (an account's
+//! external id; the Guest account when empty), `group` (a group's external id: the person's
+//! team), `role` (`student` or `manager`, read only from the people-data feed) and
+//! `custom.<key>` columns for custom fields. Accounts: `external_id,name,kind`
+//! (`customer` or `provider`) and optionally `parent`. Account groups: `external_id,name` and
+//! optionally `parent`.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use lms_kernel::Email;
+
+use crate::store::{CustomField, ImportSnapshot, unit_kind};
+
+/// The largest file accepted.
+pub const MAX_FILE_BYTES: usize = 64 * 1024 * 1024;
+
+/// One bad row: its line (the header is line 1), the column at fault and why.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct RowError {
+    /// 1-based line.
+    pub line: i64,
+    /// The column, when one is at fault.
+    pub column: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// A file that cannot be read as the kind asked for (no header, missing columns).
+#[derive(Clone, PartialEq, Eq, Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct FileError(pub String);
+
+/// The role the people-data feed gives.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum FeedRole {
+    /// The default role.
+    Student,
+    /// Manager of their team.
+    Manager,
+}
+
+impl FeedRole {
+    /// As stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FeedRole::Student => "student",
+            FeedRole::Manager => "manager",
+        }
+    }
+}
+
+/// A user row that reads well.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct UserRow {
+    /// Its line.
+    pub line: i64,
+    /// The feed's key for the person.
+    pub external_id: String,
+    /// Sign-in address.
+    pub email: Email,
+    /// Given name.
+    pub given_name: String,
+    /// Family name.
+    pub family_name: String,
+    /// The account's external id.
+    pub account: Option<String>,
+    /// The team's external id.
+    pub group: Option<String>,
+    /// The feed's role.
+    pub role: Option<FeedRole>,
+    /// Custom field values.
+    pub custom: BTreeMap<String, String>,
+}
+
+/// A unit row that reads well.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct UnitRow {
+    /// Its line.
+    pub line: i64,
+    /// The unit's external id.
+    pub external_id: String,
+    /// Display name.
+    pub name: String,
+    /// `unit_kind::*`.
+    pub kind: i16,
+    /// The parent's external id.
+    pub parent: Option<String>,
+}
+
+/// What reading a file found: the good rows and every bad one.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Read<T> {
+    /// Rows that read well.
+    pub rows: Vec<T>,
+    /// Rows that do not.
+    pub errors: Vec<RowError>,
+    /// Data rows read.
+    pub total: usize,
+}
+
+impl<T> Default for Read<T> {
+    fn default() -> Self {
+        Read {
+            rows: Vec::new(),
+            errors: Vec::new(),
+            total: 0,
+        }
+    }
+}
+
+fn error(line: i64, column: &str, reason: impl Into<String>) -> RowError {
+    RowError {
+        line,
+        column: column.into(),
+        reason: reason.into(),
+    }
+}
+
+/// The header's column positions, refusing a file without the required ones.
+fn columns(
+    reader: &mut csv::Reader<&[u8]>,
+    required: &[&str],
+) -> Result<HashMap<String, usize>, FileError> {
+    let header = reader
+        .headers()
+        .map_err(|e| FileError(format!("the header does not read as CSV: {e}")))?;
+    let columns: HashMap<String, usize> = header
+        .iter()
+        .enumerate()
+        .map(|(i, name)| (name.trim().to_lowercase(), i))
+        .collect();
+    let missing: Vec<_> = required
+        .iter()
+        .filter(|c| !columns.contains_key(**c))
+        .collect();
+    if !missing.is_empty() {
+        return Err(FileError(format!(
+            "the header lacks the column(s) {}",
+            missing
+                .iter()
+                .map(|c| format!("`{c}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    Ok(columns)
+}
+
+fn records(
+    bytes: &[u8],
+    required: &[&str],
+    mut each: impl FnMut(i64, &HashMap<String, usize>, &csv::StringRecord),
+) -> Result<(usize, Vec<RowError>), FileError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(bytes);
+    let columns = columns(&mut reader, required)?;
+    let mut total = 0;
+    let mut unreadable = Vec::new();
+    for record in reader.records() {
+        total += 1;
+        match record {
+            Ok(record) => {
+                let line = record.position().map_or(0, |p| p.line() as i64);
+                each(line, &columns, &record);
+            }
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line() as i64);
+                unreadable.push(error(line, "", format!("not CSV: {e}")));
+            }
+        }
+    }
+    Ok((total, unreadable))
+}
+
+fn field<'r>(
+    columns: &HashMap<String, usize>,
+    record: &'r csv::StringRecord,
+    name: &str,
+) -> &'r str {
+    columns.get(name).and_then(|i| record.get(*i)).unwrap_or("")
+}
+
+fn optional(value: &str) -> Option<String> {
+    (!value.is_empty()).then(|| value.to_owned())
+}
+
+/// Reads a users file. `feed` reads the `role` column.
+pub fn read_users(bytes: &[u8], feed: bool) -> Result<Read<UserRow>, FileError> {
+    let mut read = Read::default();
+    let (total, unreadable) = records(
+        bytes,
+        &["external_id", "email", "given_name", "family_name"],
+        |line, columns, record| {
+            let get = |name| field(columns, record, name);
+            let mut row_errors = Vec::new();
+            let external_id = get("external_id");
+            if external_id.is_empty() || external_id.len() > 200 {
+                row_errors.push(error(line, "external_id", "must be 1 to 200 characters"));
+            }
+            let email = Email::parse(get("email"));
+            if let Err(e) = &email {
+                row_errors.push(error(line, "email", e.to_string()));
+            }
+            for name in ["given_name", "family_name"] {
+                let value = get(name);
+                if value.is_empty() || value.chars().count() > 200 {
+                    row_errors.push(error(line, name, "must be 1 to 200 characters"));
+                }
+            }
+            let role = match (feed, get("role")) {
+                (false, _) | (true, "") => None,
+                (true, "student") => Some(FeedRole::Student),
+                (true, "manager") => Some(FeedRole::Manager),
+                (true, other) => {
+                    row_errors.push(error(
+                        line,
+                        "role",
+                        format!("`{other}` is not `student` or `manager`"),
+                    ));
+                    None
+                }
+            };
+            let custom = columns
+                .iter()
+                .filter_map(|(name, i)| {
+                    let key = name.strip_prefix("custom.")?;
+                    let value = record.get(*i).unwrap_or("");
+                    (!value.is_empty()).then(|| (key.to_owned(), value.to_owned()))
+                })
+                .collect();
+            match email {
+                Ok(email) if row_errors.is_empty() => read.rows.push(UserRow {
+                    line,
+                    external_id: external_id.to_owned(),
+                    email,
+                    given_name: get("given_name").to_owned(),
+                    family_name: get("family_name").to_owned(),
+                    account: optional(get("account")),
+                    group: optional(get("group")),
+                    role,
+                    custom,
+                }),
+                _ => read.errors.extend(row_errors),
+            }
+        },
+    )?;
+    read.total = total;
+    read.errors.extend(unreadable);
+    Ok(read)
+}
+
+/// Reads an accounts file (`accounts`) or an account groups file.
+pub fn read_units(bytes: &[u8], accounts: bool) -> Result<Read<UnitRow>, FileError> {
+    let required: &[&str] = if accounts {
+        &["external_id", "name", "kind"]
+    } else {
+        &["external_id", "name"]
+    };
+    let mut read = Read::default();
+    let (total, unreadable) = records(bytes, required, |line, columns, record| {
+        let get = |name| field(columns, record, name);
+        let mut row_errors = Vec::new();
+        let external_id = get("external_id");
+        if external_id.is_empty() || external_id.len() > 200 {
+            row_errors.push(error(line, "external_id", "must be 1 to 200 characters"));
+        }
+        let name = get("name");
+        if name.is_empty() || name.chars().count() > 200 {
+            row_errors.push(error(line, "name", "must be 1 to 200 characters"));
+        }
+        let kind = match (accounts, get("kind")) {
+            (false, _) => unit_kind::ACCOUNT_GROUP,
+            (true, "customer") => unit_kind::CUSTOMER_ACCOUNT,
+            (true, "provider") => unit_kind::PROVIDER_ACCOUNT,
+            (true, other) => {
+                row_errors.push(error(
+                    line,
+                    "kind",
+                    format!("`{other}` is not `customer` or `provider`"),
+                ));
+                0
+            }
+        };
+        if row_errors.is_empty() {
+            read.rows.push(UnitRow {
+                line,
+                external_id: external_id.to_owned(),
+                name: name.to_owned(),
+                kind,
+                parent: optional(get("parent")),
+            });
+        } else {
+            read.errors.extend(row_errors);
+        }
+    })?;
+    read.total = total;
+    read.errors.extend(unreadable);
+    Ok(read)
+}
+
+/// Checks user rows against each other and the tenant: one row per external id and per email,
+/// an address nobody else holds, known accounts and groups, defined and mandatory custom fields.
+pub fn check_users(
+    rows: &[UserRow],
+    snapshot: &ImportSnapshot,
+    fields: &[CustomField],
+) -> Vec<RowError> {
+    let mut errors = Vec::new();
+    let mut external_ids = HashSet::new();
+    let mut emails = HashSet::new();
+    for row in rows {
+        if !external_ids.insert(row.external_id.as_str()) {
+            errors.push(error(row.line, "external_id", "appears on an earlier row"));
+        }
+        if !emails.insert(row.email.as_str()) {
+            errors.push(error(row.line, "email", "appears on an earlier row"));
+        }
+        if let Some(holder) = snapshot.emails.get(row.email.as_str())
+            && holder.as_deref() != Some(row.external_id.as_str())
+        {
+            errors.push(error(row.line, "email", "belongs to another user"));
+        }
+        if let Some(account) = &row.account {
+            match snapshot.units.get(account).map(|u| u.kind) {
+                None => errors.push(error(
+                    row.line,
+                    "account",
+                    format!("no account `{account}`"),
+                )),
+                Some(unit_kind::ACCOUNT_GROUP) => errors.push(error(
+                    row.line,
+                    "account",
+                    "is an account group; people are employed at accounts",
+                )),
+                Some(_) => {}
+            }
+        }
+        if let Some(group) = &row.group
+            && !snapshot.groups.contains_key(group)
+        {
+            errors.push(error(row.line, "group", format!("no group `{group}`")));
+        }
+        for key in row.custom.keys() {
+            if !fields.iter().any(|f| &f.key == key) {
+                errors.push(error(
+                    row.line,
+                    &format!("custom.{key}"),
+                    "is not a custom field of this tenant",
+                ));
+            }
+        }
+        for mandatory in fields.iter().filter(|f| f.mandatory) {
+            if !row.custom.contains_key(&mandatory.key) {
+                errors.push(error(
+                    row.line,
+                    &format!("custom.{}", mandatory.key),
+                    "is mandatory",
+                ));
+            }
+        }
+    }
+    errors
+}
+
+/// Checks unit rows: one row per external id, parents that exist (in the tenant or earlier in
+/// the file) and may hold the unit.
+pub fn check_units(rows: &[UnitRow], snapshot: &ImportSnapshot) -> Vec<RowError> {
+    let mut errors = Vec::new();
+    let mut seen: HashMap<&str, i16> = HashMap::new();
+    for row in rows {
+        if seen.insert(row.external_id.as_str(), row.kind).is_some() {
+            errors.push(error(row.line, "external_id", "appears on an earlier row"));
+        }
+        if let Some(existing) = snapshot.units.get(&row.external_id)
+            && existing.kind != row.kind
+        {
+            errors.push(error(
+                row.line,
+                "external_id",
+                "belongs to a unit of another kind",
+            ));
+        }
+        if let Some(parent) = &row.parent {
+            let kind = seen
+                .get(parent.as_str())
+                .copied()
+                .filter(|_| parent != &row.external_id)
+                .or_else(|| snapshot.units.get(parent).map(|u| u.kind));
+            match kind {
+                None => errors.push(error(
+                    row.line,
+                    "parent",
+                    format!("no unit `{parent}` (parents come before their children)"),
+                )),
+                Some(unit_kind::LOCATION | unit_kind::ACCOUNT_GROUP) => {}
+                Some(_) => errors.push(error(
+                    row.line,
+                    "parent",
+                    "must be a location or an account group",
+                )),
+            }
+        }
+    }
+    errors
+}
+
+/// Keeps only the rows of lines without errors (for `skip_bad_rows`).
+pub fn without_bad<T>(rows: Vec<T>, errors: &[RowError], line: impl Fn(&T) -> i64) -> Vec<T> {
+    let bad: HashSet<i64> = errors.iter().map(|e| e.line).collect();
+    rows.into_iter()
+        .filter(|r| !bad.contains(&line(r)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const USERS: &str = "external_id,email,given_name,family_name,account,role,custom.badge\n\
+        E1,ann@example.org,Ann,Ames,ACME,manager,B1\n\
+        E2,not-an-email,Bob,,ACME,boss,\n\
+        E3,cy@example.org,Cy,Cole,,,\n";
+
+    #[test]
+    fn every_bad_row_is_named_with_its_line_and_column() {
+        let read = read_users(USERS.as_bytes(), true).unwrap();
+        assert_eq!(read.total, 3);
+        assert_eq!(read.rows.len(), 2);
+        let found: Vec<_> = read
+            .errors
+            .iter()
+            .map(|e| (e.line, e.column.as_str()))
+            .collect();
+        assert_eq!(found, [(3, "email"), (3, "family_name"), (3, "role")]);
+        assert_eq!(read.rows[0].role, Some(FeedRole::Manager));
+        assert_eq!(read.rows[0].custom["badge"], "B1");
+    }
+
+    #[test]
+    fn a_file_without_the_required_columns_is_refused_whole() {
+        let refused = read_users(b"email,name\nann@example.org,Ann\n", false).unwrap_err();
+        assert!(refused.0.contains("`external_id`"), "{refused}");
+    }
+
+    #[test]
+    fn rows_are_checked_against_the_tenant_and_each_other() {
+        let mut snapshot = ImportSnapshot::default();
+        snapshot
+            .emails
+            .insert("cy@example.org".into(), Some("OTHER".into()));
+        let file = "external_id,email,given_name,family_name,account\n\
+            E1,ann@example.org,Ann,Ames,NOPE\n\
+            E1,cy@example.org,Cy,Cole,\n";
+        let read = read_users(file.as_bytes(), false).unwrap();
+        let errors = check_users(&read.rows, &snapshot, &[]);
+        let found: Vec<_> = errors.iter().map(|e| (e.line, e.column.as_str())).collect();
+        assert_eq!(
+            found,
+            [(2, "account"), (3, "external_id"), (3, "email")],
+            "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn unit_parents_come_first_and_hold_only_what_they_may() {
+        let file = "external_id,name,parent\nG1,Group one,\nG2,Group two,G1\nG3,Group three,G9\n";
+        let read = read_units(file.as_bytes(), false).unwrap();
+        let errors = check_units(&read.rows, &ImportSnapshot::default());
+        assert_eq!(errors.len(), 1);
+        assert_eq!((errors[0].line, errors[0].column.as_str()), (4, "parent"));
+    }
+}

@@ -1,0 +1,254 @@
+//! CSV import and the people-data feed: the whole file is checked first, a bad row stops it
+//! unless asked to skip, a re-run changes nothing, and the feed's roles reach authorization.
+
+use std::time::Duration;
+
+use lms_api::authorization::v1::ListUserRolesRequest;
+use lms_api::identity::v1::import_service_client::ImportServiceClient;
+use lms_api::identity::v1::{
+    CreateGroupRequest, ImportCsvRequest, ImportCsvResponse, ImportKind, ImportOptions,
+    ListUsersRequest, import_csv_request,
+};
+use tonic::Code;
+
+use crate::fixture::{Platform, fields};
+
+async fn import(
+    platform: &Platform,
+    token: &str,
+    kind: ImportKind,
+    options: (bool, bool),
+    file: &str,
+) -> Result<Vec<ImportCsvResponse>, tonic::Status> {
+    let mut messages = vec![ImportCsvRequest {
+        part: Some(import_csv_request::Part::Options(ImportOptions {
+            kind: kind as i32,
+            skip_bad_rows: options.0,
+            people_data_feed: options.1,
+        })),
+    }];
+    // Small chunks, so rows straddle chunk boundaries.
+    messages.extend(file.as_bytes().chunks(7).map(|chunk| ImportCsvRequest {
+        part: Some(import_csv_request::Part::Chunk(chunk.to_vec())),
+    }));
+    let mut stream = ImportServiceClient::new(platform.identity.authorized(token))
+        .import_csv(tokio_stream::iter(messages))
+        .await?
+        .into_inner();
+    let mut progress = Vec::new();
+    while let Some(message) = stream.message().await? {
+        progress.push(message);
+    }
+    assert!(
+        progress.last().is_some_and(|m| m.done),
+        "the last message says done"
+    );
+    Ok(progress)
+}
+
+async fn people(platform: &Platform, admin: &str) -> usize {
+    platform
+        .users(admin)
+        .list_users(ListUsersRequest {
+            page_size: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .users
+        .len()
+}
+
+const ACCOUNTS: &str = "external_id,name,kind\nACME,Acme Ltd,customer\nUS,Our Training,provider\n";
+
+#[tokio::test]
+async fn a_file_with_a_bad_row_imports_nothing_and_names_every_bad_row() {
+    let platform = Platform::start().await;
+    let admin = platform.admin_token().await;
+    import(
+        &platform,
+        &admin,
+        ImportKind::Accounts,
+        (false, false),
+        ACCOUNTS,
+    )
+    .await
+    .unwrap();
+    let file = "external_id,email,given_name,family_name,account\n\
+        E1,ann@example.org,Ann,Ames,ACME\n\
+        E2,not an email,Bob,Burns,ACME\n\
+        E3,cy@example.org,Cy,Cole,NOWHERE\n";
+    let progress = import(&platform, &admin, ImportKind::Users, (false, false), file)
+        .await
+        .unwrap();
+    let last = progress.last().unwrap();
+    assert_eq!(last.rows_read, 3);
+    assert_eq!(last.rows_imported, 0);
+    let bad: Vec<_> = progress
+        .iter()
+        .flat_map(|m| &m.errors)
+        .map(|e| (e.line, e.column.as_str()))
+        .collect();
+    assert_eq!(bad, [(3, "email"), (4, "account")]);
+    assert_eq!(people(&platform, &admin).await, 1, "nobody was imported");
+}
+
+#[tokio::test]
+async fn skipping_bad_rows_imports_the_rest_and_a_rerun_changes_nothing() {
+    let platform = Platform::start().await;
+    let admin = platform.admin_token().await;
+    import(
+        &platform,
+        &admin,
+        ImportKind::Accounts,
+        (false, false),
+        ACCOUNTS,
+    )
+    .await
+    .unwrap();
+    let file = "external_id,email,given_name,family_name,account\n\
+        E1,ann@example.org,Ann,Ames,ACME\n\
+        E2,bad,Bob,Burns,ACME\n\
+        E3,cy@example.org,Cy,Cole,\n";
+    let first = import(&platform, &admin, ImportKind::Users, (true, false), file)
+        .await
+        .unwrap();
+    assert_eq!(first.last().unwrap().rows_imported, 2);
+    assert_eq!(people(&platform, &admin).await, 3);
+
+    let again = import(&platform, &admin, ImportKind::Users, (true, false), file)
+        .await
+        .unwrap();
+    let last = again.last().unwrap();
+    assert_eq!((last.rows_imported, last.rows_unchanged), (0, 2));
+    assert_eq!(people(&platform, &admin).await, 3);
+
+    let accounts_again = import(
+        &platform,
+        &admin,
+        ImportKind::Accounts,
+        (false, false),
+        ACCOUNTS,
+    )
+    .await
+    .unwrap();
+    assert_eq!(accounts_again.last().unwrap().rows_unchanged, 2);
+}
+
+async fn roles_of(platform: &Platform, admin: &str, user: &str) -> Vec<String> {
+    platform
+        .roles(admin)
+        .list_user_roles(ListUserRolesRequest {
+            user_id: user.into(),
+            include_inactive: false,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .assignments
+        .into_iter()
+        .map(|a| a.role_id)
+        .collect()
+}
+
+/// Waits (at most ten seconds) until the relay delivered what the import committed.
+async fn eventually_roles(platform: &Platform, admin: &str, user: &str, manager: bool) {
+    for _ in 0..100 {
+        let roles = roles_of(platform, admin, user).await;
+        if roles.contains(&"builtin:manager".to_owned()) == manager {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the feed's role for {user} never reached authorization (manager: {manager})");
+}
+
+#[tokio::test]
+async fn the_people_data_feed_assigns_and_takes_back_the_manager_role() {
+    let platform = Platform::start().await;
+    let admin = platform.admin_token().await;
+    platform
+        .groups(&admin)
+        .create_group(CreateGroupRequest {
+            name: "Sales".into(),
+            external_id: "T-SALES".into(),
+        })
+        .await
+        .unwrap();
+    let feed = |role: &str| {
+        format!(
+            "external_id,email,given_name,family_name,group,role\n\
+             HR-1,mia@example.org,Mia,Moss,T-SALES,{role}\n\
+             HR-2,ned@example.org,Ned,North,T-SALES,student\n"
+        )
+    };
+    import(
+        &platform,
+        &admin,
+        ImportKind::Users,
+        (false, true),
+        &feed("manager"),
+    )
+    .await
+    .unwrap();
+    let everyone = platform
+        .users(&admin)
+        .list_users(ListUsersRequest {
+            query: "mia@".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .users;
+    let mia = &everyone[0];
+    assert!(
+        !mia.primary_group_id.is_empty(),
+        "the feed's team is her primary group"
+    );
+    eventually_roles(&platform, &admin, &mia.user_id, true).await;
+
+    let demoted = import(
+        &platform,
+        &admin,
+        ImportKind::Users,
+        (false, true),
+        &feed("student"),
+    )
+    .await
+    .unwrap();
+    let last = demoted.last().unwrap();
+    assert_eq!((last.rows_imported, last.rows_unchanged), (1, 1));
+    eventually_roles(&platform, &admin, &mia.user_id, false).await;
+}
+
+#[tokio::test]
+async fn a_malformed_file_is_refused_before_anything_starts() {
+    let platform = Platform::start().await;
+    let admin = platform.admin_token().await;
+    let refused = import(
+        &platform,
+        &admin,
+        ImportKind::Users,
+        (false, false),
+        "email;name\nann@example.org;Ann\n",
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(refused.code(), Code::InvalidArgument);
+    assert_eq!(fields(&refused), ["chunk"]);
+    assert!(
+        refused.message().contains("external_id"),
+        "{}",
+        refused.message()
+    );
+
+    let no_options = ImportServiceClient::new(platform.identity.authorized(&admin))
+        .import_csv(tokio_stream::iter(vec![ImportCsvRequest {
+            part: Some(import_csv_request::Part::Chunk(b"a,b\n".to_vec())),
+        }]))
+        .await
+        .unwrap_err();
+    assert_eq!(fields(&no_options), ["options"]);
+}

@@ -13,7 +13,7 @@ use tonic_health::pb::health_client::HealthClient;
 
 /// `make run` is `lms dev`: the same code path, on free ports and a temporary directory.
 #[tokio::test]
-async fn lms_dev_serves_all_four_services_on_sqlite_with_a_working_token() {
+async fn lms_dev_serves_all_four_services_on_sqlite_with_a_seeded_demo_tenant() {
     let data_dir = tempfile::tempdir().unwrap();
     let mut config = Config::default();
     for name in ServiceName::ALL {
@@ -23,14 +23,9 @@ async fn lms_dev_serves_all_four_services_on_sqlite_with_a_working_token() {
         .await
         .unwrap();
     let endpoints = dev.platform.endpoints();
-    let banner = dev.banner();
-    let token = dev.token.clone();
+    let seeder = dev.seeder();
     assert_eq!(endpoints.len(), 4);
-    for (name, addr) in &endpoints {
-        assert!(
-            banner.contains(&format!("http://{addr}")),
-            "{name} missing from banner"
-        );
+    for (name, _) in &endpoints {
         assert!(
             data_dir.path().join(format!("{name}.db")).exists(),
             "{name} has no SQLite file"
@@ -39,6 +34,20 @@ async fn lms_dev_serves_all_four_services_on_sqlite_with_a_working_token() {
 
     let shutdown = CancellationToken::new();
     let running = tokio::spawn(dev.platform.run_until_stopped(shutdown.clone()));
+    // The demo tenant is created through identity on the first run and found on the next.
+    let demo = seeder.seed().await.unwrap();
+    assert!(demo.created);
+    let again = seeder.seed().await.unwrap();
+    assert!(!again.created);
+    assert_eq!(again.tenant, demo.tenant);
+    let banner = lms_platform::dev::banner(&endpoints, data_dir.path(), &demo);
+    for (name, addr) in &endpoints {
+        assert!(
+            banner.contains(&format!("http://{addr}")),
+            "{name} missing from banner"
+        );
+    }
+    let token = demo.token.clone();
     for (name, addr) in &endpoints {
         let channel = connect(format!("http://{addr}")).await.unwrap();
         let status = HealthClient::new(channel.clone())
@@ -56,7 +65,8 @@ async fn lms_dev_serves_all_four_services_on_sqlite_with_a_working_token() {
         );
     }
 
-    // The printed token works end to end: the demo administrator may read their own reports.
+    // The printed token, issued by identity's sign-in, works at authorization (which fetched
+    // identity's keys): the demo administrator may read the reports of their tenant.
     let (_, authorization) = endpoints
         .iter()
         .find(|(name, _)| *name == ServiceName::Authorization)
@@ -69,8 +79,8 @@ async fn lms_dev_serves_all_four_services_on_sqlite_with_a_working_token() {
     .check(CheckRequest {
         permission: "reports.read".into(),
         resource: Some(ObjectReference {
-            r#type: ObjectType::User as i32,
-            id: lms_platform::dev::DEMO_ADMIN_USER_ID.into(),
+            r#type: ObjectType::Tenant as i32,
+            id: demo.tenant.clone(),
             tenant_id: String::new(),
         }),
         ..Default::default()

@@ -1,5 +1,6 @@
 //! End-to-end scenarios across the four services, over real gRPC on 127.0.0.1 with real
 //! PostgreSQL and Redis (or SQLite where the scenario is the embedded default).
 
+mod access;
 mod boot;
 mod dev;

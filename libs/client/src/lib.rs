@@ -4,11 +4,13 @@
 #![forbid(unsafe_code)]
 
 pub mod output;
+pub mod progress;
 
 use lms_api::authorization::v1::permission_service_client::PermissionServiceClient;
 use lms_api::authorization::v1::role_assignment_service_client::RoleAssignmentServiceClient;
 use lms_api::authorization::v1::role_service_client::RoleServiceClient;
 use lms_api::common::v1::{ObjectReference, ObjectType};
+use lms_api::identity::v1::import_service_client::ImportServiceClient;
 use lms_runtime::client::CallCredentials;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
@@ -72,6 +74,11 @@ impl Client {
     /// Role assignments.
     pub fn assignments(&self) -> RoleAssignmentServiceClient<Authorized> {
         RoleAssignmentServiceClient::new(self.channel.clone())
+    }
+
+    /// CSV imports (identity).
+    pub fn imports(&self) -> ImportServiceClient<Authorized> {
+        ImportServiceClient::new(self.channel.clone())
     }
 }
 

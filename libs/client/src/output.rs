@@ -32,6 +32,16 @@ impl Rows {
         self.rows.push(cells);
     }
 
+    /// How many rows.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// No rows at all.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
     /// The text to print.
     pub fn render(&self, format: Format) -> String {
         match format {

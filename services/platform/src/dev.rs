@@ -1,37 +1,103 @@
-//! `lms dev`: the whole platform in one process on SQLite and in-process caches, for a first
-//! look in one command.
+//! `lms dev`: the whole platform in one process on SQLite and in-process caches, with a demo
+//! tenant seeded through identity, for a first look in one command.
 
+use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use lms_api::identity::v1::authentication_service_client::AuthenticationServiceClient;
+use lms_api::identity::v1::tenant_service_client::TenantServiceClient;
+use lms_api::identity::v1::{
+    CreateTenantRequest, NewUser, SignInRequest, TenantSettings, sign_in_response,
+};
 use lms_runtime::auth::{SigningKey, SubjectKind, TokenIssuer, jwks_json};
+use lms_runtime::client::{CallCredentials, connect};
 use lms_runtime::{BootError, Config, SecretString, ServiceName};
+use tonic::service::interceptor::InterceptedService;
 
 use crate::Platform;
 
-/// The demo tenant's id: fixed, so tokens and bookmarks survive restarts.
-pub const DEMO_TENANT_ID: &str = "01900000-0000-7000-8000-000000000001";
-/// The demo tenant's administrator.
-pub const DEMO_ADMIN_USER_ID: &str = "01900000-0000-7000-8000-000000000002";
-/// How long the printed development token lasts.
-const DEV_TOKEN_TTL: Duration = Duration::from_secs(12 * 3600);
+/// The demo tenant's administrator (its Access Coordinator).
+pub const DEMO_ADMIN_EMAIL: &str = "admin@demo.example";
+/// Their password: this is a development platform on a laptop, and the banner prints it.
+pub const DEMO_ADMIN_PASSWORD: &str = "lms-dev-admin-password";
+/// Where the demo tenant's id is kept between runs.
+const DEMO_TENANT_FILE: &str = "demo-tenant";
+/// How long the operator token that seeds the demo tenant lasts.
+const OPERATOR_TOKEN_TTL: Duration = Duration::from_secs(600);
 
-/// A running-to-be development platform and what to tell its user.
+/// Why seeding the demo tenant failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SeedError {
+    /// Identity could not be reached.
+    #[error("identity is unreachable: {0}")]
+    Connect(#[from] tonic::transport::Error),
+    /// Identity refused a call.
+    #[error("identity refused {call}: {status}")]
+    Refused {
+        /// The call.
+        call: &'static str,
+        /// Its answer.
+        status: Box<tonic::Status>,
+    },
+    /// The data directory could not be written.
+    #[error("cannot keep the demo tenant's id in {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A development platform, built and ready to run.
 #[derive(Debug)]
 pub struct DevPlatform {
     /// The four services, built.
     pub platform: Platform,
-    /// A bearer token for the demo tenant's administrator.
-    pub token: String,
     /// Where the SQLite files live.
     pub data_dir: PathBuf,
+    seeder: Seeder,
+}
+
+/// Seeds (or finds) the demo tenant once the platform serves.
+#[derive(Debug, Clone)]
+pub struct Seeder {
+    identity: String,
+    operator_token: String,
+    data_dir: PathBuf,
+}
+
+/// The demo tenant, signed in.
+#[derive(Debug, Clone)]
+pub struct Demo {
+    /// Its id.
+    pub tenant: String,
+    /// An access token of its administrator, issued by identity's sign-in.
+    pub token: String,
+    /// Whether this run created it.
+    pub created: bool,
+}
+
+/// A free port on 127.0.0.1 for a service configured on port 0, so that every peer's
+/// endpoint is known before any service is built (identity calls authorization; the others
+/// fetch identity's keys).
+fn free_port() -> Result<u16, BootError> {
+    TcpListener::bind(("127.0.0.1", 0))
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .map_err(|error| BootError::Config {
+            key: "listen",
+            reason: format!("no free port on 127.0.0.1: {error}"),
+        })
 }
 
 /// Prepares `config` for development and builds all four services.
 ///
-/// Databases still on their default (`sqlite://.lms/<service>.db`) move into `data_dir`. No
-/// identity keys are configured yet in development, so a fresh Ed25519 key is generated per run:
-/// its public half is what every service verifies against, and it signs the printed token.
+/// Databases still on their default (`sqlite://.lms/<service>.db`) move into `data_dir`. A
+/// fresh Ed25519 operator key is trusted for this run only; it signs the token that creates the
+/// demo tenant. People's tokens come from identity's own sign-in.
 pub async fn build(mut config: Config, data_dir: &Path) -> Result<DevPlatform, BootError> {
     let defaults = Config::default();
     for name in ServiceName::ALL {
@@ -42,30 +108,39 @@ pub async fn build(mut config: Config, data_dir: &Path) -> Result<DevPlatform, B
                 name.as_str()
             ));
         }
+        let listen = config.service(name).listen;
+        if listen.port() == 0 {
+            config.service_mut(name).listen = SocketAddr::new(listen.ip(), free_port()?);
+        }
     }
     let issuer = TokenIssuer::new(
-        SigningKey::generate(format!("dev-{}", uuid_suffix())),
+        SigningKey::generate(format!("dev-{}", nanos_hex())),
         config.auth.issuer.clone(),
         config.auth.audience.clone(),
     );
     if config.auth.jwks.is_none() && config.auth.jwks_file.is_none() {
         config.auth.jwks = Some(jwks_json([issuer.key()]));
     }
-    let claims = issuer.claims(
-        SubjectKind::User,
-        DEMO_ADMIN_USER_ID,
-        Some(DEMO_TENANT_ID.to_owned()),
-        DEV_TOKEN_TTL,
-    );
+    let operator = issuer.claims(SubjectKind::Service, "lms-dev", None, OPERATOR_TOKEN_TTL);
     let platform = Platform::build(&config, &ServiceName::ALL).await?;
+    let identity = platform
+        .endpoints()
+        .into_iter()
+        .find(|(name, _)| *name == ServiceName::Identity)
+        .map(|(_, addr)| format!("http://{addr}"))
+        .unwrap_or_default();
     Ok(DevPlatform {
         platform,
-        token: issuer.sign(&claims),
         data_dir: data_dir.to_owned(),
+        seeder: Seeder {
+            identity,
+            operator_token: issuer.sign(&operator),
+            data_dir: data_dir.to_owned(),
+        },
     })
 }
 
-fn uuid_suffix() -> String {
+fn nanos_hex() -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default()
@@ -73,30 +148,125 @@ fn uuid_suffix() -> String {
     format!("{nanos:x}")
 }
 
-impl DevPlatform {
-    /// What `lms dev` prints once the services are bound.
-    pub fn banner(&self) -> String {
-        let mut text = format!(
-            "LMS Access (dev): all services on SQLite in {}, in-process cache\n\n",
-            self.data_dir.display()
-        );
-        for (name, addr) in self.platform.endpoints() {
-            text.push_str(&format!("  {:<14} http://{addr}\n", name.as_str()));
-        }
-        let authorization = self
-            .platform
-            .endpoints()
-            .into_iter()
-            .find(|(name, _)| *name == ServiceName::Authorization)
-            .map(|(_, addr)| addr.to_string())
-            .unwrap_or_default();
-        text.push_str(&format!(
-            "\nBearer token for the demo tenant's administrator (12 h):\n  {token}\n\n\
-             Try:\n  grpcurl -plaintext {authorization} list\n  \
-             grpcurl -plaintext {authorization} grpc.health.v1.Health/Check\n\n\
-             Ctrl-C stops everything.\n",
-            token = self.token,
-        ));
-        text
+fn refused(call: &'static str) -> impl FnOnce(tonic::Status) -> SeedError {
+    move |status| SeedError::Refused {
+        call,
+        status: Box::new(status),
     }
+}
+
+impl Seeder {
+    /// Finds the demo tenant of an earlier run (its id is kept in the data directory) or
+    /// creates it through identity, then signs its administrator in. Call once the platform
+    /// serves.
+    pub async fn seed(&self) -> Result<Demo, SeedError> {
+        let channel = connect(self.identity.clone()).await?;
+        let path = self.data_dir.join(DEMO_TENANT_FILE);
+        let kept = std::fs::read_to_string(&path)
+            .ok()
+            .map(|id| id.trim().to_owned());
+        let (tenant, created) = match kept {
+            Some(tenant) if !tenant.is_empty() => (tenant, false),
+            _ => {
+                let credentials =
+                    CallCredentials::bearer(&self.operator_token).expect("signed tokens are ASCII");
+                let created =
+                    TenantServiceClient::new(InterceptedService::new(channel.clone(), credentials))
+                        .create_tenant(CreateTenantRequest {
+                            name: "Demo Academy".into(),
+                            settings: Some(TenantSettings {
+                                locations_enabled: true,
+                                clients_enabled: false,
+                                mfa_required_for_admins: false,
+                            }),
+                            access_coordinator: Some(NewUser {
+                                email: DEMO_ADMIN_EMAIL.into(),
+                                given_name: "Demo".into(),
+                                family_name: "Administrator".into(),
+                                password: DEMO_ADMIN_PASSWORD.into(),
+                                ..Default::default()
+                            }),
+                        })
+                        .await
+                        .map_err(refused("CreateTenant"))?
+                        .into_inner();
+                let tenant = created.tenant.unwrap_or_default().tenant_id;
+                std::fs::write(&path, &tenant).map_err(|source| SeedError::Io {
+                    path: path.clone(),
+                    source,
+                })?;
+                (tenant, true)
+            }
+        };
+        let signed_in = AuthenticationServiceClient::new(channel)
+            .sign_in(SignInRequest {
+                tenant_id: tenant.clone(),
+                email: DEMO_ADMIN_EMAIL.into(),
+                password: DEMO_ADMIN_PASSWORD.into(),
+            })
+            .await
+            .map_err(refused("SignIn"))?
+            .into_inner();
+        let token = match signed_in.outcome {
+            Some(sign_in_response::Outcome::Tokens(tokens)) => tokens.access_token,
+            _ => {
+                return Err(SeedError::Refused {
+                    call: "SignIn",
+                    status: Box::new(tonic::Status::failed_precondition(
+                        "the demo administrator has a second factor; sign in with it",
+                    )),
+                });
+            }
+        };
+        Ok(Demo {
+            tenant,
+            token,
+            created,
+        })
+    }
+}
+
+impl DevPlatform {
+    /// What seeds the demo tenant; take it before the platform runs.
+    pub fn seeder(&self) -> Seeder {
+        self.seeder.clone()
+    }
+
+    /// What `lms dev` prints once the services serve and the demo tenant is ready.
+    pub fn banner(&self, demo: &Demo) -> String {
+        banner(&self.platform.endpoints(), &self.data_dir, demo)
+    }
+}
+
+/// The banner for services at `endpoints`.
+pub fn banner(endpoints: &[(ServiceName, SocketAddr)], data_dir: &Path, demo: &Demo) -> String {
+    let mut text = format!(
+        "LMS Access (dev): all services on SQLite in {}, in-process cache\n\n",
+        data_dir.display()
+    );
+    for (name, addr) in endpoints {
+        text.push_str(&format!("  {:<14} http://{addr}\n", name.as_str()));
+    }
+    let address = |wanted: ServiceName| {
+        endpoints
+            .iter()
+            .find(|(name, _)| *name == wanted)
+            .map(|(_, addr)| addr.to_string())
+            .unwrap_or_default()
+    };
+    text.push_str(&format!(
+        "\nDemo tenant {tenant}{new}\n  administrator {DEMO_ADMIN_EMAIL} / {DEMO_ADMIN_PASSWORD}\n\n\
+         Bearer token for the administrator (from identity's sign-in):\n  {token}\n\n\
+         Try:\n  export LMS_TOKEN=<the token above>\n  \
+         lmsctl --endpoint http://{authorization} roles\n  \
+         lmsctl --identity http://{identity} import users people.csv\n  \
+         grpcurl -plaintext {authorization} list\n\n\
+         Ctrl-C stops everything.\n",
+        tenant = demo.tenant,
+        new = if demo.created { " (created now)" } else { "" },
+        token = demo.token,
+        authorization = address(ServiceName::Authorization),
+        identity = address(ServiceName::Identity),
+    ));
+    text
 }

@@ -22,7 +22,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run all four services in one process on SQLite, with a development token.
+    /// Run all four services in one process on SQLite, with a seeded demo tenant.
     Dev {
         /// Directory for the SQLite databases.
         #[arg(long, default_value = ".lms")]
@@ -52,10 +52,18 @@ async fn main() -> anyhow::Result<()> {
             let dev = lms_platform::dev::build(config, &data_dir)
                 .await
                 .context("starting the development platform")?;
-            println!("{}", dev.banner());
-            dev.platform
-                .run_until_stopped(shutdown::on_signal())
-                .await?;
+            let seeder = dev.seeder();
+            let endpoints = dev.platform.endpoints();
+            let running = tokio::spawn(dev.platform.run_until_stopped(shutdown::on_signal()));
+            let demo = seeder
+                .seed()
+                .await
+                .context("seeding the demo tenant through identity")?;
+            println!(
+                "{}",
+                lms_platform::dev::banner(&endpoints, &data_dir, &demo)
+            );
+            running.await.context("the platform stopped abnormally")??;
         }
         Command::Serve { service } => {
             let _telemetry = telemetry::init(&config.telemetry, &format!("lms-{service}"))?;

@@ -1,6 +1,8 @@
 //! `lmsctl`: decisions, roles and assignments from the command line.
 
 use anyhow::Context;
+use std::io::IsTerminal;
+
 use clap::{Parser, Subcommand};
 use lms_api::authorization::v1::{
     AssignRoleRequest, CheckRequest, Decision, ExplainRequest, GetRoleRequest, ListRolesRequest,
@@ -8,8 +10,9 @@ use lms_api::authorization::v1::{
 };
 use lms_api::common::v1::consistency::Requirement;
 use lms_api::common::v1::{Consistency, ConsistencyToken};
+use lms_api::identity::v1::{ImportCsvRequest, ImportKind, ImportOptions, import_csv_request};
 use lms_client::output::{Format, Rows};
-use lms_client::{Client, reference};
+use lms_client::{Client, progress, reference};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -26,6 +29,14 @@ struct Cli {
         global = true
     )]
     endpoint: String,
+    /// The identity service (imports).
+    #[arg(
+        long,
+        env = "LMS_IDENTITY_ENDPOINT",
+        default_value = "http://127.0.0.1:50051",
+        global = true
+    )]
+    identity: String,
     /// Your bearer token (from sign-in, or printed by `lms dev`).
     #[arg(long, env = "LMS_TOKEN", hide_env_values = true, global = true)]
     token: Option<String>,
@@ -97,6 +108,104 @@ enum Command {
         /// The assignment.
         assignment: String,
     },
+    /// Import a CSV file of users, accounts or account groups, with a progress bar.
+    Import {
+        /// What the file holds.
+        #[arg(value_enum)]
+        kind: ImportWhat,
+        /// The CSV file.
+        file: std::path::PathBuf,
+        /// Import the good rows and report the bad ones.
+        #[arg(long)]
+        skip_bad_rows: bool,
+        /// The file comes from the people-data feed: assign roles from its `role` column.
+        #[arg(long)]
+        people_data_feed: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ImportWhat {
+    Users,
+    Accounts,
+    AccountGroups,
+}
+
+impl ImportWhat {
+    fn kind(self) -> ImportKind {
+        match self {
+            ImportWhat::Users => ImportKind::Users,
+            ImportWhat::Accounts => ImportKind::Accounts,
+            ImportWhat::AccountGroups => ImportKind::AccountGroups,
+        }
+    }
+}
+
+/// Sends the file in 64 KiB chunks, draws progress, and answers the bad rows.
+async fn import(
+    client: &Client,
+    kind: ImportWhat,
+    file: &std::path::Path,
+    skip_bad_rows: bool,
+    people_data_feed: bool,
+) -> anyhow::Result<Rows> {
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let mut messages = vec![ImportCsvRequest {
+        part: Some(import_csv_request::Part::Options(ImportOptions {
+            kind: kind.kind() as i32,
+            skip_bad_rows,
+            people_data_feed,
+        })),
+    }];
+    messages.extend(bytes.chunks(64 * 1024).map(|chunk| ImportCsvRequest {
+        part: Some(import_csv_request::Part::Chunk(chunk.to_vec())),
+    }));
+    let mut stream = client
+        .imports()
+        .import_csv(tokio_stream::iter(messages))
+        .await
+        .context("import")?
+        .into_inner();
+    let drawing = std::io::stderr().is_terminal();
+    let mut errors = Rows::new(&["line", "column", "reason"]);
+    let mut last = None;
+    while let Some(message) = stream.message().await.context("import")? {
+        for error in &message.errors {
+            errors.push(vec![
+                error.line.to_string(),
+                error.column.clone(),
+                error.reason.clone(),
+            ]);
+        }
+        if drawing {
+            progress::redraw(&progress::bar(
+                message.rows_imported + message.rows_unchanged,
+                message.rows_read,
+                &format!(
+                    "{} imported, {} unchanged",
+                    progress::thousands(message.rows_imported),
+                    progress::thousands(message.rows_unchanged)
+                ),
+            ));
+        }
+        last = Some(message);
+    }
+    if drawing {
+        progress::note("");
+    }
+    let last = last.context("the import answered nothing")?;
+    progress::note(&format!(
+        "{} rows read, {} imported, {} unchanged, {} bad",
+        progress::thousands(last.rows_read),
+        progress::thousands(last.rows_imported),
+        progress::thousands(last.rows_unchanged),
+        progress::thousands(errors.len() as i64),
+    ));
+    if !errors.is_empty() && last.rows_imported == 0 && !skip_bad_rows {
+        print!("{}", errors.render(Format::Table));
+        anyhow::bail!("nothing was imported: fix the rows above, or pass --skip-bad-rows");
+    }
+    Ok(errors)
 }
 
 fn decision(value: i32) -> String {
@@ -122,6 +231,20 @@ async fn main() -> anyhow::Result<()> {
         .token
         .as_deref()
         .context("set LMS_TOKEN or pass --token")?;
+    if let Command::Import {
+        kind,
+        file,
+        skip_bad_rows,
+        people_data_feed,
+    } = &cli.command
+    {
+        let identity = Client::connect(&cli.identity, bearer).await?;
+        let bad = import(&identity, *kind, file, *skip_bad_rows, *people_data_feed).await?;
+        if !bad.is_empty() {
+            print!("{}", bad.render(cli.output));
+        }
+        return Ok(());
+    }
     let client = Client::connect(&cli.endpoint, bearer).await?;
     let rows = match cli.command {
         Command::Check(q) => {
@@ -252,6 +375,7 @@ async fn main() -> anyhow::Result<()> {
             ]);
             rows
         }
+        Command::Import { .. } => unreachable!("handled before connecting to authorization"),
         Command::Revoke { assignment } => {
             let response = client
                 .assignments()

@@ -40,8 +40,10 @@ proto-lint: $(BUF) ## Lint and format-check the API contract with buf
 verify: fmt-check clippy proto-lint test ## What CI runs: fmt, clippy -D warnings, buf lint, tests
 
 BENCH_USERS ?= 100000
+BENCH_IMPORT_USERS ?= 100000
 
-bench: ## Benchmarks (release build): kernel decide vs Cedar; authorization under load (BENCH_USERS=1000000 for 1M)
+bench: ## Benchmarks (release build): kernel decide vs Cedar; authorization under load (BENCH_USERS=1000000 for 1M); identity tokens, sign-in, CSV import
 	$(CARGO) bench -p lms-kernel-bench --features bench
 	@python3 scripts/criterion_summary.py target/criterion/decide kernel cedar
 	$(CARGO) bench -p lms-authorization --bench load -- --users $(BENCH_USERS) --json bench-results/authorization.json
+	$(CARGO) bench -p lms-identity --bench identity -- --users $(BENCH_IMPORT_USERS) --json bench-results/identity.json

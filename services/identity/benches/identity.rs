@@ -46,7 +46,10 @@ fn args() -> Args {
         match arg.as_str() {
             "--users" => args.users = it.next().and_then(|v| v.parse().ok()).expect("--users N"),
             "--sign-ins" => {
-                args.sign_ins = it.next().and_then(|v| v.parse().ok()).expect("--sign-ins N")
+                args.sign_ins = it
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .expect("--sign-ins N")
             }
             "--json" => args.json = it.next().expect("--json PATH"),
             _ => {} // cargo bench passes --bench
@@ -60,7 +63,12 @@ fn micros(histogram: &Histogram<u64>, quantile: f64) -> f64 {
 }
 
 /// Streams `file` to ImportCsv and answers (seconds, rows imported, rows unchanged).
-async fn import(identity: &TestService, token: &str, kind: ImportKind, file: &[u8]) -> (f64, i64, i64) {
+async fn import(
+    identity: &TestService,
+    token: &str,
+    kind: ImportKind,
+    file: &[u8],
+) -> (f64, i64, i64) {
     let mut messages = vec![ImportCsvRequest {
         part: Some(import_csv_request::Part::Options(ImportOptions {
             kind: kind as i32,
@@ -104,8 +112,12 @@ async fn main() {
         &auth,
     );
     let authorization_verifier = authorization_context.verifier.clone();
-    let authorization =
-        TestService::start(lms_authorization::build(authorization_context).await.unwrap()).await;
+    let authorization = TestService::start(
+        lms_authorization::build(authorization_context)
+            .await
+            .unwrap(),
+    )
+    .await;
     let mut identity_context =
         service_context(ServiceName::Identity, identity_db.url(), None, &auth);
     identity_context.set_endpoint(
@@ -120,7 +132,9 @@ async fn main() {
         .unwrap()
         .into_inner()
         .jwks_json;
-    authorization_verifier.replace_published_keys(&jwks).unwrap();
+    authorization_verifier
+        .replace_published_keys(&jwks)
+        .unwrap();
 
     let created = TenantServiceClient::new(identity.authorized(&auth.service_token("operator")))
         .create_tenant(CreateTenantRequest {
@@ -156,7 +170,9 @@ async fn main() {
             .unwrap()
             .into_inner()
             .outcome;
-        histogram.record(started.elapsed().as_nanos() as u64).unwrap();
+        histogram
+            .record(started.elapsed().as_nanos() as u64)
+            .unwrap();
         if let Some(sign_in_response::Outcome::Tokens(tokens)) = outcome {
             token = tokens.access_token;
         }
@@ -223,7 +239,8 @@ async fn main() {
             n % 10
         ));
     }
-    let (seconds, imported, _) = import(&identity, &token, ImportKind::Users, file.as_bytes()).await;
+    let (seconds, imported, _) =
+        import(&identity, &token, ImportKind::Users, file.as_bytes()).await;
     assert_eq!(imported as usize, args.users);
     let import_rate = args.users as f64 / seconds;
     let (rerun_seconds, reimported, unchanged) =
@@ -241,7 +258,12 @@ async fn main() {
     let drain_started = Instant::now();
     let mut drained = None;
     while drain_started.elapsed() < Duration::from_secs(300) {
-        if store.tenants_with_pending_events().await.unwrap().is_empty() {
+        if store
+            .tenants_with_pending_events()
+            .await
+            .unwrap()
+            .is_empty()
+        {
             drained = Some(drain_started.elapsed().as_secs_f64() + rerun_seconds);
             break;
         }
@@ -249,8 +271,8 @@ async fn main() {
     }
 
     println!(
-        "\n{:<44} {:>10} {:>10} {:>10}  {}",
-        "case", "count", "p50 µs", "p99 µs", "note"
+        "\n{:<44} {:>10} {:>10} {:>10}  note",
+        "case", "count", "p50 µs", "p99 µs"
     );
     for (name, note, histogram) in &cases {
         println!(

@@ -118,6 +118,27 @@ pub fn user_caller(caller: &Caller) -> Result<(TenantId, UserId), ApiError> {
 }
 
 impl<S: Store + Clone> Core<S> {
+    /// Refuses to act on the tenant's Access Coordinator (suspend, anonymise, delete): the
+    /// duty is handed over first, so the tenant always has exactly one.
+    pub async fn not_the_access_coordinator(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+    ) -> Result<(), ApiError> {
+        let coordinator = self
+            .store
+            .tenant(tenant)
+            .await?
+            .and_then(|t| t.access_coordinator);
+        if coordinator == Some(user) {
+            return Err(ApiError::FailedPrecondition {
+                reason: "ACCESS_COORDINATOR",
+                message: "hand the Access Coordinator duty to someone else first".into(),
+            });
+        }
+        Ok(())
+    }
+
     /// A user as the API shows it, with their employments.
     pub async fn user_view(
         &self,

@@ -90,3 +90,11 @@ pub fn event(updates: Vec<RelationshipUpdate>, statuses: Vec<SubjectStatus>) -> 
         statuses,
     })
 }
+
+/// The batch as events: none when it changes nothing, else one.
+pub fn events(updates: Vec<RelationshipUpdate>, statuses: Vec<SubjectStatus>) -> Vec<NewEvent> {
+    if updates.is_empty() && statuses.is_empty() {
+        return Vec::new();
+    }
+    vec![event(updates, statuses)]
+}

@@ -16,7 +16,7 @@ use lms_api::identity::v1::{
 };
 use lms_kernel::{Permission, RoleId, Template, TenantId, UserId, UserStatus};
 use lms_runtime::ApiError;
-use lms_runtime::paging::page_size;
+use lms_runtime::paging::{page, page_size};
 use tonic::{Request, Response, Status};
 
 use super::convert::{optional_id, required_id};
@@ -111,24 +111,19 @@ impl<S: Store + Clone> ApprovalService for Approvals<S> {
             ..Default::default()
         };
         // Ids are time-ordered (UUIDv7): id order is the order people applied in.
-        let mut users = self
+        let users = self
             .0
             .store
             .users(tenant, &filter, limit + 1)
             .await
             .map_err(ApiError::from)?;
-        let more = users.len() as i64 > limit;
-        users.truncate(limit as usize);
+        let (users, next_page_token) = page(users, limit, |u| u.id.to_string());
         let total = self
             .0
             .store
             .count_users(tenant, UserStatus::PendingApproval)
             .await
             .map_err(ApiError::from)?;
-        let next_page_token = match (more, users.last()) {
-            (true, Some(last)) => last.id.to_string(),
-            _ => String::new(),
-        };
         Ok(Response::new(ListPendingApprovalsResponse {
             users: self.0.user_views(tenant, &users).await?,
             next_page_token,
@@ -256,20 +251,14 @@ impl<S: Store + Clone> ApprovalService for Approvals<S> {
                 Permission::AccountsDeleteUnused,
             )
             .await?;
-        let coordinator = self
-            .0
-            .store
-            .tenant(tenant)
-            .await
-            .map_err(ApiError::from)?
-            .and_then(|t| t.access_coordinator);
-        if user == actor || coordinator == Some(user) {
+        if user == actor {
             return Err(ApiError::FailedPrecondition {
                 reason: "ACCOUNT_IN_USE",
-                message: "the Access Coordinator's own account is in use".into(),
+                message: "your own account is in use".into(),
             }
             .into());
         }
+        self.0.not_the_access_coordinator(tenant, user).await?;
         let idle_since = now() - i64::from(self.0.sign_in.unused_account_days) * 86_400;
         self.0
             .store

@@ -21,7 +21,7 @@ use lms_api::identity::v1::{
 };
 use lms_kernel::{GroupId, Permission, TenantId, UserId};
 use lms_runtime::ApiError;
-use lms_runtime::paging::page_size;
+use lms_runtime::paging::{page, page_size};
 use tonic::{Request, Response, Status};
 
 use super::convert::{display_name, optional_id, required_id};
@@ -177,14 +177,9 @@ impl<S: Store + Clone> GroupService for Groups<S> {
             .groups(tenant, after, limit + 1)
             .await
             .map_err(ApiError::from)?;
-        let more = groups.len() as i64 > limit;
-        let page: Vec<Group> = groups.iter().take(limit as usize).map(group).collect();
-        let next_page_token = match (more, page.last()) {
-            (true, Some(last)) => last.group_id.clone(),
-            _ => String::new(),
-        };
+        let (groups, next_page_token) = page(groups, limit, |g| g.id.to_string());
         Ok(Response::new(ListGroupsResponse {
-            groups: page,
+            groups: groups.iter().map(group).collect(),
             next_page_token,
         }))
     }
@@ -241,10 +236,7 @@ impl<S: Store + Clone> GroupService for Groups<S> {
                         user_ref(manager),
                     ));
                 }
-                match updates.is_empty() {
-                    true => Vec::new(),
-                    false => vec![facts::event(updates, vec![])],
-                }
+                facts::events(updates, vec![])
             })
             .await
             .map_err(ApiError::from)?;
@@ -327,16 +319,8 @@ impl<S: Store + Clone> GroupService for Groups<S> {
             .group_members(tenant, id, after, limit + 1)
             .await
             .map_err(ApiError::from)?;
-        let more = members.len() as i64 > limit;
-        let user_ids: Vec<String> = members
-            .iter()
-            .take(limit as usize)
-            .map(ToString::to_string)
-            .collect();
-        let next_page_token = match (more, user_ids.last()) {
-            (true, Some(last)) => last.clone(),
-            _ => String::new(),
-        };
+        let (members, next_page_token) = page(members, limit, ToString::to_string);
+        let user_ids = members.iter().map(ToString::to_string).collect();
         Ok(Response::new(ListGroupMembersResponse {
             user_ids,
             next_page_token,
@@ -426,10 +410,7 @@ impl<S: Store + Clone> GroupService for Groups<S> {
                         user_ref(new),
                     ));
                 }
-                match updates.is_empty() {
-                    true => Vec::new(),
-                    false => vec![facts::event(updates, vec![])],
-                }
+                facts::events(updates, vec![])
             })
             .await
             .map_err(ApiError::from)?;

@@ -373,9 +373,7 @@ fn plan_users(
         if rows_in_batch == 0 {
             continue;
         }
-        if !updates.is_empty() || !statuses.is_empty() {
-            batch.events.push(facts::event(updates, statuses));
-        }
+        batch.events.extend(facts::events(updates, statuses));
         batch.events.extend(roles);
         tally.imported += rows_in_batch as i64;
         batches.push((batch, rows_in_batch));
@@ -474,9 +472,7 @@ fn plan_units(
         if rows_in_batch == 0 {
             continue;
         }
-        if !updates.is_empty() {
-            batch.events.push(facts::event(updates, vec![]));
-        }
+        batch.events.extend(facts::events(updates, vec![]));
         tally.imported += rows_in_batch as i64;
         batches.push((batch, rows_in_batch));
     }

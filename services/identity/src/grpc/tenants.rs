@@ -18,7 +18,7 @@ use lms_api::identity::v1::{
 use lms_kernel::{Permission, Template, TenantId, UnitId, UserId};
 use lms_runtime::ApiError;
 use lms_runtime::auth::{Caller, caller};
-use lms_runtime::paging::page_size;
+use lms_runtime::paging::{page, page_size};
 use tonic::{Request, Response, Status};
 
 use super::convert::{self, optional_id, required_id};
@@ -301,18 +301,13 @@ impl<S: Store + Clone> TenantService for Tenants<S> {
                 reference(ObjectType::Tenant, acting.tenant),
             )
             .await?;
-        let mut clients = self
+        let clients = self
             .0
             .store
             .client_tenants(acting.tenant, after, limit + 1)
             .await
             .map_err(ApiError::from)?;
-        let more = clients.len() as i64 > limit;
-        clients.truncate(limit as usize);
-        let next_page_token = match (more, clients.last()) {
-            (true, Some(last)) => last.id.to_string(),
-            _ => String::new(),
-        };
+        let (clients, next_page_token) = page(clients, limit, |t| t.id.to_string());
         Ok(Response::new(ListClientTenantsResponse {
             tenants: clients.iter().map(convert::tenant).collect(),
             next_page_token,

@@ -14,7 +14,7 @@ use lms_api::identity::v1::{
 };
 use lms_kernel::{Permission, TenantId, UnitId};
 use lms_runtime::ApiError;
-use lms_runtime::paging::page_size;
+use lms_runtime::paging::{page, page_size};
 use tonic::{Request, Response, Status};
 
 use super::convert::{display_name, optional_id, required_id};
@@ -244,14 +244,9 @@ impl<S: Store + Clone> UnitService for Units<S> {
             )
             .await
             .map_err(ApiError::from)?;
-        let more = units.len() as i64 > limit;
-        let page: Vec<Unit> = units.iter().take(limit as usize).map(unit).collect();
-        let next_page_token = match (more, page.last()) {
-            (true, Some(last)) => last.unit_id.clone(),
-            _ => String::new(),
-        };
+        let (units, next_page_token) = page(units, limit, |u| u.id.to_string());
         Ok(Response::new(ListUnitsResponse {
-            units: page,
+            units: units.iter().map(unit).collect(),
             next_page_token,
         }))
     }

@@ -18,7 +18,7 @@ use lms_api::identity::v1::{
 };
 use lms_kernel::{Email, GroupId, Permission, TenantId, UnitId, UserId, UserStatus};
 use lms_runtime::ApiError;
-use lms_runtime::paging::page_size;
+use lms_runtime::paging::{page, page_size};
 use tonic::{Request, Response, Status};
 
 use super::convert::{self, ValidNewUser, display_name, optional_id, required_id};
@@ -356,20 +356,7 @@ impl<S: Store + Clone> UserService for Users<S> {
         let r = request.into_inner();
         let id = required_id("user_id", &r.user_id, UserId::parse)?;
         refuse_self(actor, id, "suspend")?;
-        let coordinator = self
-            .0
-            .store
-            .tenant(tenant)
-            .await
-            .map_err(ApiError::from)?
-            .and_then(|t| t.access_coordinator);
-        if coordinator == Some(id) {
-            return Err(ApiError::FailedPrecondition {
-                reason: "ACCESS_COORDINATOR",
-                message: "hand the Access Coordinator duty to someone else first".into(),
-            }
-            .into());
-        }
+        self.0.not_the_access_coordinator(tenant, id).await?;
         self.0
             .authorization
             .require(
@@ -454,20 +441,7 @@ impl<S: Store + Clone> UserService for Users<S> {
         let (tenant, actor) = (acting.tenant, acting.user);
         let id = required_id("user_id", &request.get_ref().user_id, UserId::parse)?;
         refuse_self(actor, id, "anonymise")?;
-        let coordinator = self
-            .0
-            .store
-            .tenant(tenant)
-            .await
-            .map_err(ApiError::from)?
-            .and_then(|t| t.access_coordinator);
-        if coordinator == Some(id) {
-            return Err(ApiError::FailedPrecondition {
-                reason: "ACCESS_COORDINATOR",
-                message: "hand the Access Coordinator duty to someone else first".into(),
-            }
-            .into());
-        }
+        self.0.not_the_access_coordinator(tenant, id).await?;
         self.0
             .authorization
             .require(
@@ -601,21 +575,15 @@ impl<S: Store + Clone> UserService for Users<S> {
             Visible::All => None,
             Visible::Only(ids) => Some(ids.into_iter().map(UserId::from_uuid).collect()),
         };
-        let mut users = self
+        let users = self
             .0
             .store
             .users(tenant, &filter, limit + 1)
             .await
             .map_err(ApiError::from)?;
-        let more = users.len() as i64 > limit;
-        users.truncate(limit as usize);
-        let page = self.0.user_views(tenant, &users).await?;
-        let next_page_token = match (more, users.last()) {
-            (true, Some(last)) => last.id.to_string(),
-            _ => String::new(),
-        };
+        let (users, next_page_token) = page(users, limit, |u| u.id.to_string());
         Ok(Response::new(ListUsersResponse {
-            users: page,
+            users: self.0.user_views(tenant, &users).await?,
             next_page_token,
         }))
     }

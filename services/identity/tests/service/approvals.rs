@@ -1,7 +1,6 @@
 //! The Access Coordinator: exactly one per tenant, handed over atomically; tutor and teacher
 //! accounts wait for their approval; only they delete unused accounts and promote teachers.
 
-use lms_api::authorization::v1::ListUserRolesRequest;
 use lms_api::identity::v1::{
     AccountKind, ApproveAccountRequest, CreateUserRequest, DeleteUnusedAccountRequest,
     GetTenantRequest, GetUserRequest, ListPendingApprovalsRequest, NewUser, PromoteTeacherRequest,
@@ -32,22 +31,6 @@ async fn apply(platform: &Platform, admin: &str, email: &str, kind: AccountKind)
         .user_id
 }
 
-async fn roles_of(platform: &Platform, admin: &str, user: &str) -> Vec<String> {
-    platform
-        .roles(admin)
-        .list_user_roles(ListUserRolesRequest {
-            user_id: user.into(),
-            include_inactive: false,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .assignments
-        .into_iter()
-        .map(|a| a.role_id)
-        .collect()
-}
-
 #[tokio::test]
 async fn a_tutor_waits_in_the_queue_until_approved_and_then_holds_the_tutor_role() {
     let platform = Platform::start().await;
@@ -72,7 +55,8 @@ async fn a_tutor_waits_in_the_queue_until_approved_and_then_holds_the_tutor_role
         .into_inner();
     assert!(approved.written_at.is_some());
     assert!(
-        roles_of(&platform, &admin, &tutor)
+        platform
+            .roles_of(&admin, &tutor)
             .await
             .contains(&"builtin:tutor".to_owned())
     );
@@ -167,7 +151,7 @@ async fn an_approved_teacher_is_promoted_to_teacher_administrator() {
         })
         .await
         .unwrap();
-    let roles = roles_of(&platform, &admin, &teacher).await;
+    let roles = platform.roles_of(&admin, &teacher).await;
     assert!(roles.contains(&"builtin:teacher".to_owned()), "{roles:?}");
     assert!(
         roles.contains(&"builtin:teacher_administrator".to_owned()),
@@ -236,11 +220,12 @@ async fn the_access_coordinator_hands_over_atomically_with_the_duties() {
     assert_eq!(tenant.access_coordinator_user_id, successor);
 
     assert!(
-        roles_of(&platform, &admin, &successor)
+        platform
+            .roles_of(&admin, &successor)
             .await
             .contains(&"builtin:access_coordinator".to_owned())
     );
-    let former = roles_of(&platform, &admin, &platform.admin.to_string()).await;
+    let former = platform.roles_of(&admin, &platform.admin.to_string()).await;
     assert!(
         !former.contains(&"builtin:access_coordinator".to_owned()),
         "the former Access Coordinator lost the duty: {former:?}"

@@ -4,22 +4,11 @@
 use lms_api::common::v1::{ObjectType, UserStatus};
 use lms_api::identity::v1::{
     AddEmploymentRequest, AnonymiseUserRequest, CreateUnitRequest, EndEmploymentRequest,
-    GetUserRequest, SetMainAccountRequest, TenantSettings, UnitKind, User,
+    SetMainAccountRequest, TenantSettings, UnitKind,
 };
 use tonic::Code;
 
 use crate::fixture::{Platform, USER_PASSWORD, fields, object, reason};
-
-async fn fetch(platform: &Platform, admin: &str, id: &str) -> User {
-    platform
-        .users(admin)
-        .get_user(GetUserRequest { user_id: id.into() })
-        .await
-        .unwrap()
-        .into_inner()
-        .user
-        .unwrap()
-}
 
 #[tokio::test]
 async fn an_employment_brings_a_person_into_a_location_and_ending_it_takes_them_out() {
@@ -97,7 +86,7 @@ async fn an_employment_brings_a_person_into_a_location_and_ending_it_takes_them_
             .await,
         "the local administrator reaches the new employee"
     );
-    let employments = fetch(&platform, &admin, &person).await.employments;
+    let employments = platform.user(&admin, &person).await.employments;
     assert_eq!(employments.len(), 2);
     assert_eq!(
         employments.iter().filter(|e| e.main_account).count(),

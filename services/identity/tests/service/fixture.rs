@@ -2,7 +2,7 @@
 
 use lms_api::authorization::v1::permission_service_client::PermissionServiceClient;
 use lms_api::authorization::v1::role_assignment_service_client::RoleAssignmentServiceClient;
-use lms_api::authorization::v1::{AssignRoleRequest, CheckRequest, Decision};
+use lms_api::authorization::v1::{AssignRoleRequest, CheckRequest, Decision, ListUserRolesRequest};
 use lms_api::common::v1::consistency::Requirement;
 use lms_api::common::v1::{Consistency, ConsistencyToken, ObjectReference, ObjectType};
 use lms_api::identity::v1::approval_service_client::ApprovalServiceClient;
@@ -12,8 +12,8 @@ use lms_api::identity::v1::tenant_service_client::TenantServiceClient;
 use lms_api::identity::v1::unit_service_client::UnitServiceClient;
 use lms_api::identity::v1::user_service_client::UserServiceClient;
 use lms_api::identity::v1::{
-    CreateTenantRequest, CreateUserRequest, GetJwksRequest, NewUser, SignInRequest, TenantSettings,
-    TokenPair, sign_in_response,
+    CreateTenantRequest, CreateUserRequest, GetJwksRequest, GetUserRequest, NewUser, SignInRequest,
+    TenantSettings, TokenPair, User, sign_in_response,
 };
 use lms_kernel::{TenantId, UserId};
 use lms_runtime::ServiceName;
@@ -252,6 +252,33 @@ impl Platform {
             created.tenant.unwrap().tenant_id,
             created.access_coordinator.unwrap().user_id,
         )
+    }
+
+    /// A user as identity shows them.
+    pub async fn user(&self, token: &str, id: &str) -> User {
+        self.users(token)
+            .get_user(GetUserRequest { user_id: id.into() })
+            .await
+            .unwrap()
+            .into_inner()
+            .user
+            .unwrap()
+    }
+
+    /// The role ids a user holds now.
+    pub async fn roles_of(&self, token: &str, user: &str) -> Vec<String> {
+        self.roles(token)
+            .list_user_roles(ListUserRolesRequest {
+                user_id: user.into(),
+                include_inactive: false,
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .assignments
+            .into_iter()
+            .map(|a| a.role_id)
+            .collect()
     }
 
     /// Whether `token`'s user may do `permission` on `resource`, at least as fresh as `at`.

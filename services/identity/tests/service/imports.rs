@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use lms_api::authorization::v1::ListUserRolesRequest;
 use lms_api::identity::v1::import_service_client::ImportServiceClient;
 use lms_api::identity::v1::{
     CreateGroupRequest, ImportCsvRequest, ImportCsvResponse, ImportKind, ImportOptions,
@@ -136,26 +135,10 @@ async fn skipping_bad_rows_imports_the_rest_and_a_rerun_changes_nothing() {
     assert_eq!(accounts_again.last().unwrap().rows_unchanged, 2);
 }
 
-async fn roles_of(platform: &Platform, admin: &str, user: &str) -> Vec<String> {
-    platform
-        .roles(admin)
-        .list_user_roles(ListUserRolesRequest {
-            user_id: user.into(),
-            include_inactive: false,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .assignments
-        .into_iter()
-        .map(|a| a.role_id)
-        .collect()
-}
-
 /// Waits (at most ten seconds) until the relay delivered what the import committed.
 async fn eventually_roles(platform: &Platform, admin: &str, user: &str, manager: bool) {
     for _ in 0..100 {
-        let roles = roles_of(platform, admin, user).await;
+        let roles = platform.roles_of(admin, user).await;
         if roles.contains(&"builtin:manager".to_owned()) == manager {
             return;
         }

@@ -3,9 +3,8 @@
 
 use lms_api::common::v1::{ObjectType, UserStatus};
 use lms_api::identity::v1::{
-    CreateGroupRequest, GetUserRequest, ListUsersRequest, ReactivateUserRequest,
-    RefreshTokenRequest, SetGroupManagerRequest, SetPrimaryGroupRequest, SuspendUserRequest,
-    UpdateUserRequest, User,
+    CreateGroupRequest, ListUsersRequest, ReactivateUserRequest, RefreshTokenRequest,
+    SetGroupManagerRequest, SetPrimaryGroupRequest, SuspendUserRequest, UpdateUserRequest, User,
 };
 use prost_types::FieldMask;
 use tonic::Code;
@@ -16,17 +15,6 @@ fn mask(paths: &[&str]) -> Option<FieldMask> {
     Some(FieldMask {
         paths: paths.iter().map(|p| (*p).to_owned()).collect(),
     })
-}
-
-async fn fetch(platform: &Platform, admin: &str, id: &str) -> User {
-    platform
-        .users(admin)
-        .get_user(GetUserRequest { user_id: id.into() })
-        .await
-        .unwrap()
-        .into_inner()
-        .user
-        .unwrap()
 }
 
 #[tokio::test]
@@ -193,7 +181,7 @@ async fn an_update_changes_only_the_masked_fields_and_bad_input_changes_nothing(
         .await
         .unwrap_err();
     assert_eq!(taken.code(), Code::AlreadyExists);
-    let unchanged = fetch(&platform, &admin, &id).await;
+    let unchanged = platform.user(&admin, &id).await;
     assert_eq!(
         (unchanged.email.as_str(), unchanged.given_name.as_str()),
         ("una@example.org", "Una"),

@@ -619,6 +619,68 @@ pub(crate) async fn unit_ancestors_follow_parents_and_refuse_cycles(store: impl 
     ));
 }
 
+pub(crate) async fn a_large_batch_keeps_its_order_and_the_last_word_on_each_fact(
+    store: impl Store,
+) {
+    let tenant = TenantId::generate();
+    let (group, user) = (Uuid::new_v4(), UserId::generate());
+    let mut touched = relationship(4, group, MEMBER, USER, user.as_uuid());
+    touched.valid_until = Some(100);
+    let mut later = touched;
+    later.valid_until = Some(200);
+    // 2,500 members (several multi-row statements), the same fact touched twice, a delete in
+    // the middle, and a status given twice.
+    let mut changes: Vec<Change> = (0..2_500)
+        .map(|_| Change::Touch(relationship(4, group, MEMBER, USER, Uuid::new_v4())))
+        .collect();
+    changes.push(Change::Touch(touched));
+    changes.push(Change::Delete(touched));
+    changes.push(Change::Touch(touched));
+    changes.push(Change::Touch(later));
+    let mut facts = batch(changes);
+    facts.statuses = vec![
+        SubjectStatus {
+            user,
+            status: UserStatus::Suspended,
+            restrict_bookings: false,
+        },
+        SubjectStatus {
+            user,
+            status: UserStatus::Active,
+            restrict_bookings: true,
+        },
+    ];
+    store.apply_facts(tenant, &facts).await.unwrap();
+    let members = store
+        .relationships(
+            tenant,
+            RelationshipFilter {
+                resource: Some((4, group)),
+                relation: Some(MEMBER),
+                subject: None,
+            },
+            None,
+            5_000,
+        )
+        .await
+        .unwrap();
+    assert_eq!(members.len(), 2_501);
+    let (rows, _) = store.subject_rows(tenant, user).await.unwrap();
+    let mine: Vec<_> = rows
+        .relationships
+        .iter()
+        .filter(|r| r.resource_id == group)
+        .collect();
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0].valid_until, Some(200), "the later touch wins");
+    let status = rows.status.unwrap();
+    assert_eq!(
+        (status.status, status.restrict_bookings),
+        (UserStatus::Active, true),
+        "the later status wins"
+    );
+}
+
 pub(crate) async fn relationships_filter_and_page_in_key_order(store: impl Store) {
     let tenant = TenantId::generate();
     let group = Uuid::new_v4();
@@ -685,6 +747,7 @@ macro_rules! store_conformance {
                 assignments_list_by_user_and_role_with_one_main_role,
                 every_change_leaves_an_audit_record_newest_first,
                 facts_apply_once_per_event,
+                a_large_batch_keeps_its_order_and_the_last_word_on_each_fact,
                 a_course_has_one_tutor_and_a_refused_batch_changes_nothing,
                 concurrent_tutors_leave_exactly_one,
                 subject_rows_gather_roles_relations_and_clients,

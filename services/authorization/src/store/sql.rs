@@ -165,6 +165,79 @@ macro_rules! sql_store {
             Ok(())
         }
 
+        /// Rows per multi-row statement (eight parameters each, far below either engine's limit).
+        const ROWS_PER_STATEMENT: usize = 1000;
+
+        /// Upserts relationships; of one key touched twice, the later touch wins, as it would
+        /// one statement at a time (a single upsert may not touch a row twice).
+        async fn upsert_relationships(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            tenant: TenantId,
+            touches: &[&Relationship],
+        ) -> Result<(), StoreError> {
+            let mut latest: Vec<&Relationship> = Vec::with_capacity(touches.len());
+            let mut seen = std::collections::HashSet::with_capacity(touches.len());
+            for r in touches.iter().rev() {
+                if seen.insert((r.resource_type, r.resource_id, r.relation, r.subject_type, r.subject_id)) {
+                    latest.push(r);
+                }
+            }
+            latest.reverse();
+            for chunk in latest.chunks(ROWS_PER_STATEMENT) {
+                let mut query = sqlx::QueryBuilder::<$db>::new(
+                    "INSERT INTO relationships (tenant_id, resource_type, resource_id, relation, subject_type, subject_id, valid_from, valid_until) ",
+                );
+                query.push_values(chunk, |mut row, r| {
+                    row.push_bind(tenant.as_uuid())
+                        .push_bind(r.resource_type)
+                        .push_bind(r.resource_id)
+                        .push_bind(r.relation)
+                        .push_bind(r.subject_type)
+                        .push_bind(r.subject_id)
+                        .push_bind(r.valid_from)
+                        .push_bind(r.valid_until);
+                });
+                query.push(
+                    " ON CONFLICT (tenant_id, resource_type, resource_id, relation, subject_type, subject_id) \
+                     DO UPDATE SET valid_from = excluded.valid_from, valid_until = excluded.valid_until",
+                );
+                query.build().execute(&mut **tx).await.map_err(course_tutor_conflict)?;
+            }
+            Ok(())
+        }
+
+        /// Upserts subject statuses; the last status given for a user wins.
+        async fn upsert_statuses(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            tenant: TenantId,
+            statuses: &[SubjectStatus],
+        ) -> Result<(), StoreError> {
+            let mut latest: Vec<&SubjectStatus> = Vec::with_capacity(statuses.len());
+            let mut seen = std::collections::HashSet::with_capacity(statuses.len());
+            for status in statuses.iter().rev() {
+                if seen.insert(status.user) {
+                    latest.push(status);
+                }
+            }
+            for chunk in latest.chunks(ROWS_PER_STATEMENT) {
+                let mut query = sqlx::QueryBuilder::<$db>::new(
+                    "INSERT INTO subject_statuses (tenant_id, user_id, status, restrict_bookings) ",
+                );
+                query.push_values(chunk, |mut row, status| {
+                    row.push_bind(tenant.as_uuid())
+                        .push_bind(status.user.as_uuid())
+                        .push_bind(status.status.code())
+                        .push_bind(status.restrict_bookings);
+                });
+                query.push(
+                    " ON CONFLICT (tenant_id, user_id) DO UPDATE SET status = excluded.status, \
+                     restrict_bookings = excluded.restrict_bookings",
+                );
+                query.build().execute(&mut **tx).await?;
+            }
+            Ok(())
+        }
+
         impl Store for $store {
             async fn revision(&self, tenant: TenantId) -> Result<Revision, StoreError> {
                 let revision: Option<i64> = sqlx::query_scalar("SELECT revision FROM tenant_revisions WHERE tenant_id = $1")
@@ -443,28 +516,14 @@ macro_rules! sql_store {
                     tx.rollback().await?;
                     return Ok((self.revision(tenant).await?, true));
                 }
+                // Runs of touches go in multi-row upserts (a 1,000-person import is a handful of
+                // statements, not thousands); a delete ends a run, so the batch's order holds.
+                let mut touches: Vec<&Relationship> = Vec::new();
                 for change in &batch.changes {
                     match change {
-                        Change::Touch(r) => {
-                            sqlx::query(
-                                "INSERT INTO relationships (tenant_id, resource_type, resource_id, relation, subject_type, subject_id, valid_from, valid_until) \
-                                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-                                 ON CONFLICT (tenant_id, resource_type, resource_id, relation, subject_type, subject_id) \
-                                 DO UPDATE SET valid_from = excluded.valid_from, valid_until = excluded.valid_until",
-                            )
-                            .bind(tenant.as_uuid())
-                            .bind(r.resource_type)
-                            .bind(r.resource_id)
-                            .bind(r.relation)
-                            .bind(r.subject_type)
-                            .bind(r.subject_id)
-                            .bind(r.valid_from)
-                            .bind(r.valid_until)
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(course_tutor_conflict)?;
-                        }
+                        Change::Touch(r) => touches.push(r),
                         Change::Delete(r) => {
+                            upsert_relationships(&mut tx, tenant, &std::mem::take(&mut touches)).await?;
                             sqlx::query(
                                 "DELETE FROM relationships WHERE tenant_id = $1 AND resource_type = $2 AND resource_id = $3 \
                                  AND relation = $4 AND subject_type = $5 AND subject_id = $6",
@@ -480,6 +539,7 @@ macro_rules! sql_store {
                         }
                     }
                 }
+                upsert_relationships(&mut tx, tenant, &touches).await?;
                 if let Some(settings) = batch.settings {
                     sqlx::query(
                         "INSERT INTO tenant_facts (tenant_id, locations_enabled, clients_enabled, mfa_required_for_admins) VALUES ($1, $2, $3, $4) \
@@ -493,18 +553,7 @@ macro_rules! sql_store {
                     .execute(&mut *tx)
                     .await?;
                 }
-                for status in &batch.statuses {
-                    sqlx::query(
-                        "INSERT INTO subject_statuses (tenant_id, user_id, status, restrict_bookings) VALUES ($1, $2, $3, $4) \
-                         ON CONFLICT (tenant_id, user_id) DO UPDATE SET status = excluded.status, restrict_bookings = excluded.restrict_bookings",
-                    )
-                    .bind(tenant.as_uuid())
-                    .bind(status.user.as_uuid())
-                    .bind(status.status.code())
-                    .bind(status.restrict_bookings)
-                    .execute(&mut *tx)
-                    .await?;
-                }
+                upsert_statuses(&mut tx, tenant, &batch.statuses).await?;
                 tx.commit().await?;
                 Ok((revision, false))
             }

@@ -55,6 +55,13 @@ impl From<StoreError> for ApiError {
     }
 }
 
+/// Store failures answered straight from handlers, as [`ApiError`] maps them.
+impl From<StoreError> for tonic::Status {
+    fn from(error: StoreError) -> Self {
+        ApiError::from(error).into()
+    }
+}
+
 /// A signed-in person acting through identity: their tenant and id, and the bearer token they
 /// called with. Identity forwards that token when it asks authorization about the person's own
 /// actions, so the decision sees their session (a password-only session of an administrator
@@ -84,9 +91,17 @@ impl Acting {
     }
 }
 
+/// The caller the token layer verified for `request`.
+pub fn verified<T>(request: &tonic::Request<T>) -> Result<&Caller, ApiError> {
+    lms_runtime::auth::caller(request).map_err(|_| ApiError::Unauthenticated {
+        reason: "TOKEN_MISSING",
+        message: "a bearer token is required".into(),
+    })
+}
+
 /// The signed-in person behind `request`; PERMISSION_DENIED for services.
-pub fn acting<T>(request: &tonic::Request<T>) -> Result<Acting, tonic::Status> {
-    let (tenant, user) = user_caller(lms_runtime::auth::caller(request)?)?;
+pub fn acting<T>(request: &tonic::Request<T>) -> Result<Acting, ApiError> {
+    let (tenant, user) = user_caller(verified(request)?)?;
     // The auth layer verified this header before the handler ran.
     let token = request
         .metadata()

@@ -121,6 +121,15 @@ fn error(line: i64, column: &str, reason: impl Into<String>) -> RowError {
     }
 }
 
+/// A CSV reader as imports read: ragged rows allowed (a missing optional cell is empty),
+/// cells trimmed.
+fn reader(bytes: &[u8]) -> csv::Reader<&[u8]> {
+    csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(bytes)
+}
+
 /// The header's column positions, refusing a file without the required ones.
 fn columns(
     reader: &mut csv::Reader<&[u8]>,
@@ -156,10 +165,7 @@ fn records(
     required: &[&str],
     mut each: impl FnMut(i64, &HashMap<String, usize>, &csv::StringRecord),
 ) -> Result<(usize, Vec<RowError>), FileError> {
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(bytes);
+    let mut reader = reader(bytes);
     let columns = columns(&mut reader, required)?;
     let mut total = 0;
     let mut unreadable = Vec::new();
@@ -191,66 +197,75 @@ fn optional(value: &str) -> Option<String> {
     (!value.is_empty()).then(|| value.to_owned())
 }
 
+/// The columns a users file must have.
+pub const USER_COLUMNS: &[&str] = &["external_id", "email", "given_name", "family_name"];
+/// The columns an accounts file must have.
+pub const ACCOUNT_COLUMNS: &[&str] = &["external_id", "name", "kind"];
+/// The columns an account groups file must have.
+pub const ACCOUNT_GROUP_COLUMNS: &[&str] = &["external_id", "name"];
+
+/// Refuses a file whose header lacks `required` columns, reading the header alone.
+pub fn check_header(bytes: &[u8], required: &[&str]) -> Result<(), FileError> {
+    let mut reader = reader(bytes);
+    columns(&mut reader, required).map(|_| ())
+}
+
 /// Reads a users file. `feed` reads the `role` column.
 pub fn read_users(bytes: &[u8], feed: bool) -> Result<Read<UserRow>, FileError> {
     let mut read = Read::default();
-    let (total, unreadable) = records(
-        bytes,
-        &["external_id", "email", "given_name", "family_name"],
-        |line, columns, record| {
-            let get = |name| field(columns, record, name);
-            let mut row_errors = Vec::new();
-            let external_id = get("external_id");
-            if external_id.is_empty() || external_id.len() > 200 {
-                row_errors.push(error(line, "external_id", "must be 1 to 200 characters"));
+    let (total, unreadable) = records(bytes, USER_COLUMNS, |line, columns, record| {
+        let get = |name| field(columns, record, name);
+        let mut row_errors = Vec::new();
+        let external_id = get("external_id");
+        if external_id.is_empty() || external_id.len() > 200 {
+            row_errors.push(error(line, "external_id", "must be 1 to 200 characters"));
+        }
+        let email = Email::parse(get("email"));
+        if let Err(e) = &email {
+            row_errors.push(error(line, "email", e.to_string()));
+        }
+        for name in ["given_name", "family_name"] {
+            let value = get(name);
+            if value.is_empty() || value.chars().count() > 200 {
+                row_errors.push(error(line, name, "must be 1 to 200 characters"));
             }
-            let email = Email::parse(get("email"));
-            if let Err(e) = &email {
-                row_errors.push(error(line, "email", e.to_string()));
-            }
-            for name in ["given_name", "family_name"] {
-                let value = get(name);
-                if value.is_empty() || value.chars().count() > 200 {
-                    row_errors.push(error(line, name, "must be 1 to 200 characters"));
-                }
-            }
-            let role = match (feed, get("role")) {
-                (false, _) | (true, "") => None,
-                (true, "student") => Some(FeedRole::Student),
-                (true, "manager") => Some(FeedRole::Manager),
-                (true, other) => {
-                    row_errors.push(error(
-                        line,
-                        "role",
-                        format!("`{other}` is not `student` or `manager`"),
-                    ));
-                    None
-                }
-            };
-            let custom = columns
-                .iter()
-                .filter_map(|(name, i)| {
-                    let key = name.strip_prefix("custom.")?;
-                    let value = record.get(*i).unwrap_or("");
-                    (!value.is_empty()).then(|| (key.to_owned(), value.to_owned()))
-                })
-                .collect();
-            match email {
-                Ok(email) if row_errors.is_empty() => read.rows.push(UserRow {
+        }
+        let role = match (feed, get("role")) {
+            (false, _) | (true, "") => None,
+            (true, "student") => Some(FeedRole::Student),
+            (true, "manager") => Some(FeedRole::Manager),
+            (true, other) => {
+                row_errors.push(error(
                     line,
-                    external_id: external_id.to_owned(),
-                    email,
-                    given_name: get("given_name").to_owned(),
-                    family_name: get("family_name").to_owned(),
-                    account: optional(get("account")),
-                    group: optional(get("group")),
-                    role,
-                    custom,
-                }),
-                _ => read.errors.extend(row_errors),
+                    "role",
+                    format!("`{other}` is not `student` or `manager`"),
+                ));
+                None
             }
-        },
-    )?;
+        };
+        let custom = columns
+            .iter()
+            .filter_map(|(name, i)| {
+                let key = name.strip_prefix("custom.")?;
+                let value = record.get(*i).unwrap_or("");
+                (!value.is_empty()).then(|| (key.to_owned(), value.to_owned()))
+            })
+            .collect();
+        match email {
+            Ok(email) if row_errors.is_empty() => read.rows.push(UserRow {
+                line,
+                external_id: external_id.to_owned(),
+                email,
+                given_name: get("given_name").to_owned(),
+                family_name: get("family_name").to_owned(),
+                account: optional(get("account")),
+                group: optional(get("group")),
+                role,
+                custom,
+            }),
+            _ => read.errors.extend(row_errors),
+        }
+    })?;
     read.total = total;
     read.errors.extend(unreadable);
     Ok(read)
@@ -258,10 +273,10 @@ pub fn read_users(bytes: &[u8], feed: bool) -> Result<Read<UserRow>, FileError> 
 
 /// Reads an accounts file (`accounts`) or an account groups file.
 pub fn read_units(bytes: &[u8], accounts: bool) -> Result<Read<UnitRow>, FileError> {
-    let required: &[&str] = if accounts {
-        &["external_id", "name", "kind"]
+    let required = if accounts {
+        ACCOUNT_COLUMNS
     } else {
-        &["external_id", "name"]
+        ACCOUNT_GROUP_COLUMNS
     };
     let mut read = Read::default();
     let (total, unreadable) = records(bytes, required, |line, columns, record| {
@@ -411,12 +426,45 @@ pub fn check_units(rows: &[UnitRow], snapshot: &ImportSnapshot) -> Vec<RowError>
     errors
 }
 
-/// Keeps only the rows of lines without errors (for `skip_bad_rows`).
-pub fn without_bad<T>(rows: Vec<T>, errors: &[RowError], line: impl Fn(&T) -> i64) -> Vec<T> {
-    let bad: HashSet<i64> = errors.iter().map(|e| e.line).collect();
-    rows.into_iter()
-        .filter(|r| !bad.contains(&line(r)))
-        .collect()
+/// What an import goes on with once the file is read and checked.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Kept<T> {
+    /// The rows to import; `None` when a bad row stops the import.
+    pub rows: Option<Vec<T>>,
+    /// Data rows read.
+    pub total: usize,
+    /// Every bad row, unreadable or refused by the checks.
+    pub errors: Vec<RowError>,
+}
+
+/// The rows to import: all of them, none when a row is bad, or (with `skip_bad_rows`) those
+/// on lines without errors.
+pub fn keep<T>(
+    read: Read<T>,
+    checked: Vec<RowError>,
+    skip_bad_rows: bool,
+    line: impl Fn(&T) -> i64,
+) -> Kept<T> {
+    let mut errors = read.errors;
+    errors.extend(checked);
+    let rows = if errors.is_empty() {
+        Some(read.rows)
+    } else if skip_bad_rows {
+        let bad: HashSet<i64> = errors.iter().map(|e| e.line).collect();
+        Some(
+            read.rows
+                .into_iter()
+                .filter(|r| !bad.contains(&line(r)))
+                .collect(),
+        )
+    } else {
+        None
+    };
+    Kept {
+        rows,
+        total: read.total,
+        errors,
+    }
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use lms_api::authorization::v1::{AssignRoleRequest, Relation};
+use lms_api::authorization::v1::AssignRoleRequest;
 use lms_api::common::v1::ObjectType;
 use lms_api::identity::v1::approval_service_server::ApprovalService;
 use lms_api::identity::v1::{
@@ -20,6 +20,7 @@ use lms_runtime::paging::{page, page_size};
 use tonic::{Request, Response, Status};
 
 use super::convert::{optional_id, required_id};
+use super::users::employment_removed;
 use crate::clock::now;
 use crate::core::{Core, acting};
 use crate::facts::{self, reference};
@@ -42,14 +43,9 @@ fn approved_role(account_kind: i16) -> Option<Template> {
 /// What authorization must forget about a deleted account: its employments, and that the id
 /// may do anything at all (its status reads as anonymised from now on).
 fn deletion_facts(user: &UserRecord, employments: &[EmploymentRecord]) -> NewEvent {
-    let subject = reference(ObjectType::User, user.id);
     let updates = employments
         .iter()
-        .flat_map(|e| {
-            let unit = reference(ObjectType::Unit, e.unit);
-            [Relation::Employee, Relation::MainAccount]
-                .map(|relation| facts::delete(unit.clone(), relation, subject.clone()))
-        })
+        .flat_map(|e| employment_removed(e.unit, user.id))
         .collect();
     let gone = UserRecord {
         status: UserStatus::Anonymised,
@@ -111,19 +107,13 @@ impl<S: Store + Clone> ApprovalService for Approvals<S> {
             ..Default::default()
         };
         // Ids are time-ordered (UUIDv7): id order is the order people applied in.
-        let users = self
-            .0
-            .store
-            .users(tenant, &filter, limit + 1)
-            .await
-            .map_err(ApiError::from)?;
+        let users = self.0.store.users(tenant, &filter, limit + 1).await?;
         let (users, next_page_token) = page(users, limit, |u| u.id.to_string());
         let total = self
             .0
             .store
             .count_users(tenant, UserStatus::PendingApproval)
-            .await
-            .map_err(ApiError::from)?;
+            .await?;
         Ok(Response::new(ListPendingApprovalsResponse {
             users: self.0.user_views(tenant, &users).await?,
             next_page_token,
@@ -163,8 +153,7 @@ impl<S: Store + Clone> ApprovalService for Approvals<S> {
                     ..Default::default()
                 })
             })
-            .await
-            .map_err(ApiError::from)?;
+            .await?;
         tracing::info!(%tenant, %user, by = %actor, "account approved");
         let written_at = self.0.deliver(tenant).await;
         Ok(Response::new(ApproveAccountResponse {
@@ -195,8 +184,7 @@ impl<S: Store + Clone> ApprovalService for Approvals<S> {
                 }
                 Ok(vec![deletion_facts(record, employments)])
             })
-            .await
-            .map_err(ApiError::from)?;
+            .await?;
         tracing::info!(%tenant, %user, by = %actor, reason = %request.get_ref().reason, "application rejected");
         self.0.deliver(tenant).await;
         Ok(Response::new(RejectAccountResponse {}))
@@ -217,8 +205,7 @@ impl<S: Store + Clone> ApprovalService for Approvals<S> {
             .0
             .store
             .user(tenant, user)
-            .await
-            .map_err(ApiError::from)?
+            .await?
             .ok_or_else(|| ApiError::not_found("user", user.to_string()))?;
         if record.account_kind != AccountKind::Teacher as i16 || record.status != UserStatus::Active
         {
@@ -274,8 +261,7 @@ impl<S: Store + Clone> ApprovalService for Approvals<S> {
                 }
                 Ok(vec![deletion_facts(record, employments)])
             })
-            .await
-            .map_err(ApiError::from)?;
+            .await?;
         tracing::info!(%tenant, %user, by = %actor, "unused account deleted");
         let written_at = self.0.deliver(tenant).await;
         Ok(Response::new(DeleteUnusedAccountResponse { written_at }))

@@ -145,12 +145,7 @@ impl<S: Store + Clone> AuthenticationService for Authentication<S> {
         if r.password.is_empty() {
             return Err(ApiError::invalid_field("password", "is required").into());
         }
-        let user = self
-            .0
-            .store
-            .user_by_email(tenant, &email)
-            .await
-            .map_err(ApiError::from)?;
+        let user = self.0.store.user_by_email(tenant, &email).await?;
         let now = now();
         if let Some(user) = &user
             && let Some(until) = user.locked_until
@@ -171,8 +166,7 @@ impl<S: Store + Clone> AuthenticationService for Authentication<S> {
                 self.0
                     .store
                     .record_failed_sign_in(tenant, user.id, self.lockout(failures))
-                    .await
-                    .map_err(ApiError::from)?;
+                    .await?;
                 tracing::info!(%tenant, user = %user.id, failures, "sign-in failed");
             }
             return Err(bad_credentials().into());
@@ -181,11 +175,7 @@ impl<S: Store + Clone> AuthenticationService for Authentication<S> {
         if let Some(barrier) = sign_in_barrier(&user) {
             return Err(barrier.into());
         }
-        self.0
-            .store
-            .record_sign_in(tenant, user.id, now)
-            .await
-            .map_err(ApiError::from)?;
+        self.0.store.record_sign_in(tenant, user.id, now).await?;
         if let Some(challenge) = self.challenge_if_enrolled(tenant, user.id).await? {
             tracing::info!(%tenant, user = %user.id, "password accepted; second factor due");
             return Ok(Response::new(SignInResponse {
@@ -218,8 +208,7 @@ impl<S: Store + Clone> AuthenticationService for Authentication<S> {
                 now,
                 now + self.0.sign_in.refresh_token_ttl_seconds as i64,
             )
-            .await
-            .map_err(ApiError::from)?;
+            .await?;
         let record = match redeemed {
             Redeemed::Unknown => {
                 return Err(
@@ -248,8 +237,7 @@ impl<S: Store + Clone> AuthenticationService for Authentication<S> {
             .0
             .store
             .user(record.tenant, record.user)
-            .await
-            .map_err(ApiError::from)?
+            .await?
             .ok_or_else(bad_credentials)?;
         if let Some(barrier) = sign_in_barrier(&user) {
             return Err(barrier.into());
@@ -293,8 +281,7 @@ impl<S: Store + Clone> AuthenticationService for Authentication<S> {
         self.0
             .store
             .revoke_session(session, now(), "signed out")
-            .await
-            .map_err(ApiError::from)?;
+            .await?;
         tracing::info!(%tenant, %user, "signed out");
         Ok(Response::new(SignOutResponse {}))
     }
@@ -311,8 +298,7 @@ impl<S: Store + Clone> AuthenticationService for Authentication<S> {
             .0
             .store
             .user(tenant, user_id)
-            .await
-            .map_err(ApiError::from)?
+            .await?
             .ok_or_else(|| ApiError::not_found("user", user_id.to_string()))?;
         if !self
             .0
@@ -323,17 +309,12 @@ impl<S: Store + Clone> AuthenticationService for Authentication<S> {
             return Err(ApiError::invalid_field("current_password", "is wrong").into());
         }
         let hash = self.0.passwords.hash(&r.new_password).await;
-        self.0
-            .store
-            .set_password(tenant, user_id, &hash)
-            .await
-            .map_err(ApiError::from)?;
+        self.0.store.set_password(tenant, user_id, &hash).await?;
         // Every other session ends: whoever knew the old password is signed out.
         self.0
             .store
             .revoke_user_sessions(tenant, user_id, now(), "password changed")
-            .await
-            .map_err(ApiError::from)?;
+            .await?;
         tracing::info!(%tenant, user = %user_id, "password changed");
         Ok(Response::new(ChangePasswordResponse {}))
     }

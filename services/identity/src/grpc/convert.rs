@@ -216,13 +216,7 @@ pub fn custom_fields(
 ) -> Result<String, ApiError> {
     let mut violations = Vec::new();
     for (key, value) in values {
-        let well_formed = !key.is_empty()
-            && key.len() <= 64
-            && key.starts_with(|c: char| c.is_ascii_lowercase())
-            && key
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-        if !well_formed {
+        if !is_field_key(key) {
             violations.push(FieldViolation::new(
                 format!("{field}[{key}]"),
                 "keys are lower_snake_case, at most 64 characters",
@@ -239,4 +233,13 @@ pub fn custom_fields(
     }
     let sorted: std::collections::BTreeMap<_, _> = values.iter().collect();
     Ok(serde_json::to_string(&sorted).expect("a string map always serialises"))
+}
+
+/// A custom field key: lower_snake_case, starting with a letter, at most 64 characters.
+pub fn is_field_key(key: &str) -> bool {
+    (1..=64).contains(&key.len())
+        && key.starts_with(|c: char| c.is_ascii_lowercase())
+        && key
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }

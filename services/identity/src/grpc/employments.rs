@@ -49,18 +49,16 @@ fn main_moved(change: &EmploymentChange, new_main: &EmploymentRecord) -> Vec<New
 }
 
 impl<S: Store + Clone> Users<S> {
-    /// The acting person, once authorization lets them change `user`'s profile.
-    async fn may_update<T>(&self, request: &Request<T>, user: UserId) -> Result<Acting, ApiError> {
-        let acting = acting(request).map_err(|s| ApiError::Forwarded(Box::new(s)))?;
+    /// Asks authorization whether `acting` may change `user`'s profile.
+    async fn may_update(&self, acting: &Acting, user: UserId) -> Result<(), ApiError> {
         self.0
             .authorization
             .require(
-                &acting,
+                acting,
                 Permission::UsersUpdate,
                 reference(ObjectType::User, user),
             )
-            .await?;
-        Ok(acting)
+            .await
     }
 
     async fn existing_employment(
@@ -92,7 +90,8 @@ impl<S: Store + Clone> Users<S> {
                 "must be after starts_at",
             ));
         }
-        let acting = self.may_update(&request, user).await?;
+        let acting = acting(&request)?;
+        self.may_update(&acting, user).await?;
         let tenant = acting.tenant;
         let target = self
             .0
@@ -132,12 +131,11 @@ impl<S: Store + Clone> Users<S> {
         &self,
         request: Request<EndEmploymentRequest>,
     ) -> Result<EndEmploymentResponse, ApiError> {
-        let caller_tenant = acting(&request)
-            .map_err(|s| ApiError::Forwarded(Box::new(s)))?
-            .tenant;
+        let acting = acting(&request)?;
+        let tenant = acting.tenant;
         let r = request.get_ref();
         let current = self
-            .existing_employment(caller_tenant, "employment_id", &r.employment_id)
+            .existing_employment(tenant, "employment_id", &r.employment_id)
             .await?;
         let ends_at = seconds("ends_at", r.ends_at.as_ref())?.unwrap_or_else(now);
         // Ending an employment the moment it starts leaves it empty, which is allowed.
@@ -147,8 +145,7 @@ impl<S: Store + Clone> Users<S> {
                 "must not be before the start",
             ));
         }
-        let acting = self.may_update(&request, current.user).await?;
-        let tenant = acting.tenant;
+        self.may_update(&acting, current.user).await?;
         let ended = self
             .0
             .store
@@ -179,15 +176,10 @@ impl<S: Store + Clone> Users<S> {
         &self,
         request: Request<SetMainAccountRequest>,
     ) -> Result<SetMainAccountResponse, ApiError> {
-        let caller_tenant = acting(&request)
-            .map_err(|s| ApiError::Forwarded(Box::new(s)))?
-            .tenant;
+        let acting = acting(&request)?;
+        let tenant = acting.tenant;
         let current = self
-            .existing_employment(
-                caller_tenant,
-                "employment_id",
-                &request.get_ref().employment_id,
-            )
+            .existing_employment(tenant, "employment_id", &request.get_ref().employment_id)
             .await?;
         if current.ends_at.is_some_and(|end| end <= now()) {
             return Err(ApiError::FailedPrecondition {
@@ -195,8 +187,7 @@ impl<S: Store + Clone> Users<S> {
                 message: "an ended employment cannot be the main account".into(),
             });
         }
-        let acting = self.may_update(&request, current.user).await?;
-        let tenant = acting.tenant;
+        self.may_update(&acting, current.user).await?;
         let main = self
             .0
             .store

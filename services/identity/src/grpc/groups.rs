@@ -120,11 +120,7 @@ impl<S: Store + Clone> GroupService for Groups<S> {
             external_id: (!r.external_id.trim().is_empty()).then(|| r.external_id.trim().into()),
             created_at: now(),
         };
-        self.0
-            .store
-            .create_group(tenant, &record)
-            .await
-            .map_err(ApiError::from)?;
+        self.0.store.create_group(tenant, &record).await?;
         tracing::info!(%tenant, group = %record.id, "group created");
         Ok(Response::new(CreateGroupResponse {
             group: Some(group(&record)),
@@ -146,8 +142,7 @@ impl<S: Store + Clone> GroupService for Groups<S> {
             .0
             .store
             .group(tenant, id)
-            .await
-            .map_err(ApiError::from)?
+            .await?
             .ok_or_else(|| ApiError::not_found("group", id.to_string()))?;
         Ok(Response::new(GetGroupResponse {
             group: Some(group(&record)),
@@ -171,12 +166,7 @@ impl<S: Store + Clone> GroupService for Groups<S> {
                 reference(ObjectType::Tenant, tenant),
             )
             .await?;
-        let groups = self
-            .0
-            .store
-            .groups(tenant, after, limit + 1)
-            .await
-            .map_err(ApiError::from)?;
+        let groups = self.0.store.groups(tenant, after, limit + 1).await?;
         let (groups, next_page_token) = page(groups, limit, |g| g.id.to_string());
         Ok(Response::new(ListGroupsResponse {
             groups: groups.iter().map(group).collect(),
@@ -200,8 +190,7 @@ impl<S: Store + Clone> GroupService for Groups<S> {
             .0
             .store
             .rename_group(tenant, id, &name)
-            .await
-            .map_err(ApiError::from)?
+            .await?
             .ok_or_else(|| ApiError::not_found("group", id.to_string()))?;
         Ok(Response::new(RenameGroupResponse {
             group: Some(group(&record)),
@@ -238,8 +227,7 @@ impl<S: Store + Clone> GroupService for Groups<S> {
                 }
                 facts::events(updates, vec![])
             })
-            .await
-            .map_err(ApiError::from)?;
+            .await?;
         tracing::info!(%tenant, group = %id, "group deleted");
         let written_at = self.0.deliver(tenant).await;
         Ok(Response::new(DeleteGroupResponse { written_at }))
@@ -264,8 +252,7 @@ impl<S: Store + Clone> GroupService for Groups<S> {
         self.0
             .store
             .add_group_members(tenant, id, &users, &[facts::event(updates, vec![])])
-            .await
-            .map_err(ApiError::from)?;
+            .await?;
         let written_at = self.0.deliver(tenant).await;
         Ok(Response::new(AddGroupMembersResponse { written_at }))
     }
@@ -293,8 +280,7 @@ impl<S: Store + Clone> GroupService for Groups<S> {
                 });
                 vec![facts::event(members.chain(primaries).collect(), vec![])]
             })
-            .await
-            .map_err(ApiError::from)?;
+            .await?;
         let written_at = self.0.deliver(tenant).await;
         Ok(Response::new(RemoveGroupMembersResponse { written_at }))
     }
@@ -317,8 +303,7 @@ impl<S: Store + Clone> GroupService for Groups<S> {
             .0
             .store
             .group_members(tenant, id, after, limit + 1)
-            .await
-            .map_err(ApiError::from)?;
+            .await?;
         let (members, next_page_token) = page(members, limit, ToString::to_string);
         let user_ids = members.iter().map(ToString::to_string).collect();
         Ok(Response::new(ListGroupMembersResponse {
@@ -369,8 +354,7 @@ impl<S: Store + Clone> GroupService for Groups<S> {
                 ));
                 vec![facts::event(updates, vec![])]
             })
-            .await
-            .map_err(ApiError::from)?;
+            .await?;
         tracing::info!(%tenant, %user, group = %id, "primary group set");
         let written_at = self.0.deliver(tenant).await;
         Ok(Response::new(SetPrimaryGroupResponse { written_at }))
@@ -412,8 +396,7 @@ impl<S: Store + Clone> GroupService for Groups<S> {
                 }
                 facts::events(updates, vec![])
             })
-            .await
-            .map_err(ApiError::from)?;
+            .await?;
         tracing::info!(%tenant, group = %id, "group manager set");
         let written_at = self.0.deliver(tenant).await;
         Ok(Response::new(SetGroupManagerResponse { written_at }))
@@ -445,8 +428,7 @@ impl<S: Store + Clone> GroupService for Groups<S> {
                 administrator,
                 &[facts::event(vec![update], vec![])],
             )
-            .await
-            .map_err(ApiError::from)?;
+            .await?;
         tracing::info!(%tenant, group = %id, %user, administrator, "group administrator set");
         let written_at = self.0.deliver(tenant).await;
         Ok(Response::new(SetGroupAdministratorResponse { written_at }))

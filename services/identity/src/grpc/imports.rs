@@ -23,12 +23,12 @@ use tokio_stream::Stream;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
-use super::users::employment_facts;
+use super::users::{employment_facts, employment_removed};
 use crate::clock::now;
 use crate::core::{Acting, Core, acting};
 use crate::facts::{self, reference};
 use crate::import::{
-    self, FeedRole, MAX_FILE_BYTES, Read, RowError, UnitRow, UserRow, check_units, check_users,
+    self, FeedRole, MAX_FILE_BYTES, RowError, UnitRow, UserRow, check_units, check_users,
 };
 use crate::outbox::{assign_role_event, revoke_role_event};
 use crate::store::{
@@ -138,9 +138,10 @@ impl<S: Store + Clone> Imports<S> {
                     .map_err(|e| ApiError::invalid_field("chunk", e.0))?;
                 let fields = self.0.store.custom_fields(tenant).await?;
                 let checked = check_users(&read.rows, &snapshot, &fields);
-                let (rows, errors) = self.keep(read, checked, options.skip_bad_rows, |r| r.line);
-                tally.read = rows.1 as i64;
-                let Some(rows) = rows.0 else {
+                let kept = import::keep(read, checked, options.skip_bad_rows, |r| r.line);
+                tally.read = kept.total as i64;
+                let errors = kept.errors;
+                let Some(rows) = kept.rows else {
                     return send(progress, tally.message(to_proto(&errors), true)).await;
                 };
                 let guest = self
@@ -158,23 +159,21 @@ impl<S: Store + Clone> Imports<S> {
                 let read = import::read_units(&bytes, kind == ImportKind::Accounts)
                     .map_err(|e| ApiError::invalid_field("chunk", e.0))?;
                 let checked = check_units(&read.rows, &snapshot);
-                let (rows, errors) = self.keep(read, checked, options.skip_bad_rows, |r| r.line);
-                tally.read = rows.1 as i64;
-                let Some(rows) = rows.0 else {
+                let kept = import::keep(read, checked, options.skip_bad_rows, |r| r.line);
+                tally.read = kept.total as i64;
+                let errors = kept.errors;
+                let Some(rows) = kept.rows else {
                     return send(progress, tally.message(to_proto(&errors), true)).await;
                 };
                 (plan_units(&rows, &snapshot, &mut tally), errors)
             }
         };
         send(progress, tally.message(to_proto(&errors), false)).await?;
-        let planned = tally.imported;
-        tally.imported = 0;
         for (batch, rows) in batches {
             self.0.store.apply_import(tenant, &batch).await?;
             tally.imported += rows as i64;
             send(progress, tally.message(Vec::new(), false)).await?;
         }
-        debug_assert_eq!(planned, tally.imported);
         let seconds = started.elapsed().as_secs_f64();
         tracing::info!(
             %tenant,
@@ -192,28 +191,6 @@ impl<S: Store + Clone> Imports<S> {
             core.deliver(tenant).await;
         });
         send(progress, tally.message(Vec::new(), true)).await
-    }
-
-    /// The rows to import, with every error: `None` when a bad row stops the import.
-    #[allow(clippy::type_complexity)]
-    fn keep<T>(
-        &self,
-        read: Read<T>,
-        checked: Vec<RowError>,
-        skip_bad_rows: bool,
-        line: impl Fn(&T) -> i64,
-    ) -> ((Option<Vec<T>>, usize), Vec<RowError>) {
-        let mut errors = read.errors;
-        errors.extend(checked);
-        let total = read.total;
-        if errors.is_empty() {
-            return ((Some(read.rows), total), errors);
-        }
-        if !skip_bad_rows {
-            return ((None, total), errors);
-        }
-        let rows = import::without_bad(read.rows, &errors, line);
-        ((Some(rows), total), errors)
     }
 }
 
@@ -336,13 +313,7 @@ fn plan_users(
                     if let Some(employment) = &new_main {
                         updates.extend(employment_facts(employment));
                         if let Some((_, old)) = existing.main {
-                            let (old, user) = (
-                                reference(ObjectType::Unit, old),
-                                reference(ObjectType::User, existing.id),
-                            );
-                            for relation in [Relation::Employee, Relation::MainAccount] {
-                                updates.push(facts::delete(old.clone(), relation, user.clone()));
-                            }
+                            updates.extend(employment_removed(old, existing.id));
                         }
                     }
                     if regrouped && let Some(group) = group {
@@ -375,7 +346,6 @@ fn plan_users(
         }
         batch.events.extend(facts::events(updates, statuses));
         batch.events.extend(roles);
-        tally.imported += rows_in_batch as i64;
         batches.push((batch, rows_in_batch));
     }
     batches
@@ -473,7 +443,6 @@ fn plan_units(
             continue;
         }
         batch.events.extend(facts::events(updates, vec![]));
-        tally.imported += rows_in_batch as i64;
         batches.push((batch, rows_in_batch));
     }
     batches
@@ -509,20 +478,14 @@ impl<S: Store + Clone> ImportService for Imports<S> {
                 )
                 .await?;
         }
-        // A file that does not read as its kind is refused before the stream starts.
-        let readable = match ImportKind::try_from(options.kind) {
-            Ok(ImportKind::Users) => {
-                import::read_users(&bytes[..bytes.len().min(64 * 1024)], false).map(|_| ())
-            }
-            _ => import::read_units(
-                &bytes[..bytes.len().min(64 * 1024)],
-                options.kind == ImportKind::Accounts as i32,
-            )
-            .map(|_| ()),
+        // A file without its kind's columns is refused before the stream starts.
+        let required = match ImportKind::try_from(options.kind) {
+            Ok(ImportKind::Users) => import::USER_COLUMNS,
+            Ok(ImportKind::Accounts) => import::ACCOUNT_COLUMNS,
+            _ => import::ACCOUNT_GROUP_COLUMNS,
         };
-        if let Err(error) = readable {
-            return Err(ApiError::invalid_field("chunk", error.0).into());
-        }
+        import::check_header(&bytes, required)
+            .map_err(|error| ApiError::invalid_field("chunk", error.0))?;
         let (sender, receiver) = mpsc::channel(16);
         let imports = Imports(self.0.clone());
         tokio::spawn(async move {

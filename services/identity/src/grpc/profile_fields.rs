@@ -17,7 +17,7 @@ use lms_runtime::{ApiError, FieldViolation};
 use tonic::Request;
 use uuid::Uuid;
 
-use super::convert::{display_name, required_id};
+use super::convert::{display_name, is_field_key, required_id};
 use super::users::Users;
 use crate::core::acting;
 use crate::facts::{self, reference};
@@ -78,19 +78,14 @@ impl<S: Store + Clone> Users<S> {
         &self,
         request: Request<DefineCustomFieldRequest>,
     ) -> Result<DefineCustomFieldResponse, ApiError> {
-        let acting = acting(&request).map_err(|s| ApiError::Forwarded(Box::new(s)))?;
+        let acting = acting(&request)?;
         let field = request
             .get_ref()
             .field
             .as_ref()
             .ok_or_else(|| ApiError::invalid_field("field", "is required"))?;
         let key = field.key.trim();
-        let well_formed = (1..=64).contains(&key.len())
-            && key.starts_with(|c: char| c.is_ascii_lowercase())
-            && key
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-        if !well_formed {
+        if !is_field_key(key) {
             return Err(ApiError::invalid_field(
                 "field.key",
                 "lower_snake_case, at most 64 characters",
@@ -139,7 +134,7 @@ impl<S: Store + Clone> Users<S> {
         purpose_value: i32,
         named: bool,
     ) -> Result<Option<lms_api::common::v1::ConsistencyToken>, ApiError> {
-        let acting = acting(acting_request).map_err(|s| ApiError::Forwarded(Box::new(s)))?;
+        let acting = acting(acting_request)?;
         let tenant = acting.tenant;
         let user = required_id("user_id", user_id, UserId::parse)?;
         let purpose = purpose(purpose_value)?;

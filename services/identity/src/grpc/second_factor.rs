@@ -13,7 +13,7 @@ use tonic::Request;
 
 use super::authentication::{Authentication, sign_in_barrier};
 use crate::clock::now;
-use crate::core::user_caller;
+use crate::core::{user_caller, verified};
 use crate::mfa;
 use crate::sessions;
 use crate::store::{MfaChallenge, Store};
@@ -112,8 +112,7 @@ impl<S: Store + Clone> Authentication<S> {
         &self,
         request: Request<BeginTotpEnrolmentRequest>,
     ) -> Result<BeginTotpEnrolmentResponse, ApiError> {
-        let caller =
-            lms_runtime::auth::caller(&request).map_err(|s| ApiError::Forwarded(Box::new(s)))?;
+        let caller = verified(&request)?;
         let (tenant, user) = user_caller(caller)?;
         let showed_second_factor = matches!(caller, Caller::User { mfa: true, .. });
         if self.0.store.totp(tenant, user).await?.secret.is_some() && !showed_second_factor {
@@ -144,8 +143,7 @@ impl<S: Store + Clone> Authentication<S> {
         &self,
         request: Request<ConfirmTotpEnrolmentRequest>,
     ) -> Result<ConfirmTotpEnrolmentResponse, ApiError> {
-        let caller =
-            lms_runtime::auth::caller(&request).map_err(|s| ApiError::Forwarded(Box::new(s)))?;
+        let caller = verified(&request)?;
         let (tenant, user) = user_caller(caller)?;
         let Some(pending) = self.0.store.totp(tenant, user).await?.pending else {
             return Err(ApiError::FailedPrecondition {

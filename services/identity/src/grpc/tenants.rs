@@ -103,8 +103,7 @@ impl<S: Store + Clone> TenantService for Tenants<S> {
         self.0
             .store
             .create_tenant(&tenant, &guest, &user, &employment, &events)
-            .await
-            .map_err(ApiError::from)?;
+            .await?;
         tracing::info!(tenant = %tenant.id, "tenant created");
         let written_at = self.0.deliver(tenant.id).await;
         Ok(Response::new(CreateTenantResponse {
@@ -130,8 +129,7 @@ impl<S: Store + Clone> TenantService for Tenants<S> {
             .0
             .store
             .tenant(asked)
-            .await
-            .map_err(ApiError::from)?
+            .await?
             .ok_or_else(|| ApiError::not_found("tenant", asked.to_string()))?;
         // Users see their own tenant and its clients; operators any. Others do not exist.
         if own.is_some() && own != Some(asked) && tenant.master != own {
@@ -153,8 +151,7 @@ impl<S: Store + Clone> TenantService for Tenants<S> {
             .0
             .store
             .tenant(tenant)
-            .await
-            .map_err(ApiError::from)?
+            .await?
             .ok_or_else(|| ApiError::not_found("tenant", tenant.to_string()))?
             .access_coordinator;
         // The Access Coordinator hands over; a Super Administrator (security settings) may
@@ -193,8 +190,7 @@ impl<S: Store + Clone> TenantService for Tenants<S> {
                     }),
                 ],
             )
-            .await
-            .map_err(ApiError::from)?;
+            .await?;
         tracing::info!(%tenant, from = %current, to = %successor, by = %actor, "access coordinator handed over");
         let written_at = self.0.deliver(tenant).await;
         Ok(Response::new(TransferAccessCoordinatorResponse {
@@ -219,8 +215,7 @@ impl<S: Store + Clone> TenantService for Tenants<S> {
             .0
             .store
             .tenant(tenant)
-            .await
-            .map_err(ApiError::from)?
+            .await?
             .ok_or_else(|| ApiError::not_found("tenant", tenant.to_string()))?
             .settings;
         for path in &paths {
@@ -255,8 +250,7 @@ impl<S: Store + Clone> TenantService for Tenants<S> {
             .0
             .store
             .update_tenant_settings(tenant, settings, &[settings_event(&settings)])
-            .await
-            .map_err(ApiError::from)?;
+            .await?;
         tracing::info!(%tenant, by = %acting.user, changed = ?paths, "tenant settings changed");
         let written_at = self.0.deliver(tenant).await;
         Ok(Response::new(UpdateTenantSettingsResponse {
@@ -305,8 +299,7 @@ impl<S: Store + Clone> TenantService for Tenants<S> {
             .0
             .store
             .client_tenants(acting.tenant, after, limit + 1)
-            .await
-            .map_err(ApiError::from)?;
+            .await?;
         let (clients, next_page_token) = page(clients, limit, |t| t.id.to_string());
         Ok(Response::new(ListClientTenantsResponse {
             tenants: clients.iter().map(convert::tenant).collect(),
@@ -343,8 +336,7 @@ impl<S: Store + Clone> Tenants<S> {
             .0
             .store
             .tenant(master)
-            .await
-            .map_err(ApiError::from)?
+            .await?
             .ok_or_else(|| ApiError::not_found("tenant", master.to_string()))?
             .settings;
         if link && !settings.clients_enabled {
@@ -373,8 +365,7 @@ impl<S: Store + Clone> Tenants<S> {
         self.0
             .store
             .link_client(master, client, link, &[facts::event(vec![update], vec![])])
-            .await
-            .map_err(ApiError::from)?;
+            .await?;
         tracing::info!(%master, %client, link, by = %acting.user, "client link changed");
         Ok(self.0.deliver(master).await)
     }

@@ -141,8 +141,7 @@ impl<S: Store + Clone> UnitService for Units<S> {
                 .0
                 .store
                 .tenant(tenant)
-                .await
-                .map_err(ApiError::from)?
+                .await?
                 .map(|t| t.settings)
                 .unwrap_or_default();
             if !settings.locations_enabled {
@@ -177,11 +176,7 @@ impl<S: Store + Clone> UnitService for Units<S> {
             })
             .into_iter()
             .collect();
-        self.0
-            .store
-            .create_unit(tenant, &record, &events)
-            .await
-            .map_err(ApiError::from)?;
+        self.0.store.create_unit(tenant, &record, &events).await?;
         tracing::info!(%tenant, unit = %record.id, kind = kind_name(kind), "unit created");
         let written_at = self.0.deliver(tenant).await;
         Ok(Response::new(CreateUnitResponse {
@@ -242,8 +237,7 @@ impl<S: Store + Clone> UnitService for Units<S> {
                 },
                 limit + 1,
             )
-            .await
-            .map_err(ApiError::from)?;
+            .await?;
         let (units, next_page_token) = page(units, limit, |u| u.id.to_string());
         Ok(Response::new(ListUnitsResponse {
             units: units.iter().map(unit).collect(),
@@ -272,8 +266,7 @@ impl<S: Store + Clone> UnitService for Units<S> {
             .0
             .store
             .rename_unit(tenant, id, &name)
-            .await
-            .map_err(ApiError::from)?
+            .await?
             .ok_or_else(|| ApiError::not_found("unit", id.to_string()))?;
         Ok(Response::new(RenameUnitResponse {
             unit: Some(unit(&record)),
@@ -325,8 +318,7 @@ impl<S: Store + Clone> UnitService for Units<S> {
                 }
                 vec![facts::event(updates, vec![])]
             })
-            .await
-            .map_err(ApiError::from)?;
+            .await?;
         let before = match moved {
             Moved::Moved(before) => before,
             Moved::NotFound(missing) => {
@@ -384,8 +376,7 @@ impl<S: Store + Clone> UnitService for Units<S> {
                     .into_iter()
                     .collect()
             })
-            .await
-            .map_err(ApiError::from)?;
+            .await?;
         let refusal = |reason, message: &str| ApiError::FailedPrecondition {
             reason,
             message: message.into(),

@@ -61,6 +61,17 @@ pub fn employment_facts(employment: &EmploymentRecord) -> Vec<RelationshipUpdate
     updates
 }
 
+/// The facts of an employment that no longer counts (ended early, or the account is gone):
+/// the user is neither employed there nor is it their main account.
+pub fn employment_removed(unit: UnitId, user: UserId) -> [RelationshipUpdate; 2] {
+    let (unit, user) = (
+        reference(ObjectType::Unit, unit),
+        reference(ObjectType::User, user),
+    );
+    [Relation::Employee, Relation::MainAccount]
+        .map(|relation| facts::delete(unit.clone(), relation, user.clone()))
+}
+
 /// The records of a new user employed at `unit` from now on. Tutors and teachers wait for the
 /// Access Coordinator.
 pub async fn new_user_records<S: Store + Clone>(
@@ -157,9 +168,8 @@ impl<S: Store + Clone> Users<S> {
             .user(tenant, user)
             .await?
             .ok_or_else(|| ApiError::not_found("user", user.to_string()))?;
-        let employments = self.0.store.employments(tenant, user).await?;
         Ok(GetUserResponse {
-            user: Some(convert::user(&record, &employments)),
+            user: Some(self.0.user_view(tenant, &record).await?),
         })
     }
 }
@@ -173,12 +183,7 @@ impl<S: Store + Clone> UserService for Users<S> {
         let acting = acting(&request)?;
         let (tenant, actor) = (acting.tenant, acting.user);
         let valid = convert::new_user("user", request.get_ref().user.as_ref())?;
-        let defined = self
-            .0
-            .store
-            .custom_fields(tenant)
-            .await
-            .map_err(ApiError::from)?;
+        let defined = self.0.store.custom_fields(tenant).await?;
         let values = request
             .get_ref()
             .user
@@ -192,15 +197,13 @@ impl<S: Store + Clone> UserService for Users<S> {
                 .0
                 .store
                 .unit(tenant, unit)
-                .await
-                .map_err(ApiError::from)?
+                .await?
                 .ok_or_else(|| ApiError::not_found("unit", unit.to_string()))?,
             None => self
                 .0
                 .store
                 .guest_account(tenant)
-                .await
-                .map_err(ApiError::from)?
+                .await?
                 .ok_or_else(|| ApiError::not_found("unit", "the Guest account"))?,
         };
         self.0
@@ -215,8 +218,7 @@ impl<S: Store + Clone> UserService for Users<S> {
             .0
             .store
             .user_by_email(tenant, &valid.email)
-            .await
-            .map_err(ApiError::from)?
+            .await?
             .is_some()
         {
             return Err(ApiError::AlreadyExists {
@@ -230,8 +232,7 @@ impl<S: Store + Clone> UserService for Users<S> {
         self.0
             .store
             .create_user(tenant, &user, &employment, &[event])
-            .await
-            .map_err(ApiError::from)?;
+            .await?;
         tracing::info!(%tenant, user = %user.id, "user created");
         let written_at = self.0.deliver(tenant).await;
         Ok(Response::new(CreateUserResponse {
@@ -277,12 +278,7 @@ impl<S: Store + Clone> UserService for Users<S> {
             .then(|| convert::custom_fields("user.custom_fields", &new.custom_fields))
             .transpose()?;
         if custom_fields.is_some() {
-            let defined = self
-                .0
-                .store
-                .custom_fields(tenant)
-                .await
-                .map_err(ApiError::from)?;
+            let defined = self.0.store.custom_fields(tenant).await?;
             check_custom_fields(&defined, &new.custom_fields, "user.custom_fields", true)?;
         }
         if ADMINISTERED.iter().any(|field| changes(field)) {
@@ -338,8 +334,7 @@ impl<S: Store + Clone> UserService for Users<S> {
                 }
                 Ok(change)
             })
-            .await
-            .map_err(ApiError::from)?;
+            .await?;
         tracing::info!(%tenant, user = %id, fields = ?paths, "user updated");
         self.0.deliver(tenant).await;
         Ok(Response::new(UpdateUserResponse {
@@ -381,8 +376,7 @@ impl<S: Store + Clone> UserService for Users<S> {
                     ..Default::default()
                 })
             })
-            .await
-            .map_err(ApiError::from)?;
+            .await?;
         tracing::info!(%tenant, user = %id, by = %actor, reason = %r.reason, "user suspended");
         let written_at = self.0.deliver(tenant).await;
         Ok(Response::new(SuspendUserResponse {
@@ -423,8 +417,7 @@ impl<S: Store + Clone> UserService for Users<S> {
                     ..Default::default()
                 })
             })
-            .await
-            .map_err(ApiError::from)?;
+            .await?;
         tracing::info!(%tenant, user = %id, by = %actor, "user reactivated");
         let written_at = self.0.deliver(tenant).await;
         Ok(Response::new(ReactivateUserResponse {
@@ -476,8 +469,7 @@ impl<S: Store + Clone> UserService for Users<S> {
                     erase_second_factor: true,
                 })
             })
-            .await
-            .map_err(ApiError::from)?;
+            .await?;
         tracing::info!(%tenant, user = %id, by = %actor, "user anonymised");
         let written_at = self.0.deliver(tenant).await;
         Ok(Response::new(AnonymiseUserResponse {
@@ -575,12 +567,7 @@ impl<S: Store + Clone> UserService for Users<S> {
             Visible::All => None,
             Visible::Only(ids) => Some(ids.into_iter().map(UserId::from_uuid).collect()),
         };
-        let users = self
-            .0
-            .store
-            .users(tenant, &filter, limit + 1)
-            .await
-            .map_err(ApiError::from)?;
+        let users = self.0.store.users(tenant, &filter, limit + 1).await?;
         let (users, next_page_token) = page(users, limit, |u| u.id.to_string());
         Ok(Response::new(ListUsersResponse {
             users: self.0.user_views(tenant, &users).await?,

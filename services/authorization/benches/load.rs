@@ -3,7 +3,8 @@
 //! floor. Prints p50, p99 and throughput per case and writes them as JSON.
 //!
 //! `cargo bench -p lms-authorization --bench load -- [--users 100000] [--seconds 5]
-//!  [--json bench-results/authorization.json]` (or `make bench`).
+//!  [--json bench-results/authorization.json] [--only echo,layers,warm,cold,batch,lookup]`
+//! (or `make bench`). `--only` runs just the named cases, to profile one path at a time.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -33,6 +34,16 @@ struct Args {
     users: usize,
     seconds: u64,
     json: String,
+    only: Option<Vec<String>>,
+}
+
+impl Args {
+    /// Whether the case with this key runs.
+    fn runs(&self, case: &str) -> bool {
+        self.only
+            .as_ref()
+            .is_none_or(|only| only.iter().any(|wanted| wanted == case))
+    }
 }
 
 fn args() -> Args {
@@ -40,6 +51,7 @@ fn args() -> Args {
         users: 100_000,
         seconds: 5,
         json: "bench-results/authorization.json".into(),
+        only: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -49,6 +61,10 @@ fn args() -> Args {
                 args.seconds = it.next().and_then(|v| v.parse().ok()).expect("--seconds N")
             }
             "--json" => args.json = it.next().expect("--json PATH"),
+            "--only" => {
+                let cases = it.next().expect("--only CASE[,CASE]");
+                args.only = Some(cases.split(',').map(str::to_owned).collect());
+            }
             _ => {} // cargo bench passes --bench
         }
     }
@@ -390,58 +406,64 @@ async fn main() {
     let mut outcomes = Vec::new();
     for in_flight in [1, 16] {
         let channel = echo_channel.clone();
-        outcomes.push(
-            measure(
-                "echo (bare tonic health check)",
-                in_flight,
-                duration,
-                move |_| {
-                    let mut echo =
-                        tonic_health::pb::health_client::HealthClient::new(channel.clone());
-                    async move {
-                        echo.check(tonic_health::pb::HealthCheckRequest::default())
-                            .await
-                            .unwrap();
-                    }
-                },
-            )
-            .await,
-        );
+        if args.runs("echo") {
+            outcomes.push(
+                measure(
+                    "echo (bare tonic health check)",
+                    in_flight,
+                    duration,
+                    move |_| {
+                        let mut echo =
+                            tonic_health::pb::health_client::HealthClient::new(channel.clone());
+                        async move {
+                            echo.check(tonic_health::pb::HealthCheckRequest::default())
+                                .await
+                                .unwrap();
+                        }
+                    },
+                )
+                .await,
+            );
+        }
         // The same server's layer stack (request id, tracing, deadline, auth skipped for health,
         // concurrency limit) around a health check: what the layers cost over the bare echo.
         let layered = service.channel();
-        outcomes.push(
-            measure(
-                "health check through the service's layers",
-                in_flight,
-                duration,
-                move |_| {
-                    let mut health =
-                        tonic_health::pb::health_client::HealthClient::new(layered.clone());
+        if args.runs("layers") {
+            outcomes.push(
+                measure(
+                    "health check through the service's layers",
+                    in_flight,
+                    duration,
+                    move |_| {
+                        let mut health =
+                            tonic_health::pb::health_client::HealthClient::new(layered.clone());
+                        async move {
+                            health
+                                .check(tonic_health::pb::HealthCheckRequest::default())
+                                .await
+                                .unwrap();
+                        }
+                    },
+                )
+                .await,
+            );
+        }
+        if args.runs("warm") {
+            let (c, request) = (manager_client.clone(), warm.clone());
+            outcomes.push(
+                measure("check, warm cache", in_flight, duration, move |_| {
+                    let (mut c, request) = (c.clone(), request.clone());
                     async move {
-                        health
-                            .check(tonic_health::pb::HealthCheckRequest::default())
-                            .await
-                            .unwrap();
+                        c.check(request).await.unwrap();
                     }
-                },
-            )
-            .await,
-        );
-        let (c, request) = (manager_client.clone(), warm.clone());
-        outcomes.push(
-            measure("check, warm cache", in_flight, duration, move |_| {
-                let (mut c, request) = (c.clone(), request.clone());
-                async move {
-                    c.check(request).await.unwrap();
-                }
-            })
-            .await,
-        );
+                })
+                .await,
+            );
+        }
     }
     let users = Arc::new(tenant.users.clone());
     let courses = Arc::new(tenant.courses.clone());
-    {
+    if args.runs("cold") {
         let (d, users, courses, full) = (
             delegation.clone(),
             users.clone(),
@@ -471,7 +493,7 @@ async fn main() {
             .await,
         );
     }
-    {
+    if args.runs("batch") {
         let (d, users, courses) = (delegation.clone(), users.clone(), courses.clone());
         outcomes.push(
             measure("batch check of 100", 1, duration, move |i| {
@@ -513,36 +535,38 @@ async fn main() {
             }
         }
     };
-    let team = client(tenant.manager)
-        .lookup_resources(LookupResourcesRequest {
-            permission: "users.read".into(),
-            resource_type: ObjectType::User as i32,
-            page_size: 10_000,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .resource_ids
-        .len();
-    outcomes.push(
-        measure(
-            &format!("lookup resources, manager ({team} users)"),
-            1,
-            duration,
-            lookup(tenant.manager, "users.read", ObjectType::User),
-        )
-        .await,
-    );
-    outcomes.push(
-        measure(
-            "lookup resources, tutor (courses)",
-            1,
-            duration,
-            lookup(tenant.tutor, "courses.update", ObjectType::Course),
-        )
-        .await,
-    );
+    if args.runs("lookup") {
+        let team = client(tenant.manager)
+            .lookup_resources(LookupResourcesRequest {
+                permission: "users.read".into(),
+                resource_type: ObjectType::User as i32,
+                page_size: 10_000,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .resource_ids
+            .len();
+        outcomes.push(
+            measure(
+                &format!("lookup resources, manager ({team} users)"),
+                1,
+                duration,
+                lookup(tenant.manager, "users.read", ObjectType::User),
+            )
+            .await,
+        );
+        outcomes.push(
+            measure(
+                "lookup resources, tutor (courses)",
+                1,
+                duration,
+                lookup(tenant.tutor, "courses.update", ObjectType::Course),
+            )
+            .await,
+        );
+    }
 
     println!(
         "\n{:<48} {:>9} {:>9} {:>10} {:>10} {:>11}",
@@ -558,20 +582,20 @@ async fn main() {
         outcomes
             .iter()
             .find(|o| o.name.starts_with(name) && o.in_flight == in_flight)
-            .unwrap()
     };
-    let (echo1, warm1, echo16, warm16) = (
+    if let (Some(echo1), Some(warm1), Some(echo16), Some(warm16)) = (
         find("echo", 1),
         find("check, warm", 1),
         find("echo", 16),
         find("check, warm", 16),
-    );
-    println!(
-        "\nratios to the echo: warm p50 {:.2}x (1 in flight); at 16 in flight throughput {:.2}x, p99 {:.2}x",
-        warm1.p50_us / echo1.p50_us,
-        warm16.per_second / echo16.per_second,
-        warm16.p99_us / echo16.p99_us
-    );
+    ) {
+        println!(
+            "\nratios to the echo: warm p50 {:.2}x (1 in flight); at 16 in flight throughput {:.2}x, p99 {:.2}x",
+            warm1.p50_us / echo1.p50_us,
+            warm16.per_second / echo16.per_second,
+            warm16.p99_us / echo16.p99_us
+        );
+    }
     let json = serde_json::json!({
         "users": args.users,
         "seconds_per_case": args.seconds,

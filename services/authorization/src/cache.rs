@@ -62,40 +62,66 @@ pub enum Facts {
     Resource(Arc<ResourceFacts>),
 }
 
-/// The key of a subject's facts.
-pub fn subject_key(tenant: TenantId, user: UserId) -> String {
-    format!(
-        "s:{}:{}",
-        tenant.as_uuid().simple(),
-        user.as_uuid().simple()
-    )
+/// What a cache entry holds facts about. Hashed and compared as it is, so a decision formats no
+/// strings to find its facts; only Redis sees the text form.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
+pub struct CacheKey {
+    tenant: uuid::Uuid,
+    of: Of,
 }
 
-/// The key of a resource's facts.
-pub fn resource_key(tenant: TenantId, kind: i16, id: uuid::Uuid) -> String {
-    format!("r:{}:{kind}:{}", tenant.as_uuid().simple(), id.simple())
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
+enum Of {
+    /// A subject's compiled facts.
+    Subject(uuid::Uuid),
+    /// A resource's facts, by object type and id.
+    Resource(i16, uuid::Uuid),
 }
 
-fn tenant_of_key(key: &str) -> &str {
-    key.split(':').nth(1).unwrap_or_default()
+impl CacheKey {
+    /// The key of a subject's facts.
+    pub fn subject(tenant: TenantId, user: UserId) -> CacheKey {
+        CacheKey {
+            tenant: tenant.as_uuid(),
+            of: Of::Subject(user.as_uuid()),
+        }
+    }
+
+    /// The key of a resource's facts.
+    pub fn resource(tenant: TenantId, kind: i16, id: uuid::Uuid) -> CacheKey {
+        CacheKey {
+            tenant: tenant.as_uuid(),
+            of: Of::Resource(kind, id),
+        }
+    }
+
+    /// The key's text in Redis (before the configured prefix).
+    fn text(&self) -> String {
+        match self.of {
+            Of::Subject(user) => format!("s:{}:{}", self.tenant.simple(), user.simple()),
+            Of::Resource(kind, id) => {
+                format!("r:{}:{kind}:{}", self.tenant.simple(), id.simple())
+            }
+        }
+    }
 }
 
 /// An invalidation, as published to other replicas.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Invalidation {
-    /// The tenant (simple UUID).
-    pub tenant: String,
+    /// The tenant.
+    pub tenant: uuid::Uuid,
     /// Keys to drop.
-    pub keys: Vec<String>,
+    pub keys: Vec<CacheKey>,
     /// When set, every entry of the tenant read before this revision is dropped.
     pub floor: Option<i64>,
 }
 
 /// The two-tier cache of one authorization replica.
 pub struct FactsCache {
-    local: moka::sync::Cache<String, Arc<Entry>>,
+    local: moka::sync::Cache<CacheKey, Arc<Entry>>,
     /// Per tenant: entries read before this revision are invalid (tenant-wide invalidations).
-    floors: Mutex<HashMap<String, i64>>,
+    floors: Mutex<HashMap<uuid::Uuid, i64>>,
     redis: Option<RedisTier>,
     ttl: Duration,
     lookups: Counter<u64>,
@@ -134,8 +160,8 @@ impl RedisTier {
             .store(now_ms() + BREAKER.as_millis() as i64, Ordering::Relaxed);
     }
 
-    fn floor_key(&self, tenant: &str) -> String {
-        self.handle.key(&format!("authz:floor:{tenant}"))
+    fn floor_key(&self, tenant: uuid::Uuid) -> String {
+        self.handle.key(&format!("authz:floor:{}", tenant.simple()))
     }
 }
 
@@ -166,22 +192,22 @@ impl FactsCache {
         })
     }
 
-    fn floor(&self, tenant: &str) -> i64 {
+    fn floor(&self, tenant: uuid::Uuid) -> i64 {
         self.floors
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .get(tenant)
+            .get(&tenant)
             .copied()
             .unwrap_or(0)
     }
 
-    fn usable(&self, entry: &Entry, key: &str, freshness: Freshness) -> bool {
+    fn usable(&self, entry: &Entry, key: &CacheKey, freshness: Freshness) -> bool {
         let fresh_enough = match freshness {
             Freshness::Latency => true,
             Freshness::AtLeast(revision) => entry.revision >= revision.0,
             Freshness::Full => false,
         };
-        fresh_enough && entry.revision >= self.floor(tenant_of_key(key))
+        fresh_enough && entry.revision >= self.floor(key.tenant)
     }
 
     fn count(&self, outcome: &'static str) {
@@ -189,7 +215,7 @@ impl FactsCache {
     }
 
     /// A usable entry for `key`, from this replica or Redis.
-    pub async fn get(&self, key: &str, freshness: Freshness) -> Option<Arc<Entry>> {
+    pub async fn get(&self, key: &CacheKey, freshness: Freshness) -> Option<Arc<Entry>> {
         if freshness == Freshness::Full {
             return None;
         }
@@ -201,7 +227,7 @@ impl FactsCache {
         }
         if let Some(redis) = self.redis.as_ref().filter(|r| r.available()) {
             let mut connection = redis.handle.connection();
-            let keys = [redis.handle.key(key), redis.floor_key(tenant_of_key(key))];
+            let keys = [redis.handle.key(&key.text()), redis.floor_key(key.tenant)];
             match connection
                 .mget::<_, (Option<String>, Option<i64>)>(&keys)
                 .await
@@ -212,7 +238,7 @@ impl FactsCache {
                         && self.usable(&entry, key, freshness)
                     {
                         let entry = Arc::new(entry);
-                        self.local.insert(key.to_owned(), entry.clone());
+                        self.local.insert(*key, entry.clone());
                         self.count("redis");
                         return Some(entry);
                     }
@@ -226,7 +252,7 @@ impl FactsCache {
     }
 
     /// Stores facts read from the store at `revision`, in both tiers.
-    pub async fn put(&self, key: String, revision: Revision, facts: Facts) {
+    pub async fn put(&self, key: CacheKey, revision: Revision, facts: Facts) {
         let entry = Arc::new(Entry {
             revision: revision.0,
             facts,
@@ -236,7 +262,11 @@ impl FactsCache {
         {
             let mut connection = redis.handle.connection();
             let result: redis::RedisResult<()> = connection
-                .pset_ex(redis.handle.key(&key), json, self.ttl.as_millis() as u64)
+                .pset_ex(
+                    redis.handle.key(&key.text()),
+                    json,
+                    self.ttl.as_millis() as u64,
+                )
                 .await;
             if let Err(error) = result {
                 redis.failed(&error);
@@ -255,14 +285,14 @@ impl FactsCache {
         let mut connection = redis.handle.connection();
         let mut pipe = redis::pipe();
         for key in &invalidation.keys {
-            pipe.del(redis.handle.key(key)).ignore();
+            pipe.del(redis.handle.key(&key.text())).ignore();
         }
         if let Some(floor) = invalidation.floor {
             // The floor only rises: concurrent writers may finish out of order.
             pipe.cmd("EVAL")
                 .arg("local c = tonumber(redis.call('GET', KEYS[1]) or '0') if tonumber(ARGV[1]) > c then redis.call('SET', KEYS[1], ARGV[1]) end")
                 .arg(1)
-                .arg(redis.floor_key(&invalidation.tenant))
+                .arg(redis.floor_key(invalidation.tenant))
                 .arg(floor)
                 .ignore();
         }
@@ -281,7 +311,7 @@ impl FactsCache {
         }
         if let Some(floor) = invalidation.floor {
             let mut floors = self.floors.lock().unwrap_or_else(|p| p.into_inner());
-            let current = floors.entry(invalidation.tenant.clone()).or_insert(0);
+            let current = floors.entry(invalidation.tenant).or_insert(0);
             *current = (*current).max(floor);
         }
     }

@@ -11,7 +11,7 @@ use lms_kernel::{
 use lms_runtime::ApiError;
 use lms_runtime::auth::Caller;
 
-use crate::cache::{Facts, FactsCache, Freshness, Invalidation, resource_key, subject_key};
+use crate::cache::{CacheKey, Facts, FactsCache, Freshness, Invalidation};
 use crate::facts;
 use crate::store::{Revision, Store};
 
@@ -101,7 +101,7 @@ impl<S: Store> Core<S> {
         user: UserId,
         freshness: Freshness,
     ) -> Result<(Arc<SubjectFacts>, Revision), ApiError> {
-        let key = subject_key(tenant, user);
+        let key = CacheKey::subject(tenant, user);
         if let Some(entry) = self.cache.get(&key, freshness).await
             && let Facts::Subject(facts) = &entry.facts
         {
@@ -144,7 +144,7 @@ impl<S: Store> Core<S> {
                 TenantId::parse(&r.tenant_id).ok()
             }?;
             let id = uuid::Uuid::try_parse(&r.id).ok()?;
-            Some(resource_key(owner, r.r#type as i16, id))
+            Some(CacheKey::resource(owner, r.r#type as i16, id))
         });
         if let Some(key) = &key
             && let Some(entry) = self.cache.get(key, freshness).await
@@ -170,13 +170,13 @@ impl<S: Store> Core<S> {
     pub async fn invalidate(
         &self,
         tenant: TenantId,
-        keys: Vec<String>,
+        keys: Vec<CacheKey>,
         tenant_wide: bool,
         revision: Revision,
     ) {
         self.cache
             .invalidate(Invalidation {
-                tenant: tenant.as_uuid().simple().to_string(),
+                tenant: tenant.as_uuid(),
                 keys,
                 floor: tenant_wide.then_some(revision.0),
             })

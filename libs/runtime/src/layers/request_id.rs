@@ -1,3 +1,4 @@
+use std::cell::Cell;
 use std::task::{Context, Poll};
 
 use http::{HeaderValue, Request, Response};
@@ -42,6 +43,29 @@ fn acceptable(value: &HeaderValue) -> Option<String> {
     sane.then(|| text.to_owned())
 }
 
+thread_local! {
+    /// splitmix64 state, seeded once per thread from the OS.
+    static ID_STATE: Cell<u64> = Cell::new(uuid::Uuid::new_v4().as_u64_pair().0);
+}
+
+/// A fresh random (version 4) UUID without a system call per request: ids only need to be
+/// unique, not unguessable, and `getrandom` on every request showed in the decision path.
+fn fresh_id() -> String {
+    let next = || {
+        ID_STATE.with(|state| {
+            let mut z = state.get().wrapping_add(0x9e37_79b9_7f4a_7c15);
+            state.set(z);
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^ (z >> 31)
+        })
+    };
+    let bits = (u128::from(next()) << 64) | u128::from(next());
+    uuid::Builder::from_random_bytes(bits.to_be_bytes())
+        .into_uuid()
+        .to_string()
+}
+
 impl<S> Service<Request<Body>> for RequestIdService<S>
 where
     S: Service<Request<Body>, Response = Response<Body>> + Clone + Send + 'static,
@@ -60,8 +84,10 @@ where
             .headers()
             .get(REQUEST_ID_HEADER)
             .and_then(acceptable)
-            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-        let header = HeaderValue::from_str(&id).expect("request ids are printable ASCII");
+            .unwrap_or_else(fresh_id);
+        let mut header = HeaderValue::from_str(&id).expect("request ids are printable ASCII");
+        // Unique per response: indexing it in HPACK would only evict entries that repeat.
+        header.set_sensitive(true);
         request.extensions_mut().insert(RequestId(id));
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
@@ -70,5 +96,20 @@ where
             response.headers_mut().insert(REQUEST_ID_HEADER, header);
             Ok(response)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fresh_ids_are_distinct_version_4_uuids() {
+        let ids: std::collections::HashSet<String> = (0..10_000).map(|_| fresh_id()).collect();
+        assert_eq!(ids.len(), 10_000);
+        for id in ids.iter().take(100) {
+            let parsed = uuid::Uuid::parse_str(id).unwrap();
+            assert_eq!(parsed.get_version_num(), 4);
+        }
     }
 }

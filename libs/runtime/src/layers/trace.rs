@@ -62,12 +62,13 @@ pub struct TraceService<S> {
     duration: Histogram<f64>,
 }
 
-/// Splits `/lms.identity.v1.UserService/GetUser` into service and method.
-fn rpc_names(path: &str) -> (String, String) {
+/// Splits `/lms.identity.v1.UserService/GetUser` into the span name
+/// (`lms.identity.v1.UserService/GetUser`), service and method.
+fn rpc_names(path: &str) -> (&str, &str, &str) {
     let trimmed = path.trim_start_matches('/');
     match trimmed.split_once('/') {
-        Some((service, method)) => (service.to_owned(), method.to_owned()),
-        None => (trimmed.to_owned(), String::new()),
+        Some((service, method)) => (trimmed, service, method),
+        None => (trimmed, trimmed, ""),
     }
 }
 
@@ -125,15 +126,14 @@ where
     }
 
     fn call(&mut self, request: Request<Body>) -> Self::Future {
-        let (service, method) = rpc_names(request.uri().path());
+        let (name, service, method) = rpc_names(request.uri().path());
         let request_id = request
             .extensions()
             .get::<RequestId>()
-            .map(|id| id.0.clone())
-            .unwrap_or_default();
+            .map_or("", |id| id.0.as_str());
         let span = tracing::info_span!(
             "rpc",
-            otel.name = format!("{service}/{method}"),
+            otel.name = name,
             otel.kind = "server",
             otel.status_code = Empty,
             rpc.system = "grpc",
@@ -151,8 +151,8 @@ where
             duration: self.duration.clone(),
             attributes: vec![
                 KeyValue::new("rpc.system", "grpc"),
-                KeyValue::new("rpc.service", service),
-                KeyValue::new("rpc.method", method),
+                KeyValue::new("rpc.service", service.to_owned()),
+                KeyValue::new("rpc.method", method.to_owned()),
             ],
         };
         let clone = self.inner.clone();
@@ -244,7 +244,11 @@ mod tests {
     fn rpc_paths_split_into_service_and_method() {
         assert_eq!(
             rpc_names("/lms.identity.v1.UserService/GetUser"),
-            ("lms.identity.v1.UserService".into(), "GetUser".into())
+            (
+                "lms.identity.v1.UserService/GetUser",
+                "lms.identity.v1.UserService",
+                "GetUser"
+            )
         );
     }
 }

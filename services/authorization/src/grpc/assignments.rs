@@ -21,7 +21,7 @@ use tonic::{Request, Response, Status};
 use lms_runtime::paging::page_size;
 
 use super::caller;
-use crate::cache::subject_key;
+use crate::cache::CacheKey;
 use crate::convert;
 use crate::core::{Actor, Core, now, tenant_of};
 use crate::escalation::refusal;
@@ -217,7 +217,12 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
             .await
             .map_err(ApiError::from)?;
         self.0
-            .invalidate(tenant, vec![subject_key(tenant, user)], false, revision)
+            .invalidate(
+                tenant,
+                vec![CacheKey::subject(tenant, user)],
+                false,
+                revision,
+            )
             .await;
         tracing::info!(tenant = %tenant, assignment = %record.id, role = %role, "role assigned");
         Ok(Response::new(AssignRoleResponse {
@@ -266,7 +271,7 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
         self.0
             .invalidate(
                 tenant,
-                vec![subject_key(tenant, record.user)],
+                vec![CacheKey::subject(tenant, record.user)],
                 false,
                 revision,
             )
@@ -380,7 +385,7 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
         self.0
             .invalidate(
                 actor.tenant,
-                vec![subject_key(actor.tenant, user)],
+                vec![CacheKey::subject(actor.tenant, user)],
                 false,
                 revision,
             )

@@ -19,7 +19,7 @@ use tonic::{Request, Response, Status};
 
 use lms_runtime::paging::page_size;
 
-use super::caller;
+use super::caller_and_message;
 use crate::cache::Freshness;
 use crate::convert;
 use crate::core::{Core, as_session, tenant_of};
@@ -199,8 +199,7 @@ impl<S: Store> PermissionService for Permissions<S> {
         &self,
         request: Request<CheckRequest>,
     ) -> Result<Response<CheckResponse>, Status> {
-        let caller = caller(&request)?;
-        let r = request.into_inner();
+        let (caller, r) = caller_and_message(request)?;
         let (decision, tenant, revision, _) = self
             .decide_one(
                 &caller,
@@ -220,8 +219,7 @@ impl<S: Store> PermissionService for Permissions<S> {
         &self,
         request: Request<ExplainRequest>,
     ) -> Result<Response<ExplainResponse>, Status> {
-        let caller = caller(&request)?;
-        let r = request.into_inner();
+        let (caller, r) = caller_and_message(request)?;
         let (decision, tenant, revision, facts) = self
             .decide_one(
                 &caller,
@@ -246,8 +244,7 @@ impl<S: Store> PermissionService for Permissions<S> {
         &self,
         request: Request<LookupResourcesRequest>,
     ) -> Result<Response<LookupResourcesResponse>, Status> {
-        let caller = caller(&request)?;
-        let r = request.into_inner();
+        let (caller, r) = caller_and_message(request)?;
         let tenant = tenant_of(&caller)?;
         let freshness = self.freshness("consistency", r.consistency.as_ref(), tenant)?;
         let permission = convert::permission("permission", &r.permission)?;
@@ -278,8 +275,7 @@ impl<S: Store> PermissionService for Permissions<S> {
         &self,
         request: Request<LookupSubjectsRequest>,
     ) -> Result<Response<LookupSubjectsResponse>, Status> {
-        let caller = caller(&request)?;
-        let r = request.into_inner();
+        let (caller, r) = caller_and_message(request)?;
         let tenant = tenant_of(&caller)?;
         // Who holds access is for services and for those who read role assignments.
         if let Caller::User { .. } = caller {
@@ -316,8 +312,7 @@ impl<S: Store> PermissionService for Permissions<S> {
         &self,
         request: Request<BatchCheckRequest>,
     ) -> Result<Response<BatchCheckResponse>, Status> {
-        let caller = caller(&request)?;
-        let r = request.into_inner();
+        let (caller, r) = caller_and_message(request)?;
         if r.items.len() > MAX_BATCH {
             return Err(ApiError::invalid_field(
                 "items",

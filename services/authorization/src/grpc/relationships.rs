@@ -20,7 +20,7 @@ use uuid::Uuid;
 use lms_runtime::paging::page_size;
 
 use super::caller;
-use crate::cache::{resource_key, subject_key};
+use crate::cache::CacheKey;
 use crate::convert;
 use crate::core::{Core, tenant_of};
 use crate::store::{Change, FactBatch, Relationship, RelationshipFilter, Store, SubjectStatus};
@@ -139,7 +139,7 @@ fn after_token(token: &str) -> Result<Option<Relationship>, ApiError> {
 /// The cached facts a batch changes: both ends of every relationship (a user's subject facts
 /// and resource facts, a lesson's course, a course's unit), each user whose status changed;
 /// tenant-wide for settings, client links and the unit tree (ancestry is read through them).
-fn affected(tenant: TenantId, batch: &FactBatch) -> (Vec<String>, bool) {
+fn affected(tenant: TenantId, batch: &FactBatch) -> (Vec<CacheKey>, bool) {
     let user = ObjectType::User as i16;
     let mut keys = Vec::new();
     let mut tenant_wide = batch.settings.is_some();
@@ -152,15 +152,15 @@ fn affected(tenant: TenantId, batch: &FactBatch) -> (Vec<String>, bool) {
             (r.resource_type, r.resource_id),
             (r.subject_type, r.subject_id),
         ] {
-            keys.push(resource_key(tenant, kind, id));
+            keys.push(CacheKey::resource(tenant, kind, id));
             if kind == user {
-                keys.push(subject_key(tenant, UserId::from_uuid(id)));
+                keys.push(CacheKey::subject(tenant, UserId::from_uuid(id)));
             }
         }
     }
     for status in &batch.statuses {
-        keys.push(subject_key(tenant, status.user));
-        keys.push(resource_key(tenant, user, status.user.as_uuid()));
+        keys.push(CacheKey::subject(tenant, status.user));
+        keys.push(CacheKey::resource(tenant, user, status.user.as_uuid()));
     }
     keys.sort();
     keys.dedup();

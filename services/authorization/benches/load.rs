@@ -1,11 +1,14 @@
 //! Load benchmark of the authorization service: a generated tenant, the release service over
 //! real gRPC with PostgreSQL and Redis, and a bare tonic echo measured in the same run as the
-//! floor. Prints p50, p99 and throughput per case and writes them as JSON.
+//! floor. Prints p50, p99 and throughput per case and writes them as JSON. The echo, the layer
+//! stack and the warm Check alternate in rounds, so their ratios (the targets) share conditions.
 //!
 //! `cargo bench -p lms-authorization --bench load -- [--users 100000] [--seconds 5]
 //!  [--json bench-results/authorization.json] [--only echo,layers,warm,cold,batch,lookup]`
 //! (or `make bench`). `--only` runs just the named cases, to profile one path at a time.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -274,55 +277,99 @@ struct Outcome {
     per_second: f64,
 }
 
-/// Runs `call` with `in_flight` concurrent loops for `duration` (after a short warm-up).
-async fn measure<F, Fut>(name: &str, in_flight: usize, duration: Duration, call: F) -> Outcome
+/// One benchmark case's call, boxed so that cases of different shapes alternate in one loop.
+type Call = Arc<dyn Fn(u64) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+
+fn call<F, Fut>(f: F) -> Call
 where
     F: Fn(u64) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = ()> + Send,
+    Fut: Future<Output = ()> + Send + 'static,
 {
-    let call = Arc::new(call);
-    let run = |length: Duration| {
-        let call = call.clone();
-        async move {
-            let deadline = Instant::now() + length;
-            let loops: Vec<_> = (0..in_flight)
-                .map(|lane| {
-                    let call = call.clone();
-                    tokio::spawn(async move {
-                        let mut histogram =
-                            Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).unwrap();
-                        let mut i = lane as u64 * 1_000_003;
-                        while Instant::now() < deadline {
-                            let started = Instant::now();
-                            call(i).await;
-                            histogram
-                                .record(started.elapsed().as_micros().max(1) as u64)
-                                .unwrap();
-                            i += 1;
-                        }
-                        histogram
-                    })
-                })
-                .collect();
-            let mut total = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).unwrap();
-            for handle in loops {
-                total.add(handle.await.unwrap()).unwrap();
-            }
-            total
-        }
-    };
-    run(duration / 5).await;
+    Arc::new(move |i| Box::pin(f(i)))
+}
+
+fn histogram() -> Histogram<u64> {
+    Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).unwrap()
+}
+
+/// Runs `call` in `in_flight` concurrent loops for `length`: the latencies, and the time taken.
+async fn sample(call: &Call, in_flight: usize, length: Duration) -> (Histogram<u64>, Duration) {
     let started = Instant::now();
-    let histogram = run(duration).await;
-    let elapsed = started.elapsed().as_secs_f64();
-    Outcome {
-        name: name.into(),
-        in_flight,
-        calls: histogram.len(),
-        p50_us: histogram.value_at_quantile(0.5) as f64,
-        p99_us: histogram.value_at_quantile(0.99) as f64,
-        per_second: histogram.len() as f64 / elapsed,
+    let deadline = started + length;
+    let loops: Vec<_> = (0..in_flight)
+        .map(|lane| {
+            let call = call.clone();
+            tokio::spawn(async move {
+                let mut histogram = histogram();
+                let mut i = lane as u64 * 1_000_003;
+                while Instant::now() < deadline {
+                    let started = Instant::now();
+                    call(i).await;
+                    histogram
+                        .record(started.elapsed().as_micros().max(1) as u64)
+                        .unwrap();
+                    i += 1;
+                }
+                histogram
+            })
+        })
+        .collect();
+    let mut total = histogram();
+    for handle in loops {
+        total.add(handle.await.unwrap()).unwrap();
     }
+    (total, started.elapsed())
+}
+
+/// Rounds that cases compared with each other alternate in.
+const ROUNDS: u32 = 10;
+
+/// Runs `cases` with `in_flight` concurrent loops for `duration` each (after a short warm-up),
+/// in alternating rounds: a slow spell of the shared machine then falls on every case alike,
+/// so the ratios between them (what the targets are stated in) are measured under the same
+/// conditions.
+async fn measure_alternating(
+    cases: &[(&str, Call)],
+    in_flight: usize,
+    duration: Duration,
+    rounds: u32,
+) -> Vec<Outcome> {
+    for (_, call) in cases {
+        sample(call, in_flight, duration / 5).await;
+    }
+    let mut totals: Vec<_> = cases
+        .iter()
+        .map(|_| (histogram(), Duration::ZERO))
+        .collect();
+    for _ in 0..rounds {
+        for ((_, call), (histogram, elapsed)) in cases.iter().zip(&mut totals) {
+            let (round, took) = sample(call, in_flight, duration / rounds).await;
+            histogram.add(round).unwrap();
+            *elapsed += took;
+        }
+    }
+    cases
+        .iter()
+        .zip(totals)
+        .map(|((name, _), (histogram, elapsed))| Outcome {
+            name: (*name).into(),
+            in_flight,
+            calls: histogram.len(),
+            p50_us: histogram.value_at_quantile(0.5) as f64,
+            p99_us: histogram.value_at_quantile(0.99) as f64,
+            per_second: histogram.len() as f64 / elapsed.as_secs_f64(),
+        })
+        .collect()
+}
+
+/// Runs `call` with `in_flight` concurrent loops for `duration` (after a short warm-up).
+async fn measure<F, Fut>(name: &str, in_flight: usize, duration: Duration, f: F) -> Outcome
+where
+    F: Fn(u64) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let mut outcomes = measure_alternating(&[(name, call(f))], in_flight, duration, 1).await;
+    outcomes.remove(0)
 }
 
 fn reference(kind: ObjectType, id: impl ToString) -> Option<ObjectReference> {
@@ -404,62 +451,55 @@ async fn main() {
     );
 
     let mut outcomes = Vec::new();
+    // The floor, the layers and the warm Check alternate, so their ratios share conditions.
     for in_flight in [1, 16] {
-        let channel = echo_channel.clone();
+        let mut cases = Vec::new();
         if args.runs("echo") {
-            outcomes.push(
-                measure(
-                    "echo (bare tonic health check)",
-                    in_flight,
-                    duration,
-                    move |_| {
-                        let mut echo =
-                            tonic_health::pb::health_client::HealthClient::new(channel.clone());
-                        async move {
-                            echo.check(tonic_health::pb::HealthCheckRequest::default())
-                                .await
-                                .unwrap();
-                        }
-                    },
-                )
-                .await,
-            );
+            let channel = echo_channel.clone();
+            cases.push((
+                "echo (bare tonic health check)",
+                call(move |_| {
+                    let mut echo =
+                        tonic_health::pb::health_client::HealthClient::new(channel.clone());
+                    async move {
+                        echo.check(tonic_health::pb::HealthCheckRequest::default())
+                            .await
+                            .unwrap();
+                    }
+                }),
+            ));
         }
         // The same server's layer stack (request id, tracing, deadline, auth skipped for health,
         // concurrency limit) around a health check: what the layers cost over the bare echo.
-        let layered = service.channel();
         if args.runs("layers") {
-            outcomes.push(
-                measure(
-                    "health check through the service's layers",
-                    in_flight,
-                    duration,
-                    move |_| {
-                        let mut health =
-                            tonic_health::pb::health_client::HealthClient::new(layered.clone());
-                        async move {
-                            health
-                                .check(tonic_health::pb::HealthCheckRequest::default())
-                                .await
-                                .unwrap();
-                        }
-                    },
-                )
-                .await,
-            );
+            let layered = service.channel();
+            cases.push((
+                "health check through the service's layers",
+                call(move |_| {
+                    let mut health =
+                        tonic_health::pb::health_client::HealthClient::new(layered.clone());
+                    async move {
+                        health
+                            .check(tonic_health::pb::HealthCheckRequest::default())
+                            .await
+                            .unwrap();
+                    }
+                }),
+            ));
         }
         if args.runs("warm") {
             let (c, request) = (manager_client.clone(), warm.clone());
-            outcomes.push(
-                measure("check, warm cache", in_flight, duration, move |_| {
+            cases.push((
+                "check, warm cache",
+                call(move |_| {
                     let (mut c, request) = (c.clone(), request.clone());
                     async move {
                         c.check(request).await.unwrap();
                     }
-                })
-                .await,
-            );
+                }),
+            ));
         }
+        outcomes.extend(measure_alternating(&cases, in_flight, duration, ROUNDS).await);
     }
     let users = Arc::new(tenant.users.clone());
     let courses = Arc::new(tenant.courses.clone());

@@ -106,10 +106,7 @@ where
                 }
             }
         }
-        // The clone that was polled ready is the one that must be called.
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-        Box::pin(inner.call(request))
+        Box::pin(self.inner.call(request))
     }
 }
 

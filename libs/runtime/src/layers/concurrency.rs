@@ -57,6 +57,8 @@ where
 
     fn call(&mut self, request: Request<Body>) -> Self::Future {
         let slots = self.slots.clone();
+        // The inner service is called only once a slot is free, inside the returned future: that
+        // takes an owned service, and the one polled ready is the one to call.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         Box::pin(async move {

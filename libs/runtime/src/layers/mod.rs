@@ -1,5 +1,9 @@
 //! The tower layers every server runs, outermost first:
 //! request id → tracing and RPC metrics → deadline → authentication → concurrency limit.
+//!
+//! Each layer calls the service it polled ready from `call` itself and wraps that future, so a
+//! request clones nothing of the stack below it; only the concurrency limit, which calls its
+//! inner service after waiting for a slot, takes the usual ready-clone swap.
 
 mod concurrency;
 mod request_id;

@@ -89,10 +89,10 @@ where
         // Unique per response: indexing it in HPACK would only evict entries that repeat.
         header.set_sensitive(true);
         request.extensions_mut().insert(RequestId(id));
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
+        // Called here, on the service that was polled ready: no clone of the stack below.
+        let call = self.inner.call(request);
         Box::pin(async move {
-            let mut response = inner.call(request).await?;
+            let mut response = call.await?;
             response.headers_mut().insert(REQUEST_ID_HEADER, header);
             Ok(response)
         })

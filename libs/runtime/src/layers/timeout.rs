@@ -76,10 +76,9 @@ where
     fn call(&mut self, request: Request<Body>) -> Self::Future {
         let deadline =
             grpc_timeout(request.headers()).map_or(self.limit, |client| client.min(self.limit));
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let call = self.inner.call(request);
         Box::pin(async move {
-            match tokio::time::timeout(deadline, inner.call(request)).await {
+            match tokio::time::timeout(deadline, call).await {
                 Ok(result) => result,
                 Err(_) => Ok(Status::deadline_exceeded("request deadline exceeded").into_http()),
             }

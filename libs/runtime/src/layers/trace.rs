@@ -155,9 +155,7 @@ where
                 KeyValue::new("rpc.method", method.to_owned()),
             ],
         };
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-        let call = span.in_scope(|| inner.call(request));
+        let call = span.in_scope(|| self.inner.call(request));
         Box::pin(
             async move {
                 let response = call.await?;

@@ -214,15 +214,25 @@ impl FactsCache {
         self.lookups.add(1, &[KeyValue::new("outcome", outcome)]);
     }
 
+    /// A usable entry for `key` that this replica holds: no I/O.
+    pub fn get_local(&self, key: &CacheKey, freshness: Freshness) -> Option<Arc<Entry>> {
+        if freshness == Freshness::Full {
+            return None;
+        }
+        let entry = self
+            .local
+            .get(key)
+            .filter(|entry| self.usable(entry, key, freshness))?;
+        self.count("local");
+        Some(entry)
+    }
+
     /// A usable entry for `key`, from this replica or Redis.
     pub async fn get(&self, key: &CacheKey, freshness: Freshness) -> Option<Arc<Entry>> {
         if freshness == Freshness::Full {
             return None;
         }
-        if let Some(entry) = self.local.get(key)
-            && self.usable(&entry, key, freshness)
-        {
-            self.count("local");
+        if let Some(entry) = self.get_local(key, freshness) {
             return Some(entry);
         }
         if let Some(redis) = self.redis.as_ref().filter(|r| r.available()) {

@@ -12,7 +12,9 @@ use lms_api::authorization::v1::{
 };
 use lms_api::common::v1::consistency::Requirement;
 use lms_api::common::v1::{Consistency, ObjectReference, ObjectType};
-use lms_kernel::{Decision, Grounds, Permission, SubjectFacts, TenantId, UserId, decide};
+use lms_kernel::{
+    Decision, Grounds, Permission, ResourceFacts, SubjectFacts, TenantId, UserId, decide,
+};
 use lms_runtime::ApiError;
 use lms_runtime::auth::Caller;
 use tonic::{Request, Response, Status};
@@ -125,6 +127,11 @@ impl<S: Store> Permissions<S> {
             facts,
         ))
     }
+}
+
+/// What tells two object references apart: their type, id and tenant.
+fn reference_key(reference: &ObjectReference) -> (i32, &str, &str) {
+    (reference.r#type, &reference.id, &reference.tenant_id)
 }
 
 /// Refuses a token newer than the store: only a token from another deployment could be.
@@ -333,7 +340,16 @@ impl<S: Store> PermissionService for Permissions<S> {
             .collect();
         distinct.sort();
         distinct.dedup();
-        for chunk in distinct.chunks(PREFETCH) {
+        let mut missing = Vec::new();
+        for subject in distinct {
+            match self.0.subject_held(tenant, subject, freshness) {
+                Some(held) => {
+                    subjects.insert(subject, held);
+                }
+                None => missing.push(subject),
+            }
+        }
+        for chunk in missing.chunks(PREFETCH) {
             let mut reads = tokio::task::JoinSet::new();
             for subject in chunk {
                 let (core, subject) = (self.0.clone(), *subject);
@@ -344,6 +360,44 @@ impl<S: Store> PermissionService for Permissions<S> {
             while let Some(Ok((subject, read))) = reads.join_next().await {
                 if let Ok(read) = read {
                     subjects.insert(subject, read);
+                }
+            }
+        }
+        // The distinct resources likewise: read item by item, a cold batch waited for one store
+        // round trip per item. Any revision this request read is a floor for what it reads now.
+        let read_after = subjects.values().map(|(_, revision)| *revision).min();
+        let mut distinct: Vec<&ObjectReference> = r
+            .items
+            .iter()
+            .filter_map(|item| item.resource.as_ref())
+            .collect();
+        distinct.sort_by(|a, b| reference_key(a).cmp(&reference_key(b)));
+        distinct.dedup_by(|a, b| reference_key(a) == reference_key(b));
+        let mut resources: HashMap<(i32, &str, &str), (Arc<ResourceFacts>, Revision)> =
+            HashMap::new();
+        let mut missing = Vec::new();
+        for reference in distinct {
+            match self.0.resource_held(tenant, reference, freshness) {
+                Some(held) => {
+                    resources.insert(reference_key(reference), held);
+                }
+                None => missing.push(reference),
+            }
+        }
+        for (start, chunk) in (0..).step_by(PREFETCH).zip(missing.chunks(PREFETCH)) {
+            let mut reads = tokio::task::JoinSet::new();
+            for (offset, reference) in chunk.iter().enumerate() {
+                let (core, reference) = (self.0.clone(), (*reference).clone());
+                reads.spawn(async move {
+                    let read = core
+                        .resource_at(tenant, "resource", Some(&reference), freshness, read_after)
+                        .await;
+                    (start + offset, read)
+                });
+            }
+            while let Some(Ok((index, read))) = reads.join_next().await {
+                if let Ok(read) = read {
+                    resources.insert(reference_key(missing[index]), read);
                 }
             }
         }
@@ -366,16 +420,24 @@ impl<S: Store> PermissionService for Permissions<S> {
                 }
                 let (facts, subject_revision) = &subjects[&subject];
                 let facts = as_session(&caller, subject, facts.clone());
-                let (resource, resource_revision) = self
-                    .0
-                    .resource_at(
-                        tenant,
-                        &format!("items[{index}].resource"),
-                        item.resource.as_ref(),
-                        freshness,
-                        Some(*subject_revision),
-                    )
-                    .await?;
+                let prefetched = item
+                    .resource
+                    .as_ref()
+                    .and_then(|reference| resources.get(&reference_key(reference)));
+                let (resource, resource_revision) = match prefetched {
+                    Some((facts, revision)) => (facts.clone(), *revision),
+                    None => {
+                        self.0
+                            .resource_at(
+                                tenant,
+                                &format!("items[{index}].resource"),
+                                item.resource.as_ref(),
+                                freshness,
+                                Some(*subject_revision),
+                            )
+                            .await?
+                    }
+                };
                 let revision = (*subject_revision).min(resource_revision);
                 ahead(freshness, revision)?;
                 checked_at = Some(checked_at.map_or(revision, |at| at.min(revision)));

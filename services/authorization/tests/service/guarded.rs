@@ -225,6 +225,79 @@ async fn services_check_for_a_named_subject_and_batches_answer_in_order() {
     assert!(batch.checked_at.is_some());
 }
 
+#[tokio::test]
+async fn a_batch_over_shared_resources_answers_each_item_at_least_as_fresh_as_the_token() {
+    let f = Fixture::start().await;
+    let tutor = f.holder("builtin:tutor", None).await;
+    let student = f.user().await;
+    let (tutored, other) = (
+        reference(ObjectType::Course, CourseId::generate()),
+        reference(ObjectType::Course, CourseId::generate()),
+    );
+    let delegation = f.auth.tenant_service_token("delegation", f.tenant);
+    let mut checks = PermissionServiceClient::new(f.service.authorized(&delegation));
+    let item = |subject: UserId, resource: &lms_api::common::v1::ObjectReference| BatchCheckItem {
+        subject_id: subject.to_string(),
+        permission: "courses.update".into(),
+        resource: Some(resource.clone()),
+    };
+    let broken = reference(ObjectType::Course, "not-a-uuid");
+    let items = vec![
+        item(tutor, &tutored),
+        item(tutor, &other),
+        item(student, &tutored),
+        item(tutor, &tutored),
+        item(tutor, &broken),
+    ];
+    let batch = |consistency| BatchCheckRequest {
+        items: items.clone(),
+        consistency,
+    };
+    // Read once before the tutor is named, so stale facts sit in the cache.
+    let before = checks.batch_check(batch(None)).await.unwrap().into_inner();
+    assert!(
+        before.results[..4]
+            .iter()
+            .all(|r| r.decision() == Decision::Denied)
+    );
+    let written = f
+        .write(
+            vec![touch(
+                tutored.clone(),
+                Relation::CourseTutor,
+                user_ref(tutor),
+            )],
+            None,
+            Vec::new(),
+        )
+        .await;
+    let after = checks
+        .batch_check(batch(Some(lms_api::common::v1::Consistency {
+            requirement: Some(
+                lms_api::common::v1::consistency::Requirement::AtLeastAsFresh(written),
+            ),
+        })))
+        .await
+        .unwrap()
+        .into_inner();
+    let decisions: Vec<_> = after.results.iter().map(|r| r.decision()).collect();
+    assert_eq!(
+        decisions,
+        [
+            Decision::Allowed,
+            Decision::Denied,
+            Decision::Denied,
+            Decision::Allowed,
+            Decision::Denied
+        ]
+    );
+    assert!(
+        after.results[4].error_message.contains("items[4].resource"),
+        "{}",
+        after.results[4].error_message
+    );
+}
+
 /// A TCP proxy in front of PostgreSQL that the test can cut, to take the store away for real.
 async fn proxy_to(target: &str) -> (String, tokio_util_shim::Cut) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -53,6 +53,24 @@ pub struct Entry {
     pub facts: Facts,
 }
 
+impl Entry {
+    /// The subject facts it holds, with the revision they were read at.
+    pub fn subject(&self) -> Option<(Arc<SubjectFacts>, Revision)> {
+        match &self.facts {
+            Facts::Subject(facts) => Some((facts.clone(), Revision(self.revision))),
+            Facts::Resource(_) => None,
+        }
+    }
+
+    /// The resource facts it holds, with the revision they were read at.
+    pub fn resource(&self) -> Option<(Arc<ResourceFacts>, Revision)> {
+        match &self.facts {
+            Facts::Resource(facts) => Some((facts.clone(), Revision(self.revision))),
+            Facts::Subject(_) => None,
+        }
+    }
+}
+
 /// Cached facts.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum Facts {

@@ -85,7 +85,10 @@ pub fn as_session(caller: &Caller, subject: UserId, facts: Arc<SubjectFacts>) ->
 }
 
 /// The cache key of the object `reference` names, when it names one well formed.
-fn resource_cache_key(tenant: TenantId, reference: Option<&ObjectReference>) -> Option<CacheKey> {
+pub fn resource_cache_key(
+    tenant: TenantId,
+    reference: Option<&ObjectReference>,
+) -> Option<CacheKey> {
     let r = reference?;
     let owner = if r.tenant_id.is_empty() {
         tenant
@@ -114,10 +117,13 @@ impl<S: Store> Core<S> {
         freshness: Freshness,
     ) -> Result<(Arc<SubjectFacts>, Revision), ApiError> {
         let key = CacheKey::subject(tenant, user);
-        if let Some(entry) = self.cache.get(&key, freshness).await
-            && let Facts::Subject(facts) = &entry.facts
+        if let Some(held) = self
+            .cache
+            .get(&key, freshness)
+            .await
+            .and_then(|e| e.subject())
         {
-            return Ok((facts.clone(), Revision(entry.revision)));
+            return Ok(held);
         }
         let (rows, revision) = self.store.subject_rows(tenant, user).await?;
         let compiled = Arc::new(facts::subject_facts(tenant, user, &rows, now()));
@@ -125,38 +131,6 @@ impl<S: Store> Core<S> {
             .put(key, revision, Facts::Subject(compiled.clone()))
             .await;
         Ok((compiled, revision))
-    }
-
-    /// The compiled facts of `user` if this replica holds them fresh enough: no I/O, so a batch
-    /// spawns reads only for what it lacks.
-    pub fn subject_held(
-        &self,
-        tenant: TenantId,
-        user: UserId,
-        freshness: Freshness,
-    ) -> Option<(Arc<SubjectFacts>, Revision)> {
-        let entry = self
-            .cache
-            .get_local(&CacheKey::subject(tenant, user), freshness)?;
-        match &entry.facts {
-            Facts::Subject(facts) => Some((facts.clone(), Revision(entry.revision))),
-            Facts::Resource(_) => None,
-        }
-    }
-
-    /// The facts of the object `reference` names if this replica holds them fresh enough.
-    pub fn resource_held(
-        &self,
-        tenant: TenantId,
-        reference: &ObjectReference,
-        freshness: Freshness,
-    ) -> Option<(Arc<ResourceFacts>, Revision)> {
-        let key = resource_cache_key(tenant, Some(reference))?;
-        let entry = self.cache.get_local(&key, freshness)?;
-        match &entry.facts {
-            Facts::Resource(facts) => Some((facts.clone(), Revision(entry.revision))),
-            Facts::Subject(_) => None,
-        }
     }
 
     /// The facts of the object `reference` names (in `field` of the request), straight from the store.
@@ -183,10 +157,13 @@ impl<S: Store> Core<S> {
     ) -> Result<(Arc<ResourceFacts>, Revision), ApiError> {
         let key = resource_cache_key(tenant, reference);
         if let Some(key) = &key
-            && let Some(entry) = self.cache.get(key, freshness).await
-            && let Facts::Resource(facts) = &entry.facts
+            && let Some(held) = self
+                .cache
+                .get(key, freshness)
+                .await
+                .and_then(|e| e.resource())
         {
-            return Ok((facts.clone(), Revision(entry.revision)));
+            return Ok(held);
         }
         // A revision read before the facts: they are at least that fresh.
         let revision = match read_after {

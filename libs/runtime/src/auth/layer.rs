@@ -113,8 +113,17 @@ where
 /// The verified caller of a request. Fails with UNAUTHENTICATED only if the auth layer was not
 /// in front of the handler, which is a wiring bug, never a client's fault to exploit.
 pub fn caller<T>(request: &tonic::Request<T>) -> Result<&Caller, Status> {
-    request
-        .extensions()
-        .get::<Caller>()
-        .ok_or_else(|| Status::unauthenticated("no verified caller"))
+    request.extensions().get::<Caller>().ok_or_else(no_caller)
+}
+
+/// The verified caller and the message of a request, taken apart without copying either (for
+/// hot paths that would otherwise clone the caller out of a request they then consume).
+pub fn caller_and_message<T>(request: tonic::Request<T>) -> Result<(Caller, T), Status> {
+    let (_, mut extensions, message) = request.into_parts();
+    let caller = extensions.remove::<Caller>().ok_or_else(no_caller)?;
+    Ok((caller, message))
+}
+
+fn no_caller() -> Status {
+    Status::unauthenticated("no verified caller")
 }

@@ -12,6 +12,8 @@ mod verifier;
 
 pub use claims::{Caller, Claims, SubjectKind};
 pub use keys::{KeyError, SigningKey, TokenIssuer, jwks_json};
-pub use layer::{AuthLayer, AuthService, PUBLIC_INFRASTRUCTURE_PREFIXES, caller};
+pub use layer::{
+    AuthLayer, AuthService, PUBLIC_INFRASTRUCTURE_PREFIXES, caller, caller_and_message,
+};
 pub use published::follow_identity_keys;
 pub use verifier::{TokenError, TokenVerifier};

@@ -35,13 +35,3 @@ pub fn add_services<S: Store>(server: GrpcServer, core: Arc<Core<S>>) -> GrpcSer
 fn caller<T>(request: &tonic::Request<T>) -> Result<Caller, Status> {
     lms_runtime::auth::caller(request).cloned()
 }
-
-/// The verified caller and the message of a request, taken apart without copying either (the
-/// decision path's handlers).
-fn caller_and_message<T>(request: tonic::Request<T>) -> Result<(Caller, T), Status> {
-    let (_, mut extensions, message) = request.into_parts();
-    let caller = extensions
-        .remove::<Caller>()
-        .ok_or_else(|| Status::unauthenticated("no verified caller"))?;
-    Ok((caller, message))
-}

@@ -21,10 +21,11 @@ use tonic::{Request, Response, Status};
 
 use lms_runtime::paging::page_size;
 
-use super::caller_and_message;
-use crate::cache::Freshness;
+use lms_runtime::auth::caller_and_message;
+
+use crate::cache::{CacheKey, Freshness};
 use crate::convert;
-use crate::core::{Core, as_session, tenant_of};
+use crate::core::{Core, as_session, resource_cache_key, tenant_of};
 use crate::store::{Revision, Store};
 
 /// Most checks one BatchCheck may carry.
@@ -129,9 +130,28 @@ impl<S: Store> Permissions<S> {
     }
 }
 
-/// What tells two object references apart: their type, id and tenant.
-fn reference_key(reference: &ObjectReference) -> (i32, &str, &str) {
-    (reference.r#type, &reference.id, &reference.tenant_id)
+/// Runs `read(i)` for every `i` below `count`, [`PREFETCH`] at a time (within the store's
+/// pool), and answers the reads that succeeded by index; a failed one is read again, and
+/// reported, by the item that needs it.
+async fn read_concurrently<V, Fut>(count: usize, read: impl Fn(usize) -> Fut) -> Vec<(usize, V)>
+where
+    V: Send + 'static,
+    Fut: std::future::Future<Output = Result<V, ApiError>> + Send + 'static,
+{
+    let mut done = Vec::with_capacity(count);
+    for start in (0..count).step_by(PREFETCH) {
+        let mut reads = tokio::task::JoinSet::new();
+        for index in start..(start + PREFETCH).min(count) {
+            let read = read(index);
+            reads.spawn(async move { (index, read.await) });
+        }
+        while let Some(Ok((index, read))) = reads.join_next().await {
+            if let Ok(value) = read {
+                done.push((index, value));
+            }
+        }
+    }
+    done
 }
 
 /// Refuses a token newer than the store: only a token from another deployment could be.
@@ -331,8 +351,8 @@ impl<S: Store> PermissionService for Permissions<S> {
         let freshness = self.freshness("consistency", r.consistency.as_ref(), tenant)?;
         // Each subject's facts are read once per batch; the batch answers at the oldest revision read.
         let mut subjects: HashMap<UserId, (Arc<SubjectFacts>, Revision)> = HashMap::new();
-        // Read the distinct subjects concurrently (a few at a time, within the pool); items then
-        // decide from memory. Subjects that fail here are read again, and reported, per item.
+        // Items decide from memory: the distinct subjects this replica holds are taken as they
+        // are, the missing ones read concurrently.
         let mut distinct: Vec<UserId> = r
             .items
             .iter()
@@ -342,64 +362,61 @@ impl<S: Store> PermissionService for Permissions<S> {
         distinct.dedup();
         let mut missing = Vec::new();
         for subject in distinct {
-            match self.0.subject_held(tenant, subject, freshness) {
+            let key = CacheKey::subject(tenant, subject);
+            match self
+                .0
+                .cache
+                .get_local(&key, freshness)
+                .and_then(|e| e.subject())
+            {
                 Some(held) => {
                     subjects.insert(subject, held);
                 }
                 None => missing.push(subject),
             }
         }
-        for chunk in missing.chunks(PREFETCH) {
-            let mut reads = tokio::task::JoinSet::new();
-            for subject in chunk {
-                let (core, subject) = (self.0.clone(), *subject);
-                reads.spawn(
-                    async move { (subject, core.subject_at(tenant, subject, freshness).await) },
-                );
-            }
-            while let Some(Ok((subject, read))) = reads.join_next().await {
-                if let Ok(read) = read {
-                    subjects.insert(subject, read);
-                }
-            }
+        let reads = read_concurrently(missing.len(), |index| {
+            let (core, subject) = (self.0.clone(), missing[index]);
+            async move { core.subject_at(tenant, subject, freshness).await }
+        });
+        for (index, read) in reads.await {
+            subjects.insert(missing[index], read);
         }
         // The distinct resources likewise: read item by item, a cold batch waited for one store
         // round trip per item. Any revision this request read is a floor for what it reads now.
         let read_after = subjects.values().map(|(_, revision)| *revision).min();
-        let mut distinct: Vec<&ObjectReference> = r
+        let mut distinct: Vec<(CacheKey, &ObjectReference)> = r
             .items
             .iter()
             .filter_map(|item| item.resource.as_ref())
+            .filter_map(|reference| Some((resource_cache_key(tenant, Some(reference))?, reference)))
             .collect();
-        distinct.sort_by(|a, b| reference_key(a).cmp(&reference_key(b)));
-        distinct.dedup_by(|a, b| reference_key(a) == reference_key(b));
-        let mut resources: HashMap<(i32, &str, &str), (Arc<ResourceFacts>, Revision)> =
-            HashMap::new();
+        distinct.sort_by_key(|(key, _)| *key);
+        distinct.dedup_by_key(|(key, _)| *key);
+        let mut resources: HashMap<CacheKey, (Arc<ResourceFacts>, Revision)> = HashMap::new();
         let mut missing = Vec::new();
-        for reference in distinct {
-            match self.0.resource_held(tenant, reference, freshness) {
+        for (key, reference) in distinct {
+            match self
+                .0
+                .cache
+                .get_local(&key, freshness)
+                .and_then(|e| e.resource())
+            {
                 Some(held) => {
-                    resources.insert(reference_key(reference), held);
+                    resources.insert(key, held);
                 }
-                None => missing.push(reference),
+                None => missing.push((key, reference)),
             }
         }
-        for (start, chunk) in (0..).step_by(PREFETCH).zip(missing.chunks(PREFETCH)) {
-            let mut reads = tokio::task::JoinSet::new();
-            for (offset, reference) in chunk.iter().enumerate() {
-                let (core, reference) = (self.0.clone(), (*reference).clone());
-                reads.spawn(async move {
-                    let read = core
-                        .resource_at(tenant, "resource", Some(&reference), freshness, read_after)
-                        .await;
-                    (start + offset, read)
-                });
+        let reads = read_concurrently(missing.len(), |index| {
+            let (core, reference) = (self.0.clone(), missing[index].1.clone());
+            async move {
+                core.resource_at(tenant, "resource", Some(&reference), freshness, read_after)
+                    .await
             }
-            while let Some(Ok((index, read))) = reads.join_next().await {
-                if let Ok(read) = read {
-                    resources.insert(reference_key(missing[index]), read);
-                }
-            }
+        });
+        for (index, read) in reads.await {
+            resources.insert(missing[index].0, read);
         }
         let mut results = Vec::with_capacity(r.items.len());
         let mut checked_at: Option<Revision> = None;
@@ -420,10 +437,8 @@ impl<S: Store> PermissionService for Permissions<S> {
                 }
                 let (facts, subject_revision) = &subjects[&subject];
                 let facts = as_session(&caller, subject, facts.clone());
-                let prefetched = item
-                    .resource
-                    .as_ref()
-                    .and_then(|reference| resources.get(&reference_key(reference)));
+                let prefetched = resource_cache_key(tenant, item.resource.as_ref())
+                    .and_then(|key| resources.get(&key));
                 let (resource, resource_revision) = match prefetched {
                     Some((facts, revision)) => (facts.clone(), *revision),
                     None => {

@@ -7,12 +7,20 @@ use lms_api::authorization::v1::{
     AssignRoleRequest, BatchCheckItem, BatchCheckRequest, CheckRequest, Decision, Relation,
     WriteRelationshipsRequest,
 };
-use lms_api::common::v1::ObjectType;
+use lms_api::common::v1::{ObjectReference, ObjectType};
 use lms_kernel::{CourseId, UserId};
 use tonic::Code;
 use tonic_types::StatusExt;
 
 use crate::fixture::{Fixture, reference, touch, user_ref, uuid_v4};
+
+fn batch_item(subject: UserId, permission: &str, resource: &ObjectReference) -> BatchCheckItem {
+    BatchCheckItem {
+        subject_id: subject.to_string(),
+        permission: permission.into(),
+        resource: Some(resource.clone()),
+    }
+}
 
 fn field(status: &tonic::Status) -> String {
     status
@@ -199,11 +207,7 @@ async fn services_check_for_a_named_subject_and_batches_answer_in_order() {
         .await
         .unwrap_err();
     assert_eq!(field(&missing_subject), "subject_id");
-    let item = |subject: UserId, permission: &str| BatchCheckItem {
-        subject_id: subject.to_string(),
-        permission: permission.into(),
-        resource: Some(course.clone()),
-    };
+    let item = |subject: UserId, permission: &str| batch_item(subject, permission, &course);
     let batch = checks
         .batch_check(BatchCheckRequest {
             items: vec![
@@ -236,10 +240,8 @@ async fn a_batch_over_shared_resources_answers_each_item_at_least_as_fresh_as_th
     );
     let delegation = f.auth.tenant_service_token("delegation", f.tenant);
     let mut checks = PermissionServiceClient::new(f.service.authorized(&delegation));
-    let item = |subject: UserId, resource: &lms_api::common::v1::ObjectReference| BatchCheckItem {
-        subject_id: subject.to_string(),
-        permission: "courses.update".into(),
-        resource: Some(resource.clone()),
+    let item = |subject: UserId, resource: &ObjectReference| {
+        batch_item(subject, "courses.update", resource)
     };
     let broken = reference(ObjectType::Course, "not-a-uuid");
     let items = vec![

@@ -7,16 +7,20 @@
 pub mod app;
 pub mod auth;
 pub mod client;
+pub mod clock;
 pub mod config;
 pub mod error;
 pub mod layers;
+pub mod outbox;
 pub mod paging;
+pub mod peers;
 pub mod redis;
 pub mod secret;
 pub mod server;
 pub mod shutdown;
 pub mod store;
 pub mod telemetry;
+pub mod transaction;
 pub mod well_known;
 
 pub use app::{Application, BootError, ServiceContext};

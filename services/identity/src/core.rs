@@ -2,13 +2,12 @@
 //! authorization and the outbox relay.
 
 use lms_kernel::{TenantId, UserId};
-use lms_runtime::ApiError;
-use lms_runtime::auth::Caller;
 use lms_runtime::config::SignInConfig;
+use lms_runtime::outbox::{NewEvent, Relay};
+use lms_runtime::{ApiError, Database};
 
 use crate::authz::Authorization;
 use crate::keys::KeyRing;
-use crate::outbox::Relay;
 use crate::password::Passwords;
 use crate::store::{Store, StoreError, UserRecord};
 
@@ -23,8 +22,10 @@ pub struct Core<S> {
     pub passwords: Passwords,
     /// Decisions and fact delivery.
     pub authorization: Authorization,
+    /// The database the store and the outbox live in.
+    pub database: Database,
     /// The outbox relay.
-    pub relay: std::sync::Arc<Relay<S>>,
+    pub relay: std::sync::Arc<Relay>,
     /// Token lifetimes and lockout.
     pub sign_in: SignInConfig,
 }
@@ -62,75 +63,7 @@ impl From<StoreError> for tonic::Status {
     }
 }
 
-/// A signed-in person acting through identity: their tenant and id, and the bearer token they
-/// called with. Identity forwards that token when it asks authorization about the person's own
-/// actions, so the decision sees their session (a password-only session of an administrator
-/// does nothing risky when the tenant requires MFA).
-#[derive(Clone)]
-pub struct Acting {
-    /// Their tenant.
-    pub tenant: TenantId,
-    /// Who they are.
-    pub user: UserId,
-    token: String,
-}
-
-impl std::fmt::Debug for Acting {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Acting")
-            .field("tenant", &self.tenant)
-            .field("user", &self.user)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Acting {
-    /// The bearer token the person called with.
-    pub fn token(&self) -> &str {
-        &self.token
-    }
-}
-
-/// The caller the token layer verified for `request`.
-pub fn verified<T>(request: &tonic::Request<T>) -> Result<&Caller, ApiError> {
-    lms_runtime::auth::caller(request).map_err(|_| ApiError::Unauthenticated {
-        reason: "TOKEN_MISSING",
-        message: "a bearer token is required".into(),
-    })
-}
-
-/// The signed-in person behind `request`; PERMISSION_DENIED for services.
-pub fn acting<T>(request: &tonic::Request<T>) -> Result<Acting, ApiError> {
-    let (tenant, user) = user_caller(verified(request)?)?;
-    // The auth layer verified this header before the handler ran.
-    let token = request
-        .metadata()
-        .get("authorization")
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .ok_or_else(|| ApiError::Unauthenticated {
-            reason: "TOKEN_MISSING",
-            message: "a bearer token is required".into(),
-        })?
-        .to_owned();
-    Ok(Acting {
-        tenant,
-        user,
-        token,
-    })
-}
-
-/// The tenant and user of a user caller; PERMISSION_DENIED for services.
-pub fn user_caller(caller: &Caller) -> Result<(TenantId, UserId), ApiError> {
-    match caller {
-        Caller::User { tenant, user, .. } => Ok((*tenant, *user)),
-        Caller::Service { .. } => Err(ApiError::PermissionDenied {
-            reason: "USER_REQUIRED",
-            message: "this call is made by a signed-in user".into(),
-            metadata: Default::default(),
-        }),
-    }
-}
+pub use lms_runtime::auth::{Acting, acting, user as user_caller, verified};
 
 impl<S: Store + Clone> Core<S> {
     /// Refuses to act on the tenant's Access Coordinator (suspend, anonymise, delete): the
@@ -185,15 +118,23 @@ impl<S: Store + Clone> Core<S> {
             .collect())
     }
 
-    /// Delivers the tenant's pending events; a failure leaves them to the retry loop and the
-    /// answer without a token (the change is saved; decisions see it once delivered).
+    /// Delivers the tenant's events committed so far (the caller's own among them) and answers
+    /// authorization's token; `None` when authorization could not take them in time (the change
+    /// is saved; the relay delivers it and decisions see it then).
     pub async fn deliver(&self, tenant: TenantId) -> Option<lms_api::common::v1::ConsistencyToken> {
-        match self.relay.deliver(tenant).await {
-            Ok(token) => token,
-            Err(error) => {
-                tracing::warn!(%tenant, %error, "change saved; delivery to authorization will be retried");
-                None
-            }
-        }
+        self.relay.deliver_committed(tenant).await
+    }
+
+    /// Commits events that change nothing of identity's own (a role given in authorization
+    /// alone) and delivers them like any other change.
+    pub async fn commit_events(
+        &self,
+        tenant: TenantId,
+        events: &[NewEvent],
+    ) -> Result<Option<lms_api::common::v1::ConsistencyToken>, ApiError> {
+        lms_runtime::outbox::commit_alone(&self.database, tenant, events)
+            .await
+            .map_err(StoreError::from)?;
+        Ok(self.deliver(tenant).await)
     }
 }

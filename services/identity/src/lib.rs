@@ -91,15 +91,21 @@ async fn assemble<S: Store + Clone>(
             reason: format!("signing keys: {other}"),
         },
     })?;
-    let authorization =
-        authz::Authorization::new(context.endpoint(ServiceName::Authorization), keys.clone())
-            .map_err(|reason| BootError::Config {
-                key: "authorization.endpoint",
-                reason,
-            })?;
-    let relay = Arc::new(outbox::Relay::new(store.clone(), authorization.clone()));
+    let authorization = authz::Authorization::new(
+        context.endpoint(ServiceName::Authorization),
+        Arc::new(keys.clone()),
+    )
+    .map_err(|reason| BootError::Config {
+        key: "authorization.endpoint",
+        reason,
+    })?;
+    let relay = Arc::new(lms_runtime::outbox::Relay::new(
+        database.clone(),
+        authorization.clone(),
+    ));
     let core = Arc::new(Core {
         store: store.clone(),
+        database: database.clone(),
         keys: keys.clone(),
         passwords: password::Passwords::new(&context.sign_in),
         authorization,

@@ -381,6 +381,7 @@ async fn main() -> anyhow::Result<()> {
                 .assignments()
                 .revoke_role(RevokeRoleRequest {
                     assignment_id: assignment.clone(),
+                    ..Default::default()
                 })
                 .await
                 .context("revoke")?

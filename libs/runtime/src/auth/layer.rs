@@ -6,6 +6,7 @@ use tonic::Status;
 use tonic::body::Body;
 use tower::{Layer, Service};
 
+use super::acting::VerifiedBearer;
 use super::claims::Caller;
 use super::verifier::{TokenError, TokenVerifier};
 use crate::error::ApiError;
@@ -45,17 +46,17 @@ impl AuthLayer {
             || self.public_methods.iter().any(|method| method == path)
     }
 
-    fn authenticate(&self, headers: &HeaderMap) -> Result<Caller, TokenError> {
-        let value = headers
+    fn authenticate(&self, headers: &HeaderMap) -> Result<(Caller, VerifiedBearer), TokenError> {
+        let header = headers
             .get(http::header::AUTHORIZATION)
-            .ok_or(TokenError::Missing)?
-            .to_str()
-            .map_err(|_| TokenError::Malformed)?;
+            .ok_or(TokenError::Missing)?;
+        let value = header.to_str().map_err(|_| TokenError::Malformed)?;
         let (scheme, token) = value.split_once(' ').ok_or(TokenError::Malformed)?;
         if !scheme.eq_ignore_ascii_case("bearer") {
             return Err(TokenError::Malformed);
         }
-        self.verifier.verify(token.trim())
+        let caller = self.verifier.verify(token.trim())?;
+        Ok((caller, VerifiedBearer(header.clone())))
     }
 }
 
@@ -93,11 +94,13 @@ where
     fn call(&mut self, mut request: Request<Body>) -> Self::Future {
         if !self.layer.is_public(request.uri().path()) {
             match self.layer.authenticate(request.headers()) {
-                Ok(caller) => {
+                Ok((caller, bearer)) => {
                     if let Some(tenant) = caller.tenant() {
                         tracing::Span::current().record("tenant", tracing::field::display(tenant));
                     }
-                    request.extensions_mut().insert(caller);
+                    let extensions = request.extensions_mut();
+                    extensions.insert(caller);
+                    extensions.insert(bearer);
                 }
                 Err(error) => {
                     tracing::debug!(reason = error.reason(), "request refused");

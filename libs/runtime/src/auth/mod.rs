@@ -4,12 +4,14 @@
 //! verifies tokens against those keys in a tower layer ([`AuthLayer`]) and hands handlers a
 //! verified [`Caller`]. Tenant and user come only from the token, never from request fields.
 
+mod acting;
 mod claims;
 mod keys;
 mod layer;
 mod published;
 mod verifier;
 
+pub use acting::{Acting, acting, tenant, tenant_service, user, verified};
 pub use claims::{Caller, Claims, SubjectKind};
 pub use keys::{KeyError, SigningKey, TokenIssuer, jwks_json};
 pub use layer::{

@@ -25,7 +25,7 @@ use crate::cache::CacheKey;
 use crate::convert;
 use crate::core::{Actor, Core, now, tenant_of};
 use crate::escalation::refusal;
-use crate::store::{AssignmentRecord, AuditEntry, Stamp, Store};
+use crate::store::{AssignmentRecord, AuditEntry, Revision, Stamp, Store};
 
 pub struct Assignments<S>(pub Arc<Core<S>>);
 
@@ -122,6 +122,48 @@ impl<S: Store> Assignments<S> {
         check_assignment(&actor.facts.roles, grants, target, &actor.facts.settings).map_err(refusal)
     }
 
+    /// Revokes one assignment under the escalation rule (nobody takes back what they could not
+    /// have handed out), audited; `None` when it was gone meanwhile.
+    async fn revoke(
+        &self,
+        assigner: &Assigner,
+        record: AssignmentRecord,
+    ) -> Result<Option<Revision>, ApiError> {
+        let tenant = assigner.tenant();
+        let grants = self.role_grants(tenant, record.role).await?;
+        self.may_assign(assigner, record.user, &grants, record.unit)
+            .await?;
+        let audit = AuditEntry {
+            stamp: Stamp {
+                actor: assigner.id(),
+                at: now(),
+            },
+            action: "role_assignment.revoked",
+            object_type: ASSIGNMENT_OBJECT,
+            object_id: record.id.to_string(),
+            before: Some(assignment_json(&record)),
+            after: None,
+        };
+        let Some((_, revision)) = self
+            .0
+            .store
+            .delete_assignment(tenant, record.id, audit)
+            .await?
+        else {
+            return Ok(None);
+        };
+        self.0
+            .invalidate(
+                tenant,
+                vec![CacheKey::subject(tenant, record.user)],
+                false,
+                revision,
+            )
+            .await;
+        tracing::info!(tenant = %tenant, assignment = %record.id, "role revoked");
+        Ok(Some(revision))
+    }
+
     /// Users may read their own assignments; others need `role_assignments.read` on the user.
     async fn may_read_user(&self, actor: &Actor, user: UserId) -> Result<(), ApiError> {
         if actor.facts.user == user {
@@ -187,12 +229,37 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
                 );
             }
         }
+        // A service delivering an event names it: the assignment takes the event's id, so the
+        // same event delivered twice assigns once and answers the first assignment.
+        let id = match r.event_id.as_str() {
+            "" => AssignmentId::generate(),
+            text => convert::id("event_id", text, AssignmentId::parse)?,
+        };
+        if !r.event_id.is_empty()
+            && let Some(existing) = self
+                .0
+                .store
+                .assignment(tenant, id)
+                .await
+                .map_err(ApiError::from)?
+        {
+            let revision = self
+                .0
+                .store
+                .revision(tenant)
+                .await
+                .map_err(ApiError::from)?;
+            return Ok(Response::new(AssignRoleResponse {
+                assignment: Some(convert::assignment(&existing)),
+                written_at: Some(convert::token(tenant, revision)),
+            }));
+        }
         let stamp = Stamp {
             actor: assigner.id(),
             at: now(),
         };
         let record = AssignmentRecord {
-            id: AssignmentId::generate(),
+            id,
             user,
             role,
             unit,
@@ -237,46 +304,46 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
     ) -> Result<Response<RevokeRoleResponse>, Status> {
         let assigner = self.assigner(&caller(&request)?).await?;
         let tenant = assigner.tenant();
-        let text = &request.get_ref().assignment_id;
-        let id = convert::id("assignment_id", text, AssignmentId::parse)?;
-        let record = self
-            .0
-            .store
-            .assignment(tenant, id)
-            .await
-            .map_err(ApiError::from)?
-            .ok_or_else(|| ApiError::not_found("role assignment", text))?;
-        // Nobody takes back what they could not have handed out.
-        let grants = self.role_grants(tenant, record.role).await?;
-        self.may_assign(&assigner, record.user, &grants, record.unit)
-            .await?;
-        let audit = AuditEntry {
-            stamp: Stamp {
-                actor: assigner.id(),
-                at: now(),
-            },
-            action: "role_assignment.revoked",
-            object_type: ASSIGNMENT_OBJECT,
-            object_id: record.id.to_string(),
-            before: Some(assignment_json(&record)),
-            after: None,
+        let r = request.into_inner();
+        let revision = if r.assignment_id.is_empty() {
+            // What a holder has of a role: every assignment of it goes, each under the same
+            // rule as one named by id; having none is what was asked.
+            let user = convert::id("user_id", &r.user_id, UserId::parse)?;
+            let role = convert::role_id("role_id", &r.role_id)?;
+            let mut revision = None;
+            for held in self
+                .0
+                .store
+                .assignments_of(tenant, user)
+                .await
+                .map_err(ApiError::from)?
+            {
+                if held.role == role {
+                    revision = self.revoke(&assigner, held).await?.or(revision);
+                }
+            }
+            match revision {
+                Some(revision) => revision,
+                None => self
+                    .0
+                    .store
+                    .revision(tenant)
+                    .await
+                    .map_err(ApiError::from)?,
+            }
+        } else {
+            let id = convert::id("assignment_id", &r.assignment_id, AssignmentId::parse)?;
+            let record = self
+                .0
+                .store
+                .assignment(tenant, id)
+                .await
+                .map_err(ApiError::from)?
+                .ok_or_else(|| ApiError::not_found("role assignment", &r.assignment_id))?;
+            self.revoke(&assigner, record)
+                .await?
+                .ok_or_else(|| ApiError::not_found("role assignment", &r.assignment_id))?
         };
-        let (_, revision) = self
-            .0
-            .store
-            .delete_assignment(tenant, id, audit)
-            .await
-            .map_err(ApiError::from)?
-            .ok_or_else(|| ApiError::not_found("role assignment", text))?;
-        self.0
-            .invalidate(
-                tenant,
-                vec![CacheKey::subject(tenant, record.user)],
-                false,
-                revision,
-            )
-            .await;
-        tracing::info!(tenant = %tenant, assignment = %id, "role revoked");
         Ok(Response::new(RevokeRoleResponse {
             written_at: Some(convert::token(tenant, revision)),
         }))

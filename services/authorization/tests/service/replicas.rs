@@ -113,6 +113,7 @@ async fn run(r: &Replicas, steps: usize, seed: u64, mut between: impl FnMut(usiz
             latest = RoleAssignmentServiceClient::new(replica.authorized(&identity))
                 .revoke_role(RevokeRoleRequest {
                     assignment_id: id.clone(),
+                    ..Default::default()
                 })
                 .await
                 .unwrap_or_else(|e| panic!("seed {seed} step {step}: revoke failed: {e}"))

@@ -238,6 +238,7 @@ async fn a_revoked_role_never_allows_with_the_revocation_token() {
     let token = RoleAssignmentServiceClient::new(f.service.authorized(&f.user_token(admin)))
         .revoke_role(RevokeRoleRequest {
             assignment_id: assignment.clone(),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -260,6 +261,7 @@ async fn a_revoked_role_never_allows_with_the_revocation_token() {
     let again = RoleAssignmentServiceClient::new(f.service.authorized(&f.user_token(admin)))
         .revoke_role(RevokeRoleRequest {
             assignment_id: assignment,
+            ..Default::default()
         })
         .await
         .unwrap_err();
@@ -311,6 +313,7 @@ async fn every_assignment_change_is_audited_and_users_read_their_own_roles() {
     admin_client
         .revoke_role(RevokeRoleRequest {
             assignment_id: assignment.clone(),
+            ..Default::default()
         })
         .await
         .unwrap();

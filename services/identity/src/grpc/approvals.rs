@@ -215,16 +215,12 @@ impl<S: Store + Clone> ApprovalService for Approvals<S> {
             }
             .into());
         }
-        // Nothing of identity's changes: the role lives in authorization alone.
-        let written_at = self
-            .0
-            .authorization
-            .assign(tenant, assign(user, Template::TeacherAdministrator))
-            .await?;
+        // Nothing of identity's changes: the role lives in authorization alone, given through
+        // the outbox like every other role identity gives.
+        let event = assign_role_event(&assign(user, Template::TeacherAdministrator));
+        let written_at = self.0.commit_events(tenant, &[event]).await?;
         tracing::info!(%tenant, %user, by = %actor, "teacher promoted");
-        Ok(Response::new(PromoteTeacherResponse {
-            written_at: Some(written_at),
-        }))
+        Ok(Response::new(PromoteTeacherResponse { written_at }))
     }
 
     async fn delete_unused_account(

@@ -153,31 +153,7 @@ pub struct EmploymentRecord {
     pub main_account: bool,
 }
 
-/// An event for authorization, committed with the change it describes.
-#[derive(Clone, PartialEq, Eq, Debug)]
-pub struct OutboxEvent {
-    /// Position in the outbox (delivery order).
-    pub sequence: i64,
-    /// Idempotency key at the receiver.
-    pub event_id: Uuid,
-    /// The tenant it concerns.
-    pub tenant: TenantId,
-    /// What it is, for example `authorization.facts`.
-    pub topic: String,
-    /// The encoded message.
-    pub payload: Vec<u8>,
-}
-
-/// A new event to commit (the sequence is assigned by the store).
-#[derive(Clone, PartialEq, Eq, Debug)]
-pub struct NewEvent {
-    /// Idempotency key.
-    pub event_id: Uuid,
-    /// Topic.
-    pub topic: &'static str,
-    /// Encoded message.
-    pub payload: Vec<u8>,
-}
+pub use lms_runtime::outbox::NewEvent;
 
 /// One refresh token as stored (by hash).
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -956,21 +932,6 @@ pub trait Store: Send + Sync + 'static {
         now: i64,
         reason: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// Undelivered events of a tenant, in order.
-    fn pending_events(
-        &self,
-        tenant: TenantId,
-        limit: i64,
-    ) -> impl Future<Output = Result<Vec<OutboxEvent>, StoreError>> + Send;
-
-    /// Tenants with undelivered events.
-    fn tenants_with_pending_events(
-        &self,
-    ) -> impl Future<Output = Result<Vec<TenantId>, StoreError>> + Send;
-
-    /// Marks an event delivered.
-    fn mark_delivered(&self, sequence: i64) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// The status a stored number names.

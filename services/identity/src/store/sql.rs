@@ -3,14 +3,16 @@
 //! 16-byte `BLOB` columns alike).
 
 use lms_kernel::{Email, GroupId, TenantId, TenantSettings, UnitId, UserId};
+use lms_runtime::outbox;
+use lms_runtime::transaction::begin_write;
 use sqlx::Row;
 use uuid::Uuid;
 
 use super::{
     CustomField, Deleted, EmploymentChange, EmploymentRecord, GroupRecord, ImportBatch,
-    ImportSnapshot, ImportedUser, MfaChallenge, Moved, NamedManager, NewEvent, OutboxEvent,
-    Redeemed, RefreshRecord, ServiceAccountRecord, Store, StoreError, TenantRecord, TotpState,
-    UnitFilter, UnitRecord, UserChange, UserFilter, UserRecord, status_from_number,
+    ImportSnapshot, ImportedUser, MfaChallenge, Moved, NamedManager, NewEvent, Redeemed,
+    RefreshRecord, ServiceAccountRecord, Store, StoreError, TenantRecord, TotpState, UnitFilter,
+    UnitRecord, UserChange, UserFilter, UserRecord, status_from_number,
 };
 
 /// Maps unique-index violations to what the caller sent twice. PostgreSQL names the index
@@ -180,19 +182,6 @@ macro_rules! sql_store {
             Ok(())
         }
 
-        async fn insert_event<'c, E>(executor: E, tenant: TenantId, event: &NewEvent) -> Result<(), StoreError>
-        where
-            E: sqlx::Executor<'c, Database = $db>,
-        {
-            sqlx::query("INSERT INTO outbox (event_id, tenant_id, topic, payload) VALUES ($1, $2, $3, $4)")
-                .bind(event.event_id)
-                .bind(tenant.as_uuid())
-                .bind(event.topic)
-                .bind(&event.payload)
-                .execute(executor)
-                .await?;
-            Ok(())
-        }
 
         /// Serialises the tenant's structural changes (the unit tree, group membership): a
         /// no-op write takes the tenant row's lock on PostgreSQL and the write lock on SQLite.
@@ -309,16 +298,6 @@ macro_rules! sql_store {
                 .ok_or_else(|| StoreError::Missing { what: "user", id: user.to_string() })
         }
 
-        async fn insert_events(
-            tx: &mut sqlx::Transaction<'_, $db>,
-            tenant: TenantId,
-            events: &[NewEvent],
-        ) -> Result<(), StoreError> {
-            for event in events {
-                insert_event(&mut **tx, tenant, event).await?;
-            }
-            Ok(())
-        }
 
         async fn employment_in(
             tx: &mut sqlx::Transaction<'_, $db>,
@@ -375,7 +354,7 @@ macro_rules! sql_store {
                 employment: &EmploymentRecord,
                 events: &[NewEvent],
             ) -> Result<(), StoreError> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = begin_write(&self.pool).await?;
                 sqlx::query(
                     "INSERT INTO tenants (tenant_id, name, locations_enabled, clients_enabled, \
                      mfa_required_for_admins, master_tenant_id, access_coordinator_user_id, \
@@ -395,9 +374,7 @@ macro_rules! sql_store {
                 insert_unit(&mut *tx, tenant.id, guest).await?;
                 insert_user(&mut *tx, tenant.id, first_user).await?;
                 insert_employment(&mut *tx, tenant.id, employment).await?;
-                for event in events {
-                    insert_event(&mut *tx, tenant.id, event).await?;
-                }
+                outbox::append(&mut *tx, tenant.id, events).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -417,7 +394,7 @@ macro_rules! sql_store {
             }
 
             async fn create_unit(&self, tenant: TenantId, unit: &UnitRecord, events: &[NewEvent]) -> Result<(), StoreError> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = begin_write(&self.pool).await?;
                 lock_tenant(&mut *tx, tenant).await?;
                 if let Some(parent) = unit.parent
                     && unit_in(&mut *tx, tenant, parent).await?.is_none()
@@ -425,9 +402,7 @@ macro_rules! sql_store {
                     return Err(StoreError::Missing { what: "unit", id: parent.to_string() });
                 }
                 insert_unit(&mut *tx, tenant, unit).await?;
-                for event in events {
-                    insert_event(&mut *tx, tenant, event).await?;
-                }
+                outbox::append(&mut *tx, tenant, events).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -466,7 +441,7 @@ macro_rules! sql_store {
             where
                 F: FnOnce(&UnitRecord) -> Vec<NewEvent> + Send,
             {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = begin_write(&self.pool).await?;
                 lock_tenant(&mut *tx, tenant).await?;
                 let Some(before) = unit_in(&mut *tx, tenant, unit).await? else {
                     return Ok(Moved::NotFound(unit));
@@ -500,9 +475,7 @@ macro_rules! sql_store {
                     .bind(parent.map(|u| u.as_uuid()))
                     .execute(&mut *tx)
                     .await?;
-                for event in events(&before) {
-                    insert_event(&mut *tx, tenant, &event).await?;
-                }
+                outbox::append(&mut *tx, tenant, &events(&before)).await?;
                 tx.commit().await?;
                 Ok(Moved::Moved(before))
             }
@@ -511,7 +484,7 @@ macro_rules! sql_store {
             where
                 F: FnOnce(&UnitRecord) -> Vec<NewEvent> + Send,
             {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = begin_write(&self.pool).await?;
                 lock_tenant(&mut *tx, tenant).await?;
                 let Some(before) = unit_in(&mut *tx, tenant, unit).await? else {
                     return Ok(Deleted::NotFound);
@@ -543,9 +516,7 @@ macro_rules! sql_store {
                     .bind(unit.as_uuid())
                     .execute(&mut *tx)
                     .await?;
-                for event in events(&before) {
-                    insert_event(&mut *tx, tenant, &event).await?;
-                }
+                outbox::append(&mut *tx, tenant, &events(&before)).await?;
                 tx.commit().await?;
                 Ok(Deleted::Deleted(before))
             }
@@ -568,7 +539,7 @@ macro_rules! sql_store {
             }
 
             async fn group(&self, tenant: TenantId, group: GroupId) -> Result<Option<GroupRecord>, StoreError> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = begin_write(&self.pool).await?;
                 let record = group_in(&mut tx, tenant, group).await?;
                 tx.commit().await?;
                 Ok(record)
@@ -608,7 +579,7 @@ macro_rules! sql_store {
             }
 
             async fn rename_group(&self, tenant: TenantId, group: GroupId, name: &str) -> Result<Option<GroupRecord>, StoreError> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = begin_write(&self.pool).await?;
                 sqlx::query("UPDATE user_groups SET name = $3 WHERE tenant_id = $1 AND group_id = $2")
                     .bind(tenant.as_uuid())
                     .bind(group.as_uuid())
@@ -624,7 +595,7 @@ macro_rules! sql_store {
             where
                 F: FnOnce(&GroupRecord) -> Vec<NewEvent> + Send,
             {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = begin_write(&self.pool).await?;
                 lock_tenant(&mut *tx, tenant).await?;
                 let before = existing_group(&mut tx, tenant, group).await?;
                 let members: i64 = sqlx::query_scalar(
@@ -646,13 +617,13 @@ macro_rules! sql_store {
                     .execute(&mut *tx)
                     .await?;
                 }
-                insert_events(&mut tx, tenant, &events(&before)).await?;
+                outbox::append(&mut *tx, tenant, &events(&before)).await?;
                 tx.commit().await?;
                 Ok(())
             }
 
             async fn add_group_members(&self, tenant: TenantId, group: GroupId, users: &[UserId], events: &[NewEvent]) -> Result<(), StoreError> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = begin_write(&self.pool).await?;
                 lock_tenant(&mut *tx, tenant).await?;
                 existing_group(&mut tx, tenant, group).await?;
                 for user in users {
@@ -667,7 +638,7 @@ macro_rules! sql_store {
                     .execute(&mut *tx)
                     .await?;
                 }
-                insert_events(&mut tx, tenant, events).await?;
+                outbox::append(&mut *tx, tenant, events).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -676,7 +647,7 @@ macro_rules! sql_store {
             where
                 F: FnOnce(&[UserId]) -> Vec<NewEvent> + Send,
             {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = begin_write(&self.pool).await?;
                 lock_tenant(&mut *tx, tenant).await?;
                 existing_group(&mut tx, tenant, group).await?;
                 let mut lost_primary = Vec::new();
@@ -701,7 +672,7 @@ macro_rules! sql_store {
                         lost_primary.push(*user);
                     }
                 }
-                insert_events(&mut tx, tenant, &events(&lost_primary)).await?;
+                outbox::append(&mut *tx, tenant, &events(&lost_primary)).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -726,7 +697,7 @@ macro_rules! sql_store {
             where
                 F: FnOnce(Option<GroupId>) -> Vec<NewEvent> + Send,
             {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = begin_write(&self.pool).await?;
                 lock_tenant(&mut *tx, tenant).await?;
                 existing_group(&mut tx, tenant, group).await?;
                 let before = existing_user(&mut tx, tenant, user).await?.primary_group;
@@ -745,7 +716,7 @@ macro_rules! sql_store {
                 .bind(user.as_uuid())
                 .execute(&mut *tx)
                 .await?;
-                insert_events(&mut tx, tenant, &events(before)).await?;
+                outbox::append(&mut *tx, tenant, &events(before)).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -754,7 +725,7 @@ macro_rules! sql_store {
             where
                 F: FnOnce(Option<UserId>) -> Vec<NewEvent> + Send,
             {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = begin_write(&self.pool).await?;
                 lock_tenant(&mut *tx, tenant).await?;
                 let before = existing_group(&mut tx, tenant, group).await?.manager;
                 if let Some(manager) = manager {
@@ -766,13 +737,13 @@ macro_rules! sql_store {
                     .bind(manager.map(|m| m.as_uuid()))
                     .execute(&mut *tx)
                     .await?;
-                insert_events(&mut tx, tenant, &events(before)).await?;
+                outbox::append(&mut *tx, tenant, &events(before)).await?;
                 tx.commit().await?;
                 Ok(())
             }
 
             async fn set_group_administrator(&self, tenant: TenantId, group: GroupId, user: UserId, administrator: bool, events: &[NewEvent]) -> Result<(), StoreError> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = begin_write(&self.pool).await?;
                 lock_tenant(&mut *tx, tenant).await?;
                 existing_group(&mut tx, tenant, group).await?;
                 existing_user(&mut tx, tenant, user).await?;
@@ -788,7 +759,7 @@ macro_rules! sql_store {
                     .bind(user.as_uuid())
                     .execute(&mut *tx)
                     .await?;
-                insert_events(&mut tx, tenant, events).await?;
+                outbox::append(&mut *tx, tenant, events).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -824,7 +795,7 @@ macro_rules! sql_store {
             }
 
             async fn set_named_manager(&self, tenant: TenantId, naming: &NamedManager, named: bool, events: &[NewEvent]) -> Result<(), StoreError> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = begin_write(&self.pool).await?;
                 existing_user(&mut tx, tenant, naming.user).await?;
                 let statement = if named {
                     "INSERT INTO named_managers (tenant_id, user_id, target_type, target_id, purpose) \
@@ -841,13 +812,13 @@ macro_rules! sql_store {
                     .bind(naming.purpose)
                     .execute(&mut *tx)
                     .await?;
-                insert_events(&mut tx, tenant, events).await?;
+                outbox::append(&mut *tx, tenant, events).await?;
                 tx.commit().await?;
                 Ok(())
             }
 
             async fn update_tenant_settings(&self, tenant: TenantId, settings: TenantSettings, events: &[NewEvent]) -> Result<TenantRecord, StoreError> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = begin_write(&self.pool).await?;
                 let row = sqlx::query(
                     "UPDATE tenants SET locations_enabled = $2, clients_enabled = $3, mfa_required_for_admins = $4 \
                      WHERE tenant_id = $1 RETURNING *",
@@ -860,13 +831,13 @@ macro_rules! sql_store {
                 .await?
                 .ok_or_else(|| StoreError::Missing { what: "tenant", id: tenant.to_string() })?;
                 let record = tenant_from_row(&row)?;
-                insert_events(&mut tx, tenant, events).await?;
+                outbox::append(&mut *tx, tenant, events).await?;
                 tx.commit().await?;
                 Ok(record)
             }
 
             async fn link_client(&self, master: TenantId, client: TenantId, link: bool, events: &[NewEvent]) -> Result<(), StoreError> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = begin_write(&self.pool).await?;
                 lock_tenant(&mut *tx, master).await?;
                 let changed = if link {
                     // A client is nobody else's client and has no clients of its own, so the
@@ -902,7 +873,7 @@ macro_rules! sql_store {
                         },
                     });
                 }
-                insert_events(&mut tx, master, events).await?;
+                outbox::append(&mut *tx, master, events).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -989,7 +960,7 @@ macro_rules! sql_store {
             }
 
             async fn apply_import(&self, tenant: TenantId, batch: &ImportBatch) -> Result<(), StoreError> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = begin_write(&self.pool).await?;
                 if !batch.units.is_empty() {
                     let mut query = sqlx::QueryBuilder::<$db>::new(
                         "INSERT INTO units (tenant_id, unit_id, kind, name, parent_unit_id, external_id) ",
@@ -1111,7 +1082,7 @@ macro_rules! sql_store {
                         insert_employment(&mut *tx, tenant, employment).await?;
                     }
                 }
-                insert_events(&mut tx, tenant, &batch.events).await?;
+                outbox::append(&mut *tx, tenant, &batch.events).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -1134,12 +1105,10 @@ macro_rules! sql_store {
                 employment: &EmploymentRecord,
                 events: &[NewEvent],
             ) -> Result<(), StoreError> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = begin_write(&self.pool).await?;
                 insert_user(&mut *tx, tenant, user).await?;
                 insert_employment(&mut *tx, tenant, employment).await?;
-                for event in events {
-                    insert_event(&mut *tx, tenant, event).await?;
-                }
+                outbox::append(&mut *tx, tenant, events).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -1159,7 +1128,7 @@ macro_rules! sql_store {
             where
                 F: FnOnce(&mut UserRecord) -> Result<UserChange, StoreError> + Send,
             {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = begin_write(&self.pool).await?;
                 // A no-op write takes the row's lock first, so two changes never interleave.
                 sqlx::query("UPDATE users SET status = status WHERE tenant_id = $1 AND user_id = $2")
                     .bind(tenant.as_uuid())
@@ -1217,7 +1186,7 @@ macro_rules! sql_store {
                     .execute(&mut *tx)
                     .await?;
                 }
-                insert_events(&mut tx, tenant, &committed.events).await?;
+                outbox::append(&mut *tx, tenant, &committed.events).await?;
                 tx.commit().await?;
                 Ok(record)
             }
@@ -1287,7 +1256,7 @@ macro_rules! sql_store {
             where
                 F: FnOnce(&UserRecord, &[EmploymentRecord]) -> Result<Vec<NewEvent>, StoreError> + Send,
             {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = begin_write(&self.pool).await?;
                 lock_tenant(&mut *tx, tenant).await?;
                 let record = existing_user(&mut tx, tenant, user).await?;
                 let employments: Vec<EmploymentRecord> = sqlx::query("SELECT * FROM employments WHERE tenant_id = $1 AND user_id = $2")
@@ -1324,13 +1293,13 @@ macro_rules! sql_store {
                     .execute(&mut *tx)
                     .await?;
                 }
-                insert_events(&mut tx, tenant, &events).await?;
+                outbox::append(&mut *tx, tenant, &events).await?;
                 tx.commit().await?;
                 Ok(record)
             }
 
             async fn transfer_access_coordinator(&self, tenant: TenantId, from: UserId, to: UserId, events: &[NewEvent]) -> Result<TenantRecord, StoreError> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = begin_write(&self.pool).await?;
                 let successor = existing_user(&mut tx, tenant, to).await?;
                 if successor.status != lms_kernel::UserStatus::Active {
                     return Err(StoreError::Refused {
@@ -1354,7 +1323,7 @@ macro_rules! sql_store {
                         message: "the Access Coordinator changed meanwhile; read the tenant again".into(),
                     });
                 }
-                insert_events(&mut tx, tenant, events).await?;
+                outbox::append(&mut *tx, tenant, events).await?;
                 let record = sqlx::query("SELECT * FROM tenants WHERE tenant_id = $1")
                     .bind(tenant.as_uuid())
                     .fetch_one(&mut *tx)
@@ -1424,7 +1393,7 @@ macro_rules! sql_store {
             where
                 F: FnOnce(&EmploymentChange) -> Vec<NewEvent> + Send,
             {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = begin_write(&self.pool).await?;
                 existing_user(&mut tx, tenant, employment.user).await?;
                 if unit_in(&mut *tx, tenant, employment.unit).await?.is_none() {
                     return Err(StoreError::Missing { what: "unit", id: employment.unit.to_string() });
@@ -1436,7 +1405,7 @@ macro_rules! sql_store {
                     None
                 };
                 let change = EmploymentChange { before: employment.clone(), previous_main };
-                insert_events(&mut tx, tenant, &events(&change)).await?;
+                outbox::append(&mut *tx, tenant, &events(&change)).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -1445,7 +1414,7 @@ macro_rules! sql_store {
             where
                 F: FnOnce(&EmploymentRecord, &[EmploymentRecord]) -> Result<Vec<NewEvent>, StoreError> + Send,
             {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = begin_write(&self.pool).await?;
                 let before = employment_in(&mut tx, tenant, employment).await?;
                 let all: Vec<EmploymentRecord> = sqlx::query("SELECT * FROM employments WHERE tenant_id = $1 AND user_id = $2")
                     .bind(tenant.as_uuid())
@@ -1462,7 +1431,7 @@ macro_rules! sql_store {
                     .bind(ends_at)
                     .execute(&mut *tx)
                     .await?;
-                insert_events(&mut tx, tenant, &events).await?;
+                outbox::append(&mut *tx, tenant, &events).await?;
                 tx.commit().await?;
                 Ok(EmploymentRecord { ends_at: Some(ends_at), ..before })
             }
@@ -1471,11 +1440,11 @@ macro_rules! sql_store {
             where
                 F: FnOnce(&EmploymentChange) -> Vec<NewEvent> + Send,
             {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = begin_write(&self.pool).await?;
                 let before = employment_in(&mut tx, tenant, employment).await?;
                 let previous_main = make_main(&mut tx, tenant, &before).await?;
                 let change = EmploymentChange { before: before.clone(), previous_main };
-                insert_events(&mut tx, tenant, &events(&change)).await?;
+                outbox::append(&mut *tx, tenant, &events(&change)).await?;
                 tx.commit().await?;
                 Ok(EmploymentRecord { main_account: true, ..before })
             }
@@ -1603,7 +1572,7 @@ macro_rules! sql_store {
             }
 
             async fn fail_mfa_challenge(&self, hash: &[u8], max_failures: i32) -> Result<(), StoreError> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = begin_write(&self.pool).await?;
                 sqlx::query("UPDATE mfa_challenges SET failures = failures + 1 WHERE challenge_hash = $1")
                     .bind(hash)
                     .execute(&mut *tx)
@@ -1669,7 +1638,7 @@ macro_rules! sql_store {
             }
 
             async fn add_signing_key(&self, kid: &str, pkcs8: &[u8], created_at: i64, retire_before: i64) -> Result<(), StoreError> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = begin_write(&self.pool).await?;
                 sqlx::query("INSERT INTO signing_keys (kid, private_key, created_at) VALUES ($1, $2, $3)")
                     .bind(kid)
                     .bind(pkcs8)
@@ -1702,7 +1671,7 @@ macro_rules! sql_store {
             }
 
             async fn redeem_refresh_token(&self, hash: &[u8], next_hash: &[u8], now: i64, next_expires_at: i64) -> Result<Redeemed, StoreError> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = begin_write(&self.pool).await?;
                 let row = sqlx::query(
                     "SELECT t.*, s.revoked_at FROM refresh_tokens t \
                      LEFT JOIN revoked_sessions s ON s.family_id = t.family_id WHERE t.token_hash = $1",
@@ -1784,44 +1753,6 @@ macro_rules! sql_store {
                 Ok(())
             }
 
-            async fn pending_events(&self, tenant: TenantId, limit: i64) -> Result<Vec<OutboxEvent>, StoreError> {
-                let rows = sqlx::query(
-                    "SELECT sequence, event_id, tenant_id, topic, payload FROM outbox \
-                     WHERE delivered_at IS NULL AND tenant_id = $1 ORDER BY sequence LIMIT $2",
-                )
-                .bind(tenant.as_uuid())
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await?;
-                rows.iter()
-                    .map(|row| {
-                        Ok(OutboxEvent {
-                            sequence: row.try_get("sequence")?,
-                            event_id: row.try_get("event_id")?,
-                            tenant: TenantId::from_uuid(row.try_get("tenant_id")?),
-                            topic: row.try_get("topic")?,
-                            payload: row.try_get("payload")?,
-                        })
-                    })
-                    .collect()
-            }
-
-            async fn tenants_with_pending_events(&self) -> Result<Vec<TenantId>, StoreError> {
-                let rows = sqlx::query("SELECT DISTINCT tenant_id FROM outbox WHERE delivered_at IS NULL")
-                    .fetch_all(&self.pool)
-                    .await?;
-                rows.iter()
-                    .map(|row| Ok(TenantId::from_uuid(row.try_get("tenant_id")?)))
-                    .collect()
-            }
-
-            async fn mark_delivered(&self, sequence: i64) -> Result<(), StoreError> {
-                sqlx::query("UPDATE outbox SET delivered_at = CURRENT_TIMESTAMP WHERE sequence = $1")
-                    .bind(sequence)
-                    .execute(&self.pool)
-                    .await?;
-                Ok(())
-            }
         }
     };
 }

@@ -37,7 +37,10 @@ pub struct Platform {
     pub authorization: TestService,
     pub tenant: TenantId,
     pub admin: UserId,
+    /// Identity's database (PostgreSQL, or a SQLite file).
+    pub identity_url: String,
     _databases: Vec<TestDatabase>,
+    _files: Option<tempfile::TempDir>,
     _redis: TestRedis,
 }
 
@@ -53,6 +56,19 @@ impl Platform {
 
     /// A platform where accounts count as unused after `unused_account_days`.
     pub async fn start_full(settings: TenantSettings, unused_account_days: u32) -> Platform {
+        Self::start_on(settings, unused_account_days, false).await
+    }
+
+    /// A platform whose identity keeps its data in a SQLite file (the embedded default).
+    pub async fn start_on_sqlite() -> Platform {
+        Self::start_on(TenantSettings::default(), 180, true).await
+    }
+
+    async fn start_on(
+        settings: TenantSettings,
+        unused_account_days: u32,
+        identity_on_sqlite: bool,
+    ) -> Platform {
         lms_testkit::trace_init();
         let auth = TestAuth::new();
         let (authz_db, identity_db, redis) = (
@@ -60,6 +76,11 @@ impl Platform {
             postgres_database().await,
             redis().await,
         );
+        let files = identity_on_sqlite.then(|| tempfile::tempdir().unwrap());
+        let identity_url = match &files {
+            Some(dir) => lms_testkit::sqlite_url(dir.path(), "identity"),
+            None => identity_db.url().to_owned(),
+        };
         let authz_context = service_context(
             ServiceName::Authorization,
             authz_db.url(),
@@ -70,7 +91,7 @@ impl Platform {
         let authorization =
             TestService::start(lms_authorization::build(authz_context).await.unwrap()).await;
         let mut identity_context =
-            service_context(ServiceName::Identity, identity_db.url(), None, &auth);
+            service_context(ServiceName::Identity, &identity_url, None, &auth);
         identity_context.sign_in.unused_account_days = unused_account_days;
         identity_context.set_endpoint(
             ServiceName::Authorization,
@@ -113,9 +134,27 @@ impl Platform {
             auth,
             identity,
             authorization,
+            identity_url,
             _databases: vec![authz_db, identity_db],
+            _files: files,
             _redis: redis,
         }
+    }
+
+    /// Another identity replica on the same database, delivering to the same authorization.
+    pub async fn identity_replica(&self) -> TestService {
+        let mut context =
+            service_context(ServiceName::Identity, &self.identity_url, None, &self.auth);
+        context.set_endpoint(
+            ServiceName::Authorization,
+            format!("http://{}", self.authorization.addr()),
+        );
+        TestService::start(lms_identity::build(context).await.unwrap()).await
+    }
+
+    /// The database of authorization (tests read what it applied).
+    pub fn authorization_url(&self) -> &str {
+        self._databases[0].url()
     }
 
     pub fn authn(&self) -> AuthenticationServiceClient<Channel> {

@@ -6,6 +6,7 @@ mod employments;
 mod fixture;
 mod groups;
 mod imports;
+mod outbox;
 mod second_factor;
 mod sign_in;
 mod tenant_settings;

@@ -1,0 +1,308 @@
+//! Delivery of outbox events to authorization: on the request path (the answer waits, briefly,
+//! for its own events so it can carry authorization's token) and from a background loop that
+//! retries what could not be delivered, tenants in parallel.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use lms_api::authorization::v1::{AssignRoleRequest, RevokeRoleRequest, WriteRelationshipsRequest};
+use lms_api::common::v1::ConsistencyToken;
+use lms_kernel::TenantId;
+use opentelemetry::KeyValue;
+use opentelemetry::metrics::Counter;
+use prost::Message;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::store::OutboxStore;
+use super::{OutboxEvent, topic};
+use crate::error::ApiError;
+use crate::peers::Authorization;
+use crate::store::Database;
+
+/// How long a request waits for its own events to reach authorization before it answers without
+/// a token (the change is saved; the background loop delivers it).
+pub const REQUEST_DEADLINE: Duration = Duration::from_secs(2);
+/// Delivered rows are kept this long (a request reads its token back from them), then pruned.
+pub const KEEP_DELIVERED: Duration = Duration::from_secs(3600);
+/// How often the background loop looks for undelivered events.
+const RETRY_EVERY: Duration = Duration::from_secs(1);
+/// Events read per turn.
+const BATCH: i64 = 100;
+/// Tenants the background loop delivers at once.
+const PARALLEL_TENANTS: usize = 8;
+/// Failures in a row after which requests stop waiting for authorization for a while.
+const BREAKER_FAILURES: u32 = 3;
+/// How long requests skip delivery once the breaker opened (the background loop keeps trying,
+/// and its first success closes the breaker).
+const BREAKER_OPEN: Duration = Duration::from_secs(5);
+/// Prune once per this many background rounds.
+const PRUNE_EVERY_ROUNDS: u64 = 300;
+
+/// Why a delivery stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    /// Authorization did not answer; the event stays pending.
+    #[error("authorization unavailable: {0}")]
+    Unavailable(ApiError),
+    /// The outbox could not be read or marked.
+    #[error("outbox store failed: {0}")]
+    Store(#[from] sqlx::Error),
+}
+
+/// What became of one event.
+enum Outcome {
+    /// Applied; authorization's token when it changed something.
+    Delivered(Option<ConsistencyToken>),
+    /// Refused for good or unreadable: set aside with the reason.
+    DeadLetter(String),
+}
+
+/// Opens after repeated failures so requests answer at once instead of waiting on an
+/// authorization that is down.
+#[derive(Debug, Default)]
+struct Breaker {
+    failures: AtomicU32,
+    open_until_ms: AtomicI64,
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_millis() as i64)
+}
+
+impl Breaker {
+    fn is_open(&self) -> bool {
+        now_ms() < self.open_until_ms.load(Ordering::Relaxed)
+    }
+
+    fn succeeded(&self) {
+        self.failures.store(0, Ordering::Relaxed);
+        self.open_until_ms.store(0, Ordering::Relaxed);
+    }
+
+    fn failed(&self) {
+        if self.failures.fetch_add(1, Ordering::Relaxed) + 1 >= BREAKER_FAILURES {
+            self.open_until_ms.store(
+                now_ms() + BREAKER_OPEN.as_millis() as i64,
+                Ordering::Relaxed,
+            );
+        }
+    }
+}
+
+/// Delivers a service's outbox to authorization.
+pub struct Relay<O = Database> {
+    outbox: O,
+    authorization: Authorization,
+    /// One turn at a time per tenant in this process (replicas take turns through the store).
+    turns: Mutex<HashMap<TenantId, Arc<tokio::sync::Mutex<()>>>>,
+    breaker: Breaker,
+    dead_letters: Counter<u64>,
+}
+
+impl<O> std::fmt::Debug for Relay<O> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Relay").finish_non_exhaustive()
+    }
+}
+
+impl<O: OutboxStore> Relay<O> {
+    /// A relay delivering `outbox` to `authorization`.
+    pub fn new(outbox: O, authorization: Authorization) -> Self {
+        let dead_letters = opentelemetry::global::meter("lms")
+            .u64_counter("lms.outbox.dead_letters")
+            .with_description(
+                "outbox events authorization refused for good or that could not be read",
+            )
+            .build();
+        Self {
+            outbox,
+            authorization,
+            turns: Mutex::default(),
+            breaker: Breaker::default(),
+            dead_letters,
+        }
+    }
+
+    /// The request path: delivers the tenant's events committed so far (the caller's own and
+    /// those before them, never later ones), within [`REQUEST_DEADLINE`], and answers the token
+    /// that covers them. `None` when the breaker is open, the deadline passes or delivery fails:
+    /// the change is saved and the background loop delivers it.
+    pub async fn deliver_committed(&self, tenant: TenantId) -> Option<ConsistencyToken> {
+        if self.breaker.is_open() {
+            tracing::debug!(%tenant, "authorization failing; delivery left to the relay");
+            return None;
+        }
+        let delivery = async {
+            let Some(up_to) = self.outbox.last_sequence(tenant).await? else {
+                return Ok(None);
+            };
+            self.deliver_up_to(tenant, up_to).await?;
+            Ok::<_, DeliveryError>(
+                self.outbox
+                    .written_at(tenant, up_to)
+                    .await?
+                    .map(|token| ConsistencyToken { token }),
+            )
+        };
+        match tokio::time::timeout(REQUEST_DEADLINE, delivery).await {
+            Ok(Ok(token)) => token,
+            Ok(Err(error)) => {
+                tracing::warn!(%tenant, %error, "change saved; delivery to authorization will be retried");
+                None
+            }
+            Err(_) => {
+                self.breaker.failed();
+                tracing::warn!(%tenant, "change saved; delivery to authorization timed out and will be retried");
+                None
+            }
+        }
+    }
+
+    /// Delivers the tenant's undelivered events with sequence at most `up_to`, in order; stops
+    /// at the first event authorization could not take (it stays pending).
+    pub async fn deliver_up_to(&self, tenant: TenantId, up_to: i64) -> Result<(), DeliveryError> {
+        let turn_lock = self
+            .turns
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(tenant)
+            .or_default()
+            .clone();
+        let _turn = turn_lock.lock().await;
+        loop {
+            let mut turn = self.outbox.begin_turn(tenant).await?;
+            let pending = turn.pending(tenant, up_to, BATCH).await?;
+            let full = pending.len() as i64 == BATCH;
+            let mut stopped = None;
+            for event in &pending {
+                match self.send(event).await {
+                    Ok(Outcome::Delivered(token)) => {
+                        turn.delivered(event.sequence, token.as_ref().map(|t| t.token.as_str()))
+                            .await?;
+                    }
+                    Ok(Outcome::DeadLetter(reason)) => {
+                        tracing::error!(
+                            %tenant,
+                            sequence = event.sequence,
+                            event = %event.event_id,
+                            topic = %event.topic,
+                            %reason,
+                            "outbox event set aside as a dead letter"
+                        );
+                        turn.dead_letter(event.sequence, &reason).await?;
+                        self.dead_letters
+                            .add(1, &[KeyValue::new("topic", event.topic.clone())]);
+                    }
+                    Err(error) => {
+                        stopped = Some(error);
+                        break;
+                    }
+                }
+            }
+            turn.commit().await?;
+            if let Some(error) = stopped {
+                self.breaker.failed();
+                return Err(DeliveryError::Unavailable(error));
+            }
+            self.breaker.succeeded();
+            if !full {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Sends one event; refusals and unreadable events come back as dead letters, anything
+    /// else that fails is an error (retry later).
+    async fn send(&self, event: &OutboxEvent) -> Result<Outcome, ApiError> {
+        let delivered = match event.topic.as_str() {
+            topic::FACTS => match WriteRelationshipsRequest::decode(event.payload.as_slice()) {
+                Ok(request) => self.authorization.write(event.tenant, request).await,
+                Err(error) => return Ok(Outcome::DeadLetter(format!("unreadable: {error}"))),
+            },
+            topic::ASSIGN_ROLE => match AssignRoleRequest::decode(event.payload.as_slice()) {
+                Ok(request) => self.authorization.assign(event.tenant, request).await,
+                Err(error) => return Ok(Outcome::DeadLetter(format!("unreadable: {error}"))),
+            },
+            topic::REVOKE_ROLE => match RevokeRoleRequest::decode(event.payload.as_slice()) {
+                Ok(request) => self.authorization.revoke(event.tenant, request).await,
+                Err(error) => return Ok(Outcome::DeadLetter(format!("unreadable: {error}"))),
+            },
+            other => return Ok(Outcome::DeadLetter(format!("unknown topic {other:?}"))),
+        };
+        match delivered {
+            Ok(token) if token.token.is_empty() => Ok(Outcome::Delivered(None)),
+            Ok(token) => Ok(Outcome::Delivered(Some(token))),
+            Err(ApiError::Forwarded(status)) => Ok(Outcome::DeadLetter(format!(
+                "refused by authorization: {:?}: {}",
+                status.code(),
+                status.message()
+            ))),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Delivers every tenant's pending events now, tenants in parallel (the background loop's
+    /// round; tests call it to drain).
+    pub async fn deliver_all(self: &Arc<Self>) -> Result<(), DeliveryError> {
+        let tenants = self.outbox.tenants_with_pending().await?;
+        let mut running = JoinSet::new();
+        let mut first_error = None;
+        for tenant in tenants {
+            if running.len() >= PARALLEL_TENANTS
+                && let Some(Ok(Err(error))) = running.join_next().await
+            {
+                first_error.get_or_insert(error);
+            }
+            let relay = Arc::clone(self);
+            running.spawn(async move {
+                let up_to = relay.outbox.last_sequence(tenant).await?.unwrap_or(0);
+                relay
+                    .deliver_up_to(tenant, up_to)
+                    .await
+                    .inspect_err(|error| {
+                        tracing::warn!(%tenant, %error, "outbox delivery failed; will retry");
+                    })
+            });
+        }
+        while let Some(result) = running.join_next().await {
+            if let Ok(Err(error)) = result {
+                first_error.get_or_insert(error);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// Retries pending events and prunes delivered ones until `shutdown`.
+    pub fn spawn_retries(self: Arc<Self>, shutdown: CancellationToken) {
+        tokio::spawn(async move {
+            let mut round = 0_u64;
+            loop {
+                tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    () = tokio::time::sleep(RETRY_EVERY) => {}
+                }
+                if let Err(DeliveryError::Store(error)) = self.deliver_all().await {
+                    tracing::warn!(%error, "outbox not readable");
+                }
+                round += 1;
+                if round.is_multiple_of(PRUNE_EVERY_ROUNDS) {
+                    match self.outbox.prune(KEEP_DELIVERED).await {
+                        Ok(0) => {}
+                        Ok(pruned) => tracing::debug!(pruned, "delivered outbox rows pruned"),
+                        Err(error) => tracing::warn!(%error, "outbox not prunable"),
+                    }
+                }
+            }
+        });
+    }
+
+    /// The outbox this relay delivers.
+    pub fn outbox(&self) -> &O {
+        &self.outbox
+    }
+}

@@ -1,0 +1,439 @@
+//! The outbox tables, the same in every service's database (its `outbox` and
+//! `outbox_dead_letters` migrations): appending in the writer's transaction, and the relay's
+//! reads and marks, on PostgreSQL and SQLite.
+
+use std::future::Future;
+use std::time::Duration;
+
+use lms_kernel::TenantId;
+use sqlx::{PgConnection, Postgres, Row, SqliteConnection};
+use uuid::Uuid;
+
+use super::{NewEvent, OutboxEvent};
+use crate::store::Database;
+
+/// Advisory-lock spaces (the first key of PostgreSQL's two-key locks); the second key is the
+/// tenant folded to 32 bits. Two tenants that fold alike merely share a queue.
+const ORDER_SPACE: i32 = 0x4c4d_5301;
+const DELIVERY_SPACE: i32 = 0x4c4d_5302;
+
+fn tenant_key(tenant: TenantId) -> i32 {
+    let bits = tenant.as_uuid().as_u128();
+    (bits ^ (bits >> 32) ^ (bits >> 64) ^ (bits >> 96)) as u32 as i32
+}
+
+/// A connection that can append events inside its open transaction.
+pub trait AppendEvents {
+    /// Takes the tenant's order lock, then inserts `events` in order.
+    fn append_events<'a>(
+        &'a mut self,
+        tenant: TenantId,
+        events: &'a [NewEvent],
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send + 'a;
+}
+
+/// Appends `events` of `tenant` in the caller's transaction (`&mut *tx`), after taking the
+/// tenant's order lock: the lock is held until the caller commits, so the tenant's sequence
+/// numbers follow commit order. Append last in a transaction, after its other writes, so no
+/// other lock is waited for while holding the order.
+pub async fn append<C: AppendEvents + ?Sized>(
+    connection: &mut C,
+    tenant: TenantId,
+    events: &[NewEvent],
+) -> Result<(), sqlx::Error> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    connection.append_events(tenant, events).await
+}
+
+/// Commits `events` of `tenant` on their own, for a change that lives in authorization alone
+/// (a role given with nothing of the service's own data changing).
+pub async fn commit_alone(
+    database: &Database,
+    tenant: TenantId,
+    events: &[NewEvent],
+) -> Result<(), sqlx::Error> {
+    match database {
+        Database::Postgres(pool) => {
+            let mut tx = pool.begin().await?;
+            append(&mut *tx, tenant, events).await?;
+            tx.commit().await
+        }
+        Database::Sqlite(pool) => {
+            let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+            append(&mut *tx, tenant, events).await?;
+            tx.commit().await
+        }
+    }
+}
+
+const INSERT: &str =
+    "INSERT INTO outbox (event_id, tenant_id, topic, payload) VALUES ($1, $2, $3, $4)";
+
+impl AppendEvents for PgConnection {
+    fn append_events<'a>(
+        &'a mut self,
+        tenant: TenantId,
+        events: &'a [NewEvent],
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send + 'a {
+        async move {
+            sqlx::query("SELECT pg_advisory_xact_lock($1, $2)")
+                .bind(ORDER_SPACE)
+                .bind(tenant_key(tenant))
+                .execute(&mut *self)
+                .await?;
+            for event in events {
+                sqlx::query(INSERT)
+                    .bind(event.event_id)
+                    .bind(tenant.as_uuid())
+                    .bind(event.topic)
+                    .bind(&event.payload)
+                    .execute(&mut *self)
+                    .await?;
+            }
+            Ok(())
+        }
+    }
+}
+
+impl AppendEvents for SqliteConnection {
+    fn append_events<'a>(
+        &'a mut self,
+        tenant: TenantId,
+        events: &'a [NewEvent],
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send + 'a {
+        // Write transactions on SQLite begin IMMEDIATE: the database's write lock is the order.
+        async move {
+            for event in events {
+                sqlx::query(INSERT)
+                    .bind(event.event_id)
+                    .bind(tenant.as_uuid())
+                    .bind(event.topic)
+                    .bind(&event.payload)
+                    .execute(&mut *self)
+                    .await?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// An event authorization refused for good, or that could not be read, set aside.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeadLetter {
+    /// The event as it was appended.
+    pub event: OutboxEvent,
+    /// Why it was set aside.
+    pub reason: String,
+}
+
+/// What the relay needs of a service's outbox tables.
+pub trait OutboxStore: Clone + Send + Sync + 'static {
+    /// Tenants with events not yet delivered.
+    fn tenants_with_pending(
+        &self,
+    ) -> impl Future<Output = Result<Vec<TenantId>, sqlx::Error>> + Send;
+    /// The tenant's last appended sequence (delivered or not).
+    fn last_sequence(
+        &self,
+        tenant: TenantId,
+    ) -> impl Future<Output = Result<Option<i64>, sqlx::Error>> + Send;
+    /// Starts a delivery turn for `tenant`; on PostgreSQL it waits for any other replica's turn.
+    fn begin_turn(
+        &self,
+        tenant: TenantId,
+    ) -> impl Future<Output = Result<Turn, sqlx::Error>> + Send;
+    /// The token authorization answered for the tenant's latest delivered event up to `up_to`.
+    fn written_at(
+        &self,
+        tenant: TenantId,
+        up_to: i64,
+    ) -> impl Future<Output = Result<Option<String>, sqlx::Error>> + Send;
+    /// Deletes rows delivered more than `age` ago; answers how many.
+    fn prune(&self, age: Duration) -> impl Future<Output = Result<u64, sqlx::Error>> + Send;
+    /// The tenant's dead letters, oldest first.
+    fn dead_letters(
+        &self,
+        tenant: TenantId,
+    ) -> impl Future<Output = Result<Vec<DeadLetter>, sqlx::Error>> + Send;
+}
+
+/// One delivery turn of one tenant. On PostgreSQL a transaction holding the tenant's delivery
+/// lock, so replicas take turns and a turn cut short is undone (and delivered again, which
+/// authorization ignores by event id). On SQLite plain statements: one process owns the file,
+/// and a transaction held across calls to authorization would stop every writer.
+pub struct Turn {
+    inner: TurnInner,
+}
+
+impl std::fmt::Debug for Turn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Turn").finish_non_exhaustive()
+    }
+}
+
+enum TurnInner {
+    Postgres(sqlx::Transaction<'static, Postgres>),
+    Sqlite(sqlx::SqlitePool),
+}
+
+const PENDING: &str = "SELECT sequence, event_id, tenant_id, topic, payload FROM outbox \
+     WHERE tenant_id = $1 AND delivered_at IS NULL AND sequence <= $2 ORDER BY sequence LIMIT $3";
+const DELIVERED: &str =
+    "UPDATE outbox SET delivered_at = CURRENT_TIMESTAMP, written_at = $2 WHERE sequence = $1";
+const DEAD_LETTER: &str = "INSERT INTO outbox_dead_letters \
+     (sequence, event_id, tenant_id, topic, payload, reason) \
+     SELECT sequence, event_id, tenant_id, topic, payload, $2 FROM outbox WHERE sequence = $1";
+const REMOVE: &str = "DELETE FROM outbox WHERE sequence = $1";
+
+fn event_from_row<R: Row>(row: &R) -> Result<OutboxEvent, sqlx::Error>
+where
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Uuid: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Vec<u8>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> &'r str: sqlx::ColumnIndex<R>,
+{
+    Ok(OutboxEvent {
+        sequence: row.try_get("sequence")?,
+        event_id: row.try_get("event_id")?,
+        tenant: TenantId::from_uuid(row.try_get("tenant_id")?),
+        topic: row.try_get("topic")?,
+        payload: row.try_get("payload")?,
+    })
+}
+
+impl Turn {
+    /// Up to `limit` undelivered events of `tenant` with sequence at most `up_to`, in order.
+    pub async fn pending(
+        &mut self,
+        tenant: TenantId,
+        up_to: i64,
+        limit: i64,
+    ) -> Result<Vec<OutboxEvent>, sqlx::Error> {
+        let query = sqlx::query(PENDING);
+        match &mut self.inner {
+            TurnInner::Postgres(tx) => query
+                .bind(tenant.as_uuid())
+                .bind(up_to)
+                .bind(limit)
+                .fetch_all(&mut **tx)
+                .await?
+                .iter()
+                .map(event_from_row)
+                .collect(),
+            TurnInner::Sqlite(pool) => sqlx::query(PENDING)
+                .bind(tenant.as_uuid())
+                .bind(up_to)
+                .bind(limit)
+                .fetch_all(&*pool)
+                .await?
+                .iter()
+                .map(event_from_row)
+                .collect(),
+        }
+    }
+
+    /// Marks an event delivered, with the token authorization answered for it.
+    pub async fn delivered(
+        &mut self,
+        sequence: i64,
+        written_at: Option<&str>,
+    ) -> Result<(), sqlx::Error> {
+        match &mut self.inner {
+            TurnInner::Postgres(tx) => {
+                sqlx::query(DELIVERED)
+                    .bind(sequence)
+                    .bind(written_at)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            TurnInner::Sqlite(pool) => {
+                sqlx::query(DELIVERED)
+                    .bind(sequence)
+                    .bind(written_at)
+                    .execute(&*pool)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves an event to the dead letters.
+    pub async fn dead_letter(&mut self, sequence: i64, reason: &str) -> Result<(), sqlx::Error> {
+        match &mut self.inner {
+            TurnInner::Postgres(tx) => {
+                sqlx::query(DEAD_LETTER)
+                    .bind(sequence)
+                    .bind(reason)
+                    .execute(&mut **tx)
+                    .await?;
+                sqlx::query(REMOVE)
+                    .bind(sequence)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            TurnInner::Sqlite(pool) => {
+                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                sqlx::query(DEAD_LETTER)
+                    .bind(sequence)
+                    .bind(reason)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(REMOVE).bind(sequence).execute(&mut *tx).await?;
+                tx.commit().await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends the turn, keeping what it marked.
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        match self.inner {
+            TurnInner::Postgres(tx) => tx.commit().await,
+            TurnInner::Sqlite(_) => Ok(()),
+        }
+    }
+}
+
+impl OutboxStore for Database {
+    async fn tenants_with_pending(&self) -> Result<Vec<TenantId>, sqlx::Error> {
+        const QUERY: &str = "SELECT DISTINCT tenant_id FROM outbox WHERE delivered_at IS NULL";
+        let ids: Vec<Uuid> = match self {
+            Database::Postgres(pool) => sqlx::query_scalar(QUERY).fetch_all(pool).await?,
+            Database::Sqlite(pool) => sqlx::query_scalar(QUERY).fetch_all(pool).await?,
+        };
+        Ok(ids.into_iter().map(TenantId::from_uuid).collect())
+    }
+
+    async fn last_sequence(&self, tenant: TenantId) -> Result<Option<i64>, sqlx::Error> {
+        const QUERY: &str = "SELECT MAX(sequence) FROM outbox WHERE tenant_id = $1";
+        match self {
+            Database::Postgres(pool) => {
+                sqlx::query_scalar(QUERY)
+                    .bind(tenant.as_uuid())
+                    .fetch_one(pool)
+                    .await
+            }
+            Database::Sqlite(pool) => {
+                sqlx::query_scalar(QUERY)
+                    .bind(tenant.as_uuid())
+                    .fetch_one(pool)
+                    .await
+            }
+        }
+    }
+
+    async fn begin_turn(&self, tenant: TenantId) -> Result<Turn, sqlx::Error> {
+        let inner = match self {
+            Database::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1, $2)")
+                    .bind(DELIVERY_SPACE)
+                    .bind(tenant_key(tenant))
+                    .execute(&mut *tx)
+                    .await?;
+                TurnInner::Postgres(tx)
+            }
+            Database::Sqlite(pool) => TurnInner::Sqlite(pool.clone()),
+        };
+        Ok(Turn { inner })
+    }
+
+    async fn written_at(
+        &self,
+        tenant: TenantId,
+        up_to: i64,
+    ) -> Result<Option<String>, sqlx::Error> {
+        const QUERY: &str = "SELECT written_at FROM outbox WHERE tenant_id = $1 \
+             AND sequence <= $2 AND written_at IS NOT NULL ORDER BY sequence DESC LIMIT 1";
+        match self {
+            Database::Postgres(pool) => {
+                sqlx::query_scalar(QUERY)
+                    .bind(tenant.as_uuid())
+                    .bind(up_to)
+                    .fetch_optional(pool)
+                    .await
+            }
+            Database::Sqlite(pool) => {
+                sqlx::query_scalar(QUERY)
+                    .bind(tenant.as_uuid())
+                    .bind(up_to)
+                    .fetch_optional(pool)
+                    .await
+            }
+        }
+    }
+
+    async fn prune(&self, age: Duration) -> Result<u64, sqlx::Error> {
+        let seconds = age.as_secs() as i64;
+        let done = match self {
+            Database::Postgres(pool) => sqlx::query(
+                "DELETE FROM outbox WHERE delivered_at < now() - make_interval(secs => $1)",
+            )
+            .bind(seconds as f64)
+            .execute(pool)
+            .await?
+            .rows_affected(),
+            // CURRENT_TIMESTAMP and datetime() write the same 'YYYY-MM-DD HH:MM:SS' text.
+            Database::Sqlite(pool) => {
+                sqlx::query("DELETE FROM outbox WHERE delivered_at < datetime('now', $1)")
+                    .bind(format!("-{seconds} seconds"))
+                    .execute(pool)
+                    .await?
+                    .rows_affected()
+            }
+        };
+        Ok(done)
+    }
+
+    async fn dead_letters(&self, tenant: TenantId) -> Result<Vec<DeadLetter>, sqlx::Error> {
+        const QUERY: &str = "SELECT sequence, event_id, tenant_id, topic, payload, reason \
+             FROM outbox_dead_letters WHERE tenant_id = $1 ORDER BY sequence";
+        fn letter<R: Row>(row: &R) -> Result<DeadLetter, sqlx::Error>
+        where
+            for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+            for<'r> Uuid: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+            for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+            for<'r> Vec<u8>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+            for<'r> &'r str: sqlx::ColumnIndex<R>,
+        {
+            Ok(DeadLetter {
+                event: event_from_row(row)?,
+                reason: row.try_get("reason")?,
+            })
+        }
+        match self {
+            Database::Postgres(pool) => sqlx::query(QUERY)
+                .bind(tenant.as_uuid())
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(letter)
+                .collect(),
+            Database::Sqlite(pool) => sqlx::query(QUERY)
+                .bind(tenant.as_uuid())
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(letter)
+                .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tenant_folds_to_one_key_and_tenants_spread() {
+        let tenant = TenantId::generate();
+        assert_eq!(tenant_key(tenant), tenant_key(tenant));
+        let keys: std::collections::HashSet<i32> = (0..1000)
+            .map(|_| tenant_key(TenantId::generate()))
+            .collect();
+        assert!(keys.len() > 990, "keys collide too often: {}", keys.len());
+    }
+}

@@ -1,0 +1,264 @@
+//! The authorization client every service uses: decisions on a person's actions (asked with
+//! the person's own token), what a person may see, and the delivery of facts and role changes
+//! (asked with the calling service's tenant-scoped token).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use lms_api::authorization::v1::permission_service_client::PermissionServiceClient;
+use lms_api::authorization::v1::relationship_service_client::RelationshipServiceClient;
+use lms_api::authorization::v1::role_assignment_service_client::RoleAssignmentServiceClient;
+use lms_api::authorization::v1::{
+    AssignRoleRequest, Decision, ExplainRequest, LookupResourcesRequest, RevokeRoleRequest,
+    WriteRelationshipsRequest,
+};
+use lms_api::common::v1::{
+    Consistency, ConsistencyToken, ObjectReference, ObjectType, consistency,
+};
+use lms_kernel::{Permission, TenantId};
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Channel, Endpoint};
+
+use crate::auth::Acting;
+use crate::client::CallCredentials;
+use crate::clock;
+use crate::error::ApiError;
+
+/// Longest a call to authorization may take.
+const CALL_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Most ids [`Authorization::visible`] answers when the caller does not see every object of a
+/// kind; listings filter by at most this many.
+pub const MAX_VISIBLE: usize = 20_000;
+
+/// Where a service gets its own tenant-scoped service tokens (identity signs them itself; other
+/// services obtain them from identity).
+pub trait ServiceTokens: Send + Sync + 'static {
+    /// A token for acting in `tenant`, and how long it lives.
+    fn issue(&self, tenant: TenantId) -> Result<(String, Duration), ApiError>;
+}
+
+/// What a caller may see of one kind of object.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum Visible {
+    /// Every object of the kind in the tenant.
+    All,
+    /// Only these.
+    Only(Vec<uuid::Uuid>),
+}
+
+/// A connection to authorization with a cache of the service's tenant-scoped tokens.
+#[derive(Clone)]
+pub struct Authorization {
+    channel: Channel,
+    issuer: Arc<dyn ServiceTokens>,
+    /// Per tenant: a service token and when to stop using it (half way through its life).
+    tokens: Arc<Mutex<HashMap<TenantId, (String, i64)>>>,
+}
+
+impl std::fmt::Debug for Authorization {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authorization").finish_non_exhaustive()
+    }
+}
+
+/// Maps a failed call to authorization: its refusals pass through (they are answers), anything
+/// else is UNAVAILABLE, so nothing is allowed and nothing is half-done silently.
+pub fn refusal_or_unavailable(status: tonic::Status) -> ApiError {
+    if is_refusal(status.code()) {
+        return ApiError::Forwarded(Box::new(status));
+    }
+    tracing::warn!(code = ?status.code(), error = %status.message(), "authorization call failed");
+    ApiError::Unavailable {
+        dependency: "authorization",
+    }
+}
+
+/// Whether `code` is authorization answering "no" for good (retrying changes nothing), as
+/// opposed to failing to answer.
+pub fn is_refusal(code: tonic::Code) -> bool {
+    matches!(
+        code,
+        tonic::Code::InvalidArgument
+            | tonic::Code::NotFound
+            | tonic::Code::PermissionDenied
+            | tonic::Code::FailedPrecondition
+            | tonic::Code::AlreadyExists
+    )
+}
+
+fn fully_consistent() -> Option<Consistency> {
+    Some(Consistency {
+        requirement: Some(consistency::Requirement::FullyConsistent(true)),
+    })
+}
+
+impl Authorization {
+    /// Authorization at `endpoint`, connected lazily so the services may start in any order.
+    pub fn new(endpoint: &str, issuer: Arc<dyn ServiceTokens>) -> Result<Self, String> {
+        let channel = Endpoint::from_shared(endpoint.to_owned())
+            .map_err(|error| format!("authorization endpoint {endpoint:?}: {error}"))?
+            .tcp_nodelay(true)
+            .connect_timeout(CALL_TIMEOUT)
+            .timeout(CALL_TIMEOUT)
+            .connect_lazy();
+        Ok(Self {
+            channel,
+            issuer,
+            tokens: Arc::default(),
+        })
+    }
+
+    fn service_token(&self, tenant: TenantId) -> Result<String, ApiError> {
+        let now = clock::now();
+        let mut tokens = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((token, until)) = tokens.get(&tenant)
+            && now < *until
+        {
+            return Ok(token.clone());
+        }
+        let (token, ttl) = self.issuer.issue(tenant)?;
+        let until = now + (ttl.as_secs() / 2) as i64;
+        tokens.insert(tenant, (token.clone(), until));
+        Ok(token)
+    }
+
+    fn with_token(
+        &self,
+        token: &str,
+    ) -> Result<InterceptedService<Channel, CallCredentials>, ApiError> {
+        let credentials =
+            CallCredentials::bearer(token).map_err(|_| ApiError::Unauthenticated {
+                reason: "TOKEN_MALFORMED",
+                message: "the bearer token is not ASCII".into(),
+            })?;
+        Ok(InterceptedService::new(self.channel.clone(), credentials))
+    }
+
+    fn as_service(
+        &self,
+        tenant: TenantId,
+    ) -> Result<InterceptedService<Channel, CallCredentials>, ApiError> {
+        self.with_token(&self.service_token(tenant)?)
+    }
+
+    /// Fails with PERMISSION_DENIED, naming the permission and authorization's reason, unless
+    /// the acting person may do `permission` on `resource`. Asked with their own token, so the
+    /// decision sees their session; fully consistent, so an action never rides on a revoked
+    /// role. Explain answers the decision and the reason in one call.
+    pub async fn require(
+        &self,
+        acting: &Acting,
+        permission: Permission,
+        resource: ObjectReference,
+    ) -> Result<(), ApiError> {
+        let response = PermissionServiceClient::new(self.with_token(acting.token())?)
+            .explain(ExplainRequest {
+                subject_id: String::new(),
+                permission: permission.name().into(),
+                resource: Some(resource),
+                consistency: fully_consistent(),
+            })
+            .await
+            .map_err(refusal_or_unavailable)?
+            .into_inner();
+        if response.decision() == Decision::Allowed {
+            return Ok(());
+        }
+        let reason = response
+            .explanation
+            .map(|e| e.denial_reason)
+            .filter(|reason| !reason.is_empty())
+            .unwrap_or_else(|| "DENIED".into());
+        Err(ApiError::PermissionDenied {
+            reason: "PERMISSION_MISSING",
+            message: format!("requires {} ({reason})", permission.name()),
+            metadata: HashMap::from([
+                ("permission".to_owned(), permission.name().to_owned()),
+                ("denial".to_owned(), reason),
+            ]),
+        })
+    }
+
+    /// Which objects of `kind` the acting person may act on with `permission`: all of them (a
+    /// tenant-wide grant), or the ids authorization lists, at most [`MAX_VISIBLE`].
+    pub async fn visible(
+        &self,
+        acting: &Acting,
+        permission: Permission,
+        kind: ObjectType,
+    ) -> Result<Visible, ApiError> {
+        let mut client = PermissionServiceClient::new(self.with_token(acting.token())?);
+        let mut ids = Vec::new();
+        let mut page_token = String::new();
+        loop {
+            let page = client
+                .lookup_resources(LookupResourcesRequest {
+                    subject_id: String::new(),
+                    permission: permission.name().into(),
+                    resource_type: kind as i32,
+                    consistency: fully_consistent(),
+                    page_size: 10_000,
+                    page_token,
+                })
+                .await
+                .map_err(refusal_or_unavailable)?
+                .into_inner();
+            if page.all_of_type {
+                return Ok(Visible::All);
+            }
+            ids.extend(
+                page.resource_ids
+                    .iter()
+                    .filter_map(|id| uuid::Uuid::try_parse(id).ok()),
+            );
+            if page.next_page_token.is_empty() || ids.len() >= MAX_VISIBLE {
+                ids.truncate(MAX_VISIBLE);
+                return Ok(Visible::Only(ids));
+            }
+            page_token = page.next_page_token;
+        }
+    }
+
+    /// Applies a batch of facts (idempotent by its event id) and answers authorization's token.
+    pub async fn write(
+        &self,
+        tenant: TenantId,
+        request: WriteRelationshipsRequest,
+    ) -> Result<ConsistencyToken, ApiError> {
+        let response = RelationshipServiceClient::new(self.as_service(tenant)?)
+            .write_relationships(request)
+            .await
+            .map_err(refusal_or_unavailable)?;
+        Ok(response.into_inner().written_at.unwrap_or_default())
+    }
+
+    /// Assigns a role as the calling service (trusted: no escalation check, tenant
+    /// preconditions still apply); idempotent by the request's event id.
+    pub async fn assign(
+        &self,
+        tenant: TenantId,
+        request: AssignRoleRequest,
+    ) -> Result<ConsistencyToken, ApiError> {
+        let response = RoleAssignmentServiceClient::new(self.as_service(tenant)?)
+            .assign_role(request)
+            .await
+            .map_err(refusal_or_unavailable)?;
+        Ok(response.into_inner().written_at.unwrap_or_default())
+    }
+
+    /// Takes back what the request names (an assignment, or every assignment of a role its
+    /// holder has); idempotent by the request's event id.
+    pub async fn revoke(
+        &self,
+        tenant: TenantId,
+        request: RevokeRoleRequest,
+    ) -> Result<ConsistencyToken, ApiError> {
+        let response = RoleAssignmentServiceClient::new(self.as_service(tenant)?)
+            .revoke_role(request)
+            .await
+            .map_err(refusal_or_unavailable)?;
+        Ok(response.into_inner().written_at.unwrap_or_default())
+    }
+}

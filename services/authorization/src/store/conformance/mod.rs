@@ -108,6 +108,7 @@ lms_testkit::store_conformance! {
             a_held_role_cannot_be_deleted,
             assignments_list_by_user_and_role_with_one_main_role,
             every_change_leaves_an_audit_record_newest_first,
+            sixteen_concurrent_writers_all_succeed,
         ],
         facts: [
             facts_apply_once_per_event,

@@ -242,3 +242,57 @@ pub(super) async fn every_change_leaves_an_audit_record_newest_first(store: impl
             .is_empty()
     );
 }
+
+/// Sixteen writers at once all succeed. Choosing a main role reads before it writes, which on
+/// SQLite fails at once with SQLITE_BUSY unless write transactions take the lock up front.
+pub(super) async fn sixteen_concurrent_writers_all_succeed(store: impl Store) {
+    let store = Arc::new(store);
+    let tenant = TenantId::generate();
+    let user = UserId::generate();
+    let mut held = Vec::new();
+    for template in [Template::Tutor, Template::Manager]
+        .into_iter()
+        .cycle()
+        .take(16)
+    {
+        let a = assignment(user, RoleId::BuiltIn(template), false);
+        store
+            .insert_assignment(tenant, &a, audit("role_assignment.created", a.id))
+            .await
+            .unwrap();
+        held.push(a.id);
+    }
+    let writers: Vec<_> = held
+        .iter()
+        .enumerate()
+        .map(|(n, &id)| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                if n % 2 == 0 {
+                    let chosen = store
+                        .set_main_role(tenant, user, id, audit("role_assignment.main_role_set", id))
+                        .await?;
+                    assert!(chosen.is_some_and(|a| a.main_role));
+                } else {
+                    let coach = role(&format!("Coach {n}"));
+                    store
+                        .insert_role(tenant, &coach, audit("role.created", coach.id))
+                        .await?;
+                }
+                Ok::<_, StoreError>(())
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.await.unwrap().unwrap();
+    }
+    let mains = store
+        .assignments_of(tenant, user)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.main_role)
+        .count();
+    assert_eq!(mains, 1, "one main role, whoever wrote last");
+    assert_eq!(store.roles(tenant, None, 100).await.unwrap().len(), 8);
+}

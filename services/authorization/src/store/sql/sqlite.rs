@@ -4,9 +4,12 @@ use sqlx::{Pool, Transaction};
 
 type Db = sqlx::Sqlite;
 
-/// Begins a write transaction.
+/// Begins a write transaction holding the write lock from the start (`BEGIN IMMEDIATE`). A
+/// deferred transaction that reads before it writes must upgrade its lock, and of two that
+/// try at once one fails with SQLITE_BUSY straight away (`busy_timeout` does not cover an
+/// upgrade); an immediate one waits its turn instead.
 async fn begin_write(pool: &Pool<Db>) -> Result<Transaction<'static, Db>, sqlx::Error> {
-    pool.begin().await
+    pool.begin_with("BEGIN IMMEDIATE").await
 }
 
 /// A custom role's id (`roles.role_id`, a 16-byte BLOB) as the hyphenated lowercase UUID

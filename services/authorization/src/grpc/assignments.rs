@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use tonic::{Request, Response, Status};
+
 use lms_api::authorization::v1::role_assignment_service_server::RoleAssignmentService;
 use lms_api::authorization::v1::{
     AssignRoleRequest, AssignRoleResponse, AssignmentSource, AuditRecord as PbAuditRecord,
@@ -16,15 +18,13 @@ use lms_kernel::{
 };
 use lms_runtime::ApiError;
 use lms_runtime::auth::Caller;
-use tonic::{Request, Response, Status};
-
 use lms_runtime::paging::page_size;
 
 use super::caller;
 use crate::cache::CacheKey;
 use crate::convert;
 use crate::core::{Actor, Core, now, tenant_of};
-use crate::escalation::refusal;
+use crate::error::refusal;
 use crate::store::{AssignmentRecord, AuditEntry, Stamp, Store};
 
 pub struct Assignments<S>(pub Arc<Core<S>>);
@@ -167,12 +167,7 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
             }
         };
         // Identity pushes every user it creates; a user it never mentioned does not exist.
-        let (rows, _) = self
-            .0
-            .store
-            .subject_rows(tenant, user)
-            .await
-            .map_err(ApiError::from)?;
+        let (rows, _) = self.0.store.subject_rows(tenant, user).await?;
         if rows.status.is_none() {
             return Err(ApiError::not_found("user", &r.user_id).into());
         }
@@ -214,8 +209,7 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
             .0
             .store
             .insert_assignment(tenant, &record, audit)
-            .await
-            .map_err(ApiError::from)?;
+            .await?;
         self.0
             .invalidate(
                 tenant,
@@ -243,8 +237,7 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
             .0
             .store
             .assignment(tenant, id)
-            .await
-            .map_err(ApiError::from)?
+            .await?
             .ok_or_else(|| ApiError::not_found("role assignment", text))?;
         // Nobody takes back what they could not have handed out.
         let grants = self.role_grants(tenant, record.role).await?;
@@ -265,8 +258,7 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
             .0
             .store
             .delete_assignment(tenant, id, audit)
-            .await
-            .map_err(ApiError::from)?
+            .await?
             .ok_or_else(|| ApiError::not_found("role assignment", text))?;
         self.0
             .invalidate(
@@ -304,8 +296,7 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
             .0
             .store
             .assignments_of(tenant, user)
-            .await
-            .map_err(ApiError::from)?
+            .await?
             .iter()
             .filter(|a| r.include_inactive || a.is_active(at))
             .map(convert::assignment)
@@ -331,8 +322,7 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
             .0
             .store
             .holders_of(actor.tenant, role, after, limit + 1)
-            .await
-            .map_err(ApiError::from)?;
+            .await?;
         let next_page_token = if holders.len() as i64 > limit {
             holders.truncate(limit as usize);
             holders.last().map(|a| a.id.to_string()).unwrap_or_default()
@@ -373,15 +363,9 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
             .0
             .store
             .set_main_role(actor.tenant, user, id, audit)
-            .await
-            .map_err(ApiError::from)?
+            .await?
             .ok_or_else(|| ApiError::not_found("role assignment of that user", &r.assignment_id))?;
-        let revision = self
-            .0
-            .store
-            .revision(actor.tenant)
-            .await
-            .map_err(ApiError::from)?;
+        let revision = self.0.store.revision(actor.tenant).await?;
         self.0
             .invalidate(
                 actor.tenant,
@@ -418,8 +402,7 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
             .0
             .store
             .audit_records(actor.tenant, object, before, limit + 1)
-            .await
-            .map_err(ApiError::from)?;
+            .await?;
         let next_page_token = if records.len() as i64 > limit {
             records.truncate(limit as usize);
             records

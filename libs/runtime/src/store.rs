@@ -117,6 +117,28 @@ impl Database {
     }
 }
 
+/// Whether `error` means the store cannot be reached (UNAVAILABLE, worth retrying) rather than
+/// that a statement failed (a bug or a refused write, which a retry repeats).
+///
+/// Outages: I/O (connection refused, reset or closed), TLS, protocol errors, a pool that timed
+/// out or was closed, a crashed SQLite worker, and PostgreSQL's own reports of a lost or refused
+/// connection (SQLSTATE class 08, and 57P01–57P03 when the server shuts down or is starting).
+/// Everything else, such as a syntax error, a constraint violation or a missing column, is not.
+pub fn is_outage(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03")
+        }),
+        _ => false,
+    }
+}
+
 async fn connect_sqlite(url: &str, max_connections: u32) -> Result<SqlitePool, StoreError> {
     let options = SqliteConnectOptions::from_str(url)
         .map_err(StoreError::Connect)?
@@ -147,4 +169,110 @@ async fn connect_sqlite(url: &str, max_connections: u32) -> Result<SqlitePool, S
         .connect_with(options)
         .await
         .map_err(StoreError::Connect)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+    use std::io;
+
+    use sqlx::error::{DatabaseError, ErrorKind};
+
+    use super::*;
+
+    /// A database error with a given SQLSTATE, as PostgreSQL reports them.
+    #[derive(Debug)]
+    struct Reported(&'static str);
+
+    impl std::fmt::Display for Reported {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "sqlstate {}", self.0)
+        }
+    }
+
+    impl std::error::Error for Reported {}
+
+    impl DatabaseError for Reported {
+        fn message(&self) -> &str {
+            self.0
+        }
+
+        fn code(&self) -> Option<Cow<'_, str>> {
+            Some(Cow::Borrowed(self.0))
+        }
+
+        fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+
+        fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+
+        fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+            self
+        }
+
+        fn kind(&self) -> ErrorKind {
+            ErrorKind::Other
+        }
+    }
+
+    fn reported(code: &'static str) -> sqlx::Error {
+        sqlx::Error::Database(Box::new(Reported(code)))
+    }
+
+    #[test]
+    fn an_unreachable_store_is_an_outage() {
+        for error in [
+            sqlx::Error::Io(io::Error::from(io::ErrorKind::ConnectionRefused)),
+            sqlx::Error::Io(io::Error::from(io::ErrorKind::UnexpectedEof)),
+            sqlx::Error::Tls("handshake failed".into()),
+            sqlx::Error::Protocol("unexpected message".into()),
+            sqlx::Error::PoolTimedOut,
+            sqlx::Error::PoolClosed,
+            sqlx::Error::WorkerCrashed,
+            reported("08006"),
+            reported("57P01"),
+            reported("57P03"),
+        ] {
+            assert!(is_outage(&error), "{error}");
+        }
+    }
+
+    #[test]
+    fn a_failed_statement_is_not_an_outage() {
+        for error in [
+            sqlx::Error::RowNotFound,
+            sqlx::Error::ColumnNotFound("name".into()),
+            reported("23505"),
+            reported("42601"),
+            reported("57014"),
+        ] {
+            assert!(!is_outage(&error), "{error}");
+        }
+    }
+
+    #[tokio::test]
+    async fn sql_errors_from_a_real_database_are_not_outages() {
+        let database = Database::connect(&SecretString::new("sqlite::memory:"), 1)
+            .await
+            .unwrap();
+        let Database::Sqlite(pool) = database else {
+            unreachable!("a sqlite URL opens SQLite")
+        };
+        let syntax = sqlx::query("SELEC 1").execute(&pool).await.unwrap_err();
+        assert!(!is_outage(&syntax), "{syntax}");
+        sqlx::query("CREATE TABLE t (id INTEGER PRIMARY KEY)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        let insert = "INSERT INTO t (id) VALUES (1)";
+        sqlx::query(insert).execute(&pool).await.unwrap();
+        let constraint = sqlx::query(insert).execute(&pool).await.unwrap_err();
+        assert!(!is_outage(&constraint), "{constraint}");
+        pool.close().await;
+        let closed = sqlx::query("SELECT 1").execute(&pool).await.unwrap_err();
+        assert!(is_outage(&closed), "{closed}");
+    }
 }

@@ -14,6 +14,7 @@ mod redis;
 mod redis_server;
 mod reflection;
 mod service;
+mod store;
 
 pub use auth::TestAuth;
 pub use postgres::{TestDatabase, postgres_database};
@@ -21,6 +22,7 @@ pub use redis::{TestRedis, redis};
 pub use redis_server::RedisProcess;
 pub use reflection::reflection_services;
 pub use service::{TestService, service_context, sqlite_url};
+pub use store::{TestPool, postgres_pool, sqlite_pool};
 
 /// Quiet-by-default logging for tests: set `LMS_TEST_LOG` (a `tracing` filter) to see logs.
 pub fn trace_init() {

@@ -20,8 +20,8 @@ use lms_api::authorization::v1::{
 use lms_api::common::v1::consistency::Requirement;
 use lms_api::common::v1::{Consistency, ObjectReference, ObjectType};
 use lms_authorization::store::{
-    AssignmentRecord, AuditEntry, Change, FactBatch, PgStore, Relationship, Stamp, Store,
-    SubjectStatus,
+    AssignmentRecord, AuditEntry, Change, FactBatch, FactStore, PgStore, Relationship, RoleStore,
+    Stamp, SubjectStatus,
 };
 use lms_kernel::{
     AssignmentId, CourseId, GroupId, RoleId, Template, TenantId, UnitId, UserId, UserStatus,

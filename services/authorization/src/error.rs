@@ -1,6 +1,12 @@
-//! How store failures reach clients.
+//! The only place errors convert: store failures (UNAVAILABLE only for an outage) and the
+//! kernel's refusals become API errors with their reasons.
 
+use std::collections::HashMap;
+
+use lms_kernel::EscalationError;
 use lms_runtime::ApiError;
+use lms_runtime::store::is_outage;
+use tonic::Status;
 
 use crate::store::StoreError;
 
@@ -35,15 +41,36 @@ impl From<StoreError> for ApiError {
     }
 }
 
-/// Errors that mean "the store cannot be reached", as opposed to a failed statement.
-fn is_outage(error: &sqlx::Error) -> bool {
-    matches!(
-        error,
-        sqlx::Error::Io(_)
-            | sqlx::Error::Tls(_)
-            | sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::WorkerCrashed
-            | sqlx::Error::Protocol(_)
-    )
+/// Lets handlers answering `Status` use `?` on store calls.
+impl From<StoreError> for Status {
+    fn from(error: StoreError) -> Status {
+        ApiError::from(error).into()
+    }
+}
+
+/// The API error for a refusal of the escalation rule: PERMISSION_DENIED naming the missing
+/// grants, FAILED_PRECONDITION naming missing tenant settings, or INVALID_ARGUMENT for a unit role
+/// assigned at the tenant.
+pub(crate) fn refusal(error: EscalationError) -> ApiError {
+    match error {
+        EscalationError::MissingGrants(missing) => {
+            let listed = missing
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(",");
+            ApiError::PermissionDenied {
+                reason: "ESCALATION",
+                message: format!("the role grants more than you hold; missing: {listed}"),
+                metadata: HashMap::from([("missing_grants".to_owned(), listed)]),
+            }
+        }
+        EscalationError::TenantPrecondition(settings) => ApiError::FailedPrecondition {
+            reason: "TENANT_PRECONDITION",
+            message: format!("the tenant needs {} for this role", settings.join(" and ")),
+        },
+        EscalationError::NeedsUnit => {
+            ApiError::invalid_field("unit_id", "this role reaches a unit, so assign it at one")
+        }
+    }
 }

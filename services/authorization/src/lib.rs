@@ -10,7 +10,6 @@ mod cache;
 mod convert;
 mod core;
 mod error;
-mod escalation;
 mod facts;
 pub mod grpc;
 mod lookup;

@@ -21,9 +21,10 @@ use lms_api::identity::v1::{
     CreateGroupRequest, CreateTenantRequest, GetJwksRequest, ImportCsvRequest, ImportKind,
     ImportOptions, NewUser, SignInRequest, TenantSettings, import_csv_request, sign_in_response,
 };
-use lms_identity::store::{PgStore, Store};
 use lms_kernel::{TenantId, UserId};
+use lms_runtime::Database;
 use lms_runtime::ServiceName;
+use lms_runtime::outbox::OutboxStore;
 use lms_testkit::{TestAuth, TestService, postgres_database, redis, service_context};
 
 const EMAIL: &str = "bench-admin@example.org";
@@ -254,16 +255,11 @@ async fn main() {
         .connect(identity_db.url())
         .await
         .unwrap();
-    let store = PgStore::new(pool);
+    let outbox = Database::Postgres(pool);
     let drain_started = Instant::now();
     let mut drained = None;
     while drain_started.elapsed() < Duration::from_secs(300) {
-        if store
-            .tenants_with_pending_events()
-            .await
-            .unwrap()
-            .is_empty()
-        {
+        if outbox.tenants_with_pending().await.unwrap().is_empty() {
             drained = Some(drain_started.elapsed().as_secs_f64() + rerun_seconds);
             break;
         }

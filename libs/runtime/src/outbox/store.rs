@@ -25,11 +25,11 @@ fn tenant_key(tenant: TenantId) -> i32 {
 /// A connection that can append events inside its open transaction.
 pub trait AppendEvents {
     /// Takes the tenant's order lock, then inserts `events` in order.
-    fn append_events<'a>(
-        &'a mut self,
+    fn append_events(
+        &mut self,
         tenant: TenantId,
-        events: &'a [NewEvent],
-    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send + 'a;
+        events: &[NewEvent],
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
 }
 
 /// Appends `events` of `tenant` in the caller's transaction (`&mut *tx`), after taking the
@@ -72,50 +72,46 @@ const INSERT: &str =
     "INSERT INTO outbox (event_id, tenant_id, topic, payload) VALUES ($1, $2, $3, $4)";
 
 impl AppendEvents for PgConnection {
-    fn append_events<'a>(
-        &'a mut self,
+    async fn append_events(
+        &mut self,
         tenant: TenantId,
-        events: &'a [NewEvent],
-    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send + 'a {
-        async move {
-            sqlx::query("SELECT pg_advisory_xact_lock($1, $2)")
-                .bind(ORDER_SPACE)
-                .bind(tenant_key(tenant))
+        events: &[NewEvent],
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT pg_advisory_xact_lock($1, $2)")
+            .bind(ORDER_SPACE)
+            .bind(tenant_key(tenant))
+            .execute(&mut *self)
+            .await?;
+        for event in events {
+            sqlx::query(INSERT)
+                .bind(event.event_id)
+                .bind(tenant.as_uuid())
+                .bind(event.topic)
+                .bind(&event.payload)
                 .execute(&mut *self)
                 .await?;
-            for event in events {
-                sqlx::query(INSERT)
-                    .bind(event.event_id)
-                    .bind(tenant.as_uuid())
-                    .bind(event.topic)
-                    .bind(&event.payload)
-                    .execute(&mut *self)
-                    .await?;
-            }
-            Ok(())
         }
+        Ok(())
     }
 }
 
 impl AppendEvents for SqliteConnection {
-    fn append_events<'a>(
-        &'a mut self,
+    // Write transactions on SQLite begin IMMEDIATE: the database's write lock is the order.
+    async fn append_events(
+        &mut self,
         tenant: TenantId,
-        events: &'a [NewEvent],
-    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send + 'a {
-        // Write transactions on SQLite begin IMMEDIATE: the database's write lock is the order.
-        async move {
-            for event in events {
-                sqlx::query(INSERT)
-                    .bind(event.event_id)
-                    .bind(tenant.as_uuid())
-                    .bind(event.topic)
-                    .bind(&event.payload)
-                    .execute(&mut *self)
-                    .await?;
-            }
-            Ok(())
+        events: &[NewEvent],
+    ) -> Result<(), sqlx::Error> {
+        for event in events {
+            sqlx::query(INSERT)
+                .bind(event.event_id)
+                .bind(tenant.as_uuid())
+                .bind(event.topic)
+                .bind(&event.payload)
+                .execute(&mut *self)
+                .await?;
         }
+        Ok(())
     }
 }
 

@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use tonic::{Request, Response, Status};
+
 use lms_api::authorization::v1::role_assignment_service_server::RoleAssignmentService;
 use lms_api::authorization::v1::{
     AssignRoleRequest, AssignRoleResponse, AssignmentSource, AuditRecord as PbAuditRecord,
@@ -16,15 +18,13 @@ use lms_kernel::{
 };
 use lms_runtime::ApiError;
 use lms_runtime::auth::Caller;
-use tonic::{Request, Response, Status};
-
 use lms_runtime::paging::page_size;
 
 use super::caller;
 use crate::cache::CacheKey;
 use crate::convert;
 use crate::core::{Actor, Core, now, tenant_of};
-use crate::escalation::refusal;
+use crate::error::refusal;
 use crate::store::{AssignmentRecord, AuditEntry, Revision, Stamp, Store};
 
 pub struct Assignments<S>(pub Arc<Core<S>>);
@@ -209,12 +209,7 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
             }
         };
         // Identity pushes every user it creates; a user it never mentioned does not exist.
-        let (rows, _) = self
-            .0
-            .store
-            .subject_rows(tenant, user)
-            .await
-            .map_err(ApiError::from)?;
+        let (rows, _) = self.0.store.subject_rows(tenant, user).await?;
         if rows.status.is_none() {
             return Err(ApiError::not_found("user", &r.user_id).into());
         }
@@ -236,19 +231,9 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
             text => convert::id("event_id", text, AssignmentId::parse)?,
         };
         if !r.event_id.is_empty()
-            && let Some(existing) = self
-                .0
-                .store
-                .assignment(tenant, id)
-                .await
-                .map_err(ApiError::from)?
+            && let Some(existing) = self.0.store.assignment(tenant, id).await?
         {
-            let revision = self
-                .0
-                .store
-                .revision(tenant)
-                .await
-                .map_err(ApiError::from)?;
+            let revision = self.0.store.revision(tenant).await?;
             return Ok(Response::new(AssignRoleResponse {
                 assignment: Some(convert::assignment(&existing)),
                 written_at: Some(convert::token(tenant, revision)),
@@ -281,8 +266,7 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
             .0
             .store
             .insert_assignment(tenant, &record, audit)
-            .await
-            .map_err(ApiError::from)?;
+            .await?;
         self.0
             .invalidate(
                 tenant,
@@ -311,25 +295,14 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
             let user = convert::id("user_id", &r.user_id, UserId::parse)?;
             let role = convert::role_id("role_id", &r.role_id)?;
             let mut revision = None;
-            for held in self
-                .0
-                .store
-                .assignments_of(tenant, user)
-                .await
-                .map_err(ApiError::from)?
-            {
+            for held in self.0.store.assignments_of(tenant, user).await? {
                 if held.role == role {
                     revision = self.revoke(&assigner, held).await?.or(revision);
                 }
             }
             match revision {
                 Some(revision) => revision,
-                None => self
-                    .0
-                    .store
-                    .revision(tenant)
-                    .await
-                    .map_err(ApiError::from)?,
+                None => self.0.store.revision(tenant).await?,
             }
         } else {
             let id = convert::id("assignment_id", &r.assignment_id, AssignmentId::parse)?;
@@ -337,8 +310,7 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
                 .0
                 .store
                 .assignment(tenant, id)
-                .await
-                .map_err(ApiError::from)?
+                .await?
                 .ok_or_else(|| ApiError::not_found("role assignment", &r.assignment_id))?;
             self.revoke(&assigner, record)
                 .await?
@@ -371,8 +343,7 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
             .0
             .store
             .assignments_of(tenant, user)
-            .await
-            .map_err(ApiError::from)?
+            .await?
             .iter()
             .filter(|a| r.include_inactive || a.is_active(at))
             .map(convert::assignment)
@@ -398,8 +369,7 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
             .0
             .store
             .holders_of(actor.tenant, role, after, limit + 1)
-            .await
-            .map_err(ApiError::from)?;
+            .await?;
         let next_page_token = if holders.len() as i64 > limit {
             holders.truncate(limit as usize);
             holders.last().map(|a| a.id.to_string()).unwrap_or_default()
@@ -440,15 +410,9 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
             .0
             .store
             .set_main_role(actor.tenant, user, id, audit)
-            .await
-            .map_err(ApiError::from)?
+            .await?
             .ok_or_else(|| ApiError::not_found("role assignment of that user", &r.assignment_id))?;
-        let revision = self
-            .0
-            .store
-            .revision(actor.tenant)
-            .await
-            .map_err(ApiError::from)?;
+        let revision = self.0.store.revision(actor.tenant).await?;
         self.0
             .invalidate(
                 actor.tenant,
@@ -485,8 +449,7 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
             .0
             .store
             .audit_records(actor.tenant, object, before, limit + 1)
-            .await
-            .map_err(ApiError::from)?;
+            .await?;
         let next_page_token = if records.len() as i64 > limit {
             records.truncate(limit as usize);
             records

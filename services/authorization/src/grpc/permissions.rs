@@ -4,6 +4,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use tonic::{Request, Response, Status};
+
 use lms_api::authorization::v1::permission_service_server::PermissionService;
 use lms_api::authorization::v1::{
     BatchCheckRequest, BatchCheckResponse, BatchCheckResult, CheckRequest, CheckResponse,
@@ -16,12 +18,8 @@ use lms_kernel::{
     Decision, Grounds, Permission, ResourceFacts, SubjectFacts, TenantId, UserId, decide,
 };
 use lms_runtime::ApiError;
-use lms_runtime::auth::Caller;
-use tonic::{Request, Response, Status};
-
+use lms_runtime::auth::{Caller, caller_and_message};
 use lms_runtime::paging::page_size;
-
-use lms_runtime::auth::caller_and_message;
 
 use crate::cache::{CacheKey, Freshness};
 use crate::convert;
@@ -313,12 +311,7 @@ impl<S: Store> PermissionService for Permissions<S> {
         self.freshness("consistency", r.consistency.as_ref(), tenant)?;
         let permission = convert::permission("permission", &r.permission)?;
         // Read first: everything after it is at least this fresh.
-        let revision = self
-            .0
-            .store
-            .revision(tenant)
-            .await
-            .map_err(ApiError::from)?;
+        let revision = self.0.store.revision(tenant).await?;
         let resource = self
             .0
             .resource(tenant, "resource", r.resource.as_ref())

@@ -20,7 +20,7 @@ use lms_runtime::paging::page_size;
 use super::caller;
 use crate::convert;
 use crate::core::{Actor, Core, now};
-use crate::escalation::refusal;
+use crate::error::refusal;
 use crate::store::{AuditEntry, RoleRecord, Stamp, Store};
 
 pub struct Roles<S>(pub Arc<Core<S>>);

@@ -1,0 +1,144 @@
+//! The outbox's guarantees on the real backends: a tenant's appends take turns so sequence
+//! follows commit order, replicas take delivery turns, and dead letters leave the queue.
+
+use std::time::Duration;
+
+use lms_kernel::TenantId;
+use lms_runtime::outbox::{self, NewEvent, OutboxStore};
+use lms_runtime::{Database, Migrations};
+use uuid::Uuid;
+
+/// The outbox tables as every service's migrations create them (delegation's set is just the
+/// outbox today; the runtime owns the code, the services own their schema).
+static OUTBOX: Migrations = Migrations {
+    postgres: sqlx::migrate!("../../services/delegation/migrations/postgres"),
+    sqlite: sqlx::migrate!("../../services/delegation/migrations/sqlite"),
+};
+
+fn event() -> NewEvent {
+    NewEvent {
+        event_id: Uuid::now_v7(),
+        topic: outbox::topic::FACTS,
+        payload: vec![1, 2, 3],
+    }
+}
+
+async fn sequence_of(database: &Database, event: &NewEvent) -> i64 {
+    let Database::Postgres(pool) = database else {
+        unreachable!()
+    };
+    sqlx::query_scalar("SELECT sequence FROM outbox WHERE event_id = $1")
+        .bind(event.event_id)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_tenants_appends_wait_for_the_open_one_so_sequence_follows_commit_order() {
+    let test = lms_testkit::postgres_pool(&OUTBOX).await;
+    let pool = test.pool();
+    let (tenant, other) = (TenantId::generate(), TenantId::generate());
+    let (first, second, elsewhere) = (event(), event(), event());
+
+    let mut open = pool.begin().await.unwrap();
+    outbox::append(&mut *open, tenant, std::slice::from_ref(&first))
+        .await
+        .unwrap();
+
+    // Another tenant is not held up.
+    let mut unrelated = pool.begin().await.unwrap();
+    tokio::time::timeout(
+        Duration::from_secs(2),
+        outbox::append(&mut *unrelated, other, std::slice::from_ref(&elsewhere)),
+    )
+    .await
+    .expect("another tenant appends at once")
+    .unwrap();
+    unrelated.commit().await.unwrap();
+
+    // The same tenant waits for the open transaction to commit.
+    let racer = {
+        let pool = pool.clone();
+        let second = second.clone();
+        tokio::spawn(async move {
+            let mut tx = pool.begin().await.unwrap();
+            outbox::append(&mut *tx, tenant, std::slice::from_ref(&second))
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !racer.is_finished(),
+        "the second append waits for the first commit"
+    );
+    open.commit().await.unwrap();
+    racer.await.unwrap();
+
+    let database = Database::Postgres(pool.clone());
+    assert!(sequence_of(&database, &first).await < sequence_of(&database, &second).await);
+}
+
+#[tokio::test]
+async fn replicas_take_delivery_turns_for_one_tenant() {
+    let test = lms_testkit::postgres_pool(&OUTBOX).await;
+    let database = Database::Postgres(test.pool());
+    let tenant = TenantId::generate();
+    let turn = database.begin_turn(tenant).await.unwrap();
+    let second = {
+        let database = database.clone();
+        tokio::spawn(async move { database.begin_turn(tenant).await.unwrap().commit().await })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!second.is_finished(), "a second turn waits for the first");
+    turn.commit().await.unwrap();
+    second.await.unwrap().unwrap();
+}
+
+async fn dead_letters_leave_the_queue(database: Database) {
+    let tenant = TenantId::generate();
+    let (refused, next) = (event(), event());
+    outbox::commit_alone(&database, tenant, &[refused.clone(), next.clone()])
+        .await
+        .unwrap();
+    let up_to = database.last_sequence(tenant).await.unwrap().unwrap();
+    let mut turn = database.begin_turn(tenant).await.unwrap();
+    let pending = turn.pending(tenant, up_to, 10).await.unwrap();
+    assert_eq!(
+        pending.iter().map(|e| e.event_id).collect::<Vec<_>>(),
+        [refused.event_id, next.event_id]
+    );
+    turn.dead_letter(pending[0].sequence, "refused")
+        .await
+        .unwrap();
+    turn.delivered(pending[1].sequence, Some("r7.t"))
+        .await
+        .unwrap();
+    turn.commit().await.unwrap();
+
+    assert!(database.tenants_with_pending().await.unwrap().is_empty());
+    assert_eq!(
+        database.written_at(tenant, up_to).await.unwrap().as_deref(),
+        Some("r7.t")
+    );
+    let letters = database.dead_letters(tenant).await.unwrap();
+    assert_eq!(letters.len(), 1);
+    assert_eq!(letters[0].event.event_id, refused.event_id);
+    assert_eq!(letters[0].reason, "refused");
+    // Rows delivered just now stay until they are old enough to prune.
+    assert_eq!(database.prune(Duration::from_secs(3600)).await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn dead_letters_leave_the_queue_on_postgres() {
+    let test = lms_testkit::postgres_pool(&OUTBOX).await;
+    dead_letters_leave_the_queue(Database::Postgres(test.pool())).await;
+}
+
+#[tokio::test]
+async fn dead_letters_leave_the_queue_on_sqlite() {
+    let test = lms_testkit::sqlite_pool(&OUTBOX).await;
+    dead_letters_leave_the_queue(Database::Sqlite(test.pool())).await;
+}

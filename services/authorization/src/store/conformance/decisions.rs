@@ -1,0 +1,119 @@
+//! What decisions read: revisions, subject rows, unit ancestors.
+
+use super::*;
+
+pub(super) async fn every_write_bumps_the_tenant_revision(store: impl Store) {
+    let (tenant, other) = (TenantId::generate(), TenantId::generate());
+    assert_eq!(store.revision(tenant).await.unwrap(), Revision(0));
+    let first = store
+        .insert_role(tenant, &role("A"), audit("role.created", 1))
+        .await
+        .unwrap();
+    let second = store
+        .insert_assignment(
+            tenant,
+            &assignment(UserId::generate(), RoleId::BuiltIn(Template::Tutor), false),
+            audit("role_assignment.created", 2),
+        )
+        .await
+        .unwrap();
+    assert!(second > first);
+    assert_eq!(store.revision(tenant).await.unwrap(), second);
+    assert_eq!(
+        store.revision(other).await.unwrap(),
+        Revision(0),
+        "revisions are per tenant"
+    );
+}
+
+pub(super) async fn subject_rows_gather_roles_relations_and_clients(store: impl Store) {
+    let (tenant, client) = (TenantId::generate(), TenantId::generate());
+    let user = UserId::generate();
+    let coach = role("Coach");
+    store
+        .insert_role(tenant, &coach, audit("role.created", coach.id))
+        .await
+        .unwrap();
+    for role in [RoleId::Custom(coach.id), RoleId::BuiltIn(Template::Tutor)] {
+        let a = assignment(user, role, false);
+        store
+            .insert_assignment(tenant, &a, audit("role_assignment.created", a.id))
+            .await
+            .unwrap();
+    }
+    store
+        .apply_facts(
+            tenant,
+            &batch(vec![Change::Touch(relationship(
+                TENANT,
+                tenant.as_uuid(),
+                CLIENT,
+                TENANT,
+                client.as_uuid(),
+            ))]),
+        )
+        .await
+        .unwrap();
+    let (rows, _) = store.subject_rows(tenant, user).await.unwrap();
+    assert_eq!(rows.settings, TenantSettings::default());
+    assert_eq!(rows.status, None, "never pushed means active");
+    assert_eq!(rows.assignments.len(), 2);
+    assert_eq!(
+        rows.custom_roles,
+        [HeldCustomRole {
+            id: coach.id,
+            grants: coach.grants,
+            responsibilities: coach.responsibilities
+        }]
+    );
+    assert_eq!(rows.clients, [client]);
+}
+
+pub(super) async fn unit_ancestors_follow_parents_and_refuse_cycles(store: impl Store) {
+    let tenant = TenantId::generate();
+    let (root, mid, leaf) = (UnitId::generate(), UnitId::generate(), UnitId::generate());
+    store
+        .apply_facts(
+            tenant,
+            &batch(vec![
+                Change::Touch(relationship(
+                    UNIT,
+                    leaf.as_uuid(),
+                    PARENT_UNIT,
+                    UNIT,
+                    mid.as_uuid(),
+                )),
+                Change::Touch(relationship(
+                    UNIT,
+                    mid.as_uuid(),
+                    PARENT_UNIT,
+                    UNIT,
+                    root.as_uuid(),
+                )),
+            ]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.unit_ancestors(tenant, leaf).await.unwrap(),
+        [leaf, mid, root]
+    );
+    assert_eq!(store.unit_ancestors(tenant, root).await.unwrap(), [root]);
+    store
+        .apply_facts(
+            tenant,
+            &batch(vec![Change::Touch(relationship(
+                UNIT,
+                root.as_uuid(),
+                PARENT_UNIT,
+                UNIT,
+                leaf.as_uuid(),
+            ))]),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.unit_ancestors(tenant, leaf).await,
+        Err(StoreError::Corrupt(_))
+    ));
+}

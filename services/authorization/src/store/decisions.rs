@@ -1,0 +1,60 @@
+//! What a decision reads: a subject's rows at one revision, and a unit's ancestors.
+
+use std::future::Future;
+
+use lms_kernel::{
+    CustomRoleId, Grants, ResponsibilitySet, TenantId, TenantSettings, UnitId, UserId,
+};
+
+use super::{AssignmentRecord, Relationship, Revision, StoreError, SubjectStatus};
+
+/// Everything stored about a subject that a decision needs, before compiling.
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct SubjectRows {
+    /// The tenant's settings (defaults when identity never pushed any).
+    pub settings: TenantSettings,
+    /// Client tenants of the subject's tenant.
+    pub clients: Vec<TenantId>,
+    /// The subject's status, `None` when never pushed (active).
+    pub status: Option<SubjectStatus>,
+    /// Their assignments, with the custom roles they name.
+    pub assignments: Vec<AssignmentRecord>,
+    /// The grants of the custom roles the assignments name.
+    pub custom_roles: Vec<HeldCustomRole>,
+    /// Relationships whose subject is the user.
+    pub relationships: Vec<Relationship>,
+}
+
+/// What a decision needs of a custom role someone holds.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct HeldCustomRole {
+    /// The role.
+    pub id: CustomRoleId,
+    /// Its grants.
+    pub grants: Grants,
+    /// The responsibilities it allows.
+    pub responsibilities: ResponsibilitySet,
+}
+
+/// The reads behind every decision and consistency token.
+pub trait DecisionStore: Send + Sync + 'static {
+    /// The tenant's current revision (0 before any write).
+    fn revision(
+        &self,
+        tenant: TenantId,
+    ) -> impl Future<Output = Result<Revision, StoreError>> + Send;
+
+    /// What decisions need about `user`, read at one revision, which is returned with it.
+    fn subject_rows(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+    ) -> impl Future<Output = Result<(SubjectRows, Revision), StoreError>> + Send;
+
+    /// `unit` and every unit above it (following `RELATION_PARENT_UNIT`), nearest first.
+    fn unit_ancestors(
+        &self,
+        tenant: TenantId,
+        unit: UnitId,
+    ) -> impl Future<Output = Result<Vec<UnitId>, StoreError>> + Send;
+}

@@ -1,0 +1,199 @@
+//! The reads behind decisions: the tenant's revision, a subject's rows, a unit's ancestors.
+
+use std::sync::LazyLock;
+
+use lms_kernel::{
+    AssignmentId, CustomRoleId, ResponsibilitySet, TenantId, TenantSettings, UnitId, UserId,
+};
+use sqlx::Row;
+use uuid::Uuid;
+
+use super::{Db, ROLE_ID_TEXT};
+use crate::store::sql::SqlStore;
+use crate::store::sql::text::{grants_from_text, role_id_from_text, status_from_i16};
+use crate::store::{
+    AssignmentRecord, DecisionStore, HeldCustomRole, Relationship, Revision, Stamp, StoreError,
+    SubjectRows, SubjectStatus,
+};
+
+/// `RELATION_PARENT_UNIT` and `RELATION_CLIENT`, the relations the store itself follows.
+const PARENT_UNIT: i16 = 1;
+const CLIENT: i16 = 12;
+/// `OBJECT_TYPE_TENANT`, `OBJECT_TYPE_UNIT` and `OBJECT_TYPE_USER`.
+const TENANT_TYPE: i16 = 1;
+const UNIT_TYPE: i16 = 2;
+const USER_TYPE: i16 = 3;
+/// How deep a unit tree may be before the store calls it corrupt (a cycle guard).
+const MAX_UNIT_DEPTH: usize = 64;
+
+/// Everything [`DecisionStore::subject_rows`] reads, as one statement: one round trip, and one
+/// snapshot on both backends (a multi-statement READ COMMITTED transaction would not be one).
+/// Each part of the union fills the generic columns its own way; `part` says which. Parameters:
+/// tenant, user, `CLIENT`, `USER_TYPE`, `TENANT_TYPE`.
+static SUBJECT_ROWS: LazyLock<String> = LazyLock::new(|| {
+    [
+        "SELECT CAST(0 AS BIGINT) AS part, CAST(NULL AS UUID) AS u1, CAST(NULL AS UUID) AS u2, \
+           revision AS n1, CAST(NULL AS BIGINT) AS n2, CAST(NULL AS BIGINT) AS n3, \
+           CAST(NULL AS BIGINT) AS n4, CAST(NULL AS BIGINT) AS n5, \
+           CAST(NULL AS TEXT) AS t1, CAST(NULL AS TEXT) AS t2 \
+           FROM tenant_revisions WHERE tenant_id = $1 \
+         UNION ALL SELECT 1, NULL, NULL, CASE WHEN locations_enabled THEN 1 ELSE 0 END, \
+           CASE WHEN clients_enabled THEN 1 ELSE 0 END, \
+           CASE WHEN mfa_required_for_admins THEN 1 ELSE 0 END, NULL, NULL, NULL, NULL \
+           FROM tenant_facts WHERE tenant_id = $1 \
+         UNION ALL SELECT 2, subject_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL \
+           FROM relationships \
+           WHERE tenant_id = $1 AND resource_type = $5 AND resource_id = $1 AND relation = $3 \
+         UNION ALL SELECT 3, NULL, NULL, status, CASE WHEN restrict_bookings THEN 1 ELSE 0 END, \
+           NULL, NULL, NULL, NULL, NULL \
+           FROM subject_statuses WHERE tenant_id = $1 AND user_id = $2 \
+         UNION ALL SELECT 4, assignment_id, unit_id, valid_from, valid_until, source, \
+           CASE WHEN main_role THEN 1 ELSE 0 END, assigned_at, role_id, assigned_by \
+           FROM role_assignments WHERE tenant_id = $1 AND user_id = $2 \
+         UNION ALL SELECT 5, r.role_id, NULL, r.responsibilities, NULL, NULL, NULL, NULL, \
+           r.grants, NULL \
+           FROM roles r WHERE r.tenant_id = $1 AND ",
+        ROLE_ID_TEXT,
+        " IN (SELECT role_id FROM role_assignments WHERE tenant_id = $1 AND user_id = $2) \
+         UNION ALL SELECT 6, resource_id, NULL, resource_type, relation, valid_from, valid_until, \
+           NULL, NULL, NULL \
+           FROM relationships WHERE tenant_id = $1 AND subject_type = $4 AND subject_id = $2",
+    ]
+    .concat()
+});
+
+impl DecisionStore for SqlStore<Db> {
+    async fn revision(&self, tenant: TenantId) -> Result<Revision, StoreError> {
+        let revision: Option<i64> =
+            sqlx::query_scalar("SELECT revision FROM tenant_revisions WHERE tenant_id = $1")
+                .bind(tenant.as_uuid())
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(Revision(revision.unwrap_or(0)))
+    }
+
+    async fn subject_rows(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+    ) -> Result<(SubjectRows, Revision), StoreError> {
+        let rows = sqlx::query(SUBJECT_ROWS.as_str())
+            .bind(tenant.as_uuid())
+            .bind(user.as_uuid())
+            .bind(CLIENT)
+            .bind(USER_TYPE)
+            .bind(TENANT_TYPE)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut subject = SubjectRows::default();
+        let mut revision = 0;
+        let mut assignments = Vec::new();
+        for row in &rows {
+            let part: i64 = row.try_get("part")?;
+            let n = |name: &str| row.try_get::<Option<i64>, _>(name);
+            let u = |name: &str| row.try_get::<Option<Uuid>, _>(name);
+            let t = |name: &str| row.try_get::<Option<String>, _>(name);
+            let required = |value: Option<i64>| {
+                value.ok_or_else(|| StoreError::Corrupt(format!("subject rows part {part}")))
+            };
+            let uuid = |value: Option<Uuid>| {
+                value.ok_or_else(|| StoreError::Corrupt(format!("subject rows part {part}")))
+            };
+            match part {
+                0 => revision = required(n("n1")?)?,
+                1 => {
+                    subject.settings = TenantSettings {
+                        locations_enabled: required(n("n1")?)? == 1,
+                        clients_enabled: required(n("n2")?)? == 1,
+                        mfa_required_for_admins: required(n("n3")?)? == 1,
+                    }
+                }
+                2 => subject.clients.push(TenantId::from_uuid(uuid(u("u1")?)?)),
+                3 => {
+                    subject.status = Some(SubjectStatus {
+                        user,
+                        status: status_from_i16(required(n("n1")?)? as i16)?,
+                        restrict_bookings: required(n("n2")?)? == 1,
+                    })
+                }
+                4 => assignments.push(AssignmentRecord {
+                    id: AssignmentId::from_uuid(uuid(u("u1")?)?),
+                    user,
+                    role: role_id_from_text(&t("t1")?.unwrap_or_default())?,
+                    unit: u("u2")?.map(UnitId::from_uuid),
+                    valid_from: n("n1")?,
+                    valid_until: n("n2")?,
+                    source: required(n("n3")?)? as i16,
+                    main_role: required(n("n4")?)? == 1,
+                    assigned: Stamp {
+                        actor: t("t2")?.unwrap_or_default(),
+                        at: required(n("n5")?)?,
+                    },
+                }),
+                5 => subject.custom_roles.push(HeldCustomRole {
+                    id: CustomRoleId::from_uuid(uuid(u("u1")?)?),
+                    grants: grants_from_text(&t("t1")?.unwrap_or_default())?,
+                    responsibilities: ResponsibilitySet::from_bits(required(n("n1")?)? as u8),
+                }),
+                6 => subject.relationships.push(Relationship {
+                    resource_type: required(n("n1")?)? as i16,
+                    resource_id: uuid(u("u1")?)?,
+                    relation: required(n("n2")?)? as i16,
+                    subject_type: USER_TYPE,
+                    subject_id: user.as_uuid(),
+                    valid_from: n("n3")?,
+                    valid_until: n("n4")?,
+                }),
+                other => return Err(StoreError::Corrupt(format!("subject rows part {other}"))),
+            }
+        }
+        assignments.sort_by_key(|a: &AssignmentRecord| a.id);
+        subject.assignments = assignments;
+        Ok((subject, Revision(revision)))
+    }
+
+    async fn unit_ancestors(
+        &self,
+        tenant: TenantId,
+        unit: UnitId,
+    ) -> Result<Vec<UnitId>, StoreError> {
+        let mut chain = vec![unit];
+        while chain.len() <= MAX_UNIT_DEPTH {
+            let current = chain[chain.len() - 1];
+            let parent: Option<Uuid> = sqlx::query_scalar(
+                "SELECT subject_id FROM relationships WHERE tenant_id = $1 AND resource_type = $2 \
+                 AND resource_id = $3 AND relation = $4",
+            )
+            .bind(tenant.as_uuid())
+            .bind(UNIT_TYPE)
+            .bind(current.as_uuid())
+            .bind(PARENT_UNIT)
+            .fetch_optional(&self.pool)
+            .await?;
+            match parent.map(UnitId::from_uuid) {
+                Some(parent) if !chain.contains(&parent) => chain.push(parent),
+                Some(_) => return Err(StoreError::Corrupt(format!("unit cycle at {current}"))),
+                None => return Ok(chain),
+            }
+        }
+        Err(StoreError::Corrupt(format!(
+            "unit tree deeper than {MAX_UNIT_DEPTH}"
+        )))
+    }
+}
+
+/// Bumps the tenant's revision inside `tx` and answers the new one.
+pub(super) async fn bump(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    tenant: TenantId,
+) -> Result<Revision, StoreError> {
+    let revision: i64 = sqlx::query_scalar(
+        "INSERT INTO tenant_revisions (tenant_id, revision) VALUES ($1, 1) \
+         ON CONFLICT (tenant_id) DO UPDATE SET revision = tenant_revisions.revision + 1 \
+         RETURNING revision",
+    )
+    .bind(tenant.as_uuid())
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(Revision(revision))
+}

@@ -1,0 +1,84 @@
+//! The unit tree and unit identifiers.
+
+use super::*;
+
+pub(super) async fn unit_tree_refuses_cycles_and_deletes_only_empty_units(store: impl Store) {
+    let (tenant, guest, _) = tenant(&store).await;
+    let top = unit(unit_kind::LOCATION, "Top", None);
+    let mid = unit(unit_kind::LOCATION, "Mid", Some(top.id));
+    let low = unit(unit_kind::LOCATION, "Low", Some(mid.id));
+    for u in [&top, &mid, &low] {
+        store.create_unit(tenant, u, &[]).await.unwrap();
+    }
+    for new_parent in [low.id, top.id] {
+        let outcome = store
+            .move_unit(tenant, top.id, Some(new_parent), |_| Vec::new())
+            .await
+            .unwrap();
+        assert_eq!(outcome, Moved::Cycle);
+    }
+    assert_eq!(
+        store.unit(tenant, top.id).await.unwrap().unwrap().parent,
+        None
+    );
+    let moved = store
+        .move_unit(tenant, low.id, Some(top.id), |_| Vec::new())
+        .await
+        .unwrap();
+    assert_eq!(moved, Moved::Moved(low.clone()));
+    let children = store
+        .units(
+            tenant,
+            UnitFilter {
+                parent: Some(top.id),
+                ..Default::default()
+            },
+            10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(children.len(), 2);
+
+    assert_eq!(
+        store
+            .delete_unit(tenant, top.id, 2, |_| Vec::new())
+            .await
+            .unwrap(),
+        Deleted::HasChildren
+    );
+    assert_eq!(
+        store
+            .delete_unit(tenant, guest.id, 2, |_| Vec::new())
+            .await
+            .unwrap(),
+        Deleted::HasEmployees
+    );
+    assert!(matches!(
+        store
+            .delete_unit(tenant, low.id, 2, |_| Vec::new())
+            .await
+            .unwrap(),
+        Deleted::Deleted(_)
+    ));
+    assert_eq!(store.unit(tenant, low.id).await.unwrap(), None);
+}
+
+pub(super) async fn a_taken_external_id_names_the_unit(store: impl Store) {
+    let (tenant, _, _) = tenant(&store).await;
+    let mut first = unit(unit_kind::CUSTOMER_ACCOUNT, "A", None);
+    first.external_id = Some("ACME-1".into());
+    store.create_unit(tenant, &first, &[]).await.unwrap();
+    let mut second = unit(unit_kind::CUSTOMER_ACCOUNT, "B", None);
+    second.external_id = Some("ACME-1".into());
+    let error = store.create_unit(tenant, &second, &[]).await.unwrap_err();
+    assert!(
+        matches!(
+            error,
+            StoreError::Duplicate {
+                resource: "unit",
+                field: "external_id"
+            }
+        ),
+        "{error:?}"
+    );
+}

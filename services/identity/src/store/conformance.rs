@@ -1,17 +1,16 @@
 //! The identity store's behaviours, run against PostgreSQL and SQLite alike: the SQL body is
 //! shared, but the dialects differ in types and locking, so each backend proves it here.
 
-use lms_kernel::{GroupId, TenantId, TenantSettings, UnitId, UserId};
+use lms_kernel::{AccountKind, GroupId, TenantId, TenantSettings, UnitId, UnitKind, UserId};
 use lms_runtime::Database;
 use lms_runtime::secret::SecretString;
 
 use super::{
     Deleted, EmploymentRecord, GroupRecord, ImportBatch, Moved, PgStore, SqliteStore, Store,
     StoreError, TenantRecord, UnitFilter, UnitRecord, UserChange, UserFilter, UserRecord,
-    unit_kind,
 };
 
-fn unit(kind: i16, name: &str, parent: Option<UnitId>) -> UnitRecord {
+fn unit(kind: UnitKind, name: &str, parent: Option<UnitId>) -> UnitRecord {
     UnitRecord {
         id: UnitId::generate(),
         kind,
@@ -32,14 +31,14 @@ async fn tenant(store: &impl Store) -> (TenantId, UnitRecord, UserId) {
         created_by: "test".into(),
         created_at: 1,
     };
-    let guest = unit(unit_kind::GUEST_ACCOUNT, "Guest", None);
+    let guest = unit(UnitKind::GuestAccount, "Guest", None);
     let user = UserRecord {
         id: UserId::generate(),
         email: Some(lms_kernel::Email::parse("a@example.org").unwrap()),
         given_name: "A".into(),
         family_name: "B".into(),
         status: lms_kernel::UserStatus::Active,
-        account_kind: 1,
+        account_kind: AccountKind::Standard,
         restrict_bookings: false,
         primary_group: None,
         custom_fields: "{}".into(),
@@ -68,9 +67,9 @@ async fn tenant(store: &impl Store) -> (TenantId, UnitRecord, UserId) {
 
 async fn unit_tree_refuses_cycles_and_deletes_only_empty_units(store: impl Store) {
     let (tenant, guest, _) = tenant(&store).await;
-    let top = unit(unit_kind::LOCATION, "Top", None);
-    let mid = unit(unit_kind::LOCATION, "Mid", Some(top.id));
-    let low = unit(unit_kind::LOCATION, "Low", Some(mid.id));
+    let top = unit(UnitKind::Location, "Top", None);
+    let mid = unit(UnitKind::Location, "Mid", Some(top.id));
+    let low = unit(UnitKind::Location, "Low", Some(mid.id));
     for u in [&top, &mid, &low] {
         store.create_unit(tenant, u, &[]).await.unwrap();
     }
@@ -129,10 +128,10 @@ async fn unit_tree_refuses_cycles_and_deletes_only_empty_units(store: impl Store
 
 async fn a_taken_external_id_names_the_unit(store: impl Store) {
     let (tenant, _, _) = tenant(&store).await;
-    let mut first = unit(unit_kind::CUSTOMER_ACCOUNT, "A", None);
+    let mut first = unit(UnitKind::CustomerAccount, "A", None);
     first.external_id = Some("ACME-1".into());
     store.create_unit(tenant, &first, &[]).await.unwrap();
-    let mut second = unit(unit_kind::CUSTOMER_ACCOUNT, "B", None);
+    let mut second = unit(UnitKind::CustomerAccount, "B", None);
     second.external_id = Some("ACME-1".into());
     let error = store.create_unit(tenant, &second, &[]).await.unwrap_err();
     assert!(
@@ -267,7 +266,7 @@ async fn user_lists_filter_by_text_visibility_and_page(store: impl Store) {
 async fn an_import_batch_lands_whole_and_the_snapshot_sees_it(store: impl Store) {
     let (tenant, guest, _) = tenant(&store).await;
     let mut batch = ImportBatch::default();
-    let mut account = unit(unit_kind::CUSTOMER_ACCOUNT, "Acme", None);
+    let mut account = unit(UnitKind::CustomerAccount, "Acme", None);
     account.external_id = Some("ACME".into());
     batch.units.push(account.clone());
     store.apply_import(tenant, &batch).await.unwrap();
@@ -279,7 +278,7 @@ async fn an_import_batch_lands_whole_and_the_snapshot_sees_it(store: impl Store)
             given_name: "P".into(),
             family_name: format!("{n}"),
             status: lms_kernel::UserStatus::Active,
-            account_kind: 1,
+            account_kind: AccountKind::Standard,
             restrict_bookings: false,
             primary_group: None,
             custom_fields: "{}".into(),

@@ -28,7 +28,9 @@ pub use ids::{
 };
 pub use permission::{Permission, PermissionSet};
 pub use reach::Reach;
-pub use responsibility::{Responsibility, ResponsibilitySet};
+pub use responsibility::{
+    Responsibility, ResponsibilityError, ResponsibilitySet, check_responsibility,
+};
 pub use role::{Grant, Grants, Role, RoleId};
 pub use template::Template;
 pub use tenant::{ClientLinkError, Tenant, TenantSettings};

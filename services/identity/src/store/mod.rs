@@ -648,8 +648,9 @@ pub trait Store: Send + Sync + 'static {
         events: &[NewEvent],
     ) -> impl Future<Output = Result<TenantRecord, StoreError>> + Send;
 
-    /// Makes `client` a client of `master` (when it is nobody's client and no master itself),
-    /// or with `link` false ends that link; `events` are committed under `master`.
+    /// Makes `client` a client of `master` (the caller checked `Tenant::can_take_client`; the
+    /// write still refuses a client that became a client or a master meanwhile), or with `link`
+    /// false ends that link; `events` are committed under `master`.
     fn link_client(
         &self,
         master: TenantId,

@@ -877,13 +877,13 @@ macro_rules! sql_store {
                 let mut tx = self.pool.begin().await?;
                 lock_tenant(&mut *tx, master).await?;
                 let changed = if link {
-                    // A client is nobody else's client and has no clients of its own, so the
-                    // master/client relation stays one level deep and never loops.
+                    // The rule (Tenant::can_take_client) was checked by the caller; this is the
+                    // conditional write against a concurrent link of the client by another
+                    // master, or of a client to it. The master's own row is locked above.
                     sqlx::query(
                         "UPDATE tenants SET master_tenant_id = $1 WHERE tenant_id = $2 \
-                         AND master_tenant_id IS NULL AND tenant_id <> $1 \
-                         AND NOT EXISTS (SELECT 1 FROM tenants c WHERE c.master_tenant_id = $2) \
-                         AND NOT EXISTS (SELECT 1 FROM tenants m WHERE m.tenant_id = $1 AND m.master_tenant_id IS NOT NULL)",
+                         AND master_tenant_id IS NULL \
+                         AND NOT EXISTS (SELECT 1 FROM tenants c WHERE c.master_tenant_id = $2)",
                     )
                 } else {
                     sqlx::query("UPDATE tenants SET master_tenant_id = NULL WHERE tenant_id = $2 AND master_tenant_id = $1")
@@ -904,7 +904,7 @@ macro_rules! sql_store {
                     return Err(StoreError::Refused {
                         reason: if link { "CLIENT_NOT_LINKABLE" } else { "NOT_A_CLIENT" },
                         message: if link {
-                            "the tenant is a client or a master already, or it is this tenant".into()
+                            "the tenant became a client or a master meanwhile".into()
                         } else {
                             "the tenant is not a client of this tenant".into()
                         },

@@ -122,17 +122,18 @@ pub fn check_move(
     Ok(())
 }
 
-/// Checks that a unit may be deleted: not the Guest account, no child units, nobody employed
-/// there now.
+/// Checks that a unit may be deleted: no child units, nobody employed there now, and not the
+/// Guest account. (Emptiness is named first: a Guest account with people reads as not empty,
+/// the reason that stays true whoever asks.)
 pub fn check_delete(kind: UnitKind, children: usize, employees: usize) -> Result<(), UnitError> {
-    if kind == UnitKind::GuestAccount {
-        return Err(UnitError::GuestAccount);
-    }
     if children > 0 {
         return Err(UnitError::HasChildren);
     }
     if employees > 0 {
         return Err(UnitError::HasEmployees);
+    }
+    if kind == UnitKind::GuestAccount {
+        return Err(UnitError::GuestAccount);
     }
     Ok(())
 }
@@ -195,6 +196,10 @@ mod tests {
             Err(UnitError::HasEmployees)
         );
         assert_eq!(check_delete(UnitKind::CustomerAccount, 0, 0), Ok(()));
+        assert_eq!(
+            check_delete(UnitKind::GuestAccount, 0, 1),
+            Err(UnitError::HasEmployees)
+        );
     }
 
     #[test]

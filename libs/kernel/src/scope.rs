@@ -4,9 +4,10 @@
 //! compile it to SQL. It is data, not code, so both read the same table.
 //!
 //! A path starts at the subject (or at the unit a role is assigned at) and follows relations.
-//! Every resource the decision allows through a reach lies on one of that reach's paths; the
-//! decision still confirms each candidate, so a path may list more than the reach allows but
-//! never less (tested against `decide` in the kernel's behaviour tests).
+//! Every resource the decision allows through a reach must lie on one of that reach's paths;
+//! the decision still confirms each candidate, so a path may list more than the reach allows but
+//! never less. (The table mirrors `decision::reaches`; a property test against `decide` over a
+//! generated world is still to come.)
 
 use crate::reach::Reach;
 use crate::responsibility::Responsibility;

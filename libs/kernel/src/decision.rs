@@ -7,7 +7,7 @@ use crate::permission::Permission;
 use crate::reach::Reach;
 use crate::responsibility::Responsibility;
 use crate::role::RoleId;
-use crate::template::{STUDENT, Template};
+use crate::template::STUDENT;
 use crate::user::UserStatus;
 
 /// What allowed a decision.
@@ -88,8 +88,8 @@ impl fmt::Display for Decision {
     }
 }
 
-/// The role every user holds for their own learning, whatever else they hold.
-const IMPLICIT_STUDENT: RoleId = RoleId::BuiltIn(Template::Student);
+/// The role every user holds for their own learning, whatever else they hold: the default role.
+const IMPLICIT_STUDENT: RoleId = RoleId::BuiltIn(crate::user::DEFAULT_ROLE);
 
 /// Decides whether `subject` may do `permission` on `resource`.
 ///

@@ -13,6 +13,7 @@ pub mod permission;
 pub mod reach;
 pub mod responsibility;
 pub mod role;
+pub mod scope;
 pub mod template;
 pub mod tenant;
 pub mod unit;
@@ -27,8 +28,11 @@ pub use ids::{
 };
 pub use permission::{Permission, PermissionSet};
 pub use reach::Reach;
-pub use responsibility::{Responsibility, ResponsibilitySet};
+pub use responsibility::{
+    Responsibility, ResponsibilityError, ResponsibilitySet, check_responsibility,
+};
 pub use role::{Grant, Grants, Role, RoleId};
 pub use template::Template;
-pub use tenant::{Tenant, TenantSettings};
-pub use user::{Email, UserStatus};
+pub use tenant::{ClientLinkError, Tenant, TenantSettings};
+pub use unit::{UnitError, UnitKind};
+pub use user::{AccountKind, Email, EmploymentError, StatusError, UserStatus};

@@ -5,6 +5,7 @@ use std::fmt;
 
 use crate::ids::UserId;
 use crate::permission::{Permission, PermissionSet};
+use crate::template::Template;
 
 /// A narrow duty on one object.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
@@ -159,6 +160,26 @@ impl fmt::Debug for ResponsibilitySet {
     }
 }
 
+/// The responsibility matrix: which responsibilities holders of each built-in template may be
+/// given. A custom role copied from a template keeps its source's row; a role from scratch allows
+/// none. [`check_responsibility`] enforces it when a responsibility is given, and the decision
+/// enforces it again when one is used.
+pub const fn matrix(template: Template) -> ResponsibilitySet {
+    use Responsibility as R;
+    match template {
+        Template::Manager => ResponsibilitySet::of(&[R::GroupAdministrator, R::GroupManager]),
+        Template::Tutor => ResponsibilitySet::of(&[
+            R::CourseTutor,
+            R::CourseAdministrator,
+            R::EventAdministrator,
+        ]),
+        Template::ManagerTutor | Template::TrainingCoordinator | Template::LmsAdministrator => {
+            ResponsibilitySet::of(&Responsibility::ALL)
+        }
+        _ => ResponsibilitySet::NONE,
+    }
+}
+
 /// Why a responsibility cannot be given.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ResponsibilityError {
@@ -187,4 +208,50 @@ pub fn check_responsibility(
         return Err(ResponsibilityError::CourseTutorTaken);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_matrix_gives_groups_to_managers_and_courses_to_tutors() {
+        let manager = matrix(Template::Manager);
+        let tutor = matrix(Template::Tutor);
+        assert!(manager.contains(Responsibility::GroupManager));
+        assert!(manager.contains(Responsibility::GroupAdministrator));
+        assert!(!manager.contains(Responsibility::CourseTutor));
+        assert!(tutor.contains(Responsibility::CourseTutor));
+        assert!(!tutor.contains(Responsibility::GroupManager));
+        assert_eq!(matrix(Template::Student), ResponsibilitySet::NONE);
+        for template in Template::ALL {
+            assert_eq!(template.responsibilities(), matrix(template));
+            assert_eq!(template.role().responsibilities(), matrix(template));
+        }
+    }
+
+    #[test]
+    fn a_responsibility_needs_a_role_that_allows_it() {
+        let holder = UserId::generate();
+        for template in Template::ALL {
+            for responsibility in Responsibility::ALL {
+                assert_eq!(
+                    check_responsibility(responsibility, matrix(template), holder, None).is_ok(),
+                    matrix(template).contains(responsibility),
+                    "{template:?} {responsibility}"
+                );
+            }
+        }
+        assert_eq!(
+            check_responsibility(
+                Responsibility::GroupManager,
+                ResponsibilitySet::NONE,
+                holder,
+                None
+            )
+            .unwrap_err()
+            .to_string(),
+            "none of the user's roles allows the group_manager responsibility"
+        );
+    }
 }

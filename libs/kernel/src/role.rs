@@ -179,13 +179,19 @@ pub struct Role {
     copied_from: Option<RoleId>,
 }
 
+/// A role's name as given, trimmed: 1 to 100 characters.
+pub fn check_name(name: &str) -> Result<&str, RoleError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(RoleError::Name);
+    }
+    Ok(name)
+}
+
 impl Role {
     /// A custom role from scratch. Holders of roles from scratch may take no responsibility.
     pub fn custom(id: CustomRoleId, name: &str, grants: Grants) -> Result<Role, RoleError> {
-        let name = name.trim();
-        if name.is_empty() || name.chars().count() > 100 {
-            return Err(RoleError::Name);
-        }
+        let name = check_name(name)?;
         if grants.is_empty() {
             return Err(RoleError::NoGrants);
         }
@@ -222,6 +228,27 @@ impl Role {
         }
     }
 
+    /// A custom role as stored, read back with the responsibilities and source it was defined
+    /// with; the name and grant rules hold for it as for a new one.
+    pub fn stored(
+        id: CustomRoleId,
+        name: &str,
+        grants: Grants,
+        responsibilities: crate::responsibility::ResponsibilitySet,
+        copied_from: Option<RoleId>,
+    ) -> Result<Role, RoleError> {
+        let mut role = Role::custom(id, name, grants)?;
+        role.responsibilities = responsibilities;
+        role.copied_from = copied_from;
+        Ok(role)
+    }
+
+    /// Renames a custom role.
+    pub fn rename(&mut self, name: &str) -> Result<(), RoleError> {
+        self.name = check_name(name)?.to_owned();
+        Ok(())
+    }
+
     /// Changes the grants of a custom role.
     pub fn set_grants(&mut self, grants: Grants) -> Result<(), RoleError> {
         if grants.is_empty() {
@@ -254,5 +281,62 @@ impl Role {
     /// The role it was copied from.
     pub fn copied_from(&self) -> Option<RoleId> {
         self.copied_from
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::responsibility::{Responsibility, ResponsibilitySet};
+
+    #[test]
+    fn a_copy_keeps_its_sources_responsibilities_and_a_role_from_scratch_has_none() {
+        let grants = Template::Student.grants();
+        let scratch = Role::custom(CustomRoleId::generate(), "  Helper ", grants).unwrap();
+        assert_eq!(scratch.name(), "Helper");
+        assert_eq!(scratch.responsibilities(), ResponsibilitySet::NONE);
+        let tutor = Template::Tutor.role();
+        let copy = Role::copy_of(&tutor, CustomRoleId::generate(), "Tutor 2", None).unwrap();
+        assert!(
+            copy.responsibilities()
+                .contains(Responsibility::CourseTutor)
+        );
+        assert_eq!(copy.grants(), tutor.grants());
+        assert_eq!(copy.copied_from(), Some(RoleId::BuiltIn(Template::Tutor)));
+        let copy_of_copy =
+            Role::copy_of(&copy, CustomRoleId::generate(), "Tutor 3", Some(grants)).unwrap();
+        assert_eq!(copy_of_copy.responsibilities(), copy.responsibilities());
+        assert_eq!(copy_of_copy.grants(), &grants);
+    }
+
+    #[test]
+    fn names_are_1_to_100_characters_and_grants_never_empty() {
+        let id = CustomRoleId::generate();
+        let grants = Template::Student.grants();
+        assert_eq!(check_name("   "), Err(RoleError::Name));
+        assert_eq!(check_name(&"é".repeat(100)), Ok("é".repeat(100).as_str()));
+        assert_eq!(check_name(&"é".repeat(101)), Err(RoleError::Name));
+        assert_eq!(Role::custom(id, "", Grants::EMPTY), Err(RoleError::Name));
+        assert_eq!(
+            Role::custom(id, "R", Grants::EMPTY),
+            Err(RoleError::NoGrants)
+        );
+        let mut role = Role::stored(
+            id,
+            "R",
+            grants,
+            ResponsibilitySet::of(&[Responsibility::GroupManager]),
+            None,
+        )
+        .unwrap();
+        assert!(
+            role.responsibilities()
+                .contains(Responsibility::GroupManager)
+        );
+        assert_eq!(role.rename(" "), Err(RoleError::Name));
+        role.rename(" S ").unwrap();
+        assert_eq!(role.name(), "S");
+        assert_eq!(role.set_grants(Grants::EMPTY), Err(RoleError::NoGrants));
+        assert_eq!(role.grants(), &grants);
     }
 }

@@ -26,8 +26,7 @@
 use crate::permission::{Permission as P, PermissionSet};
 use crate::reach::Reach;
 use crate::responsibility::{
-    COURSE_ADMINISTRATION, COURSE_TUTOR_ONLY, EVENT_ADMINISTRATION, Responsibility as R,
-    ResponsibilitySet,
+    COURSE_ADMINISTRATION, COURSE_TUTOR_ONLY, EVENT_ADMINISTRATION, ResponsibilitySet,
 };
 use crate::role::{Grants, Role};
 
@@ -371,20 +370,10 @@ impl Template {
         }
     }
 
-    /// The responsibilities holders of this template may be given (the matrix).
+    /// The responsibilities holders of this template may be given: its row of the matrix in
+    /// [`crate::responsibility::matrix`].
     pub const fn responsibilities(self) -> ResponsibilitySet {
-        match self {
-            Template::Manager => ResponsibilitySet::of(&[R::GroupAdministrator, R::GroupManager]),
-            Template::Tutor => ResponsibilitySet::of(&[
-                R::CourseTutor,
-                R::CourseAdministrator,
-                R::EventAdministrator,
-            ]),
-            Template::ManagerTutor | Template::TrainingCoordinator | Template::LmsAdministrator => {
-                ResponsibilitySet::of(&R::ALL)
-            }
-            _ => ResponsibilitySet::NONE,
-        }
+        crate::responsibility::matrix(self)
     }
 
     /// The template as a role.

@@ -17,6 +17,45 @@ pub enum UnitKind {
     AccountGroup,
 }
 
+impl UnitKind {
+    /// Every kind, in code order.
+    pub const ALL: [UnitKind; 5] = [
+        UnitKind::Location,
+        UnitKind::CustomerAccount,
+        UnitKind::ProviderAccount,
+        UnitKind::GuestAccount,
+        UnitKind::AccountGroup,
+    ];
+
+    /// The kind's number, as the API (`lms.identity.v1.UnitKind`) and the stores write it.
+    pub const fn code(self) -> i16 {
+        match self {
+            UnitKind::Location => 1,
+            UnitKind::CustomerAccount => 2,
+            UnitKind::ProviderAccount => 3,
+            UnitKind::GuestAccount => 4,
+            UnitKind::AccountGroup => 5,
+        }
+    }
+
+    /// The kind a number names, if any.
+    pub const fn from_code(code: i16) -> Option<UnitKind> {
+        match code {
+            1 => Some(UnitKind::Location),
+            2 => Some(UnitKind::CustomerAccount),
+            3 => Some(UnitKind::ProviderAccount),
+            4 => Some(UnitKind::GuestAccount),
+            5 => Some(UnitKind::AccountGroup),
+            _ => None,
+        }
+    }
+
+    /// Whether people may be employed here: accounts and locations, not account groups.
+    pub const fn employs(self) -> bool {
+        !matches!(self, UnitKind::AccountGroup)
+    }
+}
+
 /// Why a unit cannot be placed or removed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum UnitError {
@@ -31,49 +70,70 @@ pub enum UnitError {
         /// The parent's kind.
         parent: UnitKind,
     },
-    /// The Guest account is created with the tenant and stays at the root.
-    #[error("the Guest account cannot be moved or deleted")]
+    /// The Guest account is created with the tenant, stays at the root and lives as long as it.
+    #[error("the Guest account is created with the tenant and cannot be deleted")]
     GuestAccount,
-    /// A unit with children or members cannot be deleted.
-    #[error("the unit is not empty")]
-    NotEmpty,
+    /// A unit with child units cannot be deleted.
+    #[error("the unit has child units")]
+    HasChildren,
+    /// A unit where people are employed cannot be deleted.
+    #[error("people are employed at the unit")]
+    HasEmployees,
 }
 
-/// Checks that `child` may sit under a unit of kind `parent`.
-pub fn check_placement(child: UnitKind, parent: UnitKind) -> Result<(), UnitError> {
+/// Checks that a new unit of `kind` may be created: the Guest account comes with its tenant.
+pub fn check_new(kind: UnitKind) -> Result<(), UnitError> {
+    match kind {
+        UnitKind::GuestAccount => Err(UnitError::GuestAccount),
+        _ => Ok(()),
+    }
+}
+
+/// Checks that `child` may sit under a unit of kind `parent`, or at the root when `None`: any
+/// kind may be a root; locations nest under locations; accounts and account groups sit under
+/// locations or account groups; nothing sits under an account, and the Guest account under
+/// nothing.
+pub fn check_placement(child: UnitKind, parent: Option<UnitKind>) -> Result<(), UnitError> {
     use UnitKind::*;
+    let Some(parent) = parent else {
+        return Ok(());
+    };
     match (child, parent) {
-        (GuestAccount, _) => Err(UnitError::GuestAccount),
         (Location, Location)
-        | (CustomerAccount | ProviderAccount, Location | AccountGroup)
-        | (AccountGroup, Location | AccountGroup) => Ok(()),
+        | (CustomerAccount | ProviderAccount | AccountGroup, Location | AccountGroup) => Ok(()),
         (child, parent) => Err(UnitError::Placement { child, parent }),
     }
 }
 
-/// Checks that moving `unit` under the parent whose ancestors (inclusive) are
-/// `new_parent_ancestors` makes no cycle.
+/// Checks that `unit` of `kind` may move under a parent of kind `new_parent`, whose ancestors
+/// (inclusive) are `new_parent_ancestors`, or to the root when `new_parent` is `None`: the
+/// placement rule holds and the move makes no cycle. The Guest account may only stay at the
+/// root.
 pub fn check_move(
     unit: UnitId,
     kind: UnitKind,
+    new_parent: Option<UnitKind>,
     new_parent_ancestors: &[UnitId],
 ) -> Result<(), UnitError> {
-    if kind == UnitKind::GuestAccount {
-        return Err(UnitError::GuestAccount);
-    }
+    check_placement(kind, new_parent)?;
     if new_parent_ancestors.contains(&unit) {
         return Err(UnitError::Cycle);
     }
     Ok(())
 }
 
-/// Checks that a unit may be deleted.
-pub fn check_delete(kind: UnitKind, children: usize, members: usize) -> Result<(), UnitError> {
+/// Checks that a unit may be deleted: no child units, nobody employed there now, and not the
+/// Guest account. (Emptiness is named first: a Guest account with people reads as not empty,
+/// the reason that stays true whoever asks.)
+pub fn check_delete(kind: UnitKind, children: usize, employees: usize) -> Result<(), UnitError> {
+    if children > 0 {
+        return Err(UnitError::HasChildren);
+    }
+    if employees > 0 {
+        return Err(UnitError::HasEmployees);
+    }
     if kind == UnitKind::GuestAccount {
         return Err(UnitError::GuestAccount);
-    }
-    if children > 0 || members > 0 {
-        return Err(UnitError::NotEmpty);
     }
     Ok(())
 }
@@ -86,32 +146,92 @@ mod tests {
     fn a_unit_cannot_move_under_itself_or_its_descendants() {
         let (root, child, grandchild) =
             (UnitId::generate(), UnitId::generate(), UnitId::generate());
+        let location = Some(UnitKind::Location);
         assert_eq!(
-            check_move(root, UnitKind::Location, &[grandchild, child, root]),
+            check_move(
+                root,
+                UnitKind::Location,
+                location,
+                &[grandchild, child, root]
+            ),
             Err(UnitError::Cycle)
         );
         assert_eq!(
-            check_move(root, UnitKind::Location, &[root]),
+            check_move(root, UnitKind::Location, location, &[root]),
             Err(UnitError::Cycle)
         );
-        assert_eq!(check_move(grandchild, UnitKind::Location, &[root]), Ok(()));
+        assert_eq!(
+            check_move(grandchild, UnitKind::Location, location, &[root]),
+            Ok(())
+        );
+        assert_eq!(check_move(root, UnitKind::Location, None, &[]), Ok(()));
     }
 
     #[test]
-    fn the_guest_account_stays_put_and_only_empty_units_go() {
+    fn the_guest_account_stays_at_the_root_and_only_empty_units_go() {
+        let guest = UnitId::generate();
         assert_eq!(
-            check_move(UnitId::generate(), UnitKind::GuestAccount, &[]),
+            check_new(UnitKind::GuestAccount),
             Err(UnitError::GuestAccount)
         );
+        assert_eq!(check_new(UnitKind::Location), Ok(()));
+        assert_eq!(
+            check_move(guest, UnitKind::GuestAccount, Some(UnitKind::Location), &[]),
+            Err(UnitError::Placement {
+                child: UnitKind::GuestAccount,
+                parent: UnitKind::Location
+            })
+        );
+        assert_eq!(check_move(guest, UnitKind::GuestAccount, None, &[]), Ok(()));
         assert_eq!(
             check_delete(UnitKind::GuestAccount, 0, 0),
             Err(UnitError::GuestAccount)
         );
         assert_eq!(
             check_delete(UnitKind::Location, 1, 0),
-            Err(UnitError::NotEmpty)
+            Err(UnitError::HasChildren)
+        );
+        assert_eq!(
+            check_delete(UnitKind::CustomerAccount, 0, 2),
+            Err(UnitError::HasEmployees)
         );
         assert_eq!(check_delete(UnitKind::CustomerAccount, 0, 0), Ok(()));
-        assert!(check_placement(UnitKind::Location, UnitKind::CustomerAccount).is_err());
+        assert_eq!(
+            check_delete(UnitKind::GuestAccount, 0, 1),
+            Err(UnitError::HasEmployees)
+        );
+    }
+
+    #[test]
+    fn locations_nest_and_accounts_are_leaves() {
+        use UnitKind::*;
+        let ok = |child, parent| check_placement(child, parent).is_ok();
+        for kind in UnitKind::ALL {
+            assert!(ok(kind, None), "{kind:?} may be a root");
+        }
+        assert!(ok(Location, Some(Location)));
+        assert!(!ok(Location, Some(AccountGroup)));
+        assert!(ok(CustomerAccount, Some(AccountGroup)));
+        assert!(ok(ProviderAccount, Some(Location)));
+        assert!(ok(AccountGroup, Some(AccountGroup)));
+        assert!(!ok(CustomerAccount, Some(CustomerAccount)));
+        assert!(!ok(AccountGroup, Some(GuestAccount)));
+        assert!(!ok(GuestAccount, Some(Location)));
+        for parent in [CustomerAccount, ProviderAccount, GuestAccount] {
+            for child in UnitKind::ALL {
+                assert!(!ok(child, Some(parent)), "nothing sits under an account");
+            }
+        }
+    }
+
+    #[test]
+    fn codes_round_trip() {
+        for kind in UnitKind::ALL {
+            assert_eq!(UnitKind::from_code(kind.code()), Some(kind));
+        }
+        assert_eq!(UnitKind::from_code(0), None);
+        assert_eq!(UnitKind::from_code(6), None);
+        assert!(!UnitKind::AccountGroup.employs());
+        assert!(UnitKind::Location.employs());
     }
 }

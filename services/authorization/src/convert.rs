@@ -3,7 +3,8 @@
 
 use lms_api::authorization::v1 as pb;
 use lms_api::common::v1 as common;
-use lms_kernel::{Grant, Grants, Permission, Reach, RoleId, TenantId};
+use lms_kernel::scope::{self, Relation};
+use lms_kernel::{Grant, Grants, Permission, Reach, Responsibility, RoleId, TenantId};
 use lms_runtime::ApiError;
 use prost_types::Timestamp;
 
@@ -219,5 +220,94 @@ mod tests {
             assert_eq!(reach("r", reach_to_proto(r)).unwrap(), r);
         }
         assert_eq!(pb::Reach::Tenant as i32, reach_to_proto(Reach::Tenant));
+    }
+}
+
+/// The proto's number for a relation of the kernel's scope table.
+pub fn relation_to_proto(relation: Relation) -> pb::Relation {
+    match relation {
+        Relation::ParentUnit => pb::Relation::ParentUnit,
+        Relation::Employee => pb::Relation::Employee,
+        Relation::MainAccount => pb::Relation::MainAccount,
+        Relation::Manager => pb::Relation::Manager,
+        Relation::Administrator => pb::Relation::Administrator,
+        Relation::PrimaryMember => pb::Relation::PrimaryMember,
+        Relation::Member => pb::Relation::Member,
+        Relation::Invitee => pb::Relation::Invitee,
+        Relation::CourseTutor => pb::Relation::CourseTutor,
+        Relation::CourseAdministrator => pb::Relation::CourseAdministrator,
+        Relation::Enrolled => pb::Relation::Enrolled,
+        Relation::OwningUnit => pb::Relation::OwningUnit,
+        Relation::ParentCourse => pb::Relation::ParentCourse,
+        Relation::EventAdministrator => pb::Relation::EventAdministrator,
+        Relation::Booked => pb::Relation::Booked,
+        Relation::Client => pb::Relation::Client,
+    }
+}
+
+/// The responsibility a stored fact gives its subject, if any: a course's tutor or
+/// administrator, an event's administrator, a group's manager or administrator.
+pub fn responsibility_of_fact(resource_type: i16, relation: i16) -> Option<Responsibility> {
+    let object = |kind: common::ObjectType| kind as i16;
+    Responsibility::ALL.into_iter().find(|responsibility| {
+        let on = match responsibility {
+            Responsibility::CourseTutor | Responsibility::CourseAdministrator => {
+                common::ObjectType::Course
+            }
+            Responsibility::EventAdministrator => common::ObjectType::Event,
+            Responsibility::GroupAdministrator | Responsibility::GroupManager => {
+                common::ObjectType::Group
+            }
+        };
+        resource_type == object(on)
+            && relation == relation_to_proto(scope::relation_of(*responsibility)) as i16
+    })
+}
+
+#[cfg(test)]
+mod responsibility_facts {
+    use super::*;
+
+    #[test]
+    fn only_the_five_responsibility_facts_give_a_responsibility() {
+        let (course, event, group, unit) = (
+            common::ObjectType::Course as i16,
+            common::ObjectType::Event as i16,
+            common::ObjectType::Group as i16,
+            common::ObjectType::Unit as i16,
+        );
+        let r = |relation: pb::Relation| relation as i16;
+        assert_eq!(
+            responsibility_of_fact(course, r(pb::Relation::CourseTutor)),
+            Some(Responsibility::CourseTutor)
+        );
+        assert_eq!(
+            responsibility_of_fact(course, r(pb::Relation::CourseAdministrator)),
+            Some(Responsibility::CourseAdministrator)
+        );
+        assert_eq!(
+            responsibility_of_fact(event, r(pb::Relation::EventAdministrator)),
+            Some(Responsibility::EventAdministrator)
+        );
+        assert_eq!(
+            responsibility_of_fact(group, r(pb::Relation::Manager)),
+            Some(Responsibility::GroupManager)
+        );
+        assert_eq!(
+            responsibility_of_fact(group, r(pb::Relation::Administrator)),
+            Some(Responsibility::GroupAdministrator)
+        );
+        assert_eq!(
+            responsibility_of_fact(unit, r(pb::Relation::Administrator)),
+            None
+        );
+        assert_eq!(
+            responsibility_of_fact(course, r(pb::Relation::Enrolled)),
+            None
+        );
+        assert_eq!(
+            responsibility_of_fact(group, r(pb::Relation::PrimaryMember)),
+            None
+        );
     }
 }

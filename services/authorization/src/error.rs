@@ -3,7 +3,8 @@
 
 use std::collections::HashMap;
 
-use lms_kernel::EscalationError;
+use lms_kernel::role::RoleError;
+use lms_kernel::{EscalationError, Responsibility, ResponsibilityError};
 use lms_runtime::ApiError;
 use lms_runtime::store::is_outage;
 use tonic::Status;
@@ -72,5 +73,37 @@ pub(crate) fn refusal(error: EscalationError) -> ApiError {
         EscalationError::NeedsUnit => {
             ApiError::invalid_field("unit_id", "this role reaches a unit, so assign it at one")
         }
+    }
+}
+
+/// A refused role definition: the field that breaks the kernel's role rules.
+pub fn role_refusal(error: RoleError, name_field: &str, grants_field: &str) -> ApiError {
+    match error {
+        RoleError::Name => ApiError::invalid_field(name_field, "must be 1 to 100 characters"),
+        RoleError::NoGrants => {
+            ApiError::invalid_field(grants_field, "a role needs at least one grant")
+        }
+    }
+}
+
+/// A refused responsibility fact: the subject's roles do not allow it (the matrix), or the
+/// course has its one Course Tutor.
+pub fn responsibility_refusal(error: ResponsibilityError) -> ApiError {
+    match error {
+        ResponsibilityError::NotAllowedForRoles(responsibility) => ApiError::FailedPrecondition {
+            reason: "RESPONSIBILITY_NOT_ALLOWED",
+            message: format!(
+                "none of the user's roles allows the {} responsibility ({})",
+                responsibility,
+                match responsibility {
+                    Responsibility::CourseTutor => "COURSE_TUTOR",
+                    Responsibility::CourseAdministrator => "COURSE_ADMINISTRATOR",
+                    Responsibility::EventAdministrator => "EVENT_ADMINISTRATOR",
+                    Responsibility::GroupAdministrator => "group ADMINISTRATOR",
+                    Responsibility::GroupManager => "group MANAGER",
+                }
+            ),
+        },
+        ResponsibilityError::CourseTutorTaken => StoreError::CourseTutorTaken.into(),
     }
 }

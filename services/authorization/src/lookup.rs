@@ -14,6 +14,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use lms_api::authorization::v1::Relation;
 use lms_api::common::v1::ObjectType;
+use lms_kernel::scope::{self, Scope};
+use lms_kernel::user::DEFAULT_ROLE;
 use lms_kernel::{
     CourseId, EventId, Object, Permission, Place, Reach, ResourceFacts, RoleId, SubjectFacts,
     Template, TenantId, UnitId, UserId, UserStatus, decide,
@@ -110,12 +112,15 @@ impl<S: Store> Core<S> {
             return Ok(found);
         }
         let tenant = subject.tenant;
-        let student = Template::Student.grants();
+        let student = DEFAULT_ROLE.grants();
         let grants = std::iter::once(&student).chain(subject.roles.iter().map(|held| &held.grants));
+        // Reaches whose scope is every resource of the kind answer without listing.
         if grants.into_iter().any(|g| {
-            [Reach::Tenant, Reach::TenantAndClients]
-                .into_iter()
-                .any(|reach| reach.in_effect(&subject.settings) && g.at(reach).contains(permission))
+            Reach::ALL.into_iter().any(|reach| {
+                scope::of_reach(reach, scope::Kind::User) == Scope::Everything
+                    && reach.in_effect(&subject.settings)
+                    && g.at(reach).contains(permission)
+            })
         }) {
             found.all_of_type = true;
             return Ok(found);

@@ -12,9 +12,10 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use lms_kernel::Email;
+use lms_kernel::unit::check_placement;
+use lms_kernel::{Email, UnitKind};
 
-use crate::store::{CustomField, ImportSnapshot, unit_kind};
+use crate::store::{CustomField, ImportSnapshot};
 
 /// The largest file accepted.
 pub const MAX_FILE_BYTES: usize = 64 * 1024 * 1024;
@@ -86,8 +87,8 @@ pub struct UnitRow {
     pub external_id: String,
     /// Display name.
     pub name: String,
-    /// `unit_kind::*`.
-    pub kind: i16,
+    /// Its kind: an account or an account group.
+    pub kind: UnitKind,
     /// The parent's external id.
     pub parent: Option<String>,
 }
@@ -291,16 +292,17 @@ pub fn read_units(bytes: &[u8], accounts: bool) -> Result<Read<UnitRow>, FileErr
             row_errors.push(error(line, "name", "must be 1 to 200 characters"));
         }
         let kind = match (accounts, get("kind")) {
-            (false, _) => unit_kind::ACCOUNT_GROUP,
-            (true, "customer") => unit_kind::CUSTOMER_ACCOUNT,
-            (true, "provider") => unit_kind::PROVIDER_ACCOUNT,
+            (false, _) => UnitKind::AccountGroup,
+            (true, "customer") => UnitKind::CustomerAccount,
+            (true, "provider") => UnitKind::ProviderAccount,
             (true, other) => {
                 row_errors.push(error(
                     line,
                     "kind",
                     format!("`{other}` is not `customer` or `provider`"),
                 ));
-                0
+                // The row is refused; the kind only fills the slot.
+                UnitKind::CustomerAccount
             }
         };
         if row_errors.is_empty() {
@@ -349,7 +351,7 @@ pub fn check_users(
                     "account",
                     format!("no account `{account}`"),
                 )),
-                Some(unit_kind::ACCOUNT_GROUP) => errors.push(error(
+                Some(kind) if !kind.employs() => errors.push(error(
                     row.line,
                     "account",
                     "is an account group; people are employed at accounts",
@@ -388,7 +390,7 @@ pub fn check_users(
 /// the file) and may hold the unit.
 pub fn check_units(rows: &[UnitRow], snapshot: &ImportSnapshot) -> Vec<RowError> {
     let mut errors = Vec::new();
-    let mut seen: HashMap<&str, i16> = HashMap::new();
+    let mut seen: HashMap<&str, UnitKind> = HashMap::new();
     for row in rows {
         if seen.insert(row.external_id.as_str(), row.kind).is_some() {
             errors.push(error(row.line, "external_id", "appears on an earlier row"));
@@ -414,7 +416,7 @@ pub fn check_units(rows: &[UnitRow], snapshot: &ImportSnapshot) -> Vec<RowError>
                     "parent",
                     format!("no unit `{parent}` (parents come before their children)"),
                 )),
-                Some(unit_kind::LOCATION | unit_kind::ACCOUNT_GROUP) => {}
+                Some(parent) if check_placement(row.kind, Some(parent)).is_ok() => {}
                 Some(_) => errors.push(error(
                     row.line,
                     "parent",

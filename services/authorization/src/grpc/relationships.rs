@@ -11,7 +11,7 @@ use lms_api::authorization::v1::{
     Relationship as PbRelationship, WriteRelationshipsRequest, WriteRelationshipsResponse,
 };
 use lms_api::common::v1::{ObjectReference, ObjectType, UserStatus as PbStatus};
-use lms_kernel::{TenantId, TenantSettings, UserId, UserStatus};
+use lms_kernel::{TenantId, TenantSettings, UserId, UserStatus, check_responsibility};
 use lms_runtime::ApiError;
 use lms_runtime::auth::Caller;
 use tonic::{Request, Response, Status};
@@ -22,7 +22,9 @@ use lms_runtime::paging::page_size;
 use super::caller;
 use crate::cache::CacheKey;
 use crate::convert;
-use crate::core::{Core, tenant_of};
+use crate::core::{Core, now, tenant_of};
+use crate::error::responsibility_refusal;
+use crate::facts::subject_facts;
 use crate::store::{Change, FactBatch, Relationship, RelationshipFilter, Store, SubjectStatus};
 
 pub struct Relationships<S>(pub Arc<Core<S>>);
@@ -167,6 +169,35 @@ fn affected(tenant: TenantId, batch: &FactBatch) -> (Vec<CacheKey>, bool) {
     (keys, tenant_wide)
 }
 
+impl<S: Store> Relationships<S> {
+    /// The responsibility matrix, held when responsibilities are given and not only when they
+    /// are used: each user a batch makes a course tutor or administrator, an event
+    /// administrator, or a group manager or administrator must hold a role allowing it. (The
+    /// one Course Tutor per course is the store's guard.)
+    async fn check_matrix(&self, tenant: TenantId, changes: &[Change]) -> Result<(), ApiError> {
+        let user = ObjectType::User as i16;
+        for change in changes {
+            let Change::Touch(fact) = change else {
+                continue;
+            };
+            let Some(responsibility) =
+                convert::responsibility_of_fact(fact.resource_type, fact.relation)
+            else {
+                continue;
+            };
+            if fact.subject_type != user {
+                continue;
+            }
+            let holder = UserId::from_uuid(fact.subject_id);
+            let (rows, _) = self.0.store.subject_rows(tenant, holder).await?;
+            let allowed = subject_facts(tenant, holder, &rows, now()).allowed_responsibilities();
+            check_responsibility(responsibility, allowed, holder, None)
+                .map_err(responsibility_refusal)?;
+        }
+        Ok(())
+    }
+}
+
 #[tonic::async_trait]
 impl<S: Store> RelationshipService for Relationships<S> {
     async fn write_relationships(
@@ -224,6 +255,7 @@ impl<S: Store> RelationshipService for Relationships<S> {
             }),
             statuses,
         };
+        self.check_matrix(tenant, &batch.changes).await?;
         let (revision, already_applied) = self
             .0
             .store

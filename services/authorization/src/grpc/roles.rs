@@ -9,9 +9,8 @@ use lms_api::authorization::v1::{
     GetRoleResponse, ListPermissionsRequest, ListPermissionsResponse, ListRolesRequest,
     ListRolesResponse, PermissionInfo, Role as PbRole, UpdateRoleRequest, UpdateRoleResponse,
 };
-use lms_kernel::{
-    CustomRoleId, Grants, Permission, ResponsibilitySet, RoleId, Template, check_definition,
-};
+use lms_kernel::role::check_name;
+use lms_kernel::{CustomRoleId, Grants, Permission, Role, RoleId, Template, check_definition};
 use lms_runtime::ApiError;
 use tonic::{Request, Response, Status};
 
@@ -20,7 +19,7 @@ use lms_runtime::paging::page_size;
 use super::caller;
 use crate::convert;
 use crate::core::{Actor, Core, now};
-use crate::error::refusal;
+use crate::error::{refusal, role_refusal};
 use crate::store::{AuditEntry, RoleRecord, Stamp, Store};
 
 pub struct Roles<S>(pub Arc<Core<S>>);
@@ -44,17 +43,11 @@ enum Named {
 }
 
 impl Named {
-    fn grants(&self) -> Grants {
+    /// The role as the kernel's role rules read it.
+    fn role(&self) -> Result<Role, ApiError> {
         match self {
-            Named::BuiltIn(template) => template.grants(),
-            Named::Custom(role) => role.grants,
-        }
-    }
-
-    fn responsibilities(&self) -> ResponsibilitySet {
-        match self {
-            Named::BuiltIn(template) => template.responsibilities(),
-            Named::Custom(role) => role.responsibilities,
+            Named::BuiltIn(template) => Ok(template.role()),
+            Named::Custom(role) => stored(role),
         }
     }
 
@@ -64,6 +57,18 @@ impl Named {
             Named::Custom(role) => convert::custom_role(role),
         }
     }
+}
+
+/// A stored custom role as the kernel's role; a stored role breaking the rules is a bug.
+fn stored(record: &RoleRecord) -> Result<Role, ApiError> {
+    Role::stored(
+        record.id,
+        &record.name,
+        record.grants,
+        record.responsibilities,
+        record.copied_from,
+    )
+    .map_err(ApiError::internal)
 }
 
 impl<S: Store> Roles<S> {
@@ -94,17 +99,6 @@ impl<S: Store> Roles<S> {
         self.0.require_tenant_wide(actor, Permission::RolesDefine)?;
         check_definition(&actor.facts.roles, grants, &actor.facts.settings).map_err(refusal)
     }
-}
-
-fn validate_name(field: &str, name: &str) -> Result<String, ApiError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(ApiError::invalid_field(
-            field,
-            "must be 1 to 100 characters",
-        ));
-    }
-    Ok(name.to_owned())
 }
 
 #[tonic::async_trait]
@@ -209,38 +203,36 @@ impl<S: Store> RoleService for Roles<S> {
     ) -> Result<Response<CreateRoleResponse>, Status> {
         let actor = self.0.actor(&caller(&request)?).await?;
         let r = request.into_inner();
-        let name = validate_name("name", &r.name)?;
+        let refused = |error| role_refusal(error, "name", "grants");
+        // The name first, so a bad one is reported before the source is looked up.
+        check_name(&r.name).map_err(refused)?;
         let source = match r.copy_from_role_id.as_str() {
             "" => None,
-            id => Some(self.named(&actor, "copy_from_role_id", id).await?),
+            id => Some(self.named(&actor, "copy_from_role_id", id).await?.role()?),
         };
-        let grants = match (&source, r.grants.is_empty()) {
-            (_, false) => convert::grants("grants", &r.grants)?,
-            (Some(source), true) => source.grants(),
-            (None, true) => {
-                return Err(
-                    ApiError::invalid_field("grants", "a role needs at least one grant").into(),
-                );
-            }
+        let grants = match r.grants.is_empty() {
+            true => None,
+            false => Some(convert::grants("grants", &r.grants)?),
         };
-        self.may_define(&actor, &grants)?;
+        let id = CustomRoleId::generate();
+        // A copy keeps the responsibilities its source allows; a role from scratch allows none.
+        let defined = match &source {
+            Some(source) => Role::copy_of(source, id, &r.name, grants),
+            None => Role::custom(id, &r.name, grants.unwrap_or(Grants::EMPTY)),
+        }
+        .map_err(refused)?;
+        self.may_define(&actor, defined.grants())?;
         let stamp = Stamp {
             actor: actor.id(),
             at: now(),
         };
         let role = RoleRecord {
-            id: CustomRoleId::generate(),
-            name,
+            id,
+            name: defined.name().to_owned(),
             description: r.description,
-            grants,
-            // A copy keeps the responsibilities its source allows; a role from scratch allows none.
-            responsibilities: source
-                .as_ref()
-                .map_or(ResponsibilitySet::NONE, Named::responsibilities),
-            copied_from: source.as_ref().map(|s| match s {
-                Named::BuiltIn(t) => RoleId::BuiltIn(*t),
-                Named::Custom(role) => RoleId::Custom(role.id),
-            }),
+            grants: *defined.grants(),
+            responsibilities: defined.responsibilities(),
+            copied_from: defined.copied_from(),
             version: 1,
             created: stamp.clone(),
             updated: stamp.clone(),
@@ -285,20 +277,15 @@ impl<S: Store> RoleService for Roles<S> {
         }
         let changes = r.role.unwrap_or_default();
         let mut after = before.clone();
+        let mut role = stored(&before)?;
+        let refused = |error| role_refusal(error, "role.name", "role.grants");
         for path in &paths {
             match path.as_str() {
-                "name" => after.name = validate_name("role.name", &changes.name)?,
+                "name" => role.rename(&changes.name).map_err(refused)?,
                 "description" => after.description = changes.description.clone(),
-                "grants" => {
-                    after.grants = convert::grants("role.grants", &changes.grants)?;
-                    if after.grants.is_empty() {
-                        return Err(ApiError::invalid_field(
-                            "role.grants",
-                            "a role needs at least one grant",
-                        )
-                        .into());
-                    }
-                }
+                "grants" => role
+                    .set_grants(convert::grants("role.grants", &changes.grants)?)
+                    .map_err(refused)?,
                 other => {
                     return Err(ApiError::invalid_field(
                         "update_mask",
@@ -308,6 +295,8 @@ impl<S: Store> RoleService for Roles<S> {
                 }
             }
         }
+        after.name = role.name().to_owned();
+        after.grants = *role.grants();
         self.may_define(&actor, &after.grants)?;
         after.updated = Stamp {
             actor: actor.id(),

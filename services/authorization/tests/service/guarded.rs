@@ -4,8 +4,8 @@ use lms_api::authorization::v1::permission_service_client::PermissionServiceClie
 use lms_api::authorization::v1::relationship_service_client::RelationshipServiceClient;
 use lms_api::authorization::v1::role_assignment_service_client::RoleAssignmentServiceClient;
 use lms_api::authorization::v1::{
-    AssignRoleRequest, BatchCheckItem, BatchCheckRequest, CheckRequest, Decision, Relation,
-    WriteRelationshipsRequest,
+    AssignRoleRequest, BatchCheckItem, BatchCheckRequest, CheckRequest, Decision, Operation,
+    Relation, RelationshipUpdate, WriteRelationshipsRequest,
 };
 use lms_api::common::v1::{ObjectReference, ObjectType};
 use lms_kernel::{CourseId, UserId};
@@ -118,7 +118,8 @@ async fn bad_input_names_the_field_and_unknown_things_are_not_found() {
 #[tokio::test]
 async fn only_services_write_facts_and_each_event_applies_once() {
     let f = Fixture::start().await;
-    let user = f.user().await;
+    // A group manager holds a role that allows it (the responsibility matrix).
+    let user = f.holder("builtin:manager", None).await;
     let request = WriteRelationshipsRequest {
         event_id: uuid_v4(),
         updates: vec![touch(
@@ -164,7 +165,11 @@ async fn only_services_write_facts_and_each_event_applies_once() {
 async fn a_course_keeps_one_tutor_and_the_refused_write_answers_failed_precondition() {
     let f = Fixture::start().await;
     let course = reference(ObjectType::Course, CourseId::generate());
-    let (first, second) = (f.user().await, f.user().await);
+    // Both may tutor (the responsibility matrix); only one does.
+    let (first, second) = (
+        f.holder("builtin:tutor", None).await,
+        f.holder("builtin:tutor", None).await,
+    );
     f.write(
         vec![touch(
             course.clone(),
@@ -394,4 +399,57 @@ async fn with_the_store_unreachable_decisions_answer_unavailable_and_never_allow
 
 fn url_of(text: &str) -> url::Url {
     url::Url::parse(text).unwrap()
+}
+
+#[tokio::test]
+async fn a_responsibility_fact_needs_a_role_that_allows_it_and_the_refusal_names_it() {
+    let f = Fixture::start().await;
+    let student = f.user().await;
+    let manager = f.holder("builtin:manager", None).await;
+    let group = reference(ObjectType::Group, uuid_v4());
+    let course = reference(ObjectType::Course, CourseId::generate());
+    let mut identity = RelationshipServiceClient::new(f.service.authorized(&f.identity_token()));
+    for (resource, relation, holder, named) in [
+        (group.clone(), Relation::Manager, student, "group_manager"),
+        (
+            group.clone(),
+            Relation::Administrator,
+            student,
+            "group_administrator",
+        ),
+        (
+            course.clone(),
+            Relation::CourseTutor,
+            manager,
+            "course_tutor",
+        ),
+    ] {
+        let status = identity
+            .write_relationships(WriteRelationshipsRequest {
+                event_id: uuid_v4(),
+                updates: vec![touch(resource, relation, user_ref(holder))],
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::FailedPrecondition);
+        assert_eq!(
+            status.get_details_error_info().unwrap().reason,
+            "RESPONSIBILITY_NOT_ALLOWED"
+        );
+        assert!(status.message().contains(named), "{}", status.message());
+    }
+    // Removing a responsibility is never refused, and a role that allows it lets it through.
+    f.write(
+        vec![
+            touch(group.clone(), Relation::Manager, user_ref(manager)),
+            RelationshipUpdate {
+                operation: Operation::Delete as i32,
+                ..touch(group, Relation::Manager, user_ref(student))
+            },
+        ],
+        None,
+        Vec::new(),
+    )
+    .await;
 }

@@ -10,16 +10,16 @@ use lms_api::authorization::v1::AssignRoleRequest;
 use lms_api::common::v1::ObjectType;
 use lms_api::identity::v1::approval_service_server::ApprovalService;
 use lms_api::identity::v1::{
-    AccountKind, ApproveAccountRequest, ApproveAccountResponse, DeleteUnusedAccountRequest,
+    ApproveAccountRequest, ApproveAccountResponse, DeleteUnusedAccountRequest,
     DeleteUnusedAccountResponse, ListPendingApprovalsRequest, ListPendingApprovalsResponse,
     PromoteTeacherRequest, PromoteTeacherResponse, RejectAccountRequest, RejectAccountResponse,
 };
-use lms_kernel::{Permission, RoleId, Template, TenantId, UserId, UserStatus};
+use lms_kernel::{AccountKind, Permission, RoleId, Template, TenantId, UserId, UserStatus};
 use lms_runtime::ApiError;
 use lms_runtime::paging::{page, page_size};
 use tonic::{Request, Response, Status};
 
-use super::convert::{optional_id, required_id};
+use super::convert::{optional_id, required_id, status_refused};
 use super::users::employment_removed;
 use crate::clock::now;
 use crate::core::{Core, acting};
@@ -30,15 +30,6 @@ use crate::store::{
 };
 
 pub struct Approvals<S>(pub Arc<Core<S>>);
-
-/// The role an approved account receives.
-fn approved_role(account_kind: i16) -> Option<Template> {
-    match AccountKind::try_from(i32::from(account_kind)) {
-        Ok(AccountKind::Tutor) => Some(Template::Tutor),
-        Ok(AccountKind::Teacher) => Some(Template::Teacher),
-        _ => None,
-    }
-}
 
 /// What authorization must forget about a deleted account: its employments, and that the id
 /// may do anything at all (its status reads as anonymised from now on).
@@ -136,15 +127,9 @@ impl<S: Store + Clone> ApprovalService for Approvals<S> {
             .0
             .store
             .update_user(tenant, user, |record| {
-                if record.status != UserStatus::PendingApproval {
-                    return Err(StoreError::Refused {
-                        reason: "NOT_PENDING",
-                        message: format!("the account is {}", record.status.name()),
-                    });
-                }
-                record.status = UserStatus::Active;
+                record.status = record.status.approve().map_err(status_refused)?;
                 let mut events = vec![facts::event(vec![], vec![facts::status(record)])];
-                if let Some(role) = approved_role(record.account_kind) {
+                if let Some(role) = record.account_kind.approved_role() {
                     events.push(assign_role_event(&assign(record.id, role)));
                 }
                 Ok(UserChange {
@@ -176,12 +161,7 @@ impl<S: Store + Clone> ApprovalService for Approvals<S> {
         self.0
             .store
             .delete_user(tenant, user, |record, employments| {
-                if record.status != UserStatus::PendingApproval {
-                    return Err(StoreError::Refused {
-                        reason: "NOT_PENDING",
-                        message: format!("the account is {}", record.status.name()),
-                    });
-                }
+                record.status.reject().map_err(status_refused)?;
                 Ok(vec![deletion_facts(record, employments)])
             })
             .await?;
@@ -207,8 +187,7 @@ impl<S: Store + Clone> ApprovalService for Approvals<S> {
             .user(tenant, user)
             .await?
             .ok_or_else(|| ApiError::not_found("user", user.to_string()))?;
-        if record.account_kind != AccountKind::Teacher as i16 || record.status != UserStatus::Active
-        {
+        if record.account_kind != AccountKind::Teacher || record.status != UserStatus::Active {
             return Err(ApiError::FailedPrecondition {
                 reason: "NOT_AN_APPROVED_TEACHER",
                 message: "only an approved teacher account is promoted".into(),

@@ -2,11 +2,11 @@
 
 use lms_api::common::v1::AuditStamp;
 use lms_api::identity::v1::{Employment, NewUser, Tenant, TenantSettings as PbSettings, User};
-use lms_kernel::{Email, TenantSettings};
+use lms_kernel::{AccountKind, Email, StatusError, TenantSettings};
 use lms_runtime::{ApiError, FieldViolation};
 
 use crate::password::Passwords;
-use crate::store::{EmploymentRecord, TenantRecord, UserRecord};
+use crate::store::{EmploymentRecord, StoreError, TenantRecord, UserRecord};
 
 /// A timestamp from epoch seconds.
 pub fn timestamp(seconds: i64) -> prost_types::Timestamp {
@@ -67,7 +67,7 @@ pub fn user(record: &UserRecord, employments: &[EmploymentRecord]) -> User {
         given_name: record.given_name.clone(),
         family_name: record.family_name.clone(),
         status: record.status.code().into(),
-        account_kind: record.account_kind.into(),
+        account_kind: record.account_kind.code().into(),
         primary_group_id: record
             .primary_group
             .map(|g| g.to_string())
@@ -91,7 +91,7 @@ pub struct ValidNewUser {
     pub given_name: String,
     pub family_name: String,
     pub password: Option<String>,
-    pub account_kind: i16,
+    pub account_kind: AccountKind,
     pub custom_fields: String,
     pub external_id: Option<String>,
     pub main_unit: Option<lms_kernel::UnitId>,
@@ -124,17 +124,19 @@ pub fn new_user(prefix: &str, user: Option<&NewUser>) -> Result<ValidNewUser, Ap
     {
         violations.push(FieldViolation::new(field("password"), error.to_string()));
     }
+    // Unspecified (0) reads as the default kind, standard.
     let account_kind = match user.account_kind {
-        0 | 1 => 1,
-        2 => 2,
-        3 => 3,
-        _ => {
-            violations.push(FieldViolation::new(
-                field("account_kind"),
-                "must be STANDARD, TUTOR or TEACHER",
-            ));
-            1
-        }
+        0 => AccountKind::default(),
+        code => match i16::try_from(code).ok().and_then(AccountKind::from_code) {
+            Some(kind) => kind,
+            None => {
+                violations.push(FieldViolation::new(
+                    field("account_kind"),
+                    "must be STANDARD, TUTOR or TEACHER",
+                ));
+                AccountKind::default()
+            }
+        },
     };
     let main_unit = match user.main_unit_id.as_str() {
         "" => None,
@@ -242,4 +244,18 @@ pub fn is_field_key(key: &str) -> bool {
         && key
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// A refused status change as the store's refusal, with the reason codes clients know.
+pub fn status_refused(error: StatusError) -> StoreError {
+    let reason = match error {
+        StatusError::NotActive(_) => "NOT_ACTIVE",
+        StatusError::NotSuspended(_) => "NOT_SUSPENDED",
+        StatusError::NotPending(_) => "NOT_PENDING",
+        StatusError::Anonymised => "ANONYMISED",
+    };
+    StoreError::Refused {
+        reason,
+        message: error.to_string(),
+    }
 }

@@ -9,7 +9,8 @@ use lms_api::identity::v1::{
     AddEmploymentRequest, AddEmploymentResponse, EndEmploymentRequest, EndEmploymentResponse,
     SetMainAccountRequest, SetMainAccountResponse,
 };
-use lms_kernel::{Permission, UnitId, UserId};
+use lms_kernel::user::Employment;
+use lms_kernel::{EmploymentError, Permission, UnitId, UserId};
 use lms_runtime::ApiError;
 use tonic::Request;
 use uuid::Uuid;
@@ -19,7 +20,7 @@ use super::users::{Users, employment_facts};
 use crate::clock::now;
 use crate::core::{Acting, acting};
 use crate::facts::{self, reference};
-use crate::store::{EmploymentChange, EmploymentRecord, NewEvent, Store, StoreError, unit_kind};
+use crate::store::{EmploymentChange, EmploymentRecord, NewEvent, Store, StoreError};
 
 fn seconds(field: &str, at: Option<&prost_types::Timestamp>) -> Result<Option<i64>, ApiError> {
     match at {
@@ -28,6 +29,16 @@ fn seconds(field: &str, at: Option<&prost_types::Timestamp>) -> Result<Option<i6
             Ok(Some(at.seconds))
         }
         Some(_) => Err(ApiError::invalid_field(field, "must be a time after 1970")),
+    }
+}
+
+/// A stored employment as the kernel's employment rules read it.
+fn kernel(record: &EmploymentRecord) -> Employment {
+    Employment {
+        unit: record.unit,
+        starts: record.starts_at,
+        ends: record.ends_at,
+        main: record.main_account,
     }
 }
 
@@ -84,7 +95,7 @@ impl<S: Store + Clone> Users<S> {
         let unit = required_id("unit_id", &r.unit_id, UnitId::parse)?;
         let starts_at = seconds("starts_at", r.starts_at.as_ref())?.unwrap_or_else(now);
         let ends_at = seconds("ends_at", r.ends_at.as_ref())?;
-        if ends_at.is_some_and(|end| end <= starts_at) {
+        if Employment::check_new(starts_at, ends_at).is_err() {
             return Err(ApiError::invalid_field(
                 "ends_at",
                 "must be after starts_at",
@@ -99,7 +110,7 @@ impl<S: Store + Clone> Users<S> {
             .unit(tenant, unit)
             .await?
             .ok_or_else(|| ApiError::not_found("unit", unit.to_string()))?;
-        if target.kind == unit_kind::ACCOUNT_GROUP {
+        if !target.kind.employs() {
             return Err(ApiError::invalid_field(
                 "unit_id",
                 "people are employed at accounts and locations, not account groups",
@@ -138,8 +149,9 @@ impl<S: Store + Clone> Users<S> {
             .existing_employment(tenant, "employment_id", &r.employment_id)
             .await?;
         let ends_at = seconds("ends_at", r.ends_at.as_ref())?.unwrap_or_else(now);
-        // Ending an employment the moment it starts leaves it empty, which is allowed.
-        if ends_at < current.starts_at {
+        // Only the dates here; which employment may end is checked against the user's others
+        // in the store's transaction.
+        if let Err(EmploymentError::EndsBeforeStart) = kernel(&current).check_end(ends_at, 0) {
             return Err(ApiError::invalid_field(
                 "ends_at",
                 "must not be before the start",
@@ -151,7 +163,7 @@ impl<S: Store + Clone> Users<S> {
             .store
             .end_employment(tenant, current.id, ends_at, |before, all| {
                 let others = all.iter().filter(|e| e.id != before.id).count();
-                if before.main_account && others > 0 {
+                if kernel(before).check_end(ends_at, others).is_err() {
                     return Err(StoreError::Refused {
                         reason: "MAIN_ACCOUNT",
                         message: "make another employment the main account first".into(),
@@ -181,7 +193,7 @@ impl<S: Store + Clone> Users<S> {
         let current = self
             .existing_employment(tenant, "employment_id", &request.get_ref().employment_id)
             .await?;
-        if current.ends_at.is_some_and(|end| end <= now()) {
+        if kernel(&current).check_main(now()).is_err() {
             return Err(ApiError::FailedPrecondition {
                 reason: "EMPLOYMENT_ENDED",
                 message: "an ended employment cannot be the main account".into(),

@@ -379,22 +379,28 @@ impl<S: Store + Clone> GroupService for Groups<S> {
         self.0
             .store
             .set_group_manager(tenant, id, manager, |before| {
-                let mut updates = Vec::new();
+                let mut removed = Vec::new();
                 if let Some(old) = before.filter(|old| Some(*old) != manager) {
-                    updates.push(facts::delete(
+                    removed.push(facts::delete(
                         group_ref(id),
                         Relation::Manager,
                         user_ref(old),
                     ));
                 }
+                let mut added = Vec::new();
                 if let Some(new) = manager {
-                    updates.push(facts::touch(
+                    added.push(facts::touch(
                         group_ref(id),
                         Relation::Manager,
                         user_ref(new),
                     ));
                 }
-                facts::events(updates, vec![])
+                // The old manager's removal travels alone: authorization refuses a new manager
+                // whose roles do not allow it (the responsibility matrix), and that refusal must
+                // not keep the old manager in place.
+                let mut events = facts::events(removed, vec![]);
+                events.extend(facts::events(added, vec![]));
+                events
             })
             .await?;
         tracing::info!(%tenant, group = %id, "group manager set");

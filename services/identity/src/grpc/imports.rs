@@ -16,7 +16,7 @@ use lms_api::identity::v1::{
     ImportCsvRequest, ImportCsvResponse, ImportKind, ImportOptions, ImportRowError,
     import_csv_request,
 };
-use lms_kernel::{Permission, RoleId, Template, TenantId, UnitId, UserId, UserStatus};
+use lms_kernel::{AccountKind, Permission, RoleId, Template, TenantId, UnitId, UserId, UserStatus};
 use lms_runtime::ApiError;
 use tokio::sync::mpsc;
 use tokio_stream::Stream;
@@ -255,8 +255,8 @@ fn plan_users(
                         email: Some(row.email.clone()),
                         given_name: row.given_name.clone(),
                         family_name: row.family_name.clone(),
-                        status: UserStatus::Active,
-                        account_kind: 1,
+                        status: AccountKind::Standard.initial_status(),
+                        account_kind: AccountKind::Standard,
                         restrict_bookings: false,
                         primary_group: group,
                         custom_fields: custom,

@@ -21,7 +21,7 @@ use super::convert::{display_name, is_field_key, required_id};
 use super::users::Users;
 use crate::core::acting;
 use crate::facts::{self, reference};
-use crate::store::{CustomField, NamedManager, Store, unit_kind};
+use crate::store::{CustomField, NamedManager, Store};
 
 fn definition(field: &CustomField) -> CustomFieldDefinition {
     CustomFieldDefinition {
@@ -149,7 +149,7 @@ impl<S: Store + Clone> Users<S> {
                     .unit(tenant, lms_kernel::UnitId::from_uuid(target_id))
                     .await?
                     .ok_or_else(|| ApiError::not_found("unit", target_id.to_string()))?;
-                if unit.kind == unit_kind::LOCATION {
+                if unit.kind == lms_kernel::UnitKind::Location {
                     return Err(ApiError::invalid_field(
                         "target",
                         "names an account or an account group, not a location",

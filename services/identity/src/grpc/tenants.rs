@@ -15,7 +15,9 @@ use lms_api::identity::v1::{
     UnlinkClientTenantRequest, UnlinkClientTenantResponse, UpdateTenantSettingsRequest,
     UpdateTenantSettingsResponse,
 };
-use lms_kernel::{Permission, Template, TenantId, UnitId, UserId};
+use lms_kernel::{
+    AccountKind, ClientLinkError, Permission, Template, Tenant, TenantId, UnitId, UnitKind, UserId,
+};
 use lms_runtime::ApiError;
 use lms_runtime::auth::{Caller, caller};
 use lms_runtime::paging::{page, page_size};
@@ -27,7 +29,7 @@ use crate::clock::now;
 use crate::core::{Core, acting};
 use crate::facts::{self, reference};
 use crate::outbox::{assign_role_event, facts_event, revoke_role_event};
-use crate::store::{Store, TenantRecord, UnitRecord, unit_kind};
+use crate::store::{Store, TenantRecord, UnitRecord};
 
 pub struct Tenants<S>(pub Arc<Core<S>>);
 
@@ -59,7 +61,7 @@ impl<S: Store + Clone> TenantService for Tenants<S> {
             return Err(ApiError::invalid_field("name", "must be 1 to 200 characters").into());
         }
         let coordinator = convert::new_user("access_coordinator", r.access_coordinator.as_ref())?;
-        if coordinator.account_kind != 1 {
+        if coordinator.account_kind != AccountKind::Standard {
             return Err(ApiError::invalid_field(
                 "access_coordinator.account_kind",
                 "the Access Coordinator holds a standard account",
@@ -69,7 +71,7 @@ impl<S: Store + Clone> TenantService for Tenants<S> {
         let tenant_id = TenantId::generate();
         let guest = UnitRecord {
             id: UnitId::generate(),
-            kind: unit_kind::GUEST_ACCOUNT,
+            kind: UnitKind::GuestAccount,
             name: "Guest".into(),
             parent: None,
             external_id: None,
@@ -308,6 +310,32 @@ impl<S: Store + Clone> TenantService for Tenants<S> {
     }
 }
 
+/// A stored tenant as the kernel's client-linking rule reads it.
+fn kernel_tenant(record: &TenantRecord) -> Tenant {
+    Tenant {
+        id: record.id,
+        settings: record.settings,
+        master: record.master,
+    }
+}
+
+/// A refusal of the client-linking rule, with the reason codes clients know.
+fn link_refusal(error: ClientLinkError) -> ApiError {
+    match error {
+        ClientLinkError::ClientsDisabled => ApiError::FailedPrecondition {
+            reason: "CLIENTS_DISABLED",
+            message: "the tenant has client tenants switched off".into(),
+        },
+        ClientLinkError::SelfLink
+        | ClientLinkError::AlreadyClient
+        | ClientLinkError::ClientAsMaster
+        | ClientLinkError::MasterAsClient => ApiError::FailedPrecondition {
+            reason: "CLIENT_NOT_LINKABLE",
+            message: error.to_string(),
+        },
+    }
+}
+
 /// The tenant's switches as authorization reads them.
 fn settings_event(settings: &lms_kernel::TenantSettings) -> crate::store::NewEvent {
     facts_event(WriteRelationshipsRequest {
@@ -332,19 +360,16 @@ impl<S: Store + Clone> Tenants<S> {
         let acting = acting(request)?;
         let master = acting.tenant;
         let client = required_id("client_tenant_id", client_id, TenantId::parse)?;
-        let settings = self
+        let master_tenant = self
             .0
             .store
             .tenant(master)
             .await?
-            .ok_or_else(|| ApiError::not_found("tenant", master.to_string()))?
-            .settings;
-        if link && !settings.clients_enabled {
-            return Err(ApiError::FailedPrecondition {
-                reason: "CLIENTS_DISABLED",
-                message: "the tenant has client tenants switched off".into(),
-            }
-            .into());
+            .map(|t| kernel_tenant(&t))
+            .ok_or_else(|| ApiError::not_found("tenant", master.to_string()))?;
+        // The switch is checked before the caller's permission, the rest once they may link.
+        if link {
+            master_tenant.takes_clients().map_err(link_refusal)?;
         }
         let permission = match link {
             true => Permission::ClientsCreate,
@@ -362,6 +387,26 @@ impl<S: Store + Clone> Tenants<S> {
             true => facts::touch(resource, Relation::Client, subject),
             false => facts::delete(resource, Relation::Client, subject),
         };
+        if link {
+            let client_tenant = self
+                .0
+                .store
+                .tenant(client)
+                .await?
+                .map(|t| kernel_tenant(&t))
+                .ok_or_else(|| ApiError::not_found("tenant", client.to_string()))?;
+            let has_clients = !self
+                .0
+                .store
+                .client_tenants(client, None, 1)
+                .await?
+                .is_empty();
+            master_tenant
+                .can_take_client(&client_tenant, has_clients)
+                .map_err(link_refusal)?;
+        }
+        // The store's conditional write still refuses a link that a concurrent change made
+        // invalid since the rule was checked.
         self.0
             .store
             .link_client(master, client, link, &[facts::event(vec![update], vec![])])

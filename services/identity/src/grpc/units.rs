@@ -10,9 +10,10 @@ use lms_api::identity::v1::unit_service_server::UnitService;
 use lms_api::identity::v1::{
     CreateUnitRequest, CreateUnitResponse, DeleteUnitRequest, DeleteUnitResponse, GetUnitRequest,
     GetUnitResponse, ListUnitsRequest, ListUnitsResponse, MoveUnitRequest, MoveUnitResponse,
-    RenameUnitRequest, RenameUnitResponse, Unit, UnitKind,
+    RenameUnitRequest, RenameUnitResponse, Unit, UnitKind as PbUnitKind,
 };
-use lms_kernel::{Permission, TenantId, UnitId};
+use lms_kernel::unit::{check_delete, check_new, check_placement};
+use lms_kernel::{Permission, TenantId, UnitError, UnitId, UnitKind};
 use lms_runtime::ApiError;
 use lms_runtime::paging::{page, page_size};
 use tonic::{Request, Response, Status};
@@ -21,7 +22,7 @@ use super::convert::{display_name, optional_id, required_id};
 use crate::clock::now;
 use crate::core::{Core, acting};
 use crate::facts::{self, reference};
-use crate::store::{Deleted, Moved, NewEvent, Store, UnitFilter, UnitRecord, unit_kind};
+use crate::store::{Deleted, Moved, NewEvent, Store, UnitFilter, UnitRecord};
 
 pub struct Units<S>(pub Arc<Core<S>>);
 
@@ -29,27 +30,49 @@ pub struct Units<S>(pub Arc<Core<S>>);
 pub fn unit(record: &UnitRecord) -> Unit {
     Unit {
         unit_id: record.id.to_string(),
-        kind: record.kind.into(),
+        kind: record.kind.code().into(),
         name: record.name.clone(),
         parent_unit_id: record.parent.map(|p| p.to_string()).unwrap_or_default(),
         external_id: record.external_id.clone().unwrap_or_default(),
     }
 }
 
-/// Where a unit of `kind` may hang: locations under locations; accounts and account groups
-/// under locations or account groups; nothing under an account; the Guest account at the root.
-fn may_hang_under(kind: i16, parent: Option<i16>) -> bool {
-    use unit_kind::*;
-    match (kind, parent) {
-        (_, None) => true,
-        (GUEST_ACCOUNT, Some(_)) => false,
-        (LOCATION, Some(parent)) => parent == LOCATION,
-        (_, Some(parent)) => parent == LOCATION || parent == ACCOUNT_GROUP,
-    }
+/// The kind as the API names it, for messages.
+fn kind_name(kind: UnitKind) -> &'static str {
+    PbUnitKind::try_from(i32::from(kind.code())).map_or("unknown", |k| k.as_str_name())
 }
 
-fn kind_name(kind: i16) -> &'static str {
-    UnitKind::try_from(i32::from(kind)).map_or("unknown", |k| k.as_str_name())
+/// The unit kind a request names; `None` for none (0) or an unknown number.
+fn unit_kind(code: i32) -> Option<UnitKind> {
+    i16::try_from(code).ok().and_then(UnitKind::from_code)
+}
+
+/// A refusal of the kernel's unit rules, with the reason codes and fields clients know.
+fn unit_refusal(error: UnitError, field: &str) -> ApiError {
+    let refusal = |reason, message: &str| ApiError::FailedPrecondition {
+        reason,
+        message: message.into(),
+    };
+    match error {
+        UnitError::Placement { child, parent } => ApiError::invalid_field(
+            field,
+            format!(
+                "a {} cannot hang under a {}",
+                kind_name(child),
+                kind_name(parent)
+            ),
+        ),
+        UnitError::Cycle => refusal(
+            "UNIT_CYCLE",
+            "the new parent is the unit itself or lies below it",
+        ),
+        UnitError::GuestAccount => refusal(
+            "GUEST_ACCOUNT",
+            "the Guest account lives as long as its tenant",
+        ),
+        UnitError::HasChildren => refusal("UNIT_NOT_EMPTY", "the unit has child units"),
+        UnitError::HasEmployees => refusal("UNIT_NOT_EMPTY", "people are employed at the unit"),
+    }
 }
 
 fn parent_fact(unit: UnitId, parent: UnitId) -> (ObjectReference, Relation, ObjectReference) {
@@ -82,7 +105,7 @@ impl<S: Store + Clone> Units<S> {
     async fn check_parent(
         &self,
         tenant: TenantId,
-        kind: i16,
+        kind: UnitKind,
         parent: Option<UnitId>,
         field: &str,
     ) -> Result<(), ApiError> {
@@ -97,17 +120,7 @@ impl<S: Store + Clone> Units<S> {
             ),
             None => None,
         };
-        if may_hang_under(kind, parent_kind) {
-            return Ok(());
-        }
-        Err(ApiError::invalid_field(
-            field,
-            format!(
-                "a {} cannot hang under a {}",
-                kind_name(kind),
-                kind_name(parent_kind.unwrap_or_default())
-            ),
-        ))
+        check_placement(kind, parent_kind).map_err(|error| unit_refusal(error, field))
     }
 }
 
@@ -120,23 +133,15 @@ impl<S: Store + Clone> UnitService for Units<S> {
         let acting = acting(&request)?;
         let tenant = acting.tenant;
         let r = request.into_inner();
-        let kind = match UnitKind::try_from(r.kind) {
-            Ok(UnitKind::Unspecified) | Err(_) => {
-                return Err(ApiError::invalid_field("kind", "must be a unit kind").into());
-            }
-            Ok(UnitKind::GuestAccount) => {
-                return Err(ApiError::invalid_field(
-                    "kind",
-                    "the Guest account is created with the tenant",
-                )
-                .into());
-            }
-            Ok(kind) => kind as i16,
-        };
+        let kind = unit_kind(r.kind)
+            .ok_or_else(|| ApiError::invalid_field("kind", "must be a unit kind"))?;
+        check_new(kind).map_err(|_| {
+            ApiError::invalid_field("kind", "the Guest account is created with the tenant")
+        })?;
         let name = display_name("name", &r.name)?;
         let parent = optional_id("parent_unit_id", &r.parent_unit_id, UnitId::parse)?;
         let external_id = (!r.external_id.trim().is_empty()).then(|| r.external_id.trim().into());
-        if kind == unit_kind::LOCATION {
+        if kind == UnitKind::Location {
             let settings = self
                 .0
                 .store
@@ -214,10 +219,12 @@ impl<S: Store + Clone> UnitService for Units<S> {
         let tenant = acting.tenant;
         let r = request.into_inner();
         let parent = optional_id("parent_unit_id", &r.parent_unit_id, UnitId::parse)?;
-        let kind = match UnitKind::try_from(r.kind) {
-            Ok(UnitKind::Unspecified) => None,
-            Ok(kind) => Some(kind as i16),
-            Err(_) => return Err(ApiError::invalid_field("kind", "must be a unit kind").into()),
+        let kind = match r.kind {
+            0 => None,
+            code => Some(
+                unit_kind(code)
+                    .ok_or_else(|| ApiError::invalid_field("kind", "must be a unit kind"))?,
+            ),
         };
         let after = optional_id("page_token", &r.page_token, UnitId::parse)?;
         let limit = page_size(r.page_size, 100, 1000);
@@ -325,11 +332,10 @@ impl<S: Store + Clone> UnitService for Units<S> {
                 return Err(ApiError::not_found("unit", missing.to_string()).into());
             }
             Moved::Cycle => {
-                return Err(ApiError::FailedPrecondition {
-                    reason: "UNIT_CYCLE",
-                    message: "the new parent is the unit itself or lies below it".into(),
-                }
-                .into());
+                return Err(unit_refusal(UnitError::Cycle, "new_parent_unit_id").into());
+            }
+            Moved::Refused(error) => {
+                return Err(unit_refusal(error, "new_parent_unit_id").into());
             }
         };
         tracing::info!(%tenant, unit = %id, "unit moved");
@@ -348,12 +354,10 @@ impl<S: Store + Clone> UnitService for Units<S> {
         let tenant = acting.tenant;
         let id = required_id("unit_id", &request.get_ref().unit_id, UnitId::parse)?;
         let current = self.existing(tenant, id).await?;
-        if current.kind == unit_kind::GUEST_ACCOUNT {
-            return Err(ApiError::FailedPrecondition {
-                reason: "GUEST_ACCOUNT",
-                message: "the Guest account lives as long as its tenant".into(),
-            }
-            .into());
+        // The kind alone refuses the Guest account, before the caller's permission is asked;
+        // children and employees are counted in the store's transaction.
+        if let Err(error @ UnitError::GuestAccount) = check_delete(current.kind, 0, 0) {
+            return Err(unit_refusal(error, "unit_id").into());
         }
         self.0
             .authorization
@@ -377,19 +381,15 @@ impl<S: Store + Clone> UnitService for Units<S> {
                     .collect()
             })
             .await?;
-        let refusal = |reason, message: &str| ApiError::FailedPrecondition {
-            reason,
-            message: message.into(),
-        };
-        match deleted {
-            Deleted::Deleted(_) => {}
+        let refused = match deleted {
+            Deleted::Deleted(_) => None,
             Deleted::NotFound => return Err(ApiError::not_found("unit", id.to_string()).into()),
-            Deleted::HasChildren => {
-                return Err(refusal("UNIT_NOT_EMPTY", "the unit has child units").into());
-            }
-            Deleted::HasEmployees => {
-                return Err(refusal("UNIT_NOT_EMPTY", "people are employed at the unit").into());
-            }
+            Deleted::HasChildren => Some(UnitError::HasChildren),
+            Deleted::HasEmployees => Some(UnitError::HasEmployees),
+            Deleted::Refused(error) => Some(error),
+        };
+        if let Some(error) = refused {
+            return Err(unit_refusal(error, "unit_id").into());
         }
         tracing::info!(%tenant, unit = %id, "unit deleted");
         let written_at = self.0.deliver(tenant).await;
@@ -399,19 +399,36 @@ impl<S: Store + Clone> UnitService for Units<S> {
 
 #[cfg(test)]
 mod tests {
-    use super::may_hang_under;
-    use crate::store::unit_kind::*;
+    use super::*;
 
     #[test]
-    fn locations_nest_and_accounts_are_leaves() {
-        assert!(may_hang_under(LOCATION, None));
-        assert!(may_hang_under(LOCATION, Some(LOCATION)));
-        assert!(!may_hang_under(LOCATION, Some(ACCOUNT_GROUP)));
-        assert!(may_hang_under(CUSTOMER_ACCOUNT, Some(ACCOUNT_GROUP)));
-        assert!(may_hang_under(PROVIDER_ACCOUNT, Some(LOCATION)));
-        assert!(may_hang_under(ACCOUNT_GROUP, Some(ACCOUNT_GROUP)));
-        assert!(!may_hang_under(CUSTOMER_ACCOUNT, Some(CUSTOMER_ACCOUNT)));
-        assert!(!may_hang_under(ACCOUNT_GROUP, Some(GUEST_ACCOUNT)));
-        assert!(!may_hang_under(GUEST_ACCOUNT, Some(LOCATION)));
+    fn refusals_keep_their_reason_codes_and_name_both_kinds() {
+        let placement = UnitError::Placement {
+            child: UnitKind::Location,
+            parent: UnitKind::AccountGroup,
+        };
+        match unit_refusal(placement, "parent_unit_id") {
+            ApiError::InvalidArgument(violations) => {
+                assert_eq!(violations[0].field, "parent_unit_id");
+                assert!(violations[0].description.contains("LOCATION"));
+                assert!(violations[0].description.contains("ACCOUNT_GROUP"));
+            }
+            other => panic!("{other:?}"),
+        }
+        for (error, reason) in [
+            (UnitError::Cycle, "UNIT_CYCLE"),
+            (UnitError::GuestAccount, "GUEST_ACCOUNT"),
+            (UnitError::HasChildren, "UNIT_NOT_EMPTY"),
+            (UnitError::HasEmployees, "UNIT_NOT_EMPTY"),
+        ] {
+            assert!(matches!(
+                unit_refusal(error, "unit_id"),
+                ApiError::FailedPrecondition { reason: r, .. } if r == reason
+            ));
+        }
+        for kind in UnitKind::ALL {
+            assert_eq!(unit_kind(i32::from(kind.code())), Some(kind));
+        }
+        assert_eq!(unit_kind(0), None);
     }
 }

@@ -21,7 +21,7 @@ use lms_runtime::ApiError;
 use lms_runtime::paging::{page, page_size};
 use tonic::{Request, Response, Status};
 
-use super::convert::{self, ValidNewUser, display_name, optional_id, required_id};
+use super::convert::{self, ValidNewUser, display_name, optional_id, required_id, status_refused};
 use super::profile_fields::check_custom_fields;
 use crate::authz::Visible;
 use crate::clock::now;
@@ -85,11 +85,7 @@ pub async fn new_user_records<S: Store + Clone>(
         None => None,
     };
     let now = now();
-    let status = if user.account_kind == 1 {
-        UserStatus::Active
-    } else {
-        UserStatus::PendingApproval
-    };
+    let status = user.account_kind.initial_status();
     let record = UserRecord {
         id: UserId::generate(),
         email: Some(user.email),
@@ -141,23 +137,6 @@ fn refuse_self(actor: UserId, user: UserId, what: &str) -> Result<(), ApiError> 
         message: format!("nobody may {what} their own account"),
         metadata: Default::default(),
     })
-}
-
-/// A status change from `from` to `to`, refused from any other state.
-fn transition(
-    record: &mut UserRecord,
-    from: UserStatus,
-    to: UserStatus,
-    reason: &'static str,
-) -> Result<(), StoreError> {
-    if record.status != from {
-        return Err(StoreError::Refused {
-            reason,
-            message: format!("the account is {}", record.status.name()),
-        });
-    }
-    record.status = to;
-    Ok(())
 }
 
 impl<S: Store + Clone> Users<S> {
@@ -300,12 +279,13 @@ impl<S: Store + Clone> UserService for Users<S> {
             .0
             .store
             .update_user(tenant, id, |record| {
-                if record.status == UserStatus::Anonymised {
-                    return Err(StoreError::Refused {
+                record
+                    .status
+                    .check_editable()
+                    .map_err(|_| StoreError::Refused {
                         reason: "ANONYMISED",
                         message: "an anonymised account keeps no personal data".into(),
-                    });
-                }
+                    })?;
                 let restricted = record.restrict_bookings;
                 if let Some(email) = email {
                     record.email = Some(email);
@@ -364,12 +344,7 @@ impl<S: Store + Clone> UserService for Users<S> {
             .0
             .store
             .update_user(tenant, id, |record| {
-                transition(
-                    record,
-                    UserStatus::Active,
-                    UserStatus::Suspended,
-                    "NOT_ACTIVE",
-                )?;
+                record.status = record.status.suspend().map_err(status_refused)?;
                 Ok(UserChange {
                     events: vec![facts::event(vec![], vec![facts::status(record)])],
                     end_sessions: Some("suspended"),
@@ -405,12 +380,7 @@ impl<S: Store + Clone> UserService for Users<S> {
             .0
             .store
             .update_user(tenant, id, |record| {
-                transition(
-                    record,
-                    UserStatus::Suspended,
-                    UserStatus::Active,
-                    "NOT_SUSPENDED",
-                )?;
+                record.status = record.status.reactivate().map_err(status_refused)?;
                 Ok(UserChange {
                     events: vec![facts::event(vec![], vec![facts::status(record)])],
                     end_sessions: None,
@@ -449,13 +419,7 @@ impl<S: Store + Clone> UserService for Users<S> {
             .0
             .store
             .update_user(tenant, id, |record| {
-                if record.status == UserStatus::Anonymised {
-                    return Err(StoreError::Refused {
-                        reason: "ANONYMISED",
-                        message: "the account is anonymised already".into(),
-                    });
-                }
-                record.status = UserStatus::Anonymised;
+                record.status = record.status.anonymise().map_err(status_refused)?;
                 record.email = None;
                 record.given_name = String::new();
                 record.family_name = String::new();

@@ -9,7 +9,10 @@ mod sql;
 
 use std::future::Future;
 
-use lms_kernel::{Email, GroupId, TenantId, TenantSettings, UnitId, UserId, UserStatus};
+use lms_kernel::{
+    AccountKind, Email, GroupId, TenantId, TenantSettings, UnitError, UnitId, UnitKind, UserId,
+    UserStatus,
+};
 pub use sql::{PgStore, SqliteStore};
 use uuid::Uuid;
 
@@ -70,27 +73,13 @@ pub struct TenantRecord {
     pub created_at: i64,
 }
 
-/// The kinds of unit, numbered as the proto's `UnitKind`.
-pub mod unit_kind {
-    /// A location.
-    pub const LOCATION: i16 = 1;
-    /// A customer account.
-    pub const CUSTOMER_ACCOUNT: i16 = 2;
-    /// The provider's own account.
-    pub const PROVIDER_ACCOUNT: i16 = 3;
-    /// The Guest account.
-    pub const GUEST_ACCOUNT: i16 = 4;
-    /// An account group.
-    pub const ACCOUNT_GROUP: i16 = 5;
-}
-
 /// A unit as stored.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct UnitRecord {
     /// Its id.
     pub id: UnitId,
-    /// `unit_kind::*`.
-    pub kind: i16,
+    /// Its kind.
+    pub kind: UnitKind,
     /// Display name.
     pub name: String,
     /// Parent, when not a root.
@@ -112,8 +101,8 @@ pub struct UserRecord {
     pub family_name: String,
     /// Lifecycle.
     pub status: UserStatus,
-    /// The proto's `AccountKind` number.
-    pub account_kind: i16,
+    /// What the account is for.
+    pub account_kind: AccountKind,
     /// May not book.
     pub restrict_bookings: bool,
     /// Their team.
@@ -397,6 +386,8 @@ pub enum Moved {
     NotFound(UnitId),
     /// The new parent is the unit or lies below it.
     Cycle,
+    /// The unit rules refuse the move for another reason (its kind under the new parent's).
+    Refused(UnitError),
 }
 
 /// What deleting a unit found.
@@ -410,6 +401,8 @@ pub enum Deleted {
     HasChildren,
     /// People are employed there now.
     HasEmployees,
+    /// The unit rules refuse it for another reason (the Guest account).
+    Refused(UnitError),
 }
 
 /// Which units a listing keeps, and where its page starts.
@@ -418,7 +411,7 @@ pub struct UnitFilter {
     /// Only children of this unit.
     pub parent: Option<UnitId>,
     /// Only this kind.
-    pub kind: Option<i16>,
+    pub kind: Option<UnitKind>,
     /// Only units after this id (the previous page's last).
     pub after: Option<UnitId>,
 }
@@ -472,7 +465,8 @@ pub trait Store: Send + Sync + 'static {
         name: &str,
     ) -> impl Future<Output = Result<Option<UnitRecord>, StoreError>> + Send;
 
-    /// Moves a unit under `parent` (a root when `None`) unless that would make a cycle, with
+    /// Moves a unit under `parent` (a root when `None`) if the unit rules allow it (read in
+    /// the transaction: the new parent's kind and ancestors), with
     /// the events `events` builds from the unit as it was, in one transaction that serialises
     /// the tenant's tree changes.
     fn move_unit<F>(
@@ -485,7 +479,8 @@ pub trait Store: Send + Sync + 'static {
     where
         F: FnOnce(&UnitRecord) -> Vec<NewEvent> + Send;
 
-    /// Deletes a unit with no children and nobody employed there at `now`.
+    /// Deletes a unit if the unit rules allow it, given its children and the people employed
+    /// there at `now` (counted in the transaction).
     fn delete_unit<F>(
         &self,
         tenant: TenantId,
@@ -629,8 +624,9 @@ pub trait Store: Send + Sync + 'static {
         events: &[NewEvent],
     ) -> impl Future<Output = Result<TenantRecord, StoreError>> + Send;
 
-    /// Makes `client` a client of `master` (when it is nobody's client and no master itself),
-    /// or with `link` false ends that link; `events` are committed under `master`.
+    /// Makes `client` a client of `master` (the caller checked `Tenant::can_take_client`; the
+    /// write still refuses a client that became a client or a master meanwhile), or with `link`
+    /// false ends that link; `events` are committed under `master`.
     fn link_client(
         &self,
         master: TenantId,
@@ -937,6 +933,17 @@ pub trait Store: Send + Sync + 'static {
 /// The status a stored number names.
 pub fn status_from_number(value: i16) -> Result<UserStatus, StoreError> {
     UserStatus::from_code(value).ok_or_else(|| StoreError::Corrupt(format!("user status {value}")))
+}
+
+/// The unit kind a stored number names.
+pub fn unit_kind_from_number(value: i16) -> Result<UnitKind, StoreError> {
+    UnitKind::from_code(value).ok_or_else(|| StoreError::Corrupt(format!("unit kind {value}")))
+}
+
+/// The account kind a stored number names.
+pub fn account_kind_from_number(value: i16) -> Result<AccountKind, StoreError> {
+    AccountKind::from_code(value)
+        .ok_or_else(|| StoreError::Corrupt(format!("account kind {value}")))
 }
 
 #[cfg(test)]

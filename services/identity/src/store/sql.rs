@@ -2,7 +2,8 @@
 //! (both accept `$n` placeholders, `ON CONFLICT` and `RETURNING`; sqlx binds UUIDs to `UUID` and
 //! 16-byte `BLOB` columns alike).
 
-use lms_kernel::{Email, GroupId, TenantId, TenantSettings, UnitId, UserId};
+use lms_kernel::unit::{check_delete, check_move};
+use lms_kernel::{Email, GroupId, TenantId, TenantSettings, UnitError, UnitId, UnitKind, UserId};
 use lms_runtime::outbox;
 use lms_runtime::transaction::begin_write;
 use sqlx::Row;
@@ -12,7 +13,8 @@ use super::{
     CustomField, Deleted, EmploymentChange, EmploymentRecord, GroupRecord, ImportBatch,
     ImportSnapshot, ImportedUser, MfaChallenge, Moved, NamedManager, NewEvent, Redeemed,
     RefreshRecord, ServiceAccountRecord, Store, StoreError, TenantRecord, TotpState, UnitFilter,
-    UnitRecord, UserChange, UserFilter, UserRecord, status_from_number,
+    UnitRecord, UserChange, UserFilter, UserRecord, account_kind_from_number, status_from_number,
+    unit_kind_from_number,
 };
 
 /// Maps unique-index violations to what the caller sent twice. PostgreSQL names the index
@@ -81,7 +83,7 @@ macro_rules! sql_store {
         fn unit_from_row(row: &<$db as sqlx::Database>::Row) -> Result<UnitRecord, StoreError> {
             Ok(UnitRecord {
                 id: UnitId::from_uuid(row.try_get("unit_id")?),
-                kind: row.try_get("kind")?,
+                kind: unit_kind_from_number(row.try_get("kind")?)?,
                 name: row.try_get("name")?,
                 parent: row.try_get::<Option<Uuid>, _>("parent_unit_id")?.map(UnitId::from_uuid),
                 external_id: row.try_get("external_id")?,
@@ -95,7 +97,7 @@ macro_rules! sql_store {
                 given_name: row.try_get("given_name")?,
                 family_name: row.try_get("family_name")?,
                 status: status_from_number(row.try_get("status")?)?,
-                account_kind: row.try_get("account_kind")?,
+                account_kind: account_kind_from_number(row.try_get("account_kind")?)?,
                 restrict_bookings: row.try_get("restrict_bookings")?,
                 primary_group: row.try_get::<Option<Uuid>, _>("primary_group_id")?.map(GroupId::from_uuid),
                 custom_fields: row.try_get("custom_fields")?,
@@ -148,7 +150,7 @@ macro_rules! sql_store {
             .bind(&user.given_name)
             .bind(&user.family_name)
             .bind(user.status.code())
-            .bind(user.account_kind)
+            .bind(user.account_kind.code())
             .bind(user.restrict_bookings)
             .bind(&user.custom_fields)
             .bind(&user.external_id)
@@ -206,7 +208,7 @@ macro_rules! sql_store {
             )
             .bind(tenant.as_uuid())
             .bind(unit.id.as_uuid())
-            .bind(unit.kind)
+            .bind(unit.kind.code())
             .bind(&unit.name)
             .bind(unit.parent.map(|u| u.as_uuid()))
             .bind(&unit.external_id)
@@ -415,7 +417,7 @@ macro_rules! sql_store {
                 )
                 .bind(tenant.as_uuid())
                 .bind(filter.parent.map(|u| u.as_uuid()))
-                .bind(filter.kind)
+                .bind(filter.kind.map(UnitKind::code))
                 .bind(filter.after.map(|u| u.as_uuid()))
                 .bind(limit)
                 .fetch_all(&self.pool)
@@ -446,28 +448,33 @@ macro_rules! sql_store {
                 let Some(before) = unit_in(&mut *tx, tenant, unit).await? else {
                     return Ok(Moved::NotFound(unit));
                 };
-                if let Some(parent) = parent {
-                    if unit_in(&mut *tx, tenant, parent).await?.is_none() {
-                        return Ok(Moved::NotFound(parent));
+                let (parent_kind, ancestors) = match parent {
+                    Some(parent) => {
+                        let Some(record) = unit_in(&mut *tx, tenant, parent).await? else {
+                            return Ok(Moved::NotFound(parent));
+                        };
+                        // The new parent and its ancestors, the facts the cycle rule reads.
+                        let ancestors: Vec<Uuid> = sqlx::query_scalar(
+                            "WITH RECURSIVE chain (unit_id, depth) AS ( \
+                               SELECT unit_id, 0 FROM units WHERE tenant_id = $1 AND unit_id = $2 \
+                               UNION ALL \
+                               SELECT u.parent_unit_id, c.depth + 1 FROM chain c \
+                               JOIN units u ON u.tenant_id = $1 AND u.unit_id = c.unit_id \
+                               WHERE u.parent_unit_id IS NOT NULL AND c.depth < 256) \
+                             SELECT unit_id FROM chain",
+                        )
+                        .bind(tenant.as_uuid())
+                        .bind(parent.as_uuid())
+                        .fetch_all(&mut *tx)
+                        .await?;
+                        (Some(record.kind), ancestors.into_iter().map(UnitId::from_uuid).collect())
                     }
-                    // The new parent and its ancestors; the unit among them makes a cycle.
-                    let cycle: i64 = sqlx::query_scalar(
-                        "WITH RECURSIVE chain (unit_id, depth) AS ( \
-                           SELECT unit_id, 0 FROM units WHERE tenant_id = $1 AND unit_id = $2 \
-                           UNION ALL \
-                           SELECT u.parent_unit_id, c.depth + 1 FROM chain c \
-                           JOIN units u ON u.tenant_id = $1 AND u.unit_id = c.unit_id \
-                           WHERE u.parent_unit_id IS NOT NULL AND c.depth < 256) \
-                         SELECT COUNT(*) FROM chain WHERE unit_id = $3",
-                    )
-                    .bind(tenant.as_uuid())
-                    .bind(parent.as_uuid())
-                    .bind(unit.as_uuid())
-                    .fetch_one(&mut *tx)
-                    .await?;
-                    if cycle > 0 {
-                        return Ok(Moved::Cycle);
-                    }
+                    None => (None, Vec::new()),
+                };
+                match check_move(unit, before.kind, parent_kind, &ancestors) {
+                    Ok(()) => {}
+                    Err(UnitError::Cycle) => return Ok(Moved::Cycle),
+                    Err(refused) => return Ok(Moved::Refused(refused)),
                 }
                 sqlx::query("UPDATE units SET parent_unit_id = $3 WHERE tenant_id = $1 AND unit_id = $2")
                     .bind(tenant.as_uuid())
@@ -496,9 +503,6 @@ macro_rules! sql_store {
                 .bind(unit.as_uuid())
                 .fetch_one(&mut *tx)
                 .await?;
-                if children > 0 {
-                    return Ok(Deleted::HasChildren);
-                }
                 let employees: i64 = sqlx::query_scalar(
                     "SELECT COUNT(*) FROM employments WHERE tenant_id = $1 AND unit_id = $2 \
                      AND (ends_at IS NULL OR ends_at > $3)",
@@ -508,8 +512,12 @@ macro_rules! sql_store {
                 .bind(now)
                 .fetch_one(&mut *tx)
                 .await?;
-                if employees > 0 {
-                    return Ok(Deleted::HasEmployees);
+                let count = |n: i64| usize::try_from(n).unwrap_or(usize::MAX);
+                match check_delete(before.kind, count(children), count(employees)) {
+                    Ok(()) => {}
+                    Err(UnitError::HasChildren) => return Ok(Deleted::HasChildren),
+                    Err(UnitError::HasEmployees) => return Ok(Deleted::HasEmployees),
+                    Err(refused) => return Ok(Deleted::Refused(refused)),
                 }
                 sqlx::query("DELETE FROM units WHERE tenant_id = $1 AND unit_id = $2")
                     .bind(tenant.as_uuid())
@@ -840,13 +848,13 @@ macro_rules! sql_store {
                 let mut tx = begin_write(&self.pool).await?;
                 lock_tenant(&mut *tx, master).await?;
                 let changed = if link {
-                    // A client is nobody else's client and has no clients of its own, so the
-                    // master/client relation stays one level deep and never loops.
+                    // The rule (Tenant::can_take_client) was checked by the caller; this is the
+                    // conditional write against a concurrent link of the client by another
+                    // master, or of a client to it. The master's own row is locked above.
                     sqlx::query(
                         "UPDATE tenants SET master_tenant_id = $1 WHERE tenant_id = $2 \
-                         AND master_tenant_id IS NULL AND tenant_id <> $1 \
-                         AND NOT EXISTS (SELECT 1 FROM tenants c WHERE c.master_tenant_id = $2) \
-                         AND NOT EXISTS (SELECT 1 FROM tenants m WHERE m.tenant_id = $1 AND m.master_tenant_id IS NOT NULL)",
+                         AND master_tenant_id IS NULL \
+                         AND NOT EXISTS (SELECT 1 FROM tenants c WHERE c.master_tenant_id = $2)",
                     )
                 } else {
                     sqlx::query("UPDATE tenants SET master_tenant_id = NULL WHERE tenant_id = $2 AND master_tenant_id = $1")
@@ -867,7 +875,7 @@ macro_rules! sql_store {
                     return Err(StoreError::Refused {
                         reason: if link { "CLIENT_NOT_LINKABLE" } else { "NOT_A_CLIENT" },
                         message: if link {
-                            "the tenant is a client or a master already, or it is this tenant".into()
+                            "the tenant became a client or a master meanwhile".into()
                         } else {
                             "the tenant is not a client of this tenant".into()
                         },
@@ -968,7 +976,7 @@ macro_rules! sql_store {
                     query.push_values(&batch.units, |mut row, unit| {
                         row.push_bind(tenant.as_uuid())
                             .push_bind(unit.id.as_uuid())
-                            .push_bind(unit.kind)
+                            .push_bind(unit.kind.code())
                             .push_bind(unit.name.clone())
                             .push_bind(unit.parent.map(|p| p.as_uuid()))
                             .push_bind(unit.external_id.clone());
@@ -999,7 +1007,7 @@ macro_rules! sql_store {
                             .push_bind(user.given_name.clone())
                             .push_bind(user.family_name.clone())
                             .push_bind(user.status.code())
-                            .push_bind(user.account_kind)
+                            .push_bind(user.account_kind.code())
                             .push_bind(user.restrict_bookings)
                             .push_bind(user.custom_fields.clone())
                             .push_bind(user.external_id.clone())
@@ -1090,7 +1098,7 @@ macro_rules! sql_store {
             async fn guest_account(&self, tenant: TenantId) -> Result<Option<UnitRecord>, StoreError> {
                 sqlx::query("SELECT * FROM units WHERE tenant_id = $1 AND kind = $2")
                     .bind(tenant.as_uuid())
-                    .bind(crate::store::unit_kind::GUEST_ACCOUNT)
+                    .bind(UnitKind::GuestAccount.code())
                     .fetch_optional(&self.pool)
                     .await?
                     .as_ref()
@@ -1152,7 +1160,7 @@ macro_rules! sql_store {
                 .bind(record.restrict_bookings)
                 .bind(&record.custom_fields)
                 .bind(&record.external_id)
-                .bind(record.account_kind)
+                .bind(record.account_kind.code())
                 .bind(&record.password_hash)
                 .execute(&mut *tx)
                 .await

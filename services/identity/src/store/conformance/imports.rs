@@ -5,7 +5,7 @@ use super::*;
 pub(super) async fn an_import_batch_lands_whole_and_the_snapshot_sees_it(store: impl Store) {
     let (tenant, guest, _) = tenant(&store).await;
     let mut batch = ImportBatch::default();
-    let mut account = unit(unit_kind::CUSTOMER_ACCOUNT, "Acme", None);
+    let mut account = unit(UnitKind::CustomerAccount, "Acme", None);
     account.external_id = Some("ACME".into());
     batch.units.push(account.clone());
     store.apply_import(tenant, &batch).await.unwrap();
@@ -17,7 +17,7 @@ pub(super) async fn an_import_batch_lands_whole_and_the_snapshot_sees_it(store: 
             given_name: "P".into(),
             family_name: format!("{n}"),
             status: lms_kernel::UserStatus::Active,
-            account_kind: 1,
+            account_kind: lms_kernel::AccountKind::Standard,
             restrict_bookings: false,
             primary_group: None,
             custom_fields: "{}".into(),

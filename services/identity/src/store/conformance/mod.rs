@@ -2,13 +2,12 @@
 //! (`lms_testkit::store_conformance!` below): the dialects differ in types and locking, so each
 //! backend proves them here. Cases are grouped by aggregate.
 
-use lms_kernel::{GroupId, TenantId, TenantSettings, UnitId, UserId};
+use lms_kernel::{GroupId, TenantId, TenantSettings, UnitId, UnitKind, UserId};
 use uuid::Uuid;
 
 use super::{
     Deleted, EmploymentRecord, GroupRecord, ImportBatch, Moved, Redeemed, RefreshRecord, Store,
     StoreError, TenantRecord, UnitFilter, UnitRecord, UserChange, UserFilter, UserRecord,
-    unit_kind,
 };
 
 mod credentials;
@@ -18,7 +17,7 @@ mod tenants;
 mod units;
 mod users;
 
-pub(super) fn unit(kind: i16, name: &str, parent: Option<UnitId>) -> UnitRecord {
+pub(super) fn unit(kind: UnitKind, name: &str, parent: Option<UnitId>) -> UnitRecord {
     UnitRecord {
         id: UnitId::generate(),
         kind,
@@ -36,7 +35,7 @@ pub(super) fn user(email: &str) -> UserRecord {
         given_name: "A".into(),
         family_name: "B".into(),
         status: lms_kernel::UserStatus::Active,
-        account_kind: 1,
+        account_kind: lms_kernel::AccountKind::Standard,
         restrict_bookings: false,
         primary_group: None,
         custom_fields: "{}".into(),
@@ -83,7 +82,7 @@ async fn new_tenant(store: &impl Store, coordinated: bool) -> (TenantId, UnitRec
         created_by: "test".into(),
         created_at: 1,
     };
-    let guest = unit(unit_kind::GUEST_ACCOUNT, "Guest", None);
+    let guest = unit(UnitKind::GuestAccount, "Guest", None);
     store
         .create_tenant(&tenant, &guest, &user, &employment(user.id, guest.id), &[])
         .await

@@ -4,9 +4,9 @@ use super::*;
 
 pub(super) async fn unit_tree_refuses_cycles_and_deletes_only_empty_units(store: impl Store) {
     let (tenant, guest, _) = tenant(&store).await;
-    let top = unit(unit_kind::LOCATION, "Top", None);
-    let mid = unit(unit_kind::LOCATION, "Mid", Some(top.id));
-    let low = unit(unit_kind::LOCATION, "Low", Some(mid.id));
+    let top = unit(UnitKind::Location, "Top", None);
+    let mid = unit(UnitKind::Location, "Mid", Some(top.id));
+    let low = unit(UnitKind::Location, "Low", Some(mid.id));
     for u in [&top, &mid, &low] {
         store.create_unit(tenant, u, &[]).await.unwrap();
     }
@@ -65,10 +65,10 @@ pub(super) async fn unit_tree_refuses_cycles_and_deletes_only_empty_units(store:
 
 pub(super) async fn a_taken_external_id_names_the_unit(store: impl Store) {
     let (tenant, _, _) = tenant(&store).await;
-    let mut first = unit(unit_kind::CUSTOMER_ACCOUNT, "A", None);
+    let mut first = unit(UnitKind::CustomerAccount, "A", None);
     first.external_id = Some("ACME-1".into());
     store.create_unit(tenant, &first, &[]).await.unwrap();
-    let mut second = unit(unit_kind::CUSTOMER_ACCOUNT, "B", None);
+    let mut second = unit(UnitKind::CustomerAccount, "B", None);
     second.external_id = Some("ACME-1".into());
     let error = store.create_unit(tenant, &second, &[]).await.unwrap_err();
     assert!(

@@ -1,0 +1,384 @@
+//! Scopes: which resources a reach (or a responsibility) covers, as relation paths over the
+//! stored facts. The decision answers "may S do P on R"; a scope answers "which R could that
+//! be", so authorization's LookupResources lists candidates by walking it and reporting can
+//! compile it to SQL. It is data, not code, so both read the same table.
+//!
+//! A path starts at the subject (or at the unit a role is assigned at) and follows relations.
+//! Every resource the decision allows through a reach must lie on one of that reach's paths;
+//! the decision still confirms each candidate, so a path may list more than the reach allows but
+//! never less. (The table mirrors `decision::reaches`; a property test against `decide` over a
+//! generated world is still to come.)
+
+use crate::reach::Reach;
+use crate::responsibility::Responsibility;
+
+/// A relation between stored facts (`resource RELATION subject`), as the services write them.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Relation {
+    /// unit PARENT_UNIT unit.
+    ParentUnit,
+    /// unit EMPLOYEE user.
+    Employee,
+    /// unit MAIN_ACCOUNT user.
+    MainAccount,
+    /// group MANAGER user.
+    Manager,
+    /// group ADMINISTRATOR user.
+    Administrator,
+    /// group PRIMARY_MEMBER user.
+    PrimaryMember,
+    /// group MEMBER user.
+    Member,
+    /// purchaser INVITEE user.
+    Invitee,
+    /// course COURSE_TUTOR user.
+    CourseTutor,
+    /// course COURSE_ADMINISTRATOR user.
+    CourseAdministrator,
+    /// course ENROLLED user.
+    Enrolled,
+    /// course OWNING_UNIT unit.
+    OwningUnit,
+    /// lesson or event PARENT_COURSE course.
+    ParentCourse,
+    /// event EVENT_ADMINISTRATOR user.
+    EventAdministrator,
+    /// event BOOKED user.
+    Booked,
+    /// master tenant CLIENT client tenant.
+    Client,
+}
+
+/// The kinds of object a lookup lists.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Kind {
+    /// People.
+    User,
+    /// Groups of people.
+    Group,
+    /// Units of the tree.
+    Unit,
+    /// Courses.
+    Course,
+    /// Lessons of a course.
+    Lesson,
+    /// Events of a course.
+    Event,
+}
+
+impl Kind {
+    /// Every kind.
+    pub const ALL: [Kind; 6] = [
+        Kind::User,
+        Kind::Group,
+        Kind::Unit,
+        Kind::Course,
+        Kind::Lesson,
+        Kind::Event,
+    ];
+}
+
+/// Where a path starts.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Anchor {
+    /// The subject (a user).
+    Subject,
+    /// The unit the role is assigned at.
+    Place,
+}
+
+/// One hop of a path, from the objects reached so far.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Step {
+    /// To the subjects of `relation` whose resource is the current object (read forwards:
+    /// a group's members).
+    Subjects(Relation),
+    /// To the resources of `relation` whose subject is the current object (read backwards:
+    /// the groups a user manages).
+    Resources(Relation),
+    /// To the current unit and every unit below it (PARENT_UNIT read backwards, transitively).
+    Subtree,
+}
+
+/// A path: an anchor and the hops from it.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct Path {
+    /// Where it starts.
+    pub anchor: Anchor,
+    /// The hops, in order.
+    pub steps: &'static [Step],
+}
+
+/// The resources of one kind a reach covers.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Scope {
+    /// Every resource of the kind in the tenant (and, for `tenant_and_clients`, its clients).
+    Everything,
+    /// The resources at the end of any of these paths.
+    Paths(&'static [Path]),
+}
+
+impl Scope {
+    /// No resource.
+    pub const NOTHING: Scope = Scope::Paths(&[]);
+
+    /// The paths, empty for [`Scope::Everything`].
+    pub const fn paths(self) -> &'static [Path] {
+        match self {
+            Scope::Everything => &[],
+            Scope::Paths(paths) => paths,
+        }
+    }
+}
+
+use Anchor::{Place, Subject};
+use Relation as R;
+use Step::{Resources, Subjects, Subtree};
+
+const fn path(anchor: Anchor, steps: &'static [Step]) -> Path {
+    Path { anchor, steps }
+}
+
+const MYSELF: &[Path] = &[path(Subject, &[])];
+const ENROLLED: &[Path] = &[path(Subject, &[Resources(R::Enrolled)])];
+const ENROLLED_CHILDREN: &[Path] = &[path(
+    Subject,
+    &[Resources(R::Enrolled), Resources(R::ParentCourse)],
+)];
+const ENROLLED_OR_BOOKED_EVENTS: &[Path] = &[
+    path(
+        Subject,
+        &[Resources(R::Enrolled), Resources(R::ParentCourse)],
+    ),
+    path(Subject, &[Resources(R::Booked)]),
+];
+const INVITEES: &[Path] = &[path(Subject, &[Subjects(R::Invitee)])];
+const TEAM: &[Path] = &[path(
+    Subject,
+    &[Resources(R::Manager), Subjects(R::PrimaryMember)],
+)];
+const OVERSEEN_GROUPS: &[Path] = &[
+    path(Subject, &[Resources(R::Manager)]),
+    path(Subject, &[Resources(R::Administrator)]),
+];
+const OVERSEEN_PEOPLE: &[Path] = &[
+    path(
+        Subject,
+        &[Resources(R::Manager), Subjects(R::PrimaryMember)],
+    ),
+    path(Subject, &[Resources(R::Manager), Subjects(R::Member)]),
+    path(
+        Subject,
+        &[Resources(R::Administrator), Subjects(R::PrimaryMember)],
+    ),
+    path(Subject, &[Resources(R::Administrator), Subjects(R::Member)]),
+];
+const ADMINISTERED_GROUP_PEOPLE: &[Path] = &[
+    path(
+        Subject,
+        &[Resources(R::Administrator), Subjects(R::PrimaryMember)],
+    ),
+    path(Subject, &[Resources(R::Administrator), Subjects(R::Member)]),
+];
+const ADMINISTERED_GROUPS: &[Path] = &[path(Subject, &[Resources(R::Administrator)])];
+const MANAGED_GROUPS: &[Path] = &[path(Subject, &[Resources(R::Manager)])];
+const TUTORED: &[Path] = &[path(Subject, &[Resources(R::CourseTutor)])];
+const TUTORED_CHILDREN: &[Path] = &[path(
+    Subject,
+    &[Resources(R::CourseTutor), Resources(R::ParentCourse)],
+)];
+const COURSE_ADMINISTERED: &[Path] = &[path(Subject, &[Resources(R::CourseAdministrator)])];
+const COURSE_ADMINISTERED_CHILDREN: &[Path] = &[path(
+    Subject,
+    &[
+        Resources(R::CourseAdministrator),
+        Resources(R::ParentCourse),
+    ],
+)];
+const TUTORED_OR_ADMINISTERED: &[Path] = &[
+    path(Subject, &[Resources(R::CourseTutor)]),
+    path(Subject, &[Resources(R::CourseAdministrator)]),
+];
+const TUTORED_OR_ADMINISTERED_CHILDREN: &[Path] = &[
+    path(
+        Subject,
+        &[Resources(R::CourseTutor), Resources(R::ParentCourse)],
+    ),
+    path(
+        Subject,
+        &[
+            Resources(R::CourseAdministrator),
+            Resources(R::ParentCourse),
+        ],
+    ),
+];
+const ADMINISTERED_EVENTS: &[Path] = &[path(Subject, &[Resources(R::EventAdministrator)])];
+const PLACE: &[Path] = &[path(Place, &[])];
+const PLACE_EMPLOYEES: &[Path] = &[path(Place, &[Subjects(R::Employee)])];
+const PLACE_COURSES: &[Path] = &[path(Place, &[Resources(R::OwningUnit)])];
+const PLACE_CHILDREN: &[Path] = &[path(
+    Place,
+    &[Resources(R::OwningUnit), Resources(R::ParentCourse)],
+)];
+const SUBTREE: &[Path] = &[path(Place, &[Subtree])];
+const SUBTREE_EMPLOYEES: &[Path] = &[path(Place, &[Subtree, Subjects(R::Employee)])];
+const SUBTREE_COURSES: &[Path] = &[path(Place, &[Subtree, Resources(R::OwningUnit)])];
+const SUBTREE_CHILDREN: &[Path] = &[path(
+    Place,
+    &[
+        Subtree,
+        Resources(R::OwningUnit),
+        Resources(R::ParentCourse),
+    ],
+)];
+
+/// The resources of `kind` a grant at `reach` covers.
+pub const fn of_reach(reach: Reach, kind: Kind) -> Scope {
+    use Kind as K;
+    Scope::Paths(match (reach, kind) {
+        (Reach::Tenant | Reach::TenantAndClients, _) => return Scope::Everything,
+        (Reach::Own, K::User) => MYSELF,
+        (Reach::Own, K::Course) => ENROLLED,
+        (Reach::Own, K::Lesson) => ENROLLED_CHILDREN,
+        (Reach::Own, K::Event) => ENROLLED_OR_BOOKED_EVENTS,
+        (Reach::Invitees, K::User) => INVITEES,
+        (Reach::Team, K::User) => TEAM,
+        (Reach::AdministeredGroups, K::User) => OVERSEEN_PEOPLE,
+        (Reach::AdministeredGroups, K::Group) => OVERSEEN_GROUPS,
+        (Reach::TutoredCourses, K::Course) => TUTORED,
+        (Reach::TutoredCourses, K::Lesson | K::Event) => TUTORED_CHILDREN,
+        (Reach::AdministeredCourses, K::Course) => TUTORED_OR_ADMINISTERED,
+        (Reach::AdministeredCourses, K::Lesson | K::Event) => TUTORED_OR_ADMINISTERED_CHILDREN,
+        (Reach::AdministeredEvents, K::Event) => ADMINISTERED_EVENTS,
+        (Reach::Unit, K::Unit) => PLACE,
+        (Reach::Unit, K::User) => PLACE_EMPLOYEES,
+        (Reach::Unit, K::Course) => PLACE_COURSES,
+        (Reach::Unit, K::Lesson | K::Event) => PLACE_CHILDREN,
+        (Reach::UnitSubtree, K::Unit) => SUBTREE,
+        (Reach::UnitSubtree, K::User) => SUBTREE_EMPLOYEES,
+        (Reach::UnitSubtree, K::Course) => SUBTREE_COURSES,
+        (Reach::UnitSubtree, K::Lesson | K::Event) => SUBTREE_CHILDREN,
+        _ => return Scope::NOTHING,
+    })
+}
+
+/// The resources of `kind` a responsibility's duties cover.
+pub const fn of_responsibility(responsibility: Responsibility, kind: Kind) -> Scope {
+    use Kind as K;
+    Scope::Paths(match (responsibility, kind) {
+        (Responsibility::CourseTutor, K::Course) => TUTORED,
+        (Responsibility::CourseTutor, K::Lesson | K::Event) => TUTORED_CHILDREN,
+        (Responsibility::CourseAdministrator, K::Course) => COURSE_ADMINISTERED,
+        (Responsibility::CourseAdministrator, K::Lesson | K::Event) => COURSE_ADMINISTERED_CHILDREN,
+        (Responsibility::EventAdministrator, K::Event) => ADMINISTERED_EVENTS,
+        (Responsibility::GroupAdministrator, K::Group) => ADMINISTERED_GROUPS,
+        (Responsibility::GroupAdministrator, K::User) => ADMINISTERED_GROUP_PEOPLE,
+        (Responsibility::GroupManager, K::Group) => MANAGED_GROUPS,
+        (Responsibility::GroupManager, K::User) => TEAM,
+        _ => return Scope::NOTHING,
+    })
+}
+
+/// The relation whose facts give `responsibility` (on a course, event or group).
+pub const fn relation_of(responsibility: Responsibility) -> Relation {
+    match responsibility {
+        Responsibility::CourseTutor => Relation::CourseTutor,
+        Responsibility::CourseAdministrator => Relation::CourseAdministrator,
+        Responsibility::EventAdministrator => Relation::EventAdministrator,
+        Responsibility::GroupAdministrator => Relation::Administrator,
+        Responsibility::GroupManager => Relation::Manager,
+    }
+}
+
+/// The responsibility a fact of `relation` gives its subject, if any.
+pub fn responsibility_of(relation: Relation) -> Option<Responsibility> {
+    Responsibility::ALL
+        .into_iter()
+        .find(|r| relation_of(*r) == relation)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn relations(scope: Scope) -> Vec<Relation> {
+        scope
+            .paths()
+            .iter()
+            .flat_map(|p| p.steps.iter())
+            .filter_map(|step| match step {
+                Subjects(r) | Resources(r) => Some(*r),
+                Subtree => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn tenant_reaches_cover_everything_and_unit_reaches_start_at_the_place() {
+        for kind in Kind::ALL {
+            assert_eq!(of_reach(Reach::Tenant, kind), Scope::Everything);
+            assert_eq!(of_reach(Reach::TenantAndClients, kind), Scope::Everything);
+            for reach in [Reach::Unit, Reach::UnitSubtree] {
+                assert!(
+                    of_reach(reach, kind)
+                        .paths()
+                        .iter()
+                        .all(|p| p.anchor == Anchor::Place)
+                );
+            }
+        }
+        assert!(relations(of_reach(Reach::Unit, Kind::User)).contains(&Relation::Employee));
+        assert_eq!(
+            of_reach(Reach::UnitSubtree, Kind::Unit).paths()[0].steps,
+            &[Subtree]
+        );
+    }
+
+    /// A reach that covers another lists at least the other's paths, so a wider grant never
+    /// lists fewer candidates. (Unit reaches differ by one `Subtree` hop, which includes the
+    /// place itself.)
+    #[test]
+    fn a_covering_reach_lists_every_path_of_the_covered_one() {
+        for wide in Reach::ALL {
+            for narrow in Reach::ALL {
+                if !wide.covers(narrow) || wide.is_unit_scoped() || narrow.is_unit_scoped() {
+                    continue;
+                }
+                for kind in Kind::ALL {
+                    let (w, n) = (of_reach(wide, kind), of_reach(narrow, kind));
+                    if w == Scope::Everything {
+                        continue;
+                    }
+                    for path in n.paths() {
+                        assert!(
+                            w.paths().contains(path),
+                            "{wide} over {kind:?} misses {path:?} of {narrow}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_responsibility_has_one_relation_and_covers_its_object() {
+        for responsibility in Responsibility::ALL {
+            assert_eq!(
+                responsibility_of(relation_of(responsibility)),
+                Some(responsibility)
+            );
+            let first_hops: Vec<_> = Kind::ALL
+                .into_iter()
+                .flat_map(|kind| of_responsibility(responsibility, kind).paths())
+                .map(|p| p.steps[0])
+                .collect();
+            assert!(!first_hops.is_empty());
+            assert!(
+                first_hops
+                    .iter()
+                    .all(|hop| *hop == Resources(relation_of(responsibility)))
+            );
+        }
+        assert_eq!(responsibility_of(Relation::Employee), None);
+    }
+}

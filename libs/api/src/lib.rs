@@ -1,8 +1,10 @@
 //! The gRPC contract of LMS Access, generated from `proto/` at build time.
 //!
 //! Each package `lms.<service>.v1` becomes a module `lms_api::<service>::v1`. Clients and servers
-//! are behind the `client` and `server` features. Generated server traits answer `UNIMPLEMENTED`
-//! for every RPC a service does not override, so an RPC that is not built yet says so.
+//! are behind the `client` and `server` features. Servers of finished packages (identity,
+//! authorization) must implement every RPC, so an RPC added to their contract fails the build
+//! until it is written; the packages still being built (delegation, reporting) get default
+//! methods that answer `UNIMPLEMENTED`, so an RPC not built yet says so.
 
 #![allow(
     missing_docs,

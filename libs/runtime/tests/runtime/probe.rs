@@ -6,7 +6,11 @@ use std::time::Duration;
 use lms_api::authorization::v1::permission_service_server::{
     PermissionService, PermissionServiceServer,
 };
-use lms_api::authorization::v1::{CheckRequest, CheckResponse, Decision};
+use lms_api::authorization::v1::{
+    BatchCheckRequest, BatchCheckResponse, CheckRequest, CheckResponse, Decision, ExplainRequest,
+    ExplainResponse, LookupResourcesRequest, LookupResourcesResponse, LookupSubjectsRequest,
+    LookupSubjectsResponse,
+};
 use lms_api::common::v1::ConsistencyToken;
 use lms_runtime::store::Database;
 use lms_runtime::{ApiError, Application, GrpcServer, SecretString, ServiceContext, ServiceName};
@@ -36,6 +40,35 @@ impl PermissionService for Probe {
                 checked_at: Some(ConsistencyToken { token: tenant }),
             })),
         }
+    }
+
+    // The stack is probed through Check alone; the contract's other RPCs are not the probe's.
+    async fn batch_check(
+        &self,
+        _: Request<BatchCheckRequest>,
+    ) -> Result<Response<BatchCheckResponse>, Status> {
+        Err(Status::unimplemented("the probe answers Check only"))
+    }
+
+    async fn lookup_resources(
+        &self,
+        _: Request<LookupResourcesRequest>,
+    ) -> Result<Response<LookupResourcesResponse>, Status> {
+        Err(Status::unimplemented("the probe answers Check only"))
+    }
+
+    async fn lookup_subjects(
+        &self,
+        _: Request<LookupSubjectsRequest>,
+    ) -> Result<Response<LookupSubjectsResponse>, Status> {
+        Err(Status::unimplemented("the probe answers Check only"))
+    }
+
+    async fn explain(
+        &self,
+        _: Request<ExplainRequest>,
+    ) -> Result<Response<ExplainResponse>, Status> {
+        Err(Status::unimplemented("the probe answers Check only"))
     }
 }
 

@@ -452,6 +452,8 @@ type ProgressStream = Pin<Box<dyn Stream<Item = Result<ImportCsvResponse, Status
 
 #[tonic::async_trait]
 impl<S: Store + Clone> ImportService for Imports<S> {
+    type ImportCsvStream = ProgressStream;
+
     async fn import_csv(
         &self,
         request: Request<Streaming<ImportCsvRequest>>,

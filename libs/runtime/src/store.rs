@@ -121,7 +121,8 @@ impl Database {
 /// that a statement failed (a bug or a refused write, which a retry repeats).
 ///
 /// Outages: I/O (connection refused, reset or closed), TLS, protocol errors, a pool that timed
-/// out or was closed, a crashed SQLite worker, and PostgreSQL's own reports of a lost or refused
+/// out or was closed, a crashed SQLite worker, SQLite still busy or locked after its busy
+/// timeout, and PostgreSQL's own reports of a lost or refused
 /// connection (SQLSTATE class 08, and 57P01–57P03 when the server shuts down or is starting).
 /// Everything else, such as a syntax error, a constraint violation or a missing column, is not.
 pub fn is_outage(error: &sqlx::Error) -> bool {
@@ -132,6 +133,15 @@ pub fn is_outage(error: &sqlx::Error) -> bool {
         | sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed
         | sqlx::Error::WorkerCrashed => true,
+        // SQLite busy or locked past the busy timeout: the writer queue is too long right now;
+        // retrying later succeeds.
+        sqlx::Error::Database(db)
+            if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() =>
+        {
+            db.code()
+                .and_then(|code| code.parse::<u32>().ok())
+                .is_some_and(|code| matches!(code & 0xff, 5 | 6))
+        }
         sqlx::Error::Database(db) => db.code().is_some_and(|code| {
             code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03")
         }),
@@ -274,5 +284,25 @@ mod tests {
         pool.close().await;
         let closed = sqlx::query("SELECT 1").execute(&pool).await.unwrap_err();
         assert!(is_outage(&closed), "{closed}");
+    }
+
+    #[tokio::test]
+    async fn sqlite_still_locked_after_its_busy_timeout_is_an_outage() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/busy.db", dir.path().display());
+        let options = SqliteConnectOptions::from_str(&url)
+            .unwrap()
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .busy_timeout(Duration::ZERO);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(2)
+            .connect_with(options)
+            .await
+            .unwrap();
+        let holder = pool.begin_with("BEGIN IMMEDIATE").await.unwrap();
+        let busy = pool.begin_with("BEGIN IMMEDIATE").await.unwrap_err();
+        assert!(is_outage(&busy), "{busy}");
+        drop(holder);
     }
 }

@@ -30,39 +30,6 @@ pub struct Core<S> {
     pub sign_in: SignInConfig,
 }
 
-impl From<StoreError> for ApiError {
-    fn from(error: StoreError) -> Self {
-        match error {
-            StoreError::Duplicate { resource, field } => ApiError::AlreadyExists {
-                resource_type: resource,
-                resource_name: format!("with that {field}"),
-            },
-            StoreError::Missing { what, id } => ApiError::not_found(what, id),
-            StoreError::Refused { reason, message } => {
-                ApiError::FailedPrecondition { reason, message }
-            }
-            StoreError::NotEmpty(message) => ApiError::FailedPrecondition {
-                reason: "NOT_EMPTY",
-                message: message.into(),
-            },
-            StoreError::Database(error) => {
-                tracing::warn!(%error, "identity store failed");
-                ApiError::Unavailable {
-                    dependency: "store",
-                }
-            }
-            error @ StoreError::Corrupt(_) => ApiError::internal(error),
-        }
-    }
-}
-
-/// Store failures answered straight from handlers, as [`ApiError`] maps them.
-impl From<StoreError> for tonic::Status {
-    fn from(error: StoreError) -> Self {
-        ApiError::from(error).into()
-    }
-}
-
 pub use lms_runtime::auth::{Acting, acting, user as user_caller, verified};
 
 impl<S: Store + Clone> Core<S> {

@@ -8,6 +8,7 @@
 pub mod authz;
 mod clock;
 pub mod core;
+mod error;
 pub mod facts;
 pub mod grpc;
 pub mod import;

@@ -111,7 +111,8 @@ impl CredentialStore for SqlStore<Db> {
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "UPDATE users SET totp_secret = totp_pending_secret, totp_pending_secret = NULL, \
-             totp_last_step = $3 WHERE tenant_id = $1 AND user_id = $2 AND totp_pending_secret IS NOT NULL",
+             totp_last_step = $3 \
+             WHERE tenant_id = $1 AND user_id = $2 AND totp_pending_secret IS NOT NULL",
         )
         .bind(tenant.as_uuid())
         .bind(user.as_uuid())
@@ -205,7 +206,8 @@ impl CredentialStore for SqlStore<Db> {
         account: &ServiceAccountRecord,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO service_accounts (service_account_id, name, secret_hash, created_by, created_at) \
+            "INSERT INTO service_accounts (service_account_id, name, secret_hash, created_by, \
+             created_at) \
              VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(account.id)

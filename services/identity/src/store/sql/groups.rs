@@ -15,7 +15,8 @@ use crate::store::{CustomField, GroupRecord, GroupStore, NamedManager, NewEvent,
 impl GroupStore for SqlStore<Db> {
     async fn create_group(&self, tenant: TenantId, group: &GroupRecord) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO user_groups (tenant_id, group_id, name, manager_user_id, external_id, created_at) \
+            "INSERT INTO user_groups (tenant_id, group_id, name, manager_user_id, external_id, \
+             created_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(tenant.as_uuid())
@@ -305,7 +306,8 @@ impl GroupStore for SqlStore<Db> {
             "INSERT INTO group_administrators (tenant_id, group_id, user_id) VALUES ($1, $2, $3) \
              ON CONFLICT DO NOTHING"
         } else {
-            "DELETE FROM group_administrators WHERE tenant_id = $1 AND group_id = $2 AND user_id = $3"
+            "DELETE FROM group_administrators \
+             WHERE tenant_id = $1 AND group_id = $2 AND user_id = $3"
         };
         sqlx::query(statement)
             .bind(tenant.as_uuid())
@@ -325,7 +327,8 @@ impl GroupStore for SqlStore<Db> {
     ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO custom_fields (tenant_id, key, label, mandatory) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (tenant_id, key) DO UPDATE SET label = excluded.label, mandatory = excluded.mandatory",
+             ON CONFLICT (tenant_id, key) DO UPDATE SET label = excluded.label, \
+             mandatory = excluded.mandatory",
         )
         .bind(tenant.as_uuid())
         .bind(&field.key)
@@ -403,7 +406,8 @@ pub(super) async fn group_in(
         return Ok(None);
     };
     record.administrators = sqlx::query_scalar::<_, Uuid>(
-        "SELECT user_id FROM group_administrators WHERE tenant_id = $1 AND group_id = $2 ORDER BY user_id",
+        "SELECT user_id FROM group_administrators WHERE tenant_id = $1 AND group_id = $2 \
+         ORDER BY user_id",
     )
     .bind(tenant.as_uuid())
     .bind(group.as_uuid())

@@ -18,8 +18,9 @@ impl ImportStore for SqlStore<Db> {
     async fn import_snapshot(&self, tenant: TenantId) -> Result<ImportSnapshot, StoreError> {
         let mut snapshot = ImportSnapshot::default();
         let users = sqlx::query(
-            "SELECT u.user_id, u.external_id, u.email, u.given_name, u.family_name, u.custom_fields, \
-             u.primary_group_id, u.feed_role, u.status, e.employment_id, e.unit_id \
+            "SELECT u.user_id, u.external_id, u.email, u.given_name, u.family_name, \
+             u.custom_fields, u.primary_group_id, u.feed_role, u.status, e.employment_id, \
+             e.unit_id \
              FROM users u LEFT JOIN employments e ON e.tenant_id = u.tenant_id \
              AND e.user_id = u.user_id AND e.main_account WHERE u.tenant_id = $1",
         )
@@ -69,15 +70,19 @@ impl ImportStore for SqlStore<Db> {
                 snapshot.units.insert(external, unit);
             }
         }
-        for row in sqlx::query("SELECT group_id, external_id FROM user_groups WHERE tenant_id = $1 AND external_id IS NOT NULL")
-            .bind(tenant.as_uuid())
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
+        for row in sqlx::query(
+            "SELECT group_id, external_id FROM user_groups \
+             WHERE tenant_id = $1 AND external_id IS NOT NULL",
+        )
+        .bind(tenant.as_uuid())
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
         {
-            snapshot
-                .groups
-                .insert(row.try_get("external_id")?, GroupId::from_uuid(row.try_get("group_id")?));
+            snapshot.groups.insert(
+                row.try_get("external_id")?,
+                GroupId::from_uuid(row.try_get("group_id")?),
+            );
         }
         Ok(snapshot)
     }
@@ -99,21 +104,24 @@ impl ImportStore for SqlStore<Db> {
             query.build().execute(&mut *tx).await.map_err(duplicate)?;
         }
         for (unit, name, parent) in &batch.units_changed {
-            sqlx::query("UPDATE units SET name = $3, parent_unit_id = $4 WHERE tenant_id = $1 AND unit_id = $2")
-                .bind(tenant.as_uuid())
-                .bind(unit.as_uuid())
-                .bind(name)
-                .bind(parent.map(|p| p.as_uuid()))
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "UPDATE units SET name = $3, parent_unit_id = $4 \
+                 WHERE tenant_id = $1 AND unit_id = $2",
+            )
+            .bind(tenant.as_uuid())
+            .bind(unit.as_uuid())
+            .bind(name)
+            .bind(parent.map(|p| p.as_uuid()))
+            .execute(&mut *tx)
+            .await?;
         }
         if !batch.created.is_empty() {
             // Multi-row inserts: one statement per table per batch is what makes a
             // 100,000-row file take seconds rather than minutes.
             let mut users = sqlx::QueryBuilder::<Db>::new(
                 "INSERT INTO users (tenant_id, user_id, email, given_name, family_name, status, \
-                 account_kind, restrict_bookings, custom_fields, external_id, created_by, created_at, \
-                 primary_group_id, feed_role) ",
+                 account_kind, restrict_bookings, custom_fields, external_id, created_by, \
+                 created_at, primary_group_id, feed_role) ",
             );
             users.push_values(&batch.created, |mut row, (user, _, role)| {
                 row.push_bind(tenant.as_uuid())
@@ -133,7 +141,8 @@ impl ImportStore for SqlStore<Db> {
             });
             users.build().execute(&mut *tx).await.map_err(duplicate)?;
             let mut employments = sqlx::QueryBuilder::<Db>::new(
-                "INSERT INTO employments (tenant_id, employment_id, user_id, unit_id, starts_at, ends_at, main_account) ",
+                "INSERT INTO employments (tenant_id, employment_id, user_id, unit_id, starts_at, \
+                 ends_at, main_account) ",
             );
             employments.push_values(&batch.created, |mut row, (_, employment, _)| {
                 row.push_bind(tenant.as_uuid())
@@ -164,8 +173,9 @@ impl ImportStore for SqlStore<Db> {
         }
         for change in &batch.changed {
             sqlx::query(
-                "UPDATE users SET email = $3, given_name = $4, family_name = $5, custom_fields = $6, \
-                 feed_role = $7, primary_group_id = COALESCE($8, primary_group_id) \
+                "UPDATE users SET email = $3, given_name = $4, family_name = $5, \
+                 custom_fields = $6, feed_role = $7, \
+                 primary_group_id = COALESCE($8, primary_group_id) \
                  WHERE tenant_id = $1 AND user_id = $2",
             )
             .bind(tenant.as_uuid())

@@ -65,7 +65,8 @@ impl TenantStore for SqlStore<Db> {
     ) -> Result<TenantRecord, StoreError> {
         let mut tx = begin_write(&self.pool).await?;
         let row = sqlx::query(
-            "UPDATE tenants SET locations_enabled = $2, clients_enabled = $3, mfa_required_for_admins = $4 \
+            "UPDATE tenants SET locations_enabled = $2, clients_enabled = $3, \
+             mfa_required_for_admins = $4 \
              WHERE tenant_id = $1 RETURNING *",
         )
         .bind(tenant.as_uuid())
@@ -74,7 +75,10 @@ impl TenantStore for SqlStore<Db> {
         .bind(settings.mfa_required_for_admins)
         .fetch_optional(&mut *tx)
         .await?
-        .ok_or_else(|| StoreError::Missing { what: "tenant", id: tenant.to_string() })?;
+        .ok_or_else(|| StoreError::Missing {
+            what: "tenant",
+            id: tenant.to_string(),
+        })?;
         let record = tenant_from_row(&row)?;
         outbox::append(&mut *tx, tenant, events).await?;
         tx.commit().await?;
@@ -100,7 +104,10 @@ impl TenantStore for SqlStore<Db> {
                  AND NOT EXISTS (SELECT 1 FROM tenants c WHERE c.master_tenant_id = $2)",
             )
         } else {
-            sqlx::query("UPDATE tenants SET master_tenant_id = NULL WHERE tenant_id = $2 AND master_tenant_id = $1")
+            sqlx::query(
+                "UPDATE tenants SET master_tenant_id = NULL \
+                 WHERE tenant_id = $2 AND master_tenant_id = $1",
+            )
         }
         .bind(master.as_uuid())
         .bind(client.as_uuid())

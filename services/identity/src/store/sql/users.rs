@@ -149,7 +149,10 @@ impl UserStore for SqlStore<Db> {
         }
         if let Some(text) = &filter.query {
             query
-                .push(" AND lower(u.given_name || ' ' || u.family_name || ' ' || COALESCE(u.email, '')) LIKE ")
+                .push(
+                    " AND lower(u.given_name || ' ' || u.family_name || ' ' || \
+                     COALESCE(u.email, '')) LIKE ",
+                )
                 .push_bind(format!("%{}%", text.replace(['%', '_'], "")));
         }
         if let Some(only) = &filter.only {
@@ -223,11 +226,14 @@ impl UserStore for SqlStore<Db> {
         .bind(crate::clock::now())
         .execute(&mut *tx)
         .await?;
-        sqlx::query("UPDATE user_groups SET manager_user_id = NULL WHERE tenant_id = $1 AND manager_user_id = $2")
-            .bind(tenant.as_uuid())
-            .bind(user.as_uuid())
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE user_groups SET manager_user_id = NULL \
+             WHERE tenant_id = $1 AND manager_user_id = $2",
+        )
+        .bind(tenant.as_uuid())
+        .bind(user.as_uuid())
+        .execute(&mut *tx)
+        .await?;
         for table in [
             "employments",
             "group_members",

@@ -87,7 +87,8 @@ pub struct ServiceAccountRecord {
     pub created_at: i64,
 }
 
-/// Credentials and sessions.
+/// Sign-in credentials and sessions: passwords and lockout, TOTP, sign-ins waiting for a second
+/// factor, service accounts, signing keys and refresh tokens.
 pub trait CredentialStore: Send + Sync + 'static {
     /// Records a failed sign-in; `locked_until` is set when the count reached the threshold.
     fn record_failed_sign_in(

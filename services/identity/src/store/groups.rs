@@ -48,7 +48,7 @@ pub struct NamedManager {
     pub purpose: i16,
 }
 
-/// Groups, named managers and custom fields.
+/// Groups with their members, manager and administrators; named managers; custom fields.
 pub trait GroupStore: Send + Sync + 'static {
     /// Creates a group.
     fn create_group(

@@ -83,7 +83,7 @@ pub struct ImportBatch {
     pub events: Vec<NewEvent>,
 }
 
-/// Imports.
+/// Imports: the snapshot rows are matched against, and batches applied whole.
 pub trait ImportStore: Send + Sync + 'static {
     /// What an import matches rows against.
     fn import_snapshot(

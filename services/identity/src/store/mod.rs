@@ -80,17 +80,17 @@ impl<S> Store for S where
 }
 
 /// The status a stored number names.
-pub fn status_from_number(value: i16) -> Result<UserStatus, StoreError> {
+fn status_from_number(value: i16) -> Result<UserStatus, StoreError> {
     UserStatus::from_code(value).ok_or_else(|| StoreError::Corrupt(format!("user status {value}")))
 }
 
 /// The unit kind a stored number names.
-pub fn unit_kind_from_number(value: i16) -> Result<UnitKind, StoreError> {
+fn unit_kind_from_number(value: i16) -> Result<UnitKind, StoreError> {
     UnitKind::from_code(value).ok_or_else(|| StoreError::Corrupt(format!("unit kind {value}")))
 }
 
 /// The account kind a stored number names.
-pub fn account_kind_from_number(value: i16) -> Result<AccountKind, StoreError> {
+fn account_kind_from_number(value: i16) -> Result<AccountKind, StoreError> {
     AccountKind::from_code(value)
         .ok_or_else(|| StoreError::Corrupt(format!("account kind {value}")))
 }

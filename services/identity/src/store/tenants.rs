@@ -27,7 +27,8 @@ pub struct TenantRecord {
     pub created_at: i64,
 }
 
-/// Tenants.
+/// Tenants: creation with the Guest account and first user, settings, client tenants and the
+/// Access Coordinator duty.
 pub trait TenantStore: Send + Sync + 'static {
     /// Creates a tenant, its Guest account and its first user (with a Guest employment).
     fn create_tenant(

@@ -1,4 +1,4 @@
-//! The unit tree: accounts, account groups and the Guest account.
+//! The unit tree: locations, accounts, account groups and the Guest account.
 
 use std::future::Future;
 
@@ -60,7 +60,7 @@ pub enum Deleted {
     Refused(UnitError),
 }
 
-/// The unit tree.
+/// A tenant's unit tree: accounts, account groups, locations and the Guest account.
 pub trait UnitStore: Send + Sync + 'static {
     /// A unit.
     fn unit(

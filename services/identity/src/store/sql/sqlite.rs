@@ -1,0 +1,18 @@
+//! The SQLite build of the adapter: the backend's database type, then the shared files.
+
+type Db = sqlx::Sqlite;
+
+#[path = "credentials.rs"]
+mod credentials;
+#[path = "groups.rs"]
+mod groups;
+#[path = "import.rs"]
+mod import;
+#[path = "rows.rs"]
+mod rows;
+#[path = "tenants.rs"]
+mod tenants;
+#[path = "units.rs"]
+mod units;
+#[path = "users.rs"]
+mod users;

@@ -1,0 +1,210 @@
+//! Tenants: creation, settings, client tenants and the Access Coordinator duty.
+
+use lms_kernel::{TenantId, TenantSettings, UserId};
+use lms_runtime::outbox;
+use lms_runtime::transaction::begin_write;
+
+use super::Db;
+use super::rows::tenant_from_row;
+use super::units::insert_unit;
+use super::users::{existing_user, insert_employment, insert_user};
+use crate::store::sql::{SqlStore, lock_tenant};
+use crate::store::{
+    EmploymentRecord, NewEvent, StoreError, TenantRecord, TenantStore, UnitRecord, UserRecord,
+};
+
+impl TenantStore for SqlStore<Db> {
+    async fn create_tenant(
+        &self,
+        tenant: &TenantRecord,
+        guest: &UnitRecord,
+        first_user: &UserRecord,
+        employment: &EmploymentRecord,
+        events: &[NewEvent],
+    ) -> Result<(), StoreError> {
+        let mut tx = begin_write(&self.pool).await?;
+        sqlx::query(
+            "INSERT INTO tenants (tenant_id, name, locations_enabled, clients_enabled, \
+             mfa_required_for_admins, master_tenant_id, access_coordinator_user_id, \
+             created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(tenant.id.as_uuid())
+        .bind(&tenant.name)
+        .bind(tenant.settings.locations_enabled)
+        .bind(tenant.settings.clients_enabled)
+        .bind(tenant.settings.mfa_required_for_admins)
+        .bind(tenant.master.map(|t| t.as_uuid()))
+        .bind(tenant.access_coordinator.map(|u| u.as_uuid()))
+        .bind(&tenant.created_by)
+        .bind(tenant.created_at)
+        .execute(&mut *tx)
+        .await?;
+        insert_unit(&mut *tx, tenant.id, guest).await?;
+        insert_user(&mut *tx, tenant.id, first_user).await?;
+        insert_employment(&mut *tx, tenant.id, employment).await?;
+        outbox::append(&mut *tx, tenant.id, events).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn tenant(&self, tenant: TenantId) -> Result<Option<TenantRecord>, StoreError> {
+        sqlx::query("SELECT * FROM tenants WHERE tenant_id = $1")
+            .bind(tenant.as_uuid())
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(tenant_from_row)
+            .transpose()
+    }
+
+    async fn update_tenant_settings(
+        &self,
+        tenant: TenantId,
+        settings: TenantSettings,
+        events: &[NewEvent],
+    ) -> Result<TenantRecord, StoreError> {
+        let mut tx = begin_write(&self.pool).await?;
+        let row = sqlx::query(
+            "UPDATE tenants SET locations_enabled = $2, clients_enabled = $3, \
+             mfa_required_for_admins = $4 \
+             WHERE tenant_id = $1 RETURNING *",
+        )
+        .bind(tenant.as_uuid())
+        .bind(settings.locations_enabled)
+        .bind(settings.clients_enabled)
+        .bind(settings.mfa_required_for_admins)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| StoreError::Missing {
+            what: "tenant",
+            id: tenant.to_string(),
+        })?;
+        let record = tenant_from_row(&row)?;
+        outbox::append(&mut *tx, tenant, events).await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    async fn link_client(
+        &self,
+        master: TenantId,
+        client: TenantId,
+        link: bool,
+        events: &[NewEvent],
+    ) -> Result<(), StoreError> {
+        let mut tx = begin_write(&self.pool).await?;
+        lock_tenant(&mut *tx, master).await?;
+        let changed = if link {
+            // The rule (Tenant::can_take_client) was checked by the caller; this is the
+            // conditional write against a concurrent link of the client by another
+            // master, or of a client to it. The master's own row is locked above.
+            sqlx::query(
+                "UPDATE tenants SET master_tenant_id = $1 WHERE tenant_id = $2 \
+                 AND master_tenant_id IS NULL \
+                 AND NOT EXISTS (SELECT 1 FROM tenants c WHERE c.master_tenant_id = $2)",
+            )
+        } else {
+            sqlx::query(
+                "UPDATE tenants SET master_tenant_id = NULL \
+                 WHERE tenant_id = $2 AND master_tenant_id = $1",
+            )
+        }
+        .bind(master.as_uuid())
+        .bind(client.as_uuid())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if changed == 0 {
+            let exists: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM tenants WHERE tenant_id = $1")
+                    .bind(client.as_uuid())
+                    .fetch_one(&mut *tx)
+                    .await?;
+            if exists == 0 {
+                return Err(StoreError::Missing {
+                    what: "tenant",
+                    id: client.to_string(),
+                });
+            }
+            return Err(StoreError::Refused {
+                reason: if link {
+                    "CLIENT_NOT_LINKABLE"
+                } else {
+                    "NOT_A_CLIENT"
+                },
+                message: if link {
+                    "the tenant became a client or a master meanwhile".into()
+                } else {
+                    "the tenant is not a client of this tenant".into()
+                },
+            });
+        }
+        outbox::append(&mut *tx, master, events).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn client_tenants(
+        &self,
+        master: TenantId,
+        after: Option<TenantId>,
+        limit: i64,
+    ) -> Result<Vec<TenantRecord>, StoreError> {
+        sqlx::query(
+            "SELECT * FROM tenants WHERE master_tenant_id = $1 AND ($2 IS NULL OR tenant_id > $2) \
+             ORDER BY tenant_id LIMIT $3",
+        )
+        .bind(master.as_uuid())
+        .bind(after.map(|t| t.as_uuid()))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(tenant_from_row)
+        .collect()
+    }
+
+    async fn transfer_access_coordinator(
+        &self,
+        tenant: TenantId,
+        from: UserId,
+        to: UserId,
+        events: &[NewEvent],
+    ) -> Result<TenantRecord, StoreError> {
+        let mut tx = begin_write(&self.pool).await?;
+        let successor = existing_user(&mut tx, tenant, to).await?;
+        if successor.status != lms_kernel::UserStatus::Active {
+            return Err(StoreError::Refused {
+                reason: "NOT_ACTIVE",
+                message: format!(
+                    "the new Access Coordinator's account is {}",
+                    successor.status.name()
+                ),
+            });
+        }
+        let handed_over = sqlx::query(
+            "UPDATE tenants SET access_coordinator_user_id = $3 \
+             WHERE tenant_id = $1 AND access_coordinator_user_id = $2",
+        )
+        .bind(tenant.as_uuid())
+        .bind(from.as_uuid())
+        .bind(to.as_uuid())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if handed_over == 0 {
+            return Err(StoreError::Refused {
+                reason: "ACCESS_COORDINATOR_CHANGED",
+                message: "the Access Coordinator changed meanwhile; read the tenant again".into(),
+            });
+        }
+        outbox::append(&mut *tx, tenant, events).await?;
+        let record = sqlx::query("SELECT * FROM tenants WHERE tenant_id = $1")
+            .bind(tenant.as_uuid())
+            .fetch_one(&mut *tx)
+            .await?;
+        let record = tenant_from_row(&record)?;
+        tx.commit().await?;
+        Ok(record)
+    }
+}

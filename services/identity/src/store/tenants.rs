@@ -1,0 +1,85 @@
+//! Tenants: creation, settings, client tenants and the Access Coordinator duty.
+
+use std::future::Future;
+
+use lms_kernel::{TenantId, TenantSettings, UserId};
+
+use super::units::UnitRecord;
+use super::users::{EmploymentRecord, UserRecord};
+use super::{NewEvent, StoreError};
+
+/// A tenant as stored.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct TenantRecord {
+    /// Its id.
+    pub id: TenantId,
+    /// Display name.
+    pub name: String,
+    /// Feature switches.
+    pub settings: TenantSettings,
+    /// The master, when a client.
+    pub master: Option<TenantId>,
+    /// The Access Coordinator.
+    pub access_coordinator: Option<UserId>,
+    /// Who created it.
+    pub created_by: String,
+    /// When.
+    pub created_at: i64,
+}
+
+/// Tenants: creation with the Guest account and first user, settings, client tenants and the
+/// Access Coordinator duty.
+pub trait TenantStore: Send + Sync + 'static {
+    /// Creates a tenant, its Guest account and its first user (with a Guest employment).
+    fn create_tenant(
+        &self,
+        tenant: &TenantRecord,
+        guest: &UnitRecord,
+        first_user: &UserRecord,
+        employment: &EmploymentRecord,
+        events: &[NewEvent],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// A tenant.
+    fn tenant(
+        &self,
+        tenant: TenantId,
+    ) -> impl Future<Output = Result<Option<TenantRecord>, StoreError>> + Send;
+
+    /// Replaces a tenant's settings, with `events`.
+    fn update_tenant_settings(
+        &self,
+        tenant: TenantId,
+        settings: TenantSettings,
+        events: &[NewEvent],
+    ) -> impl Future<Output = Result<TenantRecord, StoreError>> + Send;
+
+    /// Makes `client` a client of `master` (the caller checked `Tenant::can_take_client`; the
+    /// write still refuses a client that became a client or a master meanwhile), or with `link`
+    /// false ends that link; `events` are committed under `master`.
+    fn link_client(
+        &self,
+        master: TenantId,
+        client: TenantId,
+        link: bool,
+        events: &[NewEvent],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The clients of `master`, in id order after `after`.
+    fn client_tenants(
+        &self,
+        master: TenantId,
+        after: Option<TenantId>,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<TenantRecord>, StoreError>> + Send;
+
+    /// Hands the Access Coordinator duty from `from` to `to` (an active user) if `from` still
+    /// holds it, with `events`, in one transaction.
+    fn transfer_access_coordinator(
+        &self,
+        tenant: TenantId,
+        from: UserId,
+        to: UserId,
+        events: &[NewEvent],
+    ) -> impl Future<Output = Result<TenantRecord, StoreError>> + Send;
+}

@@ -4,9 +4,9 @@
 use lms_kernel::{TenantId, UserId};
 use lms_runtime::config::SignInConfig;
 use lms_runtime::outbox::{NewEvent, Relay};
+use lms_runtime::peers::Authorization;
 use lms_runtime::{ApiError, Database};
 
-use crate::authz::Authorization;
 use crate::keys::KeyRing;
 use crate::password::Passwords;
 use crate::store::{Store, StoreError, UserRecord};
@@ -29,8 +29,6 @@ pub struct Core<S> {
     /// Token lifetimes and lockout.
     pub sign_in: SignInConfig,
 }
-
-pub use lms_runtime::auth::{Acting, acting, user as user_caller, verified};
 
 impl<S: Store + Clone> Core<S> {
     /// Refuses to act on the tenant's Access Coordinator (suspend, anonymise, delete): the

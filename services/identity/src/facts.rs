@@ -6,8 +6,8 @@ use lms_api::authorization::v1::{
 };
 use lms_api::common::v1::{ObjectReference, ObjectType};
 
-use crate::outbox::facts_event;
 use crate::store::{NewEvent, UserRecord};
+use lms_runtime::outbox;
 
 /// A reference to an object of the caller's tenant.
 pub fn reference(kind: ObjectType, id: impl ToString) -> ObjectReference {
@@ -83,7 +83,7 @@ pub fn status(user: &UserRecord) -> SubjectStatus {
 
 /// One batch of facts as an outbox event.
 pub fn event(updates: Vec<RelationshipUpdate>, statuses: Vec<SubjectStatus>) -> NewEvent {
-    facts_event(WriteRelationshipsRequest {
+    outbox::facts(WriteRelationshipsRequest {
         event_id: String::new(),
         updates,
         tenant_facts: None,

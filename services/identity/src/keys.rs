@@ -5,8 +5,11 @@
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use lms_kernel::TenantId;
+use lms_runtime::ApiError;
 use lms_runtime::auth::{Claims, SigningKey, SubjectKind, TokenVerifier, jwks_json};
 use lms_runtime::config::{AuthConfig, SignInConfig};
+use lms_runtime::peers::ServiceTokens;
 
 use crate::clock::now;
 use crate::store::{Store, StoreError};
@@ -134,5 +137,20 @@ impl KeyRing {
         let keys = self.keys.read().unwrap_or_else(|p| p.into_inner());
         let (key, _) = keys.last().expect("a loaded key ring always holds a key");
         key.sign(claims)
+    }
+}
+
+/// The service account name identity acts as.
+pub const SERVICE_NAME: &str = "identity";
+
+/// Identity signs its own tenant-scoped service tokens with its current key.
+impl ServiceTokens for KeyRing {
+    fn issue(&self, tenant: TenantId) -> Result<(String, Duration), ApiError> {
+        let claims = self.claims(
+            SubjectKind::Service,
+            SERVICE_NAME.into(),
+            Some(tenant.to_string()),
+        );
+        Ok((self.sign(&claims), self.access_ttl()))
     }
 }

@@ -5,7 +5,6 @@
 
 #![forbid(unsafe_code)]
 
-pub mod authz;
 mod clock;
 pub mod core;
 mod error;
@@ -14,7 +13,6 @@ pub mod grpc;
 pub mod import;
 pub mod keys;
 pub mod mfa;
-pub mod outbox;
 pub mod password;
 pub mod sessions;
 pub mod store;
@@ -92,7 +90,7 @@ async fn assemble<S: Store + Clone>(
             reason: format!("signing keys: {other}"),
         },
     })?;
-    let authorization = authz::Authorization::new(
+    let authorization = lms_runtime::peers::Authorization::new(
         context.endpoint(ServiceName::Authorization),
         Arc::new(keys.clone()),
     )

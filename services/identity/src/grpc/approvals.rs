@@ -22,9 +22,11 @@ use tonic::{Request, Response, Status};
 use super::convert::{optional_id, required_id, status_refused};
 use super::users::employment_removed;
 use crate::clock::now;
-use crate::core::{Core, acting};
+use lms_runtime::auth::acting;
+use lms_runtime::outbox;
+
+use crate::core::Core;
 use crate::facts::{self, reference};
-use crate::outbox::assign_role_event;
 use crate::store::{
     EmploymentRecord, NewEvent, Store, StoreError, UserChange, UserFilter, UserRecord,
 };
@@ -130,7 +132,7 @@ impl<S: Store + Clone> ApprovalService for Approvals<S> {
                 record.status = record.status.approve().map_err(status_refused)?;
                 let mut events = vec![facts::event(vec![], vec![facts::status(record)])];
                 if let Some(role) = record.account_kind.approved_role() {
-                    events.push(assign_role_event(&assign(record.id, role)));
+                    events.push(outbox::assign_role(assign(record.id, role)));
                 }
                 Ok(UserChange {
                     events,
@@ -196,7 +198,7 @@ impl<S: Store + Clone> ApprovalService for Approvals<S> {
         }
         // Nothing of identity's changes: the role lives in authorization alone, given through
         // the outbox like every other role identity gives.
-        let event = assign_role_event(&assign(user, Template::TeacherAdministrator));
+        let event = outbox::assign_role(assign(user, Template::TeacherAdministrator));
         let written_at = self.0.commit_events(tenant, &[event]).await?;
         tracing::info!(%tenant, %user, by = %actor, "teacher promoted");
         Ok(Response::new(PromoteTeacherResponse { written_at }))

@@ -20,7 +20,9 @@ use tonic::{Request, Response, Status};
 
 use super::convert::timestamp;
 use crate::clock::now;
-use crate::core::{Core, user_caller};
+use lms_runtime::auth::user as user_caller;
+
+use crate::core::Core;
 use crate::password::Passwords;
 use crate::sessions;
 use crate::store::{Redeemed, RefreshRecord, Store, UserRecord};

@@ -18,9 +18,9 @@ use uuid::Uuid;
 use super::convert::{self, required_id};
 use super::users::{Users, employment_facts};
 use crate::clock::now;
-use crate::core::{Acting, acting};
 use crate::facts::{self, reference};
 use crate::store::{EmploymentChange, EmploymentRecord, NewEvent, Store, StoreError};
+use lms_runtime::auth::{Acting, acting};
 
 fn seconds(field: &str, at: Option<&prost_types::Timestamp>) -> Result<Option<i64>, ApiError> {
     match at {

@@ -26,7 +26,9 @@ use tonic::{Request, Response, Status};
 
 use super::convert::{display_name, optional_id, required_id};
 use crate::clock::now;
-use crate::core::{Core, acting};
+use lms_runtime::auth::acting;
+
+use crate::core::Core;
 use crate::facts::{self, reference};
 use crate::store::{GroupRecord, Store};
 

@@ -25,12 +25,14 @@ use tonic::{Request, Response, Status, Streaming};
 
 use super::users::{employment_facts, employment_removed};
 use crate::clock::now;
-use crate::core::{Acting, Core, acting};
+use lms_runtime::auth::{Acting, acting};
+use lms_runtime::outbox;
+
+use crate::core::Core;
 use crate::facts::{self, reference};
 use crate::import::{
     self, FeedRole, MAX_FILE_BYTES, RowError, UnitRow, UserRow, check_units, check_users,
 };
-use crate::outbox::{assign_role_event, revoke_role_event};
 use crate::store::{
     EmploymentRecord, ImportBatch, ImportSnapshot, ImportedChange, NewEvent, Store, UnitRecord,
     UserRecord,
@@ -204,13 +206,16 @@ async fn send(progress: &Progress, message: ImportCsvResponse) -> Result<(), Api
 fn feed_role_event(user: UserId, role: FeedRole, before: Option<&str>) -> Option<NewEvent> {
     match (role, before) {
         (FeedRole::Manager, Some("manager")) | (FeedRole::Student, None | Some("student")) => None,
-        (FeedRole::Manager, _) => Some(assign_role_event(&AssignRoleRequest {
+        (FeedRole::Manager, _) => Some(outbox::assign_role(AssignRoleRequest {
             user_id: user.to_string(),
             role_id: RoleId::BuiltIn(Template::Manager).to_string(),
             source: AssignmentSource::PeopleDataFeed as i32,
             ..Default::default()
         })),
-        (FeedRole::Student, Some(_)) => Some(revoke_role_event(user, Template::Manager)),
+        (FeedRole::Student, Some(_)) => Some(outbox::revoke_role(
+            user,
+            RoleId::BuiltIn(Template::Manager),
+        )),
     }
 }
 

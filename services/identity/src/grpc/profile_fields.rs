@@ -19,9 +19,9 @@ use uuid::Uuid;
 
 use super::convert::{display_name, is_field_key, required_id};
 use super::users::Users;
-use crate::core::acting;
 use crate::facts::{self, reference};
 use crate::store::{CustomField, NamedManager, Store};
+use lms_runtime::auth::acting;
 
 fn definition(field: &CustomField) -> CustomFieldDefinition {
     CustomFieldDefinition {

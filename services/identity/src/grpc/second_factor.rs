@@ -13,10 +13,10 @@ use tonic::Request;
 
 use super::authentication::{Authentication, sign_in_barrier};
 use crate::clock::now;
-use crate::core::{user_caller, verified};
 use crate::mfa;
 use crate::sessions;
 use crate::store::{MfaChallenge, Store};
+use lms_runtime::auth::{user as user_caller, verified};
 
 /// Wrong codes a challenge survives.
 const MAX_CODE_FAILURES: i32 = 5;

@@ -16,7 +16,8 @@ use lms_api::identity::v1::{
     UpdateTenantSettingsResponse,
 };
 use lms_kernel::{
-    AccountKind, ClientLinkError, Permission, Template, Tenant, TenantId, UnitId, UnitKind, UserId,
+    AccountKind, ClientLinkError, Permission, RoleId, Template, Tenant, TenantId, UnitId, UnitKind,
+    UserId,
 };
 use lms_runtime::ApiError;
 use lms_runtime::auth::{Caller, caller};
@@ -26,9 +27,11 @@ use tonic::{Request, Response, Status};
 use super::convert::{self, optional_id, required_id};
 use super::users::{new_user_facts, new_user_records};
 use crate::clock::now;
-use crate::core::{Core, acting};
+use lms_runtime::auth::acting;
+use lms_runtime::outbox;
+
+use crate::core::Core;
 use crate::facts::{self, reference};
-use crate::outbox::{assign_role_event, facts_event, revoke_role_event};
 use crate::store::{Store, TenantRecord, UnitRecord};
 
 pub struct Tenants<S>(pub Arc<Core<S>>);
@@ -89,7 +92,7 @@ impl<S: Store + Clone> TenantService for Tenants<S> {
         };
         let settings = settings_event(&tenant.settings);
         let role = |template: Template, main_role: bool| {
-            assign_role_event(&AssignRoleRequest {
+            outbox::assign_role(AssignRoleRequest {
                 user_id: user.id.to_string(),
                 role_id: lms_kernel::RoleId::BuiltIn(template).to_string(),
                 main_role,
@@ -183,8 +186,8 @@ impl<S: Store + Clone> TenantService for Tenants<S> {
                 current,
                 successor,
                 &[
-                    revoke_role_event(current, Template::AccessCoordinator),
-                    assign_role_event(&AssignRoleRequest {
+                    outbox::revoke_role(current, RoleId::BuiltIn(Template::AccessCoordinator)),
+                    outbox::assign_role(AssignRoleRequest {
                         user_id: successor.to_string(),
                         role_id: lms_kernel::RoleId::BuiltIn(Template::AccessCoordinator)
                             .to_string(),
@@ -338,7 +341,7 @@ fn link_refusal(error: ClientLinkError) -> ApiError {
 
 /// The tenant's switches as authorization reads them.
 fn settings_event(settings: &lms_kernel::TenantSettings) -> crate::store::NewEvent {
-    facts_event(WriteRelationshipsRequest {
+    outbox::facts(WriteRelationshipsRequest {
         tenant_facts: Some(TenantFacts {
             locations_enabled: settings.locations_enabled,
             clients_enabled: settings.clients_enabled,

@@ -23,9 +23,11 @@ use tonic::{Request, Response, Status};
 
 use super::convert::{self, ValidNewUser, display_name, optional_id, required_id, status_refused};
 use super::profile_fields::check_custom_fields;
-use crate::authz::Visible;
 use crate::clock::now;
-use crate::core::{Core, acting};
+use lms_runtime::auth::acting;
+use lms_runtime::peers::Visible;
+
+use crate::core::Core;
 use crate::facts::{self, reference};
 use crate::store::{
     EmploymentRecord, NewEvent, Store, StoreError, UserChange, UserFilter, UserRecord,

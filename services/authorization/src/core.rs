@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use lms_api::common::v1::ObjectReference;
 use lms_kernel::{
@@ -10,17 +9,11 @@ use lms_kernel::{
 };
 use lms_runtime::ApiError;
 use lms_runtime::auth::Caller;
+use lms_runtime::clock::now;
 
 use crate::cache::{CacheKey, Facts, FactsCache, Freshness, Invalidation};
 use crate::facts;
 use crate::store::{Revision, Store};
-
-/// Seconds since the Unix epoch.
-pub fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_secs() as i64)
-}
 
 /// The service state behind every RPC.
 #[derive(Debug)]

@@ -6,9 +6,9 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use lms_runtime::auth::{Claims, SigningKey, SubjectKind, TokenVerifier, jwks_json};
+use lms_runtime::clock::now;
 use lms_runtime::config::{AuthConfig, SignInConfig};
 
-use crate::clock::now;
 use crate::store::{Store, StoreError};
 
 /// How often replicas look for a key another replica made.

@@ -6,7 +6,6 @@
 #![forbid(unsafe_code)]
 
 pub mod authz;
-mod clock;
 pub mod core;
 pub mod facts;
 pub mod grpc;
@@ -20,6 +19,8 @@ pub mod store;
 
 use std::sync::Arc;
 
+// `crate::clock::now` (still called by the store) is the runtime clock, one for every service.
+use lms_runtime::clock;
 use lms_runtime::well_known::WellKnown;
 use lms_runtime::{
     Application, BootError, Database, GrpcServer, Migrations, ServiceContext, ServiceName,

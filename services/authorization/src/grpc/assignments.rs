@@ -18,12 +18,13 @@ use lms_kernel::{
 };
 use lms_runtime::ApiError;
 use lms_runtime::auth::Caller;
+use lms_runtime::clock::now;
 use lms_runtime::paging::page_size;
 
 use super::caller;
 use crate::cache::CacheKey;
 use crate::convert;
-use crate::core::{Actor, Core, now, tenant_of};
+use crate::core::{Actor, Core, tenant_of};
 use crate::error::refusal;
 use crate::store::{AssignmentRecord, AuditEntry, Revision, Stamp, Store};
 

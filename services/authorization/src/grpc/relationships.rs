@@ -14,6 +14,7 @@ use lms_api::common::v1::{ObjectReference, ObjectType, UserStatus as PbStatus};
 use lms_kernel::{TenantId, TenantSettings, UserId, UserStatus, check_responsibility};
 use lms_runtime::ApiError;
 use lms_runtime::auth::Caller;
+use lms_runtime::clock::now;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
@@ -22,7 +23,7 @@ use lms_runtime::paging::page_size;
 use super::caller;
 use crate::cache::CacheKey;
 use crate::convert;
-use crate::core::{Core, now, tenant_of};
+use crate::core::{Core, tenant_of};
 use crate::error::responsibility_refusal;
 use crate::facts::subject_facts;
 use crate::store::{Change, FactBatch, Relationship, RelationshipFilter, Store, SubjectStatus};

@@ -12,13 +12,14 @@ use lms_api::authorization::v1::{
 use lms_kernel::role::check_name;
 use lms_kernel::{CustomRoleId, Grants, Permission, Role, RoleId, Template, check_definition};
 use lms_runtime::ApiError;
+use lms_runtime::clock::now;
 use tonic::{Request, Response, Status};
 
 use lms_runtime::paging::page_size;
 
 use super::caller;
 use crate::convert;
-use crate::core::{Actor, Core, now};
+use crate::core::{Actor, Core};
 use crate::error::{refusal, role_refusal};
 use crate::store::{AuditEntry, RoleRecord, Stamp, Store};
 

@@ -16,10 +16,10 @@ use lms_api::identity::v1::{
 use lms_kernel::{Email, TenantId, UserId, UserStatus};
 use lms_runtime::ApiError;
 use lms_runtime::auth::{Caller, SubjectKind, caller};
+use lms_runtime::clock::now;
 use tonic::{Request, Response, Status};
 
 use super::convert::timestamp;
-use crate::clock::now;
 use crate::core::{Core, user_caller};
 use crate::password::Passwords;
 use crate::sessions;

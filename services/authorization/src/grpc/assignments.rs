@@ -32,20 +32,6 @@ pub struct Assignments<S>(pub Arc<Core<S>>);
 
 const ASSIGNMENT_OBJECT: i16 = ObjectType::Role as i16;
 
-fn assignment_json(a: &AssignmentRecord) -> String {
-    format!(
-        "{{\"assignment_id\":\"{}\",\"user_id\":\"{}\",\"role_id\":\"{}\",\"unit_id\":{},\"valid_from\":{},\"valid_until\":{},\"source\":{},\"main_role\":{}}}",
-        a.id,
-        a.user,
-        a.role,
-        a.unit.map_or("null".into(), |u| format!("\"{u}\"")),
-        a.valid_from.map_or("null".into(), |t| t.to_string()),
-        a.valid_until.map_or("null".into(), |t| t.to_string()),
-        a.source,
-        a.main_role
-    )
-}
-
 /// Who assigns: a person, bound by the escalation rule, or a platform service (identity's
 /// defaults and people-data feed, the shop integration) acting for its token's tenant.
 enum Assigner {
@@ -142,7 +128,7 @@ impl<S: Store> Assignments<S> {
             action: "role_assignment.revoked",
             object_type: ASSIGNMENT_OBJECT,
             object_id: record.id.to_string(),
-            before: Some(assignment_json(&record)),
+            before: Some(convert::assignment_json(&record)),
             after: None,
         };
         let Some((_, revision)) = self
@@ -261,7 +247,7 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
             object_type: ASSIGNMENT_OBJECT,
             object_id: record.id.to_string(),
             before: None,
-            after: Some(assignment_json(&record)),
+            after: Some(convert::assignment_json(&record)),
         };
         let revision = self
             .0

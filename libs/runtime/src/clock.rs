@@ -11,6 +11,14 @@ pub fn now() -> i64 {
         .map_or(0, |elapsed| elapsed.as_secs() as i64)
 }
 
+/// Now, in milliseconds since the Unix epoch, from the system clock (for short timers such as
+/// circuit breakers; stores keep seconds).
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_millis() as i64)
+}
+
 /// A clock: the system's, or a manual one that tests set.
 #[derive(Clone, Debug, Default)]
 pub struct Clock {
@@ -56,5 +64,16 @@ mod tests {
         clock.set(250);
         assert_eq!(clock.clone().now(), 250);
         assert!(Clock::system().now() > 1_700_000_000);
+    }
+
+    #[test]
+    fn milliseconds_agree_with_seconds() {
+        let before = now();
+        let millis = now_ms();
+        let after = now();
+        assert!(
+            millis / 1000 >= before && millis / 1000 <= after,
+            "{millis}"
+        );
     }
 }

@@ -16,10 +16,11 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use lms_kernel::{ResourceFacts, SubjectFacts, TenantId, UserId};
 use lms_runtime::SecretString;
+use lms_runtime::clock::now_ms;
 use lms_runtime::config::CacheConfig;
 use lms_runtime::redis::RedisHandle;
 use opentelemetry::KeyValue;
@@ -159,12 +160,6 @@ struct RedisTier {
     channel: String,
     /// Milliseconds since the epoch until which Redis is skipped.
     skip_until: AtomicI64,
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 impl RedisTier {

@@ -160,6 +160,32 @@ pub fn assignment(record: &AssignmentRecord) -> pb::RoleAssignment {
     }
 }
 
+/// The audit trail's JSON of a custom role.
+pub fn role_json(role: &RoleRecord) -> String {
+    serde_json::json!({
+        "role_id": role.id.to_string(),
+        "name": role.name,
+        "grants": crate::store::grants_text(&role.grants),
+        "version": role.version,
+    })
+    .to_string()
+}
+
+/// The audit trail's JSON of a role assignment.
+pub fn assignment_json(a: &AssignmentRecord) -> String {
+    serde_json::json!({
+        "assignment_id": a.id.to_string(),
+        "user_id": a.user.to_string(),
+        "role_id": a.role.to_string(),
+        "unit_id": a.unit.map(|unit| unit.to_string()),
+        "valid_from": a.valid_from,
+        "valid_until": a.valid_until,
+        "source": a.source,
+        "main_role": a.main_role,
+    })
+    .to_string()
+}
+
 /// The consistency token naming `revision` of `tenant`.
 pub fn token(tenant: TenantId, revision: Revision) -> common::ConsistencyToken {
     use std::fmt::Write as _;
@@ -220,6 +246,57 @@ mod tests {
             assert_eq!(reach("r", reach_to_proto(r)).unwrap(), r);
         }
         assert_eq!(pb::Reach::Tenant as i32, reach_to_proto(Reach::Tenant));
+    }
+
+    fn stamp() -> Stamp {
+        Stamp {
+            actor: "someone".into(),
+            at: 1,
+        }
+    }
+
+    #[test]
+    fn audit_json_of_a_role_is_json_whatever_its_name() {
+        let name = "a \"quoted\" back\\slash and a zero\u{200b}width space";
+        let role = RoleRecord {
+            id: lms_kernel::CustomRoleId::generate(),
+            name: name.into(),
+            description: String::new(),
+            grants: Grants::EMPTY,
+            responsibilities: lms_kernel::ResponsibilitySet::NONE,
+            copied_from: None,
+            version: 3,
+            created: stamp(),
+            updated: stamp(),
+        };
+        let json: serde_json::Value = serde_json::from_str(&role_json(&role)).unwrap();
+        assert_eq!(json["name"], name);
+        assert_eq!(json["role_id"], role.id.to_string());
+        assert_eq!(json["grants"], "");
+        assert_eq!(json["version"], 3);
+    }
+
+    #[test]
+    fn audit_json_of_an_assignment_has_every_key() {
+        let assignment = AssignmentRecord {
+            id: lms_kernel::AssignmentId::generate(),
+            user: lms_kernel::UserId::generate(),
+            role: RoleId::parse("builtin:tutor").unwrap(),
+            unit: None,
+            valid_from: Some(10),
+            valid_until: None,
+            source: 2,
+            main_role: true,
+            assigned: stamp(),
+        };
+        let json: serde_json::Value = serde_json::from_str(&assignment_json(&assignment)).unwrap();
+        assert_eq!(json["assignment_id"], assignment.id.to_string());
+        assert_eq!(json["user_id"], assignment.user.to_string());
+        assert_eq!(json["role_id"], "builtin:tutor");
+        assert!(json["unit_id"].is_null() && json["valid_until"].is_null());
+        assert_eq!(json["valid_from"], 10);
+        assert_eq!(json["source"], 2);
+        assert_eq!(json["main_role"], true);
     }
 }
 

@@ -2,25 +2,18 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use lms_api::common::v1::ObjectReference;
 use lms_kernel::{
     Decision, Object, Permission, ResourceFacts, SubjectFacts, TenantId, UserId, decide,
 };
 use lms_runtime::ApiError;
 use lms_runtime::auth::Caller;
+use lms_runtime::clock::now;
 
 use crate::cache::{CacheKey, Facts, FactsCache, Freshness, Invalidation};
+use crate::decisions::Resource;
 use crate::facts;
 use crate::store::{Revision, Store};
-
-/// Seconds since the Unix epoch.
-pub fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_secs() as i64)
-}
 
 /// The service state behind every RPC.
 #[derive(Debug)]
@@ -49,15 +42,6 @@ impl Actor {
     }
 }
 
-/// The tenant a caller acts in; services need a tenant-scoped token.
-pub fn tenant_of(caller: &Caller) -> Result<TenantId, ApiError> {
-    caller.tenant().ok_or_else(|| ApiError::PermissionDenied {
-        reason: "TENANT_REQUIRED",
-        message: "this call needs a token issued for a tenant".into(),
-        metadata: HashMap::new(),
-    })
-}
-
 fn denied(permission: Permission, decision: Decision) -> ApiError {
     let Decision::Denied(denial) = decision else {
         unreachable!("only denials are turned into errors")
@@ -82,21 +66,6 @@ pub fn as_session(caller: &Caller, subject: UserId, facts: Arc<SubjectFacts>) ->
         }
         _ => facts,
     }
-}
-
-/// The cache key of the object `reference` names, when it names one well formed.
-pub fn resource_cache_key(
-    tenant: TenantId,
-    reference: Option<&ObjectReference>,
-) -> Option<CacheKey> {
-    let r = reference?;
-    let owner = if r.tenant_id.is_empty() {
-        tenant
-    } else {
-        TenantId::parse(&r.tenant_id).ok()?
-    };
-    let id = uuid::Uuid::try_parse(&r.id).ok()?;
-    Some(CacheKey::resource(owner, r.r#type as i16, id))
 }
 
 impl<S: Store> Core<S> {
@@ -133,49 +102,39 @@ impl<S: Store> Core<S> {
         Ok((compiled, revision))
     }
 
-    /// The facts of the object `reference` names (in `field` of the request), straight from the store.
-    pub async fn resource(
-        &self,
-        tenant: TenantId,
-        field: &str,
-        reference: Option<&ObjectReference>,
-    ) -> Result<ResourceFacts, ApiError> {
-        facts::resource_facts(&self.store, tenant, field, reference, now()).await
+    /// The facts of `resource`, straight from the store.
+    pub async fn resource(&self, resource: &Resource) -> Result<ResourceFacts, ApiError> {
+        facts::resource_facts(&self.store, resource, now()).await
     }
 
-    /// The facts of the object `reference` names, from the cache when `freshness` allows, with
-    /// the revision they are at least as fresh as. `read_after` is a revision already read in
-    /// this request (the subject's): facts read from the store now are at least that fresh, which
-    /// saves reading the revision again.
+    /// The facts of `resource`, from the cache when `freshness` allows, with the revision they
+    /// are at least as fresh as. `read_after` is a revision already read in this request (the
+    /// subject's): facts read from the store now are at least that fresh, which saves reading
+    /// the revision again.
     pub async fn resource_at(
         &self,
-        tenant: TenantId,
-        field: &str,
-        reference: Option<&ObjectReference>,
+        resource: &Resource,
         freshness: Freshness,
         read_after: Option<Revision>,
     ) -> Result<(Arc<ResourceFacts>, Revision), ApiError> {
-        let key = resource_cache_key(tenant, reference);
-        if let Some(key) = &key
-            && let Some(held) = self
-                .cache
-                .get(key, freshness)
-                .await
-                .and_then(|e| e.resource())
+        let key = resource.cache_key();
+        if let Some(held) = self
+            .cache
+            .get(&key, freshness)
+            .await
+            .and_then(|e| e.resource())
         {
             return Ok(held);
         }
         // A revision read before the facts: they are at least that fresh.
         let revision = match read_after {
             Some(revision) => revision,
-            None => self.store.revision(tenant).await?,
+            None => self.store.revision(resource.tenant).await?,
         };
-        let facts = Arc::new(self.resource(tenant, field, reference).await?);
-        if let Some(key) = key {
-            self.cache
-                .put(key, revision, Facts::Resource(facts.clone()))
-                .await;
-        }
+        let facts = Arc::new(self.resource(resource).await?);
+        self.cache
+            .put(key, revision, Facts::Resource(facts.clone()))
+            .await;
         Ok((facts, revision))
     }
 
@@ -198,17 +157,11 @@ impl<S: Store> Core<S> {
 
     /// The caller as a user actor; services act through `Check`, not as administrators.
     pub async fn actor(&self, caller: &Caller) -> Result<Actor, ApiError> {
-        let Caller::User { tenant, user, .. } = caller else {
-            return Err(ApiError::PermissionDenied {
-                reason: "USER_REQUIRED",
-                message: "administration is done by users, not service accounts".into(),
-                metadata: HashMap::new(),
-            });
-        };
-        let (facts, revision) = self.subject(*tenant, *user).await?;
+        let (tenant, user) = lms_runtime::auth::user(caller)?;
+        let (facts, revision) = self.subject(tenant, user).await?;
         Ok(Actor {
-            tenant: *tenant,
-            facts: as_session(caller, *user, facts),
+            tenant,
+            facts: as_session(caller, user, facts),
             revision,
         })
     }
@@ -245,11 +198,6 @@ impl<S: Store> Core<S> {
         tenant: TenantId,
         user: UserId,
     ) -> Result<ResourceFacts, ApiError> {
-        let reference = ObjectReference {
-            r#type: lms_api::common::v1::ObjectType::User as i32,
-            id: user.to_string(),
-            tenant_id: String::new(),
-        };
-        self.resource(tenant, "user_id", Some(&reference)).await
+        self.resource(&Resource::user(tenant, user)).await
     }
 }

@@ -1,14 +1,14 @@
 //! Compiles stored rows into the kernel's decision facts.
 
 use lms_api::authorization::v1::Relation;
-use lms_api::common::v1::{ObjectReference, ObjectType};
+use lms_api::common::v1::ObjectType;
 use lms_kernel::{
     CourseId, EventId, GroupId, HeldRole, Object, Place, ResourceFacts, RoleId, SubjectFacts,
     TenantId, UnitId, UserId, UserStatus,
 };
 use lms_runtime::ApiError;
 
-use crate::convert;
+use crate::decisions::Resource;
 use crate::store::{Relationship, RelationshipFilter, Store, SubjectRows};
 
 fn relation(r: Relation) -> i16 {
@@ -110,53 +110,22 @@ async fn parent<S: Store>(
 /// The resource facts of `reference`, read from the store. `field` names the reference in errors.
 pub async fn resource_facts<S: Store>(
     store: &S,
-    caller_tenant: TenantId,
-    field: &str,
-    reference: Option<&ObjectReference>,
+    resource: &Resource,
     now: i64,
 ) -> Result<ResourceFacts, ApiError> {
-    let reference = reference.ok_or_else(|| ApiError::invalid_field(field, "is required"))?;
-    let tenant = if reference.tenant_id.is_empty() {
-        caller_tenant
-    } else {
-        convert::id(
-            &format!("{field}.tenant_id"),
-            &reference.tenant_id,
-            TenantId::parse,
-        )?
-    };
-    let kind = ObjectType::try_from(reference.r#type).unwrap_or(ObjectType::Unspecified);
-    let id_field = format!("{field}.id");
-    let uuid = |parse_kind: &'static str| -> Result<uuid::Uuid, ApiError> {
-        if reference.id.is_empty() {
-            return Err(ApiError::invalid_field(&id_field, "is required"));
-        }
-        uuid::Uuid::try_parse(&reference.id)
-            .ok()
-            .filter(|u| !u.is_nil())
-            .ok_or_else(|| {
-                ApiError::invalid_field(&id_field, format!("{parse_kind} must be a UUID"))
-            })
-    };
+    let (tenant, kind, id) = (resource.tenant, resource.kind, resource.id);
     let mut facts = match kind {
-        ObjectType::Unspecified => {
-            return Err(ApiError::invalid_field(
-                format!("{field}.type"),
-                "is required",
-            ));
-        }
-        ObjectType::Tenant => ResourceFacts::new(
-            tenant,
-            Object::Tenant(TenantId::from_uuid(uuid("tenant id")?)),
-        ),
+        // Resource::parse refuses an unspecified type.
+        ObjectType::Unspecified => ResourceFacts::new(tenant, Object::TenantWide),
+        ObjectType::Tenant => ResourceFacts::new(tenant, Object::Tenant(TenantId::from_uuid(id))),
         ObjectType::Unit => {
-            let unit = UnitId::from_uuid(uuid("unit id")?);
+            let unit = UnitId::from_uuid(id);
             let mut facts = ResourceFacts::new(tenant, Object::Unit(unit));
             facts.units = vec![unit];
             facts
         }
         ObjectType::User => {
-            let user = UserId::from_uuid(uuid("user id")?);
+            let user = UserId::from_uuid(id);
             let (rows, _) = store.subject_rows(tenant, user).await?;
             let now_rows = |wanted| related(&rows, wanted, now, |u| u);
             let mut facts = ResourceFacts::new(tenant, Object::User(user));
@@ -179,11 +148,9 @@ pub async fn resource_facts<S: Store>(
             facts.bookings_restricted = rows.status.is_some_and(|s| s.restrict_bookings);
             facts
         }
-        ObjectType::Group => {
-            ResourceFacts::new(tenant, Object::Group(GroupId::from_uuid(uuid("group id")?)))
-        }
+        ObjectType::Group => ResourceFacts::new(tenant, Object::Group(GroupId::from_uuid(id))),
         ObjectType::Course => {
-            let course = uuid("course id")?;
+            let course = id;
             let mut facts = ResourceFacts::new(tenant, Object::Course(CourseId::from_uuid(course)));
             facts.units = parent(
                 store,
@@ -199,11 +166,6 @@ pub async fn resource_facts<S: Store>(
             facts
         }
         ObjectType::Lesson | ObjectType::Event => {
-            let id = uuid(if kind == ObjectType::Lesson {
-                "lesson id"
-            } else {
-                "event id"
-            })?;
             match parent(store, tenant, kind, id, Relation::ParentCourse).await? {
                 Some(course) => {
                     let course = CourseId::from_uuid(course);
@@ -225,10 +187,7 @@ pub async fn resource_facts<S: Store>(
         | ObjectType::Catalogue
         | ObjectType::CpdProgramme
         | ObjectType::Report
-        | ObjectType::ContentItem => {
-            uuid("id")?;
-            ResourceFacts::new(tenant, Object::TenantWide)
-        }
+        | ObjectType::ContentItem => ResourceFacts::new(tenant, Object::TenantWide),
     };
     with_ancestors(store, tenant, &mut facts).await?;
     Ok(facts)

@@ -9,6 +9,7 @@
 mod cache;
 mod convert;
 mod core;
+mod decisions;
 mod error;
 mod facts;
 pub mod grpc;

@@ -8,10 +8,10 @@ use std::time::Duration;
 use lms_kernel::TenantId;
 use lms_runtime::ApiError;
 use lms_runtime::auth::{Claims, SigningKey, SubjectKind, TokenVerifier, jwks_json};
+use lms_runtime::clock::now;
 use lms_runtime::config::{AuthConfig, SignInConfig};
 use lms_runtime::peers::ServiceTokens;
 
-use crate::clock::now;
 use crate::store::{Store, StoreError};
 
 /// How often replicas look for a key another replica made.

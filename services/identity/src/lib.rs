@@ -5,7 +5,6 @@
 
 #![forbid(unsafe_code)]
 
-mod clock;
 pub mod core;
 mod error;
 pub mod facts;

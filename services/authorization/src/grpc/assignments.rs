@@ -18,32 +18,19 @@ use lms_kernel::{
 };
 use lms_runtime::ApiError;
 use lms_runtime::auth::Caller;
+use lms_runtime::clock::now;
 use lms_runtime::paging::page_size;
 
 use super::caller;
 use crate::cache::CacheKey;
 use crate::convert;
-use crate::core::{Actor, Core, now, tenant_of};
+use crate::core::{Actor, Core};
 use crate::error::refusal;
 use crate::store::{AssignmentRecord, AuditEntry, Revision, Stamp, Store};
 
 pub struct Assignments<S>(pub Arc<Core<S>>);
 
 const ASSIGNMENT_OBJECT: i16 = ObjectType::Role as i16;
-
-fn assignment_json(a: &AssignmentRecord) -> String {
-    format!(
-        "{{\"assignment_id\":\"{}\",\"user_id\":\"{}\",\"role_id\":\"{}\",\"unit_id\":{},\"valid_from\":{},\"valid_until\":{},\"source\":{},\"main_role\":{}}}",
-        a.id,
-        a.user,
-        a.role,
-        a.unit.map_or("null".into(), |u| format!("\"{u}\"")),
-        a.valid_from.map_or("null".into(), |t| t.to_string()),
-        a.valid_until.map_or("null".into(), |t| t.to_string()),
-        a.source,
-        a.main_role
-    )
-}
 
 /// Who assigns: a person, bound by the escalation rule, or a platform service (identity's
 /// defaults and people-data feed, the shop integration) acting for its token's tenant.
@@ -72,7 +59,7 @@ impl<S: Store> Assignments<S> {
     async fn assigner(&self, caller: &Caller) -> Result<Assigner, ApiError> {
         match caller {
             Caller::Service { name, .. } => Ok(Assigner::Service {
-                tenant: tenant_of(caller)?,
+                tenant: lms_runtime::auth::tenant(caller)?,
                 name: name.clone(),
             }),
             Caller::User { .. } => Ok(Assigner::Person(Box::new(self.0.actor(caller).await?))),
@@ -141,7 +128,7 @@ impl<S: Store> Assignments<S> {
             action: "role_assignment.revoked",
             object_type: ASSIGNMENT_OBJECT,
             object_id: record.id.to_string(),
-            before: Some(assignment_json(&record)),
+            before: Some(convert::assignment_json(&record)),
             after: None,
         };
         let Some((_, revision)) = self
@@ -260,7 +247,7 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
             object_type: ASSIGNMENT_OBJECT,
             object_id: record.id.to_string(),
             before: None,
-            after: Some(assignment_json(&record)),
+            after: Some(convert::assignment_json(&record)),
         };
         let revision = self
             .0
@@ -331,7 +318,7 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
         // Services read within the tenant their token names (identity hands roles over);
         // people read whom they may see.
         let tenant = match &caller {
-            Caller::Service { .. } => tenant_of(&caller)?,
+            Caller::Service { .. } => lms_runtime::auth::tenant(&caller)?,
             Caller::User { .. } => {
                 let actor = self.0.actor(&caller).await?;
                 self.may_read_user(&actor, user).await?;

@@ -2,7 +2,6 @@
 //! apply atomically and once per event id. Only services write them, with a token issued for
 //! the tenant the facts belong to.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use lms_api::authorization::v1::relationship_service_server::RelationshipService;
@@ -13,7 +12,8 @@ use lms_api::authorization::v1::{
 use lms_api::common::v1::{ObjectReference, ObjectType, UserStatus as PbStatus};
 use lms_kernel::{TenantId, TenantSettings, UserId, UserStatus, check_responsibility};
 use lms_runtime::ApiError;
-use lms_runtime::auth::Caller;
+use lms_runtime::auth::tenant_service;
+use lms_runtime::clock::now;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
@@ -22,24 +22,12 @@ use lms_runtime::paging::page_size;
 use super::caller;
 use crate::cache::CacheKey;
 use crate::convert;
-use crate::core::{Core, now, tenant_of};
+use crate::core::Core;
 use crate::error::responsibility_refusal;
 use crate::facts::subject_facts;
 use crate::store::{Change, FactBatch, Relationship, RelationshipFilter, Store, SubjectStatus};
 
 pub struct Relationships<S>(pub Arc<Core<S>>);
-
-/// The tenant of a service caller; users never write facts.
-fn service_tenant(caller: &Caller) -> Result<TenantId, ApiError> {
-    if !matches!(caller, Caller::Service { .. }) {
-        return Err(ApiError::PermissionDenied {
-            reason: "SERVICE_REQUIRED",
-            message: "relationship facts are written by the services that own them".into(),
-            metadata: HashMap::new(),
-        });
-    }
-    tenant_of(caller)
-}
 
 fn object(field: &str, reference: Option<&ObjectReference>) -> Result<(i16, Uuid), ApiError> {
     let reference = reference.ok_or_else(|| ApiError::invalid_field(field, "is required"))?;
@@ -204,7 +192,7 @@ impl<S: Store> RelationshipService for Relationships<S> {
         &self,
         request: Request<WriteRelationshipsRequest>,
     ) -> Result<Response<WriteRelationshipsResponse>, Status> {
-        let tenant = service_tenant(&caller(&request)?)?;
+        let tenant = tenant_service(&caller(&request)?)?;
         let r = request.into_inner();
         let event_id = Uuid::try_parse(&r.event_id)
             .ok()
@@ -276,7 +264,7 @@ impl<S: Store> RelationshipService for Relationships<S> {
         &self,
         request: Request<ReadRelationshipsRequest>,
     ) -> Result<Response<ReadRelationshipsResponse>, Status> {
-        let tenant = service_tenant(&caller(&request)?)?;
+        let tenant = tenant_service(&caller(&request)?)?;
         let r = request.into_inner();
         let filter = RelationshipFilter {
             resource: r

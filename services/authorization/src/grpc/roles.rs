@@ -12,29 +12,20 @@ use lms_api::authorization::v1::{
 use lms_kernel::role::check_name;
 use lms_kernel::{CustomRoleId, Grants, Permission, Role, RoleId, Template, check_definition};
 use lms_runtime::ApiError;
+use lms_runtime::clock::now;
 use tonic::{Request, Response, Status};
 
 use lms_runtime::paging::page_size;
 
 use super::caller;
 use crate::convert;
-use crate::core::{Actor, Core, now};
+use crate::core::{Actor, Core};
 use crate::error::{refusal, role_refusal};
 use crate::store::{AuditEntry, RoleRecord, Stamp, Store};
 
 pub struct Roles<S>(pub Arc<Core<S>>);
 
 const ROLE_OBJECT: i16 = lms_api::common::v1::ObjectType::Role as i16;
-
-fn role_json(role: &RoleRecord) -> String {
-    format!(
-        "{{\"role_id\":\"{}\",\"name\":{:?},\"grants\":{:?},\"version\":{}}}",
-        role.id,
-        role.name,
-        crate::store::grants_text(&role.grants),
-        role.version
-    )
-}
 
 /// A role as the caller named it: a built-in template or one of the tenant's custom roles.
 enum Named {
@@ -243,7 +234,7 @@ impl<S: Store> RoleService for Roles<S> {
             object_type: ROLE_OBJECT,
             object_id: role.id.to_string(),
             before: None,
-            after: Some(role_json(&role)),
+            after: Some(convert::role_json(&role)),
         };
         let revision = self
             .0
@@ -307,8 +298,8 @@ impl<S: Store> RoleService for Roles<S> {
             action: "role.updated",
             object_type: ROLE_OBJECT,
             object_id: after.id.to_string(),
-            before: Some(role_json(&before)),
-            after: Some(role_json(&after)),
+            before: Some(convert::role_json(&before)),
+            after: Some(convert::role_json(&after)),
         };
         let expected = (r.expected_version != 0).then_some(r.expected_version);
         let revision = self
@@ -358,7 +349,7 @@ impl<S: Store> RoleService for Roles<S> {
             action: "role.deleted",
             object_type: ROLE_OBJECT,
             object_id: role.id.to_string(),
-            before: Some(role_json(&role)),
+            before: Some(convert::role_json(&role)),
             after: None,
         };
         let revision = self

@@ -16,12 +16,12 @@ use lms_api::identity::v1::{
 };
 use lms_kernel::{AccountKind, Permission, RoleId, Template, TenantId, UserId, UserStatus};
 use lms_runtime::ApiError;
+use lms_runtime::clock::now;
 use lms_runtime::paging::{page, page_size};
 use tonic::{Request, Response, Status};
 
 use super::convert::{optional_id, required_id, status_refused};
 use super::users::employment_removed;
-use crate::clock::now;
 use lms_runtime::auth::acting;
 use lms_runtime::outbox;
 

@@ -12,12 +12,12 @@ use lms_api::identity::v1::{
 use lms_kernel::user::Employment;
 use lms_kernel::{EmploymentError, Permission, UnitId, UserId};
 use lms_runtime::ApiError;
+use lms_runtime::clock::now;
 use tonic::Request;
 use uuid::Uuid;
 
 use super::convert::{self, required_id};
 use super::users::{Users, employment_facts};
-use crate::clock::now;
 use crate::facts::{self, reference};
 use crate::store::{EmploymentChange, EmploymentRecord, NewEvent, Store, StoreError};
 use lms_runtime::auth::{Acting, acting};

@@ -18,13 +18,13 @@ use lms_api::identity::v1::{
 };
 use lms_kernel::{AccountKind, Permission, RoleId, Template, TenantId, UnitId, UserId, UserStatus};
 use lms_runtime::ApiError;
+use lms_runtime::clock::now;
 use tokio::sync::mpsc;
 use tokio_stream::Stream;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::users::{employment_facts, employment_removed};
-use crate::clock::now;
 use lms_runtime::auth::{Acting, acting};
 use lms_runtime::outbox;
 

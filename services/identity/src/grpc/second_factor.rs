@@ -9,10 +9,10 @@ use lms_api::identity::v1::{
 use lms_kernel::{TenantId, UserId};
 use lms_runtime::ApiError;
 use lms_runtime::auth::Caller;
+use lms_runtime::clock::now;
 use tonic::Request;
 
 use super::authentication::{Authentication, sign_in_barrier};
-use crate::clock::now;
 use crate::mfa;
 use crate::sessions;
 use crate::store::{MfaChallenge, Store};

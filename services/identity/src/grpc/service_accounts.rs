@@ -8,12 +8,12 @@ use lms_api::identity::v1::{
 };
 use lms_runtime::ApiError;
 use lms_runtime::auth::{Caller, SubjectKind};
+use lms_runtime::clock::now;
 use tonic::Request;
 use uuid::Uuid;
 
 use super::authentication::Authentication;
 use super::convert::timestamp;
-use crate::clock::now;
 use crate::sessions;
 use crate::store::{ServiceAccountRecord, Store};
 

@@ -21,12 +21,12 @@ use lms_kernel::{
 };
 use lms_runtime::ApiError;
 use lms_runtime::auth::{Caller, caller};
+use lms_runtime::clock::now;
 use lms_runtime::paging::{page, page_size};
 use tonic::{Request, Response, Status};
 
 use super::convert::{self, optional_id, required_id};
 use super::users::{new_user_facts, new_user_records};
-use crate::clock::now;
 use lms_runtime::auth::acting;
 use lms_runtime::outbox;
 

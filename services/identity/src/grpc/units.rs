@@ -15,11 +15,11 @@ use lms_api::identity::v1::{
 use lms_kernel::unit::{check_delete, check_new, check_placement};
 use lms_kernel::{Permission, TenantId, UnitError, UnitId, UnitKind};
 use lms_runtime::ApiError;
+use lms_runtime::clock::now;
 use lms_runtime::paging::{page, page_size};
 use tonic::{Request, Response, Status};
 
 use super::convert::{display_name, optional_id, required_id};
-use crate::clock::now;
 use lms_runtime::auth::acting;
 
 use crate::core::Core;

@@ -18,12 +18,12 @@ use lms_api::identity::v1::{
 };
 use lms_kernel::{Email, GroupId, Permission, TenantId, UnitId, UserId, UserStatus};
 use lms_runtime::ApiError;
+use lms_runtime::clock::now;
 use lms_runtime::paging::{page, page_size};
 use tonic::{Request, Response, Status};
 
 use super::convert::{self, ValidNewUser, display_name, optional_id, required_id, status_refused};
 use super::profile_fields::check_custom_fields;
-use crate::clock::now;
 use lms_runtime::auth::acting;
 use lms_runtime::peers::Visible;
 

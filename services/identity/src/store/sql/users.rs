@@ -103,7 +103,7 @@ impl UserStore for SqlStore<Db> {
             )
             .bind(tenant.as_uuid())
             .bind(user.as_uuid())
-            .bind(crate::clock::now())
+            .bind(lms_runtime::clock::now())
             .bind(reason)
             .execute(&mut *tx)
             .await?;
@@ -223,7 +223,7 @@ impl UserStore for SqlStore<Db> {
         )
         .bind(tenant.as_uuid())
         .bind(user.as_uuid())
-        .bind(crate::clock::now())
+        .bind(lms_runtime::clock::now())
         .execute(&mut *tx)
         .await?;
         sqlx::query(

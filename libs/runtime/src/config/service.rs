@@ -1,0 +1,65 @@
+//! `[identity]`, `[authorization]`, `[delegation]`, `[reporting]`: where one service listens
+//! and stores its data.
+
+use std::net::SocketAddr;
+
+use serde::{Deserialize, Serialize};
+
+use super::{ConfigError, ServiceName, invalid};
+use crate::secret::SecretString;
+
+/// Where one service listens and stores its data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceConfig {
+    /// Address the gRPC server binds; port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// `postgres://…` or `sqlite://…`. Each service owns its own database.
+    pub database_url: SecretString,
+    /// Upper bound of the connection pool.
+    pub max_connections: u32,
+    /// How the other services reach this one (`http://lms-identity:50051`); absent means
+    /// `http://<listen>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+}
+
+impl ServiceConfig {
+    /// The defaults of one service: its own port on localhost and its own SQLite file.
+    pub fn default_for(name: ServiceName) -> Self {
+        ServiceConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], name.default_port())),
+            database_url: SecretString::new(format!("sqlite://.lms/{}.db", name.as_str())),
+            max_connections: 10,
+            endpoint: None,
+        }
+    }
+
+    /// The URL other services call this one at.
+    pub fn endpoint(&self) -> String {
+        self.endpoint
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen))
+    }
+
+    /// Checks the section of service `name`.
+    pub fn validate(&self, name: ServiceName) -> Result<(), ConfigError> {
+        let url = self.database_url.expose();
+        if !(url.starts_with("postgres://")
+            || url.starts_with("postgresql://")
+            || url.starts_with("sqlite:"))
+        {
+            return Err(invalid(
+                &format!("{name}.database_url"),
+                "must start with postgres://, postgresql:// or sqlite:",
+            ));
+        }
+        if self.max_connections == 0 {
+            return Err(invalid(
+                &format!("{name}.max_connections"),
+                "must be at least 1",
+            ));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,139 @@
+//! Loading: defaults, file, environment and validation, end to end.
+
+use std::io::Write;
+
+use super::*;
+use crate::secret::SecretString;
+
+fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn toml_file(text: &str) -> tempfile::NamedTempFile {
+    let mut file = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
+    file.write_all(text.as_bytes()).unwrap();
+    file
+}
+
+#[test]
+fn defaults_alone_are_valid_and_embedded() {
+    let config = Config::load(None, env(&[])).unwrap();
+    assert_eq!(config, Config::default());
+    assert!(config.identity.database_url.expose().starts_with("sqlite:"));
+    assert_eq!(config.redis.url, None);
+}
+
+#[test]
+fn file_overrides_defaults() {
+    let file =
+        toml_file("[authorization]\nlisten = \"0.0.0.0:6000\"\n[server]\nconcurrency_limit = 7\n");
+    let config = Config::load(Some(file.path()), env(&[])).unwrap();
+    assert_eq!(config.authorization.listen, "0.0.0.0:6000".parse().unwrap());
+    assert_eq!(config.server.concurrency_limit, 7);
+    // Keys the file does not name keep their defaults.
+    assert_eq!(config.identity.listen, Config::default().identity.listen);
+    assert_eq!(config.server.request_timeout_ms, 10_000);
+}
+
+#[test]
+fn env_overrides_file() {
+    let file = toml_file("[server]\nconcurrency_limit = 7\nrequest_timeout_ms = 50\n");
+    let config = Config::load(
+        Some(file.path()),
+        env(&[
+            ("LMS_SERVER__CONCURRENCY_LIMIT", "9"),
+            ("LMS_REDIS__URL", "redis://127.0.0.1:6379/2"),
+            ("LMS_TELEMETRY__LOG_FORMAT", "json"),
+            ("UNRELATED", "ignored"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(config.server.concurrency_limit, 9);
+    assert_eq!(config.server.request_timeout_ms, 50, "file value kept");
+    assert_eq!(
+        config.redis.url.as_ref().map(SecretString::expose),
+        Some("redis://127.0.0.1:6379/2")
+    );
+    assert_eq!(config.telemetry.log_format, LogFormat::Json);
+}
+
+#[test]
+fn unknown_keys_are_rejected() {
+    let error = Config::load(None, env(&[("LMS_SERVER__CONCURENCY_LIMIT", "9")])).unwrap_err();
+    assert!(error.to_string().contains("concurency_limit"), "{error}");
+}
+
+#[test]
+fn wrong_types_name_the_key() {
+    let error = Config::load(None, env(&[("LMS_SERVER__CONCURRENCY_LIMIT", "many")])).unwrap_err();
+    assert!(error.to_string().contains("concurrency_limit"), "{error}");
+}
+
+#[test]
+fn invalid_values_name_the_key_and_hide_secrets() {
+    let error = Config::load(
+        None,
+        env(&[(
+            "LMS_IDENTITY__DATABASE_URL",
+            "mysql://root:hunter2@db/identity",
+        )]),
+    )
+    .unwrap_err();
+    let message = error.to_string();
+    assert!(message.contains("identity.database_url"), "{message}");
+    assert!(!message.contains("hunter2"), "{message}");
+}
+
+#[test]
+fn a_missing_config_file_is_an_error() {
+    let error = Config::load(Some(Path::new("/nonexistent/lms.toml")), env(&[])).unwrap_err();
+    assert!(error.to_string().contains("does not exist"), "{error}");
+}
+
+/// The documented file must load and say exactly what the defaults are.
+#[test]
+fn the_example_config_file_is_the_defaults() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/lms.example.toml");
+    let config = Config::load(Some(&path), Vec::new()).unwrap();
+    assert_eq!(config, Config::default());
+}
+
+#[test]
+fn each_section_names_its_own_key() {
+    let cases = [
+        (
+            "LMS_REPORTING__MAX_CONNECTIONS",
+            "0",
+            "reporting.max_connections",
+        ),
+        (
+            "LMS_SERVER__REQUEST_TIMEOUT_MS",
+            "0",
+            "server.request_timeout_ms",
+        ),
+        (
+            "LMS_AUTH__JWKS_REFRESH_SECONDS",
+            "0",
+            "auth.jwks_refresh_seconds",
+        ),
+        ("LMS_REDIS__URL", "http://127.0.0.1:6379", "redis.url"),
+        ("LMS_CACHE__CAPACITY", "0", "cache.max_staleness_ms"),
+        (
+            "LMS_SIGN_IN__ARGON2_ITERATIONS",
+            "0",
+            "sign_in.argon2_memory_kib",
+        ),
+        (
+            "LMS_TELEMETRY__TRACE_SAMPLE_RATIO",
+            "2.0",
+            "telemetry.trace_sample_ratio",
+        ),
+    ];
+    for (variable, value, key) in cases {
+        let error = Config::load(None, env(&[(variable, value)])).unwrap_err();
+        assert!(error.to_string().contains(&format!("`{key}`")), "{error}");
+    }
+}

@@ -3,6 +3,15 @@
 //! Course delegation: courses, lessons, events, catalogues, enrolments and enrolment requests,
 //! bookings, attendance, competency checks and the responsibilities on them. Every action is
 //! decided by authorization first.
+//!
+//! Laid out as `shared/SKELETON.md` shows, one module per proto service under `grpc/`. The
+//! other rooms arrive with the first RPC that needs them, in identity's and authorization's
+//! shape: `core.rs` (`Core<S>` holding the store, `lms_runtime::peers::Authorization` and
+//! `lms_runtime::outbox::Relay`), `error.rs` (store errors through
+//! `lms_runtime::store::is_outage`, kernel refusals), `convert.rs`, `relationships.rs` (the
+//! facts delegation owns, appended with `lms_runtime::outbox::append`), and `store/` (one trait
+//! per aggregate, `store/sql/{pg,sqlite}.rs` over shared files, cases under
+//! `lms_testkit::store_conformance!`).
 
 #![forbid(unsafe_code)]
 

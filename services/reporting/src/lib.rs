@@ -2,6 +2,10 @@
 //!
 //! Reports that show each person exactly what they may see, from read models built from the
 //! other services' events, and the access review.
+//!
+//! Laid out as `shared/SKELETON.md` shows, one module per proto service under `grpc/`; the
+//! stream consumer, the read-model store and `scope_sql.rs` (the kernel's `scope` table compiled
+//! to SQL) arrive with the reporting issue.
 
 #![forbid(unsafe_code)]
 

@@ -1,0 +1,24 @@
+//! The gRPC face of the delegation service: one module per proto service.
+//!
+//! Handlers not written yet fall back to the generated defaults, which answer `UNIMPLEMENTED`
+//! (only this package and reporting's get default methods; see `libs/api/build.rs`).
+
+mod catalogues;
+mod competencies;
+mod courses;
+mod enrolments;
+mod events;
+mod lessons;
+mod responsibilities;
+
+/// Adds every gRPC service of delegation to `server`.
+pub fn add_services(server: lms_runtime::GrpcServer) -> lms_runtime::GrpcServer {
+    server
+        .add_service(courses::service())
+        .add_service(lessons::service())
+        .add_service(events::service())
+        .add_service(catalogues::service())
+        .add_service(enrolments::service())
+        .add_service(competencies::service())
+        .add_service(responsibilities::service())
+}

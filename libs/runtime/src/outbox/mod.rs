@@ -8,9 +8,13 @@
 //! Order: every transaction that appends takes its tenant's order lock first (a
 //! transaction-scoped advisory lock on PostgreSQL; the database write lock on SQLite, whose
 //! write transactions begin `IMMEDIATE`), so a tenant's sequence numbers follow commit order.
-//! Delivery of one tenant runs one turn at a time across replicas (another advisory lock on
-//! PostgreSQL, held by the turn's transaction; one process owns a SQLite file). Authorization
-//! applies each event once by its id, so a turn cut short and delivered again changes nothing.
+//! Every relay sends a tenant's events in sequence order and authorization applies each event
+//! once by its id (facts, role assignments and revocations alike), so the first application of
+//! each event follows commit order even when two replicas send the same events: a replica only
+//! sends an event after sending every earlier one. That is why no lock is held while calling
+//! authorization (it would pin a pooled connection per tenant for as long as authorization is
+//! slow); each event is marked delivered as soon as authorization acknowledged it, so a turn
+//! cut short repeats at most the event in flight.
 //! An event authorization refuses for good, or one that cannot be read, goes to the
 //! `outbox_dead_letters` table (counted by the `lms.outbox.dead_letters` metric) instead of
 //! blocking its tenant; delivered rows are pruned after [`relay::KEEP_DELIVERED`].
@@ -18,7 +22,9 @@
 mod relay;
 mod store;
 
-use lms_api::authorization::v1::{AssignRoleRequest, RevokeRoleRequest, WriteRelationshipsRequest};
+use lms_api::authorization::v1::{
+    AssignRoleRequest, AssignmentSource, RevokeRoleRequest, WriteRelationshipsRequest,
+};
 use lms_kernel::TenantId;
 use prost::Message;
 use uuid::Uuid;
@@ -32,8 +38,12 @@ pub mod topic {
     pub const FACTS: &str = "authorization.facts";
     /// A role given by the service: an `AssignRoleRequest`.
     pub const ASSIGN_ROLE: &str = "authorization.assign_role";
-    /// A role taken back: a `RevokeRoleRequest` naming the holder and the role.
-    pub const REVOKE_ROLE: &str = "authorization.revoke_role";
+    /// A role taken back: a `RevokeRoleRequest` naming the holder, the role, the source and
+    /// the event.
+    pub const REVOKE_ROLE: &str = "authorization.revoke_role.v2";
+    /// Rows appended before `v2` carry an `AssignRoleRequest` naming the holder and the role;
+    /// the relay still delivers them.
+    pub const REVOKE_ROLE_V1: &str = "authorization.revoke_role";
 }
 
 /// An event to append in the writer's transaction.
@@ -84,16 +94,23 @@ pub fn assign_role(mut request: AssignRoleRequest) -> NewEvent {
     }
 }
 
-/// An event taking every assignment of `role` back from `user` (taking back twice is taking
-/// back once).
-pub fn revoke_role(user: lms_kernel::UserId, role: lms_kernel::RoleId) -> NewEvent {
+/// An event taking back what `user` holds of `role` from `source` (every source when
+/// `Unspecified`); applied once by its id.
+pub fn revoke_role(
+    user: lms_kernel::UserId,
+    role: lms_kernel::RoleId,
+    source: AssignmentSource,
+) -> NewEvent {
+    let event_id = Uuid::now_v7();
     NewEvent {
-        event_id: Uuid::now_v7(),
+        event_id,
         topic: topic::REVOKE_ROLE,
         payload: RevokeRoleRequest {
             assignment_id: String::new(),
             user_id: user.to_string(),
             role_id: role.to_string(),
+            event_id: event_id.to_string(),
+            source: source as i32,
         }
         .encode_to_vec(),
     }

@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::store::OutboxStore;
 use super::{OutboxEvent, topic};
+use crate::clock::now_ms;
 use crate::error::ApiError;
 use crate::peers::Authorization;
 use crate::store::Database;
@@ -66,12 +67,6 @@ enum Outcome {
 struct Breaker {
     failures: AtomicU32,
     open_until_ms: AtomicI64,
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_millis() as i64)
 }
 
 impl Breaker {
@@ -141,7 +136,11 @@ impl<O: OutboxStore> Relay<O> {
             let Some(up_to) = self.outbox.last_sequence(tenant).await? else {
                 return Ok(None);
             };
-            self.deliver_up_to(tenant, up_to).await?;
+            if self.deliver_up_to(tenant, up_to).await? > 0 {
+                // Authorization refused an event this request may have written: the change is
+                // saved here but not there, so no token may claim decisions see it.
+                return Ok(None);
+            }
             Ok::<_, DeliveryError>(
                 self.outbox
                     .written_at(tenant, up_to)
@@ -164,8 +163,13 @@ impl<O: OutboxStore> Relay<O> {
     }
 
     /// Delivers the tenant's undelivered events with sequence at most `up_to`, in order; stops
-    /// at the first event authorization could not take (it stays pending).
-    pub async fn deliver_up_to(&self, tenant: TenantId, up_to: i64) -> Result<(), DeliveryError> {
+    /// at the first event authorization could not take (it stays pending). Answers how many
+    /// events were set aside as dead letters.
+    pub async fn deliver_up_to(
+        &self,
+        tenant: TenantId,
+        up_to: i64,
+    ) -> Result<usize, DeliveryError> {
         let turn_lock = self
             .turns
             .lock()
@@ -174,6 +178,7 @@ impl<O: OutboxStore> Relay<O> {
             .or_default()
             .clone();
         let _turn = turn_lock.lock().await;
+        let mut dead = 0;
         loop {
             let mut turn = self.outbox.begin_turn(tenant).await?;
             let pending = turn.pending(tenant, up_to, BATCH).await?;
@@ -195,6 +200,7 @@ impl<O: OutboxStore> Relay<O> {
                             "outbox event set aside as a dead letter"
                         );
                         turn.dead_letter(event.sequence, &reason).await?;
+                        dead += 1;
                         self.dead_letters
                             .add(1, &[KeyValue::new("topic", event.topic.clone())]);
                     }
@@ -211,7 +217,7 @@ impl<O: OutboxStore> Relay<O> {
             }
             self.breaker.succeeded();
             if !full {
-                return Ok(());
+                return Ok(dead);
             }
         }
     }
@@ -230,6 +236,19 @@ impl<O: OutboxStore> Relay<O> {
             },
             topic::REVOKE_ROLE => match RevokeRoleRequest::decode(event.payload.as_slice()) {
                 Ok(request) => self.authorization.revoke(event.tenant, request).await,
+                Err(error) => return Ok(Outcome::DeadLetter(format!("unreadable: {error}"))),
+            },
+            // Appended before v2: the holder and the role in an AssignRoleRequest.
+            topic::REVOKE_ROLE_V1 => match AssignRoleRequest::decode(event.payload.as_slice()) {
+                Ok(held) => {
+                    let request = RevokeRoleRequest {
+                        user_id: held.user_id,
+                        role_id: held.role_id,
+                        event_id: event.event_id.to_string(),
+                        ..Default::default()
+                    };
+                    self.authorization.revoke(event.tenant, request).await
+                }
                 Err(error) => return Ok(Outcome::DeadLetter(format!("unreadable: {error}"))),
             },
             other => return Ok(Outcome::DeadLetter(format!("unknown topic {other:?}"))),

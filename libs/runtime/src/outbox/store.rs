@@ -6,7 +6,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use lms_kernel::TenantId;
-use sqlx::{PgConnection, Postgres, Row, SqliteConnection};
+use sqlx::{PgConnection, Row, SqliteConnection};
 use uuid::Uuid;
 
 use super::{NewEvent, OutboxEvent};
@@ -15,7 +15,6 @@ use crate::store::Database;
 /// Advisory-lock spaces (the first key of PostgreSQL's two-key locks); the second key is the
 /// tenant folded to 32 bits. Two tenants that fold alike merely share a queue.
 const ORDER_SPACE: i32 = 0x4c4d_5301;
-const DELIVERY_SPACE: i32 = 0x4c4d_5302;
 
 fn tenant_key(tenant: TenantId) -> i32 {
     let bits = tenant.as_uuid().as_u128();
@@ -135,7 +134,7 @@ pub trait OutboxStore: Clone + Send + Sync + 'static {
         &self,
         tenant: TenantId,
     ) -> impl Future<Output = Result<Option<i64>, sqlx::Error>> + Send;
-    /// Starts a delivery turn for `tenant`; on PostgreSQL it waits for any other replica's turn.
+    /// Starts a delivery turn for `tenant`.
     fn begin_turn(
         &self,
         tenant: TenantId,
@@ -155,23 +154,17 @@ pub trait OutboxStore: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<Vec<DeadLetter>, sqlx::Error>> + Send;
 }
 
-/// One delivery turn of one tenant. On PostgreSQL a transaction holding the tenant's delivery
-/// lock, so replicas take turns and a turn cut short is undone (and delivered again, which
-/// authorization ignores by event id). On SQLite plain statements: one process owns the file,
-/// and a transaction held across calls to authorization would stop every writer.
+/// One delivery turn of one tenant: reads its pending events and marks each as soon as
+/// authorization acknowledged it (no transaction is held across calls to authorization; see
+/// the module docs for why order holds without one).
 pub struct Turn {
-    inner: TurnInner,
+    outbox: Database,
 }
 
 impl std::fmt::Debug for Turn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Turn").finish_non_exhaustive()
     }
-}
-
-enum TurnInner {
-    Postgres(sqlx::Transaction<'static, Postgres>),
-    Sqlite(sqlx::SqlitePool),
 }
 
 const PENDING: &str = "SELECT sequence, event_id, tenant_id, topic, payload FROM outbox \
@@ -208,22 +201,21 @@ impl Turn {
         up_to: i64,
         limit: i64,
     ) -> Result<Vec<OutboxEvent>, sqlx::Error> {
-        let query = sqlx::query(PENDING);
-        match &mut self.inner {
-            TurnInner::Postgres(tx) => query
+        match &self.outbox {
+            Database::Postgres(pool) => sqlx::query(PENDING)
                 .bind(tenant.as_uuid())
                 .bind(up_to)
                 .bind(limit)
-                .fetch_all(&mut **tx)
+                .fetch_all(pool)
                 .await?
                 .iter()
                 .map(event_from_row)
                 .collect(),
-            TurnInner::Sqlite(pool) => sqlx::query(PENDING)
+            Database::Sqlite(pool) => sqlx::query(PENDING)
                 .bind(tenant.as_uuid())
                 .bind(up_to)
                 .bind(limit)
-                .fetch_all(&*pool)
+                .fetch_all(pool)
                 .await?
                 .iter()
                 .map(event_from_row)
@@ -237,40 +229,35 @@ impl Turn {
         sequence: i64,
         written_at: Option<&str>,
     ) -> Result<(), sqlx::Error> {
-        match &mut self.inner {
-            TurnInner::Postgres(tx) => {
+        let query = sqlx::query(DELIVERED);
+        match &self.outbox {
+            Database::Postgres(pool) => query.bind(sequence).bind(written_at).execute(pool).await?,
+            Database::Sqlite(pool) => {
                 sqlx::query(DELIVERED)
                     .bind(sequence)
                     .bind(written_at)
-                    .execute(&mut **tx)
+                    .execute(pool)
                     .await?;
+                return Ok(());
             }
-            TurnInner::Sqlite(pool) => {
-                sqlx::query(DELIVERED)
-                    .bind(sequence)
-                    .bind(written_at)
-                    .execute(&*pool)
-                    .await?;
-            }
-        }
+        };
         Ok(())
     }
 
-    /// Moves an event to the dead letters.
+    /// Moves an event to the dead letters (one transaction: it is in exactly one of the two).
     pub async fn dead_letter(&mut self, sequence: i64, reason: &str) -> Result<(), sqlx::Error> {
-        match &mut self.inner {
-            TurnInner::Postgres(tx) => {
+        match &self.outbox {
+            Database::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
                 sqlx::query(DEAD_LETTER)
                     .bind(sequence)
                     .bind(reason)
-                    .execute(&mut **tx)
+                    .execute(&mut *tx)
                     .await?;
-                sqlx::query(REMOVE)
-                    .bind(sequence)
-                    .execute(&mut **tx)
-                    .await?;
+                sqlx::query(REMOVE).bind(sequence).execute(&mut *tx).await?;
+                tx.commit().await
             }
-            TurnInner::Sqlite(pool) => {
+            Database::Sqlite(pool) => {
                 let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
                 sqlx::query(DEAD_LETTER)
                     .bind(sequence)
@@ -278,18 +265,14 @@ impl Turn {
                     .execute(&mut *tx)
                     .await?;
                 sqlx::query(REMOVE).bind(sequence).execute(&mut *tx).await?;
-                tx.commit().await?;
+                tx.commit().await
             }
         }
-        Ok(())
     }
 
-    /// Ends the turn, keeping what it marked.
+    /// Ends the turn (every mark is already kept).
     pub async fn commit(self) -> Result<(), sqlx::Error> {
-        match self.inner {
-            TurnInner::Postgres(tx) => tx.commit().await,
-            TurnInner::Sqlite(_) => Ok(()),
-        }
+        Ok(())
     }
 }
 
@@ -321,20 +304,10 @@ impl OutboxStore for Database {
         }
     }
 
-    async fn begin_turn(&self, tenant: TenantId) -> Result<Turn, sqlx::Error> {
-        let inner = match self {
-            Database::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                sqlx::query("SELECT pg_advisory_xact_lock($1, $2)")
-                    .bind(DELIVERY_SPACE)
-                    .bind(tenant_key(tenant))
-                    .execute(&mut *tx)
-                    .await?;
-                TurnInner::Postgres(tx)
-            }
-            Database::Sqlite(pool) => TurnInner::Sqlite(pool.clone()),
-        };
-        Ok(Turn { inner })
+    async fn begin_turn(&self, _tenant: TenantId) -> Result<Turn, sqlx::Error> {
+        Ok(Turn {
+            outbox: self.clone(),
+        })
     }
 
     async fn written_at(

@@ -1,5 +1,5 @@
 //! The outbox's guarantees on the real backends: a tenant's appends take turns so sequence
-//! follows commit order, replicas take delivery turns, and dead letters leave the queue.
+//! follows commit order, dead letters leave the queue, delivered rows are pruned.
 
 use std::time::Duration;
 
@@ -81,22 +81,6 @@ async fn a_tenants_appends_wait_for_the_open_one_so_sequence_follows_commit_orde
     assert!(sequence_of(&database, &first).await < sequence_of(&database, &second).await);
 }
 
-#[tokio::test]
-async fn replicas_take_delivery_turns_for_one_tenant() {
-    let test = lms_testkit::postgres_pool(&OUTBOX).await;
-    let database = Database::Postgres(test.pool());
-    let tenant = TenantId::generate();
-    let turn = database.begin_turn(tenant).await.unwrap();
-    let second = {
-        let database = database.clone();
-        tokio::spawn(async move { database.begin_turn(tenant).await.unwrap().commit().await })
-    };
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(!second.is_finished(), "a second turn waits for the first");
-    turn.commit().await.unwrap();
-    second.await.unwrap().unwrap();
-}
-
 async fn dead_letters_leave_the_queue(database: Database) {
     let tenant = TenantId::generate();
     let (refused, next) = (event(), event());
@@ -127,8 +111,17 @@ async fn dead_letters_leave_the_queue(database: Database) {
     assert_eq!(letters.len(), 1);
     assert_eq!(letters[0].event.event_id, refused.event_id);
     assert_eq!(letters[0].reason, "refused");
-    // Rows delivered just now stay until they are old enough to prune.
+    // Rows delivered just now stay until they are old enough to prune; pending rows and dead
+    // letters are never pruned.
     assert_eq!(database.prune(Duration::from_secs(3600)).await.unwrap(), 0);
+    let pending = event();
+    outbox::commit_alone(&database, tenant, std::slice::from_ref(&pending))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert_eq!(database.prune(Duration::from_secs(1)).await.unwrap(), 1);
+    assert_eq!(database.tenants_with_pending().await.unwrap(), vec![tenant]);
+    assert_eq!(database.dead_letters(tenant).await.unwrap().len(), 1);
 }
 
 #[tokio::test]

@@ -211,14 +211,19 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
                 );
             }
         }
-        // A service delivering an event names it: the assignment takes the event's id, so the
-        // same event delivered twice assigns once and answers the first assignment.
-        let id = match r.event_id.as_str() {
-            "" => AssignmentId::generate(),
-            text => convert::id("event_id", text, AssignmentId::parse)?,
+        // A service delivering an event names it: the assignment takes the event's id, and the
+        // event is applied once (a redelivery answers the first assignment, or nothing new
+        // when it was revoked since).
+        let event = match (&assigner, r.event_id.as_str()) {
+            (Assigner::Service { .. }, text) if !text.is_empty() => {
+                Some(convert::id("event_id", text, AssignmentId::parse)?)
+            }
+            _ => None,
         };
-        if !r.event_id.is_empty()
+        if let Some(id) = event
             && let Some(existing) = self.0.store.assignment(tenant, id).await?
+            && existing.user == user
+            && existing.role == role
         {
             let revision = self.0.store.revision(tenant).await?;
             return Ok(Response::new(AssignRoleResponse {
@@ -226,6 +231,7 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
                 written_at: Some(convert::token(tenant, revision)),
             }));
         }
+        let id = event.unwrap_or_else(AssignmentId::generate);
         let stamp = Stamp {
             actor: assigner.id(),
             at: now(),
@@ -249,11 +255,32 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
             before: None,
             after: Some(convert::assignment_json(&record)),
         };
-        let revision = self
-            .0
-            .store
-            .insert_assignment(tenant, &record, audit)
-            .await?;
+        let revision = match event {
+            Some(event) => {
+                let applied = self
+                    .0
+                    .store
+                    .insert_assignment_once(tenant, &record, audit, event.as_uuid())
+                    .await?;
+                match applied {
+                    Some(revision) => revision,
+                    // Applied before and revoked since: a redelivery changes nothing.
+                    None => {
+                        let revision = self.0.store.revision(tenant).await?;
+                        return Ok(Response::new(AssignRoleResponse {
+                            assignment: None,
+                            written_at: Some(convert::token(tenant, revision)),
+                        }));
+                    }
+                }
+            }
+            None => {
+                self.0
+                    .store
+                    .insert_assignment(tenant, &record, audit)
+                    .await?
+            }
+        };
         self.0
             .invalidate(
                 tenant,
@@ -277,18 +304,61 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
         let tenant = assigner.tenant();
         let r = request.into_inner();
         let revision = if r.assignment_id.is_empty() {
-            // What a holder has of a role: every assignment of it goes, each under the same
-            // rule as one named by id; having none is what was asked.
+            // What a holder has of a role, taken back by the service that gave it, once per
+            // event, in one transaction.
+            let Assigner::Service { name, .. } = &assigner else {
+                return Err(ApiError::PermissionDenied {
+                    reason: "SERVICE_REQUIRED",
+                    message: "people revoke an assignment by its id".into(),
+                    metadata: Default::default(),
+                }
+                .into());
+            };
             let user = convert::id("user_id", &r.user_id, UserId::parse)?;
             let role = convert::role_id("role_id", &r.role_id)?;
-            let mut revision = None;
-            for held in self.0.store.assignments_of(tenant, user).await? {
-                if held.role == role {
-                    revision = self.revoke(&assigner, held).await?.or(revision);
+            let event = convert::id("event_id", &r.event_id, AssignmentId::parse)?;
+            let source = match AssignmentSource::try_from(r.source) {
+                Ok(AssignmentSource::Unspecified) => None,
+                Ok(source) => Some(source as i16),
+                Err(_) => {
+                    return Err(
+                        ApiError::invalid_field("source", "is not an assignment source").into(),
+                    );
                 }
-            }
-            match revision {
-                Some(revision) => revision,
+            };
+            let actor = format!("service:{name}");
+            let revoked = self
+                .0
+                .store
+                .revoke_held(tenant, user, role, source, event.as_uuid(), |record| {
+                    AuditEntry {
+                        stamp: Stamp {
+                            actor: actor.clone(),
+                            at: now(),
+                        },
+                        action: "role_assignment.revoked",
+                        object_type: ASSIGNMENT_OBJECT,
+                        object_id: record.id.to_string(),
+                        before: Some(convert::assignment_json(record)),
+                        after: None,
+                    }
+                })
+                .await?;
+            match revoked {
+                Some((records, revision)) => {
+                    if !records.is_empty() {
+                        self.0
+                            .invalidate(
+                                tenant,
+                                vec![CacheKey::subject(tenant, user)],
+                                false,
+                                revision,
+                            )
+                            .await;
+                        tracing::info!(%tenant, %user, %role, revoked = records.len(), "role taken back");
+                    }
+                    revision
+                }
                 None => self.0.store.revision(tenant).await?,
             }
         } else {

@@ -157,6 +157,31 @@ pub trait RoleStore: Send + Sync + 'static {
         audit: AuditEntry,
     ) -> impl Future<Output = Result<Revision, StoreError>> + Send;
 
+    /// Stores an assignment a service made by delivering `event`, at most once per event (the
+    /// event id is recorded in the same transaction): `Ok(None)` when the event was applied
+    /// before, so a redelivery never brings back an assignment revoked since.
+    fn insert_assignment_once(
+        &self,
+        tenant: TenantId,
+        assignment: &AssignmentRecord,
+        audit: AuditEntry,
+        event: uuid::Uuid,
+    ) -> impl Future<Output = Result<Option<Revision>, StoreError>> + Send;
+
+    /// Removes what `user` holds of `role` (only assignments from `source`, when given) for a
+    /// service delivering `event`, at most once per event, with one audit record per
+    /// assignment removed: `Ok(None)` when the event was applied before. Holding nothing is no
+    /// error (the revision still moves, so the answer is a token for this event).
+    fn revoke_held(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        role: RoleId,
+        source: Option<i16>,
+        event: uuid::Uuid,
+        audit: impl Fn(&AssignmentRecord) -> AuditEntry + Send,
+    ) -> impl Future<Output = Result<Option<(Vec<AssignmentRecord>, Revision)>, StoreError>> + Send;
+
     /// Removes an assignment; `Ok(None)` when it does not exist.
     fn delete_assignment(
         &self,

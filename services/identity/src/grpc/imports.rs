@@ -212,9 +212,11 @@ fn feed_role_event(user: UserId, role: FeedRole, before: Option<&str>) -> Option
             source: AssignmentSource::PeopleDataFeed as i32,
             ..Default::default()
         })),
+        // The feed takes back only the Manager role it gave, never one an administrator gave.
         (FeedRole::Student, Some(_)) => Some(outbox::revoke_role(
             user,
             RoleId::BuiltIn(Template::Manager),
+            AssignmentSource::PeopleDataFeed,
         )),
     }
 }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use lms_api::authorization::v1::{
-    AssignRoleRequest, Relation, TenantFacts, WriteRelationshipsRequest,
+    AssignRoleRequest, AssignmentSource, Relation, TenantFacts, WriteRelationshipsRequest,
 };
 use lms_api::common::v1::ObjectType;
 use lms_api::identity::v1::tenant_service_server::TenantService;
@@ -186,7 +186,11 @@ impl<S: Store + Clone> TenantService for Tenants<S> {
                 current,
                 successor,
                 &[
-                    outbox::revoke_role(current, RoleId::BuiltIn(Template::AccessCoordinator)),
+                    outbox::revoke_role(
+                        current,
+                        RoleId::BuiltIn(Template::AccessCoordinator),
+                        AssignmentSource::Unspecified,
+                    ),
                     outbox::assign_role(AssignRoleRequest {
                         user_id: successor.to_string(),
                         role_id: lms_kernel::RoleId::BuiltIn(Template::AccessCoordinator)

@@ -164,39 +164,54 @@ impl RoleStore for SqlStore<Db> {
         assignment: &AssignmentRecord,
         audit: AuditEntry,
     ) -> Result<Revision, StoreError> {
+        let revision = insert_assignment(&self.pool, tenant, assignment, audit, None).await?;
+        revision.ok_or(StoreError::Database(sqlx::Error::RowNotFound))
+    }
+
+    async fn insert_assignment_once(
+        &self,
+        tenant: TenantId,
+        assignment: &AssignmentRecord,
+        audit: AuditEntry,
+        event: Uuid,
+    ) -> Result<Option<Revision>, StoreError> {
+        insert_assignment(&self.pool, tenant, assignment, audit, Some(event)).await
+    }
+
+    async fn revoke_held(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        role: RoleId,
+        source: Option<i16>,
+        event: Uuid,
+        audit: impl Fn(&AssignmentRecord) -> AuditEntry + Send,
+    ) -> Result<Option<(Vec<AssignmentRecord>, Revision)>, StoreError> {
         let mut tx = begin_write(&self.pool).await?;
         let revision = bump(&mut tx, tenant).await?;
-        if assignment.main_role {
-            sqlx::query(
-                "UPDATE role_assignments SET main_role = $3 WHERE tenant_id = $1 AND user_id = $2",
-            )
-            .bind(tenant.as_uuid())
-            .bind(assignment.user.as_uuid())
-            .bind(false)
-            .execute(&mut *tx)
-            .await?;
+        if !first_application(&mut tx, event, revision).await? {
+            tx.rollback().await?;
+            return Ok(None);
         }
-        sqlx::query(
-            "INSERT INTO role_assignments (tenant_id, assignment_id, user_id, role_id, unit_id, \
-             valid_from, valid_until, source, main_role, assigned_by, assigned_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        let rows = sqlx::query(
+            "DELETE FROM role_assignments WHERE tenant_id = $1 AND user_id = $2 \
+             AND role_id = $3 AND ($4 IS NULL OR source = $4) RETURNING *",
         )
         .bind(tenant.as_uuid())
-        .bind(assignment.id.as_uuid())
-        .bind(assignment.user.as_uuid())
-        .bind(assignment.role.to_string())
-        .bind(assignment.unit.map(|unit| unit.as_uuid()))
-        .bind(assignment.valid_from)
-        .bind(assignment.valid_until)
-        .bind(assignment.source)
-        .bind(assignment.main_role)
-        .bind(&assignment.assigned.actor)
-        .bind(assignment.assigned.at)
-        .execute(&mut *tx)
+        .bind(user.as_uuid())
+        .bind(role.to_string())
+        .bind(source)
+        .fetch_all(&mut *tx)
         .await?;
-        append_audit(&mut tx, tenant, &audit).await?;
+        let revoked = rows
+            .iter()
+            .map(assignment_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        for record in &revoked {
+            append_audit(&mut tx, tenant, &audit(record)).await?;
+        }
         tx.commit().await?;
-        Ok(revision)
+        Ok(Some((revoked, revision)))
     }
 
     async fn delete_assignment(
@@ -362,4 +377,71 @@ async fn append_audit(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// Records `event` as applied at `revision`; false when it was applied before.
+async fn first_application(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    event: Uuid,
+    revision: Revision,
+) -> Result<bool, StoreError> {
+    let inserted = sqlx::query(
+        "INSERT INTO applied_events (event_id, revision) VALUES ($1, $2) \
+         ON CONFLICT (event_id) DO NOTHING",
+    )
+    .bind(event)
+    .bind(revision.0)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    Ok(inserted == 1)
+}
+
+/// Stores an assignment (once per `event`, when given); `Ok(None)` when the event was applied.
+async fn insert_assignment(
+    pool: &sqlx::Pool<Db>,
+    tenant: TenantId,
+    assignment: &AssignmentRecord,
+    audit: AuditEntry,
+    event: Option<Uuid>,
+) -> Result<Option<Revision>, StoreError> {
+    let mut tx = begin_write(pool).await?;
+    let revision = bump(&mut tx, tenant).await?;
+    if let Some(event) = event
+        && !first_application(&mut tx, event, revision).await?
+    {
+        tx.rollback().await?;
+        return Ok(None);
+    }
+    if assignment.main_role {
+        sqlx::query(
+            "UPDATE role_assignments SET main_role = $3 WHERE tenant_id = $1 AND user_id = $2",
+        )
+        .bind(tenant.as_uuid())
+        .bind(assignment.user.as_uuid())
+        .bind(false)
+        .execute(&mut *tx)
+        .await?;
+    }
+    sqlx::query(
+        "INSERT INTO role_assignments (tenant_id, assignment_id, user_id, role_id, unit_id, \
+         valid_from, valid_until, source, main_role, assigned_by, assigned_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(tenant.as_uuid())
+    .bind(assignment.id.as_uuid())
+    .bind(assignment.user.as_uuid())
+    .bind(assignment.role.to_string())
+    .bind(assignment.unit.map(|unit| unit.as_uuid()))
+    .bind(assignment.valid_from)
+    .bind(assignment.valid_until)
+    .bind(assignment.source)
+    .bind(assignment.main_role)
+    .bind(&assignment.assigned.actor)
+    .bind(assignment.assigned.at)
+    .execute(&mut *tx)
+    .await?;
+    append_audit(&mut tx, tenant, &audit).await?;
+    tx.commit().await?;
+    Ok(Some(revision))
 }

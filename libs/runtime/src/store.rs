@@ -122,8 +122,11 @@ impl Database {
 ///
 /// Outages: I/O (connection refused, reset or closed), TLS, protocol errors, a pool that timed
 /// out or was closed, a crashed SQLite worker, SQLite still busy or locked after its busy
-/// timeout, and PostgreSQL's own reports of a lost or refused
-/// connection (SQLSTATE class 08, and 57P01–57P03 when the server shuts down or is starting).
+/// timeout, and PostgreSQL's own reports of a lost or refused connection (SQLSTATE class 08,
+/// and 57P01–57P03 when the server shuts down or is starting), of a transaction that lost a
+/// race and succeeds when retried (class 40: serialization failure, deadlock; 55P03: lock not
+/// available) and of a server out of resources (class 53: disk, memory, connections; class
+/// 58: system I/O).
 /// Everything else, such as a syntax error, a constraint violation or a missing column, is not.
 pub fn is_outage(error: &sqlx::Error) -> bool {
     match error {
@@ -143,7 +146,10 @@ pub fn is_outage(error: &sqlx::Error) -> bool {
                 .is_some_and(|code| matches!(code & 0xff, 5 | 6))
         }
         sqlx::Error::Database(db) => db.code().is_some_and(|code| {
-            code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03")
+            ["08", "40", "53", "58"]
+                .iter()
+                .any(|class| code.starts_with(class))
+                || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "55P03")
         }),
         _ => false,
     }
@@ -243,6 +249,11 @@ mod tests {
             sqlx::Error::PoolClosed,
             sqlx::Error::WorkerCrashed,
             reported("08006"),
+            reported("40001"),
+            reported("40P01"),
+            reported("53100"),
+            reported("55P03"),
+            reported("58030"),
             reported("57P01"),
             reported("57P03"),
         ] {

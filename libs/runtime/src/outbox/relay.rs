@@ -21,6 +21,7 @@ use super::{OutboxEvent, topic};
 use crate::clock::now_ms;
 use crate::error::ApiError;
 use crate::peers::Authorization;
+use crate::peers::authorization::is_refusal;
 use crate::store::Database;
 
 /// How long a request waits for its own events to reach authorization before it answers without
@@ -39,6 +40,9 @@ const BREAKER_FAILURES: u32 = 3;
 /// How long requests skip delivery once the breaker opened (the background loop keeps trying,
 /// and its first success closes the breaker).
 const BREAKER_OPEN: Duration = Duration::from_secs(5);
+/// Deliveries that failed on authorization's own account (not a refusal, not an outage) after
+/// which an event is set aside: about twenty seconds of the background loop.
+const MAX_ATTEMPTS: i64 = 20;
 /// Prune once per this many background rounds.
 const PRUNE_EVERY_ROUNDS: u64 = 300;
 
@@ -59,6 +63,8 @@ enum Outcome {
     Delivered(Option<ConsistencyToken>),
     /// Refused for good or unreadable: set aside with the reason.
     DeadLetter(String),
+    /// Authorization failed on its own account: counted, set aside after [`MAX_ATTEMPTS`].
+    Failed(String),
 }
 
 /// Opens after repeated failures so requests answer at once instead of waiting on an
@@ -154,8 +160,9 @@ impl<O: OutboxStore> Relay<O> {
                 tracing::warn!(%tenant, %error, "change saved; delivery to authorization will be retried");
                 None
             }
+            // Not counted by the breaker: the time may have gone to waiting for the tenant's
+            // turn, not to authorization; a call that times out counts as it fails.
             Err(_) => {
-                self.breaker.failed();
                 tracing::warn!(%tenant, "change saved; delivery to authorization timed out and will be retried");
                 None
             }
@@ -189,6 +196,22 @@ impl<O: OutboxStore> Relay<O> {
                     Ok(Outcome::Delivered(token)) => {
                         turn.delivered(event.sequence, token.as_ref().map(|t| t.token.as_str()))
                             .await?;
+                    }
+                    Ok(Outcome::Failed(error)) => {
+                        let attempts = turn.failed(event.sequence, &error).await?;
+                        if attempts < MAX_ATTEMPTS {
+                            tracing::warn!(%tenant, sequence = event.sequence, attempts, %error, "outbox delivery failed; will retry");
+                            stopped = Some(ApiError::Unavailable {
+                                dependency: "authorization",
+                            });
+                            break;
+                        }
+                        let reason = format!("failed {attempts} times, last: {error}");
+                        tracing::error!(%tenant, sequence = event.sequence, event = %event.event_id, %reason, "outbox event set aside as a dead letter");
+                        turn.dead_letter(event.sequence, &reason).await?;
+                        dead += 1;
+                        self.dead_letters
+                            .add(1, &[KeyValue::new("topic", event.topic.clone())]);
                     }
                     Ok(Outcome::DeadLetter(reason)) => {
                         tracing::error!(
@@ -256,8 +279,15 @@ impl<O: OutboxStore> Relay<O> {
         match delivered {
             Ok(token) if token.token.is_empty() => Ok(Outcome::Delivered(None)),
             Ok(token) => Ok(Outcome::Delivered(Some(token))),
-            Err(ApiError::Forwarded(status)) => Ok(Outcome::DeadLetter(format!(
-                "refused by authorization: {:?}: {}",
+            Err(ApiError::Forwarded(status)) if is_refusal(status.code()) => {
+                Ok(Outcome::DeadLetter(format!(
+                    "refused by authorization: {:?}: {}",
+                    status.code(),
+                    status.message()
+                )))
+            }
+            Err(ApiError::Forwarded(status)) => Ok(Outcome::Failed(format!(
+                "authorization failed: {:?}: {}",
                 status.code(),
                 status.message()
             ))),

@@ -244,6 +244,29 @@ impl Turn {
         Ok(())
     }
 
+    /// Counts a failed delivery of an event; answers how many it has had.
+    pub async fn failed(&mut self, sequence: i64, error: &str) -> Result<i64, sqlx::Error> {
+        const FAILED: &str = "UPDATE outbox SET attempts = attempts + 1, last_error = $2 \
+             WHERE sequence = $1 RETURNING attempts";
+        let attempts: i32 = match &self.outbox {
+            Database::Postgres(pool) => {
+                sqlx::query_scalar(FAILED)
+                    .bind(sequence)
+                    .bind(error)
+                    .fetch_one(pool)
+                    .await?
+            }
+            Database::Sqlite(pool) => {
+                sqlx::query_scalar(FAILED)
+                    .bind(sequence)
+                    .bind(error)
+                    .fetch_one(pool)
+                    .await?
+            }
+        };
+        Ok(i64::from(attempts))
+    }
+
     /// Moves an event to the dead letters (one transaction: it is in exactly one of the two).
     pub async fn dead_letter(&mut self, sequence: i64, reason: &str) -> Result<(), sqlx::Error> {
         match &self.outbox {

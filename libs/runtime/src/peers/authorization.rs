@@ -63,10 +63,11 @@ impl std::fmt::Debug for Authorization {
     }
 }
 
-/// Maps a failed call to authorization: its refusals pass through (they are answers), anything
-/// else is UNAVAILABLE, so nothing is allowed and nothing is half-done silently.
+/// Maps a failed call to authorization: its refusals and its own failures pass through (they
+/// are answers, and retrying a bug does not fix it), anything else is UNAVAILABLE (it may work
+/// later), so nothing is allowed and nothing is half-done silently.
 pub fn refusal_or_unavailable(status: tonic::Status) -> ApiError {
-    if is_refusal(status.code()) {
+    if is_refusal(status.code()) || is_failure(status.code()) {
         return ApiError::Forwarded(Box::new(status));
     }
     tracing::warn!(code = ?status.code(), error = %status.message(), "authorization call failed");
@@ -85,6 +86,19 @@ pub fn is_refusal(code: tonic::Code) -> bool {
             | tonic::Code::PermissionDenied
             | tonic::Code::FailedPrecondition
             | tonic::Code::AlreadyExists
+    )
+}
+
+/// Whether `code` is authorization failing on its own account (a bug, an unknown method), as
+/// opposed to refusing or being out of reach: retrying may not help, so it is counted.
+pub fn is_failure(code: tonic::Code) -> bool {
+    matches!(
+        code,
+        tonic::Code::Internal
+            | tonic::Code::Unknown
+            | tonic::Code::DataLoss
+            | tonic::Code::Unimplemented
+            | tonic::Code::OutOfRange
     )
 }
 

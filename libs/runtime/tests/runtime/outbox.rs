@@ -1,11 +1,20 @@
 //! The outbox's guarantees on the real backends: a tenant's appends take turns so sequence
 //! follows commit order, dead letters leave the queue, delivered rows are pruned.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use lms_api::authorization::v1::relationship_service_server::{
+    RelationshipService, RelationshipServiceServer,
+};
+use lms_api::authorization::v1::{
+    ReadRelationshipsRequest, ReadRelationshipsResponse, WriteRelationshipsRequest,
+    WriteRelationshipsResponse,
+};
 use lms_kernel::TenantId;
-use lms_runtime::outbox::{self, NewEvent, OutboxStore};
-use lms_runtime::{Database, Migrations};
+use lms_runtime::outbox::{self, NewEvent, OutboxStore, Relay};
+use lms_runtime::peers::{Authorization, ServiceTokens};
+use lms_runtime::{ApiError, Application, Database, GrpcServer, Migrations, SecretString};
 use uuid::Uuid;
 
 /// The outbox tables as every service's migrations create them (delegation's set is just the
@@ -134,4 +143,75 @@ async fn dead_letters_leave_the_queue_on_postgres() {
 async fn dead_letters_leave_the_queue_on_sqlite() {
     let test = lms_testkit::sqlite_pool(&OUTBOX).await;
     dead_letters_leave_the_queue(Database::Sqlite(test.pool())).await;
+}
+
+/// Authorization failing on its own account: every write of facts answers INTERNAL.
+struct Failing;
+
+#[tonic::async_trait]
+impl RelationshipService for Failing {
+    async fn write_relationships(
+        &self,
+        _: tonic::Request<WriteRelationshipsRequest>,
+    ) -> Result<tonic::Response<WriteRelationshipsResponse>, tonic::Status> {
+        Err(tonic::Status::internal("a bug"))
+    }
+
+    async fn read_relationships(
+        &self,
+        _: tonic::Request<ReadRelationshipsRequest>,
+    ) -> Result<tonic::Response<ReadRelationshipsResponse>, tonic::Status> {
+        Err(tonic::Status::unimplemented("writes only"))
+    }
+}
+
+struct Tokens(String);
+
+impl ServiceTokens for Tokens {
+    fn issue(&self, _: TenantId) -> Result<(String, Duration), ApiError> {
+        Ok((self.0.clone(), Duration::from_secs(600)))
+    }
+}
+
+#[tokio::test]
+async fn an_event_authorization_keeps_failing_on_is_set_aside_after_its_attempts() {
+    let auth = lms_testkit::TestAuth::new();
+    let context = crate::probe::context(&auth);
+    let server = GrpcServer::bind(&context, &[])
+        .await
+        .unwrap()
+        .add_service(RelationshipServiceServer::new(Failing));
+    let idle = Database::connect(&SecretString::new("sqlite::memory:"), 1)
+        .await
+        .unwrap();
+    let failing = lms_testkit::TestService::start(Application::new(server, idle)).await;
+
+    let test = lms_testkit::sqlite_pool(&OUTBOX).await;
+    let database = Database::Sqlite(test.pool());
+    let tenant = TenantId::generate();
+    let tokens = Tokens(auth.tenant_service_token("identity", tenant));
+    let authorization =
+        Authorization::new(&format!("http://{}", failing.addr()), Arc::new(tokens)).unwrap();
+    let relay = Relay::new(database.clone(), authorization);
+    let facts = outbox::facts(WriteRelationshipsRequest::default());
+    outbox::commit_alone(&database, tenant, std::slice::from_ref(&facts))
+        .await
+        .unwrap();
+    let up_to = database.last_sequence(tenant).await.unwrap().unwrap();
+
+    // A failure that is neither a refusal nor an outage is retried, and counted.
+    for _ in 0..19 {
+        assert!(relay.deliver_up_to(tenant, up_to).await.is_err());
+    }
+    assert_eq!(database.tenants_with_pending().await.unwrap(), vec![tenant]);
+    assert!(database.dead_letters(tenant).await.unwrap().is_empty());
+    // The twentieth failure sets it aside: the tenant's later events are no longer held up.
+    assert_eq!(relay.deliver_up_to(tenant, up_to).await.unwrap(), 1);
+    assert!(database.tenants_with_pending().await.unwrap().is_empty());
+    let letters = database.dead_letters(tenant).await.unwrap();
+    assert!(
+        letters[0].reason.contains("failed 20 times"),
+        "{}",
+        letters[0].reason
+    );
 }

@@ -4,11 +4,13 @@
 use lms_api::authorization::v1 as pb;
 use lms_api::common::v1 as common;
 use lms_kernel::scope::{self, Relation};
-use lms_kernel::{Grant, Grants, Permission, Reach, Responsibility, RoleId, TenantId};
+use lms_kernel::{Grant, Grants, Permission, Reach, Responsibility, RoleId, TenantId, UserStatus};
 use lms_runtime::ApiError;
 use prost_types::Timestamp;
 
-use crate::store::{AssignmentRecord, Revision, RoleRecord, Stamp};
+use uuid::Uuid;
+
+use crate::store::{AssignmentRecord, Relationship, Revision, RoleRecord, Stamp};
 
 /// Parses an id of type `T` from `field`.
 pub fn id<T>(
@@ -221,6 +223,107 @@ pub fn revision_of(
         return Err(ApiError::invalid_field(field, "belongs to another tenant"));
     }
     Ok(Revision(revision))
+}
+
+pub fn object(
+    field: &str,
+    reference: Option<&common::ObjectReference>,
+) -> Result<(i16, Uuid), ApiError> {
+    let reference = reference.ok_or_else(|| ApiError::invalid_field(field, "is required"))?;
+    let kind =
+        common::ObjectType::try_from(reference.r#type).unwrap_or(common::ObjectType::Unspecified);
+    if kind == common::ObjectType::Unspecified {
+        return Err(ApiError::invalid_field(
+            format!("{field}.type"),
+            "is required",
+        ));
+    }
+    let id = Uuid::try_parse(&reference.id)
+        .ok()
+        .filter(|id| !id.is_nil())
+        .ok_or_else(|| ApiError::invalid_field(format!("{field}.id"), "must be a UUID"))?;
+    Ok((kind as i16, id))
+}
+
+pub fn relation(field: &str, value: i32) -> Result<i16, ApiError> {
+    match pb::Relation::try_from(value) {
+        Ok(pb::Relation::Unspecified) | Err(_) => {
+            Err(ApiError::invalid_field(field, "must be a relation"))
+        }
+        Ok(relation) => Ok(relation as i16),
+    }
+}
+
+pub fn relationship(field: &str, r: Option<&pb::Relationship>) -> Result<Relationship, ApiError> {
+    let r = r.ok_or_else(|| ApiError::invalid_field(field, "is required"))?;
+    let (resource_type, resource_id) = object(&format!("{field}.resource"), r.resource.as_ref())?;
+    let (subject_type, subject_id) = object(&format!("{field}.subject"), r.subject.as_ref())?;
+    Ok(Relationship {
+        resource_type,
+        resource_id,
+        relation: relation(&format!("{field}.relation"), r.relation)?,
+        subject_type,
+        subject_id,
+        valid_from: seconds(&r.valid_from),
+        valid_until: seconds(&r.valid_until),
+    })
+}
+
+pub fn user_status(field: &str, value: i32) -> Result<UserStatus, ApiError> {
+    match common::UserStatus::try_from(value) {
+        Ok(common::UserStatus::PendingApproval) => Ok(UserStatus::PendingApproval),
+        Ok(common::UserStatus::Active) => Ok(UserStatus::Active),
+        Ok(common::UserStatus::Suspended) => Ok(UserStatus::Suspended),
+        Ok(common::UserStatus::Anonymised) => Ok(UserStatus::Anonymised),
+        _ => Err(ApiError::invalid_field(field, "must be a user status")),
+    }
+}
+
+pub fn relationship_to_proto(r: &Relationship) -> pb::Relationship {
+    let reference = |kind: i16, id: Uuid| common::ObjectReference {
+        r#type: i32::from(kind),
+        id: id.to_string(),
+        tenant_id: String::new(),
+    };
+    pb::Relationship {
+        resource: Some(reference(r.resource_type, r.resource_id)),
+        relation: i32::from(r.relation),
+        subject: Some(reference(r.subject_type, r.subject_id)),
+        valid_from: r.valid_from.map(timestamp),
+        valid_until: r.valid_until.map(timestamp),
+    }
+}
+
+/// ReadRelationships page tokens name the last relationship shown: `type.id.relation.type.id`.
+pub fn relationship_token(r: &Relationship) -> String {
+    format!(
+        "{}.{}.{}.{}.{}",
+        r.resource_type,
+        r.resource_id.simple(),
+        r.relation,
+        r.subject_type,
+        r.subject_id.simple()
+    )
+}
+
+pub fn after_relationship_token(token: &str) -> Result<Option<Relationship>, ApiError> {
+    if token.is_empty() {
+        return Ok(None);
+    }
+    let bad = || ApiError::invalid_field("page_token", "is not a token from ReadRelationships");
+    let parts: Vec<_> = token.split('.').collect();
+    let [rt, rid, rel, st, sid] = parts.as_slice() else {
+        return Err(bad());
+    };
+    Ok(Some(Relationship {
+        resource_type: rt.parse().map_err(|_| bad())?,
+        resource_id: Uuid::try_parse(rid).map_err(|_| bad())?,
+        relation: rel.parse().map_err(|_| bad())?,
+        subject_type: st.parse().map_err(|_| bad())?,
+        subject_id: Uuid::try_parse(sid).map_err(|_| bad())?,
+        valid_from: None,
+        valid_until: None,
+    }))
 }
 
 #[cfg(test)]

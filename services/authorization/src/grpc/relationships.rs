@@ -7,10 +7,10 @@ use std::sync::Arc;
 use lms_api::authorization::v1::relationship_service_server::RelationshipService;
 use lms_api::authorization::v1::{
     Operation, ReadRelationshipsRequest, ReadRelationshipsResponse, Relation,
-    Relationship as PbRelationship, WriteRelationshipsRequest, WriteRelationshipsResponse,
+    WriteRelationshipsRequest, WriteRelationshipsResponse,
 };
-use lms_api::common::v1::{ObjectReference, ObjectType, UserStatus as PbStatus};
-use lms_kernel::{TenantId, TenantSettings, UserId, UserStatus, check_responsibility};
+use lms_api::common::v1::ObjectType;
+use lms_kernel::{TenantId, TenantSettings, UserId, check_responsibility};
 use lms_runtime::ApiError;
 use lms_runtime::auth::tenant_service;
 use lms_runtime::clock::now;
@@ -25,106 +25,9 @@ use crate::convert;
 use crate::core::Core;
 use crate::error::responsibility_refusal;
 use crate::facts::subject_facts;
-use crate::store::{Change, FactBatch, Relationship, RelationshipFilter, Store, SubjectStatus};
+use crate::store::{Change, FactBatch, RelationshipFilter, Store, SubjectStatus};
 
 pub struct Relationships<S>(pub Arc<Core<S>>);
-
-fn object(field: &str, reference: Option<&ObjectReference>) -> Result<(i16, Uuid), ApiError> {
-    let reference = reference.ok_or_else(|| ApiError::invalid_field(field, "is required"))?;
-    let kind = ObjectType::try_from(reference.r#type).unwrap_or(ObjectType::Unspecified);
-    if kind == ObjectType::Unspecified {
-        return Err(ApiError::invalid_field(
-            format!("{field}.type"),
-            "is required",
-        ));
-    }
-    let id = Uuid::try_parse(&reference.id)
-        .ok()
-        .filter(|id| !id.is_nil())
-        .ok_or_else(|| ApiError::invalid_field(format!("{field}.id"), "must be a UUID"))?;
-    Ok((kind as i16, id))
-}
-
-fn relation(field: &str, value: i32) -> Result<i16, ApiError> {
-    match Relation::try_from(value) {
-        Ok(Relation::Unspecified) | Err(_) => {
-            Err(ApiError::invalid_field(field, "must be a relation"))
-        }
-        Ok(relation) => Ok(relation as i16),
-    }
-}
-
-fn relationship(field: &str, r: Option<&PbRelationship>) -> Result<Relationship, ApiError> {
-    let r = r.ok_or_else(|| ApiError::invalid_field(field, "is required"))?;
-    let (resource_type, resource_id) = object(&format!("{field}.resource"), r.resource.as_ref())?;
-    let (subject_type, subject_id) = object(&format!("{field}.subject"), r.subject.as_ref())?;
-    Ok(Relationship {
-        resource_type,
-        resource_id,
-        relation: relation(&format!("{field}.relation"), r.relation)?,
-        subject_type,
-        subject_id,
-        valid_from: convert::seconds(&r.valid_from),
-        valid_until: convert::seconds(&r.valid_until),
-    })
-}
-
-fn status(field: &str, value: i32) -> Result<UserStatus, ApiError> {
-    match PbStatus::try_from(value) {
-        Ok(PbStatus::PendingApproval) => Ok(UserStatus::PendingApproval),
-        Ok(PbStatus::Active) => Ok(UserStatus::Active),
-        Ok(PbStatus::Suspended) => Ok(UserStatus::Suspended),
-        Ok(PbStatus::Anonymised) => Ok(UserStatus::Anonymised),
-        _ => Err(ApiError::invalid_field(field, "must be a user status")),
-    }
-}
-
-fn to_proto(r: &Relationship) -> PbRelationship {
-    let reference = |kind: i16, id: Uuid| ObjectReference {
-        r#type: i32::from(kind),
-        id: id.to_string(),
-        tenant_id: String::new(),
-    };
-    PbRelationship {
-        resource: Some(reference(r.resource_type, r.resource_id)),
-        relation: i32::from(r.relation),
-        subject: Some(reference(r.subject_type, r.subject_id)),
-        valid_from: r.valid_from.map(convert::timestamp),
-        valid_until: r.valid_until.map(convert::timestamp),
-    }
-}
-
-/// Page tokens name the last relationship shown: `type.id.relation.type.id`.
-fn token_of(r: &Relationship) -> String {
-    format!(
-        "{}.{}.{}.{}.{}",
-        r.resource_type,
-        r.resource_id.simple(),
-        r.relation,
-        r.subject_type,
-        r.subject_id.simple()
-    )
-}
-
-fn after_token(token: &str) -> Result<Option<Relationship>, ApiError> {
-    if token.is_empty() {
-        return Ok(None);
-    }
-    let bad = || ApiError::invalid_field("page_token", "is not a token from ReadRelationships");
-    let parts: Vec<_> = token.split('.').collect();
-    let [rt, rid, rel, st, sid] = parts.as_slice() else {
-        return Err(bad());
-    };
-    Ok(Some(Relationship {
-        resource_type: rt.parse().map_err(|_| bad())?,
-        resource_id: Uuid::try_parse(rid).map_err(|_| bad())?,
-        relation: rel.parse().map_err(|_| bad())?,
-        subject_type: st.parse().map_err(|_| bad())?,
-        subject_id: Uuid::try_parse(sid).map_err(|_| bad())?,
-        valid_from: None,
-        valid_until: None,
-    }))
-}
 
 /// The cached facts a batch changes: both ends of every relationship (a user's subject facts
 /// and resource facts, a lesson's course, a course's unit), each user whose status changed;
@@ -203,7 +106,7 @@ impl<S: Store> RelationshipService for Relationships<S> {
             .iter()
             .enumerate()
             .map(|(i, update)| {
-                let fact = relationship(
+                let fact = convert::relationship(
                     &format!("updates[{i}].relationship"),
                     update.relationship.as_ref(),
                 )?;
@@ -228,7 +131,7 @@ impl<S: Store> RelationshipService for Relationships<S> {
                         &s.user_id,
                         UserId::parse,
                     )?,
-                    status: status(&format!("statuses[{i}].status"), s.status)?,
+                    status: convert::user_status(&format!("statuses[{i}].status"), s.status)?,
                     restrict_bookings: s.restrict_bookings,
                 })
             })
@@ -270,32 +173,40 @@ impl<S: Store> RelationshipService for Relationships<S> {
             resource: r
                 .resource
                 .as_ref()
-                .map(|o| object("resource", Some(o)))
+                .map(|o| convert::object("resource", Some(o)))
                 .transpose()?,
             relation: (r.relation != 0)
-                .then(|| relation("relation", r.relation))
+                .then(|| convert::relation("relation", r.relation))
                 .transpose()?,
             subject: r
                 .subject
                 .as_ref()
-                .map(|o| object("subject", Some(o)))
+                .map(|o| convert::object("subject", Some(o)))
                 .transpose()?,
         };
         let limit = page_size(r.page_size, 100, 1000);
         let mut found = self
             .0
             .store
-            .relationships(tenant, filter, after_token(&r.page_token)?, limit + 1)
+            .relationships(
+                tenant,
+                filter,
+                convert::after_relationship_token(&r.page_token)?,
+                limit + 1,
+            )
             .await
             .map_err(ApiError::from)?;
         let next_page_token = if found.len() as i64 > limit {
             found.truncate(limit as usize);
-            found.last().map(token_of).unwrap_or_default()
+            found
+                .last()
+                .map(convert::relationship_token)
+                .unwrap_or_default()
         } else {
             String::new()
         };
         Ok(Response::new(ReadRelationshipsResponse {
-            relationships: found.iter().map(to_proto).collect(),
+            relationships: found.iter().map(convert::relationship_to_proto).collect(),
             next_page_token,
         }))
     }

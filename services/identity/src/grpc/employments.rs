@@ -3,7 +3,6 @@
 //! MAIN_ACCOUNT facts carrying the same validity window, so reaches over a unit follow the
 //! dates.
 
-use lms_api::authorization::v1::Relation;
 use lms_api::common::v1::ObjectType;
 use lms_api::identity::v1::{
     AddEmploymentRequest, AddEmploymentResponse, EndEmploymentRequest, EndEmploymentResponse,
@@ -17,9 +16,9 @@ use tonic::Request;
 use uuid::Uuid;
 
 use super::convert::{self, required_id};
-use super::users::{Users, employment_facts};
-use crate::facts::{self, reference};
-use crate::store::{EmploymentChange, EmploymentRecord, NewEvent, Store, StoreError};
+use super::users::Users;
+use crate::relationships::{self, reference};
+use crate::store::{EmploymentRecord, Store, StoreError};
 use lms_runtime::auth::{Acting, acting};
 
 fn seconds(field: &str, at: Option<&prost_types::Timestamp>) -> Result<Option<i64>, ApiError> {
@@ -40,23 +39,6 @@ fn kernel(record: &EmploymentRecord) -> Employment {
         ends: record.ends_at,
         main: record.main_account,
     }
-}
-
-/// The facts of a change of main account: the old one stops being main, the new one is.
-fn main_moved(change: &EmploymentChange, new_main: &EmploymentRecord) -> Vec<NewEvent> {
-    let mut updates = employment_facts(new_main);
-    if let Some(old) = change
-        .previous_main
-        .as_ref()
-        .filter(|old| old.unit != new_main.unit)
-    {
-        updates.push(facts::delete(
-            reference(ObjectType::Unit, old.unit),
-            Relation::MainAccount,
-            reference(ObjectType::User, old.user),
-        ));
-    }
-    vec![facts::event(updates, vec![])]
 }
 
 impl<S: Store + Clone> Users<S> {
@@ -127,7 +109,7 @@ impl<S: Store + Clone> Users<S> {
         self.0
             .store
             .add_employment(tenant, &employment, |change| {
-                main_moved(change, &employment)
+                relationships::employment_added(change, &employment)
             })
             .await?;
         tracing::info!(%tenant, %user, %unit, "employment added");
@@ -173,7 +155,7 @@ impl<S: Store + Clone> Users<S> {
                     ends_at: Some(ends_at),
                     ..before.clone()
                 };
-                Ok(vec![facts::event(employment_facts(&ended), vec![])])
+                Ok(vec![relationships::employment_ended(&ended)])
             })
             .await?;
         tracing::info!(%tenant, user = %ended.user, unit = %ended.unit, "employment ended");
@@ -208,7 +190,7 @@ impl<S: Store + Clone> Users<S> {
                     main_account: true,
                     ..change.before.clone()
                 };
-                main_moved(change, &now_main)
+                relationships::main_account_set(change, &now_main)
             })
             .await?;
         tracing::info!(%tenant, user = %main.user, unit = %main.unit, "main account set");

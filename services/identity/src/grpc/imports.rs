@@ -9,14 +9,13 @@ use std::collections::HashMap;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use lms_api::authorization::v1::{AssignRoleRequest, AssignmentSource, Relation};
 use lms_api::common::v1::ObjectType;
 use lms_api::identity::v1::import_service_server::ImportService;
 use lms_api::identity::v1::{
     ImportCsvRequest, ImportCsvResponse, ImportKind, ImportOptions, ImportRowError,
     import_csv_request,
 };
-use lms_kernel::{AccountKind, Permission, RoleId, Template, TenantId, UnitId, UserId, UserStatus};
+use lms_kernel::{AccountKind, Permission, Template, TenantId, UnitId, UserId, UserStatus};
 use lms_runtime::ApiError;
 use lms_runtime::clock::now;
 use tokio::sync::mpsc;
@@ -24,15 +23,13 @@ use tokio_stream::Stream;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
-use super::users::{employment_facts, employment_removed};
 use lms_runtime::auth::{Acting, acting};
-use lms_runtime::outbox;
 
 use crate::core::Core;
-use crate::facts::{self, reference};
 use crate::import::{
     self, FeedRole, MAX_FILE_BYTES, RowError, UnitRow, UserRow, check_units, check_users,
 };
+use crate::relationships::{self, reference};
 use crate::store::{
     EmploymentRecord, ImportBatch, ImportSnapshot, ImportedChange, NewEvent, Store, UnitRecord,
     UserRecord,
@@ -206,16 +203,8 @@ async fn send(progress: &Progress, message: ImportCsvResponse) -> Result<(), Api
 fn feed_role_event(user: UserId, role: FeedRole, before: Option<&str>) -> Option<NewEvent> {
     match (role, before) {
         (FeedRole::Manager, Some("manager")) | (FeedRole::Student, None | Some("student")) => None,
-        (FeedRole::Manager, _) => Some(outbox::assign_role(AssignRoleRequest {
-            user_id: user.to_string(),
-            role_id: RoleId::BuiltIn(Template::Manager).to_string(),
-            source: AssignmentSource::PeopleDataFeed as i32,
-            ..Default::default()
-        })),
-        (FeedRole::Student, Some(_)) => Some(outbox::revoke_role(
-            user,
-            RoleId::BuiltIn(Template::Manager),
-        )),
+        (FeedRole::Manager, _) => Some(relationships::feed_role_given(user, Template::Manager)),
+        (FeedRole::Student, Some(_)) => Some(relationships::role_taken(user, Template::Manager)),
     }
 }
 
@@ -281,11 +270,11 @@ fn plan_users(
                         ends_at: None,
                         main_account: true,
                     };
-                    updates.extend(employment_facts(&employment));
+                    updates.extend(relationships::employed(&employment));
                     if let Some(group) = group {
-                        updates.extend(team_facts(user.id, None, group));
+                        updates.extend(relationships::team(user.id, None, group));
                     }
-                    statuses.push(facts::status(&user));
+                    statuses.push(relationships::status(&user));
                     if let Some(role) = row.role {
                         roles.extend(feed_role_event(user.id, role, None));
                     }
@@ -316,13 +305,17 @@ fn plan_users(
                         main_account: true,
                     });
                     if let Some(employment) = &new_main {
-                        updates.extend(employment_facts(employment));
+                        updates.extend(relationships::employed(employment));
                         if let Some((_, old)) = existing.main {
-                            updates.extend(employment_removed(old, existing.id));
+                            updates.extend(relationships::not_employed(old, existing.id));
                         }
                     }
                     if regrouped && let Some(group) = group {
-                        updates.extend(team_facts(existing.id, existing.primary_group, group));
+                        updates.extend(relationships::team(
+                            existing.id,
+                            existing.primary_group,
+                            group,
+                        ));
                     }
                     if let Some(role) = row.role {
                         roles.extend(feed_role_event(
@@ -349,36 +342,13 @@ fn plan_users(
         if rows_in_batch == 0 {
             continue;
         }
-        batch.events.extend(facts::events(updates, statuses));
+        batch
+            .events
+            .extend(relationships::events(updates, statuses));
         batch.events.extend(roles);
         batches.push((batch, rows_in_batch));
     }
     batches
-}
-
-/// The facts of a new team: the old primary group lets go, the new one holds.
-fn team_facts(
-    user: UserId,
-    old: Option<lms_kernel::GroupId>,
-    new: lms_kernel::GroupId,
-) -> Vec<lms_api::authorization::v1::RelationshipUpdate> {
-    let person = reference(ObjectType::User, user);
-    let mut updates = Vec::new();
-    if let Some(old) = old.filter(|old| *old != new) {
-        updates.push(facts::delete(
-            reference(ObjectType::Group, old),
-            Relation::PrimaryMember,
-            person.clone(),
-        ));
-    }
-    let team = reference(ObjectType::Group, new);
-    updates.push(facts::touch(
-        team.clone(),
-        Relation::PrimaryMember,
-        person.clone(),
-    ));
-    updates.push(facts::touch(team, Relation::Member, person));
-    updates
 }
 
 /// Units to create and change, in batches; parents may be rows earlier in the file.
@@ -399,13 +369,6 @@ fn plan_units(
         let mut rows_in_batch = 0;
         for row in chunk {
             let parent = row.parent.as_deref().and_then(|p| ids.get(p)).copied();
-            let parent_fact = |unit: UnitId, parent: UnitId| {
-                (
-                    reference(ObjectType::Unit, unit),
-                    Relation::ParentUnit,
-                    reference(ObjectType::Unit, parent),
-                )
-            };
             match snapshot.units.get(&row.external_id) {
                 None => {
                     let unit = UnitRecord {
@@ -415,10 +378,7 @@ fn plan_units(
                         parent,
                         external_id: Some(row.external_id.clone()),
                     };
-                    if let Some(parent) = parent {
-                        let (u, r, p) = parent_fact(unit.id, parent);
-                        updates.push(facts::touch(u, r, p));
-                    }
+                    updates.extend(relationships::parent_changed(unit.id, None, parent));
                     ids.insert(row.external_id.as_str(), unit.id);
                     batch.units.push(unit);
                 }
@@ -428,14 +388,11 @@ fn plan_units(
                 }
                 Some(existing) => {
                     if existing.parent != parent {
-                        if let Some(old) = existing.parent {
-                            let (u, r, p) = parent_fact(existing.id, old);
-                            updates.push(facts::delete(u, r, p));
-                        }
-                        if let Some(new) = parent {
-                            let (u, r, p) = parent_fact(existing.id, new);
-                            updates.push(facts::touch(u, r, p));
-                        }
+                        updates.extend(relationships::parent_changed(
+                            existing.id,
+                            existing.parent,
+                            parent,
+                        ));
                     }
                     batch
                         .units_changed
@@ -447,7 +404,7 @@ fn plan_units(
         if rows_in_batch == 0 {
             continue;
         }
-        batch.events.extend(facts::events(updates, vec![]));
+        batch.events.extend(relationships::events(updates, vec![]));
         batches.push((batch, rows_in_batch));
     }
     batches

@@ -5,7 +5,6 @@
 
 use std::collections::HashMap;
 
-use lms_api::authorization::v1::Relation;
 use lms_api::common::v1::{ObjectReference, ObjectType};
 use lms_api::identity::v1::{
     AddNamedManagerRequest, AddNamedManagerResponse, CustomFieldDefinition,
@@ -19,7 +18,7 @@ use uuid::Uuid;
 
 use super::convert::{display_name, is_field_key, required_id};
 use super::users::Users;
-use crate::facts::{self, reference};
+use crate::relationships::{self, reference};
 use crate::store::{CustomField, NamedManager, Store};
 use lms_runtime::auth::acting;
 
@@ -171,17 +170,9 @@ impl<S: Store + Clone> Users<S> {
         // Managing is a relation decisions may read; receiving updates is a notification
         // preference only.
         let events = match purpose {
-            NamedManagerPurpose::Manages => {
-                let (resource, subject) = (
-                    reference(kind, target_id),
-                    reference(ObjectType::User, user),
-                );
-                let update = match named {
-                    true => facts::touch(resource, Relation::NamedManager, subject),
-                    false => facts::delete(resource, Relation::NamedManager, subject),
-                };
-                vec![facts::event(vec![update], vec![])]
-            }
+            NamedManagerPurpose::Manages => vec![relationships::named_manager_changed(
+                kind, target_id, user, named,
+            )],
             _ => Vec::new(),
         };
         let naming = NamedManager {

@@ -3,9 +3,6 @@
 
 use std::sync::Arc;
 
-use lms_api::authorization::v1::{
-    AssignRoleRequest, Relation, TenantFacts, WriteRelationshipsRequest,
-};
 use lms_api::common::v1::ObjectType;
 use lms_api::identity::v1::tenant_service_server::TenantService;
 use lms_api::identity::v1::{
@@ -16,8 +13,7 @@ use lms_api::identity::v1::{
     UpdateTenantSettingsResponse,
 };
 use lms_kernel::{
-    AccountKind, ClientLinkError, Permission, RoleId, Template, Tenant, TenantId, UnitId, UnitKind,
-    UserId,
+    AccountKind, ClientLinkError, Permission, Template, Tenant, TenantId, UnitId, UnitKind, UserId,
 };
 use lms_runtime::ApiError;
 use lms_runtime::auth::{Caller, caller};
@@ -26,12 +22,11 @@ use lms_runtime::paging::{page, page_size};
 use tonic::{Request, Response, Status};
 
 use super::convert::{self, optional_id, required_id};
-use super::users::{new_user_facts, new_user_records};
+use super::users::new_user_records;
 use lms_runtime::auth::acting;
-use lms_runtime::outbox;
 
 use crate::core::Core;
-use crate::facts::{self, reference};
+use crate::relationships::{self, reference};
 use crate::store::{Store, TenantRecord, UnitRecord};
 
 pub struct Tenants<S>(pub Arc<Core<S>>);
@@ -90,20 +85,11 @@ impl<S: Store + Clone> TenantService for Tenants<S> {
             created_by: actor,
             created_at: now(),
         };
-        let settings = settings_event(&tenant.settings);
-        let role = |template: Template, main_role: bool| {
-            outbox::assign_role(AssignRoleRequest {
-                user_id: user.id.to_string(),
-                role_id: lms_kernel::RoleId::BuiltIn(template).to_string(),
-                main_role,
-                ..Default::default()
-            })
-        };
         let events = [
-            settings,
-            new_user_facts(&user, &employment),
-            role(Template::LmsAdministrator, true),
-            role(Template::AccessCoordinator, false),
+            relationships::tenant_settings_changed(&tenant.settings),
+            relationships::user_created(&user, &employment),
+            relationships::main_role_given(user.id, Template::LmsAdministrator),
+            relationships::role_given(user.id, Template::AccessCoordinator),
         ];
         self.0
             .store
@@ -186,13 +172,8 @@ impl<S: Store + Clone> TenantService for Tenants<S> {
                 current,
                 successor,
                 &[
-                    outbox::revoke_role(current, RoleId::BuiltIn(Template::AccessCoordinator)),
-                    outbox::assign_role(AssignRoleRequest {
-                        user_id: successor.to_string(),
-                        role_id: lms_kernel::RoleId::BuiltIn(Template::AccessCoordinator)
-                            .to_string(),
-                        ..Default::default()
-                    }),
+                    relationships::role_taken(current, Template::AccessCoordinator),
+                    relationships::role_given(successor, Template::AccessCoordinator),
                 ],
             )
             .await?;
@@ -254,7 +235,11 @@ impl<S: Store + Clone> TenantService for Tenants<S> {
         let record = self
             .0
             .store
-            .update_tenant_settings(tenant, settings, &[settings_event(&settings)])
+            .update_tenant_settings(
+                tenant,
+                settings,
+                &[relationships::tenant_settings_changed(&settings)],
+            )
             .await?;
         tracing::info!(%tenant, by = %acting.user, changed = ?paths, "tenant settings changed");
         let written_at = self.0.deliver(tenant).await;
@@ -339,18 +324,6 @@ fn link_refusal(error: ClientLinkError) -> ApiError {
     }
 }
 
-/// The tenant's switches as authorization reads them.
-fn settings_event(settings: &lms_kernel::TenantSettings) -> crate::store::NewEvent {
-    outbox::facts(WriteRelationshipsRequest {
-        tenant_facts: Some(TenantFacts {
-            locations_enabled: settings.locations_enabled,
-            clients_enabled: settings.clients_enabled,
-            mfa_required_for_admins: settings.mfa_required_for_admins,
-        }),
-        ..Default::default()
-    })
-}
-
 impl<S: Store + Clone> Tenants<S> {
     /// Links or unlinks a client of the caller's tenant; the CLIENT fact lives in the master's
     /// facts, so its Master Administrators reach the client.
@@ -382,14 +355,6 @@ impl<S: Store + Clone> Tenants<S> {
             .authorization
             .require(&acting, permission, reference(ObjectType::Tenant, master))
             .await?;
-        let (resource, subject) = (
-            reference(ObjectType::Tenant, master),
-            reference(ObjectType::Tenant, client),
-        );
-        let update = match link {
-            true => facts::touch(resource, Relation::Client, subject),
-            false => facts::delete(resource, Relation::Client, subject),
-        };
         if link {
             let client_tenant = self
                 .0
@@ -412,7 +377,12 @@ impl<S: Store + Clone> Tenants<S> {
         // invalid since the rule was checked.
         self.0
             .store
-            .link_client(master, client, link, &[facts::event(vec![update], vec![])])
+            .link_client(
+                master,
+                client,
+                link,
+                &[relationships::client_link_changed(master, client, link)],
+            )
             .await?;
         tracing::info!(%master, %client, link, by = %acting.user, "client link changed");
         Ok(self.0.deliver(master).await)

@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use lms_api::authorization::v1::Relation;
 use lms_api::common::v1::{ObjectReference, ObjectType};
 use lms_api::identity::v1::unit_service_server::UnitService;
 use lms_api::identity::v1::{
@@ -23,8 +22,8 @@ use super::convert::{display_name, optional_id, required_id};
 use lms_runtime::auth::acting;
 
 use crate::core::Core;
-use crate::facts::{self, reference};
-use crate::store::{Deleted, Moved, NewEvent, Store, UnitFilter, UnitRecord};
+use crate::relationships::{self, reference};
+use crate::store::{Deleted, Moved, Store, UnitFilter, UnitRecord};
 
 pub struct Units<S>(pub Arc<Core<S>>);
 
@@ -75,14 +74,6 @@ fn unit_refusal(error: UnitError, field: &str) -> ApiError {
         UnitError::HasChildren => refusal("UNIT_NOT_EMPTY", "the unit has child units"),
         UnitError::HasEmployees => refusal("UNIT_NOT_EMPTY", "people are employed at the unit"),
     }
-}
-
-fn parent_fact(unit: UnitId, parent: UnitId) -> (ObjectReference, Relation, ObjectReference) {
-    (
-        reference(ObjectType::Unit, unit),
-        Relation::ParentUnit,
-        reference(ObjectType::Unit, parent),
-    )
 }
 
 impl<S: Store + Clone> Units<S> {
@@ -176,13 +167,7 @@ impl<S: Store + Clone> UnitService for Units<S> {
             parent,
             external_id,
         };
-        let events: Vec<NewEvent> = parent
-            .map(|parent| {
-                let (unit, relation, parent) = parent_fact(record.id, parent);
-                facts::event(vec![facts::touch(unit, relation, parent)], vec![])
-            })
-            .into_iter()
-            .collect();
+        let events = relationships::unit_created(&record);
         self.0.store.create_unit(tenant, &record, &events).await?;
         tracing::info!(%tenant, unit = %record.id, kind = kind_name(kind), "unit created");
         let written_at = self.0.deliver(tenant).await;
@@ -316,16 +301,7 @@ impl<S: Store + Clone> UnitService for Units<S> {
             .0
             .store
             .move_unit(tenant, id, parent, |before| {
-                let mut updates = Vec::new();
-                if let Some(old) = before.parent {
-                    let (unit, relation, old) = parent_fact(id, old);
-                    updates.push(facts::delete(unit, relation, old));
-                }
-                if let Some(new) = parent {
-                    let (unit, relation, new) = parent_fact(id, new);
-                    updates.push(facts::touch(unit, relation, new));
-                }
-                vec![facts::event(updates, vec![])]
+                relationships::unit_moved(id, before.parent, parent)
             })
             .await?;
         let before = match moved {
@@ -372,16 +348,7 @@ impl<S: Store + Clone> UnitService for Units<S> {
         let deleted = self
             .0
             .store
-            .delete_unit(tenant, id, now(), |before| {
-                before
-                    .parent
-                    .map(|parent| {
-                        let (unit, relation, parent) = parent_fact(id, parent);
-                        facts::event(vec![facts::delete(unit, relation, parent)], vec![])
-                    })
-                    .into_iter()
-                    .collect()
-            })
+            .delete_unit(tenant, id, now(), relationships::unit_deleted)
             .await?;
         let refused = match deleted {
             Deleted::Deleted(_) => None,

@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use lms_api::authorization::v1::{Relation, RelationshipUpdate};
 use lms_api::common::v1::ObjectType;
 use lms_api::common::v1::UserStatus as PbStatus;
 use lms_api::identity::v1::user_service_server::UserService;
@@ -28,51 +27,10 @@ use lms_runtime::auth::acting;
 use lms_runtime::peers::Visible;
 
 use crate::core::Core;
-use crate::facts::{self, reference};
-use crate::store::{
-    EmploymentRecord, NewEvent, Store, StoreError, UserChange, UserFilter, UserRecord,
-};
+use crate::relationships::{self, reference};
+use crate::store::{EmploymentRecord, Store, StoreError, UserChange, UserFilter, UserRecord};
 
 pub struct Users<S>(pub Arc<Core<S>>);
-
-/// The facts authorization needs about a new user: their status and their main account.
-pub fn new_user_facts(user: &UserRecord, employment: &EmploymentRecord) -> NewEvent {
-    facts::event(employment_facts(employment), vec![facts::status(user)])
-}
-
-/// An employment as facts: the user is employed at the unit, and it may be their main account.
-pub fn employment_facts(employment: &EmploymentRecord) -> Vec<RelationshipUpdate> {
-    let unit = reference(ObjectType::Unit, employment.unit);
-    let user = reference(ObjectType::User, employment.user);
-    let mut updates = vec![facts::touch_between(
-        unit.clone(),
-        Relation::Employee,
-        user.clone(),
-        employment.starts_at,
-        employment.ends_at,
-    )];
-    if employment.main_account {
-        updates.push(facts::touch_between(
-            unit,
-            Relation::MainAccount,
-            user,
-            employment.starts_at,
-            employment.ends_at,
-        ));
-    }
-    updates
-}
-
-/// The facts of an employment that no longer counts (ended early, or the account is gone):
-/// the user is neither employed there nor is it their main account.
-pub fn employment_removed(unit: UnitId, user: UserId) -> [RelationshipUpdate; 2] {
-    let (unit, user) = (
-        reference(ObjectType::Unit, unit),
-        reference(ObjectType::User, user),
-    );
-    [Relation::Employee, Relation::MainAccount]
-        .map(|relation| facts::delete(unit.clone(), relation, user.clone()))
-}
 
 /// The records of a new user employed at `unit` from now on. Tutors and teachers wait for the
 /// Access Coordinator.
@@ -209,7 +167,7 @@ impl<S: Store + Clone> UserService for Users<S> {
             .into());
         }
         let (user, employment) = new_user_records(&self.0, valid, unit.id, actor.to_string()).await;
-        let event = new_user_facts(&user, &employment);
+        let event = relationships::user_created(&user, &employment);
         self.0
             .store
             .create_user(tenant, &user, &employment, &[event])
@@ -310,9 +268,7 @@ impl<S: Store + Clone> UserService for Users<S> {
                 }
                 let mut change = UserChange::default();
                 if record.restrict_bookings != restricted {
-                    change
-                        .events
-                        .push(facts::event(vec![], vec![facts::status(record)]));
+                    change.events.push(relationships::status_changed(record));
                 }
                 Ok(change)
             })
@@ -348,7 +304,7 @@ impl<S: Store + Clone> UserService for Users<S> {
             .update_user(tenant, id, |record| {
                 record.status = record.status.suspend().map_err(status_refused)?;
                 Ok(UserChange {
-                    events: vec![facts::event(vec![], vec![facts::status(record)])],
+                    events: vec![relationships::status_changed(record)],
                     end_sessions: Some("suspended"),
                     ..Default::default()
                 })
@@ -384,7 +340,7 @@ impl<S: Store + Clone> UserService for Users<S> {
             .update_user(tenant, id, |record| {
                 record.status = record.status.reactivate().map_err(status_refused)?;
                 Ok(UserChange {
-                    events: vec![facts::event(vec![], vec![facts::status(record)])],
+                    events: vec![relationships::status_changed(record)],
                     end_sessions: None,
                     ..Default::default()
                 })
@@ -430,7 +386,7 @@ impl<S: Store + Clone> UserService for Users<S> {
                 record.password_hash = None;
                 record.restrict_bookings = false;
                 Ok(UserChange {
-                    events: vec![facts::event(vec![], vec![facts::status(record)])],
+                    events: vec![relationships::status_changed(record)],
                     end_sessions: Some("anonymised"),
                     erase_second_factor: true,
                 })

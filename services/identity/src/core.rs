@@ -59,7 +59,7 @@ impl<S: Store + Clone> Core<S> {
         user: &UserRecord,
     ) -> Result<lms_api::identity::v1::User, ApiError> {
         let employments = self.store.employments(tenant, user.id).await?;
-        Ok(crate::grpc::convert::user(user, &employments))
+        Ok(crate::convert::user(user, &employments))
     }
 
     /// Users as the API shows them, with their employments read in one query.
@@ -78,7 +78,7 @@ impl<S: Store + Clone> Core<S> {
                     .filter(|e| e.user == user.id)
                     .cloned()
                     .collect();
-                crate::grpc::convert::user(user, &own)
+                crate::convert::user(user, &own)
             })
             .collect())
     }

@@ -5,6 +5,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod convert;
 pub mod core;
 mod error;
 pub mod grpc;

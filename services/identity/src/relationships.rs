@@ -15,18 +15,10 @@ use lms_kernel::{GroupId, RoleId, Template, TenantId, TenantSettings, UnitId, Us
 use lms_runtime::outbox;
 use uuid::Uuid;
 
+use crate::convert::{reference, timestamp};
 use crate::store::{
     EmploymentChange, EmploymentRecord, GroupRecord, NewEvent, UnitRecord, UserRecord,
 };
-
-/// A reference to an object of the caller's tenant.
-pub fn reference(kind: ObjectType, id: impl ToString) -> ObjectReference {
-    ObjectReference {
-        r#type: kind as i32,
-        id: id.to_string(),
-        tenant_id: String::new(),
-    }
-}
 
 fn unit_ref(unit: UnitId) -> ObjectReference {
     reference(ObjectType::Unit, unit)
@@ -57,8 +49,8 @@ fn update(
             resource: Some(resource),
             relation: relation as i32,
             subject: Some(subject),
-            valid_from: window.0.map(crate::grpc::convert::timestamp),
-            valid_until: window.1.map(crate::grpc::convert::timestamp),
+            valid_from: window.0.map(timestamp),
+            valid_until: window.1.map(timestamp),
         }),
     }
 }

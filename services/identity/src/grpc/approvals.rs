@@ -19,11 +19,11 @@ use lms_runtime::clock::now;
 use lms_runtime::paging::{page, page_size};
 use tonic::{Request, Response, Status};
 
-use super::convert::{optional_id, required_id, status_refused};
+use crate::convert::{optional_id, reference, required_id, status_refused};
 use lms_runtime::auth::acting;
 
 use crate::core::Core;
-use crate::relationships::{self, reference};
+use crate::relationships;
 use crate::store::{Store, StoreError, UserChange, UserFilter};
 
 pub struct Approvals<S>(pub Arc<Core<S>>);

@@ -19,7 +19,7 @@ use lms_runtime::auth::{Caller, SubjectKind, caller};
 use lms_runtime::clock::now;
 use tonic::{Request, Response, Status};
 
-use super::convert::timestamp;
+use crate::convert::timestamp;
 use lms_runtime::auth::user as user_caller;
 
 use crate::core::Core;

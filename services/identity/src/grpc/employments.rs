@@ -15,31 +15,11 @@ use lms_runtime::clock::now;
 use tonic::Request;
 use uuid::Uuid;
 
-use super::convert::{self, required_id};
 use super::users::Users;
-use crate::relationships::{self, reference};
+use crate::convert::{self, kernel_employment, reference, required_id, seconds};
+use crate::relationships;
 use crate::store::{EmploymentRecord, Store, StoreError};
 use lms_runtime::auth::{Acting, acting};
-
-fn seconds(field: &str, at: Option<&prost_types::Timestamp>) -> Result<Option<i64>, ApiError> {
-    match at {
-        None => Ok(None),
-        Some(at) if at.seconds >= 0 && (0..1_000_000_000).contains(&at.nanos) => {
-            Ok(Some(at.seconds))
-        }
-        Some(_) => Err(ApiError::invalid_field(field, "must be a time after 1970")),
-    }
-}
-
-/// A stored employment as the kernel's employment rules read it.
-fn kernel(record: &EmploymentRecord) -> Employment {
-    Employment {
-        unit: record.unit,
-        starts: record.starts_at,
-        ends: record.ends_at,
-        main: record.main_account,
-    }
-}
 
 impl<S: Store + Clone> Users<S> {
     /// Asks authorization whether `acting` may change `user`'s profile.
@@ -133,7 +113,9 @@ impl<S: Store + Clone> Users<S> {
         let ends_at = seconds("ends_at", r.ends_at.as_ref())?.unwrap_or_else(now);
         // Only the dates here; which employment may end is checked against the user's others
         // in the store's transaction.
-        if let Err(EmploymentError::EndsBeforeStart) = kernel(&current).check_end(ends_at, 0) {
+        if let Err(EmploymentError::EndsBeforeStart) =
+            kernel_employment(&current).check_end(ends_at, 0)
+        {
             return Err(ApiError::invalid_field(
                 "ends_at",
                 "must not be before the start",
@@ -145,7 +127,10 @@ impl<S: Store + Clone> Users<S> {
             .store
             .end_employment(tenant, current.id, ends_at, |before, all| {
                 let others = all.iter().filter(|e| e.id != before.id).count();
-                if kernel(before).check_end(ends_at, others).is_err() {
+                if kernel_employment(before)
+                    .check_end(ends_at, others)
+                    .is_err()
+                {
                     return Err(StoreError::Refused {
                         reason: "MAIN_ACCOUNT",
                         message: "make another employment the main account first".into(),
@@ -175,7 +160,7 @@ impl<S: Store + Clone> Users<S> {
         let current = self
             .existing_employment(tenant, "employment_id", &request.get_ref().employment_id)
             .await?;
-        if kernel(&current).check_main(now()).is_err() {
+        if kernel_employment(&current).check_main(now()).is_err() {
             return Err(ApiError::FailedPrecondition {
                 reason: "EMPLOYMENT_ENDED",
                 message: "an ended employment cannot be the main account".into(),

@@ -12,7 +12,7 @@ use lms_api::common::v1::ObjectType;
 use lms_api::identity::v1::group_service_server::GroupService;
 use lms_api::identity::v1::{
     AddGroupMembersRequest, AddGroupMembersResponse, CreateGroupRequest, CreateGroupResponse,
-    DeleteGroupRequest, DeleteGroupResponse, GetGroupRequest, GetGroupResponse, Group,
+    DeleteGroupRequest, DeleteGroupResponse, GetGroupRequest, GetGroupResponse,
     ListGroupMembersRequest, ListGroupMembersResponse, ListGroupsRequest, ListGroupsResponse,
     RemoveGroupMembersRequest, RemoveGroupMembersResponse, RenameGroupRequest, RenameGroupResponse,
     SetGroupAdministratorRequest, SetGroupAdministratorResponse, SetGroupManagerRequest,
@@ -24,50 +24,14 @@ use lms_runtime::clock::now;
 use lms_runtime::paging::{page, page_size};
 use tonic::{Request, Response, Status};
 
-use super::convert::{display_name, optional_id, required_id};
+use crate::convert::{display_name, group, optional_id, reference, required_id, user_ids};
 use lms_runtime::auth::acting;
 
 use crate::core::Core;
-use crate::relationships::{self, reference};
+use crate::relationships;
 use crate::store::{GroupRecord, Store};
 
-/// Most users one membership call changes.
-const MAX_MEMBERS_PER_CALL: usize = 1000;
-
 pub struct Groups<S>(pub Arc<Core<S>>);
-
-/// A group as the API shows it.
-pub fn group(record: &GroupRecord) -> Group {
-    Group {
-        group_id: record.id.to_string(),
-        name: record.name.clone(),
-        manager_user_id: record.manager.map(|m| m.to_string()).unwrap_or_default(),
-        administrator_user_ids: record
-            .administrators
-            .iter()
-            .map(ToString::to_string)
-            .collect(),
-        external_id: record.external_id.clone().unwrap_or_default(),
-    }
-}
-
-/// The users a membership call names: at least one, each a user id.
-fn user_ids(ids: &[String]) -> Result<Vec<UserId>, ApiError> {
-    if ids.is_empty() || ids.len() > MAX_MEMBERS_PER_CALL {
-        return Err(ApiError::invalid_field(
-            "user_ids",
-            format!("must name 1 to {MAX_MEMBERS_PER_CALL} users"),
-        ));
-    }
-    let mut users = ids
-        .iter()
-        .enumerate()
-        .map(|(i, id)| required_id(&format!("user_ids[{i}]"), id, UserId::parse))
-        .collect::<Result<Vec<_>, _>>()?;
-    users.sort();
-    users.dedup();
-    Ok(users)
-}
 
 impl<S: Store + Clone> Groups<S> {
     /// The caller, after authorization allowed them `permission` on the group named in `field`.

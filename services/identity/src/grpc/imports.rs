@@ -25,11 +25,10 @@ use tonic::{Request, Response, Status, Streaming};
 
 use lms_runtime::auth::{Acting, acting};
 
+use crate::convert::{reference, row_errors};
 use crate::core::Core;
-use crate::import::{
-    self, FeedRole, MAX_FILE_BYTES, RowError, UnitRow, UserRow, check_units, check_users,
-};
-use crate::relationships::{self, reference};
+use crate::import::{self, FeedRole, MAX_FILE_BYTES, UnitRow, UserRow, check_units, check_users};
+use crate::relationships;
 use crate::store::{
     EmploymentRecord, ImportBatch, ImportSnapshot, ImportedChange, NewEvent, Store, UnitRecord,
     UserRecord,
@@ -60,19 +59,6 @@ impl Tally {
             done,
         }
     }
-}
-
-fn to_proto(errors: &[RowError]) -> Vec<ImportRowError> {
-    let mut errors: Vec<_> = errors
-        .iter()
-        .map(|e| ImportRowError {
-            line: e.line,
-            column: e.column.clone(),
-            reason: e.reason.clone(),
-        })
-        .collect();
-    errors.sort_by_key(|e| e.line);
-    errors
 }
 
 /// Reads the options and the whole file from the request stream.
@@ -141,7 +127,7 @@ impl<S: Store + Clone> Imports<S> {
                 tally.read = kept.total as i64;
                 let errors = kept.errors;
                 let Some(rows) = kept.rows else {
-                    return send(progress, tally.message(to_proto(&errors), true)).await;
+                    return send(progress, tally.message(row_errors(&errors), true)).await;
                 };
                 let guest = self
                     .0
@@ -162,12 +148,12 @@ impl<S: Store + Clone> Imports<S> {
                 tally.read = kept.total as i64;
                 let errors = kept.errors;
                 let Some(rows) = kept.rows else {
-                    return send(progress, tally.message(to_proto(&errors), true)).await;
+                    return send(progress, tally.message(row_errors(&errors), true)).await;
                 };
                 (plan_units(&rows, &snapshot, &mut tally), errors)
             }
         };
-        send(progress, tally.message(to_proto(&errors), false)).await?;
+        send(progress, tally.message(row_errors(&errors), false)).await?;
         for (batch, rows) in batches {
             self.0.store.apply_import(tenant, &batch).await?;
             tally.imported += rows as i64;

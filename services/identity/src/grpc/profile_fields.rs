@@ -7,28 +7,20 @@ use std::collections::HashMap;
 
 use lms_api::common::v1::{ObjectReference, ObjectType};
 use lms_api::identity::v1::{
-    AddNamedManagerRequest, AddNamedManagerResponse, CustomFieldDefinition,
-    DefineCustomFieldRequest, DefineCustomFieldResponse, ListCustomFieldsResponse,
-    NamedManagerPurpose, RemoveNamedManagerRequest, RemoveNamedManagerResponse,
+    AddNamedManagerRequest, AddNamedManagerResponse, DefineCustomFieldRequest,
+    DefineCustomFieldResponse, ListCustomFieldsResponse, NamedManagerPurpose,
+    RemoveNamedManagerRequest, RemoveNamedManagerResponse,
 };
 use lms_kernel::{Permission, TenantId, UserId};
 use lms_runtime::{ApiError, FieldViolation};
 use tonic::Request;
 use uuid::Uuid;
 
-use super::convert::{display_name, is_field_key, required_id};
 use super::users::Users;
-use crate::relationships::{self, reference};
+use crate::convert::{definition, display_name, is_field_key, purpose, reference, required_id};
+use crate::relationships;
 use crate::store::{CustomField, NamedManager, Store};
 use lms_runtime::auth::acting;
-
-fn definition(field: &CustomField) -> CustomFieldDefinition {
-    CustomFieldDefinition {
-        key: field.key.clone(),
-        label: field.label.clone(),
-        mandatory: field.mandatory,
-    }
-}
 
 /// Refuses values for fields the tenant does not define, and, when `complete`, missing
 /// mandatory ones; every violation at once, under `prefix`.
@@ -59,16 +51,6 @@ pub fn check_custom_fields(
     match violations.is_empty() {
         true => Ok(()),
         false => Err(ApiError::InvalidArgument(violations)),
-    }
-}
-
-fn purpose(value: i32) -> Result<NamedManagerPurpose, ApiError> {
-    match NamedManagerPurpose::try_from(value) {
-        Ok(NamedManagerPurpose::Unspecified) | Err(_) => Err(ApiError::invalid_field(
-            "purpose",
-            "must be MANAGES or RECEIVES_UPDATES",
-        )),
-        Ok(purpose) => Ok(purpose),
     }
 }
 

@@ -13,7 +13,7 @@ use lms_api::identity::v1::{
     UpdateTenantSettingsResponse,
 };
 use lms_kernel::{
-    AccountKind, ClientLinkError, Permission, Template, Tenant, TenantId, UnitId, UnitKind, UserId,
+    AccountKind, ClientLinkError, Permission, Template, TenantId, UnitId, UnitKind, UserId,
 };
 use lms_runtime::ApiError;
 use lms_runtime::auth::{Caller, caller};
@@ -21,12 +21,12 @@ use lms_runtime::clock::now;
 use lms_runtime::paging::{page, page_size};
 use tonic::{Request, Response, Status};
 
-use super::convert::{self, optional_id, required_id};
 use super::users::new_user_records;
+use crate::convert::{self, kernel_tenant, optional_id, reference, required_id};
 use lms_runtime::auth::acting;
 
 use crate::core::Core;
-use crate::relationships::{self, reference};
+use crate::relationships;
 use crate::store::{Store, TenantRecord, UnitRecord};
 
 pub struct Tenants<S>(pub Arc<Core<S>>);
@@ -295,15 +295,6 @@ impl<S: Store + Clone> TenantService for Tenants<S> {
             tenants: clients.iter().map(convert::tenant).collect(),
             next_page_token,
         }))
-    }
-}
-
-/// A stored tenant as the kernel's client-linking rule reads it.
-fn kernel_tenant(record: &TenantRecord) -> Tenant {
-    Tenant {
-        id: record.id,
-        settings: record.settings,
-        master: record.master,
     }
 }
 

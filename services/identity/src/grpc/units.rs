@@ -9,7 +9,7 @@ use lms_api::identity::v1::unit_service_server::UnitService;
 use lms_api::identity::v1::{
     CreateUnitRequest, CreateUnitResponse, DeleteUnitRequest, DeleteUnitResponse, GetUnitRequest,
     GetUnitResponse, ListUnitsRequest, ListUnitsResponse, MoveUnitRequest, MoveUnitResponse,
-    RenameUnitRequest, RenameUnitResponse, Unit, UnitKind as PbUnitKind,
+    RenameUnitRequest, RenameUnitResponse,
 };
 use lms_kernel::unit::{check_delete, check_new, check_placement};
 use lms_kernel::{Permission, TenantId, UnitError, UnitId, UnitKind};
@@ -18,35 +18,16 @@ use lms_runtime::clock::now;
 use lms_runtime::paging::{page, page_size};
 use tonic::{Request, Response, Status};
 
-use super::convert::{display_name, optional_id, required_id};
+use crate::convert::{
+    display_name, kind_name, optional_id, reference, required_id, unit, unit_kind,
+};
 use lms_runtime::auth::acting;
 
 use crate::core::Core;
-use crate::relationships::{self, reference};
+use crate::relationships;
 use crate::store::{Deleted, Moved, Store, UnitFilter, UnitRecord};
 
 pub struct Units<S>(pub Arc<Core<S>>);
-
-/// A unit as the API shows it.
-pub fn unit(record: &UnitRecord) -> Unit {
-    Unit {
-        unit_id: record.id.to_string(),
-        kind: record.kind.code().into(),
-        name: record.name.clone(),
-        parent_unit_id: record.parent.map(|p| p.to_string()).unwrap_or_default(),
-        external_id: record.external_id.clone().unwrap_or_default(),
-    }
-}
-
-/// The kind as the API names it, for messages.
-fn kind_name(kind: UnitKind) -> &'static str {
-    PbUnitKind::try_from(i32::from(kind.code())).map_or("unknown", |k| k.as_str_name())
-}
-
-/// The unit kind a request names; `None` for none (0) or an unknown number.
-fn unit_kind(code: i32) -> Option<UnitKind> {
-    i16::try_from(code).ok().and_then(UnitKind::from_code)
-}
 
 /// A refusal of the kernel's unit rules, with the reason codes and fields clients know.
 fn unit_refusal(error: UnitError, field: &str) -> ApiError {

@@ -21,13 +21,15 @@ use lms_runtime::clock::now;
 use lms_runtime::paging::{page, page_size};
 use tonic::{Request, Response, Status};
 
-use super::convert::{self, ValidNewUser, display_name, optional_id, required_id, status_refused};
 use super::profile_fields::check_custom_fields;
+use crate::convert::{
+    self, ValidNewUser, display_name, optional_id, reference, required_id, status_refused,
+};
 use lms_runtime::auth::acting;
 use lms_runtime::peers::Visible;
 
 use crate::core::Core;
-use crate::relationships::{self, reference};
+use crate::relationships;
 use crate::store::{EmploymentRecord, Store, StoreError, UserChange, UserFilter, UserRecord};
 
 pub struct Users<S>(pub Arc<Core<S>>);

@@ -7,13 +7,13 @@ use lms_api::identity::v1::{
     CustomFieldDefinition, Employment, Group, ImportRowError, NamedManagerPurpose, NewUser, Tenant,
     TenantSettings as PbSettings, Unit, UnitKind as PbUnitKind, User,
 };
-use lms_kernel::{AccountKind, Email, StatusError, TenantSettings, UnitKind, UserId};
+use lms_kernel::{AccountKind, Email, TenantSettings, UnitKind, UserId};
 use lms_runtime::{ApiError, FieldViolation};
 
 use crate::import::RowError;
 use crate::password::Passwords;
 use crate::store::{
-    CustomField, EmploymentRecord, GroupRecord, StoreError, TenantRecord, UnitRecord, UserRecord,
+    CustomField, EmploymentRecord, GroupRecord, TenantRecord, UnitRecord, UserRecord,
 };
 
 /// A timestamp from epoch seconds.
@@ -254,20 +254,6 @@ pub fn is_field_key(key: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
-/// A refused status change as the store's refusal, with the reason codes clients know.
-pub fn status_refused(error: StatusError) -> StoreError {
-    let reason = match error {
-        StatusError::NotActive(_) => "NOT_ACTIVE",
-        StatusError::NotSuspended(_) => "NOT_SUSPENDED",
-        StatusError::NotPending(_) => "NOT_PENDING",
-        StatusError::Anonymised => "ANONYMISED",
-    };
-    StoreError::Refused {
-        reason,
-        message: error.to_string(),
-    }
-}
-
 // Requests to authorization.
 
 /// A reference to an object of the caller's tenant.
@@ -410,4 +396,17 @@ pub fn row_errors(errors: &[RowError]) -> Vec<ImportRowError> {
         .collect();
     errors.sort_by_key(|e| e.line);
     errors
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unit_kinds_read_back_from_their_codes_and_zero_is_none() {
+        for kind in UnitKind::ALL {
+            assert_eq!(unit_kind(i32::from(kind.code())), Some(kind));
+        }
+        assert_eq!(unit_kind(0), None);
+    }
 }

@@ -19,7 +19,8 @@ use lms_runtime::clock::now;
 use lms_runtime::paging::{page, page_size};
 use tonic::{Request, Response, Status};
 
-use crate::convert::{optional_id, reference, required_id, status_refused};
+use crate::convert::{optional_id, reference, required_id};
+use crate::error::status_refused;
 use lms_runtime::auth::acting;
 
 use crate::core::Core;

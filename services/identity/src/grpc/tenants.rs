@@ -12,9 +12,7 @@ use lms_api::identity::v1::{
     UnlinkClientTenantRequest, UnlinkClientTenantResponse, UpdateTenantSettingsRequest,
     UpdateTenantSettingsResponse,
 };
-use lms_kernel::{
-    AccountKind, ClientLinkError, Permission, Template, TenantId, UnitId, UnitKind, UserId,
-};
+use lms_kernel::{AccountKind, Permission, Template, TenantId, UnitId, UnitKind, UserId};
 use lms_runtime::ApiError;
 use lms_runtime::auth::{Caller, caller};
 use lms_runtime::clock::now;
@@ -26,6 +24,7 @@ use crate::convert::{self, kernel_tenant, optional_id, reference, required_id};
 use lms_runtime::auth::acting;
 
 use crate::core::Core;
+use crate::error::link_refusal;
 use crate::relationships;
 use crate::store::{Store, TenantRecord, UnitRecord};
 
@@ -295,23 +294,6 @@ impl<S: Store + Clone> TenantService for Tenants<S> {
             tenants: clients.iter().map(convert::tenant).collect(),
             next_page_token,
         }))
-    }
-}
-
-/// A refusal of the client-linking rule, with the reason codes clients know.
-fn link_refusal(error: ClientLinkError) -> ApiError {
-    match error {
-        ClientLinkError::ClientsDisabled => ApiError::FailedPrecondition {
-            reason: "CLIENTS_DISABLED",
-            message: "the tenant has client tenants switched off".into(),
-        },
-        ClientLinkError::SelfLink
-        | ClientLinkError::AlreadyClient
-        | ClientLinkError::ClientAsMaster
-        | ClientLinkError::MasterAsClient => ApiError::FailedPrecondition {
-            reason: "CLIENT_NOT_LINKABLE",
-            message: error.to_string(),
-        },
     }
 }
 

@@ -24,38 +24,11 @@ use crate::convert::{
 use lms_runtime::auth::acting;
 
 use crate::core::Core;
+use crate::error::unit_refusal;
 use crate::relationships;
 use crate::store::{Deleted, Moved, Store, UnitFilter, UnitRecord};
 
 pub struct Units<S>(pub Arc<Core<S>>);
-
-/// A refusal of the kernel's unit rules, with the reason codes and fields clients know.
-fn unit_refusal(error: UnitError, field: &str) -> ApiError {
-    let refusal = |reason, message: &str| ApiError::FailedPrecondition {
-        reason,
-        message: message.into(),
-    };
-    match error {
-        UnitError::Placement { child, parent } => ApiError::invalid_field(
-            field,
-            format!(
-                "a {} cannot hang under a {}",
-                kind_name(child),
-                kind_name(parent)
-            ),
-        ),
-        UnitError::Cycle => refusal(
-            "UNIT_CYCLE",
-            "the new parent is the unit itself or lies below it",
-        ),
-        UnitError::GuestAccount => refusal(
-            "GUEST_ACCOUNT",
-            "the Guest account lives as long as its tenant",
-        ),
-        UnitError::HasChildren => refusal("UNIT_NOT_EMPTY", "the unit has child units"),
-        UnitError::HasEmployees => refusal("UNIT_NOT_EMPTY", "people are employed at the unit"),
-    }
-}
 
 impl<S: Store + Clone> Units<S> {
     /// Where a permission over the tree below `parent` is decided: the parent unit, or the
@@ -344,41 +317,5 @@ impl<S: Store + Clone> UnitService for Units<S> {
         tracing::info!(%tenant, unit = %id, "unit deleted");
         let written_at = self.0.deliver(tenant).await;
         Ok(Response::new(DeleteUnitResponse { written_at }))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn refusals_keep_their_reason_codes_and_name_both_kinds() {
-        let placement = UnitError::Placement {
-            child: UnitKind::Location,
-            parent: UnitKind::AccountGroup,
-        };
-        match unit_refusal(placement, "parent_unit_id") {
-            ApiError::InvalidArgument(violations) => {
-                assert_eq!(violations[0].field, "parent_unit_id");
-                assert!(violations[0].description.contains("LOCATION"));
-                assert!(violations[0].description.contains("ACCOUNT_GROUP"));
-            }
-            other => panic!("{other:?}"),
-        }
-        for (error, reason) in [
-            (UnitError::Cycle, "UNIT_CYCLE"),
-            (UnitError::GuestAccount, "GUEST_ACCOUNT"),
-            (UnitError::HasChildren, "UNIT_NOT_EMPTY"),
-            (UnitError::HasEmployees, "UNIT_NOT_EMPTY"),
-        ] {
-            assert!(matches!(
-                unit_refusal(error, "unit_id"),
-                ApiError::FailedPrecondition { reason: r, .. } if r == reason
-            ));
-        }
-        for kind in UnitKind::ALL {
-            assert_eq!(unit_kind(i32::from(kind.code())), Some(kind));
-        }
-        assert_eq!(unit_kind(0), None);
     }
 }

@@ -22,13 +22,12 @@ use lms_runtime::paging::{page, page_size};
 use tonic::{Request, Response, Status};
 
 use super::profile_fields::check_custom_fields;
-use crate::convert::{
-    self, ValidNewUser, display_name, optional_id, reference, required_id, status_refused,
-};
+use crate::convert::{self, ValidNewUser, display_name, optional_id, reference, required_id};
 use lms_runtime::auth::acting;
 use lms_runtime::peers::Visible;
 
 use crate::core::Core;
+use crate::error::status_refused;
 use crate::relationships;
 use crate::store::{EmploymentRecord, Store, StoreError, UserChange, UserFilter, UserRecord};
 

@@ -15,15 +15,14 @@ use lms_api::identity::v1::{
 };
 use lms_kernel::{AccountKind, Permission, Template, TenantId, UserId, UserStatus};
 use lms_runtime::ApiError;
+use lms_runtime::auth::acting;
 use lms_runtime::clock::now;
 use lms_runtime::paging::{page, page_size};
 use tonic::{Request, Response, Status};
 
 use crate::convert::{optional_id, reference, required_id};
-use crate::error::status_refused;
-use lms_runtime::auth::acting;
-
 use crate::core::Core;
+use crate::error::status_refused;
 use crate::relationships;
 use crate::store::{Store, StoreError, UserChange, UserFilter};
 

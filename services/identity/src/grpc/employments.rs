@@ -11,6 +11,7 @@ use lms_api::identity::v1::{
 use lms_kernel::user::Employment;
 use lms_kernel::{EmploymentError, Permission, UnitId, UserId};
 use lms_runtime::ApiError;
+use lms_runtime::auth::{Acting, acting};
 use lms_runtime::clock::now;
 use tonic::Request;
 use uuid::Uuid;
@@ -19,7 +20,6 @@ use super::users::Users;
 use crate::convert::{self, kernel_employment, reference, required_id, seconds};
 use crate::relationships;
 use crate::store::{EmploymentRecord, Store, StoreError};
-use lms_runtime::auth::{Acting, acting};
 
 impl<S: Store + Clone> Users<S> {
     /// Asks authorization whether `acting` may change `user`'s profile.

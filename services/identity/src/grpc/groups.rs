@@ -20,13 +20,12 @@ use lms_api::identity::v1::{
 };
 use lms_kernel::{GroupId, Permission, TenantId, UserId};
 use lms_runtime::ApiError;
+use lms_runtime::auth::acting;
 use lms_runtime::clock::now;
 use lms_runtime::paging::{page, page_size};
 use tonic::{Request, Response, Status};
 
 use crate::convert::{display_name, group, optional_id, reference, required_id, user_ids};
-use lms_runtime::auth::acting;
-
 use crate::core::Core;
 use crate::relationships;
 use crate::store::{GroupRecord, Store};

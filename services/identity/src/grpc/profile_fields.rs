@@ -12,6 +12,7 @@ use lms_api::identity::v1::{
     RemoveNamedManagerRequest, RemoveNamedManagerResponse,
 };
 use lms_kernel::{Permission, TenantId, UserId};
+use lms_runtime::auth::acting;
 use lms_runtime::{ApiError, FieldViolation};
 use tonic::Request;
 use uuid::Uuid;
@@ -20,7 +21,6 @@ use super::users::Users;
 use crate::convert::{definition, display_name, is_field_key, purpose, reference, required_id};
 use crate::relationships;
 use crate::store::{CustomField, NamedManager, Store};
-use lms_runtime::auth::acting;
 
 /// Refuses values for fields the tenant does not define, and, when `complete`, missing
 /// mandatory ones; every violation at once, under `prefix`.

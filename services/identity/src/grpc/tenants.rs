@@ -14,6 +14,7 @@ use lms_api::identity::v1::{
 };
 use lms_kernel::{AccountKind, Permission, Template, TenantId, UnitId, UnitKind, UserId};
 use lms_runtime::ApiError;
+use lms_runtime::auth::acting;
 use lms_runtime::auth::{Caller, caller};
 use lms_runtime::clock::now;
 use lms_runtime::paging::{page, page_size};
@@ -21,8 +22,6 @@ use tonic::{Request, Response, Status};
 
 use super::users::new_user_records;
 use crate::convert::{self, kernel_tenant, optional_id, reference, required_id};
-use lms_runtime::auth::acting;
-
 use crate::core::Core;
 use crate::error::link_refusal;
 use crate::relationships;

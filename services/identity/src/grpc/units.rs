@@ -14,6 +14,7 @@ use lms_api::identity::v1::{
 use lms_kernel::unit::{check_delete, check_new, check_placement};
 use lms_kernel::{Permission, TenantId, UnitError, UnitId, UnitKind};
 use lms_runtime::ApiError;
+use lms_runtime::auth::acting;
 use lms_runtime::clock::now;
 use lms_runtime::paging::{page, page_size};
 use tonic::{Request, Response, Status};
@@ -21,8 +22,6 @@ use tonic::{Request, Response, Status};
 use crate::convert::{
     display_name, kind_name, optional_id, reference, required_id, unit, unit_kind,
 };
-use lms_runtime::auth::acting;
-
 use crate::core::Core;
 use crate::error::unit_refusal;
 use crate::relationships;

@@ -17,15 +17,14 @@ use lms_api::identity::v1::{
 };
 use lms_kernel::{Email, GroupId, Permission, TenantId, UnitId, UserId, UserStatus};
 use lms_runtime::ApiError;
+use lms_runtime::auth::acting;
 use lms_runtime::clock::now;
 use lms_runtime::paging::{page, page_size};
+use lms_runtime::peers::Visible;
 use tonic::{Request, Response, Status};
 
 use super::profile_fields::check_custom_fields;
 use crate::convert::{self, ValidNewUser, display_name, optional_id, reference, required_id};
-use lms_runtime::auth::acting;
-use lms_runtime::peers::Visible;
-
 use crate::core::Core;
 use crate::error::status_refused;
 use crate::relationships;

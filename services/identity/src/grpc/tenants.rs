@@ -20,7 +20,6 @@ use lms_runtime::clock::now;
 use lms_runtime::paging::{page, page_size};
 use tonic::{Request, Response, Status};
 
-use super::users::new_user_records;
 use crate::convert::{self, kernel_tenant, optional_id, reference, required_id};
 use crate::core::Core;
 use crate::error::link_refusal;
@@ -72,8 +71,10 @@ impl<S: Store + Clone> TenantService for Tenants<S> {
             parent: None,
             external_id: None,
         };
-        let (user, employment) =
-            new_user_records(&self.0, coordinator, guest.id, actor.clone()).await;
+        let (user, employment) = self
+            .0
+            .new_user_records(coordinator, guest.id, actor.clone())
+            .await;
         let tenant = TenantRecord {
             id: tenant_id,
             name,

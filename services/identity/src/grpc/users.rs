@@ -24,56 +24,13 @@ use lms_runtime::peers::Visible;
 use tonic::{Request, Response, Status};
 
 use super::profile_fields::check_custom_fields;
-use crate::convert::{self, ValidNewUser, display_name, optional_id, reference, required_id};
+use crate::convert::{self, display_name, optional_id, reference, required_id};
 use crate::core::Core;
 use crate::error::status_refused;
 use crate::relationships;
-use crate::store::{EmploymentRecord, Store, StoreError, UserChange, UserFilter, UserRecord};
+use crate::store::{Store, StoreError, UserChange, UserFilter};
 
 pub struct Users<S>(pub Arc<Core<S>>);
-
-/// The records of a new user employed at `unit` from now on. Tutors and teachers wait for the
-/// Access Coordinator.
-pub async fn new_user_records<S: Store + Clone>(
-    core: &Core<S>,
-    user: ValidNewUser,
-    unit: UnitId,
-    created_by: String,
-) -> (UserRecord, EmploymentRecord) {
-    let password_hash = match &user.password {
-        Some(password) => Some(core.passwords.hash(password).await),
-        None => None,
-    };
-    let now = now();
-    let status = user.account_kind.initial_status();
-    let record = UserRecord {
-        id: UserId::generate(),
-        email: Some(user.email),
-        given_name: user.given_name,
-        family_name: user.family_name,
-        status,
-        account_kind: user.account_kind,
-        restrict_bookings: false,
-        primary_group: None,
-        custom_fields: user.custom_fields,
-        external_id: user.external_id,
-        password_hash,
-        failed_sign_ins: 0,
-        locked_until: None,
-        last_sign_in_at: None,
-        created_by,
-        created_at: now,
-    };
-    let employment = EmploymentRecord {
-        id: uuid::Uuid::now_v7(),
-        user: record.id,
-        unit,
-        starts_at: now,
-        ends_at: None,
-        main_account: true,
-    };
-    (record, employment)
-}
 
 /// The fields UpdateUser may change, as `update_mask` names them.
 const UPDATABLE: &[&str] = &[
@@ -166,7 +123,10 @@ impl<S: Store + Clone> UserService for Users<S> {
             }
             .into());
         }
-        let (user, employment) = new_user_records(&self.0, valid, unit.id, actor.to_string()).await;
+        let (user, employment) = self
+            .0
+            .new_user_records(valid, unit.id, actor.to_string())
+            .await;
         let event = relationships::user_created(&user, &employment);
         self.0
             .store

@@ -1,15 +1,17 @@
 //! What every identity handler shares: the store, the keys, password hashing, the connection to
 //! authorization and the outbox relay.
 
-use lms_kernel::{TenantId, UserId};
+use lms_kernel::{TenantId, UnitId, UserId};
+use lms_runtime::clock::now;
 use lms_runtime::config::SignInConfig;
 use lms_runtime::outbox::{NewEvent, Relay};
 use lms_runtime::peers::Authorization;
 use lms_runtime::{ApiError, Database};
 
+use crate::convert::ValidNewUser;
 use crate::keys::KeyRing;
 use crate::password::Passwords;
-use crate::store::{Store, StoreError, UserRecord};
+use crate::store::{EmploymentRecord, Store, StoreError, UserRecord};
 
 /// The shared state of the identity handlers.
 #[derive(Debug)]
@@ -52,6 +54,49 @@ impl<S: Store + Clone> Core<S> {
         Ok(())
     }
 
+    /// The records of a new user employed at `unit` from now on (CreateUser, and the first user
+    /// of CreateTenant). Tutors and teachers wait for the Access Coordinator.
+    pub async fn new_user_records(
+        &self,
+        user: ValidNewUser,
+        unit: UnitId,
+        created_by: String,
+    ) -> (UserRecord, EmploymentRecord) {
+        let password_hash = match &user.password {
+            Some(password) => Some(self.passwords.hash(password).await),
+            None => None,
+        };
+        let now = now();
+        let status = user.account_kind.initial_status();
+        let record = UserRecord {
+            id: UserId::generate(),
+            email: Some(user.email),
+            given_name: user.given_name,
+            family_name: user.family_name,
+            status,
+            account_kind: user.account_kind,
+            restrict_bookings: false,
+            primary_group: None,
+            custom_fields: user.custom_fields,
+            external_id: user.external_id,
+            password_hash,
+            failed_sign_ins: 0,
+            locked_until: None,
+            last_sign_in_at: None,
+            created_by,
+            created_at: now,
+        };
+        let employment = EmploymentRecord {
+            id: uuid::Uuid::now_v7(),
+            user: record.id,
+            unit,
+            starts_at: now,
+            ends_at: None,
+            main_account: true,
+        };
+        (record, employment)
+    }
+
     /// A user as the API shows it, with their employments.
     pub async fn user_view(
         &self,
@@ -59,7 +104,7 @@ impl<S: Store + Clone> Core<S> {
         user: &UserRecord,
     ) -> Result<lms_api::identity::v1::User, ApiError> {
         let employments = self.store.employments(tenant, user.id).await?;
-        Ok(crate::grpc::convert::user(user, &employments))
+        Ok(crate::convert::user(user, &employments))
     }
 
     /// Users as the API shows them, with their employments read in one query.
@@ -78,7 +123,7 @@ impl<S: Store + Clone> Core<S> {
                     .filter(|e| e.user == user.id)
                     .cloned()
                     .collect();
-                crate::grpc::convert::user(user, &own)
+                crate::convert::user(user, &own)
             })
             .collect())
     }

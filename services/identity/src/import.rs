@@ -1,7 +1,8 @@
 //! CSV import and the people-data feed, as pure steps: read the file, check every row against
 //! the tenant (all errors at once, with their lines), then plan what to create and change.
 //! Rows are matched by external id, so running the same file twice changes nothing the
-//! second time. The gRPC handler streams progress and applies the plan in batches.
+//! second time. The gRPC handler streams progress and applies the plan in batches, each batch
+//! one transaction with the relationship facts and role events its rows send.
 //!
 //! Users: `external_id,email,given_name,family_name` and optionally `account` (an account's
 //! external id; the Guest account when empty), `group` (a group's external id: the person's
@@ -13,9 +14,13 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use lms_kernel::unit::check_placement;
-use lms_kernel::{Email, UnitKind};
+use lms_kernel::{AccountKind, Email, Template, UnitId, UnitKind, UserId, UserStatus};
 
-use crate::store::{CustomField, ImportSnapshot};
+use crate::relationships;
+use crate::store::{
+    CustomField, EmploymentRecord, ImportBatch, ImportSnapshot, ImportedChange, NewEvent,
+    UnitRecord, UserRecord,
+};
 
 /// The largest file accepted.
 pub const MAX_FILE_BYTES: usize = 64 * 1024 * 1024;
@@ -467,6 +472,225 @@ pub fn keep<T>(
         total: read.total,
         errors,
     }
+}
+
+// Plans.
+
+/// Rows per transaction (and per progress message).
+const BATCH_ROWS: usize = 1000;
+
+/// The role event a feed row asks for, given the role the feed gave before.
+fn feed_role_event(user: UserId, role: FeedRole, before: Option<&str>) -> Option<NewEvent> {
+    match (role, before) {
+        (FeedRole::Manager, Some("manager")) | (FeedRole::Student, None | Some("student")) => None,
+        (FeedRole::Manager, _) => Some(relationships::feed_role_given(user, Template::Manager)),
+        (FeedRole::Student, Some(_)) => {
+            Some(relationships::feed_role_taken(user, Template::Manager))
+        }
+    }
+}
+
+/// Users to create and change, in batches, with the facts each batch sends; rows that would
+/// change nothing count in `unchanged`.
+pub fn plan_users(
+    rows: &[UserRow],
+    snapshot: &ImportSnapshot,
+    guest: UnitId,
+    created_by: &str,
+    now: i64,
+    unchanged: &mut i64,
+) -> Vec<(ImportBatch, usize)> {
+    let unit_of = |row: &UserRow| {
+        row.account
+            .as_ref()
+            .and_then(|a| snapshot.units.get(a))
+            .map_or(guest, |u| u.id)
+    };
+    let group_of = |row: &UserRow| {
+        row.group
+            .as_ref()
+            .and_then(|g| snapshot.groups.get(g))
+            .copied()
+    };
+    let mut batches = Vec::new();
+    for chunk in rows.chunks(BATCH_ROWS) {
+        let mut batch = ImportBatch::default();
+        let mut updates = Vec::new();
+        let mut statuses = Vec::new();
+        let mut roles = Vec::new();
+        let mut rows_in_batch = 0;
+        for row in chunk {
+            let custom = serde_json::to_string(&row.custom).expect("a string map serialises");
+            let unit = unit_of(row);
+            let group = group_of(row);
+            let role = row.role.map(FeedRole::as_str).map(str::to_owned);
+            match snapshot.users.get(&row.external_id) {
+                None => {
+                    let user = UserRecord {
+                        id: UserId::generate(),
+                        email: Some(row.email.clone()),
+                        given_name: row.given_name.clone(),
+                        family_name: row.family_name.clone(),
+                        status: AccountKind::Standard.initial_status(),
+                        account_kind: AccountKind::Standard,
+                        restrict_bookings: false,
+                        primary_group: group,
+                        custom_fields: custom,
+                        external_id: Some(row.external_id.clone()),
+                        password_hash: None,
+                        failed_sign_ins: 0,
+                        locked_until: None,
+                        last_sign_in_at: None,
+                        created_by: created_by.to_owned(),
+                        created_at: now,
+                    };
+                    let employment = EmploymentRecord {
+                        id: uuid::Uuid::now_v7(),
+                        user: user.id,
+                        unit,
+                        starts_at: now,
+                        ends_at: None,
+                        main_account: true,
+                    };
+                    updates.extend(relationships::employed(&employment));
+                    if let Some(group) = group {
+                        updates.extend(relationships::team(user.id, None, group));
+                    }
+                    statuses.push(relationships::status(&user));
+                    if let Some(role) = row.role {
+                        roles.extend(feed_role_event(user.id, role, None));
+                    }
+                    batch.created.push((user, employment, role));
+                    rows_in_batch += 1;
+                }
+                Some(existing) => {
+                    // Anonymised people stay anonymised: the feed does not bring them back.
+                    let moved = existing.main.map(|(_, u)| u) != Some(unit);
+                    let regrouped = group.is_some() && group != existing.primary_group;
+                    let same = existing.email.as_deref() == Some(row.email.as_str())
+                        && existing.given_name == row.given_name
+                        && existing.family_name == row.family_name
+                        && existing.custom_fields == custom
+                        && !moved
+                        && !regrouped
+                        && (row.role.is_none() || existing.feed_role == role);
+                    if same || existing.status == UserStatus::Anonymised {
+                        *unchanged += 1;
+                        continue;
+                    }
+                    let new_main = moved.then(|| EmploymentRecord {
+                        id: uuid::Uuid::now_v7(),
+                        user: existing.id,
+                        unit,
+                        starts_at: now,
+                        ends_at: None,
+                        main_account: true,
+                    });
+                    if let Some(employment) = &new_main {
+                        updates.extend(relationships::employed(employment));
+                        if let Some((_, old)) = existing.main {
+                            updates.extend(relationships::not_employed(old, existing.id));
+                        }
+                    }
+                    if regrouped && let Some(group) = group {
+                        updates.extend(relationships::team(
+                            existing.id,
+                            existing.primary_group,
+                            group,
+                        ));
+                    }
+                    if let Some(role) = row.role {
+                        roles.extend(feed_role_event(
+                            existing.id,
+                            role,
+                            existing.feed_role.as_deref(),
+                        ));
+                    }
+                    batch.changed.push(ImportedChange {
+                        user: existing.id,
+                        email: row.email.clone(),
+                        given_name: row.given_name.clone(),
+                        family_name: row.family_name.clone(),
+                        custom_fields: custom,
+                        end_main: new_main.as_ref().and(existing.main.map(|(id, _)| id)),
+                        new_main,
+                        primary_group: group.filter(|_| regrouped),
+                        feed_role: role.or_else(|| existing.feed_role.clone()),
+                    });
+                    rows_in_batch += 1;
+                }
+            }
+        }
+        if rows_in_batch == 0 {
+            continue;
+        }
+        batch
+            .events
+            .extend(relationships::events(updates, statuses));
+        batch.events.extend(roles);
+        batches.push((batch, rows_in_batch));
+    }
+    batches
+}
+
+/// Units to create and change, in batches; parents may be rows earlier in the file. Rows that
+/// would change nothing count in `unchanged`.
+pub fn plan_units(
+    rows: &[UnitRow],
+    snapshot: &ImportSnapshot,
+    unchanged: &mut i64,
+) -> Vec<(ImportBatch, usize)> {
+    let mut ids: HashMap<&str, UnitId> = snapshot
+        .units
+        .iter()
+        .map(|(external, unit)| (external.as_str(), unit.id))
+        .collect();
+    let mut batches = Vec::new();
+    for chunk in rows.chunks(BATCH_ROWS) {
+        let mut batch = ImportBatch::default();
+        let mut updates = Vec::new();
+        let mut rows_in_batch = 0;
+        for row in chunk {
+            let parent = row.parent.as_deref().and_then(|p| ids.get(p)).copied();
+            match snapshot.units.get(&row.external_id) {
+                None => {
+                    let unit = UnitRecord {
+                        id: UnitId::generate(),
+                        kind: row.kind,
+                        name: row.name.clone(),
+                        parent,
+                        external_id: Some(row.external_id.clone()),
+                    };
+                    updates.extend(relationships::parent_changed(unit.id, None, parent));
+                    ids.insert(row.external_id.as_str(), unit.id);
+                    batch.units.push(unit);
+                }
+                Some(existing) if existing.name == row.name && existing.parent == parent => {
+                    *unchanged += 1;
+                    continue;
+                }
+                Some(existing) => {
+                    if existing.parent != parent {
+                        updates.extend(relationships::parent_changed(
+                            existing.id,
+                            existing.parent,
+                            parent,
+                        ));
+                    }
+                    batch
+                        .units_changed
+                        .push((existing.id, row.name.clone(), parent));
+                }
+            }
+            rows_in_batch += 1;
+        }
+        if rows_in_batch == 0 {
+            continue;
+        }
+        batch.events.extend(relationships::events(updates, vec![]));
+        batches.push((batch, rows_in_batch));
+    }
+    batches
 }
 
 #[cfg(test)]

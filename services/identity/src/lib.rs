@@ -5,14 +5,15 @@
 
 #![forbid(unsafe_code)]
 
+pub mod convert;
 pub mod core;
 mod error;
-pub mod facts;
 pub mod grpc;
 pub mod import;
 pub mod keys;
 pub mod mfa;
 pub mod password;
+pub mod relationships;
 pub mod sessions;
 pub mod store;
 

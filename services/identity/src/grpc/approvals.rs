@@ -6,7 +6,6 @@
 
 use std::sync::Arc;
 
-use lms_api::authorization::v1::AssignRoleRequest;
 use lms_api::common::v1::ObjectType;
 use lms_api::identity::v1::approval_service_server::ApprovalService;
 use lms_api::identity::v1::{
@@ -14,46 +13,20 @@ use lms_api::identity::v1::{
     DeleteUnusedAccountResponse, ListPendingApprovalsRequest, ListPendingApprovalsResponse,
     PromoteTeacherRequest, PromoteTeacherResponse, RejectAccountRequest, RejectAccountResponse,
 };
-use lms_kernel::{AccountKind, Permission, RoleId, Template, TenantId, UserId, UserStatus};
+use lms_kernel::{AccountKind, Permission, Template, TenantId, UserId, UserStatus};
 use lms_runtime::ApiError;
+use lms_runtime::auth::acting;
 use lms_runtime::clock::now;
 use lms_runtime::paging::{page, page_size};
 use tonic::{Request, Response, Status};
 
-use super::convert::{optional_id, required_id, status_refused};
-use super::users::employment_removed;
-use lms_runtime::auth::acting;
-use lms_runtime::outbox;
-
+use crate::convert::{optional_id, reference, required_id};
 use crate::core::Core;
-use crate::facts::{self, reference};
-use crate::store::{
-    EmploymentRecord, NewEvent, Store, StoreError, UserChange, UserFilter, UserRecord,
-};
+use crate::error::status_refused;
+use crate::relationships;
+use crate::store::{Store, StoreError, UserChange, UserFilter};
 
 pub struct Approvals<S>(pub Arc<Core<S>>);
-
-/// What authorization must forget about a deleted account: its employments, and that the id
-/// may do anything at all (its status reads as anonymised from now on).
-fn deletion_facts(user: &UserRecord, employments: &[EmploymentRecord]) -> NewEvent {
-    let updates = employments
-        .iter()
-        .flat_map(|e| employment_removed(e.unit, user.id))
-        .collect();
-    let gone = UserRecord {
-        status: UserStatus::Anonymised,
-        ..user.clone()
-    };
-    facts::event(updates, vec![facts::status(&gone)])
-}
-
-fn assign(user: UserId, template: Template) -> AssignRoleRequest {
-    AssignRoleRequest {
-        user_id: user.to_string(),
-        role_id: RoleId::BuiltIn(template).to_string(),
-        ..Default::default()
-    }
-}
 
 impl<S: Store + Clone> Approvals<S> {
     /// The caller and the user named in `user_id`, once authorization allowed `permission`.
@@ -130,9 +103,9 @@ impl<S: Store + Clone> ApprovalService for Approvals<S> {
             .store
             .update_user(tenant, user, |record| {
                 record.status = record.status.approve().map_err(status_refused)?;
-                let mut events = vec![facts::event(vec![], vec![facts::status(record)])];
+                let mut events = vec![relationships::status_changed(record)];
                 if let Some(role) = record.account_kind.approved_role() {
-                    events.push(outbox::assign_role(assign(record.id, role)));
+                    events.push(relationships::role_given(record.id, role));
                 }
                 Ok(UserChange {
                     events,
@@ -164,7 +137,7 @@ impl<S: Store + Clone> ApprovalService for Approvals<S> {
             .store
             .delete_user(tenant, user, |record, employments| {
                 record.status.reject().map_err(status_refused)?;
-                Ok(vec![deletion_facts(record, employments)])
+                Ok(vec![relationships::user_deleted(record, employments)])
             })
             .await?;
         tracing::info!(%tenant, %user, by = %actor, reason = %request.get_ref().reason, "application rejected");
@@ -198,7 +171,7 @@ impl<S: Store + Clone> ApprovalService for Approvals<S> {
         }
         // Nothing of identity's changes: the role lives in authorization alone, given through
         // the outbox like every other role identity gives.
-        let event = outbox::assign_role(assign(user, Template::TeacherAdministrator));
+        let event = relationships::role_given(user, Template::TeacherAdministrator);
         let written_at = self.0.commit_events(tenant, &[event]).await?;
         tracing::info!(%tenant, %user, by = %actor, "teacher promoted");
         Ok(Response::new(PromoteTeacherResponse { written_at }))
@@ -236,7 +209,7 @@ impl<S: Store + Clone> ApprovalService for Approvals<S> {
                                 .into(),
                     });
                 }
-                Ok(vec![deletion_facts(record, employments)])
+                Ok(vec![relationships::user_deleted(record, employments)])
             })
             .await?;
         tracing::info!(%tenant, %user, by = %actor, "unused account deleted");

@@ -15,13 +15,12 @@ use lms_api::identity::v1::{
 };
 use lms_kernel::{Email, TenantId, UserId, UserStatus};
 use lms_runtime::ApiError;
+use lms_runtime::auth::user as user_caller;
 use lms_runtime::auth::{Caller, SubjectKind, caller};
 use lms_runtime::clock::now;
 use tonic::{Request, Response, Status};
 
-use super::convert::timestamp;
-use lms_runtime::auth::user as user_caller;
-
+use crate::convert::timestamp;
 use crate::core::Core;
 use crate::password::Passwords;
 use crate::sessions;

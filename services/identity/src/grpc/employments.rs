@@ -3,7 +3,6 @@
 //! MAIN_ACCOUNT facts carrying the same validity window, so reaches over a unit follow the
 //! dates.
 
-use lms_api::authorization::v1::Relation;
 use lms_api::common::v1::ObjectType;
 use lms_api::identity::v1::{
     AddEmploymentRequest, AddEmploymentResponse, EndEmploymentRequest, EndEmploymentResponse,
@@ -12,52 +11,15 @@ use lms_api::identity::v1::{
 use lms_kernel::user::Employment;
 use lms_kernel::{EmploymentError, Permission, UnitId, UserId};
 use lms_runtime::ApiError;
+use lms_runtime::auth::{Acting, acting};
 use lms_runtime::clock::now;
 use tonic::Request;
 use uuid::Uuid;
 
-use super::convert::{self, required_id};
-use super::users::{Users, employment_facts};
-use crate::facts::{self, reference};
-use crate::store::{EmploymentChange, EmploymentRecord, NewEvent, Store, StoreError};
-use lms_runtime::auth::{Acting, acting};
-
-fn seconds(field: &str, at: Option<&prost_types::Timestamp>) -> Result<Option<i64>, ApiError> {
-    match at {
-        None => Ok(None),
-        Some(at) if at.seconds >= 0 && (0..1_000_000_000).contains(&at.nanos) => {
-            Ok(Some(at.seconds))
-        }
-        Some(_) => Err(ApiError::invalid_field(field, "must be a time after 1970")),
-    }
-}
-
-/// A stored employment as the kernel's employment rules read it.
-fn kernel(record: &EmploymentRecord) -> Employment {
-    Employment {
-        unit: record.unit,
-        starts: record.starts_at,
-        ends: record.ends_at,
-        main: record.main_account,
-    }
-}
-
-/// The facts of a change of main account: the old one stops being main, the new one is.
-fn main_moved(change: &EmploymentChange, new_main: &EmploymentRecord) -> Vec<NewEvent> {
-    let mut updates = employment_facts(new_main);
-    if let Some(old) = change
-        .previous_main
-        .as_ref()
-        .filter(|old| old.unit != new_main.unit)
-    {
-        updates.push(facts::delete(
-            reference(ObjectType::Unit, old.unit),
-            Relation::MainAccount,
-            reference(ObjectType::User, old.user),
-        ));
-    }
-    vec![facts::event(updates, vec![])]
-}
+use super::users::Users;
+use crate::convert::{self, kernel_employment, reference, required_id, seconds};
+use crate::relationships;
+use crate::store::{EmploymentRecord, Store, StoreError};
 
 impl<S: Store + Clone> Users<S> {
     /// Asks authorization whether `acting` may change `user`'s profile.
@@ -127,7 +89,7 @@ impl<S: Store + Clone> Users<S> {
         self.0
             .store
             .add_employment(tenant, &employment, |change| {
-                main_moved(change, &employment)
+                relationships::employment_added(change, &employment)
             })
             .await?;
         tracing::info!(%tenant, %user, %unit, "employment added");
@@ -151,7 +113,9 @@ impl<S: Store + Clone> Users<S> {
         let ends_at = seconds("ends_at", r.ends_at.as_ref())?.unwrap_or_else(now);
         // Only the dates here; which employment may end is checked against the user's others
         // in the store's transaction.
-        if let Err(EmploymentError::EndsBeforeStart) = kernel(&current).check_end(ends_at, 0) {
+        if let Err(EmploymentError::EndsBeforeStart) =
+            kernel_employment(&current).check_end(ends_at, 0)
+        {
             return Err(ApiError::invalid_field(
                 "ends_at",
                 "must not be before the start",
@@ -163,7 +127,10 @@ impl<S: Store + Clone> Users<S> {
             .store
             .end_employment(tenant, current.id, ends_at, |before, all| {
                 let others = all.iter().filter(|e| e.id != before.id).count();
-                if kernel(before).check_end(ends_at, others).is_err() {
+                if kernel_employment(before)
+                    .check_end(ends_at, others)
+                    .is_err()
+                {
                     return Err(StoreError::Refused {
                         reason: "MAIN_ACCOUNT",
                         message: "make another employment the main account first".into(),
@@ -173,7 +140,7 @@ impl<S: Store + Clone> Users<S> {
                     ends_at: Some(ends_at),
                     ..before.clone()
                 };
-                Ok(vec![facts::event(employment_facts(&ended), vec![])])
+                Ok(vec![relationships::employment_ended(&ended)])
             })
             .await?;
         tracing::info!(%tenant, user = %ended.user, unit = %ended.unit, "employment ended");
@@ -193,7 +160,7 @@ impl<S: Store + Clone> Users<S> {
         let current = self
             .existing_employment(tenant, "employment_id", &request.get_ref().employment_id)
             .await?;
-        if kernel(&current).check_main(now()).is_err() {
+        if kernel_employment(&current).check_main(now()).is_err() {
             return Err(ApiError::FailedPrecondition {
                 reason: "EMPLOYMENT_ENDED",
                 message: "an ended employment cannot be the main account".into(),
@@ -208,7 +175,7 @@ impl<S: Store + Clone> Users<S> {
                     main_account: true,
                     ..change.before.clone()
                 };
-                main_moved(change, &now_main)
+                relationships::main_account_set(change, &now_main)
             })
             .await?;
         tracing::info!(%tenant, user = %main.user, unit = %main.unit, "main account set");

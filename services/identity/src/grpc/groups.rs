@@ -8,12 +8,11 @@
 
 use std::sync::Arc;
 
-use lms_api::authorization::v1::{Relation, RelationshipUpdate};
-use lms_api::common::v1::{ObjectReference, ObjectType};
+use lms_api::common::v1::ObjectType;
 use lms_api::identity::v1::group_service_server::GroupService;
 use lms_api::identity::v1::{
     AddGroupMembersRequest, AddGroupMembersResponse, CreateGroupRequest, CreateGroupResponse,
-    DeleteGroupRequest, DeleteGroupResponse, GetGroupRequest, GetGroupResponse, Group,
+    DeleteGroupRequest, DeleteGroupResponse, GetGroupRequest, GetGroupResponse,
     ListGroupMembersRequest, ListGroupMembersResponse, ListGroupsRequest, ListGroupsResponse,
     RemoveGroupMembersRequest, RemoveGroupMembersResponse, RenameGroupRequest, RenameGroupResponse,
     SetGroupAdministratorRequest, SetGroupAdministratorResponse, SetGroupManagerRequest,
@@ -21,62 +20,17 @@ use lms_api::identity::v1::{
 };
 use lms_kernel::{GroupId, Permission, TenantId, UserId};
 use lms_runtime::ApiError;
+use lms_runtime::auth::acting;
 use lms_runtime::clock::now;
 use lms_runtime::paging::{page, page_size};
 use tonic::{Request, Response, Status};
 
-use super::convert::{display_name, optional_id, required_id};
-use lms_runtime::auth::acting;
-
+use crate::convert::{display_name, group, optional_id, reference, required_id, user_ids};
 use crate::core::Core;
-use crate::facts::{self, reference};
+use crate::relationships;
 use crate::store::{GroupRecord, Store};
 
-/// Most users one membership call changes.
-const MAX_MEMBERS_PER_CALL: usize = 1000;
-
 pub struct Groups<S>(pub Arc<Core<S>>);
-
-/// A group as the API shows it.
-pub fn group(record: &GroupRecord) -> Group {
-    Group {
-        group_id: record.id.to_string(),
-        name: record.name.clone(),
-        manager_user_id: record.manager.map(|m| m.to_string()).unwrap_or_default(),
-        administrator_user_ids: record
-            .administrators
-            .iter()
-            .map(ToString::to_string)
-            .collect(),
-        external_id: record.external_id.clone().unwrap_or_default(),
-    }
-}
-
-fn group_ref(group: GroupId) -> ObjectReference {
-    reference(ObjectType::Group, group)
-}
-
-fn user_ref(user: UserId) -> ObjectReference {
-    reference(ObjectType::User, user)
-}
-
-/// The users a membership call names: at least one, each a user id.
-fn user_ids(ids: &[String]) -> Result<Vec<UserId>, ApiError> {
-    if ids.is_empty() || ids.len() > MAX_MEMBERS_PER_CALL {
-        return Err(ApiError::invalid_field(
-            "user_ids",
-            format!("must name 1 to {MAX_MEMBERS_PER_CALL} users"),
-        ));
-    }
-    let mut users = ids
-        .iter()
-        .enumerate()
-        .map(|(i, id)| required_id(&format!("user_ids[{i}]"), id, UserId::parse))
-        .collect::<Result<Vec<_>, _>>()?;
-    users.sort();
-    users.dedup();
-    Ok(users)
-}
 
 impl<S: Store + Clone> Groups<S> {
     /// The caller, after authorization allowed them `permission` on the group named in `field`.
@@ -90,7 +44,7 @@ impl<S: Store + Clone> Groups<S> {
         let group = required_id("group_id", id, GroupId::parse)?;
         self.0
             .authorization
-            .require(&acting, permission, group_ref(group))
+            .require(&acting, permission, reference(ObjectType::Group, group))
             .await?;
         Ok((acting.tenant, group))
     }
@@ -212,23 +166,7 @@ impl<S: Store + Clone> GroupService for Groups<S> {
             .await?;
         self.0
             .store
-            .delete_group(tenant, id, |before| {
-                let mut updates: Vec<RelationshipUpdate> = before
-                    .administrators
-                    .iter()
-                    .map(|admin| {
-                        facts::delete(group_ref(id), Relation::Administrator, user_ref(*admin))
-                    })
-                    .collect();
-                if let Some(manager) = before.manager {
-                    updates.push(facts::delete(
-                        group_ref(id),
-                        Relation::Manager,
-                        user_ref(manager),
-                    ));
-                }
-                facts::events(updates, vec![])
-            })
+            .delete_group(tenant, id, relationships::group_deleted)
             .await?;
         tracing::info!(%tenant, group = %id, "group deleted");
         let written_at = self.0.deliver(tenant).await;
@@ -247,13 +185,10 @@ impl<S: Store + Clone> GroupService for Groups<S> {
                 Permission::GroupsUpdate,
             )
             .await?;
-        let updates = users
-            .iter()
-            .map(|user| facts::touch(group_ref(id), Relation::Member, user_ref(*user)))
-            .collect();
+        let event = relationships::members_added(id, &users);
         self.0
             .store
-            .add_group_members(tenant, id, &users, &[facts::event(updates, vec![])])
+            .add_group_members(tenant, id, &users, &[event])
             .await?;
         let written_at = self.0.deliver(tenant).await;
         Ok(Response::new(AddGroupMembersResponse { written_at }))
@@ -274,13 +209,7 @@ impl<S: Store + Clone> GroupService for Groups<S> {
         self.0
             .store
             .remove_group_members(tenant, id, &users, |lost_primary| {
-                let members = users
-                    .iter()
-                    .map(|user| facts::delete(group_ref(id), Relation::Member, user_ref(*user)));
-                let primaries = lost_primary.iter().map(|user| {
-                    facts::delete(group_ref(id), Relation::PrimaryMember, user_ref(*user))
-                });
-                vec![facts::event(members.chain(primaries).collect(), vec![])]
+                relationships::members_removed(id, &users, lost_primary)
             })
             .await?;
         let written_at = self.0.deliver(tenant).await;
@@ -327,34 +256,24 @@ impl<S: Store + Clone> GroupService for Groups<S> {
         // the group must be the caller's to change.
         self.0
             .authorization
-            .require(&acting, Permission::UsersUpdate, user_ref(user))
+            .require(
+                &acting,
+                Permission::UsersUpdate,
+                reference(ObjectType::User, user),
+            )
             .await?;
         self.0
             .authorization
-            .require(&acting, Permission::GroupsUpdate, group_ref(id))
+            .require(
+                &acting,
+                Permission::GroupsUpdate,
+                reference(ObjectType::Group, id),
+            )
             .await?;
         self.0
             .store
             .set_primary_group(tenant, user, id, |before| {
-                let mut updates = Vec::new();
-                if let Some(old) = before.filter(|old| *old != id) {
-                    updates.push(facts::delete(
-                        group_ref(old),
-                        Relation::PrimaryMember,
-                        user_ref(user),
-                    ));
-                }
-                updates.push(facts::touch(
-                    group_ref(id),
-                    Relation::PrimaryMember,
-                    user_ref(user),
-                ));
-                updates.push(facts::touch(
-                    group_ref(id),
-                    Relation::Member,
-                    user_ref(user),
-                ));
-                vec![facts::event(updates, vec![])]
+                relationships::primary_group_changed(user, before, id)
             })
             .await?;
         tracing::info!(%tenant, %user, group = %id, "primary group set");
@@ -381,28 +300,7 @@ impl<S: Store + Clone> GroupService for Groups<S> {
         self.0
             .store
             .set_group_manager(tenant, id, manager, |before| {
-                let mut removed = Vec::new();
-                if let Some(old) = before.filter(|old| Some(*old) != manager) {
-                    removed.push(facts::delete(
-                        group_ref(id),
-                        Relation::Manager,
-                        user_ref(old),
-                    ));
-                }
-                let mut added = Vec::new();
-                if let Some(new) = manager {
-                    added.push(facts::touch(
-                        group_ref(id),
-                        Relation::Manager,
-                        user_ref(new),
-                    ));
-                }
-                // The old manager's removal travels alone: authorization refuses a new manager
-                // whose roles do not allow it (the responsibility matrix), and that refusal must
-                // not keep the old manager in place.
-                let mut events = facts::events(removed, vec![]);
-                events.extend(facts::events(added, vec![]));
-                events
+                relationships::group_manager_changed(id, before, manager)
             })
             .await?;
         tracing::info!(%tenant, group = %id, "group manager set");
@@ -423,19 +321,10 @@ impl<S: Store + Clone> GroupService for Groups<S> {
                 Permission::GroupsUpdate,
             )
             .await?;
-        let update = match administrator {
-            true => facts::touch(group_ref(id), Relation::Administrator, user_ref(user)),
-            false => facts::delete(group_ref(id), Relation::Administrator, user_ref(user)),
-        };
+        let event = relationships::group_administrator_changed(id, user, administrator);
         self.0
             .store
-            .set_group_administrator(
-                tenant,
-                id,
-                user,
-                administrator,
-                &[facts::event(vec![update], vec![])],
-            )
+            .set_group_administrator(tenant, id, user, administrator, &[event])
             .await?;
         tracing::info!(%tenant, group = %id, %user, administrator, "group administrator set");
         let written_at = self.0.deliver(tenant).await;

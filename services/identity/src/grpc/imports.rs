@@ -5,41 +5,28 @@
 //! one transaction with its outbox events; the events reach authorization through the relay
 //! once the import has answered (its last message has no token to carry).
 
-use std::collections::HashMap;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use lms_api::authorization::v1::{AssignRoleRequest, AssignmentSource, Relation};
 use lms_api::common::v1::ObjectType;
 use lms_api::identity::v1::import_service_server::ImportService;
 use lms_api::identity::v1::{
     ImportCsvRequest, ImportCsvResponse, ImportKind, ImportOptions, ImportRowError,
     import_csv_request,
 };
-use lms_kernel::{AccountKind, Permission, RoleId, Template, TenantId, UnitId, UserId, UserStatus};
+use lms_kernel::{Permission, TenantId};
 use lms_runtime::ApiError;
+use lms_runtime::auth::{Acting, acting};
 use lms_runtime::clock::now;
 use tokio::sync::mpsc;
 use tokio_stream::Stream;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
-use super::users::{employment_facts, employment_removed};
-use lms_runtime::auth::{Acting, acting};
-use lms_runtime::outbox;
-
+use crate::convert::{reference, row_errors};
 use crate::core::Core;
-use crate::facts::{self, reference};
-use crate::import::{
-    self, FeedRole, MAX_FILE_BYTES, RowError, UnitRow, UserRow, check_units, check_users,
-};
-use crate::store::{
-    EmploymentRecord, ImportBatch, ImportSnapshot, ImportedChange, NewEvent, Store, UnitRecord,
-    UserRecord,
-};
-
-/// Rows per transaction (and per progress message).
-const BATCH_ROWS: usize = 1000;
+use crate::import::{self, MAX_FILE_BYTES, check_units, check_users, plan_units, plan_users};
+use crate::store::Store;
 
 pub struct Imports<S>(pub Arc<Core<S>>);
 
@@ -63,19 +50,6 @@ impl Tally {
             done,
         }
     }
-}
-
-fn to_proto(errors: &[RowError]) -> Vec<ImportRowError> {
-    let mut errors: Vec<_> = errors
-        .iter()
-        .map(|e| ImportRowError {
-            line: e.line,
-            column: e.column.clone(),
-            reason: e.reason.clone(),
-        })
-        .collect();
-    errors.sort_by_key(|e| e.line);
-    errors
 }
 
 /// Reads the options and the whole file from the request stream.
@@ -144,7 +118,7 @@ impl<S: Store + Clone> Imports<S> {
                 tally.read = kept.total as i64;
                 let errors = kept.errors;
                 let Some(rows) = kept.rows else {
-                    return send(progress, tally.message(to_proto(&errors), true)).await;
+                    return send(progress, tally.message(row_errors(&errors), true)).await;
                 };
                 let guest = self
                     .0
@@ -153,7 +127,14 @@ impl<S: Store + Clone> Imports<S> {
                     .await?
                     .ok_or_else(|| ApiError::not_found("unit", "the Guest account"))?;
                 (
-                    plan_users(&rows, &snapshot, guest.id, &acting, &mut tally),
+                    plan_users(
+                        &rows,
+                        &snapshot,
+                        guest.id,
+                        &acting.user.to_string(),
+                        now(),
+                        &mut tally.unchanged,
+                    ),
                     errors,
                 )
             }
@@ -165,12 +146,12 @@ impl<S: Store + Clone> Imports<S> {
                 tally.read = kept.total as i64;
                 let errors = kept.errors;
                 let Some(rows) = kept.rows else {
-                    return send(progress, tally.message(to_proto(&errors), true)).await;
+                    return send(progress, tally.message(row_errors(&errors), true)).await;
                 };
-                (plan_units(&rows, &snapshot, &mut tally), errors)
+                (plan_units(&rows, &snapshot, &mut tally.unchanged), errors)
             }
         };
-        send(progress, tally.message(to_proto(&errors), false)).await?;
+        send(progress, tally.message(row_errors(&errors), false)).await?;
         for (batch, rows) in batches {
             self.0.store.apply_import(tenant, &batch).await?;
             tally.imported += rows as i64;
@@ -201,258 +182,6 @@ async fn send(progress: &Progress, message: ImportCsvResponse) -> Result<(), Api
         .send(Ok(message))
         .await
         .map_err(|_| ApiError::Aborted("the client went away".into()))
-}
-
-fn feed_role_event(user: UserId, role: FeedRole, before: Option<&str>) -> Option<NewEvent> {
-    match (role, before) {
-        (FeedRole::Manager, Some("manager")) | (FeedRole::Student, None | Some("student")) => None,
-        (FeedRole::Manager, _) => Some(outbox::assign_role(AssignRoleRequest {
-            user_id: user.to_string(),
-            role_id: RoleId::BuiltIn(Template::Manager).to_string(),
-            source: AssignmentSource::PeopleDataFeed as i32,
-            ..Default::default()
-        })),
-        // The feed takes back only the Manager role it gave, never one an administrator gave.
-        (FeedRole::Student, Some(_)) => Some(outbox::revoke_role(
-            user,
-            RoleId::BuiltIn(Template::Manager),
-            AssignmentSource::PeopleDataFeed,
-        )),
-    }
-}
-
-/// Users to create and change, in batches, with the facts each batch sends.
-fn plan_users(
-    rows: &[UserRow],
-    snapshot: &ImportSnapshot,
-    guest: UnitId,
-    acting: &Acting,
-    tally: &mut Tally,
-) -> Vec<(ImportBatch, usize)> {
-    let now = now();
-    let created_by = acting.user.to_string();
-    let unit_of = |row: &UserRow| {
-        row.account
-            .as_ref()
-            .and_then(|a| snapshot.units.get(a))
-            .map_or(guest, |u| u.id)
-    };
-    let group_of = |row: &UserRow| {
-        row.group
-            .as_ref()
-            .and_then(|g| snapshot.groups.get(g))
-            .copied()
-    };
-    let mut batches = Vec::new();
-    for chunk in rows.chunks(BATCH_ROWS) {
-        let mut batch = ImportBatch::default();
-        let mut updates = Vec::new();
-        let mut statuses = Vec::new();
-        let mut roles = Vec::new();
-        let mut rows_in_batch = 0;
-        for row in chunk {
-            let custom = serde_json::to_string(&row.custom).expect("a string map serialises");
-            let unit = unit_of(row);
-            let group = group_of(row);
-            let role = row.role.map(FeedRole::as_str).map(str::to_owned);
-            match snapshot.users.get(&row.external_id) {
-                None => {
-                    let user = UserRecord {
-                        id: UserId::generate(),
-                        email: Some(row.email.clone()),
-                        given_name: row.given_name.clone(),
-                        family_name: row.family_name.clone(),
-                        status: AccountKind::Standard.initial_status(),
-                        account_kind: AccountKind::Standard,
-                        restrict_bookings: false,
-                        primary_group: group,
-                        custom_fields: custom,
-                        external_id: Some(row.external_id.clone()),
-                        password_hash: None,
-                        failed_sign_ins: 0,
-                        locked_until: None,
-                        last_sign_in_at: None,
-                        created_by: created_by.clone(),
-                        created_at: now,
-                    };
-                    let employment = EmploymentRecord {
-                        id: uuid::Uuid::now_v7(),
-                        user: user.id,
-                        unit,
-                        starts_at: now,
-                        ends_at: None,
-                        main_account: true,
-                    };
-                    updates.extend(employment_facts(&employment));
-                    if let Some(group) = group {
-                        updates.extend(team_facts(user.id, None, group));
-                    }
-                    statuses.push(facts::status(&user));
-                    if let Some(role) = row.role {
-                        roles.extend(feed_role_event(user.id, role, None));
-                    }
-                    batch.created.push((user, employment, role));
-                    rows_in_batch += 1;
-                }
-                Some(existing) => {
-                    // Anonymised people stay anonymised: the feed does not bring them back.
-                    let moved = existing.main.map(|(_, u)| u) != Some(unit);
-                    let regrouped = group.is_some() && group != existing.primary_group;
-                    let same = existing.email.as_deref() == Some(row.email.as_str())
-                        && existing.given_name == row.given_name
-                        && existing.family_name == row.family_name
-                        && existing.custom_fields == custom
-                        && !moved
-                        && !regrouped
-                        && (row.role.is_none() || existing.feed_role == role);
-                    if same || existing.status == UserStatus::Anonymised {
-                        tally.unchanged += 1;
-                        continue;
-                    }
-                    let new_main = moved.then(|| EmploymentRecord {
-                        id: uuid::Uuid::now_v7(),
-                        user: existing.id,
-                        unit,
-                        starts_at: now,
-                        ends_at: None,
-                        main_account: true,
-                    });
-                    if let Some(employment) = &new_main {
-                        updates.extend(employment_facts(employment));
-                        if let Some((_, old)) = existing.main {
-                            updates.extend(employment_removed(old, existing.id));
-                        }
-                    }
-                    if regrouped && let Some(group) = group {
-                        updates.extend(team_facts(existing.id, existing.primary_group, group));
-                    }
-                    if let Some(role) = row.role {
-                        roles.extend(feed_role_event(
-                            existing.id,
-                            role,
-                            existing.feed_role.as_deref(),
-                        ));
-                    }
-                    batch.changed.push(ImportedChange {
-                        user: existing.id,
-                        email: row.email.clone(),
-                        given_name: row.given_name.clone(),
-                        family_name: row.family_name.clone(),
-                        custom_fields: custom,
-                        end_main: new_main.as_ref().and(existing.main.map(|(id, _)| id)),
-                        new_main,
-                        primary_group: group.filter(|_| regrouped),
-                        feed_role: role.or_else(|| existing.feed_role.clone()),
-                    });
-                    rows_in_batch += 1;
-                }
-            }
-        }
-        if rows_in_batch == 0 {
-            continue;
-        }
-        batch.events.extend(facts::events(updates, statuses));
-        batch.events.extend(roles);
-        batches.push((batch, rows_in_batch));
-    }
-    batches
-}
-
-/// The facts of a new team: the old primary group lets go, the new one holds.
-fn team_facts(
-    user: UserId,
-    old: Option<lms_kernel::GroupId>,
-    new: lms_kernel::GroupId,
-) -> Vec<lms_api::authorization::v1::RelationshipUpdate> {
-    let person = reference(ObjectType::User, user);
-    let mut updates = Vec::new();
-    if let Some(old) = old.filter(|old| *old != new) {
-        updates.push(facts::delete(
-            reference(ObjectType::Group, old),
-            Relation::PrimaryMember,
-            person.clone(),
-        ));
-    }
-    let team = reference(ObjectType::Group, new);
-    updates.push(facts::touch(
-        team.clone(),
-        Relation::PrimaryMember,
-        person.clone(),
-    ));
-    updates.push(facts::touch(team, Relation::Member, person));
-    updates
-}
-
-/// Units to create and change, in batches; parents may be rows earlier in the file.
-fn plan_units(
-    rows: &[UnitRow],
-    snapshot: &ImportSnapshot,
-    tally: &mut Tally,
-) -> Vec<(ImportBatch, usize)> {
-    let mut ids: HashMap<&str, UnitId> = snapshot
-        .units
-        .iter()
-        .map(|(external, unit)| (external.as_str(), unit.id))
-        .collect();
-    let mut batches = Vec::new();
-    for chunk in rows.chunks(BATCH_ROWS) {
-        let mut batch = ImportBatch::default();
-        let mut updates = Vec::new();
-        let mut rows_in_batch = 0;
-        for row in chunk {
-            let parent = row.parent.as_deref().and_then(|p| ids.get(p)).copied();
-            let parent_fact = |unit: UnitId, parent: UnitId| {
-                (
-                    reference(ObjectType::Unit, unit),
-                    Relation::ParentUnit,
-                    reference(ObjectType::Unit, parent),
-                )
-            };
-            match snapshot.units.get(&row.external_id) {
-                None => {
-                    let unit = UnitRecord {
-                        id: UnitId::generate(),
-                        kind: row.kind,
-                        name: row.name.clone(),
-                        parent,
-                        external_id: Some(row.external_id.clone()),
-                    };
-                    if let Some(parent) = parent {
-                        let (u, r, p) = parent_fact(unit.id, parent);
-                        updates.push(facts::touch(u, r, p));
-                    }
-                    ids.insert(row.external_id.as_str(), unit.id);
-                    batch.units.push(unit);
-                }
-                Some(existing) if existing.name == row.name && existing.parent == parent => {
-                    tally.unchanged += 1;
-                    continue;
-                }
-                Some(existing) => {
-                    if existing.parent != parent {
-                        if let Some(old) = existing.parent {
-                            let (u, r, p) = parent_fact(existing.id, old);
-                            updates.push(facts::delete(u, r, p));
-                        }
-                        if let Some(new) = parent {
-                            let (u, r, p) = parent_fact(existing.id, new);
-                            updates.push(facts::touch(u, r, p));
-                        }
-                    }
-                    batch
-                        .units_changed
-                        .push((existing.id, row.name.clone(), parent));
-                }
-            }
-            rows_in_batch += 1;
-        }
-        if rows_in_batch == 0 {
-            continue;
-        }
-        batch.events.extend(facts::events(updates, vec![]));
-        batches.push((batch, rows_in_batch));
-    }
-    batches
 }
 
 type ProgressStream = Pin<Box<dyn Stream<Item = Result<ImportCsvResponse, Status>> + Send>>;

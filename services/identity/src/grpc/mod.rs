@@ -3,7 +3,6 @@
 
 mod approvals;
 mod authentication;
-pub(crate) mod convert;
 mod employments;
 mod groups;
 mod imports;

@@ -5,31 +5,22 @@
 
 use std::collections::HashMap;
 
-use lms_api::authorization::v1::Relation;
 use lms_api::common::v1::{ObjectReference, ObjectType};
 use lms_api::identity::v1::{
-    AddNamedManagerRequest, AddNamedManagerResponse, CustomFieldDefinition,
-    DefineCustomFieldRequest, DefineCustomFieldResponse, ListCustomFieldsResponse,
-    NamedManagerPurpose, RemoveNamedManagerRequest, RemoveNamedManagerResponse,
+    AddNamedManagerRequest, AddNamedManagerResponse, DefineCustomFieldRequest,
+    DefineCustomFieldResponse, ListCustomFieldsResponse, NamedManagerPurpose,
+    RemoveNamedManagerRequest, RemoveNamedManagerResponse,
 };
 use lms_kernel::{Permission, TenantId, UserId};
+use lms_runtime::auth::acting;
 use lms_runtime::{ApiError, FieldViolation};
 use tonic::Request;
 use uuid::Uuid;
 
-use super::convert::{display_name, is_field_key, required_id};
 use super::users::Users;
-use crate::facts::{self, reference};
+use crate::convert::{definition, display_name, is_field_key, purpose, reference, required_id};
+use crate::relationships;
 use crate::store::{CustomField, NamedManager, Store};
-use lms_runtime::auth::acting;
-
-fn definition(field: &CustomField) -> CustomFieldDefinition {
-    CustomFieldDefinition {
-        key: field.key.clone(),
-        label: field.label.clone(),
-        mandatory: field.mandatory,
-    }
-}
 
 /// Refuses values for fields the tenant does not define, and, when `complete`, missing
 /// mandatory ones; every violation at once, under `prefix`.
@@ -60,16 +51,6 @@ pub fn check_custom_fields(
     match violations.is_empty() {
         true => Ok(()),
         false => Err(ApiError::InvalidArgument(violations)),
-    }
-}
-
-fn purpose(value: i32) -> Result<NamedManagerPurpose, ApiError> {
-    match NamedManagerPurpose::try_from(value) {
-        Ok(NamedManagerPurpose::Unspecified) | Err(_) => Err(ApiError::invalid_field(
-            "purpose",
-            "must be MANAGES or RECEIVES_UPDATES",
-        )),
-        Ok(purpose) => Ok(purpose),
     }
 }
 
@@ -171,17 +152,9 @@ impl<S: Store + Clone> Users<S> {
         // Managing is a relation decisions may read; receiving updates is a notification
         // preference only.
         let events = match purpose {
-            NamedManagerPurpose::Manages => {
-                let (resource, subject) = (
-                    reference(kind, target_id),
-                    reference(ObjectType::User, user),
-                );
-                let update = match named {
-                    true => facts::touch(resource, Relation::NamedManager, subject),
-                    false => facts::delete(resource, Relation::NamedManager, subject),
-                };
-                vec![facts::event(vec![update], vec![])]
-            }
+            NamedManagerPurpose::Manages => vec![relationships::named_manager_changed(
+                kind, target_id, user, named,
+            )],
             _ => Vec::new(),
         };
         let naming = NamedManager {

@@ -9,6 +9,7 @@ use lms_api::identity::v1::{
 use lms_kernel::{TenantId, UserId};
 use lms_runtime::ApiError;
 use lms_runtime::auth::Caller;
+use lms_runtime::auth::{user as user_caller, verified};
 use lms_runtime::clock::now;
 use tonic::Request;
 
@@ -16,7 +17,6 @@ use super::authentication::{Authentication, sign_in_barrier};
 use crate::mfa;
 use crate::sessions;
 use crate::store::{MfaChallenge, Store};
-use lms_runtime::auth::{user as user_caller, verified};
 
 /// Wrong codes a challenge survives.
 const MAX_CODE_FAILURES: i32 = 5;

@@ -13,7 +13,7 @@ use tonic::Request;
 use uuid::Uuid;
 
 use super::authentication::Authentication;
-use super::convert::timestamp;
+use crate::convert::timestamp;
 use crate::sessions;
 use crate::store::{ServiceAccountRecord, Store};
 

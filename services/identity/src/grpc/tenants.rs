@@ -3,9 +3,6 @@
 
 use std::sync::Arc;
 
-use lms_api::authorization::v1::{
-    AssignRoleRequest, AssignmentSource, Relation, TenantFacts, WriteRelationshipsRequest,
-};
 use lms_api::common::v1::ObjectType;
 use lms_api::identity::v1::tenant_service_server::TenantService;
 use lms_api::identity::v1::{
@@ -15,23 +12,18 @@ use lms_api::identity::v1::{
     UnlinkClientTenantRequest, UnlinkClientTenantResponse, UpdateTenantSettingsRequest,
     UpdateTenantSettingsResponse,
 };
-use lms_kernel::{
-    AccountKind, ClientLinkError, Permission, RoleId, Template, Tenant, TenantId, UnitId, UnitKind,
-    UserId,
-};
+use lms_kernel::{AccountKind, Permission, Template, TenantId, UnitId, UnitKind, UserId};
 use lms_runtime::ApiError;
+use lms_runtime::auth::acting;
 use lms_runtime::auth::{Caller, caller};
 use lms_runtime::clock::now;
 use lms_runtime::paging::{page, page_size};
 use tonic::{Request, Response, Status};
 
-use super::convert::{self, optional_id, required_id};
-use super::users::{new_user_facts, new_user_records};
-use lms_runtime::auth::acting;
-use lms_runtime::outbox;
-
+use crate::convert::{self, kernel_tenant, optional_id, reference, required_id};
 use crate::core::Core;
-use crate::facts::{self, reference};
+use crate::error::link_refusal;
+use crate::relationships;
 use crate::store::{Store, TenantRecord, UnitRecord};
 
 pub struct Tenants<S>(pub Arc<Core<S>>);
@@ -79,8 +71,10 @@ impl<S: Store + Clone> TenantService for Tenants<S> {
             parent: None,
             external_id: None,
         };
-        let (user, employment) =
-            new_user_records(&self.0, coordinator, guest.id, actor.clone()).await;
+        let (user, employment) = self
+            .0
+            .new_user_records(coordinator, guest.id, actor.clone())
+            .await;
         let tenant = TenantRecord {
             id: tenant_id,
             name,
@@ -90,20 +84,11 @@ impl<S: Store + Clone> TenantService for Tenants<S> {
             created_by: actor,
             created_at: now(),
         };
-        let settings = settings_event(&tenant.settings);
-        let role = |template: Template, main_role: bool| {
-            outbox::assign_role(AssignRoleRequest {
-                user_id: user.id.to_string(),
-                role_id: lms_kernel::RoleId::BuiltIn(template).to_string(),
-                main_role,
-                ..Default::default()
-            })
-        };
         let events = [
-            settings,
-            new_user_facts(&user, &employment),
-            role(Template::LmsAdministrator, true),
-            role(Template::AccessCoordinator, false),
+            relationships::tenant_settings_changed(&tenant.settings),
+            relationships::user_created(&user, &employment),
+            relationships::main_role_given(user.id, Template::LmsAdministrator),
+            relationships::role_given(user.id, Template::AccessCoordinator),
         ];
         self.0
             .store
@@ -186,17 +171,8 @@ impl<S: Store + Clone> TenantService for Tenants<S> {
                 current,
                 successor,
                 &[
-                    outbox::revoke_role(
-                        current,
-                        RoleId::BuiltIn(Template::AccessCoordinator),
-                        AssignmentSource::Unspecified,
-                    ),
-                    outbox::assign_role(AssignRoleRequest {
-                        user_id: successor.to_string(),
-                        role_id: lms_kernel::RoleId::BuiltIn(Template::AccessCoordinator)
-                            .to_string(),
-                        ..Default::default()
-                    }),
+                    relationships::role_taken(current, Template::AccessCoordinator),
+                    relationships::role_given(successor, Template::AccessCoordinator),
                 ],
             )
             .await?;
@@ -258,7 +234,11 @@ impl<S: Store + Clone> TenantService for Tenants<S> {
         let record = self
             .0
             .store
-            .update_tenant_settings(tenant, settings, &[settings_event(&settings)])
+            .update_tenant_settings(
+                tenant,
+                settings,
+                &[relationships::tenant_settings_changed(&settings)],
+            )
             .await?;
         tracing::info!(%tenant, by = %acting.user, changed = ?paths, "tenant settings changed");
         let written_at = self.0.deliver(tenant).await;
@@ -317,44 +297,6 @@ impl<S: Store + Clone> TenantService for Tenants<S> {
     }
 }
 
-/// A stored tenant as the kernel's client-linking rule reads it.
-fn kernel_tenant(record: &TenantRecord) -> Tenant {
-    Tenant {
-        id: record.id,
-        settings: record.settings,
-        master: record.master,
-    }
-}
-
-/// A refusal of the client-linking rule, with the reason codes clients know.
-fn link_refusal(error: ClientLinkError) -> ApiError {
-    match error {
-        ClientLinkError::ClientsDisabled => ApiError::FailedPrecondition {
-            reason: "CLIENTS_DISABLED",
-            message: "the tenant has client tenants switched off".into(),
-        },
-        ClientLinkError::SelfLink
-        | ClientLinkError::AlreadyClient
-        | ClientLinkError::ClientAsMaster
-        | ClientLinkError::MasterAsClient => ApiError::FailedPrecondition {
-            reason: "CLIENT_NOT_LINKABLE",
-            message: error.to_string(),
-        },
-    }
-}
-
-/// The tenant's switches as authorization reads them.
-fn settings_event(settings: &lms_kernel::TenantSettings) -> crate::store::NewEvent {
-    outbox::facts(WriteRelationshipsRequest {
-        tenant_facts: Some(TenantFacts {
-            locations_enabled: settings.locations_enabled,
-            clients_enabled: settings.clients_enabled,
-            mfa_required_for_admins: settings.mfa_required_for_admins,
-        }),
-        ..Default::default()
-    })
-}
-
 impl<S: Store + Clone> Tenants<S> {
     /// Links or unlinks a client of the caller's tenant; the CLIENT fact lives in the master's
     /// facts, so its Master Administrators reach the client.
@@ -386,14 +328,6 @@ impl<S: Store + Clone> Tenants<S> {
             .authorization
             .require(&acting, permission, reference(ObjectType::Tenant, master))
             .await?;
-        let (resource, subject) = (
-            reference(ObjectType::Tenant, master),
-            reference(ObjectType::Tenant, client),
-        );
-        let update = match link {
-            true => facts::touch(resource, Relation::Client, subject),
-            false => facts::delete(resource, Relation::Client, subject),
-        };
         if link {
             let client_tenant = self
                 .0
@@ -416,7 +350,12 @@ impl<S: Store + Clone> Tenants<S> {
         // invalid since the rule was checked.
         self.0
             .store
-            .link_client(master, client, link, &[facts::event(vec![update], vec![])])
+            .link_client(
+                master,
+                client,
+                link,
+                &[relationships::client_link_changed(master, client, link)],
+            )
             .await?;
         tracing::info!(%master, %client, link, by = %acting.user, "client link changed");
         Ok(self.0.deliver(master).await)

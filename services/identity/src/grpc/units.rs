@@ -4,86 +4,30 @@
 
 use std::sync::Arc;
 
-use lms_api::authorization::v1::Relation;
 use lms_api::common::v1::{ObjectReference, ObjectType};
 use lms_api::identity::v1::unit_service_server::UnitService;
 use lms_api::identity::v1::{
     CreateUnitRequest, CreateUnitResponse, DeleteUnitRequest, DeleteUnitResponse, GetUnitRequest,
     GetUnitResponse, ListUnitsRequest, ListUnitsResponse, MoveUnitRequest, MoveUnitResponse,
-    RenameUnitRequest, RenameUnitResponse, Unit, UnitKind as PbUnitKind,
+    RenameUnitRequest, RenameUnitResponse,
 };
 use lms_kernel::unit::{check_delete, check_new, check_placement};
 use lms_kernel::{Permission, TenantId, UnitError, UnitId, UnitKind};
 use lms_runtime::ApiError;
+use lms_runtime::auth::acting;
 use lms_runtime::clock::now;
 use lms_runtime::paging::{page, page_size};
 use tonic::{Request, Response, Status};
 
-use super::convert::{display_name, optional_id, required_id};
-use lms_runtime::auth::acting;
-
+use crate::convert::{
+    display_name, kind_name, optional_id, reference, required_id, unit, unit_kind,
+};
 use crate::core::Core;
-use crate::facts::{self, reference};
-use crate::store::{Deleted, Moved, NewEvent, Store, UnitFilter, UnitRecord};
+use crate::error::unit_refusal;
+use crate::relationships;
+use crate::store::{Deleted, Moved, Store, UnitFilter, UnitRecord};
 
 pub struct Units<S>(pub Arc<Core<S>>);
-
-/// A unit as the API shows it.
-pub fn unit(record: &UnitRecord) -> Unit {
-    Unit {
-        unit_id: record.id.to_string(),
-        kind: record.kind.code().into(),
-        name: record.name.clone(),
-        parent_unit_id: record.parent.map(|p| p.to_string()).unwrap_or_default(),
-        external_id: record.external_id.clone().unwrap_or_default(),
-    }
-}
-
-/// The kind as the API names it, for messages.
-fn kind_name(kind: UnitKind) -> &'static str {
-    PbUnitKind::try_from(i32::from(kind.code())).map_or("unknown", |k| k.as_str_name())
-}
-
-/// The unit kind a request names; `None` for none (0) or an unknown number.
-fn unit_kind(code: i32) -> Option<UnitKind> {
-    i16::try_from(code).ok().and_then(UnitKind::from_code)
-}
-
-/// A refusal of the kernel's unit rules, with the reason codes and fields clients know.
-fn unit_refusal(error: UnitError, field: &str) -> ApiError {
-    let refusal = |reason, message: &str| ApiError::FailedPrecondition {
-        reason,
-        message: message.into(),
-    };
-    match error {
-        UnitError::Placement { child, parent } => ApiError::invalid_field(
-            field,
-            format!(
-                "a {} cannot hang under a {}",
-                kind_name(child),
-                kind_name(parent)
-            ),
-        ),
-        UnitError::Cycle => refusal(
-            "UNIT_CYCLE",
-            "the new parent is the unit itself or lies below it",
-        ),
-        UnitError::GuestAccount => refusal(
-            "GUEST_ACCOUNT",
-            "the Guest account lives as long as its tenant",
-        ),
-        UnitError::HasChildren => refusal("UNIT_NOT_EMPTY", "the unit has child units"),
-        UnitError::HasEmployees => refusal("UNIT_NOT_EMPTY", "people are employed at the unit"),
-    }
-}
-
-fn parent_fact(unit: UnitId, parent: UnitId) -> (ObjectReference, Relation, ObjectReference) {
-    (
-        reference(ObjectType::Unit, unit),
-        Relation::ParentUnit,
-        reference(ObjectType::Unit, parent),
-    )
-}
 
 impl<S: Store + Clone> Units<S> {
     /// Where a permission over the tree below `parent` is decided: the parent unit, or the
@@ -176,13 +120,7 @@ impl<S: Store + Clone> UnitService for Units<S> {
             parent,
             external_id,
         };
-        let events: Vec<NewEvent> = parent
-            .map(|parent| {
-                let (unit, relation, parent) = parent_fact(record.id, parent);
-                facts::event(vec![facts::touch(unit, relation, parent)], vec![])
-            })
-            .into_iter()
-            .collect();
+        let events = relationships::unit_created(&record);
         self.0.store.create_unit(tenant, &record, &events).await?;
         tracing::info!(%tenant, unit = %record.id, kind = kind_name(kind), "unit created");
         let written_at = self.0.deliver(tenant).await;
@@ -316,16 +254,7 @@ impl<S: Store + Clone> UnitService for Units<S> {
             .0
             .store
             .move_unit(tenant, id, parent, |before| {
-                let mut updates = Vec::new();
-                if let Some(old) = before.parent {
-                    let (unit, relation, old) = parent_fact(id, old);
-                    updates.push(facts::delete(unit, relation, old));
-                }
-                if let Some(new) = parent {
-                    let (unit, relation, new) = parent_fact(id, new);
-                    updates.push(facts::touch(unit, relation, new));
-                }
-                vec![facts::event(updates, vec![])]
+                relationships::unit_moved(id, before.parent, parent)
             })
             .await?;
         let before = match moved {
@@ -372,16 +301,7 @@ impl<S: Store + Clone> UnitService for Units<S> {
         let deleted = self
             .0
             .store
-            .delete_unit(tenant, id, now(), |before| {
-                before
-                    .parent
-                    .map(|parent| {
-                        let (unit, relation, parent) = parent_fact(id, parent);
-                        facts::event(vec![facts::delete(unit, relation, parent)], vec![])
-                    })
-                    .into_iter()
-                    .collect()
-            })
+            .delete_unit(tenant, id, now(), relationships::unit_deleted)
             .await?;
         let refused = match deleted {
             Deleted::Deleted(_) => None,
@@ -396,41 +316,5 @@ impl<S: Store + Clone> UnitService for Units<S> {
         tracing::info!(%tenant, unit = %id, "unit deleted");
         let written_at = self.0.deliver(tenant).await;
         Ok(Response::new(DeleteUnitResponse { written_at }))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn refusals_keep_their_reason_codes_and_name_both_kinds() {
-        let placement = UnitError::Placement {
-            child: UnitKind::Location,
-            parent: UnitKind::AccountGroup,
-        };
-        match unit_refusal(placement, "parent_unit_id") {
-            ApiError::InvalidArgument(violations) => {
-                assert_eq!(violations[0].field, "parent_unit_id");
-                assert!(violations[0].description.contains("LOCATION"));
-                assert!(violations[0].description.contains("ACCOUNT_GROUP"));
-            }
-            other => panic!("{other:?}"),
-        }
-        for (error, reason) in [
-            (UnitError::Cycle, "UNIT_CYCLE"),
-            (UnitError::GuestAccount, "GUEST_ACCOUNT"),
-            (UnitError::HasChildren, "UNIT_NOT_EMPTY"),
-            (UnitError::HasEmployees, "UNIT_NOT_EMPTY"),
-        ] {
-            assert!(matches!(
-                unit_refusal(error, "unit_id"),
-                ApiError::FailedPrecondition { reason: r, .. } if r == reason
-            ));
-        }
-        for kind in UnitKind::ALL {
-            assert_eq!(unit_kind(i32::from(kind.code())), Some(kind));
-        }
-        assert_eq!(unit_kind(0), None);
     }
 }

@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use lms_api::authorization::v1::{Relation, RelationshipUpdate};
 use lms_api::common::v1::ObjectType;
 use lms_api::common::v1::UserStatus as PbStatus;
 use lms_api::identity::v1::user_service_server::UserService;
@@ -18,104 +17,20 @@ use lms_api::identity::v1::{
 };
 use lms_kernel::{Email, GroupId, Permission, TenantId, UnitId, UserId, UserStatus};
 use lms_runtime::ApiError;
+use lms_runtime::auth::acting;
 use lms_runtime::clock::now;
 use lms_runtime::paging::{page, page_size};
+use lms_runtime::peers::Visible;
 use tonic::{Request, Response, Status};
 
-use super::convert::{self, ValidNewUser, display_name, optional_id, required_id, status_refused};
 use super::profile_fields::check_custom_fields;
-use lms_runtime::auth::acting;
-use lms_runtime::peers::Visible;
-
+use crate::convert::{self, display_name, optional_id, reference, required_id};
 use crate::core::Core;
-use crate::facts::{self, reference};
-use crate::store::{
-    EmploymentRecord, NewEvent, Store, StoreError, UserChange, UserFilter, UserRecord,
-};
+use crate::error::status_refused;
+use crate::relationships;
+use crate::store::{Store, StoreError, UserChange, UserFilter};
 
 pub struct Users<S>(pub Arc<Core<S>>);
-
-/// The facts authorization needs about a new user: their status and their main account.
-pub fn new_user_facts(user: &UserRecord, employment: &EmploymentRecord) -> NewEvent {
-    facts::event(employment_facts(employment), vec![facts::status(user)])
-}
-
-/// An employment as facts: the user is employed at the unit, and it may be their main account.
-pub fn employment_facts(employment: &EmploymentRecord) -> Vec<RelationshipUpdate> {
-    let unit = reference(ObjectType::Unit, employment.unit);
-    let user = reference(ObjectType::User, employment.user);
-    let mut updates = vec![facts::touch_between(
-        unit.clone(),
-        Relation::Employee,
-        user.clone(),
-        employment.starts_at,
-        employment.ends_at,
-    )];
-    if employment.main_account {
-        updates.push(facts::touch_between(
-            unit,
-            Relation::MainAccount,
-            user,
-            employment.starts_at,
-            employment.ends_at,
-        ));
-    }
-    updates
-}
-
-/// The facts of an employment that no longer counts (ended early, or the account is gone):
-/// the user is neither employed there nor is it their main account.
-pub fn employment_removed(unit: UnitId, user: UserId) -> [RelationshipUpdate; 2] {
-    let (unit, user) = (
-        reference(ObjectType::Unit, unit),
-        reference(ObjectType::User, user),
-    );
-    [Relation::Employee, Relation::MainAccount]
-        .map(|relation| facts::delete(unit.clone(), relation, user.clone()))
-}
-
-/// The records of a new user employed at `unit` from now on. Tutors and teachers wait for the
-/// Access Coordinator.
-pub async fn new_user_records<S: Store + Clone>(
-    core: &Core<S>,
-    user: ValidNewUser,
-    unit: UnitId,
-    created_by: String,
-) -> (UserRecord, EmploymentRecord) {
-    let password_hash = match &user.password {
-        Some(password) => Some(core.passwords.hash(password).await),
-        None => None,
-    };
-    let now = now();
-    let status = user.account_kind.initial_status();
-    let record = UserRecord {
-        id: UserId::generate(),
-        email: Some(user.email),
-        given_name: user.given_name,
-        family_name: user.family_name,
-        status,
-        account_kind: user.account_kind,
-        restrict_bookings: false,
-        primary_group: None,
-        custom_fields: user.custom_fields,
-        external_id: user.external_id,
-        password_hash,
-        failed_sign_ins: 0,
-        locked_until: None,
-        last_sign_in_at: None,
-        created_by,
-        created_at: now,
-    };
-    let employment = EmploymentRecord {
-        id: uuid::Uuid::now_v7(),
-        user: record.id,
-        unit,
-        starts_at: now,
-        ends_at: None,
-        main_account: true,
-    };
-    (record, employment)
-}
 
 /// The fields UpdateUser may change, as `update_mask` names them.
 const UPDATABLE: &[&str] = &[
@@ -208,8 +123,11 @@ impl<S: Store + Clone> UserService for Users<S> {
             }
             .into());
         }
-        let (user, employment) = new_user_records(&self.0, valid, unit.id, actor.to_string()).await;
-        let event = new_user_facts(&user, &employment);
+        let (user, employment) = self
+            .0
+            .new_user_records(valid, unit.id, actor.to_string())
+            .await;
+        let event = relationships::user_created(&user, &employment);
         self.0
             .store
             .create_user(tenant, &user, &employment, &[event])
@@ -310,9 +228,7 @@ impl<S: Store + Clone> UserService for Users<S> {
                 }
                 let mut change = UserChange::default();
                 if record.restrict_bookings != restricted {
-                    change
-                        .events
-                        .push(facts::event(vec![], vec![facts::status(record)]));
+                    change.events.push(relationships::status_changed(record));
                 }
                 Ok(change)
             })
@@ -348,7 +264,7 @@ impl<S: Store + Clone> UserService for Users<S> {
             .update_user(tenant, id, |record| {
                 record.status = record.status.suspend().map_err(status_refused)?;
                 Ok(UserChange {
-                    events: vec![facts::event(vec![], vec![facts::status(record)])],
+                    events: vec![relationships::status_changed(record)],
                     end_sessions: Some("suspended"),
                     ..Default::default()
                 })
@@ -384,7 +300,7 @@ impl<S: Store + Clone> UserService for Users<S> {
             .update_user(tenant, id, |record| {
                 record.status = record.status.reactivate().map_err(status_refused)?;
                 Ok(UserChange {
-                    events: vec![facts::event(vec![], vec![facts::status(record)])],
+                    events: vec![relationships::status_changed(record)],
                     end_sessions: None,
                     ..Default::default()
                 })
@@ -430,7 +346,7 @@ impl<S: Store + Clone> UserService for Users<S> {
                 record.password_hash = None;
                 record.restrict_bookings = false;
                 Ok(UserChange {
-                    events: vec![facts::event(vec![], vec![facts::status(record)])],
+                    events: vec![relationships::status_changed(record)],
                     end_sessions: Some("anonymised"),
                     erase_second_factor: true,
                 })

@@ -1,12 +1,20 @@
-//! Conversions between stored records and proto messages, and request validation.
+//! Every conversion between proto messages and records or kernel types, and every request
+//! parse, naming the field on error. Handlers, the core and the relationship builders read
+//! proto values through here.
 
-use lms_api::common::v1::AuditStamp;
-use lms_api::identity::v1::{Employment, NewUser, Tenant, TenantSettings as PbSettings, User};
-use lms_kernel::{AccountKind, Email, StatusError, TenantSettings};
+use lms_api::common::v1::{AuditStamp, ObjectReference, ObjectType};
+use lms_api::identity::v1::{
+    CustomFieldDefinition, Employment, Group, ImportRowError, NamedManagerPurpose, NewUser, Tenant,
+    TenantSettings as PbSettings, Unit, UnitKind as PbUnitKind, User,
+};
+use lms_kernel::{AccountKind, Email, TenantSettings, UnitKind, UserId};
 use lms_runtime::{ApiError, FieldViolation};
 
+use crate::import::RowError;
 use crate::password::Passwords;
-use crate::store::{EmploymentRecord, StoreError, TenantRecord, UserRecord};
+use crate::store::{
+    CustomField, EmploymentRecord, GroupRecord, TenantRecord, UnitRecord, UserRecord,
+};
 
 /// A timestamp from epoch seconds.
 pub fn timestamp(seconds: i64) -> prost_types::Timestamp {
@@ -246,16 +254,159 @@ pub fn is_field_key(key: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
-/// A refused status change as the store's refusal, with the reason codes clients know.
-pub fn status_refused(error: StatusError) -> StoreError {
-    let reason = match error {
-        StatusError::NotActive(_) => "NOT_ACTIVE",
-        StatusError::NotSuspended(_) => "NOT_SUSPENDED",
-        StatusError::NotPending(_) => "NOT_PENDING",
-        StatusError::Anonymised => "ANONYMISED",
-    };
-    StoreError::Refused {
-        reason,
-        message: error.to_string(),
+// Requests to authorization.
+
+/// A reference to an object of the caller's tenant.
+pub fn reference(kind: ObjectType, id: impl ToString) -> ObjectReference {
+    ObjectReference {
+        r#type: kind as i32,
+        id: id.to_string(),
+        tenant_id: String::new(),
+    }
+}
+
+// Units.
+
+/// A unit as the API shows it.
+pub fn unit(record: &UnitRecord) -> Unit {
+    Unit {
+        unit_id: record.id.to_string(),
+        kind: record.kind.code().into(),
+        name: record.name.clone(),
+        parent_unit_id: record.parent.map(|p| p.to_string()).unwrap_or_default(),
+        external_id: record.external_id.clone().unwrap_or_default(),
+    }
+}
+
+/// The kind as the API names it, for messages.
+pub fn kind_name(kind: UnitKind) -> &'static str {
+    PbUnitKind::try_from(i32::from(kind.code())).map_or("unknown", |k| k.as_str_name())
+}
+
+/// The unit kind a request names; `None` for none (0) or an unknown number.
+pub fn unit_kind(code: i32) -> Option<UnitKind> {
+    i16::try_from(code).ok().and_then(UnitKind::from_code)
+}
+
+// Groups.
+
+/// A group as the API shows it.
+pub fn group(record: &GroupRecord) -> Group {
+    Group {
+        group_id: record.id.to_string(),
+        name: record.name.clone(),
+        manager_user_id: record.manager.map(|m| m.to_string()).unwrap_or_default(),
+        administrator_user_ids: record
+            .administrators
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+        external_id: record.external_id.clone().unwrap_or_default(),
+    }
+}
+
+/// Most users one membership call changes.
+const MAX_MEMBERS_PER_CALL: usize = 1000;
+
+/// The users a membership call names: at least one, each a user id.
+pub fn user_ids(ids: &[String]) -> Result<Vec<UserId>, ApiError> {
+    if ids.is_empty() || ids.len() > MAX_MEMBERS_PER_CALL {
+        return Err(ApiError::invalid_field(
+            "user_ids",
+            format!("must name 1 to {MAX_MEMBERS_PER_CALL} users"),
+        ));
+    }
+    let mut users = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| required_id(&format!("user_ids[{i}]"), id, UserId::parse))
+        .collect::<Result<Vec<_>, _>>()?;
+    users.sort();
+    users.dedup();
+    Ok(users)
+}
+
+// Employments.
+
+/// A time the request may carry, in epoch seconds.
+pub fn seconds(field: &str, at: Option<&prost_types::Timestamp>) -> Result<Option<i64>, ApiError> {
+    match at {
+        None => Ok(None),
+        Some(at) if at.seconds >= 0 && (0..1_000_000_000).contains(&at.nanos) => {
+            Ok(Some(at.seconds))
+        }
+        Some(_) => Err(ApiError::invalid_field(field, "must be a time after 1970")),
+    }
+}
+
+/// A stored employment as the kernel's employment rules read it.
+pub fn kernel_employment(record: &EmploymentRecord) -> lms_kernel::user::Employment {
+    lms_kernel::user::Employment {
+        unit: record.unit,
+        starts: record.starts_at,
+        ends: record.ends_at,
+        main: record.main_account,
+    }
+}
+
+// Tenants.
+
+/// A stored tenant as the kernel's client-linking rule reads it.
+pub fn kernel_tenant(record: &TenantRecord) -> lms_kernel::Tenant {
+    lms_kernel::Tenant {
+        id: record.id,
+        settings: record.settings,
+        master: record.master,
+    }
+}
+
+// Custom fields and named managers.
+
+/// A custom field as the API shows it.
+pub fn definition(field: &CustomField) -> CustomFieldDefinition {
+    CustomFieldDefinition {
+        key: field.key.clone(),
+        label: field.label.clone(),
+        mandatory: field.mandatory,
+    }
+}
+
+/// The purpose of a naming: manages or receives updates.
+pub fn purpose(value: i32) -> Result<NamedManagerPurpose, ApiError> {
+    match NamedManagerPurpose::try_from(value) {
+        Ok(NamedManagerPurpose::Unspecified) | Err(_) => Err(ApiError::invalid_field(
+            "purpose",
+            "must be MANAGES or RECEIVES_UPDATES",
+        )),
+        Ok(purpose) => Ok(purpose),
+    }
+}
+
+// Imports.
+
+/// Row errors as the API shows them, in line order.
+pub fn row_errors(errors: &[RowError]) -> Vec<ImportRowError> {
+    let mut errors: Vec<_> = errors
+        .iter()
+        .map(|e| ImportRowError {
+            line: e.line,
+            column: e.column.clone(),
+            reason: e.reason.clone(),
+        })
+        .collect();
+    errors.sort_by_key(|e| e.line);
+    errors
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unit_kinds_read_back_from_their_codes_and_zero_is_none() {
+        for kind in UnitKind::ALL {
+            assert_eq!(unit_kind(i32::from(kind.code())), Some(kind));
+        }
+        assert_eq!(unit_kind(0), None);
     }
 }

@@ -1,0 +1,669 @@
+//! The relationship facts identity owns and authorization reads (DESIGN.md §2), built from
+//! records: one builder per change, named after it, each answering the outbox events that
+//! carry it (one `WriteRelationshipsRequest` per change), plus the roles identity gives through
+//! the outbox. Handlers call one builder per change and never build a fact themselves.
+//!
+//! The few builders that answer bare [`RelationshipUpdate`]s exist for the import, which
+//! gathers the facts of a thousand rows into one event.
+
+use lms_api::authorization::v1::{
+    AssignRoleRequest, AssignmentSource, Operation, Relation, Relationship, RelationshipUpdate,
+    SubjectStatus, TenantFacts, WriteRelationshipsRequest,
+};
+use lms_api::common::v1::{ObjectReference, ObjectType};
+use lms_kernel::{GroupId, RoleId, Template, TenantId, TenantSettings, UnitId, UserId, UserStatus};
+use lms_runtime::outbox;
+use uuid::Uuid;
+
+use crate::convert::{reference, timestamp};
+use crate::store::{
+    EmploymentChange, EmploymentRecord, GroupRecord, NewEvent, UnitRecord, UserRecord,
+};
+
+fn unit_ref(unit: UnitId) -> ObjectReference {
+    reference(ObjectType::Unit, unit)
+}
+
+fn user_ref(user: UserId) -> ObjectReference {
+    reference(ObjectType::User, user)
+}
+
+fn group_ref(group: GroupId) -> ObjectReference {
+    reference(ObjectType::Group, group)
+}
+
+fn tenant_ref(tenant: TenantId) -> ObjectReference {
+    reference(ObjectType::Tenant, tenant)
+}
+
+fn update(
+    operation: Operation,
+    resource: ObjectReference,
+    relation: Relation,
+    subject: ObjectReference,
+    window: (Option<i64>, Option<i64>),
+) -> RelationshipUpdate {
+    RelationshipUpdate {
+        operation: operation as i32,
+        relationship: Some(Relationship {
+            resource: Some(resource),
+            relation: relation as i32,
+            subject: Some(subject),
+            valid_from: window.0.map(timestamp),
+            valid_until: window.1.map(timestamp),
+        }),
+    }
+}
+
+/// `resource` has `relation` to `subject` (for all time).
+fn touch(
+    resource: ObjectReference,
+    relation: Relation,
+    subject: ObjectReference,
+) -> RelationshipUpdate {
+    update(Operation::Touch, resource, relation, subject, (None, None))
+}
+
+/// `resource` has `relation` to `subject` from `starts_at` until `ends_at` (exclusive).
+fn touch_between(
+    resource: ObjectReference,
+    relation: Relation,
+    subject: ObjectReference,
+    starts_at: i64,
+    ends_at: Option<i64>,
+) -> RelationshipUpdate {
+    update(
+        Operation::Touch,
+        resource,
+        relation,
+        subject,
+        (Some(starts_at), ends_at),
+    )
+}
+
+/// `resource` no longer has `relation` to `subject`.
+fn delete(
+    resource: ObjectReference,
+    relation: Relation,
+    subject: ObjectReference,
+) -> RelationshipUpdate {
+    update(Operation::Delete, resource, relation, subject, (None, None))
+}
+
+/// `resource` has `relation` to `subject`, or no longer has it.
+fn set(
+    holds: bool,
+    resource: ObjectReference,
+    relation: Relation,
+    subject: ObjectReference,
+) -> RelationshipUpdate {
+    match holds {
+        true => touch(resource, relation, subject),
+        false => delete(resource, relation, subject),
+    }
+}
+
+/// A user's status and booking restriction as decisions see them.
+pub fn status(user: &UserRecord) -> SubjectStatus {
+    SubjectStatus {
+        user_id: user.id.to_string(),
+        status: user.status.code().into(),
+        restrict_bookings: user.restrict_bookings,
+    }
+}
+
+/// One batch of facts as an outbox event.
+fn event(updates: Vec<RelationshipUpdate>, statuses: Vec<SubjectStatus>) -> NewEvent {
+    outbox::facts(WriteRelationshipsRequest {
+        event_id: String::new(),
+        updates,
+        tenant_facts: None,
+        statuses,
+    })
+}
+
+/// The batch as events: none when it changes nothing, else one.
+pub fn events(updates: Vec<RelationshipUpdate>, statuses: Vec<SubjectStatus>) -> Vec<NewEvent> {
+    if updates.is_empty() && statuses.is_empty() {
+        return Vec::new();
+    }
+    vec![event(updates, statuses)]
+}
+
+// Tenants.
+
+/// The tenant's switches as authorization reads them (a new tenant's, or changed ones).
+pub fn tenant_settings_changed(settings: &TenantSettings) -> NewEvent {
+    outbox::facts(WriteRelationshipsRequest {
+        tenant_facts: Some(TenantFacts {
+            locations_enabled: settings.locations_enabled,
+            clients_enabled: settings.clients_enabled,
+            mfa_required_for_admins: settings.mfa_required_for_admins,
+        }),
+        ..Default::default()
+    })
+}
+
+/// `client` became a client of `master` (`linked`), or stopped being one. The CLIENT fact
+/// lives in the master's facts, so its Master Administrators reach the client.
+pub fn client_link_changed(master: TenantId, client: TenantId, linked: bool) -> NewEvent {
+    let update = set(
+        linked,
+        tenant_ref(master),
+        Relation::Client,
+        tenant_ref(client),
+    );
+    event(vec![update], vec![])
+}
+
+// Units.
+
+/// The PARENT_UNIT facts of a unit leaving `old` for `new` (either may be none: a root).
+pub fn parent_changed(
+    unit: UnitId,
+    old: Option<UnitId>,
+    new: Option<UnitId>,
+) -> Vec<RelationshipUpdate> {
+    let mut updates = Vec::new();
+    if let Some(old) = old {
+        updates.push(delete(unit_ref(unit), Relation::ParentUnit, unit_ref(old)));
+    }
+    if let Some(new) = new {
+        updates.push(touch(unit_ref(unit), Relation::ParentUnit, unit_ref(new)));
+    }
+    updates
+}
+
+/// A new unit hangs under its parent; a root has no facts.
+pub fn unit_created(unit: &UnitRecord) -> Vec<NewEvent> {
+    unit.parent
+        .map(|parent| event(parent_changed(unit.id, None, Some(parent)), vec![]))
+        .into_iter()
+        .collect()
+}
+
+/// A unit moved from `old` to `new` parent.
+pub fn unit_moved(unit: UnitId, old: Option<UnitId>, new: Option<UnitId>) -> Vec<NewEvent> {
+    vec![event(parent_changed(unit, old, new), vec![])]
+}
+
+/// A deleted unit no longer hangs under its parent.
+pub fn unit_deleted(unit: &UnitRecord) -> Vec<NewEvent> {
+    unit.parent
+        .map(|parent| event(parent_changed(unit.id, Some(parent), None), vec![]))
+        .into_iter()
+        .collect()
+}
+
+// Users and employments.
+
+/// An employment: the user is employed at the unit, and it may be their main account, both
+/// for the employment's dates.
+pub fn employed(employment: &EmploymentRecord) -> Vec<RelationshipUpdate> {
+    let unit = unit_ref(employment.unit);
+    let user = user_ref(employment.user);
+    let mut updates = vec![touch_between(
+        unit.clone(),
+        Relation::Employee,
+        user.clone(),
+        employment.starts_at,
+        employment.ends_at,
+    )];
+    if employment.main_account {
+        updates.push(touch_between(
+            unit,
+            Relation::MainAccount,
+            user,
+            employment.starts_at,
+            employment.ends_at,
+        ));
+    }
+    updates
+}
+
+/// An employment that no longer counts (ended early, or the account is gone): the user is
+/// neither employed at `unit` nor is it their main account.
+pub fn not_employed(unit: UnitId, user: UserId) -> [RelationshipUpdate; 2] {
+    let (unit, user) = (unit_ref(unit), user_ref(user));
+    [Relation::Employee, Relation::MainAccount]
+        .map(|relation| delete(unit.clone(), relation, user.clone()))
+}
+
+/// A new user: their status and their (main) employment.
+pub fn user_created(user: &UserRecord, employment: &EmploymentRecord) -> NewEvent {
+    event(employed(employment), vec![status(user)])
+}
+
+/// A user's status or booking restriction changed.
+pub fn status_changed(user: &UserRecord) -> NewEvent {
+    event(vec![], vec![status(user)])
+}
+
+/// A deleted account: authorization forgets its employments, and that the id may do anything
+/// at all (its status reads as anonymised from now on).
+pub fn user_deleted(user: &UserRecord, employments: &[EmploymentRecord]) -> NewEvent {
+    let updates = employments
+        .iter()
+        .flat_map(|e| not_employed(e.unit, user.id))
+        .collect();
+    let gone = UserRecord {
+        status: UserStatus::Anonymised,
+        ..user.clone()
+    };
+    event(updates, vec![status(&gone)])
+}
+
+/// An employment added (`change` as the store saw it): its facts, and when it is the main
+/// account now, the previous main account stops being main.
+pub fn employment_added(change: &EmploymentChange, employment: &EmploymentRecord) -> Vec<NewEvent> {
+    main_moved(change, employment)
+}
+
+/// An employment made the main account: it is main, the previous one stops being main.
+pub fn main_account_set(change: &EmploymentChange, main: &EmploymentRecord) -> Vec<NewEvent> {
+    main_moved(change, main)
+}
+
+fn main_moved(change: &EmploymentChange, employment: &EmploymentRecord) -> Vec<NewEvent> {
+    let mut updates = employed(employment);
+    if let Some(old) = change
+        .previous_main
+        .as_ref()
+        .filter(|old| old.unit != employment.unit)
+    {
+        updates.push(delete(
+            unit_ref(old.unit),
+            Relation::MainAccount,
+            user_ref(old.user),
+        ));
+    }
+    vec![event(updates, vec![])]
+}
+
+/// An employment ended: its facts carry the new end.
+pub fn employment_ended(ended: &EmploymentRecord) -> NewEvent {
+    event(employed(ended), vec![])
+}
+
+/// `user` named to manage the `kind` object `target` (`named`), or no longer.
+pub fn named_manager_changed(
+    kind: ObjectType,
+    target: Uuid,
+    user: UserId,
+    named: bool,
+) -> NewEvent {
+    let update = set(
+        named,
+        reference(kind, target),
+        Relation::NamedManager,
+        user_ref(user),
+    );
+    event(vec![update], vec![])
+}
+
+// Groups.
+
+/// A user's new team: the old primary group lets go, the new one holds them as primary member
+/// and member.
+pub fn team(user: UserId, old: Option<GroupId>, new: GroupId) -> Vec<RelationshipUpdate> {
+    let mut updates = Vec::new();
+    if let Some(old) = old.filter(|old| *old != new) {
+        updates.push(delete(
+            group_ref(old),
+            Relation::PrimaryMember,
+            user_ref(user),
+        ));
+    }
+    updates.push(touch(
+        group_ref(new),
+        Relation::PrimaryMember,
+        user_ref(user),
+    ));
+    updates.push(touch(group_ref(new), Relation::Member, user_ref(user)));
+    updates
+}
+
+/// A user's primary group changed from `old` to `new`.
+pub fn primary_group_changed(user: UserId, old: Option<GroupId>, new: GroupId) -> Vec<NewEvent> {
+    vec![event(team(user, old, new), vec![])]
+}
+
+/// Users joined the group.
+pub fn members_added(group: GroupId, users: &[UserId]) -> NewEvent {
+    let updates = users
+        .iter()
+        .map(|user| touch(group_ref(group), Relation::Member, user_ref(*user)))
+        .collect();
+    event(updates, vec![])
+}
+
+/// Users left the group; those in `lost_primary` had it as their primary group.
+pub fn members_removed(group: GroupId, users: &[UserId], lost_primary: &[UserId]) -> Vec<NewEvent> {
+    let members = users
+        .iter()
+        .map(|user| delete(group_ref(group), Relation::Member, user_ref(*user)));
+    let primaries = lost_primary
+        .iter()
+        .map(|user| delete(group_ref(group), Relation::PrimaryMember, user_ref(*user)));
+    vec![event(members.chain(primaries).collect(), vec![])]
+}
+
+/// The group's manager changed from `old` to `new`. The old manager's removal travels alone:
+/// authorization refuses a new manager whose roles do not allow it (the responsibility
+/// matrix), and that refusal must not keep the old manager in place.
+pub fn group_manager_changed(
+    group: GroupId,
+    old: Option<UserId>,
+    new: Option<UserId>,
+) -> Vec<NewEvent> {
+    let removed = old
+        .filter(|old| Some(*old) != new)
+        .map(|old| delete(group_ref(group), Relation::Manager, user_ref(old)));
+    let added = new.map(|new| touch(group_ref(group), Relation::Manager, user_ref(new)));
+    let mut both = events(removed.into_iter().collect(), vec![]);
+    both.extend(events(added.into_iter().collect(), vec![]));
+    both
+}
+
+/// `user` became a Group Administrator of the group (`administrator`), or stopped being one.
+pub fn group_administrator_changed(group: GroupId, user: UserId, administrator: bool) -> NewEvent {
+    let update = set(
+        administrator,
+        group_ref(group),
+        Relation::Administrator,
+        user_ref(user),
+    );
+    event(vec![update], vec![])
+}
+
+/// A deleted group: its administrators and manager hold nothing over it any more.
+pub fn group_deleted(group: &GroupRecord) -> Vec<NewEvent> {
+    let mut updates: Vec<RelationshipUpdate> = group
+        .administrators
+        .iter()
+        .map(|admin| {
+            delete(
+                group_ref(group.id),
+                Relation::Administrator,
+                user_ref(*admin),
+            )
+        })
+        .collect();
+    if let Some(manager) = group.manager {
+        updates.push(delete(
+            group_ref(group.id),
+            Relation::Manager,
+            user_ref(manager),
+        ));
+    }
+    events(updates, vec![])
+}
+
+// Roles identity gives through the outbox.
+
+fn assign(user: UserId, template: Template, main_role: bool, source: AssignmentSource) -> NewEvent {
+    outbox::assign_role(AssignRoleRequest {
+        user_id: user.to_string(),
+        role_id: RoleId::BuiltIn(template).to_string(),
+        main_role,
+        source: source as i32,
+        ..Default::default()
+    })
+}
+
+/// `user` is given the built-in role of `template`.
+pub fn role_given(user: UserId, template: Template) -> NewEvent {
+    assign(user, template, false, AssignmentSource::Unspecified)
+}
+
+/// `user` is given the built-in role of `template` as their main role.
+pub fn main_role_given(user: UserId, template: Template) -> NewEvent {
+    assign(user, template, true, AssignmentSource::Unspecified)
+}
+
+/// The people data feed gives `user` the built-in role of `template`.
+pub fn feed_role_given(user: UserId, template: Template) -> NewEvent {
+    assign(user, template, false, AssignmentSource::PeopleDataFeed)
+}
+
+/// `user` no longer holds the built-in role of `template`, however it was given.
+pub fn role_taken(user: UserId, template: Template) -> NewEvent {
+    outbox::revoke_role(
+        user,
+        RoleId::BuiltIn(template),
+        AssignmentSource::Unspecified,
+    )
+}
+
+/// The people-data feed takes back the built-in role of `template` it gave `user`; one an
+/// administrator gave stays.
+pub fn feed_role_taken(user: UserId, template: Template) -> NewEvent {
+    outbox::revoke_role(
+        user,
+        RoleId::BuiltIn(template),
+        AssignmentSource::PeopleDataFeed,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use lms_api::authorization::v1::AssignRoleRequest;
+    use prost::Message;
+
+    use super::*;
+
+    /// The facts of an event, each as (operation, resource id, relation, subject id).
+    fn facts(event: &NewEvent) -> Vec<(Operation, String, Relation, String)> {
+        let request = WriteRelationshipsRequest::decode(event.payload.as_slice()).unwrap();
+        request
+            .updates
+            .iter()
+            .map(|update| {
+                let relationship = update.relationship.as_ref().unwrap();
+                (
+                    Operation::try_from(update.operation).unwrap(),
+                    relationship.resource.as_ref().unwrap().id.clone(),
+                    Relation::try_from(relationship.relation).unwrap(),
+                    relationship.subject.as_ref().unwrap().id.clone(),
+                )
+            })
+            .collect()
+    }
+
+    fn employment(unit: UnitId, user: UserId, main_account: bool) -> EmploymentRecord {
+        EmploymentRecord {
+            id: Uuid::now_v7(),
+            user,
+            unit,
+            starts_at: 100,
+            ends_at: Some(200),
+            main_account,
+        }
+    }
+
+    #[test]
+    fn an_ended_employment_keeps_the_unit_over_the_user_for_its_dates() {
+        let (unit, user) = (UnitId::generate(), UserId::generate());
+        let event = employment_ended(&employment(unit, user, true));
+        assert_eq!(
+            facts(&event),
+            [
+                (
+                    Operation::Touch,
+                    unit.to_string(),
+                    Relation::Employee,
+                    user.to_string()
+                ),
+                (
+                    Operation::Touch,
+                    unit.to_string(),
+                    Relation::MainAccount,
+                    user.to_string()
+                ),
+            ]
+        );
+        let request = WriteRelationshipsRequest::decode(event.payload.as_slice()).unwrap();
+        let window = request.updates[0].relationship.as_ref().unwrap();
+        assert_eq!(window.valid_from.map(|t| t.seconds), Some(100));
+        assert_eq!(window.valid_until.map(|t| t.seconds), Some(200));
+    }
+
+    #[test]
+    fn a_new_main_account_takes_main_from_the_previous_one() {
+        let user = UserId::generate();
+        let (old_unit, new_unit) = (UnitId::generate(), UnitId::generate());
+        let change = EmploymentChange {
+            before: employment(new_unit, user, false),
+            previous_main: Some(employment(old_unit, user, true)),
+        };
+        let events = main_account_set(&change, &employment(new_unit, user, true));
+        assert_eq!(events.len(), 1);
+        assert_eq!(
+            facts(&events[0])[2],
+            (
+                Operation::Delete,
+                old_unit.to_string(),
+                Relation::MainAccount,
+                user.to_string()
+            )
+        );
+    }
+
+    #[test]
+    fn a_moved_unit_leaves_its_old_parent_for_the_new_one() {
+        let (unit, old, new) = (UnitId::generate(), UnitId::generate(), UnitId::generate());
+        let events = unit_moved(unit, Some(old), Some(new));
+        assert_eq!(
+            facts(&events[0]),
+            [
+                (
+                    Operation::Delete,
+                    unit.to_string(),
+                    Relation::ParentUnit,
+                    old.to_string()
+                ),
+                (
+                    Operation::Touch,
+                    unit.to_string(),
+                    Relation::ParentUnit,
+                    new.to_string()
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_replaced_group_manager_is_removed_in_an_event_of_its_own() {
+        let (group, old, new) = (GroupId::generate(), UserId::generate(), UserId::generate());
+        let events = group_manager_changed(group, Some(old), Some(new));
+        assert_eq!(events.len(), 2);
+        assert_eq!(
+            facts(&events[0]),
+            [(
+                Operation::Delete,
+                group.to_string(),
+                Relation::Manager,
+                old.to_string()
+            )]
+        );
+        assert_eq!(
+            facts(&events[1]),
+            [(
+                Operation::Touch,
+                group.to_string(),
+                Relation::Manager,
+                new.to_string()
+            )]
+        );
+        assert!(group_manager_changed(group, Some(old), Some(old)).len() == 1);
+        assert!(group_manager_changed(group, None, None).is_empty());
+    }
+
+    #[test]
+    fn a_new_team_holds_the_user_as_primary_member_and_member() {
+        let (user, old, new) = (UserId::generate(), GroupId::generate(), GroupId::generate());
+        let events = primary_group_changed(user, Some(old), new);
+        assert_eq!(
+            facts(&events[0]),
+            [
+                (
+                    Operation::Delete,
+                    old.to_string(),
+                    Relation::PrimaryMember,
+                    user.to_string()
+                ),
+                (
+                    Operation::Touch,
+                    new.to_string(),
+                    Relation::PrimaryMember,
+                    user.to_string()
+                ),
+                (
+                    Operation::Touch,
+                    new.to_string(),
+                    Relation::Member,
+                    user.to_string()
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_deleted_user_loses_every_employment_and_reads_as_anonymised() {
+        let (unit, user) = (UnitId::generate(), UserId::generate());
+        let record = UserRecord {
+            id: user,
+            email: None,
+            given_name: String::new(),
+            family_name: String::new(),
+            status: UserStatus::PendingApproval,
+            account_kind: lms_kernel::AccountKind::Tutor,
+            restrict_bookings: false,
+            primary_group: None,
+            custom_fields: "{}".into(),
+            external_id: None,
+            password_hash: None,
+            failed_sign_ins: 0,
+            locked_until: None,
+            last_sign_in_at: None,
+            created_by: String::new(),
+            created_at: 0,
+        };
+        let event = user_deleted(&record, &[employment(unit, user, true)]);
+        assert_eq!(
+            facts(&event),
+            [
+                (
+                    Operation::Delete,
+                    unit.to_string(),
+                    Relation::Employee,
+                    user.to_string()
+                ),
+                (
+                    Operation::Delete,
+                    unit.to_string(),
+                    Relation::MainAccount,
+                    user.to_string()
+                ),
+            ]
+        );
+        let request = WriteRelationshipsRequest::decode(event.payload.as_slice()).unwrap();
+        assert_eq!(
+            request.statuses[0].status,
+            i32::from(UserStatus::Anonymised.code())
+        );
+    }
+
+    #[test]
+    fn a_feed_role_names_the_feed_as_its_source() {
+        let user = UserId::generate();
+        let event = feed_role_given(user, Template::Manager);
+        let request = AssignRoleRequest::decode(event.payload.as_slice()).unwrap();
+        assert_eq!(request.source, AssignmentSource::PeopleDataFeed as i32);
+        assert_eq!(
+            request.role_id,
+            RoleId::BuiltIn(Template::Manager).to_string()
+        );
+        assert!(!request.main_role);
+    }
+}

@@ -155,6 +155,17 @@ impl<S: Store> Core<S> {
             .await;
     }
 
+    /// Drops the cached facts of `user`, whose roles a write at `revision` changed.
+    pub async fn invalidate_subject(&self, tenant: TenantId, user: UserId, revision: Revision) {
+        self.invalidate(
+            tenant,
+            vec![CacheKey::subject(tenant, user)],
+            false,
+            revision,
+        )
+        .await;
+    }
+
     /// The caller as a user actor; services act through `Check`, not as administrators.
     pub async fn actor(&self, caller: &Caller) -> Result<Actor, ApiError> {
         let (tenant, user) = lms_runtime::auth::user(caller)?;

@@ -22,7 +22,6 @@ use lms_runtime::clock::now;
 use lms_runtime::paging::page_size;
 
 use super::caller;
-use crate::cache::CacheKey;
 use crate::convert;
 use crate::core::{Actor, Core};
 use crate::error::refusal;
@@ -140,12 +139,7 @@ impl<S: Store> Assignments<S> {
             return Ok(None);
         };
         self.0
-            .invalidate(
-                tenant,
-                vec![CacheKey::subject(tenant, record.user)],
-                false,
-                revision,
-            )
+            .invalidate_subject(tenant, record.user, revision)
             .await;
         tracing::info!(tenant = %tenant, assignment = %record.id, "role revoked");
         Ok(Some(revision))
@@ -281,14 +275,7 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
                     .await?
             }
         };
-        self.0
-            .invalidate(
-                tenant,
-                vec![CacheKey::subject(tenant, user)],
-                false,
-                revision,
-            )
-            .await;
+        self.0.invalidate_subject(tenant, user, revision).await;
         tracing::info!(tenant = %tenant, assignment = %record.id, role = %role, "role assigned");
         Ok(Response::new(AssignRoleResponse {
             assignment: Some(convert::assignment(&record)),
@@ -347,14 +334,7 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
             match revoked {
                 Some((records, revision)) => {
                     if !records.is_empty() {
-                        self.0
-                            .invalidate(
-                                tenant,
-                                vec![CacheKey::subject(tenant, user)],
-                                false,
-                                revision,
-                            )
-                            .await;
+                        self.0.invalidate_subject(tenant, user, revision).await;
                         tracing::info!(%tenant, %user, %role, revoked = records.len(), "role taken back");
                     }
                     revision
@@ -471,12 +451,7 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
             .ok_or_else(|| ApiError::not_found("role assignment of that user", &r.assignment_id))?;
         let revision = self.0.store.revision(actor.tenant).await?;
         self.0
-            .invalidate(
-                actor.tenant,
-                vec![CacheKey::subject(actor.tenant, user)],
-                false,
-                revision,
-            )
+            .invalidate_subject(actor.tenant, user, revision)
             .await;
         Ok(Response::new(SetMainRoleResponse {
             assignment: Some(convert::assignment(&record)),

@@ -9,6 +9,7 @@ pub mod decision;
 pub mod escalation;
 pub mod facts;
 pub mod ids;
+pub mod naming;
 pub mod permission;
 pub mod reach;
 pub mod responsibility;
@@ -26,6 +27,7 @@ pub use ids::{
     AssignmentId, CourseId, CustomRoleId, EventId, GroupId, IdError, LessonId, TenantId, UnitId,
     UserId,
 };
+pub use naming::{NamedTarget, NamingError, NamingPurpose};
 pub use permission::{Permission, PermissionSet};
 pub use reach::Reach;
 pub use responsibility::{

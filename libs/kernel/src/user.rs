@@ -279,47 +279,6 @@ pub enum EmploymentError {
     Ended,
 }
 
-/// A user's employments, with exactly one active main account.
-#[derive(Clone, PartialEq, Eq, Debug)]
-pub struct Employments(Vec<Employment>);
-
-impl Employments {
-    /// Validates `employments` as of `at`.
-    pub fn new(employments: Vec<Employment>, at: i64) -> Result<Employments, EmploymentError> {
-        // An employment ended the moment it started is empty, not invalid (see `check_end`).
-        if employments
-            .iter()
-            .any(|e| e.ends.is_some_and(|end| end < e.starts))
-        {
-            return Err(EmploymentError::EndsBeforeStart);
-        }
-        let mains = employments
-            .iter()
-            .filter(|e| e.main && e.is_active(at))
-            .count();
-        if mains != 1 {
-            return Err(EmploymentError::MainAccount);
-        }
-        Ok(Employments(employments))
-    }
-
-    /// The main account.
-    pub fn main_account(&self, at: i64) -> Option<UnitId> {
-        self.0
-            .iter()
-            .find(|e| e.main && e.is_active(at))
-            .map(|e| e.unit)
-    }
-
-    /// Accounts in effect at `at`.
-    pub fn active_units(&self, at: i64) -> impl Iterator<Item = UnitId> + '_ {
-        self.0
-            .iter()
-            .filter(move |e| e.is_active(at))
-            .map(|e| e.unit)
-    }
-}
-
 /// The role a user gets when none is given.
 pub const DEFAULT_ROLE: Template = Template::Student;
 

@@ -372,13 +372,14 @@ pub fn definition(field: &CustomField) -> CustomFieldDefinition {
 }
 
 /// The purpose of a naming: manages or receives updates.
-pub fn purpose(value: i32) -> Result<NamedManagerPurpose, ApiError> {
+pub fn purpose(value: i32) -> Result<lms_kernel::NamingPurpose, ApiError> {
     match NamedManagerPurpose::try_from(value) {
+        Ok(NamedManagerPurpose::Manages) => Ok(lms_kernel::NamingPurpose::Manages),
+        Ok(NamedManagerPurpose::ReceivesUpdates) => Ok(lms_kernel::NamingPurpose::ReceivesUpdates),
         Ok(NamedManagerPurpose::Unspecified) | Err(_) => Err(ApiError::invalid_field(
             "purpose",
             "must be MANAGES or RECEIVES_UPDATES",
         )),
-        Ok(purpose) => Ok(purpose),
     }
 }
 

@@ -8,10 +8,11 @@ use std::collections::HashMap;
 use lms_api::common::v1::{ObjectReference, ObjectType};
 use lms_api::identity::v1::{
     AddNamedManagerRequest, AddNamedManagerResponse, DefineCustomFieldRequest,
-    DefineCustomFieldResponse, ListCustomFieldsResponse, NamedManagerPurpose,
-    RemoveNamedManagerRequest, RemoveNamedManagerResponse,
+    DefineCustomFieldResponse, ListCustomFieldsResponse, RemoveNamedManagerRequest,
+    RemoveNamedManagerResponse,
 };
-use lms_kernel::{Permission, TenantId, UserId};
+use lms_kernel::naming::check_named_unit;
+use lms_kernel::{NamedTarget, Permission, TenantId, UserId};
 use lms_runtime::auth::acting;
 use lms_runtime::{ApiError, FieldViolation};
 use tonic::Request;
@@ -121,8 +122,8 @@ impl<S: Store + Clone> Users<S> {
         let purpose = purpose(purpose_value)?;
         let target = target.ok_or_else(|| ApiError::invalid_field("target", "is required"))?;
         let target_id = required_id("target.id", &target.id, Uuid::try_parse)?;
-        let (kind, permission) = match ObjectType::try_from(target.r#type) {
-            Ok(ObjectType::User) => (ObjectType::User, Permission::UsersUpdate),
+        let (kind, target_type, permission) = match ObjectType::try_from(target.r#type) {
+            Ok(ObjectType::User) => (ObjectType::User, NamedTarget::User, Permission::UsersUpdate),
             Ok(ObjectType::Unit) => {
                 let unit = self
                     .0
@@ -130,13 +131,13 @@ impl<S: Store + Clone> Users<S> {
                     .unit(tenant, lms_kernel::UnitId::from_uuid(target_id))
                     .await?
                     .ok_or_else(|| ApiError::not_found("unit", target_id.to_string()))?;
-                if unit.kind == lms_kernel::UnitKind::Location {
-                    return Err(ApiError::invalid_field(
+                check_named_unit(unit.kind).map_err(|_| {
+                    ApiError::invalid_field(
                         "target",
                         "names an account or an account group, not a location",
-                    ));
-                }
-                (ObjectType::Unit, Permission::UnitsUpdate)
+                    )
+                })?;
+                (ObjectType::Unit, NamedTarget::Unit, Permission::UnitsUpdate)
             }
             _ => {
                 return Err(ApiError::invalid_field(
@@ -151,17 +152,18 @@ impl<S: Store + Clone> Users<S> {
             .await?;
         // Managing is a relation decisions may read; receiving updates is a notification
         // preference only.
-        let events = match purpose {
-            NamedManagerPurpose::Manages => vec![relationships::named_manager_changed(
+        let events = if purpose.is_relation() {
+            vec![relationships::named_manager_changed(
                 kind, target_id, user, named,
-            )],
-            _ => Vec::new(),
+            )]
+        } else {
+            Vec::new()
         };
         let naming = NamedManager {
             user,
-            target_type: kind as i16,
+            target_type,
             target: target_id,
-            purpose: purpose as i16,
+            purpose,
         };
         self.0
             .store

@@ -40,12 +40,12 @@ pub struct CustomField {
 pub struct NamedManager {
     /// The person named.
     pub user: UserId,
-    /// The target's `ObjectType` number (user or unit).
-    pub target_type: i16,
+    /// What the target is.
+    pub target_type: lms_kernel::NamedTarget,
     /// The target's id.
     pub target: Uuid,
-    /// The proto's `NamedManagerPurpose` number.
-    pub purpose: i16,
+    /// Why the person is named.
+    pub purpose: lms_kernel::NamingPurpose,
 }
 
 /// Groups with their members, manager and administrators; named managers; custom fields.

@@ -376,9 +376,9 @@ impl GroupStore for SqlStore<Db> {
         sqlx::query(statement)
             .bind(tenant.as_uuid())
             .bind(naming.user.as_uuid())
-            .bind(naming.target_type)
+            .bind(naming.target_type.code())
             .bind(naming.target)
-            .bind(naming.purpose)
+            .bind(naming.purpose.code())
             .execute(&mut *tx)
             .await?;
         outbox::append(&mut *tx, tenant, events).await?;

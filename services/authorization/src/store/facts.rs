@@ -74,6 +74,9 @@ pub struct RelationshipFilter {
 
 /// Facts in, applied once per event; relationships out, for listing and lookups.
 pub trait FactStore: Send + Sync + 'static {
+    /// Whether the event `event` was applied already.
+    fn applied(&self, event: uuid::Uuid) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// Applies a batch atomically; a batch whose event id was applied before changes nothing and
     /// answers `(current revision, true)`.
     fn apply_facts(

@@ -4,8 +4,9 @@ use lms_api::authorization::v1::permission_service_client::PermissionServiceClie
 use lms_api::authorization::v1::relationship_service_client::RelationshipServiceClient;
 use lms_api::authorization::v1::role_assignment_service_client::RoleAssignmentServiceClient;
 use lms_api::authorization::v1::{
-    AssignRoleRequest, BatchCheckItem, BatchCheckRequest, CheckRequest, Decision, Operation,
-    Relation, RelationshipUpdate, WriteRelationshipsRequest,
+    AssignRoleRequest, BatchCheckItem, BatchCheckRequest, CheckRequest, Decision,
+    ListUserRolesRequest, Operation, Relation, RelationshipUpdate, RevokeRoleRequest,
+    WriteRelationshipsRequest,
 };
 use lms_api::common::v1::{ObjectReference, ObjectType};
 use lms_kernel::{CourseId, UserId};
@@ -439,7 +440,40 @@ async fn a_responsibility_fact_needs_a_role_that_allows_it_and_the_refusal_names
         );
         assert!(status.message().contains(named), "{}", status.message());
     }
-    // Removing a responsibility is never refused, and a role that allows it lets it through.
+    // Removing a responsibility is never refused, and a role that allows it lets it through;
+    // once applied, the same event delivered again is answered, not refused, even after the
+    // holder lost the role that allowed it.
+    let tutor = f.holder("builtin:tutor", None).await;
+    let given = WriteRelationshipsRequest {
+        event_id: uuid_v4(),
+        updates: vec![touch(course, Relation::CourseTutor, user_ref(tutor))],
+        ..Default::default()
+    };
+    identity.write_relationships(given.clone()).await.unwrap();
+    let roles = RoleAssignmentServiceClient::new(f.service.authorized(&f.identity_token()))
+        .list_user_roles(ListUserRolesRequest {
+            user_id: tutor.to_string(),
+            include_inactive: true,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .assignments;
+    for held in roles {
+        RoleAssignmentServiceClient::new(f.service.authorized(&f.identity_token()))
+            .revoke_role(RevokeRoleRequest {
+                assignment_id: held.assignment_id,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    }
+    let replay = identity
+        .write_relationships(given)
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(replay.already_applied);
     f.write(
         vec![
             touch(group.clone(), Relation::Manager, user_ref(manager)),

@@ -1,6 +1,7 @@
 //! Facts in (`apply_facts`, once per event) and relationships out.
 
 use lms_kernel::TenantId;
+use uuid::Uuid;
 
 use super::decisions::bump;
 use super::rows::relationship_from_row;
@@ -13,6 +14,15 @@ use crate::store::{
 };
 
 impl FactStore for SqlStore<Db> {
+    async fn applied(&self, event: Uuid) -> Result<bool, StoreError> {
+        let found: Option<i64> =
+            sqlx::query_scalar("SELECT revision FROM applied_events WHERE event_id = $1")
+                .bind(event)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(found.is_some())
+    }
+
     async fn apply_facts(
         &self,
         tenant: TenantId,

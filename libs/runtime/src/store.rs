@@ -124,9 +124,10 @@ impl Database {
 /// out or was closed, a crashed SQLite worker, SQLite still busy or locked after its busy
 /// timeout, and PostgreSQL's own reports of a lost or refused connection (SQLSTATE class 08,
 /// and 57P01–57P03 when the server shuts down or is starting), of a transaction that lost a
-/// race and succeeds when retried (class 40: serialization failure, deadlock; 55P03: lock not
-/// available) and of a server out of resources (class 53: disk, memory, connections; class
-/// 58: system I/O).
+/// race and succeeds when retried (40001 serialization failure, 40P01 deadlock, 55P03 lock not
+/// available) and of a server out of resources for now (53100 disk full, 53200 out of memory,
+/// 53300 too many connections, 58000/58030 system and I/O errors). Codes that fail again the
+/// same way (53400 a configured limit, 58P01 a missing file) are not outages.
 /// Everything else, such as a syntax error, a constraint violation or a missing column, is not.
 pub fn is_outage(error: &sqlx::Error) -> bool {
     match error {
@@ -146,10 +147,21 @@ pub fn is_outage(error: &sqlx::Error) -> bool {
                 .is_some_and(|code| matches!(code & 0xff, 5 | 6))
         }
         sqlx::Error::Database(db) => db.code().is_some_and(|code| {
-            ["08", "40", "53", "58"]
-                .iter()
-                .any(|class| code.starts_with(class))
-                || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "55P03")
+            code.starts_with("08")
+                || matches!(
+                    code.as_ref(),
+                    "40001"
+                        | "40P01"
+                        | "55P03"
+                        | "53100"
+                        | "53200"
+                        | "53300"
+                        | "58000"
+                        | "58030"
+                        | "57P01"
+                        | "57P02"
+                        | "57P03"
+                )
         }),
         _ => false,
     }
@@ -264,6 +276,9 @@ mod tests {
     #[test]
     fn a_failed_statement_is_not_an_outage() {
         for error in [
+            reported("40002"),
+            reported("53400"),
+            reported("58P01"),
             sqlx::Error::RowNotFound,
             sqlx::Error::ColumnNotFound("name".into()),
             reported("23505"),

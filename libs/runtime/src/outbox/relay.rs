@@ -67,6 +67,19 @@ enum Outcome {
     Failed(String),
 }
 
+/// Rows appended before events carried their id in the request (identity before the outbox
+/// moved to the runtime) take the row's id, so they too are applied once.
+fn with_event_id(mut request: AssignRoleRequest, event: &OutboxEvent) -> AssignRoleRequest {
+    if request.event_id.is_empty() {
+        request.event_id = event.event_id.to_string();
+    }
+    request
+}
+
+fn is_revocation(topic: &str) -> bool {
+    topic == topic::REVOKE_ROLE || topic == topic::REVOKE_ROLE_V1
+}
+
 /// Opens after repeated failures so requests answer at once instead of waiting on an
 /// authorization that is down.
 #[derive(Debug, Default)]
@@ -199,7 +212,9 @@ impl<O: OutboxStore> Relay<O> {
                     }
                     Ok(Outcome::Failed(error)) => {
                         let attempts = turn.failed(event.sequence, &error).await?;
-                        if attempts < MAX_ATTEMPTS {
+                        // A revocation is never given up on: a role kept is worse than a
+                        // tenant held up (the metric and the log say which event).
+                        if attempts < MAX_ATTEMPTS || is_revocation(&event.topic) {
                             tracing::warn!(%tenant, sequence = event.sequence, attempts, %error, "outbox delivery failed; will retry");
                             stopped = Some(ApiError::Unavailable {
                                 dependency: "authorization",
@@ -254,7 +269,10 @@ impl<O: OutboxStore> Relay<O> {
                 Err(error) => return Ok(Outcome::DeadLetter(format!("unreadable: {error}"))),
             },
             topic::ASSIGN_ROLE => match AssignRoleRequest::decode(event.payload.as_slice()) {
-                Ok(request) => self.authorization.assign(event.tenant, request).await,
+                Ok(request) => {
+                    let request = with_event_id(request, event);
+                    self.authorization.assign(event.tenant, request).await
+                }
                 Err(error) => return Ok(Outcome::DeadLetter(format!("unreadable: {error}"))),
             },
             topic::REVOKE_ROLE => match RevokeRoleRequest::decode(event.payload.as_slice()) {
@@ -353,5 +371,38 @@ impl<O: OutboxStore> Relay<O> {
     /// The outbox this relay delivers.
     pub fn outbox(&self) -> &O {
         &self.outbox
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(payload: Vec<u8>) -> OutboxEvent {
+        OutboxEvent {
+            sequence: 1,
+            event_id: uuid::Uuid::now_v7(),
+            tenant: TenantId::generate(),
+            topic: topic::ASSIGN_ROLE.into(),
+            payload,
+        }
+    }
+
+    #[test]
+    fn an_assignment_appended_without_its_id_in_the_request_takes_the_rows_id() {
+        let legacy = row(AssignRoleRequest::default().encode_to_vec());
+        assert_eq!(
+            with_event_id(AssignRoleRequest::default(), &legacy).event_id,
+            legacy.event_id.to_string()
+        );
+        let current = crate::outbox::assign_role(AssignRoleRequest::default());
+        let request = AssignRoleRequest::decode(current.payload.as_slice()).unwrap();
+        assert_eq!(
+            with_event_id(request, &legacy).event_id,
+            current.event_id.to_string(),
+            "an id already in the request stays"
+        );
+        assert!(is_revocation(topic::REVOKE_ROLE_V1) && is_revocation(topic::REVOKE_ROLE));
+        assert!(!is_revocation(topic::FACTS));
     }
 }

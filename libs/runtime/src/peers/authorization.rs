@@ -89,15 +89,16 @@ pub fn is_refusal(code: tonic::Code) -> bool {
     )
 }
 
-/// Whether `code` is authorization failing on its own account (a bug, an unknown method), as
-/// opposed to refusing or being out of reach: retrying may not help, so it is counted.
+/// Whether `code` is authorization failing on its own account (a bug), as opposed to refusing
+/// or being out of reach: retrying may not help, so it is counted. UNIMPLEMENTED is not one:
+/// a proxy answering 404 during a deploy, or an older authorization, reads that way, and both
+/// pass.
 pub fn is_failure(code: tonic::Code) -> bool {
     matches!(
         code,
         tonic::Code::Internal
             | tonic::Code::Unknown
             | tonic::Code::DataLoss
-            | tonic::Code::Unimplemented
             | tonic::Code::OutOfRange
     )
 }

@@ -181,6 +181,9 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
             return Err(ApiError::invalid_field("valid_until", "must be after valid_from").into());
         }
         let source = match AssignmentSource::try_from(r.source) {
+            // A person assigns by hand, whatever they claim: services revoke by source, so a
+            // person must not make an assignment look like a feed's.
+            Ok(_) if matches!(assigner, Assigner::Person(_)) => AssignmentSource::Manual,
             Ok(AssignmentSource::Unspecified) => AssignmentSource::Manual,
             Ok(source) => source,
             Err(_) => {
@@ -189,6 +192,25 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
                 );
             }
         };
+        // A service delivering an event names it: the assignment takes the event's id, and the
+        // event is applied once. A redelivery answers before any check (what was checked then
+        // may have changed since): the first assignment, or nothing new when it was revoked.
+        let event = match (&assigner, r.event_id.as_str()) {
+            (Assigner::Service { .. }, text) if !text.is_empty() => {
+                Some(convert::id("event_id", text, AssignmentId::parse)?)
+            }
+            _ => None,
+        };
+        if let Some(id) = event
+            && self.0.store.applied(id.as_uuid()).await?
+        {
+            let existing = self.0.store.assignment(tenant, id).await?;
+            let revision = self.0.store.revision(tenant).await?;
+            return Ok(Response::new(AssignRoleResponse {
+                assignment: existing.as_ref().map(convert::assignment),
+                written_at: Some(convert::token(tenant, revision)),
+            }));
+        }
         // Identity pushes every user it creates; a user it never mentioned does not exist.
         let (rows, _) = self.0.store.subject_rows(tenant, user).await?;
         if rows.status.is_none() {
@@ -204,26 +226,6 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
                     refusal(lms_kernel::EscalationError::TenantPrecondition(lacking)).into(),
                 );
             }
-        }
-        // A service delivering an event names it: the assignment takes the event's id, and the
-        // event is applied once (a redelivery answers the first assignment, or nothing new
-        // when it was revoked since).
-        let event = match (&assigner, r.event_id.as_str()) {
-            (Assigner::Service { .. }, text) if !text.is_empty() => {
-                Some(convert::id("event_id", text, AssignmentId::parse)?)
-            }
-            _ => None,
-        };
-        if let Some(id) = event
-            && let Some(existing) = self.0.store.assignment(tenant, id).await?
-            && existing.user == user
-            && existing.role == role
-        {
-            let revision = self.0.store.revision(tenant).await?;
-            return Ok(Response::new(AssignRoleResponse {
-                assignment: Some(convert::assignment(&existing)),
-                written_at: Some(convert::token(tenant, revision)),
-            }));
         }
         let id = event.unwrap_or_else(AssignmentId::generate);
         let stamp = Stamp {

@@ -112,11 +112,21 @@ async fn taking_back_by_holder_takes_only_the_named_source_and_only_services_may
     );
 
     let admin = fixture.holder("builtin:lms_administrator", None).await;
+    // A person's assignment is manual whatever source it claims, so the feed cannot take it.
+    RoleAssignmentServiceClient::new(fixture.service.authorized(&fixture.user_token(admin)))
+        .assign_role(assign(user, "", AssignmentSource::PeopleDataFeed))
+        .await
+        .unwrap();
+    service
+        .revoke_role(revoke(user, &uuid_v4(), AssignmentSource::PeopleDataFeed))
+        .await
+        .unwrap();
+    assert_eq!(roles_of(&fixture, user).await.len(), 2);
     let refused =
         RoleAssignmentServiceClient::new(fixture.service.authorized(&fixture.user_token(admin)))
             .revoke_role(revoke(user, &uuid_v4(), AssignmentSource::Unspecified))
             .await
             .unwrap_err();
     assert_eq!(refused.code(), Code::PermissionDenied);
-    assert_eq!(roles_of(&fixture, user).await.len(), 1);
+    assert_eq!(roles_of(&fixture, user).await.len(), 2);
 }

@@ -17,7 +17,8 @@
 //! cut short repeats at most the event in flight.
 //! An event authorization refuses for good, or one that cannot be read, goes to the
 //! `outbox_dead_letters` table (counted by the `lms.outbox.dead_letters` metric) instead of
-//! blocking its tenant; delivered rows are pruned after [`relay::KEEP_DELIVERED`].
+//! blocking its tenant; delivered rows are pruned after [`relay::KEEP_DELIVERED`]. The gauges
+//! `lms.outbox.pending` and `lms.outbox.oldest_pending_seconds` show how far delivery is behind.
 
 mod relay;
 mod store;
@@ -30,7 +31,7 @@ use prost::Message;
 use uuid::Uuid;
 
 pub use relay::{DeliveryError, KEEP_DELIVERED, REQUEST_DEADLINE, Relay};
-pub use store::{AppendEvents, DeadLetter, OutboxStore, Turn, append, commit_alone};
+pub use store::{AppendEvents, Backlog, DeadLetter, OutboxStore, Turn, append, commit_alone};
 
 /// What an event asks of authorization.
 pub mod topic {

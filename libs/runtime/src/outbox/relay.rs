@@ -11,12 +11,12 @@ use lms_api::authorization::v1::{AssignRoleRequest, RevokeRoleRequest, WriteRela
 use lms_api::common::v1::ConsistencyToken;
 use lms_kernel::TenantId;
 use opentelemetry::KeyValue;
-use opentelemetry::metrics::Counter;
+use opentelemetry::metrics::{Counter, ObservableGauge};
 use prost::Message;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::store::OutboxStore;
+use super::store::{Backlog, OutboxStore};
 use super::{OutboxEvent, topic};
 use crate::clock::now_ms;
 use crate::error::ApiError;
@@ -116,6 +116,9 @@ pub struct Relay<O = Database> {
     turns: Mutex<HashMap<TenantId, Arc<tokio::sync::Mutex<()>>>>,
     breaker: Breaker,
     dead_letters: Counter<u64>,
+    /// The last backlog the background loop read, for the gauges.
+    backlog: Arc<Mutex<Backlog>>,
+    _gauges: (ObservableGauge<i64>, ObservableGauge<f64>),
 }
 
 impl<O> std::fmt::Debug for Relay<O> {
@@ -133,13 +136,41 @@ impl<O: OutboxStore> Relay<O> {
                 "outbox events authorization refused for good or that could not be read",
             )
             .build();
+        let backlog = Arc::new(Mutex::new(Backlog::default()));
+        let (seen, aged) = (backlog.clone(), backlog.clone());
+        let meter = opentelemetry::global::meter("lms");
+        let pending = meter
+            .i64_observable_gauge("lms.outbox.pending")
+            .with_description("outbox events not yet delivered to authorization")
+            .with_callback(move |gauge| {
+                gauge.observe(seen.lock().unwrap_or_else(|p| p.into_inner()).pending, &[]);
+            })
+            .build();
+        let oldest = meter
+            .f64_observable_gauge("lms.outbox.oldest_pending_seconds")
+            .with_unit("s")
+            .with_description("age of the oldest outbox event not yet delivered")
+            .with_callback(move |gauge| {
+                let backlog = *aged.lock().unwrap_or_else(|p| p.into_inner());
+                gauge.observe(backlog.oldest_seconds, &[]);
+            })
+            .build();
         Self {
             outbox,
             authorization,
             turns: Mutex::default(),
             breaker: Breaker::default(),
             dead_letters,
+            backlog,
+            _gauges: (pending, oldest),
         }
+    }
+
+    /// Reads how far delivery is behind and keeps it for the gauges.
+    pub async fn measure_backlog(&self) -> Result<Backlog, sqlx::Error> {
+        let backlog = self.outbox.backlog().await?;
+        *self.backlog.lock().unwrap_or_else(|p| p.into_inner()) = backlog;
+        Ok(backlog)
     }
 
     /// The request path: delivers the tenant's events committed so far (the caller's own and
@@ -355,6 +386,9 @@ impl<O: OutboxStore> Relay<O> {
                 }
                 if let Err(DeliveryError::Store(error)) = self.deliver_all().await {
                     tracing::warn!(%error, "outbox not readable");
+                }
+                if let Err(error) = self.measure_backlog().await {
+                    tracing::warn!(%error, "outbox backlog not readable");
                 }
                 round += 1;
                 if round.is_multiple_of(PRUNE_EVERY_ROUNDS) {

@@ -152,6 +152,17 @@ pub trait OutboxStore: Clone + Send + Sync + 'static {
         &self,
         tenant: TenantId,
     ) -> impl Future<Output = Result<Vec<DeadLetter>, sqlx::Error>> + Send;
+    /// How far delivery is behind, over every tenant.
+    fn backlog(&self) -> impl Future<Output = Result<Backlog, sqlx::Error>> + Send;
+}
+
+/// How far delivery is behind: what the relay's gauges report.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Backlog {
+    /// Events not yet delivered.
+    pub pending: i64,
+    /// Age of the oldest of them, in seconds (0 when none).
+    pub oldest_seconds: f64,
 }
 
 /// One delivery turn of one tenant: reads its pending events and marks each as soon as
@@ -378,6 +389,30 @@ impl OutboxStore for Database {
             }
         };
         Ok(done)
+    }
+
+    async fn backlog(&self) -> Result<Backlog, sqlx::Error> {
+        let (pending, oldest_seconds): (i64, f64) = match self {
+            Database::Postgres(pool) => sqlx::query_as(
+                "SELECT COUNT(*), COALESCE(EXTRACT(EPOCH FROM now() - MIN(created_at)), 0)::float8 \
+                     FROM outbox WHERE delivered_at IS NULL",
+            )
+            .fetch_one(pool)
+            .await?,
+            Database::Sqlite(pool) => {
+                sqlx::query_as(
+                    "SELECT COUNT(*), \
+                     COALESCE((julianday('now') - julianday(MIN(created_at))) * 86400.0, 0.0) \
+                     FROM outbox WHERE delivered_at IS NULL",
+                )
+                .fetch_one(pool)
+                .await?
+            }
+        };
+        Ok(Backlog {
+            pending,
+            oldest_seconds: oldest_seconds.max(0.0),
+        })
     }
 
     async fn dead_letters(&self, tenant: TenantId) -> Result<Vec<DeadLetter>, sqlx::Error> {

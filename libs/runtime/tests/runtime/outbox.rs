@@ -96,6 +96,13 @@ async fn dead_letters_leave_the_queue(database: Database) {
     outbox::commit_alone(&database, tenant, &[refused.clone(), next.clone()])
         .await
         .unwrap();
+    let behind = database.backlog().await.unwrap();
+    assert_eq!(behind.pending, 2);
+    assert!(
+        (0.0..60.0).contains(&behind.oldest_seconds),
+        "{}",
+        behind.oldest_seconds
+    );
     let up_to = database.last_sequence(tenant).await.unwrap().unwrap();
     let mut turn = database.begin_turn(tenant).await.unwrap();
     let pending = turn.pending(tenant, up_to, 10).await.unwrap();
@@ -112,6 +119,11 @@ async fn dead_letters_leave_the_queue(database: Database) {
     turn.commit().await.unwrap();
 
     assert!(database.tenants_with_pending().await.unwrap().is_empty());
+    assert_eq!(
+        database.backlog().await.unwrap(),
+        outbox::Backlog::default(),
+        "nothing is behind"
+    );
     assert_eq!(
         database.written_at(tenant, up_to).await.unwrap().as_deref(),
         Some("r7.t")
@@ -199,6 +211,7 @@ async fn an_event_authorization_keeps_failing_on_is_set_aside_after_its_attempts
         .unwrap();
     let up_to = database.last_sequence(tenant).await.unwrap().unwrap();
 
+    assert_eq!(relay.measure_backlog().await.unwrap().pending, 1);
     // A failure that is neither a refusal nor an outage is retried, and counted.
     for _ in 0..19 {
         assert!(relay.deliver_up_to(tenant, up_to).await.is_err());

@@ -168,6 +168,8 @@ impl GrpcServer {
             )))
             .layer(auth)
             .layer(ConcurrencyLimitLayer::new(config.concurrency_limit))
+            // What the request appends to the outbox, for delivering exactly its own events.
+            .map_future(crate::outbox::receipt::scope)
             .into_inner();
         // Nagle off: `Server::tcp_nodelay` is ignored with a custom incoming stream.
         let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));

@@ -20,6 +20,7 @@
 //! blocking its tenant; delivered rows are pruned after [`relay::KEEP_DELIVERED`]. The gauges
 //! `lms.outbox.pending` and `lms.outbox.oldest_pending_seconds` show how far delivery is behind.
 
+pub mod receipt;
 mod relay;
 mod store;
 

@@ -173,22 +173,35 @@ impl<O: OutboxStore> Relay<O> {
         Ok(backlog)
     }
 
-    /// The request path: delivers the tenant's events committed so far (the caller's own and
-    /// those before them, never later ones), within [`REQUEST_DEADLINE`], and answers the token
-    /// that covers them. `None` when the breaker is open, the deadline passes or delivery fails:
+    /// The request path: delivers the tenant's events up to the request's own last one (see
+    /// [`super::receipt`]), within [`REQUEST_DEADLINE`], and answers the token that covers
+    /// them. `None` when the breaker is open, the deadline passes or delivery fails:
     /// the change is saved and the background loop delivers it.
     pub async fn deliver_committed(&self, tenant: TenantId) -> Option<ConsistencyToken> {
         if self.breaker.is_open() {
             tracing::debug!(%tenant, "authorization failing; delivery left to the relay");
             return None;
         }
+        // The request's own events when the server opened a receipt for it; else (a spawned
+        // stream) everything committed so far, which includes them.
+        let own = super::receipt::appended(tenant);
         let delivery = async {
-            let Some(up_to) = self.outbox.last_sequence(tenant).await? else {
-                return Ok(None);
+            let up_to = match own.as_deref().and_then(|own| own.iter().max()) {
+                Some(last) => *last,
+                None => match self.outbox.last_sequence(tenant).await? {
+                    Some(last) => last,
+                    None => return Ok(None),
+                },
             };
-            if self.deliver_up_to(tenant, up_to).await? > 0 {
-                // Authorization refused an event this request may have written: the change is
-                // saved here but not there, so no token may claim decisions see it.
+            let dead = self.deliver_up_to(tenant, up_to).await?;
+            // Authorization refused an event this request wrote (set aside now, or by another
+            // replica meanwhile): the change is saved here but not there, so no token may
+            // claim decisions see it. Without a receipt, any event set aside on the way counts.
+            let refused = match own.as_deref() {
+                Some(own) if !own.is_empty() => self.outbox.any_dead(tenant, own).await?,
+                _ => dead > 0,
+            };
+            if refused {
                 return Ok(None);
             }
             Ok::<_, DeliveryError>(

@@ -67,8 +67,8 @@ pub async fn commit_alone(
     }
 }
 
-const INSERT: &str =
-    "INSERT INTO outbox (event_id, tenant_id, topic, payload) VALUES ($1, $2, $3, $4)";
+const INSERT: &str = "INSERT INTO outbox (event_id, tenant_id, topic, payload) \
+     VALUES ($1, $2, $3, $4) RETURNING sequence";
 
 impl AppendEvents for PgConnection {
     async fn append_events(
@@ -82,13 +82,14 @@ impl AppendEvents for PgConnection {
             .execute(&mut *self)
             .await?;
         for event in events {
-            sqlx::query(INSERT)
+            let sequence: i64 = sqlx::query_scalar(INSERT)
                 .bind(event.event_id)
                 .bind(tenant.as_uuid())
                 .bind(event.topic)
                 .bind(&event.payload)
-                .execute(&mut *self)
+                .fetch_one(&mut *self)
                 .await?;
+            super::receipt::record(tenant, sequence);
         }
         Ok(())
     }
@@ -102,13 +103,14 @@ impl AppendEvents for SqliteConnection {
         events: &[NewEvent],
     ) -> Result<(), sqlx::Error> {
         for event in events {
-            sqlx::query(INSERT)
+            let sequence: i64 = sqlx::query_scalar(INSERT)
                 .bind(event.event_id)
                 .bind(tenant.as_uuid())
                 .bind(event.topic)
                 .bind(&event.payload)
-                .execute(&mut *self)
+                .fetch_one(&mut *self)
                 .await?;
+            super::receipt::record(tenant, sequence);
         }
         Ok(())
     }
@@ -152,6 +154,12 @@ pub trait OutboxStore: Clone + Send + Sync + 'static {
         &self,
         tenant: TenantId,
     ) -> impl Future<Output = Result<Vec<DeadLetter>, sqlx::Error>> + Send;
+    /// Whether any of `sequences` of `tenant` was set aside as a dead letter.
+    fn any_dead(
+        &self,
+        tenant: TenantId,
+        sequences: &[i64],
+    ) -> impl Future<Output = Result<bool, sqlx::Error>> + Send;
     /// How far delivery is behind, over every tenant.
     fn backlog(&self) -> impl Future<Output = Result<Backlog, sqlx::Error>> + Send;
 }
@@ -389,6 +397,33 @@ impl OutboxStore for Database {
             }
         };
         Ok(done)
+    }
+
+    async fn any_dead(&self, tenant: TenantId, sequences: &[i64]) -> Result<bool, sqlx::Error> {
+        const QUERY: &str = "SELECT sequence FROM outbox_dead_letters WHERE tenant_id = $1 \
+             AND sequence >= $2 AND sequence <= $3";
+        let (Some(first), Some(last)) = (sequences.iter().min(), sequences.iter().max()) else {
+            return Ok(false);
+        };
+        let dead: Vec<i64> = match self {
+            Database::Postgres(pool) => {
+                sqlx::query_scalar(QUERY)
+                    .bind(tenant.as_uuid())
+                    .bind(first)
+                    .bind(last)
+                    .fetch_all(pool)
+                    .await?
+            }
+            Database::Sqlite(pool) => {
+                sqlx::query_scalar(QUERY)
+                    .bind(tenant.as_uuid())
+                    .bind(first)
+                    .bind(last)
+                    .fetch_all(pool)
+                    .await?
+            }
+        };
+        Ok(dead.iter().any(|sequence| sequences.contains(sequence)))
     }
 
     async fn backlog(&self) -> Result<Backlog, sqlx::Error> {

@@ -32,7 +32,7 @@ use prost::Message;
 use uuid::Uuid;
 
 pub use relay::{DeliveryError, KEEP_DELIVERED, REQUEST_DEADLINE, Relay};
-pub use store::{AppendEvents, Backlog, DeadLetter, OutboxStore, Turn, append, commit_alone};
+pub use store::{AppendEvents, Backlog, DeadLetter, OutboxStore, append, commit_alone};
 
 /// What an event asks of authorization.
 pub mod topic {

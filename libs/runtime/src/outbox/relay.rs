@@ -244,18 +244,17 @@ impl<O: OutboxStore> Relay<O> {
         let _turn = turn_lock.lock().await;
         let mut dead = 0;
         loop {
-            let mut turn = self.outbox.begin_turn(tenant).await?;
-            let pending = turn.pending(tenant, up_to, BATCH).await?;
+            let pending = self.outbox.pending(tenant, up_to, BATCH).await?;
             let full = pending.len() as i64 == BATCH;
             let mut stopped = None;
             for event in &pending {
                 match self.send(event).await {
                     Ok(Outcome::Delivered(token)) => {
-                        turn.delivered(event.sequence, token.as_ref().map(|t| t.token.as_str()))
-                            .await?;
+                        let token = token.as_ref().map(|t| t.token.as_str());
+                        self.outbox.delivered(event.sequence, token).await?;
                     }
                     Ok(Outcome::Failed(error)) => {
-                        let attempts = turn.failed(event.sequence, &error).await?;
+                        let attempts = self.outbox.failed(event.sequence, &error).await?;
                         // A revocation is never given up on: a role kept is worse than a
                         // tenant held up (the metric and the log say which event).
                         if attempts < MAX_ATTEMPTS || is_revocation(&event.topic) {
@@ -265,26 +264,13 @@ impl<O: OutboxStore> Relay<O> {
                             });
                             break;
                         }
-                        let reason = format!("failed {attempts} times, last: {error}");
-                        tracing::error!(%tenant, sequence = event.sequence, event = %event.event_id, %reason, "outbox event set aside as a dead letter");
-                        turn.dead_letter(event.sequence, &reason).await?;
+                        self.set_aside(event, &format!("failed {attempts} times, last: {error}"))
+                            .await?;
                         dead += 1;
-                        self.dead_letters
-                            .add(1, &[KeyValue::new("topic", event.topic.clone())]);
                     }
                     Ok(Outcome::DeadLetter(reason)) => {
-                        tracing::error!(
-                            %tenant,
-                            sequence = event.sequence,
-                            event = %event.event_id,
-                            topic = %event.topic,
-                            %reason,
-                            "outbox event set aside as a dead letter"
-                        );
-                        turn.dead_letter(event.sequence, &reason).await?;
+                        self.set_aside(event, &reason).await?;
                         dead += 1;
-                        self.dead_letters
-                            .add(1, &[KeyValue::new("topic", event.topic.clone())]);
                     }
                     Err(error) => {
                         stopped = Some(error);
@@ -292,7 +278,6 @@ impl<O: OutboxStore> Relay<O> {
                     }
                 }
             }
-            turn.commit().await?;
             if let Some(error) = stopped {
                 self.breaker.failed();
                 return Err(DeliveryError::Unavailable(error));
@@ -302,6 +287,22 @@ impl<O: OutboxStore> Relay<O> {
                 return Ok(dead);
             }
         }
+    }
+
+    /// Moves `event` to the dead letters, logged and counted.
+    async fn set_aside(&self, event: &OutboxEvent, reason: &str) -> Result<(), sqlx::Error> {
+        tracing::error!(
+            tenant = %event.tenant,
+            sequence = event.sequence,
+            event = %event.event_id,
+            topic = %event.topic,
+            %reason,
+            "outbox event set aside as a dead letter"
+        );
+        self.outbox.dead_letter(event.sequence, reason).await?;
+        self.dead_letters
+            .add(1, &[KeyValue::new("topic", event.topic.clone())]);
+        Ok(())
     }
 
     /// Sends one event; refusals and unreadable events come back as dead letters, anything

@@ -11,6 +11,18 @@ use uuid::Uuid;
 
 use super::{NewEvent, OutboxEvent};
 use crate::store::Database;
+use crate::transaction::begin_write;
+
+/// Runs `$body` with `$pool` bound to the database's pool, whichever the backend: the queries
+/// here are the same text on both (`$n` placeholders), only the pool's type differs.
+macro_rules! on_pool {
+    ($database:expr, $pool:ident => $body:expr) => {
+        match $database {
+            Database::Postgres($pool) => $body,
+            Database::Sqlite($pool) => $body,
+        }
+    };
+}
 
 /// Advisory-lock spaces (the first key of PostgreSQL's two-key locks); the second key is the
 /// tenant folded to 32 bits. Two tenants that fold alike merely share a queue.
@@ -53,22 +65,31 @@ pub async fn commit_alone(
     tenant: TenantId,
     events: &[NewEvent],
 ) -> Result<(), sqlx::Error> {
-    match database {
-        Database::Postgres(pool) => {
-            let mut tx = pool.begin().await?;
-            append(&mut *tx, tenant, events).await?;
-            tx.commit().await
-        }
-        Database::Sqlite(pool) => {
-            let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-            append(&mut *tx, tenant, events).await?;
-            tx.commit().await
-        }
-    }
+    on_pool!(database, pool => {
+        let mut tx = begin_write(pool).await?;
+        append(&mut *tx, tenant, events).await?;
+        tx.commit().await
+    })
 }
 
 const INSERT: &str = "INSERT INTO outbox (event_id, tenant_id, topic, payload) \
      VALUES ($1, $2, $3, $4) RETURNING sequence";
+
+/// Inserts `events` through `$connection` and notes each sequence in the request's receipt.
+macro_rules! insert_events {
+    ($connection:expr, $tenant:expr, $events:expr) => {
+        for event in $events {
+            let sequence: i64 = sqlx::query_scalar(INSERT)
+                .bind(event.event_id)
+                .bind($tenant.as_uuid())
+                .bind(event.topic)
+                .bind(&event.payload)
+                .fetch_one(&mut *$connection)
+                .await?;
+            super::receipt::record($tenant, sequence);
+        }
+    };
+}
 
 impl AppendEvents for PgConnection {
     async fn append_events(
@@ -81,16 +102,7 @@ impl AppendEvents for PgConnection {
             .bind(tenant_key(tenant))
             .execute(&mut *self)
             .await?;
-        for event in events {
-            let sequence: i64 = sqlx::query_scalar(INSERT)
-                .bind(event.event_id)
-                .bind(tenant.as_uuid())
-                .bind(event.topic)
-                .bind(&event.payload)
-                .fetch_one(&mut *self)
-                .await?;
-            super::receipt::record(tenant, sequence);
-        }
+        insert_events!(self, tenant, events);
         Ok(())
     }
 }
@@ -102,16 +114,7 @@ impl AppendEvents for SqliteConnection {
         tenant: TenantId,
         events: &[NewEvent],
     ) -> Result<(), sqlx::Error> {
-        for event in events {
-            let sequence: i64 = sqlx::query_scalar(INSERT)
-                .bind(event.event_id)
-                .bind(tenant.as_uuid())
-                .bind(event.topic)
-                .bind(&event.payload)
-                .fetch_one(&mut *self)
-                .await?;
-            super::receipt::record(tenant, sequence);
-        }
+        insert_events!(self, tenant, events);
         Ok(())
     }
 }
@@ -125,7 +128,18 @@ pub struct DeadLetter {
     pub reason: String,
 }
 
-/// What the relay needs of a service's outbox tables.
+/// How far delivery is behind: what the relay's gauges report.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Backlog {
+    /// Events not yet delivered.
+    pub pending: i64,
+    /// Age of the oldest of them, in seconds (0 when none).
+    pub oldest_seconds: f64,
+}
+
+/// What the relay needs of a service's outbox tables. Each mark is its own statement: no
+/// transaction is held across calls to authorization (see the module docs for why order
+/// holds without one), so a delivery cut short repeats at most the event in flight.
 pub trait OutboxStore: Clone + Send + Sync + 'static {
     /// Tenants with events not yet delivered.
     fn tenants_with_pending(
@@ -136,11 +150,31 @@ pub trait OutboxStore: Clone + Send + Sync + 'static {
         &self,
         tenant: TenantId,
     ) -> impl Future<Output = Result<Option<i64>, sqlx::Error>> + Send;
-    /// Starts a delivery turn for `tenant`.
-    fn begin_turn(
+    /// Up to `limit` undelivered events of `tenant` with sequence at most `up_to`, in order.
+    fn pending(
         &self,
         tenant: TenantId,
-    ) -> impl Future<Output = Result<Turn, sqlx::Error>> + Send;
+        up_to: i64,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<OutboxEvent>, sqlx::Error>> + Send;
+    /// Marks an event delivered, with the token authorization answered for it.
+    fn delivered(
+        &self,
+        sequence: i64,
+        written_at: Option<&str>,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+    /// Counts a failed delivery of an event; answers how many it has had.
+    fn failed(
+        &self,
+        sequence: i64,
+        error: &str,
+    ) -> impl Future<Output = Result<i64, sqlx::Error>> + Send;
+    /// Moves an event to the dead letters (one transaction: it is in exactly one of the two).
+    fn dead_letter(
+        &self,
+        sequence: i64,
+        reason: &str,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
     /// The token authorization answered for the tenant's latest delivered event up to `up_to`.
     fn written_at(
         &self,
@@ -164,37 +198,6 @@ pub trait OutboxStore: Clone + Send + Sync + 'static {
     fn backlog(&self) -> impl Future<Output = Result<Backlog, sqlx::Error>> + Send;
 }
 
-/// How far delivery is behind: what the relay's gauges report.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct Backlog {
-    /// Events not yet delivered.
-    pub pending: i64,
-    /// Age of the oldest of them, in seconds (0 when none).
-    pub oldest_seconds: f64,
-}
-
-/// One delivery turn of one tenant: reads its pending events and marks each as soon as
-/// authorization acknowledged it (no transaction is held across calls to authorization; see
-/// the module docs for why order holds without one).
-pub struct Turn {
-    outbox: Database,
-}
-
-impl std::fmt::Debug for Turn {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Turn").finish_non_exhaustive()
-    }
-}
-
-const PENDING: &str = "SELECT sequence, event_id, tenant_id, topic, payload FROM outbox \
-     WHERE tenant_id = $1 AND delivered_at IS NULL AND sequence <= $2 ORDER BY sequence LIMIT $3";
-const DELIVERED: &str =
-    "UPDATE outbox SET delivered_at = CURRENT_TIMESTAMP, written_at = $2 WHERE sequence = $1";
-const DEAD_LETTER: &str = "INSERT INTO outbox_dead_letters \
-     (sequence, event_id, tenant_id, topic, payload, reason) \
-     SELECT sequence, event_id, tenant_id, topic, payload, $2 FROM outbox WHERE sequence = $1";
-const REMOVE: &str = "DELETE FROM outbox WHERE sequence = $1";
-
 fn event_from_row<R: Row>(row: &R) -> Result<OutboxEvent, sqlx::Error>
 where
     for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
@@ -212,143 +215,67 @@ where
     })
 }
 
-impl Turn {
-    /// Up to `limit` undelivered events of `tenant` with sequence at most `up_to`, in order.
-    pub async fn pending(
-        &mut self,
-        tenant: TenantId,
-        up_to: i64,
-        limit: i64,
-    ) -> Result<Vec<OutboxEvent>, sqlx::Error> {
-        match &self.outbox {
-            Database::Postgres(pool) => sqlx::query(PENDING)
-                .bind(tenant.as_uuid())
-                .bind(up_to)
-                .bind(limit)
-                .fetch_all(pool)
-                .await?
-                .iter()
-                .map(event_from_row)
-                .collect(),
-            Database::Sqlite(pool) => sqlx::query(PENDING)
-                .bind(tenant.as_uuid())
-                .bind(up_to)
-                .bind(limit)
-                .fetch_all(pool)
-                .await?
-                .iter()
-                .map(event_from_row)
-                .collect(),
-        }
-    }
-
-    /// Marks an event delivered, with the token authorization answered for it.
-    pub async fn delivered(
-        &mut self,
-        sequence: i64,
-        written_at: Option<&str>,
-    ) -> Result<(), sqlx::Error> {
-        let query = sqlx::query(DELIVERED);
-        match &self.outbox {
-            Database::Postgres(pool) => query.bind(sequence).bind(written_at).execute(pool).await?,
-            Database::Sqlite(pool) => {
-                sqlx::query(DELIVERED)
-                    .bind(sequence)
-                    .bind(written_at)
-                    .execute(pool)
-                    .await?;
-                return Ok(());
-            }
-        };
-        Ok(())
-    }
-
-    /// Counts a failed delivery of an event; answers how many it has had.
-    pub async fn failed(&mut self, sequence: i64, error: &str) -> Result<i64, sqlx::Error> {
-        const FAILED: &str = "UPDATE outbox SET attempts = attempts + 1, last_error = $2 \
-             WHERE sequence = $1 RETURNING attempts";
-        let attempts: i32 = match &self.outbox {
-            Database::Postgres(pool) => {
-                sqlx::query_scalar(FAILED)
-                    .bind(sequence)
-                    .bind(error)
-                    .fetch_one(pool)
-                    .await?
-            }
-            Database::Sqlite(pool) => {
-                sqlx::query_scalar(FAILED)
-                    .bind(sequence)
-                    .bind(error)
-                    .fetch_one(pool)
-                    .await?
-            }
-        };
-        Ok(i64::from(attempts))
-    }
-
-    /// Moves an event to the dead letters (one transaction: it is in exactly one of the two).
-    pub async fn dead_letter(&mut self, sequence: i64, reason: &str) -> Result<(), sqlx::Error> {
-        match &self.outbox {
-            Database::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                sqlx::query(DEAD_LETTER)
-                    .bind(sequence)
-                    .bind(reason)
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query(REMOVE).bind(sequence).execute(&mut *tx).await?;
-                tx.commit().await
-            }
-            Database::Sqlite(pool) => {
-                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-                sqlx::query(DEAD_LETTER)
-                    .bind(sequence)
-                    .bind(reason)
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query(REMOVE).bind(sequence).execute(&mut *tx).await?;
-                tx.commit().await
-            }
-        }
-    }
-
-    /// Ends the turn (every mark is already kept).
-    pub async fn commit(self) -> Result<(), sqlx::Error> {
-        Ok(())
-    }
-}
-
 impl OutboxStore for Database {
     async fn tenants_with_pending(&self) -> Result<Vec<TenantId>, sqlx::Error> {
         const QUERY: &str = "SELECT DISTINCT tenant_id FROM outbox WHERE delivered_at IS NULL";
-        let ids: Vec<Uuid> = match self {
-            Database::Postgres(pool) => sqlx::query_scalar(QUERY).fetch_all(pool).await?,
-            Database::Sqlite(pool) => sqlx::query_scalar(QUERY).fetch_all(pool).await?,
-        };
+        let ids: Vec<Uuid> =
+            on_pool!(self, pool => sqlx::query_scalar(QUERY).fetch_all(pool).await?);
         Ok(ids.into_iter().map(TenantId::from_uuid).collect())
     }
 
     async fn last_sequence(&self, tenant: TenantId) -> Result<Option<i64>, sqlx::Error> {
         const QUERY: &str = "SELECT MAX(sequence) FROM outbox WHERE tenant_id = $1";
-        match self {
-            Database::Postgres(pool) => {
-                sqlx::query_scalar(QUERY)
-                    .bind(tenant.as_uuid())
-                    .fetch_one(pool)
-                    .await
-            }
-            Database::Sqlite(pool) => {
-                sqlx::query_scalar(QUERY)
-                    .bind(tenant.as_uuid())
-                    .fetch_one(pool)
-                    .await
-            }
-        }
+        on_pool!(self, pool => sqlx::query_scalar(QUERY).bind(tenant.as_uuid()).fetch_one(pool).await)
     }
 
-    async fn begin_turn(&self, _tenant: TenantId) -> Result<Turn, sqlx::Error> {
-        Ok(Turn {
-            outbox: self.clone(),
+    async fn pending(
+        &self,
+        tenant: TenantId,
+        up_to: i64,
+        limit: i64,
+    ) -> Result<Vec<OutboxEvent>, sqlx::Error> {
+        const QUERY: &str = "SELECT sequence, event_id, tenant_id, topic, payload FROM outbox \
+             WHERE tenant_id = $1 AND delivered_at IS NULL AND sequence <= $2 \
+             ORDER BY sequence LIMIT $3";
+        on_pool!(self, pool => sqlx::query(QUERY)
+            .bind(tenant.as_uuid())
+            .bind(up_to)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(event_from_row)
+            .collect())
+    }
+
+    async fn delivered(&self, sequence: i64, written_at: Option<&str>) -> Result<(), sqlx::Error> {
+        const QUERY: &str = "UPDATE outbox SET delivered_at = CURRENT_TIMESTAMP, written_at = $2 \
+             WHERE sequence = $1";
+        on_pool!(self, pool => {
+            sqlx::query(QUERY).bind(sequence).bind(written_at).execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    async fn failed(&self, sequence: i64, error: &str) -> Result<i64, sqlx::Error> {
+        const QUERY: &str = "UPDATE outbox SET attempts = attempts + 1, last_error = $2 \
+             WHERE sequence = $1 RETURNING attempts";
+        let attempts: i32 = on_pool!(self, pool => {
+            sqlx::query_scalar(QUERY).bind(sequence).bind(error).fetch_one(pool).await?
+        });
+        Ok(i64::from(attempts))
+    }
+
+    async fn dead_letter(&self, sequence: i64, reason: &str) -> Result<(), sqlx::Error> {
+        const MOVE: &str = "INSERT INTO outbox_dead_letters \
+             (sequence, event_id, tenant_id, topic, payload, reason) \
+             SELECT sequence, event_id, tenant_id, topic, payload, $2 FROM outbox WHERE sequence = $1";
+        const REMOVE: &str = "DELETE FROM outbox WHERE sequence = $1";
+        on_pool!(self, pool => {
+            let mut tx = begin_write(pool).await?;
+            sqlx::query(MOVE).bind(sequence).bind(reason).execute(&mut *tx).await?;
+            sqlx::query(REMOVE).bind(sequence).execute(&mut *tx).await?;
+            tx.commit().await
         })
     }
 
@@ -359,22 +286,9 @@ impl OutboxStore for Database {
     ) -> Result<Option<String>, sqlx::Error> {
         const QUERY: &str = "SELECT written_at FROM outbox WHERE tenant_id = $1 \
              AND sequence <= $2 AND written_at IS NOT NULL ORDER BY sequence DESC LIMIT 1";
-        match self {
-            Database::Postgres(pool) => {
-                sqlx::query_scalar(QUERY)
-                    .bind(tenant.as_uuid())
-                    .bind(up_to)
-                    .fetch_optional(pool)
-                    .await
-            }
-            Database::Sqlite(pool) => {
-                sqlx::query_scalar(QUERY)
-                    .bind(tenant.as_uuid())
-                    .bind(up_to)
-                    .fetch_optional(pool)
-                    .await
-            }
-        }
+        on_pool!(self, pool => {
+            sqlx::query_scalar(QUERY).bind(tenant.as_uuid()).bind(up_to).fetch_optional(pool).await
+        })
     }
 
     async fn prune(&self, age: Duration) -> Result<u64, sqlx::Error> {
@@ -405,24 +319,14 @@ impl OutboxStore for Database {
         let (Some(first), Some(last)) = (sequences.iter().min(), sequences.iter().max()) else {
             return Ok(false);
         };
-        let dead: Vec<i64> = match self {
-            Database::Postgres(pool) => {
-                sqlx::query_scalar(QUERY)
-                    .bind(tenant.as_uuid())
-                    .bind(first)
-                    .bind(last)
-                    .fetch_all(pool)
-                    .await?
-            }
-            Database::Sqlite(pool) => {
-                sqlx::query_scalar(QUERY)
-                    .bind(tenant.as_uuid())
-                    .bind(first)
-                    .bind(last)
-                    .fetch_all(pool)
-                    .await?
-            }
-        };
+        let dead: Vec<i64> = on_pool!(self, pool => {
+            sqlx::query_scalar(QUERY)
+                .bind(tenant.as_uuid())
+                .bind(first)
+                .bind(last)
+                .fetch_all(pool)
+                .await?
+        });
         Ok(dead.iter().any(|sequence| sequences.contains(sequence)))
     }
 
@@ -453,35 +357,18 @@ impl OutboxStore for Database {
     async fn dead_letters(&self, tenant: TenantId) -> Result<Vec<DeadLetter>, sqlx::Error> {
         const QUERY: &str = "SELECT sequence, event_id, tenant_id, topic, payload, reason \
              FROM outbox_dead_letters WHERE tenant_id = $1 ORDER BY sequence";
-        fn letter<R: Row>(row: &R) -> Result<DeadLetter, sqlx::Error>
-        where
-            for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-            for<'r> Uuid: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-            for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-            for<'r> Vec<u8>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-            for<'r> &'r str: sqlx::ColumnIndex<R>,
-        {
-            Ok(DeadLetter {
-                event: event_from_row(row)?,
-                reason: row.try_get("reason")?,
+        on_pool!(self, pool => sqlx::query(QUERY)
+            .bind(tenant.as_uuid())
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(DeadLetter {
+                    event: event_from_row(row)?,
+                    reason: row.try_get("reason")?,
+                })
             })
-        }
-        match self {
-            Database::Postgres(pool) => sqlx::query(QUERY)
-                .bind(tenant.as_uuid())
-                .fetch_all(pool)
-                .await?
-                .iter()
-                .map(letter)
-                .collect(),
-            Database::Sqlite(pool) => sqlx::query(QUERY)
-                .bind(tenant.as_uuid())
-                .fetch_all(pool)
-                .await?
-                .iter()
-                .map(letter)
-                .collect(),
-        }
+            .collect())
     }
 }
 

@@ -104,19 +104,19 @@ async fn dead_letters_leave_the_queue(database: Database) {
         behind.oldest_seconds
     );
     let up_to = database.last_sequence(tenant).await.unwrap().unwrap();
-    let mut turn = database.begin_turn(tenant).await.unwrap();
-    let pending = turn.pending(tenant, up_to, 10).await.unwrap();
+    let pending = database.pending(tenant, up_to, 10).await.unwrap();
     assert_eq!(
         pending.iter().map(|e| e.event_id).collect::<Vec<_>>(),
         [refused.event_id, next.event_id]
     );
-    turn.dead_letter(pending[0].sequence, "refused")
+    database
+        .dead_letter(pending[0].sequence, "refused")
         .await
         .unwrap();
-    turn.delivered(pending[1].sequence, Some("r7.t"))
+    database
+        .delivered(pending[1].sequence, Some("r7.t"))
         .await
         .unwrap();
-    turn.commit().await.unwrap();
 
     assert!(database.tenants_with_pending().await.unwrap().is_empty());
     assert_eq!(

@@ -1,16 +1,24 @@
 //! Scopes: which resources a reach (or a responsibility) covers, as relation paths over the
 //! stored facts. The decision answers "may S do P on R"; a scope answers "which R could that
-//! be", so authorization's LookupResources lists candidates by walking it and reporting can
-//! compile it to SQL. It is data, not code, so both read the same table.
+//! be", so authorization's LookupResources lists candidates by walking it ([`walk`]) and
+//! reporting can compile it to SQL. It is data, not code, so both read the same table.
 //!
 //! A path starts at the subject (or at the unit a role is assigned at) and follows relations.
 //! Every resource the decision allows through a reach must lie on one of that reach's paths;
 //! the decision still confirms each candidate, so a path may list more than the reach allows but
-//! never less. (The table mirrors `decision::reaches`; a property test against `decide` over a
-//! generated world is still to come.)
+//! never less. [`coverage`] picks the paths a subject's grants and responsibilities open for one
+//! permission. The kernel's property test `the_scope_table_reaches_everything_decide_allows`
+//! walks them over generated worlds and checks every object `decide` allows lies on one.
 
+pub mod walk;
+
+use crate::facts::{self, SubjectFacts};
+use crate::ids::{UnitId, UserId};
+use crate::permission::Permission;
 use crate::reach::Reach;
 use crate::responsibility::Responsibility;
+use crate::template::STUDENT;
+use crate::user::UserStatus;
 
 /// A relation between stored facts (`resource RELATION subject`), as the services write them.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
@@ -49,6 +57,37 @@ pub enum Relation {
     Client,
 }
 
+impl Relation {
+    /// The kind of a fact's subject (`None` for a tenant).
+    pub const fn subject_kind(self) -> Option<Kind> {
+        match self {
+            Relation::ParentUnit | Relation::OwningUnit => Some(Kind::Unit),
+            Relation::ParentCourse => Some(Kind::Course),
+            Relation::Client => None,
+            _ => Some(Kind::User),
+        }
+    }
+
+    /// The kinds a fact's resource may be (none for a tenant).
+    pub const fn resource_kinds(self) -> &'static [Kind] {
+        match self {
+            Relation::ParentUnit | Relation::Employee | Relation::MainAccount => &[Kind::Unit],
+            Relation::Manager
+            | Relation::Administrator
+            | Relation::PrimaryMember
+            | Relation::Member => &[Kind::Group],
+            Relation::Invitee => &[Kind::User],
+            Relation::CourseTutor
+            | Relation::CourseAdministrator
+            | Relation::Enrolled
+            | Relation::OwningUnit => &[Kind::Course],
+            Relation::ParentCourse => &[Kind::Lesson, Kind::Event],
+            Relation::EventAdministrator | Relation::Booked => &[Kind::Event],
+            Relation::Client => &[],
+        }
+    }
+}
+
 /// The kinds of object a lookup lists.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub enum Kind {
@@ -85,6 +124,16 @@ pub enum Anchor {
     Subject,
     /// The unit the role is assigned at.
     Place,
+}
+
+impl Anchor {
+    /// The kind of object a path starts at.
+    pub const fn kind(self) -> Kind {
+        match self {
+            Anchor::Subject => Kind::User,
+            Anchor::Place => Kind::Unit,
+        }
+    }
 }
 
 /// One hop of a path, from the objects reached so far.
@@ -279,6 +328,96 @@ pub const fn of_responsibility(responsibility: Responsibility, kind: Kind) -> Sc
     })
 }
 
+/// The object a path starts at: the subject, or the unit a role is assigned at.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Origin {
+    /// The subject.
+    Subject(UserId),
+    /// A unit a role is assigned at.
+    Unit(UnitId),
+}
+
+impl Origin {
+    /// The origin's id.
+    pub const fn as_uuid(self) -> uuid::Uuid {
+        match self {
+            Origin::Subject(user) => user.as_uuid(),
+            Origin::Unit(unit) => unit.as_uuid(),
+        }
+    }
+}
+
+/// Where to look for the objects of one kind a subject may act on with one permission.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum Coverage {
+    /// A tenant-wide grant covers every object of the kind.
+    Everything,
+    /// The objects at the end of these paths, each walked from its origin (no duplicates).
+    Paths(Vec<(Path, Origin)>),
+}
+
+/// The paths along which `subject` may reach objects of `kind` (`None`: a kind no relation
+/// lists, such as roles or catalogues) with `permission`: for each grant holding the permission
+/// at a reach in effect (the implicit Student role's and every held role's, from the place it
+/// is assigned at), that reach's scope; and for each responsibility the subject's roles allow
+/// whose duties hold it, the responsibility's scope. `decide` allows nothing outside them.
+pub fn coverage(subject: &SubjectFacts, permission: Permission, kind: Option<Kind>) -> Coverage {
+    let mut paths: Vec<(Path, Origin)> = Vec::new();
+    if subject.status != UserStatus::Active {
+        return Coverage::Paths(paths);
+    }
+    let mut add = |scope: Scope, place: facts::Place| {
+        for path in scope.paths() {
+            let origin = match (path.anchor, place) {
+                (Anchor::Subject, _) => Origin::Subject(subject.user),
+                (Anchor::Place, facts::Place::Unit(unit)) => Origin::Unit(unit),
+                // A unit reach of a role held tenant-wide reaches no unit.
+                (Anchor::Place, facts::Place::Tenant) => continue,
+            };
+            if !paths.contains(&(*path, origin)) {
+                paths.push((*path, origin));
+            }
+        }
+    };
+    let implicit = std::iter::once((&STUDENT, facts::Place::Tenant));
+    let held = subject.roles.iter().map(|held| (&held.grants, held.place));
+    for (grants, place) in implicit.chain(held) {
+        for reach in Reach::ALL {
+            if !(grants.at(reach).contains(permission) && reach.in_effect(&subject.settings)) {
+                continue;
+            }
+            let scope = match kind {
+                Some(kind) => of_reach(reach, kind),
+                // Only a reach covering every kind covers objects no relation lists.
+                None if Kind::ALL
+                    .into_iter()
+                    .all(|kind| of_reach(reach, kind) == Scope::Everything) =>
+                {
+                    Scope::Everything
+                }
+                None => Scope::NOTHING,
+            };
+            match scope {
+                Scope::Everything => return Coverage::Everything,
+                paths => add(paths, place),
+            }
+        }
+    }
+    let allowed = subject.allowed_responsibilities();
+    for responsibility in Responsibility::ALL {
+        if allowed.contains(responsibility)
+            && responsibility.duties().contains(permission)
+            && let Some(kind) = kind
+        {
+            add(
+                of_responsibility(responsibility, kind),
+                facts::Place::Tenant,
+            );
+        }
+    }
+    Coverage::Paths(paths)
+}
+
 /// The relation whose facts give `responsibility` (on a course, event or group).
 pub const fn relation_of(responsibility: Responsibility) -> Relation {
     match responsibility {
@@ -356,6 +495,45 @@ mod tests {
                         );
                     }
                 }
+            }
+        }
+    }
+
+    /// Each hop of every path reads a relation from the kind of object the walk stands on, and
+    /// the path ends at the kind it is listed under (so a walk never reads a fact from the
+    /// wrong end).
+    #[test]
+    fn every_path_follows_the_relations_kinds_to_the_kind_it_lists() {
+        let scopes = Kind::ALL.into_iter().flat_map(|kind| {
+            let reaches = Reach::ALL.map(|reach| (of_reach(reach, kind), kind));
+            let duties = Responsibility::ALL.map(|r| (of_responsibility(r, kind), kind));
+            reaches.into_iter().chain(duties)
+        });
+        for (scope, kind) in scopes {
+            for path in scope.paths() {
+                let mut at = path.anchor.kind();
+                for (i, step) in path.steps.iter().enumerate() {
+                    let last = i + 1 == path.steps.len();
+                    at = match *step {
+                        Subtree => {
+                            assert_eq!(at, Kind::Unit, "{path:?}");
+                            Kind::Unit
+                        }
+                        Subjects(r) => {
+                            assert!(r.resource_kinds().contains(&at), "{path:?}");
+                            r.subject_kind().unwrap()
+                        }
+                        Resources(r) => {
+                            assert_eq!(r.subject_kind(), Some(at), "{path:?}");
+                            if last && r.resource_kinds().contains(&kind) {
+                                kind
+                            } else {
+                                r.resource_kinds()[0]
+                            }
+                        }
+                    };
+                }
+                assert_eq!(at, kind, "{path:?} listed under {kind:?}");
             }
         }
     }

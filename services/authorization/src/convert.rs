@@ -425,6 +425,25 @@ pub fn relation_to_proto(relation: Relation) -> pb::Relation {
     }
 }
 
+/// The proto's object type of a kind the scope table lists.
+pub fn kind_to_proto(kind: scope::Kind) -> common::ObjectType {
+    match kind {
+        scope::Kind::User => common::ObjectType::User,
+        scope::Kind::Group => common::ObjectType::Group,
+        scope::Kind::Unit => common::ObjectType::Unit,
+        scope::Kind::Course => common::ObjectType::Course,
+        scope::Kind::Lesson => common::ObjectType::Lesson,
+        scope::Kind::Event => common::ObjectType::Event,
+    }
+}
+
+/// The scope table's kind of an object type, if relations list objects of it.
+pub fn kind_of(object_type: common::ObjectType) -> Option<scope::Kind> {
+    scope::Kind::ALL
+        .into_iter()
+        .find(|kind| kind_to_proto(*kind) == object_type)
+}
+
 /// The responsibility a stored fact gives its subject, if any: a course's tutor or
 /// administrator, an event's administrator, a group's manager or administrator.
 pub fn responsibility_of_fact(resource_type: i16, relation: i16) -> Option<Responsibility> {

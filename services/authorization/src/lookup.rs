@@ -1,33 +1,38 @@
 //! LookupResources ("which courses may X edit") and LookupSubjects ("who may approve enrolments
 //! on C").
 //!
-//! Resources: every reach has a relation that produces its candidates (a manager's team are the
-//! primary members of the groups they manage, a unit administrator's users are the employees of
-//! the units below the role's place, ...). Each candidate is confirmed by the kernel's `decide` on
-//! the facts that made it a candidate; `decide` is monotone in facts, so the union over reaches is
-//! exactly the allowed set. A tenant-wide grant answers `all_of_type` instead of listing.
+//! Resources: the kernel's `scope::coverage` says which relation paths the subject's grants and
+//! responsibilities open for the permission (a manager's team are the primary members of the
+//! groups they manage, a unit administrator's people are the employees of the units below the
+//! role's place, ...), and `walk` follows each over the store's relationships. A tenant-wide
+//! grant answers `all_of_type` instead of listing. Each object reached is confirmed by the
+//! kernel's `decide` on the facts its trails proved (`proved`): those are never more than the
+//! object's stored facts and `decide` is monotone in facts, so nothing is listed that Check
+//! denies; the kernel's property test shows the paths reach everything Check allows.
 //!
 //! Subjects: candidates are the holders of roles granting the permission and the users related
 //! to the resource; each is decided with its full facts.
+
+mod proved;
+mod walk;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use lms_api::authorization::v1::Relation;
 use lms_api::common::v1::ObjectType;
-use lms_kernel::scope::{self, Scope};
-use lms_kernel::user::DEFAULT_ROLE;
+use lms_kernel::scope::{self, Coverage};
 use lms_kernel::{
-    CourseId, EventId, Object, Permission, Place, Reach, ResourceFacts, RoleId, SubjectFacts,
-    Template, TenantId, UnitId, UserId, UserStatus, decide,
+    CourseId, Object, Permission, ResourceFacts, RoleId, SubjectFacts, Template, TenantId, UserId,
+    decide,
 };
 use lms_runtime::ApiError;
+use lms_runtime::clock::now;
 use uuid::Uuid;
 
+use self::proved::Candidate;
+use crate::convert;
 use crate::core::Core;
-use crate::store::{RelationshipFilter, Store};
-
-/// Most relationships one candidate query reads.
-const FANOUT: i64 = 100_000;
+use crate::store::Store;
 
 /// What a resource lookup found.
 #[derive(Debug, Default)]
@@ -38,68 +43,7 @@ pub struct Found {
     pub ids: BTreeSet<Uuid>,
 }
 
-fn t(kind: ObjectType) -> i16 {
-    kind as i16
-}
-
 impl<S: Store> Core<S> {
-    /// Resources of `kind` related to `(from_kind, from)` by `relation`, reading the relation
-    /// forwards (`from` is the resource) or backwards (`from` is the subject).
-    async fn related(
-        &self,
-        tenant: TenantId,
-        from_kind: ObjectType,
-        from: Uuid,
-        relation: Relation,
-        forwards: bool,
-    ) -> Result<Vec<Uuid>, ApiError> {
-        let end = Some((t(from_kind), from));
-        let filter = RelationshipFilter {
-            resource: if forwards { end } else { None },
-            relation: Some(relation as i16),
-            subject: if forwards { None } else { end },
-        };
-        let found = self
-            .store
-            .relationships(tenant, filter, None, FANOUT)
-            .await?;
-        Ok(found
-            .into_iter()
-            .map(|r| {
-                if forwards {
-                    r.subject_id
-                } else {
-                    r.resource_id
-                }
-            })
-            .collect())
-    }
-
-    /// `unit` and every unit below it.
-    async fn subtree(&self, tenant: TenantId, unit: UnitId) -> Result<Vec<UnitId>, ApiError> {
-        let mut seen = vec![unit];
-        let mut next = 0;
-        while next < seen.len() {
-            for child in self
-                .related(
-                    tenant,
-                    ObjectType::Unit,
-                    seen[next].as_uuid(),
-                    Relation::ParentUnit,
-                    false,
-                )
-                .await?
-            {
-                let child = UnitId::from_uuid(child);
-                if !seen.contains(&child) {
-                    seen.push(child);
-                }
-            }
-            next += 1;
-        }
-        Ok(seen)
-    }
-
     /// The resources of `kind` that `subject` may act on with `permission`.
     pub async fn lookup_resources(
         &self,
@@ -108,218 +52,53 @@ impl<S: Store> Core<S> {
         kind: ObjectType,
     ) -> Result<Found, ApiError> {
         let mut found = Found::default();
-        if subject.status != UserStatus::Active {
-            return Ok(found);
-        }
-        let tenant = subject.tenant;
-        let student = DEFAULT_ROLE.grants();
-        let grants = std::iter::once(&student).chain(subject.roles.iter().map(|held| &held.grants));
-        // Reaches whose scope is every resource of the kind answer without listing.
-        if grants.into_iter().any(|g| {
-            Reach::ALL.into_iter().any(|reach| {
-                scope::of_reach(reach, scope::Kind::User) == Scope::Everything
-                    && reach.in_effect(&subject.settings)
-                    && g.at(reach).contains(permission)
-            })
-        }) {
-            found.all_of_type = true;
-            return Ok(found);
-        }
-
-        // Candidates with the facts that make them candidates, merged per resource.
-        let mut candidates: BTreeMap<Uuid, ResourceFacts> = BTreeMap::new();
-        let mut add = |id: Uuid, object: Object, fill: &dyn Fn(&mut ResourceFacts)| {
-            let facts = candidates
-                .entry(id)
-                .or_insert_with(|| ResourceFacts::new(tenant, object));
-            fill(facts);
+        let listed = convert::kind_of(kind);
+        let paths = match scope::coverage(subject, permission, listed) {
+            Coverage::Everything => {
+                found.all_of_type = true;
+                return Ok(found);
+            }
+            Coverage::Paths(paths) => paths,
         };
-        // Units the subject's unit-scoped roles reach, with the place each sits under.
-        let mut unit_places: Vec<(UnitId, UnitId)> = Vec::new();
-        if subject.settings.locations_enabled {
-            for held in &subject.roles {
-                if let Place::Unit(place) = held.place {
-                    let below = if held.grants.at(Reach::UnitSubtree).is_empty() {
-                        vec![place]
-                    } else {
-                        self.subtree(tenant, place).await?
-                    };
-                    unit_places.extend(below.into_iter().map(|unit| (unit, place)));
-                }
+        // Other kinds relate to no one: only tenant-wide grants reach them.
+        let Some(kind) = listed else {
+            return Ok(found);
+        };
+        let (tenant, now) = (subject.tenant, now());
+        let mut candidates: BTreeMap<Uuid, Candidate> = BTreeMap::new();
+        for (path, origin) in paths {
+            for reached in self.walk(subject, path, origin, kind, now).await? {
+                candidates
+                    .entry(reached.node)
+                    .or_insert_with(|| Candidate::new(tenant, kind, reached.node))
+                    .prove(kind, &reached, origin);
             }
         }
-        let placed = |facts: &mut ResourceFacts, unit: UnitId, place: UnitId| {
-            if !facts.units.contains(&unit) {
-                facts.units.push(unit);
-            }
-            for u in [unit, place] {
-                if !facts.unit_ancestors.contains(&u) {
-                    facts.unit_ancestors.push(u);
-                }
-            }
-        };
-        match kind {
-            ObjectType::User => {
-                let me = subject.user.as_uuid();
-                add(me, Object::User(subject.user), &|_| {});
-                for purchaser_invitee in self
-                    .related(tenant, ObjectType::User, me, Relation::Invitee, true)
+        for (id, candidate) in candidates {
+            let mut facts = candidate.facts;
+            facts.object = match candidate.object {
+                Some(object) => object,
+                // An event reached as the subject's own (booked, administered): its course.
+                None => match self
+                    .related(
+                        tenant,
+                        (ObjectType::Event, id),
+                        Relation::ParentCourse,
+                        true,
+                        Some(ObjectType::Course),
+                        None,
+                    )
                     .await?
+                    .first()
                 {
-                    add(
-                        purchaser_invitee,
-                        Object::User(UserId::from_uuid(purchaser_invitee)),
-                        &|f| f.invited_by.push(subject.user),
-                    );
-                }
-                let overseen = subject
-                    .managed_groups
-                    .iter()
-                    .chain(&subject.administered_groups);
-                for group in overseen {
-                    for (relation, primary) in
-                        [(Relation::PrimaryMember, true), (Relation::Member, false)]
-                    {
-                        for member in self
-                            .related(tenant, ObjectType::Group, group.as_uuid(), relation, true)
-                            .await?
-                        {
-                            add(member, Object::User(UserId::from_uuid(member)), &|f| {
-                                if primary {
-                                    f.primary_group = Some(*group);
-                                }
-                                if !f.groups.contains(group) {
-                                    f.groups.push(*group);
-                                }
-                            });
-                        }
-                    }
-                }
-                for (unit, place) in &unit_places {
-                    for employee in self
-                        .related(
-                            tenant,
-                            ObjectType::Unit,
-                            unit.as_uuid(),
-                            Relation::Employee,
-                            true,
-                        )
-                        .await?
-                    {
-                        add(employee, Object::User(UserId::from_uuid(employee)), &|f| {
-                            placed(f, *unit, *place)
-                        });
-                    }
-                }
-            }
-            ObjectType::Group => {
-                for group in subject
-                    .managed_groups
-                    .iter()
-                    .chain(&subject.administered_groups)
-                {
-                    add(group.as_uuid(), Object::Group(*group), &|_| {});
-                }
-            }
-            ObjectType::Unit => {
-                for (unit, place) in &unit_places {
-                    add(unit.as_uuid(), Object::Unit(*unit), &|f| {
-                        placed(f, *unit, *place)
-                    });
-                }
-            }
-            ObjectType::Course | ObjectType::Lesson | ObjectType::Event => {
-                let mut courses: BTreeMap<CourseId, Vec<(UnitId, UnitId)>> = BTreeMap::new();
-                for course in subject
-                    .enrolled_courses
-                    .iter()
-                    .chain(&subject.tutored_courses)
-                    .chain(&subject.administered_courses)
-                {
-                    courses.entry(*course).or_default();
-                }
-                for (unit, place) in &unit_places {
-                    for course in self
-                        .related(
-                            tenant,
-                            ObjectType::Unit,
-                            unit.as_uuid(),
-                            Relation::OwningUnit,
-                            false,
-                        )
-                        .await?
-                    {
-                        courses
-                            .entry(CourseId::from_uuid(course))
-                            .or_default()
-                            .push((*unit, *place));
-                    }
-                }
-                for (course, units) in &courses {
-                    let fill = |f: &mut ResourceFacts| {
-                        for (unit, place) in units {
-                            placed(f, *unit, *place);
-                        }
-                    };
-                    if kind == ObjectType::Course {
-                        add(course.as_uuid(), Object::Course(*course), &fill);
-                        continue;
-                    }
-                    for child in self
-                        .related(
-                            tenant,
-                            ObjectType::Course,
-                            course.as_uuid(),
-                            Relation::ParentCourse,
-                            false,
-                        )
-                        .await?
-                    {
-                        let object = if kind == ObjectType::Lesson {
-                            Object::Lesson { course: *course }
-                        } else {
-                            Object::Event {
-                                event: EventId::from_uuid(child),
-                                course: *course,
-                            }
-                        };
-                        add(child, object, &fill);
-                    }
-                }
-                if kind == ObjectType::Event {
-                    for event in subject
-                        .administered_events
-                        .iter()
-                        .chain(&subject.booked_events)
-                    {
-                        if let Some(course) = self
-                            .related(
-                                tenant,
-                                ObjectType::Event,
-                                event.as_uuid(),
-                                Relation::ParentCourse,
-                                true,
-                            )
-                            .await?
-                            .first()
-                        {
-                            let course = CourseId::from_uuid(*course);
-                            add(
-                                event.as_uuid(),
-                                Object::Event {
-                                    event: *event,
-                                    course,
-                                },
-                                &|_| {},
-                            );
-                        }
-                    }
-                }
-            }
-            // Other kinds relate to no one: only tenant-wide grants reach them.
-            _ => {}
-        }
-        for (id, mut facts) in candidates {
+                    Some(course) => Object::Event {
+                        event: lms_kernel::EventId::from_uuid(id),
+                        course: CourseId::from_uuid(*course),
+                    },
+                    // Not known to belong to a course: only tenant-wide grants reach it.
+                    None => continue,
+                },
+            };
             // Booking is the one permission a resource fact can veto.
             if permission == Permission::BookingsCreate
                 && let Object::User(user) = facts.object
@@ -378,25 +157,13 @@ impl<S: Store> Core<S> {
             Object::User(user) => {
                 candidates.insert(user.as_uuid());
                 candidates.extend(
-                    self.related(
-                        tenant,
-                        ObjectType::User,
-                        user.as_uuid(),
-                        Relation::Invitee,
-                        false,
-                    )
+                    self.related(tenant, (ObjectType::User, user.as_uuid()), Relation::Invitee, false, None, None)
                     .await?,
                 );
                 for group in resource.primary_group.iter().chain(&resource.groups) {
                     for relation in [Relation::Manager, Relation::Administrator] {
                         candidates.extend(
-                            self.related(
-                                tenant,
-                                ObjectType::Group,
-                                group.as_uuid(),
-                                relation,
-                                true,
-                            )
+                            self.related(tenant, (ObjectType::Group, group.as_uuid()), relation, true, None, None)
                             .await?,
                         );
                     }
@@ -405,7 +172,7 @@ impl<S: Store> Core<S> {
             Object::Group(group) => {
                 for relation in [Relation::Manager, Relation::Administrator] {
                     candidates.extend(
-                        self.related(tenant, ObjectType::Group, group.as_uuid(), relation, true)
+                        self.related(tenant, (ObjectType::Group, group.as_uuid()), relation, true, None, None)
                             .await?,
                     );
                 }
@@ -419,7 +186,7 @@ impl<S: Store> Core<S> {
                 Relation::Enrolled,
             ] {
                 candidates.extend(
-                    self.related(tenant, ObjectType::Course, course.as_uuid(), relation, true)
+                    self.related(tenant, (ObjectType::Course, course.as_uuid()), relation, true, None, None)
                         .await?,
                 );
             }
@@ -427,7 +194,7 @@ impl<S: Store> Core<S> {
         if let Object::Event { event, .. } = resource.object {
             for relation in [Relation::EventAdministrator, Relation::Booked] {
                 candidates.extend(
-                    self.related(tenant, ObjectType::Event, event.as_uuid(), relation, true)
+                    self.related(tenant, (ObjectType::Event, event.as_uuid()), relation, true, None, None)
                         .await?,
                 );
             }

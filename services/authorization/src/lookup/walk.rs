@@ -1,0 +1,136 @@
+//! Walks the kernel's scope paths over the store's relationships.
+//!
+//! Each hop the kernel's [`Walk`] asks for is answered with one store query per object it
+//! stands on, except the first hop from the subject along one of their own relations (the
+//! groups they manage, the courses they tutor, ...): the subject's compiled facts hold those
+//! already, with validity windows applied, so that hop costs no query. Facts outside their
+//! validity window are no facts: a walk never crosses them, as decisions never read them.
+
+use lms_api::authorization::v1::Relation as ProtoRelation;
+use lms_api::common::v1::ObjectType;
+use lms_kernel::scope::walk::{Reached, Request, Walk};
+use lms_kernel::scope::{Kind, Origin, Path, Relation, Step};
+use lms_kernel::{SubjectFacts, TenantId};
+use lms_runtime::ApiError;
+use uuid::Uuid;
+
+use crate::convert::{kind_to_proto, relation_to_proto};
+use crate::core::Core;
+use crate::store::{Relationship, RelationshipFilter, Store};
+
+/// Most relationships one query of a hop reads.
+pub const FANOUT: i64 = 100_000;
+
+fn active(r: &Relationship, now: i64) -> bool {
+    r.valid_from.is_none_or(|from| from <= now) && r.valid_until.is_none_or(|until| now < until)
+}
+
+/// The objects the subject's own facts relate them to by `step`, if `step` reads one of the
+/// subject's relations (a fact whose subject is the subject).
+fn held_by(subject: &SubjectFacts, step: Step) -> Option<Vec<Uuid>> {
+    let Step::Resources(relation) = step else {
+        return None;
+    };
+    let s = subject;
+    Some(match relation {
+        Relation::Manager => s.managed_groups.iter().map(|g| g.as_uuid()).collect(),
+        Relation::Administrator => s.administered_groups.iter().map(|g| g.as_uuid()).collect(),
+        Relation::CourseTutor => s.tutored_courses.iter().map(|c| c.as_uuid()).collect(),
+        Relation::CourseAdministrator => {
+            s.administered_courses.iter().map(|c| c.as_uuid()).collect()
+        }
+        Relation::Enrolled => s.enrolled_courses.iter().map(|c| c.as_uuid()).collect(),
+        Relation::EventAdministrator => {
+            s.administered_events.iter().map(|e| e.as_uuid()).collect()
+        }
+        Relation::Booked => s.booked_events.iter().map(|e| e.as_uuid()).collect(),
+        _ => return None,
+    })
+}
+
+impl<S: Store> Core<S> {
+    /// Objects of `to` related to `(from_kind, from)` by `relation`, reading the relation
+    /// forwards (`from` is the resource, answering subjects) or backwards (`from` is the
+    /// subject, answering resources), in effect at `now` when `now` is given.
+    pub(super) async fn related(
+        &self,
+        tenant: TenantId,
+        (from_kind, from): (ObjectType, Uuid),
+        relation: ProtoRelation,
+        forwards: bool,
+        to: Option<ObjectType>,
+        now: Option<i64>,
+    ) -> Result<Vec<Uuid>, ApiError> {
+        let end = Some((from_kind as i16, from));
+        let filter = RelationshipFilter {
+            resource: if forwards { end } else { None },
+            relation: Some(relation as i16),
+            subject: if forwards { None } else { end },
+        };
+        let found = self
+            .store
+            .relationships(tenant, filter, None, FANOUT)
+            .await?;
+        Ok(found
+            .into_iter()
+            .filter(|r| now.is_none_or(|now| active(r, now)))
+            .filter_map(|r| {
+                let (kind, id) = if forwards {
+                    (r.subject_type, r.subject_id)
+                } else {
+                    (r.resource_type, r.resource_id)
+                };
+                to.is_none_or(|to| to as i16 == kind).then_some(id)
+            })
+            .collect())
+    }
+
+    /// Answers one hop of a walk for `subject`.
+    async fn hop(
+        &self,
+        subject: &SubjectFacts,
+        request: Request<'_, Uuid>,
+        now: i64,
+    ) -> Result<Vec<(Uuid, Uuid)>, ApiError> {
+        let mut found = Vec::new();
+        for from in request.from {
+            if request.from_kind == Kind::User
+                && *from == subject.user.as_uuid()
+                && let Some(held) = held_by(subject, request.step)
+            {
+                found.extend(held.into_iter().map(|to| (*from, to)));
+                continue;
+            }
+            let forwards = matches!(request.step, Step::Subjects(_));
+            let to = self
+                .related(
+                    subject.tenant,
+                    (kind_to_proto(request.from_kind), *from),
+                    relation_to_proto(request.relation),
+                    forwards,
+                    Some(kind_to_proto(request.to_kind)),
+                    Some(now),
+                )
+                .await?;
+            found.extend(to.into_iter().map(|to| (*from, to)));
+        }
+        Ok(found)
+    }
+
+    /// The objects of `kind` at the end of `path` walked from `origin`, with their trails.
+    pub(super) async fn walk(
+        &self,
+        subject: &SubjectFacts,
+        path: Path,
+        origin: Origin,
+        kind: Kind,
+        now: i64,
+    ) -> Result<Vec<Reached<Uuid>>, ApiError> {
+        let mut walk = Walk::new(path, origin.as_uuid(), kind);
+        while let Some(request) = walk.request() {
+            let found = self.hop(subject, request, now).await?;
+            walk.answer(found);
+        }
+        Ok(walk.reached())
+    }
+}

@@ -17,8 +17,14 @@ pub struct Fixture {
     pub auth: TestAuth,
     pub tenant: TenantId,
     pub service: TestService,
-    _database: TestDatabase,
+    _database: Database,
     _redis: TestRedis,
+}
+
+/// What keeps the service's database alive: a PostgreSQL database, or a SQLite file's directory.
+enum Database {
+    Postgres(#[allow(dead_code)] TestDatabase),
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
 }
 
 pub fn reference(kind: ObjectType, id: impl ToString) -> ObjectReference {
@@ -52,16 +58,29 @@ pub fn user_ref(user: UserId) -> ObjectReference {
 
 impl Fixture {
     pub async fn start() -> Fixture {
+        Self::start_on(false).await
+    }
+
+    /// The service keeping its data in a SQLite file (the embedded default).
+    pub async fn start_on_sqlite() -> Fixture {
+        Self::start_on(true).await
+    }
+
+    async fn start_on(sqlite: bool) -> Fixture {
         lms_testkit::trace_init();
         let auth = TestAuth::new();
-        let database = lms_testkit::postgres_database().await;
+        let (database, url) = if sqlite {
+            let dir = tempfile::tempdir().unwrap();
+            let url = lms_testkit::sqlite_url(dir.path(), "authorization");
+            (Database::Sqlite(dir), url)
+        } else {
+            let database = lms_testkit::postgres_database().await;
+            let url = database.url().to_owned();
+            (Database::Postgres(database), url)
+        };
         let redis = lms_testkit::redis().await;
-        let context = lms_testkit::service_context(
-            ServiceName::Authorization,
-            database.url(),
-            Some(&redis),
-            &auth,
-        );
+        let context =
+            lms_testkit::service_context(ServiceName::Authorization, &url, Some(&redis), &auth);
         let service = TestService::start(lms_authorization::build(context).await.unwrap()).await;
         Fixture {
             auth,

@@ -5,5 +5,6 @@ mod events;
 mod fixture;
 mod guarded;
 mod lookups;
+mod lookups_agree;
 mod replicas;
 mod roles;

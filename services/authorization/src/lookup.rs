@@ -22,17 +22,18 @@ use lms_api::authorization::v1::Relation;
 use lms_api::common::v1::ObjectType;
 use lms_kernel::scope::{self, Coverage};
 use lms_kernel::{
-    CourseId, Object, Permission, ResourceFacts, RoleId, SubjectFacts, Template, TenantId, UserId,
-    decide,
+    CourseId, EventId, Object, Permission, ResourceFacts, RoleId, SubjectFacts, Template, TenantId,
+    UserId, decide,
 };
 use lms_runtime::ApiError;
 use lms_runtime::clock::now;
 use uuid::Uuid;
 
 use self::proved::Candidate;
+use self::walk::FANOUT;
 use crate::convert;
 use crate::core::Core;
-use crate::store::Store;
+use crate::store::{End, RelatedFilter, Store};
 
 /// What a resource lookup found.
 #[derive(Debug, Default)]
@@ -74,30 +75,18 @@ impl<S: Store> Core<S> {
                     .prove(kind, &reached, origin);
             }
         }
+        let courses = self.courses_of_events(tenant, &candidates).await?;
         for (id, candidate) in candidates {
             let mut facts = candidate.facts;
-            facts.object = match candidate.object {
-                Some(object) => object,
-                // An event reached as the subject's own (booked, administered): its course.
-                None => match self
-                    .related(
-                        tenant,
-                        (ObjectType::Event, id),
-                        Relation::ParentCourse,
-                        true,
-                        Some(ObjectType::Course),
-                        None,
-                    )
-                    .await?
-                    .first()
-                {
-                    Some(course) => Object::Event {
-                        event: lms_kernel::EventId::from_uuid(id),
-                        course: CourseId::from_uuid(*course),
-                    },
-                    // Not known to belong to a course: only tenant-wide grants reach it.
-                    None => continue,
+            facts.object = match (candidate.object, courses.get(&id)) {
+                (Some(object), _) => object,
+                // An event reached as the subject's own (booked, administered).
+                (None, Some(course)) => Object::Event {
+                    event: EventId::from_uuid(id),
+                    course: CourseId::from_uuid(*course),
                 },
+                // Not known to belong to a course: only tenant-wide grants reach it.
+                (None, None) => continue,
             };
             // Booking is the one permission a resource fact can veto.
             if permission == Permission::BookingsCreate
@@ -111,6 +100,33 @@ impl<S: Store> Core<S> {
             }
         }
         Ok(found)
+    }
+
+    /// The course of every event candidate whose trails did not pass through it, in one query.
+    async fn courses_of_events(
+        &self,
+        tenant: TenantId,
+        candidates: &BTreeMap<Uuid, Candidate>,
+    ) -> Result<BTreeMap<Uuid, Uuid>, ApiError> {
+        let events: Vec<Uuid> = candidates
+            .iter()
+            .filter(|(_, candidate)| candidate.object.is_none())
+            .map(|(id, _)| *id)
+            .collect();
+        let mut courses = BTreeMap::new();
+        for ids in events.chunks(500) {
+            let filter = RelatedFilter {
+                relation: Relation::ParentCourse as i16,
+                end: End::Resource,
+                kind: ObjectType::Event as i16,
+                ids,
+            };
+            // In key order, so each event's first course is the one its decision facts name.
+            for r in self.store.related(tenant, filter, None, FANOUT).await? {
+                courses.entry(r.resource_id).or_insert(r.subject_id);
+            }
+        }
+        Ok(courses)
     }
 
     /// The users who may act on `resource` with `permission`, ordered by id.
@@ -157,13 +173,23 @@ impl<S: Store> Core<S> {
             Object::User(user) => {
                 candidates.insert(user.as_uuid());
                 candidates.extend(
-                    self.related(tenant, (ObjectType::User, user.as_uuid()), Relation::Invitee, false, None, None)
+                    self.related(
+                        tenant,
+                        (ObjectType::User, user.as_uuid()),
+                        Relation::Invitee,
+                        false,
+                    )
                     .await?,
                 );
                 for group in resource.primary_group.iter().chain(&resource.groups) {
                     for relation in [Relation::Manager, Relation::Administrator] {
                         candidates.extend(
-                            self.related(tenant, (ObjectType::Group, group.as_uuid()), relation, true, None, None)
+                            self.related(
+                                tenant,
+                                (ObjectType::Group, group.as_uuid()),
+                                relation,
+                                true,
+                            )
                             .await?,
                         );
                     }
@@ -172,7 +198,7 @@ impl<S: Store> Core<S> {
             Object::Group(group) => {
                 for relation in [Relation::Manager, Relation::Administrator] {
                     candidates.extend(
-                        self.related(tenant, (ObjectType::Group, group.as_uuid()), relation, true, None, None)
+                        self.related(tenant, (ObjectType::Group, group.as_uuid()), relation, true)
                             .await?,
                     );
                 }
@@ -186,15 +212,20 @@ impl<S: Store> Core<S> {
                 Relation::Enrolled,
             ] {
                 candidates.extend(
-                    self.related(tenant, (ObjectType::Course, course.as_uuid()), relation, true, None, None)
-                        .await?,
+                    self.related(
+                        tenant,
+                        (ObjectType::Course, course.as_uuid()),
+                        relation,
+                        true,
+                    )
+                    .await?,
                 );
             }
         }
         if let Object::Event { event, .. } = resource.object {
             for relation in [Relation::EventAdministrator, Relation::Booked] {
                 candidates.extend(
-                    self.related(tenant, (ObjectType::Event, event.as_uuid()), relation, true, None, None)
+                    self.related(tenant, (ObjectType::Event, event.as_uuid()), relation, true)
                         .await?,
                 );
             }

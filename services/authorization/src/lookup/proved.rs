@@ -10,9 +10,7 @@
 
 use lms_kernel::scope::walk::Reached;
 use lms_kernel::scope::{Kind, Origin, Relation, Step};
-use lms_kernel::{
-    CourseId, EventId, GroupId, Object, ResourceFacts, TenantId, UnitId, UserId,
-};
+use lms_kernel::{CourseId, EventId, GroupId, Object, ResourceFacts, TenantId, UnitId, UserId};
 use uuid::Uuid;
 
 /// One candidate: its object once known, and the facts its trails proved.

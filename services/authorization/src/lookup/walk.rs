@@ -1,9 +1,10 @@
 //! Walks the kernel's scope paths over the store's relationships.
 //!
-//! Each hop the kernel's [`Walk`] asks for is answered with one store query per object it
-//! stands on, except the first hop from the subject along one of their own relations (the
-//! groups they manage, the courses they tutor, ...): the subject's compiled facts hold those
-//! already, with validity windows applied, so that hop costs no query. Facts outside their
+//! Each hop the kernel's [`Walk`] asks for is answered with one store query for the whole set
+//! of objects it stands on (a manager's groups, a level of the unit tree), except a hop from
+//! the subject along one of their own relations (the groups they manage, the courses they
+//! tutor, ...): the subject's compiled facts hold those already, with validity windows
+//! applied, so that hop costs no query. Facts outside their
 //! validity window are no facts: a walk never crosses them, as decisions never read them.
 
 use lms_api::authorization::v1::Relation as ProtoRelation;
@@ -16,10 +17,14 @@ use uuid::Uuid;
 
 use crate::convert::{kind_to_proto, relation_to_proto};
 use crate::core::Core;
-use crate::store::{Relationship, RelationshipFilter, Store};
+use crate::store::{End, RelatedFilter, Relationship, RelationshipFilter, Store};
 
-/// Most relationships one query of a hop reads.
+/// Most relationships one query of a hop reads; a hop reads at most this many per object it
+/// stands on, on average.
 pub const FANOUT: i64 = 100_000;
+
+/// Most objects one query of a hop reads from (each is a bound parameter).
+const BATCH: usize = 500;
 
 fn active(r: &Relationship, now: i64) -> bool {
     r.valid_from.is_none_or(|from| from <= now) && r.valid_until.is_none_or(|until| now < until)
@@ -40,26 +45,22 @@ fn held_by(subject: &SubjectFacts, step: Step) -> Option<Vec<Uuid>> {
             s.administered_courses.iter().map(|c| c.as_uuid()).collect()
         }
         Relation::Enrolled => s.enrolled_courses.iter().map(|c| c.as_uuid()).collect(),
-        Relation::EventAdministrator => {
-            s.administered_events.iter().map(|e| e.as_uuid()).collect()
-        }
+        Relation::EventAdministrator => s.administered_events.iter().map(|e| e.as_uuid()).collect(),
         Relation::Booked => s.booked_events.iter().map(|e| e.as_uuid()).collect(),
         _ => return None,
     })
 }
 
 impl<S: Store> Core<S> {
-    /// Objects of `to` related to `(from_kind, from)` by `relation`, reading the relation
-    /// forwards (`from` is the resource, answering subjects) or backwards (`from` is the
-    /// subject, answering resources), in effect at `now` when `now` is given.
+    /// Objects related to `(from_kind, from)` by `relation`, reading the relation forwards
+    /// (`from` is the resource, answering subjects) or backwards (`from` is the subject,
+    /// answering resources).
     pub(super) async fn related(
         &self,
         tenant: TenantId,
         (from_kind, from): (ObjectType, Uuid),
         relation: ProtoRelation,
         forwards: bool,
-        to: Option<ObjectType>,
-        now: Option<i64>,
     ) -> Result<Vec<Uuid>, ApiError> {
         let end = Some((from_kind as i16, from));
         let filter = RelationshipFilter {
@@ -73,19 +74,18 @@ impl<S: Store> Core<S> {
             .await?;
         Ok(found
             .into_iter()
-            .filter(|r| now.is_none_or(|now| active(r, now)))
-            .filter_map(|r| {
-                let (kind, id) = if forwards {
-                    (r.subject_type, r.subject_id)
+            .map(|r| {
+                if forwards {
+                    r.subject_id
                 } else {
-                    (r.resource_type, r.resource_id)
-                };
-                to.is_none_or(|to| to as i16 == kind).then_some(id)
+                    r.resource_id
+                }
             })
             .collect())
     }
 
-    /// Answers one hop of a walk for `subject`.
+    /// Answers one hop of a walk for `subject`: one store query per [`BATCH`] objects (more
+    /// only past [`FANOUT`] relationships per object on average).
     async fn hop(
         &self,
         subject: &SubjectFacts,
@@ -93,26 +93,48 @@ impl<S: Store> Core<S> {
         now: i64,
     ) -> Result<Vec<(Uuid, Uuid)>, ApiError> {
         let mut found = Vec::new();
-        for from in request.from {
-            if request.from_kind == Kind::User
-                && *from == subject.user.as_uuid()
-                && let Some(held) = held_by(subject, request.step)
-            {
-                found.extend(held.into_iter().map(|to| (*from, to)));
-                continue;
+        let me = subject.user.as_uuid();
+        let mut from = request.from;
+        let held = (request.from_kind == Kind::User && from.contains(&me))
+            .then(|| held_by(subject, request.step))
+            .flatten();
+        let rest: Vec<Uuid>;
+        if let Some(held) = held {
+            found.extend(held.into_iter().map(|to| (me, to)));
+            rest = from.iter().copied().filter(|id| *id != me).collect();
+            from = &rest;
+        }
+        let (end, to_kind) = match request.step {
+            Step::Subjects(_) => (End::Resource, kind_to_proto(request.to_kind) as i16),
+            _ => (End::Subject, kind_to_proto(request.to_kind) as i16),
+        };
+        for ids in from.chunks(BATCH) {
+            let filter = RelatedFilter {
+                relation: relation_to_proto(request.relation) as i16,
+                end,
+                kind: kind_to_proto(request.from_kind) as i16,
+                ids,
+            };
+            let budget = FANOUT as usize * ids.len();
+            let (mut after, mut read) = (None, 0);
+            loop {
+                let page = self
+                    .store
+                    .related(subject.tenant, filter, after, FANOUT)
+                    .await?;
+                read += page.len();
+                after = page.last().copied();
+                found.extend(page.iter().filter(|r| active(r, now)).filter_map(|r| {
+                    let (from, (kind, to)) = match end {
+                        End::Resource => (r.resource_id, (r.subject_type, r.subject_id)),
+                        End::Subject => (r.subject_id, (r.resource_type, r.resource_id)),
+                    };
+                    (kind == to_kind).then_some((from, to))
+                }));
+                if page.len() < FANOUT as usize || read >= budget {
+                    break;
+                }
             }
-            let forwards = matches!(request.step, Step::Subjects(_));
-            let to = self
-                .related(
-                    subject.tenant,
-                    (kind_to_proto(request.from_kind), *from),
-                    relation_to_proto(request.relation),
-                    forwards,
-                    Some(kind_to_proto(request.to_kind)),
-                    Some(now),
-                )
-                .await?;
-            found.extend(to.into_iter().map(|to| (*from, to)));
         }
         Ok(found)
     }

@@ -72,6 +72,29 @@ pub struct RelationshipFilter {
     pub subject: Option<(i16, Uuid)>,
 }
 
+/// Which end of a relationship [`RelatedFilter::ids`] name.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum End {
+    /// The resource (read forwards: a group's members).
+    Resource,
+    /// The subject (read backwards: the groups a user manages).
+    Subject,
+}
+
+/// The relationships of one relation at any of several objects of one type: one hop of a
+/// lookup from a whole set of objects in one query.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct RelatedFilter<'a> {
+    /// The relation.
+    pub relation: i16,
+    /// The end `ids` are at.
+    pub end: End,
+    /// Their type.
+    pub kind: i16,
+    /// The objects; a few thousand at most per call (each is a bound parameter).
+    pub ids: &'a [Uuid],
+}
+
 /// Facts in, applied once per event; relationships out, for listing and lookups.
 pub trait FactStore: Send + Sync + 'static {
     /// Whether the event `event` was applied already.
@@ -90,6 +113,16 @@ pub trait FactStore: Send + Sync + 'static {
         &self,
         tenant: TenantId,
         filter: RelationshipFilter,
+        after: Option<Relationship>,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<Relationship>, StoreError>> + Send;
+
+    /// Relationships matching `filter`, in key order, after `after`, at most `limit`; none
+    /// (and no query) for no ids.
+    fn related(
+        &self,
+        tenant: TenantId,
+        filter: RelatedFilter<'_>,
         after: Option<Relationship>,
         limit: i64,
     ) -> impl Future<Output = Result<Vec<Relationship>, StoreError>> + Send;

@@ -12,7 +12,10 @@ mod roles;
 mod sql;
 
 pub use decisions::{DecisionStore, HeldCustomRole, SubjectRows};
-pub use facts::{Change, FactBatch, FactStore, Relationship, RelationshipFilter, SubjectStatus};
+pub use facts::{
+    Change, End, FactBatch, FactStore, RelatedFilter, Relationship, RelationshipFilter,
+    SubjectStatus,
+};
 pub use roles::{
     AssignmentRecord, AuditEntry, AuditRecord, ObjectType, RoleRecord, RoleStore, Source, Stamp,
 };

@@ -64,7 +64,11 @@ async fn world(f: &Fixture) -> World {
         CourseId::generate(),
     ];
     let lessons = [Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4()];
-    let events = [EventId::generate(), EventId::generate(), EventId::generate()];
+    let events = [
+        EventId::generate(),
+        EventId::generate(),
+        EventId::generate(),
+    ];
     let mut people = Vec::new();
     for _ in 0..5 {
         people.push(f.user().await);
@@ -87,7 +91,9 @@ async fn world(f: &Fixture) -> World {
 
     let manager = f.holder("builtin:manager", None).await;
     let tutor = f.holder("builtin:tutor", None).await;
-    let local = f.holder("builtin:local_administrator", Some(city.to_string())).await;
+    let local = f
+        .holder("builtin:local_administrator", Some(city.to_string()))
+        .await;
     let learner = f.user().await;
     // A copy of Tutor keeps the responsibilities Tutor allows; its grants here are only a
     // learner's, so what it reaches on a course it reaches as that course's Course Tutor.

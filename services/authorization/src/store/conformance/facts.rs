@@ -285,3 +285,74 @@ pub(super) async fn relationships_filter_and_page_in_key_order(store: impl Store
         2
     );
 }
+
+pub(super) async fn related_reads_one_relation_at_many_objects_in_key_order(store: impl Store) {
+    let tenant = TenantId::generate();
+    let groups: Vec<Uuid> = (0..3).map(|_| Uuid::new_v4()).collect();
+    let (a, b, c) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+    let changes = vec![
+        Change::Touch(relationship(4, groups[0], MEMBER, USER, a)),
+        Change::Touch(relationship(4, groups[0], MEMBER, USER, b)),
+        Change::Touch(relationship(4, groups[1], MEMBER, USER, c)),
+        // Another group, another relation, another tenant: none of these is read.
+        Change::Touch(relationship(4, groups[2], MEMBER, USER, a)),
+        Change::Touch(relationship(4, groups[1], PRIMARY_MEMBER, USER, a)),
+    ];
+    store.apply_facts(tenant, &batch(changes)).await.unwrap();
+    store
+        .apply_facts(
+            TenantId::generate(),
+            &batch(vec![Change::Touch(relationship(
+                4, groups[0], MEMBER, USER, c,
+            ))]),
+        )
+        .await
+        .unwrap();
+    let members = RelatedFilter {
+        relation: MEMBER,
+        end: End::Resource,
+        kind: 4,
+        ids: &groups[..2],
+    };
+    let all = store.related(tenant, members, None, 10).await.unwrap();
+    let pairs: BTreeSet<_> = all.iter().map(|r| (r.resource_id, r.subject_id)).collect();
+    assert_eq!(
+        pairs,
+        BTreeSet::from([(groups[0], a), (groups[0], b), (groups[1], c)])
+    );
+    let first = store.related(tenant, members, None, 2).await.unwrap();
+    let rest = store
+        .related(tenant, members, first.last().copied(), 2)
+        .await
+        .unwrap();
+    assert_eq!(
+        first.iter().chain(&rest).copied().collect::<Vec<_>>(),
+        all,
+        "pages follow key order"
+    );
+    let of_a = RelatedFilter {
+        relation: MEMBER,
+        end: End::Subject,
+        kind: USER,
+        ids: &[a, b],
+    };
+    let found: BTreeSet<_> = store
+        .related(tenant, of_a, None, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.resource_id, r.subject_id))
+        .collect();
+    assert_eq!(
+        found,
+        BTreeSet::from([(groups[0], a), (groups[0], b), (groups[2], a)])
+    );
+    let none = RelatedFilter { ids: &[], ..of_a };
+    assert!(
+        store
+            .related(tenant, none, None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

@@ -2,6 +2,7 @@
 //! (`lms_testkit::store_conformance!` below), so the two adapters cannot drift apart. Cases are
 //! grouped by port: [`roles`], [`facts`], [`decisions`].
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use lms_kernel::{
@@ -24,6 +25,7 @@ pub(super) const COURSE_TUTOR: i16 = 8;
 pub(super) const PARENT_UNIT: i16 = 1;
 pub(super) const CLIENT: i16 = 12;
 pub(super) const MEMBER: i16 = 5;
+pub(super) const PRIMARY_MEMBER: i16 = 4;
 
 pub(super) fn stamp() -> Stamp {
     Stamp {
@@ -116,6 +118,7 @@ lms_testkit::store_conformance! {
             a_course_has_one_tutor_and_a_refused_batch_changes_nothing,
             concurrent_tutors_leave_exactly_one,
             relationships_filter_and_page_in_key_order,
+            related_reads_one_relation_at_many_objects_in_key_order,
         ],
         decisions: [
             every_write_bumps_the_tenant_revision,

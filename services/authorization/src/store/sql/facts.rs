@@ -9,8 +9,8 @@ use super::{Db, begin_write};
 use crate::store::sql::SqlStore;
 use crate::store::sql::text::course_tutor_conflict;
 use crate::store::{
-    Change, DecisionStore, FactBatch, FactStore, Relationship, RelationshipFilter, Revision,
-    StoreError, SubjectStatus,
+    Change, DecisionStore, End, FactBatch, FactStore, RelatedFilter, Relationship,
+    RelationshipFilter, Revision, StoreError, SubjectStatus,
 };
 
 impl FactStore for SqlStore<Db> {
@@ -163,6 +163,67 @@ impl FactStore for SqlStore<Db> {
         }
         query
             .bind(limit)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(relationship_from_row)
+            .collect()
+    }
+
+    async fn related(
+        &self,
+        tenant: TenantId,
+        filter: RelatedFilter<'_>,
+        after: Option<Relationship>,
+        limit: i64,
+    ) -> Result<Vec<Relationship>, StoreError> {
+        if filter.ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (kind_column, id_column) = match filter.end {
+            End::Resource => ("resource_type", "resource_id"),
+            End::Subject => ("subject_type", "subject_id"),
+        };
+        let mut query =
+            sqlx::QueryBuilder::<Db>::new("SELECT * FROM relationships WHERE tenant_id = ");
+        query.push_bind(tenant.as_uuid());
+        query.push(" AND relation = ").push_bind(filter.relation);
+        query
+            .push(format_args!(" AND {kind_column} = "))
+            .push_bind(filter.kind);
+        query.push(format_args!(" AND {id_column} IN ("));
+        let mut ids = query.separated(", ");
+        for id in filter.ids {
+            ids.push_bind(*id);
+        }
+        query.push(")");
+        if let Some(r) = after {
+            query
+                .push(" AND (resource_type > ")
+                .push_bind(r.resource_type)
+                .push(" OR (resource_type = ")
+                .push_bind(r.resource_type)
+                .push(" AND (resource_id > ")
+                .push_bind(r.resource_id)
+                .push(" OR (resource_id = ")
+                .push_bind(r.resource_id)
+                .push(" AND (relation > ")
+                .push_bind(r.relation)
+                .push(" OR (relation = ")
+                .push_bind(r.relation)
+                .push(" AND (subject_type > ")
+                .push_bind(r.subject_type)
+                .push(" OR (subject_type = ")
+                .push_bind(r.subject_type)
+                .push(" AND subject_id > ")
+                .push_bind(r.subject_id)
+                .push("))))))))");
+        }
+        query
+            .push(" ORDER BY resource_type, resource_id, relation, subject_type, subject_id LIMIT ")
+            .push_bind(limit);
+        query
+            .build()
             .fetch_all(&self.pool)
             .await?
             .iter()

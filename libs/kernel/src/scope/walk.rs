@@ -241,3 +241,85 @@ where
     }
     Ok(walk.reached())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scope::{Anchor, Relation as R};
+
+    /// `resource RELATION subject` facts over small numbers.
+    const FACTS: &[(u8, R, u8)] = &[
+        (2, R::ParentUnit, 1),
+        (3, R::ParentUnit, 2),
+        // A cycle back to the top: walked once, never again.
+        (1, R::ParentUnit, 3),
+        (2, R::Employee, 20),
+        (3, R::Employee, 30),
+        (9, R::Employee, 90),
+    ];
+
+    fn answer(request: Request<'_, u8>) -> Result<Vec<(u8, u8)>, ()> {
+        Ok(FACTS
+            .iter()
+            .filter(|(_, relation, _)| *relation == request.relation)
+            .filter_map(|(resource, _, subject)| match request.step {
+                Step::Subjects(_) => request
+                    .from
+                    .contains(resource)
+                    .then_some((*resource, *subject)),
+                _ => request
+                    .from
+                    .contains(subject)
+                    .then_some((*subject, *resource)),
+            })
+            .collect())
+    }
+
+    #[test]
+    fn a_subtree_walk_descends_level_by_level_and_keeps_each_trail() {
+        let path = Path {
+            anchor: Anchor::Place,
+            steps: &[Step::Subtree, Step::Subjects(R::Employee)],
+        };
+        let mut requests = Vec::new();
+        let reached = walk(path, 1, Kind::User, |request| {
+            requests.push((request.step, request.from.to_vec(), request.to_kind));
+            answer(request)
+        })
+        .unwrap();
+        let down = Step::Resources(R::ParentUnit);
+        assert_eq!(
+            requests,
+            [
+                (down, vec![1], Kind::Unit),
+                (down, vec![2], Kind::Unit),
+                (down, vec![3], Kind::Unit),
+                (Step::Subjects(R::Employee), vec![1, 2, 3], Kind::User),
+            ]
+        );
+        let trails: Vec<(u8, Vec<u8>)> = reached
+            .iter()
+            .map(|r| (r.node, r.trail.iter().map(|hop| hop.to).collect()))
+            .collect();
+        assert_eq!(trails, [(20, vec![2, 20]), (30, vec![2, 3, 30])]);
+    }
+
+    #[test]
+    fn a_walk_that_finds_nothing_on_the_way_reaches_nothing() {
+        let path = Path {
+            anchor: Anchor::Subject,
+            steps: &[
+                Step::Resources(R::Manager),
+                Step::Subjects(R::PrimaryMember),
+            ],
+        };
+        let reached = walk(path, 7, Kind::User, answer).unwrap();
+        assert!(reached.is_empty());
+        let myself = Path {
+            anchor: Anchor::Subject,
+            steps: &[],
+        };
+        let reached = walk(myself, 7, Kind::User, answer).unwrap();
+        assert_eq!(reached.iter().map(|r| r.node).collect::<Vec<_>>(), [7]);
+    }
+}

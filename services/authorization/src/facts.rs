@@ -15,7 +15,8 @@ fn relation(r: Relation) -> i16 {
     r as i16
 }
 
-fn active(r: &Relationship, now: i64) -> bool {
+/// Whether `r` is in effect at `now` (inside its validity window, if it has one).
+pub(crate) fn active(r: &Relationship, now: i64) -> bool {
     r.valid_from.is_none_or(|from| from <= now) && r.valid_until.is_none_or(|until| now < until)
 }
 

@@ -30,7 +30,7 @@ use lms_runtime::clock::now;
 use uuid::Uuid;
 
 use self::proved::Candidate;
-use self::walk::FANOUT;
+use self::walk::{BATCH, FANOUT};
 use crate::convert;
 use crate::core::Core;
 use crate::store::{End, RelatedFilter, Store};
@@ -114,7 +114,7 @@ impl<S: Store> Core<S> {
             .map(|(id, _)| *id)
             .collect();
         let mut courses = BTreeMap::new();
-        for ids in events.chunks(500) {
+        for ids in events.chunks(BATCH) {
             let filter = RelatedFilter {
                 relation: Relation::ParentCourse as i16,
                 end: End::Resource,

@@ -4,8 +4,8 @@
 //! of objects it stands on (a manager's groups, a level of the unit tree), except a hop from
 //! the subject along one of their own relations (the groups they manage, the courses they
 //! tutor, ...): the subject's compiled facts hold those already, with validity windows
-//! applied, so that hop costs no query. Facts outside their
-//! validity window are no facts: a walk never crosses them, as decisions never read them.
+//! applied, so that hop costs no query. Facts outside their validity window are no facts: a
+//! walk never crosses them, as the decision facts of a user never hold them.
 
 use lms_api::authorization::v1::Relation as ProtoRelation;
 use lms_api::common::v1::ObjectType;
@@ -17,18 +17,15 @@ use uuid::Uuid;
 
 use crate::convert::{kind_to_proto, relation_to_proto};
 use crate::core::Core;
-use crate::store::{End, RelatedFilter, Relationship, RelationshipFilter, Store};
+use crate::facts::active;
+use crate::store::{End, RelatedFilter, RelationshipFilter, Store};
 
 /// Most relationships one query of a hop reads; a hop reads at most this many per object it
 /// stands on, on average.
 pub const FANOUT: i64 = 100_000;
 
 /// Most objects one query of a hop reads from (each is a bound parameter).
-const BATCH: usize = 500;
-
-fn active(r: &Relationship, now: i64) -> bool {
-    r.valid_from.is_none_or(|from| from <= now) && r.valid_until.is_none_or(|until| now < until)
-}
+pub(super) const BATCH: usize = 500;
 
 /// The objects the subject's own facts relate them to by `step`, if `step` reads one of the
 /// subject's relations (a fact whose subject is the subject).

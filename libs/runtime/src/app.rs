@@ -6,7 +6,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tonic_health::ServingStatus;
 
-use crate::auth::TokenVerifier;
+use crate::auth::{RevocationFeed, TokenVerifier};
 use crate::config::{
     AuthConfig, CacheConfig, Config, RedisConfig, ServerConfig, ServiceConfig, ServiceName,
     SignInConfig,
@@ -67,6 +67,8 @@ pub struct ServiceContext {
     pub cache: CacheConfig,
     /// Verifies bearer tokens.
     pub verifier: TokenVerifier,
+    /// Ended sessions: identity publishes them, every service's verifier refuses their tokens.
+    pub revocations: RevocationFeed,
     /// Token settings: issuer, audience, where published keys come from.
     pub auth: AuthConfig,
     /// Sign-in and token lifetimes (identity).
@@ -78,13 +80,31 @@ pub struct ServiceContext {
 impl ServiceContext {
     /// The context of `name` under `config`.
     pub fn from_config(config: &Config, name: ServiceName) -> Result<Self, BootError> {
+        let verifier = verifier_from(&config.auth)?;
+        let token_lifetime = Duration::from_secs(
+            config.sign_in.access_token_ttl_seconds + config.auth.leeway_seconds,
+        );
+        let revocations = RevocationFeed::new(
+            verifier.revocations().clone(),
+            config
+                .redis
+                .url
+                .as_ref()
+                .map(|url| (url, config.redis.key_prefix.as_str())),
+            token_lifetime,
+        )
+        .map_err(|error| BootError::Config {
+            key: "redis.url",
+            reason: error.to_string(),
+        })?;
         Ok(Self {
             name,
             service: config.service(name).clone(),
             server: config.server.clone(),
             redis: config.redis.clone(),
             cache: config.cache.clone(),
-            verifier: verifier_from(&config.auth)?,
+            verifier,
+            revocations,
             auth: config.auth.clone(),
             sign_in: config.sign_in.clone(),
             endpoints: ServiceName::ALL.map(|peer| config.service(peer).endpoint()),

@@ -88,6 +88,17 @@ pub enum ApiError {
         /// What is down, for example `store`.
         dependency: &'static str,
     },
+    /// RESOURCE_EXHAUSTED: too many requests (a rate limit) or no capacity left right now (an
+    /// admission limit); the client may retry after `retry_after`.
+    #[error("{message}")]
+    ResourceExhausted {
+        /// Machine-readable reason, for example `RATE_LIMITED`.
+        reason: &'static str,
+        /// For people.
+        message: String,
+        /// When a retry may succeed.
+        retry_after: std::time::Duration,
+    },
     /// A peer service's refusal (bad argument, denied, not found), forwarded unchanged.
     #[error("{}", .0.message())]
     Forwarded(Box<Status>),
@@ -173,6 +184,16 @@ impl From<ApiError> for Status {
                 message,
                 ErrorDetails::with_error_info(reason, ERROR_DOMAIN, HashMap::new()),
             ),
+            ApiError::ResourceExhausted {
+                reason,
+                retry_after,
+                ..
+            } => {
+                let mut details =
+                    ErrorDetails::with_error_info(reason, ERROR_DOMAIN, HashMap::new());
+                details.set_retry_info(Some(retry_after));
+                Status::with_error_details(Code::ResourceExhausted, message, details)
+            }
             ApiError::Aborted(_) => Status::aborted(message),
             ApiError::Forwarded(status) => *status,
             ApiError::Unavailable { dependency } => Status::with_error_details(

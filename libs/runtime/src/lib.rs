@@ -14,6 +14,7 @@ pub mod layers;
 pub mod outbox;
 pub mod paging;
 pub mod peers;
+pub mod rate_limit;
 pub mod redis;
 pub mod secret;
 pub mod server;

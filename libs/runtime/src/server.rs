@@ -20,7 +20,9 @@ use tower::{Service, ServiceBuilder};
 use crate::app::{BootError, ServiceContext};
 use crate::auth::{AuthLayer, TokenVerifier};
 use crate::config::{ServerConfig, ServiceName};
-use crate::layers::{ConcurrencyLimitLayer, RequestIdLayer, TimeoutLayer, TraceLayer};
+use crate::layers::{
+    ConcurrencyLimitLayer, PeerLimitLayer, RequestIdLayer, TimeoutLayer, TraceLayer,
+};
 
 /// A bound, not yet serving, gRPC server.
 pub struct GrpcServer {
@@ -31,7 +33,10 @@ pub struct GrpcServer {
     served: Vec<&'static str>,
     health: HealthReporter,
     auth: AuthLayer,
+    peer_limit: PeerLimitLayer,
     config: ServerConfig,
+    /// Where revoked sessions come from (followed while serving).
+    revocations: crate::auth::RevocationFeed,
     /// Identity's endpoint and the verifier to keep its published keys in, with the period.
     published_keys: Option<(TokenVerifier, String, Duration)>,
     /// Accept HTTP/1.1 besides HTTP/2: only servers with `/.well-known/` documents need it,
@@ -78,6 +83,8 @@ impl GrpcServer {
             served: Vec::new(),
             health,
             auth: AuthLayer::new(context.verifier.clone(), public_methods),
+            peer_limit: PeerLimitLayer::none(),
+            revocations: context.revocations.clone(),
             config: context.server.clone(),
             published_keys: context.published_keys_source().map(|endpoint| {
                 (
@@ -88,6 +95,12 @@ impl GrpcServer {
             }),
             accept_http1: false,
         })
+    }
+
+    /// Limits how often one peer address may call `methods` (full gRPC paths), per second.
+    pub fn limit_per_peer(mut self, methods: &[&str], per_second: u32) -> Self {
+        self.peer_limit = PeerLimitLayer::new(methods, per_second);
+        self
     }
 
     /// Adds one gRPC service; it is listed by reflection and reported by health.
@@ -144,10 +157,13 @@ impl GrpcServer {
             served,
             health,
             auth,
+            peer_limit,
+            revocations,
             config,
             published_keys,
             accept_http1,
         } = self;
+        tokio::spawn(revocations.follow(shutdown.child_token()));
         if let Some((verifier, endpoint, every)) = published_keys {
             tokio::spawn(crate::auth::follow_identity_keys(
                 verifier,
@@ -166,6 +182,7 @@ impl GrpcServer {
             .layer(TimeoutLayer::new(Duration::from_millis(
                 config.request_timeout_ms,
             )))
+            .layer(peer_limit)
             .layer(auth)
             .layer(ConcurrencyLimitLayer::new(config.concurrency_limit))
             // What the request appends to the outbox, for delivering exactly its own events.

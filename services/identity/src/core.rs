@@ -2,6 +2,7 @@
 //! authorization and the outbox relay.
 
 use lms_kernel::{TenantId, UnitId, UserId};
+use lms_runtime::auth::RevocationFeed;
 use lms_runtime::clock::now;
 use lms_runtime::config::SignInConfig;
 use lms_runtime::outbox::{NewEvent, Relay};
@@ -10,6 +11,7 @@ use lms_runtime::{ApiError, Database};
 
 use crate::convert::ValidNewUser;
 use crate::keys::KeyRing;
+use crate::lockout::Attempts;
 use crate::password::Passwords;
 use crate::store::{EmploymentRecord, Store, StoreError, UserRecord};
 
@@ -30,6 +32,10 @@ pub struct Core<S> {
     pub relay: std::sync::Arc<Relay>,
     /// Token lifetimes and lockout.
     pub sign_in: SignInConfig,
+    /// The rate limit and lockout in front of every credential check.
+    pub attempts: Attempts,
+    /// Where ended sessions are published, so every service refuses their access tokens.
+    pub revocations: RevocationFeed,
 }
 
 impl<S: Store + Clone> Core<S> {
@@ -61,9 +67,9 @@ impl<S: Store + Clone> Core<S> {
         user: ValidNewUser,
         unit: UnitId,
         created_by: String,
-    ) -> (UserRecord, EmploymentRecord) {
+    ) -> Result<(UserRecord, EmploymentRecord), ApiError> {
         let password_hash = match &user.password {
-            Some(password) => Some(self.passwords.hash(password).await),
+            Some(password) => Some(self.passwords.hash(password).await?),
             None => None,
         };
         let now = now();
@@ -80,8 +86,6 @@ impl<S: Store + Clone> Core<S> {
             custom_fields: user.custom_fields,
             external_id: user.external_id,
             password_hash,
-            failed_sign_ins: 0,
-            locked_until: None,
             last_sign_in_at: None,
             created_by,
             created_at: now,
@@ -94,7 +98,7 @@ impl<S: Store + Clone> Core<S> {
             ends_at: None,
             main_account: true,
         };
-        (record, employment)
+        Ok((record, employment))
     }
 
     /// A user as the API shows it, with their employments.

@@ -538,8 +538,6 @@ pub fn plan_users(
                         custom_fields: custom,
                         external_id: Some(row.external_id.clone()),
                         password_hash: None,
-                        failed_sign_ins: 0,
-                        locked_until: None,
                         last_sign_in_at: None,
                         created_by: created_by.to_owned(),
                         created_at: now,

@@ -11,6 +11,7 @@ mod error;
 pub mod grpc;
 pub mod import;
 pub mod keys;
+pub mod lockout;
 pub mod mfa;
 pub mod password;
 pub mod relationships;
@@ -42,11 +43,25 @@ pub const PUBLIC_METHODS: &[&str] = &[
     "/lms.identity.v1.AuthenticationService/IssueServiceToken",
 ];
 
+/// The public methods that prove a credential: limited per peer address, so one address cannot
+/// flood them (each SignIn may run argon2).
+const CREDENTIAL_METHODS: &[&str] = &[
+    "/lms.identity.v1.AuthenticationService/SignIn",
+    "/lms.identity.v1.AuthenticationService/VerifyMfa",
+    "/lms.identity.v1.AuthenticationService/RefreshToken",
+    "/lms.identity.v1.AuthenticationService/IssueServiceToken",
+];
+
 /// Opens the store, applies migrations, loads the signing keys and binds the server; call
 /// [`Application::run_until_stopped`] to serve.
 pub async fn build(context: ServiceContext) -> Result<Application, BootError> {
     let database = context.open_database(&MIGRATIONS).await?;
-    let server = GrpcServer::bind(&context, PUBLIC_METHODS).await?;
+    let server = GrpcServer::bind(&context, PUBLIC_METHODS)
+        .await?
+        .limit_per_peer(
+            CREDENTIAL_METHODS,
+            context.sign_in.attempts_per_peer_per_second,
+        );
     let application = match &database {
         Database::Postgres(pool) => {
             assemble(
@@ -110,12 +125,21 @@ async fn assemble<S: Store + Clone>(
         authorization,
         relay: relay.clone(),
         sign_in: context.sign_in.clone(),
+        attempts: lockout::Attempts::new(&context.sign_in),
+        revocations: context.revocations.clone(),
     });
+    let (pruning, republishing) = (core.clone(), core.clone());
     let published = keys.clone();
     let server = grpc::add_services(server, core).add_well_known(WellKnown::new(move |name| {
         (name == "jwks.json").then(|| published.jwks())
     }));
     Ok(Application::new(server, database)
         .with_background(move |shutdown| keys.spawn_refresh(store, shutdown))
-        .with_background(move |shutdown| relay.spawn_retries(shutdown)))
+        .with_background(move |shutdown| relay.spawn_retries(shutdown))
+        .with_background(move |shutdown| {
+            tokio::spawn(sessions::republish_revocations(republishing, shutdown));
+        })
+        .with_background(move |shutdown| {
+            tokio::spawn(sessions::prune_credentials(pruning, shutdown));
+        }))
 }

@@ -1,17 +1,29 @@
 //! Passwords: argon2id hashes in PHC form, verified in constant time. Hashing is deliberately
-//! slow, so it runs on the blocking pool, never on the async workers.
+//! slow and memory-hungry, so it runs on the blocking pool, never on the async workers, and only
+//! as many runs go on at once as `sign_in.password_memory_mib` holds: a check that finds no free
+//! slot is refused at once rather than queued, so a flood of sign-ins costs bounded memory.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, Version};
+use lms_runtime::ApiError;
 use lms_runtime::config::SignInConfig;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// The shortest password accepted (NIST SP 800-63B).
 pub const MIN_LENGTH: usize = 12;
 /// The longest, so hashing cost stays bounded.
 pub const MAX_LENGTH: usize = 256;
+/// How long setting a password (an administrator's or the user's own write) may wait for a slot;
+/// checking one at sign-in never waits.
+const HASH_WAIT: Duration = Duration::from_secs(2);
+
+/// The right to run one password check now (see [`Passwords::slot`]).
+#[derive(Debug)]
+pub struct PasswordSlot(OwnedSemaphorePermit);
 
 /// Hashes and verifies passwords with one set of argon2id parameters.
 #[derive(Clone)]
@@ -19,12 +31,15 @@ pub struct Passwords {
     argon2: Arc<Argon2<'static>>,
     /// A hash of nothing, verified when the user is unknown so that the answer takes as long.
     decoy: Arc<str>,
+    /// One permit per argon2 run that may hold its memory at once.
+    slots: Arc<Semaphore>,
 }
 
 impl std::fmt::Debug for Passwords {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Passwords")
             .field("params", self.argon2.params())
+            .field("free_slots", &self.slots.available_permits())
             .finish_non_exhaustive()
     }
 }
@@ -50,7 +65,30 @@ impl Passwords {
         Self {
             argon2: Arc::new(argon2),
             decoy: decoy.into(),
+            slots: Arc::new(Semaphore::new(config.password_check_slots())),
         }
+    }
+
+    fn busy() -> ApiError {
+        ApiError::ResourceExhausted {
+            reason: "PASSWORD_CHECKS_BUSY",
+            message: "too many password checks in progress; retry shortly".into(),
+            retry_after: Duration::from_secs(1),
+        }
+    }
+
+    /// Runs `work` on the blocking pool holding `slot` until it ends: a caller that gives up
+    /// (deadline, disconnect) does not free the memory early, so neither does the slot.
+    async fn run<T: Send + 'static>(
+        slot: OwnedSemaphorePermit,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
+        tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            work()
+        })
+        .await
+        .map_err(ApiError::internal)
     }
 
     /// The parameters, for benchmarks and the closing note.
@@ -74,34 +112,56 @@ impl Passwords {
         }
     }
 
-    /// The PHC string of `password` with a fresh salt.
-    pub async fn hash(&self, password: &str) -> String {
+    /// The PHC string of `password` with a fresh salt; waits briefly for a slot.
+    pub async fn hash(&self, password: &str) -> Result<String, ApiError> {
+        let slot = tokio::time::timeout(HASH_WAIT, self.slots.clone().acquire_owned())
+            .await
+            .map_err(|_| Self::busy())?
+            .map_err(|_| Self::busy())?;
         let argon2 = self.argon2.clone();
         let password = password.to_owned();
-        tokio::task::spawn_blocking(move || {
+        Self::run(slot, move || {
             argon2
                 .hash_password(password.as_bytes())
-                .expect("hashing with valid parameters cannot fail")
-                .to_string()
+                .map(|hash| hash.to_string())
+                .map_err(|e| ApiError::internal(std::io::Error::other(e.to_string())))
         })
-        .await
-        .expect("the hashing task does not panic")
+        .await?
     }
 
-    /// Whether `password` matches `hash`; with no hash, a decoy is verified and the answer is no.
-    pub async fn verify(&self, password: &str, hash: Option<&str>) -> bool {
+    /// A slot for one check, taken before anything else is spent on it (the store's attempt
+    /// count, say); RESOURCE_EXHAUSTED at once when every slot is taken.
+    pub fn slot(&self) -> Result<PasswordSlot, ApiError> {
+        self.slots
+            .clone()
+            .try_acquire_owned()
+            .map(PasswordSlot)
+            .map_err(|_| Self::busy())
+    }
+
+    /// Whether `password` matches `hash`, checked in `slot`; with no hash, a decoy is verified
+    /// and the answer is no. A password over the maximum length is wrong without hashing it.
+    pub async fn verify(
+        &self,
+        slot: PasswordSlot,
+        password: &str,
+        hash: Option<&str>,
+    ) -> Result<bool, ApiError> {
+        if password.len() > MAX_LENGTH * 4 || password.chars().count() > MAX_LENGTH {
+            return Ok(false);
+        }
+        let slot = slot.0;
         let argon2 = self.argon2.clone();
         let known = hash.is_some();
         let hash = hash.map_or_else(|| self.decoy.to_string(), str::to_owned);
         let password = password.to_owned();
-        tokio::task::spawn_blocking(move || {
+        Self::run(slot, move || {
             PasswordHash::new(&hash)
                 .map(|parsed| argon2.verify_password(password.as_bytes(), &parsed).is_ok())
                 .unwrap_or(false)
                 && known
         })
         .await
-        .unwrap_or(false)
     }
 }
 
@@ -116,22 +176,80 @@ mod tests {
     #[tokio::test]
     async fn a_hash_is_argon2id_and_verifies_only_its_password() {
         let passwords = passwords();
-        let hash = passwords.hash("correct horse battery").await;
+        let hash = passwords.hash("correct horse battery").await.unwrap();
         assert!(
             hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
             "{hash}"
         );
-        assert!(passwords.verify("correct horse battery", Some(&hash)).await);
-        assert!(!passwords.verify("correct horse batterz", Some(&hash)).await);
+        assert!(
+            passwords
+                .verify(
+                    passwords.slot().unwrap(),
+                    "correct horse battery",
+                    Some(&hash)
+                )
+                .await
+                .unwrap()
+        );
+        assert!(
+            !passwords
+                .verify(
+                    passwords.slot().unwrap(),
+                    "correct horse batterz",
+                    Some(&hash)
+                )
+                .await
+                .unwrap()
+        );
     }
 
     #[tokio::test]
     async fn an_unknown_user_never_verifies() {
+        let passwords = passwords();
+        let slot = passwords.slot().unwrap();
         assert!(
-            !passwords()
-                .verify("decoy password for unknown users", None)
+            !passwords
+                .verify(slot, "decoy password for unknown users", None)
                 .await
+                .unwrap()
         );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn checks_beyond_the_memory_budget_are_refused_at_once_not_queued() {
+        let config = SignInConfig {
+            password_memory_mib: 19,
+            ..lms_runtime::Config::default().sign_in
+        };
+        let passwords = Passwords::new(&config);
+        assert_eq!(config.password_check_slots(), 1);
+        let running = {
+            let passwords = passwords.clone();
+            let slot = passwords.slot().unwrap();
+            tokio::spawn(async move {
+                passwords
+                    .verify(slot, "a password of some length", None)
+                    .await
+            })
+        };
+        let refused = passwords.slot().expect_err("no free slot");
+        assert!(matches!(
+            refused,
+            ApiError::ResourceExhausted {
+                reason: "PASSWORD_CHECKS_BUSY",
+                ..
+            }
+        ));
+        assert!(!running.await.unwrap().unwrap());
+        assert_eq!(passwords.slots.available_permits(), 1);
+    }
+
+    #[tokio::test]
+    async fn an_overlong_password_is_wrong_without_spending_a_slot() {
+        let passwords = passwords();
+        let long = "x".repeat(MAX_LENGTH + 1);
+        let slot = passwords.slot().unwrap();
+        assert!(!passwords.verify(slot, &long, None).await.unwrap());
     }
 
     #[test]

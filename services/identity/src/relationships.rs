@@ -623,8 +623,6 @@ mod tests {
             custom_fields: "{}".into(),
             external_id: None,
             password_hash: None,
-            failed_sign_ins: 0,
-            locked_until: None,
             last_sign_in_at: None,
             created_by: String::new(),
             created_at: 0,

@@ -1,11 +1,31 @@
-//! Opaque secrets handed to clients (refresh tokens, MFA challenges, service-account secrets):
-//! 256 random bits behind a prefix that says what they are (and lets secret scanners find
-//! leaks), shown once, stored only as a SHA-256 hash.
+//! Sessions and the opaque secrets handed to clients (refresh tokens, MFA challenges,
+//! service-account secrets): 256 random bits behind a prefix that says what they are (and lets
+//! secret scanners find leaks), shown once, stored only as a SHA-256 hash. Also the two
+//! housekeeping loops: revoked sessions published to every service, and expired credentials
+//! pruned.
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use lms_runtime::clock::now;
 use rand_core::{OsRng, RngCore};
 use sha2::{Digest, Sha256};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::core::Core;
+use crate::store::Store;
+
+/// How often the store's revocations are republished: with the followers' own period, a
+/// session ended by any path (sign-out, suspension, anonymisation, deletion, reuse) is refused
+/// everywhere within about half a second.
+const REPUBLISH_EVERY: Duration = Duration::from_millis(250);
+/// How often expired credentials are pruned.
+const PRUNE_EVERY: Duration = Duration::from_secs(600);
+/// Attempt counts idle this long (and not locked) are forgotten.
+const ATTEMPTS_KEPT: i64 = 24 * 3600;
 
 /// The prefix of refresh tokens.
 const PREFIX: &str = "lmsrt_";
@@ -33,6 +53,63 @@ pub fn hash(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
+/// When the sign-in of session `family` happened (its id is a UUIDv7, stamped at sign-in); a
+/// family without a time is treated as ancient, so it cannot outlive the session limit.
+pub fn started_at(family: Uuid) -> i64 {
+    family
+        .get_timestamp()
+        .map_or(0, |stamp| stamp.to_unix().0 as i64)
+}
+
+/// Publishes the revocations the store holds, again and again: the store is the truth and the
+/// feed (this process, and Redis for the others) follows it, whatever path revoked a session
+/// and whether or not an earlier publication failed.
+pub async fn republish_revocations<S: Store + Clone>(
+    core: Arc<Core<S>>,
+    shutdown: CancellationToken,
+) {
+    let lifetime = core.sign_in.access_token_ttl_seconds as i64 + 60;
+    let mut since = now() - lifetime;
+    loop {
+        match core.store.sessions_revoked_since(since).await {
+            Ok(revoked) => {
+                let newest = revoked.iter().map(|(_, at)| *at).max();
+                let sessions: Vec<(Uuid, i64)> =
+                    revoked.into_iter().map(|(s, at)| (s, at * 1000)).collect();
+                if core.revocations.revoke(&sessions).await.is_ok()
+                    && let Some(newest) = newest
+                {
+                    // Revocation times are whole seconds: re-read the last one, a write in
+                    // the same second may not have been visible yet.
+                    since = since.max(newest);
+                }
+            }
+            Err(error) => tracing::warn!(%error, "cannot read revoked sessions"),
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(REPUBLISH_EVERY) => {}
+        }
+    }
+}
+
+/// Deletes expired challenges, refresh tokens, their revocations and idle attempt counts.
+pub async fn prune_credentials<S: Store + Clone>(core: Arc<Core<S>>, shutdown: CancellationToken) {
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(PRUNE_EVERY) => {}
+        }
+        let now = now();
+        let idle_before = now - ATTEMPTS_KEPT.max(core.sign_in.lockout_max_seconds as i64);
+        match core.store.prune_credentials(now, idle_before).await {
+            Ok(0) => {}
+            Ok(pruned) => tracing::info!(pruned, "expired credentials pruned"),
+            Err(error) => tracing::warn!(%error, "cannot prune expired credentials"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -45,5 +122,13 @@ mod tests {
         assert!(a.starts_with(PREFIX) && a.len() == PREFIX.len() + 43);
         assert_eq!(hash(&a), hash_a);
         assert_ne!(hash_a, hash_b);
+    }
+
+    #[test]
+    fn a_session_starts_when_its_family_id_was_made() {
+        let before = now();
+        let started = started_at(Uuid::now_v7());
+        assert!(started >= before && started <= now());
+        assert_eq!(started_at(Uuid::new_v4()), 0);
     }
 }

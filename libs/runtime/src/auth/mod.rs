@@ -9,6 +9,7 @@ mod claims;
 mod keys;
 mod layer;
 mod published;
+mod revocations;
 mod verifier;
 
 pub use acting::{Acting, acting, tenant, tenant_service, user, verified};
@@ -18,4 +19,5 @@ pub use layer::{
     AuthLayer, AuthService, PUBLIC_INFRASTRUCTURE_PREFIXES, caller, caller_and_message,
 };
 pub use published::follow_identity_keys;
+pub use revocations::{RevocationFeed, Revocations};
 pub use verifier::{TokenError, TokenVerifier};

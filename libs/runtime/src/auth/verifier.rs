@@ -7,6 +7,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use lms_kernel::{TenantId, UserId};
 
 use super::claims::{Caller, Claims, SubjectKind};
+use super::revocations::Revocations;
 use crate::error::ApiError;
 
 /// Why a token was refused. Each maps to UNAUTHENTICATED with its own `ErrorInfo` reason.
@@ -24,6 +25,9 @@ pub enum TokenError {
     /// Bad signature, unknown key, wrong issuer or audience, not yet valid.
     #[error("bearer token rejected: {0}")]
     Invalid(&'static str),
+    /// Its sign-in session ended (sign-out, password change, suspension, ...).
+    #[error("bearer token's session has ended; sign in again")]
+    Revoked,
 }
 
 impl TokenError {
@@ -34,6 +38,7 @@ impl TokenError {
             TokenError::Malformed => "TOKEN_MALFORMED",
             TokenError::Expired => "TOKEN_EXPIRED",
             TokenError::Invalid(_) => "TOKEN_INVALID",
+            TokenError::Revoked => "TOKEN_REVOKED",
         }
     }
 }
@@ -66,6 +71,8 @@ pub struct TokenVerifier {
     generation: Arc<std::sync::atomic::AtomicU64>,
     /// Signalled when a token names a key not in the set, so published keys are fetched early.
     unknown_key: Arc<tokio::sync::Notify>,
+    /// Sessions ended before their tokens expire: their user tokens are refused.
+    revocations: Revocations,
 }
 
 /// The keys a verifier trusts: those configured (`auth.jwks`) and those identity publishes.
@@ -145,6 +152,7 @@ impl TokenVerifier {
                 .build(),
             generation: Arc::default(),
             unknown_key: Arc::default(),
+            revocations: Revocations::shared(),
         };
         verifier.replace_keys(jwks)?;
         Ok(verifier)
@@ -195,8 +203,33 @@ impl TokenVerifier {
         self.unknown_key.notified().await;
     }
 
-    /// Verifies a compact JWT and answers the caller it names.
+    /// The revoked sessions this verifier refuses (the process's set unless replaced).
+    pub fn revocations(&self) -> &Revocations {
+        &self.revocations
+    }
+
+    /// Refuses the sessions of `revocations` instead of the process's set (tests).
+    pub fn with_revocations(mut self, revocations: Revocations) -> Self {
+        self.revocations = revocations;
+        self
+    }
+
+    /// Verifies a compact JWT and answers the caller it names; a user token whose session was
+    /// revoked is refused even while its signature and expiry are good.
     pub fn verify(&self, token: &str) -> Result<Caller, TokenError> {
+        let caller = self.verify_unrevoked(token)?;
+        if let Caller::User {
+            session: Some(session),
+            ..
+        } = &caller
+            && self.revocations.is_revoked(session)
+        {
+            return Err(TokenError::Revoked);
+        }
+        Ok(caller)
+    }
+
+    fn verify_unrevoked(&self, token: &str) -> Result<Caller, TokenError> {
         let generation = self.generation.load(std::sync::atomic::Ordering::SeqCst);
         if let Some((caller, expires, remembered)) = self.verified.get(token)
             && remembered == generation

@@ -10,8 +10,11 @@ use super::{ConfigError, invalid};
 pub struct SignInConfig {
     /// Lifetime of access tokens.
     pub access_token_ttl_seconds: u64,
-    /// Lifetime of a sign-in session: a refresh token older than this is refused.
+    /// Lifetime of a refresh token: one not traded in for this long is refused (idle timeout).
     pub refresh_token_ttl_seconds: u64,
+    /// Absolute lifetime of a sign-in session, counted from the sign-in: refreshing never takes a
+    /// session past it.
+    pub session_max_seconds: u64,
     /// A new signing key is made when the newest is older than this; old keys stay published
     /// until every token they signed has expired.
     pub signing_key_rotation_hours: u64,
@@ -23,6 +26,16 @@ pub struct SignInConfig {
     pub lockout_max_seconds: u64,
     /// argon2id memory cost in KiB (OWASP: at least 19456).
     pub argon2_memory_kib: u32,
+    /// Memory the password checks of one process may hold at once, in MiB: it sets how many
+    /// argon2 runs go on together (this divided by the memory cost, at least one). A check that
+    /// finds every slot taken is refused at once (RESOURCE_EXHAUSTED) instead of queueing, so a
+    /// flood of sign-ins cannot take the process past its memory limit: size it with the pod.
+    pub password_memory_mib: u32,
+    /// Sign-in attempts (SignIn, VerifyMfa, RefreshToken, IssueServiceToken) one peer address
+    /// may make per second, on average.
+    pub attempts_per_peer_per_second: u32,
+    /// Sign-in attempts one account (tenant and e-mail) may make per minute, on average.
+    pub attempts_per_account_per_minute: u32,
     /// argon2id iterations.
     pub argon2_iterations: u32,
     /// How long an MFA challenge from SignIn may be answered.
@@ -37,11 +50,15 @@ impl Default for SignInConfig {
         SignInConfig {
             access_token_ttl_seconds: 900,
             refresh_token_ttl_seconds: 30 * 24 * 3600,
+            session_max_seconds: 90 * 24 * 3600,
             signing_key_rotation_hours: 24,
             lockout_threshold: 5,
             lockout_base_seconds: 30,
             lockout_max_seconds: 3600,
             argon2_memory_kib: 19_456,
+            password_memory_mib: 160,
+            attempts_per_peer_per_second: 20,
+            attempts_per_account_per_minute: 30,
             argon2_iterations: 2,
             mfa_challenge_ttl_seconds: 300,
             unused_account_days: 180,
@@ -50,6 +67,12 @@ impl Default for SignInConfig {
 }
 
 impl SignInConfig {
+    /// How many password checks may run at once: the memory budget over one run's memory.
+    pub fn password_check_slots(&self) -> usize {
+        let slots = u64::from(self.password_memory_mib) * 1024 / u64::from(self.argon2_memory_kib);
+        slots.max(1) as usize
+    }
+
     /// Checks token lifetimes, rotation, lockout and the argon2id floor.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.access_token_ttl_seconds == 0
@@ -58,6 +81,18 @@ impl SignInConfig {
             return Err(invalid(
                 "sign_in.access_token_ttl_seconds",
                 "access tokens must live at least a second, and no longer than refresh tokens",
+            ));
+        }
+        if self.session_max_seconds < self.access_token_ttl_seconds {
+            return Err(invalid(
+                "sign_in.session_max_seconds",
+                "a session must last at least as long as one access token",
+            ));
+        }
+        if self.attempts_per_peer_per_second == 0 || self.attempts_per_account_per_minute == 0 {
+            return Err(invalid(
+                "sign_in.attempts_per_peer_per_second",
+                "sign-in rate limits must allow at least one attempt",
             ));
         }
         if self.signing_key_rotation_hours == 0 || self.lockout_threshold == 0 {
@@ -70,6 +105,12 @@ impl SignInConfig {
             return Err(invalid(
                 "sign_in.argon2_memory_kib",
                 "argon2id needs at least 8 MiB and one iteration",
+            ));
+        }
+        if u64::from(self.password_memory_mib) * 1024 < u64::from(self.argon2_memory_kib) {
+            return Err(invalid(
+                "sign_in.password_memory_mib",
+                "must hold at least one argon2 run (sign_in.argon2_memory_kib)",
             ));
         }
         Ok(())

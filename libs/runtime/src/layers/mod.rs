@@ -1,11 +1,13 @@
 //! The tower layers every server runs, outermost first:
-//! request id → tracing and RPC metrics → deadline → authentication → concurrency limit.
+//! request id → tracing and RPC metrics → deadline → peer rate limit (the sign-in family) →
+//! authentication → concurrency limit.
 //!
 //! Each layer calls the service it polled ready from `call` itself and wraps that future, so a
 //! request clones nothing of the stack below it; only the concurrency limit, which calls its
 //! inner service after waiting for a slot, takes the usual ready-clone swap.
 
 mod concurrency;
+mod peer_limit;
 mod request_id;
 mod timeout;
 mod trace;
@@ -14,6 +16,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 pub use concurrency::ConcurrencyLimitLayer;
+pub use peer_limit::PeerLimitLayer;
 pub use request_id::{REQUEST_ID_HEADER, RequestId, RequestIdLayer};
 pub use timeout::TimeoutLayer;
 pub use trace::TraceLayer;

@@ -10,8 +10,8 @@ use lms_api::identity::v1::{
     ChangePasswordResponse, ConfirmTotpEnrolmentRequest, ConfirmTotpEnrolmentResponse,
     CreateServiceAccountRequest, CreateServiceAccountResponse, GetJwksRequest, GetJwksResponse,
     IssueServiceTokenRequest, IssueServiceTokenResponse, RefreshTokenRequest, RefreshTokenResponse,
-    SignInRequest, SignInResponse, SignOutRequest, SignOutResponse, TokenPair, VerifyMfaRequest,
-    VerifyMfaResponse, sign_in_response,
+    SignInRequest, SignInResponse, SignOutRequest, SignOutResponse, TokenPair, UnlockSignInRequest,
+    UnlockSignInResponse, VerifyMfaRequest, VerifyMfaResponse, sign_in_response,
 };
 use lms_kernel::{Email, TenantId, UserId, UserStatus};
 use lms_runtime::ApiError;
@@ -22,7 +22,8 @@ use tonic::{Request, Response, Status};
 
 use crate::convert::timestamp;
 use crate::core::Core;
-use crate::password::Passwords;
+use crate::lockout;
+use crate::password::{MAX_LENGTH, Passwords};
 use crate::sessions;
 use crate::store::{Redeemed, RefreshRecord, Store, UserRecord};
 
@@ -79,16 +80,36 @@ impl<S: Store + Clone> Authentication<S> {
         .await
     }
 
-    /// The lockout after the `failures`-th failure in a row: none below the threshold, then
-    /// the base doubling per further failure, capped.
-    fn lockout(&self, failures: u32) -> Option<i64> {
+    /// When a refresh token issued now in `session` expires: after the idle timeout, but never
+    /// past the session's absolute lifetime from its sign-in.
+    fn refresh_expiry(&self, session: uuid::Uuid, now: i64) -> i64 {
         let config = &self.0.sign_in;
-        let beyond = failures.checked_sub(config.lockout_threshold)?;
-        let seconds = config
-            .lockout_base_seconds
-            .saturating_mul(1u64.checked_shl(beyond.min(32)).unwrap_or(u64::MAX))
-            .min(config.lockout_max_seconds);
-        Some(now() + seconds as i64)
+        (now + config.refresh_token_ttl_seconds as i64)
+            .min(sessions::started_at(session) + config.session_max_seconds as i64)
+    }
+
+    /// Issues a session's tokens after every credential was shown: the attempts at them are
+    /// forgotten and the sign-in recorded only now, so a right password without the second
+    /// factor neither resets the count nor makes a dormant account look used.
+    pub(super) async fn signed_in(
+        &self,
+        tenant: TenantId,
+        user: &UserRecord,
+        amr: &str,
+    ) -> Result<TokenPair, ApiError> {
+        let id = user.id;
+        if let Some(email) = &user.email {
+            self.0
+                .store
+                .clear_attempts(&lockout::password_key(tenant, email))
+                .await?;
+        }
+        self.0
+            .store
+            .clear_attempts(&lockout::second_factor_key(tenant, id))
+            .await?;
+        self.0.store.record_sign_in(tenant, id, now()).await?;
+        self.new_session(tenant, id, amr).await
     }
 
     /// A new access token and refresh token for a session.
@@ -115,7 +136,7 @@ impl<S: Store + Clone> Authentication<S> {
                 tenant,
                 user,
                 amr: amr.to_owned(),
-                expires_at: now() + self.0.sign_in.refresh_token_ttl_seconds as i64,
+                expires_at: self.refresh_expiry(session, now()),
                 used_at: None,
                 revoked: false,
             };
@@ -146,44 +167,40 @@ impl<S: Store + Clone> AuthenticationService for Authentication<S> {
         if r.password.is_empty() {
             return Err(ApiError::invalid_field("password", "is required").into());
         }
-        let user = self.0.store.user_by_email(tenant, &email).await?;
-        let now = now();
-        if let Some(user) = &user
-            && let Some(until) = user.locked_until
-            && until > now
-        {
-            // Locked: the password is not even checked, so guessing gains nothing.
-            return Err(ApiError::FailedPrecondition {
-                reason: "ACCOUNT_LOCKED",
-                message: format!("too many failed sign-ins; try again in {} s", until - now),
-            }
+        if r.password.chars().count() > MAX_LENGTH {
+            return Err(ApiError::invalid_field(
+                "password",
+                format!("must be at most {MAX_LENGTH} characters"),
+            )
             .into());
         }
-        let hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
-        // Unknown users cost the same argon2 run as known ones.
-        if !self.0.passwords.verify(&r.password, hash).await {
-            if let Some(user) = &user {
-                let failures = user.failed_sign_ins.max(0) as u32 + 1;
-                self.0
-                    .store
-                    .record_failed_sign_in(tenant, user.id, self.lockout(failures))
-                    .await?;
-                tracing::info!(%tenant, user = %user.id, failures, "sign-in failed");
-            }
+        // The order bounds what a flood can cost: a hashing slot (or RESOURCE_EXHAUSTED at
+        // once), then the account's rate and lockout (counted before the check, so parallel
+        // guesses cannot slip past it), and only then argon2. Unknown addresses take the same
+        // path, lockout included, so no answer or delay tells which addresses exist.
+        let slot = self.0.passwords.slot()?;
+        let key = lockout::password_key(tenant, &email);
+        let unlocked = self.0.attempts.reserve(&self.0.store, &key).await?;
+        let user = self.0.store.user_by_email(tenant, &email).await?;
+        if !unlocked {
+            tracing::info!(%tenant, "sign-in refused: locked out");
             return Err(bad_credentials().into());
         }
-        let user = user.expect("a verified password belongs to a user");
+        let hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
+        let right = self.0.passwords.verify(slot, &r.password, hash).await?;
+        let Some(user) = user.filter(|_| right) else {
+            return Err(bad_credentials().into());
+        };
         if let Some(barrier) = sign_in_barrier(&user) {
             return Err(barrier.into());
         }
-        self.0.store.record_sign_in(tenant, user.id, now).await?;
         if let Some(challenge) = self.challenge_if_enrolled(tenant, user.id).await? {
             tracing::info!(%tenant, user = %user.id, "password accepted; second factor due");
             return Ok(Response::new(SignInResponse {
                 outcome: Some(sign_in_response::Outcome::MfaChallenge(challenge)),
             }));
         }
-        let tokens = self.new_session(tenant, user.id, "pwd").await?;
+        let tokens = self.signed_in(tenant, &user, "pwd").await?;
         tracing::info!(%tenant, user = %user.id, "signed in");
         Ok(Response::new(SignInResponse {
             outcome: Some(sign_in_response::Outcome::Tokens(tokens)),
@@ -203,12 +220,9 @@ impl<S: Store + Clone> AuthenticationService for Authentication<S> {
         let redeemed = self
             .0
             .store
-            .redeem_refresh_token(
-                &sessions::hash(&presented),
-                &next_hash,
-                now,
-                now + self.0.sign_in.refresh_token_ttl_seconds as i64,
-            )
+            .redeem_refresh_token(&sessions::hash(&presented), &next_hash, now, |family| {
+                self.refresh_expiry(family, now)
+            })
             .await?;
         let record = match redeemed {
             Redeemed::Unknown => {
@@ -283,6 +297,12 @@ impl<S: Store + Clone> AuthenticationService for Authentication<S> {
             .store
             .revoke_session(session, now(), "signed out")
             .await?;
+        // This process refuses the token at once; the others within the feed's period.
+        let _ = self
+            .0
+            .revocations
+            .revoke(&[(session, lms_runtime::clock::now_ms())])
+            .await;
         tracing::info!(%tenant, %user, "signed out");
         Ok(Response::new(SignOutResponse {}))
     }
@@ -291,7 +311,14 @@ impl<S: Store + Clone> AuthenticationService for Authentication<S> {
         &self,
         request: Request<ChangePasswordRequest>,
     ) -> Result<Response<ChangePasswordResponse>, Status> {
-        let (tenant, user_id) = user_caller(caller(&request)?)?;
+        let caller = caller(&request)?;
+        let (tenant, user_id) = user_caller(caller)?;
+        let own_session = match caller {
+            Caller::User { session, .. } => session
+                .as_deref()
+                .and_then(|s| uuid::Uuid::try_parse(s).ok()),
+            Caller::Service { .. } => None,
+        };
         let r = request.into_inner();
         Passwords::validate(&r.new_password)
             .map_err(|e| ApiError::invalid_field("new_password", e.to_string()))?;
@@ -301,22 +328,38 @@ impl<S: Store + Clone> AuthenticationService for Authentication<S> {
             .user(tenant, user_id)
             .await?
             .ok_or_else(|| ApiError::not_found("user", user_id.to_string()))?;
-        if !self
-            .0
-            .passwords
-            .verify(&r.current_password, user.password_hash.as_deref())
-            .await
-        {
-            return Err(ApiError::invalid_field("current_password", "is wrong").into());
+        if let Some(barrier) = sign_in_barrier(&user) {
+            return Err(barrier.into());
         }
-        let hash = self.0.passwords.hash(&r.new_password).await;
+        let wrong = || ApiError::invalid_field("current_password", "is wrong");
+        let email = user.email.as_ref().ok_or_else(wrong)?;
+        // A wrong current password counts toward the account's lockout like a failed sign-in,
+        // so a stolen access token cannot be used to guess the password.
+        let slot = self.0.passwords.slot()?;
+        let key = lockout::password_key(tenant, email);
+        if !self.0.attempts.reserve(&self.0.store, &key).await?
+            || !self
+                .0
+                .passwords
+                .verify(slot, &r.current_password, user.password_hash.as_deref())
+                .await?
+        {
+            return Err(wrong().into());
+        }
+        self.0.store.clear_attempts(&key).await?;
+        let hash = self.0.passwords.hash(&r.new_password).await?;
         self.0.store.set_password(tenant, user_id, &hash).await?;
-        // Every other session ends: whoever knew the old password is signed out.
-        self.0
+        // Every other session ends: whoever knew the old password is signed out. The caller's
+        // own session goes on: they just proved the password.
+        let ended = self
+            .0
             .store
-            .revoke_user_sessions(tenant, user_id, now(), "password changed")
+            .revoke_user_sessions(tenant, user_id, own_session, now(), "password changed")
             .await?;
-        tracing::info!(%tenant, user = %user_id, "password changed");
+        let at = lms_runtime::clock::now_ms();
+        let ended: Vec<_> = ended.into_iter().map(|session| (session, at)).collect();
+        let _ = self.0.revocations.revoke(&ended).await;
+        tracing::info!(%tenant, user = %user_id, sessions_ended = ended.len(), "password changed");
         Ok(Response::new(ChangePasswordResponse {}))
     }
 
@@ -356,6 +399,13 @@ impl<S: Store + Clone> AuthenticationService for Authentication<S> {
         request: Request<IssueServiceTokenRequest>,
     ) -> Result<Response<IssueServiceTokenResponse>, Status> {
         Ok(Response::new(self.issue_token(request.into_inner()).await?))
+    }
+
+    async fn unlock_sign_in(
+        &self,
+        request: Request<UnlockSignInRequest>,
+    ) -> Result<Response<UnlockSignInResponse>, Status> {
+        Ok(Response::new(self.unlock(request).await?))
     }
 
     async fn get_jwks(

@@ -6,6 +6,7 @@ mod authentication;
 mod employments;
 mod groups;
 mod imports;
+mod lockouts;
 mod profile_fields;
 mod second_factor;
 mod service_accounts;

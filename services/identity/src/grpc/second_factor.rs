@@ -1,6 +1,8 @@
 //! The TOTP half of `AuthenticationService`: enrolment, the challenge SignIn hands out when a
-//! second factor is due, and its answer. A wrong code changes nothing but the challenge's
-//! failure count (five and it is gone); a code is accepted once.
+//! second factor is due, and its answer. Every guess is counted before the code is checked,
+//! twice: on the challenge (five and it is gone; a user has one open at a time) and on the user
+//! across all their challenges (the same lockout as passwords), so neither parallel guesses nor
+//! fresh sign-ins buy more tries. A code is accepted once.
 
 use lms_api::identity::v1::{
     BeginTotpEnrolmentRequest, BeginTotpEnrolmentResponse, ConfirmTotpEnrolmentRequest,
@@ -14,6 +16,7 @@ use lms_runtime::clock::now;
 use tonic::Request;
 
 use super::authentication::{Authentication, sign_in_barrier};
+use crate::lockout;
 use crate::mfa;
 use crate::sessions;
 use crate::store::{MfaChallenge, Store};
@@ -65,14 +68,20 @@ impl<S: Store + Clone> Authentication<S> {
                 "the challenge is unknown or expired; sign in again",
             )
         };
+        let wrong = || refused("MFA_CODE_INVALID", "the code is wrong");
         let challenge = self
             .0
             .store
-            .mfa_challenge(&hash)
+            .take_mfa_guess(&hash, now, MAX_CODE_FAILURES)
             .await?
-            .filter(|c| c.expires_at > now)
             .ok_or_else(unknown)?;
         let (tenant, user) = (challenge.tenant, challenge.user);
+        // A locked second factor answers like a wrong code: the guesser learns nothing.
+        let key = lockout::second_factor_key(tenant, user);
+        if !self.0.attempts.reserve(&self.0.store, &key).await? {
+            tracing::info!(%tenant, %user, "second factor locked out");
+            return Err(wrong());
+        }
         let secret = self
             .0
             .store
@@ -81,12 +90,8 @@ impl<S: Store + Clone> Authentication<S> {
             .secret
             .ok_or_else(unknown)?;
         let Some(step) = mfa::check(&secret, &r.code, now) else {
-            self.0
-                .store
-                .fail_mfa_challenge(&hash, MAX_CODE_FAILURES)
-                .await?;
             tracing::info!(%tenant, %user, "wrong second-factor code");
-            return Err(refused("MFA_CODE_INVALID", "the code is wrong"));
+            return Err(wrong());
         };
         if !self.0.store.use_totp_step(tenant, user, step).await? {
             return Err(refused(
@@ -103,7 +108,22 @@ impl<S: Store + Clone> Authentication<S> {
             return Err(barrier);
         }
         tracing::info!(%tenant, %user, "signed in with a second factor");
-        self.new_session(tenant, user, "pwd,otp").await
+        self.signed_in(tenant, &record, "pwd,otp").await
+    }
+
+    /// Refuses enrolment changes for a user who may not sign in (suspended, anonymised): their
+    /// token may still be live for a moment, and must not put a secret back on an erased record.
+    async fn may_enrol(&self, tenant: TenantId, user: UserId) -> Result<(), ApiError> {
+        let record = self
+            .0
+            .store
+            .user(tenant, user)
+            .await?
+            .ok_or_else(|| ApiError::not_found("user", user.to_string()))?;
+        match sign_in_barrier(&record) {
+            Some(barrier) => Err(barrier),
+            None => Ok(()),
+        }
     }
 
     /// Starts enrolment. Replacing a confirmed second factor takes a session that showed it,
@@ -115,6 +135,7 @@ impl<S: Store + Clone> Authentication<S> {
         let caller = verified(&request)?;
         let (tenant, user) = user_caller(caller)?;
         let showed_second_factor = matches!(caller, Caller::User { mfa: true, .. });
+        self.may_enrol(tenant, user).await?;
         if self.0.store.totp(tenant, user).await?.secret.is_some() && !showed_second_factor {
             return Err(ApiError::FailedPrecondition {
                 reason: "MFA_REQUIRED",
@@ -145,6 +166,7 @@ impl<S: Store + Clone> Authentication<S> {
     ) -> Result<ConfirmTotpEnrolmentResponse, ApiError> {
         let caller = verified(&request)?;
         let (tenant, user) = user_caller(caller)?;
+        self.may_enrol(tenant, user).await?;
         let Some(pending) = self.0.store.totp(tenant, user).await?.pending else {
             return Err(ApiError::FailedPrecondition {
                 reason: "NO_ENROLMENT",

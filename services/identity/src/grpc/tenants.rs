@@ -74,7 +74,7 @@ impl<S: Store + Clone> TenantService for Tenants<S> {
         let (user, employment) = self
             .0
             .new_user_records(coordinator, guest.id, actor.clone())
-            .await;
+            .await?;
         let tenant = TenantRecord {
             id: tenant_id,
             name,

@@ -126,7 +126,7 @@ impl<S: Store + Clone> UserService for Users<S> {
         let (user, employment) = self
             .0
             .new_user_records(valid, unit.id, actor.to_string())
-            .await;
+            .await?;
         let event = relationships::user_created(&user, &employment);
         self.0
             .store

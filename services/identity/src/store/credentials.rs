@@ -7,6 +7,22 @@ use lms_kernel::{TenantId, UserId};
 use uuid::Uuid;
 
 use super::StoreError;
+use crate::lockout::{AttemptKey, Lockout};
+
+/// The answer to reserving a credential attempt.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Attempt {
+    /// Go on and check the credential; this is the `failures`-th attempt without a success.
+    Allowed {
+        /// Attempts in a row, this one included.
+        failures: u32,
+    },
+    /// Refused unchecked until then.
+    Locked {
+        /// Seconds since the epoch.
+        until: i64,
+    },
+}
 
 /// One refresh token as stored (by hash).
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -90,15 +106,23 @@ pub struct ServiceAccountRecord {
 /// Sign-in credentials and sessions: passwords and lockout, TOTP, sign-ins waiting for a second
 /// factor, service accounts, signing keys and refresh tokens.
 pub trait CredentialStore: Send + Sync + 'static {
-    /// Records a failed sign-in; `locked_until` is set when the count reached the threshold.
-    fn record_failed_sign_in(
+    /// Reserves one attempt at the credential `key` names, before it is checked: counts it and,
+    /// past the lockout threshold, locks the key, in one atomic write; a locked key counts
+    /// nothing and answers [`Attempt::Locked`]. A success then [clears](Self::clear_attempts) it.
+    fn reserve_attempt(
         &self,
-        tenant: TenantId,
-        user: UserId,
-        locked_until: Option<i64>,
+        key: &AttemptKey,
+        now: i64,
+        lockout: &Lockout,
+    ) -> impl Future<Output = Result<Attempt, StoreError>> + Send;
+
+    /// Forgets the attempts at `key` (a success, or an unlock).
+    fn clear_attempts(
+        &self,
+        key: &AttemptKey,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Records a successful sign-in: clears failures and lockout.
+    /// Records that a session was issued to the user.
     fn record_sign_in(
         &self,
         tenant: TenantId,
@@ -146,25 +170,22 @@ pub trait CredentialStore: Send + Sync + 'static {
         step: i64,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
-    /// Stores a sign-in waiting for its second factor.
+    /// Stores a sign-in waiting for its second factor; the user's earlier challenges are
+    /// dropped, so a user has at most one open.
     fn add_mfa_challenge(
         &self,
         hash: &[u8],
         challenge: &MfaChallenge,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// A waiting sign-in.
-    fn mfa_challenge(
+    /// Reserves one guess at an open challenge: counts it, in one conditional write, and answers
+    /// the challenge as it is now; `None` when it is unknown, expired or has had `max_guesses`.
+    fn take_mfa_guess(
         &self,
         hash: &[u8],
+        now: i64,
+        max_guesses: i32,
     ) -> impl Future<Output = Result<Option<MfaChallenge>, StoreError>> + Send;
-
-    /// Counts a wrong code; the challenge is dropped at `max_failures`.
-    fn fail_mfa_challenge(
-        &self,
-        hash: &[u8],
-        max_failures: i32,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Drops a challenge (answered, or expired); false when it was gone already.
     fn delete_mfa_challenge(
@@ -206,14 +227,15 @@ pub trait CredentialStore: Send + Sync + 'static {
         issued_at: i64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Trades a refresh token in: retires it and stores `next` in the same session, atomically;
-    /// a token presented twice revokes its session.
+    /// Trades a refresh token in: retires it and stores `next` in the same session, expiring
+    /// when `next_expires_at` says for that session, atomically; a token presented twice revokes
+    /// its session.
     fn redeem_refresh_token(
         &self,
         hash: &[u8],
         next_hash: &[u8],
         now: i64,
-        next_expires_at: i64,
+        next_expires_at: impl FnOnce(Uuid) -> i64 + Send,
     ) -> impl Future<Output = Result<Redeemed, StoreError>> + Send;
 
     /// Revokes a session (sign-out, reuse, password change).
@@ -224,12 +246,30 @@ pub trait CredentialStore: Send + Sync + 'static {
         reason: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Revokes every session of a user.
+    /// Revokes every live session of a user but `keep` (the caller's own, on a password
+    /// change); answers the sessions revoked.
     fn revoke_user_sessions(
         &self,
         tenant: TenantId,
         user: UserId,
+        keep: Option<Uuid>,
         now: i64,
         reason: &str,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl Future<Output = Result<Vec<Uuid>, StoreError>> + Send;
+
+    /// Sessions revoked at or after `since` (seconds), with when: what the revocation feed
+    /// republishes.
+    fn sessions_revoked_since(
+        &self,
+        since: i64,
+    ) -> impl Future<Output = Result<Vec<(Uuid, i64)>, StoreError>> + Send;
+
+    /// Deletes what can no longer be used: expired challenges, refresh tokens past their expiry
+    /// (and the revocations of sessions with none left), and attempt counts idle since `idle_before`
+    /// and not locked. Answers how many rows went.
+    fn prune_credentials(
+        &self,
+        now: i64,
+        idle_before: i64,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }

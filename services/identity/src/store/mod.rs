@@ -16,7 +16,8 @@ mod units;
 mod users;
 
 pub use credentials::{
-    CredentialStore, MfaChallenge, Redeemed, RefreshRecord, ServiceAccountRecord, TotpState,
+    Attempt, CredentialStore, MfaChallenge, Redeemed, RefreshRecord, ServiceAccountRecord,
+    TotpState,
 };
 pub use groups::{CustomField, GroupRecord, GroupStore, NamedManager};
 pub use import::{ImportBatch, ImportSnapshot, ImportStore, ImportedChange, ImportedUser};

@@ -32,10 +32,6 @@ pub struct UserRecord {
     pub external_id: Option<String>,
     /// argon2id PHC string; `None` until a password is set.
     pub password_hash: Option<String>,
-    /// Failed sign-ins in a row.
-    pub failed_sign_ins: i32,
-    /// Sign-in refused until then.
-    pub locked_until: Option<i64>,
     /// Last successful sign-in.
     pub last_sign_in_at: Option<i64>,
     /// Who created it.

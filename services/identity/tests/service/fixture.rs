@@ -18,6 +18,7 @@ use lms_api::identity::v1::{
 use lms_kernel::{TenantId, UserId};
 use lms_runtime::ServiceName;
 use lms_runtime::client::CallCredentials;
+use lms_runtime::config::SignInConfig;
 use lms_testkit::{
     TestAuth, TestDatabase, TestRedis, TestService, postgres_database, redis, service_context,
 };
@@ -56,18 +57,25 @@ impl Platform {
 
     /// A platform where accounts count as unused after `unused_account_days`.
     pub async fn start_full(settings: TenantSettings, unused_account_days: u32) -> Platform {
-        Self::start_on(settings, unused_account_days, false).await
+        Self::start_on(settings, unused_account_days, false, |_| {}).await
     }
 
-    /// A platform whose identity keeps its data in a SQLite file (the embedded default).
-    pub async fn start_on_sqlite() -> Platform {
-        Self::start_on(TenantSettings::default(), 180, true).await
+    /// A platform whose identity keeps its data in a SQLite file (the embedded default) and
+    /// whose sign-in settings `tune` changes.
+    pub async fn start_on_sqlite_with(tune: impl FnOnce(&mut SignInConfig)) -> Platform {
+        Self::start_on(TenantSettings::default(), 180, true, tune).await
+    }
+
+    /// A platform whose sign-in settings `tune` changes.
+    pub async fn start_with_sign_in(tune: impl FnOnce(&mut SignInConfig)) -> Platform {
+        Self::start_on(TenantSettings::default(), 180, false, tune).await
     }
 
     async fn start_on(
         settings: TenantSettings,
         unused_account_days: u32,
         identity_on_sqlite: bool,
+        tune: impl FnOnce(&mut SignInConfig),
     ) -> Platform {
         lms_testkit::trace_init();
         let auth = TestAuth::new();
@@ -91,8 +99,9 @@ impl Platform {
         let authorization =
             TestService::start(lms_authorization::build(authz_context).await.unwrap()).await;
         let mut identity_context =
-            service_context(ServiceName::Identity, &identity_url, None, &auth);
+            service_context(ServiceName::Identity, &identity_url, Some(&redis), &auth);
         identity_context.sign_in.unused_account_days = unused_account_days;
+        tune(&mut identity_context.sign_in);
         identity_context.set_endpoint(
             ServiceName::Authorization,
             format!("http://{}", authorization.addr()),
@@ -150,6 +159,16 @@ impl Platform {
             format!("http://{}", self.authorization.addr()),
         );
         TestService::start(lms_identity::build(context).await.unwrap()).await
+    }
+
+    /// This test's Redis, as the services see it: its URL and key prefix.
+    pub fn redis_url(&self) -> lms_runtime::SecretString {
+        lms_runtime::SecretString::new(self._redis.url())
+    }
+
+    /// The key prefix the services use in Redis.
+    pub fn redis_prefix(&self) -> &str {
+        self._redis.prefix()
     }
 
     /// The database of authorization (tests read what it applied).

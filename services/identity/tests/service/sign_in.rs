@@ -38,12 +38,14 @@ async fn repeated_failures_lock_the_account_even_against_the_right_password() {
             .unwrap_err();
         assert_eq!(reason(&status), "INVALID_CREDENTIALS");
     }
+    // Locked: refused exactly like a wrong password, so a lockout tells no one the address
+    // exists (security review H5).
     let status = platform
         .sign_in(ADMIN_EMAIL, ADMIN_PASSWORD)
         .await
         .unwrap_err();
-    assert_eq!(status.code(), Code::FailedPrecondition);
-    assert_eq!(reason(&status), "ACCOUNT_LOCKED");
+    assert_eq!(status.code(), Code::Unauthenticated);
+    assert_eq!(reason(&status), "INVALID_CREDENTIALS");
 }
 
 #[tokio::test]

@@ -16,7 +16,7 @@ pub(super) async fn a_refresh_token_redeemed_twice_revokes_its_session(store: im
     };
     store.add_refresh_token(b"first", &record, 1).await.unwrap();
     let rotated = store
-        .redeem_refresh_token(b"first", b"second", 10, 2_000)
+        .redeem_refresh_token(b"first", b"second", 10, |_| 2_000)
         .await
         .unwrap();
     assert!(
@@ -24,7 +24,7 @@ pub(super) async fn a_refresh_token_redeemed_twice_revokes_its_session(store: im
         "{rotated:?}"
     );
     let reused = store
-        .redeem_refresh_token(b"first", b"third", 11, 2_000)
+        .redeem_refresh_token(b"first", b"third", 11, |_| 2_000)
         .await
         .unwrap();
     assert!(
@@ -32,7 +32,7 @@ pub(super) async fn a_refresh_token_redeemed_twice_revokes_its_session(store: im
         "{reused:?}"
     );
     let successor = store
-        .redeem_refresh_token(b"second", b"fourth", 12, 2_000)
+        .redeem_refresh_token(b"second", b"fourth", 12, |_| 2_000)
         .await
         .unwrap();
     assert!(
@@ -41,7 +41,7 @@ pub(super) async fn a_refresh_token_redeemed_twice_revokes_its_session(store: im
     );
     assert_eq!(
         store
-            .redeem_refresh_token(b"third", b"fifth", 13, 2_000)
+            .redeem_refresh_token(b"third", b"fifth", 13, |_| 2_000)
             .await
             .unwrap(),
         Redeemed::Unknown,
@@ -75,5 +75,150 @@ pub(super) async fn a_totp_step_is_accepted_once(store: impl Store) {
     assert_eq!(
         (state.secret.as_deref(), state.last_step),
         (Some(&b"secret"[..]), Some(102))
+    );
+}
+
+const LOCKOUT: crate::lockout::Lockout = crate::lockout::Lockout {
+    threshold: 5,
+    base_seconds: 30,
+    max_seconds: 3600,
+};
+
+pub(super) async fn a_burst_of_parallel_attempts_gets_exactly_the_threshold_through(
+    store: impl Store + Clone,
+) {
+    let key = [7u8; 32];
+    let attempts: Vec<_> = (0..40)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.reserve_attempt(&key, 1_000, &LOCKOUT).await })
+        })
+        .collect();
+    let mut allowed = 0;
+    for attempt in attempts {
+        match attempt.await.unwrap().unwrap() {
+            Attempt::Allowed { .. } => allowed += 1,
+            Attempt::Locked { until } => assert_eq!(until, 1_030),
+        }
+    }
+    assert_eq!(
+        allowed, 5,
+        "the lock set by the fifth attempt stops the rest"
+    );
+    // After the lock, one more attempt doubles it; a clear forgets everything.
+    assert_eq!(
+        store.reserve_attempt(&key, 1_030, &LOCKOUT).await.unwrap(),
+        Attempt::Allowed { failures: 6 }
+    );
+    assert_eq!(
+        store.reserve_attempt(&key, 1_031, &LOCKOUT).await.unwrap(),
+        Attempt::Locked { until: 1_090 }
+    );
+    store.clear_attempts(&key).await.unwrap();
+    assert_eq!(
+        store.reserve_attempt(&key, 1_031, &LOCKOUT).await.unwrap(),
+        Attempt::Allowed { failures: 1 }
+    );
+    assert_eq!(
+        store
+            .reserve_attempt(&[8u8; 32], 1_031, &LOCKOUT)
+            .await
+            .unwrap(),
+        Attempt::Allowed { failures: 1 },
+        "keys count apart"
+    );
+}
+
+pub(super) async fn challenge_guesses_are_counted_before_the_check_and_one_challenge_is_open(
+    store: impl Store + Clone,
+) {
+    let (tenant, _, user) = tenant(&store).await;
+    let challenge = MfaChallenge {
+        tenant,
+        user,
+        expires_at: 2_000,
+        failures: 0,
+    };
+    store.add_mfa_challenge(b"old", &challenge).await.unwrap();
+    store.add_mfa_challenge(b"new", &challenge).await.unwrap();
+    assert_eq!(
+        store.take_mfa_guess(b"old", 1_000, 5).await.unwrap(),
+        None,
+        "a new challenge replaces the user's open one"
+    );
+    let guesses: Vec<_> = (0..20)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.take_mfa_guess(b"new", 1_000, 5).await })
+        })
+        .collect();
+    let mut taken = 0;
+    for guess in guesses {
+        if guess.await.unwrap().unwrap().is_some() {
+            taken += 1;
+        }
+    }
+    assert_eq!(
+        taken, 5,
+        "parallel guesses at one challenge get five through"
+    );
+    store.add_mfa_challenge(b"late", &challenge).await.unwrap();
+    assert_eq!(
+        store.take_mfa_guess(b"late", 2_000, 5).await.unwrap(),
+        None,
+        "an expired challenge takes no guess"
+    );
+}
+
+pub(super) async fn a_password_change_ends_every_other_session_and_reports_them(
+    store: impl Store + Clone,
+) {
+    let (tenant, _, user) = tenant(&store).await;
+    let sessions = [Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7()];
+    for (i, family) in sessions.iter().enumerate() {
+        let record = RefreshRecord {
+            family: *family,
+            tenant,
+            user,
+            amr: "pwd".into(),
+            expires_at: 5_000,
+            used_at: None,
+            revoked: false,
+        };
+        store
+            .add_refresh_token(format!("token {i}").as_bytes(), &record, 1)
+            .await
+            .unwrap();
+    }
+    let mut ended = store
+        .revoke_user_sessions(tenant, user, Some(sessions[0]), 100, "password changed")
+        .await
+        .unwrap();
+    ended.sort();
+    let mut others = sessions[1..].to_vec();
+    others.sort();
+    assert_eq!(ended, others, "the caller's own session goes on");
+    let mut revoked: Vec<Uuid> = store
+        .sessions_revoked_since(100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(session, at)| {
+            assert_eq!(at, 100);
+            session
+        })
+        .collect();
+    revoked.sort();
+    assert_eq!(revoked, others);
+    assert!(store.sessions_revoked_since(101).await.unwrap().is_empty());
+    // Past every token's expiry, tokens and their revocations are pruned.
+    assert!(store.prune_credentials(5_000, 200).await.unwrap() >= 5);
+    assert!(store.sessions_revoked_since(0).await.unwrap().is_empty());
+    assert_eq!(
+        store
+            .redeem_refresh_token(b"token 0", b"next", 5_001, |_| 6_000)
+            .await
+            .unwrap(),
+        Redeemed::Unknown
     );
 }

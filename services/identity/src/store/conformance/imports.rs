@@ -23,8 +23,6 @@ pub(super) async fn an_import_batch_lands_whole_and_the_snapshot_sees_it(store: 
             custom_fields: "{}".into(),
             external_id: Some(format!("HR-{n}")),
             password_hash: None,
-            failed_sign_ins: 0,
-            locked_until: None,
             last_sign_in_at: None,
             created_by: "import".into(),
             created_at: 1,

@@ -6,8 +6,9 @@ use lms_kernel::{GroupId, TenantId, TenantSettings, UnitId, UnitKind, UserId};
 use uuid::Uuid;
 
 use super::{
-    Deleted, EmploymentRecord, GroupRecord, ImportBatch, Moved, Redeemed, RefreshRecord, Store,
-    StoreError, TenantRecord, UnitFilter, UnitRecord, UserChange, UserFilter, UserRecord,
+    Attempt, Deleted, EmploymentRecord, GroupRecord, ImportBatch, MfaChallenge, Moved, Redeemed,
+    RefreshRecord, Store, StoreError, TenantRecord, UnitFilter, UnitRecord, UserChange, UserFilter,
+    UserRecord,
 };
 
 mod credentials;
@@ -41,8 +42,6 @@ pub(super) fn user(email: &str) -> UserRecord {
         custom_fields: "{}".into(),
         external_id: None,
         password_hash: None,
-        failed_sign_ins: 0,
-        locked_until: None,
         last_sign_in_at: None,
         created_by: "test".into(),
         created_at: 1,
@@ -114,6 +113,9 @@ lms_testkit::store_conformance! {
         credentials: [
             a_refresh_token_redeemed_twice_revokes_its_session,
             a_totp_step_is_accepted_once,
+            a_burst_of_parallel_attempts_gets_exactly_the_threshold_through,
+            challenge_guesses_are_counted_before_the_check_and_one_challenge_is_open,
+            a_password_change_ends_every_other_session_and_reports_them,
         ],
     }
 }

@@ -8,28 +8,76 @@ use uuid::Uuid;
 
 use super::Db;
 use super::rows::refresh_from_row;
+use crate::lockout::{AttemptKey, Lockout};
 use crate::store::sql::{SqlStore, duplicate};
 use crate::store::{
-    CredentialStore, MfaChallenge, Redeemed, RefreshRecord, ServiceAccountRecord, StoreError,
-    TotpState,
+    Attempt, CredentialStore, MfaChallenge, Redeemed, RefreshRecord, ServiceAccountRecord,
+    StoreError, TotpState,
 };
 
 impl CredentialStore for SqlStore<Db> {
-    async fn record_failed_sign_in(
+    async fn reserve_attempt(
         &self,
-        tenant: TenantId,
-        user: UserId,
-        locked_until: Option<i64>,
-    ) -> Result<(), StoreError> {
+        key: &AttemptKey,
+        now: i64,
+        lockout: &Lockout,
+    ) -> Result<Attempt, StoreError> {
+        let mut tx = begin_write(&self.pool).await?;
         sqlx::query(
-            "UPDATE users SET failed_sign_ins = failed_sign_ins + 1, \
-             locked_until = COALESCE($3, locked_until) WHERE tenant_id = $1 AND user_id = $2",
+            "INSERT INTO credential_attempts (attempt_key, failures, last_attempt_at) \
+             VALUES ($1, 0, $2) ON CONFLICT (attempt_key) DO NOTHING",
         )
-        .bind(tenant.as_uuid())
-        .bind(user.as_uuid())
-        .bind(locked_until)
-        .execute(&self.pool)
+        .bind(key.as_slice())
+        .bind(now)
+        .execute(&mut *tx)
         .await?;
+        // Counting and the lock check are one statement, and the lock a threshold-reaching
+        // attempt sets is written before this transaction lets go of the row: a parallel burst
+        // gets exactly `threshold` attempts through.
+        let counted: Option<i32> = sqlx::query_scalar(
+            "UPDATE credential_attempts SET failures = failures + 1, last_attempt_at = $2 \
+             WHERE attempt_key = $1 AND (locked_until IS NULL OR locked_until <= $2) \
+             RETURNING failures",
+        )
+        .bind(key.as_slice())
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let attempt = match counted {
+            None => {
+                let until: Option<i64> = sqlx::query_scalar(
+                    "SELECT locked_until FROM credential_attempts WHERE attempt_key = $1",
+                )
+                .bind(key.as_slice())
+                .fetch_one(&mut *tx)
+                .await?;
+                Attempt::Locked {
+                    until: until.unwrap_or(now),
+                }
+            }
+            Some(failures) => {
+                let failures = failures.max(0) as u32;
+                if let Some(until) = lockout.locked_until(failures, now) {
+                    sqlx::query(
+                        "UPDATE credential_attempts SET locked_until = $2 WHERE attempt_key = $1",
+                    )
+                    .bind(key.as_slice())
+                    .bind(until)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                Attempt::Allowed { failures }
+            }
+        };
+        tx.commit().await?;
+        Ok(attempt)
+    }
+
+    async fn clear_attempts(&self, key: &AttemptKey) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM credential_attempts WHERE attempt_key = $1")
+            .bind(key.as_slice())
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
@@ -39,15 +87,12 @@ impl CredentialStore for SqlStore<Db> {
         user: UserId,
         at: i64,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE users SET failed_sign_ins = 0, locked_until = NULL, last_sign_in_at = $3 \
-             WHERE tenant_id = $1 AND user_id = $2",
-        )
-        .bind(tenant.as_uuid())
-        .bind(user.as_uuid())
-        .bind(at)
-        .execute(&self.pool)
-        .await?;
+        sqlx::query("UPDATE users SET last_sign_in_at = $3 WHERE tenant_id = $1 AND user_id = $2")
+            .bind(tenant.as_uuid())
+            .bind(user.as_uuid())
+            .bind(at)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
@@ -148,6 +193,12 @@ impl CredentialStore for SqlStore<Db> {
         hash: &[u8],
         challenge: &MfaChallenge,
     ) -> Result<(), StoreError> {
+        let mut tx = begin_write(&self.pool).await?;
+        sqlx::query("DELETE FROM mfa_challenges WHERE tenant_id = $1 AND user_id = $2")
+            .bind(challenge.tenant.as_uuid())
+            .bind(challenge.user.as_uuid())
+            .execute(&mut *tx)
+            .await?;
         sqlx::query(
             "INSERT INTO mfa_challenges (challenge_hash, tenant_id, user_id, expires_at) \
              VALUES ($1, $2, $3, $4)",
@@ -156,16 +207,30 @@ impl CredentialStore for SqlStore<Db> {
         .bind(challenge.tenant.as_uuid())
         .bind(challenge.user.as_uuid())
         .bind(challenge.expires_at)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(())
     }
 
-    async fn mfa_challenge(&self, hash: &[u8]) -> Result<Option<MfaChallenge>, StoreError> {
-        let Some(row) = sqlx::query("SELECT * FROM mfa_challenges WHERE challenge_hash = $1")
-            .bind(hash)
-            .fetch_optional(&self.pool)
-            .await?
+    async fn take_mfa_guess(
+        &self,
+        hash: &[u8],
+        now: i64,
+        max_guesses: i32,
+    ) -> Result<Option<MfaChallenge>, StoreError> {
+        // Counted before the code is checked, in one conditional write: parallel guesses at one
+        // challenge get `max_guesses` through, no more.
+        let Some(row) = sqlx::query(
+            "UPDATE mfa_challenges SET failures = failures + 1 \
+             WHERE challenge_hash = $1 AND expires_at > $2 AND failures < $3 \
+             RETURNING tenant_id, user_id, expires_at, failures",
+        )
+        .bind(hash)
+        .bind(now)
+        .bind(max_guesses)
+        .fetch_optional(&self.pool)
+        .await?
         else {
             return Ok(None);
         };
@@ -175,21 +240,6 @@ impl CredentialStore for SqlStore<Db> {
             expires_at: row.try_get("expires_at")?,
             failures: row.try_get("failures")?,
         }))
-    }
-
-    async fn fail_mfa_challenge(&self, hash: &[u8], max_failures: i32) -> Result<(), StoreError> {
-        let mut tx = begin_write(&self.pool).await?;
-        sqlx::query("UPDATE mfa_challenges SET failures = failures + 1 WHERE challenge_hash = $1")
-            .bind(hash)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM mfa_challenges WHERE challenge_hash = $1 AND failures >= $2")
-            .bind(hash)
-            .bind(max_failures)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
     }
 
     async fn delete_mfa_challenge(&self, hash: &[u8]) -> Result<bool, StoreError> {
@@ -304,7 +354,7 @@ impl CredentialStore for SqlStore<Db> {
         hash: &[u8],
         next_hash: &[u8],
         now: i64,
-        next_expires_at: i64,
+        next_expires_at: impl FnOnce(Uuid) -> i64 + Send,
     ) -> Result<Redeemed, StoreError> {
         let mut tx = begin_write(&self.pool).await?;
         let row = sqlx::query(
@@ -354,7 +404,7 @@ impl CredentialStore for SqlStore<Db> {
         .bind(record.user.as_uuid())
         .bind(&record.amr)
         .bind(now)
-        .bind(next_expires_at)
+        .bind(next_expires_at(record.family))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -378,21 +428,70 @@ impl CredentialStore for SqlStore<Db> {
         &self,
         tenant: TenantId,
         user: UserId,
+        keep: Option<Uuid>,
         now: i64,
         reason: &str,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
+    ) -> Result<Vec<Uuid>, StoreError> {
+        let rows = sqlx::query(
             "INSERT INTO revoked_sessions (family_id, revoked_at, reason) \
              SELECT DISTINCT family_id, $3, $4 FROM refresh_tokens \
              WHERE tenant_id = $1 AND user_id = $2 AND expires_at > $3 \
-             ON CONFLICT (family_id) DO NOTHING",
+             AND ($5 IS NULL OR family_id <> $5) \
+             ON CONFLICT (family_id) DO NOTHING RETURNING family_id",
         )
         .bind(tenant.as_uuid())
         .bind(user.as_uuid())
         .bind(now)
         .bind(reason)
-        .execute(&self.pool)
+        .bind(keep)
+        .fetch_all(&self.pool)
         .await?;
-        Ok(())
+        rows.iter()
+            .map(|row| Ok(row.try_get("family_id")?))
+            .collect()
+    }
+
+    async fn sessions_revoked_since(&self, since: i64) -> Result<Vec<(Uuid, i64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT family_id, revoked_at FROM revoked_sessions WHERE revoked_at >= $1 \
+             ORDER BY revoked_at",
+        )
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("family_id")?, row.try_get("revoked_at")?)))
+            .collect()
+    }
+
+    async fn prune_credentials(&self, now: i64, idle_before: i64) -> Result<u64, StoreError> {
+        let mut pruned = 0;
+        // Each statement names only the bound values it uses: PostgreSQL refuses unused ones.
+        for (statement, at) in [
+            ("DELETE FROM mfa_challenges WHERE expires_at <= $1", now),
+            ("DELETE FROM refresh_tokens WHERE expires_at <= $1", now),
+            // A revocation matters while a refresh token of its session could be presented.
+            (
+                "DELETE FROM revoked_sessions WHERE revoked_at < $1 AND NOT EXISTS \
+                 (SELECT 1 FROM refresh_tokens t WHERE t.family_id = revoked_sessions.family_id)",
+                idle_before,
+            ),
+        ] {
+            pruned += sqlx::query(statement)
+                .bind(at)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+        }
+        pruned += sqlx::query(
+            "DELETE FROM credential_attempts WHERE last_attempt_at < $2 \
+             AND (locked_until IS NULL OR locked_until <= $1)",
+        )
+        .bind(now)
+        .bind(idle_before)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(pruned)
     }
 }

@@ -60,8 +60,6 @@ pub(super) fn user_from_row(row: &Row) -> Result<UserRecord, StoreError> {
         custom_fields: row.try_get("custom_fields")?,
         external_id: row.try_get("external_id")?,
         password_hash: row.try_get("password_hash")?,
-        failed_sign_ins: row.try_get("failed_sign_ins")?,
-        locked_until: row.try_get("locked_until")?,
         last_sign_in_at: row.try_get("last_sign_in_at")?,
         created_by: row.try_get("created_by")?,
         created_at: row.try_get("created_at")?,

@@ -1,0 +1,259 @@
+//! Sessions ended before their access tokens expire: sign-out, a password change, suspension,
+//! anonymisation, a reused refresh token. Access tokens are verified offline, so without this a
+//! token would stay good for its whole lifetime (`sign_in.access_token_ttl_seconds`) after its
+//! session ended. Identity records the revocation and [publishes](RevocationFeed::revoke) it;
+//! every service's auth layer refuses user tokens of a revoked session (`TOKEN_REVOKED`).
+//!
+//! Each process keeps the revoked sessions it knows in memory ([`Revocations`], one per process,
+//! so all services of `lms dev` see identity's revocations at once). With Redis configured,
+//! identity adds each revocation to a sorted set (`<prefix>revoked-sessions`, scored by when) and
+//! every process [follows](RevocationFeed::follow) it, reading what is new four times a second:
+//! a revocation reaches every replica within about 250 ms, needs no subscription that could be
+//! lost unnoticed, and a process that starts (or reconnects) reads everything still relevant.
+//! A revocation is forgotten once every token of its session has expired.
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock, RwLock};
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use tokio::sync::OnceCell;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::secret::SecretString;
+
+/// How often followers read the shared set.
+const FOLLOW_EVERY: Duration = Duration::from_millis(250);
+/// Re-read this far back on every poll: writers' clocks may lag a little behind the reader's.
+const CLOCK_OVERLAP_MS: i64 = 10_000;
+/// The sorted set's key, after the deployment's prefix.
+const KEY: &str = "revoked-sessions";
+
+fn unix_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_millis() as i64)
+}
+
+/// The revoked sessions this process knows, each with when it may be forgotten (ms).
+#[derive(Clone, Debug, Default)]
+pub struct Revocations {
+    sessions: Arc<RwLock<HashMap<String, i64>>>,
+}
+
+impl Revocations {
+    /// The process's set, shared by every service it runs.
+    pub fn shared() -> Revocations {
+        static SHARED: OnceLock<Revocations> = OnceLock::new();
+        SHARED.get_or_init(Revocations::default).clone()
+    }
+
+    /// Whether `session` was revoked.
+    pub fn is_revoked(&self, session: &str) -> bool {
+        let sessions = self.sessions.read().unwrap_or_else(|p| p.into_inner());
+        !sessions.is_empty() && sessions.contains_key(session)
+    }
+
+    /// Records `session` as revoked until `forget_at_ms`.
+    pub fn insert(&self, session: Uuid, forget_at_ms: i64) {
+        let mut sessions = self.sessions.write().unwrap_or_else(|p| p.into_inner());
+        let now = unix_ms();
+        // Forgetting expired entries here keeps the map bounded without a sweeper.
+        if sessions.len() > 1024 && sessions.len().is_power_of_two() {
+            sessions.retain(|_, forget| *forget > now);
+        }
+        sessions.insert(session.to_string(), forget_at_ms);
+    }
+
+    /// How many sessions are known revoked.
+    pub fn len(&self) -> usize {
+        self.sessions
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .len()
+    }
+
+    /// Whether none is.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A Redis connection made on first use and remade after failures, so Redis being down at start
+/// delays propagation instead of stopping the service.
+#[derive(Clone)]
+struct LazyRedis {
+    client: redis::Client,
+    connection: Arc<OnceCell<ConnectionManager>>,
+    key: Arc<str>,
+}
+
+impl LazyRedis {
+    async fn connection(&self) -> redis::RedisResult<ConnectionManager> {
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(2)))
+            .set_response_timeout(Some(Duration::from_millis(500)))
+            .set_number_of_retries(1);
+        self.connection
+            .get_or_try_init(|| ConnectionManager::new_with_config(self.client.clone(), config))
+            .await
+            .cloned()
+    }
+}
+
+/// Where revocations go and come from: this process's [`Revocations`], and the shared set in
+/// Redis when one is configured.
+#[derive(Clone)]
+pub struct RevocationFeed {
+    local: Revocations,
+    redis: Option<LazyRedis>,
+    /// How long after its revocation a session's tokens may still be presented.
+    remember_ms: i64,
+}
+
+impl std::fmt::Debug for RevocationFeed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RevocationFeed")
+            .field("redis", &self.redis.is_some())
+            .field("known", &self.local.len())
+            .finish()
+    }
+}
+
+impl RevocationFeed {
+    /// A feed into `local`, shared through Redis at `url` under `prefix` when given. Tokens live
+    /// at most `token_lifetime` (plus verification leeway, included by the caller).
+    pub fn new(
+        local: Revocations,
+        redis: Option<(&SecretString, &str)>,
+        token_lifetime: Duration,
+    ) -> Result<Self, redis::RedisError> {
+        let redis = redis
+            .map(|(url, prefix)| {
+                Ok::<_, redis::RedisError>(LazyRedis {
+                    client: redis::Client::open(url.expose())?,
+                    connection: Arc::default(),
+                    key: format!("{prefix}{KEY}").into(),
+                })
+            })
+            .transpose()?;
+        Ok(Self {
+            local,
+            redis,
+            remember_ms: token_lifetime.as_millis() as i64,
+        })
+    }
+
+    /// The process's set this feed fills.
+    pub fn local(&self) -> &Revocations {
+        &self.local
+    }
+
+    /// Revokes `sessions` (revoked at `revoked_at_ms`) here at once and, with Redis, everywhere.
+    /// A Redis failure is logged and returned; the caller's store keeps the revocation, and
+    /// identity republishes what its store holds.
+    pub async fn revoke(&self, sessions: &[(Uuid, i64)]) -> Result<(), redis::RedisError> {
+        for (session, revoked_at_ms) in sessions {
+            self.local
+                .insert(*session, revoked_at_ms + self.remember_ms);
+        }
+        let Some(redis) = &self.redis else {
+            return Ok(());
+        };
+        if sessions.is_empty() {
+            return Ok(());
+        }
+        let result = async {
+            let mut connection = redis.connection().await?;
+            let mut pipe = redis::pipe();
+            for (session, revoked_at_ms) in sessions {
+                pipe.zadd(&*redis.key, session.to_string(), *revoked_at_ms)
+                    .ignore();
+            }
+            // Forget what no token can need any more.
+            pipe.zrembyscore(
+                &*redis.key,
+                "-inf",
+                unix_ms() - self.remember_ms - CLOCK_OVERLAP_MS,
+            )
+            .ignore();
+            pipe.query_async::<()>(&mut connection).await
+        }
+        .await;
+        if let Err(error) = &result {
+            tracing::warn!(%error, "could not publish session revocations; other processes learn them on republish");
+        }
+        result
+    }
+
+    /// Reads the revocations published since `since_ms` (minus a clock overlap) into this
+    /// process; answers the newest time seen.
+    async fn read_since(&self, since_ms: i64) -> redis::RedisResult<i64> {
+        let Some(redis) = &self.redis else {
+            return Ok(since_ms);
+        };
+        let mut connection = redis.connection().await?;
+        let from = since_ms.saturating_sub(CLOCK_OVERLAP_MS).max(0);
+        let found: Vec<(String, i64)> = redis::cmd("ZRANGEBYSCORE")
+            .arg(&*redis.key)
+            .arg(from)
+            .arg("+inf")
+            .arg("WITHSCORES")
+            .query_async(&mut connection)
+            .await?;
+        let mut newest = since_ms;
+        for (session, revoked_at_ms) in found {
+            if let Ok(session) = Uuid::try_parse(&session) {
+                self.local.insert(session, revoked_at_ms + self.remember_ms);
+            }
+            newest = newest.max(revoked_at_ms);
+        }
+        Ok(newest)
+    }
+
+    /// Follows the shared set until `shutdown`: every process runs this when Redis is configured.
+    pub async fn follow(self, shutdown: CancellationToken) {
+        if self.redis.is_none() {
+            return;
+        }
+        // Start with everything a live token could still need.
+        let mut since = unix_ms() - self.remember_ms;
+        let mut failing = false;
+        loop {
+            match self.read_since(since).await {
+                Ok(newest) => {
+                    since = newest;
+                    if failing {
+                        tracing::info!("following session revocations again");
+                        failing = false;
+                    }
+                }
+                Err(error) if !failing => {
+                    tracing::warn!(%error, "cannot read session revocations; retrying");
+                    failing = true;
+                }
+                Err(_) => {}
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(FOLLOW_EVERY) => {}
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_revoked_session_is_known_until_forgotten() {
+        let revocations = Revocations::default();
+        let session = Uuid::now_v7();
+        assert!(!revocations.is_revoked(&session.to_string()));
+        revocations.insert(session, unix_ms() + 60_000);
+        assert!(revocations.is_revoked(&session.to_string()));
+        assert!(!revocations.is_revoked(&Uuid::now_v7().to_string()));
+    }
+}

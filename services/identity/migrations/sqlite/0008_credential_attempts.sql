@@ -1,0 +1,23 @@
+-- SQLite twin of the PostgreSQL migration.
+-- Attempts at a credential, counted per what the guesser names (see `lockout.rs`): the password
+-- of a tenant and e-mail whether or not such a user exists, the second factor of a user. Each
+-- attempt is reserved here, in one conditional write, before the credential is checked; a
+-- success deletes the row. Keys are SHA-256 hashes, so no e-mail address is stored.
+CREATE TABLE credential_attempts (
+    attempt_key     BLOB    PRIMARY KEY,
+    failures        INTEGER NOT NULL,
+    locked_until    BIGINT,
+    last_attempt_at BIGINT  NOT NULL
+);
+CREATE INDEX credential_attempts_by_age ON credential_attempts (last_attempt_at);
+
+-- The lockout moved to credential_attempts.
+ALTER TABLE users DROP COLUMN failed_sign_ins;
+ALTER TABLE users DROP COLUMN locked_until;
+
+-- Pruning and "one open challenge per user".
+CREATE INDEX mfa_challenges_by_user ON mfa_challenges (tenant_id, user_id);
+CREATE INDEX mfa_challenges_by_expiry ON mfa_challenges (expires_at);
+CREATE INDEX refresh_tokens_by_expiry ON refresh_tokens (expires_at);
+CREATE INDEX refresh_tokens_by_user ON refresh_tokens (tenant_id, user_id);
+CREATE INDEX revoked_sessions_by_time ON revoked_sessions (revoked_at);

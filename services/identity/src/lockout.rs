@@ -1,12 +1,17 @@
-//! Guessing limits for credentials. Every attempt at a password or a second-factor code is
-//! counted *before* it is checked (a reservation in the store, one atomic write), so parallel
-//! guesses cannot all read "no failures yet"; a success clears the count. Past the threshold the
-//! key is locked for a time that doubles with each further failure, up to a ceiling, and the
-//! Access Coordinator (or an operator) can unlock it.
+//! Guessing limits for credentials. Every check of a password or a second-factor code is
+//! reserved *before* it runs (one conditional write in the store keeps failures plus checks in
+//! flight under the threshold) and settled after, so a parallel burst gets exactly as many
+//! checks as the threshold and no more, while right answers in parallel never count as failures.
+//! Past the threshold the key is locked for a time that doubles with each further failure, up to
+//! a ceiling; a session issued clears the count, and the Access Coordinator (or an operator) can
+//! unlock it.
 //!
 //! What is counted is what the guesser names, not a stored row: the password of a tenant and
 //! e-mail whether or not such a user exists, so a lockout answers the same for an unknown
 //! address, and the second factor of a user across all their challenges.
+
+use std::future::Future;
+use std::time::Duration;
 
 use lms_kernel::{Email, TenantId, UserId};
 use lms_runtime::ApiError;
@@ -74,19 +79,44 @@ impl Attempts {
         }
     }
 
-    /// Reserves one attempt at `key`: RESOURCE_EXHAUSTED past the account's rate, `false` while
-    /// the key is locked (the caller answers exactly as for a wrong credential), else `true`
-    /// with the attempt counted until [`CredentialStore::clear_attempts`].
-    pub async fn reserve<S: CredentialStore>(
+    /// Runs `check` (does the credential match?) under the guard for `key`: RESOURCE_EXHAUSTED
+    /// past the account's rate or while the threshold's worth of checks are in flight; `None`
+    /// while the key is locked (the caller answers exactly as for a wrong credential); else
+    /// the check's answer, its failure counted.
+    pub async fn check<S, F>(
         &self,
         store: &S,
-        key: &AttemptKey,
-    ) -> Result<bool, ApiError> {
-        self.per_account.admit(*key)?;
-        Ok(match store.reserve_attempt(key, now(), &self.rule).await? {
-            Attempt::Allowed { .. } => true,
-            Attempt::Locked { .. } => false,
+        key: AttemptKey,
+        check: F,
+    ) -> Result<Option<bool>, ApiError>
+    where
+        S: CredentialStore + Clone,
+        F: Future<Output = Result<bool, ApiError>> + Send + 'static,
+    {
+        self.per_account.admit(key)?;
+        match store.reserve_attempt(&key, now(), &self.rule).await? {
+            Attempt::Allowed => {}
+            Attempt::Locked { .. } => return Ok(None),
+            Attempt::Busy => {
+                return Err(ApiError::ResourceExhausted {
+                    reason: "SIGN_IN_BUSY",
+                    message: "other sign-ins to this account are being checked; retry shortly"
+                        .into(),
+                    retry_after: Duration::from_secs(1),
+                });
+            }
+        }
+        let (store, rule) = (store.clone(), self.rule);
+        // Its own task: a caller that goes away mid-check still settles its reservation.
+        tokio::spawn(async move {
+            let outcome = check.await;
+            store
+                .settle_attempt(&key, now(), matches!(outcome, Ok(false)), &rule)
+                .await?;
+            outcome.map(Some)
         })
+        .await
+        .map_err(ApiError::internal)?
     }
 }
 

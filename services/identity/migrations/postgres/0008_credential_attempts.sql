@@ -1,10 +1,12 @@
 -- Attempts at a credential, counted per what the guesser names (see `lockout.rs`): the password
 -- of a tenant and e-mail whether or not such a user exists, the second factor of a user. Each
--- attempt is reserved here, in one conditional write, before the credential is checked; a
--- success deletes the row. Keys are SHA-256 hashes, so no e-mail address is stored.
+-- check is reserved here before it runs (`in_flight`, in one conditional write that also keeps
+-- failures plus checks in flight under the threshold) and settled after; a session issued
+-- deletes the row. Keys are SHA-256 hashes, so no e-mail address is stored.
 CREATE TABLE credential_attempts (
     attempt_key     BYTEA   PRIMARY KEY,
-    failures        INTEGER NOT NULL,
+    failures        INTEGER NOT NULL DEFAULT 0,
+    in_flight       INTEGER NOT NULL DEFAULT 0,
     locked_until    BIGINT,
     last_attempt_at BIGINT  NOT NULL
 );

@@ -179,15 +179,22 @@ impl<S: Store + Clone> AuthenticationService for Authentication<S> {
         // guesses cannot slip past it), and only then argon2. Unknown addresses take the same
         // path, lockout included, so no answer or delay tells which addresses exist.
         let slot = self.0.passwords.slot()?;
-        let key = lockout::password_key(tenant, &email);
-        let unlocked = self.0.attempts.reserve(&self.0.store, &key).await?;
         let user = self.0.store.user_by_email(tenant, &email).await?;
-        if !unlocked {
+        let (passwords, password) = (self.0.passwords.clone(), r.password);
+        let hash = user.as_ref().and_then(|u| u.password_hash.clone());
+        let checked = self
+            .0
+            .attempts
+            .check(
+                &self.0.store,
+                lockout::password_key(tenant, &email),
+                async move { passwords.verify(slot, &password, hash.as_deref()).await },
+            )
+            .await?;
+        let Some(right) = checked else {
             tracing::info!(%tenant, "sign-in refused: locked out");
             return Err(bad_credentials().into());
-        }
-        let hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
-        let right = self.0.passwords.verify(slot, &r.password, hash).await?;
+        };
         let Some(user) = user.filter(|_| right) else {
             return Err(bad_credentials().into());
         };
@@ -336,14 +343,17 @@ impl<S: Store + Clone> AuthenticationService for Authentication<S> {
         // A wrong current password counts toward the account's lockout like a failed sign-in,
         // so a stolen access token cannot be used to guess the password.
         let slot = self.0.passwords.slot()?;
+        let (passwords, password) = (self.0.passwords.clone(), r.current_password);
+        let hash = user.password_hash.clone();
         let key = lockout::password_key(tenant, email);
-        if !self.0.attempts.reserve(&self.0.store, &key).await?
-            || !self
-                .0
-                .passwords
-                .verify(slot, &r.current_password, user.password_hash.as_deref())
-                .await?
-        {
+        let checked = self
+            .0
+            .attempts
+            .check(&self.0.store, key, async move {
+                passwords.verify(slot, &password, hash.as_deref()).await
+            })
+            .await?;
+        if checked != Some(true) {
             return Err(wrong().into());
         }
         self.0.store.clear_attempts(&key).await?;

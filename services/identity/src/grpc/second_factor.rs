@@ -76,12 +76,6 @@ impl<S: Store + Clone> Authentication<S> {
             .await?
             .ok_or_else(unknown)?;
         let (tenant, user) = (challenge.tenant, challenge.user);
-        // A locked second factor answers like a wrong code: the guesser learns nothing.
-        let key = lockout::second_factor_key(tenant, user);
-        if !self.0.attempts.reserve(&self.0.store, &key).await? {
-            tracing::info!(%tenant, %user, "second factor locked out");
-            return Err(wrong());
-        }
         let secret = self
             .0
             .store
@@ -89,9 +83,24 @@ impl<S: Store + Clone> Authentication<S> {
             .await?
             .secret
             .ok_or_else(unknown)?;
-        let Some(step) = mfa::check(&secret, &r.code, now) else {
-            tracing::info!(%tenant, %user, "wrong second-factor code");
-            return Err(wrong());
+        let code = r.code;
+        let matched = {
+            let (secret, code) = (secret.clone(), code.clone());
+            async move { Ok(mfa::check(&secret, &code, now).is_some()) }
+        };
+        let key = lockout::second_factor_key(tenant, user);
+        // A locked second factor answers like a wrong code: the guesser learns nothing.
+        let checked = self.0.attempts.check(&self.0.store, key, matched).await?;
+        let step = match (checked, mfa::check(&secret, &code, now)) {
+            (Some(true), Some(step)) => step,
+            (None, _) => {
+                tracing::info!(%tenant, %user, "second factor locked out");
+                return Err(wrong());
+            }
+            _ => {
+                tracing::info!(%tenant, %user, "wrong second-factor code");
+                return Err(wrong());
+            }
         };
         if !self.0.store.use_totp_step(tenant, user, step).await? {
             return Err(refused(

@@ -9,19 +9,19 @@ use uuid::Uuid;
 use super::StoreError;
 use crate::lockout::{AttemptKey, Lockout};
 
-/// The answer to reserving a credential attempt.
+/// The answer to reserving a credential check.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Attempt {
-    /// Go on and check the credential; this is the `failures`-th attempt without a success.
-    Allowed {
-        /// Attempts in a row, this one included.
-        failures: u32,
-    },
+    /// Go on and check the credential, then [settle](CredentialStore::settle_attempt).
+    Allowed,
     /// Refused unchecked until then.
     Locked {
         /// Seconds since the epoch.
         until: i64,
     },
+    /// Not locked, but failures and checks in flight already reach the threshold: refused
+    /// unchecked for now (a parallel burst gets no more checks than the threshold).
+    Busy,
 }
 
 /// One refresh token as stored (by hash).
@@ -106,9 +106,11 @@ pub struct ServiceAccountRecord {
 /// Sign-in credentials and sessions: passwords and lockout, TOTP, sign-ins waiting for a second
 /// factor, service accounts, signing keys and refresh tokens.
 pub trait CredentialStore: Send + Sync + 'static {
-    /// Reserves one attempt at the credential `key` names, before it is checked: counts it and,
-    /// past the lockout threshold, locks the key, in one atomic write; a locked key counts
-    /// nothing and answers [`Attempt::Locked`]. A success then [clears](Self::clear_attempts) it.
+    /// Reserves one check of the credential `key` names, before it runs, in one conditional
+    /// write: allowed while not locked and failures plus checks in flight stay under the
+    /// threshold (once locked and expired, one check at a time). Every allowed check is
+    /// [settled](Self::settle_attempt); a count left in flight by a process that died is
+    /// forgotten after half a minute without attempts.
     fn reserve_attempt(
         &self,
         key: &AttemptKey,
@@ -116,7 +118,17 @@ pub trait CredentialStore: Send + Sync + 'static {
         lockout: &Lockout,
     ) -> impl Future<Output = Result<Attempt, StoreError>> + Send;
 
-    /// Forgets the attempts at `key` (a success, or an unlock).
+    /// Ends a reserved check: a failure is counted and, past the threshold, locks the key for
+    /// the time `lockout` says.
+    fn settle_attempt(
+        &self,
+        key: &AttemptKey,
+        now: i64,
+        failed: bool,
+        lockout: &Lockout,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Forgets the failures at `key` (a session issued, or an unlock).
     fn clear_attempts(
         &self,
         key: &AttemptKey,

@@ -175,11 +175,14 @@ async fn an_event_authorization_refuses_is_set_aside_and_later_changes_still_arr
 
 #[tokio::test]
 async fn on_sqlite_sixteen_concurrent_writers_are_never_unavailable() {
-    // Sixteen writers sign in to one account over and over: lift its per-account rate limit,
-    // which would refuse them (RESOURCE_EXHAUSTED) long before the store is the question.
+    // Sixteen writers sign in to one account over and over: lift its rate limits and the
+    // number of its checks in flight (the lockout threshold), which would turn them away
+    // (RESOURCE_EXHAUSTED) before the store is the question.
     let platform = Platform::start_on_sqlite_with(|sign_in| {
         sign_in.attempts_per_account_per_minute = 60_000;
         sign_in.attempts_per_peer_per_second = 10_000;
+        sign_in.lockout_threshold = 100;
+        sign_in.password_memory_mib = 19 * 16;
     })
     .await;
     let admin = platform.admin_token().await;

@@ -97,35 +97,88 @@ pub(super) async fn a_burst_of_parallel_attempts_gets_exactly_the_threshold_thro
     let mut allowed = 0;
     for attempt in attempts {
         match attempt.await.unwrap().unwrap() {
-            Attempt::Allowed { .. } => allowed += 1,
-            Attempt::Locked { until } => assert_eq!(until, 1_030),
+            Attempt::Allowed => allowed += 1,
+            other => assert_eq!(other, Attempt::Busy),
         }
     }
+    assert_eq!(allowed, 5, "five checks in flight fill the threshold");
+    // Four right answers settle without counting; the room is back.
+    for _ in 0..4 {
+        store
+            .settle_attempt(&key, 1_000, false, &LOCKOUT)
+            .await
+            .unwrap();
+    }
     assert_eq!(
-        allowed, 5,
-        "the lock set by the fifth attempt stops the rest"
+        store.reserve_attempt(&key, 1_000, &LOCKOUT).await.unwrap(),
+        Attempt::Allowed
     );
-    // After the lock, one more attempt doubles it; a clear forgets everything.
+    // Five failures lock the key for the base time, even against a check in flight.
+    for _ in 0..5 {
+        store
+            .settle_attempt(&key, 1_000, true, &LOCKOUT)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store.reserve_attempt(&key, 1_001, &LOCKOUT).await.unwrap(),
+        Attempt::Locked { until: 1_030 }
+    );
+    // Once the lock ends, one check at a time; another failure doubles the lock.
     assert_eq!(
         store.reserve_attempt(&key, 1_030, &LOCKOUT).await.unwrap(),
-        Attempt::Allowed { failures: 6 }
+        Attempt::Allowed
     );
     assert_eq!(
-        store.reserve_attempt(&key, 1_031, &LOCKOUT).await.unwrap(),
-        Attempt::Locked { until: 1_090 }
+        store.reserve_attempt(&key, 1_030, &LOCKOUT).await.unwrap(),
+        Attempt::Busy
     );
+    store
+        .settle_attempt(&key, 1_031, true, &LOCKOUT)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.reserve_attempt(&key, 1_032, &LOCKOUT).await.unwrap(),
+        Attempt::Locked { until: 1_091 }
+    );
+    // A clear forgets everything; keys count apart.
     store.clear_attempts(&key).await.unwrap();
     assert_eq!(
-        store.reserve_attempt(&key, 1_031, &LOCKOUT).await.unwrap(),
-        Attempt::Allowed { failures: 1 }
+        store.reserve_attempt(&key, 1_032, &LOCKOUT).await.unwrap(),
+        Attempt::Allowed
     );
     assert_eq!(
         store
-            .reserve_attempt(&[8u8; 32], 1_031, &LOCKOUT)
+            .reserve_attempt(&[8u8; 32], 1_032, &LOCKOUT)
             .await
             .unwrap(),
-        Attempt::Allowed { failures: 1 },
-        "keys count apart"
+        Attempt::Allowed
+    );
+    // A check left in flight by a process that died stops holding a place after half a
+    // minute without attempts.
+    for _ in 0..4 {
+        store
+            .reserve_attempt(&[9u8; 32], 2_000, &LOCKOUT)
+            .await
+            .unwrap();
+    }
+    store
+        .reserve_attempt(&[9u8; 32], 2_000, &LOCKOUT)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .reserve_attempt(&[9u8; 32], 2_001, &LOCKOUT)
+            .await
+            .unwrap(),
+        Attempt::Busy
+    );
+    assert_eq!(
+        store
+            .reserve_attempt(&[9u8; 32], 2_031, &LOCKOUT)
+            .await
+            .unwrap(),
+        Attempt::Allowed
     );
 }
 

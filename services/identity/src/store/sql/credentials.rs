@@ -15,6 +15,10 @@ use crate::store::{
     StoreError, TotpState,
 };
 
+/// A check counted in flight this long before anyone settles it or tries again was left by a
+/// process that died: it no longer holds a place.
+const STALE_IN_FLIGHT_SECONDS: i64 = 30;
+
 impl CredentialStore for SqlStore<Db> {
     async fn reserve_attempt(
         &self,
@@ -24,53 +28,85 @@ impl CredentialStore for SqlStore<Db> {
     ) -> Result<Attempt, StoreError> {
         let mut tx = begin_write(&self.pool).await?;
         sqlx::query(
-            "INSERT INTO credential_attempts (attempt_key, failures, last_attempt_at) \
-             VALUES ($1, 0, $2) ON CONFLICT (attempt_key) DO NOTHING",
+            "INSERT INTO credential_attempts (attempt_key, last_attempt_at) VALUES ($1, $2) \
+             ON CONFLICT (attempt_key) DO NOTHING",
         )
         .bind(key.as_slice())
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        // Counting and the lock check are one statement, and the lock a threshold-reaching
-        // attempt sets is written before this transaction lets go of the row: a parallel burst
-        // gets exactly `threshold` attempts through.
-        let counted: Option<i32> = sqlx::query_scalar(
-            "UPDATE credential_attempts SET failures = failures + 1, last_attempt_at = $2 \
-             WHERE attempt_key = $1 AND (locked_until IS NULL OR locked_until <= $2) \
-             RETURNING failures",
+        // One statement decides and counts, so of a parallel burst exactly as many checks as
+        // the threshold allows get through. `stale`: in-flight counts of a process that died.
+        let reserved = sqlx::query(
+            "UPDATE credential_attempts SET \
+               in_flight = CASE WHEN last_attempt_at < $3 THEN 1 ELSE in_flight + 1 END, \
+               last_attempt_at = $2 \
+             WHERE attempt_key = $1 \
+               AND (locked_until IS NULL OR locked_until <= $2) \
+               AND (failures + CASE WHEN last_attempt_at < $3 THEN 0 ELSE in_flight END < $4 \
+                    OR (failures >= $4 AND (in_flight = 0 OR last_attempt_at < $3)))",
         )
         .bind(key.as_slice())
         .bind(now)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let attempt = match counted {
-            None => {
-                let until: Option<i64> = sqlx::query_scalar(
-                    "SELECT locked_until FROM credential_attempts WHERE attempt_key = $1",
-                )
-                .bind(key.as_slice())
-                .fetch_one(&mut *tx)
-                .await?;
-                Attempt::Locked {
-                    until: until.unwrap_or(now),
-                }
-            }
-            Some(failures) => {
-                let failures = failures.max(0) as u32;
-                if let Some(until) = lockout.locked_until(failures, now) {
-                    sqlx::query(
-                        "UPDATE credential_attempts SET locked_until = $2 WHERE attempt_key = $1",
-                    )
-                    .bind(key.as_slice())
-                    .bind(until)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                Attempt::Allowed { failures }
+        .bind(now - STALE_IN_FLIGHT_SECONDS)
+        .bind(lockout.threshold as i32)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let attempt = if reserved == 1 {
+            Attempt::Allowed
+        } else {
+            let until: Option<i64> = sqlx::query_scalar(
+                "SELECT locked_until FROM credential_attempts WHERE attempt_key = $1",
+            )
+            .bind(key.as_slice())
+            .fetch_one(&mut *tx)
+            .await?;
+            match until {
+                Some(until) if until > now => Attempt::Locked { until },
+                _ => Attempt::Busy,
             }
         };
         tx.commit().await?;
         Ok(attempt)
+    }
+
+    async fn settle_attempt(
+        &self,
+        key: &AttemptKey,
+        now: i64,
+        failed: bool,
+        lockout: &Lockout,
+    ) -> Result<(), StoreError> {
+        let mut tx = begin_write(&self.pool).await?;
+        // The row may be gone: a parallel success cleared it. A failure still counts.
+        sqlx::query(
+            "INSERT INTO credential_attempts (attempt_key, last_attempt_at, in_flight) \
+             VALUES ($1, $2, 1) ON CONFLICT (attempt_key) DO NOTHING",
+        )
+        .bind(key.as_slice())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        let failures: i32 = sqlx::query_scalar(
+            "UPDATE credential_attempts SET \
+               in_flight = CASE WHEN in_flight > 0 THEN in_flight - 1 ELSE 0 END, \
+               failures = failures + $2 \
+             WHERE attempt_key = $1 RETURNING failures",
+        )
+        .bind(key.as_slice())
+        .bind(i32::from(failed))
+        .fetch_one(&mut *tx)
+        .await?;
+        if failed && let Some(until) = lockout.locked_until(failures.max(0) as u32, now) {
+            sqlx::query("UPDATE credential_attempts SET locked_until = $2 WHERE attempt_key = $1")
+                .bind(key.as_slice())
+                .bind(until)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn clear_attempts(&self, key: &AttemptKey) -> Result<(), StoreError> {

@@ -21,7 +21,8 @@ use crate::app::{BootError, ServiceContext};
 use crate::auth::{AuthLayer, TokenVerifier};
 use crate::config::{ServerConfig, ServiceName};
 use crate::layers::{
-    ConcurrencyLimitLayer, PeerLimitLayer, RequestIdLayer, TimeoutLayer, TraceLayer,
+    ConcurrencyLimitLayer, PeerLimitLayer, RequestIdLayer, TenantLimitLayer, TimeoutLayer,
+    TraceLayer,
 };
 
 /// A bound, not yet serving, gRPC server.
@@ -184,6 +185,7 @@ impl GrpcServer {
             )))
             .layer(peer_limit)
             .layer(auth)
+            .layer(TenantLimitLayer::new(config.tenant_concurrency_limit))
             .layer(ConcurrencyLimitLayer::new(config.concurrency_limit))
             // What the request appends to the outbox, for delivering exactly its own events.
             .map_future(crate::outbox::receipt::scope)
@@ -202,6 +204,7 @@ impl GrpcServer {
         tracing::info!(service = %name, addr = %local_addr, "serving");
         let serve = Server::builder()
             .accept_http1(accept_http1)
+            .max_concurrent_streams(Some(config.max_concurrent_streams))
             .layer(stack)
             .add_routes(routes.routes())
             .serve_with_incoming_shutdown(incoming, stopping);

@@ -19,6 +19,30 @@ use crate::store::{Revision, Store};
 
 /// Subjects or resources a BatchCheck reads from the store at once (within the store's pool).
 const PREFETCH: usize = 8;
+/// Most people other than themselves one person's BatchCheck may ask about: each costs a
+/// decision on the caller's right to see them, so a person's batch stays a bounded amount of
+/// work (services, which ask for others as their job, have no such cap).
+pub const MAX_OTHER_SUBJECTS: usize = 100;
+
+/// Whom a BatchCheck may ask about: decided once per batch for each distinct subject it names.
+#[derive(Debug, Default)]
+pub struct NamedSubjects {
+    /// Subjects the caller may not ask about, with why.
+    refused: HashMap<UserId, String>,
+}
+
+impl NamedSubjects {
+    fn allows(&self, subject: UserId) -> Result<(), ApiError> {
+        match self.refused.get(&subject) {
+            None => Ok(()),
+            Some(why) => Err(ApiError::PermissionDenied {
+                reason: "SUBJECT_NOT_VISIBLE",
+                message: why.clone(),
+                metadata: HashMap::new(),
+            }),
+        }
+    }
+}
 
 /// An object reference parsed once: whose it is, what kind and which. The cache key and the
 /// fact reader both start from it.
@@ -238,6 +262,50 @@ impl<S: Store> Core<S> {
         })
     }
 
+    /// Decides, once per batch, whether a person may ask about each other subject `items` name
+    /// (they must be able to read that person's role assignments). Services may ask about
+    /// anyone. Runs before anything is prefetched, so a refused batch reads nothing more.
+    pub async fn named_subjects(
+        &self,
+        caller: &Caller,
+        tenant: TenantId,
+        items: &[BatchCheckItem],
+    ) -> Result<NamedSubjects, ApiError> {
+        let mut named = NamedSubjects::default();
+        let Caller::User { user: me, .. } = caller else {
+            return Ok(named);
+        };
+        let mut others: Vec<UserId> = items
+            .iter()
+            .filter_map(|item| UserId::parse(&item.subject_id).ok())
+            .filter(|subject| subject != me)
+            .collect();
+        others.sort();
+        others.dedup();
+        if others.is_empty() {
+            return Ok(named);
+        }
+        if others.len() > MAX_OTHER_SUBJECTS {
+            return Err(ApiError::invalid_field(
+                "items",
+                format!(
+                    "a person's batch may ask about at most {MAX_OTHER_SUBJECTS} other people; \
+                     it names {}",
+                    others.len()
+                ),
+            ));
+        }
+        // The caller's own facts once for the whole batch, not once per item.
+        let actor = self.actor(caller).await?;
+        for subject in others {
+            let target = self.resource(&Resource::user(tenant, subject)).await?;
+            if let Err(denied) = self.require(&actor, Permission::RoleAssignmentsRead, &target) {
+                named.refused.insert(subject, denied.to_string());
+            }
+        }
+        Ok(named)
+    }
+
     /// BatchCheck's reads: the distinct subjects and resources of `items`, those this replica
     /// holds taken as they are, the missing ones read concurrently. An item whose read failed
     /// reads again, and reports, when it is decided.
@@ -246,11 +314,13 @@ impl<S: Store> Core<S> {
         tenant: TenantId,
         freshness: Freshness,
         items: &[BatchCheckItem],
+        named: &NamedSubjects,
     ) -> Prefetched {
         let mut prefetched = Prefetched::default();
         let mut distinct: Vec<UserId> = items
             .iter()
             .filter_map(|item| UserId::parse(&item.subject_id).ok())
+            .filter(|subject| named.allows(*subject).is_ok())
             .collect();
         distinct.sort();
         distinct.dedup();
@@ -322,6 +392,7 @@ impl<S: Store> Core<S> {
         freshness: Freshness,
         index: usize,
         item: &BatchCheckItem,
+        named: &NamedSubjects,
         prefetched: &mut Prefetched,
     ) -> Result<(Decision, Revision), ApiError> {
         let permission =
@@ -331,14 +402,21 @@ impl<S: Store> Core<S> {
             &format!("items[{index}].resource"),
             item.resource.as_ref(),
         )?;
-        let subject = self
-            .subject_of(
-                caller,
-                tenant,
-                &format!("items[{index}].subject_id"),
-                &item.subject_id,
-            )
-            .await?;
+        let field = format!("items[{index}].subject_id");
+        let subject = match (caller, item.subject_id.is_empty()) {
+            (Caller::User { user, .. }, true) => *user,
+            (Caller::Service { .. }, true) => {
+                return Err(ApiError::invalid_field(
+                    field,
+                    "is required when a service asks",
+                ));
+            }
+            (_, false) => {
+                let subject = convert::id(&field, &item.subject_id, UserId::parse)?;
+                named.allows(subject)?;
+                subject
+            }
+        };
         if let std::collections::hash_map::Entry::Vacant(slot) = prefetched.subjects.entry(subject)
         {
             slot.insert(self.subject_at(tenant, subject, freshness).await?);

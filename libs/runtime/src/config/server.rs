@@ -14,6 +14,12 @@ pub struct ServerConfig {
     pub concurrency_limit: usize,
     /// How long shutdown waits for in-flight requests after health turns NOT_SERVING.
     pub shutdown_grace_ms: u64,
+    /// Requests of one tenant handled or waiting at once per service: past it that tenant's
+    /// requests are refused at once (RESOURCE_EXHAUSTED, `TENANT_BUSY`), so one tenant's storm
+    /// cannot take every slot from the others.
+    pub tenant_concurrency_limit: usize,
+    /// HTTP/2 streams one connection may have open at once.
+    pub max_concurrent_streams: u32,
 }
 
 impl Default for ServerConfig {
@@ -22,6 +28,8 @@ impl Default for ServerConfig {
             request_timeout_ms: 10_000,
             concurrency_limit: 1024,
             shutdown_grace_ms: 5_000,
+            tenant_concurrency_limit: 256,
+            max_concurrent_streams: 256,
         }
     }
 }
@@ -34,6 +42,12 @@ impl ServerConfig {
         }
         if self.concurrency_limit == 0 {
             return Err(invalid("server.concurrency_limit", "must be at least 1"));
+        }
+        if self.tenant_concurrency_limit == 0 || self.max_concurrent_streams == 0 {
+            return Err(invalid(
+                "server.tenant_concurrency_limit",
+                "per-tenant and per-connection limits must be at least 1",
+            ));
         }
         Ok(())
     }

@@ -1,6 +1,6 @@
 //! The tower layers every server runs, outermost first:
 //! request id → tracing and RPC metrics → deadline → peer rate limit (the sign-in family) →
-//! authentication → concurrency limit.
+//! authentication → per-tenant concurrency cap → concurrency limit.
 //!
 //! Each layer calls the service it polled ready from `call` itself and wraps that future, so a
 //! request clones nothing of the stack below it; only the concurrency limit, which calls its
@@ -9,6 +9,7 @@
 mod concurrency;
 mod peer_limit;
 mod request_id;
+mod tenant_limit;
 mod timeout;
 mod trace;
 
@@ -18,6 +19,7 @@ use std::pin::Pin;
 pub use concurrency::ConcurrencyLimitLayer;
 pub use peer_limit::PeerLimitLayer;
 pub use request_id::{REQUEST_ID_HEADER, RequestId, RequestIdLayer};
+pub use tenant_limit::TenantLimitLayer;
 pub use timeout::TimeoutLayer;
 pub use trace::TraceLayer;
 

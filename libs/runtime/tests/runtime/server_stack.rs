@@ -216,3 +216,35 @@ async fn shutdown_stops_the_server_and_frees_the_port() {
         "nothing listens after shutdown"
     );
 }
+
+/// Security review M18: one tenant's storm of slow requests takes only its own share of the
+/// service; past it that tenant is refused at once, while another tenant is still answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_tenant_cannot_take_every_slot_from_the_others() {
+    let auth = TestAuth::new();
+    let mut context = context(&auth);
+    context.server.tenant_concurrency_limit = 4;
+    context.server.request_timeout_ms = 2_000;
+    let service = std::sync::Arc::new(start(context).await);
+    let noisy = auth.user_token(TenantId::generate(), UserId::generate());
+    let mut storm = tokio::task::JoinSet::new();
+    for _ in 0..4 {
+        let (service, token) = (service.clone(), noisy.clone());
+        storm.spawn(async move { call(&service, Some(&token), "slow").await });
+    }
+    // Let the four slow requests take the noisy tenant's places.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let refused = call(&service, Some(&noisy), "courses.read")
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::ResourceExhausted);
+    assert_eq!(error_reason(&refused), "TENANT_BUSY");
+    let quiet = auth.user_token(TenantId::generate(), UserId::generate());
+    let answered = call(&service, Some(&quiet), "courses.read").await.unwrap();
+    assert_eq!(answered.decision(), Decision::Allowed);
+    while let Some(slow) = storm.join_next().await {
+        assert_eq!(slow.unwrap().unwrap_err().code(), Code::DeadlineExceeded);
+    }
+    // The places come back when the slow requests end.
+    call(&service, Some(&noisy), "courses.read").await.unwrap();
+}

@@ -487,3 +487,74 @@ async fn a_responsibility_fact_needs_a_role_that_allows_it_and_the_refusal_names
     )
     .await;
 }
+
+/// Security review M11: a person's batch naming others is decided once per named person, before
+/// anything else is read, and a batch naming more people than the cap is refused whole.
+#[tokio::test]
+async fn a_persons_batch_about_others_is_bounded_and_decided_once_per_person() {
+    let f = Fixture::start().await;
+    let admin = f.holder("builtin:lms_administrator", None).await;
+    let student = f.user().await;
+    let course = reference(ObjectType::Course, CourseId::generate());
+
+    // A student may not ask about others: every such item is denied with the reason; their
+    // own items still answer.
+    let mut as_student = PermissionServiceClient::new(f.service.authorized(&f.user_token(student)));
+    let other = f.user().await;
+    let mut items = vec![batch_item(student, "courses.read", &course)];
+    items.extend((0..20).map(|_| batch_item(other, "courses.read", &course)));
+    let batch = as_student
+        .batch_check(BatchCheckRequest {
+            items,
+            consistency: None,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(batch.results[0].decision(), Decision::Denied);
+    assert!(
+        batch.results[0].error_message.is_empty(),
+        "decided, not refused"
+    );
+    for result in &batch.results[1..] {
+        assert_eq!(result.decision(), Decision::Denied);
+        assert!(
+            result.error_message.contains("role_assignments.read"),
+            "{}",
+            result.error_message
+        );
+    }
+
+    // An administrator may ask about others, up to a hundred per batch.
+    let mut as_admin = PermissionServiceClient::new(f.service.authorized(&f.user_token(admin)));
+    let mut people = Vec::new();
+    for _ in 0..101 {
+        people.push(UserId::generate());
+    }
+    let items = |people: &[UserId]| {
+        people
+            .iter()
+            .map(|p| batch_item(*p, "courses.read", &course))
+            .collect::<Vec<_>>()
+    };
+    let too_many = as_admin
+        .batch_check(BatchCheckRequest {
+            items: items(&people),
+            consistency: None,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(too_many.code(), Code::InvalidArgument);
+    assert_eq!(field(&too_many), "items");
+    let known = [student, other];
+    let batch = as_admin
+        .batch_check(BatchCheckRequest {
+            items: items(&known),
+            consistency: None,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(batch.results.len(), 2);
+    assert!(batch.results.iter().all(|r| r.error_message.is_empty()));
+}

@@ -174,6 +174,8 @@ pub struct Decided {
 pub struct Prefetched {
     subjects: HashMap<UserId, (Arc<SubjectFacts>, Revision)>,
     resources: HashMap<CacheKey, (Arc<ResourceFacts>, Revision)>,
+    /// Whom the caller may ask about.
+    named: NamedSubjects,
 }
 
 /// Runs `read(i)` for every `i` below `count`, [`PREFETCH`] at a time (within the store's
@@ -314,13 +316,16 @@ impl<S: Store> Core<S> {
         tenant: TenantId,
         freshness: Freshness,
         items: &[BatchCheckItem],
-        named: &NamedSubjects,
+        named: NamedSubjects,
     ) -> Prefetched {
-        let mut prefetched = Prefetched::default();
+        let mut prefetched = Prefetched {
+            named,
+            ..Prefetched::default()
+        };
         let mut distinct: Vec<UserId> = items
             .iter()
             .filter_map(|item| UserId::parse(&item.subject_id).ok())
-            .filter(|subject| named.allows(*subject).is_ok())
+            .filter(|subject| prefetched.named.allows(*subject).is_ok())
             .collect();
         distinct.sort();
         distinct.dedup();
@@ -392,7 +397,6 @@ impl<S: Store> Core<S> {
         freshness: Freshness,
         index: usize,
         item: &BatchCheckItem,
-        named: &NamedSubjects,
         prefetched: &mut Prefetched,
     ) -> Result<(Decision, Revision), ApiError> {
         let permission =
@@ -413,7 +417,7 @@ impl<S: Store> Core<S> {
             }
             (_, false) => {
                 let subject = convert::id(&field, &item.subject_id, UserId::parse)?;
-                named.allows(subject)?;
+                prefetched.named.allows(subject)?;
                 subject
             }
         };

@@ -218,21 +218,13 @@ impl<S: Store> PermissionService for Permissions<S> {
         // then each subject's and resource's facts are read once. The batch answers at the
         // oldest revision read.
         let named = self.0.named_subjects(&caller, tenant, &r.items).await?;
-        let mut prefetched = self.0.prefetch(tenant, freshness, &r.items, &named).await;
+        let mut prefetched = self.0.prefetch(tenant, freshness, &r.items, named).await;
         let mut results = Vec::with_capacity(r.items.len());
         let mut checked_at: Option<Revision> = None;
         for (index, item) in r.items.iter().enumerate() {
             let outcome = self
                 .0
-                .decide_item(
-                    &caller,
-                    tenant,
-                    freshness,
-                    index,
-                    item,
-                    &named,
-                    &mut prefetched,
-                )
+                .decide_item(&caller, tenant, freshness, index, item, &mut prefetched)
                 .await;
             results.push(match outcome {
                 Ok((decision, revision)) => {

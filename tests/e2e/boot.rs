@@ -1,3 +1,6 @@
+use lms_api::authorization::v1::CheckRequest;
+use lms_api::authorization::v1::permission_service_client::PermissionServiceClient;
+use lms_api::common::v1::{ObjectReference, ObjectType};
 use lms_api::delegation::v1::ListCoursesRequest;
 use lms_api::delegation::v1::course_service_client::CourseServiceClient;
 use lms_api::identity::v1::GetJwksRequest;
@@ -166,12 +169,87 @@ async fn a_service_whose_store_is_down_refuses_to_start_and_says_why() {
     assert!(!message.contains("hunter2"), "{message}");
 }
 
-#[tokio::test]
-async fn a_service_whose_redis_is_down_refuses_to_start_and_says_why() {
+/// Security review M15: Redis accelerates decisions but is not needed to start. Authorization
+/// starts while Redis is down, serves decisions from its own tier, and joins Redis once it
+/// answers (here: a Redis started on the port only after the service).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authorization_starts_with_redis_down_and_joins_it_when_it_returns() {
     let auth = TestAuth::new();
     let database = postgres_database().await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let prefix = format!("lms-degraded-{port}:");
     let mut context = service_context(ServiceName::Authorization, database.url(), None, &auth);
-    context.redis.url = Some(lms_runtime::SecretString::new("redis://127.0.0.1:1"));
-    let error = lms_platform::build_service(context).await.unwrap_err();
-    assert!(matches!(error, BootError::Redis(_)), "{error:?}");
+    context.redis.url = Some(lms_runtime::SecretString::new(format!(
+        "redis://127.0.0.1:{port}"
+    )));
+    context.redis.key_prefix = prefix.clone();
+    let service = TestService::start(lms_platform::build_service(context).await.unwrap()).await;
+    assert_serving(&service, "lms.authorization.v1.").await;
+    let token = auth.user_token(TenantId::generate(), UserId::generate());
+    let check = || {
+        let mut checks = PermissionServiceClient::new(service.authorized(&token));
+        async move {
+            checks
+                .check(CheckRequest {
+                    permission: "courses.read".into(),
+                    resource: Some(ObjectReference {
+                        r#type: ObjectType::Course as i32,
+                        id: uuid_v7(),
+                        tenant_id: String::new(),
+                    }),
+                    ..Default::default()
+                })
+                .await
+        }
+    };
+    check().await.expect("decided without Redis");
+
+    let mut redis = std::process::Command::new("redis-server")
+        .args([
+            "--port",
+            &port.to_string(),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("redis-server is installed (see .ci/run)");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let joined = loop {
+        check().await.expect("decided while Redis comes up");
+        let keys = std::process::Command::new("redis-cli")
+            .args([
+                "-p",
+                &port.to_string(),
+                "--scan",
+                "--pattern",
+                &format!("{prefix}*"),
+            ])
+            .output()
+            .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+            .unwrap_or_default();
+        if !keys.is_empty() {
+            break true;
+        }
+        if std::time::Instant::now() > deadline {
+            break false;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    redis.kill().ok();
+    redis.wait().ok();
+    assert!(
+        joined,
+        "authorization never wrote its cache to the Redis that came back"
+    );
+}
+
+fn uuid_v7() -> String {
+    lms_kernel::CourseId::generate().to_string()
 }

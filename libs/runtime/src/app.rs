@@ -140,12 +140,11 @@ impl ServiceContext {
         Ok(database)
     }
 
-    /// Connects to Redis when one is configured.
+    /// Connects to Redis when one is configured; a Redis that is down does not stop the start
+    /// (the service serves without it and joins it when it returns).
     pub async fn connect_redis(&self) -> Result<Option<RedisHandle>, BootError> {
         match &self.redis.url {
-            Some(url) => Ok(Some(
-                RedisHandle::connect(url, &self.redis.key_prefix).await?,
-            )),
+            Some(url) => Ok(Some(RedisHandle::open(url, &self.redis.key_prefix).await?)),
             None => Ok(None),
         }
     }

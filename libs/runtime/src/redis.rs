@@ -1,7 +1,8 @@
 //! The shared Redis: one multiplexed, self-reconnecting connection per process, and a key
-//! prefix so deployments (and tests) can share a server.
+//! prefix so deployments (and tests) can share a server. Redis accelerates; it is never needed
+//! to start: a service that finds it down serves without it and joins it when it returns.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -13,10 +14,14 @@ use crate::secret::SecretString;
 #[error("redis: {0}")]
 pub struct RedisError(#[from] redis::RedisError);
 
-/// A connection to the shared Redis with this deployment's key prefix.
+/// How often a service that started without Redis tries to reach it.
+const RECONNECT_EVERY: Duration = Duration::from_secs(1);
+
+/// A connection to the shared Redis with this deployment's key prefix; empty while Redis has
+/// not been reached yet.
 #[derive(Clone)]
 pub struct RedisHandle {
-    connection: ConnectionManager,
+    connection: Arc<RwLock<Option<ConnectionManager>>>,
     prefix: Arc<str>,
 }
 
@@ -33,17 +38,58 @@ impl RedisHandle {
     /// manager; callers treat errors as "Redis down" and fall back.
     pub async fn connect(url: &SecretString, prefix: &str) -> Result<Self, RedisError> {
         let client = redis::Client::open(url.expose())?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(2)))
-            .set_response_timeout(Some(Duration::from_millis(500)))
-            .set_number_of_retries(2);
-        let connection = ConnectionManager::new_with_config(client, config).await?;
+        let connection = Self::manager(client).await?;
         let handle = Self {
-            connection,
+            connection: Arc::new(RwLock::new(Some(connection))),
             prefix: prefix.into(),
         };
         handle.ping().await?;
         Ok(handle)
+    }
+
+    /// Connects if Redis answers, else answers a handle without a connection and keeps trying
+    /// in the background (every second) until it does. Fails only for a URL that cannot work.
+    pub async fn open(url: &SecretString, prefix: &str) -> Result<Self, RedisError> {
+        let client = redis::Client::open(url.expose())?;
+        let handle = Self {
+            connection: Arc::default(),
+            prefix: prefix.into(),
+        };
+        if let Err(error) = handle.try_connect(&client).await {
+            tracing::warn!(%error, "redis unreachable; serving without it until it returns");
+            let retrying = handle.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(RECONNECT_EVERY).await;
+                    // Stop when every other copy of the handle (the service) is gone.
+                    if Arc::strong_count(&retrying.connection) == 1 {
+                        return;
+                    }
+                    if retrying.try_connect(&client).await.is_ok() {
+                        tracing::info!("redis reached; using it from now on");
+                        return;
+                    }
+                }
+            });
+        }
+        Ok(handle)
+    }
+
+    async fn manager(client: redis::Client) -> Result<ConnectionManager, RedisError> {
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(2)))
+            .set_response_timeout(Some(Duration::from_millis(500)))
+            .set_number_of_retries(2);
+        Ok(ConnectionManager::new_with_config(client, config).await?)
+    }
+
+    async fn try_connect(&self, client: &redis::Client) -> Result<(), RedisError> {
+        let connection = Self::manager(client.clone()).await?;
+        *self
+            .connection
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(connection);
+        Ok(())
     }
 
     /// The full key for `suffix`.
@@ -56,14 +102,22 @@ impl RedisHandle {
         &self.prefix
     }
 
-    /// A handle on the shared connection (cheap to clone).
-    pub fn connection(&self) -> ConnectionManager {
-        self.connection.clone()
+    /// A handle on the shared connection (cheap to clone); `None` until Redis was reached.
+    pub fn connection(&self) -> Option<ConnectionManager> {
+        self.connection
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
     }
 
     /// One round trip.
     pub async fn ping(&self) -> Result<(), RedisError> {
-        let mut connection = self.connection.clone();
+        let mut connection = self.connection().ok_or_else(|| {
+            RedisError(redis::RedisError::from((
+                redis::ErrorKind::Io,
+                "not connected yet",
+            )))
+        })?;
         redis::cmd("PING")
             .query_async::<String>(&mut connection)
             .await?;

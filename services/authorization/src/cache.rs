@@ -248,8 +248,9 @@ impl FactsCache {
         if let Some(entry) = self.get_local(key, freshness) {
             return Some(entry);
         }
-        if let Some(redis) = self.redis.as_ref().filter(|r| r.available()) {
-            let mut connection = redis.handle.connection();
+        if let Some(redis) = self.redis.as_ref().filter(|r| r.available())
+            && let Some(mut connection) = redis.handle.connection()
+        {
             let keys = [redis.handle.key(&key.text()), redis.floor_key(key.tenant)];
             match connection
                 .mget::<_, (Option<String>, Option<i64>)>(&keys)
@@ -281,9 +282,9 @@ impl FactsCache {
             facts,
         });
         if let Some(redis) = self.redis.as_ref().filter(|r| r.available())
+            && let Some(mut connection) = redis.handle.connection()
             && let Ok(json) = serde_json::to_string(&*entry)
         {
-            let mut connection = redis.handle.connection();
             let result: redis::RedisResult<()> = connection
                 .pset_ex(
                     redis.handle.key(&key.text()),
@@ -305,7 +306,10 @@ impl FactsCache {
         let Some(redis) = self.redis.as_ref().filter(|r| r.available()) else {
             return;
         };
-        let mut connection = redis.handle.connection();
+        // Not reached yet: the other replicas' staleness bound covers what they hold.
+        let Some(mut connection) = redis.handle.connection() else {
+            return;
+        };
         let mut pipe = redis::pipe();
         for key in &invalidation.keys {
             pipe.del(redis.handle.key(&key.text())).ignore();

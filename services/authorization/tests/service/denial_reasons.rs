@@ -1,0 +1,113 @@
+//! Denials that say why: a subject nobody announced, a tenant that is not the caller's, a
+//! session that lacks a second factor.
+
+use lms_api::authorization::v1::permission_service_client::PermissionServiceClient;
+use lms_api::authorization::v1::{CheckRequest, Decision, ExplainRequest, TenantFacts};
+use lms_api::common::v1::consistency::Requirement;
+use lms_api::common::v1::{Consistency, ObjectReference, ObjectType};
+use lms_kernel::{TenantId, UserId};
+
+use crate::fixture::{Fixture, reference, user_ref};
+
+fn fully_consistent() -> Option<Consistency> {
+    Some(Consistency {
+        requirement: Some(Requirement::FullyConsistent(true)),
+    })
+}
+
+/// Explain as the user asks it: the decision and its denial reason.
+async fn explain(
+    f: &Fixture,
+    user: UserId,
+    permission: &str,
+    resource: ObjectReference,
+) -> (Decision, String) {
+    let response = PermissionServiceClient::new(f.service.authorized(&f.user_token(user)))
+        .explain(ExplainRequest {
+            subject_id: String::new(),
+            permission: permission.into(),
+            resource: Some(resource),
+            consistency: fully_consistent(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let reason = response.explanation.unwrap().denial_reason;
+    (
+        lms_api::authorization::v1::Decision::try_from(response.decision).unwrap(),
+        reason,
+    )
+}
+
+#[tokio::test]
+async fn a_subject_authorization_never_heard_of_is_denied_even_their_own_learning() {
+    let f = Fixture::start().await;
+    // A valid token, but identity's status event never arrived.
+    let stranger = UserId::generate();
+    assert!(!f.may(stranger, "reports.read", user_ref(stranger)).await);
+    let (decision, reason) = explain(&f, stranger, "reports.read", user_ref(stranger)).await;
+    assert_eq!(decision, Decision::Denied);
+    assert_eq!(reason, "SUBJECT_UNKNOWN");
+    // Once announced, the same person reads their own profile.
+    let announced = f.user().await;
+    assert!(f.may(announced, "reports.read", user_ref(announced)).await);
+}
+
+#[tokio::test]
+async fn an_lms_administrator_cannot_update_another_tenants_configuration() {
+    let f = Fixture::start().await;
+    let admin = f.holder("builtin:lms_administrator", None).await;
+    let home = reference(ObjectType::Tenant, f.tenant);
+    assert!(f.may(admin, "system_configuration.update", home).await);
+    let other = TenantId::generate();
+    let (decision, reason) = explain(
+        &f,
+        admin,
+        "system_configuration.update",
+        reference(ObjectType::Tenant, other),
+    )
+    .await;
+    assert_eq!(decision, Decision::Denied);
+    assert_eq!(reason, "OUTSIDE_TENANT");
+    // A reference that names the caller's tenant as the owner of another tenant is refused.
+    let mut contradictory = reference(ObjectType::Tenant, other);
+    contradictory.tenant_id = f.tenant.to_string();
+    let status = PermissionServiceClient::new(f.service.authorized(&f.user_token(admin)))
+        .check(CheckRequest {
+            subject_id: String::new(),
+            permission: "system_configuration.update".into(),
+            resource: Some(contradictory),
+            consistency: fully_consistent(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::InvalidArgument);
+    assert!(
+        status.message().contains("resource.tenant_id"),
+        "{}",
+        status.message()
+    );
+}
+
+#[tokio::test]
+async fn a_password_only_admin_session_is_told_a_second_factor_is_required() {
+    let f = Fixture::start().await;
+    let admin = f.holder("builtin:lms_administrator", None).await;
+    let student = f.user().await;
+    f.write(
+        Vec::new(),
+        Some(TenantFacts {
+            locations_enabled: false,
+            clients_enabled: false,
+            mfa_required_for_admins: true,
+        }),
+        Vec::new(),
+    )
+    .await;
+    let (decision, reason) = explain(&f, admin, "users.update", user_ref(student)).await;
+    assert_eq!(decision, Decision::Denied);
+    assert_eq!(reason, "MFA_REQUIRED");
+    // What no role of theirs grants is still a missing grant, not a missing second factor.
+    let (_, reason) = explain(&f, student, "users.update", user_ref(admin)).await;
+    assert_eq!(reason, "NO_GRANT");
+}

@@ -13,7 +13,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use lms_kernel::unit::check_placement;
+use lms_kernel::unit::{check_acyclic, check_placement};
 use lms_kernel::{AccountKind, Email, Template, UnitId, UnitKind, UserId, UserStatus};
 
 use crate::relationships;
@@ -430,7 +430,44 @@ pub fn check_units(rows: &[UnitRow], snapshot: &ImportSnapshot) -> Vec<RowError>
             }
         }
     }
+    errors.extend(cycles(rows, snapshot));
     errors
+}
+
+/// Rows whose parent would put their unit under itself once the whole file is applied
+/// (itself, one of its descendants, or a loop the file makes between its rows). Authorization
+/// could decide nothing about units on a cycle, so the file is refused before it starts.
+fn cycles(rows: &[UnitRow], snapshot: &ImportSnapshot) -> Vec<RowError> {
+    // New units get a stand-in id here; the plan makes the real ones.
+    let mut ids: HashMap<&str, UnitId> = snapshot
+        .units
+        .iter()
+        .map(|(external, unit)| (external.as_str(), unit.id))
+        .collect();
+    let mut parents = snapshot.unit_parents.clone();
+    let mut placed = Vec::with_capacity(rows.len());
+    for row in rows {
+        // As the plan resolves it: a parent named earlier in the file or already in the tenant.
+        let parent = row.parent.as_deref().and_then(|p| ids.get(p)).copied();
+        let unit = *ids
+            .entry(row.external_id.as_str())
+            .or_insert_with(UnitId::generate);
+        parents.insert(unit, parent);
+        placed.push((row.line, unit, parent));
+    }
+    placed
+        .into_iter()
+        .filter(|(_, unit, parent)| {
+            check_acyclic(*unit, *parent, |u| parents.get(&u).copied().flatten()).is_err()
+        })
+        .map(|(line, ..)| {
+            error(
+                line,
+                "parent",
+                "would place the unit under itself or one of its descendants",
+            )
+        })
+        .collect()
 }
 
 /// What an import goes on with once the file is read and checked.
@@ -749,5 +786,29 @@ mod tests {
         let errors = check_units(&read.rows, &ImportSnapshot::default());
         assert_eq!(errors.len(), 1);
         assert_eq!((errors[0].line, errors[0].column.as_str()), (4, "parent"));
+    }
+
+    #[test]
+    fn unit_rows_that_close_a_loop_are_refused_each_with_its_line() {
+        let mut snapshot = ImportSnapshot::default();
+        let (a, b) = (UnitId::generate(), UnitId::generate());
+        for (external, id, parent) in [("A", a, None), ("B", b, Some(a))] {
+            snapshot.units.insert(
+                external.into(),
+                UnitRecord {
+                    id,
+                    kind: UnitKind::AccountGroup,
+                    name: external.into(),
+                    parent,
+                    external_id: Some(external.into()),
+                },
+            );
+            snapshot.unit_parents.insert(id, parent);
+        }
+        let file = "external_id,name,parent\nA,A,B\nC,C,A\n";
+        let read = read_units(file.as_bytes(), false).unwrap();
+        let errors = check_units(&read.rows, &snapshot);
+        let found: Vec<_> = errors.iter().map(|e| (e.line, e.column.as_str())).collect();
+        assert_eq!(found, [(2, "parent")], "{errors:?}");
     }
 }

@@ -9,6 +9,7 @@ mod imports;
 mod outbox;
 mod second_factor;
 mod sign_in;
+mod signing_keys;
 mod tenant_settings;
 mod tenants_and_users;
 mod units;

@@ -239,9 +239,9 @@ pub fn status_changed(user: &UserRecord) -> NewEvent {
     event(vec![], vec![status(user)])
 }
 
-/// A deleted account: authorization forgets its employments, and that the id may do anything
-/// at all (its status reads as anonymised from now on).
-pub fn user_deleted(user: &UserRecord, employments: &[EmploymentRecord]) -> NewEvent {
+/// A deleted account: authorization forgets its employments and its role assignments, and
+/// that the id may do anything at all (its status reads as anonymised from now on).
+pub fn user_deleted(user: &UserRecord, employments: &[EmploymentRecord]) -> Vec<NewEvent> {
     let updates = employments
         .iter()
         .flat_map(|e| not_employed(e.unit, user.id))
@@ -250,7 +250,10 @@ pub fn user_deleted(user: &UserRecord, employments: &[EmploymentRecord]) -> NewE
         status: UserStatus::Anonymised,
         ..user.clone()
     };
-    event(updates, vec![status(&gone)])
+    vec![
+        event(updates, vec![status(&gone)]),
+        outbox::revoke_every_role(user.id),
+    ]
 }
 
 /// An employment added (`change` as the store saw it): its facts, and when it is the main
@@ -447,7 +450,7 @@ pub fn feed_role_taken(user: UserId, template: Template) -> NewEvent {
 
 #[cfg(test)]
 mod tests {
-    use lms_api::authorization::v1::AssignRoleRequest;
+    use lms_api::authorization::v1::{AssignRoleRequest, RevokeRoleRequest};
     use prost::Message;
 
     use super::*;
@@ -629,9 +632,10 @@ mod tests {
             created_by: String::new(),
             created_at: 0,
         };
-        let event = user_deleted(&record, &[employment(unit, user, true)]);
+        let events = user_deleted(&record, &[employment(unit, user, true)]);
+        let event = &events[0];
         assert_eq!(
-            facts(&event),
+            facts(event),
             [
                 (
                     Operation::Delete,
@@ -652,6 +656,10 @@ mod tests {
             request.statuses[0].status,
             i32::from(UserStatus::Anonymised.code())
         );
+        // Every role they held goes too.
+        assert_eq!(events[1].topic, outbox::topic::REVOKE_ROLE);
+        let revoke = RevokeRoleRequest::decode(events[1].payload.as_slice()).unwrap();
+        assert_eq!((revoke.user_id, revoke.role_id), (user.to_string(), String::new()));
     }
 
     #[test]

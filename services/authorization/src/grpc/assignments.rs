@@ -304,7 +304,11 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
                 .into());
             };
             let user = convert::id("user_id", &r.user_id, UserId::parse)?;
-            let role = convert::role_id("role_id", &r.role_id)?;
+            // No role: every role the holder has (identity deleting an account).
+            let role = match r.role_id.as_str() {
+                "" => None,
+                role => Some(convert::role_id("role_id", role)?),
+            };
             let event = convert::id("event_id", &r.event_id, AssignmentId::parse)?;
             let source = match AssignmentSource::try_from(r.source) {
                 Ok(AssignmentSource::Unspecified) => None,
@@ -337,7 +341,7 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
                 Some((records, revision)) => {
                     if !records.is_empty() {
                         self.0.invalidate_subject(tenant, user, revision).await;
-                        tracing::info!(%tenant, %user, %role, revoked = records.len(), "role taken back");
+                        tracing::info!(%tenant, %user, role = ?role, revoked = records.len(), "role taken back");
                     }
                     revision
                 }

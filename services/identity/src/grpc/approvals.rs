@@ -137,7 +137,7 @@ impl<S: Store + Clone> ApprovalService for Approvals<S> {
             .store
             .delete_user(tenant, user, |record, employments| {
                 record.status.reject().map_err(status_refused)?;
-                Ok(vec![relationships::user_deleted(record, employments)])
+                Ok(relationships::user_deleted(record, employments))
             })
             .await?;
         tracing::info!(%tenant, %user, by = %actor, reason = %request.get_ref().reason, "application rejected");
@@ -209,7 +209,7 @@ impl<S: Store + Clone> ApprovalService for Approvals<S> {
                                 .into(),
                     });
                 }
-                Ok(vec![relationships::user_deleted(record, employments)])
+                Ok(relationships::user_deleted(record, employments))
             })
             .await?;
         tracing::info!(%tenant, %user, by = %actor, "unused account deleted");

@@ -1,13 +1,16 @@
-//! Denials that say why: a subject nobody announced, a tenant that is not the caller's, a
-//! session that lacks a second factor.
+//! Refusals that say why: a subject nobody announced, a tenant that is not the caller's, a
+//! session that lacks a second factor, facts that name another tenant's objects.
 
 use lms_api::authorization::v1::permission_service_client::PermissionServiceClient;
-use lms_api::authorization::v1::{CheckRequest, Decision, ExplainRequest, TenantFacts};
+use lms_api::authorization::v1::relationship_service_client::RelationshipServiceClient;
+use lms_api::authorization::v1::{
+    CheckRequest, Decision, ExplainRequest, Relation, TenantFacts, WriteRelationshipsRequest,
+};
 use lms_api::common::v1::consistency::Requirement;
 use lms_api::common::v1::{Consistency, ObjectReference, ObjectType};
 use lms_kernel::{TenantId, UserId};
 
-use crate::fixture::{Fixture, reference, user_ref};
+use crate::fixture::{Fixture, reference, touch, user_ref, uuid_v4};
 
 fn fully_consistent() -> Option<Consistency> {
     Some(Consistency {
@@ -110,4 +113,56 @@ async fn a_password_only_admin_session_is_told_a_second_factor_is_required() {
     // What no role of theirs grants is still a missing grant, not a missing second factor.
     let (_, reason) = explain(&f, student, "users.update", user_ref(admin)).await;
     assert_eq!(reason, "NO_GRANT");
+}
+
+#[tokio::test]
+async fn a_fact_batch_naming_another_tenants_object_is_refused_whole() {
+    let f = Fixture::start().await;
+    let manager = f.holder("builtin:manager", None).await;
+    let member = f.user().await;
+    let group = uuid::Uuid::now_v7();
+    let mut foreign_group = reference(ObjectType::Group, group);
+    foreign_group.tenant_id = TenantId::generate().to_string();
+    let status = RelationshipServiceClient::new(f.service.authorized(&f.identity_token()))
+        .write_relationships(WriteRelationshipsRequest {
+            event_id: uuid_v4(),
+            updates: vec![
+                touch(
+                    reference(ObjectType::Group, group),
+                    Relation::Manager,
+                    user_ref(manager),
+                ),
+                touch(foreign_group, Relation::PrimaryMember, user_ref(member)),
+            ],
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::InvalidArgument);
+    assert!(
+        status
+            .message()
+            .contains("updates[1].relationship.resource.tenant_id"),
+        "{}",
+        status.message()
+    );
+    // Nothing of the batch was applied: the manager does not reach the member.
+    assert!(!f.may(manager, "users.read", user_ref(member)).await);
+    // The tenant's own id in `tenant_id` is no contradiction.
+    let mut own_group = reference(ObjectType::Group, group);
+    own_group.tenant_id = f.tenant.to_string();
+    f.write(
+        vec![
+            touch(
+                reference(ObjectType::Group, group),
+                Relation::Manager,
+                user_ref(manager),
+            ),
+            touch(own_group, Relation::PrimaryMember, user_ref(member)),
+        ],
+        None,
+        Vec::new(),
+    )
+    .await;
+    assert!(f.may(manager, "users.read", user_ref(member)).await);
 }

@@ -12,6 +12,7 @@ use lms_runtime::{ApiError, FieldViolation};
 
 use crate::import::RowError;
 use crate::password::Passwords;
+use crate::password_policy;
 use crate::store::{
     CustomField, EmploymentRecord, GroupRecord, TenantRecord, UnitRecord, UserRecord,
 };
@@ -129,6 +130,14 @@ pub fn new_user(prefix: &str, user: Option<&NewUser>) -> Result<ValidNewUser, Ap
     let password = (!user.password.is_empty()).then(|| user.password.clone());
     if let Some(password) = &password
         && let Err(error) = Passwords::validate(password)
+    {
+        violations.push(FieldViolation::new(field("password"), error.to_string()));
+    } else if let Some(password) = &password
+        && let Err(error) = password_policy::check(
+            password,
+            &user.email,
+            &[&user.given_name, &user.family_name],
+        )
     {
         violations.push(FieldViolation::new(field("password"), error.to_string()));
     }

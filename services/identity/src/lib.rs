@@ -13,6 +13,7 @@ pub mod import;
 pub mod keys;
 pub mod mfa;
 pub mod password;
+pub mod password_policy;
 pub mod relationships;
 pub mod sessions;
 pub mod store;

@@ -659,7 +659,10 @@ mod tests {
         // Every role they held goes too.
         assert_eq!(events[1].topic, outbox::topic::REVOKE_ROLE);
         let revoke = RevokeRoleRequest::decode(events[1].payload.as_slice()).unwrap();
-        assert_eq!((revoke.user_id, revoke.role_id), (user.to_string(), String::new()));
+        assert_eq!(
+            (revoke.user_id, revoke.role_id),
+            (user.to_string(), String::new())
+        );
     }
 
     #[test]

@@ -200,10 +200,7 @@ async fn a_deleted_unused_account_takes_its_role_assignments_with_it() {
     let admin = platform.admin_token().await;
     let user = platform.create_user(&admin, "idle@example.org", "").await;
     platform.assign(&admin, &user, "tutor", "").await;
-    assert_eq!(
-        platform.roles_of(&admin, &user).await,
-        ["builtin:tutor"]
-    );
+    assert_eq!(platform.roles_of(&admin, &user).await, ["builtin:tutor"]);
     let deleted = platform
         .approvals(&admin)
         .delete_unused_account(DeleteUnusedAccountRequest {

@@ -266,9 +266,15 @@ async fn an_import_that_would_make_a_unit_its_own_ancestor_is_refused_with_the_l
     .unwrap();
     for (file, lines) in [
         // Under its own grandchild.
-        ("external_id,name,parent\nG1,Group one,G3\n", vec![(2, "parent")]),
+        (
+            "external_id,name,parent\nG1,Group one,G3\n",
+            vec![(2, "parent")],
+        ),
         // Under itself.
-        ("external_id,name,parent\nG2,Group two,G2\n", vec![(2, "parent")]),
+        (
+            "external_id,name,parent\nG2,Group two,G2\n",
+            vec![(2, "parent")],
+        ),
         // A loop the file makes between its own rows.
         (
             "external_id,name,parent\nA,Alpha,B\nB,Beta,A\n",

@@ -7,6 +7,7 @@ mod fixture;
 mod groups;
 mod imports;
 mod outbox;
+mod password_policy;
 mod second_factor;
 mod sign_in;
 mod signing_keys;

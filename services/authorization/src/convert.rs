@@ -295,6 +295,20 @@ pub fn relationship(
     })
 }
 
+/// Most characters a role description holds (the bound of identity's free-text fields).
+pub const MAX_DESCRIPTION: usize = 1000;
+
+/// A role description in request field `field`, refused past [`MAX_DESCRIPTION`] characters.
+pub fn description(field: &str, value: &str) -> Result<String, ApiError> {
+    if value.chars().count() > MAX_DESCRIPTION {
+        return Err(ApiError::invalid_field(
+            field,
+            format!("is at most {MAX_DESCRIPTION} characters"),
+        ));
+    }
+    Ok(value.to_owned())
+}
+
 pub fn user_status(field: &str, value: i32) -> Result<UserStatus, ApiError> {
     match common::UserStatus::try_from(value) {
         Ok(common::UserStatus::PendingApproval) => Ok(UserStatus::PendingApproval),

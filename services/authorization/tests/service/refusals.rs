@@ -3,8 +3,10 @@
 
 use lms_api::authorization::v1::permission_service_client::PermissionServiceClient;
 use lms_api::authorization::v1::relationship_service_client::RelationshipServiceClient;
+use lms_api::authorization::v1::role_service_client::RoleServiceClient;
 use lms_api::authorization::v1::{
-    CheckRequest, Decision, ExplainRequest, Relation, TenantFacts, WriteRelationshipsRequest,
+    CheckRequest, CreateRoleRequest, Decision, ExplainRequest, Relation, TenantFacts,
+    UpdateRoleRequest, WriteRelationshipsRequest,
 };
 use lms_api::common::v1::consistency::Requirement;
 use lms_api::common::v1::{Consistency, ObjectReference, ObjectType};
@@ -165,4 +167,53 @@ async fn a_fact_batch_naming_another_tenants_object_is_refused_whole() {
     )
     .await;
     assert!(f.may(manager, "users.read", user_ref(member)).await);
+}
+
+#[tokio::test]
+async fn a_role_description_is_bounded_like_other_free_text() {
+    let f = Fixture::start().await;
+    let admin = f.holder("builtin:lms_administrator", None).await;
+    let mut roles = RoleServiceClient::new(f.service.authorized(&f.user_token(admin)));
+    let long = "x".repeat(1001);
+    let refused = roles
+        .create_role(CreateRoleRequest {
+            name: "Coach".into(),
+            description: long.clone(),
+            copy_from_role_id: "builtin:manager".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument);
+    assert!(refused.message().contains("description"), "{}", refused.message());
+    let mut role = roles
+        .create_role(CreateRoleRequest {
+            name: "Coach".into(),
+            description: "x".repeat(1000),
+            copy_from_role_id: "builtin:manager".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .role
+        .unwrap();
+    role.description = long;
+    let refused = roles
+        .update_role(UpdateRoleRequest {
+            role_id: role.role_id.clone(),
+            role: Some(role),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["description".into()],
+            }),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument);
+    assert!(
+        refused.message().contains("role.description"),
+        "{}",
+        refused.message()
+    );
 }

@@ -227,6 +227,21 @@ pub fn optional_id<T, E: std::fmt::Display>(
     }
 }
 
+/// Most characters a free-text field holds (custom field values, reasons).
+pub const MAX_FREE_TEXT: usize = 1000;
+
+/// A free-text value in request field `field`, refused past [`MAX_FREE_TEXT`] characters (it
+/// ends up in logs and audit records).
+pub fn free_text<'a>(field: &str, value: &'a str) -> Result<&'a str, ApiError> {
+    if value.chars().count() > MAX_FREE_TEXT {
+        return Err(ApiError::invalid_field(
+            field,
+            "is at most 1,000 characters",
+        ));
+    }
+    Ok(value)
+}
+
 /// Custom field values as stored (a JSON object): keys lower_snake_case up to 64 characters,
 /// values up to 1,000.
 pub fn custom_fields(
@@ -240,7 +255,7 @@ pub fn custom_fields(
                 format!("{field}[{key}]"),
                 "keys are lower_snake_case, at most 64 characters",
             ));
-        } else if value.chars().count() > 1000 {
+        } else if value.chars().count() > MAX_FREE_TEXT {
             violations.push(FieldViolation::new(
                 format!("{field}[{key}]"),
                 "values are at most 1,000 characters",

@@ -173,6 +173,7 @@ fn records(
 ) -> Result<(usize, Vec<RowError>), FileError> {
     let mut reader = reader(bytes);
     let columns = columns(&mut reader, required)?;
+    let names: HashMap<usize, &str> = columns.iter().map(|(n, i)| (*i, n.as_str())).collect();
     let mut total = 0;
     let mut unreadable = Vec::new();
     for record in reader.records() {
@@ -180,7 +181,20 @@ fn records(
         match record {
             Ok(record) => {
                 let line = record.position().map_or(0, |p| p.line() as i64);
-                each(line, &columns, &record);
+                let formulas: Vec<_> = record
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, cell)| is_formula(cell))
+                    .map(|(i, _)| {
+                        let column = names.get(&i).copied().unwrap_or_default();
+                        error(line, column, FORMULA_REFUSED)
+                    })
+                    .collect();
+                if formulas.is_empty() {
+                    each(line, &columns, &record);
+                } else {
+                    unreadable.extend(formulas);
+                }
             }
             Err(e) => {
                 let line = e.position().map_or(0, |p| p.line() as i64);
@@ -189,6 +203,23 @@ fn records(
         }
     }
     Ok((total, unreadable))
+}
+
+/// Why a cell that reads as a spreadsheet formula is refused.
+const FORMULA_REFUSED: &str = "starts like a spreadsheet formula (`=`, `+`, `-`, `@`, tab or \
+     carriage return); remove the leading character";
+
+/// Whether a cell would run as a formula when the data is opened in a spreadsheet later (CSV
+/// injection). Such cells are refused rather than altered, so what is stored is exactly what
+/// was sent; a signed number or a phone number (`+44 20 7946 0000`, `-12`) is data, not a
+/// formula, and passes.
+fn is_formula(cell: &str) -> bool {
+    let mut chars = cell.chars();
+    match chars.next() {
+        Some('=' | '@' | '\t' | '\r') => true,
+        Some('+' | '-') => !chars.all(|c| c.is_ascii_digit() || " ().-/".contains(c)),
+        _ => false,
+    }
 }
 
 fn field<'r>(
@@ -249,7 +280,7 @@ pub fn read_users(bytes: &[u8], feed: bool) -> Result<Read<UserRow>, FileError> 
                 None
             }
         };
-        let custom = columns
+        let custom: BTreeMap<String, String> = columns
             .iter()
             .filter_map(|(name, i)| {
                 let key = name.strip_prefix("custom.")?;
@@ -257,6 +288,16 @@ pub fn read_users(bytes: &[u8], feed: bool) -> Result<Read<UserRow>, FileError> 
                 (!value.is_empty()).then(|| (key.to_owned(), value.to_owned()))
             })
             .collect();
+        for (key, value) in &custom {
+            // The API's bound on custom field values holds for imported ones too.
+            if value.chars().count() > crate::convert::MAX_FREE_TEXT {
+                row_errors.push(error(
+                    line,
+                    &format!("custom.{key}"),
+                    "values are at most 1,000 characters",
+                ));
+            }
+        }
         match email {
             Ok(email) if row_errors.is_empty() => read.rows.push(UserRow {
                 line,
@@ -752,6 +793,36 @@ mod tests {
         assert_eq!(found, [(3, "email"), (3, "family_name"), (3, "role")]);
         assert_eq!(read.rows[0].role, Some(FeedRole::Manager));
         assert_eq!(read.rows[0].custom["badge"], "B1");
+    }
+
+    #[test]
+    fn formula_cells_and_overlong_custom_values_are_refused_with_their_column() {
+        let long = "x".repeat(1001);
+        let file = format!(
+            "external_id,email,given_name,family_name,custom.phone,custom.note\n\
+             E1,ann@example.org,=HYPERLINK(\"x\"),Ames,+44 20 7946 0000,\n\
+             E2,bob@example.org,Bob,Burns,-12,{long}\n\
+             E3,cy@example.org,Cy,Cole,+cmd|' /C calc'!A0,@SUM(A1)\n\
+             E4,di@example.org,Di,Dee,+44 (0) 20-7946,-3.5\n"
+        );
+        let read = read_users(file.as_bytes(), false).unwrap();
+        let mut found: Vec<_> = read
+            .errors
+            .iter()
+            .map(|e| (e.line, e.column.as_str()))
+            .collect();
+        found.sort();
+        assert_eq!(
+            found,
+            [
+                (2, "given_name"),
+                (3, "custom.note"),
+                (4, "custom.note"),
+                (4, "custom.phone")
+            ]
+        );
+        assert_eq!(read.rows.len(), 1);
+        assert_eq!(read.rows[0].custom["phone"], "+44 (0) 20-7946");
     }
 
     #[test]

@@ -310,3 +310,27 @@ async fn an_import_that_would_make_a_unit_its_own_ancestor_is_refused_with_the_l
     .unwrap();
     assert_eq!(again.last().unwrap().rows_unchanged, 5);
 }
+
+#[tokio::test]
+async fn formula_cells_and_overlong_custom_values_are_refused_by_line_and_column() {
+    let platform = Platform::start().await;
+    let admin = platform.admin_token().await;
+    let file = format!(
+        "external_id,email,given_name,family_name,custom.note\n\
+         E1,ann@example.org,=HYPERLINK(1),Ames,\n\
+         E2,bob@example.org,Bob,@SUM(1),\n\
+         E3,cy@example.org,Cy,Cole,{}\n",
+        "x".repeat(1001)
+    );
+    let progress = import(&platform, &admin, ImportKind::Users, (false, false), &file)
+        .await
+        .unwrap();
+    let mut refused = refused_lines(&progress);
+    refused.sort();
+    assert_eq!(
+        refused,
+        [(2, "given_name"), (3, "family_name"), (4, "custom.note")]
+    );
+    assert_eq!(progress.last().unwrap().rows_imported, 0);
+    assert_eq!(people(&platform, &admin).await, 1, "nobody was imported");
+}

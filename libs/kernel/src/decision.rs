@@ -95,7 +95,10 @@ impl fmt::Display for Decision {
             }
             Decision::Denied(Denial::NoGrant) => write!(f, "denied: no grant covers it"),
             Decision::Denied(Denial::SecondFactorRequired) => {
-                write!(f, "denied: sign in with a second factor to use administrator rights")
+                write!(
+                    f,
+                    "denied: sign in with a second factor to use administrator rights"
+                )
             }
         }
     }

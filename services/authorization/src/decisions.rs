@@ -437,7 +437,9 @@ mod tests {
         let mut agreeing = named;
         agreeing.tenant_id = other.to_string();
         assert_eq!(
-            Resource::parse(caller, "resource", Some(&agreeing)).unwrap().tenant,
+            Resource::parse(caller, "resource", Some(&agreeing))
+                .unwrap()
+                .tenant,
             other
         );
     }

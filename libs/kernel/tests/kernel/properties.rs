@@ -3,9 +3,9 @@
 use lms_kernel::decision::Grounds;
 use lms_kernel::escalation::{Target, check_assignment};
 use lms_kernel::{
-    CourseId, Decision, Denial, EventId, Grants, GroupId, HeldRole, Object, Permission, PermissionSet,
-    Place, Reach, ResourceFacts, ResponsibilitySet, RoleId, SubjectFacts, Template, TenantId,
-    TenantSettings, UnitId, UserId, decide,
+    CourseId, Decision, Denial, EventId, Grants, GroupId, HeldRole, Object, Permission,
+    PermissionSet, Place, Reach, ResourceFacts, ResponsibilitySet, RoleId, SubjectFacts, Template,
+    TenantId, TenantSettings, UnitId, UserId, decide,
 };
 use proptest::prelude::*;
 use proptest::sample::{select, subsequence};

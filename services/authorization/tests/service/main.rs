@@ -1,10 +1,10 @@
 //! The authorization service over real gRPC on 127.0.0.1, with real PostgreSQL and Redis.
 
 mod behaviours;
-mod refusals;
 mod events;
 mod fixture;
 mod guarded;
 mod lookups;
+mod refusals;
 mod replicas;
 mod roles;

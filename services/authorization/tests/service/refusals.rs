@@ -185,7 +185,11 @@ async fn a_role_description_is_bounded_like_other_free_text() {
         .await
         .unwrap_err();
     assert_eq!(refused.code(), tonic::Code::InvalidArgument);
-    assert!(refused.message().contains("description"), "{}", refused.message());
+    assert!(
+        refused.message().contains("description"),
+        "{}",
+        refused.message()
+    );
     let mut role = roles
         .create_role(CreateRoleRequest {
             name: "Coach".into(),

@@ -26,7 +26,12 @@ async fn create(platform: &Platform, admin: &str, password: &str) -> Result<(), 
 async fn an_administrator_cannot_give_a_password_holding_the_name_or_a_common_one() {
     let platform = Platform::start().await;
     let admin = platform.admin_token().await;
-    for password in ["MiaMoss2024!!", "mia.moss-password", "P@ssw0rd2024!", "qwertyqwerty"] {
+    for password in [
+        "MiaMoss2024!!",
+        "mia.moss-password",
+        "P@ssw0rd2024!",
+        "qwertyqwerty",
+    ] {
         let refused = create(&platform, &admin, password).await.unwrap_err();
         assert_eq!(refused.code(), Code::InvalidArgument, "{password}");
         assert_eq!(fields(&refused), ["user.password"], "{password}");

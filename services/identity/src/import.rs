@@ -14,7 +14,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use lms_kernel::unit::{check_acyclic, check_placement};
-use lms_kernel::{AccountKind, Email, Template, UnitId, UnitKind, UserId, UserStatus};
+use lms_kernel::{AccountKind, Email, Template, TenantId, UnitId, UnitKind, UserId, UserStatus};
 
 use crate::relationships;
 use crate::store::{
@@ -714,6 +714,7 @@ pub fn plan_users(
 /// Units to create and change, in batches; parents may be rows earlier in the file. Rows that
 /// would change nothing count in `unchanged`.
 pub fn plan_units(
+    tenant: TenantId,
     rows: &[UnitRow],
     snapshot: &ImportSnapshot,
     unchanged: &mut i64,
@@ -739,6 +740,7 @@ pub fn plan_units(
                         parent,
                         external_id: Some(row.external_id.clone()),
                     };
+                    updates.push(relationships::unit_exists(tenant, unit.id));
                     updates.extend(relationships::parent_changed(unit.id, None, parent));
                     ids.insert(row.external_id.as_str(), unit.id);
                     batch.units.push(unit);

@@ -174,12 +174,16 @@ pub fn parent_changed(
     updates
 }
 
-/// A new unit hangs under its parent; a root has no facts.
-pub fn unit_created(unit: &UnitRecord) -> Vec<NewEvent> {
-    unit.parent
-        .map(|parent| event(parent_changed(unit.id, None, Some(parent)), vec![]))
-        .into_iter()
-        .collect()
+/// A unit of `tenant` exists: authorization assigns roles only at units it was told of.
+pub fn unit_exists(tenant: TenantId, unit: UnitId) -> RelationshipUpdate {
+    touch(unit_ref(unit), Relation::UnitOfTenant, tenant_ref(tenant))
+}
+
+/// A new unit of `tenant` exists and hangs under its parent (if any).
+pub fn unit_created(tenant: TenantId, unit: &UnitRecord) -> Vec<NewEvent> {
+    let mut updates = vec![unit_exists(tenant, unit.id)];
+    updates.extend(parent_changed(unit.id, None, unit.parent));
+    vec![event(updates, vec![])]
 }
 
 /// A unit moved from `old` to `new` parent.
@@ -187,12 +191,15 @@ pub fn unit_moved(unit: UnitId, old: Option<UnitId>, new: Option<UnitId>) -> Vec
     vec![event(parent_changed(unit, old, new), vec![])]
 }
 
-/// A deleted unit no longer hangs under its parent.
-pub fn unit_deleted(unit: &UnitRecord) -> Vec<NewEvent> {
-    unit.parent
-        .map(|parent| event(parent_changed(unit.id, Some(parent), None), vec![]))
-        .into_iter()
-        .collect()
+/// A deleted unit of `tenant` no longer exists nor hangs under its parent.
+pub fn unit_deleted(tenant: TenantId, unit: &UnitRecord) -> Vec<NewEvent> {
+    let mut updates = vec![delete(
+        unit_ref(unit.id),
+        Relation::UnitOfTenant,
+        tenant_ref(tenant),
+    )];
+    updates.extend(parent_changed(unit.id, unit.parent, None));
+    vec![event(updates, vec![])]
 }
 
 // Users and employments.

@@ -218,6 +218,13 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
         }
         let grants = self.role_grants(tenant, role).await?;
         self.may_assign(&assigner, user, &grants, unit).await?;
+        // Likewise a unit: one of another tenant's, or none at all, is refused, not stored.
+        // Asked after the escalation rule, so only someone who may assign there learns it.
+        if let Some(unit) = unit
+            && !self.0.store.unit_known(tenant, unit).await?
+        {
+            return Err(ApiError::not_found("unit", &r.unit_id).into());
+        }
         if let Assigner::Service { .. } = assigner {
             // Services skip the escalation rule, never the tenant's preconditions.
             let lacking = rows.settings.missing(&grants.required_settings());

@@ -3,10 +3,11 @@
 
 use lms_api::authorization::v1::permission_service_client::PermissionServiceClient;
 use lms_api::authorization::v1::relationship_service_client::RelationshipServiceClient;
+use lms_api::authorization::v1::role_assignment_service_client::RoleAssignmentServiceClient;
 use lms_api::authorization::v1::role_service_client::RoleServiceClient;
 use lms_api::authorization::v1::{
-    CheckRequest, CreateRoleRequest, Decision, ExplainRequest, Relation, TenantFacts,
-    UpdateRoleRequest, WriteRelationshipsRequest,
+    AssignRoleRequest, CheckRequest, CreateRoleRequest, Decision, ExplainRequest, Relation,
+    TenantFacts, UpdateRoleRequest, WriteRelationshipsRequest,
 };
 use lms_api::common::v1::consistency::Requirement;
 use lms_api::common::v1::{Consistency, ObjectReference, ObjectType};
@@ -220,4 +221,32 @@ async fn a_role_description_is_bounded_like_other_free_text() {
         "{}",
         refused.message()
     );
+}
+
+#[tokio::test]
+async fn a_role_at_a_unit_the_tenant_does_not_have_is_refused_as_not_found() {
+    let f = Fixture::start().await;
+    f.settings(true, false).await;
+    let admin = f.holder("builtin:lms_administrator", None).await;
+    let user = f.user().await;
+    let (own, foreign) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    // Identity announces the tenant's unit; the other is another tenant's (or nobody's).
+    f.announce_unit(&own.to_string()).await;
+    let assign = |unit: uuid::Uuid| AssignRoleRequest {
+        user_id: user.to_string(),
+        role_id: "builtin:local_administrator".into(),
+        unit_id: unit.to_string(),
+        ..Default::default()
+    };
+    let mut as_admin = RoleAssignmentServiceClient::new(f.service.authorized(&f.user_token(admin)));
+    let mut as_identity =
+        RoleAssignmentServiceClient::new(f.service.authorized(&f.identity_token()));
+    for refused in [
+        as_admin.assign_role(assign(foreign)).await.unwrap_err(),
+        as_identity.assign_role(assign(foreign)).await.unwrap_err(),
+    ] {
+        assert_eq!(refused.code(), tonic::Code::NotFound, "{refused:?}");
+        assert!(refused.message().contains("unit"), "{}", refused.message());
+    }
+    as_admin.assign_role(assign(own)).await.unwrap();
 }

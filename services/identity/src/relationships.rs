@@ -684,4 +684,17 @@ mod tests {
         );
         assert!(!request.main_role);
     }
+
+    #[test]
+    fn the_feed_takes_back_only_the_manager_role_it_gave() {
+        let user = UserId::generate();
+        let event = feed_role_taken(user, Template::Manager);
+        assert_eq!(event.topic, outbox::topic::REVOKE_ROLE);
+        let request = RevokeRoleRequest::decode(event.payload.as_slice()).unwrap();
+        assert_eq!(request.source, AssignmentSource::PeopleDataFeed as i32);
+        assert_eq!(
+            request.role_id,
+            RoleId::BuiltIn(Template::Manager).to_string()
+        );
+    }
 }

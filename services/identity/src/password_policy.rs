@@ -93,7 +93,7 @@ fn is_common(lower: &str, compact: &str) -> bool {
         .collect();
     !core.is_empty()
         && lines(COMMON_WORDS).any(|word| {
-            core.len() % word.len() == 0
+            core.len().is_multiple_of(word.len())
                 && core
                     .as_bytes()
                     .chunks(word.len())

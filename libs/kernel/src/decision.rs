@@ -35,6 +35,8 @@ pub enum Denial {
     SubjectNotActive(UserStatus),
     /// The resource belongs to another tenant that is not a client reached by the subject.
     OutsideTenant,
+    /// The resource does not exist (as far as authorization was told).
+    ResourceUnknown,
     /// The learner may not be booked.
     BookingsRestricted,
     /// No role grant or responsibility covers the request.
@@ -51,6 +53,7 @@ impl Denial {
             Denial::SubjectUnknown => "SUBJECT_UNKNOWN",
             Denial::SubjectNotActive(_) => "SUBJECT_NOT_ACTIVE",
             Denial::OutsideTenant => "OUTSIDE_TENANT",
+            Denial::ResourceUnknown => "RESOURCE_UNKNOWN",
             Denial::BookingsRestricted => "BOOKINGS_RESTRICTED",
             Denial::NoGrant => "NO_GRANT",
             Denial::SecondFactorRequired => "MFA_REQUIRED",
@@ -90,6 +93,9 @@ impl fmt::Display for Decision {
                 write!(f, "denied: the subject is {status:?}")
             }
             Decision::Denied(Denial::OutsideTenant) => write!(f, "denied: outside the tenant"),
+            Decision::Denied(Denial::ResourceUnknown) => {
+                write!(f, "denied: the resource is unknown to authorization")
+            }
             Decision::Denied(Denial::BookingsRestricted) => {
                 write!(f, "denied: the learner is barred from booking")
             }
@@ -128,6 +134,10 @@ pub fn decide(
     let client = subject.settings.clients_enabled && subject.clients.contains(&owner);
     if !(home || client) {
         return Decision::Denied(Denial::OutsideTenant);
+    }
+    // After the tenant check, so another tenant's ids are never probed for existence.
+    if !resource.known {
+        return Decision::Denied(Denial::ResourceUnknown);
     }
     if permission == Permission::BookingsCreate && resource.bookings_restricted {
         return Decision::Denied(Denial::BookingsRestricted);

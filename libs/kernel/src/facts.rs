@@ -200,6 +200,10 @@ impl Object {
 pub struct ResourceFacts {
     /// The tenant that owns it.
     pub tenant: TenantId,
+    /// Whether it is known to exist. Only users carry the proof (identity announces each one);
+    /// a user nobody announced is decided about not at all. No serde default: cached facts
+    /// from before this field must be read again.
+    pub known: bool,
     /// What it is.
     pub object: Object,
     /// Units it is placed in directly (a user's employments, a course's owning unit).
@@ -226,6 +230,7 @@ impl ResourceFacts {
                 Object::Tenant(id) => id,
                 _ => tenant,
             },
+            known: true,
             object,
             units: Vec::new(),
             unit_ancestors: Vec::new(),
@@ -233,6 +238,14 @@ impl ResourceFacts {
             groups: Vec::new(),
             invited_by: Vec::new(),
             bookings_restricted: false,
+        }
+    }
+
+    /// An object of `tenant` that is known not to exist (a user identity never announced).
+    pub fn unknown(tenant: TenantId, object: Object) -> ResourceFacts {
+        ResourceFacts {
+            known: false,
+            ..ResourceFacts::new(tenant, object)
         }
     }
 

@@ -135,7 +135,12 @@ pub async fn resource_facts<S: Store>(
             let user = UserId::from_uuid(id);
             let (rows, _) = store.subject_rows(tenant, user).await?;
             let now_rows = |wanted| related(&rows, wanted, now, |u| u);
-            let mut facts = ResourceFacts::new(tenant, Object::User(user));
+            // Identity announces every user with their status: without one, nobody is decided
+            // about (the relations below are empty anyway).
+            let mut facts = match rows.status {
+                Some(_) => ResourceFacts::new(tenant, Object::User(user)),
+                None => ResourceFacts::unknown(tenant, Object::User(user)),
+            };
             facts.units = now_rows(Relation::Employee)
                 .into_iter()
                 .map(UnitId::from_uuid)

@@ -359,6 +359,17 @@ proptest! {
         );
     }
 
+    /// A resource authorization never heard of is allowed to nobody.
+    #[test]
+    fn an_unknown_resource_is_never_allowed(
+        subject in subject(),
+        permission in permission(),
+        resource in resource(),
+    ) {
+        let unknown = ResourceFacts { known: false, ..resource };
+        prop_assert!(!decide(&subject, permission, &unknown).is_allowed());
+    }
+
     /// A password-only session of an administrator is denied exactly what its withheld
     /// administrator grants would allow, and told that a second factor is what is missing.
     #[test]

@@ -250,3 +250,14 @@ async fn a_role_at_a_unit_the_tenant_does_not_have_is_refused_as_not_found() {
     }
     as_admin.assign_role(assign(own)).await.unwrap();
 }
+
+#[tokio::test]
+async fn a_user_identity_never_announced_is_decided_about_by_nobody() {
+    let f = Fixture::start().await;
+    let admin = f.holder("builtin:lms_administrator", None).await;
+    let (decision, reason) = explain(&f, admin, "users.read", user_ref(UserId::generate())).await;
+    assert_eq!(decision, Decision::Denied);
+    assert_eq!(reason, "RESOURCE_UNKNOWN");
+    let announced = f.user().await;
+    assert!(f.may(admin, "users.read", user_ref(announced)).await);
+}

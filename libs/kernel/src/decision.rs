@@ -6,7 +6,7 @@ use crate::facts::{HeldRole, Object, Place, ResourceFacts, SubjectFacts};
 use crate::permission::Permission;
 use crate::reach::Reach;
 use crate::responsibility::Responsibility;
-use crate::role::RoleId;
+use crate::role::{Grants, RoleId};
 use crate::template::STUDENT;
 use crate::user::UserStatus;
 
@@ -29,24 +29,34 @@ pub enum Grounds {
 /// Why a decision denied.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Denial {
+    /// Authorization has no status for the subject: it never heard of them.
+    SubjectUnknown,
     /// The subject is not active.
     SubjectNotActive(UserStatus),
     /// The resource belongs to another tenant that is not a client reached by the subject.
     OutsideTenant,
+    /// The resource does not exist (as far as authorization was told).
+    ResourceUnknown,
     /// The learner may not be booked.
     BookingsRestricted,
     /// No role grant or responsibility covers the request.
     NoGrant,
+    /// An administrator role would allow it, but this session has not proved a second factor
+    /// and the tenant requires one for administrators.
+    SecondFactorRequired,
 }
 
 impl Denial {
     /// A stable reason code for APIs.
     pub const fn code(self) -> &'static str {
         match self {
+            Denial::SubjectUnknown => "SUBJECT_UNKNOWN",
             Denial::SubjectNotActive(_) => "SUBJECT_NOT_ACTIVE",
             Denial::OutsideTenant => "OUTSIDE_TENANT",
+            Denial::ResourceUnknown => "RESOURCE_UNKNOWN",
             Denial::BookingsRestricted => "BOOKINGS_RESTRICTED",
             Denial::NoGrant => "NO_GRANT",
+            Denial::SecondFactorRequired => "MFA_REQUIRED",
         }
     }
 }
@@ -76,14 +86,26 @@ impl fmt::Display for Decision {
             Decision::Allowed(Grounds::Responsibility(r)) => {
                 write!(f, "allowed by responsibility {r}")
             }
+            Decision::Denied(Denial::SubjectUnknown) => {
+                write!(f, "denied: the subject is unknown to authorization")
+            }
             Decision::Denied(Denial::SubjectNotActive(status)) => {
                 write!(f, "denied: the subject is {status:?}")
             }
             Decision::Denied(Denial::OutsideTenant) => write!(f, "denied: outside the tenant"),
+            Decision::Denied(Denial::ResourceUnknown) => {
+                write!(f, "denied: the resource is unknown to authorization")
+            }
             Decision::Denied(Denial::BookingsRestricted) => {
                 write!(f, "denied: the learner is barred from booking")
             }
             Decision::Denied(Denial::NoGrant) => write!(f, "denied: no grant covers it"),
+            Decision::Denied(Denial::SecondFactorRequired) => {
+                write!(
+                    f,
+                    "denied: sign in with a second factor to use administrator rights"
+                )
+            }
         }
     }
 }
@@ -93,7 +115,7 @@ const IMPLICIT_STUDENT: RoleId = RoleId::BuiltIn(crate::user::DEFAULT_ROLE);
 
 /// Decides whether `subject` may do `permission` on `resource`.
 ///
-/// Only active subjects are allowed anything. A resource of another tenant is reached only by
+/// Only known, active subjects are allowed anything. A resource of another tenant is reached only by
 /// `tenant_and_clients` grants, and only when it is one of the subject's client tenants and
 /// `clients_enabled` is on. Every user holds Student for their own learning.
 pub fn decide(
@@ -101,42 +123,72 @@ pub fn decide(
     permission: Permission,
     resource: &ResourceFacts,
 ) -> Decision {
+    if !subject.known {
+        return Decision::Denied(Denial::SubjectUnknown);
+    }
     if subject.status != UserStatus::Active {
         return Decision::Denied(Denial::SubjectNotActive(subject.status));
     }
-    let home = resource.tenant == subject.tenant;
-    let client = subject.settings.clients_enabled && subject.clients.contains(&resource.tenant);
+    let owner = resource.owner();
+    let home = owner == subject.tenant;
+    let client = subject.settings.clients_enabled && subject.clients.contains(&owner);
     if !(home || client) {
         return Decision::Denied(Denial::OutsideTenant);
+    }
+    // After the tenant check, so another tenant's ids are never probed for existence.
+    if !resource.known {
+        return Decision::Denied(Denial::ResourceUnknown);
     }
     if permission == Permission::BookingsCreate && resource.bookings_restricted {
         return Decision::Denied(Denial::BookingsRestricted);
     }
     let implicit = (IMPLICIT_STUDENT, &STUDENT, Place::Tenant);
-    let held = subject.roles.iter().map(
-        |HeldRole {
-             role,
-             grants,
-             place,
-             ..
-         }| (*role, grants, *place),
-    );
-    for (role, grants, place) in std::iter::once(implicit).chain(held) {
+    let held = subject.roles.iter().map(held_grants);
+    if let Some(grounds) = role_grounds(
+        std::iter::once(implicit).chain(held),
+        home,
+        permission,
+        subject,
+        resource,
+    ) {
+        return Decision::Allowed(grounds);
+    }
+    // Responsibilities are duties inside the subject's own tenant.
+    if home && let Some(responsibility) = responsibility_allowing(subject, permission, resource) {
+        return Decision::Allowed(Grounds::Responsibility(responsibility));
+    }
+    // Said apart from NO_GRANT so the person knows a second factor, not a role, is missing.
+    let withheld = subject.awaiting_second_factor.iter().map(held_grants);
+    if role_grounds(withheld, home, permission, subject, resource).is_some() {
+        return Decision::Denied(Denial::SecondFactorRequired);
+    }
+    Decision::Denied(Denial::NoGrant)
+}
+
+fn held_grants(held: &HeldRole) -> (RoleId, &Grants, Place) {
+    (held.role, &held.grants, held.place)
+}
+
+/// The first grant of `roles` that covers `permission` on the resource.
+fn role_grounds<'a>(
+    roles: impl Iterator<Item = (RoleId, &'a Grants, Place)>,
+    home: bool,
+    permission: Permission,
+    subject: &SubjectFacts,
+    resource: &ResourceFacts,
+) -> Option<Grounds> {
+    for (role, grants, place) in roles {
         for reach in Reach::ALL {
             if grants.at(reach).contains(permission)
                 && reach.in_effect(&subject.settings)
                 && (home || reach == Reach::TenantAndClients)
                 && reaches(reach, place, subject, resource)
             {
-                return Decision::Allowed(Grounds::Role { role, place, reach });
+                return Some(Grounds::Role { role, place, reach });
             }
         }
     }
-    // Responsibilities are duties inside the subject's own tenant.
-    if home && let Some(responsibility) = responsibility_allowing(subject, permission, resource) {
-        return Decision::Allowed(Grounds::Responsibility(responsibility));
-    }
-    Decision::Denied(Denial::NoGrant)
+    None
 }
 
 /// Whether a grant at `reach`, of a role assigned at `place`, applies to the resource.
@@ -192,7 +244,7 @@ fn reaches(reach: Reach, place: Place, subject: &SubjectFacts, resource: &Resour
         Reach::UnitSubtree => {
             matches!(place, Place::Unit(unit) if resource.unit_ancestors.contains(&unit))
         }
-        Reach::Tenant => resource.tenant == subject.tenant,
+        Reach::Tenant => resource.owner() == subject.tenant,
         // Home, or a client tenant (checked by the caller).
         Reach::TenantAndClients => true,
     }

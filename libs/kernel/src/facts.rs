@@ -55,6 +55,10 @@ pub struct SubjectFacts {
     pub tenant: TenantId,
     /// Who they are.
     pub user: UserId,
+    /// Whether their status was ever recorded. A subject nobody told authorization about (an
+    /// event not delivered yet, or lost) is denied everything rather than taken for an active
+    /// Student. No serde default: cached facts from before this field must be read again.
+    pub known: bool,
     /// Only active subjects are allowed anything.
     pub status: UserStatus,
     /// Their tenant's switches.
@@ -77,6 +81,10 @@ pub struct SubjectFacts {
     pub enrolled_courses: Vec<CourseId>,
     /// Events they are booked on.
     pub booked_events: Vec<EventId>,
+    /// The administrator roles as held, whose risky grants this session lacks until it
+    /// proves a second factor ([`Self::without_second_factor`]); only read to explain a denial.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub awaiting_second_factor: Vec<HeldRole>,
 }
 
 impl SubjectFacts {
@@ -85,6 +93,7 @@ impl SubjectFacts {
         SubjectFacts {
             tenant,
             user,
+            known: true,
             status: UserStatus::Active,
             settings,
             clients: Vec::new(),
@@ -96,6 +105,15 @@ impl SubjectFacts {
             administered_events: Vec::new(),
             enrolled_courses: Vec::new(),
             booked_events: Vec::new(),
+            awaiting_second_factor: Vec::new(),
+        }
+    }
+
+    /// A subject whose status was never recorded: denied everything (`SUBJECT_UNKNOWN`).
+    pub fn unknown(tenant: TenantId, user: UserId, settings: TenantSettings) -> SubjectFacts {
+        SubjectFacts {
+            known: false,
+            ..SubjectFacts::new(tenant, user, settings)
         }
     }
 
@@ -116,6 +134,7 @@ impl SubjectFacts {
             let harmless = PermissionSet::ALL.difference(PermissionSet::ALL.risky());
             for held in &mut facts.roles {
                 if held.grants.is_admin() {
+                    facts.awaiting_second_factor.push(held.clone());
                     held.grants = held.grants.restricted_to(harmless);
                 }
             }
@@ -181,6 +200,10 @@ impl Object {
 pub struct ResourceFacts {
     /// The tenant that owns it.
     pub tenant: TenantId,
+    /// Whether it is known to exist. Only users carry the proof (identity announces each one);
+    /// a user nobody announced is decided about not at all. No serde default: cached facts
+    /// from before this field must be read again.
+    pub known: bool,
     /// What it is.
     pub object: Object,
     /// Units it is placed in directly (a user's employments, a course's owning unit).
@@ -198,10 +221,16 @@ pub struct ResourceFacts {
 }
 
 impl ResourceFacts {
-    /// An object of `tenant` placed nowhere and related to no one.
+    /// An object of `tenant` placed nowhere and related to no one. A tenant owns itself: for
+    /// `Object::Tenant(id)` the owner is `id`, whatever `tenant` says, so a reference to
+    /// another tenant is never decided as the caller's (see [`Self::owner`]).
     pub fn new(tenant: TenantId, object: Object) -> ResourceFacts {
         ResourceFacts {
-            tenant,
+            tenant: match object {
+                Object::Tenant(id) => id,
+                _ => tenant,
+            },
+            known: true,
             object,
             units: Vec::new(),
             unit_ancestors: Vec::new(),
@@ -209,6 +238,23 @@ impl ResourceFacts {
             groups: Vec::new(),
             invited_by: Vec::new(),
             bookings_restricted: false,
+        }
+    }
+
+    /// An object of `tenant` that is known not to exist (a user identity never announced).
+    pub fn unknown(tenant: TenantId, object: Object) -> ResourceFacts {
+        ResourceFacts {
+            known: false,
+            ..ResourceFacts::new(tenant, object)
+        }
+    }
+
+    /// The tenant that owns the resource: a tenant object's own id (the public `tenant` field
+    /// could be set to disagree; decisions read this).
+    pub const fn owner(&self) -> TenantId {
+        match self.object {
+            Object::Tenant(id) => id,
+            _ => self.tenant,
         }
     }
 }

@@ -122,6 +122,29 @@ pub fn check_move(
     Ok(())
 }
 
+/// Checks that giving `unit` the parent `parent` makes no cycle, in a tree where every unit's
+/// parent (after all the other changes being made with this one) is `parent_of`: walking up
+/// from the new parent never comes back to `unit`. A loop above that does not pass through
+/// `unit` is left to the check of a unit on it, so each unit on a cycle is refused once.
+pub fn check_acyclic(
+    unit: UnitId,
+    parent: Option<UnitId>,
+    parent_of: impl Fn(UnitId) -> Option<UnitId>,
+) -> Result<(), UnitError> {
+    let mut seen = std::collections::HashSet::new();
+    let mut next = parent;
+    while let Some(current) = next {
+        if current == unit {
+            return Err(UnitError::Cycle);
+        }
+        if !seen.insert(current) {
+            return Ok(());
+        }
+        next = parent_of(current);
+    }
+    Ok(())
+}
+
 /// Checks that a unit may be deleted: no child units, nobody employed there now, and not the
 /// Guest account. (Emptiness is named first: a Guest account with people reads as not empty,
 /// the reason that stays true whoever asks.)
@@ -141,6 +164,34 @@ pub fn check_delete(kind: UnitKind, children: usize, employees: usize) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_unit_given_itself_or_a_descendant_as_parent_makes_a_cycle() {
+        let (a, b, c, d) = (
+            UnitId::generate(),
+            UnitId::generate(),
+            UnitId::generate(),
+            UnitId::generate(),
+        );
+        // c under b under a; d is a root.
+        let tree = |unit| match unit {
+            u if u == b => Some(a),
+            u if u == c => Some(b),
+            _ => None,
+        };
+        assert_eq!(check_acyclic(a, Some(a), tree), Err(UnitError::Cycle));
+        assert_eq!(check_acyclic(a, Some(c), tree), Err(UnitError::Cycle));
+        assert_eq!(check_acyclic(c, Some(d), tree), Ok(()));
+        assert_eq!(check_acyclic(d, None, tree), Ok(()));
+        // A loop above (c <-> b) that d only hangs from is reported by c's and b's checks.
+        let looped = |unit| match unit {
+            u if u == b => Some(c),
+            u if u == c => Some(b),
+            _ => None,
+        };
+        assert_eq!(check_acyclic(d, Some(c), looped), Ok(()));
+        assert_eq!(check_acyclic(b, Some(c), looped), Err(UnitError::Cycle));
+    }
 
     #[test]
     fn a_unit_cannot_move_under_itself_or_its_descendants() {

@@ -254,10 +254,36 @@ pub fn relation(field: &str, value: i32) -> Result<i16, ApiError> {
     }
 }
 
-pub fn relationship(field: &str, r: Option<&pb::Relationship>) -> Result<Relationship, ApiError> {
+/// An object of `tenant` in request field `field`: a reference whose `tenant_id` names another
+/// tenant is refused, never stored as this tenant's.
+fn own_object(
+    field: &str,
+    reference: Option<&common::ObjectReference>,
+    tenant: TenantId,
+) -> Result<(i16, Uuid), ApiError> {
+    let (kind, id) = object(field, reference)?;
+    let named = reference.map_or("", |r| r.tenant_id.as_str());
+    if !named.is_empty() && Uuid::try_parse(named).ok() != Some(tenant.as_uuid()) {
+        return Err(ApiError::invalid_field(
+            format!("{field}.tenant_id"),
+            "names another tenant: facts are written by the tenant that owns them",
+        ));
+    }
+    // A tenant object that is another tenant stays allowed: the CLIENT fact names the client.
+    Ok((kind, id))
+}
+
+/// A relationship of `tenant` in request field `field` (both its ends are the tenant's).
+pub fn relationship(
+    field: &str,
+    r: Option<&pb::Relationship>,
+    tenant: TenantId,
+) -> Result<Relationship, ApiError> {
     let r = r.ok_or_else(|| ApiError::invalid_field(field, "is required"))?;
-    let (resource_type, resource_id) = object(&format!("{field}.resource"), r.resource.as_ref())?;
-    let (subject_type, subject_id) = object(&format!("{field}.subject"), r.subject.as_ref())?;
+    let (resource_type, resource_id) =
+        own_object(&format!("{field}.resource"), r.resource.as_ref(), tenant)?;
+    let (subject_type, subject_id) =
+        own_object(&format!("{field}.subject"), r.subject.as_ref(), tenant)?;
     Ok(Relationship {
         resource_type,
         resource_id,
@@ -267,6 +293,20 @@ pub fn relationship(field: &str, r: Option<&pb::Relationship>) -> Result<Relatio
         valid_from: seconds(&r.valid_from),
         valid_until: seconds(&r.valid_until),
     })
+}
+
+/// Most characters a role description holds (the bound of identity's free-text fields).
+pub const MAX_DESCRIPTION: usize = 1000;
+
+/// A role description in request field `field`, refused past [`MAX_DESCRIPTION`] characters.
+pub fn description(field: &str, value: &str) -> Result<String, ApiError> {
+    if value.chars().count() > MAX_DESCRIPTION {
+        return Err(ApiError::invalid_field(
+            field,
+            format!("is at most {MAX_DESCRIPTION} characters"),
+        ));
+    }
+    Ok(value.to_owned())
 }
 
 pub fn user_status(field: &str, value: i32) -> Result<UserStatus, ApiError> {

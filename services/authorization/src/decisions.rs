@@ -64,14 +64,14 @@ impl Resource {
         reference: Option<&ObjectReference>,
     ) -> Result<Resource, ApiError> {
         let reference = reference.ok_or_else(|| ApiError::invalid_field(field, "is required"))?;
-        let tenant = if reference.tenant_id.is_empty() {
-            caller_tenant
+        let named_tenant = if reference.tenant_id.is_empty() {
+            None
         } else {
-            convert::id(
+            Some(convert::id(
                 &format!("{field}.tenant_id"),
                 &reference.tenant_id,
                 TenantId::parse,
-            )?
+            )?)
         };
         let kind = match ObjectType::try_from(reference.r#type) {
             Ok(ObjectType::Unspecified) | Err(_) => {
@@ -97,6 +97,18 @@ impl Resource {
                     format!("{} must be a UUID", id_label(kind)),
                 )
             })?;
+        let tenant = match (kind, named_tenant) {
+            // A tenant is its own owner: `tenant:B` is decided in B, never in the caller's
+            // tenant, and a reference that names another owner is contradictory.
+            (ObjectType::Tenant, Some(named)) if named.as_uuid() != id => {
+                return Err(ApiError::invalid_field(
+                    format!("{field}.tenant_id"),
+                    "must be empty or equal to id for a tenant",
+                ));
+            }
+            (ObjectType::Tenant, _) => TenantId::from_uuid(id),
+            (_, named) => named.unwrap_or(caller_tenant),
+        };
         Ok(Resource { tenant, kind, id })
     }
 
@@ -492,5 +504,25 @@ mod tests {
         foreign.tenant_id = "not-a-tenant".into();
         let error = Resource::parse(tenant, "items[3].resource", Some(&foreign)).unwrap_err();
         assert_eq!(field(error), "items[3].resource.tenant_id");
+    }
+
+    #[test]
+    fn a_tenant_reference_is_owned_by_the_tenant_it_names() {
+        let (caller, other) = (TenantId::generate(), TenantId::generate());
+        let named = reference(ObjectType::Tenant, &other.to_string());
+        let parsed = Resource::parse(caller, "resource", Some(&named)).unwrap();
+        assert_eq!(parsed.tenant, other);
+        let mut contradictory = named.clone();
+        contradictory.tenant_id = caller.to_string();
+        let error = Resource::parse(caller, "resource", Some(&contradictory)).unwrap_err();
+        assert_eq!(field(error), "resource.tenant_id");
+        let mut agreeing = named;
+        agreeing.tenant_id = other.to_string();
+        assert_eq!(
+            Resource::parse(caller, "resource", Some(&agreeing))
+                .unwrap()
+                .tenant,
+            other
+        );
     }
 }

@@ -4,7 +4,7 @@ use lms_api::authorization::v1::Relation;
 use lms_api::common::v1::ObjectType;
 use lms_kernel::{
     CourseId, EventId, GroupId, HeldRole, Object, Place, ResourceFacts, RoleId, SubjectFacts,
-    TenantId, UnitId, UserId, UserStatus,
+    TenantId, UnitId, UserId,
 };
 use lms_runtime::ApiError;
 
@@ -31,8 +31,15 @@ fn related<T>(rows: &SubjectRows, wanted: Relation, now: i64, make: fn(uuid::Uui
 
 /// The subject facts of `user`: roles in effect at `now`, responsibilities and own learning.
 pub fn subject_facts(tenant: TenantId, user: UserId, rows: &SubjectRows, now: i64) -> SubjectFacts {
-    let mut facts = SubjectFacts::new(tenant, user, rows.settings);
-    facts.status = rows.status.map_or(UserStatus::Active, |s| s.status);
+    // No status fact: identity never told us about this user (or the event is still on its
+    // way), so nothing is decided in their favour.
+    let mut facts = match rows.status {
+        Some(status) => SubjectFacts {
+            status: status.status,
+            ..SubjectFacts::new(tenant, user, rows.settings)
+        },
+        None => SubjectFacts::unknown(tenant, user, rows.settings),
+    };
     facts.clients = rows.clients.clone();
     facts.roles = rows
         .assignments
@@ -129,7 +136,12 @@ pub async fn resource_facts<S: Store>(
             let user = UserId::from_uuid(id);
             let (rows, _) = store.subject_rows(tenant, user).await?;
             let now_rows = |wanted| related(&rows, wanted, now, |u| u);
-            let mut facts = ResourceFacts::new(tenant, Object::User(user));
+            // Identity announces every user with their status: without one, nobody is decided
+            // about (the relations below are empty anyway).
+            let mut facts = match rows.status {
+                Some(_) => ResourceFacts::new(tenant, Object::User(user)),
+                None => ResourceFacts::unknown(tenant, Object::User(user)),
+            };
             facts.units = now_rows(Relation::Employee)
                 .into_iter()
                 .map(UnitId::from_uuid)

@@ -12,6 +12,7 @@ use lms_runtime::{ApiError, FieldViolation};
 
 use crate::import::RowError;
 use crate::password::Passwords;
+use crate::password_policy;
 use crate::store::{
     CustomField, EmploymentRecord, GroupRecord, TenantRecord, UnitRecord, UserRecord,
 };
@@ -131,6 +132,14 @@ pub fn new_user(prefix: &str, user: Option<&NewUser>) -> Result<ValidNewUser, Ap
         && let Err(error) = Passwords::validate(password)
     {
         violations.push(FieldViolation::new(field("password"), error.to_string()));
+    } else if let Some(password) = &password
+        && let Err(error) = password_policy::check(
+            password,
+            &user.email,
+            &[&user.given_name, &user.family_name],
+        )
+    {
+        violations.push(FieldViolation::new(field("password"), error.to_string()));
     }
     // Unspecified (0) reads as the default kind, standard.
     let account_kind = match user.account_kind {
@@ -218,6 +227,21 @@ pub fn optional_id<T, E: std::fmt::Display>(
     }
 }
 
+/// Most characters a free-text field holds (custom field values, reasons).
+pub const MAX_FREE_TEXT: usize = 1000;
+
+/// A free-text value in request field `field`, refused past [`MAX_FREE_TEXT`] characters (it
+/// ends up in logs and audit records).
+pub fn free_text<'a>(field: &str, value: &'a str) -> Result<&'a str, ApiError> {
+    if value.chars().count() > MAX_FREE_TEXT {
+        return Err(ApiError::invalid_field(
+            field,
+            "is at most 1,000 characters",
+        ));
+    }
+    Ok(value)
+}
+
 /// Custom field values as stored (a JSON object): keys lower_snake_case up to 64 characters,
 /// values up to 1,000.
 pub fn custom_fields(
@@ -231,7 +255,7 @@ pub fn custom_fields(
                 format!("{field}[{key}]"),
                 "keys are lower_snake_case, at most 64 characters",
             ));
-        } else if value.chars().count() > 1000 {
+        } else if value.chars().count() > MAX_FREE_TEXT {
             violations.push(FieldViolation::new(
                 format!("{field}[{key}]"),
                 "values are at most 1,000 characters",

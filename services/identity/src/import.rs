@@ -13,8 +13,8 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use lms_kernel::unit::check_placement;
-use lms_kernel::{AccountKind, Email, Template, UnitId, UnitKind, UserId, UserStatus};
+use lms_kernel::unit::{check_acyclic, check_placement};
+use lms_kernel::{AccountKind, Email, Template, TenantId, UnitId, UnitKind, UserId, UserStatus};
 
 use crate::relationships;
 use crate::store::{
@@ -173,6 +173,7 @@ fn records(
 ) -> Result<(usize, Vec<RowError>), FileError> {
     let mut reader = reader(bytes);
     let columns = columns(&mut reader, required)?;
+    let names: HashMap<usize, &str> = columns.iter().map(|(n, i)| (*i, n.as_str())).collect();
     let mut total = 0;
     let mut unreadable = Vec::new();
     for record in reader.records() {
@@ -180,7 +181,20 @@ fn records(
         match record {
             Ok(record) => {
                 let line = record.position().map_or(0, |p| p.line() as i64);
-                each(line, &columns, &record);
+                let formulas: Vec<_> = record
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, cell)| is_formula(cell))
+                    .map(|(i, _)| {
+                        let column = names.get(&i).copied().unwrap_or_default();
+                        error(line, column, FORMULA_REFUSED)
+                    })
+                    .collect();
+                if formulas.is_empty() {
+                    each(line, &columns, &record);
+                } else {
+                    unreadable.extend(formulas);
+                }
             }
             Err(e) => {
                 let line = e.position().map_or(0, |p| p.line() as i64);
@@ -189,6 +203,23 @@ fn records(
         }
     }
     Ok((total, unreadable))
+}
+
+/// Why a cell that reads as a spreadsheet formula is refused.
+const FORMULA_REFUSED: &str = "starts like a spreadsheet formula (`=`, `+`, `-`, `@`, tab or \
+     carriage return); remove the leading character";
+
+/// Whether a cell would run as a formula when the data is opened in a spreadsheet later (CSV
+/// injection). Such cells are refused rather than altered, so what is stored is exactly what
+/// was sent; a signed number or a phone number (`+44 20 7946 0000`, `-12`) is data, not a
+/// formula, and passes.
+fn is_formula(cell: &str) -> bool {
+    let mut chars = cell.chars();
+    match chars.next() {
+        Some('=' | '@' | '\t' | '\r') => true,
+        Some('+' | '-') => !chars.all(|c| c.is_ascii_digit() || " ().-/".contains(c)),
+        _ => false,
+    }
 }
 
 fn field<'r>(
@@ -249,7 +280,7 @@ pub fn read_users(bytes: &[u8], feed: bool) -> Result<Read<UserRow>, FileError> 
                 None
             }
         };
-        let custom = columns
+        let custom: BTreeMap<String, String> = columns
             .iter()
             .filter_map(|(name, i)| {
                 let key = name.strip_prefix("custom.")?;
@@ -257,6 +288,16 @@ pub fn read_users(bytes: &[u8], feed: bool) -> Result<Read<UserRow>, FileError> 
                 (!value.is_empty()).then(|| (key.to_owned(), value.to_owned()))
             })
             .collect();
+        for (key, value) in &custom {
+            // The API's bound on custom field values holds for imported ones too.
+            if value.chars().count() > crate::convert::MAX_FREE_TEXT {
+                row_errors.push(error(
+                    line,
+                    &format!("custom.{key}"),
+                    "values are at most 1,000 characters",
+                ));
+            }
+        }
         match email {
             Ok(email) if row_errors.is_empty() => read.rows.push(UserRow {
                 line,
@@ -430,7 +471,44 @@ pub fn check_units(rows: &[UnitRow], snapshot: &ImportSnapshot) -> Vec<RowError>
             }
         }
     }
+    errors.extend(cycles(rows, snapshot));
     errors
+}
+
+/// Rows whose parent would put their unit under itself once the whole file is applied
+/// (itself, one of its descendants, or a loop the file makes between its rows). Authorization
+/// could decide nothing about units on a cycle, so the file is refused before it starts.
+fn cycles(rows: &[UnitRow], snapshot: &ImportSnapshot) -> Vec<RowError> {
+    // New units get a stand-in id here; the plan makes the real ones.
+    let mut ids: HashMap<&str, UnitId> = snapshot
+        .units
+        .iter()
+        .map(|(external, unit)| (external.as_str(), unit.id))
+        .collect();
+    let mut parents = snapshot.unit_parents.clone();
+    let mut placed = Vec::with_capacity(rows.len());
+    for row in rows {
+        // As the plan resolves it: a parent named earlier in the file or already in the tenant.
+        let parent = row.parent.as_deref().and_then(|p| ids.get(p)).copied();
+        let unit = *ids
+            .entry(row.external_id.as_str())
+            .or_insert_with(UnitId::generate);
+        parents.insert(unit, parent);
+        placed.push((row.line, unit, parent));
+    }
+    placed
+        .into_iter()
+        .filter(|(_, unit, parent)| {
+            check_acyclic(*unit, *parent, |u| parents.get(&u).copied().flatten()).is_err()
+        })
+        .map(|(line, ..)| {
+            error(
+                line,
+                "parent",
+                "would place the unit under itself or one of its descendants",
+            )
+        })
+        .collect()
 }
 
 /// What an import goes on with once the file is read and checked.
@@ -634,6 +712,7 @@ pub fn plan_users(
 /// Units to create and change, in batches; parents may be rows earlier in the file. Rows that
 /// would change nothing count in `unchanged`.
 pub fn plan_units(
+    tenant: TenantId,
     rows: &[UnitRow],
     snapshot: &ImportSnapshot,
     unchanged: &mut i64,
@@ -659,6 +738,7 @@ pub fn plan_units(
                         parent,
                         external_id: Some(row.external_id.clone()),
                     };
+                    updates.push(relationships::unit_exists(tenant, unit.id));
                     updates.extend(relationships::parent_changed(unit.id, None, parent));
                     ids.insert(row.external_id.as_str(), unit.id);
                     batch.units.push(unit);
@@ -716,6 +796,36 @@ mod tests {
     }
 
     #[test]
+    fn formula_cells_and_overlong_custom_values_are_refused_with_their_column() {
+        let long = "x".repeat(1001);
+        let file = format!(
+            "external_id,email,given_name,family_name,custom.phone,custom.note\n\
+             E1,ann@example.org,=HYPERLINK(\"x\"),Ames,+44 20 7946 0000,\n\
+             E2,bob@example.org,Bob,Burns,-12,{long}\n\
+             E3,cy@example.org,Cy,Cole,+cmd|' /C calc'!A0,@SUM(A1)\n\
+             E4,di@example.org,Di,Dee,+44 (0) 20-7946,-3.5\n"
+        );
+        let read = read_users(file.as_bytes(), false).unwrap();
+        let mut found: Vec<_> = read
+            .errors
+            .iter()
+            .map(|e| (e.line, e.column.as_str()))
+            .collect();
+        found.sort();
+        assert_eq!(
+            found,
+            [
+                (2, "given_name"),
+                (3, "custom.note"),
+                (4, "custom.note"),
+                (4, "custom.phone")
+            ]
+        );
+        assert_eq!(read.rows.len(), 1);
+        assert_eq!(read.rows[0].custom["phone"], "+44 (0) 20-7946");
+    }
+
+    #[test]
     fn a_file_without_the_required_columns_is_refused_whole() {
         let refused = read_users(b"email,name\nann@example.org,Ann\n", false).unwrap_err();
         assert!(refused.0.contains("`external_id`"), "{refused}");
@@ -747,5 +857,29 @@ mod tests {
         let errors = check_units(&read.rows, &ImportSnapshot::default());
         assert_eq!(errors.len(), 1);
         assert_eq!((errors[0].line, errors[0].column.as_str()), (4, "parent"));
+    }
+
+    #[test]
+    fn unit_rows_that_close_a_loop_are_refused_each_with_its_line() {
+        let mut snapshot = ImportSnapshot::default();
+        let (a, b) = (UnitId::generate(), UnitId::generate());
+        for (external, id, parent) in [("A", a, None), ("B", b, Some(a))] {
+            snapshot.units.insert(
+                external.into(),
+                UnitRecord {
+                    id,
+                    kind: UnitKind::AccountGroup,
+                    name: external.into(),
+                    parent,
+                    external_id: Some(external.into()),
+                },
+            );
+            snapshot.unit_parents.insert(id, parent);
+        }
+        let file = "external_id,name,parent\nA,A,B\nC,C,A\n";
+        let read = read_units(file.as_bytes(), false).unwrap();
+        let errors = check_units(&read.rows, &snapshot);
+        let found: Vec<_> = errors.iter().map(|e| (e.line, e.column.as_str())).collect();
+        assert_eq!(found, [(2, "parent")], "{errors:?}");
     }
 }

@@ -17,10 +17,46 @@ use crate::store::{Store, StoreError};
 /// How often replicas look for a key another replica made.
 const RELOAD: Duration = Duration::from_secs(60);
 
+/// The usable keys, never empty: `newest` signs; all are published.
+struct KeySet {
+    newest: (SigningKey, i64),
+    older: Vec<(SigningKey, i64)>,
+}
+
+impl KeySet {
+    /// The decoded keys in creation order; `None` when there is none.
+    fn of(mut keys: Vec<(SigningKey, i64)>) -> Option<KeySet> {
+        let newest = keys.pop()?;
+        Some(KeySet {
+            newest,
+            older: keys,
+        })
+    }
+
+    fn all(&self) -> impl Iterator<Item = &SigningKey> {
+        self.older
+            .iter()
+            .chain(std::iter::once(&self.newest))
+            .map(|(key, _)| key)
+    }
+}
+
+/// The stored keys that decode, in creation order; the others are logged and skipped.
+fn decoded(stored: Vec<(String, Vec<u8>, i64)>) -> Vec<(SigningKey, i64)> {
+    let mut keys = Vec::with_capacity(stored.len());
+    for (kid, der, created) in stored {
+        match SigningKey::from_pkcs8_der(&kid, &der) {
+            Ok(key) => keys.push((key, created)),
+            Err(error) => tracing::error!(%kid, %error, "stored signing key unusable; skipped"),
+        }
+    }
+    keys
+}
+
 /// The current keys: the newest signs; all are published.
 #[derive(Clone)]
 pub struct KeyRing {
-    keys: Arc<RwLock<Vec<(SigningKey, i64)>>>,
+    keys: Arc<RwLock<KeySet>>,
     issuer: String,
     audience: String,
     rotation_seconds: i64,
@@ -45,47 +81,25 @@ impl KeyRing {
         sign_in: &SignInConfig,
         verifier: TokenVerifier,
     ) -> Result<Self, StoreError> {
-        let ring = Self {
-            keys: Arc::default(),
+        let rotation_seconds = (sign_in.signing_key_rotation_hours * 3600) as i64;
+        let access_ttl = Duration::from_secs(sign_in.access_token_ttl_seconds);
+        let keys = usable_keys(store, rotation_seconds, access_ttl).await?;
+        publish(&verifier, &keys);
+        Ok(Self {
+            keys: Arc::new(RwLock::new(keys)),
             issuer: auth.issuer.clone(),
             audience: auth.audience.clone(),
-            rotation_seconds: (sign_in.signing_key_rotation_hours * 3600) as i64,
-            access_ttl: Duration::from_secs(sign_in.access_token_ttl_seconds),
+            rotation_seconds,
+            access_ttl,
             verifier,
-        };
-        ring.refresh(store).await?;
-        Ok(ring)
+        })
     }
 
     /// Re-reads the stored keys and makes a new one when the newest is due for rotation.
     pub async fn refresh<S: Store>(&self, store: &S) -> Result<(), StoreError> {
-        let now = now();
-        let mut stored = store.signing_keys().await?;
-        let due = stored
-            .last()
-            .is_none_or(|(_, _, created)| now - created >= self.rotation_seconds);
-        if due {
-            let key = SigningKey::generate(format!("k{}", uuid::Uuid::now_v7().simple()));
-            // A key stays while tokens it signed may live: one rotation period plus a token's life.
-            let retire_before = now - self.rotation_seconds - self.access_ttl.as_secs() as i64;
-            store
-                .add_signing_key(key.kid(), key.pkcs8_der(), now, retire_before)
-                .await?;
-            tracing::info!(kid = key.kid(), "signing key rotated");
-            stored = store.signing_keys().await?;
-        }
-        let mut keys = Vec::with_capacity(stored.len());
-        for (kid, der, created) in stored {
-            match SigningKey::from_pkcs8_der(&kid, &der) {
-                Ok(key) => keys.push((key, created)),
-                Err(error) => tracing::error!(%kid, %error, "stored signing key unusable; skipped"),
-            }
-        }
-        let jwks = jwks_json(keys.iter().map(|(key, _)| key));
+        let keys = usable_keys(store, self.rotation_seconds, self.access_ttl).await?;
+        publish(&self.verifier, &keys);
         *self.keys.write().unwrap_or_else(|p| p.into_inner()) = keys;
-        if let Err(error) = self.verifier.replace_published_keys(&jwks) {
-            tracing::error!(%error, "own signing keys could not be published");
-        }
         Ok(())
     }
 
@@ -112,7 +126,7 @@ impl KeyRing {
     /// The published key set.
     pub fn jwks(&self) -> String {
         let keys = self.keys.read().unwrap_or_else(|p| p.into_inner());
-        jwks_json(keys.iter().map(|(key, _)| key))
+        jwks_json(keys.all())
     }
 
     /// How long access tokens live.
@@ -135,8 +149,46 @@ impl KeyRing {
     /// Signs `claims` with the newest key.
     pub fn sign(&self, claims: &Claims) -> String {
         let keys = self.keys.read().unwrap_or_else(|p| p.into_inner());
-        let (key, _) = keys.last().expect("a loaded key ring always holds a key");
-        key.sign(claims)
+        keys.newest.0.sign(claims)
+    }
+}
+
+/// The stored keys that decode, after making a new one when the newest usable key is due for
+/// rotation or none decodes at all. Rotating past keys that do not decode is safe: they can
+/// neither sign nor verify, and older usable keys stay published until they retire.
+async fn usable_keys<S: Store>(
+    store: &S,
+    rotation_seconds: i64,
+    access_ttl: Duration,
+) -> Result<KeySet, StoreError> {
+    let now = now();
+    let keys = decoded(store.signing_keys().await?);
+    let due = keys
+        .last()
+        .is_none_or(|(_, created)| now - created >= rotation_seconds);
+    if !due && let Some(keys) = KeySet::of(keys) {
+        return Ok(keys);
+    }
+    let key = SigningKey::generate(format!("k{}", uuid::Uuid::now_v7().simple()));
+    // A key stays while tokens it signed may live: one rotation period plus a token's life.
+    let retire_before = now - rotation_seconds - access_ttl.as_secs() as i64;
+    store
+        .add_signing_key(key.kid(), key.pkcs8_der(), now, retire_before)
+        .await?;
+    tracing::info!(kid = key.kid(), "signing key rotated");
+    let mut older = decoded(store.signing_keys().await?);
+    // Ours signs (even if another replica rotated at the same moment), so the set holds a key
+    // whatever the store answered.
+    older.retain(|(stored, _)| stored.kid() != key.kid());
+    Ok(KeySet {
+        newest: (key, now),
+        older,
+    })
+}
+
+fn publish(verifier: &TokenVerifier, keys: &KeySet) {
+    if let Err(error) = verifier.replace_published_keys(&jwks_json(keys.all())) {
+        tracing::error!(%error, "own signing keys could not be published");
     }
 }
 

@@ -14,6 +14,7 @@ pub mod keys;
 pub mod lockout;
 pub mod mfa;
 pub mod password;
+pub mod password_policy;
 pub mod relationships;
 pub mod sessions;
 pub mod store;

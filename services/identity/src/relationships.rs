@@ -174,12 +174,16 @@ pub fn parent_changed(
     updates
 }
 
-/// A new unit hangs under its parent; a root has no facts.
-pub fn unit_created(unit: &UnitRecord) -> Vec<NewEvent> {
-    unit.parent
-        .map(|parent| event(parent_changed(unit.id, None, Some(parent)), vec![]))
-        .into_iter()
-        .collect()
+/// A unit of `tenant` exists: authorization assigns roles only at units it was told of.
+pub fn unit_exists(tenant: TenantId, unit: UnitId) -> RelationshipUpdate {
+    touch(unit_ref(unit), Relation::UnitOfTenant, tenant_ref(tenant))
+}
+
+/// A new unit of `tenant` exists and hangs under its parent (if any).
+pub fn unit_created(tenant: TenantId, unit: &UnitRecord) -> Vec<NewEvent> {
+    let mut updates = vec![unit_exists(tenant, unit.id)];
+    updates.extend(parent_changed(unit.id, None, unit.parent));
+    vec![event(updates, vec![])]
 }
 
 /// A unit moved from `old` to `new` parent.
@@ -187,12 +191,15 @@ pub fn unit_moved(unit: UnitId, old: Option<UnitId>, new: Option<UnitId>) -> Vec
     vec![event(parent_changed(unit, old, new), vec![])]
 }
 
-/// A deleted unit no longer hangs under its parent.
-pub fn unit_deleted(unit: &UnitRecord) -> Vec<NewEvent> {
-    unit.parent
-        .map(|parent| event(parent_changed(unit.id, Some(parent), None), vec![]))
-        .into_iter()
-        .collect()
+/// A deleted unit of `tenant` no longer exists nor hangs under its parent.
+pub fn unit_deleted(tenant: TenantId, unit: &UnitRecord) -> Vec<NewEvent> {
+    let mut updates = vec![delete(
+        unit_ref(unit.id),
+        Relation::UnitOfTenant,
+        tenant_ref(tenant),
+    )];
+    updates.extend(parent_changed(unit.id, unit.parent, None));
+    vec![event(updates, vec![])]
 }
 
 // Users and employments.
@@ -239,9 +246,9 @@ pub fn status_changed(user: &UserRecord) -> NewEvent {
     event(vec![], vec![status(user)])
 }
 
-/// A deleted account: authorization forgets its employments, and that the id may do anything
-/// at all (its status reads as anonymised from now on).
-pub fn user_deleted(user: &UserRecord, employments: &[EmploymentRecord]) -> NewEvent {
+/// A deleted account: authorization forgets its employments and its role assignments, and
+/// that the id may do anything at all (its status reads as anonymised from now on).
+pub fn user_deleted(user: &UserRecord, employments: &[EmploymentRecord]) -> Vec<NewEvent> {
     let updates = employments
         .iter()
         .flat_map(|e| not_employed(e.unit, user.id))
@@ -250,7 +257,10 @@ pub fn user_deleted(user: &UserRecord, employments: &[EmploymentRecord]) -> NewE
         status: UserStatus::Anonymised,
         ..user.clone()
     };
-    event(updates, vec![status(&gone)])
+    vec![
+        event(updates, vec![status(&gone)]),
+        outbox::revoke_every_role(user.id),
+    ]
 }
 
 /// An employment added (`change` as the store saw it): its facts, and when it is the main
@@ -447,7 +457,7 @@ pub fn feed_role_taken(user: UserId, template: Template) -> NewEvent {
 
 #[cfg(test)]
 mod tests {
-    use lms_api::authorization::v1::AssignRoleRequest;
+    use lms_api::authorization::v1::{AssignRoleRequest, RevokeRoleRequest};
     use prost::Message;
 
     use super::*;
@@ -627,9 +637,10 @@ mod tests {
             created_by: String::new(),
             created_at: 0,
         };
-        let event = user_deleted(&record, &[employment(unit, user, true)]);
+        let events = user_deleted(&record, &[employment(unit, user, true)]);
+        let event = &events[0];
         assert_eq!(
-            facts(&event),
+            facts(event),
             [
                 (
                     Operation::Delete,
@@ -650,6 +661,13 @@ mod tests {
             request.statuses[0].status,
             i32::from(UserStatus::Anonymised.code())
         );
+        // Every role they held goes too.
+        assert_eq!(events[1].topic, outbox::topic::REVOKE_ROLE);
+        let revoke = RevokeRoleRequest::decode(events[1].payload.as_slice()).unwrap();
+        assert_eq!(
+            (revoke.user_id, revoke.role_id),
+            (user.to_string(), String::new())
+        );
     }
 
     #[test]
@@ -663,5 +681,18 @@ mod tests {
             RoleId::BuiltIn(Template::Manager).to_string()
         );
         assert!(!request.main_role);
+    }
+
+    #[test]
+    fn the_feed_takes_back_only_the_manager_role_it_gave() {
+        let user = UserId::generate();
+        let event = feed_role_taken(user, Template::Manager);
+        assert_eq!(event.topic, outbox::topic::REVOKE_ROLE);
+        let request = RevokeRoleRequest::decode(event.payload.as_slice()).unwrap();
+        assert_eq!(request.source, AssignmentSource::PeopleDataFeed as i32);
+        assert_eq!(
+            request.role_id,
+            RoleId::BuiltIn(Template::Manager).to_string()
+        );
     }
 }

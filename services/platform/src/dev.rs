@@ -20,7 +20,7 @@ use crate::Platform;
 /// The demo tenant's administrator (its Access Coordinator).
 pub const DEMO_ADMIN_EMAIL: &str = "admin@demo.example";
 /// Their password: this is a development platform on a laptop, and the banner prints it.
-pub const DEMO_ADMIN_PASSWORD: &str = "lms-dev-admin-password";
+pub const DEMO_ADMIN_PASSWORD: &str = "lms-dev-orchard-lantern";
 /// Where the demo tenant's id is kept between runs.
 const DEMO_TENANT_FILE: &str = "demo-tenant";
 /// How long the operator token that seeds the demo tenant lasts.

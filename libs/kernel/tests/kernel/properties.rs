@@ -3,9 +3,9 @@
 use lms_kernel::decision::Grounds;
 use lms_kernel::escalation::{Target, check_assignment};
 use lms_kernel::{
-    CourseId, Decision, EventId, Grants, GroupId, HeldRole, Object, Permission, PermissionSet,
-    Place, Reach, ResourceFacts, ResponsibilitySet, RoleId, SubjectFacts, Template, TenantId,
-    TenantSettings, UnitId, UserId, decide,
+    CourseId, Decision, Denial, EventId, Grants, GroupId, HeldRole, Object, Permission,
+    PermissionSet, Place, Reach, ResourceFacts, ResponsibilitySet, RoleId, SubjectFacts, Template,
+    TenantId, TenantSettings, UnitId, UserId, decide,
 };
 use proptest::prelude::*;
 use proptest::sample::{select, subsequence};
@@ -135,6 +135,7 @@ fn resource() -> impl Strategy<Value = ResourceFacts> {
         1 => (0..2usize).prop_map(move |i| Object::Event { event: ids.events[i], course: ids.courses[i] }),
         1 => select(ids.units.to_vec()).prop_map(Object::Unit),
         1 => Just(Object::TenantWide),
+        1 => select(ids.tenants.to_vec()).prop_map(Object::Tenant),
     ];
     (
         select(ids.tenants.to_vec()),
@@ -322,6 +323,71 @@ proptest! {
                 Decision::Allowed(other) => prop_assert!(false, "cross-tenant allow by {other:?}"),
                 Decision::Denied(_) => {}
             }
+        }
+    }
+
+    /// A tenant object belongs to itself: `Object::Tenant(x)` is never held as another tenant's,
+    /// and a disagreeing `tenant` written into the facts afterwards changes no decision.
+    #[test]
+    fn a_tenant_object_is_always_owned_by_that_tenant(
+        subject in subject(),
+        permission in permission(),
+        claimed in select(ids().tenants.to_vec()),
+        tenant in select(ids().tenants.to_vec()),
+    ) {
+        let facts = ResourceFacts::new(claimed, Object::Tenant(tenant));
+        prop_assert_eq!(facts.tenant, tenant);
+        prop_assert_eq!(facts.owner(), tenant);
+        let tampered = ResourceFacts { tenant: claimed, ..facts.clone() };
+        prop_assert_eq!(
+            decide(&subject, permission, &tampered),
+            decide(&subject, permission, &facts)
+        );
+    }
+
+    /// A subject authorization never heard of is allowed nothing, whatever it seems to hold.
+    #[test]
+    fn an_unknown_subject_is_denied_everything(
+        subject in subject(),
+        permission in permission(),
+        resource in resource(),
+    ) {
+        let unknown = SubjectFacts { known: false, ..subject };
+        prop_assert_eq!(
+            decide(&unknown, permission, &resource),
+            Decision::Denied(Denial::SubjectUnknown)
+        );
+    }
+
+    /// A resource authorization never heard of is allowed to nobody.
+    #[test]
+    fn an_unknown_resource_is_never_allowed(
+        subject in subject(),
+        permission in permission(),
+        resource in resource(),
+    ) {
+        let unknown = ResourceFacts { known: false, ..resource };
+        prop_assert!(!decide(&subject, permission, &unknown).is_allowed());
+    }
+
+    /// A password-only session of an administrator is denied exactly what its withheld
+    /// administrator grants would allow, and told that a second factor is what is missing.
+    #[test]
+    fn a_session_without_second_factor_is_told_mfa_is_required(
+        subject in subject(),
+        permission in permission(),
+        resource in resource(),
+    ) {
+        let settings = TenantSettings { mfa_required_for_admins: true, ..subject.settings };
+        let full = SubjectFacts { settings, ..subject };
+        let session = full.without_second_factor();
+        let with_factor = decide(&full, permission, &resource);
+        match decide(&session, permission, &resource) {
+            Decision::Allowed(_) => prop_assert!(with_factor.is_allowed()),
+            Decision::Denied(Denial::SecondFactorRequired) => {
+                prop_assert!(with_factor.is_allowed());
+            }
+            Decision::Denied(_) => prop_assert!(!with_factor.is_allowed()),
         }
     }
 }

@@ -118,6 +118,24 @@ pub fn revoke_role(
     }
 }
 
+/// An event taking back every role `user` holds, from every source (their account is
+/// deleted); applied once by its id.
+pub fn revoke_every_role(user: lms_kernel::UserId) -> NewEvent {
+    let event_id = Uuid::now_v7();
+    NewEvent {
+        event_id,
+        topic: topic::REVOKE_ROLE,
+        payload: RevokeRoleRequest {
+            assignment_id: String::new(),
+            user_id: user.to_string(),
+            role_id: String::new(),
+            event_id: event_id.to_string(),
+            source: AssignmentSource::Unspecified as i32,
+        }
+        .encode_to_vec(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -186,8 +186,14 @@ impl Authorization {
             .map(|e| e.denial_reason)
             .filter(|reason| !reason.is_empty())
             .unwrap_or_else(|| "DENIED".into());
+        // A missing second factor is the one denial the person can act on at once (sign in
+        // again with it), so it is the reason itself rather than a detail.
+        let top = match reason.as_str() {
+            "MFA_REQUIRED" => "MFA_REQUIRED",
+            _ => "PERMISSION_MISSING",
+        };
         Err(ApiError::PermissionDenied {
-            reason: "PERMISSION_MISSING",
+            reason: top,
             message: format!("requires {} ({reason})", permission.name()),
             metadata: HashMap::from([
                 ("permission".to_owned(), permission.name().to_owned()),

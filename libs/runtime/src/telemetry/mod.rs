@@ -4,13 +4,14 @@
 //! when `telemetry.otlp_endpoint` is set. W3C trace context is propagated either way.
 
 pub mod propagation;
+pub mod sampling;
 
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::WithExportConfig;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
-use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
+use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
@@ -83,9 +84,7 @@ pub fn init(
                 .map_err(|e| TelemetryError::Exporter(e.to_string()))?;
             let tracer_provider = SdkTracerProvider::builder()
                 .with_batch_exporter(spans)
-                .with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(
-                    config.trace_sample_ratio,
-                ))))
+                .with_sampler(sampling::sampler(config.trace_sample_ratio))
                 .with_resource(resource.clone())
                 .build();
             let metrics = opentelemetry_otlp::MetricExporter::builder()

@@ -218,6 +218,13 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
         }
         let grants = self.role_grants(tenant, role).await?;
         self.may_assign(&assigner, user, &grants, unit).await?;
+        // Likewise a unit: one of another tenant's, or none at all, is refused, not stored.
+        // Asked after the escalation rule, so only someone who may assign there learns it.
+        if let Some(unit) = unit
+            && !self.0.store.unit_known(tenant, unit).await?
+        {
+            return Err(ApiError::not_found("unit", &r.unit_id).into());
+        }
         if let Assigner::Service { .. } = assigner {
             // Services skip the escalation rule, never the tenant's preconditions.
             let lacking = rows.settings.missing(&grants.required_settings());
@@ -304,7 +311,11 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
                 .into());
             };
             let user = convert::id("user_id", &r.user_id, UserId::parse)?;
-            let role = convert::role_id("role_id", &r.role_id)?;
+            // No role: every role the holder has (identity deleting an account).
+            let role = match r.role_id.as_str() {
+                "" => None,
+                role => Some(convert::role_id("role_id", role)?),
+            };
             let event = convert::id("event_id", &r.event_id, AssignmentId::parse)?;
             let source = match AssignmentSource::try_from(r.source) {
                 Ok(AssignmentSource::Unspecified) => None,
@@ -337,7 +348,7 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
                 Some((records, revision)) => {
                     if !records.is_empty() {
                         self.0.invalidate_subject(tenant, user, revision).await;
-                        tracing::info!(%tenant, %user, %role, revoked = records.len(), "role taken back");
+                        tracing::info!(%tenant, %user, role = ?role, revoked = records.len(), "role taken back");
                     }
                     revision
                 }

@@ -109,6 +109,7 @@ impl<S: Store> RelationshipService for Relationships<S> {
                 let fact = convert::relationship(
                     &format!("updates[{i}].relationship"),
                     update.relationship.as_ref(),
+                    tenant,
                 )?;
                 match Operation::try_from(update.operation) {
                     Ok(Operation::Touch) => Ok(Change::Touch(fact)),

@@ -197,6 +197,7 @@ impl<S: Store> RoleService for Roles<S> {
         let refused = |error| role_refusal(error, "name", "grants");
         // The name first, so a bad one is reported before the source is looked up.
         check_name(&r.name).map_err(refused)?;
+        let description = convert::description("description", &r.description)?;
         let source = match r.copy_from_role_id.as_str() {
             "" => None,
             id => Some(self.named(&actor, "copy_from_role_id", id).await?.role()?),
@@ -220,7 +221,7 @@ impl<S: Store> RoleService for Roles<S> {
         let role = RoleRecord {
             id,
             name: defined.name().to_owned(),
-            description: r.description,
+            description,
             grants: *defined.grants(),
             responsibilities: defined.responsibilities(),
             copied_from: defined.copied_from(),
@@ -273,7 +274,10 @@ impl<S: Store> RoleService for Roles<S> {
         for path in &paths {
             match path.as_str() {
                 "name" => role.rename(&changes.name).map_err(refused)?,
-                "description" => after.description = changes.description.clone(),
+                "description" => {
+                    after.description =
+                        convert::description("role.description", &changes.description)?;
+                }
                 "grants" => role
                     .set_grants(convert::grants("role.grants", &changes.grants)?)
                     .map_err(refused)?,

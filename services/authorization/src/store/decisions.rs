@@ -15,7 +15,7 @@ pub struct SubjectRows {
     pub settings: TenantSettings,
     /// Client tenants of the subject's tenant.
     pub clients: Vec<TenantId>,
-    /// The subject's status, `None` when never pushed (active).
+    /// The subject's status, `None` when never pushed (unknown: denied everything).
     pub status: Option<SubjectStatus>,
     /// Their assignments, with the custom roles they name.
     pub assignments: Vec<AssignmentRecord>,
@@ -57,4 +57,13 @@ pub trait DecisionStore: Send + Sync + 'static {
         tenant: TenantId,
         unit: UnitId,
     ) -> impl Future<Output = Result<Vec<UnitId>, StoreError>> + Send;
+
+    /// Whether `unit` is one of the tenant's: identity announced it (`RELATION_UNIT_OF_TENANT`),
+    /// or a fact or an assignment of the tenant already places something there (units made
+    /// before that announcement existed).
+    fn unit_known(
+        &self,
+        tenant: TenantId,
+        unit: UnitId,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }

@@ -168,7 +168,8 @@ pub trait RoleStore: Send + Sync + 'static {
         event: uuid::Uuid,
     ) -> impl Future<Output = Result<Option<Revision>, StoreError>> + Send;
 
-    /// Removes what `user` holds of `role` (only assignments from `source`, when given) for a
+    /// Removes what `user` holds of `role` (of every role when `None`; only assignments from
+    /// `source`, when given) for a
     /// service delivering `event`, at most once per event, with one audit record per
     /// assignment removed: `Ok(None)` when the event was applied before. Holding nothing is no
     /// error (the revision still moves, so the answer is a token for this event).
@@ -176,7 +177,7 @@ pub trait RoleStore: Send + Sync + 'static {
         &self,
         tenant: TenantId,
         user: UserId,
-        role: RoleId,
+        role: Option<RoleId>,
         source: Option<i16>,
         event: uuid::Uuid,
         audit: impl Fn(&AssignmentRecord) -> AuditEntry + Send,

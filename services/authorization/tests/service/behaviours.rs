@@ -269,7 +269,24 @@ async fn a_master_administrator_reaches_client_tenants_when_clients_are_enabled(
     .await;
     f.settings(false, true).await;
     let master = f.holder("builtin:master_administrator", None).await;
-    let mut client_user = user_ref(UserId::generate());
+    // The client's user, announced by identity in the client tenant.
+    let client_user_id = UserId::generate();
+    lms_api::authorization::v1::relationship_service_client::RelationshipServiceClient::new(
+        f.service
+            .authorized(&f.auth.tenant_service_token("identity", client)),
+    )
+    .write_relationships(lms_api::authorization::v1::WriteRelationshipsRequest {
+        event_id: crate::fixture::uuid_v4(),
+        statuses: vec![lms_api::authorization::v1::SubjectStatus {
+            user_id: client_user_id.to_string(),
+            status: lms_api::common::v1::UserStatus::Active as i32,
+            restrict_bookings: false,
+        }],
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let mut client_user = user_ref(client_user_id);
     client_user.tenant_id = client.to_string();
     assert!(f.may(master, "users.update", client_user.clone()).await);
     let mut stranger = user_ref(UserId::generate());

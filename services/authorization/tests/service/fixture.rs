@@ -150,13 +150,27 @@ impl Fixture {
         user
     }
 
-    /// Assigns a role as a trusted service (identity's bootstrap and feed path).
+    /// Announces a unit of the tenant, as identity does when it creates one.
+    pub async fn announce_unit(&self, unit: &str) -> ConsistencyToken {
+        let unit_of_tenant = touch(
+            reference(ObjectType::Unit, unit),
+            Relation::UnitOfTenant,
+            reference(ObjectType::Tenant, self.tenant),
+        );
+        self.write(vec![unit_of_tenant], None, Vec::new()).await
+    }
+
+    /// Assigns a role as a trusted service (identity's bootstrap and feed path), at a unit
+    /// identity announced.
     pub async fn grant(
         &self,
         user: UserId,
         role: &str,
         unit: Option<String>,
     ) -> (String, ConsistencyToken) {
+        if let Some(unit) = &unit {
+            self.announce_unit(unit).await;
+        }
         let response =
             RoleAssignmentServiceClient::new(self.service.authorized(&self.identity_token()))
                 .assign_role(AssignRoleRequest {

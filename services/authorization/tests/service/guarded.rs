@@ -366,6 +366,21 @@ async fn with_the_store_unreachable_decisions_answer_unavailable_and_never_allow
         lms_testkit::TestService::start(lms_authorization::build(context).await.unwrap()).await;
     let tenant = lms_kernel::TenantId::generate();
     let admin = UserId::generate();
+    // Announced as identity does: a subject with no status fact is allowed nothing.
+    RelationshipServiceClient::new(
+        service.authorized(&auth.tenant_service_token("identity", tenant)),
+    )
+    .write_relationships(WriteRelationshipsRequest {
+        event_id: uuid_v4(),
+        statuses: vec![lms_api::authorization::v1::SubjectStatus {
+            user_id: admin.to_string(),
+            status: lms_api::common::v1::UserStatus::Active as i32,
+            restrict_bookings: false,
+        }],
+        ..Default::default()
+    })
+    .await
+    .unwrap();
     let mut checks =
         PermissionServiceClient::new(service.authorized(&auth.user_token(tenant, admin)));
     let request = CheckRequest {

@@ -6,5 +6,6 @@ mod fixture;
 mod guarded;
 mod lookups;
 mod lookups_agree;
+mod refusals;
 mod replicas;
 mod roles;

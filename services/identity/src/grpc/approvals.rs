@@ -20,7 +20,7 @@ use lms_runtime::clock::now;
 use lms_runtime::paging::{page, page_size};
 use tonic::{Request, Response, Status};
 
-use crate::convert::{optional_id, reference, required_id};
+use crate::convert::{self, optional_id, reference, required_id};
 use crate::core::Core;
 use crate::error::status_refused;
 use crate::relationships;
@@ -126,6 +126,7 @@ impl<S: Store + Clone> ApprovalService for Approvals<S> {
         &self,
         request: Request<RejectAccountRequest>,
     ) -> Result<Response<RejectAccountResponse>, Status> {
+        let reason = convert::free_text("reason", &request.get_ref().reason)?;
         let (tenant, actor, user) = self
             .duty(
                 &request,
@@ -137,10 +138,10 @@ impl<S: Store + Clone> ApprovalService for Approvals<S> {
             .store
             .delete_user(tenant, user, |record, employments| {
                 record.status.reject().map_err(status_refused)?;
-                Ok(vec![relationships::user_deleted(record, employments)])
+                Ok(relationships::user_deleted(record, employments))
             })
             .await?;
-        tracing::info!(%tenant, %user, by = %actor, reason = %request.get_ref().reason, "application rejected");
+        tracing::info!(%tenant, %user, by = %actor, %reason, "application rejected");
         self.0.deliver(tenant).await;
         Ok(Response::new(RejectAccountResponse {}))
     }
@@ -209,7 +210,7 @@ impl<S: Store + Clone> ApprovalService for Approvals<S> {
                                 .into(),
                     });
                 }
-                Ok(vec![relationships::user_deleted(record, employments)])
+                Ok(relationships::user_deleted(record, employments))
             })
             .await?;
         tracing::info!(%tenant, %user, by = %actor, "unused account deleted");

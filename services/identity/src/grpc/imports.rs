@@ -148,7 +148,10 @@ impl<S: Store + Clone> Imports<S> {
                 let Some(rows) = kept.rows else {
                     return send(progress, tally.message(row_errors(&errors), true)).await;
                 };
-                (plan_units(&rows, &snapshot, &mut tally.unchanged), errors)
+                (
+                    plan_units(tenant, &rows, &snapshot, &mut tally.unchanged),
+                    errors,
+                )
             }
         };
         send(progress, tally.message(row_errors(&errors), false)).await?;

@@ -84,12 +84,13 @@ impl<S: Store + Clone> TenantService for Tenants<S> {
             created_by: actor,
             created_at: now(),
         };
-        let events = [
-            relationships::tenant_settings_changed(&tenant.settings),
+        let mut events = vec![relationships::tenant_settings_changed(&tenant.settings)];
+        events.extend(relationships::unit_created(tenant.id, &guest));
+        events.extend([
             relationships::user_created(&user, &employment),
             relationships::main_role_given(user.id, Template::LmsAdministrator),
             relationships::role_given(user.id, Template::AccessCoordinator),
-        ];
+        ]);
         self.0
             .store
             .create_tenant(&tenant, &guest, &user, &employment, &events)

@@ -120,7 +120,7 @@ impl<S: Store + Clone> UnitService for Units<S> {
             parent,
             external_id,
         };
-        let events = relationships::unit_created(&record);
+        let events = relationships::unit_created(tenant, &record);
         self.0.store.create_unit(tenant, &record, &events).await?;
         tracing::info!(%tenant, unit = %record.id, kind = kind_name(kind), "unit created");
         let written_at = self.0.deliver(tenant).await;
@@ -301,7 +301,9 @@ impl<S: Store + Clone> UnitService for Units<S> {
         let deleted = self
             .0
             .store
-            .delete_unit(tenant, id, now(), relationships::unit_deleted)
+            .delete_unit(tenant, id, now(), |unit| {
+                relationships::unit_deleted(tenant, unit)
+            })
             .await?;
         let refused = match deleted {
             Deleted::Deleted(_) => None,

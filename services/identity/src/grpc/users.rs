@@ -248,6 +248,7 @@ impl<S: Store + Clone> UserService for Users<S> {
         let (tenant, actor) = (acting.tenant, acting.user);
         let r = request.into_inner();
         let id = required_id("user_id", &r.user_id, UserId::parse)?;
+        let reason = convert::free_text("reason", &r.reason)?;
         refuse_self(actor, id, "suspend")?;
         self.0.not_the_access_coordinator(tenant, id).await?;
         self.0
@@ -270,7 +271,7 @@ impl<S: Store + Clone> UserService for Users<S> {
                 })
             })
             .await?;
-        tracing::info!(%tenant, user = %id, by = %actor, reason = %r.reason, "user suspended");
+        tracing::info!(%tenant, user = %id, by = %actor, %reason, "user suspended");
         let written_at = self.0.deliver(tenant).await;
         Ok(Response::new(SuspendUserResponse {
             user: Some(self.0.user_view(tenant, &record).await?),

@@ -43,6 +43,8 @@ pub struct ImportSnapshot {
     pub units: std::collections::HashMap<String, UnitRecord>,
     /// Groups with an external id, by it.
     pub groups: std::collections::HashMap<String, GroupId>,
+    /// Every unit's parent, external id or not: the tree an import's parents must keep acyclic.
+    pub unit_parents: std::collections::HashMap<UnitId, Option<UnitId>>,
 }
 
 /// A change an import makes to an existing user.

@@ -195,6 +195,28 @@ async fn an_idle_account_is_deleted_and_its_access_ends() {
 }
 
 #[tokio::test]
+async fn a_deleted_unused_account_takes_its_role_assignments_with_it() {
+    let platform = Platform::start_full(TenantSettings::default(), 0).await;
+    let admin = platform.admin_token().await;
+    let user = platform.create_user(&admin, "idle@example.org", "").await;
+    platform.assign(&admin, &user, "tutor", "").await;
+    assert_eq!(platform.roles_of(&admin, &user).await, ["builtin:tutor"]);
+    let deleted = platform
+        .approvals(&admin)
+        .delete_unused_account(DeleteUnusedAccountRequest {
+            user_id: user.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(deleted.written_at.is_some(), "delivered with the deletion");
+    assert!(
+        platform.roles_of(&admin, &user).await.is_empty(),
+        "no assignment outlives the account"
+    );
+}
+
+#[tokio::test]
 async fn the_access_coordinator_hands_over_atomically_with_the_duties() {
     let platform = Platform::start().await;
     let admin = platform.admin_token().await;

@@ -27,7 +27,7 @@ use tonic::transport::Channel;
 
 pub const ADMIN_EMAIL: &str = "ada@example.org";
 pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
-pub const USER_PASSWORD: &str = "a person's long password";
+pub const USER_PASSWORD: &str = "violet kettle under moonlight";
 
 pub type Authed = InterceptedService<Channel, CallCredentials>;
 

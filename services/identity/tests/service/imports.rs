@@ -235,3 +235,102 @@ async fn a_malformed_file_is_refused_before_anything_starts() {
         .unwrap_err();
     assert_eq!(fields(&no_options), ["options"]);
 }
+
+/// The lines and columns of every error an import answered.
+fn refused_lines(progress: &[ImportCsvResponse]) -> Vec<(i64, &str)> {
+    progress
+        .iter()
+        .flat_map(|m| &m.errors)
+        .map(|e| (e.line, e.column.as_str()))
+        .collect()
+}
+
+#[tokio::test]
+async fn an_import_that_would_make_a_unit_its_own_ancestor_is_refused_with_the_line() {
+    let platform = Platform::start().await;
+    let admin = platform.admin_token().await;
+    let tree = "external_id,name,parent\n\
+        G1,Group one,\n\
+        G2,Group two,G1\n\
+        G3,Group three,G2\n\
+        A,Alpha,\n\
+        B,Beta,\n";
+    import(
+        &platform,
+        &admin,
+        ImportKind::AccountGroups,
+        (false, false),
+        tree,
+    )
+    .await
+    .unwrap();
+    for (file, lines) in [
+        // Under its own grandchild.
+        (
+            "external_id,name,parent\nG1,Group one,G3\n",
+            vec![(2, "parent")],
+        ),
+        // Under itself.
+        (
+            "external_id,name,parent\nG2,Group two,G2\n",
+            vec![(2, "parent")],
+        ),
+        // A loop the file makes between its own rows.
+        (
+            "external_id,name,parent\nA,Alpha,B\nB,Beta,A\n",
+            vec![(2, "parent"), (3, "parent")],
+        ),
+        // A new unit that the file then puts above its own parent: both rows are on the loop.
+        (
+            "external_id,name,parent\nN,New,G3\nG1,Group one,N\n",
+            vec![(2, "parent"), (3, "parent")],
+        ),
+    ] {
+        let progress = import(
+            &platform,
+            &admin,
+            ImportKind::AccountGroups,
+            (false, false),
+            file,
+        )
+        .await
+        .unwrap();
+        assert_eq!(refused_lines(&progress), lines, "{file}");
+        assert_eq!(progress.last().unwrap().rows_imported, 0, "{file}");
+    }
+    // Nothing moved: the first file changes nothing.
+    let again = import(
+        &platform,
+        &admin,
+        ImportKind::AccountGroups,
+        (false, false),
+        tree,
+    )
+    .await
+    .unwrap();
+    assert_eq!(again.last().unwrap().rows_unchanged, 5);
+}
+
+#[tokio::test]
+async fn formula_cells_and_overlong_custom_values_are_refused_by_line_and_column() {
+    let platform = Platform::start().await;
+    let admin = platform.admin_token().await;
+    let file = format!(
+        "external_id,email,given_name,family_name,custom.note\n\
+         E1,ann@example.org,=HYPERLINK(1),Ames,\n\
+         E2,bob@example.org,Bob,@SUM(1),\n\
+         E3,cy@example.org,Cy,Cole,{}\n",
+        "x".repeat(1001)
+    );
+    let progress = import(&platform, &admin, ImportKind::Users, (false, false), &file)
+        .await
+        .unwrap();
+    let mut refused = refused_lines(&progress);
+    refused.sort();
+    assert_eq!(
+        refused,
+        [(2, "given_name"), (3, "family_name"), (4, "custom.note")]
+    );
+    assert_eq!(progress.last().unwrap().rows_imported, 0);
+    assert_eq!(people(&platform, &admin).await, 1, "nobody was imported");
+}

@@ -2,14 +2,18 @@
 //! real authorization service that trusts identity's published keys.
 
 mod approvals;
+mod bearer;
+mod bounds;
 mod credentials;
 mod employments;
 mod fixture;
 mod groups;
 mod imports;
 mod outbox;
+mod password_policy;
 mod second_factor;
 mod sign_in;
+mod signing_keys;
 mod tenant_settings;
 mod tenants_and_users;
 mod units;

@@ -274,3 +274,30 @@ async fn a_named_manager_is_named_over_a_user_or_an_account() {
         .unwrap_err();
     assert_eq!(fields(&refused), ["target.type"]);
 }
+
+#[tokio::test]
+async fn a_password_only_admin_is_told_a_second_factor_is_required() {
+    let platform = Platform::start().await;
+    let admin = platform.admin_token().await;
+    let require_mfa = |on: bool| UpdateTenantSettingsRequest {
+        settings: Some(TenantSettings {
+            mfa_required_for_admins: on,
+            ..Default::default()
+        }),
+        update_mask: Some(FieldMask {
+            paths: vec!["mfa_required_for_admins".into()],
+        }),
+    };
+    platform
+        .tenants(&admin)
+        .update_tenant_settings(require_mfa(true))
+        .await
+        .unwrap();
+    let refused = platform
+        .tenants(&admin)
+        .update_tenant_settings(require_mfa(false))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::PermissionDenied);
+    assert_eq!(reason(&refused), "MFA_REQUIRED");
+}

@@ -1,6 +1,7 @@
 //! The unit tree: locations nest, moves never make a cycle, only empty units are deleted, and
 //! the tree reaches authorization so subtree reaches follow a move.
 
+use lms_api::authorization::v1::AssignRoleRequest;
 use lms_api::common::v1::ObjectType;
 use lms_api::identity::v1::{
     CreateUnitRequest, DeleteUnitRequest, GetUnitRequest, ListUnitsRequest, MoveUnitRequest,
@@ -318,4 +319,35 @@ async fn a_multiple_location_administrator_reaches_people_of_a_location_moved_un
         .await
         .unwrap_err();
     assert_eq!(refused.code(), Code::PermissionDenied);
+}
+
+#[tokio::test]
+async fn roles_are_assigned_at_units_identity_created_and_never_at_deleted_ones() {
+    let platform = Platform::start_with(with_locations()).await;
+    let admin = platform.admin_token().await;
+    let user = platform.create_user(&admin, "lou@example.org", "").await;
+    // An empty root location: nobody employed, no parent, no child.
+    let leeds = create(&platform, &admin, UnitKind::Location, "Leeds", "").await;
+    platform
+        .assign(&admin, &user, "local_administrator", &leeds.unit_id)
+        .await;
+    let york = create(&platform, &admin, UnitKind::Location, "York", "").await;
+    platform
+        .units(&admin)
+        .delete_unit(DeleteUnitRequest {
+            unit_id: york.unit_id.clone(),
+        })
+        .await
+        .unwrap();
+    let refused = platform
+        .roles(&admin)
+        .assign_role(AssignRoleRequest {
+            user_id: user,
+            role_id: "builtin:local_administrator".into(),
+            unit_id: york.unit_id,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::NotFound);
 }

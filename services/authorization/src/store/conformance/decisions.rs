@@ -117,3 +117,50 @@ pub(super) async fn unit_ancestors_follow_parents_and_refuse_cycles(store: impl 
         Err(StoreError::Corrupt(_))
     ));
 }
+
+pub(super) async fn a_unit_is_known_by_its_facts_or_assignments_in_its_own_tenant(
+    store: impl Store,
+) {
+    const TENANT_TYPE: i16 = 1;
+    const UNIT_OF_TENANT: i16 = 18;
+    let (tenant, other) = (TenantId::generate(), TenantId::generate());
+    let (root, child, assigned, stranger) = (
+        UnitId::generate(),
+        UnitId::generate(),
+        UnitId::generate(),
+        UnitId::generate(),
+    );
+    store
+        .apply_facts(
+            tenant,
+            &batch(vec![
+                Change::Touch(relationship(
+                    UNIT,
+                    root.as_uuid(),
+                    UNIT_OF_TENANT,
+                    TENANT_TYPE,
+                    tenant.as_uuid(),
+                )),
+                Change::Touch(relationship(
+                    UNIT,
+                    child.as_uuid(),
+                    PARENT_UNIT,
+                    UNIT,
+                    root.as_uuid(),
+                )),
+            ]),
+        )
+        .await
+        .unwrap();
+    let mut at_unit = assignment(UserId::generate(), RoleId::BuiltIn(Template::Tutor), false);
+    at_unit.unit = Some(assigned);
+    store
+        .insert_assignment(tenant, &at_unit, audit("role_assignment.created", 1))
+        .await
+        .unwrap();
+    for unit in [root, child, assigned] {
+        assert!(store.unit_known(tenant, unit).await.unwrap(), "{unit}");
+        assert!(!store.unit_known(other, unit).await.unwrap(), "{unit}");
+    }
+    assert!(!store.unit_known(tenant, stranger).await.unwrap());
+}

@@ -180,6 +180,24 @@ impl DecisionStore for SqlStore<Db> {
             "unit tree deeper than {MAX_UNIT_DEPTH}"
         )))
     }
+
+    async fn unit_known(&self, tenant: TenantId, unit: UnitId) -> Result<bool, StoreError> {
+        // The relationship branches are index lookups (by resource, by subject); the last reads
+        // only when the unit has no fact, through the tenant's assignments.
+        let known: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM relationships WHERE tenant_id = $1 \
+               AND resource_type = $2 AND resource_id = $3) \
+             OR EXISTS (SELECT 1 FROM relationships WHERE tenant_id = $1 \
+               AND subject_type = $2 AND subject_id = $3) \
+             OR EXISTS (SELECT 1 FROM role_assignments WHERE tenant_id = $1 AND unit_id = $3)",
+        )
+        .bind(tenant.as_uuid())
+        .bind(UNIT_TYPE)
+        .bind(unit.as_uuid())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(known)
+    }
 }
 
 /// Bumps the tenant's revision inside `tx` and answers the new one.

@@ -182,7 +182,7 @@ impl RoleStore for SqlStore<Db> {
         &self,
         tenant: TenantId,
         user: UserId,
-        role: RoleId,
+        role: Option<RoleId>,
         source: Option<i16>,
         event: Uuid,
         audit: impl Fn(&AssignmentRecord) -> AuditEntry + Send,
@@ -195,11 +195,11 @@ impl RoleStore for SqlStore<Db> {
         }
         let rows = sqlx::query(
             "DELETE FROM role_assignments WHERE tenant_id = $1 AND user_id = $2 \
-             AND role_id = $3 AND ($4 IS NULL OR source = $4) RETURNING *",
+             AND ($3 IS NULL OR role_id = $3) AND ($4 IS NULL OR source = $4) RETURNING *",
         )
         .bind(tenant.as_uuid())
         .bind(user.as_uuid())
-        .bind(role.to_string())
+        .bind(role.map(|role| role.to_string()))
         .bind(source)
         .fetch_all(&mut *tx)
         .await?;

@@ -58,14 +58,14 @@ impl ImportStore for SqlStore<Db> {
                 },
             );
         }
-        for row in
-            sqlx::query("SELECT * FROM units WHERE tenant_id = $1 AND external_id IS NOT NULL")
-                .bind(tenant.as_uuid())
-                .fetch_all(&self.pool)
-                .await?
-                .iter()
+        for row in sqlx::query("SELECT * FROM units WHERE tenant_id = $1")
+            .bind(tenant.as_uuid())
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
         {
             let unit = unit_from_row(row)?;
+            snapshot.unit_parents.insert(unit.id, unit.parent);
             if let Some(external) = unit.external_id.clone() {
                 snapshot.units.insert(external, unit);
             }

@@ -340,6 +340,12 @@ impl<S: Store + Clone> AuthenticationService for Authentication<S> {
         }
         let wrong = || ApiError::invalid_field("current_password", "is wrong");
         let email = user.email.as_ref().ok_or_else(wrong)?;
+        crate::password_policy::check(
+            &r.new_password,
+            email.as_str(),
+            &[&user.given_name, &user.family_name],
+        )
+        .map_err(|e| ApiError::invalid_field("new_password", e.to_string()))?;
         // A wrong current password counts toward the account's lockout like a failed sign-in,
         // so a stolen access token cannot be used to guess the password.
         let slot = self.0.passwords.slot()?;

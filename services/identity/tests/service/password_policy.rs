@@ -40,3 +40,28 @@ async fn an_administrator_cannot_give_a_password_holding_the_name_or_a_common_on
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn a_person_cannot_change_to_a_password_holding_their_name_or_a_common_one() {
+    let platform = Platform::start().await;
+    let admin = platform.admin_token().await;
+    create(&platform, &admin, "tram forty sings in fog")
+        .await
+        .unwrap();
+    let token = platform
+        .sign_in("mia.moss@example.org", "tram forty sings in fog")
+        .await
+        .unwrap()
+        .access_token;
+    for password in ["MiaMoss2024!!", "qwertyqwerty"] {
+        let refused = platform
+            .authn_as(&token)
+            .change_password(lms_api::identity::v1::ChangePasswordRequest {
+                current_password: "tram forty sings in fog".into(),
+                new_password: password.into(),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(fields(&refused), ["new_password"], "{password}");
+    }
+}

@@ -408,7 +408,7 @@ async fn naming_a_group_manager_or_administrator_needs_the_right_and_an_eligible
         .group
         .unwrap();
     assert_eq!(saved.manager_user_id, "");
-    assert_eq!(saved.administrator_user_ids, [overseer_id.clone()]);
+    assert_eq!(saved.administrator_user_ids, [overseer_id]);
 
     // The overseer updates their group but may not hand out its responsibilities.
     let manager = platform.create_user(&admin, "mo@example.org", "").await;

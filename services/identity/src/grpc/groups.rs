@@ -315,6 +315,11 @@ impl<S: Store + Clone> GroupService for Groups<S> {
                 reference(ObjectType::Group, id),
             )
             .await?;
+        // The new line manager reaches the person's reports and bookings: moving someone under
+        // a manager is administering them, so only those who outrank them may.
+        if acting.user != user {
+            self.0.authorization.require_outranks(&acting, user).await?;
+        }
         self.0
             .store
             .set_primary_group(tenant, user, id, |before| {

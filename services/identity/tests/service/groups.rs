@@ -439,3 +439,44 @@ async fn naming_a_group_manager_or_administrator_needs_the_right_and_an_eligible
         .into_inner();
     assert!(answer.written_at.is_some());
 }
+
+#[tokio::test]
+async fn a_training_coordinator_cannot_move_an_lms_administrator_under_a_line_manager() {
+    let platform = Platform::start().await;
+    let admin = platform.admin_token().await;
+    let team = new_group(&platform, &admin, "Team").await;
+    let lms = platform.create_user(&admin, "lin@example.org", "").await;
+    platform.assign(&admin, &lms, "lms_administrator", "").await;
+    let coordinator = platform.create_user(&admin, "tia@example.org", "").await;
+    platform
+        .assign(&admin, &coordinator, "training_coordinator", "")
+        .await;
+    let token = platform
+        .sign_in("tia@example.org", USER_PASSWORD)
+        .await
+        .unwrap()
+        .access_token;
+    let move_into_team = |user: &str| SetPrimaryGroupRequest {
+        user_id: user.into(),
+        group_id: team.clone(),
+    };
+
+    let refused = platform
+        .groups(&token)
+        .set_primary_group(move_into_team(&lms))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (refused.code(), reason(&refused)),
+        (Code::PermissionDenied, "OUTRANKED".into())
+    );
+    assert!(members(&platform, &admin, &team).await.is_empty());
+
+    let student = platform.create_user(&admin, "stu@example.org", "").await;
+    platform
+        .groups(&token)
+        .set_primary_group(move_into_team(&student))
+        .await
+        .unwrap();
+    assert_eq!(members(&platform, &admin, &team).await, [student]);
+}

@@ -143,7 +143,22 @@ impl<S: Store + Clone> Imports<S> {
                     self.0
                         .authorization
                         .require_assignable(&acting, RoleId::BuiltIn(Template::Manager), None)
-                        .await?;
+                        .await
+                        .map_err(|error| match error {
+                            ApiError::PermissionDenied {
+                                reason,
+                                message,
+                                metadata,
+                            } => ApiError::PermissionDenied {
+                                reason,
+                                message: format!(
+                                    "the feed gives or takes the Manager role, which you may not \
+                                     assign; nothing was imported ({message})"
+                                ),
+                                metadata,
+                            },
+                            other => other,
+                        })?;
                 }
                 let guest = self
                     .0

@@ -289,7 +289,10 @@ async fn a_custom_role_with_only_users_import_cannot_make_anyone_manager_through
     .unwrap_err();
     assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
     assert_eq!(crate::fixture::reason(&refused), "ESCALATION");
-    assert!(refused.message().contains("users.read"), "{refused:?}");
+    assert!(
+        refused.message().contains("Manager role") && refused.message().contains("users.read"),
+        "the refusal says why and what is missing: {refused:?}"
+    );
     assert_eq!(
         people(&platform, &admin).await,
         before,

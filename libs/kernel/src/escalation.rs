@@ -1,14 +1,17 @@
-//! The escalation rule: nobody assigns, creates or edits a role that grants more than they hold.
+//! The escalation rule: nobody assigns, creates, edits or deletes a role that grants more than
+//! they hold, and nobody administers a person who holds more than they do.
 //!
 //! For every grant of the role, the actor must hold the same permission at a reach at least as
-//! wide, at the place where the role is assigned. Violations name the missing grants.
+//! wide, at the place where the role is assigned. A role's allowed responsibilities must be among
+//! those the actor's roles allow. Violations name what is missing.
 
 use std::fmt;
 
 use crate::facts::{HeldRole, Place};
 use crate::ids::UnitId;
 use crate::reach::Reach;
-use crate::role::{Grant, Grants};
+use crate::responsibility::{Responsibility, ResponsibilitySet};
+use crate::role::{Grant, Grants, Role};
 use crate::template::STUDENT;
 use crate::tenant::TenantSettings;
 
@@ -38,6 +41,17 @@ pub enum EscalationError {
     /// A role with unit reaches must be assigned at a unit.
     #[error("a role with unit reach must be assigned at a unit")]
     NeedsUnit,
+    /// The role allows responsibilities none of the actor's roles allows.
+    #[error("allows responsibilities you may not hold: {}", names(.0))]
+    MissingResponsibilities(Vec<Responsibility>),
+}
+
+fn names(responsibilities: &[Responsibility]) -> String {
+    responsibilities
+        .iter()
+        .map(|r| r.name())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn list(grants: &[Grant]) -> String {
@@ -106,6 +120,54 @@ pub fn check_definition(
         Ok(())
     } else {
         Err(EscalationError::MissingGrants(missing))
+    }
+}
+
+/// May an actor holding `actor` define a role like `role`: create it, or edit or delete one that
+/// is (or becomes) like it? Its grants must be within the actor's ([`check_definition`]) and the
+/// responsibilities it allows within those the actor's roles allow, so a copy of a higher role
+/// with narrower grants does not keep duties the actor could never take on.
+pub fn check_role(
+    actor: &[HeldRole],
+    role: &Role,
+    settings: &TenantSettings,
+) -> Result<(), EscalationError> {
+    check_definition(actor, role.grants(), settings)?;
+    let allowed = actor.iter().fold(ResponsibilitySet::NONE, |all, held| {
+        all.union(held.responsibilities)
+    });
+    let missing: Vec<_> = Responsibility::ALL
+        .into_iter()
+        .filter(|r| role.responsibilities().contains(*r) && !allowed.contains(*r))
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(EscalationError::MissingResponsibilities(missing))
+    }
+}
+
+/// May an actor holding `actor` administer (suspend, edit, anonymise, move) a person who holds
+/// `held`, each role's grants with the place it is held at? Only if the actor could have
+/// assigned every one of them there: nobody acts on someone above them. The person's roles are
+/// held already, so the tenant's preconditions for them do not count here.
+pub fn check_dominance(
+    actor: &[HeldRole],
+    held: &[(Grants, Target<'_>)],
+    settings: &TenantSettings,
+) -> Result<(), EscalationError> {
+    let mut lacking: Vec<Grant> = Vec::new();
+    for (grants, target) in held {
+        for grant in missing(actor, grants, Some(*target), settings) {
+            if !lacking.contains(&grant) {
+                lacking.push(grant);
+            }
+        }
+    }
+    if lacking.is_empty() {
+        Ok(())
+    } else {
+        Err(EscalationError::MissingGrants(lacking))
     }
 }
 

@@ -21,7 +21,9 @@ pub mod unit;
 pub mod user;
 
 pub use decision::{Decision, Denial, Grounds, decide};
-pub use escalation::{EscalationError, Target, check_assignment, check_definition};
+pub use escalation::{
+    EscalationError, Target, check_assignment, check_definition, check_dominance, check_role,
+};
 pub use facts::{HeldRole, Object, Place, ResourceFacts, SubjectFacts};
 pub use ids::{
     AssignmentId, CourseId, CustomRoleId, EventId, GroupId, IdError, LessonId, TenantId, UnitId,

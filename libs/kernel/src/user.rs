@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::ids::UnitId;
+use crate::ids::{UnitId, UserId};
 use crate::template::Template;
 
 /// The lifecycle state of a user.
@@ -255,6 +255,16 @@ impl Employment {
         Ok(())
     }
 
+    /// Checks who changes a person's employments: an administrator, never the person. Where
+    /// someone is employed decides which Local Administrator reaches them and whose seats and
+    /// reports they count in, so moving oneself would leave one's administrators' reach.
+    pub fn check_changed_by(actor: UserId, employee: UserId) -> Result<(), EmploymentError> {
+        if actor == employee {
+            return Err(EmploymentError::OwnEmployment);
+        }
+        Ok(())
+    }
+
     /// Checks that it may become the main account at `at`: it has not ended (it may not have
     /// started yet).
     pub fn check_main(&self, at: i64) -> Result<(), EmploymentError> {
@@ -277,6 +287,9 @@ pub enum EmploymentError {
     /// An ended employment cannot become the main account.
     #[error("an ended employment cannot be the main account")]
     Ended,
+    /// People do not change their own employments.
+    #[error("an administrator changes employments, not the person employed")]
+    OwnEmployment,
 }
 
 /// The role a user gets when none is given.
@@ -375,6 +388,16 @@ mod tests {
             UserStatus::Anonymised.anonymise(),
             Err(StatusError::Anonymised)
         );
+    }
+
+    #[test]
+    fn only_someone_else_changes_a_persons_employments() {
+        let (me, admin) = (UserId::generate(), UserId::generate());
+        assert_eq!(
+            Employment::check_changed_by(me, me),
+            Err(EmploymentError::OwnEmployment)
+        );
+        assert_eq!(Employment::check_changed_by(admin, me), Ok(()));
     }
 
     #[test]

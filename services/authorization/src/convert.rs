@@ -484,6 +484,51 @@ pub fn kind_of(object_type: common::ObjectType) -> Option<scope::Kind> {
         .find(|kind| kind_to_proto(*kind) == object_type)
 }
 
+/// Parses the question of a CheckEscalation request, naming the field on error.
+pub fn escalation_question(
+    question: Option<&pb::check_escalation_request::Question>,
+) -> Result<crate::escalation::Question, ApiError> {
+    use crate::escalation::Question;
+    use lms_kernel::{UnitId, UserId};
+    use pb::check_escalation_request::Question as Pb;
+    match question {
+        None => Err(ApiError::invalid_field(
+            "question",
+            "name a user to administer, a role to assign or a responsibility to give",
+        )),
+        Some(Pb::AdministeredUserId(user)) => Ok(Question::Administer(id(
+            "administered_user_id",
+            user,
+            UserId::parse,
+        )?)),
+        Some(Pb::AssignedRole(placement)) => {
+            let role = role_id("assigned_role.role_id", &placement.role_id)?;
+            let unit = match placement.unit_id.as_str() {
+                "" => None,
+                text => Some(id("assigned_role.unit_id", text, UnitId::parse)?),
+            };
+            Ok(Question::Assign(role, unit))
+        }
+        Some(Pb::GivenResponsibility(given)) => {
+            let user = id(
+                "given_responsibility.user_id",
+                &given.user_id,
+                UserId::parse,
+            )?;
+            let responsibility = Responsibility::ALL
+                .into_iter()
+                .find(|r| r.name() == given.responsibility)
+                .ok_or_else(|| {
+                    ApiError::invalid_field(
+                        "given_responsibility.responsibility",
+                        "is not a responsibility",
+                    )
+                })?;
+            Ok(Question::Give(user, responsibility))
+        }
+    }
+}
+
 /// The responsibility a stored fact gives its subject, if any: a course's tutor or
 /// administrator, an event's administrator, a group's manager or administrator.
 pub fn responsibility_of_fact(resource_type: i16, relation: i16) -> Option<Responsibility> {

@@ -73,6 +73,20 @@ pub(crate) fn refusal(error: EscalationError) -> ApiError {
         EscalationError::NeedsUnit => {
             ApiError::invalid_field("unit_id", "this role reaches a unit, so assign it at one")
         }
+        EscalationError::MissingResponsibilities(missing) => {
+            let listed = missing
+                .iter()
+                .map(|r| r.name())
+                .collect::<Vec<_>>()
+                .join(",");
+            ApiError::PermissionDenied {
+                reason: "ESCALATION",
+                message: format!(
+                    "the role allows responsibilities none of your roles allows: {listed}"
+                ),
+                metadata: HashMap::from([("missing_responsibilities".to_owned(), listed)]),
+            }
+        }
     }
 }
 

@@ -11,6 +11,7 @@ mod convert;
 mod core;
 mod decisions;
 mod error;
+mod escalation;
 mod facts;
 pub mod grpc;
 mod lookup;

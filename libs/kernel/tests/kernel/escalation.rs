@@ -219,3 +219,98 @@ fn a_dormant_grant_cannot_be_handed_on() {
         Ok(())
     );
 }
+
+#[test]
+fn a_copy_of_a_higher_role_keeps_no_responsibility_the_actor_lacks() {
+    use lms_kernel::{CustomRoleId, Responsibility, Role, check_role};
+    let organisation = held(&[Template::OrganizationAdministrator], Place::Tenant);
+    let student_grants = Some(Template::Student.grants());
+    let copy = Role::copy_of(
+        &Template::LmsAdministrator.role(),
+        CustomRoleId::generate(),
+        "Narrow copy",
+        student_grants,
+    )
+    .unwrap();
+    let Err(EscalationError::MissingResponsibilities(missing)) =
+        check_role(&organisation, &copy, &TenantSettings::default())
+    else {
+        panic!("the copy allows every responsibility, the actor none");
+    };
+    assert_eq!(missing, Responsibility::ALL.to_vec());
+    // The same grants in a role from scratch allow no responsibility and pass.
+    let plain = Role::custom(
+        CustomRoleId::generate(),
+        "Plain",
+        Template::Student.grants(),
+    )
+    .unwrap();
+    assert_eq!(
+        check_role(&organisation, &plain, &TenantSettings::default()),
+        Ok(())
+    );
+    // Whoever holds a role allowing them may hand them on.
+    let lms = held(&[Template::LmsAdministrator], Place::Tenant);
+    assert_eq!(check_role(&lms, &copy, &TenantSettings::default()), Ok(()));
+}
+
+#[test]
+fn a_role_with_grants_beyond_the_actor_fails_check_role_like_check_definition() {
+    use lms_kernel::{CustomRoleId, Role, check_role};
+    let organisation = held(&[Template::OrganizationAdministrator], Place::Tenant);
+    let security = Role::custom(
+        CustomRoleId::generate(),
+        "Security",
+        Grants::EMPTY.with(
+            Reach::Tenant,
+            PermissionSet::of(&[P::SecuritySettingsUpdate]),
+        ),
+    )
+    .unwrap();
+    assert_eq!(
+        check_role(&organisation, &security, &TenantSettings::default()),
+        Err(EscalationError::MissingGrants(vec![Grant {
+            permission: P::SecuritySettingsUpdate,
+            reach: Reach::Tenant
+        }]))
+    );
+}
+
+#[test]
+fn only_someone_who_could_have_assigned_all_a_persons_roles_administers_them() {
+    use lms_kernel::check_dominance;
+    let w = World::new();
+    let lms = held(&[Template::LmsAdministrator], Place::Tenant);
+    let coordinator = held(&[Template::TrainingCoordinator], Place::Tenant);
+    let local = held(&[Template::LocalAdministrator], Place::Unit(w.city));
+    let city_ancestors = w.ancestors(w.city);
+    let city = Target::Unit {
+        unit: w.city,
+        ancestors: &city_ancestors,
+    };
+    let student = [(Template::Student.grants(), Target::Tenant)];
+    let administrator = [
+        (Template::Student.grants(), Target::Tenant),
+        (Template::LmsAdministrator.grants(), Target::Tenant),
+    ];
+    assert_eq!(check_dominance(&lms, &student, &w.settings), Ok(()));
+    assert_eq!(check_dominance(&lms, &administrator, &w.settings), Ok(()));
+    assert_eq!(check_dominance(&coordinator, &student, &w.settings), Ok(()));
+    let Err(EscalationError::MissingGrants(missing)) =
+        check_dominance(&coordinator, &administrator, &w.settings)
+    else {
+        panic!("a Training Coordinator does not outrank an LMS Administrator");
+    };
+    assert!(
+        missing
+            .iter()
+            .any(|g| g.permission == P::SystemConfigurationUpdate),
+        "{missing:?}"
+    );
+    // A Local Administrator outranks a Student and a Local Administrator of their own location
+    // only; nobody reaches someone holding a tenant-wide administrator role from a unit.
+    let local_peer = [(Template::LocalAdministrator.grants(), city)];
+    assert_eq!(check_dominance(&local, &student, &w.settings), Ok(()));
+    assert_eq!(check_dominance(&local, &local_peer, &w.settings), Ok(()));
+    assert!(check_dominance(&local, &administrator, &w.settings).is_err());
+}

@@ -6,17 +6,19 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use lms_api::authorization::v1::check_escalation_request::Question;
 use lms_api::authorization::v1::permission_service_client::PermissionServiceClient;
 use lms_api::authorization::v1::relationship_service_client::RelationshipServiceClient;
 use lms_api::authorization::v1::role_assignment_service_client::RoleAssignmentServiceClient;
 use lms_api::authorization::v1::{
-    AssignRoleRequest, Decision, ExplainRequest, LookupResourcesRequest, RevokeRoleRequest,
+    AssignRoleRequest, BatchCheckItem, BatchCheckRequest, CheckEscalationRequest, Decision,
+    ExplainRequest, LookupResourcesRequest, ResponsibilityHolder, RevokeRoleRequest, RolePlacement,
     WriteRelationshipsRequest,
 };
 use lms_api::common::v1::{
     Consistency, ConsistencyToken, ObjectReference, ObjectType, consistency,
 };
-use lms_kernel::{Permission, TenantId};
+use lms_kernel::{Permission, Responsibility, RoleId, TenantId, UnitId, UserId};
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 
@@ -199,6 +201,147 @@ impl Authorization {
                 ("permission".to_owned(), permission.name().to_owned()),
                 ("denial".to_owned(), reason),
             ]),
+        })
+    }
+
+    /// Like [`Authorization::require`] for many objects in one BatchCheck: fails with
+    /// PERMISSION_DENIED naming the request `field` and the id of every denied object, so
+    /// nothing is done for any of them.
+    pub async fn require_each(
+        &self,
+        acting: &Acting,
+        permission: Permission,
+        field: &str,
+        resources: Vec<ObjectReference>,
+    ) -> Result<(), ApiError> {
+        let mut client = PermissionServiceClient::new(self.with_token(acting.token())?);
+        let mut denied = Vec::new();
+        // BatchCheck answers at most this many items per call.
+        const BATCH: usize = 1000;
+        for chunk in resources.chunks(BATCH) {
+            let items = chunk
+                .iter()
+                .map(|resource| BatchCheckItem {
+                    subject_id: String::new(),
+                    permission: permission.name().into(),
+                    resource: Some(resource.clone()),
+                })
+                .collect();
+            let response = client
+                .batch_check(BatchCheckRequest {
+                    items,
+                    consistency: fully_consistent(),
+                })
+                .await
+                .map_err(refusal_or_unavailable)?
+                .into_inner();
+            if response.results.len() != chunk.len() {
+                return Err(ApiError::Internal(
+                    "BatchCheck answered a different number of items".into(),
+                ));
+            }
+            denied.extend(
+                response
+                    .results
+                    .iter()
+                    .zip(chunk)
+                    .filter(|(result, _)| result.decision() != Decision::Allowed)
+                    .map(|(_, resource)| resource.id.clone()),
+            );
+        }
+        if denied.is_empty() {
+            return Ok(());
+        }
+        Err(ApiError::PermissionDenied {
+            reason: "PERMISSION_MISSING",
+            message: format!(
+                "requires {} on {field} {}",
+                permission.name(),
+                denied.join(", ")
+            ),
+            metadata: HashMap::from([
+                ("permission".to_owned(), permission.name().to_owned()),
+                ("field".to_owned(), field.to_owned()),
+                ("denied".to_owned(), denied.join(",")),
+            ]),
+        })
+    }
+
+    /// Fails with PERMISSION_DENIED (reason `OUTRANKED`) unless the acting person could have
+    /// assigned every role `user` holds, where it is held: nobody suspends, edits, anonymises
+    /// or moves someone above them.
+    pub async fn require_outranks(&self, acting: &Acting, user: UserId) -> Result<(), ApiError> {
+        self.escalation(acting, Question::AdministeredUserId(user.to_string()))
+            .await
+    }
+
+    /// Fails with PERMISSION_DENIED (reason `ESCALATION`) unless the acting person could assign
+    /// `role` at `unit` (the tenant when `None`) themselves: what a service assigns on their
+    /// behalf, they must be able to hand out.
+    pub async fn require_assignable(
+        &self,
+        acting: &Acting,
+        role: RoleId,
+        unit: Option<UnitId>,
+    ) -> Result<(), ApiError> {
+        let placement = RolePlacement {
+            role_id: role.to_string(),
+            unit_id: unit.map(|u| u.to_string()).unwrap_or_default(),
+        };
+        self.escalation(acting, Question::AssignedRole(placement))
+            .await
+    }
+
+    /// Fails with FAILED_PRECONDITION (reason `RESPONSIBILITY_NOT_ALLOWED`) unless `user`'s roles
+    /// allow `responsibility` (the responsibility matrix), so the change is refused before it is
+    /// saved rather than saved and never honoured.
+    pub async fn require_eligible(
+        &self,
+        acting: &Acting,
+        user: UserId,
+        responsibility: Responsibility,
+    ) -> Result<(), ApiError> {
+        let holder = ResponsibilityHolder {
+            user_id: user.to_string(),
+            responsibility: responsibility.name().into(),
+        };
+        self.escalation(acting, Question::GivenResponsibility(holder))
+            .await
+    }
+
+    async fn escalation(&self, acting: &Acting, question: Question) -> Result<(), ApiError> {
+        let response = PermissionServiceClient::new(self.with_token(acting.token())?)
+            .check_escalation(CheckEscalationRequest {
+                question: Some(question),
+            })
+            .await
+            .map_err(refusal_or_unavailable)?
+            .into_inner();
+        if response.decision() == Decision::Allowed {
+            return Ok(());
+        }
+        // The reason codes are authorization's, stable and few; anything else is a denial all
+        // the same.
+        let reason = match response.denial_reason.as_str() {
+            "OUTRANKED" => "OUTRANKED",
+            "RESPONSIBILITY_NOT_ALLOWED" => {
+                return Err(ApiError::FailedPrecondition {
+                    reason: "RESPONSIBILITY_NOT_ALLOWED",
+                    message: response.message,
+                });
+            }
+            "TENANT_PRECONDITION" => {
+                return Err(ApiError::FailedPrecondition {
+                    reason: "TENANT_PRECONDITION",
+                    message: response.message,
+                });
+            }
+            _ => "ESCALATION",
+        };
+        Err(ApiError::PermissionDenied {
+            reason,
+            message: response.message,
+            metadata: HashMap::new(),
         })
     }
 

@@ -7,9 +7,9 @@ use lms_api::authorization::v1::permission_service_server::{
     PermissionService, PermissionServiceServer,
 };
 use lms_api::authorization::v1::{
-    BatchCheckRequest, BatchCheckResponse, CheckRequest, CheckResponse, Decision, ExplainRequest,
-    ExplainResponse, LookupResourcesRequest, LookupResourcesResponse, LookupSubjectsRequest,
-    LookupSubjectsResponse,
+    BatchCheckRequest, BatchCheckResponse, CheckEscalationRequest, CheckEscalationResponse,
+    CheckRequest, CheckResponse, Decision, ExplainRequest, ExplainResponse, LookupResourcesRequest,
+    LookupResourcesResponse, LookupSubjectsRequest, LookupSubjectsResponse,
 };
 use lms_api::common::v1::ConsistencyToken;
 use lms_runtime::store::Database;
@@ -68,6 +68,13 @@ impl PermissionService for Probe {
         &self,
         _: Request<ExplainRequest>,
     ) -> Result<Response<ExplainResponse>, Status> {
+        Err(Status::unimplemented("the probe answers Check only"))
+    }
+
+    async fn check_escalation(
+        &self,
+        _: Request<CheckEscalationRequest>,
+    ) -> Result<Response<CheckEscalationResponse>, Status> {
         Err(Status::unimplemented("the probe answers Check only"))
     }
 }

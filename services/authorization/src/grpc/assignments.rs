@@ -14,7 +14,7 @@ use lms_api::authorization::v1::{
 };
 use lms_api::common::v1::{AuditStamp, ObjectReference, ObjectType};
 use lms_kernel::{
-    AssignmentId, Grants, Permission, RoleId, Target, TenantId, UnitId, UserId, check_assignment,
+    AssignmentId, Grants, Permission, Target, TenantId, UnitId, UserId, check_assignment,
 };
 use lms_runtime::ApiError;
 use lms_runtime::auth::Caller;
@@ -65,20 +65,6 @@ impl<S: Store> Assignments<S> {
         }
     }
 
-    /// The grants of a role the tenant knows; NOT_FOUND otherwise.
-    async fn role_grants(&self, tenant: TenantId, role: RoleId) -> Result<Grants, ApiError> {
-        match role {
-            RoleId::BuiltIn(template) => Ok(template.grants()),
-            RoleId::Custom(id) => self
-                .0
-                .store
-                .role(tenant, id)
-                .await?
-                .map(|stored| stored.grants)
-                .ok_or_else(|| ApiError::not_found("role", role.to_string())),
-        }
-    }
-
     /// May the assigner hand out (or take back) `grants` at `unit` to `user`? Services are
     /// trusted; people need `role_assignments.create` on the user and must pass the escalation rule.
     async fn may_assign(
@@ -116,7 +102,7 @@ impl<S: Store> Assignments<S> {
         record: AssignmentRecord,
     ) -> Result<Option<Revision>, ApiError> {
         let tenant = assigner.tenant();
-        let grants = self.role_grants(tenant, record.role).await?;
+        let grants = self.0.role_grants(tenant, record.role).await?;
         self.may_assign(assigner, record.user, &grants, record.unit)
             .await?;
         let audit = AuditEntry {
@@ -216,7 +202,7 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
         if rows.status.is_none() {
             return Err(ApiError::not_found("user", &r.user_id).into());
         }
-        let grants = self.role_grants(tenant, role).await?;
+        let grants = self.0.role_grants(tenant, role).await?;
         self.may_assign(&assigner, user, &grants, unit).await?;
         // Likewise a unit: one of another tenant's, or none at all, is refused, not stored.
         // Asked after the escalation rule, so only someone who may assign there learns it.

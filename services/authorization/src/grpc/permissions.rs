@@ -7,9 +7,10 @@ use tonic::{Request, Response, Status};
 
 use lms_api::authorization::v1::permission_service_server::PermissionService;
 use lms_api::authorization::v1::{
-    BatchCheckRequest, BatchCheckResponse, BatchCheckResult, CheckRequest, CheckResponse,
-    Decision as PbDecision, ExplainRequest, ExplainResponse, Explanation, Grant,
-    LookupResourcesRequest, LookupResourcesResponse, LookupSubjectsRequest, LookupSubjectsResponse,
+    BatchCheckRequest, BatchCheckResponse, BatchCheckResult, CheckEscalationRequest,
+    CheckEscalationResponse, CheckRequest, CheckResponse, Decision as PbDecision, ExplainRequest,
+    ExplainResponse, Explanation, Grant, LookupResourcesRequest, LookupResourcesResponse,
+    LookupSubjectsRequest, LookupSubjectsResponse,
 };
 use lms_api::common::v1::ObjectType;
 use lms_kernel::{Decision, Grounds, Permission, SubjectFacts};
@@ -248,6 +249,31 @@ impl<S: Store> PermissionService for Permissions<S> {
         Ok(Response::new(BatchCheckResponse {
             results,
             checked_at: Some(convert::token(tenant, checked_at)),
+        }))
+    }
+
+    async fn check_escalation(
+        &self,
+        request: Request<CheckEscalationRequest>,
+    ) -> Result<Response<CheckEscalationResponse>, Status> {
+        let (caller, r) = caller_and_message(request)?;
+        // The rule is about what a person holds; services are trusted and ask nothing here.
+        let actor = self.0.actor(&caller).await?;
+        let question = convert::escalation_question(r.question.as_ref())?;
+        let answer = self.0.escalation(&actor, question).await?;
+        let (decision, denial_reason, message) = match answer {
+            Ok(()) => (PbDecision::Allowed, String::new(), String::new()),
+            Err(refusal) => (
+                PbDecision::Denied,
+                refusal.reason.to_owned(),
+                refusal.message,
+            ),
+        };
+        Ok(Response::new(CheckEscalationResponse {
+            decision: decision as i32,
+            denial_reason,
+            message,
+            checked_at: Some(convert::token(actor.tenant, actor.revision)),
         }))
     }
 }

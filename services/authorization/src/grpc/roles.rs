@@ -10,7 +10,7 @@ use lms_api::authorization::v1::{
     ListRolesResponse, PermissionInfo, Role as PbRole, UpdateRoleRequest, UpdateRoleResponse,
 };
 use lms_kernel::role::check_name;
-use lms_kernel::{CustomRoleId, Grants, Permission, Role, RoleId, Template, check_definition};
+use lms_kernel::{CustomRoleId, Grants, Permission, Role, RoleId, Template, check_role};
 use lms_runtime::ApiError;
 use lms_runtime::clock::now;
 use tonic::{Request, Response, Status};
@@ -86,9 +86,13 @@ impl<S: Store> Roles<S> {
             })
     }
 
-    fn may_define(&self, actor: &Actor, grants: &Grants) -> Result<(), ApiError> {
+    /// Defining, editing or deleting roles needs `roles.define`, and every role touched (as it
+    /// was and as it becomes) must be within what the actor holds: grants and responsibilities.
+    fn may_define(&self, actor: &Actor, roles: &[&Role]) -> Result<(), ApiError> {
         self.0.require_tenant_wide(actor, Permission::RolesDefine)?;
-        check_definition(&actor.facts.roles, grants, &actor.facts.settings).map_err(refusal)
+        roles.iter().try_for_each(|role| {
+            check_role(&actor.facts.roles, role, &actor.facts.settings).map_err(refusal)
+        })
     }
 }
 
@@ -213,7 +217,7 @@ impl<S: Store> RoleService for Roles<S> {
             None => Role::custom(id, &r.name, grants.unwrap_or(Grants::EMPTY)),
         }
         .map_err(refused)?;
-        self.may_define(&actor, defined.grants())?;
+        self.may_define(&actor, &[&defined])?;
         let stamp = Stamp {
             actor: actor.id(),
             at: now(),
@@ -269,7 +273,8 @@ impl<S: Store> RoleService for Roles<S> {
         }
         let changes = r.role.unwrap_or_default();
         let mut after = before.clone();
-        let mut role = stored(&before)?;
+        let was = stored(&before)?;
+        let mut role = was.clone();
         let refused = |error| role_refusal(error, "role.name", "role.grants");
         for path in &paths {
             match path.as_str() {
@@ -292,7 +297,9 @@ impl<S: Store> RoleService for Roles<S> {
         }
         after.name = role.name().to_owned();
         after.grants = *role.grants();
-        self.may_define(&actor, &after.grants)?;
+        // Nobody edits a role they could not have defined, even into one they could: that
+        // would strip the holders of what the editor never held.
+        self.may_define(&actor, &[&was, &role])?;
         after.updated = Stamp {
             actor: actor.id(),
             at: now(),
@@ -343,8 +350,8 @@ impl<S: Store> RoleService for Roles<S> {
             }
             .into());
         };
-        self.0
-            .require_tenant_wide(&actor, Permission::RolesDefine)?;
+        // Nobody takes away a role they could not have defined.
+        self.may_define(&actor, &[&stored(&role)?])?;
         let audit = AuditEntry {
             stamp: Stamp {
                 actor: actor.id(),

@@ -22,16 +22,38 @@ use crate::relationships;
 use crate::store::{EmploymentRecord, Store, StoreError};
 
 impl<S: Store + Clone> Users<S> {
-    /// Asks authorization whether `acting` may change `user`'s profile.
-    async fn may_update(&self, acting: &Acting, user: UserId) -> Result<(), ApiError> {
-        self.0
-            .authorization
+    /// May `acting` change `user`'s employment at `unit`? Never their own (an administrator
+    /// decides where people work); someone else's needs the right over the person (their
+    /// profile, and outranking them) and over the unit (putting people there).
+    async fn may_employ(
+        &self,
+        acting: &Acting,
+        user: UserId,
+        unit: UnitId,
+    ) -> Result<(), ApiError> {
+        Employment::check_changed_by(acting.user, user).map_err(|error| {
+            ApiError::PermissionDenied {
+                reason: "ADMINISTRATOR_REQUIRED",
+                message: error.to_string(),
+                metadata: Default::default(),
+            }
+        })?;
+        let authorization = &self.0.authorization;
+        authorization
             .require(
                 acting,
                 Permission::UsersUpdate,
                 reference(ObjectType::User, user),
             )
-            .await
+            .await?;
+        authorization
+            .require(
+                acting,
+                Permission::UsersCreate,
+                reference(ObjectType::Unit, unit),
+            )
+            .await?;
+        authorization.require_outranks(acting, user).await
     }
 
     async fn existing_employment(
@@ -64,7 +86,7 @@ impl<S: Store + Clone> Users<S> {
             ));
         }
         let acting = acting(&request)?;
-        self.may_update(&acting, user).await?;
+        self.may_employ(&acting, user, unit).await?;
         let tenant = acting.tenant;
         let target = self
             .0
@@ -121,7 +143,7 @@ impl<S: Store + Clone> Users<S> {
                 "must not be before the start",
             ));
         }
-        self.may_update(&acting, current.user).await?;
+        self.may_employ(&acting, current.user, current.unit).await?;
         let ended = self
             .0
             .store
@@ -166,7 +188,7 @@ impl<S: Store + Clone> Users<S> {
                 message: "an ended employment cannot be the main account".into(),
             });
         }
-        self.may_update(&acting, current.user).await?;
+        self.may_employ(&acting, current.user, current.unit).await?;
         let main = self
             .0
             .store

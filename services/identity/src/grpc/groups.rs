@@ -18,9 +18,9 @@ use lms_api::identity::v1::{
     SetGroupAdministratorRequest, SetGroupAdministratorResponse, SetGroupManagerRequest,
     SetGroupManagerResponse, SetPrimaryGroupRequest, SetPrimaryGroupResponse,
 };
-use lms_kernel::{GroupId, Permission, TenantId, UserId};
+use lms_kernel::{GroupId, Permission, Responsibility, TenantId, UserId};
 use lms_runtime::ApiError;
-use lms_runtime::auth::acting;
+use lms_runtime::auth::{Acting, acting};
 use lms_runtime::clock::now;
 use lms_runtime::paging::{page, page_size};
 use tonic::{Request, Response, Status};
@@ -47,6 +47,35 @@ impl<S: Store + Clone> Groups<S> {
             .require(&acting, permission, reference(ObjectType::Group, group))
             .await?;
         Ok((acting.tenant, group))
+    }
+
+    /// May the caller make `user` the group's manager or administrator? Giving a group
+    /// responsibility needs `responsibilities.assign` on the group, and the person's roles must
+    /// allow it (the responsibility matrix), checked before anything is saved.
+    async fn may_give(
+        &self,
+        acting: &Acting,
+        group: GroupId,
+        user: Option<UserId>,
+        responsibility: Responsibility,
+    ) -> Result<(), ApiError> {
+        self.0
+            .authorization
+            .require(
+                acting,
+                Permission::ResponsibilitiesAssign,
+                reference(ObjectType::Group, group),
+            )
+            .await?;
+        match user {
+            Some(user) => {
+                self.0
+                    .authorization
+                    .require_eligible(acting, user, responsibility)
+                    .await
+            }
+            None => Ok(()),
+        }
     }
 }
 
@@ -185,6 +214,22 @@ impl<S: Store + Clone> GroupService for Groups<S> {
                 Permission::GroupsUpdate,
             )
             .await?;
+        // Membership widens what the group's overseers reach (their reports, bookings and
+        // profiles), so only people the caller already sees may be added: a group overseer
+        // regroups their own people, never pulls in a stranger. One BatchCheck for all.
+        let people = users
+            .iter()
+            .map(|user| reference(ObjectType::User, *user))
+            .collect();
+        self.0
+            .authorization
+            .require_each(
+                &acting(&request)?,
+                Permission::UsersRead,
+                "user_ids",
+                people,
+            )
+            .await?;
         let event = relationships::members_added(id, &users);
         self.0
             .store
@@ -270,6 +315,11 @@ impl<S: Store + Clone> GroupService for Groups<S> {
                 reference(ObjectType::Group, id),
             )
             .await?;
+        // The new line manager reaches the person's reports and bookings: moving someone under
+        // a manager is administering them, so only those who outrank them may.
+        if acting.user != user {
+            self.0.authorization.require_outranks(&acting, user).await?;
+        }
         self.0
             .store
             .set_primary_group(tenant, user, id, |before| {
@@ -297,6 +347,13 @@ impl<S: Store + Clone> GroupService for Groups<S> {
                 Permission::GroupsUpdate,
             )
             .await?;
+        self.may_give(
+            &acting(&request)?,
+            id,
+            manager,
+            Responsibility::GroupManager,
+        )
+        .await?;
         self.0
             .store
             .set_group_manager(tenant, id, manager, |before| {
@@ -321,6 +378,13 @@ impl<S: Store + Clone> GroupService for Groups<S> {
                 Permission::GroupsUpdate,
             )
             .await?;
+        self.may_give(
+            &acting(&request)?,
+            id,
+            administrator.then_some(user),
+            Responsibility::GroupAdministrator,
+        )
+        .await?;
         let event = relationships::group_administrator_changed(id, user, administrator);
         self.0
             .store

@@ -14,7 +14,7 @@ use lms_api::identity::v1::{
     ImportCsvRequest, ImportCsvResponse, ImportKind, ImportOptions, ImportRowError,
     import_csv_request,
 };
-use lms_kernel::{Permission, TenantId};
+use lms_kernel::{Permission, RoleId, Template, TenantId};
 use lms_runtime::ApiError;
 use lms_runtime::auth::{Acting, acting};
 use lms_runtime::clock::now;
@@ -25,12 +25,31 @@ use tonic::{Request, Response, Status, Streaming};
 
 use crate::convert::{reference, row_errors};
 use crate::core::Core;
-use crate::import::{self, MAX_FILE_BYTES, check_units, check_users, plan_units, plan_users};
-use crate::store::Store;
+use crate::import::{
+    self, FeedRole, MAX_FILE_BYTES, UserRow, check_units, check_users, plan_units, plan_users,
+};
+use crate::store::{ImportSnapshot, Store};
 
 pub struct Imports<S>(pub Arc<Core<S>>);
 
 type Progress = mpsc::Sender<Result<ImportCsvResponse, Status>>;
+
+/// Whether the feed's rows give the Manager role to someone or take back one it gave: the
+/// assignments then go out with identity's service token, so the importer must be able to
+/// assign Manager themselves (the escalation rule, asked before anything is saved).
+fn changes_managers(rows: &[UserRow], snapshot: &ImportSnapshot) -> bool {
+    rows.iter().any(|row| {
+        let before = snapshot
+            .users
+            .get(&row.external_id)
+            .and_then(|user| user.feed_role.as_deref());
+        match row.role {
+            Some(FeedRole::Manager) => before != Some("manager"),
+            Some(FeedRole::Student) => before == Some("manager"),
+            None => false,
+        }
+    })
+}
 
 /// Counts sent with every progress message.
 #[derive(Default)]
@@ -120,6 +139,27 @@ impl<S: Store + Clone> Imports<S> {
                 let Some(rows) = kept.rows else {
                     return send(progress, tally.message(row_errors(&errors), true)).await;
                 };
+                if changes_managers(&rows, &snapshot) {
+                    self.0
+                        .authorization
+                        .require_assignable(&acting, RoleId::BuiltIn(Template::Manager), None)
+                        .await
+                        .map_err(|error| match error {
+                            ApiError::PermissionDenied {
+                                reason,
+                                message,
+                                metadata,
+                            } => ApiError::PermissionDenied {
+                                reason,
+                                message: format!(
+                                    "the feed gives or takes the Manager role, which you may not \
+                                     assign; nothing was imported ({message})"
+                                ),
+                                metadata,
+                            },
+                            other => other,
+                        })?;
+                }
                 let guest = self
                     .0
                     .store

@@ -195,6 +195,10 @@ impl<S: Store + Clone> UserService for Users<S> {
                 reference(ObjectType::User, id),
             )
             .await?;
+        if actor != id {
+            // Changing someone's e-mail takes their sign-in: only those above them may.
+            self.0.authorization.require_outranks(&acting, id).await?;
+        }
         let record = self
             .0
             .store
@@ -259,6 +263,7 @@ impl<S: Store + Clone> UserService for Users<S> {
                 reference(ObjectType::User, id),
             )
             .await?;
+        self.0.authorization.require_outranks(&acting, id).await?;
         let record = self
             .0
             .store
@@ -295,6 +300,7 @@ impl<S: Store + Clone> UserService for Users<S> {
                 reference(ObjectType::User, id),
             )
             .await?;
+        self.0.authorization.require_outranks(&acting, id).await?;
         let record = self
             .0
             .store
@@ -332,6 +338,7 @@ impl<S: Store + Clone> UserService for Users<S> {
                 reference(ObjectType::User, id),
             )
             .await?;
+        self.0.authorization.require_outranks(&acting, id).await?;
         // Personal data goes; the id, employments, memberships and status history stay, so
         // reports still count what the person did.
         let record = self

@@ -181,3 +181,63 @@ async fn anonymising_erases_personal_data_keeps_the_record_and_allows_nothing() 
     // The address is free for someone new.
     platform.create_user(&admin, "gone@example.org", "").await;
 }
+
+#[tokio::test]
+async fn a_student_cannot_add_an_employment_at_another_account_for_themself() {
+    let platform = Platform::start().await;
+    let admin = platform.admin_token().await;
+    let other = platform
+        .units(&admin)
+        .create_unit(CreateUnitRequest {
+            kind: UnitKind::CustomerAccount as i32,
+            name: "Rival Ltd".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .unit
+        .unwrap()
+        .unit_id;
+    let me = platform.create_user(&admin, "stu@example.org", "").await;
+    let token = platform
+        .sign_in("stu@example.org", USER_PASSWORD)
+        .await
+        .unwrap()
+        .access_token;
+    let refused = platform
+        .users(&token)
+        .add_employment(AddEmploymentRequest {
+            user_id: me.clone(),
+            unit_id: other.clone(),
+            main_account: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (refused.code(), reason(&refused)),
+        (Code::PermissionDenied, "ADMINISTRATOR_REQUIRED".into())
+    );
+    assert!(
+        refused.message().contains("administrator"),
+        "the refusal says who does it: {refused:?}"
+    );
+    assert_eq!(
+        platform.user(&admin, &me).await.employments.len(),
+        1,
+        "only the employment the administrator made"
+    );
+
+    // An administrator may move them.
+    platform
+        .users(&admin)
+        .add_employment(AddEmploymentRequest {
+            user_id: me.clone(),
+            unit_id: other,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(platform.user(&admin, &me).await.employments.len(), 2);
+}

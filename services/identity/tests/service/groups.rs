@@ -269,3 +269,214 @@ async fn a_student_may_not_create_groups() {
     assert_eq!(refused.code(), Code::PermissionDenied);
     assert!(refused.message().contains("groups.create"), "{refused:?}");
 }
+
+/// A Manager-Tutor who manages `team` (where `member` is their team member) and administers
+/// `project`, signed in.
+async fn overseer(
+    platform: &Platform,
+    admin: &str,
+    team: &str,
+    project: &str,
+    member: &str,
+) -> (String, String) {
+    let id = platform.create_user(admin, "mat@example.org", "").await;
+    platform.assign(admin, &id, "manager_tutor", "").await;
+    platform
+        .groups(admin)
+        .set_group_manager(SetGroupManagerRequest {
+            group_id: team.into(),
+            manager_user_id: id.clone(),
+        })
+        .await
+        .unwrap();
+    platform
+        .groups(admin)
+        .set_primary_group(SetPrimaryGroupRequest {
+            user_id: member.into(),
+            group_id: team.into(),
+        })
+        .await
+        .unwrap();
+    platform
+        .groups(admin)
+        .set_group_administrator(SetGroupAdministratorRequest {
+            group_id: project.into(),
+            user_id: id.clone(),
+            administrator: true,
+        })
+        .await
+        .unwrap();
+    let token = platform
+        .sign_in("mat@example.org", USER_PASSWORD)
+        .await
+        .unwrap()
+        .access_token;
+    (id, token)
+}
+
+#[tokio::test]
+async fn a_group_overseer_cannot_pull_a_stranger_into_their_group_but_adds_their_team_member() {
+    let platform = Platform::start().await;
+    let admin = platform.admin_token().await;
+    let team = new_group(&platform, &admin, "Team").await;
+    let project = new_group(&platform, &admin, "Project").await;
+    let lee = platform.create_user(&admin, "lee@example.org", "").await;
+    let (_, overseer) = overseer(&platform, &admin, &team, &project, &lee).await;
+
+    let stranger = platform.admin.to_string();
+    let refused = platform
+        .groups(&overseer)
+        .add_group_members(AddGroupMembersRequest {
+            group_id: project.clone(),
+            user_ids: vec![lee.clone(), stranger.clone()],
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::PermissionDenied);
+    assert!(refused.message().contains(&stranger), "{refused:?}");
+    assert!(!refused.message().contains(&lee), "{refused:?}");
+    assert!(
+        members(&platform, &admin, &project).await.is_empty(),
+        "a refused call adds nobody"
+    );
+    assert!(
+        !platform
+            .allowed(
+                &overseer,
+                "users.read",
+                object(ObjectType::User, &stranger),
+                None
+            )
+            .await
+    );
+
+    platform
+        .groups(&overseer)
+        .add_group_members(AddGroupMembersRequest {
+            group_id: project.clone(),
+            user_ids: vec![lee.clone()],
+        })
+        .await
+        .unwrap();
+    assert_eq!(members(&platform, &admin, &project).await, [lee]);
+}
+
+#[tokio::test]
+async fn naming_a_group_manager_or_administrator_needs_the_right_and_an_eligible_person() {
+    let platform = Platform::start().await;
+    let admin = platform.admin_token().await;
+    let team = new_group(&platform, &admin, "Team").await;
+    let project = new_group(&platform, &admin, "Project").await;
+    let lee = platform.create_user(&admin, "lee@example.org", "").await;
+    let (overseer_id, overseer) = overseer(&platform, &admin, &team, &project, &lee).await;
+
+    // A Student's roles allow no group responsibility (the matrix): refused before it is saved.
+    let student = platform.create_user(&admin, "stu@example.org", "").await;
+    let ineligible = platform
+        .groups(&admin)
+        .set_group_manager(SetGroupManagerRequest {
+            group_id: project.clone(),
+            manager_user_id: student.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (ineligible.code(), reason(&ineligible)),
+        (
+            Code::FailedPrecondition,
+            "RESPONSIBILITY_NOT_ALLOWED".into()
+        )
+    );
+    let ineligible = platform
+        .groups(&admin)
+        .set_group_administrator(SetGroupAdministratorRequest {
+            group_id: project.clone(),
+            user_id: student.clone(),
+            administrator: true,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(ineligible.code(), Code::FailedPrecondition);
+    let saved = platform
+        .groups(&admin)
+        .get_group(GetGroupRequest {
+            group_id: project.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .group
+        .unwrap();
+    assert_eq!(saved.manager_user_id, "");
+    assert_eq!(saved.administrator_user_ids, [overseer_id]);
+
+    // The overseer updates their group but may not hand out its responsibilities.
+    let manager = platform.create_user(&admin, "mo@example.org", "").await;
+    platform.assign(&admin, &manager, "manager", "").await;
+    let no_right = platform
+        .groups(&overseer)
+        .set_group_manager(SetGroupManagerRequest {
+            group_id: project.clone(),
+            manager_user_id: manager.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(no_right.code(), Code::PermissionDenied);
+    assert!(
+        no_right.message().contains("responsibilities.assign"),
+        "{no_right:?}"
+    );
+
+    // An administrator names an eligible Manager, and decisions see it with the answer's token.
+    let answer = platform
+        .groups(&admin)
+        .set_group_manager(SetGroupManagerRequest {
+            group_id: project,
+            manager_user_id: manager,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(answer.written_at.is_some());
+}
+
+#[tokio::test]
+async fn a_training_coordinator_cannot_move_an_lms_administrator_under_a_line_manager() {
+    let platform = Platform::start().await;
+    let admin = platform.admin_token().await;
+    let team = new_group(&platform, &admin, "Team").await;
+    let lms = platform.create_user(&admin, "lin@example.org", "").await;
+    platform.assign(&admin, &lms, "lms_administrator", "").await;
+    let coordinator = platform.create_user(&admin, "tia@example.org", "").await;
+    platform
+        .assign(&admin, &coordinator, "training_coordinator", "")
+        .await;
+    let token = platform
+        .sign_in("tia@example.org", USER_PASSWORD)
+        .await
+        .unwrap()
+        .access_token;
+    let move_into_team = |user: &str| SetPrimaryGroupRequest {
+        user_id: user.into(),
+        group_id: team.clone(),
+    };
+
+    let refused = platform
+        .groups(&token)
+        .set_primary_group(move_into_team(&lms))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (refused.code(), reason(&refused)),
+        (Code::PermissionDenied, "OUTRANKED".into())
+    );
+    assert!(members(&platform, &admin, &team).await.is_empty());
+
+    let student = platform.create_user(&admin, "stu@example.org", "").await;
+    platform
+        .groups(&token)
+        .set_primary_group(move_into_team(&student))
+        .await
+        .unwrap();
+    assert_eq!(members(&platform, &admin, &team).await, [student]);
+}

@@ -334,3 +334,80 @@ async fn formula_cells_and_overlong_custom_values_are_refused_by_line_and_column
     assert_eq!(progress.last().unwrap().rows_imported, 0);
     assert_eq!(people(&platform, &admin).await, 1, "nobody was imported");
 }
+
+#[tokio::test]
+async fn a_custom_role_with_only_users_import_cannot_make_anyone_manager_through_the_feed() {
+    use lms_api::authorization::v1::role_service_client::RoleServiceClient;
+    use lms_api::authorization::v1::{CreateRoleRequest, Grant, Reach};
+
+    let platform = Platform::start().await;
+    let admin = platform.admin_token().await;
+    let importer_role = RoleServiceClient::new(platform.authorization.authorized(&admin))
+        .create_role(CreateRoleRequest {
+            name: "Importer".into(),
+            grants: vec![Grant {
+                permission: "users.import".into(),
+                reach: Reach::Tenant as i32,
+            }],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .role
+        .unwrap()
+        .role_id;
+    let importer = platform
+        .create_user(&admin, "importer@example.org", "")
+        .await;
+    platform
+        .roles(&admin)
+        .assign_role(lms_api::authorization::v1::AssignRoleRequest {
+            user_id: importer.clone(),
+            role_id: importer_role,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let token = platform
+        .sign_in("importer@example.org", crate::fixture::USER_PASSWORD)
+        .await
+        .unwrap()
+        .access_token;
+    let before = people(&platform, &admin).await;
+
+    let refused = import(
+        &platform,
+        &token,
+        ImportKind::Users,
+        (false, true),
+        "external_id,email,given_name,family_name,role\n\
+         HR-1,max@example.org,Max,Mills,manager\n",
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
+    assert_eq!(crate::fixture::reason(&refused), "ESCALATION");
+    assert!(
+        refused.message().contains("Manager role") && refused.message().contains("users.read"),
+        "the refusal says why and what is missing: {refused:?}"
+    );
+    assert_eq!(
+        people(&platform, &admin).await,
+        before,
+        "nothing was imported"
+    );
+
+    // The same importer brings in people the feed gives no role.
+    import(
+        &platform,
+        &token,
+        ImportKind::Users,
+        (false, true),
+        "external_id,email,given_name,family_name,role\n\
+         HR-2,sam@example.org,Sam,Stone,student\n",
+    )
+    .await
+    .unwrap();
+    assert_eq!(people(&platform, &admin).await, before + 1);
+}

@@ -7,9 +7,7 @@ use std::time::Duration;
 use lms_api::authorization::v1::AssignRoleRequest;
 use lms_api::common::v1::ObjectType;
 use lms_api::identity::v1::user_service_client::UserServiceClient;
-use lms_api::identity::v1::{
-    CreateGroupRequest, RefreshTokenRequest, SetGroupManagerRequest, UpdateUserRequest, User,
-};
+use lms_api::identity::v1::{RefreshTokenRequest, UpdateUserRequest, User};
 use lms_runtime::Database;
 use lms_runtime::outbox::{self, OutboxStore};
 use prost_types::FieldMask;
@@ -239,49 +237,4 @@ async fn on_sqlite_sixteen_concurrent_writers_are_never_unavailable() {
     while let Some(done) = writers.join_next().await {
         done.unwrap();
     }
-}
-
-#[tokio::test]
-async fn a_change_whose_event_authorization_refuses_answers_without_a_token() {
-    let platform = Platform::start().await;
-    let admin = platform.admin_token().await;
-    let student = platform
-        .create_user(&admin, "learner@example.org", "")
-        .await;
-    let group = platform
-        .groups(&admin)
-        .create_group(CreateGroupRequest {
-            name: "Team".into(),
-            external_id: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .group
-        .unwrap()
-        .group_id;
-    // A Student may not be a Group Manager (the responsibility matrix): identity saves the
-    // change, authorization refuses its fact, and the answer promises nothing.
-    let answer = platform
-        .groups(&admin)
-        .set_group_manager(SetGroupManagerRequest {
-            group_id: group.clone(),
-            manager_user_id: student.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(answer.written_at, None);
-    // A Manager may: the answer carries the token that makes decisions see it.
-    platform.assign(&admin, &student, "manager", "").await;
-    let answer = platform
-        .groups(&admin)
-        .set_group_manager(SetGroupManagerRequest {
-            group_id: group,
-            manager_user_id: student,
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(answer.written_at.is_some());
 }

@@ -318,3 +318,125 @@ async fn a_list_shows_a_manager_only_their_team_and_an_administrator_everyone_fi
     assert_eq!(in_team.len(), 3);
     assert!(in_team.iter().all(|u| !u.primary_group_id.is_empty()));
 }
+
+/// A new user holding `template`, and their access token.
+async fn holder(platform: &Platform, admin: &str, email: &str, template: &str) -> (String, String) {
+    let id = platform.create_user(admin, email, "").await;
+    platform.assign(admin, &id, template, "").await;
+    let token = platform
+        .sign_in(email, USER_PASSWORD)
+        .await
+        .unwrap()
+        .access_token;
+    (id, token)
+}
+
+#[tokio::test]
+async fn a_training_coordinator_cannot_suspend_or_anonymise_an_lms_administrator() {
+    use lms_api::identity::v1::AnonymiseUserRequest;
+    let platform = Platform::start().await;
+    let admin = platform.admin_token().await;
+    let (lms, _) = holder(&platform, &admin, "lin@example.org", "lms_administrator").await;
+    let (_, coordinator) =
+        holder(&platform, &admin, "tia@example.org", "training_coordinator").await;
+
+    let suspend = platform
+        .users(&coordinator)
+        .suspend_user(SuspendUserRequest {
+            user_id: lms.clone(),
+            reason: "takeover".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (suspend.code(), reason(&suspend)),
+        (Code::PermissionDenied, "OUTRANKED".into())
+    );
+    assert!(
+        suspend.message().contains("system_configuration"),
+        "the refusal names what the actor lacks: {suspend:?}"
+    );
+    let anonymise = platform
+        .users(&coordinator)
+        .anonymise_user(AnonymiseUserRequest {
+            user_id: lms.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (anonymise.code(), reason(&anonymise)),
+        (Code::PermissionDenied, "OUTRANKED".into())
+    );
+    let untouched = platform.user(&admin, &lms).await;
+    assert_eq!(untouched.status(), UserStatus::Active);
+    assert_eq!(untouched.email, "lin@example.org");
+}
+
+#[tokio::test]
+async fn a_teacher_administrator_cannot_change_an_lms_administrators_email_but_changes_a_students()
+{
+    let platform = Platform::start().await;
+    let admin = platform.admin_token().await;
+    let (lms, _) = holder(&platform, &admin, "lin@example.org", "lms_administrator").await;
+    let (_, teachers) = holder(
+        &platform,
+        &admin,
+        "tad@example.org",
+        "teacher_administrator",
+    )
+    .await;
+    let student = platform.create_user(&admin, "stu@example.org", "").await;
+    let new_email = |id: &str, email: &str| UpdateUserRequest {
+        user_id: id.into(),
+        user: Some(User {
+            email: email.into(),
+            ..Default::default()
+        }),
+        update_mask: mask(&["email"]),
+    };
+
+    let refused = platform
+        .users(&teachers)
+        .update_user(new_email(&lms, "mine@example.org"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (refused.code(), reason(&refused)),
+        (Code::PermissionDenied, "OUTRANKED".into())
+    );
+    assert_eq!(platform.user(&admin, &lms).await.email, "lin@example.org");
+
+    let changed = platform
+        .users(&teachers)
+        .update_user(new_email(&student, "student@example.org"))
+        .await
+        .unwrap()
+        .into_inner()
+        .user
+        .unwrap();
+    assert_eq!(changed.email, "student@example.org");
+}
+
+#[tokio::test]
+async fn an_lms_administrator_still_suspends_and_reactivates_a_student() {
+    let platform = Platform::start().await;
+    let admin = platform.admin_token().await;
+    let student = platform.create_user(&admin, "stu@example.org", "").await;
+    let suspended = platform
+        .users(&admin)
+        .suspend_user(SuspendUserRequest {
+            user_id: student.clone(),
+            reason: "left".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .user
+        .unwrap();
+    assert_eq!(suspended.status(), UserStatus::Suspended);
+    platform
+        .users(&admin)
+        .reactivate_user(ReactivateUserRequest { user_id: student })
+        .await
+        .unwrap();
+}

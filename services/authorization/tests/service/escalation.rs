@@ -1,0 +1,213 @@
+//! The escalation rule beyond grants: responsibilities count, a role is judged as it was and as
+//! it becomes, and services ask the rule through CheckEscalation before acting on people.
+
+use lms_api::authorization::v1::permission_service_client::PermissionServiceClient;
+use lms_api::authorization::v1::role_service_client::RoleServiceClient;
+use lms_api::authorization::v1::{
+    CheckEscalationRequest, CheckEscalationResponse, CreateRoleRequest, Decision,
+    DeleteRoleRequest, Grant, Reach, ResponsibilityHolder, RolePlacement, UpdateRoleRequest,
+    check_escalation_request::Question,
+};
+use lms_kernel::UserId;
+use lms_runtime::client::CallCredentials;
+use tonic::Code;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+use tonic_types::StatusExt;
+
+use crate::fixture::Fixture;
+
+fn reason(status: &tonic::Status) -> String {
+    status
+        .get_details_error_info()
+        .map(|i| i.reason)
+        .unwrap_or_default()
+}
+
+fn grant(permission: &str, reach: Reach) -> Grant {
+    Grant {
+        permission: permission.into(),
+        reach: reach as i32,
+    }
+}
+
+fn roles_of(
+    f: &Fixture,
+    user: UserId,
+) -> RoleServiceClient<InterceptedService<Channel, CallCredentials>> {
+    RoleServiceClient::new(f.service.authorized(&f.user_token(user)))
+}
+
+async fn ask(f: &Fixture, caller: UserId, question: Question) -> CheckEscalationResponse {
+    PermissionServiceClient::new(f.service.authorized(&f.user_token(caller)))
+        .check_escalation(CheckEscalationRequest {
+            question: Some(question),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+#[tokio::test]
+async fn an_organization_administrator_cannot_copy_the_lms_administrator_keeping_its_responsibilities()
+ {
+    let f = Fixture::start().await;
+    let organisation = f.holder("builtin:organization_administrator", None).await;
+    let refused = roles_of(&f, organisation)
+        .create_role(CreateRoleRequest {
+            name: "Narrow admin".into(),
+            copy_from_role_id: "builtin:lms_administrator".into(),
+            grants: vec![grant("courses.read", Reach::Tenant)],
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (refused.code(), reason(&refused)),
+        (Code::PermissionDenied, "ESCALATION".into())
+    );
+    assert!(refused.message().contains("course_tutor"), "{refused:?}");
+    // The same grants from scratch allow no responsibility and are within the actor's.
+    roles_of(&f, organisation)
+        .create_role(CreateRoleRequest {
+            name: "Browser".into(),
+            grants: vec![grant("courses.read", Reach::Tenant)],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn an_organization_administrator_cannot_edit_or_delete_a_role_granting_security_settings() {
+    let f = Fixture::start().await;
+    let lms = f.holder("builtin:lms_administrator", None).await;
+    let organisation = f.holder("builtin:organization_administrator", None).await;
+    let security = roles_of(&f, lms)
+        .create_role(CreateRoleRequest {
+            name: "Security officer".into(),
+            grants: vec![grant("security_settings.update", Reach::Tenant)],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .role
+        .unwrap();
+
+    // Narrowing it to grants the Organization Administrator holds would strip its holders of
+    // what the editor never held.
+    let mut narrowed = security.clone();
+    narrowed.grants = vec![grant("courses.read", Reach::Tenant)];
+    let edit = roles_of(&f, organisation)
+        .update_role(UpdateRoleRequest {
+            role_id: security.role_id.clone(),
+            role: Some(narrowed.clone()),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["grants".into()],
+            }),
+            expected_version: security.version,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (edit.code(), reason(&edit)),
+        (Code::PermissionDenied, "ESCALATION".into())
+    );
+    assert!(
+        edit.message().contains("security_settings.update"),
+        "{edit:?}"
+    );
+
+    let delete = roles_of(&f, organisation)
+        .delete_role(DeleteRoleRequest {
+            role_id: security.role_id.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (delete.code(), reason(&delete)),
+        (Code::PermissionDenied, "ESCALATION".into())
+    );
+
+    // Whoever holds it edits and deletes it.
+    roles_of(&f, lms)
+        .update_role(UpdateRoleRequest {
+            role_id: security.role_id.clone(),
+            role: Some(narrowed),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["grants".into()],
+            }),
+            expected_version: 0,
+        })
+        .await
+        .unwrap();
+    roles_of(&f, lms)
+        .delete_role(DeleteRoleRequest {
+            role_id: security.role_id,
+        })
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn check_escalation_says_who_may_administer_assign_and_take_on_responsibilities() {
+    let f = Fixture::start().await;
+    let lms = f.holder("builtin:lms_administrator", None).await;
+    let coordinator = f.holder("builtin:training_coordinator", None).await;
+    let student = f.user().await;
+    let importer = f.user().await;
+
+    let outranked = ask(
+        &f,
+        coordinator,
+        Question::AdministeredUserId(lms.to_string()),
+    )
+    .await;
+    assert_eq!(outranked.decision(), Decision::Denied);
+    assert_eq!(outranked.denial_reason, "OUTRANKED");
+    assert!(outranked.message.contains("system_configuration.update"));
+    let below = ask(
+        &f,
+        coordinator,
+        Question::AdministeredUserId(student.to_string()),
+    )
+    .await;
+    assert_eq!(below.decision(), Decision::Allowed);
+
+    let manager = || {
+        Question::AssignedRole(RolePlacement {
+            role_id: "builtin:manager".into(),
+            unit_id: String::new(),
+        })
+    };
+    assert_eq!(ask(&f, lms, manager()).await.decision(), Decision::Allowed);
+    let escalating = ask(&f, importer, manager()).await;
+    assert_eq!(
+        (escalating.decision(), escalating.denial_reason.as_str()),
+        (Decision::Denied, "ESCALATION")
+    );
+
+    let give = |user: UserId| {
+        Question::GivenResponsibility(ResponsibilityHolder {
+            user_id: user.to_string(),
+            responsibility: "group_manager".into(),
+        })
+    };
+    let ineligible = ask(&f, lms, give(student)).await;
+    assert_eq!(
+        (ineligible.decision(), ineligible.denial_reason.as_str()),
+        (Decision::Denied, "RESPONSIBILITY_NOT_ALLOWED")
+    );
+    let manager_holder = f.holder("builtin:manager", None).await;
+    assert_eq!(
+        ask(&f, lms, give(manager_holder)).await.decision(),
+        Decision::Allowed
+    );
+
+    let bad = PermissionServiceClient::new(f.service.authorized(&f.user_token(lms)))
+        .check_escalation(CheckEscalationRequest { question: None })
+        .await
+        .unwrap_err();
+    assert_eq!(bad.code(), Code::InvalidArgument);
+}

@@ -221,7 +221,8 @@ impl<S: Store + Clone> GroupService for Groups<S> {
             .iter()
             .map(|user| reference(ObjectType::User, *user))
             .collect();
-        self.0
+        if let Err(denied) = self
+            .0
             .authorization
             .require_each(
                 &acting(&request)?,
@@ -229,7 +230,17 @@ impl<S: Store + Clone> GroupService for Groups<S> {
                 "user_ids",
                 people,
             )
-            .await?;
+            .await
+        {
+            // Someone who may change the group learns that an id names nobody (NOT_FOUND)
+            // rather than that they may not see them.
+            for user in &users {
+                if self.0.store.user(tenant, *user).await?.is_none() {
+                    return Err(ApiError::not_found("user", user.to_string()).into());
+                }
+            }
+            return Err(denied.into());
+        }
         let event = relationships::members_added(id, &users);
         self.0
             .store

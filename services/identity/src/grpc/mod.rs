@@ -3,6 +3,7 @@
 
 mod approvals;
 mod authentication;
+mod client_links;
 mod employments;
 mod groups;
 mod imports;

@@ -214,7 +214,10 @@ async fn usable_keys<S: Store>(store: &S, schedule: Schedule) -> Result<KeySet, 
         store
             .add_signing_key(key.kid(), key.pkcs8_der(), now, retire_before)
             .await?;
-        tracing::info!(kid = key.kid(), "signing key made; it signs once every replica has it");
+        tracing::info!(
+            kid = key.kid(),
+            "signing key made; it signs once every replica has it"
+        );
         keys = decoded(store.signing_keys().await?);
         // The store answered without it (a racing delete): the key is ours, so keep it.
         if !keys.iter().any(|(stored, _)| stored.kid() == key.kid()) {

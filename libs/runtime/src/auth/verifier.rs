@@ -566,9 +566,13 @@ mod tests {
     #[test]
     fn configured_keys_verify_only_operator_tokens() {
         let operator = named_issuer("operator");
-        let verifier =
-            TokenVerifier::new(&jwks_json([operator.key()]), "lms-identity", "lms-access", 0)
-                .unwrap();
+        let verifier = TokenVerifier::new(
+            &jwks_json([operator.key()]),
+            "lms-identity",
+            "lms-access",
+            0,
+        )
+        .unwrap();
         assert!(verifier.holds_keys());
         let ops = operator.sign(&operator.claims(
             SubjectKind::Service,

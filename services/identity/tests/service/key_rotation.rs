@@ -30,7 +30,10 @@ fn kid(token: &str) -> String {
     let header: serde_json::Value =
         serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).expect("base64url header"))
             .expect("a JSON header");
-    header["kid"].as_str().expect("tokens name their key").to_owned()
+    header["kid"]
+        .as_str()
+        .expect("tokens name their key")
+        .to_owned()
 }
 
 async fn sign_in(platform: &Platform, identity: &TestService) -> TokenPair {
@@ -105,8 +108,8 @@ fn follow(platform: &Platform, identity: &TestService, stop: &CancellationToken)
 
 #[tokio::test]
 async fn a_rotated_key_verifies_on_every_replica_and_on_authorization_from_its_first_token() {
-    let platform = Platform::start_with_sign_in(|sign_in| sign_in.signing_key_reload_seconds = 1)
-        .await;
+    let platform =
+        Platform::start_with_sign_in(|sign_in| sign_in.signing_key_reload_seconds = 1).await;
     let replica = platform
         .identity_replica_with(|context| context.sign_in.signing_key_reload_seconds = 1)
         .await;
@@ -150,8 +153,8 @@ async fn a_rotated_key_verifies_on_every_replica_and_on_authorization_from_its_f
 
 #[tokio::test]
 async fn a_stale_replicas_answer_never_removes_a_key_learned_from_another() {
-    let platform = Platform::start_with_sign_in(|sign_in| sign_in.signing_key_reload_seconds = 1)
-        .await;
+    let platform =
+        Platform::start_with_sign_in(|sign_in| sign_in.signing_key_reload_seconds = 1).await;
     // Re-reads the store only every minute: it keeps answering the old set for this test.
     let stale = platform.identity_replica().await;
     let stop = CancellationToken::new();
@@ -168,7 +171,10 @@ async fn a_stale_replicas_answer_never_removes_a_key_learned_from_another() {
         if kid(&token) != before {
             break token;
         }
-        assert!(Instant::now() < deadline, "identity never signed with a new key");
+        assert!(
+            Instant::now() < deadline,
+            "identity never signed with a new key"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     let stale_jwks = stale_keys(&stale).await;
@@ -227,8 +233,7 @@ async fn a_service_without_keys_is_not_serving_until_identity_answers() {
     context.auth.fetch_identity_keys = true;
     context.auth.jwks_refresh_seconds = 1;
     context.set_endpoint(ServiceName::Identity, format!("http://{identity_addr}"));
-    let authorization =
-        TestService::start(lms_authorization::build(context).await.unwrap()).await;
+    let authorization = TestService::start(lms_authorization::build(context).await.unwrap()).await;
     for _ in 0..5 {
         assert_eq!(health(&authorization).await, ServingStatus::NotServing);
         tokio::time::sleep(Duration::from_millis(300)).await;

@@ -2,9 +2,10 @@
 //! with the same keys, rotated on a schedule, and published (JWKS) until the last token each
 //! one signed has expired.
 //!
-//! A new key is published the moment it is made but signs only once it is two reload periods
-//! old ([`Schedule::promote_after`]): by then every replica has re-read it from the store and
-//! every follower has fetched it, so no token ever names a key a verifier has not seen (M10).
+//! A new key is published the moment it is made but signs only once it is three reload periods
+//! old ([`Schedule::promote_after`]): every replica re-reads it from the store within one, every
+//! follower (fetching at least once a reload) within the next, and the third absorbs a fetch in
+//! flight and timer drift, so no token names a key a verifier has not seen (M10).
 
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -25,7 +26,7 @@ struct Schedule {
     rotation: i64,
     /// How often replicas re-read the stored keys.
     reload: i64,
-    /// A key signs once this old: two reloads, so every replica and follower holds it.
+    /// A key signs once this old: three reloads, so every replica and follower holds it.
     promote_after: i64,
     /// A key is deleted this long after its successor started signing: replicas may sign with
     /// it for one more reload, and its tokens live a token's lifetime plus leeway after that.
@@ -35,7 +36,7 @@ struct Schedule {
 impl Schedule {
     fn new(auth: &AuthConfig, sign_in: &SignInConfig) -> Self {
         let reload = sign_in.signing_key_reload_seconds as i64;
-        let promote_after = 2 * reload;
+        let promote_after = 3 * reload;
         Self {
             rotation: (sign_in.signing_key_rotation_hours * 3600) as i64,
             reload,
@@ -259,18 +260,18 @@ impl ServiceTokens for KeyRing {
 mod tests {
     use super::*;
 
-    /// Reload 60 s (promotion at 120 s), rotation a day, retirement 990 s after promotion.
+    /// Reload 60 s (promotion at 180 s), rotation a day, retirement 990 s after promotion.
     fn schedule() -> Schedule {
         Schedule::new(&AuthConfig::default(), &SignInConfig::default())
     }
 
     #[test]
-    fn a_new_key_signs_only_once_two_reloads_old() {
+    fn a_new_key_signs_only_once_three_reloads_old() {
         let schedule = schedule();
         let created = [0, 86_400];
         assert_eq!(schedule.signing(&created, 86_400), 0, "published, not used");
-        assert_eq!(schedule.signing(&created, 86_400 + 119), 0);
-        assert_eq!(schedule.signing(&created, 86_400 + 120), 1);
+        assert_eq!(schedule.signing(&created, 86_400 + 179), 0);
+        assert_eq!(schedule.signing(&created, 86_400 + 180), 1);
     }
 
     #[test]
@@ -291,11 +292,11 @@ mod tests {
     #[test]
     fn a_key_retires_only_after_its_successor_signed_for_a_reload_and_a_token_lifetime() {
         let schedule = schedule();
-        // Successor made at 86,400, signs from 86,520; replicas may use the old key until
-        // 86,580, and its last tokens live until 86,580 + 900 + 30.
+        // Successor made at 86,400, signs from 86,580; replicas may use the old key until
+        // 86,640, and its last tokens live until 86,640 + 900 + 30.
         let created = [0, 86_400];
-        assert_eq!(schedule.retired(&created, 87_509), 0);
-        assert_eq!(schedule.retired(&created, 87_510), 1);
+        assert_eq!(schedule.retired(&created, 87_569), 0);
+        assert_eq!(schedule.retired(&created, 87_570), 1);
     }
 
     #[test]

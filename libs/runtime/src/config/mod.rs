@@ -213,7 +213,7 @@ impl Config {
         self.cache.validate()?;
         self.sign_in.validate()?;
         self.telemetry.validate()?;
-        // Followers must have a new signing key before identity signs with it (two reloads).
+        // Followers must have a new signing key before identity signs with it (three reloads).
         if self.auth.jwks_refresh_seconds > self.sign_in.signing_key_reload_seconds {
             return Err(invalid(
                 "auth.jwks_refresh_seconds",

@@ -19,7 +19,7 @@ pub struct SignInConfig {
     /// until every token they signed has expired.
     pub signing_key_rotation_hours: u64,
     /// How often identity replicas re-read the stored signing keys. A new key is published at
-    /// once but signs only when two of these periods old, so every replica (and every follower
+    /// once but signs only when three of these periods old, so every replica (and every follower
     /// fetching at least as often, `auth.jwks_refresh_seconds`) knows it before a token names it.
     pub signing_key_reload_seconds: u64,
     /// Failed sign-ins in a row before the account is locked.
@@ -106,13 +106,13 @@ impl SignInConfig {
                 "rotation period and lockout threshold must be at least 1",
             ));
         }
-        // A key must start signing before the next is made: two reloads within one rotation.
+        // A key must start signing before the next is made: three reloads within one rotation.
         if self.signing_key_reload_seconds == 0
-            || 2 * self.signing_key_reload_seconds >= self.signing_key_rotation_hours * 3600
+            || 3 * self.signing_key_reload_seconds >= self.signing_key_rotation_hours * 3600
         {
             return Err(invalid(
                 "sign_in.signing_key_reload_seconds",
-                "must be at least 1 and less than half the rotation period",
+                "must be at least 1 and less than a third of the rotation period",
             ));
         }
         if self.argon2_memory_kib < 8 * 1024 || self.argon2_iterations == 0 {

@@ -17,6 +17,7 @@ use lms_runtime::ServiceName;
 use lms_runtime::auth::follow_identity_keys;
 use lms_testkit::{TestAuth, TestService, postgres_database, service_context};
 use sqlx::postgres::PgPool;
+use sqlx::sqlite::SqlitePool;
 use tokio_util::sync::CancellationToken;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -89,11 +90,14 @@ async fn verifies_on_authorization(platform: &Platform, token: &str) -> Result<(
 
 /// Makes rotation due: every stored key a day and a minute old.
 async fn age_stored_keys(platform: &Platform) {
-    let identity = PgPool::connect(&platform.identity_url).await.unwrap();
-    sqlx::query("UPDATE signing_keys SET created_at = created_at - 86460")
-        .execute(&identity)
-        .await
-        .unwrap();
+    const AGE: &str = "UPDATE signing_keys SET created_at = created_at - 86460";
+    if platform.identity_url.starts_with("sqlite:") {
+        let identity = SqlitePool::connect(&platform.identity_url).await.unwrap();
+        sqlx::query(AGE).execute(&identity).await.unwrap();
+    } else {
+        let identity = PgPool::connect(&platform.identity_url).await.unwrap();
+        sqlx::query(AGE).execute(&identity).await.unwrap();
+    }
 }
 
 /// Authorization follows the keys `identity` publishes, every second, as `lms serve` does.
@@ -110,6 +114,17 @@ fn follow(platform: &Platform, identity: &TestService, stop: &CancellationToken)
 async fn a_rotated_key_verifies_on_every_replica_and_on_authorization_from_its_first_token() {
     let platform =
         Platform::start_with_sign_in(|sign_in| sign_in.signing_key_reload_seconds = 1).await;
+    rotation_verifies_everywhere(platform).await;
+}
+
+#[tokio::test]
+async fn a_rotated_key_verifies_everywhere_from_its_first_token_on_sqlite() {
+    let platform =
+        Platform::start_on_sqlite_with(|sign_in| sign_in.signing_key_reload_seconds = 1).await;
+    rotation_verifies_everywhere(platform).await;
+}
+
+async fn rotation_verifies_everywhere(platform: Platform) {
     let replica = platform
         .identity_replica_with(|context| context.sign_in.signing_key_reload_seconds = 1)
         .await;

@@ -11,7 +11,7 @@ use tonic::transport::Channel;
 use crate::TestAuth;
 
 /// The context of `name` for a test: port 0 on 127.0.0.1, this test's database (and Redis when
-/// given), trusting `auth`'s key.
+/// given), trusting `auth`'s key both as the configured operator key and as identity's.
 pub fn service_context(
     name: ServiceName,
     database_url: &str,
@@ -32,7 +32,14 @@ pub fn service_context(
         config.redis.url = Some(SecretString::new(redis.url()));
         config.redis.key_prefix = redis.prefix().to_owned();
     }
-    ServiceContext::from_config(&config, name).expect("test configuration is valid")
+    let context = ServiceContext::from_config(&config, name).expect("test configuration is valid");
+    // The test key also stands in for identity's published keys, so it signs every kind of
+    // token (configured keys verify operator tokens only).
+    context
+        .verifier
+        .replace_published_keys(&auth.jwks())
+        .expect("the test key is a valid JWKS");
+    context
 }
 
 /// A SQLite URL for a database file in `dir`.

@@ -127,6 +127,16 @@ fn each_section_names_its_own_key() {
             "sign_in.argon2_memory_kib",
         ),
         (
+            "LMS_SIGN_IN__SIGNING_KEY_RELOAD_SECONDS",
+            "43200",
+            "sign_in.signing_key_reload_seconds",
+        ),
+        (
+            "LMS_AUTH__JWKS_REFRESH_SECONDS",
+            "61",
+            "auth.jwks_refresh_seconds",
+        ),
+        (
             "LMS_TELEMETRY__TRACE_SAMPLE_RATIO",
             "2.0",
             "telemetry.trace_sample_ratio",

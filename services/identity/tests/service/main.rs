@@ -8,6 +8,7 @@ mod credentials;
 mod employments;
 mod fixture;
 mod groups;
+mod import_limits;
 mod imports;
 mod outbox;
 mod password_policy;

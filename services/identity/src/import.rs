@@ -839,7 +839,7 @@ mod tests {
 
     #[test]
     fn a_file_without_the_required_columns_is_refused_whole() {
-        let refused = read_users(b"email,name\nann@example.org,Ann\n", false).unwrap_err();
+        let refused = read_users(&b"email,name\nann@example.org,Ann\n"[..], false).unwrap_err();
         assert!(refused.0.contains("`external_id`"), "{refused}");
     }
 

@@ -19,3 +19,4 @@ mod tenant_settings;
 mod tenants_and_users;
 mod units;
 mod users;
+mod visible_listing;

@@ -22,6 +22,8 @@ pub struct Core<S> {
     pub store: S,
     /// The decision cache.
     pub cache: Arc<FactsCache>,
+    /// The lookups' limits and the sets they keep for paging.
+    pub lookups: crate::lookup::Lookups,
 }
 
 /// The caller as an actor in one tenant: a user, with their compiled facts.

@@ -51,15 +51,30 @@ pub async fn build(context: ServiceContext) -> Result<Application, BootError> {
     if let Some(url) = &context.redis.url {
         cache::FactsCache::listen(&cache, url.clone());
     }
+    let lookups = lookup::Lookups::new(context.cache.lookup_fanout);
     let server = GrpcServer::bind(&context, PUBLIC_METHODS).await?;
     let server = match &database {
         Database::Postgres(pool) => {
             let store = store::PgStore::new(pool.clone());
-            grpc::add_services(server, Arc::new(core::Core { store, cache }))
+            grpc::add_services(
+                server,
+                Arc::new(core::Core {
+                    store,
+                    cache,
+                    lookups,
+                }),
+            )
         }
         Database::Sqlite(pool) => {
             let store = store::SqliteStore::new(pool.clone());
-            grpc::add_services(server, Arc::new(core::Core { store, cache }))
+            grpc::add_services(
+                server,
+                Arc::new(core::Core {
+                    store,
+                    cache,
+                    lookups,
+                }),
+            )
         }
     };
     Ok(Application::new(server, database).with_redis(redis))

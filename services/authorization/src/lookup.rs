@@ -11,12 +11,21 @@
 //! denies; the kernel's property test shows the paths reach everything Check allows.
 //!
 //! Subjects: candidates are the holders of roles granting the permission and the users related
-//! to the resource; each is decided with its full facts.
+//! to the resource; each is decided with its facts, read a bounded number at a time.
+//!
+//! Bounds: each relation query reads at most the fan-out limit (`cache.lookup_fanout`); a set
+//! it cut says so (`truncated`) instead of listing less in silence. Computed sets are kept
+//! under a cursor for paging (`cursors`).
 
+mod cursors;
 mod proved;
 mod walk;
 
+pub use self::cursors::{Computed, Cursors, Token};
+
 use std::collections::{BTreeMap, BTreeSet};
+
+use futures_util::{StreamExt, TryStreamExt};
 
 use lms_api::authorization::v1::Relation;
 use lms_api::common::v1::ObjectType;
@@ -30,18 +39,44 @@ use lms_runtime::clock::now;
 use uuid::Uuid;
 
 use self::proved::Candidate;
-use self::walk::{BATCH, FANOUT};
+use self::walk::BATCH;
+use crate::cache::Freshness;
 use crate::convert;
 use crate::core::Core;
 use crate::store::{End, RelatedFilter, Store};
 
-/// What a resource lookup found.
+/// Candidates' facts read at once by LookupSubjects: enough to overlap round trips, few
+/// enough that one lookup leaves most of the pool to everyone else.
+const CANDIDATE_READS: usize = 4;
+
+/// What lookups may read, and the sets they keep for paging.
+#[derive(Debug)]
+pub struct Lookups {
+    /// Most relationships one relation query reads.
+    pub fanout: i64,
+    /// Computed sets, for paging.
+    pub cursors: Cursors,
+}
+
+impl Lookups {
+    /// Lookups reading at most `fanout` relationships per relation query.
+    pub fn new(fanout: u32) -> Self {
+        Lookups {
+            fanout: i64::from(fanout),
+            cursors: Cursors::default(),
+        }
+    }
+}
+
+/// What a lookup found.
 #[derive(Debug, Default)]
 pub struct Found {
     /// A tenant-wide grant reaches every resource of the type.
     pub all_of_type: bool,
-    /// Resources reached through a relation, ordered.
+    /// Resources (or subjects) reached, ordered.
     pub ids: BTreeSet<Uuid>,
+    /// A fan-out limit cut what was read: there may be more.
+    pub truncated: bool,
 }
 
 impl<S: Store> Core<S> {
@@ -68,14 +103,17 @@ impl<S: Store> Core<S> {
         let (tenant, now) = (subject.tenant, now());
         let mut candidates: BTreeMap<Uuid, Candidate> = BTreeMap::new();
         for (path, origin) in paths {
-            for reached in self.walk(subject, path, origin, kind, now).await? {
+            let cut = &mut found.truncated;
+            for reached in self.walk(subject, path, origin, kind, now, cut).await? {
                 candidates
                     .entry(reached.node)
                     .or_insert_with(|| Candidate::new(tenant, kind, reached.node))
                     .prove(kind, &reached, origin);
             }
         }
-        let courses = self.courses_of_events(tenant, &candidates).await?;
+        let courses = self
+            .courses_of_events(tenant, &candidates, &mut found.truncated)
+            .await?;
         for (id, candidate) in candidates {
             let mut facts = candidate.facts;
             facts.object = match (candidate.object, courses.get(&id)) {
@@ -107,6 +145,7 @@ impl<S: Store> Core<S> {
         &self,
         tenant: TenantId,
         candidates: &BTreeMap<Uuid, Candidate>,
+        cut: &mut bool,
     ) -> Result<BTreeMap<Uuid, Uuid>, ApiError> {
         let events: Vec<Uuid> = candidates
             .iter()
@@ -122,20 +161,28 @@ impl<S: Store> Core<S> {
                 ids,
             };
             // In key order, so each event's first course is the one its decision facts name.
-            for r in self.store.related(tenant, filter, None, FANOUT).await? {
+            let found = self
+                .store
+                .related(tenant, filter, None, self.lookups.fanout)
+                .await?;
+            *cut |= found.len() as i64 >= self.lookups.fanout;
+            for r in found {
                 courses.entry(r.resource_id).or_insert(r.subject_id);
             }
         }
         Ok(courses)
     }
 
-    /// The users who may act on `resource` with `permission`, ordered by id.
+    /// The users who may act on `resource` with `permission`, ordered by id; candidates' facts
+    /// are read as fresh as `freshness` asks.
     pub async fn lookup_subjects(
         &self,
         tenant: TenantId,
         permission: Permission,
         resource: &ResourceFacts,
-    ) -> Result<BTreeSet<Uuid>, ApiError> {
+        freshness: Freshness,
+    ) -> Result<Found, ApiError> {
+        let mut cut = false;
         let mut candidates: BTreeSet<Uuid> = BTreeSet::new();
         // Holders of any role granting the permission.
         let mut roles: Vec<RoleId> = Template::ALL
@@ -178,6 +225,7 @@ impl<S: Store> Core<S> {
                         (ObjectType::User, user.as_uuid()),
                         Relation::Invitee,
                         false,
+                        &mut cut,
                     )
                     .await?,
                 );
@@ -189,6 +237,7 @@ impl<S: Store> Core<S> {
                                 (ObjectType::Group, group.as_uuid()),
                                 relation,
                                 true,
+                                &mut cut,
                             )
                             .await?,
                         );
@@ -198,8 +247,14 @@ impl<S: Store> Core<S> {
             Object::Group(group) => {
                 for relation in [Relation::Manager, Relation::Administrator] {
                     candidates.extend(
-                        self.related(tenant, (ObjectType::Group, group.as_uuid()), relation, true)
-                            .await?,
+                        self.related(
+                            tenant,
+                            (ObjectType::Group, group.as_uuid()),
+                            relation,
+                            true,
+                            &mut cut,
+                        )
+                        .await?,
                     );
                 }
             }
@@ -217,6 +272,7 @@ impl<S: Store> Core<S> {
                         (ObjectType::Course, course.as_uuid()),
                         relation,
                         true,
+                        &mut cut,
                     )
                     .await?,
                 );
@@ -225,18 +281,36 @@ impl<S: Store> Core<S> {
         if let Object::Event { event, .. } = resource.object {
             for relation in [Relation::EventAdministrator, Relation::Booked] {
                 candidates.extend(
-                    self.related(tenant, (ObjectType::Event, event.as_uuid()), relation, true)
-                        .await?,
+                    self.related(
+                        tenant,
+                        (ObjectType::Event, event.as_uuid()),
+                        relation,
+                        true,
+                        &mut cut,
+                    )
+                    .await?,
                 );
             }
         }
-        let mut allowed = BTreeSet::new();
-        for candidate in candidates {
-            let (facts, _) = self.subject(tenant, UserId::from_uuid(candidate)).await?;
-            if decide(&facts, permission, resource).is_allowed() {
-                allowed.insert(candidate);
-            }
-        }
-        Ok(allowed)
+        // A few reads in flight at a time, each answered from the facts cache when the asked
+        // freshness allows, rather than one full store read per candidate in turn.
+        let decided: Vec<(Uuid, bool)> = futures_util::stream::iter(candidates)
+            .map(|candidate| async move {
+                let (facts, _) = self
+                    .subject_at(tenant, UserId::from_uuid(candidate), freshness)
+                    .await?;
+                Ok::<_, ApiError>((candidate, decide(&facts, permission, resource).is_allowed()))
+            })
+            .buffered(CANDIDATE_READS)
+            .try_collect()
+            .await?;
+        Ok(Found {
+            all_of_type: false,
+            ids: decided
+                .into_iter()
+                .filter_map(|(candidate, allowed)| allowed.then_some(candidate))
+                .collect(),
+            truncated: cut,
+        })
     }
 }

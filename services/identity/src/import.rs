@@ -22,8 +22,15 @@ use crate::store::{
     UnitRecord, UserRecord,
 };
 
-/// The largest file accepted.
+/// The largest file accepted. It is spooled to a temporary file, not held in memory.
 pub const MAX_FILE_BYTES: usize = 64 * 1024 * 1024;
+
+/// The most data rows one import reads: the checked rows and the plan are held in memory, so
+/// this (not the file size) bounds an import's memory. A larger file is refused whole.
+pub const MAX_ROWS: usize = 100_000;
+
+/// The most row errors one import answers; the rest are only counted.
+pub const MAX_ERRORS: usize = 1_000;
 
 /// One bad row: its line (the header is line 1), the column at fault and why.
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -129,16 +136,16 @@ fn error(line: i64, column: &str, reason: impl Into<String>) -> RowError {
 
 /// A CSV reader as imports read: ragged rows allowed (a missing optional cell is empty),
 /// cells trimmed.
-fn reader(bytes: &[u8]) -> csv::Reader<&[u8]> {
+fn reader<R: std::io::Read>(file: R) -> csv::Reader<R> {
     csv::ReaderBuilder::new()
         .flexible(true)
         .trim(csv::Trim::All)
-        .from_reader(bytes)
+        .from_reader(file)
 }
 
 /// The header's column positions, refusing a file without the required ones.
-fn columns(
-    reader: &mut csv::Reader<&[u8]>,
+fn columns<R: std::io::Read>(
+    reader: &mut csv::Reader<R>,
     required: &[&str],
 ) -> Result<HashMap<String, usize>, FileError> {
     let header = reader
@@ -167,17 +174,22 @@ fn columns(
 }
 
 fn records(
-    bytes: &[u8],
+    file: impl std::io::Read,
     required: &[&str],
     mut each: impl FnMut(i64, &HashMap<String, usize>, &csv::StringRecord),
 ) -> Result<(usize, Vec<RowError>), FileError> {
-    let mut reader = reader(bytes);
+    let mut reader = reader(file);
     let columns = columns(&mut reader, required)?;
     let names: HashMap<usize, &str> = columns.iter().map(|(n, i)| (*i, n.as_str())).collect();
     let mut total = 0;
     let mut unreadable = Vec::new();
     for record in reader.records() {
         total += 1;
+        if total > MAX_ROWS {
+            return Err(FileError(format!(
+                "the file has more than {MAX_ROWS} rows; split it"
+            )));
+        }
         match record {
             Ok(record) => {
                 let line = record.position().map_or(0, |p| p.line() as i64);
@@ -242,15 +254,15 @@ pub const ACCOUNT_COLUMNS: &[&str] = &["external_id", "name", "kind"];
 pub const ACCOUNT_GROUP_COLUMNS: &[&str] = &["external_id", "name"];
 
 /// Refuses a file whose header lacks `required` columns, reading the header alone.
-pub fn check_header(bytes: &[u8], required: &[&str]) -> Result<(), FileError> {
-    let mut reader = reader(bytes);
+pub fn check_header(file: impl std::io::Read, required: &[&str]) -> Result<(), FileError> {
+    let mut reader = reader(file);
     columns(&mut reader, required).map(|_| ())
 }
 
 /// Reads a users file. `feed` reads the `role` column.
-pub fn read_users(bytes: &[u8], feed: bool) -> Result<Read<UserRow>, FileError> {
+pub fn read_users(file: impl std::io::Read, feed: bool) -> Result<Read<UserRow>, FileError> {
     let mut read = Read::default();
-    let (total, unreadable) = records(bytes, USER_COLUMNS, |line, columns, record| {
+    let (total, unreadable) = records(file, USER_COLUMNS, |line, columns, record| {
         let get = |name| field(columns, record, name);
         let mut row_errors = Vec::new();
         let external_id = get("external_id");
@@ -319,14 +331,14 @@ pub fn read_users(bytes: &[u8], feed: bool) -> Result<Read<UserRow>, FileError> 
 }
 
 /// Reads an accounts file (`accounts`) or an account groups file.
-pub fn read_units(bytes: &[u8], accounts: bool) -> Result<Read<UnitRow>, FileError> {
+pub fn read_units(file: impl std::io::Read, accounts: bool) -> Result<Read<UnitRow>, FileError> {
     let required = if accounts {
         ACCOUNT_COLUMNS
     } else {
         ACCOUNT_GROUP_COLUMNS
     };
     let mut read = Read::default();
-    let (total, unreadable) = records(bytes, required, |line, columns, record| {
+    let (total, unreadable) = records(file, required, |line, columns, record| {
         let get = |name| field(columns, record, name);
         let mut row_errors = Vec::new();
         let external_id = get("external_id");
@@ -827,7 +839,7 @@ mod tests {
 
     #[test]
     fn a_file_without_the_required_columns_is_refused_whole() {
-        let refused = read_users(b"email,name\nann@example.org,Ann\n", false).unwrap_err();
+        let refused = read_users(&b"email,name\nann@example.org,Ann\n"[..], false).unwrap_err();
         assert!(refused.0.contains("`external_id`"), "{refused}");
     }
 

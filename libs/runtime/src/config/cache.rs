@@ -13,6 +13,14 @@ pub struct CacheConfig {
     pub max_staleness_ms: u64,
     /// Entries kept per replica.
     pub capacity: u64,
+    /// Most relationships a lookup reads per relation query; a lookup cut by it answers
+    /// `truncated` rather than listing less in silence.
+    #[serde(default = "default_lookup_fanout")]
+    pub lookup_fanout: u32,
+}
+
+fn default_lookup_fanout() -> u32 {
+    100_000
 }
 
 impl Default for CacheConfig {
@@ -20,6 +28,7 @@ impl Default for CacheConfig {
         CacheConfig {
             max_staleness_ms: 1_000,
             capacity: 100_000,
+            lookup_fanout: default_lookup_fanout(),
         }
     }
 }
@@ -27,6 +36,9 @@ impl Default for CacheConfig {
 impl CacheConfig {
     /// Checks the staleness bound and the capacity.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.lookup_fanout == 0 {
+            return Err(invalid("cache.lookup_fanout", "must be at least 1"));
+        }
         if self.max_staleness_ms == 0 || self.capacity == 0 {
             return Err(invalid(
                 "cache.max_staleness_ms",

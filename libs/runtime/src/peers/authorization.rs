@@ -30,10 +30,6 @@ use crate::error::ApiError;
 /// Longest a call to authorization may take.
 const CALL_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// Most ids [`Authorization::visible`] answers when the caller does not see every object of a
-/// kind; listings filter by at most this many.
-pub const MAX_VISIBLE: usize = 20_000;
-
 /// Where a service gets its own tenant-scoped service tokens (identity signs them itself; other
 /// services obtain them from identity).
 pub trait ServiceTokens: Send + Sync + 'static {
@@ -41,13 +37,18 @@ pub trait ServiceTokens: Send + Sync + 'static {
     fn issue(&self, tenant: TenantId) -> Result<(String, Duration), ApiError>;
 }
 
-/// What a caller may see of one kind of object.
+/// One page of what a caller may see of one kind of object.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub enum Visible {
     /// Every object of the kind in the tenant.
     All,
-    /// Only these.
-    Only(Vec<uuid::Uuid>),
+    /// Only these, in id order; `next` asks for the ids after them (empty: there are none).
+    Only {
+        /// The page's ids.
+        ids: Vec<uuid::Uuid>,
+        /// The token of the next page.
+        next: String,
+    },
 }
 
 /// A connection to authorization with a cache of the service's tenant-scoped tokens.
@@ -364,44 +365,51 @@ impl Authorization {
         })
     }
 
-    /// Which objects of `kind` the acting person may act on with `permission`: all of them (a
-    /// tenant-wide grant), or the ids authorization lists, at most [`MAX_VISIBLE`].
+    /// Which objects of `kind` the acting person may act on with `permission`, a page at a
+    /// time: all of them (a tenant-wide grant), or at most `size` ids in id order from where
+    /// `token` says (empty: the start; an id: after it; a `next` answered before: the same
+    /// lookup's next page). A listing pages this in step with its own rows, so no set is
+    /// capped nor bound whole into a query. A lookup authorization cut at its fan-out limit is
+    /// refused rather than listed short.
     pub async fn visible(
         &self,
         acting: &Acting,
         permission: Permission,
         kind: ObjectType,
+        token: &str,
+        size: usize,
     ) -> Result<Visible, ApiError> {
-        let mut client = PermissionServiceClient::new(self.with_token(acting.token())?);
-        let mut ids = Vec::new();
-        let mut page_token = String::new();
-        loop {
-            let page = client
-                .lookup_resources(LookupResourcesRequest {
-                    subject_id: String::new(),
-                    permission: permission.name().into(),
-                    resource_type: kind as i32,
-                    consistency: fully_consistent(),
-                    page_size: 10_000,
-                    page_token,
-                })
-                .await
-                .map_err(refusal_or_unavailable)?
-                .into_inner();
-            if page.all_of_type {
-                return Ok(Visible::All);
-            }
-            ids.extend(
-                page.resource_ids
-                    .iter()
-                    .filter_map(|id| uuid::Uuid::try_parse(id).ok()),
-            );
-            if page.next_page_token.is_empty() || ids.len() >= MAX_VISIBLE {
-                ids.truncate(MAX_VISIBLE);
-                return Ok(Visible::Only(ids));
-            }
-            page_token = page.next_page_token;
+        let page = PermissionServiceClient::new(self.with_token(acting.token())?)
+            .lookup_resources(LookupResourcesRequest {
+                subject_id: String::new(),
+                permission: permission.name().into(),
+                resource_type: kind as i32,
+                consistency: fully_consistent(),
+                page_size: i32::try_from(size).unwrap_or(i32::MAX),
+                page_token: token.into(),
+            })
+            .await
+            .map_err(refusal_or_unavailable)?
+            .into_inner();
+        if page.all_of_type {
+            return Ok(Visible::All);
         }
+        if page.truncated {
+            return Err(ApiError::FailedPrecondition {
+                reason: "LOOKUP_TRUNCATED",
+                message: "you may see more than authorization lists in one lookup; nothing is \
+                          listed rather than a part"
+                    .into(),
+            });
+        }
+        Ok(Visible::Only {
+            ids: page
+                .resource_ids
+                .iter()
+                .filter_map(|id| uuid::Uuid::try_parse(id).ok())
+                .collect(),
+            next: page.next_page_token,
+        })
     }
 
     /// Applies a batch of facts (idempotent by its event id) and answers authorization's token.

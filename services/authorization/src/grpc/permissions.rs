@@ -16,11 +16,11 @@ use lms_api::common::v1::ObjectType;
 use lms_kernel::{Decision, Grounds, Permission, SubjectFacts};
 use lms_runtime::ApiError;
 use lms_runtime::auth::{Caller, caller_and_message, tenant};
-use lms_runtime::paging::page_size;
 
 use crate::convert;
 use crate::core::{Core, as_session};
 use crate::decisions::{Resource, ahead, freshness};
+use crate::lookup::{Computed, Token};
 use crate::store::{Revision, Store};
 
 /// Most checks one BatchCheck may carry.
@@ -35,31 +35,16 @@ fn to_proto(decision: &Decision) -> i32 {
     }
 }
 
-/// One page of ordered ids after the page token (the last id of the previous page).
-fn page(
-    ids: &std::collections::BTreeSet<uuid::Uuid>,
-    token: &str,
-    size: i32,
-) -> Result<(Vec<String>, String), ApiError> {
-    use std::ops::Bound;
-    let after = match token {
-        "" => Bound::Unbounded,
-        token => Bound::Excluded(uuid::Uuid::try_parse(token).map_err(|_| {
-            ApiError::invalid_field("page_token", "is not a token from this lookup")
-        })?),
-    };
-    let limit = page_size(size, 1000, 10_000) as usize;
-    let mut shown: Vec<_> = ids
-        .range((after, Bound::Unbounded))
-        .take(limit + 1)
-        .collect();
-    let next = if shown.len() > limit {
-        shown.truncate(limit);
-        shown.last().map(|id| id.to_string()).unwrap_or_default()
-    } else {
-        String::new()
-    };
-    Ok((shown.into_iter().map(|id| id.to_string()).collect(), next))
+/// Who asks, as far as it changes a lookup's answer: the person and whether their session
+/// proved a second factor, or the service. Not the token: a client that renews its token while
+/// paging keeps its cursor.
+fn asker(caller: &Caller) -> String {
+    match caller {
+        Caller::User {
+            tenant, user, mfa, ..
+        } => format!("user {tenant} {user} mfa={mfa}"),
+        Caller::Service { name, tenant, .. } => format!("service {name} {tenant:?}"),
+    }
 }
 
 fn explanation(decision: &Decision, facts: &SubjectFacts) -> Explanation {
@@ -159,17 +144,41 @@ impl<S: Store> PermissionService for Permissions<S> {
             .0
             .subject_of(&caller, tenant, "subject_id", &r.subject_id)
             .await?;
-        // Candidates are read from the store; the subject's facts may come from the cache.
-        let (facts, revision) = self.0.subject_at(tenant, subject, freshness).await?;
-        let facts = as_session(&caller, subject, facts);
-        ahead(freshness, revision)?;
-        let found = self.0.lookup_resources(&facts, permission, kind).await?;
-        let (resource_ids, next_page_token) = page(&found.ids, &r.page_token, r.page_size)?;
+        let token = Token::parse(&r.page_token)?;
+        // Who asks, about whom and what: a cursor answers only the request that made it.
+        let question = format!(
+            "resources {} {subject} {} {kind:?}",
+            asker(&caller),
+            permission.name()
+        );
+        let lookups = &self.0.lookups;
+        let (cursor, set) = match lookups.cursors.resume(token, &question, freshness) {
+            Some((cursor, set)) => (Some(cursor), set),
+            None => {
+                // Candidates are read from the store; the subject's facts may come from the
+                // cache.
+                let (facts, revision) = self.0.subject_at(tenant, subject, freshness).await?;
+                let facts = as_session(&caller, subject, facts);
+                ahead(freshness, revision)?;
+                let found = self.0.lookup_resources(&facts, permission, kind).await?;
+                let set = Computed {
+                    question,
+                    all_of_type: found.all_of_type,
+                    ids: found.ids,
+                    truncated: found.truncated,
+                    revision,
+                };
+                (None, Arc::new(set))
+            }
+        };
+        let (all_of_type, truncated, revision) = (set.all_of_type, set.truncated, set.revision);
+        let (resource_ids, next_page_token) = lookups.cursors.page(set, cursor, token, r.page_size);
         Ok(Response::new(LookupResourcesResponse {
             resource_ids,
             next_page_token,
             checked_at: Some(convert::token(tenant, revision)),
-            all_of_type: found.all_of_type,
+            all_of_type,
+            truncated,
         }))
     }
 
@@ -185,21 +194,45 @@ impl<S: Store> PermissionService for Permissions<S> {
             self.0
                 .require_tenant_wide(&actor, Permission::RoleAssignmentsRead)?;
         }
-        freshness("consistency", r.consistency.as_ref(), tenant)?;
+        let freshness = freshness("consistency", r.consistency.as_ref(), tenant)?;
         let permission = convert::permission("permission", &r.permission)?;
-        // Read first: everything after it is at least this fresh.
-        let revision = self.0.store.revision(tenant).await?;
-        let resource = Resource::parse(tenant, "resource", r.resource.as_ref())?;
-        let resource = self.0.resource(&resource).await?;
-        let subjects = self
-            .0
-            .lookup_subjects(tenant, permission, &resource)
-            .await?;
-        let (subject_ids, next_page_token) = page(&subjects, &r.page_token, r.page_size)?;
+        let parsed = Resource::parse(tenant, "resource", r.resource.as_ref())?;
+        let token = Token::parse(&r.page_token)?;
+        let question = format!(
+            "subjects {} {:?} {}",
+            asker(&caller),
+            r.resource,
+            permission.name()
+        );
+        let lookups = &self.0.lookups;
+        let (cursor, set) = match lookups.cursors.resume(token, &question, freshness) {
+            Some((cursor, set)) => (Some(cursor), set),
+            None => {
+                // Read first: everything after it is at least this fresh.
+                let revision = self.0.store.revision(tenant).await?;
+                ahead(freshness, revision)?;
+                let resource = self.0.resource(&parsed).await?;
+                let found = self
+                    .0
+                    .lookup_subjects(tenant, permission, &resource, freshness)
+                    .await?;
+                let set = Computed {
+                    question,
+                    all_of_type: false,
+                    ids: found.ids,
+                    truncated: found.truncated,
+                    revision,
+                };
+                (None, Arc::new(set))
+            }
+        };
+        let (truncated, revision) = (set.truncated, set.revision);
+        let (subject_ids, next_page_token) = lookups.cursors.page(set, cursor, token, r.page_size);
         Ok(Response::new(LookupSubjectsResponse {
             subject_ids,
             next_page_token,
             checked_at: Some(convert::token(tenant, revision)),
+            truncated,
         }))
     }
 

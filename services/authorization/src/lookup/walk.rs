@@ -20,10 +20,6 @@ use crate::core::Core;
 use crate::facts::active;
 use crate::store::{End, RelatedFilter, RelationshipFilter, Store};
 
-/// Most relationships one query of a hop reads; a hop reads at most this many per object it
-/// stands on, on average.
-pub const FANOUT: i64 = 100_000;
-
 /// Most objects one query of a hop reads from (each is a bound parameter).
 pub(super) const BATCH: usize = 500;
 
@@ -51,13 +47,15 @@ fn held_by(subject: &SubjectFacts, step: Step) -> Option<Vec<Uuid>> {
 impl<S: Store> Core<S> {
     /// Objects related to `(from_kind, from)` by `relation`, reading the relation forwards
     /// (`from` is the resource, answering subjects) or backwards (`from` is the subject,
-    /// answering resources).
+    /// answering resources). At most the fan-out limit are read; `cut` is set when there may
+    /// be more.
     pub(super) async fn related(
         &self,
         tenant: TenantId,
         (from_kind, from): (ObjectType, Uuid),
         relation: ProtoRelation,
         forwards: bool,
+        cut: &mut bool,
     ) -> Result<Vec<Uuid>, ApiError> {
         let end = Some((from_kind as i16, from));
         let filter = RelationshipFilter {
@@ -65,10 +63,12 @@ impl<S: Store> Core<S> {
             relation: Some(relation as i16),
             subject: if forwards { None } else { end },
         };
+        let fanout = self.lookups.fanout;
         let found = self
             .store
-            .relationships(tenant, filter, None, FANOUT)
+            .relationships(tenant, filter, None, fanout)
             .await?;
+        *cut |= found.len() as i64 >= fanout;
         Ok(found
             .into_iter()
             .map(|r| {
@@ -82,13 +82,16 @@ impl<S: Store> Core<S> {
     }
 
     /// Answers one hop of a walk for `subject`: one store query per [`BATCH`] objects (more
-    /// only past [`FANOUT`] relationships per object on average).
+    /// only past the fan-out limit of relationships per object on average, where the hop
+    /// stops and sets `cut`).
     async fn hop(
         &self,
         subject: &SubjectFacts,
         request: Request<'_, Uuid>,
         now: i64,
+        cut: &mut bool,
     ) -> Result<Vec<(Uuid, Uuid)>, ApiError> {
+        let fanout = self.lookups.fanout;
         let mut found = Vec::new();
         let me = subject.user.as_uuid();
         let mut from = request.from;
@@ -112,12 +115,12 @@ impl<S: Store> Core<S> {
                 kind: kind_to_proto(request.from_kind) as i16,
                 ids,
             };
-            let budget = FANOUT as usize * ids.len();
+            let budget = fanout as usize * ids.len();
             let (mut after, mut read) = (None, 0);
             loop {
                 let page = self
                     .store
-                    .related(subject.tenant, filter, after, FANOUT)
+                    .related(subject.tenant, filter, after, fanout)
                     .await?;
                 read += page.len();
                 after = page.last().copied();
@@ -128,7 +131,11 @@ impl<S: Store> Core<S> {
                     };
                     (kind == to_kind).then_some((from, to))
                 }));
-                if page.len() < FANOUT as usize || read >= budget {
+                if page.len() < fanout as usize {
+                    break;
+                }
+                if read >= budget {
+                    *cut = true;
                     break;
                 }
             }
@@ -144,10 +151,11 @@ impl<S: Store> Core<S> {
         origin: Origin,
         kind: Kind,
         now: i64,
+        cut: &mut bool,
     ) -> Result<Vec<Reached<Uuid>>, ApiError> {
         let mut walk = Walk::new(path, origin.as_uuid(), kind);
         while let Some(request) = walk.request() {
-            let found = self.hop(subject, request, now).await?;
+            let found = self.hop(subject, request, now, cut).await?;
             walk.answer(found);
         }
         Ok(walk.reached())

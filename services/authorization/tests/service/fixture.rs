@@ -66,7 +66,19 @@ impl Fixture {
         Self::start_on(true).await
     }
 
+    /// The service on PostgreSQL with its settings changed by `tune` (lower limits, say).
+    pub async fn start_tuned(tune: impl FnOnce(&mut lms_runtime::ServiceContext)) -> Fixture {
+        Self::start_with(false, tune).await
+    }
+
     async fn start_on(sqlite: bool) -> Fixture {
+        Self::start_with(sqlite, |_| {}).await
+    }
+
+    async fn start_with(
+        sqlite: bool,
+        tune: impl FnOnce(&mut lms_runtime::ServiceContext),
+    ) -> Fixture {
         lms_testkit::trace_init();
         let auth = TestAuth::new();
         let (database, url) = if sqlite {
@@ -79,8 +91,9 @@ impl Fixture {
             (Database::Postgres(database), url)
         };
         let redis = lms_testkit::redis().await;
-        let context =
+        let mut context =
             lms_testkit::service_context(ServiceName::Authorization, &url, Some(&redis), &auth);
+        tune(&mut context);
         let service = TestService::start(lms_authorization::build(context).await.unwrap()).await;
         Fixture {
             auth,

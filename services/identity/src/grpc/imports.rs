@@ -4,20 +4,27 @@
 //! changes nothing ("unchanged"). Progress streams back after each batch of rows, each batch
 //! one transaction with its outbox events; the events reach authorization through the relay
 //! once the import has answered (its last message has no token to carry).
+//!
+//! Bounds: the caller is authorised on the options, the first message, before any chunk is
+//! accepted; an import is admitted (one per tenant, a few per process, see `jobs`) before its
+//! file is received; the file is spooled to a temporary file rather than memory, and the rows
+//! read from it are capped (`MAX_ROWS`), which bounds what checking and planning hold; the
+//! errors answered are capped (`MAX_ERRORS`) and counted.
 
+use std::io::{BufReader, Seek, SeekFrom};
 use std::pin::Pin;
 use std::sync::Arc;
 
 use lms_api::common::v1::ObjectType;
 use lms_api::identity::v1::import_service_server::ImportService;
 use lms_api::identity::v1::{
-    ImportCsvRequest, ImportCsvResponse, ImportKind, ImportOptions, ImportRowError,
-    import_csv_request,
+    ImportCsvRequest, ImportCsvResponse, ImportKind, ImportOptions, import_csv_request,
 };
 use lms_kernel::{Permission, RoleId, Template, TenantId};
 use lms_runtime::ApiError;
 use lms_runtime::auth::{Acting, acting};
 use lms_runtime::clock::now;
+use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
 use tokio_stream::Stream;
 use tokio_stream::wrappers::ReceiverStream;
@@ -26,11 +33,34 @@ use tonic::{Request, Response, Status, Streaming};
 use crate::convert::{reference, row_errors};
 use crate::core::Core;
 use crate::import::{
-    self, FeedRole, MAX_FILE_BYTES, UserRow, check_units, check_users, plan_units, plan_users,
+    self, FeedRole, FileError, MAX_ERRORS, MAX_FILE_BYTES, RowError, UserRow, check_units,
+    check_users, plan_units, plan_users,
 };
 use crate::store::{ImportSnapshot, Store};
 
-pub struct Imports<S>(pub Arc<Core<S>>);
+mod jobs;
+
+pub use self::jobs::Jobs;
+
+/// The import service: the core, and the imports it runs.
+pub struct Imports<S> {
+    core: Arc<Core<S>>,
+    jobs: Jobs,
+}
+
+impl<S> Imports<S> {
+    /// The import service over `core`.
+    pub fn new(core: Arc<Core<S>>) -> Self {
+        Imports {
+            core,
+            jobs: Jobs::default(),
+        }
+    }
+}
+
+/// The largest message a client may send: a chunk of the file. Clients send 64 KiB chunks;
+/// the bound says what one message may cost, the file size is bounded separately.
+pub const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
 
 type Progress = mpsc::Sender<Result<ImportCsvResponse, Status>>;
 
@@ -60,21 +90,27 @@ struct Tally {
 }
 
 impl Tally {
-    fn message(&self, errors: Vec<ImportRowError>, done: bool) -> ImportCsvResponse {
+    fn message(&self, errors: &[RowError], done: bool) -> ImportCsvResponse {
+        // The first errors by line, and how many there are in all: the list is bounded, the
+        // count is not.
+        let mut listed = row_errors(errors);
+        listed.truncate(MAX_ERRORS);
         ImportCsvResponse {
             rows_read: self.read,
             rows_imported: self.imported,
             rows_unchanged: self.unchanged,
-            errors,
+            errors: listed,
             done,
+            error_count: errors.len() as i64,
         }
     }
 }
 
-/// Reads the options and the whole file from the request stream.
-async fn receive(
+/// Reads the options, the first message, alone: the caller is authorised on them before any
+/// chunk of the file is accepted.
+async fn receive_options(
     stream: &mut Streaming<ImportCsvRequest>,
-) -> Result<(ImportOptions, Vec<u8>), Status> {
+) -> Result<ImportOptions, Status> {
     let options = match stream.message().await? {
         Some(ImportCsvRequest {
             part: Some(import_csv_request::Part::Options(options)),
@@ -93,54 +129,85 @@ async fn receive(
     ) {
         return Err(ApiError::invalid_field("options.kind", "must be an import kind").into());
     }
-    let mut bytes = Vec::new();
+    Ok(options)
+}
+
+/// Spools the file's chunks to a temporary file (deleted when dropped), so a large file costs
+/// disk, not memory, while it arrives; answers it rewound.
+async fn spool(stream: &mut Streaming<ImportCsvRequest>) -> Result<std::fs::File, Status> {
+    let file = tempfile::tempfile().map_err(ApiError::internal)?;
+    let mut file = tokio::fs::File::from_std(file);
+    let mut size = 0;
     while let Some(message) = stream.message().await? {
         match message.part {
             Some(import_csv_request::Part::Chunk(chunk)) => {
-                if bytes.len() + chunk.len() > MAX_FILE_BYTES {
+                size += chunk.len();
+                if size > MAX_FILE_BYTES {
                     return Err(ApiError::invalid_field(
                         "chunk",
                         format!("the file is larger than {} MiB", MAX_FILE_BYTES >> 20),
                     )
                     .into());
                 }
-                bytes.extend_from_slice(&chunk);
+                file.write_all(&chunk).await.map_err(ApiError::internal)?;
             }
             _ => {
                 return Err(ApiError::invalid_field("options", "options come once, first").into());
             }
         }
     }
-    Ok((options, bytes))
+    file.flush().await.map_err(ApiError::internal)?;
+    let mut file = file.into_std().await;
+    file.seek(SeekFrom::Start(0)).map_err(ApiError::internal)?;
+    Ok(file)
+}
+
+/// Reads the spooled file on a blocking thread (file reads and CSV parsing do not belong on
+/// the async workers), answering the parse and the file rewound for a next read.
+async fn parse<T: Send + 'static>(
+    file: std::fs::File,
+    read: impl FnOnce(BufReader<&std::fs::File>) -> Result<T, FileError> + Send + 'static,
+) -> Result<(T, std::fs::File), ApiError> {
+    tokio::task::spawn_blocking(move || {
+        let mut file = file;
+        file.seek(SeekFrom::Start(0)).map_err(ApiError::internal)?;
+        let parsed =
+            read(BufReader::new(&file)).map_err(|e| ApiError::invalid_field("chunk", e.0))?;
+        Ok((parsed, file))
+    })
+    .await
+    .map_err(ApiError::internal)?
 }
 
 impl<S: Store + Clone> Imports<S> {
+    /// Reads, checks and applies the spooled file, streaming progress; answers the last
+    /// message (`done`), which the caller sends once the job's admission is released.
     async fn run(
         &self,
         acting: Acting,
         options: ImportOptions,
-        bytes: Vec<u8>,
+        file: std::fs::File,
         progress: &Progress,
-    ) -> Result<(), ApiError> {
+    ) -> Result<ImportCsvResponse, ApiError> {
         let tenant = acting.tenant;
-        let snapshot = self.0.store.import_snapshot(tenant).await?;
+        let snapshot = self.core.store.import_snapshot(tenant).await?;
         let started = std::time::Instant::now();
         let kind = ImportKind::try_from(options.kind).unwrap_or(ImportKind::Unspecified);
         let mut tally = Tally::default();
         let (batches, errors) = match kind {
             ImportKind::Users => {
-                let read = import::read_users(&bytes, options.people_data_feed)
-                    .map_err(|e| ApiError::invalid_field("chunk", e.0))?;
-                let fields = self.0.store.custom_fields(tenant).await?;
+                let feed = options.people_data_feed;
+                let (read, _) = parse(file, move |file| import::read_users(file, feed)).await?;
+                let fields = self.core.store.custom_fields(tenant).await?;
                 let checked = check_users(&read.rows, &snapshot, &fields);
                 let kept = import::keep(read, checked, options.skip_bad_rows, |r| r.line);
                 tally.read = kept.total as i64;
                 let errors = kept.errors;
                 let Some(rows) = kept.rows else {
-                    return send(progress, tally.message(row_errors(&errors), true)).await;
+                    return Ok(tally.message(&errors, true));
                 };
                 if changes_managers(&rows, &snapshot) {
-                    self.0
+                    self.core
                         .authorization
                         .require_assignable(&acting, RoleId::BuiltIn(Template::Manager), None)
                         .await
@@ -161,7 +228,7 @@ impl<S: Store + Clone> Imports<S> {
                         })?;
                 }
                 let guest = self
-                    .0
+                    .core
                     .store
                     .guest_account(tenant)
                     .await?
@@ -179,14 +246,14 @@ impl<S: Store + Clone> Imports<S> {
                 )
             }
             _ => {
-                let read = import::read_units(&bytes, kind == ImportKind::Accounts)
-                    .map_err(|e| ApiError::invalid_field("chunk", e.0))?;
+                let accounts = kind == ImportKind::Accounts;
+                let (read, _) = parse(file, move |file| import::read_units(file, accounts)).await?;
                 let checked = check_units(&read.rows, &snapshot);
                 let kept = import::keep(read, checked, options.skip_bad_rows, |r| r.line);
                 tally.read = kept.total as i64;
                 let errors = kept.errors;
                 let Some(rows) = kept.rows else {
-                    return send(progress, tally.message(row_errors(&errors), true)).await;
+                    return Ok(tally.message(&errors, true));
                 };
                 (
                     plan_units(tenant, &rows, &snapshot, &mut tally.unchanged),
@@ -194,11 +261,11 @@ impl<S: Store + Clone> Imports<S> {
                 )
             }
         };
-        send(progress, tally.message(row_errors(&errors), false)).await?;
+        send(progress, tally.message(&errors, false)).await?;
         for (batch, rows) in batches {
-            self.0.store.apply_import(tenant, &batch).await?;
+            self.core.store.apply_import(tenant, &batch).await?;
             tally.imported += rows as i64;
-            send(progress, tally.message(Vec::new(), false)).await?;
+            send(progress, tally.message(&[], false)).await?;
         }
         let seconds = started.elapsed().as_secs_f64();
         tracing::info!(
@@ -212,11 +279,11 @@ impl<S: Store + Clone> Imports<S> {
             "import done"
         );
         // The relay delivers the batches' events in order; the stream does not wait for it.
-        let core = self.0.clone();
+        let core = self.core.clone();
         tokio::spawn(async move {
             core.deliver(tenant).await;
         });
-        send(progress, tally.message(Vec::new(), true)).await
+        Ok(tally.message(&[], true))
     }
 }
 
@@ -240,8 +307,10 @@ impl<S: Store + Clone> ImportService for Imports<S> {
         let acting = acting(&request)?;
         let tenant: TenantId = acting.tenant;
         let mut stream = request.into_inner();
-        let (options, bytes) = receive(&mut stream).await?;
-        self.0
+        // Only the options are read before the caller is authorised: a caller who may not
+        // import is refused having sent nothing more.
+        let options = receive_options(&mut stream).await?;
+        self.core
             .authorization
             .require(
                 &acting,
@@ -250,7 +319,7 @@ impl<S: Store + Clone> ImportService for Imports<S> {
             )
             .await?;
         if options.kind != ImportKind::Users as i32 {
-            self.0
+            self.core
                 .authorization
                 .require(
                     &acting,
@@ -259,20 +328,28 @@ impl<S: Store + Clone> ImportService for Imports<S> {
                 )
                 .await?;
         }
+        // Admitted before the file is received, so receiving counts against the limits too;
+        // the job holds its admission until it ends.
+        let admitted = self.jobs.admit(tenant)?;
+        let file = spool(&mut stream).await?;
         // A file without its kind's columns is refused before the stream starts.
         let required = match ImportKind::try_from(options.kind) {
             Ok(ImportKind::Users) => import::USER_COLUMNS,
             Ok(ImportKind::Accounts) => import::ACCOUNT_COLUMNS,
             _ => import::ACCOUNT_GROUP_COLUMNS,
         };
-        import::check_header(&bytes, required)
-            .map_err(|error| ApiError::invalid_field("chunk", error.0))?;
+        let ((), file) = parse(file, move |file| import::check_header(file, required)).await?;
         let (sender, receiver) = mpsc::channel(16);
-        let imports = Imports(self.0.clone());
+        let imports = Imports {
+            core: self.core.clone(),
+            jobs: self.jobs.clone(),
+        };
         tokio::spawn(async move {
-            if let Err(error) = imports.run(acting, options, bytes, &sender).await {
-                let _ = sender.send(Err(error.into())).await;
-            }
+            let outcome = imports.run(acting, options, file, &sender).await;
+            // The tenant is free before the client hears the import has ended, so an import
+            // started on that news is admitted.
+            drop(admitted);
+            let _ = sender.send(outcome.map_err(Status::from)).await;
         });
         Ok(Response::new(Box::pin(ReceiverStream::new(receiver))))
     }

@@ -44,5 +44,8 @@ pub fn add_services<S: Store + Clone>(
         .add_service(ApprovalServiceServer::new(approvals::Approvals(
             core.clone(),
         )))
-        .add_service(ImportServiceServer::new(imports::Imports(core)))
+        .add_service(
+            ImportServiceServer::new(imports::Imports::new(core))
+                .max_decoding_message_size(imports::MAX_MESSAGE_BYTES),
+        )
 }

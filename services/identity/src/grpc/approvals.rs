@@ -20,6 +20,7 @@ use lms_runtime::clock::now;
 use lms_runtime::paging::{page, page_size};
 use tonic::{Request, Response, Status};
 
+use crate::audit::{Actor, Object};
 use crate::convert::{self, optional_id, reference, required_id};
 use crate::core::Core;
 use crate::error::status_refused;
@@ -91,6 +92,7 @@ impl<S: Store + Clone> ApprovalService for Approvals<S> {
         &self,
         request: Request<ApproveAccountRequest>,
     ) -> Result<Response<ApproveAccountResponse>, Status> {
+        let by = Actor::of(&request)?;
         let (tenant, actor, user) = self
             .duty(
                 &request,
@@ -101,18 +103,23 @@ impl<S: Store + Clone> ApprovalService for Approvals<S> {
         let record = self
             .0
             .store
-            .update_user(tenant, user, |record| {
-                record.status = record.status.approve().map_err(status_refused)?;
-                let mut events = vec![relationships::status_changed(record)];
-                if let Some(role) = record.account_kind.approved_role() {
-                    events.push(relationships::role_given(record.id, role));
-                }
-                Ok(UserChange {
-                    events,
-                    end_sessions: None,
-                    ..Default::default()
-                })
-            })
+            .update_user(
+                tenant,
+                user,
+                |record| {
+                    record.status = record.status.approve().map_err(status_refused)?;
+                    let mut events = vec![relationships::status_changed(record)];
+                    if let Some(role) = record.account_kind.approved_role() {
+                        events.push(relationships::role_given(record.id, role));
+                    }
+                    Ok(UserChange {
+                        events,
+                        end_sessions: None,
+                        ..Default::default()
+                    })
+                },
+                &by.did("user.approved", Object::user(user)),
+            )
             .await?;
         tracing::info!(%tenant, %user, by = %actor, "account approved");
         let written_at = self.0.deliver(tenant).await;
@@ -126,6 +133,7 @@ impl<S: Store + Clone> ApprovalService for Approvals<S> {
         &self,
         request: Request<RejectAccountRequest>,
     ) -> Result<Response<RejectAccountResponse>, Status> {
+        let by = Actor::of(&request)?;
         let reason = convert::free_text("reason", &request.get_ref().reason)?;
         let (tenant, actor, user) = self
             .duty(
@@ -136,10 +144,15 @@ impl<S: Store + Clone> ApprovalService for Approvals<S> {
             .await?;
         self.0
             .store
-            .delete_user(tenant, user, |record, employments| {
-                record.status.reject().map_err(status_refused)?;
-                Ok(relationships::user_deleted(record, employments))
-            })
+            .delete_user(
+                tenant,
+                user,
+                |record, employments| {
+                    record.status.reject().map_err(status_refused)?;
+                    Ok(relationships::user_deleted(record, employments))
+                },
+                &by.did("user.rejected", Object::user(user)),
+            )
             .await?;
         tracing::info!(%tenant, %user, by = %actor, %reason, "application rejected");
         self.0.deliver(tenant).await;
@@ -150,6 +163,7 @@ impl<S: Store + Clone> ApprovalService for Approvals<S> {
         &self,
         request: Request<PromoteTeacherRequest>,
     ) -> Result<Response<PromoteTeacherResponse>, Status> {
+        let by = Actor::of(&request)?;
         let (tenant, actor, user) = self
             .duty(
                 &request,
@@ -173,7 +187,10 @@ impl<S: Store + Clone> ApprovalService for Approvals<S> {
         // Nothing of identity's changes: the role lives in authorization alone, given through
         // the outbox like every other role identity gives.
         let event = relationships::role_given(user, Template::TeacherAdministrator);
-        let written_at = self.0.commit_events(tenant, &[event]).await?;
+        let audit = by
+            .did("user.promoted", Object::user(user))
+            .noting("role", "teacher_administrator");
+        let written_at = self.0.commit_events(tenant, &[event], &audit).await?;
         tracing::info!(%tenant, %user, by = %actor, "teacher promoted");
         Ok(Response::new(PromoteTeacherResponse { written_at }))
     }
@@ -182,6 +199,7 @@ impl<S: Store + Clone> ApprovalService for Approvals<S> {
         &self,
         request: Request<DeleteUnusedAccountRequest>,
     ) -> Result<Response<DeleteUnusedAccountResponse>, Status> {
+        let by = Actor::of(&request)?;
         let (tenant, actor, user) = self
             .duty(
                 &request,
@@ -200,18 +218,23 @@ impl<S: Store + Clone> ApprovalService for Approvals<S> {
         let idle_since = now() - i64::from(self.0.sign_in.unused_account_days) * 86_400;
         self.0
             .store
-            .delete_user(tenant, user, |record, employments| {
-                let last_used = record.last_sign_in_at.unwrap_or(record.created_at);
-                if last_used > idle_since {
-                    return Err(StoreError::Refused {
-                        reason: "ACCOUNT_IN_USE",
-                        message:
-                            "the account was used (or created) too recently to count as unused"
-                                .into(),
-                    });
-                }
-                Ok(relationships::user_deleted(record, employments))
-            })
+            .delete_user(
+                tenant,
+                user,
+                |record, employments| {
+                    let last_used = record.last_sign_in_at.unwrap_or(record.created_at);
+                    if last_used > idle_since {
+                        return Err(StoreError::Refused {
+                            reason: "ACCOUNT_IN_USE",
+                            message:
+                                "the account was used (or created) too recently to count as unused"
+                                    .into(),
+                        });
+                    }
+                    Ok(relationships::user_deleted(record, employments))
+                },
+                &by.did("user.deleted", Object::user(user)),
+            )
             .await?;
         tracing::info!(%tenant, %user, by = %actor, "unused account deleted");
         let written_at = self.0.deliver(tenant).await;

@@ -17,6 +17,7 @@ use tonic::Request;
 use uuid::Uuid;
 
 use super::users::Users;
+use crate::audit::{Actor, Object};
 use crate::convert::{self, kernel_employment, reference, required_id, seconds};
 use crate::relationships;
 use crate::store::{EmploymentRecord, Store, StoreError};
@@ -74,6 +75,7 @@ impl<S: Store + Clone> Users<S> {
         &self,
         request: Request<AddEmploymentRequest>,
     ) -> Result<AddEmploymentResponse, ApiError> {
+        let by = Actor::of(&request)?;
         let r = request.get_ref();
         let user = required_id("user_id", &r.user_id, UserId::parse)?;
         let unit = required_id("unit_id", &r.unit_id, UnitId::parse)?;
@@ -110,9 +112,12 @@ impl<S: Store + Clone> Users<S> {
         };
         self.0
             .store
-            .add_employment(tenant, &employment, |change| {
-                relationships::employment_added(change, &employment)
-            })
+            .add_employment(
+                tenant,
+                &employment,
+                |change| relationships::employment_added(change, &employment),
+                &by.did("employment.added", Object::employment(employment.id)),
+            )
             .await?;
         tracing::info!(%tenant, %user, %unit, "employment added");
         let written_at = self.0.deliver(tenant).await;
@@ -126,6 +131,7 @@ impl<S: Store + Clone> Users<S> {
         &self,
         request: Request<EndEmploymentRequest>,
     ) -> Result<EndEmploymentResponse, ApiError> {
+        let by = Actor::of(&request)?;
         let acting = acting(&request)?;
         let tenant = acting.tenant;
         let r = request.get_ref();
@@ -147,23 +153,29 @@ impl<S: Store + Clone> Users<S> {
         let ended = self
             .0
             .store
-            .end_employment(tenant, current.id, ends_at, |before, all| {
-                let others = all.iter().filter(|e| e.id != before.id).count();
-                if kernel_employment(before)
-                    .check_end(ends_at, others)
-                    .is_err()
-                {
-                    return Err(StoreError::Refused {
-                        reason: "MAIN_ACCOUNT",
-                        message: "make another employment the main account first".into(),
-                    });
-                }
-                let ended = EmploymentRecord {
-                    ends_at: Some(ends_at),
-                    ..before.clone()
-                };
-                Ok(vec![relationships::employment_ended(&ended)])
-            })
+            .end_employment(
+                tenant,
+                current.id,
+                ends_at,
+                |before, all| {
+                    let others = all.iter().filter(|e| e.id != before.id).count();
+                    if kernel_employment(before)
+                        .check_end(ends_at, others)
+                        .is_err()
+                    {
+                        return Err(StoreError::Refused {
+                            reason: "MAIN_ACCOUNT",
+                            message: "make another employment the main account first".into(),
+                        });
+                    }
+                    let ended = EmploymentRecord {
+                        ends_at: Some(ends_at),
+                        ..before.clone()
+                    };
+                    Ok(vec![relationships::employment_ended(&ended)])
+                },
+                &by.did("employment.ended", Object::employment(current.id)),
+            )
             .await?;
         tracing::info!(%tenant, user = %ended.user, unit = %ended.unit, "employment ended");
         let written_at = self.0.deliver(tenant).await;
@@ -177,6 +189,7 @@ impl<S: Store + Clone> Users<S> {
         &self,
         request: Request<SetMainAccountRequest>,
     ) -> Result<SetMainAccountResponse, ApiError> {
+        let by = Actor::of(&request)?;
         let acting = acting(&request)?;
         let tenant = acting.tenant;
         let current = self
@@ -192,13 +205,18 @@ impl<S: Store + Clone> Users<S> {
         let main = self
             .0
             .store
-            .set_main_employment(tenant, current.id, |change| {
-                let now_main = EmploymentRecord {
-                    main_account: true,
-                    ..change.before.clone()
-                };
-                relationships::main_account_set(change, &now_main)
-            })
+            .set_main_employment(
+                tenant,
+                current.id,
+                |change| {
+                    let now_main = EmploymentRecord {
+                        main_account: true,
+                        ..change.before.clone()
+                    };
+                    relationships::main_account_set(change, &now_main)
+                },
+                &by.did("employment.made_main", Object::employment(current.id)),
+            )
             .await?;
         tracing::info!(%tenant, user = %main.user, unit = %main.unit, "main account set");
         let written_at = self.0.deliver(tenant).await;

@@ -23,6 +23,7 @@ use tokio_stream::Stream;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
+use crate::audit::{Actor, Object};
 use crate::convert::{reference, row_errors};
 use crate::core::Core;
 use crate::import::{
@@ -196,7 +197,10 @@ impl<S: Store + Clone> Imports<S> {
         };
         send(progress, tally.message(row_errors(&errors), false)).await?;
         for (batch, rows) in batches {
-            self.0.store.apply_import(tenant, &batch).await?;
+            self.0
+                .store
+                .apply_import(tenant, &batch, &Actor::acting(&acting))
+                .await?;
             tally.imported += rows as i64;
             send(progress, tally.message(Vec::new(), false)).await?;
         }
@@ -211,6 +215,18 @@ impl<S: Store + Clone> Imports<S> {
             rows_per_second = (tally.read as f64 / seconds.max(1e-9)) as u64,
             "import done"
         );
+        let audit = Actor::acting(&acting).did("users.imported", Object::tenant(tenant));
+        let counts = [
+            ("read", tally.read),
+            ("imported", tally.imported),
+            ("unchanged", tally.unchanged),
+        ];
+        let audit = counts
+            .into_iter()
+            .fold(audit.noting("kind", kind.as_str_name()), |a, (k, n)| {
+                a.noting(k, n)
+            });
+        self.0.store.record_audit(tenant, &audit).await?;
         // The relay delivers the batches' events in order; the stream does not wait for it.
         let core = self.0.clone();
         tokio::spawn(async move {

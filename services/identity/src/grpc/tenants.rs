@@ -20,6 +20,7 @@ use lms_runtime::clock::now;
 use lms_runtime::paging::{page, page_size};
 use tonic::{Request, Response, Status};
 
+use crate::audit::{Actor, Object};
 use crate::convert::{self, kernel_tenant, optional_id, reference, required_id};
 use crate::core::Core;
 use crate::error::link_refusal;
@@ -49,6 +50,7 @@ impl<S: Store + Clone> TenantService for Tenants<S> {
         &self,
         request: Request<CreateTenantRequest>,
     ) -> Result<Response<CreateTenantResponse>, Status> {
+        let by = Actor::of(&request)?;
         let actor = operator(caller(&request)?)?;
         let r = request.into_inner();
         let name = r.name.trim().to_owned();
@@ -93,7 +95,14 @@ impl<S: Store + Clone> TenantService for Tenants<S> {
         ]);
         self.0
             .store
-            .create_tenant(&tenant, &guest, &user, &employment, &events)
+            .create_tenant(
+                &tenant,
+                &guest,
+                &user,
+                &employment,
+                &events,
+                &by.did("tenant.created", Object::tenant(tenant.id)),
+            )
             .await?;
         tracing::info!(tenant = %tenant.id, "tenant created");
         let written_at = self.0.deliver(tenant.id).await;
@@ -135,6 +144,7 @@ impl<S: Store + Clone> TenantService for Tenants<S> {
         &self,
         request: Request<TransferAccessCoordinatorRequest>,
     ) -> Result<Response<TransferAccessCoordinatorResponse>, Status> {
+        let by = Actor::of(&request)?;
         let acting = acting(&request)?;
         let (tenant, actor) = (acting.tenant, acting.user);
         let successor = required_id("new_user_id", &request.get_ref().new_user_id, UserId::parse)?;
@@ -175,6 +185,10 @@ impl<S: Store + Clone> TenantService for Tenants<S> {
                     relationships::role_taken(current, Template::AccessCoordinator),
                     relationships::role_given(successor, Template::AccessCoordinator),
                 ],
+                &by.did(
+                    "tenant.access_coordinator_transferred",
+                    Object::tenant(tenant),
+                ),
             )
             .await?;
         tracing::info!(%tenant, from = %current, to = %successor, by = %actor, "access coordinator handed over");
@@ -189,6 +203,7 @@ impl<S: Store + Clone> TenantService for Tenants<S> {
         &self,
         request: Request<UpdateTenantSettingsRequest>,
     ) -> Result<Response<UpdateTenantSettingsResponse>, Status> {
+        let by = Actor::of(&request)?;
         let acting = acting(&request)?;
         let tenant = acting.tenant;
         let r = request.into_inner();
@@ -239,6 +254,7 @@ impl<S: Store + Clone> TenantService for Tenants<S> {
                 tenant,
                 settings,
                 &[relationships::tenant_settings_changed(&settings)],
+                &by.did("tenant.settings_changed", Object::tenant(tenant)),
             )
             .await?;
         tracing::info!(%tenant, by = %acting.user, changed = ?paths, "tenant settings changed");
@@ -307,6 +323,7 @@ impl<S: Store + Clone> Tenants<S> {
         client_id: &str,
         link: bool,
     ) -> Result<Option<lms_api::common::v1::ConsistencyToken>, Status> {
+        let by = Actor::of(request)?;
         let acting = acting(request)?;
         let master = acting.tenant;
         let client = required_id("client_tenant_id", client_id, TenantId::parse)?;
@@ -356,6 +373,15 @@ impl<S: Store + Clone> Tenants<S> {
                 client,
                 link,
                 &[relationships::client_link_changed(master, client, link)],
+                &by.did(
+                    if link {
+                        "tenant.client_linked"
+                    } else {
+                        "tenant.client_unlinked"
+                    },
+                    Object::tenant(master),
+                )
+                .noting("client", client.to_string()),
             )
             .await?;
         tracing::info!(%master, %client, link, by = %acting.user, "client link changed");

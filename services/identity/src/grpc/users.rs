@@ -24,6 +24,7 @@ use lms_runtime::peers::Visible;
 use tonic::{Request, Response, Status};
 
 use super::profile_fields::check_custom_fields;
+use crate::audit::{Actor, Object};
 use crate::convert::{self, display_name, optional_id, reference, required_id};
 use crate::core::Core;
 use crate::error::status_refused;
@@ -77,6 +78,7 @@ impl<S: Store + Clone> UserService for Users<S> {
         request: Request<CreateUserRequest>,
     ) -> Result<Response<CreateUserResponse>, Status> {
         let acting = acting(&request)?;
+        let by = Actor::of(&request)?;
         let (tenant, actor) = (acting.tenant, acting.user);
         let valid = convert::new_user("user", request.get_ref().user.as_ref())?;
         let defined = self.0.store.custom_fields(tenant).await?;
@@ -130,7 +132,13 @@ impl<S: Store + Clone> UserService for Users<S> {
         let event = relationships::user_created(&user, &employment);
         self.0
             .store
-            .create_user(tenant, &user, &employment, &[event])
+            .create_user(
+                tenant,
+                &user,
+                &employment,
+                &[event],
+                &by.did("user.created", Object::user(user.id)),
+            )
             .await?;
         tracing::info!(%tenant, user = %user.id, "user created");
         let written_at = self.0.deliver(tenant).await;
@@ -145,6 +153,7 @@ impl<S: Store + Clone> UserService for Users<S> {
         request: Request<UpdateUserRequest>,
     ) -> Result<Response<UpdateUserResponse>, Status> {
         let acting = acting(&request)?;
+        let by = Actor::of(&request)?;
         let (tenant, actor) = (acting.tenant, acting.user);
         let r = request.into_inner();
         let id = required_id("user_id", &r.user_id, UserId::parse)?;
@@ -202,40 +211,46 @@ impl<S: Store + Clone> UserService for Users<S> {
         let record = self
             .0
             .store
-            .update_user(tenant, id, |record| {
-                record
-                    .status
-                    .check_editable()
-                    .map_err(|_| StoreError::Refused {
-                        reason: "ANONYMISED",
-                        message: "an anonymised account keeps no personal data".into(),
-                    })?;
-                let restricted = record.restrict_bookings;
-                if let Some(email) = email {
-                    record.email = Some(email);
-                }
-                if let Some(given_name) = given_name {
-                    record.given_name = given_name;
-                }
-                if let Some(family_name) = family_name {
-                    record.family_name = family_name;
-                }
-                if let Some(custom_fields) = custom_fields {
-                    record.custom_fields = custom_fields;
-                }
-                if changes("restrict_bookings") {
-                    record.restrict_bookings = new.restrict_bookings;
-                }
-                if changes("external_id") {
-                    let external = new.external_id.trim();
-                    record.external_id = (!external.is_empty()).then(|| external.to_owned());
-                }
-                let mut change = UserChange::default();
-                if record.restrict_bookings != restricted {
-                    change.events.push(relationships::status_changed(record));
-                }
-                Ok(change)
-            })
+            .update_user(
+                tenant,
+                id,
+                |record| {
+                    record
+                        .status
+                        .check_editable()
+                        .map_err(|_| StoreError::Refused {
+                            reason: "ANONYMISED",
+                            message: "an anonymised account keeps no personal data".into(),
+                        })?;
+                    let restricted = record.restrict_bookings;
+                    if let Some(email) = email {
+                        record.email = Some(email);
+                    }
+                    if let Some(given_name) = given_name {
+                        record.given_name = given_name;
+                    }
+                    if let Some(family_name) = family_name {
+                        record.family_name = family_name;
+                    }
+                    if let Some(custom_fields) = custom_fields {
+                        record.custom_fields = custom_fields;
+                    }
+                    if changes("restrict_bookings") {
+                        record.restrict_bookings = new.restrict_bookings;
+                    }
+                    if changes("external_id") {
+                        let external = new.external_id.trim();
+                        record.external_id = (!external.is_empty()).then(|| external.to_owned());
+                    }
+                    let mut change = UserChange::default();
+                    if record.restrict_bookings != restricted {
+                        change.events.push(relationships::status_changed(record));
+                    }
+                    Ok(change)
+                },
+                &by.did("user.updated", Object::user(id))
+                    .noting("fields", paths.clone()),
+            )
             .await?;
         tracing::info!(%tenant, user = %id, fields = ?paths, "user updated");
         self.0.deliver(tenant).await;
@@ -249,6 +264,7 @@ impl<S: Store + Clone> UserService for Users<S> {
         request: Request<SuspendUserRequest>,
     ) -> Result<Response<SuspendUserResponse>, Status> {
         let acting = acting(&request)?;
+        let by = Actor::of(&request)?;
         let (tenant, actor) = (acting.tenant, acting.user);
         let r = request.into_inner();
         let id = required_id("user_id", &r.user_id, UserId::parse)?;
@@ -267,14 +283,19 @@ impl<S: Store + Clone> UserService for Users<S> {
         let record = self
             .0
             .store
-            .update_user(tenant, id, |record| {
-                record.status = record.status.suspend().map_err(status_refused)?;
-                Ok(UserChange {
-                    events: vec![relationships::status_changed(record)],
-                    end_sessions: Some("suspended"),
-                    ..Default::default()
-                })
-            })
+            .update_user(
+                tenant,
+                id,
+                |record| {
+                    record.status = record.status.suspend().map_err(status_refused)?;
+                    Ok(UserChange {
+                        events: vec![relationships::status_changed(record)],
+                        end_sessions: Some("suspended"),
+                        ..Default::default()
+                    })
+                },
+                &by.did("user.suspended", Object::user(id)),
+            )
             .await?;
         tracing::info!(%tenant, user = %id, by = %actor, %reason, "user suspended");
         let written_at = self.0.deliver(tenant).await;
@@ -289,6 +310,7 @@ impl<S: Store + Clone> UserService for Users<S> {
         request: Request<ReactivateUserRequest>,
     ) -> Result<Response<ReactivateUserResponse>, Status> {
         let acting = acting(&request)?;
+        let by = Actor::of(&request)?;
         let (tenant, actor) = (acting.tenant, acting.user);
         let id = required_id("user_id", &request.get_ref().user_id, UserId::parse)?;
         refuse_self(actor, id, "reactivate")?;
@@ -304,14 +326,19 @@ impl<S: Store + Clone> UserService for Users<S> {
         let record = self
             .0
             .store
-            .update_user(tenant, id, |record| {
-                record.status = record.status.reactivate().map_err(status_refused)?;
-                Ok(UserChange {
-                    events: vec![relationships::status_changed(record)],
-                    end_sessions: None,
-                    ..Default::default()
-                })
-            })
+            .update_user(
+                tenant,
+                id,
+                |record| {
+                    record.status = record.status.reactivate().map_err(status_refused)?;
+                    Ok(UserChange {
+                        events: vec![relationships::status_changed(record)],
+                        end_sessions: None,
+                        ..Default::default()
+                    })
+                },
+                &by.did("user.reactivated", Object::user(id)),
+            )
             .await?;
         tracing::info!(%tenant, user = %id, by = %actor, "user reactivated");
         let written_at = self.0.deliver(tenant).await;
@@ -326,6 +353,7 @@ impl<S: Store + Clone> UserService for Users<S> {
         request: Request<AnonymiseUserRequest>,
     ) -> Result<Response<AnonymiseUserResponse>, Status> {
         let acting = acting(&request)?;
+        let by = Actor::of(&request)?;
         let (tenant, actor) = (acting.tenant, acting.user);
         let id = required_id("user_id", &request.get_ref().user_id, UserId::parse)?;
         refuse_self(actor, id, "anonymise")?;
@@ -344,21 +372,26 @@ impl<S: Store + Clone> UserService for Users<S> {
         let record = self
             .0
             .store
-            .update_user(tenant, id, |record| {
-                record.status = record.status.anonymise().map_err(status_refused)?;
-                record.email = None;
-                record.given_name = String::new();
-                record.family_name = String::new();
-                record.custom_fields = "{}".into();
-                record.external_id = None;
-                record.password_hash = None;
-                record.restrict_bookings = false;
-                Ok(UserChange {
-                    events: vec![relationships::status_changed(record)],
-                    end_sessions: Some("anonymised"),
-                    erase_second_factor: true,
-                })
-            })
+            .update_user(
+                tenant,
+                id,
+                |record| {
+                    record.status = record.status.anonymise().map_err(status_refused)?;
+                    record.email = None;
+                    record.given_name = String::new();
+                    record.family_name = String::new();
+                    record.custom_fields = "{}".into();
+                    record.external_id = None;
+                    record.password_hash = None;
+                    record.restrict_bookings = false;
+                    Ok(UserChange {
+                        events: vec![relationships::status_changed(record)],
+                        end_sessions: Some("anonymised"),
+                        erase_second_factor: true,
+                    })
+                },
+                &by.did("user.anonymised", Object::user(id)),
+            )
             .await?;
         tracing::info!(%tenant, user = %id, by = %actor, "user anonymised");
         let written_at = self.0.deliver(tenant).await;

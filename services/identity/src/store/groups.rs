@@ -1,5 +1,6 @@
 //! Groups with their members, managers and administrators; named managers and custom fields.
 
+use crate::audit::Audit;
 use std::future::Future;
 
 use lms_kernel::{GroupId, TenantId, UserId};
@@ -55,6 +56,7 @@ pub trait GroupStore: Send + Sync + 'static {
         &self,
         tenant: TenantId,
         group: &GroupRecord,
+        audit: &Audit,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// A group with its administrators.
@@ -78,6 +80,7 @@ pub trait GroupStore: Send + Sync + 'static {
         tenant: TenantId,
         group: GroupId,
         name: &str,
+        audit: &Audit,
     ) -> impl Future<Output = Result<Option<GroupRecord>, StoreError>> + Send;
 
     /// Deletes a group without members, with the events `events` builds from it as it was;
@@ -87,6 +90,7 @@ pub trait GroupStore: Send + Sync + 'static {
         tenant: TenantId,
         group: GroupId,
         events: F,
+        audit: &Audit,
     ) -> impl Future<Output = Result<(), StoreError>> + Send
     where
         F: FnOnce(&GroupRecord) -> Vec<NewEvent> + Send;
@@ -98,6 +102,7 @@ pub trait GroupStore: Send + Sync + 'static {
         group: GroupId,
         users: &[UserId],
         events: &[NewEvent],
+        audit: &Audit,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Removes members; those whose primary group it was lose it. `events` gets those users.
@@ -107,6 +112,7 @@ pub trait GroupStore: Send + Sync + 'static {
         group: GroupId,
         users: &[UserId],
         events: F,
+        audit: &Audit,
     ) -> impl Future<Output = Result<(), StoreError>> + Send
     where
         F: FnOnce(&[UserId]) -> Vec<NewEvent> + Send;
@@ -128,6 +134,7 @@ pub trait GroupStore: Send + Sync + 'static {
         user: UserId,
         group: GroupId,
         events: F,
+        audit: &Audit,
     ) -> impl Future<Output = Result<(), StoreError>> + Send
     where
         F: FnOnce(Option<GroupId>) -> Vec<NewEvent> + Send;
@@ -139,6 +146,7 @@ pub trait GroupStore: Send + Sync + 'static {
         group: GroupId,
         manager: Option<UserId>,
         events: F,
+        audit: &Audit,
     ) -> impl Future<Output = Result<(), StoreError>> + Send
     where
         F: FnOnce(Option<UserId>) -> Vec<NewEvent> + Send;
@@ -151,6 +159,7 @@ pub trait GroupStore: Send + Sync + 'static {
         user: UserId,
         administrator: bool,
         events: &[NewEvent],
+        audit: &Audit,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Defines or redefines a custom field.
@@ -158,6 +167,7 @@ pub trait GroupStore: Send + Sync + 'static {
         &self,
         tenant: TenantId,
         field: &CustomField,
+        audit: &Audit,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// The tenant's custom fields, by key.
@@ -173,5 +183,6 @@ pub trait GroupStore: Send + Sync + 'static {
         naming: &NamedManager,
         named: bool,
         events: &[NewEvent],
+        audit: &Audit,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

@@ -1,5 +1,6 @@
 //! Tenants: creation, settings, client tenants and the Access Coordinator duty.
 
+use crate::audit::Audit;
 use std::future::Future;
 
 use lms_kernel::{TenantId, TenantSettings, UserId};
@@ -38,6 +39,7 @@ pub trait TenantStore: Send + Sync + 'static {
         first_user: &UserRecord,
         employment: &EmploymentRecord,
         events: &[NewEvent],
+        audit: &Audit,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// A tenant.
@@ -52,6 +54,7 @@ pub trait TenantStore: Send + Sync + 'static {
         tenant: TenantId,
         settings: TenantSettings,
         events: &[NewEvent],
+        audit: &Audit,
     ) -> impl Future<Output = Result<TenantRecord, StoreError>> + Send;
 
     /// Makes `client` a client of `master` (the caller checked `Tenant::can_take_client`; the
@@ -63,6 +66,7 @@ pub trait TenantStore: Send + Sync + 'static {
         client: TenantId,
         link: bool,
         events: &[NewEvent],
+        audit: &Audit,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// The clients of `master`, in id order after `after`.
@@ -81,5 +85,6 @@ pub trait TenantStore: Send + Sync + 'static {
         from: UserId,
         to: UserId,
         events: &[NewEvent],
+        audit: &Audit,
     ) -> impl Future<Output = Result<TenantRecord, StoreError>> + Send;
 }

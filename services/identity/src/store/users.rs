@@ -1,5 +1,6 @@
 //! Users and their employments.
 
+use crate::audit::Audit;
 use std::future::Future;
 
 use lms_kernel::{AccountKind, Email, GroupId, TenantId, UnitId, UserId, UserStatus};
@@ -105,6 +106,7 @@ pub trait UserStore: Send + Sync + 'static {
         user: &UserRecord,
         employment: &EmploymentRecord,
         events: &[NewEvent],
+        audit: &Audit,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// A user by id.
@@ -121,6 +123,7 @@ pub trait UserStore: Send + Sync + 'static {
         tenant: TenantId,
         user: UserId,
         change: F,
+        audit: &Audit,
     ) -> impl Future<Output = Result<UserRecord, StoreError>> + Send
     where
         F: FnOnce(&mut UserRecord) -> Result<UserChange, StoreError> + Send;
@@ -147,6 +150,7 @@ pub trait UserStore: Send + Sync + 'static {
         tenant: TenantId,
         user: UserId,
         check: F,
+        audit: &Audit,
     ) -> impl Future<Output = Result<UserRecord, StoreError>> + Send
     where
         F: FnOnce(&UserRecord, &[EmploymentRecord]) -> Result<Vec<NewEvent>, StoreError> + Send;
@@ -186,6 +190,7 @@ pub trait UserStore: Send + Sync + 'static {
         tenant: TenantId,
         employment: &EmploymentRecord,
         events: F,
+        audit: &Audit,
     ) -> impl Future<Output = Result<(), StoreError>> + Send
     where
         F: FnOnce(&EmploymentChange) -> Vec<NewEvent> + Send;
@@ -197,6 +202,7 @@ pub trait UserStore: Send + Sync + 'static {
         employment: Uuid,
         ends_at: i64,
         check: F,
+        audit: &Audit,
     ) -> impl Future<Output = Result<EmploymentRecord, StoreError>> + Send
     where
         F: FnOnce(&EmploymentRecord, &[EmploymentRecord]) -> Result<Vec<NewEvent>, StoreError>
@@ -208,6 +214,7 @@ pub trait UserStore: Send + Sync + 'static {
         tenant: TenantId,
         employment: Uuid,
         events: F,
+        audit: &Audit,
     ) -> impl Future<Output = Result<EmploymentRecord, StoreError>> + Send
     where
         F: FnOnce(&EmploymentChange) -> Vec<NewEvent> + Send;

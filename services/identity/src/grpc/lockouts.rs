@@ -68,7 +68,12 @@ impl<S: Store + Clone> Authentication<S> {
             .await?
             .ok_or_else(|| ApiError::not_found("user", user.to_string()))?;
         let mut keys = vec![lockout::second_factor_key(tenant, user)];
-        keys.extend(record.email.as_ref().map(|e| lockout::password_key(tenant, e)));
+        keys.extend(
+            record
+                .email
+                .as_ref()
+                .map(|e| lockout::password_key(tenant, e)),
+        );
         let audit = Actor::from_caller(&caller).did("user.sign_in_unlocked", Object::user(user));
         self.0.store.lift_lockout(tenant, &keys, &audit).await?;
         tracing::info!(%tenant, %user, by = %actor, "sign-in lockout lifted");

@@ -12,13 +12,22 @@ pub(super) async fn leaving_a_group_ends_it_being_the_primary_group(store: impl 
         external_id: None,
         created_at: 1,
     };
-    store.create_group(tenant, &group).await.unwrap();
+    store
+        .create_group(tenant, &group, &super::audit())
+        .await
+        .unwrap();
     let mut previous = Some(Some(group.id));
     store
-        .set_primary_group(tenant, user, group.id, |before| {
-            previous = Some(before);
-            Vec::new()
-        })
+        .set_primary_group(
+            tenant,
+            user,
+            group.id,
+            |before| {
+                previous = Some(before);
+                Vec::new()
+            },
+            &super::audit(),
+        )
         .await
         .unwrap();
     assert_eq!(previous, Some(None), "no primary group before");
@@ -39,15 +48,23 @@ pub(super) async fn leaving_a_group_ends_it_being_the_primary_group(store: impl 
         [user]
     );
     assert!(matches!(
-        store.delete_group(tenant, group.id, |_| Vec::new()).await,
+        store
+            .delete_group(tenant, group.id, |_| Vec::new(), &super::audit())
+            .await,
         Err(StoreError::NotEmpty(_))
     ));
     let mut lost = Vec::new();
     store
-        .remove_group_members(tenant, group.id, &[user], |users| {
-            lost = users.to_vec();
-            Vec::new()
-        })
+        .remove_group_members(
+            tenant,
+            group.id,
+            &[user],
+            |users| {
+                lost = users.to_vec();
+                Vec::new()
+            },
+            &super::audit(),
+        )
         .await
         .unwrap();
     assert_eq!(lost, [user]);
@@ -61,7 +78,7 @@ pub(super) async fn leaving_a_group_ends_it_being_the_primary_group(store: impl 
         None
     );
     store
-        .delete_group(tenant, group.id, |_| Vec::new())
+        .delete_group(tenant, group.id, |_| Vec::new(), &super::audit())
         .await
         .unwrap();
     assert_eq!(store.group(tenant, group.id).await.unwrap(), None);

@@ -106,6 +106,7 @@ impl<S: Store + Clone> ApprovalService for Approvals<S> {
             .update_user(
                 tenant,
                 user,
+                &by.did("user.approved", Object::user(user)),
                 |record| {
                     record.status = record.status.approve().map_err(status_refused)?;
                     let mut events = vec![relationships::status_changed(record)];
@@ -118,7 +119,6 @@ impl<S: Store + Clone> ApprovalService for Approvals<S> {
                         ..Default::default()
                     })
                 },
-                &by.did("user.approved", Object::user(user)),
             )
             .await?;
         tracing::info!(%tenant, %user, by = %actor, "account approved");
@@ -147,11 +147,11 @@ impl<S: Store + Clone> ApprovalService for Approvals<S> {
             .delete_user(
                 tenant,
                 user,
+                &by.did("user.rejected", Object::user(user)),
                 |record, employments| {
                     record.status.reject().map_err(status_refused)?;
                     Ok(relationships::user_deleted(record, employments))
                 },
-                &by.did("user.rejected", Object::user(user)),
             )
             .await?;
         tracing::info!(%tenant, %user, by = %actor, %reason, "application rejected");
@@ -221,6 +221,7 @@ impl<S: Store + Clone> ApprovalService for Approvals<S> {
             .delete_user(
                 tenant,
                 user,
+                &by.did("user.deleted", Object::user(user)),
                 |record, employments| {
                     let last_used = record.last_sign_in_at.unwrap_or(record.created_at);
                     if last_used > idle_since {
@@ -233,7 +234,6 @@ impl<S: Store + Clone> ApprovalService for Approvals<S> {
                     }
                     Ok(relationships::user_deleted(record, employments))
                 },
-                &by.did("user.deleted", Object::user(user)),
             )
             .await?;
         tracing::info!(%tenant, %user, by = %actor, "unused account deleted");

@@ -115,8 +115,8 @@ impl<S: Store + Clone> Users<S> {
             .add_employment(
                 tenant,
                 &employment,
-                |change| relationships::employment_added(change, &employment),
                 &by.did("employment.added", Object::employment(employment.id)),
+                |change| relationships::employment_added(change, &employment),
             )
             .await?;
         tracing::info!(%tenant, %user, %unit, "employment added");
@@ -157,6 +157,7 @@ impl<S: Store + Clone> Users<S> {
                 tenant,
                 current.id,
                 ends_at,
+                &by.did("employment.ended", Object::employment(current.id)),
                 |before, all| {
                     let others = all.iter().filter(|e| e.id != before.id).count();
                     if kernel_employment(before)
@@ -174,7 +175,6 @@ impl<S: Store + Clone> Users<S> {
                     };
                     Ok(vec![relationships::employment_ended(&ended)])
                 },
-                &by.did("employment.ended", Object::employment(current.id)),
             )
             .await?;
         tracing::info!(%tenant, user = %ended.user, unit = %ended.unit, "employment ended");
@@ -208,6 +208,7 @@ impl<S: Store + Clone> Users<S> {
             .set_main_employment(
                 tenant,
                 current.id,
+                &by.did("employment.made_main", Object::employment(current.id)),
                 |change| {
                     let now_main = EmploymentRecord {
                         main_account: true,
@@ -215,7 +216,6 @@ impl<S: Store + Clone> Users<S> {
                     };
                     relationships::main_account_set(change, &now_main)
                 },
-                &by.did("employment.made_main", Object::employment(current.id)),
             )
             .await?;
         tracing::info!(%tenant, user = %main.user, unit = %main.unit, "main account set");

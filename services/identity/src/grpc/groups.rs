@@ -214,8 +214,8 @@ impl<S: Store + Clone> GroupService for Groups<S> {
             .delete_group(
                 tenant,
                 id,
-                relationships::group_deleted,
                 &by.did("group.deleted", Object::group(id)),
+                relationships::group_deleted,
             )
             .await?;
         tracing::info!(%tenant, group = %id, "group deleted");
@@ -297,8 +297,8 @@ impl<S: Store + Clone> GroupService for Groups<S> {
                 tenant,
                 id,
                 &users,
-                |lost_primary| relationships::members_removed(id, &users, lost_primary),
                 &by.did("group.members_removed", Object::group(id)),
+                |lost_primary| relationships::members_removed(id, &users, lost_primary),
             )
             .await?;
         let written_at = self.0.deliver(tenant).await;
@@ -371,8 +371,8 @@ impl<S: Store + Clone> GroupService for Groups<S> {
                 tenant,
                 user,
                 id,
-                |before| relationships::primary_group_changed(user, before, id),
                 &by.did("user.primary_group_set", Object::user(user)),
+                |before| relationships::primary_group_changed(user, before, id),
             )
             .await?;
         tracing::info!(%tenant, %user, group = %id, "primary group set");
@@ -410,8 +410,8 @@ impl<S: Store + Clone> GroupService for Groups<S> {
                 tenant,
                 id,
                 manager,
-                |before| relationships::group_manager_changed(id, before, manager),
                 &by.did("group.manager_set", Object::group(id)),
+                |before| relationships::group_manager_changed(id, before, manager),
             )
             .await?;
         tracing::info!(%tenant, group = %id, "group manager set");

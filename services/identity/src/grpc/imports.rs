@@ -196,11 +196,9 @@ impl<S: Store + Clone> Imports<S> {
             }
         };
         send(progress, tally.message(row_errors(&errors), false)).await?;
+        let by = Actor::acting(&acting);
         for (batch, rows) in batches {
-            self.0
-                .store
-                .apply_import(tenant, &batch, &Actor::acting(&acting))
-                .await?;
+            self.0.store.apply_import(tenant, &batch, &by).await?;
             tally.imported += rows as i64;
             send(progress, tally.message(Vec::new(), false)).await?;
         }
@@ -215,17 +213,12 @@ impl<S: Store + Clone> Imports<S> {
             rows_per_second = (tally.read as f64 / seconds.max(1e-9)) as u64,
             "import done"
         );
-        let audit = Actor::acting(&acting).did("users.imported", Object::tenant(tenant));
-        let counts = [
-            ("read", tally.read),
-            ("imported", tally.imported),
-            ("unchanged", tally.unchanged),
-        ];
-        let audit = counts
-            .into_iter()
-            .fold(audit.noting("kind", kind.as_str_name()), |a, (k, n)| {
-                a.noting(k, n)
-            });
+        let audit = by
+            .did("tenant.imported", Object::tenant(tenant))
+            .noting("kind", kind.as_str_name())
+            .noting("read", tally.read)
+            .noting("imported", tally.imported)
+            .noting("unchanged", tally.unchanged);
         self.0.store.record_audit(tenant, &audit).await?;
         // The relay delivers the batches' events in order; the stream does not wait for it.
         let core = self.0.clone();

@@ -269,8 +269,8 @@ impl<S: Store + Clone> UnitService for Units<S> {
                 tenant,
                 id,
                 parent,
-                |before| relationships::unit_moved(id, before.parent, parent),
                 &by.did("unit.moved", Object::unit(id)),
+                |before| relationships::unit_moved(id, before.parent, parent),
             )
             .await?;
         let before = match moved {
@@ -322,8 +322,8 @@ impl<S: Store + Clone> UnitService for Units<S> {
                 tenant,
                 id,
                 now(),
-                |unit| relationships::unit_deleted(tenant, unit),
                 &by.did("unit.deleted", Object::unit(id)),
+                |unit| relationships::unit_deleted(tenant, unit),
             )
             .await?;
         let refused = match deleted {

@@ -214,6 +214,8 @@ impl<S: Store + Clone> UserService for Users<S> {
             .update_user(
                 tenant,
                 id,
+                &by.did("user.updated", Object::user(id))
+                    .noting("fields", paths.clone()),
                 |record| {
                     record
                         .status
@@ -248,8 +250,6 @@ impl<S: Store + Clone> UserService for Users<S> {
                     }
                     Ok(change)
                 },
-                &by.did("user.updated", Object::user(id))
-                    .noting("fields", paths.clone()),
             )
             .await?;
         tracing::info!(%tenant, user = %id, fields = ?paths, "user updated");
@@ -286,6 +286,7 @@ impl<S: Store + Clone> UserService for Users<S> {
             .update_user(
                 tenant,
                 id,
+                &by.did("user.suspended", Object::user(id)),
                 |record| {
                     record.status = record.status.suspend().map_err(status_refused)?;
                     Ok(UserChange {
@@ -294,7 +295,6 @@ impl<S: Store + Clone> UserService for Users<S> {
                         ..Default::default()
                     })
                 },
-                &by.did("user.suspended", Object::user(id)),
             )
             .await?;
         tracing::info!(%tenant, user = %id, by = %actor, %reason, "user suspended");
@@ -329,6 +329,7 @@ impl<S: Store + Clone> UserService for Users<S> {
             .update_user(
                 tenant,
                 id,
+                &by.did("user.reactivated", Object::user(id)),
                 |record| {
                     record.status = record.status.reactivate().map_err(status_refused)?;
                     Ok(UserChange {
@@ -337,7 +338,6 @@ impl<S: Store + Clone> UserService for Users<S> {
                         ..Default::default()
                     })
                 },
-                &by.did("user.reactivated", Object::user(id)),
             )
             .await?;
         tracing::info!(%tenant, user = %id, by = %actor, "user reactivated");
@@ -375,6 +375,7 @@ impl<S: Store + Clone> UserService for Users<S> {
             .update_user(
                 tenant,
                 id,
+                &by.did("user.anonymised", Object::user(id)),
                 |record| {
                     record.status = record.status.anonymise().map_err(status_refused)?;
                     record.email = None;
@@ -390,7 +391,6 @@ impl<S: Store + Clone> UserService for Users<S> {
                         erase_second_factor: true,
                     })
                 },
-                &by.did("user.anonymised", Object::user(id)),
             )
             .await?;
         tracing::info!(%tenant, user = %id, by = %actor, "user anonymised");

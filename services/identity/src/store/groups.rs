@@ -89,8 +89,8 @@ pub trait GroupStore: Send + Sync + 'static {
         &self,
         tenant: TenantId,
         group: GroupId,
-        events: F,
         audit: &Audit,
+        events: F,
     ) -> impl Future<Output = Result<(), StoreError>> + Send
     where
         F: FnOnce(&GroupRecord) -> Vec<NewEvent> + Send;
@@ -111,8 +111,8 @@ pub trait GroupStore: Send + Sync + 'static {
         tenant: TenantId,
         group: GroupId,
         users: &[UserId],
-        events: F,
         audit: &Audit,
+        events: F,
     ) -> impl Future<Output = Result<(), StoreError>> + Send
     where
         F: FnOnce(&[UserId]) -> Vec<NewEvent> + Send;
@@ -133,8 +133,8 @@ pub trait GroupStore: Send + Sync + 'static {
         tenant: TenantId,
         user: UserId,
         group: GroupId,
-        events: F,
         audit: &Audit,
+        events: F,
     ) -> impl Future<Output = Result<(), StoreError>> + Send
     where
         F: FnOnce(Option<GroupId>) -> Vec<NewEvent> + Send;
@@ -145,8 +145,8 @@ pub trait GroupStore: Send + Sync + 'static {
         tenant: TenantId,
         group: GroupId,
         manager: Option<UserId>,
-        events: F,
         audit: &Audit,
+        events: F,
     ) -> impl Future<Output = Result<(), StoreError>> + Send
     where
         F: FnOnce(Option<UserId>) -> Vec<NewEvent> + Send;

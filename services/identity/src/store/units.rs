@@ -105,8 +105,8 @@ pub trait UnitStore: Send + Sync + 'static {
         tenant: TenantId,
         unit: UnitId,
         parent: Option<UnitId>,
-        events: F,
         audit: &Audit,
+        events: F,
     ) -> impl Future<Output = Result<Moved, StoreError>> + Send
     where
         F: FnOnce(&UnitRecord) -> Vec<NewEvent> + Send;
@@ -118,8 +118,8 @@ pub trait UnitStore: Send + Sync + 'static {
         tenant: TenantId,
         unit: UnitId,
         now: i64,
-        events: F,
         audit: &Audit,
+        events: F,
     ) -> impl Future<Output = Result<Deleted, StoreError>> + Send
     where
         F: FnOnce(&UnitRecord) -> Vec<NewEvent> + Send;

@@ -122,8 +122,8 @@ pub trait UserStore: Send + Sync + 'static {
         &self,
         tenant: TenantId,
         user: UserId,
-        change: F,
         audit: &Audit,
+        change: F,
     ) -> impl Future<Output = Result<UserRecord, StoreError>> + Send
     where
         F: FnOnce(&mut UserRecord) -> Result<UserChange, StoreError> + Send;
@@ -149,8 +149,8 @@ pub trait UserStore: Send + Sync + 'static {
         &self,
         tenant: TenantId,
         user: UserId,
-        check: F,
         audit: &Audit,
+        check: F,
     ) -> impl Future<Output = Result<UserRecord, StoreError>> + Send
     where
         F: FnOnce(&UserRecord, &[EmploymentRecord]) -> Result<Vec<NewEvent>, StoreError> + Send;
@@ -189,8 +189,8 @@ pub trait UserStore: Send + Sync + 'static {
         &self,
         tenant: TenantId,
         employment: &EmploymentRecord,
-        events: F,
         audit: &Audit,
+        events: F,
     ) -> impl Future<Output = Result<(), StoreError>> + Send
     where
         F: FnOnce(&EmploymentChange) -> Vec<NewEvent> + Send;
@@ -201,8 +201,8 @@ pub trait UserStore: Send + Sync + 'static {
         tenant: TenantId,
         employment: Uuid,
         ends_at: i64,
-        check: F,
         audit: &Audit,
+        check: F,
     ) -> impl Future<Output = Result<EmploymentRecord, StoreError>> + Send
     where
         F: FnOnce(&EmploymentRecord, &[EmploymentRecord]) -> Result<Vec<NewEvent>, StoreError>
@@ -213,8 +213,8 @@ pub trait UserStore: Send + Sync + 'static {
         &self,
         tenant: TenantId,
         employment: Uuid,
-        events: F,
         audit: &Audit,
+        events: F,
     ) -> impl Future<Output = Result<EmploymentRecord, StoreError>> + Send
     where
         F: FnOnce(&EmploymentChange) -> Vec<NewEvent> + Send;

@@ -18,16 +18,10 @@ pub(super) async fn leaving_a_group_ends_it_being_the_primary_group(store: impl 
         .unwrap();
     let mut previous = Some(Some(group.id));
     store
-        .set_primary_group(
-            tenant,
-            user,
-            group.id,
-            |before| {
-                previous = Some(before);
-                Vec::new()
-            },
-            &super::audit(),
-        )
+        .set_primary_group(tenant, user, group.id, &super::audit(), |before| {
+            previous = Some(before);
+            Vec::new()
+        })
         .await
         .unwrap();
     assert_eq!(previous, Some(None), "no primary group before");
@@ -49,22 +43,16 @@ pub(super) async fn leaving_a_group_ends_it_being_the_primary_group(store: impl 
     );
     assert!(matches!(
         store
-            .delete_group(tenant, group.id, |_| Vec::new(), &super::audit())
+            .delete_group(tenant, group.id, &super::audit(), |_| Vec::new())
             .await,
         Err(StoreError::NotEmpty(_))
     ));
     let mut lost = Vec::new();
     store
-        .remove_group_members(
-            tenant,
-            group.id,
-            &[user],
-            |users| {
-                lost = users.to_vec();
-                Vec::new()
-            },
-            &super::audit(),
-        )
+        .remove_group_members(tenant, group.id, &[user], &super::audit(), |users| {
+            lost = users.to_vec();
+            Vec::new()
+        })
         .await
         .unwrap();
     assert_eq!(lost, [user]);
@@ -78,7 +66,7 @@ pub(super) async fn leaving_a_group_ends_it_being_the_primary_group(store: impl 
         None
     );
     store
-        .delete_group(tenant, group.id, |_| Vec::new(), &super::audit())
+        .delete_group(tenant, group.id, &super::audit(), |_| Vec::new())
         .await
         .unwrap();
     assert_eq!(store.group(tenant, group.id).await.unwrap(), None);

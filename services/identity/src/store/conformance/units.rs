@@ -15,13 +15,9 @@ pub(super) async fn unit_tree_refuses_cycles_and_deletes_only_empty_units(store:
     }
     for new_parent in [low.id, top.id] {
         let outcome = store
-            .move_unit(
-                tenant,
-                top.id,
-                Some(new_parent),
-                |_| Vec::new(),
-                &super::audit(),
-            )
+            .move_unit(tenant, top.id, Some(new_parent), &super::audit(), |_| {
+                Vec::new()
+            })
             .await
             .unwrap();
         assert_eq!(outcome, Moved::Cycle);
@@ -31,13 +27,9 @@ pub(super) async fn unit_tree_refuses_cycles_and_deletes_only_empty_units(store:
         None
     );
     let moved = store
-        .move_unit(
-            tenant,
-            low.id,
-            Some(top.id),
-            |_| Vec::new(),
-            &super::audit(),
-        )
+        .move_unit(tenant, low.id, Some(top.id), &super::audit(), |_| {
+            Vec::new()
+        })
         .await
         .unwrap();
     assert_eq!(moved, Moved::Moved(low.clone()));
@@ -56,21 +48,21 @@ pub(super) async fn unit_tree_refuses_cycles_and_deletes_only_empty_units(store:
 
     assert_eq!(
         store
-            .delete_unit(tenant, top.id, 2, |_| Vec::new(), &super::audit())
+            .delete_unit(tenant, top.id, 2, &super::audit(), |_| Vec::new())
             .await
             .unwrap(),
         Deleted::HasChildren
     );
     assert_eq!(
         store
-            .delete_unit(tenant, guest.id, 2, |_| Vec::new(), &super::audit())
+            .delete_unit(tenant, guest.id, 2, &super::audit(), |_| Vec::new())
             .await
             .unwrap(),
         Deleted::HasEmployees
     );
     assert!(matches!(
         store
-            .delete_unit(tenant, low.id, 2, |_| Vec::new(), &super::audit())
+            .delete_unit(tenant, low.id, 2, &super::audit(), |_| Vec::new())
             .await
             .unwrap(),
         Deleted::Deleted(_)

@@ -120,8 +120,8 @@ impl GroupStore for SqlStore<Db> {
         &self,
         tenant: TenantId,
         group: GroupId,
-        events: F,
         audit: &Audit,
+        events: F,
     ) -> Result<(), StoreError>
     where
         F: FnOnce(&GroupRecord) -> Vec<NewEvent> + Send,
@@ -188,8 +188,8 @@ impl GroupStore for SqlStore<Db> {
         tenant: TenantId,
         group: GroupId,
         users: &[UserId],
-        events: F,
         audit: &Audit,
+        events: F,
     ) -> Result<(), StoreError>
     where
         F: FnOnce(&[UserId]) -> Vec<NewEvent> + Send,
@@ -258,8 +258,8 @@ impl GroupStore for SqlStore<Db> {
         tenant: TenantId,
         user: UserId,
         group: GroupId,
-        events: F,
         audit: &Audit,
+        events: F,
     ) -> Result<(), StoreError>
     where
         F: FnOnce(Option<GroupId>) -> Vec<NewEvent> + Send,
@@ -298,8 +298,8 @@ impl GroupStore for SqlStore<Db> {
         tenant: TenantId,
         group: GroupId,
         manager: Option<UserId>,
-        events: F,
         audit: &Audit,
+        events: F,
     ) -> Result<(), StoreError>
     where
         F: FnOnce(Option<UserId>) -> Vec<NewEvent> + Send,

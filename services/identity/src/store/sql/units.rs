@@ -97,8 +97,8 @@ impl UnitStore for SqlStore<Db> {
         tenant: TenantId,
         unit: UnitId,
         parent: Option<UnitId>,
-        events: F,
         audit: &Audit,
+        events: F,
     ) -> Result<Moved, StoreError>
     where
         F: FnOnce(&UnitRecord) -> Vec<NewEvent> + Send,
@@ -160,8 +160,8 @@ impl UnitStore for SqlStore<Db> {
         tenant: TenantId,
         unit: UnitId,
         now: i64,
-        events: F,
         audit: &Audit,
+        events: F,
     ) -> Result<Deleted, StoreError>
     where
         F: FnOnce(&UnitRecord) -> Vec<NewEvent> + Send,

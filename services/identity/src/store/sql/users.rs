@@ -50,8 +50,8 @@ impl UserStore for SqlStore<Db> {
         &self,
         tenant: TenantId,
         user: UserId,
-        change: F,
         audit: &Audit,
+        change: F,
     ) -> Result<UserRecord, StoreError>
     where
         F: FnOnce(&mut UserRecord) -> Result<UserChange, StoreError> + Send,
@@ -210,8 +210,8 @@ impl UserStore for SqlStore<Db> {
         &self,
         tenant: TenantId,
         user: UserId,
-        check: F,
         audit: &Audit,
+        check: F,
     ) -> Result<UserRecord, StoreError>
     where
         F: FnOnce(&UserRecord, &[EmploymentRecord]) -> Result<Vec<NewEvent>, StoreError> + Send,
@@ -345,8 +345,8 @@ impl UserStore for SqlStore<Db> {
         &self,
         tenant: TenantId,
         employment: &EmploymentRecord,
-        events: F,
         audit: &Audit,
+        events: F,
     ) -> Result<(), StoreError>
     where
         F: FnOnce(&EmploymentChange) -> Vec<NewEvent> + Send,
@@ -388,8 +388,8 @@ impl UserStore for SqlStore<Db> {
         tenant: TenantId,
         employment: Uuid,
         ends_at: i64,
-        check: F,
         audit: &Audit,
+        check: F,
     ) -> Result<EmploymentRecord, StoreError>
     where
         F: FnOnce(&EmploymentRecord, &[EmploymentRecord]) -> Result<Vec<NewEvent>, StoreError>
@@ -429,8 +429,8 @@ impl UserStore for SqlStore<Db> {
         &self,
         tenant: TenantId,
         employment: Uuid,
-        events: F,
         audit: &Audit,
+        events: F,
     ) -> Result<EmploymentRecord, StoreError>
     where
         F: FnOnce(&EmploymentChange) -> Vec<NewEvent> + Send,

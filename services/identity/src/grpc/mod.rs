@@ -4,6 +4,7 @@
 mod approvals;
 mod audit;
 mod authentication;
+mod client_links;
 mod employments;
 mod groups;
 mod imports;

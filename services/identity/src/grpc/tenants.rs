@@ -6,8 +6,9 @@ use std::sync::Arc;
 use lms_api::common::v1::ObjectType;
 use lms_api::identity::v1::tenant_service_server::TenantService;
 use lms_api::identity::v1::{
-    CreateTenantRequest, CreateTenantResponse, GetTenantRequest, GetTenantResponse,
-    LinkClientTenantRequest, LinkClientTenantResponse, ListClientTenantsRequest,
+    AcceptClientLinkRequest, AcceptClientLinkResponse, CreateTenantRequest, CreateTenantResponse,
+    GetTenantRequest, GetTenantResponse, LinkClientTenantRequest, LinkClientTenantResponse,
+    ListClientInvitationsRequest, ListClientInvitationsResponse, ListClientTenantsRequest,
     ListClientTenantsResponse, TransferAccessCoordinatorRequest, TransferAccessCoordinatorResponse,
     UnlinkClientTenantRequest, UnlinkClientTenantResponse, UpdateTenantSettingsRequest,
     UpdateTenantSettingsResponse,
@@ -21,9 +22,8 @@ use lms_runtime::paging::{page, page_size};
 use tonic::{Request, Response, Status};
 
 use crate::audit::{Actor, Object};
-use crate::convert::{self, kernel_tenant, optional_id, reference, required_id};
+use crate::convert::{self, optional_id, reference, required_id};
 use crate::core::Core;
-use crate::error::link_refusal;
 use crate::relationships;
 use crate::store::{Store, TenantRecord, UnitRecord};
 
@@ -269,20 +269,29 @@ impl<S: Store + Clone> TenantService for Tenants<S> {
         &self,
         request: Request<LinkClientTenantRequest>,
     ) -> Result<Response<LinkClientTenantResponse>, Status> {
-        let written_at = self
-            .client_link(&request, &request.get_ref().client_tenant_id, true)
-            .await?;
-        Ok(Response::new(LinkClientTenantResponse { written_at }))
+        Ok(Response::new(self.invite(&request).await?))
     }
 
     async fn unlink_client_tenant(
         &self,
         request: Request<UnlinkClientTenantRequest>,
     ) -> Result<Response<UnlinkClientTenantResponse>, Status> {
-        let written_at = self
-            .client_link(&request, &request.get_ref().client_tenant_id, false)
-            .await?;
+        let written_at = self.unlink(&request).await?;
         Ok(Response::new(UnlinkClientTenantResponse { written_at }))
+    }
+
+    async fn accept_client_link(
+        &self,
+        request: Request<AcceptClientLinkRequest>,
+    ) -> Result<Response<AcceptClientLinkResponse>, Status> {
+        Ok(Response::new(self.accept(&request).await?))
+    }
+
+    async fn list_client_invitations(
+        &self,
+        request: Request<ListClientInvitationsRequest>,
+    ) -> Result<Response<ListClientInvitationsResponse>, Status> {
+        Ok(Response::new(self.invitations(&request).await?))
     }
 
     async fn list_client_tenants(
@@ -311,80 +320,5 @@ impl<S: Store + Clone> TenantService for Tenants<S> {
             tenants: clients.iter().map(convert::tenant).collect(),
             next_page_token,
         }))
-    }
-}
-
-impl<S: Store + Clone> Tenants<S> {
-    /// Links or unlinks a client of the caller's tenant; the CLIENT fact lives in the master's
-    /// facts, so its Master Administrators reach the client.
-    async fn client_link<T>(
-        &self,
-        request: &Request<T>,
-        client_id: &str,
-        link: bool,
-    ) -> Result<Option<lms_api::common::v1::ConsistencyToken>, Status> {
-        let by = Actor::of(request)?;
-        let acting = acting(request)?;
-        let master = acting.tenant;
-        let client = required_id("client_tenant_id", client_id, TenantId::parse)?;
-        let master_tenant = self
-            .0
-            .store
-            .tenant(master)
-            .await?
-            .map(|t| kernel_tenant(&t))
-            .ok_or_else(|| ApiError::not_found("tenant", master.to_string()))?;
-        // The switch is checked before the caller's permission, the rest once they may link.
-        if link {
-            master_tenant.takes_clients().map_err(link_refusal)?;
-        }
-        let permission = match link {
-            true => Permission::ClientsCreate,
-            false => Permission::ClientsManage,
-        };
-        self.0
-            .authorization
-            .require(&acting, permission, reference(ObjectType::Tenant, master))
-            .await?;
-        if link {
-            let client_tenant = self
-                .0
-                .store
-                .tenant(client)
-                .await?
-                .map(|t| kernel_tenant(&t))
-                .ok_or_else(|| ApiError::not_found("tenant", client.to_string()))?;
-            let has_clients = !self
-                .0
-                .store
-                .client_tenants(client, None, 1)
-                .await?
-                .is_empty();
-            master_tenant
-                .can_take_client(&client_tenant, has_clients)
-                .map_err(link_refusal)?;
-        }
-        // The store's conditional write still refuses a link that a concurrent change made
-        // invalid since the rule was checked.
-        self.0
-            .store
-            .link_client(
-                master,
-                client,
-                link,
-                &[relationships::client_link_changed(master, client, link)],
-                &by.did(
-                    if link {
-                        "tenant.client_linked"
-                    } else {
-                        "tenant.client_unlinked"
-                    },
-                    Object::tenant(master),
-                )
-                .noting("client", client.to_string()),
-            )
-            .await?;
-        tracing::info!(%master, %client, link, by = %acting.user, "client link changed");
-        Ok(self.0.deliver(master).await)
     }
 }

@@ -57,14 +57,35 @@ pub trait TenantStore: Send + Sync + 'static {
         audit: &Audit,
     ) -> impl Future<Output = Result<TenantRecord, StoreError>> + Send;
 
-    /// Makes `client` a client of `master` (the caller checked `Tenant::can_take_client`; the
-    /// write still refuses a client that became a client or a master meanwhile), or with `link`
-    /// false ends that link; `events` are committed under `master`.
+    /// Invites `client` to become a client of `master` until `expires_at` (a new invitation
+    /// replaces an earlier one).
+    fn invite_client(
+        &self,
+        master: TenantId,
+        client: TenantId,
+        invited_by: &str,
+        now: i64,
+        expires_at: i64,
+        audit: &Audit,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The masters that invited `client` and whose invitations are live at `now`.
+    fn client_invitations(
+        &self,
+        client: TenantId,
+        now: i64,
+    ) -> impl Future<Output = Result<Vec<TenantId>, StoreError>> + Send;
+
+    /// With `link`, makes `client` a client of `master` by consuming `master`'s live invitation
+    /// (none: refused `NO_INVITATION`; the conditional write also refuses a client that became
+    /// a client or a master meanwhile), or with `link` false ends that link; `events` are
+    /// committed under `master`.
     fn link_client(
         &self,
         master: TenantId,
         client: TenantId,
         link: bool,
+        now: i64,
         events: &[NewEvent],
         audit: &Audit,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;

@@ -2,10 +2,11 @@
 
 use lms_api::common::v1::{ObjectReference, ObjectType};
 use lms_api::identity::v1::{
-    AddNamedManagerRequest, CreateUserRequest, CustomFieldDefinition, DefineCustomFieldRequest,
-    GetTenantRequest, LinkClientTenantRequest, ListClientTenantsRequest, ListCustomFieldsRequest,
-    NamedManagerPurpose, NewUser, TenantSettings, UnlinkClientTenantRequest,
-    UpdateTenantSettingsRequest,
+    AcceptClientLinkRequest, AddNamedManagerRequest, CreateUserRequest, CustomFieldDefinition,
+    DefineCustomFieldRequest, GetTenantRequest, LinkClientTenantRequest,
+    ListClientInvitationsRequest, ListClientTenantsRequest, ListCustomFieldsRequest,
+    NamedManagerPurpose, NewUser, SignInRequest, TenantSettings, UnlinkClientTenantRequest,
+    UpdateTenantSettingsRequest, sign_in_response,
 };
 use prost_types::FieldMask;
 use tonic::Code;
@@ -141,10 +142,56 @@ async fn a_master_administrator_reaches_a_linked_client_until_it_is_unlinked() {
         id: client_coordinator,
         tenant_id: client.clone(),
     };
-    let linked = platform
+    // The client's administrator cannot be linked without consent (security review H2).
+    let client_admin = platform
+        .authn()
+        .sign_in(SignInRequest {
+            tenant_id: client.clone(),
+            email: "cc@client.example".into(),
+            password: USER_PASSWORD.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let Some(sign_in_response::Outcome::Tokens(client_admin)) = client_admin.outcome else {
+        panic!("the client's coordinator signs in");
+    };
+    let client_admin = client_admin.access_token;
+    let uninvited = platform
+        .tenants(&client_admin)
+        .accept_client_link(AcceptClientLinkRequest {
+            master_tenant_id: platform.tenant.to_string(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&uninvited), "NO_INVITATION");
+    let invited = platform
         .tenants(&admin)
         .link_client_tenant(LinkClientTenantRequest {
             client_tenant_id: client.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(invited.pending && invited.written_at.is_none());
+    assert!(
+        !platform
+            .allowed(&admin, "users.read", client_person.clone(), None)
+            .await,
+        "an invitation alone reaches nobody"
+    );
+    let waiting = platform
+        .tenants(&client_admin)
+        .list_client_invitations(ListClientInvitationsRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .master_tenant_ids;
+    assert_eq!(waiting, [platform.tenant.to_string()]);
+    let linked = platform
+        .tenants(&client_admin)
+        .accept_client_link(AcceptClientLinkRequest {
+            master_tenant_id: platform.tenant.to_string(),
         })
         .await
         .unwrap()
@@ -176,8 +223,9 @@ async fn a_master_administrator_reaches_a_linked_client_until_it_is_unlinked() {
         .await
         .expect("a master reads its client");
 
+    // The client may leave by itself.
     let unlinked = platform
-        .tenants(&admin)
+        .tenants(&client_admin)
         .unlink_client_tenant(UnlinkClientTenantRequest {
             client_tenant_id: client,
         })

@@ -103,16 +103,83 @@ impl TenantStore for SqlStore<Db> {
         Ok(record)
     }
 
+    async fn invite_client(
+        &self,
+        master: TenantId,
+        client: TenantId,
+        invited_by: &str,
+        now: i64,
+        expires_at: i64,
+        audit: &Audit,
+    ) -> Result<(), StoreError> {
+        let mut tx = begin_write(&self.pool).await?;
+        sqlx::query(
+            "INSERT INTO client_invitations \
+             (master_tenant_id, client_tenant_id, invited_by, invited_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (master_tenant_id, client_tenant_id) DO UPDATE SET \
+             invited_by = excluded.invited_by, invited_at = excluded.invited_at, \
+             expires_at = excluded.expires_at",
+        )
+        .bind(master.as_uuid())
+        .bind(client.as_uuid())
+        .bind(invited_by)
+        .bind(now)
+        .bind(expires_at)
+        .execute(&mut *tx)
+        .await?;
+        append_audit(&mut *tx, master, audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn client_invitations(
+        &self,
+        client: TenantId,
+        now: i64,
+    ) -> Result<Vec<TenantId>, StoreError> {
+        let masters: Vec<uuid::Uuid> = sqlx::query_scalar(
+            "SELECT master_tenant_id FROM client_invitations \
+             WHERE client_tenant_id = $1 AND expires_at > $2 ORDER BY master_tenant_id",
+        )
+        .bind(client.as_uuid())
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(masters.into_iter().map(TenantId::from_uuid).collect())
+    }
+
     async fn link_client(
         &self,
         master: TenantId,
         client: TenantId,
         link: bool,
+        now: i64,
         events: &[NewEvent],
         audit: &Audit,
     ) -> Result<(), StoreError> {
         let mut tx = begin_write(&self.pool).await?;
         lock_tenant(&mut *tx, master).await?;
+        if link {
+            // The client's consent: a link is made only by consuming a live invitation.
+            let consented = sqlx::query(
+                "DELETE FROM client_invitations WHERE master_tenant_id = $1 \
+                 AND client_tenant_id = $2 AND expires_at > $3",
+            )
+            .bind(master.as_uuid())
+            .bind(client.as_uuid())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if consented == 0 {
+                return Err(StoreError::Refused {
+                    reason: "NO_INVITATION",
+                    message: "that tenant has no live invitation to become a client of this one"
+                        .into(),
+                });
+            }
+        }
         let changed = if link {
             // The rule (Tenant::can_take_client) was checked by the caller; this is the
             // conditional write against a concurrent link of the client by another

@@ -392,6 +392,35 @@ mod tests {
     }
 
     #[test]
+    fn a_persons_role_events_name_them_and_a_services_stay_as_they_are() {
+        let person = UserId::generate();
+        let holder = UserId::generate();
+        let events = vec![
+            crate::relationships::role_given(holder, lms_kernel::Template::Tutor),
+            crate::relationships::role_taken(holder, lms_kernel::Template::Tutor),
+        ];
+        let by_person = on_behalf(
+            &events,
+            &Actor::Person {
+                user: person,
+                session: None,
+            },
+        );
+        let given = AssignRoleRequest::decode(by_person[0].payload.as_slice()).unwrap();
+        let taken = RevokeRoleRequest::decode(by_person[1].payload.as_slice()).unwrap();
+        assert_eq!(given.on_behalf_of, person.to_string());
+        assert_eq!(taken.on_behalf_of, person.to_string());
+        assert_eq!(
+            by_person[0].event_id, events[0].event_id,
+            "the same event, stamped"
+        );
+        assert_eq!(
+            on_behalf(&events, &Actor::Service("operator".into())),
+            events
+        );
+    }
+
+    #[test]
     fn noted_facts_join_the_after_state_and_stand_alone_without_one() {
         let actor = Actor::Service("identity".into());
         let alone = actor

@@ -100,26 +100,22 @@ impl<S: Store + Clone> ApprovalService for Approvals<S> {
                 Permission::TutorApprovalsDecide,
             )
             .await?;
+        let audit = by.did("user.approved", Object::user(user));
         let record = self
             .0
             .store
-            .update_user(
-                tenant,
-                user,
-                &by.did("user.approved", Object::user(user)),
-                |record| {
-                    record.status = record.status.approve().map_err(status_refused)?;
-                    let mut events = vec![relationships::status_changed(record)];
-                    if let Some(role) = record.account_kind.approved_role() {
-                        events.push(relationships::role_given(record.id, role));
-                    }
-                    Ok(UserChange {
-                        events,
-                        end_sessions: None,
-                        ..Default::default()
-                    })
-                },
-            )
+            .update_user(tenant, user, &audit, |record| {
+                record.status = record.status.approve().map_err(status_refused)?;
+                let mut events = vec![relationships::status_changed(record)];
+                if let Some(role) = record.account_kind.approved_role() {
+                    events.push(relationships::role_given(record.id, role));
+                }
+                Ok(UserChange {
+                    events,
+                    end_sessions: None,
+                    ..Default::default()
+                })
+            })
             .await?;
         tracing::info!(%tenant, %user, by = %actor, "account approved");
         let written_at = self.0.deliver(tenant).await;
@@ -142,17 +138,13 @@ impl<S: Store + Clone> ApprovalService for Approvals<S> {
                 Permission::TutorApprovalsDecide,
             )
             .await?;
+        let audit = by.did("user.rejected", Object::user(user));
         self.0
             .store
-            .delete_user(
-                tenant,
-                user,
-                &by.did("user.rejected", Object::user(user)),
-                |record, employments| {
-                    record.status.reject().map_err(status_refused)?;
-                    Ok(relationships::user_deleted(record, employments))
-                },
-            )
+            .delete_user(tenant, user, &audit, |record, employments| {
+                record.status.reject().map_err(status_refused)?;
+                Ok(relationships::user_deleted(record, employments))
+            })
             .await?;
         tracing::info!(%tenant, %user, by = %actor, %reason, "application rejected");
         self.0.deliver(tenant).await;
@@ -216,25 +208,21 @@ impl<S: Store + Clone> ApprovalService for Approvals<S> {
         }
         self.0.not_the_access_coordinator(tenant, user).await?;
         let idle_since = now() - i64::from(self.0.sign_in.unused_account_days) * 86_400;
+        let audit = by.did("user.deleted", Object::user(user));
         self.0
             .store
-            .delete_user(
-                tenant,
-                user,
-                &by.did("user.deleted", Object::user(user)),
-                |record, employments| {
-                    let last_used = record.last_sign_in_at.unwrap_or(record.created_at);
-                    if last_used > idle_since {
-                        return Err(StoreError::Refused {
-                            reason: "ACCOUNT_IN_USE",
-                            message:
-                                "the account was used (or created) too recently to count as unused"
-                                    .into(),
-                        });
-                    }
-                    Ok(relationships::user_deleted(record, employments))
-                },
-            )
+            .delete_user(tenant, user, &audit, |record, employments| {
+                let last_used = record.last_sign_in_at.unwrap_or(record.created_at);
+                if last_used > idle_since {
+                    return Err(StoreError::Refused {
+                        reason: "ACCOUNT_IN_USE",
+                        message:
+                            "the account was used (or created) too recently to count as unused"
+                                .into(),
+                    });
+                }
+                Ok(relationships::user_deleted(record, employments))
+            })
             .await?;
         tracing::info!(%tenant, %user, by = %actor, "unused account deleted");
         let written_at = self.0.deliver(tenant).await;

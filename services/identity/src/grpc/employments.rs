@@ -110,14 +110,12 @@ impl<S: Store + Clone> Users<S> {
             ends_at,
             main_account: request.get_ref().main_account,
         };
+        let audit = by.did("employment.added", Object::employment(employment.id));
         self.0
             .store
-            .add_employment(
-                tenant,
-                &employment,
-                &by.did("employment.added", Object::employment(employment.id)),
-                |change| relationships::employment_added(change, &employment),
-            )
+            .add_employment(tenant, &employment, &audit, |change| {
+                relationships::employment_added(change, &employment)
+            })
             .await?;
         tracing::info!(%tenant, %user, %unit, "employment added");
         let written_at = self.0.deliver(tenant).await;
@@ -150,32 +148,27 @@ impl<S: Store + Clone> Users<S> {
             ));
         }
         self.may_employ(&acting, current.user, current.unit).await?;
+        let audit = by.did("employment.ended", Object::employment(current.id));
         let ended = self
             .0
             .store
-            .end_employment(
-                tenant,
-                current.id,
-                ends_at,
-                &by.did("employment.ended", Object::employment(current.id)),
-                |before, all| {
-                    let others = all.iter().filter(|e| e.id != before.id).count();
-                    if kernel_employment(before)
-                        .check_end(ends_at, others)
-                        .is_err()
-                    {
-                        return Err(StoreError::Refused {
-                            reason: "MAIN_ACCOUNT",
-                            message: "make another employment the main account first".into(),
-                        });
-                    }
-                    let ended = EmploymentRecord {
-                        ends_at: Some(ends_at),
-                        ..before.clone()
-                    };
-                    Ok(vec![relationships::employment_ended(&ended)])
-                },
-            )
+            .end_employment(tenant, current.id, ends_at, &audit, |before, all| {
+                let others = all.iter().filter(|e| e.id != before.id).count();
+                if kernel_employment(before)
+                    .check_end(ends_at, others)
+                    .is_err()
+                {
+                    return Err(StoreError::Refused {
+                        reason: "MAIN_ACCOUNT",
+                        message: "make another employment the main account first".into(),
+                    });
+                }
+                let ended = EmploymentRecord {
+                    ends_at: Some(ends_at),
+                    ..before.clone()
+                };
+                Ok(vec![relationships::employment_ended(&ended)])
+            })
             .await?;
         tracing::info!(%tenant, user = %ended.user, unit = %ended.unit, "employment ended");
         let written_at = self.0.deliver(tenant).await;
@@ -202,21 +195,17 @@ impl<S: Store + Clone> Users<S> {
             });
         }
         self.may_employ(&acting, current.user, current.unit).await?;
+        let audit = by.did("employment.made_main", Object::employment(current.id));
         let main = self
             .0
             .store
-            .set_main_employment(
-                tenant,
-                current.id,
-                &by.did("employment.made_main", Object::employment(current.id)),
-                |change| {
-                    let now_main = EmploymentRecord {
-                        main_account: true,
-                        ..change.before.clone()
-                    };
-                    relationships::main_account_set(change, &now_main)
-                },
-            )
+            .set_main_employment(tenant, current.id, &audit, |change| {
+                let now_main = EmploymentRecord {
+                    main_account: true,
+                    ..change.before.clone()
+                };
+                relationships::main_account_set(change, &now_main)
+            })
             .await?;
         tracing::info!(%tenant, user = %main.user, unit = %main.unit, "main account set");
         let written_at = self.0.deliver(tenant).await;

@@ -291,15 +291,12 @@ impl<S: Store + Clone> GroupService for Groups<S> {
                 Permission::GroupsUpdate,
             )
             .await?;
+        let audit = by.did("group.members_removed", Object::group(id));
         self.0
             .store
-            .remove_group_members(
-                tenant,
-                id,
-                &users,
-                &by.did("group.members_removed", Object::group(id)),
-                |lost_primary| relationships::members_removed(id, &users, lost_primary),
-            )
+            .remove_group_members(tenant, id, &users, &audit, |lost_primary| {
+                relationships::members_removed(id, &users, lost_primary)
+            })
             .await?;
         let written_at = self.0.deliver(tenant).await;
         Ok(Response::new(RemoveGroupMembersResponse { written_at }))
@@ -365,15 +362,12 @@ impl<S: Store + Clone> GroupService for Groups<S> {
         if acting.user != user {
             self.0.authorization.require_outranks(&acting, user).await?;
         }
+        let audit = by.did("user.primary_group_set", Object::user(user));
         self.0
             .store
-            .set_primary_group(
-                tenant,
-                user,
-                id,
-                &by.did("user.primary_group_set", Object::user(user)),
-                |before| relationships::primary_group_changed(user, before, id),
-            )
+            .set_primary_group(tenant, user, id, &audit, |before| {
+                relationships::primary_group_changed(user, before, id)
+            })
             .await?;
         tracing::info!(%tenant, %user, group = %id, "primary group set");
         let written_at = self.0.deliver(tenant).await;
@@ -404,15 +398,12 @@ impl<S: Store + Clone> GroupService for Groups<S> {
             Responsibility::GroupManager,
         )
         .await?;
+        let audit = by.did("group.manager_set", Object::group(id));
         self.0
             .store
-            .set_group_manager(
-                tenant,
-                id,
-                manager,
-                &by.did("group.manager_set", Object::group(id)),
-                |before| relationships::group_manager_changed(id, before, manager),
-            )
+            .set_group_manager(tenant, id, manager, &audit, |before| {
+                relationships::group_manager_changed(id, before, manager)
+            })
             .await?;
         tracing::info!(%tenant, group = %id, "group manager set");
         let written_at = self.0.deliver(tenant).await;

@@ -262,16 +262,13 @@ impl<S: Store + Clone> UnitService for Units<S> {
                 Self::place(tenant, parent),
             )
             .await?;
+        let audit = by.did("unit.moved", Object::unit(id));
         let moved = self
             .0
             .store
-            .move_unit(
-                tenant,
-                id,
-                parent,
-                &by.did("unit.moved", Object::unit(id)),
-                |before| relationships::unit_moved(id, before.parent, parent),
-            )
+            .move_unit(tenant, id, parent, &audit, |before| {
+                relationships::unit_moved(id, before.parent, parent)
+            })
             .await?;
         let before = match moved {
             Moved::Moved(before) => before,
@@ -315,16 +312,13 @@ impl<S: Store + Clone> UnitService for Units<S> {
                 reference(ObjectType::Unit, id),
             )
             .await?;
+        let audit = by.did("unit.deleted", Object::unit(id));
         let deleted = self
             .0
             .store
-            .delete_unit(
-                tenant,
-                id,
-                now(),
-                &by.did("unit.deleted", Object::unit(id)),
-                |unit| relationships::unit_deleted(tenant, unit),
-            )
+            .delete_unit(tenant, id, now(), &audit, |unit| {
+                relationships::unit_deleted(tenant, unit)
+            })
             .await?;
         let refused = match deleted {
             Deleted::Deleted(_) => None,

@@ -208,49 +208,46 @@ impl<S: Store + Clone> UserService for Users<S> {
             // Changing someone's e-mail takes their sign-in: only those above them may.
             self.0.authorization.require_outranks(&acting, id).await?;
         }
+        let audit = by
+            .did("user.updated", Object::user(id))
+            .noting("fields", paths.clone());
         let record = self
             .0
             .store
-            .update_user(
-                tenant,
-                id,
-                &by.did("user.updated", Object::user(id))
-                    .noting("fields", paths.clone()),
-                |record| {
-                    record
-                        .status
-                        .check_editable()
-                        .map_err(|_| StoreError::Refused {
-                            reason: "ANONYMISED",
-                            message: "an anonymised account keeps no personal data".into(),
-                        })?;
-                    let restricted = record.restrict_bookings;
-                    if let Some(email) = email {
-                        record.email = Some(email);
-                    }
-                    if let Some(given_name) = given_name {
-                        record.given_name = given_name;
-                    }
-                    if let Some(family_name) = family_name {
-                        record.family_name = family_name;
-                    }
-                    if let Some(custom_fields) = custom_fields {
-                        record.custom_fields = custom_fields;
-                    }
-                    if changes("restrict_bookings") {
-                        record.restrict_bookings = new.restrict_bookings;
-                    }
-                    if changes("external_id") {
-                        let external = new.external_id.trim();
-                        record.external_id = (!external.is_empty()).then(|| external.to_owned());
-                    }
-                    let mut change = UserChange::default();
-                    if record.restrict_bookings != restricted {
-                        change.events.push(relationships::status_changed(record));
-                    }
-                    Ok(change)
-                },
-            )
+            .update_user(tenant, id, &audit, |record| {
+                record
+                    .status
+                    .check_editable()
+                    .map_err(|_| StoreError::Refused {
+                        reason: "ANONYMISED",
+                        message: "an anonymised account keeps no personal data".into(),
+                    })?;
+                let restricted = record.restrict_bookings;
+                if let Some(email) = email {
+                    record.email = Some(email);
+                }
+                if let Some(given_name) = given_name {
+                    record.given_name = given_name;
+                }
+                if let Some(family_name) = family_name {
+                    record.family_name = family_name;
+                }
+                if let Some(custom_fields) = custom_fields {
+                    record.custom_fields = custom_fields;
+                }
+                if changes("restrict_bookings") {
+                    record.restrict_bookings = new.restrict_bookings;
+                }
+                if changes("external_id") {
+                    let external = new.external_id.trim();
+                    record.external_id = (!external.is_empty()).then(|| external.to_owned());
+                }
+                let mut change = UserChange::default();
+                if record.restrict_bookings != restricted {
+                    change.events.push(relationships::status_changed(record));
+                }
+                Ok(change)
+            })
             .await?;
         tracing::info!(%tenant, user = %id, fields = ?paths, "user updated");
         self.0.deliver(tenant).await;
@@ -280,22 +277,18 @@ impl<S: Store + Clone> UserService for Users<S> {
             )
             .await?;
         self.0.authorization.require_outranks(&acting, id).await?;
+        let audit = by.did("user.suspended", Object::user(id));
         let record = self
             .0
             .store
-            .update_user(
-                tenant,
-                id,
-                &by.did("user.suspended", Object::user(id)),
-                |record| {
-                    record.status = record.status.suspend().map_err(status_refused)?;
-                    Ok(UserChange {
-                        events: vec![relationships::status_changed(record)],
-                        end_sessions: Some("suspended"),
-                        ..Default::default()
-                    })
-                },
-            )
+            .update_user(tenant, id, &audit, |record| {
+                record.status = record.status.suspend().map_err(status_refused)?;
+                Ok(UserChange {
+                    events: vec![relationships::status_changed(record)],
+                    end_sessions: Some("suspended"),
+                    ..Default::default()
+                })
+            })
             .await?;
         tracing::info!(%tenant, user = %id, by = %actor, %reason, "user suspended");
         let written_at = self.0.deliver(tenant).await;
@@ -323,22 +316,18 @@ impl<S: Store + Clone> UserService for Users<S> {
             )
             .await?;
         self.0.authorization.require_outranks(&acting, id).await?;
+        let audit = by.did("user.reactivated", Object::user(id));
         let record = self
             .0
             .store
-            .update_user(
-                tenant,
-                id,
-                &by.did("user.reactivated", Object::user(id)),
-                |record| {
-                    record.status = record.status.reactivate().map_err(status_refused)?;
-                    Ok(UserChange {
-                        events: vec![relationships::status_changed(record)],
-                        end_sessions: None,
-                        ..Default::default()
-                    })
-                },
-            )
+            .update_user(tenant, id, &audit, |record| {
+                record.status = record.status.reactivate().map_err(status_refused)?;
+                Ok(UserChange {
+                    events: vec![relationships::status_changed(record)],
+                    end_sessions: None,
+                    ..Default::default()
+                })
+            })
             .await?;
         tracing::info!(%tenant, user = %id, by = %actor, "user reactivated");
         let written_at = self.0.deliver(tenant).await;
@@ -369,29 +358,25 @@ impl<S: Store + Clone> UserService for Users<S> {
         self.0.authorization.require_outranks(&acting, id).await?;
         // Personal data goes; the id, employments, memberships and status history stay, so
         // reports still count what the person did.
+        let audit = by.did("user.anonymised", Object::user(id));
         let record = self
             .0
             .store
-            .update_user(
-                tenant,
-                id,
-                &by.did("user.anonymised", Object::user(id)),
-                |record| {
-                    record.status = record.status.anonymise().map_err(status_refused)?;
-                    record.email = None;
-                    record.given_name = String::new();
-                    record.family_name = String::new();
-                    record.custom_fields = "{}".into();
-                    record.external_id = None;
-                    record.password_hash = None;
-                    record.restrict_bookings = false;
-                    Ok(UserChange {
-                        events: vec![relationships::status_changed(record)],
-                        end_sessions: Some("anonymised"),
-                        erase_second_factor: true,
-                    })
-                },
-            )
+            .update_user(tenant, id, &audit, |record| {
+                record.status = record.status.anonymise().map_err(status_refused)?;
+                record.email = None;
+                record.given_name = String::new();
+                record.family_name = String::new();
+                record.custom_fields = "{}".into();
+                record.external_id = None;
+                record.password_hash = None;
+                record.restrict_bookings = false;
+                Ok(UserChange {
+                    events: vec![relationships::status_changed(record)],
+                    end_sessions: Some("anonymised"),
+                    erase_second_factor: true,
+                })
+            })
             .await?;
         tracing::info!(%tenant, user = %id, by = %actor, "user anonymised");
         let written_at = self.0.deliver(tenant).await;

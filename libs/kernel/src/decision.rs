@@ -7,7 +7,7 @@ use crate::permission::Permission;
 use crate::reach::Reach;
 use crate::responsibility::Responsibility;
 use crate::role::{Grants, RoleId};
-use crate::template::STUDENT;
+use crate::template::{ACCESS_COORDINATOR_DUTIES, STUDENT};
 use crate::user::UserStatus;
 
 /// What allowed a decision.
@@ -24,6 +24,9 @@ pub enum Grounds {
     },
     /// A responsibility on the resource (or its course or group).
     Responsibility(Responsibility),
+    /// The subject is their tenant's one Access Coordinator, whose duties follow the tenant's
+    /// coordinator record, never a role.
+    AccessCoordinator,
 }
 
 /// Why a decision denied.
@@ -85,6 +88,9 @@ impl fmt::Display for Decision {
             }
             Decision::Allowed(Grounds::Responsibility(r)) => {
                 write!(f, "allowed by responsibility {r}")
+            }
+            Decision::Allowed(Grounds::AccessCoordinator) => {
+                write!(f, "allowed as the tenant's Access Coordinator")
             }
             Decision::Denied(Denial::SubjectUnknown) => {
                 write!(f, "denied: the subject is unknown to authorization")
@@ -156,6 +162,10 @@ pub fn decide(
     // Responsibilities are duties inside the subject's own tenant.
     if home && let Some(responsibility) = responsibility_allowing(subject, permission, resource) {
         return Decision::Allowed(Grounds::Responsibility(responsibility));
+    }
+    // So are the Access Coordinator's, held by exactly one person per tenant.
+    if home && subject.access_coordinator && ACCESS_COORDINATOR_DUTIES.contains(permission) {
+        return Decision::Allowed(Grounds::AccessCoordinator);
     }
     // Said apart from NO_GRANT so the person knows a second factor, not a role, is missing.
     let withheld = subject.awaiting_second_factor.iter().map(held_grants);

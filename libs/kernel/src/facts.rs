@@ -81,6 +81,9 @@ pub struct SubjectFacts {
     pub enrolled_courses: Vec<CourseId>,
     /// Events they are booked on.
     pub booked_events: Vec<EventId>,
+    /// Whether they are their tenant's one Access Coordinator (the tenant's record, not a
+    /// role). No serde default: cached facts from before this field must be read again.
+    pub access_coordinator: bool,
     /// The administrator roles as held, whose risky grants this session lacks until it
     /// proves a second factor ([`Self::without_second_factor`]); only read to explain a denial.
     #[cfg_attr(feature = "serde", serde(default))]
@@ -105,6 +108,7 @@ impl SubjectFacts {
             administered_events: Vec::new(),
             enrolled_courses: Vec::new(),
             booked_events: Vec::new(),
+            access_coordinator: false,
             awaiting_second_factor: Vec::new(),
         }
     }

@@ -36,7 +36,7 @@ pub use responsibility::{
     Responsibility, ResponsibilityError, ResponsibilitySet, check_responsibility,
 };
 pub use role::{Grant, Grants, Role, RoleId};
-pub use template::Template;
+pub use template::{ACCESS_COORDINATOR_DUTIES, Template};
 pub use tenant::{ClientLinkError, Tenant, TenantSettings};
 pub use unit::{UnitError, UnitKind};
 pub use user::{AccountKind, Email, EmploymentError, StatusError, UserStatus};

@@ -366,6 +366,11 @@ pub fn coverage(subject: &SubjectFacts, permission: Permission, kind: Option<Kin
     if subject.status != UserStatus::Active {
         return Coverage::Paths(paths);
     }
+    // The Access Coordinator's duties reach the whole tenant.
+    if subject.access_coordinator && crate::template::ACCESS_COORDINATOR_DUTIES.contains(permission)
+    {
+        return Coverage::Everything;
+    }
     let mut add = |scope: Scope, place: facts::Place| {
         for path in scope.paths() {
             let origin = match (path.anchor, place) {

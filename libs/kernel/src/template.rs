@@ -64,7 +64,9 @@ pub enum Template {
     MasterAdministrator,
     /// Reports of the tenant and its clients.
     MasterAdministratorReportsOnly,
-    /// Approves tutor accounts (a.k.a. User Manager).
+    /// Formerly the Access Coordinator's role; the duty now follows the tenant's coordinator
+    /// record. Stored assignments still read, grant nothing beyond Student, and no one assigns
+    /// it ([`Template::assignable`]).
     AccessCoordinator,
     /// Gives students access to content.
     Teacher,
@@ -137,12 +139,19 @@ const CLIENT_ADMINISTRATION: PermissionSet = PermissionSet::of(&[
 ]);
 
 /// The Access Coordinator's duties: only the tenant's one Access Coordinator holds them
-/// (DESIGN.md §1), so even "everything" roles leave them out.
+/// (DESIGN.md §1), so even "everything" roles leave them out. No role grants them (so no custom
+/// role can carry them, nobody holding them to give): they follow the tenant's coordinator
+/// record (`SubjectFacts::access_coordinator`), which only the hand-over moves.
 const ACCESS_COORDINATION: PermissionSet = PermissionSet::of(&[
     P::TutorApprovalsDecide,
     P::AccountsDeleteUnused,
     P::TeachersPromote,
 ]);
+
+/// What the Access Coordinator may do as such, in their own tenant: the duties, and reading the
+/// people they decide about.
+pub const ACCESS_COORDINATOR_DUTIES: PermissionSet =
+    ACCESS_COORDINATION.union(PermissionSet::of(&[P::UsersRead]));
 
 const SYSTEM_CONFIGURATION: PermissionSet = PermissionSet::of(&[
     P::SystemConfigurationRead,
@@ -218,6 +227,12 @@ impl Template {
         Template::Teacher,
         Template::TeacherAdministrator,
     ];
+
+    /// Whether anyone may assign it: every template but the retired Access Coordinator, whose
+    /// duty only the hand-over moves.
+    pub const fn assignable(self) -> bool {
+        !matches!(self, Template::AccessCoordinator)
+    }
 
     /// The stable key (`builtin:<key>` is the role id).
     pub const fn key(self) -> &'static str {
@@ -348,10 +363,9 @@ impl Template {
                 Reach::TenantAndClients,
                 ORGANIZATION_ADMINISTRATION.union(CLIENT_ADMINISTRATION),
             ),
-            Template::AccessCoordinator => STUDENT.with(
-                Reach::Tenant,
-                ACCESS_COORDINATION.union(PermissionSet::of(&[P::UsersRead])),
-            ),
+            // Kept so stored assignments still read; it grants no duty (see
+            // ACCESS_COORDINATOR_DUTIES) and cannot be assigned.
+            Template::AccessCoordinator => STUDENT,
             Template::Teacher => TEACHER,
             Template::TeacherAdministrator => TEACHER.with(
                 Reach::Tenant,

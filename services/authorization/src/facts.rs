@@ -77,6 +77,12 @@ pub fn subject_facts(tenant: TenantId, user: UserId, rows: &SubjectRows, now: i6
         related(rows, Relation::EventAdministrator, now, EventId::from_uuid);
     facts.enrolled_courses = related(rows, Relation::Enrolled, now, CourseId::from_uuid);
     facts.booked_events = related(rows, Relation::Booked, now, EventId::from_uuid);
+    facts.access_coordinator = rows.relationships.iter().any(|r| {
+        r.relation == relation(Relation::AccessCoordinator)
+            && r.resource_type == ObjectType::Tenant as i16
+            && r.resource_id == tenant.as_uuid()
+            && active(r, now)
+    });
     facts
 }
 

@@ -156,6 +156,25 @@ pub fn client_link_changed(master: TenantId, client: TenantId, linked: bool) -> 
     event(vec![update], vec![])
 }
 
+/// The tenant's Access Coordinator duty moves from `from` (none for a new tenant) to `to`: one
+/// batch, so authorization never sees two coordinators or none.
+pub fn access_coordinator_changed(tenant: TenantId, from: Option<UserId>, to: UserId) -> NewEvent {
+    let mut updates = Vec::new();
+    if let Some(from) = from {
+        updates.push(delete(
+            tenant_ref(tenant),
+            Relation::AccessCoordinator,
+            user_ref(from),
+        ));
+    }
+    updates.push(touch(
+        tenant_ref(tenant),
+        Relation::AccessCoordinator,
+        user_ref(to),
+    ));
+    event(updates, vec![])
+}
+
 // Units.
 
 /// The PARENT_UNIT facts of a unit leaving `old` for `new` (either may be none: a root).

@@ -600,7 +600,9 @@ fn a_purchaser_sees_invitees_and_purchases_make_the_documented_roles() {
 #[test]
 fn the_access_coordinator_and_teachers_do_what_the_products_document() {
     let w = World::new();
-    let coordinator = w.subject(&[Template::AccessCoordinator], Place::Tenant);
+    // The duties follow the tenant's coordinator record, not a role.
+    let mut coordinator = w.subject(&[], Place::Tenant);
+    coordinator.access_coordinator = true;
     let pending_tutor = w.user_at(w.branch, None);
     assert!(allowed(decide(
         &coordinator,
@@ -622,6 +624,30 @@ fn the_access_coordinator_and_teachers_do_what_the_products_document() {
         &admin,
         P::TutorApprovalsDecide,
         &pending_tutor
+    )));
+    // No role carries them: not the retired coordinator role, not the widest administrator's.
+    for template in [Template::AccessCoordinator, Template::LmsAdministrator] {
+        let holder = w.subject(&[template], Place::Tenant);
+        for duty in [
+            P::TutorApprovalsDecide,
+            P::AccountsDeleteUnused,
+            P::TeachersPromote,
+        ] {
+            assert!(
+                !allowed(decide(&holder, duty, &pending_tutor)),
+                "{template:?} {duty}"
+            );
+        }
+    }
+    // And only in their own tenant.
+    let elsewhere = ResourceFacts::new(
+        lms_kernel::TenantId::generate(),
+        Object::User(lms_kernel::UserId::generate()),
+    );
+    assert!(!allowed(decide(
+        &coordinator,
+        P::TutorApprovalsDecide,
+        &elsewhere
     )));
 
     let teacher = w.subject(&[Template::Teacher], Place::Tenant);

@@ -170,12 +170,31 @@ impl Authorization {
         permission: Permission,
         resource: ObjectReference,
     ) -> Result<(), ApiError> {
+        self.require_at(acting, permission, resource, None).await
+    }
+
+    /// [`Authorization::require`] at least as fresh as `at` (a token a write answered, such as
+    /// the Access Coordinator hand-over's), which may be answered from authorization's cache;
+    /// without one, fully consistent.
+    pub async fn require_at(
+        &self,
+        acting: &Acting,
+        permission: Permission,
+        resource: ObjectReference,
+        at: Option<ConsistencyToken>,
+    ) -> Result<(), ApiError> {
+        let consistency = match at {
+            Some(token) => Some(Consistency {
+                requirement: Some(consistency::Requirement::AtLeastAsFresh(token)),
+            }),
+            None => fully_consistent(),
+        };
         let response = PermissionServiceClient::new(self.with_token(acting.token())?)
             .explain(ExplainRequest {
                 subject_id: String::new(),
                 permission: permission.name().into(),
                 resource: Some(resource),
-                consistency: fully_consistent(),
+                consistency,
             })
             .await
             .map_err(refusal_or_unavailable)?

@@ -14,7 +14,7 @@ use lms_api::authorization::v1::{
 };
 use lms_api::common::v1::{AuditStamp, ObjectReference, ObjectType};
 use lms_kernel::{
-    AssignmentId, Grants, Permission, Target, TenantId, UnitId, UserId, check_assignment,
+    AssignmentId, Grants, Permission, RoleId, Target, TenantId, UnitId, UserId, check_assignment,
 };
 use lms_runtime::ApiError;
 use lms_runtime::auth::Caller;
@@ -165,6 +165,17 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
         let r = request.into_inner();
         let user = convert::id("user_id", &r.user_id, UserId::parse)?;
         let role = convert::role_id("role_id", &r.role_id)?;
+        if let RoleId::BuiltIn(template) = role
+            && !template.assignable()
+        {
+            return Err(ApiError::FailedPrecondition {
+                reason: "NOT_ASSIGNABLE",
+                message: "the Access Coordinator's duty moves only by the hand-over \
+                          (TransferAccessCoordinator), never by a role"
+                    .into(),
+            }
+            .into());
+        }
         let unit = match r.unit_id.as_str() {
             "" => None,
             text => Some(convert::id("unit_id", text, UnitId::parse)?),

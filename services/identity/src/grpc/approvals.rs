@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use lms_api::common::v1::ObjectType;
+use lms_api::common::v1::{ConsistencyToken, ObjectType};
 use lms_api::identity::v1::approval_service_server::ApprovalService;
 use lms_api::identity::v1::{
     ApproveAccountRequest, ApproveAccountResponse, DeleteUnusedAccountRequest,
@@ -30,19 +30,21 @@ use crate::store::{Store, StoreError, UserChange, UserFilter};
 pub struct Approvals<S>(pub Arc<Core<S>>);
 
 impl<S: Store + Clone> Approvals<S> {
-    /// The caller and the user named in `user_id`, once authorization allowed `permission`.
+    /// The caller and the user named in `user_id`, once authorization allowed `permission` (at
+    /// least as fresh as `at`, when the caller passed a token).
     async fn duty<T>(
         &self,
         request: &Request<T>,
         user_id: &str,
         permission: Permission,
+        at: Option<ConsistencyToken>,
     ) -> Result<(TenantId, UserId, UserId), Status> {
         let acting = acting(request)?;
         let (tenant, actor) = (acting.tenant, acting.user);
         let user = required_id("user_id", user_id, UserId::parse)?;
         self.0
             .authorization
-            .require(&acting, permission, reference(ObjectType::User, user))
+            .require_at(&acting, permission, reference(ObjectType::User, user), at)
             .await?;
         Ok((tenant, actor, user))
     }
@@ -98,6 +100,7 @@ impl<S: Store + Clone> ApprovalService for Approvals<S> {
                 &request,
                 &request.get_ref().user_id,
                 Permission::TutorApprovalsDecide,
+                request.get_ref().at_least_as_fresh.clone(),
             )
             .await?;
         let audit = by.did("user.approved", Object::user(user));
@@ -136,6 +139,7 @@ impl<S: Store + Clone> ApprovalService for Approvals<S> {
                 &request,
                 &request.get_ref().user_id,
                 Permission::TutorApprovalsDecide,
+                request.get_ref().at_least_as_fresh.clone(),
             )
             .await?;
         let audit = by.did("user.rejected", Object::user(user));
@@ -161,6 +165,7 @@ impl<S: Store + Clone> ApprovalService for Approvals<S> {
                 &request,
                 &request.get_ref().user_id,
                 Permission::TeachersPromote,
+                request.get_ref().at_least_as_fresh.clone(),
             )
             .await?;
         let record = self
@@ -197,6 +202,7 @@ impl<S: Store + Clone> ApprovalService for Approvals<S> {
                 &request,
                 &request.get_ref().user_id,
                 Permission::AccountsDeleteUnused,
+                request.get_ref().at_least_as_fresh.clone(),
             )
             .await?;
         if user == actor {

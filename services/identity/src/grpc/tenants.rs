@@ -91,7 +91,7 @@ impl<S: Store + Clone> TenantService for Tenants<S> {
         events.extend([
             relationships::user_created(&user, &employment),
             relationships::main_role_given(user.id, Template::LmsAdministrator),
-            relationships::role_given(user.id, Template::AccessCoordinator),
+            relationships::access_coordinator_changed(tenant.id, None, user.id),
         ]);
         self.0
             .store
@@ -145,9 +145,29 @@ impl<S: Store + Clone> TenantService for Tenants<S> {
         request: Request<TransferAccessCoordinatorRequest>,
     ) -> Result<Response<TransferAccessCoordinatorResponse>, Status> {
         let by = Actor::of(&request)?;
-        let acting = acting(&request)?;
-        let (tenant, actor) = (acting.tenant, acting.user);
-        let successor = required_id("new_user_id", &request.get_ref().new_user_id, UserId::parse)?;
+        let caller = caller(&request)?.clone();
+        let r = request.get_ref();
+        let successor = required_id("new_user_id", &r.new_user_id, UserId::parse)?;
+        // Only the Access Coordinator hands the duty over, or a platform operator (naming the
+        // tenant) when the holder is gone: nobody else can take it, not even an administrator
+        // who held it before.
+        let (tenant, actor) = match &caller {
+            Caller::User { tenant, user, .. } => {
+                if !r.tenant_id.is_empty() && r.tenant_id != tenant.to_string() {
+                    return Err(ApiError::invalid_field(
+                        "tenant_id",
+                        "people hand over in their own tenant; leave it empty",
+                    )
+                    .into());
+                }
+                (*tenant, format!("user:{user}"))
+            }
+            Caller::Service { tenant: None, .. } => (
+                required_id("tenant_id", &r.tenant_id, TenantId::parse)?,
+                operator(&caller)?,
+            ),
+            Caller::Service { .. } => return Err(operator(&caller).unwrap_err().into()),
+        };
         let current = self
             .0
             .store
@@ -155,17 +175,16 @@ impl<S: Store + Clone> TenantService for Tenants<S> {
             .await?
             .ok_or_else(|| ApiError::not_found("tenant", tenant.to_string()))?
             .access_coordinator;
-        // The Access Coordinator hands over; a Super Administrator (security settings) may
-        // reassign the duty when the holder is gone.
-        if current != Some(actor) {
-            self.0
-                .authorization
-                .require(
-                    &acting,
-                    Permission::SecuritySettingsUpdate,
-                    reference(ObjectType::Tenant, tenant),
-                )
-                .await?;
+        if let Caller::User { user, .. } = &caller
+            && current != Some(*user)
+        {
+            return Err(ApiError::PermissionDenied {
+                reason: "NOT_ACCESS_COORDINATOR",
+                message: "only the Access Coordinator hands the duty over (or a platform operator)"
+                    .into(),
+                metadata: Default::default(),
+            }
+            .into());
         }
         let Some(current) = current.filter(|current| *current != successor) else {
             return Err(ApiError::FailedPrecondition {
@@ -181,10 +200,11 @@ impl<S: Store + Clone> TenantService for Tenants<S> {
                 tenant,
                 current,
                 successor,
-                &[
-                    relationships::role_taken(current, Template::AccessCoordinator),
-                    relationships::role_given(successor, Template::AccessCoordinator),
-                ],
+                &[relationships::access_coordinator_changed(
+                    tenant,
+                    Some(current),
+                    successor,
+                )],
                 &by.did(
                     "tenant.access_coordinator_transferred",
                     Object::tenant(tenant),

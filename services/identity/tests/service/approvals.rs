@@ -8,7 +8,7 @@ use lms_api::identity::v1::{
 };
 use tonic::Code;
 
-use crate::fixture::{ADMIN_EMAIL, ADMIN_PASSWORD, Platform, USER_PASSWORD, reason};
+use crate::fixture::{Platform, USER_PASSWORD, reason};
 
 async fn apply(platform: &Platform, admin: &str, email: &str, kind: AccountKind) -> String {
     platform
@@ -49,6 +49,7 @@ async fn a_tutor_waits_in_the_queue_until_approved_and_then_holds_the_tutor_role
         .approvals(&admin)
         .approve_account(ApproveAccountRequest {
             user_id: tutor.clone(),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -74,7 +75,10 @@ async fn a_tutor_waits_in_the_queue_until_approved_and_then_holds_the_tutor_role
 
     let twice = platform
         .approvals(&admin)
-        .approve_account(ApproveAccountRequest { user_id: tutor })
+        .approve_account(ApproveAccountRequest {
+            user_id: tutor,
+            ..Default::default()
+        })
         .await
         .unwrap_err();
     assert_eq!(reason(&twice), "NOT_PENDING");
@@ -99,6 +103,7 @@ async fn only_the_access_coordinator_decides_and_a_rejected_application_is_delet
         .approvals(&olga)
         .approve_account(ApproveAccountRequest {
             user_id: teacher.clone(),
+            ..Default::default()
         })
         .await
         .unwrap_err();
@@ -113,6 +118,7 @@ async fn only_the_access_coordinator_decides_and_a_rejected_application_is_delet
         .reject_account(RejectAccountRequest {
             user_id: teacher.clone(),
             reason: "not one of ours".into(),
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -133,6 +139,7 @@ async fn an_approved_teacher_is_promoted_to_teacher_administrator() {
         .approvals(&admin)
         .promote_teacher(PromoteTeacherRequest {
             user_id: teacher.clone(),
+            ..Default::default()
         })
         .await
         .unwrap_err();
@@ -141,6 +148,7 @@ async fn an_approved_teacher_is_promoted_to_teacher_administrator() {
         .approvals(&admin)
         .approve_account(ApproveAccountRequest {
             user_id: teacher.clone(),
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -148,6 +156,7 @@ async fn an_approved_teacher_is_promoted_to_teacher_administrator() {
         .approvals(&admin)
         .promote_teacher(PromoteTeacherRequest {
             user_id: teacher.clone(),
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -166,7 +175,10 @@ async fn an_account_in_use_is_not_deleted_as_unused() {
     let user = platform.create_user(&admin, "new@example.org", "").await;
     let refused = platform
         .approvals(&admin)
-        .delete_unused_account(DeleteUnusedAccountRequest { user_id: user })
+        .delete_unused_account(DeleteUnusedAccountRequest {
+            user_id: user,
+            ..Default::default()
+        })
         .await
         .unwrap_err();
     assert_eq!(refused.code(), Code::FailedPrecondition);
@@ -182,6 +194,7 @@ async fn an_idle_account_is_deleted_and_its_access_ends() {
         .approvals(&admin)
         .delete_unused_account(DeleteUnusedAccountRequest {
             user_id: user.clone(),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -205,6 +218,7 @@ async fn a_deleted_unused_account_takes_its_role_assignments_with_it() {
         .approvals(&admin)
         .delete_unused_account(DeleteUnusedAccountRequest {
             user_id: user.clone(),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -225,12 +239,14 @@ async fn the_access_coordinator_hands_over_atomically_with_the_duties() {
         .tenants(&admin)
         .transfer_access_coordinator(TransferAccessCoordinatorRequest {
             new_user_id: successor.clone(),
+            ..Default::default()
         })
         .await
         .unwrap()
         .into_inner();
     assert_eq!(handed.tenant.unwrap().access_coordinator_user_id, successor);
-    assert!(handed.written_at.is_some());
+    let written_at = handed.written_at;
+    assert!(written_at.is_some());
     let tenant = platform
         .tenants(&admin)
         .get_tenant(GetTenantRequest::default())
@@ -240,30 +256,111 @@ async fn the_access_coordinator_hands_over_atomically_with_the_duties() {
         .tenant
         .unwrap();
     assert_eq!(tenant.access_coordinator_user_id, successor);
+    // The duty is the tenant's record, not a role anyone holds.
+    for holder in [successor.clone(), platform.admin.to_string()] {
+        assert!(
+            !platform
+                .roles_of(&admin, &holder)
+                .await
+                .contains(&"builtin:access_coordinator".to_owned())
+        );
+    }
 
-    assert!(
-        platform
-            .roles_of(&admin, &successor)
-            .await
-            .contains(&"builtin:access_coordinator".to_owned())
-    );
-    let former = platform.roles_of(&admin, &platform.admin.to_string()).await;
-    assert!(
-        !former.contains(&"builtin:access_coordinator".to_owned()),
-        "the former Access Coordinator lost the duty: {former:?}"
-    );
-
-    // The former coordinator keeps LMS Administrator but no longer decides approvals.
+    // The former coordinator keeps LMS Administrator but no longer decides approvals; the
+    // successor does, at once.
     let tutor = apply(&platform, &admin, "tom@example.org", AccountKind::Tutor).await;
-    let fresh = platform
-        .sign_in(ADMIN_EMAIL, ADMIN_PASSWORD)
-        .await
-        .unwrap()
-        .access_token;
     let refused = platform
-        .approvals(&fresh)
-        .approve_account(ApproveAccountRequest { user_id: tutor })
+        .approvals(&admin)
+        .approve_account(ApproveAccountRequest {
+            user_id: tutor.clone(),
+            ..Default::default()
+        })
         .await
         .unwrap_err();
     assert_eq!(refused.code(), Code::PermissionDenied);
+    let sam = platform
+        .sign_in("sam@example.org", USER_PASSWORD)
+        .await
+        .unwrap()
+        .access_token;
+    platform
+        .approvals(&sam)
+        .approve_account(ApproveAccountRequest {
+            user_id: tutor,
+            at_least_as_fresh: written_at,
+        })
+        .await
+        .expect("the new coordinator approves, at least as fresh as the hand-over");
+}
+
+/// Issue 13 item 8: the duties follow the one coordinator record, and only the hand-over moves
+/// it. An administrator who handed it on cannot take it back; the coordinator role cannot be
+/// assigned (not even by a service); no custom role can carry the duties.
+#[tokio::test]
+async fn nobody_but_the_coordinator_or_an_operator_moves_the_duty_and_no_role_carries_it() {
+    use lms_api::authorization::v1::role_service_client::RoleServiceClient;
+    use lms_api::authorization::v1::{AssignRoleRequest, CreateRoleRequest, Grant, Reach};
+
+    let platform = Platform::start().await;
+    let admin = platform.admin_token().await;
+    // No custom role carries the duties: the coordinator (here also the LMS Administrator, who
+    // defines roles) holds them by record, not by grant, so there is nothing to give.
+    let role = RoleServiceClient::new(platform.authorization.authorized(&admin))
+        .create_role(CreateRoleRequest {
+            name: "Deputy approver".into(),
+            grants: vec![Grant {
+                permission: "tutor_approvals.decide".into(),
+                reach: Reach::Tenant as i32,
+            }],
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(role.code(), Code::PermissionDenied);
+    assert_eq!(reason(&role), "ESCALATION");
+
+    let sam = platform.create_user(&admin, "sam@example.org", "").await;
+    platform
+        .tenants(&admin)
+        .transfer_access_coordinator(TransferAccessCoordinatorRequest {
+            new_user_id: sam.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    // The LMS Administrator holds security settings, but not the duty any more.
+    let back = platform
+        .tenants(&admin)
+        .transfer_access_coordinator(TransferAccessCoordinatorRequest {
+            new_user_id: platform.admin.to_string(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(back.code(), Code::PermissionDenied);
+    assert_eq!(reason(&back), "NOT_ACCESS_COORDINATOR");
+
+    // The retired coordinator role is assigned by nobody, services included.
+    for token in [admin.clone(), platform.identity_service_token()] {
+        let assigned = platform
+            .roles(&token)
+            .assign_role(AssignRoleRequest {
+                user_id: platform.admin.to_string(),
+                role_id: "builtin:access_coordinator".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(reason(&assigned), "NOT_ASSIGNABLE");
+    }
+
+    // A platform operator hands it over (naming the tenant) when the holder is gone.
+    platform
+        .tenants(&platform.operator_token())
+        .transfer_access_coordinator(TransferAccessCoordinatorRequest {
+            new_user_id: platform.admin.to_string(),
+            tenant_id: platform.tenant.to_string(),
+        })
+        .await
+        .unwrap();
 }

@@ -188,6 +188,7 @@ async fn an_approval_role_assignment_names_the_approving_person_in_authorization
         .approvals(&admin)
         .approve_account(ApproveAccountRequest {
             user_id: tutor.clone(),
+            ..Default::default()
         })
         .await
         .unwrap();

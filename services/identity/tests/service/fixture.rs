@@ -184,6 +184,11 @@ impl Platform {
         AuthenticationServiceClient::new(self.identity.authorized(token))
     }
 
+    /// Identity's own service token for the test tenant (what its outbox relay uses).
+    pub fn identity_service_token(&self) -> String {
+        self.auth.tenant_service_token("identity", self.tenant)
+    }
+
     /// A platform operator's token (a service token naming no tenant).
     pub fn operator_token(&self) -> String {
         self.auth.service_token("operator")
@@ -325,18 +330,28 @@ impl Platform {
 
     /// The role ids a user holds now.
     pub async fn roles_of(&self, token: &str, user: &str) -> Vec<String> {
-        self.roles(token)
+        self.try_roles_of(token, user).await.unwrap()
+    }
+
+    /// The role ids a user holds now, or why they cannot be read (for example the user's
+    /// facts have not reached authorization yet: `RESOURCE_UNKNOWN`).
+    pub async fn try_roles_of(
+        &self,
+        token: &str,
+        user: &str,
+    ) -> Result<Vec<String>, tonic::Status> {
+        Ok(self
+            .roles(token)
             .list_user_roles(ListUserRolesRequest {
                 user_id: user.into(),
                 include_inactive: false,
             })
-            .await
-            .unwrap()
+            .await?
             .into_inner()
             .assignments
             .into_iter()
             .map(|a| a.role_id)
-            .collect()
+            .collect())
     }
 
     /// Whether `token`'s user may do `permission` on `resource`, at least as fresh as `at`.

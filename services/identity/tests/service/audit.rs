@@ -13,8 +13,8 @@ use lms_api::identity::v1::import_service_client::ImportServiceClient;
 use lms_api::identity::v1::{
     AccountKind, ApproveAccountRequest, AuditRecord, ChangePasswordRequest, CreateGroupRequest,
     CreateUserRequest, ImportCsvRequest, ImportKind, ImportOptions, ListAuditRecordsRequest,
-    NewUser, ReactivateUserRequest, SuspendUserRequest, TenantSettings, UnlockSignInRequest,
-    UpdateTenantSettingsRequest, import_csv_request,
+    NewUser, PromoteTeacherRequest, ReactivateUserRequest, SuspendUserRequest, TenantSettings,
+    UnlockSignInRequest, UpdateTenantSettingsRequest, import_csv_request,
 };
 use prost_types::FieldMask;
 use serde_json::Value;
@@ -162,19 +162,37 @@ async fn only_holders_of_audit_read_list_the_audit() {
     assert_eq!(wrong.code(), Code::InvalidArgument);
 }
 
-#[tokio::test]
-async fn an_approval_role_assignment_names_the_approving_person_in_authorizations_audit() {
-    let platform = Platform::start().await;
-    let admin = platform.admin_token().await;
-    let tutor = platform
-        .users(&admin)
+/// The actor authorization's audit names for the assignment of `role` to `holder`.
+async fn assigned_by(platform: &Platform, admin: &str, holder: &str, role: &str) -> String {
+    let records = platform
+        .roles(admin)
+        .list_audit_records(RoleAuditRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .records;
+    records
+        .iter()
+        .find(|r| {
+            r.action == "role_assignment.created"
+                && r.after_json.contains(holder)
+                && r.after_json.contains(role)
+        })
+        .and_then(|r| r.stamp.as_ref())
+        .map(|stamp| stamp.actor_id.clone())
+        .unwrap_or_else(|| panic!("the {role} assignment of {holder} is audited"))
+}
+
+async fn applicant(platform: &Platform, admin: &str, email: &str, kind: AccountKind) -> String {
+    platform
+        .users(admin)
         .create_user(CreateUserRequest {
             user: Some(NewUser {
-                email: "tess@example.org".into(),
+                email: email.into(),
                 given_name: "Tess".into(),
                 family_name: "Tutor".into(),
                 password: USER_PASSWORD.into(),
-                account_kind: AccountKind::Tutor as i32,
+                account_kind: kind as i32,
                 ..Default::default()
             }),
         })
@@ -183,7 +201,14 @@ async fn an_approval_role_assignment_names_the_approving_person_in_authorization
         .into_inner()
         .user
         .unwrap()
-        .user_id;
+        .user_id
+}
+
+#[tokio::test]
+async fn an_approval_role_assignment_names_the_approving_person_in_authorizations_audit() {
+    let platform = Platform::start().await;
+    let admin = platform.admin_token().await;
+    let tutor = applicant(&platform, &admin, "tess@example.org", AccountKind::Tutor).await;
     platform
         .approvals(&admin)
         .approve_account(ApproveAccountRequest {
@@ -193,25 +218,46 @@ async fn an_approval_role_assignment_names_the_approving_person_in_authorization
         .await
         .unwrap();
 
-    let records = platform
-        .roles(&admin)
-        .list_audit_records(RoleAuditRequest::default())
-        .await
-        .unwrap()
-        .into_inner()
-        .records;
-    let given = records
-        .iter()
-        .find(|r| r.action == "role_assignment.created" && r.after_json.contains(&tutor))
-        .expect("the tutor role's assignment is audited");
+    let admin_id = platform.admin.to_string();
     assert_eq!(
-        given.stamp.as_ref().unwrap().actor_id,
-        platform.admin.to_string(),
+        assigned_by(&platform, &admin, &tutor, "builtin:tutor").await,
+        admin_id,
         "the approving person, not service:identity"
     );
     let approved = records_about(&platform, &admin, "user", &tutor).await;
     assert_eq!(approved[0].action, "user.approved");
-    assert_eq!(approved[0].actor_user_id, platform.admin.to_string());
+    assert_eq!(approved[0].actor_user_id, admin_id);
+}
+
+#[tokio::test]
+async fn a_promotion_is_audited_and_its_role_names_the_promoting_person() {
+    let platform = Platform::start().await;
+    let admin = platform.admin_token().await;
+    let teacher = applicant(&platform, &admin, "tina@example.org", AccountKind::Teacher).await;
+    let approvals = || platform.approvals(&admin);
+    approvals()
+        .approve_account(ApproveAccountRequest {
+            user_id: teacher.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    approvals()
+        .promote_teacher(PromoteTeacherRequest {
+            user_id: teacher.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+
+    let role = "builtin:teacher_administrator";
+    assert_eq!(
+        assigned_by(&platform, &admin, &teacher, role).await,
+        platform.admin.to_string()
+    );
+    let records = records_about(&platform, &admin, "user", &teacher).await;
+    assert_eq!(records[0].action, "user.promoted");
+    assert_eq!(records[0].actor_user_id, platform.admin.to_string());
 }
 
 #[tokio::test]

@@ -187,6 +187,7 @@ async fn authorization_starts_with_redis_down_and_joins_it_when_it_returns() {
         "redis://127.0.0.1:{port}"
     )));
     context.redis.key_prefix = prefix.clone();
+    context.redis.mac_key = Some(lms_runtime::SecretString::new(lms_testkit::TEST_MAC_KEY));
     let service = TestService::start(lms_platform::build_service(context).await.unwrap()).await;
     assert_serving(&service, "lms.authorization.v1.").await;
     let token = auth.user_token(TenantId::generate(), UserId::generate());

@@ -6,7 +6,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tonic_health::ServingStatus;
 
-use crate::auth::{RevocationFeed, TokenVerifier};
+use crate::auth::{PublishedRetention, RevocationFeed, TokenVerifier};
 use crate::config::{
     AuthConfig, CacheConfig, Config, RedisConfig, ServerConfig, ServiceConfig, ServiceName,
     SignInConfig,
@@ -80,10 +80,12 @@ pub struct ServiceContext {
 impl ServiceContext {
     /// The context of `name` under `config`.
     pub fn from_config(config: &Config, name: ServiceName) -> Result<Self, BootError> {
-        let verifier = verifier_from(&config.auth)?;
         let token_lifetime = Duration::from_secs(
             config.sign_in.access_token_ttl_seconds + config.auth.leeway_seconds,
         );
+        let rotation = Duration::from_secs(config.sign_in.signing_key_rotation_hours * 3600);
+        let verifier = verifier_from(&config.auth)?
+            .with_published_retention(PublishedRetention::new(token_lifetime, rotation));
         let revocations = RevocationFeed::new(
             verifier.revocations().clone(),
             config
@@ -230,7 +232,8 @@ impl Application {
         self.server.served()
     }
 
-    /// Serves until `shutdown` is cancelled, reporting NOT_SERVING while the store is unreachable.
+    /// Serves until `shutdown` is cancelled, reporting NOT_SERVING while the store is unreachable
+    /// or no key to verify tokens with is held yet.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> Result<(), BootError> {
         let Application {
             server,
@@ -244,6 +247,7 @@ impl Application {
         let readiness = tokio::spawn(watch_readiness(
             server.health(),
             server.served().to_vec(),
+            server.verifier().clone(),
             database.clone(),
             redis,
             shutdown.clone(),
@@ -255,35 +259,55 @@ impl Application {
     }
 }
 
+/// Reports SERVING while the store answers and the verifier holds a key: without a key every
+/// authenticated call would fail, so a service that has not fetched identity's keys yet (or lost
+/// them all) must not receive traffic. Key changes are reported at once, the store every
+/// [`READINESS_INTERVAL`].
 async fn watch_readiness(
     health: tonic_health::server::HealthReporter,
     served: Vec<&'static str>,
+    verifier: TokenVerifier,
     database: Database,
     redis: Option<RedisHandle>,
     shutdown: CancellationToken,
 ) {
-    let mut ready = true;
+    let mut presence = verifier.key_presence();
+    // What the server reports when it starts serving.
+    let mut reported = verifier.holds_keys();
+    let mut store_ok = true;
     loop {
         tokio::select! {
             () = shutdown.cancelled() => return,
-            () = tokio::time::sleep(READINESS_INTERVAL) => {}
-        }
-        let store_ok = match database.ping().await {
-            Ok(()) => true,
-            Err(error) => {
-                tracing::warn!(%error, "store unreachable");
-                false
+            () = tokio::time::sleep(READINESS_INTERVAL) => {
+                store_ok = match database.ping().await {
+                    Ok(()) => true,
+                    Err(error) => {
+                        tracing::warn!(%error, "store unreachable");
+                        false
+                    }
+                };
+                // Redis is an accelerator, not a dependency: its outage is logged, not a
+                // reason to stop serving.
+                if let Some(redis) = &redis
+                    && let Err(error) = redis.ping().await
+                {
+                    tracing::warn!(%error, "redis unreachable");
+                }
             }
-        };
-        // Redis is an accelerator, not a dependency: its outage is logged, not a reason to
-        // stop serving.
-        if let Some(redis) = &redis
-            && let Err(error) = redis.ping().await
-        {
-            tracing::warn!(%error, "redis unreachable");
+            changed = presence.changed() => {
+                if changed.is_err() {
+                    // The verifier is gone with the server; nothing more to follow.
+                    return;
+                }
+            }
         }
-        if store_ok != ready && !shutdown.is_cancelled() {
-            ready = store_ok;
+        let holds_keys = *presence.borrow_and_update();
+        let ready = store_ok && holds_keys;
+        if ready != reported && !shutdown.is_cancelled() {
+            reported = ready;
+            if !holds_keys {
+                tracing::warn!("no key to verify tokens with; not serving");
+            }
             let status = if ready {
                 ServingStatus::Serving
             } else {

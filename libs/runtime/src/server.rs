@@ -34,6 +34,8 @@ pub struct GrpcServer {
     served: Vec<&'static str>,
     health: HealthReporter,
     auth: AuthLayer,
+    /// The verifier behind `auth`: the server serves only once it holds a key.
+    verifier: TokenVerifier,
     peer_limit: PeerLimitLayer,
     config: ServerConfig,
     /// Where revoked sessions come from (followed while serving).
@@ -84,6 +86,7 @@ impl GrpcServer {
             served: Vec::new(),
             health,
             auth: AuthLayer::new(context.verifier.clone(), public_methods),
+            verifier: context.verifier.clone(),
             peer_limit: PeerLimitLayer::none(),
             revocations: context.revocations.clone(),
             config: context.server.clone(),
@@ -142,6 +145,11 @@ impl GrpcServer {
         &self.served
     }
 
+    /// The verifier of bearer tokens (readiness follows whether it holds a key).
+    pub fn verifier(&self) -> &TokenVerifier {
+        &self.verifier
+    }
+
     /// The health reporter, to mark the server NOT_SERVING when a dependency fails.
     pub fn health(&self) -> HealthReporter {
         self.health.clone()
@@ -158,6 +166,7 @@ impl GrpcServer {
             served,
             health,
             auth,
+            verifier,
             peer_limit,
             revocations,
             config,
@@ -173,7 +182,15 @@ impl GrpcServer {
                 shutdown.child_token(),
             ));
         }
-        set_status(&health, &served, ServingStatus::Serving).await;
+        // Without a key no token verifies: NOT_SERVING until the first key arrives (the
+        // application's readiness watcher reports the change).
+        let initial = if verifier.holds_keys() {
+            ServingStatus::Serving
+        } else {
+            tracing::warn!(service = %name, "no key to verify tokens with yet; not serving");
+            ServingStatus::NotServing
+        };
+        set_status(&health, &served, initial).await;
         routes.add_service(reflection(&served).build_v1()?);
         routes.add_service(reflection(&served).build_v1alpha()?);
 

@@ -29,10 +29,15 @@ impl TestAuth {
         }
     }
 
-    /// The auth configuration that trusts this key.
+    /// This key's public half as a JWKS.
+    pub fn jwks(&self) -> String {
+        jwks_json([self.issuer.key()])
+    }
+
+    /// The auth configuration that trusts this key (as the operator's key: operator tokens only).
     pub fn config(&self) -> AuthConfig {
         AuthConfig {
-            jwks: Some(jwks_json([self.issuer.key()])),
+            jwks: Some(self.jwks()),
             ..lms_runtime::Config::default().auth
         }
     }

@@ -10,8 +10,11 @@ use tonic::transport::Channel;
 
 use crate::TestAuth;
 
+/// The key tests' services authenticate their Redis entries with.
+pub const TEST_MAC_KEY: &str = "lms-test-mac-key-0123456789abcdef";
+
 /// The context of `name` for a test: port 0 on 127.0.0.1, this test's database (and Redis when
-/// given), trusting `auth`'s key.
+/// given), trusting `auth`'s key both as the configured operator key and as identity's.
 pub fn service_context(
     name: ServiceName,
     database_url: &str,
@@ -31,8 +34,16 @@ pub fn service_context(
     if let Some(redis) = redis {
         config.redis.url = Some(SecretString::new(redis.url()));
         config.redis.key_prefix = redis.prefix().to_owned();
+        config.redis.mac_key = Some(SecretString::new(TEST_MAC_KEY));
     }
-    ServiceContext::from_config(&config, name).expect("test configuration is valid")
+    let context = ServiceContext::from_config(&config, name).expect("test configuration is valid");
+    // The test key also stands in for identity's published keys, so it signs every kind of
+    // token (configured keys verify operator tokens only).
+    context
+        .verifier
+        .replace_published_keys(&auth.jwks())
+        .expect("the test key is a valid JWKS");
+    context
 }
 
 /// A SQLite URL for a database file in `dir`.

@@ -12,6 +12,8 @@
 //!   definitions, the unit tree) by raising the tenant's floor revision.
 //! - Redis errors are misses: the store answers, and a short breaker keeps the hot path from
 //!   waiting on a dead Redis.
+//! - What is read from Redis is used only if its MAC holds (`sealed`): an entry or invalidation
+//!   planted by anyone without the replicas' key is a miss, and is counted.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -29,6 +31,7 @@ use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
 use tokio_stream::StreamExt;
 
+use crate::sealed::Sealer;
 use crate::store::Revision;
 
 /// How long Redis is skipped after an error.
@@ -144,6 +147,8 @@ pub struct FactsCache {
     redis: Option<RedisTier>,
     ttl: Duration,
     lookups: Counter<u64>,
+    /// Values read from Redis whose MAC failed.
+    rejected: Counter<u64>,
 }
 
 impl std::fmt::Debug for FactsCache {
@@ -157,6 +162,7 @@ impl std::fmt::Debug for FactsCache {
 
 struct RedisTier {
     handle: RedisHandle,
+    sealer: Sealer,
     channel: String,
     /// Milliseconds since the epoch until which Redis is skipped.
     skip_until: AtomicI64,
@@ -180,11 +186,11 @@ impl RedisTier {
 
 impl FactsCache {
     /// A cache with the configured bound; with `redis`, shared and invalidated across replicas.
-    pub fn new(config: &CacheConfig, redis: Option<RedisHandle>) -> Arc<FactsCache> {
+    pub fn new(config: &CacheConfig, redis: Option<(RedisHandle, Sealer)>) -> Arc<FactsCache> {
         let ttl = Duration::from_millis(config.max_staleness_ms);
         let channel = redis
             .as_ref()
-            .map(|r| r.key("authz:invalidations"))
+            .map(|(r, _)| r.key("authz:invalidations"))
             .unwrap_or_default();
         Arc::new(FactsCache {
             local: moka::sync::Cache::builder()
@@ -192,8 +198,9 @@ impl FactsCache {
                 .time_to_live(ttl)
                 .build(),
             floors: Mutex::default(),
-            redis: redis.map(|handle| RedisTier {
+            redis: redis.map(|(handle, sealer)| RedisTier {
                 handle,
+                sealer,
                 channel,
                 skip_until: AtomicI64::new(0),
             }),
@@ -201,6 +208,12 @@ impl FactsCache {
             lookups: opentelemetry::global::meter("lms")
                 .u64_counter("lms.authorization.cache.lookups")
                 .with_description("Decision-cache lookups by outcome: local, redis or miss")
+                .build(),
+            rejected: opentelemetry::global::meter("lms")
+                .u64_counter("lms.authorization.cache.rejected")
+                .with_description(
+                    "Values read from Redis that failed their MAC (planted or corrupted), not used",
+                )
                 .build(),
         })
     }
@@ -256,8 +269,14 @@ impl FactsCache {
                 .mget::<_, (Option<String>, Option<i64>)>(&keys)
                 .await
             {
-                Ok((Some(json), floor)) => {
-                    if let Ok(entry) = serde_json::from_str::<Entry>(&json)
+                Ok((Some(sealed), floor)) => {
+                    let json = redis.sealer.open(&keys[0], &sealed);
+                    if json.is_none() {
+                        tracing::warn!("a cache entry in redis failed its MAC; not used");
+                        self.rejected.add(1, &[KeyValue::new("what", "entry")]);
+                    }
+                    if let Some(json) = json
+                        && let Ok(entry) = serde_json::from_str::<Entry>(json)
                         && floor.is_none_or(|floor| entry.revision >= floor)
                         && self.usable(&entry, key, freshness)
                     {
@@ -285,12 +304,10 @@ impl FactsCache {
             && let Some(mut connection) = redis.handle.connection()
             && let Ok(json) = serde_json::to_string(&*entry)
         {
+            let place = redis.handle.key(&key.text());
+            let sealed = redis.sealer.seal(&place, &json);
             let result: redis::RedisResult<()> = connection
-                .pset_ex(
-                    redis.handle.key(&key.text()),
-                    json,
-                    self.ttl.as_millis() as u64,
-                )
+                .pset_ex(place, sealed, self.ttl.as_millis() as u64)
                 .await;
             if let Err(error) = result {
                 redis.failed(&error);
@@ -324,7 +341,8 @@ impl FactsCache {
                 .ignore();
         }
         if let Ok(message) = serde_json::to_string(&invalidation) {
-            pipe.publish(&redis.channel, message).ignore();
+            pipe.publish(&redis.channel, redis.sealer.seal(&redis.channel, &message))
+                .ignore();
         }
         if let Err(error) = pipe.query_async::<()>(&mut connection).await {
             redis.failed(&error);
@@ -352,7 +370,11 @@ impl FactsCache {
     /// subscription is down, invalidations may be missed: the replica clears its tier on every
     /// (re)subscription, and the staleness bound holds meanwhile.
     pub fn listen(cache: &Arc<FactsCache>, url: SecretString) {
-        let Some(channel) = cache.redis.as_ref().map(|r| r.channel.clone()) else {
+        let Some((channel, sealer)) = cache
+            .redis
+            .as_ref()
+            .map(|r| (r.channel.clone(), r.sealer.clone()))
+        else {
             return;
         };
         let weak: Weak<FactsCache> = Arc::downgrade(cache);
@@ -373,9 +395,15 @@ impl FactsCache {
                         let mut messages = pubsub.into_on_message();
                         while let Some(message) = messages.next().await {
                             let Some(cache) = weak.upgrade() else { return };
-                            if let Ok(invalidation) =
-                                serde_json::from_slice::<Invalidation>(message.get_payload_bytes())
-                            {
+                            let payload = String::from_utf8_lossy(message.get_payload_bytes());
+                            let Some(json) = sealer.open(&channel, &payload) else {
+                                tracing::warn!("an invalidation failed its MAC; ignored");
+                                cache
+                                    .rejected
+                                    .add(1, &[KeyValue::new("what", "invalidation")]);
+                                continue;
+                            };
+                            if let Ok(invalidation) = serde_json::from_str::<Invalidation>(json) {
                                 cache.apply(&invalidation);
                             }
                         }

@@ -15,6 +15,7 @@ mod escalation;
 mod facts;
 pub mod grpc;
 mod lookup;
+mod sealed;
 pub mod store;
 
 use std::sync::Arc;
@@ -36,7 +37,17 @@ pub const PUBLIC_METHODS: &[&str] = &[];
 pub async fn build(context: ServiceContext) -> Result<Application, BootError> {
     let database = context.open_database(&MIGRATIONS).await?;
     let redis = context.connect_redis().await?;
-    let cache = cache::FactsCache::new(&context.cache, redis.clone());
+    let sealer = match (&redis, &context.redis.mac_key) {
+        (None, _) => None,
+        (Some(_), Some(key)) => Some(sealed::Sealer::new(key)),
+        (Some(_), None) => {
+            return Err(BootError::Config {
+                key: "redis.mac_key",
+                reason: "is required with redis.url: entries in Redis are authenticated".into(),
+            });
+        }
+    };
+    let cache = cache::FactsCache::new(&context.cache, redis.clone().zip(sealer));
     if let Some(url) = &context.redis.url {
         cache::FactsCache::listen(&cache, url.clone());
     }

@@ -20,4 +20,4 @@ pub use layer::{
 };
 pub use published::follow_identity_keys;
 pub use revocations::{RevocationFeed, Revocations};
-pub use verifier::{TokenError, TokenVerifier};
+pub use verifier::{PublishedRetention, TokenError, TokenVerifier};

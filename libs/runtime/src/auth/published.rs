@@ -17,7 +17,9 @@ const MIN_GAP: Duration = Duration::from_secs(1);
 /// The pause after a failed fetch.
 const RETRY: Duration = Duration::from_secs(2);
 
-/// Keeps `verifier`'s published keys equal to identity's JWKS at `endpoint` until `shutdown`.
+/// Merges identity's JWKS at `endpoint` into `verifier`'s published keys until `shutdown`.
+/// Every answer adds what it names (replicas behind one address may answer different sets);
+/// keys expire only by the verifier's retention, also while identity cannot be reached.
 pub async fn follow_identity_keys(
     verifier: TokenVerifier,
     endpoint: String,
@@ -39,7 +41,7 @@ pub async fn follow_identity_keys(
     loop {
         let wait = match client.get_jwks(GetJwksRequest {}).await {
             Ok(response) => {
-                match verifier.replace_published_keys(&response.into_inner().jwks_json) {
+                match verifier.merge_published_keys(&response.into_inner().jwks_json) {
                     Ok(true) => tracing::info!(%endpoint, "signing keys updated from identity"),
                     Ok(false) => {}
                     Err(error) => {
@@ -55,6 +57,9 @@ pub async fn follow_identity_keys(
                     tracing::warn!(%endpoint, error = %status.message(), code = ?status.code(), "cannot fetch signing keys from identity; retrying");
                 }
                 failing = true;
+                if verifier.expire_published_keys() {
+                    tracing::warn!(%endpoint, "published signing keys not refreshed in time expired");
+                }
                 RETRY.min(every)
             }
         };

@@ -1,5 +1,6 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::jwk::JwkSet;
@@ -73,18 +74,77 @@ pub struct TokenVerifier {
     unknown_key: Arc<tokio::sync::Notify>,
     /// Sessions ended before their tokens expire: their user tokens are refused.
     revocations: Revocations,
+    /// How long published keys are kept without being seen in identity's answers.
+    retention: PublishedRetention,
+    /// Whether the verifier holds any key at all (readiness waits for one).
+    holds_keys: Arc<tokio::sync::watch::Sender<bool>>,
+}
+
+/// How long a key identity published stays trusted after it was last seen in an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PublishedRetention {
+    /// While identity answers without it: a token's lifetime plus leeway, so tokens it signed
+    /// before identity retired it still verify, and a stale replica's answer removes nothing
+    /// another replica published a moment ago.
+    pub absent: Duration,
+    /// While identity does not answer at all: one rotation period plus a token's lifetime, after
+    /// which no token it signed can still be valid, so a partitioned replica stops trusting a
+    /// key identity has long retired.
+    pub unrefreshed: Duration,
+}
+
+impl PublishedRetention {
+    /// The retention for access tokens living `token_lifetime` (leeway included), signed by keys
+    /// that rotate every `rotation`.
+    pub fn new(token_lifetime: Duration, rotation: Duration) -> Self {
+        Self {
+            absent: token_lifetime,
+            unrefreshed: rotation + token_lifetime,
+        }
+    }
+}
+
+impl Default for PublishedRetention {
+    /// The platform defaults: 15-minute tokens, 30 s leeway, daily rotation.
+    fn default() -> Self {
+        Self::new(Duration::from_secs(930), Duration::from_secs(24 * 3600))
+    }
+}
+
+/// A key identity publishes and when an answer last held it.
+struct Published {
+    key: DecodingKey,
+    seen: Instant,
+}
+
+/// Where a key came from decides which tokens it may sign.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    /// `auth.jwks`: the operator key, trusted for operator tokens only.
+    Configured,
+    /// Identity's signing keys: trusted for every token identity issues.
+    Published,
 }
 
 /// The keys a verifier trusts: those configured (`auth.jwks`) and those identity publishes.
 #[derive(Default)]
 struct KeySets {
     configured: HashMap<String, DecodingKey>,
-    published: HashMap<String, DecodingKey>,
+    published: HashMap<String, Published>,
 }
 
 impl KeySets {
-    fn get(&self, kid: &str) -> Option<&DecodingKey> {
-        self.configured.get(kid).or_else(|| self.published.get(kid))
+    /// The key named `kid`; a published key not refreshed within `unrefreshed` is no longer
+    /// trusted even before a sweep removes it.
+    fn get(&self, kid: &str, unrefreshed: Duration) -> Option<(&DecodingKey, Source)> {
+        if let Some(published) = self.published.get(kid)
+            && published.seen.elapsed() <= unrefreshed
+        {
+            return Some((&published.key, Source::Published));
+        }
+        self.configured
+            .get(kid)
+            .map(|key| (key, Source::Configured))
     }
 
     fn kids(&self) -> Vec<String> {
@@ -93,6 +153,10 @@ impl KeySets {
             .chain(self.published.keys())
             .cloned()
             .collect()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.configured.is_empty() && self.published.is_empty()
     }
 }
 
@@ -153,49 +217,121 @@ impl TokenVerifier {
             generation: Arc::default(),
             unknown_key: Arc::default(),
             revocations: Revocations::shared(),
+            retention: PublishedRetention::default(),
+            holds_keys: Arc::new(tokio::sync::watch::Sender::new(false)),
         };
         verifier.replace_keys(jwks)?;
         Ok(verifier)
     }
 
+    /// Keeps published keys for `retention` after they were last seen (set before cloning).
+    pub fn with_published_retention(mut self, retention: PublishedRetention) -> Self {
+        self.retention = retention;
+        self
+    }
+
     /// Replaces the configured key set (rotation). Tokens signed by a removed key stop verifying.
     pub fn replace_keys(&self, jwks: &str) -> Result<(), JwksError> {
         let keys = parse_jwks(jwks)?;
-        self.update(|sets| sets.configured = keys);
+        self.update(|sets| {
+            sets.configured = keys;
+            true
+        });
         Ok(())
     }
 
-    /// Replaces the keys identity publishes (fetched from it, or set by identity itself).
-    /// Answers whether the set changed; an unchanged set keeps remembered tokens.
+    /// Replaces the keys identity publishes with exactly `jwks` (a test standing in for
+    /// identity). Followers and identity itself merge instead ([`Self::merge_published_keys`]).
     pub fn replace_published_keys(&self, jwks: &str) -> Result<bool, JwksError> {
         let keys = parse_jwks(jwks)?;
-        // Key ids are never reused with other material, so equal ids mean an equal set.
-        let unchanged = {
-            let published = &self
-                .keys
-                .read()
-                .unwrap_or_else(|p| p.into_inner())
-                .published;
-            published.len() == keys.len() && keys.keys().all(|kid| published.contains_key(kid))
-        };
-        if unchanged {
-            return Ok(false);
-        }
-        self.update(|sets| sets.published = keys);
-        Ok(true)
+        let seen = Instant::now();
+        Ok(self.update(|sets| {
+            // Key ids are never reused with other material, so equal ids mean an equal set.
+            let changed = sets.published.len() != keys.len()
+                || keys.keys().any(|kid| !sets.published.contains_key(kid));
+            sets.published = keys
+                .into_iter()
+                .map(|(kid, key)| (kid, Published { key, seen }))
+                .collect();
+            changed
+        }))
     }
 
-    fn update(&self, change: impl FnOnce(&mut KeySets)) {
-        change(
-            &mut self
+    /// Merges one answer of identity's published keys into those held: every key it names is
+    /// (re)trusted, and a key it does not name is dropped only once it has been missing for
+    /// the retention's `absent` time. Replicas answer one after another behind one address, so
+    /// a stale or partial answer must never remove a key another replica published (M10).
+    /// Answers whether the set changed.
+    pub fn merge_published_keys(&self, jwks: &str) -> Result<bool, JwksError> {
+        let keys = parse_jwks(jwks)?;
+        Ok(self.merge_published_at(keys, Instant::now()))
+    }
+
+    fn merge_published_at(&self, keys: HashMap<String, DecodingKey>, now: Instant) -> bool {
+        let absent = self.retention.absent;
+        self.update(|sets| {
+            let mut changed = false;
+            for (kid, key) in keys {
+                changed |= sets
+                    .published
+                    .insert(kid, Published { key, seen: now })
+                    .is_none();
+            }
+            let before = sets.published.len();
+            sets.published
+                .retain(|_, published| now.saturating_duration_since(published.seen) <= absent);
+            changed || sets.published.len() != before
+        })
+    }
+
+    /// Drops the published keys no answer has held for the retention's `unrefreshed` time
+    /// (identity unreachable: a partitioned service stops trusting retired keys).
+    pub fn expire_published_keys(&self) -> bool {
+        self.expire_published_at(Instant::now())
+    }
+
+    fn expire_published_at(&self, now: Instant) -> bool {
+        let unrefreshed = self.retention.unrefreshed;
+        self.update(|sets| {
+            let before = sets.published.len();
+            sets.published.retain(|_, published| {
+                now.saturating_duration_since(published.seen) <= unrefreshed
+            });
+            sets.published.len() != before
+        })
+    }
+
+    /// Applies `change` to the key sets; when it reports a change, tokens remembered as
+    /// verified are forgotten (a removed key must stop verifying) and key presence is updated.
+    fn update(&self, change: impl FnOnce(&mut KeySets) -> bool) -> bool {
+        let (changed, holds) = {
+            let mut sets = self
                 .keys
                 .write()
-                .unwrap_or_else(|poisoned| poisoned.into_inner()),
-        );
-        // Tokens verified against the old keys must be verified again.
-        self.generation
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        self.verified.invalidate_all();
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            (change(&mut sets), !sets.is_empty())
+        };
+        if changed {
+            self.generation
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            self.verified.invalidate_all();
+        }
+        self.holds_keys.send_if_modified(|held| {
+            let modified = *held != holds;
+            *held = holds;
+            modified
+        });
+        changed
+    }
+
+    /// Whether any key is held to verify tokens with (configured or published).
+    pub fn holds_keys(&self) -> bool {
+        *self.holds_keys.borrow()
+    }
+
+    /// Follows [`Self::holds_keys`]: readiness waits on it.
+    pub fn key_presence(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.holds_keys.subscribe()
     }
 
     /// Completes when a token named a key this verifier does not know.
@@ -256,11 +392,11 @@ impl TokenVerifier {
                 .keys
                 .read()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
-            let Some(key) = keys.get(&kid) else {
+            let Some((key, source)) = keys.get(&kid, self.retention.unrefreshed) else {
                 self.unknown_key.notify_one();
                 return Err(TokenError::Invalid("unknown signing key"));
             };
-            jsonwebtoken::decode::<Claims>(token, key, &self.validation)
+            let claims = jsonwebtoken::decode::<Claims>(token, key, &self.validation)
                 .map_err(|error| match error.kind() {
                     ErrorKind::ExpiredSignature => TokenError::Expired,
                     ErrorKind::InvalidSignature => TokenError::Invalid("bad signature"),
@@ -270,7 +406,17 @@ impl TokenVerifier {
                     ErrorKind::InvalidAlgorithm => TokenError::Invalid("wrong algorithm"),
                     _ => TokenError::Malformed,
                 })?
-                .claims
+                .claims;
+            // The configured key is the operator's (M9): it vouches for platform operators,
+            // never for people or for a tenant's services, which only identity's keys sign.
+            if source == Source::Configured
+                && (claims.kind != SubjectKind::Service || claims.tid.is_some())
+            {
+                return Err(TokenError::Invalid(
+                    "configured keys verify only operator tokens",
+                ));
+            }
+            claims
         };
         let expires = claims.exp;
         Ok((caller_from(claims)?, expires))
@@ -316,8 +462,140 @@ mod tests {
         TokenIssuer::new(SigningKey::generate("k1"), "lms-identity", "lms-access")
     }
 
+    /// A verifier trusting `issuer` as identity (a published key).
     fn verifier_for(issuer: &TokenIssuer) -> TokenVerifier {
-        TokenVerifier::new(&jwks_json([issuer.key()]), "lms-identity", "lms-access", 0).unwrap()
+        let verifier = TokenVerifier::new(NO_KEYS, "lms-identity", "lms-access", 0).unwrap();
+        verifier
+            .replace_published_keys(&jwks_json([issuer.key()]))
+            .unwrap();
+        verifier
+    }
+
+    const NO_KEYS: &str = r#"{"keys":[]}"#;
+
+    fn keys_of(issuer: &TokenIssuer) -> HashMap<String, DecodingKey> {
+        parse_jwks(&jwks_json([issuer.key()])).unwrap()
+    }
+
+    fn named_issuer(kid: &str) -> TokenIssuer {
+        TokenIssuer::new(SigningKey::generate(kid), "lms-identity", "lms-access")
+    }
+
+    fn user_token(issuer: &TokenIssuer) -> String {
+        issuer.sign(&issuer.claims(
+            SubjectKind::User,
+            UserId::generate().to_string(),
+            Some(TenantId::generate().to_string()),
+            Duration::from_secs(60),
+        ))
+    }
+
+    fn following(retention: PublishedRetention) -> TokenVerifier {
+        TokenVerifier::new(NO_KEYS, "lms-identity", "lms-access", 0)
+            .unwrap()
+            .with_published_retention(retention)
+    }
+
+    const RETENTION: PublishedRetention = PublishedRetention {
+        absent: Duration::from_secs(100),
+        unrefreshed: Duration::from_secs(1000),
+    };
+
+    #[test]
+    fn an_answer_without_a_key_another_replica_published_keeps_it() {
+        let (old, new) = (named_issuer("old"), named_issuer("new"));
+        let verifier = following(RETENTION);
+        let start = Instant::now();
+        // One replica already publishes the new key, a stale one does not yet.
+        let both = parse_jwks(&jwks_json([old.key(), new.key()])).unwrap();
+        assert!(verifier.merge_published_at(both, start));
+        assert!(!verifier.merge_published_at(keys_of(&old), start + Duration::from_secs(1)));
+        assert!(verifier.verify(&user_token(&new)).is_ok());
+        assert!(verifier.verify(&user_token(&old)).is_ok());
+    }
+
+    #[test]
+    fn a_key_missing_from_answers_longer_than_a_token_lifetime_is_dropped() {
+        let (old, new) = (named_issuer("old"), named_issuer("new"));
+        let verifier = following(RETENTION);
+        let start = Instant::now();
+        let token = user_token(&old);
+        verifier.merge_published_at(keys_of(&old), start);
+        assert!(verifier.verify(&token).is_ok());
+        // Identity retired it: still trusted while its tokens may live ...
+        verifier.merge_published_at(keys_of(&new), start + Duration::from_secs(100));
+        assert!(verifier.verify(&token).is_ok());
+        // ... then gone, and the remembered verification with it.
+        assert!(verifier.merge_published_at(keys_of(&new), start + Duration::from_secs(101)));
+        assert_eq!(
+            verifier.verify(&token).unwrap_err(),
+            TokenError::Invalid("unknown signing key")
+        );
+        assert!(verifier.verify(&user_token(&new)).is_ok());
+    }
+
+    #[test]
+    fn published_keys_not_refreshed_for_rotation_and_token_lifetime_expire() {
+        let key = named_issuer("k");
+        let verifier = following(RETENTION);
+        let start = Instant::now();
+        verifier.merge_published_at(keys_of(&key), start);
+        assert!(!verifier.expire_published_at(start + Duration::from_secs(1000)));
+        assert!(verifier.verify(&user_token(&key)).is_ok());
+        assert!(verifier.holds_keys());
+        assert!(verifier.expire_published_at(start + Duration::from_secs(1001)));
+        assert_eq!(
+            verifier.verify(&user_token(&key)).unwrap_err(),
+            TokenError::Invalid("unknown signing key")
+        );
+        assert!(!verifier.holds_keys(), "nothing left to verify with");
+    }
+
+    #[test]
+    fn key_presence_follows_the_first_key_learned() {
+        let verifier = following(RETENTION);
+        let presence = verifier.key_presence();
+        assert!(!verifier.holds_keys());
+        verifier
+            .merge_published_keys(&jwks_json([named_issuer("k").key()]))
+            .unwrap();
+        assert!(presence.has_changed().unwrap());
+        assert!(*presence.borrow());
+    }
+
+    #[test]
+    fn configured_keys_verify_only_operator_tokens() {
+        let operator = named_issuer("operator");
+        let verifier = TokenVerifier::new(
+            &jwks_json([operator.key()]),
+            "lms-identity",
+            "lms-access",
+            0,
+        )
+        .unwrap();
+        assert!(verifier.holds_keys());
+        let ops = operator.sign(&operator.claims(
+            SubjectKind::Service,
+            "ops",
+            None,
+            Duration::from_secs(60),
+        ));
+        assert!(matches!(
+            verifier.verify(&ops),
+            Ok(Caller::Service { tenant: None, .. })
+        ));
+        let tenant_service = operator.sign(&operator.claims(
+            SubjectKind::Service,
+            "ops",
+            Some(TenantId::generate().to_string()),
+            Duration::from_secs(60),
+        ));
+        for token in [user_token(&operator), tenant_service] {
+            assert_eq!(
+                verifier.verify(&token).unwrap_err(),
+                TokenError::Invalid("configured keys verify only operator tokens")
+            );
+        }
     }
 
     #[test]
@@ -376,7 +654,9 @@ mod tests {
     #[test]
     fn rotating_the_keys_forgets_tokens_verified_before() {
         let (old, new) = (issuer(), issuer());
-        let verifier = verifier_for(&old);
+        // Configured keys (operator tokens), replaced under the same key id.
+        let verifier =
+            TokenVerifier::new(&jwks_json([old.key()]), "lms-identity", "lms-access", 0).unwrap();
         let token = old.sign(&old.claims(SubjectKind::Service, "x", None, Duration::from_secs(60)));
         assert!(verifier.verify(&token).is_ok());
         assert!(verifier.verify(&token).is_ok(), "remembered");

@@ -213,6 +213,13 @@ impl Config {
         self.cache.validate()?;
         self.sign_in.validate()?;
         self.telemetry.validate()?;
+        // Followers must have a new signing key before identity signs with it (three reloads).
+        if self.auth.jwks_refresh_seconds > self.sign_in.signing_key_reload_seconds {
+            return Err(invalid(
+                "auth.jwks_refresh_seconds",
+                "must not exceed sign_in.signing_key_reload_seconds",
+            ));
+        }
         Ok(())
     }
 }

@@ -18,6 +18,10 @@ pub struct SignInConfig {
     /// A new signing key is made when the newest is older than this; old keys stay published
     /// until every token they signed has expired.
     pub signing_key_rotation_hours: u64,
+    /// How often identity replicas re-read the stored signing keys. A new key is published at
+    /// once but signs only when three of these periods old, so every replica (and every follower
+    /// fetching at least as often, `auth.jwks_refresh_seconds`) knows it before a token names it.
+    pub signing_key_reload_seconds: u64,
     /// Failed sign-ins in a row before the account is locked.
     pub lockout_threshold: u32,
     /// The first lockout; each further failure doubles it.
@@ -52,6 +56,7 @@ impl Default for SignInConfig {
             refresh_token_ttl_seconds: 30 * 24 * 3600,
             session_max_seconds: 90 * 24 * 3600,
             signing_key_rotation_hours: 24,
+            signing_key_reload_seconds: 60,
             lockout_threshold: 5,
             lockout_base_seconds: 30,
             lockout_max_seconds: 3600,
@@ -99,6 +104,15 @@ impl SignInConfig {
             return Err(invalid(
                 "sign_in.signing_key_rotation_hours",
                 "rotation period and lockout threshold must be at least 1",
+            ));
+        }
+        // A key must start signing before the next is made: three reloads within one rotation.
+        if self.signing_key_reload_seconds == 0
+            || 3 * self.signing_key_reload_seconds >= self.signing_key_rotation_hours * 3600
+        {
+            return Err(invalid(
+                "sign_in.signing_key_reload_seconds",
+                "must be at least 1 and less than a third of the rotation period",
             ));
         }
         if self.argon2_memory_kib < 8 * 1024 || self.argon2_iterations == 0 {

@@ -46,6 +46,7 @@ fn env_overrides_file() {
         env(&[
             ("LMS_SERVER__CONCURRENCY_LIMIT", "9"),
             ("LMS_REDIS__URL", "redis://127.0.0.1:6379/2"),
+            ("LMS_REDIS__MAC_KEY", "a-test-key-of-at-least-32-characters"),
             ("LMS_TELEMETRY__LOG_FORMAT", "json"),
             ("UNRELATED", "ignored"),
         ]),
@@ -119,12 +120,23 @@ fn each_section_names_its_own_key() {
             "0",
             "auth.jwks_refresh_seconds",
         ),
-        ("LMS_REDIS__URL", "http://127.0.0.1:6379", "redis.url"),
+        ("LMS_REDIS__URL", "redis://127.0.0.1:6379", "redis.mac_key"),
+        ("LMS_REDIS__MAC_KEY", "short", "redis.mac_key"),
         ("LMS_CACHE__CAPACITY", "0", "cache.max_staleness_ms"),
         (
             "LMS_SIGN_IN__ARGON2_ITERATIONS",
             "0",
             "sign_in.argon2_memory_kib",
+        ),
+        (
+            "LMS_SIGN_IN__SIGNING_KEY_RELOAD_SECONDS",
+            "43200",
+            "sign_in.signing_key_reload_seconds",
+        ),
+        (
+            "LMS_AUTH__JWKS_REFRESH_SECONDS",
+            "61",
+            "auth.jwks_refresh_seconds",
         ),
         (
             "LMS_TELEMETRY__TRACE_SAMPLE_RATIO",

@@ -248,3 +248,68 @@ async fn one_tenant_cannot_take_every_slot_from_the_others() {
     // The places come back when the slow requests end.
     call(&service, Some(&noisy), "courses.read").await.unwrap();
 }
+
+#[tokio::test]
+async fn a_configured_key_verifies_operator_tokens_only() {
+    let (identity, operator) = (TestAuth::new(), TestAuth::new());
+    let context = context(&identity);
+    // `auth.jwks` holds only the operator's key; identity's key is published.
+    context.verifier.replace_keys(&operator.jwks()).unwrap();
+    let service = start(context).await;
+    let tenant = TenantId::generate();
+    let operator_token = operator.service_token("lms-dev");
+    assert!(
+        call(&service, Some(&operator_token), "courses.read")
+            .await
+            .is_ok()
+    );
+    for token in [
+        operator.user_token(tenant, UserId::generate()),
+        operator.tenant_service_token("provisioning", tenant),
+    ] {
+        assert_eq!(
+            refusal(&service, Some(&token)).await,
+            (Code::Unauthenticated, "TOKEN_INVALID".into())
+        );
+    }
+    // The same kinds of token signed by identity's key are accepted.
+    for token in [
+        identity.user_token(tenant, UserId::generate()),
+        identity.tenant_service_token("provisioning", tenant),
+    ] {
+        assert!(call(&service, Some(&token), "courses.read").await.is_ok());
+    }
+}
+
+#[tokio::test]
+async fn a_server_without_keys_is_not_serving_until_it_learns_one() {
+    let auth = TestAuth::new();
+    let context = context(&auth);
+    let verifier = context.verifier.clone();
+    verifier.replace_keys(r#"{"keys":[]}"#).unwrap();
+    verifier.replace_published_keys(r#"{"keys":[]}"#).unwrap();
+    let service = start(context).await;
+    let status = |name: &'static str| {
+        let mut health = HealthClient::new(service.channel());
+        async move {
+            health
+                .check(HealthCheckRequest {
+                    service: name.into(),
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .status()
+        }
+    };
+    for name in ["", "lms.authorization.v1.PermissionService"] {
+        assert_eq!(status(name).await, ServingStatus::NotServing, "{name:?}");
+    }
+    verifier.merge_published_keys(&auth.jwks()).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while status("lms.authorization.v1.PermissionService").await != ServingStatus::Serving {
+        assert!(std::time::Instant::now() < deadline, "never turned SERVING");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(status("").await, ServingStatus::Serving);
+}

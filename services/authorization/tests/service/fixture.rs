@@ -91,6 +91,11 @@ impl Fixture {
         }
     }
 
+    /// This test's Redis (URL and the services' key prefix).
+    pub fn redis(&self) -> &TestRedis {
+        &self._redis
+    }
+
     /// Identity's service token for this tenant.
     pub fn identity_token(&self) -> String {
         self.auth.tenant_service_token("identity", self.tenant)

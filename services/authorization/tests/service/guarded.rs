@@ -573,3 +573,61 @@ async fn a_persons_batch_about_others_is_bounded_and_decided_once_per_person() {
     assert_eq!(batch.results.len(), 2);
     assert!(batch.results.iter().all(|r| r.error_message.is_empty()));
 }
+
+/// Security review H8: whatever someone plants in Redis (an administrator's cached facts copied
+/// under a student's key, or facts without the replicas' MAC) is not used to decide.
+#[tokio::test]
+async fn facts_planted_in_redis_are_not_used() {
+    use redis::AsyncCommands;
+
+    let f = Fixture::start().await;
+    let admin = f.holder("builtin:lms_administrator", None).await;
+    let victim = user_ref(f.user().await);
+    let ask = |user: UserId| {
+        let mut checks = PermissionServiceClient::new(f.service.authorized(&f.user_token(user)));
+        let victim = victim.clone();
+        async move {
+            checks
+                .check(CheckRequest {
+                    permission: "users.update".into(),
+                    resource: Some(victim),
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .decision()
+        }
+    };
+    // The administrator's facts are now cached in Redis.
+    assert_eq!(ask(admin).await, Decision::Allowed);
+    let key = |user: UserId| {
+        format!(
+            "{}s:{}:{}",
+            f.redis().prefix(),
+            f.tenant.as_uuid().simple(),
+            user.as_uuid().simple()
+        )
+    };
+    let mut redis = redis::Client::open(f.redis().url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let sealed: String = redis.get(key(admin)).await.unwrap();
+    let (_, json) = sealed.split_once('.').unwrap();
+    // Two students the replica has never decided for, so it looks in Redis.
+    let (moved, unsealed) = (f.user().await, f.user().await);
+    let _: () = redis.set(key(moved), &sealed).await.unwrap();
+    let _: () = redis.set(key(unsealed), json).await.unwrap();
+    assert_eq!(
+        ask(moved).await,
+        Decision::Denied,
+        "an entry moved to another key"
+    );
+    assert_eq!(
+        ask(unsealed).await,
+        Decision::Denied,
+        "an entry without a MAC"
+    );
+}

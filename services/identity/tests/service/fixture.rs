@@ -38,6 +38,8 @@ pub struct Platform {
     pub authorization: TestService,
     pub tenant: TenantId,
     pub admin: UserId,
+    /// The keys authorization verifies tokens with (tests make it follow identity).
+    pub authorization_verifier: lms_runtime::auth::TokenVerifier,
     /// Identity's database (PostgreSQL, or a SQLite file).
     pub identity_url: String,
     _databases: Vec<TestDatabase>,
@@ -115,7 +117,7 @@ impl Platform {
             .unwrap()
             .into_inner()
             .jwks_json;
-        authz_verifier.replace_published_keys(&jwks).unwrap();
+        authz_verifier.merge_published_keys(&jwks).unwrap();
 
         let created =
             TenantServiceClient::new(identity.authorized(&auth.service_token("operator")))
@@ -143,6 +145,7 @@ impl Platform {
             auth,
             identity,
             authorization,
+            authorization_verifier: authz_verifier,
             identity_url,
             _databases: vec![authz_db, identity_db],
             _files: files,
@@ -152,8 +155,17 @@ impl Platform {
 
     /// Another identity replica on the same database, delivering to the same authorization.
     pub async fn identity_replica(&self) -> TestService {
+        self.identity_replica_with(|_| {}).await
+    }
+
+    /// Another identity replica on the same database, with its context changed by `tune`.
+    pub async fn identity_replica_with(
+        &self,
+        tune: impl FnOnce(&mut lms_runtime::ServiceContext),
+    ) -> TestService {
         let mut context =
             service_context(ServiceName::Identity, &self.identity_url, None, &self.auth);
+        tune(&mut context);
         context.set_endpoint(
             ServiceName::Authorization,
             format!("http://{}", self.authorization.addr()),

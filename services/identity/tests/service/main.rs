@@ -10,6 +10,7 @@ mod employments;
 mod fixture;
 mod groups;
 mod imports;
+mod key_rotation;
 mod outbox;
 mod password_policy;
 mod second_factor;

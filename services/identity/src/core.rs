@@ -9,11 +9,12 @@ use lms_runtime::outbox::{NewEvent, Relay};
 use lms_runtime::peers::Authorization;
 use lms_runtime::{ApiError, Database};
 
+use crate::audit::Audit;
 use crate::convert::ValidNewUser;
 use crate::keys::KeyRing;
 use crate::lockout::Attempts;
 use crate::password::Passwords;
-use crate::store::{EmploymentRecord, Store, StoreError, UserRecord};
+use crate::store::{EmploymentRecord, Store, UserRecord};
 
 /// The shared state of the identity handlers.
 #[derive(Debug)]
@@ -145,10 +146,9 @@ impl<S: Store + Clone> Core<S> {
         &self,
         tenant: TenantId,
         events: &[NewEvent],
+        audit: &Audit,
     ) -> Result<Option<lms_api::common::v1::ConsistencyToken>, ApiError> {
-        lms_runtime::outbox::commit_alone(&self.database, tenant, events)
-            .await
-            .map_err(StoreError::from)?;
+        self.store.commit_audited(tenant, events, audit).await?;
         Ok(self.deliver(tenant).await)
     }
 }

@@ -113,6 +113,7 @@ pub fn revoke_role(
             role_id: role.to_string(),
             event_id: event_id.to_string(),
             source: source as i32,
+            on_behalf_of: String::new(),
         }
         .encode_to_vec(),
     }
@@ -131,6 +132,7 @@ pub fn revoke_every_role(user: lms_kernel::UserId) -> NewEvent {
             role_id: String::new(),
             event_id: event_id.to_string(),
             source: AssignmentSource::Unspecified as i32,
+            on_behalf_of: String::new(),
         }
         .encode_to_vec(),
     }

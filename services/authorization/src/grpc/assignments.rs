@@ -52,6 +52,18 @@ impl Assigner {
             Assigner::Service { name, .. } => format!("service:{name}"),
         }
     }
+
+    /// Who the audit names: the person a service acted for (`on_behalf_of`: an approval, a
+    /// promotion, the feed run by someone), else the assigner itself. People cannot claim to
+    /// act for someone else, so the field is ignored from them.
+    fn audit_actor(&self, on_behalf_of: &str) -> Result<String, ApiError> {
+        match self {
+            Assigner::Service { .. } if !on_behalf_of.is_empty() => {
+                Ok(convert::id("on_behalf_of", on_behalf_of, UserId::parse)?.to_string())
+            }
+            _ => Ok(self.id()),
+        }
+    }
 }
 
 impl<S: Store> Assignments<S> {
@@ -233,7 +245,7 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
         }
         let id = event.unwrap_or_else(AssignmentId::generate);
         let stamp = Stamp {
-            actor: assigner.id(),
+            actor: assigner.audit_actor(&r.on_behalf_of)?,
             at: now(),
         };
         let record = AssignmentRecord {
@@ -299,7 +311,7 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
         let revision = if r.assignment_id.is_empty() {
             // What a holder has of a role, taken back by the service that gave it, once per
             // event, in one transaction.
-            let Assigner::Service { name, .. } = &assigner else {
+            let Assigner::Service { .. } = &assigner else {
                 return Err(ApiError::PermissionDenied {
                     reason: "SERVICE_REQUIRED",
                     message: "people revoke an assignment by its id".into(),
@@ -323,7 +335,7 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
                     );
                 }
             };
-            let actor = format!("service:{name}");
+            let actor = assigner.audit_actor(&r.on_behalf_of)?;
             let revoked = self
                 .0
                 .store

@@ -4,7 +4,8 @@
 
 use lms_api::authorization::v1::role_assignment_service_client::RoleAssignmentServiceClient;
 use lms_api::authorization::v1::{
-    AssignRoleRequest, AssignmentSource, ListUserRolesRequest, RevokeRoleRequest,
+    AssignRoleRequest, AssignmentSource, ListAuditRecordsRequest, ListUserRolesRequest,
+    RevokeRoleRequest,
 };
 use lms_kernel::UserId;
 use tonic::Code;
@@ -129,4 +130,70 @@ async fn taking_back_by_holder_takes_only_the_named_source_and_only_services_may
             .unwrap_err();
     assert_eq!(refused.code(), Code::PermissionDenied);
     assert_eq!(roles_of(&fixture, user).await.len(), 2);
+}
+
+/// Who authorization's audit names for each assignment change, newest first.
+async fn audit_actors(fixture: &Fixture, reader: UserId) -> Vec<(String, String)> {
+    RoleAssignmentServiceClient::new(fixture.service.authorized(&fixture.user_token(reader)))
+        .list_audit_records(ListAuditRecordsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .records
+        .into_iter()
+        .map(|r| (r.action, r.stamp.unwrap().actor_id))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_service_acting_for_a_person_names_them_in_the_audit_and_people_cannot_claim_to() {
+    let fixture = Fixture::start().await;
+    let user = fixture.user().await;
+    let admin = fixture.holder("builtin:lms_administrator", None).await;
+    let approver = fixture.user().await;
+    let mut service =
+        RoleAssignmentServiceClient::new(fixture.service.authorized(&fixture.identity_token()));
+    let feed = AssignmentSource::PeopleDataFeed;
+    service
+        .assign_role(AssignRoleRequest {
+            on_behalf_of: approver.to_string(),
+            ..assign(user, &uuid_v4(), feed)
+        })
+        .await
+        .unwrap();
+    service
+        .revoke_role(RevokeRoleRequest {
+            on_behalf_of: approver.to_string(),
+            ..revoke(user, &uuid_v4(), feed)
+        })
+        .await
+        .unwrap();
+    let malformed = service
+        .assign_role(AssignRoleRequest {
+            on_behalf_of: "someone".into(),
+            ..assign(user, &uuid_v4(), feed)
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(malformed.code(), Code::InvalidArgument);
+    assert!(malformed.message().contains("on_behalf_of"));
+    // A person acts as themselves whoever they name.
+    RoleAssignmentServiceClient::new(fixture.service.authorized(&fixture.user_token(admin)))
+        .assign_role(AssignRoleRequest {
+            on_behalf_of: approver.to_string(),
+            ..assign(user, "", AssignmentSource::Manual)
+        })
+        .await
+        .unwrap();
+
+    let actors = audit_actors(&fixture, admin).await;
+    let about_user: Vec<_> = actors.iter().take(3).cloned().collect();
+    assert_eq!(
+        about_user,
+        [
+            ("role_assignment.created".to_owned(), admin.to_string()),
+            ("role_assignment.revoked".to_owned(), approver.to_string()),
+            ("role_assignment.created".to_owned(), approver.to_string()),
+        ]
+    );
 }

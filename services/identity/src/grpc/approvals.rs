@@ -20,6 +20,7 @@ use lms_runtime::clock::now;
 use lms_runtime::paging::{page, page_size};
 use tonic::{Request, Response, Status};
 
+use crate::audit::{Actor, Object};
 use crate::convert::{self, optional_id, reference, required_id};
 use crate::core::Core;
 use crate::error::status_refused;
@@ -93,6 +94,7 @@ impl<S: Store + Clone> ApprovalService for Approvals<S> {
         &self,
         request: Request<ApproveAccountRequest>,
     ) -> Result<Response<ApproveAccountResponse>, Status> {
+        let by = Actor::of(&request)?;
         let (tenant, actor, user) = self
             .duty(
                 &request,
@@ -101,10 +103,11 @@ impl<S: Store + Clone> ApprovalService for Approvals<S> {
                 request.get_ref().at_least_as_fresh.clone(),
             )
             .await?;
+        let audit = by.did("user.approved", Object::user(user));
         let record = self
             .0
             .store
-            .update_user(tenant, user, |record| {
+            .update_user(tenant, user, &audit, |record| {
                 record.status = record.status.approve().map_err(status_refused)?;
                 let mut events = vec![relationships::status_changed(record)];
                 if let Some(role) = record.account_kind.approved_role() {
@@ -129,6 +132,7 @@ impl<S: Store + Clone> ApprovalService for Approvals<S> {
         &self,
         request: Request<RejectAccountRequest>,
     ) -> Result<Response<RejectAccountResponse>, Status> {
+        let by = Actor::of(&request)?;
         let reason = convert::free_text("reason", &request.get_ref().reason)?;
         let (tenant, actor, user) = self
             .duty(
@@ -138,9 +142,10 @@ impl<S: Store + Clone> ApprovalService for Approvals<S> {
                 request.get_ref().at_least_as_fresh.clone(),
             )
             .await?;
+        let audit = by.did("user.rejected", Object::user(user));
         self.0
             .store
-            .delete_user(tenant, user, |record, employments| {
+            .delete_user(tenant, user, &audit, |record, employments| {
                 record.status.reject().map_err(status_refused)?;
                 Ok(relationships::user_deleted(record, employments))
             })
@@ -154,6 +159,7 @@ impl<S: Store + Clone> ApprovalService for Approvals<S> {
         &self,
         request: Request<PromoteTeacherRequest>,
     ) -> Result<Response<PromoteTeacherResponse>, Status> {
+        let by = Actor::of(&request)?;
         let (tenant, actor, user) = self
             .duty(
                 &request,
@@ -178,7 +184,10 @@ impl<S: Store + Clone> ApprovalService for Approvals<S> {
         // Nothing of identity's changes: the role lives in authorization alone, given through
         // the outbox like every other role identity gives.
         let event = relationships::role_given(user, Template::TeacherAdministrator);
-        let written_at = self.0.commit_events(tenant, &[event]).await?;
+        let audit = by
+            .did("user.promoted", Object::user(user))
+            .noting("role", "teacher_administrator");
+        let written_at = self.0.commit_events(tenant, &[event], &audit).await?;
         tracing::info!(%tenant, %user, by = %actor, "teacher promoted");
         Ok(Response::new(PromoteTeacherResponse { written_at }))
     }
@@ -187,6 +196,7 @@ impl<S: Store + Clone> ApprovalService for Approvals<S> {
         &self,
         request: Request<DeleteUnusedAccountRequest>,
     ) -> Result<Response<DeleteUnusedAccountResponse>, Status> {
+        let by = Actor::of(&request)?;
         let (tenant, actor, user) = self
             .duty(
                 &request,
@@ -204,9 +214,10 @@ impl<S: Store + Clone> ApprovalService for Approvals<S> {
         }
         self.0.not_the_access_coordinator(tenant, user).await?;
         let idle_since = now() - i64::from(self.0.sign_in.unused_account_days) * 86_400;
+        let audit = by.did("user.deleted", Object::user(user));
         self.0
             .store
-            .delete_user(tenant, user, |record, employments| {
+            .delete_user(tenant, user, &audit, |record, employments| {
                 let last_used = record.last_sign_in_at.unwrap_or(record.created_at);
                 if last_used > idle_since {
                     return Err(StoreError::Refused {

@@ -20,6 +20,7 @@ use lms_runtime::auth::{Caller, SubjectKind, caller};
 use lms_runtime::clock::now;
 use tonic::{Request, Response, Status};
 
+use crate::audit::{Actor, Object};
 use crate::convert::timestamp;
 use crate::core::Core;
 use crate::lockout;
@@ -318,6 +319,7 @@ impl<S: Store + Clone> AuthenticationService for Authentication<S> {
         &self,
         request: Request<ChangePasswordRequest>,
     ) -> Result<Response<ChangePasswordResponse>, Status> {
+        let by = Actor::of(&request)?;
         let caller = caller(&request)?;
         let (tenant, user_id) = user_caller(caller)?;
         let own_session = match caller {
@@ -364,7 +366,15 @@ impl<S: Store + Clone> AuthenticationService for Authentication<S> {
         }
         self.0.store.clear_attempts(&key).await?;
         let hash = self.0.passwords.hash(&r.new_password).await?;
-        self.0.store.set_password(tenant, user_id, &hash).await?;
+        self.0
+            .store
+            .set_password(
+                tenant,
+                user_id,
+                &hash,
+                &by.did("user.password_changed", Object::user(user_id)),
+            )
+            .await?;
         // Every other session ends: whoever knew the old password is signed out. The caller's
         // own session goes on: they just proved the password.
         let ended = self

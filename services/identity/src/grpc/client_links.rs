@@ -16,6 +16,7 @@ use lms_runtime::clock::now;
 use tonic::Request;
 
 use super::tenants::Tenants;
+use crate::audit::{Actor, Audit, Object};
 use crate::convert::{kernel_tenant, reference, required_id};
 use crate::error::link_refusal;
 use crate::relationships;
@@ -66,6 +67,7 @@ impl<S: Store + Clone> Tenants<S> {
         &self,
         request: &Request<LinkClientTenantRequest>,
     ) -> Result<LinkClientTenantResponse, ApiError> {
+        let by = Actor::of(request)?;
         let acting = acting(request)?;
         let master = self.kernel_tenant(acting.tenant).await?;
         let client = required_id(
@@ -93,6 +95,8 @@ impl<S: Store + Clone> Tenants<S> {
                 &format!("user:{}", acting.user),
                 now,
                 now + INVITATION_SECONDS,
+                &by.did("tenant.client_invited", Object::tenant(master.id))
+                    .noting("client", client.to_string()),
             )
             .await?;
         tracing::info!(master = %master.id, %client, by = %acting.user, "client invited");
@@ -107,6 +111,7 @@ impl<S: Store + Clone> Tenants<S> {
         &self,
         request: &Request<AcceptClientLinkRequest>,
     ) -> Result<AcceptClientLinkResponse, ApiError> {
+        let by = Actor::of(request)?;
         let acting = acting(request)?;
         let master = required_id(
             "master_tenant_id",
@@ -119,7 +124,8 @@ impl<S: Store + Clone> Tenants<S> {
         self.linkable(&master, acting.tenant).await?;
         // The store consumes the live invitation in the same transaction (no invitation, no
         // link) and its conditional write refuses a link a concurrent change made invalid.
-        self.link(master.id, acting.tenant, true).await?;
+        let audit = by.did("tenant.client_linked", Object::tenant(master.id));
+        self.link(master.id, acting.tenant, true, audit).await?;
         tracing::info!(master = %master.id, client = %acting.tenant, by = %acting.user, "client link accepted");
         Ok(AcceptClientLinkResponse {
             written_at: self.0.deliver(master.id).await,
@@ -131,6 +137,7 @@ impl<S: Store + Clone> Tenants<S> {
         &self,
         request: &Request<UnlinkClientTenantRequest>,
     ) -> Result<Option<ConsistencyToken>, ApiError> {
+        let by = Actor::of(request)?;
         let acting = acting(request)?;
         let client = required_id(
             "client_tenant_id",
@@ -156,7 +163,8 @@ impl<S: Store + Clone> Tenants<S> {
                 .await?;
             acting.tenant
         };
-        self.link(master, client, false).await?;
+        let audit = by.did("tenant.client_unlinked", Object::tenant(master));
+        self.link(master, client, false, audit).await?;
         tracing::info!(%master, %client, by = %acting.user, "client link ended");
         Ok(self.0.deliver(master).await)
     }
@@ -178,8 +186,15 @@ impl<S: Store + Clone> Tenants<S> {
         })
     }
 
-    /// Writes the link (or its end) with the CLIENT fact under the master, whose facts carry it.
-    async fn link(&self, master: TenantId, client: TenantId, link: bool) -> Result<(), ApiError> {
+    /// Writes the link (or its end) with the CLIENT fact under the master, whose facts carry it,
+    /// and its audit record there too.
+    async fn link(
+        &self,
+        master: TenantId,
+        client: TenantId,
+        link: bool,
+        audit: Audit,
+    ) -> Result<(), ApiError> {
         self.0
             .store
             .link_client(
@@ -188,6 +203,7 @@ impl<S: Store + Clone> Tenants<S> {
                 link,
                 now(),
                 &[relationships::client_link_changed(master, client, link)],
+                &audit.noting("client", client.to_string()),
             )
             .await?;
         Ok(())

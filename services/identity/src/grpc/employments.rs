@@ -17,6 +17,7 @@ use tonic::Request;
 use uuid::Uuid;
 
 use super::users::Users;
+use crate::audit::{Actor, Object};
 use crate::convert::{self, kernel_employment, reference, required_id, seconds};
 use crate::relationships;
 use crate::store::{EmploymentRecord, Store, StoreError};
@@ -74,6 +75,7 @@ impl<S: Store + Clone> Users<S> {
         &self,
         request: Request<AddEmploymentRequest>,
     ) -> Result<AddEmploymentResponse, ApiError> {
+        let by = Actor::of(&request)?;
         let r = request.get_ref();
         let user = required_id("user_id", &r.user_id, UserId::parse)?;
         let unit = required_id("unit_id", &r.unit_id, UnitId::parse)?;
@@ -108,9 +110,10 @@ impl<S: Store + Clone> Users<S> {
             ends_at,
             main_account: request.get_ref().main_account,
         };
+        let audit = by.did("employment.added", Object::employment(employment.id));
         self.0
             .store
-            .add_employment(tenant, &employment, |change| {
+            .add_employment(tenant, &employment, &audit, |change| {
                 relationships::employment_added(change, &employment)
             })
             .await?;
@@ -126,6 +129,7 @@ impl<S: Store + Clone> Users<S> {
         &self,
         request: Request<EndEmploymentRequest>,
     ) -> Result<EndEmploymentResponse, ApiError> {
+        let by = Actor::of(&request)?;
         let acting = acting(&request)?;
         let tenant = acting.tenant;
         let r = request.get_ref();
@@ -144,10 +148,11 @@ impl<S: Store + Clone> Users<S> {
             ));
         }
         self.may_employ(&acting, current.user, current.unit).await?;
+        let audit = by.did("employment.ended", Object::employment(current.id));
         let ended = self
             .0
             .store
-            .end_employment(tenant, current.id, ends_at, |before, all| {
+            .end_employment(tenant, current.id, ends_at, &audit, |before, all| {
                 let others = all.iter().filter(|e| e.id != before.id).count();
                 if kernel_employment(before)
                     .check_end(ends_at, others)
@@ -177,6 +182,7 @@ impl<S: Store + Clone> Users<S> {
         &self,
         request: Request<SetMainAccountRequest>,
     ) -> Result<SetMainAccountResponse, ApiError> {
+        let by = Actor::of(&request)?;
         let acting = acting(&request)?;
         let tenant = acting.tenant;
         let current = self
@@ -189,10 +195,11 @@ impl<S: Store + Clone> Users<S> {
             });
         }
         self.may_employ(&acting, current.user, current.unit).await?;
+        let audit = by.did("employment.made_main", Object::employment(current.id));
         let main = self
             .0
             .store
-            .set_main_employment(tenant, current.id, |change| {
+            .set_main_employment(tenant, current.id, &audit, |change| {
                 let now_main = EmploymentRecord {
                     main_account: true,
                     ..change.before.clone()

@@ -25,6 +25,7 @@ use lms_runtime::clock::now;
 use lms_runtime::paging::{page, page_size};
 use tonic::{Request, Response, Status};
 
+use crate::audit::{Actor, Object};
 use crate::convert::{display_name, group, optional_id, reference, required_id, user_ids};
 use crate::core::Core;
 use crate::relationships;
@@ -85,6 +86,7 @@ impl<S: Store + Clone> GroupService for Groups<S> {
         &self,
         request: Request<CreateGroupRequest>,
     ) -> Result<Response<CreateGroupResponse>, Status> {
+        let by = Actor::of(&request)?;
         let acting = acting(&request)?;
         let tenant = acting.tenant;
         let r = request.into_inner();
@@ -105,7 +107,14 @@ impl<S: Store + Clone> GroupService for Groups<S> {
             external_id: (!r.external_id.trim().is_empty()).then(|| r.external_id.trim().into()),
             created_at: now(),
         };
-        self.0.store.create_group(tenant, &record).await?;
+        self.0
+            .store
+            .create_group(
+                tenant,
+                &record,
+                &by.did("group.created", Object::group(record.id)),
+            )
+            .await?;
         tracing::info!(%tenant, group = %record.id, "group created");
         Ok(Response::new(CreateGroupResponse {
             group: Some(group(&record)),
@@ -163,6 +172,7 @@ impl<S: Store + Clone> GroupService for Groups<S> {
         &self,
         request: Request<RenameGroupRequest>,
     ) -> Result<Response<RenameGroupResponse>, Status> {
+        let by = Actor::of(&request)?;
         let name = display_name("name", &request.get_ref().name)?;
         let (tenant, id) = self
             .on_group(
@@ -174,7 +184,12 @@ impl<S: Store + Clone> GroupService for Groups<S> {
         let record = self
             .0
             .store
-            .rename_group(tenant, id, &name)
+            .rename_group(
+                tenant,
+                id,
+                &name,
+                &by.did("group.renamed", Object::group(id)),
+            )
             .await?
             .ok_or_else(|| ApiError::not_found("group", id.to_string()))?;
         Ok(Response::new(RenameGroupResponse {
@@ -186,6 +201,7 @@ impl<S: Store + Clone> GroupService for Groups<S> {
         &self,
         request: Request<DeleteGroupRequest>,
     ) -> Result<Response<DeleteGroupResponse>, Status> {
+        let by = Actor::of(&request)?;
         let (tenant, id) = self
             .on_group(
                 &request,
@@ -195,7 +211,12 @@ impl<S: Store + Clone> GroupService for Groups<S> {
             .await?;
         self.0
             .store
-            .delete_group(tenant, id, relationships::group_deleted)
+            .delete_group(
+                tenant,
+                id,
+                &by.did("group.deleted", Object::group(id)),
+                relationships::group_deleted,
+            )
             .await?;
         tracing::info!(%tenant, group = %id, "group deleted");
         let written_at = self.0.deliver(tenant).await;
@@ -206,6 +227,7 @@ impl<S: Store + Clone> GroupService for Groups<S> {
         &self,
         request: Request<AddGroupMembersRequest>,
     ) -> Result<Response<AddGroupMembersResponse>, Status> {
+        let by = Actor::of(&request)?;
         let users = user_ids(&request.get_ref().user_ids)?;
         let (tenant, id) = self
             .on_group(
@@ -244,7 +266,13 @@ impl<S: Store + Clone> GroupService for Groups<S> {
         let event = relationships::members_added(id, &users);
         self.0
             .store
-            .add_group_members(tenant, id, &users, &[event])
+            .add_group_members(
+                tenant,
+                id,
+                &users,
+                &[event],
+                &by.did("group.members_added", Object::group(id)),
+            )
             .await?;
         let written_at = self.0.deliver(tenant).await;
         Ok(Response::new(AddGroupMembersResponse { written_at }))
@@ -254,6 +282,7 @@ impl<S: Store + Clone> GroupService for Groups<S> {
         &self,
         request: Request<RemoveGroupMembersRequest>,
     ) -> Result<Response<RemoveGroupMembersResponse>, Status> {
+        let by = Actor::of(&request)?;
         let users = user_ids(&request.get_ref().user_ids)?;
         let (tenant, id) = self
             .on_group(
@@ -262,9 +291,10 @@ impl<S: Store + Clone> GroupService for Groups<S> {
                 Permission::GroupsUpdate,
             )
             .await?;
+        let audit = by.did("group.members_removed", Object::group(id));
         self.0
             .store
-            .remove_group_members(tenant, id, &users, |lost_primary| {
+            .remove_group_members(tenant, id, &users, &audit, |lost_primary| {
                 relationships::members_removed(id, &users, lost_primary)
             })
             .await?;
@@ -303,6 +333,7 @@ impl<S: Store + Clone> GroupService for Groups<S> {
         &self,
         request: Request<SetPrimaryGroupRequest>,
     ) -> Result<Response<SetPrimaryGroupResponse>, Status> {
+        let by = Actor::of(&request)?;
         let acting = acting(&request)?;
         let tenant = acting.tenant;
         let r = request.into_inner();
@@ -331,9 +362,10 @@ impl<S: Store + Clone> GroupService for Groups<S> {
         if acting.user != user {
             self.0.authorization.require_outranks(&acting, user).await?;
         }
+        let audit = by.did("user.primary_group_set", Object::user(user));
         self.0
             .store
-            .set_primary_group(tenant, user, id, |before| {
+            .set_primary_group(tenant, user, id, &audit, |before| {
                 relationships::primary_group_changed(user, before, id)
             })
             .await?;
@@ -346,6 +378,7 @@ impl<S: Store + Clone> GroupService for Groups<S> {
         &self,
         request: Request<SetGroupManagerRequest>,
     ) -> Result<Response<SetGroupManagerResponse>, Status> {
+        let by = Actor::of(&request)?;
         let manager = optional_id(
             "manager_user_id",
             &request.get_ref().manager_user_id,
@@ -365,9 +398,10 @@ impl<S: Store + Clone> GroupService for Groups<S> {
             Responsibility::GroupManager,
         )
         .await?;
+        let audit = by.did("group.manager_set", Object::group(id));
         self.0
             .store
-            .set_group_manager(tenant, id, manager, |before| {
+            .set_group_manager(tenant, id, manager, &audit, |before| {
                 relationships::group_manager_changed(id, before, manager)
             })
             .await?;
@@ -380,6 +414,7 @@ impl<S: Store + Clone> GroupService for Groups<S> {
         &self,
         request: Request<SetGroupAdministratorRequest>,
     ) -> Result<Response<SetGroupAdministratorResponse>, Status> {
+        let by = Actor::of(&request)?;
         let user = required_id("user_id", &request.get_ref().user_id, UserId::parse)?;
         let administrator = request.get_ref().administrator;
         let (tenant, id) = self
@@ -399,7 +434,14 @@ impl<S: Store + Clone> GroupService for Groups<S> {
         let event = relationships::group_administrator_changed(id, user, administrator);
         self.0
             .store
-            .set_group_administrator(tenant, id, user, administrator, &[event])
+            .set_group_administrator(
+                tenant,
+                id,
+                user,
+                administrator,
+                &[event],
+                &by.did("group.administrator_set", Object::group(id)),
+            )
             .await?;
         tracing::info!(%tenant, group = %id, %user, administrator, "group administrator set");
         let written_at = self.0.deliver(tenant).await;

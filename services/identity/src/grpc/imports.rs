@@ -30,6 +30,7 @@ use tokio_stream::Stream;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
+use crate::audit::{Actor, Object};
 use crate::convert::{reference, row_errors};
 use crate::core::Core;
 use crate::import::{
@@ -262,8 +263,9 @@ impl<S: Store + Clone> Imports<S> {
             }
         };
         send(progress, tally.message(&errors, false)).await?;
+        let by = Actor::acting(&acting);
         for (batch, rows) in batches {
-            self.core.store.apply_import(tenant, &batch).await?;
+            self.core.store.apply_import(tenant, &batch, &by).await?;
             tally.imported += rows as i64;
             send(progress, tally.message(&[], false)).await?;
         }
@@ -278,6 +280,13 @@ impl<S: Store + Clone> Imports<S> {
             rows_per_second = (tally.read as f64 / seconds.max(1e-9)) as u64,
             "import done"
         );
+        let audit = by
+            .did("tenant.imported", Object::tenant(tenant))
+            .noting("kind", kind.as_str_name())
+            .noting("read", tally.read)
+            .noting("imported", tally.imported)
+            .noting("unchanged", tally.unchanged);
+        self.core.store.record_audit(tenant, &audit).await?;
         // The relay delivers the batches' events in order; the stream does not wait for it.
         let core = self.core.clone();
         tokio::spawn(async move {

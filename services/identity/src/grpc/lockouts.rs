@@ -10,6 +10,7 @@ use lms_runtime::auth::{Caller, verified};
 use tonic::Request;
 
 use super::authentication::Authentication;
+use crate::audit::{Actor, Object};
 use crate::convert::required_id;
 use crate::lockout;
 use crate::store::Store;
@@ -66,16 +67,15 @@ impl<S: Store + Clone> Authentication<S> {
             .user(tenant, user)
             .await?
             .ok_or_else(|| ApiError::not_found("user", user.to_string()))?;
-        if let Some(email) = &record.email {
-            self.0
-                .store
-                .clear_attempts(&lockout::password_key(tenant, email))
-                .await?;
-        }
-        self.0
-            .store
-            .clear_attempts(&lockout::second_factor_key(tenant, user))
-            .await?;
+        let mut keys = vec![lockout::second_factor_key(tenant, user)];
+        keys.extend(
+            record
+                .email
+                .as_ref()
+                .map(|e| lockout::password_key(tenant, e)),
+        );
+        let audit = Actor::from_caller(&caller).did("user.sign_in_unlocked", Object::user(user));
+        self.0.store.lift_lockout(tenant, &keys, &audit).await?;
         tracing::info!(%tenant, %user, by = %actor, "sign-in lockout lifted");
         Ok(UnlockSignInResponse {})
     }

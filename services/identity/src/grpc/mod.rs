@@ -2,6 +2,7 @@
 //! defaults, which answer `UNIMPLEMENTED`.
 
 mod approvals;
+mod audit;
 mod authentication;
 mod client_links;
 mod employments;
@@ -20,6 +21,7 @@ use std::sync::Arc;
 use lms_api::identity::v1::approval_service_server::ApprovalServiceServer;
 use lms_api::identity::v1::authentication_service_server::AuthenticationServiceServer;
 use lms_api::identity::v1::group_service_server::GroupServiceServer;
+use lms_api::identity::v1::identity_audit_service_server::IdentityAuditServiceServer;
 use lms_api::identity::v1::import_service_server::ImportServiceServer;
 use lms_api::identity::v1::tenant_service_server::TenantServiceServer;
 use lms_api::identity::v1::unit_service_server::UnitServiceServer;
@@ -44,6 +46,7 @@ pub fn add_services<S: Store + Clone>(
         .add_service(ApprovalServiceServer::new(approvals::Approvals(
             core.clone(),
         )))
+        .add_service(IdentityAuditServiceServer::new(audit::Audit(core.clone())))
         .add_service(
             ImportServiceServer::new(imports::Imports::new(core))
                 .max_decoding_message_size(imports::MAX_MESSAGE_BYTES),

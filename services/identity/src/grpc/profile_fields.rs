@@ -19,6 +19,7 @@ use tonic::Request;
 use uuid::Uuid;
 
 use super::users::Users;
+use crate::audit::{Actor, Object};
 use crate::convert::{definition, display_name, is_field_key, purpose, reference, required_id};
 use crate::relationships;
 use crate::store::{CustomField, NamedManager, Store};
@@ -60,6 +61,7 @@ impl<S: Store + Clone> Users<S> {
         &self,
         request: Request<DefineCustomFieldRequest>,
     ) -> Result<DefineCustomFieldResponse, ApiError> {
+        let by = Actor::of(&request)?;
         let acting = acting(&request)?;
         let field = request
             .get_ref()
@@ -88,7 +90,11 @@ impl<S: Store + Clone> Users<S> {
             .await?;
         self.0
             .store
-            .define_custom_field(acting.tenant, &record)
+            .define_custom_field(
+                acting.tenant,
+                &record,
+                &by.did("custom_field.defined", Object::custom_field(&record.key)),
+            )
             .await?;
         tracing::info!(tenant = %acting.tenant, key = %record.key, mandatory = record.mandatory, "custom field defined");
         Ok(DefineCustomFieldResponse {
@@ -116,6 +122,7 @@ impl<S: Store + Clone> Users<S> {
         purpose_value: i32,
         named: bool,
     ) -> Result<Option<lms_api::common::v1::ConsistencyToken>, ApiError> {
+        let by = Actor::of(acting_request)?;
         let acting = acting(acting_request)?;
         let tenant = acting.tenant;
         let user = required_id("user_id", user_id, UserId::parse)?;
@@ -167,7 +174,13 @@ impl<S: Store + Clone> Users<S> {
         };
         self.0
             .store
-            .set_named_manager(tenant, &naming, named, &events)
+            .set_named_manager(
+                tenant,
+                &naming,
+                named,
+                &events,
+                &by.did("user.named_manager_changed", Object::user(user)),
+            )
             .await?;
         tracing::info!(%tenant, %user, target = %target_id, named, "named manager changed");
         Ok(self.0.deliver(tenant).await)

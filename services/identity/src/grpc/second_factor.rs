@@ -16,6 +16,7 @@ use lms_runtime::clock::now;
 use tonic::Request;
 
 use super::authentication::{Authentication, sign_in_barrier};
+use crate::audit::{Actor, Object};
 use crate::lockout;
 use crate::mfa;
 use crate::sessions;
@@ -173,6 +174,7 @@ impl<S: Store + Clone> Authentication<S> {
         &self,
         request: Request<ConfirmTotpEnrolmentRequest>,
     ) -> Result<ConfirmTotpEnrolmentResponse, ApiError> {
+        let by = Actor::of(&request)?;
         let caller = verified(&request)?;
         let (tenant, user) = user_caller(caller)?;
         self.may_enrol(tenant, user).await?;
@@ -185,7 +187,17 @@ impl<S: Store + Clone> Authentication<S> {
         let step = mfa::check(&pending, &request.get_ref().code, now()).ok_or_else(|| {
             ApiError::invalid_field("code", "does not match the authenticator's current code")
         })?;
-        if !self.0.store.confirm_totp(tenant, user, step).await? {
+        if !self
+            .0
+            .store
+            .confirm_totp(
+                tenant,
+                user,
+                step,
+                &by.did("user.totp_enrolled", Object::user(user)),
+            )
+            .await?
+        {
             return Err(ApiError::FailedPrecondition {
                 reason: "NO_ENROLMENT",
                 message: "the enrolment was replaced; start again".into(),

@@ -13,6 +13,7 @@ use tonic::Request;
 use uuid::Uuid;
 
 use super::authentication::Authentication;
+use crate::audit::{Actor, Object};
 use crate::convert::timestamp;
 use crate::sessions;
 use crate::store::{ServiceAccountRecord, Store};
@@ -31,6 +32,7 @@ impl<S: Store + Clone> Authentication<S> {
         &self,
         request: Request<CreateServiceAccountRequest>,
     ) -> Result<CreateServiceAccountResponse, ApiError> {
+        let by = Actor::of(&request)?;
         let operator = match lms_runtime::auth::caller(&request) {
             Ok(Caller::Service {
                 name, tenant: None, ..
@@ -58,7 +60,16 @@ impl<S: Store + Clone> Authentication<S> {
             created_by: operator,
             created_at: now(),
         };
-        self.0.store.create_service_account(&account).await?;
+        self.0
+            .store
+            .create_service_account(
+                &account,
+                &by.did(
+                    "service_account.created",
+                    Object::service_account(account.id),
+                ),
+            )
+            .await?;
         tracing::info!(account = %account.id, name = %account.name, "service account created");
         Ok(CreateServiceAccountResponse {
             service_account_id: account.id.to_string(),

@@ -21,6 +21,7 @@ use lms_runtime::clock::now;
 use lms_runtime::paging::{page, page_size};
 use tonic::{Request, Response, Status};
 
+use crate::audit::{Actor, Object};
 use crate::convert::{self, optional_id, reference, required_id};
 use crate::core::Core;
 use crate::relationships;
@@ -49,6 +50,7 @@ impl<S: Store + Clone> TenantService for Tenants<S> {
         &self,
         request: Request<CreateTenantRequest>,
     ) -> Result<Response<CreateTenantResponse>, Status> {
+        let by = Actor::of(&request)?;
         let actor = operator(caller(&request)?)?;
         let r = request.into_inner();
         let name = r.name.trim().to_owned();
@@ -93,7 +95,14 @@ impl<S: Store + Clone> TenantService for Tenants<S> {
         ]);
         self.0
             .store
-            .create_tenant(&tenant, &guest, &user, &employment, &events)
+            .create_tenant(
+                &tenant,
+                &guest,
+                &user,
+                &employment,
+                &events,
+                &by.did("tenant.created", Object::tenant(tenant.id)),
+            )
             .await?;
         tracing::info!(tenant = %tenant.id, "tenant created");
         let written_at = self.0.deliver(tenant.id).await;
@@ -135,6 +144,7 @@ impl<S: Store + Clone> TenantService for Tenants<S> {
         &self,
         request: Request<TransferAccessCoordinatorRequest>,
     ) -> Result<Response<TransferAccessCoordinatorResponse>, Status> {
+        let by = Actor::of(&request)?;
         let caller = caller(&request)?.clone();
         let r = request.get_ref();
         let successor = required_id("new_user_id", &r.new_user_id, UserId::parse)?;
@@ -195,6 +205,10 @@ impl<S: Store + Clone> TenantService for Tenants<S> {
                     Some(current),
                     successor,
                 )],
+                &by.did(
+                    "tenant.access_coordinator_transferred",
+                    Object::tenant(tenant),
+                ),
             )
             .await?;
         tracing::info!(%tenant, from = %current, to = %successor, by = %actor, "access coordinator handed over");
@@ -209,6 +223,7 @@ impl<S: Store + Clone> TenantService for Tenants<S> {
         &self,
         request: Request<UpdateTenantSettingsRequest>,
     ) -> Result<Response<UpdateTenantSettingsResponse>, Status> {
+        let by = Actor::of(&request)?;
         let acting = acting(&request)?;
         let tenant = acting.tenant;
         let r = request.into_inner();
@@ -259,6 +274,7 @@ impl<S: Store + Clone> TenantService for Tenants<S> {
                 tenant,
                 settings,
                 &[relationships::tenant_settings_changed(&settings)],
+                &by.did("tenant.settings_changed", Object::tenant(tenant)),
             )
             .await?;
         tracing::info!(%tenant, by = %acting.user, changed = ?paths, "tenant settings changed");

@@ -19,6 +19,7 @@ use lms_runtime::clock::now;
 use lms_runtime::paging::{page, page_size};
 use tonic::{Request, Response, Status};
 
+use crate::audit::{Actor, Object};
 use crate::convert::{
     display_name, kind_name, optional_id, reference, required_id, unit, unit_kind,
 };
@@ -76,6 +77,7 @@ impl<S: Store + Clone> UnitService for Units<S> {
         &self,
         request: Request<CreateUnitRequest>,
     ) -> Result<Response<CreateUnitResponse>, Status> {
+        let by = Actor::of(&request)?;
         let acting = acting(&request)?;
         let tenant = acting.tenant;
         let r = request.into_inner();
@@ -121,7 +123,15 @@ impl<S: Store + Clone> UnitService for Units<S> {
             external_id,
         };
         let events = relationships::unit_created(tenant, &record);
-        self.0.store.create_unit(tenant, &record, &events).await?;
+        self.0
+            .store
+            .create_unit(
+                tenant,
+                &record,
+                &events,
+                &by.did("unit.created", Object::unit(record.id)),
+            )
+            .await?;
         tracing::info!(%tenant, unit = %record.id, kind = kind_name(kind), "unit created");
         let written_at = self.0.deliver(tenant).await;
         Ok(Response::new(CreateUnitResponse {
@@ -196,6 +206,7 @@ impl<S: Store + Clone> UnitService for Units<S> {
         &self,
         request: Request<RenameUnitRequest>,
     ) -> Result<Response<RenameUnitResponse>, Status> {
+        let by = Actor::of(&request)?;
         let acting = acting(&request)?;
         let tenant = acting.tenant;
         let r = request.into_inner();
@@ -212,7 +223,7 @@ impl<S: Store + Clone> UnitService for Units<S> {
         let record = self
             .0
             .store
-            .rename_unit(tenant, id, &name)
+            .rename_unit(tenant, id, &name, &by.did("unit.renamed", Object::unit(id)))
             .await?
             .ok_or_else(|| ApiError::not_found("unit", id.to_string()))?;
         Ok(Response::new(RenameUnitResponse {
@@ -224,6 +235,7 @@ impl<S: Store + Clone> UnitService for Units<S> {
         &self,
         request: Request<MoveUnitRequest>,
     ) -> Result<Response<MoveUnitResponse>, Status> {
+        let by = Actor::of(&request)?;
         let acting = acting(&request)?;
         let tenant = acting.tenant;
         let r = request.into_inner();
@@ -250,10 +262,11 @@ impl<S: Store + Clone> UnitService for Units<S> {
                 Self::place(tenant, parent),
             )
             .await?;
+        let audit = by.did("unit.moved", Object::unit(id));
         let moved = self
             .0
             .store
-            .move_unit(tenant, id, parent, |before| {
+            .move_unit(tenant, id, parent, &audit, |before| {
                 relationships::unit_moved(id, before.parent, parent)
             })
             .await?;
@@ -281,6 +294,7 @@ impl<S: Store + Clone> UnitService for Units<S> {
         &self,
         request: Request<DeleteUnitRequest>,
     ) -> Result<Response<DeleteUnitResponse>, Status> {
+        let by = Actor::of(&request)?;
         let acting = acting(&request)?;
         let tenant = acting.tenant;
         let id = required_id("unit_id", &request.get_ref().unit_id, UnitId::parse)?;
@@ -298,10 +312,11 @@ impl<S: Store + Clone> UnitService for Units<S> {
                 reference(ObjectType::Unit, id),
             )
             .await?;
+        let audit = by.did("unit.deleted", Object::unit(id));
         let deleted = self
             .0
             .store
-            .delete_unit(tenant, id, now(), |unit| {
+            .delete_unit(tenant, id, now(), &audit, |unit| {
                 relationships::unit_deleted(tenant, unit)
             })
             .await?;

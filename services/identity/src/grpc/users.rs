@@ -24,6 +24,7 @@ use lms_runtime::peers::Visible;
 use tonic::{Request, Response, Status};
 
 use super::profile_fields::check_custom_fields;
+use crate::audit::{Actor, Object};
 use crate::convert::{self, display_name, optional_id, reference, required_id};
 use crate::core::Core;
 use crate::error::status_refused;
@@ -85,6 +86,7 @@ impl<S: Store + Clone> UserService for Users<S> {
         request: Request<CreateUserRequest>,
     ) -> Result<Response<CreateUserResponse>, Status> {
         let acting = acting(&request)?;
+        let by = Actor::of(&request)?;
         let (tenant, actor) = (acting.tenant, acting.user);
         let valid = convert::new_user("user", request.get_ref().user.as_ref())?;
         let defined = self.0.store.custom_fields(tenant).await?;
@@ -138,7 +140,13 @@ impl<S: Store + Clone> UserService for Users<S> {
         let event = relationships::user_created(&user, &employment);
         self.0
             .store
-            .create_user(tenant, &user, &employment, &[event])
+            .create_user(
+                tenant,
+                &user,
+                &employment,
+                &[event],
+                &by.did("user.created", Object::user(user.id)),
+            )
             .await?;
         tracing::info!(%tenant, user = %user.id, "user created");
         let written_at = self.0.deliver(tenant).await;
@@ -153,6 +161,7 @@ impl<S: Store + Clone> UserService for Users<S> {
         request: Request<UpdateUserRequest>,
     ) -> Result<Response<UpdateUserResponse>, Status> {
         let acting = acting(&request)?;
+        let by = Actor::of(&request)?;
         let (tenant, actor) = (acting.tenant, acting.user);
         let r = request.into_inner();
         let id = required_id("user_id", &r.user_id, UserId::parse)?;
@@ -207,10 +216,13 @@ impl<S: Store + Clone> UserService for Users<S> {
             // Changing someone's e-mail takes their sign-in: only those above them may.
             self.0.authorization.require_outranks(&acting, id).await?;
         }
+        let audit = by
+            .did("user.updated", Object::user(id))
+            .noting("fields", paths.clone());
         let record = self
             .0
             .store
-            .update_user(tenant, id, |record| {
+            .update_user(tenant, id, &audit, |record| {
                 record
                     .status
                     .check_editable()
@@ -257,6 +269,7 @@ impl<S: Store + Clone> UserService for Users<S> {
         request: Request<SuspendUserRequest>,
     ) -> Result<Response<SuspendUserResponse>, Status> {
         let acting = acting(&request)?;
+        let by = Actor::of(&request)?;
         let (tenant, actor) = (acting.tenant, acting.user);
         let r = request.into_inner();
         let id = required_id("user_id", &r.user_id, UserId::parse)?;
@@ -272,10 +285,11 @@ impl<S: Store + Clone> UserService for Users<S> {
             )
             .await?;
         self.0.authorization.require_outranks(&acting, id).await?;
+        let audit = by.did("user.suspended", Object::user(id));
         let record = self
             .0
             .store
-            .update_user(tenant, id, |record| {
+            .update_user(tenant, id, &audit, |record| {
                 record.status = record.status.suspend().map_err(status_refused)?;
                 Ok(UserChange {
                     events: vec![relationships::status_changed(record)],
@@ -297,6 +311,7 @@ impl<S: Store + Clone> UserService for Users<S> {
         request: Request<ReactivateUserRequest>,
     ) -> Result<Response<ReactivateUserResponse>, Status> {
         let acting = acting(&request)?;
+        let by = Actor::of(&request)?;
         let (tenant, actor) = (acting.tenant, acting.user);
         let id = required_id("user_id", &request.get_ref().user_id, UserId::parse)?;
         refuse_self(actor, id, "reactivate")?;
@@ -309,10 +324,11 @@ impl<S: Store + Clone> UserService for Users<S> {
             )
             .await?;
         self.0.authorization.require_outranks(&acting, id).await?;
+        let audit = by.did("user.reactivated", Object::user(id));
         let record = self
             .0
             .store
-            .update_user(tenant, id, |record| {
+            .update_user(tenant, id, &audit, |record| {
                 record.status = record.status.reactivate().map_err(status_refused)?;
                 Ok(UserChange {
                     events: vec![relationships::status_changed(record)],
@@ -334,6 +350,7 @@ impl<S: Store + Clone> UserService for Users<S> {
         request: Request<AnonymiseUserRequest>,
     ) -> Result<Response<AnonymiseUserResponse>, Status> {
         let acting = acting(&request)?;
+        let by = Actor::of(&request)?;
         let (tenant, actor) = (acting.tenant, acting.user);
         let id = required_id("user_id", &request.get_ref().user_id, UserId::parse)?;
         refuse_self(actor, id, "anonymise")?;
@@ -349,10 +366,11 @@ impl<S: Store + Clone> UserService for Users<S> {
         self.0.authorization.require_outranks(&acting, id).await?;
         // Personal data goes; the id, employments, memberships and status history stay, so
         // reports still count what the person did.
+        let audit = by.did("user.anonymised", Object::user(id));
         let record = self
             .0
             .store
-            .update_user(tenant, id, |record| {
+            .update_user(tenant, id, &audit, |record| {
                 record.status = record.status.anonymise().map_err(status_refused)?;
                 record.email = None;
                 record.given_name = String::new();

@@ -1,6 +1,7 @@
 //! Credentials: passwords and lockout, TOTP, sign-ins waiting for a second factor, service
 //! accounts, signing keys and refresh tokens (sessions).
 
+use crate::audit::Audit;
 use std::future::Future;
 
 use lms_kernel::{TenantId, UserId};
@@ -134,6 +135,15 @@ pub trait CredentialStore: Send + Sync + 'static {
         key: &AttemptKey,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Lifts a lockout: forgets the failures at every one of `keys` (a person's password and
+    /// second factor), audited in the same transaction.
+    fn lift_lockout(
+        &self,
+        tenant: TenantId,
+        keys: &[AttemptKey],
+        audit: &Audit,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// Records that a session was issued to the user.
     fn record_sign_in(
         &self,
@@ -148,6 +158,7 @@ pub trait CredentialStore: Send + Sync + 'static {
         tenant: TenantId,
         user: UserId,
         hash: &str,
+        audit: &Audit,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// A user's TOTP state.
@@ -172,6 +183,7 @@ pub trait CredentialStore: Send + Sync + 'static {
         tenant: TenantId,
         user: UserId,
         step: i64,
+        audit: &Audit,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Records `step` as used if it is later than the last one used; false for a replay.
@@ -209,6 +221,7 @@ pub trait CredentialStore: Send + Sync + 'static {
     fn create_service_account(
         &self,
         account: &ServiceAccountRecord,
+        audit: &Audit,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// A service account.

@@ -1,5 +1,6 @@
 //! Groups with their members, managers and administrators; named managers and custom fields.
 
+use crate::audit::Audit;
 use std::future::Future;
 
 use lms_kernel::{GroupId, TenantId, UserId};
@@ -55,6 +56,7 @@ pub trait GroupStore: Send + Sync + 'static {
         &self,
         tenant: TenantId,
         group: &GroupRecord,
+        audit: &Audit,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// A group with its administrators.
@@ -78,6 +80,7 @@ pub trait GroupStore: Send + Sync + 'static {
         tenant: TenantId,
         group: GroupId,
         name: &str,
+        audit: &Audit,
     ) -> impl Future<Output = Result<Option<GroupRecord>, StoreError>> + Send;
 
     /// Deletes a group without members, with the events `events` builds from it as it was;
@@ -86,6 +89,7 @@ pub trait GroupStore: Send + Sync + 'static {
         &self,
         tenant: TenantId,
         group: GroupId,
+        audit: &Audit,
         events: F,
     ) -> impl Future<Output = Result<(), StoreError>> + Send
     where
@@ -98,6 +102,7 @@ pub trait GroupStore: Send + Sync + 'static {
         group: GroupId,
         users: &[UserId],
         events: &[NewEvent],
+        audit: &Audit,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Removes members; those whose primary group it was lose it. `events` gets those users.
@@ -106,6 +111,7 @@ pub trait GroupStore: Send + Sync + 'static {
         tenant: TenantId,
         group: GroupId,
         users: &[UserId],
+        audit: &Audit,
         events: F,
     ) -> impl Future<Output = Result<(), StoreError>> + Send
     where
@@ -127,6 +133,7 @@ pub trait GroupStore: Send + Sync + 'static {
         tenant: TenantId,
         user: UserId,
         group: GroupId,
+        audit: &Audit,
         events: F,
     ) -> impl Future<Output = Result<(), StoreError>> + Send
     where
@@ -138,6 +145,7 @@ pub trait GroupStore: Send + Sync + 'static {
         tenant: TenantId,
         group: GroupId,
         manager: Option<UserId>,
+        audit: &Audit,
         events: F,
     ) -> impl Future<Output = Result<(), StoreError>> + Send
     where
@@ -151,6 +159,7 @@ pub trait GroupStore: Send + Sync + 'static {
         user: UserId,
         administrator: bool,
         events: &[NewEvent],
+        audit: &Audit,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Defines or redefines a custom field.
@@ -158,6 +167,7 @@ pub trait GroupStore: Send + Sync + 'static {
         &self,
         tenant: TenantId,
         field: &CustomField,
+        audit: &Audit,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// The tenant's custom fields, by key.
@@ -173,5 +183,6 @@ pub trait GroupStore: Send + Sync + 'static {
         naming: &NamedManager,
         named: bool,
         events: &[NewEvent],
+        audit: &Audit,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

@@ -1,5 +1,6 @@
 //! Imports: what an import matches rows against, and one batch applied whole.
 
+use crate::audit::Actor;
 use std::future::Future;
 
 use lms_kernel::{Email, GroupId, TenantId, UnitId, UserId, UserStatus};
@@ -93,10 +94,12 @@ pub trait ImportStore: Send + Sync + 'static {
         tenant: TenantId,
     ) -> impl Future<Output = Result<ImportSnapshot, StoreError>> + Send;
 
-    /// Applies one batch of an import in one transaction.
+    /// Applies one batch of an import in one transaction; the roles it gives or takes are
+    /// marked as given on behalf of `by`.
     fn apply_import(
         &self,
         tenant: TenantId,
         batch: &ImportBatch,
+        by: &Actor,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

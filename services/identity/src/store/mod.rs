@@ -7,6 +7,7 @@
 //! Every write that decisions depend on commits its outbox row in the same transaction, so a
 //! change is either saved with the event that tells authorization, or not at all.
 
+mod audit;
 mod credentials;
 mod groups;
 mod import;
@@ -15,6 +16,7 @@ mod tenants;
 mod units;
 mod users;
 
+pub use audit::AuditStore;
 pub use credentials::{
     Attempt, CredentialStore, MfaChallenge, Redeemed, RefreshRecord, ServiceAccountRecord,
     TotpState,
@@ -71,12 +73,18 @@ pub enum StoreError {
 /// The whole port: what the service's core holds. Implemented for every type that implements
 /// the six parts, so a `S: Store` bound brings every method into scope.
 pub trait Store:
-    TenantStore + UnitStore + GroupStore + UserStore + CredentialStore + ImportStore
+    TenantStore + UnitStore + GroupStore + UserStore + CredentialStore + ImportStore + AuditStore
 {
 }
 
 impl<S> Store for S where
-    S: TenantStore + UnitStore + GroupStore + UserStore + CredentialStore + ImportStore
+    S: TenantStore
+        + UnitStore
+        + GroupStore
+        + UserStore
+        + CredentialStore
+        + ImportStore
+        + AuditStore
 {
 }
 

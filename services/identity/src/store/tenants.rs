@@ -1,5 +1,6 @@
 //! Tenants: creation, settings, client tenants and the Access Coordinator duty.
 
+use crate::audit::Audit;
 use std::future::Future;
 
 use lms_kernel::{TenantId, TenantSettings, UserId};
@@ -38,6 +39,7 @@ pub trait TenantStore: Send + Sync + 'static {
         first_user: &UserRecord,
         employment: &EmploymentRecord,
         events: &[NewEvent],
+        audit: &Audit,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// A tenant.
@@ -52,6 +54,7 @@ pub trait TenantStore: Send + Sync + 'static {
         tenant: TenantId,
         settings: TenantSettings,
         events: &[NewEvent],
+        audit: &Audit,
     ) -> impl Future<Output = Result<TenantRecord, StoreError>> + Send;
 
     /// Invites `client` to become a client of `master` until `expires_at` (a new invitation
@@ -63,6 +66,7 @@ pub trait TenantStore: Send + Sync + 'static {
         invited_by: &str,
         now: i64,
         expires_at: i64,
+        audit: &Audit,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// The masters that invited `client` and whose invitations are live at `now`.
@@ -83,6 +87,7 @@ pub trait TenantStore: Send + Sync + 'static {
         link: bool,
         now: i64,
         events: &[NewEvent],
+        audit: &Audit,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// The clients of `master`, in id order after `after`.
@@ -101,5 +106,6 @@ pub trait TenantStore: Send + Sync + 'static {
         from: UserId,
         to: UserId,
         events: &[NewEvent],
+        audit: &Audit,
     ) -> impl Future<Output = Result<TenantRecord, StoreError>> + Send;
 }

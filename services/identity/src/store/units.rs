@@ -1,5 +1,6 @@
 //! The unit tree: locations, accounts, account groups and the Guest account.
 
+use crate::audit::Audit;
 use std::future::Future;
 
 use lms_kernel::{TenantId, UnitError, UnitId, UnitKind};
@@ -75,6 +76,7 @@ pub trait UnitStore: Send + Sync + 'static {
         tenant: TenantId,
         unit: &UnitRecord,
         events: &[NewEvent],
+        audit: &Audit,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Units in id order.
@@ -91,6 +93,7 @@ pub trait UnitStore: Send + Sync + 'static {
         tenant: TenantId,
         unit: UnitId,
         name: &str,
+        audit: &Audit,
     ) -> impl Future<Output = Result<Option<UnitRecord>, StoreError>> + Send;
 
     /// Moves a unit under `parent` (a root when `None`) if the unit rules allow it (read in
@@ -102,6 +105,7 @@ pub trait UnitStore: Send + Sync + 'static {
         tenant: TenantId,
         unit: UnitId,
         parent: Option<UnitId>,
+        audit: &Audit,
         events: F,
     ) -> impl Future<Output = Result<Moved, StoreError>> + Send
     where
@@ -114,6 +118,7 @@ pub trait UnitStore: Send + Sync + 'static {
         tenant: TenantId,
         unit: UnitId,
         now: i64,
+        audit: &Audit,
         events: F,
     ) -> impl Future<Output = Result<Deleted, StoreError>> + Send
     where

@@ -1,5 +1,6 @@
 //! Users and their employments.
 
+use crate::audit::Audit;
 use std::future::Future;
 
 use lms_kernel::{AccountKind, Email, GroupId, TenantId, UnitId, UserId, UserStatus};
@@ -105,6 +106,7 @@ pub trait UserStore: Send + Sync + 'static {
         user: &UserRecord,
         employment: &EmploymentRecord,
         events: &[NewEvent],
+        audit: &Audit,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// A user by id.
@@ -120,6 +122,7 @@ pub trait UserStore: Send + Sync + 'static {
         &self,
         tenant: TenantId,
         user: UserId,
+        audit: &Audit,
         change: F,
     ) -> impl Future<Output = Result<UserRecord, StoreError>> + Send
     where
@@ -146,6 +149,7 @@ pub trait UserStore: Send + Sync + 'static {
         &self,
         tenant: TenantId,
         user: UserId,
+        audit: &Audit,
         check: F,
     ) -> impl Future<Output = Result<UserRecord, StoreError>> + Send
     where
@@ -185,6 +189,7 @@ pub trait UserStore: Send + Sync + 'static {
         &self,
         tenant: TenantId,
         employment: &EmploymentRecord,
+        audit: &Audit,
         events: F,
     ) -> impl Future<Output = Result<(), StoreError>> + Send
     where
@@ -196,6 +201,7 @@ pub trait UserStore: Send + Sync + 'static {
         tenant: TenantId,
         employment: Uuid,
         ends_at: i64,
+        audit: &Audit,
         check: F,
     ) -> impl Future<Output = Result<EmploymentRecord, StoreError>> + Send
     where
@@ -207,6 +213,7 @@ pub trait UserStore: Send + Sync + 'static {
         &self,
         tenant: TenantId,
         employment: Uuid,
+        audit: &Audit,
         events: F,
     ) -> impl Future<Output = Result<EmploymentRecord, StoreError>> + Send
     where

@@ -2,6 +2,7 @@
 //! real authorization service that trusts identity's published keys.
 
 mod approvals;
+mod audit;
 mod bearer;
 mod bounds;
 mod credentials;

@@ -52,9 +52,17 @@ pub(super) async fn a_refresh_token_redeemed_twice_revokes_its_session(store: im
 pub(super) async fn a_totp_step_is_accepted_once(store: impl Store) {
     let (tenant, _, user) = tenant(&store).await;
     store.begin_totp(tenant, user, b"secret").await.unwrap();
-    assert!(store.confirm_totp(tenant, user, 100).await.unwrap());
     assert!(
-        !store.confirm_totp(tenant, user, 101).await.unwrap(),
+        store
+            .confirm_totp(tenant, user, 100, &super::audit())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .confirm_totp(tenant, user, 101, &super::audit())
+            .await
+            .unwrap(),
         "nothing is pending any more"
     );
     assert!(

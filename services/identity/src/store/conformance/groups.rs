@@ -12,10 +12,13 @@ pub(super) async fn leaving_a_group_ends_it_being_the_primary_group(store: impl 
         external_id: None,
         created_at: 1,
     };
-    store.create_group(tenant, &group).await.unwrap();
+    store
+        .create_group(tenant, &group, &super::audit())
+        .await
+        .unwrap();
     let mut previous = Some(Some(group.id));
     store
-        .set_primary_group(tenant, user, group.id, |before| {
+        .set_primary_group(tenant, user, group.id, &super::audit(), |before| {
             previous = Some(before);
             Vec::new()
         })
@@ -39,12 +42,14 @@ pub(super) async fn leaving_a_group_ends_it_being_the_primary_group(store: impl 
         [user]
     );
     assert!(matches!(
-        store.delete_group(tenant, group.id, |_| Vec::new()).await,
+        store
+            .delete_group(tenant, group.id, &super::audit(), |_| Vec::new())
+            .await,
         Err(StoreError::NotEmpty(_))
     ));
     let mut lost = Vec::new();
     store
-        .remove_group_members(tenant, group.id, &[user], |users| {
+        .remove_group_members(tenant, group.id, &[user], &super::audit(), |users| {
             lost = users.to_vec();
             Vec::new()
         })
@@ -61,7 +66,7 @@ pub(super) async fn leaving_a_group_ends_it_being_the_primary_group(store: impl 
         None
     );
     store
-        .delete_group(tenant, group.id, |_| Vec::new())
+        .delete_group(tenant, group.id, &super::audit(), |_| Vec::new())
         .await
         .unwrap();
     assert_eq!(store.group(tenant, group.id).await.unwrap(), None);

@@ -8,7 +8,10 @@ pub(super) async fn an_import_batch_lands_whole_and_the_snapshot_sees_it(store: 
     let mut account = unit(UnitKind::CustomerAccount, "Acme", None);
     account.external_id = Some("ACME".into());
     batch.units.push(account.clone());
-    store.apply_import(tenant, &batch).await.unwrap();
+    store
+        .apply_import(tenant, &batch, &super::by())
+        .await
+        .unwrap();
     let mut batch = ImportBatch::default();
     for n in 0..3 {
         let user = UserRecord {
@@ -39,7 +42,10 @@ pub(super) async fn an_import_batch_lands_whole_and_the_snapshot_sees_it(store: 
             .created
             .push((user, employment, Some("manager".into())));
     }
-    store.apply_import(tenant, &batch).await.unwrap();
+    store
+        .apply_import(tenant, &batch, &super::by())
+        .await
+        .unwrap();
     let snapshot = store.import_snapshot(tenant).await.unwrap();
     assert_eq!(snapshot.users.len(), 3);
     assert_eq!(snapshot.units["ACME"].id, account.id);
@@ -60,6 +66,11 @@ pub(super) async fn an_import_batch_lands_whole_and_the_snapshot_sees_it(store: 
         employment.id = uuid::Uuid::now_v7();
         employment.user = user.id;
     }
-    assert!(store.apply_import(tenant, &clash).await.is_err());
+    assert!(
+        store
+            .apply_import(tenant, &clash, &super::by())
+            .await
+            .is_err()
+    );
     assert_eq!(store.import_snapshot(tenant).await.unwrap().users.len(), 3);
 }

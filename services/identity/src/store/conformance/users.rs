@@ -34,7 +34,7 @@ pub(super) async fn user_lists_filter_by_text_visibility_and_page(store: impl St
         .unwrap();
     assert_eq!(visible[0].id, first);
     let suspended = store
-        .update_user(tenant, first, |user| {
+        .update_user(tenant, first, &super::audit(), |user| {
             user.status = lms_kernel::UserStatus::Suspended;
             Ok(UserChange::default())
         })

@@ -1,12 +1,14 @@
 //! Credentials: passwords and lockout, TOTP, pending second factors, service accounts,
 //! signing keys and refresh tokens.
 
+use crate::audit::Audit;
 use lms_kernel::{TenantId, UserId};
 use lms_runtime::transaction::begin_write;
 use sqlx::Row as _;
 use uuid::Uuid;
 
 use super::Db;
+use super::audit::append_audit;
 use super::rows::refresh_from_row;
 use crate::lockout::{AttemptKey, Lockout};
 use crate::store::sql::{SqlStore, duplicate};
@@ -109,6 +111,24 @@ impl CredentialStore for SqlStore<Db> {
         Ok(())
     }
 
+    async fn lift_lockout(
+        &self,
+        tenant: TenantId,
+        keys: &[AttemptKey],
+        audit: &Audit,
+    ) -> Result<(), StoreError> {
+        let mut tx = begin_write(&self.pool).await?;
+        for key in keys {
+            sqlx::query("DELETE FROM credential_attempts WHERE attempt_key = $1")
+                .bind(key.as_slice())
+                .execute(&mut *tx)
+                .await?;
+        }
+        append_audit(&mut *tx, tenant, audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn clear_attempts(&self, key: &AttemptKey) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM credential_attempts WHERE attempt_key = $1")
             .bind(key.as_slice())
@@ -137,13 +157,18 @@ impl CredentialStore for SqlStore<Db> {
         tenant: TenantId,
         user: UserId,
         hash: &str,
+        audit: &Audit,
     ) -> Result<(), StoreError> {
+        let mut tx = begin_write(&self.pool).await?;
         sqlx::query("UPDATE users SET password_hash = $3 WHERE tenant_id = $1 AND user_id = $2")
             .bind(tenant.as_uuid())
             .bind(user.as_uuid())
             .bind(hash)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        // Only that it changed: never the hash.
+        append_audit(&mut *tx, tenant, audit).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -189,7 +214,9 @@ impl CredentialStore for SqlStore<Db> {
         tenant: TenantId,
         user: UserId,
         step: i64,
+        audit: &Audit,
     ) -> Result<bool, StoreError> {
+        let mut tx = begin_write(&self.pool).await?;
         let done = sqlx::query(
             "UPDATE users SET totp_secret = totp_pending_secret, totp_pending_secret = NULL, \
              totp_last_step = $3 \
@@ -198,9 +225,13 @@ impl CredentialStore for SqlStore<Db> {
         .bind(tenant.as_uuid())
         .bind(user.as_uuid())
         .bind(step)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?
         .rows_affected();
+        if done == 1 {
+            append_audit(&mut *tx, tenant, audit).await?;
+        }
+        tx.commit().await?;
         Ok(done == 1)
     }
 
@@ -290,7 +321,9 @@ impl CredentialStore for SqlStore<Db> {
     async fn create_service_account(
         &self,
         account: &ServiceAccountRecord,
+        audit: &Audit,
     ) -> Result<(), StoreError> {
+        let mut tx = begin_write(&self.pool).await?;
         sqlx::query(
             "INSERT INTO service_accounts (service_account_id, name, secret_hash, created_by, \
              created_at) \
@@ -301,9 +334,14 @@ impl CredentialStore for SqlStore<Db> {
         .bind(&account.secret_hash)
         .bind(&account.created_by)
         .bind(account.created_at)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(duplicate)?;
+        // Platform-wide: the record belongs to no tenant. The name is the account's, not a
+        // person's.
+        let audit = audit.clone().noting("name", account.name.as_str());
+        append_audit(&mut *tx, None, &audit).await?;
+        tx.commit().await?;
         Ok(())
     }
 

@@ -1,5 +1,6 @@
 //! Groups with their members, managers and administrators; named managers and custom fields.
 
+use crate::audit::Audit;
 use lms_kernel::{GroupId, TenantId, UserId};
 use lms_runtime::outbox;
 use lms_runtime::transaction::begin_write;
@@ -7,13 +8,21 @@ use sqlx::Row as _;
 use uuid::Uuid;
 
 use super::Db;
+use super::audit::append_audit;
 use super::rows::group_from_row;
 use super::users::existing_user;
+use crate::audit::ids;
 use crate::store::sql::{SqlStore, duplicate, lock_tenant};
 use crate::store::{CustomField, GroupRecord, GroupStore, NamedManager, NewEvent, StoreError};
 
 impl GroupStore for SqlStore<Db> {
-    async fn create_group(&self, tenant: TenantId, group: &GroupRecord) -> Result<(), StoreError> {
+    async fn create_group(
+        &self,
+        tenant: TenantId,
+        group: &GroupRecord,
+        audit: &Audit,
+    ) -> Result<(), StoreError> {
+        let mut tx = begin_write(&self.pool).await?;
         sqlx::query(
             "INSERT INTO user_groups (tenant_id, group_id, name, manager_user_id, external_id, \
              created_at) \
@@ -25,9 +34,11 @@ impl GroupStore for SqlStore<Db> {
         .bind(group.manager.map(|u| u.as_uuid()))
         .bind(&group.external_id)
         .bind(group.created_at)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(duplicate)?;
+        append_audit(&mut *tx, tenant, &audit.clone().after(group)).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -87,6 +98,7 @@ impl GroupStore for SqlStore<Db> {
         tenant: TenantId,
         group: GroupId,
         name: &str,
+        audit: &Audit,
     ) -> Result<Option<GroupRecord>, StoreError> {
         let mut tx = begin_write(&self.pool).await?;
         sqlx::query("UPDATE user_groups SET name = $3 WHERE tenant_id = $1 AND group_id = $2")
@@ -96,6 +108,10 @@ impl GroupStore for SqlStore<Db> {
             .execute(&mut *tx)
             .await?;
         let record = group_in(&mut tx, tenant, group).await?;
+        if let Some(record) = &record {
+            // The name is free text, so the record says only that it changed.
+            append_audit(&mut *tx, tenant, &audit.clone().after(record)).await?;
+        }
         tx.commit().await?;
         Ok(record)
     }
@@ -104,6 +120,7 @@ impl GroupStore for SqlStore<Db> {
         &self,
         tenant: TenantId,
         group: GroupId,
+        audit: &Audit,
         events: F,
     ) -> Result<(), StoreError>
     where
@@ -132,6 +149,7 @@ impl GroupStore for SqlStore<Db> {
             .await?;
         }
         outbox::append(&mut *tx, tenant, &events(&before)).await?;
+        append_audit(&mut *tx, tenant, &audit.clone().before(&before)).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -142,6 +160,7 @@ impl GroupStore for SqlStore<Db> {
         group: GroupId,
         users: &[UserId],
         events: &[NewEvent],
+        audit: &Audit,
     ) -> Result<(), StoreError> {
         let mut tx = begin_write(&self.pool).await?;
         lock_tenant(&mut *tx, tenant).await?;
@@ -159,6 +178,7 @@ impl GroupStore for SqlStore<Db> {
             .await?;
         }
         outbox::append(&mut *tx, tenant, events).await?;
+        append_audit(&mut *tx, tenant, &audit.clone().noting("users", ids(users))).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -168,6 +188,7 @@ impl GroupStore for SqlStore<Db> {
         tenant: TenantId,
         group: GroupId,
         users: &[UserId],
+        audit: &Audit,
         events: F,
     ) -> Result<(), StoreError>
     where
@@ -201,6 +222,11 @@ impl GroupStore for SqlStore<Db> {
             }
         }
         outbox::append(&mut *tx, tenant, &events(&lost_primary)).await?;
+        let audit = audit
+            .clone()
+            .noting("users", ids(users))
+            .noting("lost_primary_group", ids(&lost_primary));
+        append_audit(&mut *tx, tenant, &audit).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -232,6 +258,7 @@ impl GroupStore for SqlStore<Db> {
         tenant: TenantId,
         user: UserId,
         group: GroupId,
+        audit: &Audit,
         events: F,
     ) -> Result<(), StoreError>
     where
@@ -257,6 +284,11 @@ impl GroupStore for SqlStore<Db> {
         .execute(&mut *tx)
         .await?;
         outbox::append(&mut *tx, tenant, &events(before)).await?;
+        let audit = audit
+            .clone()
+            .noting("before", before.map(|g| g.to_string()))
+            .noting("primary_group", group.to_string());
+        append_audit(&mut *tx, tenant, &audit).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -266,6 +298,7 @@ impl GroupStore for SqlStore<Db> {
         tenant: TenantId,
         group: GroupId,
         manager: Option<UserId>,
+        audit: &Audit,
         events: F,
     ) -> Result<(), StoreError>
     where
@@ -286,6 +319,11 @@ impl GroupStore for SqlStore<Db> {
         .execute(&mut *tx)
         .await?;
         outbox::append(&mut *tx, tenant, &events(before)).await?;
+        let audit = audit
+            .clone()
+            .noting("before", before.map(|m| m.to_string()))
+            .noting("manager", manager.map(|m| m.to_string()));
+        append_audit(&mut *tx, tenant, &audit).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -297,6 +335,7 @@ impl GroupStore for SqlStore<Db> {
         user: UserId,
         administrator: bool,
         events: &[NewEvent],
+        audit: &Audit,
     ) -> Result<(), StoreError> {
         let mut tx = begin_write(&self.pool).await?;
         lock_tenant(&mut *tx, tenant).await?;
@@ -316,6 +355,11 @@ impl GroupStore for SqlStore<Db> {
             .execute(&mut *tx)
             .await?;
         outbox::append(&mut *tx, tenant, events).await?;
+        let audit = audit
+            .clone()
+            .noting("user", user.to_string())
+            .noting("administrator", administrator);
+        append_audit(&mut *tx, tenant, &audit).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -324,7 +368,9 @@ impl GroupStore for SqlStore<Db> {
         &self,
         tenant: TenantId,
         field: &CustomField,
+        audit: &Audit,
     ) -> Result<(), StoreError> {
+        let mut tx = begin_write(&self.pool).await?;
         sqlx::query(
             "INSERT INTO custom_fields (tenant_id, key, label, mandatory) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (tenant_id, key) DO UPDATE SET label = excluded.label, \
@@ -334,8 +380,12 @@ impl GroupStore for SqlStore<Db> {
         .bind(&field.key)
         .bind(&field.label)
         .bind(field.mandatory)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        // The key names the field; the label is free text and stays out.
+        let audit = audit.clone().noting("mandatory", field.mandatory);
+        append_audit(&mut *tx, tenant, &audit).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -363,6 +413,7 @@ impl GroupStore for SqlStore<Db> {
         naming: &NamedManager,
         named: bool,
         events: &[NewEvent],
+        audit: &Audit,
     ) -> Result<(), StoreError> {
         let mut tx = begin_write(&self.pool).await?;
         existing_user(&mut tx, tenant, naming.user).await?;
@@ -382,6 +433,13 @@ impl GroupStore for SqlStore<Db> {
             .execute(&mut *tx)
             .await?;
         outbox::append(&mut *tx, tenant, events).await?;
+        let audit = audit
+            .clone()
+            .noting("target_type", naming.target_type.code())
+            .noting("target", naming.target.to_string())
+            .noting("purpose", naming.purpose.code())
+            .noting("named", named);
+        append_audit(&mut *tx, tenant, &audit).await?;
         tx.commit().await?;
         Ok(())
     }

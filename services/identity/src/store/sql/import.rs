@@ -9,6 +9,7 @@ use uuid::Uuid;
 use super::Db;
 use super::rows::unit_from_row;
 use super::users::insert_employment;
+use crate::audit::{Actor, on_behalf};
 use crate::store::sql::{SqlStore, duplicate};
 use crate::store::{
     ImportBatch, ImportSnapshot, ImportStore, ImportedUser, StoreError, status_from_number,
@@ -87,7 +88,12 @@ impl ImportStore for SqlStore<Db> {
         Ok(snapshot)
     }
 
-    async fn apply_import(&self, tenant: TenantId, batch: &ImportBatch) -> Result<(), StoreError> {
+    async fn apply_import(
+        &self,
+        tenant: TenantId,
+        batch: &ImportBatch,
+        by: &Actor,
+    ) -> Result<(), StoreError> {
         let mut tx = begin_write(&self.pool).await?;
         if !batch.units.is_empty() {
             let mut query = sqlx::QueryBuilder::<Db>::new(
@@ -215,7 +221,7 @@ impl ImportStore for SqlStore<Db> {
                 insert_employment(&mut *tx, tenant, employment).await?;
             }
         }
-        outbox::append(&mut *tx, tenant, &batch.events).await?;
+        outbox::append(&mut *tx, tenant, &on_behalf(&batch.events, by)).await?;
         tx.commit().await?;
         Ok(())
     }

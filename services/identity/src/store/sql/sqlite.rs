@@ -2,6 +2,8 @@
 
 type Db = sqlx::Sqlite;
 
+#[path = "audit.rs"]
+mod audit;
 #[path = "credentials.rs"]
 mod credentials;
 #[path = "groups.rs"]

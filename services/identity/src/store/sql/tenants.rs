@@ -1,13 +1,16 @@
 //! Tenants: creation, settings, client tenants and the Access Coordinator duty.
 
+use crate::audit::Audit;
 use lms_kernel::{TenantId, TenantSettings, UserId};
 use lms_runtime::outbox;
 use lms_runtime::transaction::begin_write;
 
 use super::Db;
+use super::audit::append_audit;
 use super::rows::tenant_from_row;
 use super::units::insert_unit;
 use super::users::{existing_user, insert_employment, insert_user};
+use crate::audit::on_behalf;
 use crate::store::sql::{SqlStore, lock_tenant};
 use crate::store::{
     EmploymentRecord, NewEvent, StoreError, TenantRecord, TenantStore, UnitRecord, UserRecord,
@@ -21,6 +24,7 @@ impl TenantStore for SqlStore<Db> {
         first_user: &UserRecord,
         employment: &EmploymentRecord,
         events: &[NewEvent],
+        audit: &Audit,
     ) -> Result<(), StoreError> {
         let mut tx = begin_write(&self.pool).await?;
         sqlx::query(
@@ -43,6 +47,7 @@ impl TenantStore for SqlStore<Db> {
         insert_user(&mut *tx, tenant.id, first_user).await?;
         insert_employment(&mut *tx, tenant.id, employment).await?;
         outbox::append(&mut *tx, tenant.id, events).await?;
+        append_audit(&mut *tx, tenant.id, &audit.clone().after(tenant)).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -62,8 +67,16 @@ impl TenantStore for SqlStore<Db> {
         tenant: TenantId,
         settings: TenantSettings,
         events: &[NewEvent],
+        audit: &Audit,
     ) -> Result<TenantRecord, StoreError> {
         let mut tx = begin_write(&self.pool).await?;
+        let before = sqlx::query("SELECT * FROM tenants WHERE tenant_id = $1")
+            .bind(tenant.as_uuid())
+            .fetch_optional(&mut *tx)
+            .await?
+            .as_ref()
+            .map(tenant_from_row)
+            .transpose()?;
         let row = sqlx::query(
             "UPDATE tenants SET locations_enabled = $2, clients_enabled = $3, \
              mfa_required_for_admins = $4 \
@@ -81,6 +94,11 @@ impl TenantStore for SqlStore<Db> {
         })?;
         let record = tenant_from_row(&row)?;
         outbox::append(&mut *tx, tenant, events).await?;
+        let audit = match &before {
+            Some(before) => audit.clone().changed(before, &record),
+            None => audit.clone().after(&record),
+        };
+        append_audit(&mut *tx, tenant, &audit).await?;
         tx.commit().await?;
         Ok(record)
     }
@@ -92,7 +110,9 @@ impl TenantStore for SqlStore<Db> {
         invited_by: &str,
         now: i64,
         expires_at: i64,
+        audit: &Audit,
     ) -> Result<(), StoreError> {
+        let mut tx = begin_write(&self.pool).await?;
         sqlx::query(
             "INSERT INTO client_invitations \
              (master_tenant_id, client_tenant_id, invited_by, invited_at, expires_at) \
@@ -106,8 +126,10 @@ impl TenantStore for SqlStore<Db> {
         .bind(invited_by)
         .bind(now)
         .bind(expires_at)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        append_audit(&mut *tx, master, audit).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -134,6 +156,7 @@ impl TenantStore for SqlStore<Db> {
         link: bool,
         now: i64,
         events: &[NewEvent],
+        audit: &Audit,
     ) -> Result<(), StoreError> {
         let mut tx = begin_write(&self.pool).await?;
         lock_tenant(&mut *tx, master).await?;
@@ -203,6 +226,7 @@ impl TenantStore for SqlStore<Db> {
             });
         }
         outbox::append(&mut *tx, master, events).await?;
+        append_audit(&mut *tx, master, audit).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -233,6 +257,7 @@ impl TenantStore for SqlStore<Db> {
         from: UserId,
         to: UserId,
         events: &[NewEvent],
+        audit: &Audit,
     ) -> Result<TenantRecord, StoreError> {
         let mut tx = begin_write(&self.pool).await?;
         let successor = existing_user(&mut tx, tenant, to).await?;
@@ -261,12 +286,17 @@ impl TenantStore for SqlStore<Db> {
                 message: "the Access Coordinator changed meanwhile; read the tenant again".into(),
             });
         }
-        outbox::append(&mut *tx, tenant, events).await?;
+        outbox::append(&mut *tx, tenant, &on_behalf(events, &audit.actor)).await?;
         let record = sqlx::query("SELECT * FROM tenants WHERE tenant_id = $1")
             .bind(tenant.as_uuid())
             .fetch_one(&mut *tx)
             .await?;
         let record = tenant_from_row(&record)?;
+        let before = TenantRecord {
+            access_coordinator: Some(from),
+            ..record.clone()
+        };
+        append_audit(&mut *tx, tenant, &audit.clone().changed(&before, &record)).await?;
         tx.commit().await?;
         Ok(record)
     }

@@ -1,5 +1,6 @@
 //! The unit tree.
 
+use crate::audit::Audit;
 use lms_kernel::unit::{check_delete, check_move};
 use lms_kernel::{TenantId, UnitError, UnitId, UnitKind};
 use lms_runtime::outbox;
@@ -7,6 +8,7 @@ use lms_runtime::transaction::begin_write;
 use uuid::Uuid;
 
 use super::Db;
+use super::audit::append_audit;
 use super::rows::unit_from_row;
 use crate::store::sql::{SqlStore, duplicate, lock_tenant};
 use crate::store::{Deleted, Moved, NewEvent, StoreError, UnitFilter, UnitRecord, UnitStore};
@@ -21,6 +23,7 @@ impl UnitStore for SqlStore<Db> {
         tenant: TenantId,
         unit: &UnitRecord,
         events: &[NewEvent],
+        audit: &Audit,
     ) -> Result<(), StoreError> {
         let mut tx = begin_write(&self.pool).await?;
         lock_tenant(&mut *tx, tenant).await?;
@@ -34,6 +37,7 @@ impl UnitStore for SqlStore<Db> {
         }
         insert_unit(&mut *tx, tenant, unit).await?;
         outbox::append(&mut *tx, tenant, events).await?;
+        append_audit(&mut *tx, tenant, &audit.clone().after(unit)).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -66,16 +70,26 @@ impl UnitStore for SqlStore<Db> {
         tenant: TenantId,
         unit: UnitId,
         name: &str,
+        audit: &Audit,
     ) -> Result<Option<UnitRecord>, StoreError> {
-        sqlx::query("UPDATE units SET name = $3 WHERE tenant_id = $1 AND unit_id = $2 RETURNING *")
-            .bind(tenant.as_uuid())
-            .bind(unit.as_uuid())
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(unit_from_row)
-            .transpose()
+        let mut tx = begin_write(&self.pool).await?;
+        let renamed = sqlx::query(
+            "UPDATE units SET name = $3 WHERE tenant_id = $1 AND unit_id = $2 RETURNING *",
+        )
+        .bind(tenant.as_uuid())
+        .bind(unit.as_uuid())
+        .bind(name)
+        .fetch_optional(&mut *tx)
+        .await?
+        .as_ref()
+        .map(unit_from_row)
+        .transpose()?;
+        if let Some(record) = &renamed {
+            // The name is free text, so the record says only that it changed.
+            append_audit(&mut *tx, tenant, &audit.clone().after(record)).await?;
+        }
+        tx.commit().await?;
+        Ok(renamed)
     }
 
     async fn move_unit<F>(
@@ -83,6 +97,7 @@ impl UnitStore for SqlStore<Db> {
         tenant: TenantId,
         unit: UnitId,
         parent: Option<UnitId>,
+        audit: &Audit,
         events: F,
     ) -> Result<Moved, StoreError>
     where
@@ -131,6 +146,11 @@ impl UnitStore for SqlStore<Db> {
             .execute(&mut *tx)
             .await?;
         outbox::append(&mut *tx, tenant, &events(&before)).await?;
+        let after = UnitRecord {
+            parent,
+            ..before.clone()
+        };
+        append_audit(&mut *tx, tenant, &audit.clone().changed(&before, &after)).await?;
         tx.commit().await?;
         Ok(Moved::Moved(before))
     }
@@ -140,6 +160,7 @@ impl UnitStore for SqlStore<Db> {
         tenant: TenantId,
         unit: UnitId,
         now: i64,
+        audit: &Audit,
         events: F,
     ) -> Result<Deleted, StoreError>
     where
@@ -179,6 +200,7 @@ impl UnitStore for SqlStore<Db> {
             .execute(&mut *tx)
             .await?;
         outbox::append(&mut *tx, tenant, &events(&before)).await?;
+        append_audit(&mut *tx, tenant, &audit.clone().before(&before)).await?;
         tx.commit().await?;
         Ok(Deleted::Deleted(before))
     }

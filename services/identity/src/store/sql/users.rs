@@ -1,13 +1,16 @@
 //! Users and their employments.
 
+use crate::audit::Audit;
 use lms_kernel::{Email, TenantId, UserId};
 use lms_runtime::outbox;
 use lms_runtime::transaction::begin_write;
 use uuid::Uuid;
 
 use super::Db;
+use super::audit::append_audit;
 use super::rows::{employment_from_row, user_from_row};
 use super::units::unit_in;
+use crate::audit::on_behalf;
 use crate::store::sql::{SqlStore, duplicate, lock_tenant};
 use crate::store::{
     EmploymentChange, EmploymentRecord, NewEvent, StoreError, UserChange, UserFilter, UserRecord,
@@ -21,11 +24,13 @@ impl UserStore for SqlStore<Db> {
         user: &UserRecord,
         employment: &EmploymentRecord,
         events: &[NewEvent],
+        audit: &Audit,
     ) -> Result<(), StoreError> {
         let mut tx = begin_write(&self.pool).await?;
         insert_user(&mut *tx, tenant, user).await?;
         insert_employment(&mut *tx, tenant, employment).await?;
         outbox::append(&mut *tx, tenant, events).await?;
+        append_audit(&mut *tx, tenant, &audit.clone().after(user)).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -45,6 +50,7 @@ impl UserStore for SqlStore<Db> {
         &self,
         tenant: TenantId,
         user: UserId,
+        audit: &Audit,
         change: F,
     ) -> Result<UserRecord, StoreError>
     where
@@ -58,6 +64,7 @@ impl UserStore for SqlStore<Db> {
             .execute(&mut *tx)
             .await?;
         let mut record = existing_user(&mut tx, tenant, user).await?;
+        let before = record.clone();
         let committed = change(&mut record)?;
         sqlx::query(
             "UPDATE users SET email = $3, given_name = $4, family_name = $5, status = $6, \
@@ -108,7 +115,13 @@ impl UserStore for SqlStore<Db> {
             .execute(&mut *tx)
             .await?;
         }
-        outbox::append(&mut *tx, tenant, &committed.events).await?;
+        outbox::append(
+            &mut *tx,
+            tenant,
+            &on_behalf(&committed.events, &audit.actor),
+        )
+        .await?;
+        append_audit(&mut *tx, tenant, &audit.clone().changed(&before, &record)).await?;
         tx.commit().await?;
         Ok(record)
     }
@@ -197,6 +210,7 @@ impl UserStore for SqlStore<Db> {
         &self,
         tenant: TenantId,
         user: UserId,
+        audit: &Audit,
         check: F,
     ) -> Result<UserRecord, StoreError>
     where
@@ -248,7 +262,8 @@ impl UserStore for SqlStore<Db> {
             .execute(&mut *tx)
             .await?;
         }
-        outbox::append(&mut *tx, tenant, &events).await?;
+        outbox::append(&mut *tx, tenant, &on_behalf(&events, &audit.actor)).await?;
+        append_audit(&mut *tx, tenant, &audit.clone().before(&record)).await?;
         tx.commit().await?;
         Ok(record)
     }
@@ -330,6 +345,7 @@ impl UserStore for SqlStore<Db> {
         &self,
         tenant: TenantId,
         employment: &EmploymentRecord,
+        audit: &Audit,
         events: F,
     ) -> Result<(), StoreError>
     where
@@ -362,6 +378,7 @@ impl UserStore for SqlStore<Db> {
             previous_main,
         };
         outbox::append(&mut *tx, tenant, &events(&change)).await?;
+        append_audit(&mut *tx, tenant, &audit.clone().after(employment)).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -371,6 +388,7 @@ impl UserStore for SqlStore<Db> {
         tenant: TenantId,
         employment: Uuid,
         ends_at: i64,
+        audit: &Audit,
         check: F,
     ) -> Result<EmploymentRecord, StoreError>
     where
@@ -398,17 +416,20 @@ impl UserStore for SqlStore<Db> {
         .execute(&mut *tx)
         .await?;
         outbox::append(&mut *tx, tenant, &events).await?;
-        tx.commit().await?;
-        Ok(EmploymentRecord {
+        let after = EmploymentRecord {
             ends_at: Some(ends_at),
-            ..before
-        })
+            ..before.clone()
+        };
+        append_audit(&mut *tx, tenant, &audit.clone().changed(&before, &after)).await?;
+        tx.commit().await?;
+        Ok(after)
     }
 
     async fn set_main_employment<F>(
         &self,
         tenant: TenantId,
         employment: Uuid,
+        audit: &Audit,
         events: F,
     ) -> Result<EmploymentRecord, StoreError>
     where
@@ -422,11 +443,13 @@ impl UserStore for SqlStore<Db> {
             previous_main,
         };
         outbox::append(&mut *tx, tenant, &events(&change)).await?;
-        tx.commit().await?;
-        Ok(EmploymentRecord {
+        let after = EmploymentRecord {
             main_account: true,
-            ..before
-        })
+            ..before.clone()
+        };
+        append_audit(&mut *tx, tenant, &audit.clone().changed(&before, &after)).await?;
+        tx.commit().await?;
+        Ok(after)
     }
 }
 

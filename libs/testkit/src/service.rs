@@ -34,7 +34,10 @@ pub fn service_context(
     if let Some(redis) = redis {
         config.redis.url = Some(SecretString::new(redis.url()));
         config.redis.key_prefix = redis.prefix().to_owned();
-        config.redis.mac_key = Some(SecretString::new(TEST_MAC_KEY));
+        // Only authorization holds the key that authenticates its Redis entries.
+        if name == ServiceName::Authorization {
+            config.redis.mac_key = Some(SecretString::new(TEST_MAC_KEY));
+        }
     }
     let context = ServiceContext::from_config(&config, name).expect("test configuration is valid");
     // The test key also stands in for identity's published keys, so it signs every kind of

@@ -53,6 +53,10 @@ pub enum Freshness {
 pub struct Entry {
     /// The tenant revision the facts were read at.
     pub revision: i64,
+    /// When they were read (ms since the epoch): an entry is never used past the staleness
+    /// bound from this moment, in either tier, so a copy from Redis gets no fresh local life
+    /// and an old sealed entry written back into Redis is refused (it is under the MAC).
+    pub read_at_ms: i64,
     /// The facts.
     pub facts: Facts,
 }
@@ -228,6 +232,9 @@ impl FactsCache {
     }
 
     fn usable(&self, entry: &Entry, key: &CacheKey, freshness: Freshness) -> bool {
+        if now_ms().saturating_sub(entry.read_at_ms) > self.ttl.as_millis() as i64 {
+            return false;
+        }
         let fresh_enough = match freshness {
             Freshness::Latency => true,
             Freshness::AtLeast(revision) => entry.revision >= revision.0,
@@ -298,6 +305,7 @@ impl FactsCache {
     pub async fn put(&self, key: CacheKey, revision: Revision, facts: Facts) {
         let entry = Arc::new(Entry {
             revision: revision.0,
+            read_at_ms: now_ms(),
             facts,
         });
         if let Some(redis) = self.redis.as_ref().filter(|r| r.available())

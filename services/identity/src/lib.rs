@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod audit;
+pub mod backfill;
 pub mod convert;
 pub mod core;
 mod error;
@@ -130,7 +131,7 @@ async fn assemble<S: Store + Clone>(
         attempts: lockout::Attempts::new(&context.sign_in),
         revocations: context.revocations.clone(),
     });
-    let (pruning, republishing) = (core.clone(), core.clone());
+    let (pruning, republishing, announcing) = (core.clone(), core.clone(), core.clone());
     let published = keys.clone();
     let server = grpc::add_services(server, core).add_well_known(WellKnown::new(move |name| {
         (name == "jwks.json").then(|| published.jwks())
@@ -143,5 +144,8 @@ async fn assemble<S: Store + Clone>(
         })
         .with_background(move |shutdown| {
             tokio::spawn(sessions::prune_credentials(pruning, shutdown));
+        })
+        .with_background(move |shutdown| {
+            tokio::spawn(backfill::announce_coordinators(announcing, shutdown));
         }))
 }

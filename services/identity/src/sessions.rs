@@ -22,6 +22,9 @@ use crate::store::Store;
 /// session ended by any path (sign-out, suspension, anonymisation, deletion, reuse) is refused
 /// everywhere within about half a second.
 const REPUBLISH_EVERY: Duration = Duration::from_millis(250);
+/// How far behind the newest revocation seen the next read starts: longer than a write
+/// transaction can stay open (the request deadline), so none commits unseen behind the cursor.
+const REPUBLISH_OVERLAP: i64 = 30;
 /// How often expired credentials are pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(600);
 /// Attempt counts idle this long (and not locked) are forgotten.
@@ -79,9 +82,10 @@ pub async fn republish_revocations<S: Store + Clone>(
                 if core.revocations.revoke(&sessions).await.is_ok()
                     && let Some(newest) = newest
                 {
-                    // Revocation times are whole seconds: re-read the last one, a write in
-                    // the same second may not have been visible yet.
-                    since = since.max(newest);
+                    // Re-read a window behind the newest seen: a revocation stamped earlier may
+                    // commit later (its transaction still open when this one was read), and
+                    // times are whole seconds.
+                    since = since.max(newest.min(now()) - REPUBLISH_OVERLAP);
                 }
             }
             Err(error) => tracing::warn!(%error, "cannot read revoked sessions"),

@@ -203,7 +203,11 @@ impl RevocationFeed {
             .query_async(&mut connection)
             .await?;
         let mut newest = since_ms;
+        // A time ahead of this clock (a writer whose clock runs fast, or a planted member) is
+        // neither trusted to move the cursor nor remembered past a token's life from now.
+        let now = unix_ms();
         for (session, revoked_at_ms) in found {
+            let revoked_at_ms = revoked_at_ms.min(now);
             if let Ok(session) = Uuid::try_parse(&session) {
                 self.local.insert(session, revoked_at_ms + self.remember_ms);
             }

@@ -14,8 +14,9 @@ pub struct RedisConfig {
     /// Prefix of every key this deployment writes, so deployments can share a Redis.
     pub key_prefix: String,
     /// The key that authenticates what authorization keeps in Redis (cached facts and
-    /// invalidations, HMAC-SHA256), at least 32 characters, the same on every replica: an entry
-    /// someone else planted in Redis fails the check and is not used. Required with `url`.
+    /// invalidations, HMAC-SHA256), at least 32 characters, the same on every authorization
+    /// replica and given to no other service: an entry anyone else wrote to Redis fails the
+    /// check and is not used. Authorization refuses to start with `url` but without it.
     pub mac_key: Option<SecretString>,
 }
 
@@ -32,18 +33,12 @@ impl Default for RedisConfig {
 impl RedisConfig {
     /// Checks the URL scheme, and that a Redis comes with a key to authenticate its entries.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        match (&self.url, &self.mac_key) {
-            (Some(_), None) => {
-                return Err(invalid(
-                    "redis.mac_key",
-                    "is required with redis.url (a secret of at least 32 characters, the same \
-                     on every replica), so entries planted in Redis are never trusted",
-                ));
-            }
-            (_, Some(key)) if key.expose().len() < 32 => {
-                return Err(invalid("redis.mac_key", "must be at least 32 characters"));
-            }
-            _ => {}
+        // Required with a URL only by authorization (checked when it starts): the other
+        // services never hold the key, so none of them can seal an entry authorization trusts.
+        if let Some(key) = &self.mac_key
+            && key.expose().len() < 32
+        {
+            return Err(invalid("redis.mac_key", "must be at least 32 characters"));
         }
         if let Some(url) = &self.url
             && !(url.expose().starts_with("redis://") || url.expose().starts_with("rediss://"))

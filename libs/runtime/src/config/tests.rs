@@ -120,7 +120,6 @@ fn each_section_names_its_own_key() {
             "0",
             "auth.jwks_refresh_seconds",
         ),
-        ("LMS_REDIS__URL", "redis://127.0.0.1:6379", "redis.mac_key"),
         ("LMS_REDIS__MAC_KEY", "short", "redis.mac_key"),
         ("LMS_CACHE__CAPACITY", "0", "cache.max_staleness_ms"),
         (

@@ -20,6 +20,7 @@ use lms_runtime::auth::{Caller, caller_and_message, tenant};
 use crate::convert;
 use crate::core::{Core, as_session};
 use crate::decisions::{Resource, ahead, freshness};
+use crate::escalation::Question;
 use crate::lookup::{Computed, Token};
 use crate::store::{Revision, Store};
 
@@ -296,8 +297,29 @@ impl<S: Store> PermissionService for Permissions<S> {
         let actor = self.0.actor(&caller).await?;
         let question = convert::escalation_question(r.question.as_ref())?;
         let answer = self.0.escalation(&actor, question).await?;
+        // About another person, the details name what they hold (grants past the caller's,
+        // which duties their roles allow): only someone who may read that person's role
+        // assignments sees them; anyone else learns the answer and its reason.
+        let other = match question {
+            Question::Administer(user) | Question::Give(user, _) => Some(user),
+            Question::Assign(..) => None,
+        };
+        let details_hidden = match (other, &caller) {
+            (Some(user), Caller::User { .. }) => {
+                let target = self.0.user_resource(actor.tenant, user).await?;
+                self.0
+                    .require(&actor, Permission::RoleAssignmentsRead, &target)
+                    .is_err()
+            }
+            _ => false,
+        };
         let (decision, denial_reason, message) = match answer {
             Ok(()) => (PbDecision::Allowed, String::new(), String::new()),
+            Err(refusal) if details_hidden => (
+                PbDecision::Denied,
+                refusal.reason.to_owned(),
+                format!("refused: {}", refusal.reason),
+            ),
             Err(refusal) => (
                 PbDecision::Denied,
                 refusal.reason.to_owned(),

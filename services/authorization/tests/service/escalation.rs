@@ -211,3 +211,20 @@ async fn check_escalation_says_who_may_administer_assign_and_take_on_responsibil
         .unwrap_err();
     assert_eq!(bad.code(), Code::InvalidArgument);
 }
+
+/// Review of issue 13: CheckEscalation about another person tells someone who may not read that
+/// person's roles only the answer and its reason, never what the person holds.
+#[tokio::test]
+async fn a_student_asking_about_an_administrator_learns_nothing_of_their_grants() {
+    let f = Fixture::start().await;
+    let lms = f.holder("builtin:lms_administrator", None).await;
+    let student = f.user().await;
+    let asked = ask(&f, student, Question::AdministeredUserId(lms.to_string())).await;
+    assert_eq!(asked.decision(), Decision::Denied);
+    assert_eq!(asked.denial_reason, "OUTRANKED");
+    assert!(
+        !asked.message.contains('.'),
+        "no permission named: {}",
+        asked.message
+    );
+}

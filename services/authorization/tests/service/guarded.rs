@@ -630,4 +630,24 @@ async fn facts_planted_in_redis_are_not_used() {
         Decision::Denied,
         "an entry without a MAC"
     );
+
+    // Replayed: once the administrator's role is taken back, their old sealed entry written back
+    // into Redis (with no expiry) is past the staleness bound and not used.
+    let (assignment, _) = f.grant(moved, "builtin:lms_administrator", None).await;
+    assert_eq!(ask(moved).await, Decision::Allowed);
+    let old_entry: String = redis.get(key(moved)).await.unwrap();
+    RoleAssignmentServiceClient::new(f.service.authorized(&f.identity_token()))
+        .revoke_role(RevokeRoleRequest {
+            assignment_id: assignment,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
+    let _: () = redis.set(key(moved), &old_entry).await.unwrap();
+    assert_eq!(
+        ask(moved).await,
+        Decision::Denied,
+        "an old sealed entry replayed"
+    );
 }

@@ -90,6 +90,22 @@ pub trait TenantStore: Send + Sync + 'static {
         audit: &Audit,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Tenants whose Access Coordinator was not announced to authorization as a fact yet, with
+    /// their coordinator (at most `limit`).
+    fn unannounced_coordinators(
+        &self,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<(TenantId, UserId)>, StoreError>> + Send;
+
+    /// Marks `tenant`'s coordinator announced with `events` (the fact, the old role taken back),
+    /// in one transaction; a tenant whose coordinator changed meanwhile is left for next time.
+    fn announce_coordinator(
+        &self,
+        tenant: TenantId,
+        coordinator: UserId,
+        events: &[NewEvent],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// The clients of `master`, in id order after `after`.
     fn client_tenants(
         &self,

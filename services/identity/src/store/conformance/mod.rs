@@ -103,6 +103,7 @@ lms_testkit::store_conformance! {
     cases: {
         tenants: [
             the_access_coordinator_hands_over_only_from_the_current_holder,
+            each_tenants_coordinator_is_announced_once,
         ],
         units: [
             unit_tree_refuses_cycles_and_deletes_only_empty_units,

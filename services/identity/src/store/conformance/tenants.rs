@@ -57,3 +57,33 @@ pub(super) async fn the_access_coordinator_hands_over_only_from_the_current_hold
         Some(second.id)
     );
 }
+
+pub(super) async fn each_tenants_coordinator_is_announced_once(store: impl Store) {
+    let (tenant, _, coordinator) = coordinated_tenant(&store).await;
+    let pending = store.unannounced_coordinators(100).await.unwrap();
+    assert!(pending.contains(&(tenant, coordinator)));
+    // A stale view (the duty moved meanwhile) changes nothing.
+    store
+        .announce_coordinator(tenant, UserId::generate(), &[])
+        .await
+        .unwrap();
+    assert!(
+        store
+            .unannounced_coordinators(100)
+            .await
+            .unwrap()
+            .contains(&(tenant, coordinator))
+    );
+    store
+        .announce_coordinator(tenant, coordinator, &[])
+        .await
+        .unwrap();
+    assert!(
+        !store
+            .unannounced_coordinators(100)
+            .await
+            .unwrap()
+            .iter()
+            .any(|(t, _)| *t == tenant)
+    );
+}

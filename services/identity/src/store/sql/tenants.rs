@@ -4,6 +4,7 @@ use crate::audit::Audit;
 use lms_kernel::{TenantId, TenantSettings, UserId};
 use lms_runtime::outbox;
 use lms_runtime::transaction::begin_write;
+use sqlx::Row as _;
 
 use super::Db;
 use super::audit::append_audit;
@@ -227,6 +228,52 @@ impl TenantStore for SqlStore<Db> {
         }
         outbox::append(&mut *tx, master, events).await?;
         append_audit(&mut *tx, master, audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn unannounced_coordinators(
+        &self,
+        limit: i64,
+    ) -> Result<Vec<(TenantId, UserId)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT tenant_id, access_coordinator_user_id FROM tenants \
+             WHERE NOT coordinator_announced AND access_coordinator_user_id IS NOT NULL \
+             ORDER BY tenant_id LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    TenantId::from_uuid(row.try_get("tenant_id")?),
+                    UserId::from_uuid(row.try_get("access_coordinator_user_id")?),
+                ))
+            })
+            .collect()
+    }
+
+    async fn announce_coordinator(
+        &self,
+        tenant: TenantId,
+        coordinator: UserId,
+        events: &[NewEvent],
+    ) -> Result<(), StoreError> {
+        let mut tx = begin_write(&self.pool).await?;
+        lock_tenant(&mut *tx, tenant).await?;
+        let marked = sqlx::query(
+            "UPDATE tenants SET coordinator_announced = TRUE \
+             WHERE tenant_id = $1 AND access_coordinator_user_id = $2 AND NOT coordinator_announced",
+        )
+        .bind(tenant.as_uuid())
+        .bind(coordinator.as_uuid())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if marked == 1 {
+            outbox::append(&mut *tx, tenant, events).await?;
+        }
         tx.commit().await?;
         Ok(())
     }

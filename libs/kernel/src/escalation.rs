@@ -133,12 +133,22 @@ pub fn check_role(
     settings: &TenantSettings,
 ) -> Result<(), EscalationError> {
     check_definition(actor, role.grants(), settings)?;
+    check_responsibilities(actor, role.responsibilities())
+}
+
+/// May an actor holding `actor` hand out (or take back) a role allowing `responsibilities`?
+/// Only if their own roles allow every one of them, so no one makes others eligible for duties
+/// they could never take on.
+pub fn check_responsibilities(
+    actor: &[HeldRole],
+    responsibilities: ResponsibilitySet,
+) -> Result<(), EscalationError> {
     let allowed = actor.iter().fold(ResponsibilitySet::NONE, |all, held| {
         all.union(held.responsibilities)
     });
     let missing: Vec<_> = Responsibility::ALL
         .into_iter()
-        .filter(|r| role.responsibilities().contains(*r) && !allowed.contains(*r))
+        .filter(|r| responsibilities.contains(*r) && !allowed.contains(*r))
         .collect();
     if missing.is_empty() {
         Ok(())

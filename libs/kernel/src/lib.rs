@@ -22,7 +22,8 @@ pub mod user;
 
 pub use decision::{Decision, Denial, Grounds, decide};
 pub use escalation::{
-    EscalationError, Target, check_assignment, check_definition, check_dominance, check_role,
+    EscalationError, Target, check_assignment, check_definition, check_dominance,
+    check_responsibilities, check_role,
 };
 pub use facts::{HeldRole, Object, Place, ResourceFacts, SubjectFacts};
 pub use ids::{

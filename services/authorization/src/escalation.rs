@@ -2,6 +2,7 @@
 //! but cannot see roles: may the caller administer a user, assign a role somewhere, or give a
 //! user a responsibility? The kernel's rules answer; this module only gathers their facts.
 
+use lms_kernel::responsibility::ResponsibilitySet;
 use lms_kernel::{
     EscalationError, Grants, Responsibility, RoleId, Target, TenantId, UnitId, UserId,
     check_assignment, check_dominance, check_responsibility,
@@ -48,13 +49,26 @@ fn escalation(error: EscalationError, outranked: bool) -> Refusal {
 impl<S: Store> Core<S> {
     /// The grants of a role the tenant knows; NOT_FOUND otherwise.
     pub async fn role_grants(&self, tenant: TenantId, role: RoleId) -> Result<Grants, ApiError> {
+        Ok(self.role_definition(tenant, role).await?.0)
+    }
+
+    /// The grants of a role the tenant knows and the responsibilities it allows; NOT_FOUND
+    /// otherwise.
+    pub async fn role_definition(
+        &self,
+        tenant: TenantId,
+        role: RoleId,
+    ) -> Result<(Grants, ResponsibilitySet), ApiError> {
         match role {
-            RoleId::BuiltIn(template) => Ok(template.grants()),
+            RoleId::BuiltIn(template) => {
+                let role = template.role();
+                Ok((*role.grants(), role.responsibilities()))
+            }
             RoleId::Custom(id) => self
                 .store
                 .role(tenant, id)
                 .await?
-                .map(|stored| stored.grants)
+                .map(|stored| (stored.grants, stored.responsibilities))
                 .ok_or_else(|| ApiError::not_found("role", role.to_string())),
         }
     }

@@ -13,8 +13,10 @@ use lms_api::authorization::v1::{
     RevokeRoleResponse, SetMainRoleRequest, SetMainRoleResponse,
 };
 use lms_api::common::v1::{AuditStamp, ObjectReference, ObjectType};
+use lms_kernel::responsibility::ResponsibilitySet;
 use lms_kernel::{
     AssignmentId, Grants, Permission, RoleId, Target, TenantId, UnitId, UserId, check_assignment,
+    check_responsibilities,
 };
 use lms_runtime::ApiError;
 use lms_runtime::auth::Caller;
@@ -77,13 +79,14 @@ impl<S: Store> Assignments<S> {
         }
     }
 
-    /// May the assigner hand out (or take back) `grants` at `unit` to `user`? Services are
-    /// trusted; people need `role_assignments.create` on the user and must pass the escalation rule.
+    /// May the assigner hand out (or take back) a role with `grants` allowing `responsibilities`
+    /// at `unit` to `user`? Services are trusted; people need `role_assignments.create` on the
+    /// user and must pass the escalation rule, responsibilities compared like grants.
     async fn may_assign(
         &self,
         assigner: &Assigner,
         user: UserId,
-        grants: &Grants,
+        (grants, responsibilities): (&Grants, ResponsibilitySet),
         unit: Option<UnitId>,
     ) -> Result<(), ApiError> {
         let Assigner::Person(actor) = assigner else {
@@ -103,7 +106,9 @@ impl<S: Store> Assignments<S> {
             },
             None => Target::Tenant,
         };
-        check_assignment(&actor.facts.roles, grants, target, &actor.facts.settings).map_err(refusal)
+        check_assignment(&actor.facts.roles, grants, target, &actor.facts.settings)
+            .map_err(refusal)?;
+        check_responsibilities(&actor.facts.roles, responsibilities).map_err(refusal)
     }
 
     /// Revokes one assignment under the escalation rule (nobody takes back what they could not
@@ -114,9 +119,14 @@ impl<S: Store> Assignments<S> {
         record: AssignmentRecord,
     ) -> Result<Option<Revision>, ApiError> {
         let tenant = assigner.tenant();
-        let grants = self.0.role_grants(tenant, record.role).await?;
-        self.may_assign(assigner, record.user, &grants, record.unit)
-            .await?;
+        let (grants, responsibilities) = self.0.role_definition(tenant, record.role).await?;
+        self.may_assign(
+            assigner,
+            record.user,
+            (&grants, responsibilities),
+            record.unit,
+        )
+        .await?;
         let audit = AuditEntry {
             stamp: Stamp {
                 actor: assigner.id(),
@@ -225,8 +235,9 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
         if rows.status.is_none() {
             return Err(ApiError::not_found("user", &r.user_id).into());
         }
-        let grants = self.0.role_grants(tenant, role).await?;
-        self.may_assign(&assigner, user, &grants, unit).await?;
+        let (grants, responsibilities) = self.0.role_definition(tenant, role).await?;
+        self.may_assign(&assigner, user, (&grants, responsibilities), unit)
+            .await?;
         // Likewise a unit: one of another tenant's, or none at all, is refused, not stored.
         // Asked after the escalation rule, so only someone who may assign there learns it.
         if let Some(unit) = unit

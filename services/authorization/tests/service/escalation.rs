@@ -228,3 +228,52 @@ async fn a_student_asking_about_an_administrator_learns_nothing_of_their_grants(
         asked.message
     );
 }
+
+/// Review of issue 13 (M3, assignment half): assigning a role compares its responsibilities as
+/// well as its grants, so an existing role that allows duties the assigner's roles do not allow
+/// cannot be handed out by them.
+#[tokio::test]
+async fn an_organization_administrator_cannot_assign_a_role_allowing_duties_they_lack() {
+    use lms_api::authorization::v1::AssignRoleRequest;
+    use lms_api::authorization::v1::role_assignment_service_client::RoleAssignmentServiceClient;
+
+    let f = Fixture::start().await;
+    let lms = f.holder("builtin:lms_administrator", None).await;
+    let organisation = f.holder("builtin:organization_administrator", None).await;
+    let student = f.user().await;
+    // The LMS Administrator makes a narrow role that still allows every duty its copy allowed.
+    let eligible = roles_of(&f, lms)
+        .create_role(CreateRoleRequest {
+            name: "Eligible browser".into(),
+            copy_from_role_id: "builtin:lms_administrator".into(),
+            grants: vec![grant("courses.read", Reach::Tenant)],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .role
+        .unwrap();
+    let assign = |assigner: UserId| {
+        let mut client =
+            RoleAssignmentServiceClient::new(f.service.authorized(&f.user_token(assigner)));
+        let role_id = eligible.role_id.clone();
+        async move {
+            client
+                .assign_role(AssignRoleRequest {
+                    user_id: student.to_string(),
+                    role_id,
+                    ..Default::default()
+                })
+                .await
+        }
+    };
+    let refused = assign(organisation).await.unwrap_err();
+    assert_eq!(
+        (refused.code(), reason(&refused)),
+        (Code::PermissionDenied, "ESCALATION".into())
+    );
+    assign(lms)
+        .await
+        .expect("the LMS Administrator allows those duties");
+}

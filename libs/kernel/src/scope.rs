@@ -363,7 +363,8 @@ pub enum Coverage {
 /// whose duties hold it, the responsibility's scope. `decide` allows nothing outside them.
 pub fn coverage(subject: &SubjectFacts, permission: Permission, kind: Option<Kind>) -> Coverage {
     let mut paths: Vec<(Path, Origin)> = Vec::new();
-    if subject.status != UserStatus::Active {
+    // Like `decide`: a subject authorization never heard of, or not active, covers nothing.
+    if !subject.known || subject.status != UserStatus::Active {
         return Coverage::Paths(paths);
     }
     // The Access Coordinator's duties reach the whole tenant.
@@ -444,6 +445,27 @@ pub fn responsibility_of(relation: Relation) -> Option<Responsibility> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_subject_authorization_never_heard_of_covers_nothing_even_with_tenant_wide_roles() {
+        use crate::{TenantId, TenantSettings, UserId};
+        let mut unknown = SubjectFacts::unknown(
+            TenantId::generate(),
+            UserId::generate(),
+            TenantSettings::default(),
+        );
+        unknown.roles.push(crate::facts::HeldRole::new(
+            &crate::template::Template::LmsAdministrator.role(),
+            facts::Place::Tenant,
+        ));
+        unknown.access_coordinator = true;
+        for kind in Kind::ALL {
+            assert_eq!(
+                coverage(&unknown, Permission::UsersRead, Some(kind)),
+                Coverage::Paths(Vec::new())
+            );
+        }
+    }
 
     fn relations(scope: Scope) -> Vec<Relation> {
         scope

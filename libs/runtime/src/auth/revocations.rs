@@ -21,6 +21,7 @@ use tokio::sync::OnceCell;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use crate::clock::now_ms;
 use crate::secret::SecretString;
 
 /// How often followers read the shared set.
@@ -29,12 +30,6 @@ const FOLLOW_EVERY: Duration = Duration::from_millis(250);
 const CLOCK_OVERLAP_MS: i64 = 10_000;
 /// The sorted set's key, after the deployment's prefix.
 const KEY: &str = "revoked-sessions";
-
-fn unix_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_millis() as i64)
-}
 
 /// The revoked sessions this process knows, each with when it may be forgotten (ms).
 #[derive(Clone, Debug, Default)]
@@ -58,7 +53,7 @@ impl Revocations {
     /// Records `session` as revoked until `forget_at_ms`.
     pub fn insert(&self, session: Uuid, forget_at_ms: i64) {
         let mut sessions = self.sessions.write().unwrap_or_else(|p| p.into_inner());
-        let now = unix_ms();
+        let now = now_ms();
         // Forgetting expired entries here keeps the map bounded without a sweeper.
         if sessions.len() > 1024 && sessions.len().is_power_of_two() {
             sessions.retain(|_, forget| *forget > now);
@@ -175,7 +170,7 @@ impl RevocationFeed {
             pipe.zrembyscore(
                 &*redis.key,
                 "-inf",
-                unix_ms() - self.remember_ms - CLOCK_OVERLAP_MS,
+                now_ms() - self.remember_ms - CLOCK_OVERLAP_MS,
             )
             .ignore();
             pipe.query_async::<()>(&mut connection).await
@@ -205,7 +200,7 @@ impl RevocationFeed {
         let mut newest = since_ms;
         // A time ahead of this clock (a writer whose clock runs fast, or a planted member) is
         // neither trusted to move the cursor nor remembered past a token's life from now.
-        let now = unix_ms();
+        let now = now_ms();
         for (session, revoked_at_ms) in found {
             let revoked_at_ms = revoked_at_ms.min(now);
             if let Ok(session) = Uuid::try_parse(&session) {
@@ -222,7 +217,7 @@ impl RevocationFeed {
             return;
         }
         // Start with everything a live token could still need.
-        let mut since = unix_ms() - self.remember_ms;
+        let mut since = now_ms() - self.remember_ms;
         let mut failing = false;
         loop {
             match self.read_since(since).await {
@@ -256,7 +251,7 @@ mod tests {
         let revocations = Revocations::default();
         let session = Uuid::now_v7();
         assert!(!revocations.is_revoked(&session.to_string()));
-        revocations.insert(session, unix_ms() + 60_000);
+        revocations.insert(session, now_ms() + 60_000);
         assert!(revocations.is_revoked(&session.to_string()));
         assert!(!revocations.is_revoked(&Uuid::now_v7().to_string()));
     }

@@ -1,7 +1,7 @@
 use std::time::Duration;
 
 use lms_kernel::{TenantId, UserId};
-use lms_runtime::auth::{Claims, SigningKey, SubjectKind, TokenIssuer, jwks_json};
+use lms_runtime::auth::{Claims, Scope, Scopes, SigningKey, SubjectKind, TokenIssuer, jwks_json};
 use lms_runtime::config::AuthConfig;
 
 /// A signing key of this test's own, and tokens signed with it.
@@ -65,23 +65,30 @@ impl TestAuth {
         self.sign(&claims)
     }
 
-    /// A valid service-account token.
+    /// A platform operator's token: platform-wide, with every scope.
     pub fn service_token(&self, name: &str) -> String {
-        self.sign(
-            &self
-                .issuer
-                .claims(SubjectKind::Service, name, None, Duration::from_secs(3600)),
+        self.scoped_token(name, None, Scopes::of(Scope::ALL))
+    }
+
+    /// A token of a service acting for one tenant, with every scope a tenant token may carry.
+    pub fn tenant_service_token(&self, name: &str, tenant: TenantId) -> String {
+        self.scoped_token(
+            name,
+            Some(tenant),
+            Scopes::of(Scope::ALL).without(Scope::Operator),
         )
     }
 
-    /// A valid service-account token issued for one tenant.
-    pub fn tenant_service_token(&self, name: &str, tenant: TenantId) -> String {
-        self.sign(&self.issuer.claims(
+    /// A service token for `tenant` (or platform-wide) that may do only `scopes`.
+    pub fn scoped_token(&self, name: &str, tenant: Option<TenantId>, scopes: Scopes) -> String {
+        let mut claims = self.issuer.claims(
             SubjectKind::Service,
             name,
-            Some(tenant.to_string()),
+            tenant.map(|t| t.to_string()),
             Duration::from_secs(3600),
-        ))
+        );
+        claims.scope = Some(scopes.to_claim());
+        self.sign(&claims)
     }
 
     /// Signs arbitrary claims with this test's key.

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use lms_kernel::TenantId;
 use lms_runtime::ApiError;
-use lms_runtime::auth::{Claims, SigningKey, SubjectKind, TokenVerifier, jwks_json};
+use lms_runtime::auth::{Claims, Scope, Scopes, SigningKey, SubjectKind, TokenVerifier, jwks_json};
 use lms_runtime::clock::now;
 use lms_runtime::config::{AuthConfig, SignInConfig};
 use lms_runtime::peers::ServiceTokens;
@@ -244,14 +244,19 @@ fn publish(verifier: &TokenVerifier, keys: &KeySet) {
 /// The service account name identity acts as.
 pub const SERVICE_NAME: &str = "identity";
 
+/// What identity's own service tokens may do: push the people facts it owns, assign the roles
+/// the people-data feed names, and ask decisions (escalation checks) about its people.
+pub const SERVICE_SCOPES: [Scope; 3] = [Scope::PeopleFacts, Scope::AssignRoles, Scope::Decide];
+
 /// Identity signs its own tenant-scoped service tokens with its current key.
 impl ServiceTokens for KeyRing {
     fn issue(&self, tenant: TenantId) -> Result<(String, Duration), ApiError> {
-        let claims = self.claims(
+        let mut claims = self.claims(
             SubjectKind::Service,
             SERVICE_NAME.into(),
             Some(tenant.to_string()),
         );
+        claims.scope = Some(Scopes::of(SERVICE_SCOPES).to_claim());
         Ok((self.sign(&claims), self.access_ttl()))
     }
 }

@@ -10,7 +10,7 @@ use lms_api::identity::v1::tenant_service_client::TenantServiceClient;
 use lms_api::identity::v1::{
     CreateTenantRequest, NewUser, SignInRequest, TenantSettings, sign_in_response,
 };
-use lms_runtime::auth::{SigningKey, SubjectKind, TokenIssuer, jwks_json};
+use lms_runtime::auth::{Scope, Scopes, SigningKey, SubjectKind, TokenIssuer, jwks_json};
 use lms_runtime::client::{CallCredentials, connect};
 use lms_runtime::{BootError, Config, SecretString, ServiceName};
 use tonic::service::interceptor::InterceptedService;
@@ -121,7 +121,8 @@ pub async fn build(mut config: Config, data_dir: &Path) -> Result<DevPlatform, B
     if config.auth.jwks.is_none() && config.auth.jwks_file.is_none() {
         config.auth.jwks = Some(jwks_json([issuer.key()]));
     }
-    let operator = issuer.claims(SubjectKind::Service, "lms-dev", None, OPERATOR_TOKEN_TTL);
+    let mut operator = issuer.claims(SubjectKind::Service, "lms-dev", None, OPERATOR_TOKEN_TTL);
+    operator.scope = Some(Scopes::of([Scope::Operator]).to_claim());
     let platform = Platform::build(&config, &ServiceName::ALL).await?;
     let identity = platform
         .endpoints()

@@ -150,6 +150,8 @@ mod tests {
             name: "shop".into(),
             tenant: None,
             token_id: "t".into(),
+            session: None,
+            scopes: crate::auth::Scopes::NONE,
         };
         let reason = |error: ApiError| match error {
             ApiError::PermissionDenied { reason, .. } => reason,

@@ -1,6 +1,8 @@
 use lms_kernel::{TenantId, UserId};
 use serde::{Deserialize, Serialize};
 
+use super::scope::Scopes;
+
 /// Who a token was issued to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -37,9 +39,13 @@ pub struct Claims {
     /// Authentication methods used (`pwd`, `otp`), per RFC 8176.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub amr: Vec<String>,
-    /// The sign-in session (refresh-token family) a user token belongs to; sign-out ends it.
+    /// The session a token belongs to: a user's sign-in (refresh-token family), which sign-out
+    /// ends, or a service account's current secret, which rotation and disabling end.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
+    /// What a service token may do: scope names, space-separated (see [`super::Scopes`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
 }
 
 impl Claims {
@@ -68,6 +74,7 @@ impl Claims {
             kind,
             amr: Vec::new(),
             sid: None,
+            scope: None,
         }
     }
 }
@@ -96,10 +103,22 @@ pub enum Caller {
         tenant: Option<TenantId>,
         /// The token's id.
         token_id: String,
+        /// The account secret the token was issued against; rotating or disabling the account
+        /// revokes it. `None` for operator tokens signed with a configured key.
+        session: Option<String>,
+        /// What the token may do.
+        scopes: Scopes,
     },
 }
 
 impl Caller {
+    /// The session the token belongs to (a person's sign-in, a service account's secret).
+    pub fn session(&self) -> Option<&str> {
+        match self {
+            Caller::User { session, .. } | Caller::Service { session, .. } => session.as_deref(),
+        }
+    }
+
     /// The tenant the caller acts in: a user's, or the one a service token was issued for.
     pub fn tenant(&self) -> Option<TenantId> {
         match self {

@@ -10,6 +10,7 @@ mod keys;
 mod layer;
 mod published;
 mod revocations;
+mod scope;
 mod verifier;
 
 pub use acting::{Acting, acting, tenant, tenant_service, user, verified};
@@ -20,4 +21,5 @@ pub use layer::{
 };
 pub use published::follow_identity_keys;
 pub use revocations::{RevocationFeed, Revocations};
+pub use scope::{Scope, Scopes, operator, require_scope};
 pub use verifier::{PublishedRetention, TokenError, TokenVerifier};

@@ -9,6 +9,7 @@ use lms_kernel::{TenantId, UserId};
 
 use super::claims::{Caller, Claims, SubjectKind};
 use super::revocations::Revocations;
+use super::scope::Scopes;
 use crate::error::ApiError;
 
 /// Why a token was refused. Each maps to UNAUTHENTICATED with its own `ErrorInfo` reason.
@@ -354,10 +355,7 @@ impl TokenVerifier {
     /// revoked is refused even while its signature and expiry are good.
     pub fn verify(&self, token: &str) -> Result<Caller, TokenError> {
         let caller = self.verify_unrevoked(token)?;
-        if let Caller::User {
-            session: Some(session),
-            ..
-        } = &caller
+        if let Some(session) = caller.session()
             && self.revocations.is_revoked(session)
         {
             return Err(TokenError::Revoked);
@@ -447,6 +445,11 @@ fn caller_from(claims: Claims) -> Result<Caller, TokenError> {
             },
             name: claims.sub,
             token_id: claims.jti,
+            session: claims.sid,
+            scopes: claims
+                .scope
+                .as_deref()
+                .map_or(Scopes::NONE, Scopes::from_claim),
         }),
     }
 }

@@ -19,7 +19,7 @@ use lms_kernel::{
     check_responsibilities,
 };
 use lms_runtime::ApiError;
-use lms_runtime::auth::Caller;
+use lms_runtime::auth::{Caller, Scope, require_scope};
 use lms_runtime::clock::now;
 use lms_runtime::paging::page_size;
 
@@ -71,10 +71,13 @@ impl Assigner {
 impl<S: Store> Assignments<S> {
     async fn assigner(&self, caller: &Caller) -> Result<Assigner, ApiError> {
         match caller {
-            Caller::Service { name, .. } => Ok(Assigner::Service {
-                tenant: lms_runtime::auth::tenant(caller)?,
-                name: name.clone(),
-            }),
+            Caller::Service { name, .. } => {
+                require_scope(caller, Scope::AssignRoles)?;
+                Ok(Assigner::Service {
+                    tenant: lms_runtime::auth::tenant(caller)?,
+                    name: name.clone(),
+                })
+            }
             Caller::User { .. } => Ok(Assigner::Person(Box::new(self.0.actor(caller).await?))),
         }
     }
@@ -401,7 +404,10 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
         // Services read within the tenant their token names (identity hands roles over);
         // people read whom they may see.
         let tenant = match &caller {
-            Caller::Service { .. } => lms_runtime::auth::tenant(&caller)?,
+            Caller::Service { .. } => {
+                require_scope(&caller, Scope::AssignRoles)?;
+                lms_runtime::auth::tenant(&caller)?
+            }
             Caller::User { .. } => {
                 let actor = self.0.actor(&caller).await?;
                 self.may_read_user(&actor, user).await?;

@@ -15,7 +15,7 @@ use lms_api::authorization::v1::{
 use lms_api::common::v1::ObjectType;
 use lms_kernel::{Decision, Grounds, Permission, SubjectFacts};
 use lms_runtime::ApiError;
-use lms_runtime::auth::{Caller, caller_and_message, tenant};
+use lms_runtime::auth::{Caller, Scope, caller_and_message, require_scope, tenant};
 
 use crate::convert;
 use crate::core::{Core, as_session};
@@ -28,6 +28,14 @@ use crate::store::{Revision, Store};
 const MAX_BATCH: usize = 1000;
 
 pub struct Permissions<S>(pub Arc<Core<S>>);
+
+/// The caller and message of a decision request: a service asks only with the decide scope
+/// (people may always ask about themselves, and about others as far as their rights go).
+fn asked<T>(request: Request<T>) -> Result<(Caller, T), Status> {
+    let (caller, message) = caller_and_message(request)?;
+    require_scope(&caller, Scope::Decide)?;
+    Ok((caller, message))
+}
 
 fn to_proto(decision: &Decision) -> i32 {
     match decision {
@@ -84,7 +92,7 @@ impl<S: Store> PermissionService for Permissions<S> {
         &self,
         request: Request<CheckRequest>,
     ) -> Result<Response<CheckResponse>, Status> {
-        let (caller, r) = caller_and_message(request)?;
+        let (caller, r) = asked(request)?;
         let decided = self
             .0
             .decide_one(
@@ -105,7 +113,7 @@ impl<S: Store> PermissionService for Permissions<S> {
         &self,
         request: Request<ExplainRequest>,
     ) -> Result<Response<ExplainResponse>, Status> {
-        let (caller, r) = caller_and_message(request)?;
+        let (caller, r) = asked(request)?;
         let decided = self
             .0
             .decide_one(
@@ -131,7 +139,7 @@ impl<S: Store> PermissionService for Permissions<S> {
         &self,
         request: Request<LookupResourcesRequest>,
     ) -> Result<Response<LookupResourcesResponse>, Status> {
-        let (caller, r) = caller_and_message(request)?;
+        let (caller, r) = asked(request)?;
         let tenant = tenant(&caller)?;
         let freshness = freshness("consistency", r.consistency.as_ref(), tenant)?;
         let permission = convert::permission("permission", &r.permission)?;
@@ -187,7 +195,7 @@ impl<S: Store> PermissionService for Permissions<S> {
         &self,
         request: Request<LookupSubjectsRequest>,
     ) -> Result<Response<LookupSubjectsResponse>, Status> {
-        let (caller, r) = caller_and_message(request)?;
+        let (caller, r) = asked(request)?;
         let tenant = tenant(&caller)?;
         // Who holds access is for services and for those who read role assignments.
         if let Caller::User { .. } = caller {
@@ -241,7 +249,7 @@ impl<S: Store> PermissionService for Permissions<S> {
         &self,
         request: Request<BatchCheckRequest>,
     ) -> Result<Response<BatchCheckResponse>, Status> {
-        let (caller, r) = caller_and_message(request)?;
+        let (caller, r) = asked(request)?;
         if r.items.len() > MAX_BATCH {
             return Err(ApiError::invalid_field(
                 "items",
@@ -292,7 +300,7 @@ impl<S: Store> PermissionService for Permissions<S> {
         &self,
         request: Request<CheckEscalationRequest>,
     ) -> Result<Response<CheckEscalationResponse>, Status> {
-        let (caller, r) = caller_and_message(request)?;
+        let (caller, r) = asked(request)?;
         // The rule is about what a person holds; services are trusted and ask nothing here.
         let actor = self.0.actor(&caller).await?;
         let question = convert::escalation_question(r.question.as_ref())?;

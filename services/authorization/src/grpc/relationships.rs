@@ -12,7 +12,7 @@ use lms_api::authorization::v1::{
 use lms_api::common::v1::ObjectType;
 use lms_kernel::{TenantId, TenantSettings, UserId, check_responsibility};
 use lms_runtime::ApiError;
-use lms_runtime::auth::tenant_service;
+use lms_runtime::auth::{Caller, Scope, require_scope, tenant_service};
 use lms_runtime::clock::now;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
@@ -28,6 +28,51 @@ use crate::facts::subject_facts;
 use crate::store::{Change, FactBatch, RelationshipFilter, Store, SubjectStatus};
 
 pub struct Relationships<S>(pub Arc<Core<S>>);
+
+/// The scope that writes and reads a relation: every fact has one owner (DESIGN §2), and a
+/// service may touch only what its owner's scope covers, so a leaked delegation token cannot
+/// make someone a group's manager and identity's cannot make anyone a course tutor.
+fn owner_scope(relation: i16) -> Scope {
+    match Relation::try_from(i32::from(relation)) {
+        Ok(
+            Relation::ParentUnit
+            | Relation::Employee
+            | Relation::MainAccount
+            | Relation::PrimaryMember
+            | Relation::Member
+            | Relation::Manager
+            | Relation::Administrator
+            | Relation::Client
+            | Relation::NamedManager
+            | Relation::UnitOfTenant
+            | Relation::AccessCoordinator,
+        ) => Scope::PeopleFacts,
+        Ok(
+            Relation::CourseTutor
+            | Relation::CourseAdministrator
+            | Relation::EventAdministrator
+            | Relation::ParentCourse
+            | Relation::Invitee
+            | Relation::Enrolled
+            | Relation::Booked
+            | Relation::OwningUnit,
+        ) => Scope::CourseFacts,
+        // Validated before this is asked; owning nothing, it needs a scope nobody is given.
+        Ok(Relation::Unspecified) | Err(_) => Scope::Operator,
+    }
+}
+
+/// Refuses a batch that touches what the caller's scopes do not own, naming the first item.
+fn require_owned(caller: &Caller, batch: &FactBatch) -> Result<(), ApiError> {
+    if batch.settings.is_some() || !batch.statuses.is_empty() {
+        require_scope(caller, Scope::PeopleFacts)?;
+    }
+    for change in &batch.changes {
+        let (Change::Touch(r) | Change::Delete(r)) = change;
+        require_scope(caller, owner_scope(r.relation))?;
+    }
+    Ok(())
+}
 
 /// The cached facts a batch changes: both ends of every relationship (a user's subject facts
 /// and resource facts, a lesson's course, a course's unit), each user whose status changed;
@@ -95,7 +140,8 @@ impl<S: Store> RelationshipService for Relationships<S> {
         &self,
         request: Request<WriteRelationshipsRequest>,
     ) -> Result<Response<WriteRelationshipsResponse>, Status> {
-        let tenant = tenant_service(&caller(&request)?)?;
+        let caller = caller(&request)?;
+        let tenant = tenant_service(&caller)?;
         let r = request.into_inner();
         let event_id = Uuid::try_parse(&r.event_id)
             .ok()
@@ -147,6 +193,7 @@ impl<S: Store> RelationshipService for Relationships<S> {
             }),
             statuses,
         };
+        require_owned(&caller, &batch)?;
         // A batch delivered again was checked when it was first applied (and changes nothing
         // now): the holder's roles may have changed since, which must not refuse the replay.
         if !self.0.store.applied(event_id).await? {
@@ -172,7 +219,8 @@ impl<S: Store> RelationshipService for Relationships<S> {
         &self,
         request: Request<ReadRelationshipsRequest>,
     ) -> Result<Response<ReadRelationshipsResponse>, Status> {
-        let tenant = tenant_service(&caller(&request)?)?;
+        let caller = caller(&request)?;
+        let tenant = tenant_service(&caller)?;
         let r = request.into_inner();
         let filter = RelationshipFilter {
             resource: r
@@ -189,6 +237,14 @@ impl<S: Store> RelationshipService for Relationships<S> {
                 .map(|o| convert::object("subject", Some(o)))
                 .transpose()?,
         };
+        // Reading one relation needs its owner's scope; reading them all, every owner's.
+        match filter.relation {
+            Some(relation) => require_scope(&caller, owner_scope(relation))?,
+            None => {
+                require_scope(&caller, Scope::PeopleFacts)?;
+                require_scope(&caller, Scope::CourseFacts)?;
+            }
+        }
         let limit = page_size(r.page_size, 100, 1000);
         let mut found = self
             .0
@@ -214,5 +270,24 @@ impl<S: Store> RelationshipService for Relationships<S> {
             relationships: found.iter().map(convert::relationship_to_proto).collect(),
             next_page_token,
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_relation_has_an_owner_scope() {
+        for number in 1..=19 {
+            let relation = Relation::try_from(number).expect("numbered relation");
+            assert_ne!(
+                owner_scope(number as i16),
+                Scope::Operator,
+                "{relation:?} has no owner"
+            );
+        }
+        assert_eq!(owner_scope(Relation::Member as i16), Scope::PeopleFacts);
+        assert_eq!(owner_scope(Relation::Enrolled as i16), Scope::CourseFacts);
     }
 }

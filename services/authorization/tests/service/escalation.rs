@@ -13,16 +13,8 @@ use lms_runtime::client::CallCredentials;
 use tonic::Code;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
-use tonic_types::StatusExt;
 
-use crate::fixture::Fixture;
-
-fn reason(status: &tonic::Status) -> String {
-    status
-        .get_details_error_info()
-        .map(|i| i.reason)
-        .unwrap_or_default()
-}
+use crate::fixture::{Fixture, reason};
 
 fn grant(permission: &str, reach: Reach) -> Grant {
     Grant {

@@ -12,6 +12,7 @@ use lms_api::common::v1::{Consistency, ConsistencyToken, ObjectReference, Object
 use lms_kernel::{TenantId, UserId};
 use lms_runtime::ServiceName;
 use lms_testkit::{TestAuth, TestDatabase, TestRedis, TestService};
+use tonic_types::StatusExt;
 
 pub struct Fixture {
     pub auth: TestAuth,
@@ -50,6 +51,14 @@ pub fn touch(
             valid_until: None,
         }),
     }
+}
+
+/// The reason (ErrorInfo) of a refusal; empty when it gives none.
+pub fn reason(status: &tonic::Status) -> String {
+    status
+        .get_details_error_info()
+        .map(|i| i.reason)
+        .unwrap_or_default()
 }
 
 pub fn user_ref(user: UserId) -> ObjectReference {

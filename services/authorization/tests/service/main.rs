@@ -11,3 +11,4 @@ mod lookups_agree;
 mod refusals;
 mod replicas;
 mod roles;
+mod scopes;

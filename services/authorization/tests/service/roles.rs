@@ -15,14 +15,7 @@ use lms_kernel::{CourseId, UnitId, UserId};
 use tonic::Code;
 use tonic_types::StatusExt;
 
-use crate::fixture::{Fixture, reference, touch, user_ref};
-
-fn reason(status: &tonic::Status) -> String {
-    status
-        .get_details_error_info()
-        .map(|i| i.reason)
-        .unwrap_or_default()
-}
+use crate::fixture::{Fixture, reason, reference, touch, user_ref};
 
 async fn assign_as(
     f: &Fixture,

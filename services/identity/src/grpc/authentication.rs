@@ -8,10 +8,13 @@ use lms_api::identity::v1::authentication_service_server::AuthenticationService;
 use lms_api::identity::v1::{
     BeginTotpEnrolmentRequest, BeginTotpEnrolmentResponse, ChangePasswordRequest,
     ChangePasswordResponse, ConfirmTotpEnrolmentRequest, ConfirmTotpEnrolmentResponse,
-    CreateServiceAccountRequest, CreateServiceAccountResponse, GetJwksRequest, GetJwksResponse,
-    IssueServiceTokenRequest, IssueServiceTokenResponse, RefreshTokenRequest, RefreshTokenResponse,
-    SignInRequest, SignInResponse, SignOutRequest, SignOutResponse, TokenPair, UnlockSignInRequest,
-    UnlockSignInResponse, VerifyMfaRequest, VerifyMfaResponse, sign_in_response,
+    CreateServiceAccountRequest, CreateServiceAccountResponse, DisableServiceAccountRequest,
+    DisableServiceAccountResponse, GetJwksRequest, GetJwksResponse, IssueServiceTokenRequest,
+    IssueServiceTokenResponse, ListServiceAccountsRequest, ListServiceAccountsResponse,
+    RefreshTokenRequest, RefreshTokenResponse, RotateServiceAccountSecretRequest,
+    RotateServiceAccountSecretResponse, SignInRequest, SignInResponse, SignOutRequest,
+    SignOutResponse, TokenPair, UnlockSignInRequest, UnlockSignInResponse, VerifyMfaRequest,
+    VerifyMfaResponse, sign_in_response,
 };
 use lms_kernel::{Email, TenantId, UserId, UserStatus};
 use lms_runtime::ApiError;
@@ -425,6 +428,27 @@ impl<S: Store + Clone> AuthenticationService for Authentication<S> {
         request: Request<IssueServiceTokenRequest>,
     ) -> Result<Response<IssueServiceTokenResponse>, Status> {
         Ok(Response::new(self.issue_token(request.into_inner()).await?))
+    }
+
+    async fn list_service_accounts(
+        &self,
+        request: Request<ListServiceAccountsRequest>,
+    ) -> Result<Response<ListServiceAccountsResponse>, Status> {
+        Ok(Response::new(self.list_accounts(request).await?))
+    }
+
+    async fn rotate_service_account_secret(
+        &self,
+        request: Request<RotateServiceAccountSecretRequest>,
+    ) -> Result<Response<RotateServiceAccountSecretResponse>, Status> {
+        Ok(Response::new(self.rotate_secret(request).await?))
+    }
+
+    async fn disable_service_account(
+        &self,
+        request: Request<DisableServiceAccountRequest>,
+    ) -> Result<Response<DisableServiceAccountResponse>, Status> {
+        Ok(Response::new(self.disable_account(request).await?))
     }
 
     async fn unlock_sign_in(

@@ -4,12 +4,13 @@
 //! coordinator is the one locked out) lets the person back in.
 
 use lms_api::identity::v1::{UnlockSignInRequest, UnlockSignInResponse};
-use lms_kernel::{TenantId, UserId};
+use lms_kernel::UserId;
 use lms_runtime::ApiError;
-use lms_runtime::auth::{Caller, verified};
+use lms_runtime::auth::verified;
 use tonic::Request;
 
 use super::authentication::Authentication;
+use super::coordinator_duty::{Duty, coordinator_or_operator};
 use crate::audit::{Actor, Object};
 use crate::convert::required_id;
 use crate::lockout;
@@ -23,44 +24,9 @@ impl<S: Store + Clone> Authentication<S> {
         let caller = verified(&request)?.clone();
         let r = request.into_inner();
         let user = required_id("user_id", &r.user_id, UserId::parse)?;
-        let (tenant, actor) = match &caller {
-            Caller::User { tenant, user, .. } => {
-                if !r.tenant_id.is_empty() && r.tenant_id != tenant.to_string() {
-                    return Err(ApiError::invalid_field(
-                        "tenant_id",
-                        "people unlock in their own tenant; leave it empty",
-                    ));
-                }
-                let coordinator = self
-                    .0
-                    .store
-                    .tenant(*tenant)
-                    .await?
-                    .and_then(|t| t.access_coordinator);
-                if coordinator != Some(*user) {
-                    return Err(ApiError::PermissionDenied {
-                        reason: "NOT_ACCESS_COORDINATOR",
-                        message: "only the tenant's Access Coordinator lifts a sign-in lockout"
-                            .into(),
-                        metadata: Default::default(),
-                    });
-                }
-                (*tenant, format!("user:{user}"))
-            }
-            Caller::Service {
-                tenant: None, name, ..
-            } => (
-                required_id("tenant_id", &r.tenant_id, TenantId::parse)?,
-                format!("operator:{name}"),
-            ),
-            Caller::Service { .. } => {
-                return Err(ApiError::PermissionDenied {
-                    reason: "OPERATORS_ONLY",
-                    message: "a tenant's service cannot lift sign-in lockouts".into(),
-                    metadata: Default::default(),
-                });
-            }
-        };
+        let Duty { tenant, actor, .. } =
+            coordinator_or_operator(&self.0.store, &caller, &r.tenant_id, "lifts a lockout")
+                .await?;
         let record = self
             .0
             .store

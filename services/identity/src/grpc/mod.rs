@@ -5,6 +5,7 @@ mod approvals;
 mod audit;
 mod authentication;
 mod client_links;
+mod coordinator_duty;
 mod employments;
 mod groups;
 mod imports;

@@ -1,20 +1,29 @@
-//! Service accounts: platform-wide client credentials that services trade for short-lived
-//! access tokens (`kind: service`, no tenant), so services call each other with tokens
-//! identity signs. Operators create them; the secret is shown once and stored as a hash.
+//! Service accounts: client credentials that platform services trade for short-lived access
+//! tokens (`kind: service`), so services call each other with tokens identity signs. Operators
+//! create, list, rotate and disable them; each account holds scopes its tokens carry (security
+//! review M9), the secret is shown once and stored as a hash, and every change is audited.
+//!
+//! A token carries the id of the secret it was issued against as its session (`sid`): rotating
+//! the secret or disabling the account revokes that id, and the revocation feed ends the tokens
+//! on every replica within a second, as for a person's sign-out.
 
 use lms_api::identity::v1::{
-    CreateServiceAccountRequest, CreateServiceAccountResponse, IssueServiceTokenRequest,
-    IssueServiceTokenResponse,
+    CreateServiceAccountRequest, CreateServiceAccountResponse, DisableServiceAccountRequest,
+    DisableServiceAccountResponse, IssueServiceTokenRequest, IssueServiceTokenResponse,
+    ListServiceAccountsRequest, ListServiceAccountsResponse, RotateServiceAccountSecretRequest,
+    RotateServiceAccountSecretResponse, ServiceAccount,
 };
+use lms_kernel::TenantId;
 use lms_runtime::ApiError;
-use lms_runtime::auth::{Caller, SubjectKind};
+use lms_runtime::auth::{Scope, Scopes, SubjectKind, operator, verified};
 use lms_runtime::clock::now;
+use lms_runtime::paging::{page, page_size};
 use tonic::Request;
 use uuid::Uuid;
 
 use super::authentication::Authentication;
 use crate::audit::{Actor, Object};
-use crate::convert::timestamp;
+use crate::convert::{optional_id, required_id, timestamp};
 use crate::sessions;
 use crate::store::{ServiceAccountRecord, Store};
 
@@ -27,38 +36,75 @@ fn valid_name(name: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
+/// The scopes a new account asks for: each a known name, at least one.
+fn requested_scopes(names: &[String]) -> Result<Scopes, ApiError> {
+    let scopes = names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            Scope::parse(name.trim()).ok_or_else(|| {
+                let known: Vec<_> = Scope::ALL.iter().map(|s| s.name()).collect();
+                ApiError::invalid_field(
+                    format!("scopes[{i}]"),
+                    format!("must be one of {}", known.join(", ")),
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if scopes.is_empty() {
+        return Err(ApiError::invalid_field("scopes", "name at least one scope"));
+    }
+    Ok(Scopes::of(scopes))
+}
+
+fn account_id(field: &str, value: &str) -> Result<Uuid, ApiError> {
+    required_id(field, value, Uuid::try_parse)
+}
+
+fn not_found(id: Uuid) -> ApiError {
+    ApiError::not_found("service_account", id.to_string())
+}
+
+fn to_proto(account: &ServiceAccountRecord) -> ServiceAccount {
+    ServiceAccount {
+        service_account_id: account.id.to_string(),
+        name: account.name.clone(),
+        scopes: account.scopes.iter().map(|s| s.name().to_owned()).collect(),
+        created_by: account.created_by.clone(),
+        created_at: Some(timestamp(account.created_at)),
+        secret_created_at: Some(timestamp(account.secret_created_at)),
+        disabled_at: account.disabled_at.map(timestamp),
+    }
+}
+
 impl<S: Store + Clone> Authentication<S> {
     pub(super) async fn create_account(
         &self,
         request: Request<CreateServiceAccountRequest>,
     ) -> Result<CreateServiceAccountResponse, ApiError> {
         let by = Actor::of(&request)?;
-        let operator = match lms_runtime::auth::caller(&request) {
-            Ok(Caller::Service {
-                name, tenant: None, ..
-            }) => format!("service:{name}"),
-            _ => {
-                return Err(ApiError::PermissionDenied {
-                    reason: "PLATFORM_OPERATOR_REQUIRED",
-                    message: "service accounts are created by platform operators".into(),
-                    metadata: Default::default(),
-                });
-            }
-        };
-        let name = request.get_ref().name.trim();
+        let operator = operator(verified(&request)?, "creating a service account")?;
+        let r = request.get_ref();
+        let name = r.name.trim();
         if !valid_name(name) {
             return Err(ApiError::invalid_field(
                 "name",
                 "1 to 64 lower-case letters, digits or dashes, starting with a letter",
             ));
         }
+        let scopes = requested_scopes(&r.scopes)?;
         let (secret, secret_hash) = sessions::new_secret(sessions::CLIENT_SECRET);
+        let at = now();
         let account = ServiceAccountRecord {
             id: Uuid::now_v7(),
             name: name.to_owned(),
+            scopes,
             secret_hash,
+            secret_id: Uuid::now_v7(),
+            secret_created_at: at,
             created_by: operator,
-            created_at: now(),
+            created_at: at,
+            disabled_at: None,
         };
         self.0
             .store
@@ -70,11 +116,95 @@ impl<S: Store + Clone> Authentication<S> {
                 ),
             )
             .await?;
-        tracing::info!(account = %account.id, name = %account.name, "service account created");
+        tracing::info!(account = %account.id, name = %account.name, scopes = ?account.scopes, "service account created");
         Ok(CreateServiceAccountResponse {
             service_account_id: account.id.to_string(),
             client_secret: secret,
+            service_account: Some(to_proto(&account)),
         })
+    }
+
+    pub(super) async fn list_accounts(
+        &self,
+        request: Request<ListServiceAccountsRequest>,
+    ) -> Result<ListServiceAccountsResponse, ApiError> {
+        operator(verified(&request)?, "listing service accounts")?;
+        let r = request.into_inner();
+        let after = optional_id("page_token", &r.page_token, Uuid::try_parse)?;
+        let limit = page_size(r.page_size, 100, 500);
+        let accounts = self.0.store.service_accounts(after, limit + 1).await?;
+        let (accounts, next_page_token) = page(accounts, limit, |a| a.id.to_string());
+        Ok(ListServiceAccountsResponse {
+            service_accounts: accounts.iter().map(to_proto).collect(),
+            next_page_token,
+        })
+    }
+
+    pub(super) async fn rotate_secret(
+        &self,
+        request: Request<RotateServiceAccountSecretRequest>,
+    ) -> Result<RotateServiceAccountSecretResponse, ApiError> {
+        let by = Actor::of(&request)?;
+        operator(verified(&request)?, "rotating a service account's secret")?;
+        let id = account_id("service_account_id", &request.get_ref().service_account_id)?;
+        let before = self
+            .0
+            .store
+            .service_account(id)
+            .await?
+            .ok_or_else(|| not_found(id))?;
+        let (secret, secret_hash) = sessions::new_secret(sessions::CLIENT_SECRET);
+        let account = self
+            .0
+            .store
+            .rotate_service_account_secret(
+                id,
+                (Uuid::now_v7(), &secret_hash),
+                now(),
+                &by.did(
+                    "service_account.secret_rotated",
+                    Object::service_account(id),
+                ),
+            )
+            .await?
+            .ok_or_else(|| not_found(id))?;
+        self.end_tokens(before.secret_id).await;
+        tracing::info!(account = %id, "service account secret rotated");
+        Ok(RotateServiceAccountSecretResponse {
+            client_secret: secret,
+            service_account: Some(to_proto(&account)),
+        })
+    }
+
+    pub(super) async fn disable_account(
+        &self,
+        request: Request<DisableServiceAccountRequest>,
+    ) -> Result<DisableServiceAccountResponse, ApiError> {
+        let by = Actor::of(&request)?;
+        operator(verified(&request)?, "disabling a service account")?;
+        let id = account_id("service_account_id", &request.get_ref().service_account_id)?;
+        let account = self
+            .0
+            .store
+            .disable_service_account(
+                id,
+                now(),
+                &by.did("service_account.disabled", Object::service_account(id)),
+            )
+            .await?
+            .ok_or_else(|| not_found(id))?;
+        self.end_tokens(account.secret_id).await;
+        tracing::info!(account = %id, "service account disabled");
+        Ok(DisableServiceAccountResponse {
+            service_account: Some(to_proto(&account)),
+        })
+    }
+
+    /// Publishes the end of a secret's tokens now; the store holds the revocation already, and
+    /// the republishing loop repeats it should this publication fail.
+    async fn end_tokens(&self, secret: Uuid) {
+        let at = lms_runtime::clock::now_ms();
+        let _ = self.0.revocations.revoke(&[(secret, at)]).await;
     }
 
     pub(super) async fn issue_token(
@@ -85,11 +215,11 @@ impl<S: Store + Clone> Authentication<S> {
             reason: "INVALID_CLIENT",
             message: "unknown service account or wrong secret".into(),
         };
-        let id = Uuid::try_parse(&r.service_account_id)
-            .map_err(|_| ApiError::invalid_field("service_account_id", "must be a UUID"))?;
+        let id = account_id("service_account_id", &r.service_account_id)?;
         if r.client_secret.is_empty() {
             return Err(ApiError::invalid_field("client_secret", "is required"));
         }
+        let tenant = optional_id("tenant_id", &r.tenant_id, TenantId::parse)?;
         let account = self
             .0
             .store
@@ -101,10 +231,30 @@ impl<S: Store + Clone> Authentication<S> {
             tracing::warn!(account = %id, "service token refused: wrong secret");
             return Err(refused());
         }
-        let claims = self
-            .0
-            .keys
-            .claims(SubjectKind::Service, account.name.clone(), None);
+        // Only the secret's holder learns the account is disabled.
+        if account.disabled_at.is_some() {
+            return Err(ApiError::Unauthenticated {
+                reason: "CLIENT_DISABLED",
+                message: "the service account is disabled".into(),
+            });
+        }
+        let scopes = match tenant {
+            None => account.scopes,
+            Some(tenant) => {
+                if self.0.store.tenant(tenant).await?.is_none() {
+                    return Err(ApiError::not_found("tenant", tenant.to_string()));
+                }
+                // Operating the platform is never done in a tenant's name.
+                account.scopes.without(Scope::Operator)
+            }
+        };
+        let mut claims = self.0.keys.claims(
+            SubjectKind::Service,
+            account.name.clone(),
+            tenant.map(|t| t.to_string()),
+        );
+        claims.sid = Some(account.secret_id.to_string());
+        claims.scope = Some(scopes.to_claim());
         Ok(IssueServiceTokenResponse {
             access_token: self.0.keys.sign(&claims),
             expires_at: Some(timestamp(claims.exp as i64)),
@@ -114,7 +264,7 @@ impl<S: Store + Clone> Authentication<S> {
 
 #[cfg(test)]
 mod tests {
-    use super::valid_name;
+    use super::*;
 
     #[test]
     fn service_names_are_simple_slugs() {
@@ -124,5 +274,20 @@ mod tests {
         assert!(!valid_name("Delegation"));
         assert!(!valid_name("2fast"));
         assert!(!valid_name("a b"));
+    }
+
+    #[test]
+    fn scopes_are_named_and_at_least_one() {
+        let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            requested_scopes(&names(&["authorization.decide"])).unwrap(),
+            Scopes::of([Scope::Decide])
+        );
+        for bad in [names(&[]), names(&["authorization.decide", "everything"])] {
+            assert!(matches!(
+                requested_scopes(&bad),
+                Err(ApiError::InvalidArgument(_))
+            ));
+        }
     }
 }

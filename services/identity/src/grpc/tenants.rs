@@ -16,11 +16,12 @@ use lms_api::identity::v1::{
 use lms_kernel::{AccountKind, Permission, Template, TenantId, UnitId, UnitKind, UserId};
 use lms_runtime::ApiError;
 use lms_runtime::auth::acting;
-use lms_runtime::auth::{Caller, caller};
+use lms_runtime::auth::{caller, operator};
 use lms_runtime::clock::now;
 use lms_runtime::paging::{page, page_size};
 use tonic::{Request, Response, Status};
 
+use super::coordinator_duty::{Duty, coordinator_or_operator};
 use crate::audit::{Actor, Object};
 use crate::convert::{self, optional_id, reference, required_id};
 use crate::core::Core;
@@ -29,21 +30,6 @@ use crate::store::{Store, TenantRecord, UnitRecord};
 
 pub struct Tenants<S>(pub Arc<Core<S>>);
 
-/// The operator creating a tenant: a platform service token that names no tenant.
-fn operator(caller: &Caller) -> Result<String, ApiError> {
-    match caller {
-        Caller::Service {
-            name, tenant: None, ..
-        } => Ok(format!("service:{name}")),
-        _ => Err(ApiError::PermissionDenied {
-            reason: "PLATFORM_OPERATOR_REQUIRED",
-            message: "tenants are created by platform operators (a service token without a tenant)"
-                .into(),
-            metadata: Default::default(),
-        }),
-    }
-}
-
 #[tonic::async_trait]
 impl<S: Store + Clone> TenantService for Tenants<S> {
     async fn create_tenant(
@@ -51,7 +37,7 @@ impl<S: Store + Clone> TenantService for Tenants<S> {
         request: Request<CreateTenantRequest>,
     ) -> Result<Response<CreateTenantResponse>, Status> {
         let by = Actor::of(&request)?;
-        let actor = operator(caller(&request)?)?;
+        let actor = operator(caller(&request)?, "creating a tenant")?;
         let r = request.into_inner();
         let name = r.name.trim().to_owned();
         if name.is_empty() || name.chars().count() > 200 {
@@ -148,44 +134,12 @@ impl<S: Store + Clone> TenantService for Tenants<S> {
         let caller = caller(&request)?.clone();
         let r = request.get_ref();
         let successor = required_id("new_user_id", &r.new_user_id, UserId::parse)?;
-        // Only the Access Coordinator hands the duty over, or a platform operator (naming the
-        // tenant) when the holder is gone: nobody else can take it, not even an administrator
-        // who held it before.
-        let (tenant, actor) = match &caller {
-            Caller::User { tenant, user, .. } => {
-                if !r.tenant_id.is_empty() && r.tenant_id != tenant.to_string() {
-                    return Err(ApiError::invalid_field(
-                        "tenant_id",
-                        "people hand over in their own tenant; leave it empty",
-                    )
-                    .into());
-                }
-                (*tenant, format!("user:{user}"))
-            }
-            Caller::Service { tenant: None, .. } => (
-                required_id("tenant_id", &r.tenant_id, TenantId::parse)?,
-                operator(&caller)?,
-            ),
-            Caller::Service { .. } => return Err(operator(&caller).unwrap_err().into()),
-        };
-        let current = self
-            .0
-            .store
-            .tenant(tenant)
-            .await?
-            .ok_or_else(|| ApiError::not_found("tenant", tenant.to_string()))?
-            .access_coordinator;
-        if let Caller::User { user, .. } = &caller
-            && current != Some(*user)
-        {
-            return Err(ApiError::PermissionDenied {
-                reason: "NOT_ACCESS_COORDINATOR",
-                message: "only the Access Coordinator hands the duty over (or a platform operator)"
-                    .into(),
-                metadata: Default::default(),
-            }
-            .into());
-        }
+        let Duty {
+            tenant,
+            actor,
+            coordinator: current,
+        } = coordinator_or_operator(&self.0.store, &caller, &r.tenant_id, "hands the duty over")
+            .await?;
         let Some(current) = current.filter(|current| *current != successor) else {
             return Err(ApiError::FailedPrecondition {
                 reason: "ALREADY_ACCESS_COORDINATOR",

@@ -5,6 +5,7 @@ use crate::audit::Audit;
 use std::future::Future;
 
 use lms_kernel::{TenantId, UserId};
+use lms_runtime::auth::Scopes;
 use uuid::Uuid;
 
 use super::StoreError;
@@ -96,12 +97,20 @@ pub struct ServiceAccountRecord {
     pub id: Uuid,
     /// Its name, the `sub` of its tokens (for example `delegation`).
     pub name: String,
+    /// What its tokens may do.
+    pub scopes: Scopes,
     /// SHA-256 of its client secret.
     pub secret_hash: Vec<u8>,
+    /// The id of its current secret; its tokens carry it as `sid`.
+    pub secret_id: Uuid,
+    /// When the current secret was made.
+    pub secret_created_at: i64,
     /// Who created it.
     pub created_by: String,
     /// When.
     pub created_at: i64,
+    /// When it was disabled; a disabled account gets no tokens.
+    pub disabled_at: Option<i64>,
 }
 
 /// Sign-in credentials and sessions: passwords and lockout, TOTP, sign-ins waiting for a second
@@ -228,6 +237,32 @@ pub trait CredentialStore: Send + Sync + 'static {
     fn service_account(
         &self,
         id: Uuid,
+    ) -> impl Future<Output = Result<Option<ServiceAccountRecord>, StoreError>> + Send;
+
+    /// Service accounts by id, after `after`, at most `limit`.
+    fn service_accounts(
+        &self,
+        after: Option<Uuid>,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<ServiceAccountRecord>, StoreError>> + Send;
+
+    /// Replaces an account's secret and revokes the old one's tokens, in one transaction;
+    /// `None` when there is no such account.
+    fn rotate_service_account_secret(
+        &self,
+        id: Uuid,
+        secret: (Uuid, &[u8]),
+        now: i64,
+        audit: &Audit,
+    ) -> impl Future<Output = Result<Option<ServiceAccountRecord>, StoreError>> + Send;
+
+    /// Disables an account (once; again changes nothing) and revokes its current secret's
+    /// tokens, in one transaction; `None` when there is no such account.
+    fn disable_service_account(
+        &self,
+        id: Uuid,
+        now: i64,
+        audit: &Audit,
     ) -> impl Future<Output = Result<Option<ServiceAccountRecord>, StoreError>> + Send;
 
     /// Every stored signing key: (kid, PKCS#8 DER, created_at), oldest first.

@@ -20,7 +20,9 @@ use tokio_util::sync::CancellationToken;
 use tonic::Code;
 use tonic_types::StatusExt;
 
-use crate::fixture::{ADMIN_EMAIL, ADMIN_PASSWORD, Platform, USER_PASSWORD, object, reason};
+use crate::fixture::{
+    ADMIN_EMAIL, ADMIN_PASSWORD, Platform, USER_PASSWORD, object, reason, refused_within_a_second,
+};
 
 const WRONG: &str = "not the password at all";
 
@@ -482,22 +484,6 @@ async fn allowed_to_read_self(
         })
         .await
         .map(|_| ())
-}
-
-/// Retries `probe` until it is refused with `TOKEN_REVOKED`, for at most a second.
-async fn refused_within_a_second<F, Fut>(mut probe: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<(), tonic::Status>>,
-{
-    let deadline = Instant::now() + Duration::from_secs(1);
-    loop {
-        match probe().await {
-            Err(status) if reason(&status) == "TOKEN_REVOKED" => return,
-            other if Instant::now() > deadline => panic!("still {other:?} after a second"),
-            _ => tokio::time::sleep(Duration::from_millis(20)).await,
-        }
-    }
 }
 
 #[tokio::test]

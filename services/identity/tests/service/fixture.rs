@@ -1,5 +1,7 @@
 //! Identity and authorization running together for one test, with a created tenant.
 
+use std::time::{Duration, Instant};
+
 use lms_api::authorization::v1::permission_service_client::PermissionServiceClient;
 use lms_api::authorization::v1::role_assignment_service_client::RoleAssignmentServiceClient;
 use lms_api::authorization::v1::{AssignRoleRequest, CheckRequest, Decision, ListUserRolesRequest};
@@ -422,5 +424,21 @@ pub fn object(kind: ObjectType, id: &str) -> ObjectReference {
         r#type: kind as i32,
         id: id.into(),
         tenant_id: String::new(),
+    }
+}
+
+/// Retries `probe` until it is refused with `TOKEN_REVOKED`, for at most a second.
+pub async fn refused_within_a_second<F, Fut>(mut probe: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), tonic::Status>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(1);
+    loop {
+        match probe().await {
+            Err(status) if reason(&status) == "TOKEN_REVOKED" => return,
+            other if Instant::now() > deadline => panic!("still {other:?} after a second"),
+            _ => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
     }
 }

@@ -15,6 +15,7 @@ mod key_rotation;
 mod outbox;
 mod password_policy;
 mod second_factor;
+mod service_accounts;
 mod sign_in;
 mod signing_keys;
 mod tenant_settings;

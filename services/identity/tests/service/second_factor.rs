@@ -1,11 +1,10 @@
-//! The second factor (TOTP) and service accounts: enrolment, sign-in challenges, codes
-//! accepted once, MFA required of administrators when the tenant asks, and service tokens.
+//! The second factor (TOTP): enrolment, sign-in challenges, codes accepted once, and MFA
+//! required of administrators when the tenant asks.
 
 use lms_api::common::v1::ObjectType;
 use lms_api::identity::v1::{
-    BeginTotpEnrolmentRequest, ConfirmTotpEnrolmentRequest, CreateServiceAccountRequest,
-    CreateUserRequest, GetTenantRequest, IssueServiceTokenRequest, NewUser, SignInRequest,
-    TenantSettings, TokenPair, VerifyMfaRequest, sign_in_response,
+    BeginTotpEnrolmentRequest, ConfirmTotpEnrolmentRequest, CreateUserRequest, NewUser,
+    SignInRequest, TenantSettings, TokenPair, VerifyMfaRequest, sign_in_response,
 };
 use lms_identity::mfa::code_for_base32;
 use tonic::Code;
@@ -198,65 +197,4 @@ async fn an_administrator_does_nothing_risky_without_a_second_factor_when_the_te
     .unwrap()
     .access_token;
     platform.create_user(&with_mfa, "new@example.org", "").await;
-}
-
-#[tokio::test]
-async fn a_service_account_trades_its_secret_for_a_token_the_platform_accepts() {
-    let platform = Platform::start().await;
-    let operator = platform.operator_token();
-    let created = platform
-        .authn_as(&operator)
-        .create_service_account(CreateServiceAccountRequest {
-            name: "delegation".into(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(created.client_secret.starts_with("lmscs_"));
-
-    let wrong = platform
-        .authn()
-        .issue_service_token(IssueServiceTokenRequest {
-            service_account_id: created.service_account_id.clone(),
-            client_secret: "lmscs_guess".into(),
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(reason(&wrong), "INVALID_CLIENT");
-
-    let issued = platform
-        .authn()
-        .issue_service_token(IssueServiceTokenRequest {
-            service_account_id: created.service_account_id,
-            client_secret: created.client_secret,
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    // The token is signed by identity's keys and names the service: it reads the tenant.
-    platform
-        .tenants(&issued.access_token)
-        .get_tenant(GetTenantRequest {
-            tenant_id: platform.tenant.to_string(),
-        })
-        .await
-        .unwrap();
-
-    let admin = platform.admin_token().await;
-    let not_operator = platform
-        .authn_as(&admin)
-        .create_service_account(CreateServiceAccountRequest {
-            name: "sneaky".into(),
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(not_operator.code(), Code::PermissionDenied);
-    let duplicate = platform
-        .authn_as(&operator)
-        .create_service_account(CreateServiceAccountRequest {
-            name: "delegation".into(),
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(duplicate.code(), Code::AlreadyExists);
 }

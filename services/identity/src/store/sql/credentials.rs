@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::Db;
 use super::audit::append_audit;
-use super::rows::refresh_from_row;
+use super::rows::{refresh_from_row, service_account_from_row};
 use crate::lockout::{AttemptKey, Lockout};
 use crate::store::sql::{SqlStore, duplicate};
 use crate::store::{
@@ -325,13 +325,16 @@ impl CredentialStore for SqlStore<Db> {
     ) -> Result<(), StoreError> {
         let mut tx = begin_write(&self.pool).await?;
         sqlx::query(
-            "INSERT INTO service_accounts (service_account_id, name, secret_hash, created_by, \
-             created_at) \
-             VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO service_accounts (service_account_id, name, scopes, secret_hash, \
+             secret_id, secret_created_at, created_by, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(account.id)
         .bind(&account.name)
+        .bind(account.scopes.to_claim())
         .bind(&account.secret_hash)
+        .bind(account.secret_id)
+        .bind(account.secret_created_at)
         .bind(&account.created_by)
         .bind(account.created_at)
         .execute(&mut *tx)
@@ -339,27 +342,111 @@ impl CredentialStore for SqlStore<Db> {
         .map_err(duplicate)?;
         // Platform-wide: the record belongs to no tenant. The name is the account's, not a
         // person's.
-        let audit = audit.clone().noting("name", account.name.as_str());
+        let audit = audit
+            .clone()
+            .noting("name", account.name.as_str())
+            .noting("scopes", account.scopes.to_claim());
         append_audit(&mut *tx, None, &audit).await?;
         tx.commit().await?;
         Ok(())
     }
 
     async fn service_account(&self, id: Uuid) -> Result<Option<ServiceAccountRecord>, StoreError> {
-        let Some(row) = sqlx::query("SELECT * FROM service_accounts WHERE service_account_id = $1")
+        sqlx::query("SELECT * FROM service_accounts WHERE service_account_id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
             .await?
+            .map(|row| service_account_from_row(&row))
+            .transpose()
+    }
+
+    async fn service_accounts(
+        &self,
+        after: Option<Uuid>,
+        limit: i64,
+    ) -> Result<Vec<ServiceAccountRecord>, StoreError> {
+        let rows = match after {
+            Some(after) => {
+                sqlx::query(
+                    "SELECT * FROM service_accounts WHERE service_account_id > $1 \
+                     ORDER BY service_account_id LIMIT $2",
+                )
+                .bind(after)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?
+            }
+            None => {
+                sqlx::query("SELECT * FROM service_accounts ORDER BY service_account_id LIMIT $1")
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+        };
+        rows.iter().map(service_account_from_row).collect()
+    }
+
+    async fn rotate_service_account_secret(
+        &self,
+        id: Uuid,
+        (secret_id, secret_hash): (Uuid, &[u8]),
+        now: i64,
+        audit: &Audit,
+    ) -> Result<Option<ServiceAccountRecord>, StoreError> {
+        let mut tx = begin_write(&self.pool).await?;
+        let Some(old) =
+            sqlx::query("SELECT secret_id FROM service_accounts WHERE service_account_id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?
         else {
             return Ok(None);
         };
-        Ok(Some(ServiceAccountRecord {
-            id: row.try_get("service_account_id")?,
-            name: row.try_get("name")?,
-            secret_hash: row.try_get("secret_hash")?,
-            created_by: row.try_get("created_by")?,
-            created_at: row.try_get("created_at")?,
-        }))
+        let old: Option<Uuid> = old.try_get("secret_id")?;
+        let row = sqlx::query(
+            "UPDATE service_accounts SET secret_hash = $2, secret_id = $3, secret_created_at = $4 \
+             WHERE service_account_id = $1 RETURNING *",
+        )
+        .bind(id)
+        .bind(secret_hash)
+        .bind(secret_id)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        if let Some(old) = old {
+            revoke(&mut *tx, old, now, "service_secret_rotated").await?;
+        }
+        append_audit(&mut *tx, None, audit).await?;
+        tx.commit().await?;
+        service_account_from_row(&row).map(Some)
+    }
+
+    async fn disable_service_account(
+        &self,
+        id: Uuid,
+        now: i64,
+        audit: &Audit,
+    ) -> Result<Option<ServiceAccountRecord>, StoreError> {
+        let mut tx = begin_write(&self.pool).await?;
+        let Some(row) = sqlx::query(
+            "UPDATE service_accounts SET disabled_at = COALESCE(disabled_at, $2) \
+             WHERE service_account_id = $1 RETURNING *",
+        )
+        .bind(id)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let account = service_account_from_row(&row)?;
+        // Again on an account disabled already: nothing new to revoke or to audit.
+        if account.disabled_at == Some(now) {
+            revoke(&mut *tx, account.secret_id, now, "service_account_disabled").await?;
+            append_audit(&mut *tx, None, audit).await?;
+        }
+        tx.commit().await?;
+        Ok(Some(account))
     }
 
     async fn signing_keys(&self) -> Result<Vec<(String, Vec<u8>, i64)>, StoreError> {
@@ -486,16 +573,7 @@ impl CredentialStore for SqlStore<Db> {
     }
 
     async fn revoke_session(&self, family: Uuid, now: i64, reason: &str) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO revoked_sessions (family_id, revoked_at, reason) VALUES ($1, $2, $3) \
-             ON CONFLICT (family_id) DO NOTHING",
-        )
-        .bind(family)
-        .bind(now)
-        .bind(reason)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        revoke(&self.pool, family, now, reason).await
     }
 
     async fn revoke_user_sessions(
@@ -568,4 +646,23 @@ impl CredentialStore for SqlStore<Db> {
         .rows_affected();
         Ok(pruned)
     }
+}
+
+/// Records `session` (a sign-in family, or a service account's secret) as revoked.
+async fn revoke(
+    db: impl sqlx::Executor<'_, Database = Db>,
+    session: Uuid,
+    now: i64,
+    reason: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO revoked_sessions (family_id, revoked_at, reason) VALUES ($1, $2, $3) \
+         ON CONFLICT (family_id) DO NOTHING",
+    )
+    .bind(session)
+    .bind(now)
+    .bind(reason)
+    .execute(db)
+    .await?;
+    Ok(())
 }

@@ -1,14 +1,15 @@
 //! Rows into records, for one backend's row type.
 
 use lms_kernel::{GroupId, TenantId, TenantSettings, UnitId, UserId};
+use lms_runtime::auth::Scopes;
 use sqlx::Row as _;
 use uuid::Uuid;
 
 use super::Db;
 use crate::store::sql::email_from;
 use crate::store::{
-    EmploymentRecord, GroupRecord, RefreshRecord, StoreError, TenantRecord, UnitRecord, UserRecord,
-    account_kind_from_number, status_from_number, unit_kind_from_number,
+    EmploymentRecord, GroupRecord, RefreshRecord, ServiceAccountRecord, StoreError, TenantRecord,
+    UnitRecord, UserRecord, account_kind_from_number, status_from_number, unit_kind_from_number,
 };
 
 type Row = <Db as sqlx::Database>::Row;
@@ -99,5 +100,23 @@ pub(super) fn group_from_row(row: &Row) -> Result<GroupRecord, StoreError> {
         administrators: Vec::new(),
         external_id: row.try_get("external_id")?,
         created_at: row.try_get("created_at")?,
+    })
+}
+
+pub(super) fn service_account_from_row(row: &Row) -> Result<ServiceAccountRecord, StoreError> {
+    let id: Uuid = row.try_get("service_account_id")?;
+    let created_at = row.try_get("created_at")?;
+    Ok(ServiceAccountRecord {
+        id,
+        name: row.try_get("name")?,
+        scopes: Scopes::from_claim(row.try_get("scopes")?),
+        secret_hash: row.try_get("secret_hash")?,
+        secret_id: row.try_get::<Option<Uuid>, _>("secret_id")?.unwrap_or(id),
+        secret_created_at: row
+            .try_get::<Option<i64>, _>("secret_created_at")?
+            .unwrap_or(created_at),
+        created_by: row.try_get("created_by")?,
+        created_at,
+        disabled_at: row.try_get("disabled_at")?,
     })
 }

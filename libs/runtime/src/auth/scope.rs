@@ -1,0 +1,227 @@
+//! What a service token may do (security review M9): each service account holds a few scopes,
+//! its tokens carry them in the `scope` claim (space-separated, as OAuth 2.0 writes it), and each
+//! RPC a service may call names the scope it needs. A token without the scope is refused with
+//! `SCOPE_REQUIRED`, so a reporting or shop integration that leaks its token cannot create
+//! tenants, write course facts or assign roles.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use super::claims::Caller;
+use crate::error::ApiError;
+
+/// One thing a service account may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum Scope {
+    /// Run the platform: create tenants and service accounts, lift lockouts, hand a tenant's
+    /// Access Coordinator duty over. Only on platform-wide tokens (no tenant).
+    Operator,
+    /// Ask authorization's decisions (Check, BatchCheck, lookups, Explain) about a tenant's people.
+    Decide,
+    /// Write and read the people facts identity owns: units, employments, groups, client
+    /// tenants, named managers, a person's status, the Access Coordinator.
+    PeopleFacts,
+    /// Write and read the course facts delegation owns: course and event responsibilities,
+    /// enrolments, bookings, lessons and events of a course, purchasers' invitees.
+    CourseFacts,
+    /// Assign and revoke roles as a service (the people-data feed, shop purchases); the change is
+    /// audited with the person it was made for.
+    AssignRoles,
+}
+
+impl Scope {
+    /// Every scope, in the order they are listed.
+    pub const ALL: [Scope; 5] = [
+        Scope::Operator,
+        Scope::Decide,
+        Scope::PeopleFacts,
+        Scope::CourseFacts,
+        Scope::AssignRoles,
+    ];
+
+    /// The scope's name in tokens and in the API.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Scope::Operator => "platform.operator",
+            Scope::Decide => "authorization.decide",
+            Scope::PeopleFacts => "authorization.facts.people",
+            Scope::CourseFacts => "authorization.facts.courses",
+            Scope::AssignRoles => "authorization.roles.assign",
+        }
+    }
+
+    /// The scope named `name`, if there is one.
+    pub fn parse(name: &str) -> Option<Scope> {
+        Scope::ALL.into_iter().find(|scope| scope.name() == name)
+    }
+
+    const fn bit(self) -> u8 {
+        1 << self as u8
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A set of scopes (a bit set: tokens are verified on every call, so this stays `Copy`).
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Scopes(u8);
+
+impl Scopes {
+    /// No scope at all.
+    pub const NONE: Scopes = Scopes(0);
+
+    /// The set of `scopes`.
+    pub fn of(scopes: impl IntoIterator<Item = Scope>) -> Scopes {
+        Scopes(scopes.into_iter().fold(0, |bits, scope| bits | scope.bit()))
+    }
+
+    /// Whether `scope` is in the set.
+    pub const fn has(self, scope: Scope) -> bool {
+        self.0 & scope.bit() != 0
+    }
+
+    /// Whether the set holds nothing.
+    pub const fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The set without `scope`.
+    pub const fn without(self, scope: Scope) -> Scopes {
+        Scopes(self.0 & !scope.bit())
+    }
+
+    /// The scopes in the set, in [`Scope::ALL`] order.
+    pub fn iter(self) -> impl Iterator<Item = Scope> {
+        Scope::ALL.into_iter().filter(move |scope| self.has(*scope))
+    }
+
+    /// The `scope` claim of a token: the names, space-separated. Names this build does not know
+    /// are skipped, so a newer identity can add scopes without older verifiers refusing tokens.
+    pub fn from_claim(claim: &str) -> Scopes {
+        Scopes::of(claim.split_ascii_whitespace().filter_map(Scope::parse))
+    }
+
+    /// The `scope` claim for the set.
+    pub fn to_claim(self) -> String {
+        self.iter().map(Scope::name).collect::<Vec<_>>().join(" ")
+    }
+}
+
+impl fmt::Debug for Scopes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.iter().map(Scope::name)).finish()
+    }
+}
+
+fn missing(scope: Scope, message: String) -> ApiError {
+    ApiError::PermissionDenied {
+        reason: "SCOPE_REQUIRED",
+        message,
+        metadata: HashMap::from([("scope".to_owned(), scope.name().to_owned())]),
+    }
+}
+
+/// Refuses a service caller whose token lacks `scope`; people pass (their rights are decided
+/// by authorization, not by scopes).
+pub fn require_scope(caller: &Caller, scope: Scope) -> Result<(), ApiError> {
+    match caller {
+        Caller::Service { name, scopes, .. } if !scopes.has(scope) => Err(missing(
+            scope,
+            format!("the service account {name} lacks the scope {scope}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The platform operator behind `caller`, as audit names them (`operator:<account>`): a
+/// platform-wide service token with the operator scope. Anyone else is refused with
+/// `PLATFORM_OPERATOR_REQUIRED`, saying what `action` needed.
+pub fn operator(caller: &Caller, action: &str) -> Result<String, ApiError> {
+    match caller {
+        Caller::Service {
+            name,
+            tenant: None,
+            scopes,
+            ..
+        } if scopes.has(Scope::Operator) => Ok(format!("operator:{name}")),
+        _ => Err(ApiError::PermissionDenied {
+            reason: "PLATFORM_OPERATOR_REQUIRED",
+            message: format!("{action} is done by platform operators"),
+            metadata: HashMap::from([("scope".to_owned(), Scope::Operator.name().to_owned())]),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn service(tenant: bool, scopes: Scopes) -> Caller {
+        Caller::Service {
+            name: "shop".into(),
+            tenant: tenant.then(lms_kernel::TenantId::generate),
+            token_id: "t".into(),
+            session: None,
+            scopes,
+        }
+    }
+
+    #[test]
+    fn the_claim_round_trips_and_skips_unknown_names() {
+        let scopes = Scopes::of([Scope::Decide, Scope::CourseFacts]);
+        assert_eq!(
+            scopes.to_claim(),
+            "authorization.decide authorization.facts.courses"
+        );
+        assert_eq!(Scopes::from_claim(&scopes.to_claim()), scopes);
+        assert_eq!(
+            Scopes::from_claim("  authorization.decide  reporting.future "),
+            Scopes::of([Scope::Decide])
+        );
+        for scope in Scope::ALL {
+            assert_eq!(Scope::parse(scope.name()), Some(scope));
+        }
+        assert!(Scopes::from_claim("").is_empty());
+    }
+
+    #[test]
+    fn a_service_needs_the_scope_and_people_pass() {
+        let reason = |result: Result<(), ApiError>| match result {
+            Err(ApiError::PermissionDenied { reason, .. }) => reason,
+            other => panic!("unexpected {other:?}"),
+        };
+        let decide = service(true, Scopes::of([Scope::Decide]));
+        assert!(require_scope(&decide, Scope::Decide).is_ok());
+        assert_eq!(
+            reason(require_scope(&decide, Scope::CourseFacts)),
+            "SCOPE_REQUIRED"
+        );
+        let person = Caller::User {
+            tenant: lms_kernel::TenantId::generate(),
+            user: lms_kernel::UserId::generate(),
+            mfa: false,
+            token_id: "t".into(),
+            session: None,
+        };
+        assert!(require_scope(&person, Scope::CourseFacts).is_ok());
+    }
+
+    #[test]
+    fn operators_are_platform_wide_tokens_with_the_scope() {
+        let all = Scopes::of(Scope::ALL);
+        assert_eq!(
+            operator(&service(false, all), "x").unwrap(),
+            "operator:shop"
+        );
+        assert!(operator(&service(true, all), "x").is_err(), "tenant token");
+        assert!(
+            operator(&service(false, all.without(Scope::Operator)), "x").is_err(),
+            "no operator scope"
+        );
+    }
+}

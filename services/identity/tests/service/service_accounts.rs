@@ -1,0 +1,285 @@
+//! Service accounts (security review M9): created, listed, rotated and disabled by platform
+//! operators only; their tokens carry the account's scopes, never the operator scope when
+//! issued for a tenant; rotating or disabling ends the tokens already handed out.
+
+use lms_api::identity::v1::{
+    CreateServiceAccountRequest, CreateServiceAccountResponse, CreateTenantRequest,
+    DisableServiceAccountRequest, GetTenantRequest, IssueServiceTokenRequest,
+    ListServiceAccountsRequest, NewUser, RotateServiceAccountSecretRequest, UnlockSignInRequest,
+};
+use tonic::Code;
+
+use crate::fixture::{Platform, fields, reason, refused_within_a_second};
+
+async fn create(platform: &Platform, name: &str, scopes: &[&str]) -> CreateServiceAccountResponse {
+    platform
+        .authn_as(&platform.operator_token())
+        .create_service_account(CreateServiceAccountRequest {
+            name: name.into(),
+            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+async fn issue(
+    platform: &Platform,
+    account: &str,
+    secret: &str,
+    tenant: &str,
+) -> Result<String, tonic::Status> {
+    platform
+        .authn()
+        .issue_service_token(IssueServiceTokenRequest {
+            service_account_id: account.into(),
+            client_secret: secret.into(),
+            tenant_id: tenant.into(),
+        })
+        .await
+        .map(|r| r.into_inner().access_token)
+}
+
+fn new_tenant(name: &str) -> CreateTenantRequest {
+    CreateTenantRequest {
+        name: name.into(),
+        settings: None,
+        access_coordinator: Some(NewUser {
+            email: format!("ada@{name}.example.org"),
+            given_name: "Ada".into(),
+            family_name: "Byron".into(),
+            password: "violet kettle under moonlight".into(),
+            ..Default::default()
+        }),
+    }
+}
+
+/// Lists the token's accounts as an operator would; the error when it is not one.
+async fn list(platform: &Platform, token: &str) -> Result<Vec<String>, tonic::Status> {
+    platform
+        .authn_as(token)
+        .list_service_accounts(ListServiceAccountsRequest::default())
+        .await
+        .map(|r| {
+            r.into_inner()
+                .service_accounts
+                .into_iter()
+                .map(|a| a.name)
+                .collect()
+        })
+}
+
+#[tokio::test]
+async fn a_service_account_trades_its_secret_for_a_token_the_platform_accepts() {
+    let platform = Platform::start().await;
+    let created = create(&platform, "delegation", &["authorization.decide"]).await;
+    assert!(created.client_secret.starts_with("lmscs_"));
+    let account = created.service_account.clone().unwrap();
+    assert_eq!(account.scopes, ["authorization.decide"]);
+    assert_eq!(account.created_by, "operator:operator");
+
+    let wrong = issue(&platform, &created.service_account_id, "lmscs_guess", "")
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&wrong), "INVALID_CLIENT");
+
+    let token = issue(
+        &platform,
+        &created.service_account_id,
+        &created.client_secret,
+        "",
+    )
+    .await
+    .unwrap();
+    // Signed by identity's keys and naming the service: it reads the tenant.
+    platform
+        .tenants(&token)
+        .get_tenant(GetTenantRequest {
+            tenant_id: platform.tenant.to_string(),
+        })
+        .await
+        .unwrap();
+
+    let admin = platform.admin_token().await;
+    let not_operator = platform
+        .authn_as(&admin)
+        .create_service_account(CreateServiceAccountRequest {
+            name: "sneaky".into(),
+            scopes: vec!["platform.operator".into()],
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&not_operator), "PLATFORM_OPERATOR_REQUIRED");
+    let duplicate = platform
+        .authn_as(&platform.operator_token())
+        .create_service_account(CreateServiceAccountRequest {
+            name: "delegation".into(),
+            scopes: vec!["authorization.decide".into()],
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(duplicate.code(), Code::AlreadyExists);
+    let unknown_scope = platform
+        .authn_as(&platform.operator_token())
+        .create_service_account(CreateServiceAccountRequest {
+            name: "shop".into(),
+            scopes: vec!["authorization.decide".into(), "everything".into()],
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(fields(&unknown_scope), ["scopes[1]"]);
+}
+
+/// Before M9 every platform-wide service token was an operator: a reporting or shop account
+/// could create tenants, mint more accounts and lift lockouts.
+#[tokio::test]
+async fn only_the_operator_scope_runs_the_platform_and_never_in_a_tenants_name() {
+    let platform = Platform::start().await;
+    let reporting = create(&platform, "reporting", &["authorization.decide"]).await;
+    let token = issue(
+        &platform,
+        &reporting.service_account_id,
+        &reporting.client_secret,
+        "",
+    )
+    .await
+    .unwrap();
+    let refused = platform
+        .tenants(&token)
+        .create_tenant(new_tenant("sneaky"))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::PermissionDenied);
+    assert_eq!(reason(&refused), "PLATFORM_OPERATOR_REQUIRED");
+    assert_eq!(
+        reason(&list(&platform, &token).await.unwrap_err()),
+        "PLATFORM_OPERATOR_REQUIRED"
+    );
+    let unlock = platform
+        .authn_as(&token)
+        .unlock_sign_in(UnlockSignInRequest {
+            user_id: uuid::Uuid::now_v7().to_string(),
+            tenant_id: platform.tenant.to_string(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&unlock), "PLATFORM_OPERATOR_REQUIRED");
+
+    // An operator account's token issued for a tenant acts in that tenant only, without the
+    // operator scope.
+    let ops = create(&platform, "ops", &["platform.operator"]).await;
+    let tenant_token = issue(
+        &platform,
+        &ops.service_account_id,
+        &ops.client_secret,
+        &platform.tenant.to_string(),
+    )
+    .await
+    .unwrap();
+    let refused = platform
+        .tenants(&tenant_token)
+        .create_tenant(new_tenant("sneakier"))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&refused), "PLATFORM_OPERATOR_REQUIRED");
+    let platform_token = issue(&platform, &ops.service_account_id, &ops.client_secret, "")
+        .await
+        .unwrap();
+    platform
+        .tenants(&platform_token)
+        .create_tenant(new_tenant("welcome"))
+        .await
+        .unwrap();
+    let missing = issue(
+        &platform,
+        &ops.service_account_id,
+        &ops.client_secret,
+        &uuid::Uuid::now_v7().to_string(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(missing.code(), Code::NotFound);
+}
+
+#[tokio::test]
+async fn rotating_the_secret_or_disabling_the_account_ends_the_tokens_it_holds() {
+    let platform = Platform::start().await;
+    let operator = platform.operator_token();
+    let ops = create(&platform, "ops", &["platform.operator"]).await;
+    let id = ops.service_account_id.clone();
+    let first = issue(&platform, &id, &ops.client_secret, "").await.unwrap();
+    assert!(
+        list(&platform, &first)
+            .await
+            .unwrap()
+            .contains(&"ops".into())
+    );
+
+    let rotated = platform
+        .authn_as(&operator)
+        .rotate_service_account_secret(RotateServiceAccountSecretRequest {
+            service_account_id: id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_ne!(rotated.client_secret, ops.client_secret);
+    refused_within_a_second(|| async { list(&platform, &first).await.map(|_| ()) }).await;
+    let old_secret = issue(&platform, &id, &ops.client_secret, "")
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&old_secret), "INVALID_CLIENT");
+    let second = issue(&platform, &id, &rotated.client_secret, "")
+        .await
+        .unwrap();
+    list(&platform, &second).await.unwrap();
+
+    let disabled = platform
+        .authn_as(&operator)
+        .disable_service_account(DisableServiceAccountRequest {
+            service_account_id: id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .service_account
+        .unwrap();
+    assert!(disabled.disabled_at.is_some());
+    refused_within_a_second(|| async { list(&platform, &second).await.map(|_| ()) }).await;
+    let refused = issue(&platform, &id, &rotated.client_secret, "")
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::Unauthenticated);
+    assert_eq!(reason(&refused), "CLIENT_DISABLED");
+
+    // Listed with its state; asking again changes nothing.
+    let again = platform
+        .authn_as(&operator)
+        .disable_service_account(DisableServiceAccountRequest {
+            service_account_id: id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .service_account
+        .unwrap();
+    assert_eq!(again.disabled_at, disabled.disabled_at);
+    let listed = platform
+        .authn_as(&operator)
+        .list_service_accounts(ListServiceAccountsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .service_accounts;
+    let ops = listed.iter().find(|a| a.service_account_id == id).unwrap();
+    assert_eq!(ops.scopes, ["platform.operator"]);
+    assert!(ops.disabled_at.is_some());
+    let unknown = platform
+        .authn_as(&operator)
+        .rotate_service_account_secret(RotateServiceAccountSecretRequest {
+            service_account_id: uuid::Uuid::now_v7().to_string(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.code(), Code::NotFound);
+}

@@ -12,6 +12,8 @@ static SERVER: OnceCell<String> = OnceCell::const_new();
 pub struct TestRedis {
     url: String,
     prefix: String,
+    /// ACL users made for this test, deleted with its keys.
+    users: std::sync::Mutex<Vec<String>>,
 }
 
 impl TestRedis {
@@ -20,6 +22,7 @@ impl TestRedis {
         TestRedis {
             url: url.to_owned(),
             prefix: format!("lms-test:{}:", uuid::Uuid::new_v4().simple()),
+            users: Default::default(),
         }
     }
 
@@ -32,11 +35,38 @@ impl TestRedis {
     pub fn prefix(&self) -> &str {
         &self.prefix
     }
+
+    /// The URL of a Redis user of this test's own holding `service`'s ACL rules for this
+    /// prefix (`lms redis-acl <service>`), as a deployment would connect that service.
+    pub fn as_service(&self, service: lms_runtime::ServiceName) -> String {
+        let user = format!("lms-test-{}-{service}", uuid::Uuid::new_v4().simple());
+        let password = uuid::Uuid::new_v4().simple().to_string();
+        let mut connection = ::redis::Client::open(self.url.as_str())
+            .and_then(|client| client.get_connection_with_timeout(Duration::from_secs(1)))
+            .expect("the test Redis answers");
+        ::redis::cmd("ACL")
+            .arg("SETUSER")
+            .arg(&user)
+            .arg("on")
+            .arg(format!(">{password}"))
+            .arg(lms_runtime::redis_acl::rules(service, &self.prefix))
+            .query::<()>(&mut connection)
+            .expect("the test Redis takes ACL users");
+        self.users.lock().unwrap().push(user.clone());
+        let url = url::Url::parse(&self.url).expect("a Redis URL");
+        let mut with_user = url.clone();
+        with_user.set_username(&user).expect("a URL with a host");
+        with_user
+            .set_password(Some(&password))
+            .expect("a URL with a host");
+        with_user.to_string()
+    }
 }
 
 impl Drop for TestRedis {
     fn drop(&mut self) {
         let (url, pattern) = (self.url.clone(), format!("{}*", self.prefix));
+        let users = std::mem::take(&mut *self.users.lock().unwrap_or_else(|p| p.into_inner()));
         let cleanup = std::thread::spawn(move || {
             let Ok(client) = ::redis::Client::open(url) else {
                 return;
@@ -52,6 +82,12 @@ impl Drop for TestRedis {
             if !keys.is_empty() {
                 let _: Result<(), _> = ::redis::cmd("DEL").arg(keys).query(&mut connection);
             }
+            if !users.is_empty() {
+                let _: Result<(), _> = ::redis::cmd("ACL")
+                    .arg("DELUSER")
+                    .arg(users)
+                    .query(&mut connection);
+            }
         });
         let _ = cleanup.join();
     }
@@ -63,6 +99,7 @@ pub async fn redis() -> TestRedis {
     TestRedis {
         url,
         prefix: format!("lms-test:{}:", uuid::Uuid::new_v4().simple()),
+        users: Default::default(),
     }
 }
 

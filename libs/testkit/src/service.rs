@@ -14,7 +14,8 @@ use crate::TestAuth;
 pub const TEST_MAC_KEY: &str = "lms-test-mac-key-0123456789abcdef";
 
 /// The context of `name` for a test: port 0 on 127.0.0.1, this test's database (and Redis when
-/// given), trusting `auth`'s key both as the configured operator key and as identity's.
+/// given, as the service's own ACL user), trusting `auth`'s key both as the configured operator
+/// key and as identity's.
 pub fn service_context(
     name: ServiceName,
     database_url: &str,
@@ -32,7 +33,9 @@ pub fn service_context(
     // Tests trust the test key; a test that runs identity wires its keys in explicitly.
     config.auth.fetch_identity_keys = false;
     if let Some(redis) = redis {
-        config.redis.url = Some(SecretString::new(redis.url()));
+        // Each service connects as its own Redis user with the rules `lms redis-acl` prints,
+        // as a deployment should: a rule that is too narrow fails the service's tests.
+        config.redis.url = Some(SecretString::new(redis.as_service(name)));
         config.redis.key_prefix = redis.prefix().to_owned();
         // Only authorization holds the key that authenticates its Redis entries.
         if name == ServiceName::Authorization {

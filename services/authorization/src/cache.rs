@@ -25,6 +25,7 @@ use lms_runtime::SecretString;
 use lms_runtime::clock::now_ms;
 use lms_runtime::config::CacheConfig;
 use lms_runtime::redis::RedisHandle;
+use lms_runtime::redis_acl::AUTHORIZATION_NAMESPACE as NAMESPACE;
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::Counter;
 use redis::AsyncCommands;
@@ -124,9 +125,15 @@ impl CacheKey {
     /// The key's text in Redis (before the configured prefix).
     fn text(&self) -> String {
         match self.of {
-            Of::Subject(user) => format!("s:{}:{}", self.tenant.simple(), user.simple()),
+            Of::Subject(user) => {
+                format!("{NAMESPACE}s:{}:{}", self.tenant.simple(), user.simple())
+            }
             Of::Resource(kind, id) => {
-                format!("r:{}:{kind}:{}", self.tenant.simple(), id.simple())
+                format!(
+                    "{NAMESPACE}r:{}:{kind}:{}",
+                    self.tenant.simple(),
+                    id.simple()
+                )
             }
         }
     }
@@ -184,7 +191,8 @@ impl RedisTier {
     }
 
     fn floor_key(&self, tenant: uuid::Uuid) -> String {
-        self.handle.key(&format!("authz:floor:{}", tenant.simple()))
+        self.handle
+            .key(&format!("{NAMESPACE}floor:{}", tenant.simple()))
     }
 }
 
@@ -194,7 +202,7 @@ impl FactsCache {
         let ttl = Duration::from_millis(config.max_staleness_ms);
         let channel = redis
             .as_ref()
-            .map(|(r, _)| r.key("authz:invalidations"))
+            .map(|(r, _)| r.key(&format!("{NAMESPACE}invalidations")))
             .unwrap_or_default();
         Arc::new(FactsCache {
             local: moka::sync::Cache::builder()

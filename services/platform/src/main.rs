@@ -38,6 +38,12 @@ enum Command {
         /// Services to migrate; all when none is named.
         services: Vec<ServiceName>,
     },
+    /// Print the Redis ACL rules of a service's own Redis user (the keys of `redis.key_prefix`
+    /// it uses and nothing else), to follow `ACL SETUSER lms-<service> on '>password'`.
+    RedisAcl {
+        /// identity, authorization, delegation or reporting.
+        service: ServiceName,
+    },
 }
 
 #[tokio::main]
@@ -71,6 +77,12 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("starting {service}"))?;
             platform.run_until_stopped(shutdown::on_signal()).await?;
+        }
+        Command::RedisAcl { service } => {
+            println!(
+                "{}",
+                lms_runtime::redis_acl::rules(service, &config.redis.key_prefix).join(" ")
+            );
         }
         Command::Migrate { services } => {
             let _telemetry = telemetry::init(&config.telemetry, "lms-migrate")?;

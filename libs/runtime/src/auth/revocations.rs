@@ -29,7 +29,7 @@ const FOLLOW_EVERY: Duration = Duration::from_millis(250);
 /// Re-read this far back on every poll: writers' clocks may lag a little behind the reader's.
 const CLOCK_OVERLAP_MS: i64 = 10_000;
 /// The sorted set's key, after the deployment's prefix.
-const KEY: &str = "revoked-sessions";
+const KEY: &str = crate::redis_acl::REVOCATIONS_KEY;
 
 /// The revoked sessions this process knows, each with when it may be forgotten (ms).
 #[derive(Clone, Debug, Default)]

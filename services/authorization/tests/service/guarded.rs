@@ -603,7 +603,7 @@ async fn facts_planted_in_redis_are_not_used() {
     assert_eq!(ask(admin).await, Decision::Allowed);
     let key = |user: UserId| {
         format!(
-            "{}s:{}:{}",
+            "{}authz:s:{}:{}",
             f.redis().prefix(),
             f.tenant.as_uuid().simple(),
             user.as_uuid().simple()

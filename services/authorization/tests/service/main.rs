@@ -8,6 +8,7 @@ mod guarded;
 mod lookup_paging;
 mod lookups;
 mod lookups_agree;
+mod redis_acl;
 mod refusals;
 mod replicas;
 mod roles;

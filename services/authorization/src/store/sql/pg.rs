@@ -13,6 +13,9 @@ async fn begin_write(pool: &Pool<Db>) -> Result<Transaction<'static, Db>, sqlx::
 /// A custom role's id (`roles.role_id`, a UUID) as the text `role_assignments` stores.
 const ROLE_ID_TEXT: &str = "CAST(r.role_id AS TEXT)";
 
+/// Locks the rows a `SELECT` reads until the transaction ends.
+const LOCK_ROWS: &str = " FOR UPDATE";
+
 #[path = "decisions.rs"]
 mod decisions;
 #[path = "facts.rs"]

@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use super::decisions::bump;
 use super::rows::{assignment_from_row, audit_from_row, role_from_row};
-use super::{Db, begin_write};
+use super::{Db, LOCK_ROWS, begin_write};
 use crate::store::sql::SqlStore;
 use crate::store::sql::text::{grants_to_text, name_conflict};
 use crate::store::{
@@ -299,16 +299,18 @@ impl RoleStore for SqlStore<Db> {
         audit: AuditEntry,
     ) -> Result<Option<AssignmentRecord>, StoreError> {
         let mut tx = begin_write(&self.pool).await?;
-        let owned: Option<Uuid> = sqlx::query_scalar(
+        // Lock the person's assignments in one order before changing them: otherwise two
+        // concurrent choices each lock rows in the order the UPDATE meets them, and PostgreSQL
+        // may find them waiting on each other (a deadlock, refused with 40P01).
+        let held: Vec<Uuid> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
             "SELECT assignment_id FROM role_assignments \
-             WHERE tenant_id = $1 AND user_id = $2 AND assignment_id = $3",
-        )
+             WHERE tenant_id = $1 AND user_id = $2 ORDER BY assignment_id{LOCK_ROWS}"
+        )))
         .bind(tenant.as_uuid())
         .bind(user.as_uuid())
-        .bind(assignment.as_uuid())
-        .fetch_optional(&mut *tx)
+        .fetch_all(&mut *tx)
         .await?;
-        if owned.is_none() {
+        if !held.contains(&assignment.as_uuid()) {
             return Ok(None);
         }
         sqlx::query(

@@ -19,6 +19,9 @@ const ROLE_ID_TEXT: &str = "lower(\
     substr(hex(r.role_id), 13, 4) || '-' || substr(hex(r.role_id), 17, 4) || '-' || \
     substr(hex(r.role_id), 21, 12))";
 
+/// Nothing: the write transaction holds the database's write lock already.
+const LOCK_ROWS: &str = "";
+
 #[path = "decisions.rs"]
 mod decisions;
 #[path = "facts.rs"]

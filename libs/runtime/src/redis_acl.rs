@@ -1,0 +1,97 @@
+//! Who may touch what in the shared Redis (security review H8): each service connects as its own
+//! Redis ACL user that reaches only its own keys, so a compromised reporting pod cannot plant or
+//! drop authorization's cache entries, and only identity can publish revoked sessions.
+//!
+//! The rules are derived from the key names the code uses (this module holds them), so they
+//! cannot drift apart: `lms redis-acl <service>` prints them for `ACL SETUSER`.
+
+use crate::config::ServiceName;
+
+/// Authorization's namespace, after the deployment's prefix: cached facts, tenant floors and the
+/// invalidation channel.
+pub const AUTHORIZATION_NAMESPACE: &str = "authz:";
+
+/// The sorted set of revoked sessions, after the deployment's prefix: identity writes it and
+/// every service reads it.
+pub const REVOCATIONS_KEY: &str = "revoked-sessions";
+
+/// Commands every service needs to hold a connection (authenticate, `HELLO`, `PING`,
+/// `CLIENT SETINFO`).
+const CONNECTION: &str = "+@connection";
+
+/// The ACL rules of `service`'s Redis user for a deployment whose keys start with `prefix`: the
+/// tokens after `ACL SETUSER <user>` (add `on` and a `>password`). Each starts from nothing
+/// (`reset`-like: no keys, no channels, no commands) and allows only what the service uses.
+pub fn rules(service: ServiceName, prefix: &str) -> Vec<String> {
+    let revocations = format!("{prefix}{REVOCATIONS_KEY}");
+    let mut rules = vec![
+        "resetkeys".to_owned(),
+        "resetchannels".to_owned(),
+        "-@all".to_owned(),
+        CONNECTION.to_owned(),
+        // Every verifier follows the revoked sessions.
+        format!("%R~{revocations}"),
+        "+zrangebyscore".to_owned(),
+    ];
+    match service {
+        ServiceName::Identity => rules.extend([
+            format!("%RW~{revocations}"),
+            "+zadd".to_owned(),
+            "+zremrangebyscore".to_owned(),
+        ]),
+        ServiceName::Authorization => {
+            let own = format!("{prefix}{AUTHORIZATION_NAMESPACE}");
+            rules.extend([
+                format!("~{own}*"),
+                format!("&{own}*"),
+                // Cached entries, floors (raised by a script), invalidations.
+                "+get".to_owned(),
+                "+mget".to_owned(),
+                "+psetex".to_owned(),
+                "+set".to_owned(),
+                "+del".to_owned(),
+                "+eval".to_owned(),
+                "+evalsha".to_owned(),
+                "+publish".to_owned(),
+                "+subscribe".to_owned(),
+                "+unsubscribe".to_owned(),
+            ]);
+        }
+        // They only verify tokens today; their own namespaces come with what they store.
+        ServiceName::Delegation | ServiceName::Reporting => {}
+    }
+    rules
+}
+
+/// The Redis user name we suggest for `service`.
+pub fn user(service: ServiceName) -> String {
+    format!("lms-{}", service.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_authorization_reaches_its_namespace_and_only_identity_writes_revocations() {
+        for service in ServiceName::ALL {
+            let rules = rules(service, "lms:");
+            assert_eq!(rules[..3], ["resetkeys", "resetchannels", "-@all"]);
+            assert!(rules.contains(&"%R~lms:revoked-sessions".to_owned()));
+            assert_eq!(
+                rules.iter().any(|r| r == "~lms:authz:*"),
+                service == ServiceName::Authorization
+            );
+            assert_eq!(
+                rules.iter().any(|r| r == "%RW~lms:revoked-sessions"),
+                service == ServiceName::Identity
+            );
+            assert!(
+                !rules
+                    .iter()
+                    .any(|r| r == "~*" || r == "allkeys" || r == "+@all")
+            );
+        }
+        assert_eq!(user(ServiceName::Reporting), "lms-reporting");
+    }
+}

@@ -93,12 +93,36 @@ fn free_port() -> Result<u16, BootError> {
         })
 }
 
+/// Development is plaintext on 127.0.0.1 (the seeder and the banner speak `http://`): TLS
+/// settings, and `server.require_tls`, are for deployments and are dropped here.
+fn plaintext(config: &mut Config) {
+    if config.server.require_tls || config.server.tls_enabled() || config.peers.tls_enabled() {
+        tracing::warn!("lms dev serves plaintext on 127.0.0.1; TLS settings are ignored");
+    }
+    config.server.require_tls = false;
+    config.server.tls_cert_file = None;
+    config.server.tls_key_file = None;
+    config.server.tls_client_ca_file = None;
+    config.peers = Default::default();
+    for name in ServiceName::ALL {
+        let service = config.service_mut(name);
+        if service
+            .endpoint
+            .as_deref()
+            .is_some_and(|url| url.starts_with("https://"))
+        {
+            service.endpoint = None;
+        }
+    }
+}
+
 /// Prepares `config` for development and builds all four services.
 ///
 /// Databases still on their default (`sqlite://.lms/<service>.db`) move into `data_dir`. A
 /// fresh Ed25519 operator key is trusted for this run only; it signs the token that creates the
 /// demo tenant. People's tokens come from identity's own sign-in.
 pub async fn build(mut config: Config, data_dir: &Path) -> Result<DevPlatform, BootError> {
+    plaintext(&mut config);
     let defaults = Config::default();
     for name in ServiceName::ALL {
         if config.service(name).database_url == defaults.service(name).database_url {

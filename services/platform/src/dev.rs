@@ -294,3 +294,29 @@ pub fn banner(endpoints: &[(ServiceName, SocketAddr)], data_dir: &Path, demo: &D
     ));
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use lms_runtime::ServiceContext;
+
+    use super::*;
+
+    #[test]
+    fn dev_starts_plaintext_even_with_a_deployments_tls_settings() {
+        let mut config = Config::default();
+        config.server.require_tls = true;
+        config.server.tls_cert_file = Some("/etc/lms/tls/tls.crt".into());
+        config.server.tls_key_file = Some("/etc/lms/tls/tls.key".into());
+        config.peers.tls_ca_file = Some("/etc/lms/tls/ca.crt".into());
+        config.identity.endpoint = Some("https://lms-identity:50051".into());
+        plaintext(&mut config);
+        // Neither the demand for TLS nor its (absent) files stop the start.
+        let context = ServiceContext::from_config(&config, ServiceName::Authorization).unwrap();
+        assert!(context.server_tls.is_none() && context.peer_tls.is_none());
+        assert!(
+            context
+                .endpoint(ServiceName::Identity)
+                .starts_with("http://127.0.0.1")
+        );
+    }
+}

@@ -7,13 +7,15 @@ use tokio_util::sync::CancellationToken;
 use tonic_health::ServingStatus;
 
 use crate::auth::{PublishedRetention, RevocationFeed, TokenVerifier};
+use crate::client::Peer;
 use crate::config::{
     AuthConfig, CacheConfig, Config, RedisConfig, ServerConfig, ServiceConfig, ServiceName,
     SignInConfig,
 };
-use crate::redis::{RedisError, RedisHandle};
+use crate::redis::{RedisEndpoint, RedisError, RedisHandle};
 use crate::server::{GrpcServer, set_status};
 use crate::store::{Database, StoreError};
+use crate::tls::{PeerTls, ServerTls, TlsError};
 
 /// How often readiness pings the store.
 const READINESS_INTERVAL: Duration = Duration::from_secs(5);
@@ -35,6 +37,9 @@ pub enum BootError {
     /// Redis could not be reached.
     #[error(transparent)]
     Redis(#[from] RedisError),
+    /// A TLS file could not be read or used.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
     /// The listen address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -73,13 +78,25 @@ pub struct ServiceContext {
     pub auth: AuthConfig,
     /// Sign-in and token lifetimes (identity).
     pub sign_in: SignInConfig,
+    /// The server's TLS identity; `None` serves plaintext.
+    pub server_tls: Option<ServerTls>,
+    /// How peers' certificates are verified (and this service proves itself to them); `None`
+    /// calls peers in plaintext.
+    pub peer_tls: Option<PeerTls>,
+    /// The shared Redis, with the CA to verify a `rediss://` server by; `None` without Redis.
+    pub redis_endpoint: Option<RedisEndpoint>,
     /// How to reach each service, indexed by [`ServiceName`] (declared in [`ServiceName::ALL`] order).
     endpoints: [String; 4],
 }
 
 impl ServiceContext {
-    /// The context of `name` under `config`.
+    /// The context of `name` under `config`, with its TLS files read. Refuses a configuration
+    /// with `server.require_tls` that leaves a connection of this service unencrypted.
     pub fn from_config(config: &Config, name: ServiceName) -> Result<Self, BootError> {
+        if config.server.require_tls {
+            require_tls(config, name)?;
+        }
+        let redis_endpoint = RedisEndpoint::from_config(&config.redis)?;
         let token_lifetime = Duration::from_secs(
             config.sign_in.access_token_ttl_seconds + config.auth.leeway_seconds,
         );
@@ -88,11 +105,9 @@ impl ServiceContext {
             .with_published_retention(PublishedRetention::new(token_lifetime, rotation));
         let revocations = RevocationFeed::new(
             verifier.revocations().clone(),
-            config
-                .redis
-                .url
+            redis_endpoint
                 .as_ref()
-                .map(|url| (url, config.redis.key_prefix.as_str())),
+                .map(|redis| (redis, config.redis.key_prefix.as_str())),
             token_lifetime,
         )
         .map_err(|error| BootError::Config {
@@ -109,6 +124,9 @@ impl ServiceContext {
             revocations,
             auth: config.auth.clone(),
             sign_in: config.sign_in.clone(),
+            server_tls: ServerTls::from_config(&config.server)?,
+            peer_tls: PeerTls::from_config(&config.peers)?,
+            redis_endpoint,
             endpoints: ServiceName::ALL.map(|peer| config.service(peer).endpoint()),
         })
     }
@@ -118,6 +136,11 @@ impl ServiceContext {
         &self.endpoints[peer as usize]
     }
 
+    /// `peer` as this service calls it: its URL with this service's peer TLS.
+    pub fn peer(&self, peer: ServiceName) -> Peer {
+        Peer::new(self.endpoint(peer), self.peer_tls.clone())
+    }
+
     /// Points calls to `peer` at `url` (tests bind port 0 and learn addresses late).
     pub fn set_endpoint(&mut self, peer: ServiceName, url: String) {
         self.endpoints[peer as usize] = url;
@@ -125,9 +148,9 @@ impl ServiceContext {
 
     /// Where this service fetches the signing keys identity publishes: identity itself, unless
     /// this is identity (which publishes them into its own verifier).
-    pub fn published_keys_source(&self) -> Option<String> {
+    pub fn published_keys_source(&self) -> Option<Peer> {
         (self.auth.fetch_identity_keys && self.name != ServiceName::Identity)
-            .then(|| self.endpoint(ServiceName::Identity).to_owned())
+            .then(|| self.peer(ServiceName::Identity))
     }
 
     /// Opens the service's database and applies its migrations.
@@ -145,11 +168,51 @@ impl ServiceContext {
     /// Connects to Redis when one is configured; a Redis that is down does not stop the start
     /// (the service serves without it and joins it when it returns).
     pub async fn connect_redis(&self) -> Result<Option<RedisHandle>, BootError> {
-        match &self.redis.url {
-            Some(url) => Ok(Some(RedisHandle::open(url, &self.redis.key_prefix).await?)),
+        match &self.redis_endpoint {
+            Some(redis) => Ok(Some(
+                RedisHandle::open(redis, &self.redis.key_prefix).await?,
+            )),
             None => Ok(None),
         }
     }
+}
+
+/// With `server.require_tls`, every connection `name` accepts or makes must be encrypted and
+/// its peer verified; the first that is not stops the start, saying what to set.
+fn require_tls(config: &Config, name: ServiceName) -> Result<(), BootError> {
+    let refuse = |reason: String| BootError::Config {
+        key: "server.require_tls",
+        reason: format!("is set, but {reason}"),
+    };
+    if !config.server.tls_enabled() {
+        return Err(refuse(
+            "the server has no certificate: set server.tls_cert_file and server.tls_key_file"
+                .into(),
+        ));
+    }
+    if !config.peers.tls_enabled() {
+        return Err(refuse(
+            "calls to other services would not verify them: set peers.tls_ca_file".into(),
+        ));
+    }
+    if let Some(peer) = ServiceName::ALL
+        .into_iter()
+        .find(|peer| !config.service(*peer).endpoint().starts_with("https://"))
+    {
+        return Err(refuse(format!("{peer}.endpoint is not https://")));
+    }
+    if !crate::store::transport_verified(&config.service(name).database_url) {
+        return Err(refuse(format!(
+            "{name}.database_url does not verify PostgreSQL's certificate: add \
+             sslmode=verify-full (or verify-ca) and sslrootcert=<CA file>"
+        )));
+    }
+    if let Some(url) = &config.redis.url
+        && !url.expose().starts_with("rediss://")
+    {
+        return Err(refuse("redis.url is not rediss://".into()));
+    }
+    Ok(())
 }
 
 /// The token verifier `auth` describes: the configured keys (if any); the keys identity

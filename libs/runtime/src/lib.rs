@@ -22,6 +22,7 @@ pub mod server;
 pub mod shutdown;
 pub mod store;
 pub mod telemetry;
+pub mod tls;
 pub mod transaction;
 pub mod well_known;
 

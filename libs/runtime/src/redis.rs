@@ -7,7 +7,66 @@ use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
+use crate::config::RedisConfig;
 use crate::secret::SecretString;
+use crate::tls::{self, TlsError};
+
+/// Where the shared Redis is: its URL (a secret: it may hold a password) and, for `rediss://`,
+/// the CA its certificate must chain to (the system's roots when none is given).
+#[derive(Clone)]
+pub struct RedisEndpoint {
+    url: SecretString,
+    ca_pem: Option<Arc<[u8]>>,
+}
+
+impl std::fmt::Debug for RedisEndpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisEndpoint")
+            .field("url", &self.url)
+            .field("ca", &self.ca_pem.is_some())
+            .finish()
+    }
+}
+
+impl RedisEndpoint {
+    /// Redis at `url`, trusting the system's roots for `rediss://`.
+    pub fn new(url: SecretString) -> Self {
+        Self { url, ca_pem: None }
+    }
+
+    /// Trusts only the CA certificates in `pem` for `rediss://`.
+    pub fn with_ca_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.ca_pem = Some(pem.into().into());
+        self
+    }
+
+    /// The Redis `config` names, with its CA file read; `None` without a URL.
+    pub fn from_config(config: &RedisConfig) -> Result<Option<Self>, TlsError> {
+        let Some(url) = &config.url else {
+            return Ok(None);
+        };
+        let endpoint = Self::new(url.clone());
+        Ok(Some(match &config.tls_ca_file {
+            Some(path) => endpoint.with_ca_pem(tls::read("redis.tls_ca_file", path)?),
+            None => endpoint,
+        }))
+    }
+
+    /// A client for it; connections are made when used. Fails for a URL that cannot work (or a
+    /// CA given for a plaintext `redis://` URL).
+    pub fn client(&self) -> Result<redis::Client, redis::RedisError> {
+        match &self.ca_pem {
+            Some(ca) => redis::Client::build_with_tls(
+                self.url.expose(),
+                redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(ca.to_vec()),
+                },
+            ),
+            None => redis::Client::open(self.url.expose()),
+        }
+    }
+}
 
 /// Why Redis could not be used. Messages never include the URL.
 #[derive(Debug, thiserror::Error)]
@@ -36,8 +95,8 @@ impl std::fmt::Debug for RedisHandle {
 impl RedisHandle {
     /// Connects and checks the server answers. Later outages are retried by the connection
     /// manager; callers treat errors as "Redis down" and fall back.
-    pub async fn connect(url: &SecretString, prefix: &str) -> Result<Self, RedisError> {
-        let client = redis::Client::open(url.expose())?;
+    pub async fn connect(redis: &RedisEndpoint, prefix: &str) -> Result<Self, RedisError> {
+        let client = redis.client()?;
         let connection = Self::manager(client).await?;
         let handle = Self {
             connection: Arc::new(RwLock::new(Some(connection))),
@@ -49,8 +108,8 @@ impl RedisHandle {
 
     /// Connects if Redis answers, else answers a handle without a connection and keeps trying
     /// in the background (every second) until it does. Fails only for a URL that cannot work.
-    pub async fn open(url: &SecretString, prefix: &str) -> Result<Self, RedisError> {
-        let client = redis::Client::open(url.expose())?;
+    pub async fn open(redis: &RedisEndpoint, prefix: &str) -> Result<Self, RedisError> {
+        let client = redis.client()?;
         let handle = Self {
             connection: Arc::default(),
             prefix: prefix.into(),

@@ -19,11 +19,13 @@ use tower::{Service, ServiceBuilder};
 
 use crate::app::{BootError, ServiceContext};
 use crate::auth::{AuthLayer, TokenVerifier};
+use crate::client::Peer;
 use crate::config::{ServerConfig, ServiceName};
 use crate::layers::{
     ConcurrencyLimitLayer, PeerLimitLayer, RequestIdLayer, TenantLimitLayer, TimeoutLayer,
     TraceLayer,
 };
+use crate::tls::ServerTls;
 
 /// A bound, not yet serving, gRPC server.
 pub struct GrpcServer {
@@ -40,8 +42,10 @@ pub struct GrpcServer {
     config: ServerConfig,
     /// Where revoked sessions come from (followed while serving).
     revocations: crate::auth::RevocationFeed,
-    /// Identity's endpoint and the verifier to keep its published keys in, with the period.
-    published_keys: Option<(TokenVerifier, String, Duration)>,
+    /// Identity and the verifier to keep its published keys in, with the period.
+    published_keys: Option<(TokenVerifier, Peer, Duration)>,
+    /// The server's TLS; `None` serves plaintext.
+    tls: Option<ServerTls>,
     /// Accept HTTP/1.1 besides HTTP/2: only servers with `/.well-known/` documents need it,
     /// and the decision path keeps the plain HTTP/2 connection handling.
     accept_http1: bool,
@@ -53,6 +57,7 @@ impl std::fmt::Debug for GrpcServer {
             .field("name", &self.name)
             .field("local_addr", &self.local_addr)
             .field("served", &self.served)
+            .field("tls", &self.tls)
             .finish_non_exhaustive()
     }
 }
@@ -90,13 +95,14 @@ impl GrpcServer {
             peer_limit: PeerLimitLayer::none(),
             revocations: context.revocations.clone(),
             config: context.server.clone(),
-            published_keys: context.published_keys_source().map(|endpoint| {
+            published_keys: context.published_keys_source().map(|identity| {
                 (
                     context.verifier.clone(),
-                    endpoint,
+                    identity,
                     Duration::from_secs(context.auth.jwks_refresh_seconds),
                 )
             }),
+            tls: context.server_tls.clone(),
             accept_http1: false,
         })
     }
@@ -171,13 +177,14 @@ impl GrpcServer {
             revocations,
             config,
             published_keys,
+            tls,
             accept_http1,
         } = self;
         tokio::spawn(revocations.follow(shutdown.child_token()));
-        if let Some((verifier, endpoint, every)) = published_keys {
+        if let Some((verifier, identity, every)) = published_keys {
             tokio::spawn(crate::auth::follow_identity_keys(
                 verifier,
-                endpoint,
+                identity,
                 every,
                 shutdown.child_token(),
             ));
@@ -218,8 +225,19 @@ impl GrpcServer {
                 set_status(&health, &served, ServingStatus::NotServing).await;
             }
         };
-        tracing::info!(service = %name, addr = %local_addr, "serving");
-        let serve = Server::builder()
+        tracing::info!(
+            service = %name,
+            addr = %local_addr,
+            tls = tls.is_some(),
+            mutual_tls = tls.as_ref().is_some_and(ServerTls::is_mutual),
+            "serving"
+        );
+        let mut builder = Server::builder();
+        if let Some(tls) = &tls {
+            // ALPN is h2 only under TLS: `/.well-known/` documents need an HTTP/2 client then.
+            builder = builder.tls_config(tls.config()).map_err(BootError::Serve)?;
+        }
+        let serve = builder
             .accept_http1(accept_http1)
             .max_concurrent_streams(Some(config.max_concurrent_streams))
             .layer(stack)

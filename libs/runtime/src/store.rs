@@ -6,7 +6,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgSslMode};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -43,6 +43,22 @@ pub enum StoreError {
     /// A query failed.
     #[error("query failed: {0}")]
     Query(#[from] sqlx::Error),
+}
+
+/// Whether connections to the database at `url` are encrypted and the server verified: SQLite is
+/// a local file (no transport), PostgreSQL needs `sslmode=verify-ca` or `verify-full` (in the URL
+/// or `PGSSLMODE`); `require` encrypts but would talk to anyone.
+pub fn transport_verified(url: &SecretString) -> bool {
+    let url = url.expose();
+    if url.starts_with("sqlite:") {
+        return true;
+    }
+    PgConnectOptions::from_str(url).is_ok_and(|options| {
+        matches!(
+            options.get_ssl_mode(),
+            PgSslMode::VerifyCa | PgSslMode::VerifyFull
+        )
+    })
 }
 
 /// A pool on one of the two backends.

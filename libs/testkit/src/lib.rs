@@ -15,6 +15,7 @@ mod redis_server;
 mod reflection;
 mod service;
 mod store;
+mod tls;
 
 pub use auth::TestAuth;
 pub use postgres::{TestDatabase, postgres_database};
@@ -23,6 +24,7 @@ pub use redis_server::RedisProcess;
 pub use reflection::reflection_services;
 pub use service::{TEST_MAC_KEY, TestService, service_context, sqlite_url};
 pub use store::{TestPool, postgres_pool, sqlite_pool};
+pub use tls::{TestCa, TestCert};
 
 /// Quiet-by-default logging for tests: set `LMS_TEST_LOG` (a `tracing` filter) to see logs.
 pub fn trace_init() {

@@ -1,32 +1,57 @@
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use crate::TestCa;
+
 /// A Redis server of the test's own, on a free port, for tests that stop Redis mid-run (the
-/// shared server must keep running for everyone else). Needs `redis-server` on the PATH.
+/// shared server must keep running for everyone else) or need it to speak TLS. Needs
+/// `redis-server` on the PATH (built with TLS for [`RedisProcess::start_tls`]).
 #[derive(Debug)]
 pub struct RedisProcess {
     child: Option<Child>,
     port: u16,
+    scheme: &'static str,
 }
 
 impl RedisProcess {
     /// Starts `redis-server` on a free loopback port and waits until it answers.
     pub async fn start() -> RedisProcess {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("a free port");
-        let child = Command::new("redis-server")
-            .args([
+        let port = free_port();
+        Self::spawn(port, "redis", &["--port", &port.to_string()]).await
+    }
+
+    /// Starts `redis-server` speaking TLS only (`rediss://`), with a server certificate for
+    /// `127.0.0.1` signed by `ca`; clients need no certificate.
+    pub async fn start_tls(ca: &TestCa) -> RedisProcess {
+        let port = free_port();
+        let cert = ca.server_cert("redis");
+        let ca_file = ca.cert_file();
+        let paths = [&cert.cert_file, &cert.key_file, &ca_file].map(|p| p.display().to_string());
+        Self::spawn(
+            port,
+            "rediss",
+            &[
                 "--port",
+                "0",
+                "--tls-port",
                 &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
+                "--tls-cert-file",
+                &paths[0],
+                "--tls-key-file",
+                &paths[1],
+                "--tls-ca-cert-file",
+                &paths[2],
+                "--tls-auth-clients",
                 "no",
-            ])
+            ],
+        )
+        .await
+    }
+
+    async fn spawn(port: u16, scheme: &'static str, listen: &[&str]) -> RedisProcess {
+        let child = Command::new("redis-server")
+            .args(listen)
+            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -34,6 +59,7 @@ impl RedisProcess {
         let server = RedisProcess {
             child: Some(child),
             port,
+            scheme,
         };
         for _ in 0..100 {
             if tokio::net::TcpStream::connect(("127.0.0.1", port))
@@ -47,9 +73,9 @@ impl RedisProcess {
         panic!("redis-server did not start on port {port}");
     }
 
-    /// Its URL.
+    /// Its URL (`rediss://` when it speaks TLS).
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
+        format!("{}://127.0.0.1:{}", self.scheme, self.port)
     }
 
     /// Kills the server: every connection to it breaks.
@@ -65,4 +91,11 @@ impl Drop for RedisProcess {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
 }

@@ -1,7 +1,8 @@
 use std::net::SocketAddr;
 use std::path::Path;
 
-use lms_runtime::client::CallCredentials;
+use lms_runtime::client::{CallCredentials, Peer};
+use lms_runtime::tls::PeerTls;
 use lms_runtime::{Application, BootError, Config, SecretString, ServiceContext, ServiceName};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -70,9 +71,21 @@ impl TestService {
     /// Serves `application` in the background and connects to it.
     pub async fn start(application: Application) -> Self {
         let addr = application.local_addr();
+        Self::start_with(application, Peer::plaintext(format!("http://{addr}"))).await
+    }
+
+    /// Serves `application`, which speaks TLS, and connects to it over TLS trusting `tls`.
+    pub async fn start_tls(application: Application, tls: PeerTls) -> Self {
+        let addr = application.local_addr();
+        Self::start_with(application, Peer::new(format!("https://{addr}"), Some(tls))).await
+    }
+
+    async fn start_with(application: Application, peer: Peer) -> Self {
+        let addr = application.local_addr();
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(application.run_until_stopped(shutdown.clone()));
-        let channel = lms_runtime::client::connect(format!("http://{addr}"))
+        let channel = peer
+            .connect()
             .await
             .expect("the test service accepts connections");
         Self {

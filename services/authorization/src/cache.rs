@@ -21,10 +21,9 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use lms_kernel::{ResourceFacts, SubjectFacts, TenantId, UserId};
-use lms_runtime::SecretString;
 use lms_runtime::clock::now_ms;
 use lms_runtime::config::CacheConfig;
-use lms_runtime::redis::RedisHandle;
+use lms_runtime::redis::{RedisEndpoint, RedisHandle};
 use lms_runtime::redis_acl::AUTHORIZATION_NAMESPACE as NAMESPACE;
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::Counter;
@@ -385,7 +384,7 @@ impl FactsCache {
     /// Listens for other replicas' invalidations until the cache is dropped. While the
     /// subscription is down, invalidations may be missed: the replica clears its tier on every
     /// (re)subscription, and the staleness bound holds meanwhile.
-    pub fn listen(cache: &Arc<FactsCache>, url: SecretString) {
+    pub fn listen(cache: &Arc<FactsCache>, endpoint: RedisEndpoint) {
         let Some((channel, sealer)) = cache
             .redis
             .as_ref()
@@ -397,7 +396,7 @@ impl FactsCache {
         tokio::spawn(async move {
             loop {
                 let subscribed = async {
-                    let client = redis::Client::open(url.expose())?;
+                    let client = endpoint.client()?;
                     let mut pubsub = client.get_async_pubsub().await?;
                     pubsub.subscribe(&channel).await?;
                     redis::RedisResult::Ok(pubsub)

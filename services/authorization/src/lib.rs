@@ -48,8 +48,8 @@ pub async fn build(context: ServiceContext) -> Result<Application, BootError> {
         }
     };
     let cache = cache::FactsCache::new(&context.cache, redis.clone().zip(sealer));
-    if let Some(url) = &context.redis.url {
-        cache::FactsCache::listen(&cache, url.clone());
+    if let Some(redis) = &context.redis_endpoint {
+        cache::FactsCache::listen(&cache, redis.clone());
     }
     let lookups = lookup::Lookups::new(context.cache.lookup_fanout);
     let server = GrpcServer::bind(&context, PUBLIC_METHODS).await?;

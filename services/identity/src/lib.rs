@@ -109,7 +109,7 @@ async fn assemble<S: Store + Clone>(
         },
     })?;
     let authorization = lms_runtime::peers::Authorization::new(
-        context.endpoint(ServiceName::Authorization),
+        &context.peer(ServiceName::Authorization),
         Arc::new(keys.clone()),
     )
     .map_err(|reason| BootError::Config {

@@ -93,12 +93,36 @@ fn free_port() -> Result<u16, BootError> {
         })
 }
 
+/// Development is plaintext on 127.0.0.1 (the seeder and the banner speak `http://`): TLS
+/// settings, and `server.require_tls`, are for deployments and are dropped here.
+fn plaintext(config: &mut Config) {
+    if config.server.require_tls || config.server.tls_enabled() || config.peers.tls_enabled() {
+        tracing::warn!("lms dev serves plaintext on 127.0.0.1; TLS settings are ignored");
+    }
+    config.server.require_tls = false;
+    config.server.tls_cert_file = None;
+    config.server.tls_key_file = None;
+    config.server.tls_client_ca_file = None;
+    config.peers = Default::default();
+    for name in ServiceName::ALL {
+        let service = config.service_mut(name);
+        if service
+            .endpoint
+            .as_deref()
+            .is_some_and(|url| url.starts_with("https://"))
+        {
+            service.endpoint = None;
+        }
+    }
+}
+
 /// Prepares `config` for development and builds all four services.
 ///
 /// Databases still on their default (`sqlite://.lms/<service>.db`) move into `data_dir`. A
 /// fresh Ed25519 operator key is trusted for this run only; it signs the token that creates the
 /// demo tenant. People's tokens come from identity's own sign-in.
 pub async fn build(mut config: Config, data_dir: &Path) -> Result<DevPlatform, BootError> {
+    plaintext(&mut config);
     let defaults = Config::default();
     for name in ServiceName::ALL {
         if config.service(name).database_url == defaults.service(name).database_url {
@@ -270,4 +294,30 @@ pub fn banner(endpoints: &[(ServiceName, SocketAddr)], data_dir: &Path, demo: &D
         identity = address(ServiceName::Identity),
     ));
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use lms_runtime::ServiceContext;
+
+    use super::*;
+
+    #[test]
+    fn dev_starts_plaintext_even_with_a_deployments_tls_settings() {
+        let mut config = Config::default();
+        config.server.require_tls = true;
+        config.server.tls_cert_file = Some("/etc/lms/tls/tls.crt".into());
+        config.server.tls_key_file = Some("/etc/lms/tls/tls.key".into());
+        config.peers.tls_ca_file = Some("/etc/lms/tls/ca.crt".into());
+        config.identity.endpoint = Some("https://lms-identity:50051".into());
+        plaintext(&mut config);
+        // Neither the demand for TLS nor its (absent) files stop the start.
+        let context = ServiceContext::from_config(&config, ServiceName::Authorization).unwrap();
+        assert!(context.server_tls.is_none() && context.peer_tls.is_none());
+        assert!(
+            context
+                .endpoint(ServiceName::Identity)
+                .starts_with("http://127.0.0.1")
+        );
+    }
 }

@@ -7,9 +7,9 @@ use std::time::Duration;
 use lms_api::identity::v1::GetJwksRequest;
 use lms_api::identity::v1::authentication_service_client::AuthenticationServiceClient;
 use tokio_util::sync::CancellationToken;
-use tonic::transport::Endpoint;
 
 use super::TokenVerifier;
+use crate::client::Peer;
 
 /// The shortest pause between two fetches, so tokens with made-up key ids cannot make a
 /// service hammer identity.
@@ -17,22 +17,24 @@ const MIN_GAP: Duration = Duration::from_secs(1);
 /// The pause after a failed fetch.
 const RETRY: Duration = Duration::from_secs(2);
 
-/// Merges identity's JWKS at `endpoint` into `verifier`'s published keys until `shutdown`.
+/// Merges identity's JWKS, fetched from `identity` (over TLS when configured: whoever answers
+/// there decides which keys sign tokens), into `verifier`'s published keys until `shutdown`.
 /// Every answer adds what it names (replicas behind one address may answer different sets);
 /// keys expire only by the verifier's retention, also while identity cannot be reached.
 pub async fn follow_identity_keys(
     verifier: TokenVerifier,
-    endpoint: String,
+    identity: Peer,
     every: Duration,
     shutdown: CancellationToken,
 ) {
-    let channel = match Endpoint::from_shared(endpoint.clone()) {
+    let endpoint = identity.url().to_owned();
+    let channel = match identity.endpoint() {
         Ok(endpoint) => endpoint
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(5))
             .connect_lazy(),
         Err(error) => {
-            tracing::error!(%endpoint, %error, "identity endpoint is not a URL; published keys are not followed");
+            tracing::error!(%error, "identity endpoint unusable; published keys are not followed");
             return;
         }
     };

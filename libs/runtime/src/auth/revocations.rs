@@ -22,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::clock::now_ms;
-use crate::secret::SecretString;
+use crate::redis::RedisEndpoint;
 
 /// How often followers read the shared set.
 const FOLLOW_EVERY: Duration = Duration::from_millis(250);
@@ -117,17 +117,17 @@ impl std::fmt::Debug for RevocationFeed {
 }
 
 impl RevocationFeed {
-    /// A feed into `local`, shared through Redis at `url` under `prefix` when given. Tokens live
-    /// at most `token_lifetime` (plus verification leeway, included by the caller).
+    /// A feed into `local`, shared through Redis at `endpoint` under `prefix` when given. Tokens
+    /// live at most `token_lifetime` (plus verification leeway, included by the caller).
     pub fn new(
         local: Revocations,
-        redis: Option<(&SecretString, &str)>,
+        redis: Option<(&RedisEndpoint, &str)>,
         token_lifetime: Duration,
     ) -> Result<Self, redis::RedisError> {
         let redis = redis
-            .map(|(url, prefix)| {
+            .map(|(endpoint, prefix)| {
                 Ok::<_, redis::RedisError>(LazyRedis {
-                    client: redis::Client::open(url.expose())?,
+                    client: endpoint.client()?,
                     connection: Arc::default(),
                     key: format!("{prefix}{KEY}").into(),
                 })

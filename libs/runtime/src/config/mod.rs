@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 mod auth;
 mod cache;
+mod peers;
 mod redis;
 mod server;
 mod service;
@@ -22,6 +23,7 @@ mod telemetry;
 
 pub use auth::AuthConfig;
 pub use cache::CacheConfig;
+pub use peers::PeersConfig;
 pub use redis::RedisConfig;
 pub use server::ServerConfig;
 pub use service::ServiceConfig;
@@ -107,6 +109,8 @@ pub struct Config {
     pub server: ServerConfig,
     /// Verification of bearer tokens.
     pub auth: AuthConfig,
+    /// TLS for calls to the other services.
+    pub peers: PeersConfig,
     /// The shared Redis (decision cache and event stream); absent means in-process only.
     pub redis: RedisConfig,
     /// The decision cache of authorization.
@@ -129,6 +133,7 @@ impl Default for Config {
             telemetry: TelemetryConfig::default(),
             server: ServerConfig::default(),
             auth: AuthConfig::default(),
+            peers: PeersConfig::default(),
             redis: RedisConfig::default(),
             cache: CacheConfig::default(),
             sign_in: SignInConfig::default(),
@@ -209,6 +214,7 @@ impl Config {
         }
         self.server.validate()?;
         self.auth.validate()?;
+        self.peers.validate()?;
         self.redis.validate()?;
         self.cache.validate()?;
         self.sign_in.validate()?;
@@ -219,6 +225,28 @@ impl Config {
                 "auth.jwks_refresh_seconds",
                 "must not exceed sign_in.signing_key_reload_seconds",
             ));
+        }
+        self.validate_peer_schemes()
+    }
+
+    /// With TLS configured, a plaintext peer would carry tokens and keys in clear: every
+    /// endpoint must be `https://`; and an `https://` endpoint needs a CA to verify it by.
+    fn validate_peer_schemes(&self) -> Result<(), ConfigError> {
+        let tls = self.server.tls_enabled() || self.peers.tls_enabled();
+        for name in ServiceName::ALL {
+            let https = self.service(name).endpoint().starts_with("https://");
+            if tls && !https {
+                return Err(invalid(
+                    &format!("{name}.endpoint"),
+                    "must be https:// when TLS is configured (server.tls_cert_file or peers.tls_ca_file)",
+                ));
+            }
+            if https && !self.peers.tls_enabled() {
+                return Err(invalid(
+                    &format!("{name}.endpoint"),
+                    "https:// needs peers.tls_ca_file to verify the peer by",
+                ));
+            }
         }
         Ok(())
     }

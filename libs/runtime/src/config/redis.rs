@@ -1,5 +1,7 @@
 //! `[redis]`: the shared Redis (decision cache and event stream).
 
+use std::path::PathBuf;
+
 use serde::{Deserialize, Serialize};
 
 use super::{ConfigError, invalid};
@@ -18,6 +20,10 @@ pub struct RedisConfig {
     /// replica and given to no other service: an entry anyone else wrote to Redis fails the
     /// check and is not used. Authorization refuses to start with `url` but without it.
     pub mac_key: Option<SecretString>,
+    /// CA bundle (PEM) the server certificate of a `rediss://` URL must chain to; unset, the
+    /// system's roots are used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_ca_file: Option<PathBuf>,
 }
 
 impl Default for RedisConfig {
@@ -26,6 +32,7 @@ impl Default for RedisConfig {
             url: None,
             key_prefix: "lms:".into(),
             mac_key: None,
+            tls_ca_file: None,
         }
     }
 }
@@ -46,6 +53,17 @@ impl RedisConfig {
             return Err(invalid(
                 "redis.url",
                 "must start with redis:// or rediss://",
+            ));
+        }
+        if self.tls_ca_file.is_some()
+            && !self
+                .url
+                .as_ref()
+                .is_some_and(|url| url.expose().starts_with("rediss://"))
+        {
+            return Err(invalid(
+                "redis.tls_ca_file",
+                "requires a rediss:// redis.url",
             ));
         }
         Ok(())

@@ -20,10 +20,10 @@ use lms_api::common::v1::{
 };
 use lms_kernel::{Permission, Responsibility, RoleId, TenantId, UnitId, UserId};
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
 use crate::auth::Acting;
-use crate::client::CallCredentials;
+use crate::client::{CallCredentials, Peer};
 use crate::clock;
 use crate::error::ApiError;
 
@@ -113,11 +113,11 @@ fn fully_consistent() -> Option<Consistency> {
 }
 
 impl Authorization {
-    /// Authorization at `endpoint`, connected lazily so the services may start in any order.
-    pub fn new(endpoint: &str, issuer: Arc<dyn ServiceTokens>) -> Result<Self, String> {
-        let channel = Endpoint::from_shared(endpoint.to_owned())
-            .map_err(|error| format!("authorization endpoint {endpoint:?}: {error}"))?
-            .tcp_nodelay(true)
+    /// Authorization at `peer`, connected lazily so the services may start in any order.
+    pub fn new(peer: &Peer, issuer: Arc<dyn ServiceTokens>) -> Result<Self, String> {
+        let channel = peer
+            .endpoint()
+            .map_err(|error| error.to_string())?
             .connect_timeout(CALL_TIMEOUT)
             .timeout(CALL_TIMEOUT)
             .connect_lazy();

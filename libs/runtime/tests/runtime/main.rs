@@ -4,4 +4,5 @@
 mod outbox;
 mod probe;
 mod server_stack;
+mod tls;
 mod trace_context;

@@ -202,8 +202,8 @@ async fn an_event_authorization_keeps_failing_on_is_set_aside_after_its_attempts
     let database = Database::Sqlite(test.pool());
     let tenant = TenantId::generate();
     let tokens = Tokens(auth.tenant_service_token("identity", tenant));
-    let authorization =
-        Authorization::new(&format!("http://{}", failing.addr()), Arc::new(tokens)).unwrap();
+    let peer = lms_runtime::client::Peer::plaintext(format!("http://{}", failing.addr()));
+    let authorization = Authorization::new(&peer, Arc::new(tokens)).unwrap();
     let relay = Relay::new(database.clone(), authorization);
     let facts = outbox::facts(WriteRelationshipsRequest::default());
     outbox::commit_alone(&database, tenant, std::slice::from_ref(&facts))

@@ -504,7 +504,10 @@ async fn a_signed_out_token_is_refused_by_every_service_and_on_other_processes()
     let elsewhere = Revocations::default();
     let follower = RevocationFeed::new(
         elsewhere.clone(),
-        Some((&platform.redis_url(), platform.redis_prefix())),
+        Some((
+            &lms_runtime::redis::RedisEndpoint::new(platform.redis_url()),
+            platform.redis_prefix(),
+        )),
         Duration::from_secs(900),
     )
     .unwrap();

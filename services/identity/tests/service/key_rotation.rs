@@ -104,7 +104,7 @@ async fn age_stored_keys(platform: &Platform) {
 fn follow(platform: &Platform, identity: &TestService, stop: &CancellationToken) {
     tokio::spawn(follow_identity_keys(
         platform.authorization_verifier.clone(),
-        format!("http://{}", identity.addr()),
+        lms_runtime::client::Peer::plaintext(format!("http://{}", identity.addr())),
         Duration::from_secs(1),
         stop.child_token(),
     ));

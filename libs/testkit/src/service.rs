@@ -13,6 +13,10 @@ use crate::TestAuth;
 /// The key tests' services authenticate their Redis entries with.
 pub const TEST_MAC_KEY: &str = "lms-test-mac-key-0123456789abcdef";
 
+/// The key-encryption key tests' identity seals its signing keys and TOTP secrets with
+/// (`sign_in.key_encryption_keys`: id `test`, 32 bytes in base64).
+pub const TEST_KEK: &str = "test=bG1zLXRlc3Qta2V5LWVuY3J5cHRpb24ta2V5LTAwMDE=";
+
 /// The context of `name` for a test: port 0 on 127.0.0.1, this test's database (and Redis when
 /// given), trusting `auth`'s key both as the configured operator key and as identity's.
 pub fn service_context(
@@ -31,6 +35,9 @@ pub fn service_context(
     service.max_connections = 5;
     // Tests trust the test key; a test that runs identity wires its keys in explicitly.
     config.auth.fetch_identity_keys = false;
+    if name == ServiceName::Identity {
+        config.sign_in.key_encryption_keys = Some(SecretString::new(TEST_KEK));
+    }
     if let Some(redis) = redis {
         config.redis.url = Some(SecretString::new(redis.url()));
         config.redis.key_prefix = redis.prefix().to_owned();

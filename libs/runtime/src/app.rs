@@ -86,19 +86,25 @@ impl ServiceContext {
         let rotation = Duration::from_secs(config.sign_in.signing_key_rotation_hours * 3600);
         let verifier = verifier_from(&config.auth)?
             .with_published_retention(PublishedRetention::new(token_lifetime, rotation));
-        let revocations = RevocationFeed::new(
-            verifier.revocations().clone(),
-            config
-                .redis
-                .url
-                .as_ref()
-                .map(|url| (url, config.redis.key_prefix.as_str())),
-            token_lifetime,
-        )
-        .map_err(|error| BootError::Config {
-            key: "redis.url",
-            reason: error.to_string(),
-        })?;
+        let shared = match (&config.redis.url, &config.redis.revocations_mac_key) {
+            (Some(url), Some(mac_key)) => Some((url, config.redis.key_prefix.as_str(), mac_key)),
+            (None, _) => None,
+            (Some(_), None) => {
+                return Err(BootError::Config {
+                    key: "redis.revocations_mac_key",
+                    reason: "is required with redis.url: ended sessions in Redis are \
+                             authenticated"
+                        .into(),
+                });
+            }
+        };
+        let revocations =
+            RevocationFeed::new(verifier.revocations().clone(), shared, token_lifetime).map_err(
+                |error| BootError::Config {
+                    key: "redis.url",
+                    reason: error.to_string(),
+                },
+            )?;
         Ok(Self {
             name,
             service: config.service(name).clone(),

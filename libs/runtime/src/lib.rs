@@ -16,6 +16,7 @@ pub mod paging;
 pub mod peers;
 pub mod rate_limit;
 pub mod redis;
+pub mod sealed;
 pub mod secret;
 pub mod server;
 pub mod shutdown;

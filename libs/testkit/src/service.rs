@@ -13,6 +13,9 @@ use crate::TestAuth;
 /// The key tests' services authenticate their Redis entries with.
 pub const TEST_MAC_KEY: &str = "lms-test-mac-key-0123456789abcdef";
 
+/// The key every test service authenticates ended sessions in Redis with.
+pub const TEST_REVOCATIONS_MAC_KEY: &str = "lms-test-revocations-key-0123456789";
+
 /// The key-encryption key tests' identity seals its signing keys and TOTP secrets with
 /// (`sign_in.key_encryption_keys`: id `test`, 32 bytes in base64).
 pub const TEST_KEK: &str = "test=bG1zLXRlc3Qta2V5LWVuY3J5cHRpb24ta2V5LTAwMDE=";
@@ -41,6 +44,7 @@ pub fn service_context(
     if let Some(redis) = redis {
         config.redis.url = Some(SecretString::new(redis.url()));
         config.redis.key_prefix = redis.prefix().to_owned();
+        config.redis.revocations_mac_key = Some(SecretString::new(TEST_REVOCATIONS_MAC_KEY));
         // Only authorization holds the key that authenticates its Redis entries.
         if name == ServiceName::Authorization {
             config.redis.mac_key = Some(SecretString::new(TEST_MAC_KEY));

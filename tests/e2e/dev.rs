@@ -90,6 +90,25 @@ async fn lms_dev_serves_all_four_services_on_sqlite_with_a_seeded_demo_tenant() 
     .into_inner();
     assert_eq!(response.decision(), Decision::Allowed);
 
+    // With no key-encryption key configured, `lms dev` made one beside its data, readable by its
+    // owner only, and keeps using it.
+    let kek = data_dir.path().join("identity-kek");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&kek).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let kept = std::fs::read_to_string(&kek).unwrap();
+
     shutdown.cancel();
     running.await.unwrap().unwrap();
+    let mut config = Config::default();
+    for name in ServiceName::ALL {
+        config.service_mut(name).listen = SocketAddr::from(([127, 0, 0, 1], 0));
+    }
+    lms_platform::dev::build(config, data_dir.path())
+        .await
+        .unwrap();
+    assert_eq!(std::fs::read_to_string(&kek).unwrap(), kept);
 }

@@ -103,17 +103,27 @@ impl ServiceContext {
         let rotation = Duration::from_secs(config.sign_in.signing_key_rotation_hours * 3600);
         let verifier = verifier_from(&config.auth)?
             .with_published_retention(PublishedRetention::new(token_lifetime, rotation));
-        let revocations = RevocationFeed::new(
-            verifier.revocations().clone(),
-            redis_endpoint
-                .as_ref()
-                .map(|redis| (redis, config.redis.key_prefix.as_str())),
-            token_lifetime,
-        )
-        .map_err(|error| BootError::Config {
-            key: "redis.url",
-            reason: error.to_string(),
-        })?;
+        let shared = match (&redis_endpoint, &config.redis.revocations_mac_key) {
+            (Some(endpoint), Some(mac_key)) => {
+                Some((endpoint, config.redis.key_prefix.as_str(), mac_key))
+            }
+            (None, _) => None,
+            (Some(_), None) => {
+                return Err(BootError::Config {
+                    key: "redis.revocations_mac_key",
+                    reason: "is required with redis.url: ended sessions in Redis are \
+                             authenticated"
+                        .into(),
+                });
+            }
+        };
+        let revocations =
+            RevocationFeed::new(verifier.revocations().clone(), shared, token_lifetime).map_err(
+                |error| BootError::Config {
+                    key: "redis.url",
+                    reason: error.to_string(),
+                },
+            )?;
         Ok(Self {
             name,
             service: config.service(name).clone(),

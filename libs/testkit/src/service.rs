@@ -14,6 +14,13 @@ use crate::TestAuth;
 /// The key tests' services authenticate their Redis entries with.
 pub const TEST_MAC_KEY: &str = "lms-test-mac-key-0123456789abcdef";
 
+/// The key every test service authenticates ended sessions in Redis with.
+pub const TEST_REVOCATIONS_MAC_KEY: &str = "lms-test-revocations-key-0123456789";
+
+/// The key-encryption key tests' identity seals its signing keys and TOTP secrets with
+/// (`sign_in.key_encryption_keys`: id `test`, 32 bytes in base64).
+pub const TEST_KEK: &str = "test=bG1zLXRlc3Qta2V5LWVuY3J5cHRpb24ta2V5LTAwMDE=";
+
 /// The context of `name` for a test: port 0 on 127.0.0.1, this test's database (and Redis when
 /// given, as the service's own ACL user), trusting `auth`'s key both as the configured operator
 /// key and as identity's.
@@ -33,11 +40,15 @@ pub fn service_context(
     service.max_connections = 5;
     // Tests trust the test key; a test that runs identity wires its keys in explicitly.
     config.auth.fetch_identity_keys = false;
+    if name == ServiceName::Identity {
+        config.sign_in.key_encryption_keys = Some(SecretString::new(TEST_KEK));
+    }
     if let Some(redis) = redis {
         // Each service connects as its own Redis user with the rules `lms redis-acl` prints,
         // as a deployment should: a rule that is too narrow fails the service's tests.
         config.redis.url = Some(SecretString::new(redis.as_service(name)));
         config.redis.key_prefix = redis.prefix().to_owned();
+        config.redis.revocations_mac_key = Some(SecretString::new(TEST_REVOCATIONS_MAC_KEY));
         // Only authorization holds the key that authenticates its Redis entries.
         if name == ServiceName::Authorization {
             config.redis.mac_key = Some(SecretString::new(TEST_MAC_KEY));

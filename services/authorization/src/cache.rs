@@ -31,8 +31,8 @@ use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
 use tokio_stream::StreamExt;
 
-use crate::sealed::Sealer;
 use crate::store::Revision;
+use lms_runtime::sealed::Sealer;
 
 /// How long Redis is skipped after an error.
 const BREAKER: Duration = Duration::from_secs(1);

@@ -15,7 +15,6 @@ mod escalation;
 mod facts;
 pub mod grpc;
 mod lookup;
-mod sealed;
 pub mod store;
 
 use std::sync::Arc;
@@ -39,7 +38,7 @@ pub async fn build(context: ServiceContext) -> Result<Application, BootError> {
     let redis = context.connect_redis().await?;
     let sealer = match (&redis, &context.redis.mac_key) {
         (None, _) => None,
-        (Some(_), Some(key)) => Some(sealed::Sealer::new(key)),
+        (Some(_), Some(key)) => Some(lms_runtime::sealed::Sealer::new(key)),
         (Some(_), None) => {
             return Err(BootError::Config {
                 key: "redis.mac_key",

@@ -18,6 +18,7 @@ pub mod mfa;
 pub mod password;
 pub mod password_policy;
 pub mod relationships;
+pub mod sealing;
 pub mod sessions;
 pub mod store;
 
@@ -58,6 +59,7 @@ const CREDENTIAL_METHODS: &[&str] = &[
 /// Opens the store, applies migrations, loads the signing keys and binds the server; call
 /// [`Application::run_until_stopped`] to serve.
 pub async fn build(context: ServiceContext) -> Result<Application, BootError> {
+    let sealer = sealer(&context)?;
     let database = context.open_database(&MIGRATIONS).await?;
     let server = GrpcServer::bind(&context, PUBLIC_METHODS)
         .await?
@@ -71,7 +73,7 @@ pub async fn build(context: ServiceContext) -> Result<Application, BootError> {
                 &context,
                 server,
                 database.clone(),
-                store::PgStore::new(pool.clone()),
+                store::PgStore::new(pool.clone(), sealer),
             )
             .await?
         }
@@ -80,7 +82,7 @@ pub async fn build(context: ServiceContext) -> Result<Application, BootError> {
                 &context,
                 server,
                 database.clone(),
-                store::SqliteStore::new(pool.clone()),
+                store::SqliteStore::new(pool.clone(), sealer),
             )
             .await?
         }
@@ -88,12 +90,53 @@ pub async fn build(context: ServiceContext) -> Result<Application, BootError> {
     Ok(application)
 }
 
+/// The sealer of the configured key-encryption keys; identity keeps no secret unsealed at rest,
+/// so it does not start without one.
+fn sealer(context: &ServiceContext) -> Result<sealing::Sealer, BootError> {
+    let text = context
+        .sign_in
+        .key_encryption_keys
+        .as_ref()
+        .ok_or_else(|| BootError::Config {
+            key: sealing::SETTING,
+            reason: "identity seals signing keys and TOTP secrets with a key-encryption key and \
+                     has none: set LMS_SIGN_IN__KEY_ENCRYPTION_KEYS to <id>=<base64 of 32 random \
+                     bytes> (openssl rand -base64 32)"
+                .into(),
+        })?;
+    sealing::Sealer::from_config(text).map_err(|error| BootError::Config {
+        key: sealing::SETTING,
+        reason: error.to_string(),
+    })
+}
+
+/// Users whose TOTP secrets one reseal transaction covers.
+const RESEAL_BATCH: u32 = 100;
+
 async fn assemble<S: Store + Clone>(
     context: &ServiceContext,
     server: GrpcServer,
     database: Database,
     store: S,
 ) -> Result<Application, BootError> {
+    // Before the keys load: a key stored before sealing opens only once resealed.
+    let resealed = store
+        .reseal_secrets(RESEAL_BATCH)
+        .await
+        .map_err(|error| match error {
+            store::StoreError::Database(error) => BootError::Store(error.into()),
+            other => BootError::Config {
+                key: sealing::SETTING,
+                reason: format!("resealing secrets: {other}"),
+            },
+        })?;
+    if resealed != store::Resealed::default() {
+        tracing::info!(
+            resealed = resealed.resealed,
+            unopened = resealed.unopened,
+            "secrets at rest sealed again under the current key-encryption key"
+        );
+    }
     let keys = keys::KeyRing::load(
         &store,
         &context.auth,

@@ -25,6 +25,8 @@ const REPUBLISH_EVERY: Duration = Duration::from_millis(250);
 /// How far behind the newest revocation seen the next read starts: longer than a write
 /// transaction can stay open (the request deadline), so none commits unseen behind the cursor.
 const REPUBLISH_OVERLAP: i64 = 30;
+/// How often every revocation a live token could need is published again, in seconds.
+const FULL_REPUBLISH_SECONDS: i64 = 60;
 /// How often expired credentials are pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(600);
 /// Attempt counts idle this long (and not locked) are forgotten.
@@ -73,7 +75,14 @@ pub async fn republish_revocations<S: Store + Clone>(
 ) {
     let lifetime = core.sign_in.access_token_ttl_seconds as i64 + 60;
     let mut since = now() - lifetime;
+    let mut last_full = now();
     loop {
+        // Now and then everything still relevant again: Redis members can be removed by anyone
+        // who can write there, and a process starting after that learns them from this.
+        if now() - last_full >= FULL_REPUBLISH_SECONDS {
+            since = now() - lifetime;
+            last_full = now();
+        }
         match core.store.sessions_revoked_since(since).await {
             Ok(revoked) => {
                 let newest = revoked.iter().map(|(_, at)| *at).max();

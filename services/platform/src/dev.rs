@@ -23,6 +23,8 @@ pub const DEMO_ADMIN_EMAIL: &str = "admin@demo.example";
 pub const DEMO_ADMIN_PASSWORD: &str = "lms-dev-orchard-lantern";
 /// Where the demo tenant's id is kept between runs.
 const DEMO_TENANT_FILE: &str = "demo-tenant";
+/// Where identity's key-encryption key is kept between runs when none is configured.
+const KEK_FILE: &str = "identity-kek";
 /// How long the operator token that seeds the demo tenant lasts.
 const OPERATOR_TOKEN_TTL: Duration = Duration::from_secs(600);
 
@@ -145,6 +147,9 @@ pub async fn build(mut config: Config, data_dir: &Path) -> Result<DevPlatform, B
     if config.auth.jwks.is_none() && config.auth.jwks_file.is_none() {
         config.auth.jwks = Some(jwks_json([issuer.key()]));
     }
+    if config.sign_in.key_encryption_keys.is_none() {
+        config.sign_in.key_encryption_keys = Some(dev_kek(data_dir)?);
+    }
     let mut operator = issuer.claims(SubjectKind::Service, "lms-dev", None, OPERATOR_TOKEN_TTL);
     operator.scope = Some(Scopes::of([Scope::Operator]).to_claim());
     let platform = Platform::build(&config, &ServiceName::ALL).await?;
@@ -163,6 +168,35 @@ pub async fn build(mut config: Config, data_dir: &Path) -> Result<DevPlatform, B
             data_dir: data_dir.to_owned(),
         },
     })
+}
+
+/// Identity's key-encryption key for `lms dev`: made at random on the first run and kept in
+/// the data directory (owner-only), since the SQLite data it seals must open on the next run.
+/// It protects nothing on that disk; it keeps `lms dev` starting with no configuration while
+/// sealing works exactly as in production.
+fn dev_kek(data_dir: &Path) -> Result<SecretString, BootError> {
+    let path = data_dir.join(KEK_FILE);
+    let unusable = |error: std::io::Error| BootError::Config {
+        key: lms_identity::sealing::SETTING,
+        reason: format!(
+            "cannot keep a development key in {}: {error}",
+            path.display()
+        ),
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(kept) => return Ok(SecretString::new(kept.trim())),
+        Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(unusable(error)),
+        Err(_) => {}
+    }
+    std::fs::create_dir_all(data_dir).map_err(unusable)?;
+    let kek = lms_identity::sealing::Sealer::generate_config("dev");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(&path).map_err(unusable)?;
+    std::io::Write::write_all(&mut file, kek.expose().as_bytes()).map_err(unusable)?;
+    Ok(kek)
 }
 
 fn nanos_hex() -> String {

@@ -11,6 +11,16 @@
 //! a revocation reaches every replica within about 250 ms, needs no subscription that could be
 //! lost unnoticed, and a process that starts (or reconnects) reads everything still relevant.
 //! A revocation is forgotten once every token of its session has expired.
+//!
+//! Anyone able to write to Redis could add or remove members (review finding 8). So each member
+//! is `<mac>.<session>:<revoked at, ms>`, sealed for the set's key with `redis.revocations_mac_key`
+//! ([`Sealer`]): a member without a valid MAC is ignored and counted
+//! (`lms.auth.revocations.rejected`), so planting ids cannot deny anyone service, and the time a
+//! revocation is remembered from is the authenticated one, not the score. A MAC cannot show that
+//! a member was removed; instead a process never forgets a revocation it has seen before the
+//! session's tokens expire (removing it from Redis does not un-revoke there), and identity
+//! republishes every revocation still relevant from its store once a minute, so a process that
+//! starts after a removal learns it within that minute.
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock, RwLock};
@@ -23,6 +33,8 @@ use uuid::Uuid;
 
 use crate::clock::now_ms;
 use crate::redis::RedisEndpoint;
+use crate::sealed::Sealer;
+use crate::secret::SecretString;
 
 /// How often followers read the shared set.
 const FOLLOW_EVERY: Duration = Duration::from_millis(250);
@@ -82,6 +94,9 @@ struct LazyRedis {
     client: redis::Client,
     connection: Arc<OnceCell<ConnectionManager>>,
     key: Arc<str>,
+    /// Seals the members identity adds and checks those every process reads.
+    sealer: Sealer,
+    rejected: opentelemetry::metrics::Counter<u64>,
 }
 
 impl LazyRedis {
@@ -117,19 +132,28 @@ impl std::fmt::Debug for RevocationFeed {
 }
 
 impl RevocationFeed {
-    /// A feed into `local`, shared through Redis at `endpoint` under `prefix` when given. Tokens
-    /// live at most `token_lifetime` (plus verification leeway, included by the caller).
+    /// A feed into `local`, shared through Redis at `endpoint` under `prefix` when given, its
+    /// members authenticated with `mac_key`. Tokens live at most `token_lifetime` (plus
+    /// verification leeway, included by the caller).
     pub fn new(
         local: Revocations,
-        redis: Option<(&RedisEndpoint, &str)>,
+        redis: Option<(&RedisEndpoint, &str, &SecretString)>,
         token_lifetime: Duration,
     ) -> Result<Self, redis::RedisError> {
         let redis = redis
-            .map(|(endpoint, prefix)| {
+            .map(|(endpoint, prefix, mac_key)| {
                 Ok::<_, redis::RedisError>(LazyRedis {
                     client: endpoint.client()?,
                     connection: Arc::default(),
                     key: format!("{prefix}{KEY}").into(),
+                    sealer: Sealer::new(mac_key),
+                    rejected: opentelemetry::global::meter("lms")
+                        .u64_counter("lms.auth.revocations.rejected")
+                        .with_description(
+                            "Ended-session entries read from Redis that failed their MAC \
+                             (planted or corrupted), ignored",
+                        )
+                        .build(),
                 })
             })
             .transpose()?;
@@ -163,8 +187,10 @@ impl RevocationFeed {
             let mut connection = redis.connection().await?;
             let mut pipe = redis::pipe();
             for (session, revoked_at_ms) in sessions {
-                pipe.zadd(&*redis.key, session.to_string(), *revoked_at_ms)
-                    .ignore();
+                let member = redis
+                    .sealer
+                    .seal(&redis.key, &format!("{session}:{revoked_at_ms}"));
+                pipe.zadd(&*redis.key, member, *revoked_at_ms).ignore();
             }
             // Forget what no token can need any more.
             pipe.zrembyscore(
@@ -198,15 +224,27 @@ impl RevocationFeed {
             .query_async(&mut connection)
             .await?;
         let mut newest = since_ms;
-        // A time ahead of this clock (a writer whose clock runs fast, or a planted member) is
-        // neither trusted to move the cursor nor remembered past a token's life from now.
+        // A time ahead of this clock (a writer whose clock runs fast) is neither trusted to move
+        // the cursor nor remembered past a token's life from now.
         let now = now_ms();
-        for (session, revoked_at_ms) in found {
-            let revoked_at_ms = revoked_at_ms.min(now);
-            if let Ok(session) = Uuid::try_parse(&session) {
-                self.local.insert(session, revoked_at_ms + self.remember_ms);
-            }
+        let mut rejected = 0u64;
+        for (member, score) in found {
+            let Some((session, revoked_at_ms)) = open_member(&redis.sealer, &redis.key, &member)
+            else {
+                rejected += 1;
+                continue;
+            };
+            // Identity scores a member with its sealed time: only those move the cursor.
+            let revoked_at_ms = revoked_at_ms.min(now).min(score);
+            self.local.insert(session, revoked_at_ms + self.remember_ms);
             newest = newest.max(revoked_at_ms);
+        }
+        if rejected > 0 {
+            redis.rejected.add(rejected, &[]);
+            tracing::warn!(
+                rejected,
+                "ended-session entries in Redis without a valid MAC ignored"
+            );
         }
         Ok(newest)
     }
@@ -242,9 +280,36 @@ impl RevocationFeed {
     }
 }
 
+/// The session and revocation time a member names, if it was sealed for `key` with this key.
+fn open_member(sealer: &Sealer, key: &str, member: &str) -> Option<(Uuid, i64)> {
+    let (session, revoked_at_ms) = sealer.open(key, member)?.split_once(':')?;
+    Some((Uuid::try_parse(session).ok()?, revoked_at_ms.parse().ok()?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_members_sealed_with_the_key_for_this_set_name_a_revoked_session() {
+        let sealer = Sealer::new(&SecretString::new("the revocations key, 32+ characters"));
+        let session = Uuid::now_v7();
+        let member = sealer.seal("lms:revoked-sessions", &format!("{session}:1234"));
+        assert_eq!(
+            open_member(&sealer, "lms:revoked-sessions", &member),
+            Some((session, 1234))
+        );
+        assert_eq!(
+            open_member(&sealer, "lms:revoked-sessions", &session.to_string()),
+            None
+        );
+        assert_eq!(
+            open_member(&sealer, "other:revoked-sessions", &member),
+            None
+        );
+        let later = member.replace(":1234", ":9999");
+        assert_eq!(open_member(&sealer, "lms:revoked-sessions", &later), None);
+    }
 
     #[test]
     fn a_revoked_session_is_known_until_forgotten() {

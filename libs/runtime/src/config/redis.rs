@@ -24,6 +24,11 @@ pub struct RedisConfig {
     /// system's roots are used.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls_ca_file: Option<PathBuf>,
+    /// The key that authenticates ended sessions in Redis (HMAC-SHA256), at least 32
+    /// characters, the same on every service (identity seals with it, every verifier checks):
+    /// a session id anyone else added to the set is ignored. Every service refuses to start
+    /// with `url` but without it. Separate from `mac_key`, which only authorization holds.
+    pub revocations_mac_key: Option<SecretString>,
 }
 
 impl Default for RedisConfig {
@@ -33,6 +38,7 @@ impl Default for RedisConfig {
             key_prefix: "lms:".into(),
             mac_key: None,
             tls_ca_file: None,
+            revocations_mac_key: None,
         }
     }
 }
@@ -46,6 +52,21 @@ impl RedisConfig {
             && key.expose().len() < 32
         {
             return Err(invalid("redis.mac_key", "must be at least 32 characters"));
+        }
+        if let Some(key) = &self.revocations_mac_key
+            && key.expose().len() < 32
+        {
+            return Err(invalid(
+                "redis.revocations_mac_key",
+                "must be at least 32 characters",
+            ));
+        }
+        if self.url.is_some() && self.revocations_mac_key.is_none() {
+            return Err(invalid(
+                "redis.revocations_mac_key",
+                "is required with redis.url: ended sessions in Redis are authenticated \
+                 (32+ random characters, the same on every service)",
+            ));
         }
         if let Some(url) = &self.url
             && !(url.expose().starts_with("redis://") || url.expose().starts_with("rediss://"))

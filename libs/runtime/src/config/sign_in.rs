@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{ConfigError, invalid};
+use crate::secret::SecretString;
 
 /// Sign-in, tokens and the keys that sign them: read by identity.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -47,6 +48,12 @@ pub struct SignInConfig {
     /// An account nobody signed in to (or created) for this many days is "no longer in use"
     /// and the Access Coordinator may delete it.
     pub unused_account_days: u32,
+    /// The key-encryption keys that seal signing keys and TOTP secrets in identity's database:
+    /// `<id>=<32 bytes, base64>`, comma-separated (`openssl rand -base64 32` makes a key). The
+    /// first seals, every one opens; to rotate, put a new one first, restart (identity reseals
+    /// at start), then drop the old one. Identity refuses to start without one; `lms dev` makes
+    /// one beside its data.
+    pub key_encryption_keys: Option<SecretString>,
 }
 
 impl Default for SignInConfig {
@@ -67,6 +74,7 @@ impl Default for SignInConfig {
             argon2_iterations: 2,
             mfa_challenge_ttl_seconds: 300,
             unused_account_days: 180,
+            key_encryption_keys: None,
         }
     }
 }

@@ -47,6 +47,10 @@ fn env_overrides_file() {
             ("LMS_SERVER__CONCURRENCY_LIMIT", "9"),
             ("LMS_REDIS__URL", "redis://127.0.0.1:6379/2"),
             ("LMS_REDIS__MAC_KEY", "a-test-key-of-at-least-32-characters"),
+            (
+                "LMS_REDIS__REVOCATIONS_MAC_KEY",
+                "another-key-of-at-least-32-characters",
+            ),
             ("LMS_TELEMETRY__LOG_FORMAT", "json"),
             ("UNRELATED", "ignored"),
         ]),
@@ -121,6 +125,17 @@ fn each_section_names_its_own_key() {
             "auth.jwks_refresh_seconds",
         ),
         ("LMS_REDIS__MAC_KEY", "short", "redis.mac_key"),
+        (
+            "LMS_REDIS__REVOCATIONS_MAC_KEY",
+            "short",
+            "redis.revocations_mac_key",
+        ),
+        // A Redis without the key that authenticates ended sessions in it.
+        (
+            "LMS_REDIS__URL",
+            "redis://127.0.0.1:6379",
+            "redis.revocations_mac_key",
+        ),
         ("LMS_CACHE__CAPACITY", "0", "cache.max_staleness_ms"),
         (
             "LMS_SIGN_IN__ARGON2_ITERATIONS",

@@ -231,6 +231,27 @@ impl AuthenticationService for PublishedKeys {
     ) -> Result<Response<UnlockSignInResponse>, Status> {
         Err(Status::unimplemented("keys only"))
     }
+
+    async fn list_service_accounts(
+        &self,
+        _: Request<ListServiceAccountsRequest>,
+    ) -> Result<Response<ListServiceAccountsResponse>, Status> {
+        Err(Status::unimplemented("keys only"))
+    }
+
+    async fn rotate_service_account_secret(
+        &self,
+        _: Request<RotateServiceAccountSecretRequest>,
+    ) -> Result<Response<RotateServiceAccountSecretResponse>, Status> {
+        Err(Status::unimplemented("keys only"))
+    }
+
+    async fn disable_service_account(
+        &self,
+        _: Request<DisableServiceAccountRequest>,
+    ) -> Result<Response<DisableServiceAccountResponse>, Status> {
+        Err(Status::unimplemented("keys only"))
+    }
 }
 
 #[tokio::test]

@@ -11,6 +11,7 @@ mod audit;
 mod credentials;
 mod groups;
 mod import;
+mod reseal;
 mod sql;
 mod tenants;
 mod units;
@@ -25,6 +26,7 @@ pub use groups::{CustomField, GroupRecord, GroupStore, NamedManager};
 pub use import::{ImportBatch, ImportSnapshot, ImportStore, ImportedChange, ImportedUser};
 use lms_kernel::{AccountKind, UnitKind, UserStatus};
 pub use lms_runtime::outbox::NewEvent;
+pub use reseal::{ResealStore, Resealed};
 pub use sql::{PgStore, SqlStore, SqliteStore};
 pub use tenants::{TenantRecord, TenantStore};
 pub use units::{Deleted, Moved, UnitFilter, UnitRecord, UnitStore};
@@ -73,7 +75,14 @@ pub enum StoreError {
 /// The whole port: what the service's core holds. Implemented for every type that implements
 /// the six parts, so a `S: Store` bound brings every method into scope.
 pub trait Store:
-    TenantStore + UnitStore + GroupStore + UserStore + CredentialStore + ImportStore + AuditStore
+    TenantStore
+    + UnitStore
+    + GroupStore
+    + UserStore
+    + CredentialStore
+    + ImportStore
+    + AuditStore
+    + ResealStore
 {
 }
 
@@ -85,6 +94,7 @@ impl<S> Store for S where
         + CredentialStore
         + ImportStore
         + AuditStore
+        + ResealStore
 {
 }
 

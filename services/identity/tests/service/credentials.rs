@@ -507,6 +507,7 @@ async fn a_signed_out_token_is_refused_by_every_service_and_on_other_processes()
         Some((
             &lms_runtime::redis::RedisEndpoint::new(platform.redis_url()),
             platform.redis_prefix(),
+            &lms_runtime::SecretString::new(lms_testkit::TEST_REVOCATIONS_MAC_KEY),
         )),
         Duration::from_secs(900),
     )
@@ -533,6 +534,101 @@ async fn a_signed_out_token_is_refused_by_every_service_and_on_other_processes()
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    stop.cancel();
+}
+
+/// Waits until `follower` knows `sid` revoked (at most a second).
+async fn seen_within_a_second(follower: &Revocations, sid: &str) {
+    let deadline = Instant::now() + Duration::from_secs(1);
+    while !follower.is_revoked(sid) {
+        assert!(Instant::now() < deadline, "not seen within a second");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn sessions_planted_in_redis_are_not_revoked_and_one_removed_there_stays_revoked() {
+    let platform = Platform::start().await;
+    let admin = platform.admin_token().await;
+    let learner = platform
+        .create_user(&admin, "learner@example.org", "")
+        .await;
+    let sign_in = || platform.sign_in("learner@example.org", USER_PASSWORD);
+    let (victim, first, second) = (
+        sign_in().await.unwrap(),
+        sign_in().await.unwrap(),
+        sign_in().await.unwrap(),
+    );
+    let elsewhere = Revocations::default();
+    let follower = RevocationFeed::new(
+        elsewhere.clone(),
+        Some((
+            &lms_runtime::redis::RedisEndpoint::new(platform.redis_url()),
+            platform.redis_prefix(),
+            &lms_runtime::SecretString::new(lms_testkit::TEST_REVOCATIONS_MAC_KEY),
+        )),
+        Duration::from_secs(900),
+    )
+    .unwrap();
+    let stop = CancellationToken::new();
+    tokio::spawn(follower.follow(stop.clone()));
+
+    // Someone who can write to Redis adds the victim's session: bare, and with a made-up MAC.
+    let set = format!("{}revoked-sessions", platform.redis_prefix());
+    let mut redis = redis::Client::open(platform.redis_url().expose())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let victim_sid = session_of(&victim.access_token);
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    for planted in [
+        victim_sid.clone(),
+        format!("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA.{victim_sid}:{now_ms}"),
+    ] {
+        let _: () = redis::cmd("ZADD")
+            .arg(&set)
+            .arg(now_ms)
+            .arg(planted)
+            .query_async(&mut redis)
+            .await
+            .unwrap();
+    }
+    // A genuine revocation published after them: once it is seen, the planted ones were read.
+    platform
+        .authn_as(&first.access_token)
+        .sign_out(SignOutRequest {})
+        .await
+        .unwrap();
+    seen_within_a_second(&elsewhere, &session_of(&first.access_token)).await;
+    assert!(
+        !elsewhere.is_revoked(&victim_sid),
+        "a planted member revoked a session"
+    );
+    allowed_to_read_self(&platform, &victim.access_token, &learner)
+        .await
+        .expect("the victim's token still works at authorization");
+
+    // Someone deletes the whole set: a process that saw a revocation keeps refusing it.
+    let _: () = redis::cmd("DEL")
+        .arg(&set)
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    platform
+        .authn_as(&second.access_token)
+        .sign_out(SignOutRequest {})
+        .await
+        .unwrap();
+    seen_within_a_second(&elsewhere, &session_of(&second.access_token)).await;
+    assert!(elsewhere.is_revoked(&session_of(&first.access_token)));
+    let status = allowed_to_read_self(&platform, &first.access_token, &learner)
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&status), "TOKEN_REVOKED");
     stop.cancel();
 }
 

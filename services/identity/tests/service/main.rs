@@ -14,6 +14,7 @@ mod imports;
 mod key_rotation;
 mod outbox;
 mod password_policy;
+mod sealed_at_rest;
 mod second_factor;
 mod service_accounts;
 mod sign_in;

@@ -98,8 +98,8 @@ async fn new_tenant(store: &impl Store, coordinated: bool) -> (TenantId, UnitRec
 
 lms_testkit::store_conformance! {
     migrations: crate::MIGRATIONS,
-    postgres: crate::store::PgStore::new,
-    sqlite: crate::store::SqliteStore::new,
+    postgres: |pool| crate::store::PgStore::new(pool, crate::sealing::test_sealer("test")),
+    sqlite: |pool| crate::store::SqliteStore::new(pool, crate::sealing::test_sealer("test")),
     cases: {
         tenants: [
             the_access_coordinator_hands_over_only_from_the_current_holder,

@@ -11,6 +11,7 @@ use super::Db;
 use super::audit::append_audit;
 use super::rows::{refresh_from_row, service_account_from_row};
 use crate::lockout::{AttemptKey, Lockout};
+use crate::sealing::{Place, Sealer};
 use crate::store::sql::{SqlStore, duplicate};
 use crate::store::{
     Attempt, CredentialStore, MfaChallenge, Redeemed, RefreshRecord, ServiceAccountRecord,
@@ -185,9 +186,17 @@ impl CredentialStore for SqlStore<Db> {
             what: "user",
             id: user.to_string(),
         })?;
+        let place = Place::Totp(tenant, user);
+        let secret: Option<Vec<u8>> = row.try_get("totp_secret")?;
+        let pending: Option<Vec<u8>> = row.try_get("totp_pending_secret")?;
+        // A secret that does not open is an error, never "no second factor": sign-in stops.
         Ok(TotpState {
-            secret: row.try_get("totp_secret")?,
-            pending: row.try_get("totp_pending_secret")?,
+            secret: secret
+                .map(|stored| opened(&self.sealer, place, &stored, "totp secret"))
+                .transpose()?,
+            pending: pending
+                .map(|stored| opened(&self.sealer, place, &stored, "pending totp secret"))
+                .transpose()?,
             last_step: row.try_get("totp_last_step")?,
         })
     }
@@ -203,7 +212,7 @@ impl CredentialStore for SqlStore<Db> {
         )
         .bind(tenant.as_uuid())
         .bind(user.as_uuid())
-        .bind(secret)
+        .bind(self.sealer.seal(Place::Totp(tenant, user), secret))
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -455,15 +464,20 @@ impl CredentialStore for SqlStore<Db> {
         )
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok((
-                    row.try_get("kid")?,
-                    row.try_get("private_key")?,
-                    row.try_get("created_at")?,
-                ))
-            })
-            .collect()
+        let mut keys = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let kid: String = row.try_get("kid")?;
+            let stored: Vec<u8> = row.try_get("private_key")?;
+            // Like a key that does not decode: it can neither sign nor verify, so it is left out
+            // (and rotated past) rather than stopping every sign-in.
+            match self.sealer.open(Place::SigningKey(&kid), &stored) {
+                Ok(opened) => keys.push((kid, opened.plain, row.try_get("created_at")?)),
+                Err(error) => {
+                    tracing::error!(%kid, %error, "stored signing key does not open; skipped")
+                }
+            }
+        }
+        Ok(keys)
     }
 
     async fn add_signing_key(
@@ -476,7 +490,7 @@ impl CredentialStore for SqlStore<Db> {
         let mut tx = begin_write(&self.pool).await?;
         sqlx::query("INSERT INTO signing_keys (kid, private_key, created_at) VALUES ($1, $2, $3)")
             .bind(kid)
-            .bind(pkcs8)
+            .bind(self.sealer.seal(Place::SigningKey(kid), pkcs8))
             .bind(created_at)
             .execute(&mut *tx)
             .await?;
@@ -665,4 +679,18 @@ async fn revoke(
     .execute(db)
     .await?;
     Ok(())
+}
+
+/// The secret `stored` at `place`; one that does not open is refused as corrupt (logged with
+/// why, never with its bytes).
+fn opened(
+    sealer: &Sealer,
+    place: Place<'_>,
+    stored: &[u8],
+    what: &str,
+) -> Result<Vec<u8>, StoreError> {
+    sealer
+        .open(place, stored)
+        .map(|opened| opened.plain)
+        .map_err(|why| StoreError::Corrupt(format!("{what} does not open: {why}")))
 }

@@ -16,17 +16,22 @@ use lms_kernel::{Email, TenantId};
 use uuid::Uuid;
 
 use super::StoreError;
+use crate::sealing::Sealer;
 
 /// The store over one backend's pool: [`PgStore`] or [`SqliteStore`].
 #[derive(Debug)]
 pub struct SqlStore<DB: sqlx::Database> {
     pool: sqlx::Pool<DB>,
+    /// Seals signing keys and TOTP secrets on their way in and opens them on their way out:
+    /// the database only ever holds them sealed.
+    sealer: Sealer,
 }
 
 impl<DB: sqlx::Database> SqlStore<DB> {
-    /// A store over `pool`, whose database has the identity migrations applied.
-    pub fn new(pool: sqlx::Pool<DB>) -> Self {
-        Self { pool }
+    /// A store over `pool`, whose database has the identity migrations applied, sealing secrets
+    /// with `sealer`.
+    pub fn new(pool: sqlx::Pool<DB>, sealer: Sealer) -> Self {
+        Self { pool, sealer }
     }
 }
 
@@ -34,6 +39,7 @@ impl<DB: sqlx::Database> Clone for SqlStore<DB> {
     fn clone(&self) -> Self {
         Self {
             pool: self.pool.clone(),
+            sealer: self.sealer.clone(),
         }
     }
 }

@@ -10,6 +10,8 @@ mod credentials;
 mod groups;
 #[path = "import.rs"]
 mod import;
+#[path = "reseal.rs"]
+mod reseal;
 #[path = "rows.rs"]
 mod rows;
 #[path = "tenants.rs"]

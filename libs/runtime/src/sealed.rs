@@ -1,15 +1,17 @@
-//! What authorization keeps in Redis is authenticated: each cached entry and each invalidation is
-//! stored as `<mac>.<json>`, the MAC an HMAC-SHA256 (key `redis.mac_key`, shared by the replicas)
-//! over the Redis key (or channel) and the JSON. Redis sits inside the decision path, so without
-//! this anyone able to write to it (another service sharing it, a pod on its network) could plant
-//! facts naming themselves administrator (security review H8). A value that fails the check is
-//! not used and is counted (`lms.authorization.cache.rejected`).
+//! Values kept in Redis, authenticated: each is stored as `<mac>.<payload>`, the MAC an
+//! HMAC-SHA256 over the Redis key (or channel) and the payload. Redis sits inside the decision
+//! path, so without this anyone able to write to it (another service sharing it, a pod on its
+//! network) could plant what the readers trust (security review H8). Authorization seals its
+//! cached facts and invalidations with `redis.mac_key`; identity seals ended sessions with
+//! `redis.revocations_mac_key`, which every verifier holds. A value that fails the check is not
+//! used, and its reader counts it.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
-use lms_runtime::SecretString;
 use sha2::Sha256;
+
+use crate::SecretString;
 
 /// Seals and opens values with one key.
 #[derive(Clone)]
@@ -24,7 +26,7 @@ impl std::fmt::Debug for Sealer {
 }
 
 impl Sealer {
-    /// A sealer with `key` (the configured `redis.mac_key`).
+    /// A sealer with `key` (a configured MAC key).
     pub fn new(key: &SecretString) -> Sealer {
         Sealer {
             key: key.expose().as_bytes().to_vec(),
@@ -40,7 +42,7 @@ impl Sealer {
         mac
     }
 
-    /// `json` sealed for `place` (a Redis key or channel).
+    /// `json` (any text) sealed for `place` (a Redis key or channel).
     pub fn seal(&self, place: &str, json: &str) -> String {
         let tag = self.mac(place, json).finalize().into_bytes();
         format!("{}.{json}", URL_SAFE_NO_PAD.encode(tag))

@@ -129,14 +129,28 @@ impl Passwords {
         .await?
     }
 
-    /// A slot for one check, taken before anything else is spent on it (the store's attempt
-    /// count, say); RESOURCE_EXHAUSTED at once when every slot is taken.
+    /// A slot for one check; RESOURCE_EXHAUSTED at once when every slot is taken.
     pub fn slot(&self) -> Result<PasswordSlot, ApiError> {
         self.slots
             .clone()
             .try_acquire_owned()
             .map(PasswordSlot)
             .map_err(|_| Self::busy())
+    }
+
+    /// The check of `password` against `hash` (see [`verify`](Self::verify)), taking its slot
+    /// only when it starts: handed to the lockout guard, it runs (and holds a slot) only once
+    /// the attempt was admitted, so a refused guess never occupies one.
+    pub fn check(
+        &self,
+        password: String,
+        hash: Option<String>,
+    ) -> impl std::future::Future<Output = Result<bool, ApiError>> + Send + 'static {
+        let passwords = self.clone();
+        async move {
+            let slot = passwords.slot()?;
+            passwords.verify(slot, &password, hash.as_deref()).await
+        }
     }
 
     /// Whether `password` matches `hash`, checked in `slot`; with no hash, a decoy is verified

@@ -14,12 +14,14 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use lms_kernel::unit::{check_acyclic, check_placement};
-use lms_kernel::{AccountKind, Email, Template, TenantId, UnitId, UnitKind, UserId, UserStatus};
+use lms_kernel::{
+    AccountKind, Email, GroupId, Template, TenantId, UnitId, UnitKind, UserId, UserStatus,
+};
 
 use crate::relationships;
 use crate::store::{
-    CustomField, EmploymentRecord, ImportBatch, ImportSnapshot, ImportedChange, NewEvent,
-    UnitRecord, UserRecord,
+    CustomField, EmploymentRecord, ImportBatch, ImportSnapshot, ImportedChange, ImportedUser,
+    NewEvent, UnitRecord, UserRecord,
 };
 
 /// The largest file accepted. It is spooled to a temporary file, not held in memory.
@@ -580,6 +582,112 @@ fn feed_role_event(user: UserId, role: FeedRole, before: Option<&str>) -> Option
     }
 }
 
+/// A user row as the plan resolves it against the tenant.
+struct Resolved {
+    /// The main account: the row's, or the Guest account.
+    unit: UnitId,
+    /// The team the row names, if any.
+    group: Option<GroupId>,
+    /// Custom field values as stored (JSON).
+    custom: String,
+    /// The feed's role, as stored.
+    role: Option<String>,
+}
+
+fn resolve(row: &UserRow, snapshot: &ImportSnapshot, guest: UnitId) -> Resolved {
+    Resolved {
+        unit: row
+            .account
+            .as_ref()
+            .and_then(|a| snapshot.units.get(a))
+            .map_or(guest, |u| u.id),
+        group: row
+            .group
+            .as_ref()
+            .and_then(|g| snapshot.groups.get(g))
+            .copied(),
+        custom: serde_json::to_string(&row.custom).expect("a string map serialises"),
+        role: row.role.map(FeedRole::as_str).map(str::to_owned),
+    }
+}
+
+/// What a user row does to the person it names.
+enum Effect<'s> {
+    /// Nobody has its external id: a new person.
+    New,
+    /// The person exists and the row changes nothing of theirs (or they are anonymised: the
+    /// feed does not bring them back).
+    Unchanged,
+    /// The person exists and the row changes them.
+    Changes {
+        person: &'s ImportedUser,
+        /// Their main account moves.
+        moved: bool,
+        /// Their team changes (to the row's group).
+        regrouped: bool,
+    },
+}
+
+fn effect<'s>(row: &UserRow, resolved: &Resolved, snapshot: &'s ImportSnapshot) -> Effect<'s> {
+    let Some(person) = snapshot.users.get(&row.external_id) else {
+        return Effect::New;
+    };
+    let moved = person.main.map(|(_, u)| u) != Some(resolved.unit);
+    let regrouped = resolved.group.is_some() && resolved.group != person.primary_group;
+    let same = person.email.as_deref() == Some(row.email.as_str())
+        && person.given_name == row.given_name
+        && person.family_name == row.family_name
+        && person.custom_fields == resolved.custom
+        && !moved
+        && !regrouped
+        && (row.role.is_none() || person.feed_role == resolved.role);
+    if same || person.status == UserStatus::Anonymised {
+        Effect::Unchanged
+    } else {
+        Effect::Changes {
+            person,
+            moved,
+            regrouped,
+        }
+    }
+}
+
+/// An existing person a row changes: what the importer must be allowed to do to them.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct PersonChanged {
+    /// The row's line.
+    pub line: i64,
+    /// The person.
+    pub user: UserId,
+    /// The team the row moves them to, when it does.
+    pub team: Option<GroupId>,
+}
+
+/// The existing people `rows` change, exactly as [`plan_users`] would change them, each with
+/// the team a row moves them into. Changing a person is administering them: the import asks
+/// for each what an edit would (H3: outranking them; H1: the right over their new team).
+pub fn people_changed(
+    rows: &[UserRow],
+    snapshot: &ImportSnapshot,
+    guest: UnitId,
+) -> Vec<PersonChanged> {
+    rows.iter()
+        .filter_map(|row| {
+            let resolved = resolve(row, snapshot, guest);
+            match effect(row, &resolved, snapshot) {
+                Effect::Changes {
+                    person, regrouped, ..
+                } => Some(PersonChanged {
+                    line: row.line,
+                    user: person.id,
+                    team: resolved.group.filter(|_| regrouped),
+                }),
+                Effect::New | Effect::Unchanged => None,
+            }
+        })
+        .collect()
+}
+
 /// Users to create and change, in batches, with the facts each batch sends; rows that would
 /// change nothing count in `unchanged`.
 pub fn plan_users(
@@ -590,18 +698,6 @@ pub fn plan_users(
     now: i64,
     unchanged: &mut i64,
 ) -> Vec<(ImportBatch, usize)> {
-    let unit_of = |row: &UserRow| {
-        row.account
-            .as_ref()
-            .and_then(|a| snapshot.units.get(a))
-            .map_or(guest, |u| u.id)
-    };
-    let group_of = |row: &UserRow| {
-        row.group
-            .as_ref()
-            .and_then(|g| snapshot.groups.get(g))
-            .copied()
-    };
     let mut batches = Vec::new();
     for chunk in rows.chunks(BATCH_ROWS) {
         let mut batch = ImportBatch::default();
@@ -610,12 +706,16 @@ pub fn plan_users(
         let mut roles = Vec::new();
         let mut rows_in_batch = 0;
         for row in chunk {
-            let custom = serde_json::to_string(&row.custom).expect("a string map serialises");
-            let unit = unit_of(row);
-            let group = group_of(row);
-            let role = row.role.map(FeedRole::as_str).map(str::to_owned);
-            match snapshot.users.get(&row.external_id) {
-                None => {
+            let resolved = resolve(row, snapshot, guest);
+            let change = effect(row, &resolved, snapshot);
+            let Resolved {
+                unit,
+                group,
+                role,
+                custom,
+            } = resolved;
+            match change {
+                Effect::New => {
                     let user = UserRecord {
                         id: UserId::generate(),
                         email: Some(row.email.clone()),
@@ -651,21 +751,15 @@ pub fn plan_users(
                     batch.created.push((user, employment, role));
                     rows_in_batch += 1;
                 }
-                Some(existing) => {
-                    // Anonymised people stay anonymised: the feed does not bring them back.
-                    let moved = existing.main.map(|(_, u)| u) != Some(unit);
-                    let regrouped = group.is_some() && group != existing.primary_group;
-                    let same = existing.email.as_deref() == Some(row.email.as_str())
-                        && existing.given_name == row.given_name
-                        && existing.family_name == row.family_name
-                        && existing.custom_fields == custom
-                        && !moved
-                        && !regrouped
-                        && (row.role.is_none() || existing.feed_role == role);
-                    if same || existing.status == UserStatus::Anonymised {
-                        *unchanged += 1;
-                        continue;
-                    }
+                Effect::Unchanged => {
+                    *unchanged += 1;
+                    continue;
+                }
+                Effect::Changes {
+                    person: existing,
+                    moved,
+                    regrouped,
+                } => {
                     let new_main = moved.then(|| EmploymentRecord {
                         id: uuid::Uuid::now_v7(),
                         user: existing.id,

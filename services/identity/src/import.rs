@@ -446,13 +446,17 @@ pub fn check_users(
     errors
 }
 
-/// Checks unit rows: one row per external id, parents that exist (in the tenant or earlier in
-/// the file) and may hold the unit.
+/// Checks unit rows: one row per external id, parents that exist (in the tenant or on an
+/// earlier sound row) and may hold the unit, and no cycle among the sound rows. A parent named
+/// only on a refused row does not count: with `skip_bad_rows` that row is not imported.
 pub fn check_units(rows: &[UnitRow], snapshot: &ImportSnapshot) -> Vec<RowError> {
     let mut errors = Vec::new();
-    let mut seen: HashMap<&str, UnitKind> = HashMap::new();
+    let mut named: HashSet<&str> = HashSet::new();
+    let mut sound: HashMap<&str, UnitKind> = HashMap::new();
+    let mut refused: HashSet<i64> = HashSet::new();
     for row in rows {
-        if seen.insert(row.external_id.as_str(), row.kind).is_some() {
+        let before = errors.len();
+        if !named.insert(row.external_id.as_str()) {
             errors.push(error(row.line, "external_id", "appears on an earlier row"));
         }
         if let Some(existing) = snapshot.units.get(&row.external_id)
@@ -465,12 +469,18 @@ pub fn check_units(rows: &[UnitRow], snapshot: &ImportSnapshot) -> Vec<RowError>
             ));
         }
         if let Some(parent) = &row.parent {
-            let kind = seen
+            let kind = sound
                 .get(parent.as_str())
                 .copied()
                 .filter(|_| parent != &row.external_id)
                 .or_else(|| snapshot.units.get(parent).map(|u| u.kind));
             match kind {
+                None if named.contains(parent.as_str()) && parent != &row.external_id => errors
+                    .push(error(
+                        row.line,
+                        "parent",
+                        format!("`{parent}` is on a refused row"),
+                    )),
                 None => errors.push(error(
                     row.line,
                     "parent",
@@ -484,15 +494,24 @@ pub fn check_units(rows: &[UnitRow], snapshot: &ImportSnapshot) -> Vec<RowError>
                 )),
             }
         }
+        if errors.len() == before {
+            sound.insert(row.external_id.as_str(), row.kind);
+        } else {
+            refused.insert(row.line);
+        }
     }
-    errors.extend(cycles(rows, snapshot));
+    let sound_rows: Vec<&UnitRow> = rows
+        .iter()
+        .filter(|row| !refused.contains(&row.line))
+        .collect();
+    errors.extend(cycles(&sound_rows, snapshot));
     errors
 }
 
 /// Rows whose parent would put their unit under itself once the whole file is applied
 /// (itself, one of its descendants, or a loop the file makes between its rows). Authorization
 /// could decide nothing about units on a cycle, so the file is refused before it starts.
-fn cycles(rows: &[UnitRow], snapshot: &ImportSnapshot) -> Vec<RowError> {
+fn cycles(rows: &[&UnitRow], snapshot: &ImportSnapshot) -> Vec<RowError> {
     // New units get a stand-in id here; the plan makes the real ones.
     let mut ids: HashMap<&str, UnitId> = snapshot
         .units
@@ -564,6 +583,38 @@ pub fn keep<T>(
         total: read.total,
         errors,
     }
+}
+
+/// [`keep`] for unit rows, checking them with [`check_units`]. Skipping rows changes the tree
+/// the rest build: a unit a skipped row would have moved out of a loop stays where it is, and
+/// may close one with a kept row. So the rows left are checked again, until they pass together,
+/// and what is imported never holds a cycle or a row whose parent is missing.
+pub fn keep_units(
+    read: Read<UnitRow>,
+    snapshot: &ImportSnapshot,
+    skip_bad_rows: bool,
+) -> Kept<UnitRow> {
+    let checked = check_units(&read.rows, snapshot);
+    let mut kept = keep(read, checked, skip_bad_rows, |r| r.line);
+    if kept.errors.is_empty() {
+        return kept;
+    }
+    // Each round refuses at least one more row, so this ends.
+    while let Some(rows) = kept.rows.take() {
+        let again = check_units(&rows, snapshot);
+        if again.is_empty() {
+            kept.rows = Some(rows);
+            break;
+        }
+        let bad: HashSet<i64> = again.iter().map(|e| e.line).collect();
+        kept.rows = Some(
+            rows.into_iter()
+                .filter(|r| !bad.contains(&r.line))
+                .collect(),
+        );
+        kept.errors.extend(again);
+    }
+    kept
 }
 
 // Plans.
@@ -963,6 +1014,70 @@ mod tests {
         let errors = check_units(&read.rows, &ImportSnapshot::default());
         assert_eq!(errors.len(), 1);
         assert_eq!((errors[0].line, errors[0].column.as_str()), (4, "parent"));
+    }
+
+    #[test]
+    fn skipping_a_row_refuses_the_rows_it_would_have_kept_sound() {
+        let mut snapshot = ImportSnapshot::default();
+        let (a, b) = (UnitId::generate(), UnitId::generate());
+        for (external, id, parent) in [("A", a, None), ("B", b, Some(a))] {
+            snapshot.units.insert(
+                external.into(),
+                UnitRecord {
+                    id,
+                    kind: UnitKind::AccountGroup,
+                    name: external.into(),
+                    parent,
+                    external_id: Some(external.into()),
+                },
+            );
+            snapshot.unit_parents.insert(id, parent);
+        }
+        // Line 2 (refused) would take B out from under A, which line 3 needs to be no loop;
+        // line 5 hangs under the new unit of refused line 4; line 6 is fine.
+        let file = "external_id,name,parent\nB,B,NOPE\nA,A,B\nN,N,NOPE\nC,C,N\nD,D,A\n";
+        let read = read_units(file.as_bytes(), false).unwrap();
+        let kept = keep_units(read, &snapshot, true);
+        let mut found: Vec<_> = kept
+            .errors
+            .iter()
+            .map(|e| (e.line, e.column.as_str()))
+            .collect();
+        found.sort();
+        assert_eq!(
+            found,
+            [(2, "parent"), (3, "parent"), (4, "parent"), (5, "parent")]
+        );
+        let rows: Vec<_> = kept.rows.unwrap().iter().map(|r| r.line).collect();
+        assert_eq!(rows, [6]);
+    }
+
+    #[test]
+    fn a_loop_that_skipped_rows_leave_behind_is_refused_in_turn() {
+        let mut snapshot = ImportSnapshot::default();
+        let (p, u, x) = (UnitId::generate(), UnitId::generate(), UnitId::generate());
+        for (external, id, parent) in [("P", p, None), ("U", u, Some(p)), ("X", x, None)] {
+            snapshot.units.insert(
+                external.into(),
+                UnitRecord {
+                    id,
+                    kind: UnitKind::AccountGroup,
+                    name: external.into(),
+                    parent,
+                    external_id: Some(external.into()),
+                },
+            );
+            snapshot.unit_parents.insert(id, parent);
+        }
+        // U and X make a loop (both refused); P under U is sound only while U moves, and once
+        // U's row is skipped U stays under P: P's row closes a loop of its own.
+        let file = "external_id,name,parent\nU,U,X\nX,X,U\nP,P,U\n";
+        let read = read_units(file.as_bytes(), false).unwrap();
+        let kept = keep_units(read, &snapshot, true);
+        let mut lines: Vec<_> = kept.errors.iter().map(|e| e.line).collect();
+        lines.sort();
+        assert_eq!(lines, [2, 3, 4]);
+        assert_eq!(kept.rows.unwrap(), []);
     }
 
     #[test]

@@ -36,7 +36,7 @@ use crate::convert::{reference, row_errors};
 use crate::core::Core;
 use crate::import::{
     self, FeedRole, FileError, MAX_ERRORS, MAX_FILE_BYTES, PersonChanged, RowError, UserRow,
-    check_units, check_users, plan_units, plan_users,
+    check_users, plan_units, plan_users,
 };
 use crate::store::{ImportSnapshot, Store};
 
@@ -320,8 +320,7 @@ impl<S: Store + Clone> Imports<S> {
             _ => {
                 let accounts = kind == ImportKind::Accounts;
                 let (read, _) = parse(file, move |file| import::read_units(file, accounts)).await?;
-                let checked = check_units(&read.rows, &snapshot);
-                let kept = import::keep(read, checked, options.skip_bad_rows, |r| r.line);
+                let kept = import::keep_units(read, &snapshot, options.skip_bad_rows);
                 tally.read = kept.total as i64;
                 let errors = kept.errors;
                 let Some(rows) = kept.rows else {

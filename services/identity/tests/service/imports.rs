@@ -490,3 +490,65 @@ async fn a_training_coordinators_import_cannot_change_the_lms_administrators_ema
         "stu.new@example.org"
     );
 }
+
+#[tokio::test]
+async fn skipping_bad_rows_never_imports_a_unit_cycle_or_an_orphan() {
+    let platform = Platform::start().await;
+    let admin = platform.admin_token().await;
+    let tree = "external_id,name,parent\nA,Alpha,\nB,Beta,A\n";
+    import(
+        &platform,
+        &admin,
+        ImportKind::AccountGroups,
+        (false, false),
+        tree,
+    )
+    .await
+    .unwrap();
+    // Line 2 is refused (no such parent); without it, line 3 puts A under its own child B.
+    // Line 5 hangs under the unit refused line 4 would have made.
+    let file = "external_id,name,parent\n\
+        B,Beta,NOPE\n\
+        A,Alpha,B\n\
+        N,New,NOPE\n\
+        C,Child,N\n";
+    let progress = import(
+        &platform,
+        &admin,
+        ImportKind::AccountGroups,
+        (true, false),
+        file,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        refused_lines(&progress),
+        [(2, "parent"), (3, "parent"), (4, "parent"), (5, "parent")]
+    );
+    assert_eq!(progress.last().unwrap().rows_imported, 0);
+    // Nothing moved and nothing was made: the first file still changes nothing.
+    let again = import(
+        &platform,
+        &admin,
+        ImportKind::AccountGroups,
+        (false, false),
+        tree,
+    )
+    .await
+    .unwrap();
+    assert_eq!(again.last().unwrap().rows_unchanged, 2);
+    let children = import(
+        &platform,
+        &admin,
+        ImportKind::AccountGroups,
+        (false, false),
+        "external_id,name,parent\nC,Child,A\n",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        children.last().unwrap().rows_imported,
+        1,
+        "C was not made before"
+    );
+}

@@ -175,12 +175,13 @@ impl<S: Store + Clone> AuthenticationService for Authentication<S> {
             )
             .into());
         }
-        // The order bounds what a flood can cost: the account's rate and lockout (counted
-        // before the check, so parallel guesses cannot slip past it), then a hashing slot (or
-        // RESOURCE_EXHAUSTED at once), and only then argon2. A guess the lockout refuses never
-        // holds a slot, so guesses at locked accounts cannot keep the slots from everyone else.
-        // Unknown addresses take the same path, lockout included, so no answer or delay tells
-        // which addresses exist.
+        // The order bounds what a flood can cost: an admission (or RESOURCE_EXHAUSTED at once,
+        // before the store is asked anything), the account's rate and lockout (counted before
+        // the check, so parallel guesses cannot slip past it), then a hashing slot, and only
+        // then argon2. A guess the lockout refuses never holds a slot, so guesses at locked
+        // accounts cannot keep the slots from everyone else. Unknown addresses take the same
+        // path, lockout included, so no answer or delay tells which addresses exist.
+        let _admitted = self.0.passwords.admit()?;
         let user = self.0.store.user_by_email(tenant, &email).await?;
         let hash = user.as_ref().and_then(|u| u.password_hash.clone());
         let checked = self
@@ -350,6 +351,7 @@ impl<S: Store + Clone> AuthenticationService for Authentication<S> {
         .map_err(|e| ApiError::invalid_field("new_password", e.to_string()))?;
         // A wrong current password counts toward the account's lockout like a failed sign-in,
         // so a stolen access token cannot be used to guess the password.
+        let _admitted = self.0.passwords.admit()?;
         let key = lockout::password_key(tenant, email);
         let checked = self
             .0

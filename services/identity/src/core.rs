@@ -1,8 +1,9 @@
 //! What every identity handler shares: the store, the keys, password hashing, the connection to
 //! authorization and the outbox relay.
 
+use futures_util::{StreamExt, TryStreamExt, stream};
 use lms_kernel::{TenantId, UnitId, UserId};
-use lms_runtime::auth::RevocationFeed;
+use lms_runtime::auth::{Acting, RevocationFeed};
 use lms_runtime::clock::now;
 use lms_runtime::config::SignInConfig;
 use lms_runtime::outbox::{NewEvent, Relay};
@@ -15,6 +16,9 @@ use crate::keys::KeyRing;
 use crate::lockout::Attempts;
 use crate::password::Passwords;
 use crate::store::{EmploymentRecord, Store, UserRecord};
+
+/// Escalation questions asked at once when many people are checked.
+const ESCALATION_CHECKS_AT_ONCE: usize = 8;
 
 /// The shared state of the identity handlers.
 #[derive(Debug)]
@@ -59,6 +63,30 @@ impl<S: Store + Clone> Core<S> {
             });
         }
         Ok(())
+    }
+
+    /// Those of `users` the acting person does not outrank (H3: could not have assigned every
+    /// role they hold), each with authorization's reason, in the order given; the acting person
+    /// themself never counts. An error (authorization unreachable, say) fails the whole, so a
+    /// caller acts on nobody unchecked.
+    pub async fn outranked(
+        &self,
+        acting: &Acting,
+        users: &[UserId],
+    ) -> Result<Vec<(UserId, String)>, ApiError> {
+        let answers: Vec<Option<(UserId, String)>> = stream::iter(users.iter().copied())
+            .filter(|user| std::future::ready(*user != acting.user))
+            .map(|user| async move {
+                match self.authorization.require_outranks(acting, user).await {
+                    Ok(()) => Ok(None),
+                    Err(ApiError::PermissionDenied { message, .. }) => Ok(Some((user, message))),
+                    Err(other) => Err(other),
+                }
+            })
+            .buffered(ESCALATION_CHECKS_AT_ONCE)
+            .try_collect()
+            .await?;
+        Ok(answers.into_iter().flatten().collect())
     }
 
     /// The records of a new user employed at `unit` from now on (CreateUser, and the first user

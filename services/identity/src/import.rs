@@ -14,12 +14,14 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use lms_kernel::unit::{check_acyclic, check_placement};
-use lms_kernel::{AccountKind, Email, Template, TenantId, UnitId, UnitKind, UserId, UserStatus};
+use lms_kernel::{
+    AccountKind, Email, GroupId, Template, TenantId, UnitId, UnitKind, UserId, UserStatus,
+};
 
 use crate::relationships;
 use crate::store::{
-    CustomField, EmploymentRecord, ImportBatch, ImportSnapshot, ImportedChange, NewEvent,
-    UnitRecord, UserRecord,
+    CustomField, EmploymentRecord, ImportBatch, ImportSnapshot, ImportedChange, ImportedUser,
+    NewEvent, UnitRecord, UserRecord,
 };
 
 /// The largest file accepted. It is spooled to a temporary file, not held in memory.
@@ -444,13 +446,17 @@ pub fn check_users(
     errors
 }
 
-/// Checks unit rows: one row per external id, parents that exist (in the tenant or earlier in
-/// the file) and may hold the unit.
+/// Checks unit rows: one row per external id, parents that exist (in the tenant or on an
+/// earlier sound row) and may hold the unit, and no cycle among the sound rows. A parent named
+/// only on a refused row does not count: with `skip_bad_rows` that row is not imported.
 pub fn check_units(rows: &[UnitRow], snapshot: &ImportSnapshot) -> Vec<RowError> {
     let mut errors = Vec::new();
-    let mut seen: HashMap<&str, UnitKind> = HashMap::new();
+    let mut named: HashSet<&str> = HashSet::new();
+    let mut sound: HashMap<&str, UnitKind> = HashMap::new();
+    let mut refused: HashSet<i64> = HashSet::new();
     for row in rows {
-        if seen.insert(row.external_id.as_str(), row.kind).is_some() {
+        let before = errors.len();
+        if !named.insert(row.external_id.as_str()) {
             errors.push(error(row.line, "external_id", "appears on an earlier row"));
         }
         if let Some(existing) = snapshot.units.get(&row.external_id)
@@ -463,12 +469,18 @@ pub fn check_units(rows: &[UnitRow], snapshot: &ImportSnapshot) -> Vec<RowError>
             ));
         }
         if let Some(parent) = &row.parent {
-            let kind = seen
+            let kind = sound
                 .get(parent.as_str())
                 .copied()
                 .filter(|_| parent != &row.external_id)
                 .or_else(|| snapshot.units.get(parent).map(|u| u.kind));
             match kind {
+                None if named.contains(parent.as_str()) && parent != &row.external_id => errors
+                    .push(error(
+                        row.line,
+                        "parent",
+                        format!("`{parent}` is on a refused row"),
+                    )),
                 None => errors.push(error(
                     row.line,
                     "parent",
@@ -482,15 +494,24 @@ pub fn check_units(rows: &[UnitRow], snapshot: &ImportSnapshot) -> Vec<RowError>
                 )),
             }
         }
+        if errors.len() == before {
+            sound.insert(row.external_id.as_str(), row.kind);
+        } else {
+            refused.insert(row.line);
+        }
     }
-    errors.extend(cycles(rows, snapshot));
+    let sound_rows: Vec<&UnitRow> = rows
+        .iter()
+        .filter(|row| !refused.contains(&row.line))
+        .collect();
+    errors.extend(cycles(&sound_rows, snapshot));
     errors
 }
 
 /// Rows whose parent would put their unit under itself once the whole file is applied
 /// (itself, one of its descendants, or a loop the file makes between its rows). Authorization
 /// could decide nothing about units on a cycle, so the file is refused before it starts.
-fn cycles(rows: &[UnitRow], snapshot: &ImportSnapshot) -> Vec<RowError> {
+fn cycles(rows: &[&UnitRow], snapshot: &ImportSnapshot) -> Vec<RowError> {
     // New units get a stand-in id here; the plan makes the real ones.
     let mut ids: HashMap<&str, UnitId> = snapshot
         .units
@@ -564,6 +585,38 @@ pub fn keep<T>(
     }
 }
 
+/// [`keep`] for unit rows, checking them with [`check_units`]. Skipping rows changes the tree
+/// the rest build: a unit a skipped row would have moved out of a loop stays where it is, and
+/// may close one with a kept row. So the rows left are checked again, until they pass together,
+/// and what is imported never holds a cycle or a row whose parent is missing.
+pub fn keep_units(
+    read: Read<UnitRow>,
+    snapshot: &ImportSnapshot,
+    skip_bad_rows: bool,
+) -> Kept<UnitRow> {
+    let checked = check_units(&read.rows, snapshot);
+    let mut kept = keep(read, checked, skip_bad_rows, |r| r.line);
+    if kept.errors.is_empty() {
+        return kept;
+    }
+    // Each round refuses at least one more row, so this ends.
+    while let Some(rows) = kept.rows.take() {
+        let again = check_units(&rows, snapshot);
+        if again.is_empty() {
+            kept.rows = Some(rows);
+            break;
+        }
+        let bad: HashSet<i64> = again.iter().map(|e| e.line).collect();
+        kept.rows = Some(
+            rows.into_iter()
+                .filter(|r| !bad.contains(&r.line))
+                .collect(),
+        );
+        kept.errors.extend(again);
+    }
+    kept
+}
+
 // Plans.
 
 /// Rows per transaction (and per progress message).
@@ -580,6 +633,112 @@ fn feed_role_event(user: UserId, role: FeedRole, before: Option<&str>) -> Option
     }
 }
 
+/// A user row as the plan resolves it against the tenant.
+struct Resolved {
+    /// The main account: the row's, or the Guest account.
+    unit: UnitId,
+    /// The team the row names, if any.
+    group: Option<GroupId>,
+    /// Custom field values as stored (JSON).
+    custom: String,
+    /// The feed's role, as stored.
+    role: Option<String>,
+}
+
+fn resolve(row: &UserRow, snapshot: &ImportSnapshot, guest: UnitId) -> Resolved {
+    Resolved {
+        unit: row
+            .account
+            .as_ref()
+            .and_then(|a| snapshot.units.get(a))
+            .map_or(guest, |u| u.id),
+        group: row
+            .group
+            .as_ref()
+            .and_then(|g| snapshot.groups.get(g))
+            .copied(),
+        custom: serde_json::to_string(&row.custom).expect("a string map serialises"),
+        role: row.role.map(FeedRole::as_str).map(str::to_owned),
+    }
+}
+
+/// What a user row does to the person it names.
+enum Effect<'s> {
+    /// Nobody has its external id: a new person.
+    New,
+    /// The person exists and the row changes nothing of theirs (or they are anonymised: the
+    /// feed does not bring them back).
+    Unchanged,
+    /// The person exists and the row changes them.
+    Changes {
+        person: &'s ImportedUser,
+        /// Their main account moves.
+        moved: bool,
+        /// Their team changes (to the row's group).
+        regrouped: bool,
+    },
+}
+
+fn effect<'s>(row: &UserRow, resolved: &Resolved, snapshot: &'s ImportSnapshot) -> Effect<'s> {
+    let Some(person) = snapshot.users.get(&row.external_id) else {
+        return Effect::New;
+    };
+    let moved = person.main.map(|(_, u)| u) != Some(resolved.unit);
+    let regrouped = resolved.group.is_some() && resolved.group != person.primary_group;
+    let same = person.email.as_deref() == Some(row.email.as_str())
+        && person.given_name == row.given_name
+        && person.family_name == row.family_name
+        && person.custom_fields == resolved.custom
+        && !moved
+        && !regrouped
+        && (row.role.is_none() || person.feed_role == resolved.role);
+    if same || person.status == UserStatus::Anonymised {
+        Effect::Unchanged
+    } else {
+        Effect::Changes {
+            person,
+            moved,
+            regrouped,
+        }
+    }
+}
+
+/// An existing person a row changes: what the importer must be allowed to do to them.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct PersonChanged {
+    /// The row's line.
+    pub line: i64,
+    /// The person.
+    pub user: UserId,
+    /// The team the row moves them to, when it does.
+    pub team: Option<GroupId>,
+}
+
+/// The existing people `rows` change, exactly as [`plan_users`] would change them, each with
+/// the team a row moves them into. Changing a person is administering them: the import asks
+/// for each what an edit would (H3: outranking them; H1: the right over their new team).
+pub fn people_changed(
+    rows: &[UserRow],
+    snapshot: &ImportSnapshot,
+    guest: UnitId,
+) -> Vec<PersonChanged> {
+    rows.iter()
+        .filter_map(|row| {
+            let resolved = resolve(row, snapshot, guest);
+            match effect(row, &resolved, snapshot) {
+                Effect::Changes {
+                    person, regrouped, ..
+                } => Some(PersonChanged {
+                    line: row.line,
+                    user: person.id,
+                    team: resolved.group.filter(|_| regrouped),
+                }),
+                Effect::New | Effect::Unchanged => None,
+            }
+        })
+        .collect()
+}
+
 /// Users to create and change, in batches, with the facts each batch sends; rows that would
 /// change nothing count in `unchanged`.
 pub fn plan_users(
@@ -590,18 +749,6 @@ pub fn plan_users(
     now: i64,
     unchanged: &mut i64,
 ) -> Vec<(ImportBatch, usize)> {
-    let unit_of = |row: &UserRow| {
-        row.account
-            .as_ref()
-            .and_then(|a| snapshot.units.get(a))
-            .map_or(guest, |u| u.id)
-    };
-    let group_of = |row: &UserRow| {
-        row.group
-            .as_ref()
-            .and_then(|g| snapshot.groups.get(g))
-            .copied()
-    };
     let mut batches = Vec::new();
     for chunk in rows.chunks(BATCH_ROWS) {
         let mut batch = ImportBatch::default();
@@ -610,12 +757,16 @@ pub fn plan_users(
         let mut roles = Vec::new();
         let mut rows_in_batch = 0;
         for row in chunk {
-            let custom = serde_json::to_string(&row.custom).expect("a string map serialises");
-            let unit = unit_of(row);
-            let group = group_of(row);
-            let role = row.role.map(FeedRole::as_str).map(str::to_owned);
-            match snapshot.users.get(&row.external_id) {
-                None => {
+            let resolved = resolve(row, snapshot, guest);
+            let change = effect(row, &resolved, snapshot);
+            let Resolved {
+                unit,
+                group,
+                role,
+                custom,
+            } = resolved;
+            match change {
+                Effect::New => {
                     let user = UserRecord {
                         id: UserId::generate(),
                         email: Some(row.email.clone()),
@@ -651,21 +802,15 @@ pub fn plan_users(
                     batch.created.push((user, employment, role));
                     rows_in_batch += 1;
                 }
-                Some(existing) => {
-                    // Anonymised people stay anonymised: the feed does not bring them back.
-                    let moved = existing.main.map(|(_, u)| u) != Some(unit);
-                    let regrouped = group.is_some() && group != existing.primary_group;
-                    let same = existing.email.as_deref() == Some(row.email.as_str())
-                        && existing.given_name == row.given_name
-                        && existing.family_name == row.family_name
-                        && existing.custom_fields == custom
-                        && !moved
-                        && !regrouped
-                        && (row.role.is_none() || existing.feed_role == role);
-                    if same || existing.status == UserStatus::Anonymised {
-                        *unchanged += 1;
-                        continue;
-                    }
+                Effect::Unchanged => {
+                    *unchanged += 1;
+                    continue;
+                }
+                Effect::Changes {
+                    person: existing,
+                    moved,
+                    regrouped,
+                } => {
                     let new_main = moved.then(|| EmploymentRecord {
                         id: uuid::Uuid::now_v7(),
                         user: existing.id,
@@ -869,6 +1014,70 @@ mod tests {
         let errors = check_units(&read.rows, &ImportSnapshot::default());
         assert_eq!(errors.len(), 1);
         assert_eq!((errors[0].line, errors[0].column.as_str()), (4, "parent"));
+    }
+
+    #[test]
+    fn skipping_a_row_refuses_the_rows_it_would_have_kept_sound() {
+        let mut snapshot = ImportSnapshot::default();
+        let (a, b) = (UnitId::generate(), UnitId::generate());
+        for (external, id, parent) in [("A", a, None), ("B", b, Some(a))] {
+            snapshot.units.insert(
+                external.into(),
+                UnitRecord {
+                    id,
+                    kind: UnitKind::AccountGroup,
+                    name: external.into(),
+                    parent,
+                    external_id: Some(external.into()),
+                },
+            );
+            snapshot.unit_parents.insert(id, parent);
+        }
+        // Line 2 (refused) would take B out from under A, which line 3 needs to be no loop;
+        // line 5 hangs under the new unit of refused line 4; line 6 is fine.
+        let file = "external_id,name,parent\nB,B,NOPE\nA,A,B\nN,N,NOPE\nC,C,N\nD,D,A\n";
+        let read = read_units(file.as_bytes(), false).unwrap();
+        let kept = keep_units(read, &snapshot, true);
+        let mut found: Vec<_> = kept
+            .errors
+            .iter()
+            .map(|e| (e.line, e.column.as_str()))
+            .collect();
+        found.sort();
+        assert_eq!(
+            found,
+            [(2, "parent"), (3, "parent"), (4, "parent"), (5, "parent")]
+        );
+        let rows: Vec<_> = kept.rows.unwrap().iter().map(|r| r.line).collect();
+        assert_eq!(rows, [6]);
+    }
+
+    #[test]
+    fn a_loop_that_skipped_rows_leave_behind_is_refused_in_turn() {
+        let mut snapshot = ImportSnapshot::default();
+        let (p, u, x) = (UnitId::generate(), UnitId::generate(), UnitId::generate());
+        for (external, id, parent) in [("P", p, None), ("U", u, Some(p)), ("X", x, None)] {
+            snapshot.units.insert(
+                external.into(),
+                UnitRecord {
+                    id,
+                    kind: UnitKind::AccountGroup,
+                    name: external.into(),
+                    parent,
+                    external_id: Some(external.into()),
+                },
+            );
+            snapshot.unit_parents.insert(id, parent);
+        }
+        // U and X make a loop (both refused); P under U is sound only while U moves, and once
+        // U's row is skipped U stays under P: P's row closes a loop of its own.
+        let file = "external_id,name,parent\nU,U,X\nX,X,U\nP,P,U\n";
+        let read = read_units(file.as_bytes(), false).unwrap();
+        let kept = keep_units(read, &snapshot, true);
+        let mut lines: Vec<_> = kept.errors.iter().map(|e| e.line).collect();
+        lines.sort();
+        assert_eq!(lines, [2, 3, 4]);
+        assert_eq!(kept.rows.unwrap(), []);
     }
 
     #[test]

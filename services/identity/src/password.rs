@@ -2,6 +2,11 @@
 //! slow and memory-hungry, so it runs on the blocking pool, never on the async workers, and only
 //! as many runs go on at once as `sign_in.password_memory_mib` holds: a check that finds no free
 //! slot is refused at once rather than queued, so a flood of sign-ins costs bounded memory.
+//!
+//! Two bounds, both refusing at once: an *admission* for the whole check (reading the user and
+//! the lockout in the store, hashing, settling), so a flood is shed before it reaches the store;
+//! and a *slot* for the hashing alone, taken only once the lockout admitted the try, so a guess
+//! the lockout refuses never holds argon2's memory.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +22,9 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 pub const MIN_LENGTH: usize = 12;
 /// The longest, so hashing cost stays bounded.
 pub const MAX_LENGTH: usize = 256;
+/// Checks admitted per hashing slot: room for as many again to be reading the store while the
+/// slots hash.
+const ADMISSIONS_PER_SLOT: usize = 2;
 /// How long setting a password (an administrator's or the user's own write) may wait for a slot;
 /// checking one at sign-in never waits.
 const HASH_WAIT: Duration = Duration::from_secs(2);
@@ -24,6 +32,12 @@ const HASH_WAIT: Duration = Duration::from_secs(2);
 /// The right to run one password check now (see [`Passwords::slot`]).
 #[derive(Debug)]
 pub struct PasswordSlot(OwnedSemaphorePermit);
+
+/// The right to go through one password check, store included (see [`Passwords::admit`]).
+#[derive(Debug)]
+pub struct PasswordAdmission {
+    _permit: OwnedSemaphorePermit,
+}
 
 /// Hashes and verifies passwords with one set of argon2id parameters.
 #[derive(Clone)]
@@ -33,6 +47,8 @@ pub struct Passwords {
     decoy: Arc<str>,
     /// One permit per argon2 run that may hold its memory at once.
     slots: Arc<Semaphore>,
+    /// One permit per password check under way, from its first store read to its settling.
+    admissions: Arc<Semaphore>,
 }
 
 impl std::fmt::Debug for Passwords {
@@ -66,6 +82,9 @@ impl Passwords {
             argon2: Arc::new(argon2),
             decoy: decoy.into(),
             slots: Arc::new(Semaphore::new(config.password_check_slots())),
+            admissions: Arc::new(Semaphore::new(
+                config.password_check_slots() * ADMISSIONS_PER_SLOT,
+            )),
         }
     }
 
@@ -129,14 +148,39 @@ impl Passwords {
         .await?
     }
 
-    /// A slot for one check, taken before anything else is spent on it (the store's attempt
-    /// count, say); RESOURCE_EXHAUSTED at once when every slot is taken.
+    /// Admission for one check, taken before anything else is spent on it (the store's user and
+    /// attempt count, say) and held until it ends; RESOURCE_EXHAUSTED at once when as many
+    /// checks as the slots can serve, and as many again, are under way.
+    pub fn admit(&self) -> Result<PasswordAdmission, ApiError> {
+        self.admissions
+            .clone()
+            .try_acquire_owned()
+            .map(|permit| PasswordAdmission { _permit: permit })
+            .map_err(|_| Self::busy())
+    }
+
+    /// A slot for one check; RESOURCE_EXHAUSTED at once when every slot is taken.
     pub fn slot(&self) -> Result<PasswordSlot, ApiError> {
         self.slots
             .clone()
             .try_acquire_owned()
             .map(PasswordSlot)
             .map_err(|_| Self::busy())
+    }
+
+    /// The check of `password` against `hash` (see [`verify`](Self::verify)), taking its slot
+    /// only when it starts: handed to the lockout guard, it runs (and holds a slot) only once
+    /// the attempt was admitted, so a refused guess never occupies one.
+    pub fn check(
+        &self,
+        password: String,
+        hash: Option<String>,
+    ) -> impl std::future::Future<Output = Result<bool, ApiError>> + Send + 'static {
+        let passwords = self.clone();
+        async move {
+            let slot = passwords.slot()?;
+            passwords.verify(slot, &password, hash.as_deref()).await
+        }
     }
 
     /// Whether `password` matches `hash`, checked in `slot`; with no hash, a decoy is verified
@@ -242,6 +286,25 @@ mod tests {
         ));
         assert!(!running.await.unwrap().unwrap());
         assert_eq!(passwords.slots.available_permits(), 1);
+    }
+
+    #[test]
+    fn checks_beyond_twice_the_slots_are_not_admitted_until_one_ends() {
+        let config = SignInConfig {
+            password_memory_mib: 19,
+            ..lms_runtime::Config::default().sign_in
+        };
+        let passwords = Passwords::new(&config);
+        let (first, _second) = (passwords.admit().unwrap(), passwords.admit().unwrap());
+        assert!(matches!(
+            passwords.admit(),
+            Err(ApiError::ResourceExhausted {
+                reason: "PASSWORD_CHECKS_BUSY",
+                ..
+            })
+        ));
+        drop(first);
+        assert!(passwords.admit().is_ok());
     }
 
     #[tokio::test]

@@ -23,11 +23,13 @@ pub struct SignInConfig {
     /// once but signs only when three of these periods old, so every replica (and every follower
     /// fetching at least as often, `auth.jwks_refresh_seconds`) knows it before a token names it.
     pub signing_key_reload_seconds: u64,
-    /// Failed sign-ins in a row before the account is locked.
+    /// Failed sign-ins in a row that lock the account; when a lock ends, this many more lock it
+    /// again.
     pub lockout_threshold: u32,
-    /// The first lockout; each further failure doubles it.
+    /// The first lockout; each further lock in a row doubles it.
     pub lockout_base_seconds: u64,
-    /// The longest lockout.
+    /// The longest lockout; an account with no sign-in attempt for this long after its last
+    /// lock starts over from the first.
     pub lockout_max_seconds: u64,
     /// argon2id memory cost in KiB (OWASP: at least 19456).
     pub argon2_memory_kib: u32,

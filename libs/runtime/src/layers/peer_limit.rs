@@ -1,4 +1,4 @@
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -18,6 +18,7 @@ use crate::rate_limit::KeyedLimiter;
 ///
 /// The peer is the TCP peer: behind a proxy or load balancer that does not keep client
 /// addresses, every client shares the proxy's bucket, so size the rate for that deployment.
+/// An IPv6 peer is counted by its /64 (see [`peer_key`]).
 #[derive(Debug, Clone)]
 pub struct PeerLimitLayer {
     methods: Arc<[String]>,
@@ -57,10 +58,27 @@ impl PeerLimitLayer {
             .get::<TcpConnectInfo>()
             .and_then(TcpConnectInfo::remote_addr)?
             .ip();
-        limiter.admit(peer).err().map(|error| {
+        limiter.admit(peer_key(peer)).err().map(|error| {
             tracing::info!(%peer, method = path, "peer rate limit reached");
             Status::from(error)
         })
+    }
+}
+
+/// The bucket a peer address spends from. One IPv6 subscriber is routinely given a whole /64
+/// (and can pick any address in it), so IPv6 peers are counted by their /64, not their address;
+/// IPv4 peers by their address, also when they arrive IPv4-mapped on a dual-stack socket (or
+/// every IPv4 client would share the bucket of `::ffff:0:0/64`).
+fn peer_key(peer: IpAddr) -> IpAddr {
+    match peer {
+        IpAddr::V4(_) => peer,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let prefix = u128::from(v6) & !u128::from(u64::MAX);
+                IpAddr::V6(Ipv6Addr::from(prefix))
+            }
+        },
     }
 }
 
@@ -100,5 +118,53 @@ where
             return Box::pin(async move { Ok(status.into_http()) });
         }
         Box::pin(self.inner.call(request))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn ipv6_peers_in_one_slash_64_share_a_key_and_other_prefixes_do_not() {
+        let key = peer_key(ip("2001:db8:1:2:aaaa:bbbb:cccc:dddd"));
+        assert_eq!(key, ip("2001:db8:1:2::"));
+        assert_eq!(peer_key(ip("2001:db8:1:2::1")), key);
+        assert_eq!(peer_key(ip("2001:db8:1:2:ffff:ffff:ffff:ffff")), key);
+        assert_ne!(peer_key(ip("2001:db8:1:3::1")), key);
+    }
+
+    #[test]
+    fn ipv4_peers_keep_their_address_even_when_mapped_into_ipv6() {
+        assert_eq!(peer_key(ip("192.0.2.7")), ip("192.0.2.7"));
+        assert_eq!(peer_key(ip("::ffff:192.0.2.7")), ip("192.0.2.7"));
+        assert_ne!(
+            peer_key(ip("::ffff:192.0.2.8")),
+            peer_key(ip("::ffff:192.0.2.7"))
+        );
+    }
+
+    fn call_from(layer: &PeerLimitLayer, peer: &str) -> Option<Status> {
+        let mut request = Request::builder().uri("/m").body(Body::empty()).unwrap();
+        request.extensions_mut().insert(TcpConnectInfo {
+            local_addr: None,
+            remote_addr: Some(std::net::SocketAddr::new(ip(peer), 40_000)),
+        });
+        layer.refusal(&request)
+    }
+
+    #[test]
+    fn a_slash_64_spends_one_bucket_however_many_addresses_it_calls_from() {
+        // One a second, two at once: two calls, then the whole /64 is refused.
+        let layer = PeerLimitLayer::new(&["/m"], 1);
+        assert!(call_from(&layer, "2001:db8::1").is_none());
+        assert!(call_from(&layer, "2001:db8::2").is_none());
+        let refused = call_from(&layer, "2001:db8::3").expect("the /64 spent its burst");
+        assert_eq!(refused.code(), tonic::Code::ResourceExhausted);
+        assert!(call_from(&layer, "2001:db8:0:1::3").is_none());
     }
 }

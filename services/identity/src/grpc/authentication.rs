@@ -178,13 +178,14 @@ impl<S: Store + Clone> AuthenticationService for Authentication<S> {
             )
             .into());
         }
-        // The order bounds what a flood can cost: a hashing slot (or RESOURCE_EXHAUSTED at
-        // once), then the account's rate and lockout (counted before the check, so parallel
-        // guesses cannot slip past it), and only then argon2. Unknown addresses take the same
+        // The order bounds what a flood can cost: an admission (or RESOURCE_EXHAUSTED at once,
+        // before the store is asked anything), the account's rate and lockout (counted before
+        // the check, so parallel guesses cannot slip past it), then a hashing slot, and only
+        // then argon2. A guess the lockout refuses never holds a slot, so guesses at locked
+        // accounts cannot keep the slots from everyone else. Unknown addresses take the same
         // path, lockout included, so no answer or delay tells which addresses exist.
-        let slot = self.0.passwords.slot()?;
+        let _admitted = self.0.passwords.admit()?;
         let user = self.0.store.user_by_email(tenant, &email).await?;
-        let (passwords, password) = (self.0.passwords.clone(), r.password);
         let hash = user.as_ref().and_then(|u| u.password_hash.clone());
         let checked = self
             .0
@@ -192,7 +193,7 @@ impl<S: Store + Clone> AuthenticationService for Authentication<S> {
             .check(
                 &self.0.store,
                 lockout::password_key(tenant, &email),
-                async move { passwords.verify(slot, &password, hash.as_deref()).await },
+                self.0.passwords.check(r.password, hash),
             )
             .await?;
         let Some(right) = checked else {
@@ -353,16 +354,18 @@ impl<S: Store + Clone> AuthenticationService for Authentication<S> {
         .map_err(|e| ApiError::invalid_field("new_password", e.to_string()))?;
         // A wrong current password counts toward the account's lockout like a failed sign-in,
         // so a stolen access token cannot be used to guess the password.
-        let slot = self.0.passwords.slot()?;
-        let (passwords, password) = (self.0.passwords.clone(), r.current_password);
-        let hash = user.password_hash.clone();
+        let _admitted = self.0.passwords.admit()?;
         let key = lockout::password_key(tenant, email);
         let checked = self
             .0
             .attempts
-            .check(&self.0.store, key, async move {
-                passwords.verify(slot, &password, hash.as_deref()).await
-            })
+            .check(
+                &self.0.store,
+                key,
+                self.0
+                    .passwords
+                    .check(r.current_password, user.password_hash.clone()),
+            )
             .await?;
         if checked != Some(true) {
             return Err(wrong().into());

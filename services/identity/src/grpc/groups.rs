@@ -68,16 +68,30 @@ impl<S: Store + Clone> Groups<S> {
                 reference(ObjectType::Group, group),
             )
             .await?;
-        match user {
-            Some(user) => {
-                self.0
-                    .authorization
-                    .require_eligible(acting, user, responsibility)
-                    .await
-            }
-            None => Ok(()),
-        }
+        let Some(user) = user else {
+            return Ok(());
+        };
+        // A responsibility changes what its holder may do: like assigning them a role, only
+        // those who outrank them may give it.
+        refuse_outranked(&self.0.outranked(acting, &[user]).await?)?;
+        self.0
+            .authorization
+            .require_eligible(acting, user, responsibility)
+            .await
     }
+}
+
+/// PERMISSION_DENIED (`OUTRANKED`) naming the people in `outranked`, if any.
+fn refuse_outranked(outranked: &[(UserId, String)]) -> Result<(), ApiError> {
+    let Some((_, why)) = outranked.first() else {
+        return Ok(());
+    };
+    let ids: Vec<String> = outranked.iter().map(|(user, _)| user.to_string()).collect();
+    Err(ApiError::PermissionDenied {
+        reason: "OUTRANKED",
+        message: format!("you do not outrank user(s) {} ({why})", ids.join(", ")),
+        metadata: std::collections::HashMap::from([("denied".to_owned(), ids.join(","))]),
+    })
 }
 
 #[tonic::async_trait]
@@ -263,6 +277,9 @@ impl<S: Store + Clone> GroupService for Groups<S> {
             }
             return Err(denied.into());
         }
+        // Whoever oversees the group gains rights over its members: adding someone is
+        // administering them, so only those who outrank them may (H3), as for a team change.
+        refuse_outranked(&self.0.outranked(&acting(&request)?, &users).await?)?;
         let event = relationships::members_added(id, &users);
         self.0
             .store

@@ -11,6 +11,7 @@
 //! read from it are capped (`MAX_ROWS`), which bounds what checking and planning hold; the
 //! errors answered are capped (`MAX_ERRORS`) and counted.
 
+use std::collections::{HashMap, HashSet};
 use std::io::{BufReader, Seek, SeekFrom};
 use std::pin::Pin;
 use std::sync::Arc;
@@ -20,7 +21,7 @@ use lms_api::identity::v1::import_service_server::ImportService;
 use lms_api::identity::v1::{
     ImportCsvRequest, ImportCsvResponse, ImportKind, ImportOptions, import_csv_request,
 };
-use lms_kernel::{Permission, RoleId, Template, TenantId};
+use lms_kernel::{GroupId, Permission, RoleId, Template, TenantId, UserId};
 use lms_runtime::ApiError;
 use lms_runtime::auth::{Acting, acting};
 use lms_runtime::clock::now;
@@ -34,7 +35,7 @@ use crate::audit::{Actor, Object};
 use crate::convert::{reference, row_errors};
 use crate::core::Core;
 use crate::import::{
-    self, FeedRole, FileError, MAX_ERRORS, MAX_FILE_BYTES, RowError, UserRow, check_units,
+    self, FeedRole, FileError, MAX_ERRORS, MAX_FILE_BYTES, PersonChanged, RowError, UserRow,
     check_users, plan_units, plan_users,
 };
 use crate::store::{ImportSnapshot, Store};
@@ -181,6 +182,67 @@ async fn parse<T: Send + 'static>(
 }
 
 impl<S: Store + Clone> Imports<S> {
+    /// The rows (of `changed`) that change a person the importer may not change: someone
+    /// they do not outrank (H3), or a move into a team they may not change (H1), each refused
+    /// with its line like any bad row, exactly as UpdateUser and SetPrimaryGroup would refuse
+    /// the same change. An outage fails the import: nobody is changed unchecked.
+    async fn may_change(
+        &self,
+        acting: &Acting,
+        changed: &[PersonChanged],
+    ) -> Result<Vec<RowError>, ApiError> {
+        let people: Vec<UserId> = changed.iter().map(|c| c.user).collect();
+        let outranked: HashMap<UserId, String> = self
+            .core
+            .outranked(acting, &people)
+            .await?
+            .into_iter()
+            .collect();
+        let mut teams: HashMap<GroupId, bool> = HashMap::new();
+        for team in changed.iter().filter_map(|c| c.team) {
+            if teams.contains_key(&team) {
+                continue;
+            }
+            let allowed = match self
+                .core
+                .authorization
+                .require(
+                    acting,
+                    Permission::GroupsUpdate,
+                    reference(ObjectType::Group, team),
+                )
+                .await
+            {
+                Ok(()) => true,
+                Err(ApiError::PermissionDenied { .. }) => false,
+                Err(other) => return Err(other),
+            };
+            teams.insert(team, allowed);
+        }
+        let mut errors = Vec::new();
+        for change in changed {
+            if let Some(why) = outranked.get(&change.user) {
+                errors.push(RowError {
+                    line: change.line,
+                    column: "external_id".into(),
+                    reason: format!(
+                        "names a person you do not outrank, whom you may not change ({why})"
+                    ),
+                });
+            }
+            if let Some(team) = change.team
+                && teams.get(&team) == Some(&false)
+            {
+                errors.push(RowError {
+                    line: change.line,
+                    column: "group".into(),
+                    reason: "moving someone into this team needs groups.update on it".into(),
+                });
+            }
+        }
+        Ok(errors)
+    }
+
     /// Reads, checks and applies the spooled file, streaming progress; answers the last
     /// message (`done`), which the caller sends once the job's admission is released.
     async fn run(
@@ -200,7 +262,22 @@ impl<S: Store + Clone> Imports<S> {
                 let feed = options.people_data_feed;
                 let (read, _) = parse(file, move |file| import::read_users(file, feed)).await?;
                 let fields = self.core.store.custom_fields(tenant).await?;
-                let checked = check_users(&read.rows, &snapshot, &fields);
+                let guest = self
+                    .core
+                    .store
+                    .guest_account(tenant)
+                    .await?
+                    .ok_or_else(|| ApiError::not_found("unit", "the Guest account"))?;
+                let mut checked = check_users(&read.rows, &snapshot, &fields);
+                let refused: HashSet<i64> = checked.iter().map(|e| e.line).collect();
+                let sound: Vec<UserRow> = read
+                    .rows
+                    .iter()
+                    .filter(|row| !refused.contains(&row.line))
+                    .cloned()
+                    .collect();
+                let changed = import::people_changed(&sound, &snapshot, guest.id);
+                checked.extend(self.may_change(&acting, &changed).await?);
                 let kept = import::keep(read, checked, options.skip_bad_rows, |r| r.line);
                 tally.read = kept.total as i64;
                 let errors = kept.errors;
@@ -228,12 +305,6 @@ impl<S: Store + Clone> Imports<S> {
                             other => other,
                         })?;
                 }
-                let guest = self
-                    .core
-                    .store
-                    .guest_account(tenant)
-                    .await?
-                    .ok_or_else(|| ApiError::not_found("unit", "the Guest account"))?;
                 (
                     plan_users(
                         &rows,
@@ -249,8 +320,7 @@ impl<S: Store + Clone> Imports<S> {
             _ => {
                 let accounts = kind == ImportKind::Accounts;
                 let (read, _) = parse(file, move |file| import::read_units(file, accounts)).await?;
-                let checked = check_units(&read.rows, &snapshot);
-                let kept = import::keep(read, checked, options.skip_bad_rows, |r| r.line);
+                let kept = import::keep_units(read, &snapshot, options.skip_bad_rows);
                 tally.read = kept.total as i64;
                 let errors = kept.errors;
                 let Some(rows) = kept.rows else {

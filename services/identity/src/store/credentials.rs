@@ -116,11 +116,10 @@ pub struct ServiceAccountRecord {
 /// Sign-in credentials and sessions: passwords and lockout, TOTP, sign-ins waiting for a second
 /// factor, service accounts, signing keys and refresh tokens.
 pub trait CredentialStore: Send + Sync + 'static {
-    /// Reserves one check of the credential `key` names, before it runs, in one conditional
-    /// write: allowed while not locked and failures plus checks in flight stay under the
-    /// threshold (once locked and expired, one check at a time). Every allowed check is
-    /// [settled](Self::settle_attempt); a count left in flight by a process that died is
-    /// forgotten after half a minute without attempts.
+    /// Reserves one check of the credential `key` names, before it runs, as
+    /// [`Lockout::reserve`] decides, in one transaction that holds the key's row (so a parallel
+    /// burst gets no more checks than the threshold). Every allowed check is
+    /// [settled](Self::settle_attempt).
     fn reserve_attempt(
         &self,
         key: &AttemptKey,
@@ -128,8 +127,8 @@ pub trait CredentialStore: Send + Sync + 'static {
         lockout: &Lockout,
     ) -> impl Future<Output = Result<Attempt, StoreError>> + Send;
 
-    /// Ends a reserved check: a failure is counted and, past the threshold, locks the key for
-    /// the time `lockout` says.
+    /// Ends a reserved check as [`Lockout::settle`] decides: a failure is counted and may lock
+    /// the key.
     fn settle_attempt(
         &self,
         key: &AttemptKey,

@@ -186,6 +186,68 @@ async fn fifty_parallel_wrong_passwords_lock_the_account() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guesses_at_a_locked_account_never_take_a_password_slot() {
+    // One hashing slot, a slow hash, and one failure locks an address.
+    let platform = Platform::start_with_sign_in(|sign_in| {
+        no_rate_limits(sign_in);
+        sign_in.password_memory_mib = 19;
+        sign_in.argon2_iterations = 30;
+        sign_in.lockout_threshold = 1;
+    })
+    .await;
+    let locked = platform
+        .sign_in("locked@example.org", WRONG)
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&locked), "INVALID_CREDENTIALS");
+
+    // Someone keeps the only slot busy with checks of fresh addresses...
+    let stop = CancellationToken::new();
+    let holder = {
+        let (mut authn, tenant, stop) = (platform.authn(), platform.tenant, stop.clone());
+        tokio::spawn(async move {
+            let mut i = 0;
+            while !stop.is_cancelled() {
+                i += 1;
+                let _ = authn
+                    .sign_in(SignInRequest {
+                        tenant_id: tenant.to_string(),
+                        email: format!("holder-{i}@example.org"),
+                        password: WRONG.into(),
+                    })
+                    .await;
+            }
+        })
+    };
+    // ...and guesses at the locked address are refused as locked all the same: the lockout
+    // turns them away before they ask for a slot. Repeated until a witness finds the slot
+    // taken, so the guesses met a busy slot.
+    let mut witnessed = false;
+    for i in 0..200 {
+        let guess = platform
+            .sign_in("locked@example.org", WRONG)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            reason(&guess),
+            "INVALID_CREDENTIALS",
+            "a refused guess needs no slot: {guess:?}"
+        );
+        let witness = platform
+            .sign_in(&format!("witness-{i}@example.org"), WRONG)
+            .await
+            .unwrap_err();
+        if reason(&witness) == "PASSWORD_CHECKS_BUSY" {
+            witnessed = true;
+            break;
+        }
+    }
+    stop.cancel();
+    holder.await.unwrap();
+    assert!(witnessed, "the holder never kept the slot busy");
+}
+
 #[tokio::test]
 async fn a_locked_account_and_an_unknown_email_answer_alike_and_the_coordinator_unlocks() {
     let platform = Platform::start().await;
@@ -221,6 +283,46 @@ async fn a_locked_account_and_an_unknown_email_answer_alike_and_the_coordinator_
         .sign_in("learner@example.org", USER_PASSWORD)
         .await
         .unwrap();
+}
+
+/// Moves the stored lockouts back in time so that each ends now, as if its time had passed.
+async fn lockouts_run_out(platform: &Platform) {
+    let identity = sqlx::PgPool::connect(&platform.identity_url).await.unwrap();
+    let now = lms_runtime::clock::now();
+    let ended = sqlx::query(
+        "UPDATE credential_attempts SET last_attempt_at = last_attempt_at - (locked_until - $1), \
+         locked_until = $1 WHERE locked_until > $1",
+    )
+    .bind(now)
+    .execute(&identity)
+    .await
+    .unwrap()
+    .rows_affected();
+    assert_eq!(ended, 1, "one lockout was running");
+}
+
+#[tokio::test]
+async fn a_guess_in_every_lock_period_does_not_keep_the_owner_out() {
+    let platform = Platform::start_with_sign_in(no_rate_limits).await;
+    for answer in futures_answers(&platform, ADMIN_EMAIL, 5).await {
+        assert_eq!(reason(&answer), "INVALID_CREDENTIALS");
+    }
+    let locked = platform
+        .sign_in(ADMIN_EMAIL, ADMIN_PASSWORD)
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&locked), "INVALID_CREDENTIALS", "locked");
+
+    // The attacker guesses while the lock runs, and again the moment it ends.
+    platform.sign_in(ADMIN_EMAIL, WRONG).await.unwrap_err();
+    lockouts_run_out(&platform).await;
+    platform.sign_in(ADMIN_EMAIL, WRONG).await.unwrap_err();
+
+    // The owner still gets in: a lone guess after a lock locks nothing by itself.
+    platform
+        .sign_in(ADMIN_EMAIL, ADMIN_PASSWORD)
+        .await
+        .expect("the owner signs in after the lock, the attacker's guess notwithstanding");
 }
 
 async fn futures_answers(platform: &Platform, email: &str, tries: usize) -> Vec<tonic::Status> {

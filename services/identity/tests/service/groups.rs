@@ -480,3 +480,72 @@ async fn a_training_coordinator_cannot_move_an_lms_administrator_under_a_line_ma
         .unwrap();
     assert_eq!(members(&platform, &admin, &team).await, [student]);
 }
+
+#[tokio::test]
+async fn a_caller_who_sees_a_person_but_does_not_outrank_them_cannot_put_them_in_a_group() {
+    let platform = Platform::start().await;
+    let admin = platform.admin_token().await;
+    let project = new_group(&platform, &admin, "Project").await;
+    let lms = platform.create_user(&admin, "lin@example.org", "").await;
+    platform.assign(&admin, &lms, "lms_administrator", "").await;
+    let coordinator = platform.create_user(&admin, "tia@example.org", "").await;
+    platform
+        .assign(&admin, &coordinator, "training_coordinator", "")
+        .await;
+    let token = platform
+        .sign_in("tia@example.org", USER_PASSWORD)
+        .await
+        .unwrap()
+        .access_token;
+    // The Training Coordinator reads the LMS Administrator and changes the group...
+    assert!(
+        platform
+            .allowed(&token, "users.read", object(ObjectType::User, &lms), None)
+            .await
+    );
+    let student = platform.create_user(&admin, "stu@example.org", "").await;
+
+    // ...but whoever oversees the group would gain rights over its members: refused, and
+    // nobody of the call is added.
+    let refused = platform
+        .groups(&token)
+        .add_group_members(AddGroupMembersRequest {
+            group_id: project.clone(),
+            user_ids: vec![student.clone(), lms.clone()],
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (refused.code(), reason(&refused)),
+        (Code::PermissionDenied, "OUTRANKED".into())
+    );
+    assert!(refused.message().contains(&lms), "{refused:?}");
+    assert!(!refused.message().contains(&student), "{refused:?}");
+    assert!(members(&platform, &admin, &project).await.is_empty());
+
+    // People below them they add.
+    platform
+        .groups(&token)
+        .add_group_members(AddGroupMembersRequest {
+            group_id: project.clone(),
+            user_ids: vec![student.clone()],
+        })
+        .await
+        .unwrap();
+    assert_eq!(members(&platform, &admin, &project).await, [student]);
+
+    // Nor do they hand a group responsibility to someone above them.
+    let refused = platform
+        .groups(&token)
+        .set_group_administrator(SetGroupAdministratorRequest {
+            group_id: project.clone(),
+            user_id: lms.clone(),
+            administrator: true,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (refused.code(), reason(&refused)),
+        (Code::PermissionDenied, "OUTRANKED".into())
+    );
+}

@@ -416,3 +416,139 @@ async fn a_custom_role_with_only_users_import_cannot_make_anyone_manager_through
     .unwrap();
     assert_eq!(people(&platform, &admin).await, before + 1);
 }
+
+/// Gives `user` the external id `external` (an administrator's edit).
+async fn set_external_id(platform: &Platform, admin: &str, user: &str, external: &str) {
+    use lms_api::identity::v1::{UpdateUserRequest, User};
+    platform
+        .users(admin)
+        .update_user(UpdateUserRequest {
+            user_id: user.into(),
+            user: Some(User {
+                external_id: external.into(),
+                ..Default::default()
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["external_id".into()],
+            }),
+        })
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_training_coordinators_import_cannot_change_the_lms_administrators_email() {
+    let platform = Platform::start().await;
+    let admin = platform.admin_token().await;
+    let lms = platform.create_user(&admin, "lin@example.org", "").await;
+    platform.assign(&admin, &lms, "lms_administrator", "").await;
+    set_external_id(&platform, &admin, &lms, "HR-9").await;
+    let student = platform.create_user(&admin, "stu@example.org", "").await;
+    set_external_id(&platform, &admin, &student, "HR-10").await;
+    let coordinator = platform.create_user(&admin, "tia@example.org", "").await;
+    platform
+        .assign(&admin, &coordinator, "training_coordinator", "")
+        .await;
+    let token = platform
+        .sign_in("tia@example.org", crate::fixture::USER_PASSWORD)
+        .await
+        .unwrap()
+        .access_token;
+    let file = "external_id,email,given_name,family_name\n\
+        HR-9,mallory@example.org,Test,Person\n\
+        HR-10,stu.new@example.org,Test,Person\n";
+
+    // The row that would take the administrator's sign-in is refused with its line, and the
+    // import stops before anything changes.
+    let progress = import(&platform, &token, ImportKind::Users, (false, false), file)
+        .await
+        .unwrap();
+    assert_eq!(refused_lines(&progress), [(2, "external_id")]);
+    let why = &progress
+        .iter()
+        .flat_map(|m| &m.errors)
+        .next()
+        .unwrap()
+        .reason;
+    assert!(why.contains("outrank"), "{why}");
+    assert_eq!(progress.last().unwrap().rows_imported, 0);
+    assert_eq!(platform.user(&admin, &lms).await.email, "lin@example.org");
+    assert_eq!(
+        platform.user(&admin, &student).await.email,
+        "stu@example.org"
+    );
+
+    // Skipping bad rows skips it too; the row for someone below the coordinator goes in.
+    let progress = import(&platform, &token, ImportKind::Users, (true, false), file)
+        .await
+        .unwrap();
+    assert_eq!(refused_lines(&progress), [(2, "external_id")]);
+    assert_eq!(progress.last().unwrap().rows_imported, 1);
+    assert_eq!(platform.user(&admin, &lms).await.email, "lin@example.org");
+    assert_eq!(
+        platform.user(&admin, &student).await.email,
+        "stu.new@example.org"
+    );
+}
+
+#[tokio::test]
+async fn skipping_bad_rows_never_imports_a_unit_cycle_or_an_orphan() {
+    let platform = Platform::start().await;
+    let admin = platform.admin_token().await;
+    let tree = "external_id,name,parent\nA,Alpha,\nB,Beta,A\n";
+    import(
+        &platform,
+        &admin,
+        ImportKind::AccountGroups,
+        (false, false),
+        tree,
+    )
+    .await
+    .unwrap();
+    // Line 2 is refused (no such parent); without it, line 3 puts A under its own child B.
+    // Line 5 hangs under the unit refused line 4 would have made.
+    let file = "external_id,name,parent\n\
+        B,Beta,NOPE\n\
+        A,Alpha,B\n\
+        N,New,NOPE\n\
+        C,Child,N\n";
+    let progress = import(
+        &platform,
+        &admin,
+        ImportKind::AccountGroups,
+        (true, false),
+        file,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        refused_lines(&progress),
+        [(2, "parent"), (3, "parent"), (4, "parent"), (5, "parent")]
+    );
+    assert_eq!(progress.last().unwrap().rows_imported, 0);
+    // Nothing moved and nothing was made: the first file still changes nothing.
+    let again = import(
+        &platform,
+        &admin,
+        ImportKind::AccountGroups,
+        (false, false),
+        tree,
+    )
+    .await
+    .unwrap();
+    assert_eq!(again.last().unwrap().rows_unchanged, 2);
+    let children = import(
+        &platform,
+        &admin,
+        ImportKind::AccountGroups,
+        (false, false),
+        "external_id,name,parent\nC,Child,A\n",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        children.last().unwrap().rows_imported,
+        1,
+        "C was not made before"
+    );
+}

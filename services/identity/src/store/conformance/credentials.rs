@@ -132,14 +132,28 @@ pub(super) async fn a_burst_of_parallel_attempts_gets_exactly_the_threshold_thro
         store.reserve_attempt(&key, 1_001, &LOCKOUT).await.unwrap(),
         Attempt::Locked { until: 1_030 }
     );
-    // Once the lock ends, one check at a time; another failure doubles the lock.
-    assert_eq!(
-        store.reserve_attempt(&key, 1_030, &LOCKOUT).await.unwrap(),
-        Attempt::Allowed
-    );
+    // Once the lock ends the key has a fresh threshold of checks; the next lock takes that
+    // many failures and lasts twice as long.
+    for _ in 0..5 {
+        assert_eq!(
+            store.reserve_attempt(&key, 1_030, &LOCKOUT).await.unwrap(),
+            Attempt::Allowed
+        );
+    }
     assert_eq!(
         store.reserve_attempt(&key, 1_030, &LOCKOUT).await.unwrap(),
         Attempt::Busy
+    );
+    for _ in 0..4 {
+        store
+            .settle_attempt(&key, 1_031, true, &LOCKOUT)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store.reserve_attempt(&key, 1_032, &LOCKOUT).await.unwrap(),
+        Attempt::Busy,
+        "four failures and a check in flight"
     );
     store
         .settle_attempt(&key, 1_031, true, &LOCKOUT)

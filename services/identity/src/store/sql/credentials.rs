@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::Db;
 use super::audit::append_audit;
 use super::rows::{refresh_from_row, service_account_from_row};
-use crate::lockout::{AttemptKey, Lockout};
+use crate::lockout::{AttemptKey, AttemptState, Lockout};
 use crate::sealing::{Place, Sealer};
 use crate::store::sql::{SqlStore, duplicate};
 use crate::store::{
@@ -18,9 +18,54 @@ use crate::store::{
     StoreError, TotpState,
 };
 
-/// A check counted in flight this long before anyone settles it or tries again was left by a
-/// process that died: it no longer holds a place.
-const STALE_IN_FLIGHT_SECONDS: i64 = 30;
+/// Reads the attempt state of `key` in `tx`, creating its row if need be, and holds the row
+/// until the transaction ends, so each reservation and settlement sees the one before.
+async fn attempt_state(
+    tx: &mut sqlx::Transaction<'static, Db>,
+    key: &AttemptKey,
+    now: i64,
+) -> Result<AttemptState, StoreError> {
+    // The no-op update takes the row lock (PostgreSQL); SQLite's write transaction holds the
+    // whole database.
+    let row = sqlx::query(
+        "INSERT INTO credential_attempts (attempt_key, last_attempt_at) VALUES ($1, $2) \
+         ON CONFLICT (attempt_key) DO UPDATE SET in_flight = credential_attempts.in_flight \
+         RETURNING failures, in_flight, locked_until, last_attempt_at",
+    )
+    .bind(key.as_slice())
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await?;
+    let count = |column: &str| -> Result<u32, StoreError> {
+        Ok(u32::try_from(row.try_get::<i32, _>(column)?).unwrap_or(0))
+    };
+    Ok(AttemptState {
+        failures: count("failures")?,
+        in_flight: count("in_flight")?,
+        locked_until: row.try_get("locked_until")?,
+        last_attempt_at: row.try_get("last_attempt_at")?,
+    })
+}
+
+async fn save_attempt_state(
+    tx: &mut sqlx::Transaction<'static, Db>,
+    key: &AttemptKey,
+    state: &AttemptState,
+) -> Result<(), StoreError> {
+    let count = |n: u32| i32::try_from(n).unwrap_or(i32::MAX);
+    sqlx::query(
+        "UPDATE credential_attempts SET failures = $2, in_flight = $3, locked_until = $4, \
+         last_attempt_at = $5 WHERE attempt_key = $1",
+    )
+    .bind(key.as_slice())
+    .bind(count(state.failures))
+    .bind(count(state.in_flight))
+    .bind(state.locked_until)
+    .bind(state.last_attempt_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
 
 impl CredentialStore for SqlStore<Db> {
     async fn reserve_attempt(
@@ -30,46 +75,11 @@ impl CredentialStore for SqlStore<Db> {
         lockout: &Lockout,
     ) -> Result<Attempt, StoreError> {
         let mut tx = begin_write(&self.pool).await?;
-        sqlx::query(
-            "INSERT INTO credential_attempts (attempt_key, last_attempt_at) VALUES ($1, $2) \
-             ON CONFLICT (attempt_key) DO NOTHING",
-        )
-        .bind(key.as_slice())
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        // One statement decides and counts, so of a parallel burst exactly as many checks as
-        // the threshold allows get through. `stale`: in-flight counts of a process that died.
-        let reserved = sqlx::query(
-            "UPDATE credential_attempts SET \
-               in_flight = CASE WHEN last_attempt_at < $3 THEN 1 ELSE in_flight + 1 END, \
-               last_attempt_at = $2 \
-             WHERE attempt_key = $1 \
-               AND (locked_until IS NULL OR locked_until <= $2) \
-               AND (failures + CASE WHEN last_attempt_at < $3 THEN 0 ELSE in_flight END < $4 \
-                    OR (failures >= $4 AND (in_flight = 0 OR last_attempt_at < $3)))",
-        )
-        .bind(key.as_slice())
-        .bind(now)
-        .bind(now - STALE_IN_FLIGHT_SECONDS)
-        .bind(lockout.threshold as i32)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        let attempt = if reserved == 1 {
-            Attempt::Allowed
-        } else {
-            let until: Option<i64> = sqlx::query_scalar(
-                "SELECT locked_until FROM credential_attempts WHERE attempt_key = $1",
-            )
-            .bind(key.as_slice())
-            .fetch_one(&mut *tx)
-            .await?;
-            match until {
-                Some(until) if until > now => Attempt::Locked { until },
-                _ => Attempt::Busy,
-            }
-        };
+        let mut state = attempt_state(&mut tx, key, now).await?;
+        let attempt = lockout.reserve(&mut state, now);
+        if attempt == Attempt::Allowed {
+            save_attempt_state(&mut tx, key, &state).await?;
+        }
         tx.commit().await?;
         Ok(attempt)
     }
@@ -83,31 +93,9 @@ impl CredentialStore for SqlStore<Db> {
     ) -> Result<(), StoreError> {
         let mut tx = begin_write(&self.pool).await?;
         // The row may be gone: a parallel success cleared it. A failure still counts.
-        sqlx::query(
-            "INSERT INTO credential_attempts (attempt_key, last_attempt_at, in_flight) \
-             VALUES ($1, $2, 1) ON CONFLICT (attempt_key) DO NOTHING",
-        )
-        .bind(key.as_slice())
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        let failures: i32 = sqlx::query_scalar(
-            "UPDATE credential_attempts SET \
-               in_flight = CASE WHEN in_flight > 0 THEN in_flight - 1 ELSE 0 END, \
-               failures = failures + $2 \
-             WHERE attempt_key = $1 RETURNING failures",
-        )
-        .bind(key.as_slice())
-        .bind(i32::from(failed))
-        .fetch_one(&mut *tx)
-        .await?;
-        if failed && let Some(until) = lockout.locked_until(failures.max(0) as u32, now) {
-            sqlx::query("UPDATE credential_attempts SET locked_until = $2 WHERE attempt_key = $1")
-                .bind(key.as_slice())
-                .bind(until)
-                .execute(&mut *tx)
-                .await?;
-        }
+        let mut state = attempt_state(&mut tx, key, now).await?;
+        lockout.settle(&mut state, now, failed);
+        save_attempt_state(&mut tx, key, &state).await?;
         tx.commit().await?;
         Ok(())
     }

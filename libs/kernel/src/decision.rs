@@ -7,6 +7,7 @@ use crate::permission::Permission;
 use crate::reach::Reach;
 use crate::responsibility::Responsibility;
 use crate::role::{Grants, RoleId};
+use crate::scope::Kind;
 use crate::template::{ACCESS_COORDINATOR_DUTIES, STUDENT};
 use crate::user::UserStatus;
 
@@ -114,6 +115,17 @@ impl fmt::Display for Decision {
             }
         }
     }
+}
+
+/// Whether `decide` may deny `permission` on one object of `kind` for a fact of that object
+/// alone, even to a subject whose grant reaches every object of the kind: the one such fact is
+/// a learner barred from booking. For these pairs a lookup must not answer "every object of
+/// the kind" for a tenant-wide grant; it decides each object. (An object authorization never
+/// heard of is denied too, but it is no object of the kind as far as anyone listing knows.)
+/// The kernel's test `a_tenant_wide_reach_allows_every_object_unless_vetoed` holds this to
+/// `decide`.
+pub const fn object_may_veto(permission: Permission, kind: Kind) -> bool {
+    matches!((permission, kind), (Permission::BookingsCreate, Kind::User))
 }
 
 /// The role every user holds for their own learning, whatever else they hold: the default role.

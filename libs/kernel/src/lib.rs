@@ -20,7 +20,7 @@ pub mod tenant;
 pub mod unit;
 pub mod user;
 
-pub use decision::{Decision, Denial, Grounds, decide};
+pub use decision::{Decision, Denial, Grounds, decide, object_may_veto};
 pub use escalation::{
     EscalationError, Target, check_assignment, check_definition, check_dominance,
     check_responsibilities, check_role,

@@ -5,7 +5,8 @@
 //! responsibilities open for the permission (a manager's team are the primary members of the
 //! groups they manage, a unit administrator's people are the employees of the units below the
 //! role's place, ...), and `walk` follows each over the store's relationships. A tenant-wide
-//! grant answers `all_of_type` instead of listing. Each object reached is confirmed by the
+//! grant answers `all_of_type` instead of listing, unless an object's own facts may veto it
+//! (`object_may_veto`: booking a learner barred from booking); then every person is decided. Each object reached is confirmed by the
 //! kernel's `decide` on the facts its trails proved (`proved`): those are never more than the
 //! object's stored facts and `decide` is monotone in facts, so nothing is listed that Check
 //! denies; the kernel's property test shows the paths reach everything Check allows.
@@ -29,10 +30,10 @@ use futures_util::{StreamExt, TryStreamExt};
 
 use lms_api::authorization::v1::Relation;
 use lms_api::common::v1::ObjectType;
-use lms_kernel::scope::{self, Coverage};
+use lms_kernel::scope::{self, Coverage, Kind};
 use lms_kernel::{
     CourseId, EventId, Object, Permission, ResourceFacts, RoleId, SubjectFacts, Template, TenantId,
-    UserId, decide,
+    UserId, decide, object_may_veto,
 };
 use lms_runtime::ApiError;
 use lms_runtime::clock::now;
@@ -43,11 +44,14 @@ use self::walk::BATCH;
 use crate::cache::Freshness;
 use crate::convert;
 use crate::core::Core;
-use crate::store::{End, RelatedFilter, Store};
+use crate::store::{End, RelatedFilter, Revision, Store};
 
 /// Candidates' facts read at once by LookupSubjects: enough to overlap round trips, few
 /// enough that one lookup leaves most of the pool to everyone else.
 const CANDIDATE_READS: usize = 4;
+
+/// User statuses one query reads when a tenant-wide lookup decides each person.
+const STATUS_PAGE: i64 = 1000;
 
 /// What lookups may read, and the sets they keep for paging.
 #[derive(Debug)]
@@ -89,12 +93,17 @@ impl<S: Store> Core<S> {
     ) -> Result<Found, ApiError> {
         let mut found = Found::default();
         let listed = convert::kind_of(kind);
-        let paths = match scope::coverage(subject, permission, listed) {
-            Coverage::Everything => {
+        let paths = match (scope::coverage(subject, permission, listed), listed) {
+            // An object's own fact can veto the grant (a learner barred from booking), so
+            // "all of the type" would claim more than Check allows: each is decided.
+            (Coverage::Everything, Some(kind)) if object_may_veto(permission, kind) => {
+                return self.every_object(subject, permission, kind).await;
+            }
+            (Coverage::Everything, _) => {
                 found.all_of_type = true;
                 return Ok(found);
             }
-            Coverage::Paths(paths) => paths,
+            (Coverage::Paths(paths), _) => paths,
         };
         // Other kinds relate to no one: only tenant-wide grants reach them.
         let Some(kind) = listed else {
@@ -138,6 +147,65 @@ impl<S: Store> Core<S> {
             }
         }
         Ok(found)
+    }
+
+    /// What a tenant-wide grant of `permission` reaches among the objects of `kind` when an
+    /// object's own facts may veto it: every person identity announced, each decided on the
+    /// facts that can veto (the tenant-wide grant needs no others, and these are never more
+    /// than Check reads). At most the fan-out limit are read; more answer `truncated`.
+    async fn every_object(
+        &self,
+        subject: &SubjectFacts,
+        permission: Permission,
+        kind: Kind,
+    ) -> Result<Found, ApiError> {
+        let mut found = Found::default();
+        if kind != Kind::User {
+            // No lister for a kind vetoed per object: list nothing and say there may be more,
+            // rather than claim all of them.
+            found.truncated = true;
+            return Ok(found);
+        }
+        let (fanout, mut read, mut after) = (self.lookups.fanout, 0, None);
+        loop {
+            let limit = (fanout - read).min(STATUS_PAGE);
+            let page = self.store.statuses(subject.tenant, after, limit).await?;
+            read += page.len() as i64;
+            for status in &page {
+                let mut facts = ResourceFacts::new(subject.tenant, Object::User(status.user));
+                facts.bookings_restricted = status.restrict_bookings;
+                if decide(subject, permission, &facts).is_allowed() {
+                    found.ids.insert(status.user.as_uuid());
+                }
+            }
+            if (page.len() as i64) < limit {
+                return Ok(found);
+            }
+            if read >= fanout {
+                found.truncated = true;
+                return Ok(found);
+            }
+            after = page.last().map(|status| status.user);
+        }
+    }
+
+    /// The revision a kept set must be at to answer a later page (`token`) asked with
+    /// `freshness`: the token's for a token; for a fully consistent page the store's now, so a
+    /// set older than the tenant's latest write is computed again (the page then goes on after
+    /// the token's last id, as after an expired cursor); none for bounded staleness.
+    pub async fn page_floor(
+        &self,
+        tenant: TenantId,
+        token: Token,
+        freshness: Freshness,
+    ) -> Result<Option<Revision>, ApiError> {
+        Ok(match freshness {
+            Freshness::Latency => None,
+            Freshness::AtLeast(wanted) => Some(wanted),
+            // Nothing to continue: no read.
+            Freshness::Full if token.cursor.is_none() => None,
+            Freshness::Full => Some(self.store.revision(tenant).await?),
+        })
     }
 
     /// The course of every event candidate whose trails did not pass through it, in one query.

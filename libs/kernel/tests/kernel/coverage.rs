@@ -507,4 +507,38 @@ proptest! {
             }
         }
     }
+
+    /// Where `coverage` answers every object of a kind (a tenant-wide grant, the Access
+    /// Coordinator's duties), `decide` allows every object of that kind, whatever the object's
+    /// own facts say, unless `object_may_veto` names the pair: so LookupResources' `all_of_type`
+    /// never claims an object Check denies.
+    #[test]
+    fn a_tenant_wide_reach_allows_every_object_unless_vetoed(
+        shape in shape(),
+        settings in settings(),
+        roles in prop::collection::vec(held_role(), 1..4),
+        coordinator in any::<bool>(),
+    ) {
+        let world = World { facts: facts(&shape) };
+        let mut subject = world.subject(ids().users[0], settings, roles);
+        subject.access_coordinator = coordinator;
+        for permission in Permission::ALL.iter().copied() {
+            for (kind, id, facts) in world.objects() {
+                if scope::coverage(&subject, permission, Some(kind)) != Coverage::Everything
+                    || lms_kernel::object_may_veto(permission, kind)
+                {
+                    continue;
+                }
+                // Every person barred from booking: the strongest facts a user's can be (only
+                // users carry the restriction, as authorization compiles facts).
+                let mut barred = facts;
+                barred.bookings_restricted = kind == Kind::User;
+                let decision = decide(&subject, permission, &barred);
+                prop_assert!(
+                    decision.is_allowed(),
+                    "{permission} on {kind:?} {id}: coverage is everything but {decision:?}"
+                );
+            }
+        }
+    }
 }

@@ -161,7 +161,8 @@ impl<S: Store> PermissionService for Permissions<S> {
             permission.name()
         );
         let lookups = &self.0.lookups;
-        let (cursor, set) = match lookups.cursors.resume(token, &question, freshness) {
+        let floor = self.0.page_floor(tenant, token, freshness).await?;
+        let (cursor, set) = match lookups.cursors.resume(token, &question, floor) {
             Some((cursor, set)) => (Some(cursor), set),
             None => {
                 // Candidates are read from the store; the subject's facts may come from the
@@ -214,7 +215,8 @@ impl<S: Store> PermissionService for Permissions<S> {
             permission.name()
         );
         let lookups = &self.0.lookups;
-        let (cursor, set) = match lookups.cursors.resume(token, &question, freshness) {
+        let floor = self.0.page_floor(tenant, token, freshness).await?;
+        let (cursor, set) = match lookups.cursors.resume(token, &question, floor) {
             Some((cursor, set)) => (Some(cursor), set),
             None => {
                 // Read first: everything after it is at least this fresh.

@@ -5,7 +5,8 @@
 //!
 //! A cursor answers only the request that made it (the same caller, tenant and question), so a
 //! token cannot read someone else's set. Its pages are one snapshot, taken at the consistency
-//! the first page asked for; a later page asking for a newer token recomputes.
+//! the first page asked for; a later page asking for a newer token, or fully consistent while
+//! the tenant changed since the set was computed, recomputes.
 
 use std::collections::BTreeSet;
 use std::ops::Bound;
@@ -17,7 +18,6 @@ use lms_runtime::paging::page_size;
 use moka::sync::Cache;
 use uuid::Uuid;
 
-use crate::cache::Freshness;
 use crate::store::Revision;
 
 /// How long a computed set stays pageable.
@@ -91,19 +91,16 @@ impl Default for Cursors {
 
 impl Cursors {
     /// The set `token` continues, when it is still kept, was made by the same `question` and
-    /// is as fresh as `freshness` asks.
+    /// is at least at `floor` (`Core::page_floor`).
     pub fn resume(
         &self,
         token: Token,
         question: &str,
-        freshness: Freshness,
+        floor: Option<Revision>,
     ) -> Option<(Uuid, Arc<Computed>)> {
         let cursor = token.cursor?;
         let set = self.sets.get(&cursor)?;
-        let fresh = match freshness {
-            Freshness::AtLeast(wanted) => set.revision >= wanted,
-            Freshness::Latency | Freshness::Full => true,
-        };
+        let fresh = floor.is_none_or(|floor| set.revision >= floor);
         (set.question == question && fresh).then_some((cursor, set))
     }
 

@@ -51,6 +51,16 @@ pub trait DecisionStore: Send + Sync + 'static {
         user: UserId,
     ) -> impl Future<Output = Result<(SubjectRows, Revision), StoreError>> + Send;
 
+    /// The statuses of the tenant's users (those identity announced), in user id order, after
+    /// `after`, at most `limit`: the people a tenant-wide grant reaches, for a lookup that must
+    /// decide each (a learner barred from booking is reached by no booking grant).
+    fn statuses(
+        &self,
+        tenant: TenantId,
+        after: Option<UserId>,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<SubjectStatus>, StoreError>> + Send;
+
     /// `unit` and every unit above it (following `RELATION_PARENT_UNIT`), nearest first.
     fn unit_ancestors(
         &self,

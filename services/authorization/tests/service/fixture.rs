@@ -53,6 +53,17 @@ pub fn touch(
     }
 }
 
+pub fn delete(
+    resource: ObjectReference,
+    relation: Relation,
+    subject: ObjectReference,
+) -> RelationshipUpdate {
+    RelationshipUpdate {
+        operation: Operation::Delete as i32,
+        ..touch(resource, relation, subject)
+    }
+}
+
 /// The reason (ErrorInfo) of a refusal; empty when it gives none.
 pub fn reason(status: &tonic::Status) -> String {
     status

@@ -9,12 +9,12 @@ use lms_api::authorization::v1::{
     LookupResourcesRequest, LookupResourcesResponse, LookupSubjectsRequest, LookupSubjectsResponse,
     Relation,
 };
-use lms_api::common::v1::ObjectType;
-use lms_api::common::v1::UserStatus;
+use lms_api::common::v1::consistency::Requirement;
+use lms_api::common::v1::{Consistency, ObjectType, UserStatus};
 use lms_kernel::{CourseId, GroupId, UserId};
 use uuid::Uuid;
 
-use crate::fixture::{Fixture, reference, touch, user_ref};
+use crate::fixture::{Fixture, delete, reference, touch, user_ref};
 
 /// A user whose id sorts after every generated one: if a later page recomputed, it would land
 /// there.
@@ -54,11 +54,27 @@ async fn team(f: &Fixture, n: usize) -> (UserId, GroupId, Vec<UserId>) {
     (manager, group, members)
 }
 
+fn fully_consistent() -> Option<Consistency> {
+    Some(Consistency {
+        requirement: Some(Requirement::FullyConsistent(true)),
+    })
+}
+
 async fn resources_page(
     f: &Fixture,
     user: UserId,
     token: String,
     page_size: i32,
+) -> LookupResourcesResponse {
+    resources_page_at(f, user, token, page_size, None).await
+}
+
+async fn resources_page_at(
+    f: &Fixture,
+    user: UserId,
+    token: String,
+    page_size: i32,
+    consistency: Option<Consistency>,
 ) -> LookupResourcesResponse {
     PermissionServiceClient::new(f.service.authorized(&f.user_token(user)))
         .lookup_resources(LookupResourcesRequest {
@@ -66,6 +82,7 @@ async fn resources_page(
             resource_type: ObjectType::User as i32,
             page_size,
             page_token: token,
+            consistency,
             ..Default::default()
         })
         .await
@@ -79,6 +96,16 @@ async fn subjects_page(
     token: String,
     page_size: i32,
 ) -> LookupSubjectsResponse {
+    subjects_page_at(f, course, token, page_size, None).await
+}
+
+async fn subjects_page_at(
+    f: &Fixture,
+    course: CourseId,
+    token: String,
+    page_size: i32,
+    consistency: Option<Consistency>,
+) -> LookupSubjectsResponse {
     let delegation = f.auth.tenant_service_token("delegation", f.tenant);
     PermissionServiceClient::new(f.service.authorized(&delegation))
         .lookup_subjects(LookupSubjectsRequest {
@@ -86,7 +113,7 @@ async fn subjects_page(
             resource: Some(reference(ObjectType::Course, course)),
             page_size,
             page_token: token,
-            ..Default::default()
+            consistency,
         })
         .await
         .unwrap()
@@ -229,5 +256,73 @@ async fn lookups_cut_by_the_fan_out_limit_answer_truncated() {
         !subjects_page(&f, small_course, String::new(), 100)
             .await
             .truncated
+    );
+}
+
+#[tokio::test]
+async fn fully_consistent_later_pages_do_not_list_from_an_older_set() {
+    let f = Fixture::start().await;
+    let (manager, group, members) = team(&f, 25).await;
+    let first = resources_page_at(&f, manager, String::new(), 10, fully_consistent()).await;
+    let mut seen: BTreeSet<String> = first.resource_ids.into_iter().collect();
+    // After the first page, the member listed last leaves the team and someone joins it.
+    let leaver = *members.iter().max().unwrap();
+    assert!(!seen.contains(&leaver.to_string()));
+    let newcomer = last_user();
+    active(&f, newcomer).await;
+    let team = || reference(ObjectType::Group, group);
+    f.write(
+        vec![
+            delete(team(), Relation::PrimaryMember, user_ref(leaver)),
+            touch(team(), Relation::PrimaryMember, user_ref(newcomer)),
+        ],
+        None,
+        Vec::new(),
+    )
+    .await;
+    let mut token = first.next_page_token;
+    while !token.is_empty() {
+        let page = resources_page_at(&f, manager, token, 10, fully_consistent()).await;
+        assert_ne!(
+            page.checked_at, first.checked_at,
+            "answered at the newer state"
+        );
+        seen.extend(page.resource_ids);
+        token = page.next_page_token;
+    }
+    assert!(
+        !seen.contains(&leaver.to_string()),
+        "a fully consistent page does not list someone who left the team"
+    );
+    assert!(seen.contains(&newcomer.to_string()));
+}
+
+#[tokio::test]
+async fn fully_consistent_later_subject_pages_do_not_list_from_an_older_set() {
+    let f = Fixture::start().await;
+    let (course, learners) = enrolled_course(&f, 12).await;
+    let first = subjects_page_at(&f, course, String::new(), 5, fully_consistent()).await;
+    let leaver = *learners.iter().max().unwrap();
+    assert!(!first.subject_ids.contains(&leaver.to_string()));
+    f.write(
+        vec![delete(
+            reference(ObjectType::Course, course),
+            Relation::Enrolled,
+            user_ref(leaver),
+        )],
+        None,
+        Vec::new(),
+    )
+    .await;
+    let mut seen = BTreeSet::new();
+    let mut token = first.next_page_token;
+    while !token.is_empty() {
+        let page = subjects_page_at(&f, course, token, 5, fully_consistent()).await;
+        seen.extend(page.subject_ids);
+        token = page.next_page_token;
+    }
+    assert!(
+        !seen.contains(&leaver.to_string()),
+        "a fully consistent page does not list a learner no longer enrolled"
     );
 }

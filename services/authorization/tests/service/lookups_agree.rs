@@ -40,10 +40,11 @@ const KINDS: [ObjectType; 6] = [
 ];
 
 /// A tenant with a location tree, two groups, three courses with a lesson and an event each,
-/// and five people whose rights come from different places: a Manager (a team and a covered
+/// and six people whose rights come from different places: a Manager (a team and a covered
 /// group), a Tutor (a tutored course, an administered course, an administered event), a Local
 /// Administrator (a location), a Course Tutor whose role grants nothing on courses (the
-/// responsibility alone), and a Student (enrolled and booked).
+/// responsibility alone), a Student (enrolled and booked), and an LMS Administrator
+/// (tenant-wide grants).
 struct World {
     objects: Vec<(ObjectType, Uuid)>,
     subjects: Vec<(&'static str, UserId)>,
@@ -194,6 +195,8 @@ async fn world(f: &Fixture) -> World {
             ("local administrator", local),
             ("course tutor by responsibility", coach),
             ("student", learner),
+            // Tenant-wide grants: `all_of_type` must not claim the learner barred from booking.
+            ("lms administrator", admin),
         ],
     }
 }

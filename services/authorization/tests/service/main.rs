@@ -5,6 +5,7 @@ mod escalation;
 mod events;
 mod fixture;
 mod guarded;
+mod handover;
 mod lookup_paging;
 mod lookups;
 mod lookups_agree;

@@ -193,3 +193,89 @@ async fn decisions_stay_correct_when_redis_dies_mid_run() {
     })
     .await;
 }
+
+/// Review finding 17 across replicas: the Access Coordinator is handed over through one
+/// replica while both hold the old coordinator's and the successor's facts (locally and in
+/// Redis); the other replica, asked at least as fresh as the hand-over, answers the new state.
+#[tokio::test]
+async fn a_hand_over_token_is_honoured_by_the_other_warm_replica() {
+    use lms_api::authorization::v1::relationship_service_client::RelationshipServiceClient;
+    use lms_api::authorization::v1::{ExplainRequest, Relation, WriteRelationshipsRequest};
+
+    use crate::fixture::{delete, touch, user_ref};
+
+    let redis = lms_testkit::redis().await;
+    let r = replicas(&redis).await;
+    let identity = r.auth.tenant_service_token("identity", r.tenant);
+    let (old, new, pending) = (UserId::generate(), UserId::generate(), UserId::generate());
+    let tenant = || reference(ObjectType::Tenant, r.tenant);
+    let write = |updates, statuses| {
+        let client = RelationshipServiceClient::new(r.replicas[0].authorized(&identity));
+        async move {
+            let mut client = client;
+            client
+                .write_relationships(WriteRelationshipsRequest {
+                    event_id: uuid::Uuid::new_v4().to_string(),
+                    updates,
+                    statuses,
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .written_at
+                .unwrap()
+        }
+    };
+    let statuses = [old, new, pending]
+        .map(|user| SubjectStatus {
+            user_id: user.to_string(),
+            status: UserStatus::Active as i32,
+            restrict_bookings: false,
+        })
+        .to_vec();
+    write(
+        vec![touch(tenant(), Relation::AccessCoordinator, user_ref(old))],
+        statuses,
+    )
+    .await;
+    let decided = |replica: usize, user: UserId, token: Option<ConsistencyToken>| {
+        let client = PermissionServiceClient::new(
+            r.replicas[replica].authorized(&r.auth.user_token(r.tenant, user)),
+        );
+        async move {
+            let mut client = client;
+            client
+                .explain(ExplainRequest {
+                    permission: "tutor_approvals.decide".into(),
+                    resource: Some(user_ref(pending)),
+                    consistency: token.map(|token| Consistency {
+                        requirement: Some(Requirement::AtLeastAsFresh(token)),
+                    }),
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .decision()
+        }
+    };
+    // Warm both replicas (and Redis) with the state before the hand-over.
+    for replica in 0..2 {
+        assert_eq!(decided(replica, old, None).await, Decision::Allowed);
+        assert_eq!(decided(replica, new, None).await, Decision::Denied);
+    }
+    let handed_over = write(
+        vec![
+            delete(tenant(), Relation::AccessCoordinator, user_ref(old)),
+            touch(tenant(), Relation::AccessCoordinator, user_ref(new)),
+        ],
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(
+        decided(1, new, Some(handed_over.clone())).await,
+        Decision::Allowed
+    );
+    assert_eq!(decided(1, old, Some(handed_over)).await, Decision::Denied);
+}

@@ -164,3 +164,39 @@ pub(super) async fn a_unit_is_known_by_its_facts_or_assignments_in_its_own_tenan
     }
     assert!(!store.unit_known(tenant, stranger).await.unwrap());
 }
+
+pub(super) async fn statuses_page_in_user_order_within_their_tenant(store: impl Store) {
+    let (tenant, other) = (TenantId::generate(), TenantId::generate());
+    let mut users: Vec<UserId> = (0..5).map(|_| UserId::generate()).collect();
+    let mut facts = batch(Vec::new());
+    facts.statuses = users
+        .iter()
+        .enumerate()
+        .map(|(i, user)| SubjectStatus {
+            user: *user,
+            status: UserStatus::Active,
+            restrict_bookings: i == 2,
+        })
+        .collect();
+    store.apply_facts(tenant, &facts).await.unwrap();
+    let mut elsewhere = batch(Vec::new());
+    elsewhere.statuses = vec![SubjectStatus {
+        user: UserId::generate(),
+        status: UserStatus::Active,
+        restrict_bookings: false,
+    }];
+    store.apply_facts(other, &elsewhere).await.unwrap();
+    let restricted = users[2];
+    users.sort();
+    let first = store.statuses(tenant, None, 3).await.unwrap();
+    let rest = store
+        .statuses(tenant, Some(first[2].user), 3)
+        .await
+        .unwrap();
+    let listed: Vec<UserId> = first.iter().chain(&rest).map(|s| s.user).collect();
+    assert_eq!(listed, users, "every user of the tenant once, in id order");
+    for status in first.iter().chain(&rest) {
+        assert_eq!(status.restrict_bookings, status.user == restricted);
+        assert_eq!(status.status, UserStatus::Active);
+    }
+}

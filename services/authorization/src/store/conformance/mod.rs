@@ -125,6 +125,7 @@ lms_testkit::store_conformance! {
             subject_rows_gather_roles_relations_and_clients,
             unit_ancestors_follow_parents_and_refuse_cycles,
             a_unit_is_known_by_its_facts_or_assignments_in_its_own_tenant,
+            statuses_page_in_user_order_within_their_tenant,
         ],
     }
 }

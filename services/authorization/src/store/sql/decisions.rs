@@ -152,6 +152,32 @@ impl DecisionStore for SqlStore<Db> {
         Ok((subject, Revision(revision)))
     }
 
+    async fn statuses(
+        &self,
+        tenant: TenantId,
+        after: Option<UserId>,
+        limit: i64,
+    ) -> Result<Vec<SubjectStatus>, StoreError> {
+        sqlx::query(
+            "SELECT user_id, status, restrict_bookings FROM subject_statuses WHERE tenant_id = $1 AND user_id > $2 \
+             ORDER BY user_id LIMIT $3",
+        )
+        .bind(tenant.as_uuid())
+        .bind(after.map_or(Uuid::nil(), |user| user.as_uuid()))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(SubjectStatus {
+                user: UserId::from_uuid(row.try_get("user_id")?),
+                status: status_from_i16(row.try_get("status")?)?,
+                restrict_bookings: row.try_get("restrict_bookings")?,
+            })
+        })
+        .collect()
+    }
+
     async fn unit_ancestors(
         &self,
         tenant: TenantId,

@@ -83,8 +83,6 @@ pub struct ServiceContext {
     /// How peers' certificates are verified (and this service proves itself to them); `None`
     /// calls peers in plaintext.
     pub peer_tls: Option<PeerTls>,
-    /// The shared Redis, with the CA to verify a `rediss://` server by; `None` without Redis.
-    pub redis_endpoint: Option<RedisEndpoint>,
     /// How to reach each service, indexed by [`ServiceName`] (declared in [`ServiceName::ALL`] order).
     endpoints: [String; 4],
 }
@@ -136,7 +134,6 @@ impl ServiceContext {
             sign_in: config.sign_in.clone(),
             server_tls: ServerTls::from_config(&config.server)?,
             peer_tls: PeerTls::from_config(&config.peers)?,
-            redis_endpoint,
             endpoints: ServiceName::ALL.map(|peer| config.service(peer).endpoint()),
         })
     }
@@ -178,12 +175,19 @@ impl ServiceContext {
     /// Connects to Redis when one is configured; a Redis that is down does not stop the start
     /// (the service serves without it and joins it when it returns).
     pub async fn connect_redis(&self) -> Result<Option<RedisHandle>, BootError> {
-        match &self.redis_endpoint {
+        match self.redis_endpoint()? {
             Some(redis) => Ok(Some(
-                RedisHandle::open(redis, &self.redis.key_prefix).await?,
+                RedisHandle::open(&redis, &self.redis.key_prefix).await?,
             )),
             None => Ok(None),
         }
+    }
+
+    /// The shared Redis as `redis` says now (with the CA to verify a `rediss://` server by);
+    /// `None` without Redis. Read from the settings each time, so a context adjusted after
+    /// [`ServiceContext::from_config`] (tests, `lms dev`) connects where it says.
+    pub fn redis_endpoint(&self) -> Result<Option<RedisEndpoint>, BootError> {
+        Ok(RedisEndpoint::from_config(&self.redis)?)
     }
 }
 

@@ -15,24 +15,29 @@ pub const AUTHORIZATION_NAMESPACE: &str = "authz:";
 /// every service reads it.
 pub const REVOCATIONS_KEY: &str = "revoked-sessions";
 
-/// Commands every service needs to hold a connection (authenticate, `HELLO`, `PING`,
-/// `CLIENT SETINFO`).
-const CONNECTION: &str = "+@connection";
+/// Commands every service needs to hold a connection: authenticate, `HELLO`, `PING`, and the
+/// `CLIENT` subcommands a client names itself with. Not `+@connection`, which would also grant
+/// `CLIENT KILL` and `CLIENT PAUSE` (one service could freeze Redis for all of them). Not
+/// `CLIENT SETINFO` either: Redis 7.0 does not know it (the client ignores its refusal).
+const CONNECTION: [&str; 5] = ["+auth", "+hello", "+ping", "+client|setname", "+client|id"];
 
 /// The ACL rules of `service`'s Redis user for a deployment whose keys start with `prefix`: the
-/// tokens after `ACL SETUSER <user>` (add `on` and a `>password`). Each starts from nothing
-/// (`reset`-like: no keys, no channels, no commands) and allows only what the service uses.
+/// tokens after `ACL SETUSER <user>` (add `on` and a `>password`). Each starts from nothing (no
+/// keys, channels, selectors or commands) and allows only what the service uses.
 pub fn rules(service: ServiceName, prefix: &str) -> Vec<String> {
     let revocations = format!("{prefix}{REVOCATIONS_KEY}");
     let mut rules = vec![
         "resetkeys".to_owned(),
         "resetchannels".to_owned(),
+        "clearselectors".to_owned(),
         "-@all".to_owned(),
-        CONNECTION.to_owned(),
+    ];
+    rules.extend(CONNECTION.map(str::to_owned));
+    rules.extend([
         // Every verifier follows the revoked sessions.
         format!("%R~{revocations}"),
         "+zrangebyscore".to_owned(),
-    ];
+    ]);
     match service {
         ServiceName::Identity => rules.extend([
             format!("%RW~{revocations}"),
@@ -76,7 +81,10 @@ mod tests {
     fn only_authorization_reaches_its_namespace_and_only_identity_writes_revocations() {
         for service in ServiceName::ALL {
             let rules = rules(service, "lms:");
-            assert_eq!(rules[..3], ["resetkeys", "resetchannels", "-@all"]);
+            assert_eq!(
+                rules[..4],
+                ["resetkeys", "resetchannels", "clearselectors", "-@all"]
+            );
             assert!(rules.contains(&"%R~lms:revoked-sessions".to_owned()));
             assert_eq!(
                 rules.iter().any(|r| r == "~lms:authz:*"),

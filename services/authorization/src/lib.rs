@@ -47,8 +47,8 @@ pub async fn build(context: ServiceContext) -> Result<Application, BootError> {
         }
     };
     let cache = cache::FactsCache::new(&context.cache, redis.clone().zip(sealer));
-    if let Some(redis) = &context.redis_endpoint {
-        cache::FactsCache::listen(&cache, redis.clone());
+    if let Some(redis) = context.redis_endpoint()? {
+        cache::FactsCache::listen(&cache, redis);
     }
     let lookups = lookup::Lookups::new(context.cache.lookup_fanout);
     let server = GrpcServer::bind(&context, PUBLIC_METHODS).await?;

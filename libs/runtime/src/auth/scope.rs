@@ -140,7 +140,7 @@ pub fn require_scope(caller: &Caller, scope: Scope) -> Result<(), ApiError> {
 
 /// The platform operator behind `caller`, as audit names them (`operator:<account>`): a
 /// platform-wide service token with the operator scope. Anyone else is refused with
-/// `PLATFORM_OPERATOR_REQUIRED`, saying what `action` needed.
+/// `PLATFORM_OPERATOR_REQUIRED`: "only platform operators may `action`".
 pub fn operator(caller: &Caller, action: &str) -> Result<String, ApiError> {
     match caller {
         Caller::Service {
@@ -151,7 +151,7 @@ pub fn operator(caller: &Caller, action: &str) -> Result<String, ApiError> {
         } if scopes.has(Scope::Operator) => Ok(format!("operator:{name}")),
         _ => Err(ApiError::PermissionDenied {
             reason: "PLATFORM_OPERATOR_REQUIRED",
-            message: format!("{action} is done by platform operators"),
+            message: format!("only platform operators may {action}"),
             metadata: HashMap::from([("scope".to_owned(), Scope::Operator.name().to_owned())]),
         }),
     }

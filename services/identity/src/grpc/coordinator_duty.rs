@@ -22,14 +22,14 @@ pub(super) struct Duty {
 
 /// Refuses anyone but the tenant's coordinator or a platform operator; `tenant_id` is the
 /// request's field, which people leave empty and operators fill in. `duty` completes "only the
-/// tenant's Access Coordinator ..." in the refusal.
+/// tenant's Access Coordinator (or a platform operator) may ..." in the refusal.
 pub(super) async fn coordinator_or_operator<S: Store>(
     store: &S,
     caller: &Caller,
     tenant_id: &str,
     duty: &str,
 ) -> Result<Duty, ApiError> {
-    let tenant = match caller {
+    let (tenant, by_operator) = match caller {
         Caller::User { tenant, .. } => {
             if !tenant_id.is_empty() && tenant_id != tenant.to_string() {
                 return Err(ApiError::invalid_field(
@@ -37,11 +37,14 @@ pub(super) async fn coordinator_or_operator<S: Store>(
                     "people act in their own tenant; leave it empty",
                 ));
             }
-            *tenant
+            (*tenant, None)
         }
         Caller::Service { .. } => {
-            operator(caller, duty)?;
-            required_id("tenant_id", tenant_id, TenantId::parse)?
+            let by = operator(caller, duty)?;
+            (
+                required_id("tenant_id", tenant_id, TenantId::parse)?,
+                Some(by),
+            )
         }
     };
     let coordinator = store
@@ -49,18 +52,18 @@ pub(super) async fn coordinator_or_operator<S: Store>(
         .await?
         .ok_or_else(|| ApiError::not_found("tenant", tenant.to_string()))?
         .access_coordinator;
-    let actor = match caller {
-        Caller::User { user, .. } if coordinator == Some(*user) => format!("user:{user}"),
-        Caller::User { .. } => {
+    let actor = match (caller, by_operator) {
+        (_, Some(by)) => by,
+        (Caller::User { user, .. }, None) if coordinator == Some(*user) => format!("user:{user}"),
+        _ => {
             return Err(ApiError::PermissionDenied {
                 reason: "NOT_ACCESS_COORDINATOR",
                 message: format!(
-                    "only the tenant's Access Coordinator (or a platform operator) {duty}"
+                    "only the tenant's Access Coordinator (or a platform operator) may {duty}"
                 ),
                 metadata: Default::default(),
             });
         }
-        Caller::Service { .. } => operator(caller, duty)?,
     };
     Ok(Duty {
         tenant,

@@ -25,8 +25,7 @@ impl<S: Store + Clone> Authentication<S> {
         let r = request.into_inner();
         let user = required_id("user_id", &r.user_id, UserId::parse)?;
         let Duty { tenant, actor, .. } =
-            coordinator_or_operator(&self.0.store, &caller, &r.tenant_id, "lifts a lockout")
-                .await?;
+            coordinator_or_operator(&self.0.store, &caller, &r.tenant_id, "lift a lockout").await?;
         let record = self
             .0
             .store

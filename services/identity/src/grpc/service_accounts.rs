@@ -13,7 +13,6 @@ use lms_api::identity::v1::{
     ListServiceAccountsRequest, ListServiceAccountsResponse, RotateServiceAccountSecretRequest,
     RotateServiceAccountSecretResponse, ServiceAccount,
 };
-use lms_kernel::TenantId;
 use lms_runtime::ApiError;
 use lms_runtime::auth::{Scope, Scopes, SubjectKind, operator, verified};
 use lms_runtime::clock::now;
@@ -83,7 +82,7 @@ impl<S: Store + Clone> Authentication<S> {
         request: Request<CreateServiceAccountRequest>,
     ) -> Result<CreateServiceAccountResponse, ApiError> {
         let by = Actor::of(&request)?;
-        let operator = operator(verified(&request)?, "creating a service account")?;
+        let operator = operator(verified(&request)?, "create service accounts")?;
         let r = request.get_ref();
         let name = r.name.trim();
         if !valid_name(name) {
@@ -128,7 +127,7 @@ impl<S: Store + Clone> Authentication<S> {
         &self,
         request: Request<ListServiceAccountsRequest>,
     ) -> Result<ListServiceAccountsResponse, ApiError> {
-        operator(verified(&request)?, "listing service accounts")?;
+        operator(verified(&request)?, "list service accounts")?;
         let r = request.into_inner();
         let after = optional_id("page_token", &r.page_token, Uuid::try_parse)?;
         let limit = page_size(r.page_size, 100, 500);
@@ -145,7 +144,7 @@ impl<S: Store + Clone> Authentication<S> {
         request: Request<RotateServiceAccountSecretRequest>,
     ) -> Result<RotateServiceAccountSecretResponse, ApiError> {
         let by = Actor::of(&request)?;
-        operator(verified(&request)?, "rotating a service account's secret")?;
+        operator(verified(&request)?, "rotate a service account's secret")?;
         let id = account_id("service_account_id", &request.get_ref().service_account_id)?;
         let before = self
             .0
@@ -181,7 +180,7 @@ impl<S: Store + Clone> Authentication<S> {
         request: Request<DisableServiceAccountRequest>,
     ) -> Result<DisableServiceAccountResponse, ApiError> {
         let by = Actor::of(&request)?;
-        operator(verified(&request)?, "disabling a service account")?;
+        operator(verified(&request)?, "disable service accounts")?;
         let id = account_id("service_account_id", &request.get_ref().service_account_id)?;
         let account = self
             .0
@@ -219,7 +218,6 @@ impl<S: Store + Clone> Authentication<S> {
         if r.client_secret.is_empty() {
             return Err(ApiError::invalid_field("client_secret", "is required"));
         }
-        let tenant = optional_id("tenant_id", &r.tenant_id, TenantId::parse)?;
         let account = self
             .0
             .store
@@ -238,23 +236,15 @@ impl<S: Store + Clone> Authentication<S> {
                 message: "the service account is disabled".into(),
             });
         }
-        let scopes = match tenant {
-            None => account.scopes,
-            Some(tenant) => {
-                if self.0.store.tenant(tenant).await?.is_none() {
-                    return Err(ApiError::not_found("tenant", tenant.to_string()));
-                }
-                // Operating the platform is never done in a tenant's name.
-                account.scopes.without(Scope::Operator)
-            }
-        };
-        let mut claims = self.0.keys.claims(
-            SubjectKind::Service,
-            account.name.clone(),
-            tenant.map(|t| t.to_string()),
-        );
+        // Platform-wide: an account bound to no tenant acts in none. (Tokens for one tenant come
+        // with accounts that belong to it; a platform account acting for any tenant would let
+        // one leaked secret reach them all.)
+        let mut claims = self
+            .0
+            .keys
+            .claims(SubjectKind::Service, account.name.clone(), None);
         claims.sid = Some(account.secret_id.to_string());
-        claims.scope = Some(scopes.to_claim());
+        claims.scope = Some(account.scopes.to_claim());
         Ok(IssueServiceTokenResponse {
             access_token: self.0.keys.sign(&claims),
             expires_at: Some(timestamp(claims.exp as i64)),

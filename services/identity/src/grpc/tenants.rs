@@ -37,7 +37,7 @@ impl<S: Store + Clone> TenantService for Tenants<S> {
         request: Request<CreateTenantRequest>,
     ) -> Result<Response<CreateTenantResponse>, Status> {
         let by = Actor::of(&request)?;
-        let actor = operator(caller(&request)?, "creating a tenant")?;
+        let actor = operator(caller(&request)?, "create tenants")?;
         let r = request.into_inner();
         let name = r.name.trim().to_owned();
         if name.is_empty() || name.chars().count() > 200 {
@@ -138,7 +138,7 @@ impl<S: Store + Clone> TenantService for Tenants<S> {
             tenant,
             actor,
             coordinator: current,
-        } = coordinator_or_operator(&self.0.store, &caller, &r.tenant_id, "hands the duty over")
+        } = coordinator_or_operator(&self.0.store, &caller, &r.tenant_id, "hand the duty over")
             .await?;
         let Some(current) = current.filter(|current| *current != successor) else {
             return Err(ApiError::FailedPrecondition {

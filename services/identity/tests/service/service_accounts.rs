@@ -1,6 +1,6 @@
 //! Service accounts (security review M9): created, listed, rotated and disabled by platform
-//! operators only; their tokens carry the account's scopes, never the operator scope when
-//! issued for a tenant; rotating or disabling ends the tokens already handed out.
+//! operators only; their tokens carry the account's scopes and name no tenant; rotating or
+//! disabling ends the tokens already handed out.
 
 use lms_api::identity::v1::{
     CreateServiceAccountRequest, CreateServiceAccountResponse, CreateTenantRequest,
@@ -23,18 +23,12 @@ async fn create(platform: &Platform, name: &str, scopes: &[&str]) -> CreateServi
         .into_inner()
 }
 
-async fn issue(
-    platform: &Platform,
-    account: &str,
-    secret: &str,
-    tenant: &str,
-) -> Result<String, tonic::Status> {
+async fn issue(platform: &Platform, account: &str, secret: &str) -> Result<String, tonic::Status> {
     platform
         .authn()
         .issue_service_token(IssueServiceTokenRequest {
             service_account_id: account.into(),
             client_secret: secret.into(),
-            tenant_id: tenant.into(),
         })
         .await
         .map(|r| r.into_inner().access_token)
@@ -78,7 +72,7 @@ async fn a_service_account_trades_its_secret_for_a_token_the_platform_accepts() 
     assert_eq!(account.scopes, ["authorization.decide"]);
     assert_eq!(account.created_by, "operator:operator");
 
-    let wrong = issue(&platform, &created.service_account_id, "lmscs_guess", "")
+    let wrong = issue(&platform, &created.service_account_id, "lmscs_guess")
         .await
         .unwrap_err();
     assert_eq!(reason(&wrong), "INVALID_CLIENT");
@@ -87,7 +81,6 @@ async fn a_service_account_trades_its_secret_for_a_token_the_platform_accepts() 
         &platform,
         &created.service_account_id,
         &created.client_secret,
-        "",
     )
     .await
     .unwrap();
@@ -133,14 +126,13 @@ async fn a_service_account_trades_its_secret_for_a_token_the_platform_accepts() 
 /// Before M9 every platform-wide service token was an operator: a reporting or shop account
 /// could create tenants, mint more accounts and lift lockouts.
 #[tokio::test]
-async fn only_the_operator_scope_runs_the_platform_and_never_in_a_tenants_name() {
+async fn only_the_operator_scope_runs_the_platform() {
     let platform = Platform::start().await;
     let reporting = create(&platform, "reporting", &["authorization.decide"]).await;
     let token = issue(
         &platform,
         &reporting.service_account_id,
         &reporting.client_secret,
-        "",
     )
     .await
     .unwrap();
@@ -165,24 +157,9 @@ async fn only_the_operator_scope_runs_the_platform_and_never_in_a_tenants_name()
         .unwrap_err();
     assert_eq!(reason(&unlock), "PLATFORM_OPERATOR_REQUIRED");
 
-    // An operator account's token issued for a tenant acts in that tenant only, without the
-    // operator scope.
+    // An account with the operator scope runs the platform.
     let ops = create(&platform, "ops", &["platform.operator"]).await;
-    let tenant_token = issue(
-        &platform,
-        &ops.service_account_id,
-        &ops.client_secret,
-        &platform.tenant.to_string(),
-    )
-    .await
-    .unwrap();
-    let refused = platform
-        .tenants(&tenant_token)
-        .create_tenant(new_tenant("sneakier"))
-        .await
-        .unwrap_err();
-    assert_eq!(reason(&refused), "PLATFORM_OPERATOR_REQUIRED");
-    let platform_token = issue(&platform, &ops.service_account_id, &ops.client_secret, "")
+    let platform_token = issue(&platform, &ops.service_account_id, &ops.client_secret)
         .await
         .unwrap();
     platform
@@ -190,15 +167,6 @@ async fn only_the_operator_scope_runs_the_platform_and_never_in_a_tenants_name()
         .create_tenant(new_tenant("welcome"))
         .await
         .unwrap();
-    let missing = issue(
-        &platform,
-        &ops.service_account_id,
-        &ops.client_secret,
-        &uuid::Uuid::now_v7().to_string(),
-    )
-    .await
-    .unwrap_err();
-    assert_eq!(missing.code(), Code::NotFound);
 }
 
 #[tokio::test]
@@ -207,7 +175,7 @@ async fn rotating_the_secret_or_disabling_the_account_ends_the_tokens_it_holds()
     let operator = platform.operator_token();
     let ops = create(&platform, "ops", &["platform.operator"]).await;
     let id = ops.service_account_id.clone();
-    let first = issue(&platform, &id, &ops.client_secret, "").await.unwrap();
+    let first = issue(&platform, &id, &ops.client_secret).await.unwrap();
     assert!(
         list(&platform, &first)
             .await
@@ -225,13 +193,9 @@ async fn rotating_the_secret_or_disabling_the_account_ends_the_tokens_it_holds()
         .into_inner();
     assert_ne!(rotated.client_secret, ops.client_secret);
     refused_within_a_second(|| async { list(&platform, &first).await.map(|_| ()) }).await;
-    let old_secret = issue(&platform, &id, &ops.client_secret, "")
-        .await
-        .unwrap_err();
+    let old_secret = issue(&platform, &id, &ops.client_secret).await.unwrap_err();
     assert_eq!(reason(&old_secret), "INVALID_CLIENT");
-    let second = issue(&platform, &id, &rotated.client_secret, "")
-        .await
-        .unwrap();
+    let second = issue(&platform, &id, &rotated.client_secret).await.unwrap();
     list(&platform, &second).await.unwrap();
 
     let disabled = platform
@@ -246,7 +210,7 @@ async fn rotating_the_secret_or_disabling_the_account_ends_the_tokens_it_holds()
         .unwrap();
     assert!(disabled.disabled_at.is_some());
     refused_within_a_second(|| async { list(&platform, &second).await.map(|_| ()) }).await;
-    let refused = issue(&platform, &id, &rotated.client_secret, "")
+    let refused = issue(&platform, &id, &rotated.client_secret)
         .await
         .unwrap_err();
     assert_eq!(refused.code(), Code::Unauthenticated);

@@ -7,9 +7,9 @@ use lms_runtime::transaction::begin_write;
 use sqlx::Row as _;
 use uuid::Uuid;
 
-use super::Db;
 use super::audit::append_audit;
 use super::rows::{refresh_from_row, service_account_from_row};
+use super::{Db, LOCK_ROWS};
 use crate::lockout::{AttemptKey, AttemptState, Lockout};
 use crate::sealing::{Place, Sealer};
 use crate::store::sql::{SqlStore, duplicate};
@@ -391,11 +391,13 @@ impl CredentialStore for SqlStore<Db> {
         audit: &Audit,
     ) -> Result<Option<ServiceAccountRecord>, StoreError> {
         let mut tx = begin_write(&self.pool).await?;
-        let Some(old) =
-            sqlx::query("SELECT secret_id FROM service_accounts WHERE service_account_id = $1")
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?
+        // Locked until commit: two rotations at once must each revoke the secret they replace.
+        let Some(old) = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT secret_id FROM service_accounts WHERE service_account_id = $1{LOCK_ROWS}"
+        )))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
         else {
             return Ok(None);
         };

@@ -2,6 +2,9 @@
 
 type Db = sqlx::Postgres;
 
+/// Locks the rows a `SELECT` reads until the transaction ends.
+const LOCK_ROWS: &str = " FOR UPDATE";
+
 #[path = "audit.rs"]
 mod audit;
 #[path = "credentials.rs"]

@@ -2,6 +2,9 @@
 
 type Db = sqlx::Sqlite;
 
+/// Nothing: a write transaction holds the database's write lock already.
+const LOCK_ROWS: &str = "";
+
 #[path = "audit.rs"]
 mod audit;
 #[path = "credentials.rs"]

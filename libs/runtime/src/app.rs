@@ -221,10 +221,16 @@ fn require_tls(config: &Config, name: ServiceName) -> Result<(), BootError> {
              sslmode=verify-full (or verify-ca) and sslrootcert=<CA file>"
         )));
     }
-    if let Some(url) = &config.redis.url
-        && !url.expose().starts_with("rediss://")
-    {
-        return Err(refuse("redis.url is not rediss://".into()));
+    if let Some(url) = &config.redis.url {
+        if !url.expose().starts_with("rediss://") {
+            return Err(refuse("redis.url is not rediss://".into()));
+        }
+        // `#insecure` makes the client skip the certificate check: encrypted, but to anyone.
+        if url.expose().contains('#') {
+            return Err(refuse(
+                "redis.url has a fragment (#insecure skips the certificate check)".into(),
+            ));
+        }
     }
     Ok(())
 }

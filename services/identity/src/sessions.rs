@@ -114,7 +114,12 @@ pub async fn prune_credentials<S: Store + Clone>(core: Arc<Core<S>>, shutdown: C
             () = tokio::time::sleep(PRUNE_EVERY) => {}
         }
         let now = now();
-        let idle_before = now - ATTEMPTS_KEPT.max(core.sign_in.lockout_max_seconds as i64);
+        // Kept at least as long as an access token of the revoked session (or service secret)
+        // may still be presented, whatever the configured lifetime.
+        let idle_before = now
+            - ATTEMPTS_KEPT
+                .max(core.sign_in.lockout_max_seconds as i64)
+                .max(core.sign_in.access_token_ttl_seconds as i64 + 60);
         match core.store.prune_credentials(now, idle_before).await {
             Ok(0) => {}
             Ok(pruned) => tracing::info!(pruned, "expired credentials pruned"),

@@ -404,6 +404,14 @@ fn a_service_requiring_tls_refuses_to_start_without_it() {
     let printed = format!("{context:?}");
     let key_body = cert.key_pem.lines().nth(1).unwrap();
     assert!(!printed.contains(key_body), "{printed}");
+
+    // A Redis encrypted but not verified (`#insecure`) is refused too.
+    config.redis.url = Some(SecretString::new(
+        "rediss://lms:secret@redis:6380/#insecure",
+    ));
+    let error = ServiceContext::from_config(&config, ServiceName::Authorization).unwrap_err();
+    assert!(error.to_string().contains("#insecure"), "{error}");
+    assert!(!error.to_string().contains("secret"), "{error}");
 }
 
 #[test]

@@ -74,12 +74,30 @@ impl<S: Store + Clone> Groups<S> {
         // A responsibility changes what its holder may do: like assigning them a role, only
         // those who outrank them may give it.
         refuse_outranked(&self.0.outranked(acting, &[user]).await?)?;
+        // And the new overseer gains rights over every member: naming one must not reach
+        // people the caller could not administer themselves.
+        let mut after = None;
+        loop {
+            let members = self
+                .0
+                .store
+                .group_members(acting.tenant, group, after, MEMBERS_AT_ONCE)
+                .await?;
+            refuse_outranked(&self.0.outranked(acting, &members).await?)?;
+            match members.last() {
+                Some(last) if members.len() as i64 == MEMBERS_AT_ONCE => after = Some(*last),
+                _ => break,
+            }
+        }
         self.0
             .authorization
             .require_eligible(acting, user, responsibility)
             .await
     }
 }
+
+/// How many members are read (and checked) at a time when a group gets a new overseer.
+const MEMBERS_AT_ONCE: i64 = 500;
 
 /// PERMISSION_DENIED (`OUTRANKED`) naming the people in `outranked`, if any.
 fn refuse_outranked(outranked: &[(UserId, String)]) -> Result<(), ApiError> {

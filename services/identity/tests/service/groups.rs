@@ -549,3 +549,58 @@ async fn a_caller_who_sees_a_person_but_does_not_outrank_them_cannot_put_them_in
         (Code::PermissionDenied, "OUTRANKED".into())
     );
 }
+
+/// Review of issue 13: a new overseer gains rights over every member, so whoever names one must
+/// outrank the members too, not only the person named.
+#[tokio::test]
+async fn naming_a_groups_overseer_needs_outranking_its_members() {
+    let platform = Platform::start().await;
+    let admin = platform.admin_token().await;
+    let board = new_group(&platform, &admin, "Board").await;
+    let lms = platform.create_user(&admin, "lin@example.org", "").await;
+    platform.assign(&admin, &lms, "lms_administrator", "").await;
+    platform
+        .groups(&admin)
+        .add_group_members(AddGroupMembersRequest {
+            group_id: board.clone(),
+            user_ids: vec![lms.clone()],
+        })
+        .await
+        .unwrap();
+    let coordinator = platform.create_user(&admin, "tia@example.org", "").await;
+    platform
+        .assign(&admin, &coordinator, "training_coordinator", "")
+        .await;
+    let token = platform
+        .sign_in("tia@example.org", USER_PASSWORD)
+        .await
+        .unwrap()
+        .access_token;
+    let student = platform.create_user(&admin, "stu@example.org", "").await;
+
+    for refused in [
+        platform
+            .groups(&token)
+            .set_group_manager(SetGroupManagerRequest {
+                group_id: board.clone(),
+                manager_user_id: student.clone(),
+            })
+            .await
+            .unwrap_err(),
+        platform
+            .groups(&token)
+            .set_group_administrator(SetGroupAdministratorRequest {
+                group_id: board.clone(),
+                user_id: coordinator.clone(),
+                administrator: true,
+            })
+            .await
+            .unwrap_err(),
+    ] {
+        assert_eq!(
+            (refused.code(), reason(&refused)),
+            (Code::PermissionDenied, "OUTRANKED".into())
+        );
+        assert!(refused.message().contains(&lms), "{refused:?}");
+    }
+}

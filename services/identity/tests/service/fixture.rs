@@ -14,8 +14,9 @@ use lms_api::identity::v1::tenant_service_client::TenantServiceClient;
 use lms_api::identity::v1::unit_service_client::UnitServiceClient;
 use lms_api::identity::v1::user_service_client::UserServiceClient;
 use lms_api::identity::v1::{
-    CreateTenantRequest, CreateUserRequest, GetJwksRequest, GetUserRequest, NewUser, SignInRequest,
-    TenantSettings, TokenPair, User, sign_in_response,
+    BeginTotpEnrolmentRequest, ConfirmTotpEnrolmentRequest, CreateTenantRequest, CreateUserRequest,
+    GetJwksRequest, GetUserRequest, NewUser, SignInRequest, TenantSettings, TokenPair, User,
+    sign_in_response,
 };
 use lms_kernel::{TenantId, UserId};
 use lms_runtime::ServiceName;
@@ -224,6 +225,25 @@ impl Platform {
         }
     }
 
+    /// Enrols the token's user in TOTP (confirmed with the current step) and answers the base32
+    /// secret.
+    pub async fn enrol_totp(&self, token: &str) -> String {
+        let secret = self
+            .authn_as(token)
+            .begin_totp_enrolment(BeginTotpEnrolmentRequest {})
+            .await
+            .unwrap()
+            .into_inner()
+            .secret;
+        self.authn_as(token)
+            .confirm_totp_enrolment(ConfirmTotpEnrolmentRequest {
+                code: lms_identity::mfa::code_for_base32(&secret, now()).unwrap(),
+            })
+            .await
+            .unwrap();
+        secret
+    }
+
     pub async fn admin_token(&self) -> String {
         self.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD)
             .await
@@ -401,6 +421,14 @@ impl Platform {
 }
 
 /// The `ErrorInfo.reason` of a status.
+/// Seconds since the Unix epoch (TOTP steps are counted from it).
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
 pub fn reason(status: &tonic::Status) -> String {
     use tonic_types::StatusExt;
     status

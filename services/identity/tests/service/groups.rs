@@ -440,22 +440,32 @@ async fn naming_a_group_manager_or_administrator_needs_the_right_and_an_eligible
     assert!(answer.written_at.is_some());
 }
 
-#[tokio::test]
-async fn a_training_coordinator_cannot_move_an_lms_administrator_under_a_line_manager() {
-    let platform = Platform::start().await;
-    let admin = platform.admin_token().await;
-    let team = new_group(&platform, &admin, "Team").await;
-    let lms = platform.create_user(&admin, "lin@example.org", "").await;
-    platform.assign(&admin, &lms, "lms_administrator", "").await;
-    let coordinator = platform.create_user(&admin, "tia@example.org", "").await;
+/// An LMS Administrator, and a Training Coordinator (signed in) who can see but not outrank
+/// them: their ids and the coordinator's token.
+async fn coordinator_below_an_lms_administrator(
+    platform: &Platform,
+    admin: &str,
+) -> (String, String, String) {
+    let lms = platform.create_user(admin, "lin@example.org", "").await;
+    platform.assign(admin, &lms, "lms_administrator", "").await;
+    let coordinator = platform.create_user(admin, "tia@example.org", "").await;
     platform
-        .assign(&admin, &coordinator, "training_coordinator", "")
+        .assign(admin, &coordinator, "training_coordinator", "")
         .await;
     let token = platform
         .sign_in("tia@example.org", USER_PASSWORD)
         .await
         .unwrap()
         .access_token;
+    (lms, coordinator, token)
+}
+
+#[tokio::test]
+async fn a_training_coordinator_cannot_move_an_lms_administrator_under_a_line_manager() {
+    let platform = Platform::start().await;
+    let admin = platform.admin_token().await;
+    let team = new_group(&platform, &admin, "Team").await;
+    let (lms, _, token) = coordinator_below_an_lms_administrator(&platform, &admin).await;
     let move_into_team = |user: &str| SetPrimaryGroupRequest {
         user_id: user.into(),
         group_id: team.clone(),
@@ -486,17 +496,7 @@ async fn a_caller_who_sees_a_person_but_does_not_outrank_them_cannot_put_them_in
     let platform = Platform::start().await;
     let admin = platform.admin_token().await;
     let project = new_group(&platform, &admin, "Project").await;
-    let lms = platform.create_user(&admin, "lin@example.org", "").await;
-    platform.assign(&admin, &lms, "lms_administrator", "").await;
-    let coordinator = platform.create_user(&admin, "tia@example.org", "").await;
-    platform
-        .assign(&admin, &coordinator, "training_coordinator", "")
-        .await;
-    let token = platform
-        .sign_in("tia@example.org", USER_PASSWORD)
-        .await
-        .unwrap()
-        .access_token;
+    let (lms, _, token) = coordinator_below_an_lms_administrator(&platform, &admin).await;
     // The Training Coordinator reads the LMS Administrator and changes the group...
     assert!(
         platform
@@ -557,8 +557,7 @@ async fn naming_a_groups_overseer_needs_outranking_its_members() {
     let platform = Platform::start().await;
     let admin = platform.admin_token().await;
     let board = new_group(&platform, &admin, "Board").await;
-    let lms = platform.create_user(&admin, "lin@example.org", "").await;
-    platform.assign(&admin, &lms, "lms_administrator", "").await;
+    let (lms, coordinator, token) = coordinator_below_an_lms_administrator(&platform, &admin).await;
     platform
         .groups(&admin)
         .add_group_members(AddGroupMembersRequest {
@@ -567,15 +566,6 @@ async fn naming_a_groups_overseer_needs_outranking_its_members() {
         })
         .await
         .unwrap();
-    let coordinator = platform.create_user(&admin, "tia@example.org", "").await;
-    platform
-        .assign(&admin, &coordinator, "training_coordinator", "")
-        .await;
-    let token = platform
-        .sign_in("tia@example.org", USER_PASSWORD)
-        .await
-        .unwrap()
-        .access_token;
     let student = platform.create_user(&admin, "stu@example.org", "").await;
 
     for refused in [

@@ -6,8 +6,7 @@
 use lms_api::common::v1::ObjectType;
 use lms_api::identity::v1::authentication_service_client::AuthenticationServiceClient;
 use lms_api::identity::v1::{
-    BeginTotpEnrolmentRequest, ConfirmTotpEnrolmentRequest, GetJwksRequest, SignInRequest,
-    TokenPair, VerifyMfaRequest, sign_in_response,
+    GetJwksRequest, SignInRequest, TokenPair, VerifyMfaRequest, sign_in_response,
 };
 use lms_identity::mfa::code_for_base32;
 use lms_runtime::SecretString;
@@ -18,17 +17,10 @@ use tonic::Code;
 use tonic::transport::Channel;
 use uuid::Uuid;
 
-use crate::fixture::{ADMIN_EMAIL, ADMIN_PASSWORD, Platform, USER_PASSWORD, object};
+use crate::fixture::{ADMIN_EMAIL, ADMIN_PASSWORD, Platform, USER_PASSWORD, now, object};
 
 /// A second KEK, for rotation: id `new`, 32 bytes in base64.
 const NEW_KEK: &str = "new=bmV3LWtleS1lbmNyeXB0aW9uLWtleS0wMDAwMDAwMDI=";
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
 
 /// Identity's database read and written around identity, as a leaked backup or a writer with
 /// database access would.
@@ -113,25 +105,6 @@ async fn platform(sqlite: bool) -> Platform {
     }
 }
 
-/// Enrols the token's user (confirmed with the current step) and answers the base32 secret.
-async fn enrol(platform: &Platform, token: &str) -> String {
-    let secret = platform
-        .authn_as(token)
-        .begin_totp_enrolment(BeginTotpEnrolmentRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .secret;
-    platform
-        .authn_as(token)
-        .confirm_totp_enrolment(ConfirmTotpEnrolmentRequest {
-            code: code_for_base32(&secret, now()).unwrap(),
-        })
-        .await
-        .unwrap();
-    secret
-}
-
 /// Signs in with a password at `identity`: the challenge the second factor answers.
 async fn challenge(
     identity: Channel,
@@ -188,7 +161,7 @@ async fn stored_bytes_are_neither_key_nor_secret_and_totp_sign_in_still_works(sq
     let platform = platform(sqlite).await;
     let raw = Raw::open(&platform).await;
     let admin = platform.admin_token().await;
-    let secret = enrol(&platform, &admin).await;
+    let secret = platform.enrol_totp(&admin).await;
 
     let stored = raw.totp_secret(platform.admin.as_uuid()).await;
     let plain = base32_bytes(&secret);
@@ -235,7 +208,7 @@ async fn a_sealed_value_moved_to_another_row_is_refused_not_used(sqlite: bool) {
     let platform = platform(sqlite).await;
     let raw = Raw::open(&platform).await;
     let admin = platform.admin_token().await;
-    enrol(&platform, &admin).await;
+    platform.enrol_totp(&admin).await;
     // Mallory enrols her own authenticator, then copies her sealed secret onto the
     // administrator's row, hoping to answer the administrator's second factor with it.
     let mallory = platform
@@ -246,7 +219,7 @@ async fn a_sealed_value_moved_to_another_row_is_refused_not_used(sqlite: bool) {
         .await
         .unwrap()
         .access_token;
-    enrol(&platform, &mallory_token).await;
+    platform.enrol_totp(&mallory_token).await;
     let mallory = Uuid::parse_str(&mallory).unwrap();
     let hers = raw.totp_secret(mallory).await;
     raw.set_totp_secret(platform.admin.as_uuid(), &hers).await;
@@ -274,14 +247,14 @@ async fn after_kek_rotation_old_rows_open_and_are_resealed(sqlite: bool) {
     let platform = platform(sqlite).await;
     let raw = Raw::open(&platform).await;
     let admin = platform.admin_token().await;
-    let admin_secret = enrol(&platform, &admin).await;
+    let admin_secret = platform.enrol_totp(&admin).await;
     let user = platform.create_user(&admin, "otto@example.org", "").await;
     let user_token = platform
         .sign_in("otto@example.org", USER_PASSWORD)
         .await
         .unwrap()
         .access_token;
-    let user_secret = enrol(&platform, &user_token).await;
+    let user_secret = platform.enrol_totp(&user_token).await;
     let user = Uuid::parse_str(&user).unwrap();
     // A row from before sealing: the secret in the clear.
     raw.set_totp_secret(user, &base32_bytes(&user_secret)).await;

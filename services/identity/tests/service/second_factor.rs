@@ -10,35 +10,8 @@ use lms_identity::mfa::code_for_base32;
 use tonic::Code;
 
 use crate::fixture::{
-    ADMIN_EMAIL, ADMIN_PASSWORD, Platform, USER_PASSWORD, fields, object, reason,
+    ADMIN_EMAIL, ADMIN_PASSWORD, Platform, USER_PASSWORD, fields, now, object, reason,
 };
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
-
-/// Enrols the token's user and answers the base32 secret; the confirming code uses the
-/// current step.
-async fn enrol(platform: &Platform, token: &str) -> String {
-    let secret = platform
-        .authn_as(token)
-        .begin_totp_enrolment(BeginTotpEnrolmentRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .secret;
-    platform
-        .authn_as(token)
-        .confirm_totp_enrolment(ConfirmTotpEnrolmentRequest {
-            code: code_for_base32(&secret, now()).unwrap(),
-        })
-        .await
-        .unwrap();
-    secret
-}
 
 async fn challenge(platform: &Platform, email: &str, password: &str) -> String {
     let outcome = platform
@@ -186,7 +159,7 @@ async fn an_administrator_does_nothing_risky_without_a_second_factor_when_the_te
             .await
     );
 
-    let secret = enrol(&platform, &password_only).await;
+    let secret = platform.enrol_totp(&password_only).await;
     let challenge = challenge(&platform, ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let with_mfa = verify(
         &platform,

@@ -1007,17 +1007,8 @@ mod tests {
         );
     }
 
-    #[test]
-    fn unit_parents_come_first_and_hold_only_what_they_may() {
-        let file = "external_id,name,parent\nG1,Group one,\nG2,Group two,G1\nG3,Group three,G9\n";
-        let read = read_units(file.as_bytes(), false).unwrap();
-        let errors = check_units(&read.rows, &ImportSnapshot::default());
-        assert_eq!(errors.len(), 1);
-        assert_eq!((errors[0].line, errors[0].column.as_str()), (4, "parent"));
-    }
-
-    #[test]
-    fn skipping_a_row_refuses_the_rows_it_would_have_kept_sound() {
+    /// A snapshot of two existing account groups, B under A.
+    fn a_above_b() -> ImportSnapshot {
         let mut snapshot = ImportSnapshot::default();
         let (a, b) = (UnitId::generate(), UnitId::generate());
         for (external, id, parent) in [("A", a, None), ("B", b, Some(a))] {
@@ -1033,6 +1024,21 @@ mod tests {
             );
             snapshot.unit_parents.insert(id, parent);
         }
+        snapshot
+    }
+
+    #[test]
+    fn unit_parents_come_first_and_hold_only_what_they_may() {
+        let file = "external_id,name,parent\nG1,Group one,\nG2,Group two,G1\nG3,Group three,G9\n";
+        let read = read_units(file.as_bytes(), false).unwrap();
+        let errors = check_units(&read.rows, &ImportSnapshot::default());
+        assert_eq!(errors.len(), 1);
+        assert_eq!((errors[0].line, errors[0].column.as_str()), (4, "parent"));
+    }
+
+    #[test]
+    fn skipping_a_row_refuses_the_rows_it_would_have_kept_sound() {
+        let snapshot = a_above_b();
         // Line 2 (refused) would take B out from under A, which line 3 needs to be no loop;
         // line 5 hangs under the new unit of refused line 4; line 6 is fine.
         let file = "external_id,name,parent\nB,B,NOPE\nA,A,B\nN,N,NOPE\nC,C,N\nD,D,A\n";
@@ -1082,21 +1088,7 @@ mod tests {
 
     #[test]
     fn unit_rows_that_close_a_loop_are_refused_each_with_its_line() {
-        let mut snapshot = ImportSnapshot::default();
-        let (a, b) = (UnitId::generate(), UnitId::generate());
-        for (external, id, parent) in [("A", a, None), ("B", b, Some(a))] {
-            snapshot.units.insert(
-                external.into(),
-                UnitRecord {
-                    id,
-                    kind: UnitKind::AccountGroup,
-                    name: external.into(),
-                    parent,
-                    external_id: Some(external.into()),
-                },
-            );
-            snapshot.unit_parents.insert(id, parent);
-        }
+        let snapshot = a_above_b();
         let file = "external_id,name,parent\nA,A,B\nC,C,A\n";
         let read = read_units(file.as_bytes(), false).unwrap();
         let errors = check_units(&read.rows, &snapshot);

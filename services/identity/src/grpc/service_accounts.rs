@@ -146,14 +146,8 @@ impl<S: Store + Clone> Authentication<S> {
         let by = Actor::of(&request)?;
         operator(verified(&request)?, "rotate a service account's secret")?;
         let id = account_id("service_account_id", &request.get_ref().service_account_id)?;
-        let before = self
-            .0
-            .store
-            .service_account(id)
-            .await?
-            .ok_or_else(|| not_found(id))?;
         let (secret, secret_hash) = sessions::new_secret(sessions::CLIENT_SECRET);
-        let account = self
+        let (account, replaced) = self
             .0
             .store
             .rotate_service_account_secret(
@@ -167,7 +161,7 @@ impl<S: Store + Clone> Authentication<S> {
             )
             .await?
             .ok_or_else(|| not_found(id))?;
-        self.end_tokens(before.secret_id).await;
+        self.end_tokens(replaced).await;
         tracing::info!(account = %id, "service account secret rotated");
         Ok(RotateServiceAccountSecretResponse {
             client_secret: secret,

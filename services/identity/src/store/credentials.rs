@@ -245,15 +245,15 @@ pub trait CredentialStore: Send + Sync + 'static {
         limit: i64,
     ) -> impl Future<Output = Result<Vec<ServiceAccountRecord>, StoreError>> + Send;
 
-    /// Replaces an account's secret and revokes the old one's tokens, in one transaction;
-    /// `None` when there is no such account.
+    /// Replaces an account's secret and revokes the old one's tokens, in one transaction:
+    /// the account and the id of the secret it replaced; `None` when there is no such account.
     fn rotate_service_account_secret(
         &self,
         id: Uuid,
         secret: (Uuid, &[u8]),
         now: i64,
         audit: &Audit,
-    ) -> impl Future<Output = Result<Option<ServiceAccountRecord>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<(ServiceAccountRecord, Uuid)>, StoreError>> + Send;
 
     /// Disables an account (once; again changes nothing) and revokes its current secret's
     /// tokens, in one transaction; `None` when there is no such account.

@@ -389,7 +389,7 @@ impl CredentialStore for SqlStore<Db> {
         (secret_id, secret_hash): (Uuid, &[u8]),
         now: i64,
         audit: &Audit,
-    ) -> Result<Option<ServiceAccountRecord>, StoreError> {
+    ) -> Result<Option<(ServiceAccountRecord, Uuid)>, StoreError> {
         let mut tx = begin_write(&self.pool).await?;
         // Locked until commit: two rotations at once must each revoke the secret they replace.
         let Some(old) = sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -401,7 +401,8 @@ impl CredentialStore for SqlStore<Db> {
         else {
             return Ok(None);
         };
-        let old: Option<Uuid> = old.try_get("secret_id")?;
+        // Accounts older than secret ids stand for their first secret with their own id.
+        let old = old.try_get::<Option<Uuid>, _>("secret_id")?.unwrap_or(id);
         let row = sqlx::query(
             "UPDATE service_accounts SET secret_hash = $2, secret_id = $3, secret_created_at = $4 \
              WHERE service_account_id = $1 RETURNING *",
@@ -412,12 +413,10 @@ impl CredentialStore for SqlStore<Db> {
         .bind(now)
         .fetch_one(&mut *tx)
         .await?;
-        if let Some(old) = old {
-            revoke(&mut *tx, old, now, "service_secret_rotated").await?;
-        }
+        revoke(&mut *tx, old, now, "service_secret_rotated").await?;
         append_audit(&mut *tx, None, audit).await?;
         tx.commit().await?;
-        service_account_from_row(&row).map(Some)
+        Ok(Some((service_account_from_row(&row)?, old)))
     }
 
     async fn disable_service_account(
@@ -547,15 +546,7 @@ impl CredentialStore for SqlStore<Db> {
             .rows_affected()
         };
         if retired == 0 {
-            sqlx::query(
-                "INSERT INTO revoked_sessions (family_id, revoked_at, reason) VALUES ($1, $2, $3) \
-                 ON CONFLICT (family_id) DO NOTHING",
-            )
-            .bind(record.family)
-            .bind(now)
-            .bind("refresh token reused")
-            .execute(&mut *tx)
-            .await?;
+            revoke(&mut *tx, record.family, now, "refresh token reused").await?;
             tx.commit().await?;
             return Ok(Redeemed::Reused(record));
         }

@@ -22,6 +22,8 @@ use std::sync::Arc;
 use lms_runtime::store::Database;
 use lms_runtime::{Application, BootError, GrpcServer, Migrations, ServiceContext};
 
+pub use cache::{CacheLookups, lookups as cache_lookups};
+
 /// The schema of the authorization store, one migration set per backend.
 pub static MIGRATIONS: Migrations = Migrations {
     postgres: sqlx::migrate!("migrations/postgres"),

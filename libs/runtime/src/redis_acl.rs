@@ -49,7 +49,8 @@ pub fn rules(service: ServiceName, prefix: &str) -> Vec<String> {
             rules.extend([
                 format!("~{own}*"),
                 format!("&{own}*"),
-                // Cached entries, floors (raised by a script), invalidations.
+                // Cached entries and tombstones (set by a script that compares revisions),
+                // floors (raised by a script), invalidations.
                 "+get".to_owned(),
                 "+mget".to_owned(),
                 "+psetex".to_owned(),
@@ -57,6 +58,8 @@ pub fn rules(service: ServiceName, prefix: &str) -> Vec<String> {
                 "+del".to_owned(),
                 "+eval".to_owned(),
                 "+evalsha".to_owned(),
+                // The run id (INFO server): entries of an earlier Redis run are not used.
+                "+info".to_owned(),
                 "+publish".to_owned(),
                 "+subscribe".to_owned(),
                 "+unsubscribe".to_owned(),

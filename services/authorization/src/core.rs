@@ -8,9 +8,9 @@ use lms_kernel::{
 };
 use lms_runtime::ApiError;
 use lms_runtime::auth::Caller;
-use lms_runtime::clock::now;
+use lms_runtime::clock::{now, now_ms};
 
-use crate::cache::{CacheKey, Facts, FactsCache, Freshness, Invalidation};
+use crate::cache::{CacheKey, Facts, FactsCache, Freshness, Invalidation, Read};
 use crate::decisions::Resource;
 use crate::facts;
 use crate::store::{Revision, Store};
@@ -88,19 +88,33 @@ impl<S: Store> Core<S> {
         freshness: Freshness,
     ) -> Result<(Arc<SubjectFacts>, Revision), ApiError> {
         let key = CacheKey::subject(tenant, user);
-        if let Some(held) = self
+        match self
             .cache
             .get(&key, freshness)
             .await
             .and_then(|e| e.subject())
         {
-            return Ok(held);
+            Some(held) => Ok(held),
+            None => self.read_subject(tenant, user).await,
         }
+    }
+
+    /// The compiled facts of `user` read from the store, and cached.
+    async fn read_subject(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+    ) -> Result<(Arc<SubjectFacts>, Revision), ApiError> {
+        let started_ms = now_ms();
         let (rows, revision) = self.store.subject_rows(tenant, user).await?;
         let compiled = Arc::new(facts::subject_facts(tenant, user, &rows, now()));
-        self.cache
-            .put(key, revision, Facts::Subject(compiled.clone()))
-            .await;
+        let read = Read {
+            revision,
+            started_ms,
+            changes_at: None,
+        };
+        let key = CacheKey::subject(tenant, user);
+        self.cache.put(key, read, Facts::Subject(compiled.clone()));
         Ok((compiled, revision))
     }
 
@@ -109,38 +123,82 @@ impl<S: Store> Core<S> {
         facts::resource_facts(&self.store, resource, now()).await
     }
 
-    /// The facts of `resource`, from the cache when `freshness` allows, with the revision they
-    /// are at least as fresh as. `read_after` is a revision already read in this request (the
-    /// subject's): facts read from the store now are at least that fresh, which saves reading
-    /// the revision again.
+    /// The facts of `resource`, from the cache when `freshness` allows, with the revision of
+    /// their owner tenant they are at least as fresh as.
     pub async fn resource_at(
         &self,
         resource: &Resource,
         freshness: Freshness,
-        read_after: Option<Revision>,
     ) -> Result<(Arc<ResourceFacts>, Revision), ApiError> {
         let key = resource.cache_key();
-        if let Some(held) = self
+        match self
             .cache
             .get(&key, freshness)
             .await
             .and_then(|e| e.resource())
         {
-            return Ok(held);
+            Some(held) => Ok(held),
+            None => self.read_resource(resource).await,
         }
-        // A revision read before the facts: they are at least that fresh.
-        let revision = match read_after {
-            Some(revision) => revision,
-            None => self.store.revision(resource.tenant).await?,
-        };
+    }
+
+    /// The facts of `resource` read from the store, and cached.
+    async fn read_resource(
+        &self,
+        resource: &Resource,
+    ) -> Result<(Arc<ResourceFacts>, Revision), ApiError> {
+        let started_ms = now_ms();
+        // The owner's revision, read before the facts: they are at least that fresh. Never
+        // another tenant's (security review M6).
+        let revision = self.store.revision(resource.tenant).await?;
         let facts = Arc::new(self.resource(resource).await?);
+        let read = Read {
+            revision,
+            started_ms,
+            changes_at: None,
+        };
         self.cache
-            .put(key, revision, Facts::Resource(facts.clone()))
-            .await;
+            .put(resource.cache_key(), read, Facts::Resource(facts.clone()));
         Ok((facts, revision))
     }
 
+    /// What one decision reads: the subject's and the resource's facts, from the cache when
+    /// `freshness` allows (both looked up in one Redis round trip), else from the store (both
+    /// read at once).
+    pub async fn decision_facts(
+        &self,
+        tenant: TenantId,
+        subject: UserId,
+        resource: &Resource,
+        freshness: Freshness,
+    ) -> Result<
+        (
+            (Arc<SubjectFacts>, Revision),
+            (Arc<ResourceFacts>, Revision),
+        ),
+        ApiError,
+    > {
+        let keys = [CacheKey::subject(tenant, subject), resource.cache_key()];
+        let mut held = self.cache.get_many(&keys, freshness).await.into_iter();
+        let subject_held = held.next().flatten().and_then(|e| e.subject());
+        let resource_held = held.next().flatten().and_then(|e| e.resource());
+        match (subject_held, resource_held) {
+            (Some(s), Some(r)) => Ok((s, r)),
+            (Some(s), None) => Ok((s, self.read_resource(resource).await?)),
+            (None, Some(r)) => Ok((self.read_subject(tenant, subject).await?, r)),
+            (None, None) => {
+                let (s, r) = tokio::join!(
+                    self.read_subject(tenant, subject),
+                    self.read_resource(resource)
+                );
+                Ok((s?, r?))
+            }
+        }
+    }
+
     /// Drops cached facts a write at `revision` changed; `tenant_wide` drops all the tenant's.
+    /// Every write that bumps a revision calls this (with no keys when it changed no decision
+    /// input), so replicas can tell a lost invalidation from a write that needed none.
     pub async fn invalidate(
         &self,
         tenant: TenantId,
@@ -148,13 +206,17 @@ impl<S: Store> Core<S> {
         tenant_wide: bool,
         revision: Revision,
     ) {
-        self.cache
-            .invalidate(Invalidation {
-                tenant: tenant.as_uuid(),
-                keys,
-                floor: tenant_wide.then_some(revision.0),
-            })
-            .await;
+        self.cache.invalidate(Invalidation {
+            tenant: tenant.as_uuid(),
+            revision: revision.0,
+            keys,
+            floor: tenant_wide.then_some(revision.0),
+        });
+    }
+
+    /// Announces a write at `revision` that changed no cached facts.
+    pub async fn written(&self, tenant: TenantId, revision: Revision) {
+        self.invalidate(tenant, Vec::new(), false, revision).await;
     }
 
     /// Drops the cached facts of `user`, whose roles a write at `revision` changed.

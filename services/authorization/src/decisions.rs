@@ -121,6 +121,32 @@ impl Resource {
         }
     }
 
+    /// The freshness its facts are read at for a request of `tenant` asking `freshness`. A
+    /// consistency token names a revision of the caller's tenant, which says nothing of another
+    /// tenant's: such a resource is then read from the store (revisions of two tenants are never
+    /// compared, security review M6).
+    pub fn freshness(&self, tenant: TenantId, freshness: Freshness) -> Freshness {
+        match freshness {
+            Freshness::AtLeast(_) if self.tenant != tenant => Freshness::Full,
+            other => other,
+        }
+    }
+
+    /// The revision of `tenant` a decision on this resource is at least as fresh as: the older
+    /// of its two inputs, or the subject's alone when the resource is another tenant's.
+    pub fn revision_with(
+        &self,
+        tenant: TenantId,
+        subject: Revision,
+        resource: Revision,
+    ) -> Revision {
+        if self.tenant == tenant {
+            subject.min(resource)
+        } else {
+            subject
+        }
+    }
+
     /// Where its facts are cached.
     pub fn cache_key(&self) -> CacheKey {
         CacheKey::resource(self.tenant, self.kind as i16, self.id)
@@ -260,18 +286,25 @@ impl<S: Store> Core<S> {
         let subject = self
             .subject_of(caller, tenant, "subject_id", subject_id)
             .await?;
-        let (facts, subject_revision) = self.subject_at(tenant, subject, freshness).await?;
+        let ((facts, subject_revision), (resource_facts, resource_revision)) =
+            if resource.tenant == tenant {
+                self.decision_facts(tenant, subject, &resource, freshness)
+                    .await?
+            } else {
+                let subject = self.subject_at(tenant, subject, freshness).await?;
+                let resource = self
+                    .resource_at(&resource, resource.freshness(tenant, freshness))
+                    .await?;
+                (subject, resource)
+            };
         let facts = as_session(caller, subject, facts);
         ahead(freshness, subject_revision)?;
-        let (resource, resource_revision) = self
-            .resource_at(&resource, freshness, Some(subject_revision))
-            .await?;
-        ahead(freshness, resource_revision)?;
+        let revision = resource.revision_with(tenant, subject_revision, resource_revision);
+        ahead(freshness, revision)?;
         Ok(Decided {
-            decision: decide(&facts, permission, &resource),
+            decision: decide(&facts, permission, &resource_facts),
             tenant,
-            // The decision is at least as fresh as the older of its two inputs.
-            revision: subject_revision.min(resource_revision),
+            revision,
             facts,
         })
     }
@@ -362,12 +395,6 @@ impl<S: Store> Core<S> {
         for (index, read) in reads.await {
             prefetched.subjects.insert(missing[index], read);
         }
-        // Any revision this request read is a floor for what it reads now.
-        let read_after = prefetched
-            .subjects
-            .values()
-            .map(|(_, revision)| *revision)
-            .min();
         let mut distinct: Vec<Resource> = items
             .iter()
             .filter_map(|item| Resource::parse(tenant, "resource", item.resource.as_ref()).ok())
@@ -379,7 +406,7 @@ impl<S: Store> Core<S> {
             let key = resource.cache_key();
             match self
                 .cache
-                .get_local(&key, freshness)
+                .get_local(&key, resource.freshness(tenant, freshness))
                 .and_then(|e| e.resource())
             {
                 Some(held) => {
@@ -390,7 +417,8 @@ impl<S: Store> Core<S> {
         }
         let reads = read_concurrently(missing.len(), |index| {
             let (core, resource) = (self.clone(), missing[index]);
-            async move { core.resource_at(&resource, freshness, read_after).await }
+            let freshness = resource.freshness(tenant, freshness);
+            async move { core.resource_at(&resource, freshness).await }
         });
         for (index, read) in reads.await {
             prefetched
@@ -439,16 +467,17 @@ impl<S: Store> Core<S> {
         }
         let (facts, subject_revision) = &prefetched.subjects[&subject];
         let facts = as_session(caller, subject, facts.clone());
-        let (resource, resource_revision) = match prefetched.resources.get(&resource.cache_key()) {
-            Some((facts, revision)) => (facts.clone(), *revision),
-            None => {
-                self.resource_at(&resource, freshness, Some(*subject_revision))
-                    .await?
-            }
-        };
-        let revision = (*subject_revision).min(resource_revision);
+        let (resource_facts, resource_revision) =
+            match prefetched.resources.get(&resource.cache_key()) {
+                Some((facts, revision)) => (facts.clone(), *revision),
+                None => {
+                    self.resource_at(&resource, resource.freshness(tenant, freshness))
+                        .await?
+                }
+            };
+        let revision = resource.revision_with(tenant, *subject_revision, resource_revision);
         ahead(freshness, revision)?;
-        Ok((decide(&facts, permission, &resource), revision))
+        Ok((decide(&facts, permission, &resource_facts), revision))
     }
 }
 

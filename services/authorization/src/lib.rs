@@ -57,6 +57,7 @@ pub async fn build(context: ServiceContext) -> Result<Application, BootError> {
     let server = match &database {
         Database::Postgres(pool) => {
             let store = store::PgStore::new(pool.clone());
+            keep_horizons(&cache, &store);
             grpc::add_services(
                 server,
                 Arc::new(core::Core {
@@ -68,6 +69,7 @@ pub async fn build(context: ServiceContext) -> Result<Application, BootError> {
         }
         Database::Sqlite(pool) => {
             let store = store::SqliteStore::new(pool.clone());
+            keep_horizons(&cache, &store);
             grpc::add_services(
                 server,
                 Arc::new(core::Core {
@@ -79,4 +81,13 @@ pub async fn build(context: ServiceContext) -> Result<Application, BootError> {
         }
     };
     Ok(Application::new(server, database).with_redis(redis))
+}
+
+/// Reconciles the cache's invalidations with the store's revisions while the service runs.
+fn keep_horizons<S: store::DecisionStore + Clone>(cache: &Arc<cache::FactsCache>, store: &S) {
+    let store = store.clone();
+    cache::FactsCache::keep_horizons(cache, move |tenants| {
+        let store = store.clone();
+        async move { store.revisions(&tenants).await }
+    });
 }

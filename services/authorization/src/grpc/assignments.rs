@@ -369,7 +369,9 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
                 .await?;
             match revoked {
                 Some((records, revision)) => {
-                    if !records.is_empty() {
+                    if records.is_empty() {
+                        self.0.written(tenant, revision).await;
+                    } else {
                         self.0.invalidate_subject(tenant, user, revision).await;
                         tracing::info!(%tenant, %user, role = ?role, revoked = records.len(), "role taken back");
                     }

@@ -247,6 +247,8 @@ impl<S: Store> RoleService for Roles<S> {
             .insert_role(actor.tenant, &role, audit)
             .await
             .map_err(ApiError::from)?;
+        // A new role is held by nobody: no cached facts change.
+        self.0.written(actor.tenant, revision).await;
         tracing::info!(tenant = %actor.tenant, role = %role.id, "role created");
         Ok(Response::new(CreateRoleResponse {
             role: Some(convert::custom_role(&role)),

@@ -44,6 +44,13 @@ pub trait DecisionStore: Send + Sync + 'static {
         tenant: TenantId,
     ) -> impl Future<Output = Result<Revision, StoreError>> + Send;
 
+    /// The current revisions of `tenants` (0 for a tenant never written), in one round trip per
+    /// few hundred tenants: what the decision cache reconciles the invalidations it heard with.
+    fn revisions(
+        &self,
+        tenants: &[uuid::Uuid],
+    ) -> impl Future<Output = Result<Vec<(uuid::Uuid, i64)>, StoreError>> + Send;
+
     /// What decisions need about `user`, read at one revision, which is returned with it.
     fn subject_rows(
         &self,

@@ -72,6 +72,31 @@ impl DecisionStore for SqlStore<Db> {
         Ok(Revision(revision.unwrap_or(0)))
     }
 
+    async fn revisions(&self, tenants: &[Uuid]) -> Result<Vec<(Uuid, i64)>, StoreError> {
+        let mut revisions: Vec<(Uuid, i64)> = tenants.iter().map(|t| (*t, 0)).collect();
+        let mut stored = std::collections::HashMap::new();
+        for chunk in tenants.chunks(500) {
+            let mut query = sqlx::QueryBuilder::<Db>::new(
+                "SELECT tenant_id, revision FROM tenant_revisions WHERE tenant_id IN (",
+            );
+            let mut ids = query.separated(", ");
+            for tenant in chunk {
+                ids.push_bind(*tenant);
+            }
+            query.push(")");
+            for row in query.build().fetch_all(&self.pool).await? {
+                stored.insert(
+                    row.try_get::<Uuid, _>("tenant_id")?,
+                    row.try_get::<i64, _>("revision")?,
+                );
+            }
+        }
+        for (tenant, revision) in &mut revisions {
+            *revision = stored.get(tenant).copied().unwrap_or(0);
+        }
+        Ok(revisions)
+    }
+
     async fn subject_rows(
         &self,
         tenant: TenantId,

@@ -1,0 +1,518 @@
+//! The decision cache: compiled subject and resource facts, in process (per replica) and in
+//! Redis (shared by replicas), invalidated across replicas through Redis pub/sub.
+//!
+//! Guarantees:
+//! - Every entry carries the tenant revision it was read at (its owner tenant's, read in the same
+//!   statement as the facts). A decision asked at least as fresh as a token uses only entries read
+//!   at or after the token's revision: the new-enemy problem cannot occur, whatever happened to
+//!   invalidations.
+//! - Entries live until something they depend on changes: a write invalidates exactly the keys it
+//!   changes (or the whole tenant: settings, role definitions, the unit tree, by raising the
+//!   tenant's floor), a validity window they depend on opens or closes (`changes_at`), or capacity
+//!   evicts them. Not for the staleness bound.
+//! - A decision asked without a token is never staler than `cache.max_staleness_ms`: an entry
+//!   older than that is used only while the replica knows it has heard every invalidation up to
+//!   a moment within the bound ([`horizon`]: the store's revisions are the heartbeat). A dropped
+//!   subscription, a Redis restart, a slow Redis or a lost publish fall back to using only entries
+//!   younger than the bound, then drop the tenant's older entries. An entry's age is its read
+//!   time (taken before the read) in both tiers: a copy from Redis gets no fresh life.
+//! - A read racing a write cannot plant an old entry: invalidated keys keep a tombstone with the
+//!   write's revision (here and in Redis) for longer than a read may take to be stored.
+//! - Redis errors are misses: the store answers, and a short breaker keeps the hot path from
+//!   waiting on a dead Redis.
+//! - What is read from Redis is used only if its MAC holds (`sealed`): an entry or invalidation
+//!   planted by anyone without the replicas' key is a miss, and is counted.
+
+mod horizon;
+mod shared;
+
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use lms_kernel::{ResourceFacts, SubjectFacts, TenantId, UserId};
+use lms_runtime::clock::now_ms;
+use lms_runtime::config::CacheConfig;
+use lms_runtime::redis::{RedisEndpoint, RedisHandle};
+use lms_runtime::redis_acl::AUTHORIZATION_NAMESPACE as NAMESPACE;
+use opentelemetry::KeyValue;
+use opentelemetry::metrics::Counter;
+use serde::{Deserialize, Serialize};
+use tokio_stream::StreamExt;
+
+use crate::store::Revision;
+use horizon::{Horizons, Trust};
+use lms_runtime::sealed::Sealer;
+use shared::{Found, SharedTier};
+
+/// Lookups by outcome, summed over every cache in the process: what benchmarks report as hit
+/// ratios without an OpenTelemetry pipeline (the same counts go to the `lookups` metric).
+static LOOKUPS: Lookups = Lookups {
+    local: AtomicU64::new(0),
+    redis: AtomicU64::new(0),
+    miss: AtomicU64::new(0),
+};
+
+struct Lookups {
+    local: AtomicU64,
+    redis: AtomicU64,
+    miss: AtomicU64,
+}
+
+/// Decision-cache lookups so far in this process, by where they were answered.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct CacheLookups {
+    /// Answered by the replica's own tier.
+    pub local: u64,
+    /// Answered by Redis.
+    pub redis: u64,
+    /// Read from the store.
+    pub miss: u64,
+}
+
+/// The process's [`CacheLookups`] so far.
+pub fn lookups() -> CacheLookups {
+    CacheLookups {
+        local: LOOKUPS.local.load(Ordering::Relaxed),
+        redis: LOOKUPS.redis.load(Ordering::Relaxed),
+        miss: LOOKUPS.miss.load(Ordering::Relaxed),
+    }
+}
+
+/// What a decision asks of the cache.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Freshness {
+    /// Any live entry (bounded staleness).
+    Latency,
+    /// Only entries read at or after this revision.
+    AtLeast(Revision),
+    /// No cache.
+    Full,
+}
+
+/// A cached value with the revision it was read at.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Entry {
+    /// The tenant revision the facts were read at.
+    pub revision: i64,
+    /// When the read began (ms since the epoch): its age, in either tier (a copy from Redis
+    /// gets no fresh local life; it is under the MAC).
+    pub read_at_ms: i64,
+    /// When a validity window the facts depend on opens or closes: not used from then on.
+    pub changes_at_ms: Option<i64>,
+    /// The facts.
+    pub facts: Facts,
+}
+
+impl Entry {
+    /// The subject facts it holds, with the revision they were read at.
+    pub fn subject(&self) -> Option<(Arc<SubjectFacts>, Revision)> {
+        match &self.facts {
+            Facts::Subject(facts) => Some((facts.clone(), Revision(self.revision))),
+            Facts::Resource(_) => None,
+        }
+    }
+
+    /// The resource facts it holds, with the revision they were read at.
+    pub fn resource(&self) -> Option<(Arc<ResourceFacts>, Revision)> {
+        match &self.facts {
+            Facts::Resource(facts) => Some((facts.clone(), Revision(self.revision))),
+            Facts::Subject(_) => None,
+        }
+    }
+}
+
+/// Cached facts.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum Facts {
+    /// A subject's compiled facts.
+    Subject(Arc<SubjectFacts>),
+    /// A resource's facts.
+    Resource(Arc<ResourceFacts>),
+}
+
+/// What a cache entry holds facts about. Hashed and compared as it is, so a decision formats no
+/// strings to find its facts; only Redis sees the text form.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
+pub struct CacheKey {
+    tenant: uuid::Uuid,
+    of: Of,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
+enum Of {
+    /// A subject's compiled facts.
+    Subject(uuid::Uuid),
+    /// A resource's facts, by object type and id.
+    Resource(i16, uuid::Uuid),
+}
+
+impl CacheKey {
+    /// The key of a subject's facts.
+    pub fn subject(tenant: TenantId, user: UserId) -> CacheKey {
+        CacheKey {
+            tenant: tenant.as_uuid(),
+            of: Of::Subject(user.as_uuid()),
+        }
+    }
+
+    /// The key of a resource's facts.
+    pub fn resource(tenant: TenantId, kind: i16, id: uuid::Uuid) -> CacheKey {
+        CacheKey {
+            tenant: tenant.as_uuid(),
+            of: Of::Resource(kind, id),
+        }
+    }
+
+    /// The key's text in Redis (before the configured prefix).
+    fn text(&self) -> String {
+        match self.of {
+            Of::Subject(user) => {
+                format!("{NAMESPACE}s:{}:{}", self.tenant.simple(), user.simple())
+            }
+            Of::Resource(kind, id) => {
+                format!(
+                    "{NAMESPACE}r:{}:{kind}:{}",
+                    self.tenant.simple(),
+                    id.simple()
+                )
+            }
+        }
+    }
+}
+
+/// An invalidation, as published to other replicas.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Invalidation {
+    /// The tenant.
+    pub tenant: uuid::Uuid,
+    /// The revision of the write: every write publishes exactly one, so a replica can tell when
+    /// it missed one.
+    pub revision: i64,
+    /// Keys to drop.
+    pub keys: Vec<CacheKey>,
+    /// When set, every entry of the tenant read before this revision is dropped.
+    pub floor: Option<i64>,
+}
+
+/// What a read from the store produced facts at: the entry's stamp.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Read {
+    /// The owner tenant's revision, read with the facts.
+    pub revision: Revision,
+    /// When the read began (ms since the epoch): the entry's age counts from here.
+    pub started_ms: i64,
+    /// When a validity window the facts depend on opens or closes (ms since the epoch).
+    pub changes_at: Option<i64>,
+}
+
+/// How long an invalidated key refuses entries read before the invalidation. A read that took
+/// longer than half of it to be stored is not stored.
+const TOMBSTONE: Duration = Duration::from_secs(10);
+
+/// The two-tier cache of one authorization replica.
+pub struct FactsCache {
+    local: moka::sync::Cache<CacheKey, Arc<Entry>>,
+    /// Keys invalidated lately, with the revision of the write that did.
+    tombstones: moka::sync::Cache<CacheKey, i64>,
+    horizons: Horizons,
+    shared: Option<Arc<SharedTier>>,
+    bound_ms: i64,
+    lookups: Counter<u64>,
+    /// Values read from Redis whose MAC failed.
+    rejected: Counter<u64>,
+    /// Tenants whose floor rose because invalidations were lost.
+    lost: Counter<u64>,
+}
+
+impl std::fmt::Debug for FactsCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FactsCache")
+            .field("entries", &self.local.entry_count())
+            .field("redis", &self.shared.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl FactsCache {
+    /// A cache with the configured bound; with `redis`, shared and invalidated across replicas.
+    pub fn new(config: &CacheConfig, redis: Option<(RedisHandle, Sealer)>) -> Arc<FactsCache> {
+        let meter = opentelemetry::global::meter("lms");
+        Arc::new(FactsCache {
+            local: moka::sync::Cache::builder()
+                .max_capacity(config.capacity)
+                .build(),
+            tombstones: moka::sync::Cache::builder()
+                .max_capacity(config.capacity)
+                .time_to_live(TOMBSTONE)
+                .build(),
+            horizons: Horizons::default(),
+            shared: redis.map(|(handle, sealer)| Arc::new(SharedTier::new(handle, sealer))),
+            bound_ms: config.max_staleness_ms as i64,
+            lookups: meter
+                .u64_counter("lms.authorization.cache.lookups")
+                .with_description("Decision-cache lookups by outcome: local, redis or miss")
+                .build(),
+            rejected: meter
+                .u64_counter("lms.authorization.cache.rejected")
+                .with_description(
+                    "Values read from Redis that failed their MAC (planted or corrupted), not used",
+                )
+                .build(),
+            lost: meter
+                .u64_counter("lms.authorization.cache.lost_invalidations")
+                .with_description(
+                    "Times a tenant's entries were dropped because an invalidation never arrived",
+                )
+                .build(),
+        })
+    }
+
+    /// Whether `entry` may answer a decision asking `freshness` now.
+    fn usable(&self, entry: &Entry, key: &CacheKey, freshness: Freshness) -> bool {
+        let now = now_ms();
+        if entry.changes_at_ms.is_some_and(|at| now >= at)
+            || self
+                .tombstones
+                .get(key)
+                .is_some_and(|revision| entry.revision < revision)
+        {
+            return false;
+        }
+        let trust = self
+            .horizons
+            .trust(key.tenant, entry.revision, now, self.bound_ms);
+        match (freshness, trust) {
+            (Freshness::Full, _) | (_, Trust::Below) => false,
+            (Freshness::AtLeast(revision), _) => entry.revision >= revision.0,
+            (Freshness::Latency, Trust::Synced) => true,
+            (Freshness::Latency, Trust::Young) => now - entry.read_at_ms <= self.bound_ms,
+        }
+    }
+
+    fn count(&self, outcome: &'static str) {
+        self.lookups.add(1, &[KeyValue::new("outcome", outcome)]);
+        let slot = match outcome {
+            "local" => &LOOKUPS.local,
+            "redis" => &LOOKUPS.redis,
+            _ => &LOOKUPS.miss,
+        };
+        slot.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A usable entry for `key` that this replica holds: no I/O.
+    pub fn get_local(&self, key: &CacheKey, freshness: Freshness) -> Option<Arc<Entry>> {
+        if freshness == Freshness::Full {
+            return None;
+        }
+        let entry = self
+            .local
+            .get(key)
+            .filter(|entry| self.usable(entry, key, freshness))?;
+        self.count("local");
+        Some(entry)
+    }
+
+    /// A usable entry for `key`, from this replica or Redis.
+    pub async fn get(&self, key: &CacheKey, freshness: Freshness) -> Option<Arc<Entry>> {
+        self.get_many(&[*key], freshness).await.pop().flatten()
+    }
+
+    /// Usable entries for `keys`, from this replica or else Redis, in at most one round trip.
+    pub async fn get_many(
+        &self,
+        keys: &[CacheKey],
+        freshness: Freshness,
+    ) -> Vec<Option<Arc<Entry>>> {
+        if freshness == Freshness::Full {
+            return keys.iter().map(|_| None).collect();
+        }
+        let mut found: Vec<Option<Arc<Entry>>> =
+            keys.iter().map(|k| self.get_local(k, freshness)).collect();
+        let missing: Vec<CacheKey> = keys
+            .iter()
+            .zip(&found)
+            .filter(|(_, f)| f.is_none())
+            .map(|(k, _)| *k)
+            .collect();
+        let shared_values = match (&self.shared, missing.is_empty()) {
+            (Some(shared), false) => shared.get(&missing).await,
+            _ => Vec::new(),
+        };
+        let mut shared_values = shared_values.into_iter();
+        for (key, slot) in keys.iter().zip(&mut found) {
+            if slot.is_some() {
+                continue;
+            }
+            match shared_values.next() {
+                Some(Found::Entry(entry, floor))
+                    if floor.is_none_or(|floor| entry.revision >= floor)
+                        && self.usable(&entry, key, freshness) =>
+                {
+                    let entry = Arc::new(entry);
+                    self.local.insert(*key, entry.clone());
+                    self.count("redis");
+                    *slot = Some(entry);
+                    continue;
+                }
+                Some(Found::Forged) => {
+                    tracing::warn!("a cache entry in redis failed its MAC; not used");
+                    self.rejected.add(1, &[KeyValue::new("what", "entry")]);
+                }
+                _ => {}
+            }
+            self.count("miss");
+        }
+        found
+    }
+
+    /// Stores facts read from the store, in both tiers (Redis after the answer: a cold decision
+    /// does not wait for it). Not stored when the read raced a write to the same key, or took
+    /// too long to be sure it did not.
+    pub fn put(&self, key: CacheKey, read: Read, facts: Facts) {
+        let now = now_ms();
+        let entry = Entry {
+            revision: read.revision.0,
+            read_at_ms: read.started_ms,
+            changes_at_ms: read.changes_at,
+            facts,
+        };
+        let raced = self
+            .tombstones
+            .get(&key)
+            .is_some_and(|revision| entry.revision < revision);
+        let slow = now - entry.read_at_ms > TOMBSTONE.as_millis() as i64 / 2;
+        let below = self
+            .horizons
+            .trust(key.tenant, entry.revision, now, self.bound_ms)
+            == Trust::Below;
+        if raced || slow || below {
+            return;
+        }
+        let entry = Arc::new(entry);
+        self.local.insert(key, entry.clone());
+        if let Some(shared) = &self.shared {
+            let shared = shared.clone();
+            tokio::spawn(async move { shared.put(&key, &entry).await });
+        }
+    }
+
+    /// Drops what a write changed (its keys, or with a floor the whole tenant's older entries)
+    /// here at once, then in Redis and on every other replica without holding up the write's
+    /// answer: until they hear it, the staleness bound holds for them.
+    pub fn invalidate(&self, invalidation: Invalidation) {
+        self.apply(&invalidation);
+        if let Some(shared) = &self.shared {
+            let shared = shared.clone();
+            tokio::spawn(async move { shared.invalidate(&invalidation, TOMBSTONE).await });
+        }
+    }
+
+    /// Applies an invalidation (this replica's or another's) here.
+    fn apply(&self, invalidation: &Invalidation) {
+        for key in &invalidation.keys {
+            let newer = self
+                .tombstones
+                .get(key)
+                .is_none_or(|revision| revision < invalidation.revision);
+            if newer {
+                self.tombstones.insert(*key, invalidation.revision);
+            }
+            self.local.invalidate(key);
+        }
+        self.horizons.hear(
+            invalidation.tenant,
+            invalidation.revision,
+            invalidation.floor,
+        );
+    }
+
+    /// Listens for other replicas' invalidations until the cache is dropped. Invalidations missed
+    /// while the subscription is down show as gaps in the revisions heard; see [`horizon`].
+    pub fn listen(cache: &Arc<FactsCache>, endpoint: RedisEndpoint) {
+        let Some(shared) = cache.shared.clone() else {
+            return;
+        };
+        let (channel, sealer) = shared.channel();
+        let weak: Weak<FactsCache> = Arc::downgrade(cache);
+        tokio::spawn(async move {
+            loop {
+                let subscribed = async {
+                    let client = endpoint.client()?;
+                    let mut pubsub = client.get_async_pubsub().await?;
+                    pubsub.subscribe(&channel).await?;
+                    redis::RedisResult::Ok(pubsub)
+                }
+                .await;
+                match subscribed {
+                    Ok(pubsub) => {
+                        // Subscribed first: every entry stored from now on was read under a
+                        // run whose invalidations this replica hears.
+                        shared.learn_run().await;
+                        let mut messages = pubsub.into_on_message();
+                        while let Some(message) = messages.next().await {
+                            let Some(cache) = weak.upgrade() else { return };
+                            let payload = String::from_utf8_lossy(message.get_payload_bytes());
+                            let Some(json) = sealer.open(&channel, &payload) else {
+                                tracing::warn!("an invalidation failed its MAC; ignored");
+                                cache
+                                    .rejected
+                                    .add(1, &[KeyValue::new("what", "invalidation")]);
+                                continue;
+                            };
+                            if let Ok(invalidation) = serde_json::from_str::<Invalidation>(json) {
+                                cache.apply(&invalidation);
+                            }
+                        }
+                        shared.forget_run();
+                        tracing::warn!("invalidation subscription ended; resubscribing");
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "cannot subscribe to invalidations; retrying")
+                    }
+                }
+                if weak.strong_count() == 0 {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        });
+    }
+
+    /// Keeps the horizons until the cache is dropped: every quarter of the bound, reads the
+    /// revisions of the tenants it holds entries for through `revisions` and reconciles them
+    /// with the invalidations heard.
+    pub fn keep_horizons<F, Fut>(cache: &Arc<FactsCache>, revisions: F)
+    where
+        F: Fn(Vec<uuid::Uuid>) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<Vec<(uuid::Uuid, i64)>, crate::store::StoreError>> + Send,
+    {
+        let weak: Weak<FactsCache> = Arc::downgrade(cache);
+        let every = Duration::from_millis((cache.bound_ms as u64 / 4).max(1));
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(every);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                let Some(cache) = weak.upgrade() else { return };
+                let tenants = cache.horizons.tenants();
+                if tenants.is_empty() {
+                    continue;
+                }
+                let started = now_ms();
+                match revisions(tenants).await {
+                    Ok(stored) => {
+                        for (tenant, floor) in cache.horizons.reconcile(started, &stored) {
+                            tracing::warn!(%tenant, floor, "invalidations were lost; dropping the tenant's older entries");
+                            cache.lost.add(1, &[]);
+                        }
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "cannot read revisions; only young entries are used")
+                    }
+                }
+            }
+        });
+    }
+}

@@ -516,3 +516,91 @@ impl FactsCache {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use lms_kernel::TenantSettings;
+
+    use super::*;
+
+    const BOUND_MS: u64 = 1_000;
+
+    fn cache() -> Arc<FactsCache> {
+        let config = CacheConfig {
+            max_staleness_ms: BOUND_MS,
+            ..CacheConfig::default()
+        };
+        FactsCache::new(&config, None)
+    }
+
+    fn key() -> (TenantId, UserId, CacheKey) {
+        let (tenant, user) = (TenantId::generate(), UserId::generate());
+        (tenant, user, CacheKey::subject(tenant, user))
+    }
+
+    fn facts(tenant: TenantId, user: UserId) -> Facts {
+        Facts::Subject(Arc::new(SubjectFacts::new(
+            tenant,
+            user,
+            TenantSettings::default(),
+        )))
+    }
+
+    fn read(revision: i64, started_ms: i64) -> Read {
+        Read {
+            revision: Revision(revision),
+            started_ms,
+            changes_at: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_read_that_raced_a_write_to_its_key_is_not_stored() {
+        let (cache, (tenant, user, key)) = (cache(), key());
+        let started = now_ms();
+        // The write (revision 6) lands between the read (at 5) and its storing.
+        cache.invalidate(Invalidation {
+            tenant: tenant.as_uuid(),
+            revision: 6,
+            keys: vec![key],
+            floor: None,
+        });
+        cache.put(key, read(5, started), facts(tenant, user));
+        assert!(cache.get_local(&key, Freshness::Latency).is_none());
+        cache.put(key, read(6, now_ms()), facts(tenant, user));
+        assert!(cache.get_local(&key, Freshness::Latency).is_some());
+    }
+
+    #[tokio::test]
+    async fn an_entry_is_not_used_once_a_validity_window_it_depends_on_changes() {
+        let (cache, (tenant, user, key)) = (cache(), key());
+        let mut stamp = read(3, now_ms());
+        stamp.changes_at = Some(now_ms() - 1);
+        cache.put(key, stamp, facts(tenant, user));
+        assert!(cache.get_local(&key, Freshness::Latency).is_none());
+    }
+
+    #[tokio::test]
+    async fn an_old_entry_answers_only_while_the_replica_knows_it_heard_everything() {
+        let (cache, (tenant, user, key)) = (cache(), key());
+        // Read two bounds ago (and stored just in time to be sure no write raced it).
+        let old = now_ms() - 2 * BOUND_MS as i64;
+        cache.put(key, read(4, old), facts(tenant, user));
+        assert!(
+            cache.get_local(&key, Freshness::Latency).is_none(),
+            "older than the bound and nothing known of the tenant's writes"
+        );
+        cache.horizons.reconcile(now_ms(), &[(tenant.as_uuid(), 4)]);
+        assert!(cache.get_local(&key, Freshness::Latency).is_some());
+        // A token asks for at least its revision, whatever the entry's age.
+        assert!(
+            cache
+                .get_local(&key, Freshness::AtLeast(Revision(5)))
+                .is_none()
+        );
+        // A write the replica never heard of: one round waits for it, the next drops the entry.
+        cache.horizons.reconcile(now_ms(), &[(tenant.as_uuid(), 5)]);
+        cache.horizons.reconcile(now_ms(), &[(tenant.as_uuid(), 5)]);
+        assert!(cache.get_local(&key, Freshness::Latency).is_none());
+    }
+}

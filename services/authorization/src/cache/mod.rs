@@ -449,7 +449,7 @@ impl FactsCache {
                     Ok(pubsub) => {
                         // Subscribed first: every entry stored from now on was read under a
                         // run whose invalidations this replica hears.
-                        shared.learn_run().await;
+                        shared.subscribed().await;
                         let mut messages = pubsub.into_on_message();
                         while let Some(message) = messages.next().await {
                             let Some(cache) = weak.upgrade() else { return };
@@ -465,7 +465,7 @@ impl FactsCache {
                                 cache.apply(&invalidation);
                             }
                         }
-                        shared.forget_run();
+                        shared.unsubscribed();
                         tracing::warn!("invalidation subscription ended; resubscribing");
                     }
                     Err(error) => {
@@ -496,6 +496,9 @@ impl FactsCache {
             loop {
                 ticks.tick().await;
                 let Some(cache) = weak.upgrade() else { return };
+                if let Some(shared) = &cache.shared {
+                    shared.learn_run_if_unknown().await;
+                }
                 let tenants = cache.horizons.tenants();
                 if tenants.is_empty() {
                     continue;

@@ -8,7 +8,7 @@
 //! without the tombstones written since) entries of the old run are not used.
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::Duration;
 
 use lms_runtime::clock::now_ms;
@@ -68,6 +68,8 @@ pub struct SharedTier {
     sealer: Sealer,
     channel: String,
     run: Mutex<Option<Run>>,
+    /// Whether the invalidation subscription is up (a run is learned only then).
+    subscribed: AtomicBool,
     /// Milliseconds since the epoch until which Redis is skipped.
     skip_until: AtomicI64,
 }
@@ -80,6 +82,7 @@ impl SharedTier {
             handle,
             sealer,
             run: Mutex::new(None),
+            subscribed: AtomicBool::new(false),
             skip_until: AtomicI64::new(0),
         }
     }
@@ -111,9 +114,21 @@ impl SharedTier {
             .key(&format!("{NAMESPACE}floor:{}", tenant.simple()))
     }
 
-    /// Learns the run id of the Redis process (after every (re)subscription): until then, and
-    /// after a failure, nothing is read from or written to the tier.
-    pub async fn learn_run(&self) {
+    /// The subscription is up: learns the run id of the Redis process. Until it is known,
+    /// nothing is read from or written to the tier.
+    pub async fn subscribed(&self) {
+        self.subscribed.store(true, Ordering::Relaxed);
+        self.learn_run().await;
+    }
+
+    /// Learns the run again if the subscription is up but the last attempt failed.
+    pub async fn learn_run_if_unknown(&self) {
+        if self.subscribed.load(Ordering::Relaxed) && self.run().is_none() {
+            self.learn_run().await;
+        }
+    }
+
+    async fn learn_run(&self) {
         let id = match self.handle.connection() {
             Some(mut connection) => redis::cmd("INFO")
                 .arg("server")
@@ -136,8 +151,9 @@ impl SharedTier {
         });
     }
 
-    /// Forgets the run (the subscription dropped: Redis may be restarting).
-    pub fn forget_run(&self) {
+    /// The subscription dropped (Redis may be restarting): forgets the run.
+    pub fn unsubscribed(&self) {
+        self.subscribed.store(false, Ordering::Relaxed);
         *self.run.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
 

@@ -13,7 +13,27 @@ pub struct TestRedis {
     url: String,
     prefix: String,
     /// ACL users made for this test, deleted with its keys.
-    users: std::sync::Mutex<Vec<String>>,
+    users: std::sync::Mutex<Vec<AclUser>>,
+}
+
+/// A Redis user a test made, with what it takes to make it again on a restarted server.
+#[derive(Debug, Clone)]
+struct AclUser {
+    name: String,
+    password: String,
+    rules: Vec<String>,
+}
+
+impl AclUser {
+    fn set(&self, connection: &mut ::redis::Connection) -> ::redis::RedisResult<()> {
+        ::redis::cmd("ACL")
+            .arg("SETUSER")
+            .arg(&self.name)
+            .arg("on")
+            .arg(format!(">{}", self.password))
+            .arg(&self.rules)
+            .query(connection)
+    }
 }
 
 impl TestRedis {
@@ -39,34 +59,51 @@ impl TestRedis {
     /// The URL of a Redis user of this test's own holding `service`'s ACL rules for this
     /// prefix (`lms redis-acl <service>`), as a deployment would connect that service.
     pub fn as_service(&self, service: lms_runtime::ServiceName) -> String {
-        let user = format!("lms-test-{}-{service}", uuid::Uuid::new_v4().simple());
-        let password = uuid::Uuid::new_v4().simple().to_string();
-        let mut connection = ::redis::Client::open(self.url.as_str())
-            .and_then(|client| client.get_connection_with_timeout(Duration::from_secs(1)))
-            .expect("the test Redis answers");
-        ::redis::cmd("ACL")
-            .arg("SETUSER")
-            .arg(&user)
-            .arg("on")
-            .arg(format!(">{password}"))
-            .arg(lms_runtime::redis_acl::rules(service, &self.prefix))
-            .query::<()>(&mut connection)
+        let user = AclUser {
+            name: format!("lms-test-{}-{service}", uuid::Uuid::new_v4().simple()),
+            password: uuid::Uuid::new_v4().simple().to_string(),
+            rules: lms_runtime::redis_acl::rules(service, &self.prefix),
+        };
+        user.set(&mut self.admin())
             .expect("the test Redis takes ACL users");
         self.users.lock().unwrap().push(user.clone());
         let url = url::Url::parse(&self.url).expect("a Redis URL");
         let mut with_user = url.clone();
-        with_user.set_username(&user).expect("a URL with a host");
         with_user
-            .set_password(Some(&password))
+            .set_username(&user.name)
+            .expect("a URL with a host");
+        with_user
+            .set_password(Some(&user.password))
             .expect("a URL with a host");
         with_user.to_string()
+    }
+
+    /// Makes this test's ACL users again, with the same names, passwords and rules, on a server
+    /// that forgot them (a [`crate::RedisProcess::restart`]), so services reconnect as before.
+    pub fn restore_users(&self) {
+        let mut connection = self.admin();
+        for user in self.users.lock().unwrap().iter() {
+            user.set(&mut connection)
+                .expect("the test Redis takes ACL users");
+        }
+    }
+
+    /// A connection as the server's default user.
+    fn admin(&self) -> ::redis::Connection {
+        ::redis::Client::open(self.url.as_str())
+            .and_then(|client| client.get_connection_with_timeout(Duration::from_secs(1)))
+            .expect("the test Redis answers")
     }
 }
 
 impl Drop for TestRedis {
     fn drop(&mut self) {
         let (url, pattern) = (self.url.clone(), format!("{}*", self.prefix));
-        let users = std::mem::take(&mut *self.users.lock().unwrap_or_else(|p| p.into_inner()));
+        let users: Vec<String> =
+            std::mem::take(&mut *self.users.lock().unwrap_or_else(|p| p.into_inner()))
+                .into_iter()
+                .map(|user| user.name)
+                .collect();
         let cleanup = std::thread::spawn(move || {
             let Ok(client) = ::redis::Client::open(url) else {
                 return;

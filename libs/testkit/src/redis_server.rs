@@ -11,6 +11,8 @@ pub struct RedisProcess {
     child: Option<Child>,
     port: u16,
     scheme: &'static str,
+    /// What it listens with, kept so a restart listens the same way.
+    listen: Vec<String>,
 }
 
 impl RedisProcess {
@@ -49,28 +51,45 @@ impl RedisProcess {
     }
 
     async fn spawn(port: u16, scheme: &'static str, listen: &[&str]) -> RedisProcess {
+        let mut server = RedisProcess {
+            child: None,
+            port,
+            scheme,
+            listen: listen.iter().map(|arg| (*arg).to_owned()).collect(),
+        };
+        server.run().await;
+        server
+    }
+
+    /// Runs `redis-server` with this server's arguments and waits until its port answers.
+    async fn run(&mut self) {
         let child = Command::new("redis-server")
-            .args(listen)
+            .args(&self.listen)
             .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("redis-server must be installed for this test (Debian package redis-server)");
-        let server = RedisProcess {
-            child: Some(child),
-            port,
-            scheme,
-        };
+        self.child = Some(child);
         for _ in 0..100 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            if tokio::net::TcpStream::connect(("127.0.0.1", self.port))
                 .await
                 .is_ok()
             {
-                return server;
+                return;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        panic!("redis-server did not start on port {port}");
+        panic!("redis-server did not start on port {}", self.port);
+    }
+
+    /// Kills the server and starts an empty one on the same port, as a Redis restart without
+    /// persistence does: every connection breaks, and keys, subscriptions and ACL users are gone
+    /// (see [`crate::TestRedis::restore_users`]). Answers once the new server accepts
+    /// connections.
+    pub async fn restart(&mut self) {
+        self.stop();
+        self.run().await;
     }
 
     /// Its URL (`rediss://` when it speaks TLS).

@@ -14,3 +14,4 @@ mod refusals;
 mod replicas;
 mod roles;
 mod scopes;
+mod staleness;

@@ -97,7 +97,12 @@ impl<S: Store> Core<S> {
             return Ok(held);
         }
         let (rows, revision) = self.store.subject_rows(tenant, user).await?;
-        let compiled = Arc::new(facts::subject_facts(tenant, user, &rows, now()));
+        let facts::Compiled {
+            facts,
+            revision,
+            changes_at: _changes_at,
+        } = facts::subject_facts(tenant, user, &rows, revision, now());
+        let compiled = Arc::new(facts);
         self.cache
             .put(key, revision, Facts::Subject(compiled.clone()))
             .await;
@@ -106,18 +111,19 @@ impl<S: Store> Core<S> {
 
     /// The facts of `resource`, straight from the store.
     pub async fn resource(&self, resource: &Resource) -> Result<ResourceFacts, ApiError> {
-        facts::resource_facts(&self.store, resource, now()).await
+        Ok(facts::resource_facts(&self.store, resource, now())
+            .await?
+            .facts)
     }
 
-    /// The facts of `resource`, from the cache when `freshness` allows, with the revision they
-    /// are at least as fresh as. `read_after` is a revision already read in this request (the
-    /// subject's): facts read from the store now are at least that fresh, which saves reading
-    /// the revision again.
+    /// The facts of `resource`, from the cache when `freshness` allows, with the revision of its
+    /// owner tenant they are at least as fresh as. Facts read from the store carry the revision
+    /// read in the same statement, never one read elsewhere: another tenant's counter, or an
+    /// earlier read of this one, would claim a freshness the facts may not have.
     pub async fn resource_at(
         &self,
         resource: &Resource,
         freshness: Freshness,
-        read_after: Option<Revision>,
     ) -> Result<(Arc<ResourceFacts>, Revision), ApiError> {
         let key = resource.cache_key();
         if let Some(held) = self
@@ -128,12 +134,12 @@ impl<S: Store> Core<S> {
         {
             return Ok(held);
         }
-        // A revision read before the facts: they are at least that fresh.
-        let revision = match read_after {
-            Some(revision) => revision,
-            None => self.store.revision(resource.tenant).await?,
-        };
-        let facts = Arc::new(self.resource(resource).await?);
+        let facts::Compiled {
+            facts,
+            revision,
+            changes_at: _changes_at,
+        } = facts::resource_facts(&self.store, resource, now()).await?;
+        let facts = Arc::new(facts);
         self.cache
             .put(key, revision, Facts::Resource(facts.clone()))
             .await;

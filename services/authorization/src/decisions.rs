@@ -168,6 +168,37 @@ pub fn ahead(freshness: Freshness, revision: Revision) -> Result<(), ApiError> {
     }
 }
 
+/// The freshness asked of `resource`'s facts in a request of `tenant`. A token names a revision
+/// of the caller's tenant; a resource another tenant owns is counted on that tenant's revision,
+/// of which the token says nothing, so its facts come from the store: never older than the
+/// token, whatever the two counters read.
+pub fn resource_freshness(
+    freshness: Freshness,
+    tenant: TenantId,
+    resource: &Resource,
+) -> Freshness {
+    match freshness {
+        Freshness::AtLeast(_) if resource.tenant != tenant => Freshness::Full,
+        other => other,
+    }
+}
+
+/// The revision of the caller's tenant a decision in `tenant` is at least as fresh as: the
+/// older of its inputs counted on that tenant's revision. Facts of another tenant's resource
+/// are on their owner's counter (and read as [`resource_freshness`] asks), so they do not count.
+fn decided_revision(
+    tenant: TenantId,
+    subject: Revision,
+    resource: &Resource,
+    resource_revision: Revision,
+) -> Revision {
+    if resource.tenant == tenant {
+        subject.min(resource_revision)
+    } else {
+        subject
+    }
+}
+
 /// A decision with what it was taken on.
 #[derive(Debug)]
 pub struct Decided {
@@ -263,15 +294,15 @@ impl<S: Store> Core<S> {
         let (facts, subject_revision) = self.subject_at(tenant, subject, freshness).await?;
         let facts = as_session(caller, subject, facts);
         ahead(freshness, subject_revision)?;
-        let (resource, resource_revision) = self
-            .resource_at(&resource, freshness, Some(subject_revision))
+        let (resource_facts, resource_revision) = self
+            .resource_at(&resource, resource_freshness(freshness, tenant, &resource))
             .await?;
-        ahead(freshness, resource_revision)?;
+        let revision = decided_revision(tenant, subject_revision, &resource, resource_revision);
+        ahead(freshness, revision)?;
         Ok(Decided {
-            decision: decide(&facts, permission, &resource),
+            decision: decide(&facts, permission, &resource_facts),
             tenant,
-            // The decision is at least as fresh as the older of its two inputs.
-            revision: subject_revision.min(resource_revision),
+            revision,
             facts,
         })
     }
@@ -362,12 +393,6 @@ impl<S: Store> Core<S> {
         for (index, read) in reads.await {
             prefetched.subjects.insert(missing[index], read);
         }
-        // Any revision this request read is a floor for what it reads now.
-        let read_after = prefetched
-            .subjects
-            .values()
-            .map(|(_, revision)| *revision)
-            .min();
         let mut distinct: Vec<Resource> = items
             .iter()
             .filter_map(|item| Resource::parse(tenant, "resource", item.resource.as_ref()).ok())
@@ -379,7 +404,7 @@ impl<S: Store> Core<S> {
             let key = resource.cache_key();
             match self
                 .cache
-                .get_local(&key, freshness)
+                .get_local(&key, resource_freshness(freshness, tenant, &resource))
                 .and_then(|e| e.resource())
             {
                 Some(held) => {
@@ -390,7 +415,8 @@ impl<S: Store> Core<S> {
         }
         let reads = read_concurrently(missing.len(), |index| {
             let (core, resource) = (self.clone(), missing[index]);
-            async move { core.resource_at(&resource, freshness, read_after).await }
+            let freshness = resource_freshness(freshness, tenant, &resource);
+            async move { core.resource_at(&resource, freshness).await }
         });
         for (index, read) in reads.await {
             prefetched
@@ -439,16 +465,17 @@ impl<S: Store> Core<S> {
         }
         let (facts, subject_revision) = &prefetched.subjects[&subject];
         let facts = as_session(caller, subject, facts.clone());
-        let (resource, resource_revision) = match prefetched.resources.get(&resource.cache_key()) {
-            Some((facts, revision)) => (facts.clone(), *revision),
-            None => {
-                self.resource_at(&resource, freshness, Some(*subject_revision))
-                    .await?
-            }
-        };
-        let revision = (*subject_revision).min(resource_revision);
+        let (resource_facts, resource_revision) =
+            match prefetched.resources.get(&resource.cache_key()) {
+                Some((facts, revision)) => (facts.clone(), *revision),
+                None => {
+                    self.resource_at(&resource, resource_freshness(freshness, tenant, &resource))
+                        .await?
+                }
+            };
+        let revision = decided_revision(tenant, *subject_revision, &resource, resource_revision);
         ahead(freshness, revision)?;
-        Ok((decide(&facts, permission, &resource), revision))
+        Ok((decide(&facts, permission, &resource_facts), revision))
     }
 }
 

@@ -534,6 +534,30 @@ mod tests {
     }
 
     #[test]
+    fn a_token_never_takes_another_tenants_facts_from_the_cache() {
+        let (caller, other) = (TenantId::generate(), TenantId::generate());
+        let id = uuid::Uuid::now_v7();
+        let home = Resource::user(caller, UserId::from_uuid(id));
+        let foreign = Resource::user(other, UserId::from_uuid(id));
+        let token = Freshness::AtLeast(Revision(5));
+        assert_eq!(resource_freshness(token, caller, &home), token);
+        assert_eq!(resource_freshness(token, caller, &foreign), Freshness::Full);
+        for freshness in [Freshness::Latency, Freshness::Full] {
+            assert_eq!(resource_freshness(freshness, caller, &foreign), freshness);
+        }
+        // The caller's token speaks of the caller's tenant: a foreign resource's revision,
+        // on another counter, neither lowers nor raises it.
+        assert_eq!(
+            decided_revision(caller, Revision(9), &foreign, Revision(2)),
+            Revision(9)
+        );
+        assert_eq!(
+            decided_revision(caller, Revision(9), &home, Revision(2)),
+            Revision(2)
+        );
+    }
+
+    #[test]
     fn a_tenant_reference_is_owned_by_the_tenant_it_names() {
         let (caller, other) = (TenantId::generate(), TenantId::generate());
         let named = reference(ObjectType::Tenant, &other.to_string());

@@ -258,3 +258,116 @@ pub async fn resource_facts<S: Store>(
         .await?;
     Ok(compile_resource(resource, &rows, revision, now))
 }
+
+#[cfg(test)]
+mod tests {
+    use lms_kernel::{AssignmentId, Template};
+
+    use super::*;
+    use crate::store::{AssignmentRecord, Stamp, SubjectStatus};
+
+    const NOW: i64 = 1_700_000_000_000;
+
+    fn tutor_from(user: UserId, valid_from: Option<i64>) -> AssignmentRecord {
+        AssignmentRecord {
+            id: AssignmentId::generate(),
+            user,
+            role: RoleId::BuiltIn(Template::Tutor),
+            unit: None,
+            valid_from,
+            valid_until: None,
+            source: 1,
+            main_role: false,
+            assigned: Stamp {
+                actor: "tester".into(),
+                at: 0,
+            },
+        }
+    }
+
+    fn employment(unit: UnitId, user: UserId, window: (Option<i64>, Option<i64>)) -> Relationship {
+        Relationship {
+            resource_type: ObjectType::Unit as i16,
+            resource_id: unit.as_uuid(),
+            relation: relation(Relation::Employee),
+            subject_type: ObjectType::User as i16,
+            subject_id: user.as_uuid(),
+            valid_from: window.0,
+            valid_until: window.1,
+        }
+    }
+
+    /// A known user's rows as a resource.
+    fn person(user: UserId, relationships: Vec<Relationship>) -> ResourceRows {
+        ResourceRows {
+            status: Some(SubjectStatus {
+                user,
+                status: lms_kernel::UserStatus::Active,
+                restrict_bookings: false,
+            }),
+            relationships,
+            ..ResourceRows::default()
+        }
+    }
+
+    #[test]
+    fn a_future_assignment_changes_the_facts_when_it_starts() {
+        let (tenant, user) = (TenantId::generate(), UserId::generate());
+        let starts = NOW + 60_000;
+        let rows = SubjectRows {
+            assignments: vec![tutor_from(user, Some(starts))],
+            ..SubjectRows::default()
+        };
+        let now = subject_facts(tenant, user, &rows, Revision(7), NOW);
+        assert!(now.facts.roles.is_empty(), "not held before it starts");
+        assert_eq!(now.changes_at, Some(starts));
+        assert_eq!(now.revision, Revision(7));
+        let then = subject_facts(tenant, user, &rows, Revision(7), starts);
+        assert_eq!(then.facts.roles.len(), 1, "held from the instant it starts");
+        assert_eq!(then.changes_at, None, "nothing changes after that");
+    }
+
+    #[test]
+    fn an_ending_relationship_changes_the_facts_when_it_ends() {
+        let (tenant, user, unit) = (TenantId::generate(), UserId::generate(), UnitId::generate());
+        let ends = NOW + 1_000;
+        let rows = person(
+            user,
+            vec![employment(unit, user, (Some(NOW - 1_000), Some(ends)))],
+        );
+        let resource = Resource::user(tenant, user);
+        let now = compile_resource(&resource, &rows, Revision(3), NOW);
+        assert_eq!(now.facts.units, [unit]);
+        assert_eq!(now.facts.unit_ancestors, [unit]);
+        assert_eq!(now.changes_at, Some(ends));
+        let then = compile_resource(&resource, &rows, Revision(3), ends);
+        assert!(then.facts.units.is_empty(), "the window's end is exclusive");
+        assert!(then.facts.unit_ancestors.is_empty());
+        assert_eq!(then.changes_at, None);
+    }
+
+    #[test]
+    fn rows_without_a_boundary_ahead_never_change_on_their_own() {
+        let (tenant, user, unit) = (TenantId::generate(), UserId::generate(), UnitId::generate());
+        // Windows that opened or closed already, at `NOW` exactly too, and rows without any.
+        let subject = SubjectRows {
+            assignments: vec![tutor_from(user, Some(NOW)), tutor_from(user, None)],
+            relationships: vec![employment(unit, user, (None, Some(NOW)))],
+            ..SubjectRows::default()
+        };
+        assert_eq!(
+            subject_facts(tenant, user, &subject, Revision(1), NOW).changes_at,
+            None
+        );
+        let rows = person(
+            user,
+            vec![
+                employment(unit, user, (Some(NOW - 5), Some(NOW - 1))),
+                employment(UnitId::generate(), user, (None, None)),
+            ],
+        );
+        let compiled = compile_resource(&Resource::user(tenant, user), &rows, Revision(1), NOW);
+        assert_eq!(compiled.facts.units.len(), 1);
+        assert_eq!(compiled.changes_at, None);
+    }
+}

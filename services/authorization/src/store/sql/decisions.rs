@@ -39,7 +39,7 @@ const EVENT_TYPE: i16 = 8;
 /// snapshot on both backends (a multi-statement READ COMMITTED transaction would not be one).
 /// Each part of the union fills the generic columns its own way; `part` says which. Parameters:
 /// tenant, user, `CLIENT`, `USER_TYPE`, `TENANT_TYPE`.
-static SUBJECT_ROWS: LazyLock<String> = LazyLock::new(|| {
+pub(super) static SUBJECT_ROWS: LazyLock<String> = LazyLock::new(|| {
     [
         "SELECT CAST(0 AS BIGINT) AS part, CAST(NULL AS UUID) AS u1, CAST(NULL AS UUID) AS u2, \
            revision AS n1, CAST(NULL AS BIGINT) AS n2, CAST(NULL AS BIGINT) AS n3, \
@@ -76,23 +76,37 @@ static SUBJECT_ROWS: LazyLock<String> = LazyLock::new(|| {
 /// owner tenant, the resource's id, its type. Parts that do not concern the type are cut by a
 /// condition on the type parameter alone, which both engines evaluate once, before any row.
 ///
-/// `starts` are the units the resource involves; `chain` walks up from each, one level per
-/// step, to the first `RELATION_PARENT_UNIT` in key order (as unit_ancestors did), and one
-/// level past [`MAX_UNIT_DEPTH`] so that a cycle or a tree too deep shows in the rows rather
-/// than looping. The scalar subquery leaves a top unit's parent NULL, which ends its walk.
-/// `$2` needs no cast for the first part of `starts`: sqlx declares each parameter's type on
-/// PostgreSQL, and SQLite compares the bound BLOB as it is.
-static RESOURCE_ROWS: LazyLock<String> = LazyLock::new(|| {
+/// `read` holds the relationships the type needs, read once for the answer and for `starts`:
+/// the units the resource involves. It is `MATERIALIZED` (both engines accept the word) because
+/// SQLite, which keeps no statistics here, would otherwise fold it into `starts`, where only
+/// key columns are wanted, and walk the tenant's part of the covering primary key instead of
+/// searching the subject index (`sqlite::tests` holds it to that). `chain` walks up from
+/// each start, one level per step, to its first `RELATION_PARENT_UNIT` in key order (a unit has
+/// one parent; were there two, the walk stays one chain), and one level past [`MAX_UNIT_DEPTH`] so that a cycle or a tree too
+/// deep shows in the rows rather than looping; the scalar subquery leaves a top unit's parent
+/// NULL, which ends its walk. `$2` needs no cast in `starts`: sqlx declares each parameter's
+/// type on PostgreSQL, and SQLite compares the bound BLOB as it is.
+pub(super) static RESOURCE_ROWS: LazyLock<String> = LazyLock::new(|| {
     format!(
         "WITH RECURSIVE \
+         read AS MATERIALIZED ( \
+           SELECT resource_type, resource_id, relation, subject_type, subject_id, valid_from, \
+             valid_until \
+           FROM relationships WHERE tenant_id = $1 AND subject_type = {USER_TYPE} \
+           AND subject_id = $2 AND relation IN ({EMPLOYEE}, {PRIMARY_MEMBER}, {MEMBER}, {INVITEE}) \
+           AND $3 = {USER_TYPE} \
+           UNION ALL SELECT resource_type, resource_id, relation, subject_type, subject_id, \
+             valid_from, valid_until \
+           FROM relationships WHERE tenant_id = $1 AND resource_type = {COURSE_TYPE} \
+           AND resource_id = $2 AND relation = {OWNING_UNIT} AND $3 = {COURSE_TYPE} \
+           UNION ALL SELECT resource_type, resource_id, relation, subject_type, subject_id, \
+             valid_from, valid_until \
+           FROM relationships WHERE tenant_id = $1 AND resource_type = $3 AND resource_id = $2 \
+           AND relation = {PARENT_COURSE} AND $3 IN ({LESSON_TYPE}, {EVENT_TYPE})), \
          starts (unit) AS ( \
            SELECT $2 WHERE $3 = {UNIT_TYPE} \
-           UNION ALL SELECT resource_id FROM relationships \
-             WHERE tenant_id = $1 AND subject_type = {USER_TYPE} AND subject_id = $2 \
-             AND relation = {EMPLOYEE} AND $3 = {USER_TYPE} \
-           UNION ALL SELECT subject_id FROM relationships \
-             WHERE tenant_id = $1 AND resource_type = {COURSE_TYPE} AND resource_id = $2 \
-             AND relation = {OWNING_UNIT} AND $3 = {COURSE_TYPE}), \
+           UNION ALL SELECT resource_id FROM read WHERE relation = {EMPLOYEE} \
+           UNION ALL SELECT subject_id FROM read WHERE relation = {OWNING_UNIT}), \
          chain (start, unit, depth) AS ( \
            SELECT unit, unit, 0 FROM starts \
            UNION ALL SELECT c.start, \
@@ -109,18 +123,7 @@ static RESOURCE_ROWS: LazyLock<String> = LazyLock::new(|| {
            NULL, NULL, NULL \
            FROM subject_statuses WHERE tenant_id = $1 AND user_id = $2 AND $3 = {USER_TYPE} \
          UNION ALL SELECT 2, resource_id, subject_id, resource_type, relation, subject_type, \
-           valid_from, valid_until \
-           FROM relationships WHERE tenant_id = $1 AND subject_type = {USER_TYPE} \
-           AND subject_id = $2 AND relation IN ({EMPLOYEE}, {PRIMARY_MEMBER}, {MEMBER}, {INVITEE}) \
-           AND $3 = {USER_TYPE} \
-         UNION ALL SELECT 2, resource_id, subject_id, resource_type, relation, subject_type, \
-           valid_from, valid_until \
-           FROM relationships WHERE tenant_id = $1 AND resource_type = {COURSE_TYPE} \
-           AND resource_id = $2 AND relation = {OWNING_UNIT} AND $3 = {COURSE_TYPE} \
-         UNION ALL SELECT 2, resource_id, subject_id, resource_type, relation, subject_type, \
-           valid_from, valid_until \
-           FROM relationships WHERE tenant_id = $1 AND resource_type = $3 AND resource_id = $2 \
-           AND relation = {PARENT_COURSE} AND $3 IN ({LESSON_TYPE}, {EVENT_TYPE}) \
+           valid_from, valid_until FROM read \
          UNION ALL SELECT 3, start, unit, depth, NULL, NULL, NULL, NULL \
            FROM chain WHERE unit IS NOT NULL"
     )

@@ -107,11 +107,16 @@ impl<S: Store> Core<S> {
     ) -> Result<(Arc<SubjectFacts>, Revision), ApiError> {
         let started_ms = now_ms();
         let (rows, revision) = self.store.subject_rows(tenant, user).await?;
-        let compiled = Arc::new(facts::subject_facts(tenant, user, &rows, now()));
+        let facts::Compiled {
+            facts,
+            revision,
+            changes_at,
+        } = facts::subject_facts(tenant, user, &rows, revision, now());
+        let compiled = Arc::new(facts);
         let read = Read {
             revision,
             started_ms,
-            changes_at: None,
+            changes_at,
         };
         let key = CacheKey::subject(tenant, user);
         self.cache.put(key, read, Facts::Subject(compiled.clone()));
@@ -120,11 +125,15 @@ impl<S: Store> Core<S> {
 
     /// The facts of `resource`, straight from the store.
     pub async fn resource(&self, resource: &Resource) -> Result<ResourceFacts, ApiError> {
-        facts::resource_facts(&self.store, resource, now()).await
+        Ok(facts::resource_facts(&self.store, resource, now())
+            .await?
+            .facts)
     }
 
-    /// The facts of `resource`, from the cache when `freshness` allows, with the revision of
-    /// their owner tenant they are at least as fresh as.
+    /// The facts of `resource`, from the cache when `freshness` allows, with the revision of its
+    /// owner tenant they are at least as fresh as. Facts read from the store carry the revision
+    /// read in the same statement, never one read elsewhere: another tenant's counter, or an
+    /// earlier read of this one, would claim a freshness the facts may not have (review M6).
     pub async fn resource_at(
         &self,
         resource: &Resource,
@@ -148,14 +157,16 @@ impl<S: Store> Core<S> {
         resource: &Resource,
     ) -> Result<(Arc<ResourceFacts>, Revision), ApiError> {
         let started_ms = now_ms();
-        // The owner's revision, read before the facts: they are at least that fresh. Never
-        // another tenant's (security review M6).
-        let revision = self.store.revision(resource.tenant).await?;
-        let facts = Arc::new(self.resource(resource).await?);
+        let facts::Compiled {
+            facts,
+            revision,
+            changes_at,
+        } = facts::resource_facts(&self.store, resource, now()).await?;
+        let facts = Arc::new(facts);
         let read = Read {
             revision,
             started_ms,
-            changes_at: None,
+            changes_at,
         };
         self.cache
             .put(resource.cache_key(), read, Facts::Resource(facts.clone()));

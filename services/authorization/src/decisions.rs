@@ -121,32 +121,6 @@ impl Resource {
         }
     }
 
-    /// The freshness its facts are read at for a request of `tenant` asking `freshness`. A
-    /// consistency token names a revision of the caller's tenant, which says nothing of another
-    /// tenant's: such a resource is then read from the store (revisions of two tenants are never
-    /// compared, security review M6).
-    pub fn freshness(&self, tenant: TenantId, freshness: Freshness) -> Freshness {
-        match freshness {
-            Freshness::AtLeast(_) if self.tenant != tenant => Freshness::Full,
-            other => other,
-        }
-    }
-
-    /// The revision of `tenant` a decision on this resource is at least as fresh as: the older
-    /// of its two inputs, or the subject's alone when the resource is another tenant's.
-    pub fn revision_with(
-        &self,
-        tenant: TenantId,
-        subject: Revision,
-        resource: Revision,
-    ) -> Revision {
-        if self.tenant == tenant {
-            subject.min(resource)
-        } else {
-            subject
-        }
-    }
-
     /// Where its facts are cached.
     pub fn cache_key(&self) -> CacheKey {
         CacheKey::resource(self.tenant, self.kind as i16, self.id)
@@ -191,6 +165,37 @@ pub fn ahead(freshness: Freshness, revision: Revision) -> Result<(), ApiError> {
             message: "the consistency token is newer than this store".into(),
         }),
         _ => Ok(()),
+    }
+}
+
+/// The freshness asked of `resource`'s facts in a request of `tenant`. A token names a revision
+/// of the caller's tenant; a resource another tenant owns is counted on that tenant's revision,
+/// of which the token says nothing, so its facts come from the store: never older than the
+/// token, whatever the two counters read.
+pub fn resource_freshness(
+    freshness: Freshness,
+    tenant: TenantId,
+    resource: &Resource,
+) -> Freshness {
+    match freshness {
+        Freshness::AtLeast(_) if resource.tenant != tenant => Freshness::Full,
+        other => other,
+    }
+}
+
+/// The revision of the caller's tenant a decision in `tenant` is at least as fresh as: the
+/// older of its inputs counted on that tenant's revision. Facts of another tenant's resource
+/// are on their owner's counter (and read as [`resource_freshness`] asks), so they do not count.
+fn decided_revision(
+    tenant: TenantId,
+    subject: Revision,
+    resource: &Resource,
+    resource_revision: Revision,
+) -> Revision {
+    if resource.tenant == tenant {
+        subject.min(resource_revision)
+    } else {
+        subject
     }
 }
 
@@ -293,13 +298,13 @@ impl<S: Store> Core<S> {
             } else {
                 let subject = self.subject_at(tenant, subject, freshness).await?;
                 let resource = self
-                    .resource_at(&resource, resource.freshness(tenant, freshness))
+                    .resource_at(&resource, resource_freshness(freshness, tenant, &resource))
                     .await?;
                 (subject, resource)
             };
         let facts = as_session(caller, subject, facts);
         ahead(freshness, subject_revision)?;
-        let revision = resource.revision_with(tenant, subject_revision, resource_revision);
+        let revision = decided_revision(tenant, subject_revision, &resource, resource_revision);
         ahead(freshness, revision)?;
         Ok(Decided {
             decision: decide(&facts, permission, &resource_facts),
@@ -406,7 +411,7 @@ impl<S: Store> Core<S> {
             let key = resource.cache_key();
             match self
                 .cache
-                .get_local(&key, resource.freshness(tenant, freshness))
+                .get_local(&key, resource_freshness(freshness, tenant, &resource))
                 .and_then(|e| e.resource())
             {
                 Some(held) => {
@@ -417,7 +422,7 @@ impl<S: Store> Core<S> {
         }
         let reads = read_concurrently(missing.len(), |index| {
             let (core, resource) = (self.clone(), missing[index]);
-            let freshness = resource.freshness(tenant, freshness);
+            let freshness = resource_freshness(freshness, tenant, &resource);
             async move { core.resource_at(&resource, freshness).await }
         });
         for (index, read) in reads.await {
@@ -471,11 +476,11 @@ impl<S: Store> Core<S> {
             match prefetched.resources.get(&resource.cache_key()) {
                 Some((facts, revision)) => (facts.clone(), *revision),
                 None => {
-                    self.resource_at(&resource, resource.freshness(tenant, freshness))
+                    self.resource_at(&resource, resource_freshness(freshness, tenant, &resource))
                         .await?
                 }
             };
-        let revision = resource.revision_with(tenant, *subject_revision, resource_revision);
+        let revision = decided_revision(tenant, *subject_revision, &resource, resource_revision);
         ahead(freshness, revision)?;
         Ok((decide(&facts, permission, &resource_facts), revision))
     }
@@ -533,6 +538,30 @@ mod tests {
         foreign.tenant_id = "not-a-tenant".into();
         let error = Resource::parse(tenant, "items[3].resource", Some(&foreign)).unwrap_err();
         assert_eq!(field(error), "items[3].resource.tenant_id");
+    }
+
+    #[test]
+    fn a_token_never_takes_another_tenants_facts_from_the_cache() {
+        let (caller, other) = (TenantId::generate(), TenantId::generate());
+        let id = uuid::Uuid::now_v7();
+        let home = Resource::user(caller, UserId::from_uuid(id));
+        let foreign = Resource::user(other, UserId::from_uuid(id));
+        let token = Freshness::AtLeast(Revision(5));
+        assert_eq!(resource_freshness(token, caller, &home), token);
+        assert_eq!(resource_freshness(token, caller, &foreign), Freshness::Full);
+        for freshness in [Freshness::Latency, Freshness::Full] {
+            assert_eq!(resource_freshness(freshness, caller, &foreign), freshness);
+        }
+        // The caller's token speaks of the caller's tenant: a foreign resource's revision,
+        // on another counter, neither lowers nor raises it.
+        assert_eq!(
+            decided_revision(caller, Revision(9), &foreign, Revision(2)),
+            Revision(9)
+        );
+        assert_eq!(
+            decided_revision(caller, Revision(9), &home, Revision(2)),
+            Revision(2)
+        );
     }
 
     #[test]

@@ -125,8 +125,10 @@ impl<S: Store> Relationships<S> {
                 continue;
             }
             let holder = UserId::from_uuid(fact.subject_id);
-            let (rows, _) = self.0.store.subject_rows(tenant, holder).await?;
-            let allowed = subject_facts(tenant, holder, &rows, now()).allowed_responsibilities();
+            let (rows, revision) = self.0.store.subject_rows(tenant, holder).await?;
+            let allowed = subject_facts(tenant, holder, &rows, revision, now())
+                .facts
+                .allowed_responsibilities();
             check_responsibility(responsibility, allowed, holder, None)
                 .map_err(responsibility_refusal)?;
         }

@@ -1,10 +1,14 @@
-//! What a decision reads: a subject's rows at one revision, and a unit's ancestors.
+//! What a decision reads: a subject's rows and a resource's rows, each at one revision, and a
+//! unit's ancestors.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 
 use lms_kernel::{
     CustomRoleId, Grants, ResponsibilitySet, TenantId, TenantSettings, UnitId, UserId,
 };
+
+use uuid::Uuid;
 
 use super::{AssignmentRecord, Relationship, Revision, StoreError, SubjectStatus};
 
@@ -23,6 +27,23 @@ pub struct SubjectRows {
     pub custom_roles: Vec<HeldCustomRole>,
     /// Relationships whose subject is the user.
     pub relationships: Vec<Relationship>,
+}
+
+/// Everything stored about a resource that a decision needs, before compiling. Rows are read
+/// whatever their validity window: compiling drops those not in effect, and the windows say
+/// when the compiled facts change on their own.
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct ResourceRows {
+    /// A user's status, `None` when never pushed (or the resource is not a user).
+    pub status: Option<SubjectStatus>,
+    /// The relationships the kind needs, in key order: for a user, those naming them as the
+    /// subject by `RELATION_EMPLOYEE`, `RELATION_PRIMARY_MEMBER`, `RELATION_MEMBER` or
+    /// `RELATION_INVITEE`; for a course, its `RELATION_OWNING_UNIT`; for a lesson or an event,
+    /// its `RELATION_PARENT_COURSE`.
+    pub relationships: Vec<Relationship>,
+    /// Every unit the resource involves (a unit itself, a user's employments, a course's owning
+    /// unit), each with its chain: the unit and every unit above it, nearest first.
+    pub unit_chains: BTreeMap<UnitId, Vec<UnitId>>,
 }
 
 /// What a decision needs of a custom role someone holds.
@@ -57,6 +78,16 @@ pub trait DecisionStore: Send + Sync + 'static {
         tenant: TenantId,
         user: UserId,
     ) -> impl Future<Output = Result<(SubjectRows, Revision), StoreError>> + Send;
+
+    /// What decisions need about the resource `(kind, id)` of `tenant` (its owner), with the
+    /// owner's revision, read in one statement: the revision is the one the rows are at. A unit
+    /// tree deeper than 64 or with a cycle is [`StoreError::Corrupt`].
+    fn resource_rows(
+        &self,
+        tenant: TenantId,
+        kind: i16,
+        id: Uuid,
+    ) -> impl Future<Output = Result<(ResourceRows, Revision), StoreError>> + Send;
 
     /// The statuses of the tenant's users (those identity announced), in user id order, after
     /// `after`, at most `limit`: the people a tenant-wide grant reaches, for a lookup that must

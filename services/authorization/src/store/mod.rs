@@ -11,7 +11,7 @@ mod facts;
 mod roles;
 mod sql;
 
-pub use decisions::{DecisionStore, HeldCustomRole, SubjectRows};
+pub use decisions::{DecisionStore, HeldCustomRole, ResourceRows, SubjectRows};
 pub use facts::{
     Change, End, FactBatch, FactStore, RelatedFilter, Relationship, RelationshipFilter,
     SubjectStatus,

@@ -306,6 +306,96 @@ async fn a_batch_over_shared_resources_answers_each_item_at_least_as_fresh_as_th
     );
 }
 
+#[tokio::test]
+async fn a_token_of_the_callers_tenant_is_never_ahead_of_a_client_tenants_resource() {
+    use lms_api::common::v1::Consistency;
+    use lms_api::common::v1::consistency::Requirement;
+    use lms_kernel::TenantId;
+
+    let f = Fixture::start().await;
+    let client = TenantId::generate();
+    f.write(
+        vec![touch(
+            reference(ObjectType::Tenant, f.tenant),
+            Relation::Client,
+            reference(ObjectType::Tenant, client),
+        )],
+        None,
+        Vec::new(),
+    )
+    .await;
+    f.settings(false, true).await;
+    let master = f.holder("builtin:master_administrator", None).await;
+    // The master tenant has written many times, the client once: the two revisions differ,
+    // and the token names the master tenant's.
+    let token = f.settings(false, true).await;
+    let client_user = UserId::generate();
+    RelationshipServiceClient::new(
+        f.service
+            .authorized(&f.auth.tenant_service_token("identity", client)),
+    )
+    .write_relationships(WriteRelationshipsRequest {
+        event_id: uuid_v4(),
+        statuses: vec![lms_api::authorization::v1::SubjectStatus {
+            user_id: client_user.to_string(),
+            status: lms_api::common::v1::UserStatus::Active as i32,
+            restrict_bookings: false,
+        }],
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let mut resource = user_ref(client_user);
+    resource.tenant_id = client.to_string();
+    let consistency = Some(Consistency {
+        requirement: Some(Requirement::AtLeastAsFresh(token.clone())),
+    });
+    let mut checks = PermissionServiceClient::new(f.service.authorized(&f.user_token(master)));
+    let checked = checks
+        .check(CheckRequest {
+            subject_id: String::new(),
+            permission: "users.update".into(),
+            resource: Some(resource.clone()),
+            consistency: consistency.clone(),
+        })
+        .await
+        .expect("the token is of the caller's tenant, not ahead of it")
+        .into_inner();
+    assert_eq!(checked.decision(), Decision::Allowed);
+    let revision = |token: &str| -> i64 {
+        let (revision, tenant) = token[1..].split_once('.').unwrap();
+        assert_eq!(
+            uuid::Uuid::try_parse(tenant).unwrap(),
+            f.tenant.as_uuid(),
+            "tokens name the caller's tenant"
+        );
+        revision.parse().unwrap()
+    };
+    assert!(revision(&checked.checked_at.unwrap().token) >= revision(&token.token));
+    let batch = checks
+        .batch_check(BatchCheckRequest {
+            items: vec![
+                BatchCheckItem {
+                    subject_id: String::new(),
+                    permission: "users.update".into(),
+                    resource: Some(resource),
+                },
+                batch_item(master, "users.update", &user_ref(master)),
+            ],
+            consistency,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let decisions: Vec<_> = batch.results.iter().map(|r| r.decision()).collect();
+    assert_eq!(
+        decisions,
+        [Decision::Allowed, Decision::Allowed],
+        "{:?}",
+        batch.results
+    );
+}
+
 /// A TCP proxy in front of PostgreSQL that the test can cut, to take the store away for real.
 async fn proxy_to(target: &str) -> (String, tokio_util_shim::Cut) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -1,4 +1,4 @@
-//! What decisions read: revisions, subject rows, unit ancestors.
+//! What decisions read: revisions, subject rows, resource rows, unit ancestors.
 
 use super::*;
 
@@ -67,6 +67,202 @@ pub(super) async fn subject_rows_gather_roles_relations_and_clients(store: impl 
         }]
     );
     assert_eq!(rows.clients, [client]);
+}
+
+const EMPLOYEE: i16 = 2;
+const INVITEE: i16 = 13;
+const ENROLLED: i16 = 15;
+const OWNING_UNIT: i16 = 17;
+const PARENT_COURSE: i16 = 11;
+const GROUP: i16 = 4;
+const LESSON: i16 = 7;
+const EVENT: i16 = 8;
+
+/// `child`'s parent unit is `parent`.
+fn parent_unit(child: UnitId, parent: UnitId) -> Change {
+    Change::Touch(relationship(
+        UNIT,
+        child.as_uuid(),
+        PARENT_UNIT,
+        UNIT,
+        parent.as_uuid(),
+    ))
+}
+
+async fn touch(store: &impl Store, tenant: TenantId, changes: Vec<Change>) -> Revision {
+    store.apply_facts(tenant, &batch(changes)).await.unwrap().0
+}
+
+pub(super) async fn resource_rows_of_a_user_carry_their_relations_and_every_unit_chain(
+    store: impl Store,
+) {
+    let tenant = TenantId::generate();
+    let (user, inviter) = (UserId::generate(), UserId::generate());
+    let (root, mid, leaf) = (UnitId::generate(), UnitId::generate(), UnitId::generate());
+    let (team, club, course) = (Uuid::now_v7(), Uuid::now_v7(), CourseId::generate());
+    let ended = Relationship {
+        valid_from: Some(1_000),
+        valid_until: Some(2_000),
+        ..relationship(UNIT, leaf.as_uuid(), EMPLOYEE, USER, user.as_uuid())
+    };
+    let wanted = vec![
+        ended,
+        relationship(UNIT, mid.as_uuid(), EMPLOYEE, USER, user.as_uuid()),
+        relationship(GROUP, team, PRIMARY_MEMBER, USER, user.as_uuid()),
+        relationship(GROUP, club, MEMBER, USER, user.as_uuid()),
+        relationship(USER, inviter.as_uuid(), INVITEE, USER, user.as_uuid()),
+    ];
+    let mut changes = vec![parent_unit(leaf, mid), parent_unit(mid, root)];
+    changes.extend(wanted.iter().copied().map(Change::Touch));
+    // Not what a user as a resource is decided on: not read.
+    changes.push(Change::Touch(relationship(
+        COURSE,
+        course.as_uuid(),
+        ENROLLED,
+        USER,
+        user.as_uuid(),
+    )));
+    let mut facts = batch(changes);
+    facts.statuses = vec![SubjectStatus {
+        user,
+        status: UserStatus::Active,
+        restrict_bookings: true,
+    }];
+    let written = store.apply_facts(tenant, &facts).await.unwrap().0;
+    let (rows, revision) = store
+        .resource_rows(tenant, USER, user.as_uuid())
+        .await
+        .unwrap();
+    assert_eq!(revision, written);
+    assert_eq!(
+        rows.status,
+        Some(SubjectStatus {
+            user,
+            status: UserStatus::Active,
+            restrict_bookings: true
+        })
+    );
+    let mut expected = wanted;
+    expected.sort_by_key(|r| (r.resource_type, r.resource_id, r.relation));
+    assert_eq!(
+        rows.relationships, expected,
+        "in key order, windows as stored"
+    );
+    assert_eq!(
+        rows.unit_chains,
+        [(leaf, vec![leaf, mid, root]), (mid, vec![mid, root])].into()
+    );
+}
+
+pub(super) async fn resource_rows_of_courses_lessons_and_events_name_what_they_hang_from(
+    store: impl Store,
+) {
+    let tenant = TenantId::generate();
+    let (root, owner) = (UnitId::generate(), UnitId::generate());
+    let (course, lesson, event) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    let owned = relationship(COURSE, course, OWNING_UNIT, UNIT, owner.as_uuid());
+    let in_course = |kind, id| relationship(kind, id, PARENT_COURSE, COURSE, course);
+    touch(
+        &store,
+        tenant,
+        vec![
+            parent_unit(owner, root),
+            Change::Touch(owned),
+            Change::Touch(in_course(LESSON, lesson)),
+            Change::Touch(in_course(EVENT, event)),
+        ],
+    )
+    .await;
+    let (rows, _) = store.resource_rows(tenant, COURSE, course).await.unwrap();
+    assert_eq!(rows.relationships, [owned]);
+    assert_eq!(rows.unit_chains, [(owner, vec![owner, root])].into());
+    assert_eq!(rows.status, None);
+    for (kind, id) in [(LESSON, lesson), (EVENT, event)] {
+        let (rows, _) = store.resource_rows(tenant, kind, id).await.unwrap();
+        assert_eq!(rows.relationships, [in_course(kind, id)], "{kind}");
+        assert!(rows.unit_chains.is_empty(), "{kind}");
+    }
+    let (rows, _) = store
+        .resource_rows(tenant, UNIT, owner.as_uuid())
+        .await
+        .unwrap();
+    assert_eq!(rows.unit_chains, [(owner, vec![owner, root])].into());
+    assert!(rows.relationships.is_empty());
+}
+
+pub(super) async fn resource_rows_of_an_unknown_user_are_empty_at_the_current_revision(
+    store: impl Store,
+) {
+    let tenant = TenantId::generate();
+    let (rows, revision) = store
+        .resource_rows(tenant, USER, Uuid::now_v7())
+        .await
+        .unwrap();
+    assert_eq!((rows, revision), (ResourceRows::default(), Revision(0)));
+    let written = touch(
+        &store,
+        tenant,
+        vec![parent_unit(UnitId::generate(), UnitId::generate())],
+    )
+    .await;
+    let (rows, revision) = store
+        .resource_rows(tenant, USER, Uuid::now_v7())
+        .await
+        .unwrap();
+    assert_eq!((rows, revision), (ResourceRows::default(), written));
+}
+
+pub(super) async fn resource_rows_refuse_a_unit_cycle(store: impl Store) {
+    let tenant = TenantId::generate();
+    let (a, b, c) = (UnitId::generate(), UnitId::generate(), UnitId::generate());
+    let user = UserId::generate();
+    touch(
+        &store,
+        tenant,
+        vec![
+            parent_unit(a, b),
+            parent_unit(b, c),
+            parent_unit(c, a),
+            Change::Touch(relationship(
+                UNIT,
+                a.as_uuid(),
+                EMPLOYEE,
+                USER,
+                user.as_uuid(),
+            )),
+        ],
+    )
+    .await;
+    for (kind, id) in [(UNIT, b.as_uuid()), (USER, user.as_uuid())] {
+        assert!(
+            matches!(
+                store.resource_rows(tenant, kind, id).await,
+                Err(StoreError::Corrupt(_))
+            ),
+            "{kind}"
+        );
+    }
+}
+
+pub(super) async fn resource_rows_carry_the_revision_of_the_tenant_that_owns_the_resource(
+    store: impl Store,
+) {
+    let (a, b) = (TenantId::generate(), TenantId::generate());
+    let (in_a, in_b) = (UnitId::generate(), UnitId::generate());
+    let mut last_a = Revision(0);
+    for _ in 0..3 {
+        last_a = touch(&store, a, vec![parent_unit(in_a, UnitId::generate())]).await;
+    }
+    let last_b = touch(&store, b, vec![parent_unit(in_b, UnitId::generate())]).await;
+    assert_ne!(
+        last_a, last_b,
+        "the tenants wrote different numbers of times"
+    );
+    let (_, revision) = store.resource_rows(b, UNIT, in_b.as_uuid()).await.unwrap();
+    assert_eq!(revision, last_b);
+    assert_eq!(revision, store.revision(b).await.unwrap());
+    let (_, revision) = store.resource_rows(a, UNIT, in_a.as_uuid()).await.unwrap();
+    assert_eq!(revision, last_a);
 }
 
 pub(super) async fn unit_ancestors_follow_parents_and_refuse_cycles(store: impl Store) {

@@ -123,6 +123,11 @@ lms_testkit::store_conformance! {
         decisions: [
             every_write_bumps_the_tenant_revision,
             subject_rows_gather_roles_relations_and_clients,
+            resource_rows_of_a_user_carry_their_relations_and_every_unit_chain,
+            resource_rows_of_courses_lessons_and_events_name_what_they_hang_from,
+            resource_rows_of_an_unknown_user_are_empty_at_the_current_revision,
+            resource_rows_refuse_a_unit_cycle,
+            resource_rows_carry_the_revision_of_the_tenant_that_owns_the_resource,
             unit_ancestors_follow_parents_and_refuse_cycles,
             a_unit_is_known_by_its_facts_or_assignments_in_its_own_tenant,
             statuses_page_in_user_order_within_their_tenant,

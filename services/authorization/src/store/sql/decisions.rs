@@ -1,4 +1,5 @@
-//! The reads behind decisions: the tenant's revision, a subject's rows, a unit's ancestors.
+//! The reads behind decisions: the tenant's revision, a subject's rows, a resource's rows, a
+//! unit's ancestors.
 
 use std::sync::LazyLock;
 
@@ -10,27 +11,35 @@ use uuid::Uuid;
 
 use super::{Db, ROLE_ID_TEXT};
 use crate::store::sql::SqlStore;
+use crate::store::sql::chains::{Link, MAX_UNIT_DEPTH, unit_chains};
 use crate::store::sql::text::{grants_from_text, role_id_from_text, status_from_i16};
 use crate::store::{
-    AssignmentRecord, DecisionStore, HeldCustomRole, Relationship, Revision, Stamp, StoreError,
-    SubjectRows, SubjectStatus,
+    AssignmentRecord, DecisionStore, HeldCustomRole, Relationship, ResourceRows, Revision, Stamp,
+    StoreError, SubjectRows, SubjectStatus,
 };
 
-/// `RELATION_PARENT_UNIT` and `RELATION_CLIENT`, the relations the store itself follows.
+/// The relations the store itself follows (`RELATION_*`).
 const PARENT_UNIT: i16 = 1;
+const EMPLOYEE: i16 = 2;
+const PRIMARY_MEMBER: i16 = 4;
+const MEMBER: i16 = 5;
+const PARENT_COURSE: i16 = 11;
 const CLIENT: i16 = 12;
-/// `OBJECT_TYPE_TENANT`, `OBJECT_TYPE_UNIT` and `OBJECT_TYPE_USER`.
+const INVITEE: i16 = 13;
+const OWNING_UNIT: i16 = 17;
+/// The object types it reads by (`OBJECT_TYPE_*`).
 const TENANT_TYPE: i16 = 1;
 const UNIT_TYPE: i16 = 2;
 const USER_TYPE: i16 = 3;
-/// How deep a unit tree may be before the store calls it corrupt (a cycle guard).
-const MAX_UNIT_DEPTH: usize = 64;
+const COURSE_TYPE: i16 = 6;
+const LESSON_TYPE: i16 = 7;
+const EVENT_TYPE: i16 = 8;
 
 /// Everything [`DecisionStore::subject_rows`] reads, as one statement: one round trip, and one
 /// snapshot on both backends (a multi-statement READ COMMITTED transaction would not be one).
 /// Each part of the union fills the generic columns its own way; `part` says which. Parameters:
 /// tenant, user, `CLIENT`, `USER_TYPE`, `TENANT_TYPE`.
-static SUBJECT_ROWS: LazyLock<String> = LazyLock::new(|| {
+pub(super) static SUBJECT_ROWS: LazyLock<String> = LazyLock::new(|| {
     [
         "SELECT CAST(0 AS BIGINT) AS part, CAST(NULL AS UUID) AS u1, CAST(NULL AS UUID) AS u2, \
            revision AS n1, CAST(NULL AS BIGINT) AS n2, CAST(NULL AS BIGINT) AS n3, \
@@ -60,6 +69,64 @@ static SUBJECT_ROWS: LazyLock<String> = LazyLock::new(|| {
            FROM relationships WHERE tenant_id = $1 AND subject_type = $4 AND subject_id = $2",
     ]
     .concat()
+});
+
+/// Everything [`DecisionStore::resource_rows`] reads, as one statement (one round trip, one
+/// snapshot, the revision among the rows), laid out like [`SUBJECT_ROWS`]. Parameters: the
+/// owner tenant, the resource's id, its type. Parts that do not concern the type are cut by a
+/// condition on the type parameter alone, which both engines evaluate once, before any row.
+///
+/// `read` holds the relationships the type needs, read once for the answer and for `starts`:
+/// the units the resource involves. It is `MATERIALIZED` (both engines accept the word) because
+/// SQLite, which keeps no statistics here, would otherwise fold it into `starts`, where only
+/// key columns are wanted, and walk the tenant's part of the covering primary key instead of
+/// searching the subject index (`sqlite::tests` holds it to that). `chain` walks up from
+/// each start, one level per step, to its first `RELATION_PARENT_UNIT` in key order (a unit has
+/// one parent; were there two, the walk stays one chain), and one level past [`MAX_UNIT_DEPTH`] so that a cycle or a tree too
+/// deep shows in the rows rather than looping; the scalar subquery leaves a top unit's parent
+/// NULL, which ends its walk. `$2` needs no cast in `starts`: sqlx declares each parameter's
+/// type on PostgreSQL, and SQLite compares the bound BLOB as it is.
+pub(super) static RESOURCE_ROWS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH RECURSIVE \
+         read AS MATERIALIZED ( \
+           SELECT resource_type, resource_id, relation, subject_type, subject_id, valid_from, \
+             valid_until \
+           FROM relationships WHERE tenant_id = $1 AND subject_type = {USER_TYPE} \
+           AND subject_id = $2 AND relation IN ({EMPLOYEE}, {PRIMARY_MEMBER}, {MEMBER}, {INVITEE}) \
+           AND $3 = {USER_TYPE} \
+           UNION ALL SELECT resource_type, resource_id, relation, subject_type, subject_id, \
+             valid_from, valid_until \
+           FROM relationships WHERE tenant_id = $1 AND resource_type = {COURSE_TYPE} \
+           AND resource_id = $2 AND relation = {OWNING_UNIT} AND $3 = {COURSE_TYPE} \
+           UNION ALL SELECT resource_type, resource_id, relation, subject_type, subject_id, \
+             valid_from, valid_until \
+           FROM relationships WHERE tenant_id = $1 AND resource_type = $3 AND resource_id = $2 \
+           AND relation = {PARENT_COURSE} AND $3 IN ({LESSON_TYPE}, {EVENT_TYPE})), \
+         starts (unit) AS ( \
+           SELECT $2 WHERE $3 = {UNIT_TYPE} \
+           UNION ALL SELECT resource_id FROM read WHERE relation = {EMPLOYEE} \
+           UNION ALL SELECT subject_id FROM read WHERE relation = {OWNING_UNIT}), \
+         chain (start, unit, depth) AS ( \
+           SELECT unit, unit, 0 FROM starts \
+           UNION ALL SELECT c.start, \
+             (SELECT p.subject_id FROM relationships p WHERE p.tenant_id = $1 \
+               AND p.resource_type = {UNIT_TYPE} AND p.resource_id = c.unit \
+               AND p.relation = {PARENT_UNIT} ORDER BY p.subject_type, p.subject_id LIMIT 1), \
+             c.depth + 1 \
+           FROM chain c WHERE c.unit IS NOT NULL AND c.depth < {MAX_UNIT_DEPTH}) \
+         SELECT CAST(0 AS BIGINT) AS part, CAST(NULL AS UUID) AS u1, CAST(NULL AS UUID) AS u2, \
+           revision AS n1, CAST(NULL AS BIGINT) AS n2, CAST(NULL AS BIGINT) AS n3, \
+           CAST(NULL AS BIGINT) AS n4, CAST(NULL AS BIGINT) AS n5 \
+           FROM tenant_revisions WHERE tenant_id = $1 \
+         UNION ALL SELECT 1, NULL, NULL, status, CASE WHEN restrict_bookings THEN 1 ELSE 0 END, \
+           NULL, NULL, NULL \
+           FROM subject_statuses WHERE tenant_id = $1 AND user_id = $2 AND $3 = {USER_TYPE} \
+         UNION ALL SELECT 2, resource_id, subject_id, resource_type, relation, subject_type, \
+           valid_from, valid_until FROM read \
+         UNION ALL SELECT 3, start, unit, depth, NULL, NULL, NULL, NULL \
+           FROM chain WHERE unit IS NOT NULL"
+    )
 });
 
 impl DecisionStore for SqlStore<Db> {
@@ -177,6 +244,69 @@ impl DecisionStore for SqlStore<Db> {
         Ok((subject, Revision(revision)))
     }
 
+    async fn resource_rows(
+        &self,
+        tenant: TenantId,
+        kind: i16,
+        id: Uuid,
+    ) -> Result<(ResourceRows, Revision), StoreError> {
+        let rows = sqlx::query(RESOURCE_ROWS.as_str())
+            .bind(tenant.as_uuid())
+            .bind(id)
+            .bind(kind)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut resource = ResourceRows::default();
+        let mut revision = 0;
+        let mut links = Vec::new();
+        for row in &rows {
+            let part: i64 = row.try_get("part")?;
+            let corrupt = || StoreError::Corrupt(format!("resource rows part {part}"));
+            let n = |name: &str| -> Result<i64, StoreError> {
+                row.try_get::<Option<i64>, _>(name)?.ok_or_else(corrupt)
+            };
+            let u = |name: &str| -> Result<Uuid, StoreError> {
+                row.try_get::<Option<Uuid>, _>(name)?.ok_or_else(corrupt)
+            };
+            match part {
+                0 => revision = n("n1")?,
+                1 => {
+                    resource.status = Some(SubjectStatus {
+                        user: UserId::from_uuid(id),
+                        status: status_from_i16(n("n1")? as i16)?,
+                        restrict_bookings: n("n2")? == 1,
+                    })
+                }
+                2 => resource.relationships.push(Relationship {
+                    resource_type: n("n1")? as i16,
+                    resource_id: u("u1")?,
+                    relation: n("n2")? as i16,
+                    subject_type: n("n3")? as i16,
+                    subject_id: u("u2")?,
+                    valid_from: row.try_get("n4")?,
+                    valid_until: row.try_get("n5")?,
+                }),
+                3 => links.push(Link {
+                    start: u("u1")?,
+                    depth: n("n1")?,
+                    unit: u("u2")?,
+                }),
+                other => return Err(StoreError::Corrupt(format!("resource rows part {other}"))),
+            }
+        }
+        resource.relationships.sort_by_key(|r| {
+            (
+                r.resource_type,
+                r.resource_id,
+                r.relation,
+                r.subject_type,
+                r.subject_id,
+            )
+        });
+        resource.unit_chains = unit_chains(links)?;
+        Ok((resource, Revision(revision)))
+    }
+
     async fn statuses(
         &self,
         tenant: TenantId,
@@ -208,28 +338,11 @@ impl DecisionStore for SqlStore<Db> {
         tenant: TenantId,
         unit: UnitId,
     ) -> Result<Vec<UnitId>, StoreError> {
-        let mut chain = vec![unit];
-        while chain.len() <= MAX_UNIT_DEPTH {
-            let current = chain[chain.len() - 1];
-            let parent: Option<Uuid> = sqlx::query_scalar(
-                "SELECT subject_id FROM relationships WHERE tenant_id = $1 AND resource_type = $2 \
-                 AND resource_id = $3 AND relation = $4",
-            )
-            .bind(tenant.as_uuid())
-            .bind(UNIT_TYPE)
-            .bind(current.as_uuid())
-            .bind(PARENT_UNIT)
-            .fetch_optional(&self.pool)
+        // A unit's rows are its chain: the same walk, and the same guard, as every decision's.
+        let (mut rows, _) = self
+            .resource_rows(tenant, UNIT_TYPE, unit.as_uuid())
             .await?;
-            match parent.map(UnitId::from_uuid) {
-                Some(parent) if !chain.contains(&parent) => chain.push(parent),
-                Some(_) => return Err(StoreError::Corrupt(format!("unit cycle at {current}"))),
-                None => return Ok(chain),
-            }
-        }
-        Err(StoreError::Corrupt(format!(
-            "unit tree deeper than {MAX_UNIT_DEPTH}"
-        )))
+        Ok(rows.unit_chains.remove(&unit).unwrap_or_else(|| vec![unit]))
     }
 
     async fn unit_known(&self, tenant: TenantId, unit: UnitId) -> Result<bool, StoreError> {

@@ -7,11 +7,12 @@
 //! `UUID` and 16-byte `BLOB` columns alike; the migrations differ per backend. What differs in
 //! the code sits in those two files: how a write transaction begins, and how a
 //! role id column reads as text. Values stored as text (grants, audit actions) are parsed in
-//! `text.rs`, compiled once.
+//! `text.rs`, and unit chains are assembled in `chains.rs`, each compiled once.
 //!
 //! Not a generic `impl<DB: sqlx::Database>`: every bind, decode and executor use would need its
 //! own bound, and the bounds would outgrow the queries.
 
+mod chains;
 mod text;
 
 pub use text::grants_to_text;

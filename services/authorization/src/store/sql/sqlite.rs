@@ -30,3 +30,44 @@ mod facts;
 mod roles;
 #[path = "rows.rs"]
 mod rows;
+
+#[cfg(test)]
+mod tests {
+    use sqlx::Row as _;
+
+    use super::decisions::{RESOURCE_ROWS, SUBJECT_ROWS};
+
+    /// SQLite keeps no statistics on these tables, and given the choice it may prefer walking
+    /// the tenant's part of a covering index to searching a narrower one: correct answers, but
+    /// a cold decision that reads every relationship of the tenant. Each read of the
+    /// relationships a decision makes must search by more than the tenant.
+    #[tokio::test]
+    async fn decision_statements_search_relationships_by_more_than_the_tenant() {
+        let pool = sqlx::SqlitePool::connect("sqlite::memory:").await.unwrap();
+        crate::MIGRATIONS.sqlite.run(&pool).await.unwrap();
+        for statement in [RESOURCE_ROWS.as_str(), SUBJECT_ROWS.as_str()] {
+            let plan = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "EXPLAIN QUERY PLAN {statement}"
+            )))
+            .bind(uuid::Uuid::now_v7())
+            .bind(uuid::Uuid::now_v7())
+            .bind(3_i16)
+            .bind(3_i16)
+            .bind(1_i16)
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+            let steps: Vec<String> = plan.iter().map(|row| row.get(3)).collect();
+            assert!(
+                steps.iter().any(|step| step.contains("relationships")),
+                "{steps:#?}"
+            );
+            for step in steps.iter().filter(|step| step.contains("relationships")) {
+                assert!(
+                    step.starts_with("SEARCH") && !step.ends_with("(tenant_id=?)"),
+                    "{step} in {steps:#?}"
+                );
+            }
+        }
+    }
+}

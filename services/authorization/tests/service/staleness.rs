@@ -312,21 +312,6 @@ impl Replicas {
         assert!(killed > 0, "replica {replica} was connected to Redis");
     }
 
-    /// How many pub/sub connections the private Redis has now.
-    async fn subscribers(&self) -> usize {
-        let clients: String = redis::cmd("CLIENT")
-            .arg("LIST")
-            .arg("TYPE")
-            .arg("pubsub")
-            .query_async(&mut self.admin().await)
-            .await
-            .unwrap();
-        clients
-            .lines()
-            .filter(|line| !line.trim().is_empty())
-            .count()
-    }
-
     /// The revision of `tenant` in the store (to check a test's premise, never its outcome).
     async fn revision(&self, tenant: TenantId) -> i64 {
         let pool = sqlx::PgPool::connect(self.database.url()).await.unwrap();

@@ -58,8 +58,9 @@ pub fn rules(service: ServiceName, prefix: &str) -> Vec<String> {
                 "+del".to_owned(),
                 "+eval".to_owned(),
                 "+evalsha".to_owned(),
-                // The run id (INFO server): entries of an earlier Redis run are not used.
-                "+info".to_owned(),
+                // The run id, from `INFO server` only (not the clients or keyspace sections):
+                // entries of an earlier Redis run are not used.
+                "+info|server".to_owned(),
                 "+publish".to_owned(),
                 "+subscribe".to_owned(),
                 "+unsubscribe".to_owned(),

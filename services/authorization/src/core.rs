@@ -26,6 +26,11 @@ pub struct Core<S> {
     pub lookups: crate::lookup::Lookups,
 }
 
+/// Validity windows are in seconds since the epoch; cache entries count in milliseconds.
+fn seconds_to_ms(seconds: i64) -> i64 {
+    seconds.saturating_mul(1_000)
+}
+
 /// The caller as an actor in one tenant: a user, with their compiled facts.
 #[derive(Debug)]
 pub struct Actor {
@@ -116,7 +121,7 @@ impl<S: Store> Core<S> {
         let read = Read {
             revision,
             started_ms,
-            changes_at,
+            changes_at_ms: changes_at.map(seconds_to_ms),
         };
         let key = CacheKey::subject(tenant, user);
         self.cache.put(key, read, Facts::Subject(compiled.clone()));
@@ -166,7 +171,7 @@ impl<S: Store> Core<S> {
         let read = Read {
             revision,
             started_ms,
-            changes_at,
+            changes_at_ms: changes_at.map(seconds_to_ms),
         };
         self.cache
             .put(resource.cache_key(), read, Facts::Resource(facts.clone()));
@@ -210,7 +215,7 @@ impl<S: Store> Core<S> {
     /// Drops cached facts a write at `revision` changed; `tenant_wide` drops all the tenant's.
     /// Every write that bumps a revision calls this (with no keys when it changed no decision
     /// input), so replicas can tell a lost invalidation from a write that needed none.
-    pub async fn invalidate(
+    pub fn invalidate(
         &self,
         tenant: TenantId,
         keys: Vec<CacheKey>,
@@ -226,19 +231,18 @@ impl<S: Store> Core<S> {
     }
 
     /// Announces a write at `revision` that changed no cached facts.
-    pub async fn written(&self, tenant: TenantId, revision: Revision) {
-        self.invalidate(tenant, Vec::new(), false, revision).await;
+    pub fn written(&self, tenant: TenantId, revision: Revision) {
+        self.invalidate(tenant, Vec::new(), false, revision);
     }
 
     /// Drops the cached facts of `user`, whose roles a write at `revision` changed.
-    pub async fn invalidate_subject(&self, tenant: TenantId, user: UserId, revision: Revision) {
+    pub fn invalidate_subject(&self, tenant: TenantId, user: UserId, revision: Revision) {
         self.invalidate(
             tenant,
             vec![CacheKey::subject(tenant, user)],
             false,
             revision,
-        )
-        .await;
+        );
     }
 
     /// The caller as a user actor; services act through `Check`, not as administrators.

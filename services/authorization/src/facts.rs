@@ -19,8 +19,8 @@ pub struct Compiled<T> {
     pub facts: T,
     /// The revision of the facts' owner tenant the rows were read at.
     pub revision: Revision,
-    /// The earliest instant (ms) after the one compiled for at which a row read starts or
-    /// stops being in effect: from then on the same rows compile to other facts. `None` when
+    /// The earliest instant (seconds since the epoch, as validity windows are) after the one
+    /// compiled for at which a row read starts or stops being in effect: from then on the same rows compile to other facts. `None` when
     /// no row has a window boundary ahead.
     pub changes_at: Option<i64>,
 }

@@ -25,10 +25,10 @@ struct Horizon {
     heard: i64,
     /// Invalidations heard beyond `heard`, waiting for the ones between.
     ahead: BTreeSet<i64>,
-    /// A revision the store held at the last round that had not been heard yet.
-    missing: Option<i64>,
-    /// When (ms since the epoch) a round last found every stored revision heard: all writes
-    /// committed before then are reflected in this replica's entries.
+    /// The last round: when it began and the revision the store held then.
+    last_round: Option<(i64, i64)>,
+    /// When (ms since the epoch) a round began after which every write it could see has been
+    /// heard: all writes committed before then are reflected in this replica's entries.
     synced_at_ms: Option<i64>,
 }
 
@@ -43,12 +43,19 @@ impl Horizon {
     }
 
     fn hear(&mut self, revision: i64) {
-        if revision <= self.heard {
-            return;
+        if revision > self.heard {
+            self.ahead.insert(revision);
+            self.absorb();
         }
-        self.ahead.insert(revision);
-        while self.ahead.first() == Some(&(self.heard + 1)) {
-            self.heard += 1;
+    }
+
+    /// Moves `heard` over the invalidations that now follow it without a gap.
+    fn absorb(&mut self) {
+        while let Some(&next) = self.ahead.first() {
+            if next > self.heard + 1 {
+                break;
+            }
+            self.heard = self.heard.max(next);
             self.ahead.pop_first();
         }
     }
@@ -56,11 +63,8 @@ impl Horizon {
     /// Everything up to `revision` is accounted for by the floor.
     fn raise_floor(&mut self, revision: i64) {
         self.floor = self.floor.max(revision);
-        if revision > self.heard {
-            self.heard = revision;
-            self.ahead.retain(|r| *r > revision);
-            self.hear(revision); // absorbs what follows contiguously
-        }
+        self.heard = self.heard.max(revision);
+        self.absorb();
     }
 }
 
@@ -83,69 +87,75 @@ pub enum Trust {
 }
 
 impl Horizons {
-    fn with<T>(&self, tenant: uuid::Uuid, first: i64, f: impl FnOnce(&mut Horizon) -> T) -> T {
-        let mut tenants = self.tenants.lock().unwrap_or_else(|p| p.into_inner());
-        f(tenants
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<uuid::Uuid, Horizon>> {
+        self.tenants.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Starts following `tenant` for an entry read at `revision` (a store read this replica
+    /// made, so the tenant exists); answers whether such an entry may be kept.
+    pub fn admit(&self, tenant: uuid::Uuid, revision: i64) -> bool {
+        self.lock()
             .entry(tenant)
-            .or_insert_with(|| Horizon::starting_at(first)))
+            .or_insert_with(|| Horizon::starting_at(revision))
+            .floor
+            <= revision
     }
 
     /// Records an invalidation of `tenant` at `revision` (and its floor, when tenant-wide).
     pub fn hear(&self, tenant: uuid::Uuid, revision: i64, floor: Option<i64>) {
-        self.with(tenant, revision, |h| {
-            h.hear(revision);
-            if let Some(floor) = floor {
-                h.floor = h.floor.max(floor);
-            }
-        });
+        let mut tenants = self.lock();
+        let h = tenants
+            .entry(tenant)
+            .or_insert_with(|| Horizon::starting_at(revision));
+        h.hear(revision);
+        if let Some(floor) = floor {
+            h.floor = h.floor.max(floor);
+        }
     }
 
     /// How far an entry of `tenant` read at `revision` is trusted, `now_ms` being now and
-    /// `bound_ms` the staleness bound.
+    /// `bound_ms` the staleness bound. A tenant not followed yet trusts only young entries.
     pub fn trust(&self, tenant: uuid::Uuid, revision: i64, now_ms: i64, bound_ms: i64) -> Trust {
-        self.with(tenant, revision, |h| {
-            if revision < h.floor {
-                Trust::Below
-            } else if h.synced_at_ms.is_some_and(|at| now_ms - at <= bound_ms) {
-                Trust::Synced
-            } else {
-                Trust::Young
-            }
-        })
+        match self.lock().get(&tenant) {
+            None => Trust::Young,
+            Some(h) if revision < h.floor => Trust::Below,
+            Some(h) if h.synced_at_ms.is_some_and(|at| now_ms - at <= bound_ms) => Trust::Synced,
+            Some(_) => Trust::Young,
+        }
     }
 
     /// The tenants whose revisions the next round reads.
     pub fn tenants(&self) -> Vec<uuid::Uuid> {
-        let tenants = self.tenants.lock().unwrap_or_else(|p| p.into_inner());
-        tenants.keys().copied().collect()
+        self.lock().keys().copied().collect()
     }
 
     /// One round: `stored` holds the revisions the store answered for tenants, read from a
     /// moment `started_ms` on. Answers the tenants whose floor rose (their invalidations were
-    /// lost).
+    /// lost) with the new floor.
     pub fn reconcile(
         &self,
         started_ms: i64,
         stored: &[(uuid::Uuid, i64)],
     ) -> Vec<(uuid::Uuid, i64)> {
         let mut raised = Vec::new();
-        let mut tenants = self.tenants.lock().unwrap_or_else(|p| p.into_inner());
+        let mut tenants = self.lock();
         for &(tenant, revision) in stored {
             let Some(h) = tenants.get_mut(&tenant) else {
                 continue;
             };
-            // Missing since the last round: lost, not late.
-            if let Some(missing) = h.missing.take()
-                && h.heard < missing
-            {
-                h.raise_floor(missing);
-                raised.push((tenant, missing));
+            if let Some((last_started, last_revision)) = h.last_round {
+                // Not heard a whole round after the store held it: lost, not late.
+                if h.heard < last_revision {
+                    h.raise_floor(last_revision);
+                    raised.push((tenant, last_revision));
+                }
+                // Everything the last round could see is heard now.
+                h.synced_at_ms = Some(last_started);
             }
             if h.heard >= revision {
                 h.synced_at_ms = Some(started_ms);
-            } else {
-                h.missing = Some(revision);
             }
+            h.last_round = Some((started_ms, revision));
         }
         raised
     }
@@ -165,6 +175,7 @@ mod tests {
     fn entries_are_young_only_until_a_round_finds_everything_heard() {
         let horizons = Horizons::default();
         assert_eq!(horizons.trust(tenant(), 5, 10_000, BOUND), Trust::Young);
+        assert!(horizons.admit(tenant(), 5));
         horizons.reconcile(10_000, &[(tenant(), 5)]);
         assert_eq!(horizons.trust(tenant(), 5, 10_900, BOUND), Trust::Synced);
         // No round since: the moment the replica knew it was up to date is past the bound.
@@ -221,7 +232,41 @@ mod tests {
     #[test]
     fn a_tenant_first_seen_trusts_nothing_older_than_that_first_revision() {
         let horizons = Horizons::default();
+        assert!(horizons.admit(tenant(), 9));
+        assert!(!horizons.admit(tenant(), 8));
         assert_eq!(horizons.trust(tenant(), 9, 0, BOUND), Trust::Young);
         assert_eq!(horizons.trust(tenant(), 8, 0, BOUND), Trust::Below);
+    }
+
+    #[test]
+    fn a_tenant_never_read_is_not_followed() {
+        let horizons = Horizons::default();
+        assert_eq!(horizons.trust(tenant(), 0, 0, BOUND), Trust::Young);
+        assert!(horizons.tenants().is_empty());
+    }
+
+    #[test]
+    fn a_raised_floor_absorbs_the_invalidations_heard_beyond_it() {
+        let horizons = Horizons::default();
+        horizons.hear(tenant(), 5, None);
+        horizons.reconcile(0, &[(tenant(), 6)]);
+        // 6 is lost; 7 arrives before the next round, which reads 7.
+        horizons.hear(tenant(), 7, None);
+        assert_eq!(horizons.reconcile(250, &[(tenant(), 7)]), [(tenant(), 6)]);
+        // 7 was heard: no second raise, and the tenant is in sync.
+        assert!(horizons.reconcile(500, &[(tenant(), 7)]).is_empty());
+        assert_eq!(horizons.trust(tenant(), 6, 600, BOUND), Trust::Synced);
+    }
+
+    #[test]
+    fn a_busy_tenant_stays_in_sync_one_round_behind() {
+        let horizons = Horizons::default();
+        horizons.hear(tenant(), 1, None);
+        // Every round reads a revision written just before it, heard just after.
+        for round in 0..8_i64 {
+            horizons.reconcile(round * 250, &[(tenant(), round + 2)]);
+            horizons.hear(tenant(), round + 2, None);
+        }
+        assert_eq!(horizons.trust(tenant(), 1, 8 * 250, BOUND), Trust::Synced);
     }
 }

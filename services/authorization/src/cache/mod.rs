@@ -204,18 +204,25 @@ pub struct Read {
     /// When the read began (ms since the epoch): the entry's age counts from here.
     pub started_ms: i64,
     /// When a validity window the facts depend on opens or closes (ms since the epoch).
-    pub changes_at: Option<i64>,
+    pub changes_at_ms: Option<i64>,
 }
 
-/// How long an invalidated key refuses entries read before the invalidation. A read that took
-/// longer than half of it to be stored is not stored.
+/// How long an invalidated key refuses entries read before the invalidation, in this replica. A
+/// read that took longer than half of it to be stored is not stored. (Redis keeps its tombstones
+/// as long as its entries.)
 const TOMBSTONE: Duration = Duration::from_secs(10);
+
+/// Redis writes of entries one replica has in flight at most.
+const MAX_PUTS_IN_FLIGHT: usize = 256;
 
 /// The two-tier cache of one authorization replica.
 pub struct FactsCache {
     local: moka::sync::Cache<CacheKey, Arc<Entry>>,
     /// Keys invalidated lately, with the revision of the write that did.
     tombstones: moka::sync::Cache<CacheKey, i64>,
+    /// Redis writes of entries in flight: beyond this many, entries are kept here only (a
+    /// slow Redis must not pile up tasks).
+    puts: Arc<tokio::sync::Semaphore>,
     horizons: Horizons,
     shared: Option<Arc<SharedTier>>,
     bound_ms: i64,
@@ -243,11 +250,11 @@ impl FactsCache {
             local: moka::sync::Cache::builder()
                 .max_capacity(config.capacity)
                 .build(),
-            tombstones: moka::sync::Cache::builder()
-                .max_capacity(config.capacity)
-                .time_to_live(TOMBSTONE)
-                .build(),
+            // Not bounded by count: a tombstone refused or evicted early could let a racing
+            // read plant an old entry. They are small and last seconds.
+            tombstones: moka::sync::Cache::builder().time_to_live(TOMBSTONE).build(),
             horizons: Horizons::default(),
+            puts: Arc::new(tokio::sync::Semaphore::new(MAX_PUTS_IN_FLIGHT)),
             shared: redis.map(|(handle, sealer)| Arc::new(SharedTier::new(handle, sealer))),
             bound_ms: config.max_staleness_ms as i64,
             lookups: meter
@@ -269,15 +276,28 @@ impl FactsCache {
         })
     }
 
+    /// Whether a write invalidated `key` after `revision` was read.
+    fn raced(&self, key: &CacheKey, revision: i64) -> bool {
+        self.tombstones
+            .get(key)
+            .is_some_and(|invalidated| revision < invalidated)
+    }
+
+    /// Keeps `entry` here unless a write to its key raced its read. Inserted before it looks
+    /// for the tombstone, as [`FactsCache::apply`] tombstones before it drops the key: whichever
+    /// runs second sees the other.
+    fn keep(&self, key: CacheKey, entry: Arc<Entry>) {
+        let revision = entry.revision;
+        self.local.insert(key, entry);
+        if self.raced(&key, revision) {
+            self.local.invalidate(&key);
+        }
+    }
+
     /// Whether `entry` may answer a decision asking `freshness` now.
     fn usable(&self, entry: &Entry, key: &CacheKey, freshness: Freshness) -> bool {
         let now = now_ms();
-        if entry.changes_at_ms.is_some_and(|at| now >= at)
-            || self
-                .tombstones
-                .get(key)
-                .is_some_and(|revision| entry.revision < revision)
-        {
+        if entry.changes_at_ms.is_some_and(|at| now >= at) || self.raced(key, entry.revision) {
             return false;
         }
         let trust = self
@@ -351,7 +371,7 @@ impl FactsCache {
                         && self.usable(&entry, key, freshness) =>
                 {
                     let entry = Arc::new(entry);
-                    self.local.insert(*key, entry.clone());
+                    self.keep(*key, entry.clone());
                     self.count("redis");
                     *slot = Some(entry);
                     continue;
@@ -368,49 +388,57 @@ impl FactsCache {
     }
 
     /// Stores facts read from the store, in both tiers (Redis after the answer: a cold decision
-    /// does not wait for it). Not stored when the read raced a write to the same key, or took
-    /// too long to be sure it did not.
+    /// does not wait for it). Not stored when the read raced a write to the same key, took too
+    /// long to be sure it did not, or read a tenant that was never written (nothing to cache, and
+    /// a made-up tenant id must not make the replica follow it).
     pub fn put(&self, key: CacheKey, read: Read, facts: Facts) {
         let now = now_ms();
         let entry = Entry {
             revision: read.revision.0,
             read_at_ms: read.started_ms,
-            changes_at_ms: read.changes_at,
+            changes_at_ms: read.changes_at_ms,
             facts,
         };
-        let raced = self
-            .tombstones
-            .get(&key)
-            .is_some_and(|revision| entry.revision < revision);
         let slow = now - entry.read_at_ms > TOMBSTONE.as_millis() as i64 / 2;
-        let below = self
-            .horizons
-            .trust(key.tenant, entry.revision, now, self.bound_ms)
-            == Trust::Below;
-        if raced || slow || below {
+        if entry.revision == 0
+            || slow
+            || self.raced(&key, entry.revision)
+            || !self.horizons.admit(key.tenant, entry.revision)
+        {
             return;
         }
         let entry = Arc::new(entry);
-        self.local.insert(key, entry.clone());
-        if let Some(shared) = &self.shared {
+        self.keep(key, entry.clone());
+        if let Some(shared) = &self.shared
+            && let Ok(permit) = self.puts.clone().try_acquire_owned()
+        {
             let shared = shared.clone();
-            tokio::spawn(async move { shared.put(&key, &entry).await });
+            tokio::spawn(async move {
+                shared.put(&key, &entry).await;
+                drop(permit);
+            });
         }
     }
 
     /// Drops what a write changed (its keys, or with a floor the whole tenant's older entries)
     /// here at once, then in Redis and on every other replica without holding up the write's
-    /// answer: until they hear it, the staleness bound holds for them.
+    /// answer: until they hear it, the staleness bound holds for them. With Redis, this replica
+    /// too counts the write as heard only when its own message comes back on the channel: if it
+    /// never reached Redis (a breaker, an error), Redis may still hold the old facts, and the
+    /// gap makes this replica drop the tenant's older entries as the others do.
     pub fn invalidate(&self, invalidation: Invalidation) {
-        self.apply(&invalidation);
-        if let Some(shared) = &self.shared {
-            let shared = shared.clone();
-            tokio::spawn(async move { shared.invalidate(&invalidation, TOMBSTONE).await });
+        match &self.shared {
+            None => self.apply(&invalidation),
+            Some(shared) => {
+                self.drop_keys(&invalidation);
+                let shared = shared.clone();
+                tokio::spawn(async move { shared.invalidate(&invalidation).await });
+            }
         }
     }
 
-    /// Applies an invalidation (this replica's or another's) here.
-    fn apply(&self, invalidation: &Invalidation) {
+    /// Drops an invalidation's keys here, leaving tombstones.
+    fn drop_keys(&self, invalidation: &Invalidation) {
         for key in &invalidation.keys {
             let newer = self
                 .tombstones
@@ -421,6 +449,11 @@ impl FactsCache {
             }
             self.local.invalidate(key);
         }
+    }
+
+    /// Applies an invalidation (this replica's or another's) here.
+    fn apply(&self, invalidation: &Invalidation) {
+        self.drop_keys(invalidation);
         self.horizons.hear(
             invalidation.tenant,
             invalidation.revision,
@@ -553,7 +586,7 @@ mod tests {
         Read {
             revision: Revision(revision),
             started_ms,
-            changes_at: None,
+            changes_at_ms: None,
         }
     }
 
@@ -578,7 +611,7 @@ mod tests {
     async fn an_entry_is_not_used_once_a_validity_window_it_depends_on_changes() {
         let (cache, (tenant, user, key)) = (cache(), key());
         let mut stamp = read(3, now_ms());
-        stamp.changes_at = Some(now_ms() - 1);
+        stamp.changes_at_ms = Some(now_ms() - 1);
         cache.put(key, stamp, facts(tenant, user));
         assert!(cache.get_local(&key, Freshness::Latency).is_none());
     }

@@ -34,9 +34,22 @@ const SET_IF_NOT_NEWER: &str = "local c = redis.call('GET', KEYS[1]) \
       if r and r > tonumber(ARGV[2]) then return 0 end end \
     redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3]) return 1";
 
-/// Raises the floor `KEYS[1]` to `ARGV[1]`; it never falls (writers finish out of order).
-const RAISE_FLOOR: &str = "local c = tonumber(redis.call('GET', KEYS[1]) or '0') \
-    if tonumber(ARGV[1]) > c then redis.call('SET', KEYS[1], ARGV[1]) end";
+/// One write's invalidation: tombstones `KEYS[1..n-1]` at revision `ARGV[1]` (for `ARGV[2]`
+/// ms) unless a key holds a newer revision, raises the floor `KEYS[n]` to `ARGV[3]` when set
+/// (it never falls: writers finish out of order), then publishes `ARGV[5]` on `ARGV[4]`. A
+/// failing call stops the script before the message goes out.
+const INVALIDATE: &str = "local rev = tonumber(ARGV[1]) \
+    for i = 1, #KEYS - 1 do \
+      local c = redis.call('GET', KEYS[i]) \
+      local r = c and tonumber(string.match(c, '^(%d+):')) \
+      if not r or r <= rev then redis.call('SET', KEYS[i], ARGV[1] .. ':', 'PX', ARGV[2]) end \
+    end \
+    if ARGV[3] ~= '' then \
+      local f = tonumber(redis.call('GET', KEYS[#KEYS]) or '0') \
+      if tonumber(ARGV[3]) > f then redis.call('SET', KEYS[#KEYS], ARGV[3]) end \
+    end \
+    redis.call('PUBLISH', ARGV[4], ARGV[5]) \
+    return 1";
 
 /// An entry as Redis holds it: with the Redis run it was read under.
 #[derive(Serialize, Deserialize)]
@@ -231,35 +244,34 @@ impl SharedTier {
         }
     }
 
-    /// Tombstones the keys, raises the floor and tells the other replicas, in one round trip.
-    pub async fn invalidate(&self, invalidation: &Invalidation, tombstone_ttl: Duration) {
+    /// Tombstones the keys, raises the floor and tells every replica (this one included), in
+    /// one script: the message is published only after the tombstones and the floor are in
+    /// place, so a replica that hears it never finds the old facts in Redis.
+    pub async fn invalidate(&self, invalidation: &Invalidation) {
         let Some(mut connection) = self.connection() else {
             return;
         };
-        let mut pipe = redis::pipe();
-        for key in &invalidation.keys {
-            pipe.cmd("EVAL")
-                .arg(SET_IF_NOT_NEWER)
-                .arg(1)
-                .arg(self.handle.key(&key.text()))
-                .arg(format!("{}:", invalidation.revision))
-                .arg(invalidation.revision)
-                .arg(tombstone_ttl.as_millis() as u64)
-                .ignore();
-        }
-        if let Some(floor) = invalidation.floor {
-            pipe.cmd("EVAL")
-                .arg(RAISE_FLOOR)
-                .arg(1)
-                .arg(self.floor_key(invalidation.tenant))
-                .arg(floor)
-                .ignore();
-        }
-        if let Ok(message) = serde_json::to_string(invalidation) {
-            pipe.publish(&self.channel, self.sealer.seal(&self.channel, &message))
-                .ignore();
-        }
-        if let Err(error) = pipe.query_async::<()>(&mut connection).await {
+        let Ok(message) = serde_json::to_string(invalidation) else {
+            return;
+        };
+        let mut script = redis::cmd("EVAL");
+        script
+            .arg(INVALIDATE)
+            .arg(invalidation.keys.len() + 1)
+            .arg(
+                invalidation
+                    .keys
+                    .iter()
+                    .map(|key| self.handle.key(&key.text()))
+                    .collect::<Vec<_>>(),
+            )
+            .arg(self.floor_key(invalidation.tenant))
+            .arg(invalidation.revision)
+            .arg(ENTRY_TTL.as_millis() as u64)
+            .arg(invalidation.floor.map_or(String::new(), |f| f.to_string()))
+            .arg(&self.channel)
+            .arg(self.sealer.seal(&self.channel, &message));
+        if let Err(error) = script.query_async::<i64>(&mut connection).await {
             self.failed(&error);
         }
     }

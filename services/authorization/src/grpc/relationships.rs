@@ -209,7 +209,7 @@ impl<S: Store> RelationshipService for Relationships<S> {
             .map_err(ApiError::from)?;
         if !already_applied {
             let (keys, tenant_wide) = affected(tenant, &batch);
-            self.0.invalidate(tenant, keys, tenant_wide, revision).await;
+            self.0.invalidate(tenant, keys, tenant_wide, revision);
         }
         Ok(Response::new(WriteRelationshipsResponse {
             written_at: Some(convert::token(tenant, revision)),

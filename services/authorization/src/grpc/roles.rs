@@ -248,7 +248,7 @@ impl<S: Store> RoleService for Roles<S> {
             .await
             .map_err(ApiError::from)?;
         // A new role is held by nobody: no cached facts change.
-        self.0.written(actor.tenant, revision).await;
+        self.0.written(actor.tenant, revision);
         tracing::info!(tenant = %actor.tenant, role = %role.id, "role created");
         Ok(Response::new(CreateRoleResponse {
             role: Some(convert::custom_role(&role)),
@@ -323,9 +323,7 @@ impl<S: Store> RoleService for Roles<S> {
             .map_err(ApiError::from)?
             .ok_or_else(|| ApiError::not_found("role", &r.role_id))?;
         // Every holder's compiled facts change: drop the tenant's.
-        self.0
-            .invalidate(actor.tenant, Vec::new(), true, revision)
-            .await;
+        self.0.invalidate(actor.tenant, Vec::new(), true, revision);
         let stored = self
             .0
             .store
@@ -372,9 +370,7 @@ impl<S: Store> RoleService for Roles<S> {
             .await
             .map_err(ApiError::from)?
             .ok_or_else(|| ApiError::not_found("role", role_id))?;
-        self.0
-            .invalidate(actor.tenant, Vec::new(), true, revision)
-            .await;
+        self.0.invalidate(actor.tenant, Vec::new(), true, revision);
         Ok(Response::new(DeleteRoleResponse {
             written_at: Some(convert::token(actor.tenant, revision)),
         }))

@@ -639,3 +639,49 @@ async fn a_token_is_honoured_for_facts_cached_by_another_tenants_question() {
         "replica 1 answered older than B's token, from B's facts stamped with A's revision"
     );
 }
+
+/// What one replica read reaches the other through Redis (each test runs in its own process:
+/// the counts are this test's replicas).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn facts_one_replica_read_are_served_to_the_other_from_redis() {
+    let r = Replicas::start().await;
+    let team = r.team(TenantId::generate()).await;
+    assert_eq!(
+        r.manager_reads_member(0, &team, tokenless()).await.unwrap(),
+        Decision::Allowed
+    );
+    // Replica 0 stores its read in Redis after answering.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = lms_authorization::cache_lookups();
+    assert_eq!(
+        r.manager_reads_member(1, &team, tokenless()).await.unwrap(),
+        Decision::Allowed
+    );
+    let after = lms_authorization::cache_lookups();
+    assert_eq!(
+        (after.redis - before.redis, after.miss - before.miss),
+        (2, 0),
+        "the manager's and the member's facts come from Redis"
+    );
+}
+
+/// A revoke whose invalidation never reached Redis (the writer could not reach it) leaves the
+/// old facts there. Long after the writer's own tombstone is gone, the writer itself must not
+/// take them back: it counts its write as heard only from the channel, so it drops the
+/// tenant's older facts as every other replica does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_writer_that_could_not_reach_redis_never_takes_the_old_facts_back_from_it() {
+    let r = Replicas::start().await;
+    let team = r.team(TenantId::generate()).await;
+    r.warm(&team).await;
+    r.cut_off_redis(0).await;
+    r.revoke(0, &team).await;
+    r.redis.restore_users();
+    // Longer than a tombstone lives in the writer.
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    assert_eq!(
+        r.manager_reads_member(0, &team, tokenless()).await.unwrap(),
+        Decision::Denied,
+        "the writer answered from the facts its lost invalidation left in Redis"
+    );
+}

@@ -195,9 +195,9 @@ impl<S: Store> Core<S> {
         ApiError,
     > {
         let keys = [CacheKey::subject(tenant, subject), resource.cache_key()];
-        let mut held = self.cache.get_many(&keys, freshness).await.into_iter();
-        let subject_held = held.next().flatten().and_then(|e| e.subject());
-        let resource_held = held.next().flatten().and_then(|e| e.resource());
+        let [subject_held, resource_held] = self.cache.get_pair(keys, freshness).await;
+        let subject_held = subject_held.and_then(|e| e.subject());
+        let resource_held = resource_held.and_then(|e| e.resource());
         match (subject_held, resource_held) {
             (Some(s), Some(r)) => Ok((s, r)),
             (Some(s), None) => Ok((s, self.read_resource(resource).await?)),

@@ -14,7 +14,7 @@
 //! read, only entries younger than the bound are used: never a stale answer past the bound.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::Mutex;
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// What this replica knows about one tenant's invalidations.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -71,7 +71,8 @@ impl Horizon {
 /// The horizons of every tenant this replica has entries or invalidations for.
 #[derive(Debug, Default)]
 pub struct Horizons {
-    tenants: Mutex<HashMap<uuid::Uuid, Horizon>>,
+    /// Read on every decision, written by invalidations and rounds.
+    tenants: RwLock<HashMap<uuid::Uuid, Horizon>>,
 }
 
 /// Whether an entry may be used, as far as its tenant's horizon is concerned.
@@ -87,13 +88,20 @@ pub enum Trust {
 }
 
 impl Horizons {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<uuid::Uuid, Horizon>> {
-        self.tenants.lock().unwrap_or_else(|p| p.into_inner())
+    fn read(&self) -> RwLockReadGuard<'_, HashMap<uuid::Uuid, Horizon>> {
+        self.tenants.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn lock(&self) -> RwLockWriteGuard<'_, HashMap<uuid::Uuid, Horizon>> {
+        self.tenants.write().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Starts following `tenant` for an entry read at `revision` (a store read this replica
     /// made, so the tenant exists); answers whether such an entry may be kept.
     pub fn admit(&self, tenant: uuid::Uuid, revision: i64) -> bool {
+        if let Some(h) = self.read().get(&tenant) {
+            return h.floor <= revision;
+        }
         self.lock()
             .entry(tenant)
             .or_insert_with(|| Horizon::starting_at(revision))
@@ -116,7 +124,7 @@ impl Horizons {
     /// How far an entry of `tenant` read at `revision` is trusted, `now_ms` being now and
     /// `bound_ms` the staleness bound. A tenant not followed yet trusts only young entries.
     pub fn trust(&self, tenant: uuid::Uuid, revision: i64, now_ms: i64, bound_ms: i64) -> Trust {
-        match self.lock().get(&tenant) {
+        match self.read().get(&tenant) {
             None => Trust::Young,
             Some(h) if revision < h.floor => Trust::Below,
             Some(h) if h.synced_at_ms.is_some_and(|at| now_ms - at <= bound_ms) => Trust::Synced,
@@ -126,7 +134,7 @@ impl Horizons {
 
     /// The tenants whose revisions the next round reads.
     pub fn tenants(&self) -> Vec<uuid::Uuid> {
-        self.lock().keys().copied().collect()
+        self.read().keys().copied().collect()
     }
 
     /// One round: `stored` holds the revisions the store answered for tenants, read from a

@@ -27,7 +27,7 @@ mod horizon;
 mod shared;
 
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -220,6 +220,8 @@ pub struct FactsCache {
     local: moka::sync::Cache<CacheKey, Arc<Entry>>,
     /// Keys invalidated lately, with the revision of the write that did.
     tombstones: moka::sync::Cache<CacheKey, i64>,
+    /// When the latest tombstone was laid (ms since the epoch).
+    last_tombstone_ms: AtomicI64,
     /// Redis writes of entries in flight: beyond this many, entries are kept here only (a
     /// slow Redis must not pile up tasks).
     puts: Arc<tokio::sync::Semaphore>,
@@ -254,6 +256,7 @@ impl FactsCache {
             // read plant an old entry. They are small and last seconds.
             tombstones: moka::sync::Cache::builder().time_to_live(TOMBSTONE).build(),
             horizons: Horizons::default(),
+            last_tombstone_ms: AtomicI64::new(i64::MIN / 2),
             puts: Arc::new(tokio::sync::Semaphore::new(MAX_PUTS_IN_FLIGHT)),
             shared: redis.map(|(handle, sealer)| Arc::new(SharedTier::new(handle, sealer))),
             bound_ms: config.max_staleness_ms as i64,
@@ -278,6 +281,11 @@ impl FactsCache {
 
     /// Whether a write invalidated `key` after `revision` was read.
     fn raced(&self, key: &CacheKey, revision: i64) -> bool {
+        // No tombstone can be alive if none was laid within its lifetime: most decisions skip
+        // the lookup. (Laid before the cache is consulted, and read after it.)
+        if now_ms() - self.last_tombstone_ms.load(Ordering::SeqCst) > TOMBSTONE.as_millis() as i64 {
+            return false;
+        }
         self.tombstones
             .get(key)
             .is_some_and(|invalidated| revision < invalidated)
@@ -345,14 +353,39 @@ impl FactsCache {
         keys: &[CacheKey],
         freshness: Freshness,
     ) -> Vec<Option<Arc<Entry>>> {
-        if freshness == Freshness::Full {
-            return keys.iter().map(|_| None).collect();
-        }
         let mut found: Vec<Option<Arc<Entry>>> =
             keys.iter().map(|k| self.get_local(k, freshness)).collect();
+        self.fill_from_shared(keys, &mut found, freshness).await;
+        found
+    }
+
+    /// Usable entries for two keys (a decision's subject and resource): without allocating
+    /// when this replica holds both, else in one Redis round trip.
+    pub async fn get_pair(
+        &self,
+        keys: [CacheKey; 2],
+        freshness: Freshness,
+    ) -> [Option<Arc<Entry>>; 2] {
+        let mut found = keys.each_ref().map(|k| self.get_local(k, freshness));
+        if found.iter().any(Option::is_none) {
+            self.fill_from_shared(&keys, &mut found, freshness).await;
+        }
+        found
+    }
+
+    /// Fills the empty slots of `found` (one per key) from Redis, in one round trip.
+    async fn fill_from_shared(
+        &self,
+        keys: &[CacheKey],
+        found: &mut [Option<Arc<Entry>>],
+        freshness: Freshness,
+    ) {
+        if freshness == Freshness::Full {
+            return;
+        }
         let missing: Vec<CacheKey> = keys
             .iter()
-            .zip(&found)
+            .zip(found.iter())
             .filter(|(_, f)| f.is_none())
             .map(|(k, _)| *k)
             .collect();
@@ -361,7 +394,7 @@ impl FactsCache {
             _ => Vec::new(),
         };
         let mut shared_values = shared_values.into_iter();
-        for (key, slot) in keys.iter().zip(&mut found) {
+        for (key, slot) in keys.iter().zip(found.iter_mut()) {
             if slot.is_some() {
                 continue;
             }
@@ -384,7 +417,6 @@ impl FactsCache {
             }
             self.count("miss");
         }
-        found
     }
 
     /// Stores facts read from the store, in both tiers (Redis after the answer: a cold decision
@@ -445,6 +477,7 @@ impl FactsCache {
                 .get(key)
                 .is_none_or(|revision| revision < invalidation.revision);
             if newer {
+                self.last_tombstone_ms.store(now_ms(), Ordering::SeqCst);
                 self.tombstones.insert(*key, invalidation.revision);
             }
             self.local.invalidate(key);

@@ -1,6 +1,7 @@
-use lms_api::authorization::v1::CheckRequest;
 use lms_api::authorization::v1::permission_service_client::PermissionServiceClient;
-use lms_api::common::v1::{ObjectReference, ObjectType};
+use lms_api::authorization::v1::relationship_service_client::RelationshipServiceClient;
+use lms_api::authorization::v1::{CheckRequest, SubjectStatus, WriteRelationshipsRequest};
+use lms_api::common::v1::{ObjectReference, ObjectType, UserStatus};
 use lms_api::delegation::v1::ListCoursesRequest;
 use lms_api::delegation::v1::course_service_client::CourseServiceClient;
 use lms_api::identity::v1::GetJwksRequest;
@@ -190,7 +191,23 @@ async fn authorization_starts_with_redis_down_and_joins_it_when_it_returns() {
     context.redis.mac_key = Some(lms_runtime::SecretString::new(lms_testkit::TEST_MAC_KEY));
     let service = TestService::start(lms_platform::build_service(context).await.unwrap()).await;
     assert_serving(&service, "lms.authorization.v1.").await;
-    let token = auth.user_token(TenantId::generate(), UserId::generate());
+    let (tenant, user) = (TenantId::generate(), UserId::generate());
+    // A tenant authorization knows (one that was never written has nothing worth caching).
+    RelationshipServiceClient::new(
+        service.authorized(&auth.tenant_service_token("identity", tenant)),
+    )
+    .write_relationships(WriteRelationshipsRequest {
+        event_id: uuid_v7(),
+        statuses: vec![SubjectStatus {
+            user_id: user.to_string(),
+            status: UserStatus::Active as i32,
+            restrict_bookings: false,
+        }],
+        ..Default::default()
+    })
+    .await
+    .expect("facts written without Redis");
+    let token = auth.user_token(tenant, user);
     let check = || {
         let mut checks = PermissionServiceClient::new(service.authorized(&token));
         async move {

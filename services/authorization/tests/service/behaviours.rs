@@ -256,19 +256,7 @@ async fn a_local_administrator_needs_locations_and_a_multiple_location_administr
 #[tokio::test]
 async fn a_master_administrator_reaches_client_tenants_when_clients_are_enabled() {
     let f = Fixture::start().await;
-    let client = TenantId::generate();
-    f.write(
-        vec![touch(
-            reference(ObjectType::Tenant, f.tenant),
-            Relation::Client,
-            reference(ObjectType::Tenant, client),
-        )],
-        None,
-        Vec::new(),
-    )
-    .await;
-    f.settings(false, true).await;
-    let master = f.holder("builtin:master_administrator", None).await;
+    let (client, master) = f.master_of_a_client().await;
     // The client's user, announced by identity in the client tenant.
     let client_user_id = UserId::generate();
     lms_api::authorization::v1::relationship_service_client::RelationshipServiceClient::new(

@@ -227,6 +227,25 @@ impl Fixture {
     }
 
     /// A user holding `role`.
+    /// Makes the fixture's tenant a master with clients enabled and one client tenant (a new
+    /// id), and a Master Administrator of it: answers the client and the administrator.
+    pub async fn master_of_a_client(&self) -> (TenantId, UserId) {
+        let client = TenantId::generate();
+        self.write(
+            vec![touch(
+                reference(ObjectType::Tenant, self.tenant),
+                Relation::Client,
+                reference(ObjectType::Tenant, client),
+            )],
+            None,
+            Vec::new(),
+        )
+        .await;
+        self.settings(false, true).await;
+        let master = self.holder("builtin:master_administrator", None).await;
+        (client, master)
+    }
+
     pub async fn holder(&self, role: &str, unit: Option<String>) -> UserId {
         let user = self.user().await;
         self.grant(user, role, unit).await;

@@ -310,22 +310,9 @@ async fn a_batch_over_shared_resources_answers_each_item_at_least_as_fresh_as_th
 async fn a_token_of_the_callers_tenant_is_never_ahead_of_a_client_tenants_resource() {
     use lms_api::common::v1::Consistency;
     use lms_api::common::v1::consistency::Requirement;
-    use lms_kernel::TenantId;
 
     let f = Fixture::start().await;
-    let client = TenantId::generate();
-    f.write(
-        vec![touch(
-            reference(ObjectType::Tenant, f.tenant),
-            Relation::Client,
-            reference(ObjectType::Tenant, client),
-        )],
-        None,
-        Vec::new(),
-    )
-    .await;
-    f.settings(false, true).await;
-    let master = f.holder("builtin:master_administrator", None).await;
+    let (client, master) = f.master_of_a_client().await;
     // The master tenant has written many times, the client once: the two revisions differ,
     // and the token names the master tenant's.
     let token = f.settings(false, true).await;

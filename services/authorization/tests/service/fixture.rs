@@ -28,6 +28,25 @@ enum Database {
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
 }
 
+/// Announces `user` of `tenant` as active through `service`, as identity does (a subject
+/// with no status fact is allowed nothing).
+pub async fn announce(service: &TestService, auth: &TestAuth, tenant: TenantId, user: UserId) {
+    RelationshipServiceClient::new(
+        service.authorized(&auth.tenant_service_token("identity", tenant)),
+    )
+    .write_relationships(WriteRelationshipsRequest {
+        event_id: uuid::Uuid::new_v4().to_string(),
+        statuses: vec![SubjectStatus {
+            user_id: user.to_string(),
+            status: UserStatus::Active as i32,
+            restrict_bookings: false,
+        }],
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+}
+
 pub fn reference(kind: ObjectType, id: impl ToString) -> ObjectReference {
     ObjectReference {
         r#type: kind as i32,

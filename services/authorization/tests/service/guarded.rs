@@ -13,7 +13,7 @@ use lms_kernel::{CourseId, UserId};
 use tonic::Code;
 use tonic_types::StatusExt;
 
-use crate::fixture::{Fixture, reference, touch, user_ref, uuid_v4};
+use crate::fixture::{Fixture, announce, reference, touch, user_ref, uuid_v4};
 
 fn batch_item(subject: UserId, permission: &str, resource: &ObjectReference) -> BatchCheckItem {
     BatchCheckItem {
@@ -317,21 +317,7 @@ async fn a_token_of_the_callers_tenant_is_never_ahead_of_a_client_tenants_resour
     // and the token names the master tenant's.
     let token = f.settings(false, true).await;
     let client_user = UserId::generate();
-    RelationshipServiceClient::new(
-        f.service
-            .authorized(&f.auth.tenant_service_token("identity", client)),
-    )
-    .write_relationships(WriteRelationshipsRequest {
-        event_id: uuid_v4(),
-        statuses: vec![lms_api::authorization::v1::SubjectStatus {
-            user_id: client_user.to_string(),
-            status: lms_api::common::v1::UserStatus::Active as i32,
-            restrict_bookings: false,
-        }],
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    announce(&f.service, &f.auth, client, client_user).await;
     let mut resource = user_ref(client_user);
     resource.tenant_id = client.to_string();
     let consistency = Some(Consistency {
@@ -444,20 +430,7 @@ async fn with_the_store_unreachable_decisions_answer_unavailable_and_never_allow
     let tenant = lms_kernel::TenantId::generate();
     let admin = UserId::generate();
     // Announced as identity does: a subject with no status fact is allowed nothing.
-    RelationshipServiceClient::new(
-        service.authorized(&auth.tenant_service_token("identity", tenant)),
-    )
-    .write_relationships(WriteRelationshipsRequest {
-        event_id: uuid_v4(),
-        statuses: vec![lms_api::authorization::v1::SubjectStatus {
-            user_id: admin.to_string(),
-            status: lms_api::common::v1::UserStatus::Active as i32,
-            restrict_bookings: false,
-        }],
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    announce(&service, &auth, tenant, admin).await;
     let mut checks =
         PermissionServiceClient::new(service.authorized(&auth.user_token(tenant, admin)));
     let request = CheckRequest {

@@ -33,6 +33,10 @@ pub use telemetry::{LogFormat, TelemetryConfig};
 /// The prefix of environment variables that configure LMS Access.
 pub const ENV_PREFIX: &str = "LMS_";
 
+/// Variables with the prefix that configure `lmsctl`, not the services: a shell that exported
+/// `LMS_TOKEN` (as the README's tour does) must still start `lms dev`.
+const CLIENT_VARIABLES: [&str; 3] = ["LMS_TOKEN", "LMS_ENDPOINT", "LMS_IDENTITY_ENDPOINT"];
+
 /// The four services, in the order `lms dev` starts them (declaration order is [`ServiceName::ALL`]'s,
 /// so `name as usize` indexes per-service arrays).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -274,6 +278,9 @@ impl FromIterator<(String, String)> for EnvVars {
             let Some(key) = name.strip_prefix(ENV_PREFIX) else {
                 continue;
             };
+            if CLIENT_VARIABLES.contains(&name.as_str()) {
+                continue;
+            }
             if key.is_empty() {
                 continue;
             }

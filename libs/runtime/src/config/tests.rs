@@ -27,6 +27,19 @@ fn defaults_alone_are_valid_and_embedded() {
 }
 
 #[test]
+fn lmsctl_variables_in_the_environment_are_not_service_configuration() {
+    let config = Config::load(
+        None,
+        env(&[
+            ("LMS_TOKEN", "eyJ.a.b"),
+            ("LMS_ENDPOINT", "http://127.0.0.1:50052"),
+            ("LMS_IDENTITY_ENDPOINT", "http://127.0.0.1:50051"),
+        ]),
+    );
+    assert!(config.is_ok(), "{config:?}");
+}
+
+#[test]
 fn file_overrides_defaults() {
     let file =
         toml_file("[authorization]\nlisten = \"0.0.0.0:6000\"\n[server]\nconcurrency_limit = 7\n");

@@ -11,7 +11,7 @@ use lms_runtime::auth::Caller;
 use lms_runtime::clock::{now, now_ms};
 
 use crate::cache::{CacheKey, Facts, FactsCache, Freshness, Invalidation, Read};
-use crate::decisions::Resource;
+use crate::decisions::{Resource, resource_freshness};
 use crate::facts;
 use crate::store::{Revision, Store};
 
@@ -180,7 +180,7 @@ impl<S: Store> Core<S> {
 
     /// What one decision reads: the subject's and the resource's facts, from the cache when
     /// `freshness` allows (both looked up in one Redis round trip), else from the store (both
-    /// read at once).
+    /// read at once). Another tenant's resource is read as [`resource_freshness`] asks.
     pub async fn decision_facts(
         &self,
         tenant: TenantId,
@@ -195,7 +195,8 @@ impl<S: Store> Core<S> {
         ApiError,
     > {
         let keys = [CacheKey::subject(tenant, subject), resource.cache_key()];
-        let [subject_held, resource_held] = self.cache.get_pair(keys, freshness).await;
+        let wanted = [freshness, resource_freshness(freshness, tenant, resource)];
+        let [subject_held, resource_held] = self.cache.get_pair(keys, wanted).await;
         let subject_held = subject_held.and_then(|e| e.subject());
         let resource_held = resource_held.and_then(|e| e.resource());
         match (subject_held, resource_held) {

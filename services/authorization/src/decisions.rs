@@ -291,19 +291,10 @@ impl<S: Store> Core<S> {
         let subject = self
             .subject_of(caller, tenant, "subject_id", subject_id)
             .await?;
-        let ((facts, subject_revision), (resource_facts, resource_revision)) =
-            if resource.tenant == tenant {
-                self.decision_facts(tenant, subject, &resource, freshness)
-                    .await?
-            } else {
-                let subject = self.subject_at(tenant, subject, freshness).await?;
-                let resource = self
-                    .resource_at(&resource, resource_freshness(freshness, tenant, &resource))
-                    .await?;
-                (subject, resource)
-            };
+        let ((facts, subject_revision), (resource_facts, resource_revision)) = self
+            .decision_facts(tenant, subject, &resource, freshness)
+            .await?;
         let facts = as_session(caller, subject, facts);
-        ahead(freshness, subject_revision)?;
         let revision = decided_revision(tenant, subject_revision, &resource, resource_revision);
         ahead(freshness, revision)?;
         Ok(Decided {

@@ -71,6 +71,14 @@ pub struct CacheLookups {
     pub miss: u64,
 }
 
+/// Where a lookup was answered.
+#[derive(Clone, Copy)]
+enum Outcome {
+    Local,
+    Redis,
+    Miss,
+}
+
 /// The process's [`CacheLookups`] so far.
 pub fn lookups() -> CacheLookups {
     CacheLookups {
@@ -281,11 +289,11 @@ impl FactsCache {
         })
     }
 
-    /// Whether a write invalidated `key` after `revision` was read.
-    fn raced(&self, key: &CacheKey, revision: i64) -> bool {
+    /// Whether a write invalidated `key` after `revision` was read (`now_ms` being now).
+    fn raced(&self, key: &CacheKey, revision: i64, now_ms: i64) -> bool {
         // No tombstone can be alive if none was laid within its lifetime: most decisions skip
         // the lookup. (Laid before the cache is consulted, and read after it.)
-        if now_ms() - self.last_tombstone_ms.load(Ordering::SeqCst) > TOMBSTONE.as_millis() as i64 {
+        if now_ms - self.last_tombstone_ms.load(Ordering::SeqCst) > TOMBSTONE.as_millis() as i64 {
             return false;
         }
         self.tombstones
@@ -299,7 +307,7 @@ impl FactsCache {
     fn keep(&self, key: CacheKey, entry: Arc<Entry>) {
         let revision = entry.revision;
         self.local.insert(key, entry);
-        if self.raced(&key, revision) {
+        if self.raced(&key, revision, now_ms()) {
             self.local.remove(&key);
         }
     }
@@ -307,7 +315,7 @@ impl FactsCache {
     /// Whether `entry` may answer a decision asking `freshness` now.
     fn usable(&self, entry: &Entry, key: &CacheKey, freshness: Freshness) -> bool {
         let now = now_ms();
-        if entry.changes_at_ms.is_some_and(|at| now >= at) || self.raced(key, entry.revision) {
+        if entry.changes_at_ms.is_some_and(|at| now >= at) || self.raced(key, entry.revision, now) {
             return false;
         }
         let trust = self
@@ -321,13 +329,13 @@ impl FactsCache {
         }
     }
 
-    fn count(&self, outcome: &'static str) {
-        self.lookups.add(1, &[KeyValue::new("outcome", outcome)]);
-        let slot = match outcome {
-            "local" => &LOOKUPS.local,
-            "redis" => &LOOKUPS.redis,
-            _ => &LOOKUPS.miss,
+    fn count(&self, outcome: Outcome) {
+        let (name, slot) = match outcome {
+            Outcome::Local => ("local", &LOOKUPS.local),
+            Outcome::Redis => ("redis", &LOOKUPS.redis),
+            Outcome::Miss => ("miss", &LOOKUPS.miss),
         };
+        self.lookups.add(1, &[KeyValue::new("outcome", name)]);
         slot.fetch_add(1, Ordering::Relaxed);
     }
 
@@ -340,7 +348,7 @@ impl FactsCache {
             .local
             .get(key)
             .filter(|entry| self.usable(entry, key, freshness))?;
-        self.count("local");
+        self.count(Outcome::Local);
         Some(entry)
     }
 
@@ -357,58 +365,56 @@ impl FactsCache {
     ) -> Vec<Option<Arc<Entry>>> {
         let mut found: Vec<Option<Arc<Entry>>> =
             keys.iter().map(|k| self.get_local(k, freshness)).collect();
-        self.fill_from_shared(keys, &mut found, freshness).await;
+        let wanted = vec![freshness; keys.len()];
+        self.fill_from_shared(keys, &wanted, &mut found).await;
         found
     }
 
-    /// Usable entries for two keys (a decision's subject and resource): without allocating
-    /// when this replica holds both, else in one Redis round trip.
+    /// Usable entries for two keys (a decision's subject and resource), each as fresh as
+    /// asked: without allocating when this replica holds both, else in one Redis round trip.
     pub async fn get_pair(
         &self,
         keys: [CacheKey; 2],
-        freshness: Freshness,
+        freshness: [Freshness; 2],
     ) -> [Option<Arc<Entry>>; 2] {
-        let mut found = keys.each_ref().map(|k| self.get_local(k, freshness));
+        let mut found = [
+            self.get_local(&keys[0], freshness[0]),
+            self.get_local(&keys[1], freshness[1]),
+        ];
         if found.iter().any(Option::is_none) {
-            self.fill_from_shared(&keys, &mut found, freshness).await;
+            self.fill_from_shared(&keys, &freshness, &mut found).await;
         }
         found
     }
 
-    /// Fills the empty slots of `found` (one per key) from Redis, in one round trip.
+    /// Fills the empty slots of `found` from Redis, in one round trip: one slot per key, each
+    /// key as fresh as `freshness` (aligned with `keys`) asks.
     async fn fill_from_shared(
         &self,
         keys: &[CacheKey],
+        freshness: &[Freshness],
         found: &mut [Option<Arc<Entry>>],
-        freshness: Freshness,
     ) {
-        if freshness == Freshness::Full {
-            return;
-        }
-        let missing: Vec<CacheKey> = keys
-            .iter()
-            .zip(found.iter())
-            .filter(|(_, f)| f.is_none())
-            .map(|(k, _)| *k)
+        let slots: Vec<usize> = (0..keys.len())
+            .filter(|&i| found[i].is_none() && freshness[i] != Freshness::Full)
             .collect();
+        let missing: Vec<CacheKey> = slots.iter().map(|&i| keys[i]).collect();
         let shared_values = match (&self.shared, missing.is_empty()) {
             (Some(shared), false) => shared.get(&missing).await,
             _ => Vec::new(),
         };
         let mut shared_values = shared_values.into_iter();
-        for (key, slot) in keys.iter().zip(found.iter_mut()) {
-            if slot.is_some() {
-                continue;
-            }
+        for i in slots {
+            let key = &keys[i];
             match shared_values.next() {
                 Some(Found::Entry(entry, floor))
                     if floor.is_none_or(|floor| entry.revision >= floor)
-                        && self.usable(&entry, key, freshness) =>
+                        && self.usable(&entry, key, freshness[i]) =>
                 {
                     let entry = Arc::new(entry);
                     self.keep(*key, entry.clone());
-                    self.count("redis");
-                    *slot = Some(entry);
+                    self.count(Outcome::Redis);
+                    found[i] = Some(entry);
                     continue;
                 }
                 Some(Found::Forged) => {
@@ -417,7 +423,7 @@ impl FactsCache {
                 }
                 _ => {}
             }
-            self.count("miss");
+            self.count(Outcome::Miss);
         }
     }
 
@@ -436,7 +442,7 @@ impl FactsCache {
         let slow = now - entry.read_at_ms > TOMBSTONE.as_millis() as i64 / 2;
         if entry.revision == 0
             || slow
-            || self.raced(&key, entry.revision)
+            || self.raced(&key, entry.revision, now)
             || !self.horizons.admit(key.tenant, entry.revision)
         {
             return;

@@ -28,23 +28,41 @@ enum Database {
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
 }
 
-/// Announces `user` of `tenant` as active through `service`, as identity does (a subject
-/// with no status fact is allowed nothing).
-pub async fn announce(service: &TestService, auth: &TestAuth, tenant: TenantId, user: UserId) {
+/// Pushes a batch of `tenant`'s facts through `service` as identity would (its tenant-bound
+/// service token); answers the write's token.
+pub async fn push_facts(
+    service: &TestService,
+    auth: &TestAuth,
+    tenant: TenantId,
+    batch: WriteRelationshipsRequest,
+) -> ConsistencyToken {
     RelationshipServiceClient::new(
         service.authorized(&auth.tenant_service_token("identity", tenant)),
     )
     .write_relationships(WriteRelationshipsRequest {
-        event_id: uuid::Uuid::new_v4().to_string(),
-        statuses: vec![SubjectStatus {
-            user_id: user.to_string(),
-            status: UserStatus::Active as i32,
-            restrict_bookings: false,
-        }],
-        ..Default::default()
+        event_id: uuid_v4(),
+        ..batch
     })
     .await
-    .unwrap();
+    .unwrap()
+    .into_inner()
+    .written_at
+    .unwrap()
+}
+
+/// Announces `user` of `tenant` as active through `service`, as identity does (a subject
+/// with no status fact is allowed nothing).
+pub async fn announce(service: &TestService, auth: &TestAuth, tenant: TenantId, user: UserId) {
+    let statuses = vec![SubjectStatus {
+        user_id: user.to_string(),
+        status: UserStatus::Active as i32,
+        restrict_bookings: false,
+    }];
+    let batch = WriteRelationshipsRequest {
+        statuses,
+        ..Default::default()
+    };
+    push_facts(service, auth, tenant, batch).await;
 }
 
 pub fn reference(kind: ObjectType, id: impl ToString) -> ObjectReference {
@@ -164,18 +182,13 @@ impl Fixture {
         settings: Option<TenantFacts>,
         statuses: Vec<SubjectStatus>,
     ) -> ConsistencyToken {
-        RelationshipServiceClient::new(self.service.authorized(&self.identity_token()))
-            .write_relationships(WriteRelationshipsRequest {
-                event_id: uuid_v4(),
-                updates,
-                tenant_facts: settings,
-                statuses,
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .written_at
-            .unwrap()
+        let batch = WriteRelationshipsRequest {
+            updates,
+            tenant_facts: settings,
+            statuses,
+            ..Default::default()
+        };
+        push_facts(&self.service, &self.auth, self.tenant, batch).await
     }
 
     pub async fn settings(

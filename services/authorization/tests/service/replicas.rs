@@ -199,33 +199,21 @@ async fn decisions_stay_correct_when_redis_dies_mid_run() {
 /// Redis); the other replica, asked at least as fresh as the hand-over, answers the new state.
 #[tokio::test]
 async fn a_hand_over_token_is_honoured_by_the_other_warm_replica() {
-    use lms_api::authorization::v1::relationship_service_client::RelationshipServiceClient;
     use lms_api::authorization::v1::{ExplainRequest, Relation, WriteRelationshipsRequest};
 
-    use crate::fixture::{delete, touch, user_ref};
+    use crate::fixture::{delete, push_facts, touch, user_ref};
 
     let redis = lms_testkit::redis().await;
     let r = replicas(&redis).await;
-    let identity = r.auth.tenant_service_token("identity", r.tenant);
     let (old, new, pending) = (UserId::generate(), UserId::generate(), UserId::generate());
     let tenant = || reference(ObjectType::Tenant, r.tenant);
     let write = |updates, statuses| {
-        let client = RelationshipServiceClient::new(r.replicas[0].authorized(&identity));
-        async move {
-            let mut client = client;
-            client
-                .write_relationships(WriteRelationshipsRequest {
-                    event_id: uuid::Uuid::new_v4().to_string(),
-                    updates,
-                    statuses,
-                    ..Default::default()
-                })
-                .await
-                .unwrap()
-                .into_inner()
-                .written_at
-                .unwrap()
-        }
+        let batch = WriteRelationshipsRequest {
+            updates,
+            statuses,
+            ..Default::default()
+        };
+        push_facts(&r.replicas[0], &r.auth, r.tenant, batch)
     };
     let statuses = [old, new, pending]
         .map(|user| SubjectStatus {

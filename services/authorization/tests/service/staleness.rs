@@ -11,7 +11,6 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use lms_api::authorization::v1::permission_service_client::PermissionServiceClient;
-use lms_api::authorization::v1::relationship_service_client::RelationshipServiceClient;
 use lms_api::authorization::v1::role_assignment_service_client::RoleAssignmentServiceClient;
 use lms_api::authorization::v1::{
     AssignRoleRequest, CheckRequest, Decision, Relation, RelationshipUpdate, SubjectStatus,
@@ -23,7 +22,7 @@ use lms_kernel::{GroupId, TenantId, UserId};
 use lms_runtime::ServiceName;
 use lms_testkit::{RedisProcess, TestAuth, TestDatabase, TestRedis, TestService};
 
-use crate::fixture::{delete, reference, touch, user_ref, uuid_v4};
+use crate::fixture::{delete, push_facts, reference, touch, user_ref};
 
 /// The pause between two checks of a poller: short, so the worst case measured is close to the
 /// real one.
@@ -115,19 +114,12 @@ impl Replicas {
         updates: Vec<RelationshipUpdate>,
         statuses: Vec<SubjectStatus>,
     ) -> ConsistencyToken {
-        let identity = self.auth.tenant_service_token("identity", tenant);
-        RelationshipServiceClient::new(self.replicas[replica].authorized(&identity))
-            .write_relationships(WriteRelationshipsRequest {
-                event_id: uuid_v4(),
-                updates,
-                statuses,
-                ..Default::default()
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .written_at
-            .unwrap()
+        let batch = WriteRelationshipsRequest {
+            updates,
+            statuses,
+            ..Default::default()
+        };
+        push_facts(&self.replicas[replica], &self.auth, tenant, batch).await
     }
 
     /// `count` new active users of `tenant`, announced in one write.

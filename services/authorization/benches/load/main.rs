@@ -20,6 +20,10 @@
 //! - `--backends`: which deployments to run, in order.
 //! - `--only`: just the named cases, to profile one path at a time.
 
+/// The allocator the `lms` binary runs the service on, so the figures are the shipped ones.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod backend;
 mod broad;
 mod cases;

@@ -10,7 +10,9 @@ use lms_api::authorization::v1::permission_service_client::PermissionServiceClie
 use lms_api::authorization::v1::role_assignment_service_client::RoleAssignmentServiceClient;
 use lms_api::authorization::v1::role_service_client::RoleServiceClient;
 use lms_api::common::v1::{ObjectReference, ObjectType};
+use lms_api::identity::v1::authentication_service_client::AuthenticationServiceClient;
 use lms_api::identity::v1::import_service_client::ImportServiceClient;
+use lms_api::identity::v1::tenant_service_client::TenantServiceClient;
 use lms_runtime::client::CallCredentials;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
@@ -49,13 +51,23 @@ pub struct Client {
 impl Client {
     /// Connects to `endpoint` (`http://host:port`) and signs calls with `token`.
     pub async fn connect(endpoint: &str, token: &str) -> Result<Client, ClientError> {
+        let credentials = CallCredentials::bearer(token).map_err(|_| ClientError::Token)?;
+        Self::with(endpoint, credentials).await
+    }
+
+    /// Connects to `endpoint` without a token, for the calls that prove a credential instead
+    /// (sign-in, a service account's token).
+    pub async fn anonymous(endpoint: &str) -> Result<Client, ClientError> {
+        Self::with(endpoint, CallCredentials::anonymous()).await
+    }
+
+    async fn with(endpoint: &str, credentials: CallCredentials) -> Result<Client, ClientError> {
         let channel = lms_runtime::client::connect(endpoint.to_owned())
             .await
             .map_err(|source| ClientError::Connect {
                 endpoint: endpoint.to_owned(),
                 source,
             })?;
-        let credentials = CallCredentials::bearer(token).map_err(|_| ClientError::Token)?;
         Ok(Client {
             channel: InterceptedService::new(channel, credentials),
         })
@@ -74,6 +86,16 @@ impl Client {
     /// Role assignments.
     pub fn assignments(&self) -> RoleAssignmentServiceClient<Authorized> {
         RoleAssignmentServiceClient::new(self.channel.clone())
+    }
+
+    /// Sign-in, tokens and service accounts (identity).
+    pub fn authentication(&self) -> AuthenticationServiceClient<Authorized> {
+        AuthenticationServiceClient::new(self.channel.clone())
+    }
+
+    /// Tenants, their clients and Master Administrators (identity).
+    pub fn tenants(&self) -> TenantServiceClient<Authorized> {
+        TenantServiceClient::new(self.channel.clone())
     }
 
     /// CSV imports (identity).

@@ -15,6 +15,7 @@ pub mod import;
 pub mod keys;
 pub mod lockout;
 pub mod mfa;
+pub mod operator;
 pub mod password;
 pub mod password_policy;
 pub mod relationships;
@@ -92,7 +93,7 @@ pub async fn build(context: ServiceContext) -> Result<Application, BootError> {
 
 /// The sealer of the configured key-encryption keys; identity keeps no secret unsealed at rest,
 /// so it does not start without one.
-fn sealer(context: &ServiceContext) -> Result<sealing::Sealer, BootError> {
+pub(crate) fn sealer(context: &ServiceContext) -> Result<sealing::Sealer, BootError> {
     let text = context
         .sign_in
         .key_encryption_keys

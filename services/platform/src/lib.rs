@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod dev;
+pub mod operator;
 
 use std::net::SocketAddr;
 

@@ -44,11 +44,27 @@ enum Command {
         /// Services to migrate; all when none is named.
         services: Vec<ServiceName>,
     },
+    /// The platform operator's credential.
+    Operator {
+        #[command(subcommand)]
+        command: OperatorCommand,
+    },
     /// Print the Redis ACL rules of a service's own Redis user (the keys of `redis.key_prefix`
     /// it uses and nothing else), to follow `ACL SETUSER lms-<service> on '>password'`.
     RedisAcl {
         /// identity, authorization, delegation or reporting.
         service: ServiceName,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum OperatorCommand {
+    /// Make the first platform operator account in identity's store (migrating it first) and
+    /// print its id and secret once; the store keeps only the secret's hash.
+    Init {
+        /// The account's name.
+        #[arg(long, default_value = "operator")]
+        name: String,
     },
 }
 
@@ -83,6 +99,14 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("starting {service}"))?;
             platform.run_until_stopped(shutdown::on_signal()).await?;
+        }
+        Command::Operator {
+            command: OperatorCommand::Init { name },
+        } => {
+            let _telemetry = telemetry::init(&config.telemetry, "lms-operator")?;
+            let context = lms_runtime::ServiceContext::from_config(&config, ServiceName::Identity)?;
+            let made = lms_identity::operator::init(&context, &name).await?;
+            println!("{}", lms_platform::operator::banner(&made));
         }
         Command::RedisAcl { service } => {
             println!(

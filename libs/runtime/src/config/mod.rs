@@ -35,7 +35,14 @@ pub const ENV_PREFIX: &str = "LMS_";
 
 /// Variables with the prefix that configure `lmsctl`, not the services: a shell that exported
 /// `LMS_TOKEN` (as the README's tour does) must still start `lms dev`.
-const CLIENT_VARIABLES: [&str; 3] = ["LMS_TOKEN", "LMS_ENDPOINT", "LMS_IDENTITY_ENDPOINT"];
+const CLIENT_VARIABLES: [&str; 6] = [
+    "LMS_TOKEN",
+    "LMS_ENDPOINT",
+    "LMS_IDENTITY_ENDPOINT",
+    "LMS_CLIENT_ID",
+    "LMS_CLIENT_SECRET",
+    "LMS_PASSWORD",
+];
 
 /// The four services, in the order `lms dev` starts them (declaration order is [`ServiceName::ALL`]'s,
 /// so `name as usize` indexes per-service arrays).

@@ -26,7 +26,7 @@ use crate::store::Store;
 const INVITATION_SECONDS: i64 = 7 * 24 * 3600;
 
 impl<S: Store + Clone> Tenants<S> {
-    async fn kernel_tenant(&self, id: TenantId) -> Result<Tenant, ApiError> {
+    pub(super) async fn kernel_tenant(&self, id: TenantId) -> Result<Tenant, ApiError> {
         self.0
             .store
             .tenant(id)

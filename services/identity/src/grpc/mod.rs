@@ -10,6 +10,7 @@ mod employments;
 mod groups;
 mod imports;
 mod lockouts;
+mod master_administrators;
 mod profile_fields;
 mod second_factor;
 mod service_accounts;

@@ -23,17 +23,9 @@ use uuid::Uuid;
 use super::authentication::Authentication;
 use crate::audit::{Actor, Object};
 use crate::convert::{optional_id, required_id, timestamp};
+use crate::operator::valid_name;
 use crate::sessions;
 use crate::store::{ServiceAccountRecord, Store};
-
-/// Service names: lower-case letters, digits and dashes, starting with a letter.
-fn valid_name(name: &str) -> bool {
-    (1..=64).contains(&name.len())
-        && name.starts_with(|c: char| c.is_ascii_lowercase())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-}
 
 /// The scopes a new account asks for: each a known name, at least one.
 fn requested_scopes(names: &[String]) -> Result<Scopes, ApiError> {

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use lms_api::common::v1::ObjectType;
 use lms_api::identity::v1::tenant_service_server::TenantService;
 use lms_api::identity::v1::{
-    AcceptClientLinkRequest, AcceptClientLinkResponse, CreateTenantRequest, CreateTenantResponse,
+    AcceptClientLinkRequest, AcceptClientLinkResponse, AppointMasterAdministratorRequest,
+    AppointMasterAdministratorResponse, CreateTenantRequest, CreateTenantResponse,
     GetTenantRequest, GetTenantResponse, LinkClientTenantRequest, LinkClientTenantResponse,
     ListClientInvitationsRequest, ListClientInvitationsResponse, ListClientTenantsRequest,
     ListClientTenantsResponse, TransferAccessCoordinatorRequest, TransferAccessCoordinatorResponse,
@@ -266,6 +267,13 @@ impl<S: Store + Clone> TenantService for Tenants<S> {
         request: Request<ListClientInvitationsRequest>,
     ) -> Result<Response<ListClientInvitationsResponse>, Status> {
         Ok(Response::new(self.invitations(&request).await?))
+    }
+
+    async fn appoint_master_administrator(
+        &self,
+        request: Request<AppointMasterAdministratorRequest>,
+    ) -> Result<Response<AppointMasterAdministratorResponse>, Status> {
+        Ok(Response::new(self.appoint_master(&request).await?))
     }
 
     async fn list_client_tenants(

@@ -349,3 +349,104 @@ async fn a_password_only_admin_is_told_a_second_factor_is_required() {
     assert_eq!(refused.code(), Code::PermissionDenied);
     assert_eq!(reason(&refused), "MFA_REQUIRED");
 }
+
+#[tokio::test]
+async fn an_operator_appoints_the_first_master_administrator_of_a_master_tenant() {
+    use lms_api::identity::v1::AppointMasterAdministratorRequest;
+    let platform = Platform::start().await;
+    let admin = platform.admin_token().await;
+    let operator = platform.operator_token();
+    let appoint = |token: &str, user: String| {
+        let mut tenants = platform.tenants(token);
+        let tenant_id = platform.tenant.to_string();
+        async move {
+            tenants
+                .appoint_master_administrator(AppointMasterAdministratorRequest {
+                    tenant_id,
+                    user_id: user,
+                })
+                .await
+        }
+    };
+    let me = platform.admin.to_string();
+    // Nobody in the tenant may: the LMS Administrator holds no client reach.
+    let denied = appoint(&admin, me.clone()).await.unwrap_err();
+    assert_eq!(
+        (denied.code(), reason(&denied).as_str()),
+        (Code::PermissionDenied, "PLATFORM_OPERATOR_REQUIRED")
+    );
+    // A tenant that takes no clients has nothing for the role to reach.
+    let disabled = appoint(&operator, me.clone()).await.unwrap_err();
+    assert_eq!(reason(&disabled), "CLIENTS_DISABLED");
+    platform
+        .tenants(&admin)
+        .update_tenant_settings(UpdateTenantSettingsRequest {
+            settings: Some(TenantSettings {
+                clients_enabled: true,
+                ..Default::default()
+            }),
+            update_mask: Some(FieldMask {
+                paths: vec!["clients_enabled".into()],
+            }),
+        })
+        .await
+        .unwrap();
+    let stranger = appoint(&operator, lms_kernel::UserId::generate().to_string())
+        .await
+        .unwrap_err();
+    assert_eq!(stranger.code(), Code::NotFound);
+    let bad = appoint(&operator, "not-a-user".into()).await.unwrap_err();
+    assert_eq!(fields(&bad), ["user_id"]);
+
+    let (client, client_coordinator) = platform
+        .another_tenant("Client Co", "cc@client.example")
+        .await;
+    let client_person = ObjectReference {
+        r#type: ObjectType::User as i32,
+        id: client_coordinator,
+        tenant_id: client.clone(),
+    };
+    let appointed = appoint(&operator, me.clone()).await.unwrap().into_inner();
+    assert!(
+        platform
+            .roles_of(&admin, &me)
+            .await
+            .contains(&"builtin:master_administrator".to_owned())
+    );
+    // The new Master Administrator invites; once the client accepts, they reach its people.
+    platform
+        .tenants(&admin)
+        .link_client_tenant(LinkClientTenantRequest {
+            client_tenant_id: client.clone(),
+        })
+        .await
+        .unwrap();
+    let client_admin = platform
+        .authn()
+        .sign_in(SignInRequest {
+            tenant_id: client.clone(),
+            email: "cc@client.example".into(),
+            password: USER_PASSWORD.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let Some(sign_in_response::Outcome::Tokens(client_admin)) = client_admin.outcome else {
+        panic!("the client's coordinator signs in");
+    };
+    let accepted = platform
+        .tenants(&client_admin.access_token)
+        .accept_client_link(AcceptClientLinkRequest {
+            master_tenant_id: platform.tenant.to_string(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(appointed.written_at.is_some());
+    assert!(
+        platform
+            .allowed(&admin, "users.read", client_person, accepted.written_at)
+            .await,
+        "the appointed Master Administrator reaches the client's people"
+    );
+}

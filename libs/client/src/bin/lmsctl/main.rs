@@ -1,9 +1,12 @@
 //! `lmsctl`: decisions, roles and assignments, imports, and the operator's verbs from the
 //! command line. One module per group of verbs.
 
+mod accounts;
 mod decisions;
 mod import;
 mod roles;
+mod session;
+mod tenants;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -11,8 +14,10 @@ use lms_api::common::v1::ConsistencyToken;
 use lms_client::Client;
 use lms_client::output::Format;
 
+use crate::accounts::AccountCommand;
 use crate::decisions::Question;
 use crate::import::ImportWhat;
+use crate::tenants::TenantCommand;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -29,7 +34,7 @@ struct Cli {
         global = true
     )]
     endpoint: String,
-    /// The identity service (imports).
+    /// The identity service (sign-in, tokens, tenants, service accounts, imports).
     #[arg(
         long,
         env = "LMS_IDENTITY_ENDPOINT",
@@ -90,6 +95,35 @@ enum Command {
         #[arg(long)]
         people_data_feed: bool,
     },
+    /// Print an access token for a service account (the platform operator's, an
+    /// integration's): `export LMS_TOKEN=$(lmsctl token)`.
+    Token {
+        /// The account's id.
+        #[arg(long, env = "LMS_CLIENT_ID")]
+        client_id: String,
+        /// Its secret.
+        #[arg(long, env = "LMS_CLIENT_SECRET", hide_env_values = true)]
+        client_secret: String,
+    },
+    /// Sign a person in and print their access token: `export LMS_TOKEN=$(... | lmsctl sign-in
+    /// --tenant T --email E --password-stdin)`.
+    SignIn {
+        /// Their tenant.
+        #[arg(long)]
+        tenant: String,
+        /// Their e-mail.
+        #[arg(long)]
+        email: String,
+        /// Read the password from the first line of standard input (else `LMS_PASSWORD`).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Tenants, Master Administrators and client links.
+    #[command(subcommand)]
+    Tenants(TenantCommand),
+    /// Service accounts of the platform or of your tenant.
+    #[command(subcommand)]
+    ServiceAccounts(AccountCommand),
 }
 
 /// A consistency token as printed.
@@ -100,38 +134,78 @@ fn token(t: Option<ConsistencyToken>) -> String {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    // The calls that prove a credential print a bare token and need none.
+    match &cli.command {
+        Command::Token {
+            client_id,
+            client_secret,
+        } => {
+            println!(
+                "{}",
+                session::token(&cli.identity, client_id, client_secret).await?
+            );
+            return Ok(());
+        }
+        Command::SignIn {
+            tenant,
+            email,
+            password_stdin,
+        } => {
+            let password = session::password(*password_stdin, std::env::var("LMS_PASSWORD").ok())?;
+            println!(
+                "{}",
+                session::sign_in(&cli.identity, tenant, email, &password).await?
+            );
+            return Ok(());
+        }
+        _ => {}
+    }
     let bearer = cli
         .token
         .as_deref()
         .context("set LMS_TOKEN or pass --token")?;
-    if let Command::Import {
-        kind,
-        file,
-        skip_bad_rows,
-        people_data_feed,
-    } = &cli.command
-    {
-        let identity = Client::connect(&cli.identity, bearer).await?;
-        let bad = import::import(&identity, *kind, file, *skip_bad_rows, *people_data_feed).await?;
-        if !bad.is_empty() {
-            print!("{}", bad.render(cli.output));
-        }
-        return Ok(());
-    }
-    let client = Client::connect(&cli.endpoint, bearer).await?;
     let rows = match cli.command {
-        Command::Check(q) => decisions::check(&client, &q).await?,
-        Command::Explain(q) => decisions::explain(&client, &q).await?,
-        Command::Roles { role: Some(role) } => roles::show(&client, role).await?,
-        Command::Roles { role: None } => roles::list(&client).await?,
-        Command::Assign {
-            user,
-            role,
-            unit,
-            main,
-        } => roles::assign(&client, user, role, unit, main).await?,
-        Command::Revoke { assignment } => roles::revoke(&client, assignment).await?,
-        Command::Import { .. } => unreachable!("handled before connecting to authorization"),
+        Command::Import {
+            kind,
+            file,
+            skip_bad_rows,
+            people_data_feed,
+        } => {
+            let identity = Client::connect(&cli.identity, bearer).await?;
+            let bad =
+                import::import(&identity, kind, &file, skip_bad_rows, people_data_feed).await?;
+            if bad.is_empty() {
+                return Ok(());
+            }
+            bad
+        }
+        Command::Tenants(command) => {
+            tenants::run(&Client::connect(&cli.identity, bearer).await?, command).await?
+        }
+        Command::ServiceAccounts(command) => {
+            accounts::run(&Client::connect(&cli.identity, bearer).await?, command).await?
+        }
+        command => {
+            let client = Client::connect(&cli.endpoint, bearer).await?;
+            match command {
+                Command::Check(q) => decisions::check(&client, &q).await?,
+                Command::Explain(q) => decisions::explain(&client, &q).await?,
+                Command::Roles { role: Some(role) } => roles::show(&client, role).await?,
+                Command::Roles { role: None } => roles::list(&client).await?,
+                Command::Assign {
+                    user,
+                    role,
+                    unit,
+                    main,
+                } => roles::assign(&client, user, role, unit, main).await?,
+                Command::Revoke { assignment } => roles::revoke(&client, assignment).await?,
+                Command::Import { .. }
+                | Command::Tenants(_)
+                | Command::ServiceAccounts(_)
+                | Command::Token { .. }
+                | Command::SignIn { .. } => unreachable!("answered above"),
+            }
+        }
     };
     print!("{}", rows.render(cli.output));
     Ok(())

@@ -1,0 +1,113 @@
+//! The platform's first operator, made at install: `lms operator init` writes a platform service
+//! account holding the operator scope straight into identity's store (whoever can reach the
+//! database installs the platform) and prints its secret once; the store keeps only its hash.
+//! The operator then trades id and secret for short-lived tokens with `IssueServiceToken`
+//! (`lmsctl token`), like any service account, and makes every further operator and service
+//! account through the API, audited.
+
+use lms_runtime::auth::{Scope, Scopes};
+use lms_runtime::clock::now;
+use lms_runtime::{BootError, Database, ServiceContext};
+use uuid::Uuid;
+
+use crate::audit::{Actor, Object};
+use crate::sessions;
+use crate::store::{PgStore, ServiceAccountRecord, SqliteStore, Store, StoreError};
+
+/// Who the audit trail names as having made the first operator.
+pub const INSTALLER: &str = "lms-operator-init";
+
+/// The operator account made, with its secret (shown once, stored hashed).
+#[derive(Debug)]
+pub struct OperatorCredential {
+    /// The account's id (the client id of `IssueServiceToken`).
+    pub service_account_id: Uuid,
+    /// The account's name.
+    pub name: String,
+    /// The client secret, in clear this once.
+    pub client_secret: String,
+}
+
+/// Why no operator account was made.
+#[derive(Debug, thiserror::Error)]
+pub enum OperatorInitError {
+    /// The store could not be opened or migrated.
+    #[error(transparent)]
+    Boot(#[from] BootError),
+    /// The name is not a service account name.
+    #[error(
+        "{0:?} is not a service account name: 1 to 64 lower-case letters, digits or dashes, \
+         starting with a letter"
+    )]
+    Name(String),
+    /// An account of that name exists.
+    #[error(
+        "a platform service account named {0:?} exists; rotate its secret with `lmsctl \
+         service-accounts rotate <id>` (as an operator), or pass another --name"
+    )]
+    Exists(String),
+    /// The store refused the write.
+    #[error("the identity store refused the operator account: {0}")]
+    Store(StoreError),
+}
+
+/// Service account names: lower-case letters, digits and dashes, starting with a letter.
+pub(crate) fn valid_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// Makes the platform service account `name` with the operator scope in the store `context`
+/// names (migrating it first), and answers its secret.
+pub async fn init(
+    context: &ServiceContext,
+    name: &str,
+) -> Result<OperatorCredential, OperatorInitError> {
+    if !valid_name(name) {
+        return Err(OperatorInitError::Name(name.to_owned()));
+    }
+    let sealer = crate::sealer(context)?;
+    let database = context.open_database(&crate::MIGRATIONS).await?;
+    let made = match &database {
+        Database::Postgres(pool) => create(&PgStore::new(pool.clone(), sealer), name).await,
+        Database::Sqlite(pool) => create(&SqliteStore::new(pool.clone(), sealer), name).await,
+    };
+    database.close().await;
+    made
+}
+
+async fn create<S: Store>(store: &S, name: &str) -> Result<OperatorCredential, OperatorInitError> {
+    let (client_secret, secret_hash) = sessions::new_secret(sessions::CLIENT_SECRET);
+    let at = now();
+    let account = ServiceAccountRecord {
+        id: Uuid::now_v7(),
+        name: name.to_owned(),
+        scopes: Scopes::of([Scope::Operator]),
+        secret_hash,
+        secret_id: Uuid::now_v7(),
+        secret_created_at: at,
+        created_by: INSTALLER.to_owned(),
+        created_at: at,
+        disabled_at: None,
+    };
+    let audit = Actor::Service(INSTALLER.to_owned()).did(
+        "service_account.created",
+        Object::service_account(account.id),
+    );
+    store
+        .create_service_account(&account, &audit)
+        .await
+        .map_err(|error| match error {
+            StoreError::Duplicate { .. } => OperatorInitError::Exists(name.to_owned()),
+            other => OperatorInitError::Store(other),
+        })?;
+    tracing::info!(account = %account.id, name, "operator account created");
+    Ok(OperatorCredential {
+        service_account_id: account.id,
+        name: account.name,
+        client_secret,
+    })
+}

@@ -1,0 +1,221 @@
+//! `lms dev`: the whole platform in one process on SQLite and in-process caches, with a platform
+//! operator and a demo tenant seeded through the public API, for a first look in one command.
+//!
+//! - `operator`: the operator account made on the first run and kept beside the data.
+//! - `seed`: the demo tenant, created through identity with the operator's token.
+
+mod operator;
+mod seed;
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+
+use lms_runtime::{BootError, Config, SecretString, ServiceContext, ServiceName};
+
+pub use self::operator::DevOperator;
+pub use self::seed::{DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD, Demo, SeedError, Seeder};
+use crate::Platform;
+
+/// Where identity's key-encryption key is kept between runs when none is configured.
+const KEK_FILE: &str = "identity-kek";
+
+/// A development platform, built and ready to run.
+#[derive(Debug)]
+pub struct DevPlatform {
+    /// The four services, built.
+    pub platform: Platform,
+    /// Where the SQLite files live.
+    pub data_dir: PathBuf,
+    seeder: Seeder,
+}
+
+/// A free port on 127.0.0.1 for a service configured on port 0, so that every peer's
+/// endpoint is known before any service is built (identity calls authorization; the others
+/// fetch identity's keys).
+fn free_port() -> Result<u16, BootError> {
+    TcpListener::bind(("127.0.0.1", 0))
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .map_err(|error| BootError::Config {
+            key: "listen",
+            reason: format!("no free port on 127.0.0.1: {error}"),
+        })
+}
+
+/// Development is plaintext on 127.0.0.1 (the seeder and the banner speak `http://`): TLS
+/// settings, and `server.require_tls`, are for deployments and are dropped here.
+fn plaintext(config: &mut Config) {
+    if config.server.require_tls || config.server.tls_enabled() || config.peers.tls_enabled() {
+        tracing::warn!("lms dev serves plaintext on 127.0.0.1; TLS settings are ignored");
+    }
+    config.server.require_tls = false;
+    config.server.tls_cert_file = None;
+    config.server.tls_key_file = None;
+    config.server.tls_client_ca_file = None;
+    config.peers = Default::default();
+    for name in ServiceName::ALL {
+        let service = config.service_mut(name);
+        if service
+            .endpoint
+            .as_deref()
+            .is_some_and(|url| url.starts_with("https://"))
+        {
+            service.endpoint = None;
+        }
+    }
+}
+
+/// Prepares `config` for development and builds all four services.
+///
+/// Databases still on their default (`sqlite://.lms/<service>.db`) move into `data_dir`. The
+/// platform operator is a service account in identity's store, made on the first run; its
+/// tokens, like people's, come from identity, so keys configured in `auth.jwks` are trusted
+/// beside identity's own and never instead of them.
+pub async fn build(mut config: Config, data_dir: &Path) -> Result<DevPlatform, BootError> {
+    plaintext(&mut config);
+    let defaults = Config::default();
+    for name in ServiceName::ALL {
+        if config.service(name).database_url == defaults.service(name).database_url {
+            config.service_mut(name).database_url = SecretString::new(format!(
+                "sqlite://{}/{}.db",
+                data_dir.display(),
+                name.as_str()
+            ));
+        }
+        let listen = config.service(name).listen;
+        if listen.port() == 0 {
+            config.service_mut(name).listen = SocketAddr::new(listen.ip(), free_port()?);
+        }
+    }
+    if config.sign_in.key_encryption_keys.is_none() {
+        config.sign_in.key_encryption_keys = Some(dev_kek(data_dir)?);
+    }
+    let platform = Platform::build(&config, &ServiceName::ALL).await?;
+    let identity = platform
+        .endpoints()
+        .into_iter()
+        .find(|(name, _)| *name == ServiceName::Identity)
+        .map(|(_, addr)| format!("http://{addr}"))
+        .unwrap_or_default();
+    // Identity's store is migrated now: the operator account can be written into it.
+    let identity_context = ServiceContext::from_config(&config, ServiceName::Identity)?;
+    let operator = operator::ensure(&identity_context, data_dir).await?;
+    Ok(DevPlatform {
+        platform,
+        data_dir: data_dir.to_owned(),
+        seeder: Seeder::new(identity, operator, data_dir),
+    })
+}
+
+/// Identity's key-encryption key for `lms dev`: made at random on the first run and kept in
+/// the data directory (owner-only), since the SQLite data it seals must open on the next run.
+/// It protects nothing on that disk; it keeps `lms dev` starting with no configuration while
+/// sealing works exactly as in production.
+fn dev_kek(data_dir: &Path) -> Result<SecretString, BootError> {
+    let path = data_dir.join(KEK_FILE);
+    let unusable = |error: std::io::Error| BootError::Config {
+        key: lms_identity::sealing::SETTING,
+        reason: format!(
+            "cannot keep a development key in {}: {error}",
+            path.display()
+        ),
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(kept) => return Ok(SecretString::new(kept.trim())),
+        Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(unusable(error)),
+        Err(_) => {}
+    }
+    let kek = lms_identity::sealing::Sealer::generate_config("dev");
+    write_private(&path, kek.expose()).map_err(unusable)?;
+    Ok(kek)
+}
+
+/// Writes `contents` to a new file at `path` that only its owner may read (its directory made
+/// if need be): what `lms dev` keeps between runs includes secrets.
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    std::io::Write::write_all(&mut file, contents.as_bytes())
+}
+
+impl DevPlatform {
+    /// What seeds the demo tenant; take it before the platform runs.
+    pub fn seeder(&self) -> Seeder {
+        self.seeder.clone()
+    }
+
+    /// What `lms dev` prints once the services serve and the demo tenant is ready.
+    pub fn banner(&self, demo: &Demo) -> String {
+        banner(&self.platform.endpoints(), &self.data_dir, demo)
+    }
+}
+
+/// The banner for services at `endpoints`.
+pub fn banner(endpoints: &[(ServiceName, SocketAddr)], data_dir: &Path, demo: &Demo) -> String {
+    let mut text = format!(
+        "LMS Access (dev): all services on SQLite in {}, in-process cache\n\n",
+        data_dir.display()
+    );
+    for (name, addr) in endpoints {
+        text.push_str(&format!("  {:<14} http://{addr}\n", name.as_str()));
+    }
+    let address = |wanted: ServiceName| {
+        endpoints
+            .iter()
+            .find(|(name, _)| *name == wanted)
+            .map(|(_, addr)| addr.to_string())
+            .unwrap_or_default()
+    };
+    text.push_str(&format!(
+        "\nDemo tenant {tenant}{new}\n  administrator {DEMO_ADMIN_EMAIL} / {DEMO_ADMIN_PASSWORD}\n\n\
+         Bearer token for the administrator (from identity's sign-in):\n  {token}\n\n\
+         Try:\n  export LMS_TOKEN=<the token above>\n  \
+         lmsctl --endpoint http://{authorization} roles\n  \
+         lmsctl --identity http://{identity} import users people.csv\n  \
+         grpcurl -plaintext {authorization} list\n\n\
+         Platform operator: its client id and secret are kept in {operator}; trade them for a\n\
+         short-lived operator token:\n  \
+         export $(cat {operator})\n  \
+         lmsctl --token \"$(lmsctl token)\" tenants get {tenant}\n\n\
+         Ctrl-C stops everything.\n",
+        operator = data_dir.join(operator::OPERATOR_FILE).display(),
+        tenant = demo.tenant,
+        new = if demo.created { " (created now)" } else { "" },
+        token = demo.token,
+        authorization = address(ServiceName::Authorization),
+        identity = address(ServiceName::Identity),
+    ));
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use lms_runtime::ServiceContext;
+
+    use super::*;
+
+    #[test]
+    fn dev_starts_plaintext_even_with_a_deployments_tls_settings() {
+        let mut config = Config::default();
+        config.server.require_tls = true;
+        config.server.tls_cert_file = Some("/etc/lms/tls/tls.crt".into());
+        config.server.tls_key_file = Some("/etc/lms/tls/tls.key".into());
+        config.peers.tls_ca_file = Some("/etc/lms/tls/ca.crt".into());
+        config.identity.endpoint = Some("https://lms-identity:50051".into());
+        plaintext(&mut config);
+        // Neither the demand for TLS nor its (absent) files stop the start.
+        let context = ServiceContext::from_config(&config, ServiceName::Authorization).unwrap();
+        assert!(context.server_tls.is_none() && context.peer_tls.is_none());
+        assert!(
+            context
+                .endpoint(ServiceName::Identity)
+                .starts_with("http://127.0.0.1")
+        );
+    }
+}

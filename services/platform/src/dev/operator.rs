@@ -1,0 +1,111 @@
+//! The platform operator of `lms dev`: made on the first run through the same path as `lms
+//! operator init`, its client id and secret kept beside the data (owner-only) so that every later
+//! run, and the developer, can trade them for tokens.
+
+use std::path::Path;
+
+use lms_identity::operator::{OperatorCredential, OperatorInitError};
+use lms_runtime::{BootError, ServiceContext};
+
+use super::write_private;
+
+/// Where the operator's client id and secret are kept, as `KEY=value` lines a shell can export.
+pub const OPERATOR_FILE: &str = "operator";
+/// The account's name; a suffix is added if a store kept one of that name but the file is gone.
+const NAME: &str = "dev-operator";
+
+/// The operator's client credentials.
+#[derive(Debug, Clone)]
+pub struct DevOperator {
+    /// The service account's id.
+    pub client_id: String,
+    /// Its secret.
+    pub client_secret: String,
+}
+
+fn unusable(path: &Path, reason: impl std::fmt::Display) -> BootError {
+    BootError::Config {
+        key: "dev.operator",
+        reason: format!("the operator kept in {}: {reason}", path.display()),
+    }
+}
+
+/// The operator kept in `data_dir`, or a new one made in identity's store and kept there.
+pub async fn ensure(identity: &ServiceContext, data_dir: &Path) -> Result<DevOperator, BootError> {
+    let path = data_dir.join(OPERATOR_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(kept) => return parse(&kept).ok_or_else(|| unusable(&path, "not two KEY=value lines")),
+        Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+            return Err(unusable(&path, error));
+        }
+        Err(_) => {}
+    }
+    let made = make(identity).await?;
+    let operator = DevOperator {
+        client_id: made.service_account_id.to_string(),
+        client_secret: made.client_secret,
+    };
+    write_private(&path, &format(&operator)).map_err(|error| unusable(&path, error))?;
+    Ok(operator)
+}
+
+async fn make(identity: &ServiceContext) -> Result<OperatorCredential, BootError> {
+    let mut attempt = 1;
+    loop {
+        let name = match attempt {
+            1 => NAME.to_owned(),
+            n => format!("{NAME}-{n}"),
+        };
+        match lms_identity::operator::init(identity, &name).await {
+            Err(OperatorInitError::Exists(_)) if attempt < 10 => attempt += 1,
+            Err(OperatorInitError::Boot(error)) => return Err(error),
+            Err(error) => {
+                return Err(BootError::Config {
+                    key: "dev.operator",
+                    reason: error.to_string(),
+                });
+            }
+            Ok(made) => return Ok(made),
+        }
+    }
+}
+
+fn format(operator: &DevOperator) -> String {
+    format!(
+        "LMS_CLIENT_ID={}\nLMS_CLIENT_SECRET={}\n",
+        operator.client_id, operator.client_secret
+    )
+}
+
+fn parse(text: &str) -> Option<DevOperator> {
+    let value = |key: &str| {
+        text.lines()
+            .find_map(|line| line.trim().strip_prefix(key)?.strip_prefix('='))
+            .map(str::to_owned)
+            .filter(|value| !value.is_empty())
+    };
+    Some(DevOperator {
+        client_id: value("LMS_CLIENT_ID")?,
+        client_secret: value("LMS_CLIENT_SECRET")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_kept_file_reads_back_what_was_written() {
+        let operator = DevOperator {
+            client_id: "0193-id".into(),
+            client_secret: "lmscs_secret".into(),
+        };
+        let read = parse(&format(&operator)).unwrap();
+        assert_eq!(
+            (read.client_id.as_str(), read.client_secret.as_str()),
+            ("0193-id", "lmscs_secret")
+        );
+        assert!(parse("LMS_CLIENT_ID=x\n").is_none());
+        assert!(parse("LMS_CLIENT_ID=x\nLMS_CLIENT_SECRET=\n").is_none());
+    }
+}

@@ -46,7 +46,7 @@ areas! {
     Roles = "roles", "Roles";
     RoleAssignments = "role_assignments", "Role assignments";
     Responsibilities = "responsibilities", "Responsibilities";
-    Learning = "learning", "Own learning";
+    Learning = "learning", "Learning";
     Courses = "courses", "Courses";
     Lessons = "lessons", "Lessons";
     Events = "events", "Events";

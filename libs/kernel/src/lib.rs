@@ -31,7 +31,7 @@ pub use ids::{
     UserId,
 };
 pub use naming::{NamedTarget, NamingError, NamingPurpose};
-pub use permission::{Permission, PermissionSet};
+pub use permission::{Area, Permission, PermissionSet};
 pub use reach::Reach;
 pub use responsibility::{
     Responsibility, ResponsibilityError, ResponsibilitySet, check_responsibility,

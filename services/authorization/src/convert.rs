@@ -85,6 +85,18 @@ pub fn grants_to_proto(grants: &Grants) -> Vec<pb::Grant> {
         .collect()
 }
 
+/// A permission of the vocabulary, explained, as a proto message.
+pub fn permission_info(permission: Permission) -> pb::PermissionInfo {
+    let area = permission.area();
+    pb::PermissionInfo {
+        name: permission.name().into(),
+        description: permission.description().into(),
+        risky: permission.is_risky(),
+        area: area.key().into(),
+        area_title: area.title().into(),
+    }
+}
+
 /// Seconds since the Unix epoch as a timestamp.
 pub fn timestamp(seconds: i64) -> Timestamp {
     Timestamp { seconds, nanos: 0 }

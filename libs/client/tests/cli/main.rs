@@ -121,7 +121,12 @@ async fn roles_assign_and_revoke_round_trip() {
         "{out}"
     );
     let (ok, out, _) = lmsctl(&s, &["roles", "builtin:tutor", "-o", "json"]).await;
-    assert!(ok && out.contains("enrolments.approve"), "{out}");
+    assert!(ok, "{out}");
+    let enrolments = area_row(&out, "enrolments");
+    assert!(
+        actions(&enrolments, "tutored_courses").contains(&"approve"),
+        "{enrolments}"
+    );
 
     let (ok, out, _) = lmsctl(
         &s,
@@ -143,4 +148,103 @@ async fn bad_input_fails_with_a_clear_message_and_no_token_leak() {
     let (ok, _, err) = lmsctl(&s, &["check", "users.fly", &format!("user:{}", s.user)]).await;
     assert!(!ok && err.contains("permission"), "{err}");
     assert!(!err.contains(&s.admin_token));
+}
+
+/// The row of `area` in `lmsctl roles ROLE -o json`.
+fn area_row(json: &str, area: &str) -> serde_json::Value {
+    let rows: serde_json::Value = serde_json::from_str(json).unwrap();
+    rows.as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["area"] == area)
+        .unwrap_or_else(|| panic!("no {area} row in {json}"))
+        .clone()
+}
+
+/// The actions of a cell (`read, create`).
+fn actions<'a>(row: &'a serde_json::Value, reach: &str) -> Vec<&'a str> {
+    row[reach]
+        .as_str()
+        .map_or(Vec::new(), |cell| cell.split(", ").collect())
+}
+
+#[tokio::test]
+async fn a_role_reads_as_a_table_by_area_and_reach() {
+    let s = setup().await;
+    let (ok, out, err) = lmsctl(&s, &["roles", "builtin:local_administrator", "-o", "json"]).await;
+    assert!(ok, "{err}");
+    // One row per area, each with the same columns: the area and the reaches the role uses,
+    // the unit's among them and never the clients'.
+    let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let rows = rows.as_array().unwrap();
+    let columns: Vec<&String> = rows[0].as_object().unwrap().keys().collect();
+    for row in rows {
+        assert_eq!(row.as_object().unwrap().keys().collect::<Vec<_>>(), columns);
+    }
+    assert!(columns.iter().any(|c| *c == "unit"), "{columns:?}");
+    assert!(
+        !columns.iter().any(|c| *c == "tenant_and_clients"),
+        "{columns:?}"
+    );
+    let mut areas: Vec<&str> = rows.iter().map(|r| r["area"].as_str().unwrap()).collect();
+    let listed = areas.len();
+    areas.dedup();
+    assert_eq!(areas.len(), listed, "each area once: {areas:?}");
+
+    // Over the people of their location: read, create, update, suspend; never delete.
+    let users = area_row(&out, "users");
+    let at_unit = actions(&users, "unit");
+    assert!(
+        ["read", "create", "update", "suspend"]
+            .iter()
+            .all(|a| at_unit.contains(a)),
+        "{users}"
+    );
+    assert!(!at_unit.contains(&"delete"), "{users}");
+    // Their own profile, as every role includes Student's grants.
+    assert!(actions(&users, "own").contains(&"read"), "{users}");
+    // No row for what the role does not touch.
+    assert!(
+        !rows.iter().any(|r| r["area"] == "system_configuration"),
+        "{out}"
+    );
+
+    // The table for people: reaches as columns, narrowest first, areas as rows.
+    let (ok, out, _) = lmsctl(&s, &["roles", "builtin:local_administrator"]).await;
+    assert!(ok);
+    let header: Vec<&str> = out.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(header.first(), Some(&"AREA"));
+    let own = header.iter().position(|h| *h == "OWN").unwrap();
+    let unit = header.iter().position(|h| *h == "UNIT").unwrap();
+    assert!(own < unit, "{header:?}");
+    assert!(out.lines().any(|line| line.starts_with("users ")), "{out}");
+}
+
+#[tokio::test]
+async fn permissions_list_the_vocabulary_with_what_each_allows() {
+    let s = setup().await;
+    let (ok, out, err) = lmsctl(&s, &["permissions", "-o", "json"]).await;
+    assert!(ok, "{err}");
+    let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), lms_kernel::Permission::ALL.len());
+    let units_create = rows
+        .iter()
+        .find(|r| r["permission"] == "units.create")
+        .unwrap();
+    assert_eq!(units_create["area"], "Locations and accounts");
+    assert_eq!(units_create["risky"], "false");
+    assert_eq!(
+        units_create["description"],
+        "Create locations, accounts and account groups."
+    );
+    let export = rows
+        .iter()
+        .find(|r| r["permission"] == "reports.export")
+        .unwrap();
+    assert_eq!(export["risky"], "true");
+
+    let (ok, out, _) = lmsctl(&s, &["permissions"]).await;
+    assert!(ok && out.starts_with("AREA"), "{out}");
+    assert!(out.contains("See a user's profile."), "{out}");
 }

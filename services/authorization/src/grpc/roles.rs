@@ -7,10 +7,10 @@ use lms_api::authorization::v1::role_service_server::RoleService;
 use lms_api::authorization::v1::{
     CreateRoleRequest, CreateRoleResponse, DeleteRoleRequest, DeleteRoleResponse, GetRoleRequest,
     GetRoleResponse, ListPermissionsRequest, ListPermissionsResponse, ListRolesRequest,
-    ListRolesResponse, PermissionInfo, Role as PbRole, UpdateRoleRequest, UpdateRoleResponse,
+    ListRolesResponse, Role as PbRole, UpdateRoleRequest, UpdateRoleResponse,
 };
 use lms_kernel::role::check_name;
-use lms_kernel::{CustomRoleId, Grants, Permission, Role, RoleId, Template, check_role};
+use lms_kernel::{Area, CustomRoleId, Grants, Permission, Role, RoleId, Template, check_role};
 use lms_runtime::ApiError;
 use lms_runtime::clock::now;
 use tonic::{Request, Response, Status};
@@ -102,13 +102,11 @@ impl<S: Store> RoleService for Roles<S> {
         &self,
         _: Request<ListPermissionsRequest>,
     ) -> Result<Response<ListPermissionsResponse>, Status> {
-        let permissions = Permission::ALL
+        // Area by area, so a client can show the vocabulary grouped without sorting it again.
+        let permissions = Area::ALL
             .iter()
-            .map(|p| PermissionInfo {
-                name: p.name().into(),
-                description: String::new(),
-                risky: p.is_risky(),
-            })
+            .flat_map(|area| area.permissions())
+            .map(convert::permission_info)
             .collect();
         Ok(Response::new(ListPermissionsResponse { permissions }))
     }

@@ -6,8 +6,8 @@ use lms_api::authorization::v1::role_assignment_service_client::RoleAssignmentSe
 use lms_api::authorization::v1::role_service_client::RoleServiceClient;
 use lms_api::authorization::v1::{
     AssignRoleRequest, CheckRequest, CreateRoleRequest, Decision, DeleteRoleRequest,
-    ExplainRequest, Grant, ListAuditRecordsRequest, ListRolesRequest, ListUserRolesRequest, Reach,
-    RevokeRoleRequest, UpdateRoleRequest,
+    ExplainRequest, Grant, ListAuditRecordsRequest, ListPermissionsRequest, ListRolesRequest,
+    ListUserRolesRequest, Reach, RevokeRoleRequest, UpdateRoleRequest,
 };
 use lms_api::common::v1::consistency::Requirement;
 use lms_api::common::v1::{Consistency, ObjectType};
@@ -348,4 +348,48 @@ async fn every_assignment_change_is_audited_and_users_read_their_own_roles() {
             .await
             .is_err()
     );
+}
+
+#[tokio::test]
+async fn list_permissions_explains_every_permission_area_by_area() {
+    let f = Fixture::start().await;
+    // Anyone signed in may read the vocabulary: a Student too.
+    let student = f.holder("builtin:student", None).await;
+    let permissions = RoleServiceClient::new(f.service.authorized(&f.user_token(student)))
+        .list_permissions(ListPermissionsRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .permissions;
+    assert_eq!(permissions.len(), lms_kernel::Permission::ALL.len());
+
+    let users_read = permissions.iter().find(|p| p.name == "users.read").unwrap();
+    assert_eq!(
+        (users_read.area.as_str(), users_read.area_title.as_str()),
+        ("users", "Users")
+    );
+    assert_eq!(users_read.description, "See a user's profile.");
+    assert!(users_read.risky);
+    let units_create = permissions
+        .iter()
+        .find(|p| p.name == "units.create")
+        .unwrap();
+    assert_eq!(units_create.area_title, "Locations and accounts");
+    assert!(!units_create.risky);
+
+    for permission in &permissions {
+        assert!(
+            permission.description.ends_with('.')
+                && permission
+                    .name
+                    .starts_with(&format!("{}.", permission.area))
+                && !permission.area_title.is_empty(),
+            "{permission:?}"
+        );
+    }
+    // Area by area, in the kernel's reading order, each area once.
+    let mut areas: Vec<&str> = permissions.iter().map(|p| p.area.as_str()).collect();
+    areas.dedup();
+    let expected: Vec<&str> = lms_kernel::Area::ALL.iter().map(|a| a.key()).collect();
+    assert_eq!(areas, expected);
 }

@@ -4,6 +4,7 @@
 mod accounts;
 mod decisions;
 mod import;
+mod permissions;
 mod roles;
 mod session;
 mod tenants;
@@ -63,6 +64,8 @@ enum Command {
         /// A role id (`builtin:<key>` or a UUID) to show with its grants.
         role: Option<String>,
     },
+    /// List the permission vocabulary: area, name, whether risky, and what each allows.
+    Permissions,
     /// Assign a role to a user.
     Assign {
         /// The user.
@@ -192,6 +195,7 @@ async fn main() -> anyhow::Result<()> {
                 Command::Explain(q) => decisions::explain(&client, &q).await?,
                 Command::Roles { role: Some(role) } => roles::show(&client, role).await?,
                 Command::Roles { role: None } => roles::list(&client).await?,
+                Command::Permissions => permissions::list(&client).await?,
                 Command::Assign {
                     user,
                     role,

@@ -9,6 +9,9 @@ pub enum Format {
     Table,
     /// One JSON document.
     Json,
+    /// Shell assignments, `COLUMN='value'` per cell, for one-row answers a script reads with
+    /// `eval "$(lmsctl ... -o env)"` (several rows print one block each, in order).
+    Env,
 }
 
 /// Rows with named columns, printable either way.
@@ -66,6 +69,19 @@ impl Rows {
                 };
                 format!("{value}\n")
             }
+            Format::Env => {
+                let mut text = String::new();
+                for row in &self.rows {
+                    for (column, value) in self.columns.iter().zip(row) {
+                        text.push_str(&format!(
+                            "{}={}\n",
+                            column.to_uppercase(),
+                            shell_quoted(value)
+                        ));
+                    }
+                }
+                text
+            }
             Format::Table => {
                 let widths: Vec<usize> = self
                     .columns
@@ -103,5 +119,26 @@ impl Rows {
                 text
             }
         }
+    }
+}
+
+/// `value` in single quotes, which the shell takes literally (a quote inside closes, escapes and
+/// reopens).
+fn shell_quoted(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "'\\''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_output_is_shell_assignments_quoted_literally() {
+        let mut rows = Rows::new(&["tenant", "name"]);
+        rows.push(vec!["0193".into(), "O'Brien & $HOME".into()]);
+        assert_eq!(
+            rows.render(Format::Env),
+            "TENANT='0193'\nNAME='O'\\''Brien & $HOME'\n"
+        );
     }
 }

@@ -135,8 +135,45 @@ fn token(t: Option<ConsistencyToken>) -> String {
 }
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+async fn main() -> std::process::ExitCode {
+    match run(Cli::parse()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("lmsctl: {}", describe(&error));
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// What failed, in one line: for a call the service refused, what was asked, the service's
+/// message and its gRPC code (`create tenant: invalid argument: name: ... (INVALID_ARGUMENT)`).
+fn describe(error: &anyhow::Error) -> String {
+    match error
+        .chain()
+        .find_map(|e| e.downcast_ref::<tonic::Status>())
+    {
+        Some(status) => format!(
+            "{error}: {} ({})",
+            status.message(),
+            code_name(status.code())
+        ),
+        None => format!("{error:#}"),
+    }
+}
+
+/// A gRPC code as the protocol names it (`PERMISSION_DENIED`).
+fn code_name(code: tonic::Code) -> String {
+    let mut name = String::new();
+    for (i, c) in format!("{code:?}").chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            name.push('_');
+        }
+        name.push(c.to_ascii_uppercase());
+    }
+    name
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
     // The calls that prove a credential print a bare token and need none.
     match &cli.command {
         Command::Token {

@@ -158,7 +158,10 @@ async fn an_integration_reads_and_revokes_only_where_its_holder_may() {
     };
     let refused = administrators.revoke_role(sweep).await.unwrap_err();
     assert_eq!(reason(&refused), "PLATFORM_SERVICE_REQUIRED");
-    assert_eq!(f.roles_of(administrator, learner).await, ["builtin:manager"]);
+    assert_eq!(
+        f.roles_of(administrator, learner).await,
+        ["builtin:manager"]
+    );
 
     administrators.revoke_role(by_id).await.unwrap();
     assert!(f.roles_of(administrator, learner).await.is_empty());

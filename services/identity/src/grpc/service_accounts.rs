@@ -77,7 +77,9 @@ fn requested_scopes(names: &[String], owner: AccountOwner) -> Result<Scopes, Api
                 ApiError::invalid_field(field(), format!("must be one of {}", known.join(", ")))
             })?;
             match (owner, refused_for_tenant_accounts(scope)) {
-                (AccountOwner::Tenant { .. }, Some(why)) => Err(ApiError::invalid_field(field(), why)),
+                (AccountOwner::Tenant { .. }, Some(why)) => {
+                    Err(ApiError::invalid_field(field(), why))
+                }
                 _ => Ok(scope),
             }
         })
@@ -153,7 +155,11 @@ impl<S: Store + Clone> Authentication<S> {
 
     /// Whom a new account belongs to: an operator names a tenant (which must exist) or none for
     /// a platform account; a person's account is their tenant's, held by them.
-    async fn new_owner(&self, manager: &Manager, tenant_id: &str) -> Result<AccountOwner, ApiError> {
+    async fn new_owner(
+        &self,
+        manager: &Manager,
+        tenant_id: &str,
+    ) -> Result<AccountOwner, ApiError> {
         match manager {
             Manager::Operator(_) => {
                 let Some(tenant) = optional_id("tenant_id", tenant_id, TenantId::parse)? else {
@@ -445,11 +451,7 @@ mod tests {
             requested_scopes(&integration, tenant).unwrap(),
             Scopes::of([Scope::Decide, Scope::AssignRoles])
         );
-        for refused in [
-            Scope::Operator,
-            Scope::PeopleFacts,
-            Scope::CourseFacts,
-        ] {
+        for refused in [Scope::Operator, Scope::PeopleFacts, Scope::CourseFacts] {
             let why = refused_for_tenant_accounts(refused).expect("refused");
             assert!(why.starts_with(refused.name()), "{why}");
             assert!(why.contains("authorization.roles.assign"), "{why}");

@@ -14,8 +14,8 @@ use crate::lockout::{AttemptKey, AttemptState, Lockout};
 use crate::sealing::{Place, Sealer};
 use crate::store::sql::{SqlStore, duplicate};
 use crate::store::{
-    AccountReach, Attempt, CredentialStore, MfaChallenge, Redeemed, RefreshRecord, ServiceAccountRecord,
-    StoreError, TotpState,
+    AccountReach, Attempt, CredentialStore, MfaChallenge, Redeemed, RefreshRecord,
+    ServiceAccountRecord, StoreError, TotpState,
 };
 
 /// Reads the attempt state of `key` in `tx`, creating its row if need be, and holds the row

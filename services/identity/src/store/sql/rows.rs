@@ -8,8 +8,9 @@ use uuid::Uuid;
 use super::Db;
 use crate::store::sql::email_from;
 use crate::store::{
-    AccountOwner, EmploymentRecord, GroupRecord, RefreshRecord, ServiceAccountRecord, StoreError, TenantRecord,
-    UnitRecord, UserRecord, account_kind_from_number, status_from_number, unit_kind_from_number,
+    AccountOwner, EmploymentRecord, GroupRecord, RefreshRecord, ServiceAccountRecord, StoreError,
+    TenantRecord, UnitRecord, UserRecord, account_kind_from_number, status_from_number,
+    unit_kind_from_number,
 };
 
 type Row = <Db as sqlx::Database>::Row;

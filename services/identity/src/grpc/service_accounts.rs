@@ -174,7 +174,8 @@ impl<S: Store + Clone> Authentication<S> {
                 })
             }
             Manager::Administrator(acting) => {
-                if !tenant_id.is_empty() && tenant_id != acting.tenant.to_string() {
+                let named = optional_id("tenant_id", tenant_id, TenantId::parse)?;
+                if named.is_some_and(|tenant| tenant != acting.tenant) {
                     return Err(ApiError::invalid_field(
                         "tenant_id",
                         "only platform operators create accounts for another tenant; people \

@@ -91,6 +91,26 @@ impl TestAuth {
         self.sign(&claims)
     }
 
+    /// A tenant integration's token: a service of `tenant` that may do `scopes`, bounded by
+    /// what its account's `holder` holds (as identity issues them for accounts people create).
+    pub fn held_service_token(
+        &self,
+        name: &str,
+        tenant: TenantId,
+        holder: UserId,
+        scopes: Scopes,
+    ) -> String {
+        let mut claims = self.issuer.claims(
+            SubjectKind::Service,
+            name,
+            Some(tenant.to_string()),
+            Duration::from_secs(3600),
+        );
+        claims.scope = Some(scopes.to_claim());
+        claims.hld = Some(holder.to_string());
+        self.sign(&claims)
+    }
+
     /// Signs arbitrary claims with this test's key.
     pub fn sign(&self, claims: &Claims) -> String {
         self.issuer.sign(claims)

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::audit::{Actor, Object};
 use crate::sessions;
-use crate::store::{PgStore, ServiceAccountRecord, SqliteStore, Store, StoreError};
+use crate::store::{AccountOwner, PgStore, ServiceAccountRecord, SqliteStore, Store, StoreError};
 
 /// Who the audit trail names as having made the first operator.
 pub const INSTALLER: &str = "lms-operator-init";
@@ -85,6 +85,7 @@ async fn create<S: Store>(store: &S, name: &str) -> Result<OperatorCredential, O
     let account = ServiceAccountRecord {
         id: Uuid::now_v7(),
         name: name.to_owned(),
+        owner: AccountOwner::Platform,
         scopes: Scopes::of([Scope::Operator]),
         secret_hash,
         secret_id: Uuid::now_v7(),

@@ -152,6 +152,7 @@ mod tests {
             token_id: "t".into(),
             session: None,
             scopes: crate::auth::Scopes::NONE,
+            holder: None,
         };
         let reason = |error: ApiError| match error {
             ApiError::PermissionDenied { reason, .. } => reason,

@@ -31,7 +31,8 @@ pub struct Claims {
     pub nbf: Option<u64>,
     /// Token id, for revocation and audit.
     pub jti: String,
-    /// The tenant a user token is for; absent on service tokens.
+    /// The tenant a user token is for, or a service token acts for; absent on platform-wide
+    /// service tokens.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tid: Option<String>,
     /// User or service.
@@ -46,6 +47,12 @@ pub struct Claims {
     /// What a service token may do: scope names, space-separated (see [`super::Scopes`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// The holder of a tenant integration's account: the user id of the person of `tid` who
+    /// created it. Services bound by it act within what that person holds (assigning roles is
+    /// checked as if they assigned). Only on service tokens naming a tenant; absent on the
+    /// platform's own service tokens and on accounts an operator made for a tenant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hld: Option<String>,
 }
 
 impl Claims {
@@ -75,6 +82,7 @@ impl Claims {
             amr: Vec::new(),
             sid: None,
             scope: None,
+            hld: None,
         }
     }
 }
@@ -108,6 +116,9 @@ pub enum Caller {
         session: Option<String>,
         /// What the token may do.
         scopes: Scopes,
+        /// The person whose rights bound a tenant integration (its account's holder); `None`
+        /// for the platform's own services, which are trusted within their scopes.
+        holder: Option<UserId>,
     },
 }
 
@@ -124,6 +135,14 @@ impl Caller {
         match self {
             Caller::User { tenant, .. } => Some(*tenant),
             Caller::Service { tenant, .. } => *tenant,
+        }
+    }
+
+    /// The holder whose rights bound a tenant integration's service token.
+    pub fn holder(&self) -> Option<UserId> {
+        match self {
+            Caller::Service { holder, .. } => *holder,
+            Caller::User { .. } => None,
         }
     }
 

@@ -51,6 +51,15 @@ impl Scope {
         }
     }
 
+    /// Whether a tenant's own integration (a service account of one tenant) may hold the
+    /// scope: asking decisions, and assigning roles within what the account's holder holds.
+    /// The operator scope runs every tenant, and the fact-writing scopes are the platform's
+    /// own services' channel into authorization (a fact written there is believed as it stands,
+    /// with no person's rights behind it), so tenant accounts never hold them.
+    pub const fn for_tenant_accounts(self) -> bool {
+        matches!(self, Scope::Decide | Scope::AssignRoles)
+    }
+
     /// The scope named `name`, if there is one.
     pub fn parse(name: &str) -> Option<Scope> {
         Scope::ALL.into_iter().find(|scope| scope.name() == name)
@@ -168,6 +177,7 @@ mod tests {
             token_id: "t".into(),
             session: None,
             scopes,
+            holder: None,
         }
     }
 
@@ -187,6 +197,15 @@ mod tests {
             assert_eq!(Scope::parse(scope.name()), Some(scope));
         }
         assert!(Scopes::from_claim("").is_empty());
+    }
+
+    #[test]
+    fn tenant_accounts_hold_only_the_integration_scopes() {
+        let held: Vec<_> = Scope::ALL
+            .into_iter()
+            .filter(|scope| scope.for_tenant_accounts())
+            .collect();
+        assert_eq!(held, [Scope::Decide, Scope::AssignRoles]);
     }
 
     #[test]

@@ -424,6 +424,10 @@ impl TokenVerifier {
 fn caller_from(claims: Claims) -> Result<Caller, TokenError> {
     match claims.kind {
         SubjectKind::User => {
+            // A holder bounds a service acting for a person; a person is bounded by themselves.
+            if claims.hld.is_some() {
+                return Err(TokenError::Malformed);
+            }
             let tenant = claims
                 .tid
                 .as_deref()
@@ -438,19 +442,31 @@ fn caller_from(claims: Claims) -> Result<Caller, TokenError> {
                 session: claims.sid,
             })
         }
-        SubjectKind::Service => Ok(Caller::Service {
-            tenant: match claims.tid.as_deref() {
+        SubjectKind::Service => {
+            let tenant = match claims.tid.as_deref() {
                 Some(tid) => Some(TenantId::parse(tid).map_err(|_| TokenError::Malformed)?),
                 None => None,
-            },
-            name: claims.sub,
-            token_id: claims.jti,
-            session: claims.sid,
-            scopes: claims
-                .scope
-                .as_deref()
-                .map_or(Scopes::NONE, Scopes::from_claim),
-        }),
+            };
+            // A holder is a person of the token's tenant: without a tenant there is none.
+            let holder = match (claims.hld.as_deref(), tenant) {
+                (None, _) => None,
+                (Some(hld), Some(_)) => {
+                    Some(UserId::parse(hld).map_err(|_| TokenError::Malformed)?)
+                }
+                (Some(_), None) => return Err(TokenError::Malformed),
+            };
+            Ok(Caller::Service {
+                tenant,
+                name: claims.sub,
+                token_id: claims.jti,
+                session: claims.sid,
+                scopes: claims
+                    .scope
+                    .as_deref()
+                    .map_or(Scopes::NONE, Scopes::from_claim),
+                holder,
+            })
+        }
     }
 }
 
@@ -667,6 +683,51 @@ mod tests {
         assert_eq!(
             verifier.verify(&token).unwrap_err(),
             TokenError::Invalid("bad signature")
+        );
+    }
+
+    #[test]
+    fn a_tenant_integrations_token_names_its_tenant_and_holder() {
+        let issuer = issuer();
+        let verifier = verifier_for(&issuer);
+        let (tenant, holder) = (TenantId::generate(), UserId::generate());
+        let held = |tenant: Option<TenantId>, hld: &str| {
+            let mut claims = issuer.claims(
+                SubjectKind::Service,
+                "hr-feed",
+                tenant.map(|t| t.to_string()),
+                Duration::from_secs(60),
+            );
+            claims.hld = Some(hld.to_owned());
+            issuer.sign(&claims)
+        };
+        let caller = verifier
+            .verify(&held(Some(tenant), &holder.to_string()))
+            .unwrap();
+        assert_eq!(caller.tenant(), Some(tenant));
+        assert_eq!(caller.holder(), Some(holder));
+        assert_eq!(caller.user(), None, "a service, not the person");
+        for token in [
+            held(None, &holder.to_string()),
+            held(Some(tenant), "not-a-user-id"),
+        ] {
+            assert_eq!(verifier.verify(&token).unwrap_err(), TokenError::Malformed);
+        }
+        let mut person = issuer.claims(
+            SubjectKind::User,
+            UserId::generate().to_string(),
+            Some(tenant.to_string()),
+            Duration::from_secs(60),
+        );
+        person.hld = Some(holder.to_string());
+        assert_eq!(
+            verifier.verify(&issuer.sign(&person)).unwrap_err(),
+            TokenError::Malformed
+        );
+        let platform = issuer.claims(SubjectKind::Service, "shop", None, Duration::from_secs(60));
+        assert_eq!(
+            verifier.verify(&issuer.sign(&platform)).unwrap().holder(),
+            None
         );
     }
 

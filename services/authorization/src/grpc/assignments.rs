@@ -33,31 +33,48 @@ pub struct Assignments<S>(pub Arc<Core<S>>);
 
 const ASSIGNMENT_OBJECT: i16 = ObjectType::Role as i16;
 
-/// Who assigns: a person, bound by the escalation rule, or a platform service (identity's
-/// defaults and people-data feed, the shop integration) acting for its token's tenant.
+/// Who assigns: a person, bound by the escalation rule; a tenant's integration, bound by it as
+/// its holder (the person who made the account) would be; or a platform service (identity's
+/// defaults and people-data feed, an integration an operator made) trusted for its token's
+/// tenant.
 enum Assigner {
     Person(Box<Actor>),
+    Integration { name: String, holder: Box<Actor> },
     Service { tenant: TenantId, name: String },
 }
 
 impl Assigner {
     fn tenant(&self) -> TenantId {
         match self {
-            Assigner::Person(actor) => actor.tenant,
+            Assigner::Person(actor) | Assigner::Integration { holder: actor, .. } => actor.tenant,
             Assigner::Service { tenant, .. } => *tenant,
         }
     }
 
+    /// Whose rights bound the assigner: a person's own, an integration's holder's; `None` for
+    /// a trusted platform service.
+    fn bounded_by(&self) -> Option<&Actor> {
+        match self {
+            Assigner::Person(actor) | Assigner::Integration { holder: actor, .. } => Some(actor),
+            Assigner::Service { .. } => None,
+        }
+    }
+
+    /// The assigner as audit records name it: an integration by its service and its holder.
     fn id(&self) -> String {
         match self {
             Assigner::Person(actor) => actor.id(),
+            Assigner::Integration { name, holder } => {
+                format!("service:{name} for {}", holder.id())
+            }
             Assigner::Service { name, .. } => format!("service:{name}"),
         }
     }
 
-    /// Who the audit names: the person a service acted for (`on_behalf_of`: an approval, a
-    /// promotion, the feed run by someone), else the assigner itself. People cannot claim to
-    /// act for someone else, so the field is ignored from them.
+    /// Who the audit names: the person a platform service acted for (`on_behalf_of`: an
+    /// approval, a promotion, the feed run by someone), else the assigner itself. People and
+    /// integrations cannot claim to act for someone else (an integration acts for its holder),
+    /// so the field is ignored from them.
     fn audit_actor(&self, on_behalf_of: &str) -> Result<String, ApiError> {
         match self {
             Assigner::Service { .. } if !on_behalf_of.is_empty() => {
@@ -71,20 +88,39 @@ impl Assigner {
 impl<S: Store> Assignments<S> {
     async fn assigner(&self, caller: &Caller) -> Result<Assigner, ApiError> {
         match caller {
-            Caller::Service { name, .. } => {
+            Caller::Service { name, holder, .. } => {
                 require_scope(caller, Scope::AssignRoles)?;
-                Ok(Assigner::Service {
-                    tenant: lms_runtime::auth::tenant(caller)?,
-                    name: name.clone(),
+                let tenant = lms_runtime::auth::tenant(caller)?;
+                let name = name.clone();
+                Ok(match holder {
+                    Some(holder) => Assigner::Integration {
+                        name,
+                        holder: Box::new(self.holder(tenant, *holder).await?),
+                    },
+                    None => Assigner::Service { tenant, name },
                 })
             }
             Caller::User { .. } => Ok(Assigner::Person(Box::new(self.0.actor(caller).await?))),
         }
     }
 
+    /// The holder of a tenant integration as the actor it is checked as: their standing facts,
+    /// read fresh. (No session of theirs is in the request: the account was made in one that
+    /// could change the tenant's configuration, so it carries no password-only limit.) A
+    /// holder no longer active holds nothing, so their integration assigns nothing.
+    async fn holder(&self, tenant: TenantId, holder: UserId) -> Result<Actor, ApiError> {
+        let (facts, revision) = self.0.subject(tenant, holder).await?;
+        Ok(Actor {
+            tenant,
+            facts,
+            revision,
+        })
+    }
+
     /// May the assigner hand out (or take back) a role with `grants` allowing `responsibilities`
-    /// at `unit` to `user`? Services are trusted; people need `role_assignments.create` on the
-    /// user and must pass the escalation rule, responsibilities compared like grants.
+    /// at `unit` to `user`? Platform services are trusted; people, and integrations as their
+    /// holder, need `role_assignments.create` on the user and must pass the escalation rule,
+    /// responsibilities compared like grants.
     async fn may_assign(
         &self,
         assigner: &Assigner,
@@ -92,7 +128,7 @@ impl<S: Store> Assignments<S> {
         (grants, responsibilities): (&Grants, ResponsibilitySet),
         unit: Option<UnitId>,
     ) -> Result<(), ApiError> {
-        let Assigner::Person(actor) = assigner else {
+        let Some(actor) = assigner.bounded_by() else {
             return Ok(());
         };
         let target_user = self.0.user_resource(actor.tenant, user).await?;
@@ -216,7 +252,7 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
         // event is applied once. A redelivery answers before any check (what was checked then
         // may have changed since): the first assignment, or nothing new when it was revoked.
         let event = match (&assigner, r.event_id.as_str()) {
-            (Assigner::Service { .. }, text) if !text.is_empty() => {
+            (Assigner::Service { .. } | Assigner::Integration { .. }, text) if !text.is_empty() => {
                 Some(convert::id("event_id", text, AssignmentId::parse)?)
             }
             _ => None,
@@ -247,7 +283,7 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
             return Err(ApiError::not_found("unit", &r.unit_id).into());
         }
         if let Assigner::Service { .. } = assigner {
-            // Services skip the escalation rule, never the tenant's preconditions.
+            // Platform services skip the escalation rule, never the tenant's preconditions.
             let lacking = rows.settings.missing(&grants.required_settings());
             if !lacking.is_empty() {
                 return Err(
@@ -322,15 +358,29 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
         let r = request.into_inner();
         let revision = if r.assignment_id.is_empty() {
             // What a holder has of a role, taken back by the service that gave it, once per
-            // event, in one transaction.
-            let Assigner::Service { .. } = &assigner else {
-                return Err(ApiError::PermissionDenied {
-                    reason: "SERVICE_REQUIRED",
-                    message: "people revoke an assignment by its id".into(),
-                    metadata: Default::default(),
+            // event, in one transaction. Only trusted services: the escalation rule is checked
+            // per assignment, so people and integrations revoke one assignment at a time.
+            match &assigner {
+                Assigner::Service { .. } => {}
+                Assigner::Person(_) => {
+                    return Err(ApiError::PermissionDenied {
+                        reason: "SERVICE_REQUIRED",
+                        message: "people revoke an assignment by its id".into(),
+                        metadata: Default::default(),
+                    }
+                    .into());
                 }
-                .into());
-            };
+                Assigner::Integration { .. } => {
+                    return Err(ApiError::PermissionDenied {
+                        reason: "PLATFORM_SERVICE_REQUIRED",
+                        message: "a tenant's integration revokes an assignment by its id, \
+                                  within what its holder may revoke"
+                            .into(),
+                        metadata: Default::default(),
+                    }
+                    .into());
+                }
+            }
             let user = convert::id("user_id", &r.user_id, UserId::parse)?;
             // No role: every role the holder has (identity deleting an account).
             let role = match r.role_id.as_str() {
@@ -401,12 +451,17 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
         let caller = caller(&request)?;
         let r = request.into_inner();
         let user = convert::id("user_id", &r.user_id, UserId::parse)?;
-        // Services read within the tenant their token names (identity hands roles over);
-        // people read whom they may see.
+        // Platform services read within the tenant their token names (identity hands roles
+        // over); people read whom they may see, and integrations whom their holder may see.
         let tenant = match &caller {
-            Caller::Service { .. } => {
+            Caller::Service { holder, .. } => {
                 require_scope(&caller, Scope::AssignRoles)?;
-                lms_runtime::auth::tenant(&caller)?
+                let tenant = lms_runtime::auth::tenant(&caller)?;
+                if let Some(holder) = holder {
+                    let holder = self.holder(tenant, *holder).await?;
+                    self.may_read_user(&holder, user).await?;
+                }
+                tenant
             }
             Caller::User { .. } => {
                 let actor = self.0.actor(&caller).await?;

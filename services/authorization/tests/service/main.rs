@@ -6,6 +6,7 @@ mod events;
 mod fixture;
 mod guarded;
 mod handover;
+mod integrations;
 mod lookup_paging;
 mod lookups;
 mod lookups_agree;

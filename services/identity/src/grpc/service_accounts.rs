@@ -1,20 +1,30 @@
-//! Service accounts: client credentials that platform services trade for short-lived access
-//! tokens (`kind: service`), so services call each other with tokens identity signs. Operators
-//! create, list, rotate and disable them; each account holds scopes its tokens carry (security
-//! review M9), the secret is shown once and stored as a hash, and every change is audited.
+//! Service accounts: client credentials traded for short-lived access tokens (`kind: service`).
+//! An account belongs to the platform (its own services, operators) or to one tenant (the
+//! tenant's integrations: people-data feed, shop, content player). Each holds scopes its tokens
+//! carry (security review M9), the secret is shown once and stored as a hash, and every change
+//! is audited.
+//!
+//! Operators manage every account. A person manages their own tenant's accounts when they may
+//! change its configuration (`system_configuration.update`, decided by authorization with their
+//! token); the accounts they create they hold: the tokens name the tenant and the holder, and
+//! authorization checks what such a token assigns as if the holder assigned it, so an
+//! integration never reaches further than the person who made it. Another tenant's accounts and
+//! the platform's do not exist for them.
 //!
 //! A token carries the id of the secret it was issued against as its session (`sid`): rotating
 //! the secret or disabling the account revokes that id, and the revocation feed ends the tokens
 //! on every replica within a second, as for a person's sign-out.
 
+use lms_api::common::v1::ObjectType;
 use lms_api::identity::v1::{
     CreateServiceAccountRequest, CreateServiceAccountResponse, DisableServiceAccountRequest,
     DisableServiceAccountResponse, IssueServiceTokenRequest, IssueServiceTokenResponse,
     ListServiceAccountsRequest, ListServiceAccountsResponse, RotateServiceAccountSecretRequest,
     RotateServiceAccountSecretResponse, ServiceAccount,
 };
+use lms_kernel::{Permission, TenantId, UserStatus};
 use lms_runtime::ApiError;
-use lms_runtime::auth::{Scope, Scopes, SubjectKind, operator, verified};
+use lms_runtime::auth::{Acting, Caller, Scope, Scopes, SubjectKind, acting, operator, verified};
 use lms_runtime::clock::now;
 use lms_runtime::paging::{page, page_size};
 use tonic::Request;
@@ -22,24 +32,48 @@ use uuid::Uuid;
 
 use super::authentication::Authentication;
 use crate::audit::{Actor, Object};
-use crate::convert::{optional_id, required_id, timestamp};
+use crate::convert::{optional_id, reference, required_id, timestamp};
 use crate::operator::valid_name;
 use crate::sessions;
-use crate::store::{ServiceAccountRecord, Store};
+use crate::store::{AccountOwner, AccountReach, ServiceAccountRecord, Store};
 
-/// The scopes a new account asks for: each a known name, at least one.
-fn requested_scopes(names: &[String]) -> Result<Scopes, ApiError> {
+/// Why a tenant account may not hold `scope`; `None` when it may.
+fn refused_for_tenant_accounts(scope: Scope) -> Option<String> {
+    let why = match scope {
+        _ if scope.for_tenant_accounts() => return None,
+        Scope::Operator => "runs the whole platform",
+        // Facts written there are believed as they stand, with no person's rights behind them.
+        _ => "is the platform's own services' channel for the facts authorization decides on",
+    };
+    let allowed: Vec<_> = Scope::ALL
+        .into_iter()
+        .filter(|s| s.for_tenant_accounts())
+        .map(Scope::name)
+        .collect();
+    Some(format!(
+        "{scope} {why}: a tenant's account never holds it (it may hold {})",
+        allowed.join(", ")
+    ))
+}
+
+/// The scopes a new account asks for: each a known name, at least one, and for an account of a
+/// tenant only those meant for a tenant's integrations.
+fn requested_scopes(names: &[String], owner: AccountOwner) -> Result<Scopes, ApiError> {
     let scopes = names
         .iter()
         .enumerate()
         .map(|(i, name)| {
-            Scope::parse(name.trim()).ok_or_else(|| {
+            let field = || format!("scopes[{i}]");
+            let scope = Scope::parse(name.trim()).ok_or_else(|| {
                 let known: Vec<_> = Scope::ALL.iter().map(|s| s.name()).collect();
-                ApiError::invalid_field(
-                    format!("scopes[{i}]"),
-                    format!("must be one of {}", known.join(", ")),
-                )
-            })
+                ApiError::invalid_field(field(), format!("must be one of {}", known.join(", ")))
+            })?;
+            match (owner, refused_for_tenant_accounts(scope)) {
+                (AccountOwner::Tenant { .. }, Some(why)) => {
+                    Err(ApiError::invalid_field(field(), why))
+                }
+                _ => Ok(scope),
+            }
         })
         .collect::<Result<Vec<_>, _>>()?;
     if scopes.is_empty() {
@@ -57,6 +91,7 @@ fn not_found(id: Uuid) -> ApiError {
 }
 
 fn to_proto(account: &ServiceAccountRecord) -> ServiceAccount {
+    let text = |id: Option<String>| id.unwrap_or_default();
     ServiceAccount {
         service_account_id: account.id.to_string(),
         name: account.name.clone(),
@@ -65,17 +100,96 @@ fn to_proto(account: &ServiceAccountRecord) -> ServiceAccount {
         created_at: Some(timestamp(account.created_at)),
         secret_created_at: Some(timestamp(account.secret_created_at)),
         disabled_at: account.disabled_at.map(timestamp),
+        tenant_id: text(account.owner.tenant().map(|t| t.to_string())),
+        holder_user_id: text(account.owner.holder().map(|u| u.to_string())),
+    }
+}
+
+/// Who manages service accounts in a request.
+enum Manager {
+    /// A platform operator, as audit names them (`operator:<account>`): every account.
+    Operator(String),
+    /// A person who may change their tenant's configuration: their tenant's accounts.
+    Administrator(Acting),
+}
+
+impl Manager {
+    /// The accounts this manager reaches.
+    fn reach(&self) -> AccountReach {
+        match self {
+            Manager::Operator(_) => AccountReach::Every,
+            Manager::Administrator(acting) => AccountReach::Tenant(acting.tenant),
+        }
     }
 }
 
 impl<S: Store + Clone> Authentication<S> {
+    /// Who may `action` here: a platform operator, or a person with `system_configuration.update`
+    /// on their tenant. Any other service (a tenant's integration included) is refused as no
+    /// operator: an integration never makes integrations.
+    async fn manager<T>(&self, request: &Request<T>, action: &str) -> Result<Manager, ApiError> {
+        match verified(request)? {
+            caller @ Caller::Service { .. } => Ok(Manager::Operator(operator(caller, action)?)),
+            Caller::User { .. } => {
+                let acting = acting(request)?;
+                self.0
+                    .authorization
+                    .require(
+                        &acting,
+                        Permission::SystemConfigurationUpdate,
+                        reference(ObjectType::Tenant, acting.tenant),
+                    )
+                    .await?;
+                Ok(Manager::Administrator(acting))
+            }
+        }
+    }
+
+    /// Whom a new account belongs to: an operator names a tenant (which must exist) or none for
+    /// a platform account; a person's account is their tenant's, held by them.
+    async fn new_owner(
+        &self,
+        manager: &Manager,
+        tenant_id: &str,
+    ) -> Result<AccountOwner, ApiError> {
+        match manager {
+            Manager::Operator(_) => {
+                let Some(tenant) = optional_id("tenant_id", tenant_id, TenantId::parse)? else {
+                    return Ok(AccountOwner::Platform);
+                };
+                if self.0.store.tenant(tenant).await?.is_none() {
+                    return Err(ApiError::not_found("tenant", tenant.to_string()));
+                }
+                Ok(AccountOwner::Tenant {
+                    tenant,
+                    holder: None,
+                })
+            }
+            Manager::Administrator(acting) => {
+                let named = optional_id("tenant_id", tenant_id, TenantId::parse)?;
+                if named.is_some_and(|tenant| tenant != acting.tenant) {
+                    return Err(ApiError::invalid_field(
+                        "tenant_id",
+                        "only platform operators create accounts for another tenant; people \
+                         create their own tenant's: leave it empty",
+                    ));
+                }
+                Ok(AccountOwner::Tenant {
+                    tenant: acting.tenant,
+                    holder: Some(acting.user),
+                })
+            }
+        }
+    }
+
     pub(super) async fn create_account(
         &self,
         request: Request<CreateServiceAccountRequest>,
     ) -> Result<CreateServiceAccountResponse, ApiError> {
         let by = Actor::of(&request)?;
-        let operator = operator(verified(&request)?, "create service accounts")?;
+        let manager = self.manager(&request, "create service accounts").await?;
         let r = request.get_ref();
+        let owner = self.new_owner(&manager, r.tenant_id.trim()).await?;
         let name = r.name.trim();
         if !valid_name(name) {
             return Err(ApiError::invalid_field(
@@ -83,17 +197,22 @@ impl<S: Store + Clone> Authentication<S> {
                 "1 to 64 lower-case letters, digits or dashes, starting with a letter",
             ));
         }
-        let scopes = requested_scopes(&r.scopes)?;
+        let scopes = requested_scopes(&r.scopes, owner)?;
+        let created_by = match &manager {
+            Manager::Operator(operator) => operator.clone(),
+            Manager::Administrator(acting) => format!("user:{}", acting.user),
+        };
         let (secret, secret_hash) = sessions::new_secret(sessions::CLIENT_SECRET);
         let at = now();
         let account = ServiceAccountRecord {
             id: Uuid::now_v7(),
             name: name.to_owned(),
+            owner,
             scopes,
             secret_hash,
             secret_id: Uuid::now_v7(),
             secret_created_at: at,
-            created_by: operator,
+            created_by,
             created_at: at,
             disabled_at: None,
         };
@@ -107,7 +226,14 @@ impl<S: Store + Clone> Authentication<S> {
                 ),
             )
             .await?;
-        tracing::info!(account = %account.id, name = %account.name, scopes = ?account.scopes, "service account created");
+        tracing::info!(
+            account = %account.id,
+            name = %account.name,
+            tenant = ?owner.tenant(),
+            holder = ?owner.holder(),
+            scopes = ?account.scopes,
+            "service account created"
+        );
         Ok(CreateServiceAccountResponse {
             service_account_id: account.id.to_string(),
             client_secret: secret,
@@ -119,11 +245,18 @@ impl<S: Store + Clone> Authentication<S> {
         &self,
         request: Request<ListServiceAccountsRequest>,
     ) -> Result<ListServiceAccountsResponse, ApiError> {
-        operator(verified(&request)?, "list service accounts")?;
+        let reach = self
+            .manager(&request, "list service accounts")
+            .await?
+            .reach();
         let r = request.into_inner();
         let after = optional_id("page_token", &r.page_token, Uuid::try_parse)?;
         let limit = page_size(r.page_size, 100, 500);
-        let accounts = self.0.store.service_accounts(after, limit + 1).await?;
+        let accounts = self
+            .0
+            .store
+            .service_accounts(reach, after, limit + 1)
+            .await?;
         let (accounts, next_page_token) = page(accounts, limit, |a| a.id.to_string());
         Ok(ListServiceAccountsResponse {
             service_accounts: accounts.iter().map(to_proto).collect(),
@@ -136,7 +269,10 @@ impl<S: Store + Clone> Authentication<S> {
         request: Request<RotateServiceAccountSecretRequest>,
     ) -> Result<RotateServiceAccountSecretResponse, ApiError> {
         let by = Actor::of(&request)?;
-        operator(verified(&request)?, "rotate a service account's secret")?;
+        let reach = self
+            .manager(&request, "rotate a service account's secret")
+            .await?
+            .reach();
         let id = account_id("service_account_id", &request.get_ref().service_account_id)?;
         let (secret, secret_hash) = sessions::new_secret(sessions::CLIENT_SECRET);
         let (account, replaced) = self
@@ -144,6 +280,7 @@ impl<S: Store + Clone> Authentication<S> {
             .store
             .rotate_service_account_secret(
                 id,
+                reach,
                 (Uuid::now_v7(), &secret_hash),
                 now(),
                 &by.did(
@@ -166,13 +303,17 @@ impl<S: Store + Clone> Authentication<S> {
         request: Request<DisableServiceAccountRequest>,
     ) -> Result<DisableServiceAccountResponse, ApiError> {
         let by = Actor::of(&request)?;
-        operator(verified(&request)?, "disable service accounts")?;
+        let reach = self
+            .manager(&request, "disable service accounts")
+            .await?
+            .reach();
         let id = account_id("service_account_id", &request.get_ref().service_account_id)?;
         let account = self
             .0
             .store
             .disable_service_account(
                 id,
+                reach,
                 now(),
                 &by.did("service_account.disabled", Object::service_account(id)),
             )
@@ -200,6 +341,10 @@ impl<S: Store + Clone> Authentication<S> {
             reason: "INVALID_CLIENT",
             message: "unknown service account or wrong secret".into(),
         };
+        let disabled = |message: &str| ApiError::Unauthenticated {
+            reason: "CLIENT_DISABLED",
+            message: message.into(),
+        };
         let id = account_id("service_account_id", &r.service_account_id)?;
         if r.client_secret.is_empty() {
             return Err(ApiError::invalid_field("client_secret", "is required"));
@@ -217,20 +362,38 @@ impl<S: Store + Clone> Authentication<S> {
         }
         // Only the secret's holder learns the account is disabled.
         if account.disabled_at.is_some() {
-            return Err(ApiError::Unauthenticated {
-                reason: "CLIENT_DISABLED",
-                message: "the service account is disabled".into(),
-            });
+            return Err(disabled("the service account is disabled"));
         }
-        // Platform-wide: an account bound to no tenant acts in none. (Tokens for one tenant come
-        // with accounts that belong to it; a platform account acting for any tenant would let
-        // one leaked secret reach them all.)
-        let mut claims = self
-            .0
-            .keys
-            .claims(SubjectKind::Service, account.name.clone(), None);
+        // An integration acts within its holder's rights, so it lives no longer than they are
+        // active in the tenant (suspended, anonymised or deleted: no more tokens).
+        if let AccountOwner::Tenant {
+            tenant,
+            holder: Some(holder),
+        } = account.owner
+        {
+            let active = self
+                .0
+                .store
+                .user(tenant, holder)
+                .await?
+                .is_some_and(|user| user.status == UserStatus::Active);
+            if !active {
+                tracing::warn!(account = %id, "service token refused: holder not active");
+                return Err(disabled(
+                    "the service account's holder is no longer active in its tenant",
+                ));
+            }
+        }
+        // A platform account acts in no tenant; a tenant's acts only for it. (A platform account
+        // acting for any tenant would let one leaked secret reach them all.)
+        let mut claims = self.0.keys.claims(
+            SubjectKind::Service,
+            account.name.clone(),
+            account.owner.tenant().map(|t| t.to_string()),
+        );
         claims.sid = Some(account.secret_id.to_string());
         claims.scope = Some(account.scopes.to_claim());
+        claims.hld = account.owner.holder().map(|u| u.to_string());
         Ok(IssueServiceTokenResponse {
             access_token: self.0.keys.sign(&claims),
             expires_at: Some(timestamp(claims.exp as i64)),
@@ -252,18 +415,44 @@ mod tests {
         assert!(!valid_name("a b"));
     }
 
+    fn names(n: &[&str]) -> Vec<String> {
+        n.iter().map(|s| s.to_string()).collect()
+    }
+
     #[test]
     fn scopes_are_named_and_at_least_one() {
-        let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert_eq!(
-            requested_scopes(&names(&["authorization.decide"])).unwrap(),
+            requested_scopes(&names(&["authorization.decide"]), AccountOwner::Platform).unwrap(),
             Scopes::of([Scope::Decide])
         );
         for bad in [names(&[]), names(&["authorization.decide", "everything"])] {
             assert!(matches!(
-                requested_scopes(&bad),
+                requested_scopes(&bad, AccountOwner::Platform),
                 Err(ApiError::InvalidArgument(_))
             ));
+        }
+    }
+
+    #[test]
+    fn a_tenant_account_holds_only_integration_scopes() {
+        let tenant = AccountOwner::Tenant {
+            tenant: TenantId::generate(),
+            holder: None,
+        };
+        let integration = names(&["authorization.decide", "authorization.roles.assign"]);
+        assert_eq!(
+            requested_scopes(&integration, tenant).unwrap(),
+            Scopes::of([Scope::Decide, Scope::AssignRoles])
+        );
+        for refused in [Scope::Operator, Scope::PeopleFacts, Scope::CourseFacts] {
+            let why = refused_for_tenant_accounts(refused).expect("refused");
+            assert!(why.starts_with(refused.name()), "{why}");
+            assert!(why.contains("authorization.roles.assign"), "{why}");
+            assert!(requested_scopes(&names(&[refused.name()]), tenant).is_err());
+            assert!(
+                requested_scopes(&names(&[refused.name()]), AccountOwner::Platform).is_ok(),
+                "platform accounts may"
+            );
         }
     }
 }

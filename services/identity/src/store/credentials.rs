@@ -90,13 +90,16 @@ pub struct MfaChallenge {
     pub failures: i32,
 }
 
-/// A platform service account (client credentials).
+/// A service account (client credentials): the platform's, or one tenant's integration.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct ServiceAccountRecord {
     /// Its id.
     pub id: Uuid,
-    /// Its name, the `sub` of its tokens (for example `delegation`).
+    /// Its name, the `sub` of its tokens (for example `delegation`); unique within its tenant,
+    /// or among platform accounts.
     pub name: String,
+    /// Whom it belongs to: the platform, or one tenant (and then perhaps a person of it).
+    pub owner: AccountOwner,
     /// What its tokens may do.
     pub scopes: Scopes,
     /// SHA-256 of its client secret.
@@ -111,6 +114,59 @@ pub struct ServiceAccountRecord {
     pub created_at: i64,
     /// When it was disabled; a disabled account gets no tokens.
     pub disabled_at: Option<i64>,
+}
+
+/// Whom a service account belongs to.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum AccountOwner {
+    /// The platform: its tokens name no tenant (the platform's own services, operators).
+    Platform,
+    /// One tenant: its tokens act for the tenant (an integration of the tenant).
+    Tenant {
+        /// The tenant.
+        tenant: TenantId,
+        /// The person of the tenant who created it, within whose rights its tokens act; `None`
+        /// when a platform operator made it for the tenant (trusted, like the platform's own).
+        holder: Option<UserId>,
+    },
+}
+
+impl AccountOwner {
+    /// The tenant the account belongs to; `None` for a platform account.
+    pub fn tenant(self) -> Option<TenantId> {
+        match self {
+            AccountOwner::Platform => None,
+            AccountOwner::Tenant { tenant, .. } => Some(tenant),
+        }
+    }
+
+    /// The person holding the account, if a person of its tenant created it.
+    pub fn holder(self) -> Option<UserId> {
+        match self {
+            AccountOwner::Platform => None,
+            AccountOwner::Tenant { holder, .. } => holder,
+        }
+    }
+}
+
+/// Which service accounts a call reaches: an operator every account, a person their tenant's
+/// (another tenant's and the platform's do not exist for them).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum AccountReach {
+    /// Every account, the platform's and every tenant's.
+    Every,
+    /// Only the accounts of this tenant.
+    Tenant(TenantId),
+}
+
+impl AccountReach {
+    /// The tenant the reach is limited to, if any.
+    pub fn tenant(self) -> Option<TenantId> {
+        match self {
+            AccountReach::Every => None,
+            AccountReach::Tenant(tenant) => Some(tenant),
+        }
+    }
 }
 
 /// Sign-in credentials and sessions: passwords and lockout, TOTP, sign-ins waiting for a second
@@ -225,7 +281,8 @@ pub trait CredentialStore: Send + Sync + 'static {
         hash: &[u8],
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
-    /// Creates a service account; a taken name is [`StoreError::Duplicate`].
+    /// Creates a service account, audited under its tenant (none for a platform account); a
+    /// name taken within its tenant (or among platform accounts) is [`StoreError::Duplicate`].
     fn create_service_account(
         &self,
         account: &ServiceAccountRecord,
@@ -238,28 +295,33 @@ pub trait CredentialStore: Send + Sync + 'static {
         id: Uuid,
     ) -> impl Future<Output = Result<Option<ServiceAccountRecord>, StoreError>> + Send;
 
-    /// Service accounts by id, after `after`, at most `limit`.
+    /// The service accounts `reach` reaches, by id, after `after`, at most `limit`.
     fn service_accounts(
         &self,
+        reach: AccountReach,
         after: Option<Uuid>,
         limit: i64,
     ) -> impl Future<Output = Result<Vec<ServiceAccountRecord>, StoreError>> + Send;
 
     /// Replaces an account's secret and revokes the old one's tokens, in one transaction:
-    /// the account and the id of the secret it replaced; `None` when there is no such account.
+    /// the account and the id of the secret it replaced; `None` when `reach` reaches no such
+    /// account. Audited under the account's tenant.
     fn rotate_service_account_secret(
         &self,
         id: Uuid,
+        reach: AccountReach,
         secret: (Uuid, &[u8]),
         now: i64,
         audit: &Audit,
     ) -> impl Future<Output = Result<Option<(ServiceAccountRecord, Uuid)>, StoreError>> + Send;
 
     /// Disables an account (once; again changes nothing) and revokes its current secret's
-    /// tokens, in one transaction; `None` when there is no such account.
+    /// tokens, in one transaction; `None` when `reach` reaches no such account. Audited under
+    /// the account's tenant.
     fn disable_service_account(
         &self,
         id: Uuid,
+        reach: AccountReach,
         now: i64,
         audit: &Audit,
     ) -> impl Future<Output = Result<Option<ServiceAccountRecord>, StoreError>> + Send;

@@ -20,6 +20,7 @@ mod second_factor;
 mod service_accounts;
 mod sign_in;
 mod signing_keys;
+mod tenant_accounts;
 mod tenant_settings;
 mod tenants_and_users;
 mod units;

@@ -1,6 +1,6 @@
-//! Service accounts (security review M9): created, listed, rotated and disabled by platform
-//! operators only; their tokens carry the account's scopes and name no tenant; rotating or
-//! disabling ends the tokens already handed out.
+//! Platform service accounts (security review M9): created, listed, rotated and disabled by
+//! platform operators; their tokens carry the account's scopes and name no tenant; rotating or
+//! disabling ends the tokens already handed out. (A tenant's own accounts: `tenant_accounts`.)
 
 use lms_api::identity::v1::{
     CreateServiceAccountRequest, CreateServiceAccountResponse, CreateTenantRequest,
@@ -17,6 +17,7 @@ async fn create(platform: &Platform, name: &str, scopes: &[&str]) -> CreateServi
         .create_service_account(CreateServiceAccountRequest {
             name: name.into(),
             scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            tenant_id: String::new(),
         })
         .await
         .unwrap()
@@ -93,21 +94,24 @@ async fn a_service_account_trades_its_secret_for_a_token_the_platform_accepts() 
         .await
         .unwrap();
 
+    // A person's accounts are their tenant's, which never run the platform.
     let admin = platform.admin_token().await;
     let not_operator = platform
         .authn_as(&admin)
         .create_service_account(CreateServiceAccountRequest {
             name: "sneaky".into(),
             scopes: vec!["platform.operator".into()],
+            tenant_id: String::new(),
         })
         .await
         .unwrap_err();
-    assert_eq!(reason(&not_operator), "PLATFORM_OPERATOR_REQUIRED");
+    assert_eq!(fields(&not_operator), ["scopes[0]"]);
     let duplicate = platform
         .authn_as(&platform.operator_token())
         .create_service_account(CreateServiceAccountRequest {
             name: "delegation".into(),
             scopes: vec!["authorization.decide".into()],
+            tenant_id: String::new(),
         })
         .await
         .unwrap_err();
@@ -117,6 +121,7 @@ async fn a_service_account_trades_its_secret_for_a_token_the_platform_accepts() 
         .create_service_account(CreateServiceAccountRequest {
             name: "shop".into(),
             scopes: vec!["authorization.decide".into(), "everything".into()],
+            tenant_id: String::new(),
         })
         .await
         .unwrap_err();

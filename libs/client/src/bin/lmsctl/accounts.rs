@@ -1,5 +1,6 @@
-//! `service-accounts`: client credentials for services and integrations. Create, list, rotate
-//! and disable; a new secret is printed once.
+//! `service-accounts`: client credentials for services and integrations. Operators manage the
+//! platform's and any tenant's; a tenant's administrator manages their tenant's integrations,
+//! whose tokens act within what that administrator holds. A new secret is printed once.
 
 use anyhow::Context;
 use clap::Subcommand;
@@ -20,6 +21,9 @@ pub enum AccountCommand {
         /// A scope its tokens carry (repeat for several), for example `authorization.decide`.
         #[arg(long = "scope", required = true)]
         scopes: Vec<String>,
+        /// Create it for this tenant (platform operators); people's accounts are their tenant's.
+        #[arg(long)]
+        tenant: Option<String>,
     },
     /// The accounts you may manage.
     List,
@@ -35,13 +39,22 @@ pub enum AccountCommand {
     },
 }
 
-const COLUMNS: [&str; 4] = ["service_account", "name", "scopes", "disabled"];
+const COLUMNS: [&str; 6] = [
+    "service_account",
+    "name",
+    "scopes",
+    "tenant",
+    "holder",
+    "disabled",
+];
 
 fn row(account: ServiceAccount) -> Vec<String> {
     vec![
         account.service_account_id,
         account.name,
         account.scopes.join(" "),
+        account.tenant_id,
+        account.holder_user_id,
         account.disabled_at.is_some().to_string(),
     ]
 }
@@ -61,9 +74,17 @@ fn with_secret(account: Option<ServiceAccount>, secret: String) -> Rows {
 pub async fn run(identity: &Client, command: AccountCommand) -> anyhow::Result<Rows> {
     let mut accounts = identity.authentication();
     Ok(match command {
-        AccountCommand::Create { name, scopes } => {
+        AccountCommand::Create {
+            name,
+            scopes,
+            tenant,
+        } => {
             let created = accounts
-                .create_service_account(CreateServiceAccountRequest { name, scopes })
+                .create_service_account(CreateServiceAccountRequest {
+                    name,
+                    scopes,
+                    tenant_id: tenant.unwrap_or_default(),
+                })
                 .await
                 .context("create service account")?
                 .into_inner();

@@ -297,3 +297,92 @@ pub(super) async fn a_password_change_ends_every_other_session_and_reports_them(
         Redeemed::Unknown
     );
 }
+
+/// An account named `name` belonging to `owner`, not yet stored.
+fn service_account(name: &str, owner: AccountOwner) -> ServiceAccountRecord {
+    ServiceAccountRecord {
+        id: Uuid::now_v7(),
+        name: name.into(),
+        owner,
+        scopes: lms_runtime::auth::Scopes::of([lms_runtime::auth::Scope::Decide]),
+        secret_hash: vec![1; 32],
+        secret_id: Uuid::now_v7(),
+        secret_created_at: 1,
+        created_by: "test".into(),
+        created_at: 1,
+        disabled_at: None,
+    }
+}
+
+pub(super) async fn service_account_names_are_unique_per_owner_and_a_tenant_reaches_its_own(
+    store: impl Store,
+) {
+    let (ours, _, holder) = tenant(&store).await;
+    let theirs = TenantId::generate();
+    let held = AccountOwner::Tenant {
+        tenant: ours,
+        holder: Some(holder),
+    };
+    let platform = service_account("shop", AccountOwner::Platform);
+    let own = service_account("shop", held);
+    let other = service_account(
+        "shop",
+        AccountOwner::Tenant {
+            tenant: theirs,
+            holder: None,
+        },
+    );
+    for account in [&platform, &own, &other] {
+        store
+            .create_service_account(account, &audit())
+            .await
+            .unwrap();
+    }
+    for taken in [
+        service_account("shop", AccountOwner::Platform),
+        service_account("shop", held),
+    ] {
+        assert!(matches!(
+            store.create_service_account(&taken, &audit()).await,
+            Err(StoreError::Duplicate { field: "name", .. })
+        ));
+    }
+    assert_eq!(
+        store.service_account(own.id).await.unwrap(),
+        Some(own.clone())
+    );
+
+    let reached = |reach| store.service_accounts(reach, None, 10);
+    assert_eq!(
+        reached(AccountReach::Tenant(ours)).await.unwrap(),
+        std::slice::from_ref(&own)
+    );
+    assert_eq!(reached(AccountReach::Every).await.unwrap().len(), 3);
+    // Another tenant's account and the platform's do not exist for a tenant's reach.
+    for account in [&platform, &other] {
+        let at_ours = AccountReach::Tenant(ours);
+        let secret = (Uuid::now_v7(), &[2; 32][..]);
+        let rotated = store
+            .rotate_service_account_secret(account.id, at_ours, secret, 5, &audit())
+            .await
+            .unwrap();
+        assert_eq!(rotated, None);
+        let disabled = store
+            .disable_service_account(account.id, at_ours, 5, &audit())
+            .await
+            .unwrap();
+        assert_eq!(disabled, None);
+        assert_eq!(
+            store.service_account(account.id).await.unwrap().as_ref(),
+            Some(account),
+            "untouched"
+        );
+    }
+    let disabled = store
+        .disable_service_account(own.id, AccountReach::Tenant(ours), 5, &audit())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(disabled.disabled_at, Some(5));
+    assert_eq!(disabled.owner, held);
+}

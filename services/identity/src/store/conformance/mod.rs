@@ -6,9 +6,9 @@ use lms_kernel::{GroupId, TenantId, TenantSettings, UnitId, UnitKind, UserId};
 use uuid::Uuid;
 
 use super::{
-    Attempt, Deleted, EmploymentRecord, GroupRecord, ImportBatch, MfaChallenge, Moved, Redeemed,
-    RefreshRecord, Store, StoreError, TenantRecord, UnitFilter, UnitRecord, UserChange, UserFilter,
-    UserRecord,
+    AccountOwner, AccountReach, Attempt, Deleted, EmploymentRecord, GroupRecord, ImportBatch,
+    MfaChallenge, Moved, Redeemed, RefreshRecord, ServiceAccountRecord, Store, StoreError,
+    TenantRecord, UnitFilter, UnitRecord, UserChange, UserFilter, UserRecord,
 };
 
 mod credentials;
@@ -124,6 +124,7 @@ lms_testkit::store_conformance! {
             a_burst_of_parallel_attempts_gets_exactly_the_threshold_through,
             challenge_guesses_are_counted_before_the_check_and_one_challenge_is_open,
             a_password_change_ends_every_other_session_and_reports_them,
+            service_account_names_are_unique_per_owner_and_a_tenant_reaches_its_own,
         ],
     }
 }

@@ -14,8 +14,8 @@ use crate::lockout::{AttemptKey, AttemptState, Lockout};
 use crate::sealing::{Place, Sealer};
 use crate::store::sql::{SqlStore, duplicate};
 use crate::store::{
-    Attempt, CredentialStore, MfaChallenge, Redeemed, RefreshRecord, ServiceAccountRecord,
-    StoreError, TotpState,
+    AccountReach, Attempt, CredentialStore, MfaChallenge, Redeemed, RefreshRecord,
+    ServiceAccountRecord, StoreError, TotpState,
 };
 
 /// Reads the attempt state of `key` in `tx`, creating its row if need be, and holds the row
@@ -323,8 +323,8 @@ impl CredentialStore for SqlStore<Db> {
         let mut tx = begin_write(&self.pool).await?;
         sqlx::query(
             "INSERT INTO service_accounts (service_account_id, name, scopes, secret_hash, \
-             secret_id, secret_created_at, created_by, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             secret_id, secret_created_at, created_by, created_at, tenant_id, holder_user_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(account.id)
         .bind(&account.name)
@@ -334,16 +334,20 @@ impl CredentialStore for SqlStore<Db> {
         .bind(account.secret_created_at)
         .bind(&account.created_by)
         .bind(account.created_at)
+        .bind(account.owner.tenant().map(|t| t.as_uuid()))
+        .bind(account.owner.holder().map(|u| u.as_uuid()))
         .execute(&mut *tx)
         .await
         .map_err(duplicate)?;
-        // Platform-wide: the record belongs to no tenant. The name is the account's, not a
-        // person's.
-        let audit = audit
+        // The name is the account's, not a person's; the holder is an id.
+        let mut audit = audit
             .clone()
             .noting("name", account.name.as_str())
             .noting("scopes", account.scopes.to_claim());
-        append_audit(&mut *tx, None, &audit).await?;
+        if let Some(holder) = account.owner.holder() {
+            audit = audit.noting("holder", holder.to_string());
+        }
+        append_audit(&mut *tx, account.owner.tenant(), &audit).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -359,33 +363,27 @@ impl CredentialStore for SqlStore<Db> {
 
     async fn service_accounts(
         &self,
+        reach: AccountReach,
         after: Option<Uuid>,
         limit: i64,
     ) -> Result<Vec<ServiceAccountRecord>, StoreError> {
-        let rows = match after {
-            Some(after) => {
-                sqlx::query(
-                    "SELECT * FROM service_accounts WHERE service_account_id > $1 \
-                     ORDER BY service_account_id LIMIT $2",
-                )
-                .bind(after)
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await?
-            }
-            None => {
-                sqlx::query("SELECT * FROM service_accounts ORDER BY service_account_id LIMIT $1")
-                    .bind(limit)
-                    .fetch_all(&self.pool)
-                    .await?
-            }
-        };
+        let rows = sqlx::query(
+            "SELECT * FROM service_accounts \
+             WHERE ($1 IS NULL OR tenant_id = $1) AND ($2 IS NULL OR service_account_id > $2) \
+             ORDER BY service_account_id LIMIT $3",
+        )
+        .bind(reach.tenant().map(|t| t.as_uuid()))
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(service_account_from_row).collect()
     }
 
     async fn rotate_service_account_secret(
         &self,
         id: Uuid,
+        reach: AccountReach,
         (secret_id, secret_hash): (Uuid, &[u8]),
         now: i64,
         audit: &Audit,
@@ -393,9 +391,11 @@ impl CredentialStore for SqlStore<Db> {
         let mut tx = begin_write(&self.pool).await?;
         // Locked until commit: two rotations at once must each revoke the secret they replace.
         let Some(old) = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT secret_id FROM service_accounts WHERE service_account_id = $1{LOCK_ROWS}"
+            "SELECT secret_id FROM service_accounts \
+             WHERE service_account_id = $1 AND ($2 IS NULL OR tenant_id = $2){LOCK_ROWS}"
         )))
         .bind(id)
+        .bind(reach.tenant().map(|t| t.as_uuid()))
         .fetch_optional(&mut *tx)
         .await?
         else {
@@ -413,25 +413,28 @@ impl CredentialStore for SqlStore<Db> {
         .bind(now)
         .fetch_one(&mut *tx)
         .await?;
+        let account = service_account_from_row(&row)?;
         revoke(&mut *tx, old, now, "service_secret_rotated").await?;
-        append_audit(&mut *tx, None, audit).await?;
+        append_audit(&mut *tx, account.owner.tenant(), audit).await?;
         tx.commit().await?;
-        Ok(Some((service_account_from_row(&row)?, old)))
+        Ok(Some((account, old)))
     }
 
     async fn disable_service_account(
         &self,
         id: Uuid,
+        reach: AccountReach,
         now: i64,
         audit: &Audit,
     ) -> Result<Option<ServiceAccountRecord>, StoreError> {
         let mut tx = begin_write(&self.pool).await?;
         let Some(row) = sqlx::query(
             "UPDATE service_accounts SET disabled_at = COALESCE(disabled_at, $2) \
-             WHERE service_account_id = $1 RETURNING *",
+             WHERE service_account_id = $1 AND ($3 IS NULL OR tenant_id = $3) RETURNING *",
         )
         .bind(id)
         .bind(now)
+        .bind(reach.tenant().map(|t| t.as_uuid()))
         .fetch_optional(&mut *tx)
         .await?
         else {
@@ -441,7 +444,7 @@ impl CredentialStore for SqlStore<Db> {
         // Again on an account disabled already: nothing new to revoke or to audit.
         if account.disabled_at == Some(now) {
             revoke(&mut *tx, account.secret_id, now, "service_account_disabled").await?;
-            append_audit(&mut *tx, None, audit).await?;
+            append_audit(&mut *tx, account.owner.tenant(), audit).await?;
         }
         tx.commit().await?;
         Ok(Some(account))

@@ -8,8 +8,9 @@ use uuid::Uuid;
 use super::Db;
 use crate::store::sql::email_from;
 use crate::store::{
-    EmploymentRecord, GroupRecord, RefreshRecord, ServiceAccountRecord, StoreError, TenantRecord,
-    UnitRecord, UserRecord, account_kind_from_number, status_from_number, unit_kind_from_number,
+    AccountOwner, EmploymentRecord, GroupRecord, RefreshRecord, ServiceAccountRecord, StoreError,
+    TenantRecord, UnitRecord, UserRecord, account_kind_from_number, status_from_number,
+    unit_kind_from_number,
 };
 
 type Row = <Db as sqlx::Database>::Row;
@@ -109,6 +110,22 @@ pub(super) fn service_account_from_row(row: &Row) -> Result<ServiceAccountRecord
     Ok(ServiceAccountRecord {
         id,
         name: row.try_get("name")?,
+        owner: match (
+            row.try_get::<Option<Uuid>, _>("tenant_id")?,
+            row.try_get::<Option<Uuid>, _>("holder_user_id")?,
+        ) {
+            (None, None) => AccountOwner::Platform,
+            (Some(tenant), holder) => AccountOwner::Tenant {
+                tenant: TenantId::from_uuid(tenant),
+                holder: holder.map(UserId::from_uuid),
+            },
+            // A holder is a person of a tenant: one without a tenant is no account we made.
+            (None, Some(_)) => {
+                return Err(StoreError::Corrupt(format!(
+                    "service account {id} has a holder but no tenant"
+                )));
+            }
+        },
         scopes: Scopes::from_claim(row.try_get("scopes")?),
         secret_hash: row.try_get("secret_hash")?,
         secret_id: row.try_get::<Option<Uuid>, _>("secret_id")?.unwrap_or(id),

@@ -1,0 +1,216 @@
+//! A tenant's integrations (issue 15): a service account a person of the tenant made carries
+//! its holder in its token, and whatever it assigns or revokes is checked as if the holder did
+//! it, so an integration never hands out more than the person who made it could. The audit
+//! names the service and the holder. The platform's own services (no holder) stay trusted.
+
+use lms_api::authorization::v1::role_assignment_service_client::RoleAssignmentServiceClient;
+use lms_api::authorization::v1::{
+    AssignRoleRequest, AssignRoleResponse, ListAuditRecordsRequest, ListUserRolesRequest,
+    RevokeRoleRequest, SubjectStatus,
+};
+use lms_api::common::v1::UserStatus;
+use lms_kernel::UserId;
+use lms_runtime::auth::{Scope, Scopes};
+use lms_runtime::client::CallCredentials;
+use tonic::Code;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+
+use crate::fixture::{Fixture, reason, uuid_v4};
+
+type Client = RoleAssignmentServiceClient<InterceptedService<Channel, CallCredentials>>;
+
+/// The role-assignment client of an integration named `hr-feed` held by `holder`.
+fn integration_of(f: &Fixture, holder: UserId) -> Client {
+    let token = f.auth.held_service_token(
+        "hr-feed",
+        f.tenant,
+        holder,
+        Scopes::of([Scope::AssignRoles, Scope::Decide]),
+    );
+    RoleAssignmentServiceClient::new(f.service.authorized(&token))
+}
+
+async fn assign(
+    client: &mut Client,
+    user: UserId,
+    template: &str,
+) -> Result<AssignRoleResponse, tonic::Status> {
+    client
+        .assign_role(AssignRoleRequest {
+            user_id: user.to_string(),
+            role_id: format!("builtin:{template}"),
+            ..Default::default()
+        })
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+/// Each assignment change as authorization's audit names its actor, newest first.
+async fn audit_actors(f: &Fixture, reader: UserId) -> Vec<(String, String)> {
+    RoleAssignmentServiceClient::new(f.service.authorized(&f.user_token(reader)))
+        .list_audit_records(ListAuditRecordsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .records
+        .into_iter()
+        .map(|r| (r.action, r.stamp.unwrap().actor_id))
+        .collect()
+}
+
+#[tokio::test]
+async fn an_integration_assigns_what_its_holder_may_and_the_audit_names_both() {
+    let f = Fixture::start().await;
+    // Clients on, so Master Administrator is refused for the holder's reach, not the tenant.
+    f.settings(false, true).await;
+    let administrator = f.holder("builtin:lms_administrator", None).await;
+    let (learner, someone_else) = (f.user().await, f.user().await);
+    let mut integration = integration_of(&f, administrator);
+
+    let assigned = integration
+        .assign_role(AssignRoleRequest {
+            user_id: learner.to_string(),
+            role_id: "builtin:tutor".into(),
+            // An integration acts for its holder; it cannot name someone else.
+            on_behalf_of: someone_else.to_string(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let actor = format!("service:hr-feed for {administrator}");
+    let stamp = assigned.assignment.unwrap().assigned.unwrap();
+    assert_eq!(stamp.actor_id, actor);
+    assert_eq!(
+        audit_actors(&f, administrator).await[0],
+        ("role_assignment.created".into(), actor)
+    );
+
+    // The LMS Administrator reaches the tenant, not its clients: neither does their integration.
+    let refused = assign(&mut integration, learner, "master_administrator")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (refused.code(), reason(&refused)),
+        (Code::PermissionDenied, "ESCALATION".into())
+    );
+    assert!(
+        refused.message().contains("tenant_and_clients"),
+        "{refused:?}"
+    );
+    // A platform service holding no one is trusted, as before.
+    let mut platform = RoleAssignmentServiceClient::new(f.service.authorized(&f.identity_token()));
+    assign(&mut platform, learner, "master_administrator")
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn an_integration_reads_and_revokes_only_where_its_holder_may() {
+    let f = Fixture::start().await;
+    let tutor = f.holder("builtin:tutor", None).await;
+    let administrator = f.holder("builtin:lms_administrator", None).await;
+    let learner = f.user().await;
+    let mut tutors = integration_of(&f, tutor);
+
+    let refused = assign(&mut tutors, learner, "student").await.unwrap_err();
+    assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
+    assert!(refused.message().contains("role_assignments.create"));
+    let roles = |user: UserId| ListUserRolesRequest {
+        user_id: user.to_string(),
+        include_inactive: false,
+    };
+    let refused = tutors.list_user_roles(roles(learner)).await.unwrap_err();
+    assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
+    assert!(refused.message().contains("role_assignments.read"));
+    // Its holder's own roles it may read, as the holder may.
+    assert_eq!(
+        tutors
+            .list_user_roles(roles(tutor))
+            .await
+            .unwrap()
+            .into_inner()
+            .assignments
+            .len(),
+        1
+    );
+
+    // What the administrator's integration gave, the tutor's cannot take back.
+    let mut administrators = integration_of(&f, administrator);
+    let given = assign(&mut administrators, learner, "manager")
+        .await
+        .unwrap()
+        .assignment
+        .unwrap()
+        .assignment_id;
+    let by_id = RevokeRoleRequest {
+        assignment_id: given.clone(),
+        ..Default::default()
+    };
+    let refused = tutors.revoke_role(by_id.clone()).await.unwrap_err();
+    assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
+    // Nor sweep a person's roles the way the platform's services take back what they gave.
+    let sweep = RevokeRoleRequest {
+        user_id: learner.to_string(),
+        event_id: uuid_v4(),
+        ..Default::default()
+    };
+    let refused = administrators.revoke_role(sweep).await.unwrap_err();
+    assert_eq!(reason(&refused), "PLATFORM_SERVICE_REQUIRED");
+    assert_eq!(
+        f.roles_of(administrator, learner).await,
+        ["builtin:manager"]
+    );
+
+    administrators.revoke_role(by_id).await.unwrap();
+    assert!(f.roles_of(administrator, learner).await.is_empty());
+    assert_eq!(
+        audit_actors(&f, administrator).await[0],
+        (
+            "role_assignment.revoked".into(),
+            format!("service:hr-feed for {administrator}")
+        )
+    );
+}
+
+#[tokio::test]
+async fn an_integration_whose_holder_is_suspended_assigns_nothing() {
+    let f = Fixture::start().await;
+    let administrator = f.holder("builtin:lms_administrator", None).await;
+    let learner = f.user().await;
+    let mut integration = integration_of(&f, administrator);
+    assign(&mut integration, learner, "tutor").await.unwrap();
+
+    let suspended = SubjectStatus {
+        user_id: administrator.to_string(),
+        status: UserStatus::Suspended as i32,
+        restrict_bookings: false,
+    };
+    f.write(Vec::new(), None, vec![suspended]).await;
+    let refused = assign(&mut integration, learner, "student")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (refused.code(), reason(&refused)),
+        (Code::PermissionDenied, "SUBJECT_NOT_ACTIVE".into())
+    );
+}
+
+impl Fixture {
+    /// The role ids `user` holds, as `reader` sees them.
+    async fn roles_of(&self, reader: UserId, user: UserId) -> Vec<String> {
+        RoleAssignmentServiceClient::new(self.service.authorized(&self.user_token(reader)))
+            .list_user_roles(ListUserRolesRequest {
+                user_id: user.to_string(),
+                include_inactive: false,
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .assignments
+            .into_iter()
+            .map(|a| a.role_id)
+            .collect()
+    }
+}

@@ -5,7 +5,8 @@
 //! - `world`: the demo world as data: tenants, units, people, roles and teams.
 //! - `seed`: the flow that seeds it through identity's and authorization's public gRPC API.
 //! - `api`: those calls, each finding what an earlier run made before creating it.
-//! - `kept`: what the seeding keeps in the data directory (`demo.env`, `demo-tenant`).
+//! - `kept`: what the seeding keeps in the data directory (`demo.env`, `demo-tenants`,
+//!   `demo-tenant`).
 
 mod api;
 mod kept;
@@ -234,7 +235,7 @@ fn who_is_who(world: &World, ids: &DemoIds) -> String {
     let mut text = String::new();
     for (plan, roster) in tenants.iter().zip(&rosters) {
         let id = ids.get(plan.key).unwrap_or("?");
-        text.push_str(&format!("  {} {id}\n", plan.name));
+        text.push_str(&format!("  {} {id}  {}\n", plan.name, world.describe(plan)));
         for row in roster {
             text.push_str(&format!(
                 "    {:<email_width$}  {:<role_width$}  {}\n",

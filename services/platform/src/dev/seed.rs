@@ -13,7 +13,7 @@ use lms_kernel::{RoleId, Template};
 use super::DevOperator;
 use super::api::{Caller, Platform};
 use super::kept::{self, DemoIds, Progress};
-use super::world::{DEMO_ADMIN_EMAIL, Place, Standing, TenantPlan, World};
+use super::world::{DEMO_ADMIN_EMAIL, Person, Place, Standing, TenantPlan, World};
 
 /// Why seeding the demo world failed.
 #[derive(Debug, thiserror::Error)]
@@ -155,39 +155,53 @@ impl Run<'_> {
         }
         let mut people: HashMap<String, User> = HashMap::new();
         for person in plan.members() {
-            let main_unit = person.main_unit.and_then(|key| units.get(key));
-            let (user, created) = admin
-                .ensure_user(&person, main_unit.map(String::as_str))
+            let main_unit = person.main_unit.map(|key| unit_id(&units, key));
+            let (user, created) = admin.ensure_user(&person, main_unit).await?;
+            self.give_standing(&tenant, &admin, &units, &person, &user, created)
                 .await?;
-            let user_id = user.user_id.as_str();
-            match person.standing {
-                Standing::Founder | Standing::DefaultStudent => {}
-                Standing::Assigned(template, place) => {
-                    let unit = match place {
-                        Place::Tenant => "",
-                        Place::Unit(key) => units.get(key).map_or("", String::as_str),
-                    };
-                    let role = role_id(template);
-                    // A user made just now holds nothing yet: only one found needs asking.
-                    if created || !admin.holds(user_id, &role, unit).await? {
-                        admin.assign(user_id, &role, unit).await?;
-                    }
-                }
-                Standing::ApprovedTutor => admin.approve_if_pending(&user).await?,
-                Standing::AppointedMaster => {
-                    let role = role_id(Template::MasterAdministrator);
-                    if created || !admin.holds(user_id, &role, "").await? {
-                        self.operator.appoint_master(&tenant, user_id).await?;
-                    }
-                }
-            }
             if let Some(key) = person.key {
-                self.ids.set(key, user_id);
+                self.ids.set(key, &user.user_id);
             }
             people.insert(person.email, user);
         }
         self.teams(plan, &admin, &people).await?;
         Ok(Seeded { tenant, admin })
+    }
+
+    /// Gives `user` (made just now when `created`) what `person` holds, unless they hold it.
+    async fn give_standing(
+        &self,
+        tenant: &str,
+        admin: &Caller,
+        units: &HashMap<&'static str, String>,
+        person: &Person,
+        user: &User,
+        created: bool,
+    ) -> Result<(), SeedError> {
+        let user_id = user.user_id.as_str();
+        // A user made just now holds nothing yet: only one found needs asking.
+        match person.standing {
+            Standing::Founder | Standing::DefaultStudent => Ok(()),
+            Standing::Assigned(template, place) => {
+                let unit = match place {
+                    Place::Tenant => "",
+                    Place::Unit(key) => unit_id(units, key),
+                };
+                let role = role_id(template);
+                if created || !admin.holds(user_id, &role, unit).await? {
+                    admin.assign(user_id, &role, unit).await?;
+                }
+                Ok(())
+            }
+            Standing::ApprovedTutor => admin.approve_if_pending(user).await,
+            Standing::AppointedMaster => {
+                let role = role_id(Template::MasterAdministrator);
+                if created || !admin.holds(user_id, &role, "").await? {
+                    self.operator.appoint_master(tenant, user_id).await?;
+                }
+                Ok(())
+            }
+        }
     }
 
     /// Makes each team of `plan`: the group, its members (each their primary group) and its
@@ -252,4 +266,13 @@ impl Run<'_> {
 
 fn role_id(template: Template) -> String {
     RoleId::BuiltIn(template).to_string()
+}
+
+/// The id of the world's unit `key`, made or found before anyone is placed in it (the world's
+/// tests check that every key it places people at names one of its units).
+fn unit_id<'a>(units: &'a HashMap<&'static str, String>, key: &str) -> &'a str {
+    units
+        .get(key)
+        .map(String::as_str)
+        .expect("the world places people only at its own units")
 }

@@ -330,6 +330,19 @@ impl World {
     pub fn tenants(&self) -> [&TenantPlan; 3] {
         [&self.demo, &self.group, &self.client]
     }
+
+    /// What sets `plan`'s tenant apart, in a few words for the banner.
+    pub fn describe(&self, plan: &TenantPlan) -> String {
+        if plan.key == self.client.key {
+            format!("client of {}", self.group.name)
+        } else if plan.clients_enabled {
+            format!("master of {}", self.client.name)
+        } else if plan.locations_enabled {
+            "locations on".to_owned()
+        } else {
+            String::new()
+        }
+    }
 }
 
 impl Default for World {
@@ -490,6 +503,27 @@ mod tests {
         for (index, unit) in world.demo.units.iter().enumerate() {
             if let Some(parent) = unit.parent {
                 assert!(world.demo.units[..index].iter().any(|u| u.key == parent));
+            }
+        }
+    }
+
+    #[test]
+    fn people_are_placed_only_at_units_and_in_teams_of_their_tenant() {
+        let world = World::new();
+        for tenant in world.tenants() {
+            let unit = |key: &str| tenant.units.iter().any(|unit| unit.key == key);
+            let team = |key: &str| tenant.teams.iter().any(|team| team.key == key);
+            let members = tenant.members();
+            for person in &members {
+                if let Standing::Assigned(_, Place::Unit(key)) = person.standing {
+                    assert!(unit(key), "{}: {key}", person.email);
+                }
+                assert!(person.main_unit.is_none_or(unit), "{}", person.email);
+                assert!(person.team.is_none_or(team), "{}", person.email);
+            }
+            for team in &tenant.teams {
+                assert!(unit(team.home), "{}", team.name);
+                assert!(members.iter().any(|person| person.email == team.manager));
             }
         }
     }

@@ -3,4 +3,5 @@
 
 mod access;
 mod boot;
+mod demo_world;
 mod dev;

@@ -1,19 +1,29 @@
 //! `lms dev`: the whole platform in one process on SQLite and in-process caches, with a platform
-//! operator and a demo tenant seeded through the public API, for a first look in one command.
+//! operator and a demo world seeded through the public API, for a first look in one command.
 //!
 //! - `operator`: the operator account made on the first run and kept beside the data.
-//! - `seed`: the demo tenant, created through identity with the operator's token.
+//! - `world`: the demo world as data: tenants, units, people, roles and teams.
+//! - `seed`: the flow that seeds it through identity's and authorization's public gRPC API.
+//! - `api`: those calls, each finding what an earlier run made before creating it.
+//! - `kept`: what the seeding keeps in the data directory (`demo.env`, `demo-tenants`,
+//!   `demo-tenant`).
 
+mod api;
+mod kept;
 mod operator;
 mod seed;
+mod world;
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 
 use lms_runtime::{BootError, Config, SecretString, ServiceContext, ServiceName};
 
+pub use self::kept::{DEMO_ENV_FILE, DEMO_TENANT_FILE, DemoIds};
 pub use self::operator::DevOperator;
-pub use self::seed::{DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD, Demo, SeedError, Seeder};
+pub use self::seed::{Demo, SeedError, Seeder};
+use self::world::World;
+pub use self::world::{DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD, KEYS as DEMO_ENV_KEYS};
 use crate::Platform;
 
 /// Where identity's key-encryption key is kept between runs when none is configured.
@@ -91,19 +101,25 @@ pub async fn build(mut config: Config, data_dir: &Path) -> Result<DevPlatform, B
         config.sign_in.key_encryption_keys = Some(dev_kek(data_dir)?);
     }
     let platform = Platform::build(&config, &ServiceName::ALL).await?;
-    let identity = platform
-        .endpoints()
-        .into_iter()
-        .find(|(name, _)| *name == ServiceName::Identity)
-        .map(|(_, addr)| format!("http://{addr}"))
-        .unwrap_or_default();
+    let endpoint = |wanted: ServiceName| {
+        platform
+            .endpoints()
+            .into_iter()
+            .find(|(name, _)| *name == wanted)
+            .map(|(_, addr)| format!("http://{addr}"))
+            .unwrap_or_default()
+    };
+    let (identity, authorization) = (
+        endpoint(ServiceName::Identity),
+        endpoint(ServiceName::Authorization),
+    );
     // Identity's store is migrated now: the operator account can be written into it.
     let identity_context = ServiceContext::from_config(&config, ServiceName::Identity)?;
     let operator = operator::ensure(&identity_context, data_dir).await?;
     Ok(DevPlatform {
         platform,
         data_dir: data_dir.to_owned(),
-        seeder: Seeder::new(identity, operator, data_dir),
+        seeder: Seeder::new(identity, authorization, operator, data_dir),
     })
 }
 
@@ -145,18 +161,19 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
 }
 
 impl DevPlatform {
-    /// What seeds the demo tenant; take it before the platform runs.
+    /// What seeds the demo world; take it before the platform runs.
     pub fn seeder(&self) -> Seeder {
         self.seeder.clone()
     }
 
-    /// What `lms dev` prints once the services serve and the demo tenant is ready.
+    /// What `lms dev` prints once the services serve and the demo world is ready.
     pub fn banner(&self, demo: &Demo) -> String {
         banner(&self.platform.endpoints(), &self.data_dir, demo)
     }
 }
 
-/// The banner for services at `endpoints`.
+/// The banner for services at `endpoints`: where they serve, who is who in the demo world,
+/// the demo administrator's token and how to act as the platform operator.
 pub fn banner(endpoints: &[(ServiceName, SocketAddr)], data_dir: &Path, demo: &Demo) -> String {
     let mut text = format!(
         "LMS Access (dev): all services on SQLite in {}, in-process cache\n\n",
@@ -173,11 +190,18 @@ pub fn banner(endpoints: &[(ServiceName, SocketAddr)], data_dir: &Path, demo: &D
             .unwrap_or_default()
     };
     text.push_str(&format!(
-        "\nDemo tenant {tenant}{new}\n  administrator {DEMO_ADMIN_EMAIL} / {DEMO_ADMIN_PASSWORD}\n\n\
-         Bearer token for the administrator (from identity's sign-in):\n  {token}\n\n\
+        "\nDemo world{new}: every password is {DEMO_ADMIN_PASSWORD}; ids in {env}\n",
+        new = if demo.created { " (seeded now)" } else { "" },
+        env = data_dir.join(DEMO_ENV_FILE).display(),
+    ));
+    text.push_str(&who_is_who(&World::new(), &demo.ids));
+    text.push_str(&format!(
+        "\nBearer token for {DEMO_ADMIN_EMAIL} (from identity's sign-in):\n  {token}\n\n\
          Try:\n  export LMS_TOKEN=<the token above>\n  \
          lmsctl --endpoint http://{authorization} roles\n  \
          lmsctl --identity http://{identity} import users people.csv\n  \
+         export $(cat {env}); echo {DEMO_ADMIN_PASSWORD} | lmsctl --identity http://{identity} \\\n    \
+         sign-in --tenant \"$DEMO_TENANT\" --email tutor@demo.example --password-stdin\n  \
          grpcurl -plaintext {authorization} list\n\n\
          Platform operator: its client id and secret are kept in {operator}; trade them for a\n\
          short-lived operator token:\n  \
@@ -185,12 +209,40 @@ pub fn banner(endpoints: &[(ServiceName, SocketAddr)], data_dir: &Path, demo: &D
          lmsctl --token \"$(lmsctl token)\" tenants get {tenant}\n\n\
          Ctrl-C stops everything.\n",
         operator = data_dir.join(operator::OPERATOR_FILE).display(),
+        env = data_dir.join(DEMO_ENV_FILE).display(),
         tenant = demo.tenant,
-        new = if demo.created { " (created now)" } else { "" },
         token = demo.token,
         authorization = address(ServiceName::Authorization),
         identity = address(ServiceName::Identity),
     ));
+    text
+}
+
+/// The who-is-who table: a heading per tenant (its name and id), then a row per person (or
+/// team of learners): e-mail, role, where it applies.
+fn who_is_who(world: &World, ids: &DemoIds) -> String {
+    let tenants = world.tenants();
+    let rosters: Vec<_> = tenants.iter().map(|plan| plan.roster()).collect();
+    let width = |column: fn(&world::RosterRow) -> &str| {
+        rosters
+            .iter()
+            .flatten()
+            .map(|row| column(row).chars().count())
+            .max()
+            .unwrap_or(0)
+    };
+    let (email_width, role_width) = (width(|r| &r.email), width(|r| &r.role));
+    let mut text = String::new();
+    for (plan, roster) in tenants.iter().zip(&rosters) {
+        let id = ids.get(plan.key).unwrap_or("?");
+        text.push_str(&format!("  {} {id}  {}\n", plan.name, world.describe(plan)));
+        for row in roster {
+            text.push_str(&format!(
+                "    {:<email_width$}  {:<role_width$}  {}\n",
+                row.email, row.role, row.place
+            ));
+        }
+    }
     text
 }
 

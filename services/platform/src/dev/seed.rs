@@ -1,44 +1,36 @@
-//! The demo tenant: created through identity's public API with the operator's token on the first
-//! run, found again (its id is kept in the data directory) on the next, and its administrator
-//! signed in.
+//! The demo world's seeding flow, through the public gRPC API only: the operator creates the
+//! tenants and appoints the Master Administrator; each tenant's administrator, signed in with
+//! the demo password, makes its units, people, roles and teams; the master invites the client
+//! and the client's administrator accepts. `demo.env` is written last; a run that finds it
+//! seeds nothing, and a run that finds less picks up where an earlier one stopped.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use lms_api::identity::v1::authentication_service_client::AuthenticationServiceClient;
-use lms_api::identity::v1::tenant_service_client::TenantServiceClient;
-use lms_api::identity::v1::{
-    CreateTenantRequest, IssueServiceTokenRequest, NewUser, SignInRequest, TenantSettings,
-    sign_in_response,
-};
-use lms_runtime::client::{CallCredentials, connect};
-use tonic::service::interceptor::InterceptedService;
-use tonic::transport::Channel;
+use lms_api::identity::v1::User;
+use lms_kernel::{RoleId, Template};
 
 use super::DevOperator;
+use super::api::{Caller, Platform};
+use super::kept::{self, DemoIds, Progress};
+use super::world::{DEMO_ADMIN_EMAIL, Person, Place, Standing, TenantPlan, World};
 
-/// The demo tenant's administrator (its Access Coordinator).
-pub const DEMO_ADMIN_EMAIL: &str = "admin@demo.example";
-/// Their password: this is a development platform on a laptop, and the banner prints it.
-pub const DEMO_ADMIN_PASSWORD: &str = "lms-dev-orchard-lantern";
-/// Where the demo tenant's id is kept between runs.
-const DEMO_TENANT_FILE: &str = "demo-tenant";
-
-/// Why seeding the demo tenant failed.
+/// Why seeding the demo world failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SeedError {
-    /// Identity could not be reached.
-    #[error("identity is unreachable: {0}")]
+    /// A service could not be reached.
+    #[error("the platform is unreachable: {0}")]
     Connect(#[from] tonic::transport::Error),
-    /// Identity refused a call.
-    #[error("identity refused {call}: {status}")]
+    /// A service refused a call.
+    #[error("the platform refused {call}: {status}")]
     Refused {
         /// The call.
         call: &'static str,
         /// Its answer.
         status: Box<tonic::Status>,
     },
-    /// The data directory could not be written.
-    #[error("cannot keep the demo tenant's id in {path}: {source}")]
+    /// The data directory could not be read or written.
+    #[error("cannot keep the demo world's ids in {path}: {source}")]
     Io {
         /// The file.
         path: PathBuf,
@@ -48,121 +40,239 @@ pub enum SeedError {
     },
 }
 
-/// Seeds (or finds) the demo tenant once the platform serves.
+/// Seeds (or finds) the demo world once the platform serves.
 #[derive(Debug, Clone)]
 pub struct Seeder {
     identity: String,
+    authorization: String,
     operator: DevOperator,
     data_dir: PathBuf,
 }
 
-/// The demo tenant, signed in.
+/// The demo world, its administrator signed in.
 #[derive(Debug, Clone)]
 pub struct Demo {
-    /// Its id.
+    /// The demo tenant's id.
     pub tenant: String,
     /// An access token of its administrator, issued by identity's sign-in.
     pub token: String,
-    /// Whether this run created it.
+    /// Whether this run seeded the world (false: `demo.env` said it was seeded already).
     pub created: bool,
+    /// The world's ids, as `demo.env` keeps them.
+    pub ids: DemoIds,
 }
 
-fn refused(call: &'static str) -> impl FnOnce(tonic::Status) -> SeedError {
-    move |status| SeedError::Refused {
-        call,
-        status: Box::new(status),
-    }
+/// What seeding one tenant leaves for the steps that span tenants.
+struct Seeded {
+    tenant: String,
+    admin: Caller,
 }
 
 impl Seeder {
-    /// A seeder calling identity at `identity` as `operator`, keeping what it made in `data_dir`.
-    pub fn new(identity: String, operator: DevOperator, data_dir: &Path) -> Self {
+    /// A seeder calling identity and authorization at these endpoints as `operator`, keeping
+    /// what it made in `data_dir`.
+    pub fn new(
+        identity: String,
+        authorization: String,
+        operator: DevOperator,
+        data_dir: &Path,
+    ) -> Self {
         Self {
             identity,
+            authorization,
             operator,
             data_dir: data_dir.to_owned(),
         }
     }
 
-    /// A token of the operator, from identity's `IssueServiceToken`.
-    async fn operator_token(&self, channel: Channel) -> Result<String, SeedError> {
-        let issued = AuthenticationServiceClient::new(channel)
-            .issue_service_token(IssueServiceTokenRequest {
-                service_account_id: self.operator.client_id.clone(),
-                client_secret: self.operator.client_secret.clone(),
-            })
-            .await
-            .map_err(refused("IssueServiceToken"))?
-            .into_inner();
-        Ok(issued.access_token)
-    }
-
-    /// Finds the demo tenant of an earlier run (its id is kept in the data directory) or
-    /// creates it through identity, then signs its administrator in. Call once the platform
-    /// serves.
+    /// Seeds the demo world, or finds it seeded, and signs the demo administrator in. Call
+    /// once the platform serves.
     pub async fn seed(&self) -> Result<Demo, SeedError> {
-        let channel = connect(self.identity.clone()).await?;
-        let path = self.data_dir.join(DEMO_TENANT_FILE);
-        let kept = std::fs::read_to_string(&path)
-            .ok()
-            .map(|id| id.trim().to_owned());
-        let (tenant, created) = match kept {
-            Some(tenant) if !tenant.is_empty() => (tenant, false),
-            _ => {
-                let token = self.operator_token(channel.clone()).await?;
-                let credentials = CallCredentials::bearer(&token).expect("signed tokens are ASCII");
-                let created =
-                    TenantServiceClient::new(InterceptedService::new(channel.clone(), credentials))
-                        .create_tenant(CreateTenantRequest {
-                            name: "Demo Academy".into(),
-                            settings: Some(TenantSettings {
-                                locations_enabled: true,
-                                clients_enabled: false,
-                                mfa_required_for_admins: false,
-                            }),
-                            access_coordinator: Some(NewUser {
-                                email: DEMO_ADMIN_EMAIL.into(),
-                                given_name: "Demo".into(),
-                                family_name: "Administrator".into(),
-                                password: DEMO_ADMIN_PASSWORD.into(),
-                                ..Default::default()
-                            }),
-                        })
-                        .await
-                        .map_err(refused("CreateTenant"))?
-                        .into_inner();
-                let tenant = created.tenant.unwrap_or_default().tenant_id;
-                std::fs::write(&path, &tenant).map_err(|source| SeedError::Io {
-                    path: path.clone(),
-                    source,
-                })?;
-                (tenant, true)
-            }
+        let platform = Platform::connect(&self.identity, &self.authorization).await?;
+        if let Some(ids) = kept::seeded(&self.data_dir)? {
+            let tenant = ids.get("DEMO_TENANT").unwrap_or_default().to_owned();
+            let admin = platform.sign_in(&tenant, DEMO_ADMIN_EMAIL).await?;
+            return Ok(Demo {
+                tenant,
+                token: admin.token().to_owned(),
+                created: false,
+                ids,
+            });
+        }
+        let world = World::new();
+        let mut progress = Progress::load(&self.data_dir)?;
+        let operator = platform.operator(&self.operator).await?;
+        let mut ids = DemoIds::default();
+        let mut run = Run {
+            platform: &platform,
+            operator: &operator,
+            progress: &mut progress,
+            ids: &mut ids,
         };
-        let signed_in = AuthenticationServiceClient::new(channel)
-            .sign_in(SignInRequest {
-                tenant_id: tenant.clone(),
-                email: DEMO_ADMIN_EMAIL.into(),
-                password: DEMO_ADMIN_PASSWORD.into(),
-            })
-            .await
-            .map_err(refused("SignIn"))?
-            .into_inner();
-        let token = match signed_in.outcome {
-            Some(sign_in_response::Outcome::Tokens(tokens)) => tokens.access_token,
-            _ => {
-                return Err(SeedError::Refused {
-                    call: "SignIn",
-                    status: Box::new(tonic::Status::failed_precondition(
-                        "the demo administrator has a second factor; sign in with it",
-                    )),
-                });
-            }
-        };
+        let demo = run.tenant(&world.demo).await?;
+        let group = run.tenant(&world.group).await?;
+        let client = run.tenant(&world.client).await?;
+        run.link(&world.group, &group, &client).await?;
+        progress.finish(&ids)?;
+        tracing::info!(tenant = %demo.tenant, "demo world seeded");
         Ok(Demo {
-            tenant,
-            token,
-            created,
+            tenant: demo.tenant,
+            token: demo.admin.token().to_owned(),
+            created: true,
+            ids,
         })
     }
+}
+
+/// One seeding run: who calls, and what it has found or made so far.
+struct Run<'a> {
+    platform: &'a Platform,
+    operator: &'a Caller,
+    progress: &'a mut Progress,
+    ids: &'a mut DemoIds,
+}
+
+impl Run<'_> {
+    /// Seeds one tenant of the world, as the operator and then as its administrator.
+    async fn tenant(&mut self, plan: &TenantPlan) -> Result<Seeded, SeedError> {
+        let tenant = match self.progress.tenant(plan.key) {
+            Some(kept) => kept.to_owned(),
+            None => {
+                let made = self.operator.create_tenant(plan).await?;
+                self.progress.record_tenant(plan.key, &made)?;
+                made
+            }
+        };
+        self.ids.set(plan.key, &tenant);
+        let admin = self.platform.sign_in(&tenant, &plan.founder.email).await?;
+        if let Some(key) = plan.founder.key {
+            self.ids.set(key, admin.me().await?.user_id);
+        }
+        admin.switch_on(plan).await?;
+        let units = admin.ensure_units(&plan.units).await?;
+        for (key, id) in &units {
+            self.ids.set(key, id);
+        }
+        let mut people: HashMap<String, User> = HashMap::new();
+        for person in plan.members() {
+            let main_unit = person.main_unit.map(|key| unit_id(&units, key));
+            let (user, created) = admin.ensure_user(&person, main_unit).await?;
+            self.give_standing(&tenant, &admin, &units, &person, &user, created)
+                .await?;
+            if let Some(key) = person.key {
+                self.ids.set(key, &user.user_id);
+            }
+            people.insert(person.email, user);
+        }
+        self.teams(plan, &admin, &people).await?;
+        Ok(Seeded { tenant, admin })
+    }
+
+    /// Gives `user` (made just now when `created`) what `person` holds, unless they hold it.
+    async fn give_standing(
+        &self,
+        tenant: &str,
+        admin: &Caller,
+        units: &HashMap<&'static str, String>,
+        person: &Person,
+        user: &User,
+        created: bool,
+    ) -> Result<(), SeedError> {
+        let user_id = user.user_id.as_str();
+        // A user made just now holds nothing yet: only one found needs asking.
+        match person.standing {
+            Standing::Founder | Standing::DefaultStudent => Ok(()),
+            Standing::Assigned(template, place) => {
+                let unit = match place {
+                    Place::Tenant => "",
+                    Place::Unit(key) => unit_id(units, key),
+                };
+                let role = role_id(template);
+                if created || !admin.holds(user_id, &role, unit).await? {
+                    admin.assign(user_id, &role, unit).await?;
+                }
+                Ok(())
+            }
+            Standing::ApprovedTutor => admin.approve_if_pending(user).await,
+            Standing::AppointedMaster => {
+                let role = role_id(Template::MasterAdministrator);
+                if created || !admin.holds(user_id, &role, "").await? {
+                    self.operator.appoint_master(tenant, user_id).await?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Makes each team of `plan`: the group, its members (each their primary group) and its
+    /// manager, whose Manager role is assigned by now (the responsibility needs it).
+    async fn teams(
+        &mut self,
+        plan: &TenantPlan,
+        admin: &Caller,
+        people: &HashMap<String, User>,
+    ) -> Result<(), SeedError> {
+        if plan.teams.is_empty() {
+            return Ok(());
+        }
+        let groups = admin.groups_now().await?;
+        let members = plan.members();
+        for team in &plan.teams {
+            let group = match groups.iter().find(|group| group.name == team.name) {
+                Some(group) => group.clone(),
+                None => admin.create_group(team.name).await?,
+            };
+            let id = group.group_id.as_str();
+            self.ids.set(team.key, id);
+            let in_team: Vec<&User> = members
+                .iter()
+                .filter(|person| person.team == Some(team.key))
+                .filter_map(|person| people.get(&person.email))
+                .collect();
+            let ids = in_team.iter().map(|user| user.user_id.clone()).collect();
+            admin.add_members(id, ids).await?;
+            for user in in_team.iter().filter(|user| user.primary_group_id != id) {
+                admin.set_primary_group(&user.user_id, id).await?;
+            }
+            let manager = people.get(team.manager).map(|user| user.user_id.as_str());
+            if let Some(manager) = manager.filter(|manager| group.manager_user_id != *manager) {
+                admin.set_manager(id, manager).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes `client` a client of `master` unless it is already: the master's Master
+    /// Administrator invites, the client's administrator accepts.
+    async fn link(
+        &mut self,
+        master_plan: &TenantPlan,
+        master: &Seeded,
+        client: &Seeded,
+    ) -> Result<(), SeedError> {
+        if self.operator.master_of(&client.tenant).await? == master.tenant {
+            return Ok(());
+        }
+        let appointed = master_plan
+            .people
+            .iter()
+            .find(|person| person.standing == Standing::AppointedMaster)
+            .map_or(master_plan.founder.email.as_str(), |person| &person.email);
+        let master_administrator = self.platform.sign_in(&master.tenant, appointed).await?;
+        master_administrator.invite_client(&client.tenant).await?;
+        client.admin.accept_master(&master.tenant).await
+    }
+}
+
+fn role_id(template: Template) -> String {
+    RoleId::BuiltIn(template).to_string()
+}
+
+/// The id of the world's unit `key`, made or found before anyone is placed in it (the world's
+/// tests check that every key it places people at names one of its units).
+fn unit_id<'a>(units: &'a HashMap<&'static str, String>, key: &str) -> &'a str {
+    units
+        .get(key)
+        .map(String::as_str)
+        .expect("the world places people only at its own units")
 }

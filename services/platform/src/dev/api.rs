@@ -1,0 +1,517 @@
+//! The platform's public gRPC API as the seeding calls it: a [`Caller`] holds one token (the
+//! operator's, or a person's from sign-in) and makes each step find what an earlier run made
+//! before creating it, so a run that stopped half-way never wedges the next.
+
+use std::collections::HashMap;
+
+use lms_api::authorization::v1::role_assignment_service_client::RoleAssignmentServiceClient;
+use lms_api::authorization::v1::{AssignRoleRequest, ListUserRolesRequest};
+use lms_api::common::v1::UserStatus;
+use lms_api::identity::v1::approval_service_client::ApprovalServiceClient;
+use lms_api::identity::v1::authentication_service_client::AuthenticationServiceClient;
+use lms_api::identity::v1::group_service_client::GroupServiceClient;
+use lms_api::identity::v1::tenant_service_client::TenantServiceClient;
+use lms_api::identity::v1::unit_service_client::UnitServiceClient;
+use lms_api::identity::v1::user_service_client::UserServiceClient;
+use lms_api::identity::v1::{
+    AcceptClientLinkRequest, AccountKind, AddGroupMembersRequest,
+    AppointMasterAdministratorRequest, ApproveAccountRequest, CreateGroupRequest,
+    CreateTenantRequest, CreateUnitRequest, CreateUserRequest, GetTenantRequest, GetUserRequest,
+    Group, IssueServiceTokenRequest, LinkClientTenantRequest, ListGroupsRequest, ListUnitsRequest,
+    ListUsersRequest, NewUser, SetGroupManagerRequest, SetPrimaryGroupRequest, SignInRequest,
+    TenantSettings, UpdateTenantSettingsRequest, User, sign_in_response,
+};
+use lms_runtime::client::{CallCredentials, connect};
+use tonic::Code;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+
+use super::world::{DEMO_ADMIN_PASSWORD, Person, Standing, TenantPlan, Unit};
+use super::{DevOperator, SeedError};
+
+/// A channel whose calls carry one caller's token.
+type Authorized = InterceptedService<Channel, CallCredentials>;
+
+/// The largest page the listing calls answer; the demo world fits in one.
+const PAGE: i32 = 1000;
+
+fn refused(call: &'static str) -> impl FnOnce(tonic::Status) -> SeedError {
+    move |status| SeedError::Refused {
+        call,
+        status: Box::new(status),
+    }
+}
+
+/// An answer lacking what it must carry.
+fn incomplete(call: &'static str) -> SeedError {
+    SeedError::Refused {
+        call,
+        status: Box::new(tonic::Status::internal("the answer lacks its object")),
+    }
+}
+
+/// Connections to identity and authorization, not yet signed in.
+#[derive(Debug, Clone)]
+pub struct Platform {
+    identity: Channel,
+    authorization: Channel,
+}
+
+impl Platform {
+    /// Connects to both services.
+    pub async fn connect(identity: &str, authorization: &str) -> Result<Platform, SeedError> {
+        Ok(Platform {
+            identity: connect(identity.to_owned()).await?,
+            authorization: connect(authorization.to_owned()).await?,
+        })
+    }
+
+    fn caller(&self, token: String) -> Caller {
+        let credentials = CallCredentials::bearer(&token).expect("signed tokens are ASCII");
+        Caller {
+            identity: InterceptedService::new(self.identity.clone(), credentials.clone()),
+            authorization: InterceptedService::new(self.authorization.clone(), credentials),
+            token,
+        }
+    }
+
+    /// The platform operator, with a token from identity's `IssueServiceToken`.
+    pub async fn operator(&self, operator: &DevOperator) -> Result<Caller, SeedError> {
+        let issued = AuthenticationServiceClient::new(self.identity.clone())
+            .issue_service_token(IssueServiceTokenRequest {
+                service_account_id: operator.client_id.clone(),
+                client_secret: operator.client_secret.clone(),
+            })
+            .await
+            .map_err(refused("IssueServiceToken"))?
+            .into_inner();
+        Ok(self.caller(issued.access_token))
+    }
+
+    /// A person of `tenant`, signed in with the demo password.
+    pub async fn sign_in(&self, tenant: &str, email: &str) -> Result<Caller, SeedError> {
+        let signed_in = AuthenticationServiceClient::new(self.identity.clone())
+            .sign_in(SignInRequest {
+                tenant_id: tenant.to_owned(),
+                email: email.to_owned(),
+                password: DEMO_ADMIN_PASSWORD.to_owned(),
+            })
+            .await
+            .map_err(refused("SignIn"))?
+            .into_inner();
+        match signed_in.outcome {
+            Some(sign_in_response::Outcome::Tokens(tokens)) => Ok(self.caller(tokens.access_token)),
+            _ => Err(SeedError::Refused {
+                call: "SignIn",
+                status: Box::new(tonic::Status::failed_precondition(format!(
+                    "{email} has a second factor; sign in with it"
+                ))),
+            }),
+        }
+    }
+}
+
+/// One caller of the public API.
+#[derive(Clone)]
+pub struct Caller {
+    identity: Authorized,
+    authorization: Authorized,
+    token: String,
+}
+
+impl std::fmt::Debug for Caller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Caller").finish_non_exhaustive()
+    }
+}
+
+impl Caller {
+    /// The caller's access token.
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    fn tenants(&self) -> TenantServiceClient<Authorized> {
+        TenantServiceClient::new(self.identity.clone())
+    }
+
+    fn units(&self) -> UnitServiceClient<Authorized> {
+        UnitServiceClient::new(self.identity.clone())
+    }
+
+    fn users(&self) -> UserServiceClient<Authorized> {
+        UserServiceClient::new(self.identity.clone())
+    }
+
+    fn groups(&self) -> GroupServiceClient<Authorized> {
+        GroupServiceClient::new(self.identity.clone())
+    }
+
+    fn approvals(&self) -> ApprovalServiceClient<Authorized> {
+        ApprovalServiceClient::new(self.identity.clone())
+    }
+
+    fn assignments(&self) -> RoleAssignmentServiceClient<Authorized> {
+        RoleAssignmentServiceClient::new(self.authorization.clone())
+    }
+
+    // ---- the platform operator ----
+
+    /// Creates the tenant of `plan` with its founder as Access Coordinator (operators only);
+    /// answers its id.
+    pub async fn create_tenant(&self, plan: &TenantPlan) -> Result<String, SeedError> {
+        let founder = &plan.founder;
+        let created = self
+            .tenants()
+            .create_tenant(CreateTenantRequest {
+                name: plan.name.into(),
+                settings: Some(settings(plan)),
+                access_coordinator: Some(NewUser {
+                    email: founder.email.clone(),
+                    given_name: founder.given_name.into(),
+                    family_name: founder.family_name.clone(),
+                    password: DEMO_ADMIN_PASSWORD.into(),
+                    ..Default::default()
+                }),
+            })
+            .await
+            .map_err(refused("CreateTenant"))?
+            .into_inner();
+        let tenant = created.tenant.ok_or_else(|| incomplete("CreateTenant"))?;
+        Ok(tenant.tenant_id)
+    }
+
+    /// The master of `tenant`, empty when it is no client (operators only).
+    pub async fn master_of(&self, tenant: &str) -> Result<String, SeedError> {
+        let found = self
+            .tenants()
+            .get_tenant(GetTenantRequest {
+                tenant_id: tenant.to_owned(),
+            })
+            .await
+            .map_err(refused("GetTenant"))?
+            .into_inner();
+        Ok(found
+            .tenant
+            .ok_or_else(|| incomplete("GetTenant"))?
+            .master_tenant_id)
+    }
+
+    /// Makes `user` a Master Administrator of `tenant` (operators only).
+    pub async fn appoint_master(&self, tenant: &str, user: &str) -> Result<(), SeedError> {
+        self.tenants()
+            .appoint_master_administrator(AppointMasterAdministratorRequest {
+                tenant_id: tenant.to_owned(),
+                user_id: user.to_owned(),
+            })
+            .await
+            .map_err(refused("AppointMasterAdministrator"))?;
+        Ok(())
+    }
+
+    // ---- a tenant's people ----
+
+    /// The signed-in person.
+    pub async fn me(&self) -> Result<User, SeedError> {
+        self.users()
+            .get_user(GetUserRequest::default())
+            .await
+            .map_err(refused("GetUser"))?
+            .into_inner()
+            .user
+            .ok_or_else(|| incomplete("GetUser"))
+    }
+
+    /// Switches on the features `plan` needs that the caller's tenant has off (a demo tenant
+    /// from before locations were seeded), leaving the others as they are.
+    pub async fn switch_on(&self, plan: &TenantPlan) -> Result<(), SeedError> {
+        let tenant = self
+            .tenants()
+            .get_tenant(GetTenantRequest::default())
+            .await
+            .map_err(refused("GetTenant"))?
+            .into_inner()
+            .tenant
+            .ok_or_else(|| incomplete("GetTenant"))?;
+        let now = tenant.settings.unwrap_or_default();
+        let mut paths = Vec::new();
+        if plan.locations_enabled && !now.locations_enabled {
+            paths.push("locations_enabled".to_owned());
+        }
+        if plan.clients_enabled && !now.clients_enabled {
+            paths.push("clients_enabled".to_owned());
+        }
+        if paths.is_empty() {
+            return Ok(());
+        }
+        self.tenants()
+            .update_tenant_settings(UpdateTenantSettingsRequest {
+                settings: Some(settings(plan)),
+                update_mask: Some(prost_types::FieldMask { paths }),
+            })
+            .await
+            .map_err(refused("UpdateTenantSettings"))?;
+        Ok(())
+    }
+
+    /// The ids of `units` by key: each found by kind, name and parent, or created.
+    pub async fn ensure_units(
+        &self,
+        units: &[Unit],
+    ) -> Result<HashMap<&'static str, String>, SeedError> {
+        let mut ids = HashMap::new();
+        if units.is_empty() {
+            return Ok(ids);
+        }
+        let existing = self
+            .units()
+            .list_units(ListUnitsRequest {
+                page_size: PAGE,
+                ..Default::default()
+            })
+            .await
+            .map_err(refused("ListUnits"))?
+            .into_inner()
+            .units;
+        for unit in units {
+            let parent = match unit.parent {
+                Some(key) => ids.get(key).cloned().unwrap_or_default(),
+                None => String::new(),
+            };
+            let found = existing.iter().find(|there| {
+                there.name == unit.name
+                    && there.kind == unit.kind as i32
+                    && there.parent_unit_id == parent
+            });
+            let id = match found {
+                Some(there) => there.unit_id.clone(),
+                None => {
+                    self.units()
+                        .create_unit(CreateUnitRequest {
+                            kind: unit.kind as i32,
+                            name: unit.name.into(),
+                            parent_unit_id: parent,
+                            external_id: String::new(),
+                        })
+                        .await
+                        .map_err(refused("CreateUnit"))?
+                        .into_inner()
+                        .unit
+                        .ok_or_else(|| incomplete("CreateUnit"))?
+                        .unit_id
+                }
+            };
+            ids.insert(unit.key, id);
+        }
+        Ok(ids)
+    }
+
+    /// The user of `person`, and whether this call created them: an e-mail already taken is
+    /// the same person, made by an earlier run, and is found by it.
+    pub async fn ensure_user(
+        &self,
+        person: &Person,
+        main_unit: Option<&str>,
+    ) -> Result<(User, bool), SeedError> {
+        let account_kind = match person.standing {
+            Standing::ApprovedTutor => AccountKind::Tutor,
+            _ => AccountKind::Standard,
+        };
+        let created = self
+            .users()
+            .create_user(CreateUserRequest {
+                user: Some(NewUser {
+                    email: person.email.clone(),
+                    given_name: person.given_name.into(),
+                    family_name: person.family_name.clone(),
+                    password: if person.password {
+                        DEMO_ADMIN_PASSWORD
+                    } else {
+                        ""
+                    }
+                    .into(),
+                    account_kind: account_kind as i32,
+                    main_unit_id: main_unit.unwrap_or_default().into(),
+                    ..Default::default()
+                }),
+            })
+            .await;
+        match created {
+            Ok(answer) => Ok((
+                answer
+                    .into_inner()
+                    .user
+                    .ok_or_else(|| incomplete("CreateUser"))?,
+                true,
+            )),
+            Err(status) if status.code() == Code::AlreadyExists => {
+                Ok((self.find_user(&person.email).await?, false))
+            }
+            Err(status) => Err(refused("CreateUser")(status)),
+        }
+    }
+
+    async fn find_user(&self, email: &str) -> Result<User, SeedError> {
+        self.users()
+            .list_users(ListUsersRequest {
+                query: email.to_owned(),
+                page_size: PAGE,
+                ..Default::default()
+            })
+            .await
+            .map_err(refused("ListUsers"))?
+            .into_inner()
+            .users
+            .into_iter()
+            .find(|user| user.email.eq_ignore_ascii_case(email))
+            .ok_or_else(|| SeedError::Refused {
+                call: "ListUsers",
+                status: Box::new(tonic::Status::not_found(format!(
+                    "{email} is taken but not listed to its tenant's administrator"
+                ))),
+            })
+    }
+
+    /// Approves `user`'s tutor account if it still waits (the Access Coordinator's duty).
+    pub async fn approve_if_pending(&self, user: &User) -> Result<(), SeedError> {
+        if user.status != UserStatus::PendingApproval as i32 {
+            return Ok(());
+        }
+        self.approvals()
+            .approve_account(ApproveAccountRequest {
+                user_id: user.user_id.clone(),
+                at_least_as_fresh: None,
+            })
+            .await
+            .map_err(refused("ApproveAccount"))?;
+        Ok(())
+    }
+
+    /// Whether `user` holds `role` at `unit` (empty: the tenant).
+    pub async fn holds(&self, user: &str, role: &str, unit: &str) -> Result<bool, SeedError> {
+        let held = self
+            .assignments()
+            .list_user_roles(ListUserRolesRequest {
+                user_id: user.to_owned(),
+                include_inactive: false,
+            })
+            .await
+            .map_err(refused("ListUserRoles"))?
+            .into_inner()
+            .assignments;
+        Ok(held.iter().any(|a| a.role_id == role && a.unit_id == unit))
+    }
+
+    /// Assigns `role` to `user` at `unit` (empty: the tenant) as their main role.
+    pub async fn assign(&self, user: &str, role: &str, unit: &str) -> Result<(), SeedError> {
+        self.assignments()
+            .assign_role(AssignRoleRequest {
+                user_id: user.to_owned(),
+                role_id: role.to_owned(),
+                unit_id: unit.to_owned(),
+                main_role: true,
+                ..Default::default()
+            })
+            .await
+            .map_err(refused("AssignRole"))?;
+        Ok(())
+    }
+
+    // ---- teams ----
+
+    /// The groups of the caller's tenant.
+    pub async fn groups_now(&self) -> Result<Vec<Group>, SeedError> {
+        Ok(self
+            .groups()
+            .list_groups(ListGroupsRequest {
+                page_size: PAGE,
+                page_token: String::new(),
+            })
+            .await
+            .map_err(refused("ListGroups"))?
+            .into_inner()
+            .groups)
+    }
+
+    /// Creates a group named `name`.
+    pub async fn create_group(&self, name: &str) -> Result<Group, SeedError> {
+        self.groups()
+            .create_group(CreateGroupRequest {
+                name: name.to_owned(),
+                external_id: String::new(),
+            })
+            .await
+            .map_err(refused("CreateGroup"))?
+            .into_inner()
+            .group
+            .ok_or_else(|| incomplete("CreateGroup"))
+    }
+
+    /// Adds `users` to `group` (members already in it stay, once).
+    pub async fn add_members(&self, group: &str, users: Vec<String>) -> Result<(), SeedError> {
+        self.groups()
+            .add_group_members(AddGroupMembersRequest {
+                group_id: group.to_owned(),
+                user_ids: users,
+            })
+            .await
+            .map_err(refused("AddGroupMembers"))?;
+        Ok(())
+    }
+
+    /// Makes `group` the team of `user`.
+    pub async fn set_primary_group(&self, user: &str, group: &str) -> Result<(), SeedError> {
+        self.groups()
+            .set_primary_group(SetPrimaryGroupRequest {
+                user_id: user.to_owned(),
+                group_id: group.to_owned(),
+            })
+            .await
+            .map_err(refused("SetPrimaryGroup"))?;
+        Ok(())
+    }
+
+    /// Makes `manager` the group manager of `group`.
+    pub async fn set_manager(&self, group: &str, manager: &str) -> Result<(), SeedError> {
+        self.groups()
+            .set_group_manager(SetGroupManagerRequest {
+                group_id: group.to_owned(),
+                manager_user_id: manager.to_owned(),
+            })
+            .await
+            .map_err(refused("SetGroupManager"))?;
+        Ok(())
+    }
+
+    // ---- masters and clients ----
+
+    /// Invites `client` to become a client of the caller's (master) tenant.
+    pub async fn invite_client(&self, client: &str) -> Result<(), SeedError> {
+        self.tenants()
+            .link_client_tenant(LinkClientTenantRequest {
+                client_tenant_id: client.to_owned(),
+            })
+            .await
+            .map_err(refused("LinkClientTenant"))?;
+        Ok(())
+    }
+
+    /// Accepts `master`'s invitation: the caller's tenant becomes its client.
+    pub async fn accept_master(&self, master: &str) -> Result<(), SeedError> {
+        self.tenants()
+            .accept_client_link(AcceptClientLinkRequest {
+                master_tenant_id: master.to_owned(),
+            })
+            .await
+            .map_err(refused("AcceptClientLink"))?;
+        Ok(())
+    }
+}
+
+fn settings(plan: &TenantPlan) -> TenantSettings {
+    TenantSettings {
+        locations_enabled: plan.locations_enabled,
+        clients_enabled: plan.clients_enabled,
+        mfa_required_for_admins: false,
+    }
+}

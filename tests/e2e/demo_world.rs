@@ -1,0 +1,277 @@
+//! `lms dev` seeds a demo world through the public API: its people sign in with the shared
+//! password and hold what the banner says, `demo.env` names its ids, and seeding again creates
+//! nothing.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use lms_api::authorization::v1::permission_service_client::PermissionServiceClient;
+use lms_api::authorization::v1::{CheckRequest, Decision};
+use lms_api::common::v1::consistency::Requirement;
+use lms_api::common::v1::{Consistency, ObjectReference, ObjectType};
+use lms_api::identity::v1::authentication_service_client::AuthenticationServiceClient;
+use lms_api::identity::v1::user_service_client::UserServiceClient;
+use lms_api::identity::v1::{ListUsersRequest, SignInRequest, User, sign_in_response};
+use lms_platform::dev::{
+    DEMO_ADMIN_PASSWORD, DEMO_ENV_FILE, DEMO_ENV_KEYS, DEMO_TENANT_FILE, DemoIds,
+};
+use lms_runtime::client::{CallCredentials, connect};
+use lms_runtime::{Config, ServiceName};
+use tokio_util::sync::CancellationToken;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+
+/// The two services the demo world is explored through.
+struct Explorer {
+    identity: Channel,
+    authorization: Channel,
+}
+
+impl Explorer {
+    /// A token of `email` in `tenant`, signed in with the shared demo password.
+    async fn sign_in(&self, tenant: &str, email: &str) -> String {
+        let outcome = AuthenticationServiceClient::new(self.identity.clone())
+            .sign_in(SignInRequest {
+                tenant_id: tenant.into(),
+                email: email.into(),
+                password: DEMO_ADMIN_PASSWORD.into(),
+            })
+            .await
+            .unwrap_or_else(|status| panic!("{email} cannot sign in: {status}"))
+            .into_inner()
+            .outcome;
+        match outcome {
+            Some(sign_in_response::Outcome::Tokens(tokens)) => tokens.access_token,
+            other => panic!("{email}: expected tokens, got {other:?}"),
+        }
+    }
+
+    /// May `token`'s holder do `permission` on `resource`, decided from the store?
+    async fn may(&self, token: &str, permission: &str, resource: ObjectReference) -> bool {
+        let answer = PermissionServiceClient::new(InterceptedService::new(
+            self.authorization.clone(),
+            CallCredentials::bearer(token).unwrap(),
+        ))
+        .check(CheckRequest {
+            permission: permission.into(),
+            resource: Some(resource),
+            consistency: Some(Consistency {
+                requirement: Some(Requirement::FullyConsistent(true)),
+            }),
+            subject_id: String::new(),
+        })
+        .await
+        .unwrap_or_else(|status| panic!("check {permission}: {status}"))
+        .into_inner();
+        answer.decision() == Decision::Allowed
+    }
+
+    /// The users `token`'s holder sees in their tenant.
+    async fn users(&self, token: &str) -> Vec<User> {
+        UserServiceClient::new(InterceptedService::new(
+            self.identity.clone(),
+            CallCredentials::bearer(token).unwrap(),
+        ))
+        .list_users(ListUsersRequest {
+            page_size: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .users
+    }
+}
+
+fn user(id: &str) -> ObjectReference {
+    ObjectReference {
+        r#type: ObjectType::User as i32,
+        id: id.into(),
+        tenant_id: String::new(),
+    }
+}
+
+fn kept_ids(data_dir: &Path) -> DemoIds {
+    DemoIds::parse(&std::fs::read_to_string(data_dir.join(DEMO_ENV_FILE)).unwrap())
+}
+
+#[tokio::test]
+async fn lms_dev_seeds_a_demo_world_whose_people_hold_what_the_banner_says_and_seeds_it_once() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let mut config = Config::default();
+    for name in ServiceName::ALL {
+        config.service_mut(name).listen = SocketAddr::from(([127, 0, 0, 1], 0));
+    }
+    let dev = lms_platform::dev::build(config, data_dir.path())
+        .await
+        .unwrap();
+    let endpoints = dev.platform.endpoints();
+    let seeder = dev.seeder();
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn(dev.platform.run_until_stopped(shutdown.clone()));
+    let address = |wanted: ServiceName| {
+        let (_, addr) = endpoints.iter().find(|(name, _)| *name == wanted).unwrap();
+        format!("http://{addr}")
+    };
+    let explorer = Explorer {
+        identity: connect(address(ServiceName::Identity)).await.unwrap(),
+        authorization: connect(address(ServiceName::Authorization)).await.unwrap(),
+    };
+
+    let demo = seeder.seed().await.unwrap();
+    assert!(demo.created);
+    // demo.env names every id of the world, as the seeding answered them.
+    let ids = kept_ids(data_dir.path());
+    for key in DEMO_ENV_KEYS {
+        assert!(ids.get(key).is_some_and(|id| !id.is_empty()), "{key}");
+    }
+    assert_eq!(ids, demo.ids);
+    assert_eq!(ids.get("DEMO_TENANT"), Some(demo.tenant.as_str()));
+    let id = |key: &str| ids.get(key).unwrap().to_owned();
+    let (academy, group, client) = (id("DEMO_TENANT"), id("GROUP_TENANT"), id("CLIENT_TENANT"));
+    let banner = lms_platform::dev::banner(&endpoints, data_dir.path(), &demo);
+    for who in [
+        "tutor@demo.example",
+        "master@group.example",
+        &academy,
+        &client,
+    ] {
+        assert!(banner.contains(who), "the banner does not name {who}");
+    }
+
+    // The demo tenant's administrator sees its 31 people: seven named, 24 learners.
+    let admin = explorer.sign_in(&academy, "admin@demo.example").await;
+    let people = explorer.users(&admin).await;
+    assert_eq!(people.len(), 31);
+    let learner = |n: &str| {
+        people
+            .iter()
+            .find(|p| p.email == format!("learner{n}@demo.example"))
+            .unwrap()
+            .clone()
+    };
+    let (science_learner, harbour_learner) = (learner("01"), learner("13"));
+    assert_eq!(science_learner.user_id, id("LEARNER01_ID"));
+    assert_eq!(science_learner.primary_group_id, id("SCIENCE_TEAM"));
+    assert_eq!(harbour_learner.primary_group_id, id("HARBOUR_TEAM"));
+    let main_unit = |person: &User| {
+        let main = person.employments.iter().find(|e| e.main_account).unwrap();
+        main.unit_id.clone()
+    };
+    assert_eq!(main_unit(&science_learner), id("SCIENCE_WING"));
+    assert_eq!(main_unit(&harbour_learner), id("NORTH_CAMPUS"));
+
+    // The Tutor signs in with the shared password, and their decisions answer.
+    let tutor = explorer.sign_in(&academy, "tutor@demo.example").await;
+    assert!(
+        explorer
+            .may(&tutor, "users.read", user(&id("TUTOR_ID")))
+            .await
+    );
+    assert!(
+        !explorer
+            .may(&tutor, "users.read", user(&id("LEARNER01_ID")))
+            .await
+    );
+
+    // The Multiple Location Administrator of North Campus reaches Science Wing below it; the
+    // Local Administrator of Science Wing reaches no further than it.
+    let multi = explorer.sign_in(&academy, "multi@demo.example").await;
+    assert!(
+        explorer
+            .may(&multi, "users.read", user(&science_learner.user_id))
+            .await
+    );
+    assert!(
+        explorer
+            .may(&multi, "users.read", user(&harbour_learner.user_id))
+            .await
+    );
+    let local = explorer.sign_in(&academy, "local@demo.example").await;
+    assert!(
+        explorer
+            .may(&local, "users.read", user(&science_learner.user_id))
+            .await
+    );
+    assert!(
+        !explorer
+            .may(&local, "users.read", user(&harbour_learner.user_id))
+            .await
+    );
+
+    // The manager of both teams reads their people, and nobody else's profile.
+    let manager = explorer.sign_in(&academy, "manager@demo.example").await;
+    assert!(
+        explorer
+            .may(&manager, "users.read", user(&science_learner.user_id))
+            .await
+    );
+    assert!(
+        explorer
+            .may(&manager, "users.read", user(&harbour_learner.user_id))
+            .await
+    );
+    assert!(
+        !explorer
+            .may(&manager, "users.read", user(&id("COORDINATOR_ID")))
+            .await
+    );
+
+    // Demo Client is Demo Group's client: its Master Administrator reads the client's reports,
+    // which the group's LMS Administrator (no client reach) does not.
+    let client_tenant = ObjectReference {
+        r#type: ObjectType::Tenant as i32,
+        id: client.clone(),
+        tenant_id: client.clone(),
+    };
+    let mara = explorer.sign_in(&group, "master@group.example").await;
+    assert!(
+        explorer
+            .may(&mara, "reports.read", client_tenant.clone())
+            .await
+    );
+    let group_admin = explorer.sign_in(&group, "admin@group.example").await;
+    assert!(
+        !explorer
+            .may(&group_admin, "reports.read", client_tenant)
+            .await
+    );
+
+    // A second seed on the same data dir creates nothing.
+    let again = seeder.seed().await.unwrap();
+    assert!(!again.created);
+    assert_eq!(again.ids, ids);
+    assert_eq!(again.tenant, academy);
+
+    // Without demo.env (a run stopped before writing it), everything is found again, not
+    // made twice.
+    std::fs::remove_file(data_dir.path().join(DEMO_ENV_FILE)).unwrap();
+    let resumed = seeder.seed().await.unwrap();
+    assert!(resumed.created);
+    assert_eq!(resumed.ids, ids);
+    assert_eq!(kept_ids(data_dir.path()), ids);
+    assert_eq!(explorer.users(&admin).await.len(), 31);
+
+    // A data dir seeded before demo.env existed kept only the demo tenant's id: the rest of
+    // the world is seeded into that tenant, beside its administrator.
+    std::fs::remove_file(data_dir.path().join(DEMO_ENV_FILE)).unwrap();
+    std::fs::remove_file(data_dir.path().join("demo-tenants")).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(data_dir.path().join(DEMO_TENANT_FILE)).unwrap(),
+        academy
+    );
+    let upgraded = seeder.seed().await.unwrap();
+    for key in [
+        "DEMO_TENANT",
+        "ADMIN_ID",
+        "MULTI_ID",
+        "SCIENCE_WING",
+        "SCIENCE_TEAM",
+    ] {
+        assert_eq!(upgraded.ids.get(key), ids.get(key), "{key}");
+    }
+    assert_eq!(explorer.users(&admin).await.len(), 31);
+
+    shutdown.cancel();
+    running.await.unwrap().unwrap();
+}

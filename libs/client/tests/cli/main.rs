@@ -1,4 +1,7 @@
-//! `lmsctl` against a real authorization service on 127.0.0.1 with PostgreSQL.
+//! `lmsctl` against a real authorization service on 127.0.0.1 with PostgreSQL, and the README's
+//! tour against a whole `lms dev` (`tour`).
+
+mod tour;
 
 use lms_api::authorization::v1::relationship_service_client::RelationshipServiceClient;
 use lms_api::authorization::v1::role_assignment_service_client::RoleAssignmentServiceClient;

@@ -139,7 +139,7 @@ async fn main() -> std::process::ExitCode {
     match run(Cli::parse()).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("lmsctl: {}", describe(&error));
+            lms_client::progress::note(&format!("lmsctl: {}", describe(&error)));
             std::process::ExitCode::FAILURE
         }
     }

@@ -257,6 +257,30 @@ impl<S: Store> Core<S> {
         })
     }
 
+    /// The person whose rights bound what `caller` may ask or change: a person themselves; a
+    /// tenant's integration its holder, with their standing facts read fresh (no session of
+    /// theirs is in the request, and the account was made in one that could change the
+    /// tenant's configuration, so no password-only limit applies; a holder no longer active
+    /// holds nothing); `None` for the platform's own services, which are trusted.
+    pub async fn bounding_person(&self, caller: &Caller) -> Result<Option<Actor>, ApiError> {
+        match caller {
+            Caller::User { .. } => Ok(Some(self.actor(caller).await?)),
+            Caller::Service {
+                holder: Some(holder),
+                ..
+            } => {
+                let tenant = lms_runtime::auth::tenant(caller)?;
+                let (facts, revision) = self.subject(tenant, *holder).await?;
+                Ok(Some(Actor {
+                    tenant,
+                    facts,
+                    revision,
+                }))
+            }
+            Caller::Service { holder: None, .. } => Ok(None),
+        }
+    }
+
     /// Fails with PERMISSION_DENIED, naming the permission and why, unless the actor may.
     pub fn require(
         &self,

@@ -263,10 +263,16 @@ impl<S: Store> Core<S> {
             )),
             (_, false) => {
                 let subject = convert::id(field, subject_id, UserId::parse)?;
-                if let Caller::User { user, .. } = caller
-                    && *user != subject
+                // A person, or an integration as its holder, asks about someone else only if
+                // they may read that person's role assignments; the platform's services may ask
+                // about anyone.
+                let asking = match caller {
+                    Caller::User { user, .. } => Some(*user),
+                    Caller::Service { holder, .. } => *holder,
+                };
+                if asking.is_some_and(|asking| asking != subject)
+                    && let Some(actor) = self.bounding_person(caller).await?
                 {
-                    let actor = self.actor(caller).await?;
                     let target = self.resource(&Resource::user(tenant, subject)).await?;
                     self.require(&actor, Permission::RoleAssignmentsRead, &target)?;
                 }
@@ -315,9 +321,15 @@ impl<S: Store> Core<S> {
         items: &[BatchCheckItem],
     ) -> Result<NamedSubjects, ApiError> {
         let mut named = NamedSubjects::default();
-        let Caller::User { user: me, .. } = caller else {
-            return Ok(named);
+        let me = match caller {
+            Caller::User { user, .. } => *user,
+            Caller::Service {
+                holder: Some(holder),
+                ..
+            } => *holder,
+            Caller::Service { holder: None, .. } => return Ok(named),
         };
+        let me = &me;
         let mut others: Vec<UserId> = items
             .iter()
             .filter_map(|item| UserId::parse(&item.subject_id).ok())
@@ -338,8 +350,10 @@ impl<S: Store> Core<S> {
                 ),
             ));
         }
-        // The caller's own facts once for the whole batch, not once per item.
-        let actor = self.actor(caller).await?;
+        // The caller's own facts (an integration's holder's) once for the whole batch.
+        let Some(actor) = self.bounding_person(caller).await? else {
+            return Ok(named);
+        };
         for subject in others {
             let target = self.resource(&Resource::user(tenant, subject)).await?;
             if let Err(denied) = self.require(&actor, Permission::RoleAssignmentsRead, &target) {

@@ -18,7 +18,6 @@ use crate::store::{AccountOwner, PgStore, ServiceAccountRecord, SqliteStore, Sto
 pub const INSTALLER: &str = "lms-operator-init";
 
 /// The operator account made, with its secret (shown once, stored hashed).
-#[derive(Debug)]
 pub struct OperatorCredential {
     /// The account's id (the client id of `IssueServiceToken`).
     pub service_account_id: Uuid,
@@ -26,6 +25,16 @@ pub struct OperatorCredential {
     pub name: String,
     /// The client secret, in clear this once.
     pub client_secret: String,
+}
+
+impl std::fmt::Debug for OperatorCredential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OperatorCredential")
+            .field("service_account_id", &self.service_account_id)
+            .field("name", &self.name)
+            .field("client_secret", &"[redacted]")
+            .finish()
+    }
 }
 
 /// Why no operator account was made.

@@ -92,29 +92,16 @@ impl<S: Store> Assignments<S> {
                 require_scope(caller, Scope::AssignRoles)?;
                 let tenant = lms_runtime::auth::tenant(caller)?;
                 let name = name.clone();
-                Ok(match holder {
-                    Some(holder) => Assigner::Integration {
+                Ok(match (holder, self.0.bounding_person(caller).await?) {
+                    (Some(_), Some(holder)) => Assigner::Integration {
                         name,
-                        holder: Box::new(self.holder(tenant, *holder).await?),
+                        holder: Box::new(holder),
                     },
-                    None => Assigner::Service { tenant, name },
+                    _ => Assigner::Service { tenant, name },
                 })
             }
             Caller::User { .. } => Ok(Assigner::Person(Box::new(self.0.actor(caller).await?))),
         }
-    }
-
-    /// The holder of a tenant integration as the actor it is checked as: their standing facts,
-    /// read fresh. (No session of theirs is in the request: the account was made in one that
-    /// could change the tenant's configuration, so it carries no password-only limit.) A
-    /// holder no longer active holds nothing, so their integration assigns nothing.
-    async fn holder(&self, tenant: TenantId, holder: UserId) -> Result<Actor, ApiError> {
-        let (facts, revision) = self.0.subject(tenant, holder).await?;
-        Ok(Actor {
-            tenant,
-            facts,
-            revision,
-        })
     }
 
     /// May the assigner hand out (or take back) a role with `grants` allowing `responsibilities`
@@ -237,9 +224,12 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
             return Err(ApiError::invalid_field("valid_until", "must be after valid_from").into());
         }
         let source = match AssignmentSource::try_from(r.source) {
-            // A person assigns by hand, whatever they claim: services revoke by source, so a
-            // person must not make an assignment look like a feed's.
-            Ok(_) if matches!(assigner, Assigner::Person(_)) => AssignmentSource::Manual,
+            // A person, and a tenant's integration acting within its holder's rights, assign by
+            // hand whatever they claim: the platform's services revoke by source (the feed, the
+            // shop), so nobody else may make an assignment look like theirs.
+            Ok(_) if matches!(assigner, Assigner::Person(_) | Assigner::Integration { .. }) => {
+                AssignmentSource::Manual
+            }
             Ok(AssignmentSource::Unspecified) => AssignmentSource::Manual,
             Ok(source) => source,
             Err(_) => {
@@ -251,8 +241,10 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
         // A service delivering an event names it: the assignment takes the event's id, and the
         // event is applied once. A redelivery answers before any check (what was checked then
         // may have changed since): the first assignment, or nothing new when it was revoked.
+        // Only the platform's own services: a redelivery answers before any check, which must
+        // not let an integration read an assignment its holder could not.
         let event = match (&assigner, r.event_id.as_str()) {
-            (Assigner::Service { .. } | Assigner::Integration { .. }, text) if !text.is_empty() => {
+            (Assigner::Service { .. }, text) if !text.is_empty() => {
                 Some(convert::id("event_id", text, AssignmentId::parse)?)
             }
             _ => None,
@@ -454,11 +446,10 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
         // Platform services read within the tenant their token names (identity hands roles
         // over); people read whom they may see, and integrations whom their holder may see.
         let tenant = match &caller {
-            Caller::Service { holder, .. } => {
+            Caller::Service { .. } => {
                 require_scope(&caller, Scope::AssignRoles)?;
                 let tenant = lms_runtime::auth::tenant(&caller)?;
-                if let Some(holder) = holder {
-                    let holder = self.holder(tenant, *holder).await?;
+                if let Some(holder) = self.0.bounding_person(&caller).await? {
                     self.may_read_user(&holder, user).await?;
                 }
                 tenant

@@ -198,9 +198,9 @@ impl<S: Store> PermissionService for Permissions<S> {
     ) -> Result<Response<LookupSubjectsResponse>, Status> {
         let (caller, r) = asked(request)?;
         let tenant = tenant(&caller)?;
-        // Who holds access is for services and for those who read role assignments.
-        if let Caller::User { .. } = caller {
-            let actor = self.0.actor(&caller).await?;
+        // Who holds access is for the platform's services and for those who read role
+        // assignments (an integration as its holder).
+        if let Some(actor) = self.0.bounding_person(&caller).await? {
             self.0
                 .require_tenant_wide(&actor, Permission::RoleAssignmentsRead)?;
         }

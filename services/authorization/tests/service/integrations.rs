@@ -214,3 +214,85 @@ impl Fixture {
             .collect()
     }
 }
+
+#[tokio::test]
+async fn an_integration_assigns_by_hand_and_cannot_replay_an_event() {
+    let f = Fixture::start().await;
+    let administrator = f.holder("builtin:lms_administrator", None).await;
+    let learner = f.user().await;
+    let mut integration = integration_of(&f, administrator);
+    // Claiming the feed's source (which the platform's services revoke by) or naming an event
+    // (whose redelivery answers before any check) changes nothing: it assigns by hand.
+    let event = uuid_v4();
+    let claimed = AssignRoleRequest {
+        user_id: learner.to_string(),
+        role_id: "builtin:tutor".into(),
+        source: lms_api::authorization::v1::AssignmentSource::PeopleDataFeed as i32,
+        event_id: event.clone(),
+        ..Default::default()
+    };
+    let given = integration
+        .assign_role(claimed)
+        .await
+        .unwrap()
+        .into_inner()
+        .assignment
+        .unwrap();
+    assert_eq!(
+        given.source,
+        lms_api::authorization::v1::AssignmentSource::Manual as i32
+    );
+    assert_ne!(given.assignment_id, event);
+}
+
+#[tokio::test]
+async fn an_integration_asks_about_others_only_where_its_holder_may() {
+    use lms_api::authorization::v1::permission_service_client::PermissionServiceClient;
+    use lms_api::authorization::v1::{CheckRequest, LookupSubjectsRequest};
+    use lms_api::common::v1::{ObjectReference, ObjectType};
+    let f = Fixture::start().await;
+    let administrator = f.holder("builtin:lms_administrator", None).await;
+    let tutor = f.holder("builtin:tutor", None).await;
+    let learner = f.user().await;
+    let decisions = |holder: UserId| {
+        let token = f.auth.held_service_token(
+            "content-player",
+            f.tenant,
+            holder,
+            Scopes::of([Scope::Decide]),
+        );
+        PermissionServiceClient::new(f.service.authorized(&token))
+    };
+    let about_learner = CheckRequest {
+        subject_id: learner.to_string(),
+        permission: "users.read".into(),
+        resource: Some(ObjectReference {
+            r#type: ObjectType::User as i32,
+            id: learner.to_string(),
+            tenant_id: String::new(),
+        }),
+        consistency: None,
+    };
+    decisions(administrator)
+        .check(about_learner.clone())
+        .await
+        .unwrap();
+    // A Tutor reads nobody's role assignments, so their integration asks about nobody else.
+    let refused = decisions(tutor).check(about_learner).await.unwrap_err();
+    assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
+    let who = LookupSubjectsRequest {
+        permission: "users.read".into(),
+        resource: Some(ObjectReference {
+            r#type: ObjectType::User as i32,
+            id: learner.to_string(),
+            tenant_id: String::new(),
+        }),
+        ..Default::default()
+    };
+    let refused = decisions(tutor)
+        .lookup_subjects(who.clone())
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
+    decisions(administrator).lookup_subjects(who).await.unwrap();
+}

@@ -45,9 +45,9 @@ impl<S: Store + Clone> Tenants<S> {
                 message: "a Master Administrator is an active user with a standard account".into(),
             });
         }
-        self.0
-            .store
-            .commit_audited(
+        let written_at = self
+            .0
+            .commit_events(
                 tenant,
                 &[relationships::role_given(
                     user,
@@ -57,8 +57,6 @@ impl<S: Store + Clone> Tenants<S> {
             )
             .await?;
         tracing::info!(%tenant, %user, by = %operator, "master administrator appointed");
-        Ok(AppointMasterAdministratorResponse {
-            written_at: self.0.deliver(tenant).await,
-        })
+        Ok(AppointMasterAdministratorResponse { written_at })
     }
 }

@@ -269,11 +269,12 @@ impl<S: Store + Clone> Authentication<S> {
         request: Request<RotateServiceAccountSecretRequest>,
     ) -> Result<RotateServiceAccountSecretResponse, ApiError> {
         let by = Actor::of(&request)?;
-        let reach = self
+        let manager = self
             .manager(&request, "rotate a service account's secret")
-            .await?
-            .reach();
+            .await?;
         let id = account_id("service_account_id", &request.get_ref().service_account_id)?;
+        self.may_rotate(&manager, id).await?;
+        let reach = manager.reach();
         let (secret, secret_hash) = sessions::new_secret(sessions::CLIENT_SECRET);
         let (account, replaced) = self
             .0
@@ -295,6 +296,35 @@ impl<S: Store + Clone> Authentication<S> {
         Ok(RotateServiceAccountSecretResponse {
             client_secret: secret,
             service_account: Some(to_proto(&account)),
+        })
+    }
+
+    /// Whoever holds a secret acts within its account's rights, so a person rotates only the
+    /// accounts they hold: another administrator's integration acts within that administrator's
+    /// rights, and an account an operator made for the tenant is trusted like the platform's
+    /// own; handing either's new secret to a tenant administrator would let them reach past what
+    /// they hold. (Owners never change, so checking before the write races with nothing.)
+    async fn may_rotate(&self, manager: &Manager, id: Uuid) -> Result<(), ApiError> {
+        let Manager::Administrator(acting) = manager else {
+            return Ok(());
+        };
+        let account = self
+            .0
+            .store
+            .service_account(id)
+            .await?
+            .filter(|account| account.owner.tenant() == Some(acting.tenant))
+            .ok_or_else(|| not_found(id))?;
+        if account.owner.holder() == Some(acting.user) {
+            return Ok(());
+        }
+        Err(ApiError::PermissionDenied {
+            reason: "HOLDER_REQUIRED",
+            message: "only the account's holder or a platform operator may rotate its secret: \
+                      its tokens act within the holder's rights (an operator-made account's are \
+                      trusted); disable it instead"
+                .into(),
+            metadata: Default::default(),
         })
     }
 

@@ -453,3 +453,54 @@ async fn an_integration_whose_holder_is_suspended_gets_no_token() {
         .unwrap_err();
     assert_eq!(denied.code(), Code::PermissionDenied);
 }
+
+#[tokio::test]
+async fn a_person_rotates_only_the_accounts_they_hold_and_may_disable_the_tenants() {
+    let platform = Platform::start().await;
+    let (admin, operator) = (platform.admin_token().await, platform.operator_token());
+    let (_, peer) = another_administrator(&platform, &admin, "peer@acme.example").await;
+    let mine = create(&platform, &admin, "roster", &INTEGRATION, "")
+        .await
+        .unwrap();
+    let trusted = create(
+        &platform,
+        &operator,
+        "shop",
+        &INTEGRATION,
+        &platform.tenant.to_string(),
+    )
+    .await
+    .unwrap();
+    let rotate = |token: &str, account: &CreateServiceAccountResponse| {
+        let mut authn = platform.authn_as(token);
+        let id = account.service_account_id.clone();
+        async move {
+            authn
+                .rotate_service_account_secret(RotateServiceAccountSecretRequest {
+                    service_account_id: id,
+                })
+                .await
+        }
+    };
+    // A peer administrator's new secret would act within the holder's rights, an operator-made
+    // account's with none: neither is handed to another person.
+    for (token, account) in [(&peer, &mine), (&admin, &trusted), (&peer, &trusted)] {
+        let refused = rotate(token, account).await.unwrap_err();
+        assert_eq!(
+            (refused.code(), reason(&refused).as_str()),
+            (Code::PermissionDenied, "HOLDER_REQUIRED")
+        );
+        issue(&platform, account).await.unwrap();
+    }
+    let rotated = rotate(&admin, &mine).await.unwrap().into_inner();
+    assert!(!rotated.client_secret.is_empty());
+    // Disabling takes nothing from anyone's rights: any administrator of the tenant may.
+    platform
+        .authn_as(&peer)
+        .disable_service_account(DisableServiceAccountRequest {
+            service_account_id: trusted.service_account_id.clone(),
+        })
+        .await
+        .unwrap();
+    assert!(issue(&platform, &trusted).await.is_err());
+}

@@ -15,12 +15,21 @@ pub const OPERATOR_FILE: &str = "operator";
 const NAME: &str = "dev-operator";
 
 /// The operator's client credentials.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct DevOperator {
     /// The service account's id.
     pub client_id: String,
     /// Its secret.
     pub client_secret: String,
+}
+
+impl std::fmt::Debug for DevOperator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DevOperator")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"[redacted]")
+            .finish()
+    }
 }
 
 fn unusable(path: &Path, reason: impl std::fmt::Display) -> BootError {

@@ -99,14 +99,12 @@ enum Command {
         people_data_feed: bool,
     },
     /// Print an access token for a service account (the platform operator's, an
-    /// integration's): `export LMS_TOKEN=$(lmsctl token)`.
+    /// integration's): `export LMS_TOKEN=$(lmsctl token)`. Its secret is read from
+    /// `LMS_CLIENT_SECRET`, never from the command line, which other users of the machine see.
     Token {
         /// The account's id.
         #[arg(long, env = "LMS_CLIENT_ID")]
         client_id: String,
-        /// Its secret.
-        #[arg(long, env = "LMS_CLIENT_SECRET", hide_env_values = true)]
-        client_secret: String,
     },
     /// Sign a person in and print their access token: `export LMS_TOKEN=$(... | lmsctl sign-in
     /// --tenant T --email E --password-stdin)`.
@@ -176,13 +174,14 @@ fn code_name(code: tonic::Code) -> String {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     // The calls that prove a credential print a bare token and need none.
     match &cli.command {
-        Command::Token {
-            client_id,
-            client_secret,
-        } => {
+        Command::Token { client_id } => {
+            let client_secret = std::env::var("LMS_CLIENT_SECRET")
+                .ok()
+                .filter(|secret| !secret.is_empty())
+                .context("set LMS_CLIENT_SECRET to the account's secret")?;
             println!(
                 "{}",
-                session::token(&cli.identity, client_id, client_secret).await?
+                session::token(&cli.identity, client_id, &client_secret).await?
             );
             return Ok(());
         }

@@ -11,7 +11,6 @@ use lms_runtime::{BootError, Database, ServiceContext};
 use uuid::Uuid;
 
 use crate::audit::{Actor, Object};
-use crate::sessions;
 use crate::store::{AccountOwner, PgStore, ServiceAccountRecord, SqliteStore, Store, StoreError};
 
 /// Who the audit trail names as having made the first operator.
@@ -89,20 +88,13 @@ pub async fn init(
 }
 
 async fn create<S: Store>(store: &S, name: &str) -> Result<OperatorCredential, OperatorInitError> {
-    let (client_secret, secret_hash) = sessions::new_secret(sessions::CLIENT_SECRET);
-    let at = now();
-    let account = ServiceAccountRecord {
-        id: Uuid::now_v7(),
-        name: name.to_owned(),
-        owner: AccountOwner::Platform,
-        scopes: Scopes::of([Scope::Operator]),
-        secret_hash,
-        secret_id: Uuid::now_v7(),
-        secret_created_at: at,
-        created_by: INSTALLER.to_owned(),
-        created_at: at,
-        disabled_at: None,
-    };
+    let (account, client_secret) = ServiceAccountRecord::new(
+        name,
+        AccountOwner::Platform,
+        Scopes::of([Scope::Operator]),
+        INSTALLER.to_owned(),
+        now(),
+    );
     let audit = Actor::Service(INSTALLER.to_owned()).did(
         "service_account.created",
         Object::service_account(account.id),

@@ -202,20 +202,7 @@ impl<S: Store + Clone> Authentication<S> {
             Manager::Operator(operator) => operator.clone(),
             Manager::Administrator(acting) => format!("user:{}", acting.user),
         };
-        let (secret, secret_hash) = sessions::new_secret(sessions::CLIENT_SECRET);
-        let at = now();
-        let account = ServiceAccountRecord {
-            id: Uuid::now_v7(),
-            name: name.to_owned(),
-            owner,
-            scopes,
-            secret_hash,
-            secret_id: Uuid::now_v7(),
-            secret_created_at: at,
-            created_by,
-            created_at: at,
-            disabled_at: None,
-        };
+        let (account, secret) = ServiceAccountRecord::new(name, owner, scopes, created_by, now());
         self.0
             .store
             .create_service_account(
@@ -424,6 +411,8 @@ impl<S: Store + Clone> Authentication<S> {
         claims.sid = Some(account.secret_id.to_string());
         claims.scope = Some(account.scopes.to_claim());
         claims.hld = account.owner.holder().map(|u| u.to_string());
+        // Who obtained tokens when (operators' above all) is part of the credential's history.
+        tracing::info!(account = %id, name = %account.name, tenant = ?account.owner.tenant(), "service token issued");
         Ok(IssueServiceTokenResponse {
             access_token: self.0.keys.sign(&claims),
             expires_at: Some(timestamp(claims.exp as i64)),

@@ -116,6 +116,33 @@ pub struct ServiceAccountRecord {
     pub disabled_at: Option<i64>,
 }
 
+impl ServiceAccountRecord {
+    /// A new enabled account made `at`, with a fresh secret: the record (holding the secret's
+    /// hash) and the secret in clear, to show its maker once.
+    pub fn new(
+        name: &str,
+        owner: AccountOwner,
+        scopes: Scopes,
+        created_by: String,
+        at: i64,
+    ) -> (Self, String) {
+        let (secret, secret_hash) = crate::sessions::new_secret(crate::sessions::CLIENT_SECRET);
+        let account = ServiceAccountRecord {
+            id: Uuid::now_v7(),
+            name: name.to_owned(),
+            owner,
+            scopes,
+            secret_hash,
+            secret_id: Uuid::now_v7(),
+            secret_created_at: at,
+            created_by,
+            created_at: at,
+            disabled_at: None,
+        };
+        (account, secret)
+    }
+}
+
 /// Whom a service account belongs to.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum AccountOwner {

@@ -175,4 +175,23 @@ async fn lms_dev_serves_all_four_services_on_sqlite_with_a_seeded_demo_tenant() 
     assert_eq!(std::fs::read_to_string(&kek).unwrap(), kept);
     // The next run reuses the operator it kept instead of making another.
     assert_eq!(std::fs::read_to_string(&operator).unwrap(), kept_operator);
+    // A kept operator the store no longer vouches for (its secret rotated, or the databases
+    // replaced) is replaced by a new one instead of failing the seeding.
+    let stale = format!(
+        "LMS_CLIENT_ID={}\nLMS_CLIENT_SECRET=lmscs_rotated-since\n",
+        value("LMS_CLIENT_ID")
+    );
+    std::fs::write(&operator, &stale).unwrap();
+    let mut config = Config::default();
+    for name in ServiceName::ALL {
+        config.service_mut(name).listen = SocketAddr::from(([127, 0, 0, 1], 0));
+    }
+    lms_platform::dev::build(config, data_dir.path())
+        .await
+        .unwrap();
+    let replaced = std::fs::read_to_string(&operator).unwrap();
+    assert!(
+        replaced != stale && !replaced.contains(&value("LMS_CLIENT_ID")),
+        "{replaced}"
+    );
 }

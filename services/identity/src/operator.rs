@@ -11,7 +11,9 @@ use lms_runtime::{BootError, Database, ServiceContext};
 use uuid::Uuid;
 
 use crate::audit::{Actor, Object};
-use crate::store::{AccountOwner, PgStore, ServiceAccountRecord, SqliteStore, Store, StoreError};
+use crate::store::{
+    AccountOwner, CredentialStore, PgStore, ServiceAccountRecord, SqliteStore, Store, StoreError,
+};
 
 /// Who the audit trail names as having made the first operator.
 pub const INSTALLER: &str = "lms-operator-init";
@@ -85,6 +87,33 @@ pub async fn init(
     };
     database.close().await;
     made
+}
+
+/// Whether `id` names an enabled platform operator account of the store `context` names whose
+/// secret is `secret` (what `lms dev` kept may be stale: rotated, disabled, or its databases
+/// replaced).
+pub async fn holds(context: &ServiceContext, id: Uuid, secret: &str) -> Result<bool, BootError> {
+    let sealer = crate::sealer(context)?;
+    let database = context.open_database(&crate::MIGRATIONS).await?;
+    let found = match &database {
+        Database::Postgres(pool) => PgStore::new(pool.clone(), sealer).service_account(id).await,
+        Database::Sqlite(pool) => {
+            SqliteStore::new(pool.clone(), sealer)
+                .service_account(id)
+                .await
+        }
+    };
+    database.close().await;
+    let account = found.map_err(|error| BootError::Config {
+        key: "operator",
+        reason: format!("the identity store cannot be read: {error}"),
+    })?;
+    Ok(account.is_some_and(|account| {
+        account.disabled_at.is_none()
+            && account.owner == AccountOwner::Platform
+            && account.scopes.has(Scope::Operator)
+            && crate::sessions::hash(secret) == account.secret_hash
+    }))
 }
 
 async fn create<S: Store>(store: &S, name: &str) -> Result<OperatorCredential, OperatorInitError> {

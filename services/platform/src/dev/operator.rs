@@ -43,7 +43,15 @@ fn unusable(path: &Path, reason: impl std::fmt::Display) -> BootError {
 pub async fn ensure(identity: &ServiceContext, data_dir: &Path) -> Result<DevOperator, BootError> {
     let path = data_dir.join(OPERATOR_FILE);
     match std::fs::read_to_string(&path) {
-        Ok(kept) => return parse(&kept).ok_or_else(|| unusable(&path, "not two KEY=value lines")),
+        Ok(kept) => {
+            let kept = parse(&kept).ok_or_else(|| unusable(&path, "not two KEY=value lines"))?;
+            if still_valid(identity, &kept).await? {
+                return Ok(kept);
+            }
+            // Rotated or disabled since, or the databases were replaced: a new one replaces it.
+            tracing::warn!(path = %path.display(), "the kept operator is no longer valid; making a new one");
+            std::fs::remove_file(&path).map_err(|error| unusable(&path, error))?;
+        }
         Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
             return Err(unusable(&path, error));
         }
@@ -56,6 +64,14 @@ pub async fn ensure(identity: &ServiceContext, data_dir: &Path) -> Result<DevOpe
     };
     write_private(&path, &format(&operator)).map_err(|error| unusable(&path, error))?;
     Ok(operator)
+}
+
+/// Whether the store still holds the kept operator with that secret.
+async fn still_valid(identity: &ServiceContext, kept: &DevOperator) -> Result<bool, BootError> {
+    let Ok(id) = uuid::Uuid::try_parse(&kept.client_id) else {
+        return Ok(false);
+    };
+    lms_identity::operator::holds(identity, id, &kept.client_secret).await
 }
 
 async fn make(identity: &ServiceContext) -> Result<OperatorCredential, BootError> {

@@ -266,11 +266,7 @@ impl<S: Store> Core<S> {
                 // A person, or an integration as its holder, asks about someone else only if
                 // they may read that person's role assignments; the platform's services may ask
                 // about anyone.
-                let asking = match caller {
-                    Caller::User { user, .. } => Some(*user),
-                    Caller::Service { holder, .. } => *holder,
-                };
-                if asking.is_some_and(|asking| asking != subject)
+                if caller.person().is_some_and(|asking| asking != subject)
                     && let Some(actor) = self.bounding_person(caller).await?
                 {
                     let target = self.resource(&Resource::user(tenant, subject)).await?;
@@ -321,19 +317,13 @@ impl<S: Store> Core<S> {
         items: &[BatchCheckItem],
     ) -> Result<NamedSubjects, ApiError> {
         let mut named = NamedSubjects::default();
-        let me = match caller {
-            Caller::User { user, .. } => *user,
-            Caller::Service {
-                holder: Some(holder),
-                ..
-            } => *holder,
-            Caller::Service { holder: None, .. } => return Ok(named),
+        let Some(me) = caller.person() else {
+            return Ok(named);
         };
-        let me = &me;
         let mut others: Vec<UserId> = items
             .iter()
             .filter_map(|item| UserId::parse(&item.subject_id).ok())
-            .filter(|subject| subject != me)
+            .filter(|subject| *subject != me)
             .collect();
         others.sort();
         others.dedup();

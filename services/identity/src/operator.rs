@@ -61,22 +61,13 @@ pub enum OperatorInitError {
     Store(StoreError),
 }
 
-/// Service account names: lower-case letters, digits and dashes, starting with a letter.
-pub(crate) fn valid_name(name: &str) -> bool {
-    (1..=64).contains(&name.len())
-        && name.starts_with(|c: char| c.is_ascii_lowercase())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-}
-
 /// Makes the platform service account `name` with the operator scope in the store `context`
 /// names (migrating it first), and answers its secret.
 pub async fn init(
     context: &ServiceContext,
     name: &str,
 ) -> Result<OperatorCredential, OperatorInitError> {
-    if !valid_name(name) {
+    if !ServiceAccountRecord::valid_name(name) {
         return Err(OperatorInitError::Name(name.to_owned()));
     }
     let sealer = crate::sealer(context)?;

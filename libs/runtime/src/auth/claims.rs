@@ -146,6 +146,12 @@ impl Caller {
         }
     }
 
+    /// The person whose rights bound what the caller may ask or change: a user themselves, a
+    /// tenant integration's holder; `None` for the platform's own services.
+    pub fn person(&self) -> Option<UserId> {
+        self.user().or_else(|| self.holder())
+    }
+
     /// The user id of a user caller.
     pub fn user(&self) -> Option<UserId> {
         match self {

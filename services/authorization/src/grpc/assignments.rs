@@ -88,16 +88,16 @@ impl Assigner {
 impl<S: Store> Assignments<S> {
     async fn assigner(&self, caller: &Caller) -> Result<Assigner, ApiError> {
         match caller {
-            Caller::Service { name, holder, .. } => {
+            Caller::Service { name, .. } => {
                 require_scope(caller, Scope::AssignRoles)?;
                 let tenant = lms_runtime::auth::tenant(caller)?;
                 let name = name.clone();
-                Ok(match (holder, self.0.bounding_person(caller).await?) {
-                    (Some(_), Some(holder)) => Assigner::Integration {
+                Ok(match self.0.bounding_person(caller).await? {
+                    Some(holder) => Assigner::Integration {
                         name,
                         holder: Box::new(holder),
                     },
-                    _ => Assigner::Service { tenant, name },
+                    None => Assigner::Service { tenant, name },
                 })
             }
             Caller::User { .. } => Ok(Assigner::Person(Box::new(self.0.actor(caller).await?))),

@@ -33,7 +33,6 @@ use uuid::Uuid;
 use super::authentication::Authentication;
 use crate::audit::{Actor, Object};
 use crate::convert::{optional_id, reference, required_id, timestamp};
-use crate::operator::valid_name;
 use crate::sessions;
 use crate::store::{AccountOwner, AccountReach, ServiceAccountRecord, Store};
 
@@ -191,7 +190,7 @@ impl<S: Store + Clone> Authentication<S> {
         let r = request.get_ref();
         let owner = self.new_owner(&manager, r.tenant_id.trim()).await?;
         let name = r.name.trim();
-        if !valid_name(name) {
+        if !ServiceAccountRecord::valid_name(name) {
             return Err(ApiError::invalid_field(
                 "name",
                 "1 to 64 lower-case letters, digits or dashes, starting with a letter",
@@ -426,12 +425,12 @@ mod tests {
 
     #[test]
     fn service_names_are_simple_slugs() {
-        assert!(valid_name("delegation"));
-        assert!(valid_name("report-worker-2"));
-        assert!(!valid_name(""));
-        assert!(!valid_name("Delegation"));
-        assert!(!valid_name("2fast"));
-        assert!(!valid_name("a b"));
+        assert!(ServiceAccountRecord::valid_name("delegation"));
+        assert!(ServiceAccountRecord::valid_name("report-worker-2"));
+        assert!(!ServiceAccountRecord::valid_name(""));
+        assert!(!ServiceAccountRecord::valid_name("Delegation"));
+        assert!(!ServiceAccountRecord::valid_name("2fast"));
+        assert!(!ServiceAccountRecord::valid_name("a b"));
     }
 
     fn names(n: &[&str]) -> Vec<String> {

@@ -117,6 +117,16 @@ pub struct ServiceAccountRecord {
 }
 
 impl ServiceAccountRecord {
+    /// Whether `name` is a service account name: lower-case letters, digits and dashes,
+    /// starting with a letter, at most 64.
+    pub fn valid_name(name: &str) -> bool {
+        (1..=64).contains(&name.len())
+            && name.starts_with(|c: char| c.is_ascii_lowercase())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    }
+
     /// A new enabled account made `at`, with a fresh secret: the record (holding the secret's
     /// hash) and the secret in clear, to show its maker once.
     pub fn new(

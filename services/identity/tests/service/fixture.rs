@@ -301,6 +301,19 @@ impl Platform {
             .user_id
     }
 
+    /// A new user (password `USER_PASSWORD`) holding the built-in role `template` at the tenant,
+    /// signed in: (id, access token).
+    pub async fn holder(&self, admin: &str, email: &str, template: &str) -> (String, String) {
+        let id = self.create_user(admin, email, "").await;
+        self.assign(admin, &id, template, "").await;
+        let token = self
+            .sign_in(email, USER_PASSWORD)
+            .await
+            .unwrap()
+            .access_token;
+        (id, token)
+    }
+
     /// Assigns a built-in role (by template key) at `unit` (the tenant when empty).
     pub async fn assign(&self, admin: &str, user: &str, template: &str, unit: &str) {
         RoleAssignmentServiceClient::new(self.authorization.authorized(admin))

@@ -40,23 +40,11 @@ async fn members(platform: &Platform, admin: &str, group: &str) -> Vec<String> {
         .user_ids
 }
 
-/// A user holding the Manager role, signed in.
-async fn manager(platform: &Platform, admin: &str, email: &str) -> (String, String) {
-    let id = platform.create_user(admin, email, "").await;
-    platform.assign(admin, &id, "manager", "").await;
-    let token = platform
-        .sign_in(email, USER_PASSWORD)
-        .await
-        .unwrap()
-        .access_token;
-    (id, token)
-}
-
 #[tokio::test]
 async fn a_manager_sees_the_people_whose_primary_group_they_manage_and_loses_them_on_removal() {
     let platform = Platform::start().await;
     let admin = platform.admin_token().await;
-    let (mona, mona_token) = manager(&platform, &admin, "mona@example.org").await;
+    let (mona, mona_token) = platform.holder(&admin, "mona@example.org", "manager").await;
     let team = new_group(&platform, &admin, "Sales").await;
     let lee = platform.create_user(&admin, "lee@example.org", "").await;
     let other = platform.create_user(&admin, "other@example.org", "").await;
@@ -126,7 +114,7 @@ async fn a_manager_sees_the_people_whose_primary_group_they_manage_and_loses_the
 async fn a_manager_who_administers_another_group_sees_its_members_beside_their_team() {
     let platform = Platform::start().await;
     let admin = platform.admin_token().await;
-    let (mona, mona_token) = manager(&platform, &admin, "mona@example.org").await;
+    let (mona, mona_token) = platform.holder(&admin, "mona@example.org", "manager").await;
     let support = new_group(&platform, &admin, "Support").await;
     let sue = platform.create_user(&admin, "sue@example.org", "").await;
     platform

@@ -62,18 +62,6 @@ async fn listed(platform: &Platform, token: &str) -> Result<Vec<ServiceAccount>,
         .map(|r| r.into_inner().service_accounts)
 }
 
-/// An LMS Administrator of the platform's tenant, signed in: (id, token).
-async fn another_administrator(platform: &Platform, admin: &str, email: &str) -> (String, String) {
-    let id = platform.create_user(admin, email, "").await;
-    platform.assign(admin, &id, "lms_administrator", "").await;
-    let token = platform
-        .sign_in(email, USER_PASSWORD)
-        .await
-        .unwrap()
-        .access_token;
-    (id, token)
-}
-
 #[tokio::test]
 async fn an_administrators_integration_assigns_within_what_they_hold() {
     let platform = Platform::start_with(TenantSettings {
@@ -418,7 +406,9 @@ async fn disabling_a_tenant_account_ends_its_tokens() {
 async fn an_integration_whose_holder_is_suspended_gets_no_token() {
     let platform = Platform::start().await;
     let admin = platform.admin_token().await;
-    let (bea, beas_token) = another_administrator(&platform, &admin, "bea@example.org").await;
+    let (bea, beas_token) = platform
+        .holder(&admin, "bea@example.org", "lms_administrator")
+        .await;
     let created = create(&platform, &beas_token, "shop", &INTEGRATION, "")
         .await
         .unwrap();
@@ -458,7 +448,9 @@ async fn an_integration_whose_holder_is_suspended_gets_no_token() {
 async fn a_person_rotates_only_the_accounts_they_hold_and_may_disable_the_tenants() {
     let platform = Platform::start().await;
     let (admin, operator) = (platform.admin_token().await, platform.operator_token());
-    let (_, peer) = another_administrator(&platform, &admin, "peer@acme.example").await;
+    let (_, peer) = platform
+        .holder(&admin, "peer@acme.example", "lms_administrator")
+        .await;
     let mine = create(&platform, &admin, "roster", &INTEGRATION, "")
         .await
         .unwrap();

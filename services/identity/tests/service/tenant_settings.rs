@@ -96,6 +96,24 @@ async fn mandatory_custom_fields_are_required_and_unknown_ones_refused() {
     assert_eq!(denied.code(), Code::PermissionDenied);
 }
 
+/// The client tenant's coordinator (`another_tenant`'s first user), signed in.
+async fn client_coordinator_token(platform: &Platform, client: &str) -> String {
+    let signed_in = platform
+        .authn()
+        .sign_in(SignInRequest {
+            tenant_id: client.to_owned(),
+            email: "cc@client.example".into(),
+            password: USER_PASSWORD.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let Some(sign_in_response::Outcome::Tokens(tokens)) = signed_in.outcome else {
+        panic!("the client's coordinator signs in");
+    };
+    tokens.access_token
+}
+
 /// The tenant's administrator switches client tenants on.
 async fn enable_clients(platform: &Platform, admin: &str) {
     platform
@@ -148,20 +166,7 @@ async fn a_master_administrator_reaches_a_linked_client_until_it_is_unlinked() {
         tenant_id: client.clone(),
     };
     // The client's administrator cannot be linked without consent (security review H2).
-    let client_admin = platform
-        .authn()
-        .sign_in(SignInRequest {
-            tenant_id: client.clone(),
-            email: "cc@client.example".into(),
-            password: USER_PASSWORD.into(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    let Some(sign_in_response::Outcome::Tokens(client_admin)) = client_admin.outcome else {
-        panic!("the client's coordinator signs in");
-    };
-    let client_admin = client_admin.access_token;
+    let client_admin = client_coordinator_token(&platform, &client).await;
     let uninvited = platform
         .tenants(&client_admin)
         .accept_client_link(AcceptClientLinkRequest {
@@ -414,21 +419,9 @@ async fn an_operator_appoints_the_first_master_administrator_of_a_master_tenant(
         })
         .await
         .unwrap();
-    let client_admin = platform
-        .authn()
-        .sign_in(SignInRequest {
-            tenant_id: client.clone(),
-            email: "cc@client.example".into(),
-            password: USER_PASSWORD.into(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    let Some(sign_in_response::Outcome::Tokens(client_admin)) = client_admin.outcome else {
-        panic!("the client's coordinator signs in");
-    };
+    let client_admin = client_coordinator_token(&platform, &client).await;
     let accepted = platform
-        .tenants(&client_admin.access_token)
+        .tenants(&client_admin)
         .accept_client_link(AcceptClientLinkRequest {
             master_tenant_id: platform.tenant.to_string(),
         })

@@ -319,26 +319,17 @@ async fn a_list_shows_a_manager_only_their_team_and_an_administrator_everyone_fi
     assert!(in_team.iter().all(|u| !u.primary_group_id.is_empty()));
 }
 
-/// A new user holding `template`, and their access token.
-async fn holder(platform: &Platform, admin: &str, email: &str, template: &str) -> (String, String) {
-    let id = platform.create_user(admin, email, "").await;
-    platform.assign(admin, &id, template, "").await;
-    let token = platform
-        .sign_in(email, USER_PASSWORD)
-        .await
-        .unwrap()
-        .access_token;
-    (id, token)
-}
-
 #[tokio::test]
 async fn a_training_coordinator_cannot_suspend_or_anonymise_an_lms_administrator() {
     use lms_api::identity::v1::AnonymiseUserRequest;
     let platform = Platform::start().await;
     let admin = platform.admin_token().await;
-    let (lms, _) = holder(&platform, &admin, "lin@example.org", "lms_administrator").await;
-    let (_, coordinator) =
-        holder(&platform, &admin, "tia@example.org", "training_coordinator").await;
+    let (lms, _) = platform
+        .holder(&admin, "lin@example.org", "lms_administrator")
+        .await;
+    let (_, coordinator) = platform
+        .holder(&admin, "tia@example.org", "training_coordinator")
+        .await;
 
     let suspend = platform
         .users(&coordinator)
@@ -377,14 +368,12 @@ async fn a_teacher_administrator_cannot_change_an_lms_administrators_email_but_c
 {
     let platform = Platform::start().await;
     let admin = platform.admin_token().await;
-    let (lms, _) = holder(&platform, &admin, "lin@example.org", "lms_administrator").await;
-    let (_, teachers) = holder(
-        &platform,
-        &admin,
-        "tad@example.org",
-        "teacher_administrator",
-    )
-    .await;
+    let (lms, _) = platform
+        .holder(&admin, "lin@example.org", "lms_administrator")
+        .await;
+    let (_, teachers) = platform
+        .holder(&admin, "tad@example.org", "teacher_administrator")
+        .await;
     let student = platform.create_user(&admin, "stu@example.org", "").await;
     let new_email = |id: &str, email: &str| UpdateUserRequest {
         user_id: id.into(),

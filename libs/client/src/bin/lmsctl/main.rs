@@ -172,8 +172,20 @@ fn code_name(code: tonic::Code) -> String {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    // The calls that prove a credential print a bare token and need none.
-    match &cli.command {
+    let Cli {
+        endpoint,
+        identity,
+        token,
+        output,
+        command,
+    } = cli;
+    // Every call but those proving a credential (which print a bare token) carries one.
+    let connect = |endpoint: &str| {
+        let endpoint = endpoint.to_owned();
+        let bearer = token.clone().context("set LMS_TOKEN or pass --token");
+        async move { anyhow::Ok(Client::connect(&endpoint, &bearer?).await?) }
+    };
+    let rows = match command {
         Command::Token { client_id } => {
             let client_secret = std::env::var("LMS_CLIENT_SECRET")
                 .ok()
@@ -181,7 +193,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .context("set LMS_CLIENT_SECRET to the account's secret")?;
             println!(
                 "{}",
-                session::token(&cli.identity, client_id, &client_secret).await?
+                session::token(&identity, &client_id, &client_secret).await?
             );
             return Ok(());
         }
@@ -190,63 +202,47 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             email,
             password_stdin,
         } => {
-            let password = session::password(*password_stdin, std::env::var("LMS_PASSWORD").ok())?;
+            let password = session::password(password_stdin, std::env::var("LMS_PASSWORD").ok())?;
             println!(
                 "{}",
-                session::sign_in(&cli.identity, tenant, email, &password).await?
+                session::sign_in(&identity, &tenant, &email, &password).await?
             );
             return Ok(());
         }
-        _ => {}
-    }
-    let bearer = cli
-        .token
-        .as_deref()
-        .context("set LMS_TOKEN or pass --token")?;
-    let rows = match cli.command {
         Command::Import {
             kind,
             file,
             skip_bad_rows,
             people_data_feed,
         } => {
-            let identity = Client::connect(&cli.identity, bearer).await?;
-            let bad =
-                import::import(&identity, kind, &file, skip_bad_rows, people_data_feed).await?;
+            let client = connect(&identity).await?;
+            let bad = import::import(&client, kind, &file, skip_bad_rows, people_data_feed).await?;
             if bad.is_empty() {
                 return Ok(());
             }
             bad
         }
-        Command::Tenants(command) => {
-            tenants::run(&Client::connect(&cli.identity, bearer).await?, command).await?
-        }
+        Command::Tenants(command) => tenants::run(&connect(&identity).await?, command).await?,
         Command::ServiceAccounts(command) => {
-            accounts::run(&Client::connect(&cli.identity, bearer).await?, command).await?
+            accounts::run(&connect(&identity).await?, command).await?
         }
-        command => {
-            let client = Client::connect(&cli.endpoint, bearer).await?;
-            match command {
-                Command::Check(q) => decisions::check(&client, &q).await?,
-                Command::Explain(q) => decisions::explain(&client, &q).await?,
-                Command::Roles { role: Some(role) } => roles::show(&client, role).await?,
-                Command::Roles { role: None } => roles::list(&client).await?,
-                Command::Permissions => permissions::list(&client).await?,
-                Command::Assign {
-                    user,
-                    role,
-                    unit,
-                    main,
-                } => roles::assign(&client, user, role, unit, main).await?,
-                Command::Revoke { assignment } => roles::revoke(&client, assignment).await?,
-                Command::Import { .. }
-                | Command::Tenants(_)
-                | Command::ServiceAccounts(_)
-                | Command::Token { .. }
-                | Command::SignIn { .. } => unreachable!("answered above"),
-            }
+        Command::Check(q) => decisions::check(&connect(&endpoint).await?, &q).await?,
+        Command::Explain(q) => decisions::explain(&connect(&endpoint).await?, &q).await?,
+        Command::Roles { role: Some(role) } => {
+            roles::show(&connect(&endpoint).await?, role).await?
+        }
+        Command::Roles { role: None } => roles::list(&connect(&endpoint).await?).await?,
+        Command::Permissions => permissions::list(&connect(&endpoint).await?).await?,
+        Command::Assign {
+            user,
+            role,
+            unit,
+            main,
+        } => roles::assign(&connect(&endpoint).await?, user, role, unit, main).await?,
+        Command::Revoke { assignment } => {
+            roles::revoke(&connect(&endpoint).await?, assignment).await?
         }
     };
-    print!("{}", rows.render(cli.output));
+    print!("{}", rows.render(output));
     Ok(())
 }

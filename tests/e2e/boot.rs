@@ -2,8 +2,8 @@ use lms_api::authorization::v1::permission_service_client::PermissionServiceClie
 use lms_api::authorization::v1::relationship_service_client::RelationshipServiceClient;
 use lms_api::authorization::v1::{CheckRequest, SubjectStatus, WriteRelationshipsRequest};
 use lms_api::common::v1::{ObjectReference, ObjectType, UserStatus};
-use lms_api::delegation::v1::ListCoursesRequest;
-use lms_api::delegation::v1::course_service_client::CourseServiceClient;
+use lms_api::delegation::v1::ListEventsRequest;
+use lms_api::delegation::v1::event_service_client::EventServiceClient;
 use lms_api::identity::v1::GetJwksRequest;
 use lms_api::identity::v1::authentication_service_client::AuthenticationServiceClient;
 use lms_api::reporting::v1::ListLearnerProgressRequest;
@@ -76,15 +76,15 @@ async fn rpcs_not_built_yet_answer_unimplemented_and_only_to_authenticated_calle
     let context = service_context(ServiceName::Delegation, database.url(), None, &auth);
     let service = TestService::start(lms_platform::build_service(context).await.unwrap()).await;
 
-    let status = CourseServiceClient::new(service.channel())
-        .list_courses(ListCoursesRequest::default())
+    let status = EventServiceClient::new(service.channel())
+        .list_events(ListEventsRequest::default())
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::Unauthenticated, "no token, no answer");
 
     let token = auth.user_token(TenantId::generate(), UserId::generate());
-    let status = CourseServiceClient::new(service.authorized(&token))
-        .list_courses(ListCoursesRequest::default())
+    let status = EventServiceClient::new(service.authorized(&token))
+        .list_events(ListEventsRequest::default())
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::Unimplemented);
@@ -116,8 +116,8 @@ async fn each_service_answers_its_own_rpcs() {
     assert!(jwks.contains(r#""kty":"OKP""#), "{jwks}");
 
     let (_db, delegation) = start(ServiceName::Delegation).await;
-    let status = CourseServiceClient::new(delegation.authorized(&token))
-        .list_courses(ListCoursesRequest::default())
+    let status = EventServiceClient::new(delegation.authorized(&token))
+        .list_events(ListEventsRequest::default())
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::Unimplemented);

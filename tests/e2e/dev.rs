@@ -122,6 +122,7 @@ async fn lms_dev_serves_all_four_services_on_sqlite_with_a_seeded_demo_tenant() 
         .issue_service_token(IssueServiceTokenRequest {
             service_account_id: value("LMS_CLIENT_ID"),
             client_secret: value("LMS_CLIENT_SECRET"),
+            tenant_id: String::new(),
         })
         .await
         .unwrap()

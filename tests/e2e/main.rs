@@ -3,5 +3,6 @@
 
 mod access;
 mod boot;
+mod delegation;
 mod demo_world;
 mod dev;

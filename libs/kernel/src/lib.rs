@@ -5,7 +5,9 @@
 
 #![forbid(unsafe_code)]
 
+pub mod course;
 pub mod decision;
+pub mod enrolment;
 pub mod escalation;
 pub mod facts;
 pub mod ids;
@@ -20,7 +22,11 @@ pub mod tenant;
 pub mod unit;
 pub mod user;
 
+pub use course::{
+    CourseError, CourseStatus, Removal, TextError, Title, TutorTaken, Window, WindowError,
+};
 pub use decision::{Decision, Denial, Grounds, decide, object_may_veto};
+pub use enrolment::{EnrolmentState, Progress, ProgressEffect, RequestState, TransitionError};
 pub use escalation::{
     EscalationError, Target, check_assignment, check_definition, check_dominance,
     check_responsibilities, check_role,

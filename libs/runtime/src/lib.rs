@@ -17,6 +17,7 @@ pub mod peers;
 pub mod rate_limit;
 pub mod redis;
 pub mod redis_acl;
+pub mod request;
 pub mod sealed;
 pub mod secret;
 pub mod server;

@@ -43,6 +43,14 @@ pub fn service_context(
     if name == ServiceName::Identity {
         config.sign_in.key_encryption_keys = Some(SecretString::new(TEST_KEK));
     }
+    if name == ServiceName::Delegation {
+        // Delegation refuses to start without its platform account. This one exists nowhere:
+        // a test that has delegation push facts runs identity and puts a real account here.
+        config.delegation.service_account = Some(lms_runtime::config::ServiceAccountConfig {
+            id: "00000000-0000-7000-8000-000000000000".into(),
+            secret: SecretString::new("lmscs_placeholder"),
+        });
+    }
     if let Some(redis) = redis {
         // Each service connects as its own Redis user with the rules `lms redis-acl` prints,
         // as a deployment should: a rule that is too narrow fails the service's tests.

@@ -2,22 +2,37 @@
 //!
 //! Course delegation: courses, lessons, events, catalogues, enrolments and enrolment requests,
 //! bookings, attendance, competency checks and the responsibilities on them. Every action is
-//! decided by authorization first.
+//! decided by authorization first, as the person acting (their own token), and every fact a
+//! decision depends on reaches authorization through the outbox before the answer.
 //!
-//! Laid out as `shared/SKELETON.md` shows, one module per proto service under `grpc/`. The
-//! other rooms arrive with the first RPC that needs them, in identity's and authorization's
-//! shape: `core.rs` (`Core<S>` holding the store, `lms_runtime::peers::Authorization` and
-//! `lms_runtime::outbox::Relay`), `error.rs` (store errors through
-//! `lms_runtime::store::is_outage`, kernel refusals), `convert.rs`, `relationships.rs` (the
-//! facts delegation owns, appended with `lms_runtime::outbox::append`), and `store/` (one trait
-//! per aggregate, `store/sql/{pg,sqlite}.rs` over shared files, cases under
-//! `lms_testkit::store_conformance!`).
+//! Laid out as `shared/SKELETON.md` shows: `core.rs` (the store, the authorization client and
+//! the outbox relay), `error.rs`, `convert.rs`, `relationships.rs` (the facts delegation owns),
+//! `audit.rs`, `store/` (one trait per aggregate over shared SQL for PostgreSQL and SQLite, one
+//! conformance suite) and `grpc/` (one module per proto service).
+//!
+//! Delegation signs no tokens: it trades its platform service account (`delegation.service_account`,
+//! scope `authorization.facts.courses`) with identity for tokens narrowed to each tenant whose
+//! facts it pushes.
 
 #![forbid(unsafe_code)]
 
+pub mod audit;
+pub mod convert;
+pub mod core;
+mod error;
 pub mod grpc;
+pub mod relationships;
+pub mod store;
 
-use lms_runtime::{Application, BootError, GrpcServer, Migrations, ServiceContext};
+use std::sync::Arc;
+
+use lms_runtime::peers::{Authorization, IdentityTokens};
+use lms_runtime::{
+    Application, BootError, Database, GrpcServer, Migrations, ServiceContext, ServiceName,
+};
+
+use crate::core::Core;
+use crate::store::Store;
 
 /// The schema of the delegation store, one migration set per backend.
 pub static MIGRATIONS: Migrations = Migrations {
@@ -31,7 +46,67 @@ pub const PUBLIC_METHODS: &[&str] = &[];
 /// Opens the store, applies migrations and binds the server; call
 /// [`Application::run_until_stopped`] to serve.
 pub async fn build(context: ServiceContext) -> Result<Application, BootError> {
+    let account = context
+        .service
+        .service_account
+        .clone()
+        .ok_or_else(|| BootError::Config {
+            key: "delegation.service_account",
+            reason: "delegation pushes course facts to authorization with a platform service \
+                     account holding authorization.facts.courses: create one as an operator \
+                     (lmsctl service-accounts create delegation --scope \
+                     authorization.facts.courses) and set LMS_DELEGATION__SERVICE_ACCOUNT__ID \
+                     and LMS_DELEGATION__SERVICE_ACCOUNT__SECRET"
+                .into(),
+        })?;
+    let tokens =
+        IdentityTokens::new(&context.peer(ServiceName::Identity), account).map_err(|reason| {
+            BootError::Config {
+                key: "identity.endpoint",
+                reason,
+            }
+        })?;
+    let authorization =
+        Authorization::new(&context.peer(ServiceName::Authorization), Arc::new(tokens)).map_err(
+            |reason| BootError::Config {
+                key: "authorization.endpoint",
+                reason,
+            },
+        )?;
     let database = context.open_database(&MIGRATIONS).await?;
-    let server = grpc::add_services(GrpcServer::bind(&context, PUBLIC_METHODS).await?);
-    Ok(Application::new(server, database))
+    let server = GrpcServer::bind(&context, PUBLIC_METHODS).await?;
+    let application = match &database {
+        Database::Postgres(pool) => assemble(
+            server,
+            database.clone(),
+            authorization,
+            store::PgStore::new(pool.clone()),
+        ),
+        Database::Sqlite(pool) => assemble(
+            server,
+            database.clone(),
+            authorization,
+            store::SqliteStore::new(pool.clone()),
+        ),
+    };
+    Ok(application)
+}
+
+fn assemble<S: Store + Clone>(
+    server: GrpcServer,
+    database: Database,
+    authorization: Authorization,
+    store: S,
+) -> Application {
+    let relay = Arc::new(lms_runtime::outbox::Relay::new(
+        database.clone(),
+        authorization.clone(),
+    ));
+    let core = Arc::new(Core {
+        store,
+        authorization,
+        relay: relay.clone(),
+    });
+    Application::new(grpc::add_services(server, core), database)
+        .with_background(move |shutdown| relay.spawn_retries(shutdown))
 }

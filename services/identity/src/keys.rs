@@ -249,8 +249,9 @@ pub const SERVICE_NAME: &str = "identity";
 pub const SERVICE_SCOPES: [Scope; 3] = [Scope::PeopleFacts, Scope::AssignRoles, Scope::Decide];
 
 /// Identity signs its own tenant-scoped service tokens with its current key.
+#[tonic::async_trait]
 impl ServiceTokens for KeyRing {
-    fn issue(&self, tenant: TenantId) -> Result<(String, Duration), ApiError> {
+    async fn issue(&self, tenant: TenantId) -> Result<(String, Duration), ApiError> {
         let mut claims = self.claims(
             SubjectKind::Service,
             SERVICE_NAME.into(),

@@ -67,23 +67,40 @@ pub async fn init(
     context: &ServiceContext,
     name: &str,
 ) -> Result<OperatorCredential, OperatorInitError> {
+    init_account(context, name, Scopes::of([Scope::Operator])).await
+}
+
+/// Makes the platform service account `name` holding `scopes` the same way (`lms dev` makes the
+/// accounts its own services trade for tokens this way, before any service runs).
+pub async fn init_account(
+    context: &ServiceContext,
+    name: &str,
+    scopes: Scopes,
+) -> Result<OperatorCredential, OperatorInitError> {
     if !ServiceAccountRecord::valid_name(name) {
         return Err(OperatorInitError::Name(name.to_owned()));
     }
     let sealer = crate::sealer(context)?;
     let database = context.open_database(&crate::MIGRATIONS).await?;
     let made = match &database {
-        Database::Postgres(pool) => create(&PgStore::new(pool.clone(), sealer), name).await,
-        Database::Sqlite(pool) => create(&SqliteStore::new(pool.clone(), sealer), name).await,
+        Database::Postgres(pool) => create(&PgStore::new(pool.clone(), sealer), name, scopes).await,
+        Database::Sqlite(pool) => {
+            create(&SqliteStore::new(pool.clone(), sealer), name, scopes).await
+        }
     };
     database.close().await;
     made
 }
 
-/// Whether `id` names an enabled platform operator account of the store `context` names whose
-/// secret is `secret` (what `lms dev` kept may be stale: rotated, disabled, or its databases
-/// replaced).
-pub async fn holds(context: &ServiceContext, id: Uuid, secret: &str) -> Result<bool, BootError> {
+/// Whether `id` names an enabled platform account of the store `context` names holding `scope`
+/// whose secret is `secret` (what `lms dev` kept may be stale: rotated, disabled, or its
+/// databases replaced).
+pub async fn holds(
+    context: &ServiceContext,
+    id: Uuid,
+    secret: &str,
+    scope: Scope,
+) -> Result<bool, BootError> {
     let sealer = crate::sealer(context)?;
     let database = context.open_database(&crate::MIGRATIONS).await?;
     let found = match &database {
@@ -102,16 +119,20 @@ pub async fn holds(context: &ServiceContext, id: Uuid, secret: &str) -> Result<b
     Ok(account.is_some_and(|account| {
         account.disabled_at.is_none()
             && account.owner == AccountOwner::Platform
-            && account.scopes.has(Scope::Operator)
+            && account.scopes.has(scope)
             && crate::sessions::hash(secret) == account.secret_hash
     }))
 }
 
-async fn create<S: Store>(store: &S, name: &str) -> Result<OperatorCredential, OperatorInitError> {
+async fn create<S: Store>(
+    store: &S,
+    name: &str,
+    scopes: Scopes,
+) -> Result<OperatorCredential, OperatorInitError> {
     let (account, client_secret) = ServiceAccountRecord::new(
         name,
         AccountOwner::Platform,
-        Scopes::of([Scope::Operator]),
+        scopes,
         INSTALLER.to_owned(),
         now(),
     );
@@ -126,7 +147,7 @@ async fn create<S: Store>(store: &S, name: &str) -> Result<OperatorCredential, O
             StoreError::Duplicate { .. } => OperatorInitError::Exists(name.to_owned()),
             other => OperatorInitError::Store(other),
         })?;
-    tracing::info!(account = %account.id, name, "operator account created");
+    tracing::info!(account = %account.id, name, scopes = %scopes.to_claim(), "platform account created");
     Ok(OperatorCredential {
         service_account_id: account.id,
         name: account.name,

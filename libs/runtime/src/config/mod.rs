@@ -26,7 +26,7 @@ pub use cache::CacheConfig;
 pub use peers::PeersConfig;
 pub use redis::RedisConfig;
 pub use server::ServerConfig;
-pub use service::ServiceConfig;
+pub use service::{ServiceAccountConfig, ServiceConfig};
 pub use sign_in::SignInConfig;
 pub use telemetry::{LogFormat, TelemetryConfig};
 

@@ -22,6 +22,21 @@ pub struct ServiceConfig {
     /// `http://<listen>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<String>,
+    /// The platform service account this service obtains its tenant-scoped service tokens with
+    /// from identity (delegation and reporting; identity signs its own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_account: Option<ServiceAccountConfig>,
+}
+
+/// A platform service account's credentials (`lmsctl service-accounts create`; `lms dev` makes
+/// them): exchanged with identity's `IssueServiceToken` for a token narrowed to one tenant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceAccountConfig {
+    /// The account's id.
+    pub id: String,
+    /// Its client secret.
+    pub secret: SecretString,
 }
 
 impl ServiceConfig {
@@ -32,6 +47,7 @@ impl ServiceConfig {
             database_url: SecretString::new(format!("sqlite://.lms/{}.db", name.as_str())),
             max_connections: 10,
             endpoint: None,
+            service_account: None,
         }
     }
 
@@ -52,6 +68,14 @@ impl ServiceConfig {
             return Err(invalid(
                 &format!("{name}.database_url"),
                 "must start with postgres://, postgresql:// or sqlite:",
+            ));
+        }
+        if let Some(account) = &self.service_account
+            && (account.id.trim().is_empty() || account.secret.expose().is_empty())
+        {
+            return Err(invalid(
+                &format!("{name}.service_account"),
+                "needs both id and secret",
             ));
         }
         if self.max_connections == 0 {

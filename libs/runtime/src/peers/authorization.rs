@@ -31,10 +31,11 @@ use crate::error::ApiError;
 const CALL_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Where a service gets its own tenant-scoped service tokens (identity signs them itself; other
-/// services obtain them from identity).
+/// services obtain them from identity: [`super::IdentityTokens`]).
+#[tonic::async_trait]
 pub trait ServiceTokens: Send + Sync + 'static {
     /// A token for acting in `tenant`, and how long it lives.
-    fn issue(&self, tenant: TenantId) -> Result<(String, Duration), ApiError>;
+    async fn issue(&self, tenant: TenantId) -> Result<(String, Duration), ApiError>;
 }
 
 /// One page of what a caller may see of one kind of object.
@@ -128,17 +129,24 @@ impl Authorization {
         })
     }
 
-    fn service_token(&self, tenant: TenantId) -> Result<String, ApiError> {
+    async fn service_token(&self, tenant: TenantId) -> Result<String, ApiError> {
         let now = clock::now();
-        let mut tokens = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((token, until)) = tokens.get(&tenant)
-            && now < *until
         {
-            return Ok(token.clone());
+            let tokens = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((token, until)) = tokens.get(&tenant)
+                && now < *until
+            {
+                return Ok(token.clone());
+            }
         }
-        let (token, ttl) = self.issuer.issue(tenant)?;
+        // Two calls racing here both ask for a token; the later one is kept. Cheaper than
+        // holding a lock across a call to identity.
+        let (token, ttl) = self.issuer.issue(tenant).await?;
         let until = now + (ttl.as_secs() / 2) as i64;
-        tokens.insert(tenant, (token.clone(), until));
+        self.tokens
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(tenant, (token.clone(), until));
         Ok(token)
     }
 
@@ -154,11 +162,11 @@ impl Authorization {
         Ok(InterceptedService::new(self.channel.clone(), credentials))
     }
 
-    fn as_service(
+    async fn as_service(
         &self,
         tenant: TenantId,
     ) -> Result<InterceptedService<Channel, CallCredentials>, ApiError> {
-        self.with_token(&self.service_token(tenant)?)
+        self.with_token(&self.service_token(tenant).await?)
     }
 
     /// Fails with PERMISSION_DENIED, naming the permission and authorization's reason, unless
@@ -418,7 +426,7 @@ impl Authorization {
         tenant: TenantId,
         request: WriteRelationshipsRequest,
     ) -> Result<ConsistencyToken, ApiError> {
-        let response = RelationshipServiceClient::new(self.as_service(tenant)?)
+        let response = RelationshipServiceClient::new(self.as_service(tenant).await?)
             .write_relationships(request)
             .await
             .map_err(refusal_or_unavailable)?;
@@ -432,7 +440,7 @@ impl Authorization {
         tenant: TenantId,
         request: AssignRoleRequest,
     ) -> Result<ConsistencyToken, ApiError> {
-        let response = RoleAssignmentServiceClient::new(self.as_service(tenant)?)
+        let response = RoleAssignmentServiceClient::new(self.as_service(tenant).await?)
             .assign_role(request)
             .await
             .map_err(refusal_or_unavailable)?;
@@ -446,7 +454,7 @@ impl Authorization {
         tenant: TenantId,
         request: RevokeRoleRequest,
     ) -> Result<ConsistencyToken, ApiError> {
-        let response = RoleAssignmentServiceClient::new(self.as_service(tenant)?)
+        let response = RoleAssignmentServiceClient::new(self.as_service(tenant).await?)
             .revoke_role(request)
             .await
             .map_err(refusal_or_unavailable)?;

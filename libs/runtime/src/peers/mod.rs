@@ -1,6 +1,9 @@
 //! Calls to the platform's other services. Every service that acts on people asks
-//! authorization first and pushes the facts it owns there, so that client lives here once.
+//! authorization first and pushes the facts it owns there, so that client lives here once;
+//! the services that do not sign tokens get theirs from identity.
 
 pub mod authorization;
+pub mod identity;
 
 pub use authorization::{Authorization, ServiceTokens, Visible};
+pub use identity::IdentityTokens;

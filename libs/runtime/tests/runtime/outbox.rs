@@ -179,8 +179,9 @@ impl RelationshipService for Failing {
 
 struct Tokens(String);
 
+#[tonic::async_trait]
 impl ServiceTokens for Tokens {
-    fn issue(&self, _: TenantId) -> Result<(String, Duration), ApiError> {
+    async fn issue(&self, _: TenantId) -> Result<(String, Duration), ApiError> {
         Ok((self.0.clone(), Duration::from_secs(600)))
     }
 }

@@ -1,17 +1,338 @@
-//! `CourseService`: Courses. Not built yet: every RPC answers `UNIMPLEMENTED` through the
-//! generated default methods until its issue fills it in (acting → parse → decide → kernel rule
-//! → commit or read → convert, as in identity and authorization).
+//! `CourseService`: courses, owned by the tenant or by one unit. Creating needs
+//! `courses.create` where the course will live (so Tutors, who hold no such grant, never
+//! create); reading, changing and deleting are decided on the course itself, where the Course
+//! Tutor's and Course Administrators' responsibilities apply. A course anyone enrolled on is
+//! archived rather than erased. Listing asks authorization once per chunk of visible ids
+//! (`LookupResources`), never once per course.
 
+use std::sync::Arc;
+
+use lms_api::common::v1::ObjectType;
 use lms_api::delegation::v1::course_service_server::{CourseService, CourseServiceServer};
+use lms_api::delegation::v1::{
+    CreateCourseRequest, CreateCourseResponse, DeleteCourseRequest, DeleteCourseResponse,
+    GetCourseRequest, GetCourseResponse, ListCoursesRequest, ListCoursesResponse,
+    UpdateCourseRequest, UpdateCourseResponse,
+};
+use lms_kernel::{CourseId, CourseStatus, Permission, TenantId, UnitId};
+use lms_runtime::ApiError;
+use lms_runtime::auth::{Acting, acting};
+use lms_runtime::clock::now;
+use lms_runtime::paging::{page, page_size};
+use lms_runtime::peers::Visible;
+use tonic::{Request, Response, Status};
+
+use crate::audit::Actor;
+use crate::convert::{description, optional_id, reference, required_id, title};
+use crate::core::Core;
+use crate::relationships;
+use crate::store::{CourseChange, CourseFilter, CourseRecord, Removed, Store};
 
 /// Courses.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Courses;
+pub struct Courses<S>(pub Arc<Core<S>>);
+
+/// Rounds one ListCourses call makes at most: past them it answers the courses found so far
+/// with a token that continues after the last visible id examined, so a caller who may see
+/// few courses costs bounded work per call.
+const MAX_ROUNDS: usize = 20;
+
+/// How many visible ids are asked of authorization at a time for a page of `limit`.
+fn visible_chunk(limit: i64) -> usize {
+    (usize::try_from(limit).unwrap_or(1000) + 1)
+        .saturating_mul(2)
+        .clamp(500, 2_000)
+}
+
+impl<S: Store + Clone> Courses<S> {
+    /// The course named in `course_id`, after authorization allowed the caller `permission` on
+    /// it; decided before the course is read, so nobody learns which ids exist.
+    async fn on_course<T>(
+        &self,
+        request: &Request<T>,
+        course_id: &str,
+        permission: Permission,
+    ) -> Result<(Acting, CourseId), ApiError> {
+        let acting = acting(request)?;
+        let course = required_id("course_id", course_id, CourseId::parse)?;
+        self.0
+            .authorization
+            .require(&acting, permission, reference(ObjectType::Course, course))
+            .await?;
+        Ok((acting, course))
+    }
+
+    /// Courses as the API shows them, with the responsibilities in effect on each.
+    async fn views(
+        &self,
+        tenant: TenantId,
+        records: &[CourseRecord],
+    ) -> Result<Vec<lms_api::delegation::v1::Course>, ApiError> {
+        let ids: Vec<_> = records.iter().map(|c| c.id.as_uuid()).collect();
+        let duties = self.0.store.responsibilities_on(tenant, &ids).await?;
+        let now = now();
+        Ok(records
+            .iter()
+            .map(|record| crate::convert::course(record, &duties, now))
+            .collect())
+    }
+
+    async fn view(
+        &self,
+        tenant: TenantId,
+        record: &CourseRecord,
+    ) -> Result<lms_api::delegation::v1::Course, ApiError> {
+        let mut views = self.views(tenant, std::slice::from_ref(record)).await?;
+        Ok(views.remove(0))
+    }
+
+    async fn list(
+        &self,
+        request: Request<ListCoursesRequest>,
+    ) -> Result<ListCoursesResponse, ApiError> {
+        let acting = acting(&request)?;
+        let tenant = acting.tenant;
+        let r = request.into_inner();
+        let limit = page_size(r.page_size, 100, 1000);
+        let after = optional_id("page_token", &r.page_token, CourseId::parse)?;
+        let mut filter = CourseFilter {
+            only: None,
+            after,
+            include_archived: r.include_archived,
+        };
+        let mut token = after.map(|id| id.to_string()).unwrap_or_default();
+        let mut courses = Vec::new();
+        let mut examined_up_to: Option<CourseId> = None;
+        for round in 1.. {
+            let visible = self
+                .0
+                .authorization
+                .visible(
+                    &acting,
+                    Permission::CoursesRead,
+                    ObjectType::Course,
+                    &token,
+                    visible_chunk(limit),
+                )
+                .await?;
+            let next = match visible {
+                Visible::All => {
+                    filter.only = None;
+                    String::new()
+                }
+                Visible::Only { ids, next } => {
+                    examined_up_to = ids.iter().max().copied().map(CourseId::from_uuid);
+                    filter.only = Some(ids.into_iter().map(CourseId::from_uuid).collect());
+                    next
+                }
+            };
+            let wanted = limit + 1 - courses.len() as i64;
+            courses.extend(self.0.store.courses(tenant, &filter, wanted).await?);
+            if courses.len() as i64 > limit || next.is_empty() {
+                break;
+            }
+            if round == MAX_ROUNDS {
+                // A short page that says where to go on, rather than unbounded work.
+                return Ok(ListCoursesResponse {
+                    courses: self.views(tenant, &courses).await?,
+                    next_page_token: examined_up_to.map(|id| id.to_string()).unwrap_or_default(),
+                });
+            }
+            token = next;
+        }
+        let (courses, next_page_token) = page(courses, limit, |c| c.id.to_string());
+        Ok(ListCoursesResponse {
+            courses: self.views(tenant, &courses).await?,
+            next_page_token,
+        })
+    }
+
+    async fn create(
+        &self,
+        request: Request<CreateCourseRequest>,
+    ) -> Result<CreateCourseResponse, ApiError> {
+        let acting = acting(&request)?;
+        let actor = Actor::of(&request)?;
+        let r = request.get_ref();
+        let title = title("title", &r.title)?;
+        let description = description("description", &r.description)?;
+        let unit = optional_id("unit_id", &r.unit_id, UnitId::parse)?;
+        let place = match unit {
+            Some(unit) => reference(ObjectType::Unit, unit),
+            None => reference(ObjectType::Tenant, acting.tenant),
+        };
+        self.0
+            .authorization
+            .require(&acting, Permission::CoursesCreate, place)
+            .await?;
+        let now = now();
+        let course = CourseRecord {
+            id: CourseId::generate(),
+            unit,
+            title: title.as_str().to_owned(),
+            description,
+            requires_approval: r.enrolment_requires_approval,
+            status: CourseStatus::Active,
+            ever_enrolled: false,
+            created_by: actor.label(),
+            created_at: now,
+            updated_at: now,
+        };
+        let audit = actor.did("course.created", "course", course.id);
+        self.0
+            .store
+            .create_course(
+                acting.tenant,
+                &course,
+                &relationships::course_created(&course),
+                &audit,
+            )
+            .await?;
+        Ok(CreateCourseResponse {
+            course: Some(self.view(acting.tenant, &course).await?),
+            written_at: self.0.deliver(acting.tenant).await,
+        })
+    }
+
+    async fn update(
+        &self,
+        request: Request<UpdateCourseRequest>,
+    ) -> Result<UpdateCourseResponse, ApiError> {
+        let r = request.get_ref();
+        let paths = r
+            .update_mask
+            .as_ref()
+            .map(|m| m.paths.clone())
+            .unwrap_or_default();
+        if paths.is_empty() {
+            return Err(ApiError::invalid_field(
+                "update_mask",
+                "must name a field to change",
+            ));
+        }
+        let given = r.course.clone().unwrap_or_default();
+        let mut change = CourseChange::default();
+        for path in &paths {
+            match path.as_str() {
+                "title" => change.title = Some(title("course.title", &given.title)?.to_string()),
+                "description" => {
+                    change.description =
+                        Some(description("course.description", &given.description)?);
+                }
+                "enrolment_requires_approval" => {
+                    change.requires_approval = Some(given.enrolment_requires_approval);
+                }
+                other => {
+                    return Err(ApiError::invalid_field(
+                        "update_mask",
+                        format!(
+                            "{other:?} cannot be changed; title, description and \
+                             enrolment_requires_approval can"
+                        ),
+                    ));
+                }
+            }
+        }
+        let (acting, course) = self
+            .on_course(&request, &r.course_id, Permission::CoursesUpdate)
+            .await?;
+        let audit = Actor::of(&request)?.did("course.updated", "course", course);
+        let updated = self
+            .0
+            .store
+            .update_course(acting.tenant, course, &change, now(), &audit)
+            .await?
+            .ok_or_else(|| ApiError::not_found("course", course.to_string()))?;
+        Ok(UpdateCourseResponse {
+            course: Some(self.view(acting.tenant, &updated).await?),
+            written_at: self.0.deliver(acting.tenant).await,
+        })
+    }
+
+    async fn delete(
+        &self,
+        request: Request<DeleteCourseRequest>,
+    ) -> Result<DeleteCourseResponse, ApiError> {
+        let (acting, course) = self
+            .on_course(
+                &request,
+                &request.get_ref().course_id,
+                Permission::CoursesDelete,
+            )
+            .await?;
+        let audit = Actor::of(&request)?.did("course.deleted", "course", course);
+        let removed: Removed = self
+            .0
+            .store
+            .remove_course(
+                acting.tenant,
+                course,
+                now(),
+                relationships::course_removed,
+                &audit,
+            )
+            .await?
+            .ok_or_else(|| ApiError::not_found("course", course.to_string()))?;
+        Ok(DeleteCourseResponse {
+            written_at: self.0.deliver(acting.tenant).await,
+            archived: removed.removal == lms_kernel::Removal::Archive,
+        })
+    }
+}
 
 #[tonic::async_trait]
-impl CourseService for Courses {}
+impl<S: Store + Clone> CourseService for Courses<S> {
+    async fn create_course(
+        &self,
+        request: Request<CreateCourseRequest>,
+    ) -> Result<Response<CreateCourseResponse>, Status> {
+        Ok(Response::new(self.create(request).await?))
+    }
+
+    async fn get_course(
+        &self,
+        request: Request<GetCourseRequest>,
+    ) -> Result<Response<GetCourseResponse>, Status> {
+        let (acting, course) = self
+            .on_course(
+                &request,
+                &request.get_ref().course_id,
+                Permission::CoursesRead,
+            )
+            .await?;
+        let record = self
+            .0
+            .store
+            .course(acting.tenant, course)
+            .await?
+            .ok_or_else(|| ApiError::not_found("course", course.to_string()))?;
+        Ok(Response::new(GetCourseResponse {
+            course: Some(self.view(acting.tenant, &record).await?),
+        }))
+    }
+
+    async fn list_courses(
+        &self,
+        request: Request<ListCoursesRequest>,
+    ) -> Result<Response<ListCoursesResponse>, Status> {
+        Ok(Response::new(self.list(request).await?))
+    }
+
+    async fn update_course(
+        &self,
+        request: Request<UpdateCourseRequest>,
+    ) -> Result<Response<UpdateCourseResponse>, Status> {
+        Ok(Response::new(self.update(request).await?))
+    }
+
+    async fn delete_course(
+        &self,
+        request: Request<DeleteCourseRequest>,
+    ) -> Result<Response<DeleteCourseResponse>, Status> {
+        Ok(Response::new(self.delete(request).await?))
+    }
+}
 
 /// The gRPC service.
-pub fn service() -> CourseServiceServer<Courses> {
-    CourseServiceServer::new(Courses)
+pub fn service<S: Store + Clone>(core: Arc<Core<S>>) -> CourseServiceServer<Courses<S>> {
+    CourseServiceServer::new(Courses(core))
 }

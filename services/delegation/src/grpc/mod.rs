@@ -11,14 +11,22 @@ mod events;
 mod lessons;
 mod responsibilities;
 
+use std::sync::Arc;
+
+use crate::core::Core;
+use crate::store::Store;
+
 /// Adds every gRPC service of delegation to `server`.
-pub fn add_services(server: lms_runtime::GrpcServer) -> lms_runtime::GrpcServer {
+pub fn add_services<S: Store + Clone>(
+    server: lms_runtime::GrpcServer,
+    core: Arc<Core<S>>,
+) -> lms_runtime::GrpcServer {
     server
-        .add_service(courses::service())
-        .add_service(lessons::service())
+        .add_service(courses::service(core.clone()))
+        .add_service(lessons::service(core.clone()))
+        .add_service(responsibilities::service(core))
         .add_service(events::service())
         .add_service(catalogues::service())
         .add_service(enrolments::service())
         .add_service(competencies::service())
-        .add_service(responsibilities::service())
 }

@@ -349,6 +349,43 @@ impl<S: Store + Clone> Authentication<S> {
         let _ = self.0.revocations.revoke(&[(secret, at)]).await;
     }
 
+    /// The tenant a token of `account` names, and the scopes it carries. A tenant's account
+    /// acts only for its tenant. A platform account acts in no tenant unless it asks for one
+    /// (`tenant_id`): the platform's own services (delegation, reporting) write and read each
+    /// tenant's facts with a token narrowed to that tenant, since authorization takes the
+    /// tenant from the token and never from a request. The narrowed token drops the operator
+    /// scope, which only platform-wide tokens carry.
+    async fn token_tenant(
+        &self,
+        account: &ServiceAccountRecord,
+        asked: &str,
+    ) -> Result<(Option<TenantId>, Scopes), ApiError> {
+        let asked = optional_id("tenant_id", asked, TenantId::parse)?;
+        match (account.owner.tenant(), asked) {
+            (Some(own), None) => Ok((Some(own), account.scopes)),
+            (Some(own), Some(asked)) if asked == own => Ok((Some(own), account.scopes)),
+            (Some(_), Some(_)) => Err(ApiError::PermissionDenied {
+                reason: "OTHER_TENANT",
+                message: "a tenant's service account acts only for its own tenant".into(),
+                metadata: Default::default(),
+            }),
+            (None, None) => Ok((None, account.scopes)),
+            (None, Some(asked)) => {
+                let scopes = account.scopes.without(Scope::Operator);
+                if scopes == Scopes::NONE {
+                    return Err(ApiError::invalid_field(
+                        "tenant_id",
+                        "this account holds no scope that acts in a tenant",
+                    ));
+                }
+                if self.0.store.tenant(asked).await?.is_none() {
+                    return Err(ApiError::not_found("tenant", asked.to_string()));
+                }
+                Ok((Some(asked), scopes))
+            }
+        }
+    }
+
     pub(super) async fn issue_token(
         &self,
         r: IssueServiceTokenRequest,
@@ -400,18 +437,17 @@ impl<S: Store + Clone> Authentication<S> {
                 ));
             }
         }
-        // A platform account acts in no tenant; a tenant's acts only for it. (A platform account
-        // acting for any tenant would let one leaked secret reach them all.)
+        let (tenant, scopes) = self.token_tenant(&account, &r.tenant_id).await?;
         let mut claims = self.0.keys.claims(
             SubjectKind::Service,
             account.name.clone(),
-            account.owner.tenant().map(|t| t.to_string()),
+            tenant.map(|t| t.to_string()),
         );
         claims.sid = Some(account.secret_id.to_string());
-        claims.scope = Some(account.scopes.to_claim());
+        claims.scope = Some(scopes.to_claim());
         claims.hld = account.owner.holder().map(|u| u.to_string());
         // Who obtained tokens when (operators' above all) is part of the credential's history.
-        tracing::info!(account = %id, name = %account.name, tenant = ?account.owner.tenant(), "service token issued");
+        tracing::info!(account = %id, name = %account.name, tenant = ?tenant, "service token issued");
         Ok(IssueServiceTokenResponse {
             access_token: self.0.keys.sign(&claims),
             expires_at: Some(timestamp(claims.exp as i64)),

@@ -36,6 +36,7 @@ async fn the_installed_operator_trades_its_secret_for_tokens_that_create_tenants
         .issue_service_token(IssueServiceTokenRequest {
             service_account_id: made.service_account_id.to_string(),
             client_secret: made.client_secret.clone(),
+            tenant_id: String::new(),
         })
         .await
         .unwrap()
@@ -83,6 +84,7 @@ async fn the_installed_operator_trades_its_secret_for_tokens_that_create_tenants
         .issue_service_token(IssueServiceTokenRequest {
             service_account_id: made.service_account_id.to_string(),
             client_secret: "lmscs_wrong".into(),
+            tenant_id: String::new(),
         })
         .await
         .unwrap_err();

@@ -30,6 +30,7 @@ async fn issue(platform: &Platform, account: &str, secret: &str) -> Result<Strin
         .issue_service_token(IssueServiceTokenRequest {
             service_account_id: account.into(),
             client_secret: secret.into(),
+            tenant_id: String::new(),
         })
         .await
         .map(|r| r.into_inner().access_token)
@@ -251,4 +252,112 @@ async fn rotating_the_secret_or_disabling_the_account_ends_the_tokens_it_holds()
         .await
         .unwrap_err();
     assert_eq!(unknown.code(), Code::NotFound);
+}
+
+/// The claims of a token, read without verifying (the test only looks at what was issued).
+fn claims(token: &str) -> serde_json::Value {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+async fn issue_for(
+    platform: &Platform,
+    account: &CreateServiceAccountResponse,
+    tenant: &str,
+) -> Result<String, tonic::Status> {
+    platform
+        .authn()
+        .issue_service_token(IssueServiceTokenRequest {
+            service_account_id: account.service_account_id.clone(),
+            client_secret: account.client_secret.clone(),
+            tenant_id: tenant.into(),
+        })
+        .await
+        .map(|r| r.into_inner().access_token)
+}
+
+#[tokio::test]
+async fn a_platform_service_gets_tokens_narrowed_to_one_tenant_without_the_operator_scope() {
+    let platform = Platform::start().await;
+    let tenant = platform.tenant.to_string();
+    let delegation = create(&platform, "delegation", &["authorization.facts.courses"]).await;
+    let wide = claims(
+        &issue(
+            &platform,
+            &delegation.service_account_id,
+            &delegation.client_secret,
+        )
+        .await
+        .unwrap(),
+    );
+    assert!(
+        wide.get("tid").is_none_or(serde_json::Value::is_null),
+        "{wide}"
+    );
+    let narrowed = claims(&issue_for(&platform, &delegation, &tenant).await.unwrap());
+    assert_eq!(narrowed["tid"], tenant.as_str());
+    assert_eq!(narrowed["scope"], "authorization.facts.courses");
+
+    // An operator's narrowed token runs nothing platform-wide.
+    let operator = create(
+        &platform,
+        "ops",
+        &["platform.operator", "authorization.decide"],
+    )
+    .await;
+    let token = issue_for(&platform, &operator, &tenant).await.unwrap();
+    assert_eq!(claims(&token)["scope"], "authorization.decide");
+    let refused = platform
+        .tenants(&token)
+        .create_tenant(new_tenant("narrowed"))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::PermissionDenied);
+    let only_operator = create(&platform, "ops-only", &["platform.operator"]).await;
+    let refused = issue_for(&platform, &only_operator, &tenant)
+        .await
+        .unwrap_err();
+    assert_eq!(fields(&refused), ["tenant_id"]);
+
+    let unknown = issue_for(
+        &platform,
+        &delegation,
+        &lms_kernel::TenantId::generate().to_string(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(unknown.code(), Code::NotFound);
+    let malformed = issue_for(&platform, &delegation, "nope").await.unwrap_err();
+    assert_eq!(fields(&malformed), ["tenant_id"]);
+}
+
+#[tokio::test]
+async fn a_tenant_s_integration_never_gets_a_token_for_another_tenant() {
+    let platform = Platform::start().await;
+    let (other, _) = platform
+        .another_tenant("elsewhere", "ac@elsewhere.example")
+        .await;
+    let integration = platform
+        .authn_as(&platform.operator_token())
+        .create_service_account(CreateServiceAccountRequest {
+            name: "shop".into(),
+            scopes: vec!["authorization.decide".into()],
+            tenant_id: platform.tenant.to_string(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let own = issue_for(&platform, &integration, &platform.tenant.to_string())
+        .await
+        .unwrap();
+    assert_eq!(claims(&own)["tid"], platform.tenant.to_string().as_str());
+    let refused = issue_for(&platform, &integration, &other)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::PermissionDenied);
+    assert_eq!(reason(&refused), "OTHER_TENANT");
 }

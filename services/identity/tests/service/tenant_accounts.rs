@@ -48,6 +48,7 @@ async fn issue(
         .issue_service_token(IssueServiceTokenRequest {
             service_account_id: created.service_account_id.clone(),
             client_secret: created.client_secret.clone(),
+            tenant_id: String::new(),
         })
         .await
         .map(|r| r.into_inner().access_token)

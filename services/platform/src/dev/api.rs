@@ -81,6 +81,7 @@ impl Platform {
             .issue_service_token(IssueServiceTokenRequest {
                 service_account_id: operator.client_id.clone(),
                 client_secret: operator.client_secret.clone(),
+                tenant_id: String::new(),
             })
             .await
             .map_err(refused("IssueServiceToken"))?

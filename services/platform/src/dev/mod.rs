@@ -17,6 +17,7 @@ mod world;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 
+use lms_runtime::config::ServiceAccountConfig;
 use lms_runtime::{BootError, Config, SecretString, ServiceContext, ServiceName};
 
 pub use self::kept::{DEMO_ENV_FILE, DEMO_TENANT_FILE, DemoIds};
@@ -99,6 +100,16 @@ pub async fn build(mut config: Config, data_dir: &Path) -> Result<DevPlatform, B
     }
     if config.sign_in.key_encryption_keys.is_none() {
         config.sign_in.key_encryption_keys = Some(dev_kek(data_dir)?);
+    }
+    // Delegation trades its platform account for tokens from its first write on, so the
+    // account exists (identity's store migrated for it) before any service is built.
+    if config.delegation.service_account.is_none() {
+        let identity = ServiceContext::from_config(&config, ServiceName::Identity)?;
+        let account = operator::ensure_delegation(&identity, data_dir).await?;
+        config.delegation.service_account = Some(ServiceAccountConfig {
+            id: account.client_id,
+            secret: SecretString::new(account.client_secret),
+        });
     }
     let platform = Platform::build(&config, &ServiceName::ALL).await?;
     let endpoint = |wanted: ServiceName| {

@@ -1,18 +1,43 @@
-//! The platform operator of `lms dev`: made on the first run through the same path as `lms
-//! operator init`, its client id and secret kept beside the data (owner-only) so that every later
-//! run, and the developer, can trade them for tokens.
+//! The platform accounts of `lms dev`, made on the first run through the same path as `lms
+//! operator init`, their client ids and secrets kept beside the data (owner-only) so that every
+//! later run can trade them for tokens: the operator (for the seeding and the developer) and the
+//! account delegation pushes course facts with.
 
 use std::path::Path;
 
 use lms_identity::operator::{OperatorCredential, OperatorInitError};
+use lms_runtime::auth::{Scope, Scopes};
 use lms_runtime::{BootError, ServiceContext};
 
 use super::write_private;
 
 /// Where the operator's client id and secret are kept, as `KEY=value` lines a shell can export.
 pub const OPERATOR_FILE: &str = "operator";
-/// The account's name; a suffix is added if a store kept one of that name but the file is gone.
-const NAME: &str = "dev-operator";
+
+/// A platform account `lms dev` keeps.
+struct Kept {
+    /// The file in the data directory.
+    file: &'static str,
+    /// The account's name; a suffix is added if a store kept one of that name but the file is
+    /// gone.
+    name: &'static str,
+    /// What it may do.
+    scope: Scope,
+}
+
+/// The operator the seeding and the developer use.
+const OPERATOR: Kept = Kept {
+    file: OPERATOR_FILE,
+    name: "dev-operator",
+    scope: Scope::Operator,
+};
+
+/// The account delegation trades for tenant-scoped tokens to push course facts.
+const DELEGATION: Kept = Kept {
+    file: "delegation-account",
+    name: "delegation",
+    scope: Scope::CourseFacts,
+};
 
 /// The operator's client credentials.
 #[derive(Clone)]
@@ -34,22 +59,38 @@ impl std::fmt::Debug for DevOperator {
 
 fn unusable(path: &Path, reason: impl std::fmt::Display) -> BootError {
     BootError::Config {
-        key: "dev.operator",
-        reason: format!("the operator kept in {}: {reason}", path.display()),
+        key: "dev.accounts",
+        reason: format!("the account kept in {}: {reason}", path.display()),
     }
 }
 
 /// The operator kept in `data_dir`, or a new one made in identity's store and kept there.
 pub async fn ensure(identity: &ServiceContext, data_dir: &Path) -> Result<DevOperator, BootError> {
-    let path = data_dir.join(OPERATOR_FILE);
+    ensure_kept(identity, data_dir, &OPERATOR).await
+}
+
+/// Delegation's account kept in `data_dir`, or a new one made and kept there.
+pub async fn ensure_delegation(
+    identity: &ServiceContext,
+    data_dir: &Path,
+) -> Result<DevOperator, BootError> {
+    ensure_kept(identity, data_dir, &DELEGATION).await
+}
+
+async fn ensure_kept(
+    identity: &ServiceContext,
+    data_dir: &Path,
+    wanted: &Kept,
+) -> Result<DevOperator, BootError> {
+    let path = data_dir.join(wanted.file);
     match std::fs::read_to_string(&path) {
         Ok(kept) => {
             let kept = parse(&kept).ok_or_else(|| unusable(&path, "not two KEY=value lines"))?;
-            if still_valid(identity, &kept).await? {
+            if still_valid(identity, &kept, wanted.scope).await? {
                 return Ok(kept);
             }
             // Rotated or disabled since, or the databases were replaced: a new one replaces it.
-            tracing::warn!(path = %path.display(), "the kept operator is no longer valid; making a new one");
+            tracing::warn!(path = %path.display(), "the kept account is no longer valid; making a new one");
             std::fs::remove_file(&path).map_err(|error| unusable(&path, error))?;
         }
         Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
@@ -57,7 +98,7 @@ pub async fn ensure(identity: &ServiceContext, data_dir: &Path) -> Result<DevOpe
         }
         Err(_) => {}
     }
-    let made = make(identity).await?;
+    let made = make(identity, wanted).await?;
     let operator = DevOperator {
         client_id: made.service_account_id.to_string(),
         client_secret: made.client_secret,
@@ -66,27 +107,32 @@ pub async fn ensure(identity: &ServiceContext, data_dir: &Path) -> Result<DevOpe
     Ok(operator)
 }
 
-/// Whether the store still holds the kept operator with that secret.
-async fn still_valid(identity: &ServiceContext, kept: &DevOperator) -> Result<bool, BootError> {
+/// Whether the store still holds the kept account with that secret and scope.
+async fn still_valid(
+    identity: &ServiceContext,
+    kept: &DevOperator,
+    scope: Scope,
+) -> Result<bool, BootError> {
     let Ok(id) = uuid::Uuid::try_parse(&kept.client_id) else {
         return Ok(false);
     };
-    lms_identity::operator::holds(identity, id, &kept.client_secret).await
+    lms_identity::operator::holds(identity, id, &kept.client_secret, scope).await
 }
 
-async fn make(identity: &ServiceContext) -> Result<OperatorCredential, BootError> {
+async fn make(identity: &ServiceContext, wanted: &Kept) -> Result<OperatorCredential, BootError> {
     let mut attempt = 1;
     loop {
         let name = match attempt {
-            1 => NAME.to_owned(),
-            n => format!("{NAME}-{n}"),
+            1 => wanted.name.to_owned(),
+            n => format!("{}-{n}", wanted.name),
         };
-        match lms_identity::operator::init(identity, &name).await {
+        let scopes = Scopes::of([wanted.scope]);
+        match lms_identity::operator::init_account(identity, &name, scopes).await {
             Err(OperatorInitError::Exists(_)) if attempt < 10 => attempt += 1,
             Err(OperatorInitError::Boot(error)) => return Err(error),
             Err(error) => {
                 return Err(BootError::Config {
-                    key: "dev.operator",
+                    key: "dev.accounts",
                     reason: error.to_string(),
                 });
             }

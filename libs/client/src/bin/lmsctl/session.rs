@@ -16,6 +16,7 @@ pub async fn token(identity: &str, client_id: &str, client_secret: &str) -> anyh
         .issue_service_token(IssueServiceTokenRequest {
             service_account_id: client_id.to_owned(),
             client_secret: client_secret.to_owned(),
+            tenant_id: String::new(),
         })
         .await
         .context("token")?

@@ -1,0 +1,154 @@
+//! The audit trail: every change delegation makes leaves one record, written by the store in
+//! the change's own transaction, so a change is never saved without its record nor recorded
+//! without being saved. A record names who acted (a person with the sign-in session of their
+//! token, or a service by name), what they did (a stable code such as `course.archived`), the
+//! object, and its state before and after as JSON of ids, codes and flags: no titles, names or
+//! free text, so anonymising a person leaves nothing of theirs here.
+
+use lms_kernel::UserId;
+use lms_runtime::ApiError;
+use lms_runtime::auth::{Caller, verified};
+use serde_json::{Value, json};
+
+use crate::store::{CourseRecord, LessonRecord, ResponsibilityRecord};
+
+/// Who made a change.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum Actor {
+    /// A signed-in person, with the session their token belongs to.
+    Person {
+        /// Who they are.
+        user: UserId,
+        /// Their sign-in session; `None` for a token not issued by a sign-in.
+        session: Option<String>,
+    },
+    /// A service, by its account name.
+    Service(String),
+}
+
+impl Actor {
+    /// The caller the auth layer verified for `request`.
+    pub fn of<T>(request: &tonic::Request<T>) -> Result<Self, ApiError> {
+        Ok(match verified(request)? {
+            Caller::User { user, session, .. } => Actor::Person {
+                user: *user,
+                session: session.clone(),
+            },
+            Caller::Service { name, .. } => Actor::Service(name.clone()),
+        })
+    }
+
+    /// How records name the actor when they made something (`created_by`).
+    pub fn label(&self) -> String {
+        match self {
+            Actor::Person { user, .. } => user.to_string(),
+            Actor::Service(name) => format!("service:{name}"),
+        }
+    }
+
+    /// The record of this actor doing `action` to the object `kind` `id`.
+    pub fn did(&self, action: &'static str, kind: &'static str, id: impl ToString) -> Audit {
+        Audit {
+            actor: self.clone(),
+            action,
+            object_type: kind,
+            object_id: id.to_string(),
+            before: None,
+            after: None,
+        }
+    }
+}
+
+/// One audit record to write.
+#[derive(Clone, PartialEq, Debug)]
+pub struct Audit {
+    /// Who.
+    pub actor: Actor,
+    /// What, a stable code.
+    pub action: &'static str,
+    /// The object's kind: `course`, `lesson`, `responsibility`.
+    pub object_type: &'static str,
+    /// The object's id.
+    pub object_id: String,
+    /// Its state before, when it had one.
+    pub before: Option<Value>,
+    /// Its state after, when it still has one.
+    pub after: Option<Value>,
+}
+
+impl Audit {
+    /// The record with the object's state before.
+    pub fn before(mut self, state: &impl Audited) -> Self {
+        self.before = Some(state.audited());
+        self
+    }
+
+    /// The record with the object's state after.
+    pub fn after(mut self, state: &impl Audited) -> Self {
+        self.after = Some(state.audited());
+        self
+    }
+
+    /// The acting person, if a person acted.
+    pub fn actor_user(&self) -> Option<UserId> {
+        match &self.actor {
+            Actor::Person { user, .. } => Some(*user),
+            Actor::Service(_) => None,
+        }
+    }
+
+    /// The acting person's session.
+    pub fn actor_session(&self) -> Option<&str> {
+        match &self.actor {
+            Actor::Person { session, .. } => session.as_deref(),
+            Actor::Service(_) => None,
+        }
+    }
+
+    /// The acting service.
+    pub fn actor_service(&self) -> Option<&str> {
+        match &self.actor {
+            Actor::Service(name) => Some(name),
+            Actor::Person { .. } => None,
+        }
+    }
+}
+
+/// A record's state as the audit trail keeps it: ids, codes and flags only.
+pub trait Audited {
+    /// The state as JSON.
+    fn audited(&self) -> Value;
+}
+
+impl Audited for CourseRecord {
+    fn audited(&self) -> Value {
+        json!({
+            "course_id": self.id.to_string(),
+            "unit_id": self.unit.map(|u| u.to_string()),
+            "status": self.status.name(),
+            "requires_approval": self.requires_approval,
+        })
+    }
+}
+
+impl Audited for LessonRecord {
+    fn audited(&self) -> Value {
+        json!({
+            "lesson_id": self.id.to_string(),
+            "course_id": self.course.to_string(),
+            "position": self.position,
+        })
+    }
+}
+
+impl Audited for ResponsibilityRecord {
+    fn audited(&self) -> Value {
+        json!({
+            "kind": self.kind.name(),
+            "object_id": self.object.to_string(),
+            "user_id": self.user.to_string(),
+            "valid_from": self.window.from,
+            "valid_until": self.window.until,
+        })
+    }
+}

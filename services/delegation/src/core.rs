@@ -1,0 +1,29 @@
+//! What every delegation handler shares: the store, the connection to authorization and the
+//! outbox relay.
+
+use std::sync::Arc;
+
+use lms_api::common::v1::ConsistencyToken;
+use lms_kernel::TenantId;
+use lms_runtime::outbox::Relay;
+use lms_runtime::peers::Authorization;
+
+/// The shared state of the delegation handlers.
+#[derive(Debug)]
+pub struct Core<S> {
+    /// The delegation store.
+    pub store: S,
+    /// Decisions (asked as the caller) and fact delivery (as delegation).
+    pub authorization: Authorization,
+    /// The outbox relay.
+    pub relay: Arc<Relay>,
+}
+
+impl<S> Core<S> {
+    /// Delivers the tenant's events committed so far (the caller's own among them) and answers
+    /// authorization's token; `None` when authorization could not take them in time (the change
+    /// is saved; the relay delivers it and decisions see it then).
+    pub async fn deliver(&self, tenant: TenantId) -> Option<ConsistencyToken> {
+        self.relay.deliver_committed(tenant).await
+    }
+}

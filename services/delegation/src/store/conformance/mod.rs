@@ -1,0 +1,96 @@
+//! The delegation store's behaviours, run against PostgreSQL and SQLite alike
+//! (`lms_testkit::store_conformance!` below): the dialects differ in types and locking, so each
+//! backend proves them here. Cases are grouped by aggregate.
+
+use lms_kernel::{CourseId, CourseStatus, LessonId, TenantId, UserId};
+
+use super::{CourseRecord, LessonRecord, NewEvent, Store};
+use crate::audit::{Actor, Audit};
+
+mod courses;
+mod responsibilities;
+
+/// An active tenant course, not yet stored.
+pub(super) fn course(title: &str) -> CourseRecord {
+    CourseRecord {
+        id: CourseId::generate(),
+        unit: None,
+        title: title.into(),
+        description: String::new(),
+        requires_approval: false,
+        status: CourseStatus::Active,
+        ever_enrolled: false,
+        created_by: "test".into(),
+        created_at: 1,
+        updated_at: 1,
+    }
+}
+
+/// A lesson of `course`, not yet stored.
+pub(super) fn lesson(course: CourseId, title: &str) -> LessonRecord {
+    LessonRecord {
+        id: LessonId::generate(),
+        course,
+        title: title.into(),
+        position: 0,
+        created_at: 1,
+    }
+}
+
+/// A test's audit record.
+pub(super) fn audit(action: &'static str) -> Audit {
+    Actor::Service("conformance".into()).did(action, "test", "x")
+}
+
+/// `course` stored in `tenant` with no events.
+pub(super) async fn stored<S: Store>(store: &S, tenant: TenantId, course: &CourseRecord) {
+    store
+        .create_course(tenant, course, &[], &audit("course.created"))
+        .await
+        .unwrap();
+}
+
+/// Titles of `course`'s lessons, in order.
+pub(super) async fn titles<S: Store>(store: &S, tenant: TenantId, course: CourseId) -> Vec<String> {
+    let lessons = store.lessons(tenant, course).await.unwrap();
+    for (i, lesson) in lessons.iter().enumerate() {
+        assert_eq!(lesson.position as usize, i + 1, "positions stay 1..n");
+    }
+    lessons.into_iter().map(|l| l.title).collect()
+}
+
+/// A facts event with nothing in it (the outbox's part of a write).
+pub(super) fn an_event() -> Vec<NewEvent> {
+    vec![lms_runtime::outbox::facts(Default::default())]
+}
+
+pub(super) fn someone() -> UserId {
+    UserId::generate()
+}
+
+lms_testkit::store_conformance! {
+    migrations: crate::MIGRATIONS,
+    postgres: crate::store::PgStore::new,
+    sqlite: crate::store::SqliteStore::new,
+    cases: {
+        courses: [
+            courses_are_read_only_within_their_tenant,
+            listing_pages_in_id_order_and_filters_by_visible_ids,
+            an_update_changes_only_the_named_fields,
+            an_archived_course_refuses_changes,
+            a_course_nobody_enrolled_on_is_erased_with_its_lessons,
+            a_course_someone_enrolled_on_is_archived_and_kept,
+            lessons_keep_a_dense_order_through_inserts_moves_and_deletes,
+            a_lesson_position_past_the_end_is_refused,
+            assigning_a_lesson_twice_counts_once,
+        ],
+        responsibilities: [
+            a_course_has_one_tutor_at_a_time,
+            cover_fits_around_the_tutor_s_window,
+            concurrent_tutors_for_one_course_leave_exactly_one,
+            giving_again_replaces_the_window,
+            taking_away_answers_what_was_held,
+            a_missing_or_archived_course_takes_no_responsibility,
+        ],
+    }
+}

@@ -1,0 +1,60 @@
+//! The delegation store: courses with their lessons ([`CourseStore`]), the responsibilities on
+//! courses and events ([`ResponsibilityStore`]), the audit trail, and the outbox. One port per
+//! aggregate, each record beside its port; implemented once in plain SQL for PostgreSQL and
+//! SQLite ([`sql`]), with one conformance suite run against both.
+//!
+//! Every write that decisions depend on commits its outbox row in the same transaction, so a
+//! change is either saved with the event that tells authorization, or not at all; every audited
+//! write commits its audit record the same way.
+
+mod courses;
+mod responsibilities;
+mod sql;
+
+pub use courses::{CourseChange, CourseFilter, CourseRecord, CourseStore, LessonRecord, Removed};
+pub use lms_runtime::outbox::NewEvent;
+pub use responsibilities::{ResponsibilityFilter, ResponsibilityRecord, ResponsibilityStore};
+pub use sql::{PgStore, SqlStore, SqliteStore};
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Something the change refers to does not exist (or was deleted concurrently).
+    #[error("{what} {id} not found")]
+    Missing {
+        /// What kind of record, for example `course`.
+        what: &'static str,
+        /// Its id.
+        id: String,
+    },
+    /// The record's state forbids the change (FAILED_PRECONDITION with this reason).
+    #[error("{message}")]
+    Refused {
+        /// Stable reason code, for example `ARCHIVED`.
+        reason: &'static str,
+        /// Explanation for people.
+        message: String,
+    },
+    /// The change is invalid given what is stored (INVALID_ARGUMENT naming the field).
+    #[error("{field} {message}")]
+    Invalid {
+        /// The request field.
+        field: &'static str,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// Stored data does not parse (a bug or a manual edit).
+    #[error("corrupt stored data: {0}")]
+    Corrupt(String),
+    /// The database failed or is unreachable.
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// The whole port: what the service's core holds.
+pub trait Store: CourseStore + ResponsibilityStore {}
+
+impl<S> Store for S where S: CourseStore + ResponsibilityStore {}
+
+#[cfg(test)]
+mod conformance;

@@ -1,0 +1,15 @@
+//! The SQLite build of the adapter: the backend's database type, then the shared files.
+
+type Db = sqlx::Sqlite;
+
+/// Nothing: a write transaction holds the database's write lock already.
+const LOCK_ROWS: &str = "";
+
+#[path = "audit.rs"]
+mod audit;
+#[path = "courses.rs"]
+mod courses;
+#[path = "responsibilities.rs"]
+mod responsibilities;
+#[path = "rows.rs"]
+mod rows;

@@ -1,0 +1,242 @@
+//! A tenant on a running identity, authorization and delegation, with people who hold the
+//! roles the scenarios need, each signed in through identity.
+
+use std::net::TcpListener;
+
+use lms_api::authorization::v1::AssignRoleRequest;
+use lms_api::authorization::v1::role_assignment_service_client::RoleAssignmentServiceClient;
+use lms_api::delegation::v1::course_service_client::CourseServiceClient;
+use lms_api::delegation::v1::lesson_service_client::LessonServiceClient;
+use lms_api::delegation::v1::responsibility_service_client::ResponsibilityServiceClient;
+use lms_api::identity::v1::authentication_service_client::AuthenticationServiceClient;
+use lms_api::identity::v1::tenant_service_client::TenantServiceClient;
+use lms_api::identity::v1::unit_service_client::UnitServiceClient;
+use lms_api::identity::v1::user_service_client::UserServiceClient;
+use lms_api::identity::v1::{
+    CreateServiceAccountRequest, CreateTenantRequest, CreateUnitRequest, CreateUserRequest,
+    NewUser, SignInRequest, TenantSettings, UnitKind, sign_in_response,
+};
+use lms_runtime::config::ServiceAccountConfig;
+use lms_runtime::{SecretString, ServiceName};
+use lms_testkit::{TestAuth, TestDatabase, TestRedis, TestService, postgres_database, redis};
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+
+pub const PASSWORD: &str = "a long enough password";
+
+type Authed = InterceptedService<Channel, lms_runtime::client::CallCredentials>;
+
+/// The three services and one tenant with locations on.
+pub struct Platform {
+    pub identity: TestService,
+    pub authorization: TestService,
+    pub delegation: TestService,
+    pub tenant: String,
+    /// The tenant's first administrator (LMS Administrator and Access Coordinator).
+    pub admin: String,
+    /// A location of the tenant.
+    pub location: String,
+    _databases: [TestDatabase; 3],
+    _redis: TestRedis,
+}
+
+fn free_addr() -> std::net::SocketAddr {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+}
+
+impl Platform {
+    pub async fn start() -> Self {
+        // Three services' boot futures together are large; boxed, each test's stays small.
+        Box::pin(Self::boot()).await
+    }
+
+    async fn boot() -> Self {
+        lms_testkit::trace_init();
+        let auth = TestAuth::new();
+        let redis = redis().await;
+        let databases = [
+            postgres_database().await,
+            postgres_database().await,
+            postgres_database().await,
+        ];
+        let (authorization_addr, delegation_addr) = (free_addr(), free_addr());
+        let mut identity_context =
+            lms_testkit::service_context(ServiceName::Identity, databases[0].url(), None, &auth);
+        identity_context.set_endpoint(
+            ServiceName::Authorization,
+            format!("http://{authorization_addr}"),
+        );
+        let identity =
+            TestService::start(lms_platform::build_service(identity_context).await.unwrap()).await;
+        let identity_url = format!("http://{}", identity.addr());
+
+        let mut context = lms_testkit::service_context(
+            ServiceName::Authorization,
+            databases[1].url(),
+            Some(&redis),
+            &auth,
+        );
+        context.service.listen = authorization_addr;
+        context.auth.fetch_identity_keys = true;
+        context.set_endpoint(ServiceName::Identity, identity_url.clone());
+        let authorization =
+            TestService::start(lms_platform::build_service(context).await.unwrap()).await;
+
+        // Delegation's own platform account, made by an operator as a deployment would.
+        let operator = auth.service_token("operator");
+        let account = AuthenticationServiceClient::new(identity.authorized(&operator))
+            .create_service_account(CreateServiceAccountRequest {
+                name: "delegation".into(),
+                scopes: vec!["authorization.facts.courses".into()],
+                tenant_id: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        let mut context =
+            lms_testkit::service_context(ServiceName::Delegation, databases[2].url(), None, &auth);
+        context.service.listen = delegation_addr;
+        context.service.service_account = Some(ServiceAccountConfig {
+            id: account.service_account_id,
+            secret: SecretString::new(account.client_secret),
+        });
+        context.auth.fetch_identity_keys = true;
+        context.set_endpoint(ServiceName::Identity, identity_url);
+        context.set_endpoint(
+            ServiceName::Authorization,
+            format!("http://{authorization_addr}"),
+        );
+        let delegation =
+            TestService::start(lms_platform::build_service(context).await.unwrap()).await;
+
+        let created = TenantServiceClient::new(identity.authorized(&operator))
+            .create_tenant(CreateTenantRequest {
+                name: "Delegation Academy".into(),
+                settings: Some(TenantSettings {
+                    locations_enabled: true,
+                    ..Default::default()
+                }),
+                access_coordinator: Some(new_user("admin@academy.example")),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        let tenant = created.tenant.unwrap().tenant_id;
+        let admin = sign_in(&identity, &tenant, "admin@academy.example").await;
+        let location = UnitServiceClient::new(identity.authorized(&admin))
+            .create_unit(CreateUnitRequest {
+                kind: UnitKind::Location as i32,
+                name: "North".into(),
+                parent_unit_id: String::new(),
+                external_id: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .unit
+            .unwrap()
+            .unit_id;
+        Self {
+            identity,
+            authorization,
+            delegation,
+            tenant,
+            admin,
+            location,
+            _databases: databases,
+            _redis: redis,
+        }
+    }
+
+    /// A new person holding `role` (at `unit` when given), signed in: their id and token.
+    pub async fn person(
+        &self,
+        email: &str,
+        role: Option<&str>,
+        unit: Option<&str>,
+    ) -> (String, String) {
+        let mut user = new_user(email);
+        user.main_unit_id = unit.unwrap_or_default().into();
+        let id = UserServiceClient::new(self.identity.authorized(&self.admin))
+            .create_user(CreateUserRequest { user: Some(user) })
+            .await
+            .unwrap()
+            .into_inner()
+            .user
+            .unwrap()
+            .user_id;
+        if let Some(role) = role {
+            RoleAssignmentServiceClient::new(self.authorization.authorized(&self.admin))
+                .assign_role(AssignRoleRequest {
+                    user_id: id.clone(),
+                    role_id: role.into(),
+                    unit_id: unit.unwrap_or_default().into(),
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+        }
+        let token = sign_in(&self.identity, &self.tenant, email).await;
+        (id, token)
+    }
+
+    pub fn courses(&self, token: &str) -> CourseServiceClient<Authed> {
+        CourseServiceClient::new(self.delegation.authorized(token))
+    }
+
+    pub fn lessons(&self, token: &str) -> LessonServiceClient<Authed> {
+        LessonServiceClient::new(self.delegation.authorized(token))
+    }
+
+    pub fn duties(&self, token: &str) -> ResponsibilityServiceClient<Authed> {
+        ResponsibilityServiceClient::new(self.delegation.authorized(token))
+    }
+}
+
+pub fn new_user(email: &str) -> NewUser {
+    NewUser {
+        email: email.into(),
+        given_name: "Delegation".into(),
+        family_name: "Person".into(),
+        password: PASSWORD.into(),
+        ..Default::default()
+    }
+}
+
+pub async fn sign_in(identity: &TestService, tenant: &str, email: &str) -> String {
+    let outcome = AuthenticationServiceClient::new(identity.channel())
+        .sign_in(SignInRequest {
+            tenant_id: tenant.into(),
+            email: email.into(),
+            password: PASSWORD.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .outcome;
+    match outcome {
+        Some(sign_in_response::Outcome::Tokens(tokens)) => tokens.access_token,
+        other => panic!("expected tokens, got {other:?}"),
+    }
+}
+
+/// The reason code of a refusal.
+pub fn reason(status: &tonic::Status) -> String {
+    use tonic_types::StatusExt;
+    status
+        .get_details_error_info()
+        .map(|info| info.reason)
+        .unwrap_or_default()
+}
+
+/// The fields a refusal names.
+pub fn fields(status: &tonic::Status) -> Vec<String> {
+    use tonic_types::StatusExt;
+    status
+        .get_details_bad_request()
+        .map(|bad| bad.field_violations.into_iter().map(|v| v.field).collect())
+        .unwrap_or_default()
+}

@@ -1,0 +1,7 @@
+//! Course delegation over real gRPC: identity, authorization (with Redis) and delegation on
+//! PostgreSQL, people signed in through identity, delegation pushing its facts with its own
+//! platform account's tenant-scoped tokens. One module per behaviour.
+
+mod courses;
+mod fixture;
+mod responsibilities;

@@ -10,6 +10,9 @@ use lms_api::authorization::v1::permission_service_client::PermissionServiceClie
 use lms_api::authorization::v1::role_assignment_service_client::RoleAssignmentServiceClient;
 use lms_api::authorization::v1::role_service_client::RoleServiceClient;
 use lms_api::common::v1::{ObjectReference, ObjectType};
+use lms_api::delegation::v1::course_service_client::CourseServiceClient;
+use lms_api::delegation::v1::lesson_service_client::LessonServiceClient;
+use lms_api::delegation::v1::responsibility_service_client::ResponsibilityServiceClient;
 use lms_api::identity::v1::authentication_service_client::AuthenticationServiceClient;
 use lms_api::identity::v1::import_service_client::ImportServiceClient;
 use lms_api::identity::v1::tenant_service_client::TenantServiceClient;
@@ -101,6 +104,21 @@ impl Client {
     /// CSV imports (identity).
     pub fn imports(&self) -> ImportServiceClient<Authorized> {
         ImportServiceClient::new(self.channel.clone())
+    }
+
+    /// Courses (delegation).
+    pub fn courses(&self) -> CourseServiceClient<Authorized> {
+        CourseServiceClient::new(self.channel.clone())
+    }
+
+    /// Lessons of courses (delegation).
+    pub fn lessons(&self) -> LessonServiceClient<Authorized> {
+        LessonServiceClient::new(self.channel.clone())
+    }
+
+    /// Course Tutors, Course and Event Administrators (delegation).
+    pub fn responsibilities(&self) -> ResponsibilityServiceClient<Authorized> {
+        ResponsibilityServiceClient::new(self.channel.clone())
     }
 }
 

@@ -2,6 +2,7 @@
 //! command line. One module per group of verbs.
 
 mod accounts;
+mod courses;
 mod decisions;
 mod import;
 mod permissions;
@@ -16,6 +17,7 @@ use lms_client::Client;
 use lms_client::output::Format;
 
 use crate::accounts::AccountCommand;
+use crate::courses::CourseCommand;
 use crate::decisions::Question;
 use crate::import::ImportWhat;
 use crate::tenants::TenantCommand;
@@ -43,6 +45,14 @@ struct Cli {
         global = true
     )]
     identity: String,
+    /// The delegation service (courses, lessons, their duties).
+    #[arg(
+        long,
+        env = "LMS_DELEGATION_ENDPOINT",
+        default_value = "http://127.0.0.1:50053",
+        global = true
+    )]
+    delegation: String,
     /// Your bearer token (from sign-in, or printed by `lms dev`).
     #[arg(long, env = "LMS_TOKEN", hide_env_values = true, global = true)]
     token: Option<String>,
@@ -125,6 +135,9 @@ enum Command {
     /// Service accounts of the platform or of your tenant.
     #[command(subcommand)]
     ServiceAccounts(AccountCommand),
+    /// Courses, their lessons and the duties on them.
+    #[command(subcommand)]
+    Courses(CourseCommand),
 }
 
 /// A consistency token as printed.
@@ -175,6 +188,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let Cli {
         endpoint,
         identity,
+        delegation,
         token,
         output,
         command,
@@ -226,6 +240,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::ServiceAccounts(command) => {
             accounts::run(&connect(&identity).await?, command).await?
         }
+        Command::Courses(command) => courses::run(&connect(&delegation).await?, command).await?,
         Command::Check(q) => decisions::check(&connect(&endpoint).await?, &q).await?,
         Command::Explain(q) => decisions::explain(&connect(&endpoint).await?, &q).await?,
         Command::Roles { role: Some(role) } => {

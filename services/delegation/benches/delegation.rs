@@ -1,0 +1,335 @@
+//! Delegation benchmark, release build, PostgreSQL and Redis, delegation beside a real identity
+//! and authorization (every call is decided there, as the caller):
+//!
+//! - `ListCourses` over `--courses` courses (10,000 by default), a page of 100: for a tenant
+//!   administrator (a tenant-wide grant: authorization answers "all", the store pages) and for
+//!   a tutor of 50 of them (authorization lists the 50 ids through the responsibility facts);
+//! - the floor: a gRPC health check of the same delegation, measured in the same run, so the
+//!   figures compare as ratios on a shared machine.
+//!
+//! `cargo bench -p lms-delegation --bench delegation -- [--courses 10000] [--calls 2000]
+//!  [--json bench-results/delegation.json]` (or `make bench`).
+
+use std::time::Instant;
+
+use futures_util::StreamExt;
+use hdrhistogram::Histogram;
+use lms_api::authorization::v1::AssignRoleRequest;
+use lms_api::authorization::v1::role_assignment_service_client::RoleAssignmentServiceClient;
+use lms_api::common::v1::{ObjectReference, ObjectType};
+use lms_api::delegation::v1::course_service_client::CourseServiceClient;
+use lms_api::delegation::v1::responsibility_service_client::ResponsibilityServiceClient;
+use lms_api::delegation::v1::{
+    AssignResponsibilityRequest, CreateCourseRequest, ListCoursesRequest, Responsibility,
+    ResponsibilityKind,
+};
+use lms_api::identity::v1::authentication_service_client::AuthenticationServiceClient;
+use lms_api::identity::v1::tenant_service_client::TenantServiceClient;
+use lms_api::identity::v1::user_service_client::UserServiceClient;
+use lms_api::identity::v1::{
+    CreateServiceAccountRequest, CreateTenantRequest, CreateUserRequest, NewUser, SignInRequest,
+    TenantSettings, sign_in_response,
+};
+use lms_runtime::config::ServiceAccountConfig;
+use lms_runtime::{SecretString, ServiceName};
+use lms_testkit::{TestAuth, TestService, postgres_database, redis, service_context};
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_client::HealthClient;
+
+const PASSWORD: &str = "a benchmark's long password";
+
+struct Args {
+    courses: usize,
+    calls: usize,
+    json: String,
+}
+
+fn args() -> Args {
+    let mut args = Args {
+        courses: 10_000,
+        calls: 2_000,
+        json: "bench-results/delegation.json".into(),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--courses" => {
+                args.courses = it.next().and_then(|v| v.parse().ok()).expect("--courses N")
+            }
+            "--calls" => args.calls = it.next().and_then(|v| v.parse().ok()).expect("--calls N"),
+            "--json" => args.json = it.next().expect("--json PATH"),
+            _ => {} // cargo bench passes --bench
+        }
+    }
+    args
+}
+
+fn micros(histogram: &Histogram<u64>, quantile: f64) -> f64 {
+    histogram.value_at_quantile(quantile) as f64 / 1000.0
+}
+
+fn free_addr() -> std::net::SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+}
+
+async fn sign_in(identity: &TestService, tenant: &str, email: &str) -> String {
+    let outcome = AuthenticationServiceClient::new(identity.channel())
+        .sign_in(SignInRequest {
+            tenant_id: tenant.into(),
+            email: email.into(),
+            password: PASSWORD.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .outcome;
+    match outcome {
+        Some(sign_in_response::Outcome::Tokens(tokens)) => tokens.access_token,
+        other => panic!("expected tokens, got {other:?}"),
+    }
+}
+
+fn person(email: &str) -> NewUser {
+    NewUser {
+        email: email.into(),
+        given_name: "Bench".into(),
+        family_name: "Person".into(),
+        password: PASSWORD.into(),
+        ..Default::default()
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let args = args();
+    let auth = TestAuth::new();
+    let redis = redis().await;
+    let databases = [
+        postgres_database().await,
+        postgres_database().await,
+        postgres_database().await,
+    ];
+    let (authorization_addr, delegation_addr) = (free_addr(), free_addr());
+    let mut context = service_context(ServiceName::Identity, databases[0].url(), None, &auth);
+    context.set_endpoint(
+        ServiceName::Authorization,
+        format!("http://{authorization_addr}"),
+    );
+    let identity = TestService::start(lms_identity::build(context).await.unwrap()).await;
+    let identity_url = format!("http://{}", identity.addr());
+    let mut context = service_context(
+        ServiceName::Authorization,
+        databases[1].url(),
+        Some(&redis),
+        &auth,
+    );
+    context.service.listen = authorization_addr;
+    context.auth.fetch_identity_keys = true;
+    context.set_endpoint(ServiceName::Identity, identity_url.clone());
+    let authorization = TestService::start(lms_authorization::build(context).await.unwrap()).await;
+    let operator = auth.service_token("operator");
+    let account = AuthenticationServiceClient::new(identity.authorized(&operator))
+        .create_service_account(CreateServiceAccountRequest {
+            name: "delegation".into(),
+            scopes: vec!["authorization.facts.courses".into()],
+            tenant_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut context = service_context(ServiceName::Delegation, databases[2].url(), None, &auth);
+    context.service.listen = delegation_addr;
+    context.service.service_account = Some(ServiceAccountConfig {
+        id: account.service_account_id,
+        secret: SecretString::new(account.client_secret),
+    });
+    context.auth.fetch_identity_keys = true;
+    context.set_endpoint(ServiceName::Identity, identity_url);
+    context.set_endpoint(
+        ServiceName::Authorization,
+        format!("http://{authorization_addr}"),
+    );
+    let delegation = TestService::start(lms_delegation::build(context).await.unwrap()).await;
+
+    let tenant = TenantServiceClient::new(identity.authorized(&operator))
+        .create_tenant(CreateTenantRequest {
+            name: "Bench".into(),
+            settings: Some(TenantSettings::default()),
+            access_coordinator: Some(person("admin@bench.example")),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .tenant
+        .unwrap()
+        .tenant_id;
+    let admin = sign_in(&identity, &tenant, "admin@bench.example").await;
+    let tutor = UserServiceClient::new(identity.authorized(&admin))
+        .create_user(CreateUserRequest {
+            user: Some(person("tutor@bench.example")),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .user
+        .unwrap()
+        .user_id;
+    RoleAssignmentServiceClient::new(authorization.authorized(&admin))
+        .assign_role(AssignRoleRequest {
+            user_id: tutor.clone(),
+            role_id: "builtin:tutor".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let tutor_token = sign_in(&identity, &tenant, "tutor@bench.example").await;
+
+    // The courses, 16 at a time through the API; the tutor tutors every 200th.
+    let started = Instant::now();
+    let courses = CourseServiceClient::new(delegation.authorized(&admin));
+    let ids: Vec<String> = futures_util::stream::iter(0..args.courses)
+        .map(|n| {
+            let mut courses = courses.clone();
+            async move {
+                courses
+                    .create_course(CreateCourseRequest {
+                        title: format!("Course {n}"),
+                        ..Default::default()
+                    })
+                    .await
+                    .unwrap()
+                    .into_inner()
+                    .course
+                    .unwrap()
+                    .course_id
+            }
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    let created_in = started.elapsed().as_secs_f64();
+    let tutored: Vec<&String> = ids.iter().step_by((args.courses / 50).max(1)).collect();
+    let mut duties = ResponsibilityServiceClient::new(delegation.authorized(&admin));
+    for course in &tutored {
+        duties
+            .assign_responsibility(AssignResponsibilityRequest {
+                responsibility: Some(Responsibility {
+                    kind: ResponsibilityKind::CourseTutor as i32,
+                    user_id: tutor.clone(),
+                    object: Some(ObjectReference {
+                        r#type: ObjectType::Course as i32,
+                        id: (*course).clone(),
+                        tenant_id: String::new(),
+                    }),
+                    valid_from: None,
+                    valid_until: None,
+                }),
+            })
+            .await
+            .unwrap();
+    }
+
+    let mut cases: Vec<(String, String, Histogram<u64>)> = Vec::new();
+    let mut health = HealthClient::new(delegation.channel());
+    let mut floor = Histogram::<u64>::new(3).unwrap();
+    let mut admin_list = Histogram::<u64>::new(3).unwrap();
+    let mut tutor_list = Histogram::<u64>::new(3).unwrap();
+    let mut as_admin = CourseServiceClient::new(delegation.authorized(&admin));
+    let mut as_tutor = CourseServiceClient::new(delegation.authorized(&tutor_token));
+    // Alternating cases, so the machine's noise falls on all of them alike.
+    for call in 0..args.calls {
+        let started = Instant::now();
+        health
+            .check(HealthCheckRequest {
+                service: String::new(),
+            })
+            .await
+            .unwrap();
+        floor.record(started.elapsed().as_nanos() as u64).unwrap();
+        // Pages across the whole list, not one hot page.
+        let page_token = if call % 2 == 0 {
+            String::new()
+        } else {
+            ids[(call * 7919) % ids.len()].clone()
+        };
+        let started = Instant::now();
+        let page = as_admin
+            .list_courses(ListCoursesRequest {
+                page_size: 100,
+                page_token,
+                include_archived: false,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        admin_list
+            .record(started.elapsed().as_nanos() as u64)
+            .unwrap();
+        assert!(!page.courses.is_empty() || call % 2 == 1);
+        let started = Instant::now();
+        let page = as_tutor
+            .list_courses(ListCoursesRequest {
+                page_size: 100,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        tutor_list
+            .record(started.elapsed().as_nanos() as u64)
+            .unwrap();
+        assert_eq!(page.courses.len(), tutored.len());
+    }
+    cases.push((
+        "floor: gRPC health check".into(),
+        "same delegation, same run".into(),
+        floor,
+    ));
+    cases.push((
+        "ListCourses, tenant administrator".into(),
+        format!("page of 100 of {}", args.courses),
+        admin_list,
+    ));
+    cases.push((
+        "ListCourses, tutor".into(),
+        format!("their {} of {}", tutored.len(), args.courses),
+        tutor_list,
+    ));
+
+    println!(
+        "\n{:<40} {:>8} {:>9} {:>9} {:>8} {:>8}  note",
+        "case", "count", "p50 µs", "p99 µs", "p50 ×", "p99 ×"
+    );
+    let (floor50, floor99) = (micros(&cases[0].2, 0.5), micros(&cases[0].2, 0.99));
+    for (name, note, histogram) in &cases {
+        let (p50, p99) = (micros(histogram, 0.5), micros(histogram, 0.99));
+        println!(
+            "{name:<40} {:>8} {p50:>9.1} {p99:>9.1} {:>8.2} {:>8.2}  {note}",
+            histogram.len(),
+            p50 / floor50,
+            p99 / floor99,
+        );
+    }
+    println!(
+        "\n{} courses created through CreateCourse (16 in flight) in {created_in:.1} s \
+         ({:.0}/s); targets: ListCourses p99 <= 20 ms",
+        args.courses,
+        args.courses as f64 / created_in
+    );
+    let json = serde_json::json!({
+        "courses": args.courses,
+        "created_per_second": args.courses as f64 / created_in,
+        "cases": cases.iter().map(|(name, note, h)| serde_json::json!({
+            "case": name, "note": note, "count": h.len(),
+            "p50_us": micros(h, 0.5), "p99_us": micros(h, 0.99),
+        })).collect::<Vec<_>>(),
+    });
+    if let Some(dir) = std::path::Path::new(&args.json).parent() {
+        std::fs::create_dir_all(dir).unwrap();
+    }
+    std::fs::write(&args.json, serde_json::to_string_pretty(&json).unwrap()).unwrap();
+    println!("written to {}", args.json);
+}

@@ -112,7 +112,7 @@ async fn create<S: Store>(store: &S, name: &str) -> Result<OperatorCredential, O
         name,
         AccountOwner::Platform,
         Scopes::of([Scope::Operator]),
-        INSTALLER.to_owned(),
+        (INSTALLER.to_owned(), false),
         now(),
     );
     let audit = Actor::Service(INSTALLER.to_owned()).did(

@@ -79,7 +79,7 @@ async fn an_integration_assigns_what_its_holder_may_and_the_audit_names_both() {
         .await
         .unwrap()
         .into_inner();
-    let actor = format!("service:hr-feed for {administrator}");
+    let actor = format!("integration:hr-feed for {administrator}");
     let stamp = assigned.assignment.unwrap().assigned.unwrap();
     assert_eq!(stamp.actor_id, actor);
     assert_eq!(
@@ -169,7 +169,7 @@ async fn an_integration_reads_and_revokes_only_where_its_holder_may() {
         audit_actors(&f, administrator).await[0],
         (
             "role_assignment.revoked".into(),
-            format!("service:hr-feed for {administrator}")
+            format!("integration:hr-feed for {administrator}")
         )
     );
 }

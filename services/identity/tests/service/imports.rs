@@ -381,39 +381,31 @@ async fn a_custom_role_with_only_users_import_cannot_make_anyone_manager_through
         .access_token;
     let before = people(&platform, &admin).await;
 
-    let refused = import(
-        &platform,
-        &token,
-        ImportKind::Users,
-        (false, true),
-        "external_id,email,given_name,family_name,role\n\
-         HR-1,max@example.org,Max,Mills,manager\n",
-    )
-    .await
-    .unwrap_err();
-    assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
-    assert_eq!(crate::fixture::reason(&refused), "ESCALATION");
+    let file = "external_id,email,given_name,family_name,role\n\
+                HR-1,max@example.org,Max,Mills,manager\n\
+                HR-2,sam@example.org,Sam,Stone,student\n";
+    let refused = import(&platform, &token, ImportKind::Users, (false, true), file)
+        .await
+        .unwrap();
+    let errors: Vec<_> = refused.iter().flat_map(|m| &m.errors).collect();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!((errors[0].line, errors[0].column.as_str()), (2, "role"));
     assert!(
-        refused.message().contains("Manager role") && refused.message().contains("users.read"),
-        "the refusal says why and what is missing: {refused:?}"
+        errors[0].reason.contains("Manager role") && errors[0].reason.contains("users.read"),
+        "the row says why and what is missing: {errors:?}"
     );
+    assert_eq!(refused.last().unwrap().rows_imported, 0);
     assert_eq!(
         people(&platform, &admin).await,
         before,
-        "nothing was imported"
+        "nothing was imported while a row is bad"
     );
 
-    // The same importer brings in people the feed gives no role.
-    import(
-        &platform,
-        &token,
-        ImportKind::Users,
-        (false, true),
-        "external_id,email,given_name,family_name,role\n\
-         HR-2,sam@example.org,Sam,Stone,student\n",
-    )
-    .await
-    .unwrap();
+    // Skipping the bad row, the same importer brings in the person the feed gives no role.
+    let skipped = import(&platform, &token, ImportKind::Users, (true, true), file)
+        .await
+        .unwrap();
+    assert_eq!(skipped.last().unwrap().rows_imported, 1);
     assert_eq!(people(&platform, &admin).await, before + 1);
 }
 

@@ -84,7 +84,7 @@ async fn an_administrators_integration_assigns_within_what_they_hold() {
 
     let token = issue(&platform, &created).await.unwrap();
     let caller = platform.authorization_verifier.verify(&token).unwrap();
-    let Caller::Service {
+    let Caller::Integration {
         name,
         tenant,
         holder,
@@ -92,10 +92,10 @@ async fn an_administrators_integration_assigns_within_what_they_hold() {
         ..
     } = caller
     else {
-        panic!("a service token, got {caller:?}");
+        panic!("an integration's token, got {caller:?}");
     };
     assert_eq!(name, "hr-feed");
-    assert_eq!(tenant, Some(platform.tenant));
+    assert_eq!(tenant, platform.tenant);
     assert_eq!(holder, Some(platform.admin));
     assert_eq!(scopes, Scopes::of([Scope::AssignRoles, Scope::Decide]));
 
@@ -114,7 +114,7 @@ async fn an_administrators_integration_assigns_within_what_they_hold() {
         .into_inner()
         .records;
     let actor = audit[0].stamp.clone().unwrap().actor_id;
-    assert_eq!(actor, format!("service:hr-feed for {}", platform.admin));
+    assert_eq!(actor, format!("integration:hr-feed for {}", platform.admin));
 
     // Beyond it (a Master Administrator reaches the clients, the LMS Administrator does not).
     let refused = platform

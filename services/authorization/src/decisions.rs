@@ -183,9 +183,6 @@ pub fn resource_freshness(
     }
 }
 
-/// The revision of the caller's tenant a decision in `tenant` is at least as fresh as: the
-/// older of its inputs counted on that tenant's revision. Facts of another tenant's resource
-/// are on their owner's counter (and read as [`resource_freshness`] asks), so they do not count.
 /// A question naming no subject is about the caller: a person, an integration's holder. A
 /// service (and an integration an operator made) is nobody and names whom it asks about.
 fn unnamed_subject(field: &str) -> ApiError {
@@ -195,6 +192,9 @@ fn unnamed_subject(field: &str) -> ApiError {
     )
 }
 
+/// The revision of the caller's tenant a decision in `tenant` is at least as fresh as: the
+/// older of its inputs counted on that tenant's revision. Facts of another tenant's resource
+/// are on their owner's counter (and read as [`resource_freshness`] asks), so they do not count.
 fn decided_revision(
     tenant: TenantId,
     subject: Revision,

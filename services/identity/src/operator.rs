@@ -112,7 +112,8 @@ async fn create<S: Store>(store: &S, name: &str) -> Result<OperatorCredential, O
         name,
         AccountOwner::Platform,
         Scopes::of([Scope::Operator]),
-        (INSTALLER.to_owned(), false),
+        INSTALLER.to_owned(),
+        false,
         now(),
     );
     let audit = Actor::Service(INSTALLER.to_owned()).did(

@@ -51,6 +51,18 @@ fn asked<T>(
     Ok((caller, message))
 }
 
+/// CheckEscalation from a caller no person bounds (a platform service, an integration an
+/// operator made): trusted, it has no rule to ask.
+fn nobody_to_bound() -> ApiError {
+    ApiError::PermissionDenied {
+        reason: "USER_REQUIRED",
+        message: "the escalation rule bounds a person (or an integration's holder); trusted \
+                  services ask nothing here"
+            .into(),
+        metadata: Default::default(),
+    }
+}
+
 /// Whether a request's `subject_id` names `holder`'s own rights: none named, or them.
 fn names_only(subject_id: &str, holder: UserId) -> bool {
     subject_id.is_empty() || UserId::parse(subject_id) == Ok(holder)
@@ -331,17 +343,11 @@ impl<S: Store> PermissionService for Permissions<S> {
         // The rule is about what the caller's person holds: their own, an integration's
         // holder's. Services, and integrations an operator made, are trusted and ask nothing.
         let (caller, r) = asked(request, |_, _| true)?;
-        let actor =
-            self.0
-                .bounding_person(&caller)
-                .await?
-                .ok_or_else(|| ApiError::PermissionDenied {
-                    reason: "USER_REQUIRED",
-                    message: "the escalation rule bounds a person (or an integration's holder); \
-                          trusted services ask nothing here"
-                        .into(),
-                    metadata: Default::default(),
-                })?;
+        let actor = self
+            .0
+            .bounding_person(&caller)
+            .await?
+            .ok_or_else(nobody_to_bound)?;
         let question = convert::escalation_question(r.question.as_ref())?;
         let answer = self.0.escalation(&actor, question).await?;
         // About another person, the details name what they hold (grants past the caller's,

@@ -215,7 +215,7 @@ impl<S: Store + Clone> Authentication<S> {
         };
         let second_factor = holders_second_factor(&manager, &request)?;
         let (account, secret) =
-            ServiceAccountRecord::new(name, owner, scopes, (created_by, second_factor), now());
+            ServiceAccountRecord::new(name, owner, scopes, created_by, second_factor, now());
         self.0
             .store
             .create_service_account(
@@ -479,10 +479,14 @@ mod tests {
             tenant: TenantId::generate(),
             holder: None,
         };
-        let integration = names(&["authorization.decide", "authorization.roles.assign"]);
+        let integration = names(&[
+            "authorization.decide",
+            "authorization.roles.assign",
+            "identity.people.import",
+        ]);
         assert_eq!(
             requested_scopes(&integration, tenant).unwrap(),
-            Scopes::of([Scope::Decide, Scope::AssignRoles])
+            Scopes::of([Scope::Decide, Scope::AssignRoles, Scope::PeopleImport])
         );
         for refused in [Scope::Operator, Scope::PeopleFacts, Scope::CourseFacts] {
             let why = refused_for_tenant_accounts(refused).expect("refused");

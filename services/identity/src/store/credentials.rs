@@ -139,7 +139,8 @@ impl ServiceAccountRecord {
         name: &str,
         owner: AccountOwner,
         scopes: Scopes,
-        (created_by, second_factor): (String, bool),
+        created_by: String,
+        second_factor: bool,
         at: i64,
     ) -> (Self, String) {
         let (secret, secret_hash) = crate::sessions::new_secret(crate::sessions::CLIENT_SECRET);

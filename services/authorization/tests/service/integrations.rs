@@ -13,7 +13,8 @@ use lms_api::authorization::v1::{
     ListAuditRecordsRequest, ListUserRolesRequest, RevokeRoleRequest, RolePlacement, SubjectStatus,
     TenantFacts,
 };
-use lms_api::common::v1::{ObjectType, UserStatus};
+use lms_api::common::v1::consistency::Requirement;
+use lms_api::common::v1::{Consistency, ObjectType, UserStatus};
 use lms_kernel::UserId;
 use lms_runtime::auth::{Scope, Scopes};
 use lms_runtime::client::CallCredentials;
@@ -315,12 +316,15 @@ fn decisions_of(
     PermissionServiceClient::new(f.service.authorized(&token))
 }
 
+/// Explain `permission` on the tenant, fully consistent (a tenant setting just written counts).
 fn explain_on_tenant(f: &Fixture, permission: &str, subject: Option<UserId>) -> ExplainRequest {
     ExplainRequest {
         subject_id: subject.map(|s| s.to_string()).unwrap_or_default(),
         permission: permission.into(),
         resource: Some(reference(ObjectType::Tenant, f.tenant)),
-        consistency: None,
+        consistency: Some(Consistency {
+            requirement: Some(Requirement::FullyConsistent(true)),
+        }),
     }
 }
 

@@ -91,14 +91,18 @@ impl TestAuth {
         self.sign(&claims)
     }
 
-    /// A tenant integration's token: a service of `tenant` that may do `scopes`, bounded by
-    /// what its account's `holder` holds (as identity issues them for accounts people create).
-    pub fn held_service_token(
+    /// A tenant integration's token, as identity issues them for a tenant's service accounts:
+    /// `name` of `tenant`, doing `scopes`, with the id of the secret it was issued against;
+    /// bounded by what `holder` holds (the person who made the account), or trusted within its
+    /// scopes with none (an account an operator made). `second_factor`: the holder set the
+    /// account's secret in a session that proved one.
+    pub fn integration_token(
         &self,
         name: &str,
         tenant: TenantId,
-        holder: UserId,
+        holder: Option<UserId>,
         scopes: Scopes,
+        second_factor: bool,
     ) -> String {
         let mut claims = self.issuer.claims(
             SubjectKind::Service,
@@ -107,8 +111,23 @@ impl TestAuth {
             Duration::from_secs(3600),
         );
         claims.scope = Some(scopes.to_claim());
-        claims.hld = Some(holder.to_string());
+        claims.sid = Some(uuid::Uuid::new_v4().to_string());
+        claims.hld = holder.map(|h| h.to_string());
+        if second_factor {
+            claims.amr = vec!["otp".into()];
+        }
         self.sign(&claims)
+    }
+
+    /// [`Self::integration_token`] held by `holder`, its secret set without a second factor.
+    pub fn held_service_token(
+        &self,
+        name: &str,
+        tenant: TenantId,
+        holder: UserId,
+        scopes: Scopes,
+    ) -> String {
+        self.integration_token(name, tenant, Some(holder), scopes, false)
     }
 
     /// Signs arbitrary claims with this test's key.

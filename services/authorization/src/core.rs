@@ -62,17 +62,16 @@ fn denied(permission: Permission, decision: Decision) -> ApiError {
 
 /// The facts a decision uses for `subject` on behalf of `caller`: a person asking about
 /// themselves in a password-only session acts without the risky grants of their administrator
-/// roles when the tenant requires MFA for admins (DESIGN.md §1). Services ask about a person's
-/// standing rights; identity forwards the person's own token for their admin actions.
+/// roles when the tenant requires MFA for admins (DESIGN.md §1), and so does an integration
+/// asking about its holder unless the holder set its secret in a session that proved a second
+/// factor: an integration is never a way around the holder's second factor (review L5).
+/// Services ask about a person's standing rights; identity forwards the person's own token (or
+/// the integration's) for their actions.
 pub fn as_session(caller: &Caller, subject: UserId, facts: Arc<SubjectFacts>) -> Arc<SubjectFacts> {
-    match caller {
-        Caller::User {
-            user, mfa: false, ..
-        } if *user == subject && facts.needs_second_factor() => {
-            Arc::new(facts.without_second_factor())
-        }
-        _ => facts,
+    if caller.person() == Some(subject) && !caller.second_factor() && facts.needs_second_factor() {
+        return Arc::new(facts.without_second_factor());
     }
+    facts
 }
 
 impl<S: Store> Core<S> {
@@ -249,36 +248,35 @@ impl<S: Store> Core<S> {
     /// The caller as a user actor; services act through `Check`, not as administrators.
     pub async fn actor(&self, caller: &Caller) -> Result<Actor, ApiError> {
         let (tenant, user) = lms_runtime::auth::user(caller)?;
-        let (facts, revision) = self.subject(tenant, user).await?;
-        Ok(Actor {
-            tenant,
-            facts: as_session(caller, user, facts),
-            revision,
-        })
+        self.session_actor(caller, tenant, user).await
     }
 
     /// The person whose rights bound what `caller` may ask or change: a person themselves; a
-    /// tenant's integration its holder, with their standing facts read fresh (no session of
-    /// theirs is in the request, and the account was made in one that could change the
-    /// tenant's configuration, so no password-only limit applies; a holder no longer active
-    /// holds nothing); `None` for the platform's own services, which are trusted.
+    /// tenant's integration its holder, with their standing facts read fresh (a holder no
+    /// longer active holds nothing) as the session that set its secret would hold them
+    /// ([`as_session`]); `None` for the platform's own services and for integrations an
+    /// operator made, which are trusted within their scopes.
     pub async fn bounding_person(&self, caller: &Caller) -> Result<Option<Actor>, ApiError> {
-        match caller {
-            Caller::User { .. } => Ok(Some(self.actor(caller).await?)),
-            Caller::Service {
-                holder: Some(holder),
-                ..
-            } => {
-                let tenant = lms_runtime::auth::tenant(caller)?;
-                let (facts, revision) = self.subject(tenant, *holder).await?;
-                Ok(Some(Actor {
-                    tenant,
-                    facts,
-                    revision,
-                }))
+        match (caller.tenant(), caller.person()) {
+            (Some(tenant), Some(person)) => {
+                Ok(Some(self.session_actor(caller, tenant, person).await?))
             }
-            Caller::Service { holder: None, .. } => Ok(None),
+            _ => Ok(None),
         }
+    }
+
+    async fn session_actor(
+        &self,
+        caller: &Caller,
+        tenant: TenantId,
+        person: UserId,
+    ) -> Result<Actor, ApiError> {
+        let (facts, revision) = self.subject(tenant, person).await?;
+        Ok(Actor {
+            tenant,
+            facts: as_session(caller, person, facts),
+            revision,
+        })
     }
 
     /// Fails with PERMISSION_DENIED, naming the permission and why, unless the actor may.

@@ -183,6 +183,15 @@ pub fn resource_freshness(
     }
 }
 
+/// A question naming no subject is about the caller: a person, an integration's holder. A
+/// service (and an integration an operator made) is nobody and names whom it asks about.
+fn unnamed_subject(field: &str) -> ApiError {
+    ApiError::invalid_field(
+        field,
+        "is required when a service asks (or an integration no person holds)",
+    )
+}
+
 /// The revision of the caller's tenant a decision in `tenant` is at least as fresh as: the
 /// older of its inputs counted on that tenant's revision. Facts of another tenant's resource
 /// are on their owner's counter (and read as [`resource_freshness`] asks), so they do not count.
@@ -246,8 +255,9 @@ where
 }
 
 impl<S: Store> Core<S> {
-    /// Who a decision is about: the caller, or (for services, and for people who may read the
-    /// subject's role assignments) the subject the request names in `field`.
+    /// Who a decision is about: the caller (an integration's holder), or (for services, and
+    /// for people who may read the subject's role assignments) the subject the request names
+    /// in `field`.
     pub async fn subject_of(
         &self,
         caller: &Caller,
@@ -255,26 +265,19 @@ impl<S: Store> Core<S> {
         field: &str,
         subject_id: &str,
     ) -> Result<UserId, ApiError> {
-        match (caller, subject_id.is_empty()) {
-            (Caller::User { user, .. }, true) => Ok(*user),
-            (Caller::Service { .. }, true) => Err(ApiError::invalid_field(
-                field,
-                "is required when a service asks",
-            )),
-            (_, false) => {
-                let subject = convert::id(field, subject_id, UserId::parse)?;
-                // A person, or an integration as its holder, asks about someone else only if
-                // they may read that person's role assignments; the platform's services may ask
-                // about anyone.
-                if caller.person().is_some_and(|asking| asking != subject)
-                    && let Some(actor) = self.bounding_person(caller).await?
-                {
-                    let target = self.resource(&Resource::user(tenant, subject)).await?;
-                    self.require(&actor, Permission::RoleAssignmentsRead, &target)?;
-                }
-                Ok(subject)
-            }
+        if subject_id.is_empty() {
+            return caller.person().ok_or_else(|| unnamed_subject(field));
         }
+        let subject = convert::id(field, subject_id, UserId::parse)?;
+        // A person, or an integration as its holder, asks about someone else only if they may
+        // read that person's role assignments; the platform's services may ask about anyone.
+        if caller.person().is_some_and(|asking| asking != subject)
+            && let Some(actor) = self.bounding_person(caller).await?
+        {
+            let target = self.resource(&Resource::user(tenant, subject)).await?;
+            self.require(&actor, Permission::RoleAssignmentsRead, &target)?;
+        }
+        Ok(subject)
     }
 
     /// Check and Explain: one decision for the subject and the resource a request names.
@@ -447,19 +450,12 @@ impl<S: Store> Core<S> {
             item.resource.as_ref(),
         )?;
         let field = format!("items[{index}].subject_id");
-        let subject = match (caller, item.subject_id.is_empty()) {
-            (Caller::User { user, .. }, true) => *user,
-            (Caller::Service { .. }, true) => {
-                return Err(ApiError::invalid_field(
-                    field,
-                    "is required when a service asks",
-                ));
-            }
-            (_, false) => {
-                let subject = convert::id(&field, &item.subject_id, UserId::parse)?;
-                prefetched.named.allows(subject)?;
-                subject
-            }
+        let subject = if item.subject_id.is_empty() {
+            caller.person().ok_or_else(|| unnamed_subject(&field))?
+        } else {
+            let subject = convert::id(&field, &item.subject_id, UserId::parse)?;
+            prefetched.named.allows(subject)?;
+            subject
         };
         if let std::collections::hash_map::Entry::Vacant(slot) = prefetched.subjects.entry(subject)
         {

@@ -35,6 +35,7 @@ impl Actor {
                 session: session.clone(),
             },
             Caller::Service { name, .. } => Actor::Service(name.clone()),
+            Caller::Integration { name, .. } => Actor::Service(format!("integration:{name}")),
         })
     }
 

@@ -2,8 +2,9 @@
 //! change's own transaction, so a change is never saved without its record nor recorded without
 //! being saved.
 //!
-//! A record names who acted (a person with the sign-in session of their token, or a service or
-//! operator by name), what they did (a stable code such as `user.suspended`), the object, and the
+//! A record names who acted (a person with the sign-in session of their token, a service or
+//! operator by name, or a tenant's integration as `integration:<name>` with the holder it acted
+//! for), what they did (a stable code such as `user.suspended`), the object, and the
 //! object before and after. The before/after JSON holds ids, codes and flags only: no names,
 //! e-mail addresses, free-text reasons, password hashes or secrets (security review M17), so
 //! anonymising a person leaves nothing of theirs behind in the trail. Handlers build the
@@ -12,7 +13,7 @@
 use lms_api::authorization::v1::{AssignRoleRequest, RevokeRoleRequest};
 use lms_kernel::{GroupId, TenantId, UnitId, UserId};
 use lms_runtime::ApiError;
-use lms_runtime::auth::{Acting, Caller, verified};
+use lms_runtime::auth::{Acting, Agent, Caller, Principal, verified};
 use lms_runtime::outbox::{NewEvent, topic};
 use prost::Message;
 use serde_json::{Map, Value, json};
@@ -32,6 +33,14 @@ pub enum Actor {
     },
     /// A platform service or an operator, by its account name.
     Service(String),
+    /// A tenant's integration, by its account's name, and the holder whose rights it acted
+    /// within (`None`: an operator made it).
+    Integration {
+        /// Its account's name.
+        name: String,
+        /// Its holder.
+        holder: Option<UserId>,
+    },
 }
 
 impl Actor {
@@ -49,6 +58,21 @@ impl Actor {
         }
     }
 
+    /// A person or integration acting through [`lms_runtime::auth::principal`], for work that
+    /// outlives its request (a person's session is not kept, as for [`Actor::acting`]).
+    pub fn principal(principal: &Principal) -> Self {
+        match &principal.agent {
+            Agent::Person(user) => Actor::Person {
+                user: *user,
+                session: None,
+            },
+            Agent::Integration { name, holder } => Actor::Integration {
+                name: name.clone(),
+                holder: *holder,
+            },
+        }
+    }
+
     /// The actor a verified caller is.
     pub fn from_caller(caller: &Caller) -> Self {
         match caller {
@@ -57,6 +81,23 @@ impl Actor {
                 session: session.clone(),
             },
             Caller::Service { name, .. } => Actor::Service(name.clone()),
+            Caller::Integration { name, holder, .. } => Actor::Integration {
+                name: name.clone(),
+                holder: *holder,
+            },
+        }
+    }
+
+    /// The actor as records that keep one text name it (a new user's `created_by`): a person
+    /// by their id, a service by its name, an integration qualified and with its holder.
+    pub fn name(&self) -> String {
+        match self {
+            Actor::Person { user, .. } => user.to_string(),
+            Actor::Service(name) => name.clone(),
+            Actor::Integration { name, holder } => match holder {
+                Some(holder) => format!("integration:{name} for {holder}"),
+                None => format!("integration:{name}"),
+            },
         }
     }
 
@@ -175,10 +216,11 @@ impl Audit {
         Some(Value::Object(after).to_string())
     }
 
-    /// The acting person, if a person acted.
+    /// The acting person, if a person acted, or the holder an integration acted for.
     pub fn actor_user(&self) -> Option<UserId> {
         match &self.actor {
             Actor::Person { user, .. } => Some(*user),
+            Actor::Integration { holder, .. } => *holder,
             Actor::Service(_) => None,
         }
     }
@@ -187,15 +229,18 @@ impl Audit {
     pub fn actor_session(&self) -> Option<&str> {
         match &self.actor {
             Actor::Person { session, .. } => session.as_deref(),
-            Actor::Service(_) => None,
+            Actor::Service(_) | Actor::Integration { .. } => None,
         }
     }
 
-    /// The acting service's or operator's name, if not a person.
-    pub fn actor_service(&self) -> Option<&str> {
+    /// The acting service's or operator's name, or the integration's as `integration:<name>`
+    /// (qualified, so a tenant's account named like a platform service is never taken for it:
+    /// review L7), if not a person.
+    pub fn actor_service(&self) -> Option<String> {
         match &self.actor {
             Actor::Person { .. } => None,
-            Actor::Service(name) => Some(name),
+            Actor::Service(name) => Some(name.clone()),
+            Actor::Integration { name, .. } => Some(format!("integration:{name}")),
         }
     }
 }
@@ -268,12 +313,16 @@ impl Audited for EmploymentRecord {
 }
 
 /// The events with every role assignment and revocation stamped as made on behalf of the
-/// acting person, so authorization's audit names them rather than `service:identity` (H9).
-/// Events of a service or operator are left as they are.
+/// acting person (or integration and its holder), so authorization's audit names them rather
+/// than `service:identity` (H9). Events of a service or operator are left as they are.
 pub fn on_behalf(events: &[NewEvent], actor: &Actor) -> Vec<NewEvent> {
-    let Actor::Person { user, .. } = actor else {
-        return events.to_vec();
+    let (person, integration) = match actor {
+        Actor::Person { user, .. } => (Some(*user), None),
+        Actor::Integration { name, holder } => (*holder, Some(name.as_str())),
+        Actor::Service(_) => return events.to_vec(),
     };
+    let person = person.map(|p| p.to_string()).unwrap_or_default();
+    let integration = integration.unwrap_or_default();
     events
         .iter()
         .map(|event| {
@@ -281,13 +330,15 @@ pub fn on_behalf(events: &[NewEvent], actor: &Actor) -> Vec<NewEvent> {
                 topic::ASSIGN_ROLE => AssignRoleRequest::decode(event.payload.as_slice())
                     .ok()
                     .map(|mut request| {
-                        request.on_behalf_of = user.to_string();
+                        request.on_behalf_of.clone_from(&person);
+                        request.on_behalf_of_integration = integration.to_owned();
                         request.encode_to_vec()
                     }),
                 topic::REVOKE_ROLE => RevokeRoleRequest::decode(event.payload.as_slice())
                     .ok()
                     .map(|mut request| {
-                        request.on_behalf_of = user.to_string();
+                        request.on_behalf_of.clone_from(&person);
+                        request.on_behalf_of_integration = integration.to_owned();
                         request.encode_to_vec()
                     }),
                 _ => None,
@@ -417,6 +468,58 @@ mod tests {
         assert_eq!(
             on_behalf(&events, &Actor::Service("operator".into())),
             events
+        );
+        let by_feed = on_behalf(
+            &events,
+            &Actor::Integration {
+                name: "hr-feed".into(),
+                holder: Some(person),
+            },
+        );
+        let given = AssignRoleRequest::decode(by_feed[0].payload.as_slice()).unwrap();
+        let taken = RevokeRoleRequest::decode(by_feed[1].payload.as_slice()).unwrap();
+        for (on_behalf_of, integration) in [
+            (&given.on_behalf_of, &given.on_behalf_of_integration),
+            (&taken.on_behalf_of, &taken.on_behalf_of_integration),
+        ] {
+            assert_eq!(
+                (on_behalf_of.as_str(), integration.as_str()),
+                (person.to_string().as_str(), "hr-feed")
+            );
+        }
+    }
+
+    #[test]
+    fn an_integration_is_named_qualified_with_its_holder() {
+        let holder = UserId::generate();
+        let audit = Actor::Integration {
+            name: "identity".into(),
+            holder: Some(holder),
+        }
+        .did("user.created", Object::user(UserId::generate()));
+        assert_eq!(
+            audit.actor_service().as_deref(),
+            Some("integration:identity")
+        );
+        assert_eq!(audit.actor_user(), Some(holder));
+        assert_eq!(audit.actor_session(), None);
+        assert_eq!(
+            audit.actor.name(),
+            format!("integration:identity for {holder}")
+        );
+        let trusted = Actor::Integration {
+            name: "identity".into(),
+            holder: None,
+        };
+        assert_eq!(trusted.name(), "integration:identity");
+        assert_ne!(
+            trusted
+                .did("user.created", Object::user(holder))
+                .actor_service(),
+            Actor::Service("identity".into())
+                .did("user.created", Object::user(holder))
+                .actor_service(),
+            "never the platform's identity"
         );
     }
 

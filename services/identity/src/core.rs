@@ -3,7 +3,7 @@
 
 use futures_util::{StreamExt, TryStreamExt, stream};
 use lms_kernel::{TenantId, UnitId, UserId};
-use lms_runtime::auth::{Acting, RevocationFeed};
+use lms_runtime::auth::{Asker, RevocationFeed};
 use lms_runtime::clock::now;
 use lms_runtime::config::SignInConfig;
 use lms_runtime::outbox::{NewEvent, Relay};
@@ -65,17 +65,18 @@ impl<S: Store + Clone> Core<S> {
         Ok(())
     }
 
-    /// Those of `users` the acting person does not outrank (H3: could not have assigned every
-    /// role they hold), each with authorization's reason, in the order given; the acting person
-    /// themself never counts. An error (authorization unreachable, say) fails the whole, so a
-    /// caller acts on nobody unchecked.
+    /// Those of `users` the acting person (an integration's holder) does not outrank (H3:
+    /// could not have assigned every role they hold), each with authorization's reason, in the
+    /// order given; the acting person themself never counts. An error (authorization
+    /// unreachable, say) fails the whole, so a caller acts on nobody unchecked.
     pub async fn outranked(
         &self,
-        acting: &Acting,
+        acting: &impl Asker,
         users: &[UserId],
     ) -> Result<Vec<(UserId, String)>, ApiError> {
+        let me = acting.person();
         let answers: Vec<Option<(UserId, String)>> = stream::iter(users.iter().copied())
-            .filter(|user| std::future::ready(*user != acting.user))
+            .filter(|user| std::future::ready(Some(*user) != me))
             .map(|user| async move {
                 match self.authorization.require_outranks(acting, user).await {
                     Ok(()) => Ok(None),

@@ -134,6 +134,7 @@ async fn create<S: Store>(
         AccountOwner::Platform,
         scopes,
         INSTALLER.to_owned(),
+        false,
         now(),
     );
     let audit = Actor::Service(INSTALLER.to_owned()).did(

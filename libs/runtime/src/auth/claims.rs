@@ -9,7 +9,8 @@ use super::scope::Scopes;
 pub enum SubjectKind {
     /// A person signed in to one tenant.
     User,
-    /// Another service of the platform (service-to-service calls).
+    /// A service account: the platform's own services and operators, or a tenant's integration
+    /// (see [`Claims::sid`] for how the two are told apart).
     Service,
 }
 
@@ -37,22 +38,36 @@ pub struct Claims {
     pub tid: Option<String>,
     /// User or service.
     pub kind: SubjectKind,
-    /// Authentication methods used (`pwd`, `otp`), per RFC 8176.
+    /// Authentication methods used (`pwd`, `otp`), per RFC 8176. On a tenant integration's
+    /// token, `otp` says its holder set the account's current secret in a session that proved a
+    /// second factor, so the integration may do what such a session of theirs may.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub amr: Vec<String>,
     /// The session a token belongs to: a user's sign-in (refresh-token family), which sign-out
     /// ends, or a service account's current secret, which rotation and disabling end.
+    ///
+    /// A service token naming a tenant and a secret was issued to one tenant's service account:
+    /// it is a tenant's integration ([`Caller::Integration`]), unless [`Claims::plt`] says a
+    /// platform account's token was narrowed to that tenant. Identity acts for a tenant with
+    /// tokens it signs for itself, from no account and so with no secret.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
     /// What a service token may do: scope names, space-separated (see [`super::Scopes`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// The holder of a tenant integration's account: the user id of the person of `tid` who
-    /// created it. Services bound by it act within what that person holds (assigning roles is
-    /// checked as if they assigned). Only on service tokens naming a tenant; absent on the
-    /// platform's own service tokens and on accounts an operator made for a tenant.
+    /// created it. Integrations bound by it act within what that person holds (assigning roles
+    /// is checked as if they assigned). Only on integrations' tokens (a tenant and a secret);
+    /// absent on the platform's own service tokens and on accounts an operator made for a
+    /// tenant.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hld: Option<String>,
+    /// Set on a platform service account's token narrowed to one tenant (`IssueServiceToken`
+    /// with `tenant_id`): the platform's own service (delegation, reporting) acting for that
+    /// tenant, never the tenant's integration. Only identity signs it, and only for platform
+    /// accounts.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub plt: bool,
 }
 
 impl Claims {
@@ -83,6 +98,7 @@ impl Claims {
             sid: None,
             scope: None,
             hld: None,
+            plt: false,
         }
     }
 }
@@ -103,7 +119,8 @@ pub enum Caller {
         /// The sign-in session the token belongs to, when it came from a sign-in.
         session: Option<String>,
     },
-    /// A platform service, acting for one tenant when its token names one.
+    /// A platform service or operator, acting for one tenant when its token names one. Trusted
+    /// within its scopes.
     Service {
         /// The service account's name.
         name: String,
@@ -112,13 +129,33 @@ pub enum Caller {
         /// The token's id.
         token_id: String,
         /// The account secret the token was issued against; rotating or disabling the account
-        /// revokes it. `None` for operator tokens signed with a configured key.
+        /// revokes it. `None` for identity's own tokens and operator tokens signed with a
+        /// configured key.
         session: Option<String>,
         /// What the token may do.
         scopes: Scopes,
-        /// The person whose rights bound a tenant integration (its account's holder); `None`
-        /// for the platform's own services, which are trusted within their scopes.
+    },
+    /// A tenant's integration (a people-data feed, a shop, a content player): a service account
+    /// of one tenant. Never a platform service: it acts only for its tenant, holds only the
+    /// scopes tenant accounts may hold, and the audit names it as an integration.
+    Integration {
+        /// The account's name (unique within its tenant only).
+        name: String,
+        /// Its tenant.
+        tenant: TenantId,
+        /// The token's id.
+        token_id: String,
+        /// The account secret the token was issued against; rotating or disabling the account
+        /// revokes it.
+        session: String,
+        /// What the token may do.
+        scopes: Scopes,
+        /// The person whose rights bound it (the account's holder, who made it); `None` when a
+        /// platform operator made it for the tenant, trusted within its scopes.
         holder: Option<UserId>,
+        /// Whether the holder set the account's current secret in a session that proved a
+        /// second factor: the integration then acts as such a session of theirs would.
+        mfa: bool,
     },
 }
 
@@ -127,27 +164,30 @@ impl Caller {
     pub fn session(&self) -> Option<&str> {
         match self {
             Caller::User { session, .. } | Caller::Service { session, .. } => session.as_deref(),
+            Caller::Integration { session, .. } => Some(session),
         }
     }
 
-    /// The tenant the caller acts in: a user's, or the one a service token was issued for.
+    /// The tenant the caller acts in: a user's or an integration's, or the one a service token
+    /// was issued for.
     pub fn tenant(&self) -> Option<TenantId> {
         match self {
-            Caller::User { tenant, .. } => Some(*tenant),
+            Caller::User { tenant, .. } | Caller::Integration { tenant, .. } => Some(*tenant),
             Caller::Service { tenant, .. } => *tenant,
         }
     }
 
-    /// The holder whose rights bound a tenant integration's service token.
+    /// The holder whose rights bound a tenant integration.
     pub fn holder(&self) -> Option<UserId> {
         match self {
-            Caller::Service { holder, .. } => *holder,
-            Caller::User { .. } => None,
+            Caller::Integration { holder, .. } => *holder,
+            Caller::User { .. } | Caller::Service { .. } => None,
         }
     }
 
     /// The person whose rights bound what the caller may ask or change: a user themselves, a
-    /// tenant integration's holder; `None` for the platform's own services.
+    /// tenant integration's holder; `None` for the platform's own services and for integrations
+    /// an operator made, which are trusted within their scopes.
     pub fn person(&self) -> Option<UserId> {
         self.user().or_else(|| self.holder())
     }
@@ -156,7 +196,17 @@ impl Caller {
     pub fn user(&self) -> Option<UserId> {
         match self {
             Caller::User { user, .. } => Some(*user),
-            Caller::Service { .. } => None,
+            Caller::Service { .. } | Caller::Integration { .. } => None,
+        }
+    }
+
+    /// Whether the caller's facts are those of a session that proved a second factor: a person
+    /// who signed in with one, an integration whose holder set its secret in such a session.
+    /// Services are bound by no person's facts.
+    pub fn second_factor(&self) -> bool {
+        match self {
+            Caller::User { mfa, .. } | Caller::Integration { mfa, .. } => *mfa,
+            Caller::Service { .. } => false,
         }
     }
 }

@@ -13,7 +13,9 @@ mod revocations;
 mod scope;
 mod verifier;
 
-pub use acting::{Acting, acting, tenant, tenant_service, user, verified};
+pub use acting::{
+    Acting, Agent, Asker, Principal, acting, principal, tenant, tenant_service, user, verified,
+};
 pub use claims::{Caller, Claims, SubjectKind};
 pub use keys::{KeyError, SigningKey, TokenIssuer, jwks_json};
 pub use layer::{

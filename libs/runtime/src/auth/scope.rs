@@ -28,16 +28,21 @@ pub enum Scope {
     /// Assign and revoke roles as a service (the people-data feed, shop purchases); the change is
     /// audited with the person it was made for.
     AssignRoles,
+    /// Import people, accounts and account groups into the tenant from CSV (identity's
+    /// `ImportCsv`): the people-data feed of an HR system. An integration imports as its holder
+    /// would: everything the import decides about a person is bounded by the holder's rights.
+    PeopleImport,
 }
 
 impl Scope {
     /// Every scope, in the order they are listed.
-    pub const ALL: [Scope; 5] = [
+    pub const ALL: [Scope; 6] = [
         Scope::Operator,
         Scope::Decide,
         Scope::PeopleFacts,
         Scope::CourseFacts,
         Scope::AssignRoles,
+        Scope::PeopleImport,
     ];
 
     /// The scope's name in tokens and in the API.
@@ -48,16 +53,21 @@ impl Scope {
             Scope::PeopleFacts => "authorization.facts.people",
             Scope::CourseFacts => "authorization.facts.courses",
             Scope::AssignRoles => "authorization.roles.assign",
+            Scope::PeopleImport => "identity.people.import",
         }
     }
 
     /// Whether a tenant's own integration (a service account of one tenant) may hold the
-    /// scope: asking decisions, and assigning roles within what the account's holder holds.
-    /// The operator scope runs every tenant, and the fact-writing scopes are the platform's
-    /// own services' channel into authorization (a fact written there is believed as it stands,
-    /// with no person's rights behind it), so tenant accounts never hold them.
+    /// scope: asking decisions, assigning roles and importing people, each within what the
+    /// account's holder holds. The operator scope runs every tenant, and the fact-writing scopes
+    /// are the platform's own services' channel into authorization (a fact written there is
+    /// believed as it stands, with no person's rights behind it), so tenant accounts never hold
+    /// them.
     pub const fn for_tenant_accounts(self) -> bool {
-        matches!(self, Scope::Decide | Scope::AssignRoles)
+        matches!(
+            self,
+            Scope::Decide | Scope::AssignRoles | Scope::PeopleImport
+        )
     }
 
     /// The scope named `name`, if there is one.
@@ -135,13 +145,17 @@ fn missing(scope: Scope, message: String) -> ApiError {
     }
 }
 
-/// Refuses a service caller whose token lacks `scope`; people pass (their rights are decided
-/// by authorization, not by scopes).
+/// Refuses a service or integration whose token lacks `scope`; people pass (their rights are
+/// decided by authorization, not by scopes).
 pub fn require_scope(caller: &Caller, scope: Scope) -> Result<(), ApiError> {
     match caller {
         Caller::Service { name, scopes, .. } if !scopes.has(scope) => Err(missing(
             scope,
             format!("the service account {name} lacks the scope {scope}"),
+        )),
+        Caller::Integration { name, scopes, .. } if !scopes.has(scope) => Err(missing(
+            scope,
+            format!("the integration {name} lacks the scope {scope}"),
         )),
         _ => Ok(()),
     }
@@ -177,7 +191,18 @@ mod tests {
             token_id: "t".into(),
             session: None,
             scopes,
+        }
+    }
+
+    fn integration(scopes: Scopes) -> Caller {
+        Caller::Integration {
+            name: "hr-feed".into(),
+            tenant: lms_kernel::TenantId::generate(),
+            token_id: "t".into(),
+            session: "s".into(),
+            scopes,
             holder: None,
+            mfa: false,
         }
     }
 
@@ -205,7 +230,10 @@ mod tests {
             .into_iter()
             .filter(|scope| scope.for_tenant_accounts())
             .collect();
-        assert_eq!(held, [Scope::Decide, Scope::AssignRoles]);
+        assert_eq!(
+            held,
+            [Scope::Decide, Scope::AssignRoles, Scope::PeopleImport]
+        );
     }
 
     #[test]
@@ -228,6 +256,16 @@ mod tests {
             session: None,
         };
         assert!(require_scope(&person, Scope::CourseFacts).is_ok());
+        let feed = integration(Scopes::of([Scope::PeopleImport]));
+        assert!(require_scope(&feed, Scope::PeopleImport).is_ok());
+        let Err(ApiError::PermissionDenied {
+            reason, metadata, ..
+        }) = require_scope(&feed, Scope::AssignRoles)
+        else {
+            panic!("an integration needs the scope too");
+        };
+        assert_eq!(reason, "SCOPE_REQUIRED");
+        assert_eq!(metadata["scope"], "authorization.roles.assign");
     }
 
     #[test]
@@ -242,5 +280,6 @@ mod tests {
             operator(&service(false, all.without(Scope::Operator)), "x").is_err(),
             "no operator scope"
         );
+        assert!(operator(&integration(all), "x").is_err(), "an integration");
     }
 }

@@ -424,7 +424,7 @@ impl TokenVerifier {
 fn caller_from(claims: Claims) -> Result<Caller, TokenError> {
     match claims.kind {
         SubjectKind::User => {
-            // A holder bounds a service acting for a person; a person is bounded by themselves.
+            // A holder bounds an integration; a person is bounded by themselves.
             if claims.hld.is_some() {
                 return Err(TokenError::Malformed);
             }
@@ -447,25 +447,43 @@ fn caller_from(claims: Claims) -> Result<Caller, TokenError> {
                 Some(tid) => Some(TenantId::parse(tid).map_err(|_| TokenError::Malformed)?),
                 None => None,
             };
-            // A holder is a person of the token's tenant: without a tenant there is none.
-            let holder = match (claims.hld.as_deref(), tenant) {
-                (None, _) => None,
-                (Some(hld), Some(_)) => {
-                    Some(UserId::parse(hld).map_err(|_| TokenError::Malformed)?)
+            let scopes = claims
+                .scope
+                .as_deref()
+                .map_or(Scopes::NONE, Scopes::from_claim);
+            match (tenant, claims.sid) {
+                // A tenant's account: an integration (see `Claims::sid`), unless a platform
+                // account's token was narrowed to the tenant.
+                (Some(tenant), Some(session)) if !claims.plt => {
+                    let holder = claims
+                        .hld
+                        .as_deref()
+                        .map(UserId::parse)
+                        .transpose()
+                        .map_err(|_| TokenError::Malformed)?;
+                    Ok(Caller::Integration {
+                        name: claims.sub,
+                        tenant,
+                        token_id: claims.jti,
+                        session,
+                        scopes,
+                        // Without a holder no person's session bounds it.
+                        mfa: holder.is_some() && claims.amr.iter().any(|m| m == "otp"),
+                        holder,
+                    })
                 }
-                (Some(_), None) => return Err(TokenError::Malformed),
-            };
-            Ok(Caller::Service {
-                tenant,
-                name: claims.sub,
-                token_id: claims.jti,
-                session: claims.sid,
-                scopes: claims
-                    .scope
-                    .as_deref()
-                    .map_or(Scopes::NONE, Scopes::from_claim),
-                holder,
-            })
+                // A holder bounds only an integration, which a tenant's account secret makes.
+                _ if claims.hld.is_some() => Err(TokenError::Malformed),
+                // Narrowing is for platform accounts' secrets, which a token without one is not.
+                (_, None) if claims.plt => Err(TokenError::Malformed),
+                (tenant, session) => Ok(Caller::Service {
+                    tenant,
+                    name: claims.sub,
+                    token_id: claims.jti,
+                    session,
+                    scopes,
+                }),
+            }
         }
     }
 }
@@ -687,29 +705,116 @@ mod tests {
     }
 
     #[test]
-    fn a_tenant_integrations_token_names_its_tenant_and_holder() {
+    fn a_platform_accounts_token_narrowed_to_a_tenant_is_a_platform_service() {
+        let issuer = issuer();
+        let verifier = verifier_for(&issuer);
+        let tenant = TenantId::generate();
+        let narrowed = |sid: bool, hld: Option<&str>| {
+            let mut claims = issuer.claims(
+                SubjectKind::Service,
+                "delegation",
+                Some(tenant.to_string()),
+                Duration::from_secs(60),
+            );
+            claims.sid = sid.then(|| "secret-1".to_owned());
+            claims.hld = hld.map(str::to_owned);
+            claims.plt = true;
+            issuer.sign(&claims)
+        };
+        let caller = verifier.verify(&narrowed(true, None)).unwrap();
+        assert!(
+            matches!(&caller, Caller::Service { tenant: Some(t), session: Some(s), .. } if *t == tenant && s == "secret-1"),
+            "{caller:?}"
+        );
+        // A narrowed token always comes from an account's secret, and no person bounds it.
+        assert_eq!(
+            verifier.verify(&narrowed(false, None)).unwrap_err(),
+            TokenError::Malformed
+        );
+        let holder = UserId::generate().to_string();
+        assert_eq!(
+            verifier.verify(&narrowed(true, Some(&holder))).unwrap_err(),
+            TokenError::Malformed
+        );
+    }
+
+    #[test]
+    fn a_tenant_accounts_token_is_an_integration_never_a_platform_service() {
         let issuer = issuer();
         let verifier = verifier_for(&issuer);
         let (tenant, holder) = (TenantId::generate(), UserId::generate());
-        let held = |tenant: Option<TenantId>, hld: &str| {
+        let account = |tenant: Option<TenantId>, sid: bool, hld: Option<&str>, amr: &[&str]| {
             let mut claims = issuer.claims(
                 SubjectKind::Service,
-                "hr-feed",
+                "identity",
                 tenant.map(|t| t.to_string()),
                 Duration::from_secs(60),
             );
-            claims.hld = Some(hld.to_owned());
+            claims.sid = sid.then(|| "secret-1".to_owned());
+            claims.hld = hld.map(str::to_owned);
+            claims.amr = amr.iter().map(|m| m.to_string()).collect();
             issuer.sign(&claims)
         };
-        let caller = verifier
-            .verify(&held(Some(tenant), &holder.to_string()))
+        let held = verifier
+            .verify(&account(Some(tenant), true, Some(&holder.to_string()), &[]))
             .unwrap();
-        assert_eq!(caller.tenant(), Some(tenant));
-        assert_eq!(caller.holder(), Some(holder));
-        assert_eq!(caller.user(), None, "a service, not the person");
+        let Caller::Integration {
+            name,
+            tenant: acts_for,
+            session,
+            holder: bounded_by,
+            mfa,
+            ..
+        } = &held
+        else {
+            panic!("named like a platform service, still an integration: {held:?}");
+        };
+        assert_eq!(
+            (
+                name.as_str(),
+                *acts_for,
+                session.as_str(),
+                *bounded_by,
+                *mfa
+            ),
+            ("identity", tenant, "secret-1", Some(holder), false)
+        );
+        assert_eq!(held.person(), Some(holder));
+        assert_eq!(held.user(), None, "an integration, not the person");
+        let with_otp = verifier
+            .verify(&account(
+                Some(tenant),
+                true,
+                Some(&holder.to_string()),
+                &["otp"],
+            ))
+            .unwrap();
+        assert!(with_otp.second_factor());
+        // An operator-made account: no holder, so no person's second factor either.
+        let trusted = verifier
+            .verify(&account(Some(tenant), true, None, &["otp"]))
+            .unwrap();
+        assert!(matches!(
+            trusted,
+            Caller::Integration {
+                holder: None,
+                mfa: false,
+                ..
+            }
+        ));
+        assert_eq!(trusted.person(), None);
+        // Identity's own token for a tenant comes from no account: a platform service.
+        assert!(matches!(
+            verifier.verify(&account(Some(tenant), false, None, &[])),
+            Ok(Caller::Service {
+                tenant: Some(_),
+                ..
+            })
+        ));
         for token in [
-            held(None, &holder.to_string()),
-            held(Some(tenant), "not-a-user-id"),
+            account(None, true, Some(&holder.to_string()), &[]),
+            account(Some(tenant), false, Some(&holder.to_string()), &[]),
+            account(Some(tenant), true, Some("not-a-user-id"), &[]),
         ] {
             assert_eq!(verifier.verify(&token).unwrap_err(), TokenError::Malformed);
         }
@@ -724,11 +829,10 @@ mod tests {
             verifier.verify(&issuer.sign(&person)).unwrap_err(),
             TokenError::Malformed
         );
-        let platform = issuer.claims(SubjectKind::Service, "shop", None, Duration::from_secs(60));
-        assert_eq!(
-            verifier.verify(&issuer.sign(&platform)).unwrap().holder(),
-            None
-        );
+        assert!(matches!(
+            verifier.verify(&account(None, true, None, &[])),
+            Ok(Caller::Service { tenant: None, .. })
+        ));
     }
 
     #[test]

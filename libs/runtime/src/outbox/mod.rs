@@ -113,7 +113,7 @@ pub fn revoke_role(
             role_id: role.to_string(),
             event_id: event_id.to_string(),
             source: source as i32,
-            on_behalf_of: String::new(),
+            ..Default::default()
         }
         .encode_to_vec(),
     }
@@ -132,7 +132,7 @@ pub fn revoke_every_role(user: lms_kernel::UserId) -> NewEvent {
             role_id: String::new(),
             event_id: event_id.to_string(),
             source: AssignmentSource::Unspecified as i32,
-            on_behalf_of: String::new(),
+            ..Default::default()
         }
         .encode_to_vec(),
     }

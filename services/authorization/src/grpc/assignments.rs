@@ -34,73 +34,114 @@ pub struct Assignments<S>(pub Arc<Core<S>>);
 const ASSIGNMENT_OBJECT: i16 = ObjectType::Role as i16;
 
 /// Who assigns: a person, bound by the escalation rule; a tenant's integration, bound by it as
-/// its holder (the person who made the account) would be; or a platform service (identity's
-/// defaults and people-data feed, an integration an operator made) trusted for its token's
-/// tenant.
+/// its holder (the person who made the account) would be, or trusted within its scope when an
+/// operator made it; or a platform service (identity's defaults and people-data feed) trusted
+/// for its token's tenant. Only the platform's services deliver events, claim a source or name
+/// whom they act for.
 enum Assigner {
     Person(Box<Actor>),
-    Integration { name: String, holder: Box<Actor> },
-    Service { tenant: TenantId, name: String },
+    Integration {
+        tenant: TenantId,
+        name: String,
+        holder: Option<Box<Actor>>,
+    },
+    Service {
+        tenant: TenantId,
+        name: String,
+    },
+}
+
+/// How audit records name a tenant's integration: qualified, so that no account of a tenant is
+/// mistaken for a platform service of the same name (review L7), with the holder it acted for.
+fn integration_actor(name: &str, holder: Option<String>) -> String {
+    match holder {
+        Some(holder) => format!("integration:{name} for {holder}"),
+        None => format!("integration:{name}"),
+    }
 }
 
 impl Assigner {
     fn tenant(&self) -> TenantId {
         match self {
-            Assigner::Person(actor) | Assigner::Integration { holder: actor, .. } => actor.tenant,
-            Assigner::Service { tenant, .. } => *tenant,
+            Assigner::Person(actor) => actor.tenant,
+            Assigner::Integration { tenant, .. } | Assigner::Service { tenant, .. } => *tenant,
         }
     }
 
     /// Whose rights bound the assigner: a person's own, an integration's holder's; `None` for
-    /// a trusted platform service.
+    /// a trusted platform service or an integration an operator made.
     fn bounded_by(&self) -> Option<&Actor> {
         match self {
-            Assigner::Person(actor) | Assigner::Integration { holder: actor, .. } => Some(actor),
+            Assigner::Person(actor) => Some(actor),
+            Assigner::Integration { holder, .. } => holder.as_deref(),
             Assigner::Service { .. } => None,
         }
     }
 
-    /// The assigner as audit records name it: an integration by its service and its holder.
+    /// The assigner as audit records name it: an integration by its name and its holder.
     fn id(&self) -> String {
         match self {
             Assigner::Person(actor) => actor.id(),
-            Assigner::Integration { name, holder } => {
-                format!("service:{name} for {}", holder.id())
+            Assigner::Integration { name, holder, .. } => {
+                integration_actor(name, holder.as_ref().map(|h| h.id()))
             }
             Assigner::Service { name, .. } => format!("service:{name}"),
         }
     }
 
-    /// Who the audit names: the person a platform service acted for (`on_behalf_of`: an
-    /// approval, a promotion, the feed run by someone), else the assigner itself. People and
-    /// integrations cannot claim to act for someone else (an integration acts for its holder),
-    /// so the field is ignored from them.
-    fn audit_actor(&self, on_behalf_of: &str) -> Result<String, ApiError> {
-        match self {
-            Assigner::Service { .. } if !on_behalf_of.is_empty() => {
-                Ok(convert::id("on_behalf_of", on_behalf_of, UserId::parse)?.to_string())
-            }
-            _ => Ok(self.id()),
+    /// Who the audit names: whom a platform service acted for (`on_behalf_of`: an approval, a
+    /// promotion, the feed run by someone; with `on_behalf_of_integration`, the feed run by a
+    /// tenant's integration for its holder), else the assigner itself. People and integrations
+    /// cannot claim to act for someone else (an integration acts for its holder), so the fields
+    /// are ignored from them.
+    fn audit_actor(&self, on_behalf_of: &str, integration: &str) -> Result<String, ApiError> {
+        let Assigner::Service { .. } = self else {
+            return Ok(self.id());
+        };
+        let person = match on_behalf_of {
+            "" => None,
+            id => Some(convert::id("on_behalf_of", id, UserId::parse)?.to_string()),
+        };
+        match (integration.trim(), person) {
+            ("", None) => Ok(self.id()),
+            ("", Some(person)) => Ok(person),
+            (name, holder) if valid_account_name(name) => Ok(integration_actor(name, holder)),
+            _ => Err(ApiError::invalid_field(
+                "on_behalf_of_integration",
+                "is a service account's name: at most 64 lower-case letters, digits or dashes",
+            )),
         }
     }
+}
+
+/// Whether `name` could be a service account's name (identity's rule), so a delivered name
+/// never puts arbitrary text into the audit.
+fn valid_account_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 impl<S: Store> Assignments<S> {
     async fn assigner(&self, caller: &Caller) -> Result<Assigner, ApiError> {
         match caller {
-            Caller::Service { name, .. } => {
+            Caller::User { .. } => Ok(Assigner::Person(Box::new(self.0.actor(caller).await?))),
+            Caller::Integration { name, tenant, .. } => {
                 require_scope(caller, Scope::AssignRoles)?;
-                let tenant = lms_runtime::auth::tenant(caller)?;
-                let name = name.clone();
-                Ok(match self.0.bounding_person(caller).await? {
-                    Some(holder) => Assigner::Integration {
-                        name,
-                        holder: Box::new(holder),
-                    },
-                    None => Assigner::Service { tenant, name },
+                Ok(Assigner::Integration {
+                    tenant: *tenant,
+                    name: name.clone(),
+                    holder: self.0.bounding_person(caller).await?.map(Box::new),
                 })
             }
-            Caller::User { .. } => Ok(Assigner::Person(Box::new(self.0.actor(caller).await?))),
+            Caller::Service { name, .. } => {
+                require_scope(caller, Scope::AssignRoles)?;
+                Ok(Assigner::Service {
+                    tenant: lms_runtime::auth::tenant(caller)?,
+                    name: name.clone(),
+                })
+            }
         }
     }
 
@@ -274,8 +315,8 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
         {
             return Err(ApiError::not_found("unit", &r.unit_id).into());
         }
-        if let Assigner::Service { .. } = assigner {
-            // Platform services skip the escalation rule, never the tenant's preconditions.
+        if assigner.bounded_by().is_none() {
+            // Trusted callers skip the escalation rule, never the tenant's preconditions.
             let lacking = rows.settings.missing(&grants.required_settings());
             if !lacking.is_empty() {
                 return Err(
@@ -285,7 +326,7 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
         }
         let id = event.unwrap_or_else(AssignmentId::generate);
         let stamp = Stamp {
-            actor: assigner.audit_actor(&r.on_behalf_of)?,
+            actor: assigner.audit_actor(&r.on_behalf_of, &r.on_behalf_of_integration)?,
             at: now(),
         };
         let record = AssignmentRecord {
@@ -389,7 +430,7 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
                     );
                 }
             };
-            let actor = assigner.audit_actor(&r.on_behalf_of)?;
+            let actor = assigner.audit_actor(&r.on_behalf_of, &r.on_behalf_of_integration)?;
             let revoked = self
                 .0
                 .store
@@ -445,21 +486,11 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
         let user = convert::id("user_id", &r.user_id, UserId::parse)?;
         // Platform services read within the tenant their token names (identity hands roles
         // over); people read whom they may see, and integrations whom their holder may see.
-        let tenant = match &caller {
-            Caller::Service { .. } => {
-                require_scope(&caller, Scope::AssignRoles)?;
-                let tenant = lms_runtime::auth::tenant(&caller)?;
-                if let Some(holder) = self.0.bounding_person(&caller).await? {
-                    self.may_read_user(&holder, user).await?;
-                }
-                tenant
-            }
-            Caller::User { .. } => {
-                let actor = self.0.actor(&caller).await?;
-                self.may_read_user(&actor, user).await?;
-                actor.tenant
-            }
-        };
+        let tenant = lms_runtime::auth::tenant(&caller)?;
+        require_scope(&caller, Scope::AssignRoles)?;
+        if let Some(actor) = self.0.bounding_person(&caller).await? {
+            self.may_read_user(&actor, user).await?;
+        }
         let at = now();
         let assignments = self
             .0

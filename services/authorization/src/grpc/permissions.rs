@@ -13,7 +13,7 @@ use lms_api::authorization::v1::{
     LookupSubjectsRequest, LookupSubjectsResponse,
 };
 use lms_api::common::v1::ObjectType;
-use lms_kernel::{Decision, Grounds, Permission, SubjectFacts};
+use lms_kernel::{Decision, Grounds, Permission, SubjectFacts, UserId};
 use lms_runtime::ApiError;
 use lms_runtime::auth::{Caller, Scope, caller_and_message, require_scope, tenant};
 
@@ -29,12 +29,43 @@ const MAX_BATCH: usize = 1000;
 
 pub struct Permissions<S>(pub Arc<Core<S>>);
 
-/// The caller and message of a decision request: a service asks only with the decide scope
-/// (people may always ask about themselves, and about others as far as their rights go).
-fn asked<T>(request: Request<T>) -> Result<(Caller, T), Status> {
+/// The caller and message of a decision request: a service asks only with the decide scope.
+/// People may always ask about themselves, and about others as far as their rights go; an
+/// integration likewise about its holder, whose rights it acts within (identity asks so before
+/// an integration's import, whatever its scopes), and about others only with the decide scope.
+fn asked<T>(
+    request: Request<T>,
+    about_holder: impl FnOnce(&T, UserId) -> bool,
+) -> Result<(Caller, T), Status> {
     let (caller, message) = caller_and_message(request)?;
-    require_scope(&caller, Scope::Decide)?;
+    let own = match &caller {
+        Caller::Integration {
+            holder: Some(holder),
+            ..
+        } => about_holder(&message, *holder),
+        _ => false,
+    };
+    if !own {
+        require_scope(&caller, Scope::Decide)?;
+    }
     Ok((caller, message))
+}
+
+/// CheckEscalation from a caller no person bounds (a platform service, an integration an
+/// operator made): trusted, it has no rule to ask.
+fn nobody_to_bound() -> ApiError {
+    ApiError::PermissionDenied {
+        reason: "USER_REQUIRED",
+        message: "the escalation rule bounds a person (or an integration's holder); trusted \
+                  services ask nothing here"
+            .into(),
+        metadata: Default::default(),
+    }
+}
+
+/// Whether a request's `subject_id` names `holder`'s own rights: none named, or them.
+fn names_only(subject_id: &str, holder: UserId) -> bool {
+    subject_id.is_empty() || UserId::parse(subject_id) == Ok(holder)
 }
 
 fn to_proto(decision: &Decision) -> i32 {
@@ -53,6 +84,9 @@ fn asker(caller: &Caller) -> String {
             tenant, user, mfa, ..
         } => format!("user {tenant} {user} mfa={mfa}"),
         Caller::Service { name, tenant, .. } => format!("service {name} {tenant:?}"),
+        Caller::Integration {
+            name, tenant, mfa, ..
+        } => format!("integration {tenant} {name} mfa={mfa}"),
     }
 }
 
@@ -92,7 +126,7 @@ impl<S: Store> PermissionService for Permissions<S> {
         &self,
         request: Request<CheckRequest>,
     ) -> Result<Response<CheckResponse>, Status> {
-        let (caller, r) = asked(request)?;
+        let (caller, r) = asked(request, |r, holder| names_only(&r.subject_id, holder))?;
         let decided = self
             .0
             .decide_one(
@@ -113,7 +147,7 @@ impl<S: Store> PermissionService for Permissions<S> {
         &self,
         request: Request<ExplainRequest>,
     ) -> Result<Response<ExplainResponse>, Status> {
-        let (caller, r) = asked(request)?;
+        let (caller, r) = asked(request, |r, holder| names_only(&r.subject_id, holder))?;
         let decided = self
             .0
             .decide_one(
@@ -139,7 +173,7 @@ impl<S: Store> PermissionService for Permissions<S> {
         &self,
         request: Request<LookupResourcesRequest>,
     ) -> Result<Response<LookupResourcesResponse>, Status> {
-        let (caller, r) = asked(request)?;
+        let (caller, r) = asked(request, |r, holder| names_only(&r.subject_id, holder))?;
         let tenant = tenant(&caller)?;
         let freshness = freshness("consistency", r.consistency.as_ref(), tenant)?;
         let permission = convert::permission("permission", &r.permission)?;
@@ -196,7 +230,7 @@ impl<S: Store> PermissionService for Permissions<S> {
         &self,
         request: Request<LookupSubjectsRequest>,
     ) -> Result<Response<LookupSubjectsResponse>, Status> {
-        let (caller, r) = asked(request)?;
+        let (caller, r) = asked(request, |_, _| false)?;
         let tenant = tenant(&caller)?;
         // Who holds access is for the platform's services and for those who read role
         // assignments (an integration as its holder).
@@ -251,7 +285,11 @@ impl<S: Store> PermissionService for Permissions<S> {
         &self,
         request: Request<BatchCheckRequest>,
     ) -> Result<Response<BatchCheckResponse>, Status> {
-        let (caller, r) = asked(request)?;
+        let (caller, r) = asked(request, |r, holder| {
+            r.items
+                .iter()
+                .all(|item| names_only(&item.subject_id, holder))
+        })?;
         if r.items.len() > MAX_BATCH {
             return Err(ApiError::invalid_field(
                 "items",
@@ -302,9 +340,14 @@ impl<S: Store> PermissionService for Permissions<S> {
         &self,
         request: Request<CheckEscalationRequest>,
     ) -> Result<Response<CheckEscalationResponse>, Status> {
-        let (caller, r) = asked(request)?;
-        // The rule is about what a person holds; services are trusted and ask nothing here.
-        let actor = self.0.actor(&caller).await?;
+        // The rule is about what the caller's person holds: their own, an integration's
+        // holder's. Services, and integrations an operator made, are trusted and ask nothing.
+        let (caller, r) = asked(request, |_, _| true)?;
+        let actor = self
+            .0
+            .bounding_person(&caller)
+            .await?
+            .ok_or_else(nobody_to_bound)?;
         let question = convert::escalation_question(r.question.as_ref())?;
         let answer = self.0.escalation(&actor, question).await?;
         // About another person, the details name what they hold (grants past the caller's,
@@ -314,14 +357,14 @@ impl<S: Store> PermissionService for Permissions<S> {
             Question::Administer(user) | Question::Give(user, _) => Some(user),
             Question::Assign(..) => None,
         };
-        let details_hidden = match (other, &caller) {
-            (Some(user), Caller::User { .. }) => {
+        let details_hidden = match other {
+            Some(user) => {
                 let target = self.0.user_resource(actor.tenant, user).await?;
                 self.0
                     .require(&actor, Permission::RoleAssignmentsRead, &target)
                     .is_err()
             }
-            _ => false,
+            None => false,
         };
         let (decision, denial_reason, message) = match answer {
             Ok(()) => (PbDecision::Allowed, String::new(), String::new()),

@@ -1,14 +1,20 @@
 //! A tenant's integrations (issue 15): a service account a person of the tenant made carries
-//! its holder in its token, and whatever it assigns or revokes is checked as if the holder did
-//! it, so an integration never hands out more than the person who made it could. The audit
-//! names the service and the holder. The platform's own services (no holder) stay trusted.
+//! its holder in its token, and whatever it assigns, revokes or asks about itself is decided as
+//! if the holder did it (as a password-only session of theirs unless the holder set its secret
+//! with a second factor), so an integration never reaches further than the person who made it.
+//! The audit names the integration and the holder. One an operator made is trusted within its
+//! scope, and is no platform service for all that; the platform's own services stay trusted.
 
+use lms_api::authorization::v1::check_escalation_request::Question;
+use lms_api::authorization::v1::permission_service_client::PermissionServiceClient;
 use lms_api::authorization::v1::role_assignment_service_client::RoleAssignmentServiceClient;
 use lms_api::authorization::v1::{
-    AssignRoleRequest, AssignRoleResponse, ListAuditRecordsRequest, ListUserRolesRequest,
-    RevokeRoleRequest, SubjectStatus,
+    AssignRoleRequest, AssignRoleResponse, CheckEscalationRequest, Decision, ExplainRequest,
+    ListAuditRecordsRequest, ListUserRolesRequest, RevokeRoleRequest, RolePlacement, SubjectStatus,
+    TenantFacts,
 };
-use lms_api::common::v1::UserStatus;
+use lms_api::common::v1::consistency::Requirement;
+use lms_api::common::v1::{Consistency, ObjectType, UserStatus};
 use lms_kernel::UserId;
 use lms_runtime::auth::{Scope, Scopes};
 use lms_runtime::client::CallCredentials;
@@ -16,7 +22,7 @@ use tonic::Code;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
-use crate::fixture::{Fixture, reason, uuid_v4};
+use crate::fixture::{Fixture, reason, reference, uuid_v4};
 
 type Client = RoleAssignmentServiceClient<InterceptedService<Channel, CallCredentials>>;
 
@@ -79,7 +85,7 @@ async fn an_integration_assigns_what_its_holder_may_and_the_audit_names_both() {
         .await
         .unwrap()
         .into_inner();
-    let actor = format!("service:hr-feed for {administrator}");
+    let actor = format!("integration:hr-feed for {administrator}");
     let stamp = assigned.assignment.unwrap().assigned.unwrap();
     assert_eq!(stamp.actor_id, actor);
     assert_eq!(
@@ -169,7 +175,7 @@ async fn an_integration_reads_and_revokes_only_where_its_holder_may() {
         audit_actors(&f, administrator).await[0],
         (
             "role_assignment.revoked".into(),
-            format!("service:hr-feed for {administrator}")
+            format!("integration:hr-feed for {administrator}")
         )
     );
 }
@@ -247,9 +253,8 @@ async fn an_integration_assigns_by_hand_and_cannot_replay_an_event() {
 
 #[tokio::test]
 async fn an_integration_asks_about_others_only_where_its_holder_may() {
-    use lms_api::authorization::v1::permission_service_client::PermissionServiceClient;
     use lms_api::authorization::v1::{CheckRequest, LookupSubjectsRequest};
-    use lms_api::common::v1::{ObjectReference, ObjectType};
+    use lms_api::common::v1::ObjectReference;
     let f = Fixture::start().await;
     let administrator = f.holder("builtin:lms_administrator", None).await;
     let tutor = f.holder("builtin:tutor", None).await;
@@ -295,4 +300,268 @@ async fn an_integration_asks_about_others_only_where_its_holder_may() {
         .unwrap_err();
     assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
     decisions(administrator).lookup_subjects(who).await.unwrap();
+}
+
+/// The decisions client of an integration of `f`'s tenant holding `scopes`, held by `holder`
+/// (none: an operator made it), its secret set with a second factor or not.
+fn decisions_of(
+    f: &Fixture,
+    holder: Option<UserId>,
+    scopes: Scopes,
+    second_factor: bool,
+) -> PermissionServiceClient<InterceptedService<Channel, CallCredentials>> {
+    let token = f
+        .auth
+        .integration_token("hr-feed", f.tenant, holder, scopes, second_factor);
+    PermissionServiceClient::new(f.service.authorized(&token))
+}
+
+/// Explain `permission` on the tenant, fully consistent (a tenant setting just written counts).
+fn explain_on_tenant(f: &Fixture, permission: &str, subject: Option<UserId>) -> ExplainRequest {
+    ExplainRequest {
+        subject_id: subject.map(|s| s.to_string()).unwrap_or_default(),
+        permission: permission.into(),
+        resource: Some(reference(ObjectType::Tenant, f.tenant)),
+        consistency: Some(Consistency {
+            requirement: Some(Requirement::FullyConsistent(true)),
+        }),
+    }
+}
+
+fn assigning(template: &str) -> CheckEscalationRequest {
+    CheckEscalationRequest {
+        question: Some(Question::AssignedRole(RolePlacement {
+            role_id: format!("builtin:{template}"),
+            unit_id: String::new(),
+        })),
+    }
+}
+
+/// The decision and denial reason of an Explain.
+async fn explained(
+    client: &mut PermissionServiceClient<InterceptedService<Channel, CallCredentials>>,
+    request: ExplainRequest,
+) -> (Decision, String) {
+    let answer = client.explain(request).await.unwrap().into_inner();
+    let decision = answer.decision();
+    (decision, answer.explanation.unwrap().denial_reason)
+}
+
+#[tokio::test]
+async fn an_integration_asks_about_its_holders_rights_without_the_decide_scope() {
+    let f = Fixture::start().await;
+    let administrator = f.holder("builtin:lms_administrator", None).await;
+    let tutor = f.holder("builtin:tutor", None).await;
+    let learner = f.user().await;
+    let feed_only = Scopes::of([Scope::PeopleImport]);
+    let mut feed = decisions_of(&f, Some(administrator), feed_only, false);
+
+    // What it may do itself (identity asks so before its import): its holder's rights.
+    for subject in [None, Some(administrator)] {
+        let answer = explained(&mut feed, explain_on_tenant(&f, "users.import", subject)).await;
+        assert_eq!(answer, (Decision::Allowed, String::new()));
+    }
+    let allowed = feed.check_escalation(assigning("manager")).await.unwrap();
+    assert_eq!(allowed.into_inner().decision(), Decision::Allowed);
+    let mut tutors_feed = decisions_of(&f, Some(tutor), feed_only, false);
+    assert_eq!(
+        explained(
+            &mut tutors_feed,
+            explain_on_tenant(&f, "users.import", None)
+        )
+        .await,
+        (Decision::Denied, "NO_GRANT".into())
+    );
+    let refused = tutors_feed
+        .check_escalation(assigning("manager"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (refused.decision(), refused.denial_reason.as_str()),
+        (Decision::Denied, "ESCALATION")
+    );
+
+    // About anyone else it needs the decide scope, whatever its holder may read.
+    let refused = feed
+        .explain(explain_on_tenant(&f, "users.read", Some(learner)))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (refused.code(), reason(&refused)),
+        (Code::PermissionDenied, "SCOPE_REQUIRED".into())
+    );
+    assert!(
+        refused.message().contains("authorization.decide"),
+        "{refused:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_integration_acts_as_its_holders_password_only_session_unless_its_secret_was_set_with_a_second_factor()
+ {
+    let f = Fixture::start().await;
+    let administrator = f.holder("builtin:lms_administrator", None).await;
+    let scopes = Scopes::of([Scope::PeopleImport]);
+    let mut password_only = decisions_of(&f, Some(administrator), scopes, false);
+    let mut with_second_factor = decisions_of(&f, Some(administrator), scopes, true);
+    let importing = || explain_on_tenant(&f, "users.import", None);
+    // A tenant that does not ask for a second factor asks none of its integrations either.
+    assert_eq!(
+        explained(&mut password_only, importing()).await.0,
+        Decision::Allowed
+    );
+
+    f.write(
+        Vec::new(),
+        Some(TenantFacts {
+            locations_enabled: false,
+            clients_enabled: false,
+            mfa_required_for_admins: true,
+        }),
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(
+        explained(&mut password_only, importing()).await,
+        (Decision::Denied, "MFA_REQUIRED".into())
+    );
+    let refused = password_only
+        .check_escalation(assigning("manager"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(refused.decision(), Decision::Denied, "{refused:?}");
+    // Its holder's harmless grants stay, as a password-only session's do.
+    assert_eq!(
+        explained(
+            &mut password_only,
+            explain_on_tenant(&f, "courses.read", None)
+        )
+        .await
+        .0,
+        Decision::Allowed
+    );
+
+    assert_eq!(
+        explained(&mut with_second_factor, importing()).await,
+        (Decision::Allowed, String::new())
+    );
+    let allowed = with_second_factor
+        .check_escalation(assigning("manager"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(allowed.decision(), Decision::Allowed);
+}
+
+#[tokio::test]
+async fn an_integration_an_operator_made_is_trusted_within_its_scope_and_is_no_platform_service() {
+    let f = Fixture::start().await;
+    let reader = f.holder("builtin:lms_administrator", None).await;
+    let learner = f.user().await;
+    let token = f.auth.integration_token(
+        "identity",
+        f.tenant,
+        None,
+        Scopes::of([Scope::AssignRoles]),
+        false,
+    );
+    let mut trusted = RoleAssignmentServiceClient::new(f.service.authorized(&token));
+
+    // Nobody bounds it: it hands out what no person of the tenant could, the tenant's
+    // preconditions still holding.
+    let refused = assign(&mut trusted, learner, "master_administrator")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (refused.code(), reason(&refused)),
+        (Code::FailedPrecondition, "TENANT_PRECONDITION".into())
+    );
+    f.settings(false, true).await;
+    let event = uuid_v4();
+    let given = trusted
+        .assign_role(AssignRoleRequest {
+            user_id: learner.to_string(),
+            role_id: "builtin:master_administrator".into(),
+            event_id: event.clone(),
+            on_behalf_of: reader.to_string(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .assignment
+        .unwrap();
+    // Named like identity, audited as the tenant's integration it is; it speaks for nobody
+    // else and replays no event.
+    assert_eq!(given.assigned.unwrap().actor_id, "integration:identity");
+    assert_ne!(given.assignment_id, event);
+    assert_eq!(
+        audit_actors(&f, reader).await[0],
+        (
+            "role_assignment.created".into(),
+            "integration:identity".into()
+        )
+    );
+    let sweep = RevokeRoleRequest {
+        user_id: learner.to_string(),
+        event_id: uuid_v4(),
+        ..Default::default()
+    };
+    let refused = trusted.revoke_role(sweep).await.unwrap_err();
+    assert_eq!(reason(&refused), "PLATFORM_SERVICE_REQUIRED");
+}
+
+#[tokio::test]
+async fn a_platform_service_names_the_integration_and_holder_it_assigned_for() {
+    let f = Fixture::start().await;
+    let holder = f.holder("builtin:lms_administrator", None).await;
+    let learner = f.user().await;
+    let mut identity = RoleAssignmentServiceClient::new(f.service.authorized(&f.identity_token()));
+    let for_feed = |integration: &str| AssignRoleRequest {
+        user_id: learner.to_string(),
+        role_id: "builtin:manager".into(),
+        event_id: uuid_v4(),
+        on_behalf_of: holder.to_string(),
+        on_behalf_of_integration: integration.into(),
+        ..Default::default()
+    };
+    let given = identity
+        .assign_role(for_feed("hr-feed"))
+        .await
+        .unwrap()
+        .into_inner()
+        .assignment
+        .unwrap();
+    assert_eq!(
+        given.assigned.unwrap().actor_id,
+        format!("integration:hr-feed for {holder}")
+    );
+    identity
+        .revoke_role(RevokeRoleRequest {
+            user_id: learner.to_string(),
+            role_id: "builtin:manager".into(),
+            event_id: uuid_v4(),
+            on_behalf_of_integration: "hr-feed".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        audit_actors(&f, holder).await[0],
+        (
+            "role_assignment.revoked".into(),
+            "integration:hr-feed".into()
+        )
+    );
+    let refused = identity
+        .assign_role(for_feed("HR feed; drop"))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::InvalidArgument);
+    assert!(
+        refused.message().contains("on_behalf_of_integration"),
+        "{refused:?}"
+    );
 }

@@ -330,7 +330,7 @@ impl<S: Store + Clone> AuthenticationService for Authentication<S> {
             Caller::User { session, .. } => session
                 .as_deref()
                 .and_then(|s| uuid::Uuid::try_parse(s).ok()),
-            Caller::Service { .. } => None,
+            Caller::Service { .. } | Caller::Integration { .. } => None,
         };
         let r = request.into_inner();
         Passwords::validate(&r.new_password)

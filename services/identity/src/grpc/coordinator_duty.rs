@@ -39,7 +39,7 @@ pub(super) async fn coordinator_or_operator<S: Store>(
             }
             (*tenant, None)
         }
-        Caller::Service { .. } => {
+        Caller::Service { .. } | Caller::Integration { .. } => {
             let by = operator(caller, duty)?;
             (
                 required_id("tenant_id", tenant_id, TenantId::parse)?,

@@ -5,6 +5,12 @@
 //! one transaction with its outbox events; the events reach authorization through the relay
 //! once the import has answered (its last message has no token to carry).
 //!
+//! The importer is a person, or a tenant's integration holding `identity.people.import` (the
+//! people-data feed of an HR system), which imports as its holder would: every question the
+//! import asks authorization (may they import, outrank the people changed, change the teams,
+//! give the Manager role) is decided on the holder's rights, an integration an operator made is
+//! trusted within its scope, and the audit names the integration and its holder.
+//!
 //! Bounds: the caller is authorised on the options, the first message, before any chunk is
 //! accepted; an import is admitted (one per tenant, a few per process, see `jobs`) before its
 //! file is received; the file is spooled to a temporary file rather than memory, and the rows
@@ -23,7 +29,7 @@ use lms_api::identity::v1::{
 };
 use lms_kernel::{GroupId, Permission, RoleId, Template, TenantId, UserId};
 use lms_runtime::ApiError;
-use lms_runtime::auth::{Acting, acting};
+use lms_runtime::auth::{Principal, Scope, principal};
 use lms_runtime::clock::now;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
@@ -66,21 +72,17 @@ pub const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
 
 type Progress = mpsc::Sender<Result<ImportCsvResponse, Status>>;
 
-/// Whether the feed's rows give the Manager role to someone or take back one it gave: the
-/// assignments then go out with identity's service token, so the importer must be able to
-/// assign Manager themselves (the escalation rule, asked before anything is saved).
-fn changes_managers(rows: &[UserRow], snapshot: &ImportSnapshot) -> bool {
-    rows.iter().any(|row| {
-        let before = snapshot
-            .users
-            .get(&row.external_id)
-            .and_then(|user| user.feed_role.as_deref());
-        match row.role {
-            Some(FeedRole::Manager) => before != Some("manager"),
-            Some(FeedRole::Student) => before == Some("manager"),
-            None => false,
-        }
-    })
+/// Whether a feed's row gives the Manager role to someone or takes back one the feed gave.
+fn changes_manager(row: &UserRow, snapshot: &ImportSnapshot) -> bool {
+    let before = snapshot
+        .users
+        .get(&row.external_id)
+        .and_then(|user| user.feed_role.as_deref());
+    match row.role {
+        Some(FeedRole::Manager) => before != Some("manager"),
+        Some(FeedRole::Student) => before == Some("manager"),
+        None => false,
+    }
 }
 
 /// Counts sent with every progress message.
@@ -188,7 +190,7 @@ impl<S: Store + Clone> Imports<S> {
     /// the same change. An outage fails the import: nobody is changed unchecked.
     async fn may_change(
         &self,
-        acting: &Acting,
+        acting: &Principal,
         changed: &[PersonChanged],
     ) -> Result<Vec<RowError>, ApiError> {
         let people: Vec<UserId> = changed.iter().map(|c| c.user).collect();
@@ -243,16 +245,58 @@ impl<S: Store + Clone> Imports<S> {
         Ok(errors)
     }
 
+    /// The rows (of `rows`) that give someone the Manager role or take back one the feed gave,
+    /// each refused with its line when the importer (an integration's holder) may not assign
+    /// Manager themselves: the assignments go out with identity's service token, so the
+    /// escalation rule is asked here, once, before anything is saved (security review M2).
+    async fn may_give_managers(
+        &self,
+        acting: &Principal,
+        rows: &[UserRow],
+        snapshot: &ImportSnapshot,
+    ) -> Result<Vec<RowError>, ApiError> {
+        let changing: Vec<i64> = rows
+            .iter()
+            .filter(|row| changes_manager(row, snapshot))
+            .map(|row| row.line)
+            .collect();
+        if changing.is_empty() {
+            return Ok(Vec::new());
+        }
+        let manager = RoleId::BuiltIn(Template::Manager);
+        let why = match self
+            .core
+            .authorization
+            .require_assignable(acting, manager, None)
+            .await
+        {
+            Ok(()) => return Ok(Vec::new()),
+            Err(ApiError::PermissionDenied { message, .. }) => message,
+            Err(other) => return Err(other),
+        };
+        Ok(changing
+            .into_iter()
+            .map(|line| RowError {
+                line,
+                column: "role".into(),
+                reason: format!(
+                    "gives or takes the Manager role, which the importer may not assign ({why})"
+                ),
+            })
+            .collect())
+    }
+
     /// Reads, checks and applies the spooled file, streaming progress; answers the last
     /// message (`done`), which the caller sends once the job's admission is released.
     async fn run(
         &self,
-        acting: Acting,
+        acting: Principal,
         options: ImportOptions,
         file: std::fs::File,
         progress: &Progress,
     ) -> Result<ImportCsvResponse, ApiError> {
         let tenant = acting.tenant;
+        let by = Actor::principal(&acting);
         let snapshot = self.core.store.import_snapshot(tenant).await?;
         let started = std::time::Instant::now();
         let kind = ImportKind::try_from(options.kind).unwrap_or(ImportKind::Unspecified);
@@ -278,39 +322,19 @@ impl<S: Store + Clone> Imports<S> {
                     .collect();
                 let changed = import::people_changed(&sound, &snapshot, guest.id);
                 checked.extend(self.may_change(&acting, &changed).await?);
+                checked.extend(self.may_give_managers(&acting, &sound, &snapshot).await?);
                 let kept = import::keep(read, checked, options.skip_bad_rows, |r| r.line);
                 tally.read = kept.total as i64;
                 let errors = kept.errors;
                 let Some(rows) = kept.rows else {
                     return Ok(tally.message(&errors, true));
                 };
-                if changes_managers(&rows, &snapshot) {
-                    self.core
-                        .authorization
-                        .require_assignable(&acting, RoleId::BuiltIn(Template::Manager), None)
-                        .await
-                        .map_err(|error| match error {
-                            ApiError::PermissionDenied {
-                                reason,
-                                message,
-                                metadata,
-                            } => ApiError::PermissionDenied {
-                                reason,
-                                message: format!(
-                                    "the feed gives or takes the Manager role, which you may not \
-                                     assign; nothing was imported ({message})"
-                                ),
-                                metadata,
-                            },
-                            other => other,
-                        })?;
-                }
                 (
                     plan_users(
                         &rows,
                         &snapshot,
                         guest.id,
-                        &acting.user.to_string(),
+                        &by.name(),
                         now(),
                         &mut tally.unchanged,
                     ),
@@ -333,7 +357,6 @@ impl<S: Store + Clone> Imports<S> {
             }
         };
         send(progress, tally.message(&errors, false)).await?;
-        let by = Actor::acting(&acting);
         for (batch, rows) in batches {
             self.core.store.apply_import(tenant, &batch, &by).await?;
             tally.imported += rows as i64;
@@ -342,7 +365,7 @@ impl<S: Store + Clone> Imports<S> {
         let seconds = started.elapsed().as_secs_f64();
         tracing::info!(
             %tenant,
-            by = %acting.user,
+            by = %by.name(),
             kind = kind.as_str_name(),
             read = tally.read,
             imported = tally.imported,
@@ -383,7 +406,7 @@ impl<S: Store + Clone> ImportService for Imports<S> {
         &self,
         request: Request<Streaming<ImportCsvRequest>>,
     ) -> Result<Response<ProgressStream>, Status> {
-        let acting = acting(&request)?;
+        let acting = principal(&request, Scope::PeopleImport)?;
         let tenant: TenantId = acting.tenant;
         let mut stream = request.into_inner();
         // Only the options are read before the caller is authorised: a caller who may not

@@ -7,9 +7,12 @@
 //! Operators manage every account. A person manages their own tenant's accounts when they may
 //! change its configuration (`system_configuration.update`, decided by authorization with their
 //! token); the accounts they create they hold: the tokens name the tenant and the holder, and
-//! authorization checks what such a token assigns as if the holder assigned it, so an
-//! integration never reaches further than the person who made it. Another tenant's accounts and
-//! the platform's do not exist for them.
+//! authorization checks what such a token does as if the holder did it, so an integration never
+//! reaches further than the person who made it. Nor further than the session that made it: a
+//! secret the holder set in a session that proved a second factor gives tokens saying so
+//! (`amr` `otp`); any other secret's tokens act as a password-only session of the holder's
+//! would, which does nothing risky where the tenant requires MFA for administrators. Another
+//! tenant's accounts and the platform's do not exist for them.
 //!
 //! A token carries the id of the secret it was issued against as its session (`sid`): rotating
 //! the secret or disabling the account revokes that id, and the revocation feed ends the tokens
@@ -34,7 +37,7 @@ use super::authentication::Authentication;
 use crate::audit::{Actor, Object};
 use crate::convert::{optional_id, reference, required_id, timestamp};
 use crate::sessions;
-use crate::store::{AccountOwner, AccountReach, ServiceAccountRecord, Store};
+use crate::store::{AccountOwner, AccountReach, AccountSecret, ServiceAccountRecord, Store};
 
 /// Why a tenant account may not hold `scope`; `None` when it may.
 fn refused_for_tenant_accounts(scope: Scope) -> Option<String> {
@@ -104,6 +107,13 @@ fn to_proto(account: &ServiceAccountRecord) -> ServiceAccount {
     }
 }
 
+/// Whether a new secret is set by its account's holder in a session that proved a second
+/// factor: only a person sets a secret they hold (an operator's secret for a held account
+/// counts as set without one, so its tokens act as the holder's password-only session would).
+fn holders_second_factor<T>(manager: &Manager, request: &Request<T>) -> Result<bool, ApiError> {
+    Ok(matches!(manager, Manager::Administrator(_)) && verified(request)?.second_factor())
+}
+
 /// Who manages service accounts in a request.
 enum Manager {
     /// A platform operator, as audit names them (`operator:<account>`): every account.
@@ -128,7 +138,9 @@ impl<S: Store + Clone> Authentication<S> {
     /// operator: an integration never makes integrations.
     async fn manager<T>(&self, request: &Request<T>, action: &str) -> Result<Manager, ApiError> {
         match verified(request)? {
-            caller @ Caller::Service { .. } => Ok(Manager::Operator(operator(caller, action)?)),
+            caller @ (Caller::Service { .. } | Caller::Integration { .. }) => {
+                Ok(Manager::Operator(operator(caller, action)?))
+            }
             Caller::User { .. } => {
                 let acting = acting(request)?;
                 self.0
@@ -201,7 +213,9 @@ impl<S: Store + Clone> Authentication<S> {
             Manager::Operator(operator) => operator.clone(),
             Manager::Administrator(acting) => format!("user:{}", acting.user),
         };
-        let (account, secret) = ServiceAccountRecord::new(name, owner, scopes, created_by, now());
+        let second_factor = holders_second_factor(&manager, &request)?;
+        let (account, secret) =
+            ServiceAccountRecord::new(name, owner, scopes, created_by, second_factor, now());
         self.0
             .store
             .create_service_account(
@@ -262,13 +276,18 @@ impl<S: Store + Clone> Authentication<S> {
         self.may_rotate(&manager, id).await?;
         let reach = manager.reach();
         let (secret, secret_hash) = sessions::new_secret(sessions::CLIENT_SECRET);
+        let new_secret = AccountSecret {
+            id: Uuid::now_v7(),
+            hash: &secret_hash,
+            second_factor: holders_second_factor(&manager, &request)?,
+        };
         let (account, replaced) = self
             .0
             .store
             .rotate_service_account_secret(
                 id,
                 reach,
-                (Uuid::now_v7(), &secret_hash),
+                new_secret,
                 now(),
                 &by.did(
                     "service_account.secret_rotated",
@@ -446,6 +465,10 @@ impl<S: Store + Clone> Authentication<S> {
         claims.sid = Some(account.secret_id.to_string());
         claims.scope = Some(scopes.to_claim());
         claims.hld = account.owner.holder().map(|u| u.to_string());
+        claims.plt = account.owner == AccountOwner::Platform && tenant.is_some();
+        if account.secret_second_factor {
+            claims.amr = vec!["otp".into()];
+        }
         // Who obtained tokens when (operators' above all) is part of the credential's history.
         tracing::info!(account = %id, name = %account.name, tenant = ?tenant, "service token issued");
         Ok(IssueServiceTokenResponse {
@@ -493,10 +516,14 @@ mod tests {
             tenant: TenantId::generate(),
             holder: None,
         };
-        let integration = names(&["authorization.decide", "authorization.roles.assign"]);
+        let integration = names(&[
+            "authorization.decide",
+            "authorization.roles.assign",
+            "identity.people.import",
+        ]);
         assert_eq!(
             requested_scopes(&integration, tenant).unwrap(),
-            Scopes::of([Scope::Decide, Scope::AssignRoles])
+            Scopes::of([Scope::Decide, Scope::AssignRoles, Scope::PeopleImport])
         );
         for refused in [Scope::Operator, Scope::PeopleFacts, Scope::CourseFacts] {
             let why = refused_for_tenant_accounts(refused).expect("refused");

@@ -108,6 +108,11 @@ pub struct ServiceAccountRecord {
     pub secret_id: Uuid,
     /// When the current secret was made.
     pub secret_created_at: i64,
+    /// Whether the account's holder set the current secret (made or rotated the account) in a
+    /// session that proved a second factor. Its tokens say so, and act as such a session of the
+    /// holder's would; otherwise as a password-only one, so an integration is never a way
+    /// around the holder's tenant requiring MFA (review L5). False without a holder.
+    pub secret_second_factor: bool,
     /// Who created it.
     pub created_by: String,
     /// When.
@@ -127,13 +132,15 @@ impl ServiceAccountRecord {
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
     }
 
-    /// A new enabled account made `at`, with a fresh secret: the record (holding the secret's
-    /// hash) and the secret in clear, to show its maker once.
+    /// A new enabled account made `at`, with a fresh secret (`second_factor`: made by its holder
+    /// in a session that proved one): the record (holding the secret's hash) and the secret in
+    /// clear, to show its maker once.
     pub fn new(
         name: &str,
         owner: AccountOwner,
         scopes: Scopes,
         created_by: String,
+        second_factor: bool,
         at: i64,
     ) -> (Self, String) {
         let (secret, secret_hash) = crate::sessions::new_secret(crate::sessions::CLIENT_SECRET);
@@ -145,12 +152,25 @@ impl ServiceAccountRecord {
             secret_hash,
             secret_id: Uuid::now_v7(),
             secret_created_at: at,
+            secret_second_factor: second_factor && owner.holder().is_some(),
             created_by,
             created_at: at,
             disabled_at: None,
         };
         (account, secret)
     }
+}
+
+/// A service account's new secret as stored.
+#[derive(Clone, Copy, Debug)]
+pub struct AccountSecret<'a> {
+    /// Its id: the `sid` of the tokens issued against it.
+    pub id: Uuid,
+    /// SHA-256 of the secret.
+    pub hash: &'a [u8],
+    /// Whether the account's holder set it in a session that proved a second factor (see
+    /// [`ServiceAccountRecord::secret_second_factor`]).
+    pub second_factor: bool,
 }
 
 /// Whom a service account belongs to.
@@ -347,7 +367,7 @@ pub trait CredentialStore: Send + Sync + 'static {
         &self,
         id: Uuid,
         reach: AccountReach,
-        secret: (Uuid, &[u8]),
+        secret: AccountSecret<'_>,
         now: i64,
         audit: &Audit,
     ) -> impl Future<Output = Result<Option<(ServiceAccountRecord, Uuid)>, StoreError>> + Send;

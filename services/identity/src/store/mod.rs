@@ -19,8 +19,8 @@ mod users;
 
 pub use audit::AuditStore;
 pub use credentials::{
-    AccountOwner, AccountReach, Attempt, CredentialStore, MfaChallenge, Redeemed, RefreshRecord,
-    ServiceAccountRecord, TotpState,
+    AccountOwner, AccountReach, AccountSecret, Attempt, CredentialStore, MfaChallenge, Redeemed,
+    RefreshRecord, ServiceAccountRecord, TotpState,
 };
 pub use groups::{CustomField, GroupRecord, GroupStore, NamedManager};
 pub use import::{ImportBatch, ImportSnapshot, ImportStore, ImportedChange, ImportedUser};

@@ -10,13 +10,16 @@ use lms_api::common::v1::{Consistency, ConsistencyToken, ObjectReference, Object
 use lms_api::identity::v1::approval_service_client::ApprovalServiceClient;
 use lms_api::identity::v1::authentication_service_client::AuthenticationServiceClient;
 use lms_api::identity::v1::group_service_client::GroupServiceClient;
+use lms_api::identity::v1::import_service_client::ImportServiceClient;
 use lms_api::identity::v1::tenant_service_client::TenantServiceClient;
 use lms_api::identity::v1::unit_service_client::UnitServiceClient;
 use lms_api::identity::v1::user_service_client::UserServiceClient;
 use lms_api::identity::v1::{
-    BeginTotpEnrolmentRequest, ConfirmTotpEnrolmentRequest, CreateTenantRequest, CreateUserRequest,
-    GetJwksRequest, GetUserRequest, NewUser, SignInRequest, TenantSettings, TokenPair, User,
-    sign_in_response,
+    BeginTotpEnrolmentRequest, ConfirmTotpEnrolmentRequest, CreateServiceAccountRequest,
+    CreateServiceAccountResponse, CreateTenantRequest, CreateUserRequest, GetJwksRequest,
+    GetUserRequest, ImportCsvRequest, ImportCsvResponse, ImportKind, ImportOptions,
+    IssueServiceTokenRequest, ListUsersRequest, NewUser, SignInRequest, TenantSettings, TokenPair,
+    User, VerifyMfaRequest, import_csv_request, sign_in_response,
 };
 use lms_kernel::{TenantId, UserId};
 use lms_runtime::ServiceName;
@@ -242,6 +245,41 @@ impl Platform {
             .await
             .unwrap();
         secret
+    }
+
+    /// Signs `email` in with their password and then a TOTP code of `secret` (the next step's,
+    /// so the code that confirmed the enrolment is not replayed): the access token.
+    pub async fn sign_in_with_second_factor(
+        &self,
+        email: &str,
+        password: &str,
+        secret: &str,
+    ) -> String {
+        let outcome = self
+            .authn()
+            .sign_in(SignInRequest {
+                tenant_id: self.tenant.to_string(),
+                email: email.into(),
+                password: password.into(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .outcome;
+        let Some(sign_in_response::Outcome::MfaChallenge(challenge)) = outcome else {
+            panic!("expected a second factor to be asked, got {outcome:?}");
+        };
+        self.authn()
+            .verify_mfa(VerifyMfaRequest {
+                mfa_challenge: challenge,
+                code: lms_identity::mfa::code_for_base32(secret, now() + 30).unwrap(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .tokens
+            .unwrap()
+            .access_token
     }
 
     pub async fn admin_token(&self) -> String {
@@ -482,4 +520,107 @@ where
             _ => tokio::time::sleep(Duration::from_millis(20)).await,
         }
     }
+}
+
+/// Imports `file` as `token`'s caller: of `kind`, with (`skip_bad_rows`, `people_data_feed`)
+/// `options`; answers every progress message (the last says done).
+pub async fn import(
+    platform: &Platform,
+    token: &str,
+    kind: ImportKind,
+    options: (bool, bool),
+    file: &str,
+) -> Result<Vec<ImportCsvResponse>, tonic::Status> {
+    let mut messages = vec![ImportCsvRequest {
+        part: Some(import_csv_request::Part::Options(ImportOptions {
+            kind: kind as i32,
+            skip_bad_rows: options.0,
+            people_data_feed: options.1,
+        })),
+    }];
+    // Small chunks, so rows straddle chunk boundaries.
+    messages.extend(file.as_bytes().chunks(7).map(|chunk| ImportCsvRequest {
+        part: Some(import_csv_request::Part::Chunk(chunk.to_vec())),
+    }));
+    let mut stream = ImportServiceClient::new(platform.identity.authorized(token))
+        .import_csv(tokio_stream::iter(messages))
+        .await?
+        .into_inner();
+    let mut progress = Vec::new();
+    while let Some(message) = stream.message().await? {
+        progress.push(message);
+    }
+    assert!(
+        progress.last().is_some_and(|m| m.done),
+        "the last message says done"
+    );
+    Ok(progress)
+}
+
+/// How many people `admin` lists in the tenant.
+pub async fn people(platform: &Platform, admin: &str) -> usize {
+    platform
+        .users(admin)
+        .list_users(ListUsersRequest {
+            page_size: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .users
+        .len()
+}
+
+/// Waits (at most ten seconds) until the relay delivered what the import committed.
+pub async fn eventually_roles(platform: &Platform, admin: &str, user: &str, manager: bool) {
+    for _ in 0..100 {
+        // Until the imported person's facts arrive, authorization does not know them.
+        let roles = match platform.try_roles_of(admin, user).await {
+            Ok(roles) => roles,
+            Err(status) if reason(&status) == "RESOURCE_UNKNOWN" => Vec::new(),
+            Err(status) => panic!("{status:?}"),
+        };
+        if roles.contains(&"builtin:manager".to_owned()) == manager {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the feed's role for {user} never reached authorization (manager: {manager})");
+}
+
+/// Creates an account as `token`'s caller: for `tenant_id` (empty: the caller's own, or the
+/// platform for an operator).
+pub async fn create_account(
+    platform: &Platform,
+    token: &str,
+    name: &str,
+    scopes: &[&str],
+    tenant_id: &str,
+) -> Result<CreateServiceAccountResponse, tonic::Status> {
+    platform
+        .authn_as(token)
+        .create_service_account(CreateServiceAccountRequest {
+            name: name.into(),
+            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            tenant_id: tenant_id.into(),
+        })
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+/// Trades an account's id and secret for a token.
+pub async fn issue_token(
+    platform: &Platform,
+    created: &CreateServiceAccountResponse,
+) -> Result<String, tonic::Status> {
+    platform
+        .authn()
+        .issue_service_token(IssueServiceTokenRequest {
+            service_account_id: created.service_account_id.clone(),
+            client_secret: created.client_secret.clone(),
+            tenant_id: String::new(),
+        })
+        .await
+        .map(|r| r.into_inner().access_token)
 }

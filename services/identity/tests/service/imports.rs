@@ -1,63 +1,14 @@
 //! CSV import and the people-data feed: the whole file is checked first, a bad row stops it
 //! unless asked to skip, a re-run changes nothing, and the feed's roles reach authorization.
 
-use std::time::Duration;
-
 use lms_api::identity::v1::import_service_client::ImportServiceClient;
 use lms_api::identity::v1::{
-    CreateGroupRequest, ImportCsvRequest, ImportCsvResponse, ImportKind, ImportOptions,
-    ListUsersRequest, import_csv_request,
+    CreateGroupRequest, ImportCsvRequest, ImportCsvResponse, ImportKind, ListUsersRequest,
+    import_csv_request,
 };
 use tonic::Code;
 
-use crate::fixture::{Platform, fields, reason};
-
-async fn import(
-    platform: &Platform,
-    token: &str,
-    kind: ImportKind,
-    options: (bool, bool),
-    file: &str,
-) -> Result<Vec<ImportCsvResponse>, tonic::Status> {
-    let mut messages = vec![ImportCsvRequest {
-        part: Some(import_csv_request::Part::Options(ImportOptions {
-            kind: kind as i32,
-            skip_bad_rows: options.0,
-            people_data_feed: options.1,
-        })),
-    }];
-    // Small chunks, so rows straddle chunk boundaries.
-    messages.extend(file.as_bytes().chunks(7).map(|chunk| ImportCsvRequest {
-        part: Some(import_csv_request::Part::Chunk(chunk.to_vec())),
-    }));
-    let mut stream = ImportServiceClient::new(platform.identity.authorized(token))
-        .import_csv(tokio_stream::iter(messages))
-        .await?
-        .into_inner();
-    let mut progress = Vec::new();
-    while let Some(message) = stream.message().await? {
-        progress.push(message);
-    }
-    assert!(
-        progress.last().is_some_and(|m| m.done),
-        "the last message says done"
-    );
-    Ok(progress)
-}
-
-async fn people(platform: &Platform, admin: &str) -> usize {
-    platform
-        .users(admin)
-        .list_users(ListUsersRequest {
-            page_size: 1000,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .users
-        .len()
-}
+use crate::fixture::{Platform, eventually_roles, fields, import, people};
 
 const ACCOUNTS: &str = "external_id,name,kind\nACME,Acme Ltd,customer\nUS,Our Training,provider\n";
 
@@ -133,23 +84,6 @@ async fn skipping_bad_rows_imports_the_rest_and_a_rerun_changes_nothing() {
     .await
     .unwrap();
     assert_eq!(accounts_again.last().unwrap().rows_unchanged, 2);
-}
-
-/// Waits (at most ten seconds) until the relay delivered what the import committed.
-async fn eventually_roles(platform: &Platform, admin: &str, user: &str, manager: bool) {
-    for _ in 0..100 {
-        // Until the imported person's facts arrive, authorization does not know them.
-        let roles = match platform.try_roles_of(admin, user).await {
-            Ok(roles) => roles,
-            Err(status) if reason(&status) == "RESOURCE_UNKNOWN" => Vec::new(),
-            Err(status) => panic!("{status:?}"),
-        };
-        if roles.contains(&"builtin:manager".to_owned()) == manager {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the feed's role for {user} never reached authorization (manager: {manager})");
 }
 
 #[tokio::test]
@@ -381,39 +315,31 @@ async fn a_custom_role_with_only_users_import_cannot_make_anyone_manager_through
         .access_token;
     let before = people(&platform, &admin).await;
 
-    let refused = import(
-        &platform,
-        &token,
-        ImportKind::Users,
-        (false, true),
-        "external_id,email,given_name,family_name,role\n\
-         HR-1,max@example.org,Max,Mills,manager\n",
-    )
-    .await
-    .unwrap_err();
-    assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
-    assert_eq!(crate::fixture::reason(&refused), "ESCALATION");
+    let file = "external_id,email,given_name,family_name,role\n\
+                HR-1,max@example.org,Max,Mills,manager\n\
+                HR-2,sam@example.org,Sam,Stone,student\n";
+    let refused = import(&platform, &token, ImportKind::Users, (false, true), file)
+        .await
+        .unwrap();
+    let errors: Vec<_> = refused.iter().flat_map(|m| &m.errors).collect();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!((errors[0].line, errors[0].column.as_str()), (2, "role"));
     assert!(
-        refused.message().contains("Manager role") && refused.message().contains("users.read"),
-        "the refusal says why and what is missing: {refused:?}"
+        errors[0].reason.contains("Manager role") && errors[0].reason.contains("users.read"),
+        "the row says why and what is missing: {errors:?}"
     );
+    assert_eq!(refused.last().unwrap().rows_imported, 0);
     assert_eq!(
         people(&platform, &admin).await,
         before,
-        "nothing was imported"
+        "nothing was imported while a row is bad"
     );
 
-    // The same importer brings in people the feed gives no role.
-    import(
-        &platform,
-        &token,
-        ImportKind::Users,
-        (false, true),
-        "external_id,email,given_name,family_name,role\n\
-         HR-2,sam@example.org,Sam,Stone,student\n",
-    )
-    .await
-    .unwrap();
+    // Skipping the bad row, the same importer brings in the person the feed gives no role.
+    let skipped = import(&platform, &token, ImportKind::Users, (true, true), file)
+        .await
+        .unwrap();
+    assert_eq!(skipped.last().unwrap().rows_imported, 1);
     assert_eq!(people(&platform, &admin).await, before + 1);
 }
 

@@ -7,6 +7,7 @@ mod bearer;
 mod bounds;
 mod credentials;
 mod employments;
+mod feed;
 mod fixture;
 mod groups;
 mod import_limits;

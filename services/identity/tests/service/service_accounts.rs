@@ -301,6 +301,10 @@ async fn a_platform_service_gets_tokens_narrowed_to_one_tenant_without_the_opera
     let narrowed = claims(&issue_for(&platform, &delegation, &tenant).await.unwrap());
     assert_eq!(narrowed["tid"], tenant.as_str());
     assert_eq!(narrowed["scope"], "authorization.facts.courses");
+    assert_eq!(
+        narrowed["plt"], true,
+        "a platform service, never the tenant's integration"
+    );
 
     // An operator's narrowed token runs nothing platform-wide.
     let operator = create(
@@ -355,6 +359,10 @@ async fn a_tenant_s_integration_never_gets_a_token_for_another_tenant() {
         .await
         .unwrap();
     assert_eq!(claims(&own)["tid"], platform.tenant.to_string().as_str());
+    assert!(
+        claims(&own).get("plt").is_none(),
+        "an integration, not the platform"
+    );
     let refused = issue_for(&platform, &integration, &other)
         .await
         .unwrap_err();

@@ -7,52 +7,19 @@
 use lms_api::authorization::v1::ListAuditRecordsRequest as RoleAuditRequest;
 use lms_api::identity::v1::identity_audit_service_client::IdentityAuditServiceClient;
 use lms_api::identity::v1::{
-    CreateServiceAccountRequest, CreateServiceAccountResponse, DisableServiceAccountRequest,
-    IssueServiceTokenRequest, ListAuditRecordsRequest, ListServiceAccountsRequest,
-    RotateServiceAccountSecretRequest, ServiceAccount, SuspendUserRequest, TenantSettings,
+    CreateServiceAccountResponse, DisableServiceAccountRequest, ListAuditRecordsRequest,
+    ListServiceAccountsRequest, RotateServiceAccountSecretRequest, ServiceAccount,
+    SuspendUserRequest, TenantSettings,
 };
 use lms_kernel::TenantId;
 use lms_runtime::auth::{Caller, Scope, Scopes};
 use tonic::Code;
 
-use crate::fixture::{Platform, USER_PASSWORD, fields, reason, refused_within_a_second};
+use crate::fixture::{
+    Platform, USER_PASSWORD, create_account, fields, issue_token, reason, refused_within_a_second,
+};
 
 const INTEGRATION: [&str; 2] = ["authorization.roles.assign", "authorization.decide"];
-
-/// Creates an account as `token`'s caller: for `tenant_id` (empty: the caller's own, or the
-/// platform for an operator).
-async fn create(
-    platform: &Platform,
-    token: &str,
-    name: &str,
-    scopes: &[&str],
-    tenant_id: &str,
-) -> Result<CreateServiceAccountResponse, tonic::Status> {
-    platform
-        .authn_as(token)
-        .create_service_account(CreateServiceAccountRequest {
-            name: name.into(),
-            scopes: scopes.iter().map(|s| s.to_string()).collect(),
-            tenant_id: tenant_id.into(),
-        })
-        .await
-        .map(tonic::Response::into_inner)
-}
-
-async fn issue(
-    platform: &Platform,
-    created: &CreateServiceAccountResponse,
-) -> Result<String, tonic::Status> {
-    platform
-        .authn()
-        .issue_service_token(IssueServiceTokenRequest {
-            service_account_id: created.service_account_id.clone(),
-            client_secret: created.client_secret.clone(),
-            tenant_id: String::new(),
-        })
-        .await
-        .map(|r| r.into_inner().access_token)
-}
 
 /// The accounts `token`'s caller sees.
 async fn listed(platform: &Platform, token: &str) -> Result<Vec<ServiceAccount>, tonic::Status> {
@@ -71,7 +38,7 @@ async fn an_administrators_integration_assigns_within_what_they_hold() {
     })
     .await;
     let admin = platform.admin_token().await;
-    let created = create(&platform, &admin, "hr-feed", &INTEGRATION, "")
+    let created = create_account(&platform, &admin, "hr-feed", &INTEGRATION, "")
         .await
         .unwrap();
     let account = created.service_account.clone().unwrap();
@@ -83,9 +50,9 @@ async fn an_administrators_integration_assigns_within_what_they_hold() {
         ["authorization.decide", "authorization.roles.assign"]
     );
 
-    let token = issue(&platform, &created).await.unwrap();
+    let token = issue_token(&platform, &created).await.unwrap();
     let caller = platform.authorization_verifier.verify(&token).unwrap();
-    let Caller::Service {
+    let Caller::Integration {
         name,
         tenant,
         holder,
@@ -93,10 +60,10 @@ async fn an_administrators_integration_assigns_within_what_they_hold() {
         ..
     } = caller
     else {
-        panic!("a service token, got {caller:?}");
+        panic!("an integration's token, got {caller:?}");
     };
     assert_eq!(name, "hr-feed");
-    assert_eq!(tenant, Some(platform.tenant));
+    assert_eq!(tenant, platform.tenant);
     assert_eq!(holder, Some(platform.admin));
     assert_eq!(scopes, Scopes::of([Scope::AssignRoles, Scope::Decide]));
 
@@ -115,7 +82,7 @@ async fn an_administrators_integration_assigns_within_what_they_hold() {
         .into_inner()
         .records;
     let actor = audit[0].stamp.clone().unwrap().actor_id;
-    assert_eq!(actor, format!("service:hr-feed for {}", platform.admin));
+    assert_eq!(actor, format!("integration:hr-feed for {}", platform.admin));
 
     // Beyond it (a Master Administrator reaches the clients, the LMS Administrator does not).
     let refused = platform
@@ -148,7 +115,7 @@ async fn an_administrators_integration_assigns_within_what_they_hold() {
     assert_eq!(trail[0].actor_user_id, platform.admin.to_string());
 
     // An integration makes no integrations.
-    let refused = create(&platform, &token, "more", &["authorization.decide"], "")
+    let refused = create_account(&platform, &token, "more", &["authorization.decide"], "")
         .await
         .unwrap_err();
     assert_eq!(reason(&refused), "PLATFORM_OPERATOR_REQUIRED");
@@ -165,7 +132,7 @@ async fn a_person_without_system_configuration_cannot_manage_accounts() {
         .await
         .unwrap()
         .access_token;
-    let refused = create(&platform, &tutor, "shop", &["authorization.decide"], "")
+    let refused = create_account(&platform, &tutor, "shop", &["authorization.decide"], "")
         .await
         .unwrap_err();
     assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
@@ -189,16 +156,16 @@ async fn people_see_and_manage_only_their_own_tenants_accounts() {
         .another_tenant("Globex", "grace@globex.example.org")
         .await;
     // One name, three owners: names are unique per tenant and among platform accounts.
-    let platforms = create(&platform, &operator, "shop", &["authorization.decide"], "")
+    let platforms = create_account(&platform, &operator, "shop", &["authorization.decide"], "")
         .await
         .unwrap();
-    let others = create(&platform, &operator, "shop", &INTEGRATION, &other_tenant)
+    let others = create_account(&platform, &operator, "shop", &INTEGRATION, &other_tenant)
         .await
         .unwrap();
-    let ours = create(&platform, &admin, "shop", &INTEGRATION, "")
+    let ours = create_account(&platform, &admin, "shop", &INTEGRATION, "")
         .await
         .unwrap();
-    let again = create(&platform, &admin, "shop", &INTEGRATION, "")
+    let again = create_account(&platform, &admin, "shop", &INTEGRATION, "")
         .await
         .unwrap_err();
     assert_eq!(again.code(), Code::AlreadyExists);
@@ -231,7 +198,7 @@ async fn people_see_and_manage_only_their_own_tenants_accounts() {
             .unwrap_err();
         assert_eq!(disable.code(), Code::NotFound);
         // Untouched: the old secret still trades for a token.
-        issue(&platform, theirs).await.unwrap();
+        issue_token(&platform, theirs).await.unwrap();
     }
     // The operator manages every account, the tenant's included.
     platform
@@ -262,7 +229,7 @@ async fn tenant_accounts_hold_only_integration_scopes() {
         ),
     ];
     for (token, scopes, tenant_id) in refusals {
-        let refused = create(&platform, token, "feed", &scopes, tenant_id)
+        let refused = create_account(&platform, token, "feed", &scopes, tenant_id)
             .await
             .unwrap_err();
         let last = scopes.len() - 1;
@@ -274,7 +241,7 @@ async fn tenant_accounts_hold_only_integration_scopes() {
         );
     }
     // The platform's own accounts still may.
-    create(
+    create_account(
         &platform,
         &operator,
         "identity-2",
@@ -290,7 +257,7 @@ async fn tenant_accounts_hold_only_integration_scopes() {
 async fn an_operator_creates_accounts_for_a_tenant_and_people_cannot_name_one() {
     let platform = Platform::start().await;
     let (admin, operator) = (platform.admin_token().await, platform.operator_token());
-    let player = create(
+    let player = create_account(
         &platform,
         &operator,
         "content-player",
@@ -305,14 +272,14 @@ async fn an_operator_creates_accounts_for_a_tenant_and_people_cannot_name_one() 
     assert_eq!(account.created_by, "operator:operator");
     let caller = platform
         .authorization_verifier
-        .verify(&issue(&platform, &player).await.unwrap())
+        .verify(&issue_token(&platform, &player).await.unwrap())
         .unwrap();
     assert_eq!(caller.tenant(), Some(platform.tenant));
     assert_eq!(caller.holder(), None);
     // The tenant's administrator sees it among their tenant's accounts.
     assert_eq!(listed(&platform, &admin).await.unwrap(), [account]);
 
-    let unknown = create(
+    let unknown = create_account(
         &platform,
         &operator,
         "shop",
@@ -326,14 +293,14 @@ async fn an_operator_creates_accounts_for_a_tenant_and_people_cannot_name_one() 
         .another_tenant("Globex", "grace@globex.example.org")
         .await;
     for tenant_id in [other_tenant.as_str(), "not-a-tenant"] {
-        let refused = create(&platform, &admin, "shop", &INTEGRATION, tenant_id)
+        let refused = create_account(&platform, &admin, "shop", &INTEGRATION, tenant_id)
             .await
             .unwrap_err();
         assert_eq!(refused.code(), Code::InvalidArgument);
         assert_eq!(fields(&refused), ["tenant_id"]);
     }
     // Naming their own tenant is the same as naming none.
-    let own = create(
+    let own = create_account(
         &platform,
         &admin,
         "shop",
@@ -352,7 +319,7 @@ async fn an_operator_creates_accounts_for_a_tenant_and_people_cannot_name_one() 
 async fn disabling_a_tenant_account_ends_its_tokens() {
     let platform = Platform::start().await;
     let admin = platform.admin_token().await;
-    let created = create(&platform, &admin, "hr-feed", &INTEGRATION, "")
+    let created = create_account(&platform, &admin, "hr-feed", &INTEGRATION, "")
         .await
         .unwrap();
     let id = created.service_account_id.clone();
@@ -366,7 +333,7 @@ async fn disabling_a_tenant_account_ends_its_tokens() {
                 .map(|_| ())
         }
     };
-    let first = issue(&platform, &created).await.unwrap();
+    let first = issue_token(&platform, &created).await.unwrap();
     works(first.clone()).await.unwrap();
 
     let rotated = platform
@@ -378,7 +345,7 @@ async fn disabling_a_tenant_account_ends_its_tokens() {
         .unwrap()
         .into_inner();
     refused_within_a_second(|| works(first.clone())).await;
-    let second = issue(
+    let second = issue_token(
         &platform,
         &CreateServiceAccountResponse {
             client_secret: rotated.client_secret,
@@ -410,11 +377,11 @@ async fn an_integration_whose_holder_is_suspended_gets_no_token() {
     let (bea, beas_token) = platform
         .holder(&admin, "bea@example.org", "lms_administrator")
         .await;
-    let created = create(&platform, &beas_token, "shop", &INTEGRATION, "")
+    let created = create_account(&platform, &beas_token, "shop", &INTEGRATION, "")
         .await
         .unwrap();
     assert_eq!(created.service_account.clone().unwrap().holder_user_id, bea);
-    let token = issue(&platform, &created).await.unwrap();
+    let token = issue_token(&platform, &created).await.unwrap();
     let learner = platform.create_user(&admin, "lin@example.org", "").await;
     platform.assign(&token, &learner, "student", "").await;
 
@@ -426,7 +393,7 @@ async fn an_integration_whose_holder_is_suspended_gets_no_token() {
         })
         .await
         .unwrap();
-    let refused = issue(&platform, &created).await.unwrap_err();
+    let refused = issue_token(&platform, &created).await.unwrap_err();
     assert_eq!(
         (refused.code(), reason(&refused)),
         (Code::Unauthenticated, "CLIENT_DISABLED".into())
@@ -452,10 +419,10 @@ async fn a_person_rotates_only_the_accounts_they_hold_and_may_disable_the_tenant
     let (_, peer) = platform
         .holder(&admin, "peer@acme.example", "lms_administrator")
         .await;
-    let mine = create(&platform, &admin, "roster", &INTEGRATION, "")
+    let mine = create_account(&platform, &admin, "roster", &INTEGRATION, "")
         .await
         .unwrap();
-    let trusted = create(
+    let trusted = create_account(
         &platform,
         &operator,
         "shop",
@@ -483,7 +450,7 @@ async fn a_person_rotates_only_the_accounts_they_hold_and_may_disable_the_tenant
             (refused.code(), reason(&refused).as_str()),
             (Code::PermissionDenied, "HOLDER_REQUIRED")
         );
-        issue(&platform, account).await.unwrap();
+        issue_token(&platform, account).await.unwrap();
     }
     let rotated = rotate(&admin, &mine).await.unwrap().into_inner();
     assert!(!rotated.client_secret.is_empty());
@@ -495,5 +462,5 @@ async fn a_person_rotates_only_the_accounts_they_hold_and_may_disable_the_tenant
         })
         .await
         .unwrap();
-    assert!(issue(&platform, &trusted).await.is_err());
+    assert!(issue_token(&platform, &trusted).await.is_err());
 }

@@ -308,6 +308,7 @@ fn service_account(name: &str, owner: AccountOwner) -> ServiceAccountRecord {
         secret_hash: vec![1; 32],
         secret_id: Uuid::now_v7(),
         secret_created_at: 1,
+        secret_second_factor: owner.holder().is_some(),
         created_by: "test".into(),
         created_at: 1,
         disabled_at: None,
@@ -361,7 +362,11 @@ pub(super) async fn service_account_names_are_unique_per_owner_and_a_tenant_reac
     // Another tenant's account and the platform's do not exist for a tenant's reach.
     for account in [&platform, &other] {
         let at_ours = AccountReach::Tenant(ours);
-        let secret = (Uuid::now_v7(), &[2; 32][..]);
+        let secret = AccountSecret {
+            id: Uuid::now_v7(),
+            hash: &[2; 32],
+            second_factor: false,
+        };
         let rotated = store
             .rotate_service_account_secret(account.id, at_ours, secret, 5, &audit())
             .await
@@ -378,6 +383,25 @@ pub(super) async fn service_account_names_are_unique_per_owner_and_a_tenant_reac
             "untouched"
         );
     }
+    // Whether the holder's session proved a second factor goes with each secret.
+    let (rotated, replaced) = store
+        .rotate_service_account_secret(
+            own.id,
+            AccountReach::Tenant(ours),
+            AccountSecret {
+                id: Uuid::now_v7(),
+                hash: &[3; 32],
+                second_factor: false,
+            },
+            5,
+            &audit(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(replaced, own.secret_id);
+    assert!(own.secret_second_factor && !rotated.secret_second_factor);
+    assert_eq!(store.service_account(own.id).await.unwrap(), Some(rotated));
     let disabled = store
         .disable_service_account(own.id, AccountReach::Tenant(ours), 5, &audit())
         .await

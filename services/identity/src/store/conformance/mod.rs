@@ -6,9 +6,9 @@ use lms_kernel::{GroupId, TenantId, TenantSettings, UnitId, UnitKind, UserId};
 use uuid::Uuid;
 
 use super::{
-    AccountOwner, AccountReach, Attempt, Deleted, EmploymentRecord, GroupRecord, ImportBatch,
-    MfaChallenge, Moved, Redeemed, RefreshRecord, ServiceAccountRecord, Store, StoreError,
-    TenantRecord, UnitFilter, UnitRecord, UserChange, UserFilter, UserRecord,
+    AccountOwner, AccountReach, AccountSecret, Attempt, Deleted, EmploymentRecord, GroupRecord,
+    ImportBatch, MfaChallenge, Moved, Redeemed, RefreshRecord, ServiceAccountRecord, Store,
+    StoreError, TenantRecord, UnitFilter, UnitRecord, UserChange, UserFilter, UserRecord,
 };
 
 mod credentials;

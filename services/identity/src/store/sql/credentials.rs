@@ -14,7 +14,7 @@ use crate::lockout::{AttemptKey, AttemptState, Lockout};
 use crate::sealing::{Place, Sealer};
 use crate::store::sql::{SqlStore, duplicate};
 use crate::store::{
-    AccountReach, Attempt, CredentialStore, MfaChallenge, Redeemed, RefreshRecord,
+    AccountReach, AccountSecret, Attempt, CredentialStore, MfaChallenge, Redeemed, RefreshRecord,
     ServiceAccountRecord, StoreError, TotpState,
 };
 
@@ -323,8 +323,9 @@ impl CredentialStore for SqlStore<Db> {
         let mut tx = begin_write(&self.pool).await?;
         sqlx::query(
             "INSERT INTO service_accounts (service_account_id, name, scopes, secret_hash, \
-             secret_id, secret_created_at, created_by, created_at, tenant_id, holder_user_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             secret_id, secret_created_at, created_by, created_at, tenant_id, holder_user_id, \
+             secret_second_factor) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(account.id)
         .bind(&account.name)
@@ -336,6 +337,7 @@ impl CredentialStore for SqlStore<Db> {
         .bind(account.created_at)
         .bind(account.owner.tenant().map(|t| t.as_uuid()))
         .bind(account.owner.holder().map(|u| u.as_uuid()))
+        .bind(account.secret_second_factor)
         .execute(&mut *tx)
         .await
         .map_err(duplicate)?;
@@ -384,7 +386,7 @@ impl CredentialStore for SqlStore<Db> {
         &self,
         id: Uuid,
         reach: AccountReach,
-        (secret_id, secret_hash): (Uuid, &[u8]),
+        secret: AccountSecret<'_>,
         now: i64,
         audit: &Audit,
     ) -> Result<Option<(ServiceAccountRecord, Uuid)>, StoreError> {
@@ -404,13 +406,15 @@ impl CredentialStore for SqlStore<Db> {
         // Accounts older than secret ids stand for their first secret with their own id.
         let old = old.try_get::<Option<Uuid>, _>("secret_id")?.unwrap_or(id);
         let row = sqlx::query(
-            "UPDATE service_accounts SET secret_hash = $2, secret_id = $3, secret_created_at = $4 \
+            "UPDATE service_accounts SET secret_hash = $2, secret_id = $3, secret_created_at = $4, \
+             secret_second_factor = $5 \
              WHERE service_account_id = $1 RETURNING *",
         )
         .bind(id)
-        .bind(secret_hash)
-        .bind(secret_id)
+        .bind(secret.hash)
+        .bind(secret.id)
         .bind(now)
+        .bind(secret.second_factor)
         .fetch_one(&mut *tx)
         .await?;
         let account = service_account_from_row(&row)?;

@@ -132,6 +132,7 @@ pub(super) fn service_account_from_row(row: &Row) -> Result<ServiceAccountRecord
         secret_created_at: row
             .try_get::<Option<i64>, _>("secret_created_at")?
             .unwrap_or(created_at),
+        secret_second_factor: row.try_get("secret_second_factor")?,
         created_by: row.try_get("created_by")?,
         created_at,
         disabled_at: row.try_get("disabled_at")?,

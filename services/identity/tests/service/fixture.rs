@@ -15,8 +15,8 @@ use lms_api::identity::v1::unit_service_client::UnitServiceClient;
 use lms_api::identity::v1::user_service_client::UserServiceClient;
 use lms_api::identity::v1::{
     BeginTotpEnrolmentRequest, ConfirmTotpEnrolmentRequest, CreateTenantRequest, CreateUserRequest,
-    GetJwksRequest, GetUserRequest, NewUser, SignInRequest, TenantSettings, TokenPair, User,
-    sign_in_response,
+    GetJwksRequest, GetUserRequest, NewUser, SignInRequest, TenantSettings, TokenPair,
+    UpdateTenantSettingsRequest, User, sign_in_response,
 };
 use lms_kernel::{TenantId, UserId};
 use lms_runtime::ServiceName;
@@ -362,6 +362,22 @@ impl Platform {
             created.tenant.unwrap().tenant_id,
             created.access_coordinator.unwrap().user_id,
         )
+    }
+
+    /// The tenant's administrator switches client tenants on.
+    pub async fn enable_clients(&self, admin: &str) {
+        self.tenants(admin)
+            .update_tenant_settings(UpdateTenantSettingsRequest {
+                settings: Some(TenantSettings {
+                    clients_enabled: true,
+                    ..Default::default()
+                }),
+                update_mask: Some(prost_types::FieldMask {
+                    paths: vec!["clients_enabled".into()],
+                }),
+            })
+            .await
+            .unwrap();
     }
 
     /// A user as identity shows them.

@@ -5,3 +5,4 @@ mod access;
 mod boot;
 mod demo_world;
 mod dev;
+mod tour;

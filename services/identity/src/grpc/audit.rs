@@ -43,7 +43,7 @@ fn filter(r: &ListAuditRecordsRequest) -> Result<AuditFilter, ApiError> {
     Ok(AuditFilter {
         object: object(&r.object_type, &r.object_id)?,
         actor: optional_id("actor_user_id", &r.actor_user_id, UserId::parse)?,
-        action: None,
+        action: action(&r.action),
         before: before(&r.page_token)?,
     })
 }
@@ -51,13 +51,18 @@ fn filter(r: &ListAuditRecordsRequest) -> Result<AuditFilter, ApiError> {
 /// The filter of a platform listing: by object and action (operators act as services, so
 /// there is no acting person to filter by).
 fn platform_filter(r: &ListPlatformAuditRecordsRequest) -> Result<AuditFilter, ApiError> {
-    let action = r.action.trim();
     Ok(AuditFilter {
         object: object(&r.object_type, &r.object_id)?,
         actor: None,
-        action: (!action.is_empty()).then(|| action.to_owned()),
+        action: action(&r.action),
         before: before(&r.page_token)?,
     })
+}
+
+/// One action's records, when one is named.
+fn action(action: &str) -> Option<String> {
+    let action = action.trim();
+    (!action.is_empty()).then(|| action.to_owned())
 }
 
 /// One object's records, when both its type and its id are given.

@@ -20,7 +20,7 @@ use super::world::{DEMO_ADMIN_EMAIL, Person, Place, Standing, TenantPlan, World}
 pub enum SeedError {
     /// A service could not be reached.
     #[error("the platform is unreachable: {0}")]
-    Connect(#[from] tonic::transport::Error),
+    Connect(#[from] lms_client::ClientError),
     /// A service refused a call.
     #[error("the platform refused {call}: {status}")]
     Refused {

@@ -2,6 +2,7 @@
 //! command line. One module per group of verbs.
 
 mod accounts;
+mod audit;
 mod decisions;
 mod import;
 mod permissions;
@@ -16,6 +17,7 @@ use lms_client::Client;
 use lms_client::output::Format;
 
 use crate::accounts::AccountCommand;
+use crate::audit::AuditQuery;
 use crate::decisions::Question;
 use crate::import::ImportWhat;
 use crate::tenants::TenantCommand;
@@ -125,6 +127,9 @@ enum Command {
     /// Service accounts of the platform or of your tenant.
     #[command(subcommand)]
     ServiceAccounts(AccountCommand),
+    /// Identity's audit trail, newest first: your tenant's, or the platform's (`--platform`,
+    /// operators).
+    Audit(AuditQuery),
 }
 
 /// A consistency token as printed.
@@ -226,6 +231,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::ServiceAccounts(command) => {
             accounts::run(&connect(&identity).await?, command).await?
         }
+        Command::Audit(query) => audit::list(&connect(&identity).await?, query).await?,
         Command::Check(q) => decisions::check(&connect(&endpoint).await?, &q).await?,
         Command::Explain(q) => decisions::explain(&connect(&endpoint).await?, &q).await?,
         Command::Roles { role: Some(role) } => {

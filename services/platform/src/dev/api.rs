@@ -11,9 +11,9 @@ use lms_api::identity::v1::{
     AcceptClientLinkRequest, AccountKind, AddGroupMembersRequest,
     AppointMasterAdministratorRequest, ApproveAccountRequest, CreateGroupRequest,
     CreateTenantRequest, CreateUnitRequest, CreateUserRequest, GetTenantRequest, GetUserRequest,
-    Group, LinkClientTenantRequest, ListGroupsRequest, ListUnitsRequest, ListUsersRequest, NewUser,
-    SetGroupManagerRequest, SetPrimaryGroupRequest, TenantSettings, UpdateTenantSettingsRequest,
-    User,
+    Group, LinkClientTenantRequest, ListGroupsRequest, ListPlatformAuditRecordsRequest,
+    ListUnitsRequest, ListUsersRequest, NewUser, SetGroupManagerRequest, SetPrimaryGroupRequest,
+    Tenant, TenantSettings, UpdateTenantSettingsRequest, User,
 };
 use lms_client::{Client, SignedIn};
 use tonic::Code;
@@ -139,21 +139,54 @@ impl Caller {
         Ok(tenant.tenant_id)
     }
 
-    /// The master of `tenant`, empty when it is no client (operators only).
-    pub async fn master_of(&self, tenant: &str) -> Result<String, SeedError> {
-        let found = self
-            .identity
+    /// The oldest tenant named `name`, if an operator made one (operators only). The platform's
+    /// audit trail records every tenant created, in the creation's own transaction, so a tenant
+    /// a stopped run made but never kept the id of is found here.
+    pub async fn tenant_named(&self, name: &str) -> Result<Option<String>, SeedError> {
+        let mut oldest = None;
+        let mut page_token = String::new();
+        loop {
+            let page = self
+                .identity
+                .audit()
+                .list_platform_audit_records(ListPlatformAuditRecordsRequest {
+                    action: "tenant.created".into(),
+                    page_size: PAGE,
+                    page_token,
+                    ..Default::default()
+                })
+                .await
+                .map_err(refused("ListPlatformAuditRecords"))?
+                .into_inner();
+            // Newest first: the last one named so is the oldest.
+            for created in page.records {
+                if self.tenant(&created.object_id).await?.name == name {
+                    oldest = Some(created.object_id);
+                }
+            }
+            if page.next_page_token.is_empty() {
+                return Ok(oldest);
+            }
+            page_token = page.next_page_token;
+        }
+    }
+
+    async fn tenant(&self, tenant: &str) -> Result<Tenant, SeedError> {
+        self.identity
             .tenants()
             .get_tenant(GetTenantRequest {
                 tenant_id: tenant.to_owned(),
             })
             .await
             .map_err(refused("GetTenant"))?
-            .into_inner();
-        Ok(found
+            .into_inner()
             .tenant
-            .ok_or_else(|| incomplete("GetTenant"))?
-            .master_tenant_id)
+            .ok_or_else(|| incomplete("GetTenant"))
+    }
+
+    /// The master of `tenant`, empty when it is no client (operators only).
+    pub async fn master_of(&self, tenant: &str) -> Result<String, SeedError> {
+        Ok(self.tenant(tenant).await?.master_tenant_id)
     }
 
     /// Makes `user` a Master Administrator of `tenant` (operators only).

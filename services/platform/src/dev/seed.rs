@@ -135,10 +135,15 @@ struct Run<'a> {
 impl Run<'_> {
     /// Seeds one tenant of the world, as the operator and then as its administrator.
     async fn tenant(&mut self, plan: &TenantPlan) -> Result<Seeded, SeedError> {
+        // A run can stop between creating a tenant and keeping its id: before creating one,
+        // it is looked for by name.
         let tenant = match self.progress.tenant(plan.key) {
             Some(kept) => kept.to_owned(),
             None => {
-                let made = self.operator.create_tenant(plan).await?;
+                let made = match self.operator.tenant_named(plan.name).await? {
+                    Some(found) => found,
+                    None => self.operator.create_tenant(plan).await?,
+                };
                 self.progress.record_tenant(plan.key, &made)?;
                 made
             }

@@ -199,13 +199,8 @@ impl Run<'_> {
                 Ok(())
             }
             Standing::ApprovedTutor => admin.approve_if_pending(user).await,
-            Standing::AppointedMaster => {
-                let role = role_id(Template::MasterAdministrator);
-                if created || !admin.holds(user_id, &role, "").await? {
-                    self.operator.appoint_master(tenant, user_id).await?;
-                }
-                Ok(())
-            }
+            // Appointing a Master Administrator again changes nothing, so no need to ask.
+            Standing::AppointedMaster => self.operator.appoint_master(tenant, user_id).await,
         }
     }
 

@@ -11,9 +11,12 @@ use lms_api::common::v1::consistency::Requirement;
 use lms_api::common::v1::{Consistency, ObjectReference, ObjectType};
 use lms_api::identity::v1::authentication_service_client::AuthenticationServiceClient;
 use lms_api::identity::v1::user_service_client::UserServiceClient;
-use lms_api::identity::v1::{ListUsersRequest, SignInRequest, User, sign_in_response};
+use lms_api::identity::v1::{
+    CreateTenantRequest, GetTenantRequest, ListPlatformAuditRecordsRequest, ListUsersRequest,
+    NewUser, SignInRequest, TenantSettings, User, sign_in_response,
+};
 use lms_platform::dev::{
-    DEMO_ADMIN_PASSWORD, DEMO_ENV_FILE, DEMO_ENV_KEYS, DEMO_TENANT_FILE, DemoIds,
+    DEMO_ADMIN_PASSWORD, DEMO_ENV_FILE, DEMO_ENV_KEYS, DEMO_TENANT_FILE, DemoIds, Seeder,
 };
 use lms_runtime::client::{CallCredentials, connect};
 use lms_runtime::{Config, ServiceName};
@@ -91,6 +94,29 @@ fn user(id: &str) -> ObjectReference {
     }
 }
 
+/// `lms dev` serving on free ports, its data in a directory of the test's, not yet seeded.
+struct Running {
+    endpoints: Vec<(ServiceName, SocketAddr)>,
+    seeder: Seeder,
+    shutdown: CancellationToken,
+    running: tokio::task::JoinHandle<Result<(), lms_runtime::BootError>>,
+}
+
+async fn start(data_dir: &Path) -> Running {
+    let mut config = Config::default();
+    for name in ServiceName::ALL {
+        config.service_mut(name).listen = SocketAddr::from(([127, 0, 0, 1], 0));
+    }
+    let dev = lms_platform::dev::build(config, data_dir).await.unwrap();
+    let shutdown = CancellationToken::new();
+    Running {
+        endpoints: dev.platform.endpoints(),
+        seeder: dev.seeder(),
+        shutdown: shutdown.clone(),
+        running: tokio::spawn(dev.platform.run_until_stopped(shutdown)),
+    }
+}
+
 fn kept_ids(data_dir: &Path) -> DemoIds {
     DemoIds::parse(&std::fs::read_to_string(data_dir.join(DEMO_ENV_FILE)).unwrap())
 }
@@ -98,17 +124,12 @@ fn kept_ids(data_dir: &Path) -> DemoIds {
 #[tokio::test]
 async fn lms_dev_seeds_a_demo_world_whose_people_hold_what_the_banner_says_and_seeds_it_once() {
     let data_dir = tempfile::tempdir().unwrap();
-    let mut config = Config::default();
-    for name in ServiceName::ALL {
-        config.service_mut(name).listen = SocketAddr::from(([127, 0, 0, 1], 0));
-    }
-    let dev = lms_platform::dev::build(config, data_dir.path())
-        .await
-        .unwrap();
-    let endpoints = dev.platform.endpoints();
-    let seeder = dev.seeder();
-    let shutdown = CancellationToken::new();
-    let running = tokio::spawn(dev.platform.run_until_stopped(shutdown.clone()));
+    let Running {
+        endpoints,
+        seeder,
+        shutdown,
+        running,
+    } = Box::pin(start(data_dir.path())).await;
     let address = |wanted: ServiceName| {
         let (_, addr) = endpoints.iter().find(|(name, _)| *name == wanted).unwrap();
         format!("http://{addr}")
@@ -271,6 +292,97 @@ async fn lms_dev_seeds_a_demo_world_whose_people_hold_what_the_banner_says_and_s
         assert_eq!(upgraded.ids.get(key), ids.get(key), "{key}");
     }
     assert_eq!(explorer.users(&admin).await.len(), 31);
+
+    shutdown.cancel();
+    running.await.unwrap().unwrap();
+}
+
+/// The names of the tenants operators created, as the platform's audit trail lists them.
+async fn tenants_created(identity: &lms_client::Client) -> Vec<String> {
+    let created = identity
+        .audit()
+        .list_platform_audit_records(ListPlatformAuditRecordsRequest {
+            action: "tenant.created".into(),
+            page_size: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .records;
+    let mut names = Vec::new();
+    for record in created {
+        let tenant = identity
+            .tenants()
+            .get_tenant(GetTenantRequest {
+                tenant_id: record.object_id,
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .tenant
+            .unwrap();
+        names.push(tenant.name);
+    }
+    names
+}
+
+#[tokio::test]
+async fn a_tenant_a_stopped_run_made_but_never_kept_is_found_not_made_twice() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let Running {
+        endpoints,
+        seeder,
+        shutdown,
+        running,
+    } = Box::pin(start(data_dir.path())).await;
+    let (_, identity) = endpoints
+        .iter()
+        .find(|(name, _)| *name == ServiceName::Identity)
+        .unwrap();
+    let identity = lms_client::Client::anonymous(&format!("http://{identity}"))
+        .await
+        .unwrap();
+
+    // A run that stopped right after CreateTenant answered: the demo tenant exists, and
+    // nothing in the data dir names it.
+    let kept = DemoIds::parse(&std::fs::read_to_string(data_dir.path().join("operator")).unwrap());
+    let operator = identity
+        .service_token(
+            kept.get("LMS_CLIENT_ID").unwrap(),
+            kept.get("LMS_CLIENT_SECRET").unwrap(),
+        )
+        .await
+        .unwrap();
+    let operator = identity.with_token(&operator).unwrap();
+    let made = operator
+        .tenants()
+        .create_tenant(CreateTenantRequest {
+            name: "Demo Academy".into(),
+            settings: Some(TenantSettings::default()),
+            access_coordinator: Some(NewUser {
+                email: "admin@demo.example".into(),
+                given_name: "Ada".into(),
+                family_name: "Admin".into(),
+                password: DEMO_ADMIN_PASSWORD.into(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .tenant
+        .unwrap()
+        .tenant_id;
+
+    let demo = seeder.seed().await.unwrap();
+    assert_eq!(
+        demo.tenant, made,
+        "the tenant made before is the demo tenant"
+    );
+    let mut names = tenants_created(&operator).await;
+    names.sort();
+    assert_eq!(names, ["Demo Academy", "Demo Client", "Demo Group"]);
 
     shutdown.cancel();
     running.await.unwrap().unwrap();

@@ -6,3 +6,4 @@ mod boot;
 mod delegation;
 mod demo_world;
 mod dev;
+mod tour;

@@ -13,9 +13,15 @@ use lms_api::common::v1::{ObjectReference, ObjectType};
 use lms_api::delegation::v1::course_service_client::CourseServiceClient;
 use lms_api::delegation::v1::lesson_service_client::LessonServiceClient;
 use lms_api::delegation::v1::responsibility_service_client::ResponsibilityServiceClient;
+use lms_api::identity::v1::approval_service_client::ApprovalServiceClient;
 use lms_api::identity::v1::authentication_service_client::AuthenticationServiceClient;
+use lms_api::identity::v1::group_service_client::GroupServiceClient;
+use lms_api::identity::v1::identity_audit_service_client::IdentityAuditServiceClient;
 use lms_api::identity::v1::import_service_client::ImportServiceClient;
 use lms_api::identity::v1::tenant_service_client::TenantServiceClient;
+use lms_api::identity::v1::unit_service_client::UnitServiceClient;
+use lms_api::identity::v1::user_service_client::UserServiceClient;
+use lms_api::identity::v1::{IssueServiceTokenRequest, SignInRequest, sign_in_response};
 use lms_runtime::client::CallCredentials;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
@@ -48,32 +54,102 @@ pub enum ClientError {
 /// A connection to one service with the caller's token.
 #[derive(Debug, Clone)]
 pub struct Client {
+    connection: Channel,
     channel: Authorized,
+}
+
+/// What a sign-in answered.
+#[derive(Clone, PartialEq, Eq)]
+pub enum SignedIn {
+    /// The person's access token.
+    Token(String),
+    /// The account signs in with a second factor too (SignIn, then VerifyMfa).
+    SecondFactor,
+}
+
+impl std::fmt::Debug for SignedIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SignedIn::Token(_) => f.write_str("Token(..)"),
+            SignedIn::SecondFactor => f.write_str("SecondFactor"),
+        }
+    }
 }
 
 impl Client {
     /// Connects to `endpoint` (`http://host:port`) and signs calls with `token`.
     pub async fn connect(endpoint: &str, token: &str) -> Result<Client, ClientError> {
-        let credentials = CallCredentials::bearer(token).map_err(|_| ClientError::Token)?;
-        Self::with(endpoint, credentials).await
+        Self::anonymous(endpoint).await?.with_token(token)
     }
 
     /// Connects to `endpoint` without a token, for the calls that prove a credential instead
     /// (sign-in, a service account's token).
     pub async fn anonymous(endpoint: &str) -> Result<Client, ClientError> {
-        Self::with(endpoint, CallCredentials::anonymous()).await
-    }
-
-    async fn with(endpoint: &str, credentials: CallCredentials) -> Result<Client, ClientError> {
-        let channel = lms_runtime::client::connect(endpoint.to_owned())
+        let connection = lms_runtime::client::connect(endpoint.to_owned())
             .await
             .map_err(|source| ClientError::Connect {
                 endpoint: endpoint.to_owned(),
                 source,
             })?;
         Ok(Client {
-            channel: InterceptedService::new(channel, credentials),
+            channel: InterceptedService::new(connection.clone(), CallCredentials::anonymous()),
+            connection,
         })
+    }
+
+    /// The same connection, its calls signed with `token` (another caller's, or a fresh one).
+    pub fn with_token(&self, token: &str) -> Result<Client, ClientError> {
+        let credentials = CallCredentials::bearer(token).map_err(|_| ClientError::Token)?;
+        Ok(Client {
+            connection: self.connection.clone(),
+            channel: InterceptedService::new(self.connection.clone(), credentials),
+        })
+    }
+
+    /// A service account's access token (the platform operator's, an integration's), from
+    /// identity's `IssueServiceToken`.
+    pub async fn service_token(
+        &self,
+        client_id: &str,
+        client_secret: &str,
+    ) -> Result<String, tonic::Status> {
+        let issued = self
+            .authentication()
+            .issue_service_token(IssueServiceTokenRequest {
+                service_account_id: client_id.to_owned(),
+                client_secret: client_secret.to_owned(),
+                tenant_id: String::new(),
+            })
+            .await?
+            .into_inner();
+        Ok(issued.access_token)
+    }
+
+    /// Signs a person in with their password, through identity's `SignIn`.
+    pub async fn sign_in(
+        &self,
+        tenant: &str,
+        email: &str,
+        password: &str,
+    ) -> Result<SignedIn, tonic::Status> {
+        let signed_in = self
+            .authentication()
+            .sign_in(SignInRequest {
+                tenant_id: tenant.to_owned(),
+                email: email.to_owned(),
+                password: password.to_owned(),
+            })
+            .await?
+            .into_inner();
+        match signed_in.outcome {
+            Some(sign_in_response::Outcome::Tokens(tokens)) => {
+                Ok(SignedIn::Token(tokens.access_token))
+            }
+            Some(sign_in_response::Outcome::MfaChallenge(_)) => Ok(SignedIn::SecondFactor),
+            None => Err(tonic::Status::internal(
+                "sign-in answered neither tokens nor a challenge",
+            )),
+        }
     }
 
     /// Decisions.
@@ -119,6 +195,31 @@ impl Client {
     /// Course Tutors, Course and Event Administrators (delegation).
     pub fn responsibilities(&self) -> ResponsibilityServiceClient<Authorized> {
         ResponsibilityServiceClient::new(self.channel.clone())
+    }
+
+    /// Locations, accounts and account groups (identity).
+    pub fn units(&self) -> UnitServiceClient<Authorized> {
+        UnitServiceClient::new(self.channel.clone())
+    }
+
+    /// People (identity).
+    pub fn users(&self) -> UserServiceClient<Authorized> {
+        UserServiceClient::new(self.channel.clone())
+    }
+
+    /// Groups, their members and managers (identity).
+    pub fn groups(&self) -> GroupServiceClient<Authorized> {
+        GroupServiceClient::new(self.channel.clone())
+    }
+
+    /// The approval of tutor and teacher accounts (identity).
+    pub fn approvals(&self) -> ApprovalServiceClient<Authorized> {
+        ApprovalServiceClient::new(self.channel.clone())
+    }
+
+    /// Identity's audit trail: a tenant's, or the platform's (operators).
+    pub fn audit(&self) -> IdentityAuditServiceClient<Authorized> {
+        IdentityAuditServiceClient::new(self.channel.clone())
     }
 }
 

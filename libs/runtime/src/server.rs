@@ -190,11 +190,12 @@ impl GrpcServer {
             ));
         }
         // Without a key no token verifies: NOT_SERVING until the first key arrives (the
-        // application's readiness watcher reports the change).
+        // application's readiness watcher reports the change). Waiting is the ordinary start
+        // beside identity; the key follower warns when fetching them fails.
         let initial = if verifier.holds_keys() {
             ServingStatus::Serving
         } else {
-            tracing::warn!(service = %name, "no key to verify tokens with yet; not serving");
+            tracing::info!(service = %name, "no key to verify tokens with yet; not serving");
             ServingStatus::NotServing
         };
         set_status(&health, &served, initial).await;

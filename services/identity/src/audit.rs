@@ -381,13 +381,16 @@ pub struct AuditEntry {
     pub after_json: Option<String>,
 }
 
-/// Which records to read: optionally one object's or one person's, older than a page token.
+/// Which records to read: optionally one object's, one person's or one action's, older than a
+/// page token.
 #[derive(Clone, PartialEq, Eq, Debug, Default)]
 pub struct AuditFilter {
     /// Only records about this object (type and id).
     pub object: Option<(String, String)>,
     /// Only records of this acting person.
     pub actor: Option<UserId>,
+    /// Only records of this action (`tenant.created`).
+    pub action: Option<String>,
     /// Only records older than this sequence (the previous page's last).
     pub before: Option<i64>,
 }

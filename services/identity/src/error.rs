@@ -88,18 +88,27 @@ pub(crate) fn unit_refusal(error: UnitError, field: &str) -> ApiError {
 
 /// A refusal of the client-linking rule, with the reason codes clients know.
 pub(crate) fn link_refusal(error: ClientLinkError) -> ApiError {
+    let (reason, message) = link_reason(&error);
+    ApiError::FailedPrecondition { reason, message }
+}
+
+/// A refusal of the kernel's client-link rules inside a transaction, as the store's refusal
+/// with the same reason codes.
+pub(crate) fn link_refused(error: ClientLinkError) -> StoreError {
+    let (reason, message) = link_reason(&error);
+    StoreError::Refused { reason, message }
+}
+
+fn link_reason(error: &ClientLinkError) -> (&'static str, String) {
     match error {
-        ClientLinkError::ClientsDisabled => ApiError::FailedPrecondition {
-            reason: "CLIENTS_DISABLED",
-            message: "the tenant has client tenants switched off".into(),
-        },
+        ClientLinkError::ClientsDisabled => (
+            "CLIENTS_DISABLED",
+            "the tenant has client tenants switched off".into(),
+        ),
         ClientLinkError::SelfLink
         | ClientLinkError::AlreadyClient
         | ClientLinkError::ClientAsMaster
-        | ClientLinkError::MasterAsClient => ApiError::FailedPrecondition {
-            reason: "CLIENT_NOT_LINKABLE",
-            message: error.to_string(),
-        },
+        | ClientLinkError::MasterAsClient => ("CLIENT_NOT_LINKABLE", error.to_string()),
     }
 }
 

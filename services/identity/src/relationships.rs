@@ -445,6 +445,17 @@ pub fn role_given(user: UserId, template: Template) -> NewEvent {
     assign(user, template, false, AssignmentSource::Unspecified)
 }
 
+/// `user` is given the built-in role of `template` tenant-wide, unless they hold it there
+/// already: authorization then answers that assignment and adds none.
+pub fn role_given_unless_held(user: UserId, template: Template) -> NewEvent {
+    outbox::assign_role(AssignRoleRequest {
+        user_id: user.to_string(),
+        role_id: RoleId::BuiltIn(template).to_string(),
+        unless_held: true,
+        ..Default::default()
+    })
+}
+
 /// `user` is given the built-in role of `template` as their main role.
 pub fn main_role_given(user: UserId, template: Template) -> NewEvent {
     assign(user, template, true, AssignmentSource::Unspecified)

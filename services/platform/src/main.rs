@@ -76,7 +76,8 @@ async fn main() -> anyhow::Result<()> {
     let config = Config::load(cli.config.as_deref(), env)?;
     match cli.command {
         Command::Dev { data_dir } => {
-            let _telemetry = telemetry::init(&config.telemetry, "lms-dev")?;
+            let _telemetry =
+                telemetry::init(&lms_platform::dev::telemetry(&config.telemetry), "lms-dev")?;
             let dev = lms_platform::dev::build(config, &data_dir)
                 .await
                 .context("starting the development platform")?;

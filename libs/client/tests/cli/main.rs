@@ -1,7 +1,5 @@
-//! `lmsctl` against a real authorization service on 127.0.0.1 with PostgreSQL, and the README's
-//! tour against a whole `lms dev` (`tour`).
-
-mod tour;
+//! `lmsctl` against a real authorization service on 127.0.0.1 with PostgreSQL. (The README's
+//! tour, which runs lmsctl against a whole `lms dev`, is an end-to-end test: `tests/e2e/tour.rs`.)
 
 use lms_api::authorization::v1::relationship_service_client::RelationshipServiceClient;
 use lms_api::authorization::v1::role_assignment_service_client::RoleAssignmentServiceClient;

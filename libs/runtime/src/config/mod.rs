@@ -28,7 +28,7 @@ pub use redis::RedisConfig;
 pub use server::ServerConfig;
 pub use service::{ServiceAccountConfig, ServiceConfig};
 pub use sign_in::SignInConfig;
-pub use telemetry::{LogFormat, TelemetryConfig};
+pub use telemetry::{DEFAULT_LOG_FILTER, LogFormat, TelemetryConfig};
 
 /// The prefix of environment variables that configure LMS Access.
 pub const ENV_PREFIX: &str = "LMS_";

@@ -4,12 +4,16 @@ use serde::{Deserialize, Serialize};
 
 use super::{ConfigError, invalid};
 
+/// The log filter of a service when `telemetry.log_filter` is unset.
+pub const DEFAULT_LOG_FILTER: &str = "info";
+
 /// Logs, traces and metrics.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TelemetryConfig {
-    /// A `tracing` filter, for example `info,lms_authorization=debug`.
-    pub log_filter: String,
+    /// A `tracing` filter, for example `info,lms_authorization=debug`; unset, the mode's own
+    /// ([`DEFAULT_LOG_FILTER`] for a service, a quieter one for `lms dev`).
+    pub log_filter: Option<String>,
     /// `text` for people, `json` for log pipelines.
     pub log_format: LogFormat,
     /// OTLP/gRPC endpoint (for example `http://otel-collector:4317`); absent exports nothing.
@@ -31,7 +35,7 @@ pub enum LogFormat {
 impl Default for TelemetryConfig {
     fn default() -> Self {
         TelemetryConfig {
-            log_filter: "info".into(),
+            log_filter: None,
             log_format: LogFormat::Text,
             otlp_endpoint: None,
             trace_sample_ratio: 1.0,

@@ -12,8 +12,8 @@ use lms_api::authorization::v1::relationship_service_client::RelationshipService
 use lms_api::authorization::v1::role_assignment_service_client::RoleAssignmentServiceClient;
 use lms_api::authorization::v1::{
     AssignRoleRequest, BatchCheckItem, BatchCheckRequest, CheckEscalationRequest, Decision,
-    ExplainRequest, LookupResourcesRequest, ResponsibilityHolder, RevokeRoleRequest, RolePlacement,
-    WriteRelationshipsRequest,
+    ExplainRequest, ListUserRolesRequest, LookupResourcesRequest, ResponsibilityHolder,
+    RevokeRoleRequest, RoleAssignment, RolePlacement, WriteRelationshipsRequest,
 };
 use lms_api::common::v1::{
     Consistency, ConsistencyToken, ObjectReference, ObjectType, consistency,
@@ -460,6 +460,31 @@ impl Authorization {
             .await
             .map_err(refusal_or_unavailable)?;
         Ok(response.into_inner().written_at.unwrap_or_default())
+    }
+
+    /// The assignment by which `user` holds `role` tenant-wide now, if any, read as the calling
+    /// service, with a token that sees what was read.
+    pub async fn held_tenant_wide(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        role: RoleId,
+    ) -> Result<(Option<RoleAssignment>, Option<ConsistencyToken>), ApiError> {
+        let listed = RoleAssignmentServiceClient::new(self.as_service(tenant).await?)
+            .list_user_roles(ListUserRolesRequest {
+                user_id: user.to_string(),
+                include_inactive: false,
+            })
+            .await
+            .map_err(refusal_or_unavailable)?
+            .into_inner();
+        let role = role.to_string();
+        let held = listed
+            .assignments
+            .into_iter()
+            .filter(|a| a.role_id == role && a.unit_id.is_empty())
+            .min_by(|a, b| a.assignment_id.cmp(&b.assignment_id));
+        Ok((held, listed.read_at))
     }
 
     /// Takes back what the request names (an assignment, or every assignment of a role its

@@ -16,7 +16,7 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
-use crate::config::{LogFormat, TelemetryConfig};
+use crate::config::{DEFAULT_LOG_FILTER, LogFormat, TelemetryConfig};
 
 /// Why telemetry could not start.
 #[derive(Debug, thiserror::Error)]
@@ -61,7 +61,7 @@ pub fn init(
     service_name: &str,
 ) -> Result<TelemetryGuard, TelemetryError> {
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
-    let filter = EnvFilter::try_new(&config.log_filter)?;
+    let filter = EnvFilter::try_new(config.log_filter.as_deref().unwrap_or(DEFAULT_LOG_FILTER))?;
     let fmt = match config.log_format {
         LogFormat::Text => tracing_subscriber::fmt::layer()
             .with_writer(std::io::stderr)

@@ -27,7 +27,7 @@ use super::caller;
 use crate::convert;
 use crate::core::{Actor, Core};
 use crate::error::refusal;
-use crate::store::{AssignmentRecord, AuditEntry, Revision, Stamp, Store};
+use crate::store::{AssignmentRecord, AuditEntry, Guarded, Revision, Stamp, Store};
 
 pub struct Assignments<S>(pub Arc<Core<S>>);
 
@@ -348,31 +348,48 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
             before: None,
             after: Some(convert::assignment_json(&record)),
         };
-        let revision = match event {
-            Some(event) => {
-                let applied = self
-                    .0
-                    .store
-                    .insert_assignment_once(tenant, &record, audit, event.as_uuid())
-                    .await?;
-                match applied {
-                    Some(revision) => revision,
-                    // Applied before and revoked since: a redelivery changes nothing.
-                    None => {
-                        let revision = self.0.store.revision(tenant).await?;
-                        return Ok(Response::new(AssignRoleResponse {
-                            assignment: None,
-                            written_at: Some(convert::token(tenant, revision)),
-                        }));
-                    }
+        let revision = if event.is_some() || r.unless_held {
+            let guarded = self
+                .0
+                .store
+                .insert_assignment_guarded(
+                    tenant,
+                    &record,
+                    audit,
+                    event.map(|event| event.as_uuid()),
+                    r.unless_held,
+                )
+                .await?;
+            match guarded {
+                Guarded::Added(revision) => revision,
+                // Held already (asked `unless_held`): that assignment, nothing added.
+                Guarded::Held(held, recorded) => {
+                    let revision = match recorded {
+                        Some(revision) => {
+                            self.0.written(tenant, revision);
+                            revision
+                        }
+                        None => self.0.store.revision(tenant).await?,
+                    };
+                    return Ok(Response::new(AssignRoleResponse {
+                        assignment: Some(convert::assignment(&held)),
+                        written_at: Some(convert::token(tenant, revision)),
+                    }));
+                }
+                // Applied before and revoked since: a redelivery changes nothing.
+                Guarded::Replayed => {
+                    let revision = self.0.store.revision(tenant).await?;
+                    return Ok(Response::new(AssignRoleResponse {
+                        assignment: None,
+                        written_at: Some(convert::token(tenant, revision)),
+                    }));
                 }
             }
-            None => {
-                self.0
-                    .store
-                    .insert_assignment(tenant, &record, audit)
-                    .await?
-            }
+        } else {
+            self.0
+                .store
+                .insert_assignment(tenant, &record, audit)
+                .await?
         };
         self.0.invalidate_subject(tenant, user, revision);
         tracing::info!(tenant = %tenant, assignment = %record.id, role = %role, "role assigned");
@@ -501,7 +518,12 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
             .filter(|a| r.include_inactive || a.is_active(at))
             .map(convert::assignment)
             .collect();
-        Ok(Response::new(ListUserRolesResponse { assignments }))
+        // Read after the assignments, so it is at least the revision that wrote each of them.
+        let revision = self.0.store.revision(tenant).await?;
+        Ok(Response::new(ListUserRolesResponse {
+            assignments,
+            read_at: Some(convert::token(tenant, revision)),
+        }))
     }
 
     async fn list_role_holders(

@@ -17,7 +17,8 @@ pub use facts::{
     SubjectStatus,
 };
 pub use roles::{
-    AssignmentRecord, AuditEntry, AuditRecord, ObjectType, RoleRecord, RoleStore, Source, Stamp,
+    AssignmentRecord, AuditEntry, AuditRecord, Guarded, ObjectType, RoleRecord, RoleStore, Source,
+    Stamp,
 };
 pub use sql::{PgStore, SqlStore, SqliteStore, grants_to_text as grants_text};
 

@@ -75,6 +75,18 @@ impl AssignmentRecord {
     }
 }
 
+/// What a guarded insert did.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum Guarded {
+    /// The assignment is stored, at this revision.
+    Added(Revision),
+    /// Nothing is stored: the holder holds the role there already, by this assignment. With an
+    /// event, the event is recorded as applied at the revision given.
+    Held(AssignmentRecord, Option<Revision>),
+    /// Nothing is stored: the event was applied before.
+    Replayed,
+}
+
 /// What an audit record is about (the proto's `ObjectType` numbers).
 pub type ObjectType = i16;
 
@@ -157,16 +169,20 @@ pub trait RoleStore: Send + Sync + 'static {
         audit: AuditEntry,
     ) -> impl Future<Output = Result<Revision, StoreError>> + Send;
 
-    /// Stores an assignment a service made by delivering `event`, at most once per event (the
-    /// event id is recorded in the same transaction): `Ok(None)` when the event was applied
-    /// before, so a redelivery never brings back an assignment revoked since.
-    fn insert_assignment_once(
+    /// Stores an assignment under the guards its request asks for, checked in the write's own
+    /// transaction: once per `event`, when one is given (a service delivering it; the id is
+    /// recorded with the write), so a redelivery never brings back an assignment revoked since;
+    /// and, `unless_held`, not at all when the holder already holds the role at the same place
+    /// in force at the new assignment's stamp. The tenant's revision is taken first, which
+    /// queues the tenant's writers, so two such inserts at once store one assignment.
+    fn insert_assignment_guarded(
         &self,
         tenant: TenantId,
         assignment: &AssignmentRecord,
         audit: AuditEntry,
-        event: uuid::Uuid,
-    ) -> impl Future<Output = Result<Option<Revision>, StoreError>> + Send;
+        event: Option<uuid::Uuid>,
+        unless_held: bool,
+    ) -> impl Future<Output = Result<Guarded, StoreError>> + Send;
 
     /// Removes what `user` holds of `role` (of every role when `None`; only assignments from
     /// `source`, when given) for a

@@ -3,9 +3,9 @@
 
 use std::future::Future;
 
-use lms_kernel::TenantId;
+use lms_kernel::{TenantId, UserId};
 
-use super::{NewEvent, StoreError};
+use super::{NewEvent, StoreError, TenantRecord, UserRecord};
 use crate::audit::{Audit, AuditEntry, AuditFilter};
 
 /// Reading the audit trail.
@@ -27,10 +27,29 @@ pub trait AuditStore: Send + Sync + 'static {
         audit: &Audit,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// The tenant's records matching `filter`, newest first, at most `limit`.
-    fn audit_records(
+    /// Commits events about `user` with their record, as [`commit_audited`](Self::commit_audited)
+    /// does, once `check` accepts the tenant and the user as the transaction finds them. Both
+    /// rows are locked first (the tenant's, then the user's: the order every writer takes them
+    /// in), so a change committed meanwhile (the user suspended, the tenant's settings changed)
+    /// is what `check` sees, and one still under way is waited for. `Missing` when either is
+    /// gone.
+    fn commit_audited_if<F>(
         &self,
         tenant: TenantId,
+        user: UserId,
+        check: F,
+        events: &[NewEvent],
+        audit: &Audit,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send
+    where
+        F: FnOnce(&TenantRecord, &UserRecord) -> Result<(), StoreError> + Send;
+
+    /// The records of `tenant`'s trail (the platform's own trail for `None`: operator accounts,
+    /// tenants created, the platform's service accounts) matching `filter`, newest first, at
+    /// most `limit`.
+    fn audit_records(
+        &self,
+        tenant: Option<TenantId>,
         filter: &AuditFilter,
         limit: i64,
     ) -> impl Future<Output = Result<Vec<AuditEntry>, StoreError>> + Send;

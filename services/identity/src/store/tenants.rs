@@ -31,7 +31,8 @@ pub struct TenantRecord {
 /// Tenants: creation with the Guest account and first user, settings, client tenants and the
 /// Access Coordinator duty.
 pub trait TenantStore: Send + Sync + 'static {
-    /// Creates a tenant, its Guest account and its first user (with a Guest employment).
+    /// Creates a tenant, its Guest account and its first user (with a Guest employment). The
+    /// creation is recorded in the tenant's trail and in the platform's.
     fn create_tenant(
         &self,
         tenant: &TenantRecord,

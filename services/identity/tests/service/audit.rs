@@ -13,8 +13,9 @@ use lms_api::identity::v1::import_service_client::ImportServiceClient;
 use lms_api::identity::v1::{
     AccountKind, ApproveAccountRequest, AuditRecord, ChangePasswordRequest, CreateGroupRequest,
     CreateUserRequest, ImportCsvRequest, ImportKind, ImportOptions, ListAuditRecordsRequest,
-    NewUser, PromoteTeacherRequest, ReactivateUserRequest, SuspendUserRequest, TenantSettings,
-    UnlockSignInRequest, UpdateTenantSettingsRequest, import_csv_request,
+    ListPlatformAuditRecordsRequest, NewUser, PromoteTeacherRequest, ReactivateUserRequest,
+    SuspendUserRequest, TenantSettings, UnlockSignInRequest, UpdateTenantSettingsRequest,
+    import_csv_request,
 };
 use prost_types::FieldMask;
 use serde_json::Value;
@@ -160,6 +161,68 @@ async fn only_holders_of_audit_read_list_the_audit() {
         .await
         .unwrap_err();
     assert_eq!(wrong.code(), Code::InvalidArgument);
+}
+
+#[tokio::test]
+async fn operators_alone_read_the_platform_trail_which_keeps_the_tenants_they_made() {
+    let platform = Platform::start().await;
+    let admin = platform.admin_token().await;
+    let operator = platform.operator_token();
+    let (other, _) = platform
+        .another_tenant("Other Co", "oc@other.example")
+        .await;
+    platform.create_user(&admin, "tess@example.org", "").await;
+    let trail = |token: &str, request: ListPlatformAuditRecordsRequest| {
+        let mut client = IdentityAuditServiceClient::new(platform.identity.authorized(token));
+        async move { client.list_platform_audit_records(request).await }
+    };
+    let created = |page_size, page_token| ListPlatformAuditRecordsRequest {
+        action: "tenant.created".into(),
+        page_size,
+        page_token,
+        ..Default::default()
+    };
+
+    // Both tenants, newest first, each made by the operator; one a page.
+    let first = trail(&operator, created(1, String::new()))
+        .await
+        .unwrap()
+        .into_inner();
+    let second = trail(&operator, created(1, first.next_page_token.clone()))
+        .await
+        .unwrap()
+        .into_inner();
+    let made: Vec<&AuditRecord> = first.records.iter().chain(&second.records).collect();
+    let tenants: Vec<&str> = made.iter().map(|r| r.object_id.as_str()).collect();
+    assert_eq!(tenants, [other.clone(), platform.tenant.to_string()]);
+    assert!(
+        made.iter()
+            .all(|r| r.object_type == "tenant" && r.actor_service == "operator"),
+        "{made:?}"
+    );
+    // The tenant's own trail keeps its creation too; its people's changes stay there alone.
+    let own = records_about(&platform, &admin, "tenant", &platform.tenant.to_string()).await;
+    assert!(own.iter().any(|r| r.action == "tenant.created"));
+    let everything = trail(&operator, ListPlatformAuditRecordsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .records;
+    assert!(
+        everything.iter().all(|r| r.object_type != "user"),
+        "{everything:?}"
+    );
+
+    // Nobody else reads it: not the tenant's administrator, nor a tenant's own service.
+    for token in [admin, platform.identity_service_token()] {
+        let denied = trail(&token, ListPlatformAuditRecordsRequest::default())
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (denied.code(), reason(&denied).as_str()),
+            (Code::PermissionDenied, "PLATFORM_OPERATOR_REQUIRED")
+        );
+    }
 }
 
 /// The actor authorization's audit names for the assignment of `role` to `holder`.

@@ -19,7 +19,7 @@ use lms_api::identity::v1::{
     CreateServiceAccountResponse, CreateTenantRequest, CreateUserRequest, GetJwksRequest,
     GetUserRequest, ImportCsvRequest, ImportCsvResponse, ImportKind, ImportOptions,
     IssueServiceTokenRequest, ListUsersRequest, NewUser, SignInRequest, TenantSettings, TokenPair,
-    User, VerifyMfaRequest, import_csv_request, sign_in_response,
+    UpdateTenantSettingsRequest, User, VerifyMfaRequest, import_csv_request, sign_in_response,
 };
 use lms_kernel::{TenantId, UserId};
 use lms_runtime::ServiceName;
@@ -400,6 +400,22 @@ impl Platform {
             created.tenant.unwrap().tenant_id,
             created.access_coordinator.unwrap().user_id,
         )
+    }
+
+    /// The tenant's administrator switches client tenants on.
+    pub async fn enable_clients(&self, admin: &str) {
+        self.tenants(admin)
+            .update_tenant_settings(UpdateTenantSettingsRequest {
+                settings: Some(TenantSettings {
+                    clients_enabled: true,
+                    ..Default::default()
+                }),
+                update_mask: Some(prost_types::FieldMask {
+                    paths: vec!["clients_enabled".into()],
+                }),
+            })
+            .await
+            .unwrap();
     }
 
     /// A user as identity shows them.

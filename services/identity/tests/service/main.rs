@@ -13,6 +13,7 @@ mod groups;
 mod import_limits;
 mod imports;
 mod key_rotation;
+mod master_administrators;
 mod operator_init;
 mod outbox;
 mod password_policy;

@@ -114,23 +114,6 @@ async fn client_coordinator_token(platform: &Platform, client: &str) -> String {
     tokens.access_token
 }
 
-/// The tenant's administrator switches client tenants on.
-async fn enable_clients(platform: &Platform, admin: &str) {
-    platform
-        .tenants(admin)
-        .update_tenant_settings(UpdateTenantSettingsRequest {
-            settings: Some(TenantSettings {
-                clients_enabled: true,
-                ..Default::default()
-            }),
-            update_mask: Some(FieldMask {
-                paths: vec!["clients_enabled".into()],
-            }),
-        })
-        .await
-        .unwrap();
-}
-
 #[tokio::test]
 async fn a_master_administrator_reaches_a_linked_client_until_it_is_unlinked() {
     let platform = Platform::start().await;
@@ -146,7 +129,7 @@ async fn a_master_administrator_reaches_a_linked_client_until_it_is_unlinked() {
         .await
         .unwrap_err();
     assert_eq!(reason(&disabled), "CLIENTS_DISABLED");
-    enable_clients(&platform, &admin).await;
+    platform.enable_clients(&admin).await;
     // Only a trusted service hands out Master Administrator: no person holds more.
     platform
         .assign_as_service(&platform.admin.to_string(), "master_administrator")
@@ -388,7 +371,7 @@ async fn an_operator_appoints_the_first_master_administrator_of_a_master_tenant(
     // A tenant that takes no clients has nothing for the role to reach.
     let disabled = appoint(&operator, me.clone()).await.unwrap_err();
     assert_eq!(reason(&disabled), "CLIENTS_DISABLED");
-    enable_clients(&platform, &admin).await;
+    platform.enable_clients(&admin).await;
     let stranger = appoint(&operator, lms_kernel::UserId::generate().to_string())
         .await
         .unwrap_err();

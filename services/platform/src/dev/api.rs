@@ -1,36 +1,25 @@
-//! The platform's public gRPC API as the seeding calls it: a [`Caller`] holds one token (the
-//! operator's, or a person's from sign-in) and makes each step find what an earlier run made
-//! before creating it, so a run that stopped half-way never wedges the next.
+//! The platform's public gRPC API as the seeding calls it, through the client SDK
+//! ([`lms_client::Client`]): a [`Caller`] holds one token (the operator's, or a person's from
+//! sign-in) and makes each step find what an earlier run made before creating it, so a run that
+//! stopped half-way never wedges the next.
 
 use std::collections::HashMap;
 
-use lms_api::authorization::v1::role_assignment_service_client::RoleAssignmentServiceClient;
 use lms_api::authorization::v1::{AssignRoleRequest, ListUserRolesRequest};
 use lms_api::common::v1::UserStatus;
-use lms_api::identity::v1::approval_service_client::ApprovalServiceClient;
-use lms_api::identity::v1::authentication_service_client::AuthenticationServiceClient;
-use lms_api::identity::v1::group_service_client::GroupServiceClient;
-use lms_api::identity::v1::tenant_service_client::TenantServiceClient;
-use lms_api::identity::v1::unit_service_client::UnitServiceClient;
-use lms_api::identity::v1::user_service_client::UserServiceClient;
 use lms_api::identity::v1::{
     AcceptClientLinkRequest, AccountKind, AddGroupMembersRequest,
     AppointMasterAdministratorRequest, ApproveAccountRequest, CreateGroupRequest,
     CreateTenantRequest, CreateUnitRequest, CreateUserRequest, GetTenantRequest, GetUserRequest,
-    Group, IssueServiceTokenRequest, LinkClientTenantRequest, ListGroupsRequest, ListUnitsRequest,
-    ListUsersRequest, NewUser, SetGroupManagerRequest, SetPrimaryGroupRequest, SignInRequest,
-    TenantSettings, UpdateTenantSettingsRequest, User, sign_in_response,
+    Group, LinkClientTenantRequest, ListGroupsRequest, ListPlatformAuditRecordsRequest,
+    ListUnitsRequest, ListUsersRequest, NewUser, SetGroupManagerRequest, SetPrimaryGroupRequest,
+    Tenant, TenantSettings, UpdateTenantSettingsRequest, User,
 };
-use lms_runtime::client::{CallCredentials, connect};
+use lms_client::{Client, SignedIn};
 use tonic::Code;
-use tonic::service::interceptor::InterceptedService;
-use tonic::transport::Channel;
 
 use super::world::{DEMO_ADMIN_PASSWORD, Person, Standing, TenantPlan, Unit};
 use super::{DevOperator, SeedError};
-
-/// A channel whose calls carry one caller's token.
-type Authorized = InterceptedService<Channel, CallCredentials>;
 
 /// The largest page the listing calls answer; the demo world fits in one.
 const PAGE: i32 = 1000;
@@ -53,56 +42,47 @@ fn incomplete(call: &'static str) -> SeedError {
 /// Connections to identity and authorization, not yet signed in.
 #[derive(Debug, Clone)]
 pub struct Platform {
-    identity: Channel,
-    authorization: Channel,
+    identity: Client,
+    authorization: Client,
 }
 
 impl Platform {
     /// Connects to both services.
     pub async fn connect(identity: &str, authorization: &str) -> Result<Platform, SeedError> {
         Ok(Platform {
-            identity: connect(identity.to_owned()).await?,
-            authorization: connect(authorization.to_owned()).await?,
+            identity: Client::anonymous(identity).await?,
+            authorization: Client::anonymous(authorization).await?,
         })
     }
 
-    fn caller(&self, token: String) -> Caller {
-        let credentials = CallCredentials::bearer(&token).expect("signed tokens are ASCII");
-        Caller {
-            identity: InterceptedService::new(self.identity.clone(), credentials.clone()),
-            authorization: InterceptedService::new(self.authorization.clone(), credentials),
+    fn caller(&self, token: String) -> Result<Caller, SeedError> {
+        Ok(Caller {
+            identity: self.identity.with_token(&token)?,
+            authorization: self.authorization.with_token(&token)?,
             token,
-        }
+        })
     }
 
     /// The platform operator, with a token from identity's `IssueServiceToken`.
     pub async fn operator(&self, operator: &DevOperator) -> Result<Caller, SeedError> {
-        let issued = AuthenticationServiceClient::new(self.identity.clone())
-            .issue_service_token(IssueServiceTokenRequest {
-                service_account_id: operator.client_id.clone(),
-                client_secret: operator.client_secret.clone(),
-                tenant_id: String::new(),
-            })
+        let token = self
+            .identity
+            .service_token(&operator.client_id, &operator.client_secret)
             .await
-            .map_err(refused("IssueServiceToken"))?
-            .into_inner();
-        Ok(self.caller(issued.access_token))
+            .map_err(refused("IssueServiceToken"))?;
+        self.caller(token)
     }
 
     /// A person of `tenant`, signed in with the demo password.
     pub async fn sign_in(&self, tenant: &str, email: &str) -> Result<Caller, SeedError> {
-        let signed_in = AuthenticationServiceClient::new(self.identity.clone())
-            .sign_in(SignInRequest {
-                tenant_id: tenant.to_owned(),
-                email: email.to_owned(),
-                password: DEMO_ADMIN_PASSWORD.to_owned(),
-            })
+        let signed_in = self
+            .identity
+            .sign_in(tenant, email, DEMO_ADMIN_PASSWORD)
             .await
-            .map_err(refused("SignIn"))?
-            .into_inner();
-        match signed_in.outcome {
-            Some(sign_in_response::Outcome::Tokens(tokens)) => Ok(self.caller(tokens.access_token)),
-            _ => Err(SeedError::Refused {
+            .map_err(refused("SignIn"))?;
+        match signed_in {
+            SignedIn::Token(token) => self.caller(token),
+            SignedIn::SecondFactor => Err(SeedError::Refused {
                 call: "SignIn",
                 status: Box::new(tonic::Status::failed_precondition(format!(
                     "{email} has a second factor; sign in with it"
@@ -115,8 +95,8 @@ impl Platform {
 /// One caller of the public API.
 #[derive(Clone)]
 pub struct Caller {
-    identity: Authorized,
-    authorization: Authorized,
+    identity: Client,
+    authorization: Client,
     token: String,
 }
 
@@ -132,30 +112,6 @@ impl Caller {
         &self.token
     }
 
-    fn tenants(&self) -> TenantServiceClient<Authorized> {
-        TenantServiceClient::new(self.identity.clone())
-    }
-
-    fn units(&self) -> UnitServiceClient<Authorized> {
-        UnitServiceClient::new(self.identity.clone())
-    }
-
-    fn users(&self) -> UserServiceClient<Authorized> {
-        UserServiceClient::new(self.identity.clone())
-    }
-
-    fn groups(&self) -> GroupServiceClient<Authorized> {
-        GroupServiceClient::new(self.identity.clone())
-    }
-
-    fn approvals(&self) -> ApprovalServiceClient<Authorized> {
-        ApprovalServiceClient::new(self.identity.clone())
-    }
-
-    fn assignments(&self) -> RoleAssignmentServiceClient<Authorized> {
-        RoleAssignmentServiceClient::new(self.authorization.clone())
-    }
-
     // ---- the platform operator ----
 
     /// Creates the tenant of `plan` with its founder as Access Coordinator (operators only);
@@ -163,6 +119,7 @@ impl Caller {
     pub async fn create_tenant(&self, plan: &TenantPlan) -> Result<String, SeedError> {
         let founder = &plan.founder;
         let created = self
+            .identity
             .tenants()
             .create_tenant(CreateTenantRequest {
                 name: plan.name.into(),
@@ -182,25 +139,60 @@ impl Caller {
         Ok(tenant.tenant_id)
     }
 
-    /// The master of `tenant`, empty when it is no client (operators only).
-    pub async fn master_of(&self, tenant: &str) -> Result<String, SeedError> {
-        let found = self
+    /// The oldest tenant named `name`, if an operator made one (operators only). The platform's
+    /// audit trail records every tenant created, in the creation's own transaction, so a tenant
+    /// a stopped run made but never kept the id of is found here.
+    pub async fn tenant_named(&self, name: &str) -> Result<Option<String>, SeedError> {
+        let mut oldest = None;
+        let mut page_token = String::new();
+        loop {
+            let page = self
+                .identity
+                .audit()
+                .list_platform_audit_records(ListPlatformAuditRecordsRequest {
+                    action: "tenant.created".into(),
+                    page_size: PAGE,
+                    page_token,
+                    ..Default::default()
+                })
+                .await
+                .map_err(refused("ListPlatformAuditRecords"))?
+                .into_inner();
+            // Newest first: the last one named so is the oldest.
+            for created in page.records {
+                if self.tenant(&created.object_id).await?.name == name {
+                    oldest = Some(created.object_id);
+                }
+            }
+            if page.next_page_token.is_empty() {
+                return Ok(oldest);
+            }
+            page_token = page.next_page_token;
+        }
+    }
+
+    async fn tenant(&self, tenant: &str) -> Result<Tenant, SeedError> {
+        self.identity
             .tenants()
             .get_tenant(GetTenantRequest {
                 tenant_id: tenant.to_owned(),
             })
             .await
             .map_err(refused("GetTenant"))?
-            .into_inner();
-        Ok(found
+            .into_inner()
             .tenant
-            .ok_or_else(|| incomplete("GetTenant"))?
-            .master_tenant_id)
+            .ok_or_else(|| incomplete("GetTenant"))
+    }
+
+    /// The master of `tenant`, empty when it is no client (operators only).
+    pub async fn master_of(&self, tenant: &str) -> Result<String, SeedError> {
+        Ok(self.tenant(tenant).await?.master_tenant_id)
     }
 
     /// Makes `user` a Master Administrator of `tenant` (operators only).
     pub async fn appoint_master(&self, tenant: &str, user: &str) -> Result<(), SeedError> {
-        self.tenants()
+        self.identity
+            .tenants()
             .appoint_master_administrator(AppointMasterAdministratorRequest {
                 tenant_id: tenant.to_owned(),
                 user_id: user.to_owned(),
@@ -214,7 +206,8 @@ impl Caller {
 
     /// The signed-in person.
     pub async fn me(&self) -> Result<User, SeedError> {
-        self.users()
+        self.identity
+            .users()
             .get_user(GetUserRequest::default())
             .await
             .map_err(refused("GetUser"))?
@@ -227,6 +220,7 @@ impl Caller {
     /// from before locations were seeded), leaving the others as they are.
     pub async fn switch_on(&self, plan: &TenantPlan) -> Result<(), SeedError> {
         let tenant = self
+            .identity
             .tenants()
             .get_tenant(GetTenantRequest::default())
             .await
@@ -245,7 +239,8 @@ impl Caller {
         if paths.is_empty() {
             return Ok(());
         }
-        self.tenants()
+        self.identity
+            .tenants()
             .update_tenant_settings(UpdateTenantSettingsRequest {
                 settings: Some(settings(plan)),
                 update_mask: Some(prost_types::FieldMask { paths }),
@@ -265,6 +260,7 @@ impl Caller {
             return Ok(ids);
         }
         let existing = self
+            .identity
             .units()
             .list_units(ListUnitsRequest {
                 page_size: PAGE,
@@ -287,7 +283,8 @@ impl Caller {
             let id = match found {
                 Some(there) => there.unit_id.clone(),
                 None => {
-                    self.units()
+                    self.identity
+                        .units()
                         .create_unit(CreateUnitRequest {
                             kind: unit.kind as i32,
                             name: unit.name.into(),
@@ -319,6 +316,7 @@ impl Caller {
             _ => AccountKind::Standard,
         };
         let created = self
+            .identity
             .users()
             .create_user(CreateUserRequest {
                 user: Some(NewUser {
@@ -353,7 +351,8 @@ impl Caller {
     }
 
     async fn find_user(&self, email: &str) -> Result<User, SeedError> {
-        self.users()
+        self.identity
+            .users()
             .list_users(ListUsersRequest {
                 query: email.to_owned(),
                 page_size: PAGE,
@@ -378,7 +377,8 @@ impl Caller {
         if user.status != UserStatus::PendingApproval as i32 {
             return Ok(());
         }
-        self.approvals()
+        self.identity
+            .approvals()
             .approve_account(ApproveAccountRequest {
                 user_id: user.user_id.clone(),
                 at_least_as_fresh: None,
@@ -391,6 +391,7 @@ impl Caller {
     /// Whether `user` holds `role` at `unit` (empty: the tenant).
     pub async fn holds(&self, user: &str, role: &str, unit: &str) -> Result<bool, SeedError> {
         let held = self
+            .authorization
             .assignments()
             .list_user_roles(ListUserRolesRequest {
                 user_id: user.to_owned(),
@@ -405,7 +406,8 @@ impl Caller {
 
     /// Assigns `role` to `user` at `unit` (empty: the tenant) as their main role.
     pub async fn assign(&self, user: &str, role: &str, unit: &str) -> Result<(), SeedError> {
-        self.assignments()
+        self.authorization
+            .assignments()
             .assign_role(AssignRoleRequest {
                 user_id: user.to_owned(),
                 role_id: role.to_owned(),
@@ -423,6 +425,7 @@ impl Caller {
     /// The groups of the caller's tenant.
     pub async fn groups_now(&self) -> Result<Vec<Group>, SeedError> {
         Ok(self
+            .identity
             .groups()
             .list_groups(ListGroupsRequest {
                 page_size: PAGE,
@@ -436,7 +439,8 @@ impl Caller {
 
     /// Creates a group named `name`.
     pub async fn create_group(&self, name: &str) -> Result<Group, SeedError> {
-        self.groups()
+        self.identity
+            .groups()
             .create_group(CreateGroupRequest {
                 name: name.to_owned(),
                 external_id: String::new(),
@@ -450,7 +454,8 @@ impl Caller {
 
     /// Adds `users` to `group` (members already in it stay, once).
     pub async fn add_members(&self, group: &str, users: Vec<String>) -> Result<(), SeedError> {
-        self.groups()
+        self.identity
+            .groups()
             .add_group_members(AddGroupMembersRequest {
                 group_id: group.to_owned(),
                 user_ids: users,
@@ -462,7 +467,8 @@ impl Caller {
 
     /// Makes `group` the team of `user`.
     pub async fn set_primary_group(&self, user: &str, group: &str) -> Result<(), SeedError> {
-        self.groups()
+        self.identity
+            .groups()
             .set_primary_group(SetPrimaryGroupRequest {
                 user_id: user.to_owned(),
                 group_id: group.to_owned(),
@@ -474,7 +480,8 @@ impl Caller {
 
     /// Makes `manager` the group manager of `group`.
     pub async fn set_manager(&self, group: &str, manager: &str) -> Result<(), SeedError> {
-        self.groups()
+        self.identity
+            .groups()
             .set_group_manager(SetGroupManagerRequest {
                 group_id: group.to_owned(),
                 manager_user_id: manager.to_owned(),
@@ -488,7 +495,8 @@ impl Caller {
 
     /// Invites `client` to become a client of the caller's (master) tenant.
     pub async fn invite_client(&self, client: &str) -> Result<(), SeedError> {
-        self.tenants()
+        self.identity
+            .tenants()
             .link_client_tenant(LinkClientTenantRequest {
                 client_tenant_id: client.to_owned(),
             })
@@ -499,7 +507,8 @@ impl Caller {
 
     /// Accepts `master`'s invitation: the caller's tenant becomes its client.
     pub async fn accept_master(&self, master: &str) -> Result<(), SeedError> {
-        self.tenants()
+        self.identity
+            .tenants()
             .accept_client_link(AcceptClientLinkRequest {
                 master_tenant_id: master.to_owned(),
             })

@@ -2,9 +2,10 @@
 //!
 //! - `demo.env`: the world's ids as shell `KEY=value` lines, written last, atomically; its
 //!   presence (with every key) means "seeded", and a later run seeds nothing.
-//! - `demo-tenants`: each tenant's id, recorded the moment it is created (tenants cannot be
-//!   looked up by name), so that a run that stopped half-way, or a data dir whose `demo.env`
-//!   was deleted, finds them again; everything inside a tenant is found through the API.
+//! - `demo-tenants`: each tenant's id, recorded the moment it is created or found, so that a
+//!   run that stopped half-way, or a data dir whose `demo.env` was deleted, takes them up again
+//!   at once. A tenant made by a run that stopped before recording it is found by name in the
+//!   platform's audit trail; everything inside a tenant is found through the API.
 //! - `demo-tenant`: the demo tenant's id alone, as before `demo.env` existed (kept for its
 //!   readers, and the mark of a data dir seeded by an earlier version: the rest of the world is
 //!   seeded into that tenant).
@@ -119,7 +120,7 @@ impl Progress {
         self.tenants.get(key)
     }
 
-    /// Records a tenant just created, before anything else is done in it.
+    /// Records a tenant just created (or found), before anything else is done in it.
     pub fn record_tenant(&mut self, key: &str, id: &str) -> Result<(), SeedError> {
         let path = self.data_dir.join(TENANTS_FILE);
         let mut file = std::fs::OpenOptions::new()

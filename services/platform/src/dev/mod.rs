@@ -17,7 +17,7 @@ mod world;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 
-use lms_runtime::config::ServiceAccountConfig;
+use lms_runtime::config::{ServiceAccountConfig, TelemetryConfig};
 use lms_runtime::{BootError, Config, SecretString, ServiceContext, ServiceName};
 
 pub use self::kept::{DEMO_ENV_FILE, DEMO_TENANT_FILE, DemoIds};
@@ -26,6 +26,25 @@ pub use self::seed::{Demo, SeedError, Seeder};
 use self::world::World;
 pub use self::world::{DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD, KEYS as DEMO_ENV_KEYS};
 use crate::Platform;
+
+/// What `lms dev` logs unless `telemetry.log_filter` says otherwise: warnings and errors from
+/// everything, and `lms dev`'s own progress. The services' start-up and per-request lines
+/// (about a hundred while the demo world is seeded) would bury the banner a newcomer looks for.
+pub const LOG_FILTER: &str = "warn,lms_platform=info";
+
+/// The telemetry settings `lms dev` starts with: `config`'s, its filter [`LOG_FILTER`] when
+/// none is configured (`LMS_TELEMETRY__LOG_FILTER=info` shows every service's log).
+pub fn telemetry(config: &TelemetryConfig) -> TelemetryConfig {
+    TelemetryConfig {
+        log_filter: Some(
+            config
+                .log_filter
+                .clone()
+                .unwrap_or_else(|| LOG_FILTER.to_owned()),
+        ),
+        ..config.clone()
+    }
+}
 
 /// Where identity's key-encryption key is kept between runs when none is configured.
 const KEK_FILE: &str = "identity-kek";

@@ -2,6 +2,7 @@
 //! command line. One module per group of verbs.
 
 mod accounts;
+mod audit;
 mod courses;
 mod decisions;
 mod import;
@@ -17,6 +18,7 @@ use lms_client::Client;
 use lms_client::output::Format;
 
 use crate::accounts::AccountCommand;
+use crate::audit::AuditQuery;
 use crate::courses::CourseCommand;
 use crate::decisions::Question;
 use crate::import::ImportWhat;
@@ -138,6 +140,9 @@ enum Command {
     /// Courses, their lessons and the duties on them.
     #[command(subcommand)]
     Courses(CourseCommand),
+    /// Identity's audit trail, newest first: your tenant's, or the platform's (`--platform`,
+    /// operators).
+    Audit(AuditQuery),
 }
 
 /// A consistency token as printed.
@@ -241,6 +246,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             accounts::run(&connect(&identity).await?, command).await?
         }
         Command::Courses(command) => courses::run(&connect(&delegation).await?, command).await?,
+        Command::Audit(query) => audit::list(&connect(&identity).await?, query).await?,
         Command::Check(q) => decisions::check(&connect(&endpoint).await?, &q).await?,
         Command::Explain(q) => decisions::explain(&connect(&endpoint).await?, &q).await?,
         Command::Roles { role: Some(role) } => {

@@ -5,23 +5,15 @@
 use std::io::BufRead;
 
 use anyhow::Context;
-use lms_api::identity::v1::{IssueServiceTokenRequest, SignInRequest, sign_in_response};
-use lms_client::Client;
+use lms_client::{Client, SignedIn};
 
 /// A service account's access token, from identity's `IssueServiceToken`.
 pub async fn token(identity: &str, client_id: &str, client_secret: &str) -> anyhow::Result<String> {
-    let issued = Client::anonymous(identity)
+    Client::anonymous(identity)
         .await?
-        .authentication()
-        .issue_service_token(IssueServiceTokenRequest {
-            service_account_id: client_id.to_owned(),
-            client_secret: client_secret.to_owned(),
-            tenant_id: String::new(),
-        })
+        .service_token(client_id, client_secret)
         .await
-        .context("token")?
-        .into_inner();
-    Ok(issued.access_token)
+        .context("token")
 }
 
 /// A person's access token, from identity's `SignIn`.
@@ -33,22 +25,15 @@ pub async fn sign_in(
 ) -> anyhow::Result<String> {
     let signed_in = Client::anonymous(identity)
         .await?
-        .authentication()
-        .sign_in(SignInRequest {
-            tenant_id: tenant.to_owned(),
-            email: email.to_owned(),
-            password: password.to_owned(),
-        })
+        .sign_in(tenant, email, password)
         .await
-        .context("sign-in")?
-        .into_inner();
-    match signed_in.outcome {
-        Some(sign_in_response::Outcome::Tokens(tokens)) => Ok(tokens.access_token),
-        Some(sign_in_response::Outcome::MfaChallenge(_)) => anyhow::bail!(
+        .context("sign-in")?;
+    match signed_in {
+        SignedIn::Token(token) => Ok(token),
+        SignedIn::SecondFactor => anyhow::bail!(
             "this account signs in with a second factor, which lmsctl does not ask for yet; \
              sign in through the API (SignIn, then VerifyMfa)"
         ),
-        None => anyhow::bail!("sign-in answered neither tokens nor a challenge"),
     }
 }
 

@@ -44,7 +44,8 @@ pub enum TenantCommand {
         /// The tenant; yours when omitted.
         tenant: Option<String>,
     },
-    /// Make a user of a master tenant its Master Administrator (platform operators).
+    /// Make a user of a master tenant its Master Administrator (platform operators); someone
+    /// who already is one keeps their assignment (`already_appointed`).
     AppointMasterAdmin {
         /// The master tenant.
         #[arg(long)]
@@ -164,8 +165,20 @@ pub async fn run(identity: &Client, command: TenantCommand) -> anyhow::Result<Ro
                 .await
                 .context("appoint master administrator")?
                 .into_inner();
-            let mut rows = Rows::new(&["tenant", "master_administrator", "written_at"]);
-            rows.push(vec![tenant, user, token(appointed.written_at)]);
+            let mut rows = Rows::new(&[
+                "tenant",
+                "master_administrator",
+                "assignment",
+                "already_appointed",
+                "written_at",
+            ]);
+            rows.push(vec![
+                tenant,
+                user,
+                appointed.assignment_id,
+                appointed.already_appointed.to_string(),
+                token(appointed.written_at),
+            ]);
             rows
         }
         TenantCommand::Invite { client } => {

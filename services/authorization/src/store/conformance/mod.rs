@@ -111,6 +111,7 @@ lms_testkit::store_conformance! {
             assignments_list_by_user_and_role_with_one_main_role,
             every_change_leaves_an_audit_record_newest_first,
             sixteen_concurrent_writers_all_succeed,
+            a_guarded_insert_adds_a_held_role_once_and_an_event_once,
         ],
         facts: [
             facts_apply_once_per_event,

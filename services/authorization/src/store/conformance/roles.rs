@@ -296,3 +296,117 @@ pub(super) async fn sixteen_concurrent_writers_all_succeed(store: impl Store) {
     assert_eq!(mains, 1, "one main role, whoever wrote last");
     assert_eq!(store.roles(tenant, None, 100).await.unwrap().len(), 8);
 }
+
+pub(super) async fn a_guarded_insert_adds_a_held_role_once_and_an_event_once(store: impl Store) {
+    let store = Arc::new(store);
+    let tenant = TenantId::generate();
+    let user = UserId::generate();
+    let master = RoleId::BuiltIn(Template::MasterAdministrator);
+    // Eight at once, each unless held: one is stored, the others answer it.
+    let attempts: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let a = assignment(user, master, false);
+                store
+                    .insert_assignment_guarded(
+                        tenant,
+                        &a,
+                        audit("role_assignment.created", a.id),
+                        Some(Uuid::now_v7()),
+                        true,
+                    )
+                    .await
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for attempt in attempts {
+        outcomes.push(attempt.await.unwrap().unwrap());
+    }
+    let held = store.assignments_of(tenant, user).await.unwrap();
+    assert_eq!(held.len(), 1, "{held:?}");
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| matches!(o, Guarded::Added(_)))
+            .count(),
+        1
+    );
+    for outcome in &outcomes {
+        if let Guarded::Held(there, recorded) = outcome {
+            assert_eq!(there.id, held[0].id);
+            assert!(recorded.is_some(), "the event is recorded as applied");
+        }
+    }
+    let audited = store
+        .audit_records(tenant, None, None, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.entry.action == "role_assignment.created")
+        .count();
+    assert_eq!(audited, 1, "one assignment, one record");
+
+    // At another place, or without the guard, the same role is another assignment.
+    let unit = UnitId::generate();
+    let mut at_unit = assignment(user, master, false);
+    at_unit.unit = Some(unit);
+    let stored = store
+        .insert_assignment_guarded(
+            tenant,
+            &at_unit,
+            audit("role_assignment.created", 1),
+            None,
+            true,
+        )
+        .await
+        .unwrap();
+    assert!(matches!(stored, Guarded::Added(_)), "{stored:?}");
+    // One that ended before the new one's stamp is not held.
+    let other = UserId::generate();
+    let mut ended = assignment(other, master, false);
+    ended.valid_until = Some(stamp().at);
+    store
+        .insert_assignment(tenant, &ended, audit("role_assignment.created", ended.id))
+        .await
+        .unwrap();
+    let again = assignment(other, master, false);
+    let stored = store
+        .insert_assignment_guarded(
+            tenant,
+            &again,
+            audit("role_assignment.created", 2),
+            None,
+            true,
+        )
+        .await
+        .unwrap();
+    assert!(matches!(stored, Guarded::Added(_)), "{stored:?}");
+
+    // An event applied once is never applied again, held or not.
+    let event = Uuid::now_v7();
+    let late = assignment(UserId::generate(), master, false);
+    let first = store
+        .insert_assignment_guarded(
+            tenant,
+            &late,
+            audit("role_assignment.created", 3),
+            Some(event),
+            false,
+        )
+        .await
+        .unwrap();
+    assert!(matches!(first, Guarded::Added(_)));
+    let replay = store
+        .insert_assignment_guarded(
+            tenant,
+            &late,
+            audit("role_assignment.created", 3),
+            Some(event),
+            false,
+        )
+        .await
+        .unwrap();
+    assert_eq!(replay, Guarded::Replayed);
+}

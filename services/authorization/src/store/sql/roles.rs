@@ -9,8 +9,8 @@ use super::{Db, LOCK_ROWS, begin_write};
 use crate::store::sql::SqlStore;
 use crate::store::sql::text::{grants_to_text, name_conflict};
 use crate::store::{
-    AssignmentRecord, AuditEntry, AuditRecord, ObjectType, Revision, RoleRecord, RoleStore,
-    StoreError,
+    AssignmentRecord, AuditEntry, AuditRecord, Guarded, ObjectType, Revision, RoleRecord,
+    RoleStore, StoreError,
 };
 
 impl RoleStore for SqlStore<Db> {
@@ -164,18 +164,21 @@ impl RoleStore for SqlStore<Db> {
         assignment: &AssignmentRecord,
         audit: AuditEntry,
     ) -> Result<Revision, StoreError> {
-        let revision = insert_assignment(&self.pool, tenant, assignment, audit, None).await?;
-        Ok(revision.expect("without an event an insert is never skipped"))
+        match insert_assignment(&self.pool, tenant, assignment, audit, None, false).await? {
+            Guarded::Added(revision) => Ok(revision),
+            other => unreachable!("an unguarded insert always stores, not {other:?}"),
+        }
     }
 
-    async fn insert_assignment_once(
+    async fn insert_assignment_guarded(
         &self,
         tenant: TenantId,
         assignment: &AssignmentRecord,
         audit: AuditEntry,
-        event: Uuid,
-    ) -> Result<Option<Revision>, StoreError> {
-        insert_assignment(&self.pool, tenant, assignment, audit, Some(event)).await
+        event: Option<Uuid>,
+        unless_held: bool,
+    ) -> Result<Guarded, StoreError> {
+        insert_assignment(&self.pool, tenant, assignment, audit, event, unless_held).await
     }
 
     async fn revoke_held(
@@ -399,21 +402,37 @@ async fn first_application(
     Ok(inserted == 1)
 }
 
-/// Stores an assignment (once per `event`, when given); `Ok(None)` when the event was applied.
+/// Stores an assignment under its guards (see [`RoleStore::insert_assignment_guarded`]).
 async fn insert_assignment(
     pool: &sqlx::Pool<Db>,
     tenant: TenantId,
     assignment: &AssignmentRecord,
     audit: AuditEntry,
     event: Option<Uuid>,
-) -> Result<Option<Revision>, StoreError> {
+    unless_held: bool,
+) -> Result<Guarded, StoreError> {
     let mut tx = begin_write(pool).await?;
+    // First, so the tenant's writers queue here and the check below sees what those before
+    // this one committed.
     let revision = bump(&mut tx, tenant).await?;
     if let Some(event) = event
         && !first_application(&mut tx, event, revision).await?
     {
         tx.rollback().await?;
-        return Ok(None);
+        return Ok(Guarded::Replayed);
+    }
+    if unless_held && let Some(held) = held_like(&mut tx, tenant, assignment).await? {
+        // An event stays applied, so a redelivery after a revocation brings nothing back.
+        return Ok(match event {
+            Some(_) => {
+                tx.commit().await?;
+                Guarded::Held(held, Some(revision))
+            }
+            None => {
+                tx.rollback().await?;
+                Guarded::Held(held, None)
+            }
+        });
     }
     if assignment.main_role {
         sqlx::query(
@@ -445,5 +464,30 @@ async fn insert_assignment(
     .await?;
     append_audit(&mut tx, tenant, &audit).await?;
     tx.commit().await?;
-    Ok(Some(revision))
+    Ok(Guarded::Added(revision))
+}
+
+/// The holder's assignment of `assignment`'s role at its place (its unit, or the tenant), in
+/// force when `assignment` was stamped; the oldest when there are several.
+async fn held_like(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    tenant: TenantId,
+    assignment: &AssignmentRecord,
+) -> Result<Option<AssignmentRecord>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT * FROM role_assignments WHERE tenant_id = $1 AND user_id = $2 AND role_id = $3 \
+         ORDER BY assigned_at, assignment_id",
+    )
+    .bind(tenant.as_uuid())
+    .bind(assignment.user.as_uuid())
+    .bind(assignment.role.to_string())
+    .fetch_all(&mut **tx)
+    .await?;
+    for row in &rows {
+        let there = assignment_from_row(row)?;
+        if there.unit == assignment.unit && there.is_active(assignment.assigned.at) {
+            return Ok(Some(there));
+        }
+    }
+    Ok(None)
 }

@@ -114,6 +114,7 @@ lms_testkit::store_conformance! {
         ],
         users: [
             user_lists_filter_by_text_visibility_and_page,
+            a_conditional_commit_checks_the_person_as_stored_and_refuses_whole,
         ],
         imports: [
             an_import_batch_lands_whole_and_the_snapshot_sees_it,

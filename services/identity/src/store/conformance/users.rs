@@ -53,3 +53,65 @@ pub(super) async fn user_lists_filter_by_text_visibility_and_page(store: impl St
             .is_empty()
     );
 }
+
+pub(super) async fn a_conditional_commit_checks_the_person_as_stored_and_refuses_whole(
+    store: impl Store,
+) {
+    let (tenant, _, first) = tenant(&store).await;
+    let before = records(&store, tenant).await;
+    let active = |_: &TenantRecord, person: &UserRecord| match person.status {
+        lms_kernel::UserStatus::Active => Ok(()),
+        _ => Err(StoreError::Refused {
+            reason: "NOT_ACTIVE",
+            message: "not active".into(),
+        }),
+    };
+    store
+        .commit_audited_if(tenant, first, active, &[], &super::audit())
+        .await
+        .unwrap();
+    assert_eq!(records(&store, tenant).await, before + 1);
+
+    store
+        .update_user(tenant, first, &super::audit(), |user| {
+            user.status = lms_kernel::UserStatus::Suspended;
+            Ok(UserChange::default())
+        })
+        .await
+        .unwrap();
+    let after_suspension = records(&store, tenant).await;
+    let refused = store
+        .commit_audited_if(tenant, first, active, &[], &super::audit())
+        .await;
+    assert!(
+        matches!(
+            refused,
+            Err(StoreError::Refused {
+                reason: "NOT_ACTIVE",
+                ..
+            })
+        ),
+        "{refused:?}"
+    );
+    assert_eq!(
+        records(&store, tenant).await,
+        after_suspension,
+        "nothing recorded"
+    );
+    let stranger = store
+        .commit_audited_if(tenant, UserId::generate(), active, &[], &super::audit())
+        .await;
+    assert!(
+        matches!(stranger, Err(StoreError::Missing { what: "user", .. })),
+        "{stranger:?}"
+    );
+}
+
+/// How many records the tenant's audit trail holds.
+async fn records(store: &impl Store, tenant: TenantId) -> usize {
+    store
+        .audit_records(Some(tenant), &Default::default(), 1000)
+        .await
+        .unwrap()
+        .len()
+}

@@ -48,7 +48,10 @@ impl TenantStore for SqlStore<Db> {
         insert_user(&mut *tx, tenant.id, first_user).await?;
         insert_employment(&mut *tx, tenant.id, employment).await?;
         outbox::append(&mut *tx, tenant.id, events).await?;
-        append_audit(&mut *tx, tenant.id, &audit.clone().after(tenant)).await?;
+        let created = audit.clone().after(tenant);
+        append_audit(&mut *tx, tenant.id, &created).await?;
+        // The platform's trail too: operators account there for the tenants they made.
+        append_audit(&mut *tx, None, &created).await?;
         tx.commit().await?;
         Ok(())
     }

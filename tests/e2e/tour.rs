@@ -1,15 +1,17 @@
 //! The README's tour, run as printed: a fresh `lms dev` (the same code path as `make run`, on
 //! free ports, its data in `.lms` under a temporary directory), then every shell block the README
-//! marks `<!-- tour -->`, in order, in one bash with this build's lmsctl on the path. A line
+//! marks `<!-- tour -->`, in order, in one bash with this checkout's lmsctl on the path. A line
 //! ending in `# → TEXT` must succeed and print TEXT, one ending in `# ✗ TEXT` must fail and say
 //! TEXT (stdout or stderr; variables in TEXT are the shell's).
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::Stdio;
 
 use lms_runtime::{Config, ServiceName};
 use tokio_util::sync::CancellationToken;
 
-const README: &str = include_str!("../../../../README.md");
+const README: &str = include_str!("../../README.md");
 const MARK: &str = "<!-- tour -->";
 const SUCCEEDS: &str = "# → ";
 const FAILS: &str = "# ✗ ";
@@ -77,8 +79,30 @@ fn annotated_lines_check_their_output() {
     assert!(script.contains("README line 5 should have failed"));
 }
 
+/// This checkout's lmsctl, built now. A test names only its own package's binaries
+/// (`CARGO_BIN_EXE_*`), and lmsctl is lms-client's, so cargo is asked for it: with the whole
+/// workspace's features, as `cargo build` makes it, and at once when it is up to date.
+async fn lmsctl() -> PathBuf {
+    let built = tokio::process::Command::new(env!("CARGO"))
+        .args(["build", "--workspace", "--bin", "lmsctl"])
+        .arg("--message-format=json-render-diagnostics")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stderr(Stdio::inherit())
+        .output()
+        .await
+        .expect("cargo runs");
+    assert!(built.status.success(), "cargo could not build lmsctl");
+    String::from_utf8_lossy(&built.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|message| message["target"]["name"] == "lmsctl")
+        .find_map(|message| message["executable"].as_str().map(PathBuf::from))
+        .expect("cargo names the lmsctl it built")
+}
+
 #[tokio::test]
 async fn the_readme_tour_runs_as_printed() {
+    let lmsctl = lmsctl().await;
     let home = tempfile::tempdir().unwrap();
     let data_dir = home.path().join(".lms");
     let mut config = Config::default();
@@ -95,7 +119,6 @@ async fn the_readme_tour_runs_as_printed() {
         let (_, addr) = endpoints.iter().find(|(name, _)| *name == wanted).unwrap();
         format!("http://{addr}")
     };
-    let lmsctl = std::path::Path::new(env!("CARGO_BIN_EXE_lmsctl"));
     let path = format!(
         "{}:{}",
         lmsctl.parent().unwrap().display(),

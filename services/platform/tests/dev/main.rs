@@ -1,0 +1,91 @@
+//! `lms dev` as a newcomer runs it, the real binary on free ports: what scrolls past before the
+//! banner is the banner's business, and the configured filter still shows everything.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+
+/// The banner's last line.
+const BANNER_END: &str = "Ctrl-C stops everything.";
+
+/// Runs `lms dev` in a fresh data directory (with `log_filter` configured, when given) until
+/// its banner is printed; answers (standard output, standard error) up to then.
+async fn until_the_banner(log_filter: Option<&str>) -> (String, String) {
+    let data_dir = tempfile::tempdir().unwrap();
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_lms"));
+    command
+        .args(["dev", "--data-dir"])
+        .arg(data_dir.path().join(".lms"))
+        .current_dir(data_dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    // Only what this test configures: free ports, and the filter it asks for.
+    for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("LMS_")) {
+        command.env_remove(name);
+    }
+    for service in ["IDENTITY", "AUTHORIZATION", "DELEGATION", "REPORTING"] {
+        command.env(format!("LMS_{service}__LISTEN"), "127.0.0.1:0");
+    }
+    if let Some(filter) = log_filter {
+        command.env("LMS_TELEMETRY__LOG_FILTER", filter);
+    }
+    let mut dev = command.spawn().unwrap();
+    let mut stderr = dev.stderr.take().unwrap();
+    let logged = tokio::spawn(async move {
+        let mut text = String::new();
+        stderr.read_to_string(&mut text).await.map(|_| text)
+    });
+    let mut lines = BufReader::new(dev.stdout.take().unwrap()).lines();
+    let mut stdout = String::new();
+    let printed = tokio::time::timeout(Duration::from_secs(120), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            stdout.push_str(&line);
+            stdout.push('\n');
+            if line.contains(BANNER_END) {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    dev.kill().await.unwrap();
+    let stderr = logged.await.unwrap().unwrap();
+    assert!(
+        printed == Ok(true),
+        "no banner\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
+    );
+    (stdout, stderr)
+}
+
+#[tokio::test]
+async fn a_first_lms_dev_shows_the_banner_with_no_service_logs_before_it() {
+    let (stdout, stderr) = until_the_banner(None).await;
+    assert!(stdout.contains("admin@demo.example"), "{stdout}");
+    // Nothing but lms dev's own progress: no service's start-up or request lines, and nothing
+    // that looks like a problem in an ordinary first run.
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert!(
+        lines.iter().all(|line| line.contains("lms_platform")),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("WARN") && !stderr.contains("ERROR"),
+        "{stderr}"
+    );
+    assert!(lines.len() <= 3, "{stderr}");
+}
+
+#[tokio::test]
+async fn a_configured_log_filter_still_shows_every_service() {
+    let (_, stderr) = until_the_banner(Some("info")).await;
+    for service in ["identity", "authorization", "delegation", "reporting"] {
+        assert!(
+            stderr
+                .lines()
+                .any(|line| line.contains("serving") && line.contains(service)),
+            "{service} is not logged\n{stderr}"
+        );
+    }
+}

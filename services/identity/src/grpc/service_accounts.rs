@@ -493,10 +493,14 @@ mod tests {
             tenant: TenantId::generate(),
             holder: None,
         };
-        let integration = names(&["authorization.decide", "authorization.roles.assign"]);
+        let integration = names(&[
+            "authorization.decide",
+            "authorization.roles.assign",
+            "delegation.progress.record",
+        ]);
         assert_eq!(
             requested_scopes(&integration, tenant).unwrap(),
-            Scopes::of([Scope::Decide, Scope::AssignRoles])
+            Scopes::of([Scope::Decide, Scope::AssignRoles, Scope::ProgressRecord])
         );
         for refused in [Scope::Operator, Scope::PeopleFacts, Scope::CourseFacts] {
             let why = refused_for_tenant_accounts(refused).expect("refused");

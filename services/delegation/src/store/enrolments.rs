@@ -73,6 +73,32 @@ pub struct EnrolmentFilter {
     pub after: Option<uuid::Uuid>,
 }
 
+/// Learners to enrol directly on a course, by whom (a user id, or `service:<name>`) and when.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct ToEnrol<'a> {
+    /// The course.
+    pub course: CourseId,
+    /// The learners, each once.
+    pub users: &'a [UserId],
+    /// Who enrols them.
+    pub by: &'a str,
+    /// When.
+    pub at: i64,
+}
+
+/// The Course Tutor's decision on a request.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Verdict<'a> {
+    /// The request.
+    pub request: EnrolmentRequestId,
+    /// Approve, or reject.
+    pub approve: bool,
+    /// Who decides (a user id).
+    pub by: &'a str,
+    /// When.
+    pub at: i64,
+}
+
 /// What the enrolments made by one write are, for the facts and the answer.
 pub type Made = Vec<EnrolmentRecord>;
 
@@ -128,17 +154,14 @@ pub(crate) fn stored_score(score: Option<Score>) -> Option<f64> {
 /// write that changes who counts as enrolled appends the events its `events` builds from what
 /// it did, in the same transaction.
 pub trait EnrolmentStore: Send + Sync + 'static {
-    /// Enrols each of `users` on `course` at `at` who has no open enrolment there (the others
-    /// are left as they are, so a deployment repeated enrols nobody twice), marks the course as
+    /// Enrols each learner of `what` who has no open enrolment on its course (the others are
+    /// left as they are, so a deployment repeated enrols nobody twice), marks the course as
     /// ever enrolled, and answers the enrolments made. A missing course is `Missing`, an
     /// archived one `Refused` (`ARCHIVED`).
     fn enrol<F>(
         &self,
         tenant: TenantId,
-        course: CourseId,
-        users: &[UserId],
-        enrolled_by: &str,
-        at: i64,
+        what: ToEnrol<'_>,
         events: F,
         audit: &Audit,
     ) -> impl Future<Output = Result<Made, StoreError>> + Send
@@ -199,17 +222,13 @@ pub trait EnrolmentStore: Send + Sync + 'static {
         limit: i64,
     ) -> impl Future<Output = Result<Vec<RequestRecord>, StoreError>> + Send;
 
-    /// Approves or rejects a waiting request at `at` (the kernel's `decide_request`; a decided
-    /// one is refused naming its state). An approval enrols the learner unless they are
-    /// enrolled already, and is refused on an archived course. `None` when there is no such
-    /// request.
+    /// Approves or rejects a waiting request (the kernel's `decide_request`; a decided one is
+    /// refused naming its state). An approval enrols the learner unless they are enrolled
+    /// already, and is refused on an archived course. `None` when there is no such request.
     fn decide_request<F>(
         &self,
         tenant: TenantId,
-        request: EnrolmentRequestId,
-        approve: bool,
-        decided_by: &str,
-        at: i64,
+        verdict: Verdict<'_>,
         events: F,
         audit: &Audit,
     ) -> impl Future<Output = Result<Option<(RequestRecord, Option<EnrolmentRecord>)>, StoreError>> + Send

@@ -16,7 +16,7 @@ mod sql;
 pub use courses::{CourseChange, CourseFilter, CourseRecord, CourseStore, LessonRecord, Removed};
 pub use enrolments::{
     Asked, EnrolmentFilter, EnrolmentRecord, EnrolmentStore, Made, Recorded, Report, RequestRecord,
-    Withdrawn,
+    ToEnrol, Verdict, Withdrawn,
 };
 pub use lms_runtime::outbox::NewEvent;
 pub use responsibilities::{ResponsibilityFilter, ResponsibilityRecord, ResponsibilityStore};

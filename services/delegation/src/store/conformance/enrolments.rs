@@ -9,7 +9,17 @@ use lms_kernel::{
 use super::{audit, course, someone, stored};
 use crate::store::{
     Asked, CourseRecord, EnrolmentFilter, EnrolmentRecord, Recorded, Report, Store, StoreError,
+    ToEnrol, Verdict,
 };
+
+fn to_enrol(course: CourseId, users: &[UserId], at: i64) -> ToEnrol<'_> {
+    ToEnrol {
+        course,
+        users,
+        by: "test",
+        at,
+    }
+}
 
 async fn enrol<S: Store>(
     store: &S,
@@ -20,10 +30,7 @@ async fn enrol<S: Store>(
     store
         .enrol(
             tenant,
-            course,
-            users,
-            "test",
-            10,
+            to_enrol(course, users, 10),
             |_| super::an_event(),
             &audit("enrolment.enrolled"),
         )
@@ -110,10 +117,7 @@ pub async fn enrolling_again_enrols_nobody_twice_and_marks_the_course<S: Store>(
     let first = store
         .enrol(
             tenant,
-            c.id,
-            &[a, b],
-            "test",
-            10,
+            to_enrol(c.id, &[a, b], 10),
             |made| {
                 seen.lock().unwrap().push(made.len());
                 super::an_event()
@@ -133,10 +137,7 @@ pub async fn enrolling_again_enrols_nobody_twice_and_marks_the_course<S: Store>(
     let again = store
         .enrol(
             tenant,
-            c.id,
-            &[a, b, late],
-            "test",
-            11,
+            to_enrol(c.id, &[a, b, late], 11),
             |made| {
                 seen.lock().unwrap().push(made.len());
                 super::an_event()
@@ -383,6 +384,15 @@ pub async fn asking_to_join_enrols_at_once_or_waits_once_for_approval<S: Store>(
     );
 }
 
+fn verdict(request: EnrolmentRequestId, approve: bool, at: i64) -> Verdict<'static> {
+    Verdict {
+        request,
+        approve,
+        by: "tutor",
+        at,
+    }
+}
+
 pub async fn a_request_is_decided_once_and_an_approval_enrols<S: Store>(store: S) {
     let tenant = TenantId::generate();
     let c = CourseRecord {
@@ -410,10 +420,7 @@ pub async fn a_request_is_decided_once_and_an_approval_enrols<S: Store>(store: S
             let decided = store
                 .decide_request(
                     tenant,
-                    request,
-                    approve,
-                    "tutor",
-                    50,
+                    verdict(request, approve, 50),
                     |made| {
                         *seen.lock().unwrap() = Some(made.len());
                         super::an_event()
@@ -466,10 +473,7 @@ pub async fn a_request_is_decided_once_and_an_approval_enrols<S: Store>(store: S
     let elsewhere = store
         .decide_request(
             TenantId::generate(),
-            ann_asks,
-            false,
-            "tutor",
-            60,
+            verdict(ann_asks, false, 60),
             |_| Vec::new(),
             &audit("x"),
         )

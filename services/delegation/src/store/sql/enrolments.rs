@@ -23,7 +23,7 @@ use crate::store::enrolments::stored_score;
 use crate::store::sql::SqlStore;
 use crate::store::{
     Asked, EnrolmentFilter, EnrolmentRecord, EnrolmentStore, Made, NewEvent, Recorded, Report,
-    RequestRecord, StoreError, Withdrawn,
+    RequestRecord, StoreError, ToEnrol, Verdict, Withdrawn,
 };
 
 type Connection = <Db as sqlx::Database>::Connection;
@@ -268,10 +268,7 @@ impl EnrolmentStore for SqlStore<Db> {
     async fn enrol<F>(
         &self,
         tenant: TenantId,
-        course: CourseId,
-        users: &[UserId],
-        enrolled_by: &str,
-        at: i64,
+        what: ToEnrol<'_>,
         events: F,
         audit: &Audit,
     ) -> Result<Made, StoreError>
@@ -279,10 +276,11 @@ impl EnrolmentStore for SqlStore<Db> {
         F: FnOnce(&[EnrolmentRecord]) -> Vec<NewEvent> + Send,
     {
         let mut tx = begin_write(&self.pool).await?;
-        changeable_course(&mut tx, tenant, course).await?;
-        let records: Vec<_> = users
+        changeable_course(&mut tx, tenant, what.course).await?;
+        let records: Vec<_> = what
+            .users
             .iter()
-            .map(|user| EnrolmentRecord::new(course, *user, enrolled_by, at))
+            .map(|user| EnrolmentRecord::new(what.course, *user, what.by, what.at))
             .collect();
         let made = enrol_in(&mut tx, tenant, &records, events, audit).await?;
         tx.commit().await?;
@@ -460,16 +458,19 @@ impl EnrolmentStore for SqlStore<Db> {
     async fn decide_request<F>(
         &self,
         tenant: TenantId,
-        request: EnrolmentRequestId,
-        approve: bool,
-        decided_by: &str,
-        at: i64,
+        verdict: Verdict<'_>,
         events: F,
         audit: &Audit,
     ) -> Result<Option<(RequestRecord, Option<EnrolmentRecord>)>, StoreError>
     where
         F: FnOnce(&[EnrolmentRecord]) -> Vec<NewEvent> + Send,
     {
+        let Verdict {
+            request,
+            approve,
+            by: decided_by,
+            at,
+        } = verdict;
         let mut tx = begin_write(&self.pool).await?;
         // The course's lock before the request's, in the order every enrolment write takes them.
         let Some(asked) = request_in(&mut tx, tenant, request, "").await? else {

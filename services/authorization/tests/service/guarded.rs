@@ -239,7 +239,11 @@ async fn services_check_for_a_named_subject_and_batches_answer_in_order() {
         ]
     );
     assert!(batch.results[2].error_message.contains("permission"));
-    let reasons: Vec<_> = batch.results.iter().map(|r| r.denial_reason.as_str()).collect();
+    let reasons: Vec<_> = batch
+        .results
+        .iter()
+        .map(|r| r.denial_reason.as_str())
+        .collect();
     assert_eq!(
         reasons,
         ["", "NO_GRANT", "", "RESOURCE_UNKNOWN"],

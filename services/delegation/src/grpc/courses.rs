@@ -288,35 +288,36 @@ impl<S: Store + Clone> Courses<S> {
             .await?
             .ok_or_else(|| ApiError::not_found("course", course.to_string()))?;
         lms_kernel::course::check_changeable(record.status).map_err(archived)?;
-        let people = self.reached(&acting, users, &groups).await?;
+        let members = self.members(&acting, &users, &groups).await?;
         let enrolled = self
             .0
             .enrol_people(Enrolling {
                 acting: &acting,
                 actor: &Actor::of(&request)?,
                 course,
-                users: &people,
-                field: "user_ids and group members",
+                named: &users,
+                members: &members,
             })
             .await?;
         let count = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
         Ok(DeployCourseResponse {
             users_enrolled: count(enrolled.made.len()),
             written_at: enrolled.written_at,
-            users_reached: count(people.len()),
+            users_reached: count(users.len() + members.len()),
         })
     }
 
-    /// The people a deployment reaches: the users named, then each group's members as identity
-    /// shows them to the caller (it refuses a group they may not read), each person once.
-    async fn reached(
+    /// The members of `groups` a deployment reaches besides the `named` users, as identity shows
+    /// them to the caller (it refuses a group they may not read or that does not exist), each
+    /// person once.
+    async fn members(
         &self,
         acting: &Acting,
-        users: Vec<UserId>,
+        named: &[UserId],
         groups: &[GroupId],
     ) -> Result<Vec<UserId>, ApiError> {
-        let mut seen: std::collections::HashSet<UserId> = users.iter().copied().collect();
-        let mut people = users;
+        let mut seen: std::collections::HashSet<UserId> = named.iter().copied().collect();
+        let mut people = Vec::new();
         for group in groups {
             let mut token = String::new();
             loop {

@@ -108,8 +108,8 @@ impl<S: Store + Clone> Enrolments<S> {
                 acting: &acting,
                 actor: &actor,
                 course,
-                users: &users,
-                field: "user_ids",
+                named: &users,
+                members: &[],
             })
             .await?;
         Ok(EnrolResponse {

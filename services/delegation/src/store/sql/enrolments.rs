@@ -5,6 +5,8 @@
 //! the partial unique index on open enrolments is the guard behind it. The rules are the
 //! kernel's: the store reads what they need, asks them, and writes what they answer.
 
+use std::collections::HashSet;
+
 use lms_kernel::enrolment::{admit, current, decide_request};
 use lms_kernel::{
     Admission, CourseId, EnrolmentRequestId, EnrolmentState, Progress, ProgressEffect,
@@ -19,7 +21,7 @@ use super::courses::{changeable_course, locked_course};
 use super::rows::{enrolment_from_row, request_from_row};
 use super::{Db, LOCK_ROWS};
 use crate::audit::Audit;
-use crate::store::enrolments::stored_score;
+use crate::store::enrolments::{enrolment_state, stored_score};
 use crate::store::sql::SqlStore;
 use crate::store::{
     Asked, EnrolmentFilter, EnrolmentRecord, EnrolmentStore, Made, NewEvent, Recorded, Report,
@@ -60,6 +62,29 @@ async fn enrolments_of(
     .collect()
 }
 
+/// The learners with an open enrolment on `course` (read under the course's lock, so it stays
+/// true until the transaction ends).
+async fn open_on(
+    connection: &mut Connection,
+    tenant: TenantId,
+    course: CourseId,
+) -> Result<HashSet<UserId>, StoreError> {
+    let rows: Vec<(Uuid, i16)> = sqlx::query_as(
+        "SELECT user_id, state FROM enrolments WHERE tenant_id = $1 AND course_id = $2",
+    )
+    .bind(tenant.as_uuid())
+    .bind(course.as_uuid())
+    .fetch_all(&mut *connection)
+    .await?;
+    let mut open = HashSet::new();
+    for (user, state) in rows {
+        if enrolment_state(state)?.is_open() {
+            open.insert(UserId::from_uuid(user));
+        }
+    }
+    Ok(open)
+}
+
 /// Inserts `records`, skipping each learner who has an open enrolment on the course already
 /// (the partial unique index answers that, under any concurrency); answers those inserted.
 async fn insert_enrolments(
@@ -83,7 +108,7 @@ async fn insert_enrolments(
                 .push_bind(record.enrolment.enrolled_at);
         });
         query.push(" ON CONFLICT DO NOTHING RETURNING enrolment_id");
-        let inserted: std::collections::HashSet<Uuid> = query
+        let inserted: HashSet<Uuid> = query
             .build_query_scalar::<Uuid>()
             .fetch_all(&mut *connection)
             .await?
@@ -277,9 +302,13 @@ impl EnrolmentStore for SqlStore<Db> {
     {
         let mut tx = begin_write(&self.pool).await?;
         changeable_course(&mut tx, tenant, what.course).await?;
+        // Who is enrolled already is left out before inserting: a deployment run again costs
+        // one read, not thousands of inserts that conflict.
+        let open = open_on(&mut tx, tenant, what.course).await?;
         let records: Vec<_> = what
             .users
             .iter()
+            .filter(|user| !open.contains(user))
             .map(|user| EnrolmentRecord::new(what.course, *user, what.by, what.at))
             .collect();
         let made = enrol_in(&mut tx, tenant, &records, events, audit).await?;

@@ -1,6 +1,6 @@
 //! Enrolments and enrolment requests as state machines (DESIGN.md §6): which transitions exist,
-//! and how progress from a content player moves an enrolment without ever moving a completed
-//! one back.
+//! the time of each, how progress from a content player moves an enrolment without ever moving
+//! a completed one back, and how a learner's own ask to join a course is answered.
 
 use std::fmt;
 
@@ -53,6 +53,23 @@ impl EnrolmentState {
     pub const fn is_open(self) -> bool {
         matches!(self, EnrolmentState::Enrolled | EnrolmentState::InProgress)
     }
+
+    /// Whether the learner counts as enrolled on the course (authorization's `enrolled` fact,
+    /// through which they read it as their own learning): while open, and after completing, so
+    /// a learner keeps reading what they finished; not once withdrawn.
+    pub const fn counts_as_enrolled(self) -> bool {
+        !matches!(self, EnrolmentState::Withdrawn)
+    }
+
+    /// The reason code a refusal names when the enrolment's state forbids a change.
+    pub const fn reason(self) -> &'static str {
+        match self {
+            EnrolmentState::Enrolled => "ENROLMENT_ENROLLED",
+            EnrolmentState::InProgress => "ENROLMENT_IN_PROGRESS",
+            EnrolmentState::Completed => "ENROLMENT_COMPLETED",
+            EnrolmentState::Withdrawn => "ENROLMENT_WITHDRAWN",
+        }
+    }
 }
 
 impl fmt::Display for EnrolmentState {
@@ -71,6 +88,20 @@ pub struct TransitionError {
     pub from: &'static str,
     /// The state asked for.
     pub to: &'static str,
+    /// The stable reason code naming the state it is in (`ENROLMENT_WITHDRAWN`,
+    /// `REQUEST_REJECTED`), so clients tell refusals apart without reading the message.
+    pub reason: &'static str,
+}
+
+impl TransitionError {
+    fn of_enrolment(from: EnrolmentState, to: EnrolmentState) -> TransitionError {
+        TransitionError {
+            what: "enrolment",
+            from: from.name(),
+            to: to.name(),
+            reason: from.reason(),
+        }
+    }
 }
 
 /// Checks a transition of an enrolment asked for by a person (start, complete, withdraw).
@@ -84,11 +115,7 @@ pub fn transition(from: EnrolmentState, to: EnrolmentState) -> Result<(), Transi
     if allowed {
         Ok(())
     } else {
-        Err(TransitionError {
-            what: "enrolment",
-            from: from.name(),
-            to: to.name(),
-        })
+        Err(TransitionError::of_enrolment(from, to))
     }
 }
 
@@ -97,10 +124,10 @@ pub fn transition(from: EnrolmentState, to: EnrolmentState) -> Result<(), Transi
 pub enum Progress {
     /// The learner is working on it.
     Started,
-    /// The learner finished, with a score (0 to 100) when the content scores.
+    /// The learner finished, with a score when the content scores.
     Completed {
         /// The score.
-        score: Option<f32>,
+        score: Option<Score>,
     },
 }
 
@@ -123,14 +150,13 @@ pub fn apply_progress(
 ) -> Result<ProgressEffect, TransitionError> {
     use EnrolmentState as E;
     match (state, progress) {
-        (E::Withdrawn, _) => Err(TransitionError {
-            what: "enrolment",
-            from: state.name(),
-            to: match progress {
-                Progress::Started => E::InProgress.name(),
-                Progress::Completed { .. } => E::Completed.name(),
+        (E::Withdrawn, _) => Err(TransitionError::of_enrolment(
+            state,
+            match progress {
+                Progress::Started => E::InProgress,
+                Progress::Completed { .. } => E::Completed,
             },
-        }),
+        )),
         (E::Completed, _) | (E::InProgress, Progress::Started) => Ok(ProgressEffect::Ignored),
         (E::Enrolled, Progress::Started) => Ok(ProgressEffect::Moves(E::InProgress)),
         (E::Enrolled | E::InProgress, Progress::Completed { .. }) => {
@@ -151,6 +177,150 @@ pub fn check_score(score: f32) -> Result<(), ScoreError> {
     } else {
         Err(ScoreError)
     }
+}
+
+/// A score: a percentage from 0 to 100.
+#[derive(Clone, Copy, PartialEq, PartialOrd, Debug)]
+pub struct Score(f32);
+
+impl Score {
+    /// A score, checked.
+    pub fn parse(value: f32) -> Result<Score, ScoreError> {
+        check_score(value).map(|()| Score(value))
+    }
+
+    /// The percentage.
+    pub const fn value(self) -> f32 {
+        self.0
+    }
+}
+
+/// An enrolment's state with the time of each transition (Unix seconds) and the score of its
+/// completion: what a record keeps. Changed only through its transitions, which stamp them.
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub struct Enrolment {
+    /// Where it is.
+    pub state: EnrolmentState,
+    /// When the learner was enrolled.
+    pub enrolled_at: i64,
+    /// When they started, if a start was reported (a completion may come without one).
+    pub started_at: Option<i64>,
+    /// When they completed.
+    pub completed_at: Option<i64>,
+    /// When they were withdrawn.
+    pub withdrawn_at: Option<i64>,
+    /// The completion's score, when the content scores.
+    pub score: Option<Score>,
+}
+
+impl Enrolment {
+    /// A new enrolment at `at`.
+    pub const fn new(at: i64) -> Enrolment {
+        Enrolment {
+            state: EnrolmentState::Enrolled,
+            enrolled_at: at,
+            started_at: None,
+            completed_at: None,
+            withdrawn_at: None,
+            score: None,
+        }
+    }
+
+    /// Takes the learner off the course at `at`; refused once completed or withdrawn.
+    pub fn withdraw(&mut self, at: i64) -> Result<(), TransitionError> {
+        transition(self.state, EnrolmentState::Withdrawn)?;
+        self.state = EnrolmentState::Withdrawn;
+        self.withdrawn_at = Some(at);
+        Ok(())
+    }
+
+    /// Applies a content player's report received at `at` ([`apply_progress`]), stamping the
+    /// transition it makes; a report that changes nothing leaves every time as it was.
+    pub fn record(
+        &mut self,
+        progress: Progress,
+        at: i64,
+    ) -> Result<ProgressEffect, TransitionError> {
+        let effect = apply_progress(self.state, progress)?;
+        if let ProgressEffect::Moves(state) = effect {
+            self.state = state;
+            match (state, progress) {
+                (EnrolmentState::Completed, Progress::Completed { score }) => {
+                    self.completed_at = Some(at);
+                    self.score = score;
+                }
+                _ => self.started_at = Some(at),
+            }
+        }
+        Ok(effect)
+    }
+}
+
+/// Which of a learner's enrolments on one course a report or a withdrawal is about: the open
+/// one (there is at most one), else the latest. `enrolments` are in the order they were made;
+/// answers an index into them, `None` when there are none.
+pub fn current(enrolments: &[Enrolment]) -> Option<usize> {
+    enrolments
+        .iter()
+        .position(|e| e.state.is_open())
+        .or_else(|| {
+            enrolments
+                .iter()
+                .enumerate()
+                .max_by_key(|(i, e)| (e.enrolled_at, *i))
+                .map(|(i, _)| i)
+        })
+}
+
+/// Why a learner's ask to join a course is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum EnrolmentError {
+    /// They are enrolled already (an open enrolment).
+    #[error("the learner is already enrolled on the course ({0})")]
+    AlreadyEnrolled(EnrolmentState),
+}
+
+impl EnrolmentError {
+    /// The stable reason code.
+    pub const fn code(self) -> &'static str {
+        match self {
+            EnrolmentError::AlreadyEnrolled(_) => "ALREADY_ENROLLED",
+        }
+    }
+}
+
+/// How a learner's own ask to join a course is answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Admission {
+    /// Enrolled at once: the course needs no approval.
+    Enrolled,
+    /// A request waits for the Course Tutor.
+    Requested,
+}
+
+/// Answers a learner's own ask to join a course (`current`: the state of their open enrolment
+/// on it, if any): a course that needs approval makes a request for the Course Tutor, one that
+/// does not enrols at once; someone already enrolled is told so rather than asked twice.
+pub fn admit(
+    requires_approval: bool,
+    current: Option<EnrolmentState>,
+) -> Result<Admission, EnrolmentError> {
+    if let Some(state) = current.filter(|state| state.is_open()) {
+        return Err(EnrolmentError::AlreadyEnrolled(state));
+    }
+    Ok(if requires_approval {
+        Admission::Requested
+    } else {
+        Admission::Enrolled
+    })
+}
+
+/// Whether enrolling someone directly (Enrol, DeployCourse) also needs the right to approve
+/// enrolments on the course: enrolling oneself on a course that needs approval would be
+/// approving one's own request, so a learner asks instead (RequestEnrolment) unless they may
+/// approve there anyway. Enrolling others is what the decision on each of them allows.
+pub const fn direct_enrolment_needs_approval(requires_approval: bool, enrols_self: bool) -> bool {
+    requires_approval && enrols_self
 }
 
 /// Where a learner's request to join a course that needs approval is.
@@ -192,6 +362,15 @@ impl RequestState {
             RequestState::Rejected => "rejected",
         }
     }
+
+    /// The reason code a refusal names when the request's state forbids a decision.
+    pub const fn reason(self) -> &'static str {
+        match self {
+            RequestState::Requested => "REQUEST_WAITING",
+            RequestState::Approved => "REQUEST_APPROVED",
+            RequestState::Rejected => "REQUEST_REJECTED",
+        }
+    }
 }
 
 /// The Course Tutor's decision on a request in `from`: only a waiting request is decided, once.
@@ -207,6 +386,7 @@ pub fn decide_request(from: RequestState, approve: bool) -> Result<RequestState,
             what: "enrolment request",
             from: from.name(),
             to: to.name(),
+            reason: from.reason(),
         }),
     }
 }
@@ -256,7 +436,9 @@ mod tests {
 
     #[test]
     fn progress_never_moves_a_completed_enrolment_back() {
-        let done = Progress::Completed { score: Some(80.0) };
+        let done = Progress::Completed {
+            score: Some(Score::parse(80.0).unwrap()),
+        };
         assert_eq!(
             apply_progress(EnrolmentState::Enrolled, Progress::Started),
             Ok(ProgressEffect::Moves(EnrolmentState::InProgress))
@@ -308,5 +490,197 @@ mod tests {
         assert!(check_score(0.0).is_ok() && check_score(100.0).is_ok());
         assert!(check_score(-0.5).is_err() && check_score(100.5).is_err());
         assert!(check_score(f32::NAN).is_err());
+        assert_eq!(Score::parse(72.5).map(Score::value), Ok(72.5));
+        assert_eq!(Score::parse(f32::INFINITY), Err(ScoreError));
+    }
+
+    #[test]
+    fn refusals_name_the_state_the_record_is_in() {
+        let refused = transition(EnrolmentState::Withdrawn, EnrolmentState::Completed).unwrap_err();
+        assert_eq!(refused.reason, "ENROLMENT_WITHDRAWN");
+        let refused = decide_request(RequestState::Rejected, true).unwrap_err();
+        assert_eq!(refused.reason, "REQUEST_REJECTED");
+        let refused = decide_request(RequestState::Approved, true).unwrap_err();
+        assert_eq!(refused.reason, "REQUEST_APPROVED");
+        let refused = apply_progress(EnrolmentState::Withdrawn, Progress::Started).unwrap_err();
+        assert_eq!(
+            (refused.reason, refused.to),
+            ("ENROLMENT_WITHDRAWN", "in_progress")
+        );
+    }
+
+    #[test]
+    fn every_transition_is_stamped_and_a_completion_keeps_its_score() {
+        let score = Score::parse(91.0).unwrap();
+        let mut enrolment = Enrolment::new(10);
+        assert_eq!(
+            enrolment.record(Progress::Started, 20),
+            Ok(ProgressEffect::Moves(EnrolmentState::InProgress))
+        );
+        assert_eq!(
+            enrolment.record(Progress::Completed { score: Some(score) }, 30),
+            Ok(ProgressEffect::Moves(EnrolmentState::Completed))
+        );
+        let done = enrolment;
+        assert_eq!(
+            (
+                done.enrolled_at,
+                done.started_at,
+                done.completed_at,
+                done.score
+            ),
+            (10, Some(20), Some(30), Some(score))
+        );
+        // A late start, a repeated completion with another score: nothing moves or restamps.
+        assert_eq!(
+            enrolment.record(Progress::Started, 40),
+            Ok(ProgressEffect::Ignored)
+        );
+        let other = Score::parse(10.0).unwrap();
+        assert_eq!(
+            enrolment.record(Progress::Completed { score: Some(other) }, 50),
+            Ok(ProgressEffect::Ignored)
+        );
+        assert_eq!(enrolment, done);
+        assert!(enrolment.withdraw(60).is_err(), "a completion is final");
+        assert_eq!(enrolment, done);
+    }
+
+    #[test]
+    fn a_withdrawn_enrolment_takes_no_progress_and_keeps_its_times() {
+        let mut enrolment = Enrolment::new(10);
+        enrolment.withdraw(15).unwrap();
+        let withdrawn = enrolment;
+        assert_eq!(
+            (withdrawn.state, withdrawn.withdrawn_at),
+            (EnrolmentState::Withdrawn, Some(15))
+        );
+        let completion = Progress::Completed { score: None };
+        let refused = enrolment.record(completion, 20).unwrap_err();
+        assert_eq!(refused.reason, "ENROLMENT_WITHDRAWN");
+        assert!(enrolment.withdraw(25).is_err());
+        assert_eq!(enrolment, withdrawn);
+    }
+
+    #[test]
+    fn a_completion_may_come_without_a_start() {
+        let mut enrolment = Enrolment::new(10);
+        enrolment
+            .record(Progress::Completed { score: None }, 12)
+            .unwrap();
+        assert_eq!(
+            (
+                enrolment.state,
+                enrolment.started_at,
+                enrolment.completed_at
+            ),
+            (EnrolmentState::Completed, None, Some(12))
+        );
+    }
+
+    #[test]
+    fn the_current_enrolment_is_the_open_one_else_the_latest() {
+        let closed = |at, state| Enrolment {
+            state,
+            ..Enrolment::new(at)
+        };
+        assert_eq!(current(&[]), None);
+        let history = [
+            closed(10, EnrolmentState::Completed),
+            Enrolment::new(20),
+            closed(30, EnrolmentState::Withdrawn),
+        ];
+        assert_eq!(current(&history), Some(1), "the open one, whenever made");
+        let history = [
+            closed(10, EnrolmentState::Withdrawn),
+            closed(30, EnrolmentState::Completed),
+            closed(20, EnrolmentState::Withdrawn),
+        ];
+        assert_eq!(current(&history), Some(1));
+        let same_second = [
+            closed(10, EnrolmentState::Completed),
+            closed(10, EnrolmentState::Withdrawn),
+        ];
+        assert_eq!(current(&same_second), Some(1), "the later made wins a tie");
+    }
+
+    #[test]
+    fn only_withdrawn_enrolments_stop_counting_as_enrolled() {
+        let counted: Vec<_> = ALL.into_iter().filter(|s| s.counts_as_enrolled()).collect();
+        assert_eq!(
+            counted,
+            [
+                EnrolmentState::Enrolled,
+                EnrolmentState::InProgress,
+                EnrolmentState::Completed
+            ]
+        );
+    }
+
+    #[test]
+    fn a_learner_s_ask_enrols_at_once_or_waits_for_approval() {
+        assert_eq!(admit(false, None), Ok(Admission::Enrolled));
+        assert_eq!(admit(true, None), Ok(Admission::Requested));
+        // A finished or withdrawn enrolment does not stand in the way of a new one.
+        assert_eq!(
+            admit(true, Some(EnrolmentState::Completed)),
+            Ok(Admission::Requested)
+        );
+        let refused = admit(false, Some(EnrolmentState::InProgress)).unwrap_err();
+        assert_eq!(
+            refused,
+            EnrolmentError::AlreadyEnrolled(EnrolmentState::InProgress)
+        );
+        assert_eq!(refused.code(), "ALREADY_ENROLLED");
+        assert!(refused.to_string().contains("in_progress"));
+    }
+
+    #[test]
+    fn only_enrolling_oneself_on_a_course_needing_approval_needs_the_right_to_approve() {
+        assert!(direct_enrolment_needs_approval(true, true));
+        assert!(!direct_enrolment_needs_approval(true, false));
+        assert!(!direct_enrolment_needs_approval(false, true));
+        assert!(!direct_enrolment_needs_approval(false, false));
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn report() -> impl Strategy<Value = Progress> {
+        prop_oneof![
+            Just(Progress::Started),
+            (0u8..=100).prop_map(|s| Progress::Completed {
+                score: Some(Score::parse(f32::from(s)).unwrap())
+            }),
+            Just(Progress::Completed { score: None }),
+        ]
+    }
+
+    proptest! {
+        /// Reports arriving in any order and repeated any number of times: the first completion
+        /// decides the completion time and score, and nothing after it changes the enrolment.
+        #[test]
+        fn the_first_completion_stands_whatever_arrives_after_it(
+            reports in proptest::collection::vec(report(), 1..16),
+        ) {
+            let mut enrolment = Enrolment::new(0);
+            let mut completed: Option<Enrolment> = None;
+            for (at, report) in (1..).zip(reports) {
+                let effect = enrolment.record(report, at);
+                prop_assert!(effect.is_ok(), "an open or completed enrolment takes any report");
+                match completed {
+                    Some(done) => prop_assert_eq!(enrolment, done),
+                    None if enrolment.state == EnrolmentState::Completed => {
+                        prop_assert_eq!(enrolment.completed_at, Some(at));
+                        completed = Some(enrolment);
+                    }
+                    None => prop_assert!(enrolment.state.is_open()),
+                }
+            }
+        }
     }
 }

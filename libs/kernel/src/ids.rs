@@ -118,6 +118,16 @@ uuid_id!(
     AssignmentId,
     "assignment id"
 );
+uuid_id!(
+    /// One enrolment of a learner on a course (a re-enrolment is a new one).
+    EnrolmentId,
+    "enrolment id"
+);
+uuid_id!(
+    /// A learner's request to join a course that needs approval.
+    EnrolmentRequestId,
+    "enrolment request id"
+);
 
 #[cfg(test)]
 mod tests {

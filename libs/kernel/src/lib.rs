@@ -26,15 +26,18 @@ pub use course::{
     CourseError, CourseStatus, Removal, TextError, Title, TutorTaken, Window, WindowError,
 };
 pub use decision::{Decision, Denial, Grounds, decide, object_may_veto};
-pub use enrolment::{EnrolmentState, Progress, ProgressEffect, RequestState, TransitionError};
+pub use enrolment::{
+    Admission, Enrolment, EnrolmentError, EnrolmentState, Progress, ProgressEffect, RequestState,
+    TransitionError,
+};
 pub use escalation::{
     EscalationError, Target, check_assignment, check_definition, check_dominance,
     check_responsibilities, check_role,
 };
 pub use facts::{HeldRole, Object, Place, ResourceFacts, SubjectFacts};
 pub use ids::{
-    AssignmentId, CourseId, CustomRoleId, EventId, GroupId, IdError, LessonId, TenantId, UnitId,
-    UserId,
+    AssignmentId, CourseId, CustomRoleId, EnrolmentId, EnrolmentRequestId, EventId, GroupId,
+    IdError, LessonId, TenantId, UnitId, UserId,
 };
 pub use naming::{NamedTarget, NamingError, NamingPurpose};
 pub use permission::{Area, Permission, PermissionSet};

@@ -10,7 +10,9 @@ use lms_runtime::ApiError;
 use lms_runtime::auth::{Caller, verified};
 use serde_json::{Value, json};
 
-use crate::store::{CourseRecord, LessonRecord, ResponsibilityRecord};
+use crate::store::{
+    CourseRecord, EnrolmentRecord, LessonRecord, RequestRecord, ResponsibilityRecord,
+};
 
 /// Who made a change.
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -90,6 +92,21 @@ impl Audit {
         self
     }
 
+    /// The record about the object `id` (one write may leave a record per object it changed,
+    /// such as each enrolment of a deployment).
+    pub fn about(mut self, id: impl ToString) -> Self {
+        self.object_id = id.to_string();
+        self
+    }
+
+    /// The record of the action `action` on an object of kind `kind` (the other records of a
+    /// write that changes more than one kind of object).
+    pub fn named(mut self, action: &'static str, kind: &'static str) -> Self {
+        self.action = action;
+        self.object_type = kind;
+        self
+    }
+
     /// The acting person, if a person acted.
     pub fn actor_user(&self) -> Option<UserId> {
         match &self.actor {
@@ -150,6 +167,35 @@ impl Audited for ResponsibilityRecord {
             "user_id": self.user.to_string(),
             "valid_from": self.window.from,
             "valid_until": self.window.until,
+        })
+    }
+}
+
+impl Audited for EnrolmentRecord {
+    fn audited(&self) -> Value {
+        let e = &self.enrolment;
+        json!({
+            "enrolment_id": self.id.to_string(),
+            "course_id": self.course.to_string(),
+            "user_id": self.user.to_string(),
+            "state": e.state.name(),
+            "enrolled_at": e.enrolled_at,
+            "started_at": e.started_at,
+            "completed_at": e.completed_at,
+            "withdrawn_at": e.withdrawn_at,
+            "score": e.score.map(|s| s.value()),
+        })
+    }
+}
+
+impl Audited for RequestRecord {
+    fn audited(&self) -> Value {
+        json!({
+            "request_id": self.id.to_string(),
+            "course_id": self.course.to_string(),
+            "user_id": self.user.to_string(),
+            "state": self.state.name(),
+            "decided_at": self.decided_at,
         })
     }
 }

@@ -1,12 +1,12 @@
-//! What every delegation handler shares: the store, the connection to authorization and the
-//! outbox relay.
+//! What every delegation handler shares: the store, the connections to authorization and
+//! identity, and the outbox relay.
 
 use std::sync::Arc;
 
 use lms_api::common::v1::ConsistencyToken;
 use lms_kernel::TenantId;
 use lms_runtime::outbox::Relay;
-use lms_runtime::peers::Authorization;
+use lms_runtime::peers::{Authorization, Identity};
 
 /// The shared state of the delegation handlers.
 #[derive(Debug)]
@@ -15,6 +15,8 @@ pub struct Core<S> {
     pub store: S,
     /// Decisions (asked as the caller) and fact delivery (as delegation).
     pub authorization: Authorization,
+    /// What identity owns that delegation acts on (a group's members), asked as the caller.
+    pub identity: Identity,
     /// The outbox relay.
     pub relay: Arc<Relay>,
 }

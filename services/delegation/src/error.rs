@@ -34,6 +34,14 @@ impl From<StoreError> for tonic::Status {
     }
 }
 
+/// A change refused because the course is archived (read-only).
+pub(crate) fn archived(error: lms_kernel::CourseError) -> ApiError {
+    ApiError::FailedPrecondition {
+        reason: "ARCHIVED",
+        message: error.to_string(),
+    }
+}
+
 /// A refused title or description, naming the field.
 pub(crate) fn text_refused(field: &str, error: TextError) -> ApiError {
     ApiError::invalid_field(field, error.to_string())

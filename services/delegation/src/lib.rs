@@ -7,7 +7,8 @@
 //!
 //! Laid out as `shared/SKELETON.md` shows: `core.rs` (the store, the authorization client and
 //! the outbox relay), `error.rs`, `convert.rs`, `relationships.rs` (the facts delegation owns),
-//! `audit.rs`, `store/` (one trait per aggregate over shared SQL for PostgreSQL and SQLite, one
+//! `audit.rs`, `enrolling.rs` (enrolling people as the caller, shared by Enrol and DeployCourse),
+//! `store/` (one trait per aggregate over shared SQL for PostgreSQL and SQLite, one
 //! conformance suite) and `grpc/` (one module per proto service).
 //!
 //! Delegation signs no tokens: it trades its platform service account (`delegation.service_account`,
@@ -19,6 +20,7 @@
 pub mod audit;
 pub mod convert;
 pub mod core;
+mod enrolling;
 mod error;
 pub mod grpc;
 pub mod relationships;
@@ -26,7 +28,7 @@ pub mod store;
 
 use std::sync::Arc;
 
-use lms_runtime::peers::{Authorization, IdentityTokens};
+use lms_runtime::peers::{Authorization, Identity, IdentityTokens};
 use lms_runtime::{
     Application, BootError, Database, GrpcServer, Migrations, ServiceContext, ServiceName,
 };
@@ -59,13 +61,13 @@ pub async fn build(context: ServiceContext) -> Result<Application, BootError> {
                      and LMS_DELEGATION__SERVICE_ACCOUNT__SECRET"
                 .into(),
         })?;
-    let tokens =
-        IdentityTokens::new(&context.peer(ServiceName::Identity), account).map_err(|reason| {
-            BootError::Config {
-                key: "identity.endpoint",
-                reason,
-            }
-        })?;
+    let identity_peer = context.peer(ServiceName::Identity);
+    let identity_refused = |reason| BootError::Config {
+        key: "identity.endpoint",
+        reason,
+    };
+    let tokens = IdentityTokens::new(&identity_peer, account).map_err(identity_refused)?;
+    let identity = Identity::new(&identity_peer).map_err(identity_refused)?;
     let authorization =
         Authorization::new(&context.peer(ServiceName::Authorization), Arc::new(tokens)).map_err(
             |reason| BootError::Config {
@@ -79,13 +81,13 @@ pub async fn build(context: ServiceContext) -> Result<Application, BootError> {
         Database::Postgres(pool) => assemble(
             server,
             database.clone(),
-            authorization,
+            (authorization, identity),
             store::PgStore::new(pool.clone()),
         ),
         Database::Sqlite(pool) => assemble(
             server,
             database.clone(),
-            authorization,
+            (authorization, identity),
             store::SqliteStore::new(pool.clone()),
         ),
     };
@@ -95,7 +97,7 @@ pub async fn build(context: ServiceContext) -> Result<Application, BootError> {
 fn assemble<S: Store + Clone>(
     server: GrpcServer,
     database: Database,
-    authorization: Authorization,
+    (authorization, identity): (Authorization, Identity),
     store: S,
 ) -> Application {
     let relay = Arc::new(lms_runtime::outbox::Relay::new(
@@ -105,6 +107,7 @@ fn assemble<S: Store + Clone>(
     let core = Arc::new(Core {
         store,
         authorization,
+        identity,
         relay: relay.clone(),
     });
     Application::new(grpc::add_services(server, core), database)

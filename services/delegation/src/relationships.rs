@@ -10,7 +10,13 @@ use lms_kernel::{CourseId, Responsibility, UnitId, Window};
 use lms_runtime::outbox;
 
 use crate::convert::{reference, timestamp};
-use crate::store::{CourseRecord, LessonRecord, NewEvent, Removed, ResponsibilityRecord};
+use crate::store::{
+    CourseRecord, EnrolmentRecord, LessonRecord, NewEvent, Removed, ResponsibilityRecord, Withdrawn,
+};
+
+/// Facts per event: a large deployment travels as a few events of this many, each applied by
+/// authorization in one transaction, rather than thousands of events or one huge one.
+const FACTS_PER_EVENT: usize = 1000;
 
 fn course_ref(course: CourseId) -> ObjectReference {
     reference(ObjectType::Course, course)
@@ -153,4 +159,94 @@ pub fn responsibility_taken(record: &ResponsibilityRecord) -> Vec<NewEvent> {
             .into_iter()
             .collect(),
     )
+}
+
+fn enrolled(record: &EnrolmentRecord, operation: Operation) -> RelationshipUpdate {
+    update(
+        operation,
+        course_ref(record.course),
+        Relation::Enrolled,
+        reference(ObjectType::User, record.user),
+        Window::ALWAYS,
+    )
+}
+
+/// New enrolments: each learner counts as enrolled on the course (their own-learning grants
+/// read it through this), one event per thousand.
+pub fn enrolments_made(made: &[EnrolmentRecord]) -> Vec<NewEvent> {
+    made.chunks(FACTS_PER_EVENT)
+        .flat_map(|chunk| {
+            event(
+                chunk
+                    .iter()
+                    .map(|record| enrolled(record, Operation::Touch))
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+/// A withdrawal: the learner no longer counts as enrolled, unless another enrolment of theirs
+/// on the course (a completed one) still does.
+pub fn enrolment_withdrawn(withdrawn: &Withdrawn) -> Vec<NewEvent> {
+    if withdrawn.still_enrolled {
+        return Vec::new();
+    }
+    event(vec![enrolled(&withdrawn.enrolment, Operation::Delete)])
+}
+
+#[cfg(test)]
+mod tests {
+    use lms_api::authorization::v1::WriteRelationshipsRequest;
+    use lms_kernel::{CourseId, UserId};
+    use prost::Message as _;
+
+    use super::*;
+
+    fn decoded(event: &NewEvent) -> WriteRelationshipsRequest {
+        assert_eq!(event.topic, outbox::topic::FACTS);
+        WriteRelationshipsRequest::decode(event.payload.as_slice()).unwrap()
+    }
+
+    fn enrolments(n: usize) -> Vec<EnrolmentRecord> {
+        let course = CourseId::generate();
+        (0..n)
+            .map(|_| EnrolmentRecord::new(course, UserId::generate(), "test", 1))
+            .collect()
+    }
+
+    #[test]
+    fn a_large_deployment_travels_as_one_event_per_thousand_enrolments() {
+        let made = enrolments(2_500);
+        let events = enrolments_made(&made);
+        let sizes: Vec<_> = events.iter().map(|e| decoded(e).updates.len()).collect();
+        assert_eq!(sizes, [1000, 1000, 500]);
+        let first = decoded(&events[0]).updates[0].clone();
+        let fact = first.relationship.unwrap();
+        assert_eq!(first.operation, Operation::Touch as i32);
+        assert_eq!(fact.relation, Relation::Enrolled as i32);
+        assert_eq!(fact.resource.unwrap().id, made[0].course.to_string());
+        assert_eq!(fact.subject.unwrap().id, made[0].user.to_string());
+        assert!(enrolments_made(&[]).is_empty(), "nothing made, no event");
+    }
+
+    #[test]
+    fn a_withdrawal_takes_the_fact_back_unless_a_completion_still_counts() {
+        let enrolment = enrolments(1).remove(0);
+        let gone = Withdrawn {
+            enrolment: enrolment.clone(),
+            still_enrolled: false,
+        };
+        let events = enrolment_withdrawn(&gone);
+        assert_eq!(events.len(), 1);
+        assert_eq!(
+            decoded(&events[0]).updates[0].operation,
+            Operation::Delete as i32
+        );
+        let kept = Withdrawn {
+            enrolment,
+            still_enrolled: true,
+        };
+        assert!(enrolment_withdrawn(&kept).is_empty());
+    }
 }

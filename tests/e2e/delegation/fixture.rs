@@ -3,18 +3,23 @@
 
 use std::net::TcpListener;
 
-use lms_api::authorization::v1::AssignRoleRequest;
+use lms_api::authorization::v1::permission_service_client::PermissionServiceClient;
 use lms_api::authorization::v1::role_assignment_service_client::RoleAssignmentServiceClient;
+use lms_api::authorization::v1::{AssignRoleRequest, CheckRequest, Decision};
+use lms_api::common::v1::{Consistency, ConsistencyToken, ObjectReference, consistency};
 use lms_api::delegation::v1::course_service_client::CourseServiceClient;
+use lms_api::delegation::v1::enrolment_service_client::EnrolmentServiceClient;
 use lms_api::delegation::v1::lesson_service_client::LessonServiceClient;
 use lms_api::delegation::v1::responsibility_service_client::ResponsibilityServiceClient;
 use lms_api::identity::v1::authentication_service_client::AuthenticationServiceClient;
+use lms_api::identity::v1::group_service_client::GroupServiceClient;
 use lms_api::identity::v1::tenant_service_client::TenantServiceClient;
 use lms_api::identity::v1::unit_service_client::UnitServiceClient;
 use lms_api::identity::v1::user_service_client::UserServiceClient;
 use lms_api::identity::v1::{
-    CreateServiceAccountRequest, CreateTenantRequest, CreateUnitRequest, CreateUserRequest,
-    NewUser, SignInRequest, TenantSettings, UnitKind, sign_in_response,
+    AddGroupMembersRequest, CreateGroupRequest, CreateServiceAccountRequest, CreateTenantRequest,
+    CreateUnitRequest, CreateUserRequest, IssueServiceTokenRequest, NewUser, SignInRequest,
+    TenantSettings, UnitKind, sign_in_response,
 };
 use lms_runtime::config::ServiceAccountConfig;
 use lms_runtime::{SecretString, ServiceName};
@@ -193,6 +198,89 @@ impl Platform {
 
     pub fn duties(&self, token: &str) -> ResponsibilityServiceClient<Authed> {
         ResponsibilityServiceClient::new(self.delegation.authorized(token))
+    }
+
+    pub fn enrolments(&self, token: &str) -> EnrolmentServiceClient<Authed> {
+        EnrolmentServiceClient::new(self.delegation.authorized(token))
+    }
+
+    pub fn groups(&self, token: &str) -> GroupServiceClient<Authed> {
+        GroupServiceClient::new(self.identity.authorized(token))
+    }
+
+    /// A group of the tenant with `members`, made by the administrator.
+    pub async fn group(&self, name: &str, members: &[String]) -> String {
+        let mut groups = self.groups(&self.admin);
+        let group = groups
+            .create_group(CreateGroupRequest {
+                name: name.into(),
+                external_id: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .group
+            .unwrap()
+            .group_id;
+        if !members.is_empty() {
+            groups
+                .add_group_members(AddGroupMembersRequest {
+                    group_id: group.clone(),
+                    user_ids: members.to_vec(),
+                })
+                .await
+                .unwrap();
+        }
+        group
+    }
+
+    /// A token of a new service account of the tenant holding `scopes`, made by the
+    /// administrator as a tenant integration would be (CreateServiceAccount, IssueServiceToken).
+    pub async fn integration(&self, name: &str, scopes: &[&str]) -> String {
+        let account = AuthenticationServiceClient::new(self.identity.authorized(&self.admin))
+            .create_service_account(CreateServiceAccountRequest {
+                name: name.into(),
+                scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+                tenant_id: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        AuthenticationServiceClient::new(self.identity.channel())
+            .issue_service_token(IssueServiceTokenRequest {
+                service_account_id: account.service_account_id,
+                client_secret: account.client_secret,
+                tenant_id: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .access_token
+    }
+
+    /// Whether authorization allows `token`'s holder `permission` on `resource`, at least as
+    /// fresh as `at` when given.
+    pub async fn allowed(
+        &self,
+        token: &str,
+        permission: &str,
+        resource: ObjectReference,
+        at: Option<ConsistencyToken>,
+    ) -> bool {
+        let consistency = at.map(|token| Consistency {
+            requirement: Some(consistency::Requirement::AtLeastAsFresh(token)),
+        });
+        let answer = PermissionServiceClient::new(self.authorization.authorized(token))
+            .check(CheckRequest {
+                subject_id: String::new(),
+                permission: permission.into(),
+                resource: Some(resource),
+                consistency,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        answer.decision() == Decision::Allowed
     }
 }
 

@@ -3,5 +3,6 @@
 //! platform account's tenant-scoped tokens. One module per behaviour.
 
 mod courses;
+mod enrolments;
 mod fixture;
 mod responsibilities;

@@ -23,5 +23,5 @@ pub use layer::{
 };
 pub use published::follow_identity_keys;
 pub use revocations::{RevocationFeed, Revocations};
-pub use scope::{Scope, Scopes, operator, require_scope};
+pub use scope::{Scope, Scopes, operator, require_scope, scoped_tenant};
 pub use verifier::{PublishedRetention, TokenError, TokenVerifier};

@@ -7,6 +7,9 @@
 use std::collections::HashMap;
 use std::fmt;
 
+use lms_kernel::TenantId;
+
+use super::acting::tenant;
 use super::claims::Caller;
 use crate::error::ApiError;
 
@@ -32,17 +35,21 @@ pub enum Scope {
     /// `ImportCsv`): the people-data feed of an HR system. An integration imports as its holder
     /// would: everything the import decides about a person is bounded by the holder's rights.
     PeopleImport,
+    /// Record learners' progress and completions on their enrolments (a tenant's content
+    /// player); nothing else.
+    ProgressRecord,
 }
 
 impl Scope {
     /// Every scope, in the order they are listed.
-    pub const ALL: [Scope; 6] = [
+    pub const ALL: [Scope; 7] = [
         Scope::Operator,
         Scope::Decide,
         Scope::PeopleFacts,
         Scope::CourseFacts,
         Scope::AssignRoles,
         Scope::PeopleImport,
+        Scope::ProgressRecord,
     ];
 
     /// The scope's name in tokens and in the API.
@@ -54,19 +61,20 @@ impl Scope {
             Scope::CourseFacts => "authorization.facts.courses",
             Scope::AssignRoles => "authorization.roles.assign",
             Scope::PeopleImport => "identity.people.import",
+            Scope::ProgressRecord => "delegation.progress.record",
         }
     }
 
     /// Whether a tenant's own integration (a service account of one tenant) may hold the
     /// scope: asking decisions, assigning roles and importing people, each within what the
-    /// account's holder holds. The operator scope runs every tenant, and the fact-writing scopes
-    /// are the platform's own services' channel into authorization (a fact written there is
-    /// believed as it stands, with no person's rights behind it), so tenant accounts never hold
-    /// them.
+    /// account's holder holds, and recording its learners' progress. The operator scope runs
+    /// every tenant, and the fact-writing scopes are the platform's own services' channel into
+    /// authorization (a fact written there is believed as it stands, with no person's rights
+    /// behind it), so tenant accounts never hold them.
     pub const fn for_tenant_accounts(self) -> bool {
         matches!(
             self,
-            Scope::Decide | Scope::AssignRoles | Scope::PeopleImport
+            Scope::Decide | Scope::AssignRoles | Scope::PeopleImport | Scope::ProgressRecord
         )
     }
 
@@ -161,6 +169,23 @@ pub fn require_scope(caller: &Caller, scope: Scope) -> Result<(), ApiError> {
     }
 }
 
+/// The tenant a service token holding `scope` acts for: the guard of calls only integrations
+/// make (a content player recording progress), where the scope is the whole permission. People
+/// are refused like a token without the scope, naming it (they act through their own rights,
+/// never through an integration's call); a platform-wide token with `TENANT_REQUIRED`.
+pub fn scoped_tenant(caller: &Caller, scope: Scope) -> Result<TenantId, ApiError> {
+    match caller {
+        Caller::User { .. } => Err(missing(
+            scope,
+            format!("only a service token holding the scope {scope} makes this call"),
+        )),
+        Caller::Service { .. } | Caller::Integration { .. } => {
+            require_scope(caller, scope)?;
+            tenant(caller)
+        }
+    }
+}
+
 /// The platform operator behind `caller`, as audit names them (`operator:<account>`): a
 /// platform-wide service token with the operator scope. Anyone else is refused with
 /// `PLATFORM_OPERATOR_REQUIRED`: "only platform operators may `action`".
@@ -232,7 +257,49 @@ mod tests {
             .collect();
         assert_eq!(
             held,
-            [Scope::Decide, Scope::AssignRoles, Scope::PeopleImport]
+            [
+                Scope::Decide,
+                Scope::AssignRoles,
+                Scope::PeopleImport,
+                Scope::ProgressRecord
+            ]
+        );
+    }
+
+    #[test]
+    fn a_scoped_call_takes_a_tenant_token_holding_the_scope_and_refuses_people() {
+        let refusal = |result: Result<TenantId, ApiError>| match result {
+            Err(ApiError::PermissionDenied {
+                reason, metadata, ..
+            }) => (reason, metadata.get("scope").cloned()),
+            other => panic!("unexpected {other:?}"),
+        };
+        let player = service(true, Scopes::of([Scope::ProgressRecord]));
+        assert_eq!(
+            scoped_tenant(&player, Scope::ProgressRecord).ok(),
+            player.tenant()
+        );
+        let progress = Some("delegation.progress.record".to_owned());
+        let decide_only = service(true, Scopes::of([Scope::Decide]));
+        assert_eq!(
+            refusal(scoped_tenant(&decide_only, Scope::ProgressRecord)),
+            ("SCOPE_REQUIRED", progress.clone())
+        );
+        let person = Caller::User {
+            tenant: lms_kernel::TenantId::generate(),
+            user: lms_kernel::UserId::generate(),
+            mfa: true,
+            token_id: "t".into(),
+            session: None,
+        };
+        assert_eq!(
+            refusal(scoped_tenant(&person, Scope::ProgressRecord)),
+            ("SCOPE_REQUIRED", progress)
+        );
+        let platform_wide = service(false, Scopes::of([Scope::ProgressRecord]));
+        assert_eq!(
+            refusal(scoped_tenant(&platform_wide, Scope::ProgressRecord)).0,
+            "TENANT_REQUIRED"
         );
     }
 

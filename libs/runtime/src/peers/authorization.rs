@@ -107,6 +107,20 @@ pub fn is_failure(code: tonic::Code) -> bool {
     )
 }
 
+/// How errors name an object of `kind` (NOT_FOUND's resource type).
+fn kind_name(kind: i32) -> &'static str {
+    match ObjectType::try_from(kind) {
+        Ok(ObjectType::Tenant) => "tenant",
+        Ok(ObjectType::Unit) => "unit",
+        Ok(ObjectType::User) => "user",
+        Ok(ObjectType::Group) => "group",
+        Ok(ObjectType::Course) => "course",
+        Ok(ObjectType::Lesson) => "lesson",
+        Ok(ObjectType::Event) => "event",
+        _ => "object",
+    }
+}
+
 fn fully_consistent() -> Option<Consistency> {
     Some(Consistency {
         requirement: Some(consistency::Requirement::FullyConsistent(true)),
@@ -236,9 +250,11 @@ impl Authorization {
         })
     }
 
-    /// Like [`Authorization::require`] for many objects in one BatchCheck: fails with
-    /// PERMISSION_DENIED naming the request `field` and the id of every denied object, so
-    /// nothing is done for any of them.
+    /// Like [`Authorization::require`] for many objects, in one BatchCheck per thousand: fails
+    /// with PERMISSION_DENIED naming the request `field` and the id of every denied object, so
+    /// nothing is done for any of them. Objects authorization was never told of (a user identity
+    /// never announced) answer NOT_FOUND naming them instead, as Explain would tell the caller
+    /// anyway; that is how services without the people's records learn an id names nobody.
     pub async fn require_each(
         &self,
         acting: &impl Asker,
@@ -251,6 +267,7 @@ impl Authorization {
         };
         let mut client = PermissionServiceClient::new(self.with_token(token)?);
         let mut denied = Vec::new();
+        let mut unknown = Vec::new();
         // BatchCheck answers at most this many items per call.
         const BATCH: usize = 1000;
         for chunk in resources.chunks(BATCH) {
@@ -275,14 +292,20 @@ impl Authorization {
                     "BatchCheck answered a different number of items".into(),
                 ));
             }
-            denied.extend(
-                response
-                    .results
-                    .iter()
-                    .zip(chunk)
-                    .filter(|(result, _)| result.decision() != Decision::Allowed)
-                    .map(|(_, resource)| resource.id.clone()),
-            );
+            for (result, resource) in response.results.iter().zip(chunk) {
+                if result.decision() == Decision::Allowed {
+                    continue;
+                }
+                if result.denial_reason == "RESOURCE_UNKNOWN" {
+                    unknown.push(resource);
+                } else {
+                    denied.push(resource.id.clone());
+                }
+            }
+        }
+        if let Some(first) = unknown.first() {
+            let ids: Vec<_> = unknown.iter().map(|r| r.id.as_str()).collect();
+            return Err(ApiError::not_found(kind_name(first.r#type), ids.join(", ")));
         }
         if denied.is_empty() {
             return Ok(());

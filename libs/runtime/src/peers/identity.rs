@@ -1,17 +1,21 @@
-//! Tenant-scoped service tokens from identity, for the services that do not sign their own
-//! (delegation, reporting): their platform service account's credentials are traded with
+//! Calls to identity from the services that do not own people: tenant-scoped service tokens
+//! for those that do not sign their own (delegation, reporting), traded with
 //! `IssueServiceToken` for a token narrowed to one tenant, since authorization takes the tenant
-//! of a fact or a question from the token, never from the request.
+//! of a fact or a question from the token, never from the request; and what identity owns that
+//! they act on, read as the person acting ([`Identity`]).
 
 use std::time::Duration;
 
-use lms_api::identity::v1::IssueServiceTokenRequest;
 use lms_api::identity::v1::authentication_service_client::AuthenticationServiceClient;
-use lms_kernel::TenantId;
+use lms_api::identity::v1::group_service_client::GroupServiceClient;
+use lms_api::identity::v1::{IssueServiceTokenRequest, ListGroupMembersRequest};
+use lms_kernel::{GroupId, TenantId, UserId};
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
-use super::authorization::{ServiceTokens, is_refusal};
-use crate::client::Peer;
+use super::authorization::{ServiceTokens, is_failure, is_refusal};
+use crate::auth::Acting;
+use crate::client::{CallCredentials, Peer};
 use crate::config::ServiceAccountConfig;
 use crate::error::ApiError;
 
@@ -78,5 +82,99 @@ impl ServiceTokens for IdentityTokens {
         let expires = response.expires_at.map_or(now, |t| t.seconds);
         let ttl = Duration::from_secs(u64::try_from(expires - now).unwrap_or(0));
         Ok((response.access_token, ttl))
+    }
+}
+
+/// Identity as the person acting: what it owns that another service acts on (a group's members
+/// when a course is deployed to the group), asked with their own token so identity decides what
+/// they may see, exactly as if they asked it themselves.
+#[derive(Clone)]
+pub struct Identity {
+    channel: Channel,
+}
+
+impl std::fmt::Debug for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Identity").finish_non_exhaustive()
+    }
+}
+
+/// One page of a group's members.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Members {
+    /// The members, in id order.
+    pub users: Vec<UserId>,
+    /// The token of the next page; empty on the last.
+    pub next: String,
+}
+
+impl Identity {
+    /// Identity at `peer`, connected lazily so the services may start in any order.
+    pub fn new(peer: &Peer) -> Result<Self, String> {
+        let channel = peer
+            .endpoint()
+            .map_err(|error| error.to_string())?
+            .connect_timeout(CALL_TIMEOUT)
+            .timeout(CALL_TIMEOUT)
+            .connect_lazy();
+        Ok(Self { channel })
+    }
+
+    fn as_person(
+        &self,
+        acting: &Acting,
+    ) -> Result<InterceptedService<Channel, CallCredentials>, ApiError> {
+        let credentials =
+            CallCredentials::bearer(acting.token()).map_err(|_| ApiError::Unauthenticated {
+                reason: "TOKEN_MALFORMED",
+                message: "the bearer token is not ASCII".into(),
+            })?;
+        Ok(InterceptedService::new(self.channel.clone(), credentials))
+    }
+
+    /// One page (up to `size`, identity caps it at 1000) of `group`'s members from where `token`
+    /// says (empty: the start), as the acting person sees them: identity refuses a group they
+    /// may not read, or one that does not exist, and that refusal is answered as it stands.
+    pub async fn group_members(
+        &self,
+        acting: &Acting,
+        group: GroupId,
+        token: &str,
+        size: i32,
+    ) -> Result<Members, ApiError> {
+        let page = GroupServiceClient::new(self.as_person(acting)?)
+            .list_group_members(ListGroupMembersRequest {
+                group_id: group.to_string(),
+                page_size: size,
+                page_token: token.into(),
+            })
+            .await
+            .map_err(forwarded_or_unavailable)?
+            .into_inner();
+        let users = page
+            .user_ids
+            .iter()
+            .map(|id| UserId::parse(id))
+            .collect::<Result<_, _>>()
+            .map_err(ApiError::internal)?;
+        Ok(Members {
+            users,
+            next: page.next_page_token,
+        })
+    }
+}
+
+/// Identity's refusals (and its own failures) are its answer; anything else means it could not
+/// answer now.
+fn forwarded_or_unavailable(status: tonic::Status) -> ApiError {
+    if is_refusal(status.code())
+        || is_failure(status.code())
+        || status.code() == tonic::Code::Unauthenticated
+    {
+        return ApiError::Forwarded(Box::new(status));
+    }
+    tracing::warn!(code = ?status.code(), error = %status.message(), "identity call failed");
+    ApiError::Unavailable {
+        dependency: "identity",
     }
 }

@@ -6,4 +6,4 @@ pub mod authorization;
 pub mod identity;
 
 pub use authorization::{Authorization, ServiceTokens, Visible};
-pub use identity::IdentityTokens;
+pub use identity::{Identity, IdentityTokens, Members};

@@ -214,12 +214,14 @@ async fn services_check_for_a_named_subject_and_batches_answer_in_order() {
         .unwrap_err();
     assert_eq!(field(&missing_subject), "subject_id");
     let item = |subject: UserId, permission: &str| batch_item(subject, permission, &course);
+    let nobody = reference(ObjectType::User, UserId::generate());
     let batch = checks
         .batch_check(BatchCheckRequest {
             items: vec![
                 item(manager, "courses.read"),
                 item(student, "courses.read"),
                 item(manager, "courses.fly"),
+                batch_item(manager, "users.read", &nobody),
             ],
             consistency: None,
         })
@@ -229,9 +231,24 @@ async fn services_check_for_a_named_subject_and_batches_answer_in_order() {
     let decisions: Vec<_> = batch.results.iter().map(|r| r.decision()).collect();
     assert_eq!(
         decisions,
-        [Decision::Allowed, Decision::Denied, Decision::Denied]
+        [
+            Decision::Allowed,
+            Decision::Denied,
+            Decision::Denied,
+            Decision::Denied
+        ]
     );
     assert!(batch.results[2].error_message.contains("permission"));
+    let reasons: Vec<_> = batch
+        .results
+        .iter()
+        .map(|r| r.denial_reason.as_str())
+        .collect();
+    assert_eq!(
+        reasons,
+        ["", "NO_GRANT", "", "RESOURCE_UNKNOWN"],
+        "each denial says why; a user identity never announced is unknown"
+    );
     assert!(batch.checked_at.is_some());
 }
 

@@ -3,7 +3,9 @@
 //! create); reading, changing and deleting are decided on the course itself, where the Course
 //! Tutor's and Course Administrators' responsibilities apply. A course anyone enrolled on is
 //! archived rather than erased. Listing asks authorization once per chunk of visible ids
-//! (`LookupResources`), never once per course.
+//! (`LookupResources`), never once per course. Deploying enrols the users named and the members
+//! of the groups named (read from identity as the caller), each once, decided on each person a
+//! thousand at a time.
 
 use std::sync::Arc;
 
@@ -11,10 +13,10 @@ use lms_api::common::v1::ObjectType;
 use lms_api::delegation::v1::course_service_server::{CourseService, CourseServiceServer};
 use lms_api::delegation::v1::{
     CreateCourseRequest, CreateCourseResponse, DeleteCourseRequest, DeleteCourseResponse,
-    GetCourseRequest, GetCourseResponse, ListCoursesRequest, ListCoursesResponse,
-    UpdateCourseRequest, UpdateCourseResponse,
+    DeployCourseRequest, DeployCourseResponse, GetCourseRequest, GetCourseResponse,
+    ListCoursesRequest, ListCoursesResponse, UpdateCourseRequest, UpdateCourseResponse,
 };
-use lms_kernel::{CourseId, CourseStatus, Permission, TenantId, UnitId};
+use lms_kernel::{CourseId, CourseStatus, GroupId, Permission, TenantId, UnitId, UserId};
 use lms_runtime::ApiError;
 use lms_runtime::auth::{Acting, acting};
 use lms_runtime::clock::now;
@@ -23,8 +25,10 @@ use lms_runtime::peers::Visible;
 use tonic::{Request, Response, Status};
 
 use crate::audit::Actor;
-use crate::convert::{description, optional_id, reference, required_id, title};
+use crate::convert::{description, distinct_ids, optional_id, reference, required_id, title};
 use crate::core::Core;
+use crate::enrolling::{Enrolling, MAX_NAMED_USERS};
+use crate::error::archived;
 use crate::relationships;
 use crate::store::{CourseChange, CourseFilter, CourseRecord, Removed, Store};
 
@@ -35,6 +39,12 @@ pub struct Courses<S>(pub Arc<Core<S>>);
 /// with a token that continues after the last visible id examined, so a caller who may see
 /// few courses costs bounded work per call.
 const MAX_ROUNDS: usize = 20;
+
+/// Groups one deployment names at most.
+const MAX_GROUPS: usize = 100;
+
+/// Members read from identity per call (its largest page).
+const MEMBERS_PER_PAGE: i32 = 1000;
 
 /// How many visible ids are asked of authorization at a time for a page of `limit`.
 fn visible_chunk(limit: i64) -> usize {
@@ -248,6 +258,84 @@ impl<S: Store + Clone> Courses<S> {
         })
     }
 
+    async fn deploy(
+        &self,
+        request: Request<DeployCourseRequest>,
+    ) -> Result<DeployCourseResponse, ApiError> {
+        let r = request.get_ref();
+        if !r.catalogue_ids.is_empty() {
+            return Err(ApiError::invalid_field(
+                "catalogue_ids",
+                "deploying to catalogues is not built yet",
+            ));
+        }
+        let users = distinct_ids("user_ids", &r.user_ids, MAX_NAMED_USERS, UserId::parse)?;
+        let groups = distinct_ids("group_ids", &r.group_ids, MAX_GROUPS, GroupId::parse)?;
+        if users.is_empty() && groups.is_empty() {
+            return Err(ApiError::invalid_field(
+                "user_ids",
+                "name users or groups (group_ids) to deploy to",
+            ));
+        }
+        let (acting, course) = self
+            .on_course(&request, &r.course_id, Permission::CoursesDeploy)
+            .await?;
+        // Before reading a large group's members for nothing.
+        let record = self
+            .0
+            .store
+            .course(acting.tenant, course)
+            .await?
+            .ok_or_else(|| ApiError::not_found("course", course.to_string()))?;
+        lms_kernel::course::check_changeable(record.status).map_err(archived)?;
+        let members = self.members(&acting, &users, &groups).await?;
+        let enrolled = self
+            .0
+            .enrol_people(Enrolling {
+                acting: &acting,
+                actor: &Actor::of(&request)?,
+                course,
+                named: &users,
+                members: &members,
+            })
+            .await?;
+        let count = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
+        Ok(DeployCourseResponse {
+            users_enrolled: count(enrolled.made.len()),
+            written_at: enrolled.written_at,
+            users_reached: count(users.len() + members.len()),
+        })
+    }
+
+    /// The members of `groups` a deployment reaches besides the `named` users, as identity shows
+    /// them to the caller (it refuses a group they may not read or that does not exist), each
+    /// person once.
+    async fn members(
+        &self,
+        acting: &Acting,
+        named: &[UserId],
+        groups: &[GroupId],
+    ) -> Result<Vec<UserId>, ApiError> {
+        let mut seen: std::collections::HashSet<UserId> = named.iter().copied().collect();
+        let mut people = Vec::new();
+        for group in groups {
+            let mut token = String::new();
+            loop {
+                let page = self
+                    .0
+                    .identity
+                    .group_members(acting, *group, &token, MEMBERS_PER_PAGE)
+                    .await?;
+                people.extend(page.users.into_iter().filter(|user| seen.insert(*user)));
+                if page.next.is_empty() {
+                    break;
+                }
+                token = page.next;
+            }
+        }
+        Ok(people)
+    }
+
     async fn delete(
         &self,
         request: Request<DeleteCourseRequest>,
@@ -329,6 +417,13 @@ impl<S: Store + Clone> CourseService for Courses<S> {
         request: Request<DeleteCourseRequest>,
     ) -> Result<Response<DeleteCourseResponse>, Status> {
         Ok(Response::new(self.delete(request).await?))
+    }
+
+    async fn deploy_course(
+        &self,
+        request: Request<DeployCourseRequest>,
+    ) -> Result<Response<DeployCourseResponse>, Status> {
+        Ok(Response::new(self.deploy(request).await?))
     }
 }
 

@@ -24,9 +24,9 @@ pub fn add_services<S: Store + Clone>(
     server
         .add_service(courses::service(core.clone()))
         .add_service(lessons::service(core.clone()))
-        .add_service(responsibilities::service(core))
+        .add_service(responsibilities::service(core.clone()))
+        .add_service(enrolments::service(core))
         .add_service(events::service())
         .add_service(catalogues::service())
-        .add_service(enrolments::service())
         .add_service(competencies::service())
 }

@@ -1,5 +1,6 @@
 //! The delegation store: courses with their lessons ([`CourseStore`]), the responsibilities on
-//! courses and events ([`ResponsibilityStore`]), the audit trail, and the outbox. One port per
+//! courses and events ([`ResponsibilityStore`]), enrolments with their requests and progress
+//! ([`EnrolmentStore`]), the audit trail, and the outbox. One port per
 //! aggregate, each record beside its port; implemented once in plain SQL for PostgreSQL and
 //! SQLite ([`sql`]), with one conformance suite run against both.
 //!
@@ -8,10 +9,15 @@
 //! write commits its audit record the same way.
 
 mod courses;
+pub(crate) mod enrolments;
 mod responsibilities;
 mod sql;
 
 pub use courses::{CourseChange, CourseFilter, CourseRecord, CourseStore, LessonRecord, Removed};
+pub use enrolments::{
+    Asked, EnrolmentFilter, EnrolmentRecord, EnrolmentStore, Made, Recorded, Report, RequestRecord,
+    ToEnrol, Verdict, Withdrawn,
+};
 pub use lms_runtime::outbox::NewEvent;
 pub use responsibilities::{ResponsibilityFilter, ResponsibilityRecord, ResponsibilityStore};
 pub use sql::{PgStore, SqlStore, SqliteStore};
@@ -52,9 +58,9 @@ pub enum StoreError {
 }
 
 /// The whole port: what the service's core holds.
-pub trait Store: CourseStore + ResponsibilityStore {}
+pub trait Store: CourseStore + ResponsibilityStore + EnrolmentStore {}
 
-impl<S> Store for S where S: CourseStore + ResponsibilityStore {}
+impl<S> Store for S where S: CourseStore + ResponsibilityStore + EnrolmentStore {}
 
 #[cfg(test)]
 mod conformance;

@@ -348,6 +348,11 @@ impl<S: Store + Clone> GroupService for Groups<S> {
                 Permission::GroupsRead,
             )
             .await?;
+        // An empty page must not pass for an empty group: a course deployed to a group id that
+        // names none would otherwise enrol nobody and report success.
+        if self.0.store.group(tenant, id).await?.is_none() {
+            return Err(ApiError::not_found("group", id.to_string()).into());
+        }
         let r = request.into_inner();
         let after = optional_id("page_token", &r.page_token, UserId::parse)?;
         let limit = page_size(r.page_size, 100, 1000);

@@ -520,10 +520,16 @@ mod tests {
             "authorization.decide",
             "authorization.roles.assign",
             "identity.people.import",
+            "delegation.progress.record",
         ]);
         assert_eq!(
             requested_scopes(&integration, tenant).unwrap(),
-            Scopes::of([Scope::Decide, Scope::AssignRoles, Scope::PeopleImport])
+            Scopes::of([
+                Scope::Decide,
+                Scope::AssignRoles,
+                Scope::PeopleImport,
+                Scope::ProgressRecord
+            ])
         );
         for refused in [Scope::Operator, Scope::PeopleFacts, Scope::CourseFacts] {
             let why = refused_for_tenant_accounts(refused).expect("refused");

@@ -200,10 +200,25 @@ async fn a_group_with_members_is_not_deleted() {
         .unwrap();
     let gone = platform
         .groups(&admin)
-        .get_group(GetGroupRequest { group_id: group })
+        .get_group(GetGroupRequest {
+            group_id: group.clone(),
+        })
         .await
         .unwrap_err();
     assert_eq!(gone.code(), Code::NotFound);
+    let no_members = platform
+        .groups(&admin)
+        .list_group_members(ListGroupMembersRequest {
+            group_id: group,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        no_members.code(),
+        Code::NotFound,
+        "a deleted group is not an empty one"
+    );
 }
 
 #[tokio::test]

@@ -8,6 +8,7 @@ use super::{CourseRecord, LessonRecord, NewEvent, Store};
 use crate::audit::{Actor, Audit};
 
 mod courses;
+mod enrolments;
 mod responsibilities;
 
 /// An active tenant course, not yet stored.
@@ -83,6 +84,18 @@ lms_testkit::store_conformance! {
             lessons_keep_a_dense_order_through_inserts_moves_and_deletes,
             a_lesson_position_past_the_end_is_refused,
             assigning_a_lesson_twice_counts_once,
+        ],
+        enrolments: [
+            enrolling_again_enrols_nobody_twice_and_marks_the_course,
+            concurrent_enrolment_of_one_learner_leaves_one_open_enrolment,
+            re_enrolment_makes_a_new_record_and_keeps_the_old,
+            only_an_open_enrolment_is_withdrawn,
+            a_missing_or_archived_course_takes_no_enrolment,
+            asking_to_join_enrols_at_once_or_waits_once_for_approval,
+            a_request_is_decided_once_and_an_approval_enrols,
+            progress_is_idempotent_by_attempt_and_never_moves_a_completion_back,
+            a_late_report_of_an_old_attempt_stays_with_its_enrolment,
+            enrolments_list_in_the_order_made_by_course_or_learner,
         ],
         responsibilities: [
             a_course_has_one_tutor_at_a_time,

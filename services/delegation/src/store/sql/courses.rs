@@ -18,8 +18,9 @@ use crate::store::{
 
 type Connection = <Db as sqlx::Database>::Connection;
 
-/// The course, locked until the transaction ends (lessons are numbered under this lock).
-async fn locked_course(
+/// The course, locked until the transaction ends (lessons are numbered under this lock, and
+/// enrolments are made under it).
+pub(super) async fn locked_course(
     connection: &mut Connection,
     tenant: TenantId,
     course: CourseId,
@@ -36,8 +37,8 @@ async fn locked_course(
     .transpose()
 }
 
-/// The course of a lesson being changed: it must exist and be active.
-async fn changeable_course(
+/// The course of a lesson or enrolment being changed, locked: it must exist and be active.
+pub(super) async fn changeable_course(
     connection: &mut Connection,
     tenant: TenantId,
     course: CourseId,

@@ -9,6 +9,8 @@ const LOCK_ROWS: &str = "";
 mod audit;
 #[path = "courses.rs"]
 mod courses;
+#[path = "enrolments.rs"]
+mod enrolments;
 #[path = "responsibilities.rs"]
 mod responsibilities;
 #[path = "rows.rs"]

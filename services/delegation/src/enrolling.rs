@@ -1,0 +1,138 @@
+//! Enrolling people directly, as the person acting: what Enrol and DeployCourse share. Each
+//! learner is decided on by authorization (`enrolments.create` on them: a manager their team, a
+//! Local Administrator their location) before anything is written: people named by id in one
+//! BatchCheck per thousand (which also tells an id nobody has); a deployment's group members,
+//! whom identity vouches for, in one lookup when the caller may enrol anyone in the tenant, else
+//! in BatchChecks too. All are enrolled in one transaction or none; the facts reach
+//! authorization, a thousand to an event, before the answer.
+
+use lms_api::common::v1::{ConsistencyToken, ObjectType};
+use lms_kernel::enrolment::direct_enrolment_needs_approval;
+use lms_kernel::{CourseId, Permission, UserId};
+use lms_runtime::ApiError;
+use lms_runtime::auth::Acting;
+use lms_runtime::clock::now;
+use lms_runtime::peers::Visible;
+
+use crate::audit::Actor;
+use crate::convert::reference;
+use crate::core::Core;
+use crate::relationships;
+use crate::store::{EnrolmentRecord, Store, ToEnrol};
+
+/// Learners one request may name (a deployment reaches more through its groups).
+pub const MAX_NAMED_USERS: usize = 1000;
+
+/// Who to enrol on which course, and who asks.
+#[derive(Debug)]
+pub struct Enrolling<'a> {
+    /// The person acting.
+    pub acting: &'a Acting,
+    /// The same, as the audit trail names them.
+    pub actor: &'a Actor,
+    /// The course.
+    pub course: CourseId,
+    /// Learners named by id (`user_ids`), each once: an id may name nobody.
+    pub named: &'a [UserId],
+    /// Members of the groups named (`group_ids`) as identity listed them, each once and none
+    /// of them named: people of the tenant.
+    pub members: &'a [UserId],
+}
+
+/// What enrolling did.
+#[derive(Debug)]
+pub struct Enrolled {
+    /// The enrolments made (those enrolled already were left as they were).
+    pub made: Vec<EnrolmentRecord>,
+    /// Authorization's token covering their facts.
+    pub written_at: Option<ConsistencyToken>,
+}
+
+impl<S: Store> Core<S> {
+    /// Enrols `what`'s learners on its course as `what.acting`: refused whole (PERMISSION_DENIED
+    /// naming the learners, NOT_FOUND naming ids no person has) unless authorization allows
+    /// every one; enrolling oneself on a course that needs approval also needs the right to
+    /// approve there (the kernel's rule). Nothing is written on any refusal.
+    pub async fn enrol_people(&self, what: Enrolling<'_>) -> Result<Enrolled, ApiError> {
+        let acting = what.acting;
+        self.may_enrol(acting, "user_ids", what.named).await?;
+        if !what.members.is_empty() && !self.may_enrol_anyone(acting).await? {
+            self.may_enrol(acting, "group_ids", what.members).await?;
+        }
+        let users = [what.named, what.members].concat();
+        let course = self
+            .store
+            .course(acting.tenant, what.course)
+            .await?
+            .ok_or_else(|| ApiError::not_found("course", what.course.to_string()))?;
+        let enrols_self = users.contains(&acting.user);
+        if direct_enrolment_needs_approval(course.requires_approval, enrols_self) {
+            self.authorization
+                .require(
+                    acting,
+                    Permission::EnrolmentsApprove,
+                    reference(ObjectType::Course, what.course),
+                )
+                .await?;
+        }
+        let audit = what.actor.did("enrolment.enrolled", "enrolment", "");
+        let made = self
+            .store
+            .enrol(
+                acting.tenant,
+                ToEnrol {
+                    course: what.course,
+                    users: &users,
+                    by: &what.actor.label(),
+                    at: now(),
+                },
+                relationships::enrolments_made,
+                &audit,
+            )
+            .await?;
+        Ok(Enrolled {
+            made,
+            written_at: self.deliver(acting.tenant).await,
+        })
+    }
+
+    /// Fails unless the acting person may enrol each of `users` (one BatchCheck per thousand).
+    async fn may_enrol(
+        &self,
+        acting: &Acting,
+        field: &str,
+        users: &[UserId],
+    ) -> Result<(), ApiError> {
+        if users.is_empty() {
+            return Ok(());
+        }
+        let people = users
+            .iter()
+            .map(|user| reference(ObjectType::User, *user))
+            .collect();
+        self.authorization
+            .require_each(acting, Permission::EnrolmentsCreate, field, people)
+            .await
+    }
+
+    /// Whether the acting person may enrol every person of the tenant (a tenant-wide grant,
+    /// which no person's own facts veto): then a large group needs no decision per member.
+    async fn may_enrol_anyone(&self, acting: &Acting) -> Result<bool, ApiError> {
+        let visible = self
+            .authorization
+            .visible(
+                acting,
+                Permission::EnrolmentsCreate,
+                ObjectType::User,
+                "",
+                1,
+            )
+            .await;
+        match visible {
+            Ok(Visible::All) => Ok(true),
+            // Listed people, or more than one lookup lists: each is decided instead.
+            Ok(Visible::Only { .. }) | Err(ApiError::FailedPrecondition { .. }) => Ok(false),
+            Err(other) => Err(other),
+        }
+    }
+}

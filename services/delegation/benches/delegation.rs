@@ -5,7 +5,11 @@
 //!   administrator (a tenant-wide grant: authorization answers "all", the store pages) and for
 //!   a tutor of 50 of them (authorization lists the 50 ids through the responsibility facts);
 //! - the floor: a gRPC health check of the same delegation, measured in the same run, so the
-//!   figures compare as ratios on a shared machine.
+//!   figures compare as ratios on a shared machine;
+//! - `DeployCourse` to a group of `--members` people (10,000 by default, imported through
+//!   identity's CSV import), from the call until the last enrolment's fact is applied in
+//!   authorization (the answer carries its token when the relay delivered in time; otherwise
+//!   the outbox is watched until it drains), and the same deployment again (nobody new).
 //!
 //! `cargo bench -p lms-delegation --bench delegation -- [--courses 10000] [--calls 2000]
 //!  [--json bench-results/delegation.json]` (or `make bench`).
@@ -20,17 +24,24 @@ use lms_api::common::v1::{ObjectReference, ObjectType};
 use lms_api::delegation::v1::course_service_client::CourseServiceClient;
 use lms_api::delegation::v1::responsibility_service_client::ResponsibilityServiceClient;
 use lms_api::delegation::v1::{
-    AssignResponsibilityRequest, CreateCourseRequest, ListCoursesRequest, Responsibility,
-    ResponsibilityKind,
+    AssignResponsibilityRequest, CreateCourseRequest, DeployCourseRequest, ListCoursesRequest,
+    Responsibility, ResponsibilityKind,
 };
 use lms_api::identity::v1::authentication_service_client::AuthenticationServiceClient;
+use lms_api::identity::v1::group_service_client::GroupServiceClient;
+use lms_api::identity::v1::import_service_client::ImportServiceClient;
 use lms_api::identity::v1::tenant_service_client::TenantServiceClient;
 use lms_api::identity::v1::user_service_client::UserServiceClient;
+use lms_api::identity::v1::{
+    CreateGroupRequest, ImportCsvRequest, ImportKind, ImportOptions, import_csv_request,
+};
 use lms_api::identity::v1::{
     CreateServiceAccountRequest, CreateTenantRequest, CreateUserRequest, NewUser, SignInRequest,
     TenantSettings, sign_in_response,
 };
+use lms_runtime::Database;
 use lms_runtime::config::ServiceAccountConfig;
+use lms_runtime::outbox::OutboxStore;
 use lms_runtime::{SecretString, ServiceName};
 use lms_testkit::{TestAuth, TestService, postgres_database, redis, service_context};
 use tonic_health::pb::HealthCheckRequest;
@@ -41,6 +52,7 @@ const PASSWORD: &str = "a benchmark's long password";
 struct Args {
     courses: usize,
     calls: usize,
+    members: usize,
     json: String,
 }
 
@@ -48,6 +60,7 @@ fn args() -> Args {
     let mut args = Args {
         courses: 10_000,
         calls: 2_000,
+        members: 10_000,
         json: "bench-results/delegation.json".into(),
     };
     let mut it = std::env::args().skip(1);
@@ -57,6 +70,9 @@ fn args() -> Args {
                 args.courses = it.next().and_then(|v| v.parse().ok()).expect("--courses N")
             }
             "--calls" => args.calls = it.next().and_then(|v| v.parse().ok()).expect("--calls N"),
+            "--members" => {
+                args.members = it.next().and_then(|v| v.parse().ok()).expect("--members N")
+            }
             "--json" => args.json = it.next().expect("--json PATH"),
             _ => {} // cargo bench passes --bench
         }
@@ -99,6 +115,46 @@ fn person(email: &str) -> NewUser {
         family_name: "Person".into(),
         password: PASSWORD.into(),
         ..Default::default()
+    }
+}
+
+/// Imports a users CSV through identity's streaming import; panics on any refused row.
+async fn import_users(identity: &TestService, token: &str, file: &[u8]) {
+    let mut messages = vec![ImportCsvRequest {
+        part: Some(import_csv_request::Part::Options(ImportOptions {
+            kind: ImportKind::Users as i32,
+            skip_bad_rows: false,
+            people_data_feed: false,
+        })),
+    }];
+    messages.extend(file.chunks(64 * 1024).map(|chunk| ImportCsvRequest {
+        part: Some(import_csv_request::Part::Chunk(chunk.to_vec())),
+    }));
+    let mut stream = ImportServiceClient::new(identity.authorized(token))
+        .import_csv(tokio_stream::iter(messages))
+        .await
+        .unwrap()
+        .into_inner();
+    while let Some(message) = stream.message().await.unwrap() {
+        assert!(message.errors.is_empty(), "{:?}", &message.errors[..1]);
+    }
+}
+
+/// Waits until the outbox of the database at `url` holds nothing undelivered.
+async fn drain(url: &str) {
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(url)
+        .await
+        .unwrap();
+    let outbox = Database::Postgres(pool);
+    let started = Instant::now();
+    while !outbox.tenants_with_pending().await.unwrap().is_empty() {
+        assert!(
+            started.elapsed().as_secs() < 300,
+            "the outbox did not drain in 300 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
 
@@ -299,6 +355,57 @@ async fn main() {
         tutor_list,
     ));
 
+    // The deployment: a group of `members` people, imported as identity's feed would.
+    let group = GroupServiceClient::new(identity.authorized(&admin))
+        .create_group(CreateGroupRequest {
+            name: "Deploy group".into(),
+            external_id: "DEPLOY".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .group
+        .unwrap()
+        .group_id;
+    let mut file = String::from("external_id,email,given_name,family_name,group\n");
+    for n in 0..args.members {
+        file.push_str(&format!(
+            "HR-{n},learner{n}@bench.example,Given{n},Family{n},DEPLOY\n"
+        ));
+    }
+    import_users(&identity, &admin, file.as_bytes()).await;
+    // Identity's relay delivers the people's facts after the import answered: wait, so the
+    // deployment's decisions see every member.
+    drain(databases[0].url()).await;
+    let course = ids.iter().find(|id| !tutored.contains(id)).unwrap().clone();
+    let deploy = |course: String, group: String| {
+        let mut courses = CourseServiceClient::new(delegation.authorized(&admin));
+        async move {
+            let started = Instant::now();
+            let answer = courses
+                .deploy_course(DeployCourseRequest {
+                    course_id: course,
+                    group_ids: vec![group],
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .into_inner();
+            let answered = started.elapsed().as_secs_f64();
+            (answer, answered, started)
+        }
+    };
+    let (first, answered, started) = deploy(course.clone(), group.clone()).await;
+    assert_eq!(first.users_reached as usize, args.members);
+    let delivered_in_answer = first.written_at.is_some();
+    drain(databases[2].url()).await;
+    let deploy_seconds = started.elapsed().as_secs_f64();
+    let (again, again_seconds, _) = deploy(course, group).await;
+    assert_eq!(
+        again.users_enrolled, 0,
+        "a second deployment enrols nobody twice"
+    );
+
     println!(
         "\n{:<40} {:>8} {:>9} {:>9} {:>8} {:>8}  note",
         "case", "count", "p50 µs", "p99 µs", "p50 ×", "p99 ×"
@@ -319,9 +426,23 @@ async fn main() {
         args.courses,
         args.courses as f64 / created_in
     );
+    println!(
+        "DeployCourse to a group of {}: answered in {answered:.2} s (facts delivered before the \
+         answer: {delivered_in_answer}), last enrolment's fact applied after {deploy_seconds:.2} s \
+         ({:.0} enrolments/s; target <= 2 s); again: {again_seconds:.2} s, nobody enrolled twice",
+        args.members,
+        args.members as f64 / deploy_seconds
+    );
     let json = serde_json::json!({
         "courses": args.courses,
         "created_per_second": args.courses as f64 / created_in,
+        "deploy": {
+            "members": args.members,
+            "answered_seconds": answered,
+            "delivered_in_answer": delivered_in_answer,
+            "facts_applied_seconds": deploy_seconds,
+            "again_seconds": again_seconds,
+        },
         "cases": cases.iter().map(|(name, note, h)| serde_json::json!({
             "case": name, "note": note, "count": h.len(),
             "p50_us": micros(h, 0.5), "p99_us": micros(h, 0.99),

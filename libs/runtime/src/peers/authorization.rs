@@ -524,3 +524,87 @@ impl Authorization {
         Ok(response.into_inner().written_at.unwrap_or_default())
     }
 }
+
+/// Rounds one listing makes at most: past them it answers what it found with a token that
+/// continues after the last visible id examined, so a caller who may see few of many objects
+/// costs bounded work per call.
+const LISTING_ROUNDS: usize = 20;
+
+/// Visible ids read per round of a listing: twice the page, at least 500 (so a small page whose
+/// filters pass few rows does not cost a round per handful of ids), and never more than 2,000
+/// ids bound into one query.
+fn visible_chunk(limit: i64) -> usize {
+    (usize::try_from(limit).unwrap_or(1000) + 1)
+        .saturating_mul(2)
+        .clamp(500, 2_000)
+}
+
+/// A page of a listing of what the caller may see: which permission on which kind, from where
+/// and how many.
+#[derive(Clone, Copy, Debug)]
+pub struct Listing {
+    /// The permission each row needs (for example `courses.read`).
+    pub permission: Permission,
+    /// The kind of object listed.
+    pub kind: ObjectType,
+    /// The page starts after this id.
+    pub after: Option<uuid::Uuid>,
+    /// The page's size.
+    pub limit: i64,
+}
+
+impl Authorization {
+    /// One page of a listing that shows only what the acting person may see, never one Check
+    /// per row: the visible ids are read a chunk at a time from where the page starts, in id
+    /// order like the page, and `read(only, wanted)` reads at most `wanted` of the owner's rows
+    /// after the page's start, restricted to `only` (`None`: the caller sees them all), until
+    /// the page is full or nobody visible is left. Answers the rows and the next page's token
+    /// (empty on the last page).
+    pub async fn visible_page<T, F, Fut>(
+        &self,
+        acting: &Acting,
+        listing: Listing,
+        id_of: impl Fn(&T) -> uuid::Uuid,
+        mut read: F,
+    ) -> Result<(Vec<T>, String), ApiError>
+    where
+        F: FnMut(Option<Vec<uuid::Uuid>>, i64) -> Fut,
+        Fut: std::future::Future<Output = Result<Vec<T>, ApiError>>,
+    {
+        let Listing {
+            permission,
+            kind,
+            after,
+            limit,
+        } = listing;
+        let mut token = after.map(|id| id.to_string()).unwrap_or_default();
+        let mut rows = Vec::new();
+        let mut examined_up_to = None;
+        for round in 1..=LISTING_ROUNDS {
+            let (only, next) = match self
+                .visible(acting, permission, kind, &token, visible_chunk(limit))
+                .await?
+            {
+                Visible::All => (None, String::new()),
+                Visible::Only { ids, next } => {
+                    examined_up_to = ids.iter().max().copied();
+                    (Some(ids), next)
+                }
+            };
+            let wanted = limit + 1 - rows.len() as i64;
+            rows.extend(read(only, wanted).await?);
+            if rows.len() as i64 > limit || next.is_empty() {
+                break;
+            }
+            if round == LISTING_ROUNDS {
+                // A short page that says where to go on, rather than unbounded work.
+                let next = examined_up_to.map(|id| id.to_string()).unwrap_or_default();
+                return Ok((rows, next));
+            }
+            token = next;
+        }
+        Ok(crate::paging::page(rows, limit, |row| {
+            id_of(row).to_string()
+        }))
+    }
+}

@@ -20,8 +20,8 @@ use lms_kernel::{CourseId, CourseStatus, GroupId, Permission, TenantId, UnitId, 
 use lms_runtime::ApiError;
 use lms_runtime::auth::{Acting, acting};
 use lms_runtime::clock::now;
-use lms_runtime::paging::{page, page_size};
-use lms_runtime::peers::Visible;
+use lms_runtime::paging::page_size;
+use lms_runtime::peers::Listing;
 use tonic::{Request, Response, Status};
 
 use crate::audit::Actor;
@@ -35,23 +35,11 @@ use crate::store::{CourseChange, CourseFilter, CourseRecord, Removed, Store};
 /// Courses.
 pub struct Courses<S>(pub Arc<Core<S>>);
 
-/// Rounds one ListCourses call makes at most: past them it answers the courses found so far
-/// with a token that continues after the last visible id examined, so a caller who may see
-/// few courses costs bounded work per call.
-const MAX_ROUNDS: usize = 20;
-
 /// Groups one deployment names at most.
 const MAX_GROUPS: usize = 100;
 
 /// Members read from identity per call (its largest page).
 const MEMBERS_PER_PAGE: i32 = 1000;
-
-/// How many visible ids are asked of authorization at a time for a page of `limit`.
-fn visible_chunk(limit: i64) -> usize {
-    (usize::try_from(limit).unwrap_or(1000) + 1)
-        .saturating_mul(2)
-        .clamp(500, 2_000)
-}
 
 impl<S: Store + Clone> Courses<S> {
     /// The course named in `course_id`, after authorization allowed the caller `permission` on
@@ -102,54 +90,30 @@ impl<S: Store + Clone> Courses<S> {
         let acting = acting(&request)?;
         let tenant = acting.tenant;
         let r = request.into_inner();
-        let limit = page_size(r.page_size, 100, 1000);
         let after = optional_id("page_token", &r.page_token, CourseId::parse)?;
-        let mut filter = CourseFilter {
-            only: None,
-            after,
-            include_archived: r.include_archived,
+        let listing = Listing {
+            permission: Permission::CoursesRead,
+            kind: ObjectType::Course,
+            after: after.map(|course| course.as_uuid()),
+            limit: page_size(r.page_size, 100, 1000),
         };
-        let mut token = after.map(|id| id.to_string()).unwrap_or_default();
-        let mut courses = Vec::new();
-        let mut examined_up_to: Option<CourseId> = None;
-        for round in 1.. {
-            let visible = self
-                .0
-                .authorization
-                .visible(
-                    &acting,
-                    Permission::CoursesRead,
-                    ObjectType::Course,
-                    &token,
-                    visible_chunk(limit),
-                )
-                .await?;
-            let next = match visible {
-                Visible::All => {
-                    filter.only = None;
-                    String::new()
-                }
-                Visible::Only { ids, next } => {
-                    examined_up_to = ids.iter().max().copied().map(CourseId::from_uuid);
-                    filter.only = Some(ids.into_iter().map(CourseId::from_uuid).collect());
-                    next
-                }
-            };
-            let wanted = limit + 1 - courses.len() as i64;
-            courses.extend(self.0.store.courses(tenant, &filter, wanted).await?);
-            if courses.len() as i64 > limit || next.is_empty() {
-                break;
-            }
-            if round == MAX_ROUNDS {
-                // A short page that says where to go on, rather than unbounded work.
-                return Ok(ListCoursesResponse {
-                    courses: self.views(tenant, &courses).await?,
-                    next_page_token: examined_up_to.map(|id| id.to_string()).unwrap_or_default(),
-                });
-            }
-            token = next;
-        }
-        let (courses, next_page_token) = page(courses, limit, |c| c.id.to_string());
+        let (courses, next_page_token) = self
+            .0
+            .authorization
+            .visible_page(
+                &acting,
+                listing,
+                |course: &CourseRecord| course.id.as_uuid(),
+                |only, wanted| {
+                    let filter = CourseFilter {
+                        only: only.map(|ids| ids.into_iter().map(CourseId::from_uuid).collect()),
+                        after,
+                        include_archived: r.include_archived,
+                    };
+                    async move { Ok(self.0.store.courses(tenant, &filter, wanted).await?) }
+                },
+            )
+            .await?;
         Ok(ListCoursesResponse {
             courses: self.views(tenant, &courses).await?,
             next_page_token,

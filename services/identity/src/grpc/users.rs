@@ -19,8 +19,8 @@ use lms_kernel::{Email, GroupId, Permission, TenantId, UnitId, UserId, UserStatu
 use lms_runtime::ApiError;
 use lms_runtime::auth::acting;
 use lms_runtime::clock::now;
-use lms_runtime::paging::{page, page_size};
-use lms_runtime::peers::Visible;
+use lms_runtime::paging::page_size;
+use lms_runtime::peers::Listing;
 use tonic::{Request, Response, Status};
 
 use super::profile_fields::check_custom_fields;
@@ -29,7 +29,7 @@ use crate::convert::{self, display_name, optional_id, reference, required_id};
 use crate::core::Core;
 use crate::error::status_refused;
 use crate::relationships;
-use crate::store::{Store, StoreError, UserChange, UserFilter};
+use crate::store::{Store, StoreError, UserChange, UserFilter, UserRecord};
 
 pub struct Users<S>(pub Arc<Core<S>>);
 
@@ -70,20 +70,6 @@ impl<S: Store + Clone> Users<S> {
         })
     }
 }
-
-/// Visible ids read per round of a listing: twice the page, at least 500 (so a small page
-/// whose filters pass few people does not cost a round per handful of ids), and never more
-/// than 2,000 ids bound into one query.
-fn visible_chunk(limit: i64) -> usize {
-    (usize::try_from(limit).unwrap_or(1000) + 1)
-        .saturating_mul(2)
-        .clamp(500, 2_000)
-}
-
-/// Rounds one ListUsers call makes at most: past them it answers the people found so far with a
-/// token that continues after the last visible id examined, so a filter that matches almost
-/// nobody costs bounded work per call.
-const MAX_ROUNDS: usize = 20;
 
 #[tonic::async_trait]
 impl<S: Store + Clone> UserService for Users<S> {
@@ -479,52 +465,26 @@ impl<S: Store + Clone> UserService for Users<S> {
             after: optional_id("page_token", &r.page_token, UserId::parse)?,
             now: now(),
         };
-        // The page holds only people the caller may see: the visible ids are read a chunk at a
-        // time from where the page starts, in id order like the page, and each chunk filters
-        // the store's query, until the page is full or nobody visible is left.
-        let after = filter.after;
-        let mut token = after.map(|id| id.to_string()).unwrap_or_default();
-        let mut users = Vec::new();
-        let mut examined_up_to: Option<UserId> = None;
-        for round in 1.. {
-            let visible = self
-                .0
-                .authorization
-                .visible(
-                    &acting,
-                    Permission::UsersRead,
-                    ObjectType::User,
-                    &token,
-                    visible_chunk(limit),
-                )
-                .await?;
-            let next = match visible {
-                Visible::All => {
-                    filter.only = None;
-                    String::new()
-                }
-                Visible::Only { ids, next } => {
-                    examined_up_to = ids.iter().max().copied().map(UserId::from_uuid);
-                    filter.only = Some(ids.into_iter().map(UserId::from_uuid).collect());
-                    next
-                }
-            };
-            let wanted = limit + 1 - users.len() as i64;
-            users.extend(self.0.store.users(tenant, &filter, wanted).await?);
-            if users.len() as i64 > limit || next.is_empty() {
-                break;
-            }
-            if round == MAX_ROUNDS {
-                // A short page that says where to go on, rather than unbounded work.
-                let next_page_token = examined_up_to.map(|id| id.to_string()).unwrap_or_default();
-                return Ok(Response::new(ListUsersResponse {
-                    users: self.0.user_views(tenant, &users).await?,
-                    next_page_token,
-                }));
-            }
-            token = next;
-        }
-        let (users, next_page_token) = page(users, limit, |u| u.id.to_string());
+        let listing = Listing {
+            permission: Permission::UsersRead,
+            kind: ObjectType::User,
+            after: filter.after.map(|user| user.as_uuid()),
+            limit,
+        };
+        let (users, next_page_token) = self
+            .0
+            .authorization
+            .visible_page(
+                &acting,
+                listing,
+                |user: &UserRecord| user.id.as_uuid(),
+                |only, wanted| {
+                    filter.only = only.map(|ids| ids.into_iter().map(UserId::from_uuid).collect());
+                    let filter = filter.clone();
+                    async move { Ok(self.0.store.users(tenant, &filter, wanted).await?) }
+                },
+            )
+            .await?;
         Ok(Response::new(ListUsersResponse {
             users: self.0.user_views(tenant, &users).await?,
             next_page_token,

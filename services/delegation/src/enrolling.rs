@@ -3,7 +3,9 @@
 //! Local Administrator their location) before anything is written: people named by id in one
 //! BatchCheck per thousand (which also tells an id nobody has); a deployment's group members,
 //! whom identity vouches for, in one lookup when the caller may enrol anyone in the tenant, else
-//! in BatchChecks too. All are enrolled in one transaction or none; the facts reach
+//! in BatchChecks too. A deployment was decided on the course itself (`courses.deploy`: its
+//! Course Tutor and administrators, DESIGN §1): they deploy it to whoever they name, and only
+//! ids nobody has are refused. All are enrolled in one transaction or none; the facts reach
 //! authorization, a thousand to an event, before the answer.
 
 use lms_api::common::v1::{ConsistencyToken, ObjectType};
@@ -37,6 +39,10 @@ pub struct Enrolling<'a> {
     /// Members of the groups named (`group_ids`) as identity listed them, each once and none
     /// of them named: people of the tenant.
     pub members: &'a [UserId],
+    /// The acting person was allowed `courses.deploy` on the course: they may enrol any person
+    /// of the tenant on it (not `enrolments.create` on the course, which every learner enrolled
+    /// there holds for their own learning).
+    pub deploys_course: bool,
 }
 
 /// What enrolling did.
@@ -55,9 +61,20 @@ impl<S: Store> Core<S> {
     /// approve there (the kernel's rule). Nothing is written on any refusal.
     pub async fn enrol_people(&self, what: Enrolling<'_>) -> Result<Enrolled, ApiError> {
         let acting = what.acting;
-        self.may_enrol(acting, "user_ids", what.named).await?;
-        if !what.members.is_empty() && !self.may_enrol_anyone(acting).await? {
-            self.may_enrol(acting, "group_ids", what.members).await?;
+        if what.deploys_course {
+            let people = what
+                .named
+                .iter()
+                .map(|user| reference(ObjectType::User, *user))
+                .collect();
+            self.authorization
+                .require_known(acting, Permission::EnrolmentsCreate, people)
+                .await?;
+        } else {
+            self.may_enrol(acting, "user_ids", what.named).await?;
+            if !what.members.is_empty() && !self.may_enrol_anyone(acting).await? {
+                self.may_enrol(acting, "group_ids", what.members).await?;
+            }
         }
         let users = [what.named, what.members].concat();
         let course = self

@@ -420,11 +420,51 @@ async fn deploying_to_a_group_twice_enrols_each_member_once() {
         .person("tutor@academy.example", Some("builtin:tutor"), None)
         .await;
     give(&p, &p.admin, "course_tutor", &c, &tutor).await;
-    let refused = deploy(Vec::new(), vec![group.clone()], tutor_token)
+    let refused = deploy(Vec::new(), vec![group.clone()], tutor_token.clone())
         .await
         .unwrap_err();
     assert_eq!(refused.code(), Code::PermissionDenied);
     assert!(enrolments_of(&p, &members[0]).await.is_empty());
+    // Named people the tutor deploys their course to, whoever they are (DESIGN §1); an id
+    // nobody has is NOT_FOUND and enrols nobody.
+    let (outsider, outsider_token) = p.person("outsider@academy.example", None, None).await;
+    let nobody = lms_kernel::UserId::generate().to_string();
+    let tutored = course(&p, "C Tutored", false).await;
+    give(&p, &p.admin, "course_tutor", &tutored, &tutor).await;
+    let deploy_tutored = |user_ids: Vec<String>| {
+        let (p, tutored, token) = (&p, tutored.clone(), tutor_token.clone());
+        async move {
+            p.courses(&token)
+                .deploy_course(DeployCourseRequest {
+                    course_id: tutored,
+                    user_ids,
+                    ..Default::default()
+                })
+                .await
+                .map(tonic::Response::into_inner)
+        }
+    };
+    let unknown = deploy_tutored(vec![outsider.clone(), nobody.clone()])
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.code(), Code::NotFound);
+    assert!(unknown.message().contains(&nobody), "{}", unknown.message());
+    assert!(enrolments_of(&p, &outsider).await.is_empty());
+    let by_tutor = deploy_tutored(vec![outsider.clone()]).await.unwrap();
+    assert_eq!(by_tutor.users_enrolled, 1);
+    assert!(may_read(&p, &outsider_token, &tutored).await);
+    // Not a course they tutor: refused.
+    let other = course(&p, "C Other", false).await;
+    let refused = p
+        .courses(&tutor_token)
+        .deploy_course(DeployCourseRequest {
+            course_id: other,
+            user_ids: vec![outsider.clone()],
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::PermissionDenied);
 
     let first = deploy(
         vec![members[0].clone()],

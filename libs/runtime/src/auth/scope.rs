@@ -122,6 +122,22 @@ impl Scopes {
         Scopes(self.0 & !scope.bit())
     }
 
+    /// The set of `scopes`, in a constant.
+    pub const fn of_const(scopes: &[Scope]) -> Scopes {
+        let mut bits = 0;
+        let mut i = 0;
+        while i < scopes.len() {
+            bits |= scopes[i].bit();
+            i += 1;
+        }
+        Scopes(bits)
+    }
+
+    /// The scopes in both sets.
+    pub const fn intersect(self, other: Scopes) -> Scopes {
+        Scopes(self.0 & other.0)
+    }
+
     /// The scopes in the set, in [`Scope::ALL`] order.
     pub fn iter(self) -> impl Iterator<Item = Scope> {
         Scope::ALL.into_iter().filter(move |scope| self.has(*scope))

@@ -176,3 +176,28 @@ fn each_section_names_its_own_key() {
         assert!(error.to_string().contains(&format!("`{key}`")), "{error}");
     }
 }
+
+#[test]
+fn a_service_account_comes_from_the_environment_and_never_prints_its_secret() {
+    let config = Config::load(
+        None,
+        env(&[
+            ("LMS_DELEGATION__SERVICE_ACCOUNT__ID", "0193-account"),
+            (
+                "LMS_DELEGATION__SERVICE_ACCOUNT__SECRET",
+                "lmscs_very_secret",
+            ),
+        ]),
+    )
+    .unwrap();
+    let account = config.delegation.service_account.clone().unwrap();
+    assert_eq!(account.id, "0193-account");
+    assert_eq!(account.secret.expose(), "lmscs_very_secret");
+    assert!(!format!("{config:?}").contains("lmscs_very_secret"));
+    let error = Config::load(
+        None,
+        env(&[("LMS_DELEGATION__SERVICE_ACCOUNT__ID", "0193-account")]),
+    )
+    .unwrap_err();
+    assert!(error.to_string().contains("service_account"), "{error}");
+}

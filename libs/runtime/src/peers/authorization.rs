@@ -250,11 +250,10 @@ impl Authorization {
         })
     }
 
-    /// Like [`Authorization::require`] for many objects, in one BatchCheck per thousand: fails
-    /// with PERMISSION_DENIED naming the request `field` and the id of every denied object, so
-    /// nothing is done for any of them. Objects authorization was never told of (a user identity
-    /// never announced) answer NOT_FOUND naming them instead, as Explain would tell the caller
-    /// anyway; that is how services without the people's records learn an id names nobody.
+    /// Like [`Authorization::require`] for many objects in one BatchCheck: fails with
+    /// PERMISSION_DENIED naming the request `field` and the id of every denied object, so
+    /// nothing is done for any of them; NOT_FOUND naming the ids authorization was never told
+    /// of.
     pub async fn require_each(
         &self,
         acting: &impl Asker,
@@ -265,9 +264,53 @@ impl Authorization {
         let Some(token) = acting.asks_with() else {
             return Ok(());
         };
+        let checked = self.check_each(token, permission, &resources).await?;
+        checked.unknown_as_not_found()?;
+        if checked.denied.is_empty() {
+            return Ok(());
+        }
+        let denied = checked.denied.join(", ");
+        Err(ApiError::PermissionDenied {
+            reason: "PERMISSION_MISSING",
+            message: format!("requires {} on {field} {denied}", permission.name()),
+            metadata: HashMap::from([
+                ("permission".to_owned(), permission.name().to_owned()),
+                ("field".to_owned(), field.to_owned()),
+                ("denied".to_owned(), checked.denied.join(",")),
+            ]),
+        })
+    }
+
+    /// Fails with NOT_FOUND naming the `resources` authorization was never told of (people no
+    /// service announced, say), whatever the acting person may do with them: for a caller whose
+    /// right over the whole (a course they administer) already covers every one. The decision
+    /// says "unknown" before it looks at any grant, so asking `permission` costs nothing more.
+    pub async fn require_known(
+        &self,
+        acting: &impl Asker,
+        permission: Permission,
+        resources: Vec<ObjectReference>,
+    ) -> Result<(), ApiError> {
+        let Some(token) = acting.asks_with() else {
+            return Ok(());
+        };
+        self.check_each(token, permission, &resources)
+            .await?
+            .unknown_as_not_found()
+    }
+
+    /// Asks `permission` on each of `resources` with `token`, a BatchCheck per thousand.
+    async fn check_each<'r>(
+        &self,
+        token: &str,
+        permission: Permission,
+        resources: &'r [ObjectReference],
+    ) -> Result<Checked<'r>, ApiError> {
         let mut client = PermissionServiceClient::new(self.with_token(token)?);
-        let mut denied = Vec::new();
-        let mut unknown = Vec::new();
+        let mut checked = Checked {
+            denied: Vec::new(),
+            unknown: Vec::new(),
+        };
         // BatchCheck answers at most this many items per call.
         const BATCH: usize = 1000;
         for chunk in resources.chunks(BATCH) {
@@ -297,32 +340,13 @@ impl Authorization {
                     continue;
                 }
                 if result.denial_reason == "RESOURCE_UNKNOWN" {
-                    unknown.push(resource);
+                    checked.unknown.push(resource);
                 } else {
-                    denied.push(resource.id.clone());
+                    checked.denied.push(resource.id.clone());
                 }
             }
         }
-        if let Some(first) = unknown.first() {
-            let ids: Vec<_> = unknown.iter().map(|r| r.id.as_str()).collect();
-            return Err(ApiError::not_found(kind_name(first.r#type), ids.join(", ")));
-        }
-        if denied.is_empty() {
-            return Ok(());
-        }
-        Err(ApiError::PermissionDenied {
-            reason: "PERMISSION_MISSING",
-            message: format!(
-                "requires {} on {field} {}",
-                permission.name(),
-                denied.join(", ")
-            ),
-            metadata: HashMap::from([
-                ("permission".to_owned(), permission.name().to_owned()),
-                ("field".to_owned(), field.to_owned()),
-                ("denied".to_owned(), denied.join(",")),
-            ]),
-        })
+        Ok(checked)
     }
 
     /// Fails with PERMISSION_DENIED (reason `OUTRANKED`) unless the acting person could have
@@ -537,6 +561,27 @@ fn visible_chunk(limit: i64) -> usize {
     (usize::try_from(limit).unwrap_or(1000) + 1)
         .saturating_mul(2)
         .clamp(500, 2_000)
+}
+
+/// What a BatchCheck over many objects found.
+struct Checked<'r> {
+    /// Ids of the objects denied.
+    denied: Vec<String>,
+    /// The objects authorization was never told of.
+    unknown: Vec<&'r ObjectReference>,
+}
+
+impl Checked<'_> {
+    /// NOT_FOUND naming the unknown objects, if any.
+    fn unknown_as_not_found(&self) -> Result<(), ApiError> {
+        match self.unknown.first() {
+            None => Ok(()),
+            Some(first) => {
+                let ids: Vec<_> = self.unknown.iter().map(|r| r.id.as_str()).collect();
+                Err(ApiError::not_found(kind_name(first.r#type), ids.join(", ")))
+            }
+        }
+    }
 }
 
 /// A page of a listing of what the caller may see: which permission on which kind, from where

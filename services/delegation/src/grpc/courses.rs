@@ -261,6 +261,9 @@ impl<S: Store + Clone> Courses<S> {
                 course,
                 named: &users,
                 members: &members,
+                // DeployCourse was decided on the course (`courses.deploy`): its Course Tutor
+                // and administrators deploy it to whom they name.
+                deploys_course: true,
             })
             .await?;
         let count = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);

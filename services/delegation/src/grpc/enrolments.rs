@@ -110,6 +110,7 @@ impl<S: Store + Clone> Enrolments<S> {
                 course,
                 named: &users,
                 members: &[],
+                deploys_course: false,
             })
             .await?;
         Ok(EnrolResponse {

@@ -110,6 +110,14 @@ impl<S: Store + Clone> Responsibilities<S> {
         let duty = duty(request.get_ref().responsibility.as_ref(), now(), false)?;
         let course = course_of(&duty)?;
         self.may_assign_on(&acting, course).await?;
+        // Taking a duty away changes what its holder may do, like giving one: only those who
+        // outrank them may.
+        if duty.user != acting.user {
+            self.0
+                .authorization
+                .require_outranks(&acting, duty.user)
+                .await?;
+        }
         let audit = Actor::of(&request)?.did(
             "responsibility.taken",
             "responsibility",

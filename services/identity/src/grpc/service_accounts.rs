@@ -39,6 +39,9 @@ use crate::convert::{optional_id, reference, required_id, timestamp};
 use crate::sessions;
 use crate::store::{AccountOwner, AccountReach, AccountSecret, ServiceAccountRecord, Store};
 
+/// The scopes a platform account's token narrowed to one tenant may carry.
+const NARROWABLE: Scopes = Scopes::of_const(&[Scope::CourseFacts, Scope::Decide]);
+
 /// Why a tenant account may not hold `scope`; `None` when it may.
 fn refused_for_tenant_accounts(scope: Scope) -> Option<String> {
     let why = match scope {
@@ -390,11 +393,17 @@ impl<S: Store + Clone> Authentication<S> {
             }),
             (None, None) => Ok((None, account.scopes)),
             (None, Some(asked)) => {
-                let scopes = account.scopes.without(Scope::Operator);
+                // Only what a platform service does for one tenant at a time travels on a
+                // narrowed token: course facts (delegation) and decisions (reporting's
+                // grants). People facts and role assignment stay with identity, which signs its
+                // own, and the operator scope with platform-wide tokens; so a leaked secret of
+                // any other platform account reaches no tenant.
+                let scopes = account.scopes.intersect(NARROWABLE);
                 if scopes == Scopes::NONE {
                     return Err(ApiError::invalid_field(
                         "tenant_id",
-                        "this account holds no scope that acts in a tenant",
+                        "this account holds no scope a platform service uses for one tenant \
+                         (authorization.facts.courses, authorization.decide)",
                     ));
                 }
                 if self.0.store.tenant(asked).await?.is_none() {

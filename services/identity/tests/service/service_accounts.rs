@@ -321,6 +321,15 @@ async fn a_platform_service_gets_tokens_narrowed_to_one_tenant_without_the_opera
         .await
         .unwrap_err();
     assert_eq!(refused.code(), Code::PermissionDenied);
+    // People facts and role assignment never travel narrowed: identity signs its own.
+    let people = create(
+        &platform,
+        "people-writer",
+        &["authorization.facts.people", "authorization.roles.assign"],
+    )
+    .await;
+    let refused = issue_for(&platform, &people, &tenant).await.unwrap_err();
+    assert_eq!(fields(&refused), ["tenant_id"]);
     let only_operator = create(&platform, "ops-only", &["platform.operator"]).await;
     let refused = issue_for(&platform, &only_operator, &tenant)
         .await

@@ -75,6 +75,21 @@ async fn lesson_in(
         .transpose()
 }
 
+/// A lesson read under its course's lock (the course must be active), so its position is the
+/// one the lessons are numbered by until the transaction ends: the lesson is read once to learn
+/// its course, and again once the course is locked.
+async fn locked_lesson(
+    connection: &mut Connection,
+    tenant: TenantId,
+    lesson: LessonId,
+) -> Result<Option<LessonRecord>, StoreError> {
+    let Some(unlocked) = lesson_in(connection, tenant, lesson).await? else {
+        return Ok(None);
+    };
+    changeable_course(connection, tenant, unlocked.course).await?;
+    lesson_in(connection, tenant, lesson).await
+}
+
 async fn lessons_in(
     connection: &mut Connection,
     tenant: TenantId,
@@ -392,10 +407,9 @@ impl CourseStore for SqlStore<Db> {
         audit: &Audit,
     ) -> Result<Option<LessonRecord>, StoreError> {
         let mut tx = begin_write(&self.pool).await?;
-        let Some(before) = lesson_in(&mut tx, tenant, lesson).await? else {
+        let Some(before) = locked_lesson(&mut tx, tenant, lesson).await? else {
             return Ok(None);
         };
-        changeable_course(&mut tx, tenant, before.course).await?;
         let mut after = before.clone();
         if let Some(title) = title {
             title.clone_into(&mut after.title);
@@ -439,10 +453,9 @@ impl CourseStore for SqlStore<Db> {
         audit: &Audit,
     ) -> Result<Option<LessonRecord>, StoreError> {
         let mut tx = begin_write(&self.pool).await?;
-        let Some(record) = lesson_in(&mut tx, tenant, lesson).await? else {
+        let Some(record) = locked_lesson(&mut tx, tenant, lesson).await? else {
             return Ok(None);
         };
-        changeable_course(&mut tx, tenant, record.course).await?;
         sqlx::query("DELETE FROM lessons WHERE lesson_id = $1")
             .bind(lesson.as_uuid())
             .execute(&mut *tx)

@@ -133,6 +133,11 @@ impl Scopes {
         Scopes(bits)
     }
 
+    /// The set without the scopes a tenant's account may never hold.
+    pub fn only_for_tenant_accounts(self) -> Scopes {
+        Scopes::of(self.iter().filter(|scope| scope.for_tenant_accounts()))
+    }
+
     /// The scopes in both sets.
     pub const fn intersect(self, other: Scopes) -> Scopes {
         Scopes(self.0 & other.0)

@@ -466,7 +466,9 @@ fn caller_from(claims: Claims) -> Result<Caller, TokenError> {
                         tenant,
                         token_id: claims.jti,
                         session,
-                        scopes,
+                        // Issuance already keeps tenant accounts to these; a row edited by hand
+                        // or an issuance bug still gives an integration nothing more.
+                        scopes: scopes.only_for_tenant_accounts(),
                         // Without a holder no person's session bounds it.
                         mfa: holder.is_some() && claims.amr.iter().any(|m| m == "otp"),
                         holder,

@@ -44,14 +44,21 @@ fn utc(seconds: i64) -> String {
     }
 }
 
+/// Who acted, as a record names them: a person, a service (`operator:…`, `integration:…`
+/// names itself), or an integration for its holder (both set): never the holder alone, which
+/// would read as the person's own change.
+fn actor(user: &str, service: &str) -> String {
+    match (user.is_empty(), service.is_empty()) {
+        (false, true) => format!("user:{user}"),
+        (true, _) => format!("service:{service}"),
+        (false, false) => format!("{service} for user:{user}"),
+    }
+}
+
 fn rows(records: Vec<AuditRecord>) -> Rows {
     let mut rows = Rows::new(&["sequence", "at", "actor", "action", "object", "after"]);
     for record in records {
-        let actor = if record.actor_user_id.is_empty() {
-            format!("service:{}", record.actor_service)
-        } else {
-            format!("user:{}", record.actor_user_id)
-        };
+        let actor = actor(&record.actor_user_id, &record.actor_service);
         rows.push(vec![
             record.sequence.to_string(),
             record.at.map(|at| utc(at.seconds)).unwrap_or_default(),
@@ -116,5 +123,15 @@ mod tests {
     fn times_print_as_utc() {
         assert_eq!(utc(0), "1970-01-01T00:00:00Z");
         assert_eq!(utc(1_767_172_500), "2025-12-31T09:15:00Z");
+    }
+
+    #[test]
+    fn an_integration_s_change_names_the_integration_and_its_holder() {
+        assert_eq!(actor("u1", ""), "user:u1");
+        assert_eq!(actor("", "operator:ops"), "service:operator:ops");
+        assert_eq!(
+            actor("u1", "integration:hr-feed"),
+            "integration:hr-feed for user:u1"
+        );
     }
 }

@@ -23,6 +23,9 @@ struct Kept {
     name: &'static str,
     /// What it may do.
     scope: Scope,
+    /// The names its id and secret are kept under: the variables that read them, so sourcing
+    /// the operator's file never makes lmsctl act as a service.
+    keys: [&'static str; 2],
 }
 
 /// The operator the seeding and the developer use.
@@ -30,6 +33,7 @@ const OPERATOR: Kept = Kept {
     file: OPERATOR_FILE,
     name: "dev-operator",
     scope: Scope::Operator,
+    keys: ["LMS_CLIENT_ID", "LMS_CLIENT_SECRET"],
 };
 
 /// The account delegation trades for tenant-scoped tokens to push course facts.
@@ -37,6 +41,10 @@ const DELEGATION: Kept = Kept {
     file: "delegation-account",
     name: "delegation",
     scope: Scope::CourseFacts,
+    keys: [
+        "LMS_DELEGATION__SERVICE_ACCOUNT__ID",
+        "LMS_DELEGATION__SERVICE_ACCOUNT__SECRET",
+    ],
 };
 
 /// The operator's client credentials.
@@ -85,11 +93,13 @@ async fn ensure_kept(
     let path = data_dir.join(wanted.file);
     match std::fs::read_to_string(&path) {
         Ok(kept) => {
-            let kept = parse(&kept).ok_or_else(|| unusable(&path, "not two KEY=value lines"))?;
-            if still_valid(identity, &kept, wanted.scope).await? {
+            if let Some(kept) = parse(&kept, wanted.keys)
+                && still_valid(identity, &kept, wanted.scope).await?
+            {
                 return Ok(kept);
             }
-            // Rotated or disabled since, or the databases were replaced: a new one replaces it.
+            // Rotated or disabled since, the databases replaced, or kept by an older `lms dev`
+            // under other names: a new one replaces it.
             tracing::warn!(path = %path.display(), "the kept account is no longer valid; making a new one");
             std::fs::remove_file(&path).map_err(|error| unusable(&path, error))?;
         }
@@ -103,7 +113,8 @@ async fn ensure_kept(
         client_id: made.service_account_id.to_string(),
         client_secret: made.client_secret,
     };
-    write_private(&path, &format(&operator)).map_err(|error| unusable(&path, error))?;
+    write_private(&path, &format(&operator, wanted.keys))
+        .map_err(|error| unusable(&path, error))?;
     Ok(operator)
 }
 
@@ -141,14 +152,14 @@ async fn make(identity: &ServiceContext, wanted: &Kept) -> Result<OperatorCreden
     }
 }
 
-fn format(operator: &DevOperator) -> String {
+fn format(operator: &DevOperator, [id, secret]: [&str; 2]) -> String {
     format!(
-        "LMS_CLIENT_ID={}\nLMS_CLIENT_SECRET={}\n",
+        "{id}={}\n{secret}={}\n",
         operator.client_id, operator.client_secret
     )
 }
 
-fn parse(text: &str) -> Option<DevOperator> {
+fn parse(text: &str, [id, secret]: [&str; 2]) -> Option<DevOperator> {
     let value = |key: &str| {
         text.lines()
             .find_map(|line| line.trim().strip_prefix(key)?.strip_prefix('='))
@@ -156,8 +167,8 @@ fn parse(text: &str) -> Option<DevOperator> {
             .filter(|value| !value.is_empty())
     };
     Some(DevOperator {
-        client_id: value("LMS_CLIENT_ID")?,
-        client_secret: value("LMS_CLIENT_SECRET")?,
+        client_id: value(id)?,
+        client_secret: value(secret)?,
     })
 }
 
@@ -171,12 +182,19 @@ mod tests {
             client_id: "0193-id".into(),
             client_secret: "lmscs_secret".into(),
         };
-        let read = parse(&format(&operator)).unwrap();
+        let read = parse(&format(&operator, OPERATOR.keys), OPERATOR.keys).unwrap();
         assert_eq!(
             (read.client_id.as_str(), read.client_secret.as_str()),
             ("0193-id", "lmscs_secret")
         );
-        assert!(parse("LMS_CLIENT_ID=x\n").is_none());
-        assert!(parse("LMS_CLIENT_ID=x\nLMS_CLIENT_SECRET=\n").is_none());
+        assert!(parse("LMS_CLIENT_ID=x\n", OPERATOR.keys).is_none());
+        assert!(parse("LMS_CLIENT_ID=x\nLMS_CLIENT_SECRET=\n", OPERATOR.keys).is_none());
+        // Delegation's account is kept under the names its configuration reads.
+        let kept = format(&operator, DELEGATION.keys);
+        assert!(
+            kept.starts_with("LMS_DELEGATION__SERVICE_ACCOUNT__ID="),
+            "{kept}"
+        );
+        assert!(parse(&kept, OPERATOR.keys).is_none());
     }
 }

@@ -111,8 +111,8 @@ async fn sign_in(identity: &TestService, tenant: &str, email: &str) -> String {
 fn person(email: &str) -> NewUser {
     NewUser {
         email: email.into(),
-        given_name: "Bench".into(),
-        family_name: "Person".into(),
+        given_name: "Load".into(),
+        family_name: "Tester".into(),
         password: PASSWORD.into(),
         ..Default::default()
     }

@@ -141,6 +141,19 @@ struct Tally {
 }
 
 impl Tally {
+    /// `12 enrolled`, and how many of those reached were enrolled before.
+    fn summary(&self) -> String {
+        let before = self.reached - self.enrolled;
+        match before > 0 {
+            true => format!(
+                "{} enrolled; {} were enrolled already",
+                progress::thousands(self.enrolled),
+                progress::thousands(before)
+            ),
+            false => format!("{} enrolled", progress::thousands(self.enrolled)),
+        }
+    }
+
     fn rows(self, course: &str) -> Rows {
         let mut rows = Rows::new(&["course", "reached", "enrolled", "written_at"]);
         rows.push(vec![
@@ -214,11 +227,7 @@ where
     if drawing {
         progress::note("");
     }
-    progress::note(&format!(
-        "{} enrolled, {} reached (the others were enrolled already)",
-        progress::thousands(tally.enrolled),
-        progress::thousands(tally.reached),
-    ));
+    progress::note(&tally.summary());
     Ok(tally)
 }
 
@@ -360,6 +369,24 @@ mod tests {
         let second = what_failed("deploy", &long[1], 2_500);
         assert!(second.starts_with("deploy (users 1,001-2,000 of 2,500; the first 1,000 stand"));
         assert_eq!(what_failed("enrol", &calls(&ids(5), &[])[0], 5), "enrol");
+    }
+
+    #[test]
+    fn the_summary_says_who_was_enrolled_before() {
+        let tally = |enrolled, reached| Tally {
+            enrolled,
+            reached,
+            written_at: None,
+        };
+        assert_eq!(tally(12, 12).summary(), "12 enrolled");
+        assert_eq!(
+            tally(0, 12).summary(),
+            "0 enrolled; 12 were enrolled already"
+        );
+        assert_eq!(
+            tally(1_500, 2_000).summary(),
+            "1,500 enrolled; 500 were enrolled already"
+        );
     }
 
     #[test]

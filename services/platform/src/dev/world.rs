@@ -469,7 +469,7 @@ impl TenantPlan {
     }
 
     /// What sets `course` apart, in a few words for the banner: its owner, whether it needs
-    /// approval, its duties, where it is deployed and who waits.
+    /// approval, where it is deployed and who waits (the roster says who tutors it).
     pub fn course_summary(&self, course: &Course) -> String {
         let mut parts = vec![match course.owner {
             Some(unit) => self.unit_name(unit).to_owned(),
@@ -478,17 +478,11 @@ impl TenantPlan {
         if course.requires_approval {
             parts.push("needs approval".into());
         }
-        if let Some(tutor) = course.tutor {
-            parts.push(format!("tutor {tutor}"));
-        }
-        if !course.administrators.is_empty() {
-            parts.push(format!("administrator {}", course.administrators.join(" ")));
-        }
         if let Some(team) = course.deployed_to {
             parts.push(format!("deployed to {}", self.team_name(team)));
         }
         for asker in course.requested_by {
-            parts.push(format!("{asker} waits for approval"));
+            parts.push(format!("{asker} waits"));
         }
         parts.join(", ")
     }
@@ -750,13 +744,12 @@ mod tests {
             .unwrap();
         assert_eq!(
             world.demo.course_summary(chemistry),
-            "tenant, needs approval, tutor tutor@demo.example, administrator \
-             assistant@demo.example, student@demo.example waits for approval"
+            "tenant, needs approval, student@demo.example waits"
         );
         let safety = &world.demo.courses[0];
         assert_eq!(
             world.demo.course_summary(safety),
-            "tenant, tutor tutor@demo.example, deployed to Science Team"
+            "tenant, deployed to Science Team"
         );
         let client = World::new().client.roster();
         assert_eq!(client[1].role, "Student (no password)");

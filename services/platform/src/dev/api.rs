@@ -540,8 +540,8 @@ impl Caller {
 
     // ---- courses ----
 
-    /// The courses the caller may see, archived ones too (a course is found again by its
-    /// title even after someone archived it, rather than made twice).
+    /// The active courses the caller may see. An archived one (deleted after people enrolled)
+    /// is left alone: nothing can be deployed to it, so a course of its title is made anew.
     pub async fn courses_now(&self) -> Result<Vec<Course>, SeedError> {
         let mut courses = Vec::new();
         let mut page_token = String::new();
@@ -552,7 +552,7 @@ impl Caller {
                 .list_courses(ListCoursesRequest {
                     page_size: PAGE,
                     page_token,
-                    include_archived: true,
+                    include_archived: false,
                 })
                 .await
                 .map_err(refused("ListCourses"))?

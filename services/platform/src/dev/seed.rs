@@ -2,8 +2,8 @@
 //! tenants and appoints the Master Administrator; each tenant's administrator, signed in with
 //! the demo password, makes its units, people, roles, teams and courses (the courses' learners
 //! and waiting requests too); the master invites the client and the client's administrator
-//! accepts. `demo.env` is written last; a run that finds it
-//! seeds nothing, and a run that finds less picks up where an earlier one stopped.
+//! accepts. `demo.env` is written last; a run that finds it seeds nothing, and a run that finds
+//! less picks up where an earlier one stopped.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

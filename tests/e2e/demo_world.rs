@@ -1,6 +1,6 @@
 //! `lms dev` seeds a demo world through the public API: its people sign in with the shared
-//! password and hold what the banner says, `demo.env` names its ids, and seeding again creates
-//! nothing.
+//! password and hold what the banner says, its courses have their tutors, learners and a
+//! waiting request, `demo.env` names its ids, and seeding again creates nothing.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -9,6 +9,10 @@ use lms_api::authorization::v1::permission_service_client::PermissionServiceClie
 use lms_api::authorization::v1::{CheckRequest, Decision};
 use lms_api::common::v1::consistency::Requirement;
 use lms_api::common::v1::{Consistency, ObjectReference, ObjectType};
+use lms_api::delegation::v1::{
+    Course, EnrolmentRequestStatus, ListCoursesRequest, ListEnrolmentRequestsRequest,
+    ListEnrolmentsRequest,
+};
 use lms_api::identity::v1::authentication_service_client::AuthenticationServiceClient;
 use lms_api::identity::v1::user_service_client::UserServiceClient;
 use lms_api::identity::v1::{
@@ -24,10 +28,12 @@ use tokio_util::sync::CancellationToken;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
-/// The two services the demo world is explored through.
+/// The services the demo world is explored through.
 struct Explorer {
     identity: Channel,
     authorization: Channel,
+    /// Delegation's endpoint.
+    delegation: String,
 }
 
 impl Explorer {
@@ -86,6 +92,72 @@ impl Explorer {
     }
 }
 
+impl Explorer {
+    async fn delegation(&self, token: &str) -> lms_client::Client {
+        lms_client::Client::connect(&self.delegation, token)
+            .await
+            .unwrap()
+    }
+
+    /// The courses `token`'s holder sees, archived ones too.
+    async fn courses(&self, token: &str) -> Vec<Course> {
+        self.delegation(token)
+            .await
+            .courses()
+            .list_courses(ListCoursesRequest {
+                page_size: 1000,
+                include_archived: true,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .courses
+    }
+
+    /// The learners enrolled on `course`, as `token`'s holder lists them.
+    async fn enrolled(&self, token: &str, course: &str) -> Vec<String> {
+        let mut learners: Vec<String> = self
+            .delegation(token)
+            .await
+            .enrolments()
+            .list_enrolments(ListEnrolmentsRequest {
+                course_id: course.into(),
+                page_size: 1000,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .enrolments
+            .into_iter()
+            .map(|e| e.user_id)
+            .collect();
+        learners.sort();
+        learners
+    }
+
+    /// Who waits for approval on `course`.
+    async fn waiting(&self, token: &str, course: &str) -> Vec<String> {
+        self.delegation(token)
+            .await
+            .enrolments()
+            .list_enrolment_requests(ListEnrolmentRequestsRequest {
+                course_id: course.into(),
+                status: EnrolmentRequestStatus::Requested as i32,
+                page_size: 1000,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .requests
+            .into_iter()
+            .map(|r| r.user_id)
+            .collect()
+    }
+}
+
 fn user(id: &str) -> ObjectReference {
     ObjectReference {
         r#type: ObjectType::User as i32,
@@ -137,6 +209,7 @@ async fn lms_dev_seeds_a_demo_world_whose_people_hold_what_the_banner_says_and_s
     let explorer = Explorer {
         identity: connect(address(ServiceName::Identity)).await.unwrap(),
         authorization: connect(address(ServiceName::Authorization)).await.unwrap(),
+        delegation: address(ServiceName::Delegation),
     };
 
     let demo = seeder.seed().await.unwrap();
@@ -156,14 +229,16 @@ async fn lms_dev_seeds_a_demo_world_whose_people_hold_what_the_banner_says_and_s
         "master@group.example",
         &academy,
         &client,
+        "Advanced Chemistry",
+        &id("DEMO_COURSE_CHEMISTRY"),
     ] {
         assert!(banner.contains(who), "the banner does not name {who}");
     }
 
-    // The demo tenant's administrator sees its 31 people: seven named, 24 learners.
+    // The demo tenant's administrator sees its 32 people: eight named, 24 learners.
     let admin = explorer.sign_in(&academy, "admin@demo.example").await;
     let people = explorer.users(&admin).await;
-    assert_eq!(people.len(), 31);
+    assert_eq!(people.len(), 32);
     let learner = |n: &str| {
         people
             .iter()
@@ -258,6 +333,61 @@ async fn lms_dev_seeds_a_demo_world_whose_people_hold_what_the_banner_says_and_s
             .await
     );
 
+    // Three courses: one at the tenant, one owned by Science Wing, one needing approval. The
+    // Tutor tutors two of them and sees only those; the assistant administers the third.
+    let courses = explorer.courses(&admin).await;
+    assert_eq!(courses.len(), 3);
+    let course = |key: &str| {
+        courses
+            .iter()
+            .find(|c| c.course_id == id(key))
+            .unwrap_or_else(|| panic!("{key} is not listed"))
+            .clone()
+    };
+    let (safety, fieldwork, chemistry) = (
+        course("DEMO_COURSE_SAFETY"),
+        course("DEMO_COURSE_FIELDWORK"),
+        course("DEMO_COURSE_CHEMISTRY"),
+    );
+    assert_eq!(safety.unit_id, "");
+    assert_eq!(fieldwork.unit_id, id("SCIENCE_WING"));
+    assert!(chemistry.enrolment_requires_approval && !safety.enrolment_requires_approval);
+    for tutored in [&safety, &chemistry] {
+        assert_eq!(tutored.tutor_user_id, id("TUTOR_ID"), "{}", tutored.title);
+    }
+    assert_eq!(chemistry.administrator_user_ids, [id("ASSISTANT_ID")]);
+    let mut tutors_view: Vec<String> = explorer
+        .courses(&tutor)
+        .await
+        .into_iter()
+        .map(|c| c.course_id)
+        .collect();
+    tutors_view.sort();
+    let mut theirs = vec![safety.course_id.clone(), chemistry.course_id.clone()];
+    theirs.sort();
+    assert_eq!(tutors_view, theirs);
+    // Lab Safety is deployed to the Science Team: its twelve learners and Sam Student.
+    let mut science_team: Vec<String> = people
+        .iter()
+        .filter(|p| p.primary_group_id == id("SCIENCE_TEAM"))
+        .map(|p| p.user_id.clone())
+        .collect();
+    science_team.sort();
+    assert_eq!(science_team.len(), 13);
+    let safety_learners = explorer.enrolled(&tutor, &safety.course_id).await;
+    assert_eq!(safety_learners, science_team);
+    // Sam asked to join Advanced Chemistry, and waits for the Tutor.
+    assert_eq!(
+        explorer.waiting(&tutor, &chemistry.course_id).await,
+        [id("STUDENT_ID")]
+    );
+    assert!(
+        explorer
+            .enrolled(&tutor, &chemistry.course_id)
+            .await
+            .is_empty()
+    );
+
     // A second seed on the same data dir creates nothing.
     let again = seeder.seed().await.unwrap();
     assert!(!again.created);
@@ -271,7 +401,16 @@ async fn lms_dev_seeds_a_demo_world_whose_people_hold_what_the_banner_says_and_s
     assert!(resumed.created);
     assert_eq!(resumed.ids, ids);
     assert_eq!(kept_ids(data_dir.path()), ids);
-    assert_eq!(explorer.users(&admin).await.len(), 31);
+    assert_eq!(explorer.users(&admin).await.len(), 32);
+    assert_eq!(explorer.courses(&admin).await.len(), 3);
+    assert_eq!(
+        explorer.enrolled(&admin, &safety.course_id).await,
+        safety_learners
+    );
+    assert_eq!(
+        explorer.waiting(&admin, &chemistry.course_id).await,
+        [id("STUDENT_ID")]
+    );
 
     // A data dir seeded before demo.env existed kept only the demo tenant's id: the rest of
     // the world is seeded into that tenant, beside its administrator.
@@ -288,10 +427,13 @@ async fn lms_dev_seeds_a_demo_world_whose_people_hold_what_the_banner_says_and_s
         "MULTI_ID",
         "SCIENCE_WING",
         "SCIENCE_TEAM",
+        "DEMO_COURSE_SAFETY",
+        "DEMO_COURSE_CHEMISTRY",
     ] {
         assert_eq!(upgraded.ids.get(key), ids.get(key), "{key}");
     }
-    assert_eq!(explorer.users(&admin).await.len(), 31);
+    assert_eq!(explorer.users(&admin).await.len(), 32);
+    assert_eq!(explorer.courses(&admin).await.len(), 3);
 
     shutdown.cancel();
     running.await.unwrap().unwrap();

@@ -82,7 +82,7 @@ fn annotated_lines_check_their_output() {
 /// This checkout's lmsctl, built now. A test names only its own package's binaries
 /// (`CARGO_BIN_EXE_*`), and lmsctl is lms-client's, so cargo is asked for it: with the whole
 /// workspace's features, as `cargo build` makes it, and at once when it is up to date.
-async fn lmsctl() -> PathBuf {
+pub(crate) async fn lmsctl() -> PathBuf {
     let built = tokio::process::Command::new(env!("CARGO"))
         .args(["build", "--workspace", "--bin", "lmsctl"])
         .arg("--message-format=json-render-diagnostics")
@@ -131,6 +131,7 @@ async fn the_readme_tour_runs_as_printed() {
         .env("PATH", path)
         .env("LMS_ENDPOINT", endpoint(ServiceName::Authorization))
         .env("LMS_IDENTITY_ENDPOINT", endpoint(ServiceName::Identity))
+        .env("LMS_DELEGATION_ENDPOINT", endpoint(ServiceName::Delegation))
         .env_remove("LMS_TOKEN")
         .env_remove("LMS_CLIENT_ID")
         .env_remove("LMS_CLIENT_SECRET")

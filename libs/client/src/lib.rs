@@ -11,6 +11,7 @@ use lms_api::authorization::v1::role_assignment_service_client::RoleAssignmentSe
 use lms_api::authorization::v1::role_service_client::RoleServiceClient;
 use lms_api::common::v1::{ObjectReference, ObjectType};
 use lms_api::delegation::v1::course_service_client::CourseServiceClient;
+use lms_api::delegation::v1::enrolment_service_client::EnrolmentServiceClient;
 use lms_api::delegation::v1::lesson_service_client::LessonServiceClient;
 use lms_api::delegation::v1::responsibility_service_client::ResponsibilityServiceClient;
 use lms_api::identity::v1::approval_service_client::ApprovalServiceClient;
@@ -185,6 +186,11 @@ impl Client {
     /// Courses (delegation).
     pub fn courses(&self) -> CourseServiceClient<Authorized> {
         CourseServiceClient::new(self.channel.clone())
+    }
+
+    /// Enrolments and enrolment requests (delegation).
+    pub fn enrolments(&self) -> EnrolmentServiceClient<Authorized> {
+        EnrolmentServiceClient::new(self.channel.clone())
     }
 
     /// Lessons of courses (delegation).

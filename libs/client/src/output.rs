@@ -122,6 +122,27 @@ impl Rows {
     }
 }
 
+/// A Unix time as UTC, `2026-01-31T09:05:00Z`.
+pub fn utc(seconds: i64) -> String {
+    match time::OffsetDateTime::from_unix_timestamp(seconds) {
+        Ok(at) => format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+            at.year(),
+            u8::from(at.month()),
+            at.day(),
+            at.hour(),
+            at.minute(),
+            at.second()
+        ),
+        Err(_) => seconds.to_string(),
+    }
+}
+
+/// A protobuf time as UTC; empty when unset.
+pub fn utc_of(at: Option<prost_types::Timestamp>) -> String {
+    at.map(|at| utc(at.seconds)).unwrap_or_default()
+}
+
 /// `value` in single quotes, which the shell takes literally (a quote inside closes, escapes and
 /// reopens).
 fn shell_quoted(value: &str) -> String {
@@ -131,6 +152,13 @@ fn shell_quoted(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_print_as_utc() {
+        assert_eq!(utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(utc(1_767_172_500), "2025-12-31T09:15:00Z");
+        assert_eq!(utc_of(None), "");
+    }
 
     #[test]
     fn env_output_is_shell_assignments_quoted_literally() {

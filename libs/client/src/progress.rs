@@ -3,8 +3,8 @@
 
 use std::io::Write;
 
-/// Draws `done` of `total` as `[#####.....]  45,000/100,000 rows  label`.
-pub fn bar(done: i64, total: i64, label: &str) -> String {
+/// Draws `done` of `total` `things` as `[#####.....]  45,000/100,000 rows  label`.
+pub fn bar(done: i64, total: i64, things: &str, label: &str) -> String {
     const WIDTH: i64 = 30;
     let filled = if total > 0 {
         (done.clamp(0, total) * WIDTH) / total
@@ -12,7 +12,7 @@ pub fn bar(done: i64, total: i64, label: &str) -> String {
         WIDTH
     };
     format!(
-        "[{}{}] {:>9}/{} rows  {label}",
+        "[{}{}] {:>9}/{} {things}  {label}",
         "#".repeat(filled as usize),
         ".".repeat((WIDTH - filled) as usize),
         thousands(done),
@@ -54,8 +54,9 @@ mod tests {
     fn the_bar_fills_with_progress() {
         assert_eq!(thousands(1_234_567), "1,234,567");
         assert_eq!(thousands(12), "12");
-        let half = bar(50, 100, "");
+        let half = bar(50, 100, "rows", "");
         assert!(half.starts_with(&format!("[{}{}]", "#".repeat(15), ".".repeat(15))));
-        assert!(bar(0, 0, "").starts_with(&format!("[{}]", "#".repeat(30))));
+        assert!(half.contains("50/100 rows"), "{half}");
+        assert!(bar(0, 0, "people", "").starts_with(&format!("[{}]", "#".repeat(30))));
     }
 }

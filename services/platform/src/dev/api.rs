@@ -1,4 +1,5 @@
-//! The platform's public gRPC API as the seeding calls it, through the client SDK
+//! The platform's public gRPC API as the seeding calls it (identity, authorization and
+//! delegation), through the client SDK
 //! ([`lms_client::Client`]): a [`Caller`] holds one token (the operator's, or a person's from
 //! sign-in) and makes each step find what an earlier run made before creating it, so a run that
 //! stopped half-way never wedges the next.
@@ -6,7 +7,12 @@
 use std::collections::HashMap;
 
 use lms_api::authorization::v1::{AssignRoleRequest, ListUserRolesRequest};
-use lms_api::common::v1::UserStatus;
+use lms_api::common::v1::{ObjectReference, ObjectType, UserStatus};
+use lms_api::delegation::v1::{
+    AssignResponsibilityRequest, Course, CreateCourseRequest, DeployCourseRequest,
+    EnrolmentRequest, ListCoursesRequest, ListEnrolmentRequestsRequest, RequestEnrolmentRequest,
+    Responsibility, ResponsibilityKind,
+};
 use lms_api::identity::v1::{
     AcceptClientLinkRequest, AccountKind, AddGroupMembersRequest,
     AppointMasterAdministratorRequest, ApproveAccountRequest, CreateGroupRequest,
@@ -18,7 +24,7 @@ use lms_api::identity::v1::{
 use lms_client::{Client, SignedIn};
 use tonic::Code;
 
-use super::world::{DEMO_ADMIN_PASSWORD, Person, Standing, TenantPlan, Unit};
+use super::world::{self, DEMO_ADMIN_PASSWORD, Person, Standing, TenantPlan, Unit};
 use super::{DevOperator, SeedError};
 
 /// The largest page the listing calls answer; the demo world fits in one.
@@ -39,19 +45,32 @@ fn incomplete(call: &'static str) -> SeedError {
     }
 }
 
-/// Connections to identity and authorization, not yet signed in.
+/// Where the services the seeding calls listen (`http://host:port`).
+#[derive(Debug, Clone)]
+pub struct Endpoints {
+    /// Identity.
+    pub identity: String,
+    /// Authorization.
+    pub authorization: String,
+    /// Delegation.
+    pub delegation: String,
+}
+
+/// Connections to identity, authorization and delegation, not yet signed in.
 #[derive(Debug, Clone)]
 pub struct Platform {
     identity: Client,
     authorization: Client,
+    delegation: Client,
 }
 
 impl Platform {
-    /// Connects to both services.
-    pub async fn connect(identity: &str, authorization: &str) -> Result<Platform, SeedError> {
+    /// Connects to the three services.
+    pub async fn connect(endpoints: &Endpoints) -> Result<Platform, SeedError> {
         Ok(Platform {
-            identity: Client::anonymous(identity).await?,
-            authorization: Client::anonymous(authorization).await?,
+            identity: Client::anonymous(&endpoints.identity).await?,
+            authorization: Client::anonymous(&endpoints.authorization).await?,
+            delegation: Client::anonymous(&endpoints.delegation).await?,
         })
     }
 
@@ -59,6 +78,7 @@ impl Platform {
         Ok(Caller {
             identity: self.identity.with_token(&token)?,
             authorization: self.authorization.with_token(&token)?,
+            delegation: self.delegation.with_token(&token)?,
             token,
         })
     }
@@ -97,6 +117,7 @@ impl Platform {
 pub struct Caller {
     identity: Client,
     authorization: Client,
+    delegation: Client,
     token: String,
 }
 
@@ -514,6 +535,125 @@ impl Caller {
             })
             .await
             .map_err(refused("AcceptClientLink"))?;
+        Ok(())
+    }
+
+    // ---- courses ----
+
+    /// The active courses the caller may see. An archived one (deleted after people enrolled)
+    /// is left alone: nothing can be deployed to it, so a course of its title is made anew.
+    pub async fn courses_now(&self) -> Result<Vec<Course>, SeedError> {
+        let mut courses = Vec::new();
+        let mut page_token = String::new();
+        loop {
+            let page = self
+                .delegation
+                .courses()
+                .list_courses(ListCoursesRequest {
+                    page_size: PAGE,
+                    page_token,
+                    include_archived: false,
+                })
+                .await
+                .map_err(refused("ListCourses"))?
+                .into_inner();
+            courses.extend(page.courses);
+            if page.next_page_token.is_empty() {
+                return Ok(courses);
+            }
+            page_token = page.next_page_token;
+        }
+    }
+
+    /// Creates the course of `plan`, owned by `unit` (empty: the tenant).
+    pub async fn create_course(
+        &self,
+        plan: &world::Course,
+        unit: &str,
+    ) -> Result<Course, SeedError> {
+        self.delegation
+            .courses()
+            .create_course(CreateCourseRequest {
+                title: plan.title.into(),
+                description: plan.description.into(),
+                unit_id: unit.to_owned(),
+                enrolment_requires_approval: plan.requires_approval,
+            })
+            .await
+            .map_err(refused("CreateCourse"))?
+            .into_inner()
+            .course
+            .ok_or_else(|| incomplete("CreateCourse"))
+    }
+
+    /// Gives `user` the duty `kind` on `course`, for good.
+    pub async fn give_duty(
+        &self,
+        course: &str,
+        user: &str,
+        kind: ResponsibilityKind,
+    ) -> Result<(), SeedError> {
+        self.delegation
+            .responsibilities()
+            .assign_responsibility(AssignResponsibilityRequest {
+                responsibility: Some(Responsibility {
+                    kind: kind as i32,
+                    user_id: user.to_owned(),
+                    object: Some(ObjectReference {
+                        r#type: ObjectType::Course as i32,
+                        id: course.to_owned(),
+                        tenant_id: String::new(),
+                    }),
+                    valid_from: None,
+                    valid_until: None,
+                }),
+            })
+            .await
+            .map_err(refused("AssignResponsibility"))?;
+        Ok(())
+    }
+
+    /// Deploys `course` to every member of `group` (those enrolled already stay as they are).
+    pub async fn deploy(&self, course: &str, group: &str) -> Result<(), SeedError> {
+        self.delegation
+            .courses()
+            .deploy_course(DeployCourseRequest {
+                course_id: course.to_owned(),
+                group_ids: vec![group.to_owned()],
+                ..Default::default()
+            })
+            .await
+            .map_err(refused("DeployCourse"))?;
+        Ok(())
+    }
+
+    /// The caller's own enrolment requests on `course`, whatever their state.
+    pub async fn my_requests(&self, course: &str) -> Result<Vec<EnrolmentRequest>, SeedError> {
+        let me = self.me().await?;
+        Ok(self
+            .delegation
+            .enrolments()
+            .list_enrolment_requests(ListEnrolmentRequestsRequest {
+                course_id: course.to_owned(),
+                user_id: me.user_id,
+                page_size: PAGE,
+                ..Default::default()
+            })
+            .await
+            .map_err(refused("ListEnrolmentRequests"))?
+            .into_inner()
+            .requests)
+    }
+
+    /// Asks to join `course` as the caller.
+    pub async fn ask_to_join(&self, course: &str) -> Result<(), SeedError> {
+        self.delegation
+            .enrolments()
+            .request_enrolment(RequestEnrolmentRequest {
+                course_id: course.to_owned(),
+            })
+            .await
+            .map_err(refused("RequestEnrolment"))?;
         Ok(())
     }
 }

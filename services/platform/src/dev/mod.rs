@@ -2,8 +2,8 @@
 //! operator and a demo world seeded through the public API, for a first look in one command.
 //!
 //! - `operator`: the operator account made on the first run and kept beside the data.
-//! - `world`: the demo world as data: tenants, units, people, roles and teams.
-//! - `seed`: the flow that seeds it through identity's and authorization's public gRPC API.
+//! - `world`: the demo world as data: tenants, units, people, roles, teams and courses.
+//! - `seed`: the flow that seeds it through the services' public gRPC API.
 //! - `api`: those calls, each finding what an earlier run made before creating it.
 //! - `kept`: what the seeding keeps in the data directory (`demo.env`, `demo-tenants`,
 //!   `demo-tenant`).
@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use lms_runtime::config::{ServiceAccountConfig, TelemetryConfig};
 use lms_runtime::{BootError, Config, SecretString, ServiceContext, ServiceName};
 
+use self::api::Endpoints;
 pub use self::kept::{DEMO_ENV_FILE, DEMO_TENANT_FILE, DemoIds};
 pub use self::operator::DevOperator;
 pub use self::seed::{Demo, SeedError, Seeder};
@@ -139,17 +140,18 @@ pub async fn build(mut config: Config, data_dir: &Path) -> Result<DevPlatform, B
             .map(|(_, addr)| format!("http://{addr}"))
             .unwrap_or_default()
     };
-    let (identity, authorization) = (
-        endpoint(ServiceName::Identity),
-        endpoint(ServiceName::Authorization),
-    );
+    let endpoints = Endpoints {
+        identity: endpoint(ServiceName::Identity),
+        authorization: endpoint(ServiceName::Authorization),
+        delegation: endpoint(ServiceName::Delegation),
+    };
     // Identity's store is migrated now: the operator account can be written into it.
     let identity_context = ServiceContext::from_config(&config, ServiceName::Identity)?;
     let operator = operator::ensure(&identity_context, data_dir).await?;
     Ok(DevPlatform {
         platform,
         data_dir: data_dir.to_owned(),
-        seeder: Seeder::new(identity, authorization, operator, data_dir),
+        seeder: Seeder::new(endpoints, operator, data_dir),
     })
 }
 
@@ -224,7 +226,9 @@ pub fn banner(endpoints: &[(ServiceName, SocketAddr)], data_dir: &Path, demo: &D
         new = if demo.created { " (seeded now)" } else { "" },
         env = data_dir.join(DEMO_ENV_FILE).display(),
     ));
-    text.push_str(&who_is_who(&World::new(), &demo.ids));
+    let world = World::new();
+    text.push_str(&who_is_who(&world, &demo.ids));
+    text.push_str(&courses(&world, &demo.ids));
     text.push_str(&format!(
         "\nBearer token for {DEMO_ADMIN_EMAIL} (from identity's sign-in):\n  {token}\n\n\
          Try:\n  export LMS_TOKEN=<the token above>\n  \
@@ -232,6 +236,7 @@ pub fn banner(endpoints: &[(ServiceName, SocketAddr)], data_dir: &Path, demo: &D
          lmsctl --identity http://{identity} import users people.csv\n  \
          export $(cat {env}); echo {DEMO_ADMIN_PASSWORD} | lmsctl --identity http://{identity} \\\n    \
          sign-in --tenant \"$DEMO_TENANT\" --email tutor@demo.example --password-stdin\n  \
+         lmsctl --delegation http://{delegation} enrolments --course \"$DEMO_COURSE_SAFETY\"\n  \
          grpcurl -plaintext {authorization} list\n\n\
          Platform operator: its client id and secret are kept in {operator}; trade them for a\n\
          short-lived operator token:\n  \
@@ -244,7 +249,34 @@ pub fn banner(endpoints: &[(ServiceName, SocketAddr)], data_dir: &Path, demo: &D
         token = demo.token,
         authorization = address(ServiceName::Authorization),
         identity = address(ServiceName::Identity),
+        delegation = address(ServiceName::Delegation),
     ));
+    text
+}
+
+/// The courses of each tenant that has some: title, id, and what sets each apart.
+fn courses(world: &World, ids: &DemoIds) -> String {
+    let mut text = String::new();
+    for plan in world.tenants() {
+        let width = plan
+            .courses
+            .iter()
+            .map(|course| course.title.chars().count())
+            .max()
+            .unwrap_or(0);
+        if width == 0 {
+            continue;
+        }
+        text.push_str(&format!("  Courses of {}:\n", plan.name));
+        for course in &plan.courses {
+            text.push_str(&format!(
+                "    {:<width$}  {}  {}\n",
+                course.title,
+                ids.get(course.key).unwrap_or("?"),
+                plan.course_summary(course),
+            ));
+        }
+    }
     text
 }
 

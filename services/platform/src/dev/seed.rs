@@ -1,17 +1,19 @@
 //! The demo world's seeding flow, through the public gRPC API only: the operator creates the
 //! tenants and appoints the Master Administrator; each tenant's administrator, signed in with
-//! the demo password, makes its units, people, roles and teams; the master invites the client
-//! and the client's administrator accepts. `demo.env` is written last; a run that finds it
-//! seeds nothing, and a run that finds less picks up where an earlier one stopped.
+//! the demo password, makes its units, people, roles, teams and courses (the courses' learners
+//! and waiting requests too); the master invites the client and the client's administrator
+//! accepts. `demo.env` is written last; a run that finds it seeds nothing, and a run that finds
+//! less picks up where an earlier one stopped.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use lms_api::delegation::v1::ResponsibilityKind;
 use lms_api::identity::v1::User;
 use lms_kernel::{RoleId, Template};
 
 use super::DevOperator;
-use super::api::{Caller, Platform};
+use super::api::{Caller, Endpoints, Platform};
 use super::kept::{self, DemoIds, Progress};
 use super::world::{DEMO_ADMIN_EMAIL, Person, Place, Standing, TenantPlan, World};
 
@@ -43,8 +45,7 @@ pub enum SeedError {
 /// Seeds (or finds) the demo world once the platform serves.
 #[derive(Debug, Clone)]
 pub struct Seeder {
-    identity: String,
-    authorization: String,
+    endpoints: Endpoints,
     operator: DevOperator,
     data_dir: PathBuf,
 }
@@ -69,17 +70,11 @@ struct Seeded {
 }
 
 impl Seeder {
-    /// A seeder calling identity and authorization at these endpoints as `operator`, keeping
-    /// what it made in `data_dir`.
-    pub fn new(
-        identity: String,
-        authorization: String,
-        operator: DevOperator,
-        data_dir: &Path,
-    ) -> Self {
+    /// A seeder calling the services at `endpoints` as `operator`, keeping what it made in
+    /// `data_dir`.
+    pub fn new(endpoints: Endpoints, operator: DevOperator, data_dir: &Path) -> Self {
         Self {
-            identity,
-            authorization,
+            endpoints,
             operator,
             data_dir: data_dir.to_owned(),
         }
@@ -88,7 +83,7 @@ impl Seeder {
     /// Seeds the demo world, or finds it seeded, and signs the demo administrator in. Call
     /// once the platform serves.
     pub async fn seed(&self) -> Result<Demo, SeedError> {
-        let platform = Platform::connect(&self.identity, &self.authorization).await?;
+        let platform = Platform::connect(&self.endpoints).await?;
         if let Some(ids) = kept::seeded(&self.data_dir)? {
             let tenant = ids.get("DEMO_TENANT").unwrap_or_default().to_owned();
             let admin = platform.sign_in(&tenant, DEMO_ADMIN_EMAIL).await?;
@@ -170,6 +165,7 @@ impl Run<'_> {
             people.insert(person.email, user);
         }
         self.teams(plan, &admin, &people).await?;
+        self.courses(&tenant, plan, &admin, &units, &people).await?;
         Ok(Seeded { tenant, admin })
     }
 
@@ -237,6 +233,65 @@ impl Run<'_> {
             let manager = people.get(team.manager).map(|user| user.user_id.as_str());
             if let Some(manager) = manager.filter(|manager| group.manager_user_id != *manager) {
                 admin.set_manager(id, manager).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes each course of `plan` (found by title and owner, or created), gives its duties to
+    /// whoever does not hold them yet, deploys it to its team (deploying again enrols only who
+    /// is missing), and has each person who waits for approval ask, unless they asked before.
+    async fn courses(
+        &mut self,
+        tenant: &str,
+        plan: &TenantPlan,
+        admin: &Caller,
+        units: &HashMap<&'static str, String>,
+        people: &HashMap<String, User>,
+    ) -> Result<(), SeedError> {
+        if plan.courses.is_empty() {
+            return Ok(());
+        }
+        let existing = admin.courses_now().await?;
+        let user = |email: &str| people.get(email).map(|user| user.user_id.as_str());
+        for course in &plan.courses {
+            let owner = course.owner.map_or("", |key| unit_id(units, key));
+            let found = existing
+                .iter()
+                .find(|there| there.title == course.title && there.unit_id == owner);
+            let made = match found {
+                Some(there) => there.clone(),
+                None => admin.create_course(course, owner).await?,
+            };
+            let id = made.course_id.as_str();
+            self.ids.set(course.key, id);
+            if let Some(tutor) = course.tutor.and_then(user)
+                && made.tutor_user_id != tutor
+            {
+                admin
+                    .give_duty(id, tutor, ResponsibilityKind::CourseTutor)
+                    .await?;
+            }
+            for administrator in course.administrators.iter().filter_map(|email| user(email)) {
+                if !made
+                    .administrator_user_ids
+                    .iter()
+                    .any(|a| a == administrator)
+                {
+                    admin
+                        .give_duty(id, administrator, ResponsibilityKind::CourseAdministrator)
+                        .await?;
+                }
+            }
+            if let Some(team) = course.deployed_to {
+                let group = self.ids.get(team).unwrap_or_default().to_owned();
+                admin.deploy(id, &group).await?;
+            }
+            for asker in course.requested_by {
+                let learner = self.platform.sign_in(tenant, asker).await?;
+                if learner.my_requests(id).await?.is_empty() {
+                    learner.ask_to_join(id).await?;
+                }
             }
         }
         Ok(())

@@ -1,4 +1,5 @@
-//! The demo world `lms dev` seeds, as data: three tenants, their units, people, roles and teams.
+//! The demo world `lms dev` seeds, as data: three tenants, their units, people, roles and teams,
+//! and Demo Academy's courses with their duties, learners and a request waiting for approval.
 //! The seeding flow (`seed`) walks it; the banner prints its roster; `demo.env` names its ids by
 //! the keys given here. The README's tour is written against exactly this world.
 
@@ -10,8 +11,8 @@ use lms_kernel::Template;
 pub const DEMO_ADMIN_PASSWORD: &str = "lms-dev-orchard-lantern";
 
 /// The keys of `demo.env`, in the order it lists them: the ids of the world's tenants, units,
-/// people and teams.
-pub const KEYS: [&str; 20] = [
+/// people, teams and courses.
+pub const KEYS: [&str; 24] = [
     "DEMO_TENANT",
     "GROUP_TENANT",
     "CLIENT_TENANT",
@@ -24,6 +25,7 @@ pub const KEYS: [&str; 20] = [
     "LOCAL_ID",
     "MANAGER_ID",
     "TUTOR_ID",
+    "ASSISTANT_ID",
     "STUDENT_ID",
     "LEARNER01_ID",
     "SCIENCE_TEAM",
@@ -32,6 +34,9 @@ pub const KEYS: [&str; 20] = [
     "MASTER_ID",
     "CLIENT_ADMIN_ID",
     "CLIENT_LEARNER_ID",
+    "DEMO_COURSE_SAFETY",
+    "DEMO_COURSE_FIELDWORK",
+    "DEMO_COURSE_CHEMISTRY",
 ];
 
 /// Where an assigned role is held.
@@ -109,6 +114,29 @@ pub struct Team {
     pub learners: (u8, u8),
 }
 
+/// A course, the duties on it and who is on it.
+#[derive(Debug, Clone, Copy)]
+pub struct Course {
+    /// The `demo.env` key of its id.
+    pub key: &'static str,
+    /// Its title (how an earlier run's course is found again).
+    pub title: &'static str,
+    /// Its description.
+    pub description: &'static str,
+    /// The key of the unit that owns it; the tenant's when none.
+    pub owner: Option<&'static str>,
+    /// Whether enrolment waits for the Course Tutor.
+    pub requires_approval: bool,
+    /// The e-mail of its Course Tutor.
+    pub tutor: Option<&'static str>,
+    /// The e-mails of its Course Administrators.
+    pub administrators: &'static [&'static str],
+    /// The key of the team it is deployed to (each member enrolled).
+    pub deployed_to: Option<&'static str>,
+    /// The e-mails of people who asked to join and wait for the Course Tutor.
+    pub requested_by: &'static [&'static str],
+}
+
 /// A tenant and everything in it.
 #[derive(Debug, Clone)]
 pub struct TenantPlan {
@@ -128,12 +156,14 @@ pub struct TenantPlan {
     pub people: Vec<Person>,
     /// Its teams.
     pub teams: Vec<Team>,
+    /// Its courses.
+    pub courses: Vec<Course>,
 }
 
 /// The demo world.
 #[derive(Debug, Clone)]
 pub struct World {
-    /// Demo Academy: locations, accounts, teams and every kind of administrator.
+    /// Demo Academy: locations, accounts, teams, every kind of administrator, and courses.
     pub demo: TenantPlan,
     /// Demo Group: a master tenant.
     pub group: TenantPlan,
@@ -252,6 +282,12 @@ impl World {
                     Standing::ApprovedTutor,
                 ),
                 Person::named(
+                    "ASSISTANT_ID",
+                    "assistant@demo.example",
+                    ("Ash", "Assistant"),
+                    Standing::ApprovedTutor,
+                ),
+                Person::named(
                     "STUDENT_ID",
                     "student@demo.example",
                     ("Sam", "Student"),
@@ -275,6 +311,41 @@ impl World {
                     learners: (13, 24),
                 },
             ],
+            courses: vec![
+                Course {
+                    key: "DEMO_COURSE_SAFETY",
+                    title: "Lab Safety",
+                    description: "Working safely in the teaching labs.",
+                    owner: None,
+                    requires_approval: false,
+                    tutor: Some("tutor@demo.example"),
+                    administrators: &[],
+                    deployed_to: Some("SCIENCE_TEAM"),
+                    requested_by: &[],
+                },
+                Course {
+                    key: "DEMO_COURSE_FIELDWORK",
+                    title: "Field Ecology",
+                    description: "Survey methods on the campus grounds.",
+                    owner: Some("SCIENCE_WING"),
+                    requires_approval: false,
+                    tutor: None,
+                    administrators: &[],
+                    deployed_to: None,
+                    requested_by: &[],
+                },
+                Course {
+                    key: "DEMO_COURSE_CHEMISTRY",
+                    title: "Advanced Chemistry",
+                    description: "Places are limited: the Course Tutor approves each learner.",
+                    owner: None,
+                    requires_approval: true,
+                    tutor: Some("tutor@demo.example"),
+                    administrators: &["assistant@demo.example"],
+                    deployed_to: None,
+                    requested_by: &["student@demo.example"],
+                },
+            ],
         };
         let group = TenantPlan {
             key: "GROUP_TENANT",
@@ -295,6 +366,7 @@ impl World {
                 Standing::AppointedMaster,
             )],
             teams: Vec::new(),
+            courses: Vec::new(),
         };
         let client = TenantPlan {
             key: "CLIENT_TENANT",
@@ -318,6 +390,7 @@ impl World {
                 .without_password(),
             ],
             teams: Vec::new(),
+            courses: Vec::new(),
         };
         World {
             demo,
@@ -395,6 +468,45 @@ impl TenantPlan {
             .map_or("?", |team| team.name)
     }
 
+    /// What sets `course` apart, in a few words for the banner: its owner, whether it needs
+    /// approval, where it is deployed and who waits (the roster says who tutors it).
+    pub fn course_summary(&self, course: &Course) -> String {
+        let mut parts = vec![match course.owner {
+            Some(unit) => self.unit_name(unit).to_owned(),
+            None => "tenant".to_owned(),
+        }];
+        if course.requires_approval {
+            parts.push("needs approval".into());
+        }
+        if let Some(team) = course.deployed_to {
+            parts.push(format!("deployed to {}", self.team_name(team)));
+        }
+        for asker in course.requested_by {
+            parts.push(format!("{asker} waits"));
+        }
+        parts.join(", ")
+    }
+
+    /// The courses `email` tutors and administers, in a few words (empty when none).
+    fn duties(&self, email: &str) -> String {
+        let titles = |holds: &dyn Fn(&Course) -> bool| {
+            self.courses
+                .iter()
+                .filter(|course| holds(course))
+                .map(|course| course.title)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let tutors = titles(&|course| course.tutor == Some(email));
+        let administers = titles(&|course| course.administrators.contains(&email));
+        match (tutors.is_empty(), administers.is_empty()) {
+            (true, true) => String::new(),
+            (false, true) => format!("tutors {tutors}"),
+            (true, false) => format!("administers {administers}"),
+            (false, false) => format!("tutors {tutors}; administers {administers}"),
+        }
+    }
+
     /// Who is who, a row per named person and one per team's learners.
     pub fn roster(&self) -> Vec<RosterRow> {
         let mut rows: Vec<RosterRow> = std::iter::once(&self.founder)
@@ -440,6 +552,10 @@ impl TenantPlan {
         if !managed.is_empty() {
             return format!("manages {}", managed.join(", "));
         }
+        let duties = self.duties(&person.email);
+        if !duties.is_empty() {
+            return duties;
+        }
         let mut place = match person.standing {
             Standing::Assigned(_, Place::Unit(unit)) => self.unit_name(unit).to_owned(),
             Standing::AppointedMaster => "tenant and its clients".to_owned(),
@@ -482,6 +598,7 @@ mod tests {
             named.extend(tenant.founder.key);
             named.extend(tenant.members().iter().filter_map(|person| person.key));
             named.extend(tenant.teams.iter().map(|team| team.key));
+            named.extend(tenant.courses.iter().map(|course| course.key));
         }
         let unique: BTreeSet<_> = named.iter().collect();
         assert_eq!(unique.len(), named.len(), "a key is used twice: {named:?}");
@@ -492,7 +609,7 @@ mod tests {
     fn the_demo_tenant_has_a_few_dozen_people_in_two_managed_teams() {
         let world = World::new();
         let members = world.demo.members();
-        assert_eq!(members.len(), 6 + 24);
+        assert_eq!(members.len(), 7 + 24);
         let emails: BTreeSet<_> = members.iter().map(|person| &person.email).collect();
         assert_eq!(emails.len(), members.len(), "an e-mail is used twice");
         for team in &world.demo.teams {
@@ -529,9 +646,66 @@ mod tests {
     }
 
     #[test]
+    fn courses_name_their_tenant_s_units_teams_and_people_and_duties_the_matrix_allows() {
+        use lms_kernel::Responsibility;
+
+        let world = World::new();
+        for tenant in world.tenants() {
+            let members = tenant.members();
+            let person = |email: &str| {
+                members
+                    .iter()
+                    .find(|p| p.email == email)
+                    .unwrap_or_else(|| panic!("{email} is not of {}", tenant.name))
+            };
+            // Each duty goes to someone whose role the responsibility matrix allows it.
+            let may_hold = |email: &str, duty: Responsibility| {
+                let template = match person(email).standing {
+                    Standing::Assigned(template, _) => template,
+                    Standing::ApprovedTutor => Template::Tutor,
+                    _ => Template::Student,
+                };
+                assert!(
+                    template.responsibilities().contains(duty),
+                    "{email} may not be {duty:?}"
+                );
+            };
+            for course in &tenant.courses {
+                if let Some(unit) = course.owner {
+                    assert!(tenant.units.iter().any(|u| u.key == unit), "{unit}");
+                }
+                if let Some(team) = course.deployed_to {
+                    assert!(tenant.teams.iter().any(|t| t.key == team), "{team}");
+                }
+                if let Some(tutor) = course.tutor {
+                    may_hold(tutor, Responsibility::CourseTutor);
+                }
+                for administrator in course.administrators {
+                    may_hold(administrator, Responsibility::CourseAdministrator);
+                }
+                // Asking is done as oneself, signed in; a request waits only where approval
+                // is needed, and someone must be there to give it.
+                for asker in course.requested_by {
+                    assert!(person(asker).password, "{asker} cannot sign in");
+                    assert!(course.requires_approval && course.tutor.is_some());
+                }
+            }
+        }
+        let demo = &world.demo.courses;
+        assert!(demo.iter().any(|c| c.owner.is_none()));
+        assert!(demo.iter().any(|c| c.owner.is_some()));
+        assert!(demo.iter().any(|c| c.requires_approval));
+        let tutored = demo
+            .iter()
+            .filter(|c| c.tutor == Some("tutor@demo.example"))
+            .count();
+        assert_eq!(tutored, 2, "the tour's tutor sees two of three courses");
+    }
+
+    #[test]
     fn the_roster_says_who_is_who_in_one_screen() {
         let rows = World::new().demo.roster();
-        assert_eq!(rows.len(), 1 + 6 + 2);
+        assert_eq!(rows.len(), 1 + 7 + 2);
         let multi = rows
             .iter()
             .find(|r| r.email == "multi@demo.example")
@@ -550,8 +724,33 @@ mod tests {
             .find(|r| r.email == "student@demo.example")
             .unwrap();
         assert_eq!(student.place, "Science Wing, Science Team");
-        assert_eq!(rows[7].email, "learner01..12@demo.example");
-        assert_eq!(rows[7].place, "Science Wing, Science Team");
+        assert_eq!(rows[8].email, "learner01..12@demo.example");
+        assert_eq!(rows[8].place, "Science Wing, Science Team");
+        let place = |email: &str| &rows.iter().find(|r| r.email == email).unwrap().place;
+        assert_eq!(
+            place("tutor@demo.example"),
+            "tutors Lab Safety, Advanced Chemistry"
+        );
+        assert_eq!(
+            place("assistant@demo.example"),
+            "administers Advanced Chemistry"
+        );
+        let world = World::new();
+        let chemistry = world
+            .demo
+            .courses
+            .iter()
+            .find(|c| c.requires_approval)
+            .unwrap();
+        assert_eq!(
+            world.demo.course_summary(chemistry),
+            "tenant, needs approval, student@demo.example waits"
+        );
+        let safety = &world.demo.courses[0];
+        assert_eq!(
+            world.demo.course_summary(safety),
+            "tenant, deployed to Science Team"
+        );
         let client = World::new().client.roster();
         assert_eq!(client[1].role, "Student (no password)");
     }

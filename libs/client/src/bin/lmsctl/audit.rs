@@ -8,7 +8,7 @@ use lms_api::identity::v1::{
     AuditRecord, ListAuditRecordsRequest, ListPlatformAuditRecordsRequest,
 };
 use lms_client::Client;
-use lms_client::output::Rows;
+use lms_client::output::{Rows, utc};
 
 /// Which records `lmsctl audit` lists.
 #[derive(Debug, Args)]
@@ -26,22 +26,6 @@ pub struct AuditQuery {
     /// At most this many records, the newest.
     #[arg(long, default_value_t = 50)]
     limit: i32,
-}
-
-/// A Unix time as UTC, `2026-01-31T09:05:00Z`.
-fn utc(seconds: i64) -> String {
-    match time::OffsetDateTime::from_unix_timestamp(seconds) {
-        Ok(at) => format!(
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-            at.year(),
-            u8::from(at.month()),
-            at.day(),
-            at.hour(),
-            at.minute(),
-            at.second()
-        ),
-        Err(_) => seconds.to_string(),
-    }
 }
 
 /// Who acted, as a record names them: a person, a service (`operator:…`, `integration:…`
@@ -117,13 +101,7 @@ pub async fn list(identity: &Client, query: AuditQuery) -> anyhow::Result<Rows> 
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
-    #[test]
-    fn times_print_as_utc() {
-        assert_eq!(utc(0), "1970-01-01T00:00:00Z");
-        assert_eq!(utc(1_767_172_500), "2025-12-31T09:15:00Z");
-    }
+    use super::actor;
 
     #[test]
     fn an_integration_s_change_names_the_integration_and_its_holder() {

@@ -1,6 +1,7 @@
 //! `courses`: courses, their lessons and the duties on them (delegation). Every call is decided
 //! by authorization as you: a Tutor sees and edits the courses they tutor and nothing else.
 
+use anyhow::Context;
 use clap::{Subcommand, ValueEnum};
 use lms_api::common::v1::{ObjectReference, ObjectType};
 use lms_api::delegation::v1::{
@@ -221,7 +222,8 @@ pub async fn run(delegation: &Client, command: CourseCommand) -> anyhow::Result<
                         page_token,
                         include_archived: archived,
                     })
-                    .await?
+                    .await
+                    .context("list courses")?
                     .into_inner();
                 for course in page.courses {
                     course_row(&mut rows, course);
@@ -234,7 +236,8 @@ pub async fn run(delegation: &Client, command: CourseCommand) -> anyhow::Result<
         }
         CourseCommand::Get { course } => one(courses
             .get_course(GetCourseRequest { course_id: course })
-            .await?
+            .await
+            .context("get course")?
             .into_inner()
             .course),
         CourseCommand::Create {
@@ -301,7 +304,8 @@ pub async fn run(delegation: &Client, command: CourseCommand) -> anyhow::Result<
             let lessons = delegation
                 .lessons()
                 .list_lessons(ListLessonsRequest { course_id: course })
-                .await?
+                .await
+                .context("list lessons")?
                 .into_inner()
                 .lessons;
             let mut rows = Rows::new(&["position", "lesson", "title"]);
@@ -350,7 +354,8 @@ pub async fn run(delegation: &Client, command: CourseCommand) -> anyhow::Result<
                     }),
                     user_id: String::new(),
                 })
-                .await?
+                .await
+                .context("list duties")?
                 .into_inner()
                 .responsibilities;
             let mut rows = Rows::new(&["duty", "user", "from", "until"]);

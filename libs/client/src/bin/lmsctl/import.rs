@@ -64,6 +64,7 @@ pub async fn import(
             progress::redraw(&progress::bar(
                 message.rows_imported + message.rows_unchanged,
                 message.rows_read,
+                "rows",
                 &format!(
                     "{} imported, {} unchanged",
                     progress::thousands(message.rows_imported),

@@ -5,6 +5,8 @@ mod accounts;
 mod audit;
 mod courses;
 mod decisions;
+mod enrolling;
+mod enrolments;
 mod import;
 mod permissions;
 mod roles;
@@ -21,6 +23,8 @@ use crate::accounts::AccountCommand;
 use crate::audit::AuditQuery;
 use crate::courses::CourseCommand;
 use crate::decisions::Question;
+use crate::enrolling::{DeployArgs, EnrolArgs};
+use crate::enrolments::EnrolmentsArgs;
 use crate::import::ImportWhat;
 use crate::tenants::TenantCommand;
 
@@ -47,7 +51,7 @@ struct Cli {
         global = true
     )]
     identity: String,
-    /// The delegation service (courses, lessons, their duties).
+    /// The delegation service (courses, lessons, their duties, enrolments).
     #[arg(
         long,
         env = "LMS_DELEGATION_ENDPOINT",
@@ -140,6 +144,16 @@ enum Command {
     /// Courses, their lessons and the duties on them.
     #[command(subcommand)]
     Courses(CourseCommand),
+    /// Enrol learners on a course, decided on each of them (a manager their team:
+    /// `--group TEAM`); long lists go a thousand a call, with a progress bar.
+    Enrol(EnrolArgs),
+    /// Deploy a course to users and groups (its Course Tutor and Course Administrators, the
+    /// tenant's course administrators); each person is enrolled once, and deploying again
+    /// enrols only who is missing. Long lists go a thousand a call, with a progress bar.
+    Deploy(DeployArgs),
+    /// Enrolments of a course (`--course`) or of a learner (`--user`), or one of the verbs:
+    /// request, decide, requests, withdraw.
+    Enrolments(EnrolmentsArgs),
     /// Identity's audit trail, newest first: your tenant's, or the platform's (`--platform`,
     /// operators).
     Audit(AuditQuery),
@@ -246,6 +260,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             accounts::run(&connect(&identity).await?, command).await?
         }
         Command::Courses(command) => courses::run(&connect(&delegation).await?, command).await?,
+        Command::Enrol(args) => {
+            // Identity is asked only for the members of the groups named.
+            let identity = match args.names_groups() {
+                true => Some(connect(&identity).await?),
+                false => None,
+            };
+            enrolling::enrol(identity.as_ref(), &connect(&delegation).await?, args).await?
+        }
+        Command::Deploy(args) => enrolling::deploy(&connect(&delegation).await?, args).await?,
+        Command::Enrolments(args) => enrolments::run(&connect(&delegation).await?, args).await?,
         Command::Audit(query) => audit::list(&connect(&identity).await?, query).await?,
         Command::Check(q) => decisions::check(&connect(&endpoint).await?, &q).await?,
         Command::Explain(q) => decisions::explain(&connect(&endpoint).await?, &q).await?,

@@ -25,7 +25,7 @@ use lms_runtime::peers::Listing;
 use tonic::{Request, Response, Status};
 
 use crate::audit::Actor;
-use crate::convert::{description, distinct_ids, optional_id, reference, required_id, title};
+use crate::convert::{description, distinct_ids, optional_id, reference, title};
 use crate::core::Core;
 use crate::enrolling::{Enrolling, MAX_NAMED_USERS};
 use crate::error::archived;
@@ -42,23 +42,6 @@ const MAX_GROUPS: usize = 100;
 const MEMBERS_PER_PAGE: i32 = 1000;
 
 impl<S: Store + Clone> Courses<S> {
-    /// The course named in `course_id`, after authorization allowed the caller `permission` on
-    /// it; decided before the course is read, so nobody learns which ids exist.
-    async fn on_course<T>(
-        &self,
-        request: &Request<T>,
-        course_id: &str,
-        permission: Permission,
-    ) -> Result<(Acting, CourseId), ApiError> {
-        let acting = acting(request)?;
-        let course = required_id("course_id", course_id, CourseId::parse)?;
-        self.0
-            .authorization
-            .require(&acting, permission, reference(ObjectType::Course, course))
-            .await?;
-        Ok((acting, course))
-    }
-
     /// Courses as the API shows them, with the responsibilities in effect on each.
     async fn views(
         &self,
@@ -207,6 +190,7 @@ impl<S: Store + Clone> Courses<S> {
             }
         }
         let (acting, course) = self
+            .0
             .on_course(&request, &r.course_id, Permission::CoursesUpdate)
             .await?;
         let audit = Actor::of(&request)?.did("course.updated", "course", course);
@@ -242,6 +226,7 @@ impl<S: Store + Clone> Courses<S> {
             ));
         }
         let (acting, course) = self
+            .0
             .on_course(&request, &r.course_id, Permission::CoursesDeploy)
             .await?;
         // Before reading a large group's members for nothing.
@@ -308,6 +293,7 @@ impl<S: Store + Clone> Courses<S> {
         request: Request<DeleteCourseRequest>,
     ) -> Result<DeleteCourseResponse, ApiError> {
         let (acting, course) = self
+            .0
             .on_course(
                 &request,
                 &request.get_ref().course_id,
@@ -348,6 +334,7 @@ impl<S: Store + Clone> CourseService for Courses<S> {
         request: Request<GetCourseRequest>,
     ) -> Result<Response<GetCourseResponse>, Status> {
         let (acting, course) = self
+            .0
             .on_course(
                 &request,
                 &request.get_ref().course_id,

@@ -13,7 +13,7 @@ use lms_api::delegation::v1::{
     DeleteLessonRequest, DeleteLessonResponse, ListLessonsRequest, ListLessonsResponse,
     UpdateLessonRequest, UpdateLessonResponse,
 };
-use lms_kernel::{CourseId, GroupId, LessonId, Permission, UserId};
+use lms_kernel::{GroupId, LessonId, Permission, UserId};
 use lms_runtime::ApiError;
 use lms_runtime::auth::{Acting, acting};
 use lms_runtime::clock::now;
@@ -56,22 +56,6 @@ impl<S: Store + Clone> Lessons<S> {
         Ok((acting, lesson))
     }
 
-    /// The course named in `course_id`, after authorization allowed `permission` on it.
-    async fn on_course<T>(
-        &self,
-        request: &Request<T>,
-        course_id: &str,
-        permission: Permission,
-    ) -> Result<(Acting, CourseId), ApiError> {
-        let acting = acting(request)?;
-        let course = required_id("course_id", course_id, CourseId::parse)?;
-        self.0
-            .authorization
-            .require(&acting, permission, reference(ObjectType::Course, course))
-            .await?;
-        Ok((acting, course))
-    }
-
     async fn create(
         &self,
         request: Request<CreateLessonRequest>,
@@ -80,6 +64,7 @@ impl<S: Store + Clone> Lessons<S> {
         let title = title("title", &r.title)?;
         let asked = position("position", r.position)?;
         let (acting, course) = self
+            .0
             .on_course(&request, &r.course_id, Permission::LessonsCreate)
             .await?;
         let record = LessonRecord {
@@ -235,6 +220,7 @@ impl<S: Store + Clone> LessonService for Lessons<S> {
         request: Request<ListLessonsRequest>,
     ) -> Result<Response<ListLessonsResponse>, Status> {
         let (acting, course) = self
+            .0
             .on_course(
                 &request,
                 &request.get_ref().course_id,

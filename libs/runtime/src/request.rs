@@ -54,6 +54,17 @@ pub fn ids<T, E: std::fmt::Display>(
         .collect()
 }
 
+/// The field paths an update's `update_mask` names; INVALID_ARGUMENT when it names none.
+pub fn mask_paths(mask: Option<&prost_types::FieldMask>) -> Result<Vec<String>, ApiError> {
+    match mask.map(|mask| mask.paths.clone()) {
+        Some(paths) if !paths.is_empty() => Ok(paths),
+        _ => Err(ApiError::invalid_field(
+            "update_mask",
+            "must name a field to change",
+        )),
+    }
+}
+
 /// A reference to an object of the caller's tenant.
 pub fn reference(kind: ObjectType, id: impl ToString) -> ObjectReference {
     ObjectReference {

@@ -13,7 +13,9 @@ use lms_kernel::{
     UserId, Window,
 };
 use lms_runtime::ApiError;
-pub use lms_runtime::request::{ids, optional_id, reference, required_id, seconds, timestamp};
+pub use lms_runtime::request::{
+    ids, mask_paths, optional_id, reference, required_id, seconds, timestamp,
+};
 use uuid::Uuid;
 
 use crate::error::{text_refused, window_refused};

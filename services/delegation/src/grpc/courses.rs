@@ -25,7 +25,7 @@ use lms_runtime::peers::Listing;
 use tonic::{Request, Response, Status};
 
 use crate::audit::Actor;
-use crate::convert::{description, distinct_ids, optional_id, reference, title};
+use crate::convert::{description, distinct_ids, mask_paths, optional_id, reference, title};
 use crate::core::Core;
 use crate::enrolling::{Enrolling, MAX_NAMED_USERS};
 use crate::error::archived;
@@ -155,17 +155,7 @@ impl<S: Store + Clone> Courses<S> {
         request: Request<UpdateCourseRequest>,
     ) -> Result<UpdateCourseResponse, ApiError> {
         let r = request.get_ref();
-        let paths = r
-            .update_mask
-            .as_ref()
-            .map(|m| m.paths.clone())
-            .unwrap_or_default();
-        if paths.is_empty() {
-            return Err(ApiError::invalid_field(
-                "update_mask",
-                "must name a field to change",
-            ));
-        }
+        let paths = mask_paths(r.update_mask.as_ref())?;
         let given = r.course.clone().unwrap_or_default();
         let mut change = CourseChange::default();
         for path in &paths {

@@ -20,7 +20,7 @@ use lms_runtime::clock::now;
 use tonic::{Request, Response, Status};
 
 use crate::audit::Actor;
-use crate::convert::{ids, lesson, reference, required_id, title};
+use crate::convert::{ids, lesson, mask_paths, reference, required_id, title};
 use crate::core::Core;
 use crate::relationships;
 use crate::store::{LessonRecord, Store};
@@ -97,17 +97,7 @@ impl<S: Store + Clone> Lessons<S> {
         request: Request<UpdateLessonRequest>,
     ) -> Result<UpdateLessonResponse, ApiError> {
         let r = request.get_ref();
-        let paths = r
-            .update_mask
-            .as_ref()
-            .map(|m| m.paths.clone())
-            .unwrap_or_default();
-        if paths.is_empty() {
-            return Err(ApiError::invalid_field(
-                "update_mask",
-                "must name a field to change",
-            ));
-        }
+        let paths = mask_paths(r.update_mask.as_ref())?;
         let given = r.lesson.clone().unwrap_or_default();
         let (mut new_title, mut new_position) = (None, None);
         for path in &paths {

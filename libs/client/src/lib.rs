@@ -10,6 +10,7 @@ use lms_api::authorization::v1::permission_service_client::PermissionServiceClie
 use lms_api::authorization::v1::role_assignment_service_client::RoleAssignmentServiceClient;
 use lms_api::authorization::v1::role_service_client::RoleServiceClient;
 use lms_api::common::v1::{ObjectReference, ObjectType};
+use lms_api::delegation::v1::catalogue_service_client::CatalogueServiceClient;
 use lms_api::delegation::v1::course_service_client::CourseServiceClient;
 use lms_api::delegation::v1::enrolment_service_client::EnrolmentServiceClient;
 use lms_api::delegation::v1::lesson_service_client::LessonServiceClient;
@@ -186,6 +187,11 @@ impl Client {
     /// Courses (delegation).
     pub fn courses(&self) -> CourseServiceClient<Authorized> {
         CourseServiceClient::new(self.channel.clone())
+    }
+
+    /// Catalogues of courses (delegation).
+    pub fn catalogues(&self) -> CatalogueServiceClient<Authorized> {
+        CatalogueServiceClient::new(self.channel.clone())
     }
 
     /// Enrolments and enrolment requests (delegation).

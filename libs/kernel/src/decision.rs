@@ -3,7 +3,7 @@
 use std::fmt;
 
 use crate::facts::{HeldRole, Object, Place, ResourceFacts, SubjectFacts};
-use crate::permission::Permission;
+use crate::permission::{Permission, PermissionSet};
 use crate::reach::Reach;
 use crate::responsibility::Responsibility;
 use crate::role::{Grants, RoleId};
@@ -28,6 +28,9 @@ pub enum Grounds {
     /// The subject is their tenant's one Access Coordinator, whose duties follow the tenant's
     /// coordinator record, never a role.
     AccessCoordinator,
+    /// A catalogue deployed to the subject holds the course, and the subject may browse
+    /// catalogues.
+    Catalogue,
 }
 
 /// Why a decision denied.
@@ -92,6 +95,9 @@ impl fmt::Display for Decision {
             }
             Decision::Allowed(Grounds::AccessCoordinator) => {
                 write!(f, "allowed as the tenant's Access Coordinator")
+            }
+            Decision::Allowed(Grounds::Catalogue) => {
+                write!(f, "allowed by a catalogue deployed to the subject")
             }
             Decision::Denied(Denial::SubjectUnknown) => {
                 write!(f, "denied: the subject is unknown to authorization")
@@ -175,6 +181,14 @@ pub fn decide(
     if home && let Some(responsibility) = responsibility_allowing(subject, permission, resource) {
         return Decision::Allowed(Grounds::Responsibility(responsibility));
     }
+    // A course a catalogue deployed to the subject offers: how a learner finds what to join.
+    if home
+        && let Object::Course(course) = resource.object
+        && subject.offered_courses.contains(&course)
+        && offers_catalogue_courses(subject, permission)
+    {
+        return Decision::Allowed(Grounds::Catalogue);
+    }
     // So are the Access Coordinator's, held by exactly one person per tenant.
     if home && subject.access_coordinator && ACCESS_COORDINATOR_DUTIES.contains(permission) {
         return Decision::Allowed(Grounds::AccessCoordinator);
@@ -185,6 +199,30 @@ pub fn decide(
         return Decision::Denied(Denial::SecondFactorRequired);
     }
     Decision::Denied(Denial::NoGrant)
+}
+
+/// What a catalogue deployed to a person lets them do on its courses: see them, no more (their
+/// lessons and the learning itself come with an enrolment).
+pub const CATALOGUE_BROWSING: PermissionSet = PermissionSet::of(&[Permission::CoursesRead]);
+
+/// Whether the courses offered to `subject` through catalogues allow them `permission`: it is
+/// one of [`CATALOGUE_BROWSING`] and the subject may browse their tenant's catalogues
+/// (`catalogues.read`, which every Student holds).
+pub fn offers_catalogue_courses(subject: &SubjectFacts, permission: Permission) -> bool {
+    if !CATALOGUE_BROWSING.contains(permission) {
+        return false;
+    }
+    let catalogues = ResourceFacts::new(subject.tenant, Object::TenantWide);
+    let implicit = (IMPLICIT_STUDENT, &STUDENT, Place::Tenant);
+    let held = subject.roles.iter().map(held_grants);
+    role_grounds(
+        std::iter::once(implicit).chain(held),
+        true,
+        Permission::CataloguesRead,
+        subject,
+        &catalogues,
+    )
+    .is_some()
 }
 
 fn held_grants(held: &HeldRole) -> (RoleId, &Grants, Place) {

@@ -79,6 +79,10 @@ pub struct SubjectFacts {
     pub administered_events: Vec<EventId>,
     /// Courses they are enrolled on (their own learning).
     pub enrolled_courses: Vec<CourseId>,
+    /// Courses the catalogues deployed to them hold (what they may browse and ask to join).
+    /// Absent from facts cached before catalogues: nothing offered until they are read again.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub offered_courses: Vec<CourseId>,
     /// Events they are booked on.
     pub booked_events: Vec<EventId>,
     /// Whether they are their tenant's one Access Coordinator (the tenant's record, not a
@@ -107,6 +111,7 @@ impl SubjectFacts {
             administered_courses: Vec::new(),
             administered_events: Vec::new(),
             enrolled_courses: Vec::new(),
+            offered_courses: Vec::new(),
             booked_events: Vec::new(),
             access_coordinator: false,
             awaiting_second_factor: Vec::new(),

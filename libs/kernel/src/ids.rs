@@ -99,6 +99,11 @@ uuid_id!(
     "course id"
 );
 uuid_id!(
+    /// A catalogue of courses.
+    CatalogueId,
+    "catalogue id"
+);
+uuid_id!(
     /// A lesson of a course.
     LessonId,
     "lesson id"

@@ -36,8 +36,8 @@ pub use escalation::{
 };
 pub use facts::{HeldRole, Object, Place, ResourceFacts, SubjectFacts};
 pub use ids::{
-    AssignmentId, CourseId, CustomRoleId, EnrolmentId, EnrolmentRequestId, EventId, GroupId,
-    IdError, LessonId, TenantId, UnitId, UserId,
+    AssignmentId, CatalogueId, CourseId, CustomRoleId, EnrolmentId, EnrolmentRequestId, EventId,
+    GroupId, IdError, LessonId, TenantId, UnitId, UserId,
 };
 pub use naming::{NamedTarget, NamingError, NamingPurpose};
 pub use permission::{Area, Permission, PermissionSet};

@@ -45,6 +45,8 @@ pub enum Relation {
     CourseAdministrator,
     /// course ENROLLED user.
     Enrolled,
+    /// course OFFERED user: a catalogue deployed to the user holds the course.
+    Offered,
     /// course OWNING_UNIT unit.
     OwningUnit,
     /// lesson or event PARENT_COURSE course.
@@ -80,6 +82,7 @@ impl Relation {
             Relation::CourseTutor
             | Relation::CourseAdministrator
             | Relation::Enrolled
+            | Relation::Offered
             | Relation::OwningUnit => &[Kind::Course],
             Relation::ParentCourse => &[Kind::Lesson, Kind::Event],
             Relation::EventAdministrator | Relation::Booked => &[Kind::Event],
@@ -190,6 +193,7 @@ const fn path(anchor: Anchor, steps: &'static [Step]) -> Path {
 
 const MYSELF: &[Path] = &[path(Subject, &[])];
 const ENROLLED: &[Path] = &[path(Subject, &[Resources(R::Enrolled)])];
+const OFFERED: &[Path] = &[path(Subject, &[Resources(R::Offered)])];
 const ENROLLED_CHILDREN: &[Path] = &[path(
     Subject,
     &[Resources(R::Enrolled), Resources(R::ParentCourse)],
@@ -408,6 +412,10 @@ pub fn coverage(subject: &SubjectFacts, permission: Permission, kind: Option<Kin
                 paths => add(paths, place),
             }
         }
+    }
+    if kind == Some(Kind::Course) && crate::decision::offers_catalogue_courses(subject, permission)
+    {
+        add(Scope::Paths(OFFERED), facts::Place::Tenant);
     }
     let allowed = subject.allowed_responsibilities();
     for responsibility in Responsibility::ALL {

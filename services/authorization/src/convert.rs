@@ -469,6 +469,7 @@ pub fn relation_to_proto(relation: Relation) -> pb::Relation {
         Relation::CourseTutor => pb::Relation::CourseTutor,
         Relation::CourseAdministrator => pb::Relation::CourseAdministrator,
         Relation::Enrolled => pb::Relation::Enrolled,
+        Relation::Offered => pb::Relation::Offered,
         Relation::OwningUnit => pb::Relation::OwningUnit,
         Relation::ParentCourse => pb::Relation::ParentCourse,
         Relation::EventAdministrator => pb::Relation::EventAdministrator,

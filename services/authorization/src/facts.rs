@@ -117,6 +117,7 @@ pub fn subject_facts(
     facts.administered_events =
         related(held, Relation::EventAdministrator, now, EventId::from_uuid);
     facts.enrolled_courses = related(held, Relation::Enrolled, now, CourseId::from_uuid);
+    facts.offered_courses = related(held, Relation::Offered, now, CourseId::from_uuid);
     facts.booked_events = related(held, Relation::Booked, now, EventId::from_uuid);
     facts.access_coordinator = rows.relationships.iter().any(|r| {
         r.relation == relation(Relation::AccessCoordinator)

@@ -333,6 +333,7 @@ impl<S: Store> Core<S> {
                 Relation::CourseTutor,
                 Relation::CourseAdministrator,
                 Relation::Enrolled,
+                Relation::Offered,
             ] {
                 candidates.extend(
                     self.related(

@@ -11,7 +11,8 @@ use lms_runtime::auth::{Caller, verified};
 use serde_json::{Value, json};
 
 use crate::store::{
-    CourseRecord, EnrolmentRecord, LessonRecord, RequestRecord, ResponsibilityRecord,
+    CatalogueRecord, CourseRecord, EnrolmentRecord, LessonRecord, RequestRecord,
+    ResponsibilityRecord,
 };
 
 /// Who made a change.
@@ -145,6 +146,16 @@ impl Audited for CourseRecord {
             "unit_id": self.unit.map(|u| u.to_string()),
             "status": self.status.name(),
             "requires_approval": self.requires_approval,
+        })
+    }
+}
+
+impl Audited for CatalogueRecord {
+    fn audited(&self) -> Value {
+        json!({
+            "catalogue_id": self.id.to_string(),
+            "course_ids": self.courses.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "learner_count": self.learner_count,
         })
     }
 }

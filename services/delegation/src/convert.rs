@@ -20,7 +20,8 @@ use uuid::Uuid;
 
 use crate::error::{text_refused, window_refused};
 use crate::store::{
-    CourseRecord, EnrolmentRecord, LessonRecord, RequestRecord, ResponsibilityRecord,
+    CatalogueRecord, CourseRecord, EnrolmentRecord, LessonRecord, RequestRecord,
+    ResponsibilityRecord,
 };
 
 /// A course as the API shows it, with the responsibilities on it in effect at `now`.
@@ -48,6 +49,18 @@ pub fn course(record: &CourseRecord, duties: &[ResponsibilityRecord], now: i64) 
         } as i32,
         created_at: Some(timestamp(record.created_at)),
         updated_at: Some(timestamp(record.updated_at)),
+    }
+}
+
+/// A catalogue as the API shows it.
+pub fn catalogue(record: &CatalogueRecord) -> lms_api::delegation::v1::Catalogue {
+    lms_api::delegation::v1::Catalogue {
+        catalogue_id: record.id.to_string(),
+        name: record.name.clone(),
+        course_ids: record.courses.iter().map(ToString::to_string).collect(),
+        learner_count: i32::try_from(record.learner_count).unwrap_or(i32::MAX),
+        created_by: record.created_by.clone(),
+        created_at: Some(timestamp(record.created_at)),
     }
 }
 

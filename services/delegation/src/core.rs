@@ -4,13 +4,19 @@
 use std::sync::Arc;
 
 use lms_api::common::v1::{ConsistencyToken, ObjectType};
-use lms_kernel::{CourseId, Permission, TenantId};
+use lms_kernel::{CourseId, GroupId, Permission, TenantId, UserId};
 use lms_runtime::ApiError;
 use lms_runtime::auth::{Acting, acting};
 use lms_runtime::outbox::Relay;
 use lms_runtime::peers::{Authorization, Identity};
 
 use crate::convert::{reference, required_id};
+
+/// Groups one deployment names at most.
+pub const MAX_GROUPS: usize = 100;
+
+/// Members read from identity per call (its largest page).
+const MEMBERS_PER_PAGE: i32 = 1000;
 
 /// The shared state of the delegation handlers.
 #[derive(Debug)]
@@ -41,6 +47,34 @@ impl<S> Core<S> {
             .require(&acting, permission, reference(ObjectType::Course, course))
             .await?;
         Ok((acting, course))
+    }
+
+    /// The members of `groups` a deployment reaches besides the `named` users, as identity shows
+    /// them to the caller (it refuses a group they may not read or that does not exist), each
+    /// person once.
+    pub async fn members(
+        &self,
+        acting: &Acting,
+        named: &[UserId],
+        groups: &[GroupId],
+    ) -> Result<Vec<UserId>, ApiError> {
+        let mut seen: std::collections::HashSet<UserId> = named.iter().copied().collect();
+        let mut people = Vec::new();
+        for group in groups {
+            let mut token = String::new();
+            loop {
+                let page = self
+                    .identity
+                    .group_members(acting, *group, &token, MEMBERS_PER_PAGE)
+                    .await?;
+                people.extend(page.users.into_iter().filter(|user| seen.insert(*user)));
+                if page.next.is_empty() {
+                    break;
+                }
+                token = page.next;
+            }
+        }
+        Ok(people)
     }
 
     /// Delivers the tenant's events committed so far (the caller's own among them) and answers

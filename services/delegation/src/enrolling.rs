@@ -114,7 +114,7 @@ impl<S: Store> Core<S> {
     }
 
     /// Fails unless the acting person may enrol each of `users` (one BatchCheck per thousand).
-    async fn may_enrol(
+    pub(crate) async fn may_enrol(
         &self,
         acting: &Acting,
         field: &str,
@@ -134,7 +134,7 @@ impl<S: Store> Core<S> {
 
     /// Whether the acting person may enrol every person of the tenant (a tenant-wide grant,
     /// which no person's own facts veto): then a large group needs no decision per member.
-    async fn may_enrol_anyone(&self, acting: &Acting) -> Result<bool, ApiError> {
+    pub(crate) async fn may_enrol_anyone(&self, acting: &Acting) -> Result<bool, ApiError> {
         let visible = self
             .authorization
             .visible(

@@ -6,12 +6,13 @@ use lms_api::authorization::v1::{
     Operation, Relation, Relationship, RelationshipUpdate, WriteRelationshipsRequest,
 };
 use lms_api::common::v1::{ObjectReference, ObjectType};
-use lms_kernel::{CourseId, Responsibility, UnitId, Window};
+use lms_kernel::{CourseId, Responsibility, UnitId, UserId, Window};
 use lms_runtime::outbox;
 
 use crate::convert::{reference, timestamp};
 use crate::store::{
-    CourseRecord, EnrolmentRecord, LessonRecord, NewEvent, Removed, ResponsibilityRecord, Withdrawn,
+    CourseRecord, EnrolmentRecord, LessonRecord, NewEvent, Offers, Removed, ResponsibilityRecord,
+    Withdrawn,
 };
 
 /// Facts per event: a large deployment travels as a few events of this many, each applied by
@@ -130,7 +131,17 @@ pub fn course_removed(removed: &Removed) -> Vec<NewEvent> {
         .responsibilities
         .iter()
         .filter_map(|r| responsibility(r, Operation::Delete));
-    event(unit.into_iter().chain(lessons).chain(duties).collect())
+    let offers = removed
+        .offered_to
+        .iter()
+        .map(|user| offer(course.id, *user, Operation::Delete));
+    events(
+        unit.into_iter()
+            .chain(lessons)
+            .chain(duties)
+            .chain(offers)
+            .collect(),
+    )
 }
 
 /// A new lesson belongs to its course.
@@ -174,16 +185,11 @@ fn enrolled(record: &EnrolmentRecord, operation: Operation) -> RelationshipUpdat
 /// New enrolments: each learner counts as enrolled on the course (their own-learning grants
 /// read it through this), one event per thousand.
 pub fn enrolments_made(made: &[EnrolmentRecord]) -> Vec<NewEvent> {
-    made.chunks(FACTS_PER_EVENT)
-        .flat_map(|chunk| {
-            event(
-                chunk
-                    .iter()
-                    .map(|record| enrolled(record, Operation::Touch))
-                    .collect(),
-            )
-        })
-        .collect()
+    events(
+        made.iter()
+            .map(|record| enrolled(record, Operation::Touch))
+            .collect(),
+    )
 }
 
 /// A withdrawal: the learner no longer counts as enrolled, unless another enrolment of theirs
@@ -193,6 +199,40 @@ pub fn enrolment_withdrawn(withdrawn: &Withdrawn) -> Vec<NewEvent> {
         return Vec::new();
     }
     event(vec![enrolled(&withdrawn.enrolment, Operation::Delete)])
+}
+
+fn offer(course: CourseId, user: UserId, operation: Operation) -> RelationshipUpdate {
+    update(
+        operation,
+        course_ref(course),
+        Relation::Offered,
+        reference(ObjectType::User, user),
+        Window::ALWAYS,
+    )
+}
+
+/// One event per thousand of `updates`.
+fn events(updates: Vec<RelationshipUpdate>) -> Vec<NewEvent> {
+    let mut updates = updates.into_iter().peekable();
+    let mut events = Vec::new();
+    while updates.peek().is_some() {
+        events.extend(event(updates.by_ref().take(FACTS_PER_EVENT).collect()));
+    }
+    events
+}
+
+/// Catalogues changed: each person is offered the courses begun and no longer the ones ended
+/// (they may see an offered course and ask to join it), one event per thousand.
+pub fn offers_changed(offers: &Offers) -> Vec<NewEvent> {
+    let begun = offers
+        .begun
+        .iter()
+        .map(|(course, user)| offer(*course, *user, Operation::Touch));
+    let ended = offers
+        .ended
+        .iter()
+        .map(|(course, user)| offer(*course, *user, Operation::Delete));
+    events(begun.chain(ended).collect())
 }
 
 #[cfg(test)]

@@ -119,6 +119,12 @@ async fn a_learner_s_request_waits_for_the_course_tutor_and_a_course_administrat
     give(&p, &p.admin, "course_administrator", &c, &admin_of_c).await;
     let (learner, learner_token) = p.person("learner@academy.example", None, None).await;
     assert!(!may_read(&p, &learner_token, &c).await);
+    let offered = p.offer(&c, std::slice::from_ref(&learner)).await;
+    assert!(offered.is_some());
+    assert!(
+        may_read(&p, &learner_token, &c).await,
+        "a catalogue deployed to the learner shows the course"
+    );
 
     // Enrolling oneself directly would skip the tutor: refused, nothing written.
     let refused = enrol(&p, &learner_token, &c, &[&learner])
@@ -164,7 +170,10 @@ async fn a_learner_s_request_waits_for_the_course_tutor_and_a_course_administrat
         enrolments_of(&p, &learner).await.is_empty(),
         "nothing half-written"
     );
-    assert!(!may_read(&p, &learner_token, &c).await);
+    assert!(
+        !p.allowed(&learner_token, "learning.take", course_ref(&c), None)
+            .await
+    );
 
     let approved = decide(&p, &tutor_token, &request, true).await.unwrap();
     assert!(
@@ -183,7 +192,7 @@ async fn a_learner_s_request_waits_for_the_course_tutor_and_a_course_administrat
     assert!(
         p.allowed(
             &learner_token,
-            "courses.read",
+            "learning.take",
             course_ref(&c),
             approved.written_at
         )
@@ -198,6 +207,7 @@ async fn a_learner_s_request_waits_for_the_course_tutor_and_a_course_administrat
     assert!(again.message().contains("approved"), "{}", again.message());
 
     let (other, other_token) = p.person("other@academy.example", None, None).await;
+    p.offer(&c, std::slice::from_ref(&other)).await;
     let second = ask(&p, &other_token, &c).await;
     let rejected = decide(&p, &tutor_token, &second, false).await.unwrap();
     assert_eq!(
@@ -210,7 +220,10 @@ async fn a_learner_s_request_waits_for_the_course_tutor_and_a_course_administrat
     assert_eq!(reason(&late), "REQUEST_REJECTED");
     assert!(late.message().contains("rejected"), "{}", late.message());
     assert!(enrolments_of(&p, &other).await.is_empty());
-    assert!(!may_read(&p, &other_token, &c).await);
+    assert!(
+        !p.allowed(&other_token, "learning.take", course_ref(&c), None)
+            .await
+    );
 
     let unknown = decide(&p, &tutor_token, &uuid(), true).await.unwrap_err();
     assert_eq!(unknown.code(), Code::NotFound);
@@ -221,6 +234,7 @@ async fn a_course_without_approval_enrols_at_once_and_withdrawing_ends_the_learn
     let p = Platform::start().await;
     let c = course(&p, "C Open", false).await;
     let (learner, learner_token) = p.person("learner@academy.example", None, None).await;
+    p.offer(&c, std::slice::from_ref(&learner)).await;
     let joined = p
         .enrolments(&learner_token)
         .request_enrolment(RequestEnrolmentRequest {
@@ -266,14 +280,22 @@ async fn a_course_without_approval_enrols_at_once_and_withdrawing_ends_the_learn
     assert!(
         !p.allowed(
             &learner_token,
-            "courses.read",
+            "learning.take",
             course_ref(&c),
             withdrawn.written_at
         )
         .await
     );
-    let missing = p
+    // A course id the learner may not see is no course to them (whether or not it exists);
+    // one who may read every course learns it does not exist.
+    let unseen = p
         .enrolments(&learner_token)
+        .request_enrolment(RequestEnrolmentRequest { course_id: uuid() })
+        .await
+        .unwrap_err();
+    assert_eq!(unseen.code(), Code::PermissionDenied);
+    let missing = p
+        .enrolments(&p.admin)
         .request_enrolment(RequestEnrolmentRequest { course_id: uuid() })
         .await
         .unwrap_err();
@@ -510,7 +532,7 @@ async fn deploying_to_a_group_twice_enrols_each_member_once() {
         })
         .await
         .unwrap_err();
-    assert_eq!(fields(&catalogue), ["catalogue_ids"]);
+    assert_eq!(catalogue.code(), Code::NotFound, "no such catalogue");
     let no_group = deploy(Vec::new(), vec![uuid()], p.admin.clone())
         .await
         .unwrap_err();

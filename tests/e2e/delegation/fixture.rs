@@ -7,10 +7,12 @@ use lms_api::authorization::v1::permission_service_client::PermissionServiceClie
 use lms_api::authorization::v1::role_assignment_service_client::RoleAssignmentServiceClient;
 use lms_api::authorization::v1::{AssignRoleRequest, CheckRequest, Decision};
 use lms_api::common::v1::{Consistency, ConsistencyToken, ObjectReference, consistency};
+use lms_api::delegation::v1::catalogue_service_client::CatalogueServiceClient;
 use lms_api::delegation::v1::course_service_client::CourseServiceClient;
 use lms_api::delegation::v1::enrolment_service_client::EnrolmentServiceClient;
 use lms_api::delegation::v1::lesson_service_client::LessonServiceClient;
 use lms_api::delegation::v1::responsibility_service_client::ResponsibilityServiceClient;
+use lms_api::delegation::v1::{CreateCatalogueRequest, DeployCatalogueRequest};
 use lms_api::identity::v1::authentication_service_client::AuthenticationServiceClient;
 use lms_api::identity::v1::group_service_client::GroupServiceClient;
 use lms_api::identity::v1::tenant_service_client::TenantServiceClient;
@@ -202,6 +204,37 @@ impl Platform {
 
     pub fn enrolments(&self, token: &str) -> EnrolmentServiceClient<Authed> {
         EnrolmentServiceClient::new(self.delegation.authorized(token))
+    }
+
+    pub fn catalogues(&self, token: &str) -> CatalogueServiceClient<Authed> {
+        CatalogueServiceClient::new(self.delegation.authorized(token))
+    }
+
+    /// Offers `course` to `learners` as an administrator would, through a new catalogue
+    /// deployed to them (so they may see it and ask to join); answers the deployment's token.
+    pub async fn offer(&self, course: &str, learners: &[String]) -> Option<ConsistencyToken> {
+        let mut catalogues = self.catalogues(&self.admin);
+        let catalogue = catalogues
+            .create_catalogue(CreateCatalogueRequest {
+                name: "Offered".into(),
+                course_ids: vec![course.into()],
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .catalogue
+            .unwrap()
+            .catalogue_id;
+        catalogues
+            .deploy_catalogue(DeployCatalogueRequest {
+                catalogue_id: catalogue,
+                user_ids: learners.to_vec(),
+                group_ids: Vec::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .written_at
     }
 
     pub fn groups(&self, token: &str) -> GroupServiceClient<Authed> {

@@ -539,6 +539,39 @@ fn a_student_is_the_default_and_reaches_only_their_own_learning() {
 }
 
 #[test]
+fn a_catalogue_deployed_to_a_learner_shows_its_courses_and_nothing_more() {
+    let w = World::new();
+    let mut student = w.subject(&[], Place::Tenant);
+    student.offered_courses = vec![w.course];
+    assert_eq!(
+        decide(&student, P::CoursesRead, &w.course(w.course)),
+        Decision::Allowed(Grounds::Catalogue)
+    );
+    // Seeing a course is not taking it: lessons and learning wait for an enrolment.
+    for (permission, object) in [
+        (P::LearningTake, w.course(w.course)),
+        (P::CoursesUpdate, w.course(w.course)),
+        (P::LessonsRead, w.lesson(w.course)),
+    ] {
+        assert!(
+            !allowed(decide(&student, permission, &object)),
+            "{permission}"
+        );
+    }
+    assert!(!allowed(decide(
+        &student,
+        P::CoursesRead,
+        &w.course(w.other_course)
+    )));
+    student.status = UserStatus::Suspended;
+    assert!(!allowed(decide(
+        &student,
+        P::CoursesRead,
+        &w.course(w.course)
+    )));
+}
+
+#[test]
 fn every_role_keeps_student_for_the_holders_own_learning() {
     let w = World::new();
     for template in Template::ALL {

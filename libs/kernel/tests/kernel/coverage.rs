@@ -79,6 +79,8 @@ struct Shape {
     tutors: Vec<Option<usize>>,
     course_administrators: Vec<Vec<usize>>,
     enrolled: Vec<Vec<usize>>,
+    /// Per course: learners a catalogue offers it to.
+    offered: Vec<Vec<usize>>,
     /// Per lesson and event: its course.
     lesson_courses: Vec<Option<usize>>,
     event_courses: Vec<Option<usize>>,
@@ -120,6 +122,7 @@ fn shape() -> impl Strategy<Value = Shape> {
         per(COURSES, prop::option::of(0..USERS)),
         per(COURSES, some_of(USERS)),
         per(COURSES, some_of(USERS)),
+        per(COURSES, some_of(USERS)),
         per(LESSONS, prop::option::weighted(0.9, 0..COURSES)),
         per(EVENTS, prop::option::weighted(0.9, 0..COURSES)),
         per(EVENTS, some_of(USERS)),
@@ -134,6 +137,7 @@ fn shape() -> impl Strategy<Value = Shape> {
                 tutors,
                 course_administrators,
                 enrolled,
+                offered,
                 lesson_courses,
                 event_courses,
                 event_administrators,
@@ -151,6 +155,7 @@ fn shape() -> impl Strategy<Value = Shape> {
             tutors,
             course_administrators,
             enrolled,
+            offered,
             lesson_courses,
             event_courses,
             event_administrators,
@@ -214,6 +219,9 @@ fn facts(shape: &Shape) -> Vec<Fact> {
         }
         for l in &shape.enrolled[c] {
             fact(course(c), Relation::Enrolled, user(*l));
+        }
+        for l in &shape.offered[c] {
+            fact(course(c), Relation::Offered, user(*l));
         }
     }
     for (l, c) in shape.lesson_courses.iter().enumerate() {
@@ -330,6 +338,10 @@ impl World {
             .map(EventId::from_uuid)
             .collect();
         subject.enrolled_courses = of(Relation::Enrolled)
+            .into_iter()
+            .map(CourseId::from_uuid)
+            .collect();
+        subject.offered_courses = of(Relation::Offered)
             .into_iter()
             .map(CourseId::from_uuid)
             .collect();

@@ -102,9 +102,19 @@ fn relations() -> impl Strategy<Value = SubjectFacts> {
         subsequence(ids.courses.to_vec(), 0..=2),
         subsequence(ids.events.to_vec(), 0..=2),
         subsequence(ids.courses.to_vec(), 0..=2),
+        subsequence(ids.courses.to_vec(), 0..=2),
     )
         .prop_map(
-            move |(settings, managed, administered, tutored, admin_courses, events, enrolled)| {
+            move |(
+                settings,
+                managed,
+                administered,
+                tutored,
+                admin_courses,
+                events,
+                enrolled,
+                offered,
+            )| {
                 let mut subject = SubjectFacts::new(ids.tenants[0], ids.users[0], settings);
                 subject.clients = vec![ids.tenants[1]];
                 subject.managed_groups = managed;
@@ -113,6 +123,7 @@ fn relations() -> impl Strategy<Value = SubjectFacts> {
                 subject.administered_courses = admin_courses;
                 subject.administered_events = events;
                 subject.enrolled_courses = enrolled;
+                subject.offered_courses = offered;
                 subject
             },
         )

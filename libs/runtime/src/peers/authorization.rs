@@ -197,6 +197,21 @@ impl Authorization {
         self.require_at(acting, permission, resource, None).await
     }
 
+    /// Whether the acting person may do `permission` on `resource` (as [`Authorization::require`]
+    /// decides it): a denial is `false`, authorization unreachable an error.
+    pub async fn allows(
+        &self,
+        acting: &impl Asker,
+        permission: Permission,
+        resource: ObjectReference,
+    ) -> Result<bool, ApiError> {
+        match self.require(acting, permission, resource).await {
+            Ok(()) => Ok(true),
+            Err(ApiError::PermissionDenied { .. }) => Ok(false),
+            Err(other) => Err(other),
+        }
+    }
+
     /// [`Authorization::require`] at least as fresh as `at` (a token a write answered, such as
     /// the Access Coordinator hand-over's), which may be answered from authorization's cache;
     /// without one, fully consistent.

@@ -113,8 +113,8 @@ fn explanation(decision: &Decision, facts: &SubjectFacts) -> Explanation {
         Decision::Allowed(Grounds::Responsibility(responsibility)) => {
             explanation.responsibility = responsibility.name().into();
         }
-        // The summary says so; the duty is no role, grant or responsibility.
-        Decision::Allowed(Grounds::AccessCoordinator) => {}
+        // The summary says so: neither is a role, grant or responsibility.
+        Decision::Allowed(Grounds::AccessCoordinator | Grounds::Catalogue) => {}
         Decision::Denied(denial) => explanation.denial_reason = denial.code().into(),
     }
     explanation

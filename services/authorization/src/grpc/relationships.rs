@@ -54,6 +54,7 @@ fn owner_scope(relation: i16) -> Scope {
             | Relation::ParentCourse
             | Relation::Invitee
             | Relation::Enrolled
+            | Relation::Offered
             | Relation::Booked
             | Relation::OwningUnit,
         ) => Scope::CourseFacts,

@@ -38,6 +38,7 @@ fn held_by(subject: &SubjectFacts, step: Step) -> Option<Vec<Uuid>> {
             s.administered_courses.iter().map(|c| c.as_uuid()).collect()
         }
         Relation::Enrolled => s.enrolled_courses.iter().map(|c| c.as_uuid()).collect(),
+        Relation::Offered => s.offered_courses.iter().map(|c| c.as_uuid()).collect(),
         Relation::EventAdministrator => s.administered_events.iter().map(|e| e.as_uuid()).collect(),
         Relation::Booked => s.booked_events.iter().map(|e| e.as_uuid()).collect(),
         _ => return None,

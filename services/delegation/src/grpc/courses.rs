@@ -16,9 +16,11 @@ use lms_api::delegation::v1::{
     DeployCourseRequest, DeployCourseResponse, GetCourseRequest, GetCourseResponse,
     ListCoursesRequest, ListCoursesResponse, UpdateCourseRequest, UpdateCourseResponse,
 };
-use lms_kernel::{CourseId, CourseStatus, GroupId, Permission, TenantId, UnitId, UserId};
+use lms_kernel::{
+    CatalogueId, CourseId, CourseStatus, GroupId, Permission, TenantId, UnitId, UserId,
+};
 use lms_runtime::ApiError;
-use lms_runtime::auth::{Acting, acting};
+use lms_runtime::auth::acting;
 use lms_runtime::clock::now;
 use lms_runtime::paging::page_size;
 use lms_runtime::peers::Listing;
@@ -26,7 +28,7 @@ use tonic::{Request, Response, Status};
 
 use crate::audit::Actor;
 use crate::convert::{description, distinct_ids, mask_paths, optional_id, reference, title};
-use crate::core::Core;
+use crate::core::{Core, MAX_GROUPS};
 use crate::enrolling::{Enrolling, MAX_NAMED_USERS};
 use crate::error::archived;
 use crate::relationships;
@@ -34,12 +36,6 @@ use crate::store::{CourseChange, CourseFilter, CourseRecord, Removed, Store};
 
 /// Courses.
 pub struct Courses<S>(pub Arc<Core<S>>);
-
-/// Groups one deployment names at most.
-const MAX_GROUPS: usize = 100;
-
-/// Members read from identity per call (its largest page).
-const MEMBERS_PER_PAGE: i32 = 1000;
 
 impl<S: Store + Clone> Courses<S> {
     /// Courses as the API shows them, with the responsibilities in effect on each.
@@ -201,24 +197,55 @@ impl<S: Store + Clone> Courses<S> {
         request: Request<DeployCourseRequest>,
     ) -> Result<DeployCourseResponse, ApiError> {
         let r = request.get_ref();
-        if !r.catalogue_ids.is_empty() {
-            return Err(ApiError::invalid_field(
-                "catalogue_ids",
-                "deploying to catalogues is not built yet",
-            ));
-        }
         let users = distinct_ids("user_ids", &r.user_ids, MAX_NAMED_USERS, UserId::parse)?;
         let groups = distinct_ids("group_ids", &r.group_ids, MAX_GROUPS, GroupId::parse)?;
-        if users.is_empty() && groups.is_empty() {
+        let catalogues = distinct_ids(
+            "catalogue_ids",
+            &r.catalogue_ids,
+            MAX_GROUPS,
+            CatalogueId::parse,
+        )?;
+        if users.is_empty() && groups.is_empty() && catalogues.is_empty() {
             return Err(ApiError::invalid_field(
                 "user_ids",
-                "name users or groups (group_ids) to deploy to",
+                "name users, groups (group_ids) or catalogues (catalogue_ids) to deploy to",
             ));
         }
         let (acting, course) = self
             .0
             .on_course(&request, &r.course_id, Permission::CoursesDeploy)
             .await?;
+        let actor = Actor::of(&request)?;
+        if !catalogues.is_empty() {
+            self.0
+                .authorization
+                .require(
+                    &acting,
+                    Permission::CataloguesUpdate,
+                    reference(ObjectType::Tenant, acting.tenant),
+                )
+                .await?;
+            // First, so a catalogue that does not exist refuses the whole deployment.
+            let audit = actor.did("catalogue.courses_added", "course", course);
+            self.0
+                .store
+                .add_catalogue_courses(
+                    acting.tenant,
+                    &catalogues,
+                    &[course],
+                    now(),
+                    relationships::offers_changed,
+                    &audit,
+                )
+                .await?;
+            if users.is_empty() && groups.is_empty() {
+                return Ok(DeployCourseResponse {
+                    users_enrolled: 0,
+                    written_at: self.0.deliver(acting.tenant).await,
+                    users_reached: 0,
+                });
+            }
+        }
         // Before reading a large group's members for nothing.
         let record = self
             .0
@@ -227,12 +254,12 @@ impl<S: Store + Clone> Courses<S> {
             .await?
             .ok_or_else(|| ApiError::not_found("course", course.to_string()))?;
         lms_kernel::course::check_changeable(record.status).map_err(archived)?;
-        let members = self.members(&acting, &users, &groups).await?;
+        let members = self.0.members(&acting, &users, &groups).await?;
         let enrolled = self
             .0
             .enrol_people(Enrolling {
                 acting: &acting,
-                actor: &Actor::of(&request)?,
+                actor: &actor,
                 course,
                 named: &users,
                 members: &members,
@@ -247,35 +274,6 @@ impl<S: Store + Clone> Courses<S> {
             written_at: enrolled.written_at,
             users_reached: count(users.len() + members.len()),
         })
-    }
-
-    /// The members of `groups` a deployment reaches besides the `named` users, as identity shows
-    /// them to the caller (it refuses a group they may not read or that does not exist), each
-    /// person once.
-    async fn members(
-        &self,
-        acting: &Acting,
-        named: &[UserId],
-        groups: &[GroupId],
-    ) -> Result<Vec<UserId>, ApiError> {
-        let mut seen: std::collections::HashSet<UserId> = named.iter().copied().collect();
-        let mut people = Vec::new();
-        for group in groups {
-            let mut token = String::new();
-            loop {
-                let page = self
-                    .0
-                    .identity
-                    .group_members(acting, *group, &token, MEMBERS_PER_PAGE)
-                    .await?;
-                people.extend(page.users.into_iter().filter(|user| seen.insert(*user)));
-                if page.next.is_empty() {
-                    break;
-                }
-                token = page.next;
-            }
-        }
-        Ok(people)
     }
 
     async fn delete(

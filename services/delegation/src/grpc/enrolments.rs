@@ -200,6 +200,16 @@ impl<S: Store + Clone> Enrolments<S> {
                 reference(ObjectType::User, acting.user),
             )
             .await?;
+        // Only a course they may see: one a catalogue deployed to them offers, or one their
+        // roles let them read. Without it, any course id in the tenant could be asked for.
+        self.0
+            .authorization
+            .require(
+                &acting,
+                Permission::CoursesRead,
+                reference(ObjectType::Course, course),
+            )
+            .await?;
         let audit = Actor::of(&request)?.did("enrolment.enrolled", "enrolment", "");
         let asked = self
             .0

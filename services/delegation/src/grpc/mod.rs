@@ -25,8 +25,8 @@ pub fn add_services<S: Store + Clone>(
         .add_service(courses::service(core.clone()))
         .add_service(lessons::service(core.clone()))
         .add_service(responsibilities::service(core.clone()))
+        .add_service(catalogues::service(core.clone()))
         .add_service(enrolments::service(core))
         .add_service(events::service())
-        .add_service(catalogues::service())
         .add_service(competencies::service())
 }

@@ -80,6 +80,8 @@ pub struct Removed {
     pub lessons: Vec<LessonRecord>,
     /// Its responsibilities, erased with an erased course.
     pub responsibilities: Vec<ResponsibilityRecord>,
+    /// The people catalogues offered it to, who stop being offered an erased course.
+    pub offered_to: Vec<UserId>,
 }
 
 /// Courses and lessons. Every method reads and writes within one tenant.

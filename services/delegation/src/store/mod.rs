@@ -1,4 +1,5 @@
-//! The delegation store: courses with their lessons ([`CourseStore`]), the responsibilities on
+//! The delegation store: courses with their lessons ([`CourseStore`]), catalogues
+//! ([`CatalogueStore`]), the responsibilities on
 //! courses and events ([`ResponsibilityStore`]), enrolments with their requests and progress
 //! ([`EnrolmentStore`]), the audit trail, and the outbox. One port per
 //! aggregate, each record beside its port; implemented once in plain SQL for PostgreSQL and
@@ -8,11 +9,13 @@
 //! change is either saved with the event that tells authorization, or not at all; every audited
 //! write commits its audit record the same way.
 
+mod catalogues;
 mod courses;
 pub(crate) mod enrolments;
 mod responsibilities;
 mod sql;
 
+pub use catalogues::{Audience, CatalogueFilter, CatalogueRecord, CatalogueStore, Changed, Offers};
 pub use courses::{CourseChange, CourseFilter, CourseRecord, CourseStore, LessonRecord, Removed};
 pub use enrolments::{
     Asked, EnrolmentFilter, EnrolmentRecord, EnrolmentStore, Made, Recorded, Report, RequestRecord,
@@ -58,9 +61,9 @@ pub enum StoreError {
 }
 
 /// The whole port: what the service's core holds.
-pub trait Store: CourseStore + ResponsibilityStore + EnrolmentStore {}
+pub trait Store: CourseStore + CatalogueStore + ResponsibilityStore + EnrolmentStore {}
 
-impl<S> Store for S where S: CourseStore + ResponsibilityStore + EnrolmentStore {}
+impl<S> Store for S where S: CourseStore + CatalogueStore + ResponsibilityStore + EnrolmentStore {}
 
 #[cfg(test)]
 mod conformance;

@@ -9,9 +9,10 @@ use std::collections::HashMap;
 use lms_api::authorization::v1::{AssignRoleRequest, ListUserRolesRequest};
 use lms_api::common::v1::{ObjectReference, ObjectType, UserStatus};
 use lms_api::delegation::v1::{
-    AssignResponsibilityRequest, Course, CreateCourseRequest, DeployCourseRequest,
-    EnrolmentRequest, ListCoursesRequest, ListEnrolmentRequestsRequest, RequestEnrolmentRequest,
-    Responsibility, ResponsibilityKind,
+    AddCatalogueCoursesRequest, AssignResponsibilityRequest, Course, CreateCatalogueRequest,
+    CreateCourseRequest, DeployCatalogueRequest, DeployCourseRequest, EnrolmentRequest,
+    ListCataloguesRequest, ListCoursesRequest, ListEnrolmentRequestsRequest,
+    RequestEnrolmentRequest, Responsibility, ResponsibilityKind,
 };
 use lms_api::identity::v1::{
     AcceptClientLinkRequest, AccountKind, AddGroupMembersRequest,
@@ -624,6 +625,58 @@ impl Caller {
             })
             .await
             .map_err(refused("DeployCourse"))?;
+        Ok(())
+    }
+
+    /// The catalogue named `name` (found, or created) holding `courses` and deployed to
+    /// `learners`; adding and deploying again change nothing.
+    pub async fn catalogue(
+        &self,
+        name: &str,
+        courses: &[String],
+        learners: &[String],
+    ) -> Result<(), SeedError> {
+        let mut catalogues = self.delegation.catalogues();
+        let listed = catalogues
+            .list_catalogues(ListCataloguesRequest {
+                page_size: 1000,
+                page_token: String::new(),
+            })
+            .await
+            .map_err(refused("ListCatalogues"))?
+            .into_inner()
+            .catalogues;
+        let id = match listed.into_iter().find(|c| c.name == name) {
+            Some(found) => found.catalogue_id,
+            None => {
+                catalogues
+                    .create_catalogue(CreateCatalogueRequest {
+                        name: name.to_owned(),
+                        course_ids: Vec::new(),
+                    })
+                    .await
+                    .map_err(refused("CreateCatalogue"))?
+                    .into_inner()
+                    .catalogue
+                    .ok_or_else(|| incomplete("CreateCatalogue"))?
+                    .catalogue_id
+            }
+        };
+        catalogues
+            .add_catalogue_courses(AddCatalogueCoursesRequest {
+                catalogue_id: id.clone(),
+                course_ids: courses.to_vec(),
+            })
+            .await
+            .map_err(refused("AddCatalogueCourses"))?;
+        catalogues
+            .deploy_catalogue(DeployCatalogueRequest {
+                catalogue_id: id,
+                user_ids: learners.to_vec(),
+                group_ids: Vec::new(),
+            })
+            .await
+            .map_err(refused("DeployCatalogue"))?;
         Ok(())
     }
 

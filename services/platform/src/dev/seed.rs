@@ -287,6 +287,26 @@ impl Run<'_> {
                 let group = self.ids.get(team).unwrap_or_default().to_owned();
                 admin.deploy(id, &group).await?;
             }
+        }
+        // Learners ask only for courses they may see: those their catalogues offer.
+        for catalogue in &plan.catalogues {
+            let courses: Vec<String> = catalogue
+                .courses
+                .iter()
+                .filter_map(|key| self.ids.get(key))
+                .map(str::to_owned)
+                .collect();
+            let learners: Vec<String> = catalogue
+                .offered_to
+                .iter()
+                .filter_map(|email| user(email))
+                .map(str::to_owned)
+                .collect();
+            admin.catalogue(catalogue.name, &courses, &learners).await?;
+        }
+        for course in &plan.courses {
+            let id = self.ids.get(course.key).unwrap_or_default().to_owned();
+            let id = id.as_str();
             for asker in course.requested_by {
                 let learner = self.platform.sign_in(tenant, asker).await?;
                 if learner.my_requests(id).await?.is_empty() {

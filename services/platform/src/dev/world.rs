@@ -137,6 +137,17 @@ pub struct Course {
     pub requested_by: &'static [&'static str],
 }
 
+/// A catalogue and the people it is deployed to (each offered its courses).
+#[derive(Debug, Clone, Copy)]
+pub struct Catalogue {
+    /// Its name (how an earlier run's catalogue is found again).
+    pub name: &'static str,
+    /// The `demo.env` keys of its courses.
+    pub courses: &'static [&'static str],
+    /// The e-mails of the people it is deployed to.
+    pub offered_to: &'static [&'static str],
+}
+
 /// A tenant and everything in it.
 #[derive(Debug, Clone)]
 pub struct TenantPlan {
@@ -158,6 +169,8 @@ pub struct TenantPlan {
     pub teams: Vec<Team>,
     /// Its courses.
     pub courses: Vec<Course>,
+    /// Its catalogues.
+    pub catalogues: Vec<Catalogue>,
 }
 
 /// The demo world.
@@ -346,6 +359,11 @@ impl World {
                     requested_by: &["student@demo.example"],
                 },
             ],
+            catalogues: vec![Catalogue {
+                name: "Science Catalogue",
+                courses: &["DEMO_COURSE_CHEMISTRY", "DEMO_COURSE_FIELDWORK"],
+                offered_to: &["student@demo.example"],
+            }],
         };
         let group = TenantPlan {
             key: "GROUP_TENANT",
@@ -367,6 +385,7 @@ impl World {
             )],
             teams: Vec::new(),
             courses: Vec::new(),
+            catalogues: Vec::new(),
         };
         let client = TenantPlan {
             key: "CLIENT_TENANT",
@@ -391,6 +410,7 @@ impl World {
             ],
             teams: Vec::new(),
             courses: Vec::new(),
+            catalogues: Vec::new(),
         };
         World {
             demo,

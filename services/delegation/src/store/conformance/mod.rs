@@ -7,6 +7,7 @@ use lms_kernel::{CourseId, CourseStatus, LessonId, TenantId, UserId};
 use super::{CourseRecord, LessonRecord, NewEvent, Store};
 use crate::audit::{Actor, Audit};
 
+mod catalogues;
 mod courses;
 mod enrolments;
 mod responsibilities;
@@ -74,6 +75,12 @@ lms_testkit::store_conformance! {
     postgres: crate::store::PgStore::new,
     sqlite: crate::store::SqliteStore::new,
     cases: {
+        catalogues: [
+            deploying_offers_each_course_to_each_new_learner_once,
+            an_offer_ends_only_when_no_catalogue_holds_it_any_more,
+            a_learner_lists_only_the_catalogues_deployed_to_them,
+            a_missing_course_leaves_no_catalogue_and_an_erased_course_ends_its_offers,
+        ],
         courses: [
             courses_are_read_only_within_their_tenant,
             listing_pages_in_id_order_and_filters_by_visible_ids,

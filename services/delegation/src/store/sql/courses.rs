@@ -7,6 +7,7 @@ use lms_runtime::transaction::begin_write;
 use sqlx::Row as _;
 
 use super::audit::append_audit;
+use super::catalogues::{lock_catalogues, offered};
 use super::rows::{course_from_row, lesson_from_row, responsibility_from_row};
 use super::{Db, LOCK_ROWS};
 use crate::audit::Audit;
@@ -272,10 +273,13 @@ impl CourseStore for SqlStore<Db> {
         F: FnOnce(&Removed) -> Vec<NewEvent> + Send,
     {
         let mut tx = begin_write(&self.pool).await?;
+        // Before the course's lock, as every catalogue write takes them.
+        lock_catalogues(&mut tx, tenant).await?;
         let Some(record) = locked_course(&mut tx, tenant, course).await? else {
             return Ok(None);
         };
         let how = removal(record.status, record.ever_enrolled).map_err(archived)?;
+        let mut offered_to = Vec::new();
         let lessons = lessons_in(&mut tx, tenant, course).await?;
         let responsibilities = sqlx::query(
             "SELECT * FROM responsibilities WHERE tenant_id = $1 AND object_id = $2 \
@@ -291,6 +295,17 @@ impl CourseStore for SqlStore<Db> {
         let mut audit = audit.clone().before(&record);
         match how {
             Removal::Erase => {
+                offered_to = offered(&mut tx, tenant, course)
+                    .await?
+                    .into_iter()
+                    .collect();
+                sqlx::query(
+                    "DELETE FROM catalogue_courses WHERE tenant_id = $1 AND course_id = $2",
+                )
+                .bind(tenant.as_uuid())
+                .bind(course.as_uuid())
+                .execute(&mut *tx)
+                .await?;
                 sqlx::query("DELETE FROM responsibilities WHERE tenant_id = $1 AND object_id = $2")
                     .bind(tenant.as_uuid())
                     .bind(course.as_uuid())
@@ -330,6 +345,7 @@ impl CourseStore for SqlStore<Db> {
             course: record,
             lessons,
             responsibilities,
+            offered_to,
         };
         append_audit(&mut *tx, tenant, &audit).await?;
         outbox::append(&mut *tx, tenant, &events(&removed)).await?;

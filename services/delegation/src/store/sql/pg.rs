@@ -5,8 +5,13 @@ type Db = sqlx::Postgres;
 /// Locks the rows a `SELECT` reads until the transaction ends.
 const LOCK_ROWS: &str = " FOR UPDATE";
 
+/// Serialises a tenant's catalogue writes until the transaction ends (bound: a text key).
+const LOCK_CATALOGUES: &str = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))";
+
 #[path = "audit.rs"]
 mod audit;
+#[path = "catalogues.rs"]
+mod catalogues;
 #[path = "courses.rs"]
 mod courses;
 #[path = "enrolments.rs"]

@@ -5,8 +5,13 @@ type Db = sqlx::Sqlite;
 /// Nothing: a write transaction holds the database's write lock already.
 const LOCK_ROWS: &str = "";
 
+/// Nothing: a write transaction holds the database's write lock already.
+const LOCK_CATALOGUES: &str = "";
+
 #[path = "audit.rs"]
 mod audit;
+#[path = "catalogues.rs"]
+mod catalogues;
 #[path = "courses.rs"]
 mod courses;
 #[path = "enrolments.rs"]

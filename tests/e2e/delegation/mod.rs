@@ -3,6 +3,7 @@
 //! platform account's tenant-scoped tokens. One module per behaviour.
 
 mod cli;
+mod content_access;
 mod courses;
 mod enrolments;
 mod fixture;

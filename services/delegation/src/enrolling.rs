@@ -5,10 +5,12 @@
 //! whom identity vouches for, in one lookup when the caller may enrol anyone in the tenant, else
 //! in BatchChecks too. A deployment was decided on the course itself (`courses.deploy`: its
 //! Course Tutor and administrators, DESIGN §1): they deploy it to whoever they name, and only
-//! ids nobody has are refused. All are enrolled in one transaction or none; the facts reach
-//! authorization, a thousand to an event, before the answer.
+//! ids nobody has are refused. A teacher's grant of content access needs `content_access.grant`
+//! on the course and on every student (only approved teachers hold it, DESIGN §1), decided at
+//! least as fresh as the token they pass (their approval's). All are enrolled in one transaction
+//! or none; the facts reach authorization, a thousand to an event, before the answer.
 
-use lms_api::common::v1::{ConsistencyToken, ObjectType};
+use lms_api::common::v1::{ConsistencyToken, ObjectReference, ObjectType};
 use lms_kernel::enrolment::direct_enrolment_needs_approval;
 use lms_kernel::{CourseId, Permission, UserId};
 use lms_runtime::ApiError;
@@ -39,10 +41,23 @@ pub struct Enrolling<'a> {
     /// Members of the groups named (`group_ids`) as identity listed them, each once and none
     /// of them named: people of the tenant.
     pub members: &'a [UserId],
-    /// The acting person was allowed `courses.deploy` on the course: they may enrol any person
-    /// of the tenant on it (not `enrolments.create` on the course, which every learner enrolled
-    /// there holds for their own learning).
-    pub deploys_course: bool,
+    /// How the enrolling is decided.
+    pub decided_by: DecidedBy,
+}
+
+/// How enrolling people is decided on: each way is a different duty of a different role.
+#[derive(Clone, Debug)]
+pub enum DecidedBy {
+    /// `enrolments.create` on each person (Enrol): a manager their team, a Local
+    /// Administrator their location.
+    EnrolmentsCreate,
+    /// The acting person was allowed `courses.deploy` on the course (DeployCourse): they may
+    /// enrol any person of the tenant on it (not `enrolments.create` on the course, which every
+    /// learner enrolled there holds for their own learning).
+    CoursesDeploy,
+    /// `content_access.grant` on the course and on each person (GrantContentAccess), at least
+    /// as fresh as the token when one is given.
+    ContentAccessGrant(Option<ConsistencyToken>),
 }
 
 /// What enrolling did.
@@ -61,19 +76,37 @@ impl<S: Store> Core<S> {
     /// approve there (the kernel's rule). Nothing is written on any refusal.
     pub async fn enrol_people(&self, what: Enrolling<'_>) -> Result<Enrolled, ApiError> {
         let acting = what.acting;
-        if what.deploys_course {
-            let people = what
-                .named
-                .iter()
-                .map(|user| reference(ObjectType::User, *user))
-                .collect();
-            self.authorization
-                .require_known(acting, Permission::EnrolmentsCreate, people)
-                .await?;
-        } else {
-            self.may_enrol(acting, "user_ids", what.named).await?;
-            if !what.members.is_empty() && !self.may_enrol_anyone(acting).await? {
-                self.may_enrol(acting, "group_ids", what.members).await?;
+        match what.decided_by {
+            DecidedBy::EnrolmentsCreate => {
+                self.may_enrol(acting, "user_ids", what.named).await?;
+                if !what.members.is_empty() && !self.may_enrol_anyone(acting).await? {
+                    self.may_enrol(acting, "group_ids", what.members).await?;
+                }
+            }
+            DecidedBy::CoursesDeploy => {
+                self.authorization
+                    .require_known(acting, Permission::EnrolmentsCreate, people(what.named))
+                    .await?;
+            }
+            DecidedBy::ContentAccessGrant(at) => {
+                let permission = Permission::ContentAccessGrant;
+                // The course first: a caller without the duty learns nothing about the people.
+                self.authorization
+                    .require_at(
+                        acting,
+                        permission,
+                        reference(ObjectType::Course, what.course),
+                        at.clone(),
+                    )
+                    .await?;
+                for (field, students) in [("user_ids", what.named), ("group_ids", what.members)] {
+                    if students.is_empty() {
+                        continue;
+                    }
+                    self.authorization
+                        .require_each_at(acting, permission, field, people(students), at.clone())
+                        .await?;
+                }
             }
         }
         let users = [what.named, what.members].concat();
@@ -123,12 +156,8 @@ impl<S: Store> Core<S> {
         if users.is_empty() {
             return Ok(());
         }
-        let people = users
-            .iter()
-            .map(|user| reference(ObjectType::User, *user))
-            .collect();
         self.authorization
-            .require_each(acting, Permission::EnrolmentsCreate, field, people)
+            .require_each(acting, Permission::EnrolmentsCreate, field, people(users))
             .await
     }
 
@@ -152,4 +181,12 @@ impl<S: Store> Core<S> {
             Err(other) => Err(other),
         }
     }
+}
+
+/// Authorization's references to `users`.
+fn people(users: &[UserId]) -> Vec<ObjectReference> {
+    users
+        .iter()
+        .map(|user| reference(ObjectType::User, *user))
+        .collect()
 }

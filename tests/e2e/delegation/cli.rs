@@ -1,12 +1,12 @@
 //! `lmsctl deploy` with more people than one call carries: a thousand a call, the calls before
 //! a refused one standing, and running it again finishing the job without enrolling anyone
-//! twice.
+//! twice. `lmsctl enrolments grant-access` as an approved teacher, with the approval's token.
 
 use lms_api::delegation::v1::{CreateCourseRequest, ListEnrolmentsRequest};
-use lms_api::identity::v1::ListUsersRequest;
 use lms_api::identity::v1::user_service_client::UserServiceClient;
+use lms_api::identity::v1::{AccountKind, ListUsersRequest};
 
-use super::fixture::Platform;
+use super::fixture::{Platform, sign_in};
 
 /// Everyone `platform`'s administrator sees, but the administrator.
 async fn learners(p: &Platform) -> Vec<String> {
@@ -58,10 +58,20 @@ async fn enrolled(p: &Platform, course: &str) -> usize {
 
 /// Runs this checkout's lmsctl as the administrator; answers (success, stdout, stderr).
 async fn lmsctl(p: &Platform, dir: &std::path::Path, args: &[&str]) -> (bool, String, String) {
+    lmsctl_as(p, &p.admin, dir, args).await
+}
+
+/// Runs this checkout's lmsctl with `token`; answers (success, stdout, stderr).
+async fn lmsctl_as(
+    p: &Platform,
+    token: &str,
+    dir: &std::path::Path,
+    args: &[&str],
+) -> (bool, String, String) {
     let output = tokio::process::Command::new(crate::tour::lmsctl().await)
         .args(args)
         .current_dir(dir)
-        .env("LMS_TOKEN", &p.admin)
+        .env("LMS_TOKEN", token)
         .env(
             "LMS_IDENTITY_ENDPOINT",
             format!("http://{}", p.identity.addr()),
@@ -146,4 +156,61 @@ async fn lmsctl_deploys_a_long_list_a_thousand_a_call_and_running_it_again_finis
     );
     assert!(answer["written_at"].as_str().is_some_and(|t| !t.is_empty()));
     assert_eq!(enrolled(&p, &course).await, 1_200);
+}
+
+#[tokio::test]
+async fn lmsctl_grants_content_access_as_an_approved_teacher_with_the_approval_s_token() {
+    let p = Platform::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let course = super::enrolments::course(&p, "Safeguarding", false).await;
+    let (student, student_token) = p.person("sam@academy.example", None, None).await;
+    let teacher = p
+        .applicant("tara@academy.example", AccountKind::Teacher)
+        .await;
+    let approved_at = p.approve(&teacher).await;
+    let teacher_token = sign_in(&p.identity, &p.tenant, "tara@academy.example").await;
+
+    let (ok, _, err) = lmsctl_as(
+        &p,
+        &student_token,
+        dir.path(),
+        &["enrolments", "grant-access", &course, "--user", &student],
+    )
+    .await;
+    assert!(!ok);
+    assert!(
+        err.contains("grant content access")
+            && err.contains("content_access.grant")
+            && err.trim_end().ends_with("(PERMISSION_DENIED)"),
+        "{err}"
+    );
+    assert_eq!(enrolled(&p, &course).await, 0);
+
+    let (ok, out, err) = lmsctl_as(
+        &p,
+        &teacher_token,
+        dir.path(),
+        &[
+            "enrolments",
+            "grant-access",
+            &course,
+            "--user",
+            &student,
+            "--at",
+            &approved_at.token,
+            "-o",
+            "json",
+        ],
+    )
+    .await;
+    assert!(ok, "{err}");
+    let answer: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (&answer["enrolled"], &answer["reached"]),
+        (&"1".into(), &"1".into()),
+        "{out}"
+    );
+    assert!(answer["written_at"].as_str().is_some_and(|t| !t.is_empty()));
+    assert_eq!(enrolled(&p, &course).await, 1);
+    assert!(super::enrolments::may_read(&p, &student_token, &course).await);
 }

@@ -16,7 +16,7 @@ use tonic::Code;
 use super::fixture::{Platform, fields, reason};
 use super::responsibilities::give;
 
-async fn course(p: &Platform, title: &str, requires_approval: bool) -> String {
+pub(super) async fn course(p: &Platform, title: &str, requires_approval: bool) -> String {
     p.courses(&p.admin)
         .create_course(CreateCourseRequest {
             title: title.into(),
@@ -31,7 +31,7 @@ async fn course(p: &Platform, title: &str, requires_approval: bool) -> String {
         .course_id
 }
 
-fn course_ref(course: &str) -> ObjectReference {
+pub(super) fn course_ref(course: &str) -> ObjectReference {
     ObjectReference {
         r#type: ObjectType::Course as i32,
         id: course.into(),
@@ -39,7 +39,7 @@ fn course_ref(course: &str) -> ObjectReference {
     }
 }
 
-async fn may_read(p: &Platform, token: &str, course: &str) -> bool {
+pub(super) async fn may_read(p: &Platform, token: &str, course: &str) -> bool {
     p.courses(token)
         .get_course(GetCourseRequest {
             course_id: course.into(),
@@ -49,7 +49,7 @@ async fn may_read(p: &Platform, token: &str, course: &str) -> bool {
 }
 
 /// Every enrolment of `user`, as the administrator lists them.
-async fn enrolments_of(p: &Platform, user: &str) -> Vec<Enrolment> {
+pub(super) async fn enrolments_of(p: &Platform, user: &str) -> Vec<Enrolment> {
     p.enrolments(&p.admin)
         .list_enrolments(ListEnrolmentsRequest {
             user_id: user.into(),

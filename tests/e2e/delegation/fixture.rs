@@ -13,15 +13,16 @@ use lms_api::delegation::v1::enrolment_service_client::EnrolmentServiceClient;
 use lms_api::delegation::v1::lesson_service_client::LessonServiceClient;
 use lms_api::delegation::v1::responsibility_service_client::ResponsibilityServiceClient;
 use lms_api::delegation::v1::{CreateCatalogueRequest, DeployCatalogueRequest};
+use lms_api::identity::v1::approval_service_client::ApprovalServiceClient;
 use lms_api::identity::v1::authentication_service_client::AuthenticationServiceClient;
 use lms_api::identity::v1::group_service_client::GroupServiceClient;
 use lms_api::identity::v1::tenant_service_client::TenantServiceClient;
 use lms_api::identity::v1::unit_service_client::UnitServiceClient;
 use lms_api::identity::v1::user_service_client::UserServiceClient;
 use lms_api::identity::v1::{
-    AddGroupMembersRequest, CreateGroupRequest, CreateServiceAccountRequest, CreateTenantRequest,
-    CreateUnitRequest, CreateUserRequest, IssueServiceTokenRequest, NewUser, SignInRequest,
-    TenantSettings, UnitKind, sign_in_response,
+    AccountKind, AddGroupMembersRequest, ApproveAccountRequest, CreateGroupRequest,
+    CreateServiceAccountRequest, CreateTenantRequest, CreateUnitRequest, CreateUserRequest,
+    IssueServiceTokenRequest, NewUser, SignInRequest, TenantSettings, UnitKind, sign_in_response,
 };
 use lms_runtime::config::ServiceAccountConfig;
 use lms_runtime::{SecretString, ServiceName};
@@ -237,6 +238,40 @@ impl Platform {
             .written_at
     }
 
+    pub fn approvals(&self, token: &str) -> ApprovalServiceClient<Authed> {
+        ApprovalServiceClient::new(self.identity.authorized(token))
+    }
+
+    /// A new tutor or teacher account (`kind`), made by the administrator: it waits for the
+    /// Access Coordinator's approval. Its id.
+    pub async fn applicant(&self, email: &str, kind: AccountKind) -> String {
+        let mut user = new_user(email);
+        user.account_kind = kind as i32;
+        UserServiceClient::new(self.identity.authorized(&self.admin))
+            .create_user(CreateUserRequest { user: Some(user) })
+            .await
+            .unwrap()
+            .into_inner()
+            .user
+            .unwrap()
+            .user_id
+    }
+
+    /// `user` approved by the tenant's Access Coordinator (the administrator): the approval's
+    /// token.
+    pub async fn approve(&self, user: &str) -> ConsistencyToken {
+        self.approvals(&self.admin)
+            .approve_account(ApproveAccountRequest {
+                user_id: user.into(),
+                at_least_as_fresh: None,
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .written_at
+            .expect("the approval reached authorization first")
+    }
+
     pub fn groups(&self, token: &str) -> GroupServiceClient<Authed> {
         GroupServiceClient::new(self.identity.authorized(token))
     }
@@ -328,18 +363,26 @@ pub fn new_user(email: &str) -> NewUser {
 }
 
 pub async fn sign_in(identity: &TestService, tenant: &str, email: &str) -> String {
+    try_sign_in(identity, tenant, email).await.unwrap()
+}
+
+/// Signs in with the password: the access token, or identity's refusal (a pending account's).
+pub async fn try_sign_in(
+    identity: &TestService,
+    tenant: &str,
+    email: &str,
+) -> Result<String, tonic::Status> {
     let outcome = AuthenticationServiceClient::new(identity.channel())
         .sign_in(SignInRequest {
             tenant_id: tenant.into(),
             email: email.into(),
             password: PASSWORD.into(),
         })
-        .await
-        .unwrap()
+        .await?
         .into_inner()
         .outcome;
     match outcome {
-        Some(sign_in_response::Outcome::Tokens(tokens)) => tokens.access_token,
+        Some(sign_in_response::Outcome::Tokens(tokens)) => Ok(tokens.access_token),
         other => panic!("expected tokens, got {other:?}"),
     }
 }

@@ -4,6 +4,7 @@
 
 mod catalogues;
 mod cli;
+mod content_access;
 mod courses;
 mod enrolments;
 mod fixture;

@@ -122,8 +122,18 @@ fn kind_name(kind: i32) -> &'static str {
 }
 
 fn fully_consistent() -> Option<Consistency> {
+    at_least_as_fresh(None)
+}
+
+/// At least as fresh as `at` (which authorization may answer from its cache); without a token,
+/// fully consistent, so an action never rides on a revoked role.
+fn at_least_as_fresh(at: Option<ConsistencyToken>) -> Option<Consistency> {
+    let requirement = match at {
+        Some(token) => consistency::Requirement::AtLeastAsFresh(token),
+        None => consistency::Requirement::FullyConsistent(true),
+    };
     Some(Consistency {
-        requirement: Some(consistency::Requirement::FullyConsistent(true)),
+        requirement: Some(requirement),
     })
 }
 
@@ -225,18 +235,12 @@ impl Authorization {
         let Some(token) = acting.asks_with() else {
             return Ok(());
         };
-        let consistency = match at {
-            Some(token) => Some(Consistency {
-                requirement: Some(consistency::Requirement::AtLeastAsFresh(token)),
-            }),
-            None => fully_consistent(),
-        };
         let response = PermissionServiceClient::new(self.with_token(token)?)
             .explain(ExplainRequest {
                 subject_id: String::new(),
                 permission: permission.name().into(),
                 resource: Some(resource),
-                consistency,
+                consistency: at_least_as_fresh(at),
             })
             .await
             .map_err(refusal_or_unavailable)?
@@ -276,10 +280,24 @@ impl Authorization {
         field: &str,
         resources: Vec<ObjectReference>,
     ) -> Result<(), ApiError> {
+        self.require_each_at(acting, permission, field, resources, None)
+            .await
+    }
+
+    /// [`Authorization::require_each`] at least as fresh as `at` (a token a write answered,
+    /// such as an approval's); without one, fully consistent.
+    pub async fn require_each_at(
+        &self,
+        acting: &impl Asker,
+        permission: Permission,
+        field: &str,
+        resources: Vec<ObjectReference>,
+        at: Option<ConsistencyToken>,
+    ) -> Result<(), ApiError> {
         let Some(token) = acting.asks_with() else {
             return Ok(());
         };
-        let checked = self.check_each(token, permission, &resources).await?;
+        let checked = self.check_each(token, permission, &resources, at).await?;
         checked.unknown_as_not_found()?;
         if checked.denied.is_empty() {
             return Ok(());
@@ -309,17 +327,19 @@ impl Authorization {
         let Some(token) = acting.asks_with() else {
             return Ok(());
         };
-        self.check_each(token, permission, &resources)
+        self.check_each(token, permission, &resources, None)
             .await?
             .unknown_as_not_found()
     }
 
-    /// Asks `permission` on each of `resources` with `token`, a BatchCheck per thousand.
+    /// Asks `permission` on each of `resources` with `token`, a BatchCheck per thousand, at
+    /// least as fresh as `at` (fully consistent without it).
     async fn check_each<'r>(
         &self,
         token: &str,
         permission: Permission,
         resources: &'r [ObjectReference],
+        at: Option<ConsistencyToken>,
     ) -> Result<Checked<'r>, ApiError> {
         let mut client = PermissionServiceClient::new(self.with_token(token)?);
         let mut checked = Checked {
@@ -340,7 +360,7 @@ impl Authorization {
             let response = client
                 .batch_check(BatchCheckRequest {
                     items,
-                    consistency: fully_consistent(),
+                    consistency: at_least_as_fresh(at.clone()),
                 })
                 .await
                 .map_err(refusal_or_unavailable)?

@@ -29,7 +29,7 @@ use tonic::{Request, Response, Status};
 use crate::audit::Actor;
 use crate::convert::{description, distinct_ids, mask_paths, optional_id, reference, title};
 use crate::core::{Core, MAX_GROUPS};
-use crate::enrolling::{Enrolling, MAX_NAMED_USERS};
+use crate::enrolling::{DecidedBy, Enrolling, MAX_NAMED_USERS};
 use crate::error::archived;
 use crate::relationships;
 use crate::store::{CourseChange, CourseFilter, CourseRecord, Removed, Store};
@@ -265,7 +265,7 @@ impl<S: Store + Clone> Courses<S> {
                 members: &members,
                 // DeployCourse was decided on the course (`courses.deploy`): its Course Tutor
                 // and administrators deploy it to whom they name.
-                deploys_course: true,
+                decided_by: DecidedBy::CoursesDeploy,
             })
             .await?;
         let count = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);

@@ -5,7 +5,10 @@
 //! not a Course Administrator's). Whether someone counts as enrolled is a fact authorization
 //! reads (their own-learning grants reach the course through it), delivered before the answer.
 //! Progress comes from a tenant's content player with a service token holding
-//! `delegation.progress.record`, and nothing else may send it.
+//! `delegation.progress.record`, and nothing else may send it. An approved Teacher gives
+//! students access to a course's content by enrolling them (`content_access.grant` on the course
+//! and on each student), decided at least as fresh as the token they pass, so the approval's
+//! answer works at once.
 
 use std::sync::Arc;
 
@@ -13,8 +16,9 @@ use lms_api::common::v1::ObjectType;
 use lms_api::delegation::v1::enrolment_service_server::{EnrolmentService, EnrolmentServiceServer};
 use lms_api::delegation::v1::{
     DecideEnrolmentRequestRequest, DecideEnrolmentRequestResponse, EnrolRequest, EnrolResponse,
-    ListEnrolmentRequestsRequest, ListEnrolmentRequestsResponse, ListEnrolmentsRequest,
-    ListEnrolmentsResponse, RecordProgressRequest, RecordProgressResponse, RequestEnrolmentRequest,
+    GrantContentAccessRequest, GrantContentAccessResponse, ListEnrolmentRequestsRequest,
+    ListEnrolmentRequestsResponse, ListEnrolmentsRequest, ListEnrolmentsResponse,
+    RecordProgressRequest, RecordProgressResponse, RequestEnrolmentRequest,
     RequestEnrolmentResponse, WithdrawRequest, WithdrawResponse,
 };
 use lms_kernel::{CourseId, EnrolmentRequestId, Permission, ProgressEffect, UserId};
@@ -31,7 +35,7 @@ use crate::convert::{
     request_state, required_id,
 };
 use crate::core::Core;
-use crate::enrolling::{Enrolling, MAX_NAMED_USERS};
+use crate::enrolling::{DecidedBy, Enrolled, Enrolling, MAX_NAMED_USERS};
 use crate::relationships;
 use crate::store::{Asked, EnrolmentFilter, Report, Store, Verdict};
 
@@ -93,28 +97,62 @@ impl<S: Store + Clone> Enrolments<S> {
         Ok(())
     }
 
-    async fn enrol(&self, request: Request<EnrolRequest>) -> Result<EnrolResponse, ApiError> {
-        let acting = acting(&request)?;
-        let actor = Actor::of(&request)?;
-        let r = request.get_ref();
-        let course = required_id("course_id", &r.course_id, CourseId::parse)?;
-        let users = distinct_ids("user_ids", &r.user_ids, MAX_NAMED_USERS, UserId::parse)?;
+    /// Enrols the learners named in `course_id` and `user_ids` as the caller, decided as
+    /// `decided_by` says: what Enrol and GrantContentAccess share.
+    async fn enrol_named<T>(
+        &self,
+        request: &Request<T>,
+        course_id: &str,
+        user_ids: &[String],
+        decided_by: DecidedBy,
+    ) -> Result<Enrolled, ApiError> {
+        let acting = acting(request)?;
+        let actor = Actor::of(request)?;
+        let course = required_id("course_id", course_id, CourseId::parse)?;
+        let users = distinct_ids("user_ids", user_ids, MAX_NAMED_USERS, UserId::parse)?;
         if users.is_empty() {
             return Err(ApiError::invalid_field("user_ids", "name at least one"));
         }
-        let enrolled = self
-            .0
+        self.0
             .enrol_people(Enrolling {
                 acting: &acting,
                 actor: &actor,
                 course,
                 named: &users,
                 members: &[],
-                deploys_course: false,
+                decided_by,
             })
+            .await
+    }
+
+    async fn enrol(&self, request: Request<EnrolRequest>) -> Result<EnrolResponse, ApiError> {
+        let r = request.get_ref();
+        let enrolled = self
+            .enrol_named(
+                &request,
+                &r.course_id,
+                &r.user_ids,
+                DecidedBy::EnrolmentsCreate,
+            )
             .await?;
         Ok(EnrolResponse {
-            users_enrolled: i32::try_from(enrolled.made.len()).unwrap_or(i32::MAX),
+            users_enrolled: count(&enrolled),
+            enrolments: enrolled.made.iter().map(enrolment).collect(),
+            written_at: enrolled.written_at,
+        })
+    }
+
+    async fn grant_content_access(
+        &self,
+        request: Request<GrantContentAccessRequest>,
+    ) -> Result<GrantContentAccessResponse, ApiError> {
+        let r = request.get_ref();
+        let decided_by = DecidedBy::ContentAccessGrant(r.at_least_as_fresh.clone());
+        let enrolled = self
+            .enrol_named(&request, &r.course_id, &r.user_ids, decided_by)
+            .await?;
+        Ok(GrantContentAccessResponse {
+            users_enrolled: count(&enrolled),
             enrolments: enrolled.made.iter().map(enrolment).collect(),
             written_at: enrolled.written_at,
         })
@@ -341,6 +379,11 @@ impl<S: Store + Clone> Enrolments<S> {
     }
 }
 
+/// How many enrolments were made, as the answers count them.
+fn count(enrolled: &Enrolled) -> i32 {
+    i32::try_from(enrolled.made.len()).unwrap_or(i32::MAX)
+}
+
 #[tonic::async_trait]
 impl<S: Store + Clone> EnrolmentService for Enrolments<S> {
     async fn enrol(
@@ -391,6 +434,15 @@ impl<S: Store + Clone> EnrolmentService for Enrolments<S> {
     ) -> Result<Response<RecordProgressResponse>, Status> {
         Ok(Response::new(
             Enrolments::record_progress(self, request).await?,
+        ))
+    }
+
+    async fn grant_content_access(
+        &self,
+        request: Request<GrantContentAccessRequest>,
+    ) -> Result<Response<GrantContentAccessResponse>, Status> {
+        Ok(Response::new(
+            Enrolments::grant_content_access(self, request).await?,
         ))
     }
 }

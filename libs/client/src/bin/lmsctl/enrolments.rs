@@ -1,14 +1,16 @@
 //! `enrolments`: who is on a course, or which courses a learner is on, and the enrolment
 //! requests of courses that need approval. A course's enrolments are for those who deploy it;
 //! a learner sees their own. Only the Course Tutor decides a request (a Course Administrator
-//! sees it, and is refused).
+//! sees it, and is refused). An approved Teacher gives students access to a course's content
+//! (`grant-access`), passing their approval's token to act on it at once.
 
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
+use lms_api::common::v1::ConsistencyToken;
 use lms_api::delegation::v1::{
     DecideEnrolmentRequestRequest, Enrolment, EnrolmentRequest, EnrolmentRequestStatus,
-    EnrolmentState, ListEnrolmentRequestsRequest, ListEnrolmentsRequest, RequestEnrolmentRequest,
-    WithdrawRequest,
+    EnrolmentState, GrantContentAccessRequest, ListEnrolmentRequestsRequest, ListEnrolmentsRequest,
+    RequestEnrolmentRequest, WithdrawRequest,
 };
 use lms_client::Client;
 use lms_client::output::{Rows, utc_of};
@@ -65,6 +67,19 @@ pub enum EnrolmentCommand {
         course: String,
         /// The learner.
         user: String,
+    },
+    /// Give students access to a course's content, enrolling them (an approved Teacher; at most
+    /// 1000 a call). Those enrolled already are left as they are.
+    GrantAccess {
+        /// The course.
+        course: String,
+        /// A student; repeatable.
+        #[arg(long = "user", value_name = "USER", required = true)]
+        users: Vec<String>,
+        /// Decide at least as fresh as this token (your approval's `written_at`), so a fresh
+        /// approval works at once.
+        #[arg(long, value_name = "TOKEN")]
+        at: Option<String>,
     },
 }
 
@@ -262,6 +277,26 @@ pub async fn run(delegation: &Client, args: EnrolmentsArgs) -> anyhow::Result<Ro
                 crate::token(withdrawn.written_at),
             )
         }
+        EnrolmentCommand::GrantAccess { course, users, at } => {
+            let reached = users.len();
+            let granted = enrolments
+                .grant_content_access(GrantContentAccessRequest {
+                    course_id: course.clone(),
+                    user_ids: users,
+                    at_least_as_fresh: at.map(|token| ConsistencyToken { token }),
+                })
+                .await
+                .context("grant content access")?
+                .into_inner();
+            let mut rows = Rows::new(&["course", "reached", "enrolled", "written_at"]);
+            rows.push(vec![
+                course,
+                reached.to_string(),
+                granted.users_enrolled.to_string(),
+                crate::token(granted.written_at),
+            ]);
+            rows
+        }
     })
 }
 
@@ -333,6 +368,35 @@ mod tests {
             })
         ));
         assert!(parse(&["withdraw", "c1"]).is_err(), "a learner too");
+    }
+
+    #[test]
+    fn granting_access_names_students_and_may_carry_the_approval_s_token() {
+        assert!(parse(&["grant-access", "c1"]).is_err(), "which students?");
+        let granted = parse(&[
+            "grant-access",
+            "c1",
+            "--user",
+            "u1",
+            "--user",
+            "u2",
+            "--at",
+            "r7.t",
+        ])
+        .unwrap();
+        let Some(EnrolmentCommand::GrantAccess { course, users, at }) = granted.command else {
+            panic!("grant-access parses as itself");
+        };
+        assert_eq!(
+            (course.as_str(), users),
+            ("c1", vec!["u1".into(), "u2".into()])
+        );
+        assert_eq!(at.as_deref(), Some("r7.t"));
+        let fresh = parse(&["grant-access", "c1", "--user", "u1"]).unwrap();
+        assert!(matches!(
+            fresh.command,
+            Some(EnrolmentCommand::GrantAccess { at: None, .. })
+        ));
     }
 
     #[test]

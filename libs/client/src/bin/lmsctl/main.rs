@@ -152,7 +152,7 @@ enum Command {
     /// enrols only who is missing. Long lists go a thousand a call, with a progress bar.
     Deploy(DeployArgs),
     /// Enrolments of a course (`--course`) or of a learner (`--user`), or one of the verbs:
-    /// request, decide, requests, withdraw.
+    /// request, decide, requests, withdraw, grant-access.
     Enrolments(EnrolmentsArgs),
     /// Identity's audit trail, newest first: your tenant's, or the platform's (`--platform`,
     /// operators).

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod audit;
+mod catalogues;
 mod courses;
 mod decisions;
 mod enrolling;
@@ -21,6 +22,7 @@ use lms_client::output::Format;
 
 use crate::accounts::AccountCommand;
 use crate::audit::AuditQuery;
+use crate::catalogues::CatalogueCommand;
 use crate::courses::CourseCommand;
 use crate::decisions::Question;
 use crate::enrolling::{DeployArgs, EnrolArgs};
@@ -144,6 +146,10 @@ enum Command {
     /// Courses, their lessons and the duties on them.
     #[command(subcommand)]
     Courses(CourseCommand),
+    /// Catalogues of courses: deployed to people, they offer them their courses to see and
+    /// ask to join.
+    #[command(subcommand)]
+    Catalogues(CatalogueCommand),
     /// Enrol learners on a course, decided on each of them (a manager their team:
     /// `--group TEAM`); long lists go a thousand a call, with a progress bar.
     Enrol(EnrolArgs),
@@ -267,6 +273,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 false => None,
             };
             enrolling::enrol(identity.as_ref(), &connect(&delegation).await?, args).await?
+        }
+        Command::Catalogues(command) => {
+            catalogues::run(&connect(&delegation).await?, command).await?
         }
         Command::Deploy(args) => enrolling::deploy(&connect(&delegation).await?, args).await?,
         Command::Enrolments(args) => enrolments::run(&connect(&delegation).await?, args).await?,

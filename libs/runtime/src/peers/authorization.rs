@@ -193,6 +193,20 @@ impl Authorization {
         self.with_token(&self.service_token(tenant).await?)
     }
 
+    /// Maps a failed call made as the service ([`refusal_or_unavailable`]). UNAUTHENTICATED
+    /// means the cached token no longer holds (the account's secret rotated, the account
+    /// disabled, the signing key retired): it is dropped, so the next call asks identity for a
+    /// new one instead of failing until the cached one would have expired.
+    fn as_service_failed(&self, tenant: TenantId, status: tonic::Status) -> ApiError {
+        if status.code() == tonic::Code::Unauthenticated {
+            self.tokens
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&tenant);
+        }
+        refusal_or_unavailable(status)
+    }
+
     /// Fails with PERMISSION_DENIED, naming the permission and authorization's reason, unless
     /// the acting person (or integration, as its holder) may do `permission` on `resource`.
     /// Asked with their own token, so the decision sees their session; fully consistent, so an
@@ -526,7 +540,7 @@ impl Authorization {
         let response = RelationshipServiceClient::new(self.as_service(tenant).await?)
             .write_relationships(request)
             .await
-            .map_err(refusal_or_unavailable)?;
+            .map_err(|status| self.as_service_failed(tenant, status))?;
         Ok(response.into_inner().written_at.unwrap_or_default())
     }
 
@@ -540,7 +554,7 @@ impl Authorization {
         let response = RoleAssignmentServiceClient::new(self.as_service(tenant).await?)
             .assign_role(request)
             .await
-            .map_err(refusal_or_unavailable)?;
+            .map_err(|status| self.as_service_failed(tenant, status))?;
         Ok(response.into_inner().written_at.unwrap_or_default())
     }
 
@@ -558,7 +572,7 @@ impl Authorization {
                 include_inactive: false,
             })
             .await
-            .map_err(refusal_or_unavailable)?
+            .map_err(|status| self.as_service_failed(tenant, status))?
             .into_inner();
         let role = role.to_string();
         let held = listed
@@ -579,7 +593,7 @@ impl Authorization {
         let response = RoleAssignmentServiceClient::new(self.as_service(tenant).await?)
             .revoke_role(request)
             .await
-            .map_err(refusal_or_unavailable)?;
+            .map_err(|status| self.as_service_failed(tenant, status))?;
         Ok(response.into_inner().written_at.unwrap_or_default())
     }
 }

@@ -229,3 +229,93 @@ async fn an_event_authorization_keeps_failing_on_is_set_aside_after_its_attempts
         letters[0].reason
     );
 }
+
+/// Authorization that no longer accepts one token (its account's secret was rotated, say) and
+/// takes any other.
+struct Rejects(String);
+
+#[tonic::async_trait]
+impl RelationshipService for Rejects {
+    async fn write_relationships(
+        &self,
+        request: tonic::Request<WriteRelationshipsRequest>,
+    ) -> Result<tonic::Response<WriteRelationshipsResponse>, tonic::Status> {
+        let bearer = request
+            .metadata()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        if bearer.ends_with(&self.0) {
+            return Err(tonic::Status::unauthenticated("token revoked"));
+        }
+        Ok(tonic::Response::new(WriteRelationshipsResponse::default()))
+    }
+
+    async fn read_relationships(
+        &self,
+        _: tonic::Request<ReadRelationshipsRequest>,
+    ) -> Result<tonic::Response<ReadRelationshipsResponse>, tonic::Status> {
+        Err(tonic::Status::unimplemented("writes only"))
+    }
+}
+
+/// Issues each token of `queue` in turn, counting how many it issued.
+struct Queue(
+    std::sync::Mutex<Vec<String>>,
+    std::sync::atomic::AtomicUsize,
+);
+
+#[tonic::async_trait]
+impl ServiceTokens for Queue {
+    async fn issue(&self, _: TenantId) -> Result<(String, Duration), ApiError> {
+        self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let token = self.0.lock().unwrap().remove(0);
+        Ok((token, Duration::from_secs(600)))
+    }
+}
+
+#[tokio::test]
+async fn a_service_token_authorization_no_longer_accepts_is_dropped_and_issued_again() {
+    let auth = lms_testkit::TestAuth::new();
+    let tenant = TenantId::generate();
+    let (old, new) = (
+        auth.tenant_service_token("delegation", tenant),
+        auth.tenant_service_token("delegation", tenant),
+    );
+    assert_ne!(old, new);
+    let context = crate::probe::context(&auth);
+    let server = GrpcServer::bind(&context, &[])
+        .await
+        .unwrap()
+        .add_service(RelationshipServiceServer::new(Rejects(old.clone())));
+    let idle = Database::connect(&SecretString::new("sqlite::memory:"), 1)
+        .await
+        .unwrap();
+    let authorization_server =
+        lms_testkit::TestService::start(Application::new(server, idle)).await;
+    let peer =
+        lms_runtime::client::Peer::plaintext(format!("http://{}", authorization_server.addr()));
+    let issuer = Arc::new(Queue(
+        std::sync::Mutex::new(vec![old, new]),
+        std::sync::atomic::AtomicUsize::new(0),
+    ));
+    let authorization = Authorization::new(&peer, issuer.clone()).unwrap();
+
+    let refused = authorization
+        .write(tenant, WriteRelationshipsRequest::default())
+        .await;
+    assert!(refused.is_err(), "the revoked token is refused");
+    authorization
+        .write(tenant, WriteRelationshipsRequest::default())
+        .await
+        .expect("the next call asks identity for a new token");
+    authorization
+        .write(tenant, WriteRelationshipsRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        issuer.1.load(std::sync::atomic::Ordering::SeqCst),
+        2,
+        "the new token is kept"
+    );
+}

@@ -52,6 +52,11 @@ pub fn course(record: &CourseRecord, duties: &[ResponsibilityRecord], now: i64) 
     }
 }
 
+/// A count as the API's `int32` fields carry it.
+pub fn count(n: usize) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
 /// A catalogue as the API shows it.
 pub fn catalogue(record: &CatalogueRecord) -> lms_api::delegation::v1::Catalogue {
     lms_api::delegation::v1::Catalogue {

@@ -6,9 +6,10 @@
 //! in BatchChecks too. A deployment was decided on the course itself (`courses.deploy`: its
 //! Course Tutor and administrators, DESIGN §1): they deploy it to whoever they name, and only
 //! ids nobody has are refused. A teacher's grant of content access needs `content_access.grant`
-//! on the course and on every student (only approved teachers hold it, DESIGN §1), decided at
-//! least as fresh as the token they pass (their approval's). All are enrolled in one transaction
-//! or none; the facts reach authorization, a thousand to an event, before the answer.
+//! on the course and on every student (only approved teachers hold it, DESIGN §1), decided fully
+//! consistently like every other. Enrolling oneself needs to see the course, as asking to join
+//! does. All are enrolled in one transaction or none; the facts reach authorization, a thousand
+//! to an event, before the answer.
 
 use lms_api::common::v1::{ConsistencyToken, ObjectReference, ObjectType};
 use lms_kernel::enrolment::direct_enrolment_needs_approval;
@@ -55,9 +56,8 @@ pub enum DecidedBy {
     /// enrol any person of the tenant on it (not `enrolments.create` on the course, which every
     /// learner enrolled there holds for their own learning).
     CoursesDeploy,
-    /// `content_access.grant` on the course and on each person (GrantContentAccess), at least
-    /// as fresh as the token when one is given.
-    ContentAccessGrant(Option<ConsistencyToken>),
+    /// `content_access.grant` on the course and on each person (GrantContentAccess).
+    ContentAccessGrant,
 }
 
 /// What enrolling did.
@@ -76,46 +76,51 @@ impl<S: Store> Core<S> {
     /// approve there (the kernel's rule). Nothing is written on any refusal.
     pub async fn enrol_people(&self, what: Enrolling<'_>) -> Result<Enrolled, ApiError> {
         let acting = what.acting;
+        let mut action = "enrolment.enrolled";
         match what.decided_by {
             DecidedBy::EnrolmentsCreate => {
-                self.may_enrol(acting, "user_ids", what.named).await?;
-                if !what.members.is_empty() && !self.may_enrol_anyone(acting).await? {
-                    self.may_enrol(acting, "group_ids", what.members).await?;
-                }
+                self.may_enrol_all(acting, what.named, what.members).await?;
             }
             DecidedBy::CoursesDeploy => {
                 self.authorization
                     .require_known(acting, Permission::EnrolmentsCreate, people(what.named))
                     .await?;
             }
-            DecidedBy::ContentAccessGrant(at) => {
+            DecidedBy::ContentAccessGrant => {
                 let permission = Permission::ContentAccessGrant;
+                action = "enrolment.content_granted";
                 // The course first: a caller without the duty learns nothing about the people.
                 self.authorization
-                    .require_at(
+                    .require(
                         acting,
                         permission,
                         reference(ObjectType::Course, what.course),
-                        at.clone(),
                     )
                     .await?;
-                for (field, students) in [("user_ids", what.named), ("group_ids", what.members)] {
-                    if students.is_empty() {
-                        continue;
-                    }
-                    self.authorization
-                        .require_each_at(acting, permission, field, people(students), at.clone())
-                        .await?;
-                }
+                let students = [what.named, what.members].concat();
+                self.authorization
+                    .require_each(acting, permission, "user_ids", people(&students))
+                    .await?;
             }
         }
         let users = [what.named, what.members].concat();
+        let enrols_self = users.contains(&acting.user);
+        if enrols_self {
+            // As asking to join: a course they may not see is no course to them (review M3.1),
+            // whatever their right to enrol themselves.
+            self.authorization
+                .require(
+                    acting,
+                    Permission::CoursesRead,
+                    reference(ObjectType::Course, what.course),
+                )
+                .await?;
+        }
         let course = self
             .store
             .course(acting.tenant, what.course)
             .await?
             .ok_or_else(|| ApiError::not_found("course", what.course.to_string()))?;
-        let enrols_self = users.contains(&acting.user);
         if direct_enrolment_needs_approval(course.requires_approval, enrols_self) {
             self.authorization
                 .require(
@@ -125,7 +130,7 @@ impl<S: Store> Core<S> {
                 )
                 .await?;
         }
-        let audit = what.actor.did("enrolment.enrolled", "enrolment", "");
+        let audit = what.actor.did(action, "enrolment", "");
         let made = self
             .store
             .enrol(
@@ -146,8 +151,24 @@ impl<S: Store> Core<S> {
         })
     }
 
+    /// Fails unless the acting person may enrol each person `named` (PERMISSION_DENIED naming
+    /// `user_ids`, NOT_FOUND for ids nobody has) and each group member of `members` (naming
+    /// `group_ids`; none decided one by one when they may enrol anyone in the tenant).
+    pub(crate) async fn may_enrol_all(
+        &self,
+        acting: &Acting,
+        named: &[UserId],
+        members: &[UserId],
+    ) -> Result<(), ApiError> {
+        self.may_enrol(acting, "user_ids", named).await?;
+        if !members.is_empty() && !self.may_enrol_anyone(acting).await? {
+            self.may_enrol(acting, "group_ids", members).await?;
+        }
+        Ok(())
+    }
+
     /// Fails unless the acting person may enrol each of `users` (one BatchCheck per thousand).
-    pub(crate) async fn may_enrol(
+    async fn may_enrol(
         &self,
         acting: &Acting,
         field: &str,
@@ -163,7 +184,7 @@ impl<S: Store> Core<S> {
 
     /// Whether the acting person may enrol every person of the tenant (a tenant-wide grant,
     /// which no person's own facts veto): then a large group needs no decision per member.
-    pub(crate) async fn may_enrol_anyone(&self, acting: &Acting) -> Result<bool, ApiError> {
+    async fn may_enrol_anyone(&self, acting: &Acting) -> Result<bool, ApiError> {
         let visible = self
             .authorization
             .visible(

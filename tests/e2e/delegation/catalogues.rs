@@ -8,7 +8,7 @@ use lms_api::common::v1::{ConsistencyToken, ObjectReference, ObjectType};
 use lms_api::delegation::v1::{
     AddCatalogueCoursesRequest, CreateCatalogueRequest, CreateCourseRequest,
     DeleteCatalogueRequest, DeleteCourseRequest, DeployCatalogueRequest, DeployCourseRequest,
-    GetCatalogueRequest, GetCourseRequest, ListCataloguesRequest, ListCoursesRequest,
+    EnrolRequest, GetCatalogueRequest, GetCourseRequest, ListCataloguesRequest, ListCoursesRequest,
     ListLessonsRequest, RemoveCatalogueCourseRequest, RequestEnrolmentRequest,
     WithdrawCatalogueRequest,
 };
@@ -129,7 +129,22 @@ async fn a_catalogue_shows_its_courses_to_the_people_it_is_deployed_to_and_no_mo
             .await
     );
 
-    // A course no catalogue offers them is out of reach of a request too.
+    // A course no catalogue offers them is out of reach of a request too, and of enrolling
+    // themselves directly (every learner may enrol themselves where they may see the course).
+    let enrol_self = p
+        .enrolments(&learner_token)
+        .enrol(EnrolRequest {
+            course_id: history.clone(),
+            user_ids: vec![learner.clone()],
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(enrol_self.code(), Code::PermissionDenied);
+    assert!(
+        enrol_self.message().contains("courses.read"),
+        "{}",
+        enrol_self.message()
+    );
     let refused = p
         .enrolments(&learner_token)
         .request_enrolment(RequestEnrolmentRequest {
@@ -223,8 +238,9 @@ async fn learners_list_only_their_catalogues_and_an_offer_ends_with_the_last_cat
         .catalogue
         .unwrap();
     assert_eq!(
-        (theirs.course_ids, theirs.learner_count),
-        (vec![shared.clone()], 1)
+        (theirs.course_ids, theirs.learner_count, theirs.created_by),
+        (vec![shared.clone()], 0, String::new()),
+        "a learner sees the courses, not who curates it or whom else it reaches"
     );
 
     let removed = p
@@ -312,7 +328,42 @@ async fn only_those_who_change_catalogues_do_and_bad_requests_change_nothing() {
         .unwrap_err();
     assert_eq!(refused.code(), Code::PermissionDenied);
     assert!(refused.message().contains("catalogues.update"));
-    // The tutor may deploy their course to people, not put it in a catalogue.
+    // Deploying a course to a catalogue is its Course Tutor's duty (DESIGN §1), on their
+    // course only; changing the catalogue itself is not.
+    let other = course(&p, "Not theirs").await;
+    let not_theirs = p
+        .courses(&tutor_token)
+        .deploy_course(DeployCourseRequest {
+            course_id: other.clone(),
+            catalogue_ids: vec![k.clone()],
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(not_theirs.code(), Code::PermissionDenied);
+    // A deployment refused for one of its people leaves the catalogue as it was.
+    let half = p
+        .courses(&tutor_token)
+        .deploy_course(DeployCourseRequest {
+            course_id: c.clone(),
+            catalogue_ids: vec![k.clone()],
+            user_ids: vec![lms_kernel::UserId::generate().to_string()],
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(half.code(), Code::NotFound, "nobody has that id");
+    let untouched = p
+        .catalogues(&p.admin)
+        .get_catalogue(GetCatalogueRequest {
+            catalogue_id: k.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .catalogue
+        .unwrap();
+    assert!(untouched.course_ids.is_empty(), "nothing half-written");
     let tutor_deploy = p
         .courses(&tutor_token)
         .deploy_course(DeployCourseRequest {
@@ -321,18 +372,19 @@ async fn only_those_who_change_catalogues_do_and_bad_requests_change_nothing() {
             ..Default::default()
         })
         .await
-        .unwrap_err();
-    assert_eq!(tutor_deploy.code(), Code::PermissionDenied);
-    let admin_deploy = p
-        .courses(&p.admin)
-        .deploy_course(DeployCourseRequest {
+        .unwrap()
+        .into_inner();
+    assert_eq!(tutor_deploy.users_enrolled, 0);
+    assert!(tutor_deploy.written_at.is_some());
+    let tutor_curates = p
+        .catalogues(&tutor_token)
+        .remove_catalogue_course(RemoveCatalogueCourseRequest {
+            catalogue_id: k.clone(),
             course_id: c.clone(),
-            catalogue_ids: vec![k.clone()],
-            ..Default::default()
         })
         .await
-        .unwrap();
-    assert_eq!(admin_deploy.into_inner().users_enrolled, 0);
+        .unwrap_err();
+    assert_eq!(tutor_curates.code(), Code::PermissionDenied);
 
     let mut admin = p.catalogues(&p.admin);
     let blank = admin

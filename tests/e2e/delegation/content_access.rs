@@ -5,7 +5,6 @@
 //! the reason, and reach students by deploying a course they tutor instead. Nobody else gives
 //! access, and a refused call enrols nobody.
 
-use lms_api::common::v1::ConsistencyToken;
 use lms_api::delegation::v1::{
     DeployCourseRequest, EnrolmentState, GrantContentAccessRequest, GrantContentAccessResponse,
 };
@@ -21,13 +20,11 @@ async fn grant(
     token: &str,
     course: &str,
     users: &[&String],
-    at: Option<ConsistencyToken>,
 ) -> Result<GrantContentAccessResponse, tonic::Status> {
     p.enrolments(token)
         .grant_content_access(GrantContentAccessRequest {
             course_id: course.into(),
             user_ids: users.iter().map(|u| (*u).clone()).collect(),
-            at_least_as_fresh: at,
         })
         .await
         .map(tonic::Response::into_inner)
@@ -58,13 +55,12 @@ async fn pending(p: &Platform, email: &str, kind: AccountKind) -> String {
     id
 }
 
-/// A teacher applied, approved by the Access Coordinator and signed in: id, token and the
-/// approval's token.
-async fn approved_teacher(p: &Platform, email: &str) -> (String, String, ConsistencyToken) {
+/// A teacher applied, approved by the Access Coordinator and signed in: id and token.
+async fn approved_teacher(p: &Platform, email: &str) -> (String, String) {
     let teacher = pending(p, email, AccountKind::Teacher).await;
-    let approved_at = p.approve(&teacher).await;
+    p.approve(&teacher).await;
     let token = try_sign_in(&p.identity, &p.tenant, email).await.unwrap();
-    (teacher, token, approved_at)
+    (teacher, token)
 }
 
 #[tokio::test]
@@ -76,20 +72,14 @@ async fn a_pending_teacher_is_refused_and_once_approved_gives_students_the_cours
     assert!(!may_read(&p, &student_token, &c).await);
 
     let teacher = pending(&p, "tara@academy.example", AccountKind::Teacher).await;
-    let approved_at = p.approve(&teacher).await;
+    p.approve(&teacher).await;
     let teacher_token = try_sign_in(&p.identity, &p.tenant, "tara@academy.example")
         .await
         .expect("an approved teacher signs in");
 
-    let granted = grant(
-        &p,
-        &teacher_token,
-        &c,
-        &[&student, &student],
-        Some(approved_at),
-    )
-    .await
-    .expect("the approval's token decides at once");
+    let granted = grant(&p, &teacher_token, &c, &[&student, &student])
+        .await
+        .expect("decided fully consistently: the approval counts at once");
     assert_eq!(
         granted.users_enrolled, 1,
         "a student named twice counts once"
@@ -118,7 +108,7 @@ async fn a_pending_teacher_is_refused_and_once_approved_gives_students_the_cours
     );
 
     // Granting again enrols only who is missing.
-    let again = grant(&p, &teacher_token, &c, &[&student, &other], None)
+    let again = grant(&p, &teacher_token, &c, &[&student, &other])
         .await
         .unwrap();
     assert_eq!(again.users_enrolled, 1);
@@ -133,14 +123,12 @@ async fn an_approved_tutor_holds_no_content_grant_and_deploys_a_course_they_tuto
     let c = course(&p, "First Aid", false).await;
     let (student, student_token) = p.person("sam@academy.example", None, None).await;
     let tutor = pending(&p, "tom@academy.example", AccountKind::Tutor).await;
-    let approved_at = p.approve(&tutor).await;
+    p.approve(&tutor).await;
     let tutor_token = try_sign_in(&p.identity, &p.tenant, "tom@academy.example")
         .await
         .expect("an approved tutor signs in");
 
-    let refused = grant(&p, &tutor_token, &c, &[&student], Some(approved_at))
-        .await
-        .unwrap_err();
+    let refused = grant(&p, &tutor_token, &c, &[&student]).await.unwrap_err();
     assert_eq!(refused.code(), Code::PermissionDenied);
     assert_eq!(reason(&refused), "PERMISSION_MISSING");
     assert_eq!(denial(&refused), "NO_GRANT");
@@ -175,7 +163,7 @@ async fn a_student_is_refused_content_access_and_bad_or_unknown_ids_enrol_nobody
     let (student, student_token) = p.person("sam@academy.example", None, None).await;
     let (classmate, _) = p.person("cleo@academy.example", None, None).await;
 
-    let refused = grant(&p, &student_token, &c, &[&classmate], None)
+    let refused = grant(&p, &student_token, &c, &[&classmate])
         .await
         .unwrap_err();
     assert_eq!(refused.code(), Code::PermissionDenied);
@@ -184,7 +172,7 @@ async fn a_student_is_refused_content_access_and_bad_or_unknown_ids_enrol_nobody
         "{}",
         refused.message()
     );
-    let refused = grant(&p, &student_token, &c, &[&student], None)
+    let refused = grant(&p, &student_token, &c, &[&student])
         .await
         .unwrap_err();
     assert_eq!(
@@ -195,37 +183,36 @@ async fn a_student_is_refused_content_access_and_bad_or_unknown_ids_enrol_nobody
     assert!(enrolments_of(&p, &student).await.is_empty());
     assert!(enrolments_of(&p, &classmate).await.is_empty());
 
-    let (_, teacher, approved_at) = approved_teacher(&p, "tara@academy.example").await;
-    let at = || Some(approved_at.clone());
-    let bad = grant(&p, &teacher, "not-an-id", &[&student], at())
+    let (_, teacher) = approved_teacher(&p, "tara@academy.example").await;
+    let bad = grant(&p, &teacher, "not-an-id", &[&student])
         .await
         .unwrap_err();
     assert_eq!(
         (bad.code(), fields(&bad)),
         (Code::InvalidArgument, vec!["course_id".to_owned()])
     );
-    let bad = grant(&p, &teacher, &c, &[&student, &"x".to_owned()], at())
+    let bad = grant(&p, &teacher, &c, &[&student, &"x".to_owned()])
         .await
         .unwrap_err();
     assert_eq!(fields(&bad), ["user_ids[1]"]);
-    let none = grant(&p, &teacher, &c, &[], at()).await.unwrap_err();
+    let none = grant(&p, &teacher, &c, &[]).await.unwrap_err();
     assert_eq!(fields(&none), ["user_ids"]);
     let many: Vec<String> = (0..1001)
         .map(|_| lms_kernel::UserId::generate().to_string())
         .collect();
-    let too_many = grant(&p, &teacher, &c, &many.iter().collect::<Vec<_>>(), at())
+    let too_many = grant(&p, &teacher, &c, &many.iter().collect::<Vec<_>>())
         .await
         .unwrap_err();
     assert_eq!(fields(&too_many), ["user_ids"]);
 
     let nobody = lms_kernel::UserId::generate().to_string();
-    let unknown = grant(&p, &teacher, &c, &[&student, &nobody], at())
+    let unknown = grant(&p, &teacher, &c, &[&student, &nobody])
         .await
         .unwrap_err();
     assert_eq!(unknown.code(), Code::NotFound);
     assert!(unknown.message().contains(&nobody), "{}", unknown.message());
     let no_course = lms_kernel::CourseId::generate().to_string();
-    let unknown = grant(&p, &teacher, &no_course, &[&student], at())
+    let unknown = grant(&p, &teacher, &no_course, &[&student])
         .await
         .unwrap_err();
     assert_eq!(unknown.code(), Code::NotFound);

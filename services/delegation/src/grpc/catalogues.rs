@@ -24,7 +24,7 @@ use lms_runtime::paging::{page, page_size};
 use tonic::{Request, Response, Status};
 
 use crate::audit::Actor;
-use crate::convert::{catalogue, distinct_ids, optional_id, reference, required_id, title};
+use crate::convert::{catalogue, count, distinct_ids, optional_id, reference, required_id, title};
 use crate::core::{Core, MAX_GROUPS};
 use crate::enrolling::MAX_NAMED_USERS;
 use crate::relationships::offers_changed;
@@ -35,10 +35,6 @@ const MAX_COURSES: usize = 1000;
 
 /// Catalogues.
 pub struct Catalogues<S>(pub Arc<Core<S>>);
-
-fn count(n: usize) -> i32 {
-    i32::try_from(n).unwrap_or(i32::MAX)
-}
 
 impl<S: Store + Clone> Catalogues<S> {
     fn tenant_wide(acting: &Acting) -> ObjectReference {
@@ -122,7 +118,7 @@ impl<S: Store + Clone> Catalogues<S> {
     async fn get(
         &self,
         request: Request<GetCatalogueRequest>,
-    ) -> Result<CatalogueRecord, ApiError> {
+    ) -> Result<lms_api::delegation::v1::Catalogue, ApiError> {
         let acting = acting(&request)?;
         let id = required_id(
             "catalogue_id",
@@ -143,7 +139,7 @@ impl<S: Store + Clone> Catalogues<S> {
         {
             return Err(not_found());
         }
-        Ok(record)
+        Ok(shown(&record, learner.is_some()))
     }
 
     async fn list(
@@ -164,8 +160,9 @@ impl<S: Store + Clone> Catalogues<S> {
             .catalogues(acting.tenant, filter, limit + 1)
             .await?;
         let (records, next_page_token) = page(records, limit, |c| c.id.to_string());
+        let learner = filter.learner.is_some();
         Ok(ListCataloguesResponse {
-            catalogues: records.iter().map(catalogue).collect(),
+            catalogues: records.iter().map(|r| shown(r, learner)).collect(),
             next_page_token,
         })
     }
@@ -243,11 +240,8 @@ impl<S: Store + Clone> Catalogues<S> {
         if self.0.store.catalogue(acting.tenant, id).await?.is_none() {
             return Err(ApiError::not_found("catalogue", id.to_string()));
         }
-        self.0.may_enrol(&acting, "user_ids", &users).await?;
         let members = self.0.members(&acting, &users, &groups).await?;
-        if !members.is_empty() && !self.0.may_enrol_anyone(&acting).await? {
-            self.0.may_enrol(&acting, "group_ids", &members).await?;
-        }
+        self.0.may_enrol_all(&acting, &users, &members).await?;
         let people = [users, members].concat();
         let audit = actor.did("catalogue.deployed", "catalogue", id);
         let by = actor.label();
@@ -319,6 +313,17 @@ impl<S: Store + Clone> Catalogues<S> {
     }
 }
 
+/// A catalogue as the caller sees it: a learner it is deployed to sees its name and courses,
+/// not who curates it or how many others it reaches.
+fn shown(record: &CatalogueRecord, to_learner: bool) -> lms_api::delegation::v1::Catalogue {
+    let mut view = catalogue(record);
+    if to_learner {
+        view.learner_count = 0;
+        view.created_by = String::new();
+    }
+    view
+}
+
 #[tonic::async_trait]
 impl<S: Store + Clone> CatalogueService for Catalogues<S> {
     async fn create_catalogue(
@@ -332,9 +337,8 @@ impl<S: Store + Clone> CatalogueService for Catalogues<S> {
         &self,
         request: Request<GetCatalogueRequest>,
     ) -> Result<Response<GetCatalogueResponse>, Status> {
-        let record = self.get(request).await?;
         Ok(Response::new(GetCatalogueResponse {
-            catalogue: Some(catalogue(&record)),
+            catalogue: Some(self.get(request).await?),
         }))
     }
 

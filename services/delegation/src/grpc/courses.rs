@@ -27,7 +27,7 @@ use lms_runtime::peers::Listing;
 use tonic::{Request, Response, Status};
 
 use crate::audit::Actor;
-use crate::convert::{description, distinct_ids, mask_paths, optional_id, reference, title};
+use crate::convert::{count, description, distinct_ids, mask_paths, optional_id, reference, title};
 use crate::core::{Core, MAX_GROUPS};
 use crate::enrolling::{DecidedBy, Enrolling, MAX_NAMED_USERS};
 use crate::error::archived;
@@ -216,17 +216,51 @@ impl<S: Store + Clone> Courses<S> {
             .on_course(&request, &r.course_id, Permission::CoursesDeploy)
             .await?;
         let actor = Actor::of(&request)?;
-        if !catalogues.is_empty() {
-            self.0
-                .authorization
-                .require(
-                    &acting,
-                    Permission::CataloguesUpdate,
-                    reference(ObjectType::Tenant, acting.tenant),
-                )
+        // Everything that can refuse is asked before anything is written: the course, the
+        // catalogues, then the people (enrol_people decides on all of them before it writes).
+        let record = self
+            .0
+            .store
+            .course(acting.tenant, course)
+            .await?
+            .ok_or_else(|| ApiError::not_found("course", course.to_string()))?;
+        lms_kernel::course::check_changeable(record.status).map_err(archived)?;
+        for catalogue in &catalogues {
+            if self
+                .0
+                .store
+                .catalogue(acting.tenant, *catalogue)
+                .await?
+                .is_none()
+            {
+                return Err(ApiError::not_found("catalogue", catalogue.to_string()));
+            }
+        }
+        let mut answer = DeployCourseResponse::default();
+        if !(users.is_empty() && groups.is_empty()) {
+            let members = self.0.members(&acting, &users, &groups).await?;
+            let enrolled = self
+                .0
+                .enrol_people(Enrolling {
+                    acting: &acting,
+                    actor: &actor,
+                    course,
+                    named: &users,
+                    members: &members,
+                    // DeployCourse was decided on the course (`courses.deploy`): its Course
+                    // Tutor and administrators deploy it to whom they name.
+                    decided_by: DecidedBy::CoursesDeploy,
+                })
                 .await?;
-            // First, so a catalogue that does not exist refuses the whole deployment.
-            let audit = actor.did("catalogue.courses_added", "course", course);
+            answer.users_enrolled = count(enrolled.made.len());
+            answer.users_reached = count(users.len() + members.len());
+            answer.written_at = enrolled.written_at;
+        }
+        // Deploying to a catalogue is the same duty on the course (DESIGN §1: its Course Tutor
+        // and administrators deploy it to users, groups and catalogues); each catalogue's people
+        // are then offered it.
+        if !catalogues.is_empty() {
+            let audit = actor.did("catalogue.courses_added", "catalogue", "");
             self.0
                 .store
                 .add_catalogue_courses(
@@ -238,42 +272,9 @@ impl<S: Store + Clone> Courses<S> {
                     &audit,
                 )
                 .await?;
-            if users.is_empty() && groups.is_empty() {
-                return Ok(DeployCourseResponse {
-                    users_enrolled: 0,
-                    written_at: self.0.deliver(acting.tenant).await,
-                    users_reached: 0,
-                });
-            }
+            answer.written_at = self.0.deliver(acting.tenant).await;
         }
-        // Before reading a large group's members for nothing.
-        let record = self
-            .0
-            .store
-            .course(acting.tenant, course)
-            .await?
-            .ok_or_else(|| ApiError::not_found("course", course.to_string()))?;
-        lms_kernel::course::check_changeable(record.status).map_err(archived)?;
-        let members = self.0.members(&acting, &users, &groups).await?;
-        let enrolled = self
-            .0
-            .enrol_people(Enrolling {
-                acting: &acting,
-                actor: &actor,
-                course,
-                named: &users,
-                members: &members,
-                // DeployCourse was decided on the course (`courses.deploy`): its Course Tutor
-                // and administrators deploy it to whom they name.
-                decided_by: DecidedBy::CoursesDeploy,
-            })
-            .await?;
-        let count = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
-        Ok(DeployCourseResponse {
-            users_enrolled: count(enrolled.made.len()),
-            written_at: enrolled.written_at,
-            users_reached: count(users.len() + members.len()),
-        })
+        Ok(answer)
     }
 
     async fn delete(

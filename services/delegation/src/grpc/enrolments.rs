@@ -31,8 +31,8 @@ use uuid::Uuid;
 
 use crate::audit::Actor;
 use crate::convert::{
-    attempt_id, distinct_ids, enrolment, enrolment_request, optional_id, progress, reference,
-    request_state, required_id,
+    attempt_id, count, distinct_ids, enrolment, enrolment_request, optional_id, progress,
+    reference, request_state, required_id,
 };
 use crate::core::Core;
 use crate::enrolling::{DecidedBy, Enrolled, Enrolling, MAX_NAMED_USERS};
@@ -136,7 +136,7 @@ impl<S: Store + Clone> Enrolments<S> {
             )
             .await?;
         Ok(EnrolResponse {
-            users_enrolled: count(&enrolled),
+            users_enrolled: count(enrolled.made.len()),
             enrolments: enrolled.made.iter().map(enrolment).collect(),
             written_at: enrolled.written_at,
         })
@@ -147,12 +147,16 @@ impl<S: Store + Clone> Enrolments<S> {
         request: Request<GrantContentAccessRequest>,
     ) -> Result<GrantContentAccessResponse, ApiError> {
         let r = request.get_ref();
-        let decided_by = DecidedBy::ContentAccessGrant(r.at_least_as_fresh.clone());
         let enrolled = self
-            .enrol_named(&request, &r.course_id, &r.user_ids, decided_by)
+            .enrol_named(
+                &request,
+                &r.course_id,
+                &r.user_ids,
+                DecidedBy::ContentAccessGrant,
+            )
             .await?;
         Ok(GrantContentAccessResponse {
-            users_enrolled: count(&enrolled),
+            users_enrolled: count(enrolled.made.len()),
             enrolments: enrolled.made.iter().map(enrolment).collect(),
             written_at: enrolled.written_at,
         })
@@ -377,11 +381,6 @@ impl<S: Store + Clone> Enrolments<S> {
             written_at: self.0.deliver(tenant).await,
         })
     }
-}
-
-/// How many enrolments were made, as the answers count them.
-fn count(enrolled: &Enrolled) -> i32 {
-    i32::try_from(enrolled.made.len()).unwrap_or(i32::MAX)
 }
 
 #[tonic::async_trait]

@@ -646,10 +646,10 @@ impl Caller {
             .map_err(refused("ListCatalogues"))?
             .into_inner()
             .catalogues;
-        let id = match listed.into_iter().find(|c| c.name == name) {
-            Some(found) => found.catalogue_id,
+        let (id, holds) = match listed.into_iter().find(|c| c.name == name) {
+            Some(found) => (found.catalogue_id, found.course_ids),
             None => {
-                catalogues
+                let made = catalogues
                     .create_catalogue(CreateCatalogueRequest {
                         name: name.to_owned(),
                         course_ids: Vec::new(),
@@ -658,17 +658,29 @@ impl Caller {
                     .map_err(refused("CreateCatalogue"))?
                     .into_inner()
                     .catalogue
-                    .ok_or_else(|| incomplete("CreateCatalogue"))?
-                    .catalogue_id
+                    .ok_or_else(|| incomplete("CreateCatalogue"))?;
+                (made.catalogue_id, Vec::new())
             }
         };
-        catalogues
-            .add_catalogue_courses(AddCatalogueCoursesRequest {
-                catalogue_id: id.clone(),
-                course_ids: courses.to_vec(),
-            })
-            .await
-            .map_err(refused("AddCatalogueCourses"))?;
+        // Only what it lacks: a course it holds already is not asked about again (it may have
+        // been archived since, which adding would refuse).
+        let missing: Vec<String> = courses
+            .iter()
+            .filter(|course| !holds.contains(course))
+            .cloned()
+            .collect();
+        if !missing.is_empty() {
+            catalogues
+                .add_catalogue_courses(AddCatalogueCoursesRequest {
+                    catalogue_id: id.clone(),
+                    course_ids: missing,
+                })
+                .await
+                .map_err(refused("AddCatalogueCourses"))?;
+        }
+        if learners.is_empty() {
+            return Ok(());
+        }
         catalogues
             .deploy_catalogue(DeployCatalogueRequest {
                 catalogue_id: id,

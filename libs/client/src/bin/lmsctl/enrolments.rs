@@ -6,7 +6,6 @@
 
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
-use lms_api::common::v1::ConsistencyToken;
 use lms_api::delegation::v1::{
     DecideEnrolmentRequestRequest, Enrolment, EnrolmentRequest, EnrolmentRequestStatus,
     EnrolmentState, GrantContentAccessRequest, ListEnrolmentRequestsRequest, ListEnrolmentsRequest,
@@ -76,10 +75,6 @@ pub enum EnrolmentCommand {
         /// A student; repeatable.
         #[arg(long = "user", value_name = "USER", required = true)]
         users: Vec<String>,
-        /// Decide at least as fresh as this token (your approval's `written_at`), so a fresh
-        /// approval works at once.
-        #[arg(long, value_name = "TOKEN")]
-        at: Option<String>,
     },
 }
 
@@ -277,13 +272,12 @@ pub async fn run(delegation: &Client, args: EnrolmentsArgs) -> anyhow::Result<Ro
                 crate::token(withdrawn.written_at),
             )
         }
-        EnrolmentCommand::GrantAccess { course, users, at } => {
+        EnrolmentCommand::GrantAccess { course, users } => {
             let reached = users.len();
             let granted = enrolments
                 .grant_content_access(GrantContentAccessRequest {
                     course_id: course.clone(),
                     user_ids: users,
-                    at_least_as_fresh: at.map(|token| ConsistencyToken { token }),
                 })
                 .await
                 .context("grant content access")?
@@ -371,32 +365,16 @@ mod tests {
     }
 
     #[test]
-    fn granting_access_names_students_and_may_carry_the_approval_s_token() {
+    fn granting_access_names_the_students() {
         assert!(parse(&["grant-access", "c1"]).is_err(), "which students?");
-        let granted = parse(&[
-            "grant-access",
-            "c1",
-            "--user",
-            "u1",
-            "--user",
-            "u2",
-            "--at",
-            "r7.t",
-        ])
-        .unwrap();
-        let Some(EnrolmentCommand::GrantAccess { course, users, at }) = granted.command else {
+        let granted = parse(&["grant-access", "c1", "--user", "u1", "--user", "u2"]).unwrap();
+        let Some(EnrolmentCommand::GrantAccess { course, users }) = granted.command else {
             panic!("grant-access parses as itself");
         };
         assert_eq!(
             (course.as_str(), users),
             ("c1", vec!["u1".into(), "u2".into()])
         );
-        assert_eq!(at.as_deref(), Some("r7.t"));
-        let fresh = parse(&["grant-access", "c1", "--user", "u1"]).unwrap();
-        assert!(matches!(
-            fresh.command,
-            Some(EnrolmentCommand::GrantAccess { at: None, .. })
-        ));
     }
 
     #[test]

@@ -13,7 +13,7 @@ use serde_json::json;
 use sqlx::Row as _;
 use uuid::Uuid;
 
-use super::audit::append_audit;
+use super::audit::append_audits;
 use super::courses::changeable_course;
 use super::{Db, LOCK_CATALOGUES};
 use crate::audit::Audit;
@@ -204,18 +204,18 @@ async fn insert_courses(
     Ok(added)
 }
 
-/// Commits `audit` and the events of `changed` in `tx`.
+/// Commits `audits` and the events of `changed` in `tx`.
 async fn finish<F>(
     mut tx: sqlx::Transaction<'static, Db>,
     tenant: TenantId,
     changed: &Changed,
     events: F,
-    audit: &Audit,
+    audits: &[Audit],
 ) -> Result<(), StoreError>
 where
     F: FnOnce(&Offers) -> Vec<NewEvent> + Send,
 {
-    append_audit(&mut *tx, tenant, audit).await?;
+    append_audits(&mut tx, tenant, audits).await?;
     outbox::append(&mut *tx, tenant, &events(&changed.offers)).await?;
     tx.commit().await?;
     Ok(())
@@ -250,7 +250,14 @@ impl CatalogueStore for SqlStore<Db> {
         )
         .await?;
         // Deployed to nobody: it offers nothing yet.
-        finish(tx, tenant, &Changed::default(), |_| Vec::new(), audit).await
+        finish(
+            tx,
+            tenant,
+            &Changed::default(),
+            |_| Vec::new(),
+            std::slice::from_ref(audit),
+        )
+        .await
     }
 
     async fn catalogue(
@@ -333,16 +340,17 @@ impl CatalogueStore for SqlStore<Db> {
         let mut tx = begin_write(&self.pool).await?;
         lock_catalogues(&mut tx, tenant).await?;
         let mut changed = Changed::default();
-        let mut audit = audit.clone();
+        let mut audits = Vec::with_capacity(catalogues.len());
         for catalogue in catalogues {
-            existing(&mut tx, tenant, *catalogue).await?;
+            let before = existing(&mut tx, tenant, *catalogue).await?;
             let added = insert_courses(&mut tx, tenant, *catalogue, courses, at).await?;
             let learners = learners_of(&mut tx, tenant, *catalogue).await?;
             changed.count += added.len();
             changed.offers.begun.extend(pairs(&added, &learners));
-            audit = audit.after(&existing(&mut tx, tenant, *catalogue).await?);
+            let after = existing(&mut tx, tenant, *catalogue).await?;
+            audits.push(audit.clone().about(catalogue).before(&before).after(&after));
         }
-        finish(tx, tenant, &changed, events, &audit).await?;
+        finish(tx, tenant, &changed, events, &audits).await?;
         Ok(changed)
     }
 
@@ -386,7 +394,7 @@ impl CatalogueStore for SqlStore<Db> {
         };
         let after = existing(&mut tx, tenant, catalogue).await?;
         let audit = audit.clone().before(&before).after(&after);
-        finish(tx, tenant, &changed, events, &audit).await?;
+        finish(tx, tenant, &changed, events, std::slice::from_ref(&audit)).await?;
         Ok(changed)
     }
 
@@ -435,7 +443,7 @@ impl CatalogueStore for SqlStore<Db> {
             "catalogue_id": catalogue.id.to_string(),
             "user_ids": added.iter().map(ToString::to_string).collect::<Vec<_>>(),
         }));
-        finish(tx, tenant, &changed, events, &audit).await?;
+        finish(tx, tenant, &changed, events, std::slice::from_ref(&audit)).await?;
         Ok(changed)
     }
 
@@ -480,7 +488,7 @@ impl CatalogueStore for SqlStore<Db> {
             "catalogue_id": catalogue.id.to_string(),
             "user_ids": removed.iter().map(ToString::to_string).collect::<Vec<_>>(),
         }));
-        finish(tx, tenant, &changed, events, &audit).await?;
+        finish(tx, tenant, &changed, events, std::slice::from_ref(&audit)).await?;
         Ok(changed)
     }
 
@@ -498,6 +506,14 @@ impl CatalogueStore for SqlStore<Db> {
         lock_catalogues(&mut tx, tenant).await?;
         let record = existing(&mut tx, tenant, catalogue).await?;
         let learners = learners_of(&mut tx, tenant, catalogue).await?;
+        let mut audit = audit.clone().before(&record);
+        // Who it was deployed to, so the trail says whose offers the deletion ended.
+        if let Some(serde_json::Value::Object(before)) = audit.before.as_mut() {
+            before.insert(
+                "user_ids".into(),
+                learners.iter().map(ToString::to_string).collect(),
+            );
+        }
         // Its courses and people go with it (ON DELETE CASCADE).
         sqlx::query("DELETE FROM catalogues WHERE tenant_id = $1 AND catalogue_id = $2")
             .bind(tenant.as_uuid())
@@ -511,8 +527,7 @@ impl CatalogueStore for SqlStore<Db> {
                 ended: ended(&mut tx, tenant, &record.courses, &learners).await?,
             },
         };
-        let audit = audit.clone().before(&record);
-        finish(tx, tenant, &changed, events, &audit).await?;
+        finish(tx, tenant, &changed, events, std::slice::from_ref(&audit)).await?;
         Ok(changed)
     }
 }

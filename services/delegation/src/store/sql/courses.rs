@@ -273,8 +273,19 @@ impl CourseStore for SqlStore<Db> {
         F: FnOnce(&Removed) -> Vec<NewEvent> + Send,
     {
         let mut tx = begin_write(&self.pool).await?;
-        // Before the course's lock, as every catalogue write takes them.
-        lock_catalogues(&mut tx, tenant).await?;
+        // Only an erasure changes catalogues (an archived course stays in them), and it needs
+        // the tenant's catalogue lock before the course's, as every catalogue write takes them.
+        // A course someone enrolled on is never erased, so only the others wait for it.
+        let ever_enrolled: Option<bool> = sqlx::query_scalar(
+            "SELECT ever_enrolled FROM courses WHERE tenant_id = $1 AND course_id = $2",
+        )
+        .bind(tenant.as_uuid())
+        .bind(course.as_uuid())
+        .fetch_optional(&mut *tx)
+        .await?;
+        if ever_enrolled == Some(false) {
+            lock_catalogues(&mut tx, tenant).await?;
+        }
         let Some(record) = locked_course(&mut tx, tenant, course).await? else {
             return Ok(None);
         };

@@ -37,35 +37,42 @@ where
     Ok(())
 }
 
-/// Rows per multi-row insert: far below either backend's limit on bound values.
-const ROWS_PER_INSERT: usize = 500;
-
-/// Writes every record of `audits` of `tenant` in the caller's transaction, stamped now.
+/// Writes every record of `audits` of `tenant` in the caller's transaction, stamped now (a
+/// deployment writes thousands at once: see `bulk`).
 pub(super) async fn append_audits(
     connection: &mut <Db as sqlx::Database>::Connection,
     tenant: TenantId,
     audits: &[Audit],
 ) -> Result<(), StoreError> {
-    let json = |value: &Option<serde_json::Value>| value.as_ref().map(|v| v.to_string());
-    let at = lms_runtime::clock::now();
-    for chunk in audits.chunks(ROWS_PER_INSERT) {
-        let mut query = sqlx::QueryBuilder::<Db>::new(
-            "INSERT INTO audit_records (tenant_id, at, actor_user_id, actor_session_id, \
-             actor_service, action, object_type, object_id, before_json, after_json) ",
-        );
-        query.push_values(chunk, |mut row, audit| {
-            row.push_bind(tenant.as_uuid())
-                .push_bind(at)
-                .push_bind(audit.actor_user().map(|u| u.as_uuid()))
-                .push_bind(audit.actor_session().map(str::to_owned))
-                .push_bind(audit.actor_service().map(str::to_owned))
-                .push_bind(audit.action)
-                .push_bind(audit.object_type)
-                .push_bind(audit.object_id.clone())
-                .push_bind(json(&audit.before))
-                .push_bind(json(&audit.after));
-        });
-        query.build().execute(&mut *connection).await?;
+    if audits.is_empty() {
+        return Ok(());
     }
+    let json = |value: &Option<serde_json::Value>| value.as_ref().map(|v| v.to_string());
+    let rows: Vec<AuditRow> = audits
+        .iter()
+        .map(|audit| AuditRow {
+            actor_user: audit.actor_user().map(|u| u.as_uuid()),
+            actor_session: audit.actor_session().map(str::to_owned),
+            actor_service: audit.actor_service().map(str::to_owned),
+            action: audit.action,
+            object_type: audit.object_type,
+            object_id: audit.object_id.clone(),
+            before: json(&audit.before),
+            after: json(&audit.after),
+        })
+        .collect();
+    super::bulk::insert_audits(connection, tenant, lms_runtime::clock::now(), &rows).await?;
     Ok(())
+}
+
+/// An audit record as its columns store it.
+pub(super) struct AuditRow {
+    pub actor_user: Option<uuid::Uuid>,
+    pub actor_session: Option<String>,
+    pub actor_service: Option<String>,
+    pub action: &'static str,
+    pub object_type: &'static str,
+    pub object_id: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
 }

@@ -30,9 +30,6 @@ use crate::store::{
 
 type Connection = <Db as sqlx::Database>::Connection;
 
-/// Rows per multi-row insert: far below either backend's limit on bound values.
-const ROWS_PER_INSERT: usize = 500;
-
 /// A refusal of the kernel's state machines, naming the state.
 fn state_refused(error: TransitionError) -> StoreError {
     StoreError::Refused {
@@ -92,36 +89,15 @@ async fn insert_enrolments(
     tenant: TenantId,
     records: &[EnrolmentRecord],
 ) -> Result<Made, StoreError> {
-    let mut made = Vec::with_capacity(records.len());
-    for chunk in records.chunks(ROWS_PER_INSERT) {
-        let mut query = sqlx::QueryBuilder::<Db>::new(
-            "INSERT INTO enrolments (tenant_id, enrolment_id, course_id, user_id, state, \
-             enrolled_by, enrolled_at) ",
-        );
-        query.push_values(chunk, |mut row, record| {
-            row.push_bind(tenant.as_uuid())
-                .push_bind(record.id.as_uuid())
-                .push_bind(record.course.as_uuid())
-                .push_bind(record.user.as_uuid())
-                .push_bind(record.enrolment.state.code())
-                .push_bind(record.enrolled_by.clone())
-                .push_bind(record.enrolment.enrolled_at);
-        });
-        query.push(" ON CONFLICT DO NOTHING RETURNING enrolment_id");
-        let inserted: HashSet<Uuid> = query
-            .build_query_scalar::<Uuid>()
-            .fetch_all(&mut *connection)
-            .await?
-            .into_iter()
-            .collect();
-        made.extend(
-            chunk
-                .iter()
-                .filter(|record| inserted.contains(&record.id.as_uuid()))
-                .cloned(),
-        );
-    }
-    Ok(made)
+    let inserted: HashSet<Uuid> = super::bulk::insert_enrolments(connection, tenant, records)
+        .await?
+        .into_iter()
+        .collect();
+    Ok(records
+        .iter()
+        .filter(|record| inserted.contains(&record.id.as_uuid()))
+        .cloned()
+        .collect())
 }
 
 /// Someone enrolled on `course`: deleting it archives from now on.

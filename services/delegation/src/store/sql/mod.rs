@@ -6,6 +6,8 @@
 //! is laid out the same way). Both engines accept `$n` placeholders, `ON CONFLICT` and
 //! `RETURNING`, and sqlx binds UUIDs to `UUID` and 16-byte `BLOB` columns alike; the migrations
 //! differ per backend. Write transactions begin through `lms_runtime::transaction::begin_write`.
+//! Bulk inserts are the one thing written per backend (`bulk_pg.rs`, `bulk_sqlite.rs`):
+//! PostgreSQL inserts a deployment's thousands of rows over arrays, SQLite in `VALUES` chunks.
 
 use lms_kernel::{CourseStatus, Responsibility};
 

@@ -10,6 +10,8 @@ const LOCK_CATALOGUES: &str = "SELECT pg_advisory_xact_lock(hashtextextended($1,
 
 #[path = "audit.rs"]
 mod audit;
+#[path = "bulk_pg.rs"]
+mod bulk;
 #[path = "catalogues.rs"]
 mod catalogues;
 #[path = "courses.rs"]

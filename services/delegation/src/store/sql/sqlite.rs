@@ -10,6 +10,8 @@ const LOCK_CATALOGUES: &str = "";
 
 #[path = "audit.rs"]
 mod audit;
+#[path = "bulk_sqlite.rs"]
+mod bulk;
 #[path = "catalogues.rs"]
 mod catalogues;
 #[path = "courses.rs"]

@@ -12,6 +12,7 @@ use lms_api::authorization::v1::role_service_client::RoleServiceClient;
 use lms_api::common::v1::{ObjectReference, ObjectType};
 use lms_api::delegation::v1::catalogue_service_client::CatalogueServiceClient;
 use lms_api::delegation::v1::course_service_client::CourseServiceClient;
+use lms_api::delegation::v1::delegation_audit_service_client::DelegationAuditServiceClient;
 use lms_api::delegation::v1::enrolment_service_client::EnrolmentServiceClient;
 use lms_api::delegation::v1::lesson_service_client::LessonServiceClient;
 use lms_api::delegation::v1::responsibility_service_client::ResponsibilityServiceClient;
@@ -232,6 +233,12 @@ impl Client {
     /// Identity's audit trail: a tenant's, or the platform's (operators).
     pub fn audit(&self) -> IdentityAuditServiceClient<Authorized> {
         IdentityAuditServiceClient::new(self.channel.clone())
+    }
+
+    /// Delegation's audit trail: the tenant's changes to courses, duties, catalogues and
+    /// enrolments.
+    pub fn delegation_audit(&self) -> DelegationAuditServiceClient<Authorized> {
+        DelegationAuditServiceClient::new(self.channel.clone())
     }
 }
 

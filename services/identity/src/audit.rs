@@ -356,44 +356,8 @@ pub fn ids<T: ToString>(ids: &[T]) -> Value {
     Value::Array(ids.iter().map(|id| Value::String(id.to_string())).collect())
 }
 
-/// One stored record, as the trail is read.
-#[derive(Clone, PartialEq, Eq, Debug)]
-pub struct AuditEntry {
-    /// Position in commit order; newer records have larger numbers.
-    pub sequence: i64,
-    /// When it was written (Unix seconds).
-    pub at: i64,
-    /// The acting person, when a person acted.
-    pub actor_user: Option<UserId>,
-    /// Their sign-in session.
-    pub actor_session: Option<String>,
-    /// The acting service or operator, when not a person.
-    pub actor_service: Option<String>,
-    /// What was done.
-    pub action: String,
-    /// The object's type code.
-    pub object_type: String,
-    /// The object's id.
-    pub object_id: String,
-    /// The object before.
-    pub before_json: Option<String>,
-    /// The object after.
-    pub after_json: Option<String>,
-}
-
-/// Which records to read: optionally one object's, one person's or one action's, older than a
-/// page token.
-#[derive(Clone, PartialEq, Eq, Debug, Default)]
-pub struct AuditFilter {
-    /// Only records about this object (type and id).
-    pub object: Option<(String, String)>,
-    /// Only records of this acting person.
-    pub actor: Option<UserId>,
-    /// Only records of this action (`tenant.created`).
-    pub action: Option<String>,
-    /// Only records older than this sequence (the previous page's last).
-    pub before: Option<i64>,
-}
+/// The trail as it is read, shared with delegation's.
+pub use lms_runtime::audit::{AuditEntry, AuditFilter};
 
 #[cfg(test)]
 mod tests {

@@ -212,3 +212,72 @@ async fn lmsctl_grants_content_access_as_an_approved_teacher() {
     assert_eq!(enrolled(&p, &course).await, 1);
     assert!(super::enrolments::may_read(&p, &student_token, &course).await);
 }
+
+#[tokio::test]
+async fn lmsctl_audit_reads_delegation_s_trail_from_the_delegation_endpoint() {
+    let p = Platform::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let course = super::enrolments::course(&p, "Audited", false).await;
+    let (tutor, _) = p
+        .person("tutor@academy.example", Some("builtin:tutor"), None)
+        .await;
+    super::responsibilities::give(&p, &p.admin, "course_tutor", &course, &tutor).await;
+
+    let (ok, out, err) = lmsctl(
+        &p,
+        dir.path(),
+        &["audit", "--service", "delegation", "-o", "json"],
+    )
+    .await;
+    assert!(ok, "{err}");
+    let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let admin = format!("user:{}", p.admin_id);
+    let shown: Vec<(&str, &str, &str)> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            (
+                row["action"].as_str().unwrap(),
+                row["actor"].as_str().unwrap(),
+                row["object"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            (
+                "responsibility.given",
+                admin.as_str(),
+                format!("responsibility:course_tutor:{course}:{tutor}").as_str()
+            ),
+            (
+                "course.created",
+                admin.as_str(),
+                format!("course:{course}").as_str()
+            ),
+        ],
+        "{out}"
+    );
+
+    // Identity's trail, the default, holds none of delegation's changes.
+    let object = format!("course:{course}");
+    let (ok, out, err) = lmsctl(
+        &p,
+        dir.path(),
+        &["audit", "--object", &object, "-o", "json"],
+    )
+    .await;
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "[]");
+    // Delegation keeps no platform trail.
+    let (ok, _, err) = lmsctl(
+        &p,
+        dir.path(),
+        &["audit", "--service", "delegation", "--platform"],
+    )
+    .await;
+    assert!(!ok);
+    assert!(err.contains("--platform is identity's trail"), "{err}");
+}

@@ -39,9 +39,13 @@ pub struct Platform {
     pub identity: TestService,
     pub authorization: TestService,
     pub delegation: TestService,
+    /// A platform operator's token.
+    operator: String,
     pub tenant: String,
     /// The tenant's first administrator (LMS Administrator and Access Coordinator).
     pub admin: String,
+    /// The administrator's user id.
+    pub admin_id: String,
     /// A location of the tenant.
     pub location: String,
     _databases: [TestDatabase; 3],
@@ -120,20 +124,18 @@ impl Platform {
         let delegation =
             TestService::start(lms_platform::build_service(context).await.unwrap()).await;
 
-        let created = TenantServiceClient::new(identity.authorized(&operator))
-            .create_tenant(CreateTenantRequest {
-                name: "Delegation Academy".into(),
-                settings: Some(TenantSettings {
-                    locations_enabled: true,
-                    ..Default::default()
-                }),
-                access_coordinator: Some(new_user("admin@academy.example")),
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        let tenant = created.tenant.unwrap().tenant_id;
-        let admin = sign_in(&identity, &tenant, "admin@academy.example").await;
+        let settings = TenantSettings {
+            locations_enabled: true,
+            ..Default::default()
+        };
+        let (tenant, admin_id, admin) = create_tenant(
+            &identity,
+            &operator,
+            "Delegation Academy",
+            "admin@academy.example",
+            settings,
+        )
+        .await;
         let location = UnitServiceClient::new(identity.authorized(&admin))
             .create_unit(CreateUnitRequest {
                 kind: UnitKind::Location as i32,
@@ -151,12 +153,28 @@ impl Platform {
             identity,
             authorization,
             delegation,
+            operator,
             tenant,
             admin,
+            admin_id,
             location,
             _databases: databases,
             _redis: redis,
         }
+    }
+
+    /// Another tenant on the same services, made by the operator: its id and its first
+    /// administrator's token.
+    pub async fn another_tenant(&self, name: &str, admin_email: &str) -> (String, String) {
+        let (tenant, _, admin) = create_tenant(
+            &self.identity,
+            &self.operator,
+            name,
+            admin_email,
+            TenantSettings::default(),
+        )
+        .await;
+        (tenant, admin)
     }
 
     /// A new person holding `role` (at `unit` when given), signed in: their id and token.
@@ -350,6 +368,30 @@ impl Platform {
             .into_inner();
         answer.decision() == Decision::Allowed
     }
+}
+
+/// A tenant made by `operator` whose Access Coordinator (and LMS Administrator) is
+/// `admin_email`: its id, the administrator's id and their signed-in token.
+async fn create_tenant(
+    identity: &TestService,
+    operator: &str,
+    name: &str,
+    admin_email: &str,
+    settings: TenantSettings,
+) -> (String, String, String) {
+    let created = TenantServiceClient::new(identity.authorized(operator))
+        .create_tenant(CreateTenantRequest {
+            name: name.into(),
+            settings: Some(settings),
+            access_coordinator: Some(new_user(admin_email)),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let tenant = created.tenant.unwrap().tenant_id;
+    let admin_id = created.access_coordinator.unwrap().user_id;
+    let admin = sign_in(identity, &tenant, admin_email).await;
+    (tenant, admin_id, admin)
 }
 
 pub fn new_user(email: &str) -> NewUser {

@@ -2,6 +2,7 @@
 //! PostgreSQL, people signed in through identity, delegation pushing its facts with its own
 //! platform account's tenant-scoped tokens. One module per behaviour.
 
+mod audit;
 mod catalogues;
 mod cli;
 mod content_access;

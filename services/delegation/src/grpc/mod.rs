@@ -3,6 +3,7 @@
 //! Handlers not written yet fall back to the generated defaults, which answer `UNIMPLEMENTED`
 //! (only this package and reporting's get default methods; see `libs/api/build.rs`).
 
+mod audit;
 mod catalogues;
 mod competencies;
 mod courses;
@@ -26,7 +27,8 @@ pub fn add_services<S: Store + Clone>(
         .add_service(lessons::service(core.clone()))
         .add_service(responsibilities::service(core.clone()))
         .add_service(catalogues::service(core.clone()))
-        .add_service(enrolments::service(core))
+        .add_service(enrolments::service(core.clone()))
+        .add_service(audit::service(core))
         .add_service(events::service())
         .add_service(competencies::service())
 }

@@ -1,7 +1,7 @@
 //! The delegation store: courses with their lessons ([`CourseStore`]), catalogues
 //! ([`CatalogueStore`]), the responsibilities on
 //! courses and events ([`ResponsibilityStore`]), enrolments with their requests and progress
-//! ([`EnrolmentStore`]), the audit trail, and the outbox. One port per
+//! ([`EnrolmentStore`]), reading the audit trail ([`AuditStore`]), and the outbox. One port per
 //! aggregate, each record beside its port; implemented once in plain SQL for PostgreSQL and
 //! SQLite ([`sql`]), with one conformance suite run against both.
 //!
@@ -9,12 +9,14 @@
 //! change is either saved with the event that tells authorization, or not at all; every audited
 //! write commits its audit record the same way.
 
+mod audit;
 mod catalogues;
 mod courses;
 pub(crate) mod enrolments;
 mod responsibilities;
 mod sql;
 
+pub use audit::AuditStore;
 pub use catalogues::{Audience, CatalogueFilter, CatalogueRecord, CatalogueStore, Changed, Offers};
 pub use courses::{CourseChange, CourseFilter, CourseRecord, CourseStore, LessonRecord, Removed};
 pub use enrolments::{
@@ -61,9 +63,15 @@ pub enum StoreError {
 }
 
 /// The whole port: what the service's core holds.
-pub trait Store: CourseStore + CatalogueStore + ResponsibilityStore + EnrolmentStore {}
+pub trait Store:
+    CourseStore + CatalogueStore + ResponsibilityStore + EnrolmentStore + AuditStore
+{
+}
 
-impl<S> Store for S where S: CourseStore + CatalogueStore + ResponsibilityStore + EnrolmentStore {}
+impl<S> Store for S where
+    S: CourseStore + CatalogueStore + ResponsibilityStore + EnrolmentStore + AuditStore
+{
+}
 
 #[cfg(test)]
 mod conformance;

@@ -21,7 +21,7 @@ use lms_client::Client;
 use lms_client::output::Format;
 
 use crate::accounts::AccountCommand;
-use crate::audit::AuditQuery;
+use crate::audit::{AuditQuery, Trail};
 use crate::catalogues::CatalogueCommand;
 use crate::courses::CourseCommand;
 use crate::decisions::Question;
@@ -160,8 +160,8 @@ enum Command {
     /// Enrolments of a course (`--course`) or of a learner (`--user`), or one of the verbs:
     /// request, decide, requests, withdraw, grant-access.
     Enrolments(EnrolmentsArgs),
-    /// Identity's audit trail, newest first: your tenant's, or the platform's (`--platform`,
-    /// operators).
+    /// An audit trail, newest first: identity's for your tenant, or the platform's
+    /// (`--platform`, operators); delegation's for your tenant with `--service delegation`.
     Audit(AuditQuery),
 }
 
@@ -279,7 +279,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Deploy(args) => enrolling::deploy(&connect(&delegation).await?, args).await?,
         Command::Enrolments(args) => enrolments::run(&connect(&delegation).await?, args).await?,
-        Command::Audit(query) => audit::list(&connect(&identity).await?, query).await?,
+        Command::Audit(query) => {
+            let service = match query.service() {
+                Trail::Identity => &identity,
+                Trail::Delegation => &delegation,
+            };
+            audit::list(&connect(service).await?, query).await?
+        }
         Command::Check(q) => decisions::check(&connect(&endpoint).await?, &q).await?,
         Command::Explain(q) => decisions::explain(&connect(&endpoint).await?, &q).await?,
         Command::Roles { role: Some(role) } => {
@@ -299,4 +305,35 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     };
     print!("{}", rows.render(output));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::{Cli, Command};
+    use crate::audit::Trail;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn delegation_s_trail_is_a_service_of_audit_and_keeps_the_delegation_endpoint() {
+        let cli = Cli::try_parse_from([
+            "lmsctl",
+            "--delegation",
+            "http://delegation.example:50053",
+            "audit",
+            "--service",
+            "delegation",
+        ])
+        .unwrap();
+        assert_eq!(cli.delegation, "http://delegation.example:50053");
+        match cli.command {
+            Command::Audit(query) => assert_eq!(query.service(), Trail::Delegation),
+            other => panic!("{other:?}"),
+        }
+    }
 }

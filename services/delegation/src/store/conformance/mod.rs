@@ -7,6 +7,7 @@ use lms_kernel::{CourseId, CourseStatus, LessonId, TenantId, UserId};
 use super::{CourseRecord, LessonRecord, NewEvent, Store};
 use crate::audit::{Actor, Audit};
 
+mod audit;
 mod catalogues;
 mod courses;
 mod enrolments;
@@ -75,6 +76,11 @@ lms_testkit::store_conformance! {
     postgres: crate::store::PgStore::new,
     sqlite: crate::store::SqliteStore::new,
     cases: {
+        audit: [
+            the_trail_reads_newest_first_and_pages_below_a_token,
+            the_trail_filters_by_object_person_and_action,
+            a_tenant_reads_only_its_own_trail,
+        ],
         catalogues: [
             deploying_offers_each_course_to_each_new_learner_once,
             an_offer_ends_only_when_no_catalogue_holds_it_any_more,

@@ -1,11 +1,14 @@
-//! The audit trail's inserts, run by every audited write in its transaction: one record, or
-//! many in few statements (a deployment enrols thousands at once).
+//! The audit trail: its inserts, run by every audited write in its transaction (one record, or
+//! many in few statements: a deployment enrols thousands at once), and its one read.
 
-use lms_kernel::TenantId;
+use lms_kernel::{TenantId, UserId};
+use lms_runtime::audit::{AuditEntry, AuditFilter};
+use sqlx::Row as _;
 
 use super::Db;
 use crate::audit::Audit;
-use crate::store::StoreError;
+use crate::store::sql::SqlStore;
+use crate::store::{AuditStore, StoreError};
 
 /// Writes `audit` of `tenant` in the caller's transaction, stamped now.
 pub(super) async fn append_audit<'c, E>(
@@ -75,4 +78,53 @@ pub(super) struct AuditRow {
     pub object_id: String,
     pub before: Option<String>,
     pub after: Option<String>,
+}
+
+impl AuditStore for SqlStore<Db> {
+    async fn audit_records(
+        &self,
+        tenant: TenantId,
+        filter: &AuditFilter,
+        limit: i64,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let mut query =
+            sqlx::QueryBuilder::<Db>::new("SELECT * FROM audit_records WHERE tenant_id = ");
+        query.push_bind(tenant.as_uuid());
+        if let Some((kind, id)) = &filter.object {
+            query.push(" AND object_type = ").push_bind(kind.clone());
+            query.push(" AND object_id = ").push_bind(id.clone());
+        }
+        if let Some(actor) = filter.actor {
+            query
+                .push(" AND actor_user_id = ")
+                .push_bind(actor.as_uuid());
+        }
+        if let Some(action) = &filter.action {
+            query.push(" AND action = ").push_bind(action.clone());
+        }
+        if let Some(before) = filter.before {
+            query.push(" AND sequence < ").push_bind(before);
+        }
+        query
+            .push(" ORDER BY sequence DESC LIMIT ")
+            .push_bind(limit);
+        let rows = query.build().fetch_all(&self.pool).await?;
+        rows.iter().map(entry_from_row).collect()
+    }
+}
+
+fn entry_from_row(row: &<Db as sqlx::Database>::Row) -> Result<AuditEntry, StoreError> {
+    let actor_user: Option<uuid::Uuid> = row.try_get("actor_user_id")?;
+    Ok(AuditEntry {
+        sequence: row.try_get("sequence")?,
+        at: row.try_get("at")?,
+        actor_user: actor_user.map(UserId::from_uuid),
+        actor_session: row.try_get("actor_session_id")?,
+        actor_service: row.try_get("actor_service")?,
+        action: row.try_get("action")?,
+        object_type: row.try_get("object_type")?,
+        object_id: row.try_get("object_id")?,
+        before_json: row.try_get("before_json")?,
+        after_json: row.try_get("after_json")?,
+    })
 }

@@ -6,30 +6,17 @@
 
 use lms_api::common::v1::{ConsistencyToken, ObjectReference, ObjectType};
 use lms_api::delegation::v1::{
-    AddCatalogueCoursesRequest, CreateCatalogueRequest, CreateCourseRequest,
-    DeleteCatalogueRequest, DeleteCourseRequest, DeployCatalogueRequest, DeployCourseRequest,
-    EnrolRequest, GetCatalogueRequest, GetCourseRequest, ListCataloguesRequest, ListCoursesRequest,
+    AddCatalogueCoursesRequest, CreateCatalogueRequest, DeleteCatalogueRequest,
+    DeleteCourseRequest, DeployCatalogueRequest, DeployCourseRequest, EnrolRequest,
+    GetCatalogueRequest, GetCourseRequest, ListCataloguesRequest, ListCoursesRequest,
     ListLessonsRequest, RemoveCatalogueCourseRequest, RequestEnrolmentRequest,
     WithdrawCatalogueRequest,
 };
 use tonic::Code;
 
+use super::enrolments::course;
 use super::fixture::{Platform, fields};
 use super::responsibilities::give;
-
-async fn course(p: &Platform, title: &str) -> String {
-    p.courses(&p.admin)
-        .create_course(CreateCourseRequest {
-            title: title.into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .course
-        .unwrap()
-        .course_id
-}
 
 async fn catalogue(p: &Platform, name: &str, courses: &[&String]) -> String {
     p.catalogues(&p.admin)
@@ -95,7 +82,10 @@ async fn sees(p: &Platform, token: &str, course: &str, at: Option<ConsistencyTok
 #[tokio::test]
 async fn a_catalogue_shows_its_courses_to_the_people_it_is_deployed_to_and_no_more() {
     let p = Platform::start().await;
-    let (science, history) = (course(&p, "Chemistry").await, course(&p, "History").await);
+    let (science, history) = (
+        course(&p, "Chemistry", false).await,
+        course(&p, "History", false).await,
+    );
     let (learner, learner_token) = p.person("learner@academy.example", None, None).await;
     let (member, member_token) = p.person("member@academy.example", None, None).await;
     let (_, outsider_token) = p.person("outsider@academy.example", None, None).await;
@@ -189,7 +179,7 @@ async fn a_catalogue_shows_its_courses_to_the_people_it_is_deployed_to_and_no_mo
 #[tokio::test]
 async fn learners_list_only_their_catalogues_and_an_offer_ends_with_the_last_catalogue() {
     let p = Platform::start().await;
-    let shared = course(&p, "Shared").await;
+    let shared = course(&p, "Shared", false).await;
     let (learner, learner_token) = p.person("learner@academy.example", None, None).await;
     let (one, two) = (
         catalogue(&p, "One", &[&shared]).await,
@@ -280,7 +270,7 @@ async fn learners_list_only_their_catalogues_and_an_offer_ends_with_the_last_cat
     assert!(!sees(&p, &learner_token, &shared, deleted.written_at).await);
 
     // Erasing a course takes it out of every catalogue, and out of sight.
-    let brief = course(&p, "Brief").await;
+    let brief = course(&p, "Brief", false).await;
     let (added, at) = {
         let answer = p
             .catalogues(&p.admin)
@@ -310,7 +300,7 @@ async fn learners_list_only_their_catalogues_and_an_offer_ends_with_the_last_cat
 #[tokio::test]
 async fn only_those_who_change_catalogues_do_and_bad_requests_change_nothing() {
     let p = Platform::start().await;
-    let c = course(&p, "Owned").await;
+    let c = course(&p, "Owned", false).await;
     let (tutor, tutor_token) = p
         .person("tutor@academy.example", Some("builtin:tutor"), None)
         .await;
@@ -330,7 +320,7 @@ async fn only_those_who_change_catalogues_do_and_bad_requests_change_nothing() {
     assert!(refused.message().contains("catalogues.update"));
     // Deploying a course to a catalogue is its Course Tutor's duty (DESIGN §1), on their
     // course only; changing the catalogue itself is not.
-    let other = course(&p, "Not theirs").await;
+    let other = course(&p, "Not theirs", false).await;
     let not_theirs = p
         .courses(&tutor_token)
         .deploy_course(DeployCourseRequest {

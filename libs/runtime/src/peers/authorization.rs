@@ -294,24 +294,10 @@ impl Authorization {
         field: &str,
         resources: Vec<ObjectReference>,
     ) -> Result<(), ApiError> {
-        self.require_each_at(acting, permission, field, resources, None)
-            .await
-    }
-
-    /// [`Authorization::require_each`] at least as fresh as `at` (a token a write answered,
-    /// such as an approval's); without one, fully consistent.
-    pub async fn require_each_at(
-        &self,
-        acting: &impl Asker,
-        permission: Permission,
-        field: &str,
-        resources: Vec<ObjectReference>,
-        at: Option<ConsistencyToken>,
-    ) -> Result<(), ApiError> {
         let Some(token) = acting.asks_with() else {
             return Ok(());
         };
-        let checked = self.check_each(token, permission, &resources, at).await?;
+        let checked = self.check_each(token, permission, &resources).await?;
         checked.unknown_as_not_found()?;
         if checked.denied.is_empty() {
             return Ok(());
@@ -341,7 +327,7 @@ impl Authorization {
         let Some(token) = acting.asks_with() else {
             return Ok(());
         };
-        self.check_each(token, permission, &resources, None)
+        self.check_each(token, permission, &resources)
             .await?
             .unknown_as_not_found()
     }
@@ -353,7 +339,6 @@ impl Authorization {
         token: &str,
         permission: Permission,
         resources: &'r [ObjectReference],
-        at: Option<ConsistencyToken>,
     ) -> Result<Checked<'r>, ApiError> {
         let mut client = PermissionServiceClient::new(self.with_token(token)?);
         let mut checked = Checked {
@@ -374,7 +359,7 @@ impl Authorization {
             let response = client
                 .batch_check(BatchCheckRequest {
                     items,
-                    consistency: at_least_as_fresh(at.clone()),
+                    consistency: fully_consistent(),
                 })
                 .await
                 .map_err(refusal_or_unavailable)?

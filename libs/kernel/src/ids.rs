@@ -114,6 +114,16 @@ uuid_id!(
     "event id"
 );
 uuid_id!(
+    /// One person's place (or wait for one) on an event.
+    BookingId,
+    "booking id"
+);
+uuid_id!(
+    /// A learner's competency check on a course.
+    CompetencyCheckId,
+    "check id"
+);
+uuid_id!(
     /// A tenant's custom role.
     CustomRoleId,
     "role id"

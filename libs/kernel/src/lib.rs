@@ -5,6 +5,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod booking;
 pub mod course;
 pub mod decision;
 pub mod enrolment;
@@ -22,6 +23,9 @@ pub mod tenant;
 pub mod unit;
 pub mod user;
 
+pub use booking::{
+    Attendance, BookingError, BookingState, EventStatus, Placement, attendance_opens_at,
+};
 pub use course::{
     CourseError, CourseStatus, Removal, TextError, Title, TutorTaken, Window, WindowError,
 };
@@ -36,8 +40,8 @@ pub use escalation::{
 };
 pub use facts::{HeldRole, Object, Place, ResourceFacts, SubjectFacts};
 pub use ids::{
-    AssignmentId, CatalogueId, CourseId, CustomRoleId, EnrolmentId, EnrolmentRequestId, EventId,
-    GroupId, IdError, LessonId, TenantId, UnitId, UserId,
+    AssignmentId, BookingId, CatalogueId, CompetencyCheckId, CourseId, CustomRoleId, EnrolmentId,
+    EnrolmentRequestId, EventId, GroupId, IdError, LessonId, TenantId, UnitId, UserId,
 };
 pub use naming::{NamedTarget, NamingError, NamingPurpose};
 pub use permission::{Area, Permission, PermissionSet};

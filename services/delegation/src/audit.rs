@@ -11,8 +11,8 @@ use lms_runtime::auth::{Caller, verified};
 use serde_json::{Value, json};
 
 use crate::store::{
-    CatalogueRecord, CourseRecord, EnrolmentRecord, LessonRecord, RequestRecord,
-    ResponsibilityRecord,
+    BookingRecord, CatalogueRecord, CompetencyRecord, CourseRecord, EnrolmentRecord, EventRecord,
+    LessonRecord, RequestRecord, ResponsibilityRecord,
 };
 
 /// Who made a change.
@@ -207,6 +207,42 @@ impl Audited for RequestRecord {
             "user_id": self.user.to_string(),
             "state": self.state.name(),
             "decided_at": self.decided_at,
+        })
+    }
+}
+
+impl Audited for EventRecord {
+    fn audited(&self) -> Value {
+        json!({
+            "event_id": self.id.to_string(),
+            "course_id": self.course.to_string(),
+            "starts_at": self.starts_at,
+            "ends_at": self.ends_at,
+            "capacity": self.capacity,
+            "requires_approval": self.requires_approval,
+            "status": self.status.name(),
+        })
+    }
+}
+
+impl Audited for BookingRecord {
+    fn audited(&self) -> Value {
+        json!({
+            "booking_id": self.id.to_string(),
+            "event_id": self.event.to_string(),
+            "user_id": self.user.to_string(),
+            "state": self.state.name(),
+            "arrival": self.arrival,
+        })
+    }
+}
+
+impl Audited for CompetencyRecord {
+    fn audited(&self) -> Value {
+        json!({
+            "check_id": self.id.to_string(),
+            "course_id": self.course.to_string(),
+            "user_id": self.user.to_string(),
         })
     }
 }

@@ -11,8 +11,8 @@ use lms_runtime::outbox;
 
 use crate::convert::{reference, timestamp};
 use crate::store::{
-    CourseRecord, EnrolmentRecord, LessonRecord, NewEvent, Offers, Removed, ResponsibilityRecord,
-    Withdrawn,
+    BookingRecord, CourseRecord, EnrolmentRecord, EventCalledOff, EventRecord, LessonRecord,
+    NewEvent, Offers, Removed, ResponsibilityRecord, Unbooked, Withdrawn,
 };
 
 /// Facts per event: a large deployment travels as a few events of this many, each applied by
@@ -42,7 +42,7 @@ fn update(
     }
 }
 
-fn event(updates: Vec<RelationshipUpdate>) -> Vec<NewEvent> {
+fn event_facts(updates: Vec<RelationshipUpdate>) -> Vec<NewEvent> {
     if updates.is_empty() {
         return Vec::new();
     }
@@ -104,7 +104,7 @@ fn responsibility(
 /// A new course: the unit that owns it, if one does (a tenant's course needs no fact: only
 /// tenant-wide grants and responsibilities reach it).
 pub fn course_created(course: &CourseRecord) -> Vec<NewEvent> {
-    event(
+    event_facts(
         course
             .unit
             .map(|unit| owning_unit(course.id, unit, Operation::Touch))
@@ -146,17 +146,17 @@ pub fn course_removed(removed: &Removed) -> Vec<NewEvent> {
 
 /// A new lesson belongs to its course.
 pub fn lesson_created(lesson: &LessonRecord) -> Vec<NewEvent> {
-    event(vec![parent_course(lesson, Operation::Touch)])
+    event_facts(vec![parent_course(lesson, Operation::Touch)])
 }
 
 /// A lesson deleted.
 pub fn lesson_deleted(lesson: &LessonRecord) -> Vec<NewEvent> {
-    event(vec![parent_course(lesson, Operation::Delete)])
+    event_facts(vec![parent_course(lesson, Operation::Delete)])
 }
 
 /// A responsibility given (or its window changed).
 pub fn responsibility_given(record: &ResponsibilityRecord) -> Vec<NewEvent> {
-    event(
+    event_facts(
         responsibility(record, Operation::Touch)
             .into_iter()
             .collect(),
@@ -165,7 +165,7 @@ pub fn responsibility_given(record: &ResponsibilityRecord) -> Vec<NewEvent> {
 
 /// A responsibility taken away.
 pub fn responsibility_taken(record: &ResponsibilityRecord) -> Vec<NewEvent> {
-    event(
+    event_facts(
         responsibility(record, Operation::Delete)
             .into_iter()
             .collect(),
@@ -198,7 +198,7 @@ pub fn enrolment_withdrawn(withdrawn: &Withdrawn) -> Vec<NewEvent> {
     if withdrawn.still_enrolled {
         return Vec::new();
     }
-    event(vec![enrolled(&withdrawn.enrolment, Operation::Delete)])
+    event_facts(vec![enrolled(&withdrawn.enrolment, Operation::Delete)])
 }
 
 fn offer(course: CourseId, user: UserId, operation: Operation) -> RelationshipUpdate {
@@ -211,12 +211,71 @@ fn offer(course: CourseId, user: UserId, operation: Operation) -> RelationshipUp
     )
 }
 
+/// A new event belongs to its course (its tutor and administrators reach it through it; a
+/// learner enrolled on the course sees it).
+pub fn event_created(event: &EventRecord) -> Vec<NewEvent> {
+    event_facts(vec![update(
+        Operation::Touch,
+        reference(ObjectType::Event, event.id),
+        Relation::ParentCourse,
+        course_ref(event.course),
+        Window::ALWAYS,
+    )])
+}
+
+fn booked(booking: &BookingRecord, operation: Operation) -> RelationshipUpdate {
+    update(
+        operation,
+        reference(ObjectType::Event, booking.event),
+        Relation::Booked,
+        reference(ObjectType::User, booking.user),
+        Window::ALWAYS,
+    )
+}
+
+/// A booking made or decided: a place held makes the learner booked on the event (they read it
+/// as their own through this); a request, the waitlist and a refusal tell authorization nothing.
+pub fn booking_moved(_event: &EventRecord, booking: &BookingRecord) -> Vec<NewEvent> {
+    if !booking.state.holds_place() {
+        return Vec::new();
+    }
+    event_facts(vec![booked(booking, Operation::Touch)])
+}
+
+/// A booking cancelled: the place it held is no longer the learner's, and is the promoted
+/// learner's.
+pub fn booking_cancelled(_event: &EventRecord, unbooked: &Unbooked) -> Vec<NewEvent> {
+    let freed = unbooked
+        .was
+        .holds_place()
+        .then(|| booked(&unbooked.booking, Operation::Delete));
+    let taken = unbooked
+        .promoted
+        .as_ref()
+        .map(|promoted| booked(promoted, Operation::Touch));
+    event_facts(freed.into_iter().chain(taken).collect())
+}
+
+/// An event called off: nobody holds a place on it any more, one event per thousand.
+pub fn event_called_off(called_off: &EventCalledOff) -> Vec<NewEvent> {
+    events(
+        called_off
+            .bookings
+            .iter()
+            .filter(|(_, was)| was.holds_place())
+            .map(|(booking, _)| booked(booking, Operation::Delete))
+            .collect(),
+    )
+}
+
 /// One event per thousand of `updates`.
 fn events(updates: Vec<RelationshipUpdate>) -> Vec<NewEvent> {
     let mut updates = updates.into_iter().peekable();
     let mut events = Vec::new();
     while updates.peek().is_some() {
-        events.extend(event(updates.by_ref().take(FACTS_PER_EVENT).collect()));
+        events.extend(event_facts(
+            updates.by_ref().take(FACTS_PER_EVENT).collect(),
+        ));
     }
     events
 }

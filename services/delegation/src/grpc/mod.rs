@@ -4,6 +4,7 @@
 //! (only this package and reporting's get default methods; see `libs/api/build.rs`).
 
 mod audit;
+mod bookings;
 mod catalogues;
 mod competencies;
 mod courses;
@@ -28,7 +29,7 @@ pub fn add_services<S: Store + Clone>(
         .add_service(responsibilities::service(core.clone()))
         .add_service(catalogues::service(core.clone()))
         .add_service(enrolments::service(core.clone()))
+        .add_service(events::service(core.clone()))
+        .add_service(competencies::service(core.clone()))
         .add_service(audit::service(core))
-        .add_service(events::service())
-        .add_service(competencies::service())
 }

@@ -1,5 +1,5 @@
-//! `ResponsibilityService`: the Course Tutor, Course Administrators and (with events) Event
-//! Administrators. Giving one needs `responsibilities.assign` on the course, a holder whose
+//! `ResponsibilityService`: the Course Tutor, Course Administrators and Event Administrators.
+//! Giving one needs `responsibilities.assign` on the course or event, a holder whose
 //! roles allow the duty (the responsibility matrix, asked of authorization before anything is
 //! saved) and whom the caller outranks (a duty widens what its holder may do, like a role).
 //! One Course Tutor at any moment is the kernel's rule, checked under the course's lock so two
@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use lms_api::common::v1::ObjectType;
+use lms_api::common::v1::{ObjectReference, ObjectType};
 use lms_api::delegation::v1::responsibility_service_server::{
     ResponsibilityService, ResponsibilityServiceServer,
 };
@@ -16,14 +16,15 @@ use lms_api::delegation::v1::{
     AssignResponsibilityRequest, AssignResponsibilityResponse, ListResponsibilitiesRequest,
     ListResponsibilitiesResponse, RemoveResponsibilityRequest, RemoveResponsibilityResponse,
 };
-use lms_kernel::{CourseId, Permission, UserId};
+use lms_kernel::{CourseId, EventId, Permission, UserId};
 use lms_runtime::ApiError;
 use lms_runtime::auth::{Acting, acting};
 use lms_runtime::clock::now;
 use tonic::{Request, Response, Status};
+use uuid::Uuid;
 
 use crate::audit::Actor;
-use crate::convert::{Duty, DutyObject, duty, optional_id, reference, responsibility};
+use crate::convert::{Duty, DutyObject, duty, optional_id, reference, required_id, responsibility};
 use crate::core::Core;
 use crate::relationships;
 use crate::store::{ResponsibilityFilter, ResponsibilityRecord, Store};
@@ -31,25 +32,19 @@ use crate::store::{ResponsibilityFilter, ResponsibilityRecord, Store};
 /// Responsibilities.
 pub struct Responsibilities<S>(pub Arc<Core<S>>);
 
-/// Events arrive with delegation II; until then their duties are refused as not built.
-fn course_of(duty: &Duty) -> Result<CourseId, ApiError> {
+/// The course or event a duty is on, as authorization names it.
+fn object_of(duty: &Duty) -> ObjectReference {
     match duty.object {
-        DutyObject::Course(course) => Ok(course),
-        DutyObject::Event(_) => Err(ApiError::Forwarded(Box::new(Status::unimplemented(
-            "events and their Event Administrators are not built yet",
-        )))),
+        DutyObject::Course(course) => reference(ObjectType::Course, course),
+        DutyObject::Event(event) => reference(ObjectType::Event, event),
     }
 }
 
 impl<S: Store + Clone> Responsibilities<S> {
-    async fn may_assign_on(&self, acting: &Acting, course: CourseId) -> Result<(), ApiError> {
+    async fn may_assign_on(&self, acting: &Acting, duty: &Duty) -> Result<(), ApiError> {
         self.0
             .authorization
-            .require(
-                acting,
-                Permission::ResponsibilitiesAssign,
-                reference(ObjectType::Course, course),
-            )
+            .require(acting, Permission::ResponsibilitiesAssign, object_of(duty))
             .await
     }
 
@@ -60,8 +55,8 @@ impl<S: Store + Clone> Responsibilities<S> {
         let acting = acting(&request)?;
         let now = now();
         let duty = duty(request.get_ref().responsibility.as_ref(), now, true)?;
-        let course = course_of(&duty)?;
-        self.may_assign_on(&acting, course).await?;
+        self.may_assign_on(&acting, &duty).await?;
+        let object = duty.object.id();
         if duty.user != acting.user {
             self.0
                 .authorization
@@ -75,7 +70,7 @@ impl<S: Store + Clone> Responsibilities<S> {
         let actor = Actor::of(&request)?;
         let record = ResponsibilityRecord {
             kind: duty.kind,
-            object: course.as_uuid(),
+            object,
             user: duty.user,
             window: duty.window,
             assigned_by: actor.label(),
@@ -84,11 +79,11 @@ impl<S: Store + Clone> Responsibilities<S> {
         let audit = actor.did(
             "responsibility.given",
             "responsibility",
-            format!("{}:{}:{}", duty.kind, course, duty.user),
+            format!("{}:{}:{}", duty.kind, object, duty.user),
         );
         self.0
             .store
-            .give_course_responsibility(
+            .give_responsibility(
                 acting.tenant,
                 &record,
                 now,
@@ -108,8 +103,8 @@ impl<S: Store + Clone> Responsibilities<S> {
     ) -> Result<RemoveResponsibilityResponse, ApiError> {
         let acting = acting(&request)?;
         let duty = duty(request.get_ref().responsibility.as_ref(), now(), false)?;
-        let course = course_of(&duty)?;
-        self.may_assign_on(&acting, course).await?;
+        self.may_assign_on(&acting, &duty).await?;
+        let object = duty.object.id();
         // Taking a duty away changes what its holder may do, like giving one: only those who
         // outrank them may.
         if duty.user != acting.user {
@@ -121,12 +116,12 @@ impl<S: Store + Clone> Responsibilities<S> {
         let audit = Actor::of(&request)?.did(
             "responsibility.taken",
             "responsibility",
-            format!("{}:{}:{}", duty.kind, course, duty.user),
+            format!("{}:{}:{}", duty.kind, object, duty.user),
         );
         // The facts to take back name the window as stored; the delete matches without it.
         let taken_record = ResponsibilityRecord {
             kind: duty.kind,
-            object: course.as_uuid(),
+            object,
             user: duty.user,
             window: duty.window,
             assigned_by: String::new(),
@@ -137,7 +132,7 @@ impl<S: Store + Clone> Responsibilities<S> {
             .take_responsibility(
                 acting.tenant,
                 duty.kind,
-                course.as_uuid(),
+                object,
                 duty.user,
                 &relationships::responsibility_taken(&taken_record),
                 &audit,
@@ -146,7 +141,7 @@ impl<S: Store + Clone> Responsibilities<S> {
             .ok_or_else(|| {
                 ApiError::not_found(
                     "responsibility",
-                    format!("{} of {} on course {course}", duty.kind, duty.user),
+                    format!("{} of {} on {object}", duty.kind, duty.user),
                 )
             })?;
         Ok(RemoveResponsibilityResponse {
@@ -164,34 +159,36 @@ impl<S: Store + Clone> Responsibilities<S> {
         let object = match &r.object {
             None => None,
             Some(object) => match ObjectType::try_from(object.r#type) {
-                Ok(ObjectType::Course) => Some(crate::convert::required_id(
-                    "object.id",
-                    &object.id,
-                    CourseId::parse,
-                )?),
+                Ok(ObjectType::Course) => {
+                    let course = required_id("object.id", &object.id, CourseId::parse)?;
+                    Some((
+                        reference(ObjectType::Course, course),
+                        Permission::CoursesRead,
+                    ))
+                }
+                Ok(ObjectType::Event) => {
+                    let event = required_id("object.id", &object.id, EventId::parse)?;
+                    Some((reference(ObjectType::Event, event), Permission::EventsRead))
+                }
                 _ => {
                     return Err(ApiError::invalid_field(
                         "object.type",
-                        "responsibilities are listed on a course",
+                        "responsibilities are listed on a course or an event",
                     ));
                 }
             },
         };
-        match (object, user) {
+        match (&object, user) {
             (None, None) => {
                 return Err(ApiError::invalid_field(
                     "object",
-                    "name a course or a user (or both)",
+                    "name a course, an event or a user (or both)",
                 ));
             }
-            (Some(course), _) => {
+            (Some((object, permission)), _) => {
                 self.0
                     .authorization
-                    .require(
-                        &acting,
-                        Permission::CoursesRead,
-                        reference(ObjectType::Course, course),
-                    )
+                    .require(&acting, *permission, object.clone())
                     .await?;
             }
             (None, Some(user)) if user == acting.user => {}
@@ -207,7 +204,10 @@ impl<S: Store + Clone> Responsibilities<S> {
             }
         }
         let filter = ResponsibilityFilter {
-            object: object.map(|c| c.as_uuid()),
+            object: object
+                .map(|(object, _)| Uuid::parse_str(&object.id))
+                .transpose()
+                .map_err(|_| ApiError::invalid_field("object.id", "is not an id"))?,
             user,
         };
         let found = self.0.store.responsibilities(acting.tenant, filter).await?;

@@ -1,7 +1,8 @@
 //! The delegation store: courses with their lessons ([`CourseStore`]), catalogues
 //! ([`CatalogueStore`]), the responsibilities on
 //! courses and events ([`ResponsibilityStore`]), enrolments with their requests and progress
-//! ([`EnrolmentStore`]), reading the audit trail ([`AuditStore`]), and the outbox. One port per
+//! ([`EnrolmentStore`]), events with their bookings and competency sign-offs ([`EventStore`]),
+//! reading the audit trail ([`AuditStore`]), and the outbox. One port per
 //! aggregate, each record beside its port; implemented once in plain SQL for PostgreSQL and
 //! SQLite ([`sql`]), with one conformance suite run against both.
 //!
@@ -13,6 +14,7 @@ mod audit;
 mod catalogues;
 mod courses;
 pub(crate) mod enrolments;
+mod events;
 mod responsibilities;
 mod sql;
 
@@ -22,6 +24,11 @@ pub use courses::{CourseChange, CourseFilter, CourseRecord, CourseStore, LessonR
 pub use enrolments::{
     Asked, EnrolmentFilter, EnrolmentRecord, EnrolmentStore, Made, Recorded, Report, RequestRecord,
     ToEnrol, Verdict, Withdrawn,
+};
+pub use events::{
+    Booked, BookingCursor, BookingFilter, BookingRecord, BookingTimes, CompetencyFilter,
+    CompetencyRecord, EventCalledOff, EventFilter, EventRecord, EventStore, Tally, ToBook,
+    Unbooked,
 };
 pub use lms_runtime::outbox::NewEvent;
 pub use responsibilities::{ResponsibilityFilter, ResponsibilityRecord, ResponsibilityStore};
@@ -64,12 +71,17 @@ pub enum StoreError {
 
 /// The whole port: what the service's core holds.
 pub trait Store:
-    CourseStore + CatalogueStore + ResponsibilityStore + EnrolmentStore + AuditStore
+    CourseStore + CatalogueStore + ResponsibilityStore + EnrolmentStore + EventStore + AuditStore
 {
 }
 
 impl<S> Store for S where
-    S: CourseStore + CatalogueStore + ResponsibilityStore + EnrolmentStore + AuditStore
+    S: CourseStore
+        + CatalogueStore
+        + ResponsibilityStore
+        + EnrolmentStore
+        + EventStore
+        + AuditStore
 {
 }
 

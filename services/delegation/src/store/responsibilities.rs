@@ -37,11 +37,11 @@ pub struct ResponsibilityFilter {
 
 /// Responsibilities. Every method reads and writes within one tenant.
 pub trait ResponsibilityStore: Send + Sync + 'static {
-    /// Gives a responsibility on a course (replacing the same person's window for the same
-    /// duty), under the course's lock: a Course Tutor is refused (`COURSE_TUTOR_TAKEN`, naming
-    /// the holder) when another tutor's window overlaps at `now` or later. A missing or archived
-    /// course is refused.
-    fn give_course_responsibility(
+    /// Gives a responsibility on a course or event (replacing the same person's window for the
+    /// same duty), under the object's lock: a Course Tutor is refused (`COURSE_TUTOR_TAKEN`,
+    /// naming the holder) when another tutor's window overlaps at `now` or later. A missing or
+    /// archived course, and a missing or cancelled event, is refused.
+    fn give_responsibility(
         &self,
         tenant: TenantId,
         record: &ResponsibilityRecord,

@@ -11,6 +11,7 @@ mod audit;
 mod catalogues;
 mod courses;
 mod enrolments;
+mod events;
 mod responsibilities;
 
 /// An active tenant course, not yet stored.
@@ -109,6 +110,18 @@ lms_testkit::store_conformance! {
             progress_is_idempotent_by_attempt_and_never_moves_a_completion_back,
             a_late_report_of_an_old_attempt_stays_with_its_enrolment,
             enrolments_list_in_the_order_made_by_course_or_learner,
+        ],
+        events: [
+            an_event_is_read_within_its_tenant_with_its_tally,
+            a_course_with_events_is_archived_not_erased,
+            concurrent_bookers_never_exceed_the_places_and_wait_in_arrival_order,
+            booking_again_answers_the_current_booking,
+            a_cancelled_place_goes_to_the_first_waiting,
+            a_request_waits_for_a_decision_made_once,
+            a_cancelled_or_ended_event_takes_no_booking_and_cancels_its_own,
+            attendance_is_marked_on_a_held_place_from_shortly_before_the_start,
+            a_competency_is_signed_off_once_for_an_enrolled_learner,
+            an_event_administrator_is_given_only_on_a_scheduled_event,
         ],
         responsibilities: [
             a_course_has_one_tutor_at_a_time,

@@ -30,7 +30,7 @@ async fn give<S: Store>(
     now: i64,
 ) -> Result<(), StoreError> {
     store
-        .give_course_responsibility(
+        .give_responsibility(
             tenant,
             record,
             now,

@@ -1,7 +1,7 @@
 //! Responsibilities on courses and events.
 
 use lms_kernel::course::check_course_tutor;
-use lms_kernel::{CourseId, Responsibility, TenantId, UserId};
+use lms_kernel::{CourseId, EventId, EventStatus, Responsibility, TenantId, UserId};
 use lms_runtime::outbox;
 use lms_runtime::transaction::begin_write;
 use uuid::Uuid;
@@ -16,7 +16,7 @@ use crate::store::{
 };
 
 impl ResponsibilityStore for SqlStore<Db> {
-    async fn give_course_responsibility(
+    async fn give_responsibility(
         &self,
         tenant: TenantId,
         record: &ResponsibilityRecord,
@@ -25,28 +25,55 @@ impl ResponsibilityStore for SqlStore<Db> {
         audit: &Audit,
     ) -> Result<(), StoreError> {
         let mut tx = begin_write(&self.pool).await?;
-        // The course's lock serialises every change to its responsibilities, so two replicas
-        // giving the course a tutor at once see each other: the second is refused.
-        let course = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT * FROM courses WHERE tenant_id = $1 AND course_id = $2{LOCK_ROWS}"
-        )))
-        .bind(tenant.as_uuid())
-        .bind(record.object)
-        .fetch_optional(&mut *tx)
-        .await?
-        .as_ref()
-        .map(course_from_row)
-        .transpose()?
-        .ok_or_else(|| StoreError::Missing {
-            what: "course",
-            id: CourseId::from_uuid(record.object).to_string(),
-        })?;
-        lms_kernel::course::check_changeable(course.status).map_err(|error| {
-            StoreError::Refused {
-                reason: "ARCHIVED",
-                message: error.to_string(),
+        // The object's lock serialises every change to its responsibilities, so two replicas
+        // giving a course a tutor at once see each other: the second is refused.
+        if record.kind == Responsibility::EventAdministrator {
+            let event = EventId::from_uuid(record.object);
+            let status: Option<i16> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT status FROM events WHERE tenant_id = $1 AND event_id = $2{LOCK_ROWS}"
+            )))
+            .bind(tenant.as_uuid())
+            .bind(record.object)
+            .fetch_optional(&mut *tx)
+            .await?;
+            match status.map(EventStatus::from_code) {
+                None => {
+                    return Err(StoreError::Missing {
+                        what: "event",
+                        id: event.to_string(),
+                    });
+                }
+                Some(Some(EventStatus::Cancelled)) => {
+                    return Err(StoreError::Refused {
+                        reason: "EVENT_CANCELLED",
+                        message: "the event is cancelled".into(),
+                    });
+                }
+                Some(Some(EventStatus::Scheduled)) => {}
+                Some(None) => return Err(StoreError::Corrupt("event status".into())),
             }
-        })?;
+        } else {
+            let course = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT * FROM courses WHERE tenant_id = $1 AND course_id = $2{LOCK_ROWS}"
+            )))
+            .bind(tenant.as_uuid())
+            .bind(record.object)
+            .fetch_optional(&mut *tx)
+            .await?
+            .as_ref()
+            .map(course_from_row)
+            .transpose()?
+            .ok_or_else(|| StoreError::Missing {
+                what: "course",
+                id: CourseId::from_uuid(record.object).to_string(),
+            })?;
+            lms_kernel::course::check_changeable(course.status).map_err(|error| {
+                StoreError::Refused {
+                    reason: "ARCHIVED",
+                    message: error.to_string(),
+                }
+            })?;
+        }
         if record.kind == Responsibility::CourseTutor {
             let tutors: Vec<(UserId, lms_kernel::Window)> = sqlx::query(
                 "SELECT * FROM responsibilities WHERE tenant_id = $1 AND object_id = $2 \

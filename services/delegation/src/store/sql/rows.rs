@@ -2,7 +2,8 @@
 
 use lms_kernel::enrolment::Score;
 use lms_kernel::{
-    CourseId, Enrolment, EnrolmentId, EnrolmentRequestId, LessonId, UnitId, UserId, Window,
+    BookingId, BookingState, CompetencyCheckId, CourseId, Enrolment, EnrolmentId,
+    EnrolmentRequestId, EventId, EventStatus, LessonId, UnitId, UserId, Window,
 };
 use sqlx::Row as _;
 use uuid::Uuid;
@@ -11,7 +12,8 @@ use super::Db;
 use crate::store::enrolments::{enrolment_state, request_state};
 use crate::store::sql::{course_status, responsibility};
 use crate::store::{
-    CourseRecord, EnrolmentRecord, LessonRecord, RequestRecord, ResponsibilityRecord, StoreError,
+    BookingRecord, BookingTimes, CompetencyRecord, CourseRecord, EnrolmentRecord, EventRecord,
+    LessonRecord, RequestRecord, ResponsibilityRecord, StoreError,
 };
 
 type Row = <Db as sqlx::Database>::Row;
@@ -93,5 +95,58 @@ pub(super) fn request_from_row(row: &Row) -> Result<RequestRecord, StoreError> {
         requested_at: row.try_get("requested_at")?,
         decided_at: row.try_get("decided_at")?,
         decided_by: row.try_get("decided_by")?,
+    })
+}
+
+pub(super) fn event_from_row(row: &Row) -> Result<EventRecord, StoreError> {
+    let capacity: i32 = row.try_get("capacity")?;
+    let status: i16 = row.try_get("status")?;
+    Ok(EventRecord {
+        id: EventId::from_uuid(row.try_get("event_id")?),
+        course: CourseId::from_uuid(row.try_get("course_id")?),
+        title: row.try_get("title")?,
+        place: row.try_get("place")?,
+        starts_at: row.try_get("starts_at")?,
+        ends_at: row.try_get("ends_at")?,
+        capacity: u32::try_from(capacity)
+            .map_err(|_| StoreError::Corrupt(format!("event capacity {capacity}")))?,
+        requires_approval: row.try_get("requires_approval")?,
+        status: EventStatus::from_code(status)
+            .ok_or_else(|| StoreError::Corrupt(format!("event status {status}")))?,
+        created_by: row.try_get("created_by")?,
+        created_at: row.try_get("created_at")?,
+        cancelled_at: row.try_get("cancelled_at")?,
+    })
+}
+
+pub(super) fn booking_from_row(row: &Row) -> Result<BookingRecord, StoreError> {
+    let state: i16 = row.try_get("state")?;
+    Ok(BookingRecord {
+        id: BookingId::from_uuid(row.try_get("booking_id")?),
+        event: EventId::from_uuid(row.try_get("event_id")?),
+        user: UserId::from_uuid(row.try_get("user_id")?),
+        state: BookingState::from_code(state)
+            .ok_or_else(|| StoreError::Corrupt(format!("booking state {state}")))?,
+        booked_by: row.try_get("booked_by")?,
+        arrival: row.try_get("arrival")?,
+        times: BookingTimes {
+            requested: row.try_get("requested_at")?,
+            booked: row.try_get("booked_at")?,
+            declined: row.try_get("declined_at")?,
+            waitlisted: row.try_get("waitlisted_at")?,
+            cancelled: row.try_get("cancelled_at")?,
+            attendance: row.try_get("attendance_at")?,
+        },
+    })
+}
+
+pub(super) fn competency_from_row(row: &Row) -> Result<CompetencyRecord, StoreError> {
+    Ok(CompetencyRecord {
+        id: CompetencyCheckId::from_uuid(row.try_get("check_id")?),
+        course: CourseId::from_uuid(row.try_get("course_id")?),
+        user: UserId::from_uuid(row.try_get("user_id")?),
+        note: row.try_get("note")?,
+        signed_off_by: row.try_get("signed_off_by")?,
+        signed_off_at: row.try_get("signed_off_at")?,
     })
 }

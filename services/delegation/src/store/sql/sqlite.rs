@@ -18,6 +18,8 @@ mod catalogues;
 mod courses;
 #[path = "enrolments.rs"]
 mod enrolments;
+#[path = "events.rs"]
+mod events;
 #[path = "responsibilities.rs"]
 mod responsibilities;
 #[path = "rows.rs"]

@@ -18,6 +18,12 @@ pub use lms_runtime::request::{
 };
 use uuid::Uuid;
 
+mod events;
+
+pub use events::{
+    attendance, booking, booking_state, capacity, competency, event, note, place, schedule,
+};
+
 use crate::error::{text_refused, window_refused};
 use crate::store::{
     CatalogueRecord, CourseRecord, EnrolmentRecord, LessonRecord, RequestRecord,

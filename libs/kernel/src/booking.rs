@@ -200,6 +200,9 @@ pub enum BookingError {
     /// The event was cancelled.
     #[error("the event is cancelled")]
     EventCancelled,
+    /// Every place is taken and the event keeps no waitlist.
+    #[error("the event is full and keeps no waitlist")]
+    EventFull,
     /// The event has ended: nobody books onto it any more.
     #[error("the event has ended")]
     EventEnded,
@@ -224,6 +227,7 @@ impl BookingError {
     pub const fn reason(self) -> &'static str {
         match self {
             BookingError::EventCancelled => "EVENT_CANCELLED",
+            BookingError::EventFull => "EVENT_FULL",
             BookingError::EventEnded => "EVENT_ENDED",
             BookingError::AttendanceNotOpen { .. } => "ATTENDANCE_NOT_OPEN",
             BookingError::Transition { from, .. } => from.reason(),
@@ -238,21 +242,26 @@ pub struct Placement {
     pub capacity: u32,
     /// Places taken (bookings that hold one).
     pub taken: u32,
+    /// Whether the event keeps a waitlist when full.
+    pub waitlist: bool,
 }
 
 impl Placement {
-    /// Where someone given a place now lands: booked while one is free, else waitlisted.
-    pub const fn seat(self) -> BookingState {
-        if self.capacity == 0 || self.taken < self.capacity {
-            BookingState::Booked
+    /// Where someone given a place now lands: booked while one is free, else waitlisted, or
+    /// refused when the event keeps no waitlist.
+    pub const fn seat(self) -> Result<BookingState, BookingError> {
+        if self.has_free_place() {
+            Ok(BookingState::Booked)
+        } else if self.waitlist {
+            Ok(BookingState::Waitlisted)
         } else {
-            BookingState::Waitlisted
+            Err(BookingError::EventFull)
         }
     }
 
-    /// Whether a waitlisted booking may take a place now.
+    /// Whether a place is free now.
     pub const fn has_free_place(self) -> bool {
-        matches!(self.seat(), BookingState::Booked)
+        self.capacity == 0 || self.taken < self.capacity
     }
 }
 
@@ -266,10 +275,13 @@ pub fn check_bookable(status: EventStatus, ends_at: i64, now: i64) -> Result<(),
 }
 
 /// Where a new booking lands: waiting for approval when the event needs it, else a place or
-/// the waitlist.
-pub const fn on_booking(requires_approval: bool, placement: Placement) -> BookingState {
+/// the waitlist (refused when full without one).
+pub const fn on_booking(
+    requires_approval: bool,
+    placement: Placement,
+) -> Result<BookingState, BookingError> {
     if requires_approval {
-        BookingState::Requested
+        Ok(BookingState::Requested)
     } else {
         placement.seat()
     }
@@ -282,11 +294,12 @@ pub fn decide(
     placement: Placement,
 ) -> Result<BookingState, BookingError> {
     let to = if approve {
-        placement.seat()
+        BookingState::Booked
     } else {
         BookingState::Declined
     };
     match from {
+        BookingState::Requested if approve => placement.seat(),
         BookingState::Requested => Ok(to),
         _ => Err(BookingError::Transition { from, to }),
     }
@@ -331,14 +344,21 @@ mod tests {
     const FULL: Placement = Placement {
         capacity: 2,
         taken: 2,
+        waitlist: true,
+    };
+    const FULL_NO_WAITLIST: Placement = Placement {
+        waitlist: false,
+        ..FULL
     };
     const FREE: Placement = Placement {
         capacity: 2,
         taken: 1,
+        waitlist: false,
     };
     const UNLIMITED: Placement = Placement {
         capacity: 0,
         taken: 5000,
+        waitlist: false,
     };
 
     #[test]
@@ -357,11 +377,18 @@ mod tests {
 
     #[test]
     fn a_new_booking_takes_a_free_place_waits_when_full_and_asks_when_approval_is_needed() {
-        assert_eq!(on_booking(false, FREE), BookingState::Booked);
-        assert_eq!(on_booking(false, FULL), BookingState::Waitlisted);
-        assert_eq!(on_booking(false, UNLIMITED), BookingState::Booked);
-        assert_eq!(on_booking(true, FREE), BookingState::Requested);
-        assert_eq!(on_booking(true, FULL), BookingState::Requested);
+        assert_eq!(on_booking(false, FREE), Ok(BookingState::Booked));
+        assert_eq!(on_booking(false, FULL), Ok(BookingState::Waitlisted));
+        assert_eq!(
+            on_booking(false, FULL_NO_WAITLIST),
+            Err(BookingError::EventFull)
+        );
+        assert_eq!(on_booking(false, UNLIMITED), Ok(BookingState::Booked));
+        assert_eq!(on_booking(true, FREE), Ok(BookingState::Requested));
+        assert_eq!(
+            on_booking(true, FULL_NO_WAITLIST),
+            Ok(BookingState::Requested)
+        );
     }
 
     #[test]
@@ -377,6 +404,11 @@ mod tests {
         assert_eq!(
             decide(BookingState::Requested, false, FULL),
             Ok(BookingState::Declined)
+        );
+        assert_eq!(
+            decide(BookingState::Requested, true, FULL_NO_WAITLIST),
+            Err(BookingError::EventFull),
+            "the request stays, to be approved when a place frees"
         );
         for from in BookingState::ALL {
             if from != BookingState::Requested {
@@ -461,5 +493,6 @@ mod tests {
         assert!(!BookingState::Declined.is_current());
         assert!(!BookingState::Cancelled.is_current());
         assert!(!FULL.has_free_place() && FREE.has_free_place() && UNLIMITED.has_free_place());
+        assert_eq!(BookingError::EventFull.reason(), "EVENT_FULL");
     }
 }

@@ -220,6 +220,7 @@ impl Audited for EventRecord {
             "ends_at": self.ends_at,
             "capacity": self.capacity,
             "requires_approval": self.requires_approval,
+            "waitlist": self.waitlist,
             "status": self.status.name(),
         })
     }

@@ -8,8 +8,10 @@ use lms_api::authorization::v1::role_assignment_service_client::RoleAssignmentSe
 use lms_api::authorization::v1::{AssignRoleRequest, CheckRequest, Decision};
 use lms_api::common::v1::{Consistency, ConsistencyToken, ObjectReference, consistency};
 use lms_api::delegation::v1::catalogue_service_client::CatalogueServiceClient;
+use lms_api::delegation::v1::competency_service_client::CompetencyServiceClient;
 use lms_api::delegation::v1::course_service_client::CourseServiceClient;
 use lms_api::delegation::v1::enrolment_service_client::EnrolmentServiceClient;
+use lms_api::delegation::v1::event_service_client::EventServiceClient;
 use lms_api::delegation::v1::lesson_service_client::LessonServiceClient;
 use lms_api::delegation::v1::responsibility_service_client::ResponsibilityServiceClient;
 use lms_api::delegation::v1::{CreateCatalogueRequest, DeployCatalogueRequest};
@@ -22,7 +24,8 @@ use lms_api::identity::v1::user_service_client::UserServiceClient;
 use lms_api::identity::v1::{
     AccountKind, AddGroupMembersRequest, ApproveAccountRequest, CreateGroupRequest,
     CreateServiceAccountRequest, CreateTenantRequest, CreateUnitRequest, CreateUserRequest,
-    IssueServiceTokenRequest, NewUser, SignInRequest, TenantSettings, UnitKind, sign_in_response,
+    IssueServiceTokenRequest, NewUser, SetGroupManagerRequest, SetPrimaryGroupRequest,
+    SignInRequest, TenantSettings, UnitKind, sign_in_response,
 };
 use lms_runtime::config::ServiceAccountConfig;
 use lms_runtime::{SecretString, ServiceName};
@@ -48,8 +51,36 @@ pub struct Platform {
     pub admin_id: String,
     /// A location of the tenant.
     pub location: String,
+    /// How to start another delegation replica beside the first.
+    replica: Replica,
     _databases: [TestDatabase; 3],
     _redis: TestRedis,
+}
+
+/// What a delegation replica is started from: the same database, account and peers.
+struct Replica {
+    auth: TestAuth,
+    database_url: String,
+    account: ServiceAccountConfig,
+    identity_url: String,
+    authorization_url: String,
+}
+
+impl Replica {
+    async fn start(&self, listen: std::net::SocketAddr) -> TestService {
+        let mut context = lms_testkit::service_context(
+            ServiceName::Delegation,
+            &self.database_url,
+            None,
+            &self.auth,
+        );
+        context.service.listen = listen;
+        context.service.service_account = Some(self.account.clone());
+        context.auth.fetch_identity_keys = true;
+        context.set_endpoint(ServiceName::Identity, self.identity_url.clone());
+        context.set_endpoint(ServiceName::Authorization, self.authorization_url.clone());
+        TestService::start(lms_platform::build_service(context).await.unwrap()).await
+    }
 }
 
 fn free_addr() -> std::net::SocketAddr {
@@ -108,21 +139,17 @@ impl Platform {
             .await
             .unwrap()
             .into_inner();
-        let mut context =
-            lms_testkit::service_context(ServiceName::Delegation, databases[2].url(), None, &auth);
-        context.service.listen = delegation_addr;
-        context.service.service_account = Some(ServiceAccountConfig {
-            id: account.service_account_id,
-            secret: SecretString::new(account.client_secret),
-        });
-        context.auth.fetch_identity_keys = true;
-        context.set_endpoint(ServiceName::Identity, identity_url);
-        context.set_endpoint(
-            ServiceName::Authorization,
-            format!("http://{authorization_addr}"),
-        );
-        let delegation =
-            TestService::start(lms_platform::build_service(context).await.unwrap()).await;
+        let replica = Replica {
+            auth,
+            database_url: databases[2].url().to_owned(),
+            account: ServiceAccountConfig {
+                id: account.service_account_id,
+                secret: SecretString::new(account.client_secret),
+            },
+            identity_url,
+            authorization_url: format!("http://{authorization_addr}"),
+        };
+        let delegation = replica.start(delegation_addr).await;
 
         let settings = TenantSettings {
             locations_enabled: true,
@@ -158,6 +185,7 @@ impl Platform {
             admin,
             admin_id,
             location,
+            replica,
             _databases: databases,
             _redis: redis,
         }
@@ -207,6 +235,42 @@ impl Platform {
         }
         let token = sign_in(&self.identity, &self.tenant, email).await;
         (id, token)
+    }
+
+    /// Another delegation replica on the same database and peers, as a second pod would run.
+    pub async fn second_delegation(&self) -> TestService {
+        self.replica.start(free_addr()).await
+    }
+
+    pub fn events(&self, token: &str) -> EventServiceClient<Authed> {
+        EventServiceClient::new(self.delegation.authorized(token))
+    }
+
+    pub fn competencies(&self, token: &str) -> CompetencyServiceClient<Authed> {
+        CompetencyServiceClient::new(self.delegation.authorized(token))
+    }
+
+    /// A team: a group managed by `manager` whose members have it as their primary group.
+    pub async fn team(&self, manager: &str, members: &[String]) -> String {
+        let team = self.group("Team", &[]).await;
+        let mut groups = self.groups(&self.admin);
+        groups
+            .set_group_manager(SetGroupManagerRequest {
+                group_id: team.clone(),
+                manager_user_id: manager.into(),
+            })
+            .await
+            .unwrap();
+        for member in members {
+            groups
+                .set_primary_group(SetPrimaryGroupRequest {
+                    user_id: member.clone(),
+                    group_id: team.clone(),
+                })
+                .await
+                .unwrap();
+        }
+        team
     }
 
     pub fn courses(&self, token: &str) -> CourseServiceClient<Authed> {

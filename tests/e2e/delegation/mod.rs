@@ -5,8 +5,10 @@
 mod audit;
 mod catalogues;
 mod cli;
+mod competencies;
 mod content_access;
 mod courses;
 mod enrolments;
+mod events;
 mod fixture;
 mod responsibilities;

@@ -14,6 +14,8 @@ CREATE TABLE events (
     -- Zero: unlimited.
     capacity          INTEGER  NOT NULL,
     requires_approval BOOLEAN  NOT NULL,
+    -- A full event waitlists; without one it refuses further bookings.
+    waitlist          BOOLEAN  NOT NULL DEFAULT TRUE,
     status            SMALLINT NOT NULL DEFAULT 1,
     -- The arrival number the next booking takes: the waitlist's order, given under the
     -- event's row lock, so two replicas never give the same one.

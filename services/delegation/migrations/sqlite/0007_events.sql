@@ -15,6 +15,8 @@ CREATE TABLE events (
     -- Zero: unlimited.
     capacity          INTEGER  NOT NULL,
     requires_approval INTEGER  NOT NULL,
+    -- A full event waitlists; without one it refuses further bookings.
+    waitlist          INTEGER  NOT NULL DEFAULT 1,
     status            INTEGER  NOT NULL DEFAULT 1,
     -- The arrival number the next booking takes: the waitlist's order, given under the
     -- event's row lock, so two replicas never give the same one.

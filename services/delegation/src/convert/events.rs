@@ -46,6 +46,7 @@ pub fn event(record: &EventRecord, tally: Tally, administrators: Vec<String>) ->
             at: Some(timestamp(record.created_at)),
         }),
         cancelled_at: record.cancelled_at.map(timestamp),
+        waitlist_disabled: !record.waitlist,
     }
 }
 

@@ -109,6 +109,7 @@ impl<S: Store + Clone> Events<S> {
             ends_at,
             capacity,
             requires_approval: r.booking_requires_approval,
+            waitlist: !r.waitlist_disabled,
             status: EventStatus::Scheduled,
             created_by: actor.label(),
             created_at: now,

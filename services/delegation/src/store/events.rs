@@ -35,6 +35,8 @@ pub struct EventRecord {
     pub capacity: u32,
     /// Bookings wait for approval.
     pub requires_approval: bool,
+    /// A full event waitlists (else it refuses further bookings).
+    pub waitlist: bool,
     /// Scheduled or cancelled.
     pub status: EventStatus,
     /// Who created it (a user id or a service name).

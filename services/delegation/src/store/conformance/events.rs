@@ -19,6 +19,7 @@ fn event(course: CourseId, capacity: u32, requires_approval: bool) -> EventRecor
         ends_at: 20_000,
         capacity,
         requires_approval,
+        waitlist: true,
         status: EventStatus::Scheduled,
         created_by: "test".into(),
         created_at: 1,
@@ -227,6 +228,22 @@ pub async fn a_cancelled_place_goes_to_the_first_waiting<S: Store>(store: S) {
     assert!(gone.promoted.is_none());
     let refused = unbook(&store, tenant, &second).await.unwrap_err();
     assert_eq!(refusal(refused), "BOOKING_CANCELLED");
+}
+
+pub async fn a_full_event_without_a_waitlist_refuses_further_bookings<S: Store>(store: S) {
+    let tenant = TenantId::generate();
+    let c = course("Small room");
+    stored(&store, tenant, &c).await;
+    let mut e = event(c.id, 1, false);
+    e.waitlist = false;
+    store
+        .create_event(tenant, &e, &[], &audit("event.created"))
+        .await
+        .unwrap();
+    book(&store, tenant, e.id, someone(), 10).await.unwrap();
+    let refused = book(&store, tenant, e.id, someone(), 10).await.unwrap_err();
+    assert_eq!(refusal(refused), "EVENT_FULL");
+    assert_eq!(states(&store, tenant, e.id).await, [BookingState::Booked]);
 }
 
 pub async fn a_request_waits_for_a_decision_made_once<S: Store>(store: S) {

@@ -117,6 +117,7 @@ lms_testkit::store_conformance! {
             concurrent_bookers_never_exceed_the_places_and_wait_in_arrival_order,
             booking_again_answers_the_current_booking,
             a_cancelled_place_goes_to_the_first_waiting,
+            a_full_event_without_a_waitlist_refuses_further_bookings,
             a_request_waits_for_a_decision_made_once,
             a_cancelled_or_ended_event_takes_no_booking_and_cancels_its_own,
             attendance_is_marked_on_a_held_place_from_shortly_before_the_start,

@@ -88,6 +88,7 @@ async fn placement(
     Ok(Placement {
         capacity: event.capacity,
         taken: u32::try_from(taken).unwrap_or(u32::MAX),
+        waitlist: event.waitlist,
     })
 }
 
@@ -236,8 +237,8 @@ impl EventStore for SqlStore<Db> {
         .await?;
         sqlx::query(
             "INSERT INTO events (tenant_id, event_id, course_id, title, place, starts_at, \
-             ends_at, capacity, requires_approval, status, created_by, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+             ends_at, capacity, requires_approval, waitlist, status, created_by, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(tenant.as_uuid())
         .bind(event.id.as_uuid())
@@ -248,6 +249,7 @@ impl EventStore for SqlStore<Db> {
         .bind(event.ends_at)
         .bind(i32::try_from(event.capacity).unwrap_or(i32::MAX))
         .bind(event.requires_approval)
+        .bind(event.waitlist)
         .bind(event.status.code())
         .bind(&event.created_by)
         .bind(event.created_at)
@@ -429,7 +431,8 @@ impl EventStore for SqlStore<Db> {
                 created: false,
             });
         }
-        let state = on_booking(event.requires_approval, placement(&mut tx, &event).await?);
+        let state = on_booking(event.requires_approval, placement(&mut tx, &event).await?)
+            .map_err(refused)?;
         let mut record = BookingRecord {
             id: BookingId::generate(),
             event: what.event,

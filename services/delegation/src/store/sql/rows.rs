@@ -111,6 +111,7 @@ pub(super) fn event_from_row(row: &Row) -> Result<EventRecord, StoreError> {
         capacity: u32::try_from(capacity)
             .map_err(|_| StoreError::Corrupt(format!("event capacity {capacity}")))?,
         requires_approval: row.try_get("requires_approval")?,
+        waitlist: row.try_get("waitlist")?,
         status: EventStatus::from_code(status)
             .ok_or_else(|| StoreError::Corrupt(format!("event status {status}")))?,
         created_by: row.try_get("created_by")?,

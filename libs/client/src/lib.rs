@@ -11,9 +11,11 @@ use lms_api::authorization::v1::role_assignment_service_client::RoleAssignmentSe
 use lms_api::authorization::v1::role_service_client::RoleServiceClient;
 use lms_api::common::v1::{ObjectReference, ObjectType};
 use lms_api::delegation::v1::catalogue_service_client::CatalogueServiceClient;
+use lms_api::delegation::v1::competency_service_client::CompetencyServiceClient;
 use lms_api::delegation::v1::course_service_client::CourseServiceClient;
 use lms_api::delegation::v1::delegation_audit_service_client::DelegationAuditServiceClient;
 use lms_api::delegation::v1::enrolment_service_client::EnrolmentServiceClient;
+use lms_api::delegation::v1::event_service_client::EventServiceClient;
 use lms_api::delegation::v1::lesson_service_client::LessonServiceClient;
 use lms_api::delegation::v1::responsibility_service_client::ResponsibilityServiceClient;
 use lms_api::identity::v1::approval_service_client::ApprovalServiceClient;
@@ -198,6 +200,16 @@ impl Client {
     /// Enrolments and enrolment requests (delegation).
     pub fn enrolments(&self) -> EnrolmentServiceClient<Authorized> {
         EnrolmentServiceClient::new(self.channel.clone())
+    }
+
+    /// Events, bookings and attendance (delegation).
+    pub fn events(&self) -> EventServiceClient<Authorized> {
+        EventServiceClient::new(self.channel.clone())
+    }
+
+    /// Competency sign-offs (delegation).
+    pub fn competencies(&self) -> CompetencyServiceClient<Authorized> {
+        CompetencyServiceClient::new(self.channel.clone())
     }
 
     /// Lessons of courses (delegation).

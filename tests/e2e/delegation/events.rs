@@ -345,7 +345,7 @@ async fn an_event_administrator_approves_bookings_and_marks_attendance_and_a_lea
         .into_inner()
         .event
         .unwrap();
-    assert_eq!(got.administrator_user_ids, [steward.clone()]);
+    assert_eq!(got.administrator_user_ids, std::slice::from_ref(&steward));
     assert_eq!(got.requested_count, 1);
     let approved = p
         .events(&steward_token)

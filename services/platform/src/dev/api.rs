@@ -9,10 +9,11 @@ use std::collections::HashMap;
 use lms_api::authorization::v1::{AssignRoleRequest, ListUserRolesRequest};
 use lms_api::common::v1::{ObjectReference, ObjectType, UserStatus};
 use lms_api::delegation::v1::{
-    AddCatalogueCoursesRequest, AssignResponsibilityRequest, Course, CreateCatalogueRequest,
-    CreateCourseRequest, DeployCatalogueRequest, DeployCourseRequest, EnrolmentRequest,
-    ListCataloguesRequest, ListCoursesRequest, ListEnrolmentRequestsRequest,
-    RequestEnrolmentRequest, Responsibility, ResponsibilityKind,
+    AddCatalogueCoursesRequest, AssignResponsibilityRequest, BookUserRequest, Course,
+    CreateCatalogueRequest, CreateCourseRequest, CreateEventRequest, DeployCatalogueRequest,
+    DeployCourseRequest, EnrolmentRequest, ListCataloguesRequest, ListCoursesRequest,
+    ListEnrolmentRequestsRequest, ListEventsRequest, RequestEnrolmentRequest, Responsibility,
+    ResponsibilityKind,
 };
 use lms_api::identity::v1::{
     AcceptClientLinkRequest, AccountKind, AddGroupMembersRequest,
@@ -25,7 +26,7 @@ use lms_api::identity::v1::{
 use lms_client::{Client, SignedIn};
 use tonic::Code;
 
-use super::world::{self, DEMO_ADMIN_PASSWORD, Person, Standing, TenantPlan, Unit};
+use super::world::{self, DEMO_ADMIN_PASSWORD, EventPlan, Person, Standing, TenantPlan, Unit};
 use super::{DevOperator, SeedError};
 
 /// The largest page the listing calls answer; the demo world fits in one.
@@ -711,6 +712,57 @@ impl Caller {
     }
 
     /// Asks to join `course` as the caller.
+    /// The id of `plan`'s event of `course` (found by title, or created `plan.days_ahead` days
+    /// from now).
+    pub async fn event(&self, course: &str, plan: &EventPlan) -> Result<String, SeedError> {
+        let mut events = self.delegation.events();
+        let listed = events
+            .list_events(ListEventsRequest {
+                course_id: course.to_owned(),
+                page_size: PAGE,
+                page_token: String::new(),
+            })
+            .await
+            .map_err(refused("ListEvents"))?
+            .into_inner()
+            .events;
+        if let Some(found) = listed.into_iter().find(|e| e.title == plan.title) {
+            return Ok(found.event_id);
+        }
+        let starts = lms_runtime::clock::now() + plan.days_ahead * 86_400;
+        let at = |seconds| Some(prost_types::Timestamp { seconds, nanos: 0 });
+        Ok(events
+            .create_event(CreateEventRequest {
+                course_id: course.to_owned(),
+                title: plan.title.to_owned(),
+                starts_at: at(starts),
+                ends_at: at(starts + plan.hours * 3_600),
+                capacity: plan.capacity,
+                place: plan.place.to_owned(),
+                ..Default::default()
+            })
+            .await
+            .map_err(refused("CreateEvent"))?
+            .into_inner()
+            .event
+            .ok_or_else(|| incomplete("CreateEvent"))?
+            .event_id)
+    }
+
+    /// Books `user` (the caller when empty) onto `event`; someone booked already stays as they
+    /// are.
+    pub async fn book(&self, event: &str, user: &str) -> Result<(), SeedError> {
+        self.delegation
+            .events()
+            .book_user(BookUserRequest {
+                event_id: event.to_owned(),
+                user_id: user.to_owned(),
+            })
+            .await
+            .map_err(refused("BookUser"))?;
+        Ok(())
+    }
+
     pub async fn ask_to_join(&self, course: &str) -> Result<(), SeedError> {
         self.delegation
             .enrolments()

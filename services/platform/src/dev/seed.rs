@@ -166,6 +166,7 @@ impl Run<'_> {
         }
         self.teams(plan, &admin, &people).await?;
         self.courses(&tenant, plan, &admin, &units, &people).await?;
+        self.events(&tenant, plan, &admin, &people).await?;
         Ok(Seeded { tenant, admin })
     }
 
@@ -312,6 +313,36 @@ impl Run<'_> {
                 if learner.my_requests(id).await?.is_empty() {
                     learner.ask_to_join(id).await?;
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// The plan's events (found by title on their course, or created) and their bookings: a
+    /// manager books their team members, learners book themselves. Booking someone booked
+    /// already answers their booking, so a second run changes nothing.
+    async fn events(
+        &mut self,
+        tenant: &str,
+        plan: &TenantPlan,
+        admin: &Caller,
+        people: &HashMap<String, User>,
+    ) -> Result<(), SeedError> {
+        let user = |email: &str| people.get(email).map(|user| user.user_id.clone());
+        for event in &plan.events {
+            let course = self.ids.get(event.course).unwrap_or_default().to_owned();
+            let id = admin.event(&course, event).await?;
+            self.ids.set(event.key, &id);
+            let booker = self.platform.sign_in(tenant, event.booker).await?;
+            for learner in event.booked.iter().filter_map(|email| user(email)) {
+                booker.book(&id, &learner).await?;
+            }
+            for learner in event.self_booked {
+                self.platform
+                    .sign_in(tenant, learner)
+                    .await?
+                    .book(&id, "")
+                    .await?;
             }
         }
         Ok(())

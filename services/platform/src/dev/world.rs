@@ -12,7 +12,7 @@ pub const DEMO_ADMIN_PASSWORD: &str = "lms-dev-orchard-lantern";
 
 /// The keys of `demo.env`, in the order it lists them: the ids of the world's tenants, units,
 /// people, teams and courses.
-pub const KEYS: [&str; 24] = [
+pub const KEYS: [&str; 25] = [
     "DEMO_TENANT",
     "GROUP_TENANT",
     "CLIENT_TENANT",
@@ -37,6 +37,7 @@ pub const KEYS: [&str; 24] = [
     "DEMO_COURSE_SAFETY",
     "DEMO_COURSE_FIELDWORK",
     "DEMO_COURSE_CHEMISTRY",
+    "DEMO_EVENT_SAFETY",
 ];
 
 /// Where an assigned role is held.
@@ -148,6 +149,31 @@ pub struct Catalogue {
     pub offered_to: &'static [&'static str],
 }
 
+/// A dated session of a course and who is booked on it.
+#[derive(Debug, Clone, Copy)]
+pub struct EventPlan {
+    /// The `demo.env` key of its id.
+    pub key: &'static str,
+    /// The `demo.env` key of its course.
+    pub course: &'static str,
+    /// Its title (how an earlier run's event is found again).
+    pub title: &'static str,
+    /// Where it takes place.
+    pub place: &'static str,
+    /// It starts this many days after the first seeding, for this many hours.
+    pub days_ahead: i64,
+    /// How long it lasts, in hours.
+    pub hours: i64,
+    /// Places.
+    pub capacity: i32,
+    /// The e-mail of the manager who books their team members on it.
+    pub booker: &'static str,
+    /// The e-mails of the team members the manager books.
+    pub booked: &'static [&'static str],
+    /// The e-mails of learners who book themselves.
+    pub self_booked: &'static [&'static str],
+}
+
 /// A tenant and everything in it.
 #[derive(Debug, Clone)]
 pub struct TenantPlan {
@@ -171,6 +197,8 @@ pub struct TenantPlan {
     pub courses: Vec<Course>,
     /// Its catalogues.
     pub catalogues: Vec<Catalogue>,
+    /// Its events.
+    pub events: Vec<EventPlan>,
 }
 
 /// The demo world.
@@ -364,6 +392,18 @@ impl World {
                 courses: &["DEMO_COURSE_CHEMISTRY", "DEMO_COURSE_FIELDWORK"],
                 offered_to: &["student@demo.example"],
             }],
+            events: vec![EventPlan {
+                key: "DEMO_EVENT_SAFETY",
+                course: "DEMO_COURSE_SAFETY",
+                title: "Lab Safety induction",
+                place: "Teaching Lab 1",
+                days_ahead: 7,
+                hours: 2,
+                capacity: 3,
+                booker: "manager@demo.example",
+                booked: &["learner01@demo.example", "learner02@demo.example"],
+                self_booked: &["student@demo.example"],
+            }],
         };
         let group = TenantPlan {
             key: "GROUP_TENANT",
@@ -386,6 +426,7 @@ impl World {
             teams: Vec::new(),
             courses: Vec::new(),
             catalogues: Vec::new(),
+            events: Vec::new(),
         };
         let client = TenantPlan {
             key: "CLIENT_TENANT",
@@ -411,6 +452,7 @@ impl World {
             teams: Vec::new(),
             courses: Vec::new(),
             catalogues: Vec::new(),
+            events: Vec::new(),
         };
         World {
             demo,
@@ -619,6 +661,7 @@ mod tests {
             named.extend(tenant.members().iter().filter_map(|person| person.key));
             named.extend(tenant.teams.iter().map(|team| team.key));
             named.extend(tenant.courses.iter().map(|course| course.key));
+            named.extend(tenant.events.iter().map(|event| event.key));
         }
         let unique: BTreeSet<_> = named.iter().collect();
         assert_eq!(unique.len(), named.len(), "a key is used twice: {named:?}");

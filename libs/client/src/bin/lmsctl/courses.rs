@@ -119,7 +119,7 @@ pub enum Duty {
 }
 
 /// Seconds in `30s`, `30m`, `2h` or `7d`.
-fn parse_offset(text: &str) -> Result<i64, String> {
+pub(crate) fn parse_offset(text: &str) -> Result<i64, String> {
     let (number, unit) = text.split_at(text.len().saturating_sub(1));
     let seconds = match unit {
         "s" => 1,
@@ -136,7 +136,7 @@ fn parse_offset(text: &str) -> Result<i64, String> {
         .ok_or_else(|| format!("{text:?} is not like 30m, 2h or 7d"))
 }
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)

@@ -8,6 +8,7 @@ mod courses;
 mod decisions;
 mod enrolling;
 mod enrolments;
+mod events;
 mod import;
 mod permissions;
 mod roles;
@@ -27,6 +28,7 @@ use crate::courses::CourseCommand;
 use crate::decisions::Question;
 use crate::enrolling::{DeployArgs, EnrolArgs};
 use crate::enrolments::EnrolmentsArgs;
+use crate::events::{AttendanceArgs, BookArgs, BookingCommand, CompetencyCommand, EventCommand};
 use crate::import::ImportWhat;
 use crate::tenants::TenantCommand;
 
@@ -160,6 +162,20 @@ enum Command {
     /// Enrolments of a course (`--course`) or of a learner (`--user`), or one of the verbs:
     /// request, decide, requests, withdraw, grant-access.
     Enrolments(EnrolmentsArgs),
+    /// Events of courses: list, get, create, cancel, and their Event Administrators.
+    #[command(subcommand)]
+    Events(EventCommand),
+    /// Book a place on an event for yourself or (`--user`) someone you may book: a full event
+    /// waitlists, an event needing approval takes a request.
+    Book(BookArgs),
+    /// Bookings: an event's, a person's or yours; approve, decline or cancel one.
+    #[command(subcommand)]
+    Bookings(BookingCommand),
+    /// Mark attendance of a booked place, from half an hour before the event starts.
+    Attendance(AttendanceArgs),
+    /// Competency sign-offs: a Course Tutor signs off a learner; list a course's or a person's.
+    #[command(subcommand)]
+    Competencies(CompetencyCommand),
     /// An audit trail, newest first: identity's for your tenant, or the platform's
     /// (`--platform`, operators); delegation's for your tenant with `--service delegation`.
     Audit(AuditQuery),
@@ -279,6 +295,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Deploy(args) => enrolling::deploy(&connect(&delegation).await?, args).await?,
         Command::Enrolments(args) => enrolments::run(&connect(&delegation).await?, args).await?,
+        Command::Events(command) => events::events(&connect(&delegation).await?, command).await?,
+        Command::Book(args) => events::book(&connect(&delegation).await?, args).await?,
+        Command::Bookings(command) => {
+            events::bookings(&connect(&delegation).await?, command).await?
+        }
+        Command::Attendance(args) => events::attendance(&connect(&delegation).await?, args).await?,
+        Command::Competencies(command) => {
+            events::competencies(&connect(&delegation).await?, command).await?
+        }
         Command::Audit(query) => {
             let service = match query.service() {
                 Trail::Identity => &identity,

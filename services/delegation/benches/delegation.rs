@@ -11,8 +11,13 @@
 //!   authorization (the answer carries its token when the relay delivered in time; otherwise
 //!   the outbox is watched until it drains), and the same deployment again (nobody new).
 //!
+//! - `BookUser` by 16 bookers at once (`--bookers`), each call a different person of that group
+//!   onto one of 200 events spread over the courses (capacity 50, so some waitlist), then all
+//!   onto one event: per call from request to answer (the place counted under the event's row
+//!   lock, the booked fact delivered to authorization before the answer), and bookings/s.
+//!
 //! `cargo bench -p lms-delegation --bench delegation -- [--courses 10000] [--calls 2000]
-//!  [--json bench-results/delegation.json]` (or `make bench`).
+//!  [--bookers 16] [--json bench-results/delegation.json]` (or `make bench`).
 
 use std::time::Instant;
 
@@ -22,10 +27,11 @@ use lms_api::authorization::v1::AssignRoleRequest;
 use lms_api::authorization::v1::role_assignment_service_client::RoleAssignmentServiceClient;
 use lms_api::common::v1::{ObjectReference, ObjectType};
 use lms_api::delegation::v1::course_service_client::CourseServiceClient;
+use lms_api::delegation::v1::event_service_client::EventServiceClient;
 use lms_api::delegation::v1::responsibility_service_client::ResponsibilityServiceClient;
 use lms_api::delegation::v1::{
-    AssignResponsibilityRequest, CreateCourseRequest, DeployCourseRequest, ListCoursesRequest,
-    Responsibility, ResponsibilityKind,
+    AssignResponsibilityRequest, BookUserRequest, CreateCourseRequest, CreateEventRequest,
+    DeployCourseRequest, ListCoursesRequest, Responsibility, ResponsibilityKind,
 };
 use lms_api::identity::v1::authentication_service_client::AuthenticationServiceClient;
 use lms_api::identity::v1::group_service_client::GroupServiceClient;
@@ -33,7 +39,8 @@ use lms_api::identity::v1::import_service_client::ImportServiceClient;
 use lms_api::identity::v1::tenant_service_client::TenantServiceClient;
 use lms_api::identity::v1::user_service_client::UserServiceClient;
 use lms_api::identity::v1::{
-    CreateGroupRequest, ImportCsvRequest, ImportKind, ImportOptions, import_csv_request,
+    CreateGroupRequest, ImportCsvRequest, ImportKind, ImportOptions, ListGroupMembersRequest,
+    import_csv_request,
 };
 use lms_api::identity::v1::{
     CreateServiceAccountRequest, CreateTenantRequest, CreateUserRequest, NewUser, SignInRequest,
@@ -53,6 +60,7 @@ struct Args {
     courses: usize,
     calls: usize,
     members: usize,
+    bookers: usize,
     json: String,
 }
 
@@ -61,6 +69,7 @@ fn args() -> Args {
         courses: 10_000,
         calls: 2_000,
         members: 10_000,
+        bookers: 16,
         json: "bench-results/delegation.json".into(),
     };
     let mut it = std::env::args().skip(1);
@@ -72,6 +81,9 @@ fn args() -> Args {
             "--calls" => args.calls = it.next().and_then(|v| v.parse().ok()).expect("--calls N"),
             "--members" => {
                 args.members = it.next().and_then(|v| v.parse().ok()).expect("--members N")
+            }
+            "--bookers" => {
+                args.bookers = it.next().and_then(|v| v.parse().ok()).expect("--bookers N")
             }
             "--json" => args.json = it.next().expect("--json PATH"),
             _ => {} // cargo bench passes --bench
@@ -155,6 +167,83 @@ async fn drain(url: &str) {
             "the outbox did not drain in 300 s"
         );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// `count` events of 50 places spread over `courses`, a day ahead, made by `token`'s holder.
+async fn create_events(
+    delegation: &TestService,
+    token: &str,
+    courses: &[String],
+    count: usize,
+) -> Vec<String> {
+    let mut events = EventServiceClient::new(delegation.authorized(token));
+    let starts = lms_runtime::clock::now() + 86_400;
+    let at = |seconds| Some(prost_types::Timestamp { seconds, nanos: 0 });
+    let mut ids = Vec::new();
+    for n in 0..count {
+        let made = events
+            .create_event(CreateEventRequest {
+                course_id: courses[(n * 7919) % courses.len()].clone(),
+                starts_at: at(starts),
+                ends_at: at(starts + 3_600),
+                capacity: 50,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        ids.push(made.event.unwrap().event_id);
+    }
+    ids
+}
+
+/// What booking a crowd measured.
+struct Bookings {
+    latency: Histogram<u64>,
+    per_second: f64,
+}
+
+/// Books each of `people` once onto `events` (spread by a stride), `bookers` calls in flight.
+async fn book_all(
+    delegation: &TestService,
+    token: &str,
+    events: &[String],
+    people: &[String],
+    bookers: usize,
+) -> Bookings {
+    let client = EventServiceClient::new(delegation.authorized(token));
+    let started = Instant::now();
+    let latencies: Vec<u64> = futures_util::stream::iter(people.iter().enumerate())
+        .map(|(n, person)| {
+            let mut client = client.clone();
+            let event = events[(n * 7919) % events.len()].clone();
+            async move {
+                let started = Instant::now();
+                let booked = client
+                    .book_user(BookUserRequest {
+                        event_id: event,
+                        user_id: person.clone(),
+                    })
+                    .await
+                    .unwrap()
+                    .into_inner();
+                let took = started.elapsed().as_nanos() as u64;
+                assert!(booked.created);
+                took
+            }
+        })
+        .buffer_unordered(bookers)
+        .collect()
+        .await;
+    let per_second = people.len() as f64 / started.elapsed().as_secs_f64();
+    let mut latency = Histogram::<u64>::new(3).unwrap();
+    for took in latencies {
+        latency.record(took).unwrap();
+    }
+    Bookings {
+        latency,
+        per_second,
     }
 }
 
@@ -400,11 +489,56 @@ async fn main() {
     let delivered_in_answer = first.written_at.is_some();
     drain(databases[2].url()).await;
     let deploy_seconds = started.elapsed().as_secs_f64();
-    let (again, again_seconds, _) = deploy(course, group).await;
+    let (again, again_seconds, _) = deploy(course, group.clone()).await;
     assert_eq!(
         again.users_enrolled, 0,
         "a second deployment enrols nobody twice"
     );
+
+    // Bookings: the group's people, each booked once, by `bookers` callers at a time.
+    let mut people = Vec::new();
+    let mut page_token = String::new();
+    let mut groups = GroupServiceClient::new(identity.authorized(&admin));
+    loop {
+        let page = groups
+            .list_group_members(ListGroupMembersRequest {
+                group_id: group.clone(),
+                page_size: 1000,
+                page_token,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        people.extend(page.user_ids);
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        page_token = page.next_page_token;
+    }
+    let events = create_events(&delegation, &admin, &ids, 201).await;
+    let (spread_people, hot_people) = people.split_at(people.len() / 2);
+    let spread = book_all(
+        &delegation,
+        &admin,
+        &events[1..],
+        spread_people,
+        args.bookers,
+    )
+    .await;
+    let hot = book_all(&delegation, &admin, &events[..1], hot_people, args.bookers).await;
+    cases.push((
+        format!("BookUser, {} bookers", args.bookers),
+        format!(
+            "{} people onto 200 events of 50 places",
+            spread_people.len()
+        ),
+        spread.latency,
+    ));
+    cases.push((
+        format!("BookUser, {} bookers, one event", args.bookers),
+        format!("{} people onto one event of 50 places", hot_people.len()),
+        hot.latency,
+    ));
 
     println!(
         "\n{:<40} {:>8} {:>9} {:>9} {:>8} {:>8}  note",
@@ -433,8 +567,18 @@ async fn main() {
         args.members,
         args.members as f64 / deploy_seconds
     );
+    println!(
+        "BookUser by {} bookers at once: {:.0} bookings/s over 200 events, {:.0} bookings/s onto \
+         one event (target: p99 <= 10 ms)",
+        args.bookers, spread.per_second, hot.per_second
+    );
     let json = serde_json::json!({
         "courses": args.courses,
+        "bookings": {
+            "bookers": args.bookers,
+            "spread_per_second": spread.per_second,
+            "one_event_per_second": hot.per_second,
+        },
         "created_per_second": args.courses as f64 / created_in,
         "deploy": {
             "members": args.members,

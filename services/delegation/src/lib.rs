@@ -23,6 +23,7 @@ pub mod core;
 mod enrolling;
 mod error;
 pub mod grpc;
+pub mod notices;
 pub mod relationships;
 pub mod store;
 

@@ -1,7 +1,8 @@
 //! Competency sign-off: the Course Tutor's duty alone, for a learner on the course, once.
 
 use lms_api::delegation::v1::{
-    CreateCourseRequest, EnrolRequest, ListCompetencyChecksRequest, SignOffCompetencyRequest,
+    CreateCourseRequest, EnrolRequest, ListCompetencyChecksRequest, ListNotificationsRequest,
+    NotificationKind, SignOffCompetencyRequest,
 };
 use tonic::Code;
 
@@ -74,6 +75,16 @@ async fn only_the_course_tutor_signs_off_a_competency_and_only_once() {
         .into_inner()
         .checks;
     assert_eq!(own.len(), 1, "the learner reads their own");
+    let heard = p
+        .notifications(&learner_token)
+        .list_notifications(ListNotificationsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .notifications;
+    assert_eq!(heard.len(), 1);
+    assert_eq!(heard[0].kind, NotificationKind::CompetencySignedOff as i32);
+    assert_eq!(heard[0].object_id, check.check_id);
     let course_wide = p
         .competencies(&learner_token)
         .list_competency_checks(ListCompetencyChecksRequest {

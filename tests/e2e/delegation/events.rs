@@ -6,6 +6,9 @@
 use lms_api::common::v1::{ObjectReference, ObjectType};
 use lms_api::delegation::v1::event_service_client::EventServiceClient;
 use lms_api::delegation::v1::{
+    AcknowledgeNotificationsRequest, ListNotificationsRequest, NotificationKind,
+};
+use lms_api::delegation::v1::{
     AssignResponsibilityRequest, Attendance, BookUserRequest, Booking, BookingStatus,
     CancelBookingRequest, CancelEventRequest, CreateCourseRequest, CreateEventRequest,
     DecideBookingRequest, EnrolRequest, GetEventRequest, ListBookingsRequest, ListEventsRequest,
@@ -408,6 +411,67 @@ async fn an_event_administrator_approves_bookings_and_marks_attendance_and_a_lea
         .into_inner()
         .bookings;
     assert_eq!(own.len(), 1, "their own bookings");
+
+    // Each heard of what concerns them; a mailer reads everyone's and acknowledges them.
+    let platform = &p;
+    let kinds = |token: String| async move {
+        platform
+            .notifications(&token)
+            .list_notifications(ListNotificationsRequest::default())
+            .await
+            .unwrap()
+            .into_inner()
+            .notifications
+            .into_iter()
+            .map(|n| NotificationKind::try_from(n.kind).unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        kinds(steward_token.clone()).await,
+        [
+            NotificationKind::BookingRequested,
+            NotificationKind::BookingMade
+        ]
+    );
+    assert_eq!(
+        kinds(learner_token.clone()).await,
+        [NotificationKind::BookingMade]
+    );
+    let mailer = p
+        .integration("mailer", &["delegation.notifications.read"])
+        .await;
+    let pending = p
+        .notifications(&mailer)
+        .list_notifications(ListNotificationsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .notifications;
+    assert!(pending.iter().any(|n| n.recipient_user_id == learner));
+    assert!(pending.iter().all(|n| n.learner_user_id == learner));
+    let acknowledged = p
+        .notifications(&mailer)
+        .acknowledge_notifications(AcknowledgeNotificationsRequest {
+            notification_ids: pending.iter().map(|n| n.notification_id.clone()).collect(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .acknowledged;
+    assert_eq!(acknowledged as usize, pending.len());
+    assert!(
+        kinds(learner_token).await.is_empty(),
+        "sent, no longer pending"
+    );
+    let without_scope = p
+        .integration("player", &["delegation.progress.record"])
+        .await;
+    let refused = p
+        .notifications(&without_scope)
+        .list_notifications(ListNotificationsRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::PermissionDenied);
 }
 
 #[tokio::test]

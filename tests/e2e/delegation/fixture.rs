@@ -13,6 +13,7 @@ use lms_api::delegation::v1::course_service_client::CourseServiceClient;
 use lms_api::delegation::v1::enrolment_service_client::EnrolmentServiceClient;
 use lms_api::delegation::v1::event_service_client::EventServiceClient;
 use lms_api::delegation::v1::lesson_service_client::LessonServiceClient;
+use lms_api::delegation::v1::notification_service_client::NotificationServiceClient;
 use lms_api::delegation::v1::responsibility_service_client::ResponsibilityServiceClient;
 use lms_api::delegation::v1::{CreateCatalogueRequest, DeployCatalogueRequest};
 use lms_api::identity::v1::approval_service_client::ApprovalServiceClient;
@@ -244,6 +245,10 @@ impl Platform {
 
     pub fn events(&self, token: &str) -> EventServiceClient<Authed> {
         EventServiceClient::new(self.delegation.authorized(token))
+    }
+
+    pub fn notifications(&self, token: &str) -> NotificationServiceClient<Authed> {
+        NotificationServiceClient::new(self.delegation.authorized(token))
     }
 
     pub fn competencies(&self, token: &str) -> CompetencyServiceClient<Authed> {

@@ -38,11 +38,14 @@ pub enum Scope {
     /// Record learners' progress and completions on their enrolments (a tenant's content
     /// player); nothing else.
     ProgressRecord,
+    /// Read and acknowledge the tenant's pending notifications (a tenant's mailer); nothing
+    /// else.
+    NotificationsRead,
 }
 
 impl Scope {
     /// Every scope, in the order they are listed.
-    pub const ALL: [Scope; 7] = [
+    pub const ALL: [Scope; 8] = [
         Scope::Operator,
         Scope::Decide,
         Scope::PeopleFacts,
@@ -50,6 +53,7 @@ impl Scope {
         Scope::AssignRoles,
         Scope::PeopleImport,
         Scope::ProgressRecord,
+        Scope::NotificationsRead,
     ];
 
     /// The scope's name in tokens and in the API.
@@ -62,6 +66,7 @@ impl Scope {
             Scope::AssignRoles => "authorization.roles.assign",
             Scope::PeopleImport => "identity.people.import",
             Scope::ProgressRecord => "delegation.progress.record",
+            Scope::NotificationsRead => "delegation.notifications.read",
         }
     }
 
@@ -74,7 +79,11 @@ impl Scope {
     pub const fn for_tenant_accounts(self) -> bool {
         matches!(
             self,
-            Scope::Decide | Scope::AssignRoles | Scope::PeopleImport | Scope::ProgressRecord
+            Scope::Decide
+                | Scope::AssignRoles
+                | Scope::PeopleImport
+                | Scope::ProgressRecord
+                | Scope::NotificationsRead
         )
     }
 

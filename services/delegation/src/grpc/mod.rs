@@ -11,6 +11,7 @@ mod courses;
 mod enrolments;
 mod events;
 mod lessons;
+mod notifications;
 mod responsibilities;
 
 use std::sync::Arc;
@@ -31,5 +32,6 @@ pub fn add_services<S: Store + Clone>(
         .add_service(enrolments::service(core.clone()))
         .add_service(events::service(core.clone()))
         .add_service(competencies::service(core.clone()))
+        .add_service(notifications::service(core.clone()))
         .add_service(audit::service(core))
 }

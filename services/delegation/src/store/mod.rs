@@ -15,6 +15,7 @@ mod catalogues;
 mod courses;
 pub(crate) mod enrolments;
 mod events;
+mod notifications;
 mod responsibilities;
 mod sql;
 
@@ -31,6 +32,7 @@ pub use events::{
     Unbooked,
 };
 pub use lms_runtime::outbox::NewEvent;
+pub use notifications::{NotificationFilter, NotificationRecord, NotificationStore};
 pub use responsibilities::{ResponsibilityFilter, ResponsibilityRecord, ResponsibilityStore};
 pub use sql::{PgStore, SqlStore, SqliteStore};
 
@@ -71,7 +73,13 @@ pub enum StoreError {
 
 /// The whole port: what the service's core holds.
 pub trait Store:
-    CourseStore + CatalogueStore + ResponsibilityStore + EnrolmentStore + EventStore + AuditStore
+    CourseStore
+    + CatalogueStore
+    + ResponsibilityStore
+    + EnrolmentStore
+    + EventStore
+    + NotificationStore
+    + AuditStore
 {
 }
 
@@ -81,6 +89,7 @@ impl<S> Store for S where
         + ResponsibilityStore
         + EnrolmentStore
         + EventStore
+        + NotificationStore
         + AuditStore
 {
 }

@@ -530,6 +530,7 @@ mod tests {
             "authorization.roles.assign",
             "identity.people.import",
             "delegation.progress.record",
+            "delegation.notifications.read",
         ]);
         assert_eq!(
             requested_scopes(&integration, tenant).unwrap(),
@@ -537,7 +538,8 @@ mod tests {
                 Scope::Decide,
                 Scope::AssignRoles,
                 Scope::PeopleImport,
-                Scope::ProgressRecord
+                Scope::ProgressRecord,
+                Scope::NotificationsRead,
             ])
         );
         for refused in [Scope::Operator, Scope::PeopleFacts, Scope::CourseFacts] {

@@ -465,3 +465,93 @@ pub async fn an_event_administrator_is_given_only_on_a_scheduled_event<S: Store>
     let refused = give(duty(e.id.as_uuid())).await.unwrap_err();
     assert_eq!(refusal(refused), "EVENT_CANCELLED");
 }
+
+pub async fn notices_reach_the_people_a_booking_concerns_until_acknowledged<S: Store>(store: S) {
+    use crate::notices::NoticeKind;
+    use crate::store::NotificationFilter;
+
+    let tenant = TenantId::generate();
+    let e = scheduled(&store, tenant, 5, true).await;
+    let (tutor, steward, learner) = (someone(), someone(), someone());
+    for (kind, object, user) in [
+        (
+            lms_kernel::Responsibility::CourseTutor,
+            e.course.as_uuid(),
+            tutor,
+        ),
+        (
+            lms_kernel::Responsibility::EventAdministrator,
+            e.id.as_uuid(),
+            steward,
+        ),
+    ] {
+        let duty = crate::store::ResponsibilityRecord {
+            kind,
+            object,
+            user,
+            window: lms_kernel::Window::ALWAYS,
+            assigned_by: "test".into(),
+            assigned_at: 1,
+        };
+        store
+            .give_responsibility(tenant, &duty, 1, &[], &audit("responsibility.given"))
+            .await
+            .unwrap();
+    }
+    let asked = book(&store, tenant, e.id, learner, 10).await.unwrap();
+    store
+        .decide_booking(
+            tenant,
+            asked.booking.id,
+            true,
+            11,
+            |_, _| Vec::new(),
+            &audit("booking.approved"),
+        )
+        .await
+        .unwrap();
+    let pending = |recipient| {
+        let filter = NotificationFilter {
+            recipient,
+            after: None,
+        };
+        store.notifications(tenant, filter, 100)
+    };
+    let seen: Vec<_> = pending(None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|n| (n.kind, n.recipient))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (NoticeKind::BookingRequested, steward),
+            (NoticeKind::BookingRequested, tutor),
+            (NoticeKind::BookingMade, learner),
+            (NoticeKind::BookingMade, steward),
+        ]
+    );
+    let theirs = pending(Some(learner)).await.unwrap();
+    assert_eq!(theirs.len(), 1);
+    assert_eq!(theirs[0].object, asked.booking.id.as_uuid());
+    assert_eq!(theirs[0].event, Some(e.id));
+    let ids = [theirs[0].id];
+    let not_theirs = store.acknowledge(tenant, Some(steward), &ids, 12).await;
+    assert_eq!(not_theirs.unwrap(), 0, "only the recipient's own");
+    assert_eq!(
+        store
+            .acknowledge(tenant, Some(learner), &ids, 12)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(store.acknowledge(tenant, None, &ids, 13).await.unwrap(), 0);
+    assert!(pending(Some(learner)).await.unwrap().is_empty());
+    assert_eq!(pending(None).await.unwrap().len(), 3);
+    let elsewhere = store
+        .notifications(TenantId::generate(), NotificationFilter::default(), 100)
+        .await
+        .unwrap();
+    assert!(elsewhere.is_empty(), "a tenant reads only its own");
+}

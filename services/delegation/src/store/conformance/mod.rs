@@ -123,6 +123,7 @@ lms_testkit::store_conformance! {
             attendance_is_marked_on_a_held_place_from_shortly_before_the_start,
             a_competency_is_signed_off_once_for_an_enrolled_learner,
             an_event_administrator_is_given_only_on_a_scheduled_event,
+            notices_reach_the_people_a_booking_concerns_until_acknowledged,
         ],
         responsibilities: [
             a_course_has_one_tutor_at_a_time,

@@ -18,9 +18,11 @@ use uuid::Uuid;
 
 use super::audit::{append_audit, append_audits};
 use super::courses::{changeable_course, locked_course};
+use super::notifications::notify;
 use super::rows::{enrolment_from_row, request_from_row};
 use super::{Db, LOCK_ROWS};
 use crate::audit::Audit;
+use crate::notices::{About, NoticeKind};
 use crate::store::enrolments::{enrolment_state, stored_score};
 use crate::store::sql::SqlStore;
 use crate::store::{
@@ -413,6 +415,14 @@ impl EnrolmentStore for SqlStore<Db> {
                 .bind(at)
                 .execute(&mut *tx)
                 .await?;
+                let about = About {
+                    learner: user,
+                    course,
+                    event: None,
+                    object: request.id.as_uuid(),
+                    at,
+                };
+                notify(&mut tx, tenant, NoticeKind::EnrolmentRequested, about).await?;
                 let audit = audit
                     .clone()
                     .about(request.id)

@@ -19,9 +19,11 @@ use uuid::Uuid;
 
 use super::audit::append_audit;
 use super::courses::changeable_course;
+use super::notifications::notify;
 use super::rows::{booking_from_row, competency_from_row, event_from_row};
 use super::{Db, LOCK_ROWS};
 use crate::audit::Audit;
+use crate::notices::{About, NoticeKind};
 use crate::store::sql::{SqlStore, course_status};
 use crate::store::{
     Booked, BookingCursor, BookingFilter, BookingRecord, CompetencyFilter, CompetencyRecord,
@@ -33,6 +35,30 @@ type Connection = <Db as sqlx::Database>::Connection;
 
 /// The states that hold a place, as the `state` column numbers them.
 const HOLDING: &str = "(2, 6, 7, 8)";
+
+/// Tells the people `booking` concerns that it reached its state (in the caller's transaction).
+async fn notify_booking(
+    connection: &mut Connection,
+    tenant: TenantId,
+    event: &EventRecord,
+    booking: &BookingRecord,
+    at: i64,
+) -> Result<(), StoreError> {
+    match NoticeKind::of_booking(booking.state) {
+        Some(kind) => notify(connection, tenant, kind, about(event, booking, at)).await,
+        None => Ok(()),
+    }
+}
+
+fn about(event: &EventRecord, booking: &BookingRecord, at: i64) -> About {
+    About {
+        learner: booking.user,
+        course: event.course,
+        event: Some(event.id),
+        object: booking.id.as_uuid(),
+        at,
+    }
+}
 
 /// A refusal of the kernel's booking rules, naming the state.
 fn refused(error: BookingError) -> StoreError {
@@ -382,6 +408,10 @@ impl EventStore for SqlStore<Db> {
             event: record,
             bookings,
         };
+        for (booking, _) in &called_off.bookings {
+            let about = about(&called_off.event, booking, at);
+            notify(&mut tx, tenant, NoticeKind::EventCancelled, about).await?;
+        }
         let audit = audit
             .clone()
             .about(event)
@@ -444,6 +474,7 @@ impl EventStore for SqlStore<Db> {
         };
         record.moved_to(state, what.at);
         insert_booking(&mut tx, tenant, &record).await?;
+        notify_booking(&mut tx, tenant, &event, &record, what.at).await?;
         append_audit(
             &mut *tx,
             tenant,
@@ -503,6 +534,7 @@ impl EventStore for SqlStore<Db> {
         }
         record.moved_to(to, at);
         save_booking(&mut tx, &record).await?;
+        notify_booking(&mut tx, tenant, &event, &record, at).await?;
         let audit = audit.clone().about(booking).before(&before).after(&record);
         append_audit(&mut *tx, tenant, &audit).await?;
         outbox::append(&mut *tx, tenant, &events(&event, &record)).await?;
@@ -527,6 +559,7 @@ impl EventStore for SqlStore<Db> {
         let mut record = before.clone();
         record.moved_to(BookingState::Cancelled, at);
         save_booking(&mut tx, &record).await?;
+        notify_booking(&mut tx, tenant, &event, &record, at).await?;
         let mut audits = vec![audit.clone().about(booking).before(&before).after(&record)];
         let mut promoted = None;
         if before.state.holds_place() && event.status == EventStatus::Scheduled {
@@ -545,6 +578,7 @@ impl EventStore for SqlStore<Db> {
                 let mut next = waiting.clone();
                 next.moved_to(BookingState::Booked, at);
                 save_booking(&mut tx, &next).await?;
+                notify_booking(&mut tx, tenant, &event, &next, at).await?;
                 let mut promotion = audit.clone().about(next.id).before(&waiting).after(&next);
                 promotion.action = "booking.promoted";
                 audits.push(promotion);
@@ -677,6 +711,14 @@ impl EventStore for SqlStore<Db> {
             .await?;
             return Ok((competency_from_row(&first)?, false));
         }
+        let about = About {
+            learner: check.user,
+            course: check.course,
+            event: None,
+            object: check.id.as_uuid(),
+            at: check.signed_off_at,
+        };
+        notify(&mut tx, tenant, NoticeKind::CompetencySignedOff, about).await?;
         append_audit(
             &mut *tx,
             tenant,

@@ -20,6 +20,8 @@ mod courses;
 mod enrolments;
 #[path = "events.rs"]
 mod events;
+#[path = "notifications.rs"]
+mod notifications;
 #[path = "responsibilities.rs"]
 mod responsibilities;
 #[path = "rows.rs"]

@@ -1,29 +1,19 @@
 //! Competency sign-off: the Course Tutor's duty alone, for a learner on the course, once.
 
 use lms_api::delegation::v1::{
-    CreateCourseRequest, EnrolRequest, ListCompetencyChecksRequest, ListNotificationsRequest,
-    NotificationKind, SignOffCompetencyRequest,
+    EnrolRequest, ListCompetencyChecksRequest, ListNotificationsRequest, NotificationKind,
+    SignOffCompetencyRequest,
 };
 use tonic::Code;
 
+use super::enrolments::course;
 use super::fixture::{Platform, fields, reason};
 use super::responsibilities::give;
 
 #[tokio::test]
 async fn only_the_course_tutor_signs_off_a_competency_and_only_once() {
     let p = Platform::start().await;
-    let c = p
-        .courses(&p.admin)
-        .create_course(CreateCourseRequest {
-            title: "First aid".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .course
-        .unwrap()
-        .course_id;
+    let c = course(&p, "First aid", false).await;
     let (tutor, tutor_token) = p
         .person("tutor@academy.example", Some("builtin:tutor"), None)
         .await;

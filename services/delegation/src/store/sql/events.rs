@@ -155,7 +155,9 @@ async fn locked_booking(
     Ok((booking_from_row(&record)?, event))
 }
 
-async fn insert_booking(
+/// Writes `record`: a new booking, or the mutable part of a stored one (its state, arrival
+/// and times).
+async fn write_booking(
     connection: &mut Connection,
     tenant: TenantId,
     record: &BookingRecord,
@@ -163,7 +165,12 @@ async fn insert_booking(
     sqlx::query(
         "INSERT INTO bookings (tenant_id, booking_id, event_id, user_id, state, booked_by, \
          arrival, requested_at, booked_at, declined_at, waitlisted_at, cancelled_at, \
-         attendance_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+         attendance_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+         ON CONFLICT (booking_id) DO UPDATE SET state = excluded.state, \
+         arrival = excluded.arrival, requested_at = excluded.requested_at, \
+         booked_at = excluded.booked_at, declined_at = excluded.declined_at, \
+         waitlisted_at = excluded.waitlisted_at, cancelled_at = excluded.cancelled_at, \
+         attendance_at = excluded.attendance_at",
     )
     .bind(tenant.as_uuid())
     .bind(record.id.as_uuid())
@@ -171,30 +178,6 @@ async fn insert_booking(
     .bind(record.user.as_uuid())
     .bind(record.state.code())
     .bind(&record.booked_by)
-    .bind(record.arrival)
-    .bind(record.times.requested)
-    .bind(record.times.booked)
-    .bind(record.times.declined)
-    .bind(record.times.waitlisted)
-    .bind(record.times.cancelled)
-    .bind(record.times.attendance)
-    .execute(&mut *connection)
-    .await?;
-    Ok(())
-}
-
-/// Writes the mutable part of a booking (its state, arrival and times).
-async fn save_booking(
-    connection: &mut Connection,
-    record: &BookingRecord,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "UPDATE bookings SET state = $2, arrival = $3, requested_at = $4, booked_at = $5, \
-         declined_at = $6, waitlisted_at = $7, cancelled_at = $8, attendance_at = $9 \
-         WHERE booking_id = $1",
-    )
-    .bind(record.id.as_uuid())
-    .bind(record.state.code())
     .bind(record.arrival)
     .bind(record.times.requested)
     .bind(record.times.booked)
@@ -473,7 +456,7 @@ impl EventStore for SqlStore<Db> {
             times: Default::default(),
         };
         record.moved_to(state, what.at);
-        insert_booking(&mut tx, tenant, &record).await?;
+        write_booking(&mut tx, tenant, &record).await?;
         notify_booking(&mut tx, tenant, &event, &record, what.at).await?;
         append_audit(
             &mut *tx,
@@ -533,7 +516,7 @@ impl EventStore for SqlStore<Db> {
             record.arrival = next_arrival(&mut tx, event.id).await?;
         }
         record.moved_to(to, at);
-        save_booking(&mut tx, &record).await?;
+        write_booking(&mut tx, tenant, &record).await?;
         notify_booking(&mut tx, tenant, &event, &record, at).await?;
         let audit = audit.clone().about(booking).before(&before).after(&record);
         append_audit(&mut *tx, tenant, &audit).await?;
@@ -558,7 +541,7 @@ impl EventStore for SqlStore<Db> {
         booking::cancel(before.state).map_err(refused)?;
         let mut record = before.clone();
         record.moved_to(BookingState::Cancelled, at);
-        save_booking(&mut tx, &record).await?;
+        write_booking(&mut tx, tenant, &record).await?;
         notify_booking(&mut tx, tenant, &event, &record, at).await?;
         let mut audits = vec![audit.clone().about(booking).before(&before).after(&record)];
         let mut promoted = None;
@@ -577,7 +560,7 @@ impl EventStore for SqlStore<Db> {
                 let waiting = booking_from_row(&first)?;
                 let mut next = waiting.clone();
                 next.moved_to(BookingState::Booked, at);
-                save_booking(&mut tx, &next).await?;
+                write_booking(&mut tx, tenant, &next).await?;
                 notify_booking(&mut tx, tenant, &event, &next, at).await?;
                 let mut promotion = audit.clone().about(next.id).before(&waiting).after(&next);
                 promotion.action = "booking.promoted";
@@ -611,7 +594,7 @@ impl EventStore for SqlStore<Db> {
         let to = booking::mark(before.state, attendance, event.starts_at, now).map_err(refused)?;
         let mut record = before.clone();
         record.moved_to(to, now);
-        save_booking(&mut tx, &record).await?;
+        write_booking(&mut tx, tenant, &record).await?;
         let audit = audit.clone().about(booking).before(&before).after(&record);
         append_audit(&mut *tx, tenant, &audit).await?;
         tx.commit().await?;

@@ -305,10 +305,16 @@ pub fn decide(
     }
 }
 
-/// Fails unless a booking in `from` may be cancelled (not once decided against, cancelled, or
-/// attendance marked).
-pub fn cancel(from: BookingState) -> Result<(), BookingError> {
+/// Fails unless a booking in `from` may be cancelled at `now`, on an event ending at `ends_at`:
+/// not once decided against, cancelled, or attendance marked, and not after the event (a
+/// place held then is marked, not cancelled, and nobody is promoted onto a past event).
+pub fn cancel(from: BookingState, ends_at: i64, now: i64) -> Result<(), BookingError> {
     match from {
+        BookingState::Requested | BookingState::Booked | BookingState::Waitlisted
+            if now >= ends_at =>
+        {
+            Err(BookingError::EventEnded)
+        }
         BookingState::Requested | BookingState::Booked | BookingState::Waitlisted => Ok(()),
         _ => Err(BookingError::Transition {
             from,
@@ -419,13 +425,16 @@ mod tests {
     }
 
     #[test]
-    fn current_bookings_cancel_and_history_does_not() {
+    fn current_bookings_cancel_until_the_event_ends_and_history_never() {
         for from in BookingState::ALL {
             let cancellable = matches!(
                 from,
                 BookingState::Requested | BookingState::Booked | BookingState::Waitlisted
             );
-            assert_eq!(cancel(from).is_ok(), cancellable, "{from}");
+            assert_eq!(cancel(from, 100, 99).is_ok(), cancellable, "{from}");
+            if cancellable {
+                assert_eq!(cancel(from, 100, 100), Err(BookingError::EventEnded));
+            }
         }
     }
 

@@ -54,6 +54,9 @@ async fn only_the_course_tutor_signs_off_a_competency_and_only_once() {
     let not_enrolled = sign(&tutor_token, &stranger).await.unwrap_err();
     assert_eq!(not_enrolled.code(), Code::FailedPrecondition);
     assert_eq!(reason(&not_enrolled), "NOT_ENROLLED");
+    let own = sign(&tutor_token, &tutor).await.unwrap_err();
+    assert_eq!(own.code(), Code::PermissionDenied);
+    assert_eq!(reason(&own), "SELF_SIGN_OFF");
     let missing = sign(&tutor_token, "").await.unwrap_err();
     assert_eq!(fields(&missing), ["user_id"]);
 

@@ -437,8 +437,20 @@ async fn an_event_administrator_approves_bookings_and_marks_attendance_and_a_lea
         kinds(learner_token.clone()).await,
         [NotificationKind::BookingMade]
     );
+    // An account a person made reaches no further than them: the admin's notices only.
+    let held = p
+        .integration("admin-mailer", &["delegation.notifications.read"])
+        .await;
+    let admins = p
+        .notifications(&held)
+        .list_notifications(ListNotificationsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .notifications;
+    assert!(admins.is_empty(), "{admins:?}");
     let mailer = p
-        .integration("mailer", &["delegation.notifications.read"])
+        .operator_integration("mailer", &["delegation.notifications.read"])
         .await;
     let pending = p
         .notifications(&mailer)
@@ -575,4 +587,59 @@ async fn event_without_waitlist(p: &Platform, course: &str) -> String {
         .event
         .unwrap()
         .event_id
+}
+
+#[tokio::test]
+async fn a_learner_cancelling_sees_only_their_own_booking_and_a_past_event_is_closed() {
+    let p = Platform::start().await;
+    let c = course(&p, None).await;
+    let e = event(&p, &c, 1, false, 86_400).await;
+    let (learner, learner_token) = p.person("learner@academy.example", None, None).await;
+    let waiting = people(&p, "waiting", 1).await;
+    let held = book(&p, &p.admin, &e, &learner).await.unwrap();
+    let queued = book(&p, &p.admin, &e, &waiting[0]).await.unwrap();
+    assert_eq!(status(&queued), BookingStatus::Waitlisted);
+    let cancelled = p
+        .events(&learner_token)
+        .cancel_booking(CancelBookingRequest {
+            booking_id: held.booking_id,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        status(&cancelled.booking.unwrap()),
+        BookingStatus::Cancelled
+    );
+    assert!(
+        cancelled.promoted.is_none(),
+        "who took the place is not theirs to see"
+    );
+    let now_booked = bookings(&p, &p.admin, &e).await;
+    assert_eq!(
+        status(&now_booked[1]),
+        BookingStatus::Booked,
+        "yet it was taken"
+    );
+
+    let nobody = book(
+        &p,
+        &p.admin,
+        &e,
+        &lms_kernel::UserId::generate().to_string(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(nobody.code(), Code::NotFound, "{nobody:?}");
+
+    // An event that has taken place takes no booking and is not called off.
+    let past = event(&p, &c, 5, false, -7_200).await;
+    let late = book(&p, &p.admin, &past, &waiting[0]).await.unwrap_err();
+    assert_eq!(reason(&late), "EVENT_ENDED");
+    let over = p
+        .events(&p.admin)
+        .cancel_event(CancelEventRequest { event_id: past })
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&over), "EVENT_ENDED");
 }

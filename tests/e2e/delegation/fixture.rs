@@ -392,11 +392,29 @@ impl Platform {
     /// A token of a new service account of the tenant holding `scopes`, made by the
     /// administrator as a tenant integration would be (CreateServiceAccount, IssueServiceToken).
     pub async fn integration(&self, name: &str, scopes: &[&str]) -> String {
-        let account = AuthenticationServiceClient::new(self.identity.authorized(&self.admin))
+        self.integration_made_by(&self.admin, "", name, scopes)
+            .await
+    }
+
+    /// A token of a service account a platform operator made for the tenant (held by nobody:
+    /// trusted within its scopes, as a tenant's mailer or shop is deployed).
+    pub async fn operator_integration(&self, name: &str, scopes: &[&str]) -> String {
+        self.integration_made_by(&self.operator, &self.tenant, name, scopes)
+            .await
+    }
+
+    async fn integration_made_by(
+        &self,
+        maker: &str,
+        tenant: &str,
+        name: &str,
+        scopes: &[&str],
+    ) -> String {
+        let account = AuthenticationServiceClient::new(self.identity.authorized(maker))
             .create_service_account(CreateServiceAccountRequest {
                 name: name.into(),
                 scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
-                tenant_id: String::new(),
+                tenant_id: tenant.into(),
             })
             .await
             .unwrap()
@@ -405,7 +423,7 @@ impl Platform {
             .issue_service_token(IssueServiceTokenRequest {
                 service_account_id: account.service_account_id,
                 client_secret: account.client_secret,
-                tenant_id: String::new(),
+                tenant_id: tenant.into(),
             })
             .await
             .unwrap()

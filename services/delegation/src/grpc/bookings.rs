@@ -72,22 +72,31 @@ impl<S: Store + Clone> Events<S> {
                 reference(ObjectType::User, user),
             )
             .await;
-        match on_person {
-            Ok(()) => Ok(()),
-            Err(ApiError::PermissionDenied { metadata, .. })
-                if metadata.get("denial").map(String::as_str) == Some(BOOKINGS_RESTRICTED) =>
-            {
-                Err(ApiError::FailedPrecondition {
-                    reason: BOOKINGS_RESTRICTED,
-                    message: "the person's bookings are restricted: nobody may book them".into(),
-                })
-            }
-            Err(ApiError::PermissionDenied { .. }) => {
+        let denied = match on_person {
+            Ok(()) => return Ok(()),
+            Err(denied @ ApiError::PermissionDenied { .. }) => denied,
+            Err(other) => return Err(other),
+        };
+        let denial = match &denied {
+            ApiError::PermissionDenied { metadata, .. } => metadata.get("denial").cloned(),
+            _ => None,
+        };
+        match denial.as_deref() {
+            Some(BOOKINGS_RESTRICTED) => Err(ApiError::FailedPrecondition {
+                reason: BOOKINGS_RESTRICTED,
+                message: "the person's bookings are restricted: nobody may book them".into(),
+            }),
+            // Only a person the caller merely holds no grant over may be booked by those who
+            // manage the event: never an id of another tenant, or one nobody has.
+            Some("NO_GRANT") => {
                 authorization
                     .require(acting, Permission::BookingsApprove, on_event)
                     .await
             }
-            Err(other) => Err(other),
+            Some("OUTSIDE_TENANT" | "RESOURCE_UNKNOWN") => {
+                Err(ApiError::not_found("user", user.to_string()))
+            }
+            _ => Err(denied),
         }
     }
 
@@ -214,9 +223,24 @@ impl<S: Store + Clone> Events<S> {
                 &actor.did("booking.cancelled", "booking", current.id),
             )
             .await?;
+        // Who took the place is the event's business, not the cancelling learner's.
+        let promoted = match (&unbooked.promoted, on_person) {
+            (Some(promoted), true) => self
+                .0
+                .authorization
+                .allows(
+                    &acting,
+                    Permission::BookingsApprove,
+                    reference(ObjectType::Event, event.id),
+                )
+                .await?
+                .then(|| booking(promoted)),
+            (Some(promoted), false) => Some(booking(promoted)),
+            (None, _) => None,
+        };
         Ok(CancelBookingResponse {
             booking: Some(booking(&unbooked.booking)),
-            promoted: unbooked.promoted.as_ref().map(booking),
+            promoted,
             written_at: self.0.deliver(acting.tenant).await,
         })
     }

@@ -1,6 +1,6 @@
-//! `CompetencyService`: competency checks, signed off by a course's Course Tutor alone
-//! (`competencies.sign_off`, which Course Administrators do not hold, DESIGN §1) for a learner
-//! enrolled on the course. A course's checks are listed to those who run it; a person's to
+//! `CompetencyService`: competency checks, signed off for a learner enrolled on the course by
+//! whoever holds `competencies.sign_off` there: its Course Tutor (Course Administrators do not,
+//! DESIGN §1) and the tenant's training administrators; never by the learner themselves. A course's checks are listed to those who run it; a person's to
 //! themselves and those who may read theirs.
 
 use std::sync::Arc;
@@ -40,6 +40,13 @@ impl<S: Store + Clone> Competencies<S> {
             .await?;
         let actor = Actor::of(&request)?;
         let user = required_id("user_id", &r.user_id, UserId::parse)?;
+        if user == acting.user {
+            return Err(ApiError::PermissionDenied {
+                reason: "SELF_SIGN_OFF",
+                message: "nobody signs off their own competency".into(),
+                metadata: Default::default(),
+            });
+        }
         let check = CompetencyRecord {
             id: CompetencyCheckId::generate(),
             course,

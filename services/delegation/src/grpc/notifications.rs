@@ -1,7 +1,8 @@
 //! `NotificationService`: the pending notifications delegation wrote with its changes
 //! (`crate::notices` says who hears of what). A person reads and acknowledges their own and no
-//! one else's; a tenant's mailer, a service token holding `delegation.notifications.read`, reads
-//! and acknowledges the whole tenant's, to send them on.
+//! one else's; a tenant's mailer, an account a platform operator made for the tenant holding
+//! `delegation.notifications.read`, reads and acknowledges the whole tenant's, to send them on.
+//! An integration a person made reads only that person's.
 
 use std::sync::Arc;
 
@@ -31,10 +32,19 @@ const MAX_ACKNOWLEDGED: usize = 1000;
 /// Pending notifications.
 pub struct Notifications<S>(pub Arc<Core<S>>);
 
-/// Whose notifications the caller reads: a person their own, a mailer the tenant's.
+/// Whose notifications the caller reads: a person their own; a mailer a platform operator set
+/// up for the tenant (held by nobody) the tenant's; an integration a person made reaches no
+/// further than that person, so it reads theirs.
 fn reader<T>(request: &Request<T>) -> Result<(TenantId, Option<UserId>), ApiError> {
     match verified(request)? {
         Caller::User { tenant, user, .. } => Ok((*tenant, Some(*user))),
+        caller @ Caller::Integration {
+            holder: Some(holder),
+            ..
+        } => Ok((
+            scoped_tenant(caller, Scope::NotificationsRead)?,
+            Some(*holder),
+        )),
         caller => Ok((scoped_tenant(caller, Scope::NotificationsRead)?, None)),
     }
 }

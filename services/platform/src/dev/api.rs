@@ -711,7 +711,6 @@ impl Caller {
             .requests)
     }
 
-    /// Asks to join `course` as the caller.
     /// The id of `plan`'s event of `course` (found by title, or created `plan.days_ahead` days
     /// from now).
     pub async fn event(&self, course: &str, plan: &EventPlan) -> Result<String, SeedError> {
@@ -763,6 +762,7 @@ impl Caller {
         Ok(())
     }
 
+    /// Asks to join `course` as the caller.
     pub async fn ask_to_join(&self, course: &str) -> Result<(), SeedError> {
         self.delegation
             .enrolments()

@@ -349,9 +349,8 @@ impl EventStore for SqlStore<Db> {
         let Some(before) = locked_event(&mut tx, tenant, event).await? else {
             return Ok(None);
         };
-        if before.status == EventStatus::Cancelled {
-            return Err(refused(BookingError::EventCancelled));
-        }
+        // A cancelled event is not called off twice, nor one that has taken place.
+        check_bookable(before.status, before.ends_at, at).map_err(refused)?;
         let mut record = before.clone();
         record.status = EventStatus::Cancelled;
         record.cancelled_at = Some(at);
@@ -420,17 +419,7 @@ impl EventStore for SqlStore<Db> {
         let event = locked_event(&mut tx, tenant, what.event)
             .await?
             .ok_or_else(|| missing_event(what.event))?;
-        check_bookable(event.status, event.ends_at, what.at).map_err(refused)?;
-        let course: i16 = sqlx::query_scalar("SELECT status FROM courses WHERE course_id = $1")
-            .bind(event.course.as_uuid())
-            .fetch_one(&mut *tx)
-            .await?;
-        if course_status(course)? == CourseStatus::Archived {
-            return Err(StoreError::Refused {
-                reason: "ARCHIVED",
-                message: "the event's course is archived".into(),
-            });
-        }
+        // Someone booked already keeps their booking, whatever the event has become since.
         let current = sqlx::query(
             "SELECT * FROM bookings WHERE event_id = $1 AND user_id = $2 AND state NOT IN (3, 5)",
         )
@@ -442,6 +431,17 @@ impl EventStore for SqlStore<Db> {
             return Ok(Booked {
                 booking: booking_from_row(&current)?,
                 created: false,
+            });
+        }
+        check_bookable(event.status, event.ends_at, what.at).map_err(refused)?;
+        let course: i16 = sqlx::query_scalar("SELECT status FROM courses WHERE course_id = $1")
+            .bind(event.course.as_uuid())
+            .fetch_one(&mut *tx)
+            .await?;
+        if course_status(course)? == CourseStatus::Archived {
+            return Err(StoreError::Refused {
+                reason: "ARCHIVED",
+                message: "the event's course is archived".into(),
             });
         }
         let state = on_booking(event.requires_approval, placement(&mut tx, &event).await?)
@@ -508,6 +508,7 @@ impl EventStore for SqlStore<Db> {
     {
         let mut tx = begin_write(&self.pool).await?;
         let (before, event) = locked_booking(&mut tx, tenant, booking).await?;
+        check_bookable(event.status, event.ends_at, at).map_err(refused)?;
         let to = booking::decide(before.state, approve, placement(&mut tx, &event).await?)
             .map_err(refused)?;
         let mut record = before.clone();
@@ -538,7 +539,7 @@ impl EventStore for SqlStore<Db> {
     {
         let mut tx = begin_write(&self.pool).await?;
         let (before, event) = locked_booking(&mut tx, tenant, booking).await?;
-        booking::cancel(before.state).map_err(refused)?;
+        booking::cancel(before.state, event.ends_at, at).map_err(refused)?;
         let mut record = before.clone();
         record.moved_to(BookingState::Cancelled, at);
         write_booking(&mut tx, tenant, &record).await?;

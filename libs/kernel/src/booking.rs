@@ -504,4 +504,84 @@ mod tests {
         assert!(!FULL.has_free_place() && FREE.has_free_place() && UNLIMITED.has_free_place());
         assert_eq!(BookingError::EventFull.reason(), "EVENT_FULL");
     }
+
+    mod model {
+        use proptest::prelude::*;
+
+        use super::super::*;
+
+        /// What happens to an event, in order.
+        #[derive(Clone, Debug)]
+        enum Step {
+            /// Someone new books.
+            Book,
+            /// The n-th booking's request is decided.
+            Decide(usize, bool),
+            /// The n-th booking is cancelled.
+            Cancel(usize),
+        }
+
+        fn step() -> impl Strategy<Value = Step> {
+            prop_oneof![
+                3 => Just(Step::Book),
+                1 => (0usize..40, any::<bool>()).prop_map(|(n, approve)| Step::Decide(n, approve)),
+                2 => (0usize..40).prop_map(Step::Cancel),
+            ]
+        }
+
+        proptest! {
+            /// Any sequence of bookings, decisions and cancellations, applied as the stores apply
+            /// them (a freed place goes to the first waiting): the places held never exceed the
+            /// capacity, and nobody waits while a place is free.
+            #[test]
+            fn places_are_never_exceeded_and_nobody_waits_for_a_free_place(
+                capacity in 0u32..5,
+                requires_approval in any::<bool>(),
+                waitlist in any::<bool>(),
+                steps in proptest::collection::vec(step(), 1..40),
+            ) {
+                let mut bookings: Vec<BookingState> = Vec::new();
+                let placement = |bookings: &[BookingState]| Placement {
+                    capacity,
+                    taken: bookings.iter().filter(|s| s.holds_place()).count() as u32,
+                    waitlist,
+                };
+                for step in steps {
+                    match step {
+                        Step::Book => {
+                            if let Ok(state) = on_booking(requires_approval, placement(&bookings)) {
+                                bookings.push(state);
+                            }
+                        }
+                        Step::Decide(n, approve) if n < bookings.len() => {
+                            if let Ok(to) = decide(bookings[n], approve, placement(&bookings)) {
+                                bookings[n] = to;
+                            }
+                        }
+                        Step::Cancel(n) if n < bookings.len() => {
+                            let was = bookings[n];
+                            if cancel(was, 100, 0).is_ok() {
+                                bookings[n] = BookingState::Cancelled;
+                                let first = bookings.iter().position(|s| *s == BookingState::Waitlisted);
+                                if was.holds_place()
+                                    && placement(&bookings).has_free_place()
+                                    && let Some(first) = first
+                                {
+                                    bookings[first] = BookingState::Booked;
+                                }
+                            }
+                        }
+                        Step::Decide(..) | Step::Cancel(_) => {}
+                    }
+                    let now = placement(&bookings);
+                    if capacity > 0 {
+                        prop_assert!(now.taken <= capacity, "{bookings:?}");
+                    }
+                    let waiting = bookings.contains(&BookingState::Waitlisted);
+                    prop_assert!(!(waiting && now.has_free_place()), "{bookings:?}");
+                    prop_assert!(waitlist || !waiting, "no waitlist, nobody waits");
+                }
+            }
+        }
+    }
 }

@@ -56,6 +56,18 @@ impl NoticeKind {
         NoticeKind::ALL.into_iter().find(|kind| kind.code() == code)
     }
 
+    /// Whether the people with duties on the course or event hear of it (else the learner
+    /// alone does, and nobody need read who holds them).
+    pub const fn reaches_duty_holders(self) -> bool {
+        matches!(
+            self,
+            NoticeKind::BookingRequested
+                | NoticeKind::BookingMade
+                | NoticeKind::BookingCancelled
+                | NoticeKind::EnrolmentRequested
+        )
+    }
+
     /// What a booking that reached `state` tells (nothing for the states no one waits on).
     pub const fn of_booking(state: BookingState) -> Option<NoticeKind> {
         match state {
@@ -155,5 +167,9 @@ mod tests {
             Some(NoticeKind::BookingMade)
         );
         assert_eq!(NoticeKind::of_booking(BookingState::Attended), None);
+        for kind in NoticeKind::ALL {
+            let learner_only = recipients(kind, learner, &duties) == [learner];
+            assert_eq!(kind.reaches_duty_holders(), !learner_only, "{kind:?}");
+        }
     }
 }

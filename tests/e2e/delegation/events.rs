@@ -118,6 +118,23 @@ async fn bookings(p: &Platform, token: &str, event: &str) -> Vec<Booking> {
         .bookings
 }
 
+/// Bars `user` from booking, as their administrator would.
+async fn bar(p: &Platform, user: &str) {
+    UserServiceClient::new(p.identity.authorized(&p.admin))
+        .update_user(UpdateUserRequest {
+            user_id: user.into(),
+            user: Some(User {
+                restrict_bookings: true,
+                ..Default::default()
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["restrict_bookings".into()],
+            }),
+        })
+        .await
+        .unwrap();
+}
+
 /// People of the tenant made without a password (no sign-in needed): their ids.
 async fn people(p: &Platform, prefix: &str, n: usize) -> Vec<String> {
     let mut users = UserServiceClient::new(p.identity.authorized(&p.admin));
@@ -147,19 +164,7 @@ async fn a_manager_books_a_team_member_onto_another_unit_s_event_and_nobody_else
     let (barred, _) = p.person("barred@academy.example", None, None).await;
     let (outsider, _) = p.person("outsider@academy.example", None, None).await;
     p.team(&manager, &[member.clone(), barred.clone()]).await;
-    UserServiceClient::new(p.identity.authorized(&p.admin))
-        .update_user(UpdateUserRequest {
-            user_id: barred.clone(),
-            user: Some(User {
-                restrict_bookings: true,
-                ..Default::default()
-            }),
-            update_mask: Some(prost_types::FieldMask {
-                paths: vec!["restrict_bookings".into()],
-            }),
-        })
-        .await
-        .unwrap();
+    bar(&p, &barred).await;
     // The event belongs to the North location's course; the manager is of no unit.
     let c = course(&p, Some(&p.location)).await;
     let e = event(&p, &c, 10, false, 86_400).await;
@@ -277,7 +282,7 @@ async fn an_event_administrator_approves_bookings_and_marks_attendance_and_a_lea
         .person("steward@academy.example", Some("builtin:tutor"), None)
         .await;
     let (learner, learner_token) = p.person("learner@academy.example", None, None).await;
-    let (classmate, _) = p.person("classmate@academy.example", None, None).await;
+    let (classmate, classmate_token) = p.person("classmate@academy.example", None, None).await;
     p.enrolments(&p.admin)
         .enrol(EnrolRequest {
             course_id: c.clone(),
@@ -350,6 +355,19 @@ async fn an_event_administrator_approves_bookings_and_marks_attendance_and_a_lea
         .unwrap();
     assert_eq!(got.administrator_user_ids, std::slice::from_ref(&steward));
     assert_eq!(got.requested_count, 1);
+
+    // Barred after asking: the request is never approved.
+    let theirs = book(&p, &classmate_token, &e, "").await.unwrap();
+    bar(&p, &classmate).await;
+    let barred = p
+        .events(&steward_token)
+        .decide_booking(DecideBookingRequest {
+            booking_id: theirs.booking_id,
+            approve: true,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&barred), "BOOKINGS_RESTRICTED");
     let approved = p
         .events(&steward_token)
         .decide_booking(DecideBookingRequest {
@@ -430,6 +448,7 @@ async fn an_event_administrator_approves_bookings_and_marks_attendance_and_a_lea
         kinds(steward_token.clone()).await,
         [
             NotificationKind::BookingRequested,
+            NotificationKind::BookingRequested,
             NotificationKind::BookingMade
         ]
     );
@@ -460,7 +479,11 @@ async fn an_event_administrator_approves_bookings_and_marks_attendance_and_a_lea
         .into_inner()
         .notifications;
     assert!(pending.iter().any(|n| n.recipient_user_id == learner));
-    assert!(pending.iter().all(|n| n.learner_user_id == learner));
+    assert!(
+        pending
+            .iter()
+            .all(|n| [&learner, &classmate].contains(&&n.learner_user_id))
+    );
     let acknowledged = p
         .notifications(&mailer)
         .acknowledge_notifications(AcknowledgeNotificationsRequest {

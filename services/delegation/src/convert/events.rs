@@ -98,20 +98,35 @@ pub fn competency(record: &CompetencyRecord) -> CompetencyCheck {
     }
 }
 
+/// The earliest and latest seconds a protobuf `Timestamp` may hold (0001-01-01 to 9999-12-31).
+const TIMESTAMP_RANGE: std::ops::RangeInclusive<i64> = -62_135_596_800..=253_402_300_799;
+
+/// A time `field` must carry, within the range a `Timestamp` may hold.
+fn time(field: &str, at: Option<&prost_types::Timestamp>) -> Result<i64, ApiError> {
+    let at = at.ok_or_else(|| ApiError::invalid_field(field, "is required"))?;
+    if !TIMESTAMP_RANGE.contains(&at.seconds) {
+        return Err(ApiError::invalid_field(
+            field,
+            "must lie between the years 1 and 9999",
+        ));
+    }
+    Ok(at.seconds)
+}
+
 /// An event's start and end (`starts_at`, `ends_at`): both required, the end after the start.
 pub fn schedule(
     starts_at: Option<&prost_types::Timestamp>,
     ends_at: Option<&prost_types::Timestamp>,
 ) -> Result<(i64, i64), ApiError> {
-    let starts = starts_at.ok_or_else(|| ApiError::invalid_field("starts_at", "is required"))?;
-    let ends = ends_at.ok_or_else(|| ApiError::invalid_field("ends_at", "is required"))?;
-    if ends.seconds <= starts.seconds {
+    let starts = time("starts_at", starts_at)?;
+    let ends = time("ends_at", ends_at)?;
+    if ends <= starts {
         return Err(ApiError::invalid_field(
             "ends_at",
             "must be after starts_at",
         ));
     }
-    Ok((starts.seconds, ends.seconds))
+    Ok((starts, ends))
 }
 
 /// An event's places in `capacity`: zero (unlimited) to [`MAX_CAPACITY`].
@@ -196,6 +211,8 @@ mod tests {
             (None, Some(at(2)), "starts_at"),
             (Some(at(1)), None, "ends_at"),
             (Some(at(2)), Some(at(2)), "ends_at"),
+            (Some(at(i64::MIN)), Some(at(2)), "starts_at"),
+            (Some(at(1)), Some(at(i64::MAX)), "ends_at"),
         ] {
             let error = schedule(starts.as_ref(), ends.as_ref()).unwrap_err();
             assert!(error.to_string().contains(field), "{error}");

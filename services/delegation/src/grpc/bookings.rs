@@ -29,6 +29,13 @@ use crate::store::{BookingCursor, BookingFilter, BookingRecord, EventRecord, Sto
 /// The denial authorization names when the person is barred from booking.
 const BOOKINGS_RESTRICTED: &str = "BOOKINGS_RESTRICTED";
 
+fn restricted() -> ApiError {
+    ApiError::FailedPrecondition {
+        reason: BOOKINGS_RESTRICTED,
+        message: "the person's bookings are restricted: nobody may book them".into(),
+    }
+}
+
 impl<S: Store + Clone> Events<S> {
     /// Fails unless the acting person may book `user` onto `event`. The event must be one they
     /// see (or of a course they see): nobody books onto, or learns of, events beyond that.
@@ -82,10 +89,7 @@ impl<S: Store + Clone> Events<S> {
             _ => None,
         };
         match denial.as_deref() {
-            Some(BOOKINGS_RESTRICTED) => Err(ApiError::FailedPrecondition {
-                reason: BOOKINGS_RESTRICTED,
-                message: "the person's bookings are restricted: nobody may book them".into(),
-            }),
+            Some(BOOKINGS_RESTRICTED) => Err(restricted()),
             // Only a person the caller merely holds no grant over may be booked by those who
             // manage the event: never an id of another tenant, or one nobody has.
             Some("NO_GRANT") => {
@@ -97,6 +101,30 @@ impl<S: Store + Clone> Events<S> {
                 Err(ApiError::not_found("user", user.to_string()))
             }
             _ => Err(denied),
+        }
+    }
+
+    /// Fails with FAILED_PRECONDITION when `user` was barred from booking (since they asked):
+    /// the kernel's veto answers before any grant is looked at, so asking `bookings.create` on
+    /// them tells, whatever the caller holds over them.
+    async fn not_restricted(&self, acting: &Acting, user: UserId) -> Result<(), ApiError> {
+        let asked = self
+            .0
+            .authorization
+            .require(
+                acting,
+                Permission::BookingsCreate,
+                reference(ObjectType::User, user),
+            )
+            .await;
+        match asked {
+            Err(ApiError::PermissionDenied { metadata, .. })
+                if metadata.get("denial").map(String::as_str) == Some(BOOKINGS_RESTRICTED) =>
+            {
+                Err(restricted())
+            }
+            Ok(()) | Err(ApiError::PermissionDenied { .. }) => Ok(()),
+            Err(other) => Err(other),
         }
     }
 
@@ -168,6 +196,9 @@ impl<S: Store + Clone> Events<S> {
         let r = request.get_ref();
         let (asked, event) = self.booking_of(&acting, &r.booking_id).await?;
         self.manages(&acting, event.id).await?;
+        if r.approve {
+            self.not_restricted(&acting, asked.user).await?;
+        }
         let action = match r.approve {
             true => "booking.approved",
             false => "booking.declined",

@@ -17,7 +17,7 @@ use lms_runtime::transaction::begin_write;
 use sqlx::Row as _;
 use uuid::Uuid;
 
-use super::audit::append_audit;
+use super::audit::{append_audit, append_audits};
 use super::courses::changeable_course;
 use super::notifications::notify;
 use super::rows::{booking_from_row, competency_from_row, event_from_row};
@@ -394,12 +394,20 @@ impl EventStore for SqlStore<Db> {
             let about = about(&called_off.event, booking, at);
             notify(&mut tx, tenant, NoticeKind::EventCancelled, about).await?;
         }
-        let audit = audit
-            .clone()
-            .about(event)
-            .before(&before)
-            .after(&called_off.event);
-        append_audit(&mut *tx, tenant, &audit).await?;
+        let mut audits = vec![
+            audit
+                .clone()
+                .about(event)
+                .before(&before)
+                .after(&called_off.event),
+        ];
+        for (booking, _) in &called_off.bookings {
+            let mut cancelled = audit.clone().about(booking.id).after(booking);
+            cancelled.action = "booking.cancelled";
+            cancelled.object_type = "booking";
+            audits.push(cancelled);
+        }
+        append_audits(&mut tx, tenant, &audits).await?;
         outbox::append(&mut *tx, tenant, &events(&called_off)).await?;
         tx.commit().await?;
         Ok(Some(called_off))

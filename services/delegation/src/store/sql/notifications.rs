@@ -55,7 +55,10 @@ pub(super) async fn notify(
     kind: NoticeKind,
     about: About,
 ) -> Result<(), StoreError> {
-    let duties = duty_holders(connection, tenant, about.course, about.event, about.at).await?;
+    let duties = match kind.reaches_duty_holders() {
+        true => duty_holders(connection, tenant, about.course, about.event, about.at).await?,
+        false => DutyHolders::default(),
+    };
     for recipient in recipients(kind, about.learner, &duties) {
         sqlx::query(
             "INSERT INTO notifications (tenant_id, notification_id, recipient_id, kind, \

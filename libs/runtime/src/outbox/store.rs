@@ -163,6 +163,15 @@ pub trait OutboxStore: Clone + Send + Sync + 'static {
         sequence: i64,
         written_at: Option<&str>,
     ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+    /// Marks delivered, with one token, the tenant's undelivered events with sequence from
+    /// `first` to `last` (a run the relay delivered in one call).
+    fn delivered_run(
+        &self,
+        tenant: TenantId,
+        first: i64,
+        last: i64,
+        written_at: Option<&str>,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
     /// Counts a failed delivery of an event; answers how many it has had.
     fn failed(
         &self,
@@ -253,6 +262,27 @@ impl OutboxStore for Database {
              WHERE sequence = $1";
         on_pool!(self, pool => {
             sqlx::query(QUERY).bind(sequence).bind(written_at).execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    async fn delivered_run(
+        &self,
+        tenant: TenantId,
+        first: i64,
+        last: i64,
+        written_at: Option<&str>,
+    ) -> Result<(), sqlx::Error> {
+        const QUERY: &str = "UPDATE outbox SET delivered_at = CURRENT_TIMESTAMP, written_at = $4 \
+             WHERE tenant_id = $1 AND sequence >= $2 AND sequence <= $3 AND delivered_at IS NULL";
+        on_pool!(self, pool => {
+            sqlx::query(QUERY)
+                .bind(tenant.as_uuid())
+                .bind(first)
+                .bind(last)
+                .bind(written_at)
+                .execute(pool)
+                .await?;
         });
         Ok(())
     }

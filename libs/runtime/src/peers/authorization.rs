@@ -13,7 +13,8 @@ use lms_api::authorization::v1::role_assignment_service_client::RoleAssignmentSe
 use lms_api::authorization::v1::{
     AssignRoleRequest, BatchCheckItem, BatchCheckRequest, CheckEscalationRequest, Decision,
     ExplainRequest, ListUserRolesRequest, LookupResourcesRequest, ResponsibilityHolder,
-    RevokeRoleRequest, RoleAssignment, RolePlacement, WriteRelationshipsRequest,
+    RevokeRoleRequest, RoleAssignment, RolePlacement, WriteRelationshipsBatchRequest,
+    WriteRelationshipsRequest,
 };
 use lms_api::common::v1::{
     Consistency, ConsistencyToken, ObjectReference, ObjectType, consistency,
@@ -524,6 +525,19 @@ impl Authorization {
     ) -> Result<ConsistencyToken, ApiError> {
         let response = RelationshipServiceClient::new(self.as_service(tenant).await?)
             .write_relationships(request)
+            .await
+            .map_err(|status| self.as_service_failed(tenant, status))?;
+        Ok(response.into_inner().written_at.unwrap_or_default())
+    }
+
+    /// Writes several events' facts in order in one call, each applied once by its event id.
+    pub async fn write_batch(
+        &self,
+        tenant: TenantId,
+        events: Vec<WriteRelationshipsRequest>,
+    ) -> Result<ConsistencyToken, ApiError> {
+        let response = RelationshipServiceClient::new(self.as_service(tenant).await?)
+            .write_relationships_batch(WriteRelationshipsBatchRequest { events })
             .await
             .map_err(|status| self.as_service_failed(tenant, status))?;
         Ok(response.into_inner().written_at.unwrap_or_default())

@@ -8,8 +8,8 @@ use lms_api::authorization::v1::relationship_service_server::{
     RelationshipService, RelationshipServiceServer,
 };
 use lms_api::authorization::v1::{
-    ReadRelationshipsRequest, ReadRelationshipsResponse, WriteRelationshipsRequest,
-    WriteRelationshipsResponse,
+    ReadRelationshipsRequest, ReadRelationshipsResponse, WriteRelationshipsBatchRequest,
+    WriteRelationshipsBatchResponse, WriteRelationshipsRequest, WriteRelationshipsResponse,
 };
 use lms_kernel::TenantId;
 use lms_runtime::outbox::{self, NewEvent, OutboxStore, Relay};
@@ -169,6 +169,13 @@ impl RelationshipService for Failing {
         Err(tonic::Status::internal("a bug"))
     }
 
+    async fn write_relationships_batch(
+        &self,
+        _: tonic::Request<WriteRelationshipsBatchRequest>,
+    ) -> Result<tonic::Response<WriteRelationshipsBatchResponse>, tonic::Status> {
+        Err(tonic::Status::internal("a bug"))
+    }
+
     async fn read_relationships(
         &self,
         _: tonic::Request<ReadRelationshipsRequest>,
@@ -251,6 +258,13 @@ impl RelationshipService for Rejects {
         Ok(tonic::Response::new(WriteRelationshipsResponse::default()))
     }
 
+    async fn write_relationships_batch(
+        &self,
+        _: tonic::Request<WriteRelationshipsBatchRequest>,
+    ) -> Result<tonic::Response<WriteRelationshipsBatchResponse>, tonic::Status> {
+        Err(tonic::Status::unimplemented("one at a time"))
+    }
+
     async fn read_relationships(
         &self,
         _: tonic::Request<ReadRelationshipsRequest>,
@@ -318,4 +332,113 @@ async fn a_service_token_authorization_no_longer_accepts_is_dropped_and_issued_a
         2,
         "the new token is kept"
     );
+}
+
+/// Authorization that refuses one event id and records the calls that reach it.
+#[derive(Default)]
+struct Recording {
+    refused: std::sync::Mutex<Option<String>>,
+    calls: std::sync::Mutex<Vec<usize>>,
+}
+
+impl Recording {
+    fn refuses(&self, events: &[&WriteRelationshipsRequest]) -> bool {
+        let refused = self.refused.lock().unwrap();
+        events.iter().any(|e| Some(&e.event_id) == refused.as_ref())
+    }
+}
+
+/// The service face of a shared [`Recording`].
+struct Recorder(Arc<Recording>);
+
+#[tonic::async_trait]
+impl RelationshipService for Recorder {
+    async fn write_relationships(
+        &self,
+        request: tonic::Request<WriteRelationshipsRequest>,
+    ) -> Result<tonic::Response<WriteRelationshipsResponse>, tonic::Status> {
+        if self.0.refuses(&[request.get_ref()]) {
+            return Err(tonic::Status::invalid_argument("not this one"));
+        }
+        self.0.calls.lock().unwrap().push(1);
+        Ok(tonic::Response::new(WriteRelationshipsResponse::default()))
+    }
+
+    async fn write_relationships_batch(
+        &self,
+        request: tonic::Request<WriteRelationshipsBatchRequest>,
+    ) -> Result<tonic::Response<WriteRelationshipsBatchResponse>, tonic::Status> {
+        let events: Vec<_> = request.get_ref().events.iter().collect();
+        if self.0.refuses(&events) {
+            return Err(tonic::Status::invalid_argument("not all of these"));
+        }
+        self.0.calls.lock().unwrap().push(events.len());
+        Ok(tonic::Response::new(
+            WriteRelationshipsBatchResponse::default(),
+        ))
+    }
+
+    async fn read_relationships(
+        &self,
+        _: tonic::Request<ReadRelationshipsRequest>,
+    ) -> Result<tonic::Response<ReadRelationshipsResponse>, tonic::Status> {
+        Err(tonic::Status::unimplemented("writes only"))
+    }
+}
+
+#[tokio::test]
+async fn waiting_facts_go_in_one_call_and_a_refused_one_alone_to_the_dead_letters() {
+    let auth = lms_testkit::TestAuth::new();
+    let context = crate::probe::context(&auth);
+    let recording = Arc::new(Recording::default());
+    let server = GrpcServer::bind(&context, &[])
+        .await
+        .unwrap()
+        .add_service(RelationshipServiceServer::new(Recorder(recording.clone())));
+    let idle = Database::connect(&SecretString::new("sqlite::memory:"), 1)
+        .await
+        .unwrap();
+    let authorization_service =
+        lms_testkit::TestService::start(Application::new(server, idle)).await;
+    let test = lms_testkit::postgres_pool(&OUTBOX).await;
+    let database = Database::Postgres(test.pool());
+    let tenant = TenantId::generate();
+    let tokens = Tokens(auth.tenant_service_token("delegation", tenant));
+    let peer =
+        lms_runtime::client::Peer::plaintext(format!("http://{}", authorization_service.addr()));
+    let authorization = Authorization::new(&peer, Arc::new(tokens)).unwrap();
+    let relay = Relay::new(database.clone(), authorization);
+    let facts = || outbox::facts(WriteRelationshipsRequest::default());
+
+    // Five writes committed while nobody delivered: one call takes them all.
+    let five: Vec<_> = (0..5).map(|_| facts()).collect();
+    for event in &five {
+        outbox::commit_alone(&database, tenant, std::slice::from_ref(event))
+            .await
+            .unwrap();
+    }
+    let first = sequence_of(&database, &five[0]).await;
+    assert_eq!(relay.deliver_up_to(tenant, first).await.unwrap(), 0);
+    assert_eq!(
+        *recording.calls.lock().unwrap(),
+        [5],
+        "one call, and it took the later ones too"
+    );
+    assert!(database.tenants_with_pending().await.unwrap().is_empty());
+
+    // A run with one event authorization refuses: the others still apply, that one is set aside.
+    let three: Vec<_> = (0..3).map(|_| facts()).collect();
+    for event in &three {
+        outbox::commit_alone(&database, tenant, std::slice::from_ref(event))
+            .await
+            .unwrap();
+    }
+    *recording.refused.lock().unwrap() = Some(three[1].event_id.to_string());
+    let last = sequence_of(&database, &three[2]).await;
+    assert_eq!(relay.deliver_up_to(tenant, last).await.unwrap(), 1);
+    assert_eq!(*recording.calls.lock().unwrap(), [5, 1, 1]);
+    let letters = database.dead_letters(tenant).await.unwrap();
+    assert_eq!(letters.len(), 1);
+    assert_eq!(letters[0].event.event_id, three[1].event_id);
+    assert!(database.tenants_with_pending().await.unwrap().is_empty());
 }

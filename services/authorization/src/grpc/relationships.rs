@@ -7,7 +7,8 @@ use std::sync::Arc;
 use lms_api::authorization::v1::relationship_service_server::RelationshipService;
 use lms_api::authorization::v1::{
     Operation, ReadRelationshipsRequest, ReadRelationshipsResponse, Relation,
-    WriteRelationshipsRequest, WriteRelationshipsResponse,
+    WriteRelationshipsBatchRequest, WriteRelationshipsBatchResponse, WriteRelationshipsRequest,
+    WriteRelationshipsResponse,
 };
 use lms_api::common::v1::ObjectType;
 use lms_kernel::{TenantId, TenantSettings, UserId, check_responsibility};
@@ -106,6 +107,109 @@ fn affected(tenant: TenantId, batch: &FactBatch) -> (Vec<CacheKey>, bool) {
     (keys, tenant_wide)
 }
 
+/// Events one WriteRelationshipsBatch applies at most.
+const MAX_BATCHED_EVENTS: usize = 100;
+
+/// The batch `r` asks to apply, each field named after `prefix` when refused, once the caller's
+/// scopes own everything it touches.
+fn fact_batch(
+    caller: &Caller,
+    tenant: TenantId,
+    r: &WriteRelationshipsRequest,
+    prefix: &str,
+) -> Result<FactBatch, ApiError> {
+    let event_id = Uuid::try_parse(&r.event_id)
+        .ok()
+        .filter(|id| !id.is_nil())
+        .ok_or_else(|| ApiError::invalid_field(format!("{prefix}event_id"), "must be a UUID"))?;
+    let changes = r
+        .updates
+        .iter()
+        .enumerate()
+        .map(|(i, update)| {
+            let fact = convert::relationship(
+                &format!("{prefix}updates[{i}].relationship"),
+                update.relationship.as_ref(),
+                tenant,
+            )?;
+            match Operation::try_from(update.operation) {
+                Ok(Operation::Touch) => Ok(Change::Touch(fact)),
+                Ok(Operation::Delete) => Ok(Change::Delete(fact)),
+                _ => Err(ApiError::invalid_field(
+                    format!("{prefix}updates[{i}].operation"),
+                    "must be TOUCH or DELETE",
+                )),
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let statuses = r
+        .statuses
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            Ok(SubjectStatus {
+                user: convert::id(
+                    &format!("{prefix}statuses[{i}].user_id"),
+                    &s.user_id,
+                    UserId::parse,
+                )?,
+                status: convert::user_status(&format!("{prefix}statuses[{i}].status"), s.status)?,
+                restrict_bookings: s.restrict_bookings,
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let batch = FactBatch {
+        event_id,
+        changes,
+        settings: r.tenant_facts.as_ref().map(|f| TenantSettings {
+            locations_enabled: f.locations_enabled,
+            clients_enabled: f.clients_enabled,
+            mfa_required_for_admins: f.mfa_required_for_admins,
+        }),
+        statuses,
+    };
+    require_owned(caller, &batch)?;
+    Ok(batch)
+}
+
+impl<S: Store> Relationships<S> {
+    /// Applies `batches` in order, each once: a batch delivered again was checked when it was
+    /// first applied (and changes nothing now), so the holder's roles may have changed since,
+    /// which must not refuse the replay. Answers the token covering them and which were replays.
+    async fn apply(
+        &self,
+        tenant: TenantId,
+        batches: &[FactBatch],
+    ) -> Result<(lms_api::common::v1::ConsistencyToken, Vec<bool>), ApiError> {
+        for batch in batches {
+            if !self.0.store.applied(batch.event_id).await? {
+                self.check_matrix(tenant, &batch.changes).await?;
+            }
+        }
+        let (revision, replays) = self
+            .0
+            .store
+            .apply_fact_batches(tenant, batches)
+            .await
+            .map_err(ApiError::from)?;
+        // One invalidation for the whole call: every replica drops what any fresh batch changed.
+        let (mut keys, mut tenant_wide) = (Vec::new(), false);
+        for (batch, replay) in batches.iter().zip(&replays) {
+            if !replay {
+                let (changed, wide) = affected(tenant, batch);
+                keys.extend(changed);
+                tenant_wide |= wide;
+            }
+        }
+        if replays.iter().any(|replay| !replay) {
+            keys.sort();
+            keys.dedup();
+            self.0.invalidate(tenant, keys, tenant_wide, revision);
+        }
+        Ok((convert::token(tenant, revision), replays))
+    }
+}
+
 impl<S: Store> Relationships<S> {
     /// The responsibility matrix, held when responsibilities are given and not only when they
     /// are used: each user a batch makes a course tutor or administrator, an event
@@ -145,75 +249,34 @@ impl<S: Store> RelationshipService for Relationships<S> {
     ) -> Result<Response<WriteRelationshipsResponse>, Status> {
         let caller = caller(&request)?;
         let tenant = tenant_service(&caller)?;
-        let r = request.into_inner();
-        let event_id = Uuid::try_parse(&r.event_id)
-            .ok()
-            .filter(|id| !id.is_nil())
-            .ok_or_else(|| ApiError::invalid_field("event_id", "must be a UUID"))?;
-        let changes = r
-            .updates
-            .iter()
-            .enumerate()
-            .map(|(i, update)| {
-                let fact = convert::relationship(
-                    &format!("updates[{i}].relationship"),
-                    update.relationship.as_ref(),
-                    tenant,
-                )?;
-                match Operation::try_from(update.operation) {
-                    Ok(Operation::Touch) => Ok(Change::Touch(fact)),
-                    Ok(Operation::Delete) => Ok(Change::Delete(fact)),
-                    _ => Err(ApiError::invalid_field(
-                        format!("updates[{i}].operation"),
-                        "must be TOUCH or DELETE",
-                    )),
-                }
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let statuses = r
-            .statuses
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                Ok(SubjectStatus {
-                    user: convert::id(
-                        &format!("statuses[{i}].user_id"),
-                        &s.user_id,
-                        UserId::parse,
-                    )?,
-                    status: convert::user_status(&format!("statuses[{i}].status"), s.status)?,
-                    restrict_bookings: s.restrict_bookings,
-                })
-            })
-            .collect::<Result<Vec<_>, ApiError>>()?;
-        let batch = FactBatch {
-            event_id,
-            changes,
-            settings: r.tenant_facts.map(|f| TenantSettings {
-                locations_enabled: f.locations_enabled,
-                clients_enabled: f.clients_enabled,
-                mfa_required_for_admins: f.mfa_required_for_admins,
-            }),
-            statuses,
-        };
-        require_owned(&caller, &batch)?;
-        // A batch delivered again was checked when it was first applied (and changes nothing
-        // now): the holder's roles may have changed since, which must not refuse the replay.
-        if !self.0.store.applied(event_id).await? {
-            self.check_matrix(tenant, &batch.changes).await?;
-        }
-        let (revision, already_applied) = self
-            .0
-            .store
-            .apply_facts(tenant, &batch)
-            .await
-            .map_err(ApiError::from)?;
-        if !already_applied {
-            let (keys, tenant_wide) = affected(tenant, &batch);
-            self.0.invalidate(tenant, keys, tenant_wide, revision);
-        }
+        let batch = fact_batch(&caller, tenant, request.get_ref(), "")?;
+        let (written_at, replays) = self.apply(tenant, std::slice::from_ref(&batch)).await?;
         Ok(Response::new(WriteRelationshipsResponse {
-            written_at: Some(convert::token(tenant, revision)),
+            written_at: Some(written_at),
+            already_applied: replays.first().copied().unwrap_or(true),
+        }))
+    }
+
+    async fn write_relationships_batch(
+        &self,
+        request: Request<WriteRelationshipsBatchRequest>,
+    ) -> Result<Response<WriteRelationshipsBatchResponse>, Status> {
+        let caller = caller(&request)?;
+        let tenant = tenant_service(&caller)?;
+        let events = &request.get_ref().events;
+        if events.len() > MAX_BATCHED_EVENTS {
+            return Err(
+                ApiError::invalid_field("events", format!("at most {MAX_BATCHED_EVENTS}")).into(),
+            );
+        }
+        let batches = events
+            .iter()
+            .enumerate()
+            .map(|(i, event)| fact_batch(&caller, tenant, event, &format!("events[{i}].")))
+            .collect::<Result<Vec<_>, _>>()?;
+        let (written_at, already_applied) = self.apply(tenant, &batches).await?;
+        Ok(Response::new(WriteRelationshipsBatchResponse {
+            written_at: Some(written_at),
             already_applied,
         }))
     }

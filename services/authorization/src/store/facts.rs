@@ -106,7 +106,23 @@ pub trait FactStore: Send + Sync + 'static {
         &self,
         tenant: TenantId,
         batch: &FactBatch,
-    ) -> impl Future<Output = Result<(Revision, bool), StoreError>> + Send;
+    ) -> impl Future<Output = Result<(Revision, bool), StoreError>> + Send {
+        async move {
+            let (revision, replays) = self
+                .apply_fact_batches(tenant, std::slice::from_ref(batch))
+                .await?;
+            Ok((revision, replays.first().copied().unwrap_or(true)))
+        }
+    }
+
+    /// Applies `batches` in order in one transaction, each once by its event id (one applied
+    /// before changes nothing); answers the revision that covers them all and, for each,
+    /// whether it was a replay. Refused whole when any batch is.
+    fn apply_fact_batches(
+        &self,
+        tenant: TenantId,
+        batches: &[FactBatch],
+    ) -> impl Future<Output = Result<(Revision, Vec<bool>), StoreError>> + Send;
 
     /// Relationships matching `filter`, in key order, after `after`, at most `limit`.
     fn relationships(

@@ -7,7 +7,7 @@ use lms_api::authorization::v1::relationship_service_client::RelationshipService
 use lms_api::authorization::v1::role_assignment_service_client::RoleAssignmentServiceClient;
 use lms_api::authorization::v1::{
     AssignRoleRequest, CheckRequest, ListUserRolesRequest, ReadRelationshipsRequest, Relation,
-    RelationshipUpdate, SubjectStatus, WriteRelationshipsRequest,
+    RelationshipUpdate, SubjectStatus, WriteRelationshipsBatchRequest, WriteRelationshipsRequest,
 };
 use lms_api::common::v1::{ObjectType, UserStatus};
 use lms_runtime::auth::{Scope, Scopes};
@@ -125,6 +125,71 @@ async fn a_service_writes_and_reads_only_the_facts_its_scope_owns() {
         .await
         .unwrap_err();
     assert_eq!(missing_scope(&refused), "authorization.facts.courses");
+}
+
+#[tokio::test]
+async fn a_batch_of_events_is_held_to_each_event_s_owner_and_applied_once_each() {
+    let f = Fixture::start().await;
+    let learner = f.user().await;
+    let (course, group) = (uuid_v4(), uuid_v4());
+    let event = |update: RelationshipUpdate| WriteRelationshipsRequest {
+        event_id: uuid_v4(),
+        updates: vec![update],
+        ..Default::default()
+    };
+    let enrolled = event(touch(
+        reference(ObjectType::Course, &course),
+        Relation::Enrolled,
+        user_ref(learner),
+    ));
+    let member = event(touch(
+        reference(ObjectType::Group, &group),
+        Relation::Member,
+        user_ref(learner),
+    ));
+    let courses = token(&f, "delegation", &[Scope::CourseFacts]);
+    let mut writer = RelationshipServiceClient::new(f.service.authorized(&courses));
+    let refused = writer
+        .write_relationships_batch(WriteRelationshipsBatchRequest {
+            events: vec![enrolled.clone(), member],
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(missing_scope(&refused), "authorization.facts.people");
+    let second = event(touch(
+        reference(ObjectType::Course, uuid_v4()),
+        Relation::Enrolled,
+        user_ref(learner),
+    ));
+    let applied = writer
+        .write_relationships_batch(WriteRelationshipsBatchRequest {
+            events: vec![enrolled.clone(), second.clone()],
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        applied.already_applied,
+        [false, false],
+        "nothing of the refused call"
+    );
+    assert!(applied.written_at.is_some());
+    let again = writer
+        .write_relationships_batch(WriteRelationshipsBatchRequest {
+            events: vec![enrolled, second],
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(again.already_applied, [true, true]);
+    let bad = writer
+        .write_relationships_batch(WriteRelationshipsBatchRequest {
+            events: vec![WriteRelationshipsRequest::default()],
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(bad.code(), Code::InvalidArgument);
+    assert!(bad.message().contains("events[0].event_id"), "{bad:?}");
 }
 
 #[tokio::test]

@@ -356,3 +356,36 @@ pub(super) async fn related_reads_one_relation_at_many_objects_in_key_order(stor
             .is_empty()
     );
 }
+
+pub(super) async fn batches_apply_in_order_once_each_in_one_revision(store: impl Store) {
+    let tenant = TenantId::generate();
+    let (group, user) = (Uuid::new_v4(), Uuid::new_v4());
+    let member = relationship(4, group, MEMBER, USER, user);
+    let joined = batch(vec![Change::Touch(member)]);
+    let (before, _) = store.apply_facts(tenant, &joined).await.unwrap();
+    // The first was applied already: of touch, delete, touch-again only the two new apply,
+    // in order, and the call moves the revision once.
+    let left = batch(vec![Change::Delete(member)]);
+    let back = batch(vec![Change::Touch(member)]);
+    let (revision, replays) = store
+        .apply_fact_batches(tenant, &[joined.clone(), left.clone(), back.clone()])
+        .await
+        .unwrap();
+    assert_eq!(replays, [true, false, false]);
+    assert_eq!(revision.0, before.0 + 1);
+    let (rows, _) = store
+        .subject_rows(tenant, UserId::from_uuid(user))
+        .await
+        .unwrap();
+    assert_eq!(
+        rows.relationships,
+        [member],
+        "the later touch has the last word"
+    );
+    let (again, replays) = store
+        .apply_fact_batches(tenant, &[left, back])
+        .await
+        .unwrap();
+    assert_eq!(replays, [true, true]);
+    assert_eq!(again, revision, "all replays: nothing moves");
+}

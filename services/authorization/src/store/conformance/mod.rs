@@ -115,6 +115,7 @@ lms_testkit::store_conformance! {
         ],
         facts: [
             facts_apply_once_per_event,
+            batches_apply_in_order_once_each_in_one_revision,
             a_large_batch_keeps_its_order_and_the_last_word_on_each_fact,
             a_course_has_one_tutor_and_a_refused_batch_changes_nothing,
             concurrent_tutors_leave_exactly_one,

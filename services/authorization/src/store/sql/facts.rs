@@ -23,72 +23,37 @@ impl FactStore for SqlStore<Db> {
         Ok(found.is_some())
     }
 
-    async fn apply_facts(
+    async fn apply_fact_batches(
         &self,
         tenant: TenantId,
-        batch: &FactBatch,
-    ) -> Result<(Revision, bool), StoreError> {
+        batches: &[FactBatch],
+    ) -> Result<(Revision, Vec<bool>), StoreError> {
         let mut tx = begin_write(&self.pool).await?;
         let revision = bump(&mut tx, tenant).await?;
-        let fresh = sqlx::query(
-            "INSERT INTO applied_events (event_id, revision) VALUES ($1, $2) \
-             ON CONFLICT (event_id) DO NOTHING",
-        )
-        .bind(batch.event_id)
-        .bind(revision.0)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        if !fresh {
-            // Applied before: leave everything, including the revision, as it was.
-            tx.rollback().await?;
-            return Ok((self.revision(tenant).await?, true));
-        }
-        // Runs of touches go in multi-row upserts (a 1,000-person import is a handful of
-        // statements, not thousands); a delete ends a run, so the batch's order holds.
-        let mut touches: Vec<&Relationship> = Vec::new();
-        for change in &batch.changes {
-            match change {
-                Change::Touch(r) => touches.push(r),
-                Change::Delete(r) => {
-                    upsert_relationships(&mut tx, tenant, &std::mem::take(&mut touches)).await?;
-                    sqlx::query(
-                        "DELETE FROM relationships WHERE tenant_id = $1 AND resource_type = $2 \
-                         AND resource_id = $3 AND relation = $4 AND subject_type = $5 \
-                         AND subject_id = $6",
-                    )
-                    .bind(tenant.as_uuid())
-                    .bind(r.resource_type)
-                    .bind(r.resource_id)
-                    .bind(r.relation)
-                    .bind(r.subject_type)
-                    .bind(r.subject_id)
-                    .execute(&mut *tx)
-                    .await?;
-                }
+        let mut replays = Vec::with_capacity(batches.len());
+        for batch in batches {
+            let fresh = sqlx::query(
+                "INSERT INTO applied_events (event_id, revision) VALUES ($1, $2) \
+                 ON CONFLICT (event_id) DO NOTHING",
+            )
+            .bind(batch.event_id)
+            .bind(revision.0)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            replays.push(!fresh);
+            if fresh {
+                apply_batch(&mut tx, tenant, batch).await?;
             }
         }
-        upsert_relationships(&mut tx, tenant, &touches).await?;
-        if let Some(settings) = batch.settings {
-            sqlx::query(
-                "INSERT INTO tenant_facts (tenant_id, locations_enabled, clients_enabled, \
-                 mfa_required_for_admins) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (tenant_id) DO UPDATE SET \
-                 locations_enabled = excluded.locations_enabled, \
-                 clients_enabled = excluded.clients_enabled, \
-                 mfa_required_for_admins = excluded.mfa_required_for_admins",
-            )
-            .bind(tenant.as_uuid())
-            .bind(settings.locations_enabled)
-            .bind(settings.clients_enabled)
-            .bind(settings.mfa_required_for_admins)
-            .execute(&mut *tx)
-            .await?;
+        if replays.iter().all(|replay| *replay) {
+            // Every one applied before: leave everything, including the revision, as it was.
+            tx.rollback().await?;
+            return Ok((self.revision(tenant).await?, replays));
         }
-        upsert_statuses(&mut tx, tenant, &batch.statuses).await?;
         tx.commit().await?;
-        Ok((revision, false))
+        Ok((revision, replays))
     }
 
     async fn relationships(
@@ -234,6 +199,57 @@ impl FactStore for SqlStore<Db> {
 
 /// Rows per multi-row statement (eight parameters each, far below either engine's limit).
 const ROWS_PER_STATEMENT: usize = 1000;
+
+/// Applies one event's changes, settings and statuses in the caller's transaction.
+async fn apply_batch(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    tenant: TenantId,
+    batch: &FactBatch,
+) -> Result<(), StoreError> {
+    // Runs of touches go in multi-row upserts (a 1,000-person import is a handful of
+    // statements, not thousands); a delete ends a run, so the batch's order holds.
+    let mut touches: Vec<&Relationship> = Vec::new();
+    for change in &batch.changes {
+        match change {
+            Change::Touch(r) => touches.push(r),
+            Change::Delete(r) => {
+                upsert_relationships(&mut *tx, tenant, &std::mem::take(&mut touches)).await?;
+                sqlx::query(
+                    "DELETE FROM relationships WHERE tenant_id = $1 AND resource_type = $2 \
+                         AND resource_id = $3 AND relation = $4 AND subject_type = $5 \
+                         AND subject_id = $6",
+                )
+                .bind(tenant.as_uuid())
+                .bind(r.resource_type)
+                .bind(r.resource_id)
+                .bind(r.relation)
+                .bind(r.subject_type)
+                .bind(r.subject_id)
+                .execute(&mut **tx)
+                .await?;
+            }
+        }
+    }
+    upsert_relationships(&mut *tx, tenant, &touches).await?;
+    if let Some(settings) = batch.settings {
+        sqlx::query(
+            "INSERT INTO tenant_facts (tenant_id, locations_enabled, clients_enabled, \
+                 mfa_required_for_admins) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (tenant_id) DO UPDATE SET \
+                 locations_enabled = excluded.locations_enabled, \
+                 clients_enabled = excluded.clients_enabled, \
+                 mfa_required_for_admins = excluded.mfa_required_for_admins",
+        )
+        .bind(tenant.as_uuid())
+        .bind(settings.locations_enabled)
+        .bind(settings.clients_enabled)
+        .bind(settings.mfa_required_for_admins)
+        .execute(&mut **tx)
+        .await?;
+    }
+    upsert_statuses(&mut *tx, tenant, &batch.statuses).await?;
+    Ok(())
+}
 
 /// Upserts relationships; of one key touched twice, the later touch wins, as it would
 /// one statement at a time (a single upsert may not touch a row twice).

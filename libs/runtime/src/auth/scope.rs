@@ -291,7 +291,8 @@ mod tests {
                 Scope::Decide,
                 Scope::AssignRoles,
                 Scope::PeopleImport,
-                Scope::ProgressRecord
+                Scope::ProgressRecord,
+                Scope::NotificationsRead,
             ]
         );
     }

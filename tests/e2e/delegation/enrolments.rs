@@ -10,7 +10,6 @@ use lms_api::delegation::v1::{
     ListEnrolmentRequestsRequest, ListEnrolmentsRequest, Progress, RecordProgressRequest,
     RecordProgressResponse, RequestEnrolmentRequest, WithdrawRequest,
 };
-use lms_api::identity::v1::{SetGroupManagerRequest, SetPrimaryGroupRequest};
 use tonic::Code;
 
 use super::fixture::{Platform, fields, reason};
@@ -319,22 +318,7 @@ async fn a_manager_enrols_a_team_member_and_is_refused_for_an_outsider() {
         .await;
     let (member, _) = p.person("member@academy.example", None, None).await;
     let (outsider, _) = p.person("outsider@academy.example", None, None).await;
-    let team = p.group("Team", &[]).await;
-    let mut groups = p.groups(&p.admin);
-    groups
-        .set_group_manager(SetGroupManagerRequest {
-            group_id: team.clone(),
-            manager_user_id: manager.clone(),
-        })
-        .await
-        .unwrap();
-    groups
-        .set_primary_group(SetPrimaryGroupRequest {
-            user_id: member.clone(),
-            group_id: team,
-        })
-        .await
-        .unwrap();
+    p.team(&manager, std::slice::from_ref(&member)).await;
 
     let refused = enrol(&p, &manager_token, &c, &[&member, &outsider])
         .await

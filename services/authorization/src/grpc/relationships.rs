@@ -181,8 +181,11 @@ impl<S: Store> Relationships<S> {
         tenant: TenantId,
         batches: &[FactBatch],
     ) -> Result<(lms_api::common::v1::ConsistencyToken, Vec<bool>), ApiError> {
+        // Only a batch giving a responsibility has a matrix to hold: the others (a relay's
+        // bookings and enrolments) need no read before the write.
         for batch in batches {
-            if !self.0.store.applied(batch.event_id).await? {
+            if gives_responsibility(&batch.changes) && !self.0.store.applied(batch.event_id).await?
+            {
                 self.check_matrix(tenant, &batch.changes).await?;
             }
         }
@@ -208,6 +211,15 @@ impl<S: Store> Relationships<S> {
         }
         Ok((convert::token(tenant, revision), replays))
     }
+}
+
+/// Whether `changes` make anyone the holder of a responsibility (what [`Relationships::check_matrix`]
+/// holds to the matrix).
+fn gives_responsibility(changes: &[Change]) -> bool {
+    changes.iter().any(|change| {
+        matches!(change, Change::Touch(fact)
+            if convert::responsibility_of_fact(fact.resource_type, fact.relation).is_some())
+    })
 }
 
 impl<S: Store> Relationships<S> {

@@ -29,6 +29,14 @@ use crate::store::{BookingCursor, BookingFilter, BookingRecord, EventRecord, Sto
 /// The denial authorization names when the person is barred from booking.
 const BOOKINGS_RESTRICTED: &str = "BOOKINGS_RESTRICTED";
 
+/// The kernel's reason for a denial authorization answered (`NO_GRANT`, `BOOKINGS_RESTRICTED`).
+fn denial(error: &ApiError) -> Option<&str> {
+    match error {
+        ApiError::PermissionDenied { metadata, .. } => metadata.get("denial").map(String::as_str),
+        _ => None,
+    }
+}
+
 fn restricted() -> ApiError {
     ApiError::FailedPrecondition {
         reason: BOOKINGS_RESTRICTED,
@@ -84,11 +92,7 @@ impl<S: Store + Clone> Events<S> {
             Err(denied @ ApiError::PermissionDenied { .. }) => denied,
             Err(other) => return Err(other),
         };
-        let denial = match &denied {
-            ApiError::PermissionDenied { metadata, .. } => metadata.get("denial").cloned(),
-            _ => None,
-        };
-        match denial.as_deref() {
+        match denial(&denied) {
             Some(BOOKINGS_RESTRICTED) => Err(restricted()),
             // Only a person the caller merely holds no grant over may be booked by those who
             // manage the event: never an id of another tenant, or one nobody has.
@@ -118,11 +122,7 @@ impl<S: Store + Clone> Events<S> {
             )
             .await;
         match asked {
-            Err(ApiError::PermissionDenied { metadata, .. })
-                if metadata.get("denial").map(String::as_str) == Some(BOOKINGS_RESTRICTED) =>
-            {
-                Err(restricted())
-            }
+            Err(denied) if denial(&denied) == Some(BOOKINGS_RESTRICTED) => Err(restricted()),
             Ok(()) | Err(ApiError::PermissionDenied { .. }) => Ok(()),
             Err(other) => Err(other),
         }

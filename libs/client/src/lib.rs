@@ -17,6 +17,7 @@ use lms_api::delegation::v1::delegation_audit_service_client::DelegationAuditSer
 use lms_api::delegation::v1::enrolment_service_client::EnrolmentServiceClient;
 use lms_api::delegation::v1::event_service_client::EventServiceClient;
 use lms_api::delegation::v1::lesson_service_client::LessonServiceClient;
+use lms_api::delegation::v1::purchase_service_client::PurchaseServiceClient;
 use lms_api::delegation::v1::responsibility_service_client::ResponsibilityServiceClient;
 use lms_api::identity::v1::approval_service_client::ApprovalServiceClient;
 use lms_api::identity::v1::authentication_service_client::AuthenticationServiceClient;
@@ -205,6 +206,11 @@ impl Client {
     /// Events, bookings and attendance (delegation).
     pub fn events(&self) -> EventServiceClient<Authorized> {
         EventServiceClient::new(self.channel.clone())
+    }
+
+    /// Shop orders and a Purchaser's invitations (delegation).
+    pub fn purchases(&self) -> PurchaseServiceClient<Authorized> {
+        PurchaseServiceClient::new(self.channel.clone())
     }
 
     /// Competency sign-offs (delegation).

@@ -124,6 +124,16 @@ uuid_id!(
     "check id"
 );
 uuid_id!(
+    /// A shop order as delegation keeps it (the shop's own id is kept beside it).
+    OrderId,
+    "order id"
+);
+uuid_id!(
+    /// A Purchaser's invitation to take one of an order's seats.
+    InvitationId,
+    "invitation id"
+);
+uuid_id!(
     /// A tenant's custom role.
     CustomRoleId,
     "role id"

@@ -41,7 +41,8 @@ pub use escalation::{
 pub use facts::{HeldRole, Object, Place, ResourceFacts, SubjectFacts};
 pub use ids::{
     AssignmentId, BookingId, CatalogueId, CompetencyCheckId, CourseId, CustomRoleId, EnrolmentId,
-    EnrolmentRequestId, EventId, GroupId, IdError, LessonId, TenantId, UnitId, UserId,
+    EnrolmentRequestId, EventId, GroupId, IdError, InvitationId, LessonId, OrderId, TenantId,
+    UnitId, UserId,
 };
 pub use naming::{NamedTarget, NamingError, NamingPurpose};
 pub use permission::{Area, Permission, PermissionSet};

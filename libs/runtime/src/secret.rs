@@ -52,6 +52,16 @@ impl Serialize for SecretString {
     }
 }
 
+/// A fresh random secret: `bytes` bytes from the operating system's generator, in URL-safe
+/// base64 without padding.
+pub fn random_token(bytes: usize) -> String {
+    use base64::Engine;
+    use rand_core::RngCore;
+    let mut buffer = vec![0u8; bytes];
+    rand_core::OsRng.fill_bytes(&mut buffer);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buffer)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

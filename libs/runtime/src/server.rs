@@ -130,8 +130,24 @@ impl GrpcServer {
     }
 
     /// Serves plain HTTP documents under `/.well-known/` on the same port (no token needed).
-    pub fn add_well_known(mut self, documents: crate::well_known::WellKnown) -> Self {
-        self.routes.add_service(documents);
+    pub fn add_well_known(self, documents: crate::well_known::WellKnown) -> Self {
+        self.add_http_service(documents)
+    }
+
+    /// Serves a plain HTTP service at `/{S::NAME}/` on the same port, HTTP/1.1 accepted (a
+    /// shop's webhook). Not listed by reflection or health; it needs no bearer token only when
+    /// its prefix is among the server's public methods, and then authenticates requests itself.
+    pub fn add_http_service<S>(mut self, service: S) -> Self
+    where
+        S: Service<Request<Body>, Response = Response<Body>, Error = Infallible>
+            + NamedService
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+    {
+        self.routes.add_service(service);
         self.accept_http1 = true;
         self
     }

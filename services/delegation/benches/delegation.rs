@@ -279,7 +279,11 @@ async fn main() {
     let account = AuthenticationServiceClient::new(identity.authorized(&operator))
         .create_service_account(CreateServiceAccountRequest {
             name: "delegation".into(),
-            scopes: vec!["authorization.facts.courses".into()],
+            scopes: vec![
+                "authorization.facts.courses".into(),
+                "authorization.roles.shop".into(),
+                "identity.people.lookup".into(),
+            ],
             tenant_id: String::new(),
         })
         .await

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use crate::store::{
     BookingRecord, CatalogueRecord, CompetencyRecord, CourseRecord, EnrolmentRecord, EventRecord,
-    LessonRecord, RequestRecord, ResponsibilityRecord,
+    InvitationRecord, LessonRecord, OrderRecord, RequestRecord, ResponsibilityRecord,
 };
 
 /// Who made a change.
@@ -244,6 +244,30 @@ impl Audited for CompetencyRecord {
             "check_id": self.id.to_string(),
             "course_id": self.course.to_string(),
             "user_id": self.user.to_string(),
+        })
+    }
+}
+
+impl Audited for OrderRecord {
+    fn audited(&self) -> Value {
+        json!({
+            "order_id": self.id.to_string(),
+            "shop_order": self.shop_order,
+            "course_id": self.course.to_string(),
+            "buyer_id": self.buyer.to_string(),
+            "seats": self.seats,
+        })
+    }
+}
+
+// The address is a person's: the record keeps the invitation's id, order and invitee only.
+impl Audited for InvitationRecord {
+    fn audited(&self) -> Value {
+        json!({
+            "invitation_id": self.id.to_string(),
+            "order_id": self.order.to_string(),
+            "state": self.state.code(),
+            "invitee_id": self.invitee.map(|u| u.to_string()),
         })
     }
 }

@@ -29,6 +29,9 @@ pub struct Core<S> {
     pub identity: Identity,
     /// The outbox relay.
     pub relay: Arc<Relay>,
+    /// What tenants' shop webhook secrets are derived from; `None` when not configured (the
+    /// webhook then answers 503 and no secret is issued).
+    pub shop_webhook_key: Option<crate::shop::WebhookKey>,
 }
 
 impl<S> Core<S> {

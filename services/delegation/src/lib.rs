@@ -12,8 +12,9 @@
 //! conformance suite) and `grpc/` (one module per proto service).
 //!
 //! Delegation signs no tokens: it trades its platform service account (`delegation.service_account`,
-//! scope `authorization.facts.courses`) with identity for tokens narrowed to each tenant whose
-//! facts it pushes.
+//! scopes `authorization.facts.courses`, `authorization.roles.shop` and `identity.people.lookup`)
+//! with identity for tokens narrowed to each tenant whose facts it pushes, whose shop orders'
+//! roles it gives and whose buyers it finds.
 
 #![forbid(unsafe_code)]
 
@@ -25,7 +26,9 @@ mod error;
 pub mod grpc;
 pub mod notices;
 pub mod relationships;
+pub mod shop;
 pub mod store;
+mod webhook;
 
 use std::sync::Arc;
 
@@ -43,8 +46,9 @@ pub static MIGRATIONS: Migrations = Migrations {
     sqlite: sqlx::migrate!("migrations/sqlite"),
 };
 
-/// Methods answered without a bearer token. Every call needs a token.
-pub const PUBLIC_METHODS: &[&str] = &[];
+/// Methods answered without a bearer token: every gRPC call needs one; the shop webhook
+/// (plain HTTP under `/webhooks/`) is signed with the tenant's webhook secret instead.
+pub const PUBLIC_METHODS: &[&str] = &["/webhooks/"];
 
 /// Opens the store, applies migrations and binds the server; call
 /// [`Application::run_until_stopped`] to serve.
@@ -55,11 +59,12 @@ pub async fn build(context: ServiceContext) -> Result<Application, BootError> {
         .clone()
         .ok_or_else(|| BootError::Config {
             key: "delegation.service_account",
-            reason: "delegation pushes course facts to authorization with a platform service \
-                     account holding authorization.facts.courses: create one as an operator \
-                     (lmsctl service-accounts create delegation --scope \
-                     authorization.facts.courses) and set LMS_DELEGATION__SERVICE_ACCOUNT__ID \
-                     and LMS_DELEGATION__SERVICE_ACCOUNT__SECRET"
+            reason: "delegation pushes course facts to authorization and places shop orders \
+                     with a platform service account: create one as an operator (lmsctl \
+                     service-accounts create delegation --scope authorization.facts.courses \
+                     --scope authorization.roles.shop --scope identity.people.lookup) and set \
+                     LMS_DELEGATION__SERVICE_ACCOUNT__ID and \
+                     LMS_DELEGATION__SERVICE_ACCOUNT__SECRET"
                 .into(),
         })?;
     let identity_peer = context.peer(ServiceName::Identity);
@@ -76,19 +81,24 @@ pub async fn build(context: ServiceContext) -> Result<Application, BootError> {
                 reason,
             },
         )?;
+    let shop_webhook_key = context
+        .service
+        .shop_webhook_key
+        .as_ref()
+        .map(shop::WebhookKey::new);
     let database = context.open_database(&MIGRATIONS).await?;
     let server = GrpcServer::bind(&context, PUBLIC_METHODS).await?;
     let application = match &database {
         Database::Postgres(pool) => assemble(
             server,
             database.clone(),
-            (authorization, identity),
+            (authorization, identity, shop_webhook_key),
             store::PgStore::new(pool.clone()),
         ),
         Database::Sqlite(pool) => assemble(
             server,
             database.clone(),
-            (authorization, identity),
+            (authorization, identity, shop_webhook_key),
             store::SqliteStore::new(pool.clone()),
         ),
     };
@@ -98,7 +108,11 @@ pub async fn build(context: ServiceContext) -> Result<Application, BootError> {
 fn assemble<S: Store + Clone>(
     server: GrpcServer,
     database: Database,
-    (authorization, identity): (Authorization, Identity),
+    (authorization, identity, shop_webhook_key): (
+        Authorization,
+        Identity,
+        Option<shop::WebhookKey>,
+    ),
     store: S,
 ) -> Application {
     let relay = Arc::new(lms_runtime::outbox::Relay::new(
@@ -110,6 +124,7 @@ fn assemble<S: Store + Clone>(
         authorization,
         identity,
         relay: relay.clone(),
+        shop_webhook_key,
     });
     Application::new(grpc::add_services(server, core), database)
         .with_background(move |shutdown| relay.spawn_retries(shutdown))

@@ -3,16 +3,18 @@
 //! call one builder per change and never build a fact themselves.
 
 use lms_api::authorization::v1::{
-    Operation, Relation, Relationship, RelationshipUpdate, WriteRelationshipsRequest,
+    AssignRoleRequest, AssignmentSource, Operation, Relation, Relationship, RelationshipUpdate,
+    WriteRelationshipsRequest,
 };
 use lms_api::common::v1::{ObjectReference, ObjectType};
-use lms_kernel::{CourseId, Responsibility, UnitId, UserId, Window};
+use lms_kernel::user::purchase_roles;
+use lms_kernel::{CourseId, Responsibility, RoleId, Template, UnitId, UserId, Window};
 use lms_runtime::outbox;
 
 use crate::convert::{reference, timestamp};
 use crate::store::{
-    BookingRecord, CourseRecord, EnrolmentRecord, EventCalledOff, EventRecord, LessonRecord,
-    NewEvent, Offers, Removed, ResponsibilityRecord, Unbooked, Withdrawn,
+    BookingRecord, CourseRecord, EnrolmentRecord, EventCalledOff, EventRecord, Invited,
+    LessonRecord, NewEvent, Offers, Placed, Removed, ResponsibilityRecord, Unbooked, Withdrawn,
 };
 
 /// Facts per event: a large deployment travels as a few events of this many, each applied by
@@ -292,6 +294,64 @@ pub fn offers_changed(offers: &Offers) -> Vec<NewEvent> {
         .iter()
         .map(|(course, user)| offer(*course, *user, Operation::Delete));
     events(begun.chain(ended).collect())
+}
+
+/// The shop gives `user` the built-in role of `template`, unless they hold it already.
+fn shop_role(user: UserId, template: Template) -> NewEvent {
+    outbox::assign_role(AssignRoleRequest {
+        user_id: user.to_string(),
+        role_id: RoleId::BuiltIn(template).to_string(),
+        unless_held: true,
+        source: AssignmentSource::ShopIntegration as i32,
+        ..Default::default()
+    })
+}
+
+/// A new order: the buyer's role (a Student for one seat, enrolled on the course; a Purchaser
+/// for several). An order placed before changes nothing.
+pub fn order_placed(placed: &Placed) -> Vec<NewEvent> {
+    if !placed.created {
+        return Vec::new();
+    }
+    let roles = purchase_roles(placed.order.seats, 0);
+    let mut events = vec![shop_role(placed.order.buyer, roles.buyer)];
+    events.extend(event_facts(
+        placed
+            .enrolled
+            .iter()
+            .map(|record| enrolled(record, Operation::Touch))
+            .collect(),
+    ));
+    events
+}
+
+/// An invitation taken: the invitee is a Student, enrolled on the order's course, and the
+/// Purchaser's invitee (their `invitees` reach covers exactly these people).
+pub fn invitee_joined(invited: &Invited) -> Vec<NewEvent> {
+    let Some(invitee) = invited.invitation.invitee else {
+        return Vec::new();
+    };
+    let roles = purchase_roles(invited.order.seats, 1);
+    let mut updates = vec![update(
+        Operation::Touch,
+        reference(ObjectType::User, invited.order.buyer),
+        Relation::Invitee,
+        reference(ObjectType::User, invitee),
+        Window::ALWAYS,
+    )];
+    updates.extend(
+        invited
+            .enrolled
+            .iter()
+            .map(|record| enrolled(record, Operation::Touch)),
+    );
+    let mut events: Vec<_> = roles
+        .invitees
+        .map(|template| shop_role(invitee, template))
+        .into_iter()
+        .collect();
+    events.extend(event_facts(updates));
+    events
 }
 
 #[cfg(test)]

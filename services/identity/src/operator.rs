@@ -92,14 +92,14 @@ pub async fn init_account(
     made
 }
 
-/// Whether `id` names an enabled platform account of the store `context` names holding `scope`
+/// Whether `id` names an enabled platform account of the store `context` names holding `scopes`
 /// whose secret is `secret` (what `lms dev` kept may be stale: rotated, disabled, or its
 /// databases replaced).
 pub async fn holds(
     context: &ServiceContext,
     id: Uuid,
     secret: &str,
-    scope: Scope,
+    scopes: Scopes,
 ) -> Result<bool, BootError> {
     let sealer = crate::sealer(context)?;
     let database = context.open_database(&crate::MIGRATIONS).await?;
@@ -119,7 +119,7 @@ pub async fn holds(
     Ok(account.is_some_and(|account| {
         account.disabled_at.is_none()
             && account.owner == AccountOwner::Platform
-            && account.scopes.has(scope)
+            && account.scopes.intersect(scopes) == scopes
             && crate::sessions::hash(secret) == account.secret_hash
     }))
 }

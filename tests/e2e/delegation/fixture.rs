@@ -14,6 +14,7 @@ use lms_api::delegation::v1::enrolment_service_client::EnrolmentServiceClient;
 use lms_api::delegation::v1::event_service_client::EventServiceClient;
 use lms_api::delegation::v1::lesson_service_client::LessonServiceClient;
 use lms_api::delegation::v1::notification_service_client::NotificationServiceClient;
+use lms_api::delegation::v1::purchase_service_client::PurchaseServiceClient;
 use lms_api::delegation::v1::responsibility_service_client::ResponsibilityServiceClient;
 use lms_api::delegation::v1::{CreateCatalogueRequest, DeployCatalogueRequest};
 use lms_api::identity::v1::approval_service_client::ApprovalServiceClient;
@@ -35,6 +36,9 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
 pub const PASSWORD: &str = "a long enough password";
+
+/// The key delegation derives the tenants' shop webhook secrets from.
+const SHOP_WEBHOOK_KEY: &str = "an e2e shop webhook key of at least 32 characters";
 
 type Authed = InterceptedService<Channel, lms_runtime::client::CallCredentials>;
 
@@ -77,6 +81,7 @@ impl Replica {
         );
         context.service.listen = listen;
         context.service.service_account = Some(self.account.clone());
+        context.service.shop_webhook_key = Some(SecretString::new(SHOP_WEBHOOK_KEY));
         context.auth.fetch_identity_keys = true;
         context.set_endpoint(ServiceName::Identity, self.identity_url.clone());
         context.set_endpoint(ServiceName::Authorization, self.authorization_url.clone());
@@ -134,7 +139,11 @@ impl Platform {
         let account = AuthenticationServiceClient::new(identity.authorized(&operator))
             .create_service_account(CreateServiceAccountRequest {
                 name: "delegation".into(),
-                scopes: vec!["authorization.facts.courses".into()],
+                scopes: vec![
+                    "authorization.facts.courses".into(),
+                    "authorization.roles.shop".into(),
+                    "identity.people.lookup".into(),
+                ],
                 tenant_id: String::new(),
             })
             .await
@@ -253,6 +262,10 @@ impl Platform {
 
     pub fn competencies(&self, token: &str) -> CompetencyServiceClient<Authed> {
         CompetencyServiceClient::new(self.delegation.authorized(token))
+    }
+
+    pub fn purchases(&self, token: &str) -> PurchaseServiceClient<Authed> {
+        PurchaseServiceClient::new(self.delegation.authorized(token))
     }
 
     /// A team: a group managed by `manager` whose members have it as their primary group.

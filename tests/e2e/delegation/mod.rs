@@ -11,4 +11,5 @@ mod courses;
 mod enrolments;
 mod events;
 mod fixture;
+mod purchases;
 mod responsibilities;

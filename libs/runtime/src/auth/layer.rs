@@ -31,7 +31,8 @@ pub struct AuthLayer {
 
 impl AuthLayer {
     /// A layer verifying with `verifier`; `public_methods` are full gRPC paths
-    /// (`/lms.identity.v1.AuthenticationService/SignIn`) that need no token.
+    /// (`/lms.identity.v1.AuthenticationService/SignIn`) that need no token, or prefixes ending
+    /// in `/` (`/webhooks/`: plain HTTP endpoints that authenticate their requests themselves).
     pub fn new(verifier: TokenVerifier, public_methods: &[&str]) -> Self {
         Self {
             verifier,
@@ -43,7 +44,9 @@ impl AuthLayer {
         PUBLIC_INFRASTRUCTURE_PREFIXES
             .iter()
             .any(|prefix| path.starts_with(prefix))
-            || self.public_methods.iter().any(|method| method == path)
+            || self.public_methods.iter().any(|method| {
+                method == path || (method.ends_with('/') && path.starts_with(method.as_str()))
+            })
     }
 
     fn authenticate(&self, headers: &HeaderMap) -> Result<(Caller, VerifiedBearer), TokenError> {

@@ -41,11 +41,21 @@ pub enum Scope {
     /// Read and acknowledge the tenant's pending notifications (a tenant's mailer); nothing
     /// else.
     NotificationsRead,
+    /// Place the shop's orders for the tenant's courses (a tenant's shop integration); nothing
+    /// else: what an order gives (a Student's enrolment, a Purchaser's seats) is delegation's
+    /// rule, not the integration's choice.
+    OrdersPlace,
+    /// Give the roles a purchase gives, the built-in Student and Purchaser, and nothing else
+    /// (delegation's channel for shop orders): a leaked token of it reaches no administrator role.
+    ShopRoles,
+    /// Find a tenant's person by their e-mail address (delegation, for shop buyers and
+    /// invitees); answers an id, nothing more.
+    PeopleLookup,
 }
 
 impl Scope {
     /// Every scope, in the order they are listed.
-    pub const ALL: [Scope; 8] = [
+    pub const ALL: [Scope; 11] = [
         Scope::Operator,
         Scope::Decide,
         Scope::PeopleFacts,
@@ -54,6 +64,9 @@ impl Scope {
         Scope::PeopleImport,
         Scope::ProgressRecord,
         Scope::NotificationsRead,
+        Scope::OrdersPlace,
+        Scope::ShopRoles,
+        Scope::PeopleLookup,
     ];
 
     /// The scope's name in tokens and in the API.
@@ -67,6 +80,9 @@ impl Scope {
             Scope::PeopleImport => "identity.people.import",
             Scope::ProgressRecord => "delegation.progress.record",
             Scope::NotificationsRead => "delegation.notifications.read",
+            Scope::OrdersPlace => "delegation.orders.place",
+            Scope::ShopRoles => "authorization.roles.shop",
+            Scope::PeopleLookup => "identity.people.lookup",
         }
     }
 
@@ -84,6 +100,7 @@ impl Scope {
                 | Scope::PeopleImport
                 | Scope::ProgressRecord
                 | Scope::NotificationsRead
+                | Scope::OrdersPlace
         )
     }
 
@@ -92,8 +109,8 @@ impl Scope {
         Scope::ALL.into_iter().find(|scope| scope.name() == name)
     }
 
-    const fn bit(self) -> u8 {
-        1 << self as u8
+    const fn bit(self) -> u16 {
+        1 << self as u16
     }
 }
 
@@ -105,7 +122,7 @@ impl fmt::Display for Scope {
 
 /// A set of scopes (a bit set: tokens are verified on every call, so this stays `Copy`).
 #[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
-pub struct Scopes(u8);
+pub struct Scopes(u16);
 
 impl Scopes {
     /// No scope at all.
@@ -293,6 +310,7 @@ mod tests {
                 Scope::PeopleImport,
                 Scope::ProgressRecord,
                 Scope::NotificationsRead,
+                Scope::OrdersPlace,
             ]
         );
     }

@@ -26,6 +26,12 @@ pub struct ServiceConfig {
     /// from identity (delegation and reporting; identity signs its own).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_account: Option<ServiceAccountConfig>,
+    /// The key each tenant's shop webhook secret is derived from (delegation): at least 32
+    /// random bytes (`openssl rand -base64 32`). Without it the webhook answers 503 and no
+    /// secret is issued; `lms dev` makes one beside its data. Changing it changes every
+    /// tenant's secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shop_webhook_key: Option<SecretString>,
 }
 
 /// A platform service account's credentials (`lmsctl service-accounts create`; `lms dev` makes
@@ -48,6 +54,7 @@ impl ServiceConfig {
             max_connections: 10,
             endpoint: None,
             service_account: None,
+            shop_webhook_key: None,
         }
     }
 
@@ -76,6 +83,14 @@ impl ServiceConfig {
             return Err(invalid(
                 &format!("{name}.service_account"),
                 "needs both id and secret",
+            ));
+        }
+        if let Some(key) = &self.shop_webhook_key
+            && key.expose().len() < 32
+        {
+            return Err(invalid(
+                &format!("{name}.shop_webhook_key"),
+                "must be at least 32 characters (openssl rand -base64 32)",
             ));
         }
         if self.max_connections == 0 {

@@ -154,7 +154,9 @@ impl Authorization {
         })
     }
 
-    async fn service_token(&self, tenant: TenantId) -> Result<String, ApiError> {
+    /// The service's own token narrowed to `tenant`, from the cache while it is fresh (also
+    /// for the service's calls to identity, which take the same token).
+    pub async fn service_token(&self, tenant: TenantId) -> Result<String, ApiError> {
         let now = clock::now();
         {
             let tokens = self.tokens.lock().unwrap_or_else(|p| p.into_inner());

@@ -8,8 +8,11 @@ use std::time::Duration;
 
 use lms_api::identity::v1::authentication_service_client::AuthenticationServiceClient;
 use lms_api::identity::v1::group_service_client::GroupServiceClient;
-use lms_api::identity::v1::{IssueServiceTokenRequest, ListGroupMembersRequest};
-use lms_kernel::{GroupId, TenantId, UserId};
+use lms_api::identity::v1::user_service_client::UserServiceClient;
+use lms_api::identity::v1::{
+    FindUserByEmailRequest, IssueServiceTokenRequest, ListGroupMembersRequest,
+};
+use lms_kernel::{GroupId, TenantId, UserId, UserStatus};
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
@@ -124,8 +127,15 @@ impl Identity {
         &self,
         acting: &Acting,
     ) -> Result<InterceptedService<Channel, CallCredentials>, ApiError> {
+        self.with_token(acting.token())
+    }
+
+    fn with_token(
+        &self,
+        token: &str,
+    ) -> Result<InterceptedService<Channel, CallCredentials>, ApiError> {
         let credentials =
-            CallCredentials::bearer(acting.token()).map_err(|_| ApiError::Unauthenticated {
+            CallCredentials::bearer(token).map_err(|_| ApiError::Unauthenticated {
                 reason: "TOKEN_MALFORMED",
                 message: "the bearer token is not ASCII".into(),
             })?;
@@ -161,6 +171,35 @@ impl Identity {
             users,
             next: page.next_page_token,
         })
+    }
+}
+
+impl Identity {
+    /// The person of the token's tenant with `email`, and their status; `None` when nobody has
+    /// it. Asked with the service's own token narrowed to the tenant (scope
+    /// `identity.people.lookup`), since no person acts (a shop's order) or the one acting may
+    /// not see whom they name (a Purchaser's invitee).
+    pub async fn user_by_email(
+        &self,
+        service_token: &str,
+        email: &str,
+    ) -> Result<Option<(UserId, UserStatus)>, ApiError> {
+        let found = UserServiceClient::new(self.with_token(service_token)?)
+            .find_user_by_email(FindUserByEmailRequest {
+                email: email.to_owned(),
+            })
+            .await;
+        let found = match found {
+            Ok(found) => found.into_inner(),
+            Err(status) if status.code() == tonic::Code::NotFound => return Ok(None),
+            Err(status) => return Err(forwarded_or_unavailable(status)),
+        };
+        let user = UserId::parse(&found.user_id).map_err(ApiError::internal)?;
+        let status = i16::try_from(found.status)
+            .ok()
+            .and_then(UserStatus::from_code)
+            .ok_or_else(|| ApiError::Internal(format!("user status {}", found.status).into()))?;
+        Ok(Some((user, status)))
     }
 }
 

@@ -15,8 +15,8 @@ use lms_api::authorization::v1::{
 use lms_api::common::v1::{AuditStamp, ObjectReference, ObjectType};
 use lms_kernel::responsibility::ResponsibilitySet;
 use lms_kernel::{
-    AssignmentId, Grants, Permission, RoleId, Target, TenantId, UnitId, UserId, check_assignment,
-    check_responsibilities,
+    AssignmentId, Grants, Permission, RoleId, Target, Template, TenantId, UnitId, UserId,
+    check_assignment, check_responsibilities,
 };
 use lms_runtime::ApiError;
 use lms_runtime::auth::{Caller, Scope, require_scope};
@@ -124,7 +124,12 @@ fn valid_account_name(name: &str) -> bool {
 }
 
 impl<S: Store> Assignments<S> {
-    async fn assigner(&self, caller: &Caller) -> Result<Assigner, ApiError> {
+    /// Who assigns, for `giving` (`Some(role)`) or taking back (`None`) a role.
+    async fn assigner(
+        &self,
+        caller: &Caller,
+        giving: Option<RoleId>,
+    ) -> Result<Assigner, ApiError> {
         match caller {
             Caller::User { .. } => Ok(Assigner::Person(Box::new(self.0.actor(caller).await?))),
             Caller::Integration { name, tenant, .. } => {
@@ -135,8 +140,17 @@ impl<S: Store> Assignments<S> {
                     holder: self.0.bounding_person(caller).await?.map(Box::new),
                 })
             }
-            Caller::Service { name, .. } => {
-                require_scope(caller, Scope::AssignRoles)?;
+            Caller::Service { name, scopes, .. } => {
+                // Delegation's shop orders give the two roles a purchase gives, and nothing
+                // else, with the shop scope; every other role (and every revocation) needs the
+                // full one.
+                let shop_role = matches!(
+                    giving,
+                    Some(RoleId::BuiltIn(Template::Student | Template::Purchaser))
+                );
+                if !(shop_role && scopes.has(Scope::ShopRoles)) {
+                    require_scope(caller, Scope::AssignRoles)?;
+                }
                 Ok(Assigner::Service {
                     tenant: lms_runtime::auth::tenant(caller)?,
                     name: name.clone(),
@@ -235,11 +249,11 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
         &self,
         request: Request<AssignRoleRequest>,
     ) -> Result<Response<AssignRoleResponse>, Status> {
-        let assigner = self.assigner(&caller(&request)?).await?;
+        let role = convert::role_id("role_id", &request.get_ref().role_id)?;
+        let assigner = self.assigner(&caller(&request)?, Some(role)).await?;
         let tenant = assigner.tenant();
         let r = request.into_inner();
         let user = convert::id("user_id", &r.user_id, UserId::parse)?;
-        let role = convert::role_id("role_id", &r.role_id)?;
         if let RoleId::BuiltIn(template) = role
             && !template.assignable()
         {
@@ -403,7 +417,7 @@ impl<S: Store> RoleAssignmentService for Assignments<S> {
         &self,
         request: Request<RevokeRoleRequest>,
     ) -> Result<Response<RevokeRoleResponse>, Status> {
-        let assigner = self.assigner(&caller(&request)?).await?;
+        let assigner = self.assigner(&caller(&request)?, None).await?;
         let tenant = assigner.tenant();
         let r = request.into_inner();
         let revision = if r.assignment_id.is_empty() {

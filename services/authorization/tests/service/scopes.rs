@@ -242,3 +242,42 @@ async fn decisions_and_role_assignments_need_their_scopes() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn the_shop_scope_gives_a_purchase_s_two_roles_and_nothing_else() {
+    let f = Fixture::start().await;
+    let learner = f.user().await;
+    let shop = token(&f, "delegation", &[Scope::CourseFacts, Scope::ShopRoles]);
+    let mut roles = RoleAssignmentServiceClient::new(f.service.authorized(&shop));
+    for given in ["builtin:student", "builtin:purchaser"] {
+        roles
+            .assign_role(AssignRoleRequest {
+                user_id: learner.to_string(),
+                role_id: given.into(),
+                unless_held: true,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    }
+    for refused in ["builtin:lms_administrator", "builtin:tutor"] {
+        let refused = roles
+            .assign_role(AssignRoleRequest {
+                user_id: learner.to_string(),
+                role_id: refused.into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(missing_scope(&refused), "authorization.roles.assign");
+    }
+    let refused = roles
+        .revoke_role(lms_api::authorization::v1::RevokeRoleRequest {
+            user_id: learner.to_string(),
+            role_id: "builtin:purchaser".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(missing_scope(&refused), "authorization.roles.assign");
+}

@@ -19,10 +19,12 @@ pub use lms_runtime::request::{
 use uuid::Uuid;
 
 mod events;
+mod purchases;
 
 pub use events::{
     attendance, booking, booking_state, capacity, competency, event, note, place, schedule,
 };
+pub use purchases::{invitation, order};
 
 use crate::error::{text_refused, window_refused};
 use crate::store::{

@@ -12,6 +12,7 @@ mod enrolments;
 mod events;
 mod lessons;
 mod notifications;
+mod purchases;
 mod responsibilities;
 
 use std::sync::Arc;
@@ -33,5 +34,7 @@ pub fn add_services<S: Store + Clone>(
         .add_service(events::service(core.clone()))
         .add_service(competencies::service(core.clone()))
         .add_service(notifications::service(core.clone()))
+        .add_service(purchases::service(core.clone()))
+        .add_http_service(crate::webhook::service(core.clone()))
         .add_service(audit::service(core))
 }

@@ -2,7 +2,7 @@
 //! ([`CatalogueStore`]), the responsibilities on
 //! courses and events ([`ResponsibilityStore`]), enrolments with their requests and progress
 //! ([`EnrolmentStore`]), events with their bookings and competency sign-offs ([`EventStore`]),
-//! reading the audit trail ([`AuditStore`]), and the outbox. One port per
+//! shop orders and invitations ([`PurchaseStore`]), reading the audit trail ([`AuditStore`]), and the outbox. One port per
 //! aggregate, each record beside its port; implemented once in plain SQL for PostgreSQL and
 //! SQLite ([`sql`]), with one conformance suite run against both.
 //!
@@ -16,6 +16,7 @@ mod courses;
 pub(crate) mod enrolments;
 mod events;
 mod notifications;
+mod purchases;
 mod responsibilities;
 mod sql;
 
@@ -33,6 +34,9 @@ pub use events::{
 };
 pub use lms_runtime::outbox::NewEvent;
 pub use notifications::{NotificationFilter, NotificationRecord, NotificationStore};
+pub use purchases::{
+    InvitationRecord, InvitationState, Invited, OrderRecord, Placed, PurchaseStore, ToInvite,
+};
 pub use responsibilities::{ResponsibilityFilter, ResponsibilityRecord, ResponsibilityStore};
 pub use sql::{PgStore, SqlStore, SqliteStore};
 
@@ -79,6 +83,7 @@ pub trait Store:
     + EnrolmentStore
     + EventStore
     + NotificationStore
+    + PurchaseStore
     + AuditStore
 {
 }
@@ -90,6 +95,7 @@ impl<S> Store for S where
         + EnrolmentStore
         + EventStore
         + NotificationStore
+        + PurchaseStore
         + AuditStore
 {
 }

@@ -40,7 +40,12 @@ use crate::sessions;
 use crate::store::{AccountOwner, AccountReach, AccountSecret, ServiceAccountRecord, Store};
 
 /// The scopes a platform account's token narrowed to one tenant may carry.
-const NARROWABLE: Scopes = Scopes::of_const(&[Scope::CourseFacts, Scope::Decide]);
+const NARROWABLE: Scopes = Scopes::of_const(&[
+    Scope::CourseFacts,
+    Scope::Decide,
+    Scope::ShopRoles,
+    Scope::PeopleLookup,
+]);
 
 /// Why a tenant account may not hold `scope`; `None` when it may.
 fn refused_for_tenant_accounts(scope: Scope) -> Option<String> {
@@ -48,7 +53,11 @@ fn refused_for_tenant_accounts(scope: Scope) -> Option<String> {
         _ if scope.for_tenant_accounts() => return None,
         Scope::Operator => "runs the whole platform",
         // Facts written there are believed as they stand, with no person's rights behind them.
-        _ => "is the platform's own services' channel for the facts authorization decides on",
+        Scope::PeopleFacts | Scope::CourseFacts => {
+            "is the platform's own services' channel for the facts authorization decides on"
+        }
+        // Roles given and people found with no person's rights behind them.
+        _ => "is the platform's own services' channel for shop orders",
     };
     let allowed: Vec<_> = Scope::ALL
         .into_iter()
@@ -394,16 +403,18 @@ impl<S: Store + Clone> Authentication<S> {
             (None, None) => Ok((None, account.scopes)),
             (None, Some(asked)) => {
                 // Only what a platform service does for one tenant at a time travels on a
-                // narrowed token: course facts (delegation) and decisions (reporting's
-                // grants). People facts and role assignment stay with identity, which signs its
-                // own, and the operator scope with platform-wide tokens; so a leaked secret of
-                // any other platform account reaches no tenant.
+                // narrowed token: course facts, the shop's two roles and finding a person by
+                // e-mail (delegation), and decisions (reporting's grants). People facts and
+                // role assignment stay with identity, which signs its own, and the operator
+                // scope with platform-wide tokens; so a leaked secret of any other platform
+                // account reaches no tenant, and delegation's reaches no administrator role.
                 let scopes = account.scopes.intersect(NARROWABLE);
                 if scopes == Scopes::NONE {
                     return Err(ApiError::invalid_field(
                         "tenant_id",
                         "this account holds no scope a platform service uses for one tenant \
-                         (authorization.facts.courses, authorization.decide)",
+                         (authorization.facts.courses, authorization.decide, \
+                         authorization.roles.shop, identity.people.lookup)",
                     ));
                 }
                 if self.0.store.tenant(asked).await?.is_none() {
@@ -531,6 +542,7 @@ mod tests {
             "identity.people.import",
             "delegation.progress.record",
             "delegation.notifications.read",
+            "delegation.orders.place",
         ]);
         assert_eq!(
             requested_scopes(&integration, tenant).unwrap(),
@@ -540,9 +552,16 @@ mod tests {
                 Scope::PeopleImport,
                 Scope::ProgressRecord,
                 Scope::NotificationsRead,
+                Scope::OrdersPlace,
             ])
         );
-        for refused in [Scope::Operator, Scope::PeopleFacts, Scope::CourseFacts] {
+        for refused in [
+            Scope::Operator,
+            Scope::PeopleFacts,
+            Scope::CourseFacts,
+            Scope::ShopRoles,
+            Scope::PeopleLookup,
+        ] {
             let why = refused_for_tenant_accounts(refused).expect("refused");
             assert!(why.starts_with(refused.name()), "{why}");
             assert!(why.contains("authorization.roles.assign"), "{why}");

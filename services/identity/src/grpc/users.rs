@@ -9,15 +9,15 @@ use lms_api::identity::v1::{
     AddEmploymentRequest, AddEmploymentResponse, AddNamedManagerRequest, AddNamedManagerResponse,
     AnonymiseUserRequest, AnonymiseUserResponse, CreateUserRequest, CreateUserResponse,
     DefineCustomFieldRequest, DefineCustomFieldResponse, EndEmploymentRequest,
-    EndEmploymentResponse, GetUserRequest, GetUserResponse, ListCustomFieldsRequest,
-    ListCustomFieldsResponse, ListUsersRequest, ListUsersResponse, ReactivateUserRequest,
-    ReactivateUserResponse, RemoveNamedManagerRequest, RemoveNamedManagerResponse,
-    SetMainAccountRequest, SetMainAccountResponse, SuspendUserRequest, SuspendUserResponse,
-    UpdateUserRequest, UpdateUserResponse,
+    EndEmploymentResponse, FindUserByEmailRequest, FindUserByEmailResponse, GetUserRequest,
+    GetUserResponse, ListCustomFieldsRequest, ListCustomFieldsResponse, ListUsersRequest,
+    ListUsersResponse, ReactivateUserRequest, ReactivateUserResponse, RemoveNamedManagerRequest,
+    RemoveNamedManagerResponse, SetMainAccountRequest, SetMainAccountResponse, SuspendUserRequest,
+    SuspendUserResponse, UpdateUserRequest, UpdateUserResponse,
 };
 use lms_kernel::{Email, GroupId, Permission, TenantId, UnitId, UserId, UserStatus};
 use lms_runtime::ApiError;
-use lms_runtime::auth::acting;
+use lms_runtime::auth::{Scope, acting, scoped_tenant, verified};
 use lms_runtime::clock::now;
 use lms_runtime::paging::page_size;
 use lms_runtime::peers::Listing;
@@ -514,5 +514,25 @@ impl<S: Store + Clone> UserService for Users<S> {
                 .await?;
         }
         Ok(Response::new(self.get(tenant, user).await?))
+    }
+
+    async fn find_user_by_email(
+        &self,
+        request: Request<FindUserByEmailRequest>,
+    ) -> Result<Response<FindUserByEmailResponse>, Status> {
+        let tenant = scoped_tenant(verified(&request)?, Scope::PeopleLookup)?;
+        let email = Email::parse(&request.get_ref().email)
+            .map_err(|e| ApiError::invalid_field("email", e.to_string()))?;
+        // The address is not named back: it is a person's, and errors reach logs.
+        let found = self
+            .0
+            .store
+            .user_by_email(tenant, &email)
+            .await?
+            .ok_or_else(|| ApiError::not_found("user", "with that e-mail address"))?;
+        Ok(Response::new(FindUserByEmailResponse {
+            user_id: found.id.to_string(),
+            status: found.status.code().into(),
+        }))
     }
 }

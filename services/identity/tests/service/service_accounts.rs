@@ -378,3 +378,45 @@ async fn a_tenant_s_integration_never_gets_a_token_for_another_tenant() {
     assert_eq!(refused.code(), Code::PermissionDenied);
     assert_eq!(reason(&refused), "OTHER_TENANT");
 }
+
+#[tokio::test]
+async fn a_platform_service_finds_a_person_by_address_only_with_the_lookup_scope() {
+    let platform = Platform::start().await;
+    let tenant = platform.tenant.to_string();
+    let delegation = create(
+        &platform,
+        "delegation",
+        &["authorization.facts.courses", "identity.people.lookup"],
+    )
+    .await;
+    let token = issue_for(&platform, &delegation, &tenant).await.unwrap();
+    let find = |token: String, email: &'static str| {
+        let mut users = platform.users(&token);
+        async move {
+            users
+                .find_user_by_email(lms_api::identity::v1::FindUserByEmailRequest {
+                    email: email.into(),
+                })
+                .await
+                .map(|r| r.into_inner())
+        }
+    };
+    let found = find(token.clone(), "ADA@example.org").await.unwrap();
+    assert_eq!(found.user_id, platform.admin.to_string());
+    let unknown = find(token.clone(), "nobody@example.org").await.unwrap_err();
+    assert_eq!(unknown.code(), Code::NotFound);
+    assert!(!unknown.message().contains("nobody"), "{unknown:?}");
+    let bad = find(token, "not an address").await.unwrap_err();
+    assert_eq!(fields(&bad), ["email"]);
+
+    // Without the scope, and for people (who read people through their own rights): refused.
+    let facts_only = create(&platform, "facts", &["authorization.facts.courses"]).await;
+    let facts_token = issue_for(&platform, &facts_only, &tenant).await.unwrap();
+    let refused = find(facts_token, "ada@example.org").await.unwrap_err();
+    assert_eq!(reason(&refused), "SCOPE_REQUIRED");
+    let refused = find(platform.admin_token().await, "ada@example.org")
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::PermissionDenied);
+    assert_eq!(reason(&refused), "SCOPE_REQUIRED");
+}

@@ -50,6 +50,10 @@ pub fn telemetry(config: &TelemetryConfig) -> TelemetryConfig {
 /// Where identity's key-encryption key is kept between runs when none is configured.
 const KEK_FILE: &str = "identity-kek";
 
+/// Where `lms dev` keeps the key delegation derives tenants' shop webhook secrets from, so a
+/// secret issued once keeps working across runs.
+const SHOP_WEBHOOK_KEY_FILE: &str = "shop-webhook-key";
+
 /// A development platform, built and ready to run.
 #[derive(Debug)]
 pub struct DevPlatform {
@@ -121,6 +125,9 @@ pub async fn build(mut config: Config, data_dir: &Path) -> Result<DevPlatform, B
     if config.sign_in.key_encryption_keys.is_none() {
         config.sign_in.key_encryption_keys = Some(dev_kek(data_dir)?);
     }
+    if config.delegation.shop_webhook_key.is_none() {
+        config.delegation.shop_webhook_key = Some(dev_shop_webhook_key(data_dir)?);
+    }
     // Delegation trades its platform account for tokens from its first write on, so the
     // account exists (identity's store migrated for it) before any service is built.
     if config.delegation.service_account.is_none() {
@@ -176,6 +183,26 @@ fn dev_kek(data_dir: &Path) -> Result<SecretString, BootError> {
     let kek = lms_identity::sealing::Sealer::generate_config("dev");
     write_private(&path, kek.expose()).map_err(unusable)?;
     Ok(kek)
+}
+
+/// The shop webhook key kept in `data_dir`, made on the first run.
+fn dev_shop_webhook_key(data_dir: &Path) -> Result<SecretString, BootError> {
+    let path = data_dir.join(SHOP_WEBHOOK_KEY_FILE);
+    let unusable = |error: std::io::Error| BootError::Config {
+        key: "delegation.shop_webhook_key",
+        reason: format!(
+            "cannot keep a development key in {}: {error}",
+            path.display()
+        ),
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(kept) => return Ok(SecretString::new(kept.trim())),
+        Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(unusable(error)),
+        Err(_) => {}
+    }
+    let key = lms_runtime::secret::random_token(32);
+    write_private(&path, &key).map_err(unusable)?;
+    Ok(SecretString::new(key))
 }
 
 /// Writes `contents` to a new file at `path` that only its owner may read (its directory made

@@ -22,7 +22,7 @@ struct Kept {
     /// gone.
     name: &'static str,
     /// What it may do.
-    scope: Scope,
+    scopes: Scopes,
     /// The names its id and secret are kept under: the variables that read them, so sourcing
     /// the operator's file never makes lmsctl act as a service.
     keys: [&'static str; 2],
@@ -32,15 +32,16 @@ struct Kept {
 const OPERATOR: Kept = Kept {
     file: OPERATOR_FILE,
     name: "dev-operator",
-    scope: Scope::Operator,
+    scopes: Scopes::of_const(&[Scope::Operator]),
     keys: ["LMS_CLIENT_ID", "LMS_CLIENT_SECRET"],
 };
 
-/// The account delegation trades for tenant-scoped tokens to push course facts.
+/// The account delegation trades for tenant-scoped tokens: to push course facts, give the roles
+/// a shop order gives and find the order's buyer and invitees by e-mail.
 const DELEGATION: Kept = Kept {
     file: "delegation-account",
     name: "delegation",
-    scope: Scope::CourseFacts,
+    scopes: Scopes::of_const(&[Scope::CourseFacts, Scope::ShopRoles, Scope::PeopleLookup]),
     keys: [
         "LMS_DELEGATION__SERVICE_ACCOUNT__ID",
         "LMS_DELEGATION__SERVICE_ACCOUNT__SECRET",
@@ -94,7 +95,7 @@ async fn ensure_kept(
     match std::fs::read_to_string(&path) {
         Ok(kept) => {
             if let Some(kept) = parse(&kept, wanted.keys)
-                && still_valid(identity, &kept, wanted.scope).await?
+                && still_valid(identity, &kept, wanted.scopes).await?
             {
                 return Ok(kept);
             }
@@ -118,16 +119,17 @@ async fn ensure_kept(
     Ok(operator)
 }
 
-/// Whether the store still holds the kept account with that secret and scope.
+/// Whether the store still holds the kept account with that secret and every scope (an account
+/// kept by an older `lms dev` with fewer is replaced).
 async fn still_valid(
     identity: &ServiceContext,
     kept: &DevOperator,
-    scope: Scope,
+    scopes: Scopes,
 ) -> Result<bool, BootError> {
     let Ok(id) = uuid::Uuid::try_parse(&kept.client_id) else {
         return Ok(false);
     };
-    lms_identity::operator::holds(identity, id, &kept.client_secret, scope).await
+    lms_identity::operator::holds(identity, id, &kept.client_secret, scopes).await
 }
 
 async fn make(identity: &ServiceContext, wanted: &Kept) -> Result<OperatorCredential, BootError> {
@@ -137,7 +139,7 @@ async fn make(identity: &ServiceContext, wanted: &Kept) -> Result<OperatorCreden
             1 => wanted.name.to_owned(),
             n => format!("{}-{n}", wanted.name),
         };
-        let scopes = Scopes::of([wanted.scope]);
+        let scopes = wanted.scopes;
         match lms_identity::operator::init_account(identity, &name, scopes).await {
             Err(OperatorInitError::Exists(_)) if attempt < 10 => attempt += 1,
             Err(OperatorInitError::Boot(error)) => return Err(error),

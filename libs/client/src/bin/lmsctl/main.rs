@@ -11,6 +11,7 @@ mod enrolments;
 mod events;
 mod import;
 mod permissions;
+mod purchases;
 mod roles;
 mod session;
 mod tenants;
@@ -30,6 +31,7 @@ use crate::enrolling::{DeployArgs, EnrolArgs};
 use crate::enrolments::EnrolmentsArgs;
 use crate::events::{AttendanceArgs, BookArgs, BookingCommand, CompetencyCommand, EventCommand};
 use crate::import::ImportWhat;
+use crate::purchases::PurchaseCommand;
 use crate::tenants::TenantCommand;
 
 #[derive(Debug, Parser)]
@@ -176,6 +178,10 @@ enum Command {
     /// Competency sign-offs: a Course Tutor signs off a learner; list a course's or a person's.
     #[command(subcommand)]
     Competencies(CompetencyCommand),
+    /// Shop purchases: place an order (the shop's integration), list orders, invite learners to
+    /// an order's seats and accept an invitation, issue the shop webhook's secret.
+    #[command(subcommand)]
+    Purchases(PurchaseCommand),
     /// An audit trail, newest first: identity's for your tenant, or the platform's
     /// (`--platform`, operators); delegation's for your tenant with `--service delegation`.
     Audit(AuditQuery),
@@ -303,6 +309,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Attendance(args) => events::attendance(&connect(&delegation).await?, args).await?,
         Command::Competencies(command) => {
             events::competencies(&connect(&delegation).await?, command).await?
+        }
+        Command::Purchases(command) => {
+            purchases::run(&connect(&delegation).await?, command).await?
         }
         Command::Audit(query) => {
             let service = match query.service() {

@@ -12,6 +12,7 @@ mod catalogues;
 mod courses;
 mod enrolments;
 mod events;
+mod purchases;
 mod responsibilities;
 
 /// An active tenant course, not yet stored.
@@ -124,6 +125,12 @@ lms_testkit::store_conformance! {
             a_competency_is_signed_off_once_for_an_enrolled_learner,
             an_event_administrator_is_given_only_on_a_scheduled_event,
             notices_reach_the_people_a_booking_concerns_until_acknowledged,
+        ],
+        purchases: [
+            an_order_is_placed_once_by_its_shop_id_and_a_delivery_once_by_its_id,
+            several_seats_enrol_nobody_until_invitees_take_them,
+            a_webhook_secret_moves_one_generation_per_rotation,
+            one_order_delivered_twice_at_once_is_placed_once,
         ],
         responsibilities: [
             a_course_has_one_tutor_at_a_time,

@@ -123,7 +123,7 @@ async fn mark_ever_enrolled(
 
 /// Enrols `records` (already checked against the course) and writes what goes with them: the
 /// course's mark, one audit record each, and the events built from those made.
-async fn enrol_in<F>(
+pub(super) async fn enrol_in<F>(
     connection: &mut Connection,
     tenant: TenantId,
     records: &[EnrolmentRecord],

@@ -22,6 +22,8 @@ mod enrolments;
 mod events;
 #[path = "notifications.rs"]
 mod notifications;
+#[path = "purchases.rs"]
+mod purchases;
 #[path = "responsibilities.rs"]
 mod responsibilities;
 #[path = "rows.rs"]

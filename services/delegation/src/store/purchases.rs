@@ -1,0 +1,202 @@
+//! Shop purchases: the orders a tenant's shop placed, the invitations a Purchaser sends for the
+//! seats, and the generation of each tenant's shop webhook secret.
+
+use std::future::Future;
+
+use lms_kernel::{CourseId, InvitationId, OrderId, TenantId, UserId};
+
+use super::{EnrolmentRecord, NewEvent, StoreError};
+use crate::audit::Audit;
+
+/// An order as kept: the shop's own id beside delegation's.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct OrderRecord {
+    /// Delegation's id.
+    pub id: OrderId,
+    /// The shop's id; one order per shop id and tenant.
+    pub shop_order: String,
+    /// The course bought.
+    pub course: CourseId,
+    /// Who bought it.
+    pub buyer: UserId,
+    /// How many seats (at least one).
+    pub seats: u32,
+    /// Who placed it (`service:<integration>` or `webhook`).
+    pub placed_by: String,
+    /// When.
+    pub placed_at: i64,
+}
+
+impl OrderRecord {
+    /// Whether `other` is the same order placed again (its contents, whenever and by whom).
+    pub fn same_order(&self, other: &OrderRecord) -> bool {
+        (&self.shop_order, self.course, self.buyer, self.seats)
+            == (&other.shop_order, other.course, other.buyer, other.seats)
+    }
+}
+
+/// What placing an order did.
+#[derive(Clone, PartialEq, Debug)]
+pub struct Placed {
+    /// The order as kept (the first one, when it was placed before).
+    pub order: OrderRecord,
+    /// Whether this call placed it.
+    pub created: bool,
+    /// The buyer's enrolment, when this call made one (a single seat for oneself).
+    pub enrolled: Option<EnrolmentRecord>,
+}
+
+/// Whether an invitation waits for its invitee or was taken.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum InvitationState {
+    /// Sent to an address nobody of the tenant holds yet; accepted with its code.
+    Pending,
+    /// Taken by a person, who is the Purchaser's invitee.
+    Accepted,
+}
+
+impl InvitationState {
+    /// How the `state` column numbers it.
+    pub const fn code(self) -> i16 {
+        match self {
+            InvitationState::Pending => 1,
+            InvitationState::Accepted => 2,
+        }
+    }
+
+    /// The state a stored number names.
+    pub fn from_code(code: i16) -> Result<Self, StoreError> {
+        match code {
+            1 => Ok(InvitationState::Pending),
+            2 => Ok(InvitationState::Accepted),
+            _ => Err(StoreError::Corrupt(format!("invitation state {code}"))),
+        }
+    }
+}
+
+/// A Purchaser's invitation to take one of an order's seats.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct InvitationRecord {
+    /// Its id.
+    pub id: InvitationId,
+    /// The order whose seat it offers.
+    pub order: OrderId,
+    /// The address invited, lower-cased.
+    pub email: String,
+    /// Waiting or taken.
+    pub state: InvitationState,
+    /// Who took it.
+    pub invitee: Option<UserId>,
+    /// When it was sent.
+    pub invited_at: i64,
+    /// When it was taken.
+    pub accepted_at: Option<i64>,
+}
+
+/// An invitation to send: taken at once by `invitee` when the address is a known person's.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct ToInvite<'a> {
+    /// The invitation, as it will be kept.
+    pub invitation: InvitationRecord,
+    /// SHA-256 of the code it is accepted with.
+    pub code_hash: &'a [u8],
+    /// Whoever sends it must be the order's buyer.
+    pub purchaser: UserId,
+}
+
+/// What sending or accepting an invitation did.
+#[derive(Clone, PartialEq, Debug)]
+pub struct Invited {
+    /// The invitation as it now stands.
+    pub invitation: InvitationRecord,
+    /// Its order.
+    pub order: OrderRecord,
+    /// The invitee's enrolment, when one was made (they were not enrolled already).
+    pub enrolled: Option<EnrolmentRecord>,
+}
+
+/// Orders, invitations and the shop webhook. Every write that makes an enrolment or an invitee
+/// appends the events its `events` builds, in the same transaction.
+pub trait PurchaseStore: Send + Sync + 'static {
+    /// Places `order` unless the shop placed it before (or `webhook`, a delivery id, was seen):
+    /// then answers the first, `created` false, changing nothing; the same shop id with other
+    /// contents is `Refused` (`ORDER_CONFLICT`). A single seat enrols the buyer on the course
+    /// (unless enrolled already). A missing course is `Missing`, an archived one `Refused`.
+    fn place_order<F>(
+        &self,
+        tenant: TenantId,
+        order: &OrderRecord,
+        webhook: Option<&str>,
+        events: F,
+        audit: &Audit,
+    ) -> impl Future<Output = Result<Placed, StoreError>> + Send
+    where
+        F: FnOnce(&Placed) -> Vec<NewEvent> + Send;
+
+    /// An order.
+    fn order(
+        &self,
+        tenant: TenantId,
+        order: OrderId,
+    ) -> impl Future<Output = Result<Option<OrderRecord>, StoreError>> + Send;
+
+    /// A page of orders in id order, at most `limit`: only `buyer`'s when given.
+    fn orders(
+        &self,
+        tenant: TenantId,
+        buyer: Option<UserId>,
+        after: Option<OrderId>,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<OrderRecord>, StoreError>> + Send;
+
+    /// Sends an invitation for one of its order's seats: `Missing` without the order, `Refused`
+    /// when the sender is not its buyer (`NOT_THE_PURCHASER`), every seat is offered already
+    /// (`NO_SEATS_LEFT`), or the address or person was invited to it already
+    /// (`ALREADY_INVITED`). An invitation taken at once enrols its invitee.
+    fn invite<F>(
+        &self,
+        tenant: TenantId,
+        to: ToInvite<'_>,
+        events: F,
+        audit: &Audit,
+    ) -> impl Future<Output = Result<Invited, StoreError>> + Send
+    where
+        F: FnOnce(&Invited) -> Vec<NewEvent> + Send;
+
+    /// `user` takes the pending invitation whose code hashes to `code_hash` at `at`, and is
+    /// enrolled on its course: `Missing` when no invitation has that code, `Refused` when it
+    /// was taken (`INVITATION_ACCEPTED`) or `user` holds a seat of the order already
+    /// (`ALREADY_INVITED`). Taking it again as its invitee answers it, changing nothing.
+    fn accept<F>(
+        &self,
+        tenant: TenantId,
+        code_hash: &[u8],
+        user: UserId,
+        at: i64,
+        events: F,
+        audit: &Audit,
+    ) -> impl Future<Output = Result<Invited, StoreError>> + Send
+    where
+        F: FnOnce(&Invited) -> Vec<NewEvent> + Send;
+
+    /// An order's invitations, in the order they were sent.
+    fn invitations(
+        &self,
+        tenant: TenantId,
+        order: OrderId,
+    ) -> impl Future<Output = Result<Vec<InvitationRecord>, StoreError>> + Send;
+
+    /// The generation of the tenant's shop webhook secret; `None` before the first is issued.
+    fn webhook_generation(
+        &self,
+        tenant: TenantId,
+    ) -> impl Future<Output = Result<Option<u32>, StoreError>> + Send;
+
+    /// Moves the tenant's webhook secret to its next generation (the first is 1) and answers it.
+    fn rotate_webhook(
+        &self,
+        tenant: TenantId,
+        at: i64,
+        audit: &Audit,
+    ) -> impl Future<Output = Result<u32, StoreError>> + Send;
+}

@@ -320,9 +320,59 @@ pub fn purchase_roles(seats: u32, invitees: usize) -> PurchaseRoles {
     }
 }
 
+/// Why an order's seat cannot be offered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SeatError {
+    /// A single seat is the buyer's own (they were enrolled with it).
+    #[error("a single seat is its buyer's own; only an order of several seats is shared")]
+    NotASeatPurchase,
+    /// Every seat is offered.
+    #[error("all {seats} seats of the order are offered")]
+    NoSeatsLeft {
+        /// The order's seats.
+        seats: u32,
+    },
+}
+
+impl SeatError {
+    /// The stable reason code.
+    pub const fn reason(self) -> &'static str {
+        match self {
+            SeatError::NotASeatPurchase => "NOT_A_SEAT_PURCHASE",
+            SeatError::NoSeatsLeft { .. } => "NO_SEATS_LEFT",
+        }
+    }
+}
+
+/// Whether an order of `seats` that has sent `sent` invitations may send one more: the seats of
+/// a Purchaser's order are offered one invitation each; a single seat is the buyer's own.
+pub fn check_invitation(seats: u32, sent: u32) -> Result<(), SeatError> {
+    if purchase_roles(seats, 0).buyer != Template::Purchaser {
+        return Err(SeatError::NotASeatPurchase);
+    }
+    if sent >= seats {
+        return Err(SeatError::NoSeatsLeft { seats });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_purchaser_s_seats_are_offered_one_invitation_each() {
+        assert_eq!(check_invitation(1, 0), Err(SeatError::NotASeatPurchase));
+        assert_eq!(check_invitation(3, 2), Ok(()));
+        assert_eq!(
+            check_invitation(3, 3),
+            Err(SeatError::NoSeatsLeft { seats: 3 })
+        );
+        assert_eq!(
+            SeatError::NoSeatsLeft { seats: 3 }.reason(),
+            "NO_SEATS_LEFT"
+        );
+    }
 
     const ALL_STATUSES: [UserStatus; 4] = [
         UserStatus::PendingApproval,

@@ -24,11 +24,14 @@ pub enum NoticeKind {
     EnrolmentRequested,
     /// A competency was signed off: for the learner.
     CompetencySignedOff,
+    /// A Purchaser invited the learner (the address is their account's) to a seat: for the
+    /// learner, who accepts it or not.
+    InvitationReceived,
 }
 
 impl NoticeKind {
     /// Every kind, in code order.
-    pub const ALL: [NoticeKind; 7] = [
+    pub const ALL: [NoticeKind; 8] = [
         NoticeKind::BookingRequested,
         NoticeKind::BookingMade,
         NoticeKind::BookingDeclined,
@@ -36,6 +39,7 @@ impl NoticeKind {
         NoticeKind::EventCancelled,
         NoticeKind::EnrolmentRequested,
         NoticeKind::CompetencySignedOff,
+        NoticeKind::InvitationReceived,
     ];
 
     /// The kind's number, as the API and the stores write it.
@@ -48,6 +52,7 @@ impl NoticeKind {
             NoticeKind::EventCancelled => 5,
             NoticeKind::EnrolmentRequested => 6,
             NoticeKind::CompetencySignedOff => 7,
+            NoticeKind::InvitationReceived => 8,
         }
     }
 
@@ -89,7 +94,7 @@ pub struct About {
     pub course: CourseId,
     /// The event, for booking notices.
     pub event: Option<EventId>,
-    /// The booking, enrolment request or competency check.
+    /// The booking, enrolment request, competency check or invitation.
     pub object: Uuid,
     /// When it happened, Unix seconds.
     pub at: i64,
@@ -113,7 +118,7 @@ pub fn recipients(kind: NoticeKind, learner: UserId, duties: &DutyHolders) -> Ve
             [learner, &duties.event_administrators]
         }
         NoticeKind::BookingDeclined | NoticeKind::EventCancelled => [learner, &[]],
-        NoticeKind::CompetencySignedOff => [learner, &[]],
+        NoticeKind::CompetencySignedOff | NoticeKind::InvitationReceived => [learner, &[]],
         NoticeKind::EnrolmentRequested => [&duties.tutors, &[]],
     };
     let mut seen = std::collections::HashSet::new();

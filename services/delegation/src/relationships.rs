@@ -307,18 +307,21 @@ fn shop_role(user: UserId, template: Template) -> NewEvent {
     })
 }
 
-/// A new order: the buyer's role (a Student for one seat, enrolled on the course; a Purchaser
-/// for several). An order placed before changes nothing.
-pub fn order_placed(placed: &Placed) -> Vec<NewEvent> {
-    if !placed.created {
-        return Vec::new();
-    }
-    let roles = purchase_roles(placed.order.seats, 0);
-    let mut events = vec![shop_role(placed.order.buyer, roles.buyer)];
+/// New orders: each buyer's role (a Student for one seat, enrolled on the course; a Purchaser
+/// for several). Orders placed before change nothing.
+pub fn orders_placed(placed: &[Placed]) -> Vec<NewEvent> {
+    let new = placed.iter().filter(|placed| placed.created);
+    let mut events: Vec<_> = new
+        .clone()
+        .map(|placed| {
+            shop_role(
+                placed.order.buyer,
+                purchase_roles(placed.order.seats, 0).buyer,
+            )
+        })
+        .collect();
     events.extend(event_facts(
-        placed
-            .enrolled
-            .iter()
+        new.filter_map(|placed| placed.enrolled.as_ref())
             .map(|record| enrolled(record, Operation::Touch))
             .collect(),
     ));

@@ -9,7 +9,7 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use hmac::{Hmac, Mac};
 use lms_api::common::v1::ConsistencyToken;
-use lms_kernel::{CourseId, OrderId, TenantId};
+use lms_kernel::{CourseId, OrderId, TenantId, UserId, UserStatus};
 use lms_runtime::clock::now;
 use lms_runtime::{ApiError, SecretString};
 use sha2::Sha256;
@@ -148,53 +148,106 @@ impl ShopOrder {
     }
 }
 
-/// Places `order` for `tenant` as `by` (the integration, or the webhook with its delivery id):
-/// the buyer found by address at identity, then the order kept with what it gives, delivered
-/// before the answer when it is new.
-pub async fn place<S: Store>(
+/// The buyer of new orders: the active person of the tenant with `email`, found at identity.
+async fn buyer<S: Store>(
     core: &Core<S>,
     tenant: TenantId,
-    order: ShopOrder,
-    by: &Actor,
-    webhook: Option<&str>,
-) -> Result<(Placed, Option<ConsistencyToken>), ApiError> {
+    email: &str,
+) -> Result<UserId, ApiError> {
     let token = core.authorization.service_token(tenant).await?;
-    let Some((buyer, _)) = core
-        .identity
-        .user_by_email(&token, &order.buyer_email)
-        .await?
-    else {
-        return Err(ApiError::FailedPrecondition {
+    match core.identity.user_by_email(&token, email).await? {
+        Some((buyer, UserStatus::Active)) => Ok(buyer),
+        Some(_) => Err(ApiError::FailedPrecondition {
+            reason: "BUYER_NOT_ACTIVE",
+            message: "the buyer's account is not active (suspended, or waiting for approval): \
+                      send the order again once it is"
+                .into(),
+        }),
+        None => Err(ApiError::FailedPrecondition {
             reason: "BUYER_UNKNOWN",
             message: "nobody of the tenant has the buyer's address: send the order again once \
                       they have an account"
                 .into(),
+        }),
+    }
+}
+
+/// Places `wanted` (one order, or a delivery's line items, all for one buyer) for `tenant` as
+/// `by`, all or none, and delivers what they give before answering. A delivery or an order
+/// placed before is answered from the store without asking identity, so a retry is answered as
+/// it was even while identity is down or the buyer's address has changed; only new orders look
+/// their buyer up.
+pub async fn place<S: Store>(
+    core: &Core<S>,
+    tenant: TenantId,
+    wanted: &[ShopOrder],
+    by: &Actor,
+    webhook: Option<&str>,
+) -> Result<(Vec<Placed>, Option<ConsistencyToken>), ApiError> {
+    let answered = |orders: Vec<OrderRecord>| {
+        orders
+            .into_iter()
+            .map(|order| Placed {
+                order,
+                created: false,
+                enrolled: None,
+            })
+            .collect::<Vec<_>>()
+    };
+    if let Some(webhook) = webhook {
+        let first = core.store.delivered(tenant, webhook).await?;
+        if !first.is_empty() {
+            return Ok((answered(first), core.deliver(tenant).await));
+        }
+    }
+    let mut before = Vec::with_capacity(wanted.len());
+    for order in wanted {
+        before.push(
+            core.store
+                .order_by_shop_id(tenant, &order.shop_order)
+                .await?,
+        );
+    }
+    // Identity is asked once, and only when an order is new.
+    let mut buyer_of_new = None;
+    let at = now();
+    let mut records = Vec::with_capacity(wanted.len());
+    for (order, before) in wanted.iter().zip(before) {
+        records.push(match before {
+            // The store answers it as placed before, or refuses other contents.
+            Some(first) => OrderRecord {
+                course: order.course,
+                seats: order.seats,
+                ..first
+            },
+            None => {
+                let buyer = match buyer_of_new {
+                    Some(buyer) => buyer,
+                    None => *buyer_of_new.insert(buyer(core, tenant, &order.buyer_email).await?),
+                };
+                OrderRecord {
+                    id: OrderId::generate(),
+                    shop_order: order.shop_order.clone(),
+                    course: order.course,
+                    buyer,
+                    seats: order.seats,
+                    placed_by: by.label(),
+                    placed_at: at,
+                }
+            }
         });
-    };
-    let record = OrderRecord {
-        id: OrderId::generate(),
-        shop_order: order.shop_order,
-        course: order.course,
-        buyer,
-        seats: order.seats,
-        placed_by: by.label(),
-        placed_at: now(),
-    };
+    }
     let placed = core
         .store
-        .place_order(
+        .place_orders(
             tenant,
-            &record,
+            &records,
             webhook,
-            relationships::order_placed,
-            &by.did("order.placed", "order", record.id),
+            relationships::orders_placed,
+            &by.did("order.placed", "order", ""),
         )
         .await?;
-    let written_at = match placed.created {
-        true => core.deliver(tenant).await,
-        false => None,
-    };
-    Ok((placed, written_at))
+    Ok((placed, core.deliver(tenant).await))
 }
 
 #[cfg(test)]

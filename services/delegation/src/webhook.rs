@@ -10,7 +10,7 @@
 //! `X-Shop-Hmac-Sha256` carries the base64 HMAC-SHA256 of the raw body, and `X-Shop-Webhook-Id`
 //! the delivery's id, the same on every retry. Each line item is placed as an order (the shop's
 //! id as it stands for a single item, `<id>/<n>` for the n-th of several), as `PlaceOrder`
-//! would; a delivery seen before is answered as it was. A bad signature is refused with 401 and
+//! would, all of them or none; a delivery seen before is answered as it was. A bad signature is refused with 401 and
 //! logged without the body. Answers: 200 with the orders, 400 naming a wrong field, 401, 404
 //! for an unknown course, 413, 422 for an order refused (`BUYER_UNKNOWN`, `ORDER_CONFLICT`,
 //! ...; the shop may retry), 503 when a dependency is down (retry).
@@ -257,30 +257,33 @@ async fn handle<S: Store + Clone>(
     if delivery.line_items.is_empty() {
         return Err(ApiError::invalid_field("line_items", "must name at least one course").into());
     }
+    // Every item is checked before any is placed, and all are placed or none.
     let several = delivery.line_items.len() > 1;
-    let by = Actor::Service(WEBHOOK_ACTOR.into());
-    let mut placed = Vec::new();
+    let mut wanted = Vec::with_capacity(delivery.line_items.len());
     for (n, item) in delivery.line_items.iter().enumerate() {
-        let (shop_order, delivered) = match several {
-            false => (shop_id.clone(), webhook_id.clone()),
-            true => (
-                format!("{shop_id}/{}", n + 1),
-                format!("{webhook_id}/{}", n + 1),
-            ),
+        let shop_order = match several {
+            false => shop_id.clone(),
+            true => format!("{shop_id}/{}", n + 1),
         };
-        let order = ShopOrder::parse(
+        wanted.push(ShopOrder::parse(
             WEBHOOK_FIELDS,
             &shop_order,
             &item.sku,
             &delivery.email,
             item.quantity,
-        )?;
-        let (made, _) = shop::place(core, tenant, order, &by, Some(&delivered)).await?;
-        placed.push(json!({
-            "order_id": made.order.id.to_string(),
-            "shop_order_id": made.order.shop_order,
-            "created": made.created,
-        }));
+        )?);
     }
+    let by = Actor::Service(WEBHOOK_ACTOR.into());
+    let (made, _) = shop::place(core, tenant, &wanted, &by, Some(&webhook_id)).await?;
+    let placed: Vec<_> = made
+        .iter()
+        .map(|made| {
+            json!({
+                "order_id": made.order.id.to_string(),
+                "shop_order_id": made.order.shop_order,
+                "created": made.created,
+            })
+        })
+        .collect();
     Ok(json!({ "orders": placed }))
 }

@@ -8,8 +8,8 @@ use std::net::SocketAddr;
 use lms_api::common::v1::{ObjectReference, ObjectType};
 use lms_api::delegation::v1::{
     AcceptInvitationRequest, BuyerRole, InvitationState, InviteLearnerRequest,
-    ListInvitationsRequest, ListOrdersRequest, PlaceOrderRequest, PlaceOrderResponse,
-    RotateShopWebhookSecretRequest,
+    ListInvitationsRequest, ListNotificationsRequest, ListOrdersRequest, NotificationKind,
+    PlaceOrderRequest, PlaceOrderResponse, RotateShopWebhookSecretRequest,
 };
 use tonic::Code;
 
@@ -60,7 +60,7 @@ async fn one_seat_enrols_the_buyer_and_several_make_a_purchaser_who_sees_only_in
         .await;
     let (solo, solo_token) = p.person("solo@academy.example", None, None).await;
     let (boss, boss_token) = p.person("boss@academy.example", None, None).await;
-    let (known, _) = p.person("known@academy.example", None, None).await;
+    let (known, known_token) = p.person("known@academy.example", None, None).await;
     let (outsider, _) = p.person("outsider@academy.example", None, None).await;
 
     // One seat for oneself: a Student, enrolled; the same order again changes nothing.
@@ -115,12 +115,60 @@ async fn one_seat_enrols_the_buyer_and_several_make_a_purchaser_who_sees_only_in
         async move { client.invite_learner(request).await.map(|r| r.into_inner()) }
     };
 
-    // A known address takes the seat at once; the Purchaser then reads that person's progress.
-    let taken = invite(&boss_token, "KNOWN@academy.example").await.unwrap();
-    let invitation = taken.invitation.unwrap();
-    assert_eq!(invitation.state(), InvitationState::Accepted);
-    assert_eq!(invitation.invitee_user_id, known);
-    assert!(taken.code.is_empty());
+    // An invitation always waits for its invitee: the answer is the same whether anyone has
+    // the address, and the Purchaser reaches nobody who has not accepted.
+    let to_known = invite(&boss_token, "KNOWN@academy.example").await.unwrap();
+    let to_newcomer = invite(&boss_token, "newcomer@academy.example")
+        .await
+        .unwrap();
+    for sent in [&to_known, &to_newcomer] {
+        let invitation = sent.invitation.as_ref().unwrap();
+        assert_eq!(invitation.state(), InvitationState::Pending);
+        assert!(invitation.invitee_user_id.is_empty());
+        assert!(sent.code.starts_with("lmsinv_"), "{}", sent.code);
+    }
+    assert_eq!(
+        to_known.invitation.as_ref().unwrap().email,
+        "known@academy.example"
+    );
+    assert!(
+        !enrolled_on(&p, &known, &c).await,
+        "nobody is enrolled unasked"
+    );
+    assert!(
+        !p.allowed(&boss_token, "reports.read", user_ref(&known), None)
+            .await
+    );
+
+    // The person the address belongs to hears of it and accepts by its id.
+    let told = p
+        .notifications(&known_token)
+        .list_notifications(ListNotificationsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .notifications;
+    assert_eq!(told.len(), 1);
+    assert_eq!(told[0].kind(), NotificationKind::InvitationReceived);
+    assert_eq!(told[0].course_id, c);
+    let invitation_id = to_known.invitation.as_ref().unwrap().invitation_id.clone();
+    assert_eq!(told[0].object_id, invitation_id);
+    let by_id = |token: &str| {
+        let mut client = p.purchases(token);
+        let request = AcceptInvitationRequest {
+            code: String::new(),
+            invitation_id: invitation_id.clone(),
+        };
+        async move { client.accept_invitation(request).await }
+    };
+    let not_theirs = by_id(&solo_token).await.unwrap_err();
+    assert_eq!(
+        not_theirs.code(),
+        Code::NotFound,
+        "only its addressee finds it by id"
+    );
+    let taken = by_id(&known_token).await.unwrap().into_inner();
+    assert_eq!(taken.invitation.unwrap().invitee_user_id, known);
     assert!(enrolled_on(&p, &known, &c).await);
     let at = taken.written_at;
     assert!(
@@ -136,21 +184,15 @@ async fn one_seat_enrols_the_buyer_and_several_make_a_purchaser_who_sees_only_in
             .await
     );
 
-    // An address nobody holds gets a code, accepted once its holder has an account.
-    let pending = invite(&boss_token, "newcomer@academy.example")
-        .await
-        .unwrap();
-    assert_eq!(
-        pending.invitation.as_ref().unwrap().state(),
-        InvitationState::Pending
-    );
-    assert!(pending.code.starts_with("lmsinv_"), "{}", pending.code);
+    // An address nobody held: its holder accepts with the code once they have an account.
+    let pending = to_newcomer;
     let (newcomer, newcomer_token) = p.person("newcomer@academy.example", None, None).await;
     assert!(!enrolled_on(&p, &newcomer, &c).await);
     let accepted = p
         .purchases(&newcomer_token)
         .accept_invitation(AcceptInvitationRequest {
             code: pending.code.clone(),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -171,6 +213,7 @@ async fn one_seat_enrols_the_buyer_and_several_make_a_purchaser_who_sees_only_in
         .purchases(&newcomer_token)
         .accept_invitation(AcceptInvitationRequest {
             code: pending.code.clone(),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -180,6 +223,7 @@ async fn one_seat_enrols_the_buyer_and_several_make_a_purchaser_who_sees_only_in
         .purchases(&solo_token)
         .accept_invitation(AcceptInvitationRequest {
             code: pending.code.clone(),
+            ..Default::default()
         })
         .await
         .unwrap_err();
@@ -188,10 +232,35 @@ async fn one_seat_enrols_the_buyer_and_several_make_a_purchaser_who_sees_only_in
         .purchases(&solo_token)
         .accept_invitation(AcceptInvitationRequest {
             code: "lmsinv_nothing".into(),
+            ..Default::default()
         })
         .await
         .unwrap_err();
     assert_eq!(unknown.code(), Code::NotFound);
+    let both = p
+        .purchases(&solo_token)
+        .accept_invitation(AcceptInvitationRequest {
+            code: pending.code.clone(),
+            invitation_id: invitation_id.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(fields(&both), ["code"]);
+
+    // A single seat is its buyer's own.
+    let own = p
+        .purchases(&solo_token)
+        .invite_learner(InviteLearnerRequest {
+            order_id: first.order_id.clone(),
+            email: "friend@academy.example".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        own.code(),
+        Code::PermissionDenied,
+        "a Student holds no invitations.create"
+    );
 
     // Seats are never over-offered, an address is invited once, and only the buyer invites.
     let same = invite(&boss_token, "known@academy.example")

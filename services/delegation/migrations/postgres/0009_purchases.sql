@@ -10,14 +10,16 @@ CREATE TABLE orders (
     shop_order TEXT    NOT NULL,
     course_id  UUID    NOT NULL REFERENCES courses (course_id),
     buyer_id   UUID    NOT NULL,
-    seats      INTEGER NOT NULL,
+    seats      INTEGER NOT NULL CHECK (seats > 0),
     placed_by  TEXT    NOT NULL,
     placed_at  BIGINT  NOT NULL,
     UNIQUE (tenant_id, shop_order)
 );
 CREATE INDEX orders_by_buyer ON orders (tenant_id, buyer_id, order_id);
 
--- State: 1 pending (sent to an address nobody holds yet), 2 accepted.
+-- State: 1 pending, 2 accepted (by its invitee). An invitation always waits for its invitee's
+-- acceptance: the person the address belonged to when it was sent (if anyone) may accept it by
+-- its id, anyone holding its code by the code.
 CREATE TABLE invitations (
     tenant_id     UUID     NOT NULL,
     invitation_id UUID     PRIMARY KEY,
@@ -26,11 +28,14 @@ CREATE TABLE invitations (
     email         TEXT     NOT NULL,
     -- SHA-256 of the code the invitee accepts with; the code itself is shown once.
     code_hash     BYTEA    NOT NULL UNIQUE,
-    state         SMALLINT NOT NULL,
+    state         SMALLINT NOT NULL CHECK (state IN (1, 2)),
+    -- Whose account the address was when it was sent; told by a notification.
+    addressee_id  UUID,
     invitee_id    UUID,
     invited_at    BIGINT   NOT NULL,
     accepted_at   BIGINT,
-    UNIQUE (order_id, email)
+    UNIQUE (order_id, email),
+    CHECK ((state = 2) = (invitee_id IS NOT NULL))
 );
 -- One seat of an order per person, whichever address they were invited at.
 CREATE UNIQUE INDEX invitations_one_per_invitee ON invitations (order_id, invitee_id)
@@ -43,10 +48,11 @@ CREATE TABLE shop_webhooks (
     rotated_at BIGINT  NOT NULL
 );
 
+-- The orders each delivery placed (one per line item).
 CREATE TABLE webhook_deliveries (
     tenant_id   UUID   NOT NULL,
     webhook_id  TEXT   NOT NULL,
     order_id    UUID   NOT NULL REFERENCES orders (order_id),
     received_at BIGINT NOT NULL,
-    PRIMARY KEY (tenant_id, webhook_id)
+    PRIMARY KEY (tenant_id, webhook_id, order_id)
 );

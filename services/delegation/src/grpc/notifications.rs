@@ -58,6 +58,7 @@ fn kind(kind: NoticeKind) -> NotificationKind {
         NoticeKind::EventCancelled => NotificationKind::EventCancelled,
         NoticeKind::EnrolmentRequested => NotificationKind::EnrolmentRequested,
         NoticeKind::CompetencySignedOff => NotificationKind::CompetencySignedOff,
+        NoticeKind::InvitationReceived => NotificationKind::InvitationReceived,
     }
 }
 

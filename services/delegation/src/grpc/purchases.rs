@@ -1,13 +1,13 @@
 //! `PurchaseService`: shop orders and a Purchaser's invitations (DESIGN §6). The shop places
 //! orders with its integration's token (scope `delegation.orders.place`; the webhook beside it
 //! in `webhook.rs` places them the same way); a buyer of several seats invites learners by
-//! e-mail, and an invitee takes a seat at once when the address is a known person's, else with
-//! the invitation's code once they have an account.
+//! e-mail, and an invitee takes a seat by accepting: with the code the Purchaser sent them, or,
+//! when the address is their account's, by the invitation's id from their notification.
 //!
-//! Finding people by address is delegation's own call to identity (scope
-//! `identity.people.lookup`): neither the shop nor a Purchaser may read the tenant's people.
-//! Whether an address is known shows in the answer (a seat taken at once, or a code); each
-//! probe takes one of the Purchaser's paid seats.
+//! Nobody becomes a Purchaser's invitee without accepting (the `invitees` reach reads their
+//! profile and progress), and the answer to an invitation is the same whether anyone has the
+//! address, so a Purchaser learns nothing of who has an account. Finding the addressee is
+//! delegation's own call to identity (scope `identity.people.lookup`).
 
 use std::sync::Arc;
 
@@ -33,7 +33,7 @@ use crate::convert::{invitation, optional_id, order, reference, required_id};
 use crate::core::Core;
 use crate::relationships;
 use crate::shop::{self, GRPC_FIELDS, ShopOrder};
-use crate::store::{InvitationRecord, InvitationState, OrderRecord, Store, ToInvite};
+use crate::store::{Acceptance, InvitationRecord, InvitationState, OrderRecord, Store, ToInvite};
 
 /// How an invitation code starts, so one pasted in the wrong place is recognisable.
 const CODE_PREFIX: &str = "lmsinv_";
@@ -75,7 +75,12 @@ impl<S: Store + Clone> Purchases<S> {
             &r.buyer_email,
             i64::from(r.seats),
         )?;
-        let (placed, written_at) = shop::place(&self.0, tenant, wanted, &by, None).await?;
+        let (placed, written_at) =
+            shop::place(&self.0, tenant, std::slice::from_ref(&wanted), &by, None).await?;
+        let placed = placed
+            .into_iter()
+            .next()
+            .ok_or_else(|| ApiError::Internal("an order placed nothing".into()))?;
         Ok(PlaceOrderResponse {
             order: Some(order(&placed.order)),
             created: placed.created,
@@ -121,27 +126,24 @@ impl<S: Store + Clone> Purchases<S> {
             .await?;
         let bought = self.own_order(&acting, &r.order_id).await?;
         let token = self.0.authorization.service_token(acting.tenant).await?;
-        let invitee = self
+        let addressee = self
             .0
             .identity
             .user_by_email(&token, email.as_str())
             .await?
             .map(|(user, _)| user);
         let code = format!("{CODE_PREFIX}{}", random_token(32));
-        let at = now();
         let record = InvitationRecord {
             id: InvitationId::generate(),
             order: bought.id,
             email: email.as_str().to_owned(),
-            state: match invitee {
-                Some(_) => InvitationState::Accepted,
-                None => InvitationState::Pending,
-            },
-            invitee,
-            invited_at: at,
-            accepted_at: invitee.map(|_| at),
+            addressee,
+            state: InvitationState::Pending,
+            invitee: None,
+            invited_at: now(),
+            accepted_at: None,
         };
-        let invited = self
+        let sent = self
             .0
             .store
             .invite(
@@ -151,18 +153,12 @@ impl<S: Store + Clone> Purchases<S> {
                     code_hash: &code_hash(&code),
                     purchaser: acting.user,
                 },
-                relationships::invitee_joined,
                 &actor.did("invitation.sent", "invitation", record.id),
             )
             .await?;
-        let (code, written_at) = match invitee {
-            Some(_) => (String::new(), self.0.deliver(acting.tenant).await),
-            None => (code, None),
-        };
         Ok(InviteLearnerResponse {
-            invitation: Some(invitation(&invited.invitation)),
+            invitation: Some(invitation(&sent)),
             code,
-            written_at,
         })
     }
 
@@ -180,19 +176,36 @@ impl<S: Store + Clone> Purchases<S> {
         };
         let acting = acting(&request)?;
         let actor = Actor::of(&request)?;
-        let code = request.get_ref().code.trim();
-        if code.is_empty() || code.len() > CODE_MAX {
-            return Err(ApiError::invalid_field(
-                "code",
-                "must be the invitation's code, as the Purchaser sent it",
-            ));
-        }
+        let r = request.get_ref();
+        let (code, id) = (r.code.trim(), r.invitation_id.trim());
+        let hash;
+        let how = match (code.is_empty(), id.is_empty()) {
+            (false, true) if code.len() <= CODE_MAX => {
+                hash = code_hash(code);
+                Acceptance::Code(&hash)
+            }
+            (false, true) => {
+                return Err(ApiError::invalid_field(
+                    "code",
+                    "must be the invitation's code, as the Purchaser sent it",
+                ));
+            }
+            (true, false) => {
+                Acceptance::Addressed(required_id("invitation_id", id, InvitationId::parse)?)
+            }
+            _ => {
+                return Err(ApiError::invalid_field(
+                    "code",
+                    "name the invitation by its code or by its id (invitation_id), one of them",
+                ));
+            }
+        };
         let invited = self
             .0
             .store
             .accept(
                 acting.tenant,
-                &code_hash(code),
+                how,
                 acting.user,
                 now(),
                 relationships::invitee_joined,

@@ -35,7 +35,8 @@ pub use events::{
 pub use lms_runtime::outbox::NewEvent;
 pub use notifications::{NotificationFilter, NotificationRecord, NotificationStore};
 pub use purchases::{
-    InvitationRecord, InvitationState, Invited, OrderRecord, Placed, PurchaseStore, ToInvite,
+    Acceptance, InvitationRecord, InvitationState, Invited, OrderRecord, Placed, PurchaseStore,
+    ToInvite,
 };
 pub use responsibilities::{ResponsibilityFilter, ResponsibilityRecord, ResponsibilityStore};
 pub use sql::{PgStore, SqlStore, SqliteStore};

@@ -35,7 +35,7 @@ impl OrderRecord {
     }
 }
 
-/// What placing an order did.
+/// What placing an order did (one per order of a call).
 #[derive(Clone, PartialEq, Debug)]
 pub struct Placed {
     /// The order as kept (the first one, when it was placed before).
@@ -49,7 +49,7 @@ pub struct Placed {
 /// Whether an invitation waits for its invitee or was taken.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum InvitationState {
-    /// Sent to an address nobody of the tenant holds yet; accepted with its code.
+    /// Sent; waits for its invitee (the address's holder by its id, or anyone by its code).
     Pending,
     /// Taken by a person, who is the Purchaser's invitee.
     Accepted,
@@ -83,6 +83,9 @@ pub struct InvitationRecord {
     pub order: OrderId,
     /// The address invited, lower-cased.
     pub email: String,
+    /// Whose account the address was when it was sent (told by a notification; never shown
+    /// to the Purchaser, so an invitation says nothing of who has an account).
+    pub addressee: Option<UserId>,
     /// Waiting or taken.
     pub state: InvitationState,
     /// Who took it.
@@ -93,7 +96,7 @@ pub struct InvitationRecord {
     pub accepted_at: Option<i64>,
 }
 
-/// An invitation to send: taken at once by `invitee` when the address is a known person's.
+/// An invitation to send, pending.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct ToInvite<'a> {
     /// The invitation, as it will be kept.
@@ -102,6 +105,15 @@ pub struct ToInvite<'a> {
     pub code_hash: &'a [u8],
     /// Whoever sends it must be the order's buyer.
     pub purchaser: UserId,
+}
+
+/// How an invitation is taken.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Acceptance<'a> {
+    /// By the code sent with it (its SHA-256 here): whoever holds it.
+    Code(&'a [u8]),
+    /// By its id, as the notification names it: only its addressee.
+    Addressed(InvitationId),
 }
 
 /// What sending or accepting an invitation did.
@@ -118,20 +130,35 @@ pub struct Invited {
 /// Orders, invitations and the shop webhook. Every write that makes an enrolment or an invitee
 /// appends the events its `events` builds, in the same transaction.
 pub trait PurchaseStore: Send + Sync + 'static {
-    /// Places `order` unless the shop placed it before (or `webhook`, a delivery id, was seen):
-    /// then answers the first, `created` false, changing nothing; the same shop id with other
-    /// contents is `Refused` (`ORDER_CONFLICT`). A single seat enrols the buyer on the course
-    /// (unless enrolled already). A missing course is `Missing`, an archived one `Refused`.
-    fn place_order<F>(
+    /// The orders the webhook delivery `webhook` placed (none when it was not seen).
+    fn delivered(
         &self,
         tenant: TenantId,
-        order: &OrderRecord,
+        webhook: &str,
+    ) -> impl Future<Output = Result<Vec<OrderRecord>, StoreError>> + Send;
+
+    /// The order the shop placed under `shop_order`.
+    fn order_by_shop_id(
+        &self,
+        tenant: TenantId,
+        shop_order: &str,
+    ) -> impl Future<Output = Result<Option<OrderRecord>, StoreError>> + Send;
+
+    /// Places `orders` (a delivery's line items) all or none, in one transaction. A delivery
+    /// seen before answers the orders it placed, `created` false, changing nothing; an order
+    /// the shop placed before answers the first the same way; the same shop id with other
+    /// contents is `Refused` (`ORDER_CONFLICT`). A single seat enrols the buyer on the course
+    /// (unless enrolled already). A missing course is `Missing`, an archived one `Refused`.
+    fn place_orders<F>(
+        &self,
+        tenant: TenantId,
+        orders: &[OrderRecord],
         webhook: Option<&str>,
         events: F,
         audit: &Audit,
-    ) -> impl Future<Output = Result<Placed, StoreError>> + Send
+    ) -> impl Future<Output = Result<Vec<Placed>, StoreError>> + Send
     where
-        F: FnOnce(&Placed) -> Vec<NewEvent> + Send;
+        F: FnOnce(&[Placed]) -> Vec<NewEvent> + Send;
 
     /// An order.
     fn order(
@@ -149,28 +176,26 @@ pub trait PurchaseStore: Send + Sync + 'static {
         limit: i64,
     ) -> impl Future<Output = Result<Vec<OrderRecord>, StoreError>> + Send;
 
-    /// Sends an invitation for one of its order's seats: `Missing` without the order, `Refused`
-    /// when the sender is not its buyer (`NOT_THE_PURCHASER`), every seat is offered already
-    /// (`NO_SEATS_LEFT`), or the address or person was invited to it already
-    /// (`ALREADY_INVITED`). An invitation taken at once enrols its invitee.
-    fn invite<F>(
+    /// Sends a pending invitation for one of its order's seats (the kernel's
+    /// `check_invitation`) and tells its addressee, if any: `Missing` without the order,
+    /// `Refused` when the sender is not its buyer (`NOT_THE_PURCHASER`), the order is a single
+    /// seat (`NOT_A_SEAT_PURCHASE`), every seat is offered (`NO_SEATS_LEFT`) or the address was
+    /// invited to it already (`ALREADY_INVITED`).
+    fn invite(
         &self,
         tenant: TenantId,
         to: ToInvite<'_>,
-        events: F,
         audit: &Audit,
-    ) -> impl Future<Output = Result<Invited, StoreError>> + Send
-    where
-        F: FnOnce(&Invited) -> Vec<NewEvent> + Send;
+    ) -> impl Future<Output = Result<InvitationRecord, StoreError>> + Send;
 
-    /// `user` takes the pending invitation whose code hashes to `code_hash` at `at`, and is
-    /// enrolled on its course: `Missing` when no invitation has that code, `Refused` when it
-    /// was taken (`INVITATION_ACCEPTED`) or `user` holds a seat of the order already
+    /// `user` takes a pending invitation at `at` and is enrolled on its course: `Missing` when
+    /// no invitation has that code, or none with that id is addressed to `user`; `Refused`
+    /// when it was taken (`INVITATION_ACCEPTED`) or `user` holds a seat of the order already
     /// (`ALREADY_INVITED`). Taking it again as its invitee answers it, changing nothing.
     fn accept<F>(
         &self,
         tenant: TenantId,
-        code_hash: &[u8],
+        how: Acceptance<'_>,
         user: UserId,
         at: i64,
         events: F,

@@ -42,10 +42,15 @@ pub enum PurchaseCommand {
         /// The order.
         order: String,
     },
-    /// Accept an invitation with the code you were sent.
+    /// Accept an invitation: with the code you were sent (`-` reads it from standard input,
+    /// keeping it out of the shell's history), or by its id from your notification (`--id`).
     Accept {
         /// The invitation's code.
-        code: String,
+        #[arg(required_unless_present = "id", conflicts_with = "id")]
+        code: Option<String>,
+        /// The invitation's id, for an invitation sent to your account's address.
+        #[arg(long)]
+        id: Option<String>,
     },
     /// Issue the tenant's shop webhook secret (the previous one stops working).
     WebhookSecret,
@@ -161,9 +166,22 @@ pub async fn run(delegation: &Client, command: PurchaseCommand) -> anyhow::Resul
                 .invitations,
             "",
         ),
-        PurchaseCommand::Accept { code } => {
+        PurchaseCommand::Accept { code, id } => {
+            let code = match code.as_deref() {
+                Some("-") => {
+                    let mut line = String::new();
+                    std::io::stdin()
+                        .read_line(&mut line)
+                        .context("read the code from standard input")?;
+                    line.trim().to_owned()
+                }
+                _ => code.unwrap_or_default(),
+            };
             let taken = purchases
-                .accept_invitation(AcceptInvitationRequest { code })
+                .accept_invitation(AcceptInvitationRequest {
+                    code,
+                    invitation_id: id.unwrap_or_default(),
+                })
                 .await
                 .context("accept invitation")?
                 .into_inner();

@@ -128,7 +128,8 @@ lms_testkit::store_conformance! {
         ],
         purchases: [
             an_order_is_placed_once_by_its_shop_id_and_a_delivery_once_by_its_id,
-            several_seats_enrol_nobody_until_invitees_take_them,
+            a_delivery_s_orders_are_placed_all_or_none,
+            seats_are_offered_one_invitation_each_and_taken_only_by_accepting,
             a_webhook_secret_moves_one_generation_per_rotation,
             one_order_delivered_twice_at_once_is_placed_once,
         ],

@@ -1,12 +1,12 @@
-use lms_kernel::{InvitationId, OrderId, TenantId, UserId};
+use lms_kernel::{CourseId, InvitationId, OrderId, TenantId, UserId};
 
 use super::{audit, course, someone, stored};
 use crate::store::{
-    EnrolmentFilter, InvitationRecord, InvitationState, OrderRecord, Placed, Store, StoreError,
-    ToInvite,
+    Acceptance, EnrolmentFilter, InvitationRecord, InvitationState, Invited, NotificationFilter,
+    OrderRecord, Placed, Store, StoreError, ToInvite,
 };
 
-fn order(course: lms_kernel::CourseId, shop_order: &str, buyer: UserId, seats: u32) -> OrderRecord {
+fn order(course: CourseId, shop_order: &str, buyer: UserId, seats: u32) -> OrderRecord {
     OrderRecord {
         id: OrderId::generate(),
         shop_order: shop_order.into(),
@@ -21,13 +21,13 @@ fn order(course: lms_kernel::CourseId, shop_order: &str, buyer: UserId, seats: u
 async fn place<S: Store>(
     store: &S,
     tenant: TenantId,
-    order: &OrderRecord,
+    orders: &[OrderRecord],
     webhook: Option<&str>,
-) -> Result<Placed, StoreError> {
+) -> Result<Vec<Placed>, StoreError> {
     store
-        .place_order(
+        .place_orders(
             tenant,
-            order,
+            orders,
             webhook,
             |_| Vec::new(),
             &audit("order.placed"),
@@ -35,18 +35,26 @@ async fn place<S: Store>(
         .await
 }
 
-fn invitation(order: OrderId, email: &str, invitee: Option<UserId>) -> InvitationRecord {
+async fn place_one<S: Store>(
+    store: &S,
+    tenant: TenantId,
+    order: &OrderRecord,
+    webhook: Option<&str>,
+) -> Result<Placed, StoreError> {
+    let mut placed = place(store, tenant, std::slice::from_ref(order), webhook).await?;
+    Ok(placed.remove(0))
+}
+
+fn invitation(order: OrderId, email: &str, addressee: Option<UserId>) -> InvitationRecord {
     InvitationRecord {
         id: InvitationId::generate(),
         order,
         email: email.into(),
-        state: match invitee {
-            Some(_) => InvitationState::Accepted,
-            None => InvitationState::Pending,
-        },
-        invitee,
+        addressee,
+        state: InvitationState::Pending,
+        invitee: None,
         invited_at: 200,
-        accepted_at: invitee.map(|_| 200),
+        accepted_at: None,
     }
 }
 
@@ -56,7 +64,7 @@ async fn invite<S: Store>(
     purchaser: UserId,
     invitation: InvitationRecord,
     code: &[u8],
-) -> Result<crate::store::Invited, StoreError> {
+) -> Result<InvitationRecord, StoreError> {
     store
         .invite(
             tenant,
@@ -65,8 +73,25 @@ async fn invite<S: Store>(
                 code_hash: code,
                 purchaser,
             },
-            |_| Vec::new(),
             &audit("invitation.sent"),
+        )
+        .await
+}
+
+async fn accept<S: Store>(
+    store: &S,
+    tenant: TenantId,
+    how: Acceptance<'_>,
+    user: UserId,
+) -> Result<Invited, StoreError> {
+    store
+        .accept(
+            tenant,
+            how,
+            user,
+            300,
+            |_| Vec::new(),
+            &audit("invitation.accepted"),
         )
         .await
 }
@@ -101,22 +126,30 @@ pub async fn an_order_is_placed_once_by_its_shop_id_and_a_delivery_once_by_its_i
     stored(&store, tenant, &c).await;
     let buyer = someone();
     let first = order(c.id, "1001", buyer, 1);
-    let placed = place(&store, tenant, &first, Some("delivery-1"))
+    let placed = place_one(&store, tenant, &first, Some("delivery-1"))
         .await
         .unwrap();
     assert!(placed.created);
     assert_eq!(placed.enrolled.as_ref().map(|e| e.user), Some(buyer));
     assert_eq!(enrolled(&store, tenant, buyer).await, 1);
+    assert_eq!(
+        store.delivered(tenant, "delivery-1").await.unwrap(),
+        std::slice::from_ref(&first)
+    );
+    assert_eq!(
+        store.order_by_shop_id(tenant, "1001").await.unwrap(),
+        Some(first.clone())
+    );
 
     // Again under another id of ours, by gRPC or a new delivery: the first, nothing new.
-    let again = place(&store, tenant, &order(c.id, "1001", buyer, 1), None)
+    let again = place_one(&store, tenant, &order(c.id, "1001", buyer, 1), None)
         .await
         .unwrap();
     assert!(!again.created);
     assert_eq!(again.order.id, first.id);
     assert!(again.enrolled.is_none());
     // A seen delivery is answered as it was, whatever it says now.
-    let replay = place(
+    let replay = place_one(
         &store,
         tenant,
         &order(c.id, "9999", buyer, 3),
@@ -125,7 +158,7 @@ pub async fn an_order_is_placed_once_by_its_shop_id_and_a_delivery_once_by_its_i
     .await
     .unwrap();
     assert_eq!((replay.created, replay.order.id), (false, first.id));
-    let conflict = place(&store, tenant, &order(c.id, "1001", buyer, 2), None)
+    let conflict = place_one(&store, tenant, &order(c.id, "1001", buyer, 2), None)
         .await
         .unwrap_err();
     assert_eq!(reason(conflict), "ORDER_CONFLICT");
@@ -137,7 +170,7 @@ pub async fn an_order_is_placed_once_by_its_shop_id_and_a_delivery_once_by_its_i
     let theirs = course("Theirs");
     stored(&store, other, &theirs).await;
     assert!(
-        place(&store, other, &order(theirs.id, "1001", buyer, 1), None)
+        place_one(&store, other, &order(theirs.id, "1001", buyer, 1), None)
             .await
             .unwrap()
             .created
@@ -145,13 +178,80 @@ pub async fn an_order_is_placed_once_by_its_shop_id_and_a_delivery_once_by_its_i
     assert!(store.order(other, first.id).await.unwrap().is_none());
 }
 
-pub async fn several_seats_enrol_nobody_until_invitees_take_them<S: Store>(store: S) {
+pub async fn a_delivery_s_orders_are_placed_all_or_none<S: Store>(store: S) {
+    let tenant = TenantId::generate();
+    let (c, archived) = (course("Open"), course("Closed"));
+    stored(&store, tenant, &c).await;
+    stored(&store, tenant, &archived).await;
+    // Someone enrolled on it: deleting archives it.
+    store
+        .enrol(
+            tenant,
+            crate::store::ToEnrol {
+                course: archived.id,
+                users: &[someone()],
+                by: "test",
+                at: 1,
+            },
+            |_| Vec::new(),
+            &audit("enrolled"),
+        )
+        .await
+        .unwrap();
+    store
+        .remove_course(
+            tenant,
+            archived.id,
+            2,
+            |_| Vec::new(),
+            &audit("course.deleted"),
+        )
+        .await
+        .unwrap();
+    let buyer = someone();
+    let refused = place(
+        &store,
+        tenant,
+        &[
+            order(c.id, "7/1", buyer, 1),
+            order(archived.id, "7/2", buyer, 1),
+        ],
+        Some("delivery-7"),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(reason(refused), "ARCHIVED");
+    assert_eq!(store.order_by_shop_id(tenant, "7/1").await.unwrap(), None);
+    assert!(
+        store
+            .delivered(tenant, "delivery-7")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(enrolled(&store, tenant, buyer).await, 0);
+    let both = place(
+        &store,
+        tenant,
+        &[order(c.id, "8/1", buyer, 1), order(c.id, "8/2", buyer, 4)],
+        Some("delivery-8"),
+    )
+    .await
+    .unwrap();
+    assert!(both.iter().all(|p| p.created));
+    assert_eq!(
+        store.delivered(tenant, "delivery-8").await.unwrap().len(),
+        2
+    );
+}
+
+pub async fn seats_are_offered_one_invitation_each_and_taken_only_by_accepting<S: Store>(store: S) {
     let tenant = TenantId::generate();
     let c = course("Seats");
     stored(&store, tenant, &c).await;
     let (purchaser, known, newcomer) = (someone(), someone(), someone());
     let bought = order(c.id, "2001", purchaser, 2);
-    let placed = place(&store, tenant, &bought, None).await.unwrap();
+    let placed = place_one(&store, tenant, &bought, None).await.unwrap();
     assert!(placed.created && placed.enrolled.is_none());
     assert_eq!(enrolled(&store, tenant, purchaser).await, 0);
 
@@ -165,16 +265,29 @@ pub async fn several_seats_enrol_nobody_until_invitees_take_them<S: Store>(store
     .await
     .unwrap_err();
     assert_eq!(reason(not_theirs), "NOT_THE_PURCHASER");
-    let taken = invite(
-        &store,
-        tenant,
-        purchaser,
-        invitation(bought.id, "k@x.org", Some(known)),
-        b"k",
-    )
-    .await
-    .unwrap();
-    assert_eq!(taken.enrolled.as_ref().map(|e| e.user), Some(known));
+    let to_known = invitation(bought.id, "k@x.org", Some(known));
+    let sent = invite(&store, tenant, purchaser, to_known.clone(), b"k")
+        .await
+        .unwrap();
+    assert_eq!(sent.state, InvitationState::Pending);
+    assert_eq!(
+        enrolled(&store, tenant, known).await,
+        0,
+        "nobody is enrolled unasked"
+    );
+    let told = store
+        .notifications(
+            tenant,
+            NotificationFilter {
+                recipient: Some(known),
+                ..Default::default()
+            },
+            10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(told.len(), 1);
+    assert_eq!(told[0].object, to_known.id.as_uuid());
     let twice = invite(
         &store,
         tenant,
@@ -185,7 +298,7 @@ pub async fn several_seats_enrol_nobody_until_invitees_take_them<S: Store>(store
     .await
     .unwrap_err();
     assert_eq!(reason(twice), "ALREADY_INVITED");
-    let pending = invite(
+    invite(
         &store,
         tenant,
         purchaser,
@@ -194,7 +307,6 @@ pub async fn several_seats_enrol_nobody_until_invitees_take_them<S: Store>(store
     )
     .await
     .unwrap();
-    assert!(pending.enrolled.is_none());
     let full = invite(
         &store,
         tenant,
@@ -206,37 +318,56 @@ pub async fn several_seats_enrol_nobody_until_invitees_take_them<S: Store>(store
     .unwrap_err();
     assert_eq!(reason(full), "NO_SEATS_LEFT");
 
-    let accept = |user: UserId, code: &'static [u8]| {
-        let store = &store;
-        async move {
-            store
-                .accept(
-                    tenant,
-                    code,
-                    user,
-                    300,
-                    |_| Vec::new(),
-                    &audit("invitation.accepted"),
-                )
-                .await
-        }
-    };
-    let missing = accept(newcomer, b"nothing").await.unwrap_err();
+    // Only the addressee finds an invitation by its id; anyone with the code takes it.
+    let by_id = Acceptance::Addressed(to_known.id);
+    let stranger = accept(&store, tenant, by_id, newcomer).await.unwrap_err();
+    assert!(
+        matches!(stranger, StoreError::Missing { .. }),
+        "{stranger:?}"
+    );
+    let taken = accept(&store, tenant, by_id, known).await.unwrap();
+    assert_eq!(taken.invitation.invitee, Some(known));
+    assert_eq!(enrolled(&store, tenant, known).await, 1);
+    let missing = accept(&store, tenant, Acceptance::Code(b"nothing"), newcomer)
+        .await
+        .unwrap_err();
     assert!(matches!(missing, StoreError::Missing { .. }), "{missing:?}");
-    let held = accept(known, b"n").await.unwrap_err();
+    let held = accept(&store, tenant, Acceptance::Code(b"n"), known)
+        .await
+        .unwrap_err();
     assert_eq!(reason(held), "ALREADY_INVITED", "one seat per person");
-    let accepted = accept(newcomer, b"n").await.unwrap();
+    let accepted = accept(&store, tenant, Acceptance::Code(b"n"), newcomer)
+        .await
+        .unwrap();
     assert_eq!(accepted.invitation.state, InvitationState::Accepted);
     assert_eq!(accepted.invitation.invitee, Some(newcomer));
     assert_eq!(accepted.invitation.accepted_at, Some(300));
     assert_eq!(enrolled(&store, tenant, newcomer).await, 1);
-    let again = accept(newcomer, b"n").await.unwrap();
+    let again = accept(&store, tenant, Acceptance::Code(b"n"), newcomer)
+        .await
+        .unwrap();
     assert!(again.enrolled.is_none(), "taking it again changes nothing");
-    let other = accept(someone(), b"n").await.unwrap_err();
+    let other = accept(&store, tenant, Acceptance::Code(b"n"), someone())
+        .await
+        .unwrap_err();
     assert_eq!(reason(other), "INVITATION_ACCEPTED");
     let listed = store.invitations(tenant, bought.id).await.unwrap();
     assert_eq!(listed.len(), 2);
     assert!(listed.iter().all(|i| i.state == InvitationState::Accepted));
+
+    // A single seat is its buyer's own.
+    let solo = order(c.id, "2002", purchaser, 1);
+    place_one(&store, tenant, &solo, None).await.unwrap();
+    let own = invite(
+        &store,
+        tenant,
+        purchaser,
+        invitation(solo.id, "o@x.org", None),
+        b"o",
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(reason(own), "NOT_A_SEAT_PURCHASE");
 }
 
 pub async fn a_webhook_secret_moves_one_generation_per_rotation<S: Store>(store: S) {
@@ -276,7 +407,7 @@ pub async fn one_order_delivered_twice_at_once_is_placed_once<S: Store + Clone>(
         let wanted = order(c.id, "3001", buyer, 1);
         async move {
             let delivery = format!("delivery-{n}");
-            place(&store, tenant, &wanted, Some(&delivery))
+            place_one(&store, tenant, &wanted, Some(&delivery))
                 .await
                 .unwrap()
         }

@@ -1,10 +1,13 @@
 //! Shop orders, a Purchaser's invitations and the shop webhook's generation.
 //!
-//! An order takes its course's lock (as enrolments do) so a course is never archived beneath
+//! A new order takes its course's lock (as enrolments do) so a course is never archived beneath
 //! the enrolment a single seat makes; invitations take their order's lock, so two invitations
-//! sent at once never offer more seats than were bought.
+//! sent at once never offer more seats than were bought. The rules are the kernel's
+//! (`purchase_roles`, `check_invitation`); the SQL reads what they need and writes what they
+//! answer.
 
-use lms_kernel::{CourseId, InvitationId, OrderId, TenantId, UserId};
+use lms_kernel::user::{check_invitation, purchase_roles};
+use lms_kernel::{CourseId, InvitationId, OrderId, Template, TenantId, UserId};
 use lms_runtime::outbox;
 use lms_runtime::transaction::begin_write;
 use sqlx::Row as _;
@@ -12,12 +15,14 @@ use sqlx::Row as _;
 use super::audit::append_audit;
 use super::courses::changeable_course;
 use super::enrolments::enrol_in;
+use super::notifications::notify;
 use super::{Db, LOCK_ROWS};
 use crate::audit::Audit;
+use crate::notices::{About, NoticeKind};
 use crate::store::sql::SqlStore;
 use crate::store::{
-    EnrolmentRecord, InvitationRecord, InvitationState, Invited, NewEvent, OrderRecord, Placed,
-    PurchaseStore, StoreError, ToInvite,
+    Acceptance, EnrolmentRecord, InvitationRecord, InvitationState, Invited, NewEvent, OrderRecord,
+    Placed, PurchaseStore, StoreError, ToInvite,
 };
 
 type Connection = <Db as sqlx::Database>::Connection;
@@ -41,6 +46,9 @@ fn invitation_from_row(row: &Row) -> Result<InvitationRecord, StoreError> {
         id: InvitationId::from_uuid(row.try_get("invitation_id")?),
         order: OrderId::from_uuid(row.try_get("order_id")?),
         email: row.try_get("email")?,
+        addressee: row
+            .try_get::<Option<uuid::Uuid>, _>("addressee_id")?
+            .map(UserId::from_uuid),
         state: InvitationState::from_code(row.try_get("state")?)?,
         invitee: row
             .try_get::<Option<uuid::Uuid>, _>("invitee_id")?
@@ -73,23 +81,23 @@ async fn order_by_shop_id(
         .transpose()
 }
 
-/// The order a webhook delivery placed, when the delivery was seen.
-async fn delivered(
+/// The orders a webhook delivery placed (none when it was not seen).
+async fn delivered_orders(
     connection: &mut Connection,
     tenant: TenantId,
     webhook: &str,
-) -> Result<Option<OrderRecord>, StoreError> {
+) -> Result<Vec<OrderRecord>, StoreError> {
     sqlx::query(
         "SELECT o.* FROM webhook_deliveries d JOIN orders o ON o.order_id = d.order_id \
-         WHERE d.tenant_id = $1 AND d.webhook_id = $2",
+         WHERE d.tenant_id = $1 AND d.webhook_id = $2 AND o.tenant_id = $1 ORDER BY o.order_id",
     )
     .bind(tenant.as_uuid())
     .bind(webhook)
-    .fetch_optional(&mut *connection)
+    .fetch_all(&mut *connection)
     .await?
-    .as_ref()
+    .iter()
     .map(order_from_row)
-    .transpose()
+    .collect()
 }
 
 /// An order under its row lock (until the transaction ends).
@@ -164,8 +172,8 @@ async fn save_invitation(
 ) -> Result<bool, StoreError> {
     let inserted = sqlx::query(
         "INSERT INTO invitations (tenant_id, invitation_id, order_id, email, code_hash, state, \
-         invitee_id, invited_at, accepted_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-         ON CONFLICT DO NOTHING",
+         addressee_id, invitee_id, invited_at, accepted_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING",
     )
     .bind(tenant.as_uuid())
     .bind(invitation.id.as_uuid())
@@ -173,6 +181,7 @@ async fn save_invitation(
     .bind(&invitation.email)
     .bind(code_hash)
     .bind(invitation.state.code())
+    .bind(invitation.addressee.map(|u| u.as_uuid()))
     .bind(invitation.invitee.map(|u| u.as_uuid()))
     .bind(invitation.invited_at)
     .bind(invitation.accepted_at)
@@ -182,60 +191,24 @@ async fn save_invitation(
     Ok(inserted == 1)
 }
 
-impl PurchaseStore for SqlStore<Db> {
-    async fn place_order<F>(
-        &self,
-        tenant: TenantId,
-        order: &OrderRecord,
-        webhook: Option<&str>,
-        events: F,
-        audit: &Audit,
-    ) -> Result<Placed, StoreError>
-    where
-        F: FnOnce(&Placed) -> Vec<NewEvent> + Send,
-    {
-        let mut tx = begin_write(&self.pool).await?;
-        // A delivery seen before is answered as it was, whatever it says now.
-        if let Some(webhook) = webhook
-            && let Some(first) = delivered(&mut tx, tenant, webhook).await?
-        {
-            return Ok(Placed {
-                order: first,
-                created: false,
-                enrolled: None,
-            });
-        }
-        // An order placed before is answered before anything else is read (its course may be
-        // archived since); else the course's lock: two deliveries of one new order wait there,
-        // and the second finds the first's row on looking again.
-        let mut first = order_by_shop_id(&mut tx, tenant, &order.shop_order).await?;
-        if first.is_none() {
-            changeable_course(&mut tx, tenant, order.course).await?;
-            first = order_by_shop_id(&mut tx, tenant, &order.shop_order).await?;
-        }
-        if let Some(first) = first {
-            if !first.same_order(order) {
-                return Err(refused(
-                    "ORDER_CONFLICT",
-                    format!(
-                        "the shop placed order {} before with other contents",
-                        order.shop_order
-                    ),
-                ));
-            }
-            if let Some(webhook) = webhook {
-                record_delivery(&mut tx, tenant, webhook, &first).await?;
-                tx.commit().await?;
-            }
-            return Ok(Placed {
-                order: first,
-                created: false,
-                enrolled: None,
-            });
-        }
-        sqlx::query(
+/// Places one order in the caller's transaction (see [`PurchaseStore::place_orders`]).
+async fn place_in(
+    connection: &mut Connection,
+    tenant: TenantId,
+    order: &OrderRecord,
+    webhook: Option<&str>,
+    audit: &Audit,
+) -> Result<Placed, StoreError> {
+    // An order placed before is answered before anything else is read (its course may be
+    // archived since); else the course's lock, and the insert settles a race between two
+    // deliveries of one new order (or two orders reusing one shop id).
+    let mut first = order_by_shop_id(connection, tenant, &order.shop_order).await?;
+    if first.is_none() {
+        changeable_course(connection, tenant, order.course).await?;
+        let inserted = sqlx::query(
             "INSERT INTO orders (tenant_id, order_id, shop_order, course_id, buyer_id, seats, \
-             placed_by, placed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             placed_by, placed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (tenant_id, shop_order) DO NOTHING",
         )
         .bind(tenant.as_uuid())
         .bind(order.id.as_uuid())
@@ -245,24 +218,162 @@ impl PurchaseStore for SqlStore<Db> {
         .bind(i32::try_from(order.seats).unwrap_or(i32::MAX))
         .bind(&order.placed_by)
         .bind(order.placed_at)
-        .execute(&mut *tx)
-        .await?;
-        if let Some(webhook) = webhook {
-            record_delivery(&mut tx, tenant, webhook, order).await?;
+        .execute(&mut *connection)
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            first = order_by_shop_id(connection, tenant, &order.shop_order).await?;
         }
-        let enrolled = match lms_kernel::user::purchase_roles(order.seats, 0).buyer {
-            lms_kernel::Template::Student => {
-                enrol_buyer_or_invitee(&mut tx, tenant, order, order.buyer, order.placed_at, audit)
+    }
+    let placed = match first {
+        Some(first) if !first.same_order(order) => {
+            return Err(refused(
+                "ORDER_CONFLICT",
+                format!(
+                    "the shop placed order {} before with other contents",
+                    order.shop_order
+                ),
+            ));
+        }
+        Some(first) => Placed {
+            order: first,
+            created: false,
+            enrolled: None,
+        },
+        None => {
+            let enrolled = match purchase_roles(order.seats, 0).buyer {
+                Template::Student => {
+                    enrol_buyer_or_invitee(
+                        connection,
+                        tenant,
+                        order,
+                        order.buyer,
+                        order.placed_at,
+                        audit,
+                    )
                     .await?
+                }
+                _ => None,
+            };
+            append_audit(
+                &mut *connection,
+                tenant,
+                &audit.clone().about(order.id).after(order),
+            )
+            .await?;
+            Placed {
+                order: order.clone(),
+                created: true,
+                enrolled,
             }
-            _ => None,
-        };
-        let placed = Placed {
-            order: order.clone(),
-            created: true,
-            enrolled,
-        };
-        append_audit(&mut *tx, tenant, &audit.clone().after(order)).await?;
+        }
+    };
+    if let Some(webhook) = webhook {
+        record_delivery(connection, tenant, webhook, &placed.order).await?;
+    }
+    Ok(placed)
+}
+
+/// The invitation `how` names: by its code, or by its id for its addressee alone (to anyone
+/// else it does not exist).
+async fn find_invitation(
+    connection: &mut Connection,
+    tenant: TenantId,
+    how: Acceptance<'_>,
+    user: UserId,
+) -> Result<InvitationRecord, StoreError> {
+    let query = match how {
+        Acceptance::Code(hash) => {
+            sqlx::query("SELECT * FROM invitations WHERE tenant_id = $1 AND code_hash = $2")
+                .bind(tenant.as_uuid())
+                .bind(hash)
+        }
+        Acceptance::Addressed(id) => sqlx::query(
+            "SELECT * FROM invitations WHERE tenant_id = $1 AND invitation_id = $2 \
+             AND addressee_id = $3",
+        )
+        .bind(tenant.as_uuid())
+        .bind(id.as_uuid())
+        .bind(user.as_uuid()),
+    };
+    query
+        .fetch_optional(&mut *connection)
+        .await?
+        .as_ref()
+        .map(invitation_from_row)
+        .transpose()?
+        .ok_or_else(|| StoreError::Missing {
+            what: "invitation",
+            id: match how {
+                Acceptance::Code(_) => "with that code".into(),
+                Acceptance::Addressed(id) => id.to_string(),
+            },
+        })
+}
+
+/// The invitation `how` names, read under its order's lock, with the order.
+async fn invitation_to_take(
+    connection: &mut Connection,
+    tenant: TenantId,
+    how: Acceptance<'_>,
+    user: UserId,
+) -> Result<(InvitationRecord, OrderRecord), StoreError> {
+    let found = find_invitation(connection, tenant, how, user).await?;
+    let order = locked_order(connection, tenant, found.order).await?;
+    // Read again under the order's lock: an acceptance racing this one has finished.
+    let invitation = find_invitation(connection, tenant, how, user).await?;
+    Ok((invitation, order))
+}
+
+impl PurchaseStore for SqlStore<Db> {
+    async fn delivered(
+        &self,
+        tenant: TenantId,
+        webhook: &str,
+    ) -> Result<Vec<OrderRecord>, StoreError> {
+        let mut connection = self.pool.acquire().await?;
+        delivered_orders(&mut connection, tenant, webhook).await
+    }
+
+    async fn order_by_shop_id(
+        &self,
+        tenant: TenantId,
+        shop_order: &str,
+    ) -> Result<Option<OrderRecord>, StoreError> {
+        let mut connection = self.pool.acquire().await?;
+        order_by_shop_id(&mut connection, tenant, shop_order).await
+    }
+
+    async fn place_orders<F>(
+        &self,
+        tenant: TenantId,
+        orders: &[OrderRecord],
+        webhook: Option<&str>,
+        events: F,
+        audit: &Audit,
+    ) -> Result<Vec<Placed>, StoreError>
+    where
+        F: FnOnce(&[Placed]) -> Vec<NewEvent> + Send,
+    {
+        let mut tx = begin_write(&self.pool).await?;
+        // A delivery seen before is answered as it was, whatever it says now.
+        if let Some(webhook) = webhook {
+            let first = delivered_orders(&mut tx, tenant, webhook).await?;
+            if !first.is_empty() {
+                return Ok(first
+                    .into_iter()
+                    .map(|order| Placed {
+                        order,
+                        created: false,
+                        enrolled: None,
+                    })
+                    .collect());
+            }
+        }
+        let mut placed = Vec::with_capacity(orders.len());
+        for order in orders {
+            placed.push(place_in(&mut tx, tenant, order, webhook, audit).await?);
+        }
         outbox::append(&mut *tx, tenant, &events(&placed)).await?;
         tx.commit().await?;
         Ok(placed)
@@ -306,16 +417,12 @@ impl PurchaseStore for SqlStore<Db> {
         .collect()
     }
 
-    async fn invite<F>(
+    async fn invite(
         &self,
         tenant: TenantId,
         to: ToInvite<'_>,
-        events: F,
         audit: &Audit,
-    ) -> Result<Invited, StoreError>
-    where
-        F: FnOnce(&Invited) -> Vec<NewEvent> + Send,
-    {
+    ) -> Result<InvitationRecord, StoreError> {
         let mut tx = begin_write(&self.pool).await?;
         let order = locked_order(&mut tx, tenant, to.invitation.order).await?;
         if order.buyer != to.purchaser {
@@ -324,53 +431,41 @@ impl PurchaseStore for SqlStore<Db> {
                 "only the order's buyer invites people to its seats",
             ));
         }
-        let (sent,): (i64,) =
-            sqlx::query_as("SELECT COUNT(*) FROM invitations WHERE order_id = $1")
-                .bind(order.id.as_uuid())
-                .fetch_one(&mut *tx)
-                .await?;
-        if sent >= i64::from(order.seats) {
-            return Err(refused(
-                "NO_SEATS_LEFT",
-                format!("all {} seats of the order are offered", order.seats),
-            ));
-        }
-        // The unique indexes answer a second invitation of one address or person.
+        let (sent,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM invitations WHERE tenant_id = $1 AND order_id = $2",
+        )
+        .bind(tenant.as_uuid())
+        .bind(order.id.as_uuid())
+        .fetch_one(&mut *tx)
+        .await?;
+        check_invitation(order.seats, u32::try_from(sent).unwrap_or(u32::MAX))
+            .map_err(|error| refused(error.reason(), error.to_string()))?;
+        // The unique index answers a second invitation of one address.
         if !save_invitation(&mut tx, tenant, &to.invitation, to.code_hash).await? {
             return Err(refused(
                 "ALREADY_INVITED",
-                "this person or address has a seat of the order already",
+                "this address was invited to the order already",
             ));
         }
-        let enrolled = match to.invitation.invitee {
-            Some(invitee) => {
-                enrol_buyer_or_invitee(
-                    &mut tx,
-                    tenant,
-                    &order,
-                    invitee,
-                    to.invitation.invited_at,
-                    audit,
-                )
-                .await?
-            }
-            None => None,
-        };
-        let invited = Invited {
-            invitation: to.invitation,
-            order,
-            enrolled,
-        };
-        append_audit(&mut *tx, tenant, &audit.clone().after(&invited.invitation)).await?;
-        outbox::append(&mut *tx, tenant, &events(&invited)).await?;
+        if let Some(addressee) = to.invitation.addressee {
+            let about = About {
+                learner: addressee,
+                course: order.course,
+                event: None,
+                object: to.invitation.id.as_uuid(),
+                at: to.invitation.invited_at,
+            };
+            notify(&mut tx, tenant, NoticeKind::InvitationReceived, about).await?;
+        }
+        append_audit(&mut *tx, tenant, &audit.clone().after(&to.invitation)).await?;
         tx.commit().await?;
-        Ok(invited)
+        Ok(to.invitation)
     }
 
     async fn accept<F>(
         &self,
         tenant: TenantId,
-        code_hash: &[u8],
+        how: Acceptance<'_>,
         user: UserId,
         at: i64,
         events: F,
@@ -380,27 +475,7 @@ impl PurchaseStore for SqlStore<Db> {
         F: FnOnce(&Invited) -> Vec<NewEvent> + Send,
     {
         let mut tx = begin_write(&self.pool).await?;
-        let found =
-            sqlx::query("SELECT * FROM invitations WHERE tenant_id = $1 AND code_hash = $2")
-                .bind(tenant.as_uuid())
-                .bind(code_hash)
-                .fetch_optional(&mut *tx)
-                .await?
-                .as_ref()
-                .map(invitation_from_row)
-                .transpose()?
-                .ok_or_else(|| StoreError::Missing {
-                    what: "invitation",
-                    id: "with that code".into(),
-                })?;
-        let order = locked_order(&mut tx, tenant, found.order).await?;
-        // Read again under the order's lock: an acceptance racing this one has finished.
-        let mut invitation = sqlx::query("SELECT * FROM invitations WHERE invitation_id = $1")
-            .bind(found.id.as_uuid())
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(StoreError::from)
-            .and_then(|row| invitation_from_row(&row))?;
+        let (mut invitation, order) = invitation_to_take(&mut tx, tenant, how, user).await?;
         match invitation.state {
             InvitationState::Accepted if invitation.invitee == Some(user) => {
                 return Ok(Invited {
@@ -418,8 +493,10 @@ impl PurchaseStore for SqlStore<Db> {
             InvitationState::Pending => {}
         }
         let (held,): (i64,) = sqlx::query_as(
-            "SELECT COUNT(*) FROM invitations WHERE order_id = $1 AND invitee_id = $2",
+            "SELECT COUNT(*) FROM invitations \
+             WHERE tenant_id = $1 AND order_id = $2 AND invitee_id = $3",
         )
+        .bind(tenant.as_uuid())
         .bind(order.id.as_uuid())
         .bind(user.as_uuid())
         .fetch_one(&mut *tx)
@@ -435,9 +512,10 @@ impl PurchaseStore for SqlStore<Db> {
         invitation.invitee = Some(user);
         invitation.accepted_at = Some(at);
         sqlx::query(
-            "UPDATE invitations SET state = $2, invitee_id = $3, accepted_at = $4 \
-             WHERE invitation_id = $1",
+            "UPDATE invitations SET state = $3, invitee_id = $4, accepted_at = $5 \
+             WHERE tenant_id = $1 AND invitation_id = $2",
         )
+        .bind(tenant.as_uuid())
         .bind(invitation.id.as_uuid())
         .bind(invitation.state.code())
         .bind(user.as_uuid())

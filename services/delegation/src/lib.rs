@@ -23,6 +23,7 @@ pub mod convert;
 pub mod core;
 mod enrolling;
 mod error;
+pub mod fan_out;
 pub mod grpc;
 pub mod notices;
 pub mod relationships;
@@ -126,6 +127,8 @@ fn assemble<S: Store + Clone>(
         relay: relay.clone(),
         shop_webhook_key,
     });
+    let notices = core.clone();
     Application::new(grpc::add_services(server, core), database)
         .with_background(move |shutdown| relay.spawn_retries(shutdown))
+        .with_background(move |shutdown| fan_out::spawn(notices, shutdown))
 }

@@ -3,7 +3,7 @@
 //! it reports (a change is never saved without its notices, nor a notice without its change),
 //! and stays pending until acknowledged. Who hears of what is this module's one table.
 
-use lms_kernel::{BookingState, CourseId, EventId, UserId};
+use lms_kernel::{BookingState, CourseId, EventId, TenantId, UserId};
 use uuid::Uuid;
 
 /// What happened.
@@ -73,6 +73,12 @@ impl NoticeKind {
         )
     }
 
+    /// Whether the learner's named managers hear of it too (what happens to their learning; an
+    /// invitation is the learner's own to take or leave).
+    pub const fn reaches_named_managers(self) -> bool {
+        !matches!(self, NoticeKind::InvitationReceived)
+    }
+
     /// What a booking that reached `state` tells (nothing for the states no one waits on).
     pub const fn of_booking(state: BookingState) -> Option<NoticeKind> {
         match state {
@@ -98,6 +104,19 @@ pub struct About {
     pub object: Uuid,
     /// When it happened, Unix seconds.
     pub at: i64,
+}
+
+/// A notice waiting to reach the learner's named managers.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct FanOut {
+    /// Its id in the queue.
+    pub id: Uuid,
+    /// The tenant.
+    pub tenant: TenantId,
+    /// What happened.
+    pub kind: NoticeKind,
+    /// About whom and what.
+    pub about: About,
 }
 
 /// The people with a duty on the course and event, in effect when it happened.

@@ -17,7 +17,7 @@ use sha2::Sha256;
 use crate::audit::Actor;
 use crate::core::Core;
 use crate::relationships;
-use crate::store::{OrderRecord, Placed, Store};
+use crate::store::{OrderRecord, Placed, Store, same_delivery};
 
 /// The longest shop order id kept.
 pub const SHOP_ORDER_MAX: usize = 128;
@@ -197,6 +197,12 @@ pub async fn place<S: Store>(
     if let Some(webhook) = webhook {
         let first = core.store.delivered(tenant, webhook).await?;
         if !first.is_empty() {
+            if !same_delivery(&first, wanted.iter().map(|o| o.shop_order.as_str())) {
+                return Err(ApiError::FailedPrecondition {
+                    reason: "DELIVERY_CONFLICT",
+                    message: format!("delivery {webhook} placed other orders before"),
+                });
+            }
             return Ok((answered(first), core.deliver(tenant).await));
         }
     }
@@ -217,6 +223,7 @@ pub async fn place<S: Store>(
             // The store answers it as placed before, or refuses other contents.
             Some(first) => OrderRecord {
                 course: order.course,
+                buyer_email: order.buyer_email.clone(),
                 seats: order.seats,
                 ..first
             },
@@ -230,6 +237,7 @@ pub async fn place<S: Store>(
                     shop_order: order.shop_order.clone(),
                     course: order.course,
                     buyer,
+                    buyer_email: order.buyer_email.clone(),
                     seats: order.seats,
                     placed_by: by.label(),
                     placed_at: at,

@@ -15,7 +15,9 @@ use lms_api::delegation::v1::{
     MarkAttendanceRequest, Responsibility, ResponsibilityKind,
 };
 use lms_api::identity::v1::user_service_client::UserServiceClient;
-use lms_api::identity::v1::{CreateUserRequest, UpdateUserRequest, User};
+use lms_api::identity::v1::{
+    AddNamedManagerRequest, CreateUserRequest, NamedManagerPurpose, UpdateUserRequest, User,
+};
 use tonic::Code;
 
 use super::fixture::{Platform, fields, new_user, reason};
@@ -665,4 +667,67 @@ async fn a_learner_cancelling_sees_only_their_own_booking_and_a_past_event_is_cl
         .await
         .unwrap_err();
     assert_eq!(reason(&over), "EVENT_ENDED");
+}
+
+#[tokio::test]
+async fn the_learner_s_named_managers_hear_of_their_booking_and_no_one_else() {
+    let p = Platform::start().await;
+    let c = course(&p, None).await;
+    let e = event(&p, &c, 5, false, 86_400).await;
+    let (learner, learner_token) = p.person("booker@academy.example", None, None).await;
+    let (mentor, mentor_token) = p.person("mentor@academy.example", None, None).await;
+    let (_, bystander_token) = p.person("bystander@academy.example", None, None).await;
+    p.users(&p.admin)
+        .add_named_manager(AddNamedManagerRequest {
+            user_id: mentor.clone(),
+            target: Some(ObjectReference {
+                r#type: ObjectType::User as i32,
+                id: learner.clone(),
+                tenant_id: String::new(),
+            }),
+            purpose: NamedManagerPurpose::ReceivesUpdates as i32,
+        })
+        .await
+        .unwrap();
+
+    p.enrolments(&p.admin)
+        .enrol(EnrolRequest {
+            course_id: c.clone(),
+            user_ids: vec![learner.clone()],
+        })
+        .await
+        .unwrap();
+    book(&p, &learner_token, &e, "").await.unwrap();
+    let pending = |token: String| {
+        let mut client = p.notifications(&token);
+        async move {
+            client
+                .list_notifications(ListNotificationsRequest::default())
+                .await
+                .unwrap()
+                .into_inner()
+                .notifications
+        }
+    };
+    // The fan-out asks identity in the background: within a few of its rounds.
+    let mut told = Vec::new();
+    for _ in 0..50 {
+        told = pending(mentor_token.clone()).await;
+        if !told.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(told[0].kind(), NotificationKind::BookingMade);
+    assert_eq!(
+        (told[0].learner_user_id.as_str(), told[0].event_id.as_str()),
+        (learner.as_str(), e.as_str())
+    );
+    assert_eq!(
+        pending(learner_token).await.len(),
+        1,
+        "the learner's own, once"
+    );
+    assert!(pending(bystander_token).await.is_empty());
 }

@@ -264,6 +264,10 @@ impl Platform {
         CompetencyServiceClient::new(self.delegation.authorized(token))
     }
 
+    pub fn users(&self, token: &str) -> UserServiceClient<Authed> {
+        UserServiceClient::new(self.identity.authorized(token))
+    }
+
     pub fn purchases(&self, token: &str) -> PurchaseServiceClient<Authed> {
         PurchaseServiceClient::new(self.delegation.authorized(token))
     }

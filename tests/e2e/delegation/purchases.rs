@@ -7,9 +7,9 @@ use std::net::SocketAddr;
 
 use lms_api::common::v1::{ObjectReference, ObjectType};
 use lms_api::delegation::v1::{
-    AcceptInvitationRequest, BuyerRole, InvitationState, InviteLearnerRequest,
-    ListInvitationsRequest, ListNotificationsRequest, ListOrdersRequest, NotificationKind,
-    PlaceOrderRequest, PlaceOrderResponse, RotateShopWebhookSecretRequest,
+    AcceptInvitationRequest, BuyerRole, CancelInvitationRequest, InvitationState,
+    InviteLearnerRequest, ListInvitationsRequest, ListNotificationsRequest, ListOrdersRequest,
+    NotificationKind, PlaceOrderRequest, PlaceOrderResponse, RotateShopWebhookSecretRequest,
 };
 use tonic::Code;
 
@@ -275,6 +275,32 @@ async fn one_seat_enrols_the_buyer_and_several_make_a_purchaser_who_sees_only_in
         .unwrap_err();
     assert_eq!(full.code(), Code::FailedPrecondition);
     assert_eq!(reason(&full), "NO_SEATS_LEFT");
+    // A pending invitation withdrawn frees its seat; an accepted one stays.
+    let fifth = p
+        .purchases(&boss_token)
+        .list_invitations(ListInvitationsRequest {
+            order_id: bought.order_id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .invitations
+        .into_iter()
+        .find(|i| i.email == "fifth@academy.example")
+        .unwrap();
+    let cancel = |token: &str, id: &str| {
+        let mut client = p.purchases(token);
+        let request = CancelInvitationRequest {
+            invitation_id: id.into(),
+        };
+        async move { client.cancel_invitation(request).await }
+    };
+    let not_theirs = cancel(&solo_token, &fifth.invitation_id).await.unwrap_err();
+    assert_eq!(not_theirs.code(), Code::NotFound);
+    cancel(&boss_token, &fifth.invitation_id).await.unwrap();
+    invite(&boss_token, "sixth@academy.example").await.unwrap();
+    let kept = cancel(&boss_token, &invitation_id).await.unwrap_err();
+    assert_eq!(reason(&kept), "INVITATION_ACCEPTED");
     let listed = p
         .purchases(&boss_token)
         .list_invitations(ListInvitationsRequest {

@@ -11,6 +11,7 @@ use lms_api::identity::v1::group_service_client::GroupServiceClient;
 use lms_api::identity::v1::user_service_client::UserServiceClient;
 use lms_api::identity::v1::{
     FindUserByEmailRequest, IssueServiceTokenRequest, ListGroupMembersRequest,
+    ListNamedManagersRequest,
 };
 use lms_kernel::{GroupId, TenantId, UserId, UserStatus};
 use tonic::service::interceptor::InterceptedService;
@@ -200,6 +201,26 @@ impl Identity {
             .and_then(UserStatus::from_code)
             .ok_or_else(|| ApiError::Internal(format!("user status {}", found.status).into()))?;
         Ok(Some((user, status)))
+    }
+
+    /// Who is named over `user` now (to hear of their learning), asked with the service's own
+    /// token narrowed to the tenant (scope `identity.people.lookup`).
+    pub async fn named_managers(
+        &self,
+        service_token: &str,
+        user: UserId,
+    ) -> Result<Vec<UserId>, ApiError> {
+        UserServiceClient::new(self.with_token(service_token)?)
+            .list_named_managers(ListNamedManagersRequest {
+                user_id: user.to_string(),
+            })
+            .await
+            .map_err(forwarded_or_unavailable)?
+            .into_inner()
+            .user_ids
+            .iter()
+            .map(|id| UserId::parse(id).map_err(ApiError::internal))
+            .collect()
     }
 }
 

@@ -11,6 +11,8 @@ CREATE TABLE orders (
     shop_order TEXT    NOT NULL,
     course_id  BLOB    NOT NULL REFERENCES courses (course_id),
     buyer_id   BLOB    NOT NULL,
+    -- The buyer's address as the shop sent it (lower-cased): an order sent again names it.
+    buyer_email TEXT   NOT NULL,
     seats      INTEGER NOT NULL CHECK (seats > 0),
     placed_by  TEXT    NOT NULL,
     placed_at  INTEGER NOT NULL,
@@ -18,7 +20,8 @@ CREATE TABLE orders (
 );
 CREATE INDEX orders_by_buyer ON orders (tenant_id, buyer_id, order_id);
 
--- State: 1 pending, 2 accepted (by its invitee). An invitation always waits for its invitee's
+-- State: 1 pending, 2 accepted (by its invitee). The buyer cancels a pending one (the row is
+-- deleted, freeing its seat; the audit keeps it). An invitation always waits for its invitee's
 -- acceptance: the person the address belonged to when it was sent (if anyone) may accept it by
 -- its id, anyone holding its code by the code.
 CREATE TABLE invitations (

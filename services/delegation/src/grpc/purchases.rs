@@ -14,10 +14,10 @@ use std::sync::Arc;
 use lms_api::common::v1::ObjectType;
 use lms_api::delegation::v1::purchase_service_server::{PurchaseService, PurchaseServiceServer};
 use lms_api::delegation::v1::{
-    AcceptInvitationRequest, AcceptInvitationResponse, InviteLearnerRequest, InviteLearnerResponse,
-    ListInvitationsRequest, ListInvitationsResponse, ListOrdersRequest, ListOrdersResponse,
-    PlaceOrderRequest, PlaceOrderResponse, RotateShopWebhookSecretRequest,
-    RotateShopWebhookSecretResponse,
+    AcceptInvitationRequest, AcceptInvitationResponse, CancelInvitationRequest,
+    CancelInvitationResponse, InviteLearnerRequest, InviteLearnerResponse, ListInvitationsRequest,
+    ListInvitationsResponse, ListOrdersRequest, ListOrdersResponse, PlaceOrderRequest,
+    PlaceOrderResponse, RotateShopWebhookSecretRequest, RotateShopWebhookSecretResponse,
 };
 use lms_kernel::{Email, InvitationId, OrderId, Permission, TenantId, UserId};
 use lms_runtime::ApiError;
@@ -231,6 +231,32 @@ impl<S: Store + Clone> Purchases<S> {
         })
     }
 
+    async fn cancel(
+        &self,
+        request: Request<CancelInvitationRequest>,
+    ) -> Result<CancelInvitationResponse, ApiError> {
+        let acting = acting(&request)?;
+        let actor = Actor::of(&request)?;
+        let id = required_id(
+            "invitation_id",
+            &request.get_ref().invitation_id,
+            InvitationId::parse,
+        )?;
+        let withdrawn = self
+            .0
+            .store
+            .cancel_invitation(
+                acting.tenant,
+                acting.user,
+                id,
+                &actor.did("invitation.cancelled", "invitation", id),
+            )
+            .await?;
+        Ok(CancelInvitationResponse {
+            invitation: Some(invitation(&withdrawn)),
+        })
+    }
+
     async fn rotate(
         &self,
         request: Request<RotateShopWebhookSecretRequest>,
@@ -304,6 +330,13 @@ impl<S: Store + Clone> PurchaseService for Purchases<S> {
         request: Request<ListInvitationsRequest>,
     ) -> Result<Response<ListInvitationsResponse>, Status> {
         Ok(Response::new(self.invitations(request).await?))
+    }
+
+    async fn cancel_invitation(
+        &self,
+        request: Request<CancelInvitationRequest>,
+    ) -> Result<Response<CancelInvitationResponse>, Status> {
+        Ok(Response::new(self.cancel(request).await?))
     }
 
     async fn rotate_shop_webhook_secret(

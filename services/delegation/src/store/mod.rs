@@ -36,7 +36,7 @@ pub use lms_runtime::outbox::NewEvent;
 pub use notifications::{NotificationFilter, NotificationRecord, NotificationStore};
 pub use purchases::{
     Acceptance, InvitationRecord, InvitationState, Invited, OrderRecord, Placed, PurchaseStore,
-    ToInvite,
+    ToInvite, same_delivery,
 };
 pub use responsibilities::{ResponsibilityFilter, ResponsibilityRecord, ResponsibilityStore};
 pub use sql::{PgStore, SqlStore, SqliteStore};

@@ -7,7 +7,7 @@ use lms_kernel::{CourseId, EventId, TenantId, UserId};
 use uuid::Uuid;
 
 use super::StoreError;
-use crate::notices::NoticeKind;
+use crate::notices::{FanOut, NoticeKind};
 
 /// A notification as stored.
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -58,5 +58,21 @@ pub trait NotificationStore: Send + Sync + 'static {
         recipient: Option<UserId>,
         ids: &[Uuid],
         at: i64,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// At most `limit` notices waiting to reach their learners' named managers, oldest first,
+    /// across tenants (the fan-out's queue).
+    fn fan_out_queue(
+        &self,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<FanOut>, StoreError>> + Send;
+
+    /// Takes each notice off the queue and copies it to the named managers given with it (a
+    /// manager it reached already, as a tutor or administrator, is not told twice), in one
+    /// transaction; a notice another replica took meanwhile is skipped. Answers how many
+    /// notifications it wrote.
+    fn fan_out(
+        &self,
+        taken: &[(FanOut, Vec<UserId>)],
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }

@@ -19,6 +19,8 @@ pub struct OrderRecord {
     pub course: CourseId,
     /// Who bought it.
     pub buyer: UserId,
+    /// Their address as the shop sent it, lower-cased.
+    pub buyer_email: String,
     /// How many seats (at least one).
     pub seats: u32,
     /// Who placed it (`service:<integration>` or `webhook`).
@@ -28,11 +30,27 @@ pub struct OrderRecord {
 }
 
 impl OrderRecord {
-    /// Whether `other` is the same order placed again (its contents, whenever and by whom).
+    /// Whether `other` is the same order sent again (its contents as the shop states them,
+    /// whenever and by whom).
     pub fn same_order(&self, other: &OrderRecord) -> bool {
-        (&self.shop_order, self.course, self.buyer, self.seats)
-            == (&other.shop_order, other.course, other.buyer, other.seats)
+        (&self.shop_order, self.course, &self.buyer_email, self.seats)
+            == (
+                &other.shop_order,
+                other.course,
+                &other.buyer_email,
+                other.seats,
+            )
     }
+}
+
+/// Whether a delivery seen before placed exactly the shop orders `asked` names (a delivery id
+/// reused for other orders is no retry).
+pub fn same_delivery<'a>(placed: &[OrderRecord], asked: impl IntoIterator<Item = &'a str>) -> bool {
+    let mut placed: Vec<&str> = placed.iter().map(|o| o.shop_order.as_str()).collect();
+    let mut asked: Vec<&str> = asked.into_iter().collect();
+    placed.sort_unstable();
+    asked.sort_unstable();
+    placed == asked
 }
 
 /// What placing an order did (one per order of a call).
@@ -145,7 +163,8 @@ pub trait PurchaseStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Option<OrderRecord>, StoreError>> + Send;
 
     /// Places `orders` (a delivery's line items) all or none, in one transaction. A delivery
-    /// seen before answers the orders it placed, `created` false, changing nothing; an order
+    /// seen before answers the orders it placed, `created` false, changing nothing (one that
+    /// placed other shop ids is `Refused`, `DELIVERY_CONFLICT`); an order
     /// the shop placed before answers the first the same way; the same shop id with other
     /// contents is `Refused` (`ORDER_CONFLICT`). A single seat enrols the buyer on the course
     /// (unless enrolled already). A missing course is `Missing`, an archived one `Refused`.
@@ -185,6 +204,17 @@ pub trait PurchaseStore: Send + Sync + 'static {
         &self,
         tenant: TenantId,
         to: ToInvite<'_>,
+        audit: &Audit,
+    ) -> impl Future<Output = Result<InvitationRecord, StoreError>> + Send;
+
+    /// The order's buyer `purchaser` withdraws a pending invitation, freeing its seat (its code
+    /// and id no longer take it): `Missing` when the order has no such invitation or is not
+    /// theirs, `Refused` (`INVITATION_ACCEPTED`) when it was taken.
+    fn cancel_invitation(
+        &self,
+        tenant: TenantId,
+        purchaser: UserId,
+        invitation: InvitationId,
         audit: &Audit,
     ) -> impl Future<Output = Result<InvitationRecord, StoreError>> + Send;
 

@@ -10,10 +10,11 @@ use lms_api::identity::v1::{
     AnonymiseUserRequest, AnonymiseUserResponse, CreateUserRequest, CreateUserResponse,
     DefineCustomFieldRequest, DefineCustomFieldResponse, EndEmploymentRequest,
     EndEmploymentResponse, FindUserByEmailRequest, FindUserByEmailResponse, GetUserRequest,
-    GetUserResponse, ListCustomFieldsRequest, ListCustomFieldsResponse, ListUsersRequest,
-    ListUsersResponse, ReactivateUserRequest, ReactivateUserResponse, RemoveNamedManagerRequest,
-    RemoveNamedManagerResponse, SetMainAccountRequest, SetMainAccountResponse, SuspendUserRequest,
-    SuspendUserResponse, UpdateUserRequest, UpdateUserResponse,
+    GetUserResponse, ListCustomFieldsRequest, ListCustomFieldsResponse, ListNamedManagersRequest,
+    ListNamedManagersResponse, ListUsersRequest, ListUsersResponse, ReactivateUserRequest,
+    ReactivateUserResponse, RemoveNamedManagerRequest, RemoveNamedManagerResponse,
+    SetMainAccountRequest, SetMainAccountResponse, SuspendUserRequest, SuspendUserResponse,
+    UpdateUserRequest, UpdateUserResponse,
 };
 use lms_kernel::{Email, GroupId, Permission, TenantId, UnitId, UserId, UserStatus};
 use lms_runtime::ApiError;
@@ -533,6 +534,18 @@ impl<S: Store + Clone> UserService for Users<S> {
         Ok(Response::new(FindUserByEmailResponse {
             user_id: found.id.to_string(),
             status: found.status.code().into(),
+        }))
+    }
+
+    async fn list_named_managers(
+        &self,
+        request: Request<ListNamedManagersRequest>,
+    ) -> Result<Response<ListNamedManagersResponse>, Status> {
+        let tenant = scoped_tenant(verified(&request)?, Scope::PeopleLookup)?;
+        let user = required_id("user_id", &request.get_ref().user_id, UserId::parse)?;
+        let named = self.0.store.named_managers_of(tenant, user, now()).await?;
+        Ok(Response::new(ListNamedManagersResponse {
+            user_ids: named.iter().map(UserId::to_string).collect(),
         }))
     }
 }

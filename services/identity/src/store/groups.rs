@@ -176,6 +176,16 @@ pub trait GroupStore: Send + Sync + 'static {
         tenant: TenantId,
     ) -> impl Future<Output = Result<Vec<CustomField>, StoreError>> + Send;
 
+    /// Who is named over `user` at `at` (for either purpose), each once in id order: named over
+    /// them, or over a unit they are employed at then (an account) or any unit above it (an
+    /// account group): the people who hear of what happens to their learning.
+    fn named_managers_of(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        at: i64,
+    ) -> impl Future<Output = Result<Vec<UserId>, StoreError>> + Send;
+
     /// Names (or, with `named` false, un-names) a manager, with `events`.
     fn set_named_manager(
         &self,

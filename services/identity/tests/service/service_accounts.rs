@@ -420,3 +420,95 @@ async fn a_platform_service_finds_a_person_by_address_only_with_the_lookup_scope
     assert_eq!(refused.code(), Code::PermissionDenied);
     assert_eq!(reason(&refused), "SCOPE_REQUIRED");
 }
+
+#[tokio::test]
+async fn a_platform_service_lists_who_is_named_over_a_person_their_account_or_its_group() {
+    use lms_api::common::v1::ObjectType;
+    use lms_api::identity::v1::{
+        AddNamedManagerRequest, CreateUnitRequest, ListNamedManagersRequest, NamedManagerPurpose,
+        UnitKind,
+    };
+    let platform = Platform::start().await;
+    let admin = platform.admin_token().await;
+    let unit = |kind: UnitKind, name: &'static str, parent: String| {
+        let mut units = platform.units(&admin);
+        async move {
+            units
+                .create_unit(CreateUnitRequest {
+                    kind: kind as i32,
+                    name: name.into(),
+                    parent_unit_id: parent,
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .unit
+                .unwrap()
+                .unit_id
+        }
+    };
+    let group = unit(UnitKind::AccountGroup, "Northern accounts", String::new()).await;
+    let account = unit(UnitKind::CustomerAccount, "Initech", group.clone()).await;
+    let elsewhere = unit(UnitKind::CustomerAccount, "Rival Ltd", String::new()).await;
+    let worker = platform
+        .create_user(&admin, "worker@example.org", &account)
+        .await;
+    let mut named = Vec::new();
+    for (email, target, kind, purpose) in [
+        (
+            "boss@example.org",
+            &worker,
+            ObjectType::User,
+            NamedManagerPurpose::Manages,
+        ),
+        (
+            "region@example.org",
+            &group,
+            ObjectType::Unit,
+            NamedManagerPurpose::ReceivesUpdates,
+        ),
+        (
+            "rival@example.org",
+            &elsewhere,
+            ObjectType::Unit,
+            NamedManagerPurpose::ReceivesUpdates,
+        ),
+    ] {
+        let manager = platform.create_user(&admin, email, "").await;
+        platform
+            .users(&admin)
+            .add_named_manager(AddNamedManagerRequest {
+                user_id: manager.clone(),
+                target: Some(crate::fixture::object(kind, target)),
+                purpose: purpose as i32,
+            })
+            .await
+            .unwrap();
+        named.push(manager);
+    }
+    let tenant = platform.tenant.to_string();
+    let delegation = create(&platform, "delegation", &["identity.people.lookup"]).await;
+    let token = issue_for(&platform, &delegation, &tenant).await.unwrap();
+    let listed = platform
+        .users(&token)
+        .list_named_managers(ListNamedManagersRequest {
+            user_id: worker.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .user_ids;
+    let mut expected = vec![named[0].clone(), named[1].clone()];
+    expected.sort();
+    assert_eq!(
+        listed, expected,
+        "over them and over their account's group, not elsewhere"
+    );
+    let refused = platform
+        .users(&admin)
+        .list_named_managers(ListNamedManagersRequest { user_id: worker })
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&refused), "SCOPE_REQUIRED");
+}

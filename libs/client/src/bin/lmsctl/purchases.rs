@@ -6,8 +6,8 @@
 use anyhow::Context;
 use clap::Subcommand;
 use lms_api::delegation::v1::{
-    AcceptInvitationRequest, BuyerRole, Invitation, InvitationState, InviteLearnerRequest,
-    ListInvitationsRequest, ListOrdersRequest, Order, PlaceOrderRequest,
+    AcceptInvitationRequest, BuyerRole, CancelInvitationRequest, Invitation, InvitationState,
+    InviteLearnerRequest, ListInvitationsRequest, ListOrdersRequest, Order, PlaceOrderRequest,
     RotateShopWebhookSecretRequest,
 };
 use lms_client::Client;
@@ -36,6 +36,11 @@ pub enum PurchaseCommand {
         order: String,
         /// The learner's e-mail address.
         email: String,
+    },
+    /// Withdraw a pending invitation of your order, freeing its seat.
+    Cancel {
+        /// The invitation.
+        invitation: String,
     },
     /// An order's invitations.
     Invitations {
@@ -157,6 +162,17 @@ pub async fn run(delegation: &Client, command: PurchaseCommand) -> anyhow::Resul
                 .into_inner();
             invitation_rows(sent.invitation, &sent.code)
         }
+        PurchaseCommand::Cancel { invitation } => invitation_rows(
+            purchases
+                .cancel_invitation(CancelInvitationRequest {
+                    invitation_id: invitation,
+                })
+                .await
+                .context("cancel invitation")?
+                .into_inner()
+                .invitation,
+            "",
+        ),
         PurchaseCommand::Invitations { order } => invitation_rows(
             purchases
                 .list_invitations(ListInvitationsRequest { order_id: order })

@@ -12,6 +12,7 @@ mod catalogues;
 mod courses;
 mod enrolments;
 mod events;
+mod notifications;
 mod purchases;
 mod responsibilities;
 
@@ -125,6 +126,9 @@ lms_testkit::store_conformance! {
             a_competency_is_signed_off_once_for_an_enrolled_learner,
             an_event_administrator_is_given_only_on_a_scheduled_event,
             notices_reach_the_people_a_booking_concerns_until_acknowledged,
+        ],
+        notifications: [
+            a_notice_reaches_the_named_managers_once_through_the_queue,
         ],
         purchases: [
             an_order_is_placed_once_by_its_shop_id_and_a_delivery_once_by_its_id,

@@ -12,6 +12,7 @@ fn order(course: CourseId, shop_order: &str, buyer: UserId, seats: u32) -> Order
         shop_order: shop_order.into(),
         course,
         buyer,
+        buyer_email: format!("{buyer}@x.org"),
         seats,
         placed_by: "service:shop".into(),
         placed_at: 100,
@@ -148,11 +149,11 @@ pub async fn an_order_is_placed_once_by_its_shop_id_and_a_delivery_once_by_its_i
     assert!(!again.created);
     assert_eq!(again.order.id, first.id);
     assert!(again.enrolled.is_none());
-    // A seen delivery is answered as it was, whatever it says now.
+    // A seen delivery is answered as it was, whatever else it says now.
     let replay = place_one(
         &store,
         tenant,
-        &order(c.id, "9999", buyer, 3),
+        &order(c.id, "1001", buyer, 3),
         Some("delivery-1"),
     )
     .await
@@ -162,6 +163,23 @@ pub async fn an_order_is_placed_once_by_its_shop_id_and_a_delivery_once_by_its_i
         .await
         .unwrap_err();
     assert_eq!(reason(conflict), "ORDER_CONFLICT");
+    let other_buyer = place_one(&store, tenant, &order(c.id, "1001", someone(), 1), None)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        reason(other_buyer),
+        "ORDER_CONFLICT",
+        "the shop id names another buyer's"
+    );
+    let reused = place_one(
+        &store,
+        tenant,
+        &order(c.id, "1002", buyer, 1),
+        Some("delivery-1"),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(reason(reused), "DELIVERY_CONFLICT");
     assert_eq!(enrolled(&store, tenant, buyer).await, 1);
     let orders = store.orders(tenant, Some(buyer), None, 10).await.unwrap();
     assert_eq!(orders, std::slice::from_ref(&first));
@@ -354,6 +372,60 @@ pub async fn seats_are_offered_one_invitation_each_and_taken_only_by_accepting<S
     let listed = store.invitations(tenant, bought.id).await.unwrap();
     assert_eq!(listed.len(), 2);
     assert!(listed.iter().all(|i| i.state == InvitationState::Accepted));
+
+    // A pending invitation is withdrawn by the buyer alone, freeing its seat; a taken one stays.
+    let third = order(c.id, "2003", purchaser, 2);
+    place_one(&store, tenant, &third, None).await.unwrap();
+    let typo = invitation(third.id, "typo@x.org", None);
+    invite(&store, tenant, purchaser, typo.clone(), b"t")
+        .await
+        .unwrap();
+    invite(
+        &store,
+        tenant,
+        purchaser,
+        invitation(third.id, "b@x.org", None),
+        b"b",
+    )
+    .await
+    .unwrap();
+    let cancel = |by: UserId, id: InvitationId| {
+        let store = &store;
+        async move {
+            store
+                .cancel_invitation(tenant, by, id, &audit("invitation.cancelled"))
+                .await
+        }
+    };
+    let not_theirs = cancel(known, typo.id).await.unwrap_err();
+    assert!(
+        matches!(not_theirs, StoreError::Missing { .. }),
+        "{not_theirs:?}"
+    );
+    assert_eq!(
+        cancel(purchaser, typo.id).await.unwrap().email,
+        "typo@x.org"
+    );
+    invite(
+        &store,
+        tenant,
+        purchaser,
+        invitation(third.id, "c@x.org", None),
+        b"c",
+    )
+    .await
+    .unwrap();
+    let gone = accept(&store, tenant, Acceptance::Code(b"t"), newcomer)
+        .await
+        .unwrap_err();
+    assert!(matches!(gone, StoreError::Missing { .. }), "{gone:?}");
+    let taken_seat = accept(&store, tenant, Acceptance::Code(b"b"), someone())
+        .await
+        .unwrap();
+    let kept = cancel(purchaser, taken_seat.invitation.id)
+        .await
+        .unwrap_err();
+    assert_eq!(reason(kept), "INVITATION_ACCEPTED");
 
     // A single seat is its buyer's own.
     let solo = order(c.id, "2002", purchaser, 1);

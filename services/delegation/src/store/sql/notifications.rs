@@ -2,11 +2,12 @@
 //! here.
 
 use lms_kernel::{CourseId, EventId, Responsibility, TenantId, UserId};
+use lms_runtime::transaction::begin_write;
 use sqlx::Row as _;
 use uuid::Uuid;
 
 use super::Db;
-use crate::notices::{About, DutyHolders, NoticeKind, recipients};
+use crate::notices::{About, DutyHolders, FanOut, NoticeKind, recipients};
 use crate::store::sql::{SqlStore, responsibility_code};
 use crate::store::{NotificationFilter, NotificationRecord, NotificationStore, StoreError};
 
@@ -77,7 +78,73 @@ pub(super) async fn notify(
         .execute(&mut *connection)
         .await?;
     }
+    if kind.reaches_named_managers() {
+        sqlx::query(
+            "INSERT INTO notice_fan_out (tenant_id, fan_out_id, kind, learner_id, course_id, \
+             event_id, object_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(tenant.as_uuid())
+        .bind(Uuid::now_v7())
+        .bind(kind.code())
+        .bind(about.learner.as_uuid())
+        .bind(about.course.as_uuid())
+        .bind(about.event.map(|e| e.as_uuid()))
+        .bind(about.object)
+        .bind(about.at)
+        .execute(&mut *connection)
+        .await?;
+    }
     Ok(())
+}
+
+/// Writes one notification of `kind` about `about` for `recipient`, unless the same notice
+/// reached them already.
+async fn notify_one(
+    connection: &mut Connection,
+    tenant: TenantId,
+    kind: NoticeKind,
+    about: &About,
+    recipient: UserId,
+) -> Result<u64, StoreError> {
+    let written = sqlx::query(
+        "INSERT INTO notifications (tenant_id, notification_id, recipient_id, kind, \
+         learner_id, course_id, event_id, object_id, created_at) \
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 WHERE NOT EXISTS ( \
+           SELECT 1 FROM notifications WHERE tenant_id = $1 AND recipient_id = $3 \
+           AND kind = $4 AND object_id = $8 AND created_at = $9)",
+    )
+    .bind(tenant.as_uuid())
+    .bind(Uuid::now_v7())
+    .bind(recipient.as_uuid())
+    .bind(kind.code())
+    .bind(about.learner.as_uuid())
+    .bind(about.course.as_uuid())
+    .bind(about.event.map(|e| e.as_uuid()))
+    .bind(about.object)
+    .bind(about.at)
+    .execute(&mut *connection)
+    .await?
+    .rows_affected();
+    Ok(written)
+}
+
+fn fan_out_from_row(row: &Row) -> Result<FanOut, StoreError> {
+    let kind: i16 = row.try_get("kind")?;
+    Ok(FanOut {
+        id: row.try_get("fan_out_id")?,
+        tenant: TenantId::from_uuid(row.try_get("tenant_id")?),
+        kind: NoticeKind::from_code(kind)
+            .ok_or_else(|| StoreError::Corrupt(format!("notification kind {kind}")))?,
+        about: About {
+            learner: UserId::from_uuid(row.try_get("learner_id")?),
+            course: CourseId::from_uuid(row.try_get("course_id")?),
+            event: row
+                .try_get::<Option<Uuid>, _>("event_id")?
+                .map(EventId::from_uuid),
+            object: row.try_get("object_id")?,
+            at: row.try_get("created_at")?,
+        },
+    })
 }
 
 fn notification_from_row(row: &Row) -> Result<NotificationRecord, StoreError> {
@@ -149,5 +216,39 @@ impl NotificationStore for SqlStore<Db> {
         }
         query.push(")");
         Ok(query.build().execute(&self.pool).await?.rows_affected())
+    }
+
+    async fn fan_out_queue(&self, limit: i64) -> Result<Vec<FanOut>, StoreError> {
+        sqlx::query("SELECT * FROM notice_fan_out ORDER BY fan_out_id LIMIT $1")
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(fan_out_from_row)
+            .collect()
+    }
+
+    async fn fan_out(&self, taken: &[(FanOut, Vec<UserId>)]) -> Result<u64, StoreError> {
+        let mut tx = begin_write(&self.pool).await?;
+        let mut written = 0;
+        for (notice, managers) in taken {
+            // Whoever deletes the row copies the notice: two replicas never both do.
+            let claimed =
+                sqlx::query("DELETE FROM notice_fan_out WHERE tenant_id = $1 AND fan_out_id = $2")
+                    .bind(notice.tenant.as_uuid())
+                    .bind(notice.id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+            if claimed == 0 {
+                continue;
+            }
+            for manager in managers.iter().filter(|m| **m != notice.about.learner) {
+                written += notify_one(&mut tx, notice.tenant, notice.kind, &notice.about, *manager)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(written)
     }
 }

@@ -22,7 +22,7 @@ use crate::notices::{About, NoticeKind};
 use crate::store::sql::SqlStore;
 use crate::store::{
     Acceptance, EnrolmentRecord, InvitationRecord, InvitationState, Invited, NewEvent, OrderRecord,
-    Placed, PurchaseStore, StoreError, ToInvite,
+    Placed, PurchaseStore, StoreError, ToInvite, same_delivery,
 };
 
 type Connection = <Db as sqlx::Database>::Connection;
@@ -35,6 +35,7 @@ fn order_from_row(row: &Row) -> Result<OrderRecord, StoreError> {
         shop_order: row.try_get("shop_order")?,
         course: CourseId::from_uuid(row.try_get("course_id")?),
         buyer: UserId::from_uuid(row.try_get("buyer_id")?),
+        buyer_email: row.try_get("buyer_email")?,
         seats: u32::try_from(seats).map_err(|_| StoreError::Corrupt(format!("seats {seats}")))?,
         placed_by: row.try_get("placed_by")?,
         placed_at: row.try_get("placed_at")?,
@@ -206,8 +207,9 @@ async fn place_in(
     if first.is_none() {
         changeable_course(connection, tenant, order.course).await?;
         let inserted = sqlx::query(
-            "INSERT INTO orders (tenant_id, order_id, shop_order, course_id, buyer_id, seats, \
-             placed_by, placed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+            "INSERT INTO orders (tenant_id, order_id, shop_order, course_id, buyer_id, \
+             buyer_email, seats, placed_by, placed_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
              ON CONFLICT (tenant_id, shop_order) DO NOTHING",
         )
         .bind(tenant.as_uuid())
@@ -215,6 +217,7 @@ async fn place_in(
         .bind(&order.shop_order)
         .bind(order.course.as_uuid())
         .bind(order.buyer.as_uuid())
+        .bind(&order.buyer_email)
         .bind(i32::try_from(order.seats).unwrap_or(i32::MAX))
         .bind(&order.placed_by)
         .bind(order.placed_at)
@@ -222,7 +225,17 @@ async fn place_in(
         .await?
         .rows_affected();
         if inserted == 0 {
-            first = order_by_shop_id(connection, tenant, &order.shop_order).await?;
+            // Another writer's row made the insert a no-op: it must be there to read.
+            first = Some(
+                order_by_shop_id(connection, tenant, &order.shop_order)
+                    .await?
+                    .ok_or_else(|| {
+                        StoreError::Corrupt(format!(
+                            "order {} neither inserted nor found",
+                            order.shop_order
+                        ))
+                    })?,
+            );
         }
     }
     let placed = match first {
@@ -360,6 +373,12 @@ impl PurchaseStore for SqlStore<Db> {
         if let Some(webhook) = webhook {
             let first = delivered_orders(&mut tx, tenant, webhook).await?;
             if !first.is_empty() {
+                if !same_delivery(&first, orders.iter().map(|o| o.shop_order.as_str())) {
+                    return Err(refused(
+                        "DELIVERY_CONFLICT",
+                        format!("delivery {webhook} placed other orders before"),
+                    ));
+                }
                 return Ok(first
                     .into_iter()
                     .map(|order| Placed {
@@ -370,10 +389,15 @@ impl PurchaseStore for SqlStore<Db> {
                     .collect());
             }
         }
-        let mut placed = Vec::with_capacity(orders.len());
-        for order in orders {
-            placed.push(place_in(&mut tx, tenant, order, webhook, audit).await?);
+        // Courses are locked in id order, so two deliveries naming the same courses in another
+        // order never wait on each other; the answer keeps the delivery's order.
+        let mut by_course: Vec<usize> = (0..orders.len()).collect();
+        by_course.sort_by_key(|i| orders[*i].course.as_uuid());
+        let mut placed: Vec<Option<Placed>> = vec![None; orders.len()];
+        for i in by_course {
+            placed[i] = Some(place_in(&mut tx, tenant, &orders[i], webhook, audit).await?);
         }
+        let placed: Vec<Placed> = placed.into_iter().flatten().collect();
         outbox::append(&mut *tx, tenant, &events(&placed)).await?;
         tx.commit().await?;
         Ok(placed)
@@ -460,6 +484,58 @@ impl PurchaseStore for SqlStore<Db> {
         append_audit(&mut *tx, tenant, &audit.clone().after(&to.invitation)).await?;
         tx.commit().await?;
         Ok(to.invitation)
+    }
+
+    async fn cancel_invitation(
+        &self,
+        tenant: TenantId,
+        purchaser: UserId,
+        invitation: InvitationId,
+        audit: &Audit,
+    ) -> Result<InvitationRecord, StoreError> {
+        let mut tx = begin_write(&self.pool).await?;
+        let missing = || StoreError::Missing {
+            what: "invitation",
+            id: invitation.to_string(),
+        };
+        let found =
+            sqlx::query("SELECT * FROM invitations WHERE tenant_id = $1 AND invitation_id = $2")
+                .bind(tenant.as_uuid())
+                .bind(invitation.as_uuid())
+                .fetch_optional(&mut *tx)
+                .await?
+                .as_ref()
+                .map(invitation_from_row)
+                .transpose()?
+                .ok_or_else(missing)?;
+        // Under the order's lock, as invitations are sent and taken.
+        let order = locked_order(&mut tx, tenant, found.order).await?;
+        if order.buyer != purchaser {
+            return Err(missing());
+        }
+        let deleted = sqlx::query(
+            "DELETE FROM invitations WHERE tenant_id = $1 AND invitation_id = $2 AND state = $3",
+        )
+        .bind(tenant.as_uuid())
+        .bind(invitation.as_uuid())
+        .bind(InvitationState::Pending.code())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if deleted == 0 {
+            return Err(refused(
+                "INVITATION_ACCEPTED",
+                "this invitation was accepted: its seat is taken",
+            ));
+        }
+        append_audit(
+            &mut *tx,
+            tenant,
+            &audit.clone().about(found.id).before(&found),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(found)
     }
 
     async fn accept<F>(

@@ -407,6 +407,37 @@ impl GroupStore for SqlStore<Db> {
             .collect()
     }
 
+    async fn named_managers_of(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        at: i64,
+    ) -> Result<Vec<UserId>, StoreError> {
+        let rows: Vec<(Uuid,)> = sqlx::query_as(
+            "WITH RECURSIVE reached (unit_id) AS ( \
+                 SELECT unit_id FROM employments WHERE tenant_id = $1 AND user_id = $2 \
+                 AND starts_at <= $3 AND (ends_at IS NULL OR ends_at > $3) \
+               UNION \
+                 SELECT u.parent_unit_id FROM units u JOIN reached r ON u.unit_id = r.unit_id \
+                 WHERE u.tenant_id = $1 AND u.parent_unit_id IS NOT NULL) \
+             SELECT DISTINCT user_id FROM named_managers WHERE tenant_id = $1 AND ( \
+               (target_type = $4 AND target_id = $2) \
+               OR (target_type = $5 AND target_id IN (SELECT unit_id FROM reached))) \
+             ORDER BY user_id",
+        )
+        .bind(tenant.as_uuid())
+        .bind(user.as_uuid())
+        .bind(at)
+        .bind(lms_kernel::NamedTarget::User.code())
+        .bind(lms_kernel::NamedTarget::Unit.code())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id,)| UserId::from_uuid(id))
+            .collect())
+    }
+
     async fn set_named_manager(
         &self,
         tenant: TenantId,

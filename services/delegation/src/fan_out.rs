@@ -32,7 +32,7 @@ pub fn spawn<S: Store>(core: Arc<Core<S>>, shutdown: CancellationToken) {
                 () = shutdown.cancelled() => return,
                 () = tokio::time::sleep(EVERY) => {}
             }
-            // A full batch means more wait: go on at once.
+            // A full batch taken means more wait: go on at once.
             loop {
                 match round(&core).await {
                     Ok(read) if read == BATCH as usize => continue,
@@ -47,8 +47,9 @@ pub fn spawn<S: Store>(core: Arc<Core<S>>, shutdown: CancellationToken) {
     });
 }
 
-/// One round over the oldest queued notices: answers how many it read. A tenant identity does
-/// not answer for now keeps its notices queued for the next round; the others go on.
+/// One round over the oldest queued notices: answers how many it took. A tenant identity does
+/// not answer for now keeps its notices queued for the next round (the next round waits, so a
+/// refusing identity is not asked in a tight loop); the others go on.
 pub async fn round<S: Store>(core: &Core<S>) -> Result<usize, ApiError> {
     let queue = core.store.fan_out_queue(BATCH).await?;
     let mut named: HashMap<(TenantId, UserId), Option<Vec<UserId>>> = HashMap::new();
@@ -70,7 +71,7 @@ pub async fn round<S: Store>(core: &Core<S>) -> Result<usize, ApiError> {
         }
     }
     core.store.fan_out(&taken).await?;
-    Ok(queue.len())
+    Ok(taken.len())
 }
 
 async fn managers_of<S>(

@@ -6,8 +6,8 @@
 //! in the same transaction: a notice is never lost, and never copied twice, also with several
 //! replicas.
 
-use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,7 +32,8 @@ pub fn spawn<S: Store>(core: Arc<Core<S>>, shutdown: CancellationToken) {
                 () = shutdown.cancelled() => return,
                 () = tokio::time::sleep(EVERY) => {}
             }
-            // A full batch taken means more wait: go on at once.
+            // A full batch handled means more may be due: go on at once (what was put back is
+            // not due again for a while, so this never spins).
             loop {
                 match round(&core).await {
                     Ok(read) if read == BATCH as usize => continue,
@@ -47,31 +48,50 @@ pub fn spawn<S: Store>(core: Arc<Core<S>>, shutdown: CancellationToken) {
     });
 }
 
-/// One round over the oldest queued notices: answers how many it took. A tenant identity does
-/// not answer for now keeps its notices queued for the next round (the next round waits, so a
-/// refusing identity is not asked in a tight loop); the others go on.
+/// How long a notice waits after its `attempts`-th failed round: doubling from a second up to
+/// about half an hour (2^11 s), so a tenant identity keeps refusing is asked twice an hour and
+/// its notices are never lost.
+pub fn backoff_seconds(attempts: u32) -> i64 {
+    1_i64 << attempts.min(MAX_BACKOFF_DOUBLINGS)
+}
+
+/// Doublings up to the longest wait.
+const MAX_BACKOFF_DOUBLINGS: u32 = 11;
+
+/// One round over the oldest due notices: answers how many it handled (copied, or put back for
+/// later). A tenant identity does not answer for is not asked again this round: its notices
+/// wait ([`backoff_seconds`]) and the other tenants' go on.
 pub async fn round<S: Store>(core: &Core<S>) -> Result<usize, ApiError> {
-    let queue = core.store.fan_out_queue(BATCH).await?;
-    let mut named: HashMap<(TenantId, UserId), Option<Vec<UserId>>> = HashMap::new();
-    let mut taken = Vec::with_capacity(queue.len());
+    let now = lms_runtime::clock::now();
+    let queue = core.store.fan_out_queue(BATCH, now).await?;
+    let mut named: HashMap<(TenantId, UserId), Vec<UserId>> = HashMap::new();
+    let mut failing: HashSet<TenantId> = HashSet::new();
+    let (mut taken, mut postponed) = (Vec::new(), Vec::new());
     for notice in &queue {
+        if failing.contains(&notice.tenant) {
+            postponed.push((*notice, now + backoff_seconds(notice.attempts)));
+            continue;
+        }
         let key = (notice.tenant, notice.about.learner);
         let managers = match named.entry(key) {
             Entry::Occupied(known) => known.into_mut(),
             Entry::Vacant(asked) => {
-                let managers = managers_of(core, notice.tenant, notice.about.learner).await;
-                if let Err(error) = &managers {
-                    tracing::warn!(tenant = %notice.tenant, %error, "named managers not readable");
+                match managers_of(core, notice.tenant, notice.about.learner).await {
+                    Ok(managers) => asked.insert(managers),
+                    Err(error) => {
+                        tracing::warn!(tenant = %notice.tenant, %error, "named managers not readable");
+                        failing.insert(notice.tenant);
+                        postponed.push((*notice, now + backoff_seconds(notice.attempts)));
+                        continue;
+                    }
                 }
-                asked.insert(managers.ok())
             }
         };
-        if let Some(managers) = managers {
-            taken.push((*notice, managers.clone()));
-        }
+        taken.push((*notice, managers.clone()));
     }
     core.store.fan_out(&taken).await?;
-    Ok(taken.len())
+    core.store.postpone(&postponed).await?;
+    Ok(taken.len() + postponed.len())
 }
 
 async fn managers_of<S>(

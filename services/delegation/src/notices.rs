@@ -106,11 +106,13 @@ pub struct About {
     pub at: i64,
 }
 
-/// A notice waiting to reach the learner's named managers.
+/// A notice queued to reach the learner's named managers.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub struct FanOut {
+pub struct QueuedNotice {
     /// Its id in the queue.
     pub id: Uuid,
+    /// Rounds that could not ask identity for it so far.
+    pub attempts: u32,
     /// The tenant.
     pub tenant: TenantId,
     /// What happened.

@@ -676,19 +676,23 @@ async fn the_learner_s_named_managers_hear_of_their_booking_and_no_one_else() {
     let e = event(&p, &c, 5, false, 86_400).await;
     let (learner, learner_token) = p.person("booker@academy.example", None, None).await;
     let (mentor, mentor_token) = p.person("mentor@academy.example", None, None).await;
-    let (_, bystander_token) = p.person("bystander@academy.example", None, None).await;
-    p.users(&p.admin)
-        .add_named_manager(AddNamedManagerRequest {
-            user_id: mentor.clone(),
-            target: Some(ObjectReference {
-                r#type: ObjectType::User as i32,
-                id: learner.clone(),
-                tenant_id: String::new(),
-            }),
-            purpose: NamedManagerPurpose::ReceivesUpdates as i32,
-        })
-        .await
-        .unwrap();
+    let (bystander, bystander_token) = p.person("bystander@academy.example", None, None).await;
+    let (other_learner, _) = p.person("other@academy.example", None, None).await;
+    // The mentor receives updates about the learner; the bystander about someone else.
+    for (named, over) in [(&mentor, &learner), (&bystander, &other_learner)] {
+        p.users(&p.admin)
+            .add_named_manager(AddNamedManagerRequest {
+                user_id: named.clone(),
+                target: Some(ObjectReference {
+                    r#type: ObjectType::User as i32,
+                    id: over.clone(),
+                    tenant_id: String::new(),
+                }),
+                purpose: NamedManagerPurpose::ReceivesUpdates as i32,
+            })
+            .await
+            .unwrap();
+    }
 
     p.enrolments(&p.admin)
         .enrol(EnrolRequest {

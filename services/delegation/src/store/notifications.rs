@@ -7,7 +7,7 @@ use lms_kernel::{CourseId, EventId, TenantId, UserId};
 use uuid::Uuid;
 
 use super::StoreError;
-use crate::notices::{FanOut, NoticeKind};
+use crate::notices::{NoticeKind, QueuedNotice};
 
 /// A notification as stored.
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -60,12 +60,20 @@ pub trait NotificationStore: Send + Sync + 'static {
         at: i64,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
-    /// At most `limit` notices waiting to reach their learners' named managers, oldest first,
-    /// across tenants (the fan-out's queue).
+    /// At most `limit` notices due at `now` to reach their learners' named managers, oldest
+    /// first, across tenants (the fan-out's queue).
     fn fan_out_queue(
         &self,
         limit: i64,
-    ) -> impl Future<Output = Result<Vec<FanOut>, StoreError>> + Send;
+        now: i64,
+    ) -> impl Future<Output = Result<Vec<QueuedNotice>, StoreError>> + Send;
+
+    /// Puts `notices` back for later (identity could not be asked for their tenant): each is
+    /// due again at the `not_before` given with it, one attempt more.
+    fn postpone(
+        &self,
+        notices: &[(QueuedNotice, i64)],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Takes each notice off the queue and copies it to the named managers given with it (a
     /// manager it reached already, as a tutor or administrator, is not told twice), in one
@@ -73,6 +81,6 @@ pub trait NotificationStore: Send + Sync + 'static {
     /// notifications it wrote.
     fn fan_out(
         &self,
-        taken: &[(FanOut, Vec<UserId>)],
+        taken: &[(QueuedNotice, Vec<UserId>)],
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }

@@ -176,9 +176,9 @@ pub trait GroupStore: Send + Sync + 'static {
         tenant: TenantId,
     ) -> impl Future<Output = Result<Vec<CustomField>, StoreError>> + Send;
 
-    /// Who is named over `user` at `at` (for either purpose), each once in id order: named over
-    /// them, or over a unit they are employed at then (an account) or any unit above it (an
-    /// account group): the people who hear of what happens to their learning.
+    /// Who is named over `user` at `at` (for either purpose) and active, each once in id order:
+    /// named over them, or over a unit they are employed at then (an account) or any unit above
+    /// it (an account group): the people who hear of what happens to their learning.
     fn named_managers_of(
         &self,
         tenant: TenantId,

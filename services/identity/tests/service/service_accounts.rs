@@ -505,8 +505,10 @@ async fn a_platform_service_lists_who_is_named_over_a_person_their_account_or_it
         listed, expected,
         "over them and over their account's group, not elsewhere"
     );
+    let facts_only = create(&platform, "facts", &["authorization.facts.courses"]).await;
+    let facts_token = issue_for(&platform, &facts_only, &tenant).await.unwrap();
     let refused = platform
-        .users(&admin)
+        .users(&facts_token)
         .list_named_managers(ListNamedManagersRequest { user_id: worker })
         .await
         .unwrap_err();

@@ -61,7 +61,7 @@ pub async fn a_notice_reaches_the_named_managers_once_through_the_queue<S: Store
         object: check.id.as_uuid(),
         at: 500,
     };
-    let queue = store.fan_out_queue(100).await.unwrap();
+    let queue = store.fan_out_queue(100, 500).await.unwrap();
     let ours: Vec<_> = queue.iter().filter(|q| q.tenant == tenant).collect();
     assert_eq!(ours.len(), 1);
     assert_eq!(
@@ -69,8 +69,26 @@ pub async fn a_notice_reaches_the_named_managers_once_through_the_queue<S: Store
         (NoticeKind::CompetencySignedOff, about)
     );
 
-    // The learner is never told twice, nor anyone else once per manager list.
-    let taken = [(*ours[0], vec![named, learner, tutor])];
+    // Put back for later, it is not due until then, one attempt more.
+    store.postpone(&[(*ours[0], 600)]).await.unwrap();
+    let due = |now| {
+        let store = &store;
+        async move {
+            store
+                .fan_out_queue(100, now)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|q| q.tenant == tenant)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert!(due(599).await.is_empty());
+    let again = due(600).await;
+    assert_eq!(again[0].attempts, 1);
+
+    // The learner is never told twice, nor anyone named twice over them.
+    let taken = [(again[0], vec![named, learner, tutor, named])];
     assert_eq!(store.fan_out(&taken).await.unwrap(), 2);
     assert_eq!(
         store.fan_out(&taken).await.unwrap(),
@@ -85,12 +103,5 @@ pub async fn a_notice_reaches_the_named_managers_once_through_the_queue<S: Store
         (NoticeKind::CompetencySignedOff, learner, about.object)
     );
     assert_eq!(pending(&store, tenant, tutor).await.len(), 1);
-    assert!(
-        store
-            .fan_out_queue(100)
-            .await
-            .unwrap()
-            .iter()
-            .all(|q| q.tenant != tenant)
-    );
+    assert!(due(i64::MAX).await.is_empty());
 }

@@ -7,7 +7,7 @@ use sqlx::Row as _;
 use uuid::Uuid;
 
 use super::Db;
-use crate::notices::{About, DutyHolders, FanOut, NoticeKind, recipients};
+use crate::notices::{About, DutyHolders, NoticeKind, QueuedNotice, recipients};
 use crate::store::sql::{SqlStore, responsibility_code};
 use crate::store::{NotificationFilter, NotificationRecord, NotificationStore, StoreError};
 
@@ -128,10 +128,12 @@ async fn notify_one(
     Ok(written)
 }
 
-fn fan_out_from_row(row: &Row) -> Result<FanOut, StoreError> {
+fn fan_out_from_row(row: &Row) -> Result<QueuedNotice, StoreError> {
     let kind: i16 = row.try_get("kind")?;
-    Ok(FanOut {
+    let attempts: i32 = row.try_get("attempts")?;
+    Ok(QueuedNotice {
         id: row.try_get("fan_out_id")?,
+        attempts: u32::try_from(attempts).unwrap_or(0),
         tenant: TenantId::from_uuid(row.try_get("tenant_id")?),
         kind: NoticeKind::from_code(kind)
             .ok_or_else(|| StoreError::Corrupt(format!("notification kind {kind}")))?,
@@ -218,17 +220,44 @@ impl NotificationStore for SqlStore<Db> {
         Ok(query.build().execute(&self.pool).await?.rows_affected())
     }
 
-    async fn fan_out_queue(&self, limit: i64) -> Result<Vec<FanOut>, StoreError> {
-        sqlx::query("SELECT * FROM notice_fan_out ORDER BY fan_out_id LIMIT $1")
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(fan_out_from_row)
-            .collect()
+    async fn fan_out_queue(&self, limit: i64, now: i64) -> Result<Vec<QueuedNotice>, StoreError> {
+        sqlx::query(
+            "SELECT * FROM notice_fan_out WHERE not_before <= $1 ORDER BY fan_out_id LIMIT $2",
+        )
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(fan_out_from_row)
+        .collect()
     }
 
-    async fn fan_out(&self, taken: &[(FanOut, Vec<UserId>)]) -> Result<u64, StoreError> {
+    async fn postpone(&self, notices: &[(QueuedNotice, i64)]) -> Result<(), StoreError> {
+        if notices.is_empty() {
+            return Ok(());
+        }
+        let mut tx = begin_write(&self.pool).await?;
+        for (notice, not_before) in notices {
+            sqlx::query(
+                "UPDATE notice_fan_out SET attempts = attempts + 1, not_before = $3 \
+                 WHERE tenant_id = $1 AND fan_out_id = $2",
+            )
+            .bind(notice.tenant.as_uuid())
+            .bind(notice.id)
+            .bind(not_before)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn fan_out(&self, taken: &[(QueuedNotice, Vec<UserId>)]) -> Result<u64, StoreError> {
+        // Nothing to write takes no write lock (SQLite's is the whole database).
+        if taken.is_empty() {
+            return Ok(0);
+        }
         let mut tx = begin_write(&self.pool).await?;
         let mut written = 0;
         for (notice, managers) in taken {

@@ -508,9 +508,20 @@ impl PurchaseStore for SqlStore<Db> {
                 .map(invitation_from_row)
                 .transpose()?
                 .ok_or_else(missing)?;
-        // Under the order's lock, as invitations are sent and taken.
+        // Under the order's lock, as invitations are sent and taken; a cancel racing this one
+        // has finished, and its invitation is gone.
         let order = locked_order(&mut tx, tenant, found.order).await?;
         if order.buyer != purchaser {
+            return Err(missing());
+        }
+        let (still,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM invitations WHERE tenant_id = $1 AND invitation_id = $2",
+        )
+        .bind(tenant.as_uuid())
+        .bind(invitation.as_uuid())
+        .fetch_one(&mut *tx)
+        .await?;
+        if still == 0 {
             return Err(missing());
         }
         let deleted = sqlx::query(

@@ -420,16 +420,19 @@ impl GroupStore for SqlStore<Db> {
                UNION \
                  SELECT u.parent_unit_id FROM units u JOIN reached r ON u.unit_id = r.unit_id \
                  WHERE u.tenant_id = $1 AND u.parent_unit_id IS NOT NULL) \
-             SELECT DISTINCT user_id FROM named_managers WHERE tenant_id = $1 AND ( \
-               (target_type = $4 AND target_id = $2) \
-               OR (target_type = $5 AND target_id IN (SELECT unit_id FROM reached))) \
-             ORDER BY user_id",
+             SELECT DISTINCT n.user_id FROM named_managers n \
+             JOIN users u ON u.tenant_id = n.tenant_id AND u.user_id = n.user_id \
+             WHERE n.tenant_id = $1 AND u.status = $6 AND ( \
+               (n.target_type = $4 AND n.target_id = $2) \
+               OR (n.target_type = $5 AND n.target_id IN (SELECT unit_id FROM reached))) \
+             ORDER BY n.user_id",
         )
         .bind(tenant.as_uuid())
         .bind(user.as_uuid())
         .bind(at)
         .bind(lms_kernel::NamedTarget::User.code())
         .bind(lms_kernel::NamedTarget::Unit.code())
+        .bind(lms_kernel::UserStatus::Active.code())
         .fetch_all(&self.pool)
         .await?;
         Ok(rows

@@ -11,8 +11,7 @@ use uuid::Uuid;
 pub enum NoticeKind {
     /// A booking waits for approval: for those who approve it.
     BookingRequested,
-    /// A place was given, or a place on the waitlist: for the learner and the event's
-    /// administrators.
+    /// A place was given: for the learner and the event's administrators.
     BookingMade,
     /// A request was declined: for the learner.
     BookingDeclined,
@@ -27,11 +26,14 @@ pub enum NoticeKind {
     /// A Purchaser invited the learner (the address is their account's) to a seat: for the
     /// learner, who accepts it or not.
     InvitationReceived,
+    /// The event was full: the learner waits on its waitlist, for the learner and the event's
+    /// administrators (a place given later is `BookingMade`).
+    BookingWaitlisted,
 }
 
 impl NoticeKind {
     /// Every kind, in code order.
-    pub const ALL: [NoticeKind; 8] = [
+    pub const ALL: [NoticeKind; 9] = [
         NoticeKind::BookingRequested,
         NoticeKind::BookingMade,
         NoticeKind::BookingDeclined,
@@ -40,6 +42,7 @@ impl NoticeKind {
         NoticeKind::EnrolmentRequested,
         NoticeKind::CompetencySignedOff,
         NoticeKind::InvitationReceived,
+        NoticeKind::BookingWaitlisted,
     ];
 
     /// The kind's number, as the API and the stores write it.
@@ -53,6 +56,7 @@ impl NoticeKind {
             NoticeKind::EnrolmentRequested => 6,
             NoticeKind::CompetencySignedOff => 7,
             NoticeKind::InvitationReceived => 8,
+            NoticeKind::BookingWaitlisted => 9,
         }
     }
 
@@ -68,6 +72,7 @@ impl NoticeKind {
             self,
             NoticeKind::BookingRequested
                 | NoticeKind::BookingMade
+                | NoticeKind::BookingWaitlisted
                 | NoticeKind::BookingCancelled
                 | NoticeKind::EnrolmentRequested
         )
@@ -83,7 +88,8 @@ impl NoticeKind {
     pub const fn of_booking(state: BookingState) -> Option<NoticeKind> {
         match state {
             BookingState::Requested => Some(NoticeKind::BookingRequested),
-            BookingState::Booked | BookingState::Waitlisted => Some(NoticeKind::BookingMade),
+            BookingState::Booked => Some(NoticeKind::BookingMade),
+            BookingState::Waitlisted => Some(NoticeKind::BookingWaitlisted),
             BookingState::Declined => Some(NoticeKind::BookingDeclined),
             BookingState::Cancelled => Some(NoticeKind::BookingCancelled),
             BookingState::Attended | BookingState::PartlyAttended | BookingState::NoShow => None,
@@ -135,7 +141,7 @@ pub fn recipients(kind: NoticeKind, learner: UserId, duties: &DutyHolders) -> Ve
     let learner = std::slice::from_ref(&learner);
     let groups: [&[UserId]; 2] = match kind {
         NoticeKind::BookingRequested => [&duties.event_administrators, &duties.tutors],
-        NoticeKind::BookingMade | NoticeKind::BookingCancelled => {
+        NoticeKind::BookingMade | NoticeKind::BookingWaitlisted | NoticeKind::BookingCancelled => {
             [learner, &duties.event_administrators]
         }
         NoticeKind::BookingDeclined | NoticeKind::EventCancelled => [learner, &[]],
@@ -190,6 +196,11 @@ mod tests {
         );
         assert_eq!(
             NoticeKind::of_booking(BookingState::Waitlisted),
+            Some(NoticeKind::BookingWaitlisted),
+            "a wait is told apart from a place"
+        );
+        assert_eq!(
+            NoticeKind::of_booking(BookingState::Booked),
             Some(NoticeKind::BookingMade)
         );
         assert_eq!(NoticeKind::of_booking(BookingState::Attended), None);

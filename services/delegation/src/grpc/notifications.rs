@@ -59,6 +59,7 @@ fn kind(kind: NoticeKind) -> NotificationKind {
         NoticeKind::EnrolmentRequested => NotificationKind::EnrolmentRequested,
         NoticeKind::CompetencySignedOff => NotificationKind::CompetencySignedOff,
         NoticeKind::InvitationReceived => NotificationKind::InvitationReceived,
+        NoticeKind::BookingWaitlisted => NotificationKind::BookingWaitlisted,
     }
 }
 

@@ -184,16 +184,6 @@ pub async fn place<S: Store>(
     by: &Actor,
     webhook: Option<&str>,
 ) -> Result<(Vec<Placed>, Option<ConsistencyToken>), ApiError> {
-    let answered = |orders: Vec<OrderRecord>| {
-        orders
-            .into_iter()
-            .map(|order| Placed {
-                order,
-                created: false,
-                enrolled: None,
-            })
-            .collect::<Vec<_>>()
-    };
     if let Some(webhook) = webhook {
         let first = core.store.delivered(tenant, webhook).await?;
         if !first.is_empty() {
@@ -203,7 +193,8 @@ pub async fn place<S: Store>(
                     message: format!("delivery {webhook} placed other orders before"),
                 });
             }
-            return Ok((answered(first), core.deliver(tenant).await));
+            let placed = first.into_iter().map(Placed::before).collect();
+            return Ok((placed, core.deliver(tenant).await));
         }
     }
     let mut before = Vec::with_capacity(wanted.len());

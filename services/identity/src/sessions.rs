@@ -7,10 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use lms_runtime::clock::now;
-use rand_core::{OsRng, RngCore};
 use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -41,9 +38,7 @@ pub const CLIENT_SECRET: &str = "lmscs_";
 
 /// A fresh secret with `prefix`, and its hash.
 pub fn new_secret(prefix: &str) -> (String, Vec<u8>) {
-    let mut bytes = [0u8; 32];
-    OsRng.fill_bytes(&mut bytes);
-    let token = format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes));
+    let token = format!("{prefix}{}", lms_runtime::secret::random_token(32));
     let hash = hash(&token);
     (token, hash)
 }

@@ -64,6 +64,17 @@ pub struct Placed {
     pub enrolled: Option<EnrolmentRecord>,
 }
 
+impl Placed {
+    /// `order`, placed before: answered as it stands, nothing made.
+    pub fn before(order: OrderRecord) -> Self {
+        Placed {
+            order,
+            created: false,
+            enrolled: None,
+        }
+    }
+}
+
 /// Whether an invitation waits for its invitee or was taken.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum InvitationState {

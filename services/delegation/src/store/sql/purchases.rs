@@ -248,11 +248,7 @@ async fn place_in(
                 ),
             ));
         }
-        Some(first) => Placed {
-            order: first,
-            created: false,
-            enrolled: None,
-        },
+        Some(first) => Placed::before(first),
         None => {
             let enrolled = match purchase_roles(order.seats, 0).buyer {
                 Template::Student => {
@@ -379,14 +375,7 @@ impl PurchaseStore for SqlStore<Db> {
                         format!("delivery {webhook} placed other orders before"),
                     ));
                 }
-                return Ok(first
-                    .into_iter()
-                    .map(|order| Placed {
-                        order,
-                        created: false,
-                        enrolled: None,
-                    })
-                    .collect());
+                return Ok(first.into_iter().map(Placed::before).collect());
             }
         }
         // Courses are locked in id order, so two deliveries naming the same courses in another

@@ -31,6 +31,8 @@ pub enum Grounds {
     /// A catalogue deployed to the subject holds the course, and the subject may browse
     /// catalogues.
     Catalogue,
+    /// The course's owner granted it to the subject's tenant (a content grant).
+    ContentGrant,
 }
 
 /// Why a decision denied.
@@ -99,6 +101,9 @@ impl fmt::Display for Decision {
             Decision::Allowed(Grounds::Catalogue) => {
                 write!(f, "allowed by a catalogue deployed to the subject")
             }
+            Decision::Allowed(Grounds::ContentGrant) => {
+                write!(f, "allowed by a content grant to the subject's tenant")
+            }
             Decision::Denied(Denial::SubjectUnknown) => {
                 write!(f, "denied: the subject is unknown to authorization")
             }
@@ -137,11 +142,62 @@ pub const fn object_may_veto(permission: Permission, kind: Kind) -> bool {
 /// The role every user holds for their own learning, whatever else they hold: the default role.
 const IMPLICIT_STUDENT: RoleId = RoleId::BuiltIn(crate::user::DEFAULT_ROLE);
 
+/// How the subject stands to the tenant that owns the resource.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Standing {
+    /// It is their own tenant.
+    Home,
+    /// It is a client tenant of theirs (their tenant has `clients_enabled`): only
+    /// `tenant_and_clients` grants reach it.
+    Client,
+    /// It is a course (or a lesson or event of one) another tenant granted to theirs: every
+    /// person sees it ([`CONTENT_GRANT_BROWSING`]), and their own-learning grants reach it once
+    /// they are enrolled. Nothing else of that tenant is theirs, so the client's administrators
+    /// never edit it and never see the master's people.
+    Granted,
+}
+
+impl Standing {
+    /// Of the subject to `resource`, `None` when it is outside everything they may reach.
+    fn of(subject: &SubjectFacts, resource: &ResourceFacts) -> Option<Standing> {
+        let owner = resource.owner();
+        if owner == subject.tenant {
+            return Some(Standing::Home);
+        }
+        if subject.settings.clients_enabled && subject.clients.contains(&owner) {
+            return Some(Standing::Client);
+        }
+        let granted = resource.object.course().is_some_and(|course| {
+            subject
+                .granted_courses
+                .iter()
+                .any(|grant| grant.owner == owner && grant.course == course)
+        });
+        granted.then_some(Standing::Granted)
+    }
+
+    /// Whether a role's grant at `reach` applies across this standing.
+    fn admits(self, reach: Reach) -> bool {
+        match self {
+            Standing::Home => true,
+            Standing::Client => reach == Reach::TenantAndClients,
+            Standing::Granted => reach == Reach::Own,
+        }
+    }
+}
+
+/// What a content grant lets every active person of the client tenant do on a granted course:
+/// see it (and so ask to join it). Its lessons and the learning itself come with an
+/// enrolment, through their own-learning grants; nothing of it may be changed from the client.
+pub const CONTENT_GRANT_BROWSING: PermissionSet = PermissionSet::of(&[Permission::CoursesRead]);
+
 /// Decides whether `subject` may do `permission` on `resource`.
 ///
-/// Only known, active subjects are allowed anything. A resource of another tenant is reached only by
-/// `tenant_and_clients` grants, and only when it is one of the subject's client tenants and
-/// `clients_enabled` is on. Every user holds Student for their own learning.
+/// Only known, active subjects are allowed anything. A resource of another tenant is reached
+/// by `tenant_and_clients` grants, and only when it is one of the subject's client tenants and
+/// `clients_enabled` is on; or, for a course another tenant granted to the subject's, as
+/// [`CONTENT_GRANT_BROWSING`] and own learning allow. Every user holds Student for their own
+/// learning.
 pub fn decide(
     subject: &SubjectFacts,
     permission: Permission,
@@ -153,12 +209,10 @@ pub fn decide(
     if subject.status != UserStatus::Active {
         return Decision::Denied(Denial::SubjectNotActive(subject.status));
     }
-    let owner = resource.owner();
-    let home = owner == subject.tenant;
-    let client = subject.settings.clients_enabled && subject.clients.contains(&owner);
-    if !(home || client) {
+    let Some(standing) = Standing::of(subject, resource) else {
         return Decision::Denied(Denial::OutsideTenant);
-    }
+    };
+    let home = standing == Standing::Home;
     // After the tenant check, so another tenant's ids are never probed for existence.
     if !resource.known {
         return Decision::Denied(Denial::ResourceUnknown);
@@ -170,12 +224,15 @@ pub fn decide(
     let held = subject.roles.iter().map(held_grants);
     if let Some(grounds) = role_grounds(
         std::iter::once(implicit).chain(held),
-        home,
+        standing,
         permission,
         subject,
         resource,
     ) {
         return Decision::Allowed(grounds);
+    }
+    if standing == Standing::Granted && CONTENT_GRANT_BROWSING.contains(permission) {
+        return Decision::Allowed(Grounds::ContentGrant);
     }
     // Responsibilities are duties inside the subject's own tenant.
     if home && let Some(responsibility) = responsibility_allowing(subject, permission, resource) {
@@ -195,7 +252,7 @@ pub fn decide(
     }
     // Said apart from NO_GRANT so the person knows a second factor, not a role, is missing.
     let withheld = subject.awaiting_second_factor.iter().map(held_grants);
-    if role_grounds(withheld, home, permission, subject, resource).is_some() {
+    if role_grounds(withheld, standing, permission, subject, resource).is_some() {
         return Decision::Denied(Denial::SecondFactorRequired);
     }
     Decision::Denied(Denial::NoGrant)
@@ -217,7 +274,7 @@ pub fn offers_catalogue_courses(subject: &SubjectFacts, permission: Permission) 
     let held = subject.roles.iter().map(held_grants);
     role_grounds(
         std::iter::once(implicit).chain(held),
-        true,
+        Standing::Home,
         Permission::CataloguesRead,
         subject,
         &catalogues,
@@ -232,7 +289,7 @@ fn held_grants(held: &HeldRole) -> (RoleId, &Grants, Place) {
 /// The first grant of `roles` that covers `permission` on the resource.
 fn role_grounds<'a>(
     roles: impl Iterator<Item = (RoleId, &'a Grants, Place)>,
-    home: bool,
+    standing: Standing,
     permission: Permission,
     subject: &SubjectFacts,
     resource: &ResourceFacts,
@@ -241,7 +298,7 @@ fn role_grounds<'a>(
         for reach in Reach::ALL {
             if grants.at(reach).contains(permission)
                 && reach.in_effect(&subject.settings)
-                && (home || reach == Reach::TenantAndClients)
+                && standing.admits(reach)
                 && reaches(reach, place, subject, resource)
             {
                 return Some(Grounds::Role { role, place, reach });

@@ -47,6 +47,17 @@ impl HeldRole {
     }
 }
 
+/// A course of another tenant granted to the subject's tenant: the grant names the owner, so a
+/// reference that names the course under any other tenant is never taken for it.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct GrantedCourse {
+    /// The master tenant that owns the course and granted it.
+    pub owner: TenantId,
+    /// The course.
+    pub course: CourseId,
+}
+
 /// Everything about the subject a decision reads.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -85,6 +96,11 @@ pub struct SubjectFacts {
     pub offered_courses: Vec<CourseId>,
     /// Events they are booked on.
     pub booked_events: Vec<EventId>,
+    /// Courses a master tenant granted to their tenant (content grants in effect now): every
+    /// active person of the tenant may see them, and learn on those they are enrolled on.
+    /// Absent from facts cached before content grants: nothing granted until read again.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub granted_courses: Vec<GrantedCourse>,
     /// Whether they are their tenant's one Access Coordinator (the tenant's record, not a
     /// role). No serde default: cached facts from before this field must be read again.
     pub access_coordinator: bool,
@@ -113,6 +129,7 @@ impl SubjectFacts {
             enrolled_courses: Vec::new(),
             offered_courses: Vec::new(),
             booked_events: Vec::new(),
+            granted_courses: Vec::new(),
             access_coordinator: false,
             awaiting_second_factor: Vec::new(),
         }

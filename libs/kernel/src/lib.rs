@@ -38,7 +38,7 @@ pub use escalation::{
     EscalationError, Target, check_assignment, check_definition, check_dominance,
     check_responsibilities, check_role,
 };
-pub use facts::{HeldRole, Object, Place, ResourceFacts, SubjectFacts};
+pub use facts::{GrantedCourse, HeldRole, Object, Place, ResourceFacts, SubjectFacts};
 pub use ids::{
     AssignmentId, BookingId, CatalogueId, CompetencyCheckId, CourseId, CustomRoleId, EnrolmentId,
     EnrolmentRequestId, EventId, GroupId, IdError, InvitationId, LessonId, OrderId, TenantId,

@@ -4,8 +4,8 @@
 use lms_api::authorization::v1::Relation;
 use lms_api::common::v1::ObjectType;
 use lms_kernel::{
-    CourseId, EventId, GroupId, HeldRole, Object, Place, ResourceFacts, RoleId, SubjectFacts,
-    TenantId, UnitId, UserId,
+    CourseId, EventId, GrantedCourse, GroupId, HeldRole, Object, Place, ResourceFacts, RoleId,
+    SubjectFacts, TenantId, UnitId, UserId,
 };
 use lms_runtime::ApiError;
 
@@ -119,6 +119,18 @@ pub fn subject_facts(
     facts.enrolled_courses = related(held, Relation::Enrolled, now, CourseId::from_uuid);
     facts.offered_courses = related(held, Relation::Offered, now, CourseId::from_uuid);
     facts.booked_events = related(held, Relation::Booked, now, EventId::from_uuid);
+    facts.granted_courses = held
+        .iter()
+        .filter(|r| {
+            r.relation == relation(Relation::GrantedBy)
+                && r.subject_type == ObjectType::Tenant as i16
+                && active(r, now)
+        })
+        .map(|r| GrantedCourse {
+            owner: TenantId::from_uuid(r.subject_id),
+            course: CourseId::from_uuid(r.resource_id),
+        })
+        .collect();
     facts.access_coordinator = rows.relationships.iter().any(|r| {
         r.relation == relation(Relation::AccessCoordinator)
             && r.resource_type == ObjectType::Tenant as i16

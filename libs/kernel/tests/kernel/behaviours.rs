@@ -2,8 +2,8 @@ use lms_kernel::decision::{Denial, Grounds};
 use lms_kernel::responsibility::{ResponsibilityError, check_responsibility};
 use lms_kernel::user::{DEFAULT_ROLE, purchase_roles};
 use lms_kernel::{
-    Decision, Object, Permission as P, Place, Reach, ResourceFacts, Responsibility, RoleId,
-    Template, UserId, UserStatus, decide,
+    Decision, GrantedCourse, Object, Permission as P, Place, Reach, ResourceFacts, Responsibility,
+    RoleId, Template, UserId, UserStatus, decide,
 };
 
 use crate::world::World;
@@ -569,6 +569,103 @@ fn a_catalogue_deployed_to_a_learner_shows_its_courses_and_nothing_more() {
         P::CoursesRead,
         &w.course(w.course)
     )));
+}
+
+/// A learner of a client tenant (`w.client`) to whom the master (`w.tenant`) granted
+/// `w.course`, holding `templates` in their own tenant.
+fn client_person(w: &World, templates: &[Template]) -> lms_kernel::SubjectFacts {
+    let mut person = w.subject(templates, Place::Tenant);
+    person.tenant = w.client;
+    person.clients = Vec::new();
+    person.settings.clients_enabled = false;
+    person.granted_courses = vec![GrantedCourse {
+        owner: w.tenant,
+        course: w.course,
+    }];
+    person
+}
+
+#[test]
+fn a_content_grant_shows_the_course_to_the_clients_people_and_learning_follows_enrolment() {
+    let w = World::new();
+    let mut learner = client_person(&w, &[]);
+    assert_eq!(
+        decide(&learner, P::CoursesRead, &w.course(w.course)),
+        Decision::Allowed(Grounds::ContentGrant)
+    );
+    for (permission, object) in [
+        (P::LearningTake, w.course(w.course)),
+        (P::LessonsRead, w.lesson(w.course)),
+        (P::CoursesUpdate, w.course(w.course)),
+    ] {
+        assert_eq!(
+            decide(&learner, permission, &object),
+            Decision::Denied(Denial::NoGrant),
+            "{permission} before enrolling"
+        );
+    }
+    learner.enrolled_courses = vec![w.course];
+    for (permission, object) in [
+        (P::LearningTake, w.course(w.course)),
+        (P::LessonsRead, w.lesson(w.course)),
+        (P::EventsRead, w.event(w.event, w.course)),
+    ] {
+        assert!(
+            allowed(decide(&learner, permission, &object)),
+            "{permission}"
+        );
+    }
+    // Read-only: taking a course never lets anyone change it.
+    for permission in [P::CoursesUpdate, P::LessonsCreate, P::EnrolmentsApprove] {
+        assert!(!allowed(decide(&learner, permission, &w.course(w.course))));
+    }
+    // The grant names the course and its owner: nothing else of the master, and not the same
+    // id under another tenant.
+    let outside = Decision::Denied(Denial::OutsideTenant);
+    assert_eq!(
+        decide(&learner, P::CoursesRead, &w.course(w.other_course)),
+        outside
+    );
+    let elsewhere = ResourceFacts::new(w.client_of_nobody(), Object::Course(w.course));
+    assert_eq!(decide(&learner, P::CoursesRead, &elsewhere), outside);
+    learner.status = UserStatus::Suspended;
+    assert!(!allowed(decide(
+        &learner,
+        P::CoursesRead,
+        &w.course(w.course)
+    )));
+}
+
+#[test]
+fn a_clients_organization_administrator_never_reaches_the_masters_content_or_people() {
+    let w = World::new();
+    let admin = client_person(&w, &[Template::OrganizationAdministrator]);
+    let outside = Decision::Denied(Denial::OutsideTenant);
+    for (permission, object) in [
+        (P::CoursesRead, w.course(w.other_course)),
+        (P::UsersRead, w.user_at(w.region, None)),
+        (P::ReportsRead, w.user_at(w.branch, Some(w.team))),
+        (P::CataloguesRead, w.tenant_wide()),
+    ] {
+        assert_eq!(decide(&admin, permission, &object), outside, "{permission}");
+    }
+    // The granted course they see, as everyone in their tenant does, and administer nothing.
+    assert_eq!(
+        decide(&admin, P::CoursesRead, &w.course(w.course)),
+        Decision::Allowed(Grounds::ContentGrant)
+    );
+    for permission in [
+        P::CoursesUpdate,
+        P::CoursesDeploy,
+        P::EnrolmentsRead,
+        P::LessonsRead,
+        P::ContentGrantsCreate,
+    ] {
+        assert!(
+            !allowed(decide(&admin, permission, &w.course(w.course))),
+            "{permission}"
+        );
+    }
 }
 
 #[test]

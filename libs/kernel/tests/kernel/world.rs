@@ -88,6 +88,11 @@ impl World {
         ResourceFacts::new(self.tenant, Object::Event { event, course })
     }
 
+    /// A tenant that is neither this one nor its client.
+    pub fn client_of_nobody(&self) -> TenantId {
+        TenantId::generate()
+    }
+
     pub fn tenant_wide(&self) -> ResourceFacts {
         ResourceFacts::new(self.tenant, Object::TenantWide)
     }

@@ -114,7 +114,9 @@ fn explanation(decision: &Decision, facts: &SubjectFacts) -> Explanation {
             explanation.responsibility = responsibility.name().into();
         }
         // The summary says so: neither is a role, grant or responsibility.
-        Decision::Allowed(Grounds::AccessCoordinator | Grounds::Catalogue) => {}
+        Decision::Allowed(
+            Grounds::AccessCoordinator | Grounds::Catalogue | Grounds::ContentGrant,
+        ) => {}
         Decision::Denied(denial) => explanation.denial_reason = denial.code().into(),
     }
     explanation

@@ -57,7 +57,8 @@ fn owner_scope(relation: i16) -> Scope {
             | Relation::Enrolled
             | Relation::Offered
             | Relation::Booked
-            | Relation::OwningUnit,
+            | Relation::OwningUnit
+            | Relation::GrantedBy,
         ) => Scope::CourseFacts,
         // Validated before this is asked; owning nothing, it needs a scope nobody is given.
         Ok(Relation::Unspecified) | Err(_) => Scope::Operator,
@@ -85,7 +86,11 @@ fn affected(tenant: TenantId, batch: &FactBatch) -> (Vec<CacheKey>, bool) {
     let mut tenant_wide = batch.settings.is_some();
     for change in &batch.changes {
         let (Change::Touch(r) | Change::Delete(r)) = change;
-        if r.relation == Relation::ParentUnit as i16 || r.relation == Relation::Client as i16 {
+        // A content grant is read with every subject of the client tenant.
+        if [Relation::ParentUnit, Relation::Client, Relation::GrantedBy]
+            .iter()
+            .any(|wide| r.relation == *wide as i16)
+        {
             tenant_wide = true;
         }
         for (kind, id) in [
@@ -357,7 +362,7 @@ mod tests {
 
     #[test]
     fn every_relation_has_an_owner_scope() {
-        for number in 1..=19 {
+        for number in 1..=21 {
             let relation = Relation::try_from(number).expect("numbered relation");
             assert_ne!(
                 owner_scope(number as i16),

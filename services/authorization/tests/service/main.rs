@@ -1,6 +1,7 @@
 //! The authorization service over real gRPC on 127.0.0.1, with real PostgreSQL and Redis.
 
 mod behaviours;
+mod content_grants;
 mod escalation;
 mod events;
 mod fixture;

@@ -27,6 +27,7 @@ const PARENT_COURSE: i16 = 11;
 const CLIENT: i16 = 12;
 const INVITEE: i16 = 13;
 const OWNING_UNIT: i16 = 17;
+const GRANTED_BY: i16 = 21;
 /// The object types it reads by (`OBJECT_TYPE_*`).
 const TENANT_TYPE: i16 = 1;
 const UNIT_TYPE: i16 = 2;
@@ -38,7 +39,9 @@ const EVENT_TYPE: i16 = 8;
 /// Everything [`DecisionStore::subject_rows`] reads, as one statement: one round trip, and one
 /// snapshot on both backends (a multi-statement READ COMMITTED transaction would not be one).
 /// Each part of the union fills the generic columns its own way; `part` says which. Parameters:
-/// tenant, user, `CLIENT`, `USER_TYPE`, `TENANT_TYPE`.
+/// tenant, user, `CLIENT`, `USER_TYPE`, `TENANT_TYPE`, `GRANTED_BY`. The content grants to the
+/// tenant (part 7) are read through the subject index: few rows of a tenant have a tenant as
+/// their subject.
 pub(super) static SUBJECT_ROWS: LazyLock<String> = LazyLock::new(|| {
     [
         "SELECT CAST(0 AS BIGINT) AS part, CAST(NULL AS UUID) AS u1, CAST(NULL AS UUID) AS u2, \
@@ -66,7 +69,10 @@ pub(super) static SUBJECT_ROWS: LazyLock<String> = LazyLock::new(|| {
         " IN (SELECT role_id FROM role_assignments WHERE tenant_id = $1 AND user_id = $2) \
          UNION ALL SELECT 6, resource_id, NULL, resource_type, relation, valid_from, valid_until, \
            NULL, NULL, NULL \
-           FROM relationships WHERE tenant_id = $1 AND subject_type = $4 AND subject_id = $2",
+           FROM relationships WHERE tenant_id = $1 AND subject_type = $4 AND subject_id = $2 \
+         UNION ALL SELECT 7, resource_id, subject_id, resource_type, relation, valid_from, \
+           valid_until, NULL, NULL, NULL \
+           FROM relationships WHERE tenant_id = $1 AND subject_type = $5 AND relation = $6",
     ]
     .concat()
 });
@@ -175,6 +181,7 @@ impl DecisionStore for SqlStore<Db> {
             .bind(CLIENT)
             .bind(USER_TYPE)
             .bind(TENANT_TYPE)
+            .bind(GRANTED_BY)
             .fetch_all(&self.pool)
             .await?;
         let mut subject = SubjectRows::default();
@@ -233,6 +240,15 @@ impl DecisionStore for SqlStore<Db> {
                     relation: required(n("n2")?)? as i16,
                     subject_type: USER_TYPE,
                     subject_id: user.as_uuid(),
+                    valid_from: n("n3")?,
+                    valid_until: n("n4")?,
+                }),
+                7 => subject.relationships.push(Relationship {
+                    resource_type: required(n("n1")?)? as i16,
+                    resource_id: uuid(u("u1")?)?,
+                    relation: required(n("n2")?)? as i16,
+                    subject_type: TENANT_TYPE,
+                    subject_id: uuid(u("u2")?)?,
                     valid_from: n("n3")?,
                     valid_until: n("n4")?,
                 }),

@@ -104,6 +104,11 @@ uuid_id!(
     "catalogue id"
 );
 uuid_id!(
+    /// A master tenant's grant of one of its courses to a client tenant.
+    ContentGrantId,
+    "grant id"
+);
+uuid_id!(
     /// A lesson of a course.
     LessonId,
     "lesson id"

@@ -40,9 +40,9 @@ pub use escalation::{
 };
 pub use facts::{GrantedCourse, HeldRole, Object, Place, ResourceFacts, SubjectFacts};
 pub use ids::{
-    AssignmentId, BookingId, CatalogueId, CompetencyCheckId, CourseId, CustomRoleId, EnrolmentId,
-    EnrolmentRequestId, EventId, GroupId, IdError, InvitationId, LessonId, OrderId, TenantId,
-    UnitId, UserId,
+    AssignmentId, BookingId, CatalogueId, CompetencyCheckId, ContentGrantId, CourseId,
+    CustomRoleId, EnrolmentId, EnrolmentRequestId, EventId, GroupId, IdError, InvitationId,
+    LessonId, OrderId, TenantId, UnitId, UserId,
 };
 pub use naming::{NamedTarget, NamingError, NamingPurpose};
 pub use permission::{Area, Permission, PermissionSet};

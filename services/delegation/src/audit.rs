@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use crate::store::{
     BookingRecord, CatalogueRecord, CompetencyRecord, CourseRecord, EnrolmentRecord, EventRecord,
-    InvitationRecord, LessonRecord, OrderRecord, RequestRecord, ResponsibilityRecord,
+    GrantRecord, InvitationRecord, LessonRecord, OrderRecord, RequestRecord, ResponsibilityRecord,
 };
 
 /// Who made a change.
@@ -176,6 +176,18 @@ impl Audited for ResponsibilityRecord {
             "kind": self.kind.name(),
             "object_id": self.object.to_string(),
             "user_id": self.user.to_string(),
+            "valid_from": self.window.from,
+            "valid_until": self.window.until,
+        })
+    }
+}
+
+impl Audited for GrantRecord {
+    fn audited(&self) -> Value {
+        json!({
+            "grant_id": self.id.to_string(),
+            "client_tenant_id": self.client.to_string(),
+            "course_id": self.course.to_string(),
             "valid_from": self.window.from,
             "valid_until": self.window.until,
         })

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use lms_api::common::v1::{ConsistencyToken, ObjectType};
+use lms_api::common::v1::{ConsistencyToken, ObjectReference, ObjectType};
 use lms_kernel::{CourseId, GroupId, Permission, TenantId, UserId};
 use lms_runtime::ApiError;
 use lms_runtime::auth::{Acting, acting};
@@ -11,6 +11,7 @@ use lms_runtime::outbox::Relay;
 use lms_runtime::peers::{Authorization, Identity};
 
 use crate::convert::{reference, required_id};
+use crate::store::{Store, Takeable};
 
 /// Groups one deployment names at most.
 pub const MAX_GROUPS: usize = 100;
@@ -85,5 +86,42 @@ impl<S> Core<S> {
     /// is saved; the relay delivers it and decisions see it then).
     pub async fn deliver(&self, tenant: TenantId) -> Option<ConsistencyToken> {
         self.relay.deliver_committed(tenant).await
+    }
+}
+
+impl<S: Store> Core<S> {
+    /// The person acting in `request` and the course named in `course_id` their tenant's people
+    /// take (its own, or one granted to it and in effect), once authorization allowed them
+    /// `permission` on it where it is: a granted course is decided as its owner's, so the
+    /// content grant, not a fact of the client's, lets them. NOT_FOUND only after the decision.
+    pub async fn on_takeable_course<T>(
+        &self,
+        request: &tonic::Request<T>,
+        course_id: &str,
+        permission: Permission,
+    ) -> Result<(Acting, Takeable), ApiError> {
+        let acting = acting(request)?;
+        let course = required_id("course_id", course_id, CourseId::parse)?;
+        let takeable = self
+            .store
+            .takeable_course(acting.tenant, course, lms_runtime::clock::now())
+            .await?;
+        let owner = takeable
+            .as_ref()
+            .and_then(|t| t.granted.as_ref())
+            .map_or(acting.tenant, |grant| grant.master);
+        let resource = ObjectReference {
+            tenant_id: if owner == acting.tenant {
+                String::new()
+            } else {
+                owner.to_string()
+            },
+            ..reference(ObjectType::Course, course)
+        };
+        self.authorization
+            .require(&acting, permission, resource)
+            .await?;
+        let takeable = takeable.ok_or_else(|| ApiError::not_found("course", course.to_string()))?;
+        Ok((acting, takeable))
     }
 }

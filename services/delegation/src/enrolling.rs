@@ -116,12 +116,15 @@ impl<S: Store> Core<S> {
                 )
                 .await?;
         }
-        let course = self
+        let taken = self
             .store
-            .course(acting.tenant, what.course)
+            .takeable_course(acting.tenant, what.course, now())
             .await?
             .ok_or_else(|| ApiError::not_found("course", what.course.to_string()))?;
-        if direct_enrolment_needs_approval(course.requires_approval, enrols_self) {
+        // A granted course needs no approval: the grant is the master's (nobody in the client
+        // tenant could approve on the master's course).
+        let requires_approval = taken.course.requires_approval && taken.granted.is_none();
+        if direct_enrolment_needs_approval(requires_approval, enrols_self) {
             self.authorization
                 .require(
                     acting,

@@ -13,8 +13,9 @@ use lms_runtime::outbox;
 
 use crate::convert::{reference, timestamp};
 use crate::store::{
-    BookingRecord, CourseRecord, EnrolmentRecord, EventCalledOff, EventRecord, Invited,
-    LessonRecord, NewEvent, Offers, Placed, Removed, ResponsibilityRecord, Unbooked, Withdrawn,
+    BookingRecord, CourseRecord, EnrolmentRecord, EventCalledOff, EventRecord, GrantRecord,
+    Invited, LessonRecord, NewEvent, Offers, Placed, Removed, ResponsibilityRecord, Unbooked,
+    Withdrawn,
 };
 
 /// Facts per event: a large deployment travels as a few events of this many, each applied by
@@ -355,6 +356,27 @@ pub fn invitee_joined(invited: &Invited) -> Vec<NewEvent> {
         .collect();
     events.extend(event_facts(updates));
     events
+}
+
+fn granted_by(grant: &GrantRecord, operation: Operation) -> RelationshipUpdate {
+    update(
+        operation,
+        course_ref(grant.course),
+        Relation::GrantedBy,
+        reference(ObjectType::Tenant, grant.master),
+        grant.window,
+    )
+}
+
+/// A content grant made or its window changed: among the client tenant's facts (its outbox
+/// carries them), the master grants the course for the window.
+pub fn grant_given(grant: &GrantRecord) -> Vec<NewEvent> {
+    event_facts(vec![granted_by(grant, Operation::Touch)])
+}
+
+/// A content grant revoked: the client's people no longer reach the course.
+pub fn grant_revoked(grant: &GrantRecord) -> Vec<NewEvent> {
+    event_facts(vec![granted_by(grant, Operation::Delete)])
 }
 
 #[cfg(test)]

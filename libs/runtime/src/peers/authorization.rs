@@ -317,6 +317,24 @@ impl Authorization {
         })
     }
 
+    /// The ids of those of `resources` the acting person may not do `permission` on (as
+    /// [`Authorization::require_each`] decides them, in one BatchCheck per thousand): for a
+    /// listing that shows only what is allowed. A trusted integration is denied nothing.
+    pub async fn denied_among(
+        &self,
+        acting: &impl Asker,
+        permission: Permission,
+        resources: &[ObjectReference],
+    ) -> Result<Vec<String>, ApiError> {
+        let Some(token) = acting.asks_with() else {
+            return Ok(Vec::new());
+        };
+        let checked = self.check_each(token, permission, resources).await?;
+        let mut denied = checked.denied;
+        denied.extend(checked.unknown.iter().map(|resource| resource.id.clone()));
+        Ok(denied)
+    }
+
     /// Fails with NOT_FOUND naming the `resources` authorization was never told of (people no
     /// service announced, say), whatever the acting person may do with them: for a caller whose
     /// right over the whole (a course they administer) already covers every one. The decision

@@ -19,11 +19,13 @@ pub use lms_runtime::request::{
 use uuid::Uuid;
 
 mod events;
+mod grants;
 mod purchases;
 
 pub use events::{
     attendance, booking, booking_state, capacity, competency, event, note, place, schedule,
 };
+pub use grants::{content_grant, grant_window, granted_course};
 pub use purchases::{invitation, order};
 
 use crate::error::{text_refused, window_refused};

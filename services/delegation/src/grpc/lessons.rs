@@ -209,18 +209,20 @@ impl<S: Store + Clone> LessonService for Lessons<S> {
         &self,
         request: Request<ListLessonsRequest>,
     ) -> Result<Response<ListLessonsResponse>, Status> {
-        let (acting, course) = self
+        let (acting, takeable) = self
             .0
-            .on_course(
+            .on_takeable_course(
                 &request,
                 &request.get_ref().course_id,
                 Permission::LessonsRead,
             )
             .await?;
-        if self.0.store.course(acting.tenant, course).await?.is_none() {
-            return Err(ApiError::not_found("course", course.to_string()).into());
-        }
-        let lessons = self.0.store.lessons(acting.tenant, course).await?;
+        // A granted course's lessons are its owner's.
+        let owner = takeable
+            .granted
+            .as_ref()
+            .map_or(acting.tenant, |grant| grant.master);
+        let lessons = self.0.store.lessons(owner, takeable.course.id).await?;
         Ok(Response::new(ListLessonsResponse {
             lessons: lessons.iter().map(lesson).collect(),
         }))

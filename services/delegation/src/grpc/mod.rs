@@ -10,6 +10,7 @@ mod competencies;
 mod courses;
 mod enrolments;
 mod events;
+mod grants;
 mod lessons;
 mod notifications;
 mod purchases;
@@ -35,6 +36,7 @@ pub fn add_services<S: Store + Clone>(
         .add_service(competencies::service(core.clone()))
         .add_service(notifications::service(core.clone()))
         .add_service(purchases::service(core.clone()))
+        .add_service(grants::service(core.clone()))
         .add_http_service(crate::webhook::service(core.clone()))
         .add_service(audit::service(core))
 }

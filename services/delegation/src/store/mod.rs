@@ -2,7 +2,8 @@
 //! ([`CatalogueStore`]), the responsibilities on
 //! courses and events ([`ResponsibilityStore`]), enrolments with their requests and progress
 //! ([`EnrolmentStore`]), events with their bookings and competency sign-offs ([`EventStore`]),
-//! shop orders and invitations ([`PurchaseStore`]), reading the audit trail ([`AuditStore`]), and the outbox. One port per
+//! shop orders and invitations ([`PurchaseStore`]), content grants to client tenants
+//! ([`GrantStore`]), reading the audit trail ([`AuditStore`]), and the outbox. One port per
 //! aggregate, each record beside its port; implemented once in plain SQL for PostgreSQL and
 //! SQLite ([`sql`]), with one conformance suite run against both.
 //!
@@ -15,6 +16,7 @@ mod catalogues;
 mod courses;
 pub(crate) mod enrolments;
 mod events;
+mod grants;
 mod notifications;
 mod purchases;
 mod responsibilities;
@@ -32,6 +34,7 @@ pub use events::{
     CompetencyRecord, EventCalledOff, EventFilter, EventRecord, EventStore, Tally, ToBook,
     Unbooked,
 };
+pub use grants::{GrantFilter, GrantRecord, GrantStore, Takeable};
 pub use lms_runtime::outbox::NewEvent;
 pub use notifications::{NotificationFilter, NotificationRecord, NotificationStore};
 pub use purchases::{
@@ -85,6 +88,7 @@ pub trait Store:
     + EventStore
     + NotificationStore
     + PurchaseStore
+    + GrantStore
     + AuditStore
 {
 }
@@ -97,6 +101,7 @@ impl<S> Store for S where
         + EventStore
         + NotificationStore
         + PurchaseStore
+        + GrantStore
         + AuditStore
 {
 }

@@ -303,6 +303,23 @@ impl CourseStore for SqlStore<Db> {
             return Ok(None);
         };
         let how = removal(record.status, record.ever_enrolled).map_err(archived)?;
+        if how == Removal::Erase {
+            // A client tenant's people see a granted course: it goes only once nobody does.
+            let grants: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM content_grants WHERE course_id = $1")
+                    .bind(course.as_uuid())
+                    .fetch_one(&mut *tx)
+                    .await?;
+            if grants > 0 {
+                return Err(StoreError::Refused {
+                    reason: "COURSE_GRANTED",
+                    message: format!(
+                        "the course is granted to {grants} client tenant(s): revoke the grants \
+                         first"
+                    ),
+                });
+            }
+        }
         let mut offered_to = Vec::new();
         let lessons = lessons_in(&mut tx, tenant, course).await?;
         let responsibilities = sqlx::query(

@@ -17,7 +17,8 @@ use lms_runtime::transaction::begin_write;
 use uuid::Uuid;
 
 use super::audit::{append_audit, append_audits};
-use super::courses::{changeable_course, locked_course};
+use super::courses::locked_course;
+use super::grants::takeable_in;
 use super::notifications::notify;
 use super::rows::{enrolment_from_row, request_from_row};
 use super::{Db, LOCK_ROWS};
@@ -27,7 +28,7 @@ use crate::store::enrolments::{enrolment_state, stored_score};
 use crate::store::sql::SqlStore;
 use crate::store::{
     Asked, EnrolmentFilter, EnrolmentRecord, EnrolmentStore, Made, NewEvent, Recorded, Report,
-    RequestRecord, StoreError, ToEnrol, Verdict, Withdrawn,
+    RequestRecord, StoreError, Takeable, ToEnrol, Verdict, Withdrawn,
 };
 
 type Connection = <Db as sqlx::Database>::Connection;
@@ -102,23 +103,44 @@ async fn insert_enrolments(
         .collect())
 }
 
-/// Someone enrolled on `course`: deleting it archives from now on.
+/// Someone enrolled on `course`: deleting it archives from now on. By its id alone: a client
+/// tenant's learner on a granted course marks the master's course.
 async fn mark_ever_enrolled(
     connection: &mut Connection,
-    tenant: TenantId,
     course: CourseId,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "UPDATE courses SET ever_enrolled = $3 \
-         WHERE tenant_id = $1 AND course_id = $2 AND ever_enrolled = $4",
+        "UPDATE courses SET ever_enrolled = $2 WHERE course_id = $1 AND ever_enrolled = $3",
     )
-    .bind(tenant.as_uuid())
     .bind(course.as_uuid())
     .bind(true)
     .bind(false)
     .execute(&mut *connection)
     .await?;
     Ok(())
+}
+
+/// The course `tenant`'s people take, locked: one of its own, or one granted to it and in
+/// effect at `now`; it must exist (`Missing`) and be active (`ARCHIVED`).
+async fn course_taken(
+    connection: &mut Connection,
+    tenant: TenantId,
+    course: CourseId,
+    now: i64,
+) -> Result<Takeable, StoreError> {
+    let taken = takeable_in(connection, tenant, course, now, true)
+        .await?
+        .ok_or_else(|| StoreError::Missing {
+            what: "course",
+            id: course.to_string(),
+        })?;
+    lms_kernel::course::check_changeable(taken.course.status).map_err(|error| {
+        StoreError::Refused {
+            reason: "ARCHIVED",
+            message: error.to_string(),
+        }
+    })?;
+    Ok(taken)
 }
 
 /// Enrols `records` (already checked against the course) and writes what goes with them: the
@@ -135,7 +157,7 @@ where
 {
     let made = insert_enrolments(connection, tenant, records).await?;
     if let Some(first) = made.first() {
-        mark_ever_enrolled(connection, tenant, first.course).await?;
+        mark_ever_enrolled(connection, first.course).await?;
     }
     let audits: Vec<_> = made
         .iter()
@@ -279,7 +301,7 @@ impl EnrolmentStore for SqlStore<Db> {
         F: FnOnce(&[EnrolmentRecord]) -> Vec<NewEvent> + Send,
     {
         let mut tx = begin_write(&self.pool).await?;
-        changeable_course(&mut tx, tenant, what.course).await?;
+        course_taken(&mut tx, tenant, what.course, what.at).await?;
         // Who is enrolled already is left out before inserting: a deployment run again costs
         // one read, not thousands of inserts that conflict.
         let open = open_on(&mut tx, tenant, what.course).await?;
@@ -307,7 +329,7 @@ impl EnrolmentStore for SqlStore<Db> {
         F: FnOnce(&Withdrawn) -> Vec<NewEvent> + Send,
     {
         let mut tx = begin_write(&self.pool).await?;
-        changeable_course(&mut tx, tenant, course).await?;
+        course_taken(&mut tx, tenant, course, at).await?;
         let mut history = enrolments_of(&mut tx, tenant, course, user).await?;
         let states: Vec<_> = history.iter().map(|r| r.enrolment).collect();
         let Some(index) = current(&states) else {
@@ -370,17 +392,19 @@ impl EnrolmentStore for SqlStore<Db> {
         F: FnOnce(&[EnrolmentRecord]) -> Vec<NewEvent> + Send,
     {
         let mut tx = begin_write(&self.pool).await?;
-        let record = changeable_course(&mut tx, tenant, course).await?;
+        let taken = course_taken(&mut tx, tenant, course, at).await?;
+        // A granted course is taken at once: the grant is the master's approval, and nobody in
+        // the client tenant could decide a request on the master's course.
+        let requires_approval = taken.course.requires_approval && taken.granted.is_none();
         let open = enrolments_of(&mut tx, tenant, course, user)
             .await?
             .into_iter()
             .map(|r| r.enrolment.state)
             .find(|state| state.is_open());
-        let admission =
-            admit(record.requires_approval, open).map_err(|refused| StoreError::Refused {
-                reason: refused.code(),
-                message: refused.to_string(),
-            })?;
+        let admission = admit(requires_approval, open).map_err(|refused| StoreError::Refused {
+            reason: refused.code(),
+            message: refused.to_string(),
+        })?;
         let asked = match admission {
             Admission::Enrolled => {
                 let enrolment = EnrolmentRecord::new(course, user, &user.to_string(), at);
@@ -516,7 +540,7 @@ impl EnrolmentStore for SqlStore<Db> {
             if !open {
                 let enrolment = EnrolmentRecord::new(before.course, before.user, decided_by, at);
                 made = insert_enrolments(&mut tx, tenant, &[enrolment]).await?;
-                mark_ever_enrolled(&mut tx, tenant, before.course).await?;
+                mark_ever_enrolled(&mut tx, before.course).await?;
             }
         }
         let after = RequestRecord {
@@ -556,7 +580,7 @@ impl EnrolmentStore for SqlStore<Db> {
         audit: &Audit,
     ) -> Result<Recorded, StoreError> {
         let mut tx = begin_write(&self.pool).await?;
-        changeable_course(&mut tx, tenant, report.course).await?;
+        course_taken(&mut tx, tenant, report.course, report.at).await?;
         let before = reported_enrolment(&mut tx, tenant, &report).await?;
         let mut after = before.clone();
         let effect = after

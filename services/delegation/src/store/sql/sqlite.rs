@@ -20,6 +20,8 @@ mod courses;
 mod enrolments;
 #[path = "events.rs"]
 mod events;
+#[path = "grants.rs"]
+mod grants;
 #[path = "notifications.rs"]
 mod notifications;
 #[path = "purchases.rs"]

@@ -12,6 +12,7 @@ mod catalogues;
 mod courses;
 mod enrolments;
 mod events;
+mod grants;
 mod notifications;
 mod purchases;
 mod responsibilities;
@@ -126,6 +127,12 @@ lms_testkit::store_conformance! {
             a_competency_is_signed_off_once_for_an_enrolled_learner,
             an_event_administrator_is_given_only_on_a_scheduled_event,
             notices_reach_the_people_a_booking_concerns_until_acknowledged,
+        ],
+        grants: [
+            a_course_is_granted_once_to_each_client_and_only_while_active,
+            a_client_takes_a_granted_course_only_while_the_grant_is_in_effect,
+            a_granted_course_is_never_erased,
+            grants_are_the_master_s_listed_by_client_and_changed_in_place,
         ],
         notifications: [
             a_notice_reaches_the_named_managers_once_through_the_queue,

@@ -55,7 +55,7 @@ async fn every_service_boots_on_postgresql_and_redis_and_serves_health_and_refle
     let expected = [
         (ServiceName::Identity, "lms.identity.v1.", 8),
         (ServiceName::Authorization, "lms.authorization.v1.", 4),
-        (ServiceName::Delegation, "lms.delegation.v1.", 10),
+        (ServiceName::Delegation, "lms.delegation.v1.", 11),
         (ServiceName::Reporting, "lms.reporting.v1.", 2),
     ];
     for (name, package, services) in expected {

@@ -161,19 +161,25 @@ impl Standing {
     /// Of the subject to `resource`, `None` when it is outside everything they may reach.
     fn of(subject: &SubjectFacts, resource: &ResourceFacts) -> Option<Standing> {
         let owner = resource.owner();
+        // A course granted to the subject's tenant, now or before, is known to be its
+        // owner's: named under any other tenant, it is nobody's to the subject. So an
+        // enrolment on it (recorded in the subject's tenant) never makes it a home course.
+        let grant = resource.object.course().and_then(|course| {
+            subject
+                .granted_courses
+                .iter()
+                .find(|grant| grant.course == course)
+        });
+        if let Some(grant) = grant {
+            return (grant.owner == owner && grant.in_effect).then_some(Standing::Granted);
+        }
         if owner == subject.tenant {
             return Some(Standing::Home);
         }
         if subject.settings.clients_enabled && subject.clients.contains(&owner) {
             return Some(Standing::Client);
         }
-        let granted = resource.object.course().is_some_and(|course| {
-            subject
-                .granted_courses
-                .iter()
-                .any(|grant| grant.owner == owner && grant.course == course)
-        });
-        granted.then_some(Standing::Granted)
+        None
     }
 
     /// Whether a role's grant at `reach` applies across this standing.

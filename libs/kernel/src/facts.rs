@@ -47,8 +47,10 @@ impl HeldRole {
     }
 }
 
-/// A course of another tenant granted to the subject's tenant: the grant names the owner, so a
-/// reference that names the course under any other tenant is never taken for it.
+/// A course of another tenant granted to the subject's tenant, now or before. The grant names
+/// the owner, so a reference that names the course under any other tenant (the subject's own
+/// included, where their enrolment on it is recorded) is never taken for it; and it stays
+/// known after it ends, so an enrolment outlasting the grant reaches nothing.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct GrantedCourse {
@@ -56,6 +58,8 @@ pub struct GrantedCourse {
     pub owner: TenantId,
     /// The course.
     pub course: CourseId,
+    /// Whether the grant is in effect now (not revoked, inside its window).
+    pub in_effect: bool,
 }
 
 /// Everything about the subject a decision reads.
@@ -96,8 +100,9 @@ pub struct SubjectFacts {
     pub offered_courses: Vec<CourseId>,
     /// Events they are booked on.
     pub booked_events: Vec<EventId>,
-    /// Courses a master tenant granted to their tenant (content grants in effect now): every
-    /// active person of the tenant may see them, and learn on those they are enrolled on.
+    /// Courses a master tenant granted to their tenant, in effect now or ended (content
+    /// grants): every active person of the tenant may see those in effect, and learn on those
+    /// they are enrolled on.
     /// Absent from facts cached before content grants: nothing granted until read again.
     #[cfg_attr(feature = "serde", serde(default))]
     pub granted_courses: Vec<GrantedCourse>,

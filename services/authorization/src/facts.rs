@@ -119,16 +119,18 @@ pub fn subject_facts(
     facts.enrolled_courses = related(held, Relation::Enrolled, now, CourseId::from_uuid);
     facts.offered_courses = related(held, Relation::Offered, now, CourseId::from_uuid);
     facts.booked_events = related(held, Relation::Booked, now, EventId::from_uuid);
+    // Ended grants too (a revoke ends the window): what the tenant was granted stays known to
+    // be the master's.
     facts.granted_courses = held
         .iter()
         .filter(|r| {
             r.relation == relation(Relation::GrantedBy)
                 && r.subject_type == ObjectType::Tenant as i16
-                && active(r, now)
         })
         .map(|r| GrantedCourse {
             owner: TenantId::from_uuid(r.subject_id),
             course: CourseId::from_uuid(r.resource_id),
+            in_effect: active(r, now),
         })
         .collect();
     facts.access_coordinator = rows.relationships.iter().any(|r| {

@@ -102,26 +102,34 @@ impl<S: Store> Core<S> {
     ) -> Result<(Acting, Takeable), ApiError> {
         let acting = acting(request)?;
         let course = required_id("course_id", course_id, CourseId::parse)?;
-        let takeable = self
-            .store
-            .takeable_course(acting.tenant, course, lms_runtime::clock::now())
-            .await?;
-        let owner = takeable
-            .as_ref()
-            .and_then(|t| t.granted.as_ref())
-            .map_or(acting.tenant, |grant| grant.master);
-        let resource = ObjectReference {
-            tenant_id: if owner == acting.tenant {
-                String::new()
-            } else {
-                owner.to_string()
-            },
-            ..reference(ObjectType::Course, course)
-        };
+        let (takeable, resource) = self.takeable(acting.tenant, course).await?;
         self.authorization
             .require(&acting, permission, resource)
             .await?;
         let takeable = takeable.ok_or_else(|| ApiError::not_found("course", course.to_string()))?;
         Ok((acting, takeable))
+    }
+
+    /// The course `tenant`'s people take under `course` (none when there is no such course),
+    /// and how authorization names it: under its owner when it is granted to the tenant, so
+    /// the grant, not a fact of the client's, decides.
+    pub async fn takeable(
+        &self,
+        tenant: TenantId,
+        course: CourseId,
+    ) -> Result<(Option<Takeable>, ObjectReference), ApiError> {
+        let takeable = self
+            .store
+            .takeable_course(tenant, course, lms_runtime::clock::now())
+            .await?;
+        let owner = takeable
+            .as_ref()
+            .and_then(|t| t.granted.as_ref())
+            .map(|grant| grant.master.to_string());
+        let resource = ObjectReference {
+            tenant_id: owner.unwrap_or_default(),
+            ..reference(ObjectType::Course, course)
+        };
+        Ok((takeable, resource))
     }
 }

@@ -105,22 +105,15 @@ impl<S: Store> Core<S> {
         }
         let users = [what.named, what.members].concat();
         let enrols_self = users.contains(&acting.user);
+        let (taken, seen) = self.takeable(acting.tenant, what.course).await?;
         if enrols_self {
             // As asking to join: a course they may not see is no course to them (review M3.1),
             // whatever their right to enrol themselves.
             self.authorization
-                .require(
-                    acting,
-                    Permission::CoursesRead,
-                    reference(ObjectType::Course, what.course),
-                )
+                .require(acting, Permission::CoursesRead, seen)
                 .await?;
         }
-        let taken = self
-            .store
-            .takeable_course(acting.tenant, what.course, now())
-            .await?
-            .ok_or_else(|| ApiError::not_found("course", what.course.to_string()))?;
+        let taken = taken.ok_or_else(|| ApiError::not_found("course", what.course.to_string()))?;
         // A granted course needs no approval: the grant is the master's (nobody in the client
         // tenant could approve on the master's course).
         let requires_approval = taken.course.requires_approval && taken.granted.is_none();

@@ -374,9 +374,18 @@ pub fn grant_given(grant: &GrantRecord) -> Vec<NewEvent> {
     event_facts(vec![granted_by(grant, Operation::Touch)])
 }
 
-/// A content grant revoked: the client's people no longer reach the course.
-pub fn grant_revoked(grant: &GrantRecord) -> Vec<NewEvent> {
-    event_facts(vec![granted_by(grant, Operation::Delete)])
+/// A content grant revoked at `at`: the client's people no longer reach the course. The fact
+/// stays with its window ended, so the course stays known to be the master's, and an
+/// enrolment on it that outlasts the grant reaches nothing.
+pub fn grant_revoked(grant: &GrantRecord, at: i64) -> Vec<NewEvent> {
+    let ended = GrantRecord {
+        window: Window {
+            from: None,
+            until: Some(at),
+        },
+        ..grant.clone()
+    };
+    event_facts(vec![granted_by(&ended, Operation::Touch)])
 }
 
 #[cfg(test)]

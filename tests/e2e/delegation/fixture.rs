@@ -9,6 +9,7 @@ use lms_api::authorization::v1::{AssignRoleRequest, CheckRequest, Decision};
 use lms_api::common::v1::{Consistency, ConsistencyToken, ObjectReference, consistency};
 use lms_api::delegation::v1::catalogue_service_client::CatalogueServiceClient;
 use lms_api::delegation::v1::competency_service_client::CompetencyServiceClient;
+use lms_api::delegation::v1::content_grant_service_client::ContentGrantServiceClient;
 use lms_api::delegation::v1::course_service_client::CourseServiceClient;
 use lms_api::delegation::v1::enrolment_service_client::EnrolmentServiceClient;
 use lms_api::delegation::v1::event_service_client::EventServiceClient;
@@ -24,10 +25,11 @@ use lms_api::identity::v1::tenant_service_client::TenantServiceClient;
 use lms_api::identity::v1::unit_service_client::UnitServiceClient;
 use lms_api::identity::v1::user_service_client::UserServiceClient;
 use lms_api::identity::v1::{
-    AccountKind, AddGroupMembersRequest, ApproveAccountRequest, CreateGroupRequest,
+    AcceptClientLinkRequest, AccountKind, AddGroupMembersRequest,
+    AppointMasterAdministratorRequest, ApproveAccountRequest, CreateGroupRequest,
     CreateServiceAccountRequest, CreateTenantRequest, CreateUnitRequest, CreateUserRequest,
-    IssueServiceTokenRequest, NewUser, SetGroupManagerRequest, SetPrimaryGroupRequest,
-    SignInRequest, TenantSettings, UnitKind, sign_in_response,
+    IssueServiceTokenRequest, LinkClientTenantRequest, NewUser, SetGroupManagerRequest,
+    SetPrimaryGroupRequest, SignInRequest, TenantSettings, UnitKind, sign_in_response,
 };
 use lms_runtime::config::ServiceAccountConfig;
 use lms_runtime::{SecretString, ServiceName};
@@ -60,6 +62,16 @@ pub struct Platform {
     replica: Replica,
     _databases: [TestDatabase; 3],
     _redis: TestRedis,
+}
+
+/// A master tenant and its client, each with its first administrator's token.
+pub struct Linked {
+    pub master: String,
+    /// The master's founder: LMS Administrator and Master Administrator.
+    pub master_admin: String,
+    pub client: String,
+    /// The client's founder: its LMS Administrator.
+    pub client_admin: String,
 }
 
 /// What a delegation replica is started from: the same database, account and peers.
@@ -215,6 +227,55 @@ impl Platform {
         (tenant, admin)
     }
 
+    /// A master tenant (clients enabled, its founder appointed Master Administrator by the
+    /// operator) and a client tenant that accepted its link.
+    pub async fn master_and_client(&self) -> Linked {
+        let settings = TenantSettings {
+            clients_enabled: true,
+            ..Default::default()
+        };
+        let (master, master_admin_id, master_admin) = create_tenant(
+            &self.identity,
+            &self.operator,
+            "Demo Group",
+            "master@group.example",
+            settings,
+        )
+        .await;
+        let (client, client_admin) = self
+            .another_tenant("Demo Client", "admin@client.example")
+            .await;
+        TenantServiceClient::new(self.identity.authorized(&self.operator))
+            .appoint_master_administrator(AppointMasterAdministratorRequest {
+                tenant_id: master.clone(),
+                user_id: master_admin_id,
+            })
+            .await
+            .unwrap();
+        TenantServiceClient::new(self.identity.authorized(&master_admin))
+            .link_client_tenant(LinkClientTenantRequest {
+                client_tenant_id: client.clone(),
+            })
+            .await
+            .unwrap();
+        TenantServiceClient::new(self.identity.authorized(&client_admin))
+            .accept_client_link(AcceptClientLinkRequest {
+                master_tenant_id: master.clone(),
+            })
+            .await
+            .unwrap();
+        Linked {
+            master,
+            master_admin,
+            client,
+            client_admin,
+        }
+    }
+
+    pub fn grants(&self, token: &str) -> ContentGrantServiceClient<Authed> {
+        ContentGrantServiceClient::new(self.delegation.authorized(token))
+    }
+
     /// A new person holding `role` (at `unit` when given), signed in: their id and token.
     pub async fn person(
         &self,
@@ -222,9 +283,23 @@ impl Platform {
         role: Option<&str>,
         unit: Option<&str>,
     ) -> (String, String) {
+        self.person_in(&self.tenant, &self.admin, email, role, unit)
+            .await
+    }
+
+    /// A new person of `tenant`, made by its administrator `admin`, holding `role` (at `unit`
+    /// when given), signed in: their id and token.
+    pub async fn person_in(
+        &self,
+        tenant: &str,
+        admin: &str,
+        email: &str,
+        role: Option<&str>,
+        unit: Option<&str>,
+    ) -> (String, String) {
         let mut user = new_user(email);
         user.main_unit_id = unit.unwrap_or_default().into();
-        let id = UserServiceClient::new(self.identity.authorized(&self.admin))
+        let id = UserServiceClient::new(self.identity.authorized(admin))
             .create_user(CreateUserRequest { user: Some(user) })
             .await
             .unwrap()
@@ -233,7 +308,7 @@ impl Platform {
             .unwrap()
             .user_id;
         if let Some(role) = role {
-            RoleAssignmentServiceClient::new(self.authorization.authorized(&self.admin))
+            RoleAssignmentServiceClient::new(self.authorization.authorized(admin))
                 .assign_role(AssignRoleRequest {
                     user_id: id.clone(),
                     role_id: role.into(),
@@ -243,7 +318,7 @@ impl Platform {
                 .await
                 .unwrap();
         }
-        let token = sign_in(&self.identity, &self.tenant, email).await;
+        let token = sign_in(&self.identity, tenant, email).await;
         (id, token)
     }
 

@@ -7,6 +7,7 @@ mod catalogues;
 mod cli;
 mod competencies;
 mod content_access;
+mod content_grants;
 mod courses;
 mod enrolments;
 mod events;

@@ -581,6 +581,7 @@ fn client_person(w: &World, templates: &[Template]) -> lms_kernel::SubjectFacts 
     person.granted_courses = vec![GrantedCourse {
         owner: w.tenant,
         course: w.course,
+        in_effect: true,
     }];
     person
 }
@@ -628,6 +629,16 @@ fn a_content_grant_shows_the_course_to_the_clients_people_and_learning_follows_e
     );
     let elsewhere = ResourceFacts::new(w.client_of_nobody(), Object::Course(w.course));
     assert_eq!(decide(&learner, P::CoursesRead, &elsewhere), outside);
+    // Named as a course of their own tenant (where their enrolment is recorded), it is none.
+    let as_home = ResourceFacts::new(w.client, Object::Course(w.course));
+    assert_eq!(decide(&learner, P::LearningTake, &as_home), outside);
+    // The grant ended: the enrolment outlasting it reaches nothing, however it is named.
+    let mut ended = learner.clone();
+    ended.granted_courses[0].in_effect = false;
+    for object in [w.course(w.course), as_home] {
+        assert_eq!(decide(&ended, P::LearningTake, &object), outside);
+        assert_eq!(decide(&ended, P::CoursesRead, &object), outside);
+    }
     learner.status = UserStatus::Suspended;
     assert!(!allowed(decide(
         &learner,

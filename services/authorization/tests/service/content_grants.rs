@@ -10,7 +10,7 @@ use lms_api::common::v1::consistency::Requirement;
 use lms_api::common::v1::{Consistency, ConsistencyToken, ObjectReference, ObjectType, UserStatus};
 use lms_kernel::{CourseId, TenantId, UserId};
 
-use crate::fixture::{Fixture, delete, reason, reference, touch, uuid_v4};
+use crate::fixture::{Fixture, reason, reference, touch, uuid_v4};
 
 /// The master's course as the client's people name it.
 fn masters(kind: ObjectType, id: impl ToString, master: TenantId) -> ObjectReference {
@@ -212,17 +212,20 @@ async fn a_granted_course_is_seen_by_the_clients_people_until_the_revoke_token()
         )
         .await
     );
-    let revoked = as_delegation(
-        &f,
-        client,
-        vec![delete(resource, Relation::GrantedBy, subject)],
-    )
-    .await
-    .unwrap();
+    // Delegation revokes by ending the fact's window, so the course stays known as the
+    // master's: the enrolment among the client's facts reaches it under no name.
+    let mut ended = touch(resource, Relation::GrantedBy, subject);
+    ended.relationship.as_mut().unwrap().valid_until = Some(prost_types::Timestamp {
+        seconds: lms_runtime::clock::now(),
+        nanos: 0,
+    });
+    let revoked = as_delegation(&f, client, vec![ended]).await.unwrap();
+    let as_home = reference(ObjectType::Course, course);
     for (permission, object) in [
         ("courses.read", course_ref.clone()),
         ("learning.take", course_ref.clone()),
         ("lessons.read", lesson_ref),
+        ("learning.take", as_home),
     ] {
         assert!(
             !may(&f, client, learner, permission, object, at(&revoked)).await,

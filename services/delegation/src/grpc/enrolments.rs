@@ -242,15 +242,13 @@ impl<S: Store + Clone> Enrolments<S> {
                 reference(ObjectType::User, acting.user),
             )
             .await?;
-        // Only a course they may see: one a catalogue deployed to them offers, or one their
-        // roles let them read. Without it, any course id in the tenant could be asked for.
+        // Only a course they may see: one a catalogue deployed to them offers, one their roles
+        // let them read, or one granted to their tenant. Without it, any course id in the
+        // tenant could be asked for.
+        let (_, seen) = self.0.takeable(acting.tenant, course).await?;
         self.0
             .authorization
-            .require(
-                &acting,
-                Permission::CoursesRead,
-                reference(ObjectType::Course, course),
-            )
+            .require(&acting, Permission::CoursesRead, seen)
             .await?;
         let audit = Actor::of(&request)?.did("enrolment.enrolled", "enrolment", "");
         let asked = self

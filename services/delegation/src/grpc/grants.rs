@@ -171,7 +171,7 @@ impl<S: Store + Clone> ContentGrants<S> {
             .revoke_grant(
                 acting.tenant,
                 grant.id,
-                relationships::grant_revoked,
+                |revoked| relationships::grant_revoked(revoked, now()),
                 &audit,
             )
             .await?

@@ -332,6 +332,22 @@ async fn lms_dev_seeds_a_demo_world_whose_people_hold_what_the_banner_says_and_s
             .may(&group_admin, "reports.read", client_tenant)
             .await
     );
+    // Demo Group granted Group induction to Demo Client, whose people see it.
+    let client_admin = explorer.sign_in(&client, "admin@client.example").await;
+    let granted = explorer
+        .delegation(&client_admin)
+        .await
+        .grants()
+        .list_granted_courses(lms_api::delegation::v1::ListGrantedCoursesRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .courses;
+    let granted: Vec<_> = granted
+        .into_iter()
+        .map(|g| (g.course.unwrap().course_id, g.owner_tenant_id))
+        .collect();
+    assert_eq!(granted, [(id("GROUP_COURSE_INDUCTION"), group.clone())]);
 
     // Three courses: one at the tenant, one owned by Science Wing, one needing approval. The
     // Tutor tutors two of them and sees only those; the assistant administers the third.

@@ -12,6 +12,7 @@ use lms_api::authorization::v1::role_service_client::RoleServiceClient;
 use lms_api::common::v1::{ObjectReference, ObjectType};
 use lms_api::delegation::v1::catalogue_service_client::CatalogueServiceClient;
 use lms_api::delegation::v1::competency_service_client::CompetencyServiceClient;
+use lms_api::delegation::v1::content_grant_service_client::ContentGrantServiceClient;
 use lms_api::delegation::v1::course_service_client::CourseServiceClient;
 use lms_api::delegation::v1::delegation_audit_service_client::DelegationAuditServiceClient;
 use lms_api::delegation::v1::enrolment_service_client::EnrolmentServiceClient;
@@ -213,6 +214,11 @@ impl Client {
         PurchaseServiceClient::new(self.channel.clone())
     }
 
+    /// Content a master tenant grants to its clients (delegation).
+    pub fn grants(&self) -> ContentGrantServiceClient<Authorized> {
+        ContentGrantServiceClient::new(self.channel.clone())
+    }
+
     /// Competency sign-offs (delegation).
     pub fn competencies(&self) -> CompetencyServiceClient<Authorized> {
         CompetencyServiceClient::new(self.channel.clone())
@@ -260,9 +266,11 @@ impl Client {
     }
 }
 
-/// Parses `<type>:<id>` (for example `course:0193…`) into an object reference.
+/// Parses `<type>:<id>` (for example `course:0193…`) into an object reference, with
+/// `@<tenant>` after it for another tenant's object (a client's, or a course granted to yours).
 pub fn reference(text: &str) -> Result<ObjectReference, ClientError> {
-    let (kind, id) = text
+    let (object, tenant) = text.split_once('@').unwrap_or((text, ""));
+    let (kind, id) = object
         .split_once(':')
         .ok_or_else(|| ClientError::Reference(text.into()))?;
     let kind = ObjectType::from_str_name(&format!("OBJECT_TYPE_{}", kind.to_ascii_uppercase()))
@@ -271,7 +279,7 @@ pub fn reference(text: &str) -> Result<ObjectReference, ClientError> {
     Ok(ObjectReference {
         r#type: kind as i32,
         id: id.into(),
-        tenant_id: String::new(),
+        tenant_id: tenant.into(),
     })
 }
 
@@ -291,5 +299,11 @@ mod tests {
             ObjectType::CpdProgramme as i32
         );
         assert!(reference("wizard:x").is_err() && reference("nocolon").is_err());
+        let granted = reference("course:abc@master").unwrap();
+        assert_eq!(
+            (granted.id.as_str(), granted.tenant_id.as_str()),
+            ("abc", "master")
+        );
+        assert!(reference("course:abc").unwrap().tenant_id.is_empty());
     }
 }

@@ -9,11 +9,11 @@ use std::collections::HashMap;
 use lms_api::authorization::v1::{AssignRoleRequest, ListUserRolesRequest};
 use lms_api::common::v1::{ObjectReference, ObjectType, UserStatus};
 use lms_api::delegation::v1::{
-    AddCatalogueCoursesRequest, AssignResponsibilityRequest, BookUserRequest, Course,
+    AddCatalogueCoursesRequest, AssignResponsibilityRequest, BookUserRequest, ContentGrant, Course,
     CreateCatalogueRequest, CreateCourseRequest, CreateEventRequest, DeployCatalogueRequest,
-    DeployCourseRequest, EnrolmentRequest, ListCataloguesRequest, ListCoursesRequest,
-    ListEnrolmentRequestsRequest, ListEventsRequest, RequestEnrolmentRequest, Responsibility,
-    ResponsibilityKind,
+    DeployCourseRequest, EnrolmentRequest, GrantContentRequest, ListCataloguesRequest,
+    ListContentGrantsRequest, ListCoursesRequest, ListEnrolmentRequestsRequest, ListEventsRequest,
+    RequestEnrolmentRequest, Responsibility, ResponsibilityKind,
 };
 use lms_api::identity::v1::{
     AcceptClientLinkRequest, AccountKind, AddGroupMembersRequest,
@@ -626,6 +626,36 @@ impl Caller {
             })
             .await
             .map_err(refused("DeployCourse"))?;
+        Ok(())
+    }
+
+    /// The caller's tenant's content grants to `client`.
+    pub async fn grants_to(&self, client: &str) -> Result<Vec<ContentGrant>, SeedError> {
+        Ok(self
+            .delegation
+            .grants()
+            .list_content_grants(ListContentGrantsRequest {
+                client_tenant_id: client.to_owned(),
+                page_size: 1000,
+                page_token: String::new(),
+            })
+            .await
+            .map_err(refused("ListContentGrants"))?
+            .into_inner()
+            .grants)
+    }
+
+    /// Grants `course` of the caller's tenant to `client`, for good.
+    pub async fn grant_course(&self, client: &str, course: &str) -> Result<(), SeedError> {
+        self.delegation
+            .grants()
+            .grant_content(GrantContentRequest {
+                client_tenant_id: client.to_owned(),
+                course_id: course.to_owned(),
+                ..Default::default()
+            })
+            .await
+            .map_err(refused("GrantContent"))?;
         Ok(())
     }
 

@@ -348,25 +348,45 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Makes `client` a client of `master` unless it is already: the master's Master
-    /// Administrator invites, the client's administrator accepts.
+    /// Makes `client` a client of `master` unless it is already (the master's Master
+    /// Administrator invites, the client's administrator accepts), then grants it the courses
+    /// the plan names.
     async fn link(
         &mut self,
         master_plan: &TenantPlan,
         master: &Seeded,
         client: &Seeded,
     ) -> Result<(), SeedError> {
-        if self.operator.master_of(&client.tenant).await? == master.tenant {
-            return Ok(());
-        }
         let appointed = master_plan
             .people
             .iter()
             .find(|person| person.standing == Standing::AppointedMaster)
             .map_or(master_plan.founder.email.as_str(), |person| &person.email);
         let master_administrator = self.platform.sign_in(&master.tenant, appointed).await?;
-        master_administrator.invite_client(&client.tenant).await?;
-        client.admin.accept_master(&master.tenant).await
+        if self.operator.master_of(&client.tenant).await? != master.tenant {
+            master_administrator.invite_client(&client.tenant).await?;
+            client.admin.accept_master(&master.tenant).await?;
+        }
+        self.grant(master_plan, &master_administrator, client).await
+    }
+
+    /// Grants the client the master's courses the plan names, unless granted already.
+    async fn grant(
+        &self,
+        master_plan: &TenantPlan,
+        master_administrator: &Caller,
+        client: &Seeded,
+    ) -> Result<(), SeedError> {
+        let granted = master_administrator.grants_to(&client.tenant).await?;
+        for key in master_plan.granted_to_client {
+            let course = self.ids.get(key).unwrap_or_default();
+            if !granted.iter().any(|grant| grant.course_id == course) {
+                master_administrator
+                    .grant_course(&client.tenant, course)
+                    .await?;
+            }
+        }
+        Ok(())
     }
 }
 

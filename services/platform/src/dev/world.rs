@@ -12,7 +12,7 @@ pub const DEMO_ADMIN_PASSWORD: &str = "lms-dev-orchard-lantern";
 
 /// The keys of `demo.env`, in the order it lists them: the ids of the world's tenants, units,
 /// people, teams and courses.
-pub const KEYS: [&str; 25] = [
+pub const KEYS: [&str; 26] = [
     "DEMO_TENANT",
     "GROUP_TENANT",
     "CLIENT_TENANT",
@@ -38,6 +38,7 @@ pub const KEYS: [&str; 25] = [
     "DEMO_COURSE_FIELDWORK",
     "DEMO_COURSE_CHEMISTRY",
     "DEMO_EVENT_SAFETY",
+    "GROUP_COURSE_INDUCTION",
 ];
 
 /// Where an assigned role is held.
@@ -199,6 +200,8 @@ pub struct TenantPlan {
     pub catalogues: Vec<Catalogue>,
     /// Its events.
     pub events: Vec<EventPlan>,
+    /// The `demo.env` keys of its courses it grants to its client (a master tenant's).
+    pub granted_to_client: &'static [&'static str],
 }
 
 /// The demo world.
@@ -404,6 +407,7 @@ impl World {
                 booked: &["learner01@demo.example", "learner02@demo.example"],
                 self_booked: &["student@demo.example"],
             }],
+            granted_to_client: &[],
         };
         let group = TenantPlan {
             key: "GROUP_TENANT",
@@ -424,9 +428,20 @@ impl World {
                 Standing::AppointedMaster,
             )],
             teams: Vec::new(),
-            courses: Vec::new(),
+            courses: vec![Course {
+                key: "GROUP_COURSE_INDUCTION",
+                title: "Group induction",
+                description: "Demo Group's course, granted to its client Demo Client.",
+                owner: None,
+                requires_approval: false,
+                tutor: None,
+                administrators: &[],
+                deployed_to: None,
+                requested_by: &[],
+            }],
             catalogues: Vec::new(),
             events: Vec::new(),
+            granted_to_client: &["GROUP_COURSE_INDUCTION"],
         };
         let client = TenantPlan {
             key: "CLIENT_TENANT",
@@ -453,6 +468,7 @@ impl World {
             courses: Vec::new(),
             catalogues: Vec::new(),
             events: Vec::new(),
+            granted_to_client: &[],
         };
         World {
             demo,
@@ -545,6 +561,9 @@ impl TenantPlan {
         }
         for asker in course.requested_by {
             parts.push(format!("{asker} waits"));
+        }
+        if self.granted_to_client.contains(&course.key) {
+            parts.push("granted to the client".into());
         }
         parts.join(", ")
     }

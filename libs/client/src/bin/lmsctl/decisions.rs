@@ -15,7 +15,8 @@ use crate::token;
 pub struct Question {
     /// A permission, for example `courses.update`.
     pub permission: String,
-    /// The object, as `<type>:<id>`, for example `course:0193…`.
+    /// The object, as `<type>:<id>`, for example `course:0193…`; `@<tenant>` after it names
+    /// another tenant's (a client's, or a course granted to yours).
     pub resource: String,
     /// Ask about this user instead of yourself.
     #[arg(long)]

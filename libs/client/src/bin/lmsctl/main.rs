@@ -9,6 +9,7 @@ mod decisions;
 mod enrolling;
 mod enrolments;
 mod events;
+mod grants;
 mod import;
 mod permissions;
 mod purchases;
@@ -30,6 +31,7 @@ use crate::decisions::Question;
 use crate::enrolling::{DeployArgs, EnrolArgs};
 use crate::enrolments::EnrolmentsArgs;
 use crate::events::{AttendanceArgs, BookArgs, BookingCommand, CompetencyCommand, EventCommand};
+use crate::grants::GrantCommand;
 use crate::import::ImportWhat;
 use crate::purchases::PurchaseCommand;
 use crate::tenants::TenantCommand;
@@ -182,6 +184,10 @@ enum Command {
     /// an order's seats and accept an invitation, issue the shop webhook's secret.
     #[command(subcommand)]
     Purchases(PurchaseCommand),
+    /// Content for client tenants: a Master Administrator grants a course to a client, changes
+    /// the grant's window and revokes it; the client's people list what is granted to them.
+    #[command(subcommand)]
+    Grants(GrantCommand),
     /// An audit trail, newest first: identity's for your tenant, or the platform's
     /// (`--platform`, operators); delegation's for your tenant with `--service delegation`.
     Audit(AuditQuery),
@@ -313,6 +319,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Purchases(command) => {
             purchases::run(&connect(&delegation).await?, command).await?
         }
+        Command::Grants(command) => grants::run(&connect(&delegation).await?, command).await?,
         Command::Audit(query) => {
             let service = match query.service() {
                 Trail::Identity => &identity,

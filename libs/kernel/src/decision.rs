@@ -182,15 +182,26 @@ impl Standing {
         None
     }
 
-    /// Whether a role's grant at `reach` applies across this standing.
-    fn admits(self, reach: Reach) -> bool {
+    /// Whether a role's grant of `permission` at `reach` applies across this standing.
+    fn admits(self, reach: Reach, permission: Permission) -> bool {
         match self {
             Standing::Home => true,
             Standing::Client => reach == Reach::TenantAndClients,
-            Standing::Granted => reach == Reach::Own,
+            // Whatever own-learning grants a role of the client's carries (a custom role may
+            // carry any), a granted course is only learnt on.
+            Standing::Granted => reach == Reach::Own && GRANTED_LEARNING.contains(permission),
         }
     }
 }
+
+/// What a person of the client tenant enrolled on a granted course may do on it, its lessons
+/// and its events through their own-learning grants: learn, nothing more.
+pub const GRANTED_LEARNING: PermissionSet = PermissionSet::of(&[
+    Permission::CoursesRead,
+    Permission::LessonsRead,
+    Permission::EventsRead,
+    Permission::LearningTake,
+]);
 
 /// What a content grant lets every active person of the client tenant do on a granted course:
 /// see it (and so ask to join it). Its lessons and the learning itself come with an
@@ -304,7 +315,7 @@ fn role_grounds<'a>(
         for reach in Reach::ALL {
             if grants.at(reach).contains(permission)
                 && reach.in_effect(&subject.settings)
-                && standing.admits(reach)
+                && standing.admits(reach, permission)
                 && reaches(reach, place, subject, resource)
             {
                 return Some(Grounds::Role { role, place, reach });

@@ -120,17 +120,22 @@ pub fn subject_facts(
     facts.offered_courses = related(held, Relation::Offered, now, CourseId::from_uuid);
     facts.booked_events = related(held, Relation::Booked, now, EventId::from_uuid);
     // Ended grants too (a revoke ends the window): what the tenant was granted stays known to
-    // be the master's.
+    // be the master's. A grant is in effect inside its window while its master has the tenant
+    // as a client, with clients switched on: an ended link ends every grant with it.
     facts.granted_courses = held
         .iter()
         .filter(|r| {
             r.relation == relation(Relation::GrantedBy)
                 && r.subject_type == ObjectType::Tenant as i16
+                && r.resource_type == ObjectType::Course as i16
         })
-        .map(|r| GrantedCourse {
-            owner: TenantId::from_uuid(r.subject_id),
-            course: CourseId::from_uuid(r.resource_id),
-            in_effect: active(r, now),
+        .map(|r| {
+            let owner = TenantId::from_uuid(r.subject_id);
+            GrantedCourse {
+                owner,
+                course: CourseId::from_uuid(r.resource_id),
+                in_effect: active(r, now) && rows.linked_masters.contains(&owner),
+            }
         })
         .collect();
     facts.access_coordinator = rows.relationships.iter().any(|r| {

@@ -374,18 +374,23 @@ pub fn grant_given(grant: &GrantRecord) -> Vec<NewEvent> {
     event_facts(vec![granted_by(grant, Operation::Touch)])
 }
 
-/// A content grant revoked at `at`: the client's people no longer reach the course. The fact
-/// stays with its window ended, so the course stays known to be the master's, and an
-/// enrolment on it that outlasts the grant reaches nothing.
-pub fn grant_revoked(grant: &GrantRecord, at: i64) -> Vec<NewEvent> {
-    let ended = GrantRecord {
+/// A content grant revoked: the client's people no longer reach the course. The fact stays
+/// with a window that ended long ago (not at the revoke's instant, which authorization's clock
+/// might not have reached yet), so the course stays known to be the master's and an enrolment
+/// on it that outlasts the grant reaches nothing.
+pub fn grant_revoked(grant: &GrantRecord) -> Vec<NewEvent> {
+    event_facts(vec![granted_by(&ended(grant), Operation::Touch)])
+}
+
+/// The grant as revoked: its window over since the epoch's first second.
+pub fn ended(grant: &GrantRecord) -> GrantRecord {
+    GrantRecord {
         window: Window {
             from: None,
-            until: Some(at),
+            until: Some(1),
         },
         ..grant.clone()
-    };
-    event_facts(vec![granted_by(&ended, Operation::Touch)])
+    }
 }
 
 #[cfg(test)]

@@ -616,9 +616,31 @@ fn a_content_grant_shows_the_course_to_the_clients_people_and_learning_follows_e
             "{permission}"
         );
     }
-    // Read-only: taking a course never lets anyone change it.
-    for permission in [P::CoursesUpdate, P::LessonsCreate, P::EnrolmentsApprove] {
-        assert!(!allowed(decide(&learner, permission, &w.course(w.course))));
+    // Read-only: taking a course never lets anyone change it, whatever own-learning grants a
+    // role of the client's (a custom one too) carries.
+    let mut custom = learner.clone();
+    let everything = lms_kernel::Grants::EMPTY.with(Reach::Own, lms_kernel::PermissionSet::ALL);
+    custom.roles.push(lms_kernel::HeldRole {
+        assignment: None,
+        role: lms_kernel::RoleId::Custom(lms_kernel::CustomRoleId::generate()),
+        grants: everything,
+        responsibilities: lms_kernel::ResponsibilitySet::NONE,
+        place: Place::Tenant,
+    });
+    for permission in [
+        P::CoursesUpdate,
+        P::LessonsCreate,
+        P::EnrolmentsApprove,
+        P::EnrolmentsRead,
+        P::ReportsRead,
+        P::BookingsCreate,
+    ] {
+        for who in [&learner, &custom] {
+            assert!(
+                !allowed(decide(who, permission, &w.course(w.course))),
+                "{permission}"
+            );
+        }
     }
     // The grant names the course and its owner: nothing else of the master, and not the same
     // id under another tenant.

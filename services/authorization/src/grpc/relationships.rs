@@ -26,7 +26,7 @@ use crate::convert;
 use crate::core::Core;
 use crate::error::responsibility_refusal;
 use crate::facts::subject_facts;
-use crate::store::{Change, FactBatch, RelationshipFilter, Store, SubjectStatus};
+use crate::store::{Applied, Change, FactBatch, RelationshipFilter, Store, SubjectStatus};
 
 pub struct Relationships<S>(pub Arc<Core<S>>);
 
@@ -194,12 +194,19 @@ impl<S: Store> Relationships<S> {
                 self.check_matrix(tenant, &batch.changes).await?;
             }
         }
-        let (revision, replays) = self
+        let Applied {
+            revision,
+            replays,
+            clients,
+        } = self
             .0
             .store
             .apply_fact_batches(tenant, batches)
             .await
             .map_err(ApiError::from)?;
+        for (client, at) in clients {
+            self.0.invalidate(client, Vec::new(), true, at);
+        }
         // One invalidation for the whole call: every replica drops what any fresh batch changed.
         let (mut keys, mut tenant_wide) = (Vec::new(), false);
         for (batch, replay) in batches.iter().zip(&replays) {

@@ -25,8 +25,12 @@ pub struct SubjectRows {
     pub assignments: Vec<AssignmentRecord>,
     /// The grants of the custom roles the assignments name.
     pub custom_roles: Vec<HeldCustomRole>,
-    /// Relationships whose subject is the user.
+    /// Relationships whose subject is the user, and the content grants to the tenant (whose
+    /// subject is the master that granted).
     pub relationships: Vec<Relationship>,
+    /// The masters among those granting that have the tenant as a client now, with clients
+    /// switched on: only their grants are in effect.
+    pub linked_masters: Vec<TenantId>,
 }
 
 /// Everything stored about a resource that a decision needs, before compiling. Rows are read

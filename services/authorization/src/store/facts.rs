@@ -48,6 +48,19 @@ pub struct SubjectStatus {
     pub restrict_bookings: bool,
 }
 
+/// What applying fact batches did.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Applied {
+    /// The tenant's revision that covers them.
+    pub revision: Revision,
+    /// For each batch, whether it was applied before (and changed nothing now).
+    pub replays: Vec<bool>,
+    /// The client tenants whose people's facts changed with them, each at its new revision: a
+    /// client link made or ended, or the master's settings changed, decides whether the
+    /// master's content grants among the client's facts are in effect.
+    pub clients: Vec<(TenantId, Revision)>,
+}
+
 /// One event's worth of facts from identity or delegation, applied atomically and once.
 #[derive(Clone, PartialEq, Eq, Debug, Default)]
 pub struct FactBatch {
@@ -108,21 +121,24 @@ pub trait FactStore: Send + Sync + 'static {
         batch: &FactBatch,
     ) -> impl Future<Output = Result<(Revision, bool), StoreError>> + Send {
         async move {
-            let (revision, replays) = self
+            let applied = self
                 .apply_fact_batches(tenant, std::slice::from_ref(batch))
                 .await?;
-            Ok((revision, replays.first().copied().unwrap_or(true)))
+            Ok((
+                applied.revision,
+                applied.replays.first().copied().unwrap_or(true),
+            ))
         }
     }
 
     /// Applies `batches` in order in one transaction, each once by its event id (one applied
-    /// before changes nothing); answers the revision that covers them all and, for each,
-    /// whether it was a replay. Refused whole when any batch is.
+    /// before changes nothing); answers the revision that covers them all, for each whether it
+    /// was a replay, and the client tenants it moved too. Refused whole when any batch is.
     fn apply_fact_batches(
         &self,
         tenant: TenantId,
         batches: &[FactBatch],
-    ) -> impl Future<Output = Result<(Revision, Vec<bool>), StoreError>> + Send;
+    ) -> impl Future<Output = Result<Applied, StoreError>> + Send;
 
     /// Relationships matching `filter`, in key order, after `after`, at most `limit`.
     fn relationships(

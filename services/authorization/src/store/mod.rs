@@ -13,7 +13,7 @@ mod sql;
 
 pub use decisions::{DecisionStore, HeldCustomRole, ResourceRows, SubjectRows};
 pub use facts::{
-    Change, End, FactBatch, FactStore, RelatedFilter, Relationship, RelationshipFilter,
+    Applied, Change, End, FactBatch, FactStore, RelatedFilter, Relationship, RelationshipFilter,
     SubjectStatus,
 };
 pub use roles::{

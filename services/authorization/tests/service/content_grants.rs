@@ -263,3 +263,98 @@ async fn only_the_course_facts_owner_writes_a_content_grant() {
         .await
         .expect("course facts own content grants");
 }
+
+#[tokio::test]
+async fn a_grant_reaches_only_while_the_client_link_and_the_masters_clients_last() {
+    let f = Fixture::start().await;
+    let master = f.tenant;
+    let (client, _) = f.master_of_a_client().await;
+    let course = CourseId::generate();
+    let learner = person(&f, client).await;
+    let (resource, subject) = granted_by(course, master);
+    as_delegation(
+        &f,
+        client,
+        vec![touch(resource, Relation::GrantedBy, subject)],
+    )
+    .await
+    .unwrap();
+    let course_ref = masters(ObjectType::Course, course, master);
+    let quick = || Requirement::MinimizeLatency(true);
+    let fresh = || Requirement::FullyConsistent(true);
+    // Cached from a quick answer first: every change below must reach the cached facts.
+    assert!(
+        may(
+            &f,
+            client,
+            learner,
+            "courses.read",
+            course_ref.clone(),
+            quick()
+        )
+        .await
+    );
+    let link = || {
+        touch(
+            reference(ObjectType::Tenant, master),
+            Relation::Client,
+            reference(ObjectType::Tenant, client),
+        )
+    };
+    let unlink = {
+        let mut change = link();
+        change.operation = lms_api::authorization::v1::Operation::Delete as i32;
+        change
+    };
+    // A quick answer may lag a write by the staleness bound (1 s here), never more: the
+    // client's revision moved with the master's change, so its cached facts go.
+    let denied_within_the_bound = || async {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+        while may(
+            &f,
+            client,
+            learner,
+            "courses.read",
+            course_ref.clone(),
+            quick(),
+        )
+        .await
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "still allowed past the bound"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    };
+    f.write(vec![unlink], None, Vec::new()).await;
+    denied_within_the_bound().await;
+    assert!(
+        !may(
+            &f,
+            client,
+            learner,
+            "courses.read",
+            course_ref.clone(),
+            fresh()
+        )
+        .await
+    );
+    f.write(vec![link()], None, Vec::new()).await;
+    assert!(
+        may(
+            &f,
+            client,
+            learner,
+            "courses.read",
+            course_ref.clone(),
+            fresh()
+        )
+        .await
+    );
+    // The master switches clients off: its grants stop with its client reach.
+    f.settings(false, false).await;
+    denied_within_the_bound().await;
+    f.settings(false, true).await;
+    assert!(may(&f, client, learner, "courses.read", course_ref, fresh()).await);
+}

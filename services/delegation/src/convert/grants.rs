@@ -26,9 +26,18 @@ pub fn content_grant(record: &GrantRecord) -> ContentGrant {
 /// (its tutor and administrators are none of the client's business).
 pub fn granted_course(grant: &GrantRecord, record: &CourseRecord, now: i64) -> GrantedCourse {
     GrantedCourse {
-        course: Some(course(record, &[], now)),
+        course: Some(granted_view(record, now)),
         owner_tenant_id: grant.master.to_string(),
         valid_until: grant.window.until.map(timestamp),
+    }
+}
+
+/// A granted course as the client's people see it: nothing of the master's people or units
+/// (its tutor, administrators and owning unit are none of the client's business).
+pub fn granted_view(record: &CourseRecord, now: i64) -> lms_api::delegation::v1::Course {
+    lms_api::delegation::v1::Course {
+        unit_id: String::new(),
+        ..course(record, &[], now)
     }
 }
 

@@ -332,7 +332,7 @@ impl<S: Store + Clone> CourseService for Courses<S> {
             .await?;
         let view = match takeable.granted {
             // The master's people on it are none of the client's business.
-            Some(_) => crate::convert::course(&takeable.course, &[], now()),
+            Some(_) => crate::convert::granted_view(&takeable.course, now()),
             None => self.view(acting.tenant, &takeable.course).await?,
         };
         Ok(Response::new(GetCourseResponse { course: Some(view) }))

@@ -1,8 +1,10 @@
 //! `ContentGrantService`: a master tenant's courses granted to its client tenants. Granting
-//! and editing need `content_grants.create` on the client tenant, revoking
-//! `content_grants.revoke`: authorization allows them only to a Master Administrator whose
-//! tenant has `clients_enabled` and the client among its clients, so a grant to any other
-//! tenant is refused there. The facts travel in the client tenant's outbox and each answer
+//! needs `content_grants.create` on the client tenant: authorization allows it only to a
+//! Master Administrator whose tenant has `clients_enabled` and the client among its clients,
+//! so a grant to any other tenant is refused there. Editing and revoking are decided on the
+//! master's own tenant (`content_grants.create`, `content_grants.revoke`), so a grant is ended
+//! after its client left too; while a link is ended, authorization holds its grants out of
+//! effect. The facts travel in the client tenant's outbox and each answer
 //! carries the client's token, which its people pass: after a revoke, their next decision
 //! carrying it no longer reaches the course.
 
@@ -49,7 +51,10 @@ fn course_of(owner: TenantId, course: CourseId) -> ObjectReference {
 }
 
 impl<S: Store + Clone> ContentGrants<S> {
-    /// The caller's tenant's grant `grant_id`, once they may do `permission` on its client.
+    /// The caller's tenant's grant `grant_id`, once they may do `permission` on their own
+    /// tenant: decided before the grant is read, and not on its client, so a Master
+    /// Administrator still ends a grant to a tenant that is no longer a client (whose grants
+    /// are not in effect meanwhile, and would be again on a new link).
     async fn grant_for(
         &self,
         acting: &Acting,
@@ -57,17 +62,15 @@ impl<S: Store + Clone> ContentGrants<S> {
         permission: Permission,
     ) -> Result<GrantRecord, ApiError> {
         let id = required_id("grant_id", grant_id, ContentGrantId::parse)?;
-        let grant = self
-            .0
+        self.0
+            .authorization
+            .require(acting, permission, tenant_ref(acting.tenant))
+            .await?;
+        self.0
             .store
             .content_grant(acting.tenant, id)
             .await?
-            .ok_or_else(|| ApiError::not_found("content grant", id.to_string()))?;
-        self.0
-            .authorization
-            .require(acting, permission, tenant_ref(grant.client))
-            .await?;
-        Ok(grant)
+            .ok_or_else(|| ApiError::not_found("content grant", id.to_string()))
     }
 
     async fn grant(
@@ -171,13 +174,13 @@ impl<S: Store + Clone> ContentGrants<S> {
             .revoke_grant(
                 acting.tenant,
                 grant.id,
-                |revoked| relationships::grant_revoked(revoked, now()),
+                relationships::grant_revoked,
                 &audit,
             )
             .await?
             .ok_or_else(|| ApiError::not_found("content grant", grant.id.to_string()))?;
         Ok(RevokeContentGrantResponse {
-            grant: Some(content_grant(&revoked)),
+            grant: Some(content_grant(&relationships::ended(&revoked))),
             written_at: self.0.deliver(revoked.client).await,
         })
     }

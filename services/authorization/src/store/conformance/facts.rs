@@ -367,7 +367,9 @@ pub(super) async fn batches_apply_in_order_once_each_in_one_revision(store: impl
     // in order, and the call moves the revision once.
     let left = batch(vec![Change::Delete(member)]);
     let back = batch(vec![Change::Touch(member)]);
-    let (revision, replays) = store
+    let crate::store::Applied {
+        revision, replays, ..
+    } = store
         .apply_fact_batches(tenant, &[joined.clone(), left.clone(), back.clone()])
         .await
         .unwrap();
@@ -382,10 +384,10 @@ pub(super) async fn batches_apply_in_order_once_each_in_one_revision(store: impl
         [member],
         "the later touch has the last word"
     );
-    let (again, replays) = store
+    let again = store
         .apply_fact_batches(tenant, &[left, back])
         .await
         .unwrap();
-    assert_eq!(replays, [true, true]);
-    assert_eq!(again, revision, "all replays: nothing moves");
+    assert_eq!(again.replays, [true, true]);
+    assert_eq!(again.revision, revision, "all replays: nothing moves");
 }

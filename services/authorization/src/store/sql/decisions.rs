@@ -39,9 +39,10 @@ const EVENT_TYPE: i16 = 8;
 /// Everything [`DecisionStore::subject_rows`] reads, as one statement: one round trip, and one
 /// snapshot on both backends (a multi-statement READ COMMITTED transaction would not be one).
 /// Each part of the union fills the generic columns its own way; `part` says which. Parameters:
-/// tenant, user, `CLIENT`, `USER_TYPE`, `TENANT_TYPE`, `GRANTED_BY`. The content grants to the
-/// tenant (part 7) are read through the subject index: few rows of a tenant have a tenant as
-/// their subject.
+/// tenant, user, `CLIENT`, `USER_TYPE`, `TENANT_TYPE`, `GRANTED_BY`, `COURSE_TYPE`. The content
+/// grants to the tenant (part 7) are read through the subject index (few rows of a tenant have
+/// a tenant as their subject), each with whether its master still has the tenant as a client
+/// and clients switched on: two key lookups in the master's rows.
 pub(super) static SUBJECT_ROWS: LazyLock<String> = LazyLock::new(|| {
     [
         "SELECT CAST(0 AS BIGINT) AS part, CAST(NULL AS UUID) AS u1, CAST(NULL AS UUID) AS u2, \
@@ -70,9 +71,15 @@ pub(super) static SUBJECT_ROWS: LazyLock<String> = LazyLock::new(|| {
          UNION ALL SELECT 6, resource_id, NULL, resource_type, relation, valid_from, valid_until, \
            NULL, NULL, NULL \
            FROM relationships WHERE tenant_id = $1 AND subject_type = $4 AND subject_id = $2 \
-         UNION ALL SELECT 7, resource_id, subject_id, resource_type, relation, valid_from, \
-           valid_until, NULL, NULL, NULL \
-           FROM relationships WHERE tenant_id = $1 AND subject_type = $5 AND relation = $6",
+         UNION ALL SELECT 7, g.resource_id, g.subject_id, g.resource_type, g.relation, \
+           g.valid_from, g.valid_until, \
+           CASE WHEN EXISTS (SELECT 1 FROM relationships c WHERE c.tenant_id = g.subject_id \
+             AND c.resource_type = $5 AND c.resource_id = g.subject_id AND c.relation = $3 \
+             AND c.subject_type = $5 AND c.subject_id = $1) \
+             AND EXISTS (SELECT 1 FROM tenant_facts f WHERE f.tenant_id = g.subject_id \
+             AND f.clients_enabled) THEN 1 ELSE 0 END, NULL, NULL \
+           FROM relationships g WHERE g.tenant_id = $1 AND g.subject_type = $5 \
+           AND g.relation = $6 AND g.resource_type = $7",
     ]
     .concat()
 });
@@ -182,6 +189,7 @@ impl DecisionStore for SqlStore<Db> {
             .bind(USER_TYPE)
             .bind(TENANT_TYPE)
             .bind(GRANTED_BY)
+            .bind(COURSE_TYPE)
             .fetch_all(&self.pool)
             .await?;
         let mut subject = SubjectRows::default();
@@ -243,18 +251,26 @@ impl DecisionStore for SqlStore<Db> {
                     valid_from: n("n3")?,
                     valid_until: n("n4")?,
                 }),
-                7 => subject.relationships.push(Relationship {
-                    resource_type: required(n("n1")?)? as i16,
-                    resource_id: uuid(u("u1")?)?,
-                    relation: required(n("n2")?)? as i16,
-                    subject_type: TENANT_TYPE,
-                    subject_id: uuid(u("u2")?)?,
-                    valid_from: n("n3")?,
-                    valid_until: n("n4")?,
-                }),
+                7 => {
+                    let master = uuid(u("u2")?)?;
+                    if required(n("n5")?)? == 1 {
+                        subject.linked_masters.push(TenantId::from_uuid(master));
+                    }
+                    subject.relationships.push(Relationship {
+                        resource_type: required(n("n1")?)? as i16,
+                        resource_id: uuid(u("u1")?)?,
+                        relation: required(n("n2")?)? as i16,
+                        subject_type: TENANT_TYPE,
+                        subject_id: master,
+                        valid_from: n("n3")?,
+                        valid_until: n("n4")?,
+                    });
+                }
                 other => return Err(StoreError::Corrupt(format!("subject rows part {other}"))),
             }
         }
+        subject.linked_masters.sort();
+        subject.linked_masters.dedup();
         assignments.sort_by_key(|a: &AssignmentRecord| a.id);
         subject.assignments = assignments;
         Ok((subject, Revision(revision)))

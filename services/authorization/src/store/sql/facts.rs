@@ -9,9 +9,39 @@ use super::{Db, begin_write};
 use crate::store::sql::SqlStore;
 use crate::store::sql::text::course_tutor_conflict;
 use crate::store::{
-    Change, DecisionStore, End, FactBatch, FactStore, RelatedFilter, Relationship,
-    RelationshipFilter, Revision, StoreError, SubjectStatus,
+    Applied, Change, DecisionStore, End, FactBatch, FactStore, RelatedFilter, Relationship,
+    RelationshipFilter, StoreError, SubjectStatus,
 };
+
+/// `RELATION_CLIENT` and `OBJECT_TYPE_TENANT`, as stored.
+const CLIENT: i16 = lms_api::authorization::v1::Relation::Client as i16;
+const TENANT_TYPE: i16 = lms_api::common::v1::ObjectType::Tenant as i16;
+
+/// The client tenants a batch links or unlinks.
+fn linked_clients(batch: &FactBatch) -> impl Iterator<Item = TenantId> + '_ {
+    batch.changes.iter().filter_map(|change| {
+        let (Change::Touch(r) | Change::Delete(r)) = change;
+        (r.relation == CLIENT && r.subject_type == TENANT_TYPE)
+            .then(|| TenantId::from_uuid(r.subject_id))
+    })
+}
+
+/// The client tenants of `master`.
+async fn clients_of(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    master: TenantId,
+) -> Result<Vec<TenantId>, StoreError> {
+    let clients: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT subject_id FROM relationships WHERE tenant_id = $1 AND resource_type = $2 \
+         AND resource_id = $1 AND relation = $3 AND subject_type = $2",
+    )
+    .bind(master.as_uuid())
+    .bind(TENANT_TYPE)
+    .bind(CLIENT)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(clients.into_iter().map(TenantId::from_uuid).collect())
+}
 
 impl FactStore for SqlStore<Db> {
     async fn applied(&self, event: Uuid) -> Result<bool, StoreError> {
@@ -27,10 +57,12 @@ impl FactStore for SqlStore<Db> {
         &self,
         tenant: TenantId,
         batches: &[FactBatch],
-    ) -> Result<(Revision, Vec<bool>), StoreError> {
+    ) -> Result<Applied, StoreError> {
         let mut tx = begin_write(&self.pool).await?;
         let revision = bump(&mut tx, tenant).await?;
         let mut replays = Vec::with_capacity(batches.len());
+        let mut moves_clients = Vec::new();
+        let mut settings_changed = false;
         for batch in batches {
             let fresh = sqlx::query(
                 "INSERT INTO applied_events (event_id, revision) VALUES ($1, $2) \
@@ -45,15 +77,36 @@ impl FactStore for SqlStore<Db> {
             replays.push(!fresh);
             if fresh {
                 apply_batch(&mut tx, tenant, batch).await?;
+                moves_clients.extend(linked_clients(batch));
+                settings_changed |= batch.settings.is_some();
             }
         }
         if replays.iter().all(|replay| *replay) {
             // Every one applied before: leave everything, including the revision, as it was.
             tx.rollback().await?;
-            return Ok((self.revision(tenant).await?, replays));
+            return Ok(Applied {
+                revision: self.revision(tenant).await?,
+                replays,
+                clients: Vec::new(),
+            });
+        }
+        if settings_changed {
+            moves_clients.extend(clients_of(&mut tx, tenant).await?);
+        }
+        moves_clients.sort();
+        moves_clients.dedup();
+        // The client's people read the master's grants with the link and the master's
+        // switches: their cached facts go stale now, so the client's revision moves too.
+        let mut clients = Vec::with_capacity(moves_clients.len());
+        for client in moves_clients {
+            clients.push((client, bump(&mut tx, client).await?));
         }
         tx.commit().await?;
-        Ok((revision, replays))
+        Ok(Applied {
+            revision,
+            replays,
+            clients,
+        })
     }
 
     async fn relationships(

@@ -210,6 +210,13 @@ pub async fn a_client_takes_a_granted_course_only_while_the_grant_is_in_effect<S
     );
     filter.user = Some(a);
     assert_eq!(store.enrolments(client, filter, 10).await.unwrap().len(), 1);
+    // Withdrawing stays the learner's, after the grant too.
+    let withdrawn = store
+        .withdraw(client, c.id, a, 300, |_| an_event(), &audit("x"))
+        .await
+        .unwrap()
+        .expect("withdrawn");
+    assert_eq!(withdrawn.enrolment.user, a);
 }
 
 pub async fn a_granted_course_is_never_erased<S: Store>(store: S) {

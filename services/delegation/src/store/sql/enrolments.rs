@@ -120,6 +120,30 @@ async fn mark_ever_enrolled(
     Ok(())
 }
 
+/// The course `course`, whichever tenant owns it, locked; it must exist (`Missing`) and be
+/// active (`ARCHIVED`).
+async fn course_enrolled_on(
+    connection: &mut Connection,
+    course: CourseId,
+) -> Result<(), StoreError> {
+    let status: Option<i16> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT status FROM courses WHERE course_id = $1{LOCK_ROWS}"
+    )))
+    .bind(course.as_uuid())
+    .fetch_optional(&mut *connection)
+    .await?;
+    let status = status.ok_or_else(|| StoreError::Missing {
+        what: "course",
+        id: course.to_string(),
+    })?;
+    let status = lms_kernel::CourseStatus::from_code(status)
+        .ok_or_else(|| StoreError::Corrupt(format!("course status {status}")))?;
+    lms_kernel::course::check_changeable(status).map_err(|error| StoreError::Refused {
+        reason: "ARCHIVED",
+        message: error.to_string(),
+    })
+}
+
 /// The course `tenant`'s people take, locked: one of its own, or one granted to it and in
 /// effect at `now`; it must exist (`Missing`) and be active (`ARCHIVED`).
 async fn course_taken(
@@ -329,7 +353,9 @@ impl EnrolmentStore for SqlStore<Db> {
         F: FnOnce(&Withdrawn) -> Vec<NewEvent> + Send,
     {
         let mut tx = begin_write(&self.pool).await?;
-        course_taken(&mut tx, tenant, course, at).await?;
+        // Whosever the course is: a client's learner withdraws from a granted course after
+        // its grant ended too (their enrolment is their tenant's).
+        course_enrolled_on(&mut tx, course).await?;
         let mut history = enrolments_of(&mut tx, tenant, course, user).await?;
         let states: Vec<_> = history.iter().map(|r| r.enrolment).collect();
         let Some(index) = current(&states) else {

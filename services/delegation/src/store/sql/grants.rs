@@ -53,22 +53,26 @@ async fn locked_grant(
     .transpose()
 }
 
-/// The grant of `course` to `client` in effect at `now`, if any.
+/// The grant of `course` to `client` in effect at `now`, if any; locked until the transaction
+/// ends when `lock`, so a revoke waits for an enrolment made under it (and then sees it).
 async fn grant_in_effect(
     connection: &mut Connection,
     client: TenantId,
     course: CourseId,
     now: i64,
+    lock: bool,
 ) -> Result<Option<GrantRecord>, StoreError> {
-    let grant =
-        sqlx::query("SELECT * FROM content_grants WHERE client_tenant_id = $1 AND course_id = $2")
-            .bind(client.as_uuid())
-            .bind(course.as_uuid())
-            .fetch_optional(&mut *connection)
-            .await?
-            .as_ref()
-            .map(grant_from_row)
-            .transpose()?;
+    let lock = if lock { LOCK_ROWS } else { "" };
+    let grant = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT * FROM content_grants WHERE client_tenant_id = $1 AND course_id = $2{lock}"
+    )))
+    .bind(client.as_uuid())
+    .bind(course.as_uuid())
+    .fetch_optional(&mut *connection)
+    .await?
+    .as_ref()
+    .map(grant_from_row)
+    .transpose()?;
     Ok(grant.filter(|grant| grant.in_effect(now)))
 }
 
@@ -95,7 +99,7 @@ pub(super) async fn takeable_in(
             granted: None,
         }));
     }
-    let Some(grant) = grant_in_effect(connection, tenant, course, now).await? else {
+    let Some(grant) = grant_in_effect(connection, tenant, course, now, lock).await? else {
         return Ok(None);
     };
     let granted = read(grant.master).fetch_optional(&mut *connection).await?;
@@ -139,19 +143,21 @@ impl GrantStore for SqlStore<Db> {
         .await?
         .rows_affected();
         if inserted == 0 {
-            let existing: Uuid = sqlx::query_scalar(
+            // Named when it is still there (a revoke may have taken it since the insert).
+            let existing: Option<Uuid> = sqlx::query_scalar(
                 "SELECT grant_id FROM content_grants WHERE client_tenant_id = $1 \
                  AND course_id = $2",
             )
             .bind(record.client.as_uuid())
             .bind(record.course.as_uuid())
-            .fetch_one(&mut *tx)
+            .fetch_optional(&mut *tx)
             .await?;
+            let grant = existing.map_or_else(String::new, |id| format!(" (grant {id})"));
             return Err(StoreError::Refused {
                 reason: "ALREADY_GRANTED",
                 message: format!(
-                    "course {} is granted to tenant {} already (grant {existing}): change its \
-                     window with UpdateContentGrant",
+                    "course {} is granted to tenant {} already{grant}: change its window with \
+                     UpdateContentGrant",
                     record.course, record.client
                 ),
             });
@@ -286,7 +292,10 @@ impl GrantStore for SqlStore<Db> {
         if grants.is_empty() {
             return Ok(Vec::new());
         }
-        let mut query = sqlx::QueryBuilder::<Db>::new("SELECT * FROM courses WHERE course_id IN (");
+        // An archived course stays granted, but is offered no more.
+        let mut query = sqlx::QueryBuilder::<Db>::new("SELECT * FROM courses WHERE status = ");
+        query.push_bind(lms_kernel::CourseStatus::Active.code());
+        query.push(" AND course_id IN (");
         let mut ids = query.separated(", ");
         for grant in &grants {
             ids.push_bind(grant.course.as_uuid());
@@ -299,7 +308,6 @@ impl GrantStore for SqlStore<Db> {
             .iter()
             .map(course_from_row)
             .collect::<Result<Vec<_>, _>>()?;
-        // Every granted course exists: the grant's key keeps it from being erased.
         Ok(grants
             .into_iter()
             .filter_map(|grant| {

@@ -374,6 +374,16 @@ pub fn grant_given(grant: &GrantRecord) -> Vec<NewEvent> {
     event_facts(vec![granted_by(grant, Operation::Touch)])
 }
 
+/// Content grants made together (a catalogue's courses), one event per thousand.
+pub fn grants_given(grants: &[GrantRecord]) -> Vec<NewEvent> {
+    events(
+        grants
+            .iter()
+            .map(|grant| granted_by(grant, Operation::Touch))
+            .collect(),
+    )
+}
+
 /// A content grant revoked: the client's people no longer reach the course. The fact stays
 /// with a window that ended long ago (not at the revoke's instant, which authorization's clock
 /// might not have reached yet), so the course stays known to be the master's and an enrolment

@@ -4,10 +4,11 @@
 
 use lms_api::common::v1::{ConsistencyToken, ObjectReference, ObjectType};
 use lms_api::delegation::v1::{
-    CreateCourseRequest, CreateLessonRequest, GetCourseRequest, GrantContentRequest,
-    GrantContentResponse, ListContentGrantsRequest, ListCoursesRequest, ListEnrolmentsRequest,
-    ListGrantedCoursesRequest, ListLessonsRequest, RequestEnrolmentRequest,
-    RevokeContentGrantRequest, UpdateContentGrantRequest, UpdateCourseRequest,
+    CreateCatalogueRequest, CreateCourseRequest, CreateLessonRequest, GetCourseRequest,
+    GrantCatalogueRequest, GrantContentRequest, GrantContentResponse, ListContentGrantsRequest,
+    ListCoursesRequest, ListEnrolmentsRequest, ListGrantedCoursesRequest, ListLessonsRequest,
+    RequestEnrolmentRequest, RevokeContentGrantRequest, UpdateContentGrantRequest,
+    UpdateCourseRequest,
 };
 use tonic::Code;
 
@@ -442,4 +443,63 @@ async fn only_a_master_administrator_grants_and_only_to_its_own_clients() {
         .await
         .unwrap_err();
     assert_eq!(by_lms_admin.code(), Code::PermissionDenied);
+}
+
+#[tokio::test]
+async fn a_catalogue_is_granted_as_its_courses_each_once() {
+    let p = Platform::start().await;
+    let linked = p.master_and_client().await;
+    let (one, two) = (
+        course_with_lesson(&p, &linked.master_admin, "One").await,
+        course_with_lesson(&p, &linked.master_admin, "Two").await,
+    );
+    grant(&p, &linked, &one).await;
+    let catalogue = p
+        .catalogues(&linked.master_admin)
+        .create_catalogue(CreateCatalogueRequest {
+            name: "Group courses".into(),
+            course_ids: vec![one.clone(), two.clone()],
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .catalogue
+        .unwrap()
+        .catalogue_id;
+    let granted = p
+        .grants(&linked.master_admin)
+        .grant_catalogue(GrantCatalogueRequest {
+            client_tenant_id: linked.client.clone(),
+            catalogue_id: catalogue.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let made: Vec<_> = granted.grants.iter().map(|g| g.course_id.clone()).collect();
+    assert_eq!(made, [two.clone()], "One was granted before");
+    let (_, learner) = p
+        .person_in(
+            &linked.client,
+            &linked.client_admin,
+            "ann@client.example",
+            None,
+            None,
+        )
+        .await;
+    let mut titles = granted_titles(&p, &learner).await;
+    titles.sort();
+    assert_eq!(titles, ["One", "Two"]);
+    // The client's administrator grants nothing of the master's.
+    let refused = p
+        .grants(&linked.client_admin)
+        .grant_catalogue(GrantCatalogueRequest {
+            client_tenant_id: linked.client.clone(),
+            catalogue_id: catalogue,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::InvalidArgument, "{refused:?}");
+    assert_eq!(fields(&refused), ["client_tenant_id"]);
 }

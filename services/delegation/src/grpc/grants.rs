@@ -15,11 +15,12 @@ use lms_api::delegation::v1::content_grant_service_server::{
     ContentGrantService, ContentGrantServiceServer,
 };
 use lms_api::delegation::v1::{
-    GrantContentRequest, GrantContentResponse, ListContentGrantsRequest, ListContentGrantsResponse,
-    ListGrantedCoursesRequest, ListGrantedCoursesResponse, RevokeContentGrantRequest,
-    RevokeContentGrantResponse, UpdateContentGrantRequest, UpdateContentGrantResponse,
+    GrantCatalogueRequest, GrantCatalogueResponse, GrantContentRequest, GrantContentResponse,
+    ListContentGrantsRequest, ListContentGrantsResponse, ListGrantedCoursesRequest,
+    ListGrantedCoursesResponse, RevokeContentGrantRequest, RevokeContentGrantResponse,
+    UpdateContentGrantRequest, UpdateContentGrantResponse,
 };
-use lms_kernel::{ContentGrantId, CourseId, Permission, TenantId};
+use lms_kernel::{CatalogueId, ContentGrantId, CourseId, Permission, TenantId};
 use lms_runtime::ApiError;
 use lms_runtime::auth::{Acting, acting};
 use lms_runtime::clock::now;
@@ -80,13 +81,7 @@ impl<S: Store + Clone> ContentGrants<S> {
         let acting = acting(&request)?;
         let r = request.get_ref();
         let at = now();
-        let client = required_id("client_tenant_id", &r.client_tenant_id, TenantId::parse)?;
-        if client == acting.tenant {
-            return Err(ApiError::invalid_field(
-                "client_tenant_id",
-                "names the caller's own tenant: content is granted to a client tenant",
-            ));
-        }
+        let client = self.client_of(&acting, &r.client_tenant_id)?;
         let course = required_id("course_id", &r.course_id, CourseId::parse)?;
         let window = grant_window(r.valid_from.as_ref(), r.valid_until.as_ref(), at)?;
         self.0
@@ -122,6 +117,83 @@ impl<S: Store + Clone> ContentGrants<S> {
             grant: Some(content_grant(&record)),
             written_at: self.0.deliver(client).await,
         })
+    }
+
+    async fn grant_catalogue(
+        &self,
+        request: Request<GrantCatalogueRequest>,
+    ) -> Result<GrantCatalogueResponse, ApiError> {
+        let acting = acting(&request)?;
+        let r = request.get_ref();
+        let at = now();
+        let client = self.client_of(&acting, &r.client_tenant_id)?;
+        let catalogue = required_id("catalogue_id", &r.catalogue_id, CatalogueId::parse)?;
+        let window = grant_window(r.valid_from.as_ref(), r.valid_until.as_ref(), at)?;
+        self.0
+            .authorization
+            .require(&acting, Permission::ContentGrantsCreate, tenant_ref(client))
+            .await?;
+        self.0
+            .authorization
+            .require(
+                &acting,
+                Permission::CataloguesRead,
+                reference(ObjectType::Catalogue, catalogue),
+            )
+            .await?;
+        let held = self
+            .0
+            .store
+            .catalogue(acting.tenant, catalogue)
+            .await?
+            .ok_or_else(|| ApiError::not_found("catalogue", catalogue.to_string()))?;
+        // Nobody grants what they may not see themselves.
+        let courses: Vec<_> = held
+            .courses
+            .iter()
+            .map(|course| reference(ObjectType::Course, *course))
+            .collect();
+        self.0
+            .authorization
+            .require_each(&acting, Permission::CoursesRead, "catalogue_id", courses)
+            .await?;
+        let actor = Actor::of(&request)?;
+        let records = held
+            .courses
+            .iter()
+            .map(|course| GrantRecord {
+                id: ContentGrantId::generate(),
+                master: acting.tenant,
+                client,
+                course: *course,
+                window,
+                granted_by: actor.label(),
+                granted_at: at,
+                updated_at: at,
+            })
+            .collect();
+        let audit = actor.did("content_grant.granted", "content_grant", "");
+        let made = self
+            .0
+            .store
+            .grant_courses(records, relationships::grants_given, &audit)
+            .await?;
+        Ok(GrantCatalogueResponse {
+            grants: made.iter().map(content_grant).collect(),
+            written_at: self.0.deliver(client).await,
+        })
+    }
+
+    /// The client tenant named in `client_tenant_id`: never the caller's own.
+    fn client_of(&self, acting: &Acting, client_tenant_id: &str) -> Result<TenantId, ApiError> {
+        let client = required_id("client_tenant_id", client_tenant_id, TenantId::parse)?;
+        if client == acting.tenant {
+            return Err(ApiError::invalid_field(
+                "client_tenant_id",
+                "names the caller's own tenant: content is granted to a client tenant",
+            ));
+        }
+        Ok(client)
     }
 
     async fn update(
@@ -250,6 +322,15 @@ impl<S: Store + Clone> ContentGrantService for ContentGrants<S> {
         request: Request<GrantContentRequest>,
     ) -> Result<Response<GrantContentResponse>, Status> {
         Ok(Response::new(self.grant(request).await?))
+    }
+
+    async fn grant_catalogue(
+        &self,
+        request: Request<GrantCatalogueRequest>,
+    ) -> Result<Response<GrantCatalogueResponse>, Status> {
+        Ok(Response::new(
+            ContentGrants::grant_catalogue(self, request).await?,
+        ))
     }
 
     async fn update_content_grant(

@@ -70,6 +70,19 @@ pub trait GrantStore: Send + Sync + 'static {
         audit: &Audit,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Grants each of `records` (one course each, all to one client) that is of the master,
+    /// active, and not granted to that client already; the others are left out. Answers the
+    /// grants made, whose facts (built by `events`) go to the client tenant's outbox, all in
+    /// one transaction.
+    fn grant_courses<F>(
+        &self,
+        records: Vec<GrantRecord>,
+        events: F,
+        audit: &Audit,
+    ) -> impl Future<Output = Result<Vec<GrantRecord>, StoreError>> + Send
+    where
+        F: FnOnce(&[GrantRecord]) -> Vec<NewEvent> + Send;
+
     /// Replaces the window of `master`'s grant `grant`, the facts built by `events` from the
     /// grant as it becomes going to the client's outbox; `None` when there is no such grant.
     fn change_grant<F>(

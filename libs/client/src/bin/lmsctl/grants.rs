@@ -5,8 +5,8 @@
 use anyhow::Context;
 use clap::Subcommand;
 use lms_api::delegation::v1::{
-    ContentGrant, GrantContentRequest, ListContentGrantsRequest, ListGrantedCoursesRequest,
-    RevokeContentGrantRequest, UpdateContentGrantRequest,
+    ContentGrant, GrantCatalogueRequest, GrantContentRequest, ListContentGrantsRequest,
+    ListGrantedCoursesRequest, RevokeContentGrantRequest, UpdateContentGrantRequest,
 };
 use lms_client::Client;
 use lms_client::output::{Rows, utc_of};
@@ -17,12 +17,17 @@ use crate::courses::{now, parse_offset};
 /// What `lmsctl grants` does.
 #[derive(Debug, Subcommand)]
 pub enum GrantCommand {
-    /// Grant one of your tenant's courses to a client tenant (Master Administrators).
+    /// Grant one of your tenant's courses, or every course of a catalogue (`--catalogue`), to a
+    /// client tenant (Master Administrators).
     Give {
         /// The client tenant.
         client: String,
         /// The course.
-        course: String,
+        #[arg(required_unless_present = "catalogue", conflicts_with = "catalogue")]
+        course: Option<String>,
+        /// Grant each course this catalogue holds now instead.
+        #[arg(long)]
+        catalogue: Option<String>,
         /// Starts this long from now (`30m`, `2h`, `7d`); now when left out.
         #[arg(long, value_parser = parse_offset)]
         from: Option<i64>,
@@ -99,13 +104,33 @@ pub async fn run(delegation: &Client, command: GrantCommand) -> anyhow::Result<R
         GrantCommand::Give {
             client,
             course,
+            catalogue: Some(catalogue),
             from,
             until,
+        } if course.is_none() => {
+            let given = grants
+                .grant_catalogue(GrantCatalogueRequest {
+                    client_tenant_id: client,
+                    catalogue_id: catalogue,
+                    valid_from: from_now(from),
+                    valid_until: from_now(until),
+                })
+                .await
+                .context("grant the catalogue")?
+                .into_inner();
+            grant_rows(given.grants, given.written_at)
+        }
+        GrantCommand::Give {
+            client,
+            course,
+            from,
+            until,
+            ..
         } => {
             let given = grants
                 .grant_content(GrantContentRequest {
                     client_tenant_id: client,
-                    course_id: course,
+                    course_id: course.unwrap_or_default(),
                     valid_from: from_now(from),
                     valid_until: from_now(until),
                 })

@@ -325,3 +325,58 @@ pub async fn grants_are_the_master_s_listed_by_client_and_changed_in_place<S: St
         Some(changed)
     );
 }
+
+pub async fn a_catalogue_s_courses_are_granted_together_leaving_those_granted_before<S: Store>(
+    store: S,
+) {
+    let (master, client) = (TenantId::generate(), TenantId::generate());
+    let (fresh, before) = (course("Fresh"), course("Granted before"));
+    let old = CourseRecord {
+        ever_enrolled: true,
+        ..course("Archived")
+    };
+    for c in [&fresh, &before, &old] {
+        stored(&store, master, c).await;
+    }
+    store
+        .remove_course(master, old.id, 5, |_| Vec::new(), &audit("course.deleted"))
+        .await
+        .unwrap();
+    let elsewhere = course("Another tenant's");
+    stored(&store, TenantId::generate(), &elsewhere).await;
+    let first = grant_of(master, client, before.id, Window::ALWAYS);
+    grant(&store, &first).await.unwrap();
+    let records = [&fresh, &before, &old, &elsewhere]
+        .iter()
+        .map(|c| grant_of(master, client, c.id, Window::ALWAYS))
+        .collect();
+    let made = store
+        .grant_courses(
+            records,
+            |made| {
+                assert_eq!(made.len(), 1, "facts only for the grants made");
+                an_event()
+            },
+            &audit("content_grant.granted"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        made.iter().map(|g| g.course).collect::<Vec<_>>(),
+        [fresh.id]
+    );
+    let all = store
+        .content_grants(master, GrantFilter::default(), 10)
+        .await
+        .unwrap();
+    let mut courses: Vec<_> = all.iter().map(|g| g.course).collect();
+    courses.sort();
+    let mut expected = vec![fresh.id, before.id];
+    expected.sort();
+    assert_eq!(courses, expected);
+    assert_eq!(
+        store.content_grant(master, first.id).await.unwrap(),
+        Some(first),
+        "the grant made before is left as it was"
+    );
+}

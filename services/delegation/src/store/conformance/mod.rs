@@ -133,6 +133,7 @@ lms_testkit::store_conformance! {
             a_client_takes_a_granted_course_only_while_the_grant_is_in_effect,
             a_granted_course_is_never_erased,
             grants_are_the_master_s_listed_by_client_and_changed_in_place,
+            a_catalogue_s_courses_are_granted_together_leaving_those_granted_before,
         ],
         notifications: [
             a_notice_reaches_the_named_managers_once_through_the_queue,

@@ -7,7 +7,7 @@ use sqlx::Row as _;
 use uuid::Uuid;
 
 use super::audit::append_audit;
-use super::courses::changeable_course;
+use super::courses::{changeable_course, locked_course};
 use super::rows::course_from_row;
 use super::{Db, LOCK_ROWS};
 use crate::audit::Audit;
@@ -166,6 +166,67 @@ impl GrantStore for SqlStore<Db> {
         outbox::append(&mut *tx, record.client, events).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn grant_courses<F>(
+        &self,
+        mut records: Vec<GrantRecord>,
+        events: F,
+        audit: &Audit,
+    ) -> Result<Vec<GrantRecord>, StoreError>
+    where
+        F: FnOnce(&[GrantRecord]) -> Vec<NewEvent> + Send,
+    {
+        let Some(first) = records.first() else {
+            return Ok(Vec::new());
+        };
+        let (master, client) = (first.master, first.client);
+        if records
+            .iter()
+            .any(|r| r.master != master || r.client != client)
+        {
+            return Err(StoreError::Corrupt(
+                "grants of one call are from one master to one client".into(),
+            ));
+        }
+        // Courses locked in id order, as every multi-course write takes them.
+        records.sort_by_key(|record| record.course);
+        let mut tx = begin_write(&self.pool).await?;
+        let mut made = Vec::new();
+        for record in records {
+            let active = locked_course(&mut tx, master, record.course)
+                .await?
+                .is_some_and(|course| course.status == lms_kernel::CourseStatus::Active);
+            if !active {
+                continue;
+            }
+            let inserted = sqlx::query(
+                "INSERT INTO content_grants (tenant_id, grant_id, client_tenant_id, course_id, \
+                 valid_from, valid_until, granted_by, granted_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                 ON CONFLICT (client_tenant_id, course_id) DO NOTHING",
+            )
+            .bind(master.as_uuid())
+            .bind(record.id.as_uuid())
+            .bind(client.as_uuid())
+            .bind(record.course.as_uuid())
+            .bind(record.window.from)
+            .bind(record.window.until)
+            .bind(&record.granted_by)
+            .bind(record.granted_at)
+            .bind(record.updated_at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if inserted == 1 {
+                let audit = audit.clone().about(record.id).after(&record);
+                append_audit(&mut *tx, master, &audit).await?;
+                made.push(record);
+            }
+        }
+        outbox::append(&mut *tx, client, &events(&made)).await?;
+        tx.commit().await?;
+        Ok(made)
     }
 
     async fn change_grant<F>(

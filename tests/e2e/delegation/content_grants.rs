@@ -218,6 +218,26 @@ async fn a_clients_people_take_a_granted_course_and_lose_it_on_revoke() {
         .await
         .unwrap_err();
     assert_eq!(again.code(), Code::PermissionDenied);
+    // The client's administrator reads their people on it (they read everyone's enrolments
+    // in their tenant); a learner does not read the others'.
+    let on_course = |token: &str| {
+        let mut enrolments = p.enrolments(token);
+        let course_id = shared.clone();
+        async move {
+            enrolments
+                .list_enrolments(ListEnrolmentsRequest {
+                    course_id,
+                    ..Default::default()
+                })
+                .await
+        }
+    };
+    let listed = on_course(&linked.client_admin).await.unwrap().into_inner();
+    assert_eq!(listed.enrolments.len(), 1);
+    assert_eq!(
+        on_course(&learner).await.unwrap_err().code(),
+        Code::PermissionDenied
+    );
     // What they learnt stays their tenant's history.
     let history = p
         .enrolments(&learner)

@@ -26,6 +26,7 @@ use lms_runtime::ApiError;
 use lms_runtime::auth::{Acting, Scope, acting, scoped_tenant, verified};
 use lms_runtime::clock::now;
 use lms_runtime::paging::{page, page_size};
+use lms_runtime::peers::Visible;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
@@ -52,7 +53,7 @@ impl<S: Store + Clone> Enrolments<S> {
     /// Who may list what: a learner's own (or, for those who may read that person's
     /// enrolments, anyone's), optionally narrowed to a course; a whole course only for those
     /// who deploy it (its Course Tutor and Course Administrators, the tenant's course
-    /// administrators). A learner's own-learning grants reach every course they are enrolled
+    /// administrators) or who read every person's enrolments in the tenant. A learner's own-learning grants reach every course they are enrolled
     /// on, so `enrolments.read` on the course alone would show them every classmate.
     async fn listing(
         &self,
@@ -88,6 +89,13 @@ impl<S: Store + Clone> Enrolments<S> {
     }
 
     async fn course_wide(&self, acting: &Acting, course: CourseId) -> Result<(), ApiError> {
+        // Whoever reads every person's enrolments in the tenant reads them by course too,
+        // whichever course: a listing here holds only the tenant's own people. So the client's
+        // administrators read their people on a course granted to them (in effect or ended),
+        // which nobody of the client deploys. Decided without reading the course.
+        if self.reads_everyones_enrolments(acting).await? {
+            return Ok(());
+        }
         for permission in [Permission::EnrolmentsRead, Permission::CoursesDeploy] {
             self.0
                 .authorization
@@ -95,6 +103,21 @@ impl<S: Store + Clone> Enrolments<S> {
                 .await?;
         }
         Ok(())
+    }
+
+    /// Whether the acting person may read the enrolments of every person of their tenant (a
+    /// tenant-wide grant of `enrolments.read`).
+    async fn reads_everyones_enrolments(&self, acting: &Acting) -> Result<bool, ApiError> {
+        let visible = self
+            .0
+            .authorization
+            .visible(acting, Permission::EnrolmentsRead, ObjectType::User, "", 1)
+            .await;
+        match visible {
+            Ok(Visible::All) => Ok(true),
+            Ok(Visible::Only { .. }) | Err(ApiError::FailedPrecondition { .. }) => Ok(false),
+            Err(other) => Err(other),
+        }
     }
 
     /// Enrols the learners named in `course_id` and `user_ids` as the caller, decided as

@@ -106,7 +106,10 @@ impl<S: Store> Core<S> {
         let users = [what.named, what.members].concat();
         let enrols_self = users.contains(&acting.user);
         let (taken, seen) = self.takeable(acting.tenant, what.course).await?;
-        if enrols_self {
+        // A granted course is taken only while authorization holds the grant in effect (the
+        // link and the master's switches are its to know), whoever enrols whom.
+        let granted = taken.as_ref().is_some_and(|t| t.granted.is_some());
+        if enrols_self || granted {
             // As asking to join: a course they may not see is no course to them (review M3.1),
             // whatever their right to enrol themselves.
             self.authorization

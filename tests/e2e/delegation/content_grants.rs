@@ -497,7 +497,7 @@ async fn a_catalogue_is_granted_as_its_courses_each_once() {
         .unwrap()
         .into_inner();
     let made: Vec<_> = granted.grants.iter().map(|g| g.course_id.clone()).collect();
-    assert_eq!(made, [two.clone()], "One was granted before");
+    assert_eq!(made, std::slice::from_ref(&two), "One was granted before");
     let (_, learner) = p
         .person_in(
             &linked.client,

@@ -379,5 +379,7 @@ mod tests {
         }
         assert_eq!(owner_scope(Relation::Member as i16), Scope::PeopleFacts);
         assert_eq!(owner_scope(Relation::Enrolled as i16), Scope::CourseFacts);
+        // The partial index relationships_granted and the subject read name it by number.
+        assert_eq!(Relation::GrantedBy as i16, 21);
     }
 }

@@ -252,7 +252,13 @@ impl<S: Store + Clone> ContentGrants<S> {
             .await?
             .ok_or_else(|| ApiError::not_found("content grant", grant.id.to_string()))?;
         Ok(RevokeContentGrantResponse {
-            grant: Some(content_grant(&relationships::ended(&revoked))),
+            grant: Some(content_grant(&GrantRecord {
+                window: lms_kernel::Window {
+                    until: Some(now()),
+                    ..revoked.window
+                },
+                ..revoked
+            })),
             written_at: self.0.deliver(revoked.client).await,
         })
     }

@@ -27,7 +27,6 @@ const PARENT_COURSE: i16 = 11;
 const CLIENT: i16 = 12;
 const INVITEE: i16 = 13;
 const OWNING_UNIT: i16 = 17;
-const GRANTED_BY: i16 = 21;
 /// The object types it reads by (`OBJECT_TYPE_*`).
 const TENANT_TYPE: i16 = 1;
 const UNIT_TYPE: i16 = 2;
@@ -39,10 +38,11 @@ const EVENT_TYPE: i16 = 8;
 /// Everything [`DecisionStore::subject_rows`] reads, as one statement: one round trip, and one
 /// snapshot on both backends (a multi-statement READ COMMITTED transaction would not be one).
 /// Each part of the union fills the generic columns its own way; `part` says which. Parameters:
-/// tenant, user, `CLIENT`, `USER_TYPE`, `TENANT_TYPE`, `GRANTED_BY`, `COURSE_TYPE`. The content
-/// grants to the tenant (part 7) are read through the subject index (few rows of a tenant have
-/// a tenant as their subject), each with whether its master still has the tenant as a client
-/// and clients switched on: two key lookups in the master's rows.
+/// tenant, user, `CLIENT`, `USER_TYPE`, `TENANT_TYPE`, `COURSE_TYPE`. The content grants to the
+/// tenant (part 7, `relation = 21`: RELATION_GRANTED_BY written out, so that both engines match
+/// the partial index `relationships_granted` whatever plan they keep) are read through that
+/// index alone, each with whether its master still has the tenant as a client and clients
+/// switched on: two key lookups in the master's rows.
 pub(super) static SUBJECT_ROWS: LazyLock<String> = LazyLock::new(|| {
     [
         "SELECT CAST(0 AS BIGINT) AS part, CAST(NULL AS UUID) AS u1, CAST(NULL AS UUID) AS u2, \
@@ -78,8 +78,8 @@ pub(super) static SUBJECT_ROWS: LazyLock<String> = LazyLock::new(|| {
              AND c.subject_type = $5 AND c.subject_id = $1) \
              AND EXISTS (SELECT 1 FROM tenant_facts f WHERE f.tenant_id = g.subject_id \
              AND f.clients_enabled) THEN 1 ELSE 0 END, NULL, NULL \
-           FROM relationships g WHERE g.tenant_id = $1 AND g.subject_type = $5 \
-           AND g.relation = $6 AND g.resource_type = $7",
+           FROM relationships g WHERE g.tenant_id = $1 AND g.relation = 21 \
+           AND g.subject_type = $5 AND g.resource_type = $6",
     ]
     .concat()
 });
@@ -188,7 +188,6 @@ impl DecisionStore for SqlStore<Db> {
             .bind(CLIENT)
             .bind(USER_TYPE)
             .bind(TENANT_TYPE)
-            .bind(GRANTED_BY)
             .bind(COURSE_TYPE)
             .fetch_all(&self.pool)
             .await?;

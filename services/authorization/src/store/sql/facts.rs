@@ -26,6 +26,19 @@ fn linked_clients(batch: &FactBatch) -> impl Iterator<Item = TenantId> + '_ {
     })
 }
 
+/// Whether `tenant` has clients switched on, as stored now.
+async fn clients_enabled(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    tenant: TenantId,
+) -> Result<bool, StoreError> {
+    let enabled: Option<bool> =
+        sqlx::query_scalar("SELECT clients_enabled FROM tenant_facts WHERE tenant_id = $1")
+            .bind(tenant.as_uuid())
+            .fetch_optional(&mut **tx)
+            .await?;
+    Ok(enabled.unwrap_or(false))
+}
+
 /// The client tenants of `master`.
 async fn clients_of(
     tx: &mut sqlx::Transaction<'_, Db>,
@@ -76,9 +89,12 @@ impl FactStore for SqlStore<Db> {
                 == 1;
             replays.push(!fresh);
             if fresh {
+                if let Some(settings) = &batch.settings {
+                    settings_changed |=
+                        clients_enabled(&mut tx, tenant).await? != settings.clients_enabled;
+                }
                 apply_batch(&mut tx, tenant, batch).await?;
                 moves_clients.extend(linked_clients(batch));
-                settings_changed |= batch.settings.is_some();
             }
         }
         if replays.iter().all(|replay| *replay) {
@@ -90,6 +106,7 @@ impl FactStore for SqlStore<Db> {
                 clients: Vec::new(),
             });
         }
+        // Only switching clients on or off concerns them (not an MFA or locations toggle).
         if settings_changed {
             moves_clients.extend(clients_of(&mut tx, tenant).await?);
         }

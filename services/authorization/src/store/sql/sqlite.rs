@@ -62,6 +62,13 @@ mod tests {
                 steps.iter().any(|step| step.contains("relationships")),
                 "{steps:#?}"
             );
+            // The content grants to the subject's tenant, by their own partial index.
+            if statement == SUBJECT_ROWS.as_str() {
+                assert!(
+                    steps.iter().any(|step| step.contains("relationships_granted")),
+                    "{steps:#?}"
+                );
+            }
             for step in steps.iter().filter(|step| step.contains("relationships")) {
                 assert!(
                     step.starts_with("SEARCH") && !step.ends_with("(tenant_id=?)"),

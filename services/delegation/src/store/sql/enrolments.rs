@@ -120,15 +120,19 @@ async fn mark_ever_enrolled(
     Ok(())
 }
 
-/// The course `course`, whichever tenant owns it, locked; it must exist (`Missing`) and be
-/// active (`ARCHIVED`).
+/// The course `course`, locked: `tenant`'s own, or another's (a granted one, in effect or
+/// ended) that `tenant`'s people are enrolled on. It must be so (`Missing`: nothing is told of
+/// other tenants' courses) and active (`ARCHIVED`).
 async fn course_enrolled_on(
     connection: &mut Connection,
+    tenant: TenantId,
     course: CourseId,
 ) -> Result<(), StoreError> {
     let status: Option<i16> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-        "SELECT status FROM courses WHERE course_id = $1{LOCK_ROWS}"
+        "SELECT status FROM courses WHERE course_id = $2 AND (tenant_id = $1 OR EXISTS \
+         (SELECT 1 FROM enrolments WHERE tenant_id = $1 AND course_id = $2)){LOCK_ROWS}"
     )))
+    .bind(tenant.as_uuid())
     .bind(course.as_uuid())
     .fetch_optional(&mut *connection)
     .await?;
@@ -355,7 +359,7 @@ impl EnrolmentStore for SqlStore<Db> {
         let mut tx = begin_write(&self.pool).await?;
         // Whosever the course is: a client's learner withdraws from a granted course after
         // its grant ended too (their enrolment is their tenant's).
-        course_enrolled_on(&mut tx, course).await?;
+        course_enrolled_on(&mut tx, tenant, course).await?;
         let mut history = enrolments_of(&mut tx, tenant, course, user).await?;
         let states: Vec<_> = history.iter().map(|r| r.enrolment).collect();
         let Some(index) = current(&states) else {

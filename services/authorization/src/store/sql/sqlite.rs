@@ -65,7 +65,9 @@ mod tests {
             // The content grants to the subject's tenant, by their own partial index.
             if statement == SUBJECT_ROWS.as_str() {
                 assert!(
-                    steps.iter().any(|step| step.contains("relationships_granted")),
+                    steps
+                        .iter()
+                        .any(|step| step.contains("relationships_granted")),
                     "{steps:#?}"
                 );
             }

@@ -20,7 +20,7 @@ use lms_api::delegation::v1::{
     ListGrantedCoursesResponse, RevokeContentGrantRequest, RevokeContentGrantResponse,
     UpdateContentGrantRequest, UpdateContentGrantResponse,
 };
-use lms_kernel::{CatalogueId, ContentGrantId, CourseId, Permission, TenantId};
+use lms_kernel::{CatalogueId, ContentGrantId, CourseId, Permission, TenantId, Window};
 use lms_runtime::ApiError;
 use lms_runtime::auth::{Acting, acting};
 use lms_runtime::clock::now;
@@ -37,6 +37,30 @@ use crate::store::{GrantFilter, GrantRecord, Store};
 
 /// Content grants.
 pub struct ContentGrants<S>(pub Arc<Core<S>>);
+
+/// Content the caller's tenant grants to a client, decided: what each course's grant shares.
+struct Granting {
+    master: TenantId,
+    client: TenantId,
+    window: Window,
+    at: i64,
+}
+
+impl Granting {
+    /// The grant of `course`, made by `actor`.
+    fn of(&self, course: CourseId, actor: &Actor) -> GrantRecord {
+        GrantRecord {
+            id: ContentGrantId::generate(),
+            master: self.master,
+            client: self.client,
+            course,
+            window: self.window,
+            granted_by: actor.label(),
+            granted_at: self.at,
+            updated_at: self.at,
+        }
+    }
+}
 
 /// A client tenant as authorization names it (a tenant is its own owner).
 fn tenant_ref(tenant: TenantId) -> ObjectReference {
@@ -80,13 +104,9 @@ impl<S: Store + Clone> ContentGrants<S> {
     ) -> Result<GrantContentResponse, ApiError> {
         let acting = acting(&request)?;
         let r = request.get_ref();
-        let at = now();
-        let client = self.client_of(&acting, &r.client_tenant_id)?;
         let course = required_id("course_id", &r.course_id, CourseId::parse)?;
-        let window = grant_window(r.valid_from.as_ref(), r.valid_until.as_ref(), at)?;
-        self.0
-            .authorization
-            .require(&acting, Permission::ContentGrantsCreate, tenant_ref(client))
+        let to = self
+            .granting(&acting, &r.client_tenant_id, &r.valid_from, &r.valid_until)
             .await?;
         // Nobody grants what they may not see themselves.
         self.0
@@ -98,16 +118,7 @@ impl<S: Store + Clone> ContentGrants<S> {
             )
             .await?;
         let actor = Actor::of(&request)?;
-        let record = GrantRecord {
-            id: ContentGrantId::generate(),
-            master: acting.tenant,
-            client,
-            course,
-            window,
-            granted_by: actor.label(),
-            granted_at: at,
-            updated_at: at,
-        };
+        let record = to.of(course, &actor);
         let audit = actor.did("content_grant.granted", "content_grant", record.id);
         self.0
             .store
@@ -115,7 +126,7 @@ impl<S: Store + Clone> ContentGrants<S> {
             .await?;
         Ok(GrantContentResponse {
             grant: Some(content_grant(&record)),
-            written_at: self.0.deliver(client).await,
+            written_at: self.0.deliver(to.client).await,
         })
     }
 
@@ -125,13 +136,9 @@ impl<S: Store + Clone> ContentGrants<S> {
     ) -> Result<GrantCatalogueResponse, ApiError> {
         let acting = acting(&request)?;
         let r = request.get_ref();
-        let at = now();
-        let client = self.client_of(&acting, &r.client_tenant_id)?;
         let catalogue = required_id("catalogue_id", &r.catalogue_id, CatalogueId::parse)?;
-        let window = grant_window(r.valid_from.as_ref(), r.valid_until.as_ref(), at)?;
-        self.0
-            .authorization
-            .require(&acting, Permission::ContentGrantsCreate, tenant_ref(client))
+        let to = self
+            .granting(&acting, &r.client_tenant_id, &r.valid_from, &r.valid_until)
             .await?;
         self.0
             .authorization
@@ -161,16 +168,7 @@ impl<S: Store + Clone> ContentGrants<S> {
         let records = held
             .courses
             .iter()
-            .map(|course| GrantRecord {
-                id: ContentGrantId::generate(),
-                master: acting.tenant,
-                client,
-                course: *course,
-                window,
-                granted_by: actor.label(),
-                granted_at: at,
-                updated_at: at,
-            })
+            .map(|course| to.of(*course, &actor))
             .collect();
         let audit = actor.did("content_grant.granted", "content_grant", "");
         let made = self
@@ -180,7 +178,31 @@ impl<S: Store + Clone> ContentGrants<S> {
             .await?;
         Ok(GrantCatalogueResponse {
             grants: made.iter().map(content_grant).collect(),
-            written_at: self.0.deliver(client).await,
+            written_at: self.0.deliver(to.client).await,
+        })
+    }
+
+    /// The client and window a grant request names, once the caller may grant content to
+    /// that client (`content_grants.create` on it).
+    async fn granting(
+        &self,
+        acting: &Acting,
+        client_tenant_id: &str,
+        valid_from: &Option<prost_types::Timestamp>,
+        valid_until: &Option<prost_types::Timestamp>,
+    ) -> Result<Granting, ApiError> {
+        let at = now();
+        let client = self.client_of(acting, client_tenant_id)?;
+        let window = grant_window(valid_from.as_ref(), valid_until.as_ref(), at)?;
+        self.0
+            .authorization
+            .require(acting, Permission::ContentGrantsCreate, tenant_ref(client))
+            .await?;
+        Ok(Granting {
+            master: acting.tenant,
+            client,
+            window,
+            at,
         })
     }
 

@@ -35,6 +35,29 @@ fn grant_from_row(row: &Row) -> Result<GrantRecord, StoreError> {
     })
 }
 
+/// Inserts `record` unless its course is granted to its client already; whether it did.
+async fn inserted(connection: &mut Connection, record: &GrantRecord) -> Result<bool, StoreError> {
+    let inserted = sqlx::query(
+        "INSERT INTO content_grants (tenant_id, grant_id, client_tenant_id, course_id, \
+         valid_from, valid_until, granted_by, granted_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         ON CONFLICT (client_tenant_id, course_id) DO NOTHING",
+    )
+    .bind(record.master.as_uuid())
+    .bind(record.id.as_uuid())
+    .bind(record.client.as_uuid())
+    .bind(record.course.as_uuid())
+    .bind(record.window.from)
+    .bind(record.window.until)
+    .bind(&record.granted_by)
+    .bind(record.granted_at)
+    .bind(record.updated_at)
+    .execute(&mut *connection)
+    .await?
+    .rows_affected();
+    Ok(inserted == 1)
+}
+
 /// `master`'s grant, locked until the transaction ends.
 async fn locked_grant(
     connection: &mut Connection,
@@ -124,25 +147,7 @@ impl GrantStore for SqlStore<Db> {
         let mut tx = begin_write(&self.pool).await?;
         // Under the course's lock: an archive or erasure waits for the grant, and sees it.
         changeable_course(&mut tx, record.master, record.course).await?;
-        let inserted = sqlx::query(
-            "INSERT INTO content_grants (tenant_id, grant_id, client_tenant_id, course_id, \
-             valid_from, valid_until, granted_by, granted_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-             ON CONFLICT (client_tenant_id, course_id) DO NOTHING",
-        )
-        .bind(record.master.as_uuid())
-        .bind(record.id.as_uuid())
-        .bind(record.client.as_uuid())
-        .bind(record.course.as_uuid())
-        .bind(record.window.from)
-        .bind(record.window.until)
-        .bind(&record.granted_by)
-        .bind(record.granted_at)
-        .bind(record.updated_at)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if inserted == 0 {
+        if !inserted(&mut tx, record).await? {
             // Named when it is still there (a revoke may have taken it since the insert).
             let existing: Option<Uuid> = sqlx::query_scalar(
                 "SELECT grant_id FROM content_grants WHERE client_tenant_id = $1 \
@@ -200,25 +205,7 @@ impl GrantStore for SqlStore<Db> {
             if !active {
                 continue;
             }
-            let inserted = sqlx::query(
-                "INSERT INTO content_grants (tenant_id, grant_id, client_tenant_id, course_id, \
-                 valid_from, valid_until, granted_by, granted_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-                 ON CONFLICT (client_tenant_id, course_id) DO NOTHING",
-            )
-            .bind(master.as_uuid())
-            .bind(record.id.as_uuid())
-            .bind(client.as_uuid())
-            .bind(record.course.as_uuid())
-            .bind(record.window.from)
-            .bind(record.window.until)
-            .bind(&record.granted_by)
-            .bind(record.granted_at)
-            .bind(record.updated_at)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if inserted == 1 {
+            if inserted(&mut tx, &record).await? {
                 let audit = audit.clone().about(record.id).after(&record);
                 append_audit(&mut *tx, master, &audit).await?;
                 made.push(record);

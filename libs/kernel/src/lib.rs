@@ -11,6 +11,7 @@ pub mod decision;
 pub mod enrolment;
 pub mod escalation;
 pub mod facts;
+pub mod holdings;
 pub mod ids;
 pub mod naming;
 pub mod permission;
@@ -39,6 +40,7 @@ pub use escalation::{
     check_responsibilities, check_role,
 };
 pub use facts::{GrantedCourse, HeldRole, Object, Place, ResourceFacts, SubjectFacts};
+pub use holdings::{HeldReach, Holdings, holdings};
 pub use ids::{
     AssignmentId, BookingId, CatalogueId, CompetencyCheckId, ContentGrantId, CourseId,
     CustomRoleId, EnrolmentId, EnrolmentRequestId, EventId, GroupId, IdError, InvitationId,

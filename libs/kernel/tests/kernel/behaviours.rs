@@ -702,6 +702,56 @@ fn a_clients_organization_administrator_never_reaches_the_masters_content_or_peo
 }
 
 #[test]
+fn holdings_name_each_reach_at_its_place_and_each_responsibility() {
+    use lms_kernel::{HeldReach, holdings};
+    let mut w = World::new();
+    let held_as = |template: Template, place: Place, reach: Reach| HeldReach {
+        reach,
+        place,
+        role: Some(RoleId::BuiltIn(template)),
+    };
+    let local = w.subject(&[Template::LocalAdministrator], Place::Unit(w.city));
+    let held = holdings(&local, P::ReportsRead);
+    assert!(
+        held.reaches
+            .contains(&held_as(Template::Student, Place::Tenant, Reach::Own))
+    );
+    assert!(held.reaches.contains(&held_as(
+        Template::LocalAdministrator,
+        Place::Unit(w.city),
+        Reach::Unit
+    )));
+    // Held tenant-wide, a unit reach reaches no unit; with locations off, none at all.
+    let tenant_held = w.subject(&[Template::LocalAdministrator], Place::Tenant);
+    // (Each role names its own: the implicit Student and the role's Student grants alike.)
+    let reaches = |subject: &lms_kernel::SubjectFacts| -> Vec<Reach> {
+        let mut reaches: Vec<_> = holdings(subject, P::ReportsRead)
+            .reaches
+            .iter()
+            .map(|h| h.reach)
+            .collect();
+        reaches.dedup();
+        reaches
+    };
+    assert_eq!(reaches(&tenant_held), [Reach::Own]);
+    // A Tutor reads reports through the courses they tutor or administer, and as Course Tutor.
+    let tutor = w.subject(&[Template::Tutor], Place::Tenant);
+    let held = holdings(&tutor, P::ReportsRead);
+    assert!(
+        held.reaches
+            .iter()
+            .any(|h| h.reach == Reach::AdministeredCourses)
+    );
+    assert!(held.responsibilities.contains(&Responsibility::CourseTutor));
+    w.settings.locations_enabled = false;
+    let dormant = w.subject(&[Template::LocalAdministrator], Place::Unit(w.city));
+    assert_eq!(reaches(&dormant), [Reach::Own]);
+    let mut suspended = local.clone();
+    suspended.status = UserStatus::Suspended;
+    assert!(holdings(&suspended, P::ReportsRead).is_empty());
+}
+
+#[test]
 fn every_role_keeps_student_for_the_holders_own_learning() {
     let w = World::new();
     for template in Template::ALL {

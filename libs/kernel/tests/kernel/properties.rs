@@ -401,4 +401,37 @@ proptest! {
             Decision::Denied(_) => prop_assert!(!with_factor.is_allowed()),
         }
     }
+
+    /// Every decision allowing something goes through one of the subject's holdings of the
+    /// permission (`lms_kernel::holdings`): the role's reach at its place, a responsibility, or
+    /// the Access Coordinator's duties. What reporting turns into SQL conditions never misses
+    /// a way Check allows.
+    #[test]
+    fn every_decision_on_a_person_goes_through_a_holding(
+        subject in subject(),
+        permission in permission(),
+        resource in resource(),
+    ) {
+        let held = lms_kernel::holdings(&subject, permission);
+        match decide(&subject, permission, &resource) {
+            Decision::Allowed(Grounds::Role { role, place, reach }) => {
+                let holding = lms_kernel::HeldReach { reach, place, role: Some(role) };
+                prop_assert!(held.reaches.contains(&holding), "{holding:?} not in {held:?}");
+            }
+            Decision::Allowed(Grounds::Responsibility(responsibility)) => {
+                prop_assert!(held.responsibilities.contains(&responsibility));
+            }
+            Decision::Allowed(Grounds::AccessCoordinator) => {
+                prop_assert!(held.reaches.iter().any(|h| h.role.is_none()));
+            }
+            // Courses seen through a catalogue or a content grant: no person is reached so.
+            Decision::Allowed(Grounds::Catalogue | Grounds::ContentGrant) => {
+                prop_assert!(!matches!(resource.object, Object::User(_)));
+            }
+            Decision::Denied(_) => {}
+        }
+        if !subject.known || subject.status != lms_kernel::UserStatus::Active {
+            prop_assert!(held.is_empty());
+        }
+    }
 }

@@ -9,8 +9,8 @@ use lms_api::authorization::v1::permission_service_server::PermissionService;
 use lms_api::authorization::v1::{
     BatchCheckRequest, BatchCheckResponse, BatchCheckResult, CheckEscalationRequest,
     CheckEscalationResponse, CheckRequest, CheckResponse, Decision as PbDecision, ExplainRequest,
-    ExplainResponse, Explanation, Grant, LookupResourcesRequest, LookupResourcesResponse,
-    LookupSubjectsRequest, LookupSubjectsResponse,
+    ExplainResponse, Explanation, Grant, HeldGrant, ListGrantsRequest, ListGrantsResponse,
+    LookupResourcesRequest, LookupResourcesResponse, LookupSubjectsRequest, LookupSubjectsResponse,
 };
 use lms_api::common::v1::ObjectType;
 use lms_kernel::{Decision, Grounds, Permission, SubjectFacts, UserId};
@@ -168,6 +168,54 @@ impl<S: Store> PermissionService for Permissions<S> {
             decision: to_proto(&decided.decision),
             explanation: Some(explanation),
             checked_at: Some(convert::token(decided.tenant, decided.revision)),
+        }))
+    }
+
+    async fn list_grants(
+        &self,
+        request: Request<ListGrantsRequest>,
+    ) -> Result<Response<ListGrantsResponse>, Status> {
+        let (caller, r) = asked(request, |r, holder| names_only(&r.subject_id, holder))?;
+        let tenant = tenant(&caller)?;
+        let freshness = freshness("consistency", r.consistency.as_ref(), tenant)?;
+        let permission = convert::permission("permission", &r.permission)?;
+        let subject = self
+            .0
+            .subject_of(&caller, tenant, "subject_id", &r.subject_id)
+            .await?;
+        let (facts, revision) = self.0.subject_at(tenant, subject, freshness).await?;
+        // As the session asking holds them (an administrator without a second factor holds
+        // the harmless grants only), like every other answer about the caller.
+        let facts = as_session(&caller, subject, facts);
+        ahead(freshness, revision)?;
+        let held = lms_kernel::holdings(&facts, permission);
+        let clients = match facts.settings.clients_enabled {
+            true => facts.clients.iter().map(ToString::to_string).collect(),
+            false => Vec::new(),
+        };
+        Ok(Response::new(ListGrantsResponse {
+            grants: held
+                .reaches
+                .iter()
+                .map(|holding| HeldGrant {
+                    reach: convert::reach_to_proto(holding.reach),
+                    unit_id: match holding.place {
+                        lms_kernel::Place::Unit(unit) => unit.to_string(),
+                        lms_kernel::Place::Tenant => String::new(),
+                    },
+                    role_id: holding
+                        .role
+                        .map(|role| role.to_string())
+                        .unwrap_or_default(),
+                })
+                .collect(),
+            responsibilities: held
+                .responsibilities
+                .iter()
+                .map(|r| r.name().to_owned())
+                .collect(),
+            client_tenant_ids: clients,
+            checked_at: Some(convert::token(tenant, revision)),
         }))
     }
 

@@ -5,6 +5,7 @@ mod content_grants;
 mod escalation;
 mod events;
 mod fixture;
+mod grants;
 mod guarded;
 mod handover;
 mod integrations;

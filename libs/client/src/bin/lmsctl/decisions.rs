@@ -1,7 +1,7 @@
-//! Decisions: `check` and `explain`.
+//! Decisions: `check`, `explain`, and `holds` (what a permission is held through).
 
 use anyhow::Context;
-use lms_api::authorization::v1::{CheckRequest, Decision, ExplainRequest};
+use lms_api::authorization::v1::{CheckRequest, Decision, ExplainRequest, ListGrantsRequest};
 use lms_api::common::v1::Consistency;
 use lms_api::common::v1::ConsistencyToken;
 use lms_api::common::v1::consistency::Requirement;
@@ -102,4 +102,50 @@ fn decision(value: i32) -> String {
     Decision::try_from(value).map_or("UNKNOWN".into(), |d| {
         d.as_str_name().trim_start_matches("DECISION_").into()
     })
+}
+
+/// What `lmsctl holds` asks.
+#[derive(Debug, clap::Args)]
+pub struct Holding {
+    /// A permission, for example `reports.read`.
+    pub permission: String,
+    /// Ask about this user instead of yourself.
+    #[arg(long)]
+    pub subject: Option<String>,
+    /// Bypass every cache.
+    #[arg(long)]
+    pub fully_consistent: bool,
+}
+
+/// What the subject holds a permission through: a row per reach (with the unit it is held at
+/// and the role), per responsibility, and per client tenant a `tenant_and_clients` reach covers.
+pub async fn holds(client: &Client, h: &Holding) -> anyhow::Result<Rows> {
+    let consistency = h.fully_consistent.then_some(Consistency {
+        requirement: Some(Requirement::FullyConsistent(true)),
+    });
+    let response = client
+        .permissions()
+        .list_grants(ListGrantsRequest {
+            subject_id: h.subject.clone().unwrap_or_default(),
+            permission: h.permission.clone(),
+            consistency,
+        })
+        .await
+        .context("list grants")?
+        .into_inner();
+    let mut rows = Rows::new(&["held", "at", "through"]);
+    for grant in response.grants {
+        let through = match grant.role_id.as_str() {
+            "" => "access coordinator".to_owned(),
+            role => role.to_owned(),
+        };
+        rows.push(vec![reach(grant.reach), grant.unit_id, through]);
+    }
+    for responsibility in response.responsibilities {
+        rows.push(vec![responsibility, String::new(), "responsibility".into()]);
+    }
+    for client in response.client_tenant_ids {
+        rows.push(vec!["client".into(), client, "tenant_and_clients".into()]);
+    }
+    Ok(rows)
 }

@@ -83,6 +83,9 @@ enum Command {
     Check(Question),
     /// Check, with the role, reach or responsibility that decided it.
     Explain(Question),
+    /// What you (or `--subject`) hold PERMISSION through: each reach with the unit it is held
+    /// at and the role, each responsibility, each client a client reach covers.
+    Holds(decisions::Holding),
     /// List roles, or show one.
     Roles {
         /// A role id (`builtin:<key>` or a UUID) to show with its grants.
@@ -329,6 +332,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Check(q) => decisions::check(&connect(&endpoint).await?, &q).await?,
         Command::Explain(q) => decisions::explain(&connect(&endpoint).await?, &q).await?,
+        Command::Holds(h) => decisions::holds(&connect(&endpoint).await?, &h).await?,
         Command::Roles { role: Some(role) } => {
             roles::show(&connect(&endpoint).await?, role).await?
         }

@@ -8,8 +8,9 @@ use lms_api::authorization::v1::permission_service_server::{
 };
 use lms_api::authorization::v1::{
     BatchCheckRequest, BatchCheckResponse, CheckEscalationRequest, CheckEscalationResponse,
-    CheckRequest, CheckResponse, Decision, ExplainRequest, ExplainResponse, LookupResourcesRequest,
-    LookupResourcesResponse, LookupSubjectsRequest, LookupSubjectsResponse,
+    CheckRequest, CheckResponse, Decision, ExplainRequest, ExplainResponse, ListGrantsRequest,
+    ListGrantsResponse, LookupResourcesRequest, LookupResourcesResponse, LookupSubjectsRequest,
+    LookupSubjectsResponse,
 };
 use lms_api::common::v1::ConsistencyToken;
 use lms_runtime::store::Database;
@@ -68,6 +69,13 @@ impl PermissionService for Probe {
         &self,
         _: Request<ExplainRequest>,
     ) -> Result<Response<ExplainResponse>, Status> {
+        Err(Status::unimplemented("the probe answers Check only"))
+    }
+
+    async fn list_grants(
+        &self,
+        _: Request<ListGrantsRequest>,
+    ) -> Result<Response<ListGrantsResponse>, Status> {
         Err(Status::unimplemented("the probe answers Check only"))
     }
 

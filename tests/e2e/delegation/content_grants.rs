@@ -4,11 +4,11 @@
 
 use lms_api::common::v1::{ConsistencyToken, ObjectReference, ObjectType};
 use lms_api::delegation::v1::{
-    CreateCatalogueRequest, CreateCourseRequest, CreateLessonRequest, GetCourseRequest,
-    GrantCatalogueRequest, GrantContentRequest, GrantContentResponse, ListContentGrantsRequest,
-    ListCoursesRequest, ListEnrolmentsRequest, ListGrantedCoursesRequest, ListLessonsRequest,
-    RequestEnrolmentRequest, RevokeContentGrantRequest, UpdateContentGrantRequest,
-    UpdateCourseRequest,
+    CreateCatalogueRequest, CreateCourseRequest, CreateEventRequest, CreateLessonRequest,
+    GetCourseRequest, GrantCatalogueRequest, GrantContentRequest, GrantContentResponse,
+    ListContentGrantsRequest, ListCoursesRequest, ListEnrolmentsRequest, ListEventsRequest,
+    ListGrantedCoursesRequest, ListLessonsRequest, RequestEnrolmentRequest,
+    RevokeContentGrantRequest, UpdateContentGrantRequest, UpdateCourseRequest,
 };
 use tonic::Code;
 
@@ -136,6 +136,36 @@ async fn a_clients_people_take_a_granted_course_and_lose_it_on_revoke() {
         .unwrap_err();
     assert_eq!(before.code(), Code::PermissionDenied);
 
+    // Its events are the master's, listed to those who learn on it, without the master's people.
+    let now = lms_runtime::clock::now();
+    let at = |seconds| Some(prost_types::Timestamp { seconds, nanos: 0 });
+    p.events(&linked.master_admin)
+        .create_event(CreateEventRequest {
+            course_id: shared.clone(),
+            starts_at: at(now + 86_400),
+            ends_at: at(now + 90_000),
+            capacity: 10,
+            place: "Head office".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let events_of = |token: &str| {
+        let mut events = p.events(token);
+        let course_id = shared.clone();
+        async move {
+            events
+                .list_events(ListEventsRequest {
+                    course_id,
+                    ..Default::default()
+                })
+                .await
+        }
+    };
+    assert_eq!(
+        events_of(&learner).await.unwrap_err().code(),
+        Code::PermissionDenied
+    );
     // Taken at once, though the course asks approval of the master's own people.
     let asked = p
         .enrolments(&learner)
@@ -168,6 +198,10 @@ async fn a_clients_people_take_a_granted_course_and_lose_it_on_revoke() {
         .into_inner()
         .lessons;
     assert_eq!(lessons.len(), 1);
+    let events = events_of(&learner).await.unwrap().into_inner().events;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].place, "Head office");
+    assert!(events[0].administrator_user_ids.is_empty());
     // Read-only: nothing of it changes from the client.
     let refused = p
         .courses(&learner)

@@ -19,7 +19,7 @@ use lms_kernel::{CourseId, EventId, EventStatus, Permission, Responsibility, Ten
 use lms_runtime::ApiError;
 use lms_runtime::auth::{Acting, acting};
 use lms_runtime::clock::now;
-use lms_runtime::paging::page_size;
+use lms_runtime::paging::{page, page_size};
 use lms_runtime::peers::Listing;
 use tonic::{Request, Response, Status};
 
@@ -156,6 +156,36 @@ impl<S: Store + Clone> Events<S> {
         let r = request.into_inner();
         let course = optional_id("course_id", &r.course_id, CourseId::parse)?;
         let after = optional_id("page_token", &r.page_token, EventId::parse)?;
+        if let Some(course) = course
+            && let (Some(taken), seen) = self.0.takeable(tenant, course).await?
+            && let Some(grant) = taken.granted
+        {
+            // A granted course's events are its master's: listed to those who learn on it
+            // (`events.read` on the course, under its owner), without the master's people.
+            self.0
+                .authorization
+                .require(&acting, Permission::EventsRead, seen)
+                .await?;
+            let limit = page_size(r.page_size, 100, 1000);
+            let filter = EventFilter {
+                only: None,
+                course: Some(course),
+                after,
+            };
+            let found = self
+                .0
+                .store
+                .events(grant.master, &filter, limit + 1)
+                .await?;
+            let (found, next_page_token) = page(found, limit, |(event, _)| event.id.to_string());
+            return Ok(ListEventsResponse {
+                events: found
+                    .iter()
+                    .map(|(record, tally)| crate::convert::event(record, *tally, Vec::new()))
+                    .collect(),
+                next_page_token,
+            });
+        }
         let listing = Listing {
             permission: Permission::EventsRead,
             kind: ObjectType::Event,

@@ -125,11 +125,7 @@ impl<S: Store> Core<S> {
         let owner = takeable
             .as_ref()
             .and_then(|t| t.granted.as_ref())
-            .map(|grant| grant.master.to_string());
-        let resource = ObjectReference {
-            tenant_id: owner.unwrap_or_default(),
-            ..reference(ObjectType::Course, course)
-        };
-        Ok((takeable, resource))
+            .map(|grant| grant.master);
+        Ok((takeable, crate::convert::course_of(owner, course)))
     }
 }

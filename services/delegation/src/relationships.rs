@@ -393,7 +393,7 @@ pub fn grant_revoked(grant: &GrantRecord) -> Vec<NewEvent> {
 }
 
 /// The grant as revoked: its window over since the epoch's first second.
-pub fn ended(grant: &GrantRecord) -> GrantRecord {
+fn ended(grant: &GrantRecord) -> GrantRecord {
     GrantRecord {
         window: Window {
             from: None,

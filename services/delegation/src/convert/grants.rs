@@ -32,6 +32,18 @@ pub fn granted_course(grant: &GrantRecord, record: &CourseRecord, now: i64) -> G
     }
 }
 
+/// A course of `owner` as another tenant's people name it to authorization (the caller's own
+/// when `owner` is `None`).
+pub fn course_of(
+    owner: Option<lms_kernel::TenantId>,
+    course: lms_kernel::CourseId,
+) -> lms_api::common::v1::ObjectReference {
+    lms_api::common::v1::ObjectReference {
+        tenant_id: owner.map(|owner| owner.to_string()).unwrap_or_default(),
+        ..super::reference(lms_api::common::v1::ObjectType::Course, course)
+    }
+}
+
 /// A granted course as the client's people see it: nothing of the master's people or units
 /// (its tutor, administrators and owning unit are none of the client's business).
 pub fn granted_view(record: &CourseRecord, now: i64) -> lms_api::delegation::v1::Course {

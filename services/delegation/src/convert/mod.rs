@@ -25,7 +25,7 @@ mod purchases;
 pub use events::{
     attendance, booking, booking_state, capacity, competency, event, note, place, schedule,
 };
-pub use grants::{content_grant, grant_window, granted_course, granted_view};
+pub use grants::{content_grant, course_of, grant_window, granted_course, granted_view};
 pub use purchases::{invitation, order};
 
 use crate::error::{text_refused, window_refused};

@@ -29,7 +29,7 @@ use tonic::{Request, Response, Status};
 
 use crate::audit::Actor;
 use crate::convert::{
-    content_grant, grant_window, granted_course, optional_id, reference, required_id,
+    content_grant, course_of, grant_window, granted_course, optional_id, reference, required_id,
 };
 use crate::core::Core;
 use crate::relationships;
@@ -65,14 +65,6 @@ impl Granting {
 /// A client tenant as authorization names it (a tenant is its own owner).
 fn tenant_ref(tenant: TenantId) -> ObjectReference {
     reference(ObjectType::Tenant, tenant)
-}
-
-/// A course of `owner` as another tenant's people name it.
-fn course_of(owner: TenantId, course: CourseId) -> ObjectReference {
-    ObjectReference {
-        tenant_id: owner.to_string(),
-        ..reference(ObjectType::Course, course)
-    }
 }
 
 impl<S: Store + Clone> ContentGrants<S> {
@@ -326,7 +318,7 @@ impl<S: Store + Clone> ContentGrants<S> {
         // Each decided as the caller: authorization's facts, not ours, say what they see now.
         let asked: Vec<_> = granted
             .iter()
-            .map(|(grant, course)| course_of(grant.master, course.id))
+            .map(|(grant, course)| course_of(Some(grant.master), course.id))
             .collect();
         let denied = self
             .0

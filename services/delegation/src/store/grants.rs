@@ -31,14 +31,6 @@ pub struct GrantRecord {
     pub updated_at: i64,
 }
 
-impl GrantRecord {
-    /// Whether it is in effect at `now` (Unix seconds).
-    pub fn in_effect(&self, now: i64) -> bool {
-        self.window.from.is_none_or(|from| from <= now)
-            && self.window.until.is_none_or(|until| now < until)
-    }
-}
-
 /// Which of a master's grants a listing reads: a page in id order.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
 pub struct GrantFilter {

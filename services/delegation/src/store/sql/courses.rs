@@ -26,8 +26,19 @@ pub(super) async fn locked_course(
     tenant: TenantId,
     course: CourseId,
 ) -> Result<Option<CourseRecord>, StoreError> {
+    course_in(connection, tenant, course, true).await
+}
+
+/// `tenant`'s course `course`, locked until the transaction ends when `lock`.
+pub(super) async fn course_in(
+    connection: &mut Connection,
+    tenant: TenantId,
+    course: CourseId,
+    lock: bool,
+) -> Result<Option<CourseRecord>, StoreError> {
+    let lock = if lock { LOCK_ROWS } else { "" };
     sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT * FROM courses WHERE tenant_id = $1 AND course_id = $2{LOCK_ROWS}"
+        "SELECT * FROM courses WHERE tenant_id = $1 AND course_id = $2{lock}"
     )))
     .bind(tenant.as_uuid())
     .bind(course.as_uuid())
@@ -54,7 +65,7 @@ pub(super) async fn changeable_course(
     Ok(record)
 }
 
-fn archived(error: lms_kernel::CourseError) -> StoreError {
+pub(super) fn archived(error: lms_kernel::CourseError) -> StoreError {
     StoreError::Refused {
         reason: "ARCHIVED",
         message: error.to_string(),

@@ -17,7 +17,7 @@ use lms_runtime::transaction::begin_write;
 use uuid::Uuid;
 
 use super::audit::{append_audit, append_audits};
-use super::courses::locked_course;
+use super::courses::{archived, locked_course};
 use super::grants::takeable_in;
 use super::notifications::notify;
 use super::rows::{enrolment_from_row, request_from_row};
@@ -25,7 +25,7 @@ use super::{Db, LOCK_ROWS};
 use crate::audit::Audit;
 use crate::notices::{About, NoticeKind};
 use crate::store::enrolments::{enrolment_state, stored_score};
-use crate::store::sql::SqlStore;
+use crate::store::sql::{SqlStore, course_status};
 use crate::store::{
     Asked, EnrolmentFilter, EnrolmentRecord, EnrolmentStore, Made, NewEvent, Recorded, Report,
     RequestRecord, StoreError, Takeable, ToEnrol, Verdict, Withdrawn,
@@ -140,12 +140,7 @@ async fn course_enrolled_on(
         what: "course",
         id: course.to_string(),
     })?;
-    let status = lms_kernel::CourseStatus::from_code(status)
-        .ok_or_else(|| StoreError::Corrupt(format!("course status {status}")))?;
-    lms_kernel::course::check_changeable(status).map_err(|error| StoreError::Refused {
-        reason: "ARCHIVED",
-        message: error.to_string(),
-    })
+    lms_kernel::course::check_changeable(course_status(status)?).map_err(archived)
 }
 
 /// The course `tenant`'s people take, locked: one of its own, or one granted to it and in
@@ -162,12 +157,7 @@ async fn course_taken(
             what: "course",
             id: course.to_string(),
         })?;
-    lms_kernel::course::check_changeable(taken.course.status).map_err(|error| {
-        StoreError::Refused {
-            reason: "ARCHIVED",
-            message: error.to_string(),
-        }
-    })?;
+    lms_kernel::course::check_changeable(taken.course.status).map_err(archived)?;
     Ok(taken)
 }
 

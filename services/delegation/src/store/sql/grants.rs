@@ -7,7 +7,7 @@ use sqlx::Row as _;
 use uuid::Uuid;
 
 use super::audit::append_audit;
-use super::courses::{changeable_course, locked_course};
+use super::courses::{changeable_course, course_in, locked_course};
 use super::rows::course_from_row;
 use super::{Db, LOCK_ROWS};
 use crate::audit::Audit;
@@ -96,7 +96,7 @@ async fn grant_in_effect(
     .as_ref()
     .map(grant_from_row)
     .transpose()?;
-    Ok(grant.filter(|grant| grant.in_effect(now)))
+    Ok(grant.filter(|grant| grant.window.contains(now)))
 }
 
 /// The course `tenant`'s people may take: one of its own, or one granted to it and in effect
@@ -108,33 +108,20 @@ pub(super) async fn takeable_in(
     now: i64,
     lock: bool,
 ) -> Result<Option<Takeable>, StoreError> {
-    let read = |owner: TenantId| {
-        let lock = if lock { LOCK_ROWS } else { "" };
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT * FROM courses WHERE tenant_id = $1 AND course_id = $2{lock}"
-        )))
-        .bind(owner.as_uuid())
-        .bind(course.as_uuid())
-    };
-    if let Some(own) = read(tenant).fetch_optional(&mut *connection).await? {
+    if let Some(own) = course_in(connection, tenant, course, lock).await? {
         return Ok(Some(Takeable {
-            course: course_from_row(&own)?,
+            course: own,
             granted: None,
         }));
     }
     let Some(grant) = grant_in_effect(connection, tenant, course, now, lock).await? else {
         return Ok(None);
     };
-    let granted = read(grant.master).fetch_optional(&mut *connection).await?;
-    granted
-        .as_ref()
-        .map(|row| {
-            Ok(Takeable {
-                course: course_from_row(row)?,
-                granted: Some(grant),
-            })
-        })
-        .transpose()
+    let granted = course_in(connection, grant.master, course, lock).await?;
+    Ok(granted.map(|course| Takeable {
+        course,
+        granted: Some(grant),
+    }))
 }
 
 impl GrantStore for SqlStore<Db> {

@@ -83,6 +83,9 @@ pub struct ServiceContext {
     /// How peers' certificates are verified (and this service proves itself to them); `None`
     /// calls peers in plaintext.
     pub peer_tls: Option<PeerTls>,
+    /// The in-process event backbone, where committed events go without Redis: one per
+    /// process when its services share it (`lms dev`), else this service's own.
+    pub events: crate::outbox::EventBus,
     /// How to reach each service, indexed by [`ServiceName`] (declared in [`ServiceName::ALL`] order).
     endpoints: [String; 4],
 }
@@ -134,6 +137,7 @@ impl ServiceContext {
             sign_in: config.sign_in.clone(),
             server_tls: ServerTls::from_config(&config.server)?,
             peer_tls: PeerTls::from_config(&config.peers)?,
+            events: crate::outbox::EventBus::default(),
             endpoints: ServiceName::ALL.map(|peer| config.service(peer).endpoint()),
         })
     }

@@ -11,6 +11,10 @@ use crate::config::ServiceName;
 /// invalidation channel.
 pub const AUTHORIZATION_NAMESPACE: &str = "authz:";
 
+/// The services' event streams, after the deployment's prefix: `events:<service>`, each added
+/// to by its service alone.
+pub const EVENTS_NAMESPACE: &str = "events:";
+
 /// The sorted set of revoked sessions, after the deployment's prefix: identity writes it and
 /// every service reads it.
 pub const REVOCATIONS_KEY: &str = "revoked-sessions";
@@ -38,6 +42,14 @@ pub fn rules(service: ServiceName, prefix: &str) -> Vec<String> {
         format!("%R~{revocations}"),
         "+zrangebyscore".to_owned(),
     ]);
+    // A service with an outbox adds its committed events to its own stream (outbox::Publisher),
+    // trimmed as it adds (`XADD ... MAXLEN ~`), and to no other.
+    if matches!(service, ServiceName::Identity | ServiceName::Delegation) {
+        rules.extend([
+            format!("~{prefix}{}", crate::outbox::stream_key(service)),
+            "+xadd".to_owned(),
+        ]);
+    }
     match service {
         ServiceName::Identity => rules.extend([
             format!("%RW~{revocations}"),
@@ -105,5 +117,24 @@ mod tests {
             );
         }
         assert_eq!(user(ServiceName::Reporting), "lms-reporting");
+        let identity = rules(ServiceName::Identity, "lms:");
+        assert!(identity.contains(&"~lms:events:identity".to_owned()));
+        assert!(!identity.iter().any(|r| r.contains("events:delegation")));
+    }
+
+    #[test]
+    fn only_services_with_an_outbox_add_to_a_stream_and_each_to_its_own() {
+        for service in ServiceName::ALL {
+            let rules = rules(service, "lms:");
+            let streams: Vec<&String> = rules.iter().filter(|r| r.contains("events:")).collect();
+            let expected = match service {
+                ServiceName::Identity | ServiceName::Delegation => {
+                    vec![format!("~lms:events:{}", service.as_str())]
+                }
+                ServiceName::Authorization | ServiceName::Reporting => vec![],
+            };
+            assert_eq!(streams, expected.iter().collect::<Vec<_>>(), "{service}");
+            assert_eq!(rules.contains(&"+xadd".to_owned()), !expected.is_empty());
+        }
     }
 }

@@ -33,6 +33,7 @@ mod webhook;
 
 use std::sync::Arc;
 
+use lms_runtime::outbox::{EventSink, Publisher};
 use lms_runtime::peers::{Authorization, Identity, IdentityTokens};
 use lms_runtime::{
     Application, BootError, Database, GrpcServer, Migrations, ServiceContext, ServiceName,
@@ -88,6 +89,8 @@ pub async fn build(context: ServiceContext) -> Result<Application, BootError> {
         .as_ref()
         .map(shop::WebhookKey::new);
     let database = context.open_database(&MIGRATIONS).await?;
+    let redis = context.connect_redis().await?;
+    let sink = EventSink::new(redis.clone(), &context.events);
     let server = GrpcServer::bind(&context, PUBLIC_METHODS).await?;
     let application = match &database {
         Database::Postgres(pool) => assemble(
@@ -95,15 +98,17 @@ pub async fn build(context: ServiceContext) -> Result<Application, BootError> {
             database.clone(),
             (authorization, identity, shop_webhook_key),
             store::PgStore::new(pool.clone()),
+            sink,
         ),
         Database::Sqlite(pool) => assemble(
             server,
             database.clone(),
             (authorization, identity, shop_webhook_key),
             store::SqliteStore::new(pool.clone()),
+            sink,
         ),
     };
-    Ok(application)
+    Ok(application.with_redis(redis))
 }
 
 fn assemble<S: Store + Clone>(
@@ -115,10 +120,16 @@ fn assemble<S: Store + Clone>(
         Option<shop::WebhookKey>,
     ),
     store: S,
+    sink: EventSink,
 ) -> Application {
     let relay = Arc::new(lms_runtime::outbox::Relay::new(
         database.clone(),
         authorization.clone(),
+    ));
+    let publisher = Arc::new(Publisher::new(
+        database.clone(),
+        ServiceName::Delegation,
+        sink,
     ));
     let core = Arc::new(Core {
         store,
@@ -130,5 +141,6 @@ fn assemble<S: Store + Clone>(
     let notices = core.clone();
     Application::new(grpc::add_services(server, core), database)
         .with_background(move |shutdown| relay.spawn_retries(shutdown))
+        .with_background(move |shutdown| publisher.spawn(shutdown))
         .with_background(move |shutdown| fan_out::spawn(notices, shutdown))
 }

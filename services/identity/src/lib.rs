@@ -25,6 +25,7 @@ pub mod store;
 
 use std::sync::Arc;
 
+use lms_runtime::outbox::{EventSink, Publisher};
 use lms_runtime::well_known::WellKnown;
 use lms_runtime::{
     Application, BootError, Database, GrpcServer, Migrations, ServiceContext, ServiceName,
@@ -164,6 +165,12 @@ async fn assemble<S: Store + Clone>(
         database.clone(),
         authorization.clone(),
     ));
+    let redis = context.connect_redis().await?;
+    let publisher = Arc::new(Publisher::new(
+        database.clone(),
+        ServiceName::Identity,
+        EventSink::new(redis.clone(), &context.events),
+    ));
     let core = Arc::new(Core {
         store: store.clone(),
         database: database.clone(),
@@ -181,8 +188,10 @@ async fn assemble<S: Store + Clone>(
         (name == "jwks.json").then(|| published.jwks())
     }));
     Ok(Application::new(server, database)
+        .with_redis(redis)
         .with_background(move |shutdown| keys.spawn_refresh(store, shutdown))
         .with_background(move |shutdown| relay.spawn_retries(shutdown))
+        .with_background(move |shutdown| publisher.spawn(shutdown))
         .with_background(move |shutdown| {
             tokio::spawn(sessions::republish_revocations(republishing, shutdown));
         })

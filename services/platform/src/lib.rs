@@ -25,11 +25,12 @@ pub fn migrations(name: ServiceName) -> &'static Migrations {
 
 /// Builds one service from its context.
 pub async fn build_service(context: ServiceContext) -> Result<Application, BootError> {
+    // Boxed: a service's start is a large future, and only ever awaited once.
     match context.name {
-        ServiceName::Identity => lms_identity::build(context).await,
-        ServiceName::Authorization => lms_authorization::build(context).await,
-        ServiceName::Delegation => lms_delegation::build(context).await,
-        ServiceName::Reporting => lms_reporting::build(context).await,
+        ServiceName::Identity => Box::pin(lms_identity::build(context)).await,
+        ServiceName::Authorization => Box::pin(lms_authorization::build(context)).await,
+        ServiceName::Delegation => Box::pin(lms_delegation::build(context)).await,
+        ServiceName::Reporting => Box::pin(lms_reporting::build(context)).await,
     }
 }
 
@@ -55,8 +56,11 @@ impl Platform {
     /// Builds `names` under `config`.
     pub async fn build(config: &Config, names: &[ServiceName]) -> Result<Self, BootError> {
         let mut applications = Vec::with_capacity(names.len());
+        // Without Redis, the services of this process hand their events to reporting here.
+        let events = lms_runtime::outbox::EventBus::default();
         for &name in names {
-            let context = ServiceContext::from_config(config, name)?;
+            let mut context = ServiceContext::from_config(config, name)?;
+            context.events = events.clone();
             applications.push(build_service(context).await?);
         }
         Ok(Self { applications })

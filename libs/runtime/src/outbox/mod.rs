@@ -19,7 +19,11 @@
 //! `outbox_dead_letters` table (counted by the `lms.outbox.dead_letters` metric) instead of
 //! blocking its tenant; delivered rows are pruned after [`relay::KEEP_DELIVERED`]. The gauges
 //! `lms.outbox.pending` and `lms.outbox.oldest_pending_seconds` show how far delivery is behind.
+//!
+//! The same events also go to the service's event stream for reporting ([`Publisher`]), on
+//! their own schedule; a row is pruned once it is both delivered and published.
 
+mod publish;
 pub mod receipt;
 mod relay;
 mod store;
@@ -31,6 +35,9 @@ use lms_kernel::TenantId;
 use prost::Message;
 use uuid::Uuid;
 
+pub use publish::{
+    EventBus, EventSink, PublishError, PublishedEvent, Publisher, STREAM_MAX_LEN, stream_key,
+};
 pub use relay::{DeliveryError, KEEP_DELIVERED, REQUEST_DEADLINE, Relay};
 pub use store::{AppendEvents, Backlog, DeadLetter, OutboxStore, append, commit_alone};
 

@@ -190,7 +190,7 @@ pub trait OutboxStore: Clone + Send + Sync + 'static {
         tenant: TenantId,
         up_to: i64,
     ) -> impl Future<Output = Result<Option<String>, sqlx::Error>> + Send;
-    /// Deletes rows delivered more than `age` ago; answers how many.
+    /// Deletes rows delivered more than `age` ago and published; answers how many.
     fn prune(&self, age: Duration) -> impl Future<Output = Result<u64, sqlx::Error>> + Send;
     /// The tenant's dead letters, oldest first.
     fn dead_letters(
@@ -205,6 +205,17 @@ pub trait OutboxStore: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<bool, sqlx::Error>> + Send;
     /// How far delivery is behind, over every tenant.
     fn backlog(&self) -> impl Future<Output = Result<Backlog, sqlx::Error>> + Send;
+    /// Up to `limit` events not yet published to the event stream, in sequence order (so in
+    /// commit order within each tenant).
+    fn unpublished(
+        &self,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<OutboxEvent>, sqlx::Error>> + Send;
+    /// Marks exactly `sequences` published. Never a range: a row of another tenant with a
+    /// sequence in between may have committed after the batch was read, unpublished.
+    fn published(&self, sequences: &[i64]) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+    /// How many events wait to be published.
+    fn unpublished_count(&self) -> impl Future<Output = Result<i64, sqlx::Error>> + Send;
 }
 
 fn event_from_row<R: Row>(row: &R) -> Result<OutboxEvent, sqlx::Error>
@@ -325,20 +336,22 @@ impl OutboxStore for Database {
         let seconds = age.as_secs() as i64;
         let done = match self {
             Database::Postgres(pool) => sqlx::query(
-                "DELETE FROM outbox WHERE delivered_at < now() - make_interval(secs => $1)",
+                "DELETE FROM outbox WHERE delivered_at < now() - make_interval(secs => $1) \
+                 AND published_at IS NOT NULL",
             )
             .bind(seconds as f64)
             .execute(pool)
             .await?
             .rows_affected(),
             // CURRENT_TIMESTAMP and datetime() write the same 'YYYY-MM-DD HH:MM:SS' text.
-            Database::Sqlite(pool) => {
-                sqlx::query("DELETE FROM outbox WHERE delivered_at < datetime('now', $1)")
-                    .bind(format!("-{seconds} seconds"))
-                    .execute(pool)
-                    .await?
-                    .rows_affected()
-            }
+            Database::Sqlite(pool) => sqlx::query(
+                "DELETE FROM outbox WHERE delivered_at < datetime('now', $1) \
+                     AND published_at IS NOT NULL",
+            )
+            .bind(format!("-{seconds} seconds"))
+            .execute(pool)
+            .await?
+            .rows_affected(),
         };
         Ok(done)
     }
@@ -382,6 +395,59 @@ impl OutboxStore for Database {
             pending,
             oldest_seconds: oldest_seconds.max(0.0),
         })
+    }
+
+    async fn unpublished(&self, limit: i64) -> Result<Vec<OutboxEvent>, sqlx::Error> {
+        const QUERY: &str = "SELECT sequence, event_id, tenant_id, topic, payload FROM outbox \
+             WHERE published_at IS NULL ORDER BY sequence LIMIT $1";
+        on_pool!(self, pool => sqlx::query(QUERY)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(event_from_row)
+            .collect())
+    }
+
+    async fn published(&self, sequences: &[i64]) -> Result<(), sqlx::Error> {
+        if sequences.is_empty() {
+            return Ok(());
+        }
+        match self {
+            Database::Postgres(pool) => {
+                sqlx::query(
+                    "UPDATE outbox SET published_at = CURRENT_TIMESTAMP \
+                     WHERE sequence = ANY($1) AND published_at IS NULL",
+                )
+                .bind(sequences)
+                .execute(pool)
+                .await?;
+            }
+            // SQLite has no arrays: the list goes as JSON, read by json_each.
+            Database::Sqlite(pool) => {
+                let list = format!(
+                    "[{}]",
+                    sequences
+                        .iter()
+                        .map(i64::to_string)
+                        .collect::<Vec<_>>()
+                        .join(",")
+                );
+                sqlx::query(
+                    "UPDATE outbox SET published_at = CURRENT_TIMESTAMP \
+                     WHERE sequence IN (SELECT value FROM json_each($1)) AND published_at IS NULL",
+                )
+                .bind(list)
+                .execute(pool)
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn unpublished_count(&self) -> Result<i64, sqlx::Error> {
+        const QUERY: &str = "SELECT COUNT(*) FROM outbox WHERE published_at IS NULL";
+        on_pool!(self, pool => sqlx::query_scalar(QUERY).fetch_one(pool).await)
     }
 
     async fn dead_letters(&self, tenant: TenantId) -> Result<Vec<DeadLetter>, sqlx::Error> {

@@ -3,6 +3,7 @@
 
 mod outbox;
 mod probe;
+mod publish;
 mod server_stack;
 mod tls;
 mod trace_context;

@@ -140,6 +140,24 @@ async fn dead_letters_leave_the_queue(database: Database) {
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert_eq!(
+        database.prune(Duration::from_secs(1)).await.unwrap(),
+        0,
+        "a delivered row waits until it is published too"
+    );
+    let unpublished: Vec<i64> = database
+        .unpublished(10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.sequence)
+        .collect();
+    assert_eq!(
+        unpublished.len(),
+        2,
+        "the delivered row and the pending one"
+    );
+    database.published(&unpublished).await.unwrap();
     assert_eq!(database.prune(Duration::from_secs(1)).await.unwrap(), 1);
     assert_eq!(database.tenants_with_pending().await.unwrap(), vec![tenant]);
     assert_eq!(database.dead_letters(tenant).await.unwrap().len(), 1);

@@ -238,3 +238,67 @@ async fn on_sqlite_sixteen_concurrent_writers_are_never_unavailable() {
         done.unwrap();
     }
 }
+
+/// A stream entry as XRANGE answers it: its id and its fields.
+type StreamEntry = (String, Vec<(String, Vec<u8>)>);
+
+/// The tenant's event ids in identity's event stream, in stream order.
+async fn streamed(platform: &Platform, tenant: Uuid) -> Vec<Uuid> {
+    let client = redis::Client::open(platform.redis_url().expose()).unwrap();
+    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+    let key = format!(
+        "{}{}",
+        platform.redis_prefix(),
+        outbox::stream_key(lms_runtime::ServiceName::Identity)
+    );
+    let entries: Vec<StreamEntry> = redis::cmd("XRANGE")
+        .arg(key)
+        .arg("-")
+        .arg("+")
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    entries
+        .into_iter()
+        .map(|(_, fields)| {
+            fields
+                .into_iter()
+                .collect::<std::collections::HashMap<_, _>>()
+        })
+        .filter(|fields| fields["tenant"] == tenant.to_string().into_bytes())
+        .map(|fields| Uuid::parse_str(std::str::from_utf8(&fields["id"]).unwrap()).unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn identitys_changes_also_reach_its_event_stream_in_commit_order() {
+    let platform = Platform::start().await;
+    let admin = platform.admin_token().await;
+    let user = platform
+        .create_user(&admin, "streamed@example.org", "")
+        .await;
+    let mut users = platform.users(&admin);
+    for change in 0..4 {
+        users
+            .update_user(restrict_bookings(&user, change % 2 == 0))
+            .await
+            .unwrap();
+    }
+    let identity = PgPool::connect(&platform.identity_url).await.unwrap();
+    let tenant = platform.tenant.as_uuid();
+    let committed: Vec<Uuid> =
+        sqlx::query_scalar("SELECT event_id FROM outbox WHERE tenant_id = $1 ORDER BY sequence")
+            .bind(tenant)
+            .fetch_all(&identity)
+            .await
+            .unwrap();
+    assert!(committed.len() >= 5, "{committed:?}");
+    // Published by identity's own background loop, as its own Redis user.
+    for _ in 0..100 {
+        if streamed(&platform, tenant).await.len() >= committed.len() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(streamed(&platform, tenant).await, committed);
+}

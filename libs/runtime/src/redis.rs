@@ -169,14 +169,19 @@ impl RedisHandle {
             .clone()
     }
 
-    /// One round trip.
-    pub async fn ping(&self) -> Result<(), RedisError> {
-        let mut connection = self.connection().ok_or_else(|| {
+    /// The shared connection, or an error while Redis has not been reached yet.
+    pub fn require_connection(&self) -> Result<ConnectionManager, RedisError> {
+        self.connection().ok_or_else(|| {
             RedisError(redis::RedisError::from((
                 redis::ErrorKind::Io,
                 "not connected yet",
             )))
-        })?;
+        })
+    }
+
+    /// One round trip.
+    pub async fn ping(&self) -> Result<(), RedisError> {
+        let mut connection = self.require_connection()?;
         redis::cmd("PING")
             .query_async::<String>(&mut connection)
             .await?;

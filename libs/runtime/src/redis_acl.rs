@@ -43,11 +43,14 @@ pub fn rules(service: ServiceName, prefix: &str) -> Vec<String> {
         "+zrangebyscore".to_owned(),
     ]);
     // A service with an outbox adds its committed events to its own stream (outbox::Publisher),
-    // trimmed as it adds (`XADD ... MAXLEN ~`), and to no other.
+    // trimmed as it adds (`XADD ... MAXLEN ~`), and to no other. A selector, so XADD reaches
+    // that key alone and the service's other commands do not reach it (identity's ZADD on its
+    // events, or XADD turning the revoked sessions into a stream). Batches go in MULTI/EXEC.
     if matches!(service, ServiceName::Identity | ServiceName::Delegation) {
         rules.extend([
-            format!("~{prefix}{}", crate::outbox::stream_key(service)),
-            "+xadd".to_owned(),
+            format!("(~{prefix}{} +xadd)", crate::outbox::stream_key(service)),
+            "+multi".to_owned(),
+            "+exec".to_owned(),
         ]);
     }
     match service {
@@ -118,7 +121,7 @@ mod tests {
         }
         assert_eq!(user(ServiceName::Reporting), "lms-reporting");
         let identity = rules(ServiceName::Identity, "lms:");
-        assert!(identity.contains(&"~lms:events:identity".to_owned()));
+        assert!(identity.contains(&"(~lms:events:identity +xadd)".to_owned()));
         assert!(!identity.iter().any(|r| r.contains("events:delegation")));
     }
 
@@ -129,12 +132,16 @@ mod tests {
             let streams: Vec<&String> = rules.iter().filter(|r| r.contains("events:")).collect();
             let expected = match service {
                 ServiceName::Identity | ServiceName::Delegation => {
-                    vec![format!("~lms:events:{}", service.as_str())]
+                    vec![format!("(~lms:events:{} +xadd)", service.as_str())]
                 }
                 ServiceName::Authorization | ServiceName::Reporting => vec![],
             };
             assert_eq!(streams, expected.iter().collect::<Vec<_>>(), "{service}");
-            assert_eq!(rules.contains(&"+xadd".to_owned()), !expected.is_empty());
+            assert!(
+                !rules.contains(&"+xadd".to_owned()),
+                "XADD only within the selector"
+            );
+            assert_eq!(rules.contains(&"+exec".to_owned()), !expected.is_empty());
         }
     }
 }

@@ -123,14 +123,12 @@ impl EventSink {
                 Ok(())
             }
             Self::Stream { redis, max_len } => {
-                let mut connection = redis.connection().ok_or_else(|| {
-                    RedisError::from(redis::RedisError::from((
-                        redis::ErrorKind::Io,
-                        "not connected yet",
-                    )))
-                })?;
+                let mut connection = redis.require_connection()?;
                 let key = redis.key(&stream_key(service));
+                // One transaction: a command refused midway (Redis out of memory) fails the
+                // whole batch, so no later event lands before an earlier one.
                 let mut pipe = redis::pipe();
+                pipe.atomic();
                 for event in events {
                     pipe.cmd("XADD")
                         .arg(&key)
@@ -197,7 +195,12 @@ impl<O: OutboxStore> Publisher<O> {
         let gauge = meter
             .i64_observable_gauge("lms.outbox.unpublished")
             .with_description("committed events not yet sent to the event stream")
-            .with_callback(move |gauge| gauge.observe(seen.load(Ordering::Relaxed), &[]))
+            .with_callback(move |gauge| {
+                gauge.observe(
+                    seen.load(Ordering::Relaxed),
+                    &[KeyValue::new("service", service.as_str())],
+                );
+            })
             .build();
         Self {
             outbox,
@@ -215,6 +218,10 @@ impl<O: OutboxStore> Publisher<O> {
 
     /// Publishes every event committed so far, in sequence order; answers how many.
     pub async fn publish_pending(&self) -> Result<usize, PublishError> {
+        // No rows are read while the stream is known to be out of reach.
+        if let EventSink::Stream { redis, .. } = &self.sink {
+            redis.require_connection()?;
+        }
         let mut total = 0;
         loop {
             let batch = self.outbox.unpublished(BATCH).await?;

@@ -178,7 +178,8 @@ pub trait OutboxStore: Clone + Send + Sync + 'static {
         sequence: i64,
         error: &str,
     ) -> impl Future<Output = Result<i64, sqlx::Error>> + Send;
-    /// Moves an event to the dead letters (one transaction: it is in exactly one of the two).
+    /// Sets an event aside as a dead letter, in one transaction: the relay never sends it again
+    /// (a row not yet published to the event stream stays in the outbox until it is).
     fn dead_letter(
         &self,
         sequence: i64,
@@ -311,11 +312,16 @@ impl OutboxStore for Database {
         const MOVE: &str = "INSERT INTO outbox_dead_letters \
              (sequence, event_id, tenant_id, topic, payload, reason) \
              SELECT sequence, event_id, tenant_id, topic, payload, $2 FROM outbox WHERE sequence = $1";
-        const REMOVE: &str = "DELETE FROM outbox WHERE sequence = $1";
+        // The event was committed all the same, so it still goes to the event stream: a row
+        // not yet published stays, settled for the relay, until it is published and pruned.
+        const REMOVE: &str = "DELETE FROM outbox WHERE sequence = $1 AND published_at IS NOT NULL";
+        const SETTLE: &str =
+            "UPDATE outbox SET delivered_at = CURRENT_TIMESTAMP WHERE sequence = $1";
         on_pool!(self, pool => {
             let mut tx = begin_write(pool).await?;
             sqlx::query(MOVE).bind(sequence).bind(reason).execute(&mut *tx).await?;
             sqlx::query(REMOVE).bind(sequence).execute(&mut *tx).await?;
+            sqlx::query(SETTLE).bind(sequence).execute(&mut *tx).await?;
             tx.commit().await
         })
     }

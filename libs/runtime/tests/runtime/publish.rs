@@ -96,10 +96,7 @@ async fn as_service(redis: &TestRedis, service: ServiceName) -> RedisHandle {
         .unwrap()
 }
 
-#[tokio::test]
-async fn committed_events_reach_the_services_stream_in_commit_order_once_each() {
-    let test = lms_testkit::postgres_pool(&OUTBOX).await;
-    let database = Database::Postgres(test.pool());
+async fn committed_events_reach_the_services_stream_in_commit_order_once_each(database: Database) {
     let redis = lms_testkit::redis().await;
     let publisher = Publisher::new(
         database.clone(),
@@ -148,6 +145,62 @@ async fn committed_events_reach_the_services_stream_in_commit_order_once_each() 
 }
 
 #[tokio::test]
+async fn committed_events_reach_the_stream_in_commit_order_once_each_on_postgres() {
+    let test = lms_testkit::postgres_pool(&OUTBOX).await;
+    committed_events_reach_the_services_stream_in_commit_order_once_each(Database::Postgres(
+        test.pool(),
+    ))
+    .await;
+}
+
+#[tokio::test]
+async fn committed_events_reach_the_stream_in_commit_order_once_each_on_sqlite() {
+    let test = lms_testkit::sqlite_pool(&OUTBOX).await;
+    committed_events_reach_the_services_stream_in_commit_order_once_each(Database::Sqlite(
+        test.pool(),
+    ))
+    .await;
+}
+
+/// A batch read while an earlier sequence of another tenant was still open marks only what it
+/// sent: the late commit is published on the next round, not skipped.
+#[tokio::test]
+async fn an_event_committed_after_a_later_sequence_was_published_is_not_skipped() {
+    let test = lms_testkit::postgres_pool(&OUTBOX).await;
+    let pool = test.pool();
+    let database = Database::Postgres(pool.clone());
+    let bus = EventBus::default();
+    let mut heard = bus.subscribe();
+    let publisher = Publisher::new(
+        database.clone(),
+        ServiceName::Delegation,
+        EventSink::new(None, &bus),
+    );
+    let (slow, quick) = (event(1), event(2));
+    let mut open = pool.begin().await.unwrap();
+    outbox::append(
+        &mut *open,
+        TenantId::generate(),
+        std::slice::from_ref(&slow),
+    )
+    .await
+    .unwrap();
+    outbox::commit_alone(
+        &database,
+        TenantId::generate(),
+        std::slice::from_ref(&quick),
+    )
+    .await
+    .unwrap();
+    assert_eq!(publisher.publish_pending().await.unwrap(), 1);
+    assert_eq!(heard.try_recv().unwrap().event.event_id, quick.event_id);
+    open.commit().await.unwrap();
+    assert_eq!(publisher.publish_pending().await.unwrap(), 1);
+    assert_eq!(heard.try_recv().unwrap().event.event_id, slow.event_id);
+    assert_eq!(database.unpublished_count().await.unwrap(), 0);
+}
+
+#[tokio::test]
 async fn a_service_adds_to_its_own_stream_and_no_other() {
     let redis = lms_testkit::redis().await;
     let identity = as_service(&redis, ServiceName::Identity).await;
@@ -169,6 +222,19 @@ async fn a_service_adds_to_its_own_stream_and_no_other() {
         .query_async::<String>(&mut connection)
         .await
         .expect_err("another service's stream");
+    assert!(
+        refused.to_string().to_lowercase().contains("noperm"),
+        "{refused}"
+    );
+    // Nor does XADD reach identity's other keys: the revoked sessions stay a sorted set.
+    let refused = redis::cmd("XADD")
+        .arg(identity.key(lms_runtime::redis_acl::REVOCATIONS_KEY))
+        .arg("*")
+        .arg("id")
+        .arg("forged")
+        .query_async::<String>(&mut connection)
+        .await
+        .expect_err("the revoked sessions");
     assert!(
         refused.to_string().to_lowercase().contains("noperm"),
         "{refused}"

@@ -81,8 +81,19 @@ pub fn rules(service: ServiceName, prefix: &str) -> Vec<String> {
                 "+unsubscribe".to_owned(),
             ]);
         }
-        // They only verify tokens today; their own namespaces come with what they store.
-        ServiceName::Delegation | ServiceName::Reporting => {}
+        // Reporting reads every service's events in its consumer group (creating the group,
+        // reading, acknowledging, taking over entries a stopped replica left, measuring the
+        // backlog), and may add to none.
+        ServiceName::Reporting => rules.extend([
+            format!("~{prefix}{EVENTS_NAMESPACE}*"),
+            "+xgroup|create".to_owned(),
+            "+xreadgroup".to_owned(),
+            "+xack".to_owned(),
+            "+xautoclaim".to_owned(),
+            "+xinfo|groups".to_owned(),
+        ]),
+        // Delegation verifies tokens and publishes its events (above).
+        ServiceName::Delegation => {}
     }
     rules
 }
@@ -134,14 +145,19 @@ mod tests {
                 ServiceName::Identity | ServiceName::Delegation => {
                     vec![format!("(~lms:events:{} +xadd)", service.as_str())]
                 }
-                ServiceName::Authorization | ServiceName::Reporting => vec![],
+                // Reporting reads them all, adding to none.
+                ServiceName::Reporting => vec!["~lms:events:*".to_owned()],
+                ServiceName::Authorization => vec![],
             };
             assert_eq!(streams, expected.iter().collect::<Vec<_>>(), "{service}");
             assert!(
                 !rules.contains(&"+xadd".to_owned()),
                 "XADD only within the selector"
             );
-            assert_eq!(rules.contains(&"+exec".to_owned()), !expected.is_empty());
+            assert_eq!(
+                rules.contains(&"+exec".to_owned()),
+                matches!(service, ServiceName::Identity | ServiceName::Delegation)
+            );
         }
     }
 }

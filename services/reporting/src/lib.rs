@@ -3,13 +3,17 @@
 //! Reports that show each person exactly what they may see, from read models built from the
 //! other services' events, and the access review.
 //!
-//! Laid out as `shared/SKELETON.md` shows, one module per proto service under `grpc/`; the
-//! stream consumer, the read-model store and `scope_sql.rs` (the kernel's `scope` table compiled
-//! to SQL) arrive with the reporting issue.
+//! Laid out as `shared/SKELETON.md` shows, one module per proto service under `grpc/`;
+//! `backbone` reads the services' events and `projection` keeps what reports read.
+//! `scope_sql.rs` (the kernel's `scope` table compiled to SQL) arrives with the reports.
 
 #![forbid(unsafe_code)]
 
+pub mod backbone;
 pub mod grpc;
+pub mod projection;
+
+use std::sync::Arc;
 
 use lms_runtime::{Application, BootError, GrpcServer, Migrations, ServiceContext};
 
@@ -28,5 +32,29 @@ pub async fn build(context: ServiceContext) -> Result<Application, BootError> {
     let database = context.open_database(&MIGRATIONS).await?;
     let server = grpc::add_services(GrpcServer::bind(&context, PUBLIC_METHODS).await?);
     let redis = context.connect_redis().await?;
-    Ok(Application::new(server, database).with_redis(redis))
+    let projection = projection::Projection::new(database.clone());
+    let application = Application::new(server, database).with_redis(redis.clone());
+    Ok(match redis {
+        Some(redis) => {
+            let reader = Arc::new(backbone::StreamReader::new(
+                redis,
+                consumer_name(),
+                projection,
+            ));
+            application.with_background(move |shutdown| reader.spawn(shutdown))
+        }
+        None => {
+            let bus = context.events.clone();
+            application
+                .with_background(move |shutdown| backbone::follow_bus(&bus, projection, shutdown))
+        }
+    })
+}
+
+/// This replica's name in the consumer group: the pod's host name where there is one, and
+/// unique either way (a replica that restarts under a new name leaves its pending entries to
+/// be claimed).
+fn consumer_name() -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "reporting".into());
+    format!("{host}-{}", uuid::Uuid::new_v4().simple())
 }

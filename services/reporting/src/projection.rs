@@ -1,0 +1,187 @@
+//! Projections: what reporting keeps of the events it reads, each event applied once.
+//!
+//! An event is applied in one transaction with its inbox row (`consumed_events`, keyed by the
+//! event id): a copy delivered again (a replica that crashed before acknowledging, a publisher
+//! that sent it twice) finds its id there and changes nothing. Rows carry the owning service and
+//! its outbox sequence, and change only for a newer event: two reporting replicas read one
+//! stream side by side, so events can be applied out of order, and the last commit still wins.
+//!
+//! Projected today: authorization facts events (relationships and people's statuses), the graph
+//! reports are scoped by. Other topics are recorded as consumed and otherwise ignored.
+
+use lms_api::authorization::v1::{Operation, Relationship, WriteRelationshipsRequest};
+use lms_api::common::v1::ObjectReference;
+use lms_runtime::Database;
+use lms_runtime::outbox::{PublishedEvent, topic};
+use lms_runtime::request::seconds;
+use lms_runtime::transaction::begin_write;
+use prost::Message;
+
+/// Why an event could not be applied.
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectionError {
+    /// The store failed; the event stays unacknowledged and is applied later.
+    #[error("reporting store: {0}")]
+    Store(#[from] sqlx::Error),
+    /// The stream entry lacks a field the publisher writes, or one is unreadable.
+    #[error("malformed stream entry")]
+    Malformed,
+    /// The payload is not what its topic says: it never will be, so it is skipped.
+    #[error("unreadable {topic} event {event_id}")]
+    Unreadable {
+        /// The event's topic.
+        topic: String,
+        /// The event's id.
+        event_id: uuid::Uuid,
+    },
+}
+
+/// Applies events to reporting's store.
+#[derive(Clone, Debug)]
+pub struct Projection {
+    database: Database,
+}
+
+const INBOX: &str = "INSERT INTO consumed_events (event_id, stream_id) VALUES ($1, $2) \
+     ON CONFLICT (event_id) DO NOTHING";
+
+const FACT: &str = "INSERT INTO projected_facts (tenant_id, resource_type, resource_id, \
+     resource_tenant, relation, subject_type, subject_id, subject_tenant, valid_from, valid_until, \
+     present, service, sequence) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+     ON CONFLICT (tenant_id, resource_type, resource_id, resource_tenant, relation, subject_type, \
+     subject_id, subject_tenant) DO UPDATE SET valid_from = excluded.valid_from, \
+     valid_until = excluded.valid_until, present = excluded.present, service = excluded.service, \
+     sequence = excluded.sequence \
+     WHERE projected_facts.service <> excluded.service OR projected_facts.sequence < excluded.sequence";
+
+const STATUS: &str = "INSERT INTO projected_statuses (tenant_id, user_id, status, \
+     restrict_bookings, service, sequence) VALUES ($1, $2, $3, $4, $5, $6) \
+     ON CONFLICT (tenant_id, user_id) DO UPDATE SET status = excluded.status, \
+     restrict_bookings = excluded.restrict_bookings, service = excluded.service, \
+     sequence = excluded.sequence \
+     WHERE projected_statuses.service <> excluded.service \
+     OR projected_statuses.sequence < excluded.sequence";
+
+/// One relationship row as the statements bind it.
+struct FactRow<'a> {
+    resource: &'a ObjectReference,
+    relation: i32,
+    subject: &'a ObjectReference,
+    valid_from: Option<i64>,
+    valid_until: Option<i64>,
+    present: bool,
+}
+
+impl<'a> FactRow<'a> {
+    fn of(operation: i32, relationship: &'a Relationship) -> Option<Self> {
+        Some(Self {
+            resource: relationship.resource.as_ref()?,
+            relation: relationship.relation,
+            subject: relationship.subject.as_ref()?,
+            valid_from: seconds(relationship.valid_from.as_ref()),
+            valid_until: seconds(relationship.valid_until.as_ref()),
+            present: operation != Operation::Delete as i32,
+        })
+    }
+}
+
+/// Applies `event` in `tx` (a macro: the same statements on either backend's transaction).
+macro_rules! apply_in {
+    ($tx:expr, $event:expr, $stream_id:expr, $facts:expr) => {{
+        let event: &PublishedEvent = $event;
+        let inserted = sqlx::query(INBOX)
+            .bind(event.event.event_id)
+            .bind($stream_id)
+            .execute(&mut *$tx)
+            .await?
+            .rows_affected();
+        if inserted == 0 {
+            false
+        } else {
+            let tenant = event.event.tenant.as_uuid();
+            let (service, sequence) = (event.service.as_str(), event.event.sequence);
+            if let Some(facts) = $facts {
+                let facts: &WriteRelationshipsRequest = facts;
+                for update in &facts.updates {
+                    let Some(row) = update
+                        .relationship
+                        .as_ref()
+                        .and_then(|r| FactRow::of(update.operation, r))
+                    else {
+                        continue;
+                    };
+                    sqlx::query(FACT)
+                        .bind(tenant)
+                        .bind(row.resource.r#type as i16)
+                        .bind(&row.resource.id)
+                        .bind(&row.resource.tenant_id)
+                        .bind(row.relation as i16)
+                        .bind(row.subject.r#type as i16)
+                        .bind(&row.subject.id)
+                        .bind(&row.subject.tenant_id)
+                        .bind(row.valid_from)
+                        .bind(row.valid_until)
+                        .bind(row.present)
+                        .bind(service)
+                        .bind(sequence)
+                        .execute(&mut *$tx)
+                        .await?;
+                }
+                for status in &facts.statuses {
+                    sqlx::query(STATUS)
+                        .bind(tenant)
+                        .bind(&status.user_id)
+                        .bind(status.status as i16)
+                        .bind(status.restrict_bookings)
+                        .bind(service)
+                        .bind(sequence)
+                        .execute(&mut *$tx)
+                        .await?;
+                }
+            }
+            true
+        }
+    }};
+}
+
+impl Projection {
+    /// Projections kept in `database`.
+    pub fn new(database: Database) -> Self {
+        Self { database }
+    }
+
+    /// Applies `event`, read at `stream_id` (the stream entry's id, or `bus` in process), once:
+    /// `false` when its id was applied before and nothing changed now.
+    pub async fn apply(
+        &self,
+        event: &PublishedEvent,
+        stream_id: &str,
+    ) -> Result<bool, ProjectionError> {
+        let facts = match event.event.topic.as_str() {
+            topic::FACTS => Some(
+                WriteRelationshipsRequest::decode(event.event.payload.as_slice()).map_err(
+                    |_| ProjectionError::Unreadable {
+                        topic: event.event.topic.clone(),
+                        event_id: event.event.event_id,
+                    },
+                )?,
+            ),
+            _ => None,
+        };
+        let applied = match &self.database {
+            Database::Postgres(pool) => {
+                let mut tx = begin_write(pool).await?;
+                let applied = apply_in!(tx, event, stream_id, facts.as_ref());
+                tx.commit().await?;
+                applied
+            }
+            Database::Sqlite(pool) => {
+                let mut tx = begin_write(pool).await?;
+                let applied = apply_in!(tx, event, stream_id, facts.as_ref());
+                tx.commit().await?;
+                applied
+            }
+        };
+        Ok(applied)
+    }
+}

@@ -1,0 +1,351 @@
+//! The event backbone's reading side: what the services publish is projected once, in the
+//! order that matters (the last commit wins), acknowledged only once applied, and taken over
+//! from a reader that stopped midway; without Redis the same events come in process.
+
+use std::time::Duration;
+
+use lms_api::authorization::v1::{
+    Operation, Relation, Relationship, RelationshipUpdate, SubjectStatus, WriteRelationshipsRequest,
+};
+use lms_api::common::v1::{ObjectReference, ObjectType, UserStatus};
+use lms_kernel::TenantId;
+use lms_reporting::backbone::{self, StreamReader};
+use lms_reporting::projection::Projection;
+use lms_runtime::outbox::{
+    self, EventBus, EventSink, NewEvent, OutboxEvent, PublishedEvent, Publisher,
+};
+use lms_runtime::redis::{RedisEndpoint, RedisHandle};
+use lms_runtime::{Database, Migrations, SecretString, ServiceName};
+use lms_testkit::TestRedis;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+/// A publishing service's outbox (delegation's migrations).
+static OUTBOX: Migrations = Migrations {
+    postgres: sqlx::migrate!("../delegation/migrations/postgres"),
+    sqlite: sqlx::migrate!("../delegation/migrations/sqlite"),
+};
+
+fn reference(r#type: ObjectType, id: Uuid) -> ObjectReference {
+    ObjectReference {
+        r#type: r#type as i32,
+        id: id.to_string(),
+        tenant_id: String::new(),
+    }
+}
+
+/// A facts event: `user` enrolled on `course` (touched or deleted).
+fn enrolment(course: Uuid, user: Uuid, operation: Operation) -> NewEvent {
+    outbox::facts(WriteRelationshipsRequest {
+        updates: vec![RelationshipUpdate {
+            operation: operation as i32,
+            relationship: Some(Relationship {
+                resource: Some(reference(ObjectType::Course, course)),
+                relation: Relation::Enrolled as i32,
+                subject: Some(reference(ObjectType::User, user)),
+                ..Default::default()
+            }),
+        }],
+        ..Default::default()
+    })
+}
+
+fn suspension(user: Uuid) -> NewEvent {
+    outbox::facts(WriteRelationshipsRequest {
+        statuses: vec![SubjectStatus {
+            user_id: user.to_string(),
+            status: UserStatus::Suspended as i32,
+            restrict_bookings: true,
+        }],
+        ..Default::default()
+    })
+}
+
+/// The projected enrolment of `user` on `course`: whether it is there, and the sequence of the
+/// event that last changed it; `None` when nothing was projected.
+async fn enrolled(database: &Database, course: Uuid, user: Uuid) -> Option<(bool, i64)> {
+    const QUERY: &str = "SELECT present, sequence FROM projected_facts \
+         WHERE resource_id = $1 AND subject_id = $2 AND relation = $3";
+    let (course, user) = (course.to_string(), user.to_string());
+    let relation = Relation::Enrolled as i16;
+    match database {
+        Database::Postgres(pool) => sqlx::query_as(QUERY)
+            .bind(course)
+            .bind(user)
+            .bind(relation)
+            .fetch_optional(pool)
+            .await
+            .unwrap(),
+        Database::Sqlite(pool) => sqlx::query_as(QUERY)
+            .bind(course)
+            .bind(user)
+            .bind(relation)
+            .fetch_optional(pool)
+            .await
+            .unwrap(),
+    }
+}
+
+async fn consumed(database: &Database) -> i64 {
+    const QUERY: &str = "SELECT COUNT(*) FROM consumed_events";
+    match database {
+        Database::Postgres(pool) => sqlx::query_scalar(QUERY).fetch_one(pool).await.unwrap(),
+        Database::Sqlite(pool) => sqlx::query_scalar(QUERY).fetch_one(pool).await.unwrap(),
+    }
+}
+
+async fn as_service(redis: &TestRedis, service: ServiceName) -> RedisHandle {
+    let endpoint = RedisEndpoint::new(SecretString::new(redis.as_service(service)));
+    RedisHandle::connect(&endpoint, redis.prefix())
+        .await
+        .unwrap()
+}
+
+/// A publishing delegation (its outbox on PostgreSQL, its Redis user) and reporting's store.
+struct World {
+    outbox: Database,
+    publisher: Publisher<Database>,
+    reporting: Database,
+    redis: TestRedis,
+    _pools: (
+        lms_testkit::TestPool<sqlx::PgPool>,
+        lms_testkit::TestPool<sqlx::PgPool>,
+    ),
+}
+
+impl World {
+    async fn new() -> World {
+        let outbox_pool = lms_testkit::postgres_pool(&OUTBOX).await;
+        let reporting_pool = lms_testkit::postgres_pool(&lms_reporting::MIGRATIONS).await;
+        let redis = lms_testkit::redis().await;
+        let outbox = Database::Postgres(outbox_pool.pool());
+        let publisher = Publisher::new(
+            outbox.clone(),
+            ServiceName::Delegation,
+            EventSink::new(
+                Some(as_service(&redis, ServiceName::Delegation).await),
+                &EventBus::default(),
+            ),
+        );
+        World {
+            outbox,
+            publisher,
+            reporting: Database::Postgres(reporting_pool.pool()),
+            redis,
+            _pools: (outbox_pool, reporting_pool),
+        }
+    }
+
+    /// A reader as reporting's own Redis user.
+    async fn reader(&self, name: &str) -> StreamReader {
+        let reader = StreamReader::new(
+            as_service(&self.redis, ServiceName::Reporting).await,
+            name,
+            Projection::new(self.reporting.clone()),
+        );
+        reader.join().await.unwrap();
+        reader
+    }
+
+    async fn commit_and_publish(&self, tenant: TenantId, events: &[NewEvent]) {
+        for event in events {
+            outbox::commit_alone(&self.outbox, tenant, std::slice::from_ref(event))
+                .await
+                .unwrap();
+        }
+        assert_eq!(
+            self.publisher.publish_pending().await.unwrap(),
+            events.len()
+        );
+    }
+}
+
+#[tokio::test]
+async fn published_facts_are_projected_once_each_and_acknowledged() {
+    let world = World::new().await;
+    let reader = world.reader("replica-a").await;
+    let tenant = TenantId::generate();
+    let (course, user) = (Uuid::new_v4(), Uuid::new_v4());
+    world
+        .commit_and_publish(
+            tenant,
+            &[
+                enrolment(course, user, Operation::Touch),
+                suspension(user),
+                enrolment(course, user, Operation::Delete),
+            ],
+        )
+        .await;
+
+    assert_eq!(reader.read_new().await.unwrap(), 3);
+    let (present, _) = enrolled(&world.reporting, course, user).await.unwrap();
+    assert!(!present, "the enrolment was made, then deleted");
+    let Database::Postgres(pool) = &world.reporting else {
+        unreachable!()
+    };
+    let (status, restricted): (i16, bool) = sqlx::query_as(
+        "SELECT status, restrict_bookings FROM projected_statuses \
+         WHERE tenant_id = $1 AND user_id = $2",
+    )
+    .bind(tenant.as_uuid())
+    .bind(user.to_string())
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert_eq!((status, restricted), (UserStatus::Suspended as i16, true));
+    assert_eq!(reader.read_new().await.unwrap(), 0, "all acknowledged");
+    let behind = reader.measure_backlog().await.unwrap();
+    assert_eq!(behind.values().sum::<i64>(), 0, "{behind:?}");
+
+    // The same events sent again (a publisher that crashed before marking them): read, and
+    // applied nowhere twice.
+    let Database::Postgres(outbox_pool) = &world.outbox else {
+        unreachable!()
+    };
+    sqlx::query("UPDATE outbox SET published_at = NULL")
+        .execute(outbox_pool)
+        .await
+        .unwrap();
+    assert_eq!(world.publisher.publish_pending().await.unwrap(), 3);
+    assert_eq!(consumed(&world.reporting).await, 3);
+    // Touch it again, as a newer commit: the duplicates before it must not undo it.
+    world
+        .commit_and_publish(tenant, &[enrolment(course, user, Operation::Touch)])
+        .await;
+    assert_eq!(reader.read_new().await.unwrap(), 4);
+    assert_eq!(consumed(&world.reporting).await, 4);
+    let (present, _) = enrolled(&world.reporting, course, user).await.unwrap();
+    assert!(present, "the last commit wins");
+}
+
+#[tokio::test]
+async fn entries_a_stopped_reader_left_unacknowledged_are_taken_over_and_applied_once() {
+    let world = World::new().await;
+    let tenant = TenantId::generate();
+    let (course, user) = (Uuid::new_v4(), Uuid::new_v4());
+    world
+        .commit_and_publish(tenant, &[enrolment(course, user, Operation::Touch)])
+        .await;
+    let _joined = world.reader("replica-a").await;
+    // A replica reads the entry and stops before applying or acknowledging it.
+    let mut stopped = as_service(&world.redis, ServiceName::Reporting)
+        .await
+        .require_connection()
+        .unwrap();
+    let _: redis::Value = redis::cmd("XREADGROUP")
+        .arg("GROUP")
+        .arg(backbone::GROUP)
+        .arg("stopped-replica")
+        .arg("STREAMS")
+        .arg(format!(
+            "{}{}",
+            world.redis.prefix(),
+            outbox::stream_key(ServiceName::Delegation)
+        ))
+        .arg(">")
+        .query_async(&mut stopped)
+        .await
+        .unwrap();
+
+    let patient = world.reader("replica-b").await;
+    assert_eq!(patient.read_new().await.unwrap(), 0, "nothing new to read");
+    assert_eq!(
+        patient.claim_pending().await.unwrap(),
+        0,
+        "not idle for long yet"
+    );
+    assert_eq!(enrolled(&world.reporting, course, user).await, None);
+    let behind = patient.measure_backlog().await.unwrap();
+    assert_eq!(behind.values().sum::<i64>(), 1, "read and not acknowledged");
+
+    let eager = world
+        .reader("replica-c")
+        .await
+        .claiming_after(Duration::from_millis(50));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(eager.claim_pending().await.unwrap(), 1);
+    assert!(enrolled(&world.reporting, course, user).await.unwrap().0);
+    assert_eq!(eager.claim_pending().await.unwrap(), 0, "acknowledged");
+    let behind = eager.measure_backlog().await.unwrap();
+    assert_eq!(behind.values().sum::<i64>(), 0, "{behind:?}");
+}
+
+/// Two replicas may apply one tenant's events out of order: the older arriving last changes
+/// nothing. On both backends.
+async fn an_older_event_applied_late_changes_nothing(database: Database) {
+    let projection = Projection::new(database.clone());
+    let tenant = TenantId::generate();
+    let (course, user) = (Uuid::new_v4(), Uuid::new_v4());
+    let published = |sequence: i64, event: NewEvent| PublishedEvent {
+        service: ServiceName::Delegation,
+        event: OutboxEvent {
+            sequence,
+            event_id: event.event_id,
+            tenant,
+            topic: event.topic.to_owned(),
+            payload: event.payload,
+        },
+    };
+    let newer = published(8, enrolment(course, user, Operation::Delete));
+    let older = published(7, enrolment(course, user, Operation::Touch));
+    assert!(projection.apply(&newer, "1-0").await.unwrap());
+    assert!(projection.apply(&older, "1-1").await.unwrap());
+    assert_eq!(enrolled(&database, course, user).await, Some((false, 8)));
+    assert!(
+        !projection.apply(&newer, "1-2").await.unwrap(),
+        "applied once"
+    );
+    let newest = published(9, enrolment(course, user, Operation::Touch));
+    assert!(projection.apply(&newest, "1-3").await.unwrap());
+    assert_eq!(enrolled(&database, course, user).await, Some((true, 9)));
+}
+
+#[tokio::test]
+async fn an_older_event_applied_late_changes_nothing_on_postgres() {
+    let test = lms_testkit::postgres_pool(&lms_reporting::MIGRATIONS).await;
+    an_older_event_applied_late_changes_nothing(Database::Postgres(test.pool())).await;
+}
+
+#[tokio::test]
+async fn an_older_event_applied_late_changes_nothing_on_sqlite() {
+    let test = lms_testkit::sqlite_pool(&lms_reporting::MIGRATIONS).await;
+    an_older_event_applied_late_changes_nothing(Database::Sqlite(test.pool())).await;
+}
+
+#[tokio::test]
+async fn without_redis_the_events_come_in_process() {
+    let outbox_pool = lms_testkit::sqlite_pool(&OUTBOX).await;
+    let reporting_pool = lms_testkit::sqlite_pool(&lms_reporting::MIGRATIONS).await;
+    let (outbox, reporting) = (
+        Database::Sqlite(outbox_pool.pool()),
+        Database::Sqlite(reporting_pool.pool()),
+    );
+    let bus = EventBus::default();
+    let shutdown = CancellationToken::new();
+    backbone::follow_bus(&bus, Projection::new(reporting.clone()), shutdown.clone());
+    let publisher = Publisher::new(
+        outbox.clone(),
+        ServiceName::Identity,
+        EventSink::new(None, &bus),
+    );
+    let (course, user) = (Uuid::new_v4(), Uuid::new_v4());
+    outbox::commit_alone(
+        &outbox,
+        TenantId::generate(),
+        &[enrolment(course, user, Operation::Touch)],
+    )
+    .await
+    .unwrap();
+    assert_eq!(publisher.publish_pending().await.unwrap(), 1);
+    for _ in 0..100 {
+        if enrolled(&reporting, course, user).await.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        enrolled(&reporting, course, user).await.map(|e| e.0),
+        Some(true)
+    );
+    shutdown.cancel();
+}

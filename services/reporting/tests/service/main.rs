@@ -1,0 +1,3 @@
+//! Reporting's service tests: real PostgreSQL, SQLite and Redis.
+
+mod backbone;

@@ -187,6 +187,34 @@ impl ServiceContext {
         }
     }
 
+    /// Where this service's committed events go: its Redis stream, each entry signed with
+    /// `redis.events_mac_key`, when it has Redis; else the process's bus.
+    pub fn event_sink(
+        &self,
+        redis: Option<RedisHandle>,
+    ) -> Result<crate::outbox::EventSink, BootError> {
+        Ok(match redis {
+            Some(redis) => crate::outbox::EventSink::stream(redis, self.events_sealer()?),
+            None => crate::outbox::EventSink::InProcess(self.events.clone()),
+        })
+    }
+
+    /// The key that signs the services' stream entries and checks them; refused without it.
+    pub fn events_sealer(&self) -> Result<crate::sealed::Sealer, BootError> {
+        let key = self
+            .redis
+            .events_mac_key
+            .as_ref()
+            .ok_or_else(|| BootError::Config {
+                key: "redis.events_mac_key",
+                reason: "is required with redis.url on identity, delegation and reporting: their \
+                     events on Redis streams are authenticated (32+ random characters, the same \
+                     on the three)"
+                    .into(),
+            })?;
+        Ok(crate::sealed::Sealer::new(key))
+    }
+
     /// The shared Redis as `redis` says now (with the CA to verify a `rediss://` server by);
     /// `None` without Redis. Read from the settings each time, so a context adjusted after
     /// [`ServiceContext::from_config`] (tests, `lms dev`) connects where it says.

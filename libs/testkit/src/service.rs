@@ -17,6 +17,9 @@ pub const TEST_MAC_KEY: &str = "lms-test-mac-key-0123456789abcdef";
 /// The key every test service authenticates ended sessions in Redis with.
 pub const TEST_REVOCATIONS_MAC_KEY: &str = "lms-test-revocations-key-0123456789";
 
+/// The key that signs the services' events on Redis streams in tests.
+pub const TEST_EVENTS_MAC_KEY: &str = "lms-test-events-key-0123456789abcdef";
+
 /// The key-encryption key tests' identity seals its signing keys and TOTP secrets with
 /// (`sign_in.key_encryption_keys`: id `test`, 32 bytes in base64).
 pub const TEST_KEK: &str = "test=bG1zLXRlc3Qta2V5LWVuY3J5cHRpb24ta2V5LTAwMDE=";
@@ -57,6 +60,7 @@ pub fn service_context(
         config.redis.url = Some(SecretString::new(redis.as_service(name)));
         config.redis.key_prefix = redis.prefix().to_owned();
         config.redis.revocations_mac_key = Some(SecretString::new(TEST_REVOCATIONS_MAC_KEY));
+        config.redis.events_mac_key = Some(SecretString::new(TEST_EVENTS_MAC_KEY));
         // Only authorization holds the key that authenticates its Redis entries.
         if name == ServiceName::Authorization {
             config.redis.mac_key = Some(SecretString::new(TEST_MAC_KEY));

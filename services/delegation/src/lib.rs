@@ -90,7 +90,7 @@ pub async fn build(context: ServiceContext) -> Result<Application, BootError> {
         .map(shop::WebhookKey::new);
     let database = context.open_database(&MIGRATIONS).await?;
     let redis = context.connect_redis().await?;
-    let sink = EventSink::new(redis.clone(), &context.events);
+    let sink = context.event_sink(redis.clone())?;
     let server = GrpcServer::bind(&context, PUBLIC_METHODS).await?;
     let application = match &database {
         Database::Postgres(pool) => assemble(

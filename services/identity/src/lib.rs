@@ -25,7 +25,7 @@ pub mod store;
 
 use std::sync::Arc;
 
-use lms_runtime::outbox::{EventSink, Publisher};
+use lms_runtime::outbox::Publisher;
 use lms_runtime::well_known::WellKnown;
 use lms_runtime::{
     Application, BootError, Database, GrpcServer, Migrations, ServiceContext, ServiceName,
@@ -169,7 +169,7 @@ async fn assemble<S: Store + Clone>(
     let publisher = Arc::new(Publisher::new(
         database.clone(),
         ServiceName::Identity,
-        EventSink::new(redis.clone(), &context.events),
+        context.event_sink(redis.clone())?,
     ));
     let core = Arc::new(Core {
         store: store.clone(),

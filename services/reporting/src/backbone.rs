@@ -7,7 +7,9 @@
 //!   no-op.
 //! - The group starts at the beginning of each stream, so what the services published while
 //!   reporting was down (or before it first ran) is read when it starts.
-//! - An entry that can never be applied (an unreadable payload) is logged, counted and
+//! - Each entry must carry the MAC its service signs with (`redis.events_mac_key`): an entry
+//!   anyone else added to the stream is not applied. Like one that can never be applied (an
+//!   unreadable payload), it is logged, counted (`lms.reporting.events_skipped`, by reason) and
 //!   acknowledged, so it does not hold the stream.
 //! - `lms.reporting.events_behind` is, per stream, the entries not yet read plus those read
 //!   and not yet acknowledged.
@@ -22,8 +24,10 @@ use std::time::Duration;
 
 use lms_kernel::TenantId;
 use lms_runtime::ServiceName;
+use lms_runtime::outbox::EntryFields;
 use lms_runtime::outbox::{EventBus, OutboxEvent, PublishedEvent, stream_key};
 use lms_runtime::redis::{RedisError, RedisHandle};
+use lms_runtime::sealed::Sealer;
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::{Counter, ObservableGauge};
 use redis::Value;
@@ -50,17 +54,36 @@ pub const CLAIM_AFTER: Duration = Duration::from_secs(30);
 /// How often (in rounds) pending entries are looked for and the backlog measured.
 const HOUSEKEEPING_EVERY_ROUNDS: u64 = 20;
 
-/// One entry read from a stream.
+/// One entry read from a stream: its event, or why it cannot be applied.
 #[derive(Debug)]
 struct Entry {
     key: String,
     id: String,
-    event: Option<PublishedEvent>,
+    event: Result<PublishedEvent, Unusable>,
+}
+
+/// Why an entry is skipped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Unusable {
+    /// A field the publisher writes is missing or unreadable.
+    Malformed,
+    /// Its MAC does not hold: not written by the stream's service.
+    Forged,
+}
+
+impl Unusable {
+    fn as_str(self) -> &'static str {
+        match self {
+            Unusable::Malformed => "malformed",
+            Unusable::Forged => "forged",
+        }
+    }
 }
 
 /// Reads the services' streams in [`GROUP`] as one consumer.
 pub struct StreamReader {
     redis: RedisHandle,
+    sealer: Sealer,
     consumer: String,
     projection: Projection,
     claim_after: Duration,
@@ -78,8 +101,14 @@ impl std::fmt::Debug for StreamReader {
 }
 
 impl StreamReader {
-    /// A reader named `consumer` (unique per replica) applying to `projection`.
-    pub fn new(redis: RedisHandle, consumer: impl Into<String>, projection: Projection) -> Self {
+    /// A reader named `consumer` (unique per replica) applying to `projection` the entries
+    /// `sealer` (the services' events key) finds signed.
+    pub fn new(
+        redis: RedisHandle,
+        sealer: Sealer,
+        consumer: impl Into<String>,
+        projection: Projection,
+    ) -> Self {
         let meter = opentelemetry::global::meter("lms");
         let behind: Arc<Mutex<HashMap<String, i64>>> = Arc::default();
         let seen = behind.clone();
@@ -96,6 +125,7 @@ impl StreamReader {
             .build();
         Self {
             redis,
+            sealer,
             consumer: consumer.into(),
             projection,
             claim_after: CLAIM_AFTER,
@@ -163,7 +193,7 @@ impl StreamReader {
             .query_async(&mut connection)
             .await
             .map_err(RedisError::from)?;
-        let entries = streams_reply(&reply);
+        let entries = self.streams_reply(&reply);
         self.handle(entries).await
     }
 
@@ -186,7 +216,7 @@ impl StreamReader {
                 .map_err(RedisError::from)?;
             // [next cursor, entries, deleted ids]
             let entries = match &reply {
-                Value::Array(parts) if parts.len() >= 2 => entries_of(&key, &parts[1]),
+                Value::Array(parts) if parts.len() >= 2 => self.entries_of(&key, &parts[1]),
                 _ => Vec::new(),
             };
             handled += self.handle(entries).await?;
@@ -200,18 +230,28 @@ impl StreamReader {
         let mut connection = self.redis.require_connection()?;
         let count = entries.len();
         for entry in entries {
-            let outcome = match &entry.event {
-                Some(event) => self.projection.apply(event, &entry.id).await.map(|_| ()),
-                None => Err(ProjectionError::Malformed),
-            };
-            match outcome {
-                Ok(()) => {}
-                Err(ProjectionError::Store(error)) => return Err(ReadError::Store(error)),
-                Err(error) => {
-                    tracing::error!(stream = %entry.key, entry = %entry.id, %error, "event skipped");
-                    self.skipped
-                        .add(1, &[KeyValue::new("stream", entry.key.clone())]);
+            let skipped = match &entry.event {
+                Ok(event) => match self.projection.apply(event, &entry.id).await {
+                    Ok(_) => None,
+                    Err(ProjectionError::Store(error)) => return Err(ReadError::Store(error)),
+                    Err(error) => {
+                        tracing::error!(stream = %entry.key, entry = %entry.id, %error, "event skipped");
+                        Some(Unusable::Malformed)
+                    }
+                },
+                Err(unusable) => {
+                    tracing::error!(stream = %entry.key, entry = %entry.id, reason = unusable.as_str(), "stream entry skipped");
+                    Some(*unusable)
                 }
+            };
+            if let Some(reason) = skipped {
+                self.skipped.add(
+                    1,
+                    &[
+                        KeyValue::new("stream", entry.key.clone()),
+                        KeyValue::new("reason", reason.as_str()),
+                    ],
+                );
             }
             redis::cmd("XACK")
                 .arg(&entry.key)
@@ -339,47 +379,66 @@ pub fn follow_bus(bus: &EventBus, projection: Projection, shutdown: Cancellation
     });
 }
 
-/// The entries of an `XREADGROUP` reply: `[[key, [[id, fields], ...]], ...]` (or a map of key
-/// to entries on RESP3); nil when nothing is new.
-fn streams_reply(reply: &Value) -> Vec<Entry> {
-    match reply {
-        Value::Array(streams) => streams
-            .iter()
-            .flat_map(|stream| match stream {
-                Value::Array(pair) if pair.len() == 2 => match text(&pair[0]) {
-                    Some(key) => entries_of(&key, &pair[1]),
+impl StreamReader {
+    /// The entries of an `XREADGROUP` reply: `[[key, [[id, fields], ...]], ...]` (or a map of key
+    /// to entries on RESP3); nil when nothing is new.
+    fn streams_reply(&self, reply: &Value) -> Vec<Entry> {
+        match reply {
+            Value::Array(streams) => streams
+                .iter()
+                .flat_map(|stream| match stream {
+                    Value::Array(pair) if pair.len() == 2 => match text(&pair[0]) {
+                        Some(key) => self.entries_of(&key, &pair[1]),
+                        None => Vec::new(),
+                    },
+                    _ => Vec::new(),
+                })
+                .collect(),
+            Value::Map(streams) => streams
+                .iter()
+                .flat_map(|(key, entries)| match text(key) {
+                    Some(key) => self.entries_of(&key, entries),
                     None => Vec::new(),
-                },
-                _ => Vec::new(),
-            })
-            .collect(),
-        Value::Map(streams) => streams
-            .iter()
-            .flat_map(|(key, entries)| match text(key) {
-                Some(key) => entries_of(&key, entries),
-                None => Vec::new(),
-            })
-            .collect(),
-        _ => Vec::new(),
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
     }
-}
 
-/// `[[id, fields], ...]` of stream `key`.
-fn entries_of(key: &str, entries: &Value) -> Vec<Entry> {
-    let Value::Array(entries) = entries else {
-        return Vec::new();
-    };
-    entries
-        .iter()
-        .filter_map(|entry| match entry {
-            Value::Array(pair) if pair.len() == 2 => Some(Entry {
-                key: key.to_owned(),
-                id: text(&pair[0])?,
-                event: event_of(key, &fields_of(&pair[1])),
-            }),
-            _ => None,
-        })
-        .collect()
+    /// `[[id, fields], ...]` of stream `key`.
+    fn entries_of(&self, key: &str, entries: &Value) -> Vec<Entry> {
+        let Value::Array(entries) = entries else {
+            return Vec::new();
+        };
+        entries
+            .iter()
+            .filter_map(|entry| match entry {
+                Value::Array(pair) if pair.len() == 2 => Some(Entry {
+                    key: key.to_owned(),
+                    id: text(&pair[0])?,
+                    event: self.event_of(key, &fields_of(&pair[1])),
+                }),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The event an entry of `key`'s stream carries, if the stream's service signed it.
+    fn event_of(
+        &self,
+        key: &str,
+        fields: &HashMap<String, Value>,
+    ) -> Result<PublishedEvent, Unusable> {
+        let event = published_of(key, fields).ok_or(Unusable::Malformed)?;
+        let Some(Value::BulkString(mac)) = fields.get("mac") else {
+            return Err(Unusable::Forged);
+        };
+        let entry = EntryFields::of(&event.event);
+        if !self.sealer.verify(key, &entry.parts(&event.event), mac) {
+            return Err(Unusable::Forged);
+        }
+        Ok(event)
+    }
 }
 
 /// Alternating names and values (or a map) as a map.
@@ -407,7 +466,7 @@ fn text(value: &Value) -> Option<String> {
 
 /// The event an entry of `key`'s stream carries, as the publisher wrote it; `None` when a
 /// field is missing or unreadable.
-fn event_of(key: &str, fields: &HashMap<String, Value>) -> Option<PublishedEvent> {
+fn published_of(key: &str, fields: &HashMap<String, Value>) -> Option<PublishedEvent> {
     let service = PUBLISHERS
         .into_iter()
         .find(|&service| key.ends_with(&stream_key(service)))?;

@@ -38,6 +38,7 @@ pub async fn build(context: ServiceContext) -> Result<Application, BootError> {
         Some(redis) => {
             let reader = Arc::new(backbone::StreamReader::new(
                 redis,
+                context.events_sealer()?,
                 consumer_name(),
                 projection,
             ));

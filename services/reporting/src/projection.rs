@@ -23,9 +23,6 @@ pub enum ProjectionError {
     /// The store failed; the event stays unacknowledged and is applied later.
     #[error("reporting store: {0}")]
     Store(#[from] sqlx::Error),
-    /// The stream entry lacks a field the publisher writes, or one is unreadable.
-    #[error("malformed stream entry")]
-    Malformed,
     /// The payload is not what its topic says: it never will be, so it is skipped.
     #[error("unreadable {topic} event {event_id}")]
     Unreadable {

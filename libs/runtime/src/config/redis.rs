@@ -29,6 +29,10 @@ pub struct RedisConfig {
     /// a session id anyone else added to the set is ignored. Every service refuses to start
     /// with `url` but without it. Separate from `mac_key`, which only authorization holds.
     pub revocations_mac_key: Option<SecretString>,
+    /// The key that authenticates the services' events on their Redis streams (HMAC-SHA256 per
+    /// entry), at least 32 characters, the same on identity, delegation and reporting (they
+    /// refuse to start with `url` but without it): reporting skips an entry anyone else added.
+    pub events_mac_key: Option<SecretString>,
 }
 
 impl Default for RedisConfig {
@@ -39,6 +43,7 @@ impl Default for RedisConfig {
             mac_key: None,
             tls_ca_file: None,
             revocations_mac_key: None,
+            events_mac_key: None,
         }
     }
 }
@@ -58,6 +63,14 @@ impl RedisConfig {
         {
             return Err(invalid(
                 "redis.revocations_mac_key",
+                "must be at least 32 characters",
+            ));
+        }
+        if let Some(key) = &self.events_mac_key
+            && key.expose().len() < 32
+        {
+            return Err(invalid(
+                "redis.events_mac_key",
                 "must be at least 32 characters",
             ));
         }

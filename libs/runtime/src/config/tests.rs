@@ -138,6 +138,7 @@ fn each_section_names_its_own_key() {
             "auth.jwks_refresh_seconds",
         ),
         ("LMS_REDIS__MAC_KEY", "short", "redis.mac_key"),
+        ("LMS_REDIS__EVENTS_MAC_KEY", "short", "redis.events_mac_key"),
         (
             "LMS_REDIS__REVOCATIONS_MAC_KEY",
             "short",

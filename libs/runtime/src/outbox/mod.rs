@@ -36,7 +36,8 @@ use prost::Message;
 use uuid::Uuid;
 
 pub use publish::{
-    EventBus, EventSink, PublishError, PublishedEvent, Publisher, STREAM_MAX_LEN, stream_key,
+    EntryFields, EventBus, EventSink, PublishError, PublishedEvent, Publisher, STREAM_MAX_LEN,
+    stream_key,
 };
 pub use relay::{DeliveryError, KEEP_DELIVERED, REQUEST_DEADLINE, Relay};
 pub use store::{AppendEvents, Backlog, DeadLetter, OutboxStore, append, commit_alone};

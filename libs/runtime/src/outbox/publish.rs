@@ -29,6 +29,7 @@ use tokio_util::sync::CancellationToken;
 use super::{OutboxEvent, OutboxStore};
 use crate::config::ServiceName;
 use crate::redis::{RedisError, RedisHandle};
+use crate::sealed::Sealer;
 
 /// The stream key of a service's events, after the deployment's prefix.
 pub fn stream_key(service: ServiceName) -> String {
@@ -97,6 +98,8 @@ pub enum EventSink {
     Stream {
         /// The shared Redis.
         redis: RedisHandle,
+        /// Signs each entry (`redis.events_mac_key`), so reporting knows it is the service's.
+        sealer: Sealer,
         /// Trimmed to about this many entries.
         max_len: usize,
     },
@@ -105,14 +108,12 @@ pub enum EventSink {
 }
 
 impl EventSink {
-    /// The service's stream when Redis is configured, else the process's bus.
-    pub fn new(redis: Option<RedisHandle>, bus: &EventBus) -> Self {
-        match redis {
-            Some(redis) => Self::Stream {
-                redis,
-                max_len: STREAM_MAX_LEN,
-            },
-            None => Self::InProcess(bus.clone()),
+    /// The service's stream, each entry signed by `sealer`.
+    pub fn stream(redis: RedisHandle, sealer: Sealer) -> Self {
+        Self::Stream {
+            redis,
+            sealer,
+            max_len: STREAM_MAX_LEN,
         }
     }
 
@@ -122,7 +123,11 @@ impl EventSink {
                 bus.send(service, events);
                 Ok(())
             }
-            Self::Stream { redis, max_len } => {
+            Self::Stream {
+                redis,
+                sealer,
+                max_len,
+            } => {
                 let mut connection = redis.require_connection()?;
                 let key = redis.key(&stream_key(service));
                 // One transaction: a command refused midway (Redis out of memory) fails the
@@ -130,6 +135,7 @@ impl EventSink {
                 let mut pipe = redis::pipe();
                 pipe.atomic();
                 for event in events {
+                    let entry = EntryFields::of(event);
                     pipe.cmd("XADD")
                         .arg(&key)
                         .arg("MAXLEN")
@@ -137,15 +143,17 @@ impl EventSink {
                         .arg(*max_len)
                         .arg("*")
                         .arg("id")
-                        .arg(event.event_id.to_string())
+                        .arg(&entry.id)
                         .arg("tenant")
-                        .arg(event.tenant.to_string())
+                        .arg(&entry.tenant)
                         .arg("sequence")
-                        .arg(event.sequence)
+                        .arg(&entry.sequence)
                         .arg("topic")
                         .arg(&event.topic)
                         .arg("payload")
                         .arg(event.payload.as_slice())
+                        .arg("mac")
+                        .arg(sealer.tag(&key, &entry.parts(event)))
                         .ignore();
                 }
                 pipe.query_async::<()>(&mut connection)
@@ -153,6 +161,40 @@ impl EventSink {
                     .map_err(RedisError::from)
             }
         }
+    }
+}
+
+/// An entry's fields as text, in the form the MAC covers: the stream key (the place), then id,
+/// tenant, sequence, topic and payload, each length-prefixed.
+#[derive(Debug)]
+pub struct EntryFields {
+    /// The event id.
+    pub id: String,
+    /// The tenant.
+    pub tenant: String,
+    /// The sequence, in decimal.
+    pub sequence: String,
+}
+
+impl EntryFields {
+    /// The text fields of `event`.
+    pub fn of(event: &OutboxEvent) -> Self {
+        Self {
+            id: event.event_id.to_string(),
+            tenant: event.tenant.to_string(),
+            sequence: event.sequence.to_string(),
+        }
+    }
+
+    /// What the MAC covers, with `event`'s topic and payload.
+    pub fn parts<'a>(&'a self, event: &'a OutboxEvent) -> [&'a [u8]; 5] {
+        [
+            self.id.as_bytes(),
+            self.tenant.as_bytes(),
+            self.sequence.as_bytes(),
+            event.topic.as_bytes(),
+            &event.payload,
+        ]
     }
 }
 

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use lms_kernel::TenantId;
 use lms_runtime::outbox::{self, EventBus, EventSink, NewEvent, OutboxStore, Publisher};
 use lms_runtime::redis::{RedisEndpoint, RedisHandle};
+use lms_runtime::sealed::Sealer;
 use lms_runtime::{Database, Migrations, SecretString, ServiceName};
 use lms_testkit::TestRedis;
 use uuid::Uuid;
@@ -42,6 +43,10 @@ async fn commit_interleaved(
         }
     }
     committed
+}
+
+fn sealer() -> Sealer {
+    Sealer::new(&SecretString::new(lms_testkit::TEST_EVENTS_MAC_KEY))
 }
 
 /// A stream entry's fields.
@@ -101,10 +106,7 @@ async fn committed_events_reach_the_services_stream_in_commit_order_once_each(da
     let publisher = Publisher::new(
         database.clone(),
         ServiceName::Delegation,
-        EventSink::new(
-            Some(as_service(&redis, ServiceName::Delegation).await),
-            &EventBus::default(),
-        ),
+        EventSink::stream(as_service(&redis, ServiceName::Delegation).await, sealer()),
     );
     // Read back as the server's default user: the service's own may only add.
     let admin = RedisEndpoint::new(SecretString::new(redis.url().to_owned()));
@@ -134,6 +136,27 @@ async fn committed_events_reach_the_services_stream_in_commit_order_once_each(da
         .map(|e| text(e, "sequence").parse().unwrap())
         .collect();
     assert!(sequences.is_sorted(), "{sequences:?}");
+    // Signed for its stream with the events key, over every field.
+    let redis::Value::BulkString(mac) = &entries[0]["mac"] else {
+        panic!("a MAC")
+    };
+    let row = outbox::OutboxEvent {
+        sequence: sequences[0],
+        event_id: first.event_id,
+        tenant: *tenant,
+        topic: first.topic.to_owned(),
+        payload: first.payload.clone(),
+    };
+    let key = handle.key(&outbox::stream_key(ServiceName::Delegation));
+    let fields = outbox::EntryFields::of(&row);
+    assert!(sealer().verify(&key, &fields.parts(&row), mac));
+    let mut moved = row.clone();
+    moved.tenant = TenantId::generate();
+    let fields = outbox::EntryFields::of(&moved);
+    assert!(
+        !sealer().verify(&key, &fields.parts(&moved), mac),
+        "bound to its tenant"
+    );
 
     // Published is published: a later round sends only what was committed since.
     assert_eq!(publisher.publish_pending().await.unwrap(), 0);
@@ -174,7 +197,7 @@ async fn an_event_committed_after_a_later_sequence_was_published_is_not_skipped(
     let publisher = Publisher::new(
         database.clone(),
         ServiceName::Delegation,
-        EventSink::new(None, &bus),
+        EventSink::InProcess(bus.clone()),
     );
     let (slow, quick) = (event(1), event(2));
     let mut open = pool.begin().await.unwrap();
@@ -262,9 +285,9 @@ async fn an_unreachable_stream_loses_nothing_and_later_rounds_send_it_in_order()
     let down = Publisher::new(
         database.clone(),
         ServiceName::Identity,
-        EventSink::new(
-            Some(RedisHandle::open(&nowhere, "lms-test:").await.unwrap()),
-            &EventBus::default(),
+        EventSink::stream(
+            RedisHandle::open(&nowhere, "lms-test:").await.unwrap(),
+            sealer(),
         ),
     );
     assert!(down.publish_pending().await.is_err());
@@ -276,7 +299,7 @@ async fn an_unreachable_stream_loses_nothing_and_later_rounds_send_it_in_order()
     let up = Publisher::new(
         database.clone(),
         ServiceName::Identity,
-        EventSink::new(None, &bus),
+        EventSink::InProcess(bus.clone()),
     );
     assert_eq!(up.publish_pending().await.unwrap(), 4);
     assert_eq!(up.publish_pending().await.unwrap(), 0);

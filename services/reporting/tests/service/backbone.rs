@@ -15,6 +15,7 @@ use lms_runtime::outbox::{
     self, EventBus, EventSink, NewEvent, OutboxEvent, PublishedEvent, Publisher,
 };
 use lms_runtime::redis::{RedisEndpoint, RedisHandle};
+use lms_runtime::sealed::Sealer;
 use lms_runtime::{Database, Migrations, SecretString, ServiceName};
 use lms_testkit::TestRedis;
 use tokio_util::sync::CancellationToken;
@@ -94,6 +95,10 @@ async fn consumed(database: &Database) -> i64 {
     }
 }
 
+fn sealer() -> Sealer {
+    Sealer::new(&SecretString::new(lms_testkit::TEST_EVENTS_MAC_KEY))
+}
+
 async fn as_service(redis: &TestRedis, service: ServiceName) -> RedisHandle {
     let endpoint = RedisEndpoint::new(SecretString::new(redis.as_service(service)));
     RedisHandle::connect(&endpoint, redis.prefix())
@@ -122,10 +127,7 @@ impl World {
         let publisher = Publisher::new(
             outbox.clone(),
             ServiceName::Delegation,
-            EventSink::new(
-                Some(as_service(&redis, ServiceName::Delegation).await),
-                &EventBus::default(),
-            ),
+            EventSink::stream(as_service(&redis, ServiceName::Delegation).await, sealer()),
         );
         World {
             outbox,
@@ -140,6 +142,7 @@ impl World {
     async fn reader(&self, name: &str) -> StreamReader {
         let reader = StreamReader::new(
             as_service(&self.redis, ServiceName::Reporting).await,
+            sealer(),
             name,
             Projection::new(self.reporting.clone()),
         );
@@ -326,7 +329,7 @@ async fn without_redis_the_events_come_in_process() {
     let publisher = Publisher::new(
         outbox.clone(),
         ServiceName::Identity,
-        EventSink::new(None, &bus),
+        EventSink::InProcess(bus.clone()),
     );
     let (course, user) = (Uuid::new_v4(), Uuid::new_v4());
     outbox::commit_alone(
@@ -348,4 +351,92 @@ async fn without_redis_the_events_come_in_process() {
         Some(true)
     );
     shutdown.cancel();
+}
+
+/// An entry anyone but the stream's service added (a pod with the default Redis user, a wrong
+/// key, a replayed entry moved to another tenant) is acknowledged and never applied.
+#[tokio::test]
+async fn an_entry_not_signed_by_its_service_is_skipped_and_acknowledged() {
+    let world = World::new().await;
+    let reader = world.reader("replica-a").await;
+    let tenant = TenantId::generate();
+    let (course, user) = (Uuid::new_v4(), Uuid::new_v4());
+    let event = enrolment(course, user, Operation::Touch);
+    let row = OutboxEvent {
+        sequence: 1,
+        event_id: event.event_id,
+        tenant,
+        topic: event.topic.to_owned(),
+        payload: event.payload.clone(),
+    };
+    let key = format!(
+        "{}{}",
+        world.redis.prefix(),
+        outbox::stream_key(ServiceName::Delegation)
+    );
+    let fields = outbox::EntryFields::of(&row);
+    let wrong_key = Sealer::new(&SecretString::new("somebody else's key, 32+ characters"))
+        .tag(&key, &fields.parts(&row));
+    let other_tenant = {
+        let mut moved = row.clone();
+        moved.tenant = TenantId::generate();
+        sealer().tag(&key, &outbox::EntryFields::of(&moved).parts(&moved))
+    };
+    let admin = RedisEndpoint::new(SecretString::new(world.redis.url().to_owned()));
+    let mut admin = RedisHandle::connect(&admin, world.redis.prefix())
+        .await
+        .unwrap()
+        .require_connection()
+        .unwrap();
+    for mac in [None, Some(wrong_key), Some(other_tenant)] {
+        let mut add = redis::cmd("XADD");
+        add.arg(&key)
+            .arg("*")
+            .arg("id")
+            .arg(&fields.id)
+            .arg("tenant")
+            .arg(&fields.tenant)
+            .arg("sequence")
+            .arg(&fields.sequence)
+            .arg("topic")
+            .arg(&row.topic)
+            .arg("payload")
+            .arg(row.payload.as_slice());
+        if let Some(mac) = mac {
+            add.arg("mac").arg(mac);
+        }
+        add.query_async::<String>(&mut admin).await.unwrap();
+    }
+    assert_eq!(reader.read_new().await.unwrap(), 3);
+    assert_eq!(enrolled(&world.reporting, course, user).await, None);
+    assert_eq!(consumed(&world.reporting).await, 0);
+    let behind = reader.measure_backlog().await.unwrap();
+    assert_eq!(behind.values().sum::<i64>(), 0, "acknowledged: {behind:?}");
+    // The service's own, signed, goes through.
+    world.commit_and_publish(tenant, &[event]).await;
+    assert_eq!(reader.read_new().await.unwrap(), 1);
+    assert!(enrolled(&world.reporting, course, user).await.unwrap().0);
+}
+
+/// With Redis but without the key that signs stream entries, reporting (like identity and
+/// delegation) refuses to start and names the setting.
+#[tokio::test]
+async fn with_redis_but_no_events_key_reporting_refuses_to_start() {
+    let auth = lms_testkit::TestAuth::new();
+    let redis = lms_testkit::redis().await;
+    let database = lms_testkit::postgres_database().await;
+    let mut context =
+        lms_testkit::service_context(ServiceName::Reporting, database.url(), Some(&redis), &auth);
+    context.redis.events_mac_key = None;
+    let refused = lms_reporting::build(context).await.unwrap_err();
+    assert!(
+        matches!(
+            refused,
+            lms_runtime::BootError::Config {
+                key: "redis.events_mac_key",
+                ..
+            }
+        ),
+        "{refused:?}"
+    );
 }

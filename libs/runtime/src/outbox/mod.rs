@@ -54,6 +54,10 @@ pub mod topic {
     /// Rows appended before `v2` carry an `AssignRoleRequest` naming the holder and the role;
     /// the relay still delivers them.
     pub const REVOKE_ROLE_V1: &str = "authorization.revoke_role";
+    /// Topics under this prefix tell reporting what decisions never read (names, titles,
+    /// states): they travel on the event stream only, and the relay settles them without a
+    /// call to authorization.
+    pub const FOR_REPORTING: &str = "reporting.";
 }
 
 /// An event to append in the writer's transaction.

@@ -460,3 +460,60 @@ async fn waiting_facts_go_in_one_call_and_a_refused_one_alone_to_the_dead_letter
     assert_eq!(letters[0].event.event_id, three[1].event_id);
     assert!(database.tenants_with_pending().await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn an_event_for_reporting_alone_is_settled_without_a_call_and_holds_nothing_up() {
+    let auth = lms_testkit::TestAuth::new();
+    let context = crate::probe::context(&auth);
+    let recording = Arc::new(Recording::default());
+    let server = GrpcServer::bind(&context, &[])
+        .await
+        .unwrap()
+        .add_service(RelationshipServiceServer::new(Recorder(recording.clone())));
+    let idle = Database::connect(&SecretString::new("sqlite::memory:"), 1)
+        .await
+        .unwrap();
+    let authorization_service =
+        lms_testkit::TestService::start(Application::new(server, idle)).await;
+    let test = lms_testkit::sqlite_pool(&OUTBOX).await;
+    let database = Database::Sqlite(test.pool());
+    let tenant = TenantId::generate();
+    let tokens = Tokens(auth.tenant_service_token("identity", tenant));
+    let peer =
+        lms_runtime::client::Peer::plaintext(format!("http://{}", authorization_service.addr()));
+    let relay = Relay::new(
+        database.clone(),
+        Authorization::new(&peer, Arc::new(tokens)).unwrap(),
+    );
+    let for_reporting = NewEvent {
+        event_id: Uuid::now_v7(),
+        topic: "reporting.person",
+        payload: vec![7],
+    };
+    let events = [
+        outbox::facts(WriteRelationshipsRequest::default()),
+        for_reporting,
+        outbox::facts(WriteRelationshipsRequest::default()),
+    ];
+    outbox::commit_alone(&database, tenant, &events)
+        .await
+        .unwrap();
+    let last = database.last_sequence(tenant).await.unwrap().unwrap();
+    assert_eq!(
+        relay.deliver_up_to(tenant, last).await.unwrap(),
+        0,
+        "none set aside"
+    );
+    assert_eq!(
+        *recording.calls.lock().unwrap(),
+        [1, 1],
+        "the two facts reached authorization, the other did not"
+    );
+    assert!(database.tenants_with_pending().await.unwrap().is_empty());
+    assert!(database.dead_letters(tenant).await.unwrap().is_empty());
+    assert_eq!(
+        database.unpublished(10).await.unwrap().len(),
+        3,
+        "all three still go to the stream"
+    );
+}

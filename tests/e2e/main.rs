@@ -6,4 +6,5 @@ mod boot;
 mod delegation;
 mod demo_world;
 mod dev;
+mod reporting;
 mod tour;

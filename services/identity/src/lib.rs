@@ -18,6 +18,7 @@ pub mod mfa;
 pub mod operator;
 pub mod password;
 pub mod password_policy;
+pub mod person_record;
 pub mod relationships;
 pub mod sealing;
 pub mod sessions;

@@ -7,14 +7,16 @@
 //! stream side by side, so events can be applied out of order, and the last commit still wins.
 //!
 //! Projected today: authorization facts events (relationships and people's statuses), the graph
-//! reports are scoped by. Other topics are recorded as consumed and otherwise ignored.
+//! reports are scoped by, and identity's person records (`reporting.person`: names, e-mail,
+//! status, primary group). Other topics are recorded as consumed and otherwise ignored.
 
 use lms_api::authorization::v1::{Operation, Relationship, WriteRelationshipsRequest};
 use lms_api::common::v1::ObjectReference;
-use lms_runtime::Database;
+use lms_api::reporting::v1::PersonRecord;
 use lms_runtime::outbox::{PublishedEvent, topic};
 use lms_runtime::request::seconds;
 use lms_runtime::transaction::begin_write;
+use lms_runtime::{Database, ServiceName};
 use prost::Message;
 
 /// Why an event could not be applied.
@@ -59,6 +61,25 @@ const STATUS: &str = "INSERT INTO projected_statuses (tenant_id, user_id, status
      WHERE projected_statuses.service <> excluded.service \
      OR projected_statuses.sequence < excluded.sequence";
 
+/// The topic of identity's person records (`lms_identity::person_record::TOPIC`).
+pub const PERSON: &str = "reporting.person";
+
+const PERSON_ROW: &str = "INSERT INTO projected_people (tenant_id, user_id, given_name, \
+     family_name, email, status, primary_group_id, external_id, sequence) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+     ON CONFLICT (tenant_id, user_id) DO UPDATE SET given_name = excluded.given_name, \
+     family_name = excluded.family_name, email = excluded.email, status = excluded.status, \
+     primary_group_id = excluded.primary_group_id, external_id = excluded.external_id, \
+     sequence = excluded.sequence WHERE projected_people.sequence < excluded.sequence";
+
+/// What an event's payload holds, decoded.
+enum Payload {
+    Facts(WriteRelationshipsRequest),
+    Person(PersonRecord),
+    /// Nothing reporting projects.
+    Other,
+}
+
 /// One relationship row as the statements bind it.
 struct FactRow<'a> {
     resource: &'a ObjectReference,
@@ -84,7 +105,7 @@ impl<'a> FactRow<'a> {
 
 /// Applies `event` in `tx` (a macro: the same statements on either backend's transaction).
 macro_rules! apply_in {
-    ($tx:expr, $event:expr, $stream_id:expr, $facts:expr) => {{
+    ($tx:expr, $event:expr, $stream_id:expr, $payload:expr) => {{
         let event: &PublishedEvent = $event;
         let inserted = sqlx::query(INBOX)
             .bind(event.event.event_id)
@@ -97,8 +118,22 @@ macro_rules! apply_in {
         } else {
             let tenant = event.event.tenant.as_uuid();
             let (service, sequence) = (event.service.as_str(), event.event.sequence);
-            if let Some(facts) = $facts {
-                let facts: &WriteRelationshipsRequest = facts;
+            let payload: &Payload = $payload;
+            if let Payload::Person(person) = payload {
+                sqlx::query(PERSON_ROW)
+                    .bind(tenant)
+                    .bind(&person.user_id)
+                    .bind(&person.given_name)
+                    .bind(&person.family_name)
+                    .bind(&person.email)
+                    .bind(person.status as i16)
+                    .bind(&person.primary_group_id)
+                    .bind(&person.external_id)
+                    .bind(sequence)
+                    .execute(&mut *$tx)
+                    .await?;
+            }
+            if let Payload::Facts(facts) = payload {
                 for update in &facts.updates {
                     let Some(row) = update
                         .relationship
@@ -154,27 +189,31 @@ impl Projection {
         event: &PublishedEvent,
         stream_id: &str,
     ) -> Result<bool, ProjectionError> {
-        let facts = match event.event.topic.as_str() {
-            topic::FACTS => Some(
-                WriteRelationshipsRequest::decode(event.event.payload.as_slice()).map_err(
-                    |_| ProjectionError::Unreadable {
-                        topic: event.event.topic.clone(),
-                        event_id: event.event.event_id,
-                    },
-                )?,
-            ),
-            _ => None,
+        let unreadable = |_| ProjectionError::Unreadable {
+            topic: event.event.topic.clone(),
+            event_id: event.event.event_id,
+        };
+        let bytes = event.event.payload.as_slice();
+        let payload = match (event.service, event.event.topic.as_str()) {
+            (_, topic::FACTS) => {
+                Payload::Facts(WriteRelationshipsRequest::decode(bytes).map_err(unreadable)?)
+            }
+            // Only identity speaks for people.
+            (ServiceName::Identity, PERSON) => {
+                Payload::Person(PersonRecord::decode(bytes).map_err(unreadable)?)
+            }
+            _ => Payload::Other,
         };
         let applied = match &self.database {
             Database::Postgres(pool) => {
                 let mut tx = begin_write(pool).await?;
-                let applied = apply_in!(tx, event, stream_id, facts.as_ref());
+                let applied = apply_in!(tx, event, stream_id, &payload);
                 tx.commit().await?;
                 applied
             }
             Database::Sqlite(pool) => {
                 let mut tx = begin_write(pool).await?;
-                let applied = apply_in!(tx, event, stream_id, facts.as_ref());
+                let applied = apply_in!(tx, event, stream_id, &payload);
                 tx.commit().await?;
                 applied
             }

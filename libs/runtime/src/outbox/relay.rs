@@ -68,13 +68,20 @@ enum Outcome {
 }
 
 /// The facts events at the head of `pending`, at most [`MAX_RUN`]: delivered in one call.
+/// Events for reporting alone may sit between them (identity follows a change's facts with the
+/// person's record): they ride along, settled with the run, so they do not break it up.
 fn facts_run(pending: &[OutboxEvent]) -> &[OutboxEvent] {
     let len = pending
         .iter()
         .take(MAX_RUN)
-        .take_while(|event| event.topic == topic::FACTS)
+        .take_while(|event| event.topic == topic::FACTS || for_reporting(&event.topic))
         .count();
     &pending[..len]
+}
+
+/// Whether `topic` is for reporting alone (nothing to send to authorization).
+fn for_reporting(topic: &str) -> bool {
+    topic.starts_with(topic::FOR_REPORTING)
 }
 
 /// Facts events delivered in one call at most (authorization's limit per batch).
@@ -361,11 +368,14 @@ impl<O: OutboxStore> Relay<O> {
         run: &[OutboxEvent],
     ) -> Result<Option<Option<ConsistencyToken>>, ApiError> {
         let mut requests = Vec::with_capacity(run.len());
-        for event in run {
+        for event in run.iter().filter(|event| !for_reporting(&event.topic)) {
             match WriteRelationshipsRequest::decode(event.payload.as_slice()) {
                 Ok(request) => requests.push(request),
                 Err(_) => return Ok(None),
             }
+        }
+        if requests.is_empty() {
+            return Ok(Some(None));
         }
         match self.authorization.write_batch(tenant, requests).await {
             Ok(token) if token.token.is_empty() => Ok(Some(None)),
@@ -411,7 +421,7 @@ impl<O: OutboxStore> Relay<O> {
                 Err(error) => return Ok(Outcome::DeadLetter(format!("unreadable: {error}"))),
             },
             // Nothing for authorization: the publisher takes it to reporting.
-            other if other.starts_with(topic::FOR_REPORTING) => {
+            other if for_reporting(other) => {
                 return Ok(Outcome::Delivered(None));
             }
             other => return Ok(Outcome::DeadLetter(format!("unknown topic {other:?}"))),

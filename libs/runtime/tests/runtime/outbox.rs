@@ -462,7 +462,7 @@ async fn waiting_facts_go_in_one_call_and_a_refused_one_alone_to_the_dead_letter
 }
 
 #[tokio::test]
-async fn an_event_for_reporting_alone_is_settled_without_a_call_and_holds_nothing_up() {
+async fn an_event_for_reporting_alone_is_settled_without_a_call_and_breaks_no_run() {
     let auth = lms_testkit::TestAuth::new();
     let context = crate::probe::context(&auth);
     let recording = Arc::new(Recording::default());
@@ -506,8 +506,8 @@ async fn an_event_for_reporting_alone_is_settled_without_a_call_and_holds_nothin
     );
     assert_eq!(
         *recording.calls.lock().unwrap(),
-        [1, 1],
-        "the two facts reached authorization, the other did not"
+        [2],
+        "the two facts in one call: the event for reporting rides along, unsent"
     );
     assert!(database.tenants_with_pending().await.unwrap().is_empty());
     assert!(database.dead_letters(tenant).await.unwrap().is_empty());
@@ -516,4 +516,42 @@ async fn an_event_for_reporting_alone_is_settled_without_a_call_and_holds_nothin
         3,
         "all three still go to the stream"
     );
+}
+
+/// Alone (nothing to ride along with), an event for reporting is settled without any call.
+#[tokio::test]
+async fn a_lone_event_for_reporting_makes_no_call() {
+    let auth = lms_testkit::TestAuth::new();
+    let test = lms_testkit::sqlite_pool(&OUTBOX).await;
+    let database = Database::Sqlite(test.pool());
+    let tenant = TenantId::generate();
+    // Nothing listens there: any call would fail the delivery.
+    let peer = lms_runtime::client::Peer::plaintext("http://127.0.0.1:1".to_owned());
+    let tokens = Tokens(auth.tenant_service_token("identity", tenant));
+    let relay = Relay::new(
+        database.clone(),
+        Authorization::new(&peer, Arc::new(tokens)).unwrap(),
+    );
+    let records: Vec<NewEvent> = (0..3)
+        .map(|n| NewEvent {
+            event_id: Uuid::now_v7(),
+            topic: "reporting.person",
+            payload: vec![n],
+        })
+        .collect();
+    outbox::commit_alone(&database, tenant, &records[..1])
+        .await
+        .unwrap();
+    let last = database.last_sequence(tenant).await.unwrap().unwrap();
+    assert_eq!(relay.deliver_up_to(tenant, last).await.unwrap(), 0);
+    outbox::commit_alone(&database, tenant, &records[1..])
+        .await
+        .unwrap();
+    let last = database.last_sequence(tenant).await.unwrap().unwrap();
+    assert_eq!(
+        relay.deliver_up_to(tenant, last).await.unwrap(),
+        0,
+        "a run of them too"
+    );
+    assert!(database.tenants_with_pending().await.unwrap().is_empty());
 }

@@ -440,3 +440,104 @@ async fn with_redis_but_no_events_key_reporting_refuses_to_start() {
         "{refused:?}"
     );
 }
+
+/// A person's newest record wins, an older one applied late changes nothing, and only identity
+/// speaks for people. On both backends.
+async fn a_persons_newest_record_is_kept_and_only_identitys_counts(database: Database) {
+    use lms_api::reporting::v1::PersonRecord;
+    use prost::Message;
+
+    let projection = Projection::new(database.clone());
+    let tenant = TenantId::generate();
+    let user = Uuid::new_v4();
+    let record = |service: ServiceName, sequence: i64, given_name: &str, status: UserStatus| {
+        PublishedEvent {
+            service,
+            event: OutboxEvent {
+                sequence,
+                event_id: Uuid::now_v7(),
+                tenant,
+                topic: lms_reporting::projection::PERSON.to_owned(),
+                payload: PersonRecord {
+                    user_id: user.to_string(),
+                    given_name: given_name.into(),
+                    family_name: "Lovelace".into(),
+                    email: "ada@example.org".into(),
+                    status: status as i32,
+                    ..Default::default()
+                }
+                .encode_to_vec(),
+            },
+        }
+    };
+    let named = |database: &Database| {
+        let database = database.clone();
+        async move {
+            const QUERY: &str = "SELECT given_name, status FROM projected_people \
+                 WHERE tenant_id = $1 AND user_id = $2";
+            let user = user.to_string();
+            let row: Option<(String, i16)> = match &database {
+                Database::Postgres(pool) => sqlx::query_as(QUERY)
+                    .bind(tenant.as_uuid())
+                    .bind(user)
+                    .fetch_optional(pool)
+                    .await
+                    .unwrap(),
+                Database::Sqlite(pool) => sqlx::query_as(QUERY)
+                    .bind(tenant.as_uuid())
+                    .bind(user)
+                    .fetch_optional(pool)
+                    .await
+                    .unwrap(),
+            };
+            row
+        }
+    };
+    let apply = |event: PublishedEvent| {
+        let projection = projection.clone();
+        async move { projection.apply(&event, "1-0").await.unwrap() }
+    };
+    apply(record(ServiceName::Identity, 5, "Ada", UserStatus::Active)).await;
+    apply(record(
+        ServiceName::Identity,
+        4,
+        "Augusta",
+        UserStatus::Active,
+    ))
+    .await;
+    assert_eq!(
+        named(&database).await,
+        Some(("Ada".to_owned(), UserStatus::Active as i16))
+    );
+    apply(record(
+        ServiceName::Delegation,
+        9,
+        "Forged",
+        UserStatus::Active,
+    ))
+    .await;
+    assert_eq!(
+        named(&database).await,
+        Some(("Ada".to_owned(), UserStatus::Active as i16)),
+        "not identity's"
+    );
+    apply(record(ServiceName::Identity, 6, "", UserStatus::Anonymised)).await;
+    assert_eq!(
+        named(&database).await,
+        Some((String::new(), UserStatus::Anonymised as i16)),
+        "anonymised: still there, without a name"
+    );
+}
+
+#[tokio::test]
+async fn a_persons_newest_record_is_kept_on_postgres() {
+    let test = lms_testkit::postgres_pool(&lms_reporting::MIGRATIONS).await;
+    a_persons_newest_record_is_kept_and_only_identitys_counts(Database::Postgres(test.pool()))
+        .await;
+}
+
+#[tokio::test]
+async fn a_persons_newest_record_is_kept_on_sqlite() {
+    let test = lms_testkit::sqlite_pool(&lms_reporting::MIGRATIONS).await;
+    a_persons_newest_record_is_kept_and_only_identitys_counts(Database::Sqlite(test.pool())).await;
+}

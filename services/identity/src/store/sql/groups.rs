@@ -222,6 +222,7 @@ impl GroupStore for SqlStore<Db> {
             }
         }
         outbox::append(&mut *tx, tenant, &events(&lost_primary)).await?;
+        super::users::record_people(&mut tx, tenant, &lost_primary).await?;
         let audit = audit
             .clone()
             .noting("users", ids(users))
@@ -284,6 +285,7 @@ impl GroupStore for SqlStore<Db> {
         .execute(&mut *tx)
         .await?;
         outbox::append(&mut *tx, tenant, &events(before)).await?;
+        super::users::record_people(&mut tx, tenant, &[user]).await?;
         let audit = audit
             .clone()
             .noting("before", before.map(|g| g.to_string()))

@@ -48,6 +48,12 @@ impl TenantStore for SqlStore<Db> {
         insert_user(&mut *tx, tenant.id, first_user).await?;
         insert_employment(&mut *tx, tenant.id, employment).await?;
         outbox::append(&mut *tx, tenant.id, events).await?;
+        outbox::append(
+            &mut *tx,
+            tenant.id,
+            &[crate::person_record::person_record(first_user)],
+        )
+        .await?;
         let created = audit.clone().after(tenant);
         append_audit(&mut *tx, tenant.id, &created).await?;
         // The platform's trail too: operators account there for the tenants they made.

@@ -11,6 +11,7 @@ use super::audit::append_audit;
 use super::rows::{employment_from_row, user_from_row};
 use super::units::unit_in;
 use crate::audit::on_behalf;
+use crate::person_record::person_record;
 use crate::store::sql::{SqlStore, duplicate, lock_tenant};
 use crate::store::{
     EmploymentChange, EmploymentRecord, NewEvent, StoreError, UserChange, UserFilter, UserRecord,
@@ -30,6 +31,7 @@ impl UserStore for SqlStore<Db> {
         insert_user(&mut *tx, tenant, user).await?;
         insert_employment(&mut *tx, tenant, employment).await?;
         outbox::append(&mut *tx, tenant, events).await?;
+        outbox::append(&mut *tx, tenant, &[person_record(user)]).await?;
         append_audit(&mut *tx, tenant, &audit.clone().after(user)).await?;
         tx.commit().await?;
         Ok(())
@@ -121,6 +123,7 @@ impl UserStore for SqlStore<Db> {
             &on_behalf(&committed.events, &audit.actor),
         )
         .await?;
+        outbox::append(&mut *tx, tenant, &[person_record(&record)]).await?;
         append_audit(&mut *tx, tenant, &audit.clone().changed(&before, &record)).await?;
         tx.commit().await?;
         Ok(record)
@@ -451,6 +454,35 @@ impl UserStore for SqlStore<Db> {
         tx.commit().await?;
         Ok(after)
     }
+}
+
+/// Tells reporting who `users` now are: each one's record as this transaction holds it, after
+/// the write (see [`person_record`]).
+pub(super) async fn record_people(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    tenant: TenantId,
+    users: &[UserId],
+) -> Result<(), StoreError> {
+    if users.is_empty() {
+        return Ok(());
+    }
+    let mut query = sqlx::QueryBuilder::<Db>::new("SELECT * FROM users WHERE tenant_id = ");
+    query.push_bind(tenant.as_uuid()).push(" AND user_id IN (");
+    let mut ids = query.separated(", ");
+    for user in users {
+        ids.push_bind(user.as_uuid());
+    }
+    query.push(")");
+    let records = query
+        .build()
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(user_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    let events: Vec<NewEvent> = records.iter().map(person_record).collect();
+    outbox::append(&mut **tx, tenant, &events).await?;
+    Ok(())
 }
 
 pub(super) async fn insert_user<'c, E>(

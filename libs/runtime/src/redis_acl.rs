@@ -46,7 +46,7 @@ pub fn rules(service: ServiceName, prefix: &str) -> Vec<String> {
     // trimmed as it adds (`XADD ... MAXLEN ~`), and to no other. A selector, so XADD reaches
     // that key alone and the service's other commands do not reach it (identity's ZADD on its
     // events, or XADD turning the revoked sessions into a stream). Batches go in MULTI/EXEC.
-    if matches!(service, ServiceName::Identity | ServiceName::Delegation) {
+    if crate::outbox::PUBLISHERS.contains(&service) {
         rules.extend([
             format!("(~{prefix}{} +xadd)", crate::outbox::stream_key(service)),
             "+multi".to_owned(),
@@ -83,7 +83,7 @@ pub fn rules(service: ServiceName, prefix: &str) -> Vec<String> {
         }
         // Reporting reads every service's events in its consumer group (creating the group,
         // reading, acknowledging, taking over entries a stopped replica left, measuring the
-        // backlog), and may add to none.
+        // backlog, removing consumers long gone), and may add to none.
         ServiceName::Reporting => rules.extend([
             format!("~{prefix}{EVENTS_NAMESPACE}*"),
             "+xgroup|create".to_owned(),
@@ -91,6 +91,9 @@ pub fn rules(service: ServiceName, prefix: &str) -> Vec<String> {
             "+xack".to_owned(),
             "+xautoclaim".to_owned(),
             "+xinfo|groups".to_owned(),
+            "+xinfo|stream".to_owned(),
+            "+xinfo|consumers".to_owned(),
+            "+xgroup|delconsumer".to_owned(),
         ]),
         // Delegation verifies tokens and publishes its events (above).
         ServiceName::Delegation => {}

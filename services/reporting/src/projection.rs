@@ -10,6 +10,8 @@
 //! reports are scoped by, and identity's person records (`reporting.person`: names, e-mail,
 //! status, primary group). Other topics are recorded as consumed and otherwise ignored.
 
+use std::collections::HashMap;
+
 use lms_api::authorization::v1::{Operation, Relationship, WriteRelationshipsRequest};
 use lms_api::common::v1::ObjectReference;
 use lms_api::reporting::v1::PersonRecord;
@@ -176,7 +178,62 @@ macro_rules! apply_in {
     }};
 }
 
+const SKIPPED: &str = "INSERT INTO skipped_entries (stream, entry_id, reason, event_id, tenant, \
+     sequence, topic, payload, mac) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+     ON CONFLICT (stream, entry_id) DO NOTHING";
+
+/// Whether the store failed on its own account (unreachable, out of connections), so the same
+/// event may apply later, rather than refusing this event's statement.
+pub fn is_transient(error: &sqlx::Error) -> bool {
+    matches!(
+        error,
+        sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed
+    )
+}
+
 impl Projection {
+    /// Keeps an entry that will not be applied (`reason`), with its fields as read, so it is
+    /// acknowledged without being lost.
+    pub async fn set_aside(
+        &self,
+        stream: &str,
+        entry_id: &str,
+        reason: &str,
+        fields: &HashMap<String, Vec<u8>>,
+    ) -> Result<(), sqlx::Error> {
+        let text = |name: &str| {
+            fields
+                .get(name)
+                .map(|value| String::from_utf8_lossy(value).into_owned())
+        };
+        let bytes = |name: &str| fields.get(name).cloned();
+        macro_rules! insert {
+            ($pool:expr) => {{
+                sqlx::query(SKIPPED)
+                    .bind(stream)
+                    .bind(entry_id)
+                    .bind(reason)
+                    .bind(text("id"))
+                    .bind(text("tenant"))
+                    .bind(text("sequence"))
+                    .bind(text("topic"))
+                    .bind(bytes("payload"))
+                    .bind(bytes("mac"))
+                    .execute($pool)
+                    .await?;
+            }};
+        }
+        match &self.database {
+            Database::Postgres(pool) => insert!(pool),
+            Database::Sqlite(pool) => insert!(pool),
+        }
+        Ok(())
+    }
+
     /// Projections kept in `database`.
     pub fn new(database: Database) -> Self {
         Self { database }

@@ -23,6 +23,7 @@
 //! The same events also go to the service's event stream for reporting ([`Publisher`]), on
 //! their own schedule; a row is pruned once it is both delivered and published.
 
+mod entry;
 mod publish;
 pub mod receipt;
 mod relay;
@@ -35,9 +36,9 @@ use lms_kernel::TenantId;
 use prost::Message;
 use uuid::Uuid;
 
+pub use entry::{EntryFields, PUBLISHERS, Unopened, open_entry};
 pub use publish::{
-    EntryFields, EventBus, EventSink, PublishError, PublishedEvent, Publisher, STREAM_MAX_LEN,
-    stream_key,
+    EventBus, EventSink, PublishError, PublishedEvent, Publisher, STREAM_MAX_LEN, stream_key,
 };
 pub use relay::{DeliveryError, KEEP_DELIVERED, REQUEST_DEADLINE, Relay};
 pub use store::{AppendEvents, Backlog, DeadLetter, OutboxStore, append, commit_alone};

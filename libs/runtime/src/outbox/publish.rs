@@ -26,6 +26,7 @@ use opentelemetry::metrics::{Counter, ObservableGauge};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
+use super::entry::EntryFields;
 use super::{OutboxEvent, OutboxStore};
 use crate::config::ServiceName;
 use crate::redis::{RedisError, RedisHandle};
@@ -135,66 +136,24 @@ impl EventSink {
                 let mut pipe = redis::pipe();
                 pipe.atomic();
                 for event in events {
-                    let entry = EntryFields::of(event);
-                    pipe.cmd("XADD")
+                    let fields = EntryFields::of(event);
+                    let xadd = pipe
+                        .cmd("XADD")
                         .arg(&key)
                         .arg("MAXLEN")
                         .arg("~")
                         .arg(*max_len)
-                        .arg("*")
-                        .arg("id")
-                        .arg(&entry.id)
-                        .arg("tenant")
-                        .arg(&entry.tenant)
-                        .arg("sequence")
-                        .arg(&entry.sequence)
-                        .arg("topic")
-                        .arg(&event.topic)
-                        .arg("payload")
-                        .arg(event.payload.as_slice())
-                        .arg("mac")
-                        .arg(sealer.tag(&key, &entry.parts(event)))
-                        .ignore();
+                        .arg("*");
+                    for (name, value) in fields.signed(&key, sealer) {
+                        xadd.arg(name).arg(value);
+                    }
+                    xadd.ignore();
                 }
                 pipe.query_async::<()>(&mut connection)
                     .await
                     .map_err(RedisError::from)
             }
         }
-    }
-}
-
-/// An entry's fields as text, in the form the MAC covers: the stream key (the place), then id,
-/// tenant, sequence, topic and payload, each length-prefixed.
-#[derive(Debug)]
-pub struct EntryFields {
-    /// The event id.
-    pub id: String,
-    /// The tenant.
-    pub tenant: String,
-    /// The sequence, in decimal.
-    pub sequence: String,
-}
-
-impl EntryFields {
-    /// The text fields of `event`.
-    pub fn of(event: &OutboxEvent) -> Self {
-        Self {
-            id: event.event_id.to_string(),
-            tenant: event.tenant.to_string(),
-            sequence: event.sequence.to_string(),
-        }
-    }
-
-    /// What the MAC covers, with `event`'s topic and payload.
-    pub fn parts<'a>(&'a self, event: &'a OutboxEvent) -> [&'a [u8]; 5] {
-        [
-            self.id.as_bytes(),
-            self.tenant.as_bytes(),
-            self.sequence.as_bytes(),
-            event.topic.as_bytes(),
-            &event.payload,
-        ]
     }
 }
 

@@ -87,6 +87,15 @@ async fn enrolled(database: &Database, course: Uuid, user: Uuid) -> Option<(bool
     }
 }
 
+/// The entries set aside: reason and event id, in the order read.
+async fn skipped(database: &Database) -> Vec<(String, Option<String>)> {
+    const QUERY: &str = "SELECT reason, event_id FROM skipped_entries ORDER BY entry_id";
+    match database {
+        Database::Postgres(pool) => sqlx::query_as(QUERY).fetch_all(pool).await.unwrap(),
+        Database::Sqlite(pool) => sqlx::query_as(QUERY).fetch_all(pool).await.unwrap(),
+    }
+}
+
 async fn consumed(database: &Database) -> i64 {
     const QUERY: &str = "SELECT COUNT(*) FROM consumed_events";
     match database {
@@ -198,7 +207,7 @@ async fn published_facts_are_projected_once_each_and_acknowledged() {
     assert_eq!((status, restricted), (UserStatus::Suspended as i16, true));
     assert_eq!(reader.read_new().await.unwrap(), 0, "all acknowledged");
     let behind = reader.measure_backlog().await.unwrap();
-    assert_eq!(behind.values().sum::<i64>(), 0, "{behind:?}");
+    assert_eq!(behind.values().map(|m| m.0).sum::<i64>(), 0, "{behind:?}");
 
     // The same events sent again (a publisher that crashed before marking them): read, and
     // applied nowhere twice.
@@ -259,7 +268,11 @@ async fn entries_a_stopped_reader_left_unacknowledged_are_taken_over_and_applied
     );
     assert_eq!(enrolled(&world.reporting, course, user).await, None);
     let behind = patient.measure_backlog().await.unwrap();
-    assert_eq!(behind.values().sum::<i64>(), 1, "read and not acknowledged");
+    assert_eq!(
+        behind.values().map(|m| m.0).sum::<i64>(),
+        1,
+        "read and not acknowledged"
+    );
 
     let eager = world
         .reader("replica-c")
@@ -270,7 +283,7 @@ async fn entries_a_stopped_reader_left_unacknowledged_are_taken_over_and_applied
     assert!(enrolled(&world.reporting, course, user).await.unwrap().0);
     assert_eq!(eager.claim_pending().await.unwrap(), 0, "acknowledged");
     let behind = eager.measure_backlog().await.unwrap();
-    assert_eq!(behind.values().sum::<i64>(), 0, "{behind:?}");
+    assert_eq!(behind.values().map(|m| m.0).sum::<i64>(), 0, "{behind:?}");
 }
 
 /// Two replicas may apply one tenant's events out of order: the older arriving last changes
@@ -374,13 +387,14 @@ async fn an_entry_not_signed_by_its_service_is_skipped_and_acknowledged() {
         world.redis.prefix(),
         outbox::stream_key(ServiceName::Delegation)
     );
-    let fields = outbox::EntryFields::of(&row);
-    let wrong_key = Sealer::new(&SecretString::new("somebody else's key, 32+ characters"))
-        .tag(&key, &fields.parts(&row));
+    let wrong_key = outbox::EntryFields::of(&row).mac(
+        &key,
+        &Sealer::new(&SecretString::new("somebody else's key, 32+ characters")),
+    );
     let other_tenant = {
         let mut moved = row.clone();
         moved.tenant = TenantId::generate();
-        sealer().tag(&key, &outbox::EntryFields::of(&moved).parts(&moved))
+        outbox::EntryFields::of(&moved).mac(&key, &sealer())
     };
     let admin = RedisEndpoint::new(SecretString::new(world.redis.url().to_owned()));
     let mut admin = RedisHandle::connect(&admin, world.redis.prefix())
@@ -393,11 +407,11 @@ async fn an_entry_not_signed_by_its_service_is_skipped_and_acknowledged() {
         add.arg(&key)
             .arg("*")
             .arg("id")
-            .arg(&fields.id)
+            .arg(row.event_id.to_string())
             .arg("tenant")
-            .arg(&fields.tenant)
+            .arg(row.tenant.to_string())
             .arg("sequence")
-            .arg(&fields.sequence)
+            .arg(row.sequence)
             .arg("topic")
             .arg(&row.topic)
             .arg("payload")
@@ -410,8 +424,17 @@ async fn an_entry_not_signed_by_its_service_is_skipped_and_acknowledged() {
     assert_eq!(reader.read_new().await.unwrap(), 3);
     assert_eq!(enrolled(&world.reporting, course, user).await, None);
     assert_eq!(consumed(&world.reporting).await, 0);
+    // Kept, with every field, for a look and a second try once the cause is fixed.
+    assert_eq!(
+        skipped(&world.reporting).await,
+        vec![("forged".to_owned(), Some(row.event_id.to_string())); 3]
+    );
     let behind = reader.measure_backlog().await.unwrap();
-    assert_eq!(behind.values().sum::<i64>(), 0, "acknowledged: {behind:?}");
+    assert_eq!(
+        behind.values().map(|m| m.0).sum::<i64>(),
+        0,
+        "acknowledged: {behind:?}"
+    );
     // The service's own, signed, goes through.
     world.commit_and_publish(tenant, &[event]).await;
     assert_eq!(reader.read_new().await.unwrap(), 1);
@@ -540,4 +563,108 @@ async fn a_persons_newest_record_is_kept_on_postgres() {
 async fn a_persons_newest_record_is_kept_on_sqlite() {
     let test = lms_testkit::sqlite_pool(&lms_reporting::MIGRATIONS).await;
     a_persons_newest_record_is_kept_and_only_identitys_counts(Database::Sqlite(test.pool())).await;
+}
+
+/// An event the store refuses (PostgreSQL takes no NUL in text) stops the round, the entries
+/// after it wait, read again by the same replica; after its attempts it is set aside and the
+/// rest apply in order.
+#[tokio::test]
+async fn an_event_the_store_keeps_refusing_is_set_aside_and_the_rest_still_apply() {
+    let world = World::new().await;
+    let reader = world.reader("replica-a").await;
+    let tenant = TenantId::generate();
+    let (course, before, after) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+    let poison = outbox::facts(WriteRelationshipsRequest {
+        updates: vec![RelationshipUpdate {
+            operation: Operation::Touch as i32,
+            relationship: Some(Relationship {
+                resource: Some(ObjectReference {
+                    r#type: ObjectType::Course as i32,
+                    id: "nul\0in text".into(),
+                    tenant_id: String::new(),
+                }),
+                relation: Relation::Enrolled as i32,
+                subject: Some(reference(ObjectType::User, before)),
+                ..Default::default()
+            }),
+        }],
+        ..Default::default()
+    });
+    let poison_id = poison.event_id;
+    world
+        .commit_and_publish(
+            tenant,
+            &[
+                enrolment(course, before, Operation::Touch),
+                poison,
+                enrolment(course, after, Operation::Touch),
+            ],
+        )
+        .await;
+    assert!(
+        reader.read_new().await.is_err(),
+        "stopped at the refused event"
+    );
+    assert!(enrolled(&world.reporting, course, before).await.unwrap().0);
+    assert_eq!(
+        enrolled(&world.reporting, course, after).await,
+        None,
+        "waits"
+    );
+    for _ in 1..backbone::MAX_ATTEMPTS - 1 {
+        assert!(
+            reader.read_new().await.is_err(),
+            "its own pending, read again"
+        );
+    }
+    assert_eq!(
+        reader.read_new().await.unwrap(),
+        2,
+        "set aside, then the rest"
+    );
+    assert!(enrolled(&world.reporting, course, after).await.unwrap().0);
+    assert_eq!(
+        skipped(&world.reporting).await,
+        vec![("refused".to_owned(), Some(poison_id.to_string()))]
+    );
+    assert_eq!(reader.read_new().await.unwrap(), 0);
+    let behind = reader.measure_backlog().await.unwrap();
+    assert_eq!(behind.values().map(|m| m.0).sum::<i64>(), 0, "{behind:?}");
+}
+
+/// A stream trimmed past entries the group never read shows as a gap (rebuild needed).
+#[tokio::test]
+async fn a_stream_trimmed_past_unread_entries_shows_a_gap() {
+    let world = World::new().await;
+    let reader = world.reader("replica-a").await;
+    let tenant = TenantId::generate();
+    world
+        .commit_and_publish(
+            tenant,
+            &[enrolment(Uuid::new_v4(), Uuid::new_v4(), Operation::Touch)],
+        )
+        .await;
+    let measured = reader.measure_backlog().await.unwrap();
+    assert!(measured.values().all(|m| !m.1), "{measured:?}");
+    let admin = RedisEndpoint::new(SecretString::new(world.redis.url().to_owned()));
+    let mut admin = RedisHandle::connect(&admin, world.redis.prefix())
+        .await
+        .unwrap()
+        .require_connection()
+        .unwrap();
+    let key = format!(
+        "{}{}",
+        world.redis.prefix(),
+        outbox::stream_key(ServiceName::Delegation)
+    );
+    let _: i64 = redis::cmd("XTRIM")
+        .arg(&key)
+        .arg("MAXLEN")
+        .arg(0)
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    let measured = reader.measure_backlog().await.unwrap();
+    assert!(measured[&key].1, "{measured:?}");
+    assert_eq!(reader.read_new().await.unwrap(), 0, "nothing left to read");
 }

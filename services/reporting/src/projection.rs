@@ -3,8 +3,10 @@
 //! An event is applied in one transaction with its inbox row (`consumed_events`, keyed by the
 //! event id): a copy delivered again (a replica that crashed before acknowledging, a publisher
 //! that sent it twice) finds its id there and changes nothing. Rows carry the owning service and
-//! its outbox sequence, and change only for a newer event: two reporting replicas read one
-//! stream side by side, so events can be applied out of order, and the last commit still wins.
+//! its outbox sequence, and change only for an event at least as new (within one event, later
+//! updates of a row win, as in authorization): two reporting replicas read one stream side by
+//! side, so events can be applied out of order, and the last commit still wins. Each relation
+//! has one owning service today; a row another service writes is taken as it comes.
 //!
 //! Projected today: authorization facts events (relationships and people's statuses), the graph
 //! reports are scoped by, and identity's person records (`reporting.person`: names, e-mail,
@@ -53,7 +55,7 @@ const FACT: &str = "INSERT INTO projected_facts (tenant_id, resource_type, resou
      subject_id, subject_tenant) DO UPDATE SET valid_from = excluded.valid_from, \
      valid_until = excluded.valid_until, present = excluded.present, service = excluded.service, \
      sequence = excluded.sequence \
-     WHERE projected_facts.service <> excluded.service OR projected_facts.sequence < excluded.sequence";
+     WHERE projected_facts.service <> excluded.service OR projected_facts.sequence <= excluded.sequence";
 
 const STATUS: &str = "INSERT INTO projected_statuses (tenant_id, user_id, status, \
      restrict_bookings, service, sequence) VALUES ($1, $2, $3, $4, $5, $6) \
@@ -61,7 +63,7 @@ const STATUS: &str = "INSERT INTO projected_statuses (tenant_id, user_id, status
      restrict_bookings = excluded.restrict_bookings, service = excluded.service, \
      sequence = excluded.sequence \
      WHERE projected_statuses.service <> excluded.service \
-     OR projected_statuses.sequence < excluded.sequence";
+     OR projected_statuses.sequence <= excluded.sequence";
 
 /// The topic of identity's person records (`lms_identity::person_record::TOPIC`).
 pub const PERSON: &str = "reporting.person";

@@ -18,6 +18,7 @@ use lms_runtime::redis::{RedisEndpoint, RedisHandle};
 use lms_runtime::sealed::Sealer;
 use lms_runtime::{Database, Migrations, SecretString, ServiceName};
 use lms_testkit::TestRedis;
+use prost::Message;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -667,4 +668,38 @@ async fn a_stream_trimmed_past_unread_entries_shows_a_gap() {
     let measured = reader.measure_backlog().await.unwrap();
     assert!(measured[&key].1, "{measured:?}");
     assert_eq!(reader.read_new().await.unwrap(), 0, "nothing left to read");
+}
+
+/// Within one event, the last update of a relationship wins, as authorization applies it.
+#[tokio::test]
+async fn within_one_event_the_last_update_of_a_relationship_wins() {
+    let test = lms_testkit::sqlite_pool(&lms_reporting::MIGRATIONS).await;
+    let database = Database::Sqlite(test.pool());
+    let (course, user) = (Uuid::new_v4(), Uuid::new_v4());
+    let touch = enrolment(course, user, Operation::Touch);
+    let delete = enrolment(course, user, Operation::Delete);
+    let mut both = WriteRelationshipsRequest::default();
+    for event in [&touch, &delete] {
+        both.updates.extend(
+            WriteRelationshipsRequest::decode(event.payload.as_slice())
+                .unwrap()
+                .updates,
+        );
+    }
+    let event = outbox::facts(both);
+    let published = PublishedEvent {
+        service: ServiceName::Delegation,
+        event: OutboxEvent {
+            sequence: 3,
+            event_id: event.event_id,
+            tenant: TenantId::generate(),
+            topic: event.topic.to_owned(),
+            payload: event.payload,
+        },
+    };
+    Projection::new(database.clone())
+        .apply(&published, "1-0")
+        .await
+        .unwrap();
+    assert_eq!(enrolled(&database, course, user).await, Some((false, 3)));
 }

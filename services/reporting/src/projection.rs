@@ -9,14 +9,16 @@
 //! has one owning service today; a row another service writes is taken as it comes.
 //!
 //! Projected today: authorization facts events (relationships and people's statuses), the graph
-//! reports are scoped by, and identity's person records (`reporting.person`: names, e-mail,
-//! status, primary group). Other topics are recorded as consumed and otherwise ignored.
+//! reports are scoped by; identity's person records (`reporting.person`: names, e-mail, status,
+//! primary group); delegation's course and enrolment records (`reporting.course`,
+//! `reporting.enrolments`: titles, states, progress times, scores). Other topics are recorded as
+//! consumed and otherwise ignored.
 
 use std::collections::HashMap;
 
 use lms_api::authorization::v1::{Operation, Relationship, WriteRelationshipsRequest};
 use lms_api::common::v1::ObjectReference;
-use lms_api::reporting::v1::PersonRecord;
+use lms_api::reporting::v1::{CourseRecord, EnrolmentRecords, PersonRecord};
 use lms_runtime::outbox::{PublishedEvent, topic};
 use lms_runtime::request::seconds;
 use lms_runtime::transaction::begin_write;
@@ -76,10 +78,32 @@ const PERSON_ROW: &str = "INSERT INTO projected_people (tenant_id, user_id, give
      primary_group_id = excluded.primary_group_id, external_id = excluded.external_id, \
      sequence = excluded.sequence WHERE projected_people.sequence < excluded.sequence";
 
+/// The topic of delegation's course records (`lms_delegation::records::COURSE`).
+pub const COURSE: &str = "reporting.course";
+
+/// The topic of delegation's enrolment records (`lms_delegation::records::ENROLMENTS`).
+pub const ENROLMENTS: &str = "reporting.enrolments";
+
+const COURSE_ROW: &str = "INSERT INTO projected_courses (tenant_id, course_id, title, unit_id, \
+     status, removed, sequence) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+     ON CONFLICT (tenant_id, course_id) DO UPDATE SET title = excluded.title, \
+     unit_id = excluded.unit_id, status = excluded.status, removed = excluded.removed, \
+     sequence = excluded.sequence WHERE projected_courses.sequence < excluded.sequence";
+
+const ENROLMENT_ROW: &str = "INSERT INTO projected_enrolments (tenant_id, enrolment_id, \
+     course_id, user_id, state, enrolled_at, started_at, completed_at, withdrawn_at, score, \
+     sequence) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+     ON CONFLICT (tenant_id, enrolment_id) DO UPDATE SET state = excluded.state, \
+     started_at = excluded.started_at, completed_at = excluded.completed_at, \
+     withdrawn_at = excluded.withdrawn_at, score = excluded.score, sequence = excluded.sequence \
+     WHERE projected_enrolments.sequence < excluded.sequence";
+
 /// What an event's payload holds, decoded.
 enum Payload {
     Facts(WriteRelationshipsRequest),
     Person(PersonRecord),
+    Course(CourseRecord),
+    Enrolments(EnrolmentRecords),
     /// Nothing reporting projects.
     Other,
 }
@@ -136,6 +160,40 @@ macro_rules! apply_in {
                     .bind(sequence)
                     .execute(&mut *$tx)
                     .await?;
+            }
+            if let Payload::Course(CourseRecord {
+                course: Some(course),
+                removed,
+            }) = payload
+            {
+                sqlx::query(COURSE_ROW)
+                    .bind(tenant)
+                    .bind(&course.course_id)
+                    .bind(&course.title)
+                    .bind(&course.unit_id)
+                    .bind(course.status as i16)
+                    .bind(*removed)
+                    .bind(sequence)
+                    .execute(&mut *$tx)
+                    .await?;
+            }
+            if let Payload::Enrolments(records) = payload {
+                for e in &records.enrolments {
+                    sqlx::query(ENROLMENT_ROW)
+                        .bind(tenant)
+                        .bind(&e.enrolment_id)
+                        .bind(&e.course_id)
+                        .bind(&e.user_id)
+                        .bind(e.state as i16)
+                        .bind(seconds(e.enrolled_at.as_ref()))
+                        .bind(seconds(e.started_at.as_ref()))
+                        .bind(seconds(e.completed_at.as_ref()))
+                        .bind(seconds(e.withdrawn_at.as_ref()))
+                        .bind(e.score)
+                        .bind(sequence)
+                        .execute(&mut *$tx)
+                        .await?;
+                }
             }
             if let Payload::Facts(facts) = payload {
                 for update in &facts.updates {
@@ -257,9 +315,15 @@ impl Projection {
             (_, topic::FACTS) => {
                 Payload::Facts(WriteRelationshipsRequest::decode(bytes).map_err(unreadable)?)
             }
-            // Only identity speaks for people.
+            // Only identity speaks for people, only delegation for courses and enrolments.
             (ServiceName::Identity, PERSON) => {
                 Payload::Person(PersonRecord::decode(bytes).map_err(unreadable)?)
+            }
+            (ServiceName::Delegation, COURSE) => {
+                Payload::Course(CourseRecord::decode(bytes).map_err(unreadable)?)
+            }
+            (ServiceName::Delegation, ENROLMENTS) => {
+                Payload::Enrolments(EnrolmentRecords::decode(bytes).map_err(unreadable)?)
             }
             _ => Payload::Other,
         };

@@ -679,3 +679,68 @@ async fn the_content_player_records_progress_with_its_scoped_token_and_a_complet
 fn uuid() -> String {
     lms_kernel::UserId::generate().to_string()
 }
+
+/// What reports show of courses and enrolments leaves with each change, in its transaction:
+/// the course's record, then each enrolment's state as it moves, with the score.
+#[tokio::test]
+async fn each_change_of_a_course_or_enrolment_commits_its_record_for_reporting() {
+    use lms_api::reporting::v1::{CourseRecord, EnrolmentRecords};
+    use prost::Message;
+
+    let p = Platform::start().await;
+    let c = course(&p, "C Reported", false).await;
+    let (learner, _) = p.person("reported@academy.example", None, None).await;
+    enrol(&p, &p.admin, &c, &[&learner]).await.unwrap();
+    let player = p
+        .integration("content-player", &["delegation.progress.record"])
+        .await;
+    for request in [
+        report(&c, &learner, "a1", Progress::Started),
+        completion(&c, &learner, "a1", 87.5),
+    ] {
+        p.enrolments(&player)
+            .record_progress(request)
+            .await
+            .unwrap();
+    }
+
+    let outbox = sqlx::PgPool::connect(p.delegation_database_url())
+        .await
+        .unwrap();
+    let rows: Vec<(String, Vec<u8>)> = sqlx::query_as(
+        "SELECT topic, payload FROM outbox WHERE topic LIKE 'reporting.%' ORDER BY sequence",
+    )
+    .fetch_all(&outbox)
+    .await
+    .unwrap();
+    let courses: Vec<CourseRecord> = rows
+        .iter()
+        .filter(|(topic, _)| topic == "reporting.course")
+        .map(|(_, payload)| CourseRecord::decode(payload.as_slice()).unwrap())
+        .collect();
+    let reported = courses
+        .iter()
+        .filter_map(|r| r.course.as_ref())
+        .find(|course| course.course_id == c)
+        .expect("the course's record");
+    assert_eq!(reported.title, "C Reported");
+    let states: Vec<(EnrolmentState, Option<f32>)> = rows
+        .iter()
+        .filter(|(topic, _)| topic == "reporting.enrolments")
+        .flat_map(|(_, payload)| {
+            EnrolmentRecords::decode(payload.as_slice())
+                .unwrap()
+                .enrolments
+        })
+        .filter(|e| e.user_id == learner && e.course_id == c)
+        .map(|e| (e.state(), e.score))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            (EnrolmentState::Enrolled, None),
+            (EnrolmentState::InProgress, None),
+            (EnrolmentState::Completed, Some(87.5)),
+        ]
+    );
+}

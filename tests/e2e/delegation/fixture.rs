@@ -327,6 +327,11 @@ impl Platform {
         self.replica.start(free_addr()).await
     }
 
+    /// Delegation's database, to look at what it committed.
+    pub fn delegation_database_url(&self) -> &str {
+        &self.replica.database_url
+    }
+
     pub fn events(&self, token: &str) -> EventServiceClient<Authed> {
         EventServiceClient::new(self.delegation.authorized(token))
     }

@@ -703,3 +703,144 @@ async fn within_one_event_the_last_update_of_a_relationship_wins() {
         .unwrap();
     assert_eq!(enrolled(&database, course, user).await, Some((false, 3)));
 }
+
+/// Courses and enrolments: the newest record of each wins, a deleted course stays as removed,
+/// and only delegation speaks for them. On both backends.
+async fn courses_and_enrolments_keep_their_newest_record(database: Database) {
+    use lms_api::delegation::v1::{Course, CourseStatus, Enrolment, EnrolmentState};
+    use lms_api::reporting::v1::{CourseRecord, EnrolmentRecords};
+    use lms_reporting::projection::{COURSE, ENROLMENTS};
+
+    let projection = Projection::new(database.clone());
+    let tenant = TenantId::generate();
+    let (course, enrolment, user) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+    let published =
+        |service: ServiceName, sequence: i64, topic: &str, payload: Vec<u8>| PublishedEvent {
+            service,
+            event: OutboxEvent {
+                sequence,
+                event_id: Uuid::now_v7(),
+                tenant,
+                topic: topic.to_owned(),
+                payload,
+            },
+        };
+    let course_record = |title: &str, removed: bool| {
+        CourseRecord {
+            course: Some(Course {
+                course_id: course.to_string(),
+                title: title.into(),
+                status: CourseStatus::Active as i32,
+                ..Default::default()
+            }),
+            removed,
+        }
+        .encode_to_vec()
+    };
+    let enrolment_record = |state: EnrolmentState| {
+        EnrolmentRecords {
+            enrolments: vec![Enrolment {
+                enrolment_id: enrolment.to_string(),
+                course_id: course.to_string(),
+                user_id: user.to_string(),
+                state: state as i32,
+                score: (state == EnrolmentState::Completed).then_some(87.5),
+                ..Default::default()
+            }],
+        }
+        .encode_to_vec()
+    };
+    for event in [
+        published(
+            ServiceName::Delegation,
+            2,
+            COURSE,
+            course_record("Safety", false),
+        ),
+        published(
+            ServiceName::Delegation,
+            1,
+            COURSE,
+            course_record("Draft", false),
+        ),
+        published(
+            ServiceName::Identity,
+            9,
+            COURSE,
+            course_record("Forged", false),
+        ),
+        published(
+            ServiceName::Delegation,
+            4,
+            ENROLMENTS,
+            enrolment_record(EnrolmentState::Completed),
+        ),
+        published(
+            ServiceName::Delegation,
+            3,
+            ENROLMENTS,
+            enrolment_record(EnrolmentState::InProgress),
+        ),
+    ] {
+        projection.apply(&event, "1-0").await.unwrap();
+    }
+    const COURSES: &str = "SELECT title, removed FROM projected_courses WHERE course_id = $1";
+    const ENROLLED: &str = "SELECT state, score FROM projected_enrolments WHERE enrolment_id = $1";
+    macro_rules! read {
+        ($pool:expr) => {{
+            let course: (String, bool) = sqlx::query_as(COURSES)
+                .bind(course.to_string())
+                .fetch_one($pool)
+                .await
+                .unwrap();
+            let enrolled: (i16, Option<f32>) = sqlx::query_as(ENROLLED)
+                .bind(enrolment.to_string())
+                .fetch_one($pool)
+                .await
+                .unwrap();
+            (course, enrolled)
+        }};
+    }
+    let read = |database: Database| async move {
+        match &database {
+            Database::Postgres(pool) => read!(pool),
+            Database::Sqlite(pool) => read!(pool),
+        }
+    };
+    assert_eq!(
+        read(database.clone()).await,
+        (
+            ("Safety".to_owned(), false),
+            (EnrolmentState::Completed as i16, Some(87.5))
+        )
+    );
+    projection
+        .apply(
+            &published(
+                ServiceName::Delegation,
+                5,
+                COURSE,
+                course_record("Safety", true),
+            ),
+            "1-1",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        read(database).await.0,
+        ("Safety".to_owned(), true),
+        "removed"
+    );
+}
+
+#[tokio::test]
+async fn courses_and_enrolments_keep_their_newest_record_on_postgres() {
+    let test = lms_testkit::postgres_pool(&lms_reporting::MIGRATIONS).await;
+    courses_and_enrolments_keep_their_newest_record(Database::Postgres(test.pool())).await;
+}
+
+#[tokio::test]
+async fn courses_and_enrolments_keep_their_newest_record_on_sqlite() {
+    let test = lms_testkit::sqlite_pool(&lms_reporting::MIGRATIONS).await;
+    courses_and_enrolments_keep_their_newest_record(Database::Sqlite(test.pool())).await;
+}

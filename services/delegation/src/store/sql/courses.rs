@@ -1,5 +1,6 @@
 //! Courses and their ordered lessons.
 
+use crate::records::course_record;
 use lms_kernel::course::{insert_position, move_position, removal};
 use lms_kernel::{CourseId, CourseStatus, GroupId, LessonId, Removal, TenantId, UserId};
 use lms_runtime::outbox;
@@ -170,6 +171,7 @@ impl CourseStore for SqlStore<Db> {
         .await?;
         append_audit(&mut *tx, tenant, &audit.clone().after(course)).await?;
         outbox::append(&mut *tx, tenant, events).await?;
+        outbox::append(&mut *tx, tenant, &[course_record(course, false)]).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -281,6 +283,7 @@ impl CourseStore for SqlStore<Db> {
             &audit.clone().before(&before).after(&after),
         )
         .await?;
+        outbox::append(&mut *tx, tenant, &[course_record(&after, false)]).await?;
         tx.commit().await?;
         Ok(Some(after))
     }
@@ -369,6 +372,7 @@ impl CourseStore for SqlStore<Db> {
                     .bind(course.as_uuid())
                     .execute(&mut *tx)
                     .await?;
+                outbox::append(&mut *tx, tenant, &[course_record(&record, true)]).await?;
             }
             Removal::Archive => {
                 sqlx::query(
@@ -386,6 +390,7 @@ impl CourseStore for SqlStore<Db> {
                     updated_at: now,
                     ..record.clone()
                 };
+                outbox::append(&mut *tx, tenant, &[course_record(&archived, false)]).await?;
                 audit = audit.after(&archived);
             }
         }

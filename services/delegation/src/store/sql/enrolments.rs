@@ -5,6 +5,7 @@
 //! the partial unique index on open enrolments is the guard behind it. The rules are the
 //! kernel's: the store reads what they need, asks them, and writes what they answer.
 
+use crate::records::enrolment_records;
 use std::collections::HashSet;
 
 use lms_kernel::enrolment::{admit, current, decide_request};
@@ -96,11 +97,13 @@ async fn insert_enrolments(
         .await?
         .into_iter()
         .collect();
-    Ok(records
+    let made: Made = records
         .iter()
         .filter(|record| inserted.contains(&record.id.as_uuid()))
         .cloned()
-        .collect())
+        .collect();
+    outbox::append(&mut *connection, tenant, &enrolment_records(&made)).await?;
+    Ok(made)
 }
 
 /// Someone enrolled on `course`: deleting it archives from now on. By its id alone: a client
@@ -186,9 +189,10 @@ where
     Ok(made)
 }
 
-/// Writes the mutable part of an enrolment (its state, times and score).
+/// Writes the mutable part of an enrolment (its state, times and score), and tells reporting.
 async fn save_enrolment(
     connection: &mut Connection,
+    tenant: TenantId,
     record: &EnrolmentRecord,
 ) -> Result<(), StoreError> {
     let e = &record.enrolment;
@@ -203,6 +207,12 @@ async fn save_enrolment(
     .bind(e.withdrawn_at)
     .bind(stored_score(e.score))
     .execute(&mut *connection)
+    .await?;
+    outbox::append(
+        &mut *connection,
+        tenant,
+        &enrolment_records(std::slice::from_ref(record)),
+    )
     .await?;
     Ok(())
 }
@@ -358,7 +368,7 @@ impl EnrolmentStore for SqlStore<Db> {
         let before = history.swap_remove(index);
         let mut after = before.clone();
         after.enrolment.withdraw(at).map_err(state_refused)?;
-        save_enrolment(&mut tx, &after).await?;
+        save_enrolment(&mut tx, tenant, &after).await?;
         let withdrawn = Withdrawn {
             still_enrolled: history
                 .iter()
@@ -608,7 +618,7 @@ impl EnrolmentStore for SqlStore<Db> {
             .record(report.progress, report.at)
             .map_err(state_refused)?;
         if let ProgressEffect::Moves(state) = effect {
-            save_enrolment(&mut tx, &after).await?;
+            save_enrolment(&mut tx, tenant, &after).await?;
             let action = match state {
                 EnrolmentState::Completed => "enrolment.completed",
                 _ => "enrolment.started",

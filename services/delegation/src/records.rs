@@ -1,21 +1,16 @@
 //! What delegation tells reporting about courses and enrolments (DESIGN.md §7): after every
 //! change, the records as committed, in the same transaction, on delegation's event stream only
 //! (`reporting.` topics: the relay settles them without a call to authorization). Reporting
-//! keeps the newest of each, so records are complete rather than differences.
+//! keeps the newest of each, so records are complete rather than differences. A course's tutor
+//! and administrators travel as facts, not in its record.
 
 use lms_api::reporting::v1::{CourseRecord as CourseEvent, EnrolmentRecords};
-use lms_runtime::outbox::NewEvent;
+use lms_runtime::outbox::{NewEvent, RECORDS_PER_EVENT, topic};
 use prost::Message;
 use uuid::Uuid;
 
 use crate::convert;
 use crate::store::{CourseRecord, EnrolmentRecord};
-
-/// The topic of a course's record.
-pub const COURSE: &str = "reporting.course";
-
-/// The topic of enrolments' records.
-pub const ENROLMENTS: &str = "reporting.enrolments";
 
 fn event(topic: &'static str, payload: Vec<u8>) -> NewEvent {
     NewEvent {
@@ -31,16 +26,18 @@ pub fn course_record(course: &CourseRecord, removed: bool) -> NewEvent {
         course: Some(convert::course(course, &[], course.updated_at)),
         removed,
     };
-    event(COURSE, record.encode_to_vec())
+    event(topic::COURSE, record.encode_to_vec())
 }
 
-/// The events carrying `enrolments` as committed: none for none.
+/// The events carrying `enrolments` as committed, a thousand to an event: none for none.
 pub fn enrolment_records(enrolments: &[EnrolmentRecord]) -> Vec<NewEvent> {
-    if enrolments.is_empty() {
-        return Vec::new();
-    }
-    let records = EnrolmentRecords {
-        enrolments: enrolments.iter().map(convert::enrolment).collect(),
-    };
-    vec![event(ENROLMENTS, records.encode_to_vec())]
+    enrolments
+        .chunks(RECORDS_PER_EVENT)
+        .map(|chunk| {
+            let records = EnrolmentRecords {
+                enrolments: chunk.iter().map(convert::enrolment).collect(),
+            };
+            event(topic::ENROLMENTS, records.encode_to_vec())
+        })
+        .collect()
 }

@@ -9,8 +9,8 @@
 //! has one owning service today; a row another service writes is taken as it comes.
 //!
 //! Projected today: authorization facts events (relationships and people's statuses), the graph
-//! reports are scoped by; identity's person records (`reporting.person`: names, e-mail, status,
-//! primary group); delegation's course and enrolment records (`reporting.course`,
+//! reports are scoped by; identity's person records (`reporting.people`: names, e-mail, status,
+//! primary group; nothing personal for the anonymised or deleted); delegation's course and enrolment records (`reporting.course`,
 //! `reporting.enrolments`: titles, states, progress times, scores). Other topics are recorded as
 //! consumed and otherwise ignored.
 
@@ -18,7 +18,7 @@ use std::collections::HashMap;
 
 use lms_api::authorization::v1::{Operation, Relationship, WriteRelationshipsRequest};
 use lms_api::common::v1::ObjectReference;
-use lms_api::reporting::v1::{CourseRecord, EnrolmentRecords, PersonRecord};
+use lms_api::reporting::v1::{CourseRecord, EnrolmentRecords, PersonRecords};
 use lms_runtime::outbox::{PublishedEvent, topic};
 use lms_runtime::request::seconds;
 use lms_runtime::transaction::begin_write;
@@ -67,28 +67,20 @@ const STATUS: &str = "INSERT INTO projected_statuses (tenant_id, user_id, status
      WHERE projected_statuses.service <> excluded.service \
      OR projected_statuses.sequence <= excluded.sequence";
 
-/// The topic of identity's person records (`lms_identity::person_record::TOPIC`).
-pub const PERSON: &str = "reporting.person";
-
 const PERSON_ROW: &str = "INSERT INTO projected_people (tenant_id, user_id, given_name, \
-     family_name, email, status, primary_group_id, external_id, sequence) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+     family_name, email, status, primary_group_id, external_id, removed, sequence) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
      ON CONFLICT (tenant_id, user_id) DO UPDATE SET given_name = excluded.given_name, \
      family_name = excluded.family_name, email = excluded.email, status = excluded.status, \
      primary_group_id = excluded.primary_group_id, external_id = excluded.external_id, \
-     sequence = excluded.sequence WHERE projected_people.sequence < excluded.sequence";
-
-/// The topic of delegation's course records (`lms_delegation::records::COURSE`).
-pub const COURSE: &str = "reporting.course";
-
-/// The topic of delegation's enrolment records (`lms_delegation::records::ENROLMENTS`).
-pub const ENROLMENTS: &str = "reporting.enrolments";
+     removed = excluded.removed, sequence = excluded.sequence \
+     WHERE projected_people.sequence <= excluded.sequence";
 
 const COURSE_ROW: &str = "INSERT INTO projected_courses (tenant_id, course_id, title, unit_id, \
      status, removed, sequence) VALUES ($1, $2, $3, $4, $5, $6, $7) \
      ON CONFLICT (tenant_id, course_id) DO UPDATE SET title = excluded.title, \
      unit_id = excluded.unit_id, status = excluded.status, removed = excluded.removed, \
-     sequence = excluded.sequence WHERE projected_courses.sequence < excluded.sequence";
+     sequence = excluded.sequence WHERE projected_courses.sequence <= excluded.sequence";
 
 const ENROLMENT_ROW: &str = "INSERT INTO projected_enrolments (tenant_id, enrolment_id, \
      course_id, user_id, state, enrolled_at, started_at, completed_at, withdrawn_at, score, \
@@ -96,16 +88,22 @@ const ENROLMENT_ROW: &str = "INSERT INTO projected_enrolments (tenant_id, enrolm
      ON CONFLICT (tenant_id, enrolment_id) DO UPDATE SET state = excluded.state, \
      started_at = excluded.started_at, completed_at = excluded.completed_at, \
      withdrawn_at = excluded.withdrawn_at, score = excluded.score, sequence = excluded.sequence \
-     WHERE projected_enrolments.sequence < excluded.sequence";
+     WHERE projected_enrolments.sequence <= excluded.sequence";
 
 /// What an event's payload holds, decoded.
 enum Payload {
     Facts(WriteRelationshipsRequest),
-    Person(PersonRecord),
+    People(PersonRecords),
     Course(CourseRecord),
     Enrolments(EnrolmentRecords),
     /// Nothing reporting projects.
     Other,
+}
+
+/// Whether a person's name, e-mail and external id are kept: not for the anonymised or the
+/// deleted.
+fn kept_personal(person: &lms_api::reporting::v1::PersonRecord) -> bool {
+    !person.removed && person.status != lms_api::common::v1::UserStatus::Anonymised as i32
 }
 
 /// One relationship row as the statements bind it.
@@ -147,19 +145,27 @@ macro_rules! apply_in {
             let tenant = event.event.tenant.as_uuid();
             let (service, sequence) = (event.service.as_str(), event.event.sequence);
             let payload: &Payload = $payload;
-            if let Payload::Person(person) = payload {
-                sqlx::query(PERSON_ROW)
-                    .bind(tenant)
-                    .bind(&person.user_id)
-                    .bind(&person.given_name)
-                    .bind(&person.family_name)
-                    .bind(&person.email)
-                    .bind(person.status as i16)
-                    .bind(&person.primary_group_id)
-                    .bind(&person.external_id)
-                    .bind(sequence)
-                    .execute(&mut *$tx)
-                    .await?;
+            if let Payload::People(records) = payload {
+                for person in &records.people {
+                    // Nothing personal is kept of the anonymised and the deleted, whatever came.
+                    let personal = |value: &str| match kept_personal(person) {
+                        true => value.to_owned(),
+                        false => String::new(),
+                    };
+                    sqlx::query(PERSON_ROW)
+                        .bind(tenant)
+                        .bind(&person.user_id)
+                        .bind(personal(&person.given_name))
+                        .bind(personal(&person.family_name))
+                        .bind(personal(&person.email))
+                        .bind(person.status as i16)
+                        .bind(&person.primary_group_id)
+                        .bind(personal(&person.external_id))
+                        .bind(person.removed)
+                        .bind(sequence)
+                        .execute(&mut *$tx)
+                        .await?;
+                }
             }
             if let Payload::Course(CourseRecord {
                 course: Some(course),
@@ -306,24 +312,28 @@ impl Projection {
         event: &PublishedEvent,
         stream_id: &str,
     ) -> Result<bool, ProjectionError> {
-        let unreadable = |_| ProjectionError::Unreadable {
+        let unreadable = || ProjectionError::Unreadable {
             topic: event.event.topic.clone(),
             event_id: event.event.event_id,
         };
         let bytes = event.event.payload.as_slice();
         let payload = match (event.service, event.event.topic.as_str()) {
             (_, topic::FACTS) => {
-                Payload::Facts(WriteRelationshipsRequest::decode(bytes).map_err(unreadable)?)
+                Payload::Facts(WriteRelationshipsRequest::decode(bytes).map_err(|_| unreadable())?)
             }
             // Only identity speaks for people, only delegation for courses and enrolments.
-            (ServiceName::Identity, PERSON) => {
-                Payload::Person(PersonRecord::decode(bytes).map_err(unreadable)?)
+            (ServiceName::Identity, topic::PEOPLE) => {
+                Payload::People(PersonRecords::decode(bytes).map_err(|_| unreadable())?)
             }
-            (ServiceName::Delegation, COURSE) => {
-                Payload::Course(CourseRecord::decode(bytes).map_err(unreadable)?)
+            (ServiceName::Delegation, topic::COURSE) => {
+                let record = CourseRecord::decode(bytes).map_err(|_| unreadable())?;
+                if record.course.is_none() {
+                    return Err(unreadable());
+                }
+                Payload::Course(record)
             }
-            (ServiceName::Delegation, ENROLMENTS) => {
-                Payload::Enrolments(EnrolmentRecords::decode(bytes).map_err(unreadable)?)
+            (ServiceName::Delegation, topic::ENROLMENTS) => {
+                Payload::Enrolments(EnrolmentRecords::decode(bytes).map_err(|_| unreadable())?)
             }
             _ => Payload::Other,
         };

@@ -59,7 +59,17 @@ pub mod topic {
     /// states): they travel on the event stream only, and the relay settles them without a
     /// call to authorization.
     pub const FOR_REPORTING: &str = "reporting.";
+    /// Identity's records of people (`lms.reporting.v1.PersonRecords`).
+    pub const PEOPLE: &str = "reporting.people";
+    /// Delegation's record of a course (`lms.reporting.v1.CourseRecord`).
+    pub const COURSE: &str = "reporting.course";
+    /// Delegation's records of enrolments (`lms.reporting.v1.EnrolmentRecords`).
+    pub const ENROLMENTS: &str = "reporting.enrolments";
 }
+
+/// Records for reporting go in events of at most this many, so no outbox row or stream entry
+/// grows with a deployment's or an import's size.
+pub const RECORDS_PER_EVENT: usize = 1000;
 
 /// An event to append in the writer's transaction.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -154,6 +164,13 @@ pub fn revoke_every_role(user: lms_kernel::UserId) -> NewEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_record_topic_is_for_reporting_alone() {
+        for record in [topic::PEOPLE, topic::COURSE, topic::ENROLMENTS] {
+            assert!(record.starts_with(topic::FOR_REPORTING), "{record}");
+        }
+    }
 
     #[test]
     fn events_carry_their_id_inside_the_request() {

@@ -1,6 +1,8 @@
--- People as identity last published them (`reporting.person` events): what reports show of a
--- person. An anonymised person's row keeps no name or e-mail (identity sends none), and stays,
--- so their enrolments and completions still count. A row changes only for a newer event.
+-- People as identity last published them (`reporting.people` events): what reports show of a
+-- person. An anonymised person's row keeps no name or e-mail (identity sends none, and none is
+-- kept for one), and stays, so their enrolments and completions still count. A deleted person
+-- stays as removed, so an older event applied late cannot bring them back. A row changes only
+-- for an event at least as new.
 CREATE TABLE projected_people (
     tenant_id        UUID     NOT NULL,
     user_id          TEXT     NOT NULL,
@@ -10,6 +12,7 @@ CREATE TABLE projected_people (
     status           SMALLINT NOT NULL,
     primary_group_id TEXT     NOT NULL,
     external_id      TEXT     NOT NULL,
+    removed          BOOLEAN  NOT NULL,
     sequence         BIGINT   NOT NULL,
     PRIMARY KEY (tenant_id, user_id)
 );

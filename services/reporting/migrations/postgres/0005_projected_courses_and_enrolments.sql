@@ -1,7 +1,7 @@
 -- Courses and enrolments as delegation last published them (`reporting.course`,
 -- `reporting.enrolments`): what progress and completion reports list. A deleted course stays
--- as removed, so an older event applied late cannot bring it back. Rows change only for a
--- newer event (delegation's outbox sequence).
+-- as removed, so an older event applied late cannot bring it back. Rows change only for an
+-- event at least as new (delegation's outbox sequence).
 CREATE TABLE projected_courses (
     tenant_id UUID     NOT NULL,
     course_id TEXT     NOT NULL,

@@ -8,6 +8,7 @@ CREATE TABLE projected_people (
     status           INTEGER NOT NULL,
     primary_group_id TEXT    NOT NULL,
     external_id      TEXT    NOT NULL,
+    removed          INTEGER NOT NULL,
     sequence         INTEGER NOT NULL,
     PRIMARY KEY (tenant_id, user_id)
 );

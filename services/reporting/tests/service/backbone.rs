@@ -468,31 +468,37 @@ async fn with_redis_but_no_events_key_reporting_refuses_to_start() {
 /// A person's newest record wins, an older one applied late changes nothing, and only identity
 /// speaks for people. On both backends.
 async fn a_persons_newest_record_is_kept_and_only_identitys_counts(database: Database) {
-    use lms_api::reporting::v1::PersonRecord;
-    use prost::Message;
+    use lms_api::reporting::v1::{PersonRecord, PersonRecords};
 
     let projection = Projection::new(database.clone());
     let tenant = TenantId::generate();
     let user = Uuid::new_v4();
+    let sent = |service: ServiceName, sequence: i64, person: PersonRecord| PublishedEvent {
+        service,
+        event: OutboxEvent {
+            sequence,
+            event_id: Uuid::now_v7(),
+            tenant,
+            topic: outbox::topic::PEOPLE.to_owned(),
+            payload: PersonRecords {
+                people: vec![person],
+            }
+            .encode_to_vec(),
+        },
+    };
     let record = |service: ServiceName, sequence: i64, given_name: &str, status: UserStatus| {
-        PublishedEvent {
+        sent(
             service,
-            event: OutboxEvent {
-                sequence,
-                event_id: Uuid::now_v7(),
-                tenant,
-                topic: lms_reporting::projection::PERSON.to_owned(),
-                payload: PersonRecord {
-                    user_id: user.to_string(),
-                    given_name: given_name.into(),
-                    family_name: "Lovelace".into(),
-                    email: "ada@example.org".into(),
-                    status: status as i32,
-                    ..Default::default()
-                }
-                .encode_to_vec(),
+            sequence,
+            PersonRecord {
+                user_id: user.to_string(),
+                given_name: given_name.into(),
+                family_name: "Lovelace".into(),
+                email: "ada@example.org".into(),
+                status: status as i32,
+                ..Default::default()
             },
-        }
+        )
     };
     let named = |database: &Database| {
         let database = database.clone();
@@ -545,11 +551,31 @@ async fn a_persons_newest_record_is_kept_and_only_identitys_counts(database: Dat
         Some(("Ada".to_owned(), UserStatus::Active as i16)),
         "not identity's"
     );
-    apply(record(ServiceName::Identity, 6, "", UserStatus::Anonymised)).await;
+    // Even a record that came with a name keeps none once anonymised.
+    apply(record(
+        ServiceName::Identity,
+        6,
+        "Still Ada",
+        UserStatus::Anonymised,
+    ))
+    .await;
     assert_eq!(
         named(&database).await,
         Some((String::new(), UserStatus::Anonymised as i16)),
         "anonymised: still there, without a name"
+    );
+    let removed = PersonRecord {
+        user_id: user.to_string(),
+        given_name: "Ghost".into(),
+        removed: true,
+        ..Default::default()
+    };
+    apply(sent(ServiceName::Identity, 7, removed)).await;
+    apply(record(ServiceName::Identity, 6, "Ada", UserStatus::Active)).await;
+    assert_eq!(
+        named(&database).await,
+        Some((String::new(), 0)),
+        "deleted: nothing personal, and an older record does not bring them back"
     );
 }
 
@@ -709,7 +735,7 @@ async fn within_one_event_the_last_update_of_a_relationship_wins() {
 async fn courses_and_enrolments_keep_their_newest_record(database: Database) {
     use lms_api::delegation::v1::{Course, CourseStatus, Enrolment, EnrolmentState};
     use lms_api::reporting::v1::{CourseRecord, EnrolmentRecords};
-    use lms_reporting::projection::{COURSE, ENROLMENTS};
+    use lms_runtime::outbox::topic::{COURSE, ENROLMENTS};
 
     let projection = Projection::new(database.clone());
     let tenant = TenantId::generate();

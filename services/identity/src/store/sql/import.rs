@@ -222,12 +222,8 @@ impl ImportStore for SqlStore<Db> {
             }
         }
         outbox::append(&mut *tx, tenant, &on_behalf(&batch.events, by)).await?;
-        let people: Vec<_> = batch
-            .created
-            .iter()
-            .map(|(user, _, _)| crate::person_record::person_record(user))
-            .collect();
-        outbox::append(&mut *tx, tenant, &people).await?;
+        let created = crate::person_record::people_records(batch.created.iter().map(|(u, _, _)| u));
+        outbox::append(&mut *tx, tenant, &created).await?;
         let changed: Vec<UserId> = batch.changed.iter().map(|change| change.user).collect();
         super::users::record_people(&mut tx, tenant, &changed).await?;
         tx.commit().await?;

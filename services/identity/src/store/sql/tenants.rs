@@ -51,7 +51,7 @@ impl TenantStore for SqlStore<Db> {
         outbox::append(
             &mut *tx,
             tenant.id,
-            &[crate::person_record::person_record(first_user)],
+            &crate::person_record::people_records([first_user]),
         )
         .await?;
         let created = audit.clone().after(tenant);

@@ -11,7 +11,7 @@ use super::audit::append_audit;
 use super::rows::{employment_from_row, user_from_row};
 use super::units::unit_in;
 use crate::audit::on_behalf;
-use crate::person_record::person_record;
+use crate::person_record::{people_records, person_removed};
 use crate::store::sql::{SqlStore, duplicate, lock_tenant};
 use crate::store::{
     EmploymentChange, EmploymentRecord, NewEvent, StoreError, UserChange, UserFilter, UserRecord,
@@ -31,7 +31,7 @@ impl UserStore for SqlStore<Db> {
         insert_user(&mut *tx, tenant, user).await?;
         insert_employment(&mut *tx, tenant, employment).await?;
         outbox::append(&mut *tx, tenant, events).await?;
-        outbox::append(&mut *tx, tenant, &[person_record(user)]).await?;
+        outbox::append(&mut *tx, tenant, &people_records([user])).await?;
         append_audit(&mut *tx, tenant, &audit.clone().after(user)).await?;
         tx.commit().await?;
         Ok(())
@@ -123,7 +123,7 @@ impl UserStore for SqlStore<Db> {
             &on_behalf(&committed.events, &audit.actor),
         )
         .await?;
-        outbox::append(&mut *tx, tenant, &[person_record(&record)]).await?;
+        outbox::append(&mut *tx, tenant, &people_records([&record])).await?;
         append_audit(&mut *tx, tenant, &audit.clone().changed(&before, &record)).await?;
         tx.commit().await?;
         Ok(record)
@@ -266,6 +266,7 @@ impl UserStore for SqlStore<Db> {
             .await?;
         }
         outbox::append(&mut *tx, tenant, &on_behalf(&events, &audit.actor)).await?;
+        outbox::append(&mut *tx, tenant, &person_removed(user)).await?;
         append_audit(&mut *tx, tenant, &audit.clone().before(&record)).await?;
         tx.commit().await?;
         Ok(record)
@@ -457,7 +458,7 @@ impl UserStore for SqlStore<Db> {
 }
 
 /// Tells reporting who `users` now are: each one's record as this transaction holds it, after
-/// the write (see [`person_record`]).
+/// the write (see [`crate::person_record`]).
 pub(super) async fn record_people(
     tx: &mut sqlx::Transaction<'_, Db>,
     tenant: TenantId,
@@ -480,8 +481,7 @@ pub(super) async fn record_people(
         .iter()
         .map(user_from_row)
         .collect::<Result<Vec<_>, _>>()?;
-    let events: Vec<NewEvent> = records.iter().map(person_record).collect();
-    outbox::append(&mut **tx, tenant, &events).await?;
+    outbox::append(&mut **tx, tenant, &people_records(&records)).await?;
     Ok(())
 }
 

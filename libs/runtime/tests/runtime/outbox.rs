@@ -404,8 +404,12 @@ impl RelationshipService for Recorder {
     }
 }
 
-#[tokio::test]
-async fn waiting_facts_go_in_one_call_and_a_refused_one_alone_to_the_dead_letters() {
+/// A relay of `database` for `tenant` delivering to a [`Recording`] authorization (kept
+/// serving as long as the answer lives).
+async fn recorded_relay(
+    database: &Database,
+    tenant: TenantId,
+) -> (Relay, Arc<Recording>, lms_testkit::TestService) {
     let auth = lms_testkit::TestAuth::new();
     let context = crate::probe::context(&auth);
     let recording = Arc::new(Recording::default());
@@ -418,14 +422,23 @@ async fn waiting_facts_go_in_one_call_and_a_refused_one_alone_to_the_dead_letter
         .unwrap();
     let authorization_service =
         lms_testkit::TestService::start(Application::new(server, idle)).await;
-    let test = lms_testkit::postgres_pool(&OUTBOX).await;
-    let database = Database::Postgres(test.pool());
-    let tenant = TenantId::generate();
     let tokens = Tokens(auth.tenant_service_token("delegation", tenant));
     let peer =
         lms_runtime::client::Peer::plaintext(format!("http://{}", authorization_service.addr()));
     let authorization = Authorization::new(&peer, Arc::new(tokens)).unwrap();
-    let relay = Relay::new(database.clone(), authorization);
+    (
+        Relay::new(database.clone(), authorization),
+        recording,
+        authorization_service,
+    )
+}
+
+#[tokio::test]
+async fn waiting_facts_go_in_one_call_and_a_refused_one_alone_to_the_dead_letters() {
+    let test = lms_testkit::postgres_pool(&OUTBOX).await;
+    let database = Database::Postgres(test.pool());
+    let tenant = TenantId::generate();
+    let (relay, recording, _authorization) = recorded_relay(&database, tenant).await;
     let facts = || outbox::facts(WriteRelationshipsRequest::default());
 
     // Five writes committed while nobody delivered: one call takes them all.
@@ -463,31 +476,13 @@ async fn waiting_facts_go_in_one_call_and_a_refused_one_alone_to_the_dead_letter
 
 #[tokio::test]
 async fn an_event_for_reporting_alone_is_settled_without_a_call_and_breaks_no_run() {
-    let auth = lms_testkit::TestAuth::new();
-    let context = crate::probe::context(&auth);
-    let recording = Arc::new(Recording::default());
-    let server = GrpcServer::bind(&context, &[])
-        .await
-        .unwrap()
-        .add_service(RelationshipServiceServer::new(Recorder(recording.clone())));
-    let idle = Database::connect(&SecretString::new("sqlite::memory:"), 1)
-        .await
-        .unwrap();
-    let authorization_service =
-        lms_testkit::TestService::start(Application::new(server, idle)).await;
     let test = lms_testkit::sqlite_pool(&OUTBOX).await;
     let database = Database::Sqlite(test.pool());
     let tenant = TenantId::generate();
-    let tokens = Tokens(auth.tenant_service_token("identity", tenant));
-    let peer =
-        lms_runtime::client::Peer::plaintext(format!("http://{}", authorization_service.addr()));
-    let relay = Relay::new(
-        database.clone(),
-        Authorization::new(&peer, Arc::new(tokens)).unwrap(),
-    );
+    let (relay, recording, _authorization) = recorded_relay(&database, tenant).await;
     let for_reporting = NewEvent {
         event_id: Uuid::now_v7(),
-        topic: "reporting.person",
+        topic: outbox::topic::PEOPLE,
         payload: vec![7],
     };
     let events = [
@@ -535,7 +530,7 @@ async fn a_lone_event_for_reporting_makes_no_call() {
     let records: Vec<NewEvent> = (0..3)
         .map(|n| NewEvent {
             event_id: Uuid::now_v7(),
-            topic: "reporting.person",
+            topic: outbox::topic::PEOPLE,
             payload: vec![n],
         })
         .collect();

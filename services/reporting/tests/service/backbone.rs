@@ -63,6 +63,33 @@ fn suspension(user: Uuid) -> NewEvent {
     })
 }
 
+/// The same statement on whichever backend `database` is.
+macro_rules! on_pool {
+    ($database:expr, $pool:ident => $body:expr) => {
+        match $database {
+            Database::Postgres($pool) => $body,
+            Database::Sqlite($pool) => $body,
+        }
+    };
+}
+
+/// One test per backend running `body` on a fresh reporting store.
+macro_rules! on_both_backends {
+    ($postgres:ident, $sqlite:ident, $body:ident) => {
+        #[tokio::test]
+        async fn $postgres() {
+            let test = lms_testkit::postgres_pool(&lms_reporting::MIGRATIONS).await;
+            $body(Database::Postgres(test.pool())).await;
+        }
+
+        #[tokio::test]
+        async fn $sqlite() {
+            let test = lms_testkit::sqlite_pool(&lms_reporting::MIGRATIONS).await;
+            $body(Database::Sqlite(test.pool())).await;
+        }
+    };
+}
+
 /// The projected enrolment of `user` on `course`: whether it is there, and the sequence of the
 /// event that last changed it; `None` when nothing was projected.
 async fn enrolled(database: &Database, course: Uuid, user: Uuid) -> Option<(bool, i64)> {
@@ -70,39 +97,24 @@ async fn enrolled(database: &Database, course: Uuid, user: Uuid) -> Option<(bool
          WHERE resource_id = $1 AND subject_id = $2 AND relation = $3";
     let (course, user) = (course.to_string(), user.to_string());
     let relation = Relation::Enrolled as i16;
-    match database {
-        Database::Postgres(pool) => sqlx::query_as(QUERY)
-            .bind(course)
-            .bind(user)
-            .bind(relation)
-            .fetch_optional(pool)
-            .await
-            .unwrap(),
-        Database::Sqlite(pool) => sqlx::query_as(QUERY)
-            .bind(course)
-            .bind(user)
-            .bind(relation)
-            .fetch_optional(pool)
-            .await
-            .unwrap(),
-    }
+    on_pool!(database, pool => sqlx::query_as(QUERY)
+        .bind(&course)
+        .bind(&user)
+        .bind(relation)
+        .fetch_optional(pool)
+        .await
+        .unwrap())
 }
 
 /// The entries set aside: reason and event id, in the order read.
 async fn skipped(database: &Database) -> Vec<(String, Option<String>)> {
     const QUERY: &str = "SELECT reason, event_id FROM skipped_entries ORDER BY entry_id";
-    match database {
-        Database::Postgres(pool) => sqlx::query_as(QUERY).fetch_all(pool).await.unwrap(),
-        Database::Sqlite(pool) => sqlx::query_as(QUERY).fetch_all(pool).await.unwrap(),
-    }
+    on_pool!(database, pool => sqlx::query_as(QUERY).fetch_all(pool).await.unwrap())
 }
 
 async fn consumed(database: &Database) -> i64 {
     const QUERY: &str = "SELECT COUNT(*) FROM consumed_events";
-    match database {
-        Database::Postgres(pool) => sqlx::query_scalar(QUERY).fetch_one(pool).await.unwrap(),
-        Database::Sqlite(pool) => sqlx::query_scalar(QUERY).fetch_one(pool).await.unwrap(),
-    }
+    on_pool!(database, pool => sqlx::query_scalar(QUERY).fetch_one(pool).await.unwrap())
 }
 
 fn sealer() -> Sealer {
@@ -317,17 +329,11 @@ async fn an_older_event_applied_late_changes_nothing(database: Database) {
     assert_eq!(enrolled(&database, course, user).await, Some((true, 9)));
 }
 
-#[tokio::test]
-async fn an_older_event_applied_late_changes_nothing_on_postgres() {
-    let test = lms_testkit::postgres_pool(&lms_reporting::MIGRATIONS).await;
-    an_older_event_applied_late_changes_nothing(Database::Postgres(test.pool())).await;
-}
-
-#[tokio::test]
-async fn an_older_event_applied_late_changes_nothing_on_sqlite() {
-    let test = lms_testkit::sqlite_pool(&lms_reporting::MIGRATIONS).await;
-    an_older_event_applied_late_changes_nothing(Database::Sqlite(test.pool())).await;
-}
+on_both_backends!(
+    an_older_event_applied_late_changes_nothing_on_postgres,
+    an_older_event_applied_late_changes_nothing_on_sqlite,
+    an_older_event_applied_late_changes_nothing
+);
 
 #[tokio::test]
 async fn without_redis_the_events_come_in_process() {
@@ -506,20 +512,12 @@ async fn a_persons_newest_record_is_kept_and_only_identitys_counts(database: Dat
             const QUERY: &str = "SELECT given_name, status FROM projected_people \
                  WHERE tenant_id = $1 AND user_id = $2";
             let user = user.to_string();
-            let row: Option<(String, i16)> = match &database {
-                Database::Postgres(pool) => sqlx::query_as(QUERY)
-                    .bind(tenant.as_uuid())
-                    .bind(user)
-                    .fetch_optional(pool)
-                    .await
-                    .unwrap(),
-                Database::Sqlite(pool) => sqlx::query_as(QUERY)
-                    .bind(tenant.as_uuid())
-                    .bind(user)
-                    .fetch_optional(pool)
-                    .await
-                    .unwrap(),
-            };
+            let row: Option<(String, i16)> = on_pool!(&database, pool => sqlx::query_as(QUERY)
+                .bind(tenant.as_uuid())
+                .bind(&user)
+                .fetch_optional(pool)
+                .await
+                .unwrap());
             row
         }
     };
@@ -579,18 +577,11 @@ async fn a_persons_newest_record_is_kept_and_only_identitys_counts(database: Dat
     );
 }
 
-#[tokio::test]
-async fn a_persons_newest_record_is_kept_on_postgres() {
-    let test = lms_testkit::postgres_pool(&lms_reporting::MIGRATIONS).await;
-    a_persons_newest_record_is_kept_and_only_identitys_counts(Database::Postgres(test.pool()))
-        .await;
-}
-
-#[tokio::test]
-async fn a_persons_newest_record_is_kept_on_sqlite() {
-    let test = lms_testkit::sqlite_pool(&lms_reporting::MIGRATIONS).await;
-    a_persons_newest_record_is_kept_and_only_identitys_counts(Database::Sqlite(test.pool())).await;
-}
+on_both_backends!(
+    a_persons_newest_record_is_kept_on_postgres,
+    a_persons_newest_record_is_kept_on_sqlite,
+    a_persons_newest_record_is_kept_and_only_identitys_counts
+);
 
 /// An event the store refuses (PostgreSQL takes no NUL in text) stops the round, the entries
 /// after it wait, read again by the same replica; after its attempts it is set aside and the
@@ -812,26 +803,20 @@ async fn courses_and_enrolments_keep_their_newest_record(database: Database) {
     }
     const COURSES: &str = "SELECT title, removed FROM projected_courses WHERE course_id = $1";
     const ENROLLED: &str = "SELECT state, score FROM projected_enrolments WHERE enrolment_id = $1";
-    macro_rules! read {
-        ($pool:expr) => {{
+    let read = |database: Database| async move {
+        on_pool!(&database, pool => {
             let course: (String, bool) = sqlx::query_as(COURSES)
                 .bind(course.to_string())
-                .fetch_one($pool)
+                .fetch_one(pool)
                 .await
                 .unwrap();
             let enrolled: (i16, Option<f32>) = sqlx::query_as(ENROLLED)
                 .bind(enrolment.to_string())
-                .fetch_one($pool)
+                .fetch_one(pool)
                 .await
                 .unwrap();
             (course, enrolled)
-        }};
-    }
-    let read = |database: Database| async move {
-        match &database {
-            Database::Postgres(pool) => read!(pool),
-            Database::Sqlite(pool) => read!(pool),
-        }
+        })
     };
     assert_eq!(
         read(database.clone()).await,
@@ -859,14 +844,8 @@ async fn courses_and_enrolments_keep_their_newest_record(database: Database) {
     );
 }
 
-#[tokio::test]
-async fn courses_and_enrolments_keep_their_newest_record_on_postgres() {
-    let test = lms_testkit::postgres_pool(&lms_reporting::MIGRATIONS).await;
-    courses_and_enrolments_keep_their_newest_record(Database::Postgres(test.pool())).await;
-}
-
-#[tokio::test]
-async fn courses_and_enrolments_keep_their_newest_record_on_sqlite() {
-    let test = lms_testkit::sqlite_pool(&lms_reporting::MIGRATIONS).await;
-    courses_and_enrolments_keep_their_newest_record(Database::Sqlite(test.pool())).await;
-}
+on_both_backends!(
+    courses_and_enrolments_keep_their_newest_record_on_postgres,
+    courses_and_enrolments_keep_their_newest_record_on_sqlite,
+    courses_and_enrolments_keep_their_newest_record
+);

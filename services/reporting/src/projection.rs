@@ -145,99 +145,102 @@ macro_rules! apply_in {
             let tenant = event.event.tenant.as_uuid();
             let (service, sequence) = (event.service.as_str(), event.event.sequence);
             let payload: &Payload = $payload;
-            if let Payload::People(records) = payload {
-                for person in &records.people {
-                    // Nothing personal is kept of the anonymised and the deleted, whatever came.
-                    let personal = |value: &str| match kept_personal(person) {
-                        true => value.to_owned(),
-                        false => String::new(),
-                    };
-                    sqlx::query(PERSON_ROW)
+            match payload {
+                Payload::People(records) => {
+                    for person in &records.people {
+                        // Nothing personal is kept of the anonymised and deleted, whatever came.
+                        let personal = |value: &str| match kept_personal(person) {
+                            true => value.to_owned(),
+                            false => String::new(),
+                        };
+                        sqlx::query(PERSON_ROW)
+                            .bind(tenant)
+                            .bind(&person.user_id)
+                            .bind(personal(&person.given_name))
+                            .bind(personal(&person.family_name))
+                            .bind(personal(&person.email))
+                            .bind(person.status as i16)
+                            .bind(&person.primary_group_id)
+                            .bind(personal(&person.external_id))
+                            .bind(person.removed)
+                            .bind(sequence)
+                            .execute(&mut *$tx)
+                            .await?;
+                    }
+                }
+                Payload::Course(CourseRecord {
+                    course: Some(course),
+                    removed,
+                }) => {
+                    sqlx::query(COURSE_ROW)
                         .bind(tenant)
-                        .bind(&person.user_id)
-                        .bind(personal(&person.given_name))
-                        .bind(personal(&person.family_name))
-                        .bind(personal(&person.email))
-                        .bind(person.status as i16)
-                        .bind(&person.primary_group_id)
-                        .bind(personal(&person.external_id))
-                        .bind(person.removed)
+                        .bind(&course.course_id)
+                        .bind(&course.title)
+                        .bind(&course.unit_id)
+                        .bind(course.status as i16)
+                        .bind(*removed)
                         .bind(sequence)
                         .execute(&mut *$tx)
                         .await?;
                 }
-            }
-            if let Payload::Course(CourseRecord {
-                course: Some(course),
-                removed,
-            }) = payload
-            {
-                sqlx::query(COURSE_ROW)
-                    .bind(tenant)
-                    .bind(&course.course_id)
-                    .bind(&course.title)
-                    .bind(&course.unit_id)
-                    .bind(course.status as i16)
-                    .bind(*removed)
-                    .bind(sequence)
-                    .execute(&mut *$tx)
-                    .await?;
-            }
-            if let Payload::Enrolments(records) = payload {
-                for e in &records.enrolments {
-                    sqlx::query(ENROLMENT_ROW)
-                        .bind(tenant)
-                        .bind(&e.enrolment_id)
-                        .bind(&e.course_id)
-                        .bind(&e.user_id)
-                        .bind(e.state as i16)
-                        .bind(seconds(e.enrolled_at.as_ref()))
-                        .bind(seconds(e.started_at.as_ref()))
-                        .bind(seconds(e.completed_at.as_ref()))
-                        .bind(seconds(e.withdrawn_at.as_ref()))
-                        .bind(e.score)
-                        .bind(sequence)
-                        .execute(&mut *$tx)
-                        .await?;
+                Payload::Enrolments(records) => {
+                    for e in &records.enrolments {
+                        sqlx::query(ENROLMENT_ROW)
+                            .bind(tenant)
+                            .bind(&e.enrolment_id)
+                            .bind(&e.course_id)
+                            .bind(&e.user_id)
+                            .bind(e.state as i16)
+                            .bind(seconds(e.enrolled_at.as_ref()))
+                            .bind(seconds(e.started_at.as_ref()))
+                            .bind(seconds(e.completed_at.as_ref()))
+                            .bind(seconds(e.withdrawn_at.as_ref()))
+                            .bind(e.score)
+                            .bind(sequence)
+                            .execute(&mut *$tx)
+                            .await?;
+                    }
                 }
-            }
-            if let Payload::Facts(facts) = payload {
-                for update in &facts.updates {
-                    let Some(row) = update
-                        .relationship
-                        .as_ref()
-                        .and_then(|r| FactRow::of(update.operation, r))
-                    else {
-                        continue;
-                    };
-                    sqlx::query(FACT)
-                        .bind(tenant)
-                        .bind(row.resource.r#type as i16)
-                        .bind(&row.resource.id)
-                        .bind(&row.resource.tenant_id)
-                        .bind(row.relation as i16)
-                        .bind(row.subject.r#type as i16)
-                        .bind(&row.subject.id)
-                        .bind(&row.subject.tenant_id)
-                        .bind(row.valid_from)
-                        .bind(row.valid_until)
-                        .bind(row.present)
-                        .bind(service)
-                        .bind(sequence)
-                        .execute(&mut *$tx)
-                        .await?;
+                Payload::Facts(facts) => {
+                    for update in &facts.updates {
+                        let Some(row) = update
+                            .relationship
+                            .as_ref()
+                            .and_then(|r| FactRow::of(update.operation, r))
+                        else {
+                            continue;
+                        };
+                        sqlx::query(FACT)
+                            .bind(tenant)
+                            .bind(row.resource.r#type as i16)
+                            .bind(&row.resource.id)
+                            .bind(&row.resource.tenant_id)
+                            .bind(row.relation as i16)
+                            .bind(row.subject.r#type as i16)
+                            .bind(&row.subject.id)
+                            .bind(&row.subject.tenant_id)
+                            .bind(row.valid_from)
+                            .bind(row.valid_until)
+                            .bind(row.present)
+                            .bind(service)
+                            .bind(sequence)
+                            .execute(&mut *$tx)
+                            .await?;
+                    }
+                    for status in &facts.statuses {
+                        sqlx::query(STATUS)
+                            .bind(tenant)
+                            .bind(&status.user_id)
+                            .bind(status.status as i16)
+                            .bind(status.restrict_bookings)
+                            .bind(service)
+                            .bind(sequence)
+                            .execute(&mut *$tx)
+                            .await?;
+                    }
                 }
-                for status in &facts.statuses {
-                    sqlx::query(STATUS)
-                        .bind(tenant)
-                        .bind(&status.user_id)
-                        .bind(status.status as i16)
-                        .bind(status.restrict_bookings)
-                        .bind(service)
-                        .bind(sequence)
-                        .execute(&mut *$tx)
-                        .await?;
-                }
+                // Consumed, nothing to keep.
+                Payload::Course(_) | Payload::Other => {}
             }
             true
         }

@@ -42,6 +42,8 @@ const FORGET_CONSUMERS_AFTER: Duration = Duration::from_secs(3600);
 /// Reads the services' streams in [`GROUP`] as one consumer.
 pub struct StreamReader {
     redis: RedisHandle,
+    /// Each publisher with its stream's full key.
+    streams: Vec<(ServiceName, String)>,
     sealer: Sealer,
     consumer: String,
     projection: Projection,
@@ -114,8 +116,13 @@ impl StreamReader {
             )
             .with_callback(move |gauge| observe(&gaps, |v| i64::from(v.1), gauge))
             .build();
+        let streams = PUBLISHERS
+            .iter()
+            .map(|&service| (service, redis.key(&stream_key(service))))
+            .collect();
         Self {
             redis,
+            streams,
             sealer,
             consumer: consumer.into(),
             projection,
@@ -142,16 +149,8 @@ impl StreamReader {
         self
     }
 
-    /// Each publisher with its stream's full key.
-    fn streams(&self) -> Vec<(ServiceName, String)> {
-        PUBLISHERS
-            .iter()
-            .map(|&service| (service, self.redis.key(&stream_key(service))))
-            .collect()
-    }
-
-    fn keys(&self) -> Vec<String> {
-        self.streams().into_iter().map(|(_, key)| key).collect()
+    fn keys(&self) -> impl Iterator<Item = &String> {
+        self.streams.iter().map(|(_, key)| key)
     }
 
     /// Creates the group on each stream (and the stream, if nothing was published yet),
@@ -161,7 +160,7 @@ impl StreamReader {
         for key in self.keys() {
             let created = redis::cmd("XGROUP")
                 .arg("CREATE")
-                .arg(&key)
+                .arg(key)
                 .arg(GROUP)
                 .arg("0")
                 .arg("MKSTREAM")
@@ -191,7 +190,7 @@ impl StreamReader {
     /// consumer was given and has not acknowledged.
     async fn read_group(&self, from: &str) -> Result<Vec<RawEntry>, ReadError> {
         let mut connection = self.redis.require_connection()?;
-        let keys = self.keys();
+        let keys: Vec<&String> = self.keys().collect();
         let mut command = redis::cmd("XREADGROUP");
         command
             .arg("GROUP")
@@ -215,7 +214,7 @@ impl StreamReader {
         let mut handled = 0;
         let mut first_error = None;
         for key in self.keys() {
-            if let Err(error) = self.claim_on(&key, &mut handled).await {
+            if let Err(error) = self.claim_on(key, &mut handled).await {
                 tracing::warn!(stream = %key, %error, "pending entries not taken over");
                 first_error.get_or_insert(error);
             }
@@ -284,9 +283,9 @@ impl StreamReader {
             return Ok(());
         };
         let Some(service) = self
-            .streams()
-            .into_iter()
-            .find_map(|(service, key)| (key == entry.key).then_some(service))
+            .streams
+            .iter()
+            .find_map(|(service, key)| (*key == entry.key).then_some(*service))
         else {
             return Ok(());
         };
@@ -358,7 +357,7 @@ impl StreamReader {
         for key in self.keys() {
             let groups: Value = redis::cmd("XINFO")
                 .arg("GROUPS")
-                .arg(&key)
+                .arg(key)
                 .query_async(&mut connection)
                 .await?;
             let Value::Array(groups) = groups else {
@@ -377,7 +376,7 @@ impl StreamReader {
             };
             let stream: Value = redis::cmd("XINFO")
                 .arg("STREAM")
-                .arg(&key)
+                .arg(key)
                 .query_async(&mut connection)
                 .await?;
             let stream = info_fields(&stream);
@@ -405,7 +404,7 @@ impl StreamReader {
                 .measured
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .get(&key)
+                .get(key)
                 .is_some_and(|m| m.1);
             if gap && !was_gap {
                 tracing::error!(stream = %key, "the stream was trimmed past entries reporting never read: the projections miss them until rebuilt");
@@ -425,7 +424,7 @@ impl StreamReader {
         for key in self.keys() {
             let consumers: Value = redis::cmd("XINFO")
                 .arg("CONSUMERS")
-                .arg(&key)
+                .arg(key)
                 .arg(GROUP)
                 .query_async(&mut connection)
                 .await?;
@@ -443,7 +442,7 @@ impl StreamReader {
                 if let Some(name) = name.filter(|name| gone && *name != self.consumer) {
                     redis::cmd("XGROUP")
                         .arg("DELCONSUMER")
-                        .arg(&key)
+                        .arg(key)
                         .arg(GROUP)
                         .arg(&name)
                         .query_async::<i64>(&mut connection)

@@ -2,8 +2,6 @@
 //! keys by fetching its JWKS; an access change made through identity takes effect at once for
 //! a decision that carries the change's consistency token.
 
-use std::net::TcpListener;
-
 use lms_api::authorization::v1::permission_service_client::PermissionServiceClient;
 use lms_api::authorization::v1::role_assignment_service_client::RoleAssignmentServiceClient;
 use lms_api::authorization::v1::{AssignRoleRequest, CheckRequest, Decision};
@@ -94,10 +92,8 @@ async fn a_signed_in_manager_gains_and_loses_access_with_each_change_s_token() {
 
     // Identity calls authorization, and authorization fetches identity's keys: authorization's
     // port is chosen first so both know where the other is.
-    let authorization_addr = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let authorization_listener = lms_testkit::local_listener();
+    let authorization_addr = authorization_listener.local_addr().unwrap();
     let mut identity_context =
         service_context(ServiceName::Identity, identity_db.url(), None, &auth);
     identity_context.set_endpoint(
@@ -112,7 +108,9 @@ async fn a_signed_in_manager_gains_and_loses_access_with_each_change_s_token() {
         Some(&redis),
         &auth,
     );
-    authorization_context.service.listen = authorization_addr;
+    authorization_context
+        .listen_on(authorization_listener)
+        .unwrap();
     authorization_context.auth.fetch_identity_keys = true;
     authorization_context
         .set_endpoint(ServiceName::Identity, format!("http://{}", identity.addr()));

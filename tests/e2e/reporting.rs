@@ -2,7 +2,6 @@
 //! user: a person identity creates reaches reporting's projections (record and facts) within
 //! seconds, and an anonymised person stays there without name or e-mail.
 
-use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use lms_api::identity::v1::authentication_service_client::AuthenticationServiceClient;
@@ -67,10 +66,8 @@ async fn people_identity_changes_reach_reporting_and_the_anonymised_lose_their_n
         postgres_database().await,
         postgres_database().await,
     );
-    let authorization_addr = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let authorization_listener = lms_testkit::local_listener();
+    let authorization_addr = authorization_listener.local_addr().unwrap();
     let mut context = service_context(
         ServiceName::Identity,
         identity_db.url(),
@@ -88,7 +85,7 @@ async fn people_identity_changes_reach_reporting_and_the_anonymised_lose_their_n
         Some(&redis),
         &auth,
     );
-    context.service.listen = authorization_addr;
+    context.listen_on(authorization_listener).unwrap();
     context.auth.fetch_identity_keys = true;
     context.set_endpoint(ServiceName::Identity, format!("http://{}", identity.addr()));
     let _authorization =

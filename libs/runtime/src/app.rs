@@ -1,6 +1,7 @@
 //! A service as the platform runs it: context in, [`Application`] out, run until stopped.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
@@ -88,7 +89,15 @@ pub struct ServiceContext {
     pub events: crate::outbox::EventBus,
     /// How to reach each service, indexed by [`ServiceName`] (declared in [`ServiceName::ALL`] order).
     endpoints: [String; 4],
+    /// A socket bound for this service before it was built (see [`ServiceContext::listen_on`]).
+    bound: BoundListener,
 }
+
+/// A listening socket bound before its service is built and taken once by its server: every
+/// peer's address is known before any service starts, and no other process can take the port
+/// in between (a port only looked up, then bound later, can go to anyone's outgoing connection).
+#[derive(Debug, Clone, Default)]
+struct BoundListener(Arc<std::sync::Mutex<Option<std::net::TcpListener>>>);
 
 impl ServiceContext {
     /// The context of `name` under `config`, with its TLS files read. Refuses a configuration
@@ -139,7 +148,25 @@ impl ServiceContext {
             peer_tls: PeerTls::from_config(&config.peers)?,
             events: crate::outbox::EventBus::default(),
             endpoints: ServiceName::ALL.map(|peer| config.service(peer).endpoint()),
+            bound: BoundListener::default(),
         })
+    }
+
+    /// Serves on `listener`, already bound, instead of binding `service.listen` at build.
+    pub fn listen_on(&mut self, listener: std::net::TcpListener) -> std::io::Result<()> {
+        self.service.listen = listener.local_addr()?;
+        listener.set_nonblocking(true)?;
+        self.bound = BoundListener(Arc::new(std::sync::Mutex::new(Some(listener))));
+        Ok(())
+    }
+
+    /// The socket given to [`ServiceContext::listen_on`], once.
+    pub(crate) fn take_bound_listener(&self) -> Option<std::net::TcpListener> {
+        self.bound
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
     }
 
     /// The URL `peer` is reached at.

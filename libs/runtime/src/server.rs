@@ -63,19 +63,22 @@ impl std::fmt::Debug for GrpcServer {
 }
 
 impl GrpcServer {
-    /// Binds the service's address (port 0 picks a free one). `public_methods` are full gRPC
+    /// Binds the service's address (port 0 picks a free one), or takes the socket the context
+    /// holds already bound. `public_methods` are full gRPC
     /// paths that need no bearer token.
     pub async fn bind(
         context: &ServiceContext,
         public_methods: &[&str],
     ) -> Result<Self, BootError> {
         let listen = context.service.listen;
-        let listener = TcpListener::bind(listen)
-            .await
-            .map_err(|source| BootError::Bind {
-                addr: listen,
-                source,
-            })?;
+        let listener = match context.take_bound_listener() {
+            Some(bound) => TcpListener::from_std(bound),
+            None => TcpListener::bind(listen).await,
+        }
+        .map_err(|source| BootError::Bind {
+            addr: listen,
+            source,
+        })?;
         let local_addr = listener.local_addr().map_err(|source| BootError::Bind {
             addr: listen,
             source,

@@ -24,7 +24,7 @@ pub use redis_server::RedisProcess;
 pub use reflection::reflection_services;
 pub use service::{
     TEST_EVENTS_MAC_KEY, TEST_KEK, TEST_MAC_KEY, TEST_REVOCATIONS_MAC_KEY, TestService,
-    service_context, sqlite_url,
+    local_listener, service_context, sqlite_url,
 };
 pub use store::{TestPool, postgres_pool, sqlite_pool};
 pub use tls::{TestCa, TestCert};

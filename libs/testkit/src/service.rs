@@ -24,6 +24,12 @@ pub const TEST_EVENTS_MAC_KEY: &str = "lms-test-events-key-0123456789abcdef";
 /// (`sign_in.key_encryption_keys`: id `test`, 32 bytes in base64).
 pub const TEST_KEK: &str = "test=bG1zLXRlc3Qta2V5LWVuY3J5cHRpb24ta2V5LTAwMDE=";
 
+/// A socket on a free port of 127.0.0.1, bound now: give it to [`ServiceContext::listen_on`]
+/// when a peer must know the address before the service is built.
+pub fn local_listener() -> std::net::TcpListener {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("a free port on 127.0.0.1")
+}
+
 /// The context of `name` for a test: port 0 on 127.0.0.1, this test's database (and Redis when
 /// given, as the service's own ACL user), trusting `auth`'s key both as the configured operator
 /// key and as identity's.

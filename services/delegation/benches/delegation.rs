@@ -96,13 +96,6 @@ fn micros(histogram: &Histogram<u64>, quantile: f64) -> f64 {
     histogram.value_at_quantile(quantile) as f64 / 1000.0
 }
 
-fn free_addr() -> std::net::SocketAddr {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-}
-
 async fn sign_in(identity: &TestService, tenant: &str, email: &str) -> String {
     let outcome = AuthenticationServiceClient::new(identity.channel())
         .sign_in(SignInRequest {
@@ -257,7 +250,8 @@ async fn main() {
         postgres_database().await,
         postgres_database().await,
     ];
-    let (authorization_addr, delegation_addr) = (free_addr(), free_addr());
+    let authorization_listener = lms_testkit::local_listener();
+    let authorization_addr = authorization_listener.local_addr().unwrap();
     let mut context = service_context(ServiceName::Identity, databases[0].url(), None, &auth);
     context.set_endpoint(
         ServiceName::Authorization,
@@ -271,7 +265,7 @@ async fn main() {
         Some(&redis),
         &auth,
     );
-    context.service.listen = authorization_addr;
+    context.listen_on(authorization_listener).unwrap();
     context.auth.fetch_identity_keys = true;
     context.set_endpoint(ServiceName::Identity, identity_url.clone());
     let authorization = TestService::start(lms_authorization::build(context).await.unwrap()).await;
@@ -290,7 +284,6 @@ async fn main() {
         .unwrap()
         .into_inner();
     let mut context = service_context(ServiceName::Delegation, databases[2].url(), None, &auth);
-    context.service.listen = delegation_addr;
     context.service.service_account = Some(ServiceAccountConfig {
         id: account.service_account_id,
         secret: SecretString::new(account.client_secret),

@@ -53,14 +53,29 @@ pub struct Platform {
 }
 
 impl Platform {
-    /// Builds `names` under `config`.
-    pub async fn build(config: &Config, names: &[ServiceName]) -> Result<Self, BootError> {
+    /// Builds `names` under `config`, each on its socket in `bound` if one is there (bound
+    /// already, so that its address could be handed to the others first), else on its
+    /// configured address.
+    pub async fn build(
+        config: &Config,
+        names: &[ServiceName],
+        mut bound: Vec<(ServiceName, std::net::TcpListener)>,
+    ) -> Result<Self, BootError> {
         let mut applications = Vec::with_capacity(names.len());
         // Without Redis, the services of this process hand their events to reporting here.
         let events = lms_runtime::outbox::EventBus::default();
         for &name in names {
             let mut context = ServiceContext::from_config(config, name)?;
             context.events = events.clone();
+            if let Some(at) = bound.iter().position(|(bound_name, _)| *bound_name == name) {
+                let (_, listener) = bound.swap_remove(at);
+                context
+                    .listen_on(listener)
+                    .map_err(|source| BootError::Bind {
+                        addr: context.service.listen,
+                        source,
+                    })?;
+            }
             applications.push(build_service(context).await?);
         }
         Ok(Self { applications })

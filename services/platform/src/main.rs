@@ -96,7 +96,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Serve { service } => {
             let _telemetry = telemetry::init(&config.telemetry, &format!("lms-{service}"))?;
-            let platform = lms_platform::Platform::build(&config, &[service])
+            let platform = lms_platform::Platform::build(&config, &[service], Vec::new())
                 .await
                 .with_context(|| format!("starting {service}"))?;
             platform.run_until_stopped(shutdown::on_signal()).await?;

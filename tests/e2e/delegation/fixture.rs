@@ -1,8 +1,6 @@
 //! A tenant on a running identity, authorization and delegation, with people who hold the
 //! roles the scenarios need, each signed in through identity.
 
-use std::net::TcpListener;
-
 use lms_api::authorization::v1::permission_service_client::PermissionServiceClient;
 use lms_api::authorization::v1::role_assignment_service_client::RoleAssignmentServiceClient;
 use lms_api::authorization::v1::{AssignRoleRequest, CheckRequest, Decision};
@@ -84,14 +82,13 @@ struct Replica {
 }
 
 impl Replica {
-    async fn start(&self, listen: std::net::SocketAddr) -> TestService {
+    async fn start(&self) -> TestService {
         let mut context = lms_testkit::service_context(
             ServiceName::Delegation,
             &self.database_url,
             None,
             &self.auth,
         );
-        context.service.listen = listen;
         context.service.service_account = Some(self.account.clone());
         context.service.shop_webhook_key = Some(SecretString::new(SHOP_WEBHOOK_KEY));
         context.auth.fetch_identity_keys = true;
@@ -99,13 +96,6 @@ impl Replica {
         context.set_endpoint(ServiceName::Authorization, self.authorization_url.clone());
         TestService::start(lms_platform::build_service(context).await.unwrap()).await
     }
-}
-
-fn free_addr() -> std::net::SocketAddr {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
 }
 
 impl Platform {
@@ -123,7 +113,8 @@ impl Platform {
             postgres_database().await,
             postgres_database().await,
         ];
-        let (authorization_addr, delegation_addr) = (free_addr(), free_addr());
+        let authorization_listener = lms_testkit::local_listener();
+        let authorization_addr = authorization_listener.local_addr().unwrap();
         let mut identity_context =
             lms_testkit::service_context(ServiceName::Identity, databases[0].url(), None, &auth);
         identity_context.set_endpoint(
@@ -140,7 +131,7 @@ impl Platform {
             Some(&redis),
             &auth,
         );
-        context.service.listen = authorization_addr;
+        context.listen_on(authorization_listener).unwrap();
         context.auth.fetch_identity_keys = true;
         context.set_endpoint(ServiceName::Identity, identity_url.clone());
         let authorization =
@@ -171,7 +162,7 @@ impl Platform {
             identity_url,
             authorization_url: format!("http://{authorization_addr}"),
         };
-        let delegation = replica.start(delegation_addr).await;
+        let delegation = replica.start().await;
 
         let settings = TenantSettings {
             locations_enabled: true,
@@ -324,7 +315,7 @@ impl Platform {
 
     /// Another delegation replica on the same database and peers, as a second pod would run.
     pub async fn second_delegation(&self) -> TestService {
-        self.replica.start(free_addr()).await
+        self.replica.start().await
     }
 
     /// Delegation's database, to look at what it committed.

@@ -235,11 +235,9 @@ async fn a_service_without_keys_is_not_serving_until_identity_answers() {
     lms_testkit::trace_init();
     let auth = TestAuth::new();
     let (authz_db, identity_db) = (postgres_database().await, postgres_database().await);
-    // Identity's address, free until identity starts on it.
-    let identity_addr = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    // Identity's address, bound now and served once identity starts on it.
+    let identity_listener = lms_testkit::local_listener();
+    let identity_addr = identity_listener.local_addr().unwrap();
 
     // Authorization with no configured key, following an identity that is not up yet.
     let mut context = service_context(ServiceName::Authorization, authz_db.url(), None, &auth);
@@ -256,7 +254,7 @@ async fn a_service_without_keys_is_not_serving_until_identity_answers() {
 
     // Identity serves as soon as its key ring is loaded.
     let mut context = service_context(ServiceName::Identity, identity_db.url(), None, &auth);
-    context.service.listen = identity_addr;
+    context.listen_on(identity_listener).unwrap();
     context.set_endpoint(
         ServiceName::Authorization,
         format!("http://{}", authorization.addr()),

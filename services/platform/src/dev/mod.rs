@@ -64,17 +64,17 @@ pub struct DevPlatform {
     seeder: Seeder,
 }
 
-/// A free port on 127.0.0.1 for a service configured on port 0, so that every peer's
+/// A socket on a free port for a service configured on port 0, bound now so that every peer's
 /// endpoint is known before any service is built (identity calls authorization; the others
-/// fetch identity's keys).
-fn free_port() -> Result<u16, BootError> {
-    TcpListener::bind(("127.0.0.1", 0))
-        .and_then(|listener| listener.local_addr())
-        .map(|addr| addr.port())
-        .map_err(|error| BootError::Config {
-            key: "listen",
-            reason: format!("no free port on 127.0.0.1: {error}"),
-        })
+/// fetch identity's keys) and no other process takes the port meanwhile.
+fn bind_free(ip: std::net::IpAddr) -> Result<(TcpListener, SocketAddr), BootError> {
+    let unbound = |source| BootError::Bind {
+        addr: SocketAddr::new(ip, 0),
+        source,
+    };
+    let listener = TcpListener::bind((ip, 0)).map_err(unbound)?;
+    let addr = listener.local_addr().map_err(unbound)?;
+    Ok((listener, addr))
 }
 
 /// Development is plaintext on 127.0.0.1 (the seeder and the banner speak `http://`): TLS
@@ -109,6 +109,7 @@ fn plaintext(config: &mut Config) {
 pub async fn build(mut config: Config, data_dir: &Path) -> Result<DevPlatform, BootError> {
     plaintext(&mut config);
     let defaults = Config::default();
+    let mut bound = Vec::new();
     for name in ServiceName::ALL {
         if config.service(name).database_url == defaults.service(name).database_url {
             config.service_mut(name).database_url = SecretString::new(format!(
@@ -119,7 +120,9 @@ pub async fn build(mut config: Config, data_dir: &Path) -> Result<DevPlatform, B
         }
         let listen = config.service(name).listen;
         if listen.port() == 0 {
-            config.service_mut(name).listen = SocketAddr::new(listen.ip(), free_port()?);
+            let (listener, addr) = bind_free(listen.ip())?;
+            config.service_mut(name).listen = addr;
+            bound.push((name, listener));
         }
     }
     if config.sign_in.key_encryption_keys.is_none() {
@@ -138,7 +141,7 @@ pub async fn build(mut config: Config, data_dir: &Path) -> Result<DevPlatform, B
             secret: SecretString::new(account.client_secret),
         });
     }
-    let platform = Platform::build(&config, &ServiceName::ALL).await?;
+    let platform = Platform::build(&config, &ServiceName::ALL, bound).await?;
     let endpoint = |wanted: ServiceName| {
         platform
             .endpoints()

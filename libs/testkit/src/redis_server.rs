@@ -18,68 +18,72 @@ pub struct RedisProcess {
 impl RedisProcess {
     /// Starts `redis-server` on a free loopback port and waits until it answers.
     pub async fn start() -> RedisProcess {
-        let port = free_port();
-        Self::spawn(port, "redis", &["--port", &port.to_string()]).await
+        Self::spawn("redis", |port| vec!["--port".into(), port.to_string()]).await
     }
 
     /// Starts `redis-server` speaking TLS only (`rediss://`), with a server certificate for
     /// `127.0.0.1` signed by `ca`; clients need no certificate.
     pub async fn start_tls(ca: &TestCa) -> RedisProcess {
-        let port = free_port();
         let cert = ca.server_cert("redis");
         let ca_file = ca.cert_file();
         let paths = [&cert.cert_file, &cert.key_file, &ca_file].map(|p| p.display().to_string());
-        Self::spawn(
-            port,
-            "rediss",
-            &[
-                "--port",
-                "0",
-                "--tls-port",
-                &port.to_string(),
-                "--tls-cert-file",
-                &paths[0],
-                "--tls-key-file",
-                &paths[1],
-                "--tls-ca-cert-file",
-                &paths[2],
-                "--tls-auth-clients",
-                "no",
-            ],
-        )
+        Self::spawn("rediss", |port| {
+            let mut listen: Vec<String> = ["--port", "0", "--tls-port"].map(String::from).into();
+            listen.push(port.to_string());
+            for (flag, path) in ["--tls-cert-file", "--tls-key-file", "--tls-ca-cert-file"]
+                .into_iter()
+                .zip(&paths)
+            {
+                listen.extend([flag.to_owned(), path.clone()]);
+            }
+            listen.extend(["--tls-auth-clients".into(), "no".into()]);
+            listen
+        })
         .await
     }
 
-    async fn spawn(port: u16, scheme: &'static str, listen: &[&str]) -> RedisProcess {
-        let mut server = RedisProcess {
-            child: None,
-            port,
-            scheme,
-            listen: listen.iter().map(|arg| (*arg).to_owned()).collect(),
-        };
-        server.run().await;
-        server
+    /// Starts the server on a free port. The port is only looked up, so another process can
+    /// take it before the server binds it: then the server exits, and it is tried on another.
+    async fn spawn(scheme: &'static str, listen: impl Fn(u16) -> Vec<String>) -> RedisProcess {
+        for _ in 0..5 {
+            let port = free_port();
+            let mut server = RedisProcess {
+                child: None,
+                port,
+                scheme,
+                listen: listen(port),
+            };
+            if server.run().await {
+                return server;
+            }
+        }
+        panic!("redis-server found no free port in five tries");
     }
 
-    /// Runs `redis-server` with this server's arguments and waits until its port answers.
-    async fn run(&mut self) {
-        let child = Command::new("redis-server")
+    /// Runs `redis-server` with this server's arguments and waits until its port answers;
+    /// `false` if it exited first (its port was taken).
+    async fn run(&mut self) -> bool {
+        let mut child = Command::new("redis-server")
             .args(&self.listen)
             .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("redis-server must be installed for this test (Debian package redis-server)");
-        self.child = Some(child);
         for _ in 0..100 {
+            if !matches!(child.try_wait(), Ok(None)) {
+                return false;
+            }
             if tokio::net::TcpStream::connect(("127.0.0.1", self.port))
                 .await
                 .is_ok()
             {
-                return;
+                self.child = Some(child);
+                return true;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+        let _ = child.kill();
         panic!("redis-server did not start on port {}", self.port);
     }
 
@@ -89,7 +93,11 @@ impl RedisProcess {
     /// connections.
     pub async fn restart(&mut self) {
         self.stop();
-        self.run().await;
+        assert!(
+            self.run().await,
+            "redis-server could not listen again on port {}: another process took it",
+            self.port
+        );
     }
 
     /// Its URL (`rediss://` when it speaks TLS).

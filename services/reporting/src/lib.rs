@@ -4,18 +4,22 @@
 //! other services' events, and the access review.
 //!
 //! Laid out as `shared/SKELETON.md` shows, one module per proto service under `grpc/`;
-//! `backbone` reads the services' events and `projection` keeps what reports read.
-//! `scope_sql.rs` (the kernel's `scope` table compiled to SQL) arrives with the reports.
+//! `backbone` reads the services' events and `projection` keeps what reports read;
+//! `scope_sql` turns a caller's grants into SQL over the projections, and each report module
+//! (`progress`) reads its rows inside that scope.
 
 #![forbid(unsafe_code)]
 
 pub mod backbone;
 pub mod grpc;
+pub mod progress;
 pub mod projection;
+pub mod scope_sql;
 
 use std::sync::Arc;
 
-use lms_runtime::{Application, BootError, GrpcServer, Migrations, ServiceContext};
+use lms_runtime::peers::{Authorization, CallersOnly};
+use lms_runtime::{Application, BootError, GrpcServer, Migrations, ServiceContext, ServiceName};
 
 /// The schema of the reporting store, one migration set per backend.
 pub static MIGRATIONS: Migrations = Migrations {
@@ -29,8 +33,21 @@ pub const PUBLIC_METHODS: &[&str] = &[];
 /// Opens the store, applies migrations, connects Redis when configured and binds the server; call
 /// [`Application::run_until_stopped`] to serve.
 pub async fn build(context: ServiceContext) -> Result<Application, BootError> {
+    // Reports are scoped by what authorization says each caller holds, asked as the caller.
+    let authorization = Authorization::new(
+        &context.peer(ServiceName::Authorization),
+        Arc::new(CallersOnly),
+    )
+    .map_err(|reason| BootError::Config {
+        key: "authorization.endpoint",
+        reason,
+    })?;
     let database = context.open_database(&MIGRATIONS).await?;
-    let server = grpc::add_services(GrpcServer::bind(&context, PUBLIC_METHODS).await?);
+    let server = grpc::add_services(
+        GrpcServer::bind(&context, PUBLIC_METHODS).await?,
+        database.clone(),
+        authorization,
+    );
     let redis = context.connect_redis().await?;
     let projection = projection::Projection::new(database.clone());
     let application = Application::new(server, database).with_redis(redis.clone());

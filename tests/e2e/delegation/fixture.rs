@@ -47,6 +47,8 @@ pub struct Platform {
     pub identity: TestService,
     pub authorization: TestService,
     pub delegation: TestService,
+    /// Reporting, when started [`Platform::with_reporting`].
+    pub reporting: Option<TestService>,
     /// A platform operator's token.
     operator: String,
     pub tenant: String,
@@ -58,7 +60,7 @@ pub struct Platform {
     pub location: String,
     /// How to start another delegation replica beside the first.
     replica: Replica,
-    _databases: [TestDatabase; 3],
+    _databases: [TestDatabase; 4],
     _redis: TestRedis,
 }
 
@@ -79,14 +81,16 @@ struct Replica {
     account: ServiceAccountConfig,
     identity_url: String,
     authorization_url: String,
+    /// Whether it publishes its events to Redis, for reporting.
+    publishes: bool,
 }
 
 impl Replica {
-    async fn start(&self) -> TestService {
+    async fn start(&self, redis: &TestRedis) -> TestService {
         let mut context = lms_testkit::service_context(
             ServiceName::Delegation,
             &self.database_url,
-            None,
+            self.publishes.then_some(redis),
             &self.auth,
         );
         context.service.service_account = Some(self.account.clone());
@@ -101,10 +105,16 @@ impl Replica {
 impl Platform {
     pub async fn start() -> Self {
         // Three services' boot futures together are large; boxed, each test's stays small.
-        Box::pin(Self::boot()).await
+        Box::pin(Self::boot(false)).await
     }
 
-    async fn boot() -> Self {
+    /// The platform with reporting as well: identity and delegation publish their events to
+    /// Redis, and reporting projects them.
+    pub async fn with_reporting() -> Self {
+        Box::pin(Self::boot(true)).await
+    }
+
+    async fn boot(reporting: bool) -> Self {
         lms_testkit::trace_init();
         let auth = TestAuth::new();
         let redis = redis().await;
@@ -112,11 +122,17 @@ impl Platform {
             postgres_database().await,
             postgres_database().await,
             postgres_database().await,
+            postgres_database().await,
         ];
+        let publishing = reporting.then_some(&redis);
         let authorization_listener = lms_testkit::local_listener();
         let authorization_addr = authorization_listener.local_addr().unwrap();
-        let mut identity_context =
-            lms_testkit::service_context(ServiceName::Identity, databases[0].url(), None, &auth);
+        let mut identity_context = lms_testkit::service_context(
+            ServiceName::Identity,
+            databases[0].url(),
+            publishing,
+            &auth,
+        );
         identity_context.set_endpoint(
             ServiceName::Authorization,
             format!("http://{authorization_addr}"),
@@ -161,8 +177,27 @@ impl Platform {
             },
             identity_url,
             authorization_url: format!("http://{authorization_addr}"),
+            publishes: reporting,
         };
-        let delegation = replica.start().await;
+        let delegation = replica.start(&redis).await;
+        let reporting = match reporting {
+            true => {
+                let mut context = lms_testkit::service_context(
+                    ServiceName::Reporting,
+                    databases[3].url(),
+                    Some(&redis),
+                    &replica.auth,
+                );
+                context.auth.fetch_identity_keys = true;
+                context.set_endpoint(ServiceName::Identity, replica.identity_url.clone());
+                context.set_endpoint(
+                    ServiceName::Authorization,
+                    replica.authorization_url.clone(),
+                );
+                Some(TestService::start(lms_platform::build_service(context).await.unwrap()).await)
+            }
+            false => None,
+        };
 
         let settings = TenantSettings {
             locations_enabled: true,
@@ -193,6 +228,7 @@ impl Platform {
             identity,
             authorization,
             delegation,
+            reporting,
             operator,
             tenant,
             admin,
@@ -315,7 +351,7 @@ impl Platform {
 
     /// Another delegation replica on the same database and peers, as a second pod would run.
     pub async fn second_delegation(&self) -> TestService {
-        self.replica.start().await
+        self.replica.start(&self._redis).await
     }
 
     /// Delegation's database, to look at what it committed.

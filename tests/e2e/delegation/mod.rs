@@ -13,4 +13,5 @@ mod enrolments;
 mod events;
 mod fixture;
 mod purchases;
+mod reports;
 mod responsibilities;

@@ -12,9 +12,9 @@ use lms_api::authorization::v1::relationship_service_client::RelationshipService
 use lms_api::authorization::v1::role_assignment_service_client::RoleAssignmentServiceClient;
 use lms_api::authorization::v1::{
     AssignRoleRequest, BatchCheckItem, BatchCheckRequest, CheckEscalationRequest, Decision,
-    ExplainRequest, ListUserRolesRequest, LookupResourcesRequest, ResponsibilityHolder,
-    RevokeRoleRequest, RoleAssignment, RolePlacement, WriteRelationshipsBatchRequest,
-    WriteRelationshipsRequest,
+    ExplainRequest, ListGrantsRequest, ListGrantsResponse, ListUserRolesRequest,
+    LookupResourcesRequest, ResponsibilityHolder, RevokeRoleRequest, RoleAssignment, RolePlacement,
+    WriteRelationshipsBatchRequest, WriteRelationshipsRequest,
 };
 use lms_api::common::v1::{
     Consistency, ConsistencyToken, ObjectReference, ObjectType, consistency,
@@ -37,6 +37,20 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(3);
 pub trait ServiceTokens: Send + Sync + 'static {
     /// A token for acting in `tenant`, and how long it lives.
     async fn issue(&self, tenant: TenantId) -> Result<(String, Duration), ApiError>;
+}
+
+/// The issuer of a service that asks authorization only as its callers, with their own tokens
+/// (reporting): it has no platform account, so it has no token of its own to give.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CallersOnly;
+
+#[tonic::async_trait]
+impl ServiceTokens for CallersOnly {
+    async fn issue(&self, _tenant: TenantId) -> Result<(String, Duration), ApiError> {
+        Err(ApiError::Unavailable {
+            dependency: "a service account (this service asks only as its callers)",
+        })
+    }
 }
 
 /// One page of what a caller may see of one kind of object.
@@ -535,6 +549,28 @@ impl Authorization {
                 .collect(),
             next: page.next_page_token,
         })
+    }
+
+    /// What the acting person holds `permission` through, as reach and place, with the
+    /// responsibilities and client tenants those reach (ListGrants): what a report is scoped
+    /// by. Asked with their own token, so the answer is what their session holds; fully
+    /// consistent, so a report never rides on a revoked role.
+    pub async fn grants(
+        &self,
+        acting: &Acting,
+        permission: Permission,
+    ) -> Result<ListGrantsResponse, ApiError> {
+        Ok(
+            PermissionServiceClient::new(self.with_token(acting.token())?)
+                .list_grants(ListGrantsRequest {
+                    subject_id: String::new(),
+                    permission: permission.name().into(),
+                    consistency: fully_consistent(),
+                })
+                .await
+                .map_err(refusal_or_unavailable)?
+                .into_inner(),
+        )
     }
 
     /// Applies a batch of facts (idempotent by its event id) and answers authorization's token.

@@ -5,5 +5,5 @@
 pub mod authorization;
 pub mod identity;
 
-pub use authorization::{Authorization, Listing, ServiceTokens, Visible};
+pub use authorization::{Authorization, CallersOnly, Listing, ServiceTokens, Visible};
 pub use identity::{Identity, IdentityTokens, Members};

@@ -6,9 +6,14 @@
 mod access_review;
 mod reports;
 
-/// Adds every gRPC service of reporting to `server`.
-pub fn add_services(server: lms_runtime::GrpcServer) -> lms_runtime::GrpcServer {
+/// Adds every gRPC service of reporting to `server`: reports read `database` inside the scope
+/// `authorization` answers for each caller.
+pub fn add_services(
+    server: lms_runtime::GrpcServer,
+    database: lms_runtime::Database,
+    authorization: lms_runtime::peers::Authorization,
+) -> lms_runtime::GrpcServer {
     server
-        .add_service(reports::service())
+        .add_service(reports::service(database, authorization))
         .add_service(access_review::service())
 }

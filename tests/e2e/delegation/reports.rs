@@ -1,0 +1,263 @@
+//! Scoped reports end to end: identity and delegation publish to Redis, reporting projects
+//! their events and answers each caller's progress report with exactly the rows their grants
+//! reach, from the administrator's whole tenant down to a learner's own enrolments.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use lms_api::delegation::v1::EnrolRequest;
+use lms_api::identity::v1::AnonymiseUserRequest;
+use lms_api::reporting::v1::report_service_client::ReportServiceClient;
+use lms_api::reporting::v1::{LearnerProgressRow, ListLearnerProgressRequest, ProgressOrder};
+use tonic::Code;
+
+use super::enrolments::course;
+use super::fixture::{Platform, fields};
+use super::responsibilities::give;
+
+/// How long a change may take to reach a report (the stream, the projection) here.
+const LAG: Duration = Duration::from_secs(20);
+
+async fn report(
+    p: &Platform,
+    token: &str,
+    request: ListLearnerProgressRequest,
+) -> Result<(Vec<LearnerProgressRow>, String), tonic::Status> {
+    let reporting = p.reporting.as_ref().expect("started with reporting");
+    let answer = ReportServiceClient::new(reporting.authorized(token))
+        .list_learner_progress(request)
+        .await?
+        .into_inner();
+    Ok((answer.rows, answer.next_page_token))
+}
+
+/// Every row of `token`'s progress report, page after page.
+async fn every_row(p: &Platform, token: &str) -> Vec<LearnerProgressRow> {
+    let (mut rows, mut next) = (Vec::new(), String::new());
+    loop {
+        let (page, token_of_next) = report(
+            p,
+            token,
+            ListLearnerProgressRequest {
+                page_size: 2,
+                page_token: next,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert!(page.len() <= 2);
+        rows.extend(page);
+        if token_of_next.is_empty() {
+            return rows;
+        }
+        next = token_of_next;
+    }
+}
+
+/// The (learner, course) pairs of a report.
+fn pairs(rows: &[LearnerProgressRow]) -> BTreeSet<(String, String)> {
+    rows.iter()
+        .map(|row| (row.user_id.clone(), row.course_id.clone()))
+        .collect()
+}
+
+/// Waits until `token`'s report satisfies `done`, and answers its rows.
+async fn eventually(
+    p: &Platform,
+    token: &str,
+    done: impl Fn(&[LearnerProgressRow]) -> bool,
+) -> Vec<LearnerProgressRow> {
+    let started = Instant::now();
+    loop {
+        let rows = every_row(p, token).await;
+        if done(&rows) {
+            return rows;
+        }
+        assert!(
+            started.elapsed() < LAG,
+            "the report did not catch up within {LAG:?}: {rows:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn enrol(p: &Platform, course: &str, users: &[&String]) {
+    p.enrolments(&p.admin)
+        .enrol(EnrolRequest {
+            course_id: course.into(),
+            user_ids: users.iter().map(|u| (*u).clone()).collect(),
+        })
+        .await
+        .unwrap();
+}
+
+fn pair(user: &str, course: &str) -> (String, String) {
+    (user.to_owned(), course.to_owned())
+}
+
+#[tokio::test]
+async fn each_caller_sees_exactly_the_progress_their_grants_reach() {
+    let p = Platform::with_reporting().await;
+    let safety = course(&p, "Safety", false).await;
+    let fire = course(&p, "Fire", false).await;
+    let (tutor, tutor_token) = p
+        .person("tutor@academy.example", Some("builtin:tutor"), None)
+        .await;
+    give(&p, &p.admin, "course_tutor", &safety, &tutor).await;
+    let (manager, manager_token) = p
+        .person("manager@academy.example", Some("builtin:manager"), None)
+        .await;
+    let (ann, ann_token) = p.person("ann@academy.example", None, None).await;
+    let (bob, _) = p.person("bob@academy.example", None, None).await;
+    let (olga, olga_token) = p.person("olga@academy.example", None, None).await;
+    p.team(&manager, &[ann.clone(), bob.clone()]).await;
+    let location = p.location.clone();
+    let (_, local_token) = p
+        .person(
+            "local@academy.example",
+            Some("builtin:local_administrator"),
+            Some(&location),
+        )
+        .await;
+    let (lee, _) = p.person("lee@academy.example", None, Some(&location)).await;
+    let (_, reports_only_token) = p
+        .person(
+            "ro@academy.example",
+            Some("builtin:organization_administrator_reports_only"),
+            None,
+        )
+        .await;
+    enrol(&p, &safety, &[&ann, &bob, &olga]).await;
+    enrol(&p, &fire, &[&ann, &lee]).await;
+
+    let everyone = BTreeSet::from([
+        pair(&ann, &safety),
+        pair(&bob, &safety),
+        pair(&olga, &safety),
+        pair(&ann, &fire),
+        pair(&lee, &fire),
+    ]);
+    let rows = eventually(&p, &p.admin, |rows| pairs(rows) == everyone).await;
+    let ann_on_safety = rows
+        .iter()
+        .find(|row| row.user_id == ann && row.course_id == safety)
+        .unwrap();
+    assert_eq!(ann_on_safety.course_title, "Safety");
+    assert_eq!(ann_on_safety.email, "ann@academy.example");
+    assert!(!ann_on_safety.display_name.is_empty());
+
+    // The Reports Only twin reads what its counterpart reads.
+    assert_eq!(pairs(&every_row(&p, &reports_only_token).await), everyone);
+    // The manager: their team, on every course.
+    assert_eq!(
+        pairs(&every_row(&p, &manager_token).await),
+        BTreeSet::from([pair(&ann, &safety), pair(&bob, &safety), pair(&ann, &fire)])
+    );
+    // The tutor: every learner of the course they tutor, nobody else's course.
+    assert_eq!(
+        pairs(&every_row(&p, &tutor_token).await),
+        BTreeSet::from([
+            pair(&ann, &safety),
+            pair(&bob, &safety),
+            pair(&olga, &safety)
+        ])
+    );
+    // The Local Administrator: the people employed at their location.
+    assert_eq!(
+        pairs(&every_row(&p, &local_token).await),
+        BTreeSet::from([pair(&lee, &fire)])
+    );
+    // A learner: their own enrolments, never a fellow learner's.
+    assert_eq!(
+        pairs(&every_row(&p, &ann_token).await),
+        BTreeSet::from([pair(&ann, &safety), pair(&ann, &fire)])
+    );
+    assert_eq!(
+        pairs(&every_row(&p, &olga_token).await),
+        BTreeSet::from([pair(&olga, &safety)])
+    );
+
+    // Filters narrow inside the scope, never widen it.
+    let (rows, _) = report(
+        &p,
+        &manager_token,
+        ListLearnerProgressRequest {
+            course_id: safety.clone(),
+            order: ProgressOrder::Course as i32,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        pairs(&rows),
+        BTreeSet::from([pair(&ann, &safety), pair(&bob, &safety)])
+    );
+    let (rows, _) = report(
+        &p,
+        &olga_token,
+        ListLearnerProgressRequest {
+            user_id: ann.clone(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(rows.is_empty(), "{rows:?}");
+
+    // An anonymised learner stays in the report, without name or e-mail.
+    p.users(&p.admin)
+        .anonymise_user(AnonymiseUserRequest {
+            user_id: bob.clone(),
+        })
+        .await
+        .unwrap();
+    let rows = eventually(&p, &p.admin, |rows| {
+        rows.iter()
+            .any(|row| row.user_id == bob && row.display_name.is_empty())
+    })
+    .await;
+    assert_eq!(pairs(&rows), everyone);
+    let bob_row = rows.iter().find(|row| row.user_id == bob).unwrap();
+    assert_eq!(bob_row.email, "");
+}
+
+#[tokio::test]
+async fn bad_report_arguments_name_the_field() {
+    let p = Platform::with_reporting().await;
+    for (request, field) in [
+        (
+            ListLearnerProgressRequest {
+                course_id: "not-a-course".into(),
+                ..Default::default()
+            },
+            "course_id",
+        ),
+        (
+            ListLearnerProgressRequest {
+                group_id: "x".into(),
+                ..Default::default()
+            },
+            "group_id",
+        ),
+        (
+            ListLearnerProgressRequest {
+                page_token: "garbage".into(),
+                ..Default::default()
+            },
+            "page_token",
+        ),
+        (
+            ListLearnerProgressRequest {
+                state: 99,
+                ..Default::default()
+            },
+            "state",
+        ),
+    ] {
+        let refused = report(&p, &p.admin, request).await.unwrap_err();
+        assert_eq!(refused.code(), Code::InvalidArgument);
+        assert_eq!(fields(&refused), [field]);
+    }
+}

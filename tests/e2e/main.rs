@@ -6,5 +6,6 @@ mod boot;
 mod delegation;
 mod demo_world;
 mod dev;
+mod report_scope;
 mod reporting;
 mod tour;

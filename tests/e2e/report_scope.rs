@@ -396,7 +396,7 @@ async fn tell(services: &Services, shape: &Shape) -> World {
         })
     };
 
-    for person in 0..PEOPLE {
+    for (person, id) in people.iter().enumerate() {
         let at = |(i, window): &(usize, Window)| (*i, window.at(now));
         let related = shape.employments[person]
             .iter()
@@ -412,7 +412,7 @@ async fn tell(services: &Services, shape: &Shape) -> World {
                     .map(|g| (group(at(g).0), Relation::Member, at(g).1)),
             );
         for (resource, relation, window) in related {
-            updates.push(touch(resource, relation, user(people[person]), window));
+            updates.push(touch(resource, relation, user(*id), window));
         }
     }
     for g in 0..GROUPS {

@@ -63,33 +63,6 @@ fn suspension(user: Uuid) -> NewEvent {
     })
 }
 
-/// The same statement on whichever backend `database` is.
-macro_rules! on_pool {
-    ($database:expr, $pool:ident => $body:expr) => {
-        match $database {
-            Database::Postgres($pool) => $body,
-            Database::Sqlite($pool) => $body,
-        }
-    };
-}
-
-/// One test per backend running `body` on a fresh reporting store.
-macro_rules! on_both_backends {
-    ($postgres:ident, $sqlite:ident, $body:ident) => {
-        #[tokio::test]
-        async fn $postgres() {
-            let test = lms_testkit::postgres_pool(&lms_reporting::MIGRATIONS).await;
-            $body(Database::Postgres(test.pool())).await;
-        }
-
-        #[tokio::test]
-        async fn $sqlite() {
-            let test = lms_testkit::sqlite_pool(&lms_reporting::MIGRATIONS).await;
-            $body(Database::Sqlite(test.pool())).await;
-        }
-    };
-}
-
 /// The projected enrolment of `user` on `course`: whether it is there, and the sequence of the
 /// event that last changed it; `None` when nothing was projected.
 async fn enrolled(database: &Database, course: Uuid, user: Uuid) -> Option<(bool, i64)> {

@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 pub mod backbone;
+pub mod export;
 pub mod grpc;
 pub mod progress;
 pub mod projection;

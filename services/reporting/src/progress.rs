@@ -103,7 +103,7 @@ pub struct ProgressRow {
 
 impl ProgressRow {
     /// The row's values of `order`'s key, as a page token keeps them.
-    fn key(&self, order: Order) -> Vec<String> {
+    pub fn key(&self, order: Order) -> Vec<String> {
         match order {
             Order::Learner => vec![
                 self.family_name.clone(),
@@ -178,6 +178,36 @@ pub fn statement(
     limit: i64,
     now: i64,
 ) -> Sql {
+    let mut sql = scoped(scope, filters, now, ROW_COLUMNS);
+    let keys = order.keys();
+    if let Some(after) = after {
+        sql.push(&format!(" AND ({}) > (", keys.join(", ")));
+        for (i, value) in after.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.text(value.clone());
+        }
+        sql.push(")");
+    }
+    sql.push(&format!(" ORDER BY {} LIMIT ", keys.join(", ")))
+        .int(limit);
+    sql
+}
+
+/// The statement counting the rows of `scope` under `filters` at `now`.
+pub fn count_statement(scope: &ReportScope, filters: &Filters, now: i64) -> Sql {
+    scoped(scope, filters, now, "COUNT(*)")
+}
+
+/// What a row statement selects.
+const ROW_COLUMNS: &str = "e.tenant_id, e.enrolment_id, e.user_id, e.course_id, e.state, \
+     e.enrolled_at, e.started_at, e.completed_at, e.score, p.given_name, p.family_name, p.email, \
+     COALESCE(c.title, '') AS title";
+
+/// `SELECT columns FROM ... WHERE ...`: the rows of `scope` under `filters` at `now`, with the
+/// common table expressions they need before it.
+fn scoped(scope: &ReportScope, filters: &Filters, now: i64, columns: &str) -> Sql {
     let mut sql = Sql::default();
     let tenant = scope.tenants().next().expect("a scope has its tenant");
     match (scope.needs_cte(), &filters.unit) {
@@ -200,11 +230,8 @@ pub fn statement(
             sql.push(") ");
         }
     }
-    sql.push(
-        "SELECT e.tenant_id, e.enrolment_id, e.user_id, e.course_id, e.state, e.enrolled_at, \
-         e.started_at, e.completed_at, e.score, p.given_name, p.family_name, p.email, \
-         COALESCE(c.title, '') AS title \
-         FROM projected_enrolments e \
+    sql.push("SELECT ").push(columns).push(
+        " FROM projected_enrolments e \
          JOIN projected_people p ON p.tenant_id = e.tenant_id AND p.user_id = e.user_id \
          LEFT JOIN projected_courses c ON c.course_id = e.course_id AND NOT c.removed \
          WHERE NOT p.removed AND e.state IN ",
@@ -246,19 +273,6 @@ pub fn statement(
         .live("ue", now)
         .push(" AND ue.resource_id IN (SELECT unit_id FROM filter_units))");
     }
-    let keys = order.keys();
-    if let Some(after) = after {
-        sql.push(&format!(" AND ({}) > (", keys.join(", ")));
-        for (i, value) in after.iter().enumerate() {
-            if i > 0 {
-                sql.push(", ");
-            }
-            sql.text(value.clone());
-        }
-        sql.push(")");
-    }
-    sql.push(&format!(" ORDER BY {} LIMIT ", keys.join(", ")))
-        .int(limit);
     sql
 }
 
@@ -275,6 +289,24 @@ macro_rules! bind_all {
         }
         query
     }};
+}
+
+/// Runs the count `sql` on `database`.
+pub async fn count(database: &Database, sql: &Sql) -> Result<i64, sqlx::Error> {
+    macro_rules! fetch {
+        ($pool:expr) => {{
+            // Every value is a placeholder; the text holds only constants (see scope_sql::Sql).
+            let query = bind_all!(
+                sqlx::query_scalar(sqlx::AssertSqlSafe(sql.text.as_str())),
+                &sql.args
+            );
+            query.fetch_one($pool).await
+        }};
+    }
+    match database {
+        Database::Postgres(pool) => fetch!(pool),
+        Database::Sqlite(pool) => fetch!(pool),
+    }
 }
 
 /// Runs `sql` on `database` and reads its progress rows.

@@ -8,7 +8,10 @@ use std::time::{Duration, Instant};
 use lms_api::delegation::v1::EnrolRequest;
 use lms_api::identity::v1::AnonymiseUserRequest;
 use lms_api::reporting::v1::report_service_client::ReportServiceClient;
-use lms_api::reporting::v1::{LearnerProgressRow, ListLearnerProgressRequest, ProgressOrder};
+use lms_api::reporting::v1::{
+    ExportFormat, ExportLearnerProgressRequest, LearnerProgressRow, ListLearnerProgressRequest,
+    ProgressOrder,
+};
 use tonic::Code;
 
 use super::enrolments::course;
@@ -53,6 +56,30 @@ async fn every_row(p: &Platform, token: &str) -> Vec<LearnerProgressRow> {
         }
         next = token_of_next;
     }
+}
+
+/// `token`'s export in `format`: the file, and whether its last chunk said it is complete.
+async fn export(
+    p: &Platform,
+    token: &str,
+    format: ExportFormat,
+) -> Result<(String, bool), tonic::Status> {
+    let reporting = p.reporting.as_ref().expect("started with reporting");
+    let mut stream = ReportServiceClient::new(reporting.authorized(token))
+        .export_learner_progress(ExportLearnerProgressRequest {
+            query: None,
+            format: format as i32,
+        })
+        .await?
+        .into_inner();
+    let (mut file, mut complete) = (Vec::new(), false);
+    while let Some(chunk) = stream.message().await? {
+        assert!(!complete, "nothing follows the last chunk");
+        assert!(chunk.rows_sent <= chunk.rows_total);
+        file.extend(chunk.data);
+        complete = chunk.complete;
+    }
+    Ok((String::from_utf8(file).unwrap(), complete))
 }
 
 /// The (learner, course) pairs of a report.
@@ -221,6 +248,32 @@ async fn each_caller_sees_exactly_the_progress_their_grants_reach() {
     assert_eq!(pairs(&rows), everyone);
     let bob_row = rows.iter().find(|row| row.user_id == bob).unwrap();
     assert_eq!(bob_row.email, "");
+
+    // Exports: the whole report as a file, for those who hold reports.export.
+    let (csv, complete) = export(&p, &p.admin, ExportFormat::Csv).await.unwrap();
+    assert!(complete);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(
+        lines[0].starts_with("tenant_id,user_id,display_name,email"),
+        "{csv}"
+    );
+    assert_eq!(lines.len(), 1 + everyone.len(), "{csv}");
+    assert!(csv.contains("ann@academy.example") && csv.contains("Safety"));
+    let (json, complete) = export(&p, &local_token, ExportFormat::JsonLines)
+        .await
+        .unwrap();
+    assert!(complete);
+    let objects: Vec<serde_json::Value> = json
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(objects.len(), 1);
+    assert_eq!(objects[0]["user_id"], lee.as_str());
+    // A learner and a manager read reports but export none.
+    for token in [&ann_token, &manager_token] {
+        let refused = export(&p, token, ExportFormat::Csv).await.unwrap_err();
+        assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
+    }
 }
 
 #[tokio::test]

@@ -1,23 +1,27 @@
 //! `ReportService`: scoped reports. Each report asks authorization what the caller holds the
 //! report permission through (one ListGrants, as the caller), turns that into SQL over the
-//! projections ([`crate::scope_sql`]) and reads one page. `ListAttendance` answers
+//! projections ([`crate::scope_sql`]) and reads one page, or streams them all as a file
+//! ([`crate::export`]). `ListAttendance` answers
 //! `UNIMPLEMENTED` (the generated default) until bookings are projected.
 
 use std::sync::Arc;
 
 use lms_api::reporting::v1::report_service_server::{ReportService, ReportServiceServer};
 use lms_api::reporting::v1::{
-    LearnerProgressRow, ListLearnerProgressRequest, ListLearnerProgressResponse, ProgressOrder,
-    ProgressState,
+    ExportChunk, ExportFormat, ExportLearnerProgressRequest, LearnerProgressRow,
+    ListLearnerProgressRequest, ListLearnerProgressResponse, ProgressOrder, ProgressState,
 };
 use lms_kernel::{CourseId, GroupId, Permission, UnitId, UserId};
-use lms_runtime::auth::acting;
+use lms_runtime::auth::{Acting, acting};
 use lms_runtime::paging::{page, page_size};
 use lms_runtime::peers::Authorization;
 use lms_runtime::request::timestamp;
 use lms_runtime::{ApiError, Database, clock};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
+use crate::export;
 use crate::progress::{self, Filters, Order, ProgressRow};
 use crate::scope_sql::ReportScope;
 
@@ -52,7 +56,7 @@ fn store_failed(error: sqlx::Error) -> ApiError {
 
 /// An optional id filter: empty is none, anything else must be an id of its kind.
 fn optional_id<T: ToString>(
-    field: &str,
+    field: String,
     value: &str,
     parse: impl Fn(&str) -> Result<T, lms_kernel::IdError>,
 ) -> Result<Option<String>, ApiError> {
@@ -64,23 +68,35 @@ fn optional_id<T: ToString>(
         .map_err(|_| ApiError::invalid_field(field, "is not an id"))
 }
 
-fn filters(r: &ListLearnerProgressRequest) -> Result<(Filters, Order), ApiError> {
+/// The filters and order of a progress request, its fields named under `prefix` in errors.
+fn filters(r: &ListLearnerProgressRequest, prefix: &str) -> Result<(Filters, Order), ApiError> {
+    let field = |name: &str| format!("{prefix}{name}");
     let state = match ProgressState::try_from(r.state) {
         Ok(ProgressState::Unspecified) => None,
         // The report's states share delegation's enrolment numbers.
         Ok(state) => Some(state as i16),
-        Err(_) => return Err(ApiError::invalid_field("state", "is not a progress state")),
+        Err(_) => {
+            return Err(ApiError::invalid_field(
+                field("state"),
+                "is not a progress state",
+            ));
+        }
     };
     let order = match ProgressOrder::try_from(r.order) {
         Ok(ProgressOrder::Unspecified | ProgressOrder::Learner) => Order::Learner,
         Ok(ProgressOrder::Course) => Order::Course,
-        Err(_) => return Err(ApiError::invalid_field("order", "is not a progress order")),
+        Err(_) => {
+            return Err(ApiError::invalid_field(
+                field("order"),
+                "is not a progress order",
+            ));
+        }
     };
     let filters = Filters {
-        course: optional_id("course_id", &r.course_id, CourseId::parse)?,
-        user: optional_id("user_id", &r.user_id, UserId::parse)?,
-        group: optional_id("group_id", &r.group_id, GroupId::parse)?,
-        unit: optional_id("unit_id", &r.unit_id, UnitId::parse)?,
+        course: optional_id(field("course_id"), &r.course_id, CourseId::parse)?,
+        user: optional_id(field("user_id"), &r.user_id, UserId::parse)?,
+        group: optional_id(field("group_id"), &r.group_id, GroupId::parse)?,
+        unit: optional_id(field("unit_id"), &r.unit_id, UnitId::parse)?,
         state,
     };
     Ok((filters, order))
@@ -109,23 +125,122 @@ fn progress_row(row: ProgressRow) -> LearnerProgressRow {
     }
 }
 
+impl Shared {
+    /// What `acting` may report on with `permission`, as authorization answers it now.
+    async fn scope(
+        &self,
+        acting: &Acting,
+        permission: Permission,
+    ) -> Result<ReportScope, ApiError> {
+        let grants = self.authorization.grants(acting, permission).await?;
+        ReportScope::from_grants(acting.tenant, acting.user, &grants)
+    }
+
+    /// Streams `scope`'s rows under `filters` in `order` to `sender` as `format`, a page at a
+    /// time; the last chunk says `complete`. Stops when the receiver is gone.
+    async fn export(
+        &self,
+        scope: ReportScope,
+        filters: Filters,
+        order: Order,
+        format: export::Format,
+        sender: mpsc::Sender<Result<ExportChunk, Status>>,
+    ) -> Result<(), ApiError> {
+        // One moment for every page, so rows never move between pages of one export.
+        let now = clock::now();
+        let total = progress::count(
+            &self.database,
+            &progress::count_statement(&scope, &filters, now),
+        )
+        .await
+        .map_err(store_failed)?;
+        let (mut sent, mut after) = (0, None::<Vec<String>>);
+        let mut data = export::header(format).into_bytes();
+        loop {
+            let sql =
+                progress::statement(&scope, &filters, order, after.as_deref(), EXPORT_PAGE, now);
+            let rows = progress::rows(&self.database, &sql)
+                .await
+                .map_err(store_failed)?;
+            let complete = rows.len() < EXPORT_PAGE as usize;
+            after = rows.last().map(|row| row.key(order));
+            sent += rows.len() as i64;
+            for row in rows {
+                data.extend(export::progress_line(&progress_row(row), format).into_bytes());
+            }
+            let chunk = ExportChunk {
+                data: std::mem::take(&mut data),
+                rows_sent: sent,
+                rows_total: total.max(sent),
+                complete,
+            };
+            if sender.send(Ok(chunk)).await.is_err() || complete {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Rows read and sent at a time by an export.
+const EXPORT_PAGE: i64 = 1000;
+
+/// The stream of an export (the generated trait names it, as it does for packages with
+/// default methods).
+type ExportStream = tonic::codegen::BoxStream<ExportChunk>;
+
 #[tonic::async_trait]
 impl ReportService for Reports {
+    async fn export_learner_progress(
+        &self,
+        request: Request<ExportLearnerProgressRequest>,
+    ) -> Result<Response<ExportStream>, Status> {
+        let acting = acting(&request)?;
+        let r = request.into_inner();
+        let query = r.query.unwrap_or_default();
+        if query.page_size != 0 || !query.page_token.is_empty() {
+            return Err(ApiError::invalid_field(
+                "query.page_size",
+                "an export is never paged: leave page_size and page_token empty",
+            )
+            .into());
+        }
+        let (filters, order) = filters(&query, "query.")?;
+        let format = match ExportFormat::try_from(r.format) {
+            Ok(ExportFormat::Unspecified | ExportFormat::Csv) => export::Format::Csv,
+            Ok(ExportFormat::JsonLines) => export::Format::JsonLines,
+            Err(_) => return Err(ApiError::invalid_field("format", "is not a format").into()),
+        };
+        let scope = self.0.scope(&acting, Permission::ReportsExport).await?;
+        if scope.is_empty() {
+            return Err(ApiError::PermissionDenied {
+                reason: "NO_GRANT",
+                message: "no role of yours holds reports.export: there is nothing you may export"
+                    .into(),
+                metadata: [("permission".to_owned(), "reports.export".to_owned())].into(),
+            }
+            .into());
+        }
+        let (sender, receiver) = mpsc::channel(4);
+        let shared = self.0.clone();
+        tokio::spawn(async move {
+            let failed = sender.clone();
+            if let Err(error) = shared.export(scope, filters, order, format, sender).await {
+                let _ = failed.send(Err(error.into())).await;
+            }
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(receiver))))
+    }
+
     async fn list_learner_progress(
         &self,
         request: Request<ListLearnerProgressRequest>,
     ) -> Result<Response<ListLearnerProgressResponse>, Status> {
         let acting = acting(&request)?;
         let r = request.get_ref();
-        let (filters, order) = filters(r)?;
+        let (filters, order) = filters(r, "")?;
         let after = progress::start_after(&r.page_token, &filters, order)?;
         let limit = page_size(r.page_size, 100, 1000);
-        let grants = self
-            .0
-            .authorization
-            .grants(&acting, Permission::ReportsRead)
-            .await?;
-        let scope = ReportScope::from_grants(acting.tenant, acting.user, &grants)?;
+        let scope = self.0.scope(&acting, Permission::ReportsRead).await?;
         if scope.is_empty() {
             return Ok(Response::new(ListLearnerProgressResponse::default()));
         }

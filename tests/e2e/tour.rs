@@ -132,6 +132,7 @@ async fn the_readme_tour_runs_as_printed() {
         .env("LMS_ENDPOINT", endpoint(ServiceName::Authorization))
         .env("LMS_IDENTITY_ENDPOINT", endpoint(ServiceName::Identity))
         .env("LMS_DELEGATION_ENDPOINT", endpoint(ServiceName::Delegation))
+        .env("LMS_REPORTING_ENDPOINT", endpoint(ServiceName::Reporting))
         .env_remove("LMS_TOKEN")
         .env_remove("LMS_CLIENT_ID")
         .env_remove("LMS_CLIENT_SECRET")

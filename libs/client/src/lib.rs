@@ -29,6 +29,7 @@ use lms_api::identity::v1::tenant_service_client::TenantServiceClient;
 use lms_api::identity::v1::unit_service_client::UnitServiceClient;
 use lms_api::identity::v1::user_service_client::UserServiceClient;
 use lms_api::identity::v1::{IssueServiceTokenRequest, SignInRequest, sign_in_response};
+use lms_api::reporting::v1::report_service_client::ReportServiceClient;
 use lms_runtime::client::CallCredentials;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
@@ -263,6 +264,11 @@ impl Client {
     /// enrolments.
     pub fn delegation_audit(&self) -> DelegationAuditServiceClient<Authorized> {
         DelegationAuditServiceClient::new(self.channel.clone())
+    }
+
+    /// Reporting's scoped reports.
+    pub fn reports(&self) -> ReportServiceClient<Authorized> {
+        ReportServiceClient::new(self.channel.clone())
     }
 }
 

@@ -13,6 +13,7 @@ mod grants;
 mod import;
 mod permissions;
 mod purchases;
+mod reports;
 mod roles;
 mod session;
 mod tenants;
@@ -34,6 +35,7 @@ use crate::events::{AttendanceArgs, BookArgs, BookingCommand, CompetencyCommand,
 use crate::grants::GrantCommand;
 use crate::import::ImportWhat;
 use crate::purchases::PurchaseCommand;
+use crate::reports::ReportCommand;
 use crate::tenants::TenantCommand;
 
 #[derive(Debug, Parser)]
@@ -67,6 +69,14 @@ struct Cli {
         global = true
     )]
     delegation: String,
+    /// The reporting service (scoped reports and their exports).
+    #[arg(
+        long,
+        env = "LMS_REPORTING_ENDPOINT",
+        default_value = "http://127.0.0.1:50054",
+        global = true
+    )]
+    reporting: String,
     /// Your bearer token (from sign-in, or printed by `lms dev`).
     #[arg(long, env = "LMS_TOKEN", hide_env_values = true, global = true)]
     token: Option<String>,
@@ -169,6 +179,10 @@ enum Command {
     /// Enrolments of a course (`--course`) or of a learner (`--user`), or one of the verbs:
     /// request, decide, requests, withdraw, grant-access.
     Enrolments(EnrolmentsArgs),
+    /// Reports showing exactly what you may see: `report progress` (learners' progress, or
+    /// `--export csv|json --file F` for the whole report as a file).
+    #[command(subcommand)]
+    Report(ReportCommand),
     /// Events of courses: list, get, create, cancel, and their Event Administrators.
     #[command(subcommand)]
     Events(EventCommand),
@@ -245,6 +259,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         endpoint,
         identity,
         delegation,
+        reporting,
         token,
         output,
         command,
@@ -310,6 +325,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Deploy(args) => enrolling::deploy(&connect(&delegation).await?, args).await?,
         Command::Enrolments(args) => enrolments::run(&connect(&delegation).await?, args).await?,
+        Command::Report(command) => match reports::run(&connect(&reporting).await?, command).await?
+        {
+            Some(rows) => rows,
+            // The export went to its file (or standard output) as it came.
+            None => return Ok(()),
+        },
         Command::Events(command) => events::events(&connect(&delegation).await?, command).await?,
         Command::Book(args) => events::book(&connect(&delegation).await?, args).await?,
         Command::Bookings(command) => {

@@ -1,0 +1,226 @@
+//! `report`: the reports reporting answers, each showing exactly what the caller may see.
+//! `report progress` lists learners' progress (every page), or writes the whole report to a
+//! file as CSV or JSON lines (`--export`) with a progress bar; a file is only ever named as
+//! asked once its last row arrived, so a cut export never looks complete.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::{Args, Subcommand, ValueEnum};
+use lms_api::reporting::v1::{
+    ExportFormat, ExportLearnerProgressRequest, LearnerProgressRow, ListLearnerProgressRequest,
+    ProgressOrder, ProgressState,
+};
+use lms_client::Client;
+use lms_client::output::{Rows, utc_of};
+use lms_client::progress::{bar, note, redraw};
+
+/// The verbs of `lmsctl report`.
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Learners' progress on courses (not started, in progress, completed): yours, and the
+    /// people and courses you may report on (team, groups, units, tutored courses, tenant).
+    Progress(ProgressArgs),
+}
+
+/// Filters, order and export of `report progress`.
+#[derive(Debug, Args)]
+pub struct ProgressArgs {
+    /// Only this course.
+    #[arg(long)]
+    course: Option<String>,
+    /// Only this learner.
+    #[arg(long)]
+    user: Option<String>,
+    /// Only members of this group.
+    #[arg(long)]
+    group: Option<String>,
+    /// Only people employed at this unit or below it.
+    #[arg(long)]
+    unit: Option<String>,
+    /// Only this state.
+    #[arg(long, value_enum)]
+    state: Option<State>,
+    /// The order of the rows.
+    #[arg(long, value_enum, default_value = "learner")]
+    order: Order,
+    /// Write the whole report as this format (needs reports.export) instead of listing it.
+    #[arg(long, value_enum, requires = "file")]
+    export: Option<Export>,
+    /// Where `--export` writes (`-` for standard output).
+    #[arg(long)]
+    file: Option<PathBuf>,
+}
+
+/// A progress state, as `--state` takes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum State {
+    /// Enrolled, not started.
+    NotStarted,
+    /// Started.
+    InProgress,
+    /// Completed.
+    Completed,
+}
+
+/// The order, as `--order` takes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Order {
+    /// By learner's name, then course.
+    Learner,
+    /// By course title, then learner.
+    Course,
+}
+
+/// The export formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Export {
+    /// CSV with a header row; cells a spreadsheet would run come as text.
+    Csv,
+    /// One JSON object per line.
+    Json,
+}
+
+const COLUMNS: [&str; 7] = [
+    "learner",
+    "name",
+    "course",
+    "title",
+    "state",
+    "completed_at",
+    "score",
+];
+
+fn state_name(state: i32) -> &'static str {
+    match ProgressState::try_from(state) {
+        Ok(ProgressState::InProgress) => "in_progress",
+        Ok(ProgressState::Completed) => "completed",
+        _ => "not_started",
+    }
+}
+
+fn cells(row: LearnerProgressRow) -> Vec<String> {
+    vec![
+        row.user_id,
+        row.display_name,
+        row.course_id,
+        row.course_title,
+        state_name(row.state).to_owned(),
+        utc_of(row.completed_at),
+        row.score.map(|s| s.to_string()).unwrap_or_default(),
+    ]
+}
+
+fn query(args: &ProgressArgs) -> ListLearnerProgressRequest {
+    ListLearnerProgressRequest {
+        course_id: args.course.clone().unwrap_or_default(),
+        user_id: args.user.clone().unwrap_or_default(),
+        group_id: args.group.clone().unwrap_or_default(),
+        unit_id: args.unit.clone().unwrap_or_default(),
+        state: match args.state {
+            None => ProgressState::Unspecified,
+            Some(State::NotStarted) => ProgressState::NotStarted,
+            Some(State::InProgress) => ProgressState::InProgress,
+            Some(State::Completed) => ProgressState::Completed,
+        } as i32,
+        order: match args.order {
+            Order::Learner => ProgressOrder::Learner,
+            Order::Course => ProgressOrder::Course,
+        } as i32,
+        ..Default::default()
+    }
+}
+
+/// Runs `report` against reporting: the rows to print, or `None` when an export wrote them.
+pub async fn run(reporting: &Client, command: ReportCommand) -> anyhow::Result<Option<Rows>> {
+    match command {
+        ReportCommand::Progress(args) => match (args.export, &args.file) {
+            (Some(format), Some(file)) => {
+                export(reporting, query(&args), format, file).await?;
+                Ok(None)
+            }
+            _ => progress(reporting, query(&args)).await.map(Some),
+        },
+    }
+}
+
+async fn progress(reporting: &Client, query: ListLearnerProgressRequest) -> anyhow::Result<Rows> {
+    let mut reports = reporting.reports();
+    let mut rows = Rows::new(&COLUMNS);
+    let mut page_token = String::new();
+    loop {
+        let page = reports
+            .list_learner_progress(ListLearnerProgressRequest {
+                page_size: 1000,
+                page_token,
+                ..query.clone()
+            })
+            .await
+            .context("list learner progress")?
+            .into_inner();
+        for row in page.rows {
+            rows.push(cells(row));
+        }
+        if page.next_page_token.is_empty() {
+            return Ok(rows);
+        }
+        page_token = page.next_page_token;
+    }
+}
+
+/// Streams the export into `file` (through `<file>.partial`, renamed once complete), drawing
+/// the bar on standard error.
+async fn export(
+    reporting: &Client,
+    query: ListLearnerProgressRequest,
+    format: Export,
+    file: &Path,
+) -> anyhow::Result<()> {
+    let format = match format {
+        Export::Csv => ExportFormat::Csv,
+        Export::Json => ExportFormat::JsonLines,
+    };
+    let mut stream = reporting
+        .reports()
+        .export_learner_progress(ExportLearnerProgressRequest {
+            query: Some(query),
+            format: format as i32,
+        })
+        .await
+        .context("export learner progress")?
+        .into_inner();
+    let to_stdout = file == Path::new("-");
+    let partial = file.with_extension("partial");
+    let mut out: Box<dyn Write> = match to_stdout {
+        true => Box::new(std::io::stdout().lock()),
+        false => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(&partial)
+                .with_context(|| format!("cannot write {}", partial.display()))?,
+        )),
+    };
+    let label = file.display().to_string();
+    let mut complete = false;
+    while let Some(chunk) = stream.message().await.context("export learner progress")? {
+        out.write_all(&chunk.data)?;
+        redraw(&bar(chunk.rows_sent, chunk.rows_total, "rows", &label));
+        complete = chunk.complete;
+    }
+    out.flush()?;
+    drop(out);
+    note("");
+    anyhow::ensure!(
+        complete,
+        "the export ended before its last row; {} holds a part of it",
+        if to_stdout {
+            "the output"
+        } else {
+            "the .partial file"
+        }
+    );
+    if !to_stdout {
+        std::fs::rename(&partial, file)
+            .with_context(|| format!("cannot name the export {}", file.display()))?;
+    }
+    Ok(())
+}

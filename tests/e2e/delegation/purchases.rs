@@ -24,7 +24,7 @@ fn user_ref(id: &str) -> ObjectReference {
     }
 }
 
-fn order(shop_order: &str, course: &str, buyer: &str, seats: i32) -> PlaceOrderRequest {
+pub(super) fn order(shop_order: &str, course: &str, buyer: &str, seats: i32) -> PlaceOrderRequest {
     PlaceOrderRequest {
         shop_order_id: shop_order.into(),
         course_id: course.into(),
@@ -33,7 +33,7 @@ fn order(shop_order: &str, course: &str, buyer: &str, seats: i32) -> PlaceOrderR
     }
 }
 
-async fn place(
+pub(super) async fn place(
     p: &Platform,
     shop: &str,
     request: PlaceOrderRequest,

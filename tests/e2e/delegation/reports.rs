@@ -6,7 +6,9 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use lms_api::delegation::v1::EnrolRequest;
-use lms_api::identity::v1::AnonymiseUserRequest;
+use lms_api::delegation::v1::{AcceptInvitationRequest, CreateCourseRequest, InviteLearnerRequest};
+use lms_api::identity::v1::tenant_service_client::TenantServiceClient;
+use lms_api::identity::v1::{AnonymiseUserRequest, TenantSettings, UpdateTenantSettingsRequest};
 use lms_api::reporting::v1::report_service_client::ReportServiceClient;
 use lms_api::reporting::v1::{
     ExportFormat, ExportLearnerProgressRequest, LearnerProgressRow, ListLearnerProgressRequest,
@@ -16,6 +18,7 @@ use tonic::Code;
 
 use super::enrolments::course;
 use super::fixture::{Platform, fields};
+use super::purchases::{order, place};
 use super::responsibilities::give;
 
 /// How long a change may take to reach a report (the stream, the projection) here.
@@ -313,4 +316,119 @@ async fn bad_report_arguments_name_the_field() {
         assert_eq!(refused.code(), Code::InvalidArgument);
         assert_eq!(fields(&refused), [field]);
     }
+}
+
+#[tokio::test]
+async fn a_master_reports_on_its_clients_people_only_while_clients_are_on() {
+    let p = Platform::with_reporting().await;
+    let linked = p.master_and_client().await;
+    let (learner, _) = p
+        .person_in(
+            &linked.client,
+            &linked.client_admin,
+            "learner@client.example",
+            None,
+            None,
+        )
+        .await;
+    let course = p
+        .courses(&linked.client_admin)
+        .create_course(CreateCourseRequest {
+            title: "Client onboarding".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .course
+        .unwrap()
+        .course_id;
+    p.enrolments(&linked.client_admin)
+        .enrol(EnrolRequest {
+            course_id: course.clone(),
+            user_ids: vec![learner.clone()],
+        })
+        .await
+        .unwrap();
+    let theirs = BTreeSet::from([pair(&learner, &course)]);
+    // The client's own administrator, and the master's, who reaches its clients.
+    eventually(&p, &linked.client_admin, |rows| pairs(rows) == theirs).await;
+    let rows = eventually(&p, &linked.master_admin, |rows| pairs(rows) == theirs).await;
+    assert_eq!(rows[0].tenant_id, linked.client);
+    assert_eq!(rows[0].course_title, "Client onboarding");
+    // Another tenant's administrator sees nothing of the client.
+    assert!(every_row(&p, &p.admin).await.is_empty());
+
+    // With clients switched off, the master reaches its own tenant only.
+    TenantServiceClient::new(p.identity.authorized(&linked.master_admin))
+        .update_tenant_settings(UpdateTenantSettingsRequest {
+            settings: Some(TenantSettings {
+                clients_enabled: false,
+                ..Default::default()
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["clients_enabled".into()],
+            }),
+        })
+        .await
+        .unwrap();
+    assert!(every_row(&p, &linked.master_admin).await.is_empty());
+    assert_eq!(pairs(&every_row(&p, &linked.client_admin).await), theirs);
+}
+
+#[tokio::test]
+async fn a_purchaser_reports_on_the_invitees_who_accepted_and_no_one_else() {
+    let p = Platform::with_reporting().await;
+    let forklift = course(&p, "Forklift licence", false).await;
+    let shop = p
+        .operator_integration("shop", &["delegation.orders.place"])
+        .await;
+    let (solo, solo_token) = p.person("solo@academy.example", None, None).await;
+    let (_, boss_token) = p.person("boss@academy.example", None, None).await;
+    let (known, known_token) = p.person("known@academy.example", None, None).await;
+    // Solo buys a seat for themselves; the boss buys three and invites Known, who accepts.
+    place(
+        &p,
+        &shop,
+        order("1001", &forklift, "solo@academy.example", 1),
+    )
+    .await
+    .unwrap();
+    let bought = place(
+        &p,
+        &shop,
+        order("1002", &forklift, "boss@academy.example", 3),
+    )
+    .await
+    .unwrap()
+    .order
+    .unwrap();
+    let invited = p
+        .purchases(&boss_token)
+        .invite_learner(InviteLearnerRequest {
+            order_id: bought.order_id.clone(),
+            email: "known@academy.example".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let everyone = BTreeSet::from([pair(&solo, &forklift), pair(&known, &forklift)]);
+    assert!(every_row(&p, &boss_token).await.is_empty());
+    p.purchases(&known_token)
+        .accept_invitation(AcceptInvitationRequest {
+            code: invited.code,
+            invitation_id: String::new(),
+        })
+        .await
+        .unwrap();
+    eventually(&p, &p.admin, |rows| pairs(rows) == everyone).await;
+    // The Purchaser: their invitee only, though Solo learns on the same course.
+    eventually(&p, &boss_token, |rows| {
+        pairs(rows) == BTreeSet::from([pair(&known, &forklift)])
+    })
+    .await;
+    assert_eq!(
+        pairs(&every_row(&p, &solo_token).await),
+        BTreeSet::from([pair(&solo, &forklift)])
+    );
 }

@@ -4,8 +4,8 @@
 //! A spreadsheet reads a cell starting with `=`, `+`, `-` or `@` (and, in some, a tab or a
 //! carriage return) as a formula, so a name like `=HYPERLINK(...)` typed into a profile would run
 //! on the administrator's machine. Such a cell is written with a `'` before it (OWASP's "CSV
-//! injection" advice), which spreadsheets show as text; every cell is then quoted as RFC 4180
-//! asks when it holds a comma, a quote or a line break.
+//! injection" advice), which spreadsheets show as text; every cell is then quoted (RFC 4180),
+//! so where a spreadsheet separates lists with `;`, `x;=cmd` cannot become a cell of its own.
 
 use lms_api::reporting::v1::LearnerProgressRow;
 use lms_runtime::request::seconds;
@@ -34,17 +34,13 @@ pub const PROGRESS_COLUMNS: [&str; 11] = [
     "score",
 ];
 
-/// One CSV cell: protected against formula injection, quoted when it must be.
+/// One CSV cell: protected against formula injection, and quoted.
 pub fn csv_cell(value: &str) -> String {
     let protected = match value.chars().next() {
         Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{value}"),
         _ => value.to_owned(),
     };
-    if protected.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", protected.replace('"', "\"\""))
-    } else {
-        protected
-    }
+    format!("\"{}\"", protected.replace('"', "\"\""))
 }
 
 fn csv_line<'a>(cells: impl IntoIterator<Item = &'a str>) -> String {
@@ -60,7 +56,8 @@ fn csv_line<'a>(cells: impl IntoIterator<Item = &'a str>) -> String {
 /// What a file of `format` starts with: the CSV header row, or nothing.
 pub fn header(format: Format) -> String {
     match format {
-        Format::Csv => csv_line(PROGRESS_COLUMNS),
+        // Constant names: nothing to protect or quote.
+        Format::Csv => format!("{}\r\n", PROGRESS_COLUMNS.join(",")),
         Format::JsonLines => String::new(),
     }
 }
@@ -119,16 +116,15 @@ mod tests {
     #[test]
     fn a_cell_a_spreadsheet_would_run_is_written_as_text() {
         for formula in ["=1+1", "+SUM(A1)", "-2+3", "@cmd", "\tx", "\rx"] {
-            assert!(
-                csv_cell(formula).trim_start_matches('"').starts_with('\''),
-                "{formula:?}"
-            );
+            assert!(csv_cell(formula).starts_with("\"'"), "{formula:?}");
         }
         assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
-        assert_eq!(csv_cell("Ann"), "Ann");
+        assert_eq!(csv_cell("Ann"), "\"Ann\"");
         assert_eq!(csv_cell("Smith, Ann"), "\"Smith, Ann\"");
+        // Quoted, `x;=cmd` stays one cell where `;` separates a spreadsheet's list.
+        assert_eq!(csv_cell("x;=cmd"), "\"x;=cmd\"");
         assert_eq!(csv_cell("two\nlines"), "\"two\nlines\"");
-        assert_eq!(csv_cell(""), "");
+        assert_eq!(csv_cell(""), "\"\"");
     }
 
     #[test]
@@ -148,7 +144,8 @@ mod tests {
         let csv = progress_line(&row, Format::Csv);
         assert_eq!(
             csv,
-            ",u,'=cmd|' /C calc'!A0,,,\"Fire, and safety\",completed,,,60,0.5\r\n"
+            "\"\",\"u\",\"'=cmd|' /C calc'!A0\",\"\",\"\",\"Fire, and safety\",\"completed\",\
+             \"\",\"\",\"60\",\"0.5\"\r\n"
         );
         let json: serde_json::Value =
             serde_json::from_str(progress_line(&row, Format::JsonLines).trim_end()).unwrap();

@@ -16,6 +16,7 @@ pub mod grpc;
 pub mod progress;
 pub mod projection;
 pub mod scope_sql;
+pub mod summary;
 
 use std::sync::Arc;
 

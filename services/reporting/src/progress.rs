@@ -11,7 +11,7 @@ use sqlx::Row;
 use lms_api::authorization::v1::Relation;
 use lms_api::common::v1::ObjectType;
 
-use crate::scope_sql::{Arg, ReportScope, Sql, units_below};
+use crate::scope_sql::{ReportScope, Sql, bind_all, units_below};
 
 const USER: i16 = ObjectType::User as i16;
 const GROUP: i16 = ObjectType::Group as i16;
@@ -131,8 +131,22 @@ struct Cursor {
     k: Vec<String>,
 }
 
+/// The filters and order a token is for, spelt out field by field.
 fn fingerprint(filters: &Filters, order: Order) -> String {
-    format!("{filters:?}{order:?}")
+    let text = |value: &Option<String>| value.clone().unwrap_or_default();
+    let order = match order {
+        Order::Learner => "learner",
+        Order::Course => "course",
+    };
+    [
+        text(&filters.course),
+        text(&filters.user),
+        text(&filters.group),
+        text(&filters.unit),
+        filters.state.map(|s| s.to_string()).unwrap_or_default(),
+        order.to_owned(),
+    ]
+    .join("/")
 }
 
 /// The token of the page after `row`.
@@ -274,21 +288,6 @@ fn scoped(scope: &ReportScope, filters: &Filters, now: i64, columns: &str) -> Sq
         .push(" AND ue.resource_id IN (SELECT unit_id FROM filter_units))");
     }
     sql
-}
-
-/// Binds `args` to `query` in order.
-macro_rules! bind_all {
-    ($query:expr, $args:expr) => {{
-        let mut query = $query;
-        for arg in $args {
-            query = match arg {
-                Arg::Tenant(id) => query.bind(*id),
-                Arg::Text(text) => query.bind(text.as_str()),
-                Arg::Int(n) => query.bind(*n),
-            };
-        }
-        query
-    }};
 }
 
 /// Runs the count `sql` on `database`.

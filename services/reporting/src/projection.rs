@@ -90,6 +90,21 @@ const ENROLMENT_ROW: &str = "INSERT INTO projected_enrolments (tenant_id, enrolm
      withdrawn_at = excluded.withdrawn_at, score = excluded.score, sequence = excluded.sequence \
      WHERE projected_enrolments.sequence <= excluded.sequence";
 
+/// An enrolment's course and state before an event changes it.
+const ENROLMENT_BEFORE: &str = "SELECT course_id, state FROM projected_enrolments \
+     WHERE tenant_id = $1 AND enrolment_id = $2";
+
+/// Adds `$4` learners to a course's total in a state (taking one off with -1).
+const TOTAL: &str = "INSERT INTO progress_totals (tenant_id, course_id, state, learners) \
+     VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id, course_id, state) \
+     DO UPDATE SET learners = progress_totals.learners + excluded.learners";
+
+/// Holds one enrolment for the rest of the transaction on PostgreSQL, so two replicas
+/// applying events of the same enrolment move its totals one after the other (each reads the
+/// state the other left). SQLite has one writer at a time and needs none.
+const LOCK_ENROLMENT: &str =
+    "SELECT pg_advisory_xact_lock(hashtextextended($1::text || '/' || $2, 0))";
+
 /// What an event's payload holds, decoded.
 enum Payload {
     Facts(WriteRelationshipsRequest),
@@ -131,7 +146,7 @@ impl<'a> FactRow<'a> {
 
 /// Applies `event` in `tx` (a macro: the same statements on either backend's transaction).
 macro_rules! apply_in {
-    ($tx:expr, $event:expr, $stream_id:expr, $payload:expr) => {{
+    ($tx:expr, $event:expr, $stream_id:expr, $payload:expr, $lock_enrolment:expr) => {{
         let event: &PublishedEvent = $event;
         let inserted = sqlx::query(INBOX)
             .bind(event.event.event_id)
@@ -185,7 +200,20 @@ macro_rules! apply_in {
                 }
                 Payload::Enrolments(records) => {
                     for e in &records.enrolments {
-                        sqlx::query(ENROLMENT_ROW)
+                        let lock: Option<&str> = $lock_enrolment;
+                        if let Some(lock) = lock {
+                            sqlx::query(lock)
+                                .bind(tenant)
+                                .bind(&e.enrolment_id)
+                                .execute(&mut *$tx)
+                                .await?;
+                        }
+                        let before: Option<(String, i16)> = sqlx::query_as(ENROLMENT_BEFORE)
+                            .bind(tenant)
+                            .bind(&e.enrolment_id)
+                            .fetch_optional(&mut *$tx)
+                            .await?;
+                        let changed = sqlx::query(ENROLMENT_ROW)
                             .bind(tenant)
                             .bind(&e.enrolment_id)
                             .bind(&e.course_id)
@@ -198,7 +226,23 @@ macro_rules! apply_in {
                             .bind(e.score)
                             .bind(sequence)
                             .execute(&mut *$tx)
-                            .await?;
+                            .await?
+                            .rows_affected()
+                            > 0;
+                        // The totals follow the row: only a change that took moves them.
+                        let moves = before
+                            .iter()
+                            .map(|(course, state)| (course.as_str(), *state, -1_i64))
+                            .chain([(e.course_id.as_str(), e.state as i16, 1)]);
+                        for (course, state, learners) in moves.filter(|_| changed) {
+                            sqlx::query(TOTAL)
+                                .bind(tenant)
+                                .bind(course)
+                                .bind(state)
+                                .bind(learners)
+                                .execute(&mut *$tx)
+                                .await?;
+                        }
                     }
                 }
                 Payload::Facts(facts) => {
@@ -343,13 +387,13 @@ impl Projection {
         let applied = match &self.database {
             Database::Postgres(pool) => {
                 let mut tx = begin_write(pool).await?;
-                let applied = apply_in!(tx, event, stream_id, &payload);
+                let applied = apply_in!(tx, event, stream_id, &payload, Some(LOCK_ENROLMENT));
                 tx.commit().await?;
                 applied
             }
             Database::Sqlite(pool) => {
                 let mut tx = begin_write(pool).await?;
-                let applied = apply_in!(tx, event, stream_id, &payload);
+                let applied = apply_in!(tx, event, stream_id, &payload, None);
                 tx.commit().await?;
                 applied
             }

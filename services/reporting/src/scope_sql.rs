@@ -42,6 +42,23 @@ const GROUP: i16 = ObjectType::Group as i16;
 const UNIT: i16 = ObjectType::Unit as i16;
 const COURSE: i16 = ObjectType::Course as i16;
 
+/// Binds a statement's [`Sql::args`] to `query` in order (a macro: the same on either backend's
+/// query type).
+macro_rules! bind_all {
+    ($query:expr, $args:expr) => {{
+        let mut query = $query;
+        for arg in $args {
+            query = match arg {
+                $crate::scope_sql::Arg::Tenant(id) => query.bind(*id),
+                $crate::scope_sql::Arg::Text(text) => query.bind(text.as_str()),
+                $crate::scope_sql::Arg::Int(n) => query.bind(*n),
+            };
+        }
+        query
+    }};
+}
+pub(crate) use bind_all;
+
 /// Appends the recursive step of a unit subtree named `cte`: the units whose parent is in it.
 pub fn units_below(sql: &mut Sql, cte: &str, tenant: TenantId) {
     sql.push(&format!(
@@ -356,6 +373,35 @@ impl ReportScope {
 
     fn has_courses(&self) -> bool {
         !self.course_duties.is_empty() || !self.units.is_empty() || !self.subtrees.is_empty()
+    }
+
+    /// Whether the caller may see every learner of some course: the whole tenant, or courses
+    /// they tutor, administer or whose unit they reach. A course's totals count every learner
+    /// on it, so only such a caller may see them.
+    pub fn reaches_whole_courses(&self) -> bool {
+        self.everyone || self.has_courses()
+    }
+
+    /// Appends the condition that course `course` of tenant `tenant` (qualified columns) is one
+    /// whose every learner the caller may see, at `now`. Call only when
+    /// [`ReportScope::reaches_whole_courses`].
+    pub fn course_condition(&self, sql: &mut Sql, tenant: &str, course: &str, now: i64) {
+        sql.push("((").push(tenant).push(" = ");
+        sql.bind(Arg::Tenant(self.tenant.as_uuid()));
+        if self.everyone {
+            sql.push(")");
+        } else {
+            sql.push(" AND ").push(course).push(" IN (");
+            self.courses(sql, now);
+            sql.push("))");
+        }
+        for client in &self.clients {
+            sql.push(" OR ")
+                .push(tenant)
+                .push(" = ")
+                .bind(Arg::Tenant(client.as_uuid()));
+        }
+        sql.push(")");
     }
 
     fn tenant_arg(&self) -> Arg {

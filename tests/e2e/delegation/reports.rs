@@ -11,8 +11,8 @@ use lms_api::identity::v1::tenant_service_client::TenantServiceClient;
 use lms_api::identity::v1::{AnonymiseUserRequest, TenantSettings, UpdateTenantSettingsRequest};
 use lms_api::reporting::v1::report_service_client::ReportServiceClient;
 use lms_api::reporting::v1::{
-    ExportFormat, ExportLearnerProgressRequest, LearnerProgressRow, ListLearnerProgressRequest,
-    ProgressOrder,
+    ExportFormat, ExportLearnerProgressRequest, GetTenantSummaryRequest, LearnerProgressRow,
+    ListLearnerProgressRequest, ProgressOrder,
 };
 use tonic::Code;
 
@@ -176,6 +176,36 @@ async fn each_caller_sees_exactly_the_progress_their_grants_reach() {
     assert_eq!(ann_on_safety.course_title, "Safety");
     assert_eq!(ann_on_safety.email, "ann@academy.example");
     assert!(!ann_on_safety.display_name.is_empty());
+
+    // The tenant summary: running totals by course and state, for those who see whole courses.
+    let reporting = p.reporting.as_ref().unwrap();
+    let summary = |token: &str| {
+        let mut client = ReportServiceClient::new(reporting.authorized(token));
+        async move {
+            client
+                .get_tenant_summary(GetTenantSummaryRequest::default())
+                .await
+                .unwrap()
+                .into_inner()
+        }
+    };
+    let whole = summary(&p.admin).await;
+    assert_eq!(whole.total.as_ref().unwrap().not_started, 5);
+    let titles: BTreeSet<(String, i64)> = whole
+        .courses
+        .iter()
+        .map(|c| (c.course_title.clone(), c.not_started))
+        .collect();
+    assert_eq!(
+        titles,
+        BTreeSet::from([("Fire".to_owned(), 2), ("Safety".to_owned(), 3)])
+    );
+    let tutored = summary(&tutor_token).await;
+    assert_eq!(tutored.courses.len(), 1);
+    assert_eq!(tutored.courses[0].course_id, safety);
+    // A manager sees their team, not whole courses: no totals.
+    let team = summary(&manager_token).await;
+    assert!(team.courses.is_empty() && team.total.is_none());
 
     // The Reports Only twin reads what its counterpart reads.
     assert_eq!(pairs(&every_row(&p, &reports_only_token).await), everyone);

@@ -8,8 +8,9 @@ use std::sync::Arc;
 
 use lms_api::reporting::v1::report_service_server::{ReportService, ReportServiceServer};
 use lms_api::reporting::v1::{
-    ExportChunk, ExportFormat, ExportLearnerProgressRequest, LearnerProgressRow,
-    ListLearnerProgressRequest, ListLearnerProgressResponse, ProgressOrder, ProgressState,
+    ExportChunk, ExportFormat, ExportLearnerProgressRequest, GetTenantSummaryRequest,
+    GetTenantSummaryResponse, LearnerProgressRow, ListLearnerProgressRequest,
+    ListLearnerProgressResponse, ProgressOrder, ProgressState, ProgressTotals,
 };
 use lms_kernel::{CourseId, GroupId, Permission, UnitId, UserId};
 use lms_runtime::auth::{Acting, acting};
@@ -24,6 +25,7 @@ use tonic::{Request, Response, Status};
 use crate::export;
 use crate::progress::{self, Filters, Order, ProgressRow};
 use crate::scope_sql::ReportScope;
+use crate::summary::{self, Totals};
 
 /// What the report handlers share.
 #[derive(Debug, Clone)]
@@ -188,8 +190,53 @@ const EXPORT_PAGE: i64 = 1000;
 /// default methods).
 type ExportStream = tonic::codegen::BoxStream<ExportChunk>;
 
+fn totals(totals: Totals) -> ProgressTotals {
+    let [_, not_started, in_progress, completed, withdrawn] = totals.by_state;
+    ProgressTotals {
+        tenant_id: match totals.tenant_id.is_nil() {
+            true => String::new(),
+            false => totals.tenant_id.to_string(),
+        },
+        course_id: totals.course_id,
+        course_title: totals.title,
+        not_started,
+        in_progress,
+        completed,
+        withdrawn,
+    }
+}
+
 #[tonic::async_trait]
 impl ReportService for Reports {
+    async fn get_tenant_summary(
+        &self,
+        request: Request<GetTenantSummaryRequest>,
+    ) -> Result<Response<GetTenantSummaryResponse>, Status> {
+        let acting = acting(&request)?;
+        let r = request.get_ref();
+        let after = optional_id("page_token".into(), &r.page_token, CourseId::parse)?;
+        let limit = page_size(r.page_size, 100, 1000);
+        let scope = self.0.scope(&acting, Permission::ReportsRead).await?;
+        if !scope.reaches_whole_courses() {
+            return Ok(Response::new(GetTenantSummaryResponse::default()));
+        }
+        let now = clock::now();
+        let database = &self.0.database;
+        let page_sql = summary::page_statement(&scope, after.as_deref(), limit + 1, now);
+        let courses = summary::courses(database, &page_sql)
+            .await
+            .map_err(store_failed)?;
+        let total = summary::total(database, &summary::total_statement(&scope, now))
+            .await
+            .map_err(store_failed)?;
+        let (courses, next_page_token) = page(courses, limit, |course| course.course_id.clone());
+        Ok(Response::new(GetTenantSummaryResponse {
+            courses: courses.into_iter().map(totals).collect(),
+            total: Some(totals(total)),
+            next_page_token,
+        }))
+    }
+
     async fn export_learner_progress(
         &self,
         request: Request<ExportLearnerProgressRequest>,
@@ -197,12 +244,17 @@ impl ReportService for Reports {
         let acting = acting(&request)?;
         let r = request.into_inner();
         let query = r.query.unwrap_or_default();
-        if query.page_size != 0 || !query.page_token.is_empty() {
-            return Err(ApiError::invalid_field(
-                "query.page_size",
-                "an export is never paged: leave page_size and page_token empty",
-            )
-            .into());
+        for (field, set) in [
+            ("query.page_size", query.page_size != 0),
+            ("query.page_token", !query.page_token.is_empty()),
+        ] {
+            if set {
+                return Err(ApiError::invalid_field(
+                    field,
+                    "an export is never paged: leave it empty",
+                )
+                .into());
+            }
         }
         let (filters, order) = filters(&query, "query.")?;
         let format = match ExportFormat::try_from(r.format) {

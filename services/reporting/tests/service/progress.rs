@@ -16,6 +16,7 @@ use lms_kernel::{TenantId, UserId};
 use lms_reporting::progress::{self, Filters, Order, ProgressRow};
 use lms_reporting::projection::Projection;
 use lms_reporting::scope_sql::ReportScope;
+use lms_reporting::summary;
 use lms_runtime::outbox::{OutboxEvent, PublishedEvent, topic};
 use lms_runtime::{Database, ServiceName};
 use prost::Message;
@@ -60,6 +61,8 @@ struct Tenant {
     lee: Uuid,
     safety: Uuid,
     fire: Uuid,
+    /// Lee's enrolment on safety.
+    lee_on_safety: String,
 }
 
 async fn project(database: &Database) -> Tenant {
@@ -75,6 +78,7 @@ async fn project(database: &Database) -> Tenant {
         lee: Uuid::now_v7(),
         safety: Uuid::now_v7(),
         fire: Uuid::now_v7(),
+        lee_on_safety: Uuid::now_v7().to_string(),
     };
     let cat = Uuid::now_v7();
     let projection = Projection::new(database.clone());
@@ -159,18 +163,14 @@ async fn project(database: &Database) -> Tenant {
         )
         .await;
     }
-    let enrolment = |learner: Uuid, on: Uuid, state: i32| Enrolment {
-        course_id: on.to_string(),
-        user_id: learner.to_string(),
-        enrolment_id: Uuid::now_v7().to_string(),
-        state,
-        ..Default::default()
-    };
     let enrolments = EnrolmentRecords {
         enrolments: vec![
             enrolment(t.ann, t.safety, 3),
             enrolment(t.bob, t.safety, 2),
-            enrolment(t.lee, t.safety, 1),
+            Enrolment {
+                enrolment_id: t.lee_on_safety.clone(),
+                ..enrolment(t.lee, t.safety, 1)
+            },
             enrolment(t.ann, t.fire, 1),
             enrolment(cat, t.fire, 4),
         ],
@@ -182,6 +182,16 @@ async fn project(database: &Database) -> Tenant {
     )
     .await;
     t
+}
+
+fn enrolment(learner: Uuid, on: Uuid, state: i32) -> Enrolment {
+    Enrolment {
+        course_id: on.to_string(),
+        user_id: learner.to_string(),
+        enrolment_id: Uuid::now_v7().to_string(),
+        state,
+        ..Default::default()
+    }
 }
 
 fn scope(
@@ -360,4 +370,86 @@ on_both_backends!(
     scopes_read_their_rows_with_filters_and_pages_on_postgres,
     scopes_read_their_rows_with_filters_and_pages_on_sqlite,
     scopes_read_their_rows_with_filters_and_pages
+);
+
+/// The summary of `scope`: each course's learners by state (index 1 enrolled .. 4 withdrawn),
+/// and the sum.
+async fn summarised(
+    database: &Database,
+    scope: &ReportScope,
+) -> (Vec<(String, [i64; 5])>, [i64; 5]) {
+    let now = lms_runtime::clock::now();
+    let courses = summary::courses(database, &summary::page_statement(scope, None, 100, now))
+        .await
+        .unwrap();
+    let total = summary::total(database, &summary::total_statement(scope, now))
+        .await
+        .unwrap();
+    let mut courses: Vec<_> = courses
+        .into_iter()
+        .map(|course| (course.title, course.by_state))
+        .collect();
+    // Pages come by course id; compared by title.
+    courses.sort();
+    (courses, total.by_state)
+}
+
+async fn totals_follow_every_enrolment_change_once(database: Database) {
+    let t = project(&database).await;
+    let everyone = scope(&t, Uuid::now_v7(), &[(Reach::Tenant, None)], &[]);
+    let mut expected = vec![
+        ("Fire".to_owned(), [0, 1, 0, 0, 1]),
+        ("Safety".to_owned(), [0, 1, 1, 1, 0]),
+    ];
+    assert_eq!(
+        summarised(&database, &everyone).await,
+        (expected.clone(), [0, 2, 1, 1, 1])
+    );
+
+    // Lee completes safety; the same change again, and an older one arriving late, move nothing.
+    let projection = Projection::new(database.clone());
+    let completed = Enrolment {
+        enrolment_id: t.lee_on_safety.clone(),
+        ..enrolment(t.lee, t.safety, 3)
+    };
+    let older = Enrolment {
+        enrolment_id: t.lee_on_safety.clone(),
+        ..enrolment(t.lee, t.safety, 2)
+    };
+    for (sequence, record) in [(100, &completed), (100, &completed), (50, &older)] {
+        let event = PublishedEvent {
+            service: ServiceName::Delegation,
+            event: OutboxEvent {
+                sequence,
+                event_id: Uuid::now_v7(),
+                tenant: t.id,
+                topic: topic::ENROLMENTS.to_owned(),
+                payload: EnrolmentRecords {
+                    enrolments: vec![record.clone()],
+                }
+                .encode_to_vec(),
+            },
+        };
+        projection.apply(&event, "bus").await.unwrap();
+    }
+    expected[1].1 = [0, 0, 1, 2, 0];
+    assert_eq!(
+        summarised(&database, &everyone).await,
+        (expected.clone(), [0, 1, 1, 2, 1])
+    );
+
+    // The tutor sums the course they tutor; a manager reaches no whole course.
+    let tutor = scope(&t, t.tutor, &[], &["course_tutor"]);
+    assert_eq!(
+        summarised(&database, &tutor).await,
+        (vec![expected[1].clone()], [0, 0, 1, 2, 0])
+    );
+    let manager = scope(&t, t.manager, &[(Reach::AdministeredGroups, None)], &[]);
+    assert!(!manager.reaches_whole_courses());
+}
+
+on_both_backends!(
+    totals_follow_every_enrolment_change_once_on_postgres,
+    totals_follow_every_enrolment_change_once_on_sqlite,
+    totals_follow_every_enrolment_change_once
 );

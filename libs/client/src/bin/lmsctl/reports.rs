@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
 use lms_api::reporting::v1::{
-    ExportFormat, ExportLearnerProgressRequest, LearnerProgressRow, ListLearnerProgressRequest,
-    ProgressOrder, ProgressState,
+    ExportFormat, ExportLearnerProgressRequest, GetTenantSummaryRequest, LearnerProgressRow,
+    ListLearnerProgressRequest, ProgressOrder, ProgressState, ProgressTotals,
 };
 use lms_client::Client;
 use lms_client::output::{Rows, utc_of};
@@ -22,6 +22,9 @@ pub enum ReportCommand {
     /// Learners' progress on courses (not started, in progress, completed): yours, and the
     /// people and courses you may report on (team, groups, units, tutored courses, tenant).
     Progress(ProgressArgs),
+    /// Learners by course and state, with the sum: every course of the tenant for a
+    /// tenant-wide reader, the courses you tutor or administer (or your units own) otherwise.
+    Summary,
 }
 
 /// Filters, order and export of `report progress`.
@@ -142,6 +145,55 @@ pub async fn run(reporting: &Client, command: ReportCommand) -> anyhow::Result<O
             }
             _ => progress(reporting, query(&args)).await.map(Some),
         },
+        ReportCommand::Summary => summary(reporting).await.map(Some),
+    }
+}
+
+const SUMMARY_COLUMNS: [&str; 6] = [
+    "course",
+    "title",
+    "not_started",
+    "in_progress",
+    "completed",
+    "withdrawn",
+];
+
+fn totals_cells(totals: ProgressTotals, course: String) -> Vec<String> {
+    vec![
+        course,
+        totals.course_title,
+        totals.not_started.to_string(),
+        totals.in_progress.to_string(),
+        totals.completed.to_string(),
+        totals.withdrawn.to_string(),
+    ]
+}
+
+/// Every course of the summary, then its sum as the row `total`.
+async fn summary(reporting: &Client) -> anyhow::Result<Rows> {
+    let mut reports = reporting.reports();
+    let mut rows = Rows::new(&SUMMARY_COLUMNS);
+    let mut page_token = String::new();
+    loop {
+        let page = reports
+            .get_tenant_summary(GetTenantSummaryRequest {
+                page_size: 1000,
+                page_token,
+            })
+            .await
+            .context("tenant summary")?
+            .into_inner();
+        for course in page.courses {
+            let id = course.course_id.clone();
+            rows.push(totals_cells(course, id));
+        }
+        if page.next_page_token.is_empty() {
+            if let Some(total) = page.total {
+                rows.push(totals_cells(total, "total".into()));
+            }
+            return Ok(rows);
+        }
+        page_token = page.next_page_token;
     }
 }
 

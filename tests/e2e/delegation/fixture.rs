@@ -85,6 +85,23 @@ struct Replica {
     publishes: bool,
 }
 
+/// Reporting on `database_url`, reading the streams of `redis`, asking the replica's peers.
+async fn start_reporting(replica: &Replica, database_url: &str, redis: &TestRedis) -> TestService {
+    let mut context = lms_testkit::service_context(
+        ServiceName::Reporting,
+        database_url,
+        Some(redis),
+        &replica.auth,
+    );
+    context.auth.fetch_identity_keys = true;
+    context.set_endpoint(ServiceName::Identity, replica.identity_url.clone());
+    context.set_endpoint(
+        ServiceName::Authorization,
+        replica.authorization_url.clone(),
+    );
+    TestService::start(lms_platform::build_service(context).await.unwrap()).await
+}
+
 impl Replica {
     async fn start(&self, redis: &TestRedis) -> TestService {
         let mut context = lms_testkit::service_context(
@@ -181,21 +198,7 @@ impl Platform {
         };
         let delegation = replica.start(&redis).await;
         let reporting = match reporting {
-            true => {
-                let mut context = lms_testkit::service_context(
-                    ServiceName::Reporting,
-                    databases[3].url(),
-                    Some(&redis),
-                    &replica.auth,
-                );
-                context.auth.fetch_identity_keys = true;
-                context.set_endpoint(ServiceName::Identity, replica.identity_url.clone());
-                context.set_endpoint(
-                    ServiceName::Authorization,
-                    replica.authorization_url.clone(),
-                );
-                Some(TestService::start(lms_platform::build_service(context).await.unwrap()).await)
-            }
+            true => Some(start_reporting(&replica, databases[3].url(), &redis).await),
             false => None,
         };
 
@@ -347,6 +350,25 @@ impl Platform {
         }
         let token = sign_in(&self.identity, tenant, email).await;
         (id, token)
+    }
+
+    /// Stops reporting (its pending work stays in Redis and its store).
+    pub async fn stop_reporting(&mut self) {
+        if let Some(reporting) = self.reporting.take() {
+            reporting.stop().await.unwrap();
+        }
+    }
+
+    /// Starts reporting again on its store, as a new pod would.
+    pub async fn start_reporting(&mut self) {
+        let reporting =
+            start_reporting(&self.replica, self._databases[3].url(), &self._redis).await;
+        self.reporting = Some(reporting);
+    }
+
+    /// Reporting's database, to look at what it projected.
+    pub fn reporting_database_url(&self) -> &str {
+        self._databases[3].url()
     }
 
     /// Another delegation replica on the same database and peers, as a second pod would run.

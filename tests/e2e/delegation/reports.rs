@@ -6,7 +6,9 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use lms_api::delegation::v1::EnrolRequest;
-use lms_api::delegation::v1::{AcceptInvitationRequest, CreateCourseRequest, InviteLearnerRequest};
+use lms_api::delegation::v1::{
+    AcceptInvitationRequest, CreateCourseRequest, InviteLearnerRequest, WithdrawRequest,
+};
 use lms_api::identity::v1::tenant_service_client::TenantServiceClient;
 use lms_api::identity::v1::{AnonymiseUserRequest, TenantSettings, UpdateTenantSettingsRequest};
 use lms_api::reporting::v1::report_service_client::ReportServiceClient;
@@ -39,6 +41,13 @@ async fn report(
 
 /// Every row of `token`'s progress report, page after page.
 async fn every_row(p: &Platform, token: &str) -> Vec<LearnerProgressRow> {
+    try_every_row(p, token).await.unwrap()
+}
+
+async fn try_every_row(
+    p: &Platform,
+    token: &str,
+) -> Result<Vec<LearnerProgressRow>, tonic::Status> {
     let (mut rows, mut next) = (Vec::new(), String::new());
     loop {
         let (page, token_of_next) = report(
@@ -50,12 +59,11 @@ async fn every_row(p: &Platform, token: &str) -> Vec<LearnerProgressRow> {
                 ..Default::default()
             },
         )
-        .await
-        .unwrap();
+        .await?;
         assert!(page.len() <= 2);
         rows.extend(page);
         if token_of_next.is_empty() {
-            return rows;
+            return Ok(rows);
         }
         next = token_of_next;
     }
@@ -92,7 +100,8 @@ fn pairs(rows: &[LearnerProgressRow]) -> BTreeSet<(String, String)> {
         .collect()
 }
 
-/// Waits until `token`'s report satisfies `done`, and answers its rows.
+/// Waits until `token`'s report satisfies `done`, and answers its rows (a reporting just
+/// started may refuse tokens until it holds identity's keys).
 async fn eventually(
     p: &Platform,
     token: &str,
@@ -100,9 +109,11 @@ async fn eventually(
 ) -> Vec<LearnerProgressRow> {
     let started = Instant::now();
     loop {
-        let rows = every_row(p, token).await;
-        if done(&rows) {
-            return rows;
+        let rows = try_every_row(p, token).await;
+        if let Ok(rows) = &rows
+            && done(rows)
+        {
+            return rows.clone();
         }
         assert!(
             started.elapsed() < LAG,
@@ -461,4 +472,53 @@ async fn a_purchaser_reports_on_the_invitees_who_accepted_and_no_one_else() {
         pairs(&every_row(&p, &solo_token).await),
         BTreeSet::from([pair(&solo, &forklift)])
     );
+}
+
+#[tokio::test]
+async fn changes_made_while_reporting_is_down_appear_once_when_it_is_back() {
+    let mut p = Platform::with_reporting().await;
+    let safety = course(&p, "Safety", false).await;
+    let mut people = Vec::new();
+    for name in ["ann", "bob", "cid", "dee", "eve"] {
+        people.push(
+            p.person(&format!("{name}@academy.example"), None, None)
+                .await
+                .0,
+        );
+    }
+    enrol(&p, &safety, &[&people[0], &people[1], &people[2]]).await;
+    eventually(&p, &p.admin, |rows| rows.len() == 3).await;
+
+    p.stop_reporting().await;
+    enrol(&p, &safety, &[&people[3], &people[4]]).await;
+    p.enrolments(&p.admin)
+        .withdraw(WithdrawRequest {
+            course_id: safety.clone(),
+            user_id: people[0].clone(),
+        })
+        .await
+        .unwrap();
+    p.start_reporting().await;
+
+    let expected: BTreeSet<_> = people[1..]
+        .iter()
+        .map(|person| pair(person, &safety))
+        .collect();
+    eventually(&p, &p.admin, |rows| pairs(rows) == expected).await;
+    // Each change counted once: the running totals match the enrolments, and no event twice.
+    let summary = ReportServiceClient::new(p.reporting.as_ref().unwrap().authorized(&p.admin))
+        .get_tenant_summary(GetTenantSummaryRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    let total = summary.total.unwrap();
+    assert_eq!((total.not_started, total.withdrawn), (4, 1), "{total:?}");
+    let reporting = sqlx::PgPool::connect(p.reporting_database_url())
+        .await
+        .unwrap();
+    let enrolments: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM projected_enrolments")
+        .fetch_one(&reporting)
+        .await
+        .unwrap();
+    assert_eq!(enrolments, 5);
 }

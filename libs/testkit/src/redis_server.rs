@@ -21,6 +21,29 @@ impl RedisProcess {
         Self::spawn("redis", |port| vec!["--port".into(), port.to_string()]).await
     }
 
+    /// Starts `redis-server` keeping every write in an append-only file in `dir` (fsync'd on
+    /// each), as a production Redis with persistence does: a [`RedisProcess::restart`] keeps
+    /// its keys, streams and consumer groups (not its ACL users: see
+    /// [`crate::TestRedis::restore_users`]).
+    pub async fn start_persistent(dir: &std::path::Path) -> RedisProcess {
+        let dir = dir.display().to_string();
+        Self::spawn("redis", move |port| {
+            [
+                "--port",
+                &port.to_string(),
+                "--dir",
+                &dir,
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+            ]
+            .map(String::from)
+            .into()
+        })
+        .await
+    }
+
     /// Starts `redis-server` speaking TLS only (`rediss://`), with a server certificate for
     /// `127.0.0.1` signed by `ca`; clients need no certificate.
     pub async fn start_tls(ca: &TestCa) -> RedisProcess {
@@ -63,9 +86,10 @@ impl RedisProcess {
     /// Runs `redis-server` with this server's arguments and waits until its port answers;
     /// `false` if it exited first (its port was taken).
     async fn run(&mut self) -> bool {
+        // The server's own arguments last: a later setting wins (`--appendonly yes`).
         let mut child = Command::new("redis-server")
-            .args(&self.listen)
             .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args(&self.listen)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

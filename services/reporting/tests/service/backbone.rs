@@ -115,9 +115,13 @@ struct World {
 
 impl World {
     async fn new() -> World {
+        Self::on(lms_testkit::redis().await).await
+    }
+
+    /// The world on `redis` (a Redis of the test's own).
+    async fn on(redis: TestRedis) -> World {
         let outbox_pool = lms_testkit::postgres_pool(&OUTBOX).await;
         let reporting_pool = lms_testkit::postgres_pool(&lms_reporting::MIGRATIONS).await;
-        let redis = lms_testkit::redis().await;
         let outbox = Database::Postgres(outbox_pool.pool());
         let publisher = Publisher::new(
             outbox.clone(),
@@ -822,3 +826,51 @@ on_both_backends!(
     courses_and_enrolments_keep_their_newest_record_on_sqlite,
     courses_and_enrolments_keep_their_newest_record
 );
+
+#[tokio::test]
+async fn a_redis_restart_mid_stream_loses_nothing_and_doubles_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = lms_testkit::RedisProcess::start_persistent(dir.path()).await;
+    let world = World::on(TestRedis::at(&server.url())).await;
+    let reader = world.reader("replica-a").await;
+    let tenant = TenantId::generate();
+    let course = Uuid::new_v4();
+    let users: Vec<Uuid> = (0..9).map(|_| Uuid::new_v4()).collect();
+    let enrolments = |from: usize| -> Vec<NewEvent> {
+        users[from..from + 3]
+            .iter()
+            .map(|user| enrolment(course, *user, Operation::Touch))
+            .collect()
+    };
+    // Three read and projected; three more on the stream, unread, when Redis restarts.
+    world.commit_and_publish(tenant, &enrolments(0)).await;
+    assert_eq!(reader.read_new().await.unwrap(), 3);
+    world.commit_and_publish(tenant, &enrolments(3)).await;
+    server.restart().await;
+    world.redis.restore_users();
+    // Three committed after: published once the connection is back.
+    for event in enrolments(6) {
+        outbox::commit_alone(&world.outbox, tenant, std::slice::from_ref(&event))
+            .await
+            .unwrap();
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while consumed(&world.reporting).await < 9 {
+        assert!(std::time::Instant::now() < deadline, "not all projected");
+        // Either side may meet the connection still coming back; both retry.
+        let _ = world.publisher.publish_pending().await;
+        let _ = reader.read_new().await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(consumed(&world.reporting).await, 9);
+    for user in &users {
+        assert!(enrolled(&world.reporting, course, *user).await.unwrap().0);
+    }
+    assert_eq!(
+        reader.read_new().await.unwrap(),
+        0,
+        "nothing left, nothing again"
+    );
+    let behind = reader.measure_backlog().await.unwrap();
+    assert_eq!(behind.values().map(|m| m.0).sum::<i64>(), 0, "{behind:?}");
+}

@@ -1,16 +1,19 @@
-//! What delegation tells reporting about courses and enrolments (DESIGN.md §7): after every
+//! What delegation tells reporting about courses, enrolments, events and bookings (DESIGN.md
+//! §7): after every
 //! change, the records as committed, in the same transaction, on delegation's event stream only
 //! (`reporting.` topics: the relay settles them without a call to authorization). Reporting
 //! keeps the newest of each, so records are complete rather than differences. A course's tutor
 //! and administrators travel as facts, not in its record.
 
-use lms_api::reporting::v1::{CourseRecord as CourseEvent, EnrolmentRecords};
+use lms_api::reporting::v1::{
+    BookingRecords, CourseRecord as CourseEvent, EnrolmentRecords, EventRecord as EventEvent,
+};
 use lms_runtime::outbox::{NewEvent, RECORDS_PER_EVENT, topic};
 use prost::Message;
 use uuid::Uuid;
 
 use crate::convert;
-use crate::store::{CourseRecord, EnrolmentRecord};
+use crate::store::{BookingRecord, CourseRecord, EnrolmentRecord, EventRecord, Tally};
 
 fn event(topic: &'static str, payload: Vec<u8>) -> NewEvent {
     NewEvent {
@@ -27,6 +30,27 @@ pub fn course_record(course: &CourseRecord, removed: bool) -> NewEvent {
         removed,
     };
     event(topic::COURSE, record.encode_to_vec())
+}
+
+/// The event carrying a course's `event` as committed (its counts and administrators unset).
+pub fn event_record(event: &EventRecord) -> NewEvent {
+    let record = EventEvent {
+        event: Some(convert::event(event, Tally::default(), Vec::new())),
+    };
+    self::event(topic::EVENT, record.encode_to_vec())
+}
+
+/// The events carrying `bookings` as committed, a thousand to an event: none for none.
+pub fn booking_records(bookings: &[BookingRecord]) -> Vec<NewEvent> {
+    bookings
+        .chunks(RECORDS_PER_EVENT)
+        .map(|chunk| {
+            let records = BookingRecords {
+                bookings: chunk.iter().map(convert::booking).collect(),
+            };
+            event(topic::BOOKINGS, records.encode_to_vec())
+        })
+        .collect()
 }
 
 /// The events carrying `enrolments` as committed, a thousand to an event: none for none.

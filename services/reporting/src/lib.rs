@@ -10,6 +10,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod attendance;
 pub mod backbone;
 pub mod export;
 pub mod grpc;

@@ -11,7 +11,7 @@ use sqlx::Row;
 use lms_api::authorization::v1::Relation;
 use lms_api::common::v1::ObjectType;
 
-use crate::scope_sql::{ReportScope, Sql, bind_all, units_below};
+use crate::scope_sql::{Columns, ReportScope, Sql, bind_all, units_below};
 
 const USER: i16 = ObjectType::User as i16;
 const GROUP: i16 = ObjectType::Group as i16;
@@ -252,7 +252,13 @@ fn scoped(scope: &ReportScope, filters: &Filters, now: i64, columns: &str) -> Sq
     );
     let states: Vec<String> = SHOWN_STATES.iter().map(ToString::to_string).collect();
     sql.push(&format!("({}) AND ", states.join(", ")));
-    scope.condition(&mut sql, "e.tenant_id", "e.user_id", "e.course_id", now);
+    let columns = Columns {
+        tenant: "e.tenant_id",
+        user: "e.user_id",
+        course: "e.course_id",
+        event: None,
+    };
+    scope.condition(&mut sql, columns, now);
     if let Some(course) = &filters.course {
         sql.push(" AND e.course_id = ").text(course.clone());
     }

@@ -18,7 +18,9 @@ use std::collections::HashMap;
 
 use lms_api::authorization::v1::{Operation, Relationship, WriteRelationshipsRequest};
 use lms_api::common::v1::ObjectReference;
-use lms_api::reporting::v1::{CourseRecord, EnrolmentRecords, PersonRecords};
+use lms_api::reporting::v1::{
+    BookingRecords, CourseRecord, EnrolmentRecords, EventRecord, PersonRecords,
+};
 use lms_runtime::outbox::{PublishedEvent, topic};
 use lms_runtime::request::seconds;
 use lms_runtime::transaction::begin_write;
@@ -105,12 +107,26 @@ const TOTAL: &str = "INSERT INTO progress_totals (tenant_id, course_id, state, l
 const LOCK_ENROLMENT: &str =
     "SELECT pg_advisory_xact_lock(hashtextextended($1::text || '/' || $2, 0))";
 
+const EVENT_ROW: &str = "INSERT INTO projected_events (tenant_id, event_id, course_id, title, \
+     starts_at, ends_at, status, sequence) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+     ON CONFLICT (tenant_id, event_id) DO UPDATE SET title = excluded.title, \
+     starts_at = excluded.starts_at, ends_at = excluded.ends_at, status = excluded.status, \
+     sequence = excluded.sequence WHERE projected_events.sequence <= excluded.sequence";
+
+const BOOKING_ROW: &str = "INSERT INTO projected_bookings (tenant_id, booking_id, event_id, \
+     user_id, status, arrival, sequence) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+     ON CONFLICT (tenant_id, booking_id) DO UPDATE SET status = excluded.status, \
+     arrival = excluded.arrival, sequence = excluded.sequence \
+     WHERE projected_bookings.sequence <= excluded.sequence";
+
 /// What an event's payload holds, decoded.
 enum Payload {
     Facts(WriteRelationshipsRequest),
     People(PersonRecords),
     Course(CourseRecord),
     Enrolments(EnrolmentRecords),
+    Event(EventRecord),
+    Bookings(BookingRecords),
     /// Nothing reporting projects.
     Other,
 }
@@ -245,6 +261,33 @@ macro_rules! apply_in {
                         }
                     }
                 }
+                Payload::Event(EventRecord { event: Some(e) }) => {
+                    sqlx::query(EVENT_ROW)
+                        .bind(tenant)
+                        .bind(&e.event_id)
+                        .bind(&e.course_id)
+                        .bind(&e.title)
+                        .bind(seconds(e.starts_at.as_ref()).unwrap_or_default())
+                        .bind(seconds(e.ends_at.as_ref()).unwrap_or_default())
+                        .bind(e.status as i16)
+                        .bind(sequence)
+                        .execute(&mut *$tx)
+                        .await?;
+                }
+                Payload::Bookings(records) => {
+                    for b in &records.bookings {
+                        sqlx::query(BOOKING_ROW)
+                            .bind(tenant)
+                            .bind(&b.booking_id)
+                            .bind(&b.event_id)
+                            .bind(&b.user_id)
+                            .bind(b.status as i16)
+                            .bind(b.arrival)
+                            .bind(sequence)
+                            .execute(&mut *$tx)
+                            .await?;
+                    }
+                }
                 Payload::Facts(facts) => {
                     for update in &facts.updates {
                         let Some(row) = update
@@ -284,7 +327,7 @@ macro_rules! apply_in {
                     }
                 }
                 // Consumed, nothing to keep.
-                Payload::Course(_) | Payload::Other => {}
+                Payload::Course(_) | Payload::Event(_) | Payload::Other => {}
             }
             true
         }
@@ -381,6 +424,16 @@ impl Projection {
             }
             (ServiceName::Delegation, topic::ENROLMENTS) => {
                 Payload::Enrolments(EnrolmentRecords::decode(bytes).map_err(|_| unreadable())?)
+            }
+            (ServiceName::Delegation, topic::EVENT) => {
+                let record = EventRecord::decode(bytes).map_err(|_| unreadable())?;
+                if record.event.is_none() {
+                    return Err(unreadable());
+                }
+                Payload::Event(record)
+            }
+            (ServiceName::Delegation, topic::BOOKINGS) => {
+                Payload::Bookings(BookingRecords::decode(bytes).map_err(|_| unreadable())?)
             }
             _ => Payload::Other,
         };

@@ -35,12 +35,14 @@ mod relation {
     pub const COURSE_ADMINISTRATOR: i16 = Relation::CourseAdministrator as i16;
     pub const INVITEE: i16 = Relation::Invitee as i16;
     pub const OWNING_UNIT: i16 = Relation::OwningUnit as i16;
+    pub const EVENT_ADMINISTRATOR: i16 = Relation::EventAdministrator as i16;
 }
 
 const USER: i16 = ObjectType::User as i16;
 const GROUP: i16 = ObjectType::Group as i16;
 const UNIT: i16 = ObjectType::Unit as i16;
 const COURSE: i16 = ObjectType::Course as i16;
+const EVENT: i16 = ObjectType::Event as i16;
 
 /// Binds a statement's [`Sql::args`] to `query` in order (a macro: the same on either backend's
 /// query type).
@@ -193,6 +195,22 @@ pub struct ReportScope {
     subtrees: Vec<UnitId>,
     /// How the caller relates to courses whose learners all count.
     course_duties: Vec<i16>,
+    /// Events the caller administers count whole (their bookings).
+    administered_events: bool,
+}
+
+/// The columns a row is scoped by: its tenant, learner and course, and its event where it has
+/// one (qualified names).
+#[derive(Clone, Copy, Debug)]
+pub struct Columns<'a> {
+    /// The row's tenant.
+    pub tenant: &'a str,
+    /// The learner.
+    pub user: &'a str,
+    /// The course.
+    pub course: &'a str,
+    /// The event, for rows of an event (bookings).
+    pub event: Option<&'a str>,
 }
 
 impl ReportScope {
@@ -221,6 +239,7 @@ impl ReportScope {
             units: Vec::new(),
             subtrees: Vec::new(),
             course_duties: Vec::new(),
+            administered_events: false,
         };
         let add_duty = |duties: &mut Vec<i16>, relation: i16| {
             if !duties.contains(&relation) {
@@ -243,8 +262,8 @@ impl ReportScope {
                     add_duty(&mut scope.course_duties, relation::COURSE_TUTOR);
                     add_duty(&mut scope.course_duties, relation::COURSE_ADMINISTRATOR);
                 }
-                // Events are what attendance reports are scoped by; no learner's progress.
-                Reach::AdministeredEvents => {}
+                // Bookings on those events, in attendance reports; no learner's progress.
+                Reach::AdministeredEvents => scope.administered_events = true,
                 Reach::Unit => scope.units.extend(place()?),
                 Reach::UnitSubtree => scope.subtrees.extend(place()?),
                 Reach::Tenant => scope.everyone = true,
@@ -272,7 +291,7 @@ impl ReportScope {
                 Responsibility::CourseAdministrator => {
                     add_duty(&mut scope.course_duties, relation::COURSE_ADMINISTRATOR)
                 }
-                Responsibility::EventAdministrator => {}
+                Responsibility::EventAdministrator => scope.administered_events = true,
                 Responsibility::GroupManager => scope.add_groups(TEAM),
                 Responsibility::GroupAdministrator => scope.add_groups(ADMINISTERED_GROUPS),
             }
@@ -297,6 +316,7 @@ impl ReportScope {
             && self.units.is_empty()
             && self.subtrees.is_empty()
             && self.course_duties.is_empty()
+            && !self.administered_events
     }
 
     /// The tenants whose rows may show: the caller's, and the clients it reaches whole.
@@ -324,10 +344,10 @@ impl ReportScope {
         sql.push(")");
     }
 
-    /// Appends the condition that the row of learner `user` (a text column) on course `course`
-    /// in tenant `tenant` (the projections' columns, qualified) may show, at `now`. Call only
-    /// when the scope is not empty.
-    pub fn condition(&self, sql: &mut Sql, tenant: &str, user: &str, course: &str, now: i64) {
+    /// Appends the condition that a row (its `columns`) may show, at `now`: its learner is one
+    /// the caller may report on, or its course, or its event. No side applies: no row.
+    pub fn condition(&self, sql: &mut Sql, columns: Columns<'_>, now: i64) {
+        let tenant = columns.tenant;
         sql.push("((").push(tenant).push(" = ");
         sql.bind(Arg::Tenant(self.tenant.as_uuid()));
         if self.everyone {
@@ -342,15 +362,24 @@ impl ReportScope {
             };
             if self.has_people() {
                 or(sql);
-                sql.push(user).push(" IN (");
+                sql.push(columns.user).push(" IN (");
                 self.people(sql, now);
                 sql.push(")");
             }
             if self.has_courses() {
                 or(sql);
-                sql.push(course).push(" IN (");
+                sql.push(columns.course).push(" IN (");
                 self.courses(sql, now);
                 sql.push(")");
+            }
+            if let Some(event) = columns.event.filter(|_| self.administered_events) {
+                or(sql);
+                sql.push(event).push(" IN (");
+                self.events(sql, now);
+                sql.push(")");
+            }
+            if first {
+                sql.push("1 = 0");
             }
             sql.push("))");
         }
@@ -485,6 +514,20 @@ impl ReportScope {
         }
     }
 
+    /// A select of the ids of the tenant's events the caller administers.
+    fn events(&self, sql: &mut Sql, now: i64) {
+        sql.push("SELECT f.resource_id FROM projected_facts f WHERE f.tenant_id = ")
+            .bind(self.tenant_arg())
+            .push(&format!(" AND f.subject_type = {USER} AND f.subject_id = "))
+            .text(self.caller.to_string())
+            .push(&format!(
+                " AND f.subject_tenant = '' AND f.resource_type = {EVENT} \
+                 AND f.resource_tenant = '' AND f.relation = {} AND ",
+                relation::EVENT_ADMINISTRATOR
+            ))
+            .live("f", now);
+    }
+
     /// A select of the ids of the tenant's courses whose every learner the caller may report on.
     fn courses(&self, sql: &mut Sql, now: i64) {
         let mut selects = 0;
@@ -596,7 +639,13 @@ mod tests {
         let mut sql = Sql::default();
         sql.push("WITH RECURSIVE ");
         scope.cte(&mut sql);
-        scope.condition(&mut sql, "e.tenant_id", "e.user_id", "e.course_id", 100);
+        let columns = Columns {
+            tenant: "e.tenant_id",
+            user: "e.user_id",
+            course: "e.course_id",
+            event: None,
+        };
+        scope.condition(&mut sql, columns, 100);
         let mut expected = 1;
         let mut rest = sql.text.as_str();
         while let Some(at) = rest.find('$') {

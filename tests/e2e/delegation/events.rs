@@ -39,7 +39,7 @@ async fn course(p: &Platform, unit: Option<&str>) -> String {
 }
 
 /// An event of `course` starting `starts_in` seconds from now, made by the administrator.
-async fn event(
+pub(super) async fn event(
     p: &Platform,
     course: &str,
     capacity: i32,
@@ -74,7 +74,7 @@ async fn event(
     event.event_id
 }
 
-async fn book(
+pub(super) async fn book(
     p: &Platform,
     token: &str,
     event: &str,

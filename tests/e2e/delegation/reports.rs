@@ -5,20 +5,23 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
+use lms_api::common::v1::{ObjectReference, ObjectType};
 use lms_api::delegation::v1::EnrolRequest;
 use lms_api::delegation::v1::{
-    AcceptInvitationRequest, CreateCourseRequest, InviteLearnerRequest, WithdrawRequest,
+    AcceptInvitationRequest, AssignResponsibilityRequest, CancelEventRequest, CreateCourseRequest,
+    InviteLearnerRequest, Responsibility, ResponsibilityKind, WithdrawRequest,
 };
 use lms_api::identity::v1::tenant_service_client::TenantServiceClient;
 use lms_api::identity::v1::{AnonymiseUserRequest, TenantSettings, UpdateTenantSettingsRequest};
 use lms_api::reporting::v1::report_service_client::ReportServiceClient;
 use lms_api::reporting::v1::{
-    ExportFormat, ExportLearnerProgressRequest, GetTenantSummaryRequest, LearnerProgressRow,
-    ListLearnerProgressRequest, ProgressOrder,
+    AttendanceRow, ExportFormat, ExportLearnerProgressRequest, GetTenantSummaryRequest,
+    LearnerProgressRow, ListAttendanceRequest, ListLearnerProgressRequest, ProgressOrder,
 };
 use tonic::Code;
 
 use super::enrolments::course;
+use super::events::{book, event};
 use super::fixture::{Platform, fields};
 use super::purchases::{order, place};
 use super::responsibilities::give;
@@ -521,4 +524,139 @@ async fn changes_made_while_reporting_is_down_appear_once_when_it_is_back() {
         .await
         .unwrap();
     assert_eq!(enrolments, 5);
+}
+
+/// Every booking of `token`'s attendance report (only `event` when given), as
+/// (learner, event, status).
+async fn attendance(
+    p: &Platform,
+    token: &str,
+    event: &str,
+) -> Result<BTreeSet<(String, String, String)>, tonic::Status> {
+    let reporting = p.reporting.as_ref().expect("started with reporting");
+    let mut client = ReportServiceClient::new(reporting.authorized(token));
+    let (mut rows, mut next): (Vec<AttendanceRow>, String) = (Vec::new(), String::new());
+    loop {
+        let page = client
+            .list_attendance(ListAttendanceRequest {
+                event_id: event.into(),
+                page_size: 2,
+                page_token: next,
+                ..Default::default()
+            })
+            .await?
+            .into_inner();
+        rows.extend(page.rows);
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        next = page.next_page_token;
+    }
+    Ok(rows
+        .into_iter()
+        .map(|row| (row.user_id, row.event_id, row.booking_status))
+        .collect())
+}
+
+#[tokio::test]
+async fn attendance_shows_each_caller_the_bookings_of_their_people_courses_and_events() {
+    let p = Platform::with_reporting().await;
+    // Both titled as the events helper expects its events to be.
+    let forklift = course(&p, "Forklift safety", false).await;
+    let first_aid = course(&p, "Forklift safety", false).await;
+    let (tutor, tutor_token) = p
+        .person("tutor@academy.example", Some("builtin:tutor"), None)
+        .await;
+    give(&p, &p.admin, "course_tutor", &forklift, &tutor).await;
+    let (manager, manager_token) = p
+        .person("manager@academy.example", Some("builtin:manager"), None)
+        .await;
+    let (ann, _) = p.person("ann@academy.example", None, None).await;
+    let (bob, _) = p.person("bob@academy.example", None, None).await;
+    let (cid, cid_token) = p.person("cid@academy.example", None, None).await;
+    p.team(&manager, std::slice::from_ref(&ann)).await;
+    let small = event(&p, &forklift, 2, false, 86_400).await;
+    let large = event(&p, &first_aid, 10, false, 86_400).await;
+    // An Event Administrator of the first-aid event (a Tutor may take the duty).
+    let (host, host_token) = p
+        .person("host@academy.example", Some("builtin:tutor"), None)
+        .await;
+    p.duties(&p.admin)
+        .assign_responsibility(AssignResponsibilityRequest {
+            responsibility: Some(Responsibility {
+                kind: ResponsibilityKind::EventAdministrator as i32,
+                user_id: host.clone(),
+                object: Some(ObjectReference {
+                    r#type: ObjectType::Event as i32,
+                    id: large.clone(),
+                    tenant_id: String::new(),
+                }),
+                valid_from: None,
+                valid_until: None,
+            }),
+        })
+        .await
+        .unwrap();
+    for learner in [&ann, &bob, &cid] {
+        book(&p, &p.admin, &small, learner).await.unwrap();
+    }
+    book(&p, &p.admin, &large, &ann).await.unwrap();
+
+    let row = |user: &str, event: &str, status: &str| {
+        (user.to_owned(), event.to_owned(), status.to_owned())
+    };
+    let everything = BTreeSet::from([
+        row(&ann, &small, "booked"),
+        row(&bob, &small, "booked"),
+        row(&cid, &small, "waitlisted"),
+        row(&ann, &large, "booked"),
+    ]);
+    let started = Instant::now();
+    while attendance(&p, &p.admin, "").await.ok() != Some(everything.clone()) {
+        assert!(started.elapsed() < LAG, "the bookings did not arrive");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        attendance(&p, &p.admin, &small).await.unwrap().len(),
+        3,
+        "one event's bookings"
+    );
+    // The tutor: every booking on their course's event; the host: every booking on theirs;
+    // the manager: their team's; a learner: their own.
+    assert_eq!(
+        attendance(&p, &tutor_token, "").await.unwrap(),
+        BTreeSet::from([
+            row(&ann, &small, "booked"),
+            row(&bob, &small, "booked"),
+            row(&cid, &small, "waitlisted"),
+        ])
+    );
+    assert_eq!(
+        attendance(&p, &host_token, "").await.unwrap(),
+        BTreeSet::from([row(&ann, &large, "booked")])
+    );
+    assert_eq!(
+        attendance(&p, &manager_token, "").await.unwrap(),
+        BTreeSet::from([row(&ann, &small, "booked"), row(&ann, &large, "booked")])
+    );
+    assert_eq!(
+        attendance(&p, &cid_token, "").await.unwrap(),
+        BTreeSet::from([row(&cid, &small, "waitlisted")])
+    );
+
+    // Calling an event off cancels its bookings in the report too.
+    p.events(&p.admin)
+        .cancel_event(CancelEventRequest {
+            event_id: large.clone(),
+        })
+        .await
+        .unwrap();
+    let cancelled = BTreeSet::from([row(&ann, &large, "cancelled")]);
+    let started = Instant::now();
+    while attendance(&p, &p.admin, &large).await.ok() != Some(cancelled.clone()) {
+        assert!(started.elapsed() < LAG, "the cancellation did not arrive");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let refused = attendance(&p, &p.admin, "no-event").await.unwrap_err();
+    assert_eq!(fields(&refused), ["event_id"]);
 }

@@ -65,6 +65,10 @@ pub mod topic {
     pub const COURSE: &str = "reporting.course";
     /// Delegation's records of enrolments (`lms.reporting.v1.EnrolmentRecords`).
     pub const ENROLMENTS: &str = "reporting.enrolments";
+    /// Delegation's record of an event of a course (`lms.reporting.v1.EventRecord`).
+    pub const EVENT: &str = "reporting.event";
+    /// Delegation's records of bookings (`lms.reporting.v1.BookingRecords`).
+    pub const BOOKINGS: &str = "reporting.bookings";
 }
 
 /// Records for reporting go in events of at most this many, so no outbox row or stream entry

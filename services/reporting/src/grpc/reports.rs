@@ -1,18 +1,20 @@
 //! `ReportService`: scoped reports. Each report asks authorization what the caller holds the
 //! report permission through (one ListGrants, as the caller), turns that into SQL over the
 //! projections ([`crate::scope_sql`]) and reads one page, or streams them all as a file
-//! ([`crate::export`]). `ListAttendance` answers
-//! `UNIMPLEMENTED` (the generated default) until bookings are projected.
+//! ([`crate::export`]); attendance ([`crate::attendance`]) and the tenant summary
+//! ([`crate::summary`]) are scoped the same way.
 
 use std::sync::Arc;
 
+use lms_api::delegation::v1::BookingStatus;
 use lms_api::reporting::v1::report_service_server::{ReportService, ReportServiceServer};
 use lms_api::reporting::v1::{
-    ExportChunk, ExportFormat, ExportLearnerProgressRequest, GetTenantSummaryRequest,
-    GetTenantSummaryResponse, LearnerProgressRow, ListLearnerProgressRequest,
-    ListLearnerProgressResponse, ProgressOrder, ProgressState, ProgressTotals,
+    AttendanceRow, ExportChunk, ExportFormat, ExportLearnerProgressRequest,
+    GetTenantSummaryRequest, GetTenantSummaryResponse, LearnerProgressRow, ListAttendanceRequest,
+    ListAttendanceResponse, ListLearnerProgressRequest, ListLearnerProgressResponse, ProgressOrder,
+    ProgressState, ProgressTotals,
 };
-use lms_kernel::{CourseId, GroupId, Permission, UnitId, UserId};
+use lms_kernel::{CourseId, EventId, GroupId, Permission, UnitId, UserId};
 use lms_runtime::auth::{Acting, acting};
 use lms_runtime::paging::{page, page_size};
 use lms_runtime::peers::Authorization;
@@ -22,6 +24,7 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
+use crate::attendance;
 use crate::export;
 use crate::progress::{self, Filters, Order, ProgressRow};
 use crate::scope_sql::ReportScope;
@@ -105,12 +108,7 @@ fn filters(r: &ListLearnerProgressRequest, prefix: &str) -> Result<(Filters, Ord
 }
 
 fn progress_row(row: ProgressRow) -> LearnerProgressRow {
-    let display_name = [row.given_name.as_str(), row.family_name.as_str()]
-        .iter()
-        .filter(|part| !part.is_empty())
-        .copied()
-        .collect::<Vec<_>>()
-        .join(" ");
+    let display_name = display_name(&row.given_name, &row.family_name);
     LearnerProgressRow {
         user_id: row.user_id,
         display_name,
@@ -190,6 +188,39 @@ const EXPORT_PAGE: i64 = 1000;
 /// default methods).
 type ExportStream = tonic::codegen::BoxStream<ExportChunk>;
 
+/// A person's name as reports show it: given and family, either left out when empty.
+fn display_name(given: &str, family: &str) -> String {
+    [given, family]
+        .iter()
+        .filter(|part| !part.is_empty())
+        .copied()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn attendance_row(row: attendance::AttendanceRow) -> AttendanceRow {
+    let status = BookingStatus::try_from(i32::from(row.status)).unwrap_or_default();
+    AttendanceRow {
+        event_id: row.event_id,
+        user_id: row.user_id,
+        display_name: display_name(&row.given_name, &row.family_name),
+        booking_status: status
+            .as_str_name()
+            .trim_start_matches("BOOKING_STATUS_")
+            .to_lowercase(),
+        attended: matches!(
+            status,
+            BookingStatus::Attended | BookingStatus::PartlyAttended
+        ),
+        booking_id: row.booking_id,
+        course_id: row.course_id,
+        event_title: row.title,
+        starts_at: Some(timestamp(row.starts_at)),
+        email: row.email,
+        tenant_id: row.tenant_id.to_string(),
+    }
+}
+
 fn totals(totals: Totals) -> ProgressTotals {
     let [_, not_started, in_progress, completed, withdrawn] = totals.by_state;
     ProgressTotals {
@@ -208,6 +239,34 @@ fn totals(totals: Totals) -> ProgressTotals {
 
 #[tonic::async_trait]
 impl ReportService for Reports {
+    async fn list_attendance(
+        &self,
+        request: Request<ListAttendanceRequest>,
+    ) -> Result<Response<ListAttendanceResponse>, Status> {
+        let acting = acting(&request)?;
+        let r = request.get_ref();
+        let filters = attendance::Filters {
+            event: optional_id("event_id".into(), &r.event_id, EventId::parse)?,
+            course: optional_id("course_id".into(), &r.course_id, CourseId::parse)?,
+        };
+        let after = attendance::start_after(&r.page_token, &filters)?;
+        let limit = page_size(r.page_size, 100, 1000);
+        let scope = self.0.scope(&acting, Permission::ReportsRead).await?;
+        if scope.is_empty() {
+            return Ok(Response::new(ListAttendanceResponse::default()));
+        }
+        let sql = attendance::statement(&scope, &filters, after.as_ref(), limit + 1, clock::now());
+        let rows = attendance::rows(&self.0.database, &sql)
+            .await
+            .map_err(store_failed)?;
+        let (rows, next_page_token) =
+            page(rows, limit, |row| attendance::page_token(row, &filters));
+        Ok(Response::new(ListAttendanceResponse {
+            rows: rows.into_iter().map(attendance_row).collect(),
+            next_page_token,
+        }))
+    }
+
     async fn get_tenant_summary(
         &self,
         request: Request<GetTenantSummaryRequest>,

@@ -24,6 +24,7 @@ use super::rows::{booking_from_row, competency_from_row, event_from_row};
 use super::{Db, LOCK_ROWS};
 use crate::audit::Audit;
 use crate::notices::{About, NoticeKind};
+use crate::records::{booking_records, event_record};
 use crate::store::sql::{SqlStore, course_status};
 use crate::store::{
     Booked, BookingCursor, BookingFilter, BookingRecord, CompetencyFilter, CompetencyRecord,
@@ -187,6 +188,12 @@ async fn write_booking(
     .bind(record.times.attendance)
     .execute(&mut *connection)
     .await?;
+    outbox::append(
+        &mut *connection,
+        tenant,
+        &booking_records(std::slice::from_ref(record)),
+    )
+    .await?;
     Ok(())
 }
 
@@ -271,6 +278,7 @@ impl EventStore for SqlStore<Db> {
         )
         .await?;
         outbox::append(&mut *tx, tenant, events).await?;
+        outbox::append(&mut *tx, tenant, &[event_record(event)]).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -409,6 +417,15 @@ impl EventStore for SqlStore<Db> {
         }
         append_audits(&mut tx, tenant, &audits).await?;
         outbox::append(&mut *tx, tenant, &events(&called_off)).await?;
+        let bookings: Vec<BookingRecord> = called_off
+            .bookings
+            .iter()
+            .map(|(booking, _)| booking.clone())
+            .collect();
+        let records: Vec<NewEvent> = std::iter::once(event_record(&called_off.event))
+            .chain(booking_records(&bookings))
+            .collect();
+        outbox::append(&mut *tx, tenant, &records).await?;
         tx.commit().await?;
         Ok(Some(called_off))
     }

@@ -1,0 +1,172 @@
+//! The attendance report: bookings by event with their state, the learner and the event, inside
+//! the caller's [`ReportScope`]: a booking shows when the caller may report on its learner, on
+//! its event's course, or on the event itself (one they administer). Keyset pages by event,
+//! then booking (both ids are time-ordered, so events come roughly by creation and bookings by
+//! arrival).
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use lms_runtime::{ApiError, Database};
+use sqlx::Row;
+
+use crate::scope_sql::{Columns, ReportScope, Sql, bind_all};
+
+/// One booking with its learner and event.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AttendanceRow {
+    /// The learner's tenant.
+    pub tenant_id: uuid::Uuid,
+    /// The booking.
+    pub booking_id: String,
+    /// The event.
+    pub event_id: String,
+    /// The learner.
+    pub user_id: String,
+    /// Delegation's booking status number.
+    pub status: i16,
+    /// The event's course.
+    pub course_id: String,
+    /// The event's title.
+    pub title: String,
+    /// When the event starts (seconds).
+    pub starts_at: i64,
+    /// The learner's names and e-mail; empty for the anonymised.
+    pub given_name: String,
+    /// Family name.
+    pub family_name: String,
+    /// E-mail.
+    pub email: String,
+}
+
+/// Only this event, only this course's events.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Filters {
+    /// Only this event.
+    pub event: Option<String>,
+    /// Only events of this course.
+    pub course: Option<String>,
+}
+
+fn fingerprint(filters: &Filters) -> String {
+    [&filters.event, &filters.course]
+        .map(|value| value.clone().unwrap_or_default())
+        .join("/")
+}
+
+/// The token of the page after `row`.
+pub fn page_token(row: &AttendanceRow, filters: &Filters) -> String {
+    let text = [
+        fingerprint(filters),
+        row.event_id.clone(),
+        row.booking_id.clone(),
+    ]
+    .join("\n");
+    URL_SAFE_NO_PAD.encode(text)
+}
+
+/// The (event, booking) a page starts after, from `token` (empty: the first page); a token made
+/// for other filters is refused.
+pub fn start_after(token: &str, filters: &Filters) -> Result<Option<(String, String)>, ApiError> {
+    if token.is_empty() {
+        return Ok(None);
+    }
+    let refused = || {
+        ApiError::invalid_field(
+            "page_token",
+            "is not a token of this report with these filters",
+        )
+    };
+    let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| refused())?;
+    let text = String::from_utf8(bytes).map_err(|_| refused())?;
+    match text.split('\n').collect::<Vec<_>>().as_slice() {
+        [made_for, event, booking] if *made_for == fingerprint(filters) => {
+            Ok(Some(((*event).to_owned(), (*booking).to_owned())))
+        }
+        _ => Err(refused()),
+    }
+}
+
+/// The statement of one page: `limit` bookings of `scope` under `filters`, after `after`, at
+/// `now`.
+pub fn statement(
+    scope: &ReportScope,
+    filters: &Filters,
+    after: Option<&(String, String)>,
+    limit: i64,
+    now: i64,
+) -> Sql {
+    let mut sql = Sql::default();
+    if scope.needs_cte() {
+        sql.push("WITH RECURSIVE ");
+        scope.cte(&mut sql);
+        sql.push(" ");
+    }
+    sql.push(
+        "SELECT b.tenant_id, b.booking_id, b.event_id, b.user_id, b.status, ev.course_id, \
+         ev.title, ev.starts_at, p.given_name, p.family_name, p.email \
+         FROM projected_bookings b \
+         JOIN projected_events ev ON ev.tenant_id = b.tenant_id AND ev.event_id = b.event_id \
+         JOIN projected_people p ON p.tenant_id = b.tenant_id AND p.user_id = b.user_id \
+         WHERE NOT p.removed AND ",
+    );
+    let columns = Columns {
+        tenant: "b.tenant_id",
+        user: "b.user_id",
+        course: "ev.course_id",
+        event: Some("b.event_id"),
+    };
+    scope.condition(&mut sql, columns, now);
+    if let Some(event) = &filters.event {
+        sql.push(" AND b.event_id = ").text(event.clone());
+    }
+    if let Some(course) = &filters.course {
+        sql.push(" AND ev.course_id = ").text(course.clone());
+    }
+    if let Some((event, booking)) = after {
+        sql.push(" AND (b.event_id, b.booking_id) > (")
+            .text(event.clone())
+            .push(", ")
+            .text(booking.clone())
+            .push(")");
+    }
+    sql.push(" ORDER BY b.event_id, b.booking_id LIMIT ")
+        .int(limit);
+    sql
+}
+
+/// Runs `sql` on `database` and reads its rows.
+pub async fn rows(database: &Database, sql: &Sql) -> Result<Vec<AttendanceRow>, sqlx::Error> {
+    macro_rules! fetch {
+        ($pool:expr) => {{
+            // Every value is a placeholder; the text holds only constants (see scope_sql::Sql).
+            let query = bind_all!(
+                sqlx::query(sqlx::AssertSqlSafe(sql.text.as_str())),
+                &sql.args
+            );
+            query
+                .fetch_all($pool)
+                .await?
+                .iter()
+                .map(|row| {
+                    Ok(AttendanceRow {
+                        tenant_id: row.try_get("tenant_id")?,
+                        booking_id: row.try_get("booking_id")?,
+                        event_id: row.try_get("event_id")?,
+                        user_id: row.try_get("user_id")?,
+                        status: row.try_get("status")?,
+                        course_id: row.try_get("course_id")?,
+                        title: row.try_get("title")?,
+                        starts_at: row.try_get("starts_at")?,
+                        given_name: row.try_get("given_name")?,
+                        family_name: row.try_get("family_name")?,
+                        email: row.try_get("email")?,
+                    })
+                })
+                .collect::<Result<Vec<_>, sqlx::Error>>()
+        }};
+    }
+    match database {
+        Database::Postgres(pool) => fetch!(pool),
+        Database::Sqlite(pool) => fetch!(pool),
+    }
+}

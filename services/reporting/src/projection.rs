@@ -10,9 +10,11 @@
 //!
 //! Projected today: authorization facts events (relationships and people's statuses), the graph
 //! reports are scoped by; identity's person records (`reporting.people`: names, e-mail, status,
-//! primary group; nothing personal for the anonymised or deleted); delegation's course and enrolment records (`reporting.course`,
-//! `reporting.enrolments`: titles, states, progress times, scores). Other topics are recorded as
-//! consumed and otherwise ignored.
+//! primary group; nothing personal for the anonymised or deleted); delegation's course,
+//! enrolment, event and booking records (`reporting.course`, `reporting.enrolments`,
+//! `reporting.event`, `reporting.bookings`: titles, states, progress times, scores, bookings),
+//! with the running totals of enrolments by course and state (`progress_totals`) moved in the
+//! same transaction. Other topics are recorded as consumed and otherwise ignored.
 
 use std::collections::HashMap;
 

@@ -10,7 +10,8 @@ use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
 use lms_api::reporting::v1::{
     ExportFormat, ExportLearnerProgressRequest, GetTenantSummaryRequest, LearnerProgressRow,
-    ListLearnerProgressRequest, ProgressOrder, ProgressState, ProgressTotals,
+    ListAttendanceRequest, ListLearnerProgressRequest, ProgressOrder, ProgressState,
+    ProgressTotals,
 };
 use lms_client::Client;
 use lms_client::output::{Rows, utc_of};
@@ -22,6 +23,16 @@ pub enum ReportCommand {
     /// Learners' progress on courses (not started, in progress, completed): yours, and the
     /// people and courses you may report on (team, groups, units, tutored courses, tenant).
     Progress(ProgressArgs),
+    /// Bookings and attendance by event: your own, your people's, and every booking on the
+    /// events you administer or of the courses you report on whole.
+    Attendance {
+        /// Only this event.
+        #[arg(long)]
+        event: Option<String>,
+        /// Only events of this course.
+        #[arg(long)]
+        course: Option<String>,
+    },
     /// Learners by course and state, with the sum: every course of the tenant for a
     /// tenant-wide reader, the courses you tutor or administer (or your units own) otherwise.
     Summary,
@@ -146,6 +157,62 @@ pub async fn run(reporting: &Client, command: ReportCommand) -> anyhow::Result<O
             _ => progress(reporting, query(&args)).await.map(Some),
         },
         ReportCommand::Summary => summary(reporting).await.map(Some),
+        ReportCommand::Attendance { event, course } => attendance(
+            reporting,
+            event.unwrap_or_default(),
+            course.unwrap_or_default(),
+        )
+        .await
+        .map(Some),
+    }
+}
+
+const ATTENDANCE_COLUMNS: [&str; 7] = [
+    "event",
+    "title",
+    "starts_at",
+    "booking",
+    "learner",
+    "name",
+    "status",
+];
+
+/// Every booking of the attendance report, page after page.
+async fn attendance(
+    reporting: &Client,
+    event_id: String,
+    course_id: String,
+) -> anyhow::Result<Rows> {
+    let mut reports = reporting.reports();
+    let mut rows = Rows::new(&ATTENDANCE_COLUMNS);
+    let mut page_token = String::new();
+    loop {
+        let page = reports
+            .list_attendance(ListAttendanceRequest {
+                event_id: event_id.clone(),
+                course_id: course_id.clone(),
+                page_size: 1000,
+                page_token,
+                ..Default::default()
+            })
+            .await
+            .context("list attendance")?
+            .into_inner();
+        for row in page.rows {
+            rows.push(vec![
+                row.event_id,
+                row.event_title,
+                utc_of(row.starts_at),
+                row.booking_id,
+                row.user_id,
+                row.display_name,
+                row.booking_status,
+            ]);
+        }
+        if page.next_page_token.is_empty() {
+            return Ok(rows);
+        }
+        page_token = page.next_page_token;
     }
 }
 

@@ -4,6 +4,9 @@
 //! the person), or whose course it lets them report on through anything but their own learning.
 //! No row more, no row less.
 //!
+//! The same holds for attendance: the bookings in a report are exactly those whose learner, or
+//! whose event's course, or whose event Check lets the caller report on.
+//!
 //! Each case is a tenant of random units (a forest, locations on or off), employments (some
 //! ended), groups with managers and administrators, primary groups and memberships, purchasers'
 //! invitees, courses with owning units, tutors, course administrators and enrolments in every
@@ -25,9 +28,11 @@ use lms_api::authorization::v1::{
     Relationship, RelationshipUpdate, SubjectStatus, TenantFacts, WriteRelationshipsRequest,
 };
 use lms_api::common::v1::{Consistency, ObjectReference, ObjectType, UserStatus, consistency};
-use lms_api::delegation::v1::{Enrolment, EnrolmentState};
-use lms_api::reporting::v1::EnrolmentRecords;
+use lms_api::delegation::v1::{Booking, Enrolment, EnrolmentState, Event};
 use lms_api::reporting::v1::report_service_client::ReportServiceClient;
+use lms_api::reporting::v1::{
+    BookingRecords, EnrolmentRecords, EventRecord, ListAttendanceRequest,
+};
 use lms_api::reporting::v1::{ListLearnerProgressRequest, PersonRecord, PersonRecords};
 use lms_kernel::{Responsibility, Template, TenantId, UserId};
 use lms_reporting::projection::Projection;
@@ -44,6 +49,7 @@ const UNITS: usize = 4;
 const PEOPLE: usize = 8;
 const GROUPS: usize = 2;
 const COURSES: usize = 3;
+const EVENTS: usize = 3;
 const CASES: u32 = 24;
 
 /// The roles people are given, and whether each is held at a unit.
@@ -115,6 +121,12 @@ struct Shape {
     course_administrators: Vec<Vec<(usize, Window)>>,
     /// (learner, course, delegation's enrolment state).
     enrolments: Vec<(usize, usize, i32)>,
+    /// Per event: its course.
+    events: Vec<usize>,
+    /// Per event: its Event Administrators.
+    event_administrators: Vec<Vec<(usize, Window)>>,
+    /// (learner, event, delegation's booking status).
+    bookings: Vec<(usize, usize, i32)>,
     /// Per person: a role of [`ROLES`] and the unit it would be held at.
     roles: Vec<Option<(usize, usize)>>,
     suspended: Option<usize>,
@@ -155,8 +167,20 @@ fn shape() -> impl Strategy<Value = Shape> {
         proptest::collection::vec(related(PEOPLE, 1), COURSES),
         proptest::collection::vec((0..PEOPLE, 0..COURSES, 1..=4), 0..=14),
     );
-    (any::<bool>(), parents, people, groups, courses).prop_map(
-        |(locations, parents, people, groups, courses)| {
+    let events = (
+        proptest::collection::vec(0..COURSES, 0..=EVENTS),
+        proptest::collection::vec(related(PEOPLE, 1), EVENTS),
+        proptest::collection::vec((0..PEOPLE, 0..EVENTS, 1..=8), 0..=12),
+    );
+    (any::<bool>(), parents, people, groups, courses, events).prop_map(
+        |(locations, parents, people, groups, courses, events)| {
+            let (events, mut event_administrators, mut bookings) = events;
+            event_administrators.truncate(events.len());
+            // One booking per learner and event, on events that exist.
+            let mut booked = BTreeSet::new();
+            bookings.retain(|(learner, event, _)| {
+                *event < events.len() && booked.insert((*learner, *event))
+            });
             let (employments, primary, memberships, mut roles, suspended, upgrade) = people;
             let (managers, administrators, invitations) = groups;
             let (owners, tutors, course_administrators, mut enrolments) = courses;
@@ -179,6 +203,7 @@ fn shape() -> impl Strategy<Value = Shape> {
                 .iter()
                 .flatten()
                 .chain(course_administrators.iter().flatten())
+                .chain(event_administrators.iter().flatten())
             {
                 give(*tutor, TUTOR);
             }
@@ -195,6 +220,9 @@ fn shape() -> impl Strategy<Value = Shape> {
                 tutors,
                 course_administrators,
                 enrolments,
+                events,
+                event_administrators,
+                bookings,
                 roles,
                 suspended,
             }
@@ -331,6 +359,9 @@ struct World {
     /// Per person, per course: may they report on it through anything but their own learning
     /// (asked before anyone was enrolled)?
     on_course: Vec<Vec<bool>>,
+    /// The same for events (their Event Administrators, their course's reporters).
+    on_event: Vec<Vec<bool>>,
+    events: Vec<Uuid>,
     courses: Vec<Uuid>,
 }
 
@@ -507,6 +538,21 @@ async fn tell(services: &Services, shape: &Shape) -> World {
             }
         }
     }
+    let events: Vec<Uuid> = shape.events.iter().map(|_| Uuid::now_v7()).collect();
+    let event = |i: usize| reference(ObjectType::Event, events[i]);
+    for (e, c) in shape.events.iter().enumerate() {
+        updates.push(touch(event(e), Relation::ParentCourse, course(*c), open));
+        for (person, window) in &shape.event_administrators[e] {
+            if may(*person, Responsibility::EventAdministrator) {
+                updates.push(touch(
+                    event(e),
+                    Relation::EventAdministrator,
+                    user(people[*person]),
+                    window.at(now),
+                ));
+            }
+        }
+    }
     let duties = WriteRelationshipsRequest {
         updates: std::mem::take(&mut updates),
         ..Default::default()
@@ -518,9 +564,14 @@ async fn tell(services: &Services, shape: &Shape) -> World {
         .iter()
         .map(|id| reference(ObjectType::Course, id))
         .collect();
-    let mut on_course = Vec::new();
+    let event_refs: Vec<_> = events
+        .iter()
+        .map(|id| reference(ObjectType::Event, id))
+        .collect();
+    let (mut on_course, mut on_event) = (Vec::new(), Vec::new());
     for person in &people {
         on_course.push(allowed(services, tenant, *person, &course_refs).await);
+        on_event.push(allowed(services, tenant, *person, &event_refs).await);
     }
     let mut enrolments = Vec::new();
     for (learner, c, state) in &shape.enrolments {
@@ -544,6 +595,25 @@ async fn tell(services: &Services, shape: &Shape) -> World {
             ..Default::default()
         });
     }
+    let mut bookings = Vec::new();
+    for (learner, e, status) in &shape.bookings {
+        // Places taken (booked, then attended or not) are facts; waiting ones are not.
+        if matches!(status, 2 | 6 | 7 | 8) {
+            updates.push(touch(
+                event(*e),
+                Relation::Booked,
+                user(people[*learner]),
+                open,
+            ));
+        }
+        bookings.push(Booking {
+            booking_id: Uuid::now_v7().to_string(),
+            event_id: events[*e].to_string(),
+            user_id: people[*learner].to_string(),
+            status: *status,
+            ..Default::default()
+        });
+    }
     let delegation_facts = WriteRelationshipsRequest {
         updates,
         ..Default::default()
@@ -560,12 +630,50 @@ async fn tell(services: &Services, shape: &Shape) -> World {
             EnrolmentRecords { enrolments }.encode_to_vec(),
         )
         .await;
+    for (e, c) in shape.events.iter().enumerate() {
+        let record = EventRecord {
+            event: Some(Event {
+                event_id: events[e].to_string(),
+                course_id: courses[*c].to_string(),
+                title: format!("Event {e}"),
+                starts_at: Some(prost_types::Timestamp {
+                    seconds: now + 86_400,
+                    nanos: 0,
+                }),
+                ends_at: Some(prost_types::Timestamp {
+                    seconds: now + 90_000,
+                    nanos: 0,
+                }),
+                ..Default::default()
+            }),
+        };
+        services
+            .publish(
+                tenant,
+                ServiceName::Delegation,
+                4 + e as i64,
+                topic::EVENT,
+                record.encode_to_vec(),
+            )
+            .await;
+    }
+    services
+        .publish(
+            tenant,
+            ServiceName::Delegation,
+            10,
+            topic::BOOKINGS,
+            BookingRecords { bookings }.encode_to_vec(),
+        )
+        .await;
 
     World {
         tenant,
         people,
         on_course,
+        on_event,
         courses,
+        events,
     }
 }
 
@@ -680,6 +788,38 @@ async fn reported(
     }
 }
 
+/// Every (learner, event) of `caller`'s attendance report, page after page.
+async fn attended(
+    services: &Services,
+    tenant: TenantId,
+    caller: UserId,
+) -> BTreeSet<(String, String)> {
+    let mut client = ReportServiceClient::new(
+        services
+            .reporting
+            .authorized(&services.auth.user_token(tenant, caller)),
+    );
+    let (mut rows, mut next) = (BTreeSet::new(), String::new());
+    loop {
+        let page = client
+            .list_attendance(ListAttendanceRequest {
+                page_size: 4,
+                page_token: next,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        for row in page.rows {
+            assert!(rows.insert((row.user_id, row.event_id)), "a row came twice");
+        }
+        if page.next_page_token.is_empty() {
+            return rows;
+        }
+        next = page.next_page_token;
+    }
+}
+
 async fn holds(services: &Services, shape: &Shape) {
     let world = tell(services, shape).await;
     let people: Vec<_> = world
@@ -704,6 +844,27 @@ async fn holds(services: &Services, shape: &Shape) {
                 )
             })
             .collect();
+        let bookings: BTreeSet<(String, String)> = shape
+            .bookings
+            .iter()
+            .filter(|(learner, event, _)| {
+                on_person[*learner]
+                    || on_course[shape.events[*event]]
+                    || world.on_event[caller][*event]
+            })
+            .map(|(learner, event, _)| {
+                (
+                    world.people[*learner].to_string(),
+                    world.events[*event].to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            attended(services, world.tenant, world.people[caller]).await,
+            bookings,
+            "attendance of person {caller} ({:?}) of {shape:#?}",
+            shape.roles[caller]
+        );
         let reported = reported(services, world.tenant, world.people[caller]).await;
         assert_eq!(
             reported, expected,

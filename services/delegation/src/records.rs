@@ -6,14 +6,17 @@
 //! and administrators travel as facts, not in its record.
 
 use lms_api::reporting::v1::{
-    BookingRecords, CourseRecord as CourseEvent, EnrolmentRecords, EventRecord as EventEvent,
+    BookingRecords, CompetencyRecord as CompetencyEvent, CourseRecord as CourseEvent,
+    EnrolmentRecords, EventRecord as EventEvent,
 };
 use lms_runtime::outbox::{NewEvent, RECORDS_PER_EVENT, topic};
 use prost::Message;
 use uuid::Uuid;
 
 use crate::convert;
-use crate::store::{BookingRecord, CourseRecord, EnrolmentRecord, EventRecord, Tally};
+use crate::store::{
+    BookingRecord, CompetencyRecord, CourseRecord, EnrolmentRecord, EventRecord, Tally,
+};
 
 fn event(topic: &'static str, payload: Vec<u8>) -> NewEvent {
     NewEvent {
@@ -51,6 +54,14 @@ pub fn booking_records(bookings: &[BookingRecord]) -> Vec<NewEvent> {
             event(topic::BOOKINGS, records.encode_to_vec())
         })
         .collect()
+}
+
+/// The event carrying a competency check as signed off.
+pub fn competency_record(check: &CompetencyRecord) -> NewEvent {
+    let record = CompetencyEvent {
+        check: Some(convert::competency(check)),
+    };
+    event(topic::COMPETENCY, record.encode_to_vec())
 }
 
 /// The events carrying `enrolments` as committed, a thousand to an event: none for none.

@@ -12,6 +12,7 @@
 
 pub mod attendance;
 pub mod backbone;
+pub mod competencies;
 pub mod export;
 pub mod grpc;
 pub mod progress;

@@ -12,7 +12,8 @@
 //! reports are scoped by; identity's person records (`reporting.people`: names, e-mail, status,
 //! primary group; nothing personal for the anonymised or deleted); delegation's course,
 //! enrolment, event and booking records (`reporting.course`, `reporting.enrolments`,
-//! `reporting.event`, `reporting.bookings`: titles, states, progress times, scores, bookings),
+//! `reporting.event`, `reporting.bookings`, `reporting.competency`: titles, states, progress
+//! times, scores, bookings, sign-offs),
 //! with the running totals of enrolments by course and state (`progress_totals`) moved in the
 //! same transaction. Other topics are recorded as consumed and otherwise ignored.
 
@@ -21,7 +22,7 @@ use std::collections::HashMap;
 use lms_api::authorization::v1::{Operation, Relationship, WriteRelationshipsRequest};
 use lms_api::common::v1::ObjectReference;
 use lms_api::reporting::v1::{
-    BookingRecords, CourseRecord, EnrolmentRecords, EventRecord, PersonRecords,
+    BookingRecords, CompetencyRecord, CourseRecord, EnrolmentRecords, EventRecord, PersonRecords,
 };
 use lms_runtime::outbox::{PublishedEvent, topic};
 use lms_runtime::request::seconds;
@@ -121,6 +122,10 @@ const BOOKING_ROW: &str = "INSERT INTO projected_bookings (tenant_id, booking_id
      arrival = excluded.arrival, sequence = excluded.sequence \
      WHERE projected_bookings.sequence <= excluded.sequence";
 
+const COMPETENCY_ROW: &str = "INSERT INTO projected_competencies (tenant_id, check_id, \
+     course_id, user_id, signed_off_by, signed_off_at, note) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+     ON CONFLICT (tenant_id, check_id) DO NOTHING";
+
 /// What an event's payload holds, decoded.
 enum Payload {
     Facts(WriteRelationshipsRequest),
@@ -129,6 +134,7 @@ enum Payload {
     Enrolments(EnrolmentRecords),
     Event(EventRecord),
     Bookings(BookingRecords),
+    Competency(CompetencyRecord),
     /// Nothing reporting projects.
     Other,
 }
@@ -290,6 +296,19 @@ macro_rules! apply_in {
                             .await?;
                     }
                 }
+                Payload::Competency(CompetencyRecord { check: Some(c) }) => {
+                    let signed = c.signed_off_by.clone().unwrap_or_default();
+                    sqlx::query(COMPETENCY_ROW)
+                        .bind(tenant)
+                        .bind(&c.check_id)
+                        .bind(&c.course_id)
+                        .bind(&c.user_id)
+                        .bind(&signed.actor_id)
+                        .bind(seconds(signed.at.as_ref()).unwrap_or_default())
+                        .bind(&c.note)
+                        .execute(&mut *$tx)
+                        .await?;
+                }
                 Payload::Facts(facts) => {
                     for update in &facts.updates {
                         let Some(row) = update
@@ -329,7 +348,10 @@ macro_rules! apply_in {
                     }
                 }
                 // Consumed, nothing to keep.
-                Payload::Course(_) | Payload::Event(_) | Payload::Other => {}
+                Payload::Course(_)
+                | Payload::Event(_)
+                | Payload::Competency(_)
+                | Payload::Other => {}
             }
             true
         }
@@ -433,6 +455,13 @@ impl Projection {
                     return Err(unreadable());
                 }
                 Payload::Event(record)
+            }
+            (ServiceName::Delegation, topic::COMPETENCY) => {
+                let record = CompetencyRecord::decode(bytes).map_err(|_| unreadable())?;
+                if record.check.is_none() {
+                    return Err(unreadable());
+                }
+                Payload::Competency(record)
             }
             (ServiceName::Delegation, topic::BOOKINGS) => {
                 Payload::Bookings(BookingRecords::decode(bytes).map_err(|_| unreadable())?)

@@ -9,14 +9,16 @@ use lms_api::common::v1::{ObjectReference, ObjectType};
 use lms_api::delegation::v1::EnrolRequest;
 use lms_api::delegation::v1::{
     AcceptInvitationRequest, AssignResponsibilityRequest, CancelEventRequest, CreateCourseRequest,
-    InviteLearnerRequest, Responsibility, ResponsibilityKind, WithdrawRequest,
+    InviteLearnerRequest, Responsibility, ResponsibilityKind, SignOffCompetencyRequest,
+    WithdrawRequest,
 };
 use lms_api::identity::v1::tenant_service_client::TenantServiceClient;
 use lms_api::identity::v1::{AnonymiseUserRequest, TenantSettings, UpdateTenantSettingsRequest};
 use lms_api::reporting::v1::report_service_client::ReportServiceClient;
 use lms_api::reporting::v1::{
     AttendanceRow, ExportFormat, ExportLearnerProgressRequest, GetTenantSummaryRequest,
-    LearnerProgressRow, ListAttendanceRequest, ListLearnerProgressRequest, ProgressOrder,
+    LearnerProgressRow, ListAttendanceRequest, ListCompetencySignOffsRequest,
+    ListLearnerProgressRequest, ProgressOrder,
 };
 use tonic::Code;
 
@@ -295,6 +297,41 @@ async fn each_caller_sees_exactly_the_progress_their_grants_reach() {
     assert_eq!(pairs(&rows), everyone);
     let bob_row = rows.iter().find(|row| row.user_id == bob).unwrap();
     assert_eq!(bob_row.email, "");
+
+    // Competency sign-offs: the tutor signs Ann off on Safety; the manager (Ann's team), the
+    // tutor (the course) and Ann see it, Olga does not.
+    p.competencies(&tutor_token)
+        .sign_off_competency(SignOffCompetencyRequest {
+            course_id: safety.clone(),
+            user_id: ann.clone(),
+            note: "Evacuation drill led".into(),
+        })
+        .await
+        .unwrap();
+    let signed_off = |token: &str| {
+        let mut client = ReportServiceClient::new(reporting.authorized(token));
+        async move {
+            client
+                .list_competency_sign_offs(ListCompetencySignOffsRequest::default())
+                .await
+                .map(|answer| answer.into_inner().rows)
+        }
+    };
+    let started = Instant::now();
+    while signed_off(&p.admin).await.map(|rows| rows.len()).ok() != Some(1) {
+        assert!(started.elapsed() < LAG, "the sign-off did not arrive");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for token in [&manager_token, &tutor_token, &ann_token] {
+        let rows = signed_off(token).await.unwrap();
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        assert_eq!(
+            (rows[0].user_id.as_str(), rows[0].course_title.as_str()),
+            (ann.as_str(), "Safety")
+        );
+        assert_eq!(rows[0].note, "Evacuation drill led");
+    }
+    assert!(signed_off(&olga_token).await.unwrap().is_empty());
 
     // Exports: the whole report as a file, for those who hold reports.export.
     let (csv, complete) = export(&p, &p.admin, ExportFormat::Csv).await.unwrap();

@@ -69,6 +69,8 @@ pub mod topic {
     pub const EVENT: &str = "reporting.event";
     /// Delegation's records of bookings (`lms.reporting.v1.BookingRecords`).
     pub const BOOKINGS: &str = "reporting.bookings";
+    /// Delegation's record of a competency signed off (`lms.reporting.v1.CompetencyRecord`).
+    pub const COMPETENCY: &str = "reporting.competency";
 }
 
 /// Records for reporting go in events of at most this many, so no outbox row or stream entry

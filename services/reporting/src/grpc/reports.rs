@@ -9,10 +9,11 @@ use std::sync::Arc;
 use lms_api::delegation::v1::BookingStatus;
 use lms_api::reporting::v1::report_service_server::{ReportService, ReportServiceServer};
 use lms_api::reporting::v1::{
-    AttendanceRow, ExportChunk, ExportFormat, ExportLearnerProgressRequest,
+    AttendanceRow, CompetencySignOffRow, ExportChunk, ExportFormat, ExportLearnerProgressRequest,
     GetTenantSummaryRequest, GetTenantSummaryResponse, LearnerProgressRow, ListAttendanceRequest,
-    ListAttendanceResponse, ListLearnerProgressRequest, ListLearnerProgressResponse, ProgressOrder,
-    ProgressState, ProgressTotals,
+    ListAttendanceResponse, ListCompetencySignOffsRequest, ListCompetencySignOffsResponse,
+    ListLearnerProgressRequest, ListLearnerProgressResponse, ProgressOrder, ProgressState,
+    ProgressTotals,
 };
 use lms_kernel::{CourseId, EventId, GroupId, Permission, UnitId, UserId};
 use lms_runtime::auth::{Acting, acting};
@@ -25,6 +26,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
 use crate::attendance;
+use crate::competencies;
 use crate::export;
 use crate::progress::{self, Filters, Order, ProgressRow};
 use crate::scope_sql::ReportScope;
@@ -237,8 +239,50 @@ fn totals(totals: Totals) -> ProgressTotals {
     }
 }
 
+fn sign_off_row(row: competencies::SignOffRow) -> CompetencySignOffRow {
+    CompetencySignOffRow {
+        display_name: display_name(&row.given_name, &row.family_name),
+        check_id: row.check_id,
+        course_id: row.course_id,
+        course_title: row.title,
+        user_id: row.user_id,
+        signed_off_by: row.signed_off_by,
+        signed_off_at: Some(timestamp(row.signed_off_at)),
+        note: row.note,
+    }
+}
+
 #[tonic::async_trait]
 impl ReportService for Reports {
+    async fn list_competency_sign_offs(
+        &self,
+        request: Request<ListCompetencySignOffsRequest>,
+    ) -> Result<Response<ListCompetencySignOffsResponse>, Status> {
+        let acting = acting(&request)?;
+        let r = request.get_ref();
+        let filters = competencies::Filters {
+            course: optional_id("course_id".into(), &r.course_id, CourseId::parse)?,
+            user: optional_id("user_id".into(), &r.user_id, UserId::parse)?,
+        };
+        let after = competencies::start_after(&r.page_token, &filters)?;
+        let limit = page_size(r.page_size, 100, 1000);
+        let scope = self.0.scope(&acting, Permission::ReportsRead).await?;
+        if scope.is_empty() {
+            return Ok(Response::new(ListCompetencySignOffsResponse::default()));
+        }
+        let sql =
+            competencies::statement(&scope, &filters, after.as_deref(), limit + 1, clock::now());
+        let rows = competencies::rows(&self.0.database, &sql)
+            .await
+            .map_err(store_failed)?;
+        let (rows, next_page_token) =
+            page(rows, limit, |row| competencies::page_token(row, &filters));
+        Ok(Response::new(ListCompetencySignOffsResponse {
+            rows: rows.into_iter().map(sign_off_row).collect(),
+            next_page_token,
+        }))
+    }
+
     async fn list_attendance(
         &self,
         request: Request<ListAttendanceRequest>,

@@ -24,7 +24,7 @@ use super::rows::{booking_from_row, competency_from_row, event_from_row};
 use super::{Db, LOCK_ROWS};
 use crate::audit::Audit;
 use crate::notices::{About, NoticeKind};
-use crate::records::{booking_records, event_record};
+use crate::records::{booking_records, competency_record, event_record};
 use crate::store::sql::{SqlStore, course_status};
 use crate::store::{
     Booked, BookingCursor, BookingFilter, BookingRecord, CompetencyFilter, CompetencyRecord,
@@ -735,6 +735,7 @@ impl EventStore for SqlStore<Db> {
         )
         .await?;
         outbox::append(&mut *tx, tenant, &events(check)).await?;
+        outbox::append(&mut *tx, tenant, &[competency_record(check)]).await?;
         tx.commit().await?;
         Ok((check.clone(), true))
     }

@@ -1,0 +1,151 @@
+//! The competency sign-off report: checks Course Tutors signed off, newest first, inside the
+//! caller's [`ReportScope`]: a sign-off shows when the caller may report on its learner or on
+//! its course. Keyset pages by check id, descending (ids are time-ordered).
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use lms_runtime::{ApiError, Database};
+use sqlx::Row;
+
+use crate::scope_sql::{Columns, ReportScope, Sql, bind_all};
+
+/// One sign-off with its learner and course.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SignOffRow {
+    /// The check.
+    pub check_id: String,
+    /// The course.
+    pub course_id: String,
+    /// The course title; empty while the course's record has not arrived.
+    pub title: String,
+    /// The learner.
+    pub user_id: String,
+    /// The learner's names; empty for the anonymised.
+    pub given_name: String,
+    /// Family name.
+    pub family_name: String,
+    /// Who signed it off.
+    pub signed_off_by: String,
+    /// When (seconds).
+    pub signed_off_at: i64,
+    /// The tutor's note.
+    pub note: String,
+}
+
+/// Only this course, only this learner.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Filters {
+    /// Only this course.
+    pub course: Option<String>,
+    /// Only this learner.
+    pub user: Option<String>,
+}
+
+fn fingerprint(filters: &Filters) -> String {
+    [&filters.course, &filters.user]
+        .map(|value| value.clone().unwrap_or_default())
+        .join("/")
+}
+
+/// The token of the page after `row`.
+pub fn page_token(row: &SignOffRow, filters: &Filters) -> String {
+    URL_SAFE_NO_PAD.encode([fingerprint(filters), row.check_id.clone()].join("\n"))
+}
+
+/// The check a page starts after, from `token` (empty: the first page); a token made for
+/// other filters is refused.
+pub fn start_after(token: &str, filters: &Filters) -> Result<Option<String>, ApiError> {
+    if token.is_empty() {
+        return Ok(None);
+    }
+    let refused = || {
+        ApiError::invalid_field(
+            "page_token",
+            "is not a token of this report with these filters",
+        )
+    };
+    let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| refused())?;
+    let text = String::from_utf8(bytes).map_err(|_| refused())?;
+    match text.split('\n').collect::<Vec<_>>().as_slice() {
+        [made_for, check] if *made_for == fingerprint(filters) => Ok(Some((*check).to_owned())),
+        _ => Err(refused()),
+    }
+}
+
+/// The statement of one page: `limit` sign-offs of `scope` under `filters`, before `after`
+/// (newest first), at `now`.
+pub fn statement(
+    scope: &ReportScope,
+    filters: &Filters,
+    after: Option<&str>,
+    limit: i64,
+    now: i64,
+) -> Sql {
+    let mut sql = Sql::default();
+    if scope.needs_cte() {
+        sql.push("WITH RECURSIVE ");
+        scope.cte(&mut sql);
+        sql.push(" ");
+    }
+    sql.push(
+        "SELECT k.check_id, k.course_id, COALESCE(c.title, '') AS title, k.user_id, \
+         p.given_name, p.family_name, k.signed_off_by, k.signed_off_at, k.note \
+         FROM projected_competencies k \
+         JOIN projected_people p ON p.tenant_id = k.tenant_id AND p.user_id = k.user_id \
+         LEFT JOIN projected_courses c ON c.course_id = k.course_id AND NOT c.removed \
+         WHERE NOT p.removed AND ",
+    );
+    let columns = Columns {
+        tenant: "k.tenant_id",
+        user: "k.user_id",
+        course: "k.course_id",
+        event: None,
+    };
+    scope.condition(&mut sql, columns, now);
+    if let Some(course) = &filters.course {
+        sql.push(" AND k.course_id = ").text(course.clone());
+    }
+    if let Some(user) = &filters.user {
+        sql.push(" AND k.user_id = ").text(user.clone());
+    }
+    if let Some(after) = after {
+        sql.push(" AND k.check_id < ").text(after);
+    }
+    sql.push(" ORDER BY k.check_id DESC LIMIT ").int(limit);
+    sql
+}
+
+/// Runs `sql` on `database` and reads its rows.
+pub async fn rows(database: &Database, sql: &Sql) -> Result<Vec<SignOffRow>, sqlx::Error> {
+    macro_rules! fetch {
+        ($pool:expr) => {{
+            // Every value is a placeholder; the text holds only constants (see scope_sql::Sql).
+            let query = bind_all!(
+                sqlx::query(sqlx::AssertSqlSafe(sql.text.as_str())),
+                &sql.args
+            );
+            query
+                .fetch_all($pool)
+                .await?
+                .iter()
+                .map(|row| {
+                    Ok(SignOffRow {
+                        check_id: row.try_get("check_id")?,
+                        course_id: row.try_get("course_id")?,
+                        title: row.try_get("title")?,
+                        user_id: row.try_get("user_id")?,
+                        given_name: row.try_get("given_name")?,
+                        family_name: row.try_get("family_name")?,
+                        signed_off_by: row.try_get("signed_off_by")?,
+                        signed_off_at: row.try_get("signed_off_at")?,
+                        note: row.try_get("note")?,
+                    })
+                })
+                .collect::<Result<Vec<_>, sqlx::Error>>()
+        }};
+    }
+    match database {
+        Database::Postgres(pool) => fetch!(pool),
+        Database::Sqlite(pool) => fetch!(pool),
+    }
+}

@@ -71,6 +71,8 @@ pub mod topic {
     pub const BOOKINGS: &str = "reporting.bookings";
     /// Delegation's record of a competency signed off (`lms.reporting.v1.CompetencyRecord`).
     pub const COMPETENCY: &str = "reporting.competency";
+    /// Every record topic.
+    pub const RECORDS: [&str; 6] = [PEOPLE, COURSE, ENROLMENTS, EVENT, BOOKINGS, COMPETENCY];
 }
 
 /// Records for reporting go in events of at most this many, so no outbox row or stream entry
@@ -173,7 +175,7 @@ mod tests {
 
     #[test]
     fn every_record_topic_is_for_reporting_alone() {
-        for record in [topic::PEOPLE, topic::COURSE, topic::ENROLMENTS] {
+        for record in topic::RECORDS {
             assert!(record.starts_with(topic::FOR_REPORTING), "{record}");
         }
     }

@@ -7,7 +7,7 @@
 
 use lms_api::reporting::v1::{
     BookingRecords, CompetencyRecord as CompetencyEvent, CourseRecord as CourseEvent,
-    EnrolmentRecords, EventRecord as EventEvent,
+    EnrolmentRecords, EnrolmentRequestRecord, EventRecord as EventEvent,
 };
 use lms_runtime::outbox::{NewEvent, RECORDS_PER_EVENT, topic};
 use prost::Message;
@@ -15,7 +15,8 @@ use uuid::Uuid;
 
 use crate::convert;
 use crate::store::{
-    BookingRecord, CompetencyRecord, CourseRecord, EnrolmentRecord, EventRecord, Tally,
+    BookingRecord, CompetencyRecord, CourseRecord, EnrolmentRecord, EventRecord, RequestRecord,
+    Tally,
 };
 
 fn event(topic: &'static str, payload: Vec<u8>) -> NewEvent {
@@ -62,6 +63,14 @@ pub fn competency_record(check: &CompetencyRecord) -> NewEvent {
         check: Some(convert::competency(check)),
     };
     event(topic::COMPETENCY, record.encode_to_vec())
+}
+
+/// The event carrying an enrolment request as committed (asked, or decided).
+pub fn request_record(request: &RequestRecord) -> NewEvent {
+    let record = EnrolmentRequestRecord {
+        request: Some(convert::enrolment_request(request)),
+    };
+    event(topic::ENROLMENT_REQUEST, record.encode_to_vec())
 }
 
 /// The events carrying `enrolments` as committed, a thousand to an event: none for none.

@@ -4,8 +4,6 @@
 //! then booking (both ids are time-ordered, so events come roughly by creation and bookings by
 //! arrival).
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use lms_runtime::{ApiError, Database};
 use sqlx::Row;
 
@@ -55,35 +53,17 @@ fn fingerprint(filters: &Filters) -> String {
 
 /// The token of the page after `row`.
 pub fn page_token(row: &AttendanceRow, filters: &Filters) -> String {
-    let text = [
-        fingerprint(filters),
-        row.event_id.clone(),
-        row.booking_id.clone(),
-    ]
-    .join("\n");
-    URL_SAFE_NO_PAD.encode(text)
+    crate::page_token::encode(
+        &fingerprint(filters),
+        &[row.event_id.clone(), row.booking_id.clone()],
+    )
 }
 
 /// The (event, booking) a page starts after, from `token` (empty: the first page); a token made
 /// for other filters is refused.
 pub fn start_after(token: &str, filters: &Filters) -> Result<Option<(String, String)>, ApiError> {
-    if token.is_empty() {
-        return Ok(None);
-    }
-    let refused = || {
-        ApiError::invalid_field(
-            "page_token",
-            "is not a token of this report with these filters",
-        )
-    };
-    let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| refused())?;
-    let text = String::from_utf8(bytes).map_err(|_| refused())?;
-    match text.split('\n').collect::<Vec<_>>().as_slice() {
-        [made_for, event, booking] if *made_for == fingerprint(filters) => {
-            Ok(Some(((*event).to_owned(), (*booking).to_owned())))
-        }
-        _ => Err(refused()),
-    }
+    Ok(crate::page_token::decode(token, &fingerprint(filters), 2)?
+        .map(|mut key| (key.remove(0), key.remove(0))))
 }
 
 /// The statement of one page: `limit` bookings of `scope` under `filters`, after `after`, at

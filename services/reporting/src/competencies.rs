@@ -2,8 +2,6 @@
 //! caller's [`ReportScope`]: a sign-off shows when the caller may report on its learner or on
 //! its course. Keyset pages by check id, descending (ids are time-ordered).
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use lms_runtime::{ApiError, Database};
 use sqlx::Row;
 
@@ -49,27 +47,13 @@ fn fingerprint(filters: &Filters) -> String {
 
 /// The token of the page after `row`.
 pub fn page_token(row: &SignOffRow, filters: &Filters) -> String {
-    URL_SAFE_NO_PAD.encode([fingerprint(filters), row.check_id.clone()].join("\n"))
+    crate::page_token::encode(&fingerprint(filters), std::slice::from_ref(&row.check_id))
 }
 
 /// The check a page starts after, from `token` (empty: the first page); a token made for
 /// other filters is refused.
 pub fn start_after(token: &str, filters: &Filters) -> Result<Option<String>, ApiError> {
-    if token.is_empty() {
-        return Ok(None);
-    }
-    let refused = || {
-        ApiError::invalid_field(
-            "page_token",
-            "is not a token of this report with these filters",
-        )
-    };
-    let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| refused())?;
-    let text = String::from_utf8(bytes).map_err(|_| refused())?;
-    match text.split('\n').collect::<Vec<_>>().as_slice() {
-        [made_for, check] if *made_for == fingerprint(filters) => Ok(Some((*check).to_owned())),
-        _ => Err(refused()),
-    }
+    Ok(crate::page_token::decode(token, &fingerprint(filters), 1)?.map(|mut key| key.remove(0)))
 }
 
 /// The statement of one page: `limit` sign-offs of `scope` under `filters`, before `after`

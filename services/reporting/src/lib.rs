@@ -15,8 +15,10 @@ pub mod backbone;
 pub mod competencies;
 pub mod export;
 pub mod grpc;
+pub mod page_token;
 pub mod progress;
 pub mod projection;
+pub mod requests;
 pub mod scope_sql;
 pub mod summary;
 

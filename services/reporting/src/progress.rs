@@ -3,8 +3,6 @@
 //! page at a time in a stable order (keyset paging: a page starts after the last row of the
 //! one before, so rows added meanwhile neither repeat nor push others off).
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use lms_runtime::{ApiError, Database};
 use sqlx::Row;
 
@@ -122,15 +120,6 @@ impl ProgressRow {
     }
 }
 
-/// Where a page starts: after the row with this key, read under these filters and order.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-struct Cursor {
-    /// The filters and order the token was made for, as [`fingerprint`] writes them.
-    f: String,
-    /// The last row's key.
-    k: Vec<String>,
-}
-
 /// The filters and order a token is for, spelt out field by field.
 fn fingerprint(filters: &Filters, order: Order) -> String {
     let text = |value: &Option<String>| value.clone().unwrap_or_default();
@@ -151,11 +140,7 @@ fn fingerprint(filters: &Filters, order: Order) -> String {
 
 /// The token of the page after `row`.
 pub fn page_token(row: &ProgressRow, filters: &Filters, order: Order) -> String {
-    let cursor = Cursor {
-        f: fingerprint(filters, order),
-        k: row.key(order),
-    };
-    URL_SAFE_NO_PAD.encode(serde_json::to_vec(&cursor).unwrap_or_default())
+    crate::page_token::encode(&fingerprint(filters, order), &row.key(order))
 }
 
 /// The key a page starts after, from `token` (empty: the first page). A token made for other
@@ -165,21 +150,7 @@ pub fn start_after(
     filters: &Filters,
     order: Order,
 ) -> Result<Option<Vec<String>>, ApiError> {
-    if token.is_empty() {
-        return Ok(None);
-    }
-    let refused = || {
-        ApiError::invalid_field(
-            "page_token",
-            "is not a token of this report with these filters and order",
-        )
-    };
-    let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| refused())?;
-    let cursor: Cursor = serde_json::from_slice(&bytes).map_err(|_| refused())?;
-    if cursor.f != fingerprint(filters, order) || cursor.k.len() != order.keys().len() {
-        return Err(refused());
-    }
-    Ok(Some(cursor.k))
+    crate::page_token::decode(token, &fingerprint(filters, order), order.keys().len())
 }
 
 /// The statement of one page: `limit` rows of `scope` under `filters`, in `order`, after

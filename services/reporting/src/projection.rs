@@ -12,8 +12,9 @@
 //! reports are scoped by; identity's person records (`reporting.people`: names, e-mail, status,
 //! primary group; nothing personal for the anonymised or deleted); delegation's course,
 //! enrolment, event and booking records (`reporting.course`, `reporting.enrolments`,
-//! `reporting.event`, `reporting.bookings`, `reporting.competency`: titles, states, progress
-//! times, scores, bookings, sign-offs),
+//! `reporting.event`, `reporting.bookings`, `reporting.competency`,
+//! `reporting.enrolment_request`: titles, states, progress times, scores, bookings, sign-offs,
+//! requests),
 //! with the running totals of enrolments by course and state (`progress_totals`) moved in the
 //! same transaction. Other topics are recorded as consumed and otherwise ignored.
 
@@ -22,7 +23,8 @@ use std::collections::HashMap;
 use lms_api::authorization::v1::{Operation, Relationship, WriteRelationshipsRequest};
 use lms_api::common::v1::ObjectReference;
 use lms_api::reporting::v1::{
-    BookingRecords, CompetencyRecord, CourseRecord, EnrolmentRecords, EventRecord, PersonRecords,
+    BookingRecords, CompetencyRecord, CourseRecord, EnrolmentRecords, EnrolmentRequestRecord,
+    EventRecord, PersonRecords,
 };
 use lms_runtime::outbox::{PublishedEvent, topic};
 use lms_runtime::request::seconds;
@@ -126,6 +128,13 @@ const COMPETENCY_ROW: &str = "INSERT INTO projected_competencies (tenant_id, che
      course_id, user_id, signed_off_by, signed_off_at, note) VALUES ($1, $2, $3, $4, $5, $6, $7) \
      ON CONFLICT (tenant_id, check_id) DO NOTHING";
 
+const REQUEST_ROW: &str = "INSERT INTO projected_enrolment_requests (tenant_id, request_id, \
+     course_id, user_id, status, requested_at, decided_at, sequence) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+     ON CONFLICT (tenant_id, request_id) DO UPDATE SET status = excluded.status, \
+     decided_at = excluded.decided_at, sequence = excluded.sequence \
+     WHERE projected_enrolment_requests.sequence <= excluded.sequence";
+
 /// What an event's payload holds, decoded.
 enum Payload {
     Facts(WriteRelationshipsRequest),
@@ -135,6 +144,7 @@ enum Payload {
     Event(EventRecord),
     Bookings(BookingRecords),
     Competency(CompetencyRecord),
+    Request(EnrolmentRequestRecord),
     /// Nothing reporting projects.
     Other,
 }
@@ -309,6 +319,19 @@ macro_rules! apply_in {
                         .execute(&mut *$tx)
                         .await?;
                 }
+                Payload::Request(EnrolmentRequestRecord { request: Some(r) }) => {
+                    sqlx::query(REQUEST_ROW)
+                        .bind(tenant)
+                        .bind(&r.request_id)
+                        .bind(&r.course_id)
+                        .bind(&r.user_id)
+                        .bind(r.status as i16)
+                        .bind(seconds(r.requested_at.as_ref()).unwrap_or_default())
+                        .bind(seconds(r.decided_at.as_ref()))
+                        .bind(sequence)
+                        .execute(&mut *$tx)
+                        .await?;
+                }
                 Payload::Facts(facts) => {
                     for update in &facts.updates {
                         let Some(row) = update
@@ -351,6 +374,7 @@ macro_rules! apply_in {
                 Payload::Course(_)
                 | Payload::Event(_)
                 | Payload::Competency(_)
+                | Payload::Request(_)
                 | Payload::Other => {}
             }
             true
@@ -462,6 +486,13 @@ impl Projection {
                     return Err(unreadable());
                 }
                 Payload::Competency(record)
+            }
+            (ServiceName::Delegation, topic::ENROLMENT_REQUEST) => {
+                let record = EnrolmentRequestRecord::decode(bytes).map_err(|_| unreadable())?;
+                if record.request.is_none() {
+                    return Err(unreadable());
+                }
+                Payload::Request(record)
             }
             (ServiceName::Delegation, topic::BOOKINGS) => {
                 Payload::Bookings(BookingRecords::decode(bytes).map_err(|_| unreadable())?)

@@ -9,8 +9,8 @@ use lms_api::common::v1::{ObjectReference, ObjectType};
 use lms_api::delegation::v1::EnrolRequest;
 use lms_api::delegation::v1::{
     AcceptInvitationRequest, AssignResponsibilityRequest, CancelEventRequest, CreateCourseRequest,
-    InviteLearnerRequest, Responsibility, ResponsibilityKind, SignOffCompetencyRequest,
-    WithdrawRequest,
+    DecideEnrolmentRequestRequest, InviteLearnerRequest, RequestEnrolmentRequest, Responsibility,
+    ResponsibilityKind, SignOffCompetencyRequest, WithdrawRequest,
 };
 use lms_api::identity::v1::tenant_service_client::TenantServiceClient;
 use lms_api::identity::v1::{AnonymiseUserRequest, TenantSettings, UpdateTenantSettingsRequest};
@@ -18,7 +18,7 @@ use lms_api::reporting::v1::report_service_client::ReportServiceClient;
 use lms_api::reporting::v1::{
     AttendanceRow, ExportFormat, ExportLearnerProgressRequest, GetTenantSummaryRequest,
     LearnerProgressRow, ListAttendanceRequest, ListCompetencySignOffsRequest,
-    ListLearnerProgressRequest, ProgressOrder,
+    ListEnrolmentRequestsReportRequest, ListLearnerProgressRequest, ProgressOrder,
 };
 use tonic::Code;
 
@@ -357,6 +357,62 @@ async fn each_caller_sees_exactly_the_progress_their_grants_reach() {
     for token in [&ann_token, &manager_token] {
         let refused = export(&p, token, ExportFormat::Csv).await.unwrap_err();
         assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
+    }
+
+    // Enrolment requests: Olga asks to join a course that needs approval; its tutor, the
+    // administrator and Olga see the request waiting, the manager (not Olga's) does not; once
+    // the tutor approves, the report says so.
+    let chemistry = course(&p, "Chemistry", true).await;
+    give(&p, &p.admin, "course_tutor", &chemistry, &tutor).await;
+    // Offered to Olga through a catalogue, so she finds it and may ask.
+    p.offer(&chemistry, std::slice::from_ref(&olga)).await;
+    let asked = p
+        .enrolments(&olga_token)
+        .request_enrolment(RequestEnrolmentRequest {
+            course_id: chemistry.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .request
+        .unwrap();
+    let requests = |token: &str| {
+        let mut client = ReportServiceClient::new(reporting.authorized(token));
+        async move {
+            client
+                .list_enrolment_requests(ListEnrolmentRequestsReportRequest::default())
+                .await
+                .map(|answer| {
+                    answer
+                        .into_inner()
+                        .rows
+                        .into_iter()
+                        .map(|row| (row.user_id, row.status))
+                        .collect::<Vec<_>>()
+                })
+        }
+    };
+    let waiting = vec![(olga.clone(), "requested".to_owned())];
+    let started = Instant::now();
+    while requests(&p.admin).await.ok() != Some(waiting.clone()) {
+        assert!(started.elapsed() < LAG, "the request did not arrive");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(requests(&tutor_token).await.unwrap(), waiting);
+    assert_eq!(requests(&olga_token).await.unwrap(), waiting);
+    assert!(requests(&manager_token).await.unwrap().is_empty());
+    p.enrolments(&tutor_token)
+        .decide_enrolment_request(DecideEnrolmentRequestRequest {
+            request_id: asked.request_id,
+            approve: true,
+        })
+        .await
+        .unwrap();
+    let approved = vec![(olga.clone(), "approved".to_owned())];
+    let started = Instant::now();
+    while requests(&tutor_token).await.ok() != Some(approved.clone()) {
+        assert!(started.elapsed() < LAG, "the decision did not arrive");
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 

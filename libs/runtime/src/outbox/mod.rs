@@ -71,8 +71,18 @@ pub mod topic {
     pub const BOOKINGS: &str = "reporting.bookings";
     /// Delegation's record of a competency signed off (`lms.reporting.v1.CompetencyRecord`).
     pub const COMPETENCY: &str = "reporting.competency";
+    /// Delegation's record of an enrolment request (`lms.reporting.v1.EnrolmentRequestRecord`).
+    pub const ENROLMENT_REQUEST: &str = "reporting.enrolment_request";
     /// Every record topic.
-    pub const RECORDS: [&str; 6] = [PEOPLE, COURSE, ENROLMENTS, EVENT, BOOKINGS, COMPETENCY];
+    pub const RECORDS: [&str; 7] = [
+        PEOPLE,
+        COURSE,
+        ENROLMENTS,
+        EVENT,
+        BOOKINGS,
+        COMPETENCY,
+        ENROLMENT_REQUEST,
+    ];
 }
 
 /// Records for reporting go in events of at most this many, so no outbox row or stream entry

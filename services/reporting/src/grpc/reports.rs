@@ -6,12 +6,14 @@
 
 use std::sync::Arc;
 
-use lms_api::delegation::v1::BookingStatus;
+use lms_api::delegation::v1::{BookingStatus, EnrolmentRequestStatus};
 use lms_api::reporting::v1::report_service_server::{ReportService, ReportServiceServer};
 use lms_api::reporting::v1::{
-    AttendanceRow, CompetencySignOffRow, ExportChunk, ExportFormat, ExportLearnerProgressRequest,
-    GetTenantSummaryRequest, GetTenantSummaryResponse, LearnerProgressRow, ListAttendanceRequest,
-    ListAttendanceResponse, ListCompetencySignOffsRequest, ListCompetencySignOffsResponse,
+    AttendanceRow, CompetencySignOffRow, EnrolmentRequestRow, ExportChunk, ExportFormat,
+    ExportLearnerProgressRequest, GetTenantSummaryRequest, GetTenantSummaryResponse,
+    LearnerProgressRow, ListAttendanceRequest, ListAttendanceResponse,
+    ListCompetencySignOffsRequest, ListCompetencySignOffsResponse,
+    ListEnrolmentRequestsReportRequest, ListEnrolmentRequestsReportResponse,
     ListLearnerProgressRequest, ListLearnerProgressResponse, ProgressOrder, ProgressState,
     ProgressTotals,
 };
@@ -29,6 +31,7 @@ use crate::attendance;
 use crate::competencies;
 use crate::export;
 use crate::progress::{self, Filters, Order, ProgressRow};
+use crate::requests;
 use crate::scope_sql::ReportScope;
 use crate::summary::{self, Totals};
 
@@ -252,8 +255,53 @@ fn sign_off_row(row: competencies::SignOffRow) -> CompetencySignOffRow {
     }
 }
 
+fn request_row(row: requests::RequestRow) -> EnrolmentRequestRow {
+    let status = EnrolmentRequestStatus::try_from(i32::from(row.status)).unwrap_or_default();
+    EnrolmentRequestRow {
+        display_name: display_name(&row.given_name, &row.family_name),
+        request_id: row.request_id,
+        course_id: row.course_id,
+        course_title: row.title,
+        user_id: row.user_id,
+        status: status
+            .as_str_name()
+            .trim_start_matches("ENROLMENT_REQUEST_STATUS_")
+            .to_lowercase(),
+        requested_at: Some(timestamp(row.requested_at)),
+        decided_at: row.decided_at.map(timestamp),
+    }
+}
+
 #[tonic::async_trait]
 impl ReportService for Reports {
+    async fn list_enrolment_requests(
+        &self,
+        request: Request<ListEnrolmentRequestsReportRequest>,
+    ) -> Result<Response<ListEnrolmentRequestsReportResponse>, Status> {
+        let acting = acting(&request)?;
+        let r = request.get_ref();
+        let filters = requests::Filters {
+            course: optional_id("course_id".into(), &r.course_id, CourseId::parse)?,
+            user: optional_id("user_id".into(), &r.user_id, UserId::parse)?,
+            waiting_only: r.waiting_only,
+        };
+        let after = requests::start_after(&r.page_token, &filters)?;
+        let limit = page_size(r.page_size, 100, 1000);
+        let scope = self.0.scope(&acting, Permission::ReportsRead).await?;
+        if scope.is_empty() {
+            return Ok(Response::new(ListEnrolmentRequestsReportResponse::default()));
+        }
+        let sql = requests::statement(&scope, &filters, after.as_deref(), limit + 1, clock::now());
+        let rows = requests::rows(&self.0.database, &sql)
+            .await
+            .map_err(store_failed)?;
+        let (rows, next_page_token) = page(rows, limit, |row| requests::page_token(row, &filters));
+        Ok(Response::new(ListEnrolmentRequestsReportResponse {
+            rows: rows.into_iter().map(request_row).collect(),
+            next_page_token,
+        }))
+    }
+
     async fn list_competency_sign_offs(
         &self,
         request: Request<ListCompetencySignOffsRequest>,

@@ -5,7 +5,7 @@
 //! the partial unique index on open enrolments is the guard behind it. The rules are the
 //! kernel's: the store reads what they need, asks them, and writes what they answer.
 
-use crate::records::enrolment_records;
+use crate::records::{enrolment_records, request_record};
 use std::collections::HashSet;
 
 use lms_kernel::enrolment::{admit, current, decide_request};
@@ -477,6 +477,7 @@ impl EnrolmentStore for SqlStore<Db> {
                     at,
                 };
                 notify(&mut tx, tenant, NoticeKind::EnrolmentRequested, about).await?;
+                outbox::append(&mut *tx, tenant, &[request_record(&request)]).await?;
                 let audit = audit
                     .clone()
                     .about(request.id)
@@ -599,6 +600,7 @@ impl EnrolmentStore for SqlStore<Db> {
         }));
         append_audits(&mut tx, tenant, &audits).await?;
         outbox::append(&mut *tx, tenant, &events(&made)).await?;
+        outbox::append(&mut *tx, tenant, &[request_record(&after)]).await?;
         tx.commit().await?;
         Ok(Some((after, made.into_iter().next())))
     }

@@ -1,0 +1,147 @@
+//! The enrolment request report: requests to join courses that need approval, waiting or
+//! decided, newest first, inside the caller's [`ReportScope`]: a request shows when the caller
+//! may report on its learner or on its course. Keyset pages by request id, descending (ids are
+//! time-ordered).
+
+use lms_runtime::{ApiError, Database};
+use sqlx::Row;
+
+use crate::scope_sql::{Columns, ReportScope, Sql, bind_all};
+
+/// A request waiting for the Course Tutor (delegation's status number).
+pub const WAITING: i16 = 1;
+
+/// One request with its learner and course.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RequestRow {
+    /// The request.
+    pub request_id: String,
+    /// The course.
+    pub course_id: String,
+    /// The course title; empty while the course's record has not arrived.
+    pub title: String,
+    /// The learner.
+    pub user_id: String,
+    /// The learner's names; empty for the anonymised.
+    pub given_name: String,
+    /// Family name.
+    pub family_name: String,
+    /// Delegation's status number (1 waiting, 2 approved, 3 rejected).
+    pub status: i16,
+    /// When asked (seconds).
+    pub requested_at: i64,
+    /// When decided.
+    pub decided_at: Option<i64>,
+}
+
+/// Only this course, only this learner, only waiting requests.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Filters {
+    /// Only this course.
+    pub course: Option<String>,
+    /// Only this learner.
+    pub user: Option<String>,
+    /// Only requests still waiting.
+    pub waiting_only: bool,
+}
+
+fn fingerprint(filters: &Filters) -> String {
+    format!(
+        "{}/{}/{}",
+        filters.course.clone().unwrap_or_default(),
+        filters.user.clone().unwrap_or_default(),
+        filters.waiting_only
+    )
+}
+
+/// The token of the page after `row`.
+pub fn page_token(row: &RequestRow, filters: &Filters) -> String {
+    crate::page_token::encode(&fingerprint(filters), std::slice::from_ref(&row.request_id))
+}
+
+/// The request a page starts after, from `token` (empty: the first page); a token made for
+/// other filters is refused.
+pub fn start_after(token: &str, filters: &Filters) -> Result<Option<String>, ApiError> {
+    Ok(crate::page_token::decode(token, &fingerprint(filters), 1)?.map(|mut key| key.remove(0)))
+}
+
+/// The statement of one page: `limit` requests of `scope` under `filters`, before `after`
+/// (newest first), at `now`.
+pub fn statement(
+    scope: &ReportScope,
+    filters: &Filters,
+    after: Option<&str>,
+    limit: i64,
+    now: i64,
+) -> Sql {
+    let mut sql = Sql::default();
+    if scope.needs_cte() {
+        sql.push("WITH RECURSIVE ");
+        scope.cte(&mut sql);
+        sql.push(" ");
+    }
+    sql.push(
+        "SELECT r.request_id, r.course_id, COALESCE(c.title, '') AS title, r.user_id, \
+         p.given_name, p.family_name, r.status, r.requested_at, r.decided_at \
+         FROM projected_enrolment_requests r \
+         JOIN projected_people p ON p.tenant_id = r.tenant_id AND p.user_id = r.user_id \
+         LEFT JOIN projected_courses c ON c.course_id = r.course_id AND NOT c.removed \
+         WHERE NOT p.removed AND ",
+    );
+    let columns = Columns {
+        tenant: "r.tenant_id",
+        user: "r.user_id",
+        course: "r.course_id",
+        event: None,
+    };
+    scope.condition(&mut sql, columns, now);
+    if let Some(course) = &filters.course {
+        sql.push(" AND r.course_id = ").text(course.clone());
+    }
+    if let Some(user) = &filters.user {
+        sql.push(" AND r.user_id = ").text(user.clone());
+    }
+    if filters.waiting_only {
+        sql.push(" AND r.status = ").int(i64::from(WAITING));
+    }
+    if let Some(after) = after {
+        sql.push(" AND r.request_id < ").text(after);
+    }
+    sql.push(" ORDER BY r.request_id DESC LIMIT ").int(limit);
+    sql
+}
+
+/// Runs `sql` on `database` and reads its rows.
+pub async fn rows(database: &Database, sql: &Sql) -> Result<Vec<RequestRow>, sqlx::Error> {
+    macro_rules! fetch {
+        ($pool:expr) => {{
+            // Every value is a placeholder; the text holds only constants (see scope_sql::Sql).
+            let query = bind_all!(
+                sqlx::query(sqlx::AssertSqlSafe(sql.text.as_str())),
+                &sql.args
+            );
+            query
+                .fetch_all($pool)
+                .await?
+                .iter()
+                .map(|row| {
+                    Ok(RequestRow {
+                        request_id: row.try_get("request_id")?,
+                        course_id: row.try_get("course_id")?,
+                        title: row.try_get("title")?,
+                        user_id: row.try_get("user_id")?,
+                        given_name: row.try_get("given_name")?,
+                        family_name: row.try_get("family_name")?,
+                        status: row.try_get("status")?,
+                        requested_at: row.try_get("requested_at")?,
+                        decided_at: row.try_get("decided_at")?,
+                    })
+                })
+                .collect::<Result<Vec<_>, sqlx::Error>>()
+        }};
+    }
+    match database {
+        Database::Postgres(pool) => fetch!(pool),
+        Database::Sqlite(pool) => fetch!(pool),
+    }
+}

@@ -10,8 +10,8 @@ use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
 use lms_api::reporting::v1::{
     ExportFormat, ExportLearnerProgressRequest, GetTenantSummaryRequest, LearnerProgressRow,
-    ListAttendanceRequest, ListLearnerProgressRequest, ProgressOrder, ProgressState,
-    ProgressTotals,
+    ListAttendanceRequest, ListCompetencySignOffsRequest, ListEnrolmentRequestsReportRequest,
+    ListLearnerProgressRequest, ProgressOrder, ProgressState, ProgressTotals,
 };
 use lms_client::Client;
 use lms_client::output::{Rows, utc_of};
@@ -32,6 +32,27 @@ pub enum ReportCommand {
         /// Only events of this course.
         #[arg(long)]
         course: Option<String>,
+    },
+    /// Competency checks signed off, newest first.
+    Competencies {
+        /// Only this course.
+        #[arg(long)]
+        course: Option<String>,
+        /// Only this learner.
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Enrolment requests (waiting, approved, rejected), newest first.
+    Requests {
+        /// Only this course.
+        #[arg(long)]
+        course: Option<String>,
+        /// Only this learner.
+        #[arg(long)]
+        user: Option<String>,
+        /// Only those still waiting for the Course Tutor.
+        #[arg(long)]
+        waiting: bool,
     },
     /// Learners by course and state, with the sum: every course of the tenant for a
     /// tenant-wide reader, the courses you tutor or administer (or your units own) otherwise.
@@ -157,6 +178,28 @@ pub async fn run(reporting: &Client, command: ReportCommand) -> anyhow::Result<O
             _ => progress(reporting, query(&args)).await.map(Some),
         },
         ReportCommand::Summary => summary(reporting).await.map(Some),
+        ReportCommand::Competencies { course, user } => competencies(
+            reporting,
+            course.unwrap_or_default(),
+            user.unwrap_or_default(),
+        )
+        .await
+        .map(Some),
+        ReportCommand::Requests {
+            course,
+            user,
+            waiting,
+        } => requests(
+            reporting,
+            ListEnrolmentRequestsReportRequest {
+                course_id: course.unwrap_or_default(),
+                user_id: user.unwrap_or_default(),
+                waiting_only: waiting,
+                ..Default::default()
+            },
+        )
+        .await
+        .map(Some),
         ReportCommand::Attendance { event, course } => attendance(
             reporting,
             event.unwrap_or_default(),
@@ -207,6 +250,102 @@ async fn attendance(
                 row.user_id,
                 row.display_name,
                 row.booking_status,
+            ]);
+        }
+        if page.next_page_token.is_empty() {
+            return Ok(rows);
+        }
+        page_token = page.next_page_token;
+    }
+}
+
+/// Every sign-off of the report, page after page.
+async fn competencies(
+    reporting: &Client,
+    course_id: String,
+    user_id: String,
+) -> anyhow::Result<Rows> {
+    let mut reports = reporting.reports();
+    let columns = [
+        "check",
+        "course",
+        "title",
+        "learner",
+        "name",
+        "signed_off_by",
+        "at",
+        "note",
+    ];
+    let mut rows = Rows::new(&columns);
+    let mut page_token = String::new();
+    loop {
+        let page = reports
+            .list_competency_sign_offs(ListCompetencySignOffsRequest {
+                course_id: course_id.clone(),
+                user_id: user_id.clone(),
+                page_size: 1000,
+                page_token,
+            })
+            .await
+            .context("list competency sign-offs")?
+            .into_inner();
+        for row in page.rows {
+            rows.push(vec![
+                row.check_id,
+                row.course_id,
+                row.course_title,
+                row.user_id,
+                row.display_name,
+                row.signed_off_by,
+                utc_of(row.signed_off_at),
+                row.note,
+            ]);
+        }
+        if page.next_page_token.is_empty() {
+            return Ok(rows);
+        }
+        page_token = page.next_page_token;
+    }
+}
+
+/// Every enrolment request of the report, page after page.
+async fn requests(
+    reporting: &Client,
+    query: ListEnrolmentRequestsReportRequest,
+) -> anyhow::Result<Rows> {
+    let mut reports = reporting.reports();
+    let columns = [
+        "request",
+        "course",
+        "title",
+        "learner",
+        "name",
+        "status",
+        "requested_at",
+        "decided_at",
+    ];
+    let mut rows = Rows::new(&columns);
+    let mut page_token = String::new();
+    loop {
+        let page = reports
+            .list_enrolment_requests(ListEnrolmentRequestsReportRequest {
+                page_size: 1000,
+                page_token,
+                ..query.clone()
+            })
+            .await
+            .context("list enrolment requests")?
+            .into_inner();
+        for row in page.rows {
+            rows.push(vec![
+                row.request_id,
+                row.course_id,
+                row.course_title,
+                row.user_id,
+                row.display_name,
+                row.status,
+                utc_of(row.requested_at),
+                utc_of(row.decided_at),
             ]);
         }
         if page.next_page_token.is_empty() {

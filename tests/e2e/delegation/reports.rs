@@ -18,7 +18,7 @@ use lms_api::reporting::v1::report_service_client::ReportServiceClient;
 use lms_api::reporting::v1::{
     AttendanceRow, ExportFormat, ExportLearnerProgressRequest, GetTenantSummaryRequest,
     LearnerProgressRow, ListAttendanceRequest, ListCompetencySignOffsRequest,
-    ListEnrolmentRequestsReportRequest, ListLearnerProgressRequest, ProgressOrder,
+    ListEnrolmentRequestsRequest, ListLearnerProgressRequest, ProgressOrder,
 };
 use tonic::Code;
 
@@ -380,7 +380,7 @@ async fn each_caller_sees_exactly_the_progress_their_grants_reach() {
         let mut client = ReportServiceClient::new(reporting.authorized(token));
         async move {
             client
-                .list_enrolment_requests(ListEnrolmentRequestsReportRequest::default())
+                .list_enrolment_requests(ListEnrolmentRequestsRequest::default())
                 .await
                 .map(|answer| {
                     answer

@@ -9,13 +9,12 @@ use std::sync::Arc;
 use lms_api::delegation::v1::{BookingStatus, EnrolmentRequestStatus};
 use lms_api::reporting::v1::report_service_server::{ReportService, ReportServiceServer};
 use lms_api::reporting::v1::{
-    AttendanceRow, CompetencySignOffRow, EnrolmentRequestRow, ExportChunk, ExportFormat,
-    ExportLearnerProgressRequest, GetTenantSummaryRequest, GetTenantSummaryResponse,
-    LearnerProgressRow, ListAttendanceRequest, ListAttendanceResponse,
-    ListCompetencySignOffsRequest, ListCompetencySignOffsResponse,
-    ListEnrolmentRequestsReportRequest, ListEnrolmentRequestsReportResponse,
-    ListLearnerProgressRequest, ListLearnerProgressResponse, ProgressOrder, ProgressState,
-    ProgressTotals,
+    AttendanceRow, CompetencySignOffRow, EnrolmentRequestRow, ExportFormat,
+    ExportLearnerProgressRequest, ExportLearnerProgressResponse, GetTenantSummaryRequest,
+    GetTenantSummaryResponse, LearnerProgressRow, ListAttendanceRequest, ListAttendanceResponse,
+    ListCompetencySignOffsRequest, ListCompetencySignOffsResponse, ListEnrolmentRequestsRequest,
+    ListEnrolmentRequestsResponse, ListLearnerProgressRequest, ListLearnerProgressResponse,
+    ProgressOrder, ProgressState, ProgressTotals,
 };
 use lms_kernel::{CourseId, EventId, GroupId, Permission, UnitId, UserId};
 use lms_runtime::auth::{Acting, acting};
@@ -149,7 +148,7 @@ impl Shared {
         filters: Filters,
         order: Order,
         format: export::Format,
-        sender: mpsc::Sender<Result<ExportChunk, Status>>,
+        sender: mpsc::Sender<Result<ExportLearnerProgressResponse, Status>>,
     ) -> Result<(), ApiError> {
         // One moment for every page, so rows never move between pages of one export.
         let now = clock::now();
@@ -173,7 +172,7 @@ impl Shared {
             for row in rows {
                 data.extend(export::progress_line(&progress_row(row), format).into_bytes());
             }
-            let chunk = ExportChunk {
+            let chunk = ExportLearnerProgressResponse {
                 data: std::mem::take(&mut data),
                 rows_sent: sent,
                 rows_total: total.max(sent),
@@ -191,7 +190,7 @@ const EXPORT_PAGE: i64 = 1000;
 
 /// The stream of an export (the generated trait names it, as it does for packages with
 /// default methods).
-type ExportStream = tonic::codegen::BoxStream<ExportChunk>;
+type ExportStream = tonic::codegen::BoxStream<ExportLearnerProgressResponse>;
 
 /// A person's name as reports show it: given and family, either left out when empty.
 fn display_name(given: &str, family: &str) -> String {
@@ -276,8 +275,8 @@ fn request_row(row: requests::RequestRow) -> EnrolmentRequestRow {
 impl ReportService for Reports {
     async fn list_enrolment_requests(
         &self,
-        request: Request<ListEnrolmentRequestsReportRequest>,
-    ) -> Result<Response<ListEnrolmentRequestsReportResponse>, Status> {
+        request: Request<ListEnrolmentRequestsRequest>,
+    ) -> Result<Response<ListEnrolmentRequestsResponse>, Status> {
         let acting = acting(&request)?;
         let r = request.get_ref();
         let filters = requests::Filters {
@@ -289,14 +288,14 @@ impl ReportService for Reports {
         let limit = page_size(r.page_size, 100, 1000);
         let scope = self.0.scope(&acting, Permission::ReportsRead).await?;
         if scope.is_empty() {
-            return Ok(Response::new(ListEnrolmentRequestsReportResponse::default()));
+            return Ok(Response::new(ListEnrolmentRequestsResponse::default()));
         }
         let sql = requests::statement(&scope, &filters, after.as_deref(), limit + 1, clock::now());
         let rows = requests::rows(&self.0.database, &sql)
             .await
             .map_err(store_failed)?;
         let (rows, next_page_token) = page(rows, limit, |row| requests::page_token(row, &filters));
-        Ok(Response::new(ListEnrolmentRequestsReportResponse {
+        Ok(Response::new(ListEnrolmentRequestsResponse {
             rows: rows.into_iter().map(request_row).collect(),
             next_page_token,
         }))

@@ -10,7 +10,7 @@ use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
 use lms_api::reporting::v1::{
     ExportFormat, ExportLearnerProgressRequest, GetTenantSummaryRequest, LearnerProgressRow,
-    ListAttendanceRequest, ListCompetencySignOffsRequest, ListEnrolmentRequestsReportRequest,
+    ListAttendanceRequest, ListCompetencySignOffsRequest, ListEnrolmentRequestsRequest,
     ListLearnerProgressRequest, ProgressOrder, ProgressState, ProgressTotals,
 };
 use lms_client::Client;
@@ -191,7 +191,7 @@ pub async fn run(reporting: &Client, command: ReportCommand) -> anyhow::Result<O
             waiting,
         } => requests(
             reporting,
-            ListEnrolmentRequestsReportRequest {
+            ListEnrolmentRequestsRequest {
                 course_id: course.unwrap_or_default(),
                 user_id: user.unwrap_or_default(),
                 waiting_only: waiting,
@@ -309,10 +309,7 @@ async fn competencies(
 }
 
 /// Every enrolment request of the report, page after page.
-async fn requests(
-    reporting: &Client,
-    query: ListEnrolmentRequestsReportRequest,
-) -> anyhow::Result<Rows> {
+async fn requests(reporting: &Client, query: ListEnrolmentRequestsRequest) -> anyhow::Result<Rows> {
     let mut reports = reporting.reports();
     let columns = [
         "request",
@@ -328,7 +325,7 @@ async fn requests(
     let mut page_token = String::new();
     loop {
         let page = reports
-            .list_enrolment_requests(ListEnrolmentRequestsReportRequest {
+            .list_enrolment_requests(ListEnrolmentRequestsRequest {
                 page_size: 1000,
                 page_token,
                 ..query.clone()

@@ -6,8 +6,9 @@ use lms_api::delegation::v1::ListEventsRequest;
 use lms_api::delegation::v1::event_service_client::EventServiceClient;
 use lms_api::identity::v1::GetJwksRequest;
 use lms_api::identity::v1::authentication_service_client::AuthenticationServiceClient;
-use lms_api::reporting::v1::ListLearnerProgressRequest;
+use lms_api::reporting::v1::access_review_service_client::AccessReviewServiceClient;
 use lms_api::reporting::v1::report_service_client::ReportServiceClient;
+use lms_api::reporting::v1::{ListAdminAccessRequest, ListLearnerProgressRequest};
 use lms_kernel::{TenantId, UserId};
 use lms_runtime::{BootError, ServiceName};
 use lms_testkit::{TestAuth, TestService, postgres_database, redis, service_context};
@@ -76,15 +77,15 @@ async fn rpcs_not_built_yet_answer_unimplemented_and_only_to_authenticated_calle
     let context = service_context(ServiceName::Reporting, database.url(), None, &auth);
     let service = TestService::start(lms_platform::build_service(context).await.unwrap()).await;
 
-    let status = ReportServiceClient::new(service.channel())
-        .list_learner_progress(ListLearnerProgressRequest::default())
+    let status = AccessReviewServiceClient::new(service.channel())
+        .list_admin_access(ListAdminAccessRequest::default())
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::Unauthenticated, "no token, no answer");
 
     let token = auth.user_token(TenantId::generate(), UserId::generate());
-    let status = ReportServiceClient::new(service.authorized(&token))
-        .list_learner_progress(ListLearnerProgressRequest::default())
+    let status = AccessReviewServiceClient::new(service.authorized(&token))
+        .list_admin_access(ListAdminAccessRequest::default())
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::Unimplemented);
@@ -124,9 +125,16 @@ async fn each_service_answers_its_own_rpcs() {
         .unwrap_err();
     assert_eq!(status.code(), Code::Unavailable, "{status:?}");
 
+    // Reporting scopes every report by what authorization says the caller holds: without it,
+    // no report. The access review is not built yet.
     let (_db, reporting) = start(ServiceName::Reporting).await;
     let status = ReportServiceClient::new(reporting.authorized(&token))
         .list_learner_progress(ListLearnerProgressRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+    let status = AccessReviewServiceClient::new(reporting.authorized(&token))
+        .list_admin_access(ListAdminAccessRequest::default())
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::Unimplemented);

@@ -46,9 +46,9 @@ pub struct Filters {
 }
 
 fn fingerprint(filters: &Filters) -> String {
-    [&filters.event, &filters.course]
-        .map(|value| value.clone().unwrap_or_default())
-        .join("/")
+    let [event, course] =
+        [&filters.event, &filters.course].map(|value| value.clone().unwrap_or_default());
+    format!("attendance/{event}/{course}")
 }
 
 /// The token of the page after `row`.

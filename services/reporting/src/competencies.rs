@@ -40,9 +40,9 @@ pub struct Filters {
 }
 
 fn fingerprint(filters: &Filters) -> String {
-    [&filters.course, &filters.user]
-        .map(|value| value.clone().unwrap_or_default())
-        .join("/")
+    let [course, user] =
+        [&filters.course, &filters.user].map(|value| value.clone().unwrap_or_default());
+    format!("competencies/{course}/{user}")
 }
 
 /// The token of the page after `row`.

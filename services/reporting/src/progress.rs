@@ -128,6 +128,7 @@ fn fingerprint(filters: &Filters, order: Order) -> String {
         Order::Course => "course",
     };
     [
+        "progress".to_owned(),
         text(&filters.course),
         text(&filters.user),
         text(&filters.group),

@@ -233,15 +233,24 @@ macro_rules! apply_in {
                         .await?;
                 }
                 Payload::Enrolments(records) => {
-                    for e in &records.enrolments {
-                        let lock: Option<&str> = $lock_enrolment;
-                        if let Some(lock) = lock {
+                    // In enrolment id order, and the totals moved once per course and state at
+                    // the end in key order: two replicas applying events that touch the same
+                    // enrolments or courses take their locks in one order, never a deadlock.
+                    let mut enrolments: Vec<_> = records.enrolments.iter().collect();
+                    enrolments.sort_by(|a, b| a.enrolment_id.cmp(&b.enrolment_id));
+                    let lock: Option<&str> = $lock_enrolment;
+                    if let Some(lock) = lock {
+                        for e in &enrolments {
                             sqlx::query(lock)
                                 .bind(tenant)
                                 .bind(&e.enrolment_id)
                                 .execute(&mut *$tx)
                                 .await?;
                         }
+                    }
+                    let mut moves: std::collections::BTreeMap<(String, i16), i64> =
+                        std::collections::BTreeMap::new();
+                    for e in enrolments {
                         let before: Option<(String, i16)> = sqlx::query_as(ENROLMENT_BEFORE)
                             .bind(tenant)
                             .bind(&e.enrolment_id)
@@ -264,11 +273,17 @@ macro_rules! apply_in {
                             .rows_affected()
                             > 0;
                         // The totals follow the row: only a change that took moves them.
-                        let moves = before
-                            .iter()
-                            .map(|(course, state)| (course.as_str(), *state, -1_i64))
-                            .chain([(e.course_id.as_str(), e.state as i16, 1)]);
-                        for (course, state, learners) in moves.filter(|_| changed) {
+                        if changed {
+                            if let Some(before) = before {
+                                *moves.entry(before).or_default() -= 1;
+                            }
+                            *moves
+                                .entry((e.course_id.clone(), e.state as i16))
+                                .or_default() += 1;
+                        }
+                    }
+                    for ((course, state), learners) in moves {
+                        if learners != 0 {
                             sqlx::query(TOTAL)
                                 .bind(tenant)
                                 .bind(course)
@@ -389,14 +404,9 @@ const SKIPPED: &str = "INSERT INTO skipped_entries (stream, entry_id, reason, ev
 /// Whether the store failed on its own account (unreachable, out of connections), so the same
 /// event may apply later, rather than refusing this event's statement.
 pub fn is_transient(error: &sqlx::Error) -> bool {
-    matches!(
-        error,
-        sqlx::Error::Io(_)
-            | sqlx::Error::Tls(_)
-            | sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::WorkerCrashed
-    )
+    // Unreachable or overloaded, SQLite busy, and PostgreSQL's deadlocks and serialization
+    // failures, which the same event survives when applied again.
+    lms_runtime::store::is_outage(error)
 }
 
 impl Projection {

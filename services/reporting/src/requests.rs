@@ -47,7 +47,7 @@ pub struct Filters {
 
 fn fingerprint(filters: &Filters) -> String {
     format!(
-        "{}/{}/{}",
+        "requests/{}/{}/{}",
         filters.course.clone().unwrap_or_default(),
         filters.user.clone().unwrap_or_default(),
         filters.waiting_only

@@ -404,6 +404,12 @@ impl ReportScope {
         !self.course_duties.is_empty() || !self.units.is_empty() || !self.subtrees.is_empty()
     }
 
+    /// Whether the caller may see some learner's rows of a report with no event in it
+    /// (progress, requests, sign-offs): an Event Administrator's duty reaches bookings only.
+    pub fn reaches_learners(&self) -> bool {
+        self.everyone || self.has_people() || self.has_courses()
+    }
+
     /// Whether the caller may see every learner of some course: the whole tenant, or courses
     /// they tutor, administer or whose unit they reach. A course's totals count every learner
     /// on it, so only such a caller may see them.

@@ -6,7 +6,7 @@
 use lms_runtime::Database;
 use sqlx::Row;
 
-use crate::scope_sql::{ReportScope, Sql, bind_all};
+use crate::scope_sql::{Arg, ReportScope, Sql, bind_all};
 
 /// One course's learners in each state (delegation's numbers: 1 enrolled, 2 in progress,
 /// 3 completed, 4 withdrawn), or the sum over courses.
@@ -45,22 +45,31 @@ fn shown(scope: &ReportScope, sql: &mut Sql, now: i64) {
     sql.push(") ");
 }
 
-/// The statement of one page: `limit` courses after `after` (a course id), each with a row per
-/// state.
-pub fn page_statement(scope: &ReportScope, after: Option<&str>, limit: i64, now: i64) -> Sql {
+/// The statement of one page: `limit` courses after `after` (a course id and its tenant: a
+/// course granted to clients has totals under each), each with a row per state.
+pub fn page_statement(
+    scope: &ReportScope,
+    after: Option<&(String, uuid::Uuid)>,
+    limit: i64,
+    now: i64,
+) -> Sql {
     let mut sql = Sql::default();
     shown(scope, &mut sql, now);
     sql.push(", page(tenant_id, course_id) AS (SELECT tenant_id, course_id FROM shown");
-    if let Some(after) = after {
-        sql.push(" WHERE course_id > ").text(after);
+    if let Some((course, tenant)) = after {
+        sql.push(" WHERE (course_id, tenant_id) > (")
+            .text(course.clone())
+            .push(", ")
+            .bind(Arg::Tenant(*tenant))
+            .push(")");
     }
-    sql.push(" ORDER BY course_id LIMIT ").int(limit);
+    sql.push(" ORDER BY course_id, tenant_id LIMIT ").int(limit);
     sql.push(
         ") SELECT t.tenant_id, t.course_id, COALESCE(c.title, '') AS title, t.state, t.learners \
          FROM progress_totals t \
          JOIN page ON page.tenant_id = t.tenant_id AND page.course_id = t.course_id \
          LEFT JOIN projected_courses c ON c.course_id = t.course_id AND NOT c.removed \
-         ORDER BY t.course_id, t.state",
+         ORDER BY t.course_id, t.tenant_id, t.state",
     );
     sql
 }
@@ -95,7 +104,7 @@ pub async fn courses(database: &Database, sql: &Sql) -> Result<Vec<Totals>, sqlx
                 let learners: i64 = row.try_get("learners")?;
                 if courses
                     .last()
-                    .is_none_or(|last| last.course_id != course_id)
+                    .is_none_or(|last| (&last.course_id, last.tenant_id) != (&course_id, tenant_id))
                 {
                     courses.push(Totals {
                         tenant_id,
@@ -115,6 +124,25 @@ pub async fn courses(database: &Database, sql: &Sql) -> Result<Vec<Totals>, sqlx
         Database::Postgres(pool) => fetch!(pool),
         Database::Sqlite(pool) => fetch!(pool),
     }
+}
+
+/// The token of the page after `course`.
+pub fn page_token(course: &Totals) -> String {
+    crate::page_token::encode(
+        "summary",
+        &[course.course_id.clone(), course.tenant_id.to_string()],
+    )
+}
+
+/// The course a page starts after, from `token` (empty: the first page).
+pub fn start_after(token: &str) -> Result<Option<(String, uuid::Uuid)>, lms_runtime::ApiError> {
+    let Some(mut key) = crate::page_token::decode(token, "summary", 2)? else {
+        return Ok(None);
+    };
+    let tenant = uuid::Uuid::parse_str(&key[1]).map_err(|_| {
+        lms_runtime::ApiError::invalid_field("page_token", "is not a token of this report")
+    })?;
+    Ok(Some((key.remove(0), tenant)))
 }
 
 /// The sum of a total statement.

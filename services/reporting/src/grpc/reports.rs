@@ -287,7 +287,7 @@ impl ReportService for Reports {
         let after = requests::start_after(&r.page_token, &filters)?;
         let limit = page_size(r.page_size, 100, 1000);
         let scope = self.0.scope(&acting, Permission::ReportsRead).await?;
-        if scope.is_empty() {
+        if !scope.reaches_learners() {
             return Ok(Response::new(ListEnrolmentRequestsResponse::default()));
         }
         let sql = requests::statement(&scope, &filters, after.as_deref(), limit + 1, clock::now());
@@ -314,7 +314,7 @@ impl ReportService for Reports {
         let after = competencies::start_after(&r.page_token, &filters)?;
         let limit = page_size(r.page_size, 100, 1000);
         let scope = self.0.scope(&acting, Permission::ReportsRead).await?;
-        if scope.is_empty() {
+        if !scope.reaches_learners() {
             return Ok(Response::new(ListCompetencySignOffsResponse::default()));
         }
         let sql =
@@ -364,7 +364,7 @@ impl ReportService for Reports {
     ) -> Result<Response<GetTenantSummaryResponse>, Status> {
         let acting = acting(&request)?;
         let r = request.get_ref();
-        let after = optional_id("page_token".into(), &r.page_token, CourseId::parse)?;
+        let after = summary::start_after(&r.page_token)?;
         let limit = page_size(r.page_size, 100, 1000);
         let scope = self.0.scope(&acting, Permission::ReportsRead).await?;
         if !scope.reaches_whole_courses() {
@@ -372,14 +372,14 @@ impl ReportService for Reports {
         }
         let now = clock::now();
         let database = &self.0.database;
-        let page_sql = summary::page_statement(&scope, after.as_deref(), limit + 1, now);
+        let page_sql = summary::page_statement(&scope, after.as_ref(), limit + 1, now);
         let courses = summary::courses(database, &page_sql)
             .await
             .map_err(store_failed)?;
         let total = summary::total(database, &summary::total_statement(&scope, now))
             .await
             .map_err(store_failed)?;
-        let (courses, next_page_token) = page(courses, limit, |course| course.course_id.clone());
+        let (courses, next_page_token) = page(courses, limit, summary::page_token);
         Ok(Response::new(GetTenantSummaryResponse {
             courses: courses.into_iter().map(totals).collect(),
             total: Some(totals(total)),
@@ -413,7 +413,7 @@ impl ReportService for Reports {
             Err(_) => return Err(ApiError::invalid_field("format", "is not a format").into()),
         };
         let scope = self.0.scope(&acting, Permission::ReportsExport).await?;
-        if scope.is_empty() {
+        if !scope.reaches_learners() {
             return Err(ApiError::PermissionDenied {
                 reason: "NO_GRANT",
                 message: "no role of yours holds reports.export: there is nothing you may export"
@@ -443,7 +443,7 @@ impl ReportService for Reports {
         let after = progress::start_after(&r.page_token, &filters, order)?;
         let limit = page_size(r.page_size, 100, 1000);
         let scope = self.0.scope(&acting, Permission::ReportsRead).await?;
-        if scope.is_empty() {
+        if !scope.reaches_learners() {
             return Ok(Response::new(ListLearnerProgressResponse::default()));
         }
         let sql = progress::statement(

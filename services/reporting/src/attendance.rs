@@ -5,12 +5,11 @@
 //! arrival).
 
 use lms_runtime::{ApiError, Database};
-use sqlx::Row;
 
-use crate::scope_sql::{Columns, ReportScope, Sql, bind_all};
+use crate::scope_sql::{Columns, ReportScope, Sql};
 
 /// One booking with its learner and event.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
 pub struct AttendanceRow {
     /// The learner's tenant.
     pub tenant_id: uuid::Uuid,
@@ -116,37 +115,5 @@ pub fn statement(
 
 /// Runs `sql` on `database` and reads its rows.
 pub async fn rows(database: &Database, sql: &Sql) -> Result<Vec<AttendanceRow>, sqlx::Error> {
-    macro_rules! fetch {
-        ($pool:expr) => {{
-            // Every value is a placeholder; the text holds only constants (see scope_sql::Sql).
-            let query = bind_all!(
-                sqlx::query(sqlx::AssertSqlSafe(sql.text.as_str())),
-                &sql.args
-            );
-            query
-                .fetch_all($pool)
-                .await?
-                .iter()
-                .map(|row| {
-                    Ok(AttendanceRow {
-                        tenant_id: row.try_get("tenant_id")?,
-                        booking_id: row.try_get("booking_id")?,
-                        event_id: row.try_get("event_id")?,
-                        user_id: row.try_get("user_id")?,
-                        status: row.try_get("status")?,
-                        course_id: row.try_get("course_id")?,
-                        title: row.try_get("title")?,
-                        starts_at: row.try_get("starts_at")?,
-                        given_name: row.try_get("given_name")?,
-                        family_name: row.try_get("family_name")?,
-                        email: row.try_get("email")?,
-                    })
-                })
-                .collect::<Result<Vec<_>, sqlx::Error>>()
-        }};
-    }
-    match database {
-        Database::Postgres(pool) => fetch!(pool),
-        Database::Sqlite(pool) => fetch!(pool),
-    }
+    crate::scope_sql::fetch_all(database, sql).await
 }

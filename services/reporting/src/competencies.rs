@@ -3,12 +3,11 @@
 //! its course. Keyset pages by check id, descending (ids are time-ordered).
 
 use lms_runtime::{ApiError, Database};
-use sqlx::Row;
 
-use crate::scope_sql::{Columns, ReportScope, Sql, bind_all};
+use crate::scope_sql::{Columns, ReportScope, Sql};
 
 /// One sign-off with its learner and course.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
 pub struct SignOffRow {
     /// The check.
     pub check_id: String,
@@ -101,35 +100,5 @@ pub fn statement(
 
 /// Runs `sql` on `database` and reads its rows.
 pub async fn rows(database: &Database, sql: &Sql) -> Result<Vec<SignOffRow>, sqlx::Error> {
-    macro_rules! fetch {
-        ($pool:expr) => {{
-            // Every value is a placeholder; the text holds only constants (see scope_sql::Sql).
-            let query = bind_all!(
-                sqlx::query(sqlx::AssertSqlSafe(sql.text.as_str())),
-                &sql.args
-            );
-            query
-                .fetch_all($pool)
-                .await?
-                .iter()
-                .map(|row| {
-                    Ok(SignOffRow {
-                        check_id: row.try_get("check_id")?,
-                        course_id: row.try_get("course_id")?,
-                        title: row.try_get("title")?,
-                        user_id: row.try_get("user_id")?,
-                        given_name: row.try_get("given_name")?,
-                        family_name: row.try_get("family_name")?,
-                        signed_off_by: row.try_get("signed_off_by")?,
-                        signed_off_at: row.try_get("signed_off_at")?,
-                        note: row.try_get("note")?,
-                    })
-                })
-                .collect::<Result<Vec<_>, sqlx::Error>>()
-        }};
-    }
-    match database {
-        Database::Postgres(pool) => fetch!(pool),
-        Database::Sqlite(pool) => fetch!(pool),
-    }
+    crate::scope_sql::fetch_all(database, sql).await
 }

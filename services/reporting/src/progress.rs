@@ -4,7 +4,6 @@
 //! one before, so rows added meanwhile neither repeat nor push others off).
 
 use lms_runtime::{ApiError, Database};
-use sqlx::Row;
 
 use lms_api::authorization::v1::Relation;
 use lms_api::common::v1::ObjectType;
@@ -69,7 +68,7 @@ pub struct Filters {
 }
 
 /// One row: an enrolment with its learner and course.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
 pub struct ProgressRow {
     /// The learner's tenant.
     pub tenant_id: uuid::Uuid,
@@ -288,37 +287,5 @@ pub async fn count(database: &Database, sql: &Sql) -> Result<i64, sqlx::Error> {
 
 /// Runs `sql` on `database` and reads its progress rows.
 pub async fn rows(database: &Database, sql: &Sql) -> Result<Vec<ProgressRow>, sqlx::Error> {
-    macro_rules! fetch {
-        ($pool:expr) => {{
-            // Every value is a placeholder; the text holds only constants (see scope_sql::Sql).
-            let query = bind_all!(
-                sqlx::query(sqlx::AssertSqlSafe(sql.text.as_str())),
-                &sql.args
-            );
-            let rows = query.fetch_all($pool).await?;
-            rows.iter()
-                .map(|row| {
-                    Ok(ProgressRow {
-                        tenant_id: row.try_get("tenant_id")?,
-                        enrolment_id: row.try_get("enrolment_id")?,
-                        user_id: row.try_get("user_id")?,
-                        course_id: row.try_get("course_id")?,
-                        state: row.try_get("state")?,
-                        enrolled_at: row.try_get("enrolled_at")?,
-                        started_at: row.try_get("started_at")?,
-                        completed_at: row.try_get("completed_at")?,
-                        score: row.try_get("score")?,
-                        given_name: row.try_get("given_name")?,
-                        family_name: row.try_get("family_name")?,
-                        email: row.try_get("email")?,
-                        title: row.try_get("title")?,
-                    })
-                })
-                .collect::<Result<Vec<_>, sqlx::Error>>()
-        }};
-    }
-    match database {
-        Database::Postgres(pool) => fetch!(pool),
-        Database::Sqlite(pool) => fetch!(pool),
-    }
+    crate::scope_sql::fetch_all(database, sql).await
 }

@@ -4,15 +4,14 @@
 //! time-ordered).
 
 use lms_runtime::{ApiError, Database};
-use sqlx::Row;
 
-use crate::scope_sql::{Columns, ReportScope, Sql, bind_all};
+use crate::scope_sql::{Columns, ReportScope, Sql};
 
 /// A request waiting for the Course Tutor (delegation's status number).
 pub const WAITING: i16 = 1;
 
 /// One request with its learner and course.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
 pub struct RequestRow {
     /// The request.
     pub request_id: String,
@@ -113,35 +112,5 @@ pub fn statement(
 
 /// Runs `sql` on `database` and reads its rows.
 pub async fn rows(database: &Database, sql: &Sql) -> Result<Vec<RequestRow>, sqlx::Error> {
-    macro_rules! fetch {
-        ($pool:expr) => {{
-            // Every value is a placeholder; the text holds only constants (see scope_sql::Sql).
-            let query = bind_all!(
-                sqlx::query(sqlx::AssertSqlSafe(sql.text.as_str())),
-                &sql.args
-            );
-            query
-                .fetch_all($pool)
-                .await?
-                .iter()
-                .map(|row| {
-                    Ok(RequestRow {
-                        request_id: row.try_get("request_id")?,
-                        course_id: row.try_get("course_id")?,
-                        title: row.try_get("title")?,
-                        user_id: row.try_get("user_id")?,
-                        given_name: row.try_get("given_name")?,
-                        family_name: row.try_get("family_name")?,
-                        status: row.try_get("status")?,
-                        requested_at: row.try_get("requested_at")?,
-                        decided_at: row.try_get("decided_at")?,
-                    })
-                })
-                .collect::<Result<Vec<_>, sqlx::Error>>()
-        }};
-    }
-    match database {
-        Database::Postgres(pool) => fetch!(pool),
-        Database::Sqlite(pool) => fetch!(pool),
-    }
+    crate::scope_sql::fetch_all(database, sql).await
 }

@@ -19,7 +19,7 @@
 use lms_api::authorization::v1::{ListGrantsResponse, Reach};
 use lms_api::common::v1::ObjectType;
 use lms_kernel::{Responsibility, TenantId, UnitId, UserId};
-use lms_runtime::ApiError;
+use lms_runtime::{ApiError, Database};
 
 /// The relations reports follow, as the projections store them (the proto's numbers).
 mod relation {
@@ -60,6 +60,31 @@ macro_rules! bind_all {
     }};
 }
 pub(crate) use bind_all;
+
+/// Runs `sql` on `database` and reads each row as `T`, whose fields are named as the columns
+/// the statement selects.
+pub async fn fetch_all<T>(database: &Database, sql: &Sql) -> Result<Vec<T>, sqlx::Error>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + Send
+        + Unpin,
+{
+    // Every value is a placeholder; the text holds only constants (see [`Sql`]).
+    let text = sqlx::AssertSqlSafe(sql.text.as_str());
+    match database {
+        Database::Postgres(pool) => {
+            bind_all!(sqlx::query_as::<_, T>(text), &sql.args)
+                .fetch_all(pool)
+                .await
+        }
+        Database::Sqlite(pool) => {
+            bind_all!(sqlx::query_as::<_, T>(text), &sql.args)
+                .fetch_all(pool)
+                .await
+        }
+    }
+}
 
 /// Appends the recursive step of a unit subtree named `cte`: the units whose parent is in it.
 pub fn units_below(sql: &mut Sql, cte: &str, tenant: TenantId) {

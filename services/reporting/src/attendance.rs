@@ -74,27 +74,22 @@ pub fn statement(
     limit: i64,
     now: i64,
 ) -> Sql {
-    let mut sql = Sql::default();
-    if scope.needs_cte() {
-        sql.push("WITH RECURSIVE ");
-        scope.cte(&mut sql);
-        sql.push(" ");
-    }
-    sql.push(
-        "SELECT b.tenant_id, b.booking_id, b.event_id, b.user_id, b.status, ev.course_id, \
-         ev.title, ev.starts_at, p.given_name, p.family_name, p.email \
-         FROM projected_bookings b \
-         JOIN projected_events ev ON ev.tenant_id = b.tenant_id AND ev.event_id = b.event_id \
-         JOIN projected_people p ON p.tenant_id = b.tenant_id AND p.user_id = b.user_id \
-         WHERE NOT p.removed AND ",
-    );
     let columns = Columns {
         tenant: "b.tenant_id",
         user: "b.user_id",
         course: "ev.course_id",
         event: Some("b.event_id"),
     };
-    scope.condition(&mut sql, columns, now);
+    let mut sql = scope.select(
+        "SELECT b.tenant_id, b.booking_id, b.event_id, b.user_id, b.status, ev.course_id, \
+         ev.title, ev.starts_at, p.given_name, p.family_name, p.email \
+         FROM projected_bookings b \
+         JOIN projected_events ev ON ev.tenant_id = b.tenant_id AND ev.event_id = b.event_id \
+         JOIN projected_people p ON p.tenant_id = b.tenant_id AND p.user_id = b.user_id \
+         WHERE NOT p.removed AND ",
+        columns,
+        now,
+    );
     if let Some(event) = &filters.event {
         sql.push(" AND b.event_id = ").text(event.clone());
     }

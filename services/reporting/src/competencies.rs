@@ -64,27 +64,22 @@ pub fn statement(
     limit: i64,
     now: i64,
 ) -> Sql {
-    let mut sql = Sql::default();
-    if scope.needs_cte() {
-        sql.push("WITH RECURSIVE ");
-        scope.cte(&mut sql);
-        sql.push(" ");
-    }
-    sql.push(
-        "SELECT k.check_id, k.course_id, COALESCE(c.title, '') AS title, k.user_id, \
-         p.given_name, p.family_name, k.signed_off_by, k.signed_off_at, k.note \
-         FROM projected_competencies k \
-         JOIN projected_people p ON p.tenant_id = k.tenant_id AND p.user_id = k.user_id \
-         LEFT JOIN projected_courses c ON c.course_id = k.course_id AND NOT c.removed \
-         WHERE NOT p.removed AND ",
-    );
     let columns = Columns {
         tenant: "k.tenant_id",
         user: "k.user_id",
         course: "k.course_id",
         event: None,
     };
-    scope.condition(&mut sql, columns, now);
+    let mut sql = scope.select(
+        "SELECT k.check_id, k.course_id, COALESCE(c.title, '') AS title, k.user_id, \
+         p.given_name, p.family_name, k.signed_off_by, k.signed_off_at, k.note \
+         FROM projected_competencies k \
+         JOIN projected_people p ON p.tenant_id = k.tenant_id AND p.user_id = k.user_id \
+         LEFT JOIN projected_courses c ON c.course_id = k.course_id AND NOT c.removed \
+         WHERE NOT p.removed AND ",
+        columns,
+        now,
+    );
     if let Some(course) = &filters.course {
         sql.push(" AND k.course_id = ").text(course.clone());
     }

@@ -73,27 +73,22 @@ pub fn statement(
     limit: i64,
     now: i64,
 ) -> Sql {
-    let mut sql = Sql::default();
-    if scope.needs_cte() {
-        sql.push("WITH RECURSIVE ");
-        scope.cte(&mut sql);
-        sql.push(" ");
-    }
-    sql.push(
-        "SELECT r.request_id, r.course_id, COALESCE(c.title, '') AS title, r.user_id, \
-         p.given_name, p.family_name, r.status, r.requested_at, r.decided_at \
-         FROM projected_enrolment_requests r \
-         JOIN projected_people p ON p.tenant_id = r.tenant_id AND p.user_id = r.user_id \
-         LEFT JOIN projected_courses c ON c.course_id = r.course_id AND NOT c.removed \
-         WHERE NOT p.removed AND ",
-    );
     let columns = Columns {
         tenant: "r.tenant_id",
         user: "r.user_id",
         course: "r.course_id",
         event: None,
     };
-    scope.condition(&mut sql, columns, now);
+    let mut sql = scope.select(
+        "SELECT r.request_id, r.course_id, COALESCE(c.title, '') AS title, r.user_id, \
+         p.given_name, p.family_name, r.status, r.requested_at, r.decided_at \
+         FROM projected_enrolment_requests r \
+         JOIN projected_people p ON p.tenant_id = r.tenant_id AND p.user_id = r.user_id \
+         LEFT JOIN projected_courses c ON c.course_id = r.course_id AND NOT c.removed \
+         WHERE NOT p.removed AND ",
+        columns,
+        now,
+    );
     if let Some(course) = &filters.course {
         sql.push(" AND r.course_id = ").text(course.clone());
     }

@@ -369,6 +369,22 @@ impl ReportScope {
         sql.push(")");
     }
 
+    /// A statement of the rows of one report inside this scope: `select` (a `SELECT ... FROM
+    /// ... WHERE ` text ending where a condition may follow), after the common table
+    /// expression the scope needs, and then the scope's condition on `columns` at `now`.
+    /// Filters, keyset and order follow with `AND`.
+    pub fn select(&self, select: &str, columns: Columns<'_>, now: i64) -> Sql {
+        let mut sql = Sql::default();
+        if self.needs_cte() {
+            sql.push("WITH RECURSIVE ");
+            self.cte(&mut sql);
+            sql.push(" ");
+        }
+        sql.push(select);
+        self.condition(&mut sql, columns, now);
+        sql
+    }
+
     /// Appends the condition that a row (its `columns`) may show, at `now`: its learner is one
     /// the caller may report on, or its course, or its event. No side applies: no row.
     pub fn condition(&self, sql: &mut Sql, columns: Columns<'_>, now: i64) {

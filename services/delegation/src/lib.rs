@@ -26,6 +26,7 @@ mod error;
 pub mod fan_out;
 pub mod grpc;
 pub mod notices;
+pub mod rebuild;
 pub mod records;
 pub mod relationships;
 pub mod shop;

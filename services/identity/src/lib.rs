@@ -19,6 +19,7 @@ pub mod operator;
 pub mod password;
 pub mod password_policy;
 pub mod person_record;
+pub mod rebuild;
 pub mod relationships;
 pub mod sealing;
 pub mod sessions;

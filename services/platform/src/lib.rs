@@ -5,6 +5,7 @@
 
 pub mod dev;
 pub mod operator;
+pub mod rebuild;
 
 use std::net::SocketAddr;
 

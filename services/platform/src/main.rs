@@ -49,6 +49,11 @@ enum Command {
         #[command(subcommand)]
         command: OperatorCommand,
     },
+    /// Reporting's projections.
+    Reporting {
+        #[command(subcommand)]
+        command: ReportingCommand,
+    },
     /// Print the Redis ACL rules of a service's own Redis user (the keys of `redis.key_prefix`
     /// it uses and nothing else), to follow `ACL SETUSER lms-<service> on '>password'`.
     RedisAcl {
@@ -65,6 +70,23 @@ enum OperatorCommand {
         /// The account's name.
         #[arg(long, default_value = "operator")]
         name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ReportingCommand {
+    /// Have identity and delegation re-send every record they hold of each tenant, so reporting
+    /// replaces what it kept: after an event stream was trimmed past entries reporting never
+    /// read (the lms.reporting.stream_gap gauge is 1), or its store was restored from an old
+    /// backup. Writes to their databases (their outboxes); the running services carry the
+    /// records to reporting. Safe to run again.
+    Rebuild {
+        /// Only this tenant (repeatable); every tenant when none is named.
+        #[arg(long = "tenant", value_name = "TENANT_ID")]
+        tenants: Vec<uuid::Uuid>,
+        /// The stores `lms dev --data-dir DIR` runs on, when rebuilding beside it.
+        #[arg(long, value_name = "DIR")]
+        dev_data_dir: Option<PathBuf>,
     },
 }
 
@@ -108,6 +130,34 @@ async fn main() -> anyhow::Result<()> {
             let context = lms_runtime::ServiceContext::from_config(&config, ServiceName::Identity)?;
             let made = lms_identity::operator::init(&context, &name).await?;
             println!("{}", lms_platform::operator::banner(&made));
+        }
+        Command::Reporting {
+            command:
+                ReportingCommand::Rebuild {
+                    tenants,
+                    dev_data_dir,
+                },
+        } => {
+            let _telemetry = telemetry::init(&config.telemetry, "lms-rebuild")?;
+            let mut config = config;
+            if let Some(data_dir) = dev_data_dir {
+                lms_platform::dev::local_stores(&mut config, &data_dir)?;
+            }
+            let tenants = tenants
+                .into_iter()
+                .map(lms_kernel::TenantId::from_uuid)
+                .collect();
+            let resent = lms_platform::rebuild::rebuild_reporting(&config, tenants).await?;
+            for tenant in &resent {
+                println!(
+                    "tenant {}: {} people and {} records of courses, enrolments, events, bookings, sign-offs and requests re-sent",
+                    tenant.tenant, tenant.people, tenant.records
+                );
+            }
+            println!(
+                "{} tenants re-sent; reporting replaces what it kept as the services publish them",
+                resent.len()
+            );
         }
         Command::RedisAcl { service } => {
             println!(

@@ -24,7 +24,7 @@ use lms_api::authorization::v1::{Operation, Relationship, WriteRelationshipsRequ
 use lms_api::common::v1::ObjectReference;
 use lms_api::reporting::v1::{
     BookingRecords, CompetencyRecord, CourseRecord, EnrolmentRecords, EnrolmentRequestRecord,
-    EventRecord, PersonRecords,
+    EventRecord, PersonRecords, RebuildMark,
 };
 use lms_runtime::outbox::{PublishedEvent, topic};
 use lms_runtime::request::seconds;
@@ -124,9 +124,45 @@ const BOOKING_ROW: &str = "INSERT INTO projected_bookings (tenant_id, booking_id
      arrival = excluded.arrival, sequence = excluded.sequence \
      WHERE projected_bookings.sequence <= excluded.sequence";
 
+// A sign-off never changes; a newer copy (a rebuild's) only moves its sequence on.
 const COMPETENCY_ROW: &str = "INSERT INTO projected_competencies (tenant_id, check_id, \
-     course_id, user_id, signed_off_by, signed_off_at, note) VALUES ($1, $2, $3, $4, $5, $6, $7) \
-     ON CONFLICT (tenant_id, check_id) DO NOTHING";
+     course_id, user_id, signed_off_by, signed_off_at, note, sequence) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+     ON CONFLICT (tenant_id, check_id) DO UPDATE SET sequence = excluded.sequence \
+     WHERE projected_competencies.sequence < excluded.sequence";
+
+/// From which sequence an owner re-sent every record of a topic (a rebuild), if ever.
+const REBUILT_FROM: &str = "SELECT from_sequence FROM projection_rebuilds \
+     WHERE tenant_id = $1 AND service = $2 AND topic = $3";
+
+const REBUILT: &str = "INSERT INTO projection_rebuilds (tenant_id, service, topic, from_sequence) \
+     VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id, service, topic) \
+     DO UPDATE SET from_sequence = excluded.from_sequence, rebuilt_at = CURRENT_TIMESTAMP \
+     WHERE projection_rebuilds.from_sequence < excluded.from_sequence";
+
+/// Holds the running totals while a rebuild counts them again, so no enrolment change moves a
+/// total between the count and its write (PostgreSQL; SQLite has one writer at a time).
+const LOCK_TOTALS: &str = "LOCK TABLE progress_totals IN EXCLUSIVE MODE";
+
+const CLEAR_TOTALS: &str = "DELETE FROM progress_totals WHERE tenant_id = $1";
+
+const COUNT_TOTALS: &str = "INSERT INTO progress_totals (tenant_id, course_id, state, learners) \
+     SELECT tenant_id, course_id, state, COUNT(*) FROM projected_enrolments WHERE tenant_id = $1 \
+     GROUP BY tenant_id, course_id, state";
+
+/// The table holding a record topic's rows, for the service that owns the topic.
+fn record_table(service: ServiceName, topic: &str) -> Option<&'static str> {
+    Some(match (service, topic) {
+        (ServiceName::Identity, topic::PEOPLE) => "projected_people",
+        (ServiceName::Delegation, topic::COURSE) => "projected_courses",
+        (ServiceName::Delegation, topic::ENROLMENTS) => "projected_enrolments",
+        (ServiceName::Delegation, topic::EVENT) => "projected_events",
+        (ServiceName::Delegation, topic::BOOKINGS) => "projected_bookings",
+        (ServiceName::Delegation, topic::COMPETENCY) => "projected_competencies",
+        (ServiceName::Delegation, topic::ENROLMENT_REQUEST) => "projected_enrolment_requests",
+        _ => return None,
+    })
+}
 
 const REQUEST_ROW: &str = "INSERT INTO projected_enrolment_requests (tenant_id, request_id, \
      course_id, user_id, status, requested_at, decided_at, sequence) \
@@ -145,6 +181,8 @@ enum Payload {
     Bookings(BookingRecords),
     Competency(CompetencyRecord),
     Request(EnrolmentRequestRecord),
+    /// An owner's mark around re-sent records.
+    Rebuild(RebuildMark),
     /// Nothing reporting projects.
     Other,
 }
@@ -180,7 +218,7 @@ impl<'a> FactRow<'a> {
 
 /// Applies `event` in `tx` (a macro: the same statements on either backend's transaction).
 macro_rules! apply_in {
-    ($tx:expr, $event:expr, $stream_id:expr, $payload:expr, $lock_enrolment:expr) => {{
+    ($tx:expr, $event:expr, $stream_id:expr, $payload:expr, $lock_enrolment:expr, $lock_totals:expr) => {{
         let event: &PublishedEvent = $event;
         let inserted = sqlx::query(INBOX)
             .bind(event.event.event_id)
@@ -194,7 +232,22 @@ macro_rules! apply_in {
             let tenant = event.event.tenant.as_uuid();
             let (service, sequence) = (event.service.as_str(), event.event.sequence);
             let payload: &Payload = $payload;
+            // A record older than a rebuild of its topic is one the rebuild re-sent or found
+            // gone: applied now it could only bring back what is no longer so.
+            let rebuilt_from: Option<i64> = match record_table(event.service, &event.event.topic) {
+                Some(_) => {
+                    sqlx::query_scalar(REBUILT_FROM)
+                        .bind(tenant)
+                        .bind(service)
+                        .bind(&event.event.topic)
+                        .fetch_optional(&mut *$tx)
+                        .await?
+                }
+                None => None,
+            };
+            let stale = rebuilt_from.is_some_and(|from| sequence < from);
             match payload {
+                _ if stale => {}
                 Payload::People(records) => {
                     for person in &records.people {
                         // Nothing personal is kept of the anonymised and deleted, whatever came.
@@ -331,6 +384,7 @@ macro_rules! apply_in {
                         .bind(&signed.actor_id)
                         .bind(seconds(signed.at.as_ref()).unwrap_or_default())
                         .bind(&c.note)
+                        .bind(sequence)
                         .execute(&mut *$tx)
                         .await?;
                 }
@@ -385,8 +439,45 @@ macro_rules! apply_in {
                             .await?;
                     }
                 }
+                Payload::Rebuild(mark) if mark.finished => {
+                    let from = mark.started_sequence;
+                    for topic in &mark.topics {
+                        let Some(table) = record_table(event.service, topic) else {
+                            continue;
+                        };
+                        sqlx::query(sqlx::AssertSqlSafe(format!(
+                            "DELETE FROM {table} WHERE tenant_id = $1 AND sequence < $2"
+                        )))
+                        .bind(tenant)
+                        .bind(from)
+                        .execute(&mut *$tx)
+                        .await?;
+                        sqlx::query(REBUILT)
+                            .bind(tenant)
+                            .bind(service)
+                            .bind(topic)
+                            .bind(from)
+                            .execute(&mut *$tx)
+                            .await?;
+                        if topic == topic::ENROLMENTS {
+                            let lock: Option<&str> = $lock_totals;
+                            if let Some(lock) = lock {
+                                sqlx::query(lock).execute(&mut *$tx).await?;
+                            }
+                            sqlx::query(CLEAR_TOTALS)
+                                .bind(tenant)
+                                .execute(&mut *$tx)
+                                .await?;
+                            sqlx::query(COUNT_TOTALS)
+                                .bind(tenant)
+                                .execute(&mut *$tx)
+                                .await?;
+                        }
+                    }
+                }
                 // Consumed, nothing to keep.
-                Payload::Course(_)
+                Payload::Rebuild(_)
+                | Payload::Course(_)
                 | Payload::Event(_)
                 | Payload::Competency(_)
                 | Payload::Request(_)
@@ -507,18 +598,28 @@ impl Projection {
             (ServiceName::Delegation, topic::BOOKINGS) => {
                 Payload::Bookings(BookingRecords::decode(bytes).map_err(|_| unreadable())?)
             }
+            (ServiceName::Identity | ServiceName::Delegation, topic::REBUILD) => {
+                Payload::Rebuild(RebuildMark::decode(bytes).map_err(|_| unreadable())?)
+            }
             _ => Payload::Other,
         };
         let applied = match &self.database {
             Database::Postgres(pool) => {
                 let mut tx = begin_write(pool).await?;
-                let applied = apply_in!(tx, event, stream_id, &payload, Some(LOCK_ENROLMENT));
+                let applied = apply_in!(
+                    tx,
+                    event,
+                    stream_id,
+                    &payload,
+                    Some(LOCK_ENROLMENT),
+                    Some(LOCK_TOTALS)
+                );
                 tx.commit().await?;
                 applied
             }
             Database::Sqlite(pool) => {
                 let mut tx = begin_write(pool).await?;
-                let applied = apply_in!(tx, event, stream_id, &payload, None);
+                let applied = apply_in!(tx, event, stream_id, &payload, None, None);
                 tx.commit().await?;
                 applied
             }

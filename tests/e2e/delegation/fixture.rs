@@ -371,6 +371,61 @@ impl Platform {
         self._databases[3].url()
     }
 
+    /// Waits until identity and delegation published every event they committed, then trims
+    /// their event streams to nothing, as `XTRIM` under a short `MAXLEN` does to entries a
+    /// stopped reporting never read.
+    pub async fn trim_streams(&self) {
+        for database in [self._databases[0].url(), self.delegation_database_url()] {
+            let pool = sqlx::PgPool::connect(database).await.unwrap();
+            let started = std::time::Instant::now();
+            loop {
+                let unpublished: i64 =
+                    sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE published_at IS NULL")
+                        .fetch_one(&pool)
+                        .await
+                        .unwrap();
+                if unpublished == 0 {
+                    break;
+                }
+                assert!(started.elapsed() < std::time::Duration::from_secs(20));
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            pool.close().await;
+        }
+        let client = ::redis::Client::open(self._redis.url()).unwrap();
+        let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+        for service in lms_runtime::outbox::PUBLISHERS {
+            let key = format!(
+                "{}{}",
+                self._redis.prefix(),
+                lms_runtime::outbox::stream_key(service)
+            );
+            ::redis::cmd("XTRIM")
+                .arg(&key)
+                .arg("MAXLEN")
+                .arg(0)
+                .query_async::<i64>(&mut connection)
+                .await
+                .unwrap();
+        }
+    }
+
+    /// `lms reporting rebuild --tenant <tenant>`, against identity's and delegation's stores.
+    pub async fn rebuild_reporting(&self, tenant: &str) -> lms_platform::rebuild::Resent {
+        let mut config = lms_runtime::Config::default();
+        config.service_mut(ServiceName::Identity).database_url =
+            SecretString::new(self._databases[0].url());
+        config.service_mut(ServiceName::Delegation).database_url =
+            SecretString::new(self.delegation_database_url());
+        config.sign_in.key_encryption_keys = Some(SecretString::new(lms_testkit::TEST_KEK));
+        let tenant = lms_kernel::TenantId::from_uuid(tenant.parse().unwrap());
+        let resent = lms_platform::rebuild::rebuild_reporting(&config, vec![tenant])
+            .await
+            .unwrap();
+        assert_eq!(resent.len(), 1);
+        resent[0]
+    }
+
     /// Another delegation replica on the same database and peers, as a second pod would run.
     pub async fn second_delegation(&self) -> TestService {
         self.replica.start(&self._redis).await

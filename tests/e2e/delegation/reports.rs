@@ -9,8 +9,9 @@ use lms_api::common::v1::{ObjectReference, ObjectType};
 use lms_api::delegation::v1::EnrolRequest;
 use lms_api::delegation::v1::{
     AcceptInvitationRequest, AssignResponsibilityRequest, CancelEventRequest, CreateCourseRequest,
-    DecideEnrolmentRequestRequest, InviteLearnerRequest, RequestEnrolmentRequest, Responsibility,
-    ResponsibilityKind, SignOffCompetencyRequest, WithdrawRequest,
+    DecideEnrolmentRequestRequest, DeleteCourseRequest, InviteLearnerRequest,
+    RequestEnrolmentRequest, Responsibility, ResponsibilityKind, SignOffCompetencyRequest,
+    WithdrawRequest,
 };
 use lms_api::identity::v1::tenant_service_client::TenantServiceClient;
 use lms_api::identity::v1::{AnonymiseUserRequest, TenantSettings, UpdateTenantSettingsRequest};
@@ -617,6 +618,109 @@ async fn changes_made_while_reporting_is_down_appear_once_when_it_is_back() {
         .await
         .unwrap();
     assert_eq!(enrolments, 5);
+}
+
+#[tokio::test]
+async fn a_stream_trimmed_past_unread_changes_is_restored_by_the_rebuild() {
+    let mut p = Platform::with_reporting().await;
+    let safety = course(&p, "Safety", false).await;
+    let fire = course(&p, "Fire", false).await;
+    let mut people = Vec::new();
+    for name in ["ann", "bob", "cid"] {
+        people.push(
+            p.person(&format!("{name}@academy.example"), None, None)
+                .await
+                .0,
+        );
+    }
+    let (ann, bob, cid) = (&people[0], &people[1], &people[2]);
+    enrol(&p, &safety, &[ann, bob]).await;
+    eventually(&p, &p.admin, |rows| rows.len() == 2).await;
+    let reporting = sqlx::PgPool::connect(p.reporting_database_url())
+        .await
+        .unwrap();
+    let courses = || async {
+        sqlx::query_scalar::<_, String>(
+            "SELECT course_id FROM projected_courses WHERE NOT removed ORDER BY title",
+        )
+        .fetch_all(&reporting)
+        .await
+        .unwrap()
+    };
+    assert_eq!(courses().await, [fire.clone(), safety.clone()]);
+
+    // While reporting is down: a learner joins, one withdraws, one is anonymised, a course is
+    // erased; then the streams are trimmed past all of it.
+    p.stop_reporting().await;
+    enrol(&p, &safety, &[cid]).await;
+    p.enrolments(&p.admin)
+        .withdraw(WithdrawRequest {
+            course_id: safety.clone(),
+            user_id: ann.clone(),
+        })
+        .await
+        .unwrap();
+    p.users(&p.admin)
+        .anonymise_user(AnonymiseUserRequest {
+            user_id: bob.clone(),
+        })
+        .await
+        .unwrap();
+    p.courses(&p.admin)
+        .delete_course(DeleteCourseRequest {
+            course_id: fire.clone(),
+        })
+        .await
+        .unwrap();
+    p.trim_streams().await;
+    p.start_reporting().await;
+
+    // Reporting cannot know: it still shows what it last read.
+    let rows = eventually(&p, &p.admin, |rows| rows.len() == 2).await;
+    assert_eq!(
+        pairs(&rows),
+        [pair(ann, &safety), pair(bob, &safety)].into()
+    );
+    assert!(
+        rows.iter().all(|row| !row.display_name.is_empty()),
+        "{rows:?}"
+    );
+
+    let resent = p.rebuild_reporting(&p.tenant).await;
+    // The administrator, the three learners; the course and three enrolments.
+    assert_eq!((resent.people, resent.records), (4, 4), "{resent:?}");
+    // The withdrawn enrolment leaves the report (and counts as withdrawn below).
+    let rows = eventually(&p, &p.admin, |rows| {
+        pairs(rows) == [pair(bob, &safety), pair(cid, &safety)].into()
+            && rows
+                .iter()
+                .any(|row| row.user_id == *bob && row.display_name.is_empty())
+    })
+    .await;
+    assert!(
+        rows.iter()
+            .all(|row| row.email.is_empty() == (row.user_id == *bob))
+    );
+    // The erased course is gone (once delegation's closing mark is applied), and the running
+    // totals were counted again.
+    let started = Instant::now();
+    while courses().await != [safety.clone()] {
+        assert!(started.elapsed() < LAG, "{:?}", courses().await);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let summary = ReportServiceClient::new(p.reporting.as_ref().unwrap().authorized(&p.admin))
+        .get_tenant_summary(GetTenantSummaryRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    let total = summary.total.unwrap();
+    assert_eq!((total.not_started, total.withdrawn), (2, 1), "{total:?}");
+
+    // Running it again changes nothing.
+    p.rebuild_reporting(&p.tenant).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let again = eventually(&p, &p.admin, |rows| rows.len() == 2).await;
+    assert_eq!(pairs(&again), pairs(&rows));
 }
 
 /// Every booking of `token`'s attendance report (only `event` when given), as

@@ -25,6 +25,7 @@
 
 mod entry;
 mod publish;
+pub mod rebuild;
 pub mod receipt;
 mod relay;
 mod store;
@@ -73,6 +74,9 @@ pub mod topic {
     pub const COMPETENCY: &str = "reporting.competency";
     /// Delegation's record of an enrolment request (`lms.reporting.v1.EnrolmentRequestRecord`).
     pub const ENROLMENT_REQUEST: &str = "reporting.enrolment_request";
+    /// An owner's mark before and after re-sending every record of a tenant
+    /// (`lms.reporting.v1.RebuildMark`, see [`super::rebuild`]).
+    pub const REBUILD: &str = "reporting.rebuild";
     /// Every record topic.
     pub const RECORDS: [&str; 7] = [
         PEOPLE,
@@ -185,7 +189,7 @@ mod tests {
 
     #[test]
     fn every_record_topic_is_for_reporting_alone() {
-        for record in topic::RECORDS {
+        for record in topic::RECORDS.iter().chain([&topic::REBUILD]) {
             assert!(record.starts_with(topic::FOR_REPORTING), "{record}");
         }
     }

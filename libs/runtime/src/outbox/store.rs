@@ -35,6 +35,13 @@ fn tenant_key(tenant: TenantId) -> i32 {
 
 /// A connection that can append events inside its open transaction.
 pub trait AppendEvents {
+    /// Takes the tenant's order lock for the rest of the transaction (a no-op on SQLite, whose
+    /// write transaction holds the database's write lock already).
+    fn hold_order(
+        &mut self,
+        tenant: TenantId,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+
     /// Takes the tenant's order lock, then inserts `events` in order.
     fn append_events(
         &mut self,
@@ -92,16 +99,21 @@ macro_rules! insert_events {
 }
 
 impl AppendEvents for PgConnection {
-    async fn append_events(
-        &mut self,
-        tenant: TenantId,
-        events: &[NewEvent],
-    ) -> Result<(), sqlx::Error> {
+    async fn hold_order(&mut self, tenant: TenantId) -> Result<(), sqlx::Error> {
         sqlx::query("SELECT pg_advisory_xact_lock($1, $2)")
             .bind(ORDER_SPACE)
             .bind(tenant_key(tenant))
             .execute(&mut *self)
             .await?;
+        Ok(())
+    }
+
+    async fn append_events(
+        &mut self,
+        tenant: TenantId,
+        events: &[NewEvent],
+    ) -> Result<(), sqlx::Error> {
+        self.hold_order(tenant).await?;
         insert_events!(self, tenant, events);
         Ok(())
     }
@@ -109,6 +121,10 @@ impl AppendEvents for PgConnection {
 
 impl AppendEvents for SqliteConnection {
     // Write transactions on SQLite begin IMMEDIATE: the database's write lock is the order.
+    async fn hold_order(&mut self, _tenant: TenantId) -> Result<(), sqlx::Error> {
+        Ok(())
+    }
+
     async fn append_events(
         &mut self,
         tenant: TenantId,

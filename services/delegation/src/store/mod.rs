@@ -19,6 +19,7 @@ mod events;
 mod grants;
 mod notifications;
 mod purchases;
+mod records;
 mod responsibilities;
 mod sql;
 
@@ -41,6 +42,7 @@ pub use purchases::{
     Acceptance, InvitationRecord, InvitationState, Invited, OrderRecord, Placed, PurchaseStore,
     ToInvite, same_delivery,
 };
+pub use records::{RecordKind, RecordStore};
 pub use responsibilities::{ResponsibilityFilter, ResponsibilityRecord, ResponsibilityStore};
 pub use sql::{PgStore, SqlStore, SqliteStore};
 
@@ -90,6 +92,7 @@ pub trait Store:
     + PurchaseStore
     + GrantStore
     + AuditStore
+    + RecordStore
 {
 }
 
@@ -103,6 +106,7 @@ impl<S> Store for S where
         + PurchaseStore
         + GrantStore
         + AuditStore
+        + RecordStore
 {
 }
 

@@ -11,6 +11,7 @@ mod audit;
 mod credentials;
 mod groups;
 mod import;
+mod records;
 mod reseal;
 mod sql;
 mod tenants;
@@ -26,6 +27,7 @@ pub use groups::{CustomField, GroupRecord, GroupStore, NamedManager};
 pub use import::{ImportBatch, ImportSnapshot, ImportStore, ImportedChange, ImportedUser};
 use lms_kernel::{AccountKind, UnitKind, UserStatus};
 pub use lms_runtime::outbox::NewEvent;
+pub use records::RecordStore;
 pub use reseal::{ResealStore, Resealed};
 pub use sql::{PgStore, SqlStore, SqliteStore};
 pub use tenants::{TenantRecord, TenantStore};
@@ -83,6 +85,7 @@ pub trait Store:
     + ImportStore
     + AuditStore
     + ResealStore
+    + RecordStore
 {
 }
 
@@ -95,6 +98,7 @@ impl<S> Store for S where
         + ImportStore
         + AuditStore
         + ResealStore
+        + RecordStore
 {
 }
 

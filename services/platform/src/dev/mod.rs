@@ -100,16 +100,12 @@ fn plaintext(config: &mut Config) {
     }
 }
 
-/// Prepares `config` for development and builds all four services.
-///
-/// Databases still on their default (`sqlite://.lms/<service>.db`) move into `data_dir`. The
-/// platform operator is a service account in identity's store, made on the first run; its
-/// tokens, like people's, come from identity, so keys configured in `auth.jwks` are trusted
-/// beside identity's own and never instead of them.
-pub async fn build(mut config: Config, data_dir: &Path) -> Result<DevPlatform, BootError> {
-    plaintext(&mut config);
+/// Points `config` at the stores `lms dev` keeps in `data_dir`: databases still on their
+/// default (`sqlite://.lms/<service>.db`) move there, and identity seals with the key kept there
+/// unless one is configured. What `lms dev` runs on, and what a command run beside it (`lms
+/// reporting rebuild --dev-data-dir`) must open.
+pub fn local_stores(config: &mut Config, data_dir: &Path) -> Result<(), BootError> {
     let defaults = Config::default();
-    let mut bound = Vec::new();
     for name in ServiceName::ALL {
         if config.service(name).database_url == defaults.service(name).database_url {
             config.service_mut(name).database_url = SecretString::new(format!(
@@ -118,15 +114,30 @@ pub async fn build(mut config: Config, data_dir: &Path) -> Result<DevPlatform, B
                 name.as_str()
             ));
         }
+    }
+    if config.sign_in.key_encryption_keys.is_none() {
+        config.sign_in.key_encryption_keys = Some(dev_kek(data_dir)?);
+    }
+    Ok(())
+}
+
+/// Prepares `config` for development and builds all four services.
+///
+/// Databases still on their default (`sqlite://.lms/<service>.db`) move into `data_dir`. The
+/// platform operator is a service account in identity's store, made on the first run; its
+/// tokens, like people's, come from identity, so keys configured in `auth.jwks` are trusted
+/// beside identity's own and never instead of them.
+pub async fn build(mut config: Config, data_dir: &Path) -> Result<DevPlatform, BootError> {
+    plaintext(&mut config);
+    local_stores(&mut config, data_dir)?;
+    let mut bound = Vec::new();
+    for name in ServiceName::ALL {
         let listen = config.service(name).listen;
         if listen.port() == 0 {
             let (listener, addr) = bind_free(listen.ip())?;
             config.service_mut(name).listen = addr;
             bound.push((name, listener));
         }
-    }
-    if config.sign_in.key_encryption_keys.is_none() {
-        config.sign_in.key_encryption_keys = Some(dev_kek(data_dir)?);
     }
     if config.delegation.shop_webhook_key.is_none() {
         config.delegation.shop_webhook_key = Some(dev_shop_webhook_key(data_dir)?);

@@ -11,7 +11,9 @@ use lms_api::authorization::v1::{
 };
 use lms_api::common::v1::{ObjectReference, ObjectType, UserStatus};
 use lms_api::delegation::v1::{Course, Enrolment};
-use lms_api::reporting::v1::{CourseRecord, EnrolmentRecords, PersonRecord, PersonRecords};
+use lms_api::reporting::v1::{
+    CourseRecord, EnrolmentRecords, PersonRecord, PersonRecords, RebuildMark,
+};
 use lms_kernel::{TenantId, UserId};
 use lms_reporting::progress::{self, Filters, Order, ProgressRow};
 use lms_reporting::projection::Projection;
@@ -452,4 +454,157 @@ on_both_backends!(
     totals_follow_every_enrolment_change_once_on_postgres,
     totals_follow_every_enrolment_change_once_on_sqlite,
     totals_follow_every_enrolment_change_once
+);
+
+/// An event of `service` at `sequence` for the tenant.
+fn published(
+    t: &Tenant,
+    service: ServiceName,
+    sequence: i64,
+    topic: &str,
+    payload: Vec<u8>,
+) -> PublishedEvent {
+    PublishedEvent {
+        service,
+        event: OutboxEvent {
+            sequence,
+            event_id: Uuid::now_v7(),
+            tenant: t.id,
+            topic: topic.to_owned(),
+            payload,
+        },
+    }
+}
+
+async fn a_rebuild_keeps_what_was_re_sent_and_drops_the_rest(database: Database) {
+    let t = project(&database).await;
+    let projection = Projection::new(database.clone());
+    let apply = |event: PublishedEvent| {
+        let projection = projection.clone();
+        async move { projection.apply(&event, "bus").await.unwrap() }
+    };
+    let everyone = scope(&t, Uuid::now_v7(), &[(Reach::Tenant, None)], &[]);
+    // Delegation re-sends from sequence 1000 what it still holds: the safety course and Lee's
+    // enrolment, completed meanwhile (the change itself was lost); fire and the rest are gone.
+    let lee_completed = Enrolment {
+        enrolment_id: t.lee_on_safety.clone(),
+        ..enrolment(t.lee, t.safety, 3)
+    };
+    let safety = CourseRecord {
+        course: Some(Course {
+            course_id: t.safety.to_string(),
+            title: "Safety".into(),
+            ..Default::default()
+        }),
+        removed: false,
+    };
+    let mark = |finished: bool| RebuildMark {
+        finished,
+        started_sequence: if finished { 1000 } else { 0 },
+        topics: if finished {
+            vec![topic::COURSE.into(), topic::ENROLMENTS.into()]
+        } else {
+            Vec::new()
+        },
+    };
+    let delegation = ServiceName::Delegation;
+    for event in [
+        published(
+            &t,
+            delegation,
+            1000,
+            topic::REBUILD,
+            mark(false).encode_to_vec(),
+        ),
+        published(&t, delegation, 1001, topic::COURSE, safety.encode_to_vec()),
+        published(
+            &t,
+            delegation,
+            1002,
+            topic::ENROLMENTS,
+            EnrolmentRecords {
+                enrolments: vec![lee_completed.clone()],
+            }
+            .encode_to_vec(),
+        ),
+        published(
+            &t,
+            delegation,
+            1003,
+            topic::REBUILD,
+            mark(true).encode_to_vec(),
+        ),
+    ] {
+        assert!(apply(event).await);
+    }
+    assert_eq!(
+        summarised(&database, &everyone).await,
+        (
+            vec![("Safety".to_owned(), [0, 0, 0, 1, 0])],
+            [0, 0, 0, 1, 0]
+        )
+    );
+    let rows = read(
+        &database,
+        &everyone,
+        &Filters::default(),
+        Order::Learner,
+        10,
+    )
+    .await;
+    assert_eq!(pairs(&rows), [pair(t.lee, t.safety)].into());
+
+    // An enrolment event older than the rebuild (a replica applying it late) is dropped; a
+    // newer one applies.
+    let late = published(
+        &t,
+        delegation,
+        900,
+        topic::ENROLMENTS,
+        EnrolmentRecords {
+            enrolments: vec![enrolment(t.ann, t.fire, 1)],
+        }
+        .encode_to_vec(),
+    );
+    assert!(apply(late).await);
+    let newer = published(
+        &t,
+        delegation,
+        1004,
+        topic::ENROLMENTS,
+        EnrolmentRecords {
+            enrolments: vec![enrolment(t.bob, t.safety, 2)],
+        }
+        .encode_to_vec(),
+    );
+    assert!(apply(newer).await);
+    let rows = read(
+        &database,
+        &everyone,
+        &Filters::default(),
+        Order::Learner,
+        10,
+    )
+    .await;
+    assert_eq!(
+        pairs(&rows),
+        [pair(t.lee, t.safety), pair(t.bob, t.safety)].into()
+    );
+    assert_eq!(
+        summarised(&database, &everyone).await,
+        (
+            vec![("Safety".to_owned(), [0, 0, 1, 1, 0])],
+            [0, 0, 1, 1, 0]
+        )
+    );
+    // Facts were not re-sent, so they stay: the manager still reaches Bob through the team.
+    let manager = scope(&t, t.manager, &[(Reach::AdministeredGroups, None)], &[]);
+    let rows = read(&database, &manager, &Filters::default(), Order::Learner, 10).await;
+    assert_eq!(pairs(&rows), [pair(t.bob, t.safety)].into());
+}
+
+on_both_backends!(
+    a_rebuild_keeps_what_was_re_sent_and_drops_the_rest_on_postgres,
+    a_rebuild_keeps_what_was_re_sent_and_drops_the_rest_on_sqlite,
+    a_rebuild_keeps_what_was_re_sent_and_drops_the_rest
 );

@@ -26,6 +26,8 @@ mod grants;
 mod notifications;
 #[path = "purchases.rs"]
 mod purchases;
+#[path = "records.rs"]
+mod records;
 #[path = "responsibilities.rs"]
 mod responsibilities;
 #[path = "rows.rs"]

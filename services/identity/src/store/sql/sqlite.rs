@@ -13,6 +13,8 @@ mod credentials;
 mod groups;
 #[path = "import.rs"]
 mod import;
+#[path = "records.rs"]
+mod records;
 #[path = "reseal.rs"]
 mod reseal;
 #[path = "rows.rs"]

@@ -1,0 +1,77 @@
+//! Delegation's part of `lms reporting rebuild`: every course, enrolment, event, booking,
+//! sign-off and enrolment request of a tenant re-sent to reporting between the rebuild marks
+//! (see `lms_runtime::outbox::rebuild`). They go through the outbox; the running service's
+//! publisher carries them to the event stream.
+
+use lms_kernel::TenantId;
+use lms_runtime::outbox::rebuild;
+use lms_runtime::{BootError, Database, ServiceContext};
+
+use crate::store::{PgStore, RecordKind, RecordStore, SqliteStore, StoreError};
+
+/// Records read and appended per transaction.
+const CHUNK: i64 = 500;
+
+/// Why a rebuild stopped; what was appended before stays, and running it again is safe.
+#[derive(Debug, thiserror::Error)]
+pub enum RebuildError {
+    /// The store could not be opened.
+    #[error(transparent)]
+    Boot(#[from] BootError),
+    /// The store failed.
+    #[error("the delegation store: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// Re-sends every record of each of `tenants` from the store `context` names; answers how
+/// many records each had.
+pub async fn republish(
+    context: &ServiceContext,
+    tenants: &[TenantId],
+) -> Result<Vec<usize>, RebuildError> {
+    let database = context.open_database(&crate::MIGRATIONS).await?;
+    let mut sent = Vec::with_capacity(tenants.len());
+    for &tenant in tenants {
+        let count = match &database {
+            Database::Postgres(pool) => {
+                republish_from(&PgStore::new(pool.clone()), &database, tenant).await
+            }
+            Database::Sqlite(pool) => {
+                republish_from(&SqliteStore::new(pool.clone()), &database, tenant).await
+            }
+        };
+        match count {
+            Ok(count) => sent.push(count),
+            Err(error) => {
+                database.close().await;
+                return Err(error.into());
+            }
+        }
+    }
+    database.close().await;
+    Ok(sent)
+}
+
+/// Re-sends every record of `tenant` from `store` (over `database`) between the marks.
+pub async fn republish_from<S: RecordStore>(
+    store: &S,
+    database: &Database,
+    tenant: TenantId,
+) -> Result<usize, StoreError> {
+    let started = rebuild::begin(database, tenant).await?;
+    let mut sent = 0;
+    for kind in RecordKind::ALL {
+        let mut after = None;
+        loop {
+            let (count, last) = store.republish(tenant, kind, after, CHUNK).await?;
+            sent += count;
+            match last {
+                Some(last) if count as i64 == CHUNK => after = Some(last),
+                _ => break,
+            }
+        }
+    }
+    let topics: Vec<&str> = RecordKind::ALL.iter().map(|kind| kind.topic()).collect();
+    rebuild::finish(database, tenant, started, &topics).await?;
+    Ok(sent)
+}

@@ -1,0 +1,99 @@
+//! Identity's part of `lms reporting rebuild`: every person of a tenant re-sent to reporting
+//! between the rebuild marks (see `lms_runtime::outbox::rebuild`). They go through the outbox;
+//! the running service's publisher carries them to the event stream.
+
+use lms_kernel::TenantId;
+use lms_runtime::outbox::{rebuild, topic};
+use lms_runtime::{BootError, Database, ServiceContext};
+
+use crate::store::{PgStore, RecordStore, SqliteStore, StoreError};
+
+/// People read and appended per transaction.
+const CHUNK: i64 = 1000;
+
+/// Why a rebuild stopped; what was appended before stays, and running it again is safe.
+#[derive(Debug, thiserror::Error)]
+pub enum RebuildError {
+    /// The store could not be opened.
+    #[error(transparent)]
+    Boot(#[from] BootError),
+    /// The store failed.
+    #[error("the identity store: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// Every tenant of the store `context` names, in id order.
+pub async fn tenants(context: &ServiceContext) -> Result<Vec<TenantId>, RebuildError> {
+    let database = context.open_database(&crate::MIGRATIONS).await?;
+    let sealer = crate::sealer(context)?;
+    let listed = match &database {
+        Database::Postgres(pool) => all_tenants(&PgStore::new(pool.clone(), sealer)).await,
+        Database::Sqlite(pool) => all_tenants(&SqliteStore::new(pool.clone(), sealer)).await,
+    };
+    database.close().await;
+    Ok(listed?)
+}
+
+async fn all_tenants<S: RecordStore>(store: &S) -> Result<Vec<TenantId>, StoreError> {
+    let mut tenants = Vec::new();
+    loop {
+        let page = store.tenant_ids(tenants.last().copied(), CHUNK).await?;
+        let last_page = (page.len() as i64) < CHUNK;
+        tenants.extend(page);
+        if last_page {
+            return Ok(tenants);
+        }
+    }
+}
+
+/// Re-sends every person of each of `tenants` from the store `context` names; answers how many
+/// each had.
+pub async fn republish(
+    context: &ServiceContext,
+    tenants: &[TenantId],
+) -> Result<Vec<usize>, RebuildError> {
+    let database = context.open_database(&crate::MIGRATIONS).await?;
+    let sealer = crate::sealer(context)?;
+    let mut sent = Vec::with_capacity(tenants.len());
+    for &tenant in tenants {
+        let count = match &database {
+            Database::Postgres(pool) => {
+                let store = PgStore::new(pool.clone(), sealer.clone());
+                republish_from(&store, &database, tenant).await
+            }
+            Database::Sqlite(pool) => {
+                let store = SqliteStore::new(pool.clone(), sealer.clone());
+                republish_from(&store, &database, tenant).await
+            }
+        };
+        match count {
+            Ok(count) => sent.push(count),
+            Err(error) => {
+                database.close().await;
+                return Err(error.into());
+            }
+        }
+    }
+    database.close().await;
+    Ok(sent)
+}
+
+/// Re-sends every person of `tenant` from `store` (over `database`) between the marks.
+pub async fn republish_from<S: RecordStore>(
+    store: &S,
+    database: &Database,
+    tenant: TenantId,
+) -> Result<usize, StoreError> {
+    let started = rebuild::begin(database, tenant).await?;
+    let (mut sent, mut after) = (0, None);
+    loop {
+        let (count, last) = store.republish_people(tenant, after, CHUNK).await?;
+        sent += count;
+        match last {
+            Some(last) if count as i64 == CHUNK => after = Some(last),
+            _ => break,
+        }
+    }
+    rebuild::finish(database, tenant, started, &[topic::PEOPLE]).await?;
+    Ok(sent)
+}

@@ -153,8 +153,170 @@ pub fn start_after(
     crate::page_token::decode(token, &fingerprint(filters, order), order.keys().len())
 }
 
-/// The statement of one page: `limit` rows of `scope` under `filters`, in `order`, after
-/// `after`, at `now`.
+/// How a page's rows are found.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Plan {
+    /// From what the scope reaches (its people, its courses), then sorted: for a scope of a
+    /// few thousand rows (a team, a course, a small unit).
+    ByScope,
+    /// By walking the tenant's people in name order, keeping the enrolments the scope reaches
+    /// and stopping once the page is full: for a scope holding much of the tenant (the whole
+    /// tenant, a large subtree), where sorting everything it reaches would be the cost.
+    ByName,
+}
+
+/// People and course learners a scope may reach beyond which its pages are read by name.
+/// Sorting a few thousand rows costs a few milliseconds; walking names costs about what the
+/// page holds divided by the share of the tenant the scope reaches.
+pub const READ_BY_NAME_FROM: i64 = 2_000;
+
+/// How to read the pages of `scope` under `filters` in `order` at `now`: by name when the
+/// scope is the whole tenant, or a unit or subtree reaching more than [`READ_BY_NAME_FROM`]
+/// people and learners; from the scope otherwise (and always in course order, with a course,
+/// learner or group filter, or across client tenants, where the scope's side is the narrow one).
+pub async fn plan(
+    database: &Database,
+    scope: &ReportScope,
+    filters: &Filters,
+    order: Order,
+    now: i64,
+) -> Result<Plan, sqlx::Error> {
+    let narrowed = filters.course.is_some() || filters.user.is_some() || filters.group.is_some();
+    if order != Order::Learner || narrowed || scope.has_clients() {
+        return Ok(Plan::ByScope);
+    }
+    if scope.is_everyone() {
+        return Ok(Plan::ByName);
+    }
+    if !scope.may_be_wide() {
+        return Ok(Plan::ByScope);
+    }
+    let reach = count(database, &scope.reach_statement(now, READ_BY_NAME_FROM + 1)).await?;
+    Ok(match reach > READ_BY_NAME_FROM {
+        true => Plan::ByName,
+        false => Plan::ByScope,
+    })
+}
+
+/// One stretch of the tenant's people in name order: from a person's name key (inclusive or
+/// not; the start when none), at most `people` of them.
+#[derive(Clone, Copy, Debug)]
+struct Walk<'a> {
+    from: Option<&'a [String]>,
+    inclusive: bool,
+    people: i64,
+}
+
+/// People read in the first stretch of a by-name page, per row it holds; each further stretch
+/// reads twice as many, up to [`MOST_PEOPLE_A_STRETCH`].
+const PEOPLE_PER_ROW: i64 = 4;
+const MOST_PEOPLE_A_STRETCH: i64 = 50_000;
+
+/// One page: `limit` rows of `scope` under `filters`, in `order`, after `after`, at `now`,
+/// read as `plan` says (by name in learner order only). By name, the tenant's people are read
+/// in stretches in name order, each stretch's enrolments kept when the scope reaches them,
+/// until the page is full or the people run out: every statement reads a bounded stretch
+/// through the name index, whatever the planner would guess of the scope's size.
+#[allow(clippy::too_many_arguments)]
+pub async fn page(
+    database: &Database,
+    scope: &ReportScope,
+    filters: &Filters,
+    order: Order,
+    after: Option<&[String]>,
+    limit: i64,
+    now: i64,
+    plan: Plan,
+) -> Result<Vec<ProgressRow>, sqlx::Error> {
+    if plan == Plan::ByScope || order != Order::Learner {
+        return rows(
+            database,
+            &statement(scope, filters, order, after, limit, now),
+        )
+        .await;
+    }
+    let mut found: Vec<ProgressRow> = Vec::new();
+    // The page may start inside a person's enrolments: their stretch starts with them.
+    let mut from: Option<Vec<String>> = after.map(|key| key[..3].to_vec());
+    let mut inclusive = true;
+    let mut people = (limit * PEOPLE_PER_ROW).min(MOST_PEOPLE_A_STRETCH);
+    loop {
+        let walk = Walk {
+            from: from.as_deref(),
+            inclusive,
+            people,
+        };
+        let mut sql = scoped(scope, filters, now, ROW_COLUMNS, Some(walk));
+        page_end(&mut sql, Order::Learner, after, limit - found.len() as i64);
+        found.extend(rows(database, &sql).await?);
+        if found.len() as i64 >= limit {
+            found.truncate(limit as usize);
+            return Ok(found);
+        }
+        match last_of_stretch(database, scope, walk).await? {
+            Some(last) => from = Some(last),
+            None => return Ok(found),
+        }
+        inclusive = false;
+        people = (people * 2).min(MOST_PEOPLE_A_STRETCH);
+    }
+}
+
+/// The name key of the last person of a full stretch; `None` when fewer people were left.
+async fn last_of_stretch(
+    database: &Database,
+    scope: &ReportScope,
+    walk: Walk<'_>,
+) -> Result<Option<Vec<String>>, sqlx::Error> {
+    let tenant = scope.tenants().next().expect("a scope has its tenant");
+    let mut sql = Sql::default();
+    sql.push("SELECT w.family_name, w.given_name, w.user_id FROM projected_people w");
+    stretch(&mut sql, tenant, walk);
+    sql.push(" OFFSET ").int(walk.people - 1);
+    // The text holds only constants (see scope_sql::Sql).
+    macro_rules! fetch {
+        ($pool:expr) => {{
+            bind_all!(
+                sqlx::query_as::<_, (String, String, String)>(sqlx::AssertSqlSafe(
+                    sql.text.as_str()
+                )),
+                &sql.args
+            )
+            .fetch_optional($pool)
+            .await?
+        }};
+    }
+    let last = match database {
+        Database::Postgres(pool) => fetch!(pool),
+        Database::Sqlite(pool) => fetch!(pool),
+    };
+    Ok(last.map(|(family, given, user)| vec![family, given, user]))
+}
+
+/// ` WHERE ... ORDER BY ... LIMIT n`: the people of `walk` in name order.
+fn stretch(sql: &mut Sql, tenant: lms_kernel::TenantId, walk: Walk<'_>) {
+    sql.push(" WHERE w.tenant_id = ")
+        .bind(crate::scope_sql::Arg::Tenant(tenant.as_uuid()))
+        .push(" AND NOT w.removed");
+    if let Some(from) = walk.from {
+        let operator = if walk.inclusive { ">=" } else { ">" };
+        sql.push(&format!(
+            " AND (w.family_name, w.given_name, w.user_id) {operator} ("
+        ));
+        for (i, value) in from.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.text(value.clone());
+        }
+        sql.push(")");
+    }
+    sql.push(" ORDER BY w.family_name, w.given_name, w.user_id LIMIT ")
+        .int(walk.people);
+}
+
+/// The statement of one page read from the scope: `limit` rows of `scope` under `filters`, in
+/// `order`, after `after`, at `now`.
 pub fn statement(
     scope: &ReportScope,
     filters: &Filters,
@@ -163,7 +325,13 @@ pub fn statement(
     limit: i64,
     now: i64,
 ) -> Sql {
-    let mut sql = scoped(scope, filters, now, ROW_COLUMNS);
+    let mut sql = scoped(scope, filters, now, ROW_COLUMNS, None);
+    page_end(&mut sql, order, after, limit);
+    sql
+}
+
+/// Appends the page's keyset start, its order and its size.
+fn page_end(sql: &mut Sql, order: Order, after: Option<&[String]>, limit: i64) {
     let keys = order.keys();
     if let Some(after) = after {
         sql.push(&format!(" AND ({}) > (", keys.join(", ")));
@@ -177,12 +345,11 @@ pub fn statement(
     }
     sql.push(&format!(" ORDER BY {} LIMIT ", keys.join(", ")))
         .int(limit);
-    sql
 }
 
 /// The statement counting the rows of `scope` under `filters` at `now`.
 pub fn count_statement(scope: &ReportScope, filters: &Filters, now: i64) -> Sql {
-    scoped(scope, filters, now, "COUNT(*)")
+    scoped(scope, filters, now, "COUNT(*)", None)
 }
 
 /// What a row statement selects.
@@ -191,8 +358,14 @@ const ROW_COLUMNS: &str = "e.tenant_id, e.enrolment_id, e.user_id, e.course_id, 
      COALESCE(c.title, '') AS title";
 
 /// `SELECT columns FROM ... WHERE ...`: the rows of `scope` under `filters` at `now`, with the
-/// common table expressions they need before it.
-fn scoped(scope: &ReportScope, filters: &Filters, now: i64, columns: &str) -> Sql {
+/// common table expressions they need before it; with `walk`, of that stretch of people only.
+fn scoped(
+    scope: &ReportScope,
+    filters: &Filters,
+    now: i64,
+    columns: &str,
+    walk: Option<Walk<'_>>,
+) -> Sql {
     let mut sql = Sql::default();
     let tenant = scope.tenants().next().expect("a scope has its tenant");
     match (scope.needs_cte(), &filters.unit) {
@@ -215,12 +388,27 @@ fn scoped(scope: &ReportScope, filters: &Filters, now: i64, columns: &str) -> Sq
             sql.push(") ");
         }
     }
-    sql.push("SELECT ").push(columns).push(
-        " FROM projected_enrolments e \
-         JOIN projected_people p ON p.tenant_id = e.tenant_id AND p.user_id = e.user_id \
-         LEFT JOIN projected_courses c ON c.course_id = e.course_id AND NOT c.removed \
-         WHERE NOT p.removed AND e.state IN ",
-    );
+    sql.push("SELECT ").push(columns);
+    match walk {
+        None => sql.push(
+            " FROM projected_enrolments e \
+             JOIN projected_people p ON p.tenant_id = e.tenant_id AND p.user_id = e.user_id \
+             LEFT JOIN projected_courses c ON c.course_id = e.course_id AND NOT c.removed \
+             WHERE NOT p.removed AND e.state IN ",
+        ),
+        Some(walk) => {
+            // A bounded stretch of people in name order (read through the name index), each
+            // one's enrolments then looked up and kept when the scope reaches them.
+            sql.push(" FROM (SELECT * FROM projected_people w");
+            stretch(&mut sql, tenant, walk);
+            sql.push(
+                ") p \
+                 JOIN projected_enrolments e ON e.tenant_id = p.tenant_id AND e.user_id = p.user_id \
+                 LEFT JOIN projected_courses c ON c.course_id = e.course_id AND NOT c.removed \
+                 WHERE e.state IN ",
+            )
+        }
+    };
     let states: Vec<String> = SHOWN_STATES.iter().map(ToString::to_string).collect();
     sql.push(&format!("({}) AND ", states.join(", ")));
     let columns = Columns {

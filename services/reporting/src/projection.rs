@@ -22,6 +22,7 @@ use std::collections::HashMap;
 
 use lms_api::authorization::v1::{Operation, Relationship, WriteRelationshipsRequest};
 use lms_api::common::v1::ObjectReference;
+use lms_api::delegation::v1::Enrolment;
 use lms_api::reporting::v1::{
     BookingRecords, CompetencyRecord, CourseRecord, EnrolmentRecords, EnrolmentRequestRecord,
     EventRecord, PersonRecords, RebuildMark,
@@ -216,8 +217,9 @@ impl<'a> FactRow<'a> {
     }
 }
 
-/// Applies `event` in `tx` (a macro: the same statements on either backend's transaction).
-macro_rules! apply_in {
+/// Applies `event` in `tx` once, by its id in the inbox, unless a rebuild made it stale; answers
+/// whether it was new (a macro: the same statements on either backend's transaction).
+macro_rules! apply_one {
     ($tx:expr, $event:expr, $stream_id:expr, $payload:expr, $lock_enrolment:expr, $lock_totals:expr) => {{
         let event: &PublishedEvent = $event;
         let inserted = sqlx::query(INBOX)
@@ -229,25 +231,36 @@ macro_rules! apply_in {
         if inserted == 0 {
             false
         } else {
-            let tenant = event.event.tenant.as_uuid();
-            let (service, sequence) = (event.service.as_str(), event.event.sequence);
-            let payload: &Payload = $payload;
             // A record older than a rebuild of its topic is one the rebuild re-sent or found
             // gone: applied now it could only bring back what is no longer so.
             let rebuilt_from: Option<i64> = match record_table(event.service, &event.event.topic) {
                 Some(_) => {
                     sqlx::query_scalar(REBUILT_FROM)
-                        .bind(tenant)
-                        .bind(service)
+                        .bind(event.event.tenant.as_uuid())
+                        .bind(event.service.as_str())
                         .bind(&event.event.topic)
                         .fetch_optional(&mut *$tx)
                         .await?
                 }
                 None => None,
             };
-            let stale = rebuilt_from.is_some_and(|from| sequence < from);
+            if !rebuilt_from.is_some_and(|from| event.event.sequence < from) {
+                apply_payload!($tx, event, $payload, $lock_enrolment, $lock_totals);
+            }
+            true
+        }
+    }};
+}
+
+/// Applies what `event`'s payload holds in `tx` (its inbox row and staleness are the caller's).
+macro_rules! apply_payload {
+    ($tx:expr, $event:expr, $payload:expr, $lock_enrolment:expr, $lock_totals:expr) => {{
+        let event: &PublishedEvent = $event;
+        {
+            let tenant = event.event.tenant.as_uuid();
+            let (service, sequence) = (event.service.as_str(), event.event.sequence);
+            let payload: &Payload = $payload;
             match payload {
-                _ if stale => {}
                 Payload::People(records) => {
                     for person in &records.people {
                         // Nothing personal is kept of the anonymised and deleted, whatever came.
@@ -483,7 +496,6 @@ macro_rules! apply_in {
                 | Payload::Request(_)
                 | Payload::Other => {}
             }
-            true
         }
     }};
 }
@@ -498,6 +510,300 @@ pub fn is_transient(error: &sqlx::Error) -> bool {
     // Unreachable or overloaded, SQLite busy, and PostgreSQL's deadlocks and serialization
     // failures, which the same event survives when applied again.
     lms_runtime::store::is_outage(error)
+}
+
+/// What `event` carries, or why it cannot be read.
+fn decode(event: &PublishedEvent) -> Result<Payload, ProjectionError> {
+    let unreadable = || ProjectionError::Unreadable {
+        topic: event.event.topic.clone(),
+        event_id: event.event.event_id,
+    };
+    let bytes = event.event.payload.as_slice();
+    Ok(match (event.service, event.event.topic.as_str()) {
+        (_, topic::FACTS) => {
+            Payload::Facts(WriteRelationshipsRequest::decode(bytes).map_err(|_| unreadable())?)
+        }
+        // Only identity speaks for people, only delegation for courses and enrolments.
+        (ServiceName::Identity, topic::PEOPLE) => {
+            Payload::People(PersonRecords::decode(bytes).map_err(|_| unreadable())?)
+        }
+        (ServiceName::Delegation, topic::COURSE) => {
+            let record = CourseRecord::decode(bytes).map_err(|_| unreadable())?;
+            if record.course.is_none() {
+                return Err(unreadable());
+            }
+            Payload::Course(record)
+        }
+        (ServiceName::Delegation, topic::ENROLMENTS) => {
+            Payload::Enrolments(EnrolmentRecords::decode(bytes).map_err(|_| unreadable())?)
+        }
+        (ServiceName::Delegation, topic::EVENT) => {
+            let record = EventRecord::decode(bytes).map_err(|_| unreadable())?;
+            if record.event.is_none() {
+                return Err(unreadable());
+            }
+            Payload::Event(record)
+        }
+        (ServiceName::Delegation, topic::COMPETENCY) => {
+            let record = CompetencyRecord::decode(bytes).map_err(|_| unreadable())?;
+            if record.check.is_none() {
+                return Err(unreadable());
+            }
+            Payload::Competency(record)
+        }
+        (ServiceName::Delegation, topic::ENROLMENT_REQUEST) => {
+            let record = EnrolmentRequestRecord::decode(bytes).map_err(|_| unreadable())?;
+            if record.request.is_none() {
+                return Err(unreadable());
+            }
+            Payload::Request(record)
+        }
+        (ServiceName::Delegation, topic::BOOKINGS) => {
+            Payload::Bookings(BookingRecords::decode(bytes).map_err(|_| unreadable())?)
+        }
+        (ServiceName::Identity | ServiceName::Delegation, topic::REBUILD) => {
+            Payload::Rebuild(RebuildMark::decode(bytes).map_err(|_| unreadable())?)
+        }
+        _ => Payload::Other,
+    })
+}
+
+/// The inbox rows of a batch, all at once; answers the ids that were not there.
+const INBOX_BATCH: &str = "INSERT INTO consumed_events (event_id, stream_id) \
+     SELECT * FROM UNNEST($1::uuid[], $2::text[]) ON CONFLICT (event_id) DO NOTHING \
+     RETURNING event_id";
+
+const REBUILDS_OF: &str = "SELECT tenant_id, service, topic, from_sequence \
+     FROM projection_rebuilds WHERE tenant_id = ANY($1)";
+
+/// Holds enrolments in the order given (an array's order), as [`LOCK_ENROLMENT`] holds one.
+const LOCK_ENROLMENTS: &str = "SELECT pg_advisory_xact_lock(hashtextextended(k.t::text || '/' || k.e, 0)) \
+     FROM UNNEST($1::uuid[], $2::text[]) AS k(t, e)";
+
+const ENROLMENTS_BEFORE: &str = "SELECT e.tenant_id, e.enrolment_id, e.course_id, e.state, \
+     e.sequence FROM projected_enrolments e \
+     JOIN UNNEST($1::uuid[], $2::text[]) AS k(t, id) ON e.tenant_id = k.t AND e.enrolment_id = k.id";
+
+const ENROLMENT_ROWS: &str = "INSERT INTO projected_enrolments (tenant_id, enrolment_id, \
+     course_id, user_id, state, enrolled_at, started_at, completed_at, withdrawn_at, score, \
+     sequence) SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], \
+     $5::smallint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::real[], \
+     $11::bigint[]) \
+     ON CONFLICT (tenant_id, enrolment_id) DO UPDATE SET state = excluded.state, \
+     started_at = excluded.started_at, completed_at = excluded.completed_at, \
+     withdrawn_at = excluded.withdrawn_at, score = excluded.score, sequence = excluded.sequence \
+     WHERE projected_enrolments.sequence <= excluded.sequence";
+
+const TOTALS: &str = "INSERT INTO progress_totals (tenant_id, course_id, state, learners) \
+     SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::smallint[], $4::bigint[]) \
+     ON CONFLICT (tenant_id, course_id, state) \
+     DO UPDATE SET learners = progress_totals.learners + excluded.learners";
+
+/// A batch on PostgreSQL: the inbox in one statement, each event's records in its order, and
+/// the enrolment records (the bulk of the traffic: progress as learners move) gathered and
+/// written set-wise, a handful of statements for the lot, before any rebuild mark that follows
+/// them and at the end.
+async fn apply_on_postgres(
+    tx: &mut sqlx::PgConnection,
+    events: &[(&PublishedEvent, &str)],
+    payloads: &[Payload],
+) -> Result<Vec<bool>, sqlx::Error> {
+    let ids: Vec<uuid::Uuid> = events.iter().map(|(e, _)| e.event.event_id).collect();
+    let streams: Vec<&str> = events.iter().map(|(_, stream)| *stream).collect();
+    let mut new: std::collections::HashSet<uuid::Uuid> = sqlx::query_scalar(INBOX_BATCH)
+        .bind(&ids)
+        .bind(&streams)
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .collect();
+    let mut tenants: Vec<uuid::Uuid> = events
+        .iter()
+        .map(|(e, _)| e.event.tenant.as_uuid())
+        .collect();
+    tenants.sort_unstable();
+    tenants.dedup();
+    let mut rebuilt: HashMap<(uuid::Uuid, String, String), i64> = HashMap::new();
+    for (tenant, service, topic, from) in
+        sqlx::query_as::<_, (uuid::Uuid, String, String, i64)>(REBUILDS_OF)
+            .bind(&tenants)
+            .fetch_all(&mut *tx)
+            .await?
+    {
+        rebuilt.insert((tenant, service, topic), from);
+    }
+    let mut enrolments: Vec<(uuid::Uuid, i64, &Enrolment)> = Vec::new();
+    let mut applied = Vec::with_capacity(events.len());
+    for ((event, _), payload) in events.iter().zip(payloads) {
+        // An id twice in one batch is new the first time only.
+        let is_new = new.remove(&event.event.event_id);
+        applied.push(is_new);
+        if !is_new {
+            continue;
+        }
+        let tenant = event.event.tenant.as_uuid();
+        let service = event.service.as_str();
+        let key = (tenant, service.to_owned(), event.event.topic.clone());
+        if record_table(event.service, &event.event.topic).is_some()
+            && rebuilt
+                .get(&key)
+                .is_some_and(|from| event.event.sequence < *from)
+        {
+            continue;
+        }
+        match payload {
+            Payload::Enrolments(records) => enrolments.extend(
+                records
+                    .enrolments
+                    .iter()
+                    .map(|e| (tenant, event.event.sequence, e)),
+            ),
+            Payload::Rebuild(mark) => {
+                // What came before the mark is in place before it sweeps and counts.
+                write_enrolments(tx, std::mem::take(&mut enrolments)).await?;
+                apply_payload!(tx, event, payload, Some(LOCK_ENROLMENT), Some(LOCK_TOTALS));
+                if mark.finished {
+                    for topic in &mark.topics {
+                        let from = rebuilt
+                            .entry((tenant, service.to_owned(), topic.clone()))
+                            .or_insert(mark.started_sequence);
+                        *from = (*from).max(mark.started_sequence);
+                    }
+                }
+            }
+            _ => apply_payload!(tx, event, payload, Some(LOCK_ENROLMENT), Some(LOCK_TOTALS)),
+        }
+    }
+    write_enrolments(tx, enrolments).await?;
+    Ok(applied)
+}
+
+/// Writes enrolment records set-wise: the newest of each enrolment (the highest sequence, the
+/// later among equals: what applying them one by one leaves), locked in key order, each
+/// written when at least as new as the stored row, and the running totals moved once per
+/// course and state by every change that took.
+async fn write_enrolments(
+    tx: &mut sqlx::PgConnection,
+    records: Vec<(uuid::Uuid, i64, &Enrolment)>,
+) -> Result<(), sqlx::Error> {
+    use std::collections::BTreeMap;
+    use std::collections::btree_map::Entry;
+    if records.is_empty() {
+        return Ok(());
+    }
+    let mut newest: BTreeMap<(uuid::Uuid, &str), (i64, &Enrolment)> = BTreeMap::new();
+    for (tenant, sequence, record) in records {
+        match newest.entry((tenant, record.enrolment_id.as_str())) {
+            Entry::Vacant(slot) => {
+                slot.insert((sequence, record));
+            }
+            Entry::Occupied(mut slot) => {
+                if sequence >= slot.get().0 {
+                    slot.insert((sequence, record));
+                }
+            }
+        }
+    }
+    let (tenants, ids): (Vec<uuid::Uuid>, Vec<&str>) = newest.keys().copied().unzip();
+    sqlx::query(LOCK_ENROLMENTS)
+        .bind(&tenants)
+        .bind(&ids)
+        .execute(&mut *tx)
+        .await?;
+    let before: HashMap<(uuid::Uuid, String), (String, i16, i64)> =
+        sqlx::query_as::<_, (uuid::Uuid, String, String, i16, i64)>(ENROLMENTS_BEFORE)
+            .bind(&tenants)
+            .bind(&ids)
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .map(|(tenant, id, course, state, sequence)| ((tenant, id), (course, state, sequence)))
+            .collect();
+    let mut moves: BTreeMap<(uuid::Uuid, String, i16), i64> = BTreeMap::new();
+    let mut rows = EnrolmentColumns::default();
+    for ((tenant, id), (sequence, e)) in &newest {
+        if let Some((course, state, stored)) = before.get(&(*tenant, (*id).to_owned())) {
+            if stored > sequence {
+                continue;
+            }
+            *moves.entry((*tenant, course.clone(), *state)).or_default() -= 1;
+        }
+        *moves
+            .entry((*tenant, e.course_id.clone(), e.state as i16))
+            .or_default() += 1;
+        rows.push(*tenant, *sequence, e);
+    }
+    rows.bind(sqlx::query(ENROLMENT_ROWS))
+        .execute(&mut *tx)
+        .await?;
+    let moves: Vec<_> = moves
+        .into_iter()
+        .filter(|(_, learners)| *learners != 0)
+        .collect();
+    if !moves.is_empty() {
+        let tenants: Vec<uuid::Uuid> = moves.iter().map(|((t, _, _), _)| *t).collect();
+        let courses: Vec<&str> = moves.iter().map(|((_, c, _), _)| c.as_str()).collect();
+        let states: Vec<i16> = moves.iter().map(|((_, _, s), _)| *s).collect();
+        let learners: Vec<i64> = moves.iter().map(|(_, l)| *l).collect();
+        sqlx::query(TOTALS)
+            .bind(tenants)
+            .bind(courses)
+            .bind(states)
+            .bind(learners)
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Enrolment rows column by column, as [`ENROLMENT_ROWS`] binds them.
+#[derive(Default)]
+struct EnrolmentColumns {
+    tenants: Vec<uuid::Uuid>,
+    ids: Vec<String>,
+    courses: Vec<String>,
+    users: Vec<String>,
+    states: Vec<i16>,
+    enrolled: Vec<Option<i64>>,
+    started: Vec<Option<i64>>,
+    completed: Vec<Option<i64>>,
+    withdrawn: Vec<Option<i64>>,
+    scores: Vec<Option<f32>>,
+    sequences: Vec<i64>,
+}
+
+impl EnrolmentColumns {
+    fn push(&mut self, tenant: uuid::Uuid, sequence: i64, e: &Enrolment) {
+        self.tenants.push(tenant);
+        self.ids.push(e.enrolment_id.clone());
+        self.courses.push(e.course_id.clone());
+        self.users.push(e.user_id.clone());
+        self.states.push(e.state as i16);
+        self.enrolled.push(seconds(e.enrolled_at.as_ref()));
+        self.started.push(seconds(e.started_at.as_ref()));
+        self.completed.push(seconds(e.completed_at.as_ref()));
+        self.withdrawn.push(seconds(e.withdrawn_at.as_ref()));
+        self.scores.push(e.score);
+        self.sequences.push(sequence);
+    }
+
+    fn bind(
+        self,
+        query: sqlx::query::Query<'static, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    ) -> sqlx::query::Query<'static, sqlx::Postgres, sqlx::postgres::PgArguments> {
+        query
+            .bind(self.tenants)
+            .bind(self.ids)
+            .bind(self.courses)
+            .bind(self.users)
+            .bind(self.states)
+            .bind(self.enrolled)
+            .bind(self.started)
+            .bind(self.completed)
+            .bind(self.withdrawn)
+            .bind(self.scores)
+            .bind(self.sequences)
+    }
 }
 
 impl Projection {
@@ -551,79 +857,38 @@ impl Projection {
         event: &PublishedEvent,
         stream_id: &str,
     ) -> Result<bool, ProjectionError> {
-        let unreadable = || ProjectionError::Unreadable {
-            topic: event.event.topic.clone(),
-            event_id: event.event.event_id,
-        };
-        let bytes = event.event.payload.as_slice();
-        let payload = match (event.service, event.event.topic.as_str()) {
-            (_, topic::FACTS) => {
-                Payload::Facts(WriteRelationshipsRequest::decode(bytes).map_err(|_| unreadable())?)
-            }
-            // Only identity speaks for people, only delegation for courses and enrolments.
-            (ServiceName::Identity, topic::PEOPLE) => {
-                Payload::People(PersonRecords::decode(bytes).map_err(|_| unreadable())?)
-            }
-            (ServiceName::Delegation, topic::COURSE) => {
-                let record = CourseRecord::decode(bytes).map_err(|_| unreadable())?;
-                if record.course.is_none() {
-                    return Err(unreadable());
-                }
-                Payload::Course(record)
-            }
-            (ServiceName::Delegation, topic::ENROLMENTS) => {
-                Payload::Enrolments(EnrolmentRecords::decode(bytes).map_err(|_| unreadable())?)
-            }
-            (ServiceName::Delegation, topic::EVENT) => {
-                let record = EventRecord::decode(bytes).map_err(|_| unreadable())?;
-                if record.event.is_none() {
-                    return Err(unreadable());
-                }
-                Payload::Event(record)
-            }
-            (ServiceName::Delegation, topic::COMPETENCY) => {
-                let record = CompetencyRecord::decode(bytes).map_err(|_| unreadable())?;
-                if record.check.is_none() {
-                    return Err(unreadable());
-                }
-                Payload::Competency(record)
-            }
-            (ServiceName::Delegation, topic::ENROLMENT_REQUEST) => {
-                let record = EnrolmentRequestRecord::decode(bytes).map_err(|_| unreadable())?;
-                if record.request.is_none() {
-                    return Err(unreadable());
-                }
-                Payload::Request(record)
-            }
-            (ServiceName::Delegation, topic::BOOKINGS) => {
-                Payload::Bookings(BookingRecords::decode(bytes).map_err(|_| unreadable())?)
-            }
-            (ServiceName::Identity | ServiceName::Delegation, topic::REBUILD) => {
-                Payload::Rebuild(RebuildMark::decode(bytes).map_err(|_| unreadable())?)
-            }
-            _ => Payload::Other,
-        };
-        let applied = match &self.database {
+        let applied = self.apply_batch(&[(event, stream_id)]).await?;
+        Ok(applied.first().copied().unwrap_or(false))
+    }
+
+    /// Applies `events` (each with where it was read) in order, in one transaction, each once:
+    /// for each, whether it was new. Applying them one by one would leave the same rows. An
+    /// unreadable payload refuses the whole batch before anything is written, so the caller can
+    /// set that event aside and apply the others.
+    pub async fn apply_batch(
+        &self,
+        events: &[(&PublishedEvent, &str)],
+    ) -> Result<Vec<bool>, ProjectionError> {
+        let payloads = events
+            .iter()
+            .map(|(event, _)| decode(event))
+            .collect::<Result<Vec<_>, _>>()?;
+        match &self.database {
             Database::Postgres(pool) => {
                 let mut tx = begin_write(pool).await?;
-                let applied = apply_in!(
-                    tx,
-                    event,
-                    stream_id,
-                    &payload,
-                    Some(LOCK_ENROLMENT),
-                    Some(LOCK_TOTALS)
-                );
+                let applied = apply_on_postgres(&mut tx, events, &payloads).await?;
                 tx.commit().await?;
-                applied
+                Ok(applied)
             }
             Database::Sqlite(pool) => {
                 let mut tx = begin_write(pool).await?;
-                let applied = apply_in!(tx, event, stream_id, &payload, None, None);
+                let mut applied = Vec::with_capacity(events.len());
+                for ((event, stream_id), payload) in events.iter().zip(&payloads) {
+                    applied.push(apply_one!(tx, event, *stream_id, payload, None, None));
+                }
                 tx.commit().await?;
-                applied
+                Ok(applied)
             }
-        };
-        Ok(applied)
+        }
     }
 }

@@ -484,6 +484,57 @@ impl ReportScope {
         Arg::Tenant(self.tenant.as_uuid())
     }
 
+    /// Whether the scope reaches more than its own tenant (a master's clients).
+    pub fn has_clients(&self) -> bool {
+        !self.clients.is_empty()
+    }
+
+    /// Whether the scope reaches the whole tenant.
+    pub fn is_everyone(&self) -> bool {
+        self.everyone
+    }
+
+    /// Whether a scope may reach much of its tenant (a unit or a subtree of units): the rest
+    /// (oneself, invitees, teams, groups, tutored courses) reach what one person oversees.
+    pub fn may_be_wide(&self) -> bool {
+        !self.units.is_empty() || !self.subtrees.is_empty()
+    }
+
+    /// A statement answering, in one number, about how many people and course learners the
+    /// scope reaches at `now`: the people its people side reaches (counted up to `cap`) plus the
+    /// learners of the courses it reaches whole (from the running totals). What it costs is
+    /// bounded, so it can decide how a report is read.
+    pub fn reach_statement(&self, now: i64, cap: i64) -> Sql {
+        let mut sql = Sql::default();
+        if self.needs_cte() {
+            sql.push("WITH RECURSIVE ");
+            self.cte(&mut sql);
+            sql.push(" ");
+        }
+        sql.push("SELECT CAST(");
+        if self.has_people() {
+            sql.push("(SELECT COUNT(*) FROM (SELECT 1 FROM (");
+            self.people(&mut sql, now);
+            sql.push(") reached LIMIT ").int(cap).push(") capped)");
+        } else {
+            sql.push("0");
+        }
+        sql.push(" AS BIGINT) + CAST(");
+        if self.has_courses() {
+            sql.push(
+                "(SELECT COALESCE(SUM(t.learners), 0) FROM progress_totals t WHERE t.tenant_id = ",
+            )
+            .bind(self.tenant_arg())
+            .push(" AND t.course_id IN (");
+            self.courses(&mut sql, now);
+            sql.push("))");
+        } else {
+            sql.push("0");
+        }
+        sql.push(" AS BIGINT)");
+        sql
+    }
+
     /// A select of the ids of the people of the tenant the caller may report on.
     fn people(&self, sql: &mut Sql, now: i64) {
         let caller = self.caller.to_string();

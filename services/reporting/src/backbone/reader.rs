@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use lms_runtime::ServiceName;
-use lms_runtime::outbox::{PUBLISHERS, open_entry, stream_key};
+use lms_runtime::outbox::{PUBLISHERS, PublishedEvent, open_entry, stream_key};
 use lms_runtime::redis::{RedisError, RedisHandle};
 use lms_runtime::sealed::Sealer;
 use opentelemetry::KeyValue;
@@ -248,17 +248,50 @@ impl StreamReader {
         }
     }
 
-    /// Applies each entry in order, then acknowledges, in one call per stream, every entry
-    /// applied or set aside, also when a failure stopped the round (the rest stay pending).
+    /// Applies the entries in order, all in one transaction, then acknowledges, in one call
+    /// per stream, every entry applied or set aside, also when a failure stopped the round (the
+    /// rest stay pending). When the batch is refused for one entry's sake (unreadable, or a
+    /// statement the store refuses), they are applied one by one, so that one alone is set
+    /// aside.
     async fn apply_and_ack(&self, entries: Vec<RawEntry>) -> Result<usize, ReadError> {
         let mut done: HashMap<&str, Vec<&str>> = HashMap::new();
         let mut outcome = Ok(entries.len());
+        let mut opened: Vec<(&RawEntry, PublishedEvent)> = Vec::with_capacity(entries.len());
         for entry in &entries {
-            match self.apply_one(entry).await {
-                Ok(()) => done.entry(&entry.key).or_default().push(&entry.id),
+            match self.open(entry).await {
+                Ok(Some(event)) => opened.push((entry, event)),
+                Ok(None) => done.entry(&entry.key).or_default().push(&entry.id),
                 Err(error) => {
                     outcome = Err(error);
                     break;
+                }
+            }
+        }
+        if outcome.is_ok() && !opened.is_empty() {
+            let batch: Vec<(&PublishedEvent, &str)> = opened
+                .iter()
+                .map(|(entry, event)| (event, entry.id.as_str()))
+                .collect();
+            match self.projection.apply_batch(&batch).await {
+                Ok(_) => {
+                    self.attempts_lock().clear();
+                    for (entry, _) in &opened {
+                        done.entry(&entry.key).or_default().push(&entry.id);
+                    }
+                }
+                Err(ProjectionError::Store(error)) if is_transient(&error) => {
+                    outcome = Err(error.into());
+                }
+                Err(_) => {
+                    for (entry, _) in &opened {
+                        match self.apply_one(entry).await {
+                            Ok(()) => done.entry(&entry.key).or_default().push(&entry.id),
+                            Err(error) => {
+                                outcome = Err(error);
+                                break;
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -274,6 +307,29 @@ impl StreamReader {
             }
         }
         outcome
+    }
+
+    /// The event an entry carries, verified; `None` when there is nothing to apply (an entry
+    /// trimmed away, one of no stream of ours, one set aside as unsigned or unreadable).
+    async fn open(&self, entry: &RawEntry) -> Result<Option<PublishedEvent>, ReadError> {
+        let Some(fields) = &entry.fields else {
+            self.count_trimmed(&entry.key, 1);
+            return Ok(None);
+        };
+        let Some(service) = self
+            .streams
+            .iter()
+            .find_map(|(service, key)| (*key == entry.key).then_some(*service))
+        else {
+            return Ok(None);
+        };
+        match open_entry(service, &entry.key, fields, &self.sealer) {
+            Ok(event) => Ok(Some(event)),
+            Err(unopened) => {
+                self.set_aside(entry, fields, unopened.as_str()).await?;
+                Ok(None)
+            }
+        }
     }
 
     /// Applies one entry, or sets it aside; an error leaves it pending.

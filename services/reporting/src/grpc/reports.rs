@@ -158,14 +158,24 @@ impl Shared {
         )
         .await
         .map_err(store_failed)?;
+        let plan = progress::plan(&self.database, &scope, &filters, order, now)
+            .await
+            .map_err(store_failed)?;
         let (mut sent, mut after) = (0, None::<Vec<String>>);
         let mut data = export::header(format).into_bytes();
         loop {
-            let sql =
-                progress::statement(&scope, &filters, order, after.as_deref(), EXPORT_PAGE, now);
-            let rows = progress::rows(&self.database, &sql)
-                .await
-                .map_err(store_failed)?;
+            let rows = progress::page(
+                &self.database,
+                &scope,
+                &filters,
+                order,
+                after.as_deref(),
+                EXPORT_PAGE,
+                now,
+                plan,
+            )
+            .await
+            .map_err(store_failed)?;
             let complete = rows.len() < EXPORT_PAGE as usize;
             after = rows.last().map(|row| row.key(order));
             sent += rows.len() as i64;
@@ -446,17 +456,22 @@ impl ReportService for Reports {
         if !scope.reaches_learners() {
             return Ok(Response::new(ListLearnerProgressResponse::default()));
         }
-        let sql = progress::statement(
+        let now = clock::now();
+        let plan = progress::plan(&self.0.database, &scope, &filters, order, now)
+            .await
+            .map_err(store_failed)?;
+        let rows = progress::page(
+            &self.0.database,
             &scope,
             &filters,
             order,
             after.as_deref(),
             limit + 1,
-            clock::now(),
-        );
-        let rows = progress::rows(&self.0.database, &sql)
-            .await
-            .map_err(store_failed)?;
+            now,
+            plan,
+        )
+        .await
+        .map_err(store_failed)?;
         let (rows, next_page_token) = page(rows, limit, |row| {
             progress::page_token(row, &filters, order)
         });

@@ -42,10 +42,14 @@ verify: fmt-check clippy proto-lint test ## What CI runs: fmt, clippy -D warning
 BENCH_USERS ?= 100000
 BENCH_IMPORT_USERS ?= 100000
 BENCH_COURSES ?= 10000
+# Reporting's generated tenant: a million people and ten million enrolments (about 7 minutes to
+# generate); BENCH_REPORTING=--small for 20,000 people.
+BENCH_REPORTING ?=
 
-bench: ## Benchmarks (release build): kernel decide vs Cedar; authorization under load (BENCH_USERS=1000000 for 1M); identity tokens, sign-in, CSV import; delegation course listings
+bench: ## Benchmarks (release build): kernel decide vs Cedar; authorization under load (BENCH_USERS=1000000 for 1M); identity tokens, sign-in, CSV import; delegation course listings; reporting at 1M people (BENCH_REPORTING=--small)
 	$(CARGO) bench -p lms-kernel-bench --features bench
 	@python3 scripts/criterion_summary.py target/criterion/decide kernel cedar
 	$(CARGO) bench -p lms-authorization --bench load -- --users $(BENCH_USERS) --json bench-results/authorization.json
 	$(CARGO) bench -p lms-identity --bench identity -- --users $(BENCH_IMPORT_USERS) --json bench-results/identity.json
 	$(CARGO) bench -p lms-delegation --bench delegation -- --courses $(BENCH_COURSES) --json bench-results/delegation.json
+	$(CARGO) bench -p lms-reporting --bench reporting -- $(BENCH_REPORTING) --json bench-results/reporting.json

@@ -9,8 +9,8 @@ use lms_runtime::{BootError, Database, ServiceContext};
 
 use crate::store::{PgStore, RecordKind, RecordStore, SqliteStore, StoreError};
 
-/// Records read and appended per transaction.
-const CHUNK: i64 = 500;
+/// Records read and appended per transaction unless told otherwise.
+pub const CHUNK: i64 = 500;
 
 /// Why a rebuild stopped; what was appended before stays, and running it again is safe.
 #[derive(Debug, thiserror::Error)]
@@ -28,16 +28,17 @@ pub enum RebuildError {
 pub async fn republish(
     context: &ServiceContext,
     tenants: &[TenantId],
+    chunk: i64,
 ) -> Result<Vec<usize>, RebuildError> {
     let database = context.open_database(&crate::MIGRATIONS).await?;
     let mut sent = Vec::with_capacity(tenants.len());
     for &tenant in tenants {
         let count = match &database {
             Database::Postgres(pool) => {
-                republish_from(&PgStore::new(pool.clone()), &database, tenant).await
+                republish_from(&PgStore::new(pool.clone()), &database, tenant, chunk).await
             }
             Database::Sqlite(pool) => {
-                republish_from(&SqliteStore::new(pool.clone()), &database, tenant).await
+                republish_from(&SqliteStore::new(pool.clone()), &database, tenant, chunk).await
             }
         };
         match count {
@@ -57,16 +58,17 @@ pub async fn republish_from<S: RecordStore>(
     store: &S,
     database: &Database,
     tenant: TenantId,
+    chunk: i64,
 ) -> Result<usize, StoreError> {
     let started = rebuild::begin(database, tenant).await?;
     let mut sent = 0;
     for kind in RecordKind::ALL {
         let mut after = None;
         loop {
-            let (count, last) = store.republish(tenant, kind, after, CHUNK).await?;
+            let (count, last) = store.republish(tenant, kind, after, chunk).await?;
             sent += count;
             match last {
-                Some(last) if count as i64 == CHUNK => after = Some(last),
+                Some(last) if count as i64 == chunk => after = Some(last),
                 _ => break,
             }
         }

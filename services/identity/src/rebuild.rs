@@ -8,8 +8,8 @@ use lms_runtime::{BootError, Database, ServiceContext};
 
 use crate::store::{PgStore, RecordStore, SqliteStore, StoreError};
 
-/// People read and appended per transaction.
-const CHUNK: i64 = 1000;
+/// People read and appended per transaction unless told otherwise.
+pub const CHUNK: i64 = 1000;
 
 /// Why a rebuild stopped; what was appended before stays, and running it again is safe.
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +51,7 @@ async fn all_tenants<S: RecordStore>(store: &S) -> Result<Vec<TenantId>, StoreEr
 pub async fn republish(
     context: &ServiceContext,
     tenants: &[TenantId],
+    chunk: i64,
 ) -> Result<Vec<usize>, RebuildError> {
     let database = context.open_database(&crate::MIGRATIONS).await?;
     let sealer = crate::sealer(context)?;
@@ -59,11 +60,11 @@ pub async fn republish(
         let count = match &database {
             Database::Postgres(pool) => {
                 let store = PgStore::new(pool.clone(), sealer.clone());
-                republish_from(&store, &database, tenant).await
+                republish_from(&store, &database, tenant, chunk).await
             }
             Database::Sqlite(pool) => {
                 let store = SqliteStore::new(pool.clone(), sealer.clone());
-                republish_from(&store, &database, tenant).await
+                republish_from(&store, &database, tenant, chunk).await
             }
         };
         match count {
@@ -83,14 +84,15 @@ pub async fn republish_from<S: RecordStore>(
     store: &S,
     database: &Database,
     tenant: TenantId,
+    chunk: i64,
 ) -> Result<usize, StoreError> {
     let started = rebuild::begin(database, tenant).await?;
     let (mut sent, mut after) = (0, None);
     loop {
-        let (count, last) = store.republish_people(tenant, after, CHUNK).await?;
+        let (count, last) = store.republish_people(tenant, after, chunk).await?;
         sent += count;
         match last {
-            Some(last) if count as i64 == CHUNK => after = Some(last),
+            Some(last) if count as i64 == chunk => after = Some(last),
             _ => break,
         }
     }

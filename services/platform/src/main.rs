@@ -75,11 +75,13 @@ enum OperatorCommand {
 
 #[derive(Debug, Subcommand)]
 enum ReportingCommand {
-    /// Have identity and delegation re-send every record they hold of each tenant, so reporting
-    /// replaces what it kept: after an event stream was trimmed past entries reporting never
-    /// read (the lms.reporting.stream_gap gauge is 1), or its store was restored from an old
-    /// backup. Writes to their databases (their outboxes); the running services carry the
-    /// records to reporting. Safe to run again.
+    /// Have identity and delegation re-send every record they hold of each tenant (people,
+    /// courses, enrolments, events, bookings, sign-offs, requests), so reporting replaces what it
+    /// kept of them: after an event stream was trimmed past entries reporting never read (the
+    /// lms.reporting.stream_gap gauge is 1), or its store was restored from an old backup.
+    /// Relationship facts (who may see whom) are not re-sent yet. Writes to their databases
+    /// (their outboxes); the running services carry the records to reporting. Safe to run
+    /// again.
     Rebuild {
         /// Only this tenant (repeatable); every tenant when none is named.
         #[arg(long = "tenant", value_name = "TENANT_ID")]
@@ -87,6 +89,10 @@ enum ReportingCommand {
         /// The stores `lms dev --data-dir DIR` runs on, when rebuilding beside it.
         #[arg(long, value_name = "DIR")]
         dev_data_dir: Option<PathBuf>,
+        /// Records read and appended per transaction (each holds the tenant's outbox order, so
+        /// the tenant's writes wait for it); each owner's default when not given.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(i64).range(1..=10_000))]
+        chunk: Option<i64>,
     },
 }
 
@@ -136,24 +142,32 @@ async fn main() -> anyhow::Result<()> {
                 ReportingCommand::Rebuild {
                     tenants,
                     dev_data_dir,
+                    chunk,
                 },
         } => {
             let _telemetry = telemetry::init(&config.telemetry, "lms-rebuild")?;
             let mut config = config;
             if let Some(data_dir) = dev_data_dir {
+                // A mistyped directory would otherwise get new, empty stores.
+                anyhow::ensure!(
+                    data_dir.join("identity.db").is_file(),
+                    "{} holds no lms dev stores (no identity.db): pass the --data-dir lms dev runs on",
+                    data_dir.display()
+                );
                 lms_platform::dev::local_stores(&mut config, &data_dir)?;
             }
             let tenants = tenants
                 .into_iter()
                 .map(lms_kernel::TenantId::from_uuid)
                 .collect();
-            let resent = lms_platform::rebuild::rebuild_reporting(&config, tenants).await?;
-            for tenant in &resent {
-                println!(
-                    "tenant {}: {} people and {} records of courses, enrolments, events, bookings, sign-offs and requests re-sent",
-                    tenant.tenant, tenant.people, tenant.records
-                );
-            }
+            let resent =
+                lms_platform::rebuild::rebuild_reporting(&config, tenants, chunk, |tenant| {
+                    println!(
+                        "tenant {}: {} people and {} records of courses, enrolments, events, bookings, sign-offs and requests re-sent",
+                        tenant.tenant, tenant.people, tenant.records
+                    );
+                })
+                .await?;
             println!(
                 "{} tenants re-sent; reporting replaces what it kept as the services publish them",
                 resent.len()

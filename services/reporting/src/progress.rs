@@ -173,7 +173,8 @@ pub const READ_BY_NAME_FROM: i64 = 2_000;
 /// How to read the pages of `scope` under `filters` in `order` at `now`: by name when the
 /// scope is the whole tenant, or a unit or subtree reaching more than [`READ_BY_NAME_FROM`]
 /// people and learners; from the scope otherwise (and always in course order, with a course,
-/// learner or group filter, or across client tenants, where the scope's side is the narrow one).
+/// learner, group or unit filter, or across client tenants, where the scope's side is the
+/// narrow one).
 pub async fn plan(
     database: &Database,
     scope: &ReportScope,
@@ -181,7 +182,10 @@ pub async fn plan(
     order: Order,
     now: i64,
 ) -> Result<Plan, sqlx::Error> {
-    let narrowed = filters.course.is_some() || filters.user.is_some() || filters.group.is_some();
+    let narrowed = filters.course.is_some()
+        || filters.user.is_some()
+        || filters.group.is_some()
+        || filters.unit.is_some();
     if order != Order::Learner || narrowed || scope.has_clients() {
         return Ok(Plan::ByScope);
     }
@@ -199,18 +203,21 @@ pub async fn plan(
 }
 
 /// One stretch of the tenant's people in name order: from a person's name key (inclusive or
-/// not; the start when none), at most `people` of them.
+/// not; the start when none) up to and including another (the end when none).
 #[derive(Clone, Copy, Debug)]
 struct Walk<'a> {
     from: Option<&'a [String]>,
     inclusive: bool,
-    people: i64,
+    to: Option<&'a [String]>,
 }
 
 /// People read in the first stretch of a by-name page, per row it holds; each further stretch
 /// reads twice as many, up to [`MOST_PEOPLE_A_STRETCH`].
 const PEOPLE_PER_ROW: i64 = 4;
 const MOST_PEOPLE_A_STRETCH: i64 = 50_000;
+/// People a by-name page walks at most before it reads from the scope instead: a scope too
+/// sparse for its size (a last page far from its rows) costs one sort, not a tenant's walk.
+const MOST_PEOPLE_A_PAGE: i64 = 200_000;
 
 /// One page: `limit` rows of `scope` under `filters`, in `order`, after `after`, at `now`,
 /// read as `plan` says (by name in learner order only). By name, the tenant's people are read
@@ -228,23 +235,59 @@ pub async fn page(
     now: i64,
     plan: Plan,
 ) -> Result<Vec<ProgressRow>, sqlx::Error> {
-    if plan == Plan::ByScope || order != Order::Learner {
-        return rows(
+    page_in_stretches(
+        database,
+        scope,
+        filters,
+        order,
+        after,
+        limit,
+        now,
+        plan,
+        limit * PEOPLE_PER_ROW,
+    )
+    .await
+}
+
+/// [`page`], its first by-name stretch `first_stretch` people long (tests walk one at a time).
+#[allow(clippy::too_many_arguments)]
+pub async fn page_in_stretches(
+    database: &Database,
+    scope: &ReportScope,
+    filters: &Filters,
+    order: Order,
+    after: Option<&[String]>,
+    limit: i64,
+    now: i64,
+    plan: Plan,
+    first_stretch: i64,
+) -> Result<Vec<ProgressRow>, sqlx::Error> {
+    let from_scope = || async {
+        rows(
             database,
             &statement(scope, filters, order, after, limit, now),
         )
-        .await;
+        .await
+    };
+    if plan == Plan::ByScope || order != Order::Learner {
+        return from_scope().await;
     }
     let mut found: Vec<ProgressRow> = Vec::new();
     // The page may start inside a person's enrolments: their stretch starts with them.
     let mut from: Option<Vec<String>> = after.map(|key| key[..3].to_vec());
     let mut inclusive = true;
-    let mut people = (limit * PEOPLE_PER_ROW).min(MOST_PEOPLE_A_STRETCH);
+    let (mut people, mut walked) = (first_stretch.clamp(1, MOST_PEOPLE_A_STRETCH), 0);
     loop {
+        if walked > MOST_PEOPLE_A_PAGE {
+            return from_scope().await;
+        }
+        // The stretch's end is fixed first, then its rows read up to it: a person added
+        // meanwhile is either in this stretch or the next, never skipped nor read twice.
+        let to = stretch_end(database, scope, from.as_deref(), inclusive, people).await?;
         let walk = Walk {
             from: from.as_deref(),
             inclusive,
-            people,
+            to: to.as_deref(),
         };
         let mut sql = scoped(scope, filters, now, ROW_COLUMNS, Some(walk));
         page_end(&mut sql, Order::Learner, after, limit - found.len() as i64);
@@ -253,26 +296,36 @@ pub async fn page(
             found.truncate(limit as usize);
             return Ok(found);
         }
-        match last_of_stretch(database, scope, walk).await? {
-            Some(last) => from = Some(last),
+        match to {
+            Some(to) => from = Some(to),
             None => return Ok(found),
         }
         inclusive = false;
+        walked += people;
         people = (people * 2).min(MOST_PEOPLE_A_STRETCH);
     }
 }
 
-/// The name key of the last person of a full stretch; `None` when fewer people were left.
-async fn last_of_stretch(
+/// The name key of the `people`-th person from `from` (inclusive or not); `None` when fewer
+/// are left (the stretch runs to the end).
+async fn stretch_end(
     database: &Database,
     scope: &ReportScope,
-    walk: Walk<'_>,
+    from: Option<&[String]>,
+    inclusive: bool,
+    people: i64,
 ) -> Result<Option<Vec<String>>, sqlx::Error> {
     let tenant = scope.tenants().next().expect("a scope has its tenant");
     let mut sql = Sql::default();
     sql.push("SELECT w.family_name, w.given_name, w.user_id FROM projected_people w");
+    let walk = Walk {
+        from,
+        inclusive,
+        to: None,
+    };
     stretch(&mut sql, tenant, walk);
-    sql.push(" OFFSET ").int(walk.people - 1);
+    sql.push(" ORDER BY w.family_name, w.given_name, w.user_id LIMIT 1 OFFSET ")
+        .int(people - 1);
     // The text holds only constants (see scope_sql::Sql).
     macro_rules! fetch {
         ($pool:expr) => {{
@@ -293,7 +346,7 @@ async fn last_of_stretch(
     Ok(last.map(|(family, given, user)| vec![family, given, user]))
 }
 
-/// ` WHERE ... ORDER BY ... LIMIT n`: the people of `walk` in name order.
+/// ` WHERE ...`: the people of `walk`.
 fn stretch(sql: &mut Sql, tenant: lms_kernel::TenantId, walk: Walk<'_>) {
     sql.push(" WHERE w.tenant_id = ")
         .bind(crate::scope_sql::Arg::Tenant(tenant.as_uuid()))
@@ -311,8 +364,16 @@ fn stretch(sql: &mut Sql, tenant: lms_kernel::TenantId, walk: Walk<'_>) {
         }
         sql.push(")");
     }
-    sql.push(" ORDER BY w.family_name, w.given_name, w.user_id LIMIT ")
-        .int(walk.people);
+    if let Some(to) = walk.to {
+        sql.push(" AND (w.family_name, w.given_name, w.user_id) <= (");
+        for (i, value) in to.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.text(value.clone());
+        }
+        sql.push(")");
+    }
 }
 
 /// The statement of one page read from the scope: `limit` rows of `scope` under `filters`, in

@@ -107,11 +107,40 @@ const TOTAL: &str = "INSERT INTO progress_totals (tenant_id, course_id, state, l
      VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id, course_id, state) \
      DO UPDATE SET learners = progress_totals.learners + excluded.learners";
 
-/// Holds one enrolment for the rest of the transaction on PostgreSQL, so two replicas
-/// applying events of the same enrolment move its totals one after the other (each reads the
-/// state the other left). SQLite has one writer at a time and needs none.
-const LOCK_ENROLMENT: &str =
-    "SELECT pg_advisory_xact_lock(hashtextextended($1::text || '/' || $2, 0))";
+/// Advisory-lock spaces on PostgreSQL (the first key of the two-key locks); SQLite has one
+/// writer at a time and needs none. A batch holds its tenants' rebuild locks shared for its
+/// whole transaction and a rebuild's closing mark holds its tenant's exclusively, so a sweep
+/// and recount never interleave with an enrolment change of that tenant. Enrolments are held
+/// by bucket (a hash of tenant and enrolment, [`ENROLMENT_BUCKETS`] of them), in bucket order,
+/// so two replicas applying changes of the same enrolment move its totals one after the other
+/// (each reads the state the other left), whatever the batch's size: at most that many locks.
+const REBUILD_SPACE: i32 = 0x4c4d_5302;
+const ENROLMENT_SPACE: i32 = 0x4c4d_5303;
+const ENROLMENT_BUCKETS: u64 = 4096;
+
+const LOCK_TENANTS_SHARED: &str =
+    "SELECT pg_advisory_xact_lock_shared($1, k) FROM UNNEST($2::int[]) AS k";
+const LOCK_TENANT: &str = "SELECT pg_advisory_xact_lock($1, $2)";
+const LOCK_BUCKETS: &str = "SELECT pg_advisory_xact_lock($1, k) FROM UNNEST($2::int[]) AS k";
+
+/// A stable 32-bit key of `parts` (FNV-1a): the same on every replica.
+fn lock_key(parts: &[&[u8]], buckets: Option<u64>) -> i32 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for byte in part.iter().chain(b"/") {
+            hash ^= u64::from(*byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    match buckets {
+        Some(buckets) => (hash % buckets) as i32,
+        None => (hash ^ (hash >> 32)) as u32 as i32,
+    }
+}
+
+fn tenant_lock(tenant: uuid::Uuid) -> i32 {
+    lock_key(&[tenant.as_bytes()], None)
+}
 
 const EVENT_ROW: &str = "INSERT INTO projected_events (tenant_id, event_id, course_id, title, \
      starts_at, ends_at, status, sequence) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
@@ -140,10 +169,6 @@ const REBUILT: &str = "INSERT INTO projection_rebuilds (tenant_id, service, topi
      VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id, service, topic) \
      DO UPDATE SET from_sequence = excluded.from_sequence, rebuilt_at = CURRENT_TIMESTAMP \
      WHERE projection_rebuilds.from_sequence < excluded.from_sequence";
-
-/// Holds the running totals while a rebuild counts them again, so no enrolment change moves a
-/// total between the count and its write (PostgreSQL; SQLite has one writer at a time).
-const LOCK_TOTALS: &str = "LOCK TABLE progress_totals IN EXCLUSIVE MODE";
 
 const CLEAR_TOTALS: &str = "DELETE FROM progress_totals WHERE tenant_id = $1";
 
@@ -220,7 +245,7 @@ impl<'a> FactRow<'a> {
 /// Applies `event` in `tx` once, by its id in the inbox, unless a rebuild made it stale; answers
 /// whether it was new (a macro: the same statements on either backend's transaction).
 macro_rules! apply_one {
-    ($tx:expr, $event:expr, $stream_id:expr, $payload:expr, $lock_enrolment:expr, $lock_totals:expr) => {{
+    ($tx:expr, $event:expr, $stream_id:expr, $payload:expr) => {{
         let event: &PublishedEvent = $event;
         let inserted = sqlx::query(INBOX)
             .bind(event.event.event_id)
@@ -245,7 +270,7 @@ macro_rules! apply_one {
                 None => None,
             };
             if !rebuilt_from.is_some_and(|from| event.event.sequence < from) {
-                apply_payload!($tx, event, $payload, $lock_enrolment, $lock_totals);
+                apply_payload!($tx, event, $payload);
             }
             true
         }
@@ -254,7 +279,7 @@ macro_rules! apply_one {
 
 /// Applies what `event`'s payload holds in `tx` (its inbox row and staleness are the caller's).
 macro_rules! apply_payload {
-    ($tx:expr, $event:expr, $payload:expr, $lock_enrolment:expr, $lock_totals:expr) => {{
+    ($tx:expr, $event:expr, $payload:expr) => {{
         let event: &PublishedEvent = $event;
         {
             let tenant = event.event.tenant.as_uuid();
@@ -299,21 +324,10 @@ macro_rules! apply_payload {
                         .await?;
                 }
                 Payload::Enrolments(records) => {
-                    // In enrolment id order, and the totals moved once per course and state at
-                    // the end in key order: two replicas applying events that touch the same
-                    // enrolments or courses take their locks in one order, never a deadlock.
+                    // One by one (SQLite; PostgreSQL writes them set-wise, `write_enrolments`),
+                    // the totals moved once per course and state at the end, in key order.
                     let mut enrolments: Vec<_> = records.enrolments.iter().collect();
                     enrolments.sort_by(|a, b| a.enrolment_id.cmp(&b.enrolment_id));
-                    let lock: Option<&str> = $lock_enrolment;
-                    if let Some(lock) = lock {
-                        for e in &enrolments {
-                            sqlx::query(lock)
-                                .bind(tenant)
-                                .bind(&e.enrolment_id)
-                                .execute(&mut *$tx)
-                                .await?;
-                        }
-                    }
                     let mut moves: std::collections::BTreeMap<(String, i16), i64> =
                         std::collections::BTreeMap::new();
                     for e in enrolments {
@@ -472,11 +486,9 @@ macro_rules! apply_payload {
                             .bind(from)
                             .execute(&mut *$tx)
                             .await?;
+                        // Counted again under the tenant's rebuild lock (PostgreSQL): no
+                        // enrolment change of the tenant moves a total meanwhile.
                         if topic == topic::ENROLMENTS {
-                            let lock: Option<&str> = $lock_totals;
-                            if let Some(lock) = lock {
-                                sqlx::query(lock).execute(&mut *$tx).await?;
-                            }
                             sqlx::query(CLEAR_TOTALS)
                                 .bind(tenant)
                                 .execute(&mut *$tx)
@@ -576,10 +588,6 @@ const INBOX_BATCH: &str = "INSERT INTO consumed_events (event_id, stream_id) \
 const REBUILDS_OF: &str = "SELECT tenant_id, service, topic, from_sequence \
      FROM projection_rebuilds WHERE tenant_id = ANY($1)";
 
-/// Holds enrolments in the order given (an array's order), as [`LOCK_ENROLMENT`] holds one.
-const LOCK_ENROLMENTS: &str = "SELECT pg_advisory_xact_lock(hashtextextended(k.t::text || '/' || k.e, 0)) \
-     FROM UNNEST($1::uuid[], $2::text[]) AS k(t, e)";
-
 const ENROLMENTS_BEFORE: &str = "SELECT e.tenant_id, e.enrolment_id, e.course_id, e.state, \
      e.sequence FROM projected_enrolments e \
      JOIN UNNEST($1::uuid[], $2::text[]) AS k(t, id) ON e.tenant_id = k.t AND e.enrolment_id = k.id";
@@ -599,15 +607,30 @@ const TOTALS: &str = "INSERT INTO progress_totals (tenant_id, course_id, state, 
      ON CONFLICT (tenant_id, course_id, state) \
      DO UPDATE SET learners = progress_totals.learners + excluded.learners";
 
-/// A batch on PostgreSQL: the inbox in one statement, each event's records in its order, and
-/// the enrolment records (the bulk of the traffic: progress as learners move) gathered and
-/// written set-wise, a handful of statements for the lot, before any rebuild mark that follows
-/// them and at the end.
+/// A stretch of a batch on PostgreSQL, in one transaction that holds its tenants' rebuild
+/// locks shared: the inbox in one statement, each event's records in its order, and the
+/// enrolment records (the bulk of the traffic: progress as learners move) gathered and written
+/// set-wise at the end, a handful of statements for the lot. Never holds a closing rebuild
+/// mark: that goes alone, [`apply_mark_on_postgres`].
 async fn apply_on_postgres(
     tx: &mut sqlx::PgConnection,
     events: &[(&PublishedEvent, &str)],
     payloads: &[Payload],
 ) -> Result<Vec<bool>, sqlx::Error> {
+    let mut tenants: Vec<uuid::Uuid> = events
+        .iter()
+        .map(|(e, _)| e.event.tenant.as_uuid())
+        .collect();
+    tenants.sort_unstable();
+    tenants.dedup();
+    let mut keys: Vec<i32> = tenants.iter().map(|t| tenant_lock(*t)).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    sqlx::query(LOCK_TENANTS_SHARED)
+        .bind(REBUILD_SPACE)
+        .bind(&keys)
+        .execute(&mut *tx)
+        .await?;
     let ids: Vec<uuid::Uuid> = events.iter().map(|(e, _)| e.event.event_id).collect();
     let streams: Vec<&str> = events.iter().map(|(_, stream)| *stream).collect();
     let mut new: std::collections::HashSet<uuid::Uuid> = sqlx::query_scalar(INBOX_BATCH)
@@ -617,12 +640,6 @@ async fn apply_on_postgres(
         .await?
         .into_iter()
         .collect();
-    let mut tenants: Vec<uuid::Uuid> = events
-        .iter()
-        .map(|(e, _)| e.event.tenant.as_uuid())
-        .collect();
-    tenants.sort_unstable();
-    tenants.dedup();
     let mut rebuilt: HashMap<(uuid::Uuid, String, String), i64> = HashMap::new();
     for (tenant, service, topic, from) in
         sqlx::query_as::<_, (uuid::Uuid, String, String, i64)>(REBUILDS_OF)
@@ -642,8 +659,11 @@ async fn apply_on_postgres(
             continue;
         }
         let tenant = event.event.tenant.as_uuid();
-        let service = event.service.as_str();
-        let key = (tenant, service.to_owned(), event.event.topic.clone());
+        let key = (
+            tenant,
+            event.service.as_str().to_owned(),
+            event.event.topic.clone(),
+        );
         if record_table(event.service, &event.event.topic).is_some()
             && rebuilt
                 .get(&key)
@@ -658,28 +678,36 @@ async fn apply_on_postgres(
                     .iter()
                     .map(|e| (tenant, event.event.sequence, e)),
             ),
-            Payload::Rebuild(mark) => {
-                // What came before the mark is in place before it sweeps and counts.
-                write_enrolments(tx, std::mem::take(&mut enrolments)).await?;
-                apply_payload!(tx, event, payload, Some(LOCK_ENROLMENT), Some(LOCK_TOTALS));
-                if mark.finished {
-                    for topic in &mark.topics {
-                        let from = rebuilt
-                            .entry((tenant, service.to_owned(), topic.clone()))
-                            .or_insert(mark.started_sequence);
-                        *from = (*from).max(mark.started_sequence);
-                    }
-                }
-            }
-            _ => apply_payload!(tx, event, payload, Some(LOCK_ENROLMENT), Some(LOCK_TOTALS)),
+            _ => apply_payload!(tx, event, payload),
         }
     }
     write_enrolments(tx, enrolments).await?;
     Ok(applied)
 }
 
+/// A closing rebuild mark on PostgreSQL, alone in its transaction under its tenant's rebuild
+/// lock held exclusively: no batch of the tenant is in flight while it sweeps and counts.
+async fn apply_mark_on_postgres(
+    tx: &mut sqlx::PgConnection,
+    event: &PublishedEvent,
+    stream_id: &str,
+    payload: &Payload,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query(LOCK_TENANT)
+        .bind(REBUILD_SPACE)
+        .bind(tenant_lock(event.event.tenant.as_uuid()))
+        .execute(&mut *tx)
+        .await?;
+    Ok(apply_one!(tx, event, stream_id, payload))
+}
+
+/// Whether `payload` closes a rebuild (and so goes alone).
+fn closes_rebuild(payload: &Payload) -> bool {
+    matches!(payload, Payload::Rebuild(mark) if mark.finished)
+}
+
 /// Writes enrolment records set-wise: the newest of each enrolment (the highest sequence, the
-/// later among equals: what applying them one by one leaves), locked in key order, each
+/// later among equals: what applying them one by one leaves), locked by bucket in order, each
 /// written when at least as new as the stored row, and the running totals moved once per
 /// course and state by every change that took.
 async fn write_enrolments(
@@ -705,9 +733,15 @@ async fn write_enrolments(
         }
     }
     let (tenants, ids): (Vec<uuid::Uuid>, Vec<&str>) = newest.keys().copied().unzip();
-    sqlx::query(LOCK_ENROLMENTS)
-        .bind(&tenants)
-        .bind(&ids)
+    let mut buckets: Vec<i32> = newest
+        .keys()
+        .map(|(tenant, id)| lock_key(&[tenant.as_bytes(), id.as_bytes()], Some(ENROLMENT_BUCKETS)))
+        .collect();
+    buckets.sort_unstable();
+    buckets.dedup();
+    sqlx::query(LOCK_BUCKETS)
+        .bind(ENROLMENT_SPACE)
+        .bind(&buckets)
         .execute(&mut *tx)
         .await?;
     let before: HashMap<(uuid::Uuid, String), (String, i16, i64)> =
@@ -861,8 +895,9 @@ impl Projection {
         Ok(applied.first().copied().unwrap_or(false))
     }
 
-    /// Applies `events` (each with where it was read) in order, in one transaction, each once:
-    /// for each, whether it was new. Applying them one by one would leave the same rows. An
+    /// Applies `events` (each with where it was read) in order, each once: for each, whether it
+    /// was new. Applying them one by one would leave the same rows. One transaction holds them
+    /// (on PostgreSQL, one per stretch between closing rebuild marks, and one per mark). An
     /// unreadable payload refuses the whole batch before anything is written, so the caller can
     /// set that event aside and apply the others.
     pub async fn apply_batch(
@@ -875,16 +910,38 @@ impl Projection {
             .collect::<Result<Vec<_>, _>>()?;
         match &self.database {
             Database::Postgres(pool) => {
-                let mut tx = begin_write(pool).await?;
-                let applied = apply_on_postgres(&mut tx, events, &payloads).await?;
-                tx.commit().await?;
+                // In stretches between closing rebuild marks, each mark alone: a committed
+                // stretch followed by a failure is applied once more as nothing (the inbox).
+                let mut applied = Vec::with_capacity(events.len());
+                let mut from = 0;
+                while from < events.len() {
+                    let mut tx = begin_write(pool).await?;
+                    if closes_rebuild(&payloads[from]) {
+                        let (event, stream_id) = events[from];
+                        applied.push(
+                            apply_mark_on_postgres(&mut tx, event, stream_id, &payloads[from])
+                                .await?,
+                        );
+                        from += 1;
+                    } else {
+                        let upto = (from..events.len())
+                            .find(|&i| closes_rebuild(&payloads[i]))
+                            .unwrap_or(events.len());
+                        applied.extend(
+                            apply_on_postgres(&mut tx, &events[from..upto], &payloads[from..upto])
+                                .await?,
+                        );
+                        from = upto;
+                    }
+                    tx.commit().await?;
+                }
                 Ok(applied)
             }
             Database::Sqlite(pool) => {
                 let mut tx = begin_write(pool).await?;
                 let mut applied = Vec::with_capacity(events.len());
                 for ((event, stream_id), payload) in events.iter().zip(&payloads) {
-                    applied.push(apply_one!(tx, event, *stream_id, payload, None, None));
+                    applied.push(apply_one!(tx, event, *stream_id, payload));
                 }
                 tx.commit().await?;
                 Ok(applied)

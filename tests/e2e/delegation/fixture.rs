@@ -419,9 +419,11 @@ impl Platform {
             SecretString::new(self.delegation_database_url());
         config.sign_in.key_encryption_keys = Some(SecretString::new(lms_testkit::TEST_KEK));
         let tenant = lms_kernel::TenantId::from_uuid(tenant.parse().unwrap());
-        let resent = lms_platform::rebuild::rebuild_reporting(&config, vec![tenant])
-            .await
-            .unwrap();
+        // A record a transaction: every chunk's continuation is taken.
+        let resent =
+            lms_platform::rebuild::rebuild_reporting(&config, vec![tenant], Some(1), |_| {})
+                .await
+                .unwrap();
         assert_eq!(resent.len(), 1);
         resent[0]
     }

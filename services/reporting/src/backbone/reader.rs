@@ -274,8 +274,9 @@ impl StreamReader {
                 .collect();
             match self.projection.apply_batch(&batch).await {
                 Ok(_) => {
-                    self.attempts_lock().clear();
+                    let mut attempts = self.attempts_lock();
                     for (entry, _) in &opened {
+                        attempts.remove(&entry.id);
                         done.entry(&entry.key).or_default().push(&entry.id);
                     }
                 }

@@ -48,15 +48,30 @@ impl RecordStore for SqlStore<Db> {
         // Taken before reading: every change committed before is read, every later one is
         // appended after this chunk.
         tx.hold_order(tenant).await?;
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT * FROM {table} WHERE tenant_id = $1 AND ($2 IS NULL OR {key} > $2) \
-             ORDER BY {key} LIMIT $3"
-        )))
-        .bind(tenant.as_uuid())
-        .bind(after)
-        .bind(limit)
-        .fetch_all(&mut *tx)
-        .await?;
+        // Two statements rather than `$2 IS NULL OR key > $2`, which a generic plan would read
+        // from the table's start for every chunk.
+        let rows = match after {
+            None => {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT * FROM {table} WHERE tenant_id = $1 ORDER BY {key} LIMIT $2"
+                )))
+                .bind(tenant.as_uuid())
+                .bind(limit)
+                .fetch_all(&mut *tx)
+                .await?
+            }
+            Some(after) => {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT * FROM {table} WHERE tenant_id = $1 AND {key} > $2 \
+                     ORDER BY {key} LIMIT $3"
+                )))
+                .bind(tenant.as_uuid())
+                .bind(after)
+                .bind(limit)
+                .fetch_all(&mut *tx)
+                .await?
+            }
+        };
         let last: Option<Uuid> = rows.last().map(|row| row.try_get(key)).transpose()?;
         let events = match kind {
             RecordKind::Courses => all(&rows, course_from_row)?

@@ -38,18 +38,32 @@ impl RecordStore for SqlStore<Db> {
         // Taken before reading: every change committed before is read, every later one is
         // appended after this chunk.
         tx.hold_order(tenant).await?;
-        let users = sqlx::query(
-            "SELECT * FROM users WHERE tenant_id = $1 AND ($2 IS NULL OR user_id > $2) \
-             ORDER BY user_id LIMIT $3",
-        )
-        .bind(tenant.as_uuid())
-        .bind(after)
-        .bind(limit)
-        .fetch_all(&mut *tx)
-        .await?
-        .iter()
-        .map(user_from_row)
-        .collect::<Result<Vec<_>, _>>()?;
+        // Two statements rather than `$2 IS NULL OR user_id > $2`, which a generic plan would
+        // read from the tenant's first person for every chunk.
+        let rows = match after {
+            None => {
+                sqlx::query("SELECT * FROM users WHERE tenant_id = $1 ORDER BY user_id LIMIT $2")
+                    .bind(tenant.as_uuid())
+                    .bind(limit)
+                    .fetch_all(&mut *tx)
+                    .await?
+            }
+            Some(after) => {
+                sqlx::query(
+                    "SELECT * FROM users WHERE tenant_id = $1 AND user_id > $2 \
+                     ORDER BY user_id LIMIT $3",
+                )
+                .bind(tenant.as_uuid())
+                .bind(after)
+                .bind(limit)
+                .fetch_all(&mut *tx)
+                .await?
+            }
+        };
+        let users = rows
+            .iter()
+            .map(user_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
         outbox::append(&mut *tx, tenant, &people_records(&users)).await?;
         tx.commit().await?;
         Ok((users.len(), users.last().map(|user| user.id.as_uuid())))

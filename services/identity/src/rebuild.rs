@@ -1,12 +1,13 @@
-//! Identity's part of `lms reporting rebuild`: every person of a tenant re-sent to reporting
-//! between the rebuild marks (see `lms_runtime::outbox::rebuild`). They go through the outbox;
+//! Identity's part of `lms reporting rebuild`: every person of a tenant, and every fact identity
+//! owns of it (units, employments, teams, groups, statuses, named managers, the coordinator and
+//! client tenants), re-sent to reporting between the rebuild marks (see `lms_runtime::outbox::rebuild`). They go through the outbox;
 //! the running service's publisher carries them to the event stream.
 
 use lms_kernel::TenantId;
 use lms_runtime::outbox::{rebuild, topic};
 use lms_runtime::{BootError, Database, ServiceContext};
 
-use crate::store::{PgStore, RecordStore, SqliteStore, StoreError};
+use crate::store::{FactKind, PgStore, RecordStore, SqliteStore, StoreError};
 
 /// People read and appended per transaction unless told otherwise.
 pub const CHUNK: i64 = 1000;
@@ -96,6 +97,16 @@ pub async fn republish_from<S: RecordStore>(
             _ => break,
         }
     }
-    rebuild::finish(database, tenant, started, &[topic::PEOPLE]).await?;
+    for kind in FactKind::ALL {
+        let mut after = None;
+        loop {
+            let (count, last) = store.republish_facts(tenant, kind, after, chunk).await?;
+            match last {
+                Some(last) if count as i64 == chunk => after = Some(last),
+                _ => break,
+            }
+        }
+    }
+    rebuild::finish(database, tenant, started, &[topic::PEOPLE, topic::FACTS]).await?;
     Ok(sent)
 }

@@ -428,6 +428,54 @@ pub fn group_deleted(group: &GroupRecord) -> Vec<NewEvent> {
     events(updates, vec![])
 }
 
+// Facts as they hold, each one touched, re-sent from the stored rows (`lms reporting rebuild`):
+// the same facts the builders above leave standing.
+
+/// A unit exists in the tenant, under its parent (if any).
+pub fn unit_holds(tenant: TenantId, unit: &UnitRecord) -> Vec<RelationshipUpdate> {
+    let mut updates = vec![unit_exists(tenant, unit.id)];
+    updates.extend(parent_changed(unit.id, None, unit.parent));
+    updates
+}
+
+/// `user` is a member of `group` (not their team: [`team`] says that).
+pub fn member_holds(group: GroupId, user: UserId) -> RelationshipUpdate {
+    touch(group_ref(group), Relation::Member, user_ref(user))
+}
+
+/// `user` manages `group`.
+pub fn manager_holds(group: GroupId, user: UserId) -> RelationshipUpdate {
+    touch(group_ref(group), Relation::Manager, user_ref(user))
+}
+
+/// `user` is a Group Administrator of `group`.
+pub fn administrator_holds(group: GroupId, user: UserId) -> RelationshipUpdate {
+    touch(group_ref(group), Relation::Administrator, user_ref(user))
+}
+
+/// `user` is named to manage the `kind` object `target`.
+pub fn named_manager_holds(kind: ObjectType, target: Uuid, user: UserId) -> RelationshipUpdate {
+    touch(
+        reference(kind, target),
+        Relation::NamedManager,
+        user_ref(user),
+    )
+}
+
+/// `user` is the tenant's Access Coordinator.
+pub fn access_coordinator_holds(tenant: TenantId, user: UserId) -> RelationshipUpdate {
+    touch(
+        tenant_ref(tenant),
+        Relation::AccessCoordinator,
+        user_ref(user),
+    )
+}
+
+/// `client` is a client of `master` (among the master's facts).
+pub fn client_holds(master: TenantId, client: TenantId) -> RelationshipUpdate {
+    touch(tenant_ref(master), Relation::Client, tenant_ref(client))
+}
+
 // Roles identity gives through the outbox.
 
 fn assign(user: UserId, template: Template, main_role: bool, source: AssignmentSource) -> NewEvent {

@@ -75,13 +75,14 @@ enum OperatorCommand {
 
 #[derive(Debug, Subcommand)]
 enum ReportingCommand {
-    /// Have identity and delegation re-send every record they hold of each tenant (people,
-    /// courses, enrolments, events, bookings, sign-offs, requests), so reporting replaces what it
-    /// kept of them: after an event stream was trimmed past entries reporting never read (the
+    /// Have identity and delegation re-send every record they hold of each tenant (people and
+    /// identity's facts: units, employments, teams, groups, statuses; courses, enrolments,
+    /// events, bookings, sign-offs, requests), so reporting replaces what it kept of them: after
+    /// an event stream was trimmed past entries reporting never read (the
     /// lms.reporting.stream_gap gauge is 1), or its store was restored from an old backup.
-    /// Relationship facts (who may see whom) are not re-sent yet. Writes to their databases
-    /// (their outboxes); the running services carry the records to reporting. Safe to run
-    /// again.
+    /// Delegation's facts (tutors, administrators, invitees) are not re-sent yet. Writes to
+    /// their databases (their outboxes); the running services carry the records to reporting.
+    /// Safe to run again.
     Rebuild {
         /// Only this tenant (repeatable); every tenant when none is named.
         #[arg(long = "tenant", value_name = "TENANT_ID")]

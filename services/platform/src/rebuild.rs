@@ -7,9 +7,10 @@
 //! It writes to the owners' databases like `lms migrate`, so it runs where they can be reached
 //! (a Kubernetes Job with the services' configuration), and is safe to run again.
 //!
-//! Relationship facts (teams, groups, units, duties: what reports are scoped by) are not
-//! re-sent yet: a lost fact event stays lost in reporting until its owner changes that fact
-//! again.
+//! Identity re-sends its relationship facts too (units, employments, teams, groups, statuses:
+//! most of what reports are scoped by); delegation's facts (tutors, course and event
+//! administrators, invitees, content grants) are not re-sent yet: a lost one stays lost in
+//! reporting until delegation changes that fact again.
 
 use lms_kernel::TenantId;
 use lms_runtime::{Config, ServiceContext, ServiceName};

@@ -176,18 +176,39 @@ const COUNT_TOTALS: &str = "INSERT INTO progress_totals (tenant_id, course_id, s
      SELECT tenant_id, course_id, state, COUNT(*) FROM projected_enrolments WHERE tenant_id = $1 \
      GROUP BY tenant_id, course_id, state";
 
-/// The table holding a record topic's rows, for the service that owns the topic.
-fn record_table(service: ServiceName, topic: &str) -> Option<&'static str> {
-    Some(match (service, topic) {
-        (ServiceName::Identity, topic::PEOPLE) => "projected_people",
-        (ServiceName::Delegation, topic::COURSE) => "projected_courses",
-        (ServiceName::Delegation, topic::ENROLMENTS) => "projected_enrolments",
-        (ServiceName::Delegation, topic::EVENT) => "projected_events",
-        (ServiceName::Delegation, topic::BOOKINGS) => "projected_bookings",
-        (ServiceName::Delegation, topic::COMPETENCY) => "projected_competencies",
-        (ServiceName::Delegation, topic::ENROLMENT_REQUEST) => "projected_enrolment_requests",
-        _ => return None,
-    })
+/// The tables a rebuild of `topic` by `service` replaces, each with whether its rows name
+/// their service (relationship facts: several services own some): none for a topic no
+/// rebuild replaces.
+fn rebuilt_tables(service: ServiceName, topic: &str) -> &'static [(&'static str, bool)] {
+    match (service, topic) {
+        (ServiceName::Identity, topic::PEOPLE) => &[("projected_people", false)],
+        (ServiceName::Identity | ServiceName::Delegation, topic::FACTS) => {
+            &[("projected_facts", true), ("projected_statuses", true)]
+        }
+        (ServiceName::Delegation, topic::COURSE) => &[("projected_courses", false)],
+        (ServiceName::Delegation, topic::ENROLMENTS) => &[("projected_enrolments", false)],
+        (ServiceName::Delegation, topic::EVENT) => &[("projected_events", false)],
+        (ServiceName::Delegation, topic::BOOKINGS) => &[("projected_bookings", false)],
+        (ServiceName::Delegation, topic::COMPETENCY) => &[("projected_competencies", false)],
+        (ServiceName::Delegation, topic::ENROLMENT_REQUEST) => {
+            &[("projected_enrolment_requests", false)]
+        }
+        _ => &[],
+    }
+}
+
+/// The topic a rebuild names for an event's: re-sent facts are facts.
+fn rebuilt_topic(topic: &str) -> &str {
+    match topic {
+        topic::FACTS_RESENT => topic::FACTS,
+        other => other,
+    }
+}
+
+/// Whether an event of `topic` by `service` is older than a rebuild when its sequence is below
+/// the rebuild's start.
+fn rebuildable(service: ServiceName, topic: &str) -> bool {
+    !rebuilt_tables(service, rebuilt_topic(topic)).is_empty()
 }
 
 const REQUEST_ROW: &str = "INSERT INTO projected_enrolment_requests (tenant_id, request_id, \
@@ -258,16 +279,16 @@ macro_rules! apply_one {
         } else {
             // A record older than a rebuild of its topic is one the rebuild re-sent or found
             // gone: applied now it could only bring back what is no longer so.
-            let rebuilt_from: Option<i64> = match record_table(event.service, &event.event.topic) {
-                Some(_) => {
+            let rebuilt_from: Option<i64> = match rebuildable(event.service, &event.event.topic) {
+                true => {
                     sqlx::query_scalar(REBUILT_FROM)
                         .bind(event.event.tenant.as_uuid())
                         .bind(event.service.as_str())
-                        .bind(&event.event.topic)
+                        .bind(rebuilt_topic(&event.event.topic))
                         .fetch_optional(&mut *$tx)
                         .await?
                 }
-                None => None,
+                false => None,
             };
             if !rebuilt_from.is_some_and(|from| event.event.sequence < from) {
                 apply_payload!($tx, event, $payload);
@@ -469,16 +490,23 @@ macro_rules! apply_payload {
                 Payload::Rebuild(mark) if mark.finished => {
                     let from = mark.started_sequence;
                     for topic in &mark.topics {
-                        let Some(table) = record_table(event.service, topic) else {
+                        let tables = rebuilt_tables(event.service, topic);
+                        if tables.is_empty() {
                             continue;
-                        };
-                        sqlx::query(sqlx::AssertSqlSafe(format!(
-                            "DELETE FROM {table} WHERE tenant_id = $1 AND sequence < $2"
-                        )))
-                        .bind(tenant)
-                        .bind(from)
-                        .execute(&mut *$tx)
-                        .await?;
+                        }
+                        for (table, by_service) in tables {
+                            // Rows naming their service are that service's alone ($3).
+                            let whose = if *by_service { " AND service = $3" } else { "" };
+                            let sweep = sqlx::query(sqlx::AssertSqlSafe(format!(
+                                "DELETE FROM {table} WHERE tenant_id = $1 AND sequence < $2{whose}"
+                            )))
+                            .bind(tenant)
+                            .bind(from);
+                            match by_service {
+                                true => sweep.bind(service).execute(&mut *$tx).await?,
+                                false => sweep.execute(&mut *$tx).await?,
+                            };
+                        }
                         sqlx::query(REBUILT)
                             .bind(tenant)
                             .bind(service)
@@ -532,7 +560,8 @@ fn decode(event: &PublishedEvent) -> Result<Payload, ProjectionError> {
     };
     let bytes = event.event.payload.as_slice();
     Ok(match (event.service, event.event.topic.as_str()) {
-        (_, topic::FACTS) => {
+        (_, topic::FACTS)
+        | (ServiceName::Identity | ServiceName::Delegation, topic::FACTS_RESENT) => {
             Payload::Facts(WriteRelationshipsRequest::decode(bytes).map_err(|_| unreadable())?)
         }
         // Only identity speaks for people, only delegation for courses and enrolments.
@@ -662,9 +691,9 @@ async fn apply_on_postgres(
         let key = (
             tenant,
             event.service.as_str().to_owned(),
-            event.event.topic.clone(),
+            rebuilt_topic(&event.event.topic).to_owned(),
         );
-        if record_table(event.service, &event.event.topic).is_some()
+        if rebuildable(event.service, &event.event.topic)
             && rebuilt
                 .get(&key)
                 .is_some_and(|from| event.event.sequence < *from)

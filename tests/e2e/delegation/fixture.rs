@@ -371,10 +371,8 @@ impl Platform {
         self._databases[3].url()
     }
 
-    /// Waits until identity and delegation published every event they committed, then trims
-    /// their event streams to nothing, as `XTRIM` under a short `MAXLEN` does to entries a
-    /// stopped reporting never read.
-    pub async fn trim_streams(&self) {
+    /// Waits until identity and delegation published every event they committed.
+    async fn wait_published(&self) {
         for database in [self._databases[0].url(), self.delegation_database_url()] {
             let pool = sqlx::PgPool::connect(database).await.unwrap();
             let started = std::time::Instant::now();
@@ -392,6 +390,33 @@ impl Platform {
             }
             pool.close().await;
         }
+    }
+
+    /// Waits until reporting applied everything identity and delegation committed so far (their
+    /// outboxes published, and nothing new applied for a while).
+    pub async fn settle_reporting(&self) {
+        self.wait_published().await;
+        let reporting = sqlx::PgPool::connect(self.reporting_database_url())
+            .await
+            .unwrap();
+        let (mut last, mut same) = (-1_i64, 0);
+        while same < 3 {
+            let consumed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM consumed_events")
+                .fetch_one(&reporting)
+                .await
+                .unwrap();
+            same = if consumed == last { same + 1 } else { 0 };
+            last = consumed;
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        }
+        reporting.close().await;
+    }
+
+    /// Waits until identity and delegation published every event they committed, then trims
+    /// their event streams to nothing, as `XTRIM` under a short `MAXLEN` does to entries a
+    /// stopped reporting never read.
+    pub async fn trim_streams(&self) {
+        self.wait_published().await;
         let client = ::redis::Client::open(self._redis.url()).unwrap();
         let mut connection = client.get_multiplexed_async_connection().await.unwrap();
         for service in lms_runtime::outbox::PUBLISHERS {

@@ -726,7 +726,7 @@ async fn a_stream_trimmed_past_unread_changes_is_restored_by_the_rebuild() {
         .unwrap()
     };
     let first = rebuilt_from().await;
-    assert_eq!(first.len(), 7, "{first:?}");
+    assert_eq!(first.len(), 8, "{first:?}");
     p.rebuild_reporting(&p.tenant).await;
     let started = Instant::now();
     while rebuilt_from()
@@ -744,6 +744,74 @@ async fn a_stream_trimmed_past_unread_changes_is_restored_by_the_rebuild() {
     let again = every_row(&p, &p.admin).await;
     assert_eq!(again, rows);
     assert_eq!(courses().await, std::slice::from_ref(&safety));
+}
+
+/// Identity's facts and statuses as reporting holds them (present ones, without sequences).
+async fn identity_facts(
+    reporting: &sqlx::PgPool,
+) -> (Vec<(i16, String, i16, i16, String)>, Vec<(String, i16)>) {
+    let facts = sqlx::query_as(
+        "SELECT resource_type, resource_id, relation, subject_type, subject_id FROM projected_facts \
+         WHERE service = 'identity' AND present \
+         ORDER BY resource_type, resource_id, relation, subject_type, subject_id",
+    )
+    .fetch_all(reporting)
+    .await
+    .unwrap();
+    let statuses = sqlx::query_as(
+        "SELECT user_id, status FROM projected_statuses WHERE service = 'identity' ORDER BY user_id",
+    )
+    .fetch_all(reporting)
+    .await
+    .unwrap();
+    (facts, statuses)
+}
+
+#[tokio::test]
+async fn a_rebuild_re_sends_identitys_facts_as_they_stand() {
+    let p = Platform::with_reporting().await;
+    let (max, _) = p
+        .person("max@academy.example", Some("builtin:manager"), None)
+        .await;
+    let (ann, _) = p
+        .person("ann@academy.example", None, Some(&p.location))
+        .await;
+    let (bob, _) = p.person("bob@academy.example", None, None).await;
+    let (cid, _) = p.person("cid@academy.example", None, None).await;
+    p.team(&max, &[ann.clone(), bob.clone()]).await;
+    p.group("Readers", &[cid.clone(), ann.clone()]).await;
+    p.settle_reporting().await;
+    let reporting = sqlx::PgPool::connect(p.reporting_database_url())
+        .await
+        .unwrap();
+    let before = identity_facts(&reporting).await;
+    // Units, employments, the team (manager, primary members), the group, the coordinator.
+    let relations: BTreeSet<i16> = before.0.iter().map(|fact| fact.2).collect();
+    for relation in [2, 3, 4, 5, 6, 18, 19] {
+        assert!(relations.contains(&relation), "{relation}: {before:?}");
+    }
+
+    p.rebuild_reporting(&p.tenant).await;
+    let started = Instant::now();
+    loop {
+        let marked: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM projection_rebuilds \
+             WHERE service = 'identity' AND topic = 'authorization.facts'",
+        )
+        .fetch_one(&reporting)
+        .await
+        .unwrap();
+        if marked == 1 {
+            break;
+        }
+        assert!(
+            started.elapsed() < LAG,
+            "identity's rebuild was not applied"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Every fact was re-sent (none swept that still holds), and nothing more.
+    assert_eq!(identity_facts(&reporting).await, before);
 }
 
 /// Every booking of `token`'s attendance report (only `event` when given), as

@@ -74,6 +74,10 @@ pub mod topic {
     pub const COMPETENCY: &str = "reporting.competency";
     /// Delegation's record of an enrolment request (`lms.reporting.v1.EnrolmentRequestRecord`).
     pub const ENROLMENT_REQUEST: &str = "reporting.enrolment_request";
+    /// Facts an owner re-sends as they hold (`lms.authorization.v1.WriteRelationshipsRequest`,
+    /// touches and statuses, see [`super::rebuild`]): for reporting alone, authorization has
+    /// them already.
+    pub const FACTS_RESENT: &str = "reporting.facts";
     /// An owner's mark before and after re-sending every record of a tenant
     /// (`lms.reporting.v1.RebuildMark`, see [`super::rebuild`]).
     pub const REBUILD: &str = "reporting.rebuild";
@@ -189,7 +193,10 @@ mod tests {
 
     #[test]
     fn every_record_topic_is_for_reporting_alone() {
-        for record in topic::RECORDS.iter().chain([&topic::REBUILD]) {
+        for record in topic::RECORDS
+            .iter()
+            .chain([&topic::REBUILD, &topic::FACTS_RESENT])
+        {
             assert!(record.starts_with(topic::FOR_REPORTING), "{record}");
         }
     }

@@ -11,12 +11,13 @@
 //! Reporting, on the second mark, drops every row of those topics older than the first: the
 //! owner no longer holds it. Live changes go on meanwhile and keep their order.
 
+use lms_api::authorization::v1::{RelationshipUpdate, SubjectStatus, WriteRelationshipsRequest};
 use lms_api::reporting::v1::RebuildMark;
 use lms_kernel::TenantId;
 use prost::Message;
 use uuid::Uuid;
 
-use super::{NewEvent, append, topic};
+use super::{NewEvent, RECORDS_PER_EVENT, append, topic};
 use crate::store::Database;
 use crate::transaction::begin_write;
 
@@ -64,4 +65,30 @@ pub async fn finish(
         topics: topics.iter().map(|&t| t.to_owned()).collect(),
     });
     super::commit_alone(database, tenant, &[event]).await
+}
+
+/// Facts as they hold, re-sent for reporting alone (`reporting.facts`): at most a thousand
+/// updates and a thousand statuses an event; none for none.
+pub fn resent_facts(
+    updates: Vec<RelationshipUpdate>,
+    statuses: Vec<SubjectStatus>,
+) -> Vec<NewEvent> {
+    let events = updates
+        .len()
+        .max(statuses.len())
+        .div_ceil(RECORDS_PER_EVENT);
+    let (mut updates, mut statuses) = (updates.into_iter(), statuses.into_iter());
+    (0..events)
+        .map(|_| NewEvent {
+            event_id: Uuid::now_v7(),
+            topic: topic::FACTS_RESENT,
+            payload: WriteRelationshipsRequest {
+                event_id: String::new(),
+                updates: updates.by_ref().take(RECORDS_PER_EVENT).collect(),
+                tenant_facts: None,
+                statuses: statuses.by_ref().take(RECORDS_PER_EVENT).collect(),
+            }
+            .encode_to_vec(),
+        })
+        .collect()
 }

@@ -27,7 +27,7 @@ pub use groups::{CustomField, GroupRecord, GroupStore, NamedManager};
 pub use import::{ImportBatch, ImportSnapshot, ImportStore, ImportedChange, ImportedUser};
 use lms_kernel::{AccountKind, UnitKind, UserStatus};
 pub use lms_runtime::outbox::NewEvent;
-pub use records::RecordStore;
+pub use records::{FactKind, RecordStore};
 pub use reseal::{ResealStore, Resealed};
 pub use sql::{PgStore, SqlStore, SqliteStore};
 pub use tenants::{TenantRecord, TenantStore};

@@ -8,6 +8,35 @@ use uuid::Uuid;
 
 use super::StoreError;
 
+/// Which of identity's facts a rebuild re-sends, by the table they stand on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FactKind {
+    /// The tenant's Access Coordinator and client tenants (one chunk).
+    Tenant,
+    /// Units: in the tenant, under their parent.
+    Units,
+    /// People: their status, and their team (primary group).
+    People,
+    /// Employments: employee and main account, in their window.
+    Employments,
+    /// Groups: manager, administrators, members.
+    Groups,
+    /// People named to manage a user or a unit.
+    NamedManagers,
+}
+
+impl FactKind {
+    /// Every kind, in the order a rebuild sends them.
+    pub const ALL: [FactKind; 6] = [
+        FactKind::Tenant,
+        FactKind::Units,
+        FactKind::People,
+        FactKind::Employments,
+        FactKind::Groups,
+        FactKind::NamedManagers,
+    ];
+}
+
 /// Re-sending records, a chunk at a time.
 pub trait RecordStore: Send + Sync + 'static {
     /// At most `limit` tenants with ids after `after`, in id order.
@@ -24,6 +53,18 @@ pub trait RecordStore: Send + Sync + 'static {
     fn republish_people(
         &self,
         tenant: TenantId,
+        after: Option<Uuid>,
+        limit: i64,
+    ) -> impl Future<Output = Result<(usize, Option<Uuid>), StoreError>> + Send;
+
+    /// Appends, as re-sent facts (`reporting.facts`), the facts standing on at most `limit` of
+    /// the tenant's `kind` rows with ids after `after`, in id order, read under the tenant's
+    /// order lock like the people; answers how many rows and the last id, `None` when there
+    /// were none left (the tenant's own facts come in one chunk).
+    fn republish_facts(
+        &self,
+        tenant: TenantId,
+        kind: FactKind,
         after: Option<Uuid>,
         limit: i64,
     ) -> impl Future<Output = Result<(usize, Option<Uuid>), StoreError>> + Send;

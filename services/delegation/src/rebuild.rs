@@ -63,15 +63,8 @@ pub async fn republish_from<S: RecordStore>(
     let started = rebuild::begin(database, tenant).await?;
     let mut sent = 0;
     for kind in RecordKind::ALL {
-        let mut after = None;
-        loop {
-            let (count, last) = store.republish(tenant, kind, after, chunk).await?;
-            sent += count;
-            match last {
-                Some(last) if count as i64 == chunk => after = Some(last),
-                _ => break,
-            }
-        }
+        sent +=
+            rebuild::send_all(chunk, |after| store.republish(tenant, kind, after, chunk)).await?;
     }
     let topics: Vec<&str> = RecordKind::ALL.iter().map(|kind| kind.topic()).collect();
     rebuild::finish(database, tenant, started, &topics).await?;

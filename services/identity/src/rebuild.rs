@@ -88,24 +88,13 @@ pub async fn republish_from<S: RecordStore>(
     chunk: i64,
 ) -> Result<usize, StoreError> {
     let started = rebuild::begin(database, tenant).await?;
-    let (mut sent, mut after) = (0, None);
-    loop {
-        let (count, last) = store.republish_people(tenant, after, chunk).await?;
-        sent += count;
-        match last {
-            Some(last) if count as i64 == chunk => after = Some(last),
-            _ => break,
-        }
-    }
+    let sent =
+        rebuild::send_all(chunk, |after| store.republish_people(tenant, after, chunk)).await?;
     for kind in FactKind::ALL {
-        let mut after = None;
-        loop {
-            let (count, last) = store.republish_facts(tenant, kind, after, chunk).await?;
-            match last {
-                Some(last) if count as i64 == chunk => after = Some(last),
-                _ => break,
-            }
-        }
+        rebuild::send_all(chunk, |after| {
+            store.republish_facts(tenant, kind, after, chunk)
+        })
+        .await?;
     }
     rebuild::finish(database, tenant, started, &[topic::PEOPLE, topic::FACTS]).await?;
     Ok(sent)

@@ -11,6 +11,8 @@
 //! Reporting, on the second mark, drops every row of those topics older than the first: the
 //! owner no longer holds it. Live changes go on meanwhile and keep their order.
 
+use std::future::Future;
+
 use lms_api::authorization::v1::{RelationshipUpdate, SubjectStatus, WriteRelationshipsRequest};
 use lms_api::reporting::v1::RebuildMark;
 use lms_kernel::TenantId;
@@ -91,4 +93,23 @@ pub fn resent_facts(
             .encode_to_vec(),
         })
         .collect()
+}
+
+/// Appends every chunk of one kind of row: `send(after)` appends the rows after an id, at most
+/// `chunk`, in one transaction (see the module docs) and answers how many and the last id;
+/// called until a chunk comes back short. Answers how many rows were sent.
+pub async fn send_all<E, F, Fut>(chunk: i64, mut send: F) -> Result<usize, E>
+where
+    F: FnMut(Option<Uuid>) -> Fut,
+    Fut: Future<Output = Result<(usize, Option<Uuid>), E>>,
+{
+    let (mut sent, mut after) = (0, None);
+    loop {
+        let (count, last) = send(after).await?;
+        sent += count;
+        match last {
+            Some(last) if count as i64 == chunk => after = Some(last),
+            _ => return Ok(sent),
+        }
+    }
 }

@@ -97,7 +97,7 @@ const TEAM: i64 = 20;
 /// Rows per report page.
 const PAGE: i64 = 50;
 /// Entries a reader takes from a stream at once (its `COUNT`).
-const READ_COUNT: usize = 1000;
+const READ_COUNT: usize = 200;
 
 /// A small xorshift: callers spread over the tenant, the same each run.
 struct Spread(u64);

@@ -113,10 +113,11 @@ const TOTAL: &str = "INSERT INTO progress_totals (tenant_id, course_id, state, l
 /// and recount never interleave with an enrolment change of that tenant. Enrolments are held
 /// by bucket (a hash of tenant and enrolment, [`ENROLMENT_BUCKETS`] of them), in bucket order,
 /// so two replicas applying changes of the same enrolment move its totals one after the other
-/// (each reads the state the other left), whatever the batch's size: at most that many locks.
+/// (each reads the state the other left), whatever the batch's size: at most that many locks,
+/// so a few replicas' batches fit PostgreSQL's default lock table (64 per connection slot).
 const REBUILD_SPACE: i32 = 0x4c4d_5302;
 const ENROLMENT_SPACE: i32 = 0x4c4d_5303;
-const ENROLMENT_BUCKETS: u64 = 4096;
+const ENROLMENT_BUCKETS: u64 = 1024;
 
 const LOCK_TENANTS_SHARED: &str =
     "SELECT pg_advisory_xact_lock_shared($1, k) FROM UNNEST($2::int[]) AS k";

@@ -23,34 +23,37 @@ pub enum RebuildError {
     Store(#[from] StoreError),
 }
 
-/// Re-sends every record of each of `tenants` from the store `context` names; answers how
-/// many records each had.
-pub async fn republish(
-    context: &ServiceContext,
-    tenants: &[TenantId],
-    chunk: i64,
-) -> Result<Vec<usize>, RebuildError> {
-    let database = context.open_database(&crate::MIGRATIONS).await?;
-    let mut sent = Vec::with_capacity(tenants.len());
-    for &tenant in tenants {
-        let count = match &database {
+/// Delegation's store opened for a rebuild, re-sending one tenant at a time.
+#[derive(Debug)]
+pub struct Resender {
+    database: Database,
+}
+
+impl Resender {
+    /// Opens the store `context` names.
+    pub async fn open(context: &ServiceContext) -> Result<Self, RebuildError> {
+        Ok(Self {
+            database: context.open_database(&crate::MIGRATIONS).await?,
+        })
+    }
+
+    /// Re-sends every record of `tenant`, at most `chunk` a transaction; answers how many.
+    pub async fn resend(&self, tenant: TenantId, chunk: i64) -> Result<usize, RebuildError> {
+        let database = &self.database;
+        Ok(match database {
             Database::Postgres(pool) => {
-                republish_from(&PgStore::new(pool.clone()), &database, tenant, chunk).await
+                republish_from(&PgStore::new(pool.clone()), database, tenant, chunk).await?
             }
             Database::Sqlite(pool) => {
-                republish_from(&SqliteStore::new(pool.clone()), &database, tenant, chunk).await
+                republish_from(&SqliteStore::new(pool.clone()), database, tenant, chunk).await?
             }
-        };
-        match count {
-            Ok(count) => sent.push(count),
-            Err(error) => {
-                database.close().await;
-                return Err(error.into());
-            }
-        }
+        })
     }
-    database.close().await;
-    Ok(sent)
+
+    /// Closes the store.
+    pub async fn close(self) {
+        self.database.close().await;
+    }
 }
 
 /// Re-sends every record of `tenant` from `store` (over `database`) between the marks.

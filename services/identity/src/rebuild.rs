@@ -1,12 +1,14 @@
 //! Identity's part of `lms reporting rebuild`: every person of a tenant, and every fact identity
 //! owns of it (units, employments, teams, groups, statuses, named managers, the coordinator and
-//! client tenants), re-sent to reporting between the rebuild marks (see `lms_runtime::outbox::rebuild`). They go through the outbox;
-//! the running service's publisher carries them to the event stream.
+//! client tenants), re-sent to reporting between the rebuild marks (see
+//! `lms_runtime::outbox::rebuild`). They go through the outbox; the running service's publisher
+//! carries them to the event stream.
 
 use lms_kernel::TenantId;
 use lms_runtime::outbox::{rebuild, topic};
 use lms_runtime::{BootError, Database, ServiceContext};
 
+use crate::sealing::Sealer;
 use crate::store::{FactKind, PgStore, RecordStore, SqliteStore, StoreError};
 
 /// People read and appended per transaction unless told otherwise.
@@ -23,16 +25,59 @@ pub enum RebuildError {
     Store(#[from] StoreError),
 }
 
-/// Every tenant of the store `context` names, in id order.
-pub async fn tenants(context: &ServiceContext) -> Result<Vec<TenantId>, RebuildError> {
-    let database = context.open_database(&crate::MIGRATIONS).await?;
-    let sealer = crate::sealer(context)?;
-    let listed = match &database {
-        Database::Postgres(pool) => all_tenants(&PgStore::new(pool.clone(), sealer)).await,
-        Database::Sqlite(pool) => all_tenants(&SqliteStore::new(pool.clone(), sealer)).await,
-    };
-    database.close().await;
-    Ok(listed?)
+/// Identity's store opened for a rebuild, re-sending one tenant at a time.
+pub struct Resender {
+    database: Database,
+    sealer: Sealer,
+}
+
+impl std::fmt::Debug for Resender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Resender").finish_non_exhaustive()
+    }
+}
+
+impl Resender {
+    /// Opens the store `context` names.
+    pub async fn open(context: &ServiceContext) -> Result<Self, RebuildError> {
+        Ok(Self {
+            sealer: crate::sealer(context)?,
+            database: context.open_database(&crate::MIGRATIONS).await?,
+        })
+    }
+
+    /// Every tenant, in id order.
+    pub async fn tenants(&self) -> Result<Vec<TenantId>, RebuildError> {
+        Ok(match &self.database {
+            Database::Postgres(pool) => {
+                all_tenants(&PgStore::new(pool.clone(), self.sealer.clone())).await?
+            }
+            Database::Sqlite(pool) => {
+                all_tenants(&SqliteStore::new(pool.clone(), self.sealer.clone())).await?
+            }
+        })
+    }
+
+    /// Re-sends every person and fact of `tenant`, at most `chunk` rows a transaction;
+    /// answers how many people.
+    pub async fn resend(&self, tenant: TenantId, chunk: i64) -> Result<usize, RebuildError> {
+        let database = &self.database;
+        Ok(match database {
+            Database::Postgres(pool) => {
+                let store = PgStore::new(pool.clone(), self.sealer.clone());
+                republish_from(&store, database, tenant, chunk).await?
+            }
+            Database::Sqlite(pool) => {
+                let store = SqliteStore::new(pool.clone(), self.sealer.clone());
+                republish_from(&store, database, tenant, chunk).await?
+            }
+        })
+    }
+
+    /// Closes the store.
+    pub async fn close(self) {
+        self.database.close().await;
+    }
 }
 
 async fn all_tenants<S: RecordStore>(store: &S) -> Result<Vec<TenantId>, StoreError> {
@@ -45,39 +90,6 @@ async fn all_tenants<S: RecordStore>(store: &S) -> Result<Vec<TenantId>, StoreEr
             return Ok(tenants);
         }
     }
-}
-
-/// Re-sends every person of each of `tenants` from the store `context` names; answers how many
-/// each had.
-pub async fn republish(
-    context: &ServiceContext,
-    tenants: &[TenantId],
-    chunk: i64,
-) -> Result<Vec<usize>, RebuildError> {
-    let database = context.open_database(&crate::MIGRATIONS).await?;
-    let sealer = crate::sealer(context)?;
-    let mut sent = Vec::with_capacity(tenants.len());
-    for &tenant in tenants {
-        let count = match &database {
-            Database::Postgres(pool) => {
-                let store = PgStore::new(pool.clone(), sealer.clone());
-                republish_from(&store, &database, tenant, chunk).await
-            }
-            Database::Sqlite(pool) => {
-                let store = SqliteStore::new(pool.clone(), sealer.clone());
-                republish_from(&store, &database, tenant, chunk).await
-            }
-        };
-        match count {
-            Ok(count) => sent.push(count),
-            Err(error) => {
-                database.close().await;
-                return Err(error.into());
-            }
-        }
-    }
-    database.close().await;
-    Ok(sent)
 }
 
 /// Re-sends every person of `tenant` from `store` (over `database`) between the marks.

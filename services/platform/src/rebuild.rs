@@ -36,33 +36,35 @@ pub async fn rebuild_reporting(
     chunk: Option<i64>,
     mut on_resent: impl FnMut(&Resent),
 ) -> anyhow::Result<Vec<Resent>> {
-    let identity = ServiceContext::from_config(config, ServiceName::Identity)?;
-    let delegation = ServiceContext::from_config(config, ServiceName::Delegation)?;
+    let identity = lms_identity::rebuild::Resender::open(&ServiceContext::from_config(
+        config,
+        ServiceName::Identity,
+    )?)
+    .await?;
+    let delegation = lms_delegation::rebuild::Resender::open(&ServiceContext::from_config(
+        config,
+        ServiceName::Delegation,
+    )?)
+    .await?;
     let tenants = match tenants.is_empty() {
-        true => lms_identity::rebuild::tenants(&identity).await?,
+        true => identity.tenants().await?,
         false => tenants,
     };
     let mut resent = Vec::with_capacity(tenants.len());
     for tenant in tenants {
-        let people = lms_identity::rebuild::republish(
-            &identity,
-            &[tenant],
-            chunk.unwrap_or(lms_identity::rebuild::CHUNK),
-        )
-        .await?;
-        let records = lms_delegation::rebuild::republish(
-            &delegation,
-            &[tenant],
-            chunk.unwrap_or(lms_delegation::rebuild::CHUNK),
-        )
-        .await?;
         let done = Resent {
             tenant,
-            people: people.iter().sum(),
-            records: records.iter().sum(),
+            people: identity
+                .resend(tenant, chunk.unwrap_or(lms_identity::rebuild::CHUNK))
+                .await?,
+            records: delegation
+                .resend(tenant, chunk.unwrap_or(lms_delegation::rebuild::CHUNK))
+                .await?,
         };
         on_resent(&done);
         resent.push(done);
     }
+    identity.close().await;
+    delegation.close().await;
     Ok(resent)
 }

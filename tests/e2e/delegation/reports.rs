@@ -129,6 +129,32 @@ async fn eventually(
     }
 }
 
+/// The administrator's tenant summary: learners by state over every course.
+async fn tenant_total(p: &Platform) -> lms_api::reporting::v1::ProgressTotals {
+    let summary = ReportServiceClient::new(p.reporting.as_ref().unwrap().authorized(&p.admin))
+        .get_tenant_summary(GetTenantSummaryRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    summary.total.unwrap()
+}
+
+/// Waits until `holds` answers true, failing after [`LAG`] and naming `what` was awaited.
+async fn wait_for<F, Fut>(what: &str, mut holds: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = Instant::now();
+    while !holds().await {
+        assert!(
+            started.elapsed() < LAG,
+            "{what} did not happen within {LAG:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 async fn enrol(p: &Platform, course: &str, users: &[&String]) {
     p.enrolments(&p.admin)
         .enrol(EnrolRequest {
@@ -603,12 +629,7 @@ async fn changes_made_while_reporting_is_down_appear_once_when_it_is_back() {
         .collect();
     eventually(&p, &p.admin, |rows| pairs(rows) == expected).await;
     // Each change counted once: the running totals match the enrolments, and no event twice.
-    let summary = ReportServiceClient::new(p.reporting.as_ref().unwrap().authorized(&p.admin))
-        .get_tenant_summary(GetTenantSummaryRequest::default())
-        .await
-        .unwrap()
-        .into_inner();
-    let total = summary.total.unwrap();
+    let total = tenant_total(&p).await;
     assert_eq!((total.not_started, total.withdrawn), (4, 1), "{total:?}");
     let reporting = sqlx::PgPool::connect(p.reporting_database_url())
         .await
@@ -703,17 +724,11 @@ async fn a_stream_trimmed_past_unread_changes_is_restored_by_the_rebuild() {
     );
     // The erased course is gone (once delegation's closing mark is applied), and the running
     // totals were counted again.
-    let started = Instant::now();
-    while courses().await != [safety.clone()] {
-        assert!(started.elapsed() < LAG, "{:?}", courses().await);
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    let summary = ReportServiceClient::new(p.reporting.as_ref().unwrap().authorized(&p.admin))
-        .get_tenant_summary(GetTenantSummaryRequest::default())
-        .await
-        .unwrap()
-        .into_inner();
-    let total = summary.total.unwrap();
+    wait_for("the erased course's removal", || async {
+        courses().await == [safety.clone()]
+    })
+    .await;
+    let total = tenant_total(&p).await;
     assert_eq!((total.not_started, total.withdrawn), (2, 1), "{total:?}");
 
     // Running it again changes nothing, once both owners' closing marks are applied.
@@ -728,19 +743,14 @@ async fn a_stream_trimmed_past_unread_changes_is_restored_by_the_rebuild() {
     let first = rebuilt_from().await;
     assert_eq!(first.len(), 8, "{first:?}");
     p.rebuild_reporting(&p.tenant).await;
-    let started = Instant::now();
-    while rebuilt_from()
-        .await
-        .iter()
-        .zip(&first)
-        .any(|(now, before)| now.2 <= before.2)
-    {
-        assert!(
-            started.elapsed() < LAG,
-            "the second rebuild was not applied"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    wait_for("the second rebuild", || async {
+        rebuilt_from()
+            .await
+            .iter()
+            .zip(&first)
+            .all(|(now, before)| now.2 > before.2)
+    })
+    .await;
     let again = every_row(&p, &p.admin).await;
     assert_eq!(again, rows);
     assert_eq!(courses().await, std::slice::from_ref(&safety));
@@ -792,8 +802,7 @@ async fn a_rebuild_re_sends_identitys_facts_as_they_stand() {
     }
 
     p.rebuild_reporting(&p.tenant).await;
-    let started = Instant::now();
-    loop {
+    wait_for("identity's rebuild", || async {
         let marked: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM projection_rebuilds \
              WHERE service = 'identity' AND topic = 'authorization.facts'",
@@ -801,15 +810,9 @@ async fn a_rebuild_re_sends_identitys_facts_as_they_stand() {
         .fetch_one(&reporting)
         .await
         .unwrap();
-        if marked == 1 {
-            break;
-        }
-        assert!(
-            started.elapsed() < LAG,
-            "identity's rebuild was not applied"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+        marked == 1
+    })
+    .await;
     // Every fact was re-sent (none swept that still holds), and nothing more.
     assert_eq!(identity_facts(&reporting).await, before);
 }

@@ -1,13 +1,15 @@
 //! Delegation's part of `lms reporting rebuild`: every course, enrolment, event, booking,
-//! sign-off and enrolment request of a tenant re-sent to reporting between the rebuild marks
+//! sign-off and enrolment request of a tenant, and every relationship fact delegation owns of it
+//! (owning units, lessons, duties, enrolled, booked, offered, invitees, content granted to it),
+//! re-sent to reporting between the rebuild marks
 //! (see `lms_runtime::outbox::rebuild`). They go through the outbox; the running service's
 //! publisher carries them to the event stream.
 
 use lms_kernel::TenantId;
-use lms_runtime::outbox::rebuild;
+use lms_runtime::outbox::{rebuild, topic};
 use lms_runtime::{BootError, Database, ServiceContext};
 
-use crate::store::{PgStore, RecordKind, RecordStore, SqliteStore, StoreError};
+use crate::store::{FactKind, PgStore, RecordKind, RecordStore, SqliteStore, StoreError};
 
 /// Records read and appended per transaction unless told otherwise.
 pub const CHUNK: i64 = 500;
@@ -69,7 +71,14 @@ pub async fn republish_from<S: RecordStore>(
         sent +=
             rebuild::send_all(chunk, |after| store.republish(tenant, kind, after, chunk)).await?;
     }
-    let topics: Vec<&str> = RecordKind::ALL.iter().map(|kind| kind.topic()).collect();
+    for kind in FactKind::ALL {
+        rebuild::send_all(chunk, |after| {
+            store.republish_facts(tenant, kind, after, chunk)
+        })
+        .await?;
+    }
+    let mut topics: Vec<&str> = RecordKind::ALL.iter().map(|kind| kind.topic()).collect();
+    topics.push(topic::FACTS);
     rebuild::finish(database, tenant, started, &topics).await?;
     Ok(sent)
 }

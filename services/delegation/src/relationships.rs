@@ -217,13 +217,7 @@ fn offer(course: CourseId, user: UserId, operation: Operation) -> RelationshipUp
 /// A new event belongs to its course (its tutor and administrators reach it through it; a
 /// learner enrolled on the course sees it).
 pub fn event_created(event: &EventRecord) -> Vec<NewEvent> {
-    event_facts(vec![update(
-        Operation::Touch,
-        reference(ObjectType::Event, event.id),
-        Relation::ParentCourse,
-        course_ref(event.course),
-        Window::ALWAYS,
-    )])
+    event_facts(vec![event_holds(event)])
 }
 
 fn booked(booking: &BookingRecord, operation: Operation) -> RelationshipUpdate {
@@ -336,13 +330,7 @@ pub fn invitee_joined(invited: &Invited) -> Vec<NewEvent> {
         return Vec::new();
     };
     let roles = purchase_roles(invited.order.seats, 1);
-    let mut updates = vec![update(
-        Operation::Touch,
-        reference(ObjectType::User, invited.order.buyer),
-        Relation::Invitee,
-        reference(ObjectType::User, invitee),
-        Window::ALWAYS,
-    )];
+    let mut updates = vec![invitee_holds(invited.order.buyer, invitee)];
     updates.extend(
         invited
             .enrolled
@@ -401,6 +389,76 @@ fn ended(grant: &GrantRecord) -> GrantRecord {
         },
         ..grant.clone()
     }
+}
+
+// What holds now, for `lms reporting rebuild` (crate::rebuild): each builder answers, for one
+// stored row, the facts the builders above leave standing for it.
+
+/// The unit owning `course`, if one does.
+pub fn owning_unit_holds(course: &CourseRecord) -> Option<RelationshipUpdate> {
+    course
+        .unit
+        .map(|unit| owning_unit(course.id, unit, Operation::Touch))
+}
+
+/// The course of `lesson`.
+pub fn lesson_holds(lesson: &LessonRecord) -> RelationshipUpdate {
+    parent_course(lesson, Operation::Touch)
+}
+
+/// The responsibility, unless it is a group's (identity's).
+pub fn responsibility_holds(record: &ResponsibilityRecord) -> Option<RelationshipUpdate> {
+    responsibility(record, Operation::Touch)
+}
+
+/// The learner enrolled on the course, while the enrolment counts as enrolled.
+pub fn enrolled_holds(record: &EnrolmentRecord) -> Option<RelationshipUpdate> {
+    record
+        .enrolment
+        .state
+        .counts_as_enrolled()
+        .then(|| enrolled(record, Operation::Touch))
+}
+
+/// The course of `event`.
+pub fn event_holds(event: &EventRecord) -> RelationshipUpdate {
+    update(
+        Operation::Touch,
+        reference(ObjectType::Event, event.id),
+        Relation::ParentCourse,
+        course_ref(event.course),
+        Window::ALWAYS,
+    )
+}
+
+/// The learner booked on the event, while the booking holds a place.
+pub fn booked_holds(booking: &BookingRecord) -> Option<RelationshipUpdate> {
+    booking
+        .state
+        .holds_place()
+        .then(|| booked(booking, Operation::Touch))
+}
+
+/// `course` offered to `user` by some catalogue.
+pub fn offered_holds(course: CourseId, user: UserId) -> RelationshipUpdate {
+    offer(course, user, Operation::Touch)
+}
+
+/// `invitee` accepted an invitation of `buyer`'s order.
+pub fn invitee_holds(buyer: UserId, invitee: UserId) -> RelationshipUpdate {
+    update(
+        Operation::Touch,
+        reference(ObjectType::User, buyer),
+        Relation::Invitee,
+        reference(ObjectType::User, invitee),
+        Window::ALWAYS,
+    )
+}
+
+/// The master grants the course for the grant's window. A revoked grant's row is gone, so its
+/// ended fact is not re-sent: no report reads one.
+pub fn grant_holds(grant: &GrantRecord) -> RelationshipUpdate {
+    granted_by(grant, Operation::Touch)
 }
 
 #[cfg(test)]

@@ -77,12 +77,12 @@ enum OperatorCommand {
 enum ReportingCommand {
     /// Have identity and delegation re-send every record they hold of each tenant (people and
     /// identity's facts: units, employments, teams, groups, statuses; courses, enrolments,
-    /// events, bookings, sign-offs, requests), so reporting replaces what it kept of them: after
-    /// an event stream was trimmed past entries reporting never read (the
+    /// events, bookings, sign-offs, requests and delegation's facts: tutors, administrators,
+    /// enrolled, booked, offered, invitees, grants), so reporting replaces what it kept of
+    /// them: after an event stream was trimmed past entries reporting never read (the
     /// lms.reporting.stream_gap gauge is 1), or its store was restored from an old backup.
-    /// Delegation's facts (tutors, administrators, invitees) are not re-sent yet. Writes to
-    /// their databases (their outboxes); the running services carry the records to reporting.
-    /// Safe to run again.
+    /// Writes to their databases (their outboxes); the running services carry the records to
+    /// reporting. Safe to run again.
     Rebuild {
         /// Only this tenant (repeatable); every tenant when none is named.
         #[arg(long = "tenant", value_name = "TENANT_ID")]

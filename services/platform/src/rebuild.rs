@@ -7,10 +7,10 @@
 //! It writes to the owners' databases like `lms migrate`, so it runs where they can be reached
 //! (a Kubernetes Job with the services' configuration), and is safe to run again.
 //!
-//! Identity re-sends its relationship facts too (units, employments, teams, groups, statuses:
-//! most of what reports are scoped by); delegation's facts (tutors, course and event
-//! administrators, invitees, content grants) are not re-sent yet: a lost one stays lost in
-//! reporting until delegation changes that fact again.
+//! Both re-send their relationship facts too, as they hold now: identity's units, employments,
+//! teams, groups and statuses, delegation's owning units, tutors, course and event
+//! administrators, enrolled, booked, offered, invitees and content grants (what reports are
+//! scoped by).
 
 use lms_kernel::TenantId;
 use lms_runtime::{Config, ServiceContext, ServiceName};

@@ -23,7 +23,7 @@ use tonic::Code;
 use super::fixture::{Platform, fields, new_user, reason};
 
 /// A course of the tenant (or of `unit`), made by the administrator.
-async fn course(p: &Platform, unit: Option<&str>) -> String {
+pub(super) async fn course(p: &Platform, unit: Option<&str>) -> String {
     p.courses(&p.admin)
         .create_course(CreateCourseRequest {
             title: "Forklift safety".into(),

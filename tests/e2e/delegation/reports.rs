@@ -5,13 +5,12 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use lms_api::common::v1::{ObjectReference, ObjectType};
+use lms_api::authorization::v1::Relation;
 use lms_api::delegation::v1::EnrolRequest;
 use lms_api::delegation::v1::{
-    AcceptInvitationRequest, AssignResponsibilityRequest, CancelEventRequest, CreateCourseRequest,
-    DecideEnrolmentRequestRequest, DeleteCourseRequest, InviteLearnerRequest,
-    RequestEnrolmentRequest, Responsibility, ResponsibilityKind, SignOffCompetencyRequest,
-    WithdrawRequest,
+    AcceptInvitationRequest, CancelEventRequest, CreateCourseRequest, CreateLessonRequest,
+    DecideEnrolmentRequestRequest, DeleteCourseRequest, GrantContentRequest, InviteLearnerRequest,
+    RequestEnrolmentRequest, SignOffCompetencyRequest, WithdrawRequest,
 };
 use lms_api::identity::v1::tenant_service_client::TenantServiceClient;
 use lms_api::identity::v1::{AnonymiseUserRequest, TenantSettings, UpdateTenantSettingsRequest};
@@ -24,7 +23,7 @@ use lms_api::reporting::v1::{
 use tonic::Code;
 
 use super::enrolments::course;
-use super::events::{book, event};
+use super::events::{book, course as unit_course, event};
 use super::fixture::{Platform, fields};
 use super::purchases::{order, place};
 use super::responsibilities::give;
@@ -741,7 +740,8 @@ async fn a_stream_trimmed_past_unread_changes_is_restored_by_the_rebuild() {
         .unwrap()
     };
     let first = rebuilt_from().await;
-    assert_eq!(first.len(), 8, "{first:?}");
+    // Identity's people and facts; delegation's six kinds of record and its facts.
+    assert_eq!(first.len(), 9, "{first:?}");
     p.rebuild_reporting(&p.tenant).await;
     wait_for("the second rebuild", || async {
         rebuilt_from()
@@ -849,6 +849,186 @@ async fn attendance(
         .collect())
 }
 
+/// A fact as reporting holds it: tenant, resource (type, id, tenant), relation, subject (type,
+/// id, tenant), window.
+type Fact = (
+    String,
+    i16,
+    String,
+    String,
+    i16,
+    i16,
+    String,
+    String,
+    Option<i64>,
+    Option<i64>,
+);
+
+/// Delegation's facts as reporting holds them, of every tenant (present ones, without
+/// sequences).
+async fn delegation_facts(reporting: &sqlx::PgPool) -> Vec<Fact> {
+    sqlx::query_as(
+        "SELECT tenant_id::text, resource_type, resource_id, resource_tenant, relation, \
+         subject_type, subject_id, subject_tenant, valid_from, valid_until FROM projected_facts \
+         WHERE service = 'delegation' AND present ORDER BY 1, 2, 3, 4, 5, 6, 7, 8",
+    )
+    .fetch_all(reporting)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_rebuild_re_sends_delegations_facts_as_they_stand() {
+    let p = Platform::with_reporting().await;
+    // A course of a unit with a lesson, a tutor, an administrator, and an event with its own.
+    let forklift = unit_course(&p, Some(&p.location)).await;
+    p.lessons(&p.admin)
+        .create_lesson(CreateLessonRequest {
+            course_id: forklift.clone(),
+            title: "Lifting".into(),
+            position: 0,
+        })
+        .await
+        .unwrap();
+    let (tutor, _) = p
+        .person("tutor@academy.example", Some("builtin:tutor"), None)
+        .await;
+    let (host, _) = p
+        .person("host@academy.example", Some("builtin:tutor"), None)
+        .await;
+    give(&p, &p.admin, "course_tutor", &forklift, &tutor).await;
+    give(&p, &p.admin, "course_administrator", &forklift, &host).await;
+    let session = event(&p, &forklift, 1, false, 86_400).await;
+    give(&p, &p.admin, "event_administrator", &session, &host).await;
+    // Learners: two enrolled and one withdrawn; one booked, one waitlisted; one offered.
+    let mut people = Vec::new();
+    for name in ["ann", "bob", "cid", "dee"] {
+        let email = format!("{name}@academy.example");
+        people.push(p.person(&email, None, None).await.0);
+    }
+    let (ann, bob, cid, dee) = (&people[0], &people[1], &people[2], &people[3]);
+    enrol(&p, &forklift, &[ann, bob, cid]).await;
+    p.enrolments(&p.admin)
+        .withdraw(WithdrawRequest {
+            course_id: forklift.clone(),
+            user_id: cid.clone(),
+        })
+        .await
+        .unwrap();
+    book(&p, &p.admin, &session, ann).await.unwrap();
+    book(&p, &p.admin, &session, bob).await.unwrap();
+    p.offer(&forklift, std::slice::from_ref(dee)).await;
+    // A Purchaser's invitee who accepted.
+    let shop = p
+        .operator_integration("shop", &["delegation.orders.place"])
+        .await;
+    let (_, boss_token) = p.person("boss@academy.example", None, None).await;
+    let (_, known_token) = p.person("known@academy.example", None, None).await;
+    let bought = place(&p, &shop, order("1", &forklift, "boss@academy.example", 3))
+        .await
+        .unwrap()
+        .order
+        .unwrap();
+    let invited = p
+        .purchases(&boss_token)
+        .invite_learner(InviteLearnerRequest {
+            order_id: bought.order_id,
+            email: "known@academy.example".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    p.purchases(&known_token)
+        .accept_invitation(AcceptInvitationRequest {
+            code: invited.code,
+            invitation_id: String::new(),
+        })
+        .await
+        .unwrap();
+    // A course erased with its lesson and its tutor: none of their facts stay.
+    let gone = unit_course(&p, Some(&p.location)).await;
+    p.lessons(&p.admin)
+        .create_lesson(CreateLessonRequest {
+            course_id: gone.clone(),
+            title: "Gone".into(),
+            position: 0,
+        })
+        .await
+        .unwrap();
+    give(&p, &p.admin, "course_tutor", &gone, &host).await;
+    p.courses(&p.admin)
+        .delete_course(DeleteCourseRequest {
+            course_id: gone.clone(),
+        })
+        .await
+        .unwrap();
+    // A master's course granted to its client: a fact of the client's.
+    let linked = p.master_and_client().await;
+    let granted = p
+        .courses(&linked.master_admin)
+        .create_course(CreateCourseRequest {
+            title: "Group induction".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .course
+        .unwrap()
+        .course_id;
+    p.grants(&linked.master_admin)
+        .grant_content(GrantContentRequest {
+            client_tenant_id: linked.client.clone(),
+            course_id: granted,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    p.settle_reporting().await;
+    let reporting = sqlx::PgPool::connect(p.reporting_database_url())
+        .await
+        .unwrap();
+    let before = delegation_facts(&reporting).await;
+    let relations: BTreeSet<i16> = before.iter().map(|fact| fact.4).collect();
+    for relation in [
+        Relation::OwningUnit,
+        Relation::ParentCourse,
+        Relation::CourseTutor,
+        Relation::CourseAdministrator,
+        Relation::EventAdministrator,
+        Relation::Enrolled,
+        Relation::Booked,
+        Relation::Offered,
+        Relation::Invitee,
+        Relation::GrantedBy,
+    ] {
+        assert!(
+            relations.contains(&(relation as i16)),
+            "{relation:?}: {before:?}"
+        );
+    }
+    assert!(
+        !before.iter().any(|fact| fact.2 == gone || fact.6 == gone),
+        "{before:?}"
+    );
+
+    p.rebuild_reporting(&p.tenant).await;
+    p.rebuild_reporting(&linked.client).await;
+    wait_for("delegation's rebuilds", || async {
+        let marked: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM projection_rebuilds \
+             WHERE service = 'delegation' AND topic = 'authorization.facts'",
+        )
+        .fetch_one(&reporting)
+        .await
+        .unwrap();
+        marked == 2
+    })
+    .await;
+    // Every fact was re-sent (none swept that still holds), and nothing more.
+    assert_eq!(delegation_facts(&reporting).await, before);
+}
+
 #[tokio::test]
 async fn attendance_shows_each_caller_the_bookings_of_their_people_courses_and_events() {
     let p = Platform::with_reporting().await;
@@ -872,22 +1052,7 @@ async fn attendance_shows_each_caller_the_bookings_of_their_people_courses_and_e
     let (host, host_token) = p
         .person("host@academy.example", Some("builtin:tutor"), None)
         .await;
-    p.duties(&p.admin)
-        .assign_responsibility(AssignResponsibilityRequest {
-            responsibility: Some(Responsibility {
-                kind: ResponsibilityKind::EventAdministrator as i32,
-                user_id: host.clone(),
-                object: Some(ObjectReference {
-                    r#type: ObjectType::Event as i32,
-                    id: large.clone(),
-                    tenant_id: String::new(),
-                }),
-                valid_from: None,
-                valid_until: None,
-            }),
-        })
-        .await
-        .unwrap();
+    give(&p, &p.admin, "event_administrator", &large, &host).await;
     for learner in [&ann, &bob, &cid] {
         book(&p, &p.admin, &small, learner).await.unwrap();
     }

@@ -10,18 +10,20 @@ use tonic::Code;
 
 use super::fixture::{Platform, fields, reason};
 
-fn duty(kind: &str, course: &str, user: &str) -> Responsibility {
-    let kind = match kind {
-        "course_tutor" => ResponsibilityKind::CourseTutor,
-        "course_administrator" => ResponsibilityKind::CourseAdministrator,
+/// The duty `kind` on `object` (a course, or an event for `event_administrator`).
+fn duty(kind: &str, object: &str, user: &str) -> Responsibility {
+    let (kind, object_type) = match kind {
+        "course_tutor" => (ResponsibilityKind::CourseTutor, ObjectType::Course),
+        "course_administrator" => (ResponsibilityKind::CourseAdministrator, ObjectType::Course),
+        "event_administrator" => (ResponsibilityKind::EventAdministrator, ObjectType::Event),
         other => panic!("{other}"),
     };
     Responsibility {
         kind: kind as i32,
         user_id: user.into(),
         object: Some(ObjectReference {
-            r#type: ObjectType::Course as i32,
-            id: course.into(),
+            r#type: object_type as i32,
+            id: object.into(),
             tenant_id: String::new(),
         }),
         valid_from: None,
@@ -29,12 +31,12 @@ fn duty(kind: &str, course: &str, user: &str) -> Responsibility {
     }
 }
 
-/// Gives `user` the duty `kind` on `course` as `token`'s holder; panics if refused.
-pub async fn give(p: &Platform, token: &str, kind: &str, course: &str, user: &str) {
+/// Gives `user` the duty `kind` on `object` as `token`'s holder; panics if refused.
+pub async fn give(p: &Platform, token: &str, kind: &str, object: &str, user: &str) {
     let answer = p
         .duties(token)
         .assign_responsibility(AssignResponsibilityRequest {
-            responsibility: Some(duty(kind, course, user)),
+            responsibility: Some(duty(kind, object, user)),
         })
         .await
         .unwrap()

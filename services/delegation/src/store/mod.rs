@@ -42,7 +42,7 @@ pub use purchases::{
     Acceptance, InvitationRecord, InvitationState, Invited, OrderRecord, Placed, PurchaseStore,
     ToInvite, same_delivery,
 };
-pub use records::{RecordKind, RecordStore};
+pub use records::{FactKind, RecordKind, RecordStore};
 pub use responsibilities::{ResponsibilityFilter, ResponsibilityRecord, ResponsibilityStore};
 pub use sql::{PgStore, SqlStore, SqliteStore};
 

@@ -19,7 +19,7 @@ use crate::store::{
 type Connection = <Db as sqlx::Database>::Connection;
 type Row = <Db as sqlx::Database>::Row;
 
-fn grant_from_row(row: &Row) -> Result<GrantRecord, StoreError> {
+pub(super) fn grant_from_row(row: &Row) -> Result<GrantRecord, StoreError> {
     Ok(GrantRecord {
         id: ContentGrantId::from_uuid(row.try_get("grant_id")?),
         master: TenantId::from_uuid(row.try_get("tenant_id")?),

@@ -683,7 +683,7 @@ fn effect<'s>(row: &UserRow, resolved: &Resolved, snapshot: &'s ImportSnapshot) 
     let Some(person) = snapshot.users.get(&row.external_id) else {
         return Effect::New;
     };
-    let moved = person.main.map(|(_, u)| u) != Some(resolved.unit);
+    let moved = person.main.as_ref().map(|main| main.unit) != Some(resolved.unit);
     let regrouped = resolved.group.is_some() && resolved.group != person.primary_group;
     let same = person.email.as_deref() == Some(row.email.as_str())
         && person.given_name == row.given_name
@@ -821,8 +821,8 @@ pub fn plan_users(
                     });
                     if let Some(employment) = &new_main {
                         updates.extend(relationships::employed(employment));
-                        if let Some((_, old)) = existing.main {
-                            updates.extend(relationships::not_employed(old, existing.id));
+                        if let Some(old) = &existing.main {
+                            updates.extend(relationships::moved_away(old, now));
                         }
                     }
                     if regrouped && let Some(group) = group {
@@ -845,7 +845,9 @@ pub fn plan_users(
                         given_name: row.given_name.clone(),
                         family_name: row.family_name.clone(),
                         custom_fields: custom,
-                        end_main: new_main.as_ref().and(existing.main.map(|(id, _)| id)),
+                        end_main: new_main
+                            .as_ref()
+                            .and(existing.main.as_ref().map(|main| main.id)),
                         new_main,
                         primary_group: group.filter(|_| regrouped),
                         feed_role: role.or_else(|| existing.feed_role.clone()),

@@ -255,6 +255,24 @@ pub fn not_employed(unit: UnitId, user: UserId) -> [RelationshipUpdate; 2] {
         .map(|relation| delete(unit.clone(), relation, user.clone()))
 }
 
+/// A main employment ended at `at` by a move to another unit (the people-data import): the
+/// user was employed at the old unit until then, and it no longer holds their main account.
+/// The store keeps the ended employment, so these are the facts it leaves standing.
+pub fn moved_away(old: &EmploymentRecord, at: i64) -> Vec<RelationshipUpdate> {
+    let ended = EmploymentRecord {
+        ends_at: Some(at),
+        main_account: false,
+        ..old.clone()
+    };
+    let mut updates = employed(&ended);
+    updates.push(delete(
+        unit_ref(old.unit),
+        Relation::MainAccount,
+        user_ref(old.user),
+    ));
+    updates
+}
+
 /// A new user: their status and their (main) employment.
 pub fn user_created(user: &UserRecord, employment: &EmploymentRecord) -> NewEvent {
     event(employed(employment), vec![status(user)])
@@ -280,6 +298,39 @@ pub fn user_deleted(user: &UserRecord, employments: &[EmploymentRecord]) -> Vec<
         event(updates, vec![status(&gone)]),
         outbox::revoke_every_role(user.id),
     ]
+}
+
+/// What a deleted account held in groups.
+#[derive(Clone, Debug, Default)]
+pub struct GroupsHeld {
+    /// Its primary group.
+    pub team: Option<GroupId>,
+    /// Groups it was a member of.
+    pub member_of: Vec<GroupId>,
+    /// Groups it administered.
+    pub administers: Vec<GroupId>,
+    /// Groups it managed.
+    pub manages: Vec<GroupId>,
+}
+
+/// A deleted account leaves its groups: no group holds it as member, team member,
+/// administrator or manager any more (so no fact names an id that is gone), one event per
+/// thousand.
+pub fn groups_left(user: UserId, held: &GroupsHeld) -> Vec<NewEvent> {
+    let gone = |relation: Relation, groups: &[GroupId]| {
+        groups
+            .iter()
+            .map(move |group| delete(group_ref(*group), relation, user_ref(user)))
+            .collect::<Vec<_>>()
+    };
+    let mut updates = gone(Relation::PrimaryMember, held.team.as_slice());
+    updates.extend(gone(Relation::Member, &held.member_of));
+    updates.extend(gone(Relation::Administrator, &held.administers));
+    updates.extend(gone(Relation::Manager, &held.manages));
+    updates
+        .chunks(outbox::RECORDS_PER_EVENT)
+        .map(|chunk| event(chunk.to_vec(), vec![]))
+        .collect()
 }
 
 /// An employment added (`change` as the store saw it): its facts, and when it is the main
@@ -567,6 +618,38 @@ mod tests {
             ends_at: Some(200),
             main_account,
         }
+    }
+
+    #[test]
+    fn a_move_by_import_ends_the_old_employment_at_the_move_and_its_main_account() {
+        let (unit, user) = (UnitId::generate(), UserId::generate());
+        let old = EmploymentRecord {
+            ends_at: None,
+            ..employment(unit, user, true)
+        };
+        let event = event(moved_away(&old, 150), vec![]);
+        assert_eq!(
+            facts(&event),
+            [
+                (
+                    Operation::Touch,
+                    unit.to_string(),
+                    Relation::Employee,
+                    user.to_string()
+                ),
+                (
+                    Operation::Delete,
+                    unit.to_string(),
+                    Relation::MainAccount,
+                    user.to_string()
+                ),
+            ]
+        );
+        // As the store keeps it (and a rebuild re-sends it): employed there until the move.
+        let request = WriteRelationshipsRequest::decode(event.payload.as_slice()).unwrap();
+        let window = request.updates[0].relationship.as_ref().unwrap();
+        assert_eq!(window.valid_from.map(|t| t.seconds), Some(100));
+        assert_eq!(window.valid_until.map(|t| t.seconds), Some(150));
     }
 
     #[test]

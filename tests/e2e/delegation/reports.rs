@@ -13,7 +13,10 @@ use lms_api::delegation::v1::{
     RequestEnrolmentRequest, SignOffCompetencyRequest, WithdrawRequest,
 };
 use lms_api::identity::v1::tenant_service_client::TenantServiceClient;
-use lms_api::identity::v1::{AnonymiseUserRequest, TenantSettings, UpdateTenantSettingsRequest};
+use lms_api::identity::v1::{
+    AccountKind, AnonymiseUserRequest, RejectAccountRequest, TenantSettings,
+    UpdateTenantSettingsRequest,
+};
 use lms_api::reporting::v1::report_service_client::ReportServiceClient;
 use lms_api::reporting::v1::{
     AttendanceRow, ExportFormat, ExportLearnerProgressRequest, GetTenantSummaryRequest,
@@ -768,8 +771,12 @@ async fn identity_facts(
     .fetch_all(reporting)
     .await
     .unwrap();
+    // A deleted account's status (anonymised) is not re-sent, its row being gone; reports
+    // leave removed people out all the same.
     let statuses = sqlx::query_as(
-        "SELECT user_id, status FROM projected_statuses WHERE service = 'identity' ORDER BY user_id",
+        "SELECT s.user_id, s.status FROM projected_statuses s \
+         JOIN projected_people p ON p.tenant_id = s.tenant_id AND p.user_id = s.user_id \
+         WHERE s.service = 'identity' AND NOT p.removed ORDER BY s.user_id",
     )
     .fetch_all(reporting)
     .await
@@ -789,7 +796,20 @@ async fn a_rebuild_re_sends_identitys_facts_as_they_stand() {
     let (bob, _) = p.person("bob@academy.example", None, None).await;
     let (cid, _) = p.person("cid@academy.example", None, None).await;
     p.team(&max, &[ann.clone(), bob.clone()]).await;
-    p.group("Readers", &[cid.clone(), ann.clone()]).await;
+    // An applicant put in a group, then rejected: the account goes, and its facts with it.
+    let ivy = p
+        .applicant("ivy@academy.example", AccountKind::Teacher)
+        .await;
+    p.group("Readers", &[cid.clone(), ann.clone(), ivy.clone()])
+        .await;
+    p.approvals(&p.admin)
+        .reject_account(RejectAccountRequest {
+            user_id: ivy.clone(),
+            reason: "Not a teacher here".into(),
+            at_least_as_fresh: None,
+        })
+        .await
+        .unwrap();
     p.settle_reporting().await;
     let reporting = sqlx::PgPool::connect(p.reporting_database_url())
         .await
@@ -800,6 +820,7 @@ async fn a_rebuild_re_sends_identitys_facts_as_they_stand() {
     for relation in [2, 3, 4, 5, 6, 18, 19] {
         assert!(relations.contains(&relation), "{relation}: {before:?}");
     }
+    assert!(!before.0.iter().any(|fact| fact.4 == ivy), "{before:?}");
 
     p.rebuild_reporting(&p.tenant).await;
     wait_for("identity's rebuild", || async {

@@ -23,8 +23,8 @@ pub struct ImportedUser {
     pub family_name: String,
     /// Custom field values, as stored (JSON).
     pub custom_fields: String,
-    /// Their main employment and its unit.
-    pub main: Option<(Uuid, UnitId)>,
+    /// Their main employment.
+    pub main: Option<EmploymentRecord>,
     /// Their team.
     pub primary_group: Option<GroupId>,
     /// The role the people-data feed last gave them.

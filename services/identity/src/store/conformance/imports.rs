@@ -50,7 +50,7 @@ pub(super) async fn an_import_batch_lands_whole_and_the_snapshot_sees_it(store: 
     assert_eq!(snapshot.users.len(), 3);
     assert_eq!(snapshot.units["ACME"].id, account.id);
     let first = &snapshot.users["HR-0"];
-    assert_eq!(first.main.map(|(_, unit)| unit), Some(account.id));
+    assert_eq!(first.main.as_ref().map(|main| main.unit), Some(account.id));
     assert_eq!(first.feed_role.as_deref(), Some("manager"));
     assert_eq!(
         snapshot.emails.len(),

@@ -12,7 +12,8 @@ use super::users::insert_employment;
 use crate::audit::{Actor, on_behalf};
 use crate::store::sql::{SqlStore, duplicate};
 use crate::store::{
-    ImportBatch, ImportSnapshot, ImportStore, ImportedUser, StoreError, status_from_number,
+    EmploymentRecord, ImportBatch, ImportSnapshot, ImportStore, ImportedUser, StoreError,
+    status_from_number,
 };
 
 impl ImportStore for SqlStore<Db> {
@@ -21,7 +22,7 @@ impl ImportStore for SqlStore<Db> {
         let users = sqlx::query(
             "SELECT u.user_id, u.external_id, u.email, u.given_name, u.family_name, \
              u.custom_fields, u.primary_group_id, u.feed_role, u.status, e.employment_id, \
-             e.unit_id \
+             e.unit_id, e.starts_at, e.ends_at \
              FROM users u LEFT JOIN employments e ON e.tenant_id = u.tenant_id \
              AND e.user_id = u.user_id AND e.main_account WHERE u.tenant_id = $1",
         )
@@ -35,17 +36,25 @@ impl ImportStore for SqlStore<Db> {
                 snapshot.emails.insert(email.clone(), external.clone());
             }
             let Some(external) = external else { continue };
+            let user = UserId::from_uuid(row.try_get("user_id")?);
             let main = match (
                 row.try_get::<Option<Uuid>, _>("employment_id")?,
                 row.try_get::<Option<Uuid>, _>("unit_id")?,
             ) {
-                (Some(employment), Some(unit)) => Some((employment, UnitId::from_uuid(unit))),
+                (Some(employment), Some(unit)) => Some(EmploymentRecord {
+                    id: employment,
+                    user,
+                    unit: UnitId::from_uuid(unit),
+                    starts_at: row.try_get("starts_at")?,
+                    ends_at: row.try_get("ends_at")?,
+                    main_account: true,
+                }),
                 _ => None,
             };
             snapshot.users.insert(
                 external,
                 ImportedUser {
-                    id: UserId::from_uuid(row.try_get("user_id")?),
+                    id: user,
                     email,
                     given_name: row.try_get("given_name")?,
                     family_name: row.try_get("family_name")?,

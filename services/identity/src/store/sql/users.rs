@@ -1,7 +1,7 @@
 //! Users and their employments.
 
 use crate::audit::Audit;
-use lms_kernel::{Email, TenantId, UserId};
+use lms_kernel::{Email, GroupId, TenantId, UserId};
 use lms_runtime::outbox;
 use lms_runtime::transaction::begin_write;
 use uuid::Uuid;
@@ -12,11 +12,25 @@ use super::rows::{employment_from_row, user_from_row};
 use super::units::unit_in;
 use crate::audit::on_behalf;
 use crate::person_record::{people_records, person_removed};
+use crate::relationships::{GroupsHeld, groups_left};
 use crate::store::sql::{SqlStore, duplicate, lock_tenant};
 use crate::store::{
     EmploymentChange, EmploymentRecord, NewEvent, StoreError, UserChange, UserFilter, UserRecord,
     UserStore,
 };
+
+/// How a deleted account's groups are told apart in one read (constants of the statement).
+const MEMBER: i32 = 1;
+const ADMINISTRATOR: i32 = 2;
+const MANAGER: i32 = 3;
+
+/// The groups of `held` read as `kind`.
+fn groups_held(held: &[(Uuid, i32)], kind: i32) -> Vec<GroupId> {
+    held.iter()
+        .filter(|(_, k)| *k == kind)
+        .map(|(group, _)| GroupId::from_uuid(*group))
+        .collect()
+}
 
 impl UserStore for SqlStore<Db> {
     async fn create_user(
@@ -232,6 +246,24 @@ impl UserStore for SqlStore<Db> {
                 .map(employment_from_row)
                 .collect::<Result<_, _>>()?;
         let events = check(&record, &employments)?;
+        // What the account held in groups, which goes with it: its facts go too.
+        let held: Vec<(Uuid, i32)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT group_id, {MEMBER} FROM group_members WHERE tenant_id = $1 AND user_id = $2 \
+             UNION ALL SELECT group_id, {ADMINISTRATOR} FROM group_administrators \
+             WHERE tenant_id = $1 AND user_id = $2 \
+             UNION ALL SELECT group_id, {MANAGER} FROM user_groups \
+             WHERE tenant_id = $1 AND manager_user_id = $2"
+        )))
+        .bind(tenant.as_uuid())
+        .bind(user.as_uuid())
+        .fetch_all(&mut *tx)
+        .await?;
+        let held = GroupsHeld {
+            team: record.primary_group,
+            member_of: groups_held(&held, MEMBER),
+            administers: groups_held(&held, ADMINISTRATOR),
+            manages: groups_held(&held, MANAGER),
+        };
         sqlx::query(
             "INSERT INTO revoked_sessions (family_id, revoked_at, reason) \
              SELECT DISTINCT family_id, $3, 'account deleted' FROM refresh_tokens \
@@ -266,6 +298,7 @@ impl UserStore for SqlStore<Db> {
             .await?;
         }
         outbox::append(&mut *tx, tenant, &on_behalf(&events, &audit.actor)).await?;
+        outbox::append(&mut *tx, tenant, &groups_left(user, &held)).await?;
         outbox::append(&mut *tx, tenant, &person_removed(user)).await?;
         append_audit(&mut *tx, tenant, &audit.clone().before(&record)).await?;
         tx.commit().await?;

@@ -19,20 +19,23 @@ pub enum FactKind {
     People,
     /// Employments: employee and main account, in their window.
     Employments,
-    /// Groups: manager, administrators, members.
+    /// Groups: manager and administrators.
     Groups,
+    /// Group members, by person (a group of a hundred thousand travels in many chunks).
+    Members,
     /// People named to manage a user or a unit.
     NamedManagers,
 }
 
 impl FactKind {
     /// Every kind, in the order a rebuild sends them.
-    pub const ALL: [FactKind; 6] = [
+    pub const ALL: [FactKind; 7] = [
         FactKind::Tenant,
         FactKind::Units,
         FactKind::People,
         FactKind::Employments,
         FactKind::Groups,
+        FactKind::Members,
         FactKind::NamedManagers,
     ];
 }

@@ -51,6 +51,40 @@ async fn page_of(
     }
 }
 
+/// At most `limit` distinct `user_id`s of the tenant's rows of `table` after `after`, in order
+/// (`table` is a constant).
+async fn distinct_users(
+    connection: &mut Connection,
+    table: &str,
+    tenant: TenantId,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    match after {
+        None => {
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT DISTINCT user_id FROM {table} WHERE tenant_id = $1 \
+                 ORDER BY user_id LIMIT $2"
+            )))
+            .bind(tenant.as_uuid())
+            .bind(limit)
+            .fetch_all(&mut *connection)
+            .await
+        }
+        Some(after) => {
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT DISTINCT user_id FROM {table} WHERE tenant_id = $1 AND user_id > $2 \
+                 ORDER BY user_id LIMIT $3"
+            )))
+            .bind(tenant.as_uuid())
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&mut *connection)
+            .await
+        }
+    }
+}
+
 /// The `key` of the last row, if any.
 fn last_key(rows: &[Row], key: &str) -> Result<Option<Uuid>, sqlx::Error> {
     rows.last().map(|row| row.try_get(key)).transpose()
@@ -121,157 +155,151 @@ impl RecordStore for SqlStore<Db> {
         let mut tx = begin_write(&self.pool).await?;
         tx.hold_order(tenant).await?;
         let (mut updates, mut statuses) = (Vec::new(), Vec::new());
-        let (count, last) =
-            match kind {
-                FactKind::Tenant if after.is_some() => (0, None),
-                FactKind::Tenant => {
-                    let coordinator: Option<Option<Uuid>> = sqlx::query_scalar(
-                        "SELECT access_coordinator_user_id FROM tenants WHERE tenant_id = $1",
-                    )
-                    .bind(tenant.as_uuid())
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    if let Some(user) = coordinator.flatten() {
-                        updates.push(relationships::access_coordinator_holds(
-                            tenant,
-                            UserId::from_uuid(user),
-                        ));
-                    }
-                    let clients: Vec<Uuid> = sqlx::query_scalar(
+        let (count, last) = match kind {
+            FactKind::Tenant if after.is_some() => (0, None),
+            FactKind::Tenant => {
+                let coordinator: Option<Option<Uuid>> = sqlx::query_scalar(
+                    "SELECT access_coordinator_user_id FROM tenants WHERE tenant_id = $1",
+                )
+                .bind(tenant.as_uuid())
+                .fetch_optional(&mut *tx)
+                .await?;
+                if let Some(user) = coordinator.flatten() {
+                    updates.push(relationships::access_coordinator_holds(
+                        tenant,
+                        UserId::from_uuid(user),
+                    ));
+                }
+                let clients: Vec<Uuid> = sqlx::query_scalar(
                     "SELECT tenant_id FROM tenants WHERE master_tenant_id = $1 ORDER BY tenant_id",
                 )
                 .bind(tenant.as_uuid())
                 .fetch_all(&mut *tx)
                 .await?;
-                    for client in clients {
-                        updates.push(relationships::client_holds(
-                            tenant,
-                            TenantId::from_uuid(client),
+                for client in clients {
+                    updates.push(relationships::client_holds(
+                        tenant,
+                        TenantId::from_uuid(client),
+                    ));
+                }
+                (1, None)
+            }
+            FactKind::Units => {
+                let rows = page_of(&mut tx, "units", "unit_id", tenant, after, limit).await?;
+                for row in &rows {
+                    updates.extend(relationships::unit_holds(tenant, &unit_from_row(row)?));
+                }
+                (rows.len(), last_key(&rows, "unit_id")?)
+            }
+            FactKind::People => {
+                let rows = page_of(&mut tx, "users", "user_id", tenant, after, limit).await?;
+                for row in &rows {
+                    let user = user_from_row(row)?;
+                    statuses.push(relationships::status(&user));
+                    if let Some(group) = user.primary_group {
+                        updates.extend(relationships::team(user.id, None, group));
+                    }
+                }
+                (rows.len(), last_key(&rows, "user_id")?)
+            }
+            FactKind::Employments => {
+                let rows = page_of(
+                    &mut tx,
+                    "employments",
+                    "employment_id",
+                    tenant,
+                    after,
+                    limit,
+                )
+                .await?;
+                for row in &rows {
+                    updates.extend(relationships::employed(&employment_from_row(row)?));
+                }
+                (rows.len(), last_key(&rows, "employment_id")?)
+            }
+            FactKind::Groups => {
+                let rows =
+                    page_of(&mut tx, "user_groups", "group_id", tenant, after, limit).await?;
+                let mut range = None;
+                for row in &rows {
+                    let group: Uuid = row.try_get("group_id")?;
+                    let manager: Option<Uuid> = row.try_get("manager_user_id")?;
+                    if let Some(manager) = manager {
+                        updates.push(relationships::manager_holds(
+                            GroupId::from_uuid(group),
+                            UserId::from_uuid(manager),
                         ));
                     }
-                    (1, None)
+                    range = Some((range.map_or(group, |(first, _)| first), group));
                 }
-                FactKind::Units => {
-                    let rows = page_of(&mut tx, "units", "unit_id", tenant, after, limit).await?;
-                    for row in &rows {
-                        updates.extend(relationships::unit_holds(tenant, &unit_from_row(row)?));
+                if let Some(range) = range {
+                    for (group, user) in
+                        group_pairs(&mut tx, "group_administrators", tenant, range).await?
+                    {
+                        updates.push(relationships::administrator_holds(
+                            GroupId::from_uuid(group),
+                            UserId::from_uuid(user),
+                        ));
                     }
-                    (rows.len(), last_key(&rows, "unit_id")?)
                 }
-                FactKind::People => {
-                    let rows = page_of(&mut tx, "users", "user_id", tenant, after, limit).await?;
-                    for row in &rows {
-                        let user = user_from_row(row)?;
-                        statuses.push(relationships::status(&user));
-                        if let Some(group) = user.primary_group {
-                            updates.extend(relationships::team(user.id, None, group));
-                        }
-                    }
-                    (rows.len(), last_key(&rows, "user_id")?)
-                }
-                FactKind::Employments => {
-                    let rows = page_of(
-                        &mut tx,
-                        "employments",
-                        "employment_id",
-                        tenant,
-                        after,
-                        limit,
+                (rows.len(), last_key(&rows, "group_id")?)
+            }
+            FactKind::Members => {
+                // A page of the people in groups, with every membership of theirs.
+                let people = distinct_users(&mut tx, "group_members", tenant, after, limit).await?;
+                if let (Some(first), Some(last)) = (people.first(), people.last()) {
+                    let pairs: Vec<(Uuid, Uuid)> = sqlx::query_as(
+                        "SELECT group_id, user_id FROM group_members WHERE tenant_id = $1 \
+                             AND user_id >= $2 AND user_id <= $3",
                     )
+                    .bind(tenant.as_uuid())
+                    .bind(first)
+                    .bind(last)
+                    .fetch_all(&mut *tx)
                     .await?;
-                    for row in &rows {
-                        updates.extend(relationships::employed(&employment_from_row(row)?));
+                    for (group, user) in pairs {
+                        updates.push(relationships::member_holds(
+                            GroupId::from_uuid(group),
+                            UserId::from_uuid(user),
+                        ));
                     }
-                    (rows.len(), last_key(&rows, "employment_id")?)
                 }
-                FactKind::Groups => {
-                    let rows =
-                        page_of(&mut tx, "user_groups", "group_id", tenant, after, limit).await?;
-                    let mut range = None;
-                    for row in &rows {
-                        let group: Uuid = row.try_get("group_id")?;
-                        let manager: Option<Uuid> = row.try_get("manager_user_id")?;
-                        if let Some(manager) = manager {
-                            updates.push(relationships::manager_holds(
-                                GroupId::from_uuid(group),
-                                UserId::from_uuid(manager),
-                            ));
-                        }
-                        range = Some((range.map_or(group, |(first, _)| first), group));
-                    }
-                    if let Some(range) = range {
-                        for (group, user) in
-                            group_pairs(&mut tx, "group_administrators", tenant, range).await?
-                        {
-                            updates.push(relationships::administrator_holds(
-                                GroupId::from_uuid(group),
-                                UserId::from_uuid(user),
-                            ));
-                        }
-                        for (group, user) in
-                            group_pairs(&mut tx, "group_members", tenant, range).await?
-                        {
-                            updates.push(relationships::member_holds(
-                                GroupId::from_uuid(group),
-                                UserId::from_uuid(user),
-                            ));
-                        }
-                    }
-                    (rows.len(), last_key(&rows, "group_id")?)
-                }
-                FactKind::NamedManagers => {
-                    // A page of the people named, with every naming of theirs that is a relation.
-                    let named: Vec<Uuid> =
-                        match after {
-                            None => sqlx::query_scalar(
-                                "SELECT DISTINCT user_id FROM named_managers WHERE tenant_id = $1 \
-                             ORDER BY user_id LIMIT $2",
-                            )
-                            .bind(tenant.as_uuid())
-                            .bind(limit)
-                            .fetch_all(&mut *tx)
-                            .await?,
-                            Some(after) => sqlx::query_scalar(
-                                "SELECT DISTINCT user_id FROM named_managers WHERE tenant_id = $1 \
-                             AND user_id > $2 ORDER BY user_id LIMIT $3",
-                            )
-                            .bind(tenant.as_uuid())
-                            .bind(after)
-                            .bind(limit)
-                            .fetch_all(&mut *tx)
-                            .await?,
-                        };
-                    if let (Some(first), Some(last)) = (named.first(), named.last()) {
-                        let namings: Vec<(Uuid, i16, Uuid)> = sqlx::query_as(
-                            "SELECT user_id, target_type, target_id FROM named_managers \
+                (people.len(), people.last().copied())
+            }
+            FactKind::NamedManagers => {
+                // A page of the people named, with every naming of theirs that is a relation.
+                let named = distinct_users(&mut tx, "named_managers", tenant, after, limit).await?;
+                if let (Some(first), Some(last)) = (named.first(), named.last()) {
+                    let namings: Vec<(Uuid, i16, Uuid)> = sqlx::query_as(
+                        "SELECT user_id, target_type, target_id FROM named_managers \
                          WHERE tenant_id = $1 AND purpose = $2 AND user_id >= $3 AND user_id <= $4",
-                        )
-                        .bind(tenant.as_uuid())
-                        .bind(NamingPurpose::Manages.code())
-                        .bind(first)
-                        .bind(last)
-                        .fetch_all(&mut *tx)
-                        .await?;
-                        for (user, target_type, target) in namings {
-                            let kind = match NamedTarget::from_code(target_type) {
-                                Some(NamedTarget::User) => ObjectType::User,
-                                Some(NamedTarget::Unit) => ObjectType::Unit,
-                                None => {
-                                    return Err(StoreError::Corrupt(format!(
-                                        "named manager target type {target_type}"
-                                    )));
-                                }
-                            };
-                            updates.push(relationships::named_manager_holds(
-                                kind,
-                                target,
-                                UserId::from_uuid(user),
-                            ));
-                        }
+                    )
+                    .bind(tenant.as_uuid())
+                    .bind(NamingPurpose::Manages.code())
+                    .bind(first)
+                    .bind(last)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    for (user, target_type, target) in namings {
+                        let kind = match NamedTarget::from_code(target_type) {
+                            Some(NamedTarget::User) => ObjectType::User,
+                            Some(NamedTarget::Unit) => ObjectType::Unit,
+                            None => {
+                                return Err(StoreError::Corrupt(format!(
+                                    "named manager target type {target_type}"
+                                )));
+                            }
+                        };
+                        updates.push(relationships::named_manager_holds(
+                            kind,
+                            target,
+                            UserId::from_uuid(user),
+                        ));
                     }
-                    (named.len(), named.last().copied())
                 }
-            };
+                (named.len(), named.last().copied())
+            }
+        };
         outbox::append(&mut *tx, tenant, &rebuild::resent_facts(updates, statuses)).await?;
         tx.commit().await?;
         Ok((count, last))

@@ -223,17 +223,45 @@ pub fn unit_deleted(tenant: TenantId, unit: &UnitRecord) -> Vec<NewEvent> {
 
 // Users and employments.
 
-/// An employment: the user is employed at the unit, and it may be their main account, both
-/// for the employment's dates.
-pub fn employed(employment: &EmploymentRecord) -> Vec<RelationshipUpdate> {
+/// When the user counts as employed at `employment`'s unit: from the earliest start to the
+/// latest end (open while one is) of their employments there, `employment` as it is now and
+/// the others among `theirs` (their employments, at any unit, in any order). One fact per unit
+/// and person carries it, so a past employment there never narrows a current one. A gap
+/// between two of them counts only while it lies ahead (a rehire already planned); decisions
+/// are taken now.
+fn employed_span(employment: &EmploymentRecord, theirs: &[EmploymentRecord]) -> (i64, Option<i64>) {
+    let there = theirs
+        .iter()
+        .filter(|e| e.unit == employment.unit && e.user == employment.user)
+        .filter(|e| e.id != employment.id)
+        .chain(std::iter::once(employment));
+    there.fold(
+        (employment.starts_at, employment.ends_at),
+        |(from, until), e| {
+            let until = match (until, e.ends_at) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                _ => None,
+            };
+            (from.min(e.starts_at), until)
+        },
+    )
+}
+
+/// An employment: the user is employed at the unit (for [`employed_span`] of `theirs`, their
+/// other employments), and it may be their main account for its own dates.
+pub fn employed(
+    employment: &EmploymentRecord,
+    theirs: &[EmploymentRecord],
+) -> Vec<RelationshipUpdate> {
     let unit = unit_ref(employment.unit);
     let user = user_ref(employment.user);
+    let (from, until) = employed_span(employment, theirs);
     let mut updates = vec![touch_between(
         unit.clone(),
         Relation::Employee,
         user.clone(),
-        employment.starts_at,
-        employment.ends_at,
+        from,
+        until,
     )];
     if employment.main_account {
         updates.push(touch_between(
@@ -256,15 +284,20 @@ pub fn not_employed(unit: UnitId, user: UserId) -> [RelationshipUpdate; 2] {
 }
 
 /// A main employment ended at `at` by a move to another unit (the people-data import): the
-/// user was employed at the old unit until then, and it no longer holds their main account.
+/// user was employed at the old unit until then (unless `theirs`, their other employments,
+/// hold them there longer), and it no longer holds their main account.
 /// The store keeps the ended employment, so these are the facts it leaves standing.
-pub fn moved_away(old: &EmploymentRecord, at: i64) -> Vec<RelationshipUpdate> {
+pub fn moved_away(
+    old: &EmploymentRecord,
+    theirs: &[EmploymentRecord],
+    at: i64,
+) -> Vec<RelationshipUpdate> {
     let ended = EmploymentRecord {
         ends_at: Some(at),
         main_account: false,
         ..old.clone()
     };
-    let mut updates = employed(&ended);
+    let mut updates = employed(&ended, theirs);
     updates.push(delete(
         unit_ref(old.unit),
         Relation::MainAccount,
@@ -275,7 +308,7 @@ pub fn moved_away(old: &EmploymentRecord, at: i64) -> Vec<RelationshipUpdate> {
 
 /// A new user: their status and their (main) employment.
 pub fn user_created(user: &UserRecord, employment: &EmploymentRecord) -> NewEvent {
-    event(employed(employment), vec![status(user)])
+    event(employed(employment, &[]), vec![status(user)])
 }
 
 /// A user's status or booking restriction changed.
@@ -345,7 +378,7 @@ pub fn main_account_set(change: &EmploymentChange, main: &EmploymentRecord) -> V
 }
 
 fn main_moved(change: &EmploymentChange, employment: &EmploymentRecord) -> Vec<NewEvent> {
-    let mut updates = employed(employment);
+    let mut updates = employed(employment, &change.theirs);
     if let Some(old) = change
         .previous_main
         .as_ref()
@@ -360,9 +393,9 @@ fn main_moved(change: &EmploymentChange, employment: &EmploymentRecord) -> Vec<N
     vec![event(updates, vec![])]
 }
 
-/// An employment ended: its facts carry the new end.
-pub fn employment_ended(ended: &EmploymentRecord) -> NewEvent {
-    event(employed(ended), vec![])
+/// An employment ended: its facts carry the new end (among `theirs`, the user's employments).
+pub fn employment_ended(ended: &EmploymentRecord, theirs: &[EmploymentRecord]) -> NewEvent {
+    event(employed(ended, theirs), vec![])
 }
 
 /// `user` named to manage the `kind` object `target` (`named`), or no longer.
@@ -627,7 +660,7 @@ mod tests {
             ends_at: None,
             ..employment(unit, user, true)
         };
-        let event = event(moved_away(&old, 150), vec![]);
+        let event = event(moved_away(&old, &[], 150), vec![]);
         assert_eq!(
             facts(&event),
             [
@@ -652,10 +685,59 @@ mod tests {
         assert_eq!(window.valid_until.map(|t| t.seconds), Some(150));
     }
 
+    /// The employee fact's window of an event's first update.
+    fn employee_window(event: &NewEvent) -> (Option<i64>, Option<i64>) {
+        let request = WriteRelationshipsRequest::decode(event.payload.as_slice()).unwrap();
+        let fact = request.updates[0].relationship.as_ref().unwrap();
+        assert_eq!(fact.relation, Relation::Employee as i32);
+        (
+            fact.valid_from.map(|t| t.seconds),
+            fact.valid_until.map(|t| t.seconds),
+        )
+    }
+
+    #[test]
+    fn a_person_counts_as_employed_at_a_unit_over_all_their_employments_there() {
+        let (unit, elsewhere, user) = (UnitId::generate(), UnitId::generate(), UserId::generate());
+        let past = employment(unit, user, false);
+        let rehired = EmploymentRecord {
+            starts_at: 300,
+            ends_at: None,
+            ..employment(unit, user, true)
+        };
+        let other_unit = EmploymentRecord {
+            starts_at: 50,
+            ..employment(elsewhere, user, false)
+        };
+        let theirs = [past.clone(), rehired.clone(), other_unit];
+        // Ending the past one earlier keeps the rehire open: the fact spans both.
+        let ended = EmploymentRecord {
+            ends_at: Some(150),
+            ..past.clone()
+        };
+        assert_eq!(
+            employee_window(&employment_ended(&ended, &theirs)),
+            (Some(100), None)
+        );
+        // Ending the rehire ends the fact at the later of the two ends; other units never count.
+        let rehire_ended = EmploymentRecord {
+            ends_at: Some(400),
+            ..rehired
+        };
+        assert_eq!(
+            employee_window(&employment_ended(&rehire_ended, &theirs)),
+            (Some(100), Some(400))
+        );
+        assert_eq!(
+            employee_window(&employment_ended(&ended, &[])),
+            (Some(100), Some(150))
+        );
+    }
+
     #[test]
     fn an_ended_employment_keeps_the_unit_over_the_user_for_its_dates() {
         let (unit, user) = (UnitId::generate(), UserId::generate());
-        let event = employment_ended(&employment(unit, user, true));
+        let event = employment_ended(&employment(unit, user, true), &[]);
         assert_eq!(
             facts(&event),
             [
@@ -686,6 +768,7 @@ mod tests {
         let change = EmploymentChange {
             before: employment(new_unit, user, false),
             previous_main: Some(employment(old_unit, user, true)),
+            theirs: Vec::new(),
         };
         let events = main_account_set(&change, &employment(new_unit, user, true));
         assert_eq!(events.len(), 1);

@@ -14,8 +14,8 @@ use lms_api::delegation::v1::{
 };
 use lms_api::identity::v1::tenant_service_client::TenantServiceClient;
 use lms_api::identity::v1::{
-    AccountKind, AnonymiseUserRequest, RejectAccountRequest, TenantSettings,
-    UpdateTenantSettingsRequest,
+    AccountKind, AddEmploymentRequest, AnonymiseUserRequest, EndEmploymentRequest,
+    RejectAccountRequest, TenantSettings, UpdateTenantSettingsRequest,
 };
 use lms_api::reporting::v1::report_service_client::ReportServiceClient;
 use lms_api::reporting::v1::{
@@ -759,13 +759,14 @@ async fn a_stream_trimmed_past_unread_changes_is_restored_by_the_rebuild() {
     assert_eq!(courses().await, std::slice::from_ref(&safety));
 }
 
+/// A fact as reporting holds it: resource (type, id), relation, subject (type, id), window.
+type IdentityFact = (i16, String, i16, i16, String, Option<i64>, Option<i64>);
+
 /// Identity's facts and statuses as reporting holds them (present ones, without sequences).
-async fn identity_facts(
-    reporting: &sqlx::PgPool,
-) -> (Vec<(i16, String, i16, i16, String)>, Vec<(String, i16)>) {
+async fn identity_facts(reporting: &sqlx::PgPool) -> (Vec<IdentityFact>, Vec<(String, i16)>) {
     let facts = sqlx::query_as(
-        "SELECT resource_type, resource_id, relation, subject_type, subject_id FROM projected_facts \
-         WHERE service = 'identity' AND present \
+        "SELECT resource_type, resource_id, relation, subject_type, subject_id, valid_from, \
+         valid_until FROM projected_facts WHERE service = 'identity' AND present \
          ORDER BY resource_type, resource_id, relation, subject_type, subject_id",
     )
     .fetch_all(reporting)
@@ -796,6 +797,30 @@ async fn a_rebuild_re_sends_identitys_facts_as_they_stand() {
     let (bob, _) = p.person("bob@academy.example", None, None).await;
     let (cid, _) = p.person("cid@academy.example", None, None).await;
     p.team(&max, &[ann.clone(), bob.clone()]).await;
+    // Cid worked at the location once and was rehired there; ending the old employment again
+    // keeps the rehire: one fact, over both.
+    let at = |seconds| Some(prost_types::Timestamp { seconds, nanos: 0 });
+    let employ = |ends_at: Option<i64>| AddEmploymentRequest {
+        user_id: cid.clone(),
+        unit_id: p.location.clone(),
+        starts_at: at(1_000_000),
+        ends_at: ends_at.and_then(at),
+        main_account: false,
+    };
+    let mut users = p.users(&p.admin);
+    let old = users
+        .add_employment(employ(Some(2_000_000)))
+        .await
+        .unwrap()
+        .into_inner();
+    users.add_employment(employ(None)).await.unwrap();
+    users
+        .end_employment(EndEmploymentRequest {
+            employment_id: old.employment.unwrap().employment_id,
+            ends_at: at(1_500_000),
+        })
+        .await
+        .unwrap();
     // An applicant put in a group, then rejected: the account goes, and its facts with it.
     let ivy = p
         .applicant("ivy@academy.example", AccountKind::Teacher)
@@ -821,6 +846,13 @@ async fn a_rebuild_re_sends_identitys_facts_as_they_stand() {
         assert!(relations.contains(&relation), "{relation}: {before:?}");
     }
     assert!(!before.0.iter().any(|fact| fact.4 == ivy), "{before:?}");
+    let cid_there: Vec<_> = before
+        .0
+        .iter()
+        .filter(|fact| fact.1 == p.location && fact.2 == 2 && fact.4 == cid)
+        .map(|fact| (fact.5, fact.6))
+        .collect();
+    assert_eq!(cid_there, [(Some(1_000_000), None)]);
 
     p.rebuild_reporting(&p.tenant).await;
     wait_for("identity's rebuild", || async {

@@ -167,7 +167,7 @@ impl<S: Store + Clone> Users<S> {
                     ends_at: Some(ends_at),
                     ..before.clone()
                 };
-                Ok(vec![relationships::employment_ended(&ended)])
+                Ok(vec![relationships::employment_ended(&ended, all)])
             })
             .await?;
         tracing::info!(%tenant, user = %ended.user, unit = %ended.unit, "employment ended");

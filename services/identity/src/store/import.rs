@@ -25,6 +25,8 @@ pub struct ImportedUser {
     pub custom_fields: String,
     /// Their main employment.
     pub main: Option<EmploymentRecord>,
+    /// Their other employments.
+    pub others: Vec<EmploymentRecord>,
     /// Their team.
     pub primary_group: Option<GroupId>,
     /// The role the people-data feed last gave them.

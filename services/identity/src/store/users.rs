@@ -95,6 +95,8 @@ pub struct EmploymentChange {
     pub before: EmploymentRecord,
     /// The user's main employment before the change, when another one was main.
     pub previous_main: Option<EmploymentRecord>,
+    /// The user's employments (this one among them as it was, unless new).
+    pub theirs: Vec<EmploymentRecord>,
 }
 
 /// Users and their employments.

@@ -7,7 +7,7 @@ use sqlx::Row as _;
 use uuid::Uuid;
 
 use super::Db;
-use super::rows::unit_from_row;
+use super::rows::{employment_from_row, unit_from_row};
 use super::users::insert_employment;
 use crate::audit::{Actor, on_behalf};
 use crate::store::sql::{SqlStore, duplicate};
@@ -60,6 +60,7 @@ impl ImportStore for SqlStore<Db> {
                     family_name: row.try_get("family_name")?,
                     custom_fields: row.try_get("custom_fields")?,
                     main,
+                    others: Vec::new(),
                     primary_group: row
                         .try_get::<Option<Uuid>, _>("primary_group_id")?
                         .map(GroupId::from_uuid),
@@ -67,6 +68,22 @@ impl ImportStore for SqlStore<Db> {
                     status: status_from_number(row.try_get("status")?)?,
                 },
             );
+        }
+        // Their other employments: a move ends the main one and starts another, and the
+        // person's facts at either unit are read from all of theirs there.
+        let others = sqlx::query(
+            "SELECT e.*, u.external_id FROM employments e JOIN users u \
+             ON u.tenant_id = e.tenant_id AND u.user_id = e.user_id \
+             WHERE e.tenant_id = $1 AND NOT e.main_account AND u.external_id IS NOT NULL",
+        )
+        .bind(tenant.as_uuid())
+        .fetch_all(&self.pool)
+        .await?;
+        for row in &others {
+            let external: String = row.try_get("external_id")?;
+            if let Some(user) = snapshot.users.get_mut(&external) {
+                user.others.push(employment_from_row(row)?);
+            }
         }
         for row in sqlx::query("SELECT * FROM units WHERE tenant_id = $1")
             .bind(tenant.as_uuid())

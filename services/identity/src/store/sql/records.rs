@@ -203,19 +203,29 @@ impl RecordStore for SqlStore<Db> {
                 (rows.len(), last_key(&rows, "user_id")?)
             }
             FactKind::Employments => {
-                let rows = page_of(
-                    &mut tx,
-                    "employments",
-                    "employment_id",
-                    tenant,
-                    after,
-                    limit,
-                )
-                .await?;
-                for row in &rows {
-                    updates.extend(relationships::employed(&employment_from_row(row)?));
+                // A page of the people employed, with every employment of theirs: the facts at
+                // a unit are read from all of a person's employments there.
+                let people = distinct_users(&mut tx, "employments", tenant, after, limit).await?;
+                if let (Some(first), Some(last)) = (people.first(), people.last()) {
+                    let employments = sqlx::query(
+                        "SELECT * FROM employments WHERE tenant_id = $1 \
+                         AND user_id >= $2 AND user_id <= $3 ORDER BY user_id",
+                    )
+                    .bind(tenant.as_uuid())
+                    .bind(first)
+                    .bind(last)
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .iter()
+                    .map(employment_from_row)
+                    .collect::<Result<Vec<_>, _>>()?;
+                    for theirs in employments.chunk_by(|a, b| a.user == b.user) {
+                        for employment in theirs {
+                            updates.extend(relationships::employed(employment, theirs));
+                        }
+                    }
                 }
-                (rows.len(), last_key(&rows, "employment_id")?)
+                (people.len(), people.last().copied())
             }
             FactKind::Groups => {
                 let rows =

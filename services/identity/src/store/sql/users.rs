@@ -6,10 +6,10 @@ use lms_runtime::outbox;
 use lms_runtime::transaction::begin_write;
 use uuid::Uuid;
 
-use super::Db;
 use super::audit::append_audit;
 use super::rows::{employment_from_row, user_from_row};
 use super::units::unit_in;
+use super::{Db, LOCK_ROWS};
 use crate::audit::on_behalf;
 use crate::person_record::{people_records, person_removed};
 use crate::relationships::{GroupsHeld, groups_left};
@@ -413,6 +413,7 @@ impl UserStore for SqlStore<Db> {
         let change = EmploymentChange {
             before: employment.clone(),
             previous_main,
+            theirs: employments_of(&mut tx, tenant, employment.user).await?,
         };
         outbox::append(&mut *tx, tenant, &events(&change)).await?;
         append_audit(&mut *tx, tenant, &audit.clone().after(employment)).await?;
@@ -434,15 +435,7 @@ impl UserStore for SqlStore<Db> {
     {
         let mut tx = begin_write(&self.pool).await?;
         let before = employment_in(&mut tx, tenant, employment).await?;
-        let all: Vec<EmploymentRecord> =
-            sqlx::query("SELECT * FROM employments WHERE tenant_id = $1 AND user_id = $2")
-                .bind(tenant.as_uuid())
-                .bind(before.user.as_uuid())
-                .fetch_all(&mut *tx)
-                .await?
-                .iter()
-                .map(employment_from_row)
-                .collect::<Result<_, _>>()?;
+        let all = employments_of(&mut tx, tenant, before.user).await?;
         let events = check(&before, &all)?;
         sqlx::query(
             "UPDATE employments SET ends_at = $3 WHERE tenant_id = $1 AND employment_id = $2",
@@ -474,10 +467,12 @@ impl UserStore for SqlStore<Db> {
     {
         let mut tx = begin_write(&self.pool).await?;
         let before = employment_in(&mut tx, tenant, employment).await?;
+        let theirs = employments_of(&mut tx, tenant, before.user).await?;
         let previous_main = make_main(&mut tx, tenant, &before).await?;
         let change = EmploymentChange {
             before: before.clone(),
             previous_main,
+            theirs,
         };
         outbox::append(&mut *tx, tenant, &events(&change)).await?;
         let after = EmploymentRecord {
@@ -593,6 +588,31 @@ pub(super) async fn existing_user(
             what: "user",
             id: user.to_string(),
         })
+}
+
+/// Every employment of `user`, their account locked until the transaction ends: the facts of
+/// an employment are read from all of theirs at its unit, so two changes of one person's
+/// employments take turns.
+async fn employments_of(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    tenant: TenantId,
+    user: UserId,
+) -> Result<Vec<EmploymentRecord>, StoreError> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT user_id FROM users WHERE tenant_id = $1 AND user_id = $2{LOCK_ROWS}"
+    )))
+    .bind(tenant.as_uuid())
+    .bind(user.as_uuid())
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("SELECT * FROM employments WHERE tenant_id = $1 AND user_id = $2")
+        .bind(tenant.as_uuid())
+        .bind(user.as_uuid())
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(employment_from_row)
+        .collect()
 }
 
 pub(super) async fn employment_in(

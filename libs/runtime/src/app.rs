@@ -234,9 +234,8 @@ impl ServiceContext {
             .as_ref()
             .ok_or_else(|| BootError::Config {
                 key: "redis.events_mac_key",
-                reason: "is required with redis.url on identity, delegation and reporting: their \
-                     events on Redis streams are authenticated (32+ random characters, the same \
-                     on the three)"
+                reason: "is required with redis.url on every service: their events on Redis \
+                     streams are authenticated (32+ random characters, the same on the four)"
                     .into(),
             })?;
         Ok(crate::sealed::Sealer::new(key))

@@ -145,12 +145,11 @@ mod tests {
             let rules = rules(service, "lms:");
             let streams: Vec<&String> = rules.iter().filter(|r| r.contains("events:")).collect();
             let expected = match service {
-                ServiceName::Identity | ServiceName::Delegation => {
+                ServiceName::Identity | ServiceName::Authorization | ServiceName::Delegation => {
                     vec![format!("(~lms:events:{} +xadd)", service.as_str())]
                 }
                 // Reporting reads them all, adding to none.
                 ServiceName::Reporting => vec!["~lms:events:*".to_owned()],
-                ServiceName::Authorization => vec![],
             };
             assert_eq!(streams, expected.iter().collect::<Vec<_>>(), "{service}");
             assert!(
@@ -159,7 +158,7 @@ mod tests {
             );
             assert_eq!(
                 rules.contains(&"+exec".to_owned()),
-                matches!(service, ServiceName::Identity | ServiceName::Delegation)
+                service != ServiceName::Reporting
             );
         }
     }

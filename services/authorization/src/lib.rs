@@ -15,12 +15,15 @@ mod escalation;
 mod facts;
 pub mod grpc;
 mod lookup;
+pub mod rebuild;
+mod records;
 pub mod store;
 
 use std::sync::Arc;
 
+use lms_runtime::outbox::Publisher;
 use lms_runtime::store::Database;
-use lms_runtime::{Application, BootError, GrpcServer, Migrations, ServiceContext};
+use lms_runtime::{Application, BootError, GrpcServer, Migrations, ServiceContext, ServiceName};
 
 pub use cache::{CacheLookups, lookups as cache_lookups};
 
@@ -38,6 +41,16 @@ pub const PUBLIC_METHODS: &[&str] = &[];
 pub async fn build(context: ServiceContext) -> Result<Application, BootError> {
     let database = context.open_database(&MIGRATIONS).await?;
     let redis = context.connect_redis().await?;
+    // Who holds which role goes to reporting through authorization's own outbox; nothing is
+    // delivered to another service, so the publisher prunes what it published.
+    let publisher = Arc::new(
+        Publisher::new(
+            database.clone(),
+            ServiceName::Authorization,
+            context.event_sink(redis.clone())?,
+        )
+        .pruning(),
+    );
     let sealer = match (&redis, &context.redis.mac_key) {
         (None, _) => None,
         (Some(_), Some(key)) => Some(lms_runtime::sealed::Sealer::new(key)),
@@ -80,7 +93,9 @@ pub async fn build(context: ServiceContext) -> Result<Application, BootError> {
             )
         }
     };
-    Ok(Application::new(server, database).with_redis(redis))
+    Ok(Application::new(server, database)
+        .with_redis(redis)
+        .with_background(move |shutdown| publisher.spawn(shutdown)))
 }
 
 /// Reconciles the cache's invalidations with the store's revisions while the service runs.

@@ -75,8 +75,9 @@ enum OperatorCommand {
 
 #[derive(Debug, Subcommand)]
 enum ReportingCommand {
-    /// Have identity and delegation re-send every record they hold of each tenant (people and
-    /// identity's facts: units, employments, teams, groups, statuses; courses, enrolments,
+    /// Have identity, authorization and delegation re-send every record they hold of each
+    /// tenant (people and identity's facts: units, employments, teams, groups, statuses; who
+    /// holds which role; courses, enrolments,
     /// events, bookings, sign-offs, requests and delegation's facts: tutors, administrators,
     /// enrolled, booked, offered, invitees, grants), so reporting replaces what it kept of
     /// them: after an event stream was trimmed past entries reporting never read (the
@@ -164,8 +165,8 @@ async fn main() -> anyhow::Result<()> {
             let resent =
                 lms_platform::rebuild::rebuild_reporting(&config, tenants, chunk, |tenant| {
                     println!(
-                        "tenant {}: {} people and {} records of courses, enrolments, events, bookings, sign-offs and requests re-sent",
-                        tenant.tenant, tenant.people, tenant.records
+                        "tenant {}: {} people, {} holders of roles and {} records of courses, enrolments, events, bookings, sign-offs and requests re-sent",
+                        tenant.tenant, tenant.people, tenant.holders, tenant.records
                     );
                 })
                 .await?;

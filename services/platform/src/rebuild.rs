@@ -1,5 +1,5 @@
-//! `lms reporting rebuild`: identity and delegation re-send every record they hold of each
-//! tenant, between marks, through their outboxes; their running publishers carry the records to
+//! `lms reporting rebuild`: identity, authorization and delegation re-send every record they
+//! hold of each tenant, between marks, through their outboxes; their running publishers carry the records to
 //! reporting, which replaces what it kept of those topics (see `lms_runtime::outbox::rebuild`).
 //! For when reporting missed changes: an event stream trimmed past entries it never read (the
 //! `lms.reporting.stream_gap` gauge says so), or its store restored from an old backup.
@@ -22,12 +22,14 @@ pub struct Resent {
     pub tenant: TenantId,
     /// People (identity).
     pub people: usize,
+    /// Holders of a role (authorization).
+    pub holders: usize,
     /// Courses, enrolments, events, bookings, sign-offs and requests (delegation).
     pub records: usize,
 }
 
-/// Re-sends every record of `tenants` (every tenant when empty) from identity's and delegation's
-/// stores as `config` names them, at most `chunk` records a transaction (each owner's default
+/// Re-sends every record of `tenants` (every tenant when empty) from identity's,
+/// authorization's and delegation's stores as `config` names them, at most `chunk` records a transaction (each owner's default
 /// when `None`), telling `on_resent` as each tenant is done, so a run that fails part-way says
 /// how far it got (running it again is safe).
 pub async fn rebuild_reporting(
@@ -39,6 +41,11 @@ pub async fn rebuild_reporting(
     let identity = lms_identity::rebuild::Resender::open(&ServiceContext::from_config(
         config,
         ServiceName::Identity,
+    )?)
+    .await?;
+    let authorization = lms_authorization::rebuild::Resender::open(&ServiceContext::from_config(
+        config,
+        ServiceName::Authorization,
     )?)
     .await?;
     let delegation = lms_delegation::rebuild::Resender::open(&ServiceContext::from_config(
@@ -57,6 +64,9 @@ pub async fn rebuild_reporting(
             people: identity
                 .resend(tenant, chunk.unwrap_or(lms_identity::rebuild::CHUNK))
                 .await?,
+            holders: authorization
+                .resend(tenant, chunk.unwrap_or(lms_authorization::rebuild::CHUNK))
+                .await?,
             records: delegation
                 .resend(tenant, chunk.unwrap_or(lms_delegation::rebuild::CHUNK))
                 .await?,
@@ -65,6 +75,7 @@ pub async fn rebuild_reporting(
         resent.push(done);
     }
     identity.close().await;
+    authorization.close().await;
     delegation.close().await;
     Ok(resent)
 }

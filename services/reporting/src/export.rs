@@ -20,11 +20,12 @@ pub enum Format {
 }
 
 /// The columns of a progress export, in order.
-pub const PROGRESS_COLUMNS: [&str; 11] = [
+pub const PROGRESS_COLUMNS: [&str; 12] = [
     "tenant_id",
     "user_id",
     "display_name",
     "email",
+    "main_role_id",
     "course_id",
     "course_title",
     "state",
@@ -86,6 +87,7 @@ pub fn progress_line(row: &LearnerProgressRow, format: Format) -> String {
         row.user_id.clone(),
         row.display_name.clone(),
         row.email.clone(),
+        row.main_role_id.clone(),
         row.course_id.clone(),
         row.course_title.clone(),
         state_name(row.state).to_owned(),

@@ -96,6 +96,8 @@ pub struct ProgressRow {
     pub email: String,
     /// The course title; empty while the course's record has not arrived.
     pub title: String,
+    /// The learner's main role; empty when they hold none (or its record has not arrived).
+    pub main_role_id: String,
 }
 
 impl ProgressRow {
@@ -416,7 +418,9 @@ pub fn count_statement(scope: &ReportScope, filters: &Filters, now: i64) -> Sql 
 /// What a row statement selects.
 const ROW_COLUMNS: &str = "e.tenant_id, e.enrolment_id, e.user_id, e.course_id, e.state, \
      e.enrolled_at, e.started_at, e.completed_at, e.score, p.given_name, p.family_name, p.email, \
-     COALESCE(c.title, '') AS title";
+     COALESCE(c.title, '') AS title, COALESCE((SELECT r.role_id \
+     FROM projected_role_assignments r WHERE r.tenant_id = e.tenant_id \
+     AND r.user_id = e.user_id AND r.main_role LIMIT 1), '') AS main_role_id";
 
 /// `SELECT columns FROM ... WHERE ...`: the rows of `scope` under `filters` at `now`, with the
 /// common table expressions they need before it; with `walk`, of that stretch of people only.

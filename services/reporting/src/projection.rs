@@ -14,7 +14,8 @@
 //! enrolment, event and booking records (`reporting.course`, `reporting.enrolments`,
 //! `reporting.event`, `reporting.bookings`, `reporting.competency`,
 //! `reporting.enrolment_request`: titles, states, progress times, scores, bookings, sign-offs,
-//! requests),
+//! requests); authorization's records of who holds which role (`reporting.roles`: each holder's
+//! assignments whole, the main one marked),
 //! with the running totals of enrolments by course and state (`progress_totals`) moved in the
 //! same transaction. Other topics are recorded as consumed and otherwise ignored.
 
@@ -25,7 +26,7 @@ use lms_api::common::v1::ObjectReference;
 use lms_api::delegation::v1::Enrolment;
 use lms_api::reporting::v1::{
     BookingRecords, CompetencyRecord, CourseRecord, EnrolmentRecords, EnrolmentRequestRecord,
-    EventRecord, PersonRecords, RebuildMark,
+    EventRecord, PersonRecords, RebuildMark, RoleRecords,
 };
 use lms_runtime::outbox::{PublishedEvent, topic};
 use lms_runtime::request::seconds;
@@ -194,6 +195,10 @@ fn rebuilt_tables(service: ServiceName, topic: &str) -> &'static [(&'static str,
         (ServiceName::Delegation, topic::ENROLMENT_REQUEST) => {
             &[("projected_enrolment_requests", false)]
         }
+        (ServiceName::Authorization, topic::ROLES) => &[
+            ("projected_role_holders", false),
+            ("projected_role_assignments", false),
+        ],
         _ => &[],
     }
 }
@@ -212,6 +217,22 @@ fn rebuildable(service: ServiceName, topic: &str) -> bool {
     !rebuilt_tables(service, rebuilt_topic(topic)).is_empty()
 }
 
+/// A holder's newest record: takes (one row affected) only when at least as new as the kept.
+const ROLE_HOLDER: &str = "INSERT INTO projected_role_holders (tenant_id, user_id, sequence) \
+     VALUES ($1, $2, $3) ON CONFLICT (tenant_id, user_id) DO UPDATE SET sequence = excluded.sequence \
+     WHERE projected_role_holders.sequence <= excluded.sequence";
+
+const ROLES_CLEARED: &str =
+    "DELETE FROM projected_role_assignments WHERE tenant_id = $1 AND user_id = $2";
+
+const ROLE_ROW: &str = "INSERT INTO projected_role_assignments (tenant_id, assignment_id, user_id, \
+     role_id, unit_id, valid_from, valid_until, source, main_role, sequence) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+     ON CONFLICT (tenant_id, assignment_id) DO UPDATE SET user_id = excluded.user_id, \
+     role_id = excluded.role_id, unit_id = excluded.unit_id, valid_from = excluded.valid_from, \
+     valid_until = excluded.valid_until, source = excluded.source, \
+     main_role = excluded.main_role, sequence = excluded.sequence";
+
 const REQUEST_ROW: &str = "INSERT INTO projected_enrolment_requests (tenant_id, request_id, \
      course_id, user_id, status, requested_at, decided_at, sequence) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
@@ -229,6 +250,7 @@ enum Payload {
     Bookings(BookingRecords),
     Competency(CompetencyRecord),
     Request(EnrolmentRequestRecord),
+    Roles(RoleRecords),
     /// An owner's mark around re-sent records.
     Rebuild(RebuildMark),
     /// Nothing reporting projects.
@@ -488,6 +510,42 @@ macro_rules! apply_payload {
                             .await?;
                     }
                 }
+                Payload::Roles(records) => {
+                    for holder in &records.holders {
+                        // The holder's assignments are replaced whole, by a newer record only.
+                        let newer = sqlx::query(ROLE_HOLDER)
+                            .bind(tenant)
+                            .bind(&holder.user_id)
+                            .bind(sequence)
+                            .execute(&mut *$tx)
+                            .await?
+                            .rows_affected()
+                            > 0;
+                        if !newer {
+                            continue;
+                        }
+                        sqlx::query(ROLES_CLEARED)
+                            .bind(tenant)
+                            .bind(&holder.user_id)
+                            .execute(&mut *$tx)
+                            .await?;
+                        for a in &holder.assignments {
+                            sqlx::query(ROLE_ROW)
+                                .bind(tenant)
+                                .bind(&a.assignment_id)
+                                .bind(&holder.user_id)
+                                .bind(&a.role_id)
+                                .bind(&a.unit_id)
+                                .bind(seconds(a.valid_from.as_ref()))
+                                .bind(seconds(a.valid_until.as_ref()))
+                                .bind(a.source as i16)
+                                .bind(a.main_role)
+                                .bind(sequence)
+                                .execute(&mut *$tx)
+                                .await?;
+                        }
+                    }
+                }
                 Payload::Rebuild(mark) if mark.finished => {
                     let from = mark.started_sequence;
                     for topic in &mark.topics {
@@ -603,9 +661,14 @@ fn decode(event: &PublishedEvent) -> Result<Payload, ProjectionError> {
         (ServiceName::Delegation, topic::BOOKINGS) => {
             Payload::Bookings(BookingRecords::decode(bytes).map_err(|_| unreadable())?)
         }
-        (ServiceName::Identity | ServiceName::Delegation, topic::REBUILD) => {
-            Payload::Rebuild(RebuildMark::decode(bytes).map_err(|_| unreadable())?)
+        // Only authorization speaks for who holds which role.
+        (ServiceName::Authorization, topic::ROLES) => {
+            Payload::Roles(RoleRecords::decode(bytes).map_err(|_| unreadable())?)
         }
+        (
+            ServiceName::Identity | ServiceName::Authorization | ServiceName::Delegation,
+            topic::REBUILD,
+        ) => Payload::Rebuild(RebuildMark::decode(bytes).map_err(|_| unreadable())?),
         _ => Payload::Other,
     })
 }

@@ -371,9 +371,13 @@ impl Platform {
         self._databases[3].url()
     }
 
-    /// Waits until identity and delegation published every event they committed.
+    /// Waits until identity, authorization and delegation published every event they committed.
     async fn wait_published(&self) {
-        for database in [self._databases[0].url(), self.delegation_database_url()] {
+        for database in [
+            self._databases[0].url(),
+            self._databases[1].url(),
+            self.delegation_database_url(),
+        ] {
             let pool = sqlx::PgPool::connect(database).await.unwrap();
             let started = std::time::Instant::now();
             loop {
@@ -392,7 +396,7 @@ impl Platform {
         }
     }
 
-    /// Waits until reporting applied everything identity and delegation committed so far (their
+    /// Waits until reporting applied everything the owners committed so far (their
     /// outboxes published, and nothing new applied for a while).
     pub async fn settle_reporting(&self) {
         self.wait_published().await;
@@ -435,11 +439,13 @@ impl Platform {
         }
     }
 
-    /// `lms reporting rebuild --tenant <tenant>`, against identity's and delegation's stores.
+    /// `lms reporting rebuild --tenant <tenant>`, against the owners' stores.
     pub async fn rebuild_reporting(&self, tenant: &str) -> lms_platform::rebuild::Resent {
         let mut config = lms_runtime::Config::default();
         config.service_mut(ServiceName::Identity).database_url =
             SecretString::new(self._databases[0].url());
+        config.service_mut(ServiceName::Authorization).database_url =
+            SecretString::new(self._databases[1].url());
         config.service_mut(ServiceName::Delegation).database_url =
             SecretString::new(self.delegation_database_url());
         config.sign_in.key_encryption_keys = Some(SecretString::new(lms_testkit::TEST_KEK));
@@ -459,6 +465,10 @@ impl Platform {
     }
 
     /// Delegation's database, to look at what it committed.
+    pub fn authorization_database_url(&self) -> &str {
+        self._databases[1].url()
+    }
+
     pub fn delegation_database_url(&self) -> &str {
         &self.replica.database_url
     }

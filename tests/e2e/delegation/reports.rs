@@ -5,7 +5,10 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use lms_api::authorization::v1::Relation;
+use lms_api::authorization::v1::role_assignment_service_client::RoleAssignmentServiceClient;
+use lms_api::authorization::v1::{
+    AssignRoleRequest, Relation, RevokeRoleRequest, SetMainRoleRequest,
+};
 use lms_api::delegation::v1::EnrolRequest;
 use lms_api::delegation::v1::{
     AcceptInvitationRequest, CancelEventRequest, CreateCourseRequest, CreateLessonRequest,
@@ -743,8 +746,9 @@ async fn a_stream_trimmed_past_unread_changes_is_restored_by_the_rebuild() {
         .unwrap()
     };
     let first = rebuilt_from().await;
-    // Identity's people and facts; delegation's six kinds of record and its facts.
-    assert_eq!(first.len(), 9, "{first:?}");
+    // Identity's people and facts; who holds which role; delegation's six kinds of record and
+    // its facts.
+    assert_eq!(first.len(), 10, "{first:?}");
     p.rebuild_reporting(&p.tenant).await;
     wait_for("the second rebuild", || async {
         rebuilt_from()
@@ -868,6 +872,124 @@ async fn a_rebuild_re_sends_identitys_facts_as_they_stand() {
     .await;
     // Every fact was re-sent (none swept that still holds), and nothing more.
     assert_eq!(identity_facts(&reporting).await, before);
+}
+
+/// Who holds which role as reporting keeps it: (holder, role, main), in order.
+async fn projected_roles(reporting: &sqlx::PgPool) -> Vec<(String, String, bool)> {
+    sqlx::query_as(
+        "SELECT user_id, role_id, main_role FROM projected_role_assignments \
+         ORDER BY user_id, role_id",
+    )
+    .fetch_all(reporting)
+    .await
+    .unwrap()
+}
+
+/// Who holds which role as authorization stores it.
+async fn stored_roles(p: &Platform) -> Vec<(String, String, bool)> {
+    let authorization = sqlx::PgPool::connect(p.authorization_database_url())
+        .await
+        .unwrap();
+    let roles = sqlx::query_as(
+        "SELECT user_id::text, role_id, main_role FROM role_assignments ORDER BY 1, 2",
+    )
+    .fetch_all(&authorization)
+    .await
+    .unwrap();
+    authorization.close().await;
+    roles
+}
+
+#[tokio::test]
+async fn reports_show_each_learners_main_role_and_a_rebuild_restores_who_holds_which() {
+    let mut p = Platform::with_reporting().await;
+    let safety = course(&p, "Safety", false).await;
+    let (ann, _) = p
+        .person("ann@academy.example", Some("builtin:manager"), None)
+        .await;
+    let (bob, _) = p.person("bob@academy.example", None, None).await;
+    enrol(&p, &safety, &[&ann, &bob]).await;
+    let mut roles = RoleAssignmentServiceClient::new(p.authorization.authorized(&p.admin));
+    let tutor = roles
+        .assign_role(AssignRoleRequest {
+            user_id: ann.clone(),
+            role_id: "builtin:tutor".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .assignment
+        .unwrap();
+    roles
+        .set_main_role(SetMainRoleRequest {
+            user_id: ann.clone(),
+            assignment_id: tutor.assignment_id.clone(),
+        })
+        .await
+        .unwrap();
+    // The report names each learner's main role as it changes.
+    let rows = eventually(&p, &p.admin, |rows| {
+        rows.iter()
+            .any(|row| row.user_id == ann && row.main_role_id == "builtin:tutor")
+    })
+    .await;
+    let bobs = rows.iter().find(|row| row.user_id == bob).unwrap();
+    assert_eq!(bobs.main_role_id, "", "{rows:?}");
+    p.settle_reporting().await;
+    let reporting = sqlx::PgPool::connect(p.reporting_database_url())
+        .await
+        .unwrap();
+    let held = projected_roles(&reporting).await;
+    assert_eq!(held, stored_roles(&p).await);
+    assert!(held.contains(&(ann.clone(), "builtin:manager".into(), false)));
+
+    // While reporting is down Bob becomes a tutor and Ann stops being one; then the streams
+    // are trimmed past it, and only the rebuild brings it back.
+    p.stop_reporting().await;
+    roles
+        .assign_role(AssignRoleRequest {
+            user_id: bob.clone(),
+            role_id: "builtin:tutor".into(),
+            main_role: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    roles
+        .revoke_role(RevokeRoleRequest {
+            assignment_id: tutor.assignment_id,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    p.trim_streams().await;
+    p.start_reporting().await;
+    p.settle_reporting().await;
+    assert_eq!(projected_roles(&reporting).await, held);
+
+    p.rebuild_reporting(&p.tenant).await;
+    wait_for("authorization's rebuild", || async {
+        let marked: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM projection_rebuilds WHERE service = 'authorization'",
+        )
+        .fetch_one(&reporting)
+        .await
+        .unwrap();
+        marked == 1
+    })
+    .await;
+    let now = projected_roles(&reporting).await;
+    assert_eq!(now, stored_roles(&p).await);
+    assert!(now.contains(&(bob.clone(), "builtin:tutor".into(), true)));
+    eventually(&p, &p.admin, |rows| {
+        rows.iter()
+            .any(|row| row.user_id == bob && row.main_role_id == "builtin:tutor")
+            && rows
+                .iter()
+                .any(|row| row.user_id == ann && row.main_role_id.is_empty())
+    })
+    .await;
 }
 
 /// Every booking of `token`'s attendance report (only `event` when given), as

@@ -15,7 +15,11 @@ use crate::config::ServiceName;
 use crate::sealed::Sealer;
 
 /// The services with an outbox, each publishing its events to its own stream.
-pub const PUBLISHERS: [ServiceName; 2] = [ServiceName::Identity, ServiceName::Delegation];
+pub const PUBLISHERS: [ServiceName; 3] = [
+    ServiceName::Identity,
+    ServiceName::Authorization,
+    ServiceName::Delegation,
+];
 
 /// The fields the MAC covers, in order.
 const SIGNED: [&str; 5] = ["id", "tenant", "sequence", "topic", "payload"];

@@ -74,6 +74,9 @@ pub mod topic {
     pub const COMPETENCY: &str = "reporting.competency";
     /// Delegation's record of an enrolment request (`lms.reporting.v1.EnrolmentRequestRecord`).
     pub const ENROLMENT_REQUEST: &str = "reporting.enrolment_request";
+    /// Authorization's records of who holds which role (`lms.reporting.v1.RoleRecords`): each
+    /// holder's assignments whole, as committed.
+    pub const ROLES: &str = "reporting.roles";
     /// Facts an owner re-sends as they hold (`lms.authorization.v1.WriteRelationshipsRequest`,
     /// touches and statuses, see [`super::rebuild`]): for reporting alone, authorization has
     /// them already.
@@ -82,8 +85,9 @@ pub mod topic {
     /// (`lms.reporting.v1.RebuildMark`, see [`super::rebuild`]).
     pub const REBUILD: &str = "reporting.rebuild";
     /// Every record topic.
-    pub const RECORDS: [&str; 7] = [
+    pub const RECORDS: [&str; 8] = [
         PEOPLE,
+        ROLES,
         COURSE,
         ENROLMENTS,
         EVENT,

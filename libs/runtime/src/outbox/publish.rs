@@ -47,6 +47,9 @@ const BATCH: i64 = 500;
 /// How often the outbox is looked at for new events: the most a committed event waits here.
 const PUBLISH_EVERY: Duration = Duration::from_millis(100);
 
+/// How often (in rounds) a pruning publisher prunes: about once a minute.
+const PRUNE_EVERY_ROUNDS: u64 = 600;
+
 /// How often (in rounds) the number still waiting is counted for the gauge.
 const COUNT_EVERY_ROUNDS: u64 = 50;
 
@@ -177,6 +180,9 @@ pub struct Publisher<O> {
     failing: AtomicBool,
     published: Counter<u64>,
     _gauge: ObservableGauge<i64>,
+    /// Whether this publisher also prunes the outbox (one with no relay: its rows are
+    /// delivered when written).
+    prunes: bool,
 }
 
 impl<O> std::fmt::Debug for Publisher<O> {
@@ -214,7 +220,15 @@ impl<O: OutboxStore> Publisher<O> {
                 .with_description("events sent to the event stream")
                 .build(),
             _gauge: gauge,
+            prunes: false,
         }
+    }
+
+    /// Also prunes published rows, as the relay does for a service that delivers to
+    /// authorization: for an outbox whose rows have nowhere else to go (authorization's own).
+    pub fn pruning(mut self) -> Self {
+        self.prunes = true;
+        self
     }
 
     /// Publishes every event committed so far, in sequence order; answers how many.
@@ -274,6 +288,13 @@ impl<O: OutboxStore> Publisher<O> {
                 self.round(rounds.is_multiple_of(COUNT_EVERY_ROUNDS)).await;
                 if stopping {
                     return;
+                }
+                if self.prunes && rounds.is_multiple_of(PRUNE_EVERY_ROUNDS) {
+                    match self.outbox.prune(super::relay::KEEP_DELIVERED).await {
+                        Ok(0) => {}
+                        Ok(pruned) => tracing::debug!(pruned, "published outbox rows pruned"),
+                        Err(error) => tracing::warn!(%error, "outbox not prunable"),
+                    }
                 }
                 rounds += 1;
             }

@@ -8,6 +8,7 @@
 
 mod decisions;
 mod facts;
+mod records;
 mod roles;
 mod sql;
 
@@ -16,6 +17,7 @@ pub use facts::{
     Applied, Change, End, FactBatch, FactStore, RelatedFilter, Relationship, RelationshipFilter,
     SubjectStatus,
 };
+pub use records::RecordStore;
 pub use roles::{
     AssignmentRecord, AuditEntry, AuditRecord, Guarded, ObjectType, RoleRecord, RoleStore, Source,
     Stamp,

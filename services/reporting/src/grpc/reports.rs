@@ -126,6 +126,7 @@ fn progress_row(row: ProgressRow) -> LearnerProgressRow {
         enrolled_at: row.enrolled_at.map(timestamp),
         started_at: row.started_at.map(timestamp),
         score: row.score,
+        main_role_id: row.main_role_id,
     }
 }
 

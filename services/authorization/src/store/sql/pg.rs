@@ -20,6 +20,8 @@ const LOCK_ROWS: &str = " FOR UPDATE";
 mod decisions;
 #[path = "facts.rs"]
 mod facts;
+#[path = "records.rs"]
+mod records;
 #[path = "roles.rs"]
 mod roles;
 #[path = "rows.rs"]

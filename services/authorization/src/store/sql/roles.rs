@@ -3,9 +3,12 @@
 use lms_kernel::{AssignmentId, CustomRoleId, RoleId, TenantId, UserId};
 use uuid::Uuid;
 
+use lms_runtime::outbox;
+
 use super::decisions::bump;
 use super::rows::{assignment_from_row, audit_from_row, role_from_row};
 use super::{Db, LOCK_ROWS, begin_write};
+use crate::records;
 use crate::store::sql::SqlStore;
 use crate::store::sql::text::{grants_to_text, name_conflict};
 use crate::store::{
@@ -213,6 +216,9 @@ impl RoleStore for SqlStore<Db> {
         for record in &revoked {
             append_audit(&mut tx, tenant, &audit(record)).await?;
         }
+        if !revoked.is_empty() {
+            record_holder(&mut tx, tenant, user).await?;
+        }
         tx.commit().await?;
         Ok(Some((revoked, revision)))
     }
@@ -235,6 +241,7 @@ impl RoleStore for SqlStore<Db> {
         let Some(row) = row else { return Ok(None) };
         let record = assignment_from_row(&row)?;
         append_audit(&mut tx, tenant, &audit).await?;
+        record_holder(&mut tx, tenant, record.user).await?;
         tx.commit().await?;
         Ok(Some((record, revision)))
     }
@@ -333,6 +340,7 @@ impl RoleStore for SqlStore<Db> {
         .fetch_one(&mut *tx)
         .await?;
         append_audit(&mut tx, tenant, &audit).await?;
+        record_holder(&mut tx, tenant, user).await?;
         tx.commit().await?;
         assignment_from_row(&row).map(Some)
     }
@@ -402,6 +410,29 @@ async fn first_application(
     Ok(inserted == 1)
 }
 
+/// Tells reporting, in `tx`, every assignment `user` holds as `tx` leaves them (see
+/// [`crate::records`]); last in the transaction, as it takes the tenant's outbox order.
+async fn record_holder(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    tenant: TenantId,
+    user: UserId,
+) -> Result<(), StoreError> {
+    let assignments = sqlx::query(
+        "SELECT * FROM role_assignments WHERE tenant_id = $1 AND user_id = $2 \
+         ORDER BY assignment_id",
+    )
+    .bind(tenant.as_uuid())
+    .bind(user.as_uuid())
+    .fetch_all(&mut **tx)
+    .await?
+    .iter()
+    .map(assignment_from_row)
+    .collect::<Result<Vec<_>, _>>()?;
+    let events = records::role_records(vec![records::holder(user, &assignments)]);
+    outbox::append(&mut **tx, tenant, &events).await?;
+    Ok(())
+}
+
 /// Stores an assignment under its guards (see [`RoleStore::insert_assignment_guarded`]).
 async fn insert_assignment(
     pool: &sqlx::Pool<Db>,
@@ -463,6 +494,7 @@ async fn insert_assignment(
     .execute(&mut *tx)
     .await?;
     append_audit(&mut tx, tenant, &audit).await?;
+    record_holder(&mut tx, tenant, assignment.user).await?;
     tx.commit().await?;
     Ok(Guarded::Added(revision))
 }

@@ -26,6 +26,8 @@ const LOCK_ROWS: &str = "";
 mod decisions;
 #[path = "facts.rs"]
 mod facts;
+#[path = "records.rs"]
+mod records;
 #[path = "roles.rs"]
 mod roles;
 #[path = "rows.rs"]

@@ -141,18 +141,20 @@ mod tests {
                 nanos: 0,
             }),
             score: Some(0.5),
+            main_role_id: "builtin:student".into(),
             ..Default::default()
         };
         let csv = progress_line(&row, Format::Csv);
         assert_eq!(
             csv,
-            "\"\",\"u\",\"'=cmd|' /C calc'!A0\",\"\",\"\",\"Fire, and safety\",\"completed\",\
-             \"\",\"\",\"60\",\"0.5\"\r\n"
+            "\"\",\"u\",\"'=cmd|' /C calc'!A0\",\"\",\"builtin:student\",\"\",\"Fire, and safety\",\
+             \"completed\",\"\",\"\",\"60\",\"0.5\"\r\n"
         );
         let json: serde_json::Value =
             serde_json::from_str(progress_line(&row, Format::JsonLines).trim_end()).unwrap();
         assert_eq!(json["display_name"], "=cmd|' /C calc'!A0");
         assert_eq!(json["state"], "completed");
-        assert_eq!(header(Format::Csv).matches(',').count(), 10);
+        assert_eq!(json["main_role_id"], "builtin:student");
+        assert_eq!(header(Format::Csv).matches(',').count(), 11);
     }
 }

@@ -117,9 +117,10 @@ pub enum Export {
     Json,
 }
 
-const COLUMNS: [&str; 7] = [
+const COLUMNS: [&str; 8] = [
     "learner",
     "name",
+    "main_role",
     "course",
     "title",
     "state",
@@ -139,6 +140,7 @@ fn cells(row: LearnerProgressRow) -> Vec<String> {
     vec![
         row.user_id,
         row.display_name,
+        row.main_role_id,
         row.course_id,
         row.course_title,
         state_name(row.state).to_owned(),

@@ -3,7 +3,7 @@
 //! `reporting.roles` record of all their assignments as they stand, through authorization's
 //! outbox to its event stream; reporting keeps the newest record of each holder.
 
-use lms_api::reporting::v1::{HolderRoles, RoleRecords};
+use lms_api::reporting::v1::{HolderRoles, RoleHolding, RoleRecords};
 use lms_kernel::UserId;
 use lms_runtime::outbox::{NewEvent, RECORDS_PER_EVENT, topic};
 use prost::Message;
@@ -16,7 +16,21 @@ use crate::store::AssignmentRecord;
 pub fn holder(user: UserId, assignments: &[AssignmentRecord]) -> HolderRoles {
     HolderRoles {
         user_id: user.to_string(),
-        assignments: assignments.iter().map(convert::assignment).collect(),
+        assignments: assignments
+            .iter()
+            .map(|a| {
+                let shown = convert::assignment(a);
+                RoleHolding {
+                    assignment_id: shown.assignment_id,
+                    role_id: shown.role_id,
+                    unit_id: shown.unit_id,
+                    valid_from: shown.valid_from,
+                    valid_until: shown.valid_until,
+                    main_role: shown.main_role,
+                    source: shown.source,
+                }
+            })
+            .collect(),
     }
 }
 

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod backfill;
 pub mod convert;
 pub mod core;
+mod directory_record;
 mod error;
 pub mod grpc;
 pub mod import;

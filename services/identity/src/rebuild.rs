@@ -1,6 +1,6 @@
-//! Identity's part of `lms reporting rebuild`: every person of a tenant, and every fact identity
-//! owns of it (units, employments, teams, groups, statuses, named managers, the coordinator and
-//! client tenants), re-sent to reporting between the rebuild marks (see
+//! Identity's part of `lms reporting rebuild`: every person, unit and group of a tenant, and
+//! every fact identity owns of it (units, employments, teams, groups, statuses, named managers,
+//! the coordinator and client tenants), re-sent to reporting between the rebuild marks (see
 //! `lms_runtime::outbox::rebuild`). They go through the outbox; the running service's publisher
 //! carries them to the event stream.
 
@@ -102,12 +102,24 @@ pub async fn republish_from<S: RecordStore>(
     let started = rebuild::begin(database, tenant).await?;
     let sent =
         rebuild::send_all(chunk, |after| store.republish_people(tenant, after, chunk)).await?;
+    for groups in [false, true] {
+        rebuild::send_all(chunk, |after| {
+            store.republish_directory(tenant, groups, after, chunk)
+        })
+        .await?;
+    }
     for kind in FactKind::ALL {
         rebuild::send_all(chunk, |after| {
             store.republish_facts(tenant, kind, after, chunk)
         })
         .await?;
     }
-    rebuild::finish(database, tenant, started, &[topic::PEOPLE, topic::FACTS]).await?;
+    rebuild::finish(
+        database,
+        tenant,
+        started,
+        &[topic::PEOPLE, topic::DIRECTORY, topic::FACTS],
+    )
+    .await?;
     Ok(sent)
 }

@@ -20,12 +20,14 @@ pub enum Format {
 }
 
 /// The columns of a progress export, in order.
-pub const PROGRESS_COLUMNS: [&str; 12] = [
+pub const PROGRESS_COLUMNS: [&str; 14] = [
     "tenant_id",
     "user_id",
     "display_name",
     "email",
     "main_role_id",
+    "team",
+    "unit",
     "course_id",
     "course_title",
     "state",
@@ -88,6 +90,8 @@ pub fn progress_line(row: &LearnerProgressRow, format: Format) -> String {
         row.display_name.clone(),
         row.email.clone(),
         row.main_role_id.clone(),
+        row.team_name.clone(),
+        row.unit_name.clone(),
         row.course_id.clone(),
         row.course_title.clone(),
         state_name(row.state).to_owned(),
@@ -147,14 +151,14 @@ mod tests {
         let csv = progress_line(&row, Format::Csv);
         assert_eq!(
             csv,
-            "\"\",\"u\",\"'=cmd|' /C calc'!A0\",\"\",\"builtin:student\",\"\",\"Fire, and safety\",\
-             \"completed\",\"\",\"\",\"60\",\"0.5\"\r\n"
+            "\"\",\"u\",\"'=cmd|' /C calc'!A0\",\"\",\"builtin:student\",\"\",\"\",\"\",\
+             \"Fire, and safety\",\"completed\",\"\",\"\",\"60\",\"0.5\"\r\n"
         );
         let json: serde_json::Value =
             serde_json::from_str(progress_line(&row, Format::JsonLines).trim_end()).unwrap();
         assert_eq!(json["display_name"], "=cmd|' /C calc'!A0");
         assert_eq!(json["state"], "completed");
         assert_eq!(json["main_role_id"], "builtin:student");
-        assert_eq!(header(Format::Csv).matches(',').count(), 11);
+        assert_eq!(header(Format::Csv).matches(',').count(), 13);
     }
 }

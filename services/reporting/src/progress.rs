@@ -98,6 +98,10 @@ pub struct ProgressRow {
     pub title: String,
     /// The learner's main role; empty when they hold none (or its record has not arrived).
     pub main_role_id: String,
+    /// The learner's team's name; empty when they have none.
+    pub team_name: String,
+    /// The name of the learner's main account's unit; empty when they have none.
+    pub unit_name: String,
 }
 
 impl ProgressRow {
@@ -291,7 +295,7 @@ pub async fn page_in_stretches(
             inclusive,
             to: to.as_deref(),
         };
-        let mut sql = scoped(scope, filters, now, ROW_COLUMNS, Some(walk));
+        let mut sql = scoped(scope, filters, now, &ROW_COLUMNS, Some(walk));
         page_end(&mut sql, Order::Learner, after, limit - found.len() as i64);
         found.extend(rows(database, &sql).await?);
         if found.len() as i64 >= limit {
@@ -388,7 +392,7 @@ pub fn statement(
     limit: i64,
     now: i64,
 ) -> Sql {
-    let mut sql = scoped(scope, filters, now, ROW_COLUMNS, None);
+    let mut sql = scoped(scope, filters, now, &ROW_COLUMNS, None);
     page_end(&mut sql, order, after, limit);
     sql
 }
@@ -415,12 +419,29 @@ pub fn count_statement(scope: &ReportScope, filters: &Filters, now: i64) -> Sql 
     scoped(scope, filters, now, "COUNT(*)", None)
 }
 
-/// What a row statement selects.
-const ROW_COLUMNS: &str = "e.tenant_id, e.enrolment_id, e.user_id, e.course_id, e.state, \
-     e.enrolled_at, e.started_at, e.completed_at, e.score, p.given_name, p.family_name, p.email, \
-     COALESCE(c.title, '') AS title, COALESCE((SELECT r.role_id \
-     FROM projected_role_assignments r WHERE r.tenant_id = e.tenant_id \
-     AND r.user_id = e.user_id AND r.main_role LIMIT 1), '') AS main_role_id";
+/// What a row statement selects: the enrolment, the learner, the course's title, and what
+/// names the learner: their main role, their team's name, their main account's unit's name.
+static ROW_COLUMNS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    use lms_api::authorization::v1::Relation;
+    use lms_api::common::v1::ObjectType;
+    format!(
+        "e.tenant_id, e.enrolment_id, e.user_id, e.course_id, e.state, e.enrolled_at, \
+         e.started_at, e.completed_at, e.score, p.given_name, p.family_name, p.email, \
+         COALESCE(c.title, '') AS title, \
+         COALESCE((SELECT r.role_id FROM projected_role_assignments r \
+           WHERE r.tenant_id = e.tenant_id AND r.user_id = e.user_id AND r.main_role LIMIT 1), \
+           '') AS main_role_id, \
+         COALESCE((SELECT g.name FROM projected_groups g WHERE g.tenant_id = p.tenant_id \
+           AND g.group_id = p.primary_group_id AND NOT g.removed), '') AS team_name, \
+         COALESCE((SELECT u.name FROM projected_facts f JOIN projected_units u \
+           ON u.tenant_id = f.tenant_id AND u.unit_id = f.resource_id AND NOT u.removed \
+           WHERE f.tenant_id = e.tenant_id AND f.subject_type = {user} AND f.subject_id = e.user_id \
+           AND f.relation = {main} AND f.resource_tenant = '' AND f.present \
+           ORDER BY f.valid_from DESC LIMIT 1), '') AS unit_name",
+        user = ObjectType::User as i16,
+        main = Relation::MainAccount as i16,
+    )
+});
 
 /// `SELECT columns FROM ... WHERE ...`: the rows of `scope` under `filters` at `now`, with the
 /// common table expressions they need before it; with `walk`, of that stretch of people only.

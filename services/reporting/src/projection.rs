@@ -10,7 +10,8 @@
 //!
 //! Projected today: authorization facts events (relationships and people's statuses), the graph
 //! reports are scoped by; identity's person records (`reporting.people`: names, e-mail, status,
-//! primary group; nothing personal for the anonymised or deleted); delegation's course,
+//! primary group; nothing personal for the anonymised or deleted) and of units and groups
+//! (`reporting.directory`: names, parents); delegation's course,
 //! enrolment, event and booking records (`reporting.course`, `reporting.enrolments`,
 //! `reporting.event`, `reporting.bookings`, `reporting.competency`,
 //! `reporting.enrolment_request`: titles, states, progress times, scores, bookings, sign-offs,
@@ -25,8 +26,8 @@ use lms_api::authorization::v1::{Operation, Relationship, WriteRelationshipsRequ
 use lms_api::common::v1::ObjectReference;
 use lms_api::delegation::v1::Enrolment;
 use lms_api::reporting::v1::{
-    BookingRecords, CompetencyRecord, CourseRecord, EnrolmentRecords, EnrolmentRequestRecord,
-    EventRecord, PersonRecords, RebuildMark, RoleRecords,
+    BookingRecords, CompetencyRecord, CourseRecord, DirectoryRecords, EnrolmentRecords,
+    EnrolmentRequestRecord, EventRecord, PersonRecords, RebuildMark, RoleRecords,
 };
 use lms_runtime::outbox::{PublishedEvent, topic};
 use lms_runtime::request::seconds;
@@ -184,6 +185,9 @@ const COUNT_TOTALS: &str = "INSERT INTO progress_totals (tenant_id, course_id, s
 fn rebuilt_tables(service: ServiceName, topic: &str) -> &'static [(&'static str, bool)] {
     match (service, topic) {
         (ServiceName::Identity, topic::PEOPLE) => &[("projected_people", false)],
+        (ServiceName::Identity, topic::DIRECTORY) => {
+            &[("projected_units", false), ("projected_groups", false)]
+        }
         (ServiceName::Identity | ServiceName::Delegation, topic::FACTS) => {
             &[("projected_facts", true), ("projected_statuses", true)]
         }
@@ -217,6 +221,17 @@ fn rebuildable(service: ServiceName, topic: &str) -> bool {
     !rebuilt_tables(service, rebuilt_topic(topic)).is_empty()
 }
 
+const UNIT_ROW: &str = "INSERT INTO projected_units (tenant_id, unit_id, name, parent_unit_id, \
+     removed, sequence) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, unit_id) \
+     DO UPDATE SET name = excluded.name, parent_unit_id = excluded.parent_unit_id, \
+     removed = excluded.removed, sequence = excluded.sequence \
+     WHERE projected_units.sequence <= excluded.sequence";
+
+const GROUP_ROW: &str = "INSERT INTO projected_groups (tenant_id, group_id, name, removed, \
+     sequence) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, group_id) \
+     DO UPDATE SET name = excluded.name, removed = excluded.removed, sequence = excluded.sequence \
+     WHERE projected_groups.sequence <= excluded.sequence";
+
 /// A holder's newest record: takes (one row affected) only when at least as new as the kept.
 const ROLE_HOLDER: &str = "INSERT INTO projected_role_holders (tenant_id, user_id, sequence) \
      VALUES ($1, $2, $3) ON CONFLICT (tenant_id, user_id) DO UPDATE SET sequence = excluded.sequence \
@@ -244,6 +259,7 @@ const REQUEST_ROW: &str = "INSERT INTO projected_enrolment_requests (tenant_id, 
 enum Payload {
     Facts(WriteRelationshipsRequest),
     People(PersonRecords),
+    Directory(DirectoryRecords),
     Course(CourseRecord),
     Enrolments(EnrolmentRecords),
     Event(EventRecord),
@@ -510,6 +526,29 @@ macro_rules! apply_payload {
                             .await?;
                     }
                 }
+                Payload::Directory(records) => {
+                    for unit in &records.units {
+                        sqlx::query(UNIT_ROW)
+                            .bind(tenant)
+                            .bind(&unit.unit_id)
+                            .bind(&unit.name)
+                            .bind(&unit.parent_unit_id)
+                            .bind(unit.removed)
+                            .bind(sequence)
+                            .execute(&mut *$tx)
+                            .await?;
+                    }
+                    for group in &records.groups {
+                        sqlx::query(GROUP_ROW)
+                            .bind(tenant)
+                            .bind(&group.group_id)
+                            .bind(&group.name)
+                            .bind(group.removed)
+                            .bind(sequence)
+                            .execute(&mut *$tx)
+                            .await?;
+                    }
+                }
                 Payload::Roles(records) => {
                     for holder in &records.holders {
                         // The holder's assignments are replaced whole, by a newer record only.
@@ -626,6 +665,9 @@ fn decode(event: &PublishedEvent) -> Result<Payload, ProjectionError> {
         // Only identity speaks for people, only delegation for courses and enrolments.
         (ServiceName::Identity, topic::PEOPLE) => {
             Payload::People(PersonRecords::decode(bytes).map_err(|_| unreadable())?)
+        }
+        (ServiceName::Identity, topic::DIRECTORY) => {
+            Payload::Directory(DirectoryRecords::decode(bytes).map_err(|_| unreadable())?)
         }
         (ServiceName::Delegation, topic::COURSE) => {
             let record = CourseRecord::decode(bytes).map_err(|_| unreadable())?;

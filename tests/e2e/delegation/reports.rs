@@ -16,9 +16,11 @@ use lms_api::delegation::v1::{
     RequestEnrolmentRequest, SignOffCompetencyRequest, WithdrawRequest,
 };
 use lms_api::identity::v1::tenant_service_client::TenantServiceClient;
+use lms_api::identity::v1::unit_service_client::UnitServiceClient;
 use lms_api::identity::v1::{
     AccountKind, AddEmploymentRequest, AnonymiseUserRequest, EndEmploymentRequest,
-    RejectAccountRequest, TenantSettings, UpdateTenantSettingsRequest,
+    RejectAccountRequest, RenameGroupRequest, RenameUnitRequest, TenantSettings,
+    UpdateTenantSettingsRequest,
 };
 use lms_api::reporting::v1::report_service_client::ReportServiceClient;
 use lms_api::reporting::v1::{
@@ -746,9 +748,9 @@ async fn a_stream_trimmed_past_unread_changes_is_restored_by_the_rebuild() {
         .unwrap()
     };
     let first = rebuilt_from().await;
-    // Identity's people and facts; who holds which role; delegation's six kinds of record and
-    // its facts.
-    assert_eq!(first.len(), 10, "{first:?}");
+    // Identity's people, units and groups, and facts; who holds which role; delegation's six
+    // kinds of record and its facts.
+    assert_eq!(first.len(), 11, "{first:?}");
     p.rebuild_reporting(&p.tenant).await;
     wait_for("the second rebuild", || async {
         rebuilt_from()
@@ -844,6 +846,11 @@ async fn a_rebuild_re_sends_identitys_facts_as_they_stand() {
         .await
         .unwrap();
     let before = identity_facts(&reporting).await;
+    let directory_before = directory(&reporting).await;
+    assert!(
+        directory_before.iter().any(|unit| unit.1 == "North"),
+        "{directory_before:?}"
+    );
     // Units, employments, the team (manager, primary members), the group, the coordinator.
     let relations: BTreeSet<i16> = before.0.iter().map(|fact| fact.2).collect();
     for relation in [2, 3, 4, 5, 6, 18, 19] {
@@ -870,8 +877,59 @@ async fn a_rebuild_re_sends_identitys_facts_as_they_stand() {
         marked == 1
     })
     .await;
-    // Every fact was re-sent (none swept that still holds), and nothing more.
+    // Every fact was re-sent (none swept that still holds), and nothing more; units and
+    // groups too.
     assert_eq!(identity_facts(&reporting).await, before);
+    assert_eq!(directory(&reporting).await, directory_before);
+}
+
+/// Units and groups as reporting keeps them: (id, name, removed).
+async fn directory(reporting: &sqlx::PgPool) -> Vec<(String, String, bool)> {
+    sqlx::query_as(
+        "SELECT unit_id, name, removed FROM projected_units \
+         UNION ALL SELECT group_id, name, removed FROM projected_groups ORDER BY 1",
+    )
+    .fetch_all(reporting)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn progress_rows_name_each_learners_team_and_unit_and_follow_renames() {
+    let p = Platform::with_reporting().await;
+    let safety = course(&p, "Safety", false).await;
+    let (max, _) = p
+        .person("max@academy.example", Some("builtin:manager"), None)
+        .await;
+    let (ann, _) = p
+        .person("ann@academy.example", None, Some(&p.location))
+        .await;
+    let team = p.team(&max, std::slice::from_ref(&ann)).await;
+    enrol(&p, &safety, &[&ann]).await;
+    let named = |team: &str, unit: &str, rows: &[LearnerProgressRow]| {
+        rows.iter()
+            .any(|row| row.user_id == ann && row.team_name == team && row.unit_name == unit)
+    };
+    eventually(&p, &p.admin, |rows| named("Team", "North", rows)).await;
+
+    UnitServiceClient::new(p.identity.authorized(&p.admin))
+        .rename_unit(RenameUnitRequest {
+            unit_id: p.location.clone(),
+            name: "North Campus".into(),
+        })
+        .await
+        .unwrap();
+    p.groups(&p.admin)
+        .rename_group(RenameGroupRequest {
+            group_id: team,
+            name: "Forklift crew".into(),
+        })
+        .await
+        .unwrap();
+    eventually(&p, &p.admin, |rows| {
+        named("Forklift crew", "North Campus", rows)
+    })
+    .await;
 }
 
 /// Who holds which role as reporting keeps it: (holder, role, main), in order.

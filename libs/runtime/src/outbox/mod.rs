@@ -74,6 +74,8 @@ pub mod topic {
     pub const COMPETENCY: &str = "reporting.competency";
     /// Delegation's record of an enrolment request (`lms.reporting.v1.EnrolmentRequestRecord`).
     pub const ENROLMENT_REQUEST: &str = "reporting.enrolment_request";
+    /// Identity's records of units and groups (`lms.reporting.v1.DirectoryRecords`).
+    pub const DIRECTORY: &str = "reporting.directory";
     /// Authorization's records of who holds which role (`lms.reporting.v1.RoleRecords`): each
     /// holder's assignments whole, as committed.
     pub const ROLES: &str = "reporting.roles";
@@ -85,8 +87,9 @@ pub mod topic {
     /// (`lms.reporting.v1.RebuildMark`, see [`super::rebuild`]).
     pub const REBUILD: &str = "reporting.rebuild";
     /// Every record topic.
-    pub const RECORDS: [&str; 8] = [
+    pub const RECORDS: [&str; 9] = [
         PEOPLE,
+        DIRECTORY,
         ROLES,
         COURSE,
         ENROLMENTS,

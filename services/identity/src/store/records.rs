@@ -60,6 +60,17 @@ pub trait RecordStore: Send + Sync + 'static {
         limit: i64,
     ) -> impl Future<Output = Result<(usize, Option<Uuid>), StoreError>> + Send;
 
+    /// Appends, as directory records (`reporting.directory`), at most `limit` of the tenant's
+    /// units (or groups, with `groups`) with ids after `after`, in id order, read under the
+    /// tenant's order lock like the people; answers how many and the last id.
+    fn republish_directory(
+        &self,
+        tenant: TenantId,
+        groups: bool,
+        after: Option<Uuid>,
+        limit: i64,
+    ) -> impl Future<Output = Result<(usize, Option<Uuid>), StoreError>> + Send;
+
     /// Appends, as re-sent facts (`reporting.facts`), the facts standing on at most `limit` of
     /// the tenant's `kind` rows with ids after `after`, in id order, read under the tenant's
     /// order lock like the people; answers how many rows and the last id, `None` when there

@@ -127,6 +127,8 @@ fn progress_row(row: ProgressRow) -> LearnerProgressRow {
         started_at: row.started_at.map(timestamp),
         score: row.score,
         main_role_id: row.main_role_id,
+        team_name: row.team_name,
+        unit_name: row.unit_name,
     }
 }
 

@@ -1,6 +1,7 @@
 //! Groups with their members, managers and administrators; named managers and custom fields.
 
 use crate::audit::Audit;
+use crate::directory_record;
 use lms_kernel::{GroupId, TenantId, UserId};
 use lms_runtime::outbox;
 use lms_runtime::transaction::begin_write;
@@ -38,6 +39,7 @@ impl GroupStore for SqlStore<Db> {
         .await
         .map_err(duplicate)?;
         append_audit(&mut *tx, tenant, &audit.clone().after(group)).await?;
+        record_groups(&mut tx, tenant, &[group.id]).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -111,6 +113,7 @@ impl GroupStore for SqlStore<Db> {
         if let Some(record) = &record {
             // The name is free text, so the record says only that it changed.
             append_audit(&mut *tx, tenant, &audit.clone().after(record)).await?;
+            record_groups(&mut tx, tenant, &[group]).await?;
         }
         tx.commit().await?;
         Ok(record)
@@ -149,6 +152,7 @@ impl GroupStore for SqlStore<Db> {
             .await?;
         }
         outbox::append(&mut *tx, tenant, &events(&before)).await?;
+        record_groups(&mut tx, tenant, &[group]).await?;
         append_audit(&mut *tx, tenant, &audit.clone().before(&before)).await?;
         tx.commit().await?;
         Ok(())
@@ -524,4 +528,30 @@ pub(super) async fn existing_group(
             what: "group",
             id: group.to_string(),
         })
+}
+
+/// Tells reporting what `groups` now are: each one's name as this transaction holds it, a
+/// removed one for each no longer there (see [`crate::directory_record`]).
+pub(super) async fn record_groups(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    tenant: TenantId,
+    groups: &[GroupId],
+) -> Result<(), StoreError> {
+    let mut records = Vec::with_capacity(groups.len());
+    for group in groups {
+        let name: Option<String> = sqlx::query_scalar(
+            "SELECT name FROM user_groups WHERE tenant_id = $1 AND group_id = $2",
+        )
+        .bind(tenant.as_uuid())
+        .bind(group.as_uuid())
+        .fetch_optional(&mut **tx)
+        .await?;
+        records.push(match name {
+            Some(name) => directory_record::group(*group, &name),
+            None => directory_record::group_removed(*group),
+        });
+    }
+    let events = directory_record::directory_records(Vec::new(), records);
+    outbox::append(&mut **tx, tenant, &events).await?;
+    Ok(())
 }

@@ -135,6 +135,12 @@ impl ImportStore for SqlStore<Db> {
             });
             query.build().execute(&mut *tx).await.map_err(duplicate)?;
         }
+        let units: Vec<UnitId> = batch
+            .units
+            .iter()
+            .map(|unit| unit.id)
+            .chain(batch.units_changed.iter().map(|(unit, _, _)| *unit))
+            .collect();
         for (unit, name, parent) in &batch.units_changed {
             sqlx::query(
                 "UPDATE units SET name = $3, parent_unit_id = $4 \
@@ -252,6 +258,7 @@ impl ImportStore for SqlStore<Db> {
         outbox::append(&mut *tx, tenant, &created).await?;
         let changed: Vec<UserId> = batch.changed.iter().map(|change| change.user).collect();
         super::users::record_people(&mut tx, tenant, &changed).await?;
+        super::units::record_units(&mut tx, tenant, &units).await?;
         tx.commit().await?;
         Ok(())
     }

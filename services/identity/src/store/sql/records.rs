@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::Db;
 use super::rows::{employment_from_row, unit_from_row, user_from_row};
+use crate::directory_record;
 use crate::person_record::people_records;
 use crate::relationships;
 use crate::store::sql::SqlStore;
@@ -143,6 +144,46 @@ impl RecordStore for SqlStore<Db> {
         outbox::append(&mut *tx, tenant, &people_records(&users)).await?;
         tx.commit().await?;
         Ok((users.len(), users.last().map(|user| user.id.as_uuid())))
+    }
+
+    async fn republish_directory(
+        &self,
+        tenant: TenantId,
+        groups: bool,
+        after: Option<Uuid>,
+        limit: i64,
+    ) -> Result<(usize, Option<Uuid>), StoreError> {
+        let mut tx = begin_write(&self.pool).await?;
+        tx.hold_order(tenant).await?;
+        let (table, key) = match groups {
+            true => ("user_groups", "group_id"),
+            false => ("units", "unit_id"),
+        };
+        let rows = page_of(&mut tx, table, key, tenant, after, limit).await?;
+        let events = match groups {
+            true => {
+                let groups = rows
+                    .iter()
+                    .map(|row| {
+                        Ok(directory_record::group(
+                            GroupId::from_uuid(row.try_get("group_id")?),
+                            &row.try_get::<String, _>("name")?,
+                        ))
+                    })
+                    .collect::<Result<Vec<_>, sqlx::Error>>()?;
+                directory_record::directory_records(Vec::new(), groups)
+            }
+            false => {
+                let units = rows
+                    .iter()
+                    .map(|row| unit_from_row(row).map(|unit| directory_record::unit(&unit)))
+                    .collect::<Result<Vec<_>, _>>()?;
+                directory_record::directory_records(units, Vec::new())
+            }
+        };
+        outbox::append(&mut *tx, tenant, &events).await?;
+        tx.commit().await?;
+        Ok((rows.len(), last_key(&rows, key)?))
     }
 
     async fn republish_facts(

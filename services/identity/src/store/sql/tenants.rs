@@ -54,6 +54,15 @@ impl TenantStore for SqlStore<Db> {
             &crate::person_record::people_records([first_user]),
         )
         .await?;
+        outbox::append(
+            &mut *tx,
+            tenant.id,
+            &crate::directory_record::directory_records(
+                vec![crate::directory_record::unit(guest)],
+                Vec::new(),
+            ),
+        )
+        .await?;
         let created = audit.clone().after(tenant);
         append_audit(&mut *tx, tenant.id, &created).await?;
         // The platform's trail too: operators account there for the tenants they made.

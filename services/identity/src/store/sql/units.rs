@@ -1,6 +1,7 @@
 //! The unit tree.
 
 use crate::audit::Audit;
+use crate::directory_record;
 use lms_kernel::unit::{check_delete, check_move};
 use lms_kernel::{TenantId, UnitError, UnitId, UnitKind};
 use lms_runtime::outbox;
@@ -37,6 +38,7 @@ impl UnitStore for SqlStore<Db> {
         }
         insert_unit(&mut *tx, tenant, unit).await?;
         outbox::append(&mut *tx, tenant, events).await?;
+        record_units(&mut tx, tenant, &[unit.id]).await?;
         append_audit(&mut *tx, tenant, &audit.clone().after(unit)).await?;
         tx.commit().await?;
         Ok(())
@@ -87,6 +89,7 @@ impl UnitStore for SqlStore<Db> {
         if let Some(record) = &renamed {
             // The name is free text, so the record says only that it changed.
             append_audit(&mut *tx, tenant, &audit.clone().after(record)).await?;
+            record_units(&mut tx, tenant, &[unit]).await?;
         }
         tx.commit().await?;
         Ok(renamed)
@@ -146,6 +149,7 @@ impl UnitStore for SqlStore<Db> {
             .execute(&mut *tx)
             .await?;
         outbox::append(&mut *tx, tenant, &events(&before)).await?;
+        record_units(&mut tx, tenant, &[unit]).await?;
         let after = UnitRecord {
             parent,
             ..before.clone()
@@ -200,6 +204,7 @@ impl UnitStore for SqlStore<Db> {
             .execute(&mut *tx)
             .await?;
         outbox::append(&mut *tx, tenant, &events(&before)).await?;
+        record_units(&mut tx, tenant, &[unit]).await?;
         append_audit(&mut *tx, tenant, &audit.clone().before(&before)).await?;
         tx.commit().await?;
         Ok(Deleted::Deleted(before))
@@ -257,4 +262,23 @@ where
         .as_ref()
         .map(unit_from_row)
         .transpose()
+}
+
+/// Tells reporting what `units` now are: each one's record as this transaction holds it, a
+/// removed one for each no longer there (see [`crate::directory_record`]).
+pub(super) async fn record_units(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    tenant: TenantId,
+    units: &[UnitId],
+) -> Result<(), StoreError> {
+    let mut records = Vec::with_capacity(units.len());
+    for unit in units {
+        records.push(match unit_in(&mut **tx, tenant, *unit).await? {
+            Some(record) => directory_record::unit(&record),
+            None => directory_record::unit_removed(*unit),
+        });
+    }
+    let events = directory_record::directory_records(records, Vec::new());
+    outbox::append(&mut **tx, tenant, &events).await?;
+    Ok(())
 }

@@ -791,7 +791,7 @@ pub fn plan_users(
                         ends_at: None,
                         main_account: true,
                     };
-                    updates.extend(relationships::employed(&employment, &[]));
+                    updates.extend(relationships::employed(&employment, &[], now));
                     if let Some(group) = group {
                         updates.extend(relationships::team(user.id, None, group));
                     }
@@ -820,7 +820,7 @@ pub fn plan_users(
                         main_account: true,
                     });
                     if let Some(employment) = &new_main {
-                        updates.extend(relationships::employed(employment, &existing.others));
+                        updates.extend(relationships::employed(employment, &existing.others, now));
                         if let Some(old) = &existing.main {
                             updates.extend(relationships::moved_away(old, &existing.others, now));
                         }

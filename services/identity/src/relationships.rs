@@ -223,39 +223,55 @@ pub fn unit_deleted(tenant: TenantId, unit: &UnitRecord) -> Vec<NewEvent> {
 
 // Users and employments.
 
-/// When the user counts as employed at `employment`'s unit: from the earliest start to the
-/// latest end (open while one is) of their employments there, `employment` as it is now and
-/// the others among `theirs` (their employments, at any unit, in any order). One fact per unit
-/// and person carries it, so a past employment there never narrows a current one. A gap
-/// between two of them counts only while it lies ahead (a rehire already planned); decisions
-/// are taken now.
-fn employed_span(employment: &EmploymentRecord, theirs: &[EmploymentRecord]) -> (i64, Option<i64>) {
-    let there = theirs
+/// When the user counts as employed at `employment`'s unit, of their employments there
+/// (`employment` as it is now, the others among `theirs`: their employments at any unit, in any
+/// order): those that overlap or touch count as one, and of those the one in force at `now`,
+/// else the next to begin, else the last to have ended. One fact per unit and person carries
+/// it, so a past employment there never narrows a current one, and a break between two never
+/// counts as employed. A rehire planned ahead, after a break, is told when it is the next to
+/// begin (the next change of the person's employments, or a rebuild).
+fn employed_span(
+    employment: &EmploymentRecord,
+    theirs: &[EmploymentRecord],
+    now: i64,
+) -> (i64, Option<i64>) {
+    let mut windows: Vec<(i64, Option<i64>)> = theirs
         .iter()
         .filter(|e| e.unit == employment.unit && e.user == employment.user)
         .filter(|e| e.id != employment.id)
-        .chain(std::iter::once(employment));
-    there.fold(
-        (employment.starts_at, employment.ends_at),
-        |(from, until), e| {
-            let until = match (until, e.ends_at) {
-                (Some(a), Some(b)) => Some(a.max(b)),
-                _ => None,
-            };
-            (from.min(e.starts_at), until)
-        },
-    )
+        .chain(std::iter::once(employment))
+        .map(|e| (e.starts_at, e.ends_at))
+        .collect();
+    windows.sort_unstable();
+    let mut spans: Vec<(i64, Option<i64>)> = Vec::with_capacity(windows.len());
+    for (from, until) in windows {
+        match spans.last_mut() {
+            Some((_, last)) if last.is_none_or(|end| from <= end) => {
+                *last = last.zip(until).map(|(a, b)| a.max(b));
+            }
+            _ => spans.push((from, until)),
+        }
+    }
+    let in_force =
+        |&&(from, until): &&(i64, Option<i64>)| from <= now && until.is_none_or(|u| now < u);
+    *spans
+        .iter()
+        .find(in_force)
+        .or_else(|| spans.iter().find(|(from, _)| *from > now))
+        .or(spans.last())
+        .expect("the employment itself is a span")
 }
 
 /// An employment: the user is employed at the unit (for [`employed_span`] of `theirs`, their
-/// other employments), and it may be their main account for its own dates.
+/// other employments, at `now`), and it may be their main account for its own dates.
 pub fn employed(
     employment: &EmploymentRecord,
     theirs: &[EmploymentRecord],
+    now: i64,
 ) -> Vec<RelationshipUpdate> {
     let unit = unit_ref(employment.unit);
     let user = user_ref(employment.user);
-    let (from, until) = employed_span(employment, theirs);
+    let (from, until) = employed_span(employment, theirs, now);
     let mut updates = vec![touch_between(
         unit.clone(),
         Relation::Employee,
@@ -297,7 +313,7 @@ pub fn moved_away(
         main_account: false,
         ..old.clone()
     };
-    let mut updates = employed(&ended, theirs);
+    let mut updates = employed(&ended, theirs, at);
     updates.push(delete(
         unit_ref(old.unit),
         Relation::MainAccount,
@@ -308,7 +324,11 @@ pub fn moved_away(
 
 /// A new user: their status and their (main) employment.
 pub fn user_created(user: &UserRecord, employment: &EmploymentRecord) -> NewEvent {
-    event(employed(employment, &[]), vec![status(user)])
+    // Their only employment: its own dates, whenever.
+    event(
+        employed(employment, &[], employment.starts_at),
+        vec![status(user)],
+    )
 }
 
 /// A user's status or booking restriction changed.
@@ -368,17 +388,25 @@ pub fn groups_left(user: UserId, held: &GroupsHeld) -> Vec<NewEvent> {
 
 /// An employment added (`change` as the store saw it): its facts, and when it is the main
 /// account now, the previous main account stops being main.
-pub fn employment_added(change: &EmploymentChange, employment: &EmploymentRecord) -> Vec<NewEvent> {
-    main_moved(change, employment)
+pub fn employment_added(
+    change: &EmploymentChange,
+    employment: &EmploymentRecord,
+    now: i64,
+) -> Vec<NewEvent> {
+    main_moved(change, employment, now)
 }
 
 /// An employment made the main account: it is main, the previous one stops being main.
-pub fn main_account_set(change: &EmploymentChange, main: &EmploymentRecord) -> Vec<NewEvent> {
-    main_moved(change, main)
+pub fn main_account_set(
+    change: &EmploymentChange,
+    main: &EmploymentRecord,
+    now: i64,
+) -> Vec<NewEvent> {
+    main_moved(change, main, now)
 }
 
-fn main_moved(change: &EmploymentChange, employment: &EmploymentRecord) -> Vec<NewEvent> {
-    let mut updates = employed(employment, &change.theirs);
+fn main_moved(change: &EmploymentChange, employment: &EmploymentRecord, now: i64) -> Vec<NewEvent> {
+    let mut updates = employed(employment, &change.theirs, now);
     if let Some(old) = change
         .previous_main
         .as_ref()
@@ -393,9 +421,14 @@ fn main_moved(change: &EmploymentChange, employment: &EmploymentRecord) -> Vec<N
     vec![event(updates, vec![])]
 }
 
-/// An employment ended: its facts carry the new end (among `theirs`, the user's employments).
-pub fn employment_ended(ended: &EmploymentRecord, theirs: &[EmploymentRecord]) -> NewEvent {
-    event(employed(ended, theirs), vec![])
+/// An employment ended: its facts carry the new end (among `theirs`, the user's employments,
+/// at `now`).
+pub fn employment_ended(
+    ended: &EmploymentRecord,
+    theirs: &[EmploymentRecord],
+    now: i64,
+) -> NewEvent {
+    event(employed(ended, theirs, now), vec![])
 }
 
 /// `user` named to manage the `kind` object `target` (`named`), or no longer.
@@ -710,26 +743,36 @@ mod tests {
             ..employment(elsewhere, user, false)
         };
         let theirs = [past.clone(), rehired.clone(), other_unit];
-        // Ending the past one earlier keeps the rehire open: the fact spans both.
         let ended = EmploymentRecord {
             ends_at: Some(150),
             ..past.clone()
         };
+        // Ending the past one again keeps the rehire in force; other units never count.
         assert_eq!(
-            employee_window(&employment_ended(&ended, &theirs)),
-            (Some(100), None)
+            employee_window(&employment_ended(&ended, &theirs, 350)),
+            (Some(300), None)
         );
-        // Ending the rehire ends the fact at the later of the two ends; other units never count.
-        let rehire_ended = EmploymentRecord {
-            ends_at: Some(400),
-            ..rehired
+        // In the break, the rehire is the next to begin: not employed until it does.
+        assert_eq!(
+            employee_window(&employment_ended(&ended, &theirs, 250)),
+            (Some(300), None)
+        );
+        // Before the break, the one in force: the break never counts as employed.
+        assert_eq!(
+            employee_window(&employment_ended(&ended, &theirs, 120)),
+            (Some(100), Some(150))
+        );
+        // Overlapping or touching employments count as one.
+        let touching = EmploymentRecord {
+            ends_at: Some(300),
+            ..past
         };
         assert_eq!(
-            employee_window(&employment_ended(&rehire_ended, &theirs)),
-            (Some(100), Some(400))
+            employee_window(&employment_ended(&touching, &theirs, 120)),
+            (Some(100), None)
         );
         assert_eq!(
-            employee_window(&employment_ended(&ended, &[])),
+            employee_window(&employment_ended(&ended, &[], 350)),
             (Some(100), Some(150))
         );
     }
@@ -737,7 +780,7 @@ mod tests {
     #[test]
     fn an_ended_employment_keeps_the_unit_over_the_user_for_its_dates() {
         let (unit, user) = (UnitId::generate(), UserId::generate());
-        let event = employment_ended(&employment(unit, user, true), &[]);
+        let event = employment_ended(&employment(unit, user, true), &[], 150);
         assert_eq!(
             facts(&event),
             [
@@ -770,7 +813,7 @@ mod tests {
             previous_main: Some(employment(old_unit, user, true)),
             theirs: Vec::new(),
         };
-        let events = main_account_set(&change, &employment(new_unit, user, true));
+        let events = main_account_set(&change, &employment(new_unit, user, true), 150);
         assert_eq!(events.len(), 1);
         assert_eq!(
             facts(&events[0])[2],

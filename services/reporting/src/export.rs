@@ -25,9 +25,6 @@ pub const PROGRESS_COLUMNS: [&str; 14] = [
     "user_id",
     "display_name",
     "email",
-    "main_role_id",
-    "team",
-    "unit",
     "course_id",
     "course_title",
     "state",
@@ -35,6 +32,9 @@ pub const PROGRESS_COLUMNS: [&str; 14] = [
     "started_at",
     "completed_at",
     "score",
+    "main_role_id",
+    "team_name",
+    "unit_name",
 ];
 
 /// One CSV cell: protected against formula injection, and quoted.
@@ -89,9 +89,6 @@ pub fn progress_line(row: &LearnerProgressRow, format: Format) -> String {
         row.user_id.clone(),
         row.display_name.clone(),
         row.email.clone(),
-        row.main_role_id.clone(),
-        row.team_name.clone(),
-        row.unit_name.clone(),
         row.course_id.clone(),
         row.course_title.clone(),
         state_name(row.state).to_owned(),
@@ -99,6 +96,9 @@ pub fn progress_line(row: &LearnerProgressRow, format: Format) -> String {
         time(row.started_at.as_ref()),
         time(row.completed_at.as_ref()),
         score,
+        row.main_role_id.clone(),
+        row.team_name.clone(),
+        row.unit_name.clone(),
     ];
     match format {
         Format::Csv => csv_line(cells.iter().map(String::as_str)),
@@ -151,8 +151,8 @@ mod tests {
         let csv = progress_line(&row, Format::Csv);
         assert_eq!(
             csv,
-            "\"\",\"u\",\"'=cmd|' /C calc'!A0\",\"\",\"builtin:student\",\"\",\"\",\"\",\
-             \"Fire, and safety\",\"completed\",\"\",\"\",\"60\",\"0.5\"\r\n"
+            "\"\",\"u\",\"'=cmd|' /C calc'!A0\",\"\",\"\",\"Fire, and safety\",\"completed\",\
+             \"\",\"\",\"60\",\"0.5\",\"builtin:student\",\"\",\"\"\r\n"
         );
         let json: serde_json::Value =
             serde_json::from_str(progress_line(&row, Format::JsonLines).trim_end()).unwrap();

@@ -295,7 +295,7 @@ pub async fn page_in_stretches(
             inclusive,
             to: to.as_deref(),
         };
-        let mut sql = scoped(scope, filters, now, &ROW_COLUMNS, Some(walk));
+        let mut sql = scoped(scope, filters, now, Select::Rows, Some(walk));
         page_end(&mut sql, Order::Learner, after, limit - found.len() as i64);
         found.extend(rows(database, &sql).await?);
         if found.len() as i64 >= limit {
@@ -392,7 +392,7 @@ pub fn statement(
     limit: i64,
     now: i64,
 ) -> Sql {
-    let mut sql = scoped(scope, filters, now, &ROW_COLUMNS, None);
+    let mut sql = scoped(scope, filters, now, Select::Rows, None);
     page_end(&mut sql, order, after, limit);
     sql
 }
@@ -416,32 +416,50 @@ fn page_end(sql: &mut Sql, order: Order, after: Option<&[String]>, limit: i64) {
 
 /// The statement counting the rows of `scope` under `filters` at `now`.
 pub fn count_statement(scope: &ReportScope, filters: &Filters, now: i64) -> Sql {
-    scoped(scope, filters, now, "COUNT(*)", None)
+    scoped(scope, filters, now, Select::Count, None)
 }
 
-/// What a row statement selects: the enrolment, the learner, the course's title, and what
-/// names the learner: their main role, their team's name, their main account's unit's name.
-static ROW_COLUMNS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+/// What a statement selects.
+#[derive(Clone, Copy)]
+enum Select {
+    /// How many rows.
+    Count,
+    /// The rows.
+    Rows,
+}
+
+/// Appends what a row statement selects: the enrolment, the learner, the course's title, and
+/// what names the learner at `now`: their main role, their team's name, their main account's
+/// unit's name (the role and the main account as in force then).
+fn row_columns(sql: &mut Sql, now: i64) {
     use lms_api::authorization::v1::Relation;
     use lms_api::common::v1::ObjectType;
-    format!(
+    sql.push(
         "e.tenant_id, e.enrolment_id, e.user_id, e.course_id, e.state, e.enrolled_at, \
          e.started_at, e.completed_at, e.score, p.given_name, p.family_name, p.email, \
          COALESCE(c.title, '') AS title, \
          COALESCE((SELECT r.role_id FROM projected_role_assignments r \
-           WHERE r.tenant_id = e.tenant_id AND r.user_id = e.user_id AND r.main_role LIMIT 1), \
-           '') AS main_role_id, \
+           WHERE r.tenant_id = e.tenant_id AND r.user_id = e.user_id AND r.main_role \
+           AND (r.valid_from IS NULL OR r.valid_from <= ",
+    )
+    .int(now)
+    .push(") AND (r.valid_until IS NULL OR ")
+    .int(now)
+    .push(
+        " < r.valid_until) LIMIT 1), '') AS main_role_id, \
          COALESCE((SELECT g.name FROM projected_groups g WHERE g.tenant_id = p.tenant_id \
            AND g.group_id = p.primary_group_id AND NOT g.removed), '') AS team_name, \
          COALESCE((SELECT u.name FROM projected_facts f JOIN projected_units u \
            ON u.tenant_id = f.tenant_id AND u.unit_id = f.resource_id AND NOT u.removed \
-           WHERE f.tenant_id = e.tenant_id AND f.subject_type = {user} AND f.subject_id = e.user_id \
-           AND f.relation = {main} AND f.resource_tenant = '' AND f.present \
-           ORDER BY f.valid_from DESC LIMIT 1), '') AS unit_name",
-        user = ObjectType::User as i16,
-        main = Relation::MainAccount as i16,
+           WHERE f.tenant_id = e.tenant_id AND f.subject_type = ",
     )
-});
+    .push(&(ObjectType::User as i16).to_string())
+    .push(" AND f.subject_id = e.user_id AND f.relation = ")
+    .push(&(Relation::MainAccount as i16).to_string())
+    .push(" AND f.resource_tenant = '' AND ")
+    .live("f", now)
+    .push(" LIMIT 1), '') AS unit_name");
+}
 
 /// `SELECT columns FROM ... WHERE ...`: the rows of `scope` under `filters` at `now`, with the
 /// common table expressions they need before it; with `walk`, of that stretch of people only.
@@ -449,7 +467,7 @@ fn scoped(
     scope: &ReportScope,
     filters: &Filters,
     now: i64,
-    columns: &str,
+    select: Select,
     walk: Option<Walk<'_>>,
 ) -> Sql {
     let mut sql = Sql::default();
@@ -474,7 +492,13 @@ fn scoped(
             sql.push(") ");
         }
     }
-    sql.push("SELECT ").push(columns);
+    sql.push("SELECT ");
+    match select {
+        Select::Count => {
+            sql.push("COUNT(*)");
+        }
+        Select::Rows => row_columns(&mut sql, now),
+    }
     match walk {
         None => sql.push(
             " FROM projected_enrolments e \

@@ -114,7 +114,7 @@ impl<S: Store + Clone> Users<S> {
         self.0
             .store
             .add_employment(tenant, &employment, &audit, |change| {
-                relationships::employment_added(change, &employment)
+                relationships::employment_added(change, &employment, now())
             })
             .await?;
         tracing::info!(%tenant, %user, %unit, "employment added");
@@ -167,7 +167,7 @@ impl<S: Store + Clone> Users<S> {
                     ends_at: Some(ends_at),
                     ..before.clone()
                 };
-                Ok(vec![relationships::employment_ended(&ended, all)])
+                Ok(vec![relationships::employment_ended(&ended, all, now())])
             })
             .await?;
         tracing::info!(%tenant, user = %ended.user, unit = %ended.unit, "employment ended");
@@ -204,7 +204,7 @@ impl<S: Store + Clone> Users<S> {
                     main_account: true,
                     ..change.before.clone()
                 };
-                relationships::main_account_set(change, &now_main)
+                relationships::main_account_set(change, &now_main, now())
             })
             .await?;
         tracing::info!(%tenant, user = %main.user, unit = %main.unit, "main account set");

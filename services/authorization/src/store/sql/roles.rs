@@ -3,7 +3,7 @@
 use lms_kernel::{AssignmentId, CustomRoleId, RoleId, TenantId, UserId};
 use uuid::Uuid;
 
-use lms_runtime::outbox;
+use lms_runtime::outbox::{self, AppendEvents};
 
 use super::decisions::bump;
 use super::rows::{assignment_from_row, audit_from_row, role_from_row};
@@ -411,12 +411,15 @@ async fn first_application(
 }
 
 /// Tells reporting, in `tx`, every assignment `user` holds as `tx` leaves them (see
-/// [`crate::records`]); last in the transaction, as it takes the tenant's outbox order.
+/// [`crate::records`]); last in the transaction. The tenant's outbox order is taken before
+/// reading: a concurrent change of the holder (a main role chosen, which bumps no revision)
+/// either committed before, and is read, or appends its own record after this one.
 async fn record_holder(
     tx: &mut sqlx::Transaction<'_, Db>,
     tenant: TenantId,
     user: UserId,
 ) -> Result<(), StoreError> {
+    tx.hold_order(tenant).await?;
     let assignments = sqlx::query(
         "SELECT * FROM role_assignments WHERE tenant_id = $1 AND user_id = $2 \
          ORDER BY assignment_id",

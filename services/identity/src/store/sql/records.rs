@@ -260,9 +260,10 @@ impl RecordStore for SqlStore<Db> {
                     .iter()
                     .map(employment_from_row)
                     .collect::<Result<Vec<_>, _>>()?;
+                    let now = lms_runtime::clock::now();
                     for theirs in employments.chunk_by(|a, b| a.user == b.user) {
                         for employment in theirs {
-                            updates.extend(relationships::employed(employment, theirs));
+                            updates.extend(relationships::employed(employment, theirs, now));
                         }
                     }
                 }

@@ -236,6 +236,7 @@ impl UserStore for SqlStore<Db> {
         let mut tx = begin_write(&self.pool).await?;
         lock_tenant(&mut *tx, tenant).await?;
         let record = existing_user(&mut tx, tenant, user).await?;
+        lock_user(&mut tx, tenant, user).await?;
         let employments: Vec<EmploymentRecord> =
             sqlx::query("SELECT * FROM employments WHERE tenant_id = $1 AND user_id = $2")
                 .bind(tenant.as_uuid())
@@ -390,6 +391,7 @@ impl UserStore for SqlStore<Db> {
     {
         let mut tx = begin_write(&self.pool).await?;
         existing_user(&mut tx, tenant, employment.user).await?;
+        lock_user(&mut tx, tenant, employment.user).await?;
         if unit_in(&mut *tx, tenant, employment.unit).await?.is_none() {
             return Err(StoreError::Missing {
                 what: "unit",
@@ -413,7 +415,7 @@ impl UserStore for SqlStore<Db> {
         let change = EmploymentChange {
             before: employment.clone(),
             previous_main,
-            theirs: employments_of(&mut tx, tenant, employment.user).await?,
+            theirs: all_employments(&mut tx, tenant, employment.user).await?,
         };
         outbox::append(&mut *tx, tenant, &events(&change)).await?;
         append_audit(&mut *tx, tenant, &audit.clone().after(employment)).await?;
@@ -434,8 +436,11 @@ impl UserStore for SqlStore<Db> {
             + Send,
     {
         let mut tx = begin_write(&self.pool).await?;
+        let holder = employment_in(&mut tx, tenant, employment).await?.user;
+        lock_user(&mut tx, tenant, holder).await?;
+        // Read again under the lock: what a change committed meanwhile left.
         let before = employment_in(&mut tx, tenant, employment).await?;
-        let all = employments_of(&mut tx, tenant, before.user).await?;
+        let all = all_employments(&mut tx, tenant, before.user).await?;
         let events = check(&before, &all)?;
         sqlx::query(
             "UPDATE employments SET ends_at = $3 WHERE tenant_id = $1 AND employment_id = $2",
@@ -466,8 +471,10 @@ impl UserStore for SqlStore<Db> {
         F: FnOnce(&EmploymentChange) -> Vec<NewEvent> + Send,
     {
         let mut tx = begin_write(&self.pool).await?;
+        let holder = employment_in(&mut tx, tenant, employment).await?.user;
+        lock_user(&mut tx, tenant, holder).await?;
         let before = employment_in(&mut tx, tenant, employment).await?;
-        let theirs = employments_of(&mut tx, tenant, before.user).await?;
+        let theirs = all_employments(&mut tx, tenant, before.user).await?;
         let previous_main = make_main(&mut tx, tenant, &before).await?;
         let change = EmploymentChange {
             before: before.clone(),
@@ -590,14 +597,14 @@ pub(super) async fn existing_user(
         })
 }
 
-/// Every employment of `user`, their account locked until the transaction ends: the facts of
-/// an employment are read from all of theirs at its unit, so two changes of one person's
-/// employments take turns.
-async fn employments_of(
+/// Locks `user`'s account row until the transaction ends. Every change of a person's
+/// employments takes it first, before any employment row: the facts of an employment are read
+/// from all of theirs at its unit, so two such changes take turns, and always in one lock order.
+async fn lock_user(
     tx: &mut sqlx::Transaction<'_, Db>,
     tenant: TenantId,
     user: UserId,
-) -> Result<Vec<EmploymentRecord>, StoreError> {
+) -> Result<(), StoreError> {
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT user_id FROM users WHERE tenant_id = $1 AND user_id = $2{LOCK_ROWS}"
     )))
@@ -605,6 +612,15 @@ async fn employments_of(
     .bind(user.as_uuid())
     .execute(&mut **tx)
     .await?;
+    Ok(())
+}
+
+/// Every employment of `user` as `tx` sees them.
+async fn all_employments(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    tenant: TenantId,
+    user: UserId,
+) -> Result<Vec<EmploymentRecord>, StoreError> {
     sqlx::query("SELECT * FROM employments WHERE tenant_id = $1 AND user_id = $2")
         .bind(tenant.as_uuid())
         .bind(user.as_uuid())

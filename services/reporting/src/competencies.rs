@@ -9,6 +9,8 @@ use crate::scope_sql::{Columns, ReportScope, Sql};
 /// One sign-off with its learner and course.
 #[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
 pub struct SignOffRow {
+    /// The learner's tenant.
+    pub tenant_id: uuid::Uuid,
     /// The check.
     pub check_id: String,
     /// The course.
@@ -71,7 +73,7 @@ pub fn statement(
         event: None,
     };
     let mut sql = scope.select(
-        "SELECT k.check_id, k.course_id, COALESCE(c.title, '') AS title, k.user_id, \
+        "SELECT k.tenant_id, k.check_id, k.course_id, COALESCE(c.title, '') AS title, k.user_id, \
          p.given_name, p.family_name, k.signed_off_by, k.signed_off_at, k.note \
          FROM projected_competencies k \
          JOIN projected_people p ON p.tenant_id = k.tenant_id AND p.user_id = k.user_id \

@@ -13,6 +13,8 @@ pub const WAITING: i16 = 1;
 /// One request with its learner and course.
 #[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
 pub struct RequestRow {
+    /// The learner's tenant.
+    pub tenant_id: uuid::Uuid,
     /// The request.
     pub request_id: String,
     /// The course.
@@ -80,7 +82,7 @@ pub fn statement(
         event: None,
     };
     let mut sql = scope.select(
-        "SELECT r.request_id, r.course_id, COALESCE(c.title, '') AS title, r.user_id, \
+        "SELECT r.tenant_id, r.request_id, r.course_id, COALESCE(c.title, '') AS title, r.user_id, \
          p.given_name, p.family_name, r.status, r.requested_at, r.decided_at \
          FROM projected_enrolment_requests r \
          JOIN projected_people p ON p.tenant_id = r.tenant_id AND p.user_id = r.user_id \

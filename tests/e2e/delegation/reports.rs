@@ -364,6 +364,7 @@ async fn each_caller_sees_exactly_the_progress_their_grants_reach() {
             (ann.as_str(), "Safety")
         );
         assert_eq!(rows[0].note, "Evacuation drill led");
+        assert_eq!(rows[0].tenant_id, p.tenant);
     }
     assert!(signed_off(&olga_token).await.unwrap().is_empty());
 
@@ -410,6 +411,7 @@ async fn each_caller_sees_exactly_the_progress_their_grants_reach() {
         .into_inner()
         .request
         .unwrap();
+    let tenant = &p.tenant;
     let requests = |token: &str| {
         let mut client = ReportServiceClient::new(reporting.authorized(token));
         async move {
@@ -421,7 +423,10 @@ async fn each_caller_sees_exactly_the_progress_their_grants_reach() {
                         .into_inner()
                         .rows
                         .into_iter()
-                        .map(|row| (row.user_id, row.status))
+                        .map(|row| {
+                            assert_eq!(&row.tenant_id, tenant);
+                            (row.user_id, row.status)
+                        })
                         .collect::<Vec<_>>()
                 })
         }

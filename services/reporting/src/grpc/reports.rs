@@ -264,6 +264,7 @@ fn sign_off_row(row: competencies::SignOffRow) -> CompetencySignOffRow {
         signed_off_by: row.signed_off_by,
         signed_off_at: Some(timestamp(row.signed_off_at)),
         note: row.note,
+        tenant_id: row.tenant_id.to_string(),
     }
 }
 
@@ -281,6 +282,7 @@ fn request_row(row: requests::RequestRow) -> EnrolmentRequestRow {
             .to_lowercase(),
         requested_at: Some(timestamp(row.requested_at)),
         decided_at: row.decided_at.map(timestamp),
+        tenant_id: row.tenant_id.to_string(),
     }
 }
 

@@ -4,8 +4,9 @@
 //! then booking (both ids are time-ordered, so events come roughly by creation and bookings by
 //! arrival).
 
-use lms_runtime::{ApiError, Database};
+use lms_runtime::ApiError;
 
+use crate::listing::Listing;
 use crate::scope_sql::{Columns, ReportScope, Sql};
 
 /// One booking with its learner and event.
@@ -51,7 +52,7 @@ fn fingerprint(filters: &Filters) -> String {
 }
 
 /// The token of the page after `row`.
-pub fn page_token(row: &AttendanceRow, filters: &Filters) -> String {
+fn page_token(row: &AttendanceRow, filters: &Filters) -> String {
     crate::page_token::encode(
         &fingerprint(filters),
         &[row.event_id.clone(), row.booking_id.clone()],
@@ -60,14 +61,14 @@ pub fn page_token(row: &AttendanceRow, filters: &Filters) -> String {
 
 /// The (event, booking) a page starts after, from `token` (empty: the first page); a token made
 /// for other filters is refused.
-pub fn start_after(token: &str, filters: &Filters) -> Result<Option<(String, String)>, ApiError> {
+fn start_after(token: &str, filters: &Filters) -> Result<Option<(String, String)>, ApiError> {
     Ok(crate::page_token::decode(token, &fingerprint(filters), 2)?
         .map(|mut key| (key.remove(0), key.remove(0))))
 }
 
 /// The statement of one page: `limit` bookings of `scope` under `filters`, after `after`, at
 /// `now`.
-pub fn statement(
+fn statement(
     scope: &ReportScope,
     filters: &Filters,
     after: Option<&(String, String)>,
@@ -108,7 +109,30 @@ pub fn statement(
     sql
 }
 
-/// Runs `sql` on `database` and reads its rows.
-pub async fn rows(database: &Database, sql: &Sql) -> Result<Vec<AttendanceRow>, sqlx::Error> {
-    crate::scope_sql::fetch_all(database, sql).await
+/// The attendance listing: bookings also show to the administrators of their events and courses, so any grant may show some.
+#[derive(Clone, Copy, Debug)]
+pub struct Attendance;
+
+impl Listing for Attendance {
+    type Filters = Filters;
+    type After = (String, String);
+    type Row = AttendanceRow;
+
+    fn start_after(token: &str, filters: &Filters) -> Result<Option<(String, String)>, ApiError> {
+        start_after(token, filters)
+    }
+
+    fn statement(
+        scope: &ReportScope,
+        filters: &Filters,
+        after: Option<&(String, String)>,
+        limit: i64,
+        now: i64,
+    ) -> Sql {
+        statement(scope, filters, after, limit, now)
+    }
+
+    fn page_token(row: &AttendanceRow, filters: &Filters) -> String {
+        page_token(row, filters)
+    }
 }

@@ -2,8 +2,9 @@
 //! caller's [`ReportScope`]: a sign-off shows when the caller may report on its learner or on
 //! its course. Keyset pages by check id, descending (ids are time-ordered).
 
-use lms_runtime::{ApiError, Database};
+use lms_runtime::ApiError;
 
+use crate::listing::Listing;
 use crate::scope_sql::{Columns, ReportScope, Sql};
 
 /// One sign-off with its learner and course.
@@ -47,19 +48,19 @@ fn fingerprint(filters: &Filters) -> String {
 }
 
 /// The token of the page after `row`.
-pub fn page_token(row: &SignOffRow, filters: &Filters) -> String {
+fn page_token(row: &SignOffRow, filters: &Filters) -> String {
     crate::page_token::encode(&fingerprint(filters), std::slice::from_ref(&row.check_id))
 }
 
 /// The check a page starts after, from `token` (empty: the first page); a token made for
 /// other filters is refused.
-pub fn start_after(token: &str, filters: &Filters) -> Result<Option<String>, ApiError> {
+fn start_after(token: &str, filters: &Filters) -> Result<Option<String>, ApiError> {
     Ok(crate::page_token::decode(token, &fingerprint(filters), 1)?.map(|mut key| key.remove(0)))
 }
 
 /// The statement of one page: `limit` sign-offs of `scope` under `filters`, before `after`
 /// (newest first), at `now`.
-pub fn statement(
+fn statement(
     scope: &ReportScope,
     filters: &Filters,
     after: Option<&str>,
@@ -95,7 +96,30 @@ pub fn statement(
     sql
 }
 
-/// Runs `sql` on `database` and reads its rows.
-pub async fn rows(database: &Database, sql: &Sql) -> Result<Vec<SignOffRow>, sqlx::Error> {
-    crate::scope_sql::fetch_all(database, sql).await
+/// The competency sign-off listing.
+#[derive(Clone, Copy, Debug)]
+pub struct SignOffs;
+
+impl Listing for SignOffs {
+    type Filters = Filters;
+    type After = String;
+    type Row = SignOffRow;
+
+    fn start_after(token: &str, filters: &Filters) -> Result<Option<String>, ApiError> {
+        start_after(token, filters)
+    }
+
+    fn statement(
+        scope: &ReportScope,
+        filters: &Filters,
+        after: Option<&String>,
+        limit: i64,
+        now: i64,
+    ) -> Sql {
+        statement(scope, filters, after.map(String::as_str), limit, now)
+    }
+
+    fn page_token(row: &SignOffRow, filters: &Filters) -> String {
+        page_token(row, filters)
+    }
 }

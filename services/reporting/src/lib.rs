@@ -15,6 +15,7 @@ pub mod backbone;
 pub mod competencies;
 pub mod export;
 pub mod grpc;
+pub mod listing;
 pub mod page_token;
 pub mod progress;
 pub mod projection;

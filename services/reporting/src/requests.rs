@@ -3,8 +3,9 @@
 //! may report on its learner or on its course. Keyset pages by request id, descending (ids are
 //! time-ordered).
 
-use lms_runtime::{ApiError, Database};
+use lms_runtime::ApiError;
 
+use crate::listing::Listing;
 use crate::scope_sql::{Columns, ReportScope, Sql};
 
 /// A request waiting for the Course Tutor (delegation's status number).
@@ -56,19 +57,19 @@ fn fingerprint(filters: &Filters) -> String {
 }
 
 /// The token of the page after `row`.
-pub fn page_token(row: &RequestRow, filters: &Filters) -> String {
+fn page_token(row: &RequestRow, filters: &Filters) -> String {
     crate::page_token::encode(&fingerprint(filters), std::slice::from_ref(&row.request_id))
 }
 
 /// The request a page starts after, from `token` (empty: the first page); a token made for
 /// other filters is refused.
-pub fn start_after(token: &str, filters: &Filters) -> Result<Option<String>, ApiError> {
+fn start_after(token: &str, filters: &Filters) -> Result<Option<String>, ApiError> {
     Ok(crate::page_token::decode(token, &fingerprint(filters), 1)?.map(|mut key| key.remove(0)))
 }
 
 /// The statement of one page: `limit` requests of `scope` under `filters`, before `after`
 /// (newest first), at `now`.
-pub fn statement(
+fn statement(
     scope: &ReportScope,
     filters: &Filters,
     after: Option<&str>,
@@ -107,7 +108,30 @@ pub fn statement(
     sql
 }
 
-/// Runs `sql` on `database` and reads its rows.
-pub async fn rows(database: &Database, sql: &Sql) -> Result<Vec<RequestRow>, sqlx::Error> {
-    crate::scope_sql::fetch_all(database, sql).await
+/// The enrolment request listing.
+#[derive(Clone, Copy, Debug)]
+pub struct Requests;
+
+impl Listing for Requests {
+    type Filters = Filters;
+    type After = String;
+    type Row = RequestRow;
+
+    fn start_after(token: &str, filters: &Filters) -> Result<Option<String>, ApiError> {
+        start_after(token, filters)
+    }
+
+    fn statement(
+        scope: &ReportScope,
+        filters: &Filters,
+        after: Option<&String>,
+        limit: i64,
+        now: i64,
+    ) -> Sql {
+        statement(scope, filters, after.map(String::as_str), limit, now)
+    }
+
+    fn page_token(row: &RequestRow, filters: &Filters) -> String {
+        page_token(row, filters)
+    }
 }

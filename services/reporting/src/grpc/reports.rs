@@ -29,9 +29,10 @@ use tonic::{Request, Response, Status};
 use crate::attendance;
 use crate::competencies;
 use crate::export;
+use crate::listing::Listing;
 use crate::progress::{self, Filters, Order, ProgressRow};
 use crate::requests;
-use crate::scope_sql::ReportScope;
+use crate::scope_sql::{ReportScope, fetch_all};
 use crate::summary::{self, Totals};
 
 /// What the report handlers share.
@@ -133,6 +134,29 @@ fn progress_row(row: ProgressRow) -> LearnerProgressRow {
 }
 
 impl Shared {
+    /// One page of listing `L` for `acting` under `filters`: a bad page token is refused before
+    /// authorization is asked, and a scope that can show nothing answers no rows. The rows and
+    /// the next page's token (empty on the last page).
+    async fn list<L: Listing>(
+        &self,
+        acting: &Acting,
+        filters: &L::Filters,
+        token: &str,
+        requested: i32,
+    ) -> Result<(Vec<L::Row>, String), ApiError> {
+        let after = L::start_after(token, filters)?;
+        let limit = page_size(requested, 100, 1000);
+        let scope = self.scope(acting, Permission::ReportsRead).await?;
+        if !L::shows_any(&scope) {
+            return Ok((Vec::new(), String::new()));
+        }
+        let sql = L::statement(&scope, filters, after.as_ref(), limit + 1, clock::now());
+        let rows = fetch_all::<L::Row>(&self.database, &sql)
+            .await
+            .map_err(store_failed)?;
+        Ok(page(rows, limit, |row| L::page_token(row, filters)))
+    }
+
     /// What `acting` may report on with `permission`, as authorization answers it now.
     async fn scope(
         &self,
@@ -299,17 +323,10 @@ impl ReportService for Reports {
             user: optional_id("user_id".into(), &r.user_id, UserId::parse)?,
             waiting_only: r.waiting_only,
         };
-        let after = requests::start_after(&r.page_token, &filters)?;
-        let limit = page_size(r.page_size, 100, 1000);
-        let scope = self.0.scope(&acting, Permission::ReportsRead).await?;
-        if !scope.reaches_learners() {
-            return Ok(Response::new(ListEnrolmentRequestsResponse::default()));
-        }
-        let sql = requests::statement(&scope, &filters, after.as_deref(), limit + 1, clock::now());
-        let rows = requests::rows(&self.0.database, &sql)
-            .await
-            .map_err(store_failed)?;
-        let (rows, next_page_token) = page(rows, limit, |row| requests::page_token(row, &filters));
+        let (rows, next_page_token) = self
+            .0
+            .list::<requests::Requests>(&acting, &filters, &r.page_token, r.page_size)
+            .await?;
         Ok(Response::new(ListEnrolmentRequestsResponse {
             rows: rows.into_iter().map(request_row).collect(),
             next_page_token,
@@ -326,19 +343,10 @@ impl ReportService for Reports {
             course: optional_id("course_id".into(), &r.course_id, CourseId::parse)?,
             user: optional_id("user_id".into(), &r.user_id, UserId::parse)?,
         };
-        let after = competencies::start_after(&r.page_token, &filters)?;
-        let limit = page_size(r.page_size, 100, 1000);
-        let scope = self.0.scope(&acting, Permission::ReportsRead).await?;
-        if !scope.reaches_learners() {
-            return Ok(Response::new(ListCompetencySignOffsResponse::default()));
-        }
-        let sql =
-            competencies::statement(&scope, &filters, after.as_deref(), limit + 1, clock::now());
-        let rows = competencies::rows(&self.0.database, &sql)
-            .await
-            .map_err(store_failed)?;
-        let (rows, next_page_token) =
-            page(rows, limit, |row| competencies::page_token(row, &filters));
+        let (rows, next_page_token) = self
+            .0
+            .list::<competencies::SignOffs>(&acting, &filters, &r.page_token, r.page_size)
+            .await?;
         Ok(Response::new(ListCompetencySignOffsResponse {
             rows: rows.into_iter().map(sign_off_row).collect(),
             next_page_token,
@@ -355,18 +363,10 @@ impl ReportService for Reports {
             event: optional_id("event_id".into(), &r.event_id, EventId::parse)?,
             course: optional_id("course_id".into(), &r.course_id, CourseId::parse)?,
         };
-        let after = attendance::start_after(&r.page_token, &filters)?;
-        let limit = page_size(r.page_size, 100, 1000);
-        let scope = self.0.scope(&acting, Permission::ReportsRead).await?;
-        if scope.is_empty() {
-            return Ok(Response::new(ListAttendanceResponse::default()));
-        }
-        let sql = attendance::statement(&scope, &filters, after.as_ref(), limit + 1, clock::now());
-        let rows = attendance::rows(&self.0.database, &sql)
-            .await
-            .map_err(store_failed)?;
-        let (rows, next_page_token) =
-            page(rows, limit, |row| attendance::page_token(row, &filters));
+        let (rows, next_page_token) = self
+            .0
+            .list::<attendance::Attendance>(&acting, &filters, &r.page_token, r.page_size)
+            .await?;
         Ok(Response::new(ListAttendanceResponse {
             rows: rows.into_iter().map(attendance_row).collect(),
             next_page_token,

@@ -199,6 +199,9 @@ async fn authorization_starts_with_redis_down_and_joins_it_when_it_returns() {
     )));
     context.redis.key_prefix = prefix.clone();
     context.redis.mac_key = Some(lms_runtime::SecretString::new(lms_testkit::TEST_MAC_KEY));
+    context.redis.events_mac_key = Some(lms_runtime::SecretString::new(
+        lms_testkit::TEST_EVENTS_MAC_KEY,
+    ));
     let service = TestService::start(lms_platform::build_service(context).await.unwrap()).await;
     assert_serving(&service, "lms.authorization.v1.").await;
     let (tenant, user) = (TenantId::generate(), UserId::generate());

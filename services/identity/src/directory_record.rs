@@ -11,14 +11,19 @@ use uuid::Uuid;
 
 use crate::store;
 
-/// A unit as stored.
-pub fn unit(record: &store::UnitRecord) -> UnitRecord {
+/// A unit as stored: its name and parent.
+pub fn unit(id: UnitId, name: &str, parent: Option<UnitId>) -> UnitRecord {
     UnitRecord {
-        unit_id: record.id.to_string(),
-        name: record.name.clone(),
-        parent_unit_id: record.parent.map(|p| p.to_string()).unwrap_or_default(),
+        unit_id: id.to_string(),
+        name: name.to_owned(),
+        parent_unit_id: parent.map(|p| p.to_string()).unwrap_or_default(),
         removed: false,
     }
+}
+
+/// A unit record as stored.
+pub fn unit_of(record: &store::UnitRecord) -> UnitRecord {
+    unit(record.id, &record.name, record.parent)
 }
 
 /// A unit deleted.

@@ -1,6 +1,7 @@
 //! `lms reporting rebuild`: identity, authorization and delegation re-send every record they
-//! hold of each tenant, between marks, through their outboxes; their running publishers carry the records to
-//! reporting, which replaces what it kept of those topics (see `lms_runtime::outbox::rebuild`).
+//! hold of each tenant, between marks, through their outboxes; their running publishers carry
+//! the records to reporting, which replaces what it kept of those topics (see
+//! `lms_runtime::outbox::rebuild`).
 //! For when reporting missed changes: an event stream trimmed past entries it never read (the
 //! `lms.reporting.stream_gap` gauge says so), or its store restored from an old backup.
 //!
@@ -29,8 +30,8 @@ pub struct Resent {
 }
 
 /// Re-sends every record of `tenants` (every tenant when empty) from identity's,
-/// authorization's and delegation's stores as `config` names them, at most `chunk` records a transaction (each owner's default
-/// when `None`), telling `on_resent` as each tenant is done, so a run that fails part-way says
+/// authorization's and delegation's stores as `config` names them, at most `chunk` records a
+/// transaction (each owner's default when `None`), telling `on_resent` as each tenant is done, so a run that fails part-way says
 /// how far it got (running it again is safe).
 pub async fn rebuild_reporting(
     config: &Config,
@@ -43,16 +44,13 @@ pub async fn rebuild_reporting(
         ServiceName::Identity,
     )?)
     .await?;
-    let authorization = lms_authorization::rebuild::Resender::open(&ServiceContext::from_config(
-        config,
-        ServiceName::Authorization,
-    )?)
-    .await?;
-    let delegation = lms_delegation::rebuild::Resender::open(&ServiceContext::from_config(
-        config,
-        ServiceName::Delegation,
-    )?)
-    .await?;
+    // Each owner's store is opened once for every tenant.
+    let authorization = ServiceContext::from_config(config, ServiceName::Authorization)?
+        .open_database(&lms_authorization::MIGRATIONS)
+        .await?;
+    let delegation = ServiceContext::from_config(config, ServiceName::Delegation)?
+        .open_database(&lms_delegation::MIGRATIONS)
+        .await?;
     let tenants = match tenants.is_empty() {
         true => identity.tenants().await?,
         false => tenants,
@@ -64,12 +62,18 @@ pub async fn rebuild_reporting(
             people: identity
                 .resend(tenant, chunk.unwrap_or(lms_identity::rebuild::CHUNK))
                 .await?,
-            holders: authorization
-                .resend(tenant, chunk.unwrap_or(lms_authorization::rebuild::CHUNK))
-                .await?,
-            records: delegation
-                .resend(tenant, chunk.unwrap_or(lms_delegation::rebuild::CHUNK))
-                .await?,
+            holders: lms_authorization::rebuild::resend(
+                &authorization,
+                tenant,
+                chunk.unwrap_or(lms_authorization::rebuild::CHUNK),
+            )
+            .await?,
+            records: lms_delegation::rebuild::resend(
+                &delegation,
+                tenant,
+                chunk.unwrap_or(lms_delegation::rebuild::CHUNK),
+            )
+            .await?,
         };
         on_resent(&done);
         resent.push(done);

@@ -51,65 +51,8 @@ fn fingerprint(filters: &Filters) -> String {
     format!("attendance/{event}/{course}")
 }
 
-/// The token of the page after `row`.
-fn page_token(row: &AttendanceRow, filters: &Filters) -> String {
-    crate::page_token::encode(
-        &fingerprint(filters),
-        &[row.event_id.clone(), row.booking_id.clone()],
-    )
-}
-
-/// The (event, booking) a page starts after, from `token` (empty: the first page); a token made
-/// for other filters is refused.
-fn start_after(token: &str, filters: &Filters) -> Result<Option<(String, String)>, ApiError> {
-    Ok(crate::page_token::decode(token, &fingerprint(filters), 2)?
-        .map(|mut key| (key.remove(0), key.remove(0))))
-}
-
-/// The statement of one page: `limit` bookings of `scope` under `filters`, after `after`, at
-/// `now`.
-fn statement(
-    scope: &ReportScope,
-    filters: &Filters,
-    after: Option<&(String, String)>,
-    limit: i64,
-    now: i64,
-) -> Sql {
-    let columns = Columns {
-        tenant: "b.tenant_id",
-        user: "b.user_id",
-        course: "ev.course_id",
-        event: Some("b.event_id"),
-    };
-    let mut sql = scope.select(
-        "SELECT b.tenant_id, b.booking_id, b.event_id, b.user_id, b.status, ev.course_id, \
-         ev.title, ev.starts_at, p.given_name, p.family_name, p.email \
-         FROM projected_bookings b \
-         JOIN projected_events ev ON ev.tenant_id = b.tenant_id AND ev.event_id = b.event_id \
-         JOIN projected_people p ON p.tenant_id = b.tenant_id AND p.user_id = b.user_id \
-         WHERE NOT p.removed AND ",
-        columns,
-        now,
-    );
-    if let Some(event) = &filters.event {
-        sql.push(" AND b.event_id = ").text(event.clone());
-    }
-    if let Some(course) = &filters.course {
-        sql.push(" AND ev.course_id = ").text(course.clone());
-    }
-    if let Some((event, booking)) = after {
-        sql.push(" AND (b.event_id, b.booking_id) > (")
-            .text(event.clone())
-            .push(", ")
-            .text(booking.clone())
-            .push(")");
-    }
-    sql.push(" ORDER BY b.event_id, b.booking_id LIMIT ")
-        .int(limit);
-    sql
-}
-
-/// The attendance listing: bookings also show to the administrators of their events and courses, so any grant may show some.
+/// The attendance listing. Bookings also show to the administrators of their events and
+/// courses, so any grant may show some.
 #[derive(Clone, Copy, Debug)]
 pub struct Attendance;
 
@@ -118,10 +61,15 @@ impl Listing for Attendance {
     type After = (String, String);
     type Row = AttendanceRow;
 
+    /// The (event, booking) a page starts after, from `token` (empty: the first page); a token
+    /// made for other filters is refused.
     fn start_after(token: &str, filters: &Filters) -> Result<Option<(String, String)>, ApiError> {
-        start_after(token, filters)
+        Ok(crate::page_token::decode(token, &fingerprint(filters), 2)?
+            .map(|mut key| (key.remove(0), key.remove(0))))
     }
 
+    /// The statement of one page: `limit` bookings of `scope` under `filters`, after `after`, at
+    /// `now`.
     fn statement(
         scope: &ReportScope,
         filters: &Filters,
@@ -129,10 +77,45 @@ impl Listing for Attendance {
         limit: i64,
         now: i64,
     ) -> Sql {
-        statement(scope, filters, after, limit, now)
+        let columns = Columns {
+            tenant: "b.tenant_id",
+            user: "b.user_id",
+            course: "ev.course_id",
+            event: Some("b.event_id"),
+        };
+        let mut sql = scope.select(
+            "SELECT b.tenant_id, b.booking_id, b.event_id, b.user_id, b.status, ev.course_id, \
+             ev.title, ev.starts_at, p.given_name, p.family_name, p.email \
+             FROM projected_bookings b \
+             JOIN projected_events ev ON ev.tenant_id = b.tenant_id AND ev.event_id = b.event_id \
+             JOIN projected_people p ON p.tenant_id = b.tenant_id AND p.user_id = b.user_id \
+             WHERE NOT p.removed AND ",
+            columns,
+            now,
+        );
+        if let Some(event) = &filters.event {
+            sql.push(" AND b.event_id = ").text(event.clone());
+        }
+        if let Some(course) = &filters.course {
+            sql.push(" AND ev.course_id = ").text(course.clone());
+        }
+        if let Some((event, booking)) = after {
+            sql.push(" AND (b.event_id, b.booking_id) > (")
+                .text(event.clone())
+                .push(", ")
+                .text(booking.clone())
+                .push(")");
+        }
+        sql.push(" ORDER BY b.event_id, b.booking_id LIMIT ")
+            .int(limit);
+        sql
     }
 
+    /// The token of the page after `row`.
     fn page_token(row: &AttendanceRow, filters: &Filters) -> String {
-        page_token(row, filters)
+        crate::page_token::encode(
+            &fingerprint(filters),
+            &[row.event_id.clone(), row.booking_id.clone()],
+        )
     }
 }

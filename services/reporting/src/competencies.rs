@@ -47,55 +47,6 @@ fn fingerprint(filters: &Filters) -> String {
     format!("competencies/{course}/{user}")
 }
 
-/// The token of the page after `row`.
-fn page_token(row: &SignOffRow, filters: &Filters) -> String {
-    crate::page_token::encode(&fingerprint(filters), std::slice::from_ref(&row.check_id))
-}
-
-/// The check a page starts after, from `token` (empty: the first page); a token made for
-/// other filters is refused.
-fn start_after(token: &str, filters: &Filters) -> Result<Option<String>, ApiError> {
-    Ok(crate::page_token::decode(token, &fingerprint(filters), 1)?.map(|mut key| key.remove(0)))
-}
-
-/// The statement of one page: `limit` sign-offs of `scope` under `filters`, before `after`
-/// (newest first), at `now`.
-fn statement(
-    scope: &ReportScope,
-    filters: &Filters,
-    after: Option<&str>,
-    limit: i64,
-    now: i64,
-) -> Sql {
-    let columns = Columns {
-        tenant: "k.tenant_id",
-        user: "k.user_id",
-        course: "k.course_id",
-        event: None,
-    };
-    let mut sql = scope.select(
-        "SELECT k.tenant_id, k.check_id, k.course_id, COALESCE(c.title, '') AS title, k.user_id, \
-         p.given_name, p.family_name, k.signed_off_by, k.signed_off_at, k.note \
-         FROM projected_competencies k \
-         JOIN projected_people p ON p.tenant_id = k.tenant_id AND p.user_id = k.user_id \
-         LEFT JOIN projected_courses c ON c.course_id = k.course_id AND NOT c.removed \
-         WHERE NOT p.removed AND ",
-        columns,
-        now,
-    );
-    if let Some(course) = &filters.course {
-        sql.push(" AND k.course_id = ").text(course.clone());
-    }
-    if let Some(user) = &filters.user {
-        sql.push(" AND k.user_id = ").text(user.clone());
-    }
-    if let Some(after) = after {
-        sql.push(" AND k.check_id < ").text(after);
-    }
-    sql.push(" ORDER BY k.check_id DESC LIMIT ").int(limit);
-    sql
-}
-
 /// The competency sign-off listing.
 #[derive(Clone, Copy, Debug)]
 pub struct SignOffs;
@@ -105,10 +56,17 @@ impl Listing for SignOffs {
     type After = String;
     type Row = SignOffRow;
 
+    /// The check a page starts after, from `token` (empty: the first page); a token made for
+    /// other filters is refused.
     fn start_after(token: &str, filters: &Filters) -> Result<Option<String>, ApiError> {
-        start_after(token, filters)
+        Ok(
+            crate::page_token::decode(token, &fingerprint(filters), 1)?
+                .map(|mut key| key.remove(0)),
+        )
     }
 
+    /// The statement of one page: `limit` sign-offs of `scope` under `filters`, before `after`
+    /// (newest first), at `now`.
     fn statement(
         scope: &ReportScope,
         filters: &Filters,
@@ -116,10 +74,37 @@ impl Listing for SignOffs {
         limit: i64,
         now: i64,
     ) -> Sql {
-        statement(scope, filters, after.map(String::as_str), limit, now)
+        let columns = Columns {
+            tenant: "k.tenant_id",
+            user: "k.user_id",
+            course: "k.course_id",
+            event: None,
+        };
+        let mut sql = scope.select(
+            "SELECT k.tenant_id, k.check_id, k.course_id, COALESCE(c.title, '') AS title, \
+             k.user_id, p.given_name, p.family_name, k.signed_off_by, k.signed_off_at, k.note \
+             FROM projected_competencies k \
+             JOIN projected_people p ON p.tenant_id = k.tenant_id AND p.user_id = k.user_id \
+             LEFT JOIN projected_courses c ON c.course_id = k.course_id AND NOT c.removed \
+             WHERE NOT p.removed AND ",
+            columns,
+            now,
+        );
+        if let Some(course) = &filters.course {
+            sql.push(" AND k.course_id = ").text(course.clone());
+        }
+        if let Some(user) = &filters.user {
+            sql.push(" AND k.user_id = ").text(user.clone());
+        }
+        if let Some(after) = after {
+            sql.push(" AND k.check_id < ").text(after.as_str());
+        }
+        sql.push(" ORDER BY k.check_id DESC LIMIT ").int(limit);
+        sql
     }
 
+    /// The token of the page after `row`.
     fn page_token(row: &SignOffRow, filters: &Filters) -> String {
-        page_token(row, filters)
+        crate::page_token::encode(&fingerprint(filters), std::slice::from_ref(&row.check_id))
     }
 }

@@ -234,8 +234,8 @@ const GROUP_ROW: &str = "INSERT INTO projected_groups (tenant_id, group_id, name
 
 /// A holder's newest record: takes (one row affected) only when at least as new as the kept.
 const ROLE_HOLDER: &str = "INSERT INTO projected_role_holders (tenant_id, user_id, sequence) \
-     VALUES ($1, $2, $3) ON CONFLICT (tenant_id, user_id) DO UPDATE SET sequence = excluded.sequence \
-     WHERE projected_role_holders.sequence <= excluded.sequence";
+     VALUES ($1, $2, $3) ON CONFLICT (tenant_id, user_id) \
+     DO UPDATE SET sequence = excluded.sequence WHERE projected_role_holders.sequence <= excluded.sequence";
 
 const ROLES_CLEARED: &str =
     "DELETE FROM projected_role_assignments WHERE tenant_id = $1 AND user_id = $2";

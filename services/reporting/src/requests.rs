@@ -56,58 +56,6 @@ fn fingerprint(filters: &Filters) -> String {
     )
 }
 
-/// The token of the page after `row`.
-fn page_token(row: &RequestRow, filters: &Filters) -> String {
-    crate::page_token::encode(&fingerprint(filters), std::slice::from_ref(&row.request_id))
-}
-
-/// The request a page starts after, from `token` (empty: the first page); a token made for
-/// other filters is refused.
-fn start_after(token: &str, filters: &Filters) -> Result<Option<String>, ApiError> {
-    Ok(crate::page_token::decode(token, &fingerprint(filters), 1)?.map(|mut key| key.remove(0)))
-}
-
-/// The statement of one page: `limit` requests of `scope` under `filters`, before `after`
-/// (newest first), at `now`.
-fn statement(
-    scope: &ReportScope,
-    filters: &Filters,
-    after: Option<&str>,
-    limit: i64,
-    now: i64,
-) -> Sql {
-    let columns = Columns {
-        tenant: "r.tenant_id",
-        user: "r.user_id",
-        course: "r.course_id",
-        event: None,
-    };
-    let mut sql = scope.select(
-        "SELECT r.tenant_id, r.request_id, r.course_id, COALESCE(c.title, '') AS title, r.user_id, \
-         p.given_name, p.family_name, r.status, r.requested_at, r.decided_at \
-         FROM projected_enrolment_requests r \
-         JOIN projected_people p ON p.tenant_id = r.tenant_id AND p.user_id = r.user_id \
-         LEFT JOIN projected_courses c ON c.course_id = r.course_id AND NOT c.removed \
-         WHERE NOT p.removed AND ",
-        columns,
-        now,
-    );
-    if let Some(course) = &filters.course {
-        sql.push(" AND r.course_id = ").text(course.clone());
-    }
-    if let Some(user) = &filters.user {
-        sql.push(" AND r.user_id = ").text(user.clone());
-    }
-    if filters.waiting_only {
-        sql.push(" AND r.status = ").int(i64::from(WAITING));
-    }
-    if let Some(after) = after {
-        sql.push(" AND r.request_id < ").text(after);
-    }
-    sql.push(" ORDER BY r.request_id DESC LIMIT ").int(limit);
-    sql
-}
-
 /// The enrolment request listing.
 #[derive(Clone, Copy, Debug)]
 pub struct Requests;
@@ -117,10 +65,17 @@ impl Listing for Requests {
     type After = String;
     type Row = RequestRow;
 
+    /// The request a page starts after, from `token` (empty: the first page); a token made for
+    /// other filters is refused.
     fn start_after(token: &str, filters: &Filters) -> Result<Option<String>, ApiError> {
-        start_after(token, filters)
+        Ok(
+            crate::page_token::decode(token, &fingerprint(filters), 1)?
+                .map(|mut key| key.remove(0)),
+        )
     }
 
+    /// The statement of one page: `limit` requests of `scope` under `filters`, before `after`
+    /// (newest first), at `now`.
     fn statement(
         scope: &ReportScope,
         filters: &Filters,
@@ -128,10 +83,40 @@ impl Listing for Requests {
         limit: i64,
         now: i64,
     ) -> Sql {
-        statement(scope, filters, after.map(String::as_str), limit, now)
+        let columns = Columns {
+            tenant: "r.tenant_id",
+            user: "r.user_id",
+            course: "r.course_id",
+            event: None,
+        };
+        let mut sql = scope.select(
+            "SELECT r.tenant_id, r.request_id, r.course_id, COALESCE(c.title, '') AS title, \
+             r.user_id, p.given_name, p.family_name, r.status, r.requested_at, r.decided_at \
+             FROM projected_enrolment_requests r \
+             JOIN projected_people p ON p.tenant_id = r.tenant_id AND p.user_id = r.user_id \
+             LEFT JOIN projected_courses c ON c.course_id = r.course_id AND NOT c.removed \
+             WHERE NOT p.removed AND ",
+            columns,
+            now,
+        );
+        if let Some(course) = &filters.course {
+            sql.push(" AND r.course_id = ").text(course.clone());
+        }
+        if let Some(user) = &filters.user {
+            sql.push(" AND r.user_id = ").text(user.clone());
+        }
+        if filters.waiting_only {
+            sql.push(" AND r.status = ").int(i64::from(WAITING));
+        }
+        if let Some(after) = after {
+            sql.push(" AND r.request_id < ").text(after.as_str());
+        }
+        sql.push(" ORDER BY r.request_id DESC LIMIT ").int(limit);
+        sql
     }
 
+    /// The token of the page after `row`.
     fn page_token(row: &RequestRow, filters: &Filters) -> String {
-        page_token(row, filters)
+        crate::page_token::encode(&fingerprint(filters), std::slice::from_ref(&row.request_id))
     }
 }

@@ -773,6 +773,22 @@ async fn a_stream_trimmed_past_unread_changes_is_restored_by_the_rebuild() {
 /// A fact as reporting holds it: resource (type, id), relation, subject (type, id), window.
 type IdentityFact = (i16, String, i16, i16, String, Option<i64>, Option<i64>);
 
+/// Waits until reporting applied `count` closing marks of `service`'s rebuilds of `topic`.
+async fn wait_rebuilt(reporting: &sqlx::PgPool, service: &str, topic: &str, count: i64) {
+    wait_for(&format!("{service}'s rebuilds of {topic}"), || async {
+        let marked: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM projection_rebuilds WHERE service = $1 AND topic = $2",
+        )
+        .bind(service)
+        .bind(topic)
+        .fetch_one(reporting)
+        .await
+        .unwrap();
+        marked == count
+    })
+    .await;
+}
+
 /// Identity's facts and statuses as reporting holds them (present ones, without sequences).
 async fn identity_facts(reporting: &sqlx::PgPool) -> (Vec<IdentityFact>, Vec<(String, i16)>) {
     let facts = sqlx::query_as(
@@ -871,17 +887,7 @@ async fn a_rebuild_re_sends_identitys_facts_as_they_stand() {
     assert_eq!(cid_there, [(Some(1_000_000), None)]);
 
     p.rebuild_reporting(&p.tenant).await;
-    wait_for("identity's rebuild", || async {
-        let marked: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM projection_rebuilds \
-             WHERE service = 'identity' AND topic = 'authorization.facts'",
-        )
-        .fetch_one(&reporting)
-        .await
-        .unwrap();
-        marked == 1
-    })
-    .await;
+    wait_rebuilt(&reporting, "identity", "authorization.facts", 1).await;
     // Every fact was re-sent (none swept that still holds), and nothing more; units and
     // groups too.
     assert_eq!(identity_facts(&reporting).await, before);
@@ -1032,16 +1038,7 @@ async fn reports_show_each_learners_main_role_and_a_rebuild_restores_who_holds_w
     assert_eq!(projected_roles(&reporting).await, held);
 
     p.rebuild_reporting(&p.tenant).await;
-    wait_for("authorization's rebuild", || async {
-        let marked: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM projection_rebuilds WHERE service = 'authorization'",
-        )
-        .fetch_one(&reporting)
-        .await
-        .unwrap();
-        marked == 1
-    })
-    .await;
+    wait_rebuilt(&reporting, "authorization", "reporting.roles", 1).await;
     let now = projected_roles(&reporting).await;
     assert_eq!(now, stored_roles(&p).await);
     assert!(now.contains(&(bob.clone(), "builtin:tutor".into(), true)));
@@ -1252,17 +1249,7 @@ async fn a_rebuild_re_sends_delegations_facts_as_they_stand() {
 
     p.rebuild_reporting(&p.tenant).await;
     p.rebuild_reporting(&linked.client).await;
-    wait_for("delegation's rebuilds", || async {
-        let marked: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM projection_rebuilds \
-             WHERE service = 'delegation' AND topic = 'authorization.facts'",
-        )
-        .fetch_one(&reporting)
-        .await
-        .unwrap();
-        marked == 2
-    })
-    .await;
+    wait_rebuilt(&reporting, "delegation", "authorization.facts", 2).await;
     // Every fact was re-sent (none swept that still holds), and nothing more.
     assert_eq!(delegation_facts(&reporting).await, before);
 }

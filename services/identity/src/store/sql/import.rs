@@ -10,6 +10,7 @@ use super::Db;
 use super::rows::{employment_from_row, unit_from_row};
 use super::users::insert_employment;
 use crate::audit::{Actor, on_behalf};
+use crate::directory_record;
 use crate::store::sql::{SqlStore, duplicate};
 use crate::store::{
     EmploymentRecord, ImportBatch, ImportSnapshot, ImportStore, ImportedUser, StoreError,
@@ -135,11 +136,17 @@ impl ImportStore for SqlStore<Db> {
             });
             query.build().execute(&mut *tx).await.map_err(duplicate)?;
         }
-        let units: Vec<UnitId> = batch
+        // Reporting's records of the units, as this batch leaves them.
+        let units: Vec<_> = batch
             .units
             .iter()
-            .map(|unit| unit.id)
-            .chain(batch.units_changed.iter().map(|(unit, _, _)| *unit))
+            .map(directory_record::unit_of)
+            .chain(
+                batch
+                    .units_changed
+                    .iter()
+                    .map(|(unit, name, parent)| directory_record::unit(*unit, name, *parent)),
+            )
             .collect();
         for (unit, name, parent) in &batch.units_changed {
             sqlx::query(
@@ -258,7 +265,8 @@ impl ImportStore for SqlStore<Db> {
         outbox::append(&mut *tx, tenant, &created).await?;
         let changed: Vec<UserId> = batch.changed.iter().map(|change| change.user).collect();
         super::users::record_people(&mut tx, tenant, &changed).await?;
-        super::units::record_units(&mut tx, tenant, &units).await?;
+        let units = directory_record::directory_records(units, Vec::new());
+        outbox::append(&mut *tx, tenant, &units).await?;
         tx.commit().await?;
         Ok(())
     }

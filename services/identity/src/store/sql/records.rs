@@ -176,7 +176,7 @@ impl RecordStore for SqlStore<Db> {
             false => {
                 let units = rows
                     .iter()
-                    .map(|row| unit_from_row(row).map(|unit| directory_record::unit(&unit)))
+                    .map(|row| unit_from_row(row).map(|unit| directory_record::unit_of(&unit)))
                     .collect::<Result<Vec<_>, _>>()?;
                 directory_record::directory_records(units, Vec::new())
             }

@@ -58,7 +58,7 @@ impl TenantStore for SqlStore<Db> {
             &mut *tx,
             tenant.id,
             &crate::directory_record::directory_records(
-                vec![crate::directory_record::unit(guest)],
+                vec![crate::directory_record::unit_of(guest)],
                 Vec::new(),
             ),
         )

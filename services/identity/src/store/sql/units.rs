@@ -274,7 +274,7 @@ pub(super) async fn record_units(
     let mut records = Vec::with_capacity(units.len());
     for unit in units {
         records.push(match unit_in(&mut **tx, tenant, *unit).await? {
-            Some(record) => directory_record::unit(&record),
+            Some(record) => directory_record::unit_of(&record),
             None => directory_record::unit_removed(*unit),
         });
     }

@@ -1,5 +1,5 @@
-//! What delegation tells reporting about courses, enrolments, events and bookings (DESIGN.md
-//! §7): after every
+//! What delegation tells reporting about courses, enrolments, events, bookings and shop orders
+//! (DESIGN.md §7): after every
 //! change, the records as committed, in the same transaction, on delegation's event stream only
 //! (`reporting.` topics: the relay settles them without a call to authorization). Reporting
 //! keeps the newest of each, so records are complete rather than differences. A course's tutor
@@ -7,7 +7,7 @@
 
 use lms_api::reporting::v1::{
     BookingRecords, CompetencyRecord as CompetencyEvent, CourseRecord as CourseEvent,
-    EnrolmentRecords, EnrolmentRequestRecord, EventRecord as EventEvent,
+    EnrolmentRecords, EnrolmentRequestRecord, EventRecord as EventEvent, OrderRecord as OrderEvent,
 };
 use lms_runtime::outbox::{NewEvent, RECORDS_PER_EVENT, topic};
 use prost::Message;
@@ -15,8 +15,8 @@ use uuid::Uuid;
 
 use crate::convert;
 use crate::store::{
-    BookingRecord, CompetencyRecord, CourseRecord, EnrolmentRecord, EventRecord, RequestRecord,
-    Tally,
+    BookingRecord, CompetencyRecord, CourseRecord, EnrolmentRecord, EventRecord, OrderRecord,
+    RequestRecord, Tally,
 };
 
 fn event(topic: &'static str, payload: Vec<u8>) -> NewEvent {
@@ -71,6 +71,18 @@ pub fn request_record(request: &RequestRecord) -> NewEvent {
         request: Some(convert::enrolment_request(request)),
     };
     event(topic::ENROLMENT_REQUEST, record.encode_to_vec())
+}
+
+/// The event carrying a shop order as committed, with its invitations `invited` (waiting) and
+/// `taken`, counted under the order's lock.
+pub fn order_record(order: &OrderRecord, invited: i64, taken: i64) -> NewEvent {
+    let count = |n: i64| i32::try_from(n).unwrap_or(i32::MAX);
+    let record = OrderEvent {
+        order: Some(convert::order(order)),
+        invited: count(invited),
+        taken: count(taken),
+    };
+    event(topic::ORDER, record.encode_to_vec())
 }
 
 /// The events carrying `enrolments` as committed, a thousand to an event: none for none.

@@ -19,6 +19,7 @@ pub mod listing;
 pub mod page_token;
 pub mod progress;
 pub mod projection;
+pub mod purchases;
 pub mod requests;
 pub mod scope_sql;
 pub mod summary;

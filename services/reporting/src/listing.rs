@@ -1,7 +1,7 @@
-//! What the keyset-paged listings share (enrolment requests, competency sign-offs, attendance):
-//! filters, a page token naming the row the last page ended on (refused when made for other
-//! filters), one statement over the caller's scope, rows read by column name. Each listing says
-//! what differs ([`Listing`]); the gRPC handler pages each the same way.
+//! What the keyset-paged listings share (enrolment requests, competency sign-offs, attendance,
+//! purchases): filters, a page token naming the row the last page ended on (refused when made
+//! for other filters), one statement over the caller's scope, rows read by column name. Each
+//! listing says what differs ([`Listing`]); the gRPC handler pages each the same way.
 
 use lms_runtime::ApiError;
 

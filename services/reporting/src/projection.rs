@@ -14,8 +14,8 @@
 //! (`reporting.directory`: names, parents); delegation's course,
 //! enrolment, event and booking records (`reporting.course`, `reporting.enrolments`,
 //! `reporting.event`, `reporting.bookings`, `reporting.competency`,
-//! `reporting.enrolment_request`: titles, states, progress times, scores, bookings, sign-offs,
-//! requests); authorization's records of who holds which role (`reporting.roles`: each holder's
+//! `reporting.enrolment_request`, `reporting.order`: titles, states, progress times, scores,
+//! bookings, sign-offs, requests, shop orders and their seats); authorization's records of who holds which role (`reporting.roles`: each holder's
 //! assignments whole, the main one marked),
 //! with the running totals of enrolments by course and state (`progress_totals`) moved in the
 //! same transaction. Other topics are recorded as consumed and otherwise ignored.
@@ -27,7 +27,7 @@ use lms_api::common::v1::ObjectReference;
 use lms_api::delegation::v1::Enrolment;
 use lms_api::reporting::v1::{
     BookingRecords, CompetencyRecord, CourseRecord, DirectoryRecords, EnrolmentRecords,
-    EnrolmentRequestRecord, EventRecord, PersonRecords, RebuildMark, RoleRecords,
+    EnrolmentRequestRecord, EventRecord, OrderRecord, PersonRecords, RebuildMark, RoleRecords,
 };
 use lms_runtime::outbox::{PublishedEvent, topic};
 use lms_runtime::request::seconds;
@@ -164,6 +164,13 @@ const COMPETENCY_ROW: &str = "INSERT INTO projected_competencies (tenant_id, che
      ON CONFLICT (tenant_id, check_id) DO UPDATE SET sequence = excluded.sequence \
      WHERE projected_competencies.sequence < excluded.sequence";
 
+const ORDER_ROW: &str = "INSERT INTO projected_orders (tenant_id, order_id, shop_order_id, \
+     course_id, buyer_id, seats, invited, taken, placed_at, sequence) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+     ON CONFLICT (tenant_id, order_id) DO UPDATE SET invited = excluded.invited, \
+     taken = excluded.taken, sequence = excluded.sequence \
+     WHERE projected_orders.sequence <= excluded.sequence";
+
 /// From which sequence an owner re-sent every record of a topic (a rebuild), if ever.
 const REBUILT_FROM: &str = "SELECT from_sequence FROM projection_rebuilds \
      WHERE tenant_id = $1 AND service = $2 AND topic = $3";
@@ -199,6 +206,7 @@ fn rebuilt_tables(service: ServiceName, topic: &str) -> &'static [(&'static str,
         (ServiceName::Delegation, topic::ENROLMENT_REQUEST) => {
             &[("projected_enrolment_requests", false)]
         }
+        (ServiceName::Delegation, topic::ORDER) => &[("projected_orders", false)],
         (ServiceName::Authorization, topic::ROLES) => &[
             ("projected_role_holders", false),
             ("projected_role_assignments", false),
@@ -266,6 +274,7 @@ enum Payload {
     Bookings(BookingRecords),
     Competency(CompetencyRecord),
     Request(EnrolmentRequestRecord),
+    Order(OrderRecord),
     Roles(RoleRecords),
     /// An owner's mark around re-sent records.
     Rebuild(RebuildMark),
@@ -488,6 +497,25 @@ macro_rules! apply_payload {
                         .execute(&mut *$tx)
                         .await?;
                 }
+                Payload::Order(OrderRecord {
+                    order: Some(o),
+                    invited,
+                    taken,
+                }) => {
+                    sqlx::query(ORDER_ROW)
+                        .bind(tenant)
+                        .bind(&o.order_id)
+                        .bind(&o.shop_order_id)
+                        .bind(&o.course_id)
+                        .bind(&o.buyer_user_id)
+                        .bind(o.seats)
+                        .bind(*invited)
+                        .bind(*taken)
+                        .bind(seconds(o.placed_at.as_ref()).unwrap_or_default())
+                        .bind(sequence)
+                        .execute(&mut *$tx)
+                        .await?;
+                }
                 Payload::Facts(facts) => {
                     for update in &facts.updates {
                         let Some(row) = update
@@ -632,6 +660,7 @@ macro_rules! apply_payload {
                 | Payload::Event(_)
                 | Payload::Competency(_)
                 | Payload::Request(_)
+                | Payload::Order(_)
                 | Payload::Other => {}
             }
         }
@@ -699,6 +728,13 @@ fn decode(event: &PublishedEvent) -> Result<Payload, ProjectionError> {
                 return Err(unreadable());
             }
             Payload::Request(record)
+        }
+        (ServiceName::Delegation, topic::ORDER) => {
+            let record = OrderRecord::decode(bytes).map_err(|_| unreadable())?;
+            if record.order.is_none() {
+                return Err(unreadable());
+            }
+            Payload::Order(record)
         }
         (ServiceName::Delegation, topic::BOOKINGS) => {
             Payload::Bookings(BookingRecords::decode(bytes).map_err(|_| unreadable())?)

@@ -11,9 +11,10 @@ use lms_api::authorization::v1::{
 };
 use lms_api::delegation::v1::EnrolRequest;
 use lms_api::delegation::v1::{
-    AcceptInvitationRequest, CancelEventRequest, CreateCourseRequest, CreateLessonRequest,
-    DecideEnrolmentRequestRequest, DeleteCourseRequest, GrantContentRequest, InviteLearnerRequest,
-    RequestEnrolmentRequest, SignOffCompetencyRequest, WithdrawRequest,
+    AcceptInvitationRequest, CancelEventRequest, CancelInvitationRequest, CreateCourseRequest,
+    CreateLessonRequest, DecideEnrolmentRequestRequest, DeleteCourseRequest, GrantContentRequest,
+    InviteLearnerRequest, ListInvitationsRequest, RequestEnrolmentRequest,
+    SignOffCompetencyRequest, WithdrawRequest,
 };
 use lms_api::identity::v1::tenant_service_client::TenantServiceClient;
 use lms_api::identity::v1::unit_service_client::UnitServiceClient;
@@ -26,7 +27,8 @@ use lms_api::reporting::v1::report_service_client::ReportServiceClient;
 use lms_api::reporting::v1::{
     AttendanceRow, ExportFormat, ExportLearnerProgressRequest, GetTenantSummaryRequest,
     LearnerProgressRow, ListAttendanceRequest, ListCompetencySignOffsRequest,
-    ListEnrolmentRequestsRequest, ListLearnerProgressRequest, ProgressOrder,
+    ListEnrolmentRequestsRequest, ListLearnerProgressRequest, ListPurchasesRequest, ProgressOrder,
+    PurchaseRow,
 };
 use tonic::Code;
 
@@ -552,6 +554,40 @@ async fn a_master_reports_on_its_clients_people_only_while_clients_are_on() {
     assert_eq!(pairs(&every_row(&p, &linked.client_admin).await), theirs);
 }
 
+/// Every row of `token`'s purchases report.
+async fn purchases(p: &Platform, token: &str) -> Vec<PurchaseRow> {
+    let reporting = p.reporting.as_ref().expect("started with reporting");
+    let mut client = ReportServiceClient::new(reporting.authorized(token));
+    let (mut rows, mut page_token) = (Vec::new(), String::new());
+    loop {
+        let page = client
+            .list_purchases(ListPurchasesRequest {
+                page_size: 1,
+                page_token,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        rows.extend(page.rows);
+        if page.next_page_token.is_empty() {
+            return rows;
+        }
+        page_token = page.next_page_token;
+    }
+}
+
+/// An order's shop id and seats bought, waiting, taken and free, as a purchases row shows them.
+fn seats(row: &PurchaseRow) -> (&str, i32, i32, i32, i32) {
+    (
+        row.shop_order_id.as_str(),
+        row.seats,
+        row.invited,
+        row.taken,
+        row.free,
+    )
+}
+
 #[tokio::test]
 async fn a_purchaser_reports_on_the_invitees_who_accepted_and_no_one_else() {
     let p = Platform::with_reporting().await;
@@ -560,7 +596,7 @@ async fn a_purchaser_reports_on_the_invitees_who_accepted_and_no_one_else() {
         .operator_integration("shop", &["delegation.orders.place"])
         .await;
     let (solo, solo_token) = p.person("solo@academy.example", None, None).await;
-    let (_, boss_token) = p.person("boss@academy.example", None, None).await;
+    let (boss, boss_token) = p.person("boss@academy.example", None, None).await;
     let (known, known_token) = p.person("known@academy.example", None, None).await;
     // Solo buys a seat for themselves; the boss buys three and invites Known, who accepts.
     place(
@@ -607,6 +643,61 @@ async fn a_purchaser_reports_on_the_invitees_who_accepted_and_no_one_else() {
         pairs(&every_row(&p, &solo_token).await),
         BTreeSet::from([pair(&solo, &forklift)])
     );
+
+    // The purchases report: seats bought, waiting, taken and free, newest first. One more
+    // invitation waits; one sent and withdrawn frees its seat again.
+    let mut boss_shop = p.purchases(&boss_token);
+    for email in ["later@academy.example", "withdrawn@academy.example"] {
+        boss_shop
+            .invite_learner(InviteLearnerRequest {
+                order_id: bought.order_id.clone(),
+                email: email.into(),
+            })
+            .await
+            .unwrap();
+    }
+    let withdrawn = boss_shop
+        .list_invitations(ListInvitationsRequest {
+            order_id: bought.order_id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .invitations
+        .into_iter()
+        .find(|i| i.email == "withdrawn@academy.example")
+        .unwrap();
+    boss_shop
+        .cancel_invitation(CancelInvitationRequest {
+            invitation_id: withdrawn.invitation_id,
+        })
+        .await
+        .unwrap();
+    wait_for("the purchases report", || async {
+        purchases(&p, &p.admin)
+            .await
+            .iter()
+            .map(seats)
+            .collect::<Vec<_>>()
+            == [("1002", 3, 1, 1, 1), ("1001", 1, 0, 0, 0)]
+    })
+    .await;
+    let rows = purchases(&p, &p.admin).await;
+    assert_eq!(rows[0].course_title, "Forklift licence");
+    assert_eq!(
+        (
+            rows[0].buyer_user_id.as_str(),
+            rows[0].buyer_display_name.as_str()
+        ),
+        (boss.as_str(), "Delegation Person")
+    );
+    // Each buyer sees their own order; nobody else's.
+    let own = |rows: Vec<PurchaseRow>| -> Vec<String> {
+        rows.into_iter().map(|r| r.shop_order_id).collect()
+    };
+    assert_eq!(own(purchases(&p, &boss_token).await), ["1002"]);
+    assert_eq!(own(purchases(&p, &solo_token).await), ["1001"]);
+    assert!(purchases(&p, &known_token).await.is_empty());
 }
 
 #[tokio::test]
@@ -753,9 +844,9 @@ async fn a_stream_trimmed_past_unread_changes_is_restored_by_the_rebuild() {
         .unwrap()
     };
     let first = rebuilt_from().await;
-    // Identity's people, units and groups, and facts; who holds which role; delegation's six
+    // Identity's people, units and groups, and facts; who holds which role; delegation's seven
     // kinds of record and its facts.
-    assert_eq!(first.len(), 11, "{first:?}");
+    assert_eq!(first.len(), 12, "{first:?}");
     p.rebuild_reporting(&p.tenant).await;
     wait_for("the second rebuild", || async {
         rebuilt_from()
@@ -1247,11 +1338,31 @@ async fn a_rebuild_re_sends_delegations_facts_as_they_stand() {
         "{before:?}"
     );
 
+    // The order as reporting holds it, then lost there (as if its events were trimmed away).
+    let orders = projected_orders(&reporting).await;
+    assert_eq!(orders, [("1".to_owned(), 3, 0, 1)]);
+    sqlx::query("DELETE FROM projected_orders")
+        .execute(&reporting)
+        .await
+        .unwrap();
+
     p.rebuild_reporting(&p.tenant).await;
     p.rebuild_reporting(&linked.client).await;
     wait_rebuilt(&reporting, "delegation", "authorization.facts", 2).await;
+    wait_rebuilt(&reporting, "delegation", "reporting.order", 2).await;
     // Every fact was re-sent (none swept that still holds), and nothing more.
     assert_eq!(delegation_facts(&reporting).await, before);
+    assert_eq!(projected_orders(&reporting).await, orders);
+}
+
+/// Each order reporting holds: its shop id, seats, invitations waiting and taken.
+async fn projected_orders(reporting: &sqlx::PgPool) -> Vec<(String, i32, i32, i32)> {
+    sqlx::query_as(
+        "SELECT shop_order_id, seats, invited, taken FROM projected_orders ORDER BY order_id",
+    )
+    .fetch_all(reporting)
+    .await
+    .unwrap()
 }
 
 #[tokio::test]

@@ -74,6 +74,9 @@ pub mod topic {
     pub const COMPETENCY: &str = "reporting.competency";
     /// Delegation's record of an enrolment request (`lms.reporting.v1.EnrolmentRequestRecord`).
     pub const ENROLMENT_REQUEST: &str = "reporting.enrolment_request";
+    /// Delegation's record of a shop order with its seats offered and taken
+    /// (`lms.reporting.v1.OrderRecord`).
+    pub const ORDER: &str = "reporting.order";
     /// Identity's records of units and groups (`lms.reporting.v1.DirectoryRecords`).
     pub const DIRECTORY: &str = "reporting.directory";
     /// Authorization's records of who holds which role (`lms.reporting.v1.RoleRecords`): each
@@ -87,7 +90,7 @@ pub mod topic {
     /// (`lms.reporting.v1.RebuildMark`, see [`super::rebuild`]).
     pub const REBUILD: &str = "reporting.rebuild";
     /// Every record topic.
-    pub const RECORDS: [&str; 9] = [
+    pub const RECORDS: [&str; 10] = [
         PEOPLE,
         DIRECTORY,
         ROLES,
@@ -97,6 +100,7 @@ pub mod topic {
         BOOKINGS,
         COMPETENCY,
         ENROLMENT_REQUEST,
+        ORDER,
     ];
 }
 

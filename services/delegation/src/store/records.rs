@@ -24,17 +24,20 @@ pub enum RecordKind {
     Competencies,
     /// Enrolment requests (`reporting.enrolment_request`).
     Requests,
+    /// Shop orders with their invitations counted (`reporting.order`).
+    Orders,
 }
 
 impl RecordKind {
     /// Every kind, in the order a rebuild sends them.
-    pub const ALL: [RecordKind; 6] = [
+    pub const ALL: [RecordKind; 7] = [
         RecordKind::Courses,
         RecordKind::Enrolments,
         RecordKind::Events,
         RecordKind::Bookings,
         RecordKind::Competencies,
         RecordKind::Requests,
+        RecordKind::Orders,
     ];
 
     /// The topic its records travel under.
@@ -46,6 +49,7 @@ impl RecordKind {
             RecordKind::Bookings => topic::BOOKINGS,
             RecordKind::Competencies => topic::COMPETENCY,
             RecordKind::Requests => topic::ENROLMENT_REQUEST,
+            RecordKind::Orders => topic::ORDER,
         }
     }
 }

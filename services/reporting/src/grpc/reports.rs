@@ -14,7 +14,8 @@ use lms_api::reporting::v1::{
     GetTenantSummaryResponse, LearnerProgressRow, ListAttendanceRequest, ListAttendanceResponse,
     ListCompetencySignOffsRequest, ListCompetencySignOffsResponse, ListEnrolmentRequestsRequest,
     ListEnrolmentRequestsResponse, ListLearnerProgressRequest, ListLearnerProgressResponse,
-    ProgressOrder, ProgressState, ProgressTotals,
+    ListPurchasesRequest, ListPurchasesResponse, ProgressOrder, ProgressState, ProgressTotals,
+    PurchaseRow,
 };
 use lms_kernel::{CourseId, EventId, GroupId, Permission, UnitId, UserId};
 use lms_runtime::auth::{Acting, acting};
@@ -31,6 +32,7 @@ use crate::competencies;
 use crate::export;
 use crate::listing::Listing;
 use crate::progress::{self, Filters, Order, ProgressRow};
+use crate::purchases;
 use crate::requests;
 use crate::scope_sql::{ReportScope, fetch_all};
 use crate::summary::{self, Totals};
@@ -310,6 +312,23 @@ fn request_row(row: requests::RequestRow) -> EnrolmentRequestRow {
     }
 }
 
+fn purchase_row(row: purchases::PurchaseRow) -> PurchaseRow {
+    PurchaseRow {
+        buyer_display_name: display_name(&row.given_name, &row.family_name),
+        free: row.free(),
+        order_id: row.order_id,
+        shop_order_id: row.shop_order_id,
+        course_id: row.course_id,
+        course_title: row.title,
+        buyer_user_id: row.buyer_id,
+        seats: row.seats,
+        invited: row.invited,
+        taken: row.taken,
+        placed_at: Some(timestamp(row.placed_at)),
+        tenant_id: row.tenant_id.to_string(),
+    }
+}
+
 #[tonic::async_trait]
 impl ReportService for Reports {
     async fn list_enrolment_requests(
@@ -329,6 +348,26 @@ impl ReportService for Reports {
             .await?;
         Ok(Response::new(ListEnrolmentRequestsResponse {
             rows: rows.into_iter().map(request_row).collect(),
+            next_page_token,
+        }))
+    }
+
+    async fn list_purchases(
+        &self,
+        request: Request<ListPurchasesRequest>,
+    ) -> Result<Response<ListPurchasesResponse>, Status> {
+        let acting = acting(&request)?;
+        let r = request.get_ref();
+        let filters = purchases::Filters {
+            course: optional_id("course_id".into(), &r.course_id, CourseId::parse)?,
+            buyer: optional_id("buyer_user_id".into(), &r.buyer_user_id, UserId::parse)?,
+        };
+        let (rows, next_page_token) = self
+            .0
+            .list::<purchases::Purchases>(&acting, &filters, &r.page_token, r.page_size)
+            .await?;
+        Ok(Response::new(ListPurchasesResponse {
+            rows: rows.into_iter().map(purchase_row).collect(),
             next_page_token,
         }))
     }

@@ -11,7 +11,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use lms_api::reporting::v1::{
     ExportFormat, ExportLearnerProgressRequest, GetTenantSummaryRequest, LearnerProgressRow,
     ListAttendanceRequest, ListCompetencySignOffsRequest, ListEnrolmentRequestsRequest,
-    ListLearnerProgressRequest, ProgressOrder, ProgressState, ProgressTotals,
+    ListLearnerProgressRequest, ListPurchasesRequest, ProgressOrder, ProgressState, ProgressTotals,
 };
 use lms_client::Client;
 use lms_client::output::{Rows, utc_of};
@@ -53,6 +53,16 @@ pub enum ReportCommand {
         /// Only those still waiting for the Course Tutor.
         #[arg(long)]
         waiting: bool,
+    },
+    /// Shop orders with their seats bought, offered, taken and free, newest first: your own,
+    /// your people's, and every order of the courses you report on whole.
+    Purchases {
+        /// Only this course.
+        #[arg(long)]
+        course: Option<String>,
+        /// Only this buyer.
+        #[arg(long)]
+        buyer: Option<String>,
     },
     /// Learners by course and state, with the sum: every course of the tenant for a
     /// tenant-wide reader, the courses you tutor or administer (or your units own) otherwise.
@@ -202,6 +212,16 @@ pub async fn run(reporting: &Client, command: ReportCommand) -> anyhow::Result<O
         )
         .await
         .map(Some),
+        ReportCommand::Purchases { course, buyer } => purchases(
+            reporting,
+            ListPurchasesRequest {
+                course_id: course.unwrap_or_default(),
+                buyer_user_id: buyer.unwrap_or_default(),
+                ..Default::default()
+            },
+        )
+        .await
+        .map(Some),
         ReportCommand::Attendance { event, course } => attendance(
             reporting,
             event.unwrap_or_default(),
@@ -345,6 +365,56 @@ async fn requests(reporting: &Client, query: ListEnrolmentRequestsRequest) -> an
                 row.status,
                 utc_of(row.requested_at),
                 utc_of(row.decided_at),
+            ]);
+        }
+        if page.next_page_token.is_empty() {
+            return Ok(rows);
+        }
+        page_token = page.next_page_token;
+    }
+}
+
+/// Every order of the purchases report, page after page.
+async fn purchases(reporting: &Client, query: ListPurchasesRequest) -> anyhow::Result<Rows> {
+    let mut reports = reporting.reports();
+    let columns = [
+        "order",
+        "shop_order",
+        "course",
+        "title",
+        "buyer",
+        "name",
+        "seats",
+        "invited",
+        "taken",
+        "free",
+        "placed_at",
+    ];
+    let mut rows = Rows::new(&columns);
+    let mut page_token = String::new();
+    loop {
+        let page = reports
+            .list_purchases(ListPurchasesRequest {
+                page_size: 1000,
+                page_token,
+                ..query.clone()
+            })
+            .await
+            .context("list purchases")?
+            .into_inner();
+        for row in page.rows {
+            rows.push(vec![
+                row.order_id,
+                row.shop_order_id,
+                row.course_id,
+                row.course_title,
+                row.buyer_user_id,
+                row.buyer_display_name,
+                row.seats.to_string(),
+                row.invited.to_string(),
+                row.taken.to_string(),
+                row.free.to_string(),
+                utc_of(row.placed_at),
             ]);
         }
         if page.next_page_token.is_empty() {

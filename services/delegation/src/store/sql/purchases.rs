@@ -19,6 +19,7 @@ use super::notifications::notify;
 use super::{Db, LOCK_ROWS};
 use crate::audit::Audit;
 use crate::notices::{About, NoticeKind};
+use crate::records::order_record;
 use crate::store::sql::SqlStore;
 use crate::store::{
     Acceptance, EnrolmentRecord, InvitationRecord, InvitationState, Invited, NewEvent, OrderRecord,
@@ -28,7 +29,7 @@ use crate::store::{
 type Connection = <Db as sqlx::Database>::Connection;
 type Row = <Db as sqlx::Database>::Row;
 
-fn order_from_row(row: &Row) -> Result<OrderRecord, StoreError> {
+pub(super) fn order_from_row(row: &Row) -> Result<OrderRecord, StoreError> {
     let seats: i32 = row.try_get("seats")?;
     Ok(OrderRecord {
         id: OrderId::from_uuid(row.try_get("order_id")?),
@@ -99,6 +100,26 @@ async fn delivered_orders(
     .iter()
     .map(order_from_row)
     .collect()
+}
+
+/// The event telling reporting how `order` stands: its invitations waiting and taken, counted
+/// in the caller's transaction (under the order's lock, or as it is created).
+pub(super) async fn order_standing(
+    connection: &mut Connection,
+    tenant: TenantId,
+    order: &OrderRecord,
+) -> Result<NewEvent, StoreError> {
+    let (invited, taken): (i64, i64) = sqlx::query_as(
+        "SELECT COUNT(*) FILTER (WHERE state = $3), COUNT(*) FILTER (WHERE state = $4) \
+         FROM invitations WHERE tenant_id = $1 AND order_id = $2",
+    )
+    .bind(tenant.as_uuid())
+    .bind(order.id.as_uuid())
+    .bind(InvitationState::Pending.code())
+    .bind(InvitationState::Accepted.code())
+    .fetch_one(&mut *connection)
+    .await?;
+    Ok(order_record(order, invited, taken))
 }
 
 /// An order under its row lock (until the transaction ends).
@@ -387,7 +408,11 @@ impl PurchaseStore for SqlStore<Db> {
             placed[i] = Some(place_in(&mut tx, tenant, &orders[i], webhook, audit).await?);
         }
         let placed: Vec<Placed> = placed.into_iter().flatten().collect();
-        outbox::append(&mut *tx, tenant, &events(&placed)).await?;
+        let mut appended = events(&placed);
+        for new in placed.iter().filter(|placed| placed.created) {
+            appended.push(order_standing(&mut tx, tenant, &new.order).await?);
+        }
+        outbox::append(&mut *tx, tenant, &appended).await?;
         tx.commit().await?;
         Ok(placed)
     }
@@ -471,6 +496,8 @@ impl PurchaseStore for SqlStore<Db> {
             notify(&mut tx, tenant, NoticeKind::InvitationReceived, about).await?;
         }
         append_audit(&mut *tx, tenant, &audit.clone().after(&to.invitation)).await?;
+        let standing = order_standing(&mut tx, tenant, &order).await?;
+        outbox::append(&mut *tx, tenant, &[standing]).await?;
         tx.commit().await?;
         Ok(to.invitation)
     }
@@ -534,6 +561,8 @@ impl PurchaseStore for SqlStore<Db> {
             &audit.clone().about(found.id).before(&found),
         )
         .await?;
+        let standing = order_standing(&mut tx, tenant, &order).await?;
+        outbox::append(&mut *tx, tenant, &[standing]).await?;
         tx.commit().await?;
         Ok(found)
     }
@@ -614,7 +643,9 @@ impl PurchaseStore for SqlStore<Db> {
                 .after(&invited.invitation),
         )
         .await?;
-        outbox::append(&mut *tx, tenant, &events(&invited)).await?;
+        let mut appended = events(&invited);
+        appended.push(order_standing(&mut tx, tenant, &invited.order).await?);
+        outbox::append(&mut *tx, tenant, &appended).await?;
         tx.commit().await?;
         Ok(invited)
     }

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::Db;
 use super::grants::grant_from_row;
+use super::purchases::{order_from_row, order_standing};
 use super::rows::{
     booking_from_row, competency_from_row, course_from_row, enrolment_from_row, event_from_row,
     lesson_from_row, request_from_row, responsibility_from_row,
@@ -49,6 +50,7 @@ fn record_source(kind: RecordKind) -> Source {
         RecordKind::Bookings => source("* FROM bookings", "booking_id"),
         RecordKind::Competencies => source("* FROM competency_checks", "check_id"),
         RecordKind::Requests => source("* FROM enrolment_requests", "request_id"),
+        RecordKind::Orders => source("* FROM orders", "order_id"),
     }
 }
 
@@ -144,6 +146,15 @@ impl RecordStore for SqlStore<Db> {
                 .iter()
                 .map(records::request_record)
                 .collect(),
+            // Each counted under the order's outbox turn held above: an invitation changes
+            // its order's standing only with the order's lock and an append after this one.
+            RecordKind::Orders => {
+                let mut standings = Vec::with_capacity(rows.len());
+                for order in all(&rows, order_from_row)? {
+                    standings.push(order_standing(&mut tx, tenant, &order).await?);
+                }
+                standings
+            }
         };
         outbox::append(&mut *tx, tenant, &events).await?;
         tx.commit().await?;

@@ -1,0 +1,17 @@
+-- Shop orders with their seats offered and taken; see the PostgreSQL migration.
+CREATE TABLE projected_orders (
+    tenant_id     TEXT    NOT NULL,
+    order_id      TEXT    NOT NULL,
+    shop_order_id TEXT    NOT NULL,
+    course_id     TEXT    NOT NULL,
+    buyer_id      TEXT    NOT NULL,
+    seats         INTEGER NOT NULL,
+    invited       INTEGER NOT NULL,
+    taken         INTEGER NOT NULL,
+    placed_at     INTEGER NOT NULL,
+    sequence      INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, order_id)
+);
+
+CREATE INDEX projected_orders_by_course ON projected_orders (tenant_id, course_id);
+CREATE INDEX projected_orders_by_buyer ON projected_orders (tenant_id, buyer_id);

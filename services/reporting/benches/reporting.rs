@@ -13,14 +13,16 @@
 //! - an administrator's whole-tenant report, first page of 50 by learner;
 //! - the tenant summary, first page of 100 courses and the tenant's totals;
 //! - the floor: `SELECT 1` on the same pool, in the same run;
-//! - the projection: single-enrolment change events arriving at `--rate` a second (20,000) for
-//!   `--seconds` (5), applied as a reader does, what has arrived (at most 200) in one
-//!   transaction: the lag from arrival to commit, and whether it keeps up; the same changes one
-//!   transaction each; and events of 1,000 new enrolments each (records/s).
+//! - the projection: single-enrolment change events, on enrolments drawn from the whole table,
+//!   arriving at `--rate` a second (20,000) for `--seconds` (5), applied as a reader does, what
+//!   has arrived (at most the reader's `BATCH_ENTRIES`, or `--read-count`) in one transaction:
+//!   the lag from arrival to commit, and whether it keeps up; the same changes one transaction
+//!   each; and events of 1,000 new enrolments each (records/s).
 //!
 //! `cargo bench -p lms-reporting --bench reporting -- [--small] [--people N] [--courses N]
-//!  [--calls 200] [--rate 20000] [--seconds 5] [--explain] [--json bench-results/reporting.json]`
-//!  (or `make bench`).
+//!  [--calls 200] [--rate 20000] [--seconds 5] [--read-count N] [--explain]
+//!  [--keep] [--reuse URL] [--json bench-results/reporting.json]` (or `make bench`). `--keep`
+//!  leaves the generated database in place and prints the `--reuse` that runs on it again.
 
 use std::time::Instant;
 
@@ -29,6 +31,7 @@ use lms_api::authorization::v1::{HeldGrant, ListGrantsResponse, Reach};
 use lms_api::delegation::v1::Enrolment;
 use lms_api::reporting::v1::EnrolmentRecords;
 use lms_kernel::{TenantId, UserId};
+use lms_reporting::backbone::BATCH_ENTRIES;
 use lms_reporting::progress::{self, Filters, Order};
 use lms_reporting::projection::Projection;
 use lms_reporting::scope_sql::ReportScope;
@@ -49,6 +52,12 @@ struct Args {
     /// Print the plan of each report's first statement.
     explain: bool,
     json: String,
+    /// Keep the generated database (and print its URL) rather than drop it.
+    keep: bool,
+    /// Run on a database a run kept (`--keep`) instead of generating one.
+    reuse: Option<String>,
+    /// Events a transaction of the projection takes at most.
+    read_count: usize,
 }
 
 fn args() -> Args {
@@ -59,6 +68,9 @@ fn args() -> Args {
         rate: 20_000,
         seconds: 5,
         explain: false,
+        keep: false,
+        reuse: None,
+        read_count: BATCH_ENTRIES,
         json: "bench-results/reporting.json".into(),
     };
     let mut it = std::env::args().skip(1);
@@ -77,6 +89,9 @@ fn args() -> Args {
             "--seconds" => args.seconds = number("--seconds"),
             "--json" => args.json = it.next().expect("--json PATH"),
             "--explain" => args.explain = true,
+            "--keep" => args.keep = true,
+            "--read-count" => args.read_count = number("--read-count") as usize,
+            "--reuse" => args.reuse = Some(it.next().expect("--reuse URL")),
             // Cargo's own (`--bench`).
             _ => {}
         }
@@ -96,8 +111,6 @@ const SITES: i64 = 1000;
 const TEAM: i64 = 20;
 /// Rows per report page.
 const PAGE: i64 = 50;
-/// Entries a reader takes from a stream at once (its `COUNT`).
-const READ_COUNT: usize = 200;
 
 /// A small xorshift: callers spread over the tenant, the same each run.
 struct Spread(u64);
@@ -328,16 +341,36 @@ fn histogram() -> Histogram<u64> {
 #[tokio::main]
 async fn main() {
     let args = args();
-    let test = lms_testkit::postgres_database().await;
-    let database = Database::connect(&SecretString::new(test.url()), 4)
+    let (test, url) = match &args.reuse {
+        Some(url) => (None, url.clone()),
+        None => {
+            let test = lms_testkit::postgres_database().await;
+            let url = test.url().to_owned();
+            (Some(test), url)
+        }
+    };
+    let database = Database::connect(&SecretString::new(&url), 4)
         .await
         .unwrap();
     database.migrate(&lms_reporting::MIGRATIONS).await.unwrap();
     let Database::Postgres(pool) = &database else {
         unreachable!("a PostgreSQL URL")
     };
-    let tenant = Uuid::now_v7();
-    generate(pool, tenant, &args).await;
+    let tenant = match &test {
+        None => sqlx::query_scalar("SELECT tenant_id FROM projected_people LIMIT 1")
+            .fetch_one(pool)
+            .await
+            .expect("a database a run kept"),
+        Some(_) => {
+            let tenant = Uuid::now_v7();
+            generate(pool, tenant, &args).await;
+            tenant
+        }
+    };
+    if args.keep {
+        println!("kept: --reuse {url}");
+        std::mem::forget(test);
+    }
 
     let mut spread = Spread(0x9E37_79B9_7F4A_7C15);
     let groups = args.people / TEAM;
@@ -452,7 +485,12 @@ async fn main() {
 
     // The projection: one enrolment changed per event, applied one after another.
     let projection = Projection::new(database.clone());
-    let mut sequence = 1_000;
+    // Newer than every row, also on a database an earlier run changed (`--reuse`).
+    let mut sequence: i64 =
+        sqlx::query_scalar("SELECT COALESCE(MAX(sequence), 0) + 1000 FROM projected_enrolments")
+            .fetch_one(pool)
+            .await
+            .unwrap();
     let mut event = |records: Vec<Enrolment>| {
         sequence += 1;
         PublishedEvent {
@@ -470,18 +508,24 @@ async fn main() {
         }
     };
     // A reader's load: single-enrolment changes arriving at `--rate` a second for
-    // `--seconds`; the reader takes what has arrived (at most a read's worth) and applies it in
-    // one transaction. Lag: from an event's arrival to the commit that applied it.
+    // `--seconds`; the reader takes what has arrived (at most a transaction's worth) and applies
+    // it in one transaction. Lag: from an event's arrival to the commit that applied it.
+    // A realistic spread: enrolments drawn row by row from the whole table (not whole pages,
+    // which would put dozens of changes on each page read), in random order.
     let arrivals = (args.rate * args.seconds) as usize;
-    let sample: Vec<(String, String, String)> = sqlx::query_as(
+    let percent = (150.0 * arrivals as f64 / (args.people * PER_PERSON) as f64).min(100.0);
+    let mut sample: Vec<(String, String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT enrolment_id, course_id, user_id FROM projected_enrolments \
-         TABLESAMPLE SYSTEM (5) WHERE tenant_id = $1 LIMIT $2",
-    )
+         TABLESAMPLE BERNOULLI ({percent}) WHERE tenant_id = $1 LIMIT $2"
+    )))
     .bind(tenant)
     .bind(arrivals as i64)
     .fetch_all(pool)
     .await
     .unwrap();
+    for i in (1..sample.len()).rev() {
+        sample.swap(i, spread.below(i as i64 + 1) as usize);
+    }
     let changes: Vec<PublishedEvent> = (0..arrivals)
         .map(|i| {
             let (enrolment_id, course_id, user_id) = sample[i % sample.len()].clone();
@@ -505,7 +549,7 @@ async fn main() {
             tokio::time::sleep(std::time::Duration::from_micros(200)).await;
             continue;
         }
-        let upto = arrived.min(next + READ_COUNT);
+        let upto = arrived.min(next + args.read_count);
         let batch: Vec<(&PublishedEvent, &str)> =
             changes[next..upto].iter().map(|e| (e, "bench")).collect();
         let one = Instant::now();
@@ -533,7 +577,7 @@ async fn main() {
     ));
     cases.push((
         "projection: a transaction of them",
-        format!("up to {READ_COUNT} events"),
+        format!("up to {} events", args.read_count),
         transaction,
     ));
 

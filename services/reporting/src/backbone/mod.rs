@@ -26,4 +26,4 @@ mod reader;
 mod reply;
 
 pub use bus::follow_bus;
-pub use reader::{CLAIM_AFTER, GROUP, MAX_ATTEMPTS, ReadError, StreamReader};
+pub use reader::{BATCH_ENTRIES, CLAIM_AFTER, GROUP, MAX_ATTEMPTS, ReadError, StreamReader};

@@ -22,6 +22,13 @@ pub const GROUP: &str = "reporting";
 /// Entries read per stream and round trip.
 const COUNT: usize = 200;
 
+/// While the streams are behind (a read came back full), reads follow one another into one
+/// transaction until it holds this many entries or [`BATCH_BYTES`] of them: a transaction's
+/// commit and fixed statements are paid once for many events, and memory stays bounded
+/// however large the entries.
+pub const BATCH_ENTRIES: usize = 1000;
+const BATCH_BYTES: usize = 8 << 20;
+
 /// How long to wait when a round found nothing new, and after a failed one.
 const IDLE_WAIT: Duration = Duration::from_millis(100);
 const FAILED_WAIT: Duration = Duration::from_secs(1);
@@ -80,6 +87,15 @@ impl From<redis::RedisError> for ReadError {
     fn from(error: redis::RedisError) -> Self {
         ReadError::Stream(error.into())
     }
+}
+
+/// The bytes `entries` hold.
+fn size(entries: &[RawEntry]) -> usize {
+    entries
+        .iter()
+        .flat_map(|entry| entry.fields.iter().flatten())
+        .map(|(name, value)| name.len() + value.len())
+        .sum()
 }
 
 impl StreamReader {
@@ -182,7 +198,13 @@ impl StreamReader {
         if !pending.is_empty() {
             return self.apply_and_ack(pending).await;
         }
-        let new = self.read_group(">").await?;
+        let mut new = self.read_group(">").await?;
+        let mut full = new.len() >= COUNT;
+        while full && new.len() < BATCH_ENTRIES && size(&new) < BATCH_BYTES {
+            let more = self.read_group(">").await?;
+            full = more.len() >= COUNT;
+            new.extend(more);
+        }
         self.apply_and_ack(new).await
     }
 

@@ -221,6 +221,26 @@ async fn published_facts_are_projected_once_each_and_acknowledged() {
 }
 
 #[tokio::test]
+async fn a_backlog_is_applied_many_reads_to_a_transaction() {
+    let world = World::new().await;
+    let reader = world.reader("replica-a").await;
+    let tenant = TenantId::generate();
+    let course = Uuid::new_v4();
+    let backlog: Vec<NewEvent> = (0..700)
+        .map(|_| enrolment(course, Uuid::new_v4(), Operation::Touch))
+        .collect();
+    outbox::commit_alone(&world.outbox, tenant, &backlog)
+        .await
+        .unwrap();
+    assert_eq!(world.publisher.publish_pending().await.unwrap(), 700);
+
+    // Reads of 200 follow one another while they come back full: one round applies them all.
+    assert_eq!(reader.read_new().await.unwrap(), 700);
+    assert_eq!(consumed(&world.reporting).await, 700);
+    assert_eq!(reader.read_new().await.unwrap(), 0, "all acknowledged");
+}
+
+#[tokio::test]
 async fn entries_a_stopped_reader_left_unacknowledged_are_taken_over_and_applied_once() {
     let world = World::new().await;
     let tenant = TenantId::generate();

@@ -601,13 +601,15 @@ async fn main() {
     ));
 
     let bulk_events = 20;
+    // Each a deployment of one of the tenant's courses to a thousand newcomers.
     let bulk: Vec<PublishedEvent> = (0..bulk_events)
-        .map(|_| {
+        .map(|k| {
+            let course = &sample[k % sample.len()].1;
             event(
                 (0..1000)
                     .map(|_| Enrolment {
                         enrolment_id: Uuid::now_v7().to_string(),
-                        course_id: Uuid::now_v7().to_string(),
+                        course_id: course.clone(),
                         user_id: Uuid::now_v7().to_string(),
                         state: 1,
                         ..Default::default()

@@ -73,13 +73,13 @@ pub fn request_record(request: &RequestRecord) -> NewEvent {
     event(topic::ENROLMENT_REQUEST, record.encode_to_vec())
 }
 
-/// The event carrying a shop order as committed, with its invitations `invited` (waiting) and
-/// `taken`, counted under the order's lock.
-pub fn order_record(order: &OrderRecord, invited: i64, taken: i64) -> NewEvent {
+/// The event carrying a shop order as committed, with how many of its invitations are
+/// `waiting` and `taken`.
+pub fn order_record(order: &OrderRecord, waiting: i64, taken: i64) -> NewEvent {
     let count = |n: i64| i32::try_from(n).unwrap_or(i32::MAX);
     let record = OrderEvent {
         order: Some(convert::order(order)),
-        invited: count(invited),
+        waiting: count(waiting),
         taken: count(taken),
     };
     event(topic::ORDER, record.encode_to_vec())

@@ -100,6 +100,7 @@ fn args() -> Args {
         args.people >= 20 && args.courses >= 10,
         "too small a tenant"
     );
+    assert!(args.read_count > 0, "--read-count must be at least 1");
     args
 }
 
@@ -368,7 +369,8 @@ async fn main() {
         }
     };
     if args.keep {
-        println!("kept: --reuse {url}");
+        // A database of a container started for this run goes with it.
+        println!("kept (on a server that outlives this run): --reuse {url}");
         std::mem::forget(test);
     }
 
@@ -511,21 +513,27 @@ async fn main() {
     // `--seconds`; the reader takes what has arrived (at most a transaction's worth) and applies
     // it in one transaction. Lag: from an event's arrival to the commit that applied it.
     // A realistic spread: enrolments drawn row by row from the whole table (not whole pages,
-    // which would put dozens of changes on each page read), in random order.
+    // which would put dozens of changes on each page read), oversampled, shuffled, then cut,
+    // so every part of the table has its share, in random order.
     let arrivals = (args.rate * args.seconds) as usize;
-    let percent = (150.0 * arrivals as f64 / (args.people * PER_PERSON) as f64).min(100.0);
+    let rows: f64 = sqlx::query_scalar("SELECT reltuples::float8 FROM pg_class WHERE relname = $1")
+        .bind("projected_enrolments")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let percent = (150.0 * arrivals as f64 / rows.max(1.0)).min(100.0);
     let mut sample: Vec<(String, String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT enrolment_id, course_id, user_id FROM projected_enrolments \
-         TABLESAMPLE BERNOULLI ({percent}) WHERE tenant_id = $1 LIMIT $2"
+         TABLESAMPLE BERNOULLI ({percent}) WHERE tenant_id = $1"
     )))
     .bind(tenant)
-    .bind(arrivals as i64)
     .fetch_all(pool)
     .await
     .unwrap();
     for i in (1..sample.len()).rev() {
         sample.swap(i, spread.below(i as i64 + 1) as usize);
     }
+    sample.truncate(arrivals);
     let changes: Vec<PublishedEvent> = (0..arrivals)
         .map(|i| {
             let (enrolment_id, course_id, user_id) = sample[i % sample.len()].clone();

@@ -80,7 +80,7 @@ impl Listing for Attendance {
         let columns = Columns {
             tenant: "b.tenant_id",
             user: "b.user_id",
-            course: "ev.course_id",
+            course: Some("ev.course_id"),
             event: Some("b.event_id"),
         };
         let mut sql = scope.select(

@@ -59,10 +59,7 @@ impl Listing for SignOffs {
     /// The check a page starts after, from `token` (empty: the first page); a token made for
     /// other filters is refused.
     fn start_after(token: &str, filters: &Filters) -> Result<Option<String>, ApiError> {
-        Ok(
-            crate::page_token::decode(token, &fingerprint(filters), 1)?
-                .map(|mut key| key.remove(0)),
-        )
+        crate::page_token::decode_id(token, &fingerprint(filters))
     }
 
     /// The statement of one page: `limit` sign-offs of `scope` under `filters`, before `after`
@@ -77,7 +74,7 @@ impl Listing for SignOffs {
         let columns = Columns {
             tenant: "k.tenant_id",
             user: "k.user_id",
-            course: "k.course_id",
+            course: Some("k.course_id"),
             event: None,
         };
         let mut sql = scope.select(
@@ -105,6 +102,6 @@ impl Listing for SignOffs {
 
     /// The token of the page after `row`.
     fn page_token(row: &SignOffRow, filters: &Filters) -> String {
-        crate::page_token::encode(&fingerprint(filters), std::slice::from_ref(&row.check_id))
+        crate::page_token::encode_id(&fingerprint(filters), &row.check_id)
     }
 }

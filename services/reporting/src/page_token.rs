@@ -15,6 +15,16 @@ pub fn encode(fingerprint: &str, key: &[String]) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(&parts).unwrap_or_default())
 }
 
+/// The token of the page after the row whose key is the one id `id` (listings keyed by id).
+pub fn encode_id(fingerprint: &str, id: &str) -> String {
+    encode(fingerprint, &[id.to_owned()])
+}
+
+/// The id of `token` made by [`encode_id`] under `fingerprint` (empty: the first page, `None`).
+pub fn decode_id(token: &str, fingerprint: &str) -> Result<Option<String>, ApiError> {
+    Ok(decode(token, fingerprint, 1)?.map(|mut key| key.remove(0)))
+}
+
 /// The key of `token` (empty: the first page, `None`), made under `fingerprint` for a key of
 /// `parts` values; any other token is INVALID_ARGUMENT naming `page_token`.
 pub fn decode(

@@ -524,7 +524,7 @@ fn scoped(
     let columns = Columns {
         tenant: "e.tenant_id",
         user: "e.user_id",
-        course: "e.course_id",
+        course: Some("e.course_id"),
         event: None,
     };
     scope.condition(&mut sql, columns, now);

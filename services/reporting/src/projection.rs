@@ -15,7 +15,7 @@
 //! enrolment, event and booking records (`reporting.course`, `reporting.enrolments`,
 //! `reporting.event`, `reporting.bookings`, `reporting.competency`,
 //! `reporting.enrolment_request`, `reporting.order`: titles, states, progress times, scores,
-//! bookings, sign-offs, requests, shop orders and their seats); authorization's records of who holds which role (`reporting.roles`: each holder's
+//! bookings, sign-offs, requests, shop orders and their invitations); authorization's records of who holds which role (`reporting.roles`: each holder's
 //! assignments whole, the main one marked),
 //! with the running totals of enrolments by course and state (`progress_totals`) moved in the
 //! same transaction. Other topics are recorded as consumed and otherwise ignored.
@@ -165,9 +165,9 @@ const COMPETENCY_ROW: &str = "INSERT INTO projected_competencies (tenant_id, che
      WHERE projected_competencies.sequence < excluded.sequence";
 
 const ORDER_ROW: &str = "INSERT INTO projected_orders (tenant_id, order_id, shop_order_id, \
-     course_id, buyer_id, seats, invited, taken, placed_at, sequence) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-     ON CONFLICT (tenant_id, order_id) DO UPDATE SET invited = excluded.invited, \
+     course_id, buyer_id, seats, buyer_role, waiting, taken, placed_at, sequence) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+     ON CONFLICT (tenant_id, order_id) DO UPDATE SET waiting = excluded.waiting, \
      taken = excluded.taken, sequence = excluded.sequence \
      WHERE projected_orders.sequence <= excluded.sequence";
 
@@ -499,7 +499,7 @@ macro_rules! apply_payload {
                 }
                 Payload::Order(OrderRecord {
                     order: Some(o),
-                    invited,
+                    waiting,
                     taken,
                 }) => {
                     sqlx::query(ORDER_ROW)
@@ -509,7 +509,8 @@ macro_rules! apply_payload {
                         .bind(&o.course_id)
                         .bind(&o.buyer_user_id)
                         .bind(o.seats)
-                        .bind(*invited)
+                        .bind(o.buyer_role as i16)
+                        .bind(*waiting)
                         .bind(*taken)
                         .bind(seconds(o.placed_at.as_ref()).unwrap_or_default())
                         .bind(sequence)

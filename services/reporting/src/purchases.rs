@@ -1,8 +1,10 @@
-//! The purchases report: shop orders with their seats bought, offered (invitations waiting)
-//! and taken (the buyer's invitees), newest first, inside the caller's [`ReportScope`]: an
-//! order shows when the caller may report on its buyer or on its course. Keyset pages by order
-//! id, descending (ids are time-ordered).
+//! The purchases report: shop orders with their seats bought, invitations waiting and taken
+//! (the buyer's invitees) and seats free, newest first, inside the caller's [`ReportScope`]: an
+//! order shows when the caller may report on its buyer. Its course does not open it: a
+//! Purchaser is no learner of the course, so its tutors and administrators may not report on
+//! them. Keyset pages by order id, descending (ids are time-ordered).
 
+use lms_api::delegation::v1::BuyerRole;
 use lms_runtime::ApiError;
 
 use crate::listing::Listing;
@@ -29,8 +31,10 @@ pub struct PurchaseRow {
     pub family_name: String,
     /// Seats bought.
     pub seats: i32,
+    /// The role the order gave its buyer (delegation's `BuyerRole` number).
+    pub buyer_role: i16,
     /// Invitations waiting.
-    pub invited: i32,
+    pub waiting: i32,
     /// Invitations taken.
     pub taken: i32,
     /// When placed (seconds).
@@ -38,12 +42,13 @@ pub struct PurchaseRow {
 }
 
 impl PurchaseRow {
-    /// Seats neither offered nor taken. A single seat is the buyer's own: none to offer.
+    /// Seats neither waiting nor taken: only a Purchaser's seats are offered (a Student's seat
+    /// is their own, by delegation's rule, carried in the record).
     pub fn free(&self) -> i32 {
-        if self.seats <= 1 {
+        if i32::from(self.buyer_role) != BuyerRole::Purchaser as i32 {
             return 0;
         }
-        (self.seats - self.invited - self.taken).max(0)
+        (self.seats - self.waiting - self.taken).max(0)
     }
 }
 
@@ -74,10 +79,7 @@ impl Listing for Purchases {
     type Row = PurchaseRow;
 
     fn start_after(token: &str, filters: &Filters) -> Result<Option<String>, ApiError> {
-        Ok(
-            crate::page_token::decode(token, &fingerprint(filters), 1)?
-                .map(|mut key| key.remove(0)),
-        )
+        crate::page_token::decode_id(token, &fingerprint(filters))
     }
 
     /// The statement of one page: `limit` orders of `scope` under `filters`, before `after`
@@ -92,13 +94,13 @@ impl Listing for Purchases {
         let columns = Columns {
             tenant: "o.tenant_id",
             user: "o.buyer_id",
-            course: "o.course_id",
+            course: None,
             event: None,
         };
         let mut sql = scope.select(
             "SELECT o.tenant_id, o.order_id, o.shop_order_id, o.course_id, \
              COALESCE(c.title, '') AS title, o.buyer_id, p.given_name, p.family_name, o.seats, \
-             o.invited, o.taken, o.placed_at \
+             o.buyer_role, o.waiting, o.taken, o.placed_at \
              FROM projected_orders o \
              JOIN projected_people p ON p.tenant_id = o.tenant_id AND p.user_id = o.buyer_id \
              LEFT JOIN projected_courses c ON c.course_id = o.course_id AND NOT c.removed \
@@ -120,7 +122,12 @@ impl Listing for Purchases {
     }
 
     fn page_token(row: &PurchaseRow, filters: &Filters) -> String {
-        crate::page_token::encode(&fingerprint(filters), std::slice::from_ref(&row.order_id))
+        crate::page_token::encode_id(&fingerprint(filters), &row.order_id)
+    }
+
+    /// Orders show by their buyer alone.
+    fn shows_any(scope: &ReportScope) -> bool {
+        scope.reaches_people()
     }
 }
 
@@ -128,7 +135,7 @@ impl Listing for Purchases {
 mod tests {
     use super::*;
 
-    fn row(seats: i32, invited: i32, taken: i32) -> PurchaseRow {
+    fn row(role: BuyerRole, seats: i32, waiting: i32, taken: i32) -> PurchaseRow {
         PurchaseRow {
             tenant_id: uuid::Uuid::nil(),
             order_id: String::new(),
@@ -139,7 +146,8 @@ mod tests {
             given_name: String::new(),
             family_name: String::new(),
             seats,
-            invited,
+            buyer_role: role as i16,
+            waiting,
             taken,
             placed_at: 0,
         }
@@ -147,9 +155,9 @@ mod tests {
 
     #[test]
     fn free_seats_are_those_neither_offered_nor_taken() {
-        assert_eq!(row(5, 2, 1).free(), 2);
-        assert_eq!(row(5, 0, 5).free(), 0);
-        // A single seat is the buyer's own, never offered.
-        assert_eq!(row(1, 0, 0).free(), 0);
+        assert_eq!(row(BuyerRole::Purchaser, 5, 2, 1).free(), 2);
+        assert_eq!(row(BuyerRole::Purchaser, 5, 0, 5).free(), 0);
+        // A Student's seat is their own, never offered.
+        assert_eq!(row(BuyerRole::Student, 1, 0, 0).free(), 0);
     }
 }

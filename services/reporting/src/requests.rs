@@ -68,10 +68,7 @@ impl Listing for Requests {
     /// The request a page starts after, from `token` (empty: the first page); a token made for
     /// other filters is refused.
     fn start_after(token: &str, filters: &Filters) -> Result<Option<String>, ApiError> {
-        Ok(
-            crate::page_token::decode(token, &fingerprint(filters), 1)?
-                .map(|mut key| key.remove(0)),
-        )
+        crate::page_token::decode_id(token, &fingerprint(filters))
     }
 
     /// The statement of one page: `limit` requests of `scope` under `filters`, before `after`
@@ -86,7 +83,7 @@ impl Listing for Requests {
         let columns = Columns {
             tenant: "r.tenant_id",
             user: "r.user_id",
-            course: "r.course_id",
+            course: Some("r.course_id"),
             event: None,
         };
         let mut sql = scope.select(
@@ -117,6 +114,6 @@ impl Listing for Requests {
 
     /// The token of the page after `row`.
     fn page_token(row: &RequestRow, filters: &Filters) -> String {
-        crate::page_token::encode(&fingerprint(filters), std::slice::from_ref(&row.request_id))
+        crate::page_token::encode_id(&fingerprint(filters), &row.request_id)
     }
 }

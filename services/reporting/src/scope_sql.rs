@@ -232,8 +232,9 @@ pub struct Columns<'a> {
     pub tenant: &'a str,
     /// The learner.
     pub user: &'a str,
-    /// The course.
-    pub course: &'a str,
+    /// The course, for rows a course's reporters see whole (none: the row's person alone
+    /// decides).
+    pub course: Option<&'a str>,
     /// The event, for rows of an event (bookings).
     pub event: Option<&'a str>,
 }
@@ -407,9 +408,9 @@ impl ReportScope {
                 self.people(sql, now);
                 sql.push(")");
             }
-            if self.has_courses() {
+            if let Some(course) = columns.course.filter(|_| self.has_courses()) {
                 or(sql);
-                sql.push(columns.course).push(" IN (");
+                sql.push(course).push(" IN (");
                 self.courses(sql, now);
                 sql.push(")");
             }
@@ -449,6 +450,12 @@ impl ReportScope {
     /// (progress, requests, sign-offs): an Event Administrator's duty reaches bookings only.
     pub fn reaches_learners(&self) -> bool {
         self.everyone || self.has_people() || self.has_courses()
+    }
+
+    /// Whether the caller may see some person's rows of a report by person alone (purchases):
+    /// the whole tenant, or people by any reach.
+    pub fn reaches_people(&self) -> bool {
+        self.everyone || self.has_people()
     }
 
     /// Whether the caller may see every learner of some course: the whole tenant, or courses
@@ -740,7 +747,7 @@ mod tests {
         let columns = Columns {
             tenant: "e.tenant_id",
             user: "e.user_id",
-            course: "e.course_id",
+            course: Some("e.course_id"),
             event: None,
         };
         scope.condition(&mut sql, columns, 100);

@@ -582,7 +582,7 @@ fn seats(row: &PurchaseRow) -> (&str, i32, i32, i32, i32) {
     (
         row.shop_order_id.as_str(),
         row.seats,
-        row.invited,
+        row.waiting,
         row.taken,
         row.free,
     )
@@ -691,6 +691,13 @@ async fn a_purchaser_reports_on_the_invitees_who_accepted_and_no_one_else() {
         ),
         (boss.as_str(), "Delegation Person")
     );
+    // The course's tutor reports on its learners, and sees no order: a Purchaser is no learner.
+    let (tutor, tutor_token) = p
+        .person("tutor@academy.example", Some("builtin:tutor"), None)
+        .await;
+    give(&p, &p.admin, "course_tutor", &forklift, &tutor).await;
+    eventually(&p, &tutor_token, |rows| pairs(rows) == everyone).await;
+    assert!(purchases(&p, &tutor_token).await.is_empty());
     // Each buyer sees their own order; nobody else's.
     let own = |rows: Vec<PurchaseRow>| -> Vec<String> {
         rows.into_iter().map(|r| r.shop_order_id).collect()
@@ -1358,7 +1365,7 @@ async fn a_rebuild_re_sends_delegations_facts_as_they_stand() {
 /// Each order reporting holds: its shop id, seats, invitations waiting and taken.
 async fn projected_orders(reporting: &sqlx::PgPool) -> Vec<(String, i32, i32, i32)> {
     sqlx::query_as(
-        "SELECT shop_order_id, seats, invited, taken FROM projected_orders ORDER BY order_id",
+        "SELECT shop_order_id, seats, waiting, taken FROM projected_orders ORDER BY order_id",
     )
     .fetch_all(reporting)
     .await

@@ -157,7 +157,9 @@ pub struct Invited {
 }
 
 /// Orders, invitations and the shop webhook. Every write that makes an enrolment or an invitee
-/// appends the events its `events` builds, in the same transaction.
+/// appends the events its `events` builds, in the same transaction; every write that places an
+/// order or changes its invitations (placing, inviting, withdrawing, accepting) appends the
+/// order's record for reporting (`reporting.order`, its invitations counted), likewise.
 pub trait PurchaseStore: Send + Sync + 'static {
     /// The orders the webhook delivery `webhook` placed (none when it was not seen).
     fn delivered(

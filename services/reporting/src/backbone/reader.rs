@@ -22,10 +22,10 @@ pub const GROUP: &str = "reporting";
 /// Entries read per stream and round trip.
 const COUNT: usize = 200;
 
-/// While the streams are behind (a read came back full), reads follow one another into one
-/// transaction until it holds this many entries or [`BATCH_BYTES`] of them: a transaction's
-/// commit and fixed statements are paid once for many events, and memory stays bounded
-/// however large the entries.
+/// While the streams are behind (a stream's read came back full), reads follow one another into
+/// one transaction until it holds about this many entries (later reads ask for no more than
+/// the room left) or [`BATCH_BYTES`]: a transaction's commit and fixed statements are paid
+/// once for many events, and a batch holds at most that many bytes beyond one read's worth.
 pub const BATCH_ENTRIES: usize = 1000;
 const BATCH_BYTES: usize = 8 << 20;
 
@@ -87,6 +87,16 @@ impl From<redis::RedisError> for ReadError {
     fn from(error: redis::RedisError) -> Self {
         ReadError::Stream(error.into())
     }
+}
+
+/// Whether some stream gave `count` of `entries` (it may hold more).
+fn some_stream_full(entries: &[RawEntry], count: usize) -> bool {
+    let mut per_stream: HashMap<&str, usize> = HashMap::new();
+    entries.iter().any(|entry| {
+        let read = per_stream.entry(entry.key.as_str()).or_default();
+        *read += 1;
+        *read >= count
+    })
 }
 
 /// The bytes `entries` hold.
@@ -198,19 +208,34 @@ impl StreamReader {
         if !pending.is_empty() {
             return self.apply_and_ack(pending).await;
         }
-        let mut new = self.read_group(">").await?;
-        let mut full = new.len() >= COUNT;
-        while full && new.len() < BATCH_ENTRIES && size(&new) < BATCH_BYTES {
-            let more = self.read_group(">").await?;
-            full = more.len() >= COUNT;
-            new.extend(more);
+        let mut batch = self.read_group(">").await?;
+        let (mut bytes, mut full) = (size(&batch), some_stream_full(&batch, COUNT));
+        while full && batch.len() < BATCH_ENTRIES && bytes < BATCH_BYTES {
+            let room = (BATCH_ENTRIES - batch.len()).div_ceil(self.streams.len());
+            let count = COUNT.min(room);
+            match self.read_group_of(">", count).await {
+                Ok(more) => {
+                    (bytes, full) = (bytes + size(&more), some_stream_full(&more, count));
+                    batch.extend(more);
+                }
+                // What was read is applied; the failure shows again on the next round.
+                Err(error) => {
+                    tracing::warn!(%error, "a further read failed: applying what was read");
+                    break;
+                }
+            }
         }
-        self.apply_and_ack(new).await
+        self.apply_and_ack(batch).await
     }
 
     /// `XREADGROUP` from `from` on every stream: `>` what nobody was given, `0` what this
     /// consumer was given and has not acknowledged.
     async fn read_group(&self, from: &str) -> Result<Vec<RawEntry>, ReadError> {
+        self.read_group_of(from, COUNT).await
+    }
+
+    /// `XREADGROUP` from `from` on every stream, at most `count` entries each.
+    async fn read_group_of(&self, from: &str, count: usize) -> Result<Vec<RawEntry>, ReadError> {
         let mut connection = self.redis.require_connection()?;
         let keys: Vec<&String> = self.keys().collect();
         let mut command = redis::cmd("XREADGROUP");
@@ -219,7 +244,7 @@ impl StreamReader {
             .arg(GROUP)
             .arg(&self.consumer)
             .arg("COUNT")
-            .arg(COUNT)
+            .arg(count)
             .arg("STREAMS")
             .arg(&keys);
         for _ in &keys {

@@ -322,7 +322,7 @@ fn purchase_row(row: purchases::PurchaseRow) -> PurchaseRow {
         course_title: row.title,
         buyer_user_id: row.buyer_id,
         seats: row.seats,
-        invited: row.invited,
+        waiting: row.waiting,
         taken: row.taken,
         placed_at: Some(timestamp(row.placed_at)),
         tenant_id: row.tenant_id.to_string(),

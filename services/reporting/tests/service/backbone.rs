@@ -847,6 +847,76 @@ on_both_backends!(
     courses_and_enrolments_keep_their_newest_record
 );
 
+/// Shop orders: the newest standing of each wins, and only delegation speaks for them. On both
+/// backends.
+async fn an_orders_newest_standing_is_kept(database: Database) {
+    use lms_api::delegation::v1::{BuyerRole, Order};
+    use lms_api::reporting::v1::OrderRecord;
+    use lms_runtime::outbox::topic::ORDER;
+
+    let projection = Projection::new(database.clone());
+    let tenant = TenantId::generate();
+    let order = Uuid::now_v7();
+    let standing = |service: ServiceName, sequence: i64, waiting: i32, taken: i32| {
+        let record = OrderRecord {
+            order: Some(Order {
+                order_id: order.to_string(),
+                shop_order_id: "1002".into(),
+                course_id: Uuid::new_v4().to_string(),
+                buyer_user_id: Uuid::new_v4().to_string(),
+                seats: 3,
+                buyer_role: BuyerRole::Purchaser as i32,
+                ..Default::default()
+            }),
+            waiting,
+            taken,
+        };
+        PublishedEvent {
+            service,
+            event: OutboxEvent {
+                sequence,
+                event_id: Uuid::now_v7(),
+                tenant,
+                topic: ORDER.to_owned(),
+                payload: record.encode_to_vec(),
+            },
+        }
+    };
+    const ORDERS: &str =
+        "SELECT seats, buyer_role, waiting, taken FROM projected_orders WHERE order_id = $1";
+    let read = |database: Database| async move {
+        on_pool!(&database, pool => {
+            let row: (i32, i16, i32, i32) = sqlx::query_as(ORDERS)
+                .bind(order.to_string())
+                .fetch_one(pool)
+                .await
+                .unwrap();
+            row
+        })
+    };
+    for (service, sequence, waiting, taken) in [
+        (ServiceName::Delegation, 5, 1, 0),
+        // Older, applied late: no change.
+        (ServiceName::Delegation, 4, 0, 0),
+        // Not delegation's: ignored.
+        (ServiceName::Identity, 9, 3, 0),
+    ] {
+        let event = standing(service, sequence, waiting, taken);
+        projection.apply(&event, "1-0").await.unwrap();
+    }
+    let purchaser = BuyerRole::Purchaser as i16;
+    assert_eq!(read(database.clone()).await, (3, purchaser, 1, 0));
+    let accepted = standing(ServiceName::Delegation, 6, 0, 1);
+    projection.apply(&accepted, "1-1").await.unwrap();
+    assert_eq!(read(database).await, (3, purchaser, 0, 1));
+}
+
+on_both_backends!(
+    an_orders_newest_standing_is_kept_on_postgres,
+    an_orders_newest_standing_is_kept_on_sqlite,
+    an_orders_newest_standing_is_kept
+);
+
 #[tokio::test]
 async fn a_redis_restart_mid_stream_loses_nothing_and_doubles_nothing() {
     let dir = tempfile::tempdir().unwrap();

@@ -54,8 +54,8 @@ pub enum ReportCommand {
         #[arg(long)]
         waiting: bool,
     },
-    /// Shop orders with their seats bought, offered, taken and free, newest first: your own,
-    /// your people's, and every order of the courses you report on whole.
+    /// Shop orders with their seats bought, invitations waiting and taken, and seats free,
+    /// newest first: your own and those of the people you may report on.
     Purchases {
         /// Only this course.
         #[arg(long)]
@@ -385,7 +385,7 @@ async fn purchases(reporting: &Client, query: ListPurchasesRequest) -> anyhow::R
         "buyer",
         "name",
         "seats",
-        "invited",
+        "waiting",
         "taken",
         "free",
         "placed_at",
@@ -411,7 +411,7 @@ async fn purchases(reporting: &Client, query: ListPurchasesRequest) -> anyhow::R
                 row.buyer_user_id,
                 row.buyer_display_name,
                 row.seats.to_string(),
-                row.invited.to_string(),
+                row.waiting.to_string(),
                 row.taken.to_string(),
                 row.free.to_string(),
                 utc_of(row.placed_at),

@@ -102,24 +102,44 @@ async fn delivered_orders(
     .collect()
 }
 
-/// The event telling reporting how `order` stands: its invitations waiting and taken, counted
-/// in the caller's transaction (under the order's lock, or as it is created).
-pub(super) async fn order_standing(
+/// The events telling reporting how each of `orders` (in id order) stands: its invitations
+/// waiting and taken, counted at once in the caller's transaction. A live change counts its
+/// order under the order's lock (or as it is created); a rebuild counts a page of orders after
+/// taking the tenant's outbox order, so an invitation changed since appends its own record
+/// after these.
+pub(super) async fn order_standings(
     connection: &mut Connection,
     tenant: TenantId,
-    order: &OrderRecord,
-) -> Result<NewEvent, StoreError> {
-    let (invited, taken): (i64, i64) = sqlx::query_as(
-        "SELECT COUNT(*) FILTER (WHERE state = $3), COUNT(*) FILTER (WHERE state = $4) \
-         FROM invitations WHERE tenant_id = $1 AND order_id = $2",
+    orders: &[OrderRecord],
+) -> Result<Vec<NewEvent>, StoreError> {
+    let (Some(first), Some(last)) = (orders.first(), orders.last()) else {
+        return Ok(Vec::new());
+    };
+    let counted: std::collections::HashMap<uuid::Uuid, (i64, i64)> = sqlx::query_as(
+        "SELECT order_id, SUM(CASE WHEN state = $4 THEN 1 ELSE 0 END), \
+         SUM(CASE WHEN state = $5 THEN 1 ELSE 0 END) FROM invitations \
+         WHERE tenant_id = $1 AND order_id BETWEEN $2 AND $3 GROUP BY order_id",
     )
     .bind(tenant.as_uuid())
-    .bind(order.id.as_uuid())
+    .bind(first.id.as_uuid())
+    .bind(last.id.as_uuid())
     .bind(InvitationState::Pending.code())
     .bind(InvitationState::Accepted.code())
-    .fetch_one(&mut *connection)
-    .await?;
-    Ok(order_record(order, invited, taken))
+    .fetch_all(&mut *connection)
+    .await?
+    .into_iter()
+    .map(|(order, waiting, taken)| (order, (waiting, taken)))
+    .collect();
+    Ok(orders
+        .iter()
+        .map(|order| {
+            let (waiting, taken) = counted
+                .get(&order.id.as_uuid())
+                .copied()
+                .unwrap_or_default();
+            order_record(order, waiting, taken)
+        })
+        .collect())
 }
 
 /// An order under its row lock (until the transaction ends).
@@ -410,7 +430,8 @@ impl PurchaseStore for SqlStore<Db> {
         let placed: Vec<Placed> = placed.into_iter().flatten().collect();
         let mut appended = events(&placed);
         for new in placed.iter().filter(|placed| placed.created) {
-            appended.push(order_standing(&mut tx, tenant, &new.order).await?);
+            let new = std::slice::from_ref(&new.order);
+            appended.extend(order_standings(&mut tx, tenant, new).await?);
         }
         outbox::append(&mut *tx, tenant, &appended).await?;
         tx.commit().await?;
@@ -496,8 +517,8 @@ impl PurchaseStore for SqlStore<Db> {
             notify(&mut tx, tenant, NoticeKind::InvitationReceived, about).await?;
         }
         append_audit(&mut *tx, tenant, &audit.clone().after(&to.invitation)).await?;
-        let standing = order_standing(&mut tx, tenant, &order).await?;
-        outbox::append(&mut *tx, tenant, &[standing]).await?;
+        let standing = order_standings(&mut tx, tenant, std::slice::from_ref(&order)).await?;
+        outbox::append(&mut *tx, tenant, &standing).await?;
         tx.commit().await?;
         Ok(to.invitation)
     }
@@ -561,8 +582,8 @@ impl PurchaseStore for SqlStore<Db> {
             &audit.clone().about(found.id).before(&found),
         )
         .await?;
-        let standing = order_standing(&mut tx, tenant, &order).await?;
-        outbox::append(&mut *tx, tenant, &[standing]).await?;
+        let standing = order_standings(&mut tx, tenant, std::slice::from_ref(&order)).await?;
+        outbox::append(&mut *tx, tenant, &standing).await?;
         tx.commit().await?;
         Ok(found)
     }
@@ -644,7 +665,8 @@ impl PurchaseStore for SqlStore<Db> {
         )
         .await?;
         let mut appended = events(&invited);
-        appended.push(order_standing(&mut tx, tenant, &invited.order).await?);
+        appended
+            .extend(order_standings(&mut tx, tenant, std::slice::from_ref(&invited.order)).await?);
         outbox::append(&mut *tx, tenant, &appended).await?;
         tx.commit().await?;
         Ok(invited)

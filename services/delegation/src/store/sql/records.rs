@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::Db;
 use super::grants::grant_from_row;
-use super::purchases::{order_from_row, order_standing};
+use super::purchases::{order_from_row, order_standings};
 use super::rows::{
     booking_from_row, competency_from_row, course_from_row, enrolment_from_row, event_from_row,
     lesson_from_row, request_from_row, responsibility_from_row,
@@ -146,14 +146,10 @@ impl RecordStore for SqlStore<Db> {
                 .iter()
                 .map(records::request_record)
                 .collect(),
-            // Each counted under the order's outbox turn held above: an invitation changes
-            // its order's standing only with the order's lock and an append after this one.
+            // Counted after the tenant's outbox order was taken above: an invitation change
+            // either committed before and is counted, or appends its own record after these.
             RecordKind::Orders => {
-                let mut standings = Vec::with_capacity(rows.len());
-                for order in all(&rows, order_from_row)? {
-                    standings.push(order_standing(&mut tx, tenant, &order).await?);
-                }
-                standings
+                order_standings(&mut tx, tenant, &all(&rows, order_from_row)?).await?
             }
         };
         outbox::append(&mut *tx, tenant, &events).await?;

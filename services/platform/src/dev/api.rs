@@ -273,6 +273,62 @@ impl Caller {
         Ok(())
     }
 
+    /// Waits (at most 30 s) until authorization verifies this caller's token. Authorization
+    /// fetches identity's signing keys itself, and on a first run identity's key is new: once
+    /// it verifies one token of identity's, identity's own deliveries to it (a new tenant's
+    /// facts) succeed the first time instead of being retried with a warning.
+    pub async fn until_authorization_trusts(&self) -> Result<(), SeedError> {
+        let started = std::time::Instant::now();
+        loop {
+            // Any answer but UNAUTHENTICATED (this one is INVALID_ARGUMENT) means verified.
+            let answer = self
+                .authorization
+                .assignments()
+                .list_user_roles(ListUserRolesRequest::default())
+                .await;
+            match answer {
+                Err(status)
+                    if status.code() == Code::Unauthenticated
+                        && started.elapsed() < std::time::Duration::from_secs(30) =>
+                {
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                Err(status) if status.code() == Code::Unauthenticated => {
+                    return Err(refused("ListUserRoles")(status));
+                }
+                _ => return Ok(()),
+            }
+        }
+    }
+
+    /// Waits (at most 30 s) until authorization knows this caller's grants. A new tenant's
+    /// facts reach authorization through identity's outbox, whose delivery is retried later when
+    /// refused, as it is on a first `lms dev` under load while authorization has not yet
+    /// fetched identity's new signing key: until then every call is PERMISSION_DENIED.
+    pub async fn until_authorized(&self) -> Result<(), SeedError> {
+        let started = std::time::Instant::now();
+        loop {
+            let listed = self
+                .identity
+                .units()
+                .list_units(ListUnitsRequest {
+                    page_size: 1,
+                    ..Default::default()
+                })
+                .await;
+            match listed {
+                Ok(_) => return Ok(()),
+                Err(status)
+                    if status.code() == Code::PermissionDenied
+                        && started.elapsed() < std::time::Duration::from_secs(30) =>
+                {
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                Err(status) => return Err(refused("ListUnits")(status)),
+            }
+        }
+    }
+
     /// The ids of `units` by key: each found by kind, name and parent, or created.
     pub async fn ensure_units(
         &self,

@@ -97,6 +97,7 @@ impl Seeder {
         let world = World::new();
         let mut progress = Progress::load(&self.data_dir)?;
         let operator = platform.operator(&self.operator).await?;
+        operator.until_authorization_trusts().await?;
         let mut ids = DemoIds::default();
         let mut run = Run {
             platform: &platform,
@@ -145,6 +146,7 @@ impl Run<'_> {
         };
         self.ids.set(plan.key, &tenant);
         let admin = self.platform.sign_in(&tenant, &plan.founder.email).await?;
+        admin.until_authorized().await?;
         if let Some(key) = plan.founder.key {
             self.ids.set(key, admin.me().await?.user_id);
         }

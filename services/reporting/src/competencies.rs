@@ -4,7 +4,7 @@
 
 use lms_runtime::ApiError;
 
-use crate::listing::Listing;
+use crate::listing::{Listing, newest_first, only};
 use crate::scope_sql::{Columns, ReportScope, Sql};
 
 /// One sign-off with its learner and course.
@@ -87,16 +87,9 @@ impl Listing for SignOffs {
             columns,
             now,
         );
-        if let Some(course) = &filters.course {
-            sql.push(" AND k.course_id = ").text(course.clone());
-        }
-        if let Some(user) = &filters.user {
-            sql.push(" AND k.user_id = ").text(user.clone());
-        }
-        if let Some(after) = after {
-            sql.push(" AND k.check_id < ").text(after.as_str());
-        }
-        sql.push(" ORDER BY k.check_id DESC LIMIT ").int(limit);
+        only(&mut sql, "k.course_id", filters.course.as_ref());
+        only(&mut sql, "k.user_id", filters.user.as_ref());
+        newest_first(&mut sql, "k.check_id", after, limit);
         sql
     }
 

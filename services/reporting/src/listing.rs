@@ -42,3 +42,25 @@ pub trait Listing {
         scope.reaches_learners()
     }
 }
+
+/// Appends ` AND column = value` when the filter `value` is set.
+pub fn only(sql: &mut Sql, column: &str, value: Option<&String>) {
+    if let Some(value) = value {
+        sql.push(" AND ")
+            .push(column)
+            .push(" = ")
+            .text(value.as_str());
+    }
+}
+
+/// Appends the keyset end of a listing keyed by one time-ordered id `key`, newest first: the
+/// rows before `after`, at most `limit`.
+pub fn newest_first(sql: &mut Sql, key: &str, after: Option<&String>, limit: i64) {
+    if let Some(after) = after {
+        sql.push(" AND ").push(key).push(" < ").text(after.as_str());
+    }
+    sql.push(" ORDER BY ")
+        .push(key)
+        .push(" DESC LIMIT ")
+        .int(limit);
+}

@@ -7,7 +7,7 @@
 use lms_api::delegation::v1::BuyerRole;
 use lms_runtime::ApiError;
 
-use crate::listing::Listing;
+use crate::listing::{Listing, newest_first, only};
 use crate::scope_sql::{Columns, ReportScope, Sql};
 
 /// One order with its buyer and course.
@@ -108,16 +108,9 @@ impl Listing for Purchases {
             columns,
             now,
         );
-        if let Some(course) = &filters.course {
-            sql.push(" AND o.course_id = ").text(course.clone());
-        }
-        if let Some(buyer) = &filters.buyer {
-            sql.push(" AND o.buyer_id = ").text(buyer.clone());
-        }
-        if let Some(after) = after {
-            sql.push(" AND o.order_id < ").text(after.as_str());
-        }
-        sql.push(" ORDER BY o.order_id DESC LIMIT ").int(limit);
+        only(&mut sql, "o.course_id", filters.course.as_ref());
+        only(&mut sql, "o.buyer_id", filters.buyer.as_ref());
+        newest_first(&mut sql, "o.order_id", after, limit);
         sql
     }
 

@@ -5,7 +5,7 @@
 
 use lms_runtime::ApiError;
 
-use crate::listing::Listing;
+use crate::listing::{Listing, newest_first, only};
 use crate::scope_sql::{Columns, ReportScope, Sql};
 
 /// A request waiting for the Course Tutor (delegation's status number).
@@ -96,19 +96,12 @@ impl Listing for Requests {
             columns,
             now,
         );
-        if let Some(course) = &filters.course {
-            sql.push(" AND r.course_id = ").text(course.clone());
-        }
-        if let Some(user) = &filters.user {
-            sql.push(" AND r.user_id = ").text(user.clone());
-        }
+        only(&mut sql, "r.course_id", filters.course.as_ref());
+        only(&mut sql, "r.user_id", filters.user.as_ref());
         if filters.waiting_only {
             sql.push(" AND r.status = ").int(i64::from(WAITING));
         }
-        if let Some(after) = after {
-            sql.push(" AND r.request_id < ").text(after.as_str());
-        }
-        sql.push(" ORDER BY r.request_id DESC LIMIT ").int(limit);
+        newest_first(&mut sql, "r.request_id", after, limit);
         sql
     }
 

@@ -242,6 +242,22 @@ const ATTENDANCE_COLUMNS: [&str; 7] = [
     "status",
 ];
 
+/// Every row of a paged listing: `page` fetches the page after a token (empty: the first) and
+/// answers its rows and the next token (empty on the last page).
+async fn every_page<R>(
+    mut page: impl AsyncFnMut(String) -> anyhow::Result<(Vec<R>, String)>,
+) -> anyhow::Result<Vec<R>> {
+    let (mut rows, mut token) = (Vec::new(), String::new());
+    loop {
+        let (more, next) = page(token).await?;
+        rows.extend(more);
+        if next.is_empty() {
+            return Ok(rows);
+        }
+        token = next;
+    }
+}
+
 /// Every booking of the attendance report, page after page.
 async fn attendance(
     reporting: &Client,
@@ -249,9 +265,7 @@ async fn attendance(
     course_id: String,
 ) -> anyhow::Result<Rows> {
     let mut reports = reporting.reports();
-    let mut rows = Rows::new(&ATTENDANCE_COLUMNS);
-    let mut page_token = String::new();
-    loop {
+    let bookings = every_page(async |page_token| {
         let page = reports
             .list_attendance(ListAttendanceRequest {
                 event_id: event_id.clone(),
@@ -263,22 +277,22 @@ async fn attendance(
             .await
             .context("list attendance")?
             .into_inner();
-        for row in page.rows {
-            rows.push(vec![
-                row.event_id,
-                row.event_title,
-                utc_of(row.starts_at),
-                row.booking_id,
-                row.user_id,
-                row.display_name,
-                row.booking_status,
-            ]);
-        }
-        if page.next_page_token.is_empty() {
-            return Ok(rows);
-        }
-        page_token = page.next_page_token;
+        Ok((page.rows, page.next_page_token))
+    })
+    .await?;
+    let mut rows = Rows::new(&ATTENDANCE_COLUMNS);
+    for row in bookings {
+        rows.push(vec![
+            row.event_id,
+            row.event_title,
+            utc_of(row.starts_at),
+            row.booking_id,
+            row.user_id,
+            row.display_name,
+            row.booking_status,
+        ]);
     }
+    Ok(rows)
 }
 
 /// Every sign-off of the report, page after page.
@@ -288,19 +302,7 @@ async fn competencies(
     user_id: String,
 ) -> anyhow::Result<Rows> {
     let mut reports = reporting.reports();
-    let columns = [
-        "check",
-        "course",
-        "title",
-        "learner",
-        "name",
-        "signed_off_by",
-        "at",
-        "note",
-    ];
-    let mut rows = Rows::new(&columns);
-    let mut page_token = String::new();
-    loop {
+    let sign_offs = every_page(async |page_token| {
         let page = reports
             .list_competency_sign_offs(ListCompetencySignOffsRequest {
                 course_id: course_id.clone(),
@@ -311,41 +313,38 @@ async fn competencies(
             .await
             .context("list competency sign-offs")?
             .into_inner();
-        for row in page.rows {
-            rows.push(vec![
-                row.check_id,
-                row.course_id,
-                row.course_title,
-                row.user_id,
-                row.display_name,
-                row.signed_off_by,
-                utc_of(row.signed_off_at),
-                row.note,
-            ]);
-        }
-        if page.next_page_token.is_empty() {
-            return Ok(rows);
-        }
-        page_token = page.next_page_token;
+        Ok((page.rows, page.next_page_token))
+    })
+    .await?;
+    let mut rows = Rows::new(&[
+        "check",
+        "course",
+        "title",
+        "learner",
+        "name",
+        "signed_off_by",
+        "at",
+        "note",
+    ]);
+    for row in sign_offs {
+        rows.push(vec![
+            row.check_id,
+            row.course_id,
+            row.course_title,
+            row.user_id,
+            row.display_name,
+            row.signed_off_by,
+            utc_of(row.signed_off_at),
+            row.note,
+        ]);
     }
+    Ok(rows)
 }
 
 /// Every enrolment request of the report, page after page.
 async fn requests(reporting: &Client, query: ListEnrolmentRequestsRequest) -> anyhow::Result<Rows> {
     let mut reports = reporting.reports();
-    let columns = [
-        "request",
-        "course",
-        "title",
-        "learner",
-        "name",
-        "status",
-        "requested_at",
-        "decided_at",
-    ];
-    let mut rows = Rows::new(&columns);
-    let mut page_token = String::new();
-    loop {
+    let requests = every_page(async |page_token| {
         let page = reports
             .list_enrolment_requests(ListEnrolmentRequestsRequest {
                 page_size: 1000,
@@ -355,29 +354,51 @@ async fn requests(reporting: &Client, query: ListEnrolmentRequestsRequest) -> an
             .await
             .context("list enrolment requests")?
             .into_inner();
-        for row in page.rows {
-            rows.push(vec![
-                row.request_id,
-                row.course_id,
-                row.course_title,
-                row.user_id,
-                row.display_name,
-                row.status,
-                utc_of(row.requested_at),
-                utc_of(row.decided_at),
-            ]);
-        }
-        if page.next_page_token.is_empty() {
-            return Ok(rows);
-        }
-        page_token = page.next_page_token;
+        Ok((page.rows, page.next_page_token))
+    })
+    .await?;
+    let mut rows = Rows::new(&[
+        "request",
+        "course",
+        "title",
+        "learner",
+        "name",
+        "status",
+        "requested_at",
+        "decided_at",
+    ]);
+    for row in requests {
+        rows.push(vec![
+            row.request_id,
+            row.course_id,
+            row.course_title,
+            row.user_id,
+            row.display_name,
+            row.status,
+            utc_of(row.requested_at),
+            utc_of(row.decided_at),
+        ]);
     }
+    Ok(rows)
 }
 
 /// Every order of the purchases report, page after page.
 async fn purchases(reporting: &Client, query: ListPurchasesRequest) -> anyhow::Result<Rows> {
     let mut reports = reporting.reports();
-    let columns = [
+    let orders = every_page(async |page_token| {
+        let page = reports
+            .list_purchases(ListPurchasesRequest {
+                page_size: 1000,
+                page_token,
+                ..query.clone()
+            })
+            .await
+            .context("list purchases")?
+            .into_inner();
+        Ok((page.rows, page.next_page_token))
+    })
+    .await?;
+    let mut rows = Rows::new(&[
         "order",
         "shop_order",
         "course",
@@ -389,39 +410,23 @@ async fn purchases(reporting: &Client, query: ListPurchasesRequest) -> anyhow::R
         "taken",
         "free",
         "placed_at",
-    ];
-    let mut rows = Rows::new(&columns);
-    let mut page_token = String::new();
-    loop {
-        let page = reports
-            .list_purchases(ListPurchasesRequest {
-                page_size: 1000,
-                page_token,
-                ..query.clone()
-            })
-            .await
-            .context("list purchases")?
-            .into_inner();
-        for row in page.rows {
-            rows.push(vec![
-                row.order_id,
-                row.shop_order_id,
-                row.course_id,
-                row.course_title,
-                row.buyer_user_id,
-                row.buyer_display_name,
-                row.seats.to_string(),
-                row.waiting.to_string(),
-                row.taken.to_string(),
-                row.free.to_string(),
-                utc_of(row.placed_at),
-            ]);
-        }
-        if page.next_page_token.is_empty() {
-            return Ok(rows);
-        }
-        page_token = page.next_page_token;
+    ]);
+    for row in orders {
+        rows.push(vec![
+            row.order_id,
+            row.shop_order_id,
+            row.course_id,
+            row.course_title,
+            row.buyer_user_id,
+            row.buyer_display_name,
+            row.seats.to_string(),
+            row.waiting.to_string(),
+            row.taken.to_string(),
+            row.free.to_string(),
+            utc_of(row.placed_at),
+        ]);
     }
+    Ok(rows)
 }
 
 const SUMMARY_COLUMNS: [&str; 6] = [

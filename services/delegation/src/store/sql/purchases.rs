@@ -103,7 +103,8 @@ async fn delivered_orders(
 }
 
 /// The events telling reporting how each of `orders` (in id order) stands: its invitations
-/// waiting and taken, counted at once in the caller's transaction. A live change counts its
+/// waiting and taken, counted at once in the caller's transaction (over the ids' span; other
+/// orders in it are counted and left out). A live change counts its
 /// order under the order's lock (or as it is created); a rebuild counts a page of orders after
 /// taking the tenant's outbox order, so an invitation changed since appends its own record
 /// after these.
@@ -429,10 +430,13 @@ impl PurchaseStore for SqlStore<Db> {
         }
         let placed: Vec<Placed> = placed.into_iter().flatten().collect();
         let mut appended = events(&placed);
-        for new in placed.iter().filter(|placed| placed.created) {
-            let new = std::slice::from_ref(&new.order);
-            appended.extend(order_standings(&mut tx, tenant, new).await?);
-        }
+        let mut created: Vec<OrderRecord> = placed
+            .iter()
+            .filter(|placed| placed.created)
+            .map(|placed| placed.order.clone())
+            .collect();
+        created.sort_by_key(|order| order.id.as_uuid());
+        appended.extend(order_standings(&mut tx, tenant, &created).await?);
         outbox::append(&mut *tx, tenant, &appended).await?;
         tx.commit().await?;
         Ok(placed)

@@ -8,7 +8,7 @@ BUF := $(BUF_DIR)/node_modules/@bufbuild/buf-linux-x64/bin/buf
 # nextest runs each test in its own process; plain `cargo test` works too.
 TEST_RUNNER := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo "nextest run" || echo test)
 
-.PHONY: help run test verify fmt fmt-check clippy proto-lint bench build
+.PHONY: help run test verify fmt fmt-check clippy proto-lint bench build image image-test k8s-validate
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -53,3 +53,17 @@ bench: ## Benchmarks (release build): kernel decide vs Cedar; authorization unde
 	$(CARGO) bench -p lms-identity --bench identity -- --users $(BENCH_IMPORT_USERS) --json bench-results/identity.json
 	$(CARGO) bench -p lms-delegation --bench delegation -- --courses $(BENCH_COURSES) --json bench-results/delegation.json
 	$(CARGO) bench -p lms-reporting --bench reporting -- $(BENCH_REPORTING) --json bench-results/reporting.json
+
+image: ## Build the container image with podman, no registry needed (scripts/image.sh)
+	scripts/image.sh build
+
+image-test: image ## Start the image as `lms serve authorization` on the local PostgreSQL and Redis; assert SERVING from outside
+	scripts/image.sh test
+
+K8S_VENV ?= .tools/k8s
+$(K8S_VENV)/bin/checkov:
+	python3 -m venv $(K8S_VENV)
+	$(K8S_VENV)/bin/pip install --quiet --disable-pip-version-check kubernetes-validate==1.37.0 checkov==3.3.30
+
+k8s-validate: $(K8S_VENV)/bin/checkov ## Render every k8s overlay; validate it against Kubernetes' schemas and checkov
+	K8S_VENV=$(K8S_VENV) scripts/k8s-validate.sh

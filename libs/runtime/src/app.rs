@@ -15,6 +15,9 @@ use crate::config::{
 };
 use crate::redis::{RedisEndpoint, RedisError, RedisHandle};
 use crate::server::{GrpcServer, set_status};
+
+/// How often a service that awaits its migrations looks again.
+const MIGRATIONS_POLL: Duration = Duration::from_secs(2);
 use crate::store::{Database, StoreError};
 use crate::tls::{PeerTls, ServerTls, TlsError};
 
@@ -191,14 +194,21 @@ impl ServiceContext {
             .then(|| self.peer(ServiceName::Identity))
     }
 
-    /// Opens the service's database and applies its migrations.
+    /// Opens the service's database and applies its migrations, or, with
+    /// `apply_migrations = false`, waits until `lms migrate` has.
     pub async fn open_database(
         &self,
         migrations: &crate::store::Migrations,
     ) -> Result<Database, BootError> {
         let database =
             Database::connect(&self.service.database_url, self.service.max_connections).await?;
-        database.migrate(migrations).await?;
+        if self.service.apply_migrations {
+            database.migrate(migrations).await?;
+        } else {
+            database
+                .await_migrations(migrations, MIGRATIONS_POLL)
+                .await?;
+        }
         tracing::info!(service = %self.name, backend = ?database.backend(), "store ready");
         Ok(database)
     }

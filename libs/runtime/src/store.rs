@@ -112,6 +112,63 @@ impl Database {
         Ok(())
     }
 
+    /// The versions of `migrations` (this backend's) that have not run here yet, in order.
+    /// Versions applied here that this build does not know (a newer release migrated first)
+    /// are not its concern: migrations only add, so an older release still runs.
+    pub async fn missing_migrations(
+        &self,
+        migrations: &Migrations,
+    ) -> Result<Vec<i64>, StoreError> {
+        const APPLIED: &str = "SELECT version FROM _sqlx_migrations WHERE success";
+        let (migrator, applied) = match self {
+            Database::Postgres(pool) => (
+                &migrations.postgres,
+                sqlx::query_scalar::<_, i64>(APPLIED).fetch_all(pool).await,
+            ),
+            Database::Sqlite(pool) => (
+                &migrations.sqlite,
+                sqlx::query_scalar::<_, i64>(APPLIED).fetch_all(pool).await,
+            ),
+        };
+        let applied: std::collections::HashSet<i64> = match applied {
+            Ok(versions) => versions.into_iter().collect(),
+            // No migration has ever run here: the table is not there yet.
+            Err(sqlx::Error::Database(e)) if is_missing_table(e.as_ref()) => Default::default(),
+            Err(e) => return Err(StoreError::Query(e)),
+        };
+        Ok(migrator
+            .iter()
+            .filter(|m| m.migration_type.is_up_migration() && !applied.contains(&m.version))
+            .map(|m| m.version)
+            .collect())
+    }
+
+    /// Waits, asking every `every`, until every migration of `migrations` has run here (by
+    /// `lms migrate`, a Kubernetes Job), changing nothing itself: for services whose database
+    /// role may not change the schema, started beside the Job that migrates.
+    pub async fn await_migrations(
+        &self,
+        migrations: &Migrations,
+        every: std::time::Duration,
+    ) -> Result<(), StoreError> {
+        let mut told = false;
+        loop {
+            let missing = self.missing_migrations(migrations).await?;
+            let Some(first) = missing.first() else {
+                return Ok(());
+            };
+            if !told {
+                tracing::info!(
+                    missing = missing.len(),
+                    first,
+                    "waiting for the database's migrations (`lms migrate`)"
+                );
+                told = true;
+            }
+            tokio::time::sleep(every).await;
+        }
+    }
+
     /// One round trip, for readiness.
     pub async fn ping(&self) -> Result<(), StoreError> {
         match self {
@@ -213,6 +270,12 @@ async fn connect_sqlite(url: &str, max_connections: u32) -> Result<SqlitePool, S
         .connect_with(options)
         .await
         .map_err(StoreError::Connect)
+}
+
+/// Whether `error` says the table asked for does not exist (PostgreSQL's 42P01; SQLite says
+/// so in its message, with the generic error code 1).
+fn is_missing_table(error: &dyn sqlx::error::DatabaseError) -> bool {
+    error.code().is_some_and(|code| code == "42P01") || error.message().contains("no such table")
 }
 
 #[cfg(test)]

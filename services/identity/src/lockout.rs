@@ -25,6 +25,8 @@ use lms_runtime::ApiError;
 use lms_runtime::clock::now;
 use lms_runtime::config::SignInConfig;
 use lms_runtime::rate_limit::KeyedLimiter;
+use opentelemetry::KeyValue;
+use opentelemetry::metrics::Counter;
 use sha2::{Digest, Sha256};
 
 use crate::store::{Attempt, CredentialStore};
@@ -116,17 +118,20 @@ impl Lockout {
     }
 
     /// Settles a reserved check at `now`: a failure is counted, and every `threshold`-th in a
-    /// row locks the key for twice as long as the lock before.
-    pub fn settle(&self, state: &mut AttemptState, now: i64, failed: bool) {
+    /// row locks the key for twice as long as the lock before. Answers whether this one
+    /// locked it.
+    pub fn settle(&self, state: &mut AttemptState, now: i64, failed: bool) -> bool {
         state.in_flight = state.in_flight.saturating_sub(1);
         if !failed {
-            return;
+            return false;
         }
         state.failures = state.failures.saturating_add(1);
-        if state.failures.is_multiple_of(self.threshold()) {
-            let until = now.saturating_add(self.lock_seconds(state.failures / self.threshold()));
-            state.locked_until = Some(state.locked_until.map_or(until, |held| held.max(until)));
+        if !state.failures.is_multiple_of(self.threshold()) {
+            return false;
         }
+        let until = now.saturating_add(self.lock_seconds(state.failures / self.threshold()));
+        state.locked_until = Some(state.locked_until.map_or(until, |held| held.max(until)));
+        true
     }
 }
 
@@ -136,6 +141,11 @@ impl Lockout {
 pub struct Attempts {
     rule: Lockout,
     per_account: KeyedLimiter<AttemptKey>,
+    /// `lms.identity.sign_in.failures` by `reason`: `wrong_credential` (checked and wrong) or
+    /// `locked_out` (refused unchecked).
+    failures: Counter<u64>,
+    /// `lms.identity.sign_in.lockouts`: failures that locked their key.
+    lockouts: Counter<u64>,
 }
 
 impl Attempts {
@@ -148,6 +158,17 @@ impl Attempts {
                 ACCOUNT_BURST,
                 "RATE_LIMITED",
             ),
+            failures: opentelemetry::global::meter("lms")
+                .u64_counter("lms.identity.sign_in.failures")
+                .with_description(
+                    "Password and second-factor checks that failed, by reason: wrong_credential \
+                     (checked, wrong) or locked_out (refused while the key is locked)",
+                )
+                .build(),
+            lockouts: opentelemetry::global::meter("lms")
+                .u64_counter("lms.identity.sign_in.lockouts")
+                .with_description("Failed checks that locked their account's sign-in")
+                .build(),
         }
     }
 
@@ -168,7 +189,11 @@ impl Attempts {
         self.per_account.admit(key)?;
         match store.reserve_attempt(&key, now(), &self.rule).await? {
             Attempt::Allowed => {}
-            Attempt::Locked { .. } => return Ok(None),
+            Attempt::Locked { .. } => {
+                self.failures
+                    .add(1, &[KeyValue::new("reason", "locked_out")]);
+                return Ok(None);
+            }
             Attempt::Busy => {
                 return Err(ApiError::ResourceExhausted {
                     reason: "SIGN_IN_BUSY",
@@ -179,12 +204,18 @@ impl Attempts {
             }
         }
         let (store, rule) = (store.clone(), self.rule);
+        let (failures, lockouts) = (self.failures.clone(), self.lockouts.clone());
         // Its own task: a caller that goes away mid-check still settles its reservation.
         tokio::spawn(async move {
             let outcome = check.await;
-            store
-                .settle_attempt(&key, now(), matches!(outcome, Ok(false)), &rule)
-                .await?;
+            let failed = matches!(outcome, Ok(false));
+            let locked = store.settle_attempt(&key, now(), failed, &rule).await?;
+            if failed {
+                failures.add(1, &[KeyValue::new("reason", "wrong_credential")]);
+            }
+            if locked {
+                lockouts.add(1, &[]);
+            }
             outcome.map(Some)
         })
         .await
@@ -236,7 +267,9 @@ mod tests {
     fn fail(state: &mut AttemptState, n: u32, now: i64) -> Option<Attempt> {
         for _ in 0..n {
             match RULE.reserve(state, now) {
-                Attempt::Allowed => RULE.settle(state, now, true),
+                Attempt::Allowed => {
+                    RULE.settle(state, now, true);
+                }
                 refused => return Some(refused),
             }
         }
@@ -262,6 +295,24 @@ mod tests {
             now = until;
         }
         assert_eq!(locks, [30, 60, 120, 240, 480, 960, 1920, 3600, 3600, 3600]);
+    }
+
+    #[test]
+    fn settling_says_which_failure_locked_the_key() {
+        let mut state = AttemptState::default();
+        let mut now = 1_000;
+        let mut locked = Vec::new();
+        for _ in 0..10 {
+            now = state.locked_until.map_or(now, |until| until.max(now));
+            assert_eq!(RULE.reserve(&mut state, now), Attempt::Allowed);
+            locked.push(RULE.settle(&mut state, now, true));
+        }
+        let every_fifth = [false, false, false, false, true];
+        assert_eq!(locked, [every_fifth, every_fifth].concat());
+        // A success locks nothing.
+        now = state.locked_until.unwrap();
+        assert_eq!(RULE.reserve(&mut state, now), Attempt::Allowed);
+        assert!(!RULE.settle(&mut state, now, false));
     }
 
     #[test]

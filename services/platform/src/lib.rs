@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod dev;
+pub mod health;
 pub mod operator;
 pub mod rebuild;
 

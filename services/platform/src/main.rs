@@ -54,6 +54,19 @@ enum Command {
         #[command(subcommand)]
         command: ReportingCommand,
     },
+    /// Ask a running service whether it serves (gRPC health, no token needed): exits 0 when
+    /// it answers SERVING, 1 otherwise. TLS as `peers.tls_*` configures it.
+    Health {
+        /// identity, authorization, delegation or reporting.
+        service: ServiceName,
+        /// The service's URL (`http://127.0.0.1:50052`); by default its own listen address on
+        /// this machine, as an exec probe in its pod asks it.
+        #[arg(long)]
+        endpoint: Option<String>,
+        /// How long to wait for the answer.
+        #[arg(long, default_value_t = 5)]
+        timeout_seconds: u64,
+    },
     /// Print the Redis ACL rules of a service's own Redis user (the keys of `redis.key_prefix`
     /// it uses and nothing else), to follow `ACL SETUSER lms-<service> on '>password'`.
     RedisAcl {
@@ -180,6 +193,23 @@ async fn main() -> anyhow::Result<()> {
                 "{}",
                 lms_runtime::redis_acl::rules(service, &config.redis.key_prefix).join(" ")
             );
+        }
+        Command::Health {
+            service,
+            endpoint,
+            timeout_seconds,
+        } => {
+            let url = lms_platform::health::endpoint_of(&config, service, endpoint)?;
+            let status = lms_platform::health::status(
+                &config,
+                &url,
+                std::time::Duration::from_secs(timeout_seconds),
+            )
+            .await?;
+            println!("{service} at {url}: {}", status.as_str_name());
+            if status != tonic_health::pb::health_check_response::ServingStatus::Serving {
+                std::process::exit(1);
+            }
         }
         Command::Migrate { services } => {
             let _telemetry = telemetry::init(&config.telemetry, "lms-migrate")?;

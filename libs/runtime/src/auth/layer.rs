@@ -2,6 +2,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use http::{HeaderMap, Request, Response};
+use opentelemetry::KeyValue;
+use opentelemetry::metrics::Counter;
 use tonic::Status;
 use tonic::body::Body;
 use tower::{Layer, Service};
@@ -27,6 +29,8 @@ pub const PUBLIC_INFRASTRUCTURE_PREFIXES: &[&str] = &[
 pub struct AuthLayer {
     verifier: TokenVerifier,
     public_methods: Arc<[String]>,
+    /// `lms.auth.tokens.rejected` by `reason` (the `ErrorInfo` reason the caller got).
+    rejected: Counter<u64>,
 }
 
 impl AuthLayer {
@@ -37,6 +41,13 @@ impl AuthLayer {
         Self {
             verifier,
             public_methods: public_methods.iter().map(|m| m.to_string()).collect(),
+            rejected: opentelemetry::global::meter("lms")
+                .u64_counter("lms.auth.tokens.rejected")
+                .with_description(
+                    "Requests refused UNAUTHENTICATED for their bearer token, by reason \
+                     (TOKEN_MISSING, TOKEN_MALFORMED, TOKEN_EXPIRED, TOKEN_INVALID, TOKEN_REVOKED)",
+                )
+                .build(),
         }
     }
 
@@ -107,6 +118,9 @@ where
                 }
                 Err(error) => {
                     tracing::debug!(reason = error.reason(), "request refused");
+                    self.layer
+                        .rejected
+                        .add(1, &[KeyValue::new("reason", error.reason())]);
                     let status = Status::from(ApiError::from(error));
                     return Box::pin(async move { Ok(status.into_http()) });
                 }

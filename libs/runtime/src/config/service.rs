@@ -18,6 +18,12 @@ pub struct ServiceConfig {
     pub database_url: SecretString,
     /// Upper bound of the connection pool.
     pub max_connections: u32,
+    /// Whether the service applies its database migrations as it starts (the default, and
+    /// `lms dev`). `false` on Kubernetes, where a Job runs `lms migrate` before a release and
+    /// the services' database roles need not change the schema: the service then waits until
+    /// every migration it knows has run, and serves after.
+    #[serde(default = "applies_migrations")]
+    pub apply_migrations: bool,
     /// How the other services reach this one (`http://lms-identity:50051`); absent means
     /// `http://<listen>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -32,6 +38,10 @@ pub struct ServiceConfig {
     /// tenant's secret.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shop_webhook_key: Option<SecretString>,
+}
+
+fn applies_migrations() -> bool {
+    true
 }
 
 /// A platform service account's credentials (`lmsctl service-accounts create`; `lms dev` makes
@@ -52,6 +62,7 @@ impl ServiceConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], name.default_port())),
             database_url: SecretString::new(format!("sqlite://.lms/{}.db", name.as_str())),
             max_connections: 10,
+            apply_migrations: true,
             endpoint: None,
             service_account: None,
             shop_webhook_key: None,

@@ -119,6 +119,63 @@ fn the_example_config_file_is_the_defaults() {
     assert_eq!(config, Config::default());
 }
 
+/// Every `LMS_` variable the Kubernetes base sets (the ConfigMap's keys and each Deployment's
+/// and the Job's `env`), with the literal value it gives or, for one from the Secret, a value
+/// of the kind the Secret must hold.
+fn kubernetes_variables() -> Vec<(String, String)> {
+    let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../k8s/base");
+    let secret_like = |name: &str| -> String {
+        match name {
+            n if n.ends_with("DATABASE_URL") => "postgres://lms@db:5432/lms".into(),
+            n if n.ends_with("REDIS__URL") => "redis://lms@redis:6379".into(),
+            n if n.ends_with("KEY_ENCRYPTION_KEYS") => {
+                "k1=bG1zLXRlc3Qta2V5LWVuY3J5cHRpb24ta2V5LTAwMDE=".into()
+            }
+            _ => "a-secret-of-at-least-thirty-two-characters".into(),
+        }
+    };
+    let mut variables = Vec::new();
+    for entry in std::fs::read_dir(&base).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        let lines: Vec<&str> = text.lines().map(str::trim).collect();
+        for (i, line) in lines.iter().enumerate() {
+            if let Some(name) = line.strip_prefix("- name: LMS_") {
+                let name = format!("LMS_{name}");
+                let value = match lines.get(i + 1).and_then(|l| l.strip_prefix("value: ")) {
+                    Some(value) => value.trim_matches('"').to_owned(),
+                    None => secret_like(&name),
+                };
+                variables.push((name, value));
+            } else if let Some((name, value)) = line.split_once(": ")
+                && name.starts_with("LMS_")
+            {
+                variables.push((name.to_owned(), value.trim_matches('"').to_owned()));
+            }
+        }
+    }
+    variables
+}
+
+#[test]
+fn the_kubernetes_manifests_set_only_real_settings() {
+    let variables = kubernetes_variables();
+    // The ConfigMap, each service's own listen address and database, and the Secret's keys.
+    assert!(variables.len() >= 20, "{variables:?}");
+    let config = Config::load(None, variables.clone())
+        .unwrap_or_else(|e| panic!("{e}: the manifests set {variables:?}"));
+    for name in ServiceName::ALL {
+        let service = config.service(name);
+        assert!(!service.apply_migrations, "{name} would migrate itself");
+        assert!(
+            service.listen.ip().is_unspecified(),
+            "{name} listens on {}",
+            service.listen
+        );
+        assert!(service.database_url.expose().starts_with("postgres://"));
+    }
+    assert_eq!(config.telemetry.log_format, LogFormat::Json);
+}
+
 #[test]
 fn each_section_names_its_own_key() {
     let cases = [

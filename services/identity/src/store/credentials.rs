@@ -241,14 +241,14 @@ pub trait CredentialStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Attempt, StoreError>> + Send;
 
     /// Ends a reserved check as [`Lockout::settle`] decides: a failure is counted and may lock
-    /// the key.
+    /// the key (answers whether it did).
     fn settle_attempt(
         &self,
         key: &AttemptKey,
         now: i64,
         failed: bool,
         lockout: &Lockout,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Forgets the failures at `key` (a session issued, or an unlock).
     fn clear_attempts(

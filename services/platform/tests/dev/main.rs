@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 
+mod serve;
+
 /// The banner's last line.
 const BANNER_END: &str = "Ctrl-C stops everything.";
 

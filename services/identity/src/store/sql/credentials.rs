@@ -90,14 +90,14 @@ impl CredentialStore for SqlStore<Db> {
         now: i64,
         failed: bool,
         lockout: &Lockout,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let mut tx = begin_write(&self.pool).await?;
         // The row may be gone: a parallel success cleared it. A failure still counts.
         let mut state = attempt_state(&mut tx, key, now).await?;
-        lockout.settle(&mut state, now, failed);
+        let locked = lockout.settle(&mut state, now, failed);
         save_attempt_state(&mut tx, key, &state).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(locked)
     }
 
     async fn lift_lockout(

@@ -1,0 +1,61 @@
+//! A service that may not change the schema (`apply_migrations = false`) waits for `lms
+//! migrate` and then opens; it never migrates itself.
+
+use std::time::Duration;
+
+use lms_runtime::{Database, Migrations, SecretString};
+
+static MIGRATIONS: Migrations = Migrations {
+    postgres: sqlx::migrate!("../../services/delegation/migrations/postgres"),
+    sqlite: sqlx::migrate!("../../services/delegation/migrations/sqlite"),
+};
+
+/// On `database`, fresh: every migration is missing and the wait does not end until someone
+/// else migrates; then nothing is missing and the wait ends.
+async fn awaits_until_migrated(database: Database, migrator: &sqlx::migrate::Migrator) {
+    let all: Vec<i64> = migrator.iter().map(|m| m.version).collect();
+    assert!(!all.is_empty());
+    assert_eq!(database.missing_migrations(&MIGRATIONS).await.unwrap(), all);
+
+    let waiting = database.clone();
+    let wait = tokio::spawn(async move {
+        waiting
+            .await_migrations(&MIGRATIONS, Duration::from_millis(50))
+            .await
+    });
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(!wait.is_finished(), "opened before the migrations ran");
+    assert_eq!(
+        database.missing_migrations(&MIGRATIONS).await.unwrap(),
+        all,
+        "the wait changed the schema"
+    );
+
+    database.migrate(&MIGRATIONS).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(5), wait)
+        .await
+        .expect("still waiting after the migrations ran")
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        database.missing_migrations(&MIGRATIONS).await.unwrap(),
+        Vec::<i64>::new()
+    );
+}
+
+#[tokio::test]
+async fn a_service_awaiting_migrations_opens_once_they_ran_on_postgres() {
+    let test = lms_testkit::postgres_database().await;
+    let database = Database::connect(&SecretString::new(test.url()), 2)
+        .await
+        .unwrap();
+    awaits_until_migrated(database, &MIGRATIONS.postgres).await;
+}
+
+#[tokio::test]
+async fn a_service_awaiting_migrations_opens_once_they_ran_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/delegation.db", dir.path().display());
+    let database = Database::connect(&SecretString::new(url), 2).await.unwrap();
+    awaits_until_migrated(database, &MIGRATIONS.sqlite).await;
+}

@@ -72,6 +72,8 @@ build() {
     --build-arg BASE_IMAGE=localhost/lms-base:local \
     --build-arg BINARY_FROM=localhost/lms-binary:local \
     -t "$IMAGE" . >/dev/null
+  # Each build re-tags the bases and the image; what they tagged before is left untagged.
+  podman image prune -f >/dev/null
   podman image ls "$IMAGE"
 }
 
@@ -85,6 +87,7 @@ image_test() {
   cleanup() {
     podman rm -f "$run" >/dev/null 2>&1 || true
     psql "$PG_URL/postgres" -qc "DROP DATABASE IF EXISTS $run WITH (FORCE)" || true
+    redis-cli -u "$REDIS_URL" --scan --pattern "$run:*" | xargs -r redis-cli -u "$REDIS_URL" unlink >/dev/null || true
   }
   trap cleanup EXIT
   local key

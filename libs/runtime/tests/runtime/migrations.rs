@@ -1,5 +1,5 @@
 //! A service that may not change the schema (`apply_migrations = false`) waits for `lms
-//! migrate` and then opens; it never migrates itself.
+//! migrate` and then opens; it never migrates itself, and a schema it cannot trust stops it.
 
 use std::time::Duration;
 
@@ -13,7 +13,11 @@ static MIGRATIONS: Migrations = Migrations {
 /// On `database`, fresh: every migration is missing and the wait does not end until someone
 /// else migrates; then nothing is missing and the wait ends.
 async fn awaits_until_migrated(database: Database, migrator: &sqlx::migrate::Migrator) {
-    let all: Vec<i64> = migrator.iter().map(|m| m.version).collect();
+    let all: Vec<i64> = migrator
+        .iter()
+        .filter(|m| m.migration_type.is_up_migration())
+        .map(|m| m.version)
+        .collect();
     assert!(!all.is_empty());
     assert_eq!(database.missing_migrations(&MIGRATIONS).await.unwrap(), all);
 
@@ -41,6 +45,58 @@ async fn awaits_until_migrated(database: Database, migrator: &sqlx::migrate::Mig
         database.missing_migrations(&MIGRATIONS).await.unwrap(),
         Vec::<i64>::new()
     );
+
+    // What waiting would not mend is an error, not a wait: a migration that failed halfway,
+    // or one that ran with other text than this build's.
+    let first = all[0];
+    run(
+        &database,
+        "UPDATE _sqlx_migrations SET success = FALSE WHERE version = $1",
+        first,
+    )
+    .await;
+    let dirty = database
+        .await_migrations(&MIGRATIONS, Duration::from_millis(50))
+        .await
+        .unwrap_err();
+    assert!(dirty.to_string().contains(&first.to_string()), "{dirty}");
+    run(
+        &database,
+        "UPDATE _sqlx_migrations SET success = TRUE WHERE version = $1",
+        first,
+    )
+    .await;
+    run(
+        &database,
+        "UPDATE _sqlx_migrations SET checksum = substr(checksum, 1, 1) WHERE version = $1",
+        first,
+    )
+    .await;
+    let edited = database
+        .await_migrations(&MIGRATIONS, Duration::from_millis(50))
+        .await
+        .unwrap_err();
+    assert!(edited.to_string().contains(&first.to_string()), "{edited}");
+}
+
+/// Runs `sql` with `version` bound to its one parameter.
+async fn run(database: &Database, sql: &str, version: i64) {
+    match database {
+        Database::Postgres(pool) => {
+            sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+                .bind(version)
+                .execute(pool)
+                .await
+                .unwrap();
+        }
+        Database::Sqlite(pool) => {
+            sqlx::query(sqlx::AssertSqlSafe(sql.replace("$1", "?1")))
+                .bind(version)
+                .execute(pool)
+                .await
+                .unwrap();
+        }
+    }
 }
 
 #[tokio::test]

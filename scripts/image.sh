@@ -117,6 +117,9 @@ image_test() {
       echo "$answer"
       [[ $(podman inspect -f '{{.Config.User}}' "$run") == 10001:10001 ]] ||
         { echo "the container does not run as 10001" >&2; exit 1; }
+      local pid
+      pid=$(podman inspect -f '{{.State.Pid}}' "$run")
+      echo "resident memory of the serving container's lms: $(awk '/VmRSS/ {print $2, $3}' "/proc/$pid/status")"
       log "image-test passed"
       return 0
     fi

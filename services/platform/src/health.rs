@@ -38,8 +38,8 @@ pub fn endpoint_of(
     Ok(format!("{scheme}://{}", SocketAddr::new(ip, listen.port())))
 }
 
-/// The serving status `service` at `url` answers for itself (its gRPC service names; the empty
-/// name is the whole server), with the peers' TLS from `config` for `https://` URLs, within
+/// The serving status the server at `url` answers for itself as a whole (health's empty
+/// service name), asked with the peers' TLS from `config` for `https://` URLs, within
 /// `timeout`.
 pub async fn status(
     config: &Config,

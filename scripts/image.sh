@@ -63,8 +63,8 @@ build() {
   local binary=$WORK/binary
   rm -rf "$binary"
   mkdir -p "$binary"
-  # Symbols stay (a panic's backtrace names its functions); the line tables do not (a fifth
-  # of the size).
+  # Symbols stay (a panic's backtrace names its functions); the line tables go (four fifths
+  # of the release binary's size).
   strip --strip-debug -o "$binary/lms" "$BINARY"
   tar -C "$binary" -c . | podman import - localhost/lms-binary:local >/dev/null
   log "podman build -t $IMAGE (the root Dockerfile)"

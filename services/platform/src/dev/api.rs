@@ -24,7 +24,7 @@ use lms_api::identity::v1::{
     Tenant, TenantSettings, UpdateTenantSettingsRequest, User,
 };
 use lms_client::{Client, SignedIn};
-use tonic::Code;
+use tonic::{Code, Status};
 
 use super::world::{self, DEMO_ADMIN_PASSWORD, EventPlan, Person, Standing, TenantPlan, Unit};
 use super::{DevOperator, SeedError};
@@ -278,26 +278,19 @@ impl Caller {
     /// it verifies one token of identity's, identity's own deliveries to it (a new tenant's
     /// facts) succeed the first time instead of being retried with a warning.
     pub async fn until_authorization_trusts(&self) -> Result<(), SeedError> {
-        let started = std::time::Instant::now();
-        loop {
-            // Any answer but UNAUTHENTICATED (this one is INVALID_ARGUMENT) means verified.
-            let answer = self
-                .authorization
+        let answer = retried_while(Code::Unauthenticated, || async {
+            self.authorization
                 .assignments()
                 .list_user_roles(ListUserRolesRequest::default())
-                .await;
-            match answer {
-                Err(status)
-                    if status.code() == Code::Unauthenticated
-                        && started.elapsed() < std::time::Duration::from_secs(30) =>
-                {
-                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                }
-                Err(status) if status.code() == Code::Unauthenticated => {
-                    return Err(refused("ListUserRoles")(status));
-                }
-                _ => return Ok(()),
+                .await
+        })
+        .await;
+        match answer {
+            Err(status) if status.code() == Code::Unauthenticated => {
+                Err(refused("ListUserRoles")(status))
             }
+            // Any other answer (this one is INVALID_ARGUMENT) means the token verified.
+            _ => Ok(()),
         }
     }
 
@@ -306,27 +299,18 @@ impl Caller {
     /// refused, as it is on a first `lms dev` under load while authorization has not yet
     /// fetched identity's new signing key: until then every call is PERMISSION_DENIED.
     pub async fn until_authorized(&self) -> Result<(), SeedError> {
-        let started = std::time::Instant::now();
-        loop {
-            let listed = self
-                .identity
+        retried_while(Code::PermissionDenied, || async {
+            self.identity
                 .units()
                 .list_units(ListUnitsRequest {
                     page_size: 1,
                     ..Default::default()
                 })
-                .await;
-            match listed {
-                Ok(_) => return Ok(()),
-                Err(status)
-                    if status.code() == Code::PermissionDenied
-                        && started.elapsed() < std::time::Duration::from_secs(30) =>
-                {
-                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                }
-                Err(status) => return Err(refused("ListUnits")(status)),
-            }
-        }
+                .await
+        })
+        .await
+        .map(|_| ())
+        .map_err(refused("ListUnits"))
     }
 
     /// The ids of `units` by key: each found by kind, name and parent, or created.
@@ -866,5 +850,26 @@ fn settings(plan: &TenantPlan) -> TenantSettings {
         locations_enabled: plan.locations_enabled,
         clients_enabled: plan.clients_enabled,
         mfa_required_for_admins: false,
+    }
+}
+
+/// `call`'s answer once it is anything but `code`, asking again every 100 ms for at most 30 s
+/// (then its last answer, whatever it is).
+async fn retried_while<T, F, Fut>(code: Code, mut call: F) -> Result<T, Status>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, Status>>,
+{
+    let started = std::time::Instant::now();
+    loop {
+        match call().await {
+            Err(status)
+                if status.code() == code
+                    && started.elapsed() < std::time::Duration::from_secs(30) =>
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            answer => return answer,
+        }
     }
 }

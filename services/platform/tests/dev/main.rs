@@ -15,18 +15,13 @@ const BANNER_END: &str = "Ctrl-C stops everything.";
 /// its banner is printed; answers (standard output, standard error) up to then.
 async fn until_the_banner(log_filter: Option<&str>) -> (String, String) {
     let data_dir = tempfile::tempdir().unwrap();
-    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_lms"));
+    // Only what this test configures: free ports, and the filter it asks for.
+    let mut command = serve::lms(&["dev", "--data-dir"], &[]);
     command
-        .args(["dev", "--data-dir"])
         .arg(data_dir.path().join(".lms"))
         .current_dir(data_dir.path())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    // Only what this test configures: free ports, and the filter it asks for.
-    for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("LMS_")) {
-        command.env_remove(name);
-    }
+        .stderr(Stdio::piped());
     for service in ["IDENTITY", "AUTHORIZATION", "DELEGATION", "REPORTING"] {
         command.env(format!("LMS_{service}__LISTEN"), "127.0.0.1:0");
     }

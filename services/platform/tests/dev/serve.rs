@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use lms_testkit::TestAuth;
 
-/// `lms` with only the `LMS_` variables given (none from the test's environment).
-fn lms(args: &[&str], env: &[(&str, String)]) -> tokio::process::Command {
+/// `lms` with only the `LMS_` variables given (none from the test's environment), killed
+/// when dropped.
+pub(crate) fn lms(args: &[&str], env: &[(&str, String)]) -> tokio::process::Command {
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_lms"));
     command.args(args).kill_on_drop(true);
     for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("LMS_")) {

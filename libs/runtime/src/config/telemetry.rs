@@ -12,11 +12,14 @@ pub const DEFAULT_LOG_FILTER: &str = "info";
 #[serde(deny_unknown_fields)]
 pub struct TelemetryConfig {
     /// A `tracing` filter, for example `info,lms_authorization=debug`; unset, the mode's own
-    /// ([`DEFAULT_LOG_FILTER`] for a service, a quieter one for `lms dev`).
+    /// ([`DEFAULT_LOG_FILTER`] for a service, a quieter one for `lms dev`). It filters the log
+    /// lines only: exported traces keep every INFO span.
     pub log_filter: Option<String>,
     /// `text` for people, `json` for log pipelines.
     pub log_format: LogFormat,
     /// OTLP/gRPC endpoint (for example `http://otel-collector:4317`); absent exports nothing.
+    /// The SDK's own variables tune the export (`OTEL_METRIC_EXPORT_INTERVAL`, 60000 ms by
+    /// default; `OTEL_BSP_SCHEDULE_DELAY`, 5000 ms).
     pub otlp_endpoint: Option<String>,
     /// Fraction of traces sampled when no parent decided, 0.0–1.0.
     pub trace_sample_ratio: f64,

@@ -21,7 +21,7 @@ pub use peer_limit::PeerLimitLayer;
 pub use request_id::{REQUEST_ID_HEADER, RequestId, RequestIdLayer};
 pub use tenant_limit::TenantLimitLayer;
 pub use timeout::TimeoutLayer;
-pub use trace::TraceLayer;
+pub use trace::{DURATION_BUCKETS, TraceLayer};
 
 /// The future type of the layers here.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;

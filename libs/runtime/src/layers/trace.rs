@@ -18,6 +18,14 @@ use super::BoxFuture;
 use super::request_id::RequestId;
 use crate::telemetry::propagation;
 
+/// Bucket bounds of `rpc.server.call.duration`, in seconds. OpenTelemetry's defaults (0, 5,
+/// 10, 25 … as if in milliseconds) would put every call in its first bucket; a warm Check
+/// takes a fraction of a millisecond, so the dashboard's p50 and p99 need buckets down there.
+pub const DURATION_BUCKETS: [f64; 16] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+    5.0, 10.0,
+];
+
 /// One span per RPC, parented on the caller's W3C trace context, with the attributes of
 /// OpenTelemetry's RPC conventions; and the `rpc.server.call.duration` histogram, recorded
 /// when the response stream ends (so streaming RPCs count their whole life).
@@ -33,6 +41,7 @@ impl TraceLayer {
             .f64_histogram("rpc.server.call.duration")
             .with_unit("s")
             .with_description("Duration of inbound RPCs")
+            .with_boundaries(DURATION_BUCKETS.to_vec())
             .build();
         Self { duration }
     }

@@ -6,12 +6,17 @@
 pub mod propagation;
 pub mod sampling;
 
+use opentelemetry::KeyValue;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::WithExportConfig;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::resource::{
+    EnvResourceDetector, ResourceDetector, SdkProvidedResourceDetector, TelemetryResourceDetector,
+};
 use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
@@ -74,9 +79,7 @@ pub fn init(
     let mut guard = TelemetryGuard::default();
     let otel = match &config.otlp_endpoint {
         Some(endpoint) => {
-            let resource = Resource::builder()
-                .with_service_name(service_name.to_owned())
-                .build();
+            let resource = resource(service_name);
             let spans = opentelemetry_otlp::SpanExporter::builder()
                 .with_tonic()
                 .with_endpoint(endpoint)
@@ -97,8 +100,11 @@ pub fn init(
                 .with_resource(resource)
                 .build();
             opentelemetry::global::set_meter_provider(meter_provider.clone());
+            // Its own filter, not the log filter: quieting the logs (`warn`, as `lms dev`
+            // does) must not silence the traces, whose per-RPC spans are at INFO.
             let layer = tracing_opentelemetry::layer()
                 .with_tracer(tracer_provider.tracer("lms-access"))
+                .with_filter(LevelFilter::INFO)
                 .boxed();
             guard.tracer_provider = Some(tracer_provider);
             guard.meter_provider = Some(meter_provider);
@@ -107,9 +113,28 @@ pub fn init(
         None => None,
     };
     tracing_subscriber::registry()
-        .with(filter)
-        .with(fmt)
+        .with(fmt.with_filter(filter))
         .with(otel)
         .try_init()?;
     Ok(guard)
+}
+
+/// What the process's telemetry is about: `service_name`, and an instance id of its own
+/// (random, as OpenTelemetry's conventions advise, unless `OTEL_RESOURCE_ATTRIBUTES` names
+/// one). Without it the replicas of a service would export the same series, and a collector's
+/// Prometheus exporter would keep whichever replica reported last.
+fn resource(service_name: &str) -> Resource {
+    let detectors: [Box<dyn ResourceDetector>; 3] = [
+        Box::new(SdkProvidedResourceDetector),
+        Box::new(TelemetryResourceDetector),
+        Box::new(EnvResourceDetector::new()),
+    ];
+    Resource::builder_empty()
+        .with_attribute(KeyValue::new(
+            "service.instance.id",
+            uuid::Uuid::new_v4().to_string(),
+        ))
+        .with_detectors(&detectors)
+        .with_service_name(service_name.to_owned())
+        .build()
 }

@@ -77,6 +77,9 @@ enum Outcome {
     Local,
     Redis,
     Miss,
+    /// Not looked up: the decision asked for the store's latest (full consistency), as the
+    /// services' own decisions do. Counted so the dashboard shows what share never could hit.
+    Bypassed,
 }
 
 /// The process's [`CacheLookups`] so far.
@@ -272,7 +275,10 @@ impl FactsCache {
             bound_ms: config.max_staleness_ms as i64,
             lookups: meter
                 .u64_counter("lms.authorization.cache.lookups")
-                .with_description("Decision-cache lookups by outcome: local, redis or miss")
+                .with_description(
+                    "Decision-cache lookups by outcome: local, redis, miss, or bypassed (the \
+                     decision asked for full consistency)",
+                )
                 .build(),
             rejected: meter
                 .u64_counter("lms.authorization.cache.rejected")
@@ -331,17 +337,21 @@ impl FactsCache {
 
     fn count(&self, outcome: Outcome) {
         let (name, slot) = match outcome {
-            Outcome::Local => ("local", &LOOKUPS.local),
-            Outcome::Redis => ("redis", &LOOKUPS.redis),
-            Outcome::Miss => ("miss", &LOOKUPS.miss),
+            Outcome::Local => ("local", Some(&LOOKUPS.local)),
+            Outcome::Redis => ("redis", Some(&LOOKUPS.redis)),
+            Outcome::Miss => ("miss", Some(&LOOKUPS.miss)),
+            Outcome::Bypassed => ("bypassed", None),
         };
         self.lookups.add(1, &[KeyValue::new("outcome", name)]);
-        slot.fetch_add(1, Ordering::Relaxed);
+        if let Some(slot) = slot {
+            slot.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// A usable entry for `key` that this replica holds: no I/O.
     pub fn get_local(&self, key: &CacheKey, freshness: Freshness) -> Option<Arc<Entry>> {
         if freshness == Freshness::Full {
+            self.count(Outcome::Bypassed);
             return None;
         }
         let entry = self

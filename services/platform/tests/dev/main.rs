@@ -7,6 +7,7 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 
 mod serve;
+mod telemetry;
 
 /// The banner's last line.
 const BANNER_END: &str = "Ctrl-C stops everything.";

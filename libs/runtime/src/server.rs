@@ -22,7 +22,7 @@ use crate::auth::{AuthLayer, TokenVerifier};
 use crate::client::Peer;
 use crate::config::{ServerConfig, ServiceName};
 use crate::layers::{
-    ConcurrencyLimitLayer, PeerLimitLayer, RequestIdLayer, TenantLimitLayer, TimeoutLayer,
+    ConcurrencyLimitLayer, PeerLimitLayer, RequestIdLayer, Routes, TenantLimitLayer, TimeoutLayer,
     TraceLayer,
 };
 use crate::tls::ServerTls;
@@ -46,9 +46,9 @@ pub struct GrpcServer {
     published_keys: Option<(TokenVerifier, Peer, Duration)>,
     /// The server's TLS; `None` serves plaintext.
     tls: Option<ServerTls>,
-    /// Accept HTTP/1.1 besides HTTP/2: only servers with `/.well-known/` documents need it,
-    /// and the decision path keeps the plain HTTP/2 connection handling.
-    accept_http1: bool,
+    /// The prefixes of the plain HTTP services added. A server with any accepts HTTP/1.1
+    /// besides HTTP/2; the decision path keeps the plain HTTP/2 connection handling.
+    http_served: Vec<&'static str>,
 }
 
 impl std::fmt::Debug for GrpcServer {
@@ -106,7 +106,7 @@ impl GrpcServer {
                 )
             }),
             tls: context.server_tls.clone(),
-            accept_http1: false,
+            http_served: Vec::new(),
         })
     }
 
@@ -151,7 +151,7 @@ impl GrpcServer {
         S::Future: Send + 'static,
     {
         self.routes.add_service(service);
-        self.accept_http1 = true;
+        self.http_served.push(S::NAME);
         self
     }
 
@@ -197,7 +197,7 @@ impl GrpcServer {
             config,
             published_keys,
             tls,
-            accept_http1,
+            http_served,
         } = self;
         tokio::spawn(revocations.follow(shutdown.child_token()));
         if let Some((verifier, identity, every)) = published_keys {
@@ -223,7 +223,7 @@ impl GrpcServer {
 
         let stack = ServiceBuilder::new()
             .layer(RequestIdLayer)
-            .layer(TraceLayer::new())
+            .layer(TraceLayer::new(traced_routes(&served, &http_served)))
             .layer(TimeoutLayer::new(Duration::from_millis(
                 config.request_timeout_ms,
             )))
@@ -258,7 +258,7 @@ impl GrpcServer {
             builder = builder.tls_config(tls.config()).map_err(BootError::Serve)?;
         }
         let serve = builder
-            .accept_http1(accept_http1)
+            .accept_http1(!http_served.is_empty())
             .max_concurrent_streams(Some(config.max_concurrent_streams))
             .layer(stack)
             .add_routes(routes.routes())
@@ -288,6 +288,21 @@ pub(crate) async fn set_status(
 }
 
 /// Reflection lists exactly what this server serves.
+/// The calls spans and metrics name: the services added, health and reflection, and the
+/// plain HTTP prefixes.
+fn traced_routes(served: &[&'static str], http_served: &[&'static str]) -> Routes {
+    let mut services = served.to_vec();
+    services.push("grpc.health.v1.Health");
+    Routes::new(
+        &services,
+        &[
+            lms_api::FILE_DESCRIPTOR_SET,
+            tonic_health::pb::FILE_DESCRIPTOR_SET,
+        ],
+        http_served,
+    )
+}
+
 fn reflection(served: &[&'static str]) -> tonic_reflection::server::Builder<'static> {
     served.iter().fold(
         tonic_reflection::server::Builder::configure()

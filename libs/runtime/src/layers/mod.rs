@@ -9,6 +9,7 @@
 mod concurrency;
 mod peer_limit;
 mod request_id;
+mod routes;
 mod tenant_limit;
 mod timeout;
 mod trace;
@@ -19,6 +20,7 @@ use std::pin::Pin;
 pub use concurrency::ConcurrencyLimitLayer;
 pub use peer_limit::PeerLimitLayer;
 pub use request_id::{REQUEST_ID_HEADER, RequestId, RequestIdLayer};
+pub use routes::{OTHER, Route, Routes};
 pub use tenant_limit::TenantLimitLayer;
 pub use timeout::TimeoutLayer;
 pub use trace::{DURATION_BUCKETS, TraceLayer};

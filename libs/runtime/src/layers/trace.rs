@@ -16,6 +16,7 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use super::BoxFuture;
 use super::request_id::RequestId;
+use super::routes::{OTHER, Route, Routes};
 use crate::telemetry::propagation;
 
 /// Bucket bounds of `rpc.server.call.duration`, in seconds. OpenTelemetry's defaults (0, 5,
@@ -28,28 +29,25 @@ pub const DURATION_BUCKETS: [f64; 16] = [
 
 /// One span per RPC, parented on the caller's W3C trace context, with the attributes of
 /// OpenTelemetry's RPC conventions; and the `rpc.server.call.duration` histogram, recorded
-/// when the response stream ends (so streaming RPCs count their whole life).
+/// when the response stream ends (so streaming RPCs count their whole life). Only the
+/// server's own methods are named; any other path is `_OTHER`. A plain HTTP request (a
+/// `.well-known` document, a webhook) gets a span with its HTTP status and no RPC metric.
 #[derive(Debug, Clone)]
 pub struct TraceLayer {
     duration: Histogram<f64>,
+    routes: Routes,
 }
 
 impl TraceLayer {
-    /// A layer recording into the global meter provider.
-    pub fn new() -> Self {
+    /// A layer naming `routes`, recording into the global meter provider.
+    pub fn new(routes: Routes) -> Self {
         let duration = opentelemetry::global::meter("lms")
             .f64_histogram("rpc.server.call.duration")
             .with_unit("s")
             .with_description("Duration of inbound RPCs")
             .with_boundaries(DURATION_BUCKETS.to_vec())
             .build();
-        Self { duration }
-    }
-}
-
-impl Default for TraceLayer {
-    fn default() -> Self {
-        Self::new()
+        Self { duration, routes }
     }
 }
 
@@ -60,6 +58,7 @@ impl<S> Layer<S> for TraceLayer {
         TraceService {
             inner,
             duration: self.duration.clone(),
+            routes: self.routes.clone(),
         }
     }
 }
@@ -69,16 +68,7 @@ impl<S> Layer<S> for TraceLayer {
 pub struct TraceService<S> {
     inner: S,
     duration: Histogram<f64>,
-}
-
-/// Splits `/lms.identity.v1.UserService/GetUser` into the span name
-/// (`lms.identity.v1.UserService/GetUser`), service and method.
-fn rpc_names(path: &str) -> (&str, &str, &str) {
-    let trimmed = path.trim_start_matches('/');
-    match trimmed.split_once('/') {
-        Some((service, method)) => (trimmed, service, method),
-        None => (trimmed, trimmed, ""),
-    }
+    routes: Routes,
 }
 
 fn status_from_headers(headers: &HeaderMap) -> Option<Code> {
@@ -135,7 +125,15 @@ where
     }
 
     fn call(&mut self, request: Request<Body>) -> Self::Future {
-        let (name, service, method) = rpc_names(request.uri().path());
+        let (name, service, method) = match self.routes.route(request.uri().path()) {
+            Route::Rpc {
+                name,
+                service,
+                method,
+            } => (name, service, method),
+            Route::Http { prefix } => return self.call_http(prefix, request),
+            Route::Other => (OTHER, OTHER, OTHER),
+        };
         let request_id = request
             .extensions()
             .get::<RequestId>()
@@ -179,6 +177,50 @@ where
                         outcome: Some(outcome),
                     })
                 }))
+            }
+            .instrument(span),
+        )
+    }
+}
+
+impl<S> TraceService<S>
+where
+    S: Service<Request<Body>, Response = Response<Body>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    /// A plain HTTP request under `prefix`: a span named by the prefix alone (the rest of the
+    /// path is the caller's, a tenant id in a webhook's), with the response's status.
+    fn call_http(
+        &mut self,
+        prefix: &'static str,
+        request: Request<Body>,
+    ) -> BoxFuture<Result<Response<Body>, S::Error>> {
+        let request_id = request
+            .extensions()
+            .get::<RequestId>()
+            .map_or("", |id| id.0.as_str());
+        let span = tracing::info_span!(
+            "http",
+            otel.name = %format_args!("{} /{prefix}/", request.method()),
+            otel.kind = "server",
+            otel.status_code = Empty,
+            http.request.method = %request.method(),
+            http.route = %format_args!("/{prefix}/*"),
+            http.response.status_code = Empty,
+            request_id = %request_id,
+        );
+        let _ = span.set_parent(propagation::extract(request.headers()));
+        let call = span.in_scope(|| self.inner.call(request));
+        Box::pin(
+            async move {
+                let response = call.await?;
+                let status = response.status();
+                let span = tracing::Span::current();
+                span.record("http.response.status_code", status.as_u16());
+                if status.is_server_error() {
+                    span.record("otel.status_code", "ERROR");
+                }
+                Ok(response)
             }
             .instrument(span),
         )
@@ -240,22 +282,5 @@ impl HttpBody for ObservedBody {
 
     fn size_hint(&self) -> http_body::SizeHint {
         self.inner.size_hint()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rpc_paths_split_into_service_and_method() {
-        assert_eq!(
-            rpc_names("/lms.identity.v1.UserService/GetUser"),
-            (
-                "lms.identity.v1.UserService/GetUser",
-                "lms.identity.v1.UserService",
-                "GetUser"
-            )
-        );
     }
 }

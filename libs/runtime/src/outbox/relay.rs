@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use lms_api::authorization::v1::{AssignRoleRequest, RevokeRoleRequest, WriteRelationshipsRequest};
 use lms_api::common::v1::ConsistencyToken;
@@ -136,8 +136,8 @@ pub struct Relay<O = Database> {
     turns: Mutex<HashMap<TenantId, Arc<tokio::sync::Mutex<()>>>>,
     breaker: Breaker,
     dead_letters: Counter<u64>,
-    /// The last backlog the background loop read, for the gauges.
-    backlog: Arc<Mutex<Backlog>>,
+    /// The last backlog the background loop read, and when, for the gauges.
+    backlog: Arc<Mutex<(Backlog, Instant)>>,
     _gauges: (ObservableGauge<i64>, ObservableGauge<f64>),
 }
 
@@ -156,14 +156,15 @@ impl<O: OutboxStore> Relay<O> {
                 "outbox events authorization refused for good or that could not be read",
             )
             .build();
-        let backlog = Arc::new(Mutex::new(Backlog::default()));
+        let backlog = Arc::new(Mutex::new((Backlog::default(), Instant::now())));
         let (seen, aged) = (backlog.clone(), backlog.clone());
         let meter = opentelemetry::global::meter("lms");
         let pending = meter
             .i64_observable_gauge("lms.outbox.pending")
             .with_description("outbox events not yet delivered to authorization")
             .with_callback(move |gauge| {
-                gauge.observe(seen.lock().unwrap_or_else(|p| p.into_inner()).pending, &[]);
+                let (backlog, _) = *seen.lock().unwrap_or_else(|p| p.into_inner());
+                gauge.observe(backlog.pending, &[]);
             })
             .build();
         let oldest = meter
@@ -171,8 +172,15 @@ impl<O: OutboxStore> Relay<O> {
             .with_unit("s")
             .with_description("age of the oldest outbox event not yet delivered")
             .with_callback(move |gauge| {
-                let backlog = *aged.lock().unwrap_or_else(|p| p.into_inner());
-                gauge.observe(backlog.oldest_seconds, &[]);
+                // Aged since it was read: a loop stuck in delivery, or a store it cannot
+                // read, must not freeze the lag that would page someone about it.
+                let (backlog, read) = *aged.lock().unwrap_or_else(|p| p.into_inner());
+                let oldest = if backlog.pending > 0 {
+                    backlog.oldest_seconds + read.elapsed().as_secs_f64()
+                } else {
+                    0.0
+                };
+                gauge.observe(oldest, &[]);
             })
             .build();
         Self {
@@ -189,7 +197,7 @@ impl<O: OutboxStore> Relay<O> {
     /// Reads how far delivery is behind and keeps it for the gauges.
     pub async fn measure_backlog(&self) -> Result<Backlog, sqlx::Error> {
         let backlog = self.outbox.backlog().await?;
-        *self.backlog.lock().unwrap_or_else(|p| p.into_inner()) = backlog;
+        *self.backlog.lock().unwrap_or_else(|p| p.into_inner()) = (backlog, Instant::now());
         Ok(backlog)
     }
 

@@ -92,7 +92,8 @@ impl Replicas {
         });
         let [first, second] = contexts;
         let start = |context| async {
-            TestService::start(lms_authorization::build(context).await.unwrap()).await
+            // Boxed: two services' build futures would make this one large.
+            TestService::start(Box::pin(lms_authorization::build(context)).await.unwrap()).await
         };
         let (first, second) = (start(first).await, start(second).await);
         Replicas {

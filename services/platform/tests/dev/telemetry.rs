@@ -29,7 +29,9 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 use opentelemetry_proto::tonic::common::v1::{KeyValue, any_value};
 use opentelemetry_proto::tonic::metrics::v1::metric::Data;
 use tokio::io::{AsyncBufReadExt, BufReader};
+use tonic::codegen::http::uri::PathAndQuery;
 use tonic::transport::server::TcpIncoming;
+use tonic_prost::ProstCodec;
 
 use crate::{BANNER_END, serve};
 
@@ -237,6 +239,21 @@ struct Dev {
     endpoints: BTreeMap<String, String>,
     token: String,
     ids: BTreeMap<String, String>,
+    /// Its standard error, shown when the test fails.
+    log: std::path::PathBuf,
+}
+
+impl Drop for Dev {
+    #[allow(
+        clippy::print_stderr,
+        reason = "a failing test shows what lms dev said"
+    )]
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+            eprintln!("--- lms dev's standard error\n{log}");
+        }
+    }
 }
 
 /// Starts `lms dev` in `dir` exporting to `collector` (every second, so the test need not wait
@@ -251,6 +268,11 @@ async fn dev_exporting_to(collector: &str, dir: &Path, redis: &lms_testkit::Test
         ("LMS_REDIS__REVOCATIONS_MAC_KEY", key()),
         ("LMS_REDIS__EVENTS_MAC_KEY", key()),
         ("LMS_SIGN_IN__LOCKOUT_THRESHOLD", "3".to_owned()),
+        // Ten attempts at once per account, then one a minute: a burst is shed.
+        (
+            "LMS_SIGN_IN__ATTEMPTS_PER_ACCOUNT_PER_MINUTE",
+            "1".to_owned(),
+        ),
     ];
     for service in [
         "LMS_IDENTITY__LISTEN",
@@ -262,13 +284,17 @@ async fn dev_exporting_to(collector: &str, dir: &Path, redis: &lms_testkit::Test
     }
     let data_dir = dir.join(".lms");
     let mut command = serve::lms(&["dev", "--data-dir"], &env);
+    // The SDK's own settings are this test's alone, not the environment's.
+    for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("OTEL_")) {
+        command.env_remove(name);
+    }
     command
         .arg(&data_dir)
         .current_dir(dir)
         .env("OTEL_METRIC_EXPORT_INTERVAL", "1000")
         .env("OTEL_BSP_SCHEDULE_DELAY", "200")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null());
+        .stderr(std::fs::File::create(dir.join("lms-dev.log")).unwrap());
     let mut process = command.spawn().unwrap();
     let mut lines = BufReader::new(process.stdout.take().unwrap()).lines();
     let mut banner = Vec::new();
@@ -284,6 +310,8 @@ async fn dev_exporting_to(collector: &str, dir: &Path, redis: &lms_testkit::Test
     })
     .await
     .expect("no banner within two minutes");
+    // Kept read: a closed pipe would fail whatever lms dev prints next.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     let endpoints = banner
         .iter()
         .filter_map(|line| {
@@ -309,6 +337,7 @@ async fn dev_exporting_to(collector: &str, dir: &Path, redis: &lms_testkit::Test
         endpoints,
         token,
         ids,
+        log: dir.join("lms-dev.log"),
     }
 }
 
@@ -339,37 +368,67 @@ fn descends_from(spans: &[Span], span: &Span, ancestor: &str) -> bool {
     false
 }
 
-/// The metric names (Prometheus's) that the shipped dashboard and alert rules query: their
-/// `lms_` and `rpc_` words that are not `labels` (attributes' names, in Prometheus's form).
-fn queried_by_the_observability_files(labels: &BTreeSet<String>) -> BTreeSet<String> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../k8s/observability");
-    let mut expressions = Vec::new();
-    let dashboard: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(root.join("grafana-dashboard.json")).unwrap(),
-    )
-    .unwrap();
-    for panel in dashboard["panels"].as_array().unwrap() {
-        for target in panel["targets"].as_array().into_iter().flatten() {
-            expressions.push(target["expr"].as_str().unwrap().to_owned());
+/// The queries of the shipped dashboard (every `expr`, however deep its panels nest) and of
+/// the alert rules (the file whole: an expression may span lines).
+fn observability_queries() -> Vec<String> {
+    fn expressions(value: &serde_json::Value, into: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(fields) => {
+                for (key, value) in fields {
+                    match value.as_str() {
+                        Some(expr) if key == "expr" => into.push(expr.to_owned()),
+                        _ => expressions(value, into),
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => {
+                items.iter().for_each(|item| expressions(item, into));
+            }
+            _ => {}
         }
     }
-    let rules = std::fs::read_to_string(root.join("alert-rules.yaml")).unwrap();
-    expressions.extend(rules.lines().filter_map(|line| {
-        let (_, expr) = line.split_once("expr:")?;
-        Some(expr.trim().to_owned())
-    }));
-    // Multi-line expressions (`expr: >-`) continue on the lines after; every line of the
-    // file that names a metric is taken, which over-collects nothing but metric names.
-    expressions.push(rules);
-    let mut names = BTreeSet::new();
-    for expression in expressions {
-        for word in expression.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
-            if (word.starts_with("lms_") || word.starts_with("rpc_")) && !labels.contains(word) {
-                names.insert(word.to_owned());
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../k8s/observability");
+    let dashboard = std::fs::read_to_string(root.join("grafana-dashboard.json")).unwrap();
+    let mut queries = Vec::new();
+    expressions(&serde_json::from_str(&dashboard).unwrap(), &mut queries);
+    queries.push(std::fs::read_to_string(root.join("alert-rules.yaml")).unwrap());
+    queries
+}
+
+/// The metric names in `queries`: their `lms_` and `rpc_` words that are not `labels`.
+fn metric_names(queries: &[String], labels: &BTreeSet<String>) -> BTreeSet<String> {
+    queries
+        .iter()
+        .flat_map(|query| query.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')))
+        .filter(|word| {
+            (word.starts_with("lms_") || word.starts_with("rpc_")) && !labels.contains(*word)
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The exact label matchers in `queries` (`label="value"`; not `!=`, `=~` or `job`): each
+/// names a value some series must carry for the query to show anything.
+fn exact_matchers(queries: &[String]) -> BTreeSet<(String, String)> {
+    let mut matchers = BTreeSet::new();
+    for query in queries {
+        for (at, _) in query.match_indices("=\"") {
+            let label: String = query[..at]
+                .chars()
+                .rev()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            let rest = &query[at + 2..];
+            let value = &rest[..rest.find('"').unwrap()];
+            if !label.is_empty() && label != "job" && !query[..at].ends_with('!') {
+                matchers.insert((label, value.to_owned()));
             }
         }
     }
-    names
+    matchers
 }
 
 #[tokio::test]
@@ -419,7 +478,8 @@ async fn lms_dev_exports_one_trace_per_request_and_every_metric_the_dashboard_qu
     let authorization = Client::connect(&at("authorization"), &dev.token)
         .await
         .unwrap();
-    for _ in 0..2 {
+    // (Several: the cache may decline to keep an answer that raced a write.)
+    for _ in 0..5 {
         let check = CheckRequest {
             subject_id: id("STUDENT_ID"),
             permission: "users.read".to_owned(),
@@ -427,7 +487,25 @@ async fn lms_dev_exports_one_trace_per_request_and_every_metric_the_dashboard_qu
             consistency: None,
         };
         authorization.permissions().check(check).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
+
+    // A method nobody serves, its name the caller's: counted as `_OTHER`, never by that name.
+    let channel = tonic::transport::Channel::from_shared(at("identity"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready().await.unwrap();
+    let invented = grpc
+        .unary(
+            tonic::Request::new(GetUserRequest::default()),
+            PathAndQuery::from_static("/lms.identity.v1.UserService/Invented"),
+            ProstCodec::<GetUserRequest, GetUserRequest>::default(),
+        )
+        .await;
+    assert!(invented.is_err(), "{invented:?}");
 
     // What an SRE alerts on: wrong passwords up to a lockout, and a token nobody issued.
     let anonymous = Client::anonymous(&at("identity")).await.unwrap();
@@ -442,6 +520,24 @@ async fn lms_dev_exports_one_trace_per_request_and_every_metric_the_dashboard_qu
             .unwrap_err();
         assert_eq!(refused.code(), tonic::Code::Unauthenticated, "{refused:?}");
     }
+    // Locked, it keeps answering at once, until the account's attempts run out and identity
+    // sheds the rest (RESOURCE_EXHAUSTED, what the load-shedding alert counts).
+    let mut shed = None;
+    for _ in 0..12 {
+        let refused = anonymous
+            .sign_in(
+                &id("DEMO_TENANT"),
+                "student@demo.example",
+                "not-the-password",
+            )
+            .await
+            .unwrap_err();
+        if refused.code() == tonic::Code::ResourceExhausted {
+            shed = Some(refused);
+            break;
+        }
+    }
+    assert!(shed.is_some(), "no attempt was shed");
     let forged = identity.with_token("not.a.token").unwrap();
     let refused = forged
         .users()
@@ -503,12 +599,22 @@ async fn lms_dev_exports_one_trace_per_request_and_every_metric_the_dashboard_qu
 
     // Every metric the dashboard and the alert rules query is exported, under the name the
     // collector gives it in Prometheus; and the counters above were counted with their reasons.
-    let labels = |received: &Received| {
+    // Each attribute seen, as the Prometheus label it becomes.
+    let labelled = |received: &Received| {
         received
             .metrics
             .values()
             .flat_map(|metric| &metric.attributes)
-            .filter_map(|attribute| Some(attribute.split_once('=')?.0.replace('.', "_")))
+            .filter_map(|attribute| {
+                let (key, value) = attribute.split_once('=')?;
+                Some((key.replace('.', "_"), value.to_owned()))
+            })
+            .collect::<BTreeSet<_>>()
+    };
+    let labels = |received: &Received| {
+        labelled(received)
+            .into_iter()
+            .map(|(label, _)| label)
             .collect::<BTreeSet<_>>()
     };
     let exported = |received: &Received| {
@@ -524,6 +630,7 @@ async fn lms_dev_exports_one_trace_per_request_and_every_metric_the_dashboard_qu
         ("lms.authorization.cache.lookups", "outcome=miss"),
         ("lms.authorization.cache.lookups", "outcome=local"),
         ("lms.authorization.cache.lookups", "outcome=bypassed"),
+        ("rpc.server.call.duration", "rpc.method=_OTHER"),
     ];
     let counted = |received: &Received| {
         reasons.iter().all(|(name, attribute)| {
@@ -533,19 +640,24 @@ async fn lms_dev_exports_one_trace_per_request_and_every_metric_the_dashboard_qu
                 .is_some_and(|metric| metric.attributes.contains(*attribute))
         })
     };
+    let queries = observability_queries();
     let complete = collector
         .until(|received| {
-            let wanted = queried_by_the_observability_files(&labels(received));
-            wanted.is_subset(&exported(received)) && counted(received)
+            metric_names(&queries, &labels(received)).is_subset(&exported(received))
+                && exact_matchers(&queries).is_subset(&labelled(received))
+                && counted(received)
         })
         .await;
     let received = collector.received.lock().unwrap();
-    let wanted = queried_by_the_observability_files(&labels(&received));
+    let wanted = metric_names(&queries, &labels(&received));
     assert!(wanted.len() >= 10, "{wanted:?}");
     let missing: Vec<String> = wanted.difference(&exported(&received)).cloned().collect();
+    let matchers = exact_matchers(&queries);
+    assert!(matchers.len() >= 3, "{matchers:?}");
+    let unmatched: Vec<_> = matchers.difference(&labelled(&received)).cloned().collect();
     assert!(
         complete,
-        "missing {missing:?}; received {:#?}",
+        "missing {missing:?}; no series for {unmatched:?}; received {:#?}",
         received.metrics
     );
     let duration = &received.metrics["rpc.server.call.duration"];
@@ -558,6 +670,14 @@ async fn lms_dev_exports_one_trace_per_request_and_every_metric_the_dashboard_qu
     );
     assert!(
         duration.attributes.contains("rpc.method=GetTenantSummary"),
+        "{duration:?}"
+    );
+    // A path the caller made up is not a label value: only the servers' own methods are.
+    assert!(
+        !duration
+            .attributes
+            .iter()
+            .any(|attribute| attribute.contains("Invented")),
         "{duration:?}"
     );
     assert!(

@@ -71,6 +71,14 @@ pub struct TraceService<S> {
     routes: Routes,
 }
 
+/// The id [`super::RequestIdLayer`] gave the request (empty without that layer).
+fn request_id(request: &Request<Body>) -> &str {
+    request
+        .extensions()
+        .get::<RequestId>()
+        .map_or("", |id| id.0.as_str())
+}
+
 fn status_from_headers(headers: &HeaderMap) -> Option<Code> {
     let value = headers.get("grpc-status")?.to_str().ok()?;
     Some(Code::from_i32(value.parse().ok()?))
@@ -134,10 +142,7 @@ where
             Route::Http { prefix } => return self.call_http(prefix, request),
             Route::Other => (OTHER, OTHER, OTHER),
         };
-        let request_id = request
-            .extensions()
-            .get::<RequestId>()
-            .map_or("", |id| id.0.as_str());
+        let request_id = request_id(&request);
         let span = tracing::info_span!(
             "rpc",
             otel.name = name,
@@ -195,10 +200,7 @@ where
         prefix: &'static str,
         request: Request<Body>,
     ) -> BoxFuture<Result<Response<Body>, S::Error>> {
-        let request_id = request
-            .extensions()
-            .get::<RequestId>()
-            .map_or("", |id| id.0.as_str());
+        let request_id = request_id(&request);
         let span = tracing::info_span!(
             "http",
             otel.name = %format_args!("{} /{prefix}/", request.method()),

@@ -87,7 +87,13 @@ pub fn init(
                 .map_err(|e| TelemetryError::Exporter(e.to_string()))?;
             let tracer_provider = SdkTracerProvider::builder()
                 .with_batch_exporter(spans)
-                .with_sampler(sampling::sampler(config.trace_sample_ratio))
+                .with_sampler(sampling::sampler(
+                    config.trace_sample_ratio,
+                    config
+                        .sampling_key
+                        .as_ref()
+                        .map(|key| key.expose().as_bytes()),
+                ))
                 .with_resource(resource.clone())
                 .build();
             let metrics = opentelemetry_otlp::MetricExporter::builder()

@@ -5,12 +5,13 @@
 //!
 //! Nor does the trace id choose: a plain ratio sampler compares the id's low bits with the
 //! ratio, so a caller picking its trace ids could be always or never recorded (review finding
-//! 16). The id is hashed with a key each process draws at random (HMAC-SHA256) before the ratio
-//! decides, so no caller can predict which ids are recorded. The cost: processes decide
-//! independently, so below a ratio of 1 a trace crossing services may be recorded in some and
-//! not others (at 0 and 1 they agree, as before).
+//! 16). The id is hashed with a secret key (HMAC-SHA256) before the ratio decides, so no caller
+//! can predict which ids are recorded. With `telemetry.sampling_key` every service holds the
+//! same key and they decide alike: a trace crossing services is kept whole or not at all.
+//! Without it each process draws its own, and below a ratio of 1 a trace crossing services may
+//! be recorded in some and not others (at 0 and 1 they agree).
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use hmac::{Hmac, Mac};
 use opentelemetry::trace::{Link, SpanKind, TraceId};
@@ -19,10 +20,12 @@ use opentelemetry_sdk::trace::{ParentBasedSampler, Sampler, SamplingResult, Shou
 use rand_core::{OsRng, RngCore};
 use sha2::Sha256;
 
-/// Spans without a parent, or with a remote one, are sampled at `ratio` by a keyed hash of the
-/// trace id; spans under a local parent follow it.
-pub fn sampler(ratio: f64) -> ParentBasedSampler {
-    let keyed = || -> Box<dyn ShouldSample> { Box::new(KeyedRatio::new(ratio, *PROCESS_KEY)) };
+/// Spans without a parent, or with a remote one, are sampled at `ratio` by a hash of the trace
+/// id under `key` (the deployment's, else this process's own); spans under a local parent
+/// follow it.
+pub fn sampler(ratio: f64, key: Option<&[u8]>) -> ParentBasedSampler {
+    let key: Arc<[u8]> = key.unwrap_or(PROCESS_KEY.as_slice()).into();
+    let keyed = || -> Box<dyn ShouldSample> { Box::new(KeyedRatio::new(ratio, key.clone())) };
     ParentBasedSampler::new(keyed())
         .with_remote_parent_sampled(keyed())
         .with_remote_parent_not_sampled(keyed())
@@ -42,7 +45,7 @@ struct KeyedRatio {
     below: u64,
     /// Every trace is recorded (`below` cannot express 2^64).
     all: bool,
-    key: [u8; 32],
+    key: Arc<[u8]>,
 }
 
 impl std::fmt::Debug for KeyedRatio {
@@ -55,7 +58,7 @@ impl std::fmt::Debug for KeyedRatio {
 }
 
 impl KeyedRatio {
-    fn new(ratio: f64, key: [u8; 32]) -> Self {
+    fn new(ratio: f64, key: Arc<[u8]>) -> Self {
         let ratio = ratio.clamp(0.0, 1.0);
         KeyedRatio {
             below: (ratio * u64::MAX as f64) as u64,
@@ -137,9 +140,9 @@ mod tests {
 
     #[test]
     fn a_remote_sampled_flag_does_not_force_recording() {
-        let never = sampler(0.0);
+        let never = sampler(0.0, None);
         assert_eq!(decide(&never, &parent(true, true)), SamplingDecision::Drop);
-        let always = sampler(1.0);
+        let always = sampler(1.0, None);
         assert_eq!(
             decide(&always, &parent(true, false)),
             SamplingDecision::RecordAndSample,
@@ -168,38 +171,60 @@ mod tests {
             "unkeyed, small ids are always recorded"
         );
         for key in [[1u8; 32], [2u8; 32]] {
-            let keyed = KeyedRatio::new(half, key);
+            let keyed = KeyedRatio::new(half, key.into());
             let recorded = chosen.iter().filter(|id| keyed.records(**id)).count();
             assert!((400..=600).contains(&recorded), "{recorded} of 1000");
         }
         // Different keys (processes) pick different ids, so none is known to be recorded.
         let (a, b) = (
-            KeyedRatio::new(half, [1; 32]),
-            KeyedRatio::new(half, [2; 32]),
+            KeyedRatio::new(half, [1; 32].into()),
+            KeyedRatio::new(half, [2; 32].into()),
         );
         assert!(chosen.iter().any(|id| a.records(*id) != b.records(*id)));
         assert!(
             chosen
                 .iter()
-                .all(|id| KeyedRatio::new(1.0, [3; 32]).records(*id))
+                .all(|id| KeyedRatio::new(1.0, [3; 32].into()).records(*id))
         );
         assert!(
             !chosen
                 .iter()
-                .any(|id| KeyedRatio::new(0.0, [3; 32]).records(*id))
+                .any(|id| KeyedRatio::new(0.0, [3; 32].into()).records(*id))
         );
     }
 
     #[test]
     fn spans_under_a_local_parent_follow_it() {
-        let never = sampler(0.0);
+        let never = sampler(0.0, None);
         assert_eq!(
             decide(&never, &parent(false, true)),
             SamplingDecision::RecordAndSample
         );
         assert_eq!(
-            decide(&sampler(1.0), &parent(false, false)),
+            decide(&sampler(1.0, None), &parent(false, false)),
             SamplingDecision::Drop
         );
+    }
+
+    #[test]
+    fn services_holding_one_key_keep_or_drop_a_trace_together() {
+        let shared = b"a deployment's sampling key, 32+ chars";
+        let ids: Vec<TraceId> = (0..1000u128).map(|n| TraceId::from(n * 7919 + 1)).collect();
+        let identity = sampler(0.5, Some(shared));
+        let authorization = sampler(0.5, Some(shared));
+        let root = |sampler: &ParentBasedSampler, id: TraceId| {
+            sampler
+                .should_sample(None, id, "rpc", &SpanKind::Server, &[], &[])
+                .decision
+        };
+        assert!(
+            ids.iter()
+                .all(|id| root(&identity, *id) == root(&authorization, *id))
+        );
+        let kept = ids
+            .iter()
+            .filter(|id| root(&identity, **id) == SamplingDecision::RecordAndSample)
+            .count();
+        assert!((400..=600).contains(&kept), "{kept} of 1000");
     }
 }

@@ -27,6 +27,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 use opentelemetry_proto::tonic::common::v1::{KeyValue, any_value};
+use opentelemetry_proto::tonic::metrics::v1::NumberDataPoint;
 use opentelemetry_proto::tonic::metrics::v1::metric::Data;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tonic::codegen::http::uri::PathAndQuery;
@@ -114,6 +115,14 @@ fn attributes(pairs: &[KeyValue]) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// The attributes of each of a counter's or gauge's points.
+fn numbers(points: &[NumberDataPoint]) -> Vec<BTreeMap<String, String>> {
+    points
+        .iter()
+        .map(|point| attributes(&point.attributes))
+        .collect()
+}
+
 #[tonic::async_trait]
 impl TraceService for Collector {
     async fn export(
@@ -164,28 +173,11 @@ impl MetricsService for Collector {
                                 .collect::<Vec<_>>();
                             (Kind::Histogram { bounds }, points)
                         }
-                        Some(Data::Sum(sum)) if sum.is_monotonic => (
-                            Kind::Counter,
-                            sum.data_points
-                                .iter()
-                                .map(|p| attributes(&p.attributes))
-                                .collect(),
-                        ),
-                        Some(Data::Sum(sum)) => (
-                            Kind::Gauge,
-                            sum.data_points
-                                .iter()
-                                .map(|p| attributes(&p.attributes))
-                                .collect(),
-                        ),
-                        Some(Data::Gauge(gauge)) => (
-                            Kind::Gauge,
-                            gauge
-                                .data_points
-                                .iter()
-                                .map(|p| attributes(&p.attributes))
-                                .collect(),
-                        ),
+                        Some(Data::Sum(sum)) if sum.is_monotonic => {
+                            (Kind::Counter, numbers(&sum.data_points))
+                        }
+                        Some(Data::Sum(sum)) => (Kind::Gauge, numbers(&sum.data_points)),
+                        Some(Data::Gauge(gauge)) => (Kind::Gauge, numbers(&gauge.data_points)),
                         other => panic!("{} exported as {other:?}", metric.name),
                     };
                     let seen = received

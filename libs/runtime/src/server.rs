@@ -287,7 +287,6 @@ pub(crate) async fn set_status(
     }
 }
 
-/// Reflection lists exactly what this server serves.
 /// The calls spans and metrics name: the services added, health and reflection, and the
 /// plain HTTP prefixes.
 fn traced_routes(served: &[&'static str], http_served: &[&'static str]) -> Routes {
@@ -303,6 +302,7 @@ fn traced_routes(served: &[&'static str], http_served: &[&'static str]) -> Route
     )
 }
 
+/// Reflection lists exactly what this server serves.
 fn reflection(served: &[&'static str]) -> tonic_reflection::server::Builder<'static> {
     served.iter().fold(
         tonic_reflection::server::Builder::configure()

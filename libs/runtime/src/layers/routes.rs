@@ -51,6 +51,7 @@ impl Routes {
     pub fn new(services: &[&str], descriptor_sets: &[&[u8]], prefixes: &[&'static str]) -> Routes {
         let mut methods: HashSet<String> =
             REFLECTION_METHODS.iter().map(|m| (*m).to_owned()).collect();
+        let mut found = 0;
         for encoded in descriptor_sets {
             // The sets are compiled into the binary: one that does not decode is a build error.
             let set = FileDescriptorSet::decode(*encoded).expect("a compiled descriptor set");
@@ -58,6 +59,7 @@ impl Routes {
                 for service in &file.service {
                     let full = format!("{}.{}", file.package(), service.name());
                     if services.contains(&full.as_str()) {
+                        found += 1;
                         methods.extend(
                             service
                                 .method
@@ -68,15 +70,20 @@ impl Routes {
                 }
             }
         }
+        // A service without its descriptor would be counted as `_OTHER`: a build mistake.
+        debug_assert_eq!(found, services.len(), "a served service has no descriptor");
         Routes {
             methods: Arc::new(methods),
             http: prefixes.into(),
         }
     }
 
-    /// What `path` (a request URI's path) is.
+    /// What `path` (a request URI's path) is. Exactly one leading slash is taken off: the
+    /// router does not route `//pkg.Service/Method`, so it must not be named as that method.
     pub fn route<'a>(&self, path: &'a str) -> Route<'a> {
-        let trimmed = path.trim_start_matches('/');
+        let Some(trimmed) = path.strip_prefix('/') else {
+            return Route::Other;
+        };
         if self.methods.contains(trimmed)
             && let Some((service, method)) = trimmed.split_once('/')
         {
@@ -136,6 +143,12 @@ mod tests {
             "/grpc.health.v1.Health/anything-at-all",
             // A service of the API that this server does not serve.
             "/lms.authorization.v1.PermissionService/Check",
+            // Forms of a served method's path that the router does not route to it.
+            "//lms.identity.v1.UserService/GetUser",
+            "/lms.identity.v1.UserService/GetUser/",
+            "/lms.identity.v1.UserService//GetUser",
+            "/lms.identity.v1.UserService/Get%55ser",
+            "lms.identity.v1.UserService/GetUser",
             "/",
             "",
         ] {

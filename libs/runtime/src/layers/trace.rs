@@ -2,7 +2,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
-use http::{HeaderMap, Request, Response};
+use http::{HeaderMap, Method, Request, Response};
 use http_body::Body as HttpBody;
 use http_body::Frame;
 use opentelemetry::KeyValue;
@@ -201,12 +201,25 @@ where
         request: Request<Body>,
     ) -> BoxFuture<Result<Response<Body>, S::Error>> {
         let request_id = request_id(&request);
+        // Any token is a method to HTTP: only the standard ones are named.
+        let method = match *request.method() {
+            Method::GET
+            | Method::HEAD
+            | Method::POST
+            | Method::PUT
+            | Method::DELETE
+            | Method::CONNECT
+            | Method::OPTIONS
+            | Method::TRACE
+            | Method::PATCH => request.method().as_str(),
+            _ => OTHER,
+        };
         let span = tracing::info_span!(
             "http",
-            otel.name = %format_args!("{} /{prefix}/", request.method()),
+            otel.name = %format_args!("{method} /{prefix}/"),
             otel.kind = "server",
             otel.status_code = Empty,
-            http.request.method = %request.method(),
+            http.request.method = %method,
             http.route = %format_args!("/{prefix}/*"),
             http.response.status_code = Empty,
             request_id = %request_id,

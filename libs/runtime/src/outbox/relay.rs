@@ -484,8 +484,23 @@ impl<O: OutboxStore> Relay<O> {
         first_error.map_or(Ok(()), Err)
     }
 
-    /// Retries pending events and prunes delivered ones until `shutdown`.
+    /// Retries pending events and prunes delivered ones until `shutdown`; measures the
+    /// backlog for the gauges in a loop of its own, so that a delivery that hangs (on
+    /// authorization, on a tenant's turn) shows as a growing lag instead of a frozen one.
     pub fn spawn_retries(self: Arc<Self>, shutdown: CancellationToken) {
+        let measuring = Arc::clone(&self);
+        let stop_measuring = shutdown.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    () = stop_measuring.cancelled() => return,
+                    () = tokio::time::sleep(RETRY_EVERY) => {}
+                }
+                if let Err(error) = measuring.measure_backlog().await {
+                    tracing::warn!(%error, "outbox backlog not readable");
+                }
+            }
+        });
         tokio::spawn(async move {
             let mut round = 0_u64;
             loop {
@@ -495,9 +510,6 @@ impl<O: OutboxStore> Relay<O> {
                 }
                 if let Err(DeliveryError::Store(error)) = self.deliver_all().await {
                     tracing::warn!(%error, "outbox not readable");
-                }
-                if let Err(error) = self.measure_backlog().await {
-                    tracing::warn!(%error, "outbox backlog not readable");
                 }
                 round += 1;
                 if round.is_multiple_of(PRUNE_EVERY_ROUNDS) {

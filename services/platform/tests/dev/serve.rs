@@ -6,12 +6,13 @@ use std::time::Duration;
 
 use lms_testkit::TestAuth;
 
-/// `lms` with only the `LMS_` variables given (none from the test's environment), killed
-/// when dropped.
+/// `lms` with only the `LMS_` variables given (none from the test's environment, nor its
+/// OpenTelemetry SDK settings), killed when dropped.
 pub(crate) fn lms(args: &[&str], env: &[(&str, String)]) -> tokio::process::Command {
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_lms"));
     command.args(args).kill_on_drop(true);
-    for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("LMS_")) {
+    let inherited = |name: &str| name.starts_with("LMS_") || name.starts_with("OTEL_");
+    for (name, _) in std::env::vars().filter(|(name, _)| inherited(name)) {
         command.env_remove(name);
     }
     command.envs(env.iter().map(|(name, value)| (*name, value.as_str())));

@@ -4,7 +4,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -34,7 +33,7 @@ use tonic::codegen::http::uri::PathAndQuery;
 use tonic::transport::server::TcpIncoming;
 use tonic_prost::ProstCodec;
 
-use crate::{BANNER_END, serve};
+use crate::{banner, lms_dev};
 
 /// One exported span.
 #[derive(Debug, Clone)]
@@ -252,7 +251,7 @@ impl Drop for Dev {
 /// for the default minute), on the test Redis as a deployment runs it.
 async fn dev_exporting_to(collector: &str, dir: &Path, redis: &lms_testkit::TestRedis) -> Dev {
     let key = || uuid::Uuid::new_v4().simple().to_string();
-    let mut env = vec![
+    let env = [
         ("LMS_TELEMETRY__OTLP_ENDPOINT", collector.to_owned()),
         ("LMS_REDIS__URL", redis.url().to_owned()),
         ("LMS_REDIS__KEY_PREFIX", redis.prefix().to_owned()),
@@ -266,42 +265,17 @@ async fn dev_exporting_to(collector: &str, dir: &Path, redis: &lms_testkit::Test
             "1".to_owned(),
         ),
     ];
-    for service in [
-        "LMS_IDENTITY__LISTEN",
-        "LMS_AUTHORIZATION__LISTEN",
-        "LMS_DELEGATION__LISTEN",
-        "LMS_REPORTING__LISTEN",
-    ] {
-        env.push((service, "127.0.0.1:0".to_owned()));
-    }
     let data_dir = dir.join(".lms");
-    let mut command = serve::lms(&["dev", "--data-dir"], &env);
-    // The SDK's own settings are this test's alone, not the environment's.
-    for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("OTEL_")) {
-        command.env_remove(name);
-    }
-    command
-        .arg(&data_dir)
-        .current_dir(dir)
+    let mut process = lms_dev(dir, &env)
         .env("OTEL_METRIC_EXPORT_INTERVAL", "1000")
         .env("OTEL_BSP_SCHEDULE_DELAY", "200")
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(dir.join("lms-dev.log")).unwrap());
-    let mut process = command.spawn().unwrap();
+        .stderr(std::fs::File::create(dir.join("lms-dev.log")).unwrap())
+        .spawn()
+        .unwrap();
     let mut lines = BufReader::new(process.stdout.take().unwrap()).lines();
-    let mut banner = Vec::new();
-    tokio::time::timeout(Duration::from_secs(120), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            let end = line.contains(BANNER_END);
-            banner.push(line);
-            if end {
-                return;
-            }
-        }
-        panic!("lms dev stopped before its banner:\n{}", banner.join("\n"));
-    })
-    .await
-    .expect("no banner within two minutes");
+    let banner = banner(&mut lines)
+        .await
+        .unwrap_or_else(|printed| panic!("no banner:\n{}", printed.join("\n")));
     // Kept read: a closed pipe would fail whatever lms dev prints next.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     let endpoints = banner
